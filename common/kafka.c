@@ -1,0 +1,463 @@
+/* kafka.c -- librdkafka consumers and producers with at-least-once rules.
+ *
+ * See kafka.h for the contract. The consumer uses eager rebalancing with a
+ * callback that commits stored offsets synchronously before giving up its
+ * partitions, so a new owner starts exactly after the last durable message. */
+#include "kafka.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+
+extern char **environ;
+
+int cm_kafka_brokers_check(const char *brokers, char *errstr, size_t errlen)
+{
+    const char *p = brokers;
+    if (!brokers || !*brokers) {
+        snprintf(errstr, errlen, "empty broker list: expected host:port[,host:port...]");
+        return -1;
+    }
+    while (*p) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        const char *colon = NULL;
+        for (size_t i = 0; i < n; i++)
+            if (p[i] == ':')
+                colon = p + i;
+        if (n == 0 || !colon || colon == p || colon == p + n - 1) {
+            snprintf(errstr, errlen, "'%.*s' in '%s' is not host:port", (int)n, p, brokers);
+            return -1;
+        }
+        for (const char *h = p; h < colon; h++) {
+            if (!isalnum((unsigned char)*h) && *h != '.' && *h != '-' && *h != '_' &&
+                *h != '[' && *h != ']' && *h != ':') {
+                snprintf(errstr, errlen, "'%.*s' in '%s': invalid host character '%c'", (int)n,
+                         p, brokers, *h);
+                return -1;
+            }
+        }
+        long port = 0;
+        for (const char *d = colon + 1; d < p + n; d++) {
+            if (!isdigit((unsigned char)*d) || port > 65535) {
+                port = -1;
+                break;
+            }
+            port = port * 10 + (*d - '0');
+        }
+        if (port < 1 || port > 65535) {
+            snprintf(errstr, errlen, "'%.*s' in '%s': port must be 1..65535", (int)n, p,
+                     brokers);
+            return -1;
+        }
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
+static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    cm_log_fields(err == RD_KAFKA_RESP_ERR__FATAL ? CM_LOG_ERROR : CM_LOG_WARN,
+                  json_pack("{s:s}", "error", rd_kafka_err2name(err)), "kafka: %s", reason);
+}
+
+static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    (void)rk;
+    cm_log_fields(level <= 3 ? CM_LOG_ERROR : level <= 5 ? CM_LOG_WARN : CM_LOG_DEBUG,
+                  json_pack("{s:s}", "facility", fac), "librdkafka: %s", buf);
+}
+
+rd_kafka_conf_t *cm_kafka_conf_new(const char *brokers, const char *client_id, char *errstr,
+                                   size_t errlen)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    static const char pfx[] = "ARREARS_KAFKA_";
+
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, errlen) ||
+        rd_kafka_conf_set(conf, "client.id", client_id ? client_id : "arrears", errstr,
+                          errlen))
+        goto fail;
+    for (char **e = environ; *e; e++) {
+        char prop[256];
+        size_t j = 0;
+        const char *eq = strchr(*e, '=');
+        if (strncmp(*e, pfx, sizeof(pfx) - 1) != 0 || !eq)
+            continue;
+        const char *name = *e + sizeof(pfx) - 1;
+        if ((size_t)(eq - name) == 7 && strncmp(name, "BROKERS", 7) == 0)
+            continue;
+        for (const char *c = name; c < eq && j + 1 < sizeof(prop); c++) {
+            if (c[0] == '_' && c[1] == '_') { /* "__" is a literal '_' */
+                prop[j++] = '_';
+                c++;
+            } else {
+                prop[j++] = *c == '_' ? '.' : (char)tolower((unsigned char)*c);
+            }
+        }
+        prop[j] = 0;
+        char why[512];
+        if (rd_kafka_conf_set(conf, prop, eq + 1, why, sizeof(why)) != RD_KAFKA_CONF_OK) {
+            snprintf(errstr, errlen, "%.*s: %s", (int)(eq - *e), *e, why);
+            goto fail;
+        }
+    }
+    rd_kafka_conf_set_error_cb(conf, on_error);
+    rd_kafka_conf_set_log_cb(conf, on_log);
+    return conf;
+fail:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+/* ---- consumer ---------------------------------------------------------- */
+
+typedef struct consumer_ctx {
+    cm_kafka_rebalance_fn fn;
+    void *opaque;
+} consumer_ctx;
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    consumer_ctx *ctx = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        cm_log_fields(CM_LOG_INFO, json_pack("{s:i}", "partitions", parts->cnt),
+                      "partitions assigned");
+        if (ctx && ctx->fn)
+            ctx->fn(ctx->opaque, 1, parts);
+        rd_kafka_assign(rk, parts);
+    } else {
+        /* Everything stored so far is durable: commit it before the new
+         * owner reads the committed offsets. */
+        rd_kafka_resp_err_t cerr = rd_kafka_commit(rk, NULL, 0);
+        if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
+            cm_log_warn("commit on revoke failed: %s", rd_kafka_err2str(cerr));
+        cm_log_fields(CM_LOG_INFO, json_pack("{s:i}", "partitions", parts->cnt),
+                      "partitions revoked");
+        if (ctx && ctx->fn)
+            ctx->fn(ctx->opaque, 0, parts);
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
+rd_kafka_t *cm_kafka_consumer_new(const cm_kafka_consumer_opts *o, char *errstr, size_t errlen)
+{
+    rd_kafka_conf_t *conf = NULL;
+    rd_kafka_t *rk = NULL;
+    rd_kafka_topic_partition_list_t *subs = NULL;
+    consumer_ctx *ctx = calloc(1, sizeof(*ctx));
+
+    if (!ctx) {
+        snprintf(errstr, errlen, "out of memory");
+        return NULL;
+    }
+    ctx->fn = o->on_rebalance;
+    ctx->opaque = o->opaque;
+    conf = cm_kafka_conf_new(o->brokers, o->client_id, errstr, errlen);
+    if (!conf)
+        goto fail;
+    if (rd_kafka_conf_set(conf, "group.id", o->group_id, errstr, errlen) ||
+        rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr, errlen) ||
+        rd_kafka_conf_set(conf, "enable.auto.commit", "true", errstr, errlen) ||
+        rd_kafka_conf_set(conf, "auto.commit.interval.ms", "1000", errstr, errlen) ||
+        rd_kafka_conf_set(conf, "auto.offset.reset",
+                          o->auto_offset_reset ? o->auto_offset_reset : "earliest", errstr,
+                          errlen) ||
+        rd_kafka_conf_set(conf, "session.timeout.ms", "10000", errstr, errlen) ||
+        rd_kafka_conf_set(conf, "heartbeat.interval.ms", "1000", errstr, errlen))
+        goto fail;
+    rd_kafka_conf_set_opaque(conf, ctx);
+    rd_kafka_conf_set_rebalance_cb(conf, on_rebalance);
+    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errlen);
+    if (!rk)
+        goto fail;
+    conf = NULL; /* now owned by rk */
+    rd_kafka_poll_set_consumer(rk);
+    subs = rd_kafka_topic_partition_list_new(o->ntopics);
+    for (int i = 0; i < o->ntopics; i++)
+        rd_kafka_topic_partition_list_add(subs, o->topics[i], RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t err = rd_kafka_subscribe(rk, subs);
+    rd_kafka_topic_partition_list_destroy(subs);
+    if (err) {
+        snprintf(errstr, errlen, "subscribe: %s", rd_kafka_err2str(err));
+        rd_kafka_destroy(rk);
+        free(ctx);
+        return NULL;
+    }
+    return rk;
+fail:
+    if (conf)
+        rd_kafka_conf_destroy(conf);
+    free(ctx);
+    return NULL;
+}
+
+void cm_kafka_consumer_close(rd_kafka_t *rk)
+{
+    if (!rk)
+        return;
+    consumer_ctx *ctx = rd_kafka_opaque(rk);
+    rd_kafka_resp_err_t err = rd_kafka_commit(rk, NULL, 0);
+    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        cm_log_warn("final commit: %s", rd_kafka_err2str(err));
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    free(ctx);
+}
+
+int cm_kafka_store(rd_kafka_t *rk, rd_kafka_message_t **msgs, size_t n, char *errstr,
+                   size_t errlen)
+{
+    if (n == 0)
+        return 0;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
+    for (size_t i = 0; i < n; i++) {
+        const char *t = rd_kafka_topic_name(msgs[i]->rkt);
+        rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(l, t, msgs[i]->partition);
+        if (!p)
+            p = rd_kafka_topic_partition_list_add(l, t, msgs[i]->partition);
+        if (p->offset < msgs[i]->offset + 1)
+            p->offset = msgs[i]->offset + 1;
+    }
+    rd_kafka_resp_err_t err = rd_kafka_offsets_store(rk, l);
+    int ret = 0;
+    if (err && err != RD_KAFKA_RESP_ERR__STATE) {
+        snprintf(errstr, errlen, "offsets_store: %s", rd_kafka_err2str(err));
+        ret = -1;
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return ret;
+}
+
+size_t cm_kafka_poll_batch(rd_kafka_t *rk, rd_kafka_message_t **msgs, size_t max, int timeout_ms)
+{
+    size_t n = 0;
+    while (n < max) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, n == 0 ? timeout_ms : 0);
+        if (!m)
+            break;
+        if (m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                cm_log_warn("consume: %s", rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            if (n == 0)
+                break;
+            continue;
+        }
+        msgs[n++] = m;
+    }
+    return n;
+}
+
+int cm_kafka_assigned_count(rd_kafka_t *rk)
+{
+    rd_kafka_topic_partition_list_t *l = NULL;
+    if (rd_kafka_assignment(rk, &l) || !l)
+        return 0;
+    int n = l->cnt;
+    rd_kafka_topic_partition_list_destroy(l);
+    return n;
+}
+
+int64_t cm_kafka_lag(rd_kafka_t *rk)
+{
+    rd_kafka_topic_partition_list_t *l = NULL;
+    int64_t lag = 0;
+    int known = 0;
+    if (rd_kafka_assignment(rk, &l) || !l)
+        return -1;
+    rd_kafka_position(rk, l);
+    for (int i = 0; i < l->cnt; i++) {
+        int64_t lo, hi;
+        if (rd_kafka_get_watermark_offsets(rk, l->elems[i].topic, l->elems[i].partition, &lo,
+                                           &hi) != RD_KAFKA_RESP_ERR_NO_ERROR || hi < 0)
+            continue;
+        int64_t pos = l->elems[i].offset >= 0 ? l->elems[i].offset : lo;
+        lag += hi > pos ? hi - pos : 0;
+        known++;
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return known ? lag : (l ? 0 : -1);
+}
+
+/* ---- producer ---------------------------------------------------------- */
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    cm_kafka_dr *dr = opaque;
+    (void)rk;
+    if (!dr)
+        return;
+    if (m->err) {
+        dr->failed++;
+        snprintf(dr->last_error, sizeof(dr->last_error), "%s", rd_kafka_err2str(m->err));
+    } else {
+        dr->ok++;
+    }
+}
+
+rd_kafka_t *cm_kafka_producer_new(const char *brokers, const char *client_id, cm_kafka_dr *dr,
+                                  int linger_ms, char *errstr, size_t errlen)
+{
+    rd_kafka_conf_t *conf = cm_kafka_conf_new(brokers, client_id, errstr, errlen);
+    rd_kafka_t *rk;
+    char linger[32];
+    if (!conf)
+        return NULL;
+    if (rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, errlen) ||
+        rd_kafka_conf_set(conf, "acks", "all", errstr, errlen) ||
+        rd_kafka_conf_set(conf, "compression.codec", "lz4", errstr, errlen) ||
+        rd_kafka_conf_set(conf, "message.timeout.ms", "60000", errstr, errlen)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    if (linger_ms >= 0) {
+        snprintf(linger, sizeof(linger), "%d", linger_ms);
+        if (rd_kafka_conf_set(conf, "linger.ms", linger, errstr, errlen)) {
+            rd_kafka_conf_destroy(conf);
+            return NULL;
+        }
+    }
+    if (dr)
+        memset(dr, 0, sizeof(*dr));
+    rd_kafka_conf_set_opaque(conf, dr);
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errlen);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    return rk; /* conf now owned by rk */
+}
+
+int cm_kafka_produce(rd_kafka_t *rk, const char *topic, const char *key, size_t keylen,
+                     const void *payload, size_t len, rd_kafka_headers_t *headers,
+                     char *errstr, size_t errlen)
+{
+    for (int tries = 0;; tries++) {
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
+            RD_KAFKA_V_VALUE((void *)payload, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+        if (!err)
+            return 0; /* headers now owned by librdkafka */
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && tries < 600) {
+            rd_kafka_poll(rk, 100);
+            continue;
+        }
+        snprintf(errstr, errlen, "produce to %s: %s", topic, rd_kafka_err2str(err));
+        if (headers)
+            rd_kafka_headers_destroy(headers);
+        return -1;
+    }
+}
+
+int cm_kafka_wait_delivered(rd_kafka_t *rk, cm_kafka_dr *dr, int timeout_ms, char *errstr,
+                            size_t errlen)
+{
+    rd_kafka_resp_err_t err = rd_kafka_flush(rk, timeout_ms);
+    int ret = 0;
+    if (err) {
+        snprintf(errstr, errlen, "%d records not delivered within %d ms", rd_kafka_outq_len(rk),
+                 timeout_ms);
+        ret = -1;
+    }
+    if (dr && dr->failed) {
+        snprintf(errstr, errlen, "%llu records failed: %s", (unsigned long long)dr->failed,
+                 dr->last_error);
+        dr->failed = 0;
+        ret = -1;
+    }
+    return ret;
+}
+
+int cm_kafka_header(const rd_kafka_message_t *m, const char *name, char *out, size_t outlen)
+{
+    rd_kafka_headers_t *h = NULL;
+    const void *v;
+    size_t n;
+    if (rd_kafka_message_headers(m, &h) || !h)
+        return -1;
+    if (rd_kafka_header_get_last(h, name, &v, &n))
+        return -1;
+    if (!v)
+        n = 0;
+    if (n >= outlen)
+        n = outlen - 1;
+    memcpy(out, v, n);
+    out[n] = 0;
+    return 0;
+}
+
+int cm_kafka_create_topics(const char *brokers, const char *const *names, int n,
+                           int partitions, char *errstr, size_t errlen)
+{
+    rd_kafka_conf_t *conf = cm_kafka_conf_new(brokers, "arrears-admin", errstr, errlen);
+    rd_kafka_t *rk = NULL;
+    rd_kafka_NewTopic_t **nt = NULL;
+    rd_kafka_queue_t *q = NULL;
+    rd_kafka_event_t *ev = NULL;
+    int ret = -1;
+
+    if (!conf)
+        return -1;
+    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errlen);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return -1;
+    }
+    conf = NULL; /* now owned by rk */
+    nt = calloc((size_t)n, sizeof(*nt));
+    if (!nt)
+        goto cleanup;
+    for (int i = 0; i < n; i++) {
+        nt[i] = rd_kafka_NewTopic_new(names[i], partitions, 1, errstr, errlen);
+        if (!nt[i])
+            goto cleanup;
+    }
+    q = rd_kafka_queue_new(rk);
+    rd_kafka_CreateTopics(rk, nt, (size_t)n, NULL, q);
+    ev = rd_kafka_queue_poll(q, 30000);
+    if (!ev) {
+        snprintf(errstr, errlen, "CreateTopics: no answer within 30 s");
+        goto cleanup;
+    }
+    if (rd_kafka_event_error(ev)) {
+        snprintf(errstr, errlen, "CreateTopics: %s", rd_kafka_event_error_string(ev));
+        goto cleanup;
+    }
+    size_t cnt;
+    const rd_kafka_topic_result_t **res =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
+    for (size_t i = 0; i < cnt; i++) {
+        rd_kafka_resp_err_t e = rd_kafka_topic_result_error(res[i]);
+        if (e && e != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+            snprintf(errstr, errlen, "create %s: %s", rd_kafka_topic_result_name(res[i]),
+                     rd_kafka_topic_result_error_string(res[i]));
+            goto cleanup;
+        }
+    }
+    ret = 0;
+cleanup:
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    if (q)
+        rd_kafka_queue_destroy(q);
+    if (nt) {
+        for (int i = 0; i < n; i++)
+            if (nt[i])
+                rd_kafka_NewTopic_destroy(nt[i]);
+        free(nt);
+    }
+    rd_kafka_destroy(rk);
+    return ret;
+}

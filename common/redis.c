@@ -1,0 +1,507 @@
+/* redis.c -- hiredis connection with reconnect, pipelines and scripts. */
+#include "redis.h"
+
+#include <ctype.h>
+#include <openssl/sha.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+
+struct cm_redis {
+    redisContext *c;
+    cm_redis_url url;
+    int timeout_ms;
+    cm_redis_script *scripts[64]; /* loaded scripts, reloaded on NOSCRIPT */
+    int nscripts;
+};
+
+struct cm_redis_pipe {
+    char **cmds;
+    size_t *lens;
+    size_t n, cap;
+    redisReply **replies;
+    size_t nreplies;
+};
+
+int cm_redis_url_parse(const char *url, cm_redis_url *out, char *errstr, size_t errlen)
+{
+    const char *p, *hostp, *at, *slash, *colon;
+    memset(out, 0, sizeof(*out));
+    out->port = 6379;
+    if (!url || strncmp(url, "redis://", 8) != 0) {
+        snprintf(errstr, errlen, "must start with redis:// (redis://[:password@]host:port[/db])");
+        return -1;
+    }
+    p = url + 8;
+    slash = strchr(p, '/');
+    at = memchr(p, '@', slash ? (size_t)(slash - p) : strlen(p));
+    if (!at) /* the password may contain '/' */
+        at = strrchr(p, '@');
+    hostp = p;
+    if (at) {
+        const char *pc = memchr(p, ':', (size_t)(at - p));
+        if (!pc || (size_t)(at - pc - 1) >= sizeof(out->password)) {
+            snprintf(errstr, errlen, "credentials must be ':password@' (or 'user:password@')");
+            return -1;
+        }
+        memcpy(out->password, pc + 1, (size_t)(at - pc - 1));
+        hostp = at + 1;
+    }
+    slash = strchr(hostp, '/');
+    size_t hl = slash ? (size_t)(slash - hostp) : strlen(hostp);
+    colon = memchr(hostp, ':', hl);
+    size_t namelen = colon ? (size_t)(colon - hostp) : hl;
+    if (namelen == 0 || namelen >= sizeof(out->host)) {
+        snprintf(errstr, errlen, "missing host (redis://[:password@]host:port[/db])");
+        return -1;
+    }
+    for (size_t i = 0; i < namelen; i++) {
+        if (!isalnum((unsigned char)hostp[i]) && hostp[i] != '.' && hostp[i] != '-' &&
+            hostp[i] != '_') {
+            snprintf(errstr, errlen, "invalid character '%c' in host", hostp[i]);
+            return -1;
+        }
+    }
+    memcpy(out->host, hostp, namelen);
+    if (colon) {
+        long port = 0;
+        const char *d = colon + 1;
+        if (d == hostp + hl) {
+            snprintf(errstr, errlen, "empty port");
+            return -1;
+        }
+        for (; d < hostp + hl; d++) {
+            if (!isdigit((unsigned char)*d) || port > 65535) {
+                snprintf(errstr, errlen, "port must be 1..65535");
+                return -1;
+            }
+            port = port * 10 + (*d - '0');
+        }
+        if (port < 1 || port > 65535) {
+            snprintf(errstr, errlen, "port must be 1..65535");
+            return -1;
+        }
+        out->port = (int)port;
+    }
+    if (slash && slash[1]) {
+        long db = 0;
+        for (const char *d = slash + 1; *d; d++) {
+            if (!isdigit((unsigned char)*d) || db > 1000000) {
+                snprintf(errstr, errlen, "database must be a number");
+                return -1;
+            }
+            db = db * 10 + (*d - '0');
+        }
+        out->db = (int)db;
+    }
+    return 0;
+}
+
+static int do_connect(cm_redis *r, char *errstr, size_t errlen)
+{
+    struct timeval tv = {r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000};
+    redisReply *rep;
+    if (r->c) {
+        redisFree(r->c);
+        r->c = NULL;
+    }
+    r->c = redisConnectWithTimeout(r->url.host, r->url.port, tv);
+    if (!r->c || r->c->err) {
+        snprintf(errstr, errlen, "connect %s:%d: %s", r->url.host, r->url.port,
+                 r->c ? r->c->errstr : "out of memory");
+        goto fail;
+    }
+    struct timeval io = {10, 0}; /* a blocked Redis must not hang a service */
+    redisSetTimeout(r->c, io);
+    redisEnableKeepAlive(r->c);
+    if (r->url.password[0]) {
+        rep = redisCommand(r->c, "AUTH %s", r->url.password);
+        if (!rep || rep->type == REDIS_REPLY_ERROR) {
+            snprintf(errstr, errlen, "AUTH failed: %s", rep ? rep->str : r->c->errstr);
+            if (rep)
+                freeReplyObject(rep);
+            goto fail;
+        }
+        freeReplyObject(rep);
+    }
+    if (r->url.db) {
+        rep = redisCommand(r->c, "SELECT %d", r->url.db);
+        if (!rep || rep->type == REDIS_REPLY_ERROR) {
+            snprintf(errstr, errlen, "SELECT %d failed: %s", r->url.db,
+                     rep ? rep->str : r->c->errstr);
+            if (rep)
+                freeReplyObject(rep);
+            goto fail;
+        }
+        freeReplyObject(rep);
+    }
+    return 0;
+fail:
+    if (r->c) {
+        redisFree(r->c);
+        r->c = NULL;
+    }
+    return -1;
+}
+
+/* Reconnects with backoff for at most the connect timeout (at least 2 s). */
+static int reconnect(cm_redis *r, char *errstr, size_t errlen)
+{
+    int waited = 0, delay = 50, budget = r->timeout_ms < 2000 ? 2000 : r->timeout_ms;
+    for (;;) {
+        if (do_connect(r, errstr, errlen) == 0) {
+            cm_log_info("redis: reconnected");
+            return 0;
+        }
+        if (waited >= budget)
+            return -1;
+        struct timespec ts = {delay / 1000, (delay % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        waited += delay;
+        delay = delay * 2 > 2000 ? 2000 : delay * 2;
+    }
+}
+
+cm_redis *cm_redis_connect(const char *url, int timeout_ms, char *errstr, size_t errlen)
+{
+    cm_redis *r = calloc(1, sizeof(*r));
+    if (!r) {
+        snprintf(errstr, errlen, "out of memory");
+        return NULL;
+    }
+    r->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
+    if (cm_redis_url_parse(url, &r->url, errstr, errlen) != 0 ||
+        do_connect(r, errstr, errlen) != 0) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void cm_redis_free(cm_redis *r)
+{
+    if (!r)
+        return;
+    if (r->c)
+        redisFree(r->c);
+    free(r);
+}
+
+/* Runs one formatted command, reconnecting and retrying once on I/O errors. */
+static redisReply *run_formatted(cm_redis *r, const char *cmd, size_t len, char *errstr,
+                                 size_t errlen)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        void *rep = NULL;
+        if (!r->c && reconnect(r, errstr, errlen) != 0)
+            return NULL;
+        if (redisAppendFormattedCommand(r->c, cmd, len) == REDIS_OK &&
+            redisGetReply(r->c, &rep) == REDIS_OK && rep) {
+            redisReply *rr = rep;
+            if (rr->type == REDIS_REPLY_ERROR) {
+                snprintf(errstr, errlen, "redis: %s", rr->str);
+                freeReplyObject(rr);
+                return NULL;
+            }
+            return rr;
+        }
+        snprintf(errstr, errlen, "redis I/O: %s", r->c->errstr);
+        redisFree(r->c);
+        r->c = NULL;
+    }
+    return NULL;
+}
+
+redisReply *cm_redis_cmd(cm_redis *r, char *errstr, size_t errlen, const char *fmt, ...)
+{
+    char *cmd = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int len = redisvFormatCommand(&cmd, fmt, ap);
+    va_end(ap);
+    if (len < 0) {
+        snprintf(errstr, errlen, "bad redis command format");
+        return NULL;
+    }
+    redisReply *rep = run_formatted(r, cmd, (size_t)len, errstr, errlen);
+    free(cmd);
+    return rep;
+}
+
+redisReply *cm_redis_cmd_argv(cm_redis *r, int argc, const char **argv, const size_t *argvlen,
+                              char *errstr, size_t errlen)
+{
+    char *cmd = NULL;
+    int len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+    if (len < 0) {
+        snprintf(errstr, errlen, "bad redis command");
+        return NULL;
+    }
+    redisReply *rep = run_formatted(r, cmd, (size_t)len, errstr, errlen);
+    free(cmd);
+    return rep;
+}
+
+int cm_redis_ping(cm_redis *r, char *errstr, size_t errlen)
+{
+    redisReply *rep = cm_redis_cmd(r, errstr, errlen, "PING");
+    if (!rep)
+        return -1;
+    freeReplyObject(rep);
+    return 0;
+}
+
+/* ---- pipelines ----------------------------------------------------------- */
+
+cm_redis_pipe *cm_redis_pipe_new(void)
+{
+    return calloc(1, sizeof(cm_redis_pipe));
+}
+
+static void free_replies(cm_redis_pipe *p)
+{
+    for (size_t i = 0; i < p->nreplies; i++)
+        if (p->replies[i])
+            freeReplyObject(p->replies[i]);
+    free(p->replies);
+    p->replies = NULL;
+    p->nreplies = 0;
+}
+
+void cm_redis_pipe_reset(cm_redis_pipe *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        free(p->cmds[i]);
+    p->n = 0;
+    free_replies(p);
+}
+
+void cm_redis_pipe_free(cm_redis_pipe *p)
+{
+    if (!p)
+        return;
+    cm_redis_pipe_reset(p);
+    free(p->cmds);
+    free(p->lens);
+    free(p);
+}
+
+static int push(cm_redis_pipe *p, char *cmd, int len)
+{
+    if (len < 0)
+        return -1;
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 64;
+        char **c = realloc(p->cmds, cap * sizeof(*c));
+        if (!c) {
+            free(cmd);
+            return -1;
+        }
+        p->cmds = c;
+        size_t *l = realloc(p->lens, cap * sizeof(*l));
+        if (!l) {
+            free(cmd);
+            return -1;
+        }
+        p->lens = l;
+        p->cap = cap;
+    }
+    p->cmds[p->n] = cmd;
+    p->lens[p->n++] = (size_t)len;
+    return 0;
+}
+
+int cm_redis_pipe_add(cm_redis_pipe *p, const char *fmt, ...)
+{
+    char *cmd = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int len = redisvFormatCommand(&cmd, fmt, ap);
+    va_end(ap);
+    return push(p, cmd, len);
+}
+
+int cm_redis_pipe_add_argv(cm_redis_pipe *p, int argc, const char **argv, const size_t *argvlen)
+{
+    char *cmd = NULL;
+    int len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+    return push(p, cmd, len);
+}
+
+size_t cm_redis_pipe_len(const cm_redis_pipe *p)
+{
+    return p->n;
+}
+
+redisReply *cm_redis_pipe_reply(const cm_redis_pipe *p, size_t i)
+{
+    return i < p->nreplies ? p->replies[i] : NULL;
+}
+
+static int pipe_once(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen)
+{
+    free_replies(p);
+    if (!r->c && reconnect(r, errstr, errlen) != 0)
+        return -1;
+    p->replies = calloc(p->n ? p->n : 1, sizeof(*p->replies));
+    if (!p->replies) {
+        snprintf(errstr, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < p->n; i++)
+        if (redisAppendFormattedCommand(r->c, p->cmds[i], p->lens[i]) != REDIS_OK)
+            goto io;
+    for (size_t i = 0; i < p->n; i++) {
+        void *rep = NULL;
+        if (redisGetReply(r->c, &rep) != REDIS_OK || !rep)
+            goto io;
+        p->replies[i] = rep;
+        p->nreplies = i + 1;
+    }
+    return 0;
+io:
+    snprintf(errstr, errlen, "redis I/O: %s", r->c->errstr);
+    redisFree(r->c);
+    r->c = NULL;
+    return 1; /* retryable */
+}
+
+static int is_noscript(const redisReply *rep)
+{
+    return rep && rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "NOSCRIPT", 8) == 0;
+}
+
+/* A Redis that restarted or failed over forgets its scripts: reload every
+ * script loaded on this connection and re-run, in order, only the commands
+ * that answered NOSCRIPT (they did not run, so this is safe). */
+static int rerun_noscript(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen)
+{
+    int any = 0;
+    for (size_t i = 0; i < p->nreplies; i++)
+        any |= is_noscript(p->replies[i]);
+    if (!any)
+        return 0;
+    for (int i = 0; i < r->nscripts; i++) {
+        redisReply *rep = cm_redis_cmd(r, errstr, errlen, "SCRIPT LOAD %s", r->scripts[i]->source);
+        if (!rep)
+            return -1;
+        freeReplyObject(rep);
+    }
+    for (size_t i = 0; i < p->nreplies; i++) {
+        if (!is_noscript(p->replies[i]))
+            continue;
+        void *rep = NULL;
+        if (!r->c || redisAppendFormattedCommand(r->c, p->cmds[i], p->lens[i]) != REDIS_OK ||
+            redisGetReply(r->c, &rep) != REDIS_OK || !rep) {
+            snprintf(errstr, errlen, "redis I/O: %s", r->c ? r->c->errstr : "not connected");
+            return -1;
+        }
+        freeReplyObject(p->replies[i]);
+        p->replies[i] = rep;
+    }
+    return 0;
+}
+
+int cm_redis_pipe_exec(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen)
+{
+    for (int attempt = 0; attempt < 2; attempt++) {
+        int rc = pipe_once(r, p, errstr, errlen);
+        if (rc < 0)
+            return rc;
+        if (rc == 0)
+            return rerun_noscript(r, p, errstr, errlen);
+    }
+    return -1;
+}
+
+/* ---- scripts --------------------------------------------------------------- */
+
+static void script_sha(cm_redis_script *s)
+{
+    unsigned char md[SHA_DIGEST_LENGTH];
+    if (s->sha[0])
+        return;
+    SHA1((const unsigned char *)s->source, strlen(s->source), md);
+    for (int i = 0; i < SHA_DIGEST_LENGTH; i++)
+        snprintf(s->sha + 2 * i, 3, "%02x", md[i]);
+}
+
+int cm_redis_script_load(cm_redis *r, cm_redis_script *s, char *errstr, size_t errlen)
+{
+    script_sha(s);
+    redisReply *rep = cm_redis_cmd(r, errstr, errlen, "SCRIPT LOAD %s", s->source);
+    if (!rep)
+        return -1;
+    freeReplyObject(rep);
+    for (int i = 0; i < r->nscripts; i++)
+        if (r->scripts[i] == s)
+            return 0;
+    if (r->nscripts < (int)(sizeof(r->scripts) / sizeof(r->scripts[0])))
+        r->scripts[r->nscripts++] = s;
+    return 0;
+}
+
+static int build_eval(cm_redis_script *s, int nkeys, int nargs, const char **args,
+                      const size_t *argslen, const char ***argv, size_t **argvlen, char *nk,
+                      size_t nklen)
+{
+    script_sha(s);
+    snprintf(nk, nklen, "%d", nkeys);
+    *argv = malloc(sizeof(char *) * (size_t)(nargs + 3));
+    *argvlen = malloc(sizeof(size_t) * (size_t)(nargs + 3));
+    if (!*argv || !*argvlen) {
+        free(*argv);
+        free(*argvlen);
+        return -1;
+    }
+    (*argv)[0] = "EVALSHA";
+    (*argvlen)[0] = 7;
+    (*argv)[1] = s->sha;
+    (*argvlen)[1] = 40;
+    (*argv)[2] = nk;
+    (*argvlen)[2] = strlen(nk);
+    for (int i = 0; i < nargs; i++) {
+        (*argv)[i + 3] = args[i];
+        (*argvlen)[i + 3] = argslen ? argslen[i] : strlen(args[i]);
+    }
+    return 0;
+}
+
+redisReply *cm_redis_eval(cm_redis *r, cm_redis_script *s, int nkeys, int nargs,
+                          const char **args, const size_t *argslen, char *errstr, size_t errlen)
+{
+    const char **argv = NULL;
+    size_t *argvlen = NULL;
+    char nk[16];
+    redisReply *rep = NULL;
+    if (build_eval(s, nkeys, nargs, args, argslen, &argv, &argvlen, nk, sizeof(nk)) != 0) {
+        snprintf(errstr, errlen, "out of memory");
+        return NULL;
+    }
+    rep = cm_redis_cmd_argv(r, nargs + 3, argv, argvlen, errstr, errlen);
+    if (!rep && strstr(errstr, "NOSCRIPT")) {
+        if (cm_redis_script_load(r, s, errstr, errlen) == 0)
+            rep = cm_redis_cmd_argv(r, nargs + 3, argv, argvlen, errstr, errlen);
+    }
+    free(argv);
+    free(argvlen);
+    return rep;
+}
+
+int cm_redis_pipe_eval(cm_redis_pipe *p, cm_redis_script *s, int nkeys, int nargs,
+                       const char **args, const size_t *argslen)
+{
+    const char **argv = NULL;
+    size_t *argvlen = NULL;
+    char nk[16];
+    if (build_eval(s, nkeys, nargs, args, argslen, &argv, &argvlen, nk, sizeof(nk)) != 0)
+        return -1;
+    int rc = cm_redis_pipe_add_argv(p, nargs + 3, argv, argvlen);
+    free(argv);
+    free(argvlen);
+    return rc;
+}

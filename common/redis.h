@@ -1,0 +1,72 @@
+/* redis.h -- a hiredis connection from ARREARS_REDIS_URL, with reconnect,
+ * pipelines and Lua scripts.
+ *
+ * Design: one blocking connection per thread. Every call that meets an I/O
+ * error reconnects (backoff 50 ms doubling to 2 s, bounded by the timeout
+ * given at connect) and retries once, so callers see only commands that
+ * failed twice. Retried work must be idempotent; the services' scripts are.
+ * Scripts run by EVALSHA and fall back to SCRIPT LOAD on NOSCRIPT (a
+ * restarted or failed-over Redis forgets its scripts).
+ *
+ * Ownership: replies returned to the caller are freed with freeReplyObject
+ * (pipelines: cm_redis_pipe_free frees its replies). */
+#ifndef CM_REDIS_H
+#define CM_REDIS_H
+
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+
+typedef struct cm_redis cm_redis;
+
+typedef struct cm_redis_url {
+    char host[256];
+    int port;
+    int db;
+    char password[256];
+} cm_redis_url;
+
+int cm_redis_url_parse(const char *url, cm_redis_url *out, char *errstr, size_t errlen);
+
+/* Connects (AUTH, SELECT) within timeout_ms; NULL with errstr. */
+cm_redis *cm_redis_connect(const char *url, int timeout_ms, char *errstr, size_t errlen);
+void cm_redis_free(cm_redis *r);
+int cm_redis_ping(cm_redis *r, char *errstr, size_t errlen);
+
+/* One command (printf-style, hiredis %s/%b). NULL on failure; a Redis
+ * error reply is returned as NULL too, with the message in errstr. */
+redisReply *cm_redis_cmd(cm_redis *r, char *errstr, size_t errlen, const char *fmt, ...);
+redisReply *cm_redis_cmd_argv(cm_redis *r, int argc, const char **argv, const size_t *argvlen,
+                              char *errstr, size_t errlen);
+
+/* A pipeline: commands queued in memory, sent in one write, replies read
+ * in order. Reusable after cm_redis_pipe_reset. */
+typedef struct cm_redis_pipe cm_redis_pipe;
+cm_redis_pipe *cm_redis_pipe_new(void);
+void cm_redis_pipe_free(cm_redis_pipe *p);
+void cm_redis_pipe_reset(cm_redis_pipe *p);
+int cm_redis_pipe_add(cm_redis_pipe *p, const char *fmt, ...);
+int cm_redis_pipe_add_argv(cm_redis_pipe *p, int argc, const char **argv, const size_t *argvlen);
+size_t cm_redis_pipe_len(const cm_redis_pipe *p);
+/* Sends everything and reads every reply (retrying the whole pipeline once
+ * after a reconnect). Error replies are kept in the array (type
+ * REDIS_REPLY_ERROR) for the caller to inspect. The replies belong to p. */
+int cm_redis_pipe_exec(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen);
+redisReply *cm_redis_pipe_reply(const cm_redis_pipe *p, size_t i);
+
+/* A Lua script known by its SHA1. Declare static and reuse. */
+typedef struct cm_redis_script {
+    const char *source;
+    char sha[41]; /* computed on first use */
+} cm_redis_script;
+#define CM_REDIS_SCRIPT(src) {(src), {0}}
+
+/* EVALSHA with NOSCRIPT fallback. args = keys then argv. */
+redisReply *cm_redis_eval(cm_redis *r, cm_redis_script *s, int nkeys, int nargs,
+                          const char **args, const size_t *argslen, char *errstr, size_t errlen);
+/* Queues an EVALSHA into a pipeline (SCRIPT LOAD it first with
+ * cm_redis_script_load; exec reloads on NOSCRIPT replies and retries). */
+int cm_redis_script_load(cm_redis *r, cm_redis_script *s, char *errstr, size_t errlen);
+int cm_redis_pipe_eval(cm_redis_pipe *p, cm_redis_script *s, int nkeys, int nargs,
+                       const char **args, const size_t *argslen);
+
+#endif

@@ -1,0 +1,236 @@
+/* test_common.c -- unit tests of common/: clock, dates, money, settings,
+ * URLs, broker lists, time zones. Pure logic, no servers. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "clock.h"
+#include "kafka.h"
+#include "metrics.h"
+#include "money.h"
+#include "redis.h"
+#include "settings.h"
+#include "tz.h"
+
+static void test_dates(void **state)
+{
+    (void)state;
+    int32_t d;
+    char buf[16];
+    assert_int_equal(cm_date_parse("1970-01-01", &d), 0);
+    assert_int_equal(d, 0);
+    assert_int_equal(cm_date_parse("2024-02-29", &d), 0);
+    cm_date_format(d, buf, sizeof(buf));
+    assert_string_equal(buf, "2024-02-29");
+    assert_int_equal(cm_date_parse("2023-02-29", &d), -1); /* not a leap year */
+    assert_int_equal(cm_date_parse("2026-13-01", &d), -1);
+    assert_int_equal(cm_date_parse("2026-04-31", &d), -1);
+    assert_int_equal(cm_date_parse("2026-4-1", &d), -1);
+    assert_int_equal(cm_date_parse("2026-04-01x", &d), -1);
+    assert_int_equal(cm_date_parse("1900-02-29", &d), -1);
+    assert_int_equal(cm_date_parse("2000-02-29", &d), 0);
+}
+
+static void test_rfc3339(void **state)
+{
+    (void)state;
+    int64_t ms;
+    char buf[40];
+    assert_int_equal(cm_time_parse_rfc3339("2026-03-01T09:00:00Z", &ms), 0);
+    assert_int_equal(ms, 1772355600000LL);
+    assert_int_equal(cm_time_parse_rfc3339("2026-03-01T10:00:00.5+01:00", &ms), 0);
+    assert_int_equal(ms, 1772355600500LL);
+    cm_time_format_rfc3339(ms, buf, sizeof(buf));
+    assert_string_equal(buf, "2026-03-01T09:00:00.500Z");
+    assert_int_equal(cm_time_parse_rfc3339("2026-03-01T09:00:00", &ms), -1); /* no zone */
+    assert_int_equal(cm_time_parse_rfc3339("2026-03-01 25:00:00Z", &ms), -1);
+    assert_int_equal(cm_time_parse_rfc3339("2026-02-30T09:00:00Z", &ms), -1);
+    cm_time_format_rfc3339(-1, buf, sizeof(buf));
+    assert_string_equal(buf, "1969-12-31T23:59:59.999Z");
+}
+
+static void test_clock(void **state)
+{
+    (void)state;
+    cm_clock_spec c;
+    char err[256];
+    assert_int_equal(cm_clock_parse("2026-01-01T00:00:00Z@1767225600x86400", &c, err, 256), 0);
+    assert_true(c.factor == 86400.0);
+    assert_int_equal(c.real_start_ms, 1767225600000LL);
+    assert_int_equal(cm_clock_parse("fast", &c, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "unknown clock format"));
+    assert_int_equal(cm_clock_parse("2026-01-01@1x2", &c, err, sizeof(err)), -1);
+    assert_int_equal(cm_clock_parse("2026-01-01T00:00:00Z@1x0", &c, err, sizeof(err)), -1);
+    assert_int_equal(cm_clock_parse("", &c, err, sizeof(err)), 0);
+    /* a simulated clock started "now" with factor 1000 runs ahead */
+    char spec[128], ts[40];
+    int64_t real = cm_clock_real_ms();
+    cm_time_format_rfc3339(0, ts, sizeof(ts));
+    snprintf(spec, sizeof(spec), "%s@%lldx1000", ts, (long long)(real / 1000 - 10));
+    assert_int_equal(cm_clock_init(spec, err, sizeof(err)), 0);
+    int64_t now = cm_clock_now_ms();
+    assert_true(now >= 10000 * 1000 - 1000 && now < 20000 * 1000);
+    assert_int_equal(cm_clock_init("", err, sizeof(err)), 0);
+    int64_t dur;
+    assert_int_equal(cm_duration_parse("7d", &dur), 0);
+    assert_int_equal(dur, 7 * 86400000LL);
+    assert_int_equal(cm_duration_parse("7w", &dur), -1);
+}
+
+static void test_money(void **state)
+{
+    (void)state;
+    int64_t v;
+    char err[128], buf[64];
+    assert_int_equal(cm_money_exponent("EUR"), 2);
+    assert_int_equal(cm_money_exponent("JPY"), 0);
+    assert_int_equal(cm_money_exponent("KWD"), 3);
+    assert_int_equal(cm_money_exponent("XXX"), -1);
+    assert_int_equal(cm_money_exponent("eur"), -1);
+    assert_int_equal(cm_money_parse("12.3", 2, &v, err, sizeof(err)), 0);
+    assert_int_equal(v, 1230);
+    assert_int_equal(cm_money_parse("12", 3, &v, err, sizeof(err)), 0);
+    assert_int_equal(v, 12000);
+    assert_int_equal(cm_money_parse("12.345", 2, &v, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "decimal places"));
+    assert_int_equal(cm_money_parse("1.5", 0, &v, err, sizeof(err)), -1);
+    assert_int_equal(cm_money_parse("-1", 2, &v, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "negative"));
+    assert_int_equal(cm_money_parse("1e3", 2, &v, err, sizeof(err)), -1);
+    assert_int_equal(cm_money_parse("1.", 2, &v, err, sizeof(err)), -1);
+    assert_int_equal(cm_money_parse("99999999999999999999", 2, &v, err, sizeof(err)), -1);
+    cm_money_format(1230, 2, buf, sizeof(buf));
+    assert_string_equal(buf, "12.30");
+    cm_money_format(5, 3, buf, sizeof(buf));
+    assert_string_equal(buf, "0.005");
+    cm_money_format(-1230, 0, buf, sizeof(buf));
+    assert_string_equal(buf, "-1230");
+}
+
+static void test_urls(void **state)
+{
+    (void)state;
+    cm_redis_url u;
+    char err[256];
+    assert_int_equal(cm_redis_url_parse("redis://:s3cret@cache.local:6380/2", &u, err, 256), 0);
+    assert_string_equal(u.host, "cache.local");
+    assert_int_equal(u.port, 6380);
+    assert_int_equal(u.db, 2);
+    assert_string_equal(u.password, "s3cret");
+    assert_int_equal(cm_redis_url_parse("redis://127.0.0.1", &u, err, sizeof(err)), 0);
+    assert_int_equal(u.port, 6379);
+    assert_int_equal(cm_redis_url_parse("http://x:1", &u, err, sizeof(err)), -1);
+    assert_int_equal(cm_redis_url_parse("redis://h:99999", &u, err, sizeof(err)), -1);
+    assert_int_equal(cm_redis_url_parse("redis://h:1/x", &u, err, sizeof(err)), -1);
+    assert_int_equal(cm_redis_url_parse("redis://:6379", &u, err, sizeof(err)), -1);
+    assert_int_equal(cm_kafka_brokers_check("a:9092,b.c:9093", err, sizeof(err)), 0);
+    assert_int_equal(cm_kafka_brokers_check("a:9092,", err, sizeof(err)), 0);
+    assert_int_equal(cm_kafka_brokers_check("a", err, sizeof(err)), -1);
+    assert_int_equal(cm_kafka_brokers_check("a:0", err, sizeof(err)), -1);
+    assert_int_equal(cm_kafka_brokers_check("a b:1", err, sizeof(err)), -1);
+    assert_int_equal(cm_kafka_brokers_check("", err, sizeof(err)), -1);
+}
+
+static void test_settings(void **state)
+{
+    (void)state;
+    cm_setting t[] = {CM_SETTINGS_COMMON("127.0.0.1:0", "g"),
+                      {"ARREARS_T_N", "5", "n", CM_SET_INT, 1, 10, 0, NULL, 0},
+                      CM_SETTINGS_END};
+    char err[4096];
+    setenv("ARREARS_KAFKA_BROKERS", "nohostport", 1);
+    setenv("ARREARS_REDIS_URL", "redis//x", 1);
+    setenv("ARREARS_CLOCK", "tomorrow", 1);
+    setenv("ARREARS_T_N", "11", 1);
+    assert_int_equal(cm_settings_load(t, err, sizeof(err)), -1);
+    /* every problem named at once */
+    assert_non_null(strstr(err, "ARREARS_KAFKA_BROKERS:"));
+    assert_non_null(strstr(err, "ARREARS_REDIS_URL:"));
+    assert_non_null(strstr(err, "ARREARS_CLOCK:"));
+    assert_non_null(strstr(err, "ARREARS_T_N:"));
+    unsetenv("ARREARS_KAFKA_BROKERS");
+    unsetenv("ARREARS_REDIS_URL");
+    unsetenv("ARREARS_CLOCK");
+    setenv("ARREARS_T_N", "7", 1);
+    assert_int_equal(cm_settings_load(t, err, sizeof(err)), 0);
+    assert_int_equal(cm_settings_int(t, "ARREARS_T_N"), 7);
+    assert_string_equal(cm_settings_str(t, "ARREARS_GROUP_ID"), "g");
+    unsetenv("ARREARS_T_N");
+}
+
+static void test_tz(void **state)
+{
+    (void)state;
+    char err[256];
+    const cm_tz *lon = cm_tz_get("Europe/London", err, sizeof(err));
+    assert_non_null(lon);
+    int64_t ms;
+    /* winter: GMT; summer: BST (+1h), far future through the footer rule */
+    cm_time_parse_rfc3339("2026-01-15T12:00:00Z", &ms);
+    assert_int_equal(cm_tz_offset(lon, ms), 0);
+    cm_time_parse_rfc3339("2026-07-15T12:00:00Z", &ms);
+    assert_int_equal(cm_tz_offset(lon, ms), 3600);
+    cm_time_parse_rfc3339("2090-07-15T12:00:00Z", &ms);
+    assert_int_equal(cm_tz_offset(lon, ms), 3600);
+    /* 2026 BST starts 2026-03-29 01:00 UTC */
+    cm_time_parse_rfc3339("2026-03-29T00:59:59Z", &ms);
+    assert_int_equal(cm_tz_offset(lon, ms), 0);
+    cm_time_parse_rfc3339("2026-03-29T01:00:00Z", &ms);
+    assert_int_equal(cm_tz_offset(lon, ms), 3600);
+    const cm_tz *syd = cm_tz_get("Australia/Sydney", err, sizeof(err));
+    assert_non_null(syd);
+    cm_time_parse_rfc3339("2091-01-15T00:00:00Z", &ms);
+    assert_int_equal(cm_tz_offset(syd, ms), 11 * 3600);
+    cm_time_parse_rfc3339("2091-07-15T00:00:00Z", &ms);
+    assert_int_equal(cm_tz_offset(syd, ms), 10 * 3600);
+    /* 09:00 local in Chicago on 2026-07-01 is 14:00 UTC */
+    int32_t day;
+    cm_date_parse("2026-07-01", &day);
+    const cm_tz *chi = cm_tz_get("America/Chicago", err, sizeof(err));
+    assert_non_null(chi);
+    char buf[40];
+    cm_time_format_rfc3339(cm_tz_local_to_utc(chi, day, 9, 0), buf, sizeof(buf));
+    assert_string_equal(buf, "2026-07-01T14:00:00.000Z");
+    int32_t lday;
+    int minute;
+    cm_tz_local(chi, cm_tz_local_to_utc(chi, day, 9, 0), &lday, &minute);
+    assert_int_equal(lday, day);
+    assert_int_equal(minute, 540);
+    assert_null(cm_tz_get("Mars/Olympus_Mons", err, sizeof(err)));
+    assert_null(cm_tz_get("../../etc/passwd", err, sizeof(err)));
+    assert_true(cm_tz_valid("UTC"));
+    assert_false(cm_tz_valid(""));
+}
+
+static void test_metrics(void **state)
+{
+    (void)state;
+    cm_metric *c = cm_metrics_counter("t_total{k=\"a\"}", "test counter");
+    cm_metric *h = cm_metrics_histogram("t_seconds", "test histogram");
+    cm_metric_add(c, 3);
+    cm_metric_observe(h, 0.003);
+    size_t len;
+    char *out = cm_metrics_render(&len);
+    assert_non_null(strstr(out, "# TYPE t_total counter"));
+    assert_non_null(strstr(out, "t_total{k=\"a\"} 3"));
+    assert_non_null(strstr(out, "t_seconds_bucket{le=\"0.005\"} 1"));
+    assert_non_null(strstr(out, "t_seconds_bucket{le=\"0.0025\"} 0"));
+    assert_non_null(strstr(out, "t_seconds_count 1"));
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dates),    cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_clock),    cmocka_unit_test(test_money),
+        cmocka_unit_test(test_urls),     cmocka_unit_test(test_settings),
+        cmocka_unit_test(test_tz),       cmocka_unit_test(test_metrics),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
