@@ -54,8 +54,11 @@ TOOL_BINS := $(patsubst tools/%.c,$(BIN)/arrears-%,$(TOOL_SRC))
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 
+IT_SRC    := $(wildcard tests/integration/it_*.c)
+IT_BINS   := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(IT_SRC))
+
 ALL_OBJ := $(COMMON_OBJ) $(foreach s,$(SERVICES),$(call svc_obj,$(s)) $(BUILD)/services/$(s)/main.o) \
-           $(TOOL_SRC:%.c=$(BUILD)/%.o) $(UNIT_SRC:%.c=$(BUILD)/%.o)
+           $(TOOL_SRC:%.c=$(BUILD)/%.o) $(UNIT_SRC:%.c=$(BUILD)/%.o) $(IT_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all deps test test-unit test-integration test-k8s fuzz demo \
         bench images \
@@ -95,6 +98,11 @@ $(BIN)/arrears-%: $(BUILD)/tools/%.o $(SVC_LIBS) $(COMMON_LIB)
 	$(call say,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SVC_LIBS) $(COMMON_LIB) $(LDLIBS)
 
+$(BUILD)/tests/it_%: $(BUILD)/tests/integration/it_%.o $(SVC_LIBS) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(call say,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SVC_LIBS) $(COMMON_LIB) $(LDLIBS) -lcmocka
+
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(SVC_LIBS) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)
@@ -103,7 +111,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(SVC_LIBS) $(COMMON_LIB)
 deps:
 	@deploy/local/deps
 
-test: all $(UNIT_BINS)
+test: all $(UNIT_BINS) $(IT_BINS)
 	@BUILD=$(BUILD) tests/run-all
 
 test-unit: $(UNIT_BINS)
@@ -111,8 +119,8 @@ test-unit: $(UNIT_BINS)
 
 $(UNIT_BINS): | all
 
-test-integration: all
-	@tests/integration/run
+test-integration: all $(IT_BINS)
+	@BUILD=$(BUILD) tests/integration/run
 
 test-k8s:
 	@tests/k8s/validate

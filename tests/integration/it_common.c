@@ -1,0 +1,193 @@
+/* it_common.c -- common/ against a real Redis and a real Kafka broker.
+ *
+ * Run by t_common.sh with ARREARS_KAFKA_BROKERS and ARREARS_REDIS_URL set
+ * by tests/integration/run. Checks what unit tests cannot: reconnect after
+ * the server drops the connection, pipelines, EVALSHA after SCRIPT FLUSH,
+ * and that only stored offsets are committed (at-least-once). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "clock.h"
+#include "kafka.h"
+#include "redis.h"
+
+static const char *redis_url(void)
+{
+    const char *u = getenv("ARREARS_REDIS_URL");
+    return u ? u : "redis://127.0.0.1:26379/0";
+}
+
+static const char *brokers(void)
+{
+    const char *b = getenv("ARREARS_KAFKA_BROKERS");
+    return b ? b : "127.0.0.1:29092";
+}
+
+static void test_redis_pipeline_and_reconnect(void **state)
+{
+    (void)state;
+    char err[512];
+    cm_redis *r = cm_redis_connect(redis_url(), 2000, err, sizeof(err));
+    assert_non_null(r);
+    cm_redis_pipe *p = cm_redis_pipe_new();
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(cm_redis_pipe_add(p, "SET it:common:%d %d", i, i * 2), 0);
+    assert_int_equal(cm_redis_pipe_exec(r, p, err, sizeof(err)), 0);
+    assert_int_equal(cm_redis_pipe_len(p), 1000);
+    redisReply *rep = cm_redis_cmd(r, err, sizeof(err), "GET it:common:999");
+    assert_non_null(rep);
+    assert_string_equal(rep->str, "1998");
+    freeReplyObject(rep);
+
+    /* The server drops our connection: the next call reconnects. */
+    rep = cm_redis_cmd(r, err, sizeof(err), "CLIENT ID");
+    assert_non_null(rep);
+    long long id = rep->integer;
+    freeReplyObject(rep);
+    cm_redis *killer = cm_redis_connect(redis_url(), 2000, err, sizeof(err));
+    assert_non_null(killer);
+    rep = cm_redis_cmd(killer, err, sizeof(err), "CLIENT KILL ID %lld", id);
+    assert_non_null(rep);
+    assert_int_equal(rep->integer, 1);
+    freeReplyObject(rep);
+    rep = cm_redis_cmd(r, err, sizeof(err), "GET it:common:1");
+    assert_non_null(rep);
+    assert_string_equal(rep->str, "2");
+    freeReplyObject(rep);
+
+    /* A Redis error reply is an error with the message. */
+    rep = cm_redis_cmd(r, err, sizeof(err), "INCR it:common:notanumber:%s", "x");
+    assert_non_null(rep);
+    freeReplyObject(rep);
+    rep = cm_redis_cmd(r, err, sizeof(err), "SET it:common:str abc");
+    freeReplyObject(rep);
+    rep = cm_redis_cmd(r, err, sizeof(err), "INCR it:common:str");
+    assert_null(rep);
+    assert_non_null(strstr(err, "not an integer"));
+
+    cm_redis_pipe_free(p);
+    cm_redis_free(killer);
+    cm_redis_free(r);
+}
+
+static cm_redis_script incr_by = CM_REDIS_SCRIPT(
+    "return redis.call('INCRBY', KEYS[1], ARGV[1])");
+
+static void test_redis_scripts_survive_flush(void **state)
+{
+    (void)state;
+    char err[512];
+    cm_redis *r = cm_redis_connect(redis_url(), 2000, err, sizeof(err));
+    assert_non_null(r);
+    redisReply *rep = cm_redis_cmd(r, err, sizeof(err), "DEL it:common:ctr");
+    freeReplyObject(rep);
+    const char *args[] = {"it:common:ctr", "5"};
+    rep = cm_redis_eval(r, &incr_by, 1, 2, args, NULL, err, sizeof(err));
+    assert_non_null(rep);
+    assert_int_equal(rep->integer, 5);
+    freeReplyObject(rep);
+    /* Redis forgets scripts (restart, failover): EVALSHA falls back. */
+    rep = cm_redis_cmd(r, err, sizeof(err), "SCRIPT FLUSH");
+    freeReplyObject(rep);
+    rep = cm_redis_eval(r, &incr_by, 1, 2, args, NULL, err, sizeof(err));
+    assert_non_null(rep);
+    assert_int_equal(rep->integer, 10);
+    freeReplyObject(rep);
+    /* Same in a pipeline, with a plain command between two evals. */
+    assert_int_equal(cm_redis_script_load(r, &incr_by, err, sizeof(err)), 0);
+    rep = cm_redis_cmd(r, err, sizeof(err), "SCRIPT FLUSH");
+    freeReplyObject(rep);
+    cm_redis_pipe *p = cm_redis_pipe_new();
+    cm_redis_pipe_eval(p, &incr_by, 1, 2, args, NULL);
+    cm_redis_pipe_add(p, "GET it:common:ctr");
+    cm_redis_pipe_eval(p, &incr_by, 1, 2, args, NULL);
+    assert_int_equal(cm_redis_pipe_exec(r, p, err, sizeof(err)), 0);
+    assert_int_equal(cm_redis_pipe_reply(p, 0)->integer, 15);
+    assert_int_equal(cm_redis_pipe_reply(p, 2)->integer, 20);
+    cm_redis_pipe_free(p);
+    cm_redis_free(r);
+}
+
+static void test_redis_bad_password(void **state)
+{
+    (void)state;
+    char err[512], url[600];
+    cm_redis_url u;
+    assert_int_equal(cm_redis_url_parse(redis_url(), &u, err, sizeof(err)), 0);
+    snprintf(url, sizeof(url), "redis://:wrong@%s:%d/0", u.host, u.port);
+    cm_redis *r = cm_redis_connect(url, 1000, err, sizeof(err));
+    assert_null(r);
+    assert_non_null(strstr(err, "AUTH"));
+}
+
+static void test_kafka_only_stored_offsets_commit(void **state)
+{
+    (void)state;
+    char err[512], topic[128], group[160];
+    snprintf(topic, sizeof(topic), "it-common-%d-%lld", (int)getpid(),
+             (long long)cm_clock_real_ms());
+    snprintf(group, sizeof(group), "%s-g", topic);
+    const char *names[] = {topic};
+    assert_int_equal(cm_kafka_create_topics(brokers(), names, 1, 1, err, sizeof(err)), 0);
+
+    cm_kafka_dr dr;
+    rd_kafka_t *p = cm_kafka_producer_new(brokers(), "it-common", &dr, 5, err, sizeof(err));
+    assert_non_null(p);
+    for (int i = 0; i < 100; i++) {
+        char v[16];
+        int n = snprintf(v, sizeof(v), "%d", i);
+        assert_int_equal(cm_kafka_produce(p, topic, "k", 1, v, (size_t)n, NULL, err, sizeof(err)),
+                         0);
+    }
+    assert_int_equal(cm_kafka_wait_delivered(p, &dr, 30000, err, sizeof(err)), 0);
+    assert_int_equal(dr.ok, 100);
+    rd_kafka_destroy(p);
+
+    const char *topics[] = {topic};
+    cm_kafka_consumer_opts o = {brokers(), group, "it-common", topics, 1, NULL, NULL, NULL};
+    rd_kafka_t *c = cm_kafka_consumer_new(&o, err, sizeof(err));
+    assert_non_null(c);
+    rd_kafka_message_t *msgs[100];
+    size_t got = 0;
+    int64_t deadline = cm_clock_real_ms() + 60000;
+    while (got < 100 && cm_clock_real_ms() < deadline)
+        got += cm_kafka_poll_batch(c, msgs + got, 100 - got, 200);
+    assert_int_equal(got, 100);
+    /* Only the first 40 are "durable": store those and close. */
+    assert_int_equal(cm_kafka_store(c, msgs, 40, err, sizeof(err)), 0);
+    for (size_t i = 0; i < got; i++)
+        rd_kafka_message_destroy(msgs[i]);
+    cm_kafka_consumer_close(c);
+
+    /* The group resumes exactly after the last stored message. */
+    c = cm_kafka_consumer_new(&o, err, sizeof(err));
+    assert_non_null(c);
+    got = 0;
+    deadline = cm_clock_real_ms() + 60000;
+    while (got == 0 && cm_clock_real_ms() < deadline)
+        got = cm_kafka_poll_batch(c, msgs, 1, 200);
+    assert_int_equal(got, 1);
+    assert_int_equal(msgs[0]->offset, 40);
+    assert_memory_equal(msgs[0]->payload, "40", 2);
+    rd_kafka_message_destroy(msgs[0]);
+    cm_kafka_consumer_close(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_redis_pipeline_and_reconnect),
+        cmocka_unit_test(test_redis_scripts_survive_flush),
+        cmocka_unit_test(test_redis_bad_password),
+        cmocka_unit_test(test_kafka_only_stored_offsets_commit),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
