@@ -1,10 +1,14 @@
 /* admin.c -- arrears-admin: small operator tasks against Kafka.
  *
  *   arrears-admin create-topics [--partitions N] [SUFFIX...]
+ *   arrears-admin offsets GROUP SUFFIX
  *
  * Creates ARREARS_TOPIC_PREFIX + each suffix (default: every topic of
  * docs/conventions.md) on ARREARS_KAFKA_BROKERS; existing topics are left
- * alone. Tests use it to give themselves a private set of topics. */
+ * alone. Tests use it to give themselves a private set of topics.
+ * `offsets` prints, per partition of ARREARS_TOPIC_PREFIX + SUFFIX, the
+ * group's committed offset, the high watermark and the lag, then a total
+ * line: "total committed=C end=E lag=L" (committed -1: none yet). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +22,78 @@ static const char *const all_topics[] = {"inbound",  "events", "ingest.dlq",
 
 static cm_setting settings[] = {CM_SETTINGS_COMMON("", "arrears-admin"), CM_SETTINGS_END};
 
+static int offsets(const char *brokers, const char *group, const char *topic)
+{
+    char err[512];
+    rd_kafka_conf_t *conf = cm_kafka_conf_new(brokers, "arrears-admin", err, sizeof(err));
+    rd_kafka_t *rk = NULL;
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    const rd_kafka_metadata_t *md = NULL;
+    rd_kafka_topic_t *rkt = NULL;
+    int ret = 1;
+
+    if (!conf || rd_kafka_conf_set(conf, "group.id", group, err, sizeof(err))) {
+        fprintf(stderr, "arrears-admin: %s\n", err);
+        if (conf)
+            rd_kafka_conf_destroy(conf);
+        return 1;
+    }
+    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+    if (!rk) {
+        fprintf(stderr, "arrears-admin: %s\n", err);
+        rd_kafka_conf_destroy(conf);
+        return 1;
+    }
+    conf = NULL; /* now owned by rk */
+    rkt = rd_kafka_topic_new(rk, topic, NULL);
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
+    if (e || md->topic_cnt != 1 || md->topics[0].err) {
+        fprintf(stderr, "arrears-admin: topic %s: %s\n", topic,
+                rd_kafka_err2str(e ? e : md->topic_cnt ? md->topics[0].err : e));
+        goto cleanup;
+    }
+    parts = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
+    for (int i = 0; i < md->topics[0].partition_cnt; i++)
+        rd_kafka_topic_partition_list_add(parts, topic, md->topics[0].partitions[i].id);
+    e = rd_kafka_committed(rk, parts, 10000);
+    if (e) {
+        fprintf(stderr, "arrears-admin: committed: %s\n", rd_kafka_err2str(e));
+        goto cleanup;
+    }
+    long long tc = 0, te = 0, tl = 0;
+    int none = 1;
+    for (int i = 0; i < parts->cnt; i++) {
+        int64_t lo = 0, hi = 0;
+        e = rd_kafka_query_watermark_offsets(rk, topic, parts->elems[i].partition, &lo, &hi,
+                                             10000);
+        if (e) {
+            fprintf(stderr, "arrears-admin: watermarks: %s\n", rd_kafka_err2str(e));
+            goto cleanup;
+        }
+        int64_t c = parts->elems[i].offset;
+        long long lag = c >= 0 ? hi - c : hi - lo;
+        printf("partition=%d committed=%lld end=%lld lag=%lld\n", parts->elems[i].partition,
+               (long long)c, (long long)hi, lag);
+        if (c >= 0) {
+            tc += c;
+            none = 0;
+        }
+        te += hi;
+        tl += lag;
+    }
+    printf("total committed=%lld end=%lld lag=%lld\n", none ? -1 : tc, te, tl);
+    ret = 0;
+cleanup:
+    if (parts)
+        rd_kafka_topic_partition_list_destroy(parts);
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    if (rkt)
+        rd_kafka_topic_destroy(rkt);
+    rd_kafka_destroy(rk);
+    return ret;
+}
+
 int main(int argc, char **argv)
 {
     char err[4096];
@@ -26,8 +102,10 @@ int main(int argc, char **argv)
     char bufs[64][256];
     int n = 0;
 
-    if (argc < 2 || strcmp(argv[1], "create-topics") != 0) {
-        fprintf(stderr, "usage: arrears-admin create-topics [--partitions N] [SUFFIX...]\n");
+    if (argc < 2 || (strcmp(argv[1], "create-topics") != 0 &&
+                     !(strcmp(argv[1], "offsets") == 0 && argc == 4))) {
+        fprintf(stderr, "usage: arrears-admin create-topics [--partitions N] [SUFFIX...]\n"
+                        "       arrears-admin offsets GROUP TOPIC-SUFFIX\n");
         return 2;
     }
     if (argc > 3 && strcmp(argv[2], "--partitions") == 0) {
@@ -43,6 +121,11 @@ int main(int argc, char **argv)
         return 1;
     }
     const char *prefix = cm_settings_str(settings, "ARREARS_TOPIC_PREFIX");
+    if (strcmp(argv[1], "offsets") == 0) {
+        char topic[256];
+        snprintf(topic, sizeof(topic), "%s%s", prefix, argv[3]);
+        return offsets(cm_settings_str(settings, "ARREARS_KAFKA_BROKERS"), argv[2], topic);
+    }
     if (first >= argc) {
         for (size_t i = 0; i < sizeof(all_topics) / sizeof(all_topics[0]); i++, n++) {
             snprintf(bufs[n], sizeof(bufs[n]), "%s%s", prefix, all_topics[i]);
