@@ -1,0 +1,28 @@
+/* backend.h -- ing_backend over a real Redis and Kafka producer.
+ *
+ * Ownership: the struct borrows everything it points to; main owns the
+ * producer, delivery counters, Redis connection and pipeline. */
+#ifndef ING_BACKEND_H
+#define ING_BACKEND_H
+
+#include "ingest.h"
+#include "kafka.h"
+#include "redis.h"
+#include "service.h"
+
+typedef struct ing_kafka_redis {
+    rd_kafka_t *producer;
+    cm_kafka_dr *dr;
+    cm_redis *redis;
+    cm_redis_pipe *pipe;
+    const char *events_topic;
+    const char *dlq_topic;
+    long long window_ms;      /* de-duplication window */
+    int delivery_timeout_ms;  /* per wait for delivery reports */
+    cm_service_ready *ready;  /* may be NULL; redis_ok is updated */
+} ing_kafka_redis;
+
+/* Fills be with functions over b (which must outlive be). */
+void ing_kafka_redis_backend(ing_kafka_redis *b, ing_backend *be);
+
+#endif

@@ -1,0 +1,284 @@
+/* main.c -- arrears-ingest: inbound -> events (+ ingest.dlq).
+ *
+ * Settings, signals, the poll loop and teardown. The work of a batch is in
+ * batch.c (validation in process.c/types.c, backends in backend.c). The
+ * loop stores a batch's offsets only after ing_batch_run says every record
+ * derived from it was delivered and its ids recorded. */
+#include "backend.h"
+#include "ingest.h"
+
+#include "clock.h"
+#include "http.h"
+#include "kafka.h"
+#include "log.h"
+#include "metrics.h"
+#include "redis.h"
+#include "service.h"
+#include "settings.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static cm_setting table[] = {
+    CM_SETTINGS_COMMON("127.0.0.1:9101", "arrears-ingest"),
+    {"ARREARS_INGEST_MAX_BYTES", "262144",
+     "largest accepted message (payload + key + headers, bytes); larger goes to the DLQ",
+     CM_SET_INT, 256, 64LL << 20, 0, NULL, 0},
+    {"ARREARS_INGEST_MAX_DEPTH", "32", "deepest accepted JSON nesting; deeper goes to the DLQ",
+     CM_SET_INT, 2, 1000, 0, NULL, 0},
+    {"ARREARS_INGEST_DEDUP_WINDOW", "7d",
+     "how long a (tenant, source, id) is remembered for de-duplication", CM_SET_DURATION, 1000,
+     400LL * 86400 * 1000, 0, NULL, 0},
+    {"ARREARS_INGEST_DEDUP_PREFIX", "arrears:ingest:dedup:",
+     "Redis key prefix of the de-duplication window", CM_SET_STR, 0, 0, 0, NULL, 0},
+    {"ARREARS_INGEST_BATCH", "1000", "most messages handled per batch", CM_SET_INT, 1, 100000, 0,
+     NULL, 0},
+    {"ARREARS_INGEST_DELIVERY_TIMEOUT", "30s", "wait for delivery reports before retrying",
+     CM_SET_DURATION, 1000, 600000, 0, NULL, 0},
+    CM_SETTINGS_END};
+
+typedef struct metrics {
+    cm_metric *accepted, *rejected, *duplicates, *retries, *batch_seconds, *lag;
+} metrics;
+
+static void metrics_init(metrics *m)
+{
+    m->accepted = cm_metrics_counter("arrears_ingest_messages_total{result=\"accepted\"}",
+                                     "inbound messages by outcome");
+    m->rejected = cm_metrics_counter("arrears_ingest_messages_total{result=\"rejected\"}",
+                                     "inbound messages by outcome");
+    m->duplicates = cm_metrics_counter("arrears_ingest_messages_total{result=\"duplicate\"}",
+                                       "inbound messages by outcome");
+    m->retries = cm_metrics_counter("arrears_ingest_retries_total",
+                                    "retried Redis or delivery steps");
+    m->batch_seconds =
+        cm_metrics_histogram("arrears_ingest_batch_seconds", "time to make a batch durable");
+    m->lag = cm_metrics_gauge("arrears_ingest_lag_messages", "consumer lag on inbound");
+}
+
+/* Per-batch views of the polled messages (headers point into them). */
+typedef struct views {
+    ing_input *in;
+    ing_header *hdr;
+    size_t hdrcap;
+} views;
+
+static int build_views(views *v, rd_kafka_message_t **msgs, size_t n, int64_t now)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_headers_t *h = NULL;
+        if (rd_kafka_message_headers(msgs[i], &h) == RD_KAFKA_RESP_ERR_NO_ERROR && h)
+            total += rd_kafka_header_cnt(h);
+    }
+    if (total > v->hdrcap) {
+        ing_header *nh = realloc(v->hdr, total * sizeof *nh);
+        if (!nh)
+            return -1;
+        v->hdr = nh;
+        v->hdrcap = total;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_message_t *m = msgs[i];
+        ing_input *in = &v->in[i];
+        memset(in, 0, sizeof *in);
+        in->payload = m->payload;
+        in->len = m->payload ? m->len : 0;
+        in->key = m->key;
+        in->keylen = m->key ? m->key_len : 0;
+        in->topic = rd_kafka_topic_name(m->rkt);
+        in->partition = m->partition;
+        in->offset = m->offset;
+        in->now_ms = now;
+        in->headers = v->hdr + k;
+        rd_kafka_headers_t *h = NULL;
+        if (rd_kafka_message_headers(m, &h) != RD_KAFKA_RESP_ERR_NO_ERROR || !h)
+            continue;
+        const char *name;
+        const void *val;
+        size_t size;
+        for (size_t j = 0; rd_kafka_header_get_all(h, j, &name, &val, &size) ==
+                           RD_KAFKA_RESP_ERR_NO_ERROR;
+             j++) {
+            v->hdr[k].name = name;
+            v->hdr[k].value = val;
+            v->hdr[k].len = val ? size : 0;
+            k++;
+            in->nheaders++;
+        }
+    }
+    return 0;
+}
+
+static double since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+    int code = 0;
+    if (cm_settings_main(argc, argv, "arrears-ingest",
+                         "validates, normalizes and de-duplicates inbound billing/CRM events",
+                         table, &code))
+        return code;
+
+    char err[1024] = "";
+    int rc = 1;
+    rd_kafka_t *consumer = NULL, *producer = NULL;
+    cm_redis *redis = NULL;
+    cm_redis_pipe *pipe = NULL;
+    cm_http *http = NULL;
+    rd_kafka_message_t **msgs = NULL;
+    views v = {NULL, NULL, 0};
+    cm_kafka_dr dr;
+    cm_service_ready ready;
+    metrics m;
+    ing_batch_stats st = {0, 0, 0, 0}, prev = {0, 0, 0, 0};
+
+    cm_log_init("ingest", cm_settings_str(table, "ARREARS_LOG_LEVEL"));
+    if (cm_clock_init(cm_settings_str(table, "ARREARS_CLOCK"), err, sizeof err) != 0) {
+        cm_log_error("ARREARS_CLOCK: %s", err);
+        return 1;
+    }
+    cm_service_signals();
+    cm_service_ready_init(&ready);
+    metrics_init(&m);
+
+    const char *brokers = cm_settings_str(table, "ARREARS_KAFKA_BROKERS");
+    char inbound[256], events[256], dlq[256];
+    cm_settings_topic(table, "inbound", inbound, sizeof inbound);
+    cm_settings_topic(table, "events", events, sizeof events);
+    cm_settings_topic(table, "ingest.dlq", dlq, sizeof dlq);
+    ing_config cfg = {(size_t)cm_settings_int(table, "ARREARS_INGEST_MAX_BYTES"),
+                      (int)cm_settings_int(table, "ARREARS_INGEST_MAX_DEPTH")};
+    size_t batch = (size_t)cm_settings_int(table, "ARREARS_INGEST_BATCH");
+    const char *prefix = cm_settings_str(table, "ARREARS_INGEST_DEDUP_PREFIX");
+
+    http = cm_http_start(cm_settings_str(table, "ARREARS_HTTP_ADDR"), cm_service_ready_fn, &ready,
+                         err, sizeof err);
+    if (!http && err[0]) {
+        cm_log_error("http listener: %s", err);
+        goto cleanup;
+    }
+
+    /* Redis may come up after us: retry until it answers or we are told to stop. */
+    for (int attempt = 0; cm_service_run; attempt++) {
+        redis = cm_redis_connect(cm_settings_str(table, "ARREARS_REDIS_URL"), 5000, err,
+                                 sizeof err);
+        if (redis)
+            break;
+        cm_log_warn("redis connect failed (attempt %d): %s", attempt + 1, err);
+        struct timespec ts = {1, 0};
+        nanosleep(&ts, NULL);
+    }
+    if (!redis)
+        goto stopped;
+    atomic_store(&ready.redis_ok, 1);
+    pipe = cm_redis_pipe_new();
+    producer = cm_kafka_producer_new(brokers, "arrears-ingest", &dr, 5, err, sizeof err);
+    if (!pipe || !producer) {
+        cm_log_error("producer: %s", pipe ? err : "out of memory");
+        goto cleanup;
+    }
+    const char *topics[] = {inbound};
+    cm_kafka_consumer_opts co = {brokers,
+                                 cm_settings_str(table, "ARREARS_GROUP_ID"),
+                                 "arrears-ingest",
+                                 topics,
+                                 1,
+                                 NULL,
+                                 NULL,
+                                 NULL};
+    consumer = cm_kafka_consumer_new(&co, err, sizeof err);
+    if (!consumer) {
+        cm_log_error("consumer: %s", err);
+        goto cleanup;
+    }
+    msgs = calloc(batch, sizeof *msgs);
+    v.in = calloc(batch, sizeof *v.in);
+    if (!msgs || !v.in) {
+        cm_log_error("out of memory for batches of %zu", batch);
+        goto cleanup;
+    }
+
+    ing_kafka_redis kr = {producer,
+                          &dr,
+                          redis,
+                          pipe,
+                          events,
+                          dlq,
+                          cm_settings_int(table, "ARREARS_INGEST_DEDUP_WINDOW"),
+                          (int)cm_settings_int(table, "ARREARS_INGEST_DELIVERY_TIMEOUT"),
+                          &ready};
+    ing_backend be;
+    ing_kafka_redis_backend(&kr, &be);
+    cm_log_info("ingest started: %s -> %s, %s", inbound, events, dlq);
+
+    int64_t last_lag = 0;
+    while (cm_service_run) {
+        size_t n = cm_kafka_poll_batch(consumer, msgs, batch, 100);
+        rd_kafka_poll(producer, 0);
+        int64_t now = cm_clock_real_ms();
+        if (now - last_lag >= 1000) {
+            last_lag = now;
+            atomic_store(&ready.kafka_ok, cm_kafka_assigned_count(consumer) > 0);
+            int64_t lag = cm_kafka_lag(consumer);
+            if (lag >= 0)
+                cm_metric_set(m.lag, (double)lag);
+        }
+        if (n == 0)
+            continue;
+        atomic_store(&ready.kafka_ok, 1);
+        struct timespec t0;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        int ok = build_views(&v, msgs, n, now) == 0 &&
+                 ing_batch_run(&cfg, prefix, &be, v.in, n, &st, err, sizeof err) == 0;
+        if (ok && cm_kafka_store(consumer, msgs, n, err, sizeof err) != 0)
+            cm_log_warn("store offsets: %s (the batch will be replayed)", err);
+        for (size_t i = 0; i < n; i++)
+            rd_kafka_message_destroy(msgs[i]);
+        cm_metric_observe(m.batch_seconds, since(&t0));
+        cm_metric_add(m.accepted, st.accepted - prev.accepted);
+        cm_metric_add(m.rejected, st.rejected - prev.rejected);
+        cm_metric_add(m.duplicates, st.duplicates - prev.duplicates);
+        cm_metric_add(m.retries, st.retries - prev.retries);
+        prev = st;
+        if (!ok) {
+            if (!cm_service_run) {
+                cm_log_warn("stopping with a batch not made durable; it will be replayed");
+                break;
+            }
+            cm_log_error("batch failed: %s", err);
+            goto cleanup;
+        }
+    }
+
+stopped:
+    rc = 0;
+    cm_log_info("ingest stopping: %llu accepted, %llu rejected, %llu duplicates",
+                (unsigned long long)st.accepted, (unsigned long long)st.rejected,
+                (unsigned long long)st.duplicates);
+
+cleanup:
+    if (consumer)
+        cm_kafka_consumer_close(consumer); /* commits stored offsets */
+    if (producer) {
+        rd_kafka_flush(producer, 5000);
+        rd_kafka_destroy(producer);
+    }
+    free(v.hdr);
+    free(v.in);
+    free(msgs);
+    cm_redis_pipe_free(pipe);
+    if (redis)
+        cm_redis_free(redis);
+    if (http)
+        cm_http_stop(http);
+    return rc;
+}

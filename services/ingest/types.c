@@ -1,0 +1,629 @@
+/* types.c -- the event types of the contract and the rules of their data.
+ *
+ * Design: one function per type family reads the inbound `data` object
+ * field by field through small helpers; each helper checks one field,
+ * records a reason naming the field and the rule when it is wrong, and
+ * copies the normalized value into the output object. Every problem of a
+ * message is collected (not only the first), so a publisher fixes them all
+ * in one go. Fields not in the contract are ignored. docs/events.md is the
+ * prose form of this file; keep them together. */
+#include "ingest.h"
+
+#include "clock.h"
+#include "money.h"
+#include "tz.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const ing_types[] = {
+    "invoice.issued",     "invoice.updated",   "invoice.voided",   "invoice.written_off",
+    "payment.received",   "payment.reversed",  "credit_note.issued", "customer.upserted",
+    "promise.made",       "dispute.opened",    "dispute.resolved", "contact.ceased",
+    NULL};
+
+int ing_type_known(const char *type)
+{
+    for (int i = 0; ing_types[i]; i++)
+        if (strcmp(type, ing_types[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static const char *const channel_names[] = {"email", "sms", "webhook", "call_task", "letter",
+                                            NULL};
+
+static int channel_known(const char *s)
+{
+    for (int i = 0; channel_names[i]; i++)
+        if (strcmp(s, channel_names[i]) == 0)
+            return 1;
+    return 0;
+}
+
+typedef struct vctx {
+    json_t *in;  /* borrowed inbound object */
+    json_t *out; /* owned normalized object */
+    ing_reasons *rs;
+    const char *prefix; /* "data" or "data.allocations[3]" */
+} vctx;
+
+static void fpath(const vctx *c, const char *name, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s.%s", c->prefix, name);
+}
+
+static void bad(vctx *c, const char *name, const char *rule, const char *msg)
+{
+    char f[128];
+    fpath(c, name, f, sizeof f);
+    ing_reason_add(c->rs, f, rule, "%s", msg);
+}
+
+static int has_control(const char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return 1;
+    return 0;
+}
+
+/* The string value of field name, or NULL (reason added when present but
+ * wrong, or when required and absent). JSON null counts as absent. */
+static const char *get_str(vctx *c, const char *name, int required, size_t maxlen, int is_id)
+{
+    json_t *v = json_object_get(c->in, name);
+    if (!v || json_is_null(v)) {
+        if (required)
+            bad(c, name, "required", "required");
+        return NULL;
+    }
+    if (!json_is_string(v)) {
+        bad(c, name, "type", "must be a string");
+        return NULL;
+    }
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    if (n == 0) {
+        bad(c, name, "non_empty", "must not be empty");
+        return NULL;
+    }
+    if (n > maxlen) {
+        char m[64];
+        snprintf(m, sizeof m, "longer than %zu bytes", maxlen);
+        bad(c, name, "max_length", m);
+        return NULL;
+    }
+    if (strlen(s) != n || (is_id && has_control(s))) {
+        bad(c, name, "chars", "must not contain control characters");
+        return NULL;
+    }
+    return s;
+}
+
+static void put_str(vctx *c, const char *name, const char *s)
+{
+    json_object_set_new(c->out, name, json_string(s));
+}
+
+static const char *f_id(vctx *c, const char *name, int required)
+{
+    const char *s = get_str(c, name, required, ING_ID_MAX, 1);
+    if (s)
+        put_str(c, name, s);
+    return s;
+}
+
+static const char *f_text(vctx *c, const char *name, int required)
+{
+    const char *s = get_str(c, name, required, ING_TEXT_MAX, 0);
+    if (s)
+        put_str(c, name, s);
+    return s;
+}
+
+/* Returns 1 and *days when valid. */
+static int f_date(vctx *c, const char *name, int required, int32_t *days)
+{
+    const char *s = get_str(c, name, required, 64, 0);
+    if (!s)
+        return 0;
+    if (strlen(s) != 10 || cm_date_parse(s, days) != 0) {
+        bad(c, name, "date", "not a date (YYYY-MM-DD)");
+        return 0;
+    }
+    char buf[16];
+    cm_date_format(*days, buf, sizeof buf);
+    put_str(c, name, buf);
+    return 1;
+}
+
+static int f_instant(vctx *c, const char *name, int required, int64_t *ms)
+{
+    const char *s = get_str(c, name, required, 64, 0);
+    if (!s)
+        return 0;
+    if (cm_time_parse_rfc3339(s, ms) != 0) {
+        bad(c, name, "rfc3339", "not an RFC 3339 timestamp (2026-03-01T09:00:00Z)");
+        return 0;
+    }
+    char buf[40];
+    cm_time_format_rfc3339(*ms, buf, sizeof buf);
+    put_str(c, name, buf);
+    return 1;
+}
+
+/* ISO 4217 code, upper-cased; returns the exponent or -1. */
+static int f_currency(vctx *c, const char *name, int required, char code[4])
+{
+    const char *s = get_str(c, name, required, 16, 1);
+    if (!s)
+        return -1;
+    if (strlen(s) != 3 || !isalpha((unsigned char)s[0]) || !isalpha((unsigned char)s[1]) ||
+        !isalpha((unsigned char)s[2])) {
+        bad(c, name, "currency", "not an ISO 4217 currency code (3 letters)");
+        return -1;
+    }
+    for (int i = 0; i < 3; i++)
+        code[i] = (char)toupper((unsigned char)s[i]);
+    code[3] = 0;
+    int e = cm_money_exponent(code);
+    if (e < 0) {
+        char m[64];
+        snprintf(m, sizeof m, "unknown ISO 4217 currency '%s'", code);
+        bad(c, name, "currency", m);
+        return -1;
+    }
+    put_str(c, name, code);
+    return e;
+}
+
+int ing_amount_minor(json_t *v, const char *currency, int exponent, const char *field,
+                     int64_t *minor, ing_reasons *rs)
+{
+    static const double pow10[] = {1, 10, 100, 1000, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+    if (!v || json_is_null(v)) {
+        ing_reason_add(rs, field, "required", "required");
+        return -1;
+    }
+    if (exponent < 0 || exponent > 9)
+        return -1; /* the currency's own reason was added */
+    char buf[64], err[128];
+    const char *s;
+    if (json_is_integer(v)) {
+        json_int_t x = json_integer_value(v);
+        if (x < 0) {
+            ing_reason_add(rs, field, "amount_negative", "must not be negative");
+            return -1;
+        }
+        snprintf(buf, sizeof buf, "%lld", (long long)x);
+        s = buf;
+    } else if (json_is_real(v)) {
+        double x = json_real_value(v);
+        if (!isfinite(x)) {
+            ing_reason_add(rs, field, "amount_finite", "must be a finite number");
+            return -1;
+        }
+        if (x < 0) {
+            ing_reason_add(rs, field, "amount_negative", "must not be negative");
+            return -1;
+        }
+        if (x * pow10[exponent] >= 9007199254740992.0) { /* 2^53 */
+            ing_reason_add(rs, field, "amount_range",
+                           "too large for an exact JSON number; send a decimal string");
+            return -1;
+        }
+        /* A JSON number with at most `exponent` decimals prints back to the
+         * same double with that many decimals; one with more does not. */
+        snprintf(buf, sizeof buf, "%.*f", exponent, x == 0 ? 0.0 : x);
+        if (strtod(buf, NULL) != x) {
+            ing_reason_add(rs, field, "amount_decimals", "more decimals than %s allows (%d)",
+                           currency, exponent);
+            return -1;
+        }
+        s = buf;
+    } else if (json_is_string(v)) {
+        s = json_string_value(v);
+        if (s[0] == '-') {
+            ing_reason_add(rs, field, "amount_negative", "must not be negative");
+            return -1;
+        }
+        size_t i = 0, digits = 0, decimals = 0;
+        while (isdigit((unsigned char)s[i]))
+            i++, digits++;
+        if (s[i] == '.') {
+            i++;
+            while (isdigit((unsigned char)s[i]))
+                i++, decimals++;
+            if (decimals == 0)
+                digits = 0;
+        }
+        if (digits == 0 || s[i] != 0 || i != json_string_length(v)) {
+            ing_reason_add(rs, field, "amount_format",
+                           "not a decimal amount (digits with an optional '.' and decimals)");
+            return -1;
+        }
+        if ((int)decimals > exponent) {
+            ing_reason_add(rs, field, "amount_decimals", "more decimals than %s allows (%d)",
+                           currency, exponent);
+            return -1;
+        }
+    } else {
+        ing_reason_add(rs, field, "type", "must be a number or a decimal string");
+        return -1;
+    }
+    if (cm_money_parse(s, exponent, minor, err, sizeof err) != 0) {
+        ing_reason_add(rs, field, "amount_range", "not representable in minor units (%s)", err);
+        return -1;
+    }
+    return 0;
+}
+
+static int f_amount(vctx *c, const char *name, const char *outname, const char *currency,
+                    int exponent, int64_t *minor)
+{
+    char f[128];
+    fpath(c, name, f, sizeof f);
+    if (exponent < 0) {
+        /* Still report a missing amount even when the currency is bad. */
+        json_t *v = json_object_get(c->in, name);
+        if (!v || json_is_null(v))
+            ing_reason_add(c->rs, f, "required", "required");
+        return 0;
+    }
+    if (ing_amount_minor(json_object_get(c->in, name), currency, exponent, f, minor, c->rs) != 0)
+        return 0;
+    json_object_set_new(c->out, outname, json_integer(*minor));
+    return 1;
+}
+
+/* An array of distinct non-empty strings (ids or tags). Absent: [] unless
+ * required (then also non-empty). check: extra rule per item (NULL: none). */
+static int f_list(vctx *c, const char *name, int required, size_t itemmax,
+                  int (*check)(const char *), const char *check_rule, const char *check_msg)
+{
+    char f[128], fi[160];
+    fpath(c, name, f, sizeof f);
+    json_t *v = json_object_get(c->in, name);
+    if (!v || json_is_null(v)) {
+        if (required) {
+            ing_reason_add(c->rs, f, "required", "required");
+            return 0;
+        }
+        json_object_set_new(c->out, name, json_array());
+        return 1;
+    }
+    if (!json_is_array(v)) {
+        ing_reason_add(c->rs, f, "type", "must be an array of strings");
+        return 0;
+    }
+    size_t n = json_array_size(v);
+    if (required && n == 0) {
+        ing_reason_add(c->rs, f, "non_empty", "must not be empty");
+        return 0;
+    }
+    if (n > ING_LIST_MAX) {
+        ing_reason_add(c->rs, f, "max_items", "more than %d items", ING_LIST_MAX);
+        return 0;
+    }
+    json_t *out = json_array();
+    int ok = 1;
+    for (size_t i = 0; i < n; i++) {
+        json_t *it = json_array_get(v, i);
+        snprintf(fi, sizeof fi, "%s[%zu]", f, i);
+        if (!json_is_string(it)) {
+            ing_reason_add(c->rs, fi, "type", "must be a string");
+            ok = 0;
+            continue;
+        }
+        const char *s = json_string_value(it);
+        size_t len = json_string_length(it);
+        if (len == 0 || len > itemmax || strlen(s) != len || has_control(s)) {
+            ing_reason_add(c->rs, fi, "item", "must be 1 to %zu bytes without control characters",
+                           itemmax);
+            ok = 0;
+            continue;
+        }
+        if (check && !check(s)) {
+            ing_reason_add(c->rs, fi, check_rule, "%s", check_msg);
+            ok = 0;
+            continue;
+        }
+        for (size_t j = 0; j < i; j++) {
+            json_t *prev = json_array_get(v, j);
+            if (json_is_string(prev) && strcmp(json_string_value(prev), s) == 0) {
+                ing_reason_add(c->rs, fi, "unique", "duplicate item '%s'", s);
+                ok = 0;
+                break;
+            }
+        }
+        json_array_append_new(out, json_string(s));
+    }
+    if (!ok) {
+        json_decref(out);
+        return 0;
+    }
+    json_object_set_new(c->out, name, out);
+    return 1;
+}
+
+/* --- per-type rules ------------------------------------------------------ */
+
+static void t_invoice(vctx *c, int full)
+{
+    f_id(c, "invoice_id", 1);
+    f_id(c, "customer_id", 1);
+    if (!full)
+        return;
+    f_text(c, "number", 1);
+    char cur[4] = "";
+    int e = f_currency(c, "currency", 1, cur);
+    int64_t minor;
+    f_amount(c, "amount", "amount_minor", cur, e, &minor);
+    int32_t issued, due;
+    int ok_i = f_date(c, "issued_on", 1, &issued);
+    int ok_d = f_date(c, "due_on", 1, &due);
+    if (ok_i && ok_d && due < issued)
+        bad(c, "due_on", "due_after_issue", "before issued_on");
+    f_list(c, "tags", 0, ING_ID_MAX, NULL, NULL, NULL);
+    f_text(c, "terms", 0);
+    f_text(c, "po_number", 0);
+}
+
+static void t_payment_received(vctx *c)
+{
+    f_id(c, "payment_id", 1);
+    f_id(c, "customer_id", 1);
+    char cur[4] = "";
+    int e = f_currency(c, "currency", 1, cur);
+    int64_t amount = 0;
+    int amount_ok = f_amount(c, "amount", "amount_minor", cur, e, &amount);
+
+    json_t *on = json_object_get(c->in, "received_on");
+    json_t *at = json_object_get(c->in, "received_at");
+    int have_on = on && !json_is_null(on), have_at = at && !json_is_null(at);
+    int32_t day = 0;
+    int64_t ms = 0;
+    if (!have_on && !have_at) {
+        bad(c, "received_on", "required", "required (or data.received_at)");
+    } else {
+        if (have_on)
+            f_date(c, "received_on", 1, &day);
+        if (have_at && f_instant(c, "received_at", 1, &ms) && !have_on) {
+            char buf[16];
+            cm_date_format(cm_time_day(ms), buf, sizeof buf);
+            put_str(c, "received_on", buf);
+        }
+    }
+
+    json_t *al = json_object_get(c->in, "allocations");
+    if (!al || json_is_null(al))
+        return;
+    char f[128];
+    fpath(c, "allocations", f, sizeof f);
+    if (!json_is_array(al)) {
+        ing_reason_add(c->rs, f, "type", "must be an array of {invoice_id, amount}");
+        return;
+    }
+    size_t n = json_array_size(al);
+    if (n > ING_LIST_MAX) {
+        ing_reason_add(c->rs, f, "max_items", "more than %d items", ING_LIST_MAX);
+        return;
+    }
+    json_t *out = json_array();
+    int ok = 1;
+    int64_t sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        char p[160];
+        snprintf(p, sizeof p, "%s[%zu]", f, i);
+        json_t *it = json_array_get(al, i);
+        if (!json_is_object(it)) {
+            ing_reason_add(c->rs, p, "type", "must be an object {invoice_id, amount}");
+            ok = 0;
+            continue;
+        }
+        vctx sub = {it, json_object(), c->rs, p};
+        size_t before = c->rs->n + c->rs->dropped;
+        const char *inv = f_id(&sub, "invoice_id", 1);
+        int64_t m = 0;
+        f_amount(&sub, "amount", "amount_minor", cur, e, &m);
+        if (c->rs->n + c->rs->dropped != before) {
+            ok = 0;
+            json_decref(sub.out);
+            continue;
+        }
+        for (size_t j = 0; j < i && inv; j++) {
+            json_t *prev = json_object_get(json_array_get(al, j), "invoice_id");
+            if (json_is_string(prev) && strcmp(json_string_value(prev), inv) == 0) {
+                char q[200];
+                snprintf(q, sizeof q, "%s.invoice_id", p);
+                ing_reason_add(c->rs, q, "unique", "invoice '%s' allocated twice", inv);
+                ok = 0;
+                break;
+            }
+        }
+        if (m > INT64_MAX - sum)
+            sum = INT64_MAX;
+        else
+            sum += m;
+        json_array_append_new(out, sub.out);
+    }
+    if (ok && amount_ok && sum > amount) {
+        ing_reason_add(c->rs, f, "allocations_sum", "allocated %lld exceeds amount %lld",
+                       (long long)sum, (long long)amount);
+        ok = 0;
+    }
+    if (ok)
+        json_object_set_new(c->out, "allocations", out);
+    else
+        json_decref(out);
+}
+
+static void t_payment_reversed(vctx *c)
+{
+    f_id(c, "payment_id", 1);
+    f_id(c, "customer_id", 1);
+    f_text(c, "reason", 1);
+}
+
+static void t_credit_note(vctx *c)
+{
+    f_id(c, "credit_note_id", 1);
+    f_id(c, "customer_id", 1);
+    f_id(c, "invoice_id", 1);
+    char cur[4] = "";
+    int e = f_currency(c, "currency", 1, cur);
+    int64_t m;
+    f_amount(c, "amount", "amount_minor", cur, e, &m);
+}
+
+static int country_ok(const char *s)
+{
+    return strlen(s) == 2 && isalpha((unsigned char)s[0]) && isalpha((unsigned char)s[1]);
+}
+
+static void t_customer(vctx *c)
+{
+    f_id(c, "customer_id", 1);
+    f_text(c, "name", 1);
+
+    const char *email = get_str(c, "email", 0, 254, 1);
+    if (email) {
+        if (!ing_email_valid(email))
+            bad(c, "email", "email", "not an e-mail address (local@domain.tld)");
+        else
+            put_str(c, "email", email);
+    }
+    const char *phone = get_str(c, "phone", 0, 16, 1);
+    if (phone) {
+        if (!ing_e164_valid(phone))
+            bad(c, "phone", "e164", "not an E.164 number (+ and 8 to 15 digits, e.g. +447700900123)");
+        else
+            put_str(c, "phone", phone);
+    }
+    const char *tz = get_str(c, "timezone", 0, 64, 1);
+    if (tz) {
+        if (!cm_tz_valid(tz))
+            bad(c, "timezone", "timezone", "not an IANA time zone name (e.g. Europe/London)");
+        else
+            put_str(c, "timezone", tz);
+    } else if (!json_object_get(c->in, "timezone") ||
+               json_is_null(json_object_get(c->in, "timezone"))) {
+        put_str(c, "timezone", "UTC");
+    }
+    const char *loc = get_str(c, "locale", 0, 35, 1);
+    if (loc) {
+        if (!ing_locale_valid(loc))
+            bad(c, "locale", "locale", "not a BCP 47 language tag (e.g. en-GB)");
+        else
+            put_str(c, "locale", loc);
+    } else if (!json_object_get(c->in, "locale") ||
+               json_is_null(json_object_get(c->in, "locale"))) {
+        put_str(c, "locale", "en");
+    }
+    const char *country = get_str(c, "country", 0, 2, 1);
+    if (country) {
+        if (!country_ok(country)) {
+            bad(c, "country", "country", "not an ISO 3166-1 alpha-2 code (2 letters)");
+        } else {
+            char cc[3] = {(char)toupper((unsigned char)country[0]),
+                          (char)toupper((unsigned char)country[1]), 0};
+            put_str(c, "country", cc);
+        }
+    }
+    json_t *ch = json_object_get(c->in, "channels");
+    if (ch && !json_is_null(ch)) {
+        f_list(c, "channels", 0, 16, channel_known, "channel",
+               "unknown channel (email, sms, webhook, call_task, letter)");
+    } else {
+        /* Default preference: the channels the customer can be reached on. */
+        json_t *d = json_array();
+        if (email && ing_email_valid(email))
+            json_array_append_new(d, json_string("email"));
+        if (phone && ing_e164_valid(phone))
+            json_array_append_new(d, json_string("sms"));
+        json_object_set_new(c->out, "channels", d);
+    }
+    f_list(c, "opted_out", 0, 16, channel_known, "channel",
+           "unknown channel (email, sms, webhook, call_task, letter)");
+    json_t *cl = json_object_get(c->in, "credit_limit");
+    if (cl && !json_is_null(cl)) {
+        char cur[4] = "";
+        int e = f_currency(c, "credit_currency", 1, cur);
+        if (e >= 0) {
+            json_object_del(c->out, "credit_currency");
+            int64_t m;
+            if (f_amount(c, "credit_limit", "credit_limit_minor", cur, e, &m))
+                put_str(c, "credit_currency", cur);
+        }
+    }
+    f_list(c, "tags", 0, ING_ID_MAX, NULL, NULL, NULL);
+}
+
+static void t_promise(vctx *c)
+{
+    f_id(c, "customer_id", 1);
+    f_list(c, "invoice_ids", 1, ING_ID_MAX, NULL, NULL, NULL);
+    char cur[4] = "";
+    int e = f_currency(c, "currency", 1, cur);
+    int64_t m;
+    f_amount(c, "amount", "amount_minor", cur, e, &m);
+    int32_t d;
+    f_date(c, "promised_on", 1, &d);
+}
+
+static void t_dispute(vctx *c)
+{
+    f_id(c, "customer_id", 1);
+    f_id(c, "invoice_id", 1);
+    f_text(c, "reason", 1);
+}
+
+static void t_contact_ceased(vctx *c)
+{
+    f_id(c, "customer_id", 1);
+    const char *ch = get_str(c, "channel", 0, 16, 1);
+    if (ch) {
+        if (!channel_known(ch))
+            bad(c, "channel", "channel", "unknown channel (email, sms, webhook, call_task, letter)");
+        else
+            put_str(c, "channel", ch);
+    }
+}
+
+void ing_normalize_data(const char *type, json_t *data, json_t **out, ing_reasons *rs)
+{
+    *out = NULL;
+    vctx c = {data, json_object(), rs, "data"};
+    if (!c.out)
+        return;
+    size_t before = rs->n + rs->dropped;
+    if (!strcmp(type, "invoice.issued") || !strcmp(type, "invoice.updated"))
+        t_invoice(&c, 1);
+    else if (!strcmp(type, "invoice.voided") || !strcmp(type, "invoice.written_off"))
+        t_invoice(&c, 0);
+    else if (!strcmp(type, "payment.received"))
+        t_payment_received(&c);
+    else if (!strcmp(type, "payment.reversed"))
+        t_payment_reversed(&c);
+    else if (!strcmp(type, "credit_note.issued"))
+        t_credit_note(&c);
+    else if (!strcmp(type, "customer.upserted"))
+        t_customer(&c);
+    else if (!strcmp(type, "promise.made"))
+        t_promise(&c);
+    else if (!strcmp(type, "dispute.opened") || !strcmp(type, "dispute.resolved"))
+        t_dispute(&c);
+    else if (!strcmp(type, "contact.ceased"))
+        t_contact_ceased(&c);
+    else
+        ing_reason_add(rs, "type", "type", "unknown event type '%s'", type);
+    if (rs->n + rs->dropped != before) {
+        json_decref(c.out);
+        return;
+    }
+    *out = c.out;
+}

@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+"""make-cases.py -- writes the data-driven cases of tests/unit/test_ingest_cases.c.
+
+Inputs and expected outputs are spelled out by hand below (the expected
+canonical events are NOT produced by ingest). Only trace ids derived from
+(tenant, source, id) are computed, here with hashlib, independently of the C
+code: sha256(tenant NUL source NUL id), first 16 bytes, lower-case hex.
+Run from anywhere; rewrites accept/ and reject/ beside this file."""
+import hashlib, json, os, shutil
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+def tid(tenant, source, id_):
+    return hashlib.sha256(f"{tenant}\0{source}\0{id_}".encode()).hexdigest()[:32]
+
+def ce(type_, id_, data, tenant="acme", source="billing-eu", time="2026-03-01T09:00:00Z", **extra):
+    e = {"specversion": "1.0", "id": id_, "source": source, "type": type_, "time": time}
+    if tenant is not None:
+        e["tenant"] = tenant
+    e.update(extra)
+    e["data"] = data
+    return e
+
+def canon(type_, id_, customer, data, tenant="acme", source="billing-eu",
+          time="2026-03-01T09:00:00.000Z", trace=None):
+    return {"v": 1, "id": id_, "source": source, "type": type_, "tenant": tenant,
+            "time": time, "customer_id": customer,
+            "trace_id": trace or tid(tenant, source, id_), "data": data}
+
+accept = {}
+reject = {}
+
+accept["invoice_issued"] = (ce("invoice.issued", "evt-1", {
+    "invoice_id": "INV-1", "customer_id": "C-1", "number": "2026-0001", "currency": "EUR",
+    "amount": "120.50", "issued_on": "2026-02-01", "due_on": "2026-03-01",
+    "tags": ["b2b", "eu"], "terms": "NET28", "po_number": "PO-7", "unknown_field": 1}),
+    canon("invoice.issued", "evt-1", "C-1", {
+        "invoice_id": "INV-1", "customer_id": "C-1", "number": "2026-0001", "currency": "EUR",
+        "amount_minor": 12050, "issued_on": "2026-02-01", "due_on": "2026-03-01",
+        "tags": ["b2b", "eu"], "terms": "NET28", "po_number": "PO-7"}))
+
+accept["invoice_updated_jpy_number"] = (ce("invoice.updated", "evt-2", {
+    "invoice_id": "INV-2", "customer_id": "C-2", "number": "J-2", "currency": "jpy",
+    "amount": 15000, "issued_on": "2026-02-01", "due_on": "2026-02-01"},
+    time="2026-03-01T18:30:00.25+09:00", tenant="tokyo"),
+    canon("invoice.updated", "evt-2", "C-2", {
+        "invoice_id": "INV-2", "customer_id": "C-2", "number": "J-2", "currency": "JPY",
+        "amount_minor": 15000, "issued_on": "2026-02-01", "due_on": "2026-02-01", "tags": []},
+        tenant="tokyo", time="2026-03-01T09:30:00.250Z"))
+
+accept["invoice_voided_default_tenant"] = (ce("invoice.voided", "evt-3",
+    {"invoice_id": "INV-1", "customer_id": "C-1"}, tenant=None),
+    canon("invoice.voided", "evt-3", "C-1", {"invoice_id": "INV-1", "customer_id": "C-1"},
+          tenant="default"))
+
+accept["invoice_written_off_traceparent"] = (ce("invoice.written_off", "evt-4",
+    {"invoice_id": "INV-9", "customer_id": "C-9"},
+    traceparent="00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"),
+    canon("invoice.written_off", "evt-4", "C-9", {"invoice_id": "INV-9", "customer_id": "C-9"},
+          trace="4bf92f3577b34da6a3ce929d0e0e4736"))
+
+accept["payment_received_kwd_allocations"] = (ce("payment.received", "evt-5", {
+    "payment_id": "P-1", "customer_id": "C-1", "currency": "KWD", "amount": 10.125,
+    "received_on": "2026-03-02",
+    "allocations": [{"invoice_id": "INV-1", "amount": "10"}, {"invoice_id": "INV-2", "amount": 0.125}]}),
+    canon("payment.received", "evt-5", "C-1", {
+        "payment_id": "P-1", "customer_id": "C-1", "currency": "KWD", "amount_minor": 10125,
+        "received_on": "2026-03-02",
+        "allocations": [{"invoice_id": "INV-1", "amount_minor": 10000},
+                        {"invoice_id": "INV-2", "amount_minor": 125}]}))
+
+accept["payment_received_at"] = (ce("payment.received", "evt-6", {
+    "payment_id": "P-2", "customer_id": "C-1", "currency": "GBP", "amount": "0.99",
+    "received_at": "2026-03-02T23:30:00-02:00"}),
+    canon("payment.received", "evt-6", "C-1", {
+        "payment_id": "P-2", "customer_id": "C-1", "currency": "GBP", "amount_minor": 99,
+        "received_at": "2026-03-03T01:30:00.000Z", "received_on": "2026-03-03"}))
+
+accept["payment_reversed"] = (ce("payment.reversed", "evt-7", {
+    "payment_id": "P-1", "customer_id": "C-1", "reason": "chargeback"}),
+    canon("payment.reversed", "evt-7", "C-1", {
+        "payment_id": "P-1", "customer_id": "C-1", "reason": "chargeback"}))
+
+accept["credit_note_issued"] = (ce("credit_note.issued", "evt-8", {
+    "credit_note_id": "CN-1", "customer_id": "C-1", "invoice_id": "INV-1",
+    "currency": "USD", "amount": "25"}),
+    canon("credit_note.issued", "evt-8", "C-1", {
+        "credit_note_id": "CN-1", "customer_id": "C-1", "invoice_id": "INV-1",
+        "currency": "USD", "amount_minor": 2500}))
+
+accept["customer_upserted_full"] = (ce("customer.upserted", "evt-9", {
+    "customer_id": "C-1", "name": "Ada Ltd", "email": "ap@ada.test", "phone": "+447700900123",
+    "timezone": "Europe/London", "locale": "en-GB", "country": "gb",
+    "channels": ["email", "sms", "letter"], "opted_out": ["webhook"],
+    "credit_limit": "5000.00", "credit_currency": "GBP", "tags": ["vip"]}),
+    canon("customer.upserted", "evt-9", "C-1", {
+        "customer_id": "C-1", "name": "Ada Ltd", "email": "ap@ada.test", "phone": "+447700900123",
+        "timezone": "Europe/London", "locale": "en-GB", "country": "GB",
+        "channels": ["email", "sms", "letter"], "opted_out": ["webhook"],
+        "credit_limit_minor": 500000, "credit_currency": "GBP", "tags": ["vip"]}))
+
+accept["customer_upserted_defaults"] = (ce("customer.upserted", "evt-10", {
+    "customer_id": "C-2", "name": "Bob", "phone": "+14155550100"}),
+    canon("customer.upserted", "evt-10", "C-2", {
+        "customer_id": "C-2", "name": "Bob", "phone": "+14155550100", "timezone": "UTC",
+        "locale": "en", "channels": ["sms"], "opted_out": [], "tags": []}))
+
+accept["promise_made"] = (ce("promise.made", "evt-11", {
+    "customer_id": "C-1", "invoice_ids": ["INV-1", "INV-2"], "currency": "EUR",
+    "amount": 300, "promised_on": "2026-03-15"}),
+    canon("promise.made", "evt-11", "C-1", {
+        "customer_id": "C-1", "invoice_ids": ["INV-1", "INV-2"], "currency": "EUR",
+        "amount_minor": 30000, "promised_on": "2026-03-15"}))
+
+accept["dispute_opened"] = (ce("dispute.opened", "evt-12", {
+    "customer_id": "C-1", "invoice_id": "INV-1", "reason": "goods not received"}),
+    canon("dispute.opened", "evt-12", "C-1", {
+        "customer_id": "C-1", "invoice_id": "INV-1", "reason": "goods not received"}))
+
+accept["dispute_resolved"] = (ce("dispute.resolved", "evt-13", {
+    "customer_id": "C-1", "invoice_id": "INV-1", "reason": "delivered"}),
+    canon("dispute.resolved", "evt-13", "C-1", {
+        "customer_id": "C-1", "invoice_id": "INV-1", "reason": "delivered"}))
+
+accept["contact_ceased_all"] = (ce("contact.ceased", "evt-14", {"customer_id": "C-1"}),
+    canon("contact.ceased", "evt-14", "C-1", {"customer_id": "C-1"}))
+
+accept["contact_ceased_sms"] = (ce("contact.ceased", "evt-15", {"customer_id": "C-1", "channel": "sms"}),
+    canon("contact.ceased", "evt-15", "C-1", {"customer_id": "C-1", "channel": "sms"}))
+
+# Binary mode: attributes in ce_* headers, the body is data.
+accept["binary_mode"] = ({"invoice_id": "INV-3", "customer_id": "C-3"},
+    canon("invoice.voided", "evt-16", "C-3", {"invoice_id": "INV-3", "customer_id": "C-3"},
+          tenant="globex", source="crm", time="2026-03-01T09:00:00.000Z"),
+    [["ce_specversion", "1.0"], ["ce_id", "evt-16"], ["ce_source", "crm"],
+     ["ce_type", "invoice.voided"], ["ce_time", "2026-03-01T10:00:00+01:00"],
+     ["ce_tenant", "globex"], ["content-type", "application/json"]])
+
+# --- rejections ---------------------------------------------------------
+def R(field, rule, message=None):
+    r = {"field": field, "rule": rule}
+    if message:
+        r["message"] = message
+    return r
+
+inv = {"invoice_id": "INV-1", "customer_id": "C-1", "number": "1", "currency": "EUR",
+       "amount": "10.00", "issued_on": "2026-02-01", "due_on": "2026-03-01"}
+def inv_with(**kw):
+    d = dict(inv)
+    for k, v in kw.items():
+        if v is None:
+            d.pop(k, None)
+        else:
+            d[k] = v
+    return ce("invoice.issued", "bad-1", d)
+
+reject["bad_due_date"] = (inv_with(due_on="2026-02-30"),
+    [R("data.due_on", "date", "data.due_on: not a date (YYYY-MM-DD)")])
+reject["due_before_issue"] = (inv_with(due_on="2026-01-01"), [R("data.due_on", "due_after_issue")])
+reject["too_many_decimals"] = (inv_with(amount="10.001"),
+    [R("data.amount", "amount_decimals", "data.amount: more decimals than EUR allows (2)")])
+reject["too_many_decimals_jpy_number"] = (inv_with(currency="JPY", amount=1.5),
+    [R("data.amount", "amount_decimals", "data.amount: more decimals than JPY allows (0)")])
+reject["negative_amount"] = (inv_with(amount=-5), [R("data.amount", "amount_negative")])
+reject["negative_amount_string"] = (inv_with(amount="-5.00"), [R("data.amount", "amount_negative")])
+reject["nonfinite_amount_string"] = (inv_with(amount="Infinity"), [R("data.amount", "amount_format")])
+reject["unknown_currency"] = (inv_with(currency="XYZ"),
+    [R("data.currency", "currency", "data.currency: unknown ISO 4217 currency 'XYZ'")])
+reject["missing_fields"] = (inv_with(number=None, amount=None, customer_id=None),
+    [R("data.customer_id", "required"), R("data.number", "required"), R("data.amount", "required")])
+reject["wrong_types"] = (inv_with(invoice_id=7, tags="x", amount=True),
+    [R("data.invoice_id", "type"), R("data.amount", "type"), R("data.tags", "type")])
+reject["bad_timezone"] = (ce("customer.upserted", "bad-2", {"customer_id": "C", "name": "N", "timezone": "Mars/Olympus"}),
+    [R("data.timezone", "timezone")])
+reject["bad_phone"] = (ce("customer.upserted", "bad-3", {"customer_id": "C", "name": "N", "phone": "07700 900123"}),
+    [R("data.phone", "e164")])
+reject["bad_email_channel"] = (ce("customer.upserted", "bad-4", {"customer_id": "C", "name": "N", "email": "nobody", "channels": ["email", "pigeon"]}),
+    [R("data.email", "email"), R("data.channels[1]", "channel")])
+reject["credit_limit_without_currency"] = (ce("customer.upserted", "bad-5", {"customer_id": "C", "name": "N", "credit_limit": 100}),
+    [R("data.credit_currency", "required")])
+reject["allocations_exceed"] = (ce("payment.received", "bad-6", {
+    "payment_id": "P", "customer_id": "C", "currency": "EUR", "amount": "10", "received_on": "2026-03-01",
+    "allocations": [{"invoice_id": "A", "amount": "6"}, {"invoice_id": "B", "amount": "5"}]}),
+    [R("data.allocations", "allocations_sum")])
+reject["payment_no_date"] = (ce("payment.received", "bad-7", {
+    "payment_id": "P", "customer_id": "C", "currency": "EUR", "amount": "10"}),
+    [R("data.received_on", "required")])
+reject["promise_empty_ids"] = (ce("promise.made", "bad-8", {
+    "customer_id": "C", "invoice_ids": [], "currency": "EUR", "amount": 1, "promised_on": "2026-13-01"}),
+    [R("data.invoice_ids", "non_empty"), R("data.promised_on", "date")])
+reject["unknown_type"] = (ce("invoice.paid", "bad-9", {"customer_id": "C"}),
+    [R("type", "type", "type: unknown event type 'invoice.paid'")])
+reject["bad_envelope"] = ({"specversion": "0.3", "source": "", "type": "invoice.voided",
+                           "time": "yesterday", "tenant": "a/b",
+                           "data": {"invoice_id": "I", "customer_id": "C"}},
+    [R("specversion", "specversion"), R("id", "required"), R("source", "non_empty"),
+     R("time", "rfc3339"), R("tenant", "tenant")])
+reject["data_not_object"] = (dict(ce("invoice.voided", "bad-10", None), data=[1, 2]),
+    [R("data", "type")])
+reject["bad_contact_channel"] = (ce("contact.ceased", "bad-11", {"customer_id": "C", "channel": "fax"}),
+    [R("data.channel", "channel")])
+
+raw_reject = {
+    "not_json": (b'{"specversion": "1.0", "id": ', [R("(payload)", "json")]),
+    "json_array": (b'[1,2,3]', [R("(payload)", "json", "(payload): must be a JSON object")]),
+    "empty": (b'', [R("(payload)", "json")]),
+    "invalid_utf8": (b'{"specversion":"1.0","id":"x\xff\xfe","source":"s"}',
+                     [R("(payload)", "utf8", "(payload): not valid UTF-8 (byte 28)")]),
+    "overlong_utf8": (b'{"a":"\xc0\xaf"}', [R("(payload)", "utf8")]),
+    "deep_nesting": (b'{"data":' + b'[' * 40 + b']' * 40 + b'}',
+                     [R("(payload)", "depth", "(payload): JSON nested deeper than 32 levels")]),
+    "duplicate_keys": (b'{"id":"a","id":"b"}', [R("(payload)", "json")]),
+}
+oversized = json.dumps(inv_with(po_number="x" * 3000)).encode()
+
+def write(path, obj):
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+
+for sub in ("accept", "reject"):
+    shutil.rmtree(os.path.join(HERE, sub), ignore_errors=True)
+for name, spec in accept.items():
+    d = os.path.join(HERE, "accept", name)
+    os.makedirs(d)
+    write(os.path.join(d, "input.json"), spec[0])
+    write(os.path.join(d, "expected.json"), spec[1])
+    if len(spec) > 2:
+        write(os.path.join(d, "headers.json"), spec[2])
+for name, (inp, reasons) in reject.items():
+    d = os.path.join(HERE, "reject", name)
+    os.makedirs(d)
+    write(os.path.join(d, "input.json"), inp)
+    write(os.path.join(d, "expected.json"), {"reasons": reasons})
+for name, (raw, reasons) in raw_reject.items():
+    d = os.path.join(HERE, "reject", name)
+    os.makedirs(d)
+    with open(os.path.join(d, "input.bin"), "wb") as f:
+        f.write(raw)
+    write(os.path.join(d, "expected.json"), {"reasons": reasons})
+d = os.path.join(HERE, "reject", "oversized")
+os.makedirs(d)
+with open(os.path.join(d, "input.json"), "wb") as f:
+    f.write(oversized)
+write(os.path.join(d, "config.json"), {"max_bytes": 2048})
+write(os.path.join(d, "expected.json"), {"reasons": [R("(message)", "size")]})
+# binary mode with a bad header value and a non-JSON body
+d = os.path.join(HERE, "reject", "binary_bad")
+os.makedirs(d)
+with open(os.path.join(d, "input.bin"), "wb") as f:
+    f.write(b"not json")
+write(os.path.join(d, "headers.json"), [["ce_specversion", "1.0"], ["ce_id", "b-1"],
+      ["ce_source", "crm"], ["ce_type", "invoice.voided"], ["ce_time", "2026-03-01"]])
+write(os.path.join(d, "expected.json"), {"reasons": [R("data", "json"), R("time", "rfc3339")]})
+print("wrote", len(accept), "accept and", len(reject) + len(raw_reject) + 2, "reject cases")
