@@ -1,0 +1,320 @@
+#!/usr/bin/env python3
+"""Rules the rendered arrears manifests must keep (python3 stdlib only).
+
+Input: the objects of one rendered overlay as JSON, one per line (what
+`yq -o=json -I=0 .` prints for a multi-document YAML stream).
+
+    tests/k8s/rules.py --name prod [--prod] [--conventions docs/conventions.md] < objects.jsonl
+
+Expectations that the services fix (consumer groups, ports, topics, what each
+service consumes and produces) are read from docs/conventions.md, so the
+manifests are checked against the same table the C code follows. Prints one
+line per failed rule as "FAIL <rule> <object>: <why>" and a closing line
+"rules <name>: N checked, N failed"; exits 1 if any rule failed.
+
+Rules (ids as printed):
+  probes       every container has an httpGet liveness probe on /healthz and
+               readiness probe on /readyz at its http port
+  resources    requests and limits for cpu and memory
+  nonroot      runAsNonRoot true (pod or container), never runAsUser 0
+  rofs         readOnlyRootFilesystem true
+  caps         capabilities drop ALL, nothing added, no privilege escalation
+  grace        terminationGracePeriodSeconds set and > the 10 s drain time
+  spread       topologySpreadConstraints present
+  pdb          a PodDisruptionBudget selects every Deployment
+  metrics      a Service selects every Deployment on its http port
+  http         ARREARS_HTTP_ADDR = 0.0.0.0:<the service's port> = containerPort
+  group        ARREARS_GROUP_ID set
+  secrets      Redis URL, Kafka SASL password and provider credentials come
+               from Secrets, never literal values
+  settings     every ARREARS_* variable is one the services know
+  clock        ARREARS_CLOCK unset in prod
+  config       ARREARS_POLICY / ARREARS_TEMPLATES_DIR are mounted ConfigMaps
+  keda-group   ScaledObject consumerGroup == the target's ARREARS_GROUP_ID
+  keda-min     minReplicaCount >= 1
+  keda-max     maxReplicaCount <= partitions of every topic it scales on
+  keda-topic   trigger topic is one the service consumes (with prefix)
+  keda-ref     target, container and TriggerAuthentication exist
+  topics       a KafkaTopic for every topic, named with the prefix
+  acls         a KafkaUser per service with Read on its group and topics and
+               Write on the topics it produces
+"""
+import argparse, json, os, re, sys
+
+DRAIN_SECONDS = 10
+DEFAULT_PARTITIONS = 6
+SECRET_ENV = {"ARREARS_REDIS_URL", "ARREARS_KAFKA_SASL_PASSWORD", "ARREARS_SMTP_URL",
+              "ARREARS_SMTP_USER", "ARREARS_SMTP_PASSWORD", "ARREARS_SMS_URL",
+              "ARREARS_SMS_ACCOUNT", "ARREARS_SMS_TOKEN", "ARREARS_WEBHOOK_SECRET",
+              "ARREARS_PAYLINK_SECRET"}
+SERVICE_ENV = {"ARREARS_POLICY", "ARREARS_TEMPLATES_DIR"} | SECRET_ENV
+POD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
+
+
+def parse_conventions(path):
+    """Services (group, port, consumes, produces), topics and shared settings."""
+    text = open(path, encoding="utf-8").read()
+    topics_m = re.search(r"partitions default (\d+):\s*(.*?)\n\n", text, re.S)
+    partitions = int(topics_m.group(1))
+    topics = re.findall(r"`([a-z.]+)`", topics_m.group(2))
+    services = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 6 and cells[1].startswith("bin/arrears-"):
+            svc = cells[0]
+            words = lambda cell: [w for w in re.findall(r"[a-z][a-z.]*[a-z]", cell) if w in topics]
+            services[svc] = {
+                "group": cells[2],
+                "consumes": words(cells[3]),
+                "produces": words(re.sub(r"\(.*?\)", "", cells[4])),
+                "port": int(cells[5].rsplit(":", 1)[1]),
+            }
+    settings = set(re.findall(r"^\| (ARREARS_[A-Z_]+) \|", text, re.M))
+    return services, topics, partitions, settings
+
+
+class Checker:
+    def __init__(self, objs, conv, prod):
+        self.objs = [o for o in objs if isinstance(o, dict) and o.get("kind")]
+        self.services, self.topics, self.partitions, self.settings = conv
+        self.prod = prod
+        self.checked = 0
+        self.failures = []
+
+    # -- helpers -----------------------------------------------------------
+    def check(self, rule, obj, ok, why):
+        self.checked += 1
+        if not ok:
+            self.failures.append((rule, obj, why))
+        return ok
+
+    def of(self, kind):
+        return [o for o in self.objs if o["kind"] == kind]
+
+    def find(self, kind, name):
+        for o in self.of(kind):
+            if o["metadata"].get("name") == name:
+                return o
+        return None
+
+    @staticmethod
+    def ident(o):
+        return "%s/%s" % (o["kind"], o["metadata"].get("name", "?"))
+
+    def env_of(self, container):
+        """Resolved environment: name -> ("value", v) | ("secret", ref) | ("configmap", v)."""
+        env = {}
+        for src in container.get("envFrom") or []:
+            if "configMapRef" in src:
+                cm = self.find("ConfigMap", src["configMapRef"]["name"])
+                for k, v in ((cm or {}).get("data") or {}).items():
+                    env[(src.get("prefix") or "") + k] = ("configmap", v)
+            if "secretRef" in src:
+                env["@secret:" + src["secretRef"]["name"]] = ("secretRef", src["secretRef"]["name"])
+        for e in container.get("env") or []:
+            if "value" in e:
+                env[e["name"]] = ("value", e["value"])
+            elif "secretKeyRef" in (e.get("valueFrom") or {}):
+                env[e["name"]] = ("secret", e["valueFrom"]["secretKeyRef"])
+            else:
+                env[e["name"]] = ("ref", e.get("valueFrom"))
+        return env
+
+    def service_of(self, dep):
+        name = dep["metadata"].get("name", "")
+        return name[len("arrears-"):] if name.startswith("arrears-") else name
+
+    def prefix(self):
+        cm = [o for o in self.of("ConfigMap") if "ARREARS_TOPIC_PREFIX" in (o.get("data") or {})]
+        return cm[0]["data"]["ARREARS_TOPIC_PREFIX"] if cm else "arrears."
+
+    @staticmethod
+    def selects(selector, labels):
+        ml = (selector or {}).get("matchLabels", selector or {})
+        return bool(ml) and all(labels.get(k) == v for k, v in ml.items())
+
+    # -- workloads ---------------------------------------------------------
+    def workloads(self):
+        for dep in [o for o in self.objs if o["kind"] in POD_KINDS]:
+            tmpl = dep["spec"]["template"]
+            pod = tmpl["spec"]
+            svc = self.service_of(dep)
+            conv = self.services.get(svc)
+            d = self.ident(dep)
+            psc = pod.get("securityContext") or {}
+            tgp = pod.get("terminationGracePeriodSeconds")
+            self.check("grace", d, isinstance(tgp, int) and tgp > DRAIN_SECONDS,
+                       "terminationGracePeriodSeconds %r must be set and exceed the %d s drain" % (tgp, DRAIN_SECONDS))
+            self.check("spread", d, bool(pod.get("topologySpreadConstraints")), "no topologySpreadConstraints")
+            labels = tmpl["metadata"].get("labels") or {}
+            self.check("pdb", d, any(self.selects(p["spec"].get("selector"), labels) for p in self.of("PodDisruptionBudget")),
+                       "no PodDisruptionBudget selects its pods")
+            for c in (pod.get("initContainers") or []) + pod["containers"]:
+                self.container(d, svc, conv, pod, psc, c, labels)
+
+    def container(self, d, svc, conv, pod, psc, c, labels):
+        where = "%s container %s" % (d, c.get("name"))
+        ports = {p.get("name"): p["containerPort"] for p in c.get("ports") or []}
+        for kind, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
+            probe = (c.get(kind) or {}).get("httpGet") or {}
+            self.check("probes", where, probe.get("path") == path and probe.get("port") in (list(ports) + list(ports.values())),
+                       "%s must be httpGet %s on a declared port (got %r)" % (kind, path, probe or c.get(kind)))
+        res = c.get("resources") or {}
+        for part in ("requests", "limits"):
+            have = res.get(part) or {}
+            self.check("resources", where, "cpu" in have and "memory" in have,
+                       "resources.%s must set cpu and memory (got %r)" % (part, have))
+        sc = c.get("securityContext") or {}
+        nonroot = sc.get("runAsNonRoot", psc.get("runAsNonRoot"))
+        uid = sc.get("runAsUser", psc.get("runAsUser"))
+        self.check("nonroot", where, nonroot is True and uid != 0, "runAsNonRoot must be true (got %r, runAsUser %r)" % (nonroot, uid))
+        self.check("rofs", where, sc.get("readOnlyRootFilesystem") is True, "readOnlyRootFilesystem must be true")
+        caps = sc.get("capabilities") or {}
+        self.check("caps", where, "ALL" in (caps.get("drop") or []) and not caps.get("add")
+                   and sc.get("allowPrivilegeEscalation") is False and not sc.get("privileged"),
+                   "must drop ALL capabilities, add none, allowPrivilegeEscalation false (got %r)" % sc)
+        if conv is None:
+            self.check("settings", where, False, "'%s' is not a service in docs/conventions.md" % svc)
+            return
+        env = self.env_of(c)
+        addr = env.get("ARREARS_HTTP_ADDR", (None, None))[1]
+        want = "0.0.0.0:%d" % conv["port"]
+        self.check("http", where, addr == want and ports.get("http") == conv["port"],
+                   "ARREARS_HTTP_ADDR %r and containerPort http %r must be %s" % (addr, ports.get("http"), want))
+        self.check("metrics", where, any(self.selects(s["spec"].get("selector"), labels)
+                                         and any(p.get("targetPort") in ("http", conv["port"]) for p in s["spec"].get("ports", []))
+                                         for s in self.of("Service")),
+                   "no Service exposes its http port")
+        self.check("group", where, env.get("ARREARS_GROUP_ID", ("", ""))[0] in ("value", "configmap"),
+                   "ARREARS_GROUP_ID must be set")
+        for name in sorted(SECRET_ENV & set(env)):
+            self.check("secrets", where, env[name][0] == "secret", "%s must come from a Secret, not a literal" % name)
+        for name in ("ARREARS_REDIS_URL", "ARREARS_KAFKA_SASL_PASSWORD"):
+            self.check("secrets", where, env.get(name, ("",))[0] == "secret", "%s must be set from a Secret" % name)
+        for name in sorted(n for n in env if n.startswith("ARREARS_")):
+            self.check("settings", where, name in self.settings or name in SERVICE_ENV or name.startswith("ARREARS_KAFKA_"),
+                       "%s is not a setting the services know (docs/conventions.md)" % name)
+        if self.prod:
+            self.check("clock", where, "ARREARS_CLOCK" not in env, "ARREARS_CLOCK must be unset in prod")
+        mounts = {m["mountPath"].rstrip("/"): m["name"] for m in c.get("volumeMounts") or []}
+        vols = {v["name"]: v for v in pod.get("volumes") or []}
+        for var, is_dir, need in (("ARREARS_POLICY", False, svc == "scheduler"), ("ARREARS_TEMPLATES_DIR", True, svc == "notifier")):
+            if var not in env and not need:
+                continue
+            path = env.get(var, (None, ""))[1] or ""
+            mdir = path.rstrip("/") if is_dir else os.path.dirname(path)
+            vol = vols.get(mounts.get(mdir, ""), {})
+            self.check("config", where, bool(path) and "configMap" in vol,
+                       "%s=%r must lie in a mounted ConfigMap" % (var, path))
+        if svc == "notifier":
+            self.check("secrets", where, any(k.startswith("@secret:") for k in env) or "ARREARS_SMTP_URL" in env,
+                       "provider credentials must come from a Secret")
+
+    # -- KEDA --------------------------------------------------------------
+    def keda(self):
+        prefix = self.prefix()
+        parts = {o["spec"].get("topicName", o["metadata"]["name"]): o["spec"].get("partitions", self.partitions)
+                 for o in self.of("KafkaTopic")}
+        scaled = set()
+        for so in self.of("ScaledObject"):
+            s = self.ident(so)
+            spec = so["spec"]
+            ref = spec.get("scaleTargetRef") or {}
+            dep = self.find(ref.get("kind", "Deployment"), ref.get("name"))
+            if not self.check("keda-ref", s, dep is not None, "scaleTargetRef %r not in the render" % ref.get("name")):
+                continue
+            scaled.add(dep["metadata"]["name"])
+            svc = self.service_of(dep)
+            containers = dep["spec"]["template"]["spec"]["containers"]
+            cname = ref.get("envSourceContainerName", containers[0]["name"])
+            cont = [c for c in containers if c["name"] == cname]
+            if not self.check("keda-ref", s, bool(cont), "envSourceContainerName %r not in %s" % (cname, self.ident(dep))):
+                continue
+            env = self.env_of(cont[0])
+            group = env.get("ARREARS_GROUP_ID", (None, None))[1]
+            mn, mx = spec.get("minReplicaCount"), spec.get("maxReplicaCount")
+            self.check("keda-min", s, isinstance(mn, int) and mn >= 1, "minReplicaCount %r must be >= 1" % mn)
+            consumes = [prefix + t for t in self.services.get(svc, {}).get("consumes", [])]
+            for trig in spec.get("triggers") or []:
+                if trig.get("type") != "kafka":
+                    continue
+                md = trig.get("metadata") or {}
+                t = "%s trigger %s" % (s, trig.get("name", md.get("topic")))
+                self.check("keda-group", t, md.get("consumerGroup") == group and group is not None,
+                           "consumerGroup %r != ARREARS_GROUP_ID %r of %s" % (md.get("consumerGroup"), group, self.ident(dep)))
+                topic = md.get("topic")
+                self.check("keda-topic", t, topic in consumes, "topic %r is not one %s consumes %r" % (topic, svc, consumes))
+                p = parts.get(topic, self.partitions)
+                self.check("keda-max", t, isinstance(mx, int) and mx <= p,
+                           "maxReplicaCount %r exceeds the %d partitions of %r" % (mx, p, topic))
+                self.check("keda-ref", t, "lagThreshold" in md, "lagThreshold missing")
+                auth = (trig.get("authenticationRef") or {}).get("name")
+                ta = self.find("TriggerAuthentication", auth) if auth else None
+                if auth and self.check("keda-ref", t, ta is not None, "TriggerAuthentication %r not in the render" % auth):
+                    for e in ta["spec"].get("env") or []:
+                        self.check("keda-ref", t, e.get("containerName", cname) == cname and e["name"] in env,
+                                   "TriggerAuthentication env %s not in container %s" % (e["name"], cname))
+        if self.of("ScaledObject"):
+            for dep in self.of("Deployment"):
+                if self.service_of(dep) in self.services:
+                    self.check("keda-ref", self.ident(dep), dep["metadata"]["name"] in scaled, "no ScaledObject for its consumer group")
+
+    # -- Strimzi -----------------------------------------------------------
+    def strimzi(self):
+        if not (self.of("KafkaTopic") or self.of("KafkaUser")):
+            return
+        prefix = self.prefix()
+        names = {o["spec"].get("topicName", o["metadata"]["name"]): o for o in self.of("KafkaTopic")}
+        for t in self.topics:
+            kt = names.get(prefix + t)
+            if self.check("topics", "KafkaTopic " + prefix + t, kt is not None, "missing (prefix %r)" % prefix):
+                spec = kt["spec"]
+                cfg = spec.get("config") or {}
+                self.check("topics", self.ident(kt), spec.get("partitions", 0) >= 1 and "retention.ms" in cfg
+                           and int(cfg.get("min.insync.replicas", 1)) <= spec.get("replicas", 1),
+                           "needs partitions, retention.ms, and replicas >= min.insync.replicas")
+        for svc, conv in sorted(self.services.items()):
+            u = self.find("KafkaUser", "arrears-" + svc)
+            if not self.check("acls", "KafkaUser arrears-" + svc, u is not None, "missing"):
+                continue
+            acls = ((u["spec"].get("authorization") or {}).get("acls")) or []
+            def allowed(rtype, name, op):
+                return any(a["resource"].get("type") == rtype and a["resource"].get("name") == name
+                           and a["resource"].get("patternType", "literal") == "literal"
+                           and op in (a.get("operations") or [a.get("operation")])
+                           and a.get("type", "allow") == "allow" for a in acls)
+            u_id = self.ident(u)
+            self.check("acls", u_id, allowed("group", conv["group"], "Read"), "no Read on group %s" % conv["group"])
+            for t in conv["consumes"]:
+                self.check("acls", u_id, allowed("topic", prefix + t, "Read"), "no Read on %s%s" % (prefix, t))
+            for t in conv["produces"]:
+                self.check("acls", u_id, allowed("topic", prefix + t, "Write"), "no Write on %s%s" % (prefix, t))
+
+    def run(self):
+        self.workloads()
+        self.keda()
+        self.strimzi()
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--name", default="manifests")
+    ap.add_argument("--prod", action="store_true", help="apply production-only rules")
+    ap.add_argument("--conventions", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "conventions.md"))
+    ap.add_argument("file", nargs="?")
+    a = ap.parse_args()
+    src = open(a.file, encoding="utf-8") if a.file else sys.stdin
+    objs = [json.loads(l) for l in src if l.strip()]
+    ck = Checker(objs, parse_conventions(a.conventions), a.prod)
+    if not ck.objs:
+        print("FAIL input: no objects")
+        return 1
+    ck.run()
+    for rule, obj, why in ck.failures:
+        print("FAIL %s %s: %s" % (rule, obj, why))
+    print("rules %s: %d checked, %d failed" % (a.name, ck.checked, len(ck.failures)))
+    return 1 if ck.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
