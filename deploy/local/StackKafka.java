@@ -3,7 +3,7 @@
 // One JVM does all the Kafka work of `stack up`, because JVM start-up is
 // most of what makes a dev-box Kafka slow:
 //
-//   serve <server.properties> <cluster-id> <bootstrap> <partitions> <status-file> <topic>...
+//   serve <server.properties> <cluster-id|random> <bootstrap> <partitions> <status-file> <topic>...
 //       formats the KRaft log dir if it has no meta.properties yet
 //       (kafka.tools.StorageTool, in process), starts a thread that creates
 //       the topics once the broker answers, then runs kafka.Kafka in the main
@@ -73,6 +73,9 @@ public final class StackKafka {
     }
     Path logDir = Paths.get(p.getProperty("log.dirs").split(",")[0]);
     if (!Files.exists(logDir.resolve("meta.properties"))) {
+      if (clusterId.equals("random")) {
+        clusterId = org.apache.kafka.common.Uuid.randomUuid().toString();
+      }
       System.err.println("stack: formatting " + logDir + " (cluster id " + clusterId + ")");
       int rc = kafka.tools.StorageTool.execute(
           new String[] {"format", "-t", clusterId, "-c", props}, new PrintStream(System.err, true));
