@@ -60,7 +60,7 @@ IT_BINS   := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(IT_SRC))
 ALL_OBJ := $(COMMON_OBJ) $(foreach s,$(SERVICES),$(call svc_obj,$(s)) $(BUILD)/services/$(s)/main.o) \
            $(TOOL_SRC:%.c=$(BUILD)/%.o) $(UNIT_SRC:%.c=$(BUILD)/%.o) $(IT_SRC:%.c=$(BUILD)/%.o)
 
-.PHONY: all deps test test-unit test-integration test-k8s fuzz demo \
+.PHONY: all deps test test-run test-unit test-integration test-k8s fuzz demo \
         bench images \
         clean distclean format stack-up stack-down check-config
 
@@ -111,7 +111,13 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(SVC_LIBS) $(COMMON_LIB)
 deps:
 	@deploy/local/deps
 
-test: all $(UNIT_BINS) $(IT_BINS)
+# `make test` alone must pass on a fresh machine: install what is missing
+# (fast when nothing is), then build and run every tier.
+test:
+	@deploy/local/deps
+	@$(MAKE) --no-print-directory test-run
+
+test-run: all $(UNIT_BINS) $(IT_BINS)
 	@BUILD=$(BUILD) tests/run-all
 
 test-unit: $(UNIT_BINS)
