@@ -1,0 +1,362 @@
+/* test_ingest_logic.c -- unit tests of ingest's field rules, byte scan,
+ * encoders, and the batch loop over a fake backend (to inject Redis and
+ * delivery failures the real services cannot produce on demand). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "../../services/ingest/ingest.h"
+#include "money.h"
+
+static int64_t amount_ok(json_t *v, const char *cur)
+{
+    ing_reasons rs;
+    memset(&rs, 0, sizeof rs);
+    int64_t m = -1;
+    int rc = ing_amount_minor(v, cur, cm_money_exponent(cur), "data.amount", &m, &rs);
+    json_decref(v);
+    if (rc != 0)
+        fail_msg("amount rejected: %s", rs.r[0].message);
+    return m;
+}
+
+static const char *amount_bad(json_t *v, const char *cur)
+{
+    static ing_reasons rs;
+    memset(&rs, 0, sizeof rs);
+    int64_t m = -1;
+    int rc = ing_amount_minor(v, cur, cm_money_exponent(cur), "data.amount", &m, &rs);
+    json_decref(v);
+    assert_int_equal(rc, -1);
+    assert_int_equal(rs.n, 1);
+    return rs.r[0].rule;
+}
+
+static void test_amounts(void **state)
+{
+    (void)state;
+    assert_int_equal(amount_ok(json_string("12.30"), "EUR"), 1230);
+    assert_int_equal(amount_ok(json_string("12.3"), "EUR"), 1230);
+    assert_int_equal(amount_ok(json_string("12"), "EUR"), 1200);
+    assert_int_equal(amount_ok(json_string("0"), "EUR"), 0);
+    assert_int_equal(amount_ok(json_string("1500"), "JPY"), 1500);
+    assert_int_equal(amount_ok(json_string("1.005"), "KWD"), 1005);
+    assert_int_equal(amount_ok(json_real(12.3), "EUR"), 1230);
+    assert_int_equal(amount_ok(json_real(0.1), "EUR"), 10);
+    assert_int_equal(amount_ok(json_real(1234567.89), "USD"), 123456789);
+    assert_int_equal(amount_ok(json_real(0.125), "KWD"), 125);
+    assert_int_equal(amount_ok(json_integer(42), "KWD"), 42000);
+    assert_int_equal(amount_ok(json_string("92233720368547757.99"), "EUR"), 9223372036854775799LL);
+
+    assert_string_equal(amount_bad(json_string("12.345"), "EUR"), "amount_decimals");
+    assert_string_equal(amount_bad(json_string("1.5"), "JPY"), "amount_decimals");
+    assert_string_equal(amount_bad(json_real(12.345), "EUR"), "amount_decimals");
+    assert_string_equal(amount_bad(json_real(0.5), "JPY"), "amount_decimals");
+    assert_string_equal(amount_bad(json_real(-1.0), "EUR"), "amount_negative");
+    assert_string_equal(amount_bad(json_integer(-1), "EUR"), "amount_negative");
+    assert_string_equal(amount_bad(json_string("-1"), "EUR"), "amount_negative");
+    assert_string_equal(amount_bad(json_string("1e3"), "EUR"), "amount_format");
+    assert_string_equal(amount_bad(json_string("NaN"), "EUR"), "amount_format");
+    assert_string_equal(amount_bad(json_string(" 1"), "EUR"), "amount_format");
+    assert_string_equal(amount_bad(json_string("1."), "EUR"), "amount_format");
+    assert_string_equal(amount_bad(json_string(".5"), "EUR"), "amount_format");
+    assert_string_equal(amount_bad(json_string(""), "EUR"), "amount_format");
+    assert_string_equal(amount_bad(json_real(1e300), "EUR"), "amount_range");
+    assert_string_equal(amount_bad(json_string("92233720368547758.08"), "EUR"), "amount_range");
+    assert_string_equal(amount_bad(json_true(), "EUR"), "type");
+    assert_string_equal(amount_bad(json_null(), "EUR"), "required");
+}
+
+static void test_field_checks(void **state)
+{
+    (void)state;
+    assert_true(ing_e164_valid("+447700900123"));
+    assert_true(ing_e164_valid("+14155550100"));
+    assert_false(ing_e164_valid("447700900123"));
+    assert_false(ing_e164_valid("+0447700900"));
+    assert_false(ing_e164_valid("+44 7700 900123"));
+    assert_false(ing_e164_valid("+1234567"));          /* 7 digits */
+    assert_false(ing_e164_valid("+1234567890123456")); /* 16 digits */
+    assert_true(ing_email_valid("ap@ada.test"));
+    assert_true(ing_email_valid("first.last+tag@sub.example.co.uk"));
+    assert_false(ing_email_valid("nobody"));
+    assert_false(ing_email_valid("a@b"));
+    assert_false(ing_email_valid("a@@b.c"));
+    assert_false(ing_email_valid("a b@c.d"));
+    assert_false(ing_email_valid("a@b..c"));
+    assert_false(ing_email_valid("a@b.c."));
+    assert_true(ing_locale_valid("en"));
+    assert_true(ing_locale_valid("en-GB"));
+    assert_true(ing_locale_valid("zh-Hant-TW"));
+    assert_false(ing_locale_valid("e"));
+    assert_false(ing_locale_valid("en_GB"));
+    assert_false(ing_locale_valid("en-"));
+    assert_true(ing_tenant_valid("acme-eu_1.x"));
+    assert_false(ing_tenant_valid(""));
+    assert_false(ing_tenant_valid("a/b"));
+    assert_false(ing_tenant_valid("a:b"));
+    assert_true(ing_type_known("invoice.issued"));
+    assert_false(ing_type_known("invoice.paid"));
+}
+
+static void test_scan(void **state)
+{
+    (void)state;
+    ing_reasons rs;
+    memset(&rs, 0, sizeof rs);
+    assert_int_equal(ing_scan("{\"a\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}", 17, 4, "p", &rs),
+                     0);
+    assert_int_equal(ing_scan("[[[[]]]]", 8, 4, "p", &rs), 0);
+    assert_int_equal(ing_scan("\"[[[[[[\"", 8, 2, "p", &rs), 0); /* brackets in a string */
+    assert_int_equal(rs.n, 0);
+    assert_int_equal(ing_scan("[[[[[]]]]]", 10, 4, "p", &rs), -1);
+    assert_string_equal(rs.r[0].rule, "depth");
+    assert_int_equal(ing_scan("\"\\\"[[[\"", 7, 1, "p", &rs), 0); /* escaped quote */
+    assert_false(ing_utf8_valid("\xed\xa0\x80", 3));                /* surrogate */
+    assert_false(ing_utf8_valid("\xf4\x90\x80\x80", 4));            /* > U+10FFFF */
+    assert_false(ing_utf8_valid("\xe0\x80\xaf", 3));                /* overlong */
+    assert_false(ing_utf8_valid("\xc3", 1));                        /* truncated */
+    assert_true(ing_utf8_valid("\xf4\x8f\xbf\xbf", 4));
+}
+
+static void test_encoders(void **state)
+{
+    (void)state;
+    char *b = ing_base64("foobar", 6);
+    assert_string_equal(b, "Zm9vYmFy");
+    free(b);
+    b = ing_base64("fooba", 5);
+    assert_string_equal(b, "Zm9vYmE=");
+    free(b);
+    b = ing_base64("\xff", 1);
+    assert_string_equal(b, "/w==");
+    free(b);
+    char *k = ing_dedup_key("p:", "acme", "billing:eu", "evt-1");
+    assert_string_equal(k, "p:acme:10:billing:eu:evt-1");
+    free(k);
+    char t[33];
+    ing_trace_id("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "a", "s", "i", t);
+    assert_string_equal(t, "4bf92f3577b34da6a3ce929d0e0e4736");
+    /* all-zero trace ids are invalid: derived instead, deterministically */
+    ing_trace_id("00-00000000000000000000000000000000-00f067aa0ba902b7-01", "a", "s", "i", t);
+    char t2[33];
+    ing_trace_id(NULL, "a", "s", "i", t2);
+    assert_string_equal(t, t2);
+    ing_trace_id(NULL, "a", "s", "j", t);
+    assert_string_not_equal(t, t2);
+    assert_int_equal(strlen(t), 32);
+}
+
+/* --- the batch loop over a fake backend --------------------------------- */
+
+typedef struct fake {
+    char marked[64][300];
+    int nmarked;
+    char produced[64][600]; /* "E <key> <id>" or "D <reason>" */
+    int nproduced;
+    int fail_seen, fail_deliver, fail_mark; /* failures left to inject */
+    int stop_after_retries;                 /* keep_going false after this many */
+    int retries;
+    int seen_calls, mark_calls;
+} fake;
+
+static int f_seen(void *o, char *const *keys, size_t n, unsigned char *seen, char *e, size_t el)
+{
+    fake *f = o;
+    f->seen_calls++;
+    if (f->fail_seen > 0) {
+        f->fail_seen--;
+        snprintf(e, el, "injected redis failure");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        seen[i] = 0;
+        for (int j = 0; j < f->nmarked; j++)
+            if (strcmp(f->marked[j], keys[i]) == 0)
+                seen[i] = 1;
+    }
+    return 0;
+}
+
+static int f_mark(void *o, char *const *keys, size_t n, char *e, size_t el)
+{
+    fake *f = o;
+    f->mark_calls++;
+    if (f->fail_mark > 0) {
+        f->fail_mark--;
+        snprintf(e, el, "injected redis failure");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        snprintf(f->marked[f->nmarked++], 300, "%s", keys[i]);
+    return 0;
+}
+
+static int f_produce(void *o, const ing_record *r, char *e, size_t el)
+{
+    (void)e;
+    (void)el;
+    fake *f = o;
+    if (r->accepted)
+        snprintf(f->produced[f->nproduced++], 600, "E %s %s", r->key, r->id);
+    else
+        snprintf(f->produced[f->nproduced++], 600, "D %s", r->reason);
+    return 0;
+}
+
+static int f_wait(void *o, char *e, size_t el)
+{
+    fake *f = o;
+    if (f->fail_deliver > 0) {
+        f->fail_deliver--;
+        snprintf(e, el, "injected delivery failure");
+        return -1;
+    }
+    return 0;
+}
+
+static int f_keep_going(void *o)
+{
+    fake *f = o;
+    return f->stop_after_retries < 0 || f->retries < f->stop_after_retries;
+}
+
+static void f_backoff(void *o, int attempt)
+{
+    (void)attempt;
+    ((fake *)o)->retries++;
+}
+
+static char *event(const char *id, const char *customer)
+{
+    char *s = malloc(512);
+    snprintf(s, 512,
+             "{\"specversion\":\"1.0\",\"id\":\"%s\",\"source\":\"s\",\"type\":\"contact.ceased\","
+             "\"time\":\"2026-03-01T09:00:00Z\",\"tenant\":\"t\",\"data\":{\"customer_id\":\"%s\"}}",
+             id, customer);
+    return s;
+}
+
+static void batch_inputs(ing_input *in, char **bodies, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        memset(&in[i], 0, sizeof in[i]);
+        in[i].payload = bodies[i];
+        in[i].len = strlen(bodies[i]);
+        in[i].topic = "inbound";
+        in[i].offset = (int64_t)i;
+    }
+}
+
+static ing_backend fake_backend(fake *f)
+{
+    ing_backend be = {f, f_seen, f_mark, f_produce, f_wait, f_keep_going, f_backoff};
+    return be;
+}
+
+static void test_batch_dedup_and_order(void **state)
+{
+    (void)state;
+    fake f;
+    memset(&f, 0, sizeof f);
+    f.stop_after_retries = -1;
+    ing_backend be = fake_backend(&f);
+    ing_config cfg = {ING_DEFAULT_MAX_BYTES, ING_DEFAULT_MAX_DEPTH};
+    char *bodies[6] = {event("e1", "A"), event("e2", "B"), event("e1", "A"),
+                       strdup("{broken"), event("e3", "A"), event("e4", "A")};
+    ing_input in[6];
+    batch_inputs(in, bodies, 6);
+    ing_batch_stats st = {0, 0, 0, 0};
+    char err[256];
+    /* e4 was delivered by an earlier run (recorded in the window) */
+    snprintf(f.marked[f.nmarked++], 300, "x:t:1:s:e4");
+    assert_int_equal(ing_batch_run(&cfg, "x:", &be, in, 6, &st, err, sizeof err), 0);
+    assert_int_equal(f.nproduced, 4);
+    assert_string_equal(f.produced[0], "E t/A e1");
+    assert_string_equal(f.produced[1], "E t/B e2");
+    assert_int_equal(strncmp(f.produced[2], "D (payload): not valid JSON: ", 29), 0);
+    assert_string_equal(f.produced[3], "E t/A e3");
+    assert_int_equal(st.accepted, 3);
+    assert_int_equal(st.rejected, 1);
+    assert_int_equal(st.duplicates, 2);
+    assert_int_equal(f.seen_calls, 1); /* one round-trip per batch */
+    assert_int_equal(f.mark_calls, 1);
+    assert_int_equal(f.nmarked, 4); /* e4 + e1 e2 e3 */
+    assert_string_equal(f.marked[1], "x:t:1:s:e1");
+
+    /* The same batch again: everything accepted is now a duplicate. */
+    f.nproduced = 0;
+    assert_int_equal(ing_batch_run(&cfg, "x:", &be, in, 6, &st, err, sizeof err), 0);
+    assert_int_equal(f.nproduced, 1); /* only the DLQ record again */
+    assert_int_equal(f.produced[0][0], 'D');
+    for (int i = 0; i < 6; i++)
+        free(bodies[i]);
+}
+
+static void test_batch_retries(void **state)
+{
+    (void)state;
+    fake f;
+    memset(&f, 0, sizeof f);
+    f.stop_after_retries = -1;
+    f.fail_seen = 2;
+    f.fail_deliver = 1;
+    f.fail_mark = 1;
+    ing_backend be = fake_backend(&f);
+    ing_config cfg = {ING_DEFAULT_MAX_BYTES, ING_DEFAULT_MAX_DEPTH};
+    char *bodies[2] = {event("r1", "A"), event("r2", "A")};
+    ing_input in[2];
+    batch_inputs(in, bodies, 2);
+    ing_batch_stats st = {0, 0, 0, 0};
+    char err[256];
+    assert_int_equal(ing_batch_run(&cfg, "x:", &be, in, 2, &st, err, sizeof err), 0);
+    assert_int_equal(f.retries, 4);
+    assert_int_equal(st.retries, 4);
+    /* a failed delivery re-produces the whole batch (duplicates by id, no loss) */
+    assert_int_equal(f.nproduced, 4);
+    assert_int_equal(f.nmarked, 2);
+    for (int i = 0; i < 2; i++)
+        free(bodies[i]);
+}
+
+static void test_batch_gives_up_without_marking(void **state)
+{
+    (void)state;
+    fake f;
+    memset(&f, 0, sizeof f);
+    f.fail_deliver = 1000;
+    f.stop_after_retries = 3; /* shutdown requested while Kafka is down */
+    ing_backend be = fake_backend(&f);
+    ing_config cfg = {ING_DEFAULT_MAX_BYTES, ING_DEFAULT_MAX_DEPTH};
+    char *bodies[1] = {event("g1", "A")};
+    ing_input in[1];
+    batch_inputs(in, bodies, 1);
+    ing_batch_stats st = {0, 0, 0, 0};
+    char err[256];
+    assert_int_equal(ing_batch_run(&cfg, "x:", &be, in, 1, &st, err, sizeof err), -1);
+    assert_int_equal(f.nmarked, 0); /* never recorded as delivered */
+    assert_int_equal(st.accepted, 0);
+    assert_non_null(strstr(err, "injected delivery failure"));
+    free(bodies[0]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_amounts),
+        cmocka_unit_test(test_field_checks),
+        cmocka_unit_test(test_scan),
+        cmocka_unit_test(test_encoders),
+        cmocka_unit_test(test_batch_dedup_and_order),
+        cmocka_unit_test(test_batch_retries),
+        cmocka_unit_test(test_batch_gives_up_without_marking),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
