@@ -1,0 +1,317 @@
+/* effect.c -- the effectiveness report: per strategy, variant, step and
+ * channel, messages sent and failed, the response rate, and the money
+ * recovered attributed to the last contact before each payment; then the
+ * variants of each strategy side by side (champion/challenger) with the
+ * difference in recovery rate and its 95% confidence interval.
+ *
+ * Everything is cumulative up to the end of the report's day D. A
+ * "response" to a contact on an invoice is a payment allocated to that
+ * invoice or a promise covering it, in (contact instant, contact + 7 days].
+ * A payment's instant is its received_at, else the end of its received_on
+ * day. Definitions and worked examples: docs/reports.md. */
+#include "reporter.h"
+#include "report_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct rep_pinst {
+    uint32_t inv;
+    int64_t ms;
+} rep_pinst;
+
+static int rep_pinst_cmp(const void *a, const void *b)
+{
+    const rep_pinst *x = a, *y = b;
+    if (x->inv != y->inv)
+        return x->inv < y->inv ? -1 : 1;
+    return (x->ms > y->ms) - (x->ms < y->ms);
+}
+
+typedef struct rep_gacc {
+    int64_t sent, failed, contacted, responded;
+    uint32_t last_contacted, last_responded; /* invoice index + 1 */
+    int strategy, variant;                   /* indices into the lists below */
+} rep_gacc;
+
+typedef struct rep_vacc {
+    const char *strategy, *variant;
+    int strategy_ix;
+    int64_t n, paid;
+} rep_vacc;
+
+static const rep_state *rep_sort_st;
+static int rep_group_order(const void *a, const void *b)
+{
+    const rep_group *x = &rep_sort_st->groups[*(const uint32_t *)a];
+    const rep_group *y = &rep_sort_st->groups[*(const uint32_t *)b];
+    int c = strcmp(x->strategy, y->strategy);
+    if (!c)
+        c = strcmp(x->variant, y->variant);
+    if (!c)
+        c = (x->step > y->step) - (x->step < y->step);
+    if (!c)
+        c = strcmp(x->channel, y->channel);
+    return c;
+}
+
+static json_t *rep_money_list(const rep_state *st, const int64_t *amounts)
+{
+    json_t *a = json_array();
+    for (uint32_t c = 0; c < st->ncurs; c++)
+        if (amounts[c])
+            json_array_append_new(a, json_pack("{s:s, s:I}", "currency", st->curs[c].code,
+                                               "amount_minor", (json_int_t)amounts[c]));
+    return a;
+}
+
+json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d,
+                                 int64_t generated_ms)
+{
+    const int64_t end_ms = ((int64_t)d + 1) * REP_MS_PER_DAY - 1;
+    const int64_t window = REP_RESPONSE_DAYS * REP_MS_PER_DAY;
+    uint32_t ng = st->ngroups, nc = st->ncurs ? st->ncurs : 1;
+    rep_gacc *g = calloc(ng ? ng : 1, sizeof *g);
+    int64_t *rec = calloc((size_t)(ng ? ng : 1) * nc, sizeof *rec);
+    uint32_t *order = calloc(ng ? ng : 1, sizeof *order);
+    rep_vacc *vars = calloc(ng ? ng : 1, sizeof *vars); /* at most one per group */
+    const char **strats = calloc(ng ? ng : 1, sizeof *strats);
+    uint32_t *strat_seen = calloc(ng ? ng : 1, sizeof *strat_seen);
+    rep_pinst *prom = NULL;
+    size_t nprom = 0;
+    int nvars = 0, nstrats = 0;
+    json_t *rep = NULL, *rows = NULL, *exps = NULL;
+
+    if (!g || !rec || !order || !vars || !strats || !strat_seen)
+        goto fail;
+    /* strategies and variants of this tenant */
+    uint32_t nord = 0;
+    for (uint32_t i = 0; i < ng; i++) {
+        const rep_group *gr = &st->groups[i];
+        if (gr->tenant != tenant)
+            continue;
+        order[nord++] = i;
+        int s = 0;
+        while (s < nstrats && strcmp(strats[s], gr->strategy))
+            s++;
+        if (s == nstrats)
+            strats[nstrats++] = gr->strategy;
+        int v = 0;
+        while (v < nvars && (vars[v].strategy_ix != s || strcmp(vars[v].variant, gr->variant)))
+            v++;
+        if (v == nvars) {
+            vars[v].strategy = gr->strategy;
+            vars[v].variant = gr->variant;
+            vars[v].strategy_ix = s;
+            nvars++;
+        }
+        g[i].strategy = s;
+        g[i].variant = v;
+    }
+    for (uint32_t i = 0; i < st->ncontacts; i++) {
+        const rep_contact *c = &st->contacts[i];
+        if (st->groups[c->group].tenant != tenant || c->at_ms > end_ms)
+            continue;
+        if (c->sent)
+            g[c->group].sent++;
+        else
+            g[c->group].failed++;
+    }
+    /* promise instants per invoice */
+    for (uint32_t i = 0; i < st->nproms; i++)
+        if (st->proms[i].tenant == tenant && st->proms[i].made && st->proms[i].made_ms <= end_ms)
+            nprom += st->proms[i].ninvs;
+    if (nprom) {
+        prom = calloc(nprom, sizeof *prom);
+        if (!prom)
+            goto fail;
+        size_t k = 0;
+        for (uint32_t i = 0; i < st->nproms; i++) {
+            const rep_promise *p = &st->proms[i];
+            if (p->tenant != tenant || !p->made || p->made_ms > end_ms)
+                continue;
+            for (uint32_t j = 0; j < p->ninvs; j++) {
+                prom[k].inv = p->invs[j];
+                prom[k].ms = p->made_ms;
+                k++;
+            }
+        }
+        qsort(prom, nprom, sizeof *prom, rep_pinst_cmp);
+    }
+
+    for (uint32_t i = 0; i < st->ninvs; i++) {
+        const rep_inv *inv = &st->invs[i];
+        if (inv->tenant != tenant || !inv->ncontacts)
+            continue;
+        uint32_t nct = 0; /* contacts up to end_ms (sorted by instant) */
+        while (nct < inv->ncontacts && st->contacts[inv->contacts[nct]].at_ms <= end_ms)
+            nct++;
+        if (!nct)
+            continue;
+        /* this invoice's promises */
+        size_t plo = 0, phi = nprom;
+        {
+            size_t lo = 0, hi = nprom;
+            while (lo < hi) {
+                size_t mid = (lo + hi) / 2;
+                if (prom[mid].inv < i)
+                    lo = mid + 1;
+                else
+                    hi = mid;
+            }
+            plo = lo;
+            phi = lo;
+            while (phi < nprom && prom[phi].inv == i)
+                phi++;
+        }
+        for (uint32_t k = 0; k < nct; k++) {
+            const rep_contact *c = &st->contacts[inv->contacts[k]];
+            rep_gacc *a = &g[c->group];
+            if (a->last_contacted != i + 1) {
+                a->last_contacted = i + 1;
+                a->contacted++;
+            }
+            if (a->last_responded == i + 1)
+                continue;
+            int64_t lim = c->at_ms + window < end_ms ? c->at_ms + window : end_ms;
+            int resp = 0;
+            for (uint32_t m = 0; m < inv->nmoves && !resp; m++) {
+                const rep_move *mv = &inv->moves[m];
+                if (mv->kind == REP_MV_PAY && rep_pay_live(&st->pays[mv->ref], d) &&
+                    mv->at_ms > c->at_ms && mv->at_ms <= lim)
+                    resp = 1;
+            }
+            for (size_t m = plo; m < phi && !resp; m++)
+                if (prom[m].ms > c->at_ms && prom[m].ms <= lim)
+                    resp = 1;
+            if (resp) {
+                a->last_responded = i + 1;
+                a->responded++;
+            }
+        }
+        /* attribution of each payment to the last contact before it */
+        for (uint32_t m = 0; m < inv->nmoves; m++) {
+            const rep_move *mv = &inv->moves[m];
+            if (mv->kind != REP_MV_PAY || mv->day > d || mv->at_ms > end_ms ||
+                !rep_pay_live(&st->pays[mv->ref], d))
+                continue;
+            int last = -1;
+            for (uint32_t k = 0; k < nct; k++)
+                if (st->contacts[inv->contacts[k]].at_ms < mv->at_ms)
+                    last = (int)k;
+            if (last >= 0)
+                rec[(size_t)st->contacts[inv->contacts[last]].group * nc + st->pays[mv->ref].cur] +=
+                    mv->amount;
+        }
+        /* experiments: the variant of the first contact under each strategy */
+        int32_t paid = rep_inv_paid_day(st, inv, d);
+        for (uint32_t k = 0; k < nct; k++) {
+            const rep_contact *c = &st->contacts[inv->contacts[k]];
+            int s = g[c->group].strategy;
+            if (strat_seen[s] == i + 1)
+                continue;
+            strat_seen[s] = i + 1;
+            rep_vacc *v = &vars[g[c->group].variant];
+            v->n++;
+            if (paid != REP_DAY_NONE && (int64_t)paid * REP_MS_PER_DAY + REP_MS_PER_DAY > c->at_ms)
+                v->paid++;
+        }
+    }
+
+    rep = rep_report_envelope(st, "effectiveness", st->tenants[tenant], d, generated_ms);
+    rows = json_array();
+    exps = json_array();
+    if (!rep || !rows || !exps)
+        goto fail;
+    json_object_set_new(rep, "response_window_days", json_integer(REP_RESPONSE_DAYS));
+    rep_sort_st = st;
+    qsort(order, nord, sizeof *order, rep_group_order);
+    for (uint32_t k = 0; k < nord; k++) {
+        uint32_t i = order[k];
+        const rep_group *gr = &st->groups[i];
+        const rep_gacc *a = &g[i];
+        json_array_append_new(
+            rows,
+            json_pack("{s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "strategy",
+                      gr->strategy, "variant", gr->variant, "step", (json_int_t)gr->step,
+                      "channel", gr->channel, "sent", (json_int_t)a->sent, "failed",
+                      (json_int_t)a->failed, "contacted_invoices", (json_int_t)a->contacted,
+                      "responded_invoices", (json_int_t)a->responded, "response_rate_percent",
+                      a->contacted ? rep_num2(100.0 * (double)a->responded / (double)a->contacted)
+                                   : json_null(),
+                      "recovered", rep_money_list(st, &rec[(size_t)i * nc])));
+    }
+    /* champion/challenger per strategy */
+    int64_t *vrec = calloc(nc, sizeof *vrec);
+    if (!vrec)
+        goto fail;
+    for (int s = 0; s < nstrats; s++) {
+        int idx[256] = {0}, n = 0;
+        for (int v = 0; v < nvars && n < 256; v++) {
+            if (vars[v].strategy_ix != s)
+                continue;
+            int j = n++;
+            while (j > 0 && strcmp(vars[idx[j - 1]].variant, vars[v].variant) > 0) {
+                idx[j] = idx[j - 1];
+                j--;
+            }
+            idx[j] = v;
+        }
+        int base = idx[0];
+        for (int j = 0; j < n; j++)
+            if (!strcmp(vars[idx[j]].variant, "A"))
+                base = idx[j];
+        json_t *va = json_array(), *cmp = json_array();
+        for (int j = 0; j < n; j++) {
+            const rep_vacc *v = &vars[idx[j]];
+            memset(vrec, 0, nc * sizeof *vrec);
+            for (uint32_t k = 0; k < nord; k++)
+                if (g[order[k]].variant == idx[j])
+                    for (uint32_t c = 0; c < nc; c++)
+                        vrec[c] += rec[(size_t)order[k] * nc + c];
+            json_array_append_new(
+                va, json_pack("{s:s, s:I, s:I, s:o, s:o}", "variant", v->variant, "invoices",
+                              (json_int_t)v->n, "paid_invoices", (json_int_t)v->paid,
+                              "recovery_rate_percent",
+                              v->n ? rep_num2(100.0 * (double)v->paid / (double)v->n) : json_null(),
+                              "recovered", rep_money_list(st, vrec)));
+            if (idx[j] == base)
+                continue;
+            const rep_vacc *b = &vars[base];
+            json_t *diff = json_null(), *lo = json_null(), *hi = json_null();
+            if (v->n && b->n) {
+                double p1 = (double)v->paid / (double)v->n, p0 = (double)b->paid / (double)b->n;
+                double se = sqrt(p1 * (1 - p1) / (double)v->n + p0 * (1 - p0) / (double)b->n);
+                diff = rep_num2(100.0 * (p1 - p0));
+                lo = rep_num2(100.0 * (p1 - p0 - 1.96 * se));
+                hi = rep_num2(100.0 * (p1 - p0 + 1.96 * se));
+            }
+            json_array_append_new(cmp, json_pack("{s:s, s:s, s:o, s:o, s:o}", "variant", v->variant,
+                                                 "baseline", b->variant, "difference_points", diff,
+                                                 "ci95_low_points", lo, "ci95_high_points", hi));
+        }
+        json_array_append_new(exps, json_pack("{s:s, s:s, s:o, s:o}", "strategy", strats[s],
+                                              "baseline", vars[base].variant, "variants", va,
+                                              "comparisons", cmp));
+    }
+    free(vrec);
+    json_object_set_new(rep, "rows", rows);
+    json_object_set_new(rep, "experiments", exps);
+    rows = exps = NULL;
+    goto done;
+fail:
+    json_decref(rows);
+    json_decref(exps);
+    json_decref(rep);
+    rep = NULL;
+done:
+    free(g);
+    free(rec);
+    free(order);
+    free(vars);
+    free(strats);
+    free(strat_seen);
+    free(prom);
+    return rep;
+}

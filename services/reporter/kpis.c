@@ -1,0 +1,273 @@
+/* kpis.c -- period KPIs per currency: invoiced, collected, DSO (countback
+ * and simple), best possible DSO, ADD, CEI, recovery rate, days-to-pay of
+ * late payers, promise-to-pay kept rate and dispute rate.
+ *
+ * Periods end on the report's day D and are "to date": day = [D, D],
+ * week = [Monday of D's ISO week, D], month = [1st of D's month, D]. The
+ * definitions, each with a worked example, are in docs/reports.md. */
+#include "reporter.h"
+#include "report_int.h"
+
+#include "clock.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct rep_kacc {
+    int64_t invoiced, collected, beg_ar, end_ar, end_current;
+    int64_t rec_base, recovered;
+    int64_t kept, broken, disputed, active;
+    int32_t *late; /* days due -> paid of invoices paid late in the period */
+    uint32_t nlate, caplate;
+    int present;
+} rep_kacc;
+
+static int rep_i32_cmp(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int rep_late_push(rep_kacc *a, int32_t v)
+{
+    if (a->nlate == a->caplate) {
+        uint32_t n = a->caplate ? a->caplate * 2 : 64;
+        int32_t *p = realloc(a->late, n * sizeof *p);
+        if (!p)
+            return -1;
+        a->late = p;
+        a->caplate = n;
+    }
+    a->late[a->nlate++] = v;
+    return 0;
+}
+
+/* Countback DSO as of d over monthly sales (see docs/reports.md). */
+static double rep_countback(int64_t ar, const int64_t *sales, const int32_t *days)
+{
+    double dso = 0;
+    double rem = (double)ar;
+    if (ar <= 0)
+        return 0;
+    for (int k = 0; k < REP_COUNTBACK_MONTHS; k++) {
+        if (rem > (double)sales[k]) {
+            rem -= (double)sales[k];
+            dso += days[k];
+        } else {
+            dso += rem / (double)sales[k] * days[k];
+            return dso;
+        }
+    }
+    return dso;
+}
+
+static int rep_kpis_period(const rep_state *st, uint32_t tenant, int32_t from, int32_t to,
+                           rep_kacc *acc)
+{
+    for (uint32_t i = 0; i < st->ninvs; i++) {
+        const rep_inv *inv = &st->invs[i];
+        if (inv->tenant != tenant || !inv->known)
+            continue;
+        rep_kacc *a = &acc[inv->cur];
+        if (inv->issued >= from && inv->issued <= to)
+            a->invoiced += inv->amount;
+        int64_t beg = rep_inv_outstanding(st, inv, from - 1);
+        int64_t end = rep_inv_outstanding(st, inv, to);
+        a->beg_ar += beg;
+        a->end_ar += end;
+        if (inv->due >= to)
+            a->end_current += end;
+        if (inv->issued <= to)
+            a->present = 1;
+        /* recovery: overdue at the start of the period, or became overdue in it */
+        int32_t after = 0;
+        int64_t base = 0;
+        if (inv->due < from) {
+            base = beg;
+            after = from - 1;
+        } else if (inv->due < to) {
+            base = rep_inv_outstanding(st, inv, inv->due);
+            after = inv->due;
+        }
+        int disputed = 0;
+        for (uint32_t k = 0; k < inv->nmoves; k++) {
+            const rep_move *mv = &inv->moves[k];
+            if (mv->day > to)
+                break;
+            if (mv->kind == REP_MV_DISPUTE && mv->day >= from)
+                disputed = 1;
+            if (base > 0 && mv->kind == REP_MV_PAY && mv->day > after && mv->day < inv->close_day &&
+                rep_pay_live(&st->pays[mv->ref], to))
+                a->recovered += mv->amount;
+        }
+        if (base > 0)
+            a->rec_base += base;
+        a->disputed += disputed;
+        if (inv->issued <= to && (beg > 0 || inv->issued >= from))
+            a->active++;
+        int32_t paid = rep_inv_paid_day(st, inv, to);
+        if (paid != REP_DAY_NONE && paid >= from && paid > inv->due &&
+            rep_late_push(a, paid - inv->due) < 0)
+            return -1;
+    }
+    for (uint32_t i = 0; i < st->npays; i++) {
+        const rep_pay *p = &st->pays[i];
+        if (p->tenant != tenant)
+            continue;
+        if (p->day >= from && p->day <= to)
+            acc[p->cur].collected += p->amount;
+        if (p->reversed_day >= from && p->reversed_day <= to)
+            acc[p->cur].collected -= p->amount;
+        if (p->day <= to)
+            acc[p->cur].present = 1;
+    }
+    for (uint32_t i = 0; i < st->nproms; i++) {
+        const rep_promise *p = &st->proms[i];
+        int32_t day;
+        if (p->tenant != tenant)
+            continue;
+        int s = rep_promise_status(st, p, to, &day);
+        if ((s == REP_PROMISE_KEPT || s == REP_PROMISE_BROKEN) && day >= from && day <= to) {
+            if (s == REP_PROMISE_KEPT)
+                acc[p->cur].kept++;
+            else
+                acc[p->cur].broken++;
+        }
+    }
+    return 0;
+}
+
+static double rep_ratio(int64_t num, int64_t den, double scale)
+{
+    if (den == 0)
+        return (double)NAN;
+    return (double)num / (double)den * scale;
+}
+
+static json_t *rep_kpis_json(const char *name, int32_t from, int32_t to, rep_kacc *a)
+{
+    char f[16], t[16];
+    int32_t days = to - from + 1;
+    cm_date_format(from, f, sizeof f);
+    cm_date_format(to, t, sizeof t);
+    double dso = rep_ratio(a->end_ar, a->invoiced, days);
+    double bp = rep_ratio(a->end_current, a->invoiced, days);
+    double add = rep_ratio(a->end_ar - a->end_current, a->invoiced, days);
+    double cei = rep_ratio(a->beg_ar + a->invoiced - a->end_ar,
+                           a->beg_ar + a->invoiced - a->end_current, 100);
+    json_t *late = json_object();
+    json_object_set_new(late, "count", json_integer(a->nlate));
+    if (a->nlate) {
+        qsort(a->late, a->nlate, sizeof *a->late, rep_i32_cmp);
+        int64_t sum = 0;
+        for (uint32_t i = 0; i < a->nlate; i++)
+            sum += a->late[i];
+        double median = a->nlate % 2 ? a->late[a->nlate / 2]
+                                     : (a->late[a->nlate / 2 - 1] + a->late[a->nlate / 2]) / 2.0;
+        uint32_t rank = (uint32_t)((a->nlate * 9 + 9) / 10); /* ceil(0.9 n) */
+        json_object_set_new(late, "mean_days", rep_num2((double)sum / a->nlate));
+        json_object_set_new(late, "median_days", rep_num2(median));
+        json_object_set_new(late, "p90_days", rep_num2(a->late[rank - 1]));
+    } else {
+        json_object_set_new(late, "mean_days", json_null());
+        json_object_set_new(late, "median_days", json_null());
+        json_object_set_new(late, "p90_days", json_null());
+    }
+    return json_pack(
+        "{s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:I, s:o,"
+        " s:o, s:{s:I, s:I, s:o}, s:{s:I, s:I, s:o}}",
+        "period", name, "from", f, "to", t, "days", (int)days, "invoiced_minor",
+        (json_int_t)a->invoiced, "collected_minor", (json_int_t)a->collected,
+        "beginning_ar_minor", (json_int_t)a->beg_ar, "ending_ar_minor", (json_int_t)a->end_ar,
+        "ending_current_ar_minor", (json_int_t)a->end_current, "ending_overdue_ar_minor",
+        (json_int_t)(a->end_ar - a->end_current), "dso_simple_days", rep_num2(dso),
+        "best_possible_dso_days", rep_num2(bp), "add_days", rep_num2(add), "cei_percent",
+        rep_num2(cei), "recovery_base_minor", (json_int_t)a->rec_base, "recovered_minor",
+        (json_int_t)a->recovered, "recovery_rate_percent",
+        rep_num2(rep_ratio(a->recovered, a->rec_base, 100)), "late_payments", late, "promises",
+        "kept", (json_int_t)a->kept, "broken", (json_int_t)a->broken, "kept_rate_percent",
+        rep_num2(rep_ratio(a->kept, a->kept + a->broken, 100)), "disputes", "disputed_invoices",
+        (json_int_t)a->disputed, "active_invoices", (json_int_t)a->active, "dispute_rate_percent",
+        rep_num2(rep_ratio(a->disputed, a->active, 100)));
+}
+
+json_t *rep_report_kpis(const rep_state *st, uint32_t tenant, int32_t d, int64_t generated_ms)
+{
+    uint32_t nc = st->ncurs ? st->ncurs : 1;
+    rep_kacc *acc[3] = {NULL, NULL, NULL};
+    int64_t(*sales)[REP_COUNTBACK_MONTHS] = calloc(nc, sizeof *sales);
+    int32_t mdays[REP_COUNTBACK_MONTHS], mstart[REP_COUNTBACK_MONTHS];
+    json_t *rep = NULL, *curs = NULL;
+    int y;
+    unsigned m, dd;
+
+    cm_civil_from_days(d, &y, &m, &dd);
+    /* period starts: day, ISO week (Monday), month */
+    int32_t wd = (int32_t)(((d % 7) + 7 + 3) % 7); /* 1970-01-01 was a Thursday: 0 = Monday */
+    int32_t from[3] = {d, d - wd, cm_days_from_civil(y, m, 1)};
+    static const char *const names[3] = {"day", "week", "month"};
+
+    /* countback months: k = 0 is the month to date */
+    for (int k = 0; k < REP_COUNTBACK_MONTHS; k++) {
+        int yy = y, mm = (int)m - k;
+        while (mm <= 0) {
+            mm += 12;
+            yy--;
+        }
+        mstart[k] = cm_days_from_civil(yy, (unsigned)mm, 1);
+        int ny = mm == 12 ? yy + 1 : yy, nm = mm == 12 ? 1 : mm + 1;
+        mdays[k] = k == 0 ? d - mstart[0] + 1 : cm_days_from_civil(ny, (unsigned)nm, 1) - mstart[k];
+    }
+    if (!sales)
+        goto fail;
+    for (uint32_t i = 0; i < st->ninvs; i++) {
+        const rep_inv *inv = &st->invs[i];
+        if (inv->tenant != tenant || !inv->known || inv->issued > d ||
+            inv->issued < mstart[REP_COUNTBACK_MONTHS - 1])
+            continue;
+        for (int k = 0; k < REP_COUNTBACK_MONTHS; k++)
+            if (inv->issued >= mstart[k]) {
+                sales[inv->cur][k] += inv->amount;
+                break;
+            }
+    }
+    for (int p = 0; p < 3; p++) {
+        acc[p] = calloc(nc, sizeof *acc[p]);
+        if (!acc[p] || rep_kpis_period(st, tenant, from[p], d, acc[p]) < 0)
+            goto fail;
+    }
+    rep = rep_report_envelope(st, "kpis", st->tenants[tenant], d, generated_ms);
+    curs = json_array();
+    if (!rep || !curs)
+        goto fail;
+    for (uint32_t c = 0; c < st->ncurs; c++) {
+        if (!acc[2][c].present && !acc[2][c].end_ar && !acc[2][c].beg_ar)
+            continue;
+        json_t *periods = json_array();
+        for (int p = 0; p < 3; p++)
+            json_array_append_new(periods, rep_kpis_json(names[p], from[p], d, &acc[p][c]));
+        json_array_append_new(curs, json_pack("{s:s, s:i, s:o, s:o}", "currency",
+                                              st->curs[c].code, "exponent", st->curs[c].exponent,
+                                              "dso_countback_days",
+                                              rep_num2(rep_countback(acc[0][c].end_ar, sales[c],
+                                                                     mdays)),
+                                              "periods", periods));
+    }
+    json_object_set_new(rep, "currencies", curs);
+    curs = NULL;
+    goto done;
+fail:
+    json_decref(curs);
+    json_decref(rep);
+    rep = NULL;
+done:
+    for (int p = 0; p < 3; p++) {
+        if (acc[p])
+            for (uint32_t c = 0; c < nc; c++)
+                free(acc[p][c].late);
+        free(acc[p]);
+    }
+    free(sales);
+    return rep;
+}

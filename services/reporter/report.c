@@ -1,0 +1,130 @@
+/* report.c -- what every report shares: the envelope, rounding, risk bands,
+ * promise outcomes and the dispatch by report type. */
+#include "reporter.h"
+#include "report_int.h"
+
+#include "clock.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *const rep_report_types[3] = {"aging", "kpis", "effectiveness"};
+
+double rep_round2(double x)
+{
+    double r = round(x * 100.0) / 100.0;
+    return r == 0 ? 0.0 : r; /* no -0 */
+}
+
+json_t *rep_num2(double x)
+{
+    if (!isfinite(x))
+        return json_null();
+    return json_real(rep_round2(x));
+}
+
+const char *rep_risk_band(int32_t max_dpd, int broken_promise)
+{
+    static const char *const bands[] = {"low", "medium", "high", "severe"};
+    int b = max_dpd <= 30 ? 0 : max_dpd <= 60 ? 1 : max_dpd <= 90 ? 2 : 3;
+    if (broken_promise && b < 3)
+        b++;
+    return bands[b];
+}
+
+json_t *rep_report_envelope(const rep_state *st, const char *type, const char *tenant, int32_t d,
+                            int64_t generated_ms)
+{
+    (void)st;
+    char day[16], gen[40];
+    cm_date_format(d, day, sizeof day);
+    cm_time_format_rfc3339(generated_ms, gen, sizeof gen);
+    return json_pack("{s:i, s:s, s:s, s:s, s:s}", "v", 1, "type", type, "tenant", tenant,
+                     "as_of", day, "generated_at", gen);
+}
+
+int rep_promise_status(const rep_state *st, const rep_promise *p, int32_t d, int32_t *day)
+{
+    if (p->outcome != REP_PROMISE_OPEN && p->outcome_day <= d) {
+        *day = p->outcome_day;
+        return p->outcome;
+    }
+    if (!p->made || p->made_day > d)
+        return -1;
+    if (p->promised_on >= d)
+        return REP_PROMISE_OPEN;
+    /* no outcome from the scheduler: kept when the customer's payments in
+     * the promise's currency, received from the day it was made through the
+     * promised day, reach the promised amount */
+    const rep_cust *c = &st->custs[p->cust];
+    int64_t paid = 0;
+    int32_t reached = REP_DAY_NONE;
+    /* collect qualifying payment days in order: small lists, quadratic ok */
+    for (;;) {
+        int32_t next = REP_DAY_NONE;
+        int64_t add = 0;
+        for (uint32_t i = 0; i < c->ninvs; i++) {
+            const rep_inv *inv = &st->invs[c->invs[i]];
+            if (inv->cur != p->cur)
+                continue;
+            for (uint32_t k = 0; k < inv->nmoves; k++) {
+                const rep_move *mv = &inv->moves[k];
+                if (mv->kind != REP_MV_PAY || mv->day < p->made_day || mv->day > p->promised_on ||
+                    !rep_pay_live(&st->pays[mv->ref], d))
+                    continue;
+                if (reached != REP_DAY_NONE && mv->day <= reached)
+                    continue;
+                if (mv->day < next) {
+                    next = mv->day;
+                    add = 0;
+                }
+                if (mv->day == next)
+                    add += mv->amount;
+            }
+        }
+        if (next == REP_DAY_NONE)
+            break;
+        paid += add;
+        reached = next;
+        if (paid >= p->amount) {
+            *day = next;
+            return REP_PROMISE_KEPT;
+        }
+    }
+    *day = p->promised_on + 1;
+    return REP_PROMISE_BROKEN;
+}
+
+json_t *rep_report_build(const rep_state *st, const char *type, const char *tenant, int32_t d,
+                         int64_t generated_ms)
+{
+    int ti = rep_state_tenant(st, tenant);
+    if (!strcmp(type, "aging")) {
+        if (ti < 0) {
+            json_t *r = rep_report_envelope(st, type, tenant, d, generated_ms);
+            json_object_set_new(r, "currencies", json_array());
+            return r;
+        }
+        return rep_report_aging(st, (uint32_t)ti, d, generated_ms);
+    }
+    if (!strcmp(type, "kpis")) {
+        if (ti < 0) {
+            json_t *r = rep_report_envelope(st, type, tenant, d, generated_ms);
+            json_object_set_new(r, "currencies", json_array());
+            return r;
+        }
+        return rep_report_kpis(st, (uint32_t)ti, d, generated_ms);
+    }
+    if (!strcmp(type, "effectiveness")) {
+        if (ti < 0) {
+            json_t *r = rep_report_envelope(st, type, tenant, d, generated_ms);
+            json_object_set_new(r, "response_window_days", json_integer(REP_RESPONSE_DAYS));
+            json_object_set_new(r, "rows", json_array());
+            json_object_set_new(r, "experiments", json_array());
+            return r;
+        }
+        return rep_report_effectiveness(st, (uint32_t)ti, d, generated_ms);
+    }
+    return NULL;
+}

@@ -1,0 +1,17 @@
+/* report_int.h -- helpers shared by the report builders (not an API). */
+#ifndef REP_REPORT_INT_H
+#define REP_REPORT_INT_H
+
+#include "reporter.h"
+
+#define REP_RESPONSE_DAYS 7
+#define REP_COUNTBACK_MONTHS 24
+
+/* A JSON real rounded to 2 decimals, or null when not finite. */
+json_t *rep_num2(double x);
+/* Outcome of promise p as of day d: REP_PROMISE_KEPT/BROKEN with the day it
+ * was decided in *day, REP_PROMISE_OPEN, or -1 when not made by d. Uses the
+ * scheduler's promise.kept/broken when present, else the documented rule. */
+int rep_promise_status(const rep_state *st, const rep_promise *p, int32_t d, int32_t *day);
+
+#endif

@@ -1,0 +1,216 @@
+/* reporter.h -- the reporter's library: aggregation state, reports, replay.
+ *
+ * Design: the reporter keeps every invoice, payment, promise and contact it
+ * has seen (compactly, in memory) together with dated balance movements, so
+ * that any report can be built "as of" any date D (end of day D, UTC) by one
+ * pass over the invoices. Nothing is pre-aggregated into counters that could
+ * be double counted: applying an event is idempotent by its id (a de-dup set
+ * of tenant/source/id), and the whole state is a deterministic function of
+ * the de-duplicated event sequence. Restarts load a snapshot (state plus the
+ * Kafka offsets it reflects) from Redis and seek to those offsets.
+ *
+ * Ownership: rep_state is owned by its creator (rep_state_free). Report
+ * builders return new json_t references the caller must json_decref.
+ * Input json_t passed to rep_state_apply_* is borrowed. */
+#ifndef REP_REPORTER_H
+#define REP_REPORTER_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---- map.c: string -> uint32 open-addressing hash map ---- */
+typedef struct rep_map {
+    char **keys;       /* owned copies, NUL-terminated */
+    uint32_t *vals;
+    uint32_t *hashes;
+    size_t cap, len;
+} rep_map;
+
+/* 1 and *val when found, 0 when not. */
+int rep_map_get(const rep_map *m, const char *key, size_t klen, uint32_t *val);
+/* Inserts or overwrites; -1 on out of memory. */
+int rep_map_put(rep_map *m, const char *key, size_t klen, uint32_t val);
+void rep_map_free(rep_map *m);
+
+/* ---- state.c ---- */
+enum { REP_MV_PAY = 1, REP_MV_CREDIT = 2, REP_MV_DISPUTE = 3 };
+enum { REP_CLOSE_NONE = 0, REP_CLOSE_VOID = 1, REP_CLOSE_WRITEOFF = 2 };
+enum { REP_PROMISE_OPEN = 0, REP_PROMISE_KEPT = 1, REP_PROMISE_BROKEN = 2 };
+
+#define REP_DAY_NONE INT32_MAX
+#define REP_MS_PER_DAY INT64_C(86400000)
+
+typedef struct rep_move {
+    int64_t amount; /* minor units; a positive amount reduces the balance */
+    int64_t at_ms;  /* PAY: the payment's instant (received_at, else end of day) */
+    int32_t day;    /* the business date it takes effect */
+    uint32_t ref;   /* PAY: payment index */
+    uint8_t kind;   /* REP_MV_* */
+} rep_move;
+
+typedef struct rep_inv {
+    char *id;         /* invoice_id */
+    uint32_t tenant;  /* index into tenants */
+    uint32_t cust;    /* index into customers */
+    uint16_t cur;     /* index into currencies */
+    uint8_t known;    /* 1 once invoice.issued/updated was seen */
+    uint8_t close_kind;
+    int32_t issued, due, close_day;
+    int64_t amount;
+    rep_move *moves; /* sorted by day, then arrival */
+    uint32_t nmoves, capmoves;
+    uint32_t *contacts; /* indices of sent contacts, in arrival order */
+    uint32_t ncontacts, capcontacts;
+} rep_inv;
+
+typedef struct rep_cust {
+    char *id;
+    char *name;
+    uint32_t tenant;
+    uint32_t *invs; /* invoice indices */
+    uint32_t ninvs, capinvs;
+} rep_cust;
+
+typedef struct rep_alloc {
+    uint32_t inv;
+    int64_t amount;
+} rep_alloc;
+
+typedef struct rep_pay {
+    uint32_t tenant, cust;
+    uint16_t cur;
+    int32_t day;          /* received_on */
+    int32_t reversed_day; /* REP_DAY_NONE unless reversed */
+    int64_t at_ms;
+    int64_t amount;
+    rep_alloc *allocs;
+    uint32_t nallocs;
+} rep_pay;
+
+typedef struct rep_promise {
+    uint32_t tenant, cust;
+    uint16_t cur;
+    uint8_t made;    /* promise.made seen */
+    uint8_t outcome; /* REP_PROMISE_* from the scheduler's events */
+    int32_t made_day, promised_on, outcome_day;
+    int64_t made_ms;
+    int64_t amount;
+    uint32_t *invs;
+    uint32_t ninvs;
+} rep_promise;
+
+typedef struct rep_group { /* one effectiveness row */
+    uint32_t tenant;
+    char *strategy, *variant, *channel;
+    int64_t step;
+} rep_group;
+
+typedef struct rep_contact {
+    int64_t at_ms;
+    uint32_t group;
+    uint8_t sent; /* 1 sent, 0 failed */
+} rep_contact;
+
+typedef struct rep_cur {
+    char code[4];
+    int exponent;
+} rep_cur;
+
+/* Offsets: the next offset to read per (topic index, partition). */
+#define REP_MAX_PARTS 1024
+typedef struct rep_offsets {
+    int n;
+    char topic[REP_MAX_PARTS][16]; /* "events", "contacts" or "requests" */
+    int32_t part[REP_MAX_PARTS];
+    int64_t next[REP_MAX_PARTS];
+} rep_offsets;
+
+typedef struct rep_state {
+    char **tenants;
+    uint32_t ntenants, captenants;
+    rep_cur *curs;
+    uint32_t ncurs, capcurs;
+    rep_inv *invs;
+    uint32_t ninvs, capinvs;
+    rep_cust *custs;
+    uint32_t ncusts, capcusts;
+    rep_pay *pays;
+    uint32_t npays, cappays;
+    rep_promise *proms;
+    uint32_t nproms, capproms;
+    rep_group *groups;
+    uint32_t ngroups, capgroups;
+    rep_contact *contacts;
+    uint32_t ncontacts, capcontacts;
+    rep_map tenant_ix, cur_ix, inv_ix, cust_ix, pay_ix, prom_ix, group_ix;
+    rep_map seen; /* de-dup: "e\x1f" tenant/source/id, "c\x1f" tenant/id */
+    uint64_t applied, duplicates, rejected;
+    rep_offsets offsets;
+} rep_state;
+
+rep_state *rep_state_new(void);
+void rep_state_free(rep_state *st);
+
+/* Applies one canonical event (docs/contracts.md). Returns 1 applied,
+ * 0 duplicate or ignored type, -1 invalid (errstr names the field). */
+int rep_state_apply_event(rep_state *st, const json_t *ev, char *errstr, size_t errlen);
+/* Applies one contact outcome. Same returns. */
+int rep_state_apply_contact(rep_state *st, const json_t *c, char *errstr, size_t errlen);
+
+/* Balance of an invoice at the end of day D (0 once voided or written off,
+ * never negative). */
+int64_t rep_inv_outstanding(const rep_state *st, const rep_inv *inv, int32_t d);
+/* Day the balance reached zero through a payment (<= d), or REP_DAY_NONE. */
+int32_t rep_inv_paid_day(const rep_state *st, const rep_inv *inv, int32_t d);
+/* 1 if payment p counts at day d (received by d and not reversed by d). */
+int rep_pay_live(const rep_pay *p, int32_t d);
+/* Tenant index by name, or -1. */
+int rep_state_tenant(const rep_state *st, const char *name);
+
+/* ---- reports (aging.c, kpis.c, effect.c) ---- */
+/* Every builder returns one report for one tenant as of the end of day D.
+ * generated_ms is stamped as "generated_at". */
+json_t *rep_report_aging(const rep_state *st, uint32_t tenant, int32_t d, int64_t generated_ms);
+json_t *rep_report_kpis(const rep_state *st, uint32_t tenant, int32_t d, int64_t generated_ms);
+json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d,
+                                 int64_t generated_ms);
+/* Builds report type ("aging", "kpis", "effectiveness") for tenant name,
+ * which may be unknown (an empty report). NULL for an unknown type. */
+json_t *rep_report_build(const rep_state *st, const char *type, const char *tenant, int32_t d,
+                         int64_t generated_ms);
+extern const char *const rep_report_types[3];
+
+/* Risk band of a customer from its oldest overdue invoice and whether it
+ * has broken a promise: "low", "medium", "high", "severe". */
+const char *rep_risk_band(int32_t max_dpd, int broken_promise);
+/* Rounds to 2 decimals, half away from zero. */
+double rep_round2(double x);
+/* Shared by the report files: the report envelope. */
+json_t *rep_report_envelope(const rep_state *st, const char *type, const char *tenant,
+                            int32_t d, int64_t generated_ms);
+
+/* ---- normalize.c: inbound CloudEvents -> canonical (replay only) ---- */
+/* Returns a new canonical event, or NULL with errstr naming the field.
+ * TODO: share ingest's normalizer once services/ingest lands. */
+json_t *rep_normalize_inbound(const json_t *ce, char *errstr, size_t errlen);
+/* A scheduler backtest line (a command) or a contact outcome -> contact. */
+json_t *rep_normalize_contact(const json_t *line, char *errstr, size_t errlen);
+
+/* ---- snapshot.c ---- */
+/* Serializes the state (and its offsets) into a malloc'd buffer. */
+int rep_snapshot_encode(const rep_state *st, char **buf, size_t *len, char *errstr,
+                        size_t errlen);
+/* A new state from a buffer, or NULL with errstr (corrupt/unknown version). */
+rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t errlen);
+
+/* ---- table.c: human tables ---- */
+/* Prints one report as aligned tables. */
+void rep_table_print(FILE *out, const json_t *report);
+
+/* ---- replay.c ---- */
+/* `arrears-reporter replay ...`; returns the process exit code. */
+int rep_replay_main(int argc, char **argv, FILE *out, FILE *err);
+
+#endif

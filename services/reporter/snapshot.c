@@ -1,0 +1,491 @@
+/* snapshot.c -- the whole state, with the offsets it reflects, as bytes.
+ *
+ * Format (all integers little-endian): "REPSNAP1", then every array of the
+ * state in order, then every index map as (key, value) pairs, then the
+ * offsets. Strings are u32 length + bytes (0xffffffff = NULL). Customer
+ * invoice lists are rebuilt from the invoices on decode. A snapshot is
+ * only ever read by the same major version: on a magic mismatch the
+ * reporter rebuilds from Kafka instead. */
+#include "reporter.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct rep_wbuf {
+    char *p;
+    size_t len, cap;
+    int oom;
+} rep_wbuf;
+
+static void w_bytes(rep_wbuf *w, const void *b, size_t n)
+{
+    if (w->oom)
+        return;
+    if (w->len + n > w->cap) {
+        size_t c = w->cap ? w->cap : 4096;
+        while (c < w->len + n)
+            c *= 2;
+        char *q = realloc(w->p, c);
+        if (!q) {
+            w->oom = 1;
+            return;
+        }
+        w->p = q;
+        w->cap = c;
+    }
+    memcpy(w->p + w->len, b, n);
+    w->len += n;
+}
+
+static void w_u64(rep_wbuf *w, uint64_t v)
+{
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+    w_bytes(w, b, 8);
+}
+static void w_u32(rep_wbuf *w, uint32_t v)
+{
+    unsigned char b[4];
+    for (int i = 0; i < 4; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+    w_bytes(w, b, 4);
+}
+static void w_str(rep_wbuf *w, const char *s)
+{
+    if (!s) {
+        w_u32(w, 0xffffffffu);
+        return;
+    }
+    size_t n = strlen(s);
+    w_u32(w, (uint32_t)n);
+    w_bytes(w, s, n);
+}
+
+typedef struct rep_rbuf {
+    const unsigned char *p;
+    size_t len, off;
+    int bad;
+} rep_rbuf;
+
+static uint64_t r_u64(rep_rbuf *r)
+{
+    if (r->bad || r->len - r->off < 8) {
+        r->bad = 1;
+        return 0;
+    }
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v |= (uint64_t)r->p[r->off + (size_t)i] << (8 * i);
+    r->off += 8;
+    return v;
+}
+static uint32_t r_u32(rep_rbuf *r)
+{
+    if (r->bad || r->len - r->off < 4) {
+        r->bad = 1;
+        return 0;
+    }
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++)
+        v |= (uint32_t)r->p[r->off + (size_t)i] << (8 * i);
+    r->off += 4;
+    return v;
+}
+/* A count that must fit in the rest of the buffer at min_size bytes each. */
+static uint32_t r_count(rep_rbuf *r, size_t min_size)
+{
+    uint32_t n = r_u32(r);
+    if (!r->bad && (size_t)n * min_size > r->len - r->off)
+        r->bad = 1;
+    return r->bad ? 0 : n;
+}
+static char *r_str(rep_rbuf *r)
+{
+    uint32_t n = r_u32(r);
+    if (r->bad || n == 0xffffffffu)
+        return NULL;
+    if (r->len - r->off < n) {
+        r->bad = 1;
+        return NULL;
+    }
+    char *s = malloc((size_t)n + 1);
+    if (!s) {
+        r->bad = 1;
+        return NULL;
+    }
+    memcpy(s, r->p + r->off, n);
+    s[n] = 0;
+    r->off += n;
+    return s;
+}
+
+#define W64(x) w_u64(&w, (uint64_t)(x))
+#define W32(x) w_u32(&w, (uint32_t)(x))
+
+static void w_map(rep_wbuf *wb, const rep_map *m)
+{
+    w_u64(wb, m->len);
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->hashes[i]) {
+            w_str(wb, m->keys[i]);
+            w_u32(wb, m->vals[i]);
+        }
+}
+
+int rep_snapshot_encode(const rep_state *st, char **buf, size_t *len, char *errstr, size_t errlen)
+{
+    rep_wbuf w = {0};
+    w_bytes(&w, "REPSNAP1", 8);
+    W32(st->ntenants);
+    for (uint32_t i = 0; i < st->ntenants; i++)
+        w_str(&w, st->tenants[i]);
+    W32(st->ncurs);
+    for (uint32_t i = 0; i < st->ncurs; i++) {
+        w_str(&w, st->curs[i].code);
+        W32(st->curs[i].exponent);
+    }
+    W32(st->ncusts);
+    for (uint32_t i = 0; i < st->ncusts; i++) {
+        w_str(&w, st->custs[i].id);
+        w_str(&w, st->custs[i].name);
+        W32(st->custs[i].tenant);
+    }
+    W32(st->ninvs);
+    for (uint32_t i = 0; i < st->ninvs; i++) {
+        const rep_inv *v = &st->invs[i];
+        w_str(&w, v->id);
+        W32(v->tenant);
+        W32(v->cust);
+        W32(v->cur);
+        W32(v->known);
+        W32(v->close_kind);
+        W32(v->issued);
+        W32(v->due);
+        W32(v->close_day);
+        W64(v->amount);
+        W32(v->nmoves);
+        for (uint32_t k = 0; k < v->nmoves; k++) {
+            W64(v->moves[k].amount);
+            W64(v->moves[k].at_ms);
+            W32(v->moves[k].day);
+            W32(v->moves[k].ref);
+            W32(v->moves[k].kind);
+        }
+        W32(v->ncontacts);
+        for (uint32_t k = 0; k < v->ncontacts; k++)
+            W32(v->contacts[k]);
+    }
+    W32(st->npays);
+    for (uint32_t i = 0; i < st->npays; i++) {
+        const rep_pay *p = &st->pays[i];
+        W32(p->tenant);
+        W32(p->cust);
+        W32(p->cur);
+        W32(p->day);
+        W32(p->reversed_day);
+        W64(p->at_ms);
+        W64(p->amount);
+        W32(p->nallocs);
+        for (uint32_t k = 0; k < p->nallocs; k++) {
+            W32(p->allocs[k].inv);
+            W64(p->allocs[k].amount);
+        }
+    }
+    W32(st->nproms);
+    for (uint32_t i = 0; i < st->nproms; i++) {
+        const rep_promise *p = &st->proms[i];
+        W32(p->tenant);
+        W32(p->cust);
+        W32(p->cur);
+        W32(p->made);
+        W32(p->outcome);
+        W32(p->made_day);
+        W32(p->promised_on);
+        W32(p->outcome_day);
+        W64(p->made_ms);
+        W64(p->amount);
+        W32(p->ninvs);
+        for (uint32_t k = 0; k < p->ninvs; k++)
+            W32(p->invs[k]);
+    }
+    W32(st->ngroups);
+    for (uint32_t i = 0; i < st->ngroups; i++) {
+        const rep_group *g = &st->groups[i];
+        W32(g->tenant);
+        w_str(&w, g->strategy);
+        w_str(&w, g->variant);
+        w_str(&w, g->channel);
+        W64(g->step);
+    }
+    W32(st->ncontacts);
+    for (uint32_t i = 0; i < st->ncontacts; i++) {
+        W64(st->contacts[i].at_ms);
+        W32(st->contacts[i].group);
+        W32(st->contacts[i].sent);
+    }
+    const rep_map *maps[] = {&st->tenant_ix, &st->cur_ix, &st->inv_ix,   &st->cust_ix,
+                             &st->pay_ix,    &st->prom_ix, &st->group_ix, &st->seen};
+    for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
+        w_map(&w, maps[i]);
+    W64(st->applied);
+    W64(st->duplicates);
+    W64(st->rejected);
+    W32(st->offsets.n);
+    for (int i = 0; i < st->offsets.n; i++) {
+        w_str(&w, st->offsets.topic[i]);
+        W32(st->offsets.part[i]);
+        W64(st->offsets.next[i]);
+    }
+    w_bytes(&w, "END1", 4);
+    if (w.oom) {
+        free(w.p);
+        snprintf(errstr, errlen, "snapshot: out of memory");
+        return -1;
+    }
+    *buf = w.p;
+    *len = w.len;
+    return 0;
+}
+
+#define R32() r_u32(&r)
+#define R64() r_u64(&r)
+
+rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t errlen)
+{
+    rep_rbuf r = {(const unsigned char *)buf, len, 0, 0};
+    rep_state *st = NULL;
+    if (len < 12 || memcmp(buf, "REPSNAP1", 8)) {
+        snprintf(errstr, errlen, "snapshot: unknown format");
+        return NULL;
+    }
+    r.off = 8;
+    st = rep_state_new();
+    if (!st)
+        goto bad;
+    uint32_t n = r_count(&r, 4);
+    if (n && !(st->tenants = calloc(n, sizeof *st->tenants)))
+        goto bad;
+    st->captenants = n;
+    for (; st->ntenants < n && !r.bad; st->ntenants++)
+        st->tenants[st->ntenants] = r_str(&r);
+
+    n = r_count(&r, 8);
+    if (n && !(st->curs = calloc(n, sizeof *st->curs)))
+        goto bad;
+    st->capcurs = n;
+    for (; st->ncurs < n && !r.bad; st->ncurs++) {
+        char *code = r_str(&r);
+        if (code && strlen(code) == 3)
+            memcpy(st->curs[st->ncurs].code, code, 4);
+        else
+            r.bad = 1;
+        free(code);
+        st->curs[st->ncurs].exponent = (int)R32();
+    }
+
+    n = r_count(&r, 12);
+    if (n && !(st->custs = calloc(n, sizeof *st->custs)))
+        goto bad;
+    st->capcusts = n;
+    for (; st->ncusts < n && !r.bad; st->ncusts++) {
+        rep_cust *c = &st->custs[st->ncusts];
+        c->id = r_str(&r);
+        c->name = r_str(&r);
+        c->tenant = R32();
+    }
+
+    n = r_count(&r, 40);
+    if (n && !(st->invs = calloc(n, sizeof *st->invs)))
+        goto bad;
+    st->capinvs = n;
+    for (; st->ninvs < n && !r.bad; st->ninvs++) {
+        rep_inv *v = &st->invs[st->ninvs];
+        v->id = r_str(&r);
+        v->tenant = R32();
+        v->cust = R32();
+        v->cur = (uint16_t)R32();
+        v->known = (uint8_t)R32();
+        v->close_kind = (uint8_t)R32();
+        v->issued = (int32_t)R32();
+        v->due = (int32_t)R32();
+        v->close_day = (int32_t)R32();
+        v->amount = (int64_t)R64();
+        uint32_t m = r_count(&r, 28);
+        if (m && !(v->moves = calloc(m, sizeof *v->moves)))
+            goto bad;
+        v->capmoves = m;
+        for (; v->nmoves < m && !r.bad; v->nmoves++) {
+            rep_move *mv = &v->moves[v->nmoves];
+            mv->amount = (int64_t)R64();
+            mv->at_ms = (int64_t)R64();
+            mv->day = (int32_t)R32();
+            mv->ref = R32();
+            mv->kind = (uint8_t)R32();
+        }
+        m = r_count(&r, 4);
+        if (m && !(v->contacts = calloc(m, sizeof *v->contacts)))
+            goto bad;
+        v->capcontacts = m;
+        for (; v->ncontacts < m && !r.bad; v->ncontacts++)
+            v->contacts[v->ncontacts] = R32();
+        if (v->tenant >= st->ntenants || v->cust >= st->ncusts ||
+            (v->known && v->cur >= st->ncurs))
+            r.bad = 1;
+    }
+
+    n = r_count(&r, 40);
+    if (n && !(st->pays = calloc(n, sizeof *st->pays)))
+        goto bad;
+    st->cappays = n;
+    for (; st->npays < n && !r.bad; st->npays++) {
+        rep_pay *p = &st->pays[st->npays];
+        p->tenant = R32();
+        p->cust = R32();
+        p->cur = (uint16_t)R32();
+        p->day = (int32_t)R32();
+        p->reversed_day = (int32_t)R32();
+        p->at_ms = (int64_t)R64();
+        p->amount = (int64_t)R64();
+        uint32_t m = r_count(&r, 12);
+        if (m && !(p->allocs = calloc(m, sizeof *p->allocs)))
+            goto bad;
+        for (; p->nallocs < m && !r.bad; p->nallocs++) {
+            p->allocs[p->nallocs].inv = R32();
+            p->allocs[p->nallocs].amount = (int64_t)R64();
+        }
+    }
+
+    n = r_count(&r, 52);
+    if (n && !(st->proms = calloc(n, sizeof *st->proms)))
+        goto bad;
+    st->capproms = n;
+    for (; st->nproms < n && !r.bad; st->nproms++) {
+        rep_promise *p = &st->proms[st->nproms];
+        p->tenant = R32();
+        p->cust = R32();
+        p->cur = (uint16_t)R32();
+        p->made = (uint8_t)R32();
+        p->outcome = (uint8_t)R32();
+        p->made_day = (int32_t)R32();
+        p->promised_on = (int32_t)R32();
+        p->outcome_day = (int32_t)R32();
+        p->made_ms = (int64_t)R64();
+        p->amount = (int64_t)R64();
+        uint32_t m = r_count(&r, 4);
+        if (m && !(p->invs = calloc(m, sizeof *p->invs)))
+            goto bad;
+        for (; p->ninvs < m && !r.bad; p->ninvs++)
+            p->invs[p->ninvs] = R32();
+    }
+
+    n = r_count(&r, 24);
+    if (n && !(st->groups = calloc(n, sizeof *st->groups)))
+        goto bad;
+    st->capgroups = n;
+    for (; st->ngroups < n && !r.bad; st->ngroups++) {
+        rep_group *g = &st->groups[st->ngroups];
+        g->tenant = R32();
+        g->strategy = r_str(&r);
+        g->variant = r_str(&r);
+        g->channel = r_str(&r);
+        g->step = (int64_t)R64();
+        if (!r.bad && (!g->strategy || !g->variant || !g->channel))
+            r.bad = 1;
+    }
+
+    n = r_count(&r, 16);
+    if (n && !(st->contacts = calloc(n, sizeof *st->contacts)))
+        goto bad;
+    st->capcontacts = n;
+    for (; st->ncontacts < n && !r.bad; st->ncontacts++) {
+        st->contacts[st->ncontacts].at_ms = (int64_t)R64();
+        st->contacts[st->ncontacts].group = R32();
+        st->contacts[st->ncontacts].sent = (uint8_t)R32();
+    }
+
+    rep_map *maps[] = {&st->tenant_ix, &st->cur_ix, &st->inv_ix,   &st->cust_ix,
+                       &st->pay_ix,    &st->prom_ix, &st->group_ix, &st->seen};
+    for (size_t i = 0; i < sizeof maps / sizeof maps[0] && !r.bad; i++) {
+        uint64_t m = R64();
+        if (m > len)
+            r.bad = 1;
+        for (uint64_t k = 0; k < m && !r.bad; k++) {
+            uint32_t klen = r_u32(&r);
+            if (r.bad || klen > r.len - r.off) {
+                r.bad = 1;
+                break;
+            }
+            const char *key = (const char *)r.p + r.off;
+            r.off += klen;
+            uint32_t val = R32();
+            if (!r.bad && rep_map_put(maps[i], key, klen, val) < 0)
+                goto bad;
+        }
+    }
+    st->applied = R64();
+    st->duplicates = R64();
+    st->rejected = R64();
+    n = R32();
+    if (n > REP_MAX_PARTS)
+        r.bad = 1;
+    for (; st->offsets.n < (int)n && !r.bad; st->offsets.n++) {
+        char *t = r_str(&r);
+        if (!t || strlen(t) >= sizeof st->offsets.topic[0])
+            r.bad = 1;
+        else
+            strcpy(st->offsets.topic[st->offsets.n], t);
+        free(t);
+        st->offsets.part[st->offsets.n] = (int32_t)R32();
+        st->offsets.next[st->offsets.n] = (int64_t)R64();
+    }
+    if (r.bad || r.len - r.off != 4 || memcmp(r.p + r.off, "END1", 4))
+        goto bad;
+    /* validate references, rebuild customer invoice lists */
+    for (uint32_t i = 0; i < st->ncusts; i++)
+        if (!st->custs[i].id || st->custs[i].tenant >= st->ntenants)
+            goto bad;
+    for (uint32_t i = 0; i < st->npays; i++) {
+        if (st->pays[i].cur >= st->ncurs)
+            goto bad;
+        for (uint32_t k = 0; k < st->pays[i].nallocs; k++)
+            if (st->pays[i].allocs[k].inv >= st->ninvs)
+                goto bad;
+    }
+    for (uint32_t i = 0; i < st->nproms; i++) {
+        if (st->proms[i].cust >= st->ncusts || st->proms[i].cur >= st->ncurs)
+            goto bad;
+        for (uint32_t k = 0; k < st->proms[i].ninvs; k++)
+            if (st->proms[i].invs[k] >= st->ninvs)
+                goto bad;
+    }
+    for (uint32_t i = 0; i < st->ncontacts; i++)
+        if (st->contacts[i].group >= st->ngroups)
+            goto bad;
+    for (uint32_t i = 0; i < st->ninvs; i++) {
+        rep_inv *v = &st->invs[i];
+        if (!v->id)
+            goto bad;
+        for (uint32_t k = 0; k < v->nmoves; k++)
+            if (v->moves[k].kind == REP_MV_PAY && v->moves[k].ref >= st->npays)
+                goto bad;
+        for (uint32_t k = 0; k < v->ncontacts; k++)
+            if (v->contacts[k] >= st->ncontacts)
+                goto bad;
+        rep_cust *c = &st->custs[v->cust];
+        if (c->ninvs == c->capinvs) {
+            uint32_t cap = c->capinvs ? c->capinvs * 2 : 4;
+            uint32_t *q = realloc(c->invs, cap * sizeof *q);
+            if (!q)
+                goto bad;
+            c->invs = q;
+            c->capinvs = cap;
+        }
+        c->invs[c->ninvs++] = i;
+    }
+    return st;
+bad:
+    snprintf(errstr, errlen, "snapshot: corrupt or truncated at byte %zu", r.off);
+    rep_state_free(st);
+    return NULL;
+}
