@@ -105,9 +105,12 @@ class Env:
 
     def offsets(self):
         """(committed, end) of the ingest group on inbound."""
-        out = subprocess.run([os.path.join(BIN, "arrears-admin"), "offsets", self.group,
-                              "inbound"], env=self.env, stdout=subprocess.PIPE,
-                             stderr=subprocess.DEVNULL).stdout.decode()
+        try:
+            out = subprocess.run([os.path.join(BIN, "arrears-admin"), "offsets", self.group,
+                                  "inbound"], env=self.env, stdout=subprocess.PIPE,
+                                 stderr=subprocess.DEVNULL).stdout.decode()
+        except OSError:  # the binary is being rebuilt right now
+            return -1, -1
         last = out.strip().splitlines()[-1] if out.strip() else ""
         try:
             parts = dict(p.split("=") for p in last.split()[1:])
