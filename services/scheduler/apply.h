@@ -1,0 +1,66 @@
+/* apply.h -- the scheduler's state machine, free of I/O.
+ *
+ * Design: a batch (of events, or of due timers) first declares the records
+ * it needs (sch_plan_*), the store loads them into the map, then the pure
+ * functions here change the records in memory and queue outgoing records
+ * (sch_out). store.c commits everything in one compare-and-set Lua call.
+ * Because each step is a pure function of the loaded state, the whole
+ * batch can be recomputed after a CAS conflict, and unit tests run it
+ * without Redis. */
+#ifndef SCH_APPLY_H
+#define SCH_APPLY_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+#include "state.h"
+
+/* A record to publish once the commit is durable: kept in P out:<part>. */
+typedef struct sch_out {
+    int part;
+    char topic;      /* 'c' commands, 'e' events */
+    char *id;        /* command id (owned) */
+    char *key;       /* Kafka key tenant/customer_id (owned) */
+    char *payload;   /* JSON (owned) */
+} sch_out;
+
+typedef struct sch_ctx {
+    const sch_policy *pol;
+    const char *prefix;
+    int64_t now;        /* simulated now (ms) */
+    sch_map *map;       /* owned by the caller */
+    json_t *appends;    /* [[key, field, suffix], ...] (owned by the ctx) */
+    sch_out *outs;      /* owned by the ctx */
+    size_t nouts, capouts;
+    /* counters for metrics and tests */
+    long long applied, ignored, pended, fired, skipped;
+} sch_ctx;
+
+/* Sets up a ctx over map (the ctx borrows pol, prefix and map). */
+int sch_ctx_init(sch_ctx *c, const sch_policy *pol, const char *prefix, int64_t now, sch_map *map);
+/* Frees appends and outs (not the map). */
+void sch_ctx_reset(sch_ctx *c);
+
+/* Checks a canonical event: envelope and the data fields of its type.
+ * Returns 1 to apply, 0 to ignore (scheduler's own, or a type it does not
+ * handle), -1 with errstr naming the field and the rule. */
+int sch_event_check(const json_t *ev, char *errstr, size_t errlen);
+
+/* Declares the records an event needs (phase 1 before any load, phase 2
+ * after phase 1 is loaded). Returns -1 only on out of memory. */
+int sch_plan_event(sch_ctx *c, const json_t *ev, int phase);
+/* Applies a checked event consumed from Kafka partition part. -1 with
+ * errstr when a record it needs was not loaded (a bug). */
+int sch_apply_event(sch_ctx *c, const json_t *ev, int part, char *errstr, size_t errlen);
+
+/* Fires the due action of one invoice record (loaded, with its customer
+ * record, possibly partial): queues the command(s) into c->outs and advances
+ * the invoice. Returns 1 fired, 0 nothing due (timer moved or dropped). */
+int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust);
+
+/* The zone of a customer record (or the policy default). */
+const cm_tz *sch_cust_tz(const sch_ctx *c, const sch_rec *cust);
+
+#endif

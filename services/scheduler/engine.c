@@ -1,0 +1,249 @@
+/* engine.c -- event batches and timer firing over Redis (see engine.h). */
+#include "engine.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "store.h"
+
+#define SCH_CAS_TRIES 5
+
+void sch_engine_rebalance(void *opaque, int assigned, const rd_kafka_topic_partition_list_t *parts) {
+    sch_engine *e = opaque;
+    for (int i = 0; i < parts->cnt; i++) {
+        int p = parts->elems[i].partition;
+        if (p < 0 || p >= SCH_MAX_PARTS) continue;
+        e->owned[p] = (unsigned char)(assigned ? 1 : 0);
+        /* a partition we take over may hold records its last owner claimed
+         * but did not see delivered */
+        if (assigned) e->recover[p] = 1;
+    }
+    cm_log_info("timers of %d partition(s) %s", parts->cnt, assigned ? "assigned" : "revoked");
+}
+
+static void add(cm_metric *m, long long n) {
+    if (m && n > 0) cm_metric_add(m, (uint64_t)n);
+}
+
+int sch_engine_apply_json(sch_engine *e, json_t **evs, const int *parts, size_t n, char *errstr,
+                          size_t errlen) {
+    int rc = -1;
+    for (int attempt = 0; attempt < SCH_CAS_TRIES; attempt++) {
+        sch_map *m = sch_map_new();
+        sch_ctx c;
+        if (!m || sch_ctx_init(&c, e->pol, e->prefix, e->now(), m) < 0) {
+            sch_map_free(m);
+            snprintf(errstr, errlen, "out of memory");
+            return -1;
+        }
+        int ok = 1;
+        for (int phase = 1; phase <= 2 && ok; phase++) {
+            for (size_t i = 0; i < n && ok; i++)
+                if (evs[i] && sch_plan_event(&c, evs[i], phase) < 0) ok = 0;
+            if (ok && sch_store_load(e->redis, m, errstr, errlen) < 0) ok = 0;
+        }
+        for (size_t i = 0; i < n && ok; i++) {
+            char why[512];
+            if (!evs[i]) continue;
+            if (sch_apply_event(&c, evs[i], parts[i], why, sizeof why) < 0) {
+                cm_log_fields(CM_LOG_WARN,
+                              json_pack("{s:s?,s:s?,s:s}", "type",
+                                        json_string_value(json_object_get(evs[i], "type")), "id",
+                                        json_string_value(json_object_get(evs[i], "id")),
+                                        "error", why),
+                              "event not applied");
+                add(e->m_bad, 1);
+            }
+        }
+        int cr = ok ? sch_store_commit(e->redis, &c, errstr, errlen) : -1;
+        sch_ctx_reset(&c);
+        sch_map_free(m);
+        if (cr == 0) {
+            rc = 0;
+            break;
+        }
+        if (cr < 0) break;
+        add(e->m_conflicts, 1);
+        cm_log_warn("event batch: %s; recomputing", errstr);
+    }
+    return rc;
+}
+
+int sch_engine_events(sch_engine *e, rd_kafka_message_t **msgs, size_t n, char *errstr,
+                      size_t errlen) {
+    json_t **evs = calloc(n ? n : 1, sizeof *evs);
+    int *parts = calloc(n ? n : 1, sizeof *parts);
+    int rc = -1;
+    if (!evs || !parts) {
+        snprintf(errstr, errlen, "out of memory");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_message_t *m = msgs[i];
+        json_error_t je;
+        char why[512];
+        parts[i] = m->partition;
+        if (!m->payload) continue;
+        json_t *ev = json_loadb(m->payload, m->len, 0, &je);
+        int ck = ev ? sch_event_check(ev, why, sizeof why) : -1;
+        if (!ev) snprintf(why, sizeof why, "not JSON: %s (line %d)", je.text, je.line);
+        if (ck < 0) {
+            cm_log_fields(CM_LOG_WARN,
+                          json_pack("{s:s,s:i,s:I,s:s}", "topic", rd_kafka_topic_name(m->rkt),
+                                    "partition", (int)m->partition, "offset",
+                                    (json_int_t)m->offset, "error", why),
+                          "event rejected");
+            add(e->m_bad, 1);
+        }
+        if (ck <= 0) {
+            json_decref(ev);
+            continue;
+        }
+        evs[i] = ev;
+        add(e->m_events, 1);
+    }
+    rc = sch_engine_apply_json(e, evs, parts, n, errstr, errlen);
+cleanup:
+    for (size_t i = 0; evs && i < n; i++) json_decref(evs[i]);
+    free(evs);
+    free(parts);
+    return rc;
+}
+
+/* Publishes every record stored in out:<p> (after a crash or failure). */
+static int republish(sch_engine *e, int p, char *errstr, size_t errlen) {
+    char key[200];
+    int rc = -1, n = 0;
+    sch_store_out_key(key, sizeof key, e->prefix, p);
+    redisReply *rep = cm_redis_cmd(e->redis, errstr, errlen, "HGETALL %s", key);
+    cm_redis_pipe *pipe = NULL;
+    if (!rep) return -1;
+    for (size_t i = 0; i + 1 < rep->elements; i += 2) {
+        const char *id = rep->element[i]->str, *v = rep->element[i + 1]->str;
+        const char *nl1 = strchr(v, '\n'), *nl2 = nl1 ? strchr(nl1 + 1, '\n') : NULL;
+        if (!nl1 || !nl2) continue;
+        char k[512];
+        snprintf(k, sizeof k, "%.*s", (int)(nl2 - nl1 - 1), nl1 + 1);
+        if (e->sink.publish(e->sink.opaque, v[0], k, id, nl2 + 1,
+                            rep->element[i + 1]->len - (size_t)(nl2 + 1 - v), errstr, errlen) < 0)
+            goto cleanup;
+        n++;
+    }
+    if (n > 0) {
+        if (e->sink.flush(e->sink.opaque, errstr, errlen) < 0) goto cleanup;
+        pipe = cm_redis_pipe_new();
+        if (!pipe) goto cleanup;
+        for (size_t i = 0; i + 1 < rep->elements; i += 2)
+            cm_redis_pipe_add(pipe, "HDEL %s %s", key, rep->element[i]->str);
+        if (cm_redis_pipe_exec(e->redis, pipe, errstr, errlen) < 0) goto cleanup;
+        cm_log_info("partition %d: re-published %d claimed record(s)", p, n);
+        e->republished_total += n;
+        add(e->m_republished, n);
+    }
+    rc = 0;
+cleanup:
+    cm_redis_pipe_free(pipe);
+    freeReplyObject(rep);
+    return rc;
+}
+
+int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen) {
+    int parts[SCH_MAX_PARTS], counts[SCH_MAX_PARTS], np = 0, rc = -1, published = 0;
+    sch_map *m = NULL;
+    sch_ctx c;
+    int ctx_ok = 0;
+    cm_redis_pipe *pipe = NULL;
+    *more = 0;
+    for (int p = 0; p < SCH_MAX_PARTS; p++) {
+        if (!e->owned[p]) continue;
+        if (e->recover[p]) {
+            if (republish(e, p, errstr, errlen) < 0) return -1;
+            e->recover[p] = 0;
+        }
+        parts[np++] = p;
+    }
+    if (np == 0) return 0;
+    int64_t now = e->now();
+    m = sch_map_new();
+    if (!m || sch_ctx_init(&c, e->pol, e->prefix, now, m) < 0) {
+        snprintf(errstr, errlen, "out of memory");
+        goto cleanup;
+    }
+    ctx_ok = 1;
+    if (sch_store_peek(e->redis, e->prefix, parts, np, now, e->fire_batch, m, counts, errstr,
+                       errlen) < 0)
+        goto cleanup;
+    for (int i = 0; i < np; i++)
+        if (counts[i] >= e->fire_batch) *more = 1;
+    size_t nrec = sch_map_count(m);
+    if (nrec == 0) {
+        rc = 0;
+        goto cleanup;
+    }
+    for (size_t i = 0; i < nrec; i++) {
+        sch_rec *inv = sch_map_at(m, i);
+        if (inv->type != SCH_T_INV) continue;
+        char ck[512];
+        sch_key(ck, sizeof ck, e->prefix, 'c', inv->tenant, inv->u.inv.customer);
+        sch_rec *cust = inv->exists ? sch_map_get(m, ck) : NULL;
+        int64_t due = inv->u.inv.next_ms;
+        int r = sch_fire_invoice(&c, inv, cust);
+        if (r < 0) {
+            snprintf(errstr, errlen, "out of memory building a command");
+            goto cleanup;
+        }
+        if (r > 0 && e->m_late) {
+            int64_t late = -cm_clock_real_delay_ms(due);
+            cm_metric_observe(e->m_late, late > 0 ? (double)late / 1000.0 : 0.0);
+        }
+    }
+    int cr = sch_store_commit(e->redis, &c, errstr, errlen);
+    if (cr == 1) { /* someone else advanced these invoices: publish nothing */
+        add(e->m_conflicts, 1);
+        cm_log_warn("fire: %s; skipped this round", errstr);
+        rc = 0;
+        goto cleanup;
+    }
+    if (cr < 0) goto cleanup;
+    add(e->m_skipped, c.skipped);
+    if (c.nouts && e->crash_after_claims > 0 && --e->crash_after_claims == 0) {
+        cm_log_warn("ARREARS_SCHEDULER_FAULT: exiting after a claim, before publishing");
+        _exit(137); /* as if killed: nothing flushed, nothing committed */
+    }
+    /* committed: the records are durable in out:<p>; publish them */
+    for (size_t i = 0; i < c.nouts; i++) {
+        sch_out *o = &c.outs[i];
+        if (e->sink.publish(e->sink.opaque, o->topic, o->key, o->id, o->payload,
+                            strlen(o->payload), errstr, errlen) < 0) {
+            e->recover[o->part] = 1;
+            goto failed;
+        }
+    }
+    if (c.nouts && e->sink.flush(e->sink.opaque, errstr, errlen) < 0) goto failed;
+    pipe = cm_redis_pipe_new();
+    if (!pipe) goto failed;
+    for (size_t i = 0; i < c.nouts; i++) {
+        char key[200];
+        sch_store_out_key(key, sizeof key, e->prefix, c.outs[i].part);
+        cm_redis_pipe_add(pipe, "HDEL %s %s", key, c.outs[i].id);
+    }
+    if (c.nouts && cm_redis_pipe_exec(e->redis, pipe, errstr, errlen) < 0) goto failed;
+    published = (int)c.nouts;
+    e->fired_total += c.fired;
+    add(e->m_fired, c.fired);
+    rc = published;
+    goto cleanup;
+failed:
+    /* leave them in out:<p>; the next round re-publishes the stored bytes */
+    for (size_t i = 0; i < c.nouts; i++) e->recover[c.outs[i].part] = 1;
+    rc = -1;
+cleanup:
+    cm_redis_pipe_free(pipe);
+    if (ctx_ok) sch_ctx_reset(&c);
+    sch_map_free(m);
+    return rc;
+}

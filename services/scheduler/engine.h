@@ -1,0 +1,74 @@
+/* engine.h -- the scheduler's two loops over shared state: applying event
+ * batches and firing due timers, with partition ownership.
+ *
+ * Firing a timer (exactly-once towards the notifier, by command id):
+ *   1. peek: the due members of every owned partition's zset, with their
+ *      invoice and customer (one Lua call per partition, pipelined);
+ *   2. decide in memory (apply.c) and commit in one CAS script: the invoice
+ *      advances to its next step AND the command is stored in out:<part>;
+ *   3. produce every stored command, wait for the delivery reports;
+ *   4. only then HDEL them from out:<part>.
+ * A crash between 2 and 4 leaves the command in out:<part>; whoever owns the
+ * partition next (this process after a restart, or another replica after a
+ * rebalance) re-publishes the stored bytes, so a step is never published
+ * with two different contents. A CAS conflict means someone else advanced
+ * the invoice first: nothing is written, nothing published.
+ *
+ * Publishing goes through sch_sink (function pointers), Kafka in the
+ * service, a double in unit tests. */
+#ifndef SCH_ENGINE_H
+#define SCH_ENGINE_H
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "apply.h"
+#include "metrics.h"
+#include "redis.h"
+
+#define SCH_MAX_PARTS 1024
+
+typedef struct sch_sink {
+    /* queues one record; topic 'c' commands, 'e' events */
+    int (*publish)(void *opaque, char topic, const char *key, const char *id,
+                   const char *payload, size_t len, char *errstr, size_t errlen);
+    /* waits until every queued record is acknowledged (0) or failed (-1) */
+    int (*flush)(void *opaque, char *errstr, size_t errlen);
+    void *opaque;
+} sch_sink;
+
+typedef struct sch_engine {
+    cm_redis *redis;
+    const sch_policy *pol;
+    char prefix[128];
+    sch_sink sink;
+    int fire_batch;                       /* timers per partition per round */
+    unsigned char owned[SCH_MAX_PARTS];   /* partitions of events owned now */
+    unsigned char recover[SCH_MAX_PARTS]; /* out:<p> may hold undelivered records */
+    int64_t (*now)(void);                 /* simulated clock */
+    int crash_after_claims;               /* testing: _exit(137) after the Nth claim, 0 = off */
+    /* metrics (may be NULL) */
+    cm_metric *m_events, *m_bad, *m_fired, *m_skipped, *m_conflicts, *m_republished, *m_late;
+    long long fired_total, republished_total;
+} sch_engine;
+
+/* Rebalance hook for cm_kafka_consumer_new (opaque = the engine). */
+void sch_engine_rebalance(void *opaque, int assigned, const rd_kafka_topic_partition_list_t *parts);
+
+/* Applies a batch of consumed events atomically. Bad events are logged
+ * and counted (never fatal). Returns 0 when every effect is durable (the
+ * caller may store the offsets), -1 to retry the batch later. */
+int sch_engine_events(sch_engine *e, rd_kafka_message_t **msgs, size_t n, char *errstr,
+                      size_t errlen);
+/* Same over already parsed events (tests, tools): evs[i] with partition parts[i]. */
+int sch_engine_apply_json(sch_engine *e, json_t **evs, const int *parts, size_t n, char *errstr,
+                          size_t errlen);
+
+/* One firing round over the owned partitions. *more = 1 when some
+ * partition had more due timers than fire_batch. Returns the number of
+ * records published, or -1 on error (state stays consistent). */
+int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen);
+
+
+#endif

@@ -1,0 +1,259 @@
+/* main.c -- arrears-scheduler: events -> commands (+ its own events).
+ *
+ * Settings, signals, the loop and teardown. Each turn of the loop polls a
+ * batch of events (waiting at most the tick), applies it atomically
+ * (engine.c), stores its offsets, then fires the due timers of the owned
+ * partitions; it fires again at once while timers are left over. */
+#include "engine.h"
+#include "policy.h"
+
+#include "clock.h"
+#include "http.h"
+#include "kafka.h"
+#include "log.h"
+#include "metrics.h"
+#include "redis.h"
+#include "service.h"
+#include "settings.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static cm_setting table[] = {
+    CM_SETTINGS_COMMON("127.0.0.1:9102", "arrears-scheduler"),
+    {"ARREARS_POLICY", "deploy/config/policy.json", "collection policy file (docs/policy.md)",
+     CM_SET_PATH, 0, 0, 0, NULL, 0},
+    {"ARREARS_SCHEDULER_KEY_PREFIX", "sch:", "prefix of every Redis key of the scheduler",
+     CM_SET_STR, 0, 0, 0, NULL, 0},
+    {"ARREARS_SCHEDULER_BATCH", "1000", "most events applied per batch", CM_SET_INT, 1, 100000, 0,
+     NULL, 0},
+    {"ARREARS_SCHEDULER_FIRE_BATCH", "1000", "most timers fired per partition per round",
+     CM_SET_INT, 1, 100000, 0, NULL, 0},
+    {"ARREARS_SCHEDULER_TICK", "20ms", "longest wait for events before checking timers",
+     CM_SET_DURATION, 1, 5000, 0, NULL, 0},
+    {"ARREARS_SCHEDULER_DELIVERY_TIMEOUT", "30s", "wait for delivery reports before retrying",
+     CM_SET_DURATION, 1000, 600000, 0, NULL, 0},
+    {"ARREARS_SCHEDULER_FAULT", "",
+     "testing only: crash-after-claim:N exits (as if killed) after the Nth claimed round",
+     CM_SET_STR, 0, 0, 0, NULL, 0},
+    CM_SETTINGS_END};
+
+typedef struct kafka_sink {
+    rd_kafka_t *rk;
+    cm_kafka_dr *dr;
+    const char *commands, *events;
+    int timeout_ms;
+} kafka_sink;
+
+static int add_header(rd_kafka_headers_t *h, const char *name, const char *v) {
+    if (!v) return 0;
+    return rd_kafka_header_add(h, name, -1, v, -1) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+}
+
+static int ks_publish(void *opaque, char topic, const char *key, const char *id,
+                      const char *payload, size_t len, char *errstr, size_t errlen) {
+    kafka_sink *k = opaque;
+    rd_kafka_headers_t *h = rd_kafka_headers_new(4);
+    if (!h) {
+        snprintf(errstr, errlen, "out of memory");
+        return -1;
+    }
+    if (topic == 'e') {
+        json_t *ev = json_loadb(payload, len, 0, NULL);
+        add_header(h, "ce_type", json_string_value(json_object_get(ev, "type")));
+        add_header(h, "ce_id", json_string_value(json_object_get(ev, "id")));
+        add_header(h, "tenant", json_string_value(json_object_get(ev, "tenant")));
+        add_header(h, "trace_id", json_string_value(json_object_get(ev, "trace_id")));
+        json_decref(ev);
+    } else {
+        add_header(h, "command_id", id);
+    }
+    return cm_kafka_produce(k->rk, topic == 'e' ? k->events : k->commands, key, strlen(key),
+                            payload, len, h, errstr, errlen);
+}
+
+static int ks_flush(void *opaque, char *errstr, size_t errlen) {
+    kafka_sink *k = opaque;
+    return cm_kafka_wait_delivered(k->rk, k->dr, k->timeout_ms, errstr, errlen);
+}
+
+static int64_t now_ms(void) { return cm_clock_now_ms(); }
+
+static void sleep_ms(long ms) {
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+int main(int argc, char **argv) {
+    int code = 0;
+    if (cm_settings_main(argc, argv, "arrears-scheduler",
+                         "keeps every open invoice's collection state and fires its commands",
+                         table, &code))
+        return code;
+
+    char err[1024] = "";
+    int rc = 1;
+    rd_kafka_t *consumer = NULL, *producer = NULL;
+    cm_redis *redis = NULL;
+    cm_http *http = NULL;
+    rd_kafka_message_t **msgs = NULL;
+    sch_policy pol;
+    int pol_ok = 0;
+    cm_kafka_dr dr;
+    cm_service_ready ready;
+    static sch_engine eng; /* large: keep it off the stack */
+
+    memset(&dr, 0, sizeof dr);
+    cm_log_init("scheduler", cm_settings_str(table, "ARREARS_LOG_LEVEL"));
+    if (cm_clock_init(cm_settings_str(table, "ARREARS_CLOCK"), err, sizeof err) != 0) {
+        cm_log_error("ARREARS_CLOCK: %s", err);
+        return 1;
+    }
+    if (sch_policy_load_file(cm_settings_str(table, "ARREARS_POLICY"), &pol, err, sizeof err) < 0) {
+        cm_log_error("%s", err);
+        return 1;
+    }
+    pol_ok = 1;
+    cm_service_signals();
+    cm_service_ready_init(&ready);
+
+    const char *brokers = cm_settings_str(table, "ARREARS_KAFKA_BROKERS");
+    char events[256], commands[256];
+    cm_settings_topic(table, "events", events, sizeof events);
+    cm_settings_topic(table, "commands", commands, sizeof commands);
+    size_t batch = (size_t)cm_settings_int(table, "ARREARS_SCHEDULER_BATCH");
+    int tick = (int)cm_settings_int(table, "ARREARS_SCHEDULER_TICK");
+
+    memset(&eng, 0, sizeof eng);
+    eng.pol = &pol;
+    snprintf(eng.prefix, sizeof eng.prefix, "%s",
+             cm_settings_str(table, "ARREARS_SCHEDULER_KEY_PREFIX"));
+    eng.fire_batch = (int)cm_settings_int(table, "ARREARS_SCHEDULER_FIRE_BATCH");
+    eng.now = now_ms;
+    const char *fault = cm_settings_str(table, "ARREARS_SCHEDULER_FAULT");
+    if (fault[0]) {
+        if (strncmp(fault, "crash-after-claim:", 18) != 0 || atoi(fault + 18) <= 0) {
+            cm_log_error("ARREARS_SCHEDULER_FAULT: must be empty or crash-after-claim:N (N > 0)");
+            return 1;
+        }
+        eng.crash_after_claims = atoi(fault + 18);
+    }
+    eng.m_events = cm_metrics_counter("arrears_scheduler_events_total{result=\"applied\"}",
+                                      "events by outcome");
+    eng.m_bad = cm_metrics_counter("arrears_scheduler_events_total{result=\"rejected\"}",
+                                   "events by outcome");
+    eng.m_fired = cm_metrics_counter("arrears_scheduler_fired_total", "timers fired (commands)");
+    eng.m_skipped = cm_metrics_counter("arrears_scheduler_skipped_total",
+                                       "ladder steps skipped by a hold or a condition");
+    eng.m_conflicts = cm_metrics_counter("arrears_scheduler_conflicts_total",
+                                         "batches recomputed after a version conflict");
+    eng.m_republished = cm_metrics_counter("arrears_scheduler_republished_total",
+                                           "claimed records published again after a failure");
+    eng.m_late = cm_metrics_histogram("arrears_scheduler_lateness_seconds",
+                                      "real time from a timer's due time to its firing");
+    cm_metric *m_lag = cm_metrics_gauge("arrears_scheduler_lag_messages", "consumer lag on events");
+
+    http = cm_http_start(cm_settings_str(table, "ARREARS_HTTP_ADDR"), cm_service_ready_fn, &ready,
+                         err, sizeof err);
+    if (!http && err[0]) {
+        cm_log_error("http listener: %s", err);
+        goto cleanup;
+    }
+    for (int attempt = 0; cm_service_run; attempt++) {
+        redis = cm_redis_connect(cm_settings_str(table, "ARREARS_REDIS_URL"), 5000, err,
+                                 sizeof err);
+        if (redis) break;
+        cm_log_warn("redis connect failed (attempt %d): %s", attempt + 1, err);
+        sleep_ms(1000);
+    }
+    if (!redis) goto stopped;
+    atomic_store(&ready.redis_ok, 1);
+    eng.redis = redis;
+
+    producer = cm_kafka_producer_new(brokers, "arrears-scheduler", &dr, 5, err, sizeof err);
+    if (!producer) {
+        cm_log_error("producer: %s", err);
+        goto cleanup;
+    }
+    kafka_sink ks = {producer, &dr, commands, events,
+                     (int)cm_settings_int(table, "ARREARS_SCHEDULER_DELIVERY_TIMEOUT")};
+    eng.sink.publish = ks_publish;
+    eng.sink.flush = ks_flush;
+    eng.sink.opaque = &ks;
+
+    const char *topics[] = {events};
+    cm_kafka_consumer_opts co = {brokers,
+                                 cm_settings_str(table, "ARREARS_GROUP_ID"),
+                                 "arrears-scheduler",
+                                 topics,
+                                 1,
+                                 sch_engine_rebalance,
+                                 &eng,
+                                 NULL};
+    consumer = cm_kafka_consumer_new(&co, err, sizeof err);
+    if (!consumer) {
+        cm_log_error("consumer: %s", err);
+        goto cleanup;
+    }
+    msgs = calloc(batch, sizeof *msgs);
+    if (!msgs) {
+        cm_log_error("out of memory for batches of %zu", batch);
+        goto cleanup;
+    }
+    cm_log_info("scheduler started: %s -> %s (policy %s, key prefix %s)", events, commands,
+                cm_settings_str(table, "ARREARS_POLICY"), eng.prefix);
+
+    int64_t last_lag = 0;
+    int more = 0, failures = 0;
+    while (cm_service_run) {
+        size_t n = cm_kafka_poll_batch(consumer, msgs, batch, more ? 0 : tick);
+        rd_kafka_poll(producer, 0);
+        int64_t real = cm_clock_real_ms();
+        if (real - last_lag >= 1000) {
+            last_lag = real;
+            atomic_store(&ready.kafka_ok, cm_kafka_assigned_count(consumer) > 0);
+            int64_t lag = cm_kafka_lag(consumer);
+            if (lag >= 0) cm_metric_set(m_lag, (double)lag);
+        }
+        if (n > 0) {
+            int ok = sch_engine_events(&eng, msgs, n, err, sizeof err) == 0;
+            if (ok && cm_kafka_store(consumer, msgs, n, err, sizeof err) != 0)
+                cm_log_warn("store offsets: %s (the batch will be replayed)", err);
+            for (size_t i = 0; i < n; i++) rd_kafka_message_destroy(msgs[i]);
+            if (!ok) {
+                /* not durable: do not commit; restart from the committed offsets */
+                cm_log_error("event batch failed: %s", err);
+                atomic_store(&ready.redis_ok, 0);
+                goto cleanup;
+            }
+        }
+        if (sch_engine_fire(&eng, &more, err, sizeof err) < 0) {
+            failures++;
+            cm_log_warn("firing timers: %s (retrying)", err);
+            atomic_store(&ready.extra_ok, 0);
+            more = 0;
+            sleep_ms(failures < 10 ? 100L * failures : 1000);
+        } else {
+            if (failures) atomic_store(&ready.extra_ok, 1);
+            failures = 0;
+        }
+    }
+
+stopped:
+    rc = 0;
+    cm_log_info("scheduler stopping: %lld fired, %lld re-published", eng.fired_total,
+                eng.republished_total);
+cleanup:
+    if (consumer) cm_kafka_consumer_close(consumer);
+    if (producer) {
+        rd_kafka_flush(producer, 5000);
+        rd_kafka_destroy(producer);
+    }
+    free(msgs);
+    if (redis) cm_redis_free(redis);
+    if (http) cm_http_stop(http);
+    if (pol_ok) sch_policy_free(&pol);
+    return rc;
+}

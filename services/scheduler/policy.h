@@ -1,0 +1,117 @@
+/* policy.h -- the collection policy (ARREARS_POLICY, JSON "version": 1).
+ *
+ * Design: the policy is parsed and validated once at start into plain
+ * structs; every error names the JSON path and the rule. Strategies are
+ * matched in file order by their segment (the first match wins); a
+ * strategy's variant is chosen deterministically from a hash of
+ * tenant/customer_id and the variants' weights (champion/challenger).
+ * Each variant points at a ladder of steps relative to the due date, sent
+ * at a local hour in the debtor's time zone. Sections reserved for later
+ * (contact caps, quiet hours, fees, interest, escalation, grouping,
+ * instalments, promises) are accepted as objects and ignored; see
+ * docs/policy.md. */
+#ifndef SCH_POLICY_H
+#define SCH_POLICY_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tz.h"
+
+#define SCH_NAME_MAX 64
+
+typedef struct sch_step {
+    char name[SCH_NAME_MAX];
+    int offset_days;           /* relative to the due date */
+    char action[16];           /* reminder | call_task | letter | escalation */
+    char channel[16];          /* email | sms | webhook | call_task | letter */
+    char template_id[SCH_NAME_MAX];
+    int send_hour, send_minute; /* local time in the debtor's zone */
+    int64_t valid_for_ms;      /* not_after = created_at + this (0 = none) */
+    int level;                 /* escalation level (escalation steps) */
+    int64_t min_outstanding_minor; /* condition: skip below this (0 = none) */
+} sch_step;
+
+typedef struct sch_ladder {
+    char name[SCH_NAME_MAX];
+    sch_step *steps;
+    int nsteps;
+} sch_ladder;
+
+typedef struct sch_variant {
+    char name[SCH_NAME_MAX];
+    int weight;
+    int ladder; /* index into ladders */
+} sch_variant;
+
+typedef struct sch_segment {
+    json_t *tags_any;   /* array of strings or NULL: customer or invoice tag */
+    json_t *countries;  /* array or NULL */
+    json_t *currencies; /* array or NULL */
+    int has_min, has_max;
+    int64_t min_amount_minor, max_amount_minor;
+} sch_segment;
+
+typedef struct sch_strategy {
+    char name[SCH_NAME_MAX];
+    sch_segment seg;
+    sch_variant *variants;
+    int nvariants;
+    int total_weight;
+} sch_strategy;
+
+typedef struct sch_policy {
+    int version;
+    char default_tz[SCH_NAME_MAX];
+    char default_locale[32];
+    int send_hour, send_minute;
+    int thanks_enabled;
+    char thanks_channel[16];
+    char thanks_template[SCH_NAME_MAX];
+    sch_ladder *ladders;
+    int nladders;
+    sch_strategy *strategies;
+    int nstrategies;
+    json_t *doc; /* the parsed document (owned) */
+} sch_policy;
+
+/* Parses and validates. On success *out owns everything (free with
+ * sch_policy_free); on -1 errstr names the path and the rule. */
+int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t errlen);
+int sch_policy_load_file(const char *path, sch_policy *out, char *errstr, size_t errlen);
+void sch_policy_free(sch_policy *p);
+
+/* What the segment matcher looks at. Any pointer may be NULL. */
+typedef struct sch_subject {
+    const char *tenant, *customer_id;
+    const char *country;
+    const char *currency;
+    int64_t amount_minor;
+    const char *const *tags; /* customer and invoice tags */
+    int ntags;
+} sch_subject;
+
+/* Picks strategy and variant (indices); -1 when no strategy matches. */
+int sch_policy_assign(const sch_policy *p, const sch_subject *s, int *strategy, int *variant);
+/* Finds the ladder of a stored strategy/variant name pair; falls back to the
+ * first variant of the strategy, then to the last strategy. NULL if none. */
+const sch_ladder *sch_policy_ladder(const sch_policy *p, const char *strategy,
+                                    const char *variant);
+
+/* UTC ms at which step i of a ladder is due for an invoice due on due_day. */
+int64_t sch_step_time(const sch_step *st, const cm_tz *tz, int32_t due_day);
+/* The next local send instant at or after now for a step (local hour). */
+int64_t sch_next_local(const sch_step *st, const cm_tz *tz, int64_t now);
+
+/* Chooses the next step to arm, starting at index from.
+ * collapse=1: steps already past collapse into the latest of them, armed at
+ *   the next local send time at or after now;
+ * collapse=0: past steps are skipped.
+ * Returns 0 with *idx and *when, or -1 when the ladder is exhausted. */
+int sch_next_step(const sch_ladder *l, const cm_tz *tz, int32_t due_day, int from, int64_t now,
+                  int collapse, int *idx, int64_t *when);
+
+uint64_t sch_hash64(const char *s); /* FNV-1a, stable across builds */
+
+#endif

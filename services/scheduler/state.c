@@ -1,0 +1,320 @@
+/* state.c -- records of a batch, the batch map, and decoding from Redis.
+ *
+ * The map is an open-addressing table of record pointers plus an array in
+ * insertion order (commits write records in the order they were touched). */
+#include "state.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+
+int sch_strlist_add(sch_strlist *l, const char *s) {
+    if (sch_strlist_has(l, s)) return 0;
+    if (l->n == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 8;
+        char **nv = realloc(l->v, (size_t)cap * sizeof *nv);
+        if (!nv) return -1;
+        l->v = nv;
+        l->cap = cap;
+    }
+    l->v[l->n] = strdup(s);
+    if (!l->v[l->n]) return -1;
+    l->n++;
+    return 0;
+}
+
+int sch_strlist_has(const sch_strlist *l, const char *s) {
+    for (int i = 0; i < l->n; i++)
+        if (strcmp(l->v[i], s) == 0) return 1;
+    return 0;
+}
+
+int sch_strlist_del(sch_strlist *l, const char *s) {
+    for (int i = 0; i < l->n; i++) {
+        if (strcmp(l->v[i], s) == 0) {
+            free(l->v[i]);
+            memmove(&l->v[i], &l->v[i + 1], (size_t)(l->n - i - 1) * sizeof *l->v);
+            l->n--;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+void sch_strlist_free(sch_strlist *l) {
+    for (int i = 0; i < l->n; i++) free(l->v[i]);
+    free(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+int sch_str_append(char **dst, const char *s) {
+    size_t a = *dst ? strlen(*dst) : 0, b = strlen(s);
+    char *n = realloc(*dst, a + b + 1);
+    if (!n) return -1;
+    memcpy(n + a, s, b + 1);
+    *dst = n;
+    return 0;
+}
+
+int sch_str_set(char **dst, const char *s) {
+    char *n = s ? strdup(s) : NULL;
+    if (s && !n) return -1;
+    free(*dst);
+    *dst = n;
+    return 0;
+}
+
+int sch_csv_has(const char *csv, const char *item) {
+    char pat[160];
+    if (!csv || !item) return 0;
+    snprintf(pat, sizeof pat, ",%s,", item);
+    return strstr(csv, pat) != NULL;
+}
+
+int64_t sch_inv_outstanding(const sch_inv *v) {
+    int64_t o = v->amount - v->paid - v->credited;
+    return o > 0 ? o : 0;
+}
+
+void sch_key(char *out, size_t len, const char *prefix, char kind, const char *tenant,
+             const char *id) {
+    snprintf(out, len, "%s%c:%s/%s", prefix, kind, tenant, id);
+}
+
+/* ---- map ---- */
+
+struct sch_map {
+    sch_rec **slots;
+    size_t cap; /* power of two */
+    sch_rec **order;
+    size_t n, ocap;
+};
+
+sch_map *sch_map_new(void) {
+    sch_map *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->cap = 64;
+    m->slots = calloc(m->cap, sizeof *m->slots);
+    if (!m->slots) {
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static void rec_free(sch_rec *r) {
+    switch (r->type) {
+    case SCH_T_INV:
+        free(r->u.inv.history);
+        free(r->u.inv.credits);
+        break;
+    case SCH_T_CUST:
+        free(r->u.cust.contact);
+        free(r->u.cust.tags);
+        free(r->u.cust.opted_out);
+        free(r->u.cust.ceased);
+        sch_strlist_free(&r->u.cust.open);
+        sch_strlist_free(&r->u.cust.gone);
+        free(r->u.cust.credit);
+        break;
+    case SCH_T_PAY: free(r->u.pay.alloc); break;
+    case SCH_T_PEND:
+        json_decref(r->u.pend.items);
+        json_decref(r->u.pend.add);
+        break;
+    }
+    free(r->key);
+    free(r);
+}
+
+void sch_map_free(sch_map *m) {
+    if (!m) return;
+    for (size_t i = 0; i < m->n; i++) rec_free(m->order[i]);
+    free(m->order);
+    free(m->slots);
+    free(m);
+}
+
+static size_t slot_of(const sch_map *m, const char *key) {
+    size_t i = (size_t)sch_hash64(key) & (m->cap - 1);
+    while (m->slots[i] && strcmp(m->slots[i]->key, key) != 0) i = (i + 1) & (m->cap - 1);
+    return i;
+}
+
+sch_rec *sch_map_get(sch_map *m, const char *key) { return m->slots[slot_of(m, key)]; }
+
+static int grow(sch_map *m) {
+    size_t ncap = m->cap * 2;
+    sch_rec **ns = calloc(ncap, sizeof *ns);
+    if (!ns) return -1;
+    free(m->slots);
+    m->slots = ns;
+    m->cap = ncap;
+    for (size_t k = 0; k < m->n; k++) m->slots[slot_of(m, m->order[k]->key)] = m->order[k];
+    return 0;
+}
+
+sch_rec *sch_map_add(sch_map *m, const char *key, int type, const char *tenant, const char *id) {
+    size_t i = slot_of(m, key);
+    if (m->slots[i]) return m->slots[i];
+    if ((m->n + 1) * 2 > m->cap) {
+        if (grow(m) < 0) return NULL;
+        i = slot_of(m, key);
+    }
+    if (m->n == m->ocap) {
+        size_t oc = m->ocap ? m->ocap * 2 : 64;
+        sch_rec **no = realloc(m->order, oc * sizeof *no);
+        if (!no) return NULL;
+        m->order = no;
+        m->ocap = oc;
+    }
+    sch_rec *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->key = strdup(key);
+    if (!r->key) {
+        free(r);
+        return NULL;
+    }
+    r->type = type;
+    snprintf(r->tenant, sizeof r->tenant, "%s", tenant ? tenant : "");
+    snprintf(r->id, sizeof r->id, "%s", id ? id : "");
+    if (type == SCH_T_INV) {
+        r->u.inv.status = 'o';
+        r->u.inv.part = -1;
+        r->u.inv.old_part = -1;
+        r->u.inv.attempt = 1;
+    }
+    m->slots[i] = r;
+    m->order[m->n++] = r;
+    return r;
+}
+
+size_t sch_map_count(const sch_map *m) { return m->n; }
+sch_rec *sch_map_at(sch_map *m, size_t i) { return i < m->n ? m->order[i] : NULL; }
+
+/* ---- decoding ---- */
+
+static long long ll(const char *s) { return strtoll(s, NULL, 10); }
+
+static void cpy(char *dst, size_t len, const char *s) { snprintf(dst, len, "%s", s); }
+
+static int inv_field(sch_inv *v, const char *f, const char *s) {
+    if (!strcmp(f, "c")) cpy(v->customer, sizeof v->customer, s);
+    else if (!strcmp(f, "n")) cpy(v->number, sizeof v->number, s);
+    else if (!strcmp(f, "cu")) cpy(v->currency, sizeof v->currency, s);
+    else if (!strcmp(f, "a")) v->amount = ll(s);
+    else if (!strcmp(f, "pd")) v->paid = ll(s);
+    else if (!strcmp(f, "cr")) v->credited = ll(s);
+    else if (!strcmp(f, "io")) v->issued = (int32_t)ll(s);
+    else if (!strcmp(f, "du")) v->due = (int32_t)ll(s);
+    else if (!strcmp(f, "st")) v->status = s[0] ? s[0] : 'o';
+    else if (!strcmp(f, "ds")) v->disputed = s[0] == '1';
+    else if (!strcmp(f, "s")) v->step = (int)ll(s);
+    else if (!strcmp(f, "at")) v->attempt = (int)ll(s);
+    else if (!strcmp(f, "nk")) v->next_kind = s[0];
+    else if (!strcmp(f, "nx")) v->next_ms = ll(s);
+    else if (!strcmp(f, "p")) v->part = (int)ll(s);
+    else if (!strcmp(f, "sg")) cpy(v->strategy, sizeof v->strategy, s);
+    else if (!strcmp(f, "vr")) cpy(v->variant, sizeof v->variant, s);
+    else if (!strcmp(f, "h")) return sch_str_set(&v->history, s[0] ? s : NULL);
+    else if (!strcmp(f, "cn")) return sch_str_set(&v->credits, s[0] ? s : NULL);
+    else if (!strcmp(f, "tp")) cpy(v->thanks_pid, sizeof v->thanks_pid, s);
+    else if (!strcmp(f, "ta")) v->thanks_amt = ll(s);
+    return 0;
+}
+
+static int cust_add_credit(sch_cust *c, const char *pid, const char *val) {
+    if (c->ncredit == c->capcredit) {
+        int cap = c->capcredit ? c->capcredit * 2 : 4;
+        sch_credit *n = realloc(c->credit, (size_t)cap * sizeof *n);
+        if (!n) return -1;
+        c->credit = n;
+        c->capcredit = cap;
+    }
+    sch_credit *cr = &c->credit[c->ncredit++];
+    memset(cr, 0, sizeof *cr);
+    cpy(cr->pid, sizeof cr->pid, pid);
+    const char *colon = strchr(val, ':');
+    if (colon && colon - val < 8) {
+        memcpy(cr->currency, val, (size_t)(colon - val));
+        cr->amount = ll(colon + 1);
+    }
+    return 0;
+}
+
+static int cust_field(sch_cust *c, const char *f, const char *s) {
+    if (!strcmp(f, "j")) return sch_str_set(&c->contact, s);
+    if (!strcmp(f, "tz")) cpy(c->tz, sizeof c->tz, s);
+    else if (!strcmp(f, "lo")) cpy(c->locale, sizeof c->locale, s);
+    else if (!strcmp(f, "co")) cpy(c->country, sizeof c->country, s);
+    else if (!strcmp(f, "tg")) return sch_str_set(&c->tags, s[0] ? s : NULL);
+    else if (!strcmp(f, "oo")) return sch_str_set(&c->opted_out, s[0] ? s : NULL);
+    else if (!strcmp(f, "cz")) return sch_str_set(&c->ceased, s[0] ? s : NULL);
+    else if (!strncmp(f, "o:", 2)) return sch_strlist_add(&c->open, f + 2);
+    else if (!strncmp(f, "u:", 2)) return cust_add_credit(c, f + 2, s);
+    return 0;
+}
+
+static int pay_field(sch_pay *p, const char *f, const char *s) {
+    if (!strcmp(f, "c")) cpy(p->customer, sizeof p->customer, s);
+    else if (!strcmp(f, "cu")) cpy(p->currency, sizeof p->currency, s);
+    else if (!strcmp(f, "a")) p->amount = ll(s);
+    else if (!strcmp(f, "al")) return sch_str_set(&p->alloc, s[0] ? s : NULL);
+    else if (!strcmp(f, "r")) p->reversed = s[0] == '1';
+    return 0;
+}
+
+int sch_rec_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errlen) {
+    r->loaded = 1;
+    if (!rep || rep->type != REDIS_REPLY_ARRAY) {
+        snprintf(errstr, errlen, "%s: unexpected reply type", r->key);
+        return -1;
+    }
+    if (r->type == SCH_T_PEND) {
+        r->exists = rep->elements > 0;
+        r->u.pend.items = json_array();
+        if (!r->u.pend.items) return -1;
+        for (size_t i = 0; i < rep->elements; i++) {
+            json_t *e = json_loadb(rep->element[i]->str, rep->element[i]->len, 0, NULL);
+            if (e) json_array_append_new(r->u.pend.items, e);
+        }
+        return 0;
+    }
+    r->exists = rep->elements > 0;
+    for (size_t i = 0; i + 1 < rep->elements; i += 2) {
+        const char *f = rep->element[i]->str, *s = rep->element[i + 1]->str;
+        if (!f || !s) continue;
+        int rc = 0;
+        if (!strcmp(f, "v")) r->ver = ll(s);
+        else if (r->type == SCH_T_INV) rc = inv_field(&r->u.inv, f, s);
+        else if (r->type == SCH_T_CUST) rc = cust_field(&r->u.cust, f, s);
+        else if (r->type == SCH_T_PAY) rc = pay_field(&r->u.pay, f, s);
+        if (rc < 0) {
+            snprintf(errstr, errlen, "%s: out of memory", r->key);
+            return -1;
+        }
+    }
+    if (r->type == SCH_T_INV) {
+        r->u.inv.old_part = r->u.inv.part;
+        r->u.inv.old_next_ms = r->u.inv.next_kind ? r->u.inv.next_ms : 0;
+    }
+    return 0;
+}
+
+const char *const sch_cust_fields[] = {"v", "j", "tz", "lo", "co", "oo", "cz", NULL};
+
+int sch_cust_decode_partial(sch_rec *r, const redisReply *rep) {
+    r->loaded = 1;
+    r->u.cust.partial = 1;
+    if (!rep || rep->type != REDIS_REPLY_ARRAY) return -1;
+    for (size_t i = 0; i < rep->elements && sch_cust_fields[i]; i++) {
+        const redisReply *e = rep->element[i];
+        if (e->type != REDIS_REPLY_STRING) continue;
+        r->exists = 1;
+        if (i == 0) r->ver = ll(e->str);
+        else if (cust_field(&r->u.cust, sch_cust_fields[i], e->str) < 0) return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,132 @@
+/* state.h -- the scheduler's state records and their Redis hash encoding.
+ *
+ * Keys (all under the key prefix P, ARREARS_SCHEDULER_KEY_PREFIX):
+ *   P i:<tenant>/<invoice_id>    hash  invoice (fields below)
+ *   P c:<tenant>/<customer_id>   hash  customer: contact, zone, holds,
+ *                                      open invoices (o:<id>), credit (u:<payment>)
+ *   P p:<tenant>/<payment_id>    hash  payment: allocations, reversed flag
+ *   P q:<tenant>/<invoice_id>    list  events kept for a not yet known invoice
+ *   P due:<partition>            zset  member <tenant>/<invoice_id>, score = due ms
+ *   P out:<partition>            hash  command id -> record claimed, not yet delivered
+ * Every hash carries a version "v" bumped by each write; writes are
+ * compare-and-set on it (store.c), so a stale writer never mixes states.
+ *
+ * A batch of work (events, or timers to fire) loads the records it needs
+ * into a sch_map, changes them in memory, and commits them in one Lua call.
+ * The map owns every record; records are freed with the map. */
+#ifndef SCH_STATE_H
+#define SCH_STATE_H
+
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SCH_ID_MAX 128
+
+enum { SCH_T_INV = 1, SCH_T_CUST, SCH_T_PAY, SCH_T_PEND };
+
+typedef struct sch_strlist {
+    char **v;
+    int n, cap;
+} sch_strlist;
+int sch_strlist_add(sch_strlist *l, const char *s);
+int sch_strlist_has(const sch_strlist *l, const char *s);
+int sch_strlist_del(sch_strlist *l, const char *s); /* 1 if removed */
+void sch_strlist_free(sch_strlist *l);
+
+typedef struct sch_inv {
+    char customer[SCH_ID_MAX], number[SCH_ID_MAX], currency[8];
+    int64_t amount, paid, credited;
+    int32_t issued, due;           /* days since epoch */
+    char status;                   /* 'o' open 'p' paid 'v' voided 'w' written off */
+    int disputed;
+    int step, attempt;             /* next ladder step index; attempt (gen) */
+    char next_kind;                /* 0 none, 's' ladder step, 't' payment thanks */
+    int64_t next_ms;
+    int part;                      /* Kafka partition of the invoice's events */
+    char strategy[64], variant[64];
+    char *history;                 /* "step.attempt@ms[!why];..." (owned) */
+    char *credits;                 /* credit note ids applied, ";id;id;" (owned) */
+    char thanks_pid[SCH_ID_MAX];
+    int64_t thanks_amt;
+    int old_part;                  /* timer as loaded, to move it on commit */
+    int64_t old_next_ms;
+} sch_inv;
+
+typedef struct sch_credit {
+    char pid[SCH_ID_MAX];
+    char currency[8];
+    int64_t amount;
+} sch_credit;
+
+typedef struct sch_cust {
+    char *contact;  /* JSON object text for the command's "customer" (owned) */
+    char tz[64], locale[32], country[8];
+    char *tags;     /* ",a,b," (owned) */
+    char *opted_out, *ceased; /* ",sms,", ",*," = every channel (owned) */
+    sch_strlist open;         /* open invoice ids */
+    sch_credit *credit;       /* unallocated payments */
+    int ncredit, capcredit;
+    sch_strlist gone;         /* fields to delete on commit */
+    int partial;              /* loaded with HMGET: never written */
+} sch_cust;
+
+typedef struct sch_pay {
+    char customer[SCH_ID_MAX], currency[8];
+    int64_t amount;
+    char *alloc;    /* "inv=amt;inv=amt;" (owned) */
+    int reversed;
+} sch_pay;
+
+typedef struct sch_pend {
+    json_t *items;  /* array of event objects loaded */
+    json_t *add;    /* array of event objects to push */
+    int clear;
+} sch_pend;
+
+typedef struct sch_rec {
+    char *key;      /* full Redis key (owned) */
+    int type;
+    int loaded, exists, dirty;
+    long long ver;
+    char tenant[64], id[SCH_ID_MAX];
+    union {
+        sch_inv inv;
+        sch_cust cust;
+        sch_pay pay;
+        sch_pend pend;
+    } u;
+} sch_rec;
+
+typedef struct sch_map sch_map;
+sch_map *sch_map_new(void);
+void sch_map_free(sch_map *m);
+/* The record for key, or NULL. */
+sch_rec *sch_map_get(sch_map *m, const char *key);
+/* The record for key, created (not loaded) if absent. NULL on OOM. */
+sch_rec *sch_map_add(sch_map *m, const char *key, int type, const char *tenant, const char *id);
+size_t sch_map_count(const sch_map *m);
+sch_rec *sch_map_at(sch_map *m, size_t i); /* in insertion order */
+
+/* Key builders into out (>= 512 bytes advised). */
+void sch_key(char *out, size_t len, const char *prefix, char kind, const char *tenant,
+             const char *id);
+
+/* Fills a record from HGETALL (or list LRANGE for PEND) reply; exists=0 on
+ * empty. Fresh records get defaults (status open, part -1). */
+int sch_rec_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errlen);
+/* Decodes a customer from HMGET of sch_cust_fields (partial). */
+int sch_cust_decode_partial(sch_rec *r, const redisReply *rep);
+extern const char *const sch_cust_fields[]; /* NULL-terminated */
+
+/* Outstanding amount of an invoice (never below zero). */
+int64_t sch_inv_outstanding(const sch_inv *v);
+/* Appends "s" to an owned string pointer. */
+int sch_str_append(char **dst, const char *s);
+/* Replaces an owned string. */
+int sch_str_set(char **dst, const char *s);
+/* ",a,b," membership (a NULL list has nothing). */
+int sch_csv_has(const char *csv, const char *item);
+
+#endif
