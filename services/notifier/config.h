@@ -1,0 +1,53 @@
+/* config.h -- provider settings, global and per tenant.
+ *
+ * The global values come from the environment (main.c's settings table);
+ * an optional tenants file (ARREARS_TENANTS_FILE, JSON) overrides any of
+ * them per tenant:
+ *   {"acme": {"smtp_url": "smtps://mail.acme.test:465", "smtp_user": "ar",
+ *             "smtp_password_file": "/run/secrets/acme-smtp",
+ *             "smtp_from": "Acme AR <ar@acme.test>", "webhook_url": "..."}}
+ * Every secret field also has a "<field>_file" form (the file's content,
+ * trailing newline removed). Strings are owned by the config. */
+#ifndef NTF_CONFIG_H
+#define NTF_CONFIG_H
+
+#include <stddef.h>
+
+typedef struct ntf_tenant_cfg {
+    char *name;
+    char *smtp_url, *smtp_user, *smtp_password, *smtp_from, *reply_to, *unsubscribe_url;
+    char *sms_url, *sms_account, *sms_token, *sms_from;
+    char *webhook_url, *webhook_secret;
+    char *paylink_url, *paylink_secret;
+} ntf_tenant_cfg;
+
+typedef struct ntf_config {
+    ntf_tenant_cfg global;
+    ntf_tenant_cfg *tenants;
+    size_t ntenants;
+} ntf_config;
+
+/* The field table: JSON name (also the lower-case ARREARS_ suffix), offset,
+ * whether it is a secret (has a _file form and is never logged). */
+typedef struct ntf_config_field {
+    const char *name;
+    size_t offset;
+    int secret;
+} ntf_config_field;
+extern const ntf_config_field ntf_config_fields[];
+
+/* Sets a global field by JSON name (copying value; NULL or "" clears it). */
+int ntf_config_set(ntf_tenant_cfg *t, const char *name, const char *value);
+/* Reads a secret file into a new string (trailing newlines removed). */
+char *ntf_read_secret_file(const char *path, char *errstr, size_t errlen);
+/* Loads the tenants file (path may be NULL or ""), merging over global. */
+int ntf_config_load_tenants(ntf_config *c, const char *path, char *errstr, size_t errlen);
+/* The settings for tenant: its own merged entry, else the global one. */
+const ntf_tenant_cfg *ntf_config_tenant(const ntf_config *c, const char *tenant);
+void ntf_config_free(ntf_config *c);
+
+/* Checks what every tenant needs for a channel it may use; used by
+ * --check-config and at start for a clear log line. */
+int ntf_config_check(const ntf_tenant_cfg *t, char *errstr, size_t errlen);
+
+#endif

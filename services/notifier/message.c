@@ -1,0 +1,525 @@
+/* message.c -- a command rendered into the request a provider receives.
+ *
+ * Design notes:
+ * - Header values that come from data (subject, names) are RFC 2047
+ *   encoded words whenever they are not plain printable ASCII, so neither
+ *   a CR/LF nor a non-ASCII byte can reach the header block raw.
+ * - Parts are base64 (76-column lines), which keeps any line length and
+ *   any leading "." safe over SMTP.
+ * - The Message-ID is "<ntf.<sha256(command id)[:32]>@<from domain>>": a
+ *   duplicate sent through the claim-expiry window (docs/notifier.md) is
+ *   recognisable and collapsed by mail stores that de-duplicate on it. */
+#include "message.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "buf.h"
+#include "crypto.h"
+#include "render.h"
+#include "sign.h"
+
+void ntf_request_free(ntf_request *req)
+{
+    free(req->url);
+    free(req->body);
+    free(req->mail_from);
+    free(req->rcpt);
+    free(req->idempotency_key);
+    memset(req, 0, sizeof *req);
+}
+
+void ntf_message_id(const char *command_id, const char *domain, char *out, size_t outlen)
+{
+    unsigned char h[32];
+    char hex[65];
+    ntf_sha256(command_id, strlen(command_id), h);
+    ntf_hex(h, 16, hex);
+    snprintf(out, outlen, "<ntf.%s@%s>", hex, domain && *domain ? domain : "arrears.invalid");
+}
+
+/* The bare address of "Name <a@b>" or "a@b" into out. */
+static int envelope_addr(const char *from, char *out, size_t outlen)
+{
+    const char *lt = strrchr(from, '<');
+    const char *s = lt ? lt + 1 : from;
+    size_t n = lt ? strcspn(s, ">") : strlen(s);
+    while (n > 0 && s[n - 1] == ' ')
+        n--;
+    while (n > 0 && *s == ' ')
+        s++, n--;
+    if (n == 0 || n >= outlen || !memchr(s, '@', n))
+        return -1;
+    memcpy(out, s, n);
+    out[n] = 0;
+    return 0;
+}
+
+static int plain_ascii(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p > 0x7e)
+            return 0;
+    return 1;
+}
+
+/* RFC 2047 B-encoded words, split at UTF-8 character boundaries and folded. */
+static void add_encoded(ntf_buf *b, const char *s)
+{
+    size_t n = strlen(s), i = 0;
+    int first = 1;
+    while (i < n) {
+        size_t j = i, lim = i + 45;
+        while (j < n && j < lim) {
+            size_t k = j + 1;
+            while (k < n && ((unsigned char)s[k] & 0xC0) == 0x80)
+                k++;
+            if (k > lim && j > i)
+                break;
+            j = k;
+        }
+        char enc[128];
+        ntf_b64(s + i, j - i, enc);
+        ntf_buf_printf(b, "%s=?UTF-8?B?%s?=", first ? "" : "\r\n ", enc);
+        first = 0;
+        i = j;
+    }
+}
+
+static void add_header_text(ntf_buf *b, const char *s)
+{
+    if (plain_ascii(s))
+        ntf_buf_adds(b, s);
+    else
+        add_encoded(b, s);
+}
+
+static void add_display_name(ntf_buf *b, const char *name)
+{
+    if (!plain_ascii(name)) {
+        add_encoded(b, name);
+        return;
+    }
+    ntf_buf_addc(b, '"');
+    for (const char *p = name; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            ntf_buf_addc(b, '\\');
+        ntf_buf_addc(b, *p);
+    }
+    ntf_buf_addc(b, '"');
+}
+
+/* A header value from user data: the From setting may already be
+ * "Name <addr>"; keep it if it is plain ASCII, else encode its name. */
+static void add_mailbox(ntf_buf *b, const char *spec)
+{
+    const char *lt = strrchr(spec, '<');
+    if (plain_ascii(spec) || !lt) {
+        ntf_buf_adds(b, spec);
+        return;
+    }
+    char name[512];
+    size_t n = (size_t)(lt - spec);
+    while (n > 0 && spec[n - 1] == ' ')
+        n--;
+    if (n >= sizeof name)
+        n = sizeof name - 1;
+    memcpy(name, spec, n);
+    name[n] = 0;
+    add_encoded(b, name);
+    ntf_buf_addc(b, ' ');
+    ntf_buf_adds(b, lt);
+}
+
+/* Body text to CRLF lines, base64 in 76-column lines. */
+static void add_base64_part(ntf_buf *b, const char *text, size_t len)
+{
+    ntf_buf crlf = NTF_BUF_INIT;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r'))
+            ntf_buf_addc(&crlf, '\r');
+        ntf_buf_addc(&crlf, text[i]);
+    }
+    for (size_t i = 0; i < crlf.len; i += 57) {
+        size_t n = crlf.len - i < 57 ? crlf.len - i : 57;
+        char line[80];
+        ntf_b64(crlf.data + i, n, line);
+        ntf_buf_adds(b, line);
+        ntf_buf_adds(b, "\r\n");
+    }
+    ntf_buf_free(&crlf);
+}
+
+static void trim_end(ntf_buf *b)
+{
+    while (b->len > 0 && (b->data[b->len - 1] == '\n' || b->data[b->len - 1] == '\r' ||
+                          b->data[b->len - 1] == ' ' || b->data[b->len - 1] == '\t'))
+        b->data[--b->len] = 0;
+}
+
+static void one_line(ntf_buf *b)
+{
+    trim_end(b);
+    for (size_t i = 0; i < b->len; i++)
+        if (b->data[i] == '\r' || b->data[i] == '\n' || b->data[i] == '\t')
+            b->data[i] = ' ';
+}
+
+static void rfc5322_date(int64_t ms, char *out, size_t len)
+{
+    static const char *const wd[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char *const mon[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                      "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    snprintf(out, len, "%s, %02d %s %04d %02d:%02d:%02d +0000", wd[tm.tm_wday], tm.tm_mday,
+             mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static int64_t iat_of(const ntf_command *cmd)
+{
+    return cmd->created_ms >= 0 ? cmd->created_ms / 1000 : 0;
+}
+
+char *ntf_message_paylink(const ntf_tenant_cfg *cfg, const ntf_command *cmd)
+{
+    if (!cfg->paylink_url || !cfg->paylink_secret)
+        return NULL;
+    json_t *ids = ntf_command_invoice_ids(cmd);
+    char *tok = ntf_paylink_token(cfg->paylink_secret, cmd->tenant, cmd->customer_id, ids,
+                                  iat_of(cmd));
+    json_decref(ids);
+    if (!tok)
+        return NULL;
+    char *url = ntf_paylink_url(cfg->paylink_url, cmd->tenant, cmd->customer_id, tok);
+    free(tok);
+    return url;
+}
+
+static char *unsubscribe_link(const ntf_tenant_cfg *cfg, const ntf_command *cmd)
+{
+    if (!cfg->unsubscribe_url)
+        return NULL;
+    char *tok = NULL;
+    if (cfg->paylink_secret) {
+        json_t *ids = json_array();
+        tok = ntf_paylink_token(cfg->paylink_secret, cmd->tenant, cmd->customer_id, ids,
+                                iat_of(cmd));
+        json_decref(ids);
+    }
+    char *url = ntf_paylink_url(cfg->unsubscribe_url, cmd->tenant, cmd->customer_id,
+                                tok ? tok : "");
+    free(tok);
+    return url;
+}
+
+/* Variables for rendering: tenant vars, command vars, links, opt-out. */
+static json_t *build_vars(const ntf_tenant_cfg *cfg, const ntf_templates *tpl,
+                          const ntf_command *cmd, const ntf_template_set *set, char **unsub,
+                          char *errstr, size_t errlen)
+{
+    json_t *extra = ntf_templates_vars(tpl, cmd->tenant);
+    char *pl = ntf_message_paylink(cfg, cmd);
+    if (pl)
+        json_object_set_new(extra, "pay_link", json_string(pl));
+    free(pl);
+    *unsub = unsubscribe_link(cfg, cmd);
+    if (*unsub)
+        json_object_set_new(extra, "unsubscribe_url", json_string(*unsub));
+    json_t *vars = ntf_command_vars(cmd, extra, errstr, errlen);
+    json_decref(extra);
+    if (!vars)
+        return NULL;
+    if (set && set->opt_out) {
+        ntf_buf oo = NTF_BUF_INIT;
+        char err[256];
+        if (ntf_render(set->opt_out, set->opt_out_len, vars, 0, &oo, err, sizeof err) < 0) {
+            snprintf(errstr, errlen, "render %s/%s/_opt_out.txt: %s", set->tenant, set->locale,
+                     err);
+            ntf_buf_free(&oo);
+            json_decref(vars);
+            return NULL;
+        }
+        trim_end(&oo);
+        json_object_set_new(vars, "opt_out", json_string(oo.data ? oo.data : ""));
+        ntf_buf_free(&oo);
+    }
+    return vars;
+}
+
+static int render_part(const ntf_template_set *set, const char *id, const char *ext,
+                       const char *src, size_t len, json_t *vars, int html, ntf_buf *out,
+                       char *errstr, size_t errlen)
+{
+    char err[256];
+    if (ntf_render(src, len, vars, html, out, err, sizeof err) < 0) {
+        snprintf(errstr, errlen, "render %s/%s/%s.%s: %s", set->tenant, set->locale, id, ext,
+                 err);
+        return -1;
+    }
+    return 0;
+}
+
+static int build_email(const ntf_tenant_cfg *cfg, const ntf_templates *tpl,
+                       const ntf_command *cmd, int64_t now_ms, ntf_request *req, char *errstr,
+                       size_t errlen)
+{
+    ntf_template_set set;
+    ntf_buf subject = NTF_BUF_INIT, text = NTF_BUF_INIT, html = NTF_BUF_INIT,
+            msg = NTF_BUF_INIT;
+    json_t *vars = NULL;
+    char *unsub = NULL;
+    int rc = -1;
+    char from_addr[320];
+    if (!cfg->smtp_url || !cfg->smtp_from) {
+        snprintf(errstr, errlen, "email provider not configured for tenant '%s' (smtp url/from)",
+                 cmd->tenant);
+        goto cleanup;
+    }
+    if (envelope_addr(cfg->smtp_from, from_addr, sizeof from_addr) < 0) {
+        snprintf(errstr, errlen, "smtp from address '%s' has no address", cfg->smtp_from);
+        goto cleanup;
+    }
+    if (ntf_templates_find(tpl, cmd->tenant, cmd->locale, "email", cmd->template_id, &set,
+                           errstr, errlen) < 0)
+        goto cleanup;
+    vars = build_vars(cfg, tpl, cmd, &set, &unsub, errstr, errlen);
+    if (!vars)
+        goto cleanup;
+    if (render_part(&set, cmd->template_id, "subject", set.subject, set.subject_len, vars, 0,
+                    &subject, errstr, errlen) < 0 ||
+        render_part(&set, cmd->template_id, "txt", set.text, set.text_len, vars, 0, &text,
+                    errstr, errlen) < 0 ||
+        render_part(&set, cmd->template_id, "html", set.html, set.html_len, vars, 1, &html,
+                    errstr, errlen) < 0)
+        goto cleanup;
+    one_line(&subject);
+
+    json_t *cust = json_object_get(cmd->json, "customer");
+    const char *email = json_string_value(json_object_get(cust, "email"));
+    const char *name = json_string_value(json_object_get(cust, "name"));
+    const char *domain = strchr(from_addr, '@') + 1;
+    ntf_message_id(cmd->command_id, domain, req->message_id, sizeof req->message_id);
+    char date[64], boundary[64];
+    rfc5322_date(now_ms, date, sizeof date);
+    snprintf(boundary, sizeof boundary, "=_ntf_%.24s", req->message_id + 5);
+
+    ntf_buf_printf(&msg, "Message-ID: %s\r\nDate: %s\r\nFrom: ", req->message_id, date);
+    add_mailbox(&msg, cfg->smtp_from);
+    ntf_buf_adds(&msg, "\r\nTo: ");
+    if (name && *name) {
+        add_display_name(&msg, name);
+        ntf_buf_printf(&msg, " <%s>", email);
+    } else {
+        ntf_buf_adds(&msg, email);
+    }
+    ntf_buf_adds(&msg, "\r\nReply-To: ");
+    add_mailbox(&msg, cfg->reply_to ? cfg->reply_to : cfg->smtp_from);
+    ntf_buf_adds(&msg, "\r\nSubject: ");
+    add_header_text(&msg, subject.data ? subject.data : "");
+    ntf_buf_printf(&msg, "\r\nList-Unsubscribe: <mailto:%s?subject=unsubscribe>", from_addr);
+    if (unsub) {
+        ntf_buf_printf(&msg, ", <%s>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click",
+                       unsub);
+    }
+    ntf_buf_adds(&msg, "\r\nAuto-Submitted: auto-generated\r\nX-Arrears-Command-Id: ");
+    add_header_text(&msg, cmd->command_id);
+    ntf_buf_printf(&msg,
+                   "\r\nMIME-Version: 1.0\r\n"
+                   "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n"
+                   "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                   "Content-Transfer-Encoding: base64\r\n\r\n",
+                   boundary, boundary);
+    add_base64_part(&msg, text.data ? text.data : "", text.len);
+    ntf_buf_printf(&msg,
+                   "--%s\r\nContent-Type: text/html; charset=utf-8\r\n"
+                   "Content-Transfer-Encoding: base64\r\n\r\n",
+                   boundary);
+    add_base64_part(&msg, html.data ? html.data : "", html.len);
+    ntf_buf_printf(&msg, "--%s--\r\n", boundary);
+    if (msg.oom) {
+        snprintf(errstr, errlen, "out of memory building the message");
+        goto cleanup;
+    }
+    req->channel = NTF_CH_EMAIL;
+    req->url = strdup(cfg->smtp_url);
+    req->mail_from = malloc(strlen(from_addr) + 3);
+    req->rcpt = malloc(strlen(email) + 3);
+    if (!req->url || !req->mail_from || !req->rcpt) {
+        snprintf(errstr, errlen, "out of memory");
+        goto cleanup;
+    }
+    sprintf(req->mail_from, "<%s>", from_addr);
+    sprintf(req->rcpt, "<%s>", email);
+    req->user = cfg->smtp_user;
+    req->password = cfg->smtp_password;
+    req->body = ntf_buf_take(&msg, &req->body_len);
+    rc = 0;
+cleanup:
+    free(unsub);
+    json_decref(vars);
+    ntf_buf_free(&msg);
+    ntf_buf_free(&html);
+    ntf_buf_free(&text);
+    ntf_buf_free(&subject);
+    return rc;
+}
+
+static void form_add(ntf_buf *b, const char *k, const char *v)
+{
+    if (b->len)
+        ntf_buf_addc(b, '&');
+    ntf_buf_adds(b, k);
+    ntf_buf_addc(b, '=');
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~')
+            ntf_buf_addc(b, (char)*p);
+        else if (*p == ' ')
+            ntf_buf_addc(b, '+');
+        else
+            ntf_buf_printf(b, "%%%02X", *p);
+    }
+}
+
+static int build_sms(const ntf_tenant_cfg *cfg, const ntf_templates *tpl, const ntf_command *cmd,
+                     ntf_request *req, char *errstr, size_t errlen)
+{
+    ntf_template_set set;
+    ntf_buf text = NTF_BUF_INIT, form = NTF_BUF_INIT, url = NTF_BUF_INIT;
+    json_t *vars = NULL;
+    char *unsub = NULL;
+    int rc = -1;
+    if (!cfg->sms_url || !cfg->sms_account || !cfg->sms_from) {
+        snprintf(errstr, errlen, "sms provider not configured for tenant '%s' (url/account/from)",
+                 cmd->tenant);
+        goto cleanup;
+    }
+    if (ntf_templates_find(tpl, cmd->tenant, cmd->locale, "sms", cmd->template_id, &set, errstr,
+                           errlen) < 0)
+        goto cleanup;
+    vars = build_vars(cfg, tpl, cmd, &set, &unsub, errstr, errlen);
+    if (!vars)
+        goto cleanup;
+    if (render_part(&set, cmd->template_id, "txt", set.text, set.text_len, vars, 0, &text,
+                    errstr, errlen) < 0)
+        goto cleanup;
+    trim_end(&text);
+    json_t *cust = json_object_get(cmd->json, "customer");
+    form_add(&form, "To", json_string_value(json_object_get(cust, "phone")));
+    form_add(&form, "From", cfg->sms_from);
+    form_add(&form, "Body", text.data ? text.data : "");
+    size_t bl = strlen(cfg->sms_url);
+    ntf_buf_add(&url, cfg->sms_url, bl && cfg->sms_url[bl - 1] == '/' ? bl - 1 : bl);
+    ntf_buf_printf(&url, "/Accounts/%s/Messages.json", cfg->sms_account);
+    if (form.oom || url.oom) {
+        snprintf(errstr, errlen, "out of memory");
+        goto cleanup;
+    }
+    req->channel = NTF_CH_SMS;
+    req->url = ntf_buf_take(&url, NULL);
+    req->body = ntf_buf_take(&form, &req->body_len);
+    req->user = cfg->sms_account;
+    req->password = cfg->sms_token ? cfg->sms_token : "";
+    rc = 0;
+cleanup:
+    free(unsub);
+    json_decref(vars);
+    ntf_buf_free(&url);
+    ntf_buf_free(&form);
+    ntf_buf_free(&text);
+    return rc;
+}
+
+static int build_webhook(const ntf_tenant_cfg *cfg, const ntf_command *cmd, ntf_request *req,
+                         char *errstr, size_t errlen)
+{
+    if (!cfg->webhook_url || !cfg->webhook_secret) {
+        snprintf(errstr, errlen, "webhook not configured for tenant '%s' (url/secret)",
+                 cmd->tenant);
+        return -1;
+    }
+    json_t *data = json_deep_copy(cmd->json);
+    char *pl = ntf_message_paylink(cfg, cmd);
+    if (pl)
+        json_object_set_new(data, "pay_link", json_string(pl));
+    free(pl);
+    char type[128];
+    snprintf(type, sizeof type, "arrears.%s", cmd->kind);
+    json_t *env = json_object();
+    json_object_set_new(env, "type", json_string(type));
+    json_object_set_new(env, "timestamp",
+                        json_string(cmd->created_at ? cmd->created_at : "1970-01-01T00:00:00.000Z"));
+    json_object_set_new(env, "data", data);
+    req->body = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(env);
+    req->url = strdup(cfg->webhook_url);
+    if (!req->body || !req->url) {
+        snprintf(errstr, errlen, "out of memory");
+        return -1;
+    }
+    req->body_len = strlen(req->body);
+    req->channel = NTF_CH_WEBHOOK;
+    req->webhook_secret = cfg->webhook_secret;
+    return 0;
+}
+
+int ntf_message_build(const ntf_tenant_cfg *cfg, const ntf_templates *tpl,
+                      const ntf_command *cmd, int64_t now_ms, ntf_request *req, char *errstr,
+                      size_t errlen)
+{
+    int rc = -1;
+    memset(req, 0, sizeof *req);
+    req->idempotency_key = strdup(cmd->command_id);
+    if (!req->idempotency_key) {
+        snprintf(errstr, errlen, "out of memory");
+        return -1;
+    }
+    switch (cmd->channel) {
+    case NTF_CH_EMAIL: rc = build_email(cfg, tpl, cmd, now_ms, req, errstr, errlen); break;
+    case NTF_CH_SMS: rc = build_sms(cfg, tpl, cmd, req, errstr, errlen); break;
+    case NTF_CH_WEBHOOK: rc = build_webhook(cfg, cmd, req, errstr, errlen); break;
+    default: snprintf(errstr, errlen, "channel %s is not sent", cmd->channel_name); break;
+    }
+    if (rc < 0)
+        ntf_request_free(req);
+    return rc;
+}
+
+struct curl_slist *ntf_request_headers(const ntf_request *req, int64_t now_s)
+{
+    struct curl_slist *h = NULL, *t;
+    char line[1024];
+    if (req->channel == NTF_CH_EMAIL)
+        return NULL;
+#define ADD(...)                                                                               \
+    do {                                                                                       \
+        snprintf(line, sizeof line, __VA_ARGS__);                                              \
+        t = curl_slist_append(h, line);                                                        \
+        if (!t)                                                                                \
+            goto fail;                                                                         \
+        h = t;                                                                                 \
+    } while (0)
+    ADD("Idempotency-Key: %s", req->idempotency_key);
+    ADD("Expect:");
+    if (req->channel == NTF_CH_SMS) {
+        ADD("Content-Type: application/x-www-form-urlencoded");
+    } else {
+        char sig[128];
+        if (ntf_webhook_sign(req->webhook_secret, req->idempotency_key, now_s, req->body,
+                             req->body_len, sig, sizeof sig) < 0)
+            goto fail;
+        ADD("Content-Type: application/json");
+        ADD("webhook-id: %s", req->idempotency_key);
+        ADD("webhook-timestamp: %lld", (long long)now_s);
+        ADD("webhook-signature: %s", sig);
+    }
+#undef ADD
+    return h;
+fail:
+    curl_slist_free_all(h);
+    return NULL;
+}

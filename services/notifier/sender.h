@@ -1,0 +1,50 @@
+/* sender.h -- concurrent sends over libcurl's multi interface.
+ *
+ * One multi handle drives every transfer (SMTP and HTTP) from the caller's
+ * thread; easy handles are pooled and reset, and the multi handle's
+ * connection cache keeps connections to each provider open between sends.
+ * The number of transfers at once is the caller's to bound (inflight()).
+ * A request passed to start() is borrowed and must outlive the transfer. */
+#ifndef NTF_SENDER_H
+#define NTF_SENDER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "message.h"
+
+typedef struct ntf_sender_opts {
+    int max_connections;       /* connection cache size */
+    long connect_timeout_ms;
+    long timeout_ms;           /* whole transfer */
+    int smtp_tls;              /* 0 none, 1 STARTTLS when offered, 2 required */
+    int insecure;              /* skip TLS verification (tests only) */
+} ntf_sender_opts;
+
+typedef struct ntf_send_result {
+    void *tag;
+    int curl_code;          /* CURLcode */
+    long status;            /* HTTP status or last SMTP reply code */
+    int64_t retry_after_ms; /* -1: none */
+    char error[256];        /* curl's message, or the start of the response body */
+} ntf_send_result;
+
+typedef void (*ntf_send_done_fn)(void *opaque, const ntf_send_result *r);
+
+typedef struct ntf_sender ntf_sender;
+
+ntf_sender *ntf_sender_new(const ntf_sender_opts *o, char *errstr, size_t errlen);
+/* Aborts transfers still running (their done callbacks are not called). */
+void ntf_sender_free(ntf_sender *s);
+
+/* Starts one attempt of req at now_s (webhook timestamp); tag comes back
+ * in the result. -1 with errstr when it cannot start (out of memory). */
+int ntf_sender_start(ntf_sender *s, const ntf_request *req, int64_t now_s, void *tag,
+                     char *errstr, size_t errlen);
+int ntf_sender_inflight(const ntf_sender *s);
+
+/* Drives transfers, waiting up to wait_ms for activity when none finished,
+ * and calls done for every finished one. Returns how many finished. */
+int ntf_sender_run(ntf_sender *s, int wait_ms, ntf_send_done_fn done, void *opaque);
+
+#endif

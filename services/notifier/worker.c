@@ -1,0 +1,905 @@
+/* worker.c -- the notifier's pipeline: commands in, sends, outcomes out.
+ *
+ * Design: one thread, one loop. Jobs live in an array in consumption
+ * order; each iteration scans it a few times (it holds at most
+ * max_queued jobs, a few hundred), batching every Redis step into one
+ * pipeline and every produce into one flush. The order of steps inside an
+ * iteration matters only for latency; correctness rests on three rules:
+ *   1. nothing is sent without a live claim (claims.h);
+ *   2. an outcome is recorded in Redis before it is produced, and marked
+ *      published only after Kafka acknowledged it;
+ *   3. an offset is stored only when its job and every earlier job of its
+ *      partition are DONE (rule 2 complete).
+ * A partition revoked while its jobs are in memory keeps them running to
+ * their end (they hold claims, so the new owner waits for them) but never
+ * stores their offsets: the new owner replays them and finds them DONE. */
+#include "worker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "contact.h"
+#include "log.h"
+#include "message.h"
+#include "metrics.h"
+#include "ratelimit.h"
+#include "buf.h"
+
+typedef enum {
+    J_CLAIM,
+    J_WAIT_CLAIM,
+    J_READY,
+    J_INFLIGHT,
+    J_BACKOFF,
+    J_OUTCOME,
+    J_PUBLISH,
+    J_MARK,
+    J_DONE,
+} jstate;
+
+typedef struct job {
+    rd_kafka_message_t *msg; /* owned */
+    int32_t partition;
+    uint32_t gen;
+    ntf_command cmd;     /* owned */
+    int identified;      /* command_id known */
+    int prefail;         /* answered contact.failed without sending */
+    int is_task;
+    jstate st;
+    ntf_request req;
+    int has_req;
+    int attempts;
+    int64_t t0_ms;       /* real ms of the first attempt */
+    int64_t next_ms;     /* WAIT_CLAIM / BACKOFF: when to look again */
+    int64_t claim_ms;    /* real ms the claim was last confirmed ours */
+    ntf_outcome out;
+    char *event;         /* the outcome event to publish (owned) */
+    char last_error[256];
+    long last_status;
+} job;
+
+typedef struct provider {
+    ntf_bucket bucket;
+    int consecutive_fail;
+    int64_t last_fail_ms;
+    char last_error[160];
+} provider;
+
+struct ntf_worker {
+    ntf_worker_opts o;
+    rd_kafka_t *consumer;
+    job **jobs;
+    size_t njobs, cap;
+    uint32_t *gen;
+    int *assigned;
+    int nparts;
+    int paused;
+    int draining;
+    int64_t last_refresh_ms;
+    provider prov[3];
+    unsigned rnd;
+    cm_metric *m_sent[5], *m_failed[5], *m_retries, *m_invalid, *m_replayed, *m_republished,
+        *m_waited, *m_inflight, *m_queued, *m_latency, *m_paused;
+};
+
+static int64_t now_real(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static double rnd01(ntf_worker *w)
+{
+    w->rnd = w->rnd * 1103515245u + 12345u;
+    return (double)((w->rnd >> 8) & 0xFFFFFF) / (double)0x1000000;
+}
+
+ntf_worker *ntf_worker_new(const ntf_worker_opts *o, char *errstr, size_t errlen)
+{
+    ntf_worker *w = calloc(1, sizeof *w);
+    if (!w) {
+        snprintf(errstr, errlen, "out of memory");
+        return NULL;
+    }
+    w->o = *o;
+    int64_t now = now_real();
+    for (int i = 0; i < 3; i++)
+        ntf_bucket_init(&w->prov[i].bucket, o->rate[i], o->burst[i], now);
+    w->rnd = (unsigned)now ^ ((unsigned)getpid() << 16);
+    static const char *const ch[] = {"email", "sms", "webhook", "call_task", "letter"};
+    for (int i = 0; i < 5; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "arrears_notifier_sent_total{channel=\"%s\"}", ch[i]);
+        w->m_sent[i] = cm_metrics_counter(name, "contact.sent outcomes published");
+        snprintf(name, sizeof name, "arrears_notifier_failed_total{channel=\"%s\"}", ch[i]);
+        w->m_failed[i] = cm_metrics_counter(name, "contact.failed outcomes published");
+    }
+    w->m_retries = cm_metrics_counter("arrears_notifier_retries_total",
+                                      "attempts scheduled again after a transient failure");
+    w->m_invalid = cm_metrics_counter("arrears_notifier_invalid_commands_total",
+                                      "records on commands without a usable command_id");
+    w->m_replayed = cm_metrics_counter("arrears_notifier_replayed_total",
+                                       "commands whose outcome was already published");
+    w->m_republished = cm_metrics_counter(
+        "arrears_notifier_republished_total",
+        "recorded outcomes published again after their publisher stopped");
+    w->m_waited = cm_metrics_counter("arrears_notifier_claim_waits_total",
+                                     "times a command was claimed by another owner");
+    w->m_inflight = cm_metrics_gauge("arrears_notifier_inflight", "sends in flight");
+    w->m_queued = cm_metrics_gauge("arrears_notifier_queued", "commands in memory");
+    w->m_paused = cm_metrics_gauge("arrears_notifier_consumer_paused",
+                                   "1 while consumption is paused (backlog full)");
+    w->m_latency = cm_metrics_histogram("arrears_notifier_send_seconds",
+                                        "duration of one send attempt");
+    return w;
+}
+
+void ntf_worker_set_consumer(ntf_worker *w, rd_kafka_t *consumer)
+{
+    w->consumer = consumer;
+}
+
+static int ensure_part(ntf_worker *w, int32_t p)
+{
+    if (p < 0)
+        return -1;
+    if (p < w->nparts)
+        return 0;
+    int n = w->nparts ? w->nparts : 16;
+    while (n <= p)
+        n *= 2;
+    uint32_t *g = realloc(w->gen, (size_t)n * sizeof *g);
+    if (!g)
+        return -1;
+    w->gen = g;
+    int *a = realloc(w->assigned, (size_t)n * sizeof *a);
+    if (!a)
+        return -1;
+    w->assigned = a;
+    for (int i = w->nparts; i < n; i++) {
+        w->gen[i] = 0;
+        w->assigned[i] = 0;
+    }
+    w->nparts = n;
+    return 0;
+}
+
+void ntf_worker_on_rebalance(void *opaque, int assigned,
+                             const rd_kafka_topic_partition_list_t *parts)
+{
+    ntf_worker *w = opaque;
+    for (int i = 0; i < parts->cnt; i++) {
+        int32_t p = parts->elems[i].partition;
+        if (ensure_part(w, p) < 0)
+            continue;
+        if (!assigned)
+            w->gen[p]++; /* jobs of the old assignment become orphans */
+        w->assigned[p] = assigned;
+    }
+    w->paused = 0; /* a new assignment starts unpaused */
+}
+
+static void job_free(job *j)
+{
+    if (!j)
+        return;
+    if (j->msg)
+        rd_kafka_message_destroy(j->msg);
+    ntf_command_free(&j->cmd);
+    if (j->has_req)
+        ntf_request_free(&j->req);
+    free(j->event);
+    free(j);
+}
+
+static int channel_idx(const job *j)
+{
+    return (int)j->cmd.channel;
+}
+
+/* ---- intake ------------------------------------------------------------ */
+
+static void fail_now(job *j, const char *reason)
+{
+    j->out.sent = 0;
+    ntf_strlcpy(j->out.reason, reason, sizeof j->out.reason);
+    j->prefail = 1;
+}
+
+static void intake(ntf_worker *w, rd_kafka_message_t *m)
+{
+    job *j = calloc(1, sizeof *j);
+    char err[512];
+    if (!j) {
+        rd_kafka_message_destroy(m); /* not stored: it is replayed after a restart */
+        cm_log_error("out of memory for a job");
+        return;
+    }
+    j->msg = m;
+    j->partition = m->partition;
+    if (ensure_part(w, m->partition) == 0)
+        j->gen = w->gen[m->partition];
+    int rc = ntf_command_parse(m->payload, m->len, &j->cmd, err, sizeof err);
+    j->identified = j->cmd.command_id != NULL;
+    if (rc < 0 && !j->identified) {
+        cm_log_fields(CM_LOG_WARN,
+                      json_pack("{s:i,s:I,s:s}", "partition", (int)m->partition, "offset",
+                                (json_int_t)m->offset, "error", err),
+                      "command skipped: it cannot be answered without a command_id");
+        cm_metric_add(w->m_invalid, 1);
+        j->st = J_DONE;
+    } else {
+        if (rc < 0) {
+            char reason[600];
+            snprintf(reason, sizeof reason, "invalid command: %s", err);
+            fail_now(j, reason);
+        } else if (j->cmd.channel == NTF_CH_CALL_TASK || j->cmd.channel == NTF_CH_LETTER) {
+            j->is_task = 1;
+        }
+        j->st = J_CLAIM;
+    }
+    if (w->njobs == w->cap) {
+        size_t cap = w->cap ? w->cap * 2 : 256;
+        job **a = realloc(w->jobs, cap * sizeof *a);
+        if (!a) {
+            job_free(j);
+            cm_log_error("out of memory for the job list");
+            return;
+        }
+        w->jobs = a;
+        w->cap = cap;
+    }
+    w->jobs[w->njobs++] = j;
+}
+
+static int expired(const job *j)
+{
+    return j->cmd.not_after_ms >= 0 && cm_clock_now_ms() > j->cmd.not_after_ms;
+}
+
+/* The claim is ours: decide what the job does next. */
+static void claimed(ntf_worker *w, job *j, int64_t now)
+{
+    char err[512];
+    j->claim_ms = now;
+    if (j->prefail || j->is_task) {
+        if (j->is_task)
+            snprintf(j->out.provider_status, sizeof j->out.provider_status, "queued");
+        j->out.sent = j->is_task;
+        j->st = J_OUTCOME;
+        return;
+    }
+    if (expired(j)) {
+        fail_now(j, "not sent: not_after has passed");
+        j->st = J_OUTCOME;
+        return;
+    }
+    if (!j->has_req) {
+        const ntf_tenant_cfg *tc = ntf_config_tenant(w->o.cfg, j->cmd.tenant);
+        if (ntf_message_build(tc, w->o.tpl, &j->cmd, cm_clock_now_ms(), &j->req, err,
+                              sizeof err) < 0) {
+            fail_now(j, err);
+            j->st = J_OUTCOME;
+            return;
+        }
+        j->has_req = 1;
+        ntf_strlcpy(j->out.message_id, j->req.message_id, sizeof j->out.message_id);
+    }
+    j->st = J_READY;
+}
+
+static void do_claims(ntf_worker *w, int64_t now)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < w->njobs; i++) {
+        job *j = w->jobs[i];
+        if (j->st == J_CLAIM || (j->st == J_WAIT_CLAIM && j->next_ms <= now))
+            n++;
+    }
+    if (n == 0)
+        return;
+    const char **ids = calloc(n, sizeof *ids);
+    job **js = calloc(n, sizeof *js);
+    ntf_claim_res *res = calloc(n, sizeof *res);
+    char err[512];
+    if (!ids || !js || !res)
+        goto cleanup;
+    n = 0;
+    for (size_t i = 0; i < w->njobs; i++) {
+        job *j = w->jobs[i];
+        if (j->st == J_CLAIM || (j->st == J_WAIT_CLAIM && j->next_ms <= now)) {
+            js[n] = j;
+            ids[n++] = j->cmd.command_id;
+        }
+    }
+    if (ntf_claims_claim(w->o.claims, ids, n, res, err, sizeof err) < 0) {
+        cm_log_warn("claiming %zu commands: %s (will retry)", n, err);
+        if (w->o.ready)
+            atomic_store(&w->o.ready->redis_ok, 0);
+        goto cleanup;
+    }
+    if (w->o.ready)
+        atomic_store(&w->o.ready->redis_ok, 1);
+    for (size_t i = 0; i < n; i++) {
+        job *j = js[i];
+        switch (res[i].st) {
+        case NTF_CLAIM_OK: claimed(w, j, now); break;
+        case NTF_CLAIM_DONE:
+            cm_metric_add(w->m_replayed, 1);
+            j->st = J_DONE;
+            break;
+        case NTF_CLAIM_REPUBLISH:
+            cm_metric_add(w->m_republished, 1);
+            j->claim_ms = now;
+            free(j->event);
+            j->event = res[i].event;
+            res[i].event = NULL;
+            j->st = J_PUBLISH;
+            break;
+        case NTF_CLAIM_HELD:
+        default: {
+            if (j->st == J_CLAIM)
+                cm_metric_add(w->m_waited, 1);
+            int64_t d = res[i].pttl;
+            if (d < 100)
+                d = 100;
+            if (d > 1000)
+                d = 1000;
+            j->next_ms = now + d;
+            j->st = J_WAIT_CLAIM;
+            break;
+        }
+        }
+    }
+cleanup:
+    if (res)
+        for (size_t i = 0; i < n; i++)
+            free(res[i].event);
+    free(res);
+    free(js);
+    free(ids);
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+static void finish(ntf_worker *w, job *j, int sent, const char *reason)
+{
+    j->out.sent = sent;
+    if (!sent)
+        ntf_strlcpy(j->out.reason, reason, sizeof j->out.reason);
+    j->out.attempts = j->attempts;
+    j->out.latency_ms = now_real() - j->t0_ms;
+    j->st = J_OUTCOME;
+    (void)w;
+}
+
+static void on_done(void *opaque, const ntf_send_result *r)
+{
+    ntf_worker *w = opaque;
+    job *j = r->tag;
+    int64_t now = now_real();
+    int is_smtp = j->cmd.channel == NTF_CH_EMAIL;
+    provider *pv = &w->prov[channel_idx(j)];
+    ntf_result res = ntf_retry_classify(is_smtp, r->curl_code, r->status);
+    cm_metric_observe(w->m_latency, (double)(now - j->claim_ms) / 1000.0);
+    if (r->status > 0)
+        snprintf(j->out.provider_status, sizeof j->out.provider_status, "%ld", r->status);
+    else
+        j->out.provider_status[0] = 0;
+    char reason[400];
+    if (r->curl_code != 0 && r->status <= 0)
+        ntf_strlcpy(reason, r->error, sizeof reason);
+    else if (is_smtp)
+        snprintf(reason, sizeof reason, "SMTP %ld%s%s", r->status, r->error[0] ? ": " : "",
+                 r->error);
+    else
+        snprintf(reason, sizeof reason, "HTTP %ld%s%.200s", r->status, r->error[0] ? ": " : "",
+                 r->error);
+    if (res == NTF_RES_OK) {
+        pv->consecutive_fail = 0;
+        finish(w, j, 1, NULL);
+        return;
+    }
+    if (res == NTF_RES_RETRY) {
+        pv->consecutive_fail++;
+        pv->last_fail_ms = now;
+        ntf_strlcpy(pv->last_error, reason, sizeof pv->last_error);
+    }
+    if (res == NTF_RES_FAIL || j->attempts >= w->o.retry.max_attempts) {
+        char why[512];
+        if (res == NTF_RES_FAIL)
+            snprintf(why, sizeof why, "%s (not retried)", reason);
+        else
+            snprintf(why, sizeof why, "%s (after %d attempts)", reason, j->attempts);
+        finish(w, j, 0, why);
+        return;
+    }
+    int64_t delay = ntf_retry_delay(&w->o.retry, j->attempts + 1, rnd01(w), r->retry_after_ms);
+    cm_metric_add(w->m_retries, 1);
+    cm_log_fields(CM_LOG_DEBUG,
+                  json_pack("{s:s,s:i,s:I,s:s}", "command_id", j->cmd.command_id, "attempt",
+                            j->attempts, "delay_ms", (json_int_t)delay, "error", reason),
+                  "send failed, retrying");
+    j->next_ms = now + delay;
+    j->st = J_BACKOFF;
+}
+
+static int64_t start_sends(ntf_worker *w, int64_t now)
+{
+    int64_t wake = INT64_MAX;
+    int64_t ttl = ntf_claims_ttl_ms(w->o.claims);
+    for (size_t i = 0; i < w->njobs; i++) {
+        job *j = w->jobs[i];
+        if (j->st == J_BACKOFF) {
+            if (j->next_ms > now) {
+                if (j->next_ms < wake)
+                    wake = j->next_ms;
+                continue;
+            }
+            j->st = J_READY;
+        }
+        if (j->st != J_READY || w->draining)
+            continue;
+        if (ntf_sender_inflight(w->o.sender) >= w->o.max_inflight)
+            break;
+        if (now - j->claim_ms > ttl / 2)
+            continue; /* wait for the refresh to confirm the claim */
+        if (expired(j)) {
+            finish(w, j, 0, "not sent: not_after has passed");
+            continue;
+        }
+        provider *pv = &w->prov[channel_idx(j)];
+        if (!ntf_bucket_take(&pv->bucket, now)) {
+            int64_t t = now + ntf_bucket_wait_ms(&pv->bucket, now);
+            if (t < wake)
+                wake = t;
+            continue;
+        }
+        char err[256];
+        if (j->attempts == 0)
+            j->t0_ms = now;
+        if (ntf_sender_start(w->o.sender, &j->req, cm_clock_now_ms() / 1000, j, err,
+                             sizeof err) < 0) {
+            cm_log_warn("cannot start a send: %s", err);
+            j->next_ms = now + 100;
+            j->st = J_BACKOFF;
+            continue;
+        }
+        j->attempts++;
+        j->st = J_INFLIGHT;
+    }
+    return wake;
+}
+
+/* ---- outcomes ----------------------------------------------------------- */
+
+static void do_record(ntf_worker *w)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < w->njobs; i++)
+        if (w->jobs[i]->st == J_OUTCOME)
+            n++;
+    if (n == 0)
+        return;
+    const char **ids = calloc(n, sizeof *ids);
+    const char **evs = calloc(n, sizeof *evs);
+    job **js = calloc(n, sizeof *js);
+    ntf_record_res *res = calloc(n, sizeof *res);
+    char err[512];
+    if (!ids || !evs || !js || !res)
+        goto cleanup;
+    n = 0;
+    for (size_t i = 0; i < w->njobs; i++) {
+        job *j = w->jobs[i];
+        if (j->st != J_OUTCOME)
+            continue;
+        if (!j->event) {
+            if (j->prefail || j->is_task) {
+                j->out.attempts = j->attempts;
+                j->out.latency_ms = 0;
+            }
+            j->out.at_ms = cm_clock_now_ms();
+            j->event = ntf_contact_json(&j->cmd, &j->out);
+            if (!j->event)
+                continue;
+        }
+        js[n] = j;
+        ids[n] = j->cmd.command_id;
+        evs[n++] = j->event;
+    }
+    if (ntf_claims_record(w->o.claims, ids, evs, n, res, err, sizeof err) < 0) {
+        cm_log_warn("recording %zu outcomes: %s (will retry)", n, err);
+        if (w->o.ready)
+            atomic_store(&w->o.ready->redis_ok, 0);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        job *j = js[i];
+        if (res[i].first) {
+            j->st = J_PUBLISH;
+        } else if (res[i].published) {
+            j->st = J_DONE;
+        } else {
+            free(j->event);
+            j->event = res[i].event;
+            res[i].event = NULL;
+            j->st = J_PUBLISH;
+        }
+        if (j->has_req) { /* the request is not needed any more */
+            ntf_request_free(&j->req);
+            j->has_req = 0;
+        }
+    }
+cleanup:
+    if (res)
+        for (size_t i = 0; i < n; i++)
+            free(res[i].event);
+    free(res);
+    free(js);
+    free(evs);
+    free(ids);
+}
+
+static void count_outcome(ntf_worker *w, const job *j)
+{
+    int ch = j->cmd.channel_name ? channel_idx(j) : 0;
+    /* the stored event decides (a republished one may differ from ours) */
+    int sent = j->event && strstr(j->event, "\"type\":\"contact.sent\"") != NULL;
+    cm_metric_add(sent ? w->m_sent[ch] : w->m_failed[ch], 1);
+}
+
+static void do_publish(ntf_worker *w)
+{
+    size_t n = 0;
+    char err[512], key[1100];
+    for (size_t i = 0; i < w->njobs; i++) {
+        job *j = w->jobs[i];
+        if (j->st != J_PUBLISH)
+            continue;
+        ntf_contact_key(&j->cmd, key, sizeof key);
+        if (j->is_task) {
+            char *task = ntf_task_json(&j->cmd);
+            if (!task || cm_kafka_produce(w->o.producer, w->o.tasks_topic, key, strlen(key),
+                                          task, strlen(task), NULL, err, sizeof err) < 0) {
+                cm_log_warn("task for %s: %s", j->cmd.command_id, task ? err : "out of memory");
+                free(task);
+                continue;
+            }
+            free(task);
+        }
+        rd_kafka_headers_t *h = rd_kafka_headers_new(1);
+        rd_kafka_header_add(h, "command_id", -1, j->cmd.command_id, -1);
+        if (cm_kafka_produce(w->o.producer, w->o.contacts_topic, key, strlen(key), j->event,
+                             strlen(j->event), h, err, sizeof err) < 0) {
+            cm_log_warn("contact for %s: %s", j->cmd.command_id, err);
+            continue;
+        }
+        j->st = J_MARK; /* provisional: undone below if the flush fails */
+        n++;
+    }
+    if (n == 0)
+        return;
+    if (cm_kafka_wait_delivered(w->o.producer, w->o.dr, 30000, err, sizeof err) < 0) {
+        cm_log_warn("outcomes not delivered: %s (will publish again)", err);
+        for (size_t i = 0; i < w->njobs; i++)
+            if (w->jobs[i]->st == J_MARK)
+                w->jobs[i]->st = J_PUBLISH;
+        if (w->o.ready)
+            atomic_store(&w->o.ready->kafka_ok, 0);
+    }
+}
+
+static void do_mark(ntf_worker *w)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < w->njobs; i++)
+        if (w->jobs[i]->st == J_MARK)
+            n++;
+    if (n == 0)
+        return;
+    const char **ids = calloc(n, sizeof *ids);
+    char err[512];
+    if (!ids)
+        return;
+    n = 0;
+    for (size_t i = 0; i < w->njobs; i++)
+        if (w->jobs[i]->st == J_MARK)
+            ids[n++] = w->jobs[i]->cmd.command_id;
+    if (ntf_claims_mark(w->o.claims, ids, n, err, sizeof err) < 0) {
+        cm_log_warn("marking %zu outcomes published: %s (will retry)", n, err);
+    } else {
+        for (size_t i = 0; i < w->njobs; i++) {
+            job *j = w->jobs[i];
+            if (j->st == J_MARK) {
+                count_outcome(w, j);
+                j->st = J_DONE;
+            }
+        }
+    }
+    free(ids);
+}
+
+/* Stores offsets of each partition's DONE prefix and frees DONE jobs. */
+static void do_store(ntf_worker *w)
+{
+    if (w->njobs == 0)
+        return;
+    rd_kafka_message_t **msgs = calloc(w->njobs, sizeof *msgs);
+    job **gone = calloc(w->njobs, sizeof *gone);
+    char *blocked = calloc((size_t)(w->nparts > 0 ? w->nparts : 1), 1);
+    char err[256];
+    if (!msgs || !gone || !blocked)
+        goto cleanup;
+    size_t nm = 0, ng = 0, keep = 0;
+    for (size_t i = 0; i < w->njobs; i++) {
+        job *j = w->jobs[i];
+        int p = j->partition;
+        int current = p >= 0 && p < w->nparts && w->gen[p] == j->gen && w->assigned[p];
+        if (j->st != J_DONE) {
+            if (current)
+                blocked[p] = 1;
+            w->jobs[keep++] = j;
+            continue;
+        }
+        if (current && blocked[p]) {
+            w->jobs[keep++] = j; /* done, but an earlier one is not */
+            continue;
+        }
+        if (current && w->consumer)
+            msgs[nm++] = j->msg;
+        gone[ng++] = j;
+    }
+    if (nm > 0 && cm_kafka_store(w->consumer, msgs, nm, err, sizeof err) < 0)
+        cm_log_warn("storing offsets: %s", err);
+    for (size_t i = 0; i < ng; i++)
+        job_free(gone[i]);
+    w->njobs = keep;
+cleanup:
+    free(msgs);
+    free(gone);
+    free(blocked);
+}
+
+/* Extends the claims of every job that holds one; a job that lost its
+ * claim (stalled longer than the TTL) and has not started sending goes
+ * back to claiming. */
+static void do_refresh(ntf_worker *w, int64_t now)
+{
+    int64_t ttl = ntf_claims_ttl_ms(w->o.claims);
+    if (now - w->last_refresh_ms < ttl / 4)
+        return;
+    w->last_refresh_ms = now;
+    size_t n = 0;
+    for (size_t i = 0; i < w->njobs; i++) {
+        jstate st = w->jobs[i]->st;
+        if (st >= J_READY && st <= J_MARK)
+            n++;
+    }
+    if (n == 0)
+        return;
+    const char **ids = calloc(n, sizeof *ids);
+    job **js = calloc(n, sizeof *js);
+    int *ours = calloc(n, sizeof *ours);
+    char err[512];
+    if (!ids || !js || !ours)
+        goto cleanup;
+    n = 0;
+    for (size_t i = 0; i < w->njobs; i++) {
+        job *j = w->jobs[i];
+        if (j->st >= J_READY && j->st <= J_MARK) {
+            js[n] = j;
+            ids[n++] = j->cmd.command_id;
+        }
+    }
+    if (ntf_claims_refresh(w->o.claims, ids, n, ours, err, sizeof err) < 0) {
+        cm_log_warn("refreshing %zu claims: %s", n, err);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        job *j = js[i];
+        if (ours[i]) {
+            j->claim_ms = now;
+        } else if (j->st == J_READY || j->st == J_BACKOFF) {
+            cm_log_warn("claim on %s lost before sending; claiming again", j->cmd.command_id);
+            j->st = J_CLAIM;
+        } else {
+            cm_log_warn("claim on %s lost while %s", j->cmd.command_id,
+                        j->st == J_INFLIGHT ? "sending" : "recording its outcome");
+        }
+    }
+cleanup:
+    free(ours);
+    free(js);
+    free(ids);
+}
+
+static void pause_resume(ntf_worker *w)
+{
+    if (!w->consumer)
+        return;
+    int full = w->njobs >= (size_t)w->o.max_queued;
+    int roomy = w->njobs < (size_t)w->o.max_queued * 3 / 4;
+    if ((full && !w->paused) || (roomy && w->paused)) {
+        rd_kafka_topic_partition_list_t *l = NULL;
+        if (rd_kafka_assignment(w->consumer, &l) == 0 && l) {
+            if (full)
+                rd_kafka_pause_partitions(w->consumer, l);
+            else
+                rd_kafka_resume_partitions(w->consumer, l);
+            rd_kafka_topic_partition_list_destroy(l);
+        }
+        w->paused = full;
+        cm_metric_set(w->m_paused, full);
+    }
+}
+
+static void readiness(ntf_worker *w, int64_t now)
+{
+    cm_metric_set(w->m_inflight, ntf_sender_inflight(w->o.sender));
+    cm_metric_set(w->m_queued, (double)w->njobs);
+    cm_service_ready *r = w->o.ready;
+    if (!r)
+        return;
+    if (w->consumer)
+        atomic_store(&r->kafka_ok, cm_kafka_assigned_count(w->consumer) > 0);
+    static const char *const names[] = {"email", "sms", "webhook"};
+    for (int i = 0; i < 3; i++) {
+        provider *pv = &w->prov[i];
+        if (pv->consecutive_fail >= w->o.unhealthy_after && now - pv->last_fail_ms < 60000) {
+            snprintf(r->extra_why, sizeof r->extra_why,
+                     "%s provider failing (%d in a row, last: %.40s); %zu held%s",
+                     names[i], pv->consecutive_fail, pv->last_error, w->njobs,
+                     w->paused ? ", paused" : "");
+            atomic_store(&r->extra_ok, 0);
+            return;
+        }
+    }
+    if (w->paused) {
+        snprintf(r->extra_why, sizeof r->extra_why,
+                 "backlog full: %zu commands in memory, consumption paused", w->njobs);
+        atomic_store(&r->extra_ok, 0);
+        return;
+    }
+    atomic_store(&r->extra_ok, 1);
+}
+
+/* How long the loop may wait: 0 when a batch step has work, else until
+ * the next timer (at most 100 ms). */
+static int64_t plan_wait(ntf_worker *w, int64_t now, int64_t wake)
+{
+    int64_t until = now + 100;
+    if (wake < until)
+        until = wake;
+    for (size_t i = 0; i < w->njobs; i++) {
+        job *j = w->jobs[i];
+        switch (j->st) {
+        case J_CLAIM:
+        case J_OUTCOME:
+        case J_PUBLISH:
+        case J_MARK:
+        case J_DONE: return 0;
+        case J_READY:
+            if (!w->draining && ntf_sender_inflight(w->o.sender) < w->o.max_inflight &&
+                wake > now + 1)
+                return 0;
+            break;
+        case J_WAIT_CLAIM:
+        case J_BACKOFF:
+            if (j->next_ms < until)
+                until = j->next_ms;
+            break;
+        default: break;
+        }
+    }
+    return until > now ? until - now : 0;
+}
+
+int ntf_worker_step(ntf_worker *w, int poll)
+{
+    int64_t now = now_real();
+    int64_t wake = start_sends(w, now);
+    int64_t wait = plan_wait(w, now, wake);
+    int inflight = ntf_sender_inflight(w->o.sender);
+
+    if (poll && w->consumer && !w->draining) {
+        size_t room = w->njobs < (size_t)w->o.max_queued ? (size_t)w->o.max_queued - w->njobs : 0;
+        if (room > 512)
+            room = 512;
+        rd_kafka_message_t *msgs[512];
+        if (room > 0) {
+            size_t n = cm_kafka_poll_batch(w->consumer, msgs, room, inflight > 0 ? 0 : (int)wait);
+            for (size_t i = 0; i < n; i++)
+                intake(w, msgs[i]);
+            if (n > 0)
+                wait = 0;
+        } else {
+            /* paused: poll to serve rebalances; a record of a partition
+             * assigned since the pause is taken all the same */
+            rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, 0);
+            if (m) {
+                if (m->err)
+                    rd_kafka_message_destroy(m);
+                else
+                    intake(w, m);
+            }
+        }
+    }
+    now = now_real();
+    do_claims(w, now);
+    start_sends(w, now);
+    ntf_sender_run(w->o.sender, inflight > 0 && wait > 0 ? (int)(wait < 10 ? wait : 10) : 0,
+                   on_done, w);
+    if (!poll && inflight == 0 && wait > 0) {
+        struct timespec ts = {0, (long)(wait < 10 ? wait : 10) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    now = now_real();
+    do_record(w);
+    do_publish(w);
+    do_mark(w);
+    do_store(w);
+    do_refresh(w, now);
+    pause_resume(w);
+    readiness(w, now);
+    return 0;
+}
+
+void ntf_worker_drain(ntf_worker *w, int64_t deadline_ms)
+{
+    w->draining = 1;
+    /* commands not started are given back; in-flight ones finish */
+    for (;;) {
+        int busy = 0;
+        for (size_t i = 0; i < w->njobs; i++) {
+            jstate st = w->jobs[i]->st;
+            if (st == J_INFLIGHT || st == J_OUTCOME || st == J_PUBLISH || st == J_MARK)
+                busy = 1;
+        }
+        if (!busy || now_real() >= deadline_ms)
+            break;
+        ntf_worker_step(w, 0);
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < w->njobs; i++) {
+        jstate st = w->jobs[i]->st;
+        if (st == J_READY || st == J_BACKOFF)
+            n++;
+    }
+    const char **ids = n ? calloc(n, sizeof *ids) : NULL;
+    if (ids) {
+        n = 0;
+        for (size_t i = 0; i < w->njobs; i++) {
+            jstate st = w->jobs[i]->st;
+            if (st == J_READY || st == J_BACKOFF)
+                ids[n++] = w->jobs[i]->cmd.command_id;
+        }
+        char err[256];
+        if (ntf_claims_release(w->o.claims, ids, n, err, sizeof err) < 0)
+            cm_log_warn("releasing %zu claims: %s", n, err);
+        free(ids);
+    }
+    do_store(w);
+    cm_log_info("drained: %zu commands left for the next owner", w->njobs);
+}
+
+size_t ntf_worker_jobs(const ntf_worker *w)
+{
+    return w->njobs;
+}
+
+void ntf_worker_free(ntf_worker *w)
+{
+    if (!w)
+        return;
+    for (size_t i = 0; i < w->njobs; i++)
+        job_free(w->jobs[i]);
+    free(w->jobs);
+    free(w->gen);
+    free(w->assigned);
+    free(w);
+}

@@ -1,0 +1,63 @@
+/* worker.h -- the notifier's pipeline: commands in, sends, outcomes out.
+ *
+ * A job per consumed command moves through
+ *   CLAIM -> (WAIT_CLAIM) -> READY -> INFLIGHT -> (BACKOFF -> READY ...)
+ *   -> OUTCOME -> PUBLISH -> MARK -> DONE
+ * (call_task/letter and commands that cannot be sent skip straight from
+ * CLAIM to OUTCOME). Each step that touches Redis or Kafka does so once
+ * per loop iteration for every job in that state (one pipeline, one
+ * flush), and a partition's offsets are stored only up to its first job
+ * that is not DONE. Jobs in memory are bounded by max_queued: when full,
+ * the consumer's partitions are paused, so a provider that is down keeps
+ * its commands in Kafka, not in memory.
+ *
+ * Everything in the options is borrowed and must outlive the worker. */
+#ifndef NTF_WORKER_H
+#define NTF_WORKER_H
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "claims.h"
+#include "config.h"
+#include "kafka.h"
+#include "retry.h"
+#include "sender.h"
+#include "service.h"
+#include "templates.h"
+
+typedef struct ntf_worker_opts {
+    rd_kafka_t *producer;
+    cm_kafka_dr *dr;
+    ntf_claims *claims;
+    ntf_sender *sender;
+    const ntf_config *cfg;
+    const ntf_templates *tpl;
+    const char *contacts_topic, *tasks_topic;
+    int max_inflight, max_queued;
+    ntf_retry_policy retry;
+    double rate[3], burst[3]; /* per provider: email, sms, webhook (0 = unlimited) */
+    int unhealthy_after;      /* consecutive transient failures that make /readyz say so */
+    cm_service_ready *ready;  /* may be NULL */
+} ntf_worker_opts;
+
+typedef struct ntf_worker ntf_worker;
+
+ntf_worker *ntf_worker_new(const ntf_worker_opts *o, char *errstr, size_t errlen);
+/* The consumer (borrowed), created with ntf_worker_on_rebalance and the
+ * worker as opaque. */
+void ntf_worker_set_consumer(ntf_worker *w, rd_kafka_t *consumer);
+void ntf_worker_on_rebalance(void *opaque, int assigned,
+                             const rd_kafka_topic_partition_list_t *parts);
+/* One loop iteration; polls Kafka only when poll is set. Waits at most
+ * ~100 ms. Returns -1 only on a bug-class error (logged). */
+int ntf_worker_step(ntf_worker *w, int poll);
+/* Shutdown: stops starting sends, lets transfers in flight finish (until
+ * deadline, real ms), publishes their outcomes, stores offsets, and gives
+ * back the claims of commands not sent. */
+void ntf_worker_drain(ntf_worker *w, int64_t deadline_ms);
+size_t ntf_worker_jobs(const ntf_worker *w);
+void ntf_worker_free(ntf_worker *w);
+
+#endif

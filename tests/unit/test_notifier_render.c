@@ -1,0 +1,162 @@
+/* test_notifier_render.c -- the {{variable}} renderer and locale
+ * formatting of the notifier: escaping, sections, missing variables,
+ * amounts and dates per locale. Pure logic. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../services/notifier/buf.h"
+#include "../../services/notifier/format.h"
+#include "../../services/notifier/render.h"
+
+static char *render(const char *tpl, const char *vars_json, int html, char *err, size_t errlen)
+{
+    json_t *vars = json_loads(vars_json, 0, NULL);
+    assert_non_null(vars);
+    ntf_buf out = NTF_BUF_INIT;
+    int rc = ntf_render(tpl, strlen(tpl), vars, html, &out, err, errlen);
+    json_decref(vars);
+    if (rc < 0) {
+        ntf_buf_free(&out);
+        return NULL;
+    }
+    return ntf_buf_take(&out, NULL);
+}
+
+static void test_variables(void **state)
+{
+    (void)state;
+    char err[256];
+    char *s = render("Dear {{ name }}, you owe {{total}} ({{n}} items).",
+                     "{\"name\":\"Ada\",\"total\":\"\\u20ac12.00\",\"n\":3}", 0, err, sizeof err);
+    assert_non_null(s);
+    assert_string_equal(s, "Dear Ada, you owe \xe2\x82\xac" "12.00 (3 items).");
+    free(s);
+}
+
+static void test_html_escapes_every_variable(void **state)
+{
+    (void)state;
+    char err[256];
+    const char *vars = "{\"name\":\"<script>alert('x')</script> & \\\"Co\\\"\"}";
+    char *s = render("<p>{{name}}</p>", vars, 1, err, sizeof err);
+    assert_non_null(s);
+    assert_string_equal(s, "<p>&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;Co&quot;</p>");
+    free(s);
+    /* text parts are not escaped */
+    s = render("{{name}}", vars, 0, err, sizeof err);
+    assert_string_equal(s, "<script>alert('x')</script> & \"Co\"");
+    free(s);
+    /* no raw form: a triple mustache is not a way around escaping */
+    s = render("{{{name}}}", vars, 1, err, sizeof err);
+    assert_null(s);
+}
+
+static void test_missing_variable_is_an_error(void **state)
+{
+    (void)state;
+    char err[256];
+    char *s = render("line one\nPay: {{pay_link}}\n", "{\"name\":\"x\"}", 0, err, sizeof err);
+    assert_null(s);
+    assert_non_null(strstr(err, "missing variable 'pay_link'"));
+    assert_non_null(strstr(err, "line 2"));
+    s = render("{{x}}", "{\"x\":null}", 0, err, sizeof err);
+    assert_null(s);
+    s = render("{{x}}", "{\"x\":[1]}", 0, err, sizeof err);
+    assert_null(s);
+    assert_non_null(strstr(err, "list or object"));
+    s = render("{{#x}}open", "{\"x\":true}", 0, err, sizeof err);
+    assert_null(s);
+    assert_non_null(strstr(err, "not closed"));
+    s = render("{{x", "{\"x\":1}", 0, err, sizeof err);
+    assert_null(s);
+    assert_non_null(strstr(err, "unterminated"));
+}
+
+static void test_sections(void **state)
+{
+    (void)state;
+    char err[256];
+    const char *vars = "{\"who\":\"A\",\"invoices\":[{\"number\":\"1\",\"d\":3},"
+                       "{\"number\":\"2\"}],\"empty\":[],\"link\":\"\"}";
+    char *s = render("{{#invoices}}[{{number}} {{who}}{{#d}} d={{d}}{{/d}}]{{/invoices}}"
+                     "{{^empty}}none{{/empty}}{{#link}}L{{/link}}{{^link}}no link{{/link}}"
+                     "{{! a comment }}",
+                     vars, 0, err, sizeof err);
+    assert_non_null(s);
+    assert_string_equal(s, "[1 A d=3][2 A]noneno link");
+    free(s);
+    /* a missing variable inside an item is still an error */
+    s = render("{{#invoices}}{{d}}{{/invoices}}", vars, 0, err, sizeof err);
+    assert_null(s);
+    assert_non_null(strstr(err, "missing variable 'd'"));
+}
+
+static void test_standalone_lines(void **state)
+{
+    (void)state;
+    char err[256];
+    char *s = render("Head\n{{#xs}}\n  - {{.}}\n{{/xs}}\nTail\n", "{\"xs\":[\"a\",\"b\"]}", 0,
+                     err, sizeof err);
+    assert_non_null(s);
+    assert_string_equal(s, "Head\n  - a\n  - b\nTail\n");
+    free(s);
+}
+
+static void test_money(void **state)
+{
+    (void)state;
+    char buf[64], err[128];
+    assert_int_equal(ntf_format_money(123456, "EUR", "en-GB", buf, sizeof buf, err, sizeof err), 0);
+    assert_string_equal(buf, "\xe2\x82\xac" "1,234.56");
+    ntf_format_money(123456, "EUR", "de-DE", buf, sizeof buf, err, sizeof err);
+    assert_string_equal(buf, "1.234,56\xc2\xa0\xe2\x82\xac");
+    ntf_format_money(100000000, "GBP", "en-GB", buf, sizeof buf, err, sizeof err);
+    assert_string_equal(buf, "\xc2\xa3" "1,000,000.00");
+    ntf_format_money(5, "EUR", "fr-FR", buf, sizeof buf, err, sizeof err);
+    assert_string_equal(buf, "0,05\xc2\xa0\xe2\x82\xac");
+    ntf_format_money(1200, "JPY", "en-GB", buf, sizeof buf, err, sizeof err);
+    assert_string_equal(buf, "\xc2\xa5" "1,200");
+    ntf_format_money(-1500, "CHF", "de-CH", buf, sizeof buf, err, sizeof err);
+    assert_string_equal(buf, "-15,00\xc2\xa0" "CHF");
+    ntf_format_money(1500, "USD", "en-US", buf, sizeof buf, err, sizeof err);
+    assert_string_equal(buf, "$15.00");
+    ntf_format_money(1234, "KWD", "xx", buf, sizeof buf, err, sizeof err);
+    assert_string_equal(buf, "KWD\xc2\xa0" "1.234");
+    assert_int_equal(ntf_format_money(1, "XYZ", "en-GB", buf, sizeof buf, err, sizeof err), -1);
+    assert_non_null(strstr(err, "XYZ"));
+}
+
+static void test_dates(void **state)
+{
+    (void)state;
+    char buf[64], err[128];
+    assert_int_equal(ntf_format_date("2026-03-01", "en-GB", buf, sizeof buf, err, sizeof err), 0);
+    assert_string_equal(buf, "1 March 2026");
+    ntf_format_date("2026-03-01", "de-DE", buf, sizeof buf, err, sizeof err);
+    assert_string_equal(buf, "1. M\xc3\xa4rz 2026");
+    ntf_format_date("2026-12-24", "en-US", buf, sizeof buf, err, sizeof err);
+    assert_string_equal(buf, "December 24, 2026");
+    ntf_format_date("2026-08-15", "fr-FR", buf, sizeof buf, err, sizeof err);
+    assert_string_equal(buf, "15 ao\xc3\xbbt 2026");
+    assert_int_equal(ntf_format_date("2026-02-30", "en-GB", buf, sizeof buf, err, sizeof err), -1);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_variables),
+        cmocka_unit_test(test_html_escapes_every_variable),
+        cmocka_unit_test(test_missing_variable_is_an_error),
+        cmocka_unit_test(test_sections),
+        cmocka_unit_test(test_standalone_lines),
+        cmocka_unit_test(test_money),
+        cmocka_unit_test(test_dates),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
