@@ -65,7 +65,10 @@ json_t *rep_report_aging(const rep_state *st, uint32_t tenant, int32_t d, int64_
     curs = json_array();
     if (!rep || !curs)
         goto fail;
-    for (uint32_t c = 0; c < st->ncurs; c++) {
+    uint32_t order[65536];
+    rep_cur_order(st, order);
+    for (uint32_t ci = 0; ci < st->ncurs; ci++) {
+        uint32_t c = order[ci];
         int64_t tc = 0, ta = 0, oc = 0, oa = 0;
         for (int b = 0; b < REP_NBUCKETS; b++) {
             tc += cnt[c][b];

@@ -59,10 +59,14 @@ static int rep_group_order(const void *a, const void *b)
 static json_t *rep_money_list(const rep_state *st, const int64_t *amounts)
 {
     json_t *a = json_array();
-    for (uint32_t c = 0; c < st->ncurs; c++)
+    uint32_t order[65536];
+    rep_cur_order(st, order);
+    for (uint32_t ci = 0; ci < st->ncurs; ci++) {
+        uint32_t c = order[ci];
         if (amounts[c])
             json_array_append_new(a, json_pack("{s:s, s:I}", "currency", st->curs[c].code,
                                                "amount_minor", (json_int_t)amounts[c]));
+    }
     return a;
 }
 

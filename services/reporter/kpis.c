@@ -241,7 +241,10 @@ json_t *rep_report_kpis(const rep_state *st, uint32_t tenant, int32_t d, int64_t
     curs = json_array();
     if (!rep || !curs)
         goto fail;
-    for (uint32_t c = 0; c < st->ncurs; c++) {
+    uint32_t order[65536];
+    rep_cur_order(st, order);
+    for (uint32_t ci = 0; ci < st->ncurs; ci++) {
+        uint32_t c = order[ci];
         if (!acc[2][c].present && !acc[2][c].end_ar && !acc[2][c].beg_ar)
             continue;
         json_t *periods = json_array();

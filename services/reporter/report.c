@@ -24,6 +24,18 @@ json_t *rep_num2(double x)
     return json_real(rep_round2(x));
 }
 
+void rep_cur_order(const rep_state *st, uint32_t *order)
+{
+    for (uint32_t i = 0; i < st->ncurs; i++) {
+        uint32_t j = i;
+        while (j > 0 && strcmp(st->curs[order[j - 1]].code, st->curs[i].code) > 0) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = i;
+    }
+}
+
 const char *rep_risk_band(int32_t max_dpd, int broken_promise)
 {
     static const char *const bands[] = {"low", "medium", "high", "severe"};

@@ -14,4 +14,8 @@ json_t *rep_num2(double x);
  * scheduler's promise.kept/broken when present, else the documented rule. */
 int rep_promise_status(const rep_state *st, const rep_promise *p, int32_t d, int32_t *day);
 
+/* Currency indices sorted by ISO code (reports list currencies in that
+ * order); order must hold st->ncurs entries. */
+void rep_cur_order(const rep_state *st, uint32_t *order);
+
 #endif

@@ -1,0 +1,335 @@
+/* test_reporter_state.c -- the reporter's state: idempotence, input rules,
+ * normalization for replay, snapshots and requests. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "../../services/reporter/reporter.h"
+#include "../../services/reporter/request.h"
+
+#define LEDGER "tests/data/reporter/ledger1"
+
+static json_t *ev(const char *id, const char *type, const char *time, const char *data)
+{
+    json_t *d = json_loads(data, 0, NULL);
+    assert_non_null(d);
+    return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:o}", "v", 1, "id", id, "source", "t", "type",
+                     type, "tenant", "t1", "time", time, "data", d);
+}
+
+static int apply(rep_state *st, json_t *e, char *err, size_t n)
+{
+    int rc = rep_state_apply_event(st, e, err, n);
+    json_decref(e);
+    return rc;
+}
+
+static int64_t total_ar(const rep_state *st, int32_t d)
+{
+    int64_t t = 0;
+    for (uint32_t i = 0; i < st->ninvs; i++)
+        t += rep_inv_outstanding(st, &st->invs[i], d);
+    return t;
+}
+
+static int32_t day(const char *s)
+{
+    int32_t d;
+    assert_int_equal(cm_date_parse(s, &d), 0);
+    return d;
+}
+
+static void test_idempotent(void **state)
+{
+    (void)state;
+    char err[256];
+    rep_state *st = rep_state_new();
+    const char *inv = "{\"invoice_id\":\"I1\",\"customer_id\":\"C1\",\"currency\":\"EUR\","
+                      "\"amount_minor\":10000,\"issued_on\":\"2026-03-01\",\"due_on\":\"2026-03-31\"}";
+    assert_int_equal(apply(st, ev("e1", "invoice.issued", "2026-03-01T00:00:00Z", inv), err, sizeof err), 1);
+    assert_int_equal(apply(st, ev("e1", "invoice.issued", "2026-03-01T00:00:00Z", inv), err, sizeof err), 0);
+    const char *pay = "{\"payment_id\":\"P1\",\"customer_id\":\"C1\",\"currency\":\"EUR\","
+                      "\"amount_minor\":2500,\"received_on\":\"2026-03-05\"}";
+    assert_int_equal(apply(st, ev("e2", "payment.received", "2026-03-05T00:00:00Z", pay), err, sizeof err), 1);
+    /* the same event again, and the same payment under a new event id */
+    assert_int_equal(apply(st, ev("e2", "payment.received", "2026-03-05T00:00:00Z", pay), err, sizeof err), 0);
+    assert_int_equal(apply(st, ev("e3", "payment.received", "2026-03-05T00:00:00Z", pay), err, sizeof err), 0);
+    assert_int_equal(st->duplicates, 2);
+    assert_int_equal(total_ar(st, day("2026-03-04")), 10000);
+    assert_int_equal(total_ar(st, day("2026-03-05")), 7500);
+    assert_int_equal(total_ar(st, day("2026-02-28")), 0); /* not issued yet */
+    /* reversal restores the balance from its day on */
+    assert_int_equal(apply(st, ev("e4", "payment.reversed", "2026-03-07T10:00:00Z",
+                                  "{\"payment_id\":\"P1\",\"customer_id\":\"C1\",\"reason\":\"x\"}"),
+                           err, sizeof err), 1);
+    assert_int_equal(total_ar(st, day("2026-03-06")), 7500);
+    assert_int_equal(total_ar(st, day("2026-03-07")), 10000);
+    /* void closes it */
+    assert_int_equal(apply(st, ev("e5", "invoice.voided", "2026-03-09T10:00:00Z",
+                                  "{\"invoice_id\":\"I1\",\"customer_id\":\"C1\"}"),
+                           err, sizeof err), 1);
+    assert_int_equal(total_ar(st, day("2026-03-08")), 10000);
+    assert_int_equal(total_ar(st, day("2026-03-09")), 0);
+    rep_state_free(st);
+}
+
+static void test_rules(void **state)
+{
+    (void)state;
+    char err[256];
+    rep_state *st = rep_state_new();
+    struct {
+        const char *type, *data, *field;
+    } bad[] = {
+        {"invoice.issued", "{\"invoice_id\":\"I\",\"customer_id\":\"C\",\"currency\":\"EUR\",\"issued_on\":\"2026-03-01\",\"due_on\":\"2026-03-31\"}", "data.amount_minor: required"},
+        {"invoice.issued", "{\"invoice_id\":\"I\",\"customer_id\":\"C\",\"currency\":\"XXQ\",\"amount_minor\":1,\"issued_on\":\"2026-03-01\",\"due_on\":\"2026-03-31\"}", "data.currency: unknown"},
+        {"invoice.issued", "{\"invoice_id\":\"I\",\"customer_id\":\"C\",\"currency\":\"EUR\",\"amount_minor\":1,\"issued_on\":\"2026-02-30\",\"due_on\":\"2026-03-31\"}", "data.issued_on: not a date"},
+        {"invoice.issued", "{\"invoice_id\":\"I\",\"customer_id\":\"C\",\"currency\":\"EUR\",\"amount_minor\":-5,\"issued_on\":\"2026-03-01\",\"due_on\":\"2026-03-31\"}", "data.amount_minor: not a non-negative integer"},
+        {"payment.received", "{\"payment_id\":\"P\",\"customer_id\":\"C\",\"currency\":\"EUR\",\"amount_minor\":100,\"received_on\":\"2026-03-01\",\"allocations\":[{\"invoice_id\":\"I\",\"amount_minor\":200}]}", "data.allocations: sum exceeds"},
+        {"payment.reversed", "{\"payment_id\":\"nope\",\"customer_id\":\"C\"}", "data.payment_id: unknown payment"},
+        {"promise.made", "{\"customer_id\":\"C\",\"currency\":\"EUR\",\"amount_minor\":1,\"promised_on\":\"2026-03-01\",\"invoice_ids\":[3]}", "data.invoice_ids[0]"},
+        {"invoice.issued", "{\"invoice_id\":\"I\",\"currency\":\"EUR\"}", "data.customer_id: required"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "b%zu", i);
+        assert_int_equal(apply(st, ev(id, bad[i].type, "2026-03-01T00:00:00Z", bad[i].data), err, sizeof err), -1);
+        if (!strstr(err, bad[i].field))
+            fail_msg("case %zu: error \"%s\" does not name \"%s\"", i, err, bad[i].field);
+    }
+    /* envelope errors */
+    json_t *e = ev("x", "invoice.issued", "yesterday", "{}");
+    assert_int_equal(rep_state_apply_event(st, e, err, sizeof err), -1);
+    assert_non_null(strstr(err, "time"));
+    json_decref(e);
+    assert_int_equal(rep_state_apply_event(st, json_integer(3), err, sizeof err), -1);
+    json_t *c = json_loads("{\"type\":\"contact.sent\",\"id\":\"k\",\"tenant\":\"t1\",\"at\":\"nope\"}", 0, NULL);
+    assert_int_equal(rep_state_apply_contact(st, c, err, sizeof err), -1);
+    assert_non_null(strstr(err, "at: not an RFC 3339"));
+    json_decref(c);
+    assert_int_equal(st->ninvs, 0);
+    rep_state_free(st);
+}
+
+static void test_normalize(void **state)
+{
+    (void)state;
+    char err[256];
+    struct {
+        const char *cur, *amount;
+        long long want; /* -1: rejected */
+    } cases[] = {{"EUR", "\"12.30\"", 1230}, {"EUR", "12.3", 1230},   {"EUR", "2000", 200000},
+                 {"JPY", "\"150000\"", 150000}, {"KWD", "\"1.005\"", 1005}, {"EUR", "\"10.001\"", -1},
+                 {"JPY", "1.5", -1},        {"EUR", "\"-1\"", -1},    {"EUR", "-3.0", -1},
+                 {"EUR", "true", -1},        {"XYZ", "\"1\"", -1}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[512];
+        snprintf(buf, sizeof buf,
+                 "{\"specversion\":\"1.0\",\"id\":\"i\",\"source\":\"s\",\"type\":\"credit_note.issued\","
+                 "\"time\":\"2026-03-01T10:00:00+02:00\",\"data\":{\"customer_id\":\"C\",\"invoice_id\":\"I\","
+                 "\"currency\":\"%s\",\"amount\":%s}}",
+                 cases[i].cur, cases[i].amount);
+        json_t *in = json_loads(buf, 0, NULL);
+        assert_non_null(in);
+        json_t *out = rep_normalize_inbound(in, err, sizeof err);
+        if (cases[i].want < 0) {
+            if (out)
+                fail_msg("case %zu accepted", i);
+            assert_true(strstr(err, "data.amount") || strstr(err, "data.currency"));
+        } else {
+            if (!out)
+                fail_msg("case %zu: %s", i, err);
+            assert_int_equal(json_integer_value(json_object_get(json_object_get(out, "data"), "amount_minor")),
+                             cases[i].want);
+            assert_string_equal(json_string_value(json_object_get(out, "tenant")), "default");
+            assert_string_equal(json_string_value(json_object_get(out, "time")), "2026-03-01T08:00:00.000Z");
+        }
+        json_decref(out);
+        json_decref(in);
+    }
+    /* a backtest command becomes a sent contact */
+    json_t *cmd = json_loads("{\"v\":1,\"command_id\":\"t/inv/I/step/1/attempt/1\",\"kind\":\"reminder\","
+                             "\"tenant\":\"t\",\"channel\":\"email\",\"strategy\":\"s\",\"variant\":\"B\",\"step\":1,"
+                             "\"created_at\":\"2026-03-08T09:00:00.000Z\",\"customer\":{\"customer_id\":\"C\"},"
+                             "\"currency\":\"EUR\",\"amounts\":{\"total\":5},\"invoices\":[{\"invoice_id\":\"I\"}]}",
+                             0, NULL);
+    json_t *c = rep_normalize_contact(cmd, err, sizeof err);
+    assert_non_null(c);
+    assert_string_equal(json_string_value(json_object_get(c, "type")), "contact.sent");
+    assert_string_equal(json_string_value(json_object_get(c, "at")), "2026-03-08T09:00:00.000Z");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(c, "invoice_ids"), 0)), "I");
+    rep_state *st = rep_state_new();
+    assert_int_equal(rep_state_apply_contact(st, c, err, sizeof err), 1);
+    assert_int_equal(rep_state_apply_contact(st, c, err, sizeof err), 0);
+    rep_state_free(st);
+    json_decref(c);
+    json_decref(cmd);
+}
+
+static rep_state *load_ledger(void)
+{
+    char err[256], line[4096];
+    rep_state *st = rep_state_new();
+    FILE *f = fopen(LEDGER "/events.jsonl", "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f)) {
+        json_t *in = json_loads(line, 0, NULL);
+        json_t *c = in ? rep_normalize_inbound(in, err, sizeof err) : NULL;
+        if (c)
+            rep_state_apply_event(st, c, err, sizeof err);
+        json_decref(c);
+        json_decref(in);
+    }
+    fclose(f);
+    f = fopen(LEDGER "/contacts.jsonl", "r");
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f)) {
+        json_t *c = json_loads(line, 0, NULL);
+        rep_state_apply_contact(st, c, err, sizeof err);
+        json_decref(c);
+    }
+    fclose(f);
+    return st;
+}
+
+static void test_snapshot(void **state)
+{
+    (void)state;
+    char err[256];
+    rep_state *st = load_ledger();
+    st->offsets.n = 2;
+    strcpy(st->offsets.topic[0], "events");
+    st->offsets.part[0] = 3;
+    st->offsets.next[0] = 42;
+    strcpy(st->offsets.topic[1], "contacts");
+    st->offsets.part[1] = 0;
+    st->offsets.next[1] = 7;
+    char *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(rep_snapshot_encode(st, &buf, &len, err, sizeof err), 0);
+    rep_state *back = rep_snapshot_decode(buf, len, err, sizeof err);
+    if (!back)
+        fail_msg("%s", err);
+    int32_t d = day("2026-03-31");
+    const char *tenants[] = {"acme", "globex"};
+    for (int t = 0; t < 2; t++)
+        for (int k = 0; k < 3; k++) {
+            json_t *a = rep_report_build(st, rep_report_types[k], tenants[t], d, 0);
+            json_t *b = rep_report_build(back, rep_report_types[k], tenants[t], d, 0);
+            assert_true(json_equal(a, b));
+            if (t == 0) /* globex has no contacts */
+                assert_true(json_array_size(json_object_get(a, k == 2 ? "rows" : "currencies")) > 0);
+            json_decref(a);
+            json_decref(b);
+        }
+    assert_int_equal(back->offsets.n, 2);
+    assert_string_equal(back->offsets.topic[1], "contacts");
+    assert_int_equal(back->offsets.next[0], 42);
+    assert_int_equal(back->applied, st->applied);
+    /* the restored state still de-duplicates: re-applying the ledger changes nothing */
+    json_t *before = rep_report_build(back, "kpis", "acme", d, 0);
+    char line[4096];
+    FILE *f = fopen(LEDGER "/events.jsonl", "r");
+    while (fgets(line, sizeof line, f)) {
+        json_t *in = json_loads(line, 0, NULL);
+        json_t *c = in ? rep_normalize_inbound(in, err, sizeof err) : NULL;
+        if (c)
+            assert_true(rep_state_apply_event(back, c, err, sizeof err) <= 0);
+        json_decref(c);
+        json_decref(in);
+    }
+    fclose(f);
+    json_t *after = rep_report_build(back, "kpis", "acme", d, 0);
+    assert_true(json_equal(before, after));
+    json_decref(before);
+    json_decref(after);
+    /* truncated or damaged snapshots are refused, never crash */
+    for (size_t cut = 0; cut < len; cut += len / 97 + 1) {
+        rep_state *x = rep_snapshot_decode(buf, cut, err, sizeof err);
+        assert_null(x);
+    }
+    buf[0] = 'X';
+    assert_null(rep_snapshot_decode(buf, len, err, sizeof err));
+    free(buf);
+    rep_state_free(back);
+    rep_state_free(st);
+}
+
+static void test_request(void **state)
+{
+    (void)state;
+    char err[256];
+    rep_request rq;
+    json_t *j = json_loads("{\"v\":1,\"id\":\"r1\",\"tenant\":\"acme\",\"types\":[\"kpis\"],\"as_of\":\"2026-03-31\"}", 0, NULL);
+    assert_int_equal(rep_request_parse(j, 5, &rq, err, sizeof err), 0);
+    assert_string_equal(rq.id, "r1");
+    assert_string_equal(rq.tenant, "acme");
+    assert_int_equal(rq.types, 2);
+    assert_int_equal(rq.as_of, day("2026-03-31"));
+    json_decref(j);
+    j = json_loads("{\"id\":\"r2\"}", 0, NULL);
+    assert_int_equal(rep_request_parse(j, 5, &rq, err, sizeof err), 0);
+    assert_int_equal(rq.types, 7);
+    assert_int_equal(rq.as_of, 5);
+    assert_string_equal(rq.tenant, "default");
+    json_decref(j);
+    const char *bad[][2] = {{"{\"tenant\":\"a\"}", "id: required"},
+                            {"{\"id\":\"r\",\"as_of\":\"2026-13-01\"}", "as_of: not a date"},
+                            {"{\"id\":\"r\",\"types\":[\"aging\",\"dso\"]}", "types[1]"},
+                            {"{\"id\":\"r\",\"types\":[]}", "types: not a non-empty array"},
+                            {"[1]", "request: not a JSON object"}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        j = json_loads(bad[i][0], 0, NULL);
+        assert_int_equal(rep_request_parse(j, 5, &rq, err, sizeof err), -1);
+        if (!strstr(err, bad[i][1]))
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, bad[i][1]);
+        json_decref(j);
+    }
+}
+
+static void test_helpers(void **state)
+{
+    (void)state;
+    assert_string_equal(rep_risk_band(0, 0), "low");
+    assert_string_equal(rep_risk_band(30, 0), "low");
+    assert_string_equal(rep_risk_band(31, 0), "medium");
+    assert_string_equal(rep_risk_band(61, 0), "high");
+    assert_string_equal(rep_risk_band(91, 0), "severe");
+    assert_string_equal(rep_risk_band(10, 1), "medium");
+    assert_string_equal(rep_risk_band(200, 1), "severe");
+    assert_true(rep_round2(2.345) == 2.35 || rep_round2(2.345) == 2.34); /* binary: either */
+    assert_true(rep_round2(1.125) == 1.13); /* exact in binary: half away from zero */
+    assert_true(rep_round2(-1.125) == -1.13);
+    rep_map m = {0};
+    char k[32];
+    for (uint32_t i = 0; i < 5000; i++) {
+        snprintf(k, sizeof k, "key-%u", i);
+        assert_int_equal(rep_map_put(&m, k, strlen(k), i * 3), 0);
+    }
+    for (uint32_t i = 0; i < 5000; i++) {
+        uint32_t v;
+        snprintf(k, sizeof k, "key-%u", i);
+        assert_int_equal(rep_map_get(&m, k, strlen(k), &v), 1);
+        assert_int_equal(v, i * 3);
+    }
+    assert_int_equal(rep_map_get(&m, "key-5000", 8, NULL), 0);
+    assert_int_equal(rep_map_get(&m, "key-1", 4, NULL), 0); /* prefix is not a match */
+    rep_map_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_idempotent), cmocka_unit_test(test_rules),
+        cmocka_unit_test(test_normalize),  cmocka_unit_test(test_snapshot),
+        cmocka_unit_test(test_request),    cmocka_unit_test(test_helpers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
