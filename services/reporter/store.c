@@ -57,7 +57,11 @@ int rep_store_save(cm_redis *r, const char *base, const rep_state *st, size_t *b
     size_t nchunks = (len + REP_CHUNK - 1) / REP_CHUNK;
     for (size_t i = 0; i < nchunks; i++) {
         size_t n = len - i * REP_CHUNK < REP_CHUNK ? len - i * REP_CHUNK : REP_CHUNK;
-        cm_redis_pipe_add(p, "SET %ssnap:%lld:%zu %b", base, ngen, i, buf + i * REP_CHUNK, n);
+        if (cm_redis_pipe_add(p, "SET %ssnap:%lld:%llu %b", base, ngen, (unsigned long long)i,
+                              buf + i * REP_CHUNK, n) < 0) {
+            snprintf(errstr, errlen, "snapshot: cannot queue chunk %zu", i);
+            goto cleanup;
+        }
     }
     if (cm_redis_pipe_exec(r, p, errstr, errlen) < 0)
         goto cleanup;
@@ -69,8 +73,12 @@ int rep_store_save(cm_redis *r, const char *base, const rep_state *st, size_t *b
         }
     }
     char meta[160];
-    snprintf(meta, sizeof meta, "{\"v\":1,\"gen\":%lld,\"chunks\":%zu,\"bytes\":%zu}", ngen, nchunks,
-             len);
+    snprintf(meta, sizeof meta, "{\"v\":1,\"gen\":%lld,\"chunks\":%zu,\"bytes\":%zu}", ngen,
+             nchunks, len);
+    if (cm_redis_pipe_len(p) != nchunks) {
+        snprintf(errstr, errlen, "snapshot: %zu of %zu chunks queued", cm_redis_pipe_len(p), nchunks);
+        goto cleanup;
+    }
     redisReply *x = cm_redis_cmd(r, errstr, errlen, "SET %ssnap %s", base, meta);
     if (!x)
         goto cleanup;

@@ -1,0 +1,212 @@
+"""t_reporter_lib.py -- helpers of the reporter integration tests (not a
+test itself: not executable, imported by t_reporter_*.py). Python stdlib
+only; Kafka through kcat and bin/arrears-admin, Redis through redis-cli."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from decimal import Decimal
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.environ.get("ARREARS_BIN", os.path.join(REPO, "bin"))
+BROKERS = os.environ.get("ARREARS_KAFKA_BROKERS", "")
+REDIS_URL = os.environ.get("ARREARS_REDIS_URL", "")
+DATA = os.path.join(REPO, "tests", "data", "reporter")
+sys.path.insert(0, DATA)
+import compare  # noqa: E402  tests/data/reporter/compare.py
+
+EXPONENT = {"EUR": 2, "USD": 2, "GBP": 2, "JPY": 0, "KWD": 3}
+
+
+def skip(msg):
+    print("SKIP:", msg)
+    sys.exit(77)
+
+
+def fail(msg):
+    print("FAIL:", msg)
+    sys.exit(1)
+
+
+def require_stack():
+    if not BROKERS or not REDIS_URL:
+        skip("ARREARS_KAFKA_BROKERS / ARREARS_REDIS_URL not set")
+    if not shutil.which("kcat"):
+        skip("kcat not installed")
+    for b in ("arrears-reporter", "arrears-admin"):
+        if not os.access(os.path.join(BIN, b), os.X_OK):
+            skip(os.path.join(BIN, b) + " not built")
+
+
+def canonical(ce):
+    """Inbound CloudEvent -> canonical event (docs/contracts.md), the way
+    ingest would publish it; written here independently of the C code."""
+    data = dict(ce["data"])
+    cur = data.get("currency")
+
+    def minor(a):
+        q = Decimal(str(a)).scaleb(EXPONENT[cur])
+        assert q == q.to_integral_value(), a
+        return int(q)
+    if "amount" in data:
+        data["amount_minor"] = minor(data.pop("amount"))
+    if "allocations" in data:
+        data["allocations"] = [{"invoice_id": a["invoice_id"], "amount_minor": minor(a["amount"])}
+                               for a in data["allocations"]]
+    t = ce["time"].replace("Z", "")
+    if "." not in t:
+        t += ".000"
+    return {"v": 1, "id": ce["id"], "source": ce["source"], "type": ce["type"],
+            "tenant": ce.get("tenant", "default"), "time": t + "Z",
+            "customer_id": data.get("customer_id"), "trace_id": "0" * 32, "data": data}
+
+
+def ledger(name):
+    """(canonical events, contacts) of tests/data/reporter/<name>; lines the
+    reporter must reject (bad amounts) are kept as they are."""
+    events = []
+    for line in open(os.path.join(DATA, name, "events.jsonl")):
+        if not line.strip():
+            continue
+        ce = json.loads(line)
+        try:
+            events.append(canonical(ce))
+        except AssertionError:
+            events.append(ce)  # a poison record: must be rejected, not fatal
+    contacts = [json.loads(l) for l in open(os.path.join(DATA, name, "contacts.jsonl")) if l.strip()]
+    expected = json.load(open(os.path.join(DATA, name, "expected.json")))
+    return events, contacts, expected
+
+
+class Env:
+    """A private set of topics, consumer group and Redis key prefix."""
+
+    def __init__(self, name, partitions=3):
+        tag = "%s-%d-%d" % (name, os.getpid(), int(time.time()))
+        self.prefix = "it-rep-%s." % tag
+        self.group = "it-rep-%s" % tag
+        self.tmp = tempfile.mkdtemp(prefix="it-rep-")
+        self.procs = []
+        self.env = dict(os.environ)
+        self.env.update({
+            "ARREARS_TOPIC_PREFIX": self.prefix,
+            "ARREARS_GROUP_ID": self.group,
+            "ARREARS_HTTP_ADDR": "127.0.0.1:0",
+            "ARREARS_REPORTER_SNAPSHOT_INTERVAL": "500ms",
+            "ARREARS_LOG_LEVEL": os.environ.get("ARREARS_LOG_LEVEL", "info"),
+        })
+        subprocess.run([os.path.join(BIN, "arrears-admin"), "create-topics", "--partitions",
+                        str(partitions), "events", "contacts", "reports", "reports.requests"],
+                       env=self.env, check=True, stdout=subprocess.DEVNULL)
+        self.seen = 0  # reports already read
+
+    def topic(self, suffix):
+        return self.prefix + suffix
+
+    def produce(self, suffix, records):
+        """records: (key, value) pairs; value a dict or a raw string."""
+        path = os.path.join(self.tmp, "batch")
+        with open(path, "w") as f:
+            for k, v in records:
+                f.write("%s\t%s\n" % (k, v if isinstance(v, str) else json.dumps(v)))
+        subprocess.run(["kcat", "-P", "-b", BROKERS, "-t", self.topic(suffix), "-K", "\t", "-l", path],
+                       check=True)
+
+    def publish_events(self, events):
+        self.produce("events", [("%s/%s" % (e.get("tenant", "default"), e.get("customer_id") or
+                                             e.get("data", {}).get("customer_id")), e) for e in events])
+
+    def publish_contacts(self, contacts):
+        self.produce("contacts", [("%s/%s" % (c["tenant"], c["customer_id"]), c) for c in contacts])
+
+    def request(self, rid, tenant, as_of, types=None):
+        req = {"v": 1, "id": rid, "tenant": tenant, "as_of": as_of}
+        if types:
+            req["types"] = types
+        self.produce("reports.requests", [(tenant + "/" + rid, req)])
+
+    def reports(self):
+        """Every record on the reports topic: list of (key, dict)."""
+        out = subprocess.run(["kcat", "-C", "-b", BROKERS, "-t", self.topic("reports"), "-o", "beginning",
+                              "-e", "-q", "-f", "%k\t%s\n"], capture_output=True, text=True, timeout=60)
+        res = []
+        for line in out.stdout.splitlines():
+            if "\t" in line:
+                k, v = line.split("\t", 1)
+                res.append((k, json.loads(v)))
+        return res
+
+    def wait_reports(self, pred, want, timeout=60, what="reports"):
+        """Polls until `want` reports satisfy pred(key, report); returns them."""
+        deadline = time.time() + timeout
+        got = []
+        while time.time() < deadline:
+            got = [(k, r) for k, r in self.reports() if pred(k, r)]
+            if len(got) >= want:
+                return got
+            for p in self.procs:
+                if p.poll() is not None:
+                    fail("reporter exited (%s) while waiting for %s; log:\n%s" % (p.returncode, what, self.log(p)))
+            time.sleep(0.5)
+        fail("timed out waiting for %s (got %d of %d)" % (what, len(got), want))
+
+    # -- the service -------------------------------------------------------
+    def start(self, extra=None, name="reporter"):
+        env = dict(self.env)
+        env.update(extra or {})
+        log = open(os.path.join(self.tmp, name + ".log"), "ab")
+        p = subprocess.Popen([os.path.join(BIN, "arrears-reporter")], env=env, stdout=log, stderr=log)
+        p.logname = os.path.join(self.tmp, name + ".log")
+        self.procs.append(p)
+        return p
+
+    def log(self, p):
+        try:
+            return open(p.logname).read()[-4000:]
+        except OSError:
+            return ""
+
+    def stop(self, p, sig=signal.SIGTERM):
+        p.send_signal(sig)
+        try:
+            rc = p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            fail("reporter still running 10 s after signal %d" % sig)
+        self.procs.remove(p)
+        if sig == signal.SIGTERM and rc != 0:
+            fail("reporter exited %d on SIGTERM; log:\n%s" % (rc, self.log(p)))
+        return rc
+
+    def log_count(self, name, text):
+        try:
+            return open(os.path.join(self.tmp, name + ".log")).read().count(text)
+        except OSError:
+            return 0
+
+    def cleanup(self):
+        for p in self.procs:
+            p.kill()
+            p.wait()
+        self.procs = []
+        if shutil.which("redis-cli"):
+            keys = subprocess.run(["redis-cli", "-u", REDIS_URL, "--scan", "--pattern", self.prefix + "*"],
+                                  capture_output=True, text=True).stdout.split()
+            for i in range(0, len(keys), 100):
+                subprocess.run(["redis-cli", "-u", REDIS_URL, "DEL"] + keys[i:i + 100],
+                               stdout=subprocess.DEVNULL)
+        if os.environ.get("ARREARS_IT_KEEP") != "1":
+            shutil.rmtree(self.tmp, ignore_errors=True)
+        else:
+            print("kept", self.tmp)
+
+
+def check(expected, reports, what):
+    problems = compare.compare(expected, reports)
+    if problems:
+        fail("%s: %d differences:\n  %s" % (what, len(problems), "\n  ".join(problems[:40])))
+    print("ok: %s: %d reports match the independently worked-out answers" % (what, len(expected["reports"])))
