@@ -72,6 +72,24 @@ try:
     if env.log_count("fresh", "snapshot loaded") != 0:
         fail("a fresh group found a snapshot")
 
+    # bin/arrears-report: the latest answers, as JSON for scripts and as tables
+    import json, os, subprocess
+    from t_reporter_lib import BIN
+    out = subprocess.run([os.path.join(BIN, "arrears-report"), "--json", "--request-id", "req-6"],
+                         env=env.env, capture_output=True, text=True, timeout=60)
+    if out.returncode != 0:
+        fail("arrears-report --json exited %d: %s" % (out.returncode, out.stderr))
+    printed = [json.loads(l) for l in out.stdout.splitlines()]
+    acme = {"as_of": expected["as_of"], "reports": [r for r in expected["reports"] if r["tenant"] == "acme"]}
+    if len(printed) != 3:
+        fail("arrears-report --json printed %d reports for req-6, not 3" % len(printed))
+    check(acme, printed, "arrears-report --json")
+    out = subprocess.run([os.path.join(BIN, "arrears-report"), "--tenant", "acme", "--type", "aging"],
+                         env=env.env, capture_output=True, text=True, timeout=60)
+    if out.returncode != 0 or "== aging  tenant acme  as of 2026-03-31" not in out.stdout \
+            or "5650.50" not in out.stdout or "severe" not in out.stdout:
+        fail("arrears-report table output:\n" + out.stdout + out.stderr)
+
     # a bad request is answered with an error naming the field
     env.request("req-8", "acme", "2026-02-30")
     got = env.wait_reports(lambda k, r: r.get("request_id") == "req-8", 1, what="the answer to req-8")

@@ -97,6 +97,7 @@ class Env:
             "ARREARS_GROUP_ID": self.group,
             "ARREARS_HTTP_ADDR": "127.0.0.1:0",
             "ARREARS_REPORTER_SNAPSHOT_INTERVAL": "500ms",
+            "ARREARS_REPORT_INTERVAL": "366d",  # no periodic reports unless a test asks
             "ARREARS_LOG_LEVEL": os.environ.get("ARREARS_LOG_LEVEL", "info"),
         })
         subprocess.run([os.path.join(BIN, "arrears-admin"), "create-topics", "--partitions",
