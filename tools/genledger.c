@@ -536,6 +536,7 @@ static json_t *tool_render_customer(tool_gl *g, uint32_t ci)
     json_object_set_new(d, "opted_out", oo);
     json_object_set_new(d, "credit_limit",
                         tool_money_json(c->credit_major * 100, r->currency));
+    json_object_set_new(d, "credit_currency", json_string(r->currency));
     json_object_set_new(d, "tags", tg);
     return d;
 }

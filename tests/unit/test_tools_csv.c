@@ -19,6 +19,29 @@ int tool_publish_main(int argc, char **argv);
 #include "../../tools/publish.c"
 #undef main
 
+#include "../../services/ingest/ingest.h"
+
+/* A converted row must pass ingest's own validation (the contract). */
+static void assert_ingest_accepts(json_t *ce)
+{
+    ing_config cfg = {ING_DEFAULT_MAX_BYTES, ING_DEFAULT_MAX_DEPTH};
+    ing_input in;
+    ing_result r;
+    char err[256], *line = json_dumps(ce, JSON_COMPACT);
+    memset(&in, 0, sizeof(in));
+    memset(&r, 0, sizeof(r));
+    in.payload = line;
+    in.len = strlen(line);
+    in.topic = "inbound";
+    assert_int_equal(ing_process(&cfg, &in, &r, err, sizeof(err)), 0);
+    if (!r.accepted)
+        for (size_t i = 0; i < r.reasons.n; i++)
+            print_error("ingest rejects: %s in %s\n", r.reasons.r[i].message, line);
+    assert_true(r.accepted);
+    ing_result_clear(&r);
+    free(line);
+}
+
 static int split(const char *in, char **f, char *buf, size_t buflen)
 {
     char err[256];
@@ -79,6 +102,7 @@ static json_t *row(const tool_csv_header *h, const char *line, char *err, size_t
     int n = split(line, f, buf, sizeof(buf));
     if (tool_csv_to_event(h, f, n, &o, &ce, err, errlen) != 0)
         return NULL;
+    assert_ingest_accepts(ce);
     return ce;
 }
 
