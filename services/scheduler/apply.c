@@ -445,19 +445,29 @@ static int ev_issued(sch_ctx *c, const json_t *ev, const json_t *d, sch_rec *inv
         pay_inv(c, inv, cust, take, cr->pid);
     }
     /* events that came before the invoice */
-    if (pend && pend->exists && !pend->u.pend.clear) {
+    if (pend && (json_array_size(pend->u.pend.items) || json_array_size(pend->u.pend.add))) {
+        /* stored ones first, then those kept earlier in this batch */
+        json_t *all = json_array();
         size_t i;
         json_t *pe;
-        json_array_foreach(pend->u.pend.items, i, pe) {
+        if (pend->u.pend.items) json_array_extend(all, pend->u.pend.items);
+        if (pend->u.pend.add) json_array_extend(all, pend->u.pend.add);
+        json_decref(pend->u.pend.add);
+        pend->u.pend.add = NULL;
+        pend->u.pend.clear = 1;
+        pend->dirty = 1;
+        json_array_foreach(all, i, pe) {
             const char *pt = sget(pe, "type");
             json_t *pd = json_object_get(pe, "data");
             int64_t amt = json_integer_value(json_object_get(pd, "amount_minor"));
             if (pt && !strcmp(pt, "sch.alloc")) pay_inv(c, inv, cust, amt, sget(pd, "payment_id"));
             else if (pt && !strcmp(pt, "sch.unalloc")) unpay_inv(c, inv, cust, amt);
-            else if (apply_inner(c, pe, part, 1, errstr, errlen) < 0) return -1;
+            else if (apply_inner(c, pe, part, 1, errstr, errlen) < 0) {
+                json_decref(all);
+                return -1;
+            }
         }
-        pend->u.pend.clear = 1;
-        pend->dirty = 1;
+        json_decref(all);
     }
     if (v->status == 'o' && !v->disputed && v->next_kind == 0) arm(c, inv, cust, 0, 1);
     return 0;
@@ -555,10 +565,12 @@ static int ev_payment(sch_ctx *c, const json_t *ev, const json_t *d, sch_rec *cu
         cust->dirty = 1;
     }
     /* a reversal that arrived before its payment */
-    if (rpend->exists) {
+    if (json_array_size(rpend->u.pend.items) || json_array_size(rpend->u.pend.add)) {
+        json_decref(rpend->u.pend.add);
+        rpend->u.pend.add = NULL;
         rpend->u.pend.clear = 1;
         rpend->dirty = 1;
-        if (json_array_size(rpend->u.pend.items) > 0) {
+        {
             pay->u.pay.reversed = 1;
             /* undo what was just applied */
             const char *s = p->alloc ? p->alloc : "";

@@ -1,0 +1,222 @@
+# t_scheduler_lib.py -- helpers of the scheduler's integration tests (not a
+# test itself: not executable). Python 3 stdlib only; Kafka through kcat,
+# topics through bin/arrears-admin, the scheduler as a subprocess.
+import datetime
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import zoneinfo
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.environ.get("ARREARS_BIN", os.path.join(REPO, "bin"))
+if not os.path.isabs(BIN):
+    BIN = os.path.join(REPO, BIN)
+BROKERS = os.environ.get("ARREARS_KAFKA_BROKERS", "")
+REDIS_URL = os.environ.get("ARREARS_REDIS_URL", "")
+UTC = datetime.timezone.utc
+
+
+def skip(why):
+    print("SKIP: " + why)
+    sys.exit(77)
+
+
+def fail(why):
+    print("FAIL: " + why)
+    sys.exit(1)
+
+
+def require():
+    if not BROKERS or not REDIS_URL:
+        skip("ARREARS_KAFKA_BROKERS / ARREARS_REDIS_URL not set (run under tests/integration/run)")
+    for tool in ("kcat", "redis-cli"):
+        if subprocess.run(["sh", "-c", "command -v " + tool], capture_output=True).returncode:
+            skip(tool + " not installed")
+    if not os.access(os.path.join(BIN, "arrears-scheduler"), os.X_OK):
+        fail("bin/arrears-scheduler is not built")
+
+
+def iso(ms):
+    return datetime.datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (ms % 1000)
+
+
+def parse_iso(s):
+    return int(datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp() * 1000)
+
+
+def local_ms(day, hhmm, zone):
+    """UTC ms of local wall time hhmm on date day (datetime.date) in zone."""
+    h, m = map(int, hhmm.split(":"))
+    dt = datetime.datetime(day.year, day.month, day.day, h, m, tzinfo=zoneinfo.ZoneInfo(zone))
+    return int(dt.timestamp() * 1000)
+
+
+class Clock:
+    """The ARREARS_CLOCK shared with the scheduler."""
+
+    def __init__(self, sim_start, factor, delay_s=2):
+        self.sim0 = parse_iso(sim_start)
+        self.real0 = int(time.time()) + delay_s
+        self.factor = factor
+        self.spec = "%s@%dx%s" % (sim_start.replace(".000Z", "Z"), self.real0, factor)
+
+    def now(self):
+        return self.sim0 + int((time.time() - self.real0) * 1000 * self.factor)
+
+    def wait_until(self, sim_ms):
+        while self.now() < sim_ms:
+            time.sleep(min(0.2, max(0.01, (sim_ms - self.now()) / 1000 / self.factor)))
+
+
+class Redis:
+    def __init__(self, url):
+        rest = url[len("redis://"):]
+        pw = None
+        if "@" in rest:
+            auth, rest = rest.rsplit("@", 1)
+            pw = auth.lstrip(":")
+        hostport, _, db = rest.partition("/")
+        host, _, port = hostport.rpartition(":")
+        self.args = ["redis-cli", "-h", host, "-p", port, "-n", db or "0"]
+        if pw:
+            self.args += ["-a", pw, "--no-auth-warning"]
+
+    def cmd(self, *a):
+        r = subprocess.run(self.args + [str(x) for x in a], capture_output=True, text=True, check=True)
+        return r.stdout
+
+    def keys(self, pattern):
+        out = subprocess.run(self.args + ["--scan", "--pattern", pattern], capture_output=True,
+                             text=True, check=True).stdout
+        return [k for k in out.splitlines() if k]
+
+
+class Env:
+    """A private set of topics, Redis key prefix and consumer group."""
+
+    def __init__(self, name, partitions=6):
+        tag = "it-sch-%s-%d-%d" % (name, os.getpid(), int(time.time()) % 100000)
+        self.prefix = tag + "."
+        self.kprefix = tag + ":"
+        self.group = tag
+        self.work = tempfile.mkdtemp(prefix=tag + "-")
+        self.procs = []
+        self.redis = Redis(REDIS_URL)
+        env = dict(os.environ, ARREARS_TOPIC_PREFIX=self.prefix)
+        r = subprocess.run([os.path.join(BIN, "arrears-admin"), "create-topics", "--partitions",
+                            str(partitions)], env=env, capture_output=True, text=True)
+        if r.returncode:
+            fail("create-topics: " + r.stderr)
+
+    def topic(self, suffix):
+        return self.prefix + suffix
+
+    def produce(self, events, per_event_headers=True):
+        """Publishes canonical events on <prefix>events keyed tenant/customer_id."""
+        if per_event_headers:
+            for ev in events:
+                self._kcat([ev], ["ce_type=" + ev["type"], "ce_id=" + ev["id"],
+                                  "tenant=" + ev["tenant"], "trace_id=" + ev.get("trace_id", "0" * 32)])
+            return
+        groups = {}
+        for ev in events:
+            groups.setdefault((ev["type"], ev["tenant"]), []).append(ev)
+        # keep per-key order: group only consecutive runs of one type
+        run, key = [], None
+        for ev in events:
+            k = (ev["type"], ev["tenant"])
+            if key is not None and k != key:
+                self._kcat(run, ["ce_type=" + key[0], "tenant=" + key[1]])
+                run = []
+            key = k
+            run.append(ev)
+        if run:
+            self._kcat(run, ["ce_type=" + key[0], "tenant=" + key[1]])
+
+    def _kcat(self, evs, headers):
+        args = ["kcat", "-P", "-b", BROKERS, "-t", self.topic("events"), "-K", "\t"]
+        for h in headers:
+            args += ["-H", h]
+        data = "".join("%s/%s\t%s\n" % (e["tenant"], e["customer_id"], json.dumps(e, separators=(",", ":")))
+                       for e in evs)
+        subprocess.run(args, input=data, text=True, check=True)
+
+    def consume(self, suffix):
+        """Every record of <prefix><suffix>: list of dicts key, headers, raw, body."""
+        r = subprocess.run(["kcat", "-C", "-b", BROKERS, "-t", self.topic(suffix), "-o", "beginning",
+                            "-e", "-q", "-f", "%k\t%h\t%s\n"], capture_output=True, text=True,
+                           check=True, timeout=120)
+        out = []
+        for line in r.stdout.splitlines():
+            if not line:
+                continue
+            k, h, s = line.split("\t", 2)
+            hd = dict(x.split("=", 1) for x in h.split(",") if "=" in x)
+            out.append({"key": k, "headers": hd, "raw": s, "body": json.loads(s)})
+        return out
+
+    def start(self, clock, name="s", extra=None):
+        env = dict(os.environ)
+        env.update({
+            "ARREARS_TOPIC_PREFIX": self.prefix,
+            "ARREARS_SCHEDULER_KEY_PREFIX": self.kprefix,
+            "ARREARS_GROUP_ID": self.group,
+            "ARREARS_CLOCK": clock.spec,
+            "ARREARS_HTTP_ADDR": "",
+            "ARREARS_LOG_LEVEL": "info",
+            "ARREARS_KAFKA_SESSION_TIMEOUT_MS": "6000",
+            "ARREARS_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+        })
+        env.update(extra or {})
+        log = open(os.path.join(self.work, name + ".log"), "ab")
+        p = subprocess.Popen([os.path.join(BIN, "arrears-scheduler")], cwd=REPO, env=env,
+                             stdout=log, stderr=log)
+        p.logname = log.name
+        self.procs.append(p)
+        return p
+
+    def stop(self, p, timeout=10):
+        p.send_signal(signal.SIGTERM)
+        try:
+            rc = p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            fail("scheduler did not stop within %ds of SIGTERM" % timeout)
+        if rc != 0:
+            fail("scheduler exited %d on SIGTERM; log:\n%s" % (rc, self.log(p)))
+
+    def kill9(self, p):
+        p.send_signal(signal.SIGKILL)
+        p.wait()
+
+    def log(self, p):
+        with open(p.logname, "r", errors="replace") as f:
+            return f.read()
+
+    def cleanup(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        try:
+            for k in self.redis.keys(self.kprefix + "*"):
+                self.redis.cmd("DEL", k)
+        except Exception:
+            pass
+
+
+def event(etype, tenant, customer, data, eid, time_ms):
+    d = dict(data)
+    d.setdefault("customer_id", customer)
+    return {"v": 1, "id": eid, "source": "billing-it", "type": etype, "tenant": tenant,
+            "time": iso(time_ms), "customer_id": customer,
+            "trace_id": "%032x" % (abs(hash(eid)) % (1 << 120)), "data": d}
+
+
+def load_policy(path=None):
+    with open(path or os.path.join(REPO, "deploy", "config", "policy.json")) as f:
+        return json.load(f)
