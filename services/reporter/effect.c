@@ -242,8 +242,7 @@ json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d
                       "channel", gr->channel, "sent", (json_int_t)a->sent, "failed",
                       (json_int_t)a->failed, "contacted_invoices", (json_int_t)a->contacted,
                       "responded_invoices", (json_int_t)a->responded, "response_rate_percent",
-                      a->contacted ? rep_num2(100.0 * (double)a->responded / (double)a->contacted)
-                                   : json_null(),
+                      rep_ratio_json(a->responded, a->contacted, 100),
                       "recovered", rep_money_list(st, &rec[(size_t)i * nc])));
     }
     /* champion/challenger per strategy */
@@ -278,7 +277,7 @@ json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d
                 va, json_pack("{s:s, s:I, s:I, s:o, s:o}", "variant", v->variant, "invoices",
                               (json_int_t)v->n, "paid_invoices", (json_int_t)v->paid,
                               "recovery_rate_percent",
-                              v->n ? rep_num2(100.0 * (double)v->paid / (double)v->n) : json_null(),
+                              rep_ratio_json(v->paid, v->n, 100),
                               "recovered", rep_money_list(st, vrec)));
             if (idx[j] == base)
                 continue;
@@ -287,7 +286,7 @@ json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d
             if (v->n && b->n) {
                 double p1 = (double)v->paid / (double)v->n, p0 = (double)b->paid / (double)b->n;
                 double se = sqrt(p1 * (1 - p1) / (double)v->n + p0 * (1 - p0) / (double)b->n);
-                diff = rep_num2(100.0 * (p1 - p0));
+                diff = rep_ratio_json(v->paid * b->n - b->paid * v->n, v->n * b->n, 100);
                 lo = rep_num2(100.0 * (p1 - p0 - 1.96 * se));
                 hi = rep_num2(100.0 * (p1 - p0 + 1.96 * se));
             }

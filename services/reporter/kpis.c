@@ -43,23 +43,27 @@ static int rep_late_push(rep_kacc *a, int32_t v)
     return 0;
 }
 
-/* Countback DSO as of d over monthly sales (see docs/reports.md). */
-static double rep_countback(int64_t ar, const int64_t *sales, const int32_t *days)
+/* Countback DSO as of d over monthly sales (see docs/reports.md), exact:
+ * the result is *num / *den days. */
+static void rep_countback(int64_t ar, const int64_t *sales, const int32_t *days, int64_t *num,
+                          int64_t *den)
 {
-    double dso = 0;
-    double rem = (double)ar;
+    int64_t full = 0, rem = ar;
+    *num = 0;
+    *den = 1;
     if (ar <= 0)
-        return 0;
+        return;
     for (int k = 0; k < REP_COUNTBACK_MONTHS; k++) {
-        if (rem > (double)sales[k]) {
-            rem -= (double)sales[k];
-            dso += days[k];
+        if (rem > sales[k]) {
+            rem -= sales[k];
+            full += days[k];
         } else {
-            dso += rem / (double)sales[k] * days[k];
-            return dso;
+            *num = full * sales[k] + rem * days[k];
+            *den = sales[k];
+            return;
         }
     }
-    return dso;
+    *num = full;
 }
 
 static int rep_kpis_period(const rep_state *st, uint32_t tenant, int32_t from, int32_t to,
@@ -138,24 +142,12 @@ static int rep_kpis_period(const rep_state *st, uint32_t tenant, int32_t from, i
     return 0;
 }
 
-static double rep_ratio(int64_t num, int64_t den, double scale)
-{
-    if (den == 0)
-        return (double)NAN;
-    return (double)num / (double)den * scale;
-}
-
 static json_t *rep_kpis_json(const char *name, int32_t from, int32_t to, rep_kacc *a)
 {
     char f[16], t[16];
     int32_t days = to - from + 1;
     cm_date_format(from, f, sizeof f);
     cm_date_format(to, t, sizeof t);
-    double dso = rep_ratio(a->end_ar, a->invoiced, days);
-    double bp = rep_ratio(a->end_current, a->invoiced, days);
-    double add = rep_ratio(a->end_ar - a->end_current, a->invoiced, days);
-    double cei = rep_ratio(a->beg_ar + a->invoiced - a->end_ar,
-                           a->beg_ar + a->invoiced - a->end_current, 100);
     json_t *late = json_object();
     json_object_set_new(late, "count", json_integer(a->nlate));
     if (a->nlate) {
@@ -163,12 +155,12 @@ static json_t *rep_kpis_json(const char *name, int32_t from, int32_t to, rep_kac
         int64_t sum = 0;
         for (uint32_t i = 0; i < a->nlate; i++)
             sum += a->late[i];
-        double median = a->nlate % 2 ? a->late[a->nlate / 2]
-                                     : (a->late[a->nlate / 2 - 1] + a->late[a->nlate / 2]) / 2.0;
-        uint32_t rank = (uint32_t)((a->nlate * 9 + 9) / 10); /* ceil(0.9 n) */
-        json_object_set_new(late, "mean_days", rep_num2((double)sum / a->nlate));
-        json_object_set_new(late, "median_days", rep_num2(median));
-        json_object_set_new(late, "p90_days", rep_num2(a->late[rank - 1]));
+        int64_t median2 = a->nlate % 2 ? 2 * (int64_t)a->late[a->nlate / 2]
+                                       : (int64_t)a->late[a->nlate / 2 - 1] + a->late[a->nlate / 2];
+        uint32_t rank = (uint32_t)(((uint64_t)a->nlate * 9 + 9) / 10); /* ceil(0.9 n) */
+        json_object_set_new(late, "mean_days", rep_ratio_json(sum, a->nlate, 1));
+        json_object_set_new(late, "median_days", rep_ratio_json(median2, 2, 1));
+        json_object_set_new(late, "p90_days", rep_ratio_json(a->late[rank - 1], 1, 1));
     } else {
         json_object_set_new(late, "mean_days", json_null());
         json_object_set_new(late, "median_days", json_null());
@@ -181,15 +173,19 @@ static json_t *rep_kpis_json(const char *name, int32_t from, int32_t to, rep_kac
         (json_int_t)a->invoiced, "collected_minor", (json_int_t)a->collected,
         "beginning_ar_minor", (json_int_t)a->beg_ar, "ending_ar_minor", (json_int_t)a->end_ar,
         "ending_current_ar_minor", (json_int_t)a->end_current, "ending_overdue_ar_minor",
-        (json_int_t)(a->end_ar - a->end_current), "dso_simple_days", rep_num2(dso),
-        "best_possible_dso_days", rep_num2(bp), "add_days", rep_num2(add), "cei_percent",
-        rep_num2(cei), "recovery_base_minor", (json_int_t)a->rec_base, "recovered_minor",
+        (json_int_t)(a->end_ar - a->end_current), "dso_simple_days",
+        rep_ratio_json(a->end_ar, a->invoiced, days), "best_possible_dso_days",
+        rep_ratio_json(a->end_current, a->invoiced, days), "add_days",
+        rep_ratio_json(a->end_ar - a->end_current, a->invoiced, days), "cei_percent",
+        rep_ratio_json(a->beg_ar + a->invoiced - a->end_ar, a->beg_ar + a->invoiced - a->end_current,
+                       100),
+        "recovery_base_minor", (json_int_t)a->rec_base, "recovered_minor",
         (json_int_t)a->recovered, "recovery_rate_percent",
-        rep_num2(rep_ratio(a->recovered, a->rec_base, 100)), "late_payments", late, "promises",
+        rep_ratio_json(a->recovered, a->rec_base, 100), "late_payments", late, "promises",
         "kept", (json_int_t)a->kept, "broken", (json_int_t)a->broken, "kept_rate_percent",
-        rep_num2(rep_ratio(a->kept, a->kept + a->broken, 100)), "disputes", "disputed_invoices",
+        rep_ratio_json(a->kept, a->kept + a->broken, 100), "disputes", "disputed_invoices",
         (json_int_t)a->disputed, "active_invoices", (json_int_t)a->active, "dispute_rate_percent",
-        rep_num2(rep_ratio(a->disputed, a->active, 100)));
+        rep_ratio_json(a->disputed, a->active, 100));
 }
 
 json_t *rep_report_kpis(const rep_state *st, uint32_t tenant, int32_t d, int64_t generated_ms)
@@ -248,13 +244,14 @@ json_t *rep_report_kpis(const rep_state *st, uint32_t tenant, int32_t d, int64_t
         if (!acc[2][c].present && !acc[2][c].end_ar && !acc[2][c].beg_ar)
             continue;
         json_t *periods = json_array();
+        int64_t cbn, cbd;
+        rep_countback(acc[0][c].end_ar, sales[c], mdays, &cbn, &cbd);
         for (int p = 0; p < 3; p++)
             json_array_append_new(periods, rep_kpis_json(names[p], from[p], d, &acc[p][c]));
         json_array_append_new(curs, json_pack("{s:s, s:i, s:o, s:o}", "currency",
                                               st->curs[c].code, "exponent", st->curs[c].exponent,
                                               "dso_countback_days",
-                                              rep_num2(rep_countback(acc[0][c].end_ar, sales[c],
-                                                                     mdays)),
+                                              rep_ratio_json(cbn, cbd, 1),
                                               "periods", periods));
     }
     json_object_set_new(rep, "currencies", curs);

@@ -36,6 +36,23 @@ void rep_cur_order(const rep_state *st, uint32_t *order)
     }
 }
 
+json_t *rep_ratio_json(int64_t num, int64_t den, int64_t scale)
+{
+    if (den == 0)
+        return json_null();
+    __int128 q = (__int128)num * scale * 100, d = den;
+    int neg = (q < 0) != (d < 0);
+    if (q < 0)
+        q = -q;
+    if (d < 0)
+        d = -d;
+    __int128 r = (2 * q + d) / (2 * d);
+    if (r == 0)
+        return json_real(0.0);
+    double v = (double)r / 100.0;
+    return json_real(neg ? -v : v);
+}
+
 const char *rep_risk_band(int32_t max_dpd, int broken_promise)
 {
     static const char *const bands[] = {"low", "medium", "high", "severe"};

@@ -9,6 +9,9 @@
 
 /* A JSON real rounded to 2 decimals, or null when not finite. */
 json_t *rep_num2(double x);
+/* num / den * scale rounded exactly (integer arithmetic) half away from
+ * zero to 2 decimals, as a JSON real; null when den == 0. */
+json_t *rep_ratio_json(int64_t num, int64_t den, int64_t scale);
 /* Outcome of promise p as of day d: REP_PROMISE_KEPT/BROKEN with the day it
  * was decided in *day, REP_PROMISE_OPEN, or -1 when not made by d. Uses the
  * scheduler's promise.kept/broken when present, else the documented rule. */
