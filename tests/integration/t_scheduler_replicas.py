@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+# t_scheduler_replicas.py -- scale-out and crashes, on a scaled clock
+# (1 simulated day = 0.4 s), 240 invoices of 120 debtors on 6 partitions,
+# 7 ladder steps each (1680 commands):
+#   A. two replicas in one group split the partitions and together fire
+#      every timer exactly once (each fired some);
+#   B. kill -9 of a replica in the middle of the firing: no timer is lost,
+#      and every command id that appears twice has byte-identical content;
+#   C. a replica that dies right after claiming a round (before publishing,
+#      ARREARS_SCHEDULER_FAULT) leaves the claim to the new owner, which
+#      re-publishes the same bytes.
+import os
+import re
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import t_scheduler_lib as L  # noqa: E402
+
+L.require()
+ZONES = ["Europe/London", "America/New_York", "Asia/Tokyo", "Australia/Sydney", "Europe/Berlin",
+         "America/Los_Angeles"]
+NCUST, PER = 120, 2
+pol = L.load_policy()
+NSTEPS = len(pol["ladders"]["standard"])
+END = L.parse_iso("2026-06-30T00:00:00.000Z")
+
+
+def workload(clock):
+    evs = []
+    for c in range(NCUST):
+        cid = "C-%03d" % c
+        evs.append(L.event("customer.upserted", "rep", cid,
+                           {"name": cid, "email": cid + "@x.test", "timezone": ZONES[c % len(ZONES)],
+                            "locale": "en-GB", "country": "GB", "channels": ["email"], "opted_out": [],
+                            "tags": []}, "cu-" + cid, clock.sim0))
+    for c in range(NCUST):
+        for k in range(PER):
+            iid = "INV-%03d-%d" % (c, k)
+            evs.append(L.event("invoice.issued", "rep", "C-%03d" % c,
+                               {"invoice_id": iid, "number": iid, "currency": "EUR", "amount_minor": 1000 + c,
+                                "issued_on": "2026-02-01", "due_on": "2026-03-%02d" % (10 + (c + k) % 15)},
+                               "ev-" + iid, clock.sim0))
+    return evs
+
+
+def expected_ids():
+    return {"rep/inv/INV-%03d-%d/step/%d/attempt/1" % (c, k, s)
+            for c in range(NCUST) for k in range(PER) for s in range(NSTEPS)}
+
+
+def check(env, allow_dup):
+    cmds = env.consume("commands")
+    by_id = {}
+    for r in cmds:
+        by_id.setdefault(r["body"]["command_id"], []).append(r["raw"])
+    missing = expected_ids() - set(by_id)
+    extra = set(by_id) - expected_ids()
+    if missing:
+        L.fail("%d timers never fired, e.g. %s" % (len(missing), sorted(missing)[:5]))
+    if extra:
+        L.fail("unexpected commands: %s" % sorted(extra)[:5])
+    dups = {i: v for i, v in by_id.items() if len(v) > 1}
+    if dups and not allow_dup:
+        L.fail("%d commands published twice without a crash, e.g. %s" % (len(dups), sorted(dups)[:3]))
+    for i, v in dups.items():
+        if len(set(v)) != 1:
+            L.fail("command %s published with different contents:\n%s" % (i, "\n".join(sorted(set(v)))))
+    # timers all consumed, no claim left behind
+    for k in env.redis.keys(env.kprefix + "out:*"):
+        n = int(env.redis.cmd("HLEN", k).strip() or 0)
+        if n:
+            L.fail("%s still holds %d claimed records" % (k, n))
+    for k in env.redis.keys(env.kprefix + "due:*"):
+        n = int(env.redis.cmd("ZCARD", k).strip() or 0)
+        if n:
+            L.fail("%s still holds %d timers" % (k, n))
+    return len(cmds), len(dups)
+
+
+def fired(env, p):
+    m = re.findall(r'scheduler stopping: (\d+) fired, (\d+) re-published', env.log(p))
+    if not m:
+        L.fail("no stopping line in the log of a replica:\n" + env.log(p)[-3000:])
+    return int(m[-1][0]), int(m[-1][1])
+
+
+# ---------------------------------------------------------------- A
+env = L.Env("repA")
+try:
+    clock = L.Clock("2026-03-01T00:00:00.000Z", 216000, delay_s=6)
+    a, b = env.start(clock, "a"), env.start(clock, "b")
+    env.produce(workload(clock), per_event_headers=False)
+    clock.wait_until(END)
+    env.stop(a)
+    env.stop(b)
+    n, d = check(env, allow_dup=False)
+    fa, fb = fired(env, a), fired(env, b)
+    if fa[0] == 0 or fb[0] == 0:
+        L.fail("the replicas did not split the work: fired %d and %d" % (fa[0], fb[0]))
+    if fa[0] + fb[0] != len(expected_ids()):
+        L.fail("fired %d + %d, want %d" % (fa[0], fb[0], len(expected_ids())))
+    print("A ok: %d commands, replicas fired %d + %d" % (n, fa[0], fb[0]))
+finally:
+    env.cleanup()
+
+# ---------------------------------------------------------------- B
+env = L.Env("repB")
+try:
+    clock = L.Clock("2026-03-01T00:00:00.000Z", 216000, delay_s=6)
+    a, b = env.start(clock, "a"), env.start(clock, "b")
+    env.produce(workload(clock), per_event_headers=False)
+    # the middle of the firing: most -3d..+14d steps are due around here
+    clock.wait_until(L.parse_iso("2026-03-18T00:00:00.000Z"))
+    env.kill9(a)
+    clock.wait_until(END)
+    env.stop(b)
+    n, d = check(env, allow_dup=True)
+    print("B ok: %d commands, %d re-published identically after kill -9" % (n, d))
+finally:
+    env.cleanup()
+
+# ---------------------------------------------------------------- C
+env = L.Env("repC")
+try:
+    clock = L.Clock("2026-03-01T00:00:00.000Z", 216000, delay_s=6)
+    a = env.start(clock, "a", {"ARREARS_SCHEDULER_FAULT": "crash-after-claim:3"})
+    b = env.start(clock, "b")
+    env.produce(workload(clock), per_event_headers=False)
+    clock.wait_until(END)
+    if a.poll() is None:
+        L.fail("the faulty replica never crashed (did it own no partition?)")
+    env.stop(b)
+    n, d = check(env, allow_dup=True)
+    rb = fired(env, b)[1]
+    if rb == 0:
+        L.fail("the surviving replica re-published nothing after the crash")
+    print("C ok: %d commands, %d claimed records re-published by the new owner" % (n, rb))
+finally:
+    env.cleanup()
