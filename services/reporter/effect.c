@@ -249,7 +249,17 @@ json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d
     int64_t *vrec = calloc(nc, sizeof *vrec);
     if (!vrec)
         goto fail;
-    for (int s = 0; s < nstrats; s++) {
+    int sorder[256] = {0};
+    for (int s = 0; s < nstrats && s < 256; s++) { /* strategies by name */
+        int j = s;
+        while (j > 0 && strcmp(strats[sorder[j - 1]], strats[s]) > 0) {
+            sorder[j] = sorder[j - 1];
+            j--;
+        }
+        sorder[j] = s;
+    }
+    for (int si = 0; si < nstrats && si < 256; si++) {
+        int s = sorder[si];
         int idx[256] = {0}, n = 0;
         for (int v = 0; v < nvars && n < 256; v++) {
             if (vars[v].strategy_ix != s)
