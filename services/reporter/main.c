@@ -38,6 +38,9 @@ static cm_setting settings[] = {
     {"ARREARS_REPORT_INTERVAL", "1d",
      "periodic reports every this much simulated time (shared clock)", CM_SET_DURATION, 1000,
      INT64_C(366) * 86400000, 0, NULL, 0},
+    {"ARREARS_REPORTER_REQUEST_MAX_AGE", "1h",
+     "requests older than this (Kafka timestamp, real time) when read are not answered",
+     CM_SET_DURATION, 1000, INT64_C(30) * 86400000, 0, NULL, 0},
     {"ARREARS_REPORTER_SNAPSHOT_INTERVAL", "10s",
      "save the aggregates and their offsets to Redis this often (real time)", CM_SET_DURATION,
      100, 3600000, 0, NULL, 0},
@@ -345,6 +348,7 @@ int main(int argc, char **argv)
     const char *group = cm_settings_str(settings, "ARREARS_GROUP_ID");
     const int64_t interval = cm_settings_int(settings, "ARREARS_REPORT_INTERVAL");
     const int64_t snap_every = cm_settings_int(settings, "ARREARS_REPORTER_SNAPSHOT_INTERVAL");
+    const int64_t max_age = cm_settings_int(settings, "ARREARS_REPORTER_REQUEST_MAX_AGE");
     cm_settings_topic(settings, "events", s.t_events, sizeof s.t_events);
     cm_settings_topic(settings, "contacts", s.t_contacts, sizeof s.t_contacts);
     cm_settings_topic(settings, "reports.requests", s.t_requests, sizeof s.t_requests);
@@ -430,6 +434,17 @@ int main(int argc, char **argv)
                 continue;
             }
             if (!strcmp(topic, "requests")) {
+                int64_t ts = rd_kafka_message_timestamp(m, NULL);
+                if (ts > 0 && cm_clock_real_ms() - ts > max_age) {
+                    cm_log_fields(CM_LOG_INFO,
+                                  json_pack("{s:i, s:I}", "partition", (int)m->partition, "offset",
+                                            (json_int_t)m->offset),
+                                  "stale report request skipped");
+                    s.st->offsets.next[slot] = m->offset + 1;
+                    s.dirty = 1;
+                    rd_kafka_message_destroy(m);
+                    continue;
+                }
                 if (npending < MAX_BATCH) {
                     pending[npending++] = m; /* offset advances once answered */
                     continue;

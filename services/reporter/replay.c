@@ -91,6 +91,13 @@ int rep_replay_main(int argc, char **argv, FILE *out, FILE *err)
             *slot = argv[++i];
         } else if (!strcmp(a, "--table")) {
             table = 1;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fprintf(out, "usage: arrears-reporter replay --events FILE.jsonl [--contacts FILE.jsonl] "
+                         "--at YYYY-MM-DD [--tenant T] [--type aging|kpis|effectiveness] [--table]\n"
+                         "  prints the reports as of the end of that day (UTC), one JSON per line,\n"
+                         "  from inbound CloudEvents (or canonical events) and contact outcomes (or\n"
+                         "  the scheduler's backtest commands); see docs/reporter.md\n");
+            return 0;
         } else {
             fprintf(err, "replay: unknown or incomplete option %s\n"
                          "usage: arrears-reporter replay --events FILE.jsonl [--contacts "
