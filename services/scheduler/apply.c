@@ -117,7 +117,7 @@ int sch_event_check(const json_t *ev, char *errstr, size_t errlen) {
         return bad(errstr, errlen, "data.customer_id", "must equal customer_id");
     if (!strcmp(type, "invoice.issued") || !strcmp(type, "invoice.updated")) {
         if (need_id(d, "invoice_id", errstr, errlen) < 0 || need_currency(d, errstr, errlen) < 0 ||
-            need_amount(d, "amount_minor", 1, errstr, errlen) < 0 ||
+            need_amount(d, "amount_minor", 0, errstr, errlen) < 0 ||
             need_date(d, "issued_on", errstr, errlen) < 0 ||
             need_date(d, "due_on", errstr, errlen) < 0)
             return -1;
@@ -157,7 +157,7 @@ int sch_event_check(const json_t *ev, char *errstr, size_t errlen) {
     if (!strcmp(type, "credit_note.issued")) {
         if (need_id(d, "credit_note_id", errstr, errlen) < 0 ||
             need_id(d, "invoice_id", errstr, errlen) < 0 || need_currency(d, errstr, errlen) < 0 ||
-            need_amount(d, "amount_minor", 1, errstr, errlen) < 0)
+            need_amount(d, "amount_minor", 0, errstr, errlen) < 0)
             return -1;
         return 1;
     }

@@ -1,0 +1,263 @@
+/* test_scheduler_cases.c -- the scheduler's state machine on data-driven
+ * cases, without Redis.
+ *
+ * tests/data/scheduler/cases/<case>/:
+ *   input.jsonl     one line each: a canonical event (applied at the current
+ *                   simulated time), or {"until": "<RFC 3339>"} which fires
+ *                   every timer due up to that instant, in time order, and
+ *                   moves the clock there. The clock starts at "start" of
+ *                   the first line if it is {"start": ...}, else 2026-03-01.
+ *   expected.jsonl  every command and scheduler event published, in order;
+ *                   each line lists the fields that must match (a subset).
+ *   policy.json     optional; default deploy/config/policy.json.
+ * The records live in one sch_map that plays the database: a fake load
+ * marks new records as absent, a fake commit folds pending lists and
+ * appends the way the Lua script does. */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "../../services/scheduler/apply.h"
+#include "clock.h"
+#include "../../services/scheduler/policy.h"
+#include "../../services/scheduler/state.h"
+
+#define DATA "tests/data/scheduler/cases"
+
+typedef struct world {
+    sch_map *m;
+    sch_policy pol;
+    json_t *out; /* published records, in order */
+    int64_t now;
+    int rejected;
+} world;
+
+static void fake_load(sch_map *m) {
+    for (size_t i = 0; i < sch_map_count(m); i++) {
+        sch_rec *r = sch_map_at(m, i);
+        if (r->loaded) continue;
+        r->loaded = 1;
+        r->exists = 0;
+        if (r->type == SCH_T_PEND) r->u.pend.items = json_array();
+    }
+}
+
+static void fake_commit(world *w, sch_ctx *c) {
+    for (size_t i = 0; i < sch_map_count(w->m); i++) {
+        sch_rec *r = sch_map_at(w->m, i);
+        if (!r->dirty) continue;
+        r->dirty = 0;
+        r->ver++;
+        if (r->type == SCH_T_INV) {
+            r->u.inv.old_part = r->u.inv.part;
+            r->u.inv.old_next_ms = r->u.inv.next_kind ? r->u.inv.next_ms : 0;
+        } else if (r->type == SCH_T_PEND) {
+            if (r->u.pend.clear) json_array_clear(r->u.pend.items);
+            r->u.pend.clear = 0;
+            if (r->u.pend.add) json_array_extend(r->u.pend.items, r->u.pend.add);
+            json_decref(r->u.pend.add);
+            r->u.pend.add = NULL;
+            r->exists = json_array_size(r->u.pend.items) > 0;
+        } else if (r->type == SCH_T_CUST) {
+            sch_strlist_free(&r->u.cust.gone);
+        }
+    }
+    for (size_t i = 0; i < json_array_size(c->appends); i++) {
+        json_t *op = json_array_get(c->appends, i);
+        sch_rec *r = sch_map_get(w->m, json_string_value(json_array_get(op, 0)));
+        assert_non_null(r);
+        sch_str_append(&r->u.pay.alloc, json_string_value(json_array_get(op, 2)));
+    }
+    for (size_t i = 0; i < c->nouts; i++) {
+        json_t *o = json_loads(c->outs[i].payload, 0, NULL);
+        assert_non_null(o);
+        json_array_append_new(w->out, o);
+    }
+}
+
+static void apply_event(world *w, json_t *ev) {
+    sch_ctx c;
+    char err[512];
+    assert_int_equal(sch_ctx_init(&c, &w->pol, "t:", w->now, w->m), 0);
+    int ck = sch_event_check(ev, err, sizeof err);
+    if (ck < 0) w->rejected++;
+    if (ck > 0) {
+        assert_int_equal(sch_plan_event(&c, ev, 1), 0);
+        fake_load(w->m);
+        assert_int_equal(sch_plan_event(&c, ev, 2), 0);
+        fake_load(w->m);
+        if (sch_apply_event(&c, ev, 0, err, sizeof err) < 0) {
+            if (strncmp(err, "internal", 8) == 0) fail_msg("%s", err);
+            w->rejected++;
+        }
+        fake_commit(w, &c);
+    }
+    sch_ctx_reset(&c);
+}
+
+static void run_until(world *w, int64_t until) {
+    for (;;) {
+        int64_t t = INT64_MAX;
+        for (size_t i = 0; i < sch_map_count(w->m); i++) {
+            sch_rec *r = sch_map_at(w->m, i);
+            if (r->type == SCH_T_INV && r->exists && r->u.inv.next_kind && r->u.inv.next_ms < t)
+                t = r->u.inv.next_ms;
+        }
+        if (t > until) break;
+        if (t > w->now) w->now = t;
+        sch_ctx c;
+        assert_int_equal(sch_ctx_init(&c, &w->pol, "t:", w->now, w->m), 0);
+        size_t n = sch_map_count(w->m);
+        for (size_t i = 0; i < n; i++) {
+            sch_rec *r = sch_map_at(w->m, i);
+            if (r->type != SCH_T_INV || !r->exists || !r->u.inv.next_kind ||
+                r->u.inv.next_ms > w->now)
+                continue;
+            char ck[512];
+            sch_key(ck, sizeof ck, "t:", 'c', r->tenant, r->u.inv.customer);
+            sch_rec *cu = sch_map_get(w->m, ck);
+            assert_true(sch_fire_invoice(&c, r, cu) >= 0);
+        }
+        fake_commit(w, &c);
+        sch_ctx_reset(&c);
+    }
+    if (until > w->now) w->now = until;
+}
+
+/* every field of want is in got with the same value (objects recursively) */
+static int subset(json_t *want, json_t *got, char *path, size_t plen) {
+    if (json_is_object(want)) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(want, k, v) {
+            size_t l = strlen(path);
+            snprintf(path + l, plen - l, ".%s", k);
+            if (!subset(v, json_object_get(got, k), path, plen)) return 0;
+            path[l] = 0;
+        }
+        return 1;
+    }
+    if (json_is_array(want)) {
+        if (!json_is_array(got) || json_array_size(got) != json_array_size(want)) return 0;
+        for (size_t i = 0; i < json_array_size(want); i++) {
+            size_t l = strlen(path);
+            snprintf(path + l, plen - l, "[%zu]", i);
+            if (!subset(json_array_get(want, i), json_array_get(got, i), path, plen)) return 0;
+            path[l] = 0;
+        }
+        return 1;
+    }
+    return got && json_equal(want, got);
+}
+
+static json_t *read_lines(const char *path) {
+    FILE *f = fopen(path, "r");
+    json_t *a = json_array();
+    char line[1 << 14];
+    if (!f) return a;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '\n' || line[0] == '#') continue;
+        json_error_t je;
+        json_t *v = json_loads(line, 0, &je);
+        if (!v) fail_msg("%s: bad JSON line: %s", path, je.text);
+        json_array_append_new(a, v);
+    }
+    fclose(f);
+    return a;
+}
+
+static void run_case(const char *name) {
+    char p[1024], err[512];
+    world w;
+    memset(&w, 0, sizeof w);
+    snprintf(p, sizeof p, "%s/%s/policy.json", DATA, name);
+    struct stat sb;
+    const char *pp = stat(p, &sb) == 0 ? p : "deploy/config/policy.json";
+    if (sch_policy_load_file(pp, &w.pol, err, sizeof err) < 0) fail_msg("%s: %s", name, err);
+    w.m = sch_map_new();
+    w.out = json_array();
+    cm_time_parse_rfc3339("2026-03-01T00:00:00Z", &w.now);
+    snprintf(p, sizeof p, "%s/%s/input.jsonl", DATA, name);
+    json_t *in = read_lines(p);
+    size_t i;
+    json_t *line;
+    json_array_foreach(in, i, line) {
+        const char *s;
+        int64_t t;
+        if ((s = json_string_value(json_object_get(line, "start")))) {
+            assert_int_equal(cm_time_parse_rfc3339(s, &w.now), 0);
+        } else if ((s = json_string_value(json_object_get(line, "until")))) {
+            assert_int_equal(cm_time_parse_rfc3339(s, &t), 0);
+            run_until(&w, t);
+        } else {
+            apply_event(&w, line);
+        }
+    }
+    if (getenv("SCH_CASES_DUMP")) { /* a reviewing aid: print what was published */
+        json_array_foreach(w.out, i, line) {
+            json_t *iv = json_array_get(json_object_get(line, "invoices"), 0);
+            printf("%s %s\t{\"command_id\":\"%s\",\"scheduled_at\":\"%s\",\"created_at\":\"%s\",\"amounts\":{\"total\":%lld}}  %s %s\n", name,
+                   json_string_value(json_object_get(line, "type")) ? "EVENT" : "",
+                   json_string_value(json_object_get(line, "command_id")),
+                   json_string_value(json_object_get(line, "scheduled_at")),
+                   json_string_value(json_object_get(line, "created_at")),
+                   (long long)json_integer_value(json_object_get(json_object_get(line, "amounts"), "total")),
+                   json_string_value(json_object_get(line, "channel")),
+                   json_string_value(json_object_get(iv, "invoice_id")));
+        }
+    }
+    snprintf(p, sizeof p, "%s/%s/expected.jsonl", DATA, name);
+    json_t *want = read_lines(p);
+    for (i = 0; i < json_array_size(want) || i < json_array_size(w.out); i++) {
+        json_t *a = json_array_get(want, i), *b = json_array_get(w.out, i);
+        char *bs = b ? json_dumps(b, JSON_COMPACT) : NULL;
+        char path[512] = "";
+        if (!a || !b || !subset(a, b, path, sizeof path)) {
+            char *as = a ? json_dumps(a, JSON_COMPACT) : NULL;
+            print_error("case %s, record %zu differs at %s\n  want %s\n  got  %s\n", name, i, path,
+                        as ? as : "(nothing)", bs ? bs : "(nothing)");
+            free(as);
+            free(bs);
+            fail();
+        }
+        free(bs);
+    }
+    json_decref(want);
+    json_decref(in);
+    json_decref(w.out);
+    sch_map_free(w.m);
+    sch_policy_free(&w.pol);
+}
+
+static void test_case(void **state) { run_case((const char *)*state); }
+
+int main(void) {
+    DIR *d = opendir(DATA);
+    struct CMUnitTest tests[128];
+    static char names[128][256];
+    int n = 0;
+    struct dirent *de;
+    if (!d) {
+        fprintf(stderr, "%s: not found (run from the repository root)\n", DATA);
+        return 1;
+    }
+    while ((de = readdir(d)) && n < 128) {
+        if (de->d_name[0] == '.') continue;
+        snprintf(names[n], sizeof names[n], "%s", de->d_name);
+        n++;
+    }
+    closedir(d);
+    qsort(names, (size_t)n, sizeof names[0], (int (*)(const void *, const void *))strcmp);
+    for (int i = 0; i < n; i++) {
+        struct CMUnitTest t = {names[i], test_case, NULL, NULL, names[i]};
+        tests[i] = t;
+    }
+    return _cmocka_run_group_tests("scheduler_cases", tests, (size_t)n, NULL, NULL);
+}

@@ -1,0 +1,177 @@
+/* test_scheduler_policy.c -- policy parsing and errors, strategy/variant
+ * assignment, step times in local zones, and the event checks. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "../../services/scheduler/apply.h"
+#include "../../services/scheduler/policy.h"
+#include "clock.h"
+
+static void test_shipped_policy(void **state) {
+    (void)state;
+    sch_policy p;
+    char err[512];
+    assert_int_equal(sch_policy_load_file("deploy/config/policy.json", &p, err, sizeof err), 0);
+    assert_int_equal(p.version, 1);
+    assert_string_equal(p.default_tz, "Europe/London");
+    assert_int_equal(p.nstrategies, 2);
+    const sch_ladder *l = sch_policy_ladder(&p, "default", "A");
+    assert_non_null(l);
+    assert_int_equal(l->nsteps, 7);
+    assert_int_equal(l->steps[0].offset_days, -3);
+    assert_string_equal(l->steps[3].channel, "sms");
+    assert_int_equal(l->steps[3].send_hour, 11);
+    assert_int_equal(l->steps[0].send_hour, 9);
+    /* an unknown strategy name falls back to the last (catch-all) strategy */
+    assert_ptr_equal(sch_policy_ladder(&p, "gone", "Z"), l);
+    sch_policy_free(&p);
+}
+
+static const struct {
+    const char *json, *want;
+} bad[] = {
+    {"[]", "must be a JSON object"},
+    {"{\"version\":2}", "version: must be 1"},
+    {"{\"version\":1,\"ladder\":{}}", "ladder: unknown top-level key"},
+    {"{\"version\":1,\"ladders\":{}}", "ladders: must be a non-empty object"},
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"7\",\"template\":\"t\"}]},\"strategies\":[]}",
+     "ladders.a[0].offset: must be whole days"},
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\"}]}}", "ladders.a[0].template: is required"},
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\",\"channel\":\"fax\"}]}}",
+     "ladders.a[0].channel: must be email"},
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\",\"send_at\":\"25:00\"}]}}",
+     "ladders.a[0].send_at: must be a local time"},
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+5d\",\"template\":\"t\"},{\"offset\":\"+1d\",\"template\":\"t\"}]}}",
+     "ladders.a[1]: steps must be in order"},
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}]},\"strategies\":[{\"name\":\"s\",\"ladder\":\"b\"}]}",
+     "strategies[0].ladder: names no ladder"},
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}]},\"strategies\":[{\"name\":\"s\",\"variants\":[{\"name\":\"A\",\"weight\":-1,\"ladder\":\"a\"}]}]}",
+     "strategies[0].variants[0].weight: must be an integer"},
+    {"{\"version\":1,\"defaults\":{\"timezone\":\"Mars/Olympus\"},\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}]},\"strategies\":[{\"name\":\"s\",\"ladder\":\"a\"}]}",
+     "defaults.timezone: is not a known IANA time zone"},
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}]},\"strategies\":[{\"name\":\"s\",\"ladder\":\"a\",\"segment\":{\"tags\":[\"x\"]}}]}",
+     "strategies[0].segment.tags: unknown key"},
+    {"{\"version\":1,\"fees\":3,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}]},\"strategies\":[{\"name\":\"s\",\"ladder\":\"a\"}]}",
+     "fees: reserved section must be an object"},
+    {"{\"version\":1,", "invalid JSON"},
+};
+
+static void test_bad_policies(void **state) {
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        sch_policy p;
+        char err[512] = "";
+        assert_int_equal(sch_policy_parse(bad[i].json, &p, err, sizeof err), -1);
+        if (!strstr(err, bad[i].want)) fail_msg("case %zu: error \"%s\" lacks \"%s\"", i, err, bad[i].want);
+    }
+}
+
+static const char *ab_policy =
+    "{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"ta\"}],"
+    "\"b\":[{\"offset\":\"+2d\",\"template\":\"tb\",\"send_at\":\"18:30\"}]},"
+    "\"strategies\":[{\"name\":\"big\",\"segment\":{\"min_amount_minor\":100000,\"countries\":[\"DE\"]},\"ladder\":\"b\"},"
+    "{\"name\":\"ab\",\"variants\":[{\"name\":\"A\",\"weight\":80,\"ladder\":\"a\"},{\"name\":\"B\",\"weight\":20,\"ladder\":\"b\"}]}]}";
+
+static void test_assign(void **state) {
+    (void)state;
+    sch_policy p;
+    char err[512];
+    assert_int_equal(sch_policy_parse(ab_policy, &p, err, sizeof err), 0);
+    int s, v, counts[2] = {0, 0};
+    sch_subject big = {"t", "C-1", "DE", "EUR", 200000, NULL, 0};
+    assert_int_equal(sch_policy_assign(&p, &big, &s, &v), 0);
+    assert_string_equal(p.strategies[s].name, "big");
+    big.country = "FR";
+    assert_int_equal(sch_policy_assign(&p, &big, &s, &v), 0);
+    assert_string_equal(p.strategies[s].name, "ab");
+    for (int i = 0; i < 10000; i++) {
+        char id[32];
+        snprintf(id, sizeof id, "C-%d", i);
+        sch_subject x = {"t", id, "GB", "EUR", 100, NULL, 0};
+        assert_int_equal(sch_policy_assign(&p, &x, &s, &v), 0);
+        int v2;
+        sch_policy_assign(&p, &x, &s, &v2);
+        assert_int_equal(v, v2); /* deterministic */
+        counts[v]++;
+    }
+    /* 80/20 split within a few percent */
+    assert_true(counts[0] > 7600 && counts[0] < 8400);
+    sch_policy_free(&p);
+}
+
+static void test_step_times(void **state) {
+    (void)state;
+    sch_policy p;
+    char err[512];
+    assert_int_equal(sch_policy_parse(ab_policy, &p, err, sizeof err), 0);
+    const cm_tz *tk = cm_tz_get("Asia/Tokyo", err, sizeof err);
+    int32_t due;
+    int64_t t, want;
+    assert_int_equal(cm_date_parse("2026-03-10", &due), 0);
+    /* ladder b: +2d at 18:30 Tokyo = 09:30 UTC */
+    t = sch_step_time(&p.ladders[1].steps[0], tk, due);
+    cm_time_parse_rfc3339("2026-03-12T09:30:00Z", &want);
+    assert_true(t == want);
+    /* next step from a time after it: exhausted without collapse, caught up with */
+    int idx;
+    int64_t when, now;
+    cm_time_parse_rfc3339("2026-03-13T00:00:00Z", &now);
+    assert_int_equal(sch_next_step(&p.ladders[1], tk, due, 0, now, 0, &idx, &when), -1);
+    assert_int_equal(sch_next_step(&p.ladders[1], tk, due, 0, now, 1, &idx, &when), 0);
+    cm_time_parse_rfc3339("2026-03-13T09:30:00Z", &want);
+    assert_true(when == want);
+    sch_policy_free(&p);
+}
+
+static const struct {
+    const char *ev, *want;
+} bad_events[] = {
+    {"[1]", "event: must be a JSON object"},
+    {"{\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{}}", "type: is required"},
+    {"{\"type\":\"invoice.issued\",\"tenant\":\"a/b\",\"customer_id\":\"c\",\"data\":{}}", "tenant: must be"},
+    {"{\"type\":\"invoice.issued\",\"tenant\":\"a\",\"data\":{}}", "customer_id: must be"},
+    {"{\"type\":\"invoice.issued\",\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{\"invoice_id\":\"i\",\"currency\":\"EUR\",\"amount_minor\":0,\"issued_on\":\"2026-01-01\",\"due_on\":\"2026-01-02\"}}",
+     "data.amount_minor: must be an integer > 0"},
+    {"{\"type\":\"invoice.issued\",\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{\"invoice_id\":\"i\",\"currency\":\"EUR\",\"amount_minor\":5,\"issued_on\":\"2026-01-01\",\"due_on\":\"01/02/2026\"}}",
+     "data.due_on: must be a date"},
+    {"{\"type\":\"payment.received\",\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{\"payment_id\":\"p\",\"currency\":\"EUR\",\"amount_minor\":5,\"allocations\":[{\"invoice_id\":\"i\",\"amount_minor\":6}]}}",
+     "data.allocations: must not add up to more"},
+    {"{\"type\":\"customer.upserted\",\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{\"timezone\":\"Nowhere/Land\"}}",
+     "data.timezone: must be a known IANA"},
+    {"{\"type\":\"credit_note.issued\",\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{\"customer_id\":\"d\"}}",
+     "data.customer_id: must equal customer_id"},
+};
+
+static void test_event_checks(void **state) {
+    (void)state;
+    char err[512];
+    for (size_t i = 0; i < sizeof bad_events / sizeof bad_events[0]; i++) {
+        json_t *ev = json_loads(bad_events[i].ev, JSON_DECODE_ANY, NULL);
+        assert_non_null(ev);
+        err[0] = 0;
+        if (sch_event_check(ev, err, sizeof err) != -1) fail_msg("case %zu accepted", i);
+        if (!strstr(err, bad_events[i].want)) fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, bad_events[i].want);
+        json_decref(ev);
+    }
+    json_t *own = json_loads("{\"source\":\"arrears-scheduler\",\"type\":\"promise.kept\"}", 0, NULL);
+    assert_int_equal(sch_event_check(own, err, sizeof err), 0); /* ignored, not an error */
+    json_decref(own);
+    json_t *promise = json_loads("{\"type\":\"promise.made\",\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{}}", 0, NULL);
+    assert_int_equal(sch_event_check(promise, err, sizeof err), 0); /* reserved */
+    json_decref(promise);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_shipped_policy), cmocka_unit_test(test_bad_policies),
+        cmocka_unit_test(test_assign),         cmocka_unit_test(test_step_times),
+        cmocka_unit_test(test_event_checks),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
