@@ -19,8 +19,9 @@
  *
  * --mix simple restricts the ledger to what a test can predict from the
  * policy alone: on-time, late, partial and never behaviours, no opt-outs,
- * no contact.ceased, no key-account tags, payments between 14:00 and 16:00
- * local (far from the 09:00 and 11:00 send hours). */
+ * no contact.ceased, no key-account tags, payments between 17:00 and 19:00
+ * local (six hours after the 11:00 send hour, fourteen before the next
+ * 09:00), so a payment and a reminder never race. */
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -324,11 +325,11 @@ static int64_t tool_gen_amount(tool_gl *g, int exponent)
 }
 
 /* A payment of `amount` on local day `day` (full mix: business hours;
- * simple: 14:00-16:00). */
+ * simple: 17:00-19:00). */
 static int tool_gen_payment(tool_gl *g, uint32_t inv, int32_t day, int64_t amount, int64_t *at)
 {
     const tool_cust *c = &g->cust[g->inv[inv].cust];
-    int64_t t = g->o->simple ? tool_local_instant(g, c, day, 14, 16)
+    int64_t t = g->o->simple ? tool_local_instant(g, c, day, 17, 19)
                              : tool_local_instant(g, c, day, 8, 18);
     if (at)
         *at = t;
