@@ -2,7 +2,8 @@
  *
  * Design: the record lets an operator see why a message was refused and
  * replay it after fixing the publisher: the original bytes (as a string
- * when they are valid UTF-8, else base64), the original key and headers,
+ * when they are valid UTF-8 without NUL bytes, else base64), the original
+ * key and headers,
  * where it came from (topic, partition, offset) and every reason. The one
  * exception is an oversized message, whose payload is cut to the size
  * limit (always base64, "truncated": true) and whose header values are cut
@@ -18,7 +19,8 @@
 
 #define DLQ_HEADER_CUT 1024
 
-/* Sets "<name>" to the bytes as a string when valid UTF-8 and not cut,
+/* Sets "<name>" to the bytes as a string when valid UTF-8 without NUL
+ * (many JSON readers refuse \u0000) and not cut,
  * else "<name>_base64". Returns -1 on out of memory. */
 static int set_bytes(json_t *o, const char *name, const void *p, size_t n, size_t cut)
 {
@@ -27,7 +29,7 @@ static int set_bytes(json_t *o, const char *name, const void *p, size_t n, size_
     int truncated = n > cut;
     if (truncated)
         n = cut;
-    if (!truncated && ing_utf8_valid(p, n))
+    if (!truncated && !memchr(p, 0, n) && ing_utf8_valid(p, n))
         return json_object_set_new(o, name, json_stringn(p, n));
     char *b = ing_base64(p, n);
     if (!b)

@@ -19,13 +19,18 @@ void ing_reason_add(ing_reasons *rs, const char *field, const char *rule, const 
     ing_reason *r = &rs->r[rs->n++];
     snprintf(r->field, sizeof r->field, "%s", field);
     snprintf(r->rule, sizeof r->rule, "%s", rule);
+    ing_utf8_sanitize(r->field);
     int k = snprintf(r->message, sizeof r->message, "%s: ", field);
-    if (k < 0 || (size_t)k >= sizeof r->message)
+    if (k < 0 || (size_t)k >= sizeof r->message) {
+        ing_utf8_sanitize(r->message);
         return;
+    }
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(r->message + k, sizeof r->message - (size_t)k, fmt, ap);
     va_end(ap);
+    /* Reasons quote input and are cut at a byte limit: keep them UTF-8. */
+    ing_utf8_sanitize(r->message);
 }
 
 /* E.164: '+', a non-zero country digit, 8 to 15 digits in all. */

@@ -99,6 +99,9 @@ void ing_result_clear(ing_result *r);
 int ing_scan(const char *p, size_t n, int max_depth, const char *field, ing_reasons *rs);
 /* 1 when p[0..n) is valid UTF-8 (no overlongs, surrogates or > U+10FFFF). */
 int ing_utf8_valid(const char *p, size_t n);
+/* Replaces every byte of s that is not part of valid UTF-8 with '?' (for
+ * text built from untrusted input, e.g. a reason cut at a byte limit). */
+void ing_utf8_sanitize(char *s);
 
 /* Validates and normalizes data of one event type into a new object
  * (*out, owned by the caller; NULL when any reason was added). type must be

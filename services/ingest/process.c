@@ -132,6 +132,7 @@ static int content_type_json(const char *ct)
 static void copy(char *dst, size_t len, const char *src)
 {
     snprintf(dst, len, "%s", src ? src : "");
+    ing_utf8_sanitize(dst);
 }
 
 static int reject(const ing_config *cfg, const ing_input *in, ing_result *out, char *errstr,

@@ -9,6 +9,7 @@
 #include "ingest.h"
 
 #include <stdio.h>
+#include <string.h>
 
 /* Length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
 static size_t utf8_seq(const unsigned char *p, size_t n)
@@ -56,6 +57,23 @@ int ing_utf8_valid(const char *s, size_t n)
         i += k;
     }
     return 1;
+}
+
+void ing_utf8_sanitize(char *s)
+{
+    unsigned char *p = (unsigned char *)s;
+    size_t n = strlen(s), i = 0;
+    while (i < n) {
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k = utf8_seq(p + i, n - i);
+        if (k == 0)
+            p[i++] = '?';
+        else
+            i += k;
+    }
 }
 
 int ing_scan(const char *s, size_t n, int max_depth, const char *field, ing_reasons *rs)
