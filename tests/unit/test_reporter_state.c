@@ -109,7 +109,9 @@ static void test_rules(void **state)
     assert_int_equal(rep_state_apply_event(st, e, err, sizeof err), -1);
     assert_non_null(strstr(err, "time"));
     json_decref(e);
-    assert_int_equal(rep_state_apply_event(st, json_integer(3), err, sizeof err), -1);
+    json_t *three = json_integer(3);
+    assert_int_equal(rep_state_apply_event(st, three, err, sizeof err), -1);
+    json_decref(three);
     json_t *c = json_loads("{\"type\":\"contact.sent\",\"id\":\"k\",\"tenant\":\"t1\",\"at\":\"nope\"}", 0, NULL);
     assert_int_equal(rep_state_apply_contact(st, c, err, sizeof err), -1);
     assert_non_null(strstr(err, "at: not an RFC 3339"));
