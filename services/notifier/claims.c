@@ -119,7 +119,7 @@ static int queue(ntf_claims *c, cm_redis_script *s, const char *id, int nargs,
         args[2 + i] = argv[i];
         lens[2 + i] = strlen(argv[i]);
     }
-    return cm_redis_pipe_eval(c->p, s, 2, nargs, args, lens);
+    return cm_redis_pipe_eval(c->p, s, 2, 2 + nargs, args, lens); /* nargs counts keys too */
 }
 
 static int run(ntf_claims *c, char *errstr, size_t errlen)

@@ -80,6 +80,7 @@ struct ntf_worker {
     int paused;
     int draining;
     int64_t last_refresh_ms;
+    int64_t redis_hold_ms; /* after a Redis error: no Redis step before this */
     provider prov[3];
     unsigned rnd;
     cm_metric *m_sent[5], *m_failed[5], *m_retries, *m_invalid, *m_replayed, *m_republished,
@@ -293,9 +294,18 @@ static void claimed(ntf_worker *w, job *j, int64_t now)
     j->st = J_READY;
 }
 
+static void redis_failed(ntf_worker *w)
+{
+    w->redis_hold_ms = now_real() + 250;
+    if (w->o.ready)
+        atomic_store(&w->o.ready->redis_ok, 0);
+}
+
 static void do_claims(ntf_worker *w, int64_t now)
 {
     size_t n = 0;
+    if (now < w->redis_hold_ms)
+        return;
     for (size_t i = 0; i < w->njobs; i++) {
         job *j = w->jobs[i];
         if (j->st == J_CLAIM || (j->st == J_WAIT_CLAIM && j->next_ms <= now))
@@ -319,8 +329,7 @@ static void do_claims(ntf_worker *w, int64_t now)
     }
     if (ntf_claims_claim(w->o.claims, ids, n, res, err, sizeof err) < 0) {
         cm_log_warn("claiming %zu commands: %s (will retry)", n, err);
-        if (w->o.ready)
-            atomic_store(&w->o.ready->redis_ok, 0);
+        redis_failed(w);
         goto cleanup;
     }
     if (w->o.ready)
@@ -481,6 +490,8 @@ static int64_t start_sends(ntf_worker *w, int64_t now)
 static void do_record(ntf_worker *w)
 {
     size_t n = 0;
+    if (now_real() < w->redis_hold_ms)
+        return;
     for (size_t i = 0; i < w->njobs; i++)
         if (w->jobs[i]->st == J_OUTCOME)
             n++;
@@ -514,8 +525,7 @@ static void do_record(ntf_worker *w)
     }
     if (ntf_claims_record(w->o.claims, ids, evs, n, res, err, sizeof err) < 0) {
         cm_log_warn("recording %zu outcomes: %s (will retry)", n, err);
-        if (w->o.ready)
-            atomic_store(&w->o.ready->redis_ok, 0);
+        redis_failed(w);
         goto cleanup;
     }
     for (size_t i = 0; i < n; i++) {
@@ -597,6 +607,8 @@ static void do_publish(ntf_worker *w)
 static void do_mark(ntf_worker *w)
 {
     size_t n = 0;
+    if (now_real() < w->redis_hold_ms)
+        return;
     for (size_t i = 0; i < w->njobs; i++)
         if (w->jobs[i]->st == J_MARK)
             n++;
@@ -612,6 +624,7 @@ static void do_mark(ntf_worker *w)
             ids[n++] = w->jobs[i]->cmd.command_id;
     if (ntf_claims_mark(w->o.claims, ids, n, err, sizeof err) < 0) {
         cm_log_warn("marking %zu outcomes published: %s (will retry)", n, err);
+        redis_failed(w);
     } else {
         for (size_t i = 0; i < w->njobs; i++) {
             job *j = w->jobs[i];
@@ -650,7 +663,7 @@ static void do_store(ntf_worker *w)
             w->jobs[keep++] = j; /* done, but an earlier one is not */
             continue;
         }
-        if (current && w->consumer)
+        if (current && w->consumer && j->msg)
             msgs[nm++] = j->msg;
         gone[ng++] = j;
     }
@@ -698,6 +711,7 @@ static void do_refresh(ntf_worker *w, int64_t now)
     }
     if (ntf_claims_refresh(w->o.claims, ids, n, ours, err, sizeof err) < 0) {
         cm_log_warn("refreshing %zu claims: %s", n, err);
+        redis_failed(w);
         goto cleanup;
     }
     for (size_t i = 0; i < n; i++) {
@@ -780,8 +794,13 @@ static int64_t plan_wait(ntf_worker *w, int64_t now, int64_t wake)
         switch (j->st) {
         case J_CLAIM:
         case J_OUTCOME:
-        case J_PUBLISH:
         case J_MARK:
+            if (now >= w->redis_hold_ms)
+                return 0;
+            if (w->redis_hold_ms < until)
+                until = w->redis_hold_ms;
+            break;
+        case J_PUBLISH:
         case J_DONE: return 0;
         case J_READY:
             if (!w->draining && ntf_sender_inflight(w->o.sender) < w->o.max_inflight &&
@@ -884,6 +903,13 @@ void ntf_worker_drain(ntf_worker *w, int64_t deadline_ms)
         free(ids);
     }
     do_store(w);
+    /* librdkafka's destroy waits for every message the application holds */
+    for (size_t i = 0; i < w->njobs; i++) {
+        if (w->jobs[i]->msg)
+            rd_kafka_message_destroy(w->jobs[i]->msg);
+        w->jobs[i]->msg = NULL;
+        w->jobs[i]->gen = UINT32_MAX; /* never stored */
+    }
     cm_log_info("drained: %zu commands left for the next owner", w->njobs);
 }
 
