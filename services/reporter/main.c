@@ -420,7 +420,7 @@ int main(int argc, char **argv)
     atomic_store(&s.ready.kafka_ok, 1);
 
     int64_t next_tick = (cm_clock_now_ms() / interval + 1) * interval;
-    int64_t last_snap = cm_clock_real_ms();
+    int64_t last_snap = cm_clock_real_ms(), snap_gap = snap_every;
 
     while (cm_service_run) {
         size_t n = cm_kafka_poll_batch(s.consumer, msgs, MAX_BATCH, 100);
@@ -516,9 +516,12 @@ int main(int argc, char **argv)
                                                  sizeof errstr) < 0)
             cm_log_error("report delivery: %s", errstr);
         cm_metric_set(s.m_lag, (double)cm_kafka_lag(s.consumer));
-        if (s.dirty && cm_clock_real_ms() - last_snap >= snap_every) {
+        if (s.dirty && cm_clock_real_ms() - last_snap >= snap_gap) {
+            int64_t t0 = cm_clock_real_ms();
             rep_snapshot(&s);
             last_snap = cm_clock_real_ms();
+            /* a large state: keep snapshots under ~5% of the time */
+            snap_gap = 20 * (last_snap - t0) > snap_every ? 20 * (last_snap - t0) : snap_every;
         }
     }
 done:

@@ -104,6 +104,11 @@ static void test_rules(void **state)
         if (!strstr(err, bad[i].field))
             fail_msg("case %zu: error \"%s\" does not name \"%s\"", i, err, bad[i].field);
     }
+    /* a type no report uses (or one added later) is ignored, not rejected */
+    uint64_t rejected = st->rejected;
+    assert_int_equal(apply(st, ev("u1", "contact.ceased", "2026-03-01T00:00:00Z", "{}"), err, sizeof err), 0);
+    assert_int_equal(apply(st, ev("u2", "invoice.reminded.v2", "2026-03-01T00:00:00Z", "{\"x\":1}"), err, sizeof err), 0);
+    assert_int_equal(st->rejected, rejected);
     /* envelope errors */
     json_t *e = ev("x", "invoice.issued", "yesterday", "{}");
     assert_int_equal(rep_state_apply_event(st, e, err, sizeof err), -1);
