@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""make-schemas.py -- writes schemas/<type>.json, one JSON Schema (draft
+2020-12) per inbound event type of docs/events.md, plus dlq-record.json.
+
+The schemas describe a structured-mode CloudEvent as published on
+`inbound`. They are the machine-readable form of docs/events.md; ingest's C
+validator (services/ingest/types.c) is the authority and also checks what a
+schema cannot say (real calendar dates, known ISO 4217 codes and their
+decimals, IANA zones, due_on >= issued_on, allocations <= amount).
+tests/unit/test_ingest_docs.c checks every example of docs/events.md and
+every accept case of tests/data/ingest against these files.
+Patterns use only the syntax common to ECMA-262 and POSIX ERE (no \\d, \\s).
+Run: python3 schemas/make-schemas.py"""
+import json
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BASE = "https://github.com/arrears/arrears/schemas/"
+
+ID = {"type": "string", "minLength": 1, "maxLength": 200,
+      "description": "1 to 200 bytes, no control characters"}
+TEXT = {"type": "string", "minLength": 1, "maxLength": 1000}
+DATE = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+        "description": "YYYY-MM-DD, a real calendar date"}
+INSTANT = {"type": "string", "format": "date-time",
+           "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}([.][0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$",
+           "description": "RFC 3339 with a zone (Z or +hh:mm)"}
+CURRENCY = {"type": "string", "pattern": "^[A-Za-z]{3}$",
+            "description": "ISO 4217 code (upper-cased by ingest); unknown codes are rejected"}
+AMOUNT = {"description": "a non-negative decimal with at most the currency's decimals "
+                         "(JPY 0, EUR 2, KWD 3); a JSON number or a decimal string",
+          "anyOf": [{"type": "number", "minimum": 0},
+                    {"type": "string", "pattern": "^[0-9]+([.][0-9]+)?$"}]}
+CHANNEL = {"type": "string", "enum": ["email", "sms", "webhook", "call_task", "letter"]}
+
+def strings(item, min_items=0):
+    s = {"type": "array", "items": item, "maxItems": 100, "uniqueItems": True}
+    if min_items:
+        s["minItems"] = min_items
+    return s
+
+def obj(props, required):
+    return {"type": "object", "properties": props, "required": required}
+
+invoice_full = obj({
+    "invoice_id": ID, "customer_id": ID, "number": TEXT, "currency": CURRENCY,
+    "amount": AMOUNT, "issued_on": DATE,
+    "due_on": dict(DATE, description="YYYY-MM-DD, not before issued_on"),
+    "tags": strings(dict(ID)), "terms": TEXT, "po_number": TEXT},
+    ["invoice_id", "customer_id", "number", "currency", "amount", "issued_on", "due_on"])
+invoice_ref = obj({"invoice_id": ID, "customer_id": ID}, ["invoice_id", "customer_id"])
+payment = obj({
+    "payment_id": ID, "customer_id": ID, "currency": CURRENCY, "amount": AMOUNT,
+    "received_on": DATE, "received_at": INSTANT,
+    "allocations": {"type": "array", "maxItems": 100,
+                    "description": "absent: the scheduler allocates oldest due first; "
+                                   "the sum must not exceed amount",
+                    "items": obj({"invoice_id": ID, "amount": AMOUNT}, ["invoice_id", "amount"])}},
+    ["payment_id", "customer_id", "currency", "amount"])
+payment["anyOf"] = [{"required": ["received_on"]}, {"required": ["received_at"]}]
+data = {
+    "invoice.issued": invoice_full,
+    "invoice.updated": invoice_full,
+    "invoice.voided": invoice_ref,
+    "invoice.written_off": invoice_ref,
+    "payment.received": payment,
+    "payment.reversed": obj({"payment_id": ID, "customer_id": ID, "reason": TEXT},
+                            ["payment_id", "customer_id", "reason"]),
+    "credit_note.issued": obj({"credit_note_id": ID, "customer_id": ID, "invoice_id": ID,
+                               "currency": CURRENCY, "amount": AMOUNT},
+                              ["credit_note_id", "customer_id", "invoice_id", "currency", "amount"]),
+    "customer.upserted": obj({
+        "customer_id": ID, "name": TEXT,
+        "email": {"type": "string", "format": "email", "maxLength": 254,
+                  "pattern": "^[^@ ]+@[^@ ]+[.][^@ ]+$"},
+        "phone": {"type": "string", "pattern": "^[+][1-9][0-9]{7,14}$",
+                  "description": "E.164"},
+        "timezone": {"type": "string", "maxLength": 64,
+                     "description": "IANA time zone name (default UTC)"},
+        "locale": {"type": "string", "pattern": "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$",
+                   "description": "BCP 47 tag (default en)"},
+        "country": {"type": "string", "pattern": "^[A-Za-z]{2}$",
+                    "description": "ISO 3166-1 alpha-2 (upper-cased by ingest)"},
+        "channels": dict(strings(CHANNEL), description="in order of preference; default: "
+                         "email if email is given, then sms if phone is given"),
+        "opted_out": strings(CHANNEL),
+        "credit_limit": AMOUNT,
+        "credit_currency": dict(CURRENCY, description="required with credit_limit"),
+        "tags": strings(dict(ID))}, ["customer_id", "name"]),
+    "promise.made": obj({"customer_id": ID, "invoice_ids": strings(ID, 1), "currency": CURRENCY,
+                         "amount": AMOUNT, "promised_on": DATE},
+                        ["customer_id", "invoice_ids", "currency", "amount", "promised_on"]),
+    "dispute.opened": obj({"customer_id": ID, "invoice_id": ID, "reason": TEXT},
+                          ["customer_id", "invoice_id", "reason"]),
+    "dispute.resolved": obj({"customer_id": ID, "invoice_id": ID, "reason": TEXT},
+                            ["customer_id", "invoice_id", "reason"]),
+    "contact.ceased": obj({"customer_id": ID,
+                           "channel": dict(CHANNEL, description="absent: every channel")},
+                          ["customer_id"]),
+}
+data["customer.upserted"]["dependentRequired"] = {"credit_limit": ["credit_currency"]}
+
+for t, d in data.items():
+    s = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": BASE + t + ".json",
+        "title": t,
+        "description": "A `%s` CloudEvent (structured mode) as published on arrears.inbound; "
+                       "see docs/events.md." % t,
+        "type": "object",
+        "required": ["specversion", "id", "source", "type", "time", "data"],
+        "properties": {
+            "specversion": {"const": "1.0"},
+            "id": dict(ID, description="unique per (tenant, source); duplicates are dropped"),
+            "source": ID,
+            "type": {"const": t},
+            "time": INSTANT,
+            "tenant": {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$",
+                       "description": "default: default"},
+            "datacontenttype": {"type": "string"},
+            "traceparent": {"type": "string", "description": "W3C trace context (optional)"},
+            "data": d,
+        },
+    }
+    with open(os.path.join(HERE, t + ".json"), "w") as f:
+        json.dump(s, f, indent=2)
+        f.write("\n")
+
+dlq = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": BASE + "dlq-record.json",
+    "title": "ingest DLQ record",
+    "description": "What arrears-ingest writes to arrears.ingest.dlq for a rejected message; "
+                   "see docs/events.md.",
+    "type": "object",
+    "required": ["v", "reasons", "origin", "rejected_at", "event", "headers", "payload_bytes"],
+    "properties": {
+        "v": {"const": 1},
+        "reasons": {"type": "array", "minItems": 1, "items": obj(
+            {"field": {"type": "string"}, "rule": {"type": "string"},
+             "message": {"type": "string"}}, ["field", "rule", "message"])},
+        "reasons_dropped": {"type": "integer", "minimum": 1},
+        "origin": obj({"topic": {"type": "string"}, "partition": {"type": "integer"},
+                       "offset": {"type": "integer"}}, ["topic", "partition", "offset"]),
+        "rejected_at": INSTANT,
+        "event": obj({"tenant": {"type": "string"}, "source": {"type": "string"},
+                      "id": {"type": "string"}, "type": {"type": "string"}}, []),
+        "key": {"type": ["string", "null"]},
+        "key_base64": {"type": "string"},
+        "headers": {"type": "array", "items": obj(
+            {"name": {"type": "string"}, "value": {"type": ["string", "null"]},
+             "value_base64": {"type": "string"}}, ["name"])},
+        "payload": {"type": "string"},
+        "payload_base64": {"type": "string"},
+        "payload_bytes": {"type": "integer", "minimum": 0},
+        "truncated": {"const": True},
+    },
+}
+with open(os.path.join(HERE, "dlq-record.json"), "w") as f:
+    json.dump(dlq, f, indent=2)
+    f.write("\n")
+print("wrote", len(data) + 1, "schemas")
