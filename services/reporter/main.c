@@ -39,7 +39,7 @@ static cm_setting settings[] = {
      "periodic reports every this much simulated time (shared clock)", CM_SET_DURATION, 1000,
      INT64_C(366) * 86400000, 0, NULL, 0},
     {"ARREARS_REPORTER_REQUEST_MAX_AGE", "1h",
-     "requests older than this (Kafka timestamp, real time) when read are not answered",
+     "requests older than this (Kafka timestamp, real time) are skipped, not answered",
      CM_SET_DURATION, 1000, INT64_C(30) * 86400000, 0, NULL, 0},
     {"ARREARS_REPORTER_SNAPSHOT_INTERVAL", "10s",
      "save the aggregates and their offsets to Redis this often (real time)", CM_SET_DURATION,
@@ -434,17 +434,6 @@ int main(int argc, char **argv)
                 continue;
             }
             if (!strcmp(topic, "requests")) {
-                int64_t ts = rd_kafka_message_timestamp(m, NULL);
-                if (ts > 0 && cm_clock_real_ms() - ts > max_age) {
-                    cm_log_fields(CM_LOG_INFO,
-                                  json_pack("{s:i, s:I}", "partition", (int)m->partition, "offset",
-                                            (json_int_t)m->offset),
-                                  "stale report request skipped");
-                    s.st->offsets.next[slot] = m->offset + 1;
-                    s.dirty = 1;
-                    rd_kafka_message_destroy(m);
-                    continue;
-                }
                 if (npending < MAX_BATCH) {
                     pending[npending++] = m; /* offset advances once answered */
                     continue;
@@ -490,7 +479,14 @@ int main(int argc, char **argv)
             continue;
         /* requests: answered in order, then their offsets advance */
         for (size_t i = 0; i < npending; i++) {
-            rep_answer(&s, pending[i]);
+            int64_t ts = rd_kafka_message_timestamp(pending[i], NULL);
+            if (ts > 0 && cm_clock_real_ms() - ts > max_age)
+                cm_log_fields(CM_LOG_INFO,
+                              json_pack("{s:i, s:I}", "partition", (int)pending[i]->partition,
+                                        "offset", (json_int_t)pending[i]->offset),
+                              "stale report request skipped");
+            else
+                rep_answer(&s, pending[i]);
             int slot = rep_slot(s.st, "requests", pending[i]->partition);
             if (slot >= 0)
                 s.st->offsets.next[slot] = pending[i]->offset + 1;
