@@ -463,6 +463,13 @@ static int rep_apply_payment(rep_state *st, uint32_t tenant, uint32_t cust, cons
                 free(al);
                 goto oom;
             }
+            if (st->invs[ii].known && st->invs[ii].cur != ci) {
+                snprintf(errstr, errlen,
+                         "data.allocations[%zu].invoice_id: invoice is in %s, the payment in %s", i,
+                         st->curs[st->invs[ii].cur].code, cur);
+                free(al);
+                return -1;
+            }
             al[nout].inv = ii;
             al[nout].amount = json_integer_value(json_object_get(a, "amount_minor"));
             nout++;

@@ -104,6 +104,17 @@ static void test_rules(void **state)
         if (!strstr(err, bad[i].field))
             fail_msg("case %zu: error \"%s\" does not name \"%s\"", i, err, bad[i].field);
     }
+    /* an allocation to an invoice of another currency */
+    assert_int_equal(apply(st, ev("usd1", "invoice.issued", "2026-03-01T00:00:00Z",
+                                  "{\"invoice_id\":\"U1\",\"customer_id\":\"C\",\"currency\":\"USD\",\"amount_minor\":100,"
+                                  "\"issued_on\":\"2026-03-01\",\"due_on\":\"2026-03-31\"}"),
+                           err, sizeof err), 1);
+    assert_int_equal(apply(st, ev("eur1", "payment.received", "2026-03-02T00:00:00Z",
+                                  "{\"payment_id\":\"PX\",\"customer_id\":\"C\",\"currency\":\"EUR\",\"amount_minor\":100,"
+                                  "\"received_on\":\"2026-03-02\",\"allocations\":[{\"invoice_id\":\"U1\",\"amount_minor\":100}]}"),
+                           err, sizeof err), -1);
+    assert_non_null(strstr(err, "data.allocations[0].invoice_id: invoice is in USD"));
+    assert_int_equal(rep_inv_outstanding(st, &st->invs[0], day("2026-03-31")), 100);
     /* a type no report uses (or one added later) is ignored, not rejected */
     uint64_t rejected = st->rejected;
     assert_int_equal(apply(st, ev("u1", "contact.ceased", "2026-03-01T00:00:00Z", "{}"), err, sizeof err), 0);
@@ -121,7 +132,7 @@ static void test_rules(void **state)
     assert_int_equal(rep_state_apply_contact(st, c, err, sizeof err), -1);
     assert_non_null(strstr(err, "at: not an RFC 3339"));
     json_decref(c);
-    assert_int_equal(st->ninvs, 0);
+    assert_int_equal(st->ninvs, 1);
     rep_state_free(st);
 }
 
