@@ -1,0 +1,201 @@
+"""harness.py -- helpers shared by the notifier's integration tests, the
+benchmark and the demo: start the sinks and the notifier, publish commands
+with kcat, read topics back. Python stdlib only; kcat on PATH.
+
+    sys.path.insert(0, "tests/sinks"); import harness as h
+    smtp = h.Sink("smtp", workdir, ["--tempfail-first", "1"])   # .port, .dir
+    n = h.Notifier(env, log_path)                                # .proc
+    h.produce(brokers, topic, [(key, json_text), ...])
+    recs = h.consume(brokers, topic)                             # [{key, payload, headers}]
+"""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+
+
+def skip(msg):
+    print("SKIP: " + msg)
+    sys.exit(77)
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    sys.exit(1)
+
+
+def stack_env():
+    brokers = os.environ.get("ARREARS_KAFKA_BROKERS")
+    redis = os.environ.get("ARREARS_REDIS_URL")
+    if not brokers or not redis:
+        skip("no stack (ARREARS_KAFKA_BROKERS / ARREARS_REDIS_URL unset)")
+    bindir = os.environ.get("ARREARS_BIN", os.path.join(REPO, "bin"))
+    if not os.path.isabs(bindir):
+        bindir = os.path.join(REPO, bindir)
+    return brokers, redis, bindir
+
+
+def create_topics(bindir, prefix, partitions=6, brokers=None):
+    env = dict(os.environ, ARREARS_TOPIC_PREFIX=prefix)
+    if brokers:
+        env["ARREARS_KAFKA_BROKERS"] = brokers
+    subprocess.run([os.path.join(bindir, "arrears-admin"), "create-topics", "--partitions",
+                    str(partitions), "commands", "contacts", "tasks"],
+                   env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+class Sink:
+    """kind "smtp" (smtp_sink.py), "http" (http_sink.py) or "fast" (the C sink
+    binary given as extra[0] with the rest as arguments)."""
+
+    def __init__(self, kind, workdir, extra=(), name=None):
+        name = name or kind
+        self.dir = os.path.join(workdir, name)
+        os.makedirs(self.dir, exist_ok=True)
+        portfile = os.path.join(workdir, name + ".port")
+        if os.path.exists(portfile):
+            os.unlink(portfile)
+        if kind == "fast":
+            cmd = [extra[0], "--port-file", portfile] + list(extra[1:])
+        else:
+            script = "smtp_sink.py" if kind == "smtp" else "http_sink.py"
+            cmd = [sys.executable, os.path.join(HERE, script), "--dir", self.dir,
+                   "--port-file", portfile] + list(extra)
+        self.log = open(os.path.join(workdir, name + ".log"), "w")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(200):
+            if os.path.exists(portfile):
+                break
+            if self.proc.poll() is not None:
+                if self.proc.returncode == 77:
+                    skip("%s sink cannot run (see %s.log)" % (kind, name))
+                fail("%s sink exited %d" % (kind, self.proc.returncode))
+            time.sleep(0.05)
+        else:
+            fail("%s sink did not start" % kind)
+        self.port = int(open(portfile).read())
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def files(self, ext=".json"):
+        return sorted(os.path.join(self.dir, f) for f in os.listdir(self.dir)
+                      if f.endswith(ext))
+
+    def records(self):
+        out = []
+        for f in self.files(".json"):
+            with open(f) as fh:
+                out.append(json.load(fh))
+        return out
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+class Notifier:
+    def __init__(self, bindir, env, log_path):
+        self.log = open(log_path, "w")
+        full = dict(os.environ)
+        full.update(env)
+        self.proc = subprocess.Popen([os.path.join(bindir, "arrears-notifier")], env=full,
+                                     stdout=self.log, stderr=subprocess.STDOUT, cwd=REPO)
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def kill9(self):
+        if self.alive():
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait()
+
+    def stop(self, timeout=15):
+        if self.alive():
+            self.proc.terminate()
+            try:
+                return self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                return None
+        return self.proc.returncode
+
+
+def produce(brokers, topic, records):
+    """records: [(key, value_text)]; keys and values must not contain tabs or
+    newlines (compact JSON does not)."""
+    data = "".join("%s\t%s\n" % (k, v) for k, v in records)
+    subprocess.run(["kcat", "-P", "-b", brokers, "-t", topic, "-K", "\t"],
+                   input=data.encode(), check=True)
+
+
+def consume(brokers, topic):
+    """Every record of topic now: [{"key","payload","headers"}]."""
+    p = subprocess.run(["kcat", "-C", "-b", brokers, "-t", topic, "-o", "beginning", "-e",
+                        "-q", "-J"], capture_output=True, check=True)
+    out = []
+    for line in p.stdout.decode().splitlines():
+        if line.strip():
+            out.append(json.loads(line))
+    return out
+
+
+def wait_for(pred, timeout, what, interval=0.3, procs=()):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        for p in procs:
+            if p.proc.poll() is not None and p.proc.returncode not in (0, -9):
+                fail("%s: a notifier exited %s while waiting" % (what, p.proc.returncode))
+        time.sleep(interval)
+    fail("timed out after %ds waiting for %s" % (timeout, what))
+
+
+def outcomes(brokers, topic):
+    """Contact events by id: {id: [event, ...]}."""
+    by = {}
+    for r in consume(brokers, topic):
+        ev = json.loads(r["payload"])
+        by.setdefault(ev["id"], []).append(ev)
+    return by
+
+
+def command(tenant, cid, channel="email", template="overdue_7", locale="en-GB", name="Ada Ltd",
+            email="ap@ada.test", phone="+447700900123", invoices=None, currency="EUR",
+            kind="reminder", **extra):
+    invoices = invoices or [{"invoice_id": "INV-1", "number": "2026-0001",
+                             "issued_on": "2026-02-01", "due_on": "2026-03-01",
+                             "days_overdue": 7, "currency": currency,
+                             "outstanding_minor": 12000}]
+    total = sum(i["outstanding_minor"] for i in invoices)
+    c = {"v": 1, "command_id": cid, "kind": kind, "tenant": tenant, "channel": channel,
+         "template": template, "locale": locale, "strategy": "default", "variant": "B",
+         "step": 2, "step_name": "+7d", "created_at": "2026-03-08T09:00:00.000Z",
+         "customer": {"customer_id": extra.pop("customer_id", "C-1"), "name": name,
+                      "email": email, "phone": phone, "timezone": "Europe/London",
+                      "locale": locale, "country": "GB"},
+         "currency": currency,
+         "amounts": {"principal": total, "fees": 0, "interest": 0, "compensation": 0,
+                     "total": total},
+         "invoices": invoices}
+    c.update(extra)
+    return c
+
+
+def key_of(c):
+    return "%s/%s" % (c["tenant"], c["customer"]["customer_id"])
+
+
+def publish_commands(brokers, topic, cmds):
+    produce(brokers, topic, [(key_of(c), json.dumps(c, separators=(",", ":"))) for c in cmds])
