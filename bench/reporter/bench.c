@@ -55,6 +55,13 @@ static void bench_line(bench_buf *b, const char *s, int n)
 
 int main(int argc, char **argv)
 {
+    /* bench N            the in-process benchmark
+     * bench --dump N     print the generated events as "key<TAB>json" lines */
+    int dump = argc > 1 && !strcmp(argv[1], "--dump");
+    if (dump) {
+        argv++;
+        argc--;
+    }
     long n = argc > 1 ? atol(argv[1]) : 1000000;
     long ncust = n / 10 > 0 ? n / 10 : 1;
     long npay = n * 2 / 5;
@@ -90,6 +97,23 @@ int main(int argc, char **argv)
         bench_line(&b, line, k);
     }
     size_t nev = b.n;
+    if (dump) {
+        for (size_t i = 0; i < nev; i++) {
+            size_t end = i + 1 < nev ? b.starts[i + 1] - 1 : b.len - 1;
+            const char *l = b.p + b.starts[i];
+            const char *c = strstr(l, "\"customer_id\":\"");
+            int kl = 0;
+            if (c) {
+                c += 15;
+                while (c[kl] && c[kl] != '"')
+                    kl++;
+            }
+            printf("bench/%.*s\t%.*s\n", kl, c ? c : "", (int)(end - b.starts[i]), l);
+        }
+        free(b.p);
+        free(b.starts);
+        return 0;
+    }
     fprintf(stderr, "bench: %zu events, %.0f MB of JSON\n", nev, (double)b.len / 1e6);
 
     /* baseline: parse only */
