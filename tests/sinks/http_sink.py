@@ -5,7 +5,7 @@ webhook receivers; it stores every request as a file.
     tests/sinks/http_sink.py --dir DIR [--host 127.0.0.1] [--port 0]
         [--port-file FILE] [--mode ok|500|429|slow] [--ok-status 200]
         [--fail-first N] [--fail-status 500] [--retry-after SECONDS]
-        [--delay-ms MS] [--fail-path SUBSTRING]
+        [--delay-ms MS] [--fail-path SUBSTRING] [--no-idempotency]
 
 Answers every POST/PUT (any path) by mode:
   ok    --ok-status (default 200) with a small JSON body
@@ -18,7 +18,7 @@ contain SUBSTRING.
 Idempotency: a request whose Idempotency-Key already got a 2xx answer is
 answered with the same status and "Idempotent-Replayed: true", as Stripe-
 style APIs do, and stored with "replay": true -- so a test can tell sends
-from re-sends.
+from re-sends. --no-idempotency turns this off (every request is new).
 Every request is DIR/<seq>.json: {"seq","t","method","path","headers",
 "body","status","replay"} (body as text; headers with lower-case names).
 Control: GET /_sink/stats -> {"requests","by_status","replays"};
@@ -45,7 +45,7 @@ class State:
         self.cfg = {"mode": args.mode, "ok_status": args.ok_status,
                     "fail_first": args.fail_first, "fail_status": args.fail_status,
                     "retry_after": args.retry_after, "delay_ms": args.delay_ms,
-                    "fail_path": args.fail_path}
+                    "fail_path": args.fail_path, "idempotency": not args.no_idempotency}
         self.seq = 0
         self.tries = {}
         self.done = {}
@@ -88,7 +88,7 @@ class Handler(BaseHTTPRequestHandler):
             return self._send(200, b'{"ok":true}')
         with st.lock:
             cfg = dict(st.cfg)
-            key = self.headers.get("Idempotency-Key")
+            key = self.headers.get("Idempotency-Key") if cfg["idempotency"] else None
             replay = key is not None and key in st.done
             tries = 0
             if key is not None:
@@ -147,6 +147,7 @@ def main():
     ap.add_argument("--retry-after", type=int, default=1)
     ap.add_argument("--delay-ms", type=int, default=0)
     ap.add_argument("--fail-path", default="")
+    ap.add_argument("--no-idempotency", action="store_true")
     args = ap.parse_args()
     os.makedirs(args.dir, exist_ok=True)
     ThreadingHTTPServer.daemon_threads = True
