@@ -49,8 +49,9 @@ json_t *rep_report_aging(const rep_state *st, uint32_t tenant, int32_t d, int64_
     cnt = calloc(nc, sizeof *cnt);
     if (!amt || !cnt)
         goto fail;
-    for (uint32_t i = 0; i < st->ninvs; i++) {
-        const rep_inv *inv = &st->invs[i];
+    const rep_tlists *tl = &st->by_tenant[tenant];
+    for (uint32_t x = 0; x < tl->invs.n; x++) {
+        const rep_inv *inv = &st->invs[tl->invs.v[x]];
         if (inv->tenant != tenant || !inv->known)
             continue;
         int64_t out = rep_inv_outstanding(st, inv, d);
@@ -97,7 +98,8 @@ json_t *rep_report_aging(const rep_state *st, uint32_t tenant, int32_t d, int64_
                     json_decref(top);
                     goto fail;
                 }
-                for (uint32_t p = 0; p < st->nproms; p++) {
+                for (uint32_t x = 0; x < tl->proms.n; x++) {
+                    uint32_t p = tl->proms.v[x];
                     int32_t day;
                     if (st->proms[p].tenant == tenant &&
                         rep_promise_status(st, &st->proms[p], d, &day) == REP_PROMISE_BROKEN)
@@ -108,8 +110,8 @@ json_t *rep_report_aging(const rep_state *st, uint32_t tenant, int32_t d, int64_
                 memset(cdpd, 0, st->ncusts * sizeof *cdpd);
                 memset(cinv, 0, st->ncusts * sizeof *cinv);
             }
-            for (uint32_t i = 0; i < st->ninvs; i++) {
-                const rep_inv *inv = &st->invs[i];
+            for (uint32_t x = 0; x < tl->invs.n; x++) {
+                const rep_inv *inv = &st->invs[tl->invs.v[x]];
                 if (inv->tenant != tenant || !inv->known || inv->cur != c || inv->due >= d)
                     continue;
                 int64_t out = rep_inv_outstanding(st, inv, d);

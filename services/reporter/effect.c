@@ -113,8 +113,9 @@ json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d
         g[i].strategy = s;
         g[i].variant = v;
     }
-    for (uint32_t i = 0; i < st->ncontacts; i++) {
-        const rep_contact *c = &st->contacts[i];
+    const rep_tlists *tl = &st->by_tenant[tenant];
+    for (uint32_t x = 0; x < tl->contacts.n; x++) {
+        const rep_contact *c = &st->contacts[tl->contacts.v[x]];
         if (st->groups[c->group].tenant != tenant || c->at_ms > end_ms)
             continue;
         if (c->sent)
@@ -123,16 +124,18 @@ json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d
             g[c->group].failed++;
     }
     /* promise instants per invoice */
-    for (uint32_t i = 0; i < st->nproms; i++)
+    for (uint32_t x = 0; x < tl->proms.n; x++) {
+        uint32_t i = tl->proms.v[x];
         if (st->proms[i].tenant == tenant && st->proms[i].made && st->proms[i].made_ms <= end_ms)
             nprom += st->proms[i].ninvs;
+    }
     if (nprom) {
         prom = calloc(nprom, sizeof *prom);
         if (!prom)
             goto fail;
         size_t k = 0;
-        for (uint32_t i = 0; i < st->nproms; i++) {
-            const rep_promise *p = &st->proms[i];
+        for (uint32_t x = 0; x < tl->proms.n; x++) {
+            const rep_promise *p = &st->proms[tl->proms.v[x]];
             if (p->tenant != tenant || !p->made || p->made_ms > end_ms)
                 continue;
             for (uint32_t j = 0; j < p->ninvs; j++) {
@@ -144,7 +147,8 @@ json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d
         qsort(prom, nprom, sizeof *prom, rep_pinst_cmp);
     }
 
-    for (uint32_t i = 0; i < st->ninvs; i++) {
+    for (uint32_t x = 0; x < tl->invs.n; x++) {
+        uint32_t i = tl->invs.v[x];
         const rep_inv *inv = &st->invs[i];
         if (inv->tenant != tenant || !inv->ncontacts)
             continue;

@@ -69,8 +69,9 @@ static void rep_countback(int64_t ar, const int64_t *sales, const int32_t *days,
 static int rep_kpis_period(const rep_state *st, uint32_t tenant, int32_t from, int32_t to,
                            rep_kacc *acc)
 {
-    for (uint32_t i = 0; i < st->ninvs; i++) {
-        const rep_inv *inv = &st->invs[i];
+    const rep_tlists *tl = &st->by_tenant[tenant];
+    for (uint32_t x = 0; x < tl->invs.n; x++) {
+        const rep_inv *inv = &st->invs[tl->invs.v[x]];
         if (inv->tenant != tenant || !inv->known)
             continue;
         rep_kacc *a = &acc[inv->cur];
@@ -115,8 +116,8 @@ static int rep_kpis_period(const rep_state *st, uint32_t tenant, int32_t from, i
             rep_late_push(a, paid - inv->due) < 0)
             return -1;
     }
-    for (uint32_t i = 0; i < st->npays; i++) {
-        const rep_pay *p = &st->pays[i];
+    for (uint32_t x = 0; x < tl->pays.n; x++) {
+        const rep_pay *p = &st->pays[tl->pays.v[x]];
         if (p->tenant != tenant)
             continue;
         if (p->day >= from && p->day <= to)
@@ -126,8 +127,8 @@ static int rep_kpis_period(const rep_state *st, uint32_t tenant, int32_t from, i
         if (p->day <= to)
             acc[p->cur].present = 1;
     }
-    for (uint32_t i = 0; i < st->nproms; i++) {
-        const rep_promise *p = &st->proms[i];
+    for (uint32_t x = 0; x < tl->proms.n; x++) {
+        const rep_promise *p = &st->proms[tl->proms.v[x]];
         int32_t day;
         if (p->tenant != tenant)
             continue;
@@ -217,8 +218,9 @@ json_t *rep_report_kpis(const rep_state *st, uint32_t tenant, int32_t d, int64_t
     }
     if (!sales)
         goto fail;
-    for (uint32_t i = 0; i < st->ninvs; i++) {
-        const rep_inv *inv = &st->invs[i];
+    const rep_tlists *tl = &st->by_tenant[tenant];
+    for (uint32_t x = 0; x < tl->invs.n; x++) {
+        const rep_inv *inv = &st->invs[tl->invs.v[x]];
         if (inv->tenant != tenant || !inv->known || inv->issued > d ||
             inv->issued < mstart[REP_COUNTBACK_MONTHS - 1])
             continue;

@@ -118,6 +118,16 @@ typedef struct rep_cur {
     int exponent;
 } rep_cur;
 
+/* Per-tenant lists of entity indices, so that a report of one tenant never
+ * walks the others' invoices. Derived data: rebuilt on snapshot decode. */
+typedef struct rep_list {
+    uint32_t *v;
+    uint32_t n, cap;
+} rep_list;
+typedef struct rep_tlists {
+    rep_list invs, pays, proms, contacts;
+} rep_tlists;
+
 /* Offsets: the next offset to read per (topic index, partition). */
 #define REP_MAX_PARTS 1024
 typedef struct rep_offsets {
@@ -146,12 +156,17 @@ typedef struct rep_state {
     uint32_t ncontacts, capcontacts;
     rep_map tenant_ix, cur_ix, inv_ix, cust_ix, pay_ix, prom_ix, group_ix;
     rep_map seen; /* de-dup: "e\x1f" tenant/source/id, "c\x1f" tenant/id */
+    rep_tlists *by_tenant; /* [ntenants] */
+    uint32_t capby;
     uint64_t applied, duplicates, rejected;
     rep_offsets offsets;
 } rep_state;
 
 rep_state *rep_state_new(void);
 void rep_state_free(rep_state *st);
+
+/* Rebuilds by_tenant from the entities (after a snapshot decode). */
+int rep_state_reindex(rep_state *st);
 
 /* Applies one canonical event (docs/contracts.md). Returns 1 applied,
  * 0 duplicate or ignored type, -1 invalid (errstr names the field). */

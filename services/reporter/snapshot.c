@@ -483,6 +483,8 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
         }
         c->invs[c->ninvs++] = i;
     }
+    if (rep_state_reindex(st) < 0)
+        goto bad;
     return st;
 bad:
     snprintf(errstr, errlen, "snapshot: corrupt or truncated at byte %zu", r.off);

@@ -41,6 +41,52 @@ static int rep_grow(void **p, uint32_t *cap, size_t elem, uint32_t need)
 }
 #define GROW(arr, cap, need) rep_grow((void **)&(arr), &(cap), sizeof *(arr), (need))
 
+static int rep_list_push(rep_list *l, uint32_t v)
+{
+    if (GROW(l->v, l->cap, l->n + 1) < 0)
+        return -1;
+    l->v[l->n++] = v;
+    return 0;
+}
+
+static void rep_tlists_free(rep_state *st)
+{
+    for (uint32_t i = 0; i < st->capby; i++) {
+        free(st->by_tenant[i].invs.v);
+        free(st->by_tenant[i].pays.v);
+        free(st->by_tenant[i].proms.v);
+        free(st->by_tenant[i].contacts.v);
+    }
+    free(st->by_tenant);
+    st->by_tenant = NULL;
+    st->capby = 0;
+}
+
+int rep_state_reindex(rep_state *st)
+{
+    rep_tlists_free(st);
+    if (GROW(st->by_tenant, st->capby, st->ntenants ? st->ntenants : 1) < 0)
+        return -1;
+    for (uint32_t i = 0; i < st->ninvs; i++)
+        if (st->invs[i].tenant >= st->ntenants ||
+            rep_list_push(&st->by_tenant[st->invs[i].tenant].invs, i) < 0)
+            return -1;
+    for (uint32_t i = 0; i < st->npays; i++)
+        if (st->pays[i].tenant >= st->ntenants ||
+            rep_list_push(&st->by_tenant[st->pays[i].tenant].pays, i) < 0)
+            return -1;
+    for (uint32_t i = 0; i < st->nproms; i++)
+        if (st->proms[i].tenant >= st->ntenants ||
+            rep_list_push(&st->by_tenant[st->proms[i].tenant].proms, i) < 0)
+            return -1;
+    for (uint32_t i = 0; i < st->ncontacts; i++) {
+        uint32_t t = st->groups[st->contacts[i].group].tenant;
+        if (t >= st->ntenants || rep_list_push(&st->by_tenant[t].contacts, i) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 rep_state *rep_state_new(void)
 {
     return calloc(1, sizeof(rep_state));
@@ -79,6 +125,7 @@ void rep_state_free(rep_state *st)
     }
     free(st->groups);
     free(st->contacts);
+    rep_tlists_free(st);
     rep_map *maps[] = {&st->tenant_ix, &st->cur_ix, &st->inv_ix, &st->cust_ix,
                        &st->pay_ix,    &st->prom_ix, &st->group_ix, &st->seen};
     for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
@@ -101,7 +148,8 @@ static int rep_tenant_ix(rep_state *st, const char *name, uint32_t *out)
     size_t n = strlen(name);
     if (rep_map_get(&st->tenant_ix, name, n, out))
         return 0;
-    if (GROW(st->tenants, st->captenants, st->ntenants + 1) < 0)
+    if (GROW(st->tenants, st->captenants, st->ntenants + 1) < 0 ||
+        GROW(st->by_tenant, st->capby, st->ntenants + 1) < 0)
         return -1;
     char *copy = strdup(name);
     if (!copy)
@@ -188,7 +236,8 @@ static int rep_inv_ix(rep_state *st, uint32_t tenant, const char *id, uint32_t c
     inv->cur = cur;
     inv->close_day = REP_DAY_NONE;
     rep_cust *c = &st->custs[cust];
-    if (GROW(c->invs, c->capinvs, c->ninvs + 1) < 0)
+    if (GROW(c->invs, c->capinvs, c->ninvs + 1) < 0 ||
+        rep_list_push(&st->by_tenant[tenant].invs, st->ninvs) < 0)
         return -1;
     c->invs[c->ninvs++] = st->ninvs;
     *out = st->ninvs++;
@@ -518,7 +567,8 @@ static int rep_apply_payment(rep_state *st, uint32_t tenant, uint32_t cust, cons
         if (rep_inv_add_move(&st->invs[al[i].inv], &mv) < 0)
             goto oom;
     }
-    if (rep_map_put(&st->pay_ix, key, (size_t)kn, pi) < 0)
+    if (rep_map_put(&st->pay_ix, key, (size_t)kn, pi) < 0 ||
+        rep_list_push(&st->by_tenant[tenant].pays, pi) < 0)
         goto oom;
     st->npays++;
     return 1;
@@ -626,7 +676,8 @@ static int rep_apply_promise(rep_state *st, uint32_t tenant, uint32_t cust, cons
     }
     if (!rep_map_get(&st->prom_ix, key, (size_t)kn, &pi)) {
         if (GROW(st->proms, st->capproms, st->nproms + 1) < 0 ||
-            rep_map_put(&st->prom_ix, key, (size_t)kn, st->nproms) < 0)
+            rep_map_put(&st->prom_ix, key, (size_t)kn, st->nproms) < 0 ||
+            rep_list_push(&st->by_tenant[tenant].proms, st->nproms) < 0)
             goto oom;
         pi = st->nproms++;
         rep_promise *p = &st->proms[pi];
@@ -905,6 +956,8 @@ int rep_state_apply_contact(rep_state *st, const json_t *c, char *errstr, size_t
             inv->ncontacts++;
         }
     }
+    if (rep_list_push(&st->by_tenant[ti].contacts, ki) < 0)
+        goto oom;
     st->ncontacts++;
     if (rep_map_put(&st->seen, key, (size_t)kn, 0) < 0)
         goto oom;
