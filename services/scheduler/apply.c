@@ -245,29 +245,21 @@ const cm_tz *sch_cust_tz(const sch_ctx *c, const sch_rec *cust) {
 }
 
 static void cust_touch(sch_ctx *c, sch_rec *cust, const char *customer_id) {
-    if (!cust->exists) {
-        char b[300];
-        json_t *o = json_object();
-        json_object_set_new(o, "customer_id", json_string(customer_id));
-        char *s = json_dumps(o, JSON_COMPACT);
-        json_decref(o);
-        if (s) {
-            sch_str_set(&cust->u.cust.contact, s);
-            free(s);
-        } else {
-            snprintf(b, sizeof b, "{}");
-            sch_str_set(&cust->u.cust.contact, b);
-        }
-        cust->exists = 1;
-    }
+    /* a customer first seen through an invoice or a payment: no contact
+     * data yet (commands then carry just the customer_id) */
+    cust->exists = 1;
     cust->dirty = 1;
     (void)c;
+    (void)customer_id;
 }
 
 static void open_add(sch_rec *cust, const char *inv) {
     char f[SCH_ID_MAX + 4];
     snprintf(f, sizeof f, "o:%s", inv);
-    sch_strlist_add(&cust->u.cust.open, inv);
+    if (!sch_strlist_has(&cust->u.cust.open, inv)) {
+        sch_strlist_add(&cust->u.cust.open, inv);
+        sch_strlist_add(&cust->u.cust.added, f);
+    }
     sch_strlist_del(&cust->u.cust.gone, f);
     cust->dirty = 1;
 }
@@ -275,7 +267,10 @@ static void open_add(sch_rec *cust, const char *inv) {
 static void open_del(sch_rec *cust, const char *inv) {
     char f[SCH_ID_MAX + 4];
     snprintf(f, sizeof f, "o:%s", inv);
-    if (sch_strlist_del(&cust->u.cust.open, inv)) sch_strlist_add(&cust->u.cust.gone, f);
+    if (sch_strlist_del(&cust->u.cust.open, inv)) {
+        sch_strlist_add(&cust->u.cust.gone, f);
+        sch_strlist_del(&cust->u.cust.added, f);
+    }
     cust->dirty = 1;
 }
 
@@ -658,7 +653,10 @@ static void ev_customer(sch_ctx *c, const json_t *ev, const json_t *d, sch_rec *
     }
     char *js = json_dumps(o, JSON_COMPACT);
     json_decref(o);
-    if (js) sch_str_set(&cu->contact, js);
+    if (js && (!cu->contact || strcmp(cu->contact, js) != 0)) {
+        sch_str_set(&cu->contact, js);
+        cu->contact_dirty = 1;
+    }
     free(js);
     const char *tz = sget(d, "timezone"), *lo = sget(d, "locale"), *co = sget(d, "country");
     snprintf(cu->tz, sizeof cu->tz, "%s", tz && strlen(tz) < sizeof cu->tz ? tz : "");
@@ -797,6 +795,12 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust) {
         return 0;
     }
     if (v->next_ms > c->now) return 0; /* moved later; commit re-adds the right score */
+    if (!v->strategy[0]) {
+        const char *sn, *vn;
+        sch_policy_fallback(c->pol, &sn, &vn);
+        snprintf(v->strategy, sizeof v->strategy, "%s", sn);
+        snprintf(v->variant, sizeof v->variant, "%s", vn);
+    }
     const cm_tz *tz = sch_cust_tz(c, cust);
     snprintf(key, sizeof key, "%s/%s", inv->tenant, v->customer);
     if (v->next_kind == 't') {

@@ -531,6 +531,13 @@ const sch_ladder *sch_policy_ladder(const sch_policy *p, const char *strategy,
     return &p->ladders[st->variants[0].ladder];
 }
 
+void sch_policy_fallback(const sch_policy *p, const char **strategy, const char **variant) {
+    *strategy = *variant = "";
+    if (p->nstrategies == 0) return;
+    *strategy = p->strategies[p->nstrategies - 1].name;
+    *variant = p->strategies[p->nstrategies - 1].variants[0].name;
+}
+
 int64_t sch_step_time(const sch_step *st, const cm_tz *tz, int32_t due_day) {
     return cm_tz_local_to_utc(tz, due_day + st->offset_days, st->send_hour, st->send_minute);
 }

@@ -99,6 +99,10 @@ int sch_policy_assign(const sch_policy *p, const sch_subject *s, int *strategy, 
 const sch_ladder *sch_policy_ladder(const sch_policy *p, const char *strategy,
                                     const char *variant);
 
+/* The strategy and variant an invoice without stored names runs (the last
+ * strategy, its first variant): the store leaves these names out. */
+void sch_policy_fallback(const sch_policy *p, const char **strategy, const char **variant);
+
 /* UTC ms at which step i of a ladder is due for an invoice due on due_day. */
 int64_t sch_step_time(const sch_step *st, const cm_tz *tz, int32_t due_day);
 /* The next local send instant at or after now for a step (local hour). */

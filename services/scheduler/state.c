@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 
 #include "policy.h"
@@ -117,6 +118,7 @@ static void rec_free(sch_rec *r) {
         free(r->u.cust.ceased);
         sch_strlist_free(&r->u.cust.open);
         sch_strlist_free(&r->u.cust.gone);
+        sch_strlist_free(&r->u.cust.added);
         free(r->u.cust.credit);
         break;
     case SCH_T_PAY: free(r->u.pay.alloc); break;
@@ -200,7 +202,20 @@ static long long ll(const char *s) { return strtoll(s, NULL, 10); }
 
 static void cpy(char *dst, size_t len, const char *s) { snprintf(dst, len, "%s", s); }
 
+const char *const sch_inv_fields[] = {"v",  "c",  "n",  "cu", "a",  "pd", "cr", "io",
+                                      "du", "st", "ds", "s",  "at", "nk", "nx", "p",
+                                      "sg", "vr", "h",  "cn", "tp", "ta", NULL};
+const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz", NULL};
+
+int sch_field_index(const char *const *list, const char *f) {
+    for (int i = 0; list[i]; i++)
+        if (strcmp(list[i], f) == 0) return i;
+    return -1;
+}
+
 static int inv_field(sch_inv *v, const char *f, const char *s) {
+    int bit = sch_field_index(sch_inv_fields, f);
+    if (bit >= 0) v->fields |= 1u << bit;
     if (!strcmp(f, "c")) cpy(v->customer, sizeof v->customer, s);
     else if (!strcmp(f, "n")) cpy(v->number, sizeof v->number, s);
     else if (!strcmp(f, "cu")) cpy(v->currency, sizeof v->currency, s);
@@ -245,7 +260,8 @@ static int cust_add_credit(sch_cust *c, const char *pid, const char *val) {
 }
 
 static int cust_field(sch_cust *c, const char *f, const char *s) {
-    if (!strcmp(f, "j")) return sch_str_set(&c->contact, s);
+    int bit = sch_field_index(sch_cust_scalars, f);
+    if (bit >= 0) c->fields |= 1u << bit;
     if (!strcmp(f, "tz")) cpy(c->tz, sizeof c->tz, s);
     else if (!strcmp(f, "lo")) cpy(c->locale, sizeof c->locale, s);
     else if (!strcmp(f, "co")) cpy(c->country, sizeof c->country, s);
@@ -266,7 +282,103 @@ static int pay_field(sch_pay *p, const char *f, const char *s) {
     return 0;
 }
 
+static void put(char **p, char *end, const char *s) {
+    while (*s && *p < end) *(*p)++ = *s++;
+}
+
+static void putll(char **p, char *end, long long v, long long dflt) {
+    char b[24];
+    if (v == dflt) return;
+    snprintf(b, sizeof b, "%lld", v);
+    put(p, end, b);
+}
+
+char *sch_inv_encode(const sch_rec *r, const char *fs, const char *fv) {
+    const sch_inv *v = &r->u.inv;
+    size_t cap = 512 + strlen(v->customer) + strlen(v->number) + (v->history ? strlen(v->history) : 0) +
+                 (v->credits ? strlen(v->credits) : 0) + strlen(v->thanks_pid) + strlen(v->strategy) +
+                 strlen(v->variant);
+    char *out = malloc(cap), *p = out, *end = out + cap - 1;
+    if (!out) return NULL;
+    char st[2] = {v->status == 'o' ? 0 : v->status, 0}, nk[2] = {v->next_kind, 0};
+    int dflt_strategy = strcmp(v->strategy, fs) == 0 && strcmp(v->variant, fv) == 0;
+    char *last_nonempty = NULL;
+    for (int i = 0; sch_inv_fields[i]; i++) {
+        char *start = p;
+        if (i) put(&p, end, "\x1f");
+        char *val = p;
+        switch (i) {
+        case 0: putll(&p, end, r->ver + 1, LLONG_MIN); break;
+        case 1: put(&p, end, v->customer); break;
+        case 2: if (strcmp(v->number, r->id) != 0) put(&p, end, v->number); break;
+        case 3: put(&p, end, v->currency); break;
+        case 4: putll(&p, end, v->amount, LLONG_MIN); break;
+        case 5: putll(&p, end, v->paid, 0); break;
+        case 6: putll(&p, end, v->credited, 0); break;
+        case 7: putll(&p, end, v->issued, LLONG_MIN); break;
+        case 8: putll(&p, end, v->due, LLONG_MIN); break;
+        case 9: put(&p, end, st); break;
+        case 10: putll(&p, end, v->disputed, 0); break;
+        case 11: putll(&p, end, v->step, 0); break;
+        case 12: putll(&p, end, v->attempt, 1); break;
+        case 13: put(&p, end, nk); break;
+        case 14: if (v->next_kind) putll(&p, end, v->next_ms, LLONG_MIN); break;
+        case 15: putll(&p, end, v->part, LLONG_MIN); break;
+        case 16: if (!dflt_strategy) put(&p, end, v->strategy); break;
+        case 17: if (!dflt_strategy) put(&p, end, v->variant); break;
+        case 18: if (v->history) put(&p, end, v->history); break;
+        case 19: if (v->credits) put(&p, end, v->credits); break;
+        case 20: put(&p, end, v->thanks_pid); break;
+        case 21: if (v->thanks_pid[0]) putll(&p, end, v->thanks_amt, LLONG_MIN); break;
+        }
+        if (p > val) last_nonempty = p;
+        (void)start;
+    }
+    *(last_nonempty ? last_nonempty : p) = 0;
+    return out;
+}
+
+int sch_inv_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errlen) {
+    r->loaded = 1;
+    if (!rep || rep->type == REDIS_REPLY_NIL) {
+        r->exists = 0;
+        return 0;
+    }
+    if (rep->type != REDIS_REPLY_STRING) {
+        snprintf(errstr, errlen, "%s: not a packed invoice", r->key);
+        return -1;
+    }
+    r->exists = 1;
+    const char *s = rep->str, *e = rep->str + rep->len;
+    char buf[4096];
+    for (int i = 0; sch_inv_fields[i] && s <= e; i++) {
+        const char *sep = memchr(s, 0x1f, (size_t)(e - s));
+        size_t n = (size_t)((sep ? sep : e) - s);
+        if (n >= sizeof buf) {
+            /* long history: keep it whole */
+            char *big = malloc(n + 1);
+            if (!big) return -1;
+            memcpy(big, s, n);
+            big[n] = 0;
+            int rc = inv_field(&r->u.inv, sch_inv_fields[i], big);
+            free(big);
+            if (rc < 0) return -1;
+        } else {
+            memcpy(buf, s, n);
+            buf[n] = 0;
+            if (i == 0) r->ver = ll(buf);
+            else if (n && inv_field(&r->u.inv, sch_inv_fields[i], buf) < 0) return -1;
+        }
+        if (!sep) break;
+        s = sep + 1;
+    }
+    r->u.inv.old_part = r->u.inv.part;
+    r->u.inv.old_next_ms = r->u.inv.next_kind ? r->u.inv.next_ms : 0;
+    return 0;
+}
+
 int sch_rec_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errlen) {
+    if (r->type == SCH_T_INV) return sch_inv_decode(r, rep, errstr, errlen);
     r->loaded = 1;
     if (!rep || rep->type != REDIS_REPLY_ARRAY) {
         snprintf(errstr, errlen, "%s: unexpected reply type", r->key);
@@ -287,7 +399,10 @@ int sch_rec_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errle
         const char *f = rep->element[i]->str, *s = rep->element[i + 1]->str;
         if (!f || !s) continue;
         int rc = 0;
-        if (!strcmp(f, "v")) r->ver = ll(s);
+        if (!strcmp(f, "v")) {
+            r->ver = ll(s);
+            if (r->type == SCH_T_INV) r->u.inv.fields |= 1u;
+        }
         else if (r->type == SCH_T_INV) rc = inv_field(&r->u.inv, f, s);
         else if (r->type == SCH_T_CUST) rc = cust_field(&r->u.cust, f, s);
         else if (r->type == SCH_T_PAY) rc = pay_field(&r->u.pay, f, s);
@@ -303,9 +418,15 @@ int sch_rec_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errle
     return 0;
 }
 
-const char *const sch_cust_fields[] = {"v", "j", "tz", "lo", "co", "oo", "cz", NULL};
+const char *const sch_cust_fields[] = {"v", "tz", "lo", "co", "oo", "cz", NULL};
 
-int sch_cust_decode_partial(sch_rec *r, const redisReply *rep) {
+int sch_cust_decode_contact(sch_rec *r, const redisReply *rep) {
+    if (rep && rep->type == REDIS_REPLY_STRING) return sch_str_set(&r->u.cust.contact, rep->str);
+    return 0;
+}
+
+int sch_cust_decode_partial(sch_rec *r, const redisReply *rep, const redisReply *contact) {
+    if (sch_cust_decode_contact(r, contact) < 0) return -1;
     r->loaded = 1;
     r->u.cust.partial = 1;
     if (!rep || rep->type != REDIS_REPLY_ARRAY) return -1;

@@ -1,14 +1,18 @@
 /* state.h -- the scheduler's state records and their Redis hash encoding.
  *
  * Keys (all under the key prefix P, ARREARS_SCHEDULER_KEY_PREFIX):
- *   P i:<tenant>/<invoice_id>    hash  invoice (fields below)
+ *   P i:<tenant>/<invoice_id>    string invoice, packed: the fields of sch_inv
+ *                                      in the order of sch_inv_fields, separated
+ *                                      by 0x1f (ids never hold control chars),
+ *                                      version first; trailing defaults dropped
  *   P c:<tenant>/<customer_id>   hash  customer: contact, zone, holds,
  *                                      open invoices (o:<id>), credit (u:<payment>)
  *   P p:<tenant>/<payment_id>    hash  payment: allocations, reversed flag
  *   P q:<tenant>/<invoice_id>    list  events kept for a not yet known invoice
  *   P due:<partition>            zset  member <tenant>/<invoice_id>, score = due ms
  *   P out:<partition>            hash  command id -> record claimed, not yet delivered
- * Every hash carries a version "v" bumped by each write; writes are
+ * Every record carries a version (hash field "v", or the first field of a
+ * packed invoice) bumped by each write; writes are
  * compare-and-set on it (store.c), so a stale writer never mixes states.
  *
  * A batch of work (events, or timers to fire) loads the records it needs
@@ -52,6 +56,7 @@ typedef struct sch_inv {
     int64_t thanks_amt;
     int old_part;                  /* timer as loaded, to move it on commit */
     int64_t old_next_ms;
+    unsigned fields;               /* bit i: sch_inv_fields[i] was in the stored hash */
 } sch_inv;
 
 typedef struct sch_credit {
@@ -61,14 +66,19 @@ typedef struct sch_credit {
 } sch_credit;
 
 typedef struct sch_cust {
-    char *contact;  /* JSON object text for the command's "customer" (owned) */
+    char *contact;  /* JSON object text for the command's "customer" (owned);
+                     * stored in its own key P k:<tenant>/<customer_id> so the
+                     * customer hash stays small (listpack-encoded) */
+    int contact_dirty;
     char tz[64], locale[32], country[8];
     char *tags;     /* ",a,b," (owned) */
     char *opted_out, *ceased; /* ",sms,", ",*," = every channel (owned) */
     sch_strlist open;         /* open invoice ids */
     sch_credit *credit;       /* unallocated payments */
     int ncredit, capcredit;
+    sch_strlist added;        /* o:<id> fields to write on commit */
     sch_strlist gone;         /* fields to delete on commit */
+    unsigned fields;          /* bit i: sch_cust_scalars[i] was stored */
     int partial;              /* loaded with HMGET: never written */
 } sch_cust;
 
@@ -116,9 +126,22 @@ void sch_key(char *out, size_t len, const char *prefix, char kind, const char *t
 /* Fills a record from HGETALL (or list LRANGE for PEND) reply; exists=0 on
  * empty. Fresh records get defaults (status open, part -1). */
 int sch_rec_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errlen);
-/* Decodes a customer from HMGET of sch_cust_fields (partial). */
-int sch_cust_decode_partial(sch_rec *r, const redisReply *rep);
+/* Packs an invoice record (malloc'd string, NULL on OOM). fallback_strategy
+ * and fallback_variant are left out when the invoice runs them. */
+char *sch_inv_encode(const sch_rec *r, const char *fallback_strategy,
+                     const char *fallback_variant);
+/* Unpacks a GET reply (nil: absent) into an invoice record. */
+int sch_inv_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errlen);
+
+/* Decodes a customer from HMGET of sch_cust_fields (partial) and the GET of
+ * its contact key (may be NULL). */
+int sch_cust_decode_partial(sch_rec *r, const redisReply *rep, const redisReply *contact);
+/* Sets the contact from a GET reply (nil = none). */
+int sch_cust_decode_contact(sch_rec *r, const redisReply *rep);
 extern const char *const sch_cust_fields[]; /* NULL-terminated */
+extern const char *const sch_inv_fields[];  /* NULL-terminated */
+extern const char *const sch_cust_scalars[]; /* NULL-terminated */
+int sch_field_index(const char *const *list, const char *f); /* -1 if absent */
 
 /* Outstanding amount of an invoice (never below zero). */
 int64_t sch_inv_outstanding(const sch_inv *v);

@@ -12,70 +12,69 @@
 
 #include "log.h"
 
-/* ARGV is a stream of ops:
- *   c key ver          check HGET key v == ver (absent = 0)
- *   d key              DEL
- *   h key n f v...     HSET n pairs
- *   z key score member ZADD      r key member   ZREM
- *   p key value        RPUSH     a key field suffix   append to a hash field
- * Pass 1 checks (returns {0, key} on a mismatch), pass 2 writes. */
+/* ARGV: nchecks, then nchecks triples (kind, key, version): kind h = HGET
+ * key v, kind s = the leading number of a packed string; it must equal the
+ * version (absent = 0). Then a stream of writes:
+ *   h key n f v...     HSET n pairs          x key n f...   HDEL n fields
+ *   d key              DEL                   s key value    SET
+ *   z key score member ZADD                  r key member   ZREM
+ *   p key value        RPUSH                 a key field suffix  append to a field
+ * Every check runs before any write; a mismatch returns {0, key} having
+ * written nothing. */
 static cm_redis_script commit_script = CM_REDIS_SCRIPT(
     "local a = ARGV\n"
-    "local n = #a\n"
-    "local i = 1\n"
-    "while i <= n do\n"
-    "  local op = a[i]\n"
-    "  if op == 'c' then\n"
-    "    local v = redis.call('HGET', a[i+1], 'v')\n"
-    "    if (tonumber(v) or 0) ~= tonumber(a[i+2]) then return {0, a[i+1]} end\n"
-    "    i = i + 3\n"
-    "  elseif op == 'h' then i = i + 3 + 2 * tonumber(a[i+2])\n"
-    "  elseif op == 'd' then i = i + 2\n"
-    "  elseif op == 'z' or op == 'a' then i = i + 4\n"
-    "  elseif op == 'r' or op == 'p' then i = i + 3\n"
-    "  else return redis.error_reply('sch_commit: bad op at ' .. i) end\n"
+    "local nc = tonumber(a[1])\n"
+    "for i = 2, 3 * nc, 3 do\n"
+    "  local v\n"
+    "  if a[i] == 'h' then v = redis.call('HGET', a[i+1], 'v')\n"
+    "  else v = redis.call('GET', a[i+1]); if v then v = string.match(v, '^%d+') end end\n"
+    "  if (tonumber(v) or 0) ~= tonumber(a[i+2]) then return {0, a[i+1]} end\n"
     "end\n"
-    "if i ~= n + 1 then return redis.error_reply('sch_commit: truncated ops') end\n"
-    "i = 1\n"
+    "local n = #a\n"
+    "local i = 2 + 3 * nc\n"
     "while i <= n do\n"
     "  local op = a[i]\n"
-    "  if op == 'c' then i = i + 3\n"
-    "  elseif op == 'h' then\n"
+    "  if op == 'h' or op == 'x' then\n"
     "    local k, m = a[i+1], tonumber(a[i+2])\n"
+    "    local w = (op == 'h') and 2 or 1\n"
+    "    local cmd = (op == 'h') and 'HSET' or 'HDEL'\n"
     "    local j = 0\n"
     "    while j < m do\n"
     "      local e = math.min(m, j + 100)\n"
-    "      redis.call('HSET', k, unpack(a, i + 3 + 2*j, i + 2 + 2*e))\n"
+    "      redis.call(cmd, k, unpack(a, i + 3 + w*j, i + 2 + w*e))\n"
     "      j = e\n"
     "    end\n"
-    "    i = i + 3 + 2*m\n"
-    "  elseif op == 'd' then redis.call('DEL', a[i+1]); i = i + 2\n"
+    "    i = i + 3 + w*m\n"
     "  elseif op == 'z' then redis.call('ZADD', a[i+1], a[i+2], a[i+3]); i = i + 4\n"
     "  elseif op == 'r' then redis.call('ZREM', a[i+1], a[i+2]); i = i + 3\n"
+    "  elseif op == 'd' then redis.call('DEL', a[i+1]); i = i + 2\n"
+    "  elseif op == 's' then redis.call('SET', a[i+1], a[i+2]); i = i + 3\n"
     "  elseif op == 'p' then redis.call('RPUSH', a[i+1], a[i+2]); i = i + 3\n"
     "  elseif op == 'a' then\n"
     "    local old = redis.call('HGET', a[i+1], a[i+2]) or ''\n"
     "    redis.call('HSET', a[i+1], a[i+2], old .. a[i+3]); i = i + 4\n"
-    "  end\n"
+    "  else return redis.error_reply('sch_commit: bad op at ' .. i) end\n"
     "end\n"
     "return {1}\n");
 
 /* KEYS[1] due zset; ARGV now, limit, prefix. Returns a flat array of
- * member, score, HGETALL invoice, HMGET customer per due timer. */
+ * member, score, GET invoice, HMGET customer, GET contact per due timer. */
 static cm_redis_script peek_script = CM_REDIS_SCRIPT(
     "local items = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))\n"
     "local out = {}\n"
     "for k = 1, #items, 2 do\n"
     "  local m = items[k]\n"
-    "  local inv = redis.call('HGETALL', ARGV[3] .. 'i:' .. m)\n"
+    "  local inv = redis.call('GET', ARGV[3] .. 'i:' .. m)\n"
     "  local c = nil\n"
-    "  for i = 1, #inv, 2 do if inv[i] == 'c' then c = inv[i+1] end end\n"
+    "  if inv then c = string.match(inv, '^%d*\\31([^\\31]*)') else inv = false end\n"
     "  local cust = {}\n"
+    "  local contact = false\n"
     "  if c then\n"
     "    local t = string.match(m, '^([^/]*)/')\n"
-    "    cust = redis.call('HMGET', ARGV[3] .. 'c:' .. t .. '/' .. c, 'v', 'j', 'tz', 'lo', 'co', 'oo', 'cz')\n"
+    "    cust = redis.call('HMGET', ARGV[3] .. 'c:' .. t .. '/' .. c, 'v', 'tz', 'lo', 'co', 'oo', 'cz')\n"
+    "    contact = redis.call('GET', ARGV[3] .. 'k:' .. t .. '/' .. c)\n"
     "  end\n"
-    "  out[#out+1] = m; out[#out+1] = items[k+1]; out[#out+1] = inv; out[#out+1] = cust\n"
+    "  out[#out+1] = m; out[#out+1] = items[k+1]; out[#out+1] = inv; out[#out+1] = cust; out[#out+1] = contact\n"
     "end\n"
     "return out\n");
 
@@ -87,19 +86,31 @@ void sch_store_out_key(char *out, size_t len, const char *prefix, int part) {
     snprintf(out, len, "%sout:%d", prefix, part);
 }
 
+/* P k:<tenant>/<id> from the customer's key P c:<tenant>/<id>. */
+static void contact_key(char *out, size_t len, const sch_rec *cust) {
+    size_t plen = strlen(cust->key) - strlen(cust->tenant) - strlen(cust->id) - 3;
+    snprintf(out, len, "%.*sk:%s/%s", (int)plen, cust->key, cust->tenant, cust->id);
+}
+
 int sch_store_load(cm_redis *r, sch_map *m, char *errstr, size_t errlen) {
     cm_redis_pipe *p = cm_redis_pipe_new();
     size_t *idx = NULL;
     int rc = -1;
-    size_t n = sch_map_count(m), q = 0;
+    size_t n = sch_map_count(m), q = 0, nrep = 0;
+    char ck[600];
     if (!p) goto oom;
     idx = malloc((n + 1) * sizeof *idx);
     if (!idx) goto oom;
     for (size_t i = 0; i < n; i++) {
         sch_rec *rec = sch_map_at(m, i);
         if (rec->loaded) continue;
-        int a = rec->type == SCH_T_PEND ? cm_redis_pipe_add(p, "LRANGE %s 0 -1", rec->key)
-                                        : cm_redis_pipe_add(p, "HGETALL %s", rec->key);
+        int a = rec->type == SCH_T_PEND  ? cm_redis_pipe_add(p, "LRANGE %s 0 -1", rec->key)
+                : rec->type == SCH_T_INV ? cm_redis_pipe_add(p, "GET %s", rec->key)
+                                         : cm_redis_pipe_add(p, "HGETALL %s", rec->key);
+        if (a == 0 && rec->type == SCH_T_CUST) {
+            contact_key(ck, sizeof ck, rec);
+            a = cm_redis_pipe_add(p, "GET %s", ck);
+        }
         if (a < 0) goto oom;
         idx[q++] = i;
     }
@@ -110,7 +121,10 @@ int sch_store_load(cm_redis *r, sch_map *m, char *errstr, size_t errlen) {
     if (cm_redis_pipe_exec(r, p, errstr, errlen) < 0) goto cleanup;
     for (size_t k = 0; k < q; k++) {
         sch_rec *rec = sch_map_at(m, idx[k]);
-        if (sch_rec_decode(rec, cm_redis_pipe_reply(p, k), errstr, errlen) < 0) goto cleanup;
+        if (sch_rec_decode(rec, cm_redis_pipe_reply(p, nrep++), errstr, errlen) < 0) goto cleanup;
+        if (rec->type == SCH_T_CUST &&
+            sch_cust_decode_contact(rec, cm_redis_pipe_reply(p, nrep++)) < 0)
+            goto oom;
     }
     rc = 0;
     goto cleanup;
@@ -122,137 +136,161 @@ cleanup:
     return rc;
 }
 
-/* A growable argv of owned strings. */
+/* The commit's argv in one growing arena: (offset, length) per argument. */
 typedef struct args {
-    char **v;
-    size_t *len;
-    size_t n, cap;
+    char *buf;
+    size_t used, cap;
+    size_t *off, *len;
+    size_t n, ncap;
     int oom;
 } args;
 
-static void push_b(args *a, const char *s, size_t len) {
-    if (a->oom) return;
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 256;
-        char **nv = realloc(a->v, cap * sizeof *nv);
-        size_t *nl = nv ? realloc(a->len, cap * sizeof *nl) : NULL;
-        if (nv) a->v = nv;
-        if (!nv || !nl) {
+static char *reserve(args *a, size_t len) {
+    if (a->oom) return NULL;
+    if (a->n == a->ncap) {
+        size_t nc = a->ncap ? a->ncap * 2 : 1024;
+        size_t *no = realloc(a->off, nc * sizeof *no);
+        if (no) a->off = no;
+        size_t *nl = no ? realloc(a->len, nc * sizeof *nl) : NULL;
+        if (!no || !nl) {
             a->oom = 1;
-            return;
+            return NULL;
         }
         a->len = nl;
-        a->cap = cap;
+        a->ncap = nc;
     }
-    char *c = malloc(len + 1);
-    if (!c) {
-        a->oom = 1;
-        return;
+    if (a->used + len + 1 > a->cap) {
+        size_t c = a->cap ? a->cap * 2 : 65536;
+        while (c < a->used + len + 1) c *= 2;
+        char *nb = realloc(a->buf, c);
+        if (!nb) {
+            a->oom = 1;
+            return NULL;
+        }
+        a->buf = nb;
+        a->cap = c;
     }
-    memcpy(c, s, len);
-    c[len] = 0;
-    a->v[a->n] = c;
-    a->len[a->n++] = len;
+    char *p = a->buf + a->used;
+    a->off[a->n] = a->used;
+    a->len[a->n] = len;
+    a->n++;
+    a->used += len + 1;
+    p[len] = 0;
+    return p;
+}
+static void push_b(args *a, const char *s, size_t len) {
+    char *p = reserve(a, len);
+    if (p) memcpy(p, s, len);
 }
 static void push(args *a, const char *s) { push_b(a, s, strlen(s)); }
 static void pushll(args *a, long long x) {
-    char b[32];
-    snprintf(b, sizeof b, "%lld", x);
-    push(a, b);
+    char b[24], *e = b + sizeof b, *p = e;
+    unsigned long long u = x < 0 ? 0ULL - (unsigned long long)x : (unsigned long long)x;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (x < 0) *--p = '-';
+    push_b(a, p, (size_t)(e - p));
+}
+/* A fixed-width count patched once known. */
+static size_t push_count(args *a) {
+    push(a, "0000000");
+    return a->n - 1;
+}
+static void set_count(args *a, size_t at, long long v) {
+    if (a->oom) return;
+    if (v < 0 || v > 9999999) {
+        a->oom = 1; /* a batch this large is refused rather than cut */
+        return;
+    }
+    char *p = a->buf + a->off[at];
+    for (int i = 6; i >= 0; i--, v /= 10) p[i] = (char)('0' + v % 10);
 }
 static void args_free(args *a) {
-    for (size_t i = 0; i < a->n; i++) free(a->v[i]);
-    free(a->v);
+    free(a->buf);
+    free(a->off);
     free(a->len);
 }
 
-/* Field pairs of a hash write, counted after the fact. */
+/* One HSET: pairs counted, field names noted in a bitmask of list. */
 typedef struct hw {
     args *a;
     size_t count_at;
     long long pairs;
+    const char *const *list;
+    unsigned written;
 } hw;
-static void hw_begin(hw *w, args *a, const char *key) {
+static void hw_begin(hw *w, args *a, const char *key, const char *const *list) {
     push(a, "h");
     push(a, key);
     w->a = a;
-    w->count_at = a->n;
-    push(a, "0");
+    w->count_at = push_count(a);
     w->pairs = 0;
+    w->list = list;
+    w->written = 0;
+}
+static void hw_mark(hw *w, const char *f) {
+    int bit = w->list ? sch_field_index(w->list, f) : -1;
+    if (bit >= 0) w->written |= 1u << bit;
+    w->pairs++;
 }
 static void hw_s(hw *w, const char *f, const char *v) {
     if (!v || !*v) return;
     push(w->a, f);
     push(w->a, v);
-    w->pairs++;
+    hw_mark(w, f);
 }
 static void hw_i(hw *w, const char *f, long long v) {
-    char b[32];
-    snprintf(b, sizeof b, "%lld", v);
     push(w->a, f);
-    push(w->a, b);
-    w->pairs++;
+    pushll(w->a, v);
+    hw_mark(w, f);
 }
-static void hw_end(hw *w) {
-    if (w->a->oom) return;
-    char b[32];
-    snprintf(b, sizeof b, "%lld", w->pairs);
-    free(w->a->v[w->count_at]);
-    w->a->v[w->count_at] = strdup(b);
-    if (!w->a->v[w->count_at]) w->a->oom = 1;
-    else w->a->len[w->count_at] = strlen(b);
+static void hw_end(hw *w) { set_count(w->a, w->count_at, w->pairs); }
+
+/* HDEL of the fields of list that were stored and are not written now. */
+static void hdel_stale(args *a, const char *key, const char *const *list, unsigned stored,
+                       unsigned written) {
+    unsigned stale = stored & ~written;
+    if (!stale) return;
+    push(a, "x");
+    push(a, key);
+    size_t at = push_count(a);
+    long long n = 0;
+    for (int i = 0; list[i]; i++)
+        if (stale & (1u << i)) {
+            push(a, list[i]);
+            n++;
+        }
+    set_count(a, at, n);
 }
 
-static void write_inv(args *a, const char *prefix, sch_rec *r) {
+static void write_inv(args *a, const sch_ctx *c, sch_rec *r) {
     sch_inv *v = &r->u.inv;
     char member[256], due[200];
     snprintf(member, sizeof member, "%s/%s", r->tenant, r->id);
     if (r->exists) {
-        hw w;
-        push(a, "d");
+        const char *fs, *fv;
+        sch_policy_fallback(c->pol, &fs, &fv);
+        char *packed = sch_inv_encode(r, fs, fv);
+        if (!packed) {
+            a->oom = 1;
+            return;
+        }
+        push(a, "s");
         push(a, r->key);
-        hw_begin(&w, a, r->key);
-        hw_i(&w, "v", r->ver + 1);
-        hw_s(&w, "c", v->customer);
-        if (strcmp(v->number, r->id) != 0) hw_s(&w, "n", v->number);
-        hw_s(&w, "cu", v->currency);
-        hw_i(&w, "a", v->amount);
-        if (v->paid) hw_i(&w, "pd", v->paid);
-        if (v->credited) hw_i(&w, "cr", v->credited);
-        hw_i(&w, "io", v->issued);
-        hw_i(&w, "du", v->due);
-        if (v->status != 'o') {
-            char st[2] = {v->status, 0};
-            hw_s(&w, "st", st);
-        }
-        if (v->disputed) hw_s(&w, "ds", "1");
-        if (v->step) hw_i(&w, "s", v->step);
-        if (v->attempt != 1) hw_i(&w, "at", v->attempt);
-        if (v->next_kind) {
-            char nk[2] = {v->next_kind, 0};
-            hw_s(&w, "nk", nk);
-            hw_i(&w, "nx", v->next_ms);
-        }
-        hw_i(&w, "p", v->part);
-        hw_s(&w, "sg", v->strategy);
-        hw_s(&w, "vr", v->variant);
-        hw_s(&w, "h", v->history);
-        hw_s(&w, "cn", v->credits);
-        if (v->next_kind == 't' || v->thanks_pid[0]) {
-            hw_s(&w, "tp", v->thanks_pid);
-            hw_i(&w, "ta", v->thanks_amt);
-        }
-        hw_end(&w);
+        push(a, packed);
+        free(packed);
     }
     int64_t nx = r->exists && v->next_kind ? v->next_ms : 0;
     if (v->old_part >= 0 && v->old_next_ms && (!nx || v->old_part != v->part)) {
-        sch_store_due_key(due, sizeof due, prefix, v->old_part);
+        sch_store_due_key(due, sizeof due, c->prefix, v->old_part);
         push(a, "r");
         push(a, due);
         push(a, member);
     }
     if (nx && (nx != v->old_next_ms || v->old_part != v->part)) {
-        sch_store_due_key(due, sizeof due, prefix, v->part);
+        sch_store_due_key(due, sizeof due, c->prefix, v->part);
         push(a, "z");
         push(a, due);
         pushll(a, nx);
@@ -264,21 +302,15 @@ static void write_cust(args *a, sch_rec *r) {
     sch_cust *c = &r->u.cust;
     hw w;
     char f[SCH_ID_MAX + 8], val[64];
-    push(a, "d");
-    push(a, r->key);
-    hw_begin(&w, a, r->key);
+    hw_begin(&w, a, r->key, sch_cust_scalars);
     hw_i(&w, "v", r->ver + 1);
-    hw_s(&w, "j", c->contact);
     hw_s(&w, "tz", c->tz);
     hw_s(&w, "lo", c->locale);
     hw_s(&w, "co", c->country);
     hw_s(&w, "tg", c->tags);
     hw_s(&w, "oo", c->opted_out);
     hw_s(&w, "cz", c->ceased);
-    for (int i = 0; i < c->open.n; i++) {
-        snprintf(f, sizeof f, "o:%s", c->open.v[i]);
-        hw_s(&w, f, "1");
-    }
+    for (int i = 0; i < c->added.n; i++) hw_s(&w, c->added.v[i], "1");
     for (int i = 0; i < c->ncredit; i++) {
         if (c->credit[i].amount <= 0) continue;
         snprintf(f, sizeof f, "u:%s", c->credit[i].pid);
@@ -286,14 +318,33 @@ static void write_cust(args *a, sch_rec *r) {
         hw_s(&w, f, val);
     }
     hw_end(&w);
+    hdel_stale(a, r->key, sch_cust_scalars, c->fields, w.written);
+    long long ngone = c->gone.n;
+    for (int i = 0; i < c->ncredit; i++) ngone += c->credit[i].amount <= 0;
+    if (ngone) {
+        push(a, "x");
+        push(a, r->key);
+        pushll(a, ngone);
+        for (int i = 0; i < c->gone.n; i++) push(a, c->gone.v[i]);
+        for (int i = 0; i < c->ncredit; i++) {
+            if (c->credit[i].amount > 0) continue;
+            snprintf(f, sizeof f, "u:%s", c->credit[i].pid);
+            push(a, f);
+        }
+    }
+    if (c->contact_dirty && c->contact) {
+        char k[600];
+        contact_key(k, sizeof k, r);
+        push(a, "s");
+        push(a, k);
+        push(a, c->contact);
+    }
 }
 
 static void write_pay(args *a, sch_rec *r) {
     sch_pay *p = &r->u.pay;
     hw w;
-    push(a, "d");
-    push(a, r->key);
-    hw_begin(&w, a, r->key);
+    hw_begin(&w, a, r->key, NULL);
     hw_i(&w, "v", r->ver + 1);
     hw_s(&w, "c", p->customer);
     hw_s(&w, "cu", p->currency);
@@ -307,21 +358,25 @@ int sch_store_commit(cm_redis *r, sch_ctx *c, char *errstr, size_t errlen) {
     args a = {0};
     int rc = -1;
     redisReply *rep = NULL;
+    const char **argv = NULL;
     size_t n = sch_map_count(c->map);
+    size_t nchecks_at = push_count(&a);
+    long long nchecks = 0;
     for (size_t i = 0; i < n; i++) {
         sch_rec *rec = sch_map_at(c->map, i);
-        if (!rec->loaded || rec->type == SCH_T_PEND) continue;
+        if (!rec->loaded || rec->type == SCH_T_PEND || !rec->dirty) continue;
         if (rec->type == SCH_T_CUST && rec->u.cust.partial) continue;
-        if (!rec->dirty) continue; /* reads of clean records are not re-checked */
-        push(&a, "c");
+        push(&a, rec->type == SCH_T_INV ? "s" : "h");
         push(&a, rec->key);
         pushll(&a, rec->ver);
+        nchecks++;
     }
+    set_count(&a, nchecks_at, nchecks);
     for (size_t i = 0; i < n; i++) {
         sch_rec *rec = sch_map_at(c->map, i);
         if (!rec->loaded || !rec->dirty) continue;
         switch (rec->type) {
-        case SCH_T_INV: write_inv(&a, c->prefix, rec); break;
+        case SCH_T_INV: write_inv(&a, c, rec); break;
         case SCH_T_CUST:
             if (!rec->u.cust.partial) write_cust(&a, rec);
             break;
@@ -354,29 +409,29 @@ int sch_store_commit(cm_redis *r, sch_ctx *c, char *errstr, size_t errlen) {
         sch_out *o = &c->outs[i];
         char key[200];
         sch_store_out_key(key, sizeof key, c->prefix, o->part);
-        size_t l = strlen(o->key) + strlen(o->payload) + 4;
-        char *val = malloc(l);
-        if (!val) {
-            a.oom = 1;
-            break;
-        }
-        snprintf(val, l, "%c\n%s\n%s", o->topic, o->key, o->payload);
+        size_t kl = strlen(o->key), pl = strlen(o->payload);
         push(&a, "h");
         push(&a, key);
         push(&a, "1");
         push(&a, o->id);
-        push(&a, val);
-        free(val);
+        char *val = reserve(&a, kl + pl + 4);
+        if (val) snprintf(val, kl + pl + 5, "%c\n%s\n%s", o->topic, o->key, o->payload);
     }
     if (a.oom) {
         snprintf(errstr, errlen, "commit: out of memory");
         goto cleanup;
     }
-    if (a.n == 0) {
+    if (a.n == 1) {
         rc = 0;
         goto cleanup;
     }
-    rep = cm_redis_eval(r, &commit_script, 0, (int)a.n, (const char **)a.v, a.len, errstr, errlen);
+    argv = malloc(a.n * sizeof *argv);
+    if (!argv) {
+        snprintf(errstr, errlen, "commit: out of memory");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < a.n; i++) argv[i] = a.buf + a.off[i];
+    rep = cm_redis_eval(r, &commit_script, 0, (int)a.n, argv, a.len, errstr, errlen);
     if (!rep) goto cleanup;
     if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
         rep->element[0]->type != REDIS_REPLY_INTEGER) {
@@ -392,6 +447,7 @@ int sch_store_commit(cm_redis *r, sch_ctx *c, char *errstr, size_t errlen) {
     rc = 0;
 cleanup:
     if (rep) freeReplyObject(rep);
+    free(argv);
     args_free(&a);
     return rc;
 }
@@ -405,7 +461,7 @@ int sch_store_peek(cm_redis *r, const char *prefix, const int *parts, int nparts
         snprintf(errstr, errlen, "peek: out of memory");
         return -1;
     }
-    if (cm_redis_script_load(r, &peek_script, errstr, errlen) < 0) goto cleanup;
+    if (!peek_script.sha[0] && cm_redis_script_load(r, &peek_script, errstr, errlen) < 0) goto cleanup;
     snprintf(nows, sizeof nows, "%lld", (long long)now);
     snprintf(lim, sizeof lim, "%d", limit);
     for (int i = 0; i < nparts; i++) {
@@ -429,7 +485,7 @@ int sch_store_peek(cm_redis *r, const char *prefix, const int *parts, int nparts
             snprintf(errstr, errlen, "peek: %s", rep && rep->str ? rep->str : "bad reply");
             goto cleanup;
         }
-        for (size_t k = 0; k + 3 < rep->elements; k += 4) {
+        for (size_t k = 0; k + 4 < rep->elements; k += 5) {
             const char *member = rep->element[k]->str;
             const char *slash = member ? strchr(member, '/') : NULL;
             if (!slash || slash - member >= 64) continue;
@@ -450,7 +506,9 @@ int sch_store_peek(cm_redis *r, const char *prefix, const int *parts, int nparts
                 sch_key(key, sizeof key, prefix, 'c', tenant, inv->u.inv.customer);
                 sch_rec *cu = sch_map_add(m, key, SCH_T_CUST, tenant, inv->u.inv.customer);
                 if (!cu) goto oom;
-                if (!cu->loaded && sch_cust_decode_partial(cu, rep->element[k + 3]) < 0) goto oom;
+                if (!cu->loaded &&
+                    sch_cust_decode_partial(cu, rep->element[k + 3], rep->element[k + 4]) < 0)
+                    goto oom;
             }
         }
     }
