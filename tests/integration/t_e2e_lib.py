@@ -48,9 +48,9 @@ BIN = os.environ.get("ARREARS_BIN", os.path.join(REPO, "bin"))
 SERVICES = ["ingest", "scheduler", "notifier", "reporter"]
 
 START = "2026-01-05"
-DAYS = int(os.environ.get("ARREARS_E2E_DAYS", "42"))
-# simulated seconds per real second: one simulated hour = 0.15 s
-FACTOR = int(os.environ.get("ARREARS_E2E_FACTOR", "24000"))
+DAYS = int(os.environ.get("ARREARS_E2E_DAYS", "56"))
+# simulated seconds per real second: one simulated hour = 0.12 s
+FACTOR = int(os.environ.get("ARREARS_E2E_FACTOR", "30000"))
 LEAD_S = 6  # real seconds between starting the services and simulated day 0
 
 
@@ -291,7 +291,7 @@ def scenario(run, env, tenant, token, py):
     subprocess.run([os.path.join(BIN, "arrears-admin"), "create-topics", "--partitions", "3"],
                    env=env, check=True, capture_output=True)
     subprocess.run([os.path.join(BIN, "arrears-genledger"), "--mix", "simple", "--customers",
-                    "12", "--invoices", "40", "--days", str(DAYS), "--start", START, "--seed",
+                    "16", "--invoices", "60", "--days", str(DAYS), "--start", START, "--seed",
                     "1207", "--tenant", tenant, "--out", ledger, "--quiet"], check=True)
     end_utc = dt.datetime.fromisoformat(START).replace(tzinfo=dt.timezone.utc) + \
         dt.timedelta(days=DAYS)
