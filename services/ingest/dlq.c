@@ -14,6 +14,8 @@
 
 #include "clock.h"
 
+#include <jansson.h>
+
 #include <stdlib.h>
 #include <string.h>
 

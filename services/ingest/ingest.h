@@ -13,7 +13,8 @@
 #ifndef ING_INGEST_H
 #define ING_INGEST_H
 
-#include <jansson.h>
+#include "json.h"
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -103,17 +104,17 @@ int ing_utf8_valid(const char *p, size_t n);
  * text built from untrusted input, e.g. a reason cut at a byte limit). */
 void ing_utf8_sanitize(char *s);
 
-/* Validates and normalizes data of one event type into a new object
- * (*out, owned by the caller; NULL when any reason was added). type must be
- * a known type (ing_type_known). */
+/* Validates data (an object) of one event type and appends the normalized
+ * object to out. Returns 0, or -1 when any reason was added (out then
+ * holds garbage). */
 int ing_type_known(const char *type);
 /* Known types in contract order, NULL-terminated. */
 extern const char *const ing_types[];
-void ing_normalize_data(const char *type, json_t *data, json_t **out, ing_reasons *rs);
+int ing_normalize_data(const char *type, const ing_jv *data, ing_buf *out, ing_reasons *rs);
 
 /* Amount (JSON integer, JSON real or decimal string) to minor units with
  * the currency's exponent. 0, or -1 with a reason naming field. */
-int ing_amount_minor(json_t *v, const char *currency, int exponent, const char *field,
+int ing_amount_minor(const ing_jv *v, const char *currency, int exponent, const char *field,
                      int64_t *minor, ing_reasons *rs);
 
 /* Field checks (1 valid, 0 not). */

@@ -35,6 +35,9 @@ static cm_setting table[] = {
      "Redis key prefix of the de-duplication window", CM_SET_STR, 0, 0, 0, NULL, 0},
     {"ARREARS_INGEST_BATCH", "1000", "most messages handled per batch", CM_SET_INT, 1, 100000, 0,
      NULL, 0},
+    {"ARREARS_INGEST_BATCH_FILL", "20ms",
+     "how long a started batch waits for more messages before it is processed",
+     CM_SET_DURATION, 0, 1000, 0, NULL, 0},
     {"ARREARS_INGEST_DELIVERY_TIMEOUT", "30s", "wait for delivery reports before retrying",
      CM_SET_DURATION, 1000, 600000, 0, NULL, 0},
     CM_SETTINGS_END};
@@ -159,6 +162,7 @@ int main(int argc, char **argv)
                       (int)cm_settings_int(table, "ARREARS_INGEST_MAX_DEPTH")};
     size_t batch = (size_t)cm_settings_int(table, "ARREARS_INGEST_BATCH");
     const char *prefix = cm_settings_str(table, "ARREARS_INGEST_DEDUP_PREFIX");
+    int64_t fill_ms = cm_settings_int(table, "ARREARS_INGEST_BATCH_FILL");
 
     http = cm_http_start(cm_settings_str(table, "ARREARS_HTTP_ADDR"), cm_service_ready_fn, &ready,
                          err, sizeof err);
@@ -222,7 +226,15 @@ int main(int argc, char **argv)
 
     int64_t last_lag = 0;
     while (cm_service_run) {
+        /* Fill the batch for up to fill_ms once something arrived: every
+         * batch pays one delivery wait and two Redis round-trips, so tiny
+         * batches would cap the throughput. */
         size_t n = cm_kafka_poll_batch(consumer, msgs, batch, 100);
+        if (n > 0 && n < batch) {
+            int64_t until = cm_clock_real_ms() + fill_ms;
+            while (n < batch && cm_clock_real_ms() < until)
+                n += cm_kafka_poll_batch(consumer, msgs + n, batch - n, 2);
+        }
         rd_kafka_poll(producer, 0);
         int64_t now = cm_clock_real_ms();
         if (now - last_lag >= 1000) {

@@ -37,40 +37,100 @@ static const ing_header *find_header(const ing_input *in, const char *name)
     return NULL;
 }
 
-/* A string attribute: NULL when absent (reason added if required) or wrong. */
-static const char *attr(json_t *attrs, const char *name, int required, size_t maxlen,
-                        ing_reasons *rs)
+/* Where the attributes are: a JSON object (structured mode) or ce_*
+ * headers (binary mode). */
+typedef struct attrs {
+    const ing_jv *obj;
+    const ing_input *in; /* binary mode when non-NULL */
+} attrs;
+
+#define ATTR_BUF 1040
+
+static int attr_ok(const char *name, const char *s, size_t n, size_t maxlen, ing_reasons *rs)
 {
-    json_t *v = json_object_get(attrs, name);
-    if (!v || json_is_null(v)) {
-        if (required)
-            ing_reason_add(rs, name, "required", "required");
-        return NULL;
-    }
-    if (!json_is_string(v)) {
-        ing_reason_add(rs, name, "type", "must be a string");
-        return NULL;
-    }
-    const char *s = json_string_value(v);
-    size_t n = json_string_length(v);
     if (n == 0) {
         ing_reason_add(rs, name, "non_empty", "must not be empty");
-        return NULL;
+        return 0;
     }
     if (n > maxlen) {
         ing_reason_add(rs, name, "max_length", "longer than %zu bytes", maxlen);
-        return NULL;
+        return 0;
     }
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
             ing_reason_add(rs, name, "chars", "must not contain control characters");
-            return NULL;
+            return 0;
         }
-    return s;
+    return 1;
 }
 
-static json_t *parse_json(const char *p, size_t n, const char *field, const ing_config *cfg,
-                          ing_reasons *rs)
+/* A string attribute copied into buf (ATTR_BUF bytes): NULL when absent
+ * (reason added if required) or wrong (reason added). */
+static const char *attr(const attrs *a, const char *name, int required, size_t maxlen,
+                        char *buf, ing_reasons *rs)
+{
+    if (a->in) {
+        char hname[64];
+        snprintf(hname, sizeof hname, "ce_%s", name);
+        const ing_header *h = find_header(a->in, hname);
+        if (!h || !h->value) {
+            if (required)
+                ing_reason_add(rs, name, "required", "required");
+            return NULL;
+        }
+        if (!ing_utf8_valid(h->value, h->len))
+            return NULL; /* reported once per header by check_headers */
+        if (!attr_ok(name, h->value, h->len, maxlen, rs))
+            return NULL;
+        memcpy(buf, h->value, h->len);
+        buf[h->len] = 0;
+        return buf;
+    }
+    const ing_jv *v = ing_jv_get(a->obj, name);
+    if (!v || v->type == ING_JV_NULL) {
+        if (required)
+            ing_reason_add(rs, name, "required", "required");
+        return NULL;
+    }
+    if (v->type != ING_JV_STRING) {
+        ing_reason_add(rs, name, "type", "must be a string");
+        return NULL;
+    }
+    if (!attr_ok(name, v->u.s, v->n, maxlen, rs))
+        return NULL;
+    return v->u.s;
+}
+
+static int attr_present(const attrs *a, const char *name)
+{
+    if (a->in) {
+        char hname[64];
+        snprintf(hname, sizeof hname, "ce_%s", name);
+        const ing_header *h = find_header(a->in, hname);
+        return h && h->value;
+    }
+    const ing_jv *v = ing_jv_get(a->obj, name);
+    return v && v->type != ING_JV_NULL;
+}
+
+/* Binary mode: every ce_* header must be UTF-8 text. */
+static void check_headers(const ing_input *in, ing_reasons *rs)
+{
+    for (size_t i = 0; i < in->nheaders; i++) {
+        const ing_header *h = &in->headers[i];
+        if (strncmp(h->name, "ce_", 3) != 0 || !h->value || ing_utf8_valid(h->value, h->len))
+            continue;
+        char f[96];
+        snprintf(f, sizeof f, "header %.80s", h->name);
+        ing_reason_add(rs, f, "utf8", "not valid UTF-8");
+    }
+}
+
+/* The reader is reused from message to message (one per thread). */
+static _Thread_local ing_json *tls_json;
+
+static const ing_jv *parse_json(const char *p, size_t n, const char *field, const ing_config *cfg,
+                                ing_reasons *rs, int *oom)
 {
     if (n == 0) {
         ing_reason_add(rs, field, "json", "empty message body");
@@ -78,45 +138,21 @@ static json_t *parse_json(const char *p, size_t n, const char *field, const ing_
     }
     if (ing_scan(p, n, cfg->max_depth, field, rs) != 0)
         return NULL;
-    json_error_t e;
-    json_t *j = json_loadb(p, n, JSON_REJECT_DUPLICATES, &e);
-    if (!j) {
-        ing_reason_add(rs, field, "json", "not valid JSON: %s (line %d, column %d)", e.text,
-                       e.line, e.column);
+    if (!tls_json && !(tls_json = ing_json_new())) {
+        *oom = 1;
         return NULL;
     }
-    if (!json_is_object(j)) {
+    char err[160];
+    const ing_jv *j = ing_json_parse(tls_json, p, n, cfg->max_depth, err, sizeof err);
+    if (!j) {
+        ing_reason_add(rs, field, "json", "not valid JSON: %s", err);
+        return NULL;
+    }
+    if (j->type != ING_JV_OBJECT) {
         ing_reason_add(rs, field, "json", "must be a JSON object");
-        json_decref(j);
         return NULL;
     }
     return j;
-}
-
-/* Binary mode: attributes from ce_* headers (first occurrence wins). */
-static json_t *attrs_from_headers(const ing_input *in, ing_reasons *rs)
-{
-    json_t *a = json_object();
-    if (!a)
-        return NULL;
-    for (size_t i = 0; i < in->nheaders; i++) {
-        const ing_header *h = &in->headers[i];
-        if (strncmp(h->name, "ce_", 3) != 0 || !h->name[3] || json_object_get(a, h->name + 3))
-            continue;
-        if (!h->value) {
-            json_object_set_new(a, h->name + 3, json_null());
-            continue;
-        }
-        if (!ing_utf8_valid(h->value, h->len)) {
-            char f[128];
-            snprintf(f, sizeof f, "header %.80s", h->name);
-            ing_reason_add(rs, f, "utf8", "not valid UTF-8");
-            json_object_set_new(a, h->name + 3, json_null());
-            continue;
-        }
-        json_object_set_new(a, h->name + 3, json_stringn(h->value, h->len));
-    }
-    return a;
 }
 
 static int content_type_json(const char *ct)
@@ -151,9 +187,14 @@ static int reject(const ing_config *cfg, const ing_input *in, ing_result *out, c
 int ing_process(const ing_config *cfg, const ing_input *in, ing_result *out, char *errstr,
                 size_t errlen)
 {
-    json_t *doc = NULL, *attrs = NULL, *body = NULL, *norm = NULL, *ev = NULL;
-    int rc = -1;
-    memset(out, 0, sizeof *out);
+    ing_buf data = {NULL, 0, 0, 0}, body = {NULL, 0, 0, 0};
+    int rc = -1, oom = 0;
+    out->accepted = 0;
+    out->body = NULL;
+    out->bodylen = 0;
+    out->key[0] = out->tenant[0] = out->source[0] = out->id[0] = out->type[0] = 0;
+    out->trace_id[0] = 0;
+    out->reasons.n = out->reasons.dropped = 0;
     ing_reasons *rs = &out->reasons;
 
     size_t size = message_size(in);
@@ -164,53 +205,54 @@ int ing_process(const ing_config *cfg, const ing_input *in, ing_result *out, cha
     }
 
     const char *payload = in->payload ? in->payload : "";
-    json_t *data = NULL; /* borrowed */
+    const ing_jv *dv = NULL; /* data */
+    attrs a = {NULL, NULL};
     const ing_header *binary = find_header(in, "ce_specversion");
     if (binary) {
-        attrs = attrs_from_headers(in, rs);
-        body = parse_json(payload, in->len, "data", cfg, rs);
-        data = body;
+        a.in = in;
+        dv = parse_json(payload, in->len, "data", cfg, rs, &oom);
+        check_headers(in, rs);
     } else {
-        doc = parse_json(payload, in->len, "(payload)", cfg, rs);
-        if (!doc)
+        a.obj = parse_json(payload, in->len, "(payload)", cfg, rs, &oom);
+        if (!a.obj) {
+            if (oom)
+                goto nomem;
             return reject(cfg, in, out, errstr, errlen);
-        attrs = json_incref(doc);
-        if (json_object_get(doc, "data_base64"))
+        }
+        if (ing_jv_get(a.obj, "data_base64"))
             ing_reason_add(rs, "data_base64", "data", "not supported: data must be a JSON object");
-        data = json_object_get(doc, "data");
-        if (!data || json_is_null(data)) {
+        dv = ing_jv_get(a.obj, "data");
+        if (!dv || dv->type == ING_JV_NULL) {
             ing_reason_add(rs, "data", "required", "required");
-            data = NULL;
-        } else if (!json_is_object(data)) {
+            dv = NULL;
+        } else if (dv->type != ING_JV_OBJECT) {
             ing_reason_add(rs, "data", "type", "must be a JSON object");
-            data = NULL;
+            dv = NULL;
         }
     }
-    if (!attrs) {
-        snprintf(errstr, errlen, "out of memory");
-        goto cleanup;
-    }
+    if (oom)
+        goto nomem;
 
-    const char *spec = attr(attrs, "specversion", 1, 16, rs);
+    char b_spec[ATTR_BUF], b_id[ATTR_BUF], b_src[ATTR_BUF], b_type[ATTR_BUF], b_time[ATTR_BUF],
+        b_ten[ATTR_BUF], b_ct[ATTR_BUF], b_tp[ATTR_BUF];
+    const char *spec = attr(&a, "specversion", 1, 16, b_spec, rs);
     if (spec && strcmp(spec, "1.0") != 0)
         ing_reason_add(rs, "specversion", "specversion", "must be \"1.0\"");
-    const char *id = attr(attrs, "id", 1, ING_ID_MAX, rs);
-    const char *source = attr(attrs, "source", 1, ING_ID_MAX, rs);
-    const char *type = attr(attrs, "type", 1, ING_TYPE_MAX, rs);
-    const char *time = attr(attrs, "time", 1, 64, rs);
+    const char *id = attr(&a, "id", 1, ING_ID_MAX, b_id, rs);
+    const char *source = attr(&a, "source", 1, ING_ID_MAX, b_src, rs);
+    const char *type = attr(&a, "type", 1, ING_TYPE_MAX, b_type, rs);
+    const char *time = attr(&a, "time", 1, 64, b_time, rs);
     int64_t time_ms = 0;
     if (time && cm_time_parse_rfc3339(time, &time_ms) != 0)
         ing_reason_add(rs, "time", "rfc3339", "not an RFC 3339 timestamp (2026-03-01T09:00:00Z)");
     const char *tenant = "default";
-    json_t *tv = json_object_get(attrs, "tenant");
-    if (tv && !json_is_null(tv)) {
-        const char *t = attr(attrs, "tenant", 0, 1024, rs);
+    if (attr_present(&a, "tenant")) {
+        const char *t = attr(&a, "tenant", 0, 1024, b_ten, rs);
         if (t && !ing_tenant_valid(t))
             ing_reason_add(rs, "tenant", "tenant", "must match [A-Za-z0-9._-]{1,64}");
         else if (t)
             tenant = t;
     }
-    const char *ct = binary ? NULL : attr(attrs, "datacontenttype", 0, 256, rs);
     if (binary) {
         const ing_header *h = find_header(in, "content-type");
         if (h && h->value && h->len > 0) {
@@ -222,62 +264,72 @@ int ing_process(const ing_config *cfg, const ing_input *in, ing_result *out, cha
                 ing_reason_add(rs, "datacontenttype", "content_type",
                                "must be application/json (or a +json type)");
         }
-    } else if (ct && !content_type_json(ct)) {
-        ing_reason_add(rs, "datacontenttype", "content_type",
-                       "must be application/json (or a +json type)");
+    } else {
+        const char *ct = attr(&a, "datacontenttype", 0, 256, b_ct, rs);
+        if (ct && !content_type_json(ct))
+            ing_reason_add(rs, "datacontenttype", "content_type",
+                           "must be application/json (or a +json type)");
     }
-    const char *traceparent = attr(attrs, "traceparent", 0, 128, rs);
+    const char *traceparent = attr(&a, "traceparent", 0, 128, b_tp, rs);
 
     copy(out->tenant, sizeof out->tenant, tenant);
     copy(out->source, sizeof out->source, source);
     copy(out->id, sizeof out->id, id);
     copy(out->type, sizeof out->type, type);
 
+    int data_ok = 0;
     if (type && !ing_type_known(type))
         ing_reason_add(rs, "type", "type", "unknown event type '%s'", type);
-    else if (type && data)
-        ing_normalize_data(type, data, &norm, rs);
+    else if (type && dv)
+        data_ok = ing_normalize_data(type, dv, &data, rs) == 0;
+    if (data.oom)
+        goto nomem;
 
-    if (rs->n > 0 || !norm || !id || !source || !type || !time) {
+    if (rs->n > 0 || !data_ok || !id || !source || !type || !time) {
         if (rs->n == 0) /* defensive: never reject without a reason */
             ing_reason_add(rs, "(message)", "invalid", "rejected");
         rc = reject(cfg, in, out, errstr, errlen);
         goto cleanup;
     }
 
-    const char *customer = json_string_value(json_object_get(norm, "customer_id"));
+    const ing_jv *cv = ing_jv_get(dv, "customer_id"); /* validated by every type */
+    const char *customer = cv->u.s;
     ing_trace_id(traceparent, tenant, source, id, out->trace_id);
     snprintf(out->key, sizeof out->key, "%s/%s", tenant, customer);
     char tbuf[40];
     cm_time_format_rfc3339(time_ms, tbuf, sizeof tbuf);
 
-    ev = json_object();
-    if (!ev || json_object_set_new(ev, "v", json_integer(1)) ||
-        json_object_set_new(ev, "id", json_string(id)) ||
-        json_object_set_new(ev, "source", json_string(source)) ||
-        json_object_set_new(ev, "type", json_string(type)) ||
-        json_object_set_new(ev, "tenant", json_string(tenant)) ||
-        json_object_set_new(ev, "time", json_string(tbuf)) ||
-        json_object_set_new(ev, "customer_id", json_string(customer)) ||
-        json_object_set_new(ev, "trace_id", json_string(out->trace_id)) ||
-        json_object_set(ev, "data", norm)) {
-        snprintf(errstr, errlen, "out of memory building the canonical event");
-        goto cleanup;
-    }
-    out->body = json_dumps(ev, JSON_COMPACT);
-    if (!out->body) {
-        snprintf(errstr, errlen, "out of memory serializing the canonical event");
-        goto cleanup;
-    }
-    out->bodylen = strlen(out->body);
+    ing_buf_cstr(&body, "{\"v\":1,\"id\":");
+    ing_buf_str(&body, id, strlen(id));
+    ing_buf_cstr(&body, ",\"source\":");
+    ing_buf_str(&body, source, strlen(source));
+    ing_buf_cstr(&body, ",\"type\":");
+    ing_buf_str(&body, type, strlen(type));
+    ing_buf_cstr(&body, ",\"tenant\":");
+    ing_buf_str(&body, tenant, strlen(tenant));
+    ing_buf_cstr(&body, ",\"time\":");
+    ing_buf_str(&body, tbuf, strlen(tbuf));
+    ing_buf_cstr(&body, ",\"customer_id\":");
+    ing_buf_str(&body, customer, cv->n);
+    ing_buf_cstr(&body, ",\"trace_id\":");
+    ing_buf_str(&body, out->trace_id, 32);
+    ing_buf_cstr(&body, ",\"data\":");
+    ing_buf_raw(&body, data.p, data.len);
+    ing_buf_raw(&body, "}", 1);
+    if (body.oom)
+        goto nomem;
+    out->body = body.p;
+    out->bodylen = body.len;
+    body.p = NULL;
     out->accepted = 1;
     rc = 0;
+    goto cleanup;
 
+nomem:
+    snprintf(errstr, errlen, "out of memory");
+    rc = -1;
 cleanup:
-    json_decref(ev);
-    json_decref(norm);
-    json_decref(body);
-    json_decref(attrs);
-    json_decref(doc);
+    ing_buf_free(&body);
+    ing_buf_free(&data);
     return rc;
 }

@@ -3,11 +3,13 @@
  * Design: one function per type family reads the inbound `data` object
  * field by field through small helpers; each helper checks one field,
  * records a reason naming the field and the rule when it is wrong, and
- * copies the normalized value into the output object. Every problem of a
+ * writes the normalized value to the output (a JSON writer; the output is
+ * thrown away when any reason was added). Every problem of a
  * message is collected (not only the first), so a publisher fixes them all
  * in one go. Fields not in the contract are ignored. docs/events.md is the
  * prose form of this file; keep them together. */
 #include "ingest.h"
+#include "json.h"
 
 #include "clock.h"
 #include "money.h"
@@ -45,8 +47,9 @@ static int channel_known(const char *s)
 }
 
 typedef struct vctx {
-    json_t *in;  /* borrowed inbound object */
-    json_t *out; /* owned normalized object */
+    const ing_jv *in; /* borrowed inbound object */
+    ing_buf *out;     /* normalized object being written */
+    int first;        /* no member written yet */
     ing_reasons *rs;
     const char *prefix; /* "data" or "data.allocations[3]" */
 } vctx;
@@ -71,42 +74,58 @@ static int has_control(const char *s)
     return 0;
 }
 
+static int absent(const ing_jv *v) { return !v || v->type == ING_JV_NULL; }
+
 /* The string value of field name, or NULL (reason added when present but
  * wrong, or when required and absent). JSON null counts as absent. */
 static const char *get_str(vctx *c, const char *name, int required, size_t maxlen, int is_id)
 {
-    json_t *v = json_object_get(c->in, name);
-    if (!v || json_is_null(v)) {
+    const ing_jv *v = ing_jv_get(c->in, name);
+    if (absent(v)) {
         if (required)
             bad(c, name, "required", "required");
         return NULL;
     }
-    if (!json_is_string(v)) {
+    if (v->type != ING_JV_STRING) {
         bad(c, name, "type", "must be a string");
         return NULL;
     }
-    const char *s = json_string_value(v);
-    size_t n = json_string_length(v);
-    if (n == 0) {
+    if (v->n == 0) {
         bad(c, name, "non_empty", "must not be empty");
         return NULL;
     }
-    if (n > maxlen) {
+    if (v->n > maxlen) {
         char m[64];
         snprintf(m, sizeof m, "longer than %zu bytes", maxlen);
         bad(c, name, "max_length", m);
         return NULL;
     }
-    if (strlen(s) != n || (is_id && has_control(s))) {
+    if (is_id && has_control(v->u.s)) {
         bad(c, name, "chars", "must not contain control characters");
         return NULL;
     }
-    return s;
+    return v->u.s;
+}
+
+static void w_key(vctx *c, const char *name)
+{
+    if (!c->first)
+        ing_buf_raw(c->out, ",", 1);
+    c->first = 0;
+    ing_buf_str(c->out, name, strlen(name));
+    ing_buf_raw(c->out, ":", 1);
+}
+
+static void w_int(vctx *c, const char *name, int64_t v)
+{
+    w_key(c, name);
+    ing_buf_int(c->out, v);
 }
 
 static void put_str(vctx *c, const char *name, const char *s)
 {
-    json_object_set_new(c->out, name, json_string(s));
+    w_key(c, name);
+    ing_buf_str(c->out, s, strlen(s));
 }
 
 static const char *f_id(vctx *c, const char *name, int required)
@@ -135,9 +154,7 @@ static int f_date(vctx *c, const char *name, int required, int32_t *days)
         bad(c, name, "date", "not a date (YYYY-MM-DD)");
         return 0;
     }
-    char buf[16];
-    cm_date_format(*days, buf, sizeof buf);
-    put_str(c, name, buf);
+    put_str(c, name, s); /* cm_date_parse is strict: s is already canonical */
     return 1;
 }
 
@@ -156,8 +173,8 @@ static int f_instant(vctx *c, const char *name, int required, int64_t *ms)
     return 1;
 }
 
-/* ISO 4217 code, upper-cased; returns the exponent or -1. */
-static int f_currency(vctx *c, const char *name, int required, char code[4])
+/* ISO 4217 code, upper-cased into code; returns the exponent or -1. */
+static int currency_code(vctx *c, const char *name, int required, char code[4])
 {
     const char *s = get_str(c, name, required, 16, 1);
     if (!s)
@@ -177,15 +194,22 @@ static int f_currency(vctx *c, const char *name, int required, char code[4])
         bad(c, name, "currency", m);
         return -1;
     }
-    put_str(c, name, code);
     return e;
 }
 
-int ing_amount_minor(json_t *v, const char *currency, int exponent, const char *field,
+static int f_currency(vctx *c, const char *name, int required, char code[4])
+{
+    int e = currency_code(c, name, required, code);
+    if (e >= 0)
+        put_str(c, name, code);
+    return e;
+}
+
+int ing_amount_minor(const ing_jv *v, const char *currency, int exponent, const char *field,
                      int64_t *minor, ing_reasons *rs)
 {
     static const double pow10[] = {1, 10, 100, 1000, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
-    if (!v || json_is_null(v)) {
+    if (absent(v)) {
         ing_reason_add(rs, field, "required", "required");
         return -1;
     }
@@ -193,16 +217,16 @@ int ing_amount_minor(json_t *v, const char *currency, int exponent, const char *
         return -1; /* the currency's own reason was added */
     char buf[64], err[128];
     const char *s;
-    if (json_is_integer(v)) {
-        json_int_t x = json_integer_value(v);
+    if (v->type == ING_JV_INT) {
+        int64_t x = v->u.i;
         if (x < 0) {
             ing_reason_add(rs, field, "amount_negative", "must not be negative");
             return -1;
         }
         snprintf(buf, sizeof buf, "%lld", (long long)x);
         s = buf;
-    } else if (json_is_real(v)) {
-        double x = json_real_value(v);
+    } else if (v->type == ING_JV_REAL) {
+        double x = v->u.d;
         if (!isfinite(x)) {
             ing_reason_add(rs, field, "amount_finite", "must be a finite number");
             return -1;
@@ -225,8 +249,8 @@ int ing_amount_minor(json_t *v, const char *currency, int exponent, const char *
             return -1;
         }
         s = buf;
-    } else if (json_is_string(v)) {
-        s = json_string_value(v);
+    } else if (v->type == ING_JV_STRING) {
+        s = v->u.s;
         if (s[0] == '-') {
             ing_reason_add(rs, field, "amount_negative", "must not be negative");
             return -1;
@@ -241,7 +265,7 @@ int ing_amount_minor(json_t *v, const char *currency, int exponent, const char *
             if (decimals == 0)
                 digits = 0;
         }
-        if (digits == 0 || s[i] != 0 || i != json_string_length(v)) {
+        if (digits == 0 || s[i] != 0 || i != v->n) {
             ing_reason_add(rs, field, "amount_format",
                            "not a decimal amount (digits with an optional '.' and decimals)");
             return -1;
@@ -265,18 +289,23 @@ int ing_amount_minor(json_t *v, const char *currency, int exponent, const char *
 static int f_amount(vctx *c, const char *name, const char *outname, const char *currency,
                     int exponent, int64_t *minor)
 {
-    char f[128];
-    fpath(c, name, f, sizeof f);
+    const ing_jv *v = ing_jv_get(c->in, name);
     if (exponent < 0) {
         /* Still report a missing amount even when the currency is bad. */
-        json_t *v = json_object_get(c->in, name);
-        if (!v || json_is_null(v))
-            ing_reason_add(c->rs, f, "required", "required");
+        if (absent(v))
+            bad(c, name, "required", "required");
         return 0;
     }
-    if (ing_amount_minor(json_object_get(c->in, name), currency, exponent, f, minor, c->rs) != 0)
+    ing_reasons tmp;
+    tmp.n = tmp.dropped = 0;
+    if (ing_amount_minor(v, currency, exponent, "", minor, &tmp) != 0) {
+        char f[128];
+        fpath(c, name, f, sizeof f);
+        for (size_t i = 0; i < tmp.n; i++) /* "": the message starts ": " */
+            ing_reason_add(c->rs, f, tmp.r[i].rule, "%s", tmp.r[i].message + 2);
         return 0;
-    json_object_set_new(c->out, outname, json_integer(*minor));
+    }
+    w_int(c, outname, *minor);
     return 1;
 }
 
@@ -286,68 +315,75 @@ static int f_list(vctx *c, const char *name, int required, size_t itemmax,
                   int (*check)(const char *), const char *check_rule, const char *check_msg)
 {
     char f[128], fi[160];
+    const ing_jv *v = ing_jv_get(c->in, name);
+    if (absent(v) && !required) {
+        w_key(c, name);
+        ing_buf_raw(c->out, "[]", 2);
+        return 1;
+    }
     fpath(c, name, f, sizeof f);
-    json_t *v = json_object_get(c->in, name);
-    if (!v || json_is_null(v)) {
+    if (absent(v)) {
         if (required) {
             ing_reason_add(c->rs, f, "required", "required");
             return 0;
         }
-        json_object_set_new(c->out, name, json_array());
+        w_key(c, name);
+        ing_buf_raw(c->out, "[]", 2);
         return 1;
     }
-    if (!json_is_array(v)) {
+    if (v->type != ING_JV_ARRAY) {
         ing_reason_add(c->rs, f, "type", "must be an array of strings");
         return 0;
     }
-    size_t n = json_array_size(v);
-    if (required && n == 0) {
+    if (required && v->n == 0) {
         ing_reason_add(c->rs, f, "non_empty", "must not be empty");
         return 0;
     }
-    if (n > ING_LIST_MAX) {
+    if (v->n > ING_LIST_MAX) {
         ing_reason_add(c->rs, f, "max_items", "more than %d items", ING_LIST_MAX);
         return 0;
     }
-    json_t *out = json_array();
     int ok = 1;
-    for (size_t i = 0; i < n; i++) {
-        json_t *it = json_array_get(v, i);
-        snprintf(fi, sizeof fi, "%s[%zu]", f, i);
-        if (!json_is_string(it)) {
+    size_t i = 0;
+    w_key(c, name);
+    ing_buf_raw(c->out, "[", 1);
+    for (const ing_jv *it = v->u.first; it; it = it->next, i++) {
+#define ITEM_PATH() snprintf(fi, sizeof fi, "%s[%zu]", f, i)
+        if (it->type != ING_JV_STRING) {
+            ITEM_PATH();
             ing_reason_add(c->rs, fi, "type", "must be a string");
             ok = 0;
             continue;
         }
-        const char *s = json_string_value(it);
-        size_t len = json_string_length(it);
-        if (len == 0 || len > itemmax || strlen(s) != len || has_control(s)) {
+        const char *s = it->u.s;
+        if (it->n == 0 || it->n > itemmax || has_control(s)) {
+            ITEM_PATH();
             ing_reason_add(c->rs, fi, "item", "must be 1 to %zu bytes without control characters",
                            itemmax);
             ok = 0;
             continue;
         }
         if (check && !check(s)) {
+            ITEM_PATH();
             ing_reason_add(c->rs, fi, check_rule, "%s", check_msg);
             ok = 0;
             continue;
         }
-        for (size_t j = 0; j < i; j++) {
-            json_t *prev = json_array_get(v, j);
-            if (json_is_string(prev) && strcmp(json_string_value(prev), s) == 0) {
+        for (const ing_jv *prev = v->u.first; prev != it; prev = prev->next) {
+            if (prev->type == ING_JV_STRING && strcmp(prev->u.s, s) == 0) {
+                ITEM_PATH();
                 ing_reason_add(c->rs, fi, "unique", "duplicate item '%s'", s);
                 ok = 0;
                 break;
             }
         }
-        json_array_append_new(out, json_string(s));
+        if (i > 0)
+            ing_buf_raw(c->out, ",", 1);
+        ing_buf_str(c->out, s, it->n);
     }
-    if (!ok) {
-        json_decref(out);
-        return 0;
-    }
-    json_object_set_new(c->out, name, out);
-    return 1;
+#undef ITEM_PATH
+    ing_buf_raw(c->out, "]", 1);
+    return ok;
 }
 
 /* --- per-type rules ------------------------------------------------------ */
@@ -382,9 +418,9 @@ static void t_payment_received(vctx *c)
     int64_t amount = 0;
     int amount_ok = f_amount(c, "amount", "amount_minor", cur, e, &amount);
 
-    json_t *on = json_object_get(c->in, "received_on");
-    json_t *at = json_object_get(c->in, "received_at");
-    int have_on = on && !json_is_null(on), have_at = at && !json_is_null(at);
+    const ing_jv *on = ing_jv_get(c->in, "received_on");
+    const ing_jv *at = ing_jv_get(c->in, "received_at");
+    int have_on = !absent(on), have_at = !absent(at);
     int32_t day = 0;
     int64_t ms = 0;
     if (!have_on && !have_at) {
@@ -399,45 +435,48 @@ static void t_payment_received(vctx *c)
         }
     }
 
-    json_t *al = json_object_get(c->in, "allocations");
-    if (!al || json_is_null(al))
+    const ing_jv *al = ing_jv_get(c->in, "allocations");
+    if (absent(al))
         return;
     char f[128];
     fpath(c, "allocations", f, sizeof f);
-    if (!json_is_array(al)) {
+    if (al->type != ING_JV_ARRAY) {
         ing_reason_add(c->rs, f, "type", "must be an array of {invoice_id, amount}");
         return;
     }
-    size_t n = json_array_size(al);
-    if (n > ING_LIST_MAX) {
+    if (al->n > ING_LIST_MAX) {
         ing_reason_add(c->rs, f, "max_items", "more than %d items", ING_LIST_MAX);
         return;
     }
-    json_t *out = json_array();
     int ok = 1;
     int64_t sum = 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    w_key(c, "allocations");
+    ing_buf_raw(c->out, "[", 1);
+    for (const ing_jv *it = al->u.first; it; it = it->next, i++) {
         char p[160];
         snprintf(p, sizeof p, "%s[%zu]", f, i);
-        json_t *it = json_array_get(al, i);
-        if (!json_is_object(it)) {
+        if (it->type != ING_JV_OBJECT) {
             ing_reason_add(c->rs, p, "type", "must be an object {invoice_id, amount}");
             ok = 0;
             continue;
         }
-        vctx sub = {it, json_object(), c->rs, p};
+        if (i > 0)
+            ing_buf_raw(c->out, ",", 1);
+        ing_buf_raw(c->out, "{", 1);
+        vctx sub = {it, c->out, 1, c->rs, p};
         size_t before = c->rs->n + c->rs->dropped;
         const char *inv = f_id(&sub, "invoice_id", 1);
         int64_t m = 0;
         f_amount(&sub, "amount", "amount_minor", cur, e, &m);
+        ing_buf_raw(c->out, "}", 1);
         if (c->rs->n + c->rs->dropped != before) {
             ok = 0;
-            json_decref(sub.out);
             continue;
         }
-        for (size_t j = 0; j < i && inv; j++) {
-            json_t *prev = json_object_get(json_array_get(al, j), "invoice_id");
-            if (json_is_string(prev) && strcmp(json_string_value(prev), inv) == 0) {
+        for (const ing_jv *prev = al->u.first; prev != it && inv; prev = prev->next) {
+            const ing_jv *pi = ing_jv_get(prev, "invoice_id");
+            if (pi && pi->type == ING_JV_STRING && strcmp(pi->u.s, inv) == 0) {
                 char q[200];
                 snprintf(q, sizeof q, "%s.invoice_id", p);
                 ing_reason_add(c->rs, q, "unique", "invoice '%s' allocated twice", inv);
@@ -449,17 +488,11 @@ static void t_payment_received(vctx *c)
             sum = INT64_MAX;
         else
             sum += m;
-        json_array_append_new(out, sub.out);
     }
-    if (ok && amount_ok && sum > amount) {
+    ing_buf_raw(c->out, "]", 1);
+    if (ok && amount_ok && sum > amount)
         ing_reason_add(c->rs, f, "allocations_sum", "allocated %lld exceeds amount %lld",
                        (long long)sum, (long long)amount);
-        ok = 0;
-    }
-    if (ok)
-        json_object_set_new(c->out, "allocations", out);
-    else
-        json_decref(out);
 }
 
 static void t_payment_reversed(vctx *c)
@@ -510,8 +543,7 @@ static void t_customer(vctx *c)
             bad(c, "timezone", "timezone", "not an IANA time zone name (e.g. Europe/London)");
         else
             put_str(c, "timezone", tz);
-    } else if (!json_object_get(c->in, "timezone") ||
-               json_is_null(json_object_get(c->in, "timezone"))) {
+    } else if (absent(ing_jv_get(c->in, "timezone"))) {
         put_str(c, "timezone", "UTC");
     }
     const char *loc = get_str(c, "locale", 0, 35, 1);
@@ -520,8 +552,7 @@ static void t_customer(vctx *c)
             bad(c, "locale", "locale", "not a BCP 47 language tag (e.g. en-GB)");
         else
             put_str(c, "locale", loc);
-    } else if (!json_object_get(c->in, "locale") ||
-               json_is_null(json_object_get(c->in, "locale"))) {
+    } else if (absent(ing_jv_get(c->in, "locale"))) {
         put_str(c, "locale", "en");
     }
     const char *country = get_str(c, "country", 0, 2, 1);
@@ -534,27 +565,24 @@ static void t_customer(vctx *c)
             put_str(c, "country", cc);
         }
     }
-    json_t *ch = json_object_get(c->in, "channels");
-    if (ch && !json_is_null(ch)) {
+    if (!absent(ing_jv_get(c->in, "channels"))) {
         f_list(c, "channels", 0, 16, channel_known, "channel",
                "unknown channel (email, sms, webhook, call_task, letter)");
     } else {
         /* Default preference: the channels the customer can be reached on. */
-        json_t *d = json_array();
-        if (email && ing_email_valid(email))
-            json_array_append_new(d, json_string("email"));
-        if (phone && ing_e164_valid(phone))
-            json_array_append_new(d, json_string("sms"));
-        json_object_set_new(c->out, "channels", d);
+        int em = email && ing_email_valid(email), ph = phone && ing_e164_valid(phone);
+        w_key(c, "channels");
+        ing_buf_cstr(c->out, em && ph ? "[\"email\",\"sms\"]"
+                             : em     ? "[\"email\"]"
+                             : ph     ? "[\"sms\"]"
+                                      : "[]");
     }
     f_list(c, "opted_out", 0, 16, channel_known, "channel",
            "unknown channel (email, sms, webhook, call_task, letter)");
-    json_t *cl = json_object_get(c->in, "credit_limit");
-    if (cl && !json_is_null(cl)) {
+    if (!absent(ing_jv_get(c->in, "credit_limit"))) {
         char cur[4] = "";
-        int e = f_currency(c, "credit_currency", 1, cur);
+        int e = currency_code(c, "credit_currency", 1, cur);
         if (e >= 0) {
-            json_object_del(c->out, "credit_currency");
             int64_t m;
             if (f_amount(c, "credit_limit", "credit_limit_minor", cur, e, &m))
                 put_str(c, "credit_currency", cur);
@@ -594,13 +622,11 @@ static void t_contact_ceased(vctx *c)
     }
 }
 
-void ing_normalize_data(const char *type, json_t *data, json_t **out, ing_reasons *rs)
+int ing_normalize_data(const char *type, const ing_jv *data, ing_buf *out, ing_reasons *rs)
 {
-    *out = NULL;
-    vctx c = {data, json_object(), rs, "data"};
-    if (!c.out)
-        return;
+    vctx c = {data, out, 1, rs, "data"};
     size_t before = rs->n + rs->dropped;
+    ing_buf_raw(out, "{", 1);
     if (!strcmp(type, "invoice.issued") || !strcmp(type, "invoice.updated"))
         t_invoice(&c, 1);
     else if (!strcmp(type, "invoice.voided") || !strcmp(type, "invoice.written_off"))
@@ -621,9 +647,6 @@ void ing_normalize_data(const char *type, json_t *data, json_t **out, ing_reason
         t_contact_ceased(&c);
     else
         ing_reason_add(rs, "type", "type", "unknown event type '%s'", type);
-    if (rs->n + rs->dropped != before) {
-        json_decref(c.out);
-        return;
-    }
-    *out = c.out;
+    ing_buf_raw(out, "}", 1);
+    return rs->n + rs->dropped == before ? 0 : -1;
 }

@@ -15,25 +15,36 @@
 #include "../../services/ingest/ingest.h"
 #include "money.h"
 
-static int64_t amount_ok(json_t *v, const char *cur)
+static ing_json *jp;
+
+static const ing_jv *jv(const char *text)
+{
+    char err[128];
+    if (!jp)
+        jp = ing_json_new();
+    const ing_jv *v = ing_json_parse(jp, text, strlen(text), 8, err, sizeof err);
+    if (!v)
+        fail_msg("bad test JSON %s: %s", text, err);
+    return v;
+}
+
+static int64_t amount_ok(const char *text, const char *cur)
 {
     ing_reasons rs;
     memset(&rs, 0, sizeof rs);
     int64_t m = -1;
-    int rc = ing_amount_minor(v, cur, cm_money_exponent(cur), "data.amount", &m, &rs);
-    json_decref(v);
+    int rc = ing_amount_minor(jv(text), cur, cm_money_exponent(cur), "data.amount", &m, &rs);
     if (rc != 0)
-        fail_msg("amount rejected: %s", rs.r[0].message);
+        fail_msg("amount %s rejected: %s", text, rs.r[0].message);
     return m;
 }
 
-static const char *amount_bad(json_t *v, const char *cur)
+static const char *amount_bad(const char *text, const char *cur)
 {
     static ing_reasons rs;
     memset(&rs, 0, sizeof rs);
     int64_t m = -1;
-    int rc = ing_amount_minor(v, cur, cm_money_exponent(cur), "data.amount", &m, &rs);
-    json_decref(v);
+    int rc = ing_amount_minor(jv(text), cur, cm_money_exponent(cur), "data.amount", &m, &rs);
     assert_int_equal(rc, -1);
     assert_int_equal(rs.n, 1);
     return rs.r[0].rule;
@@ -42,36 +53,36 @@ static const char *amount_bad(json_t *v, const char *cur)
 static void test_amounts(void **state)
 {
     (void)state;
-    assert_int_equal(amount_ok(json_string("12.30"), "EUR"), 1230);
-    assert_int_equal(amount_ok(json_string("12.3"), "EUR"), 1230);
-    assert_int_equal(amount_ok(json_string("12"), "EUR"), 1200);
-    assert_int_equal(amount_ok(json_string("0"), "EUR"), 0);
-    assert_int_equal(amount_ok(json_string("1500"), "JPY"), 1500);
-    assert_int_equal(amount_ok(json_string("1.005"), "KWD"), 1005);
-    assert_int_equal(amount_ok(json_real(12.3), "EUR"), 1230);
-    assert_int_equal(amount_ok(json_real(0.1), "EUR"), 10);
-    assert_int_equal(amount_ok(json_real(1234567.89), "USD"), 123456789);
-    assert_int_equal(amount_ok(json_real(0.125), "KWD"), 125);
-    assert_int_equal(amount_ok(json_integer(42), "KWD"), 42000);
-    assert_int_equal(amount_ok(json_string("92233720368547757.99"), "EUR"), 9223372036854775799LL);
+    assert_int_equal(amount_ok("\"12.30\"", "EUR"), 1230);
+    assert_int_equal(amount_ok("\"12.3\"", "EUR"), 1230);
+    assert_int_equal(amount_ok("\"12\"", "EUR"), 1200);
+    assert_int_equal(amount_ok("\"0\"", "EUR"), 0);
+    assert_int_equal(amount_ok("\"1500\"", "JPY"), 1500);
+    assert_int_equal(amount_ok("\"1.005\"", "KWD"), 1005);
+    assert_int_equal(amount_ok("12.3", "EUR"), 1230);
+    assert_int_equal(amount_ok("0.1", "EUR"), 10);
+    assert_int_equal(amount_ok("1234567.89", "USD"), 123456789);
+    assert_int_equal(amount_ok("0.125", "KWD"), 125);
+    assert_int_equal(amount_ok("42", "KWD"), 42000);
+    assert_int_equal(amount_ok("\"92233720368547757.99\"", "EUR"), 9223372036854775799LL);
 
-    assert_string_equal(amount_bad(json_string("12.345"), "EUR"), "amount_decimals");
-    assert_string_equal(amount_bad(json_string("1.5"), "JPY"), "amount_decimals");
-    assert_string_equal(amount_bad(json_real(12.345), "EUR"), "amount_decimals");
-    assert_string_equal(amount_bad(json_real(0.5), "JPY"), "amount_decimals");
-    assert_string_equal(amount_bad(json_real(-1.0), "EUR"), "amount_negative");
-    assert_string_equal(amount_bad(json_integer(-1), "EUR"), "amount_negative");
-    assert_string_equal(amount_bad(json_string("-1"), "EUR"), "amount_negative");
-    assert_string_equal(amount_bad(json_string("1e3"), "EUR"), "amount_format");
-    assert_string_equal(amount_bad(json_string("NaN"), "EUR"), "amount_format");
-    assert_string_equal(amount_bad(json_string(" 1"), "EUR"), "amount_format");
-    assert_string_equal(amount_bad(json_string("1."), "EUR"), "amount_format");
-    assert_string_equal(amount_bad(json_string(".5"), "EUR"), "amount_format");
-    assert_string_equal(amount_bad(json_string(""), "EUR"), "amount_format");
-    assert_string_equal(amount_bad(json_real(1e300), "EUR"), "amount_range");
-    assert_string_equal(amount_bad(json_string("92233720368547758.08"), "EUR"), "amount_range");
-    assert_string_equal(amount_bad(json_true(), "EUR"), "type");
-    assert_string_equal(amount_bad(json_null(), "EUR"), "required");
+    assert_string_equal(amount_bad("\"12.345\"", "EUR"), "amount_decimals");
+    assert_string_equal(amount_bad("\"1.5\"", "JPY"), "amount_decimals");
+    assert_string_equal(amount_bad("12.345", "EUR"), "amount_decimals");
+    assert_string_equal(amount_bad("0.5", "JPY"), "amount_decimals");
+    assert_string_equal(amount_bad("-1.0", "EUR"), "amount_negative");
+    assert_string_equal(amount_bad("-1", "EUR"), "amount_negative");
+    assert_string_equal(amount_bad("\"-1\"", "EUR"), "amount_negative");
+    assert_string_equal(amount_bad("\"1e3\"", "EUR"), "amount_format");
+    assert_string_equal(amount_bad("\"NaN\"", "EUR"), "amount_format");
+    assert_string_equal(amount_bad("\" 1\"", "EUR"), "amount_format");
+    assert_string_equal(amount_bad("\"1.\"", "EUR"), "amount_format");
+    assert_string_equal(amount_bad("\".5\"", "EUR"), "amount_format");
+    assert_string_equal(amount_bad("\"\"", "EUR"), "amount_format");
+    assert_string_equal(amount_bad("1e300", "EUR"), "amount_range");
+    assert_string_equal(amount_bad("\"92233720368547758.08\"", "EUR"), "amount_range");
+    assert_string_equal(amount_bad("true", "EUR"), "type");
+    assert_string_equal(amount_bad("null", "EUR"), "required");
 }
 
 static void test_field_checks(void **state)
@@ -152,6 +163,67 @@ static void test_encoders(void **state)
     ing_trace_id(NULL, "a", "s", "j", t);
     assert_string_not_equal(t, t2);
     assert_int_equal(strlen(t), 32);
+}
+
+/* The reader agrees with jansson (JSON_REJECT_DUPLICATES) on what is JSON. */
+static void test_json_reader(void **state)
+{
+    (void)state;
+    const char *cases[] = {
+        "{}", "[]", "{\"a\":1}", " {\"a\" : [1, 2.5, -0, 1e3, 1E-2, true, false, null]} ",
+        "{\"a\":1,\"a\":2}", "{\"a\":1,}", "[1,]", "[01]", "[1.]", "[.5]", "[+1]", "[-]",
+        "[1e]", "[\"\\u0000\"]", "[\"\\ud800\"]", "[\"\\udc00\"]", "[\"\\ud83d\\ude00\"]",
+        "[\"\\x\"]", "[\"a\tb\"]", "[\"\\u00e9\"]", "[9223372036854775807]",
+        "[9223372036854775808]", "[-9223372036854775808]", "[-9223372036854775809]", "[1e400]",
+        "[1e-400]", "{\"a\":{\"b\":{}}} x", "", "   ", "[tru]", "[nul]", "{\"a\" 1}", "{1:2}",
+        "[\"unterminated", "\"just a string\"", "42", "{\"\\u0041\":1,\"A\":2}",
+    };
+    ing_json *j = ing_json_new();
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char err[128];
+        json_error_t e;
+        const ing_jv *mine = ing_json_parse(j, cases[i], strlen(cases[i]), 32, err, sizeof err);
+        json_t *ref = json_loadb(cases[i], strlen(cases[i]),
+                                 JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
+        if ((mine != NULL) != (ref != NULL))
+            fail_msg("case %zu %s: reader %s, jansson %s", i, cases[i], mine ? "accepts" : err,
+                     ref ? "accepts" : e.text);
+        json_decref(ref);
+    }
+    const char *t = "{\"k\":\"a\\u00e9\\ud83d\\ude00\\n\\\"\",\"n\":-12,\"d\":2.5}";
+    char err[128];
+    const ing_jv *v = ing_json_parse(j, t, strlen(t), 4, err, sizeof err);
+    assert_non_null(v);
+    assert_string_equal(ing_jv_get(v, "k")->u.s, "a\xc3\xa9\xf0\x9f\x98\x80\n\"");
+    assert_int_equal(ing_jv_get(v, "n")->u.i, -12);
+    assert_true(ing_jv_get(v, "d")->u.d == 2.5);
+    assert_null(ing_jv_get(v, "missing"));
+    /* depth limit */
+    assert_null(ing_json_parse(j, "[[[[[]]]]]", 10, 4, err, sizeof err));
+    assert_non_null(ing_json_parse(j, "[[[[]]]]", 8, 4, err, sizeof err));
+    /* a large object with a duplicate key far apart (the sorted path) */
+    ing_buf big = {NULL, 0, 0, 0};
+    ing_buf_cstr(&big, "{");
+    for (int k = 0; k < 500; k++) {
+        char m[32];
+        snprintf(m, sizeof m, "%s\"k%d\":%d", k ? "," : "", k, k);
+        ing_buf_cstr(&big, m);
+    }
+    ing_buf_cstr(&big, ",\"k7\":0}");
+    assert_null(ing_json_parse(j, big.p, big.len, 4, err, sizeof err));
+    assert_non_null(strstr(err, "duplicate"));
+    ing_buf_free(&big);
+    /* the writer escapes what jansson reads back */
+    ing_buf b = {NULL, 0, 0, 0};
+    const char raw[] = "q\"b\\s/\x01\x1f\t\n\xc3\xa9";
+    ing_buf_str(&b, raw, sizeof raw - 1);
+    json_error_t e;
+    json_t *back = json_loadb(b.p, b.len, JSON_DECODE_ANY, &e);
+    assert_non_null(back);
+    assert_string_equal(json_string_value(back), raw);
+    json_decref(back);
+    ing_buf_free(&b);
+    ing_json_free(j);
 }
 
 /* --- the batch loop over a fake backend --------------------------------- */
@@ -354,6 +426,7 @@ int main(void)
         cmocka_unit_test(test_field_checks),
         cmocka_unit_test(test_scan),
         cmocka_unit_test(test_encoders),
+        cmocka_unit_test(test_json_reader),
         cmocka_unit_test(test_batch_dedup_and_order),
         cmocka_unit_test(test_batch_retries),
         cmocka_unit_test(test_batch_gives_up_without_marking),
