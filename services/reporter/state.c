@@ -865,9 +865,17 @@ int rep_state_apply_contact(rep_state *st, const json_t *c, char *errstr, size_t
     const json_t *jstep = json_object_get(c, "step");
     if (json_is_null(jstep))
         jstep = NULL;
-    if (jstep && !json_is_integer(jstep)) {
-        snprintf(errstr, errlen, "step: not an integer");
-        goto bad;
+    long long step = 0;
+    if (jstep && json_is_integer(jstep)) {
+        step = (long long)json_integer_value(jstep);
+    } else if (jstep) { /* tolerate "2" */
+        const char *sv = json_string_value(jstep);
+        char *end = NULL;
+        step = sv ? strtoll(sv, &end, 10) : 0;
+        if (!sv || !*sv || *end) {
+            snprintf(errstr, errlen, "step: not an integer");
+            goto bad;
+        }
     }
     const json_t *ids = json_object_get(c, "invoice_ids");
     if (ids && !json_is_array(ids)) {
@@ -904,7 +912,6 @@ int rep_state_apply_contact(rep_state *st, const json_t *c, char *errstr, size_t
         st->duplicates++;
         return 0;
     }
-    long long step = jstep ? (long long)json_integer_value(jstep) : 0;
     uint32_t ti, cu, gi;
     if (rep_tenant_ix(st, tenant, &ti) < 0 || rep_cust_ix(st, ti, cid, &cu) < 0)
         goto oom;
