@@ -818,8 +818,48 @@ static int64_t plan_wait(ntf_worker *w, int64_t now, int64_t wake)
     return until > now ? until - now : 0;
 }
 
+/* Phase timing for NTF_PROFILE=1 (a development aid; stderr every 2 s). */
+static struct {
+    int on;
+    int64_t t_last, iters, phase_us[8];
+} prof;
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+#define PROF(i, stmt)                                                                          \
+    do {                                                                                       \
+        int64_t t_ = prof.on ? now_us() : 0;                                                   \
+        stmt;                                                                                  \
+        if (prof.on)                                                                           \
+            prof.phase_us[i] += now_us() - t_;                                                 \
+    } while (0)
+
 int ntf_worker_step(ntf_worker *w, int poll)
 {
+    if (prof.t_last == 0) {
+        prof.on = getenv("NTF_PROFILE") != NULL;
+        prof.t_last = now_real();
+    }
+    if (prof.on) {
+        prof.iters++;
+        if (now_real() - prof.t_last >= 2000) {
+            fprintf(stderr,
+                    "profile: %lld iters, jobs %zu inflight %d, ms in poll %lld claims %lld "
+                    "send %lld record %lld publish %lld mark %lld store %lld\n",
+                    (long long)prof.iters, w->njobs, ntf_sender_inflight(w->o.sender),
+                    (long long)prof.phase_us[0] / 1000, (long long)prof.phase_us[1] / 1000,
+                    (long long)prof.phase_us[2] / 1000, (long long)prof.phase_us[3] / 1000,
+                    (long long)prof.phase_us[4] / 1000, (long long)prof.phase_us[5] / 1000,
+                    (long long)prof.phase_us[6] / 1000);
+            memset(&prof.phase_us, 0, sizeof prof.phase_us);
+            prof.iters = 0;
+            prof.t_last = now_real();
+        }
+    }
     int64_t now = now_real();
     int64_t wake = start_sends(w, now);
     int64_t wait = plan_wait(w, now, wake);
@@ -831,7 +871,8 @@ int ntf_worker_step(ntf_worker *w, int poll)
             room = 512;
         rd_kafka_message_t *msgs[512];
         if (room > 0) {
-            size_t n = cm_kafka_poll_batch(w->consumer, msgs, room, inflight > 0 ? 0 : (int)wait);
+            size_t n;
+            PROF(0, n = cm_kafka_poll_batch(w->consumer, msgs, room, inflight > 0 ? 0 : (int)wait));
             for (size_t i = 0; i < n; i++)
                 intake(w, msgs[i]);
             if (n > 0)
@@ -849,19 +890,19 @@ int ntf_worker_step(ntf_worker *w, int poll)
         }
     }
     now = now_real();
-    do_claims(w, now);
-    start_sends(w, now);
-    ntf_sender_run(w->o.sender, inflight > 0 && wait > 0 ? (int)(wait < 10 ? wait : 10) : 0,
-                   on_done, w);
+    PROF(1, do_claims(w, now));
+    PROF(2, start_sends(w, now);
+         ntf_sender_run(w->o.sender, inflight > 0 && wait > 0 ? (int)(wait < 10 ? wait : 10) : 0,
+                        on_done, w));
     if (!poll && inflight == 0 && wait > 0) {
         struct timespec ts = {0, (long)(wait < 10 ? wait : 10) * 1000000L};
         nanosleep(&ts, NULL);
     }
     now = now_real();
-    do_record(w);
-    do_publish(w);
-    do_mark(w);
-    do_store(w);
+    PROF(3, do_record(w));
+    PROF(4, do_publish(w));
+    PROF(5, do_mark(w));
+    PROF(6, do_store(w));
     do_refresh(w, now);
     pause_resume(w);
     readiness(w, now);
