@@ -1,9 +1,8 @@
 /* backend.c -- the real backends of the batch loop: Redis for the
  * de-duplication window, librdkafka for events and the DLQ.
  *
- * Design: each de-duplication call is one pipeline for the whole batch
- * (EXISTS per key, then SET key <ms> PX <window> per delivered key), never
- * a round-trip per event. Produced records carry the contract's headers
+ * Design: each de-duplication call is one pipeline for the whole batch,
+ * never a round-trip per event, over time-bucketed sets (see k_seen). Produced records carry the contract's headers
  * (ce_type, ce_id, tenant, trace_id); DLQ records carry dlq_reason (the
  * first reason) and keep the source message's key. */
 #include "backend.h"
@@ -14,32 +13,80 @@
 #include "service.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+/* The window is kept in time buckets: one Redis set per bucket
+ * (<prefix><bucket number>) whose members are the batch's de-duplication
+ * keys. A batch costs one SMISMEMBER per live bucket (8 for 7 days) and one
+ * SADD + PEXPIREAT, instead of one command per event: Redis spends its time
+ * on command dispatch, not on set lookups. An id is remembered for at least
+ * the window and at most the window plus one bucket. */
+static long long bucket_ms(const ing_kafka_redis *b)
+{
+    long long ms = b->window_ms / ING_DEDUP_BUCKETS;
+    return ms < 1000 ? 1000 : ms;
+}
+
+static int vec_grow(ing_kafka_redis *b, size_t n)
+{
+    if (n <= b->argcap)
+        return 0;
+    const char **a = realloc(b->argv, n * sizeof *a);
+    if (!a)
+        return -1;
+    b->argv = a;
+    size_t *l = realloc(b->argvlen, n * sizeof *l);
+    if (!l)
+        return -1;
+    b->argvlen = l;
+    b->argcap = n;
+    return 0;
+}
 
 static int k_seen(void *opaque, char *const *keys, size_t n, unsigned char *seen, char *errstr,
                   size_t errlen)
 {
     ing_kafka_redis *b = opaque;
+    long long bm = bucket_ms(b), cur = cm_clock_real_ms() / bm;
+    int nb = (int)(b->window_ms / bm) + 1;
+    char names[ING_DEDUP_BUCKETS * 4 + 2][320];
+    if (nb > (int)(sizeof names / sizeof names[0]))
+        nb = (int)(sizeof names / sizeof names[0]);
+    if (vec_grow(b, n + 2) != 0) {
+        snprintf(errstr, errlen, "out of memory");
+        return -1;
+    }
     cm_redis_pipe_reset(b->pipe);
-    for (size_t i = 0; i < n; i++) {
-        const char *argv[2] = {"EXISTS", keys[i]};
-        size_t lens[2] = {6, strlen(keys[i])};
-        if (cm_redis_pipe_add_argv(b->pipe, 2, argv, lens) != 0) {
+    for (int k = 0; k < nb; k++) {
+        snprintf(names[k], sizeof names[k], "%s%lld", b->prefix, cur - k);
+        b->argv[0] = "SMISMEMBER";
+        b->argvlen[0] = 10;
+        b->argv[1] = names[k];
+        b->argvlen[1] = strlen(names[k]);
+        for (size_t i = 0; i < n; i++) {
+            b->argv[i + 2] = keys[i];
+            b->argvlen[i + 2] = strlen(keys[i]);
+        }
+        if (cm_redis_pipe_add_argv(b->pipe, (int)n + 2, b->argv, b->argvlen) != 0) {
             snprintf(errstr, errlen, "redis pipeline: out of memory");
             return -1;
         }
     }
     if (cm_redis_pipe_exec(b->redis, b->pipe, errstr, errlen) != 0)
         goto fail;
-    for (size_t i = 0; i < n; i++) {
-        redisReply *r = cm_redis_pipe_reply(b->pipe, i);
-        if (!r || r->type != REDIS_REPLY_INTEGER) {
-            snprintf(errstr, errlen, "redis EXISTS: %s",
+    memset(seen, 0, n);
+    for (int k = 0; k < nb; k++) {
+        redisReply *r = cm_redis_pipe_reply(b->pipe, (size_t)k);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != n) {
+            snprintf(errstr, errlen, "redis SMISMEMBER: %s",
                      r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
             goto fail;
         }
-        seen[i] = r->integer > 0;
+        for (size_t i = 0; i < n; i++)
+            if (r->element[i]->type == REDIS_REPLY_INTEGER && r->element[i]->integer > 0)
+                seen[i] = 1;
     }
     if (b->ready)
         atomic_store(&b->ready->redis_ok, 1);
@@ -53,24 +100,38 @@ fail:
 static int k_mark(void *opaque, char *const *keys, size_t n, char *errstr, size_t errlen)
 {
     ing_kafka_redis *b = opaque;
-    char now[32], px[32];
-    snprintf(now, sizeof now, "%lld", (long long)cm_clock_real_ms());
-    snprintf(px, sizeof px, "%lld", (long long)b->window_ms);
+    long long bm = bucket_ms(b), cur = cm_clock_real_ms() / bm;
+    char name[320], at[32];
+    snprintf(name, sizeof name, "%s%lld", b->prefix, cur);
+    /* the bucket lives until its last member is a window old */
+    snprintf(at, sizeof at, "%lld", (cur + 1) * bm + b->window_ms);
+    if (vec_grow(b, n + 2) != 0) {
+        snprintf(errstr, errlen, "out of memory");
+        return -1;
+    }
     cm_redis_pipe_reset(b->pipe);
+    b->argv[0] = "SADD";
+    b->argvlen[0] = 4;
+    b->argv[1] = name;
+    b->argvlen[1] = strlen(name);
     for (size_t i = 0; i < n; i++) {
-        const char *argv[5] = {"SET", keys[i], now, "PX", px};
-        size_t lens[5] = {3, strlen(keys[i]), strlen(now), 2, strlen(px)};
-        if (cm_redis_pipe_add_argv(b->pipe, 5, argv, lens) != 0) {
-            snprintf(errstr, errlen, "redis pipeline: out of memory");
-            return -1;
-        }
+        b->argv[i + 2] = keys[i];
+        b->argvlen[i + 2] = strlen(keys[i]);
+    }
+    const char *exp[3] = {"PEXPIREAT", name, at};
+    size_t explen[3] = {9, strlen(name), strlen(at)};
+    if (cm_redis_pipe_add_argv(b->pipe, (int)n + 2, b->argv, b->argvlen) != 0 ||
+        cm_redis_pipe_add_argv(b->pipe, 3, exp, explen) != 0) {
+        snprintf(errstr, errlen, "redis pipeline: out of memory");
+        return -1;
     }
     if (cm_redis_pipe_exec(b->redis, b->pipe, errstr, errlen) != 0)
         goto fail;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < 2; i++) {
         redisReply *r = cm_redis_pipe_reply(b->pipe, i);
         if (!r || r->type == REDIS_REPLY_ERROR) {
-            snprintf(errstr, errlen, "redis SET: %s", r ? r->str : "no reply");
+            snprintf(errstr, errlen, "redis %s: %s", i ? "PEXPIREAT" : "SADD",
+                     r ? r->str : "no reply");
             goto fail;
         }
     }
@@ -141,6 +202,15 @@ static void k_backoff(void *opaque, int attempt)
         struct timespec ts = {0, (left < 50 ? left : 50) * 1000000L};
         nanosleep(&ts, NULL);
     }
+}
+
+void ing_kafka_redis_free(ing_kafka_redis *b)
+{
+    free(b->argv);
+    free(b->argvlen);
+    b->argv = NULL;
+    b->argvlen = NULL;
+    b->argcap = 0;
 }
 
 void ing_kafka_redis_backend(ing_kafka_redis *b, ing_backend *be)

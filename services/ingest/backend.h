@@ -1,7 +1,8 @@
 /* backend.h -- ing_backend over a real Redis and Kafka producer.
  *
- * Ownership: the struct borrows everything it points to; main owns the
- * producer, delivery counters, Redis connection and pipeline. */
+ * Ownership: the struct borrows everything it points to except its scratch
+ * vectors; main owns the producer, delivery counters, Redis connection and
+ * pipeline. */
 #ifndef ING_BACKEND_H
 #define ING_BACKEND_H
 
@@ -20,7 +21,17 @@ typedef struct ing_kafka_redis {
     long long window_ms;      /* de-duplication window */
     int delivery_timeout_ms;  /* per wait for delivery reports */
     cm_service_ready *ready;  /* may be NULL; redis_ok is updated */
+    const char *prefix;       /* Redis key prefix of the window's buckets */
+    /* scratch argument vectors, owned; freed by ing_kafka_redis_free */
+    const char **argv;
+    size_t *argvlen;
+    size_t argcap;
 } ing_kafka_redis;
+
+/* The window is split into this many buckets (plus the current one). */
+#define ING_DEDUP_BUCKETS 7
+
+void ing_kafka_redis_free(ing_kafka_redis *b);
 
 /* Fills be with functions over b (which must outlive be). */
 void ing_kafka_redis_backend(ing_kafka_redis *b, ing_backend *be);

@@ -22,6 +22,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+static double ms_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
 
 static uint64_t fnv1a(const char *s)
 {
@@ -86,38 +94,65 @@ static int produce_all(const ing_backend *be, ing_record *recs, size_t n, char *
     for (size_t i = 0; i < n; i++)
         if (!recs[i].drop && be->produce(be->opaque, &recs[i], errstr, errlen) != 0)
             return -1;
+    return 0;
+}
+
+static int produce_and_wait(const ing_backend *be, ing_record *recs, size_t n, char *errstr,
+                            size_t errlen)
+{
+    if (produce_all(be, recs, n, errstr, errlen) != 0)
+        return -1;
     return be->wait_delivered(be->opaque, errstr, errlen);
 }
 
-int ing_batch_run(const ing_config *cfg, const char *dedup_prefix, const ing_backend *be,
-                  const ing_input *msgs, size_t n, ing_batch_stats *st, char *errstr,
-                  size_t errlen)
+struct ing_batch {
+    ing_record *recs;
+    char **keys;
+    unsigned char *seen;
+    size_t *idx;
+    size_t n;
+    int produced; /* produce_all succeeded once */
+    ing_batch_stats st;
+    double t_validate, t_lookup;
+};
+
+void ing_batch_free(ing_batch *b)
 {
-    int rc = -1;
-    ing_record *recs = NULL;
-    char **keys = NULL;
-    unsigned char *seen = NULL;
-    size_t *idx = NULL;
+    if (!b)
+        return;
+    if (b->recs)
+        for (size_t i = 0; i < b->n; i++) {
+            free(b->recs[i].body);
+            free(b->recs[i].dedup_key);
+        }
+    free(b->idx);
+    free(b->seen);
+    free(b->keys);
+    free(b->recs);
+    free(b);
+}
+
+ing_batch *ing_batch_prepare(const ing_config *cfg, const char *dedup_prefix,
+                             const ing_input *msgs, size_t n, char *errstr, size_t errlen)
+{
     ing_result r;
     memset(&r, 0, sizeof r);
-    ing_batch_stats local = {0, 0, 0, 0};
-    if (n == 0)
-        return 0;
-
-    recs = calloc(n, sizeof *recs);
-    keys = calloc(n, sizeof *keys);
-    seen = calloc(n, 1);
-    idx = calloc(n, sizeof *idx);
-    if (!recs || !keys || !seen || !idx) {
-        snprintf(errstr, errlen, "out of memory for a batch of %zu", n);
-        goto cleanup;
-    }
-
+    double t0 = ms_now();
+    ing_batch *b = calloc(1, sizeof *b);
+    if (!b)
+        goto nomem;
+    b->n = n;
+    b->recs = calloc(n ? n : 1, sizeof *b->recs);
+    b->keys = calloc(n ? n : 1, sizeof *b->keys);
+    b->seen = calloc(n ? n : 1, 1);
+    b->idx = calloc(n ? n : 1, sizeof *b->idx);
+    if (!b->recs || !b->keys || !b->seen || !b->idx)
+        goto nomem;
     for (size_t i = 0; i < n; i++) {
-        ing_record *rec = &recs[i];
+        ing_record *rec = &b->recs[i];
         rec->in = &msgs[i];
         if (ing_process(cfg, &msgs[i], &r, errstr, errlen) != 0)
-            goto cleanup;
+            goto fail;
         rec->accepted = r.accepted;
         rec->body = r.body;
         rec->bodylen = r.bodylen;
@@ -129,72 +164,121 @@ int ing_batch_run(const ing_config *cfg, const char *dedup_prefix, const ing_bac
         memcpy(rec->trace_id, r.trace_id, sizeof rec->trace_id);
         if (r.accepted) {
             rec->dedup_key = ing_dedup_key(dedup_prefix, r.tenant, r.source, r.id);
-            if (!rec->dedup_key) {
-                snprintf(errstr, errlen, "out of memory");
-                goto cleanup;
-            }
+            if (!rec->dedup_key)
+                goto nomem;
         } else {
             snprintf(rec->reason, sizeof rec->reason, "%s",
                      r.reasons.n ? r.reasons.r[0].message : "rejected");
             if (cm_log_enabled(CM_LOG_DEBUG))
-                cm_log_debug("ingest: rejected %s[%d]@%lld: %s", msgs[i].topic ? msgs[i].topic : "",
-                             (int)msgs[i].partition, (long long)msgs[i].offset, rec->reason);
+                cm_log_debug("ingest: rejected %s[%d]@%lld: %s",
+                             msgs[i].topic ? msgs[i].topic : "", (int)msgs[i].partition,
+                             (long long)msgs[i].offset, rec->reason);
         }
         ing_result_clear(&r);
     }
+    if (drop_batch_duplicates(b->recs, n, &b->st.duplicates) != 0)
+        goto nomem;
+    b->t_validate = ms_now() - t0;
+    return b;
+nomem:
+    snprintf(errstr, errlen, "out of memory for a batch of %zu", n);
+fail:
+    ing_result_clear(&r);
+    ing_batch_free(b);
+    return NULL;
+}
 
-    if (drop_batch_duplicates(recs, n, &local.duplicates) != 0) {
-        snprintf(errstr, errlen, "out of memory");
-        goto cleanup;
-    }
+int ing_batch_send(ing_batch *b, const ing_backend *be, char *errstr, size_t errlen)
+{
+    double t0 = ms_now();
     size_t nk = 0;
-    for (size_t i = 0; i < n; i++)
-        if (recs[i].accepted && !recs[i].drop) {
-            idx[nk] = i;
-            keys[nk++] = recs[i].dedup_key;
+    ing_batch_stats *stp = &b->st;
+    for (size_t i = 0; i < b->n; i++)
+        if (b->recs[i].accepted && !b->recs[i].drop) {
+            b->idx[nk] = i;
+            b->keys[nk++] = b->recs[i].dedup_key;
         }
     if (nk > 0) {
-        RETRY(be, &local, "de-duplication lookup",
-              be->dedup_seen(be->opaque, keys, nk, seen, errstr, errlen));
+        RETRY(be, stp, "de-duplication lookup",
+              be->dedup_seen(be->opaque, b->keys, nk, b->seen, errstr, errlen));
         for (size_t k = 0; k < nk; k++)
-            if (seen[k]) {
-                recs[idx[k]].drop = 1;
-                local.duplicates++;
+            if (b->seen[k]) {
+                b->recs[b->idx[k]].drop = 1;
+                b->st.duplicates++;
             }
     }
+    b->t_lookup = ms_now() - t0;
+    /* A failure to queue is retried by ing_batch_finish (re-producing all). */
+    b->produced = produce_all(be, b->recs, b->n, errstr, errlen) == 0;
+    if (!b->produced)
+        cm_log_warn("ingest: produce failed: %s (retrying)", errstr);
+    return 0;
+cleanup:
+    return -1;
+}
 
-    RETRY(be, &local, "delivery", produce_all(be, recs, n, errstr, errlen));
-
-    nk = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (recs[i].drop)
+int ing_batch_finish(ing_batch *b, const ing_backend *be, ing_batch_stats *st, char *errstr,
+                     size_t errlen)
+{
+    int rc = -1;
+    double t0 = ms_now(), t1 = t0;
+    ing_batch_stats *stp = &b->st;
+    if (!(b->produced && be->wait_delivered(be->opaque, errstr, errlen) == 0)) {
+        if (b->produced)
+            cm_log_warn("ingest: delivery failed: %s (re-producing the batch)", errstr);
+        stp->retries++;
+        be->backoff(be->opaque, 1);
+        RETRY(be, stp, "delivery", produce_and_wait(be, b->recs, b->n, errstr, errlen));
+    }
+    t1 = ms_now();
+    size_t nk = 0;
+    uint64_t accepted = 0, rejected = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->recs[i].drop)
             continue;
-        if (recs[i].accepted) {
-            keys[nk++] = recs[i].dedup_key;
-            local.accepted++;
+        if (b->recs[i].accepted) {
+            b->keys[nk++] = b->recs[i].dedup_key;
+            accepted++;
         } else {
-            local.rejected++;
+            rejected++;
         }
     }
     if (nk > 0)
-        RETRY(be, &local, "de-duplication record",
-              be->dedup_mark(be->opaque, keys, nk, errstr, errlen));
+        RETRY(be, stp, "de-duplication record",
+              be->dedup_mark(be->opaque, b->keys, nk, errstr, errlen));
+    b->st.accepted += accepted;
+    b->st.rejected += rejected;
     rc = 0;
-
+    if (cm_log_enabled(CM_LOG_DEBUG))
+        cm_log_debug("ingest: batch of %zu: validate %.1f ms, dedup lookup %.1f ms, "
+                     "delivery wait %.1f ms, dedup record %.1f ms",
+                     b->n, b->t_validate, b->t_lookup, t1 - t0, ms_now() - t1);
 cleanup:
-    ing_result_clear(&r);
-    if (recs)
-        for (size_t i = 0; i < n; i++) {
-            free(recs[i].body);
-            free(recs[i].dedup_key);
-        }
-    free(idx);
-    free(seen);
-    free(keys);
-    free(recs);
-    st->accepted += local.accepted;
-    st->rejected += local.rejected;
-    st->duplicates += local.duplicates;
-    st->retries += local.retries;
+    st->accepted += b->st.accepted;
+    st->rejected += b->st.rejected;
+    st->duplicates += b->st.duplicates;
+    st->retries += b->st.retries;
+    memset(&b->st, 0, sizeof b->st);
+    return rc;
+}
+
+int ing_batch_run(const ing_config *cfg, const char *dedup_prefix, const ing_backend *be,
+                  const ing_input *msgs, size_t n, ing_batch_stats *st, char *errstr,
+                  size_t errlen)
+{
+    if (n == 0)
+        return 0;
+    ing_batch *b = ing_batch_prepare(cfg, dedup_prefix, msgs, n, errstr, errlen);
+    if (!b)
+        return -1;
+    int rc = ing_batch_send(b, be, errstr, errlen) == 0 &&
+                     ing_batch_finish(b, be, st, errstr, errlen) == 0
+                 ? 0
+                 : -1;
+    if (rc != 0) { /* count what was learnt before giving up */
+        st->duplicates += b->st.duplicates;
+        st->retries += b->st.retries;
+    }
+    ing_batch_free(b);
     return rc;
 }

@@ -197,4 +197,22 @@ int ing_batch_run(const ing_config *cfg, const char *dedup_prefix, const ing_bac
                   const ing_input *msgs, size_t n, ing_batch_stats *st, char *errstr,
                   size_t errlen);
 
+/* The same in three stages, so that a service can validate the next batch
+ * while this one's records are in flight:
+ *   prepare  validates and drops in-batch duplicates (CPU only; NULL on out
+ *            of memory); msgs must outlive the batch;
+ *   send     looks the ids up in Redis (after the previous batch's ids were
+ *            recorded) and queues every record, without waiting;
+ *   finish   waits for the delivery reports (re-producing the batch on
+ *            failure), records the ids, adds the stats to *st; 0 means the
+ *            batch's offsets may be stored.
+ * send and finish return -1 only when keep_going() stopped a retry. */
+typedef struct ing_batch ing_batch;
+ing_batch *ing_batch_prepare(const ing_config *cfg, const char *dedup_prefix,
+                             const ing_input *msgs, size_t n, char *errstr, size_t errlen);
+int ing_batch_send(ing_batch *b, const ing_backend *be, char *errstr, size_t errlen);
+int ing_batch_finish(ing_batch *b, const ing_backend *be, ing_batch_stats *st, char *errstr,
+                     size_t errlen);
+void ing_batch_free(ing_batch *b);
+
 #endif

@@ -116,6 +116,43 @@ static int build_views(views *v, rd_kafka_message_t **msgs, size_t n, int64_t no
     return 0;
 }
 
+typedef struct slot {
+    rd_kafka_message_t **msgs;
+    views v;
+    size_t n;
+    ing_batch *b;
+    struct timespec t0;
+} slot;
+
+static double since(const struct timespec *t0);
+
+static void slot_release(slot *s)
+{
+    ing_batch_free(s->b);
+    s->b = NULL;
+    for (size_t i = 0; i < s->n; i++)
+        rd_kafka_message_destroy(s->msgs[i]);
+    s->n = 0;
+}
+
+/* Waits for the slot's batch to be durable, stores its offsets, updates
+ * the metrics and releases the slot. -1: not durable (not stored). */
+static int finish_slot(slot *s, rd_kafka_t *consumer, const ing_backend *be, ing_batch_stats *st,
+                       ing_batch_stats *prev, metrics *m, char *err, size_t errlen)
+{
+    int ok = ing_batch_finish(s->b, be, st, err, errlen) == 0;
+    if (ok && cm_kafka_store(consumer, s->msgs, s->n, err, errlen) != 0)
+        cm_log_warn("store offsets: %s (the batch will be replayed)", err);
+    cm_metric_observe(m->batch_seconds, since(&s->t0));
+    cm_metric_add(m->accepted, st->accepted - prev->accepted);
+    cm_metric_add(m->rejected, st->rejected - prev->rejected);
+    cm_metric_add(m->duplicates, st->duplicates - prev->duplicates);
+    cm_metric_add(m->retries, st->retries - prev->retries);
+    *prev = *st;
+    slot_release(s);
+    return ok ? 0 : -1;
+}
+
 static double since(const struct timespec *t0)
 {
     struct timespec t1;
@@ -137,12 +174,14 @@ int main(int argc, char **argv)
     cm_redis *redis = NULL;
     cm_redis_pipe *pipe = NULL;
     cm_http *http = NULL;
-    rd_kafka_message_t **msgs = NULL;
-    views v = {NULL, NULL, 0};
+    slot slots[2];
+    memset(slots, 0, sizeof slots);
     cm_kafka_dr dr;
     cm_service_ready ready;
     metrics m;
     ing_batch_stats st = {0, 0, 0, 0}, prev = {0, 0, 0, 0};
+    ing_kafka_redis kr;
+    memset(&kr, 0, sizeof kr);
 
     cm_log_init("ingest", cm_settings_str(table, "ARREARS_LOG_LEVEL"));
     if (cm_clock_init(cm_settings_str(table, "ARREARS_CLOCK"), err, sizeof err) != 0) {
@@ -204,36 +243,44 @@ int main(int argc, char **argv)
         cm_log_error("consumer: %s", err);
         goto cleanup;
     }
-    msgs = calloc(batch, sizeof *msgs);
-    v.in = calloc(batch, sizeof *v.in);
-    if (!msgs || !v.in) {
+    for (int i = 0; i < 2; i++) {
+        slots[i].msgs = calloc(batch, sizeof *slots[i].msgs);
+        slots[i].v.in = calloc(batch, sizeof *slots[i].v.in);
+    }
+    if (!slots[0].msgs || !slots[0].v.in || !slots[1].msgs || !slots[1].v.in) {
         cm_log_error("out of memory for batches of %zu", batch);
         goto cleanup;
     }
 
-    ing_kafka_redis kr = {producer,
-                          &dr,
-                          redis,
-                          pipe,
-                          events,
-                          dlq,
-                          cm_settings_int(table, "ARREARS_INGEST_DEDUP_WINDOW"),
-                          (int)cm_settings_int(table, "ARREARS_INGEST_DELIVERY_TIMEOUT"),
-                          &ready};
+    kr.producer = producer;
+    kr.dr = &dr;
+    kr.redis = redis;
+    kr.pipe = pipe;
+    kr.events_topic = events;
+    kr.dlq_topic = dlq;
+    kr.window_ms = cm_settings_int(table, "ARREARS_INGEST_DEDUP_WINDOW");
+    kr.delivery_timeout_ms = (int)cm_settings_int(table, "ARREARS_INGEST_DELIVERY_TIMEOUT");
+    kr.ready = &ready;
+    kr.prefix = prefix;
     ing_backend be;
     ing_kafka_redis_backend(&kr, &be);
     cm_log_info("ingest started: %s -> %s, %s", inbound, events, dlq);
 
+    /* Two slots: while one batch's records are in flight, the next one is
+     * polled and validated (see ing_batch_prepare/send/finish). */
+    int inflight = -1;
     int64_t last_lag = 0;
     while (cm_service_run) {
+        int k = inflight < 0 ? 0 : 1 - inflight;
+        slot *sl = &slots[k];
         /* Fill the batch for up to fill_ms once something arrived: every
          * batch pays one delivery wait and two Redis round-trips, so tiny
          * batches would cap the throughput. */
-        size_t n = cm_kafka_poll_batch(consumer, msgs, batch, 100);
+        size_t n = cm_kafka_poll_batch(consumer, sl->msgs, batch, inflight >= 0 ? 0 : 100);
         if (n > 0 && n < batch) {
             int64_t until = cm_clock_real_ms() + fill_ms;
             while (n < batch && cm_clock_real_ms() < until)
-                n += cm_kafka_poll_batch(consumer, msgs + n, batch - n, 2);
+                n += cm_kafka_poll_batch(consumer, sl->msgs + n, batch - n, 2);
         }
         rd_kafka_poll(producer, 0);
         int64_t now = cm_clock_real_ms();
@@ -244,32 +291,39 @@ int main(int argc, char **argv)
             if (lag >= 0)
                 cm_metric_set(m.lag, (double)lag);
         }
-        if (n == 0)
-            continue;
-        atomic_store(&ready.kafka_ok, 1);
-        struct timespec t0;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        int ok = build_views(&v, msgs, n, now) == 0 &&
-                 ing_batch_run(&cfg, prefix, &be, v.in, n, &st, err, sizeof err) == 0;
-        if (ok && cm_kafka_store(consumer, msgs, n, err, sizeof err) != 0)
-            cm_log_warn("store offsets: %s (the batch will be replayed)", err);
-        for (size_t i = 0; i < n; i++)
-            rd_kafka_message_destroy(msgs[i]);
-        cm_metric_observe(m.batch_seconds, since(&t0));
-        cm_metric_add(m.accepted, st.accepted - prev.accepted);
-        cm_metric_add(m.rejected, st.rejected - prev.rejected);
-        cm_metric_add(m.duplicates, st.duplicates - prev.duplicates);
-        cm_metric_add(m.retries, st.retries - prev.retries);
-        prev = st;
-        if (!ok) {
-            if (!cm_service_run) {
+        sl->n = n;
+        if (n > 0) {
+            atomic_store(&ready.kafka_ok, 1);
+            clock_gettime(CLOCK_MONOTONIC, &sl->t0);
+            if (build_views(&sl->v, sl->msgs, n, now) != 0 ||
+                !(sl->b = ing_batch_prepare(&cfg, "", sl->v.in, n, err, sizeof err))) {
+                cm_log_error("batch failed: %s", err[0] ? err : "out of memory");
+                goto cleanup;
+            }
+        }
+        if (inflight >= 0) {
+            if (finish_slot(&slots[inflight], consumer, &be, &st, &prev, &m, err, sizeof err) != 0) {
+                inflight = -1;
+                if (!cm_service_run) {
+                    cm_log_warn("stopping with a batch not made durable; it will be replayed");
+                    break;
+                }
+                cm_log_error("batch failed: %s", err);
+                goto cleanup;
+            }
+            inflight = -1;
+        }
+        if (n > 0) {
+            if (ing_batch_send(sl->b, &be, err, sizeof err) != 0) {
                 cm_log_warn("stopping with a batch not made durable; it will be replayed");
                 break;
             }
-            cm_log_error("batch failed: %s", err);
-            goto cleanup;
+            inflight = k;
         }
     }
+    if (inflight >= 0 &&
+        finish_slot(&slots[inflight], consumer, &be, &st, &prev, &m, err, sizeof err) != 0)
+        cm_log_warn("stopping with a batch not made durable (%s); it will be replayed", err);
 
 stopped:
     rc = 0;
@@ -284,9 +338,13 @@ cleanup:
         rd_kafka_flush(producer, 5000);
         rd_kafka_destroy(producer);
     }
-    free(v.hdr);
-    free(v.in);
-    free(msgs);
+    ing_kafka_redis_free(&kr);
+    for (int i = 0; i < 2; i++) {
+        slot_release(&slots[i]);
+        free(slots[i].v.hdr);
+        free(slots[i].v.in);
+        free(slots[i].msgs);
+    }
     cm_redis_pipe_free(pipe);
     if (redis)
         cm_redis_free(redis);

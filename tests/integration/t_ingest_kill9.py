@@ -73,11 +73,13 @@ def run(env):
     pub = threading.Thread(target=publish)
     pub.start()
     kills = 0
+    last = 0
     for frac in (0.25, 0.6):
         deadline = time.time() + 180
         while time.time() < deadline:
             c, e = env.offsets()
-            if c >= frac * N and c < e:
+            # mid-stream, and the restarted process has made progress
+            if c >= frac * N and c > last and c < e:
                 break
             if c >= N:
                 break
@@ -90,6 +92,7 @@ def run(env):
             p.kill()  # SIGKILL
             p.wait()
             kills += 1
+            last = c
             print("killed -9 at committed=%d end=%d" % (c, e))
             p = env.start(**opts)
         else:
