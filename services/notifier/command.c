@@ -194,19 +194,20 @@ static int set_money(json_t *vars, const char *name, json_t *minor, const char *
     return 0;
 }
 
-json_t *ntf_command_vars(const ntf_command *cmd, json_t *extra, char *errstr, size_t errlen)
+json_t *ntf_command_vars(const ntf_command *cmd, json_t *extra, const char *fmt_locale,
+                         char *errstr, size_t errlen)
 {
     json_t *j = cmd->json;
     json_t *vars = json_object();
     json_t *cust = json_object_get(j, "customer");
-    const char *loc = cmd->locale;
+    const char *loc = fmt_locale ? fmt_locale : cmd->locale;
     if (extra)
         json_object_update(vars, extra);
 
     json_object_set_new(vars, "tenant", json_string(cmd->tenant));
     json_object_set_new(vars, "command_id", json_string(cmd->command_id));
     json_object_set_new(vars, "kind", json_string(cmd->kind));
-    json_object_set_new(vars, "locale", json_string(loc));
+    json_object_set_new(vars, "locale", json_string(cmd->locale));
     if (cmd->strategy)
         json_object_set_new(vars, "strategy", json_string(cmd->strategy));
     if (cmd->variant)

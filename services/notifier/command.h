@@ -42,9 +42,12 @@ int ntf_command_parse(const void *payload, size_t len, ntf_command *cmd, char *e
 void ntf_command_free(ntf_command *cmd);
 
 /* Template variables for cmd (a new object the caller owns): customer,
- * amounts and dates formatted for the locale, the invoice list, plus every
- * field of extra (borrowed, may be NULL: tenant vars, pay link). */
-json_t *ntf_command_vars(const ntf_command *cmd, json_t *extra, char *errstr, size_t errlen);
+ * amounts and dates formatted for fmt_locale (the locale of the template
+ * that will be rendered, so numbers and month names match its language;
+ * NULL = the command's), the invoice list, plus every field of extra
+ * (borrowed, may be NULL: tenant vars, pay link). */
+json_t *ntf_command_vars(const ntf_command *cmd, json_t *extra, const char *fmt_locale,
+                         char *errstr, size_t errlen);
 
 /* The invoice ids of cmd as a new JSON array. */
 json_t *ntf_command_invoice_ids(const ntf_command *cmd);

@@ -229,7 +229,7 @@ static json_t *build_vars(const ntf_tenant_cfg *cfg, const ntf_templates *tpl,
     *unsub = unsubscribe_link(cfg, cmd);
     if (*unsub)
         json_object_set_new(extra, "unsubscribe_url", json_string(*unsub));
-    json_t *vars = ntf_command_vars(cmd, extra, errstr, errlen);
+    json_t *vars = ntf_command_vars(cmd, extra, set ? set->locale : NULL, errstr, errlen);
     json_decref(extra);
     if (!vars)
         return NULL;
@@ -263,14 +263,47 @@ static int render_part(const ntf_template_set *set, const char *id, const char *
     return 0;
 }
 
+int ntf_message_render(const ntf_tenant_cfg *cfg, const ntf_templates *tpl,
+                       const ntf_command *cmd, const char *channel, ntf_buf *subject,
+                       ntf_buf *text, ntf_buf *html, char *errstr, size_t errlen)
+{
+    ntf_template_set set;
+    char *unsub = NULL;
+    int rc = -1;
+    json_t *vars = NULL;
+    int email = strcmp(channel, "email") == 0;
+    if (ntf_templates_find(tpl, cmd->tenant, cmd->locale, channel, cmd->template_id, &set,
+                           errstr, errlen) < 0)
+        goto cleanup;
+    vars = build_vars(cfg, tpl, cmd, &set, &unsub, errstr, errlen);
+    if (!vars)
+        goto cleanup;
+    if (email && render_part(&set, cmd->template_id, "subject", set.subject, set.subject_len,
+                             vars, 0, subject, errstr, errlen) < 0)
+        goto cleanup;
+    if (render_part(&set, cmd->template_id, "txt", set.text, set.text_len, vars, 0, text, errstr,
+                    errlen) < 0)
+        goto cleanup;
+    if (email && render_part(&set, cmd->template_id, "html", set.html, set.html_len, vars, 1,
+                             html, errstr, errlen) < 0)
+        goto cleanup;
+    if (email)
+        one_line(subject);
+    else
+        trim_end(text);
+    rc = 0;
+cleanup:
+    free(unsub);
+    json_decref(vars);
+    return rc;
+}
+
 static int build_email(const ntf_tenant_cfg *cfg, const ntf_templates *tpl,
                        const ntf_command *cmd, int64_t now_ms, ntf_request *req, char *errstr,
                        size_t errlen)
 {
-    ntf_template_set set;
     ntf_buf subject = NTF_BUF_INIT, text = NTF_BUF_INIT, html = NTF_BUF_INIT,
             msg = NTF_BUF_INIT;
-    json_t *vars = NULL;
     char *unsub = NULL;
     int rc = -1;
     char from_addr[320];
@@ -283,20 +316,9 @@ static int build_email(const ntf_tenant_cfg *cfg, const ntf_templates *tpl,
         snprintf(errstr, errlen, "smtp from address '%s' has no address", cfg->smtp_from);
         goto cleanup;
     }
-    if (ntf_templates_find(tpl, cmd->tenant, cmd->locale, "email", cmd->template_id, &set,
-                           errstr, errlen) < 0)
+    if (ntf_message_render(cfg, tpl, cmd, "email", &subject, &text, &html, errstr, errlen) < 0)
         goto cleanup;
-    vars = build_vars(cfg, tpl, cmd, &set, &unsub, errstr, errlen);
-    if (!vars)
-        goto cleanup;
-    if (render_part(&set, cmd->template_id, "subject", set.subject, set.subject_len, vars, 0,
-                    &subject, errstr, errlen) < 0 ||
-        render_part(&set, cmd->template_id, "txt", set.text, set.text_len, vars, 0, &text,
-                    errstr, errlen) < 0 ||
-        render_part(&set, cmd->template_id, "html", set.html, set.html_len, vars, 1, &html,
-                    errstr, errlen) < 0)
-        goto cleanup;
-    one_line(&subject);
+    unsub = unsubscribe_link(cfg, cmd);
 
     json_t *cust = json_object_get(cmd->json, "customer");
     const char *email = json_string_value(json_object_get(cust, "email"));
@@ -360,7 +382,6 @@ static int build_email(const ntf_tenant_cfg *cfg, const ntf_templates *tpl,
     rc = 0;
 cleanup:
     free(unsub);
-    json_decref(vars);
     ntf_buf_free(&msg);
     ntf_buf_free(&html);
     ntf_buf_free(&text);
@@ -388,26 +409,15 @@ static void form_add(ntf_buf *b, const char *k, const char *v)
 static int build_sms(const ntf_tenant_cfg *cfg, const ntf_templates *tpl, const ntf_command *cmd,
                      ntf_request *req, char *errstr, size_t errlen)
 {
-    ntf_template_set set;
     ntf_buf text = NTF_BUF_INIT, form = NTF_BUF_INIT, url = NTF_BUF_INIT;
-    json_t *vars = NULL;
-    char *unsub = NULL;
     int rc = -1;
     if (!cfg->sms_url || !cfg->sms_account || !cfg->sms_from) {
         snprintf(errstr, errlen, "sms provider not configured for tenant '%s' (url/account/from)",
                  cmd->tenant);
         goto cleanup;
     }
-    if (ntf_templates_find(tpl, cmd->tenant, cmd->locale, "sms", cmd->template_id, &set, errstr,
-                           errlen) < 0)
+    if (ntf_message_render(cfg, tpl, cmd, "sms", NULL, &text, NULL, errstr, errlen) < 0)
         goto cleanup;
-    vars = build_vars(cfg, tpl, cmd, &set, &unsub, errstr, errlen);
-    if (!vars)
-        goto cleanup;
-    if (render_part(&set, cmd->template_id, "txt", set.text, set.text_len, vars, 0, &text,
-                    errstr, errlen) < 0)
-        goto cleanup;
-    trim_end(&text);
     json_t *cust = json_object_get(cmd->json, "customer");
     form_add(&form, "To", json_string_value(json_object_get(cust, "phone")));
     form_add(&form, "From", cfg->sms_from);
@@ -426,8 +436,6 @@ static int build_sms(const ntf_tenant_cfg *cfg, const ntf_templates *tpl, const 
     req->password = cfg->sms_token ? cfg->sms_token : "";
     rc = 0;
 cleanup:
-    free(unsub);
-    json_decref(vars);
     ntf_buf_free(&url);
     ntf_buf_free(&form);
     ntf_buf_free(&text);

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "command.h"
 #include "config.h"
 #include "templates.h"
@@ -42,6 +43,14 @@ void ntf_request_free(ntf_request *req);
  * attempt's timestamp). The caller frees the list with curl_slist_free_all.
  * NULL for email. */
 struct curl_slist *ntf_request_headers(const ntf_request *req, int64_t now_s);
+
+/* Renders the parts of cmd's template for channel ("email": subject, text,
+ * html; "sms": text) into the caller's buffers (appended). The subject is
+ * one line; an SMS text has no trailing blank. -1 with errstr on a missing
+ * template or a render error. */
+int ntf_message_render(const ntf_tenant_cfg *cfg, const ntf_templates *tpl,
+                       const ntf_command *cmd, const char *channel, ntf_buf *subject,
+                       ntf_buf *text, ntf_buf *html, char *errstr, size_t errlen);
 
 /* "<hex@domain>": deterministic Message-ID of a command id. */
 void ntf_message_id(const char *command_id, const char *domain, char *out, size_t outlen);

@@ -83,6 +83,10 @@ static int truthy(json_t *v)
         return json_array_size(v) > 0;
     if (json_is_string(v))
         return json_string_length(v) > 0;
+    if (json_is_integer(v))
+        return json_integer_value(v) != 0;
+    if (json_is_real(v))
+        return json_real_value(v) != 0.0;
     return 1;
 }
 

@@ -2,8 +2,8 @@
  *
  * Syntax: {{name}} inserts a variable; {{#name}}...{{/name}} renders the
  * block once per element of an array (the element's fields shadow the outer
- * variables) or once if the value is true/non-empty; {{^name}}...{{/name}}
- * renders when it is missing, false, null or empty; {{! comment}}.
+ * variables) or once if the value is true, non-empty or a non-zero number; {{^name}}...{{/name}}
+ * renders when it is missing, false, null, empty or 0; {{! comment}}.
  * There is no raw form: with html set every inserted value is escaped.
  * A {{name}} whose value is missing or null, an object or an array is a
  * render error naming it and its line: a message never goes out with a

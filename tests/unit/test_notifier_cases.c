@@ -1,0 +1,164 @@
+/* test_notifier_cases.c -- data-driven rendering cases.
+ *
+ * Each directory tests/data/notifier/render/<case>/ holds
+ *   command.json            a command as the scheduler publishes it
+ *   config.json  (opt)      tenant provider settings (paylink_url, ...)
+ *   templates/   (opt)      a template tree (default: deploy/config/templates)
+ * and the expected result: expected.subject, expected.txt, expected.html
+ * (email; sms has expected.txt only), or expected.error (a substring of
+ * the render error). NTF_REGEN=1 writes the expected files from the
+ * current output instead (review them before committing). */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "../../services/notifier/buf.h"
+#include "../../services/notifier/command.h"
+#include "../../services/notifier/config.h"
+#include "../../services/notifier/message.h"
+#include "../../services/notifier/templates.h"
+
+static const char *root = "tests/data/notifier/render";
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    ntf_buf b = NTF_BUF_INIT;
+    char tmp[4096];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
+        ntf_buf_add(&b, tmp, n);
+    fclose(f);
+    return ntf_buf_take(&b, NULL);
+}
+
+static void spill(const char *path, const char *s)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fputs(s, f);
+    fclose(f);
+}
+
+static int check(const char *dir, const char *name, const char *got, int regen)
+{
+    char path[1400];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (regen) {
+        spill(path, got);
+        return 0;
+    }
+    char *want = slurp(path);
+    if (!want) {
+        print_error("%s: missing %s\n", dir, name);
+        return 1;
+    }
+    int bad = strcmp(want, got) != 0;
+    if (bad)
+        print_error("%s/%s differs:\n--- want\n%s\n--- got\n%s\n", dir, name, want, got);
+    free(want);
+    return bad;
+}
+
+static int run_case(const char *dir, int regen)
+{
+    char path[1400], err[1024];
+    int bad = 0;
+    snprintf(path, sizeof path, "%s/command.json", dir);
+    char *cmdtext = slurp(path);
+    assert_non_null(cmdtext);
+    ntf_command cmd;
+    if (ntf_command_parse(cmdtext, strlen(cmdtext), &cmd, err, sizeof err) < 0) {
+        print_error("%s: command does not parse: %s\n", dir, err);
+        free(cmdtext);
+        ntf_command_free(&cmd);
+        return 1;
+    }
+    free(cmdtext);
+    ntf_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    json_t *cj = json_load_file(path, 0, NULL);
+    if (cj) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(cj, k, v) ntf_config_set(&cfg.global, k, json_string_value(v));
+        json_decref(cj);
+    }
+    snprintf(path, sizeof path, "%s/templates", dir);
+    struct stat st;
+    ntf_templates *tpl =
+        ntf_templates_load(stat(path, &st) == 0 ? path : "deploy/config/templates", err, sizeof err);
+    assert_non_null(tpl);
+    ntf_buf subject = NTF_BUF_INIT, text = NTF_BUF_INIT, html = NTF_BUF_INIT;
+    int email = cmd.channel == NTF_CH_EMAIL;
+    int rc = ntf_message_render(&cfg.global, tpl, &cmd, cmd.channel_name, &subject, &text, &html,
+                                err, sizeof err);
+    snprintf(path, sizeof path, "%s/expected.error", dir);
+    char *want_err = regen ? NULL : slurp(path);
+    if (rc < 0) {
+        if (regen) {
+            spill(path, err);
+        } else if (!want_err || !strstr(err, strtok(want_err, "\n"))) {
+            print_error("%s: render failed: %s\n", dir, err);
+            bad = 1;
+        }
+    } else if (want_err) {
+        print_error("%s: rendered, but expected the error %s\n", dir, want_err);
+        bad = 1;
+    } else {
+        if (email) {
+            bad |= check(dir, "expected.subject", subject.data ? subject.data : "", regen);
+            bad |= check(dir, "expected.html", html.data ? html.data : "", regen);
+        }
+        bad |= check(dir, "expected.txt", text.data ? text.data : "", regen);
+    }
+    free(want_err);
+    ntf_buf_free(&subject);
+    ntf_buf_free(&text);
+    ntf_buf_free(&html);
+    ntf_templates_free(tpl);
+    ntf_config_free(&cfg);
+    ntf_command_free(&cmd);
+    return bad;
+}
+
+static void test_cases(void **state)
+{
+    (void)state;
+    DIR *d = opendir(root);
+    if (!d) {
+        root = "../../tests/data/notifier/render";
+        d = opendir(root);
+    }
+    assert_non_null(d);
+    int regen = getenv("NTF_REGEN") != NULL, n = 0, bad = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        if (de->d_name[0] == '.')
+            continue;
+        char dir[600];
+        snprintf(dir, sizeof dir, "%s/%s", root, de->d_name);
+        bad += run_case(dir, regen);
+        n++;
+    }
+    closedir(d);
+    assert_true(n >= 6);
+    assert_int_equal(bad, 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_cases)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
