@@ -177,6 +177,52 @@ static int rep_check_caught_up(rep_svc *s)
     return 1;
 }
 
+/* The high watermarks of every events/contacts partition now (asked of the
+ * broker), into want[slot]; -1 where unknown. A request is answered only
+ * once the reporter has read up to them, so that its answer includes every
+ * record published before the request. Caller frees. */
+static int64_t *rep_targets(rep_svc *s)
+{
+    int n = s->st->offsets.n;
+    int64_t *want = calloc((size_t)n + 1, sizeof *want); /* want[0] = n */
+    if (!want)
+        return NULL;
+    want[0] = n;
+    for (int i = 0; i < n; i++) {
+        want[1 + i] = -1;
+        if (!strcmp(s->st->offsets.topic[i], "requests"))
+            continue;
+        int64_t lo = 0, hi = 0;
+        /* asked through the producer's connection: the consumer's is busy
+         * with long-polling fetches, which would delay each query */
+        if (!rd_kafka_query_watermark_offsets(s->producer, rep_full(s, s->st->offsets.topic[i]),
+                                              s->st->offsets.part[i], &lo, &hi, 2000))
+            want[1 + i] = hi;
+    }
+    return want;
+}
+
+/* 1 when the state reflects every record up to want (positions tell for
+ * partitions whose start was deleted by retention). */
+static int rep_reached(rep_svc *s, const int64_t *want)
+{
+    for (int i = 0; i < want[0] && i < s->st->offsets.n; i++) {
+        int64_t w = want[1 + i];
+        if (w <= 0 || s->st->offsets.next[i] >= w)
+            continue;
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, rep_full(s, s->st->offsets.topic[i]),
+                                          s->st->offsets.part[i]);
+        int64_t pos = -1;
+        if (!rd_kafka_position(s->consumer, l) && l->elems[0].offset >= 0)
+            pos = l->elems[0].offset;
+        rd_kafka_topic_partition_list_destroy(l);
+        if (pos < w)
+            return 0;
+    }
+    return 1;
+}
+
 static int rep_produce(rep_svc *s, json_t *r, const char *request_id, char *errstr, size_t errlen)
 {
     if (request_id)
@@ -331,6 +377,8 @@ int main(int argc, char **argv)
     cm_http *http = NULL;
     rd_kafka_message_t *msgs[MAX_BATCH];
     rd_kafka_message_t *pending[MAX_BATCH];
+    int64_t *pending_want[MAX_BATCH];
+    int64_t pending_since[MAX_BATCH];
     size_t npending = 0;
     int rc = 1;
 
@@ -435,7 +483,14 @@ int main(int argc, char **argv)
             }
             if (!strcmp(topic, "requests")) {
                 if (npending < MAX_BATCH) {
-                    pending[npending++] = m; /* offset advances once answered */
+                    /* answered once what was published before it is read;
+                     * its offset advances once answered */
+                    int64_t tq = cm_clock_real_ms();
+                    pending_want[npending] = rep_targets(&s);
+                    cm_log_debug("request read; watermarks asked in %lld ms",
+                                 (long long)(cm_clock_real_ms() - tq));
+                    pending_since[npending] = cm_clock_real_ms();
+                    pending[npending++] = m;
                     continue;
                 }
                 cm_log_error("too many pending requests; dropping one at offset %lld",
@@ -478,7 +533,13 @@ int main(int argc, char **argv)
         if (!rep_check_caught_up(&s))
             continue;
         /* requests: answered in order, then their offsets advance */
-        for (size_t i = 0; i < npending; i++) {
+        size_t done_req = 0;
+        for (; done_req < npending; done_req++) {
+            size_t i = done_req;
+            /* wait (at most 30 s) until the records published before it are read */
+            if (pending_want[i] && !rep_reached(&s, pending_want[i]) &&
+                cm_clock_real_ms() - pending_since[i] < 30000)
+                break;
             int64_t ts = rd_kafka_message_timestamp(pending[i], NULL);
             if (ts > 0 && cm_clock_real_ms() - ts > max_age)
                 cm_log_fields(CM_LOG_INFO,
@@ -491,10 +552,16 @@ int main(int argc, char **argv)
             if (slot >= 0)
                 s.st->offsets.next[slot] = pending[i]->offset + 1;
             rd_kafka_message_destroy(pending[i]);
+            free(pending_want[i]);
             s.dirty = 1;
         }
-        int published = npending > 0;
-        npending = 0;
+        int published = done_req > 0;
+        for (size_t i = done_req; i < npending; i++) {
+            pending[i - done_req] = pending[i];
+            pending_want[i - done_req] = pending_want[i];
+            pending_since[i - done_req] = pending_since[i];
+        }
+        npending -= done_req;
         int64_t now = cm_clock_now_ms();
         if (now >= next_tick) {
             int32_t d = cm_time_day(next_tick - 1);
@@ -524,8 +591,10 @@ done:
     rc = 0;
 cleanup:
     cm_log_info("shutting down");
-    for (size_t i = 0; i < npending; i++) /* unanswered: read again after a restart */
+    for (size_t i = 0; i < npending; i++) { /* unanswered: read again after a restart */
         rd_kafka_message_destroy(pending[i]);
+        free(pending_want[i]);
+    }
     if (s.producer && cm_kafka_wait_delivered(s.producer, &s.dr, 5000, errstr, sizeof errstr) < 0)
         cm_log_error("report delivery at shutdown: %s", errstr);
     if (s.consumer && s.redis && s.st && s.dirty)

@@ -156,11 +156,11 @@ class Env:
         fail("timed out waiting for %s (got %d of %d)" % (what, len(got), want))
 
     # -- the service -------------------------------------------------------
-    def start(self, extra=None, name="reporter"):
+    def start(self, extra=None, name="reporter", binary="arrears-reporter"):
         env = dict(self.env)
         env.update(extra or {})
         log = open(os.path.join(self.tmp, name + ".log"), "ab")
-        p = subprocess.Popen([os.path.join(BIN, "arrears-reporter")], env=env, stdout=log, stderr=log)
+        p = subprocess.Popen([os.path.join(BIN, binary)], env=env, stdout=log, stderr=log)
         p.logname = os.path.join(self.tmp, name + ".log")
         self.procs.append(p)
         return p
@@ -177,10 +177,10 @@ class Env:
             rc = p.wait(timeout=10)
         except subprocess.TimeoutExpired:
             p.kill()
-            fail("reporter still running 10 s after signal %d" % sig)
+            fail("%s still running 10 s after signal %d" % (p.args[0], sig))
         self.procs.remove(p)
         if sig == signal.SIGTERM and rc != 0:
-            fail("reporter exited %d on SIGTERM; log:\n%s" % (rc, self.log(p)))
+            fail("%s exited %d on SIGTERM; log:\n%s" % (p.args[0], rc, self.log(p)))
         return rc
 
     def log_count(self, name, text):
