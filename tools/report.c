@@ -84,7 +84,9 @@ int main(int argc, char **argv)
     rd_kafka_topic_destroy(rkt);
     if (e || md->topic_cnt != 1 || md->topics[0].err) {
         fprintf(stderr, "arrears-report: topic %s: %s\n", topic,
-                rd_kafka_err2str(e ? e : md->topic_cnt ? md->topics[0].err : e));
+                rd_kafka_err2str(e               ? e
+                                 : md->topic_cnt ? md->topics[0].err
+                                                 : e));
         goto cleanup;
     }
     int np = md->topics[0].partition_cnt;

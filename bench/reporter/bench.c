@@ -74,26 +74,31 @@ int main(int argc, char **argv)
         int32_t issued = base + (int32_t)(rand() % 180);
         cm_date_format(issued, d1, sizeof d1);
         cm_date_format(issued + 30, d2, sizeof d2);
-        int k = snprintf(line, sizeof line,
-                         "{\"v\":1,\"id\":\"evt-i-%ld\",\"source\":\"billing\",\"type\":\"invoice.issued\","
-                         "\"tenant\":\"bench\",\"time\":\"%sT09:00:00.000Z\",\"customer_id\":\"C-%ld\","
-                         "\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\",\"data\":{\"invoice_id\":\"INV-%ld\","
-                         "\"customer_id\":\"C-%ld\",\"number\":\"2026-%07ld\",\"currency\":\"EUR\","
-                         "\"amount_minor\":%d,\"issued_on\":\"%s\",\"due_on\":\"%s\",\"tags\":[\"b2b\"]}}",
-                         i, d1, i % ncust, i, i % ncust, i, 10000 + rand() % 990000, d1, d2);
+        int k = snprintf(
+            line, sizeof line,
+            "{\"v\":1,\"id\":\"evt-i-%ld\",\"source\":\"billing\",\"type\":\"invoice.issued\","
+            "\"tenant\":\"bench\",\"time\":\"%sT09:00:00.000Z\",\"customer_id\":\"C-%ld\","
+            "\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\",\"data\":{\"invoice_id\":\"INV-%"
+            "ld\","
+            "\"customer_id\":\"C-%ld\",\"number\":\"2026-%07ld\",\"currency\":\"EUR\","
+            "\"amount_minor\":%d,\"issued_on\":\"%s\",\"due_on\":\"%s\",\"tags\":[\"b2b\"]}}",
+            i, d1, i % ncust, i, i % ncust, i, 10000 + rand() % 990000, d1, d2);
         bench_line(&b, line, k);
     }
     for (long i = 0; i < npay; i++) {
         long inv = (long)(((unsigned long)rand() * 7919u) % (unsigned long)n);
         int32_t day = base + 200 + (int32_t)(rand() % 30);
         cm_date_format(day, d1, sizeof d1);
-        int k = snprintf(line, sizeof line,
-                         "{\"v\":1,\"id\":\"evt-p-%ld\",\"source\":\"billing\",\"type\":\"payment.received\","
-                         "\"tenant\":\"bench\",\"time\":\"%sT12:00:00.000Z\",\"customer_id\":\"C-%ld\","
-                         "\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\",\"data\":{\"payment_id\":\"PAY-%ld\","
-                         "\"customer_id\":\"C-%ld\",\"currency\":\"EUR\",\"amount_minor\":500,"
-                         "\"received_on\":\"%s\",\"allocations\":[{\"invoice_id\":\"INV-%ld\",\"amount_minor\":500}]}}",
-                         i, d1, inv % ncust, i, inv % ncust, d1, inv);
+        int k = snprintf(
+            line, sizeof line,
+            "{\"v\":1,\"id\":\"evt-p-%ld\",\"source\":\"billing\",\"type\":\"payment.received\","
+            "\"tenant\":\"bench\",\"time\":\"%sT12:00:00.000Z\",\"customer_id\":\"C-%ld\","
+            "\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\",\"data\":{\"payment_id\":\"PAY-%"
+            "ld\","
+            "\"customer_id\":\"C-%ld\",\"currency\":\"EUR\",\"amount_minor\":500,"
+            "\"received_on\":\"%s\",\"allocations\":[{\"invoice_id\":\"INV-%ld\",\"amount_minor\":"
+            "500}]}}",
+            i, d1, inv % ncust, i, inv % ncust, d1, inv);
         bench_line(&b, line, k);
     }
     size_t nev = b.n;
@@ -148,9 +153,9 @@ int main(int argc, char **argv)
     json_t *aging = rep_report_aging(st, 0, asof, 0);
     char *text = json_dumps(aging, JSON_COMPACT);
     double t_aging = bench_now() - t0;
-    long open_count = (long)json_integer_value(
-        json_object_get(json_object_get(json_array_get(json_object_get(aging, "currencies"), 0), "total"),
-                        "count"));
+    long open_count = (long)json_integer_value(json_object_get(
+        json_object_get(json_array_get(json_object_get(aging, "currencies"), 0), "total"),
+        "count"));
     free(text);
     json_decref(aging);
 
@@ -175,19 +180,23 @@ int main(int argc, char **argv)
     free(snap);
 
     double r_parse = (double)nev / t_parse, r_agg = (double)nev / t_agg;
-    printf("events                     %zu (%ld invoices, %ld payments, %ld customers)\n", nev, n, npay,
-           ncust);
+    printf("events                     %zu (%ld invoices, %ld payments, %ld customers)\n", nev, n,
+           npay, ncust);
     printf("baseline parse-only        %10.0f events/s  (%.3f s)\n", r_parse, t_parse);
     printf("aggregation (parse+apply)  %10.0f events/s  (%.3f s)\n", r_agg, t_agg);
     printf("ratio aggregation/baseline %10.3f\n", r_agg / r_parse);
     printf("aging report, %ld open     %10.3f s  (target < 1 s)\n", open_count, t_aging);
     printf("kpis report (3 periods)    %10.3f s\n", t_kpis);
-    printf("snapshot                   %10.1f MB, encode %.3f s, decode %.3f s\n", (double)snaplen / 1e6,
-           t_enc, t_dec);
-    printf("{\"events\":%zu,\"invoices\":%ld,\"open_invoices\":%ld,\"baseline_parse_events_per_s\":%.0f,"
-           "\"aggregation_events_per_s\":%.0f,\"ratio\":%.4f,\"aging_seconds\":%.4f,\"kpis_seconds\":%.4f,"
-           "\"snapshot_bytes\":%zu,\"snapshot_encode_seconds\":%.4f,\"snapshot_decode_seconds\":%.4f}\n",
-           nev, n, open_count, r_parse, r_agg, r_agg / r_parse, t_aging, t_kpis, snaplen, t_enc, t_dec);
+    printf("snapshot                   %10.1f MB, encode %.3f s, decode %.3f s\n",
+           (double)snaplen / 1e6, t_enc, t_dec);
+    printf("{\"events\":%zu,\"invoices\":%ld,\"open_invoices\":%ld,\"baseline_parse_events_per_s\":"
+           "%.0f,"
+           "\"aggregation_events_per_s\":%.0f,\"ratio\":%.4f,\"aging_seconds\":%.4f,\"kpis_"
+           "seconds\":%.4f,"
+           "\"snapshot_bytes\":%zu,\"snapshot_encode_seconds\":%.4f,\"snapshot_decode_seconds\":%."
+           "4f}\n",
+           nev, n, open_count, r_parse, r_agg, r_agg / r_parse, t_aging, t_kpis, snaplen, t_enc,
+           t_dec);
     rep_state_free(st);
     free(b.p);
     free(b.starts);

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #define REP_NBUCKETS 5
-#define REP_TOP 10
+#define REP_TOP      10
 static const char *const rep_bucket_names[REP_NBUCKETS] = {"current", "1-30", "31-60", "61-90",
                                                            "91+"};
 
@@ -83,9 +83,9 @@ json_t *rep_report_aging(const rep_state *st, uint32_t tenant, int32_t d, int64_
             continue;
         json_t *buckets = json_array();
         for (int b = 0; b < REP_NBUCKETS; b++)
-            json_array_append_new(buckets, json_pack("{s:s, s:I, s:I}", "bucket", rep_bucket_names[b],
-                                                     "count", (json_int_t)cnt[c][b],
-                                                     "amount_minor", (json_int_t)amt[c][b]));
+            json_array_append_new(
+                buckets, json_pack("{s:s, s:I, s:I}", "bucket", rep_bucket_names[b], "count",
+                                   (json_int_t)cnt[c][b], "amount_minor", (json_int_t)amt[c][b]));
         json_t *top = json_array();
         if (oc) {
             if (!camt) {
@@ -143,8 +143,8 @@ json_t *rep_report_aging(const rep_state *st, uint32_t tenant, int32_t d, int64_
                     top, json_pack("{s:s, s:s?, s:I, s:I, s:i, s:b, s:s}", "customer_id", cu->id,
                                    "name", cu->name, "overdue_minor", (json_int_t)best[j].amount,
                                    "overdue_invoices", (json_int_t)cinv[best[j].cust],
-                                   "max_days_past_due", (int)cdpd[best[j].cust],
-                                   "broken_promise", (int)broken[best[j].cust], "risk_band",
+                                   "max_days_past_due", (int)cdpd[best[j].cust], "broken_promise",
+                                   (int)broken[best[j].cust], "risk_band",
                                    rep_risk_band(cdpd[best[j].cust], broken[best[j].cust])));
             }
         }

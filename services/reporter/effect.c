@@ -240,14 +240,13 @@ json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d
         const rep_group *gr = &st->groups[i];
         const rep_gacc *a = &g[i];
         json_array_append_new(
-            rows,
-            json_pack("{s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "strategy",
-                      gr->strategy, "variant", gr->variant, "step", (json_int_t)gr->step,
-                      "channel", gr->channel, "sent", (json_int_t)a->sent, "failed",
-                      (json_int_t)a->failed, "contacted_invoices", (json_int_t)a->contacted,
-                      "responded_invoices", (json_int_t)a->responded, "response_rate_percent",
-                      rep_ratio_json(a->responded, a->contacted, 100),
-                      "recovered", rep_money_list(st, &rec[(size_t)i * nc])));
+            rows, json_pack("{s:s, s:s, s:I, s:s, s:I, s:I, s:I, s:I, s:o, s:o}", "strategy",
+                            gr->strategy, "variant", gr->variant, "step", (json_int_t)gr->step,
+                            "channel", gr->channel, "sent", (json_int_t)a->sent, "failed",
+                            (json_int_t)a->failed, "contacted_invoices", (json_int_t)a->contacted,
+                            "responded_invoices", (json_int_t)a->responded, "response_rate_percent",
+                            rep_ratio_json(a->responded, a->contacted, 100), "recovered",
+                            rep_money_list(st, &rec[(size_t)i * nc])));
     }
     /* champion/challenger per strategy */
     int64_t *vrec = calloc(nc, sizeof *vrec);
@@ -287,12 +286,11 @@ json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d
                 if (g[order[k]].variant == idx[j])
                     for (uint32_t c = 0; c < nc; c++)
                         vrec[c] += rec[(size_t)order[k] * nc + c];
-            json_array_append_new(
-                va, json_pack("{s:s, s:I, s:I, s:o, s:o}", "variant", v->variant, "invoices",
-                              (json_int_t)v->n, "paid_invoices", (json_int_t)v->paid,
-                              "recovery_rate_percent",
-                              rep_ratio_json(v->paid, v->n, 100),
-                              "recovered", rep_money_list(st, vrec)));
+            json_array_append_new(va, json_pack("{s:s, s:I, s:I, s:o, s:o}", "variant", v->variant,
+                                                "invoices", (json_int_t)v->n, "paid_invoices",
+                                                (json_int_t)v->paid, "recovery_rate_percent",
+                                                rep_ratio_json(v->paid, v->n, 100), "recovered",
+                                                rep_money_list(st, vrec)));
             if (idx[j] == base)
                 continue;
             const rep_vacc *b = &vars[base];
@@ -308,9 +306,9 @@ json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d
                                                  "baseline", b->variant, "difference_points", diff,
                                                  "ci95_low_points", lo, "ci95_high_points", hi));
         }
-        json_array_append_new(exps, json_pack("{s:s, s:s, s:o, s:o}", "strategy", strats[s],
-                                              "baseline", vars[base].variant, "variants", va,
-                                              "comparisons", cmp));
+        json_array_append_new(exps,
+                              json_pack("{s:s, s:s, s:o, s:o}", "strategy", strats[s], "baseline",
+                                        vars[base].variant, "variants", va, "comparisons", cmp));
     }
     free(vrec);
     json_object_set_new(rep, "rows", rows);

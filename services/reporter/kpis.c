@@ -171,22 +171,21 @@ static json_t *rep_kpis_json(const char *name, int32_t from, int32_t to, rep_kac
         "{s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:I, s:o,"
         " s:o, s:{s:I, s:I, s:o}, s:{s:I, s:I, s:o}}",
         "period", name, "from", f, "to", t, "days", (int)days, "invoiced_minor",
-        (json_int_t)a->invoiced, "collected_minor", (json_int_t)a->collected,
-        "beginning_ar_minor", (json_int_t)a->beg_ar, "ending_ar_minor", (json_int_t)a->end_ar,
-        "ending_current_ar_minor", (json_int_t)a->end_current, "ending_overdue_ar_minor",
+        (json_int_t)a->invoiced, "collected_minor", (json_int_t)a->collected, "beginning_ar_minor",
+        (json_int_t)a->beg_ar, "ending_ar_minor", (json_int_t)a->end_ar, "ending_current_ar_minor",
+        (json_int_t)a->end_current, "ending_overdue_ar_minor",
         (json_int_t)(a->end_ar - a->end_current), "dso_simple_days",
         rep_ratio_json(a->end_ar, a->invoiced, days), "best_possible_dso_days",
         rep_ratio_json(a->end_current, a->invoiced, days), "add_days",
         rep_ratio_json(a->end_ar - a->end_current, a->invoiced, days), "cei_percent",
-        rep_ratio_json(a->beg_ar + a->invoiced - a->end_ar, a->beg_ar + a->invoiced - a->end_current,
-                       100),
-        "recovery_base_minor", (json_int_t)a->rec_base, "recovered_minor",
-        (json_int_t)a->recovered, "recovery_rate_percent",
-        rep_ratio_json(a->recovered, a->rec_base, 100), "late_payments", late, "promises",
-        "kept", (json_int_t)a->kept, "broken", (json_int_t)a->broken, "kept_rate_percent",
-        rep_ratio_json(a->kept, a->kept + a->broken, 100), "disputes", "disputed_invoices",
-        (json_int_t)a->disputed, "active_invoices", (json_int_t)a->active, "dispute_rate_percent",
-        rep_ratio_json(a->disputed, a->active, 100));
+        rep_ratio_json(a->beg_ar + a->invoiced - a->end_ar,
+                       a->beg_ar + a->invoiced - a->end_current, 100),
+        "recovery_base_minor", (json_int_t)a->rec_base, "recovered_minor", (json_int_t)a->recovered,
+        "recovery_rate_percent", rep_ratio_json(a->recovered, a->rec_base, 100), "late_payments",
+        late, "promises", "kept", (json_int_t)a->kept, "broken", (json_int_t)a->broken,
+        "kept_rate_percent", rep_ratio_json(a->kept, a->kept + a->broken, 100), "disputes",
+        "disputed_invoices", (json_int_t)a->disputed, "active_invoices", (json_int_t)a->active,
+        "dispute_rate_percent", rep_ratio_json(a->disputed, a->active, 100));
 }
 
 json_t *rep_report_kpis(const rep_state *st, uint32_t tenant, int32_t d, int64_t generated_ms)
@@ -250,11 +249,10 @@ json_t *rep_report_kpis(const rep_state *st, uint32_t tenant, int32_t d, int64_t
         rep_countback(acc[0][c].end_ar, sales[c], mdays, &cbn, &cbd);
         for (int p = 0; p < 3; p++)
             json_array_append_new(periods, rep_kpis_json(names[p], from[p], d, &acc[p][c]));
-        json_array_append_new(curs, json_pack("{s:s, s:i, s:o, s:o}", "currency",
-                                              st->curs[c].code, "exponent", st->curs[c].exponent,
-                                              "dso_countback_days",
-                                              rep_ratio_json(cbn, cbd, 1),
-                                              "periods", periods));
+        json_array_append_new(curs,
+                              json_pack("{s:s, s:i, s:o, s:o}", "currency", st->curs[c].code,
+                                        "exponent", st->curs[c].exponent, "dso_countback_days",
+                                        rep_ratio_json(cbn, cbd, 1), "periods", periods));
     }
     json_object_set_new(rep, "currencies", curs);
     curs = NULL;

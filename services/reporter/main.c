@@ -30,7 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define PROG "arrears-reporter"
+#define PROG      "arrears-reporter"
 #define MAX_BATCH 1000
 
 static cm_setting settings[] = {
@@ -42,8 +42,8 @@ static cm_setting settings[] = {
      "requests older than this (Kafka timestamp, real time) are skipped, not answered",
      CM_SET_DURATION, 1000, INT64_C(30) * 86400000, 0, NULL, 0},
     {"ARREARS_REPORTER_SNAPSHOT_INTERVAL", "10s",
-     "save the aggregates and their offsets to Redis this often (real time)", CM_SET_DURATION,
-     100, 3600000, 0, NULL, 0},
+     "save the aggregates and their offsets to Redis this often (real time)", CM_SET_DURATION, 100,
+     3600000, 0, NULL, 0},
     CM_SETTINGS_END};
 
 typedef struct rep_svc {
@@ -51,7 +51,7 @@ typedef struct rep_svc {
     rd_kafka_t *consumer, *producer;
     cm_kafka_dr dr;
     cm_redis *redis;
-    char base[512];     /* Redis key base */
+    char base[512]; /* Redis key base */
     char t_events[256], t_contacts[256], t_requests[256], t_reports[256];
     int64_t high[REP_MAX_PARTS]; /* high watermarks at start, by offsets slot */
     int caught_up, dirty;
@@ -106,11 +106,10 @@ static int rep_assign(rep_svc *s, char *errstr, size_t errlen)
         rd_kafka_topic_destroy(rkt);
         if (e || md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt == 0) {
             snprintf(errstr, errlen, "topic %s: %s", topics[t],
-                     e ? rd_kafka_err2str(e)
-                       : md->topic_cnt != 1 ? "no metadata"
-                                            : md->topics[0].err
-                                                  ? rd_kafka_err2str(md->topics[0].err)
-                                                  : "no partitions");
+                     e                    ? rd_kafka_err2str(e)
+                     : md->topic_cnt != 1 ? "no metadata"
+                     : md->topics[0].err  ? rd_kafka_err2str(md->topics[0].err)
+                                          : "no partitions");
             if (md)
                 rd_kafka_metadata_destroy(md);
             goto cleanup;
@@ -251,8 +250,8 @@ static int rep_produce(rep_svc *s, json_t *r, const char *request_id, char *errs
 
 /* Publishes the reports of `types` for one tenant (or every tenant when
  * tenant is NULL) as of day d. */
-static int rep_publish(rep_svc *s, const char *tenant, int types, int32_t d,
-                       const char *request_id, char *errstr, size_t errlen)
+static int rep_publish(rep_svc *s, const char *tenant, int types, int32_t d, const char *request_id,
+                       char *errstr, size_t errlen)
 {
     int64_t now = cm_clock_now_ms();
     uint32_t n = tenant ? 1 : s->st->ntenants;
@@ -302,7 +301,8 @@ static void rep_answer(rep_svc *s, const rd_kafka_message_t *m)
     if (rep_publish(s, rq.tenant, rq.types, rq.as_of, rq.id, errstr, sizeof errstr) < 0)
         cm_log_error("request %s: %s", rq.id, errstr);
     else
-        cm_log_fields(CM_LOG_INFO, json_pack("{s:s, s:s}", "request_id", rq.id, "tenant", rq.tenant),
+        cm_log_fields(CM_LOG_INFO,
+                      json_pack("{s:s, s:s}", "request_id", rq.id, "tenant", rq.tenant),
                       "report request answered");
 }
 
@@ -401,19 +401,22 @@ int main(int argc, char **argv)
     cm_settings_topic(settings, "contacts", s.t_contacts, sizeof s.t_contacts);
     cm_settings_topic(settings, "reports.requests", s.t_requests, sizeof s.t_requests);
     cm_settings_topic(settings, "reports", s.t_reports, sizeof s.t_reports);
-    snprintf(s.base, sizeof s.base, "%sreporter:%s:", cm_settings_str(settings, "ARREARS_TOPIC_PREFIX"),
-             group);
+    snprintf(s.base, sizeof s.base,
+             "%sreporter:%s:", cm_settings_str(settings, "ARREARS_TOPIC_PREFIX"), group);
 
     s.m_events = cm_metrics_counter("arrears_reporter_events_total", "canonical events consumed");
-    s.m_contacts = cm_metrics_counter("arrears_reporter_contacts_total", "contact outcomes consumed");
+    s.m_contacts =
+        cm_metrics_counter("arrears_reporter_contacts_total", "contact outcomes consumed");
     s.m_rejected = cm_metrics_counter("arrears_reporter_rejected_total",
                                       "input records rejected (logged with the reason)");
     s.m_dups = cm_metrics_counter("arrears_reporter_duplicates_total",
                                   "input records ignored as duplicates of an applied id");
     s.m_reports = cm_metrics_counter("arrears_reporter_reports_total", "reports published");
-    s.m_requests = cm_metrics_counter("arrears_reporter_requests_total", "report requests received");
+    s.m_requests =
+        cm_metrics_counter("arrears_reporter_requests_total", "report requests received");
     s.m_snap = cm_metrics_histogram("arrears_reporter_snapshot_seconds", "time to save a snapshot");
-    s.m_snap_bytes = cm_metrics_gauge("arrears_reporter_snapshot_bytes", "size of the last snapshot");
+    s.m_snap_bytes =
+        cm_metrics_gauge("arrears_reporter_snapshot_bytes", "size of the last snapshot");
     s.m_invoices = cm_metrics_gauge("arrears_reporter_invoices", "invoices held in the aggregates");
     s.m_lag = cm_metrics_gauge("arrears_reporter_lag", "records behind the high watermarks");
 
@@ -453,8 +456,8 @@ int main(int argc, char **argv)
     }
 
     s.consumer = rep_consumer_new(brokers, group, errstr, sizeof errstr);
-    s.producer = s.consumer ? cm_kafka_producer_new(brokers, PROG, &s.dr, 5, errstr, sizeof errstr)
-                            : NULL;
+    s.producer =
+        s.consumer ? cm_kafka_producer_new(brokers, PROG, &s.dr, 5, errstr, sizeof errstr) : NULL;
     if (!s.consumer || !s.producer) {
         cm_log_error("kafka: %s", errstr);
         goto cleanup;
@@ -520,9 +523,9 @@ int main(int argc, char **argv)
             if (r < 0) {
                 cm_metric_add(s.m_rejected, 1);
                 cm_log_fields(CM_LOG_WARN,
-                              json_pack("{s:s, s:i, s:I, s:s}", "topic", rd_kafka_topic_name(m->rkt),
-                                        "partition", (int)m->partition, "offset",
-                                        (json_int_t)m->offset, "error", errstr),
+                              json_pack("{s:s, s:i, s:I, s:s}", "topic",
+                                        rd_kafka_topic_name(m->rkt), "partition", (int)m->partition,
+                                        "offset", (json_int_t)m->offset, "error", errstr),
                               "record rejected");
             }
             s.st->offsets.next[slot] = m->offset + 1;
@@ -575,8 +578,8 @@ int main(int argc, char **argv)
             published = 1;
         }
         /* answers must be delivered before their request offsets are saved */
-        if (published && cm_kafka_wait_delivered(s.producer, &s.dr, 10000, errstr,
-                                                 sizeof errstr) < 0)
+        if (published &&
+            cm_kafka_wait_delivered(s.producer, &s.dr, 10000, errstr, sizeof errstr) < 0)
             cm_log_error("report delivery: %s", errstr);
         cm_metric_set(s.m_lag, (double)cm_kafka_lag(s.consumer));
         if (s.dirty && cm_clock_real_ms() - last_snap >= snap_gap) {

@@ -43,7 +43,8 @@ static int rep_amount(const json_t *v, int exp, const char *field, int64_t *mino
             return -1;
         }
     } else {
-        snprintf(errstr, errlen, "%s: %s", field, v ? "not a number or decimal string" : "required");
+        snprintf(errstr, errlen, "%s: %s", field,
+                 v ? "not a number or decimal string" : "required");
         return -1;
     }
     if (cm_money_parse(buf, exp, minor, err, sizeof err) < 0) {
@@ -185,18 +186,16 @@ json_t *rep_normalize_contact(const json_t *line, char *errstr, size_t errlen)
             json_array_append(ids, (json_t *)id);
     }
     const json_t *cust = json_object_get(line, "customer");
-    json_t *c = json_pack("{s:i, s:s, s:s, s:s, s:O?, s:O?, s:O?, s:o, s:O?, s:O?, s:O?, s:O?, "
-                          "s:O?, s:s, s:O?, s:O?}",
-                          "v", 1, "type", "contact.sent", "id", cmd, "command_id", cmd, "kind",
-                          json_object_get(line, "kind"), "tenant", json_object_get(line, "tenant"),
-                          "customer_id", json_object_get(cust, "customer_id"), "invoice_ids", ids,
-                          "channel", json_object_get(line, "channel"), "template",
-                          json_object_get(line, "template"), "strategy",
-                          json_object_get(line, "strategy"), "variant",
-                          json_object_get(line, "variant"), "step", json_object_get(line, "step"),
-                          "at", created, "currency", json_object_get(line, "currency"),
-                          "amount_total_minor",
-                          json_object_get(json_object_get(line, "amounts"), "total"));
+    json_t *c = json_pack(
+        "{s:i, s:s, s:s, s:s, s:O?, s:O?, s:O?, s:o, s:O?, s:O?, s:O?, s:O?, "
+        "s:O?, s:s, s:O?, s:O?}",
+        "v", 1, "type", "contact.sent", "id", cmd, "command_id", cmd, "kind",
+        json_object_get(line, "kind"), "tenant", json_object_get(line, "tenant"), "customer_id",
+        json_object_get(cust, "customer_id"), "invoice_ids", ids, "channel",
+        json_object_get(line, "channel"), "template", json_object_get(line, "template"), "strategy",
+        json_object_get(line, "strategy"), "variant", json_object_get(line, "variant"), "step",
+        json_object_get(line, "step"), "at", created, "currency", json_object_get(line, "currency"),
+        "amount_total_minor", json_object_get(json_object_get(line, "amounts"), "total"));
     if (!c)
         snprintf(errstr, errlen, "out of memory");
     return c;

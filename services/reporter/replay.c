@@ -24,8 +24,7 @@ static int rep_cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int rep_replay_file(rep_state *st, const char *path, int contacts, FILE *err,
-                           long *bad)
+static int rep_replay_file(rep_state *st, const char *path, int contacts, FILE *err, long *bad)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -92,17 +91,19 @@ int rep_replay_main(int argc, char **argv, FILE *out, FILE *err)
         } else if (!strcmp(a, "--table")) {
             table = 1;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fprintf(out, "usage: arrears-reporter replay --events FILE.jsonl [--contacts FILE.jsonl] "
-                         "--at YYYY-MM-DD [--tenant T] [--type aging|kpis|effectiveness] [--table]\n"
-                         "  prints the reports as of the end of that day (UTC), one JSON per line,\n"
-                         "  from inbound CloudEvents (or canonical events) and contact outcomes (or\n"
-                         "  the scheduler's backtest commands); see docs/reporter.md\n");
+            fprintf(out,
+                    "usage: arrears-reporter replay --events FILE.jsonl [--contacts FILE.jsonl] "
+                    "--at YYYY-MM-DD [--tenant T] [--type aging|kpis|effectiveness] [--table]\n"
+                    "  prints the reports as of the end of that day (UTC), one JSON per line,\n"
+                    "  from inbound CloudEvents (or canonical events) and contact outcomes (or\n"
+                    "  the scheduler's backtest commands); see docs/reporter.md\n");
             return 0;
         } else {
-            fprintf(err, "replay: unknown or incomplete option %s\n"
-                         "usage: arrears-reporter replay --events FILE.jsonl [--contacts "
-                         "FILE.jsonl] --at YYYY-MM-DD [--tenant T] [--type "
-                         "aging|kpis|effectiveness] [--table]\n",
+            fprintf(err,
+                    "replay: unknown or incomplete option %s\n"
+                    "usage: arrears-reporter replay --events FILE.jsonl [--contacts "
+                    "FILE.jsonl] --at YYYY-MM-DD [--tenant T] [--type "
+                    "aging|kpis|effectiveness] [--table]\n",
                     a);
             return 2;
         }
@@ -150,7 +151,8 @@ int rep_replay_main(int argc, char **argv, FILE *out, FILE *err)
             if (table) {
                 rep_table_print(out, r);
             } else {
-                char *s = json_dumps(r, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+                char *s =
+                    json_dumps(r, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
                 if (s)
                     fprintf(out, "%s\n", s);
                 free(s);

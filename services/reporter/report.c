@@ -69,8 +69,8 @@ json_t *rep_report_envelope(const rep_state *st, const char *type, const char *t
     char day[16], gen[40];
     cm_date_format(d, day, sizeof day);
     cm_time_format_rfc3339(generated_ms, gen, sizeof gen);
-    return json_pack("{s:i, s:s, s:s, s:s, s:s}", "v", 1, "type", type, "tenant", tenant,
-                     "as_of", day, "generated_at", gen);
+    return json_pack("{s:i, s:s, s:s, s:s, s:s}", "v", 1, "type", type, "tenant", tenant, "as_of",
+                     day, "generated_at", gen);
 }
 
 int rep_promise_status(const rep_state *st, const rep_promise *p, int32_t d, int32_t *day)

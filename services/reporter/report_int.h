@@ -4,7 +4,7 @@
 
 #include "reporter.h"
 
-#define REP_RESPONSE_DAYS 7
+#define REP_RESPONSE_DAYS    7
 #define REP_COUNTBACK_MONTHS 24
 
 /* A JSON real rounded to 2 decimals, or null when not finite. */

@@ -22,7 +22,7 @@
 
 /* ---- map.c: string -> uint32 open-addressing hash map ---- */
 typedef struct rep_map {
-    char **keys;       /* owned copies, NUL-terminated */
+    char **keys; /* owned copies, NUL-terminated */
     uint32_t *vals;
     uint32_t *hashes;
     size_t cap, len;
@@ -39,7 +39,7 @@ enum { REP_MV_PAY = 1, REP_MV_CREDIT = 2, REP_MV_DISPUTE = 3 };
 enum { REP_CLOSE_NONE = 0, REP_CLOSE_VOID = 1, REP_CLOSE_WRITEOFF = 2 };
 enum { REP_PROMISE_OPEN = 0, REP_PROMISE_KEPT = 1, REP_PROMISE_BROKEN = 2 };
 
-#define REP_DAY_NONE INT32_MAX
+#define REP_DAY_NONE   INT32_MAX
 #define REP_MS_PER_DAY INT64_C(86400000)
 
 typedef struct rep_move {
@@ -51,11 +51,11 @@ typedef struct rep_move {
 } rep_move;
 
 typedef struct rep_inv {
-    char *id;         /* invoice_id */
-    uint32_t tenant;  /* index into tenants */
-    uint32_t cust;    /* index into customers */
-    uint16_t cur;     /* index into currencies */
-    uint8_t known;    /* 1 once invoice.issued/updated was seen */
+    char *id;        /* invoice_id */
+    uint32_t tenant; /* index into tenants */
+    uint32_t cust;   /* index into customers */
+    uint16_t cur;    /* index into currencies */
+    uint8_t known;   /* 1 once invoice.issued/updated was seen */
     uint8_t close_kind;
     int32_t issued, due, close_day;
     int64_t amount;
@@ -155,7 +155,7 @@ typedef struct rep_state {
     rep_contact *contacts;
     uint32_t ncontacts, capcontacts;
     rep_map tenant_ix, cur_ix, inv_ix, cust_ix, pay_ix, prom_ix, group_ix;
-    rep_map seen; /* de-dup: "e\x1f" tenant/source/id, "c\x1f" tenant/id */
+    rep_map seen;          /* de-dup: "e\x1f" tenant/source/id, "c\x1f" tenant/id */
     rep_tlists *by_tenant; /* [ntenants] */
     uint32_t capby;
     uint64_t applied, duplicates, rejected;
@@ -203,8 +203,8 @@ const char *rep_risk_band(int32_t max_dpd, int broken_promise);
 /* Rounds to 2 decimals, half away from zero. */
 double rep_round2(double x);
 /* Shared by the report files: the report envelope. */
-json_t *rep_report_envelope(const rep_state *st, const char *type, const char *tenant,
-                            int32_t d, int64_t generated_ms);
+json_t *rep_report_envelope(const rep_state *st, const char *type, const char *tenant, int32_t d,
+                            int64_t generated_ms);
 
 /* ---- normalize.c: inbound CloudEvents -> canonical (replay only) ---- */
 /* Returns a new canonical event, or NULL with errstr naming the field.
@@ -215,8 +215,7 @@ json_t *rep_normalize_contact(const json_t *line, char *errstr, size_t errlen);
 
 /* ---- snapshot.c ---- */
 /* Serializes the state (and its offsets) into a malloc'd buffer. */
-int rep_snapshot_encode(const rep_state *st, char **buf, size_t *len, char *errstr,
-                        size_t errlen);
+int rep_snapshot_encode(const rep_state *st, char **buf, size_t *len, char *errstr, size_t errlen);
 /* A new state from a buffer, or NULL with errstr (corrupt/unknown version). */
 rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t errlen);
 

@@ -224,7 +224,7 @@ int rep_snapshot_encode(const rep_state *st, char **buf, size_t *len, char *errs
         W32(st->contacts[i].group);
         W32(st->contacts[i].sent);
     }
-    const rep_map *maps[] = {&st->tenant_ix, &st->cur_ix, &st->inv_ix,   &st->cust_ix,
+    const rep_map *maps[] = {&st->tenant_ix, &st->cur_ix,  &st->inv_ix,   &st->cust_ix,
                              &st->pay_ix,    &st->prom_ix, &st->group_ix, &st->seen};
     for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
         w_map(&w, maps[i]);
@@ -329,8 +329,7 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
         v->capcontacts = m;
         for (; v->ncontacts < m && !r.bad; v->ncontacts++)
             v->contacts[v->ncontacts] = R32();
-        if (v->tenant >= st->ntenants || v->cust >= st->ncusts ||
-            (v->known && v->cur >= st->ncurs))
+        if (v->tenant >= st->ntenants || v->cust >= st->ncusts || (v->known && v->cur >= st->ncurs))
             r.bad = 1;
     }
 
@@ -404,7 +403,7 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
         st->contacts[st->ncontacts].sent = (uint8_t)R32();
     }
 
-    rep_map *maps[] = {&st->tenant_ix, &st->cur_ix, &st->inv_ix,   &st->cust_ix,
+    rep_map *maps[] = {&st->tenant_ix, &st->cur_ix,  &st->inv_ix,   &st->cust_ix,
                        &st->pay_ix,    &st->prom_ix, &st->group_ix, &st->seen};
     for (size_t i = 0; i < sizeof maps / sizeof maps[0] && !r.bad; i++) {
         uint64_t m = R64();

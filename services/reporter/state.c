@@ -126,7 +126,7 @@ void rep_state_free(rep_state *st)
     free(st->groups);
     free(st->contacts);
     rep_tlists_free(st);
-    rep_map *maps[] = {&st->tenant_ix, &st->cur_ix, &st->inv_ix, &st->cust_ix,
+    rep_map *maps[] = {&st->tenant_ix, &st->cur_ix,  &st->inv_ix,   &st->cust_ix,
                        &st->pay_ix,    &st->prom_ix, &st->group_ix, &st->seen};
     for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
         rep_map_free(maps[i]);
@@ -336,8 +336,8 @@ static int rep_date(const json_t *o, const char *k, int32_t *day, char *errstr, 
     return 0;
 }
 
-static int rep_minor(const json_t *o, const char *k, const char *prefix, int64_t *out,
-                     char *errstr, size_t errlen)
+static int rep_minor(const json_t *o, const char *k, const char *prefix, int64_t *out, char *errstr,
+                     size_t errlen)
 {
     const json_t *v = json_object_get(o, k);
     if (!json_is_integer(v) || json_integer_value(v) < 0) {
@@ -660,15 +660,14 @@ static int rep_apply_promise(rep_state *st, uint32_t tenant, uint32_t cust, cons
     for (size_t i = 0; i < json_array_size(ids); i++) {
         const json_t *s = json_array_get(ids, i);
         if (!json_is_string(s) || json_string_length(s) == 0 || json_string_length(s) > 200) {
-            snprintf(errstr, errlen, "data.invoice_ids[%zu]: not a string of 1..200 characters",
-                     i);
+            snprintf(errstr, errlen, "data.invoice_ids[%zu]: not a string of 1..200 characters", i);
             return -1;
         }
     }
     char key[600];
-    int kn = snprintf(key, sizeof key, "%s" SEP "%s" SEP "%d" SEP "%s" SEP "%lld",
-                      st->tenants[tenant], st->custs[cust].id, (int)promised_on, cur,
-                      (long long)amount);
+    int kn =
+        snprintf(key, sizeof key, "%s" SEP "%s" SEP "%d" SEP "%s" SEP "%lld", st->tenants[tenant],
+                 st->custs[cust].id, (int)promised_on, cur, (long long)amount);
     uint32_t pi;
     if (kn < 0 || (size_t)kn >= sizeof key) {
         snprintf(errstr, errlen, "data.customer_id: too long");
@@ -746,8 +745,8 @@ int rep_state_apply_event(rep_state *st, const json_t *ev, char *errstr, size_t 
         goto bad;
     }
     char key[700];
-    int kn = snprintf(key, sizeof key, "e" SEP "%s" SEP "%s" SEP "%s", tenant,
-                      source ? source : "", id);
+    int kn =
+        snprintf(key, sizeof key, "e" SEP "%s" SEP "%s" SEP "%s", tenant, source ? source : "", id);
     if (kn < 0 || (size_t)kn >= sizeof key) {
         snprintf(errstr, errlen, "id: too long");
         goto bad;
@@ -757,9 +756,9 @@ int rep_state_apply_event(rep_state *st, const json_t *ev, char *errstr, size_t 
         return 0;
     }
     static const char *const known[] = {
-        "invoice.issued", "invoice.updated", "invoice.voided", "invoice.written_off",
+        "invoice.issued",   "invoice.updated",  "invoice.voided",     "invoice.written_off",
         "payment.received", "payment.reversed", "credit_note.issued", "dispute.opened",
-        "promise.made", "promise.kept", "promise.broken", "customer.upserted"};
+        "promise.made",     "promise.kept",     "promise.broken",     "customer.upserted"};
     size_t kt = 0;
     while (kt < sizeof known / sizeof known[0] && strcmp(type, known[kt]))
         kt++;

@@ -76,7 +76,8 @@ int rep_store_save(cm_redis *r, const char *base, const rep_state *st, size_t *b
     snprintf(meta, sizeof meta, "{\"v\":1,\"gen\":%lld,\"chunks\":%zu,\"bytes\":%zu}", ngen,
              nchunks, len);
     if (cm_redis_pipe_len(p) != nchunks) {
-        snprintf(errstr, errlen, "snapshot: %zu of %zu chunks queued", cm_redis_pipe_len(p), nchunks);
+        snprintf(errstr, errlen, "snapshot: %zu of %zu chunks queued", cm_redis_pipe_len(p),
+                 nchunks);
         goto cleanup;
     }
     redisReply *x = cm_redis_cmd(r, errstr, errlen, "SET %ssnap %s", base, meta);

@@ -152,8 +152,8 @@ static void rep_table_effect(FILE *out, const json_t *r)
         }
         fprintf(out, "  %-12.12s %-8.8s %5lld %-10.10s %7lld %7lld %10lld %10s  %s\n",
                 rep_s(row, "strategy"), rep_s(row, "variant"),
-                (long long)json_integer_value(json_object_get(row, "step")),
-                rep_s(row, "channel"), (long long)json_integer_value(json_object_get(row, "sent")),
+                (long long)json_integer_value(json_object_get(row, "step")), rep_s(row, "channel"),
+                (long long)json_integer_value(json_object_get(row, "sent")),
                 (long long)json_integer_value(json_object_get(row, "failed")),
                 (long long)json_integer_value(json_object_get(row, "contacted_invoices")), v, rec);
     }

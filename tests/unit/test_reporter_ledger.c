@@ -63,8 +63,8 @@ static int rep_t_diff(const json_t *e, const json_t *a, const char *path)
     }
     if (json_is_integer(e)) {
         if (!json_is_integer(a) || json_integer_value(a) != json_integer_value(e)) {
-            fprintf(stderr, "%s: expected %lld, got %s\n", path,
-                    (long long)json_integer_value(e), json_is_number(a) ? "another number" : "?");
+            fprintf(stderr, "%s: expected %lld, got %s\n", path, (long long)json_integer_value(e),
+                    json_is_number(a) ? "another number" : "?");
             return 1;
         }
         return 0;

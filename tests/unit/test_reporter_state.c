@@ -51,30 +51,40 @@ static void test_idempotent(void **state)
     (void)state;
     char err[256];
     rep_state *st = rep_state_new();
-    const char *inv = "{\"invoice_id\":\"I1\",\"customer_id\":\"C1\",\"currency\":\"EUR\","
-                      "\"amount_minor\":10000,\"issued_on\":\"2026-03-01\",\"due_on\":\"2026-03-31\"}";
-    assert_int_equal(apply(st, ev("e1", "invoice.issued", "2026-03-01T00:00:00Z", inv), err, sizeof err), 1);
-    assert_int_equal(apply(st, ev("e1", "invoice.issued", "2026-03-01T00:00:00Z", inv), err, sizeof err), 0);
+    const char *inv =
+        "{\"invoice_id\":\"I1\",\"customer_id\":\"C1\",\"currency\":\"EUR\","
+        "\"amount_minor\":10000,\"issued_on\":\"2026-03-01\",\"due_on\":\"2026-03-31\"}";
+    assert_int_equal(
+        apply(st, ev("e1", "invoice.issued", "2026-03-01T00:00:00Z", inv), err, sizeof err), 1);
+    assert_int_equal(
+        apply(st, ev("e1", "invoice.issued", "2026-03-01T00:00:00Z", inv), err, sizeof err), 0);
     const char *pay = "{\"payment_id\":\"P1\",\"customer_id\":\"C1\",\"currency\":\"EUR\","
                       "\"amount_minor\":2500,\"received_on\":\"2026-03-05\"}";
-    assert_int_equal(apply(st, ev("e2", "payment.received", "2026-03-05T00:00:00Z", pay), err, sizeof err), 1);
+    assert_int_equal(
+        apply(st, ev("e2", "payment.received", "2026-03-05T00:00:00Z", pay), err, sizeof err), 1);
     /* the same event again, and the same payment under a new event id */
-    assert_int_equal(apply(st, ev("e2", "payment.received", "2026-03-05T00:00:00Z", pay), err, sizeof err), 0);
-    assert_int_equal(apply(st, ev("e3", "payment.received", "2026-03-05T00:00:00Z", pay), err, sizeof err), 0);
+    assert_int_equal(
+        apply(st, ev("e2", "payment.received", "2026-03-05T00:00:00Z", pay), err, sizeof err), 0);
+    assert_int_equal(
+        apply(st, ev("e3", "payment.received", "2026-03-05T00:00:00Z", pay), err, sizeof err), 0);
     assert_int_equal(st->duplicates, 2);
     assert_int_equal(total_ar(st, day("2026-03-04")), 10000);
     assert_int_equal(total_ar(st, day("2026-03-05")), 7500);
     assert_int_equal(total_ar(st, day("2026-02-28")), 0); /* not issued yet */
     /* reversal restores the balance from its day on */
-    assert_int_equal(apply(st, ev("e4", "payment.reversed", "2026-03-07T10:00:00Z",
-                                  "{\"payment_id\":\"P1\",\"customer_id\":\"C1\",\"reason\":\"x\"}"),
-                           err, sizeof err), 1);
+    assert_int_equal(apply(st,
+                           ev("e4", "payment.reversed", "2026-03-07T10:00:00Z",
+                              "{\"payment_id\":\"P1\",\"customer_id\":\"C1\",\"reason\":\"x\"}"),
+                           err, sizeof err),
+                     1);
     assert_int_equal(total_ar(st, day("2026-03-06")), 7500);
     assert_int_equal(total_ar(st, day("2026-03-07")), 10000);
     /* void closes it */
-    assert_int_equal(apply(st, ev("e5", "invoice.voided", "2026-03-09T10:00:00Z",
-                                  "{\"invoice_id\":\"I1\",\"customer_id\":\"C1\"}"),
-                           err, sizeof err), 1);
+    assert_int_equal(apply(st,
+                           ev("e5", "invoice.voided", "2026-03-09T10:00:00Z",
+                              "{\"invoice_id\":\"I1\",\"customer_id\":\"C1\"}"),
+                           err, sizeof err),
+                     1);
     assert_int_equal(total_ar(st, day("2026-03-08")), 10000);
     assert_int_equal(total_ar(st, day("2026-03-09")), 0);
     rep_state_free(st);
@@ -88,37 +98,70 @@ static void test_rules(void **state)
     struct {
         const char *type, *data, *field;
     } bad[] = {
-        {"invoice.issued", "{\"invoice_id\":\"I\",\"customer_id\":\"C\",\"currency\":\"EUR\",\"issued_on\":\"2026-03-01\",\"due_on\":\"2026-03-31\"}", "data.amount_minor: required"},
-        {"invoice.issued", "{\"invoice_id\":\"I\",\"customer_id\":\"C\",\"currency\":\"XXQ\",\"amount_minor\":1,\"issued_on\":\"2026-03-01\",\"due_on\":\"2026-03-31\"}", "data.currency: unknown"},
-        {"invoice.issued", "{\"invoice_id\":\"I\",\"customer_id\":\"C\",\"currency\":\"EUR\",\"amount_minor\":1,\"issued_on\":\"2026-02-30\",\"due_on\":\"2026-03-31\"}", "data.issued_on: not a date"},
-        {"invoice.issued", "{\"invoice_id\":\"I\",\"customer_id\":\"C\",\"currency\":\"EUR\",\"amount_minor\":-5,\"issued_on\":\"2026-03-01\",\"due_on\":\"2026-03-31\"}", "data.amount_minor: not a non-negative integer"},
-        {"payment.received", "{\"payment_id\":\"P\",\"customer_id\":\"C\",\"currency\":\"EUR\",\"amount_minor\":100,\"received_on\":\"2026-03-01\",\"allocations\":[{\"invoice_id\":\"I\",\"amount_minor\":200}]}", "data.allocations: sum exceeds"},
-        {"payment.reversed", "{\"payment_id\":\"nope\",\"customer_id\":\"C\"}", "data.payment_id: unknown payment"},
-        {"promise.made", "{\"customer_id\":\"C\",\"currency\":\"EUR\",\"amount_minor\":1,\"promised_on\":\"2026-03-01\",\"invoice_ids\":[3]}", "data.invoice_ids[0]"},
-        {"invoice.issued", "{\"invoice_id\":\"I\",\"currency\":\"EUR\"}", "data.customer_id: required"},
+        {"invoice.issued",
+         "{\"invoice_id\":\"I\",\"customer_id\":\"C\",\"currency\":\"EUR\",\"issued_on\":\"2026-03-"
+         "01\",\"due_on\":\"2026-03-31\"}",
+         "data.amount_minor: required"},
+        {"invoice.issued",
+         "{\"invoice_id\":\"I\",\"customer_id\":\"C\",\"currency\":\"XXQ\",\"amount_minor\":1,"
+         "\"issued_on\":\"2026-03-01\",\"due_on\":\"2026-03-31\"}",
+         "data.currency: unknown"},
+        {"invoice.issued",
+         "{\"invoice_id\":\"I\",\"customer_id\":\"C\",\"currency\":\"EUR\",\"amount_minor\":1,"
+         "\"issued_on\":\"2026-02-30\",\"due_on\":\"2026-03-31\"}",
+         "data.issued_on: not a date"},
+        {"invoice.issued",
+         "{\"invoice_id\":\"I\",\"customer_id\":\"C\",\"currency\":\"EUR\",\"amount_minor\":-5,"
+         "\"issued_on\":\"2026-03-01\",\"due_on\":\"2026-03-31\"}",
+         "data.amount_minor: not a non-negative integer"},
+        {"payment.received",
+         "{\"payment_id\":\"P\",\"customer_id\":\"C\",\"currency\":\"EUR\",\"amount_minor\":100,"
+         "\"received_on\":\"2026-03-01\",\"allocations\":[{\"invoice_id\":\"I\",\"amount_minor\":"
+         "200}]}",
+         "data.allocations: sum exceeds"},
+        {"payment.reversed", "{\"payment_id\":\"nope\",\"customer_id\":\"C\"}",
+         "data.payment_id: unknown payment"},
+        {"promise.made",
+         "{\"customer_id\":\"C\",\"currency\":\"EUR\",\"amount_minor\":1,\"promised_on\":\"2026-03-"
+         "01\",\"invoice_ids\":[3]}",
+         "data.invoice_ids[0]"},
+        {"invoice.issued", "{\"invoice_id\":\"I\",\"currency\":\"EUR\"}",
+         "data.customer_id: required"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         char id[16];
         snprintf(id, sizeof id, "b%zu", i);
-        assert_int_equal(apply(st, ev(id, bad[i].type, "2026-03-01T00:00:00Z", bad[i].data), err, sizeof err), -1);
+        assert_int_equal(
+            apply(st, ev(id, bad[i].type, "2026-03-01T00:00:00Z", bad[i].data), err, sizeof err),
+            -1);
         if (!strstr(err, bad[i].field))
             fail_msg("case %zu: error \"%s\" does not name \"%s\"", i, err, bad[i].field);
     }
     /* an allocation to an invoice of another currency */
-    assert_int_equal(apply(st, ev("usd1", "invoice.issued", "2026-03-01T00:00:00Z",
-                                  "{\"invoice_id\":\"U1\",\"customer_id\":\"C\",\"currency\":\"USD\",\"amount_minor\":100,"
-                                  "\"issued_on\":\"2026-03-01\",\"due_on\":\"2026-03-31\"}"),
-                           err, sizeof err), 1);
-    assert_int_equal(apply(st, ev("eur1", "payment.received", "2026-03-02T00:00:00Z",
-                                  "{\"payment_id\":\"PX\",\"customer_id\":\"C\",\"currency\":\"EUR\",\"amount_minor\":100,"
-                                  "\"received_on\":\"2026-03-02\",\"allocations\":[{\"invoice_id\":\"U1\",\"amount_minor\":100}]}"),
-                           err, sizeof err), -1);
+    assert_int_equal(apply(st,
+                           ev("usd1", "invoice.issued", "2026-03-01T00:00:00Z",
+                              "{\"invoice_id\":\"U1\",\"customer_id\":\"C\",\"currency\":\"USD\","
+                              "\"amount_minor\":100,"
+                              "\"issued_on\":\"2026-03-01\",\"due_on\":\"2026-03-31\"}"),
+                           err, sizeof err),
+                     1);
+    assert_int_equal(apply(st,
+                           ev("eur1", "payment.received", "2026-03-02T00:00:00Z",
+                              "{\"payment_id\":\"PX\",\"customer_id\":\"C\",\"currency\":\"EUR\","
+                              "\"amount_minor\":100,"
+                              "\"received_on\":\"2026-03-02\",\"allocations\":[{\"invoice_id\":"
+                              "\"U1\",\"amount_minor\":100}]}"),
+                           err, sizeof err),
+                     -1);
     assert_non_null(strstr(err, "data.allocations[0].invoice_id: invoice is in USD"));
     assert_int_equal(rep_inv_outstanding(st, &st->invs[0], day("2026-03-31")), 100);
     /* a type no report uses (or one added later) is ignored, not rejected */
     uint64_t rejected = st->rejected;
-    assert_int_equal(apply(st, ev("u1", "contact.ceased", "2026-03-01T00:00:00Z", "{}"), err, sizeof err), 0);
-    assert_int_equal(apply(st, ev("u2", "invoice.reminded.v2", "2026-03-01T00:00:00Z", "{\"x\":1}"), err, sizeof err), 0);
+    assert_int_equal(
+        apply(st, ev("u1", "contact.ceased", "2026-03-01T00:00:00Z", "{}"), err, sizeof err), 0);
+    assert_int_equal(apply(st, ev("u2", "invoice.reminded.v2", "2026-03-01T00:00:00Z", "{\"x\":1}"),
+                           err, sizeof err),
+                     0);
     assert_int_equal(st->rejected, rejected);
     /* envelope errors */
     json_t *e = ev("x", "invoice.issued", "yesterday", "{}");
@@ -128,7 +171,8 @@ static void test_rules(void **state)
     json_t *three = json_integer(3);
     assert_int_equal(rep_state_apply_event(st, three, err, sizeof err), -1);
     json_decref(three);
-    json_t *c = json_loads("{\"type\":\"contact.sent\",\"id\":\"k\",\"tenant\":\"t1\",\"at\":\"nope\"}", 0, NULL);
+    json_t *c = json_loads(
+        "{\"type\":\"contact.sent\",\"id\":\"k\",\"tenant\":\"t1\",\"at\":\"nope\"}", 0, NULL);
     assert_int_equal(rep_state_apply_contact(st, c, err, sizeof err), -1);
     assert_non_null(strstr(err, "at: not an RFC 3339"));
     json_decref(c);
@@ -143,15 +187,19 @@ static void test_normalize(void **state)
     struct {
         const char *cur, *amount;
         long long want; /* -1: rejected */
-    } cases[] = {{"EUR", "\"12.30\"", 1230}, {"EUR", "12.3", 1230},   {"EUR", "2000", 200000},
-                 {"JPY", "\"150000\"", 150000}, {"KWD", "\"1.005\"", 1005}, {"EUR", "\"10.001\"", -1},
-                 {"JPY", "1.5", -1},        {"EUR", "\"-1\"", -1},    {"EUR", "-3.0", -1},
-                 {"EUR", "true", -1},        {"XYZ", "\"1\"", -1}};
+    } cases[] = {{"EUR", "\"12.30\"", 1230}, {"EUR", "12.3", 1230},
+                 {"EUR", "2000", 200000},    {"JPY", "\"150000\"", 150000},
+                 {"KWD", "\"1.005\"", 1005}, {"EUR", "\"10.001\"", -1},
+                 {"JPY", "1.5", -1},         {"EUR", "\"-1\"", -1},
+                 {"EUR", "-3.0", -1},        {"EUR", "true", -1},
+                 {"XYZ", "\"1\"", -1}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char buf[512];
         snprintf(buf, sizeof buf,
-                 "{\"specversion\":\"1.0\",\"id\":\"i\",\"source\":\"s\",\"type\":\"credit_note.issued\","
-                 "\"time\":\"2026-03-01T10:00:00+02:00\",\"data\":{\"customer_id\":\"C\",\"invoice_id\":\"I\","
+                 "{\"specversion\":\"1.0\",\"id\":\"i\",\"source\":\"s\",\"type\":\"credit_note."
+                 "issued\","
+                 "\"time\":\"2026-03-01T10:00:00+02:00\",\"data\":{\"customer_id\":\"C\",\"invoice_"
+                 "id\":\"I\","
                  "\"currency\":\"%s\",\"amount\":%s}}",
                  cases[i].cur, cases[i].amount);
         json_t *in = json_loads(buf, 0, NULL);
@@ -164,25 +212,29 @@ static void test_normalize(void **state)
         } else {
             if (!out)
                 fail_msg("case %zu: %s", i, err);
-            assert_int_equal(json_integer_value(json_object_get(json_object_get(out, "data"), "amount_minor")),
-                             cases[i].want);
+            assert_int_equal(
+                json_integer_value(json_object_get(json_object_get(out, "data"), "amount_minor")),
+                cases[i].want);
             assert_string_equal(json_string_value(json_object_get(out, "tenant")), "default");
-            assert_string_equal(json_string_value(json_object_get(out, "time")), "2026-03-01T08:00:00.000Z");
+            assert_string_equal(json_string_value(json_object_get(out, "time")),
+                                "2026-03-01T08:00:00.000Z");
         }
         json_decref(out);
         json_decref(in);
     }
     /* a backtest command becomes a sent contact */
-    json_t *cmd = json_loads("{\"v\":1,\"command_id\":\"t/inv/I/step/1/attempt/1\",\"kind\":\"reminder\","
-                             "\"tenant\":\"t\",\"channel\":\"email\",\"strategy\":\"s\",\"variant\":\"B\",\"step\":1,"
-                             "\"created_at\":\"2026-03-08T09:00:00.000Z\",\"customer\":{\"customer_id\":\"C\"},"
-                             "\"currency\":\"EUR\",\"amounts\":{\"total\":5},\"invoices\":[{\"invoice_id\":\"I\"}]}",
-                             0, NULL);
+    json_t *cmd = json_loads(
+        "{\"v\":1,\"command_id\":\"t/inv/I/step/1/attempt/1\",\"kind\":\"reminder\","
+        "\"tenant\":\"t\",\"channel\":\"email\",\"strategy\":\"s\",\"variant\":\"B\",\"step\":1,"
+        "\"created_at\":\"2026-03-08T09:00:00.000Z\",\"customer\":{\"customer_id\":\"C\"},"
+        "\"currency\":\"EUR\",\"amounts\":{\"total\":5},\"invoices\":[{\"invoice_id\":\"I\"}]}",
+        0, NULL);
     json_t *c = rep_normalize_contact(cmd, err, sizeof err);
     assert_non_null(c);
     assert_string_equal(json_string_value(json_object_get(c, "type")), "contact.sent");
     assert_string_equal(json_string_value(json_object_get(c, "at")), "2026-03-08T09:00:00.000Z");
-    assert_string_equal(json_string_value(json_array_get(json_object_get(c, "invoice_ids"), 0)), "I");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(c, "invoice_ids"), 0)),
+                        "I");
     rep_state *st = rep_state_new();
     assert_int_equal(rep_state_apply_contact(st, c, err, sizeof err), 1);
     assert_int_equal(rep_state_apply_contact(st, c, err, sizeof err), 0);
@@ -243,7 +295,8 @@ static void test_snapshot(void **state)
             json_t *b = rep_report_build(back, rep_report_types[k], tenants[t], d, 0);
             assert_true(json_equal(a, b));
             if (t == 0) /* globex has no contacts */
-                assert_true(json_array_size(json_object_get(a, k == 2 ? "rows" : "currencies")) > 0);
+                assert_true(json_array_size(json_object_get(a, k == 2 ? "rows" : "currencies")) >
+                            0);
             json_decref(a);
             json_decref(b);
         }
@@ -285,7 +338,9 @@ static void test_request(void **state)
     (void)state;
     char err[256];
     rep_request rq;
-    json_t *j = json_loads("{\"v\":1,\"id\":\"r1\",\"tenant\":\"acme\",\"types\":[\"kpis\"],\"as_of\":\"2026-03-31\"}", 0, NULL);
+    json_t *j = json_loads(
+        "{\"v\":1,\"id\":\"r1\",\"tenant\":\"acme\",\"types\":[\"kpis\"],\"as_of\":\"2026-03-31\"}",
+        0, NULL);
     assert_int_equal(rep_request_parse(j, 5, &rq, err, sizeof err), 0);
     assert_string_equal(rq.id, "r1");
     assert_string_equal(rq.tenant, "acme");
