@@ -2,7 +2,9 @@
  *
  * Format (all integers little-endian): "REPSNAP1", then every array of the
  * state in order, then every index map as (key, value) pairs, then the
- * offsets. Strings are u32 length + bytes (0xffffffff = NULL). Customer
+ * offsets, "END1" and a 64-bit checksum of everything before it (a damaged
+ * snapshot is refused and the state rebuilt from Kafka rather than trusted).
+ * Strings are u32 length + bytes (0xffffffff = NULL). Customer
  * invoice lists are rebuilt from the invoices on decode. A snapshot is
  * only ever read by the same major version: on a magic mismatch the
  * reporter rebuilds from Kafka instead. */
@@ -118,6 +120,23 @@ static char *r_str(rep_rbuf *r)
     s[n] = 0;
     r->off += n;
     return s;
+}
+
+/* A fast 64-bit checksum (word-wise multiply-xorshift), not cryptographic. */
+static uint64_t rep_sum64(const unsigned char *p, size_t n)
+{
+    uint64_t h = 0x9e3779b97f4a7c15u ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdu;
+        h ^= h >> 32;
+    }
+    for (; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3u;
+    h ^= h >> 29;
+    return h;
 }
 
 #define W64(x) w_u64(&w, (uint64_t)(x))
@@ -238,6 +257,8 @@ int rep_snapshot_encode(const rep_state *st, char **buf, size_t *len, char *errs
         W64(st->offsets.next[i]);
     }
     w_bytes(&w, "END1", 4);
+    if (!w.oom)
+        w_u64(&w, rep_sum64((const unsigned char *)w.p, w.len));
     if (w.oom) {
         free(w.p);
         snprintf(errstr, errlen, "snapshot: out of memory");
@@ -255,9 +276,17 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
 {
     rep_rbuf r = {(const unsigned char *)buf, len, 0, 0};
     rep_state *st = NULL;
-    if (len < 12 || memcmp(buf, "REPSNAP1", 8)) {
+    if (len < 20 || memcmp(buf, "REPSNAP1", 8)) {
         snprintf(errstr, errlen, "snapshot: unknown format");
         return NULL;
+    }
+    {
+        rep_rbuf t = {(const unsigned char *)buf, len, len - 8, 0};
+        if (r_u64(&t) != rep_sum64((const unsigned char *)buf, len - 8)) {
+            snprintf(errstr, errlen, "snapshot: checksum mismatch (damaged)");
+            return NULL;
+        }
+        r.len = len - 8; /* the checksum is not part of the body */
     }
     r.off = 8;
     st = rep_state_new();

@@ -326,6 +326,13 @@ static void test_snapshot(void **state)
         rep_state *x = rep_snapshot_decode(buf, cut, err, sizeof err);
         assert_null(x);
     }
+    buf[len / 2] ^= 0x10; /* one bit in the middle */
+    assert_null(rep_snapshot_decode(buf, len, err, sizeof err));
+    assert_non_null(strstr(err, "checksum"));
+    buf[len / 2] ^= 0x10;
+    rep_state *again = rep_snapshot_decode(buf, len, err, sizeof err);
+    assert_non_null(again);
+    rep_state_free(again);
     buf[0] = 'X';
     assert_null(rep_snapshot_decode(buf, len, err, sizeof err));
     free(buf);
