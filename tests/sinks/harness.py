@@ -44,9 +44,17 @@ def create_topics(bindir, prefix, partitions=6, brokers=None):
     env = dict(os.environ, ARREARS_TOPIC_PREFIX=prefix)
     if brokers:
         env["ARREARS_KAFKA_BROKERS"] = brokers
-    subprocess.run([os.path.join(bindir, "arrears-admin"), "create-topics", "--partitions",
-                    str(partitions), "commands", "contacts", "tasks"],
-                   env=env, check=True, stdout=subprocess.DEVNULL)
+    for attempt in range(10):
+        try:
+            subprocess.run([os.path.join(bindir, "arrears-admin"), "create-topics",
+                            "--partitions", str(partitions), "commands", "contacts", "tasks"],
+                           env=env, check=True, stdout=subprocess.DEVNULL)
+            return
+        except (PermissionError, OSError):
+            # bin/ is shared: a concurrent `make` may be relinking the tool
+            if attempt == 9:
+                raise
+            time.sleep(0.5)
 
 
 class Sink:
