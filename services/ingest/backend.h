@@ -11,6 +11,9 @@
 #include "redis.h"
 #include "service.h"
 
+/* The window is split into this many buckets (plus the current one). */
+#define ING_DEDUP_BUCKETS 7
+
 typedef struct ing_kafka_redis {
     rd_kafka_t *producer;
     cm_kafka_dr *dr;
@@ -26,10 +29,11 @@ typedef struct ing_kafka_redis {
     const char **argv;
     size_t *argvlen;
     size_t argcap;
+    /* which buckets older than the previous one exist (see backend.c) */
+    long long old_cur, old_at;
+    unsigned char old_exists[ING_DEDUP_BUCKETS * 4 + 2];
 } ing_kafka_redis;
 
-/* The window is split into this many buckets (plus the current one). */
-#define ING_DEDUP_BUCKETS 7
 
 void ing_kafka_redis_free(ing_kafka_redis *b);
 

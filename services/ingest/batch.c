@@ -110,11 +110,24 @@ struct ing_batch {
     char **keys;
     unsigned char *seen;
     size_t *idx;
-    size_t n;
+    size_t n, cap;
     int produced; /* produce_all succeeded once */
     ing_batch_stats st;
     double t_validate, t_lookup;
 };
+
+/* Freed batches are kept for reuse (two: one in flight, one being
+ * prepared), so the steady state allocates no per-batch arrays. */
+static _Thread_local ing_batch *spare[2];
+
+static void batch_destroy(ing_batch *b)
+{
+    free(b->idx);
+    free(b->seen);
+    free(b->keys);
+    free(b->recs);
+    free(b);
+}
 
 void ing_batch_free(ing_batch *b)
 {
@@ -124,12 +137,44 @@ void ing_batch_free(ing_batch *b)
         for (size_t i = 0; i < b->n; i++) {
             free(b->recs[i].body);
             free(b->recs[i].dedup_key);
+            b->recs[i].body = NULL;
+            b->recs[i].dedup_key = NULL;
         }
-    free(b->idx);
-    free(b->seen);
-    free(b->keys);
-    free(b->recs);
-    free(b);
+    for (int i = 0; i < 2; i++)
+        if (!spare[i] && b->recs && b->keys && b->seen && b->idx) {
+            spare[i] = b;
+            return;
+        }
+    batch_destroy(b);
+}
+
+static ing_batch *batch_new(size_t n)
+{
+    for (int i = 0; i < 2; i++) {
+        ing_batch *b = spare[i];
+        if (b && b->cap >= n) {
+            spare[i] = NULL;
+            memset(&b->st, 0, sizeof b->st);
+            b->produced = 0;
+            b->n = n;
+            return b;
+        }
+    }
+    ing_batch *b = calloc(1, sizeof *b);
+    if (!b)
+        return NULL;
+    size_t c = n ? n : 1;
+    b->cap = c;
+    b->recs = calloc(c, sizeof *b->recs);
+    b->keys = calloc(c, sizeof *b->keys);
+    b->seen = calloc(c, 1);
+    b->idx = calloc(c, sizeof *b->idx);
+    if (!b->recs || !b->keys || !b->seen || !b->idx) {
+        batch_destroy(b);
+        return NULL;
+    }
+    b->n = n;
+    return b;
 }
 
 ing_batch *ing_batch_prepare(const ing_config *cfg, const char *dedup_prefix,
@@ -138,19 +183,16 @@ ing_batch *ing_batch_prepare(const ing_config *cfg, const char *dedup_prefix,
     ing_result r;
     memset(&r, 0, sizeof r);
     double t0 = ms_now();
-    ing_batch *b = calloc(1, sizeof *b);
+    ing_batch *b = batch_new(n);
     if (!b)
-        goto nomem;
-    b->n = n;
-    b->recs = calloc(n ? n : 1, sizeof *b->recs);
-    b->keys = calloc(n ? n : 1, sizeof *b->keys);
-    b->seen = calloc(n ? n : 1, 1);
-    b->idx = calloc(n ? n : 1, sizeof *b->idx);
-    if (!b->recs || !b->keys || !b->seen || !b->idx)
         goto nomem;
     for (size_t i = 0; i < n; i++) {
         ing_record *rec = &b->recs[i];
         rec->in = &msgs[i];
+        rec->drop = 0;
+        rec->body = NULL;
+        rec->dedup_key = NULL;
+        rec->reason[0] = 0;
         if (ing_process(cfg, &msgs[i], &r, errstr, errlen) != 0)
             goto fail;
         rec->accepted = r.accepted;

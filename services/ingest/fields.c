@@ -159,7 +159,16 @@ void ing_trace_id(const char *given, const char *tenant, const char *source, con
     memcpy(buf + lt + 1, source, ls);
     buf[lt + 1 + ls] = 0;
     memcpy(buf + lt + ls + 2, id, li);
-    if (EVP_Digest(buf, lt + ls + 2 + li, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen < 16)
+    /* the digest is fetched once: EVP_sha256() per call costs a lookup */
+    static _Thread_local EVP_MD_CTX *ctx;
+    static const EVP_MD *sha256;
+    if (!sha256)
+        sha256 = EVP_sha256();
+    if (!ctx)
+        ctx = EVP_MD_CTX_new();
+    if (!ctx || EVP_DigestInit_ex(ctx, sha256, NULL) != 1 ||
+        EVP_DigestUpdate(ctx, buf, lt + ls + 2 + li) != 1 ||
+        EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen < 16)
         memset(md, 0x11, 16);
     static const char hx[] = "0123456789abcdef";
     for (int i = 0; i < 16; i++) {
@@ -197,10 +206,28 @@ char *ing_base64(const void *src, size_t n)
 
 char *ing_dedup_key(const char *prefix, const char *tenant, const char *source, const char *id)
 {
-    size_t n = strlen(prefix) + strlen(tenant) + strlen(source) + strlen(id) + 32;
-    char *k = malloc(n);
+    size_t lp = strlen(prefix), lt = strlen(tenant), ls = strlen(source), li = strlen(id);
+    char num[24], *e = num + sizeof num, *q = e;
+    size_t v = ls;
+    do {
+        *--q = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    size_t ln = (size_t)(e - q);
+    char *k = malloc(lp + lt + ln + ls + li + 4), *o = k;
     if (!k)
         return NULL;
-    snprintf(k, n, "%s%s:%zu:%s:%s", prefix, tenant, strlen(source), source, id);
+    memcpy(o, prefix, lp);
+    o += lp;
+    memcpy(o, tenant, lt);
+    o += lt;
+    *o++ = ':';
+    memcpy(o, q, ln);
+    o += ln;
+    *o++ = ':';
+    memcpy(o, source, ls);
+    o += ls;
+    *o++ = ':';
+    memcpy(o, id, li + 1);
     return k;
 }

@@ -23,7 +23,7 @@ typedef struct chunk {
 struct ing_json {
     chunk *head, *cur;
     const char *start, *p, *end;
-    int depth, max_depth, failed;
+    int depth, max_depth, failed, too_deep;
     char *err;
     size_t errlen;
 };
@@ -331,7 +331,7 @@ static int duplicate_keys(ing_json *j, ing_jv *obj)
     if (obj->n <= 16) {
         for (ing_jv *a = obj->u.first; a; a = a->next)
             for (ing_jv *b = a->next; b; b = b->next)
-                if (strcmp(a->key, b->key) == 0)
+                if (a->keylen == b->keylen && memcmp(a->key, b->key, a->keylen) == 0)
                     return 1;
         return 0;
     }
@@ -356,6 +356,7 @@ static ing_jv *value(ing_json *j);
 static ing_jv *container(ing_json *j, int object)
 {
     if (++j->depth > j->max_depth) {
+        j->too_deep = 1;
         fail(j, "nested too deep");
         return NULL;
     }
@@ -375,13 +376,13 @@ static ing_jv *container(ing_json *j, int object)
     }
     for (;;) {
         const char *key = NULL;
+        uint32_t kl = 0;
         if (object) {
             skip_ws(j);
             if (j->p >= j->end || *j->p != '"') {
                 fail(j, "string or '}' expected");
                 return NULL;
             }
-            uint32_t kl;
             if (!(key = string(j, &kl)))
                 return NULL;
             skip_ws(j);
@@ -395,6 +396,7 @@ static ing_jv *container(ing_json *j, int object)
         if (!m)
             return NULL;
         m->key = key;
+        m->keylen = kl;
         *tail = m;
         tail = &m->next;
         if (++v->n == UINT32_MAX) {
@@ -490,6 +492,7 @@ ing_jv *ing_json_parse(ing_json *j, const char *p, size_t n, int max_depth, char
     j->depth = 0;
     j->max_depth = max_depth;
     j->failed = 0;
+    j->too_deep = 0;
     j->err = err;
     j->errlen = errlen;
     ing_jv *root = value(j);
@@ -503,12 +506,15 @@ ing_jv *ing_json_parse(ing_json *j, const char *p, size_t n, int max_depth, char
     return root;
 }
 
+int ing_json_too_deep(const ing_json *j) { return j->too_deep; }
+
 ing_jv *ing_jv_get(const ing_jv *obj, const char *key)
 {
     if (!obj || obj->type != ING_JV_OBJECT)
         return NULL;
+    size_t n = strlen(key);
     for (ing_jv *m = obj->u.first; m; m = m->next)
-        if (m->key[0] == key[0] && strcmp(m->key, key) == 0)
+        if (m->keylen == n && memcmp(m->key, key, n) == 0)
             return m;
     return NULL;
 }
@@ -533,6 +539,8 @@ static int grow(ing_buf *b, size_t more)
     b->cap = cap;
     return 0;
 }
+
+int ing_buf_reserve(ing_buf *b, size_t n) { return grow(b, n); }
 
 void ing_buf_raw(ing_buf *b, const char *s, size_t n)
 {

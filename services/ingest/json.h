@@ -28,6 +28,7 @@ struct ing_jv {
     int type;
     uint32_t n;      /* string: length in bytes; array/object: members */
     const char *key; /* member of an object: its key (NUL-terminated) */
+    uint32_t keylen;
     union {
         const char *s; /* NUL-terminated (no NUL inside) */
         int64_t i;
@@ -46,6 +47,9 @@ void ing_json_free(ing_json *j);
 ing_jv *ing_json_parse(ing_json *j, const char *p, size_t n, int max_depth, char *err,
                        size_t errlen);
 
+/* 1 when the last parse failed because of max_depth. */
+int ing_json_too_deep(const ing_json *j);
+
 /* Member of an object by key (NULL if absent or v is not an object). */
 ing_jv *ing_jv_get(const ing_jv *obj, const char *key);
 
@@ -57,6 +61,8 @@ typedef struct ing_buf {
     int oom;
 } ing_buf;
 
+/* Makes room for n more bytes; -1 (and oom set) when memory runs out. */
+int ing_buf_reserve(ing_buf *b, size_t n);
 void ing_buf_raw(ing_buf *b, const char *s, size_t n);
 void ing_buf_cstr(ing_buf *b, const char *s); /* raw, strlen */
 void ing_buf_str(ing_buf *b, const char *s, size_t n); /* quoted and escaped */

@@ -17,8 +17,48 @@
 
 void ing_result_clear(ing_result *r)
 {
+    /* not a memset of the whole struct: it is 6 KiB and runs per message */
     free(r->body);
-    memset(r, 0, sizeof *r);
+    r->body = NULL;
+    r->bodylen = 0;
+    r->accepted = 0;
+    r->key[0] = r->tenant[0] = r->source[0] = r->id[0] = r->type[0] = r->trace_id[0] = 0;
+    r->reasons.n = r->reasons.dropped = 0;
+}
+
+/* "2026-03-01T09:00:00.000Z" (the hot path's cm_time_format_rfc3339,
+ * without snprintf); years 0..9999, else the common formatter. */
+static void format_instant(int64_t ms, char buf[40])
+{
+    int32_t day = cm_time_day(ms);
+    int64_t rem = ms - (int64_t)day * 86400000;
+    int y;
+    unsigned mo, d;
+    cm_civil_from_days(day, &y, &mo, &d);
+    if (y < 0 || y > 9999) {
+        cm_time_format_rfc3339(ms, buf, 40);
+        return;
+    }
+    int v[7] = {y, (int)mo, (int)d, (int)(rem / 3600000), (int)(rem / 60000 % 60),
+                (int)(rem / 1000 % 60), (int)(rem % 1000)};
+    char *o = buf;
+    o[0] = (char)('0' + v[0] / 1000);
+    o[1] = (char)('0' + v[0] / 100 % 10);
+    o[2] = (char)('0' + v[0] / 10 % 10);
+    o[3] = (char)('0' + v[0] % 10);
+    o += 4;
+    static const char sep[] = "--T::";
+    for (int i = 1; i < 6; i++) {
+        *o++ = sep[i - 1];
+        *o++ = (char)('0' + v[i] / 10);
+        *o++ = (char)('0' + v[i] % 10);
+    }
+    *o++ = '.';
+    *o++ = (char)('0' + v[6] / 100);
+    *o++ = (char)('0' + v[6] / 10 % 10);
+    *o++ = (char)('0' + v[6] % 10);
+    *o++ = 'Z';
+    *o = 0;
 }
 
 static size_t message_size(const ing_input *in)
@@ -136,8 +176,10 @@ static const ing_jv *parse_json(const char *p, size_t n, const char *field, cons
         ing_reason_add(rs, field, "json", "empty message body");
         return NULL;
     }
-    if (ing_scan(p, n, cfg->max_depth, field, rs) != 0)
-        return NULL;
+    /* UTF-8 first (a clear reason with the byte offset); the nesting
+     * depth is enforced by the parser itself (ing_scan does both, slower). */
+    if (!ing_utf8_valid(p, n))
+        return ing_scan(p, n, cfg->max_depth, field, rs), NULL;
     if (!tls_json && !(tls_json = ing_json_new())) {
         *oom = 1;
         return NULL;
@@ -145,7 +187,11 @@ static const ing_jv *parse_json(const char *p, size_t n, const char *field, cons
     char err[160];
     const ing_jv *j = ing_json_parse(tls_json, p, n, cfg->max_depth, err, sizeof err);
     if (!j) {
-        ing_reason_add(rs, field, "json", "not valid JSON: %s", err);
+        if (ing_json_too_deep(tls_json))
+            ing_reason_add(rs, field, "depth", "JSON nested deeper than %d levels",
+                           cfg->max_depth);
+        else
+            ing_reason_add(rs, field, "json", "not valid JSON: %s", err);
         return NULL;
     }
     if (j->type != ING_JV_OBJECT) {
@@ -167,8 +213,13 @@ static int content_type_json(const char *ct)
 
 static void copy(char *dst, size_t len, const char *src)
 {
-    snprintf(dst, len, "%s", src ? src : "");
-    ing_utf8_sanitize(dst);
+    size_t n = src ? strlen(src) : 0;
+    if (n >= len)
+        n = len - 1;
+    memcpy(dst, src ? src : "", n);
+    dst[n] = 0;
+    if (n == len - 1) /* cut: maybe inside a UTF-8 sequence */
+        ing_utf8_sanitize(dst);
 }
 
 static int reject(const ing_config *cfg, const ing_input *in, ing_result *out, char *errstr,
@@ -187,7 +238,13 @@ static int reject(const ing_config *cfg, const ing_input *in, ing_result *out, c
 int ing_process(const ing_config *cfg, const ing_input *in, ing_result *out, char *errstr,
                 size_t errlen)
 {
-    ing_buf data = {NULL, 0, 0, 0}, body = {NULL, 0, 0, 0};
+    /* data is rebuilt per message in a per-thread buffer; body is handed
+     * over to the result, so it is allocated once at its final size */
+    static _Thread_local ing_buf tls_data;
+    ing_buf body = {NULL, 0, 0, 0};
+    ing_buf data = tls_data;
+    data.len = 0;
+    data.oom = 0;
     int rc = -1, oom = 0;
     out->accepted = 0;
     out->body = NULL;
@@ -295,10 +352,14 @@ int ing_process(const ing_config *cfg, const ing_input *in, ing_result *out, cha
     const ing_jv *cv = ing_jv_get(dv, "customer_id"); /* validated by every type */
     const char *customer = cv->u.s;
     ing_trace_id(traceparent, tenant, source, id, out->trace_id);
-    snprintf(out->key, sizeof out->key, "%s/%s", tenant, customer);
+    size_t lt = strlen(tenant), lc = cv->n; /* bounded: 64 + 1 + 200 < ING_KEY_MAX */
+    memcpy(out->key, tenant, lt);
+    out->key[lt] = '/';
+    memcpy(out->key + lt + 1, customer, lc + 1);
     char tbuf[40];
-    cm_time_format_rfc3339(time_ms, tbuf, sizeof tbuf);
+    format_instant(time_ms, tbuf);
 
+    ing_buf_reserve(&body, data.len + 6 * (strlen(id) + strlen(source) + lt + lc) + 256);
     ing_buf_cstr(&body, "{\"v\":1,\"id\":");
     ing_buf_str(&body, id, strlen(id));
     ing_buf_cstr(&body, ",\"source\":");
@@ -330,6 +391,6 @@ nomem:
     rc = -1;
 cleanup:
     ing_buf_free(&body);
-    ing_buf_free(&data);
+    tls_data = data; /* keep the buffer for the next message */
     return rc;
 }

@@ -27,13 +27,15 @@ const char *const ing_types[] = {
     "promise.made",       "dispute.opened",    "dispute.resolved", "contact.ceased",
     NULL};
 
-int ing_type_known(const char *type)
+static int type_index(const char *type)
 {
     for (int i = 0; ing_types[i]; i++)
-        if (strcmp(type, ing_types[i]) == 0)
-            return 1;
-    return 0;
+        if (type[0] == ing_types[i][0] && strcmp(type, ing_types[i]) == 0)
+            return i;
+    return -1;
 }
+
+int ing_type_known(const char *type) { return type_index(type) >= 0; }
 
 static const char *const channel_names[] = {"email", "sms", "webhook", "call_task", "letter",
                                             NULL};
@@ -627,26 +629,40 @@ int ing_normalize_data(const char *type, const ing_jv *data, ing_buf *out, ing_r
     vctx c = {data, out, 1, rs, "data"};
     size_t before = rs->n + rs->dropped;
     ing_buf_raw(out, "{", 1);
-    if (!strcmp(type, "invoice.issued") || !strcmp(type, "invoice.updated"))
+    switch (type_index(type)) {
+    case 0: /* invoice.issued */
+    case 1: /* invoice.updated */
         t_invoice(&c, 1);
-    else if (!strcmp(type, "invoice.voided") || !strcmp(type, "invoice.written_off"))
+        break;
+    case 2: /* invoice.voided */
+    case 3: /* invoice.written_off */
         t_invoice(&c, 0);
-    else if (!strcmp(type, "payment.received"))
+        break;
+    case 4:
         t_payment_received(&c);
-    else if (!strcmp(type, "payment.reversed"))
+        break;
+    case 5:
         t_payment_reversed(&c);
-    else if (!strcmp(type, "credit_note.issued"))
+        break;
+    case 6:
         t_credit_note(&c);
-    else if (!strcmp(type, "customer.upserted"))
+        break;
+    case 7:
         t_customer(&c);
-    else if (!strcmp(type, "promise.made"))
+        break;
+    case 8:
         t_promise(&c);
-    else if (!strcmp(type, "dispute.opened") || !strcmp(type, "dispute.resolved"))
+        break;
+    case 9: /* dispute.opened */
+    case 10: /* dispute.resolved */
         t_dispute(&c);
-    else if (!strcmp(type, "contact.ceased"))
+        break;
+    case 11:
         t_contact_ceased(&c);
-    else
+        break;
+    default:
         ing_reason_add(rs, "type", "type", "unknown event type '%s'", type);
+    }
     ing_buf_raw(out, "}", 1);
     return rs->n + rs->dropped == before ? 0 : -1;
 }
