@@ -2,19 +2,27 @@
  *
  *   arrears-report [--tenant T] [--type aging|kpis|effectiveness]
  *                  [--request-id ID] [--depth N] [--json]
+ *   arrears-report --ask [--tenant T] [--type T] [--as-of YYYY-MM-DD]
+ *                  [--timeout SECONDS] [--json]
  *
  * Reads the last N (default 2000) records of every partition of
  * ARREARS_TOPIC_PREFIX + "reports" up to the current end, keeps the latest
  * report per key (tenant/report-type; one key lives on one partition, so
  * "latest" is the highest offset), and prints them as aligned tables
  * (rep_table_print), or as one JSON object per line with --json. With
- * --request-id only the answers to that request are kept. Exit 0 when at
- * least one report was printed, 3 when none matched, 1 on errors. */
+ * --request-id only the answers to that request are kept. With --ask it
+ * publishes a request on reports.requests (tenant default "default", as of
+ * today by default) and prints the answers as they arrive (waiting at most
+ * --timeout seconds, default 30). Exit 0 when at least one report was
+ * printed (with --ask: every requested one), 3 when none matched or the
+ * answers did not come in time, 1 on errors. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../services/reporter/reporter.h"
+#include "clock.h"
 #include "kafka.h"
 #include "log.h"
 #include "settings.h"
@@ -25,6 +33,8 @@ static int tool_usage(void)
 {
     fprintf(stderr, "usage: arrears-report [--tenant T] [--type aging|kpis|effectiveness] "
                     "[--request-id ID] [--depth N] [--json]\n"
+                    "       arrears-report --ask [--tenant T] [--type T] [--as-of YYYY-MM-DD] "
+                    "[--timeout SECONDS] [--json]\n"
                     "  reads ARREARS_TOPIC_PREFIX + \"reports\" on ARREARS_KAFKA_BROKERS\n");
     return 2;
 }
@@ -32,8 +42,12 @@ static int tool_usage(void)
 int main(int argc, char **argv)
 {
     const char *tenant = NULL, *type = NULL, *request_id = NULL;
-    long depth = 2000;
-    int as_json = 0, rc = 1;
+    const char *as_of = NULL;
+    long depth = 2000, timeout_s = 30;
+    int as_json = 0, ask = 0, rc = 1;
+    char ask_id[64] = "";
+    rd_kafka_t *prod = NULL;
+    cm_kafka_dr dr = {0, 0, {0}};
     char err[4096], topic[512];
     rd_kafka_t *rk = NULL;
     rd_kafka_topic_partition_list_t *parts = NULL;
@@ -44,7 +58,15 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--json"))
             as_json = 1;
-        else if (!strcmp(argv[i], "--tenant") && i + 1 < argc)
+        else if (!strcmp(argv[i], "--ask"))
+            ask = 1;
+        else if (!strcmp(argv[i], "--as-of") && i + 1 < argc)
+            as_of = argv[++i];
+        else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
+            timeout_s = strtol(argv[++i], NULL, 10);
+            if (timeout_s < 1)
+                return tool_usage();
+        } else if (!strcmp(argv[i], "--tenant") && i + 1 < argc)
             tenant = argv[++i];
         else if (!strcmp(argv[i], "--type") && i + 1 < argc)
             type = argv[++i];
@@ -56,6 +78,22 @@ int main(int argc, char **argv)
                 return tool_usage();
         } else
             return tool_usage();
+    }
+    int32_t asof_day;
+    if (as_of && (!ask || cm_date_parse(as_of, &asof_day) < 0)) {
+        fprintf(stderr, "arrears-report: --as-of: not a date (YYYY-MM-DD), and only with --ask\n");
+        return 2;
+    }
+    if (type && strcmp(type, "aging") && strcmp(type, "kpis") && strcmp(type, "effectiveness")) {
+        fprintf(stderr, "arrears-report: --type: one of aging, kpis, effectiveness\n");
+        return 2;
+    }
+    if (ask) {
+        if (!tenant)
+            tenant = "default";
+        snprintf(ask_id, sizeof ask_id, "arrears-report-%ld-%lld", (long)getpid(),
+                 (long long)cm_clock_real_ms());
+        request_id = ask_id;
     }
     cm_log_init("report", "warn");
     if (cm_settings_load(tool_settings, err, sizeof err) != 0) {
@@ -101,6 +139,10 @@ int main(int argc, char **argv)
             goto cleanup;
         }
         hi[i] = h;
+        if (ask) { /* only what is published from now on */
+            rd_kafka_topic_partition_list_add(parts, topic, p)->offset = h;
+            continue;
+        }
         if (h > lo) {
             int64_t from = h - depth > lo ? h - depth : lo;
             rd_kafka_topic_partition_list_add(parts, topic, p)->offset = from;
@@ -111,8 +153,35 @@ int main(int argc, char **argv)
         fprintf(stderr, "arrears-report: assign: %s\n", rd_kafka_err2str(e));
         goto cleanup;
     }
+    int want = type ? 1 : 3;
+    int64_t deadline = cm_clock_real_ms() + timeout_s * 1000;
+    if (ask) {
+        json_t *req = json_pack("{s:i, s:s, s:s}", "v", 1, "id", ask_id, "tenant", tenant);
+        if (type)
+            json_object_set_new(req, "types", json_pack("[s]", type));
+        if (as_of)
+            json_object_set_new(req, "as_of", json_string(as_of));
+        char *body = json_dumps(req, JSON_COMPACT);
+        json_decref(req);
+        char rtopic[512], key[300];
+        cm_settings_topic(tool_settings, "reports.requests", rtopic, sizeof rtopic);
+        snprintf(key, sizeof key, "%s/%s", tenant, ask_id);
+        prod = cm_kafka_producer_new(cm_settings_str(tool_settings, "ARREARS_KAFKA_BROKERS"),
+                                     "arrears-report", &dr, 0, err, sizeof err);
+        if (!prod || !body ||
+            cm_kafka_produce(prod, rtopic, key, strlen(key), body, strlen(body), NULL, err,
+                             sizeof err) < 0 ||
+            cm_kafka_wait_delivered(prod, &dr, 10000, err, sizeof err) < 0) {
+            fprintf(stderr, "arrears-report: request not sent: %s\n", err);
+            free(body);
+            goto cleanup;
+        }
+        free(body);
+        remaining = 1; /* until the answers arrive */
+    }
     int idle = 0;
-    while (remaining > 0 && idle < 100) { /* 10 s without progress: give up */
+    while (ask ? (json_object_size(latest) < (size_t)want && cm_clock_real_ms() < deadline)
+               : (remaining > 0 && idle < 100)) { /* 10 s without progress: give up */
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
         if (!m) {
             idle++;
@@ -126,8 +195,9 @@ int main(int argc, char **argv)
         int pi = 0;
         while (pi < np && md->topics[0].partitions[pi].id != m->partition)
             pi++;
-        if (pi < np && m->offset < hi[pi]) {
-            remaining--;
+        if (pi < np && (ask || m->offset < hi[pi])) {
+            if (!ask)
+                remaining--;
             json_t *r = json_loadb(m->payload, m->len, 0, NULL);
             const char *rt = json_string_value(json_object_get(r, "type"));
             const char *tn = json_string_value(json_object_get(r, "tenant"));
@@ -143,7 +213,10 @@ int main(int argc, char **argv)
         }
         rd_kafka_message_destroy(m);
     }
-    if (remaining > 0)
+    if (ask && json_object_size(latest) < (size_t)want)
+        fprintf(stderr, "arrears-report: %zu of %d answers to %s within %ld s\n",
+                json_object_size(latest), want, ask_id, timeout_s);
+    else if (!ask && remaining > 0)
         fprintf(stderr, "arrears-report: %lld record(s) not read before the timeout\n",
                 (long long)remaining);
     const char *k;
@@ -161,10 +234,12 @@ int main(int argc, char **argv)
         }
         printed++;
     }
-    rc = printed ? 0 : 3;
+    rc = printed && (!ask || printed >= want) ? 0 : 3;
     if (!printed)
         fprintf(stderr, "arrears-report: no report matched\n");
 cleanup:
+    if (prod)
+        rd_kafka_destroy(prod);
     free(hi);
     json_decref(latest);
     if (parts)

@@ -90,6 +90,16 @@ try:
             or "5650.50" not in out.stdout or "severe" not in out.stdout:
         fail("arrears-report table output:\n" + out.stdout + out.stderr)
 
+    # arrears-report --ask: sends a request and prints the answers
+    out = subprocess.run([os.path.join(BIN, "arrears-report"), "--ask", "--tenant", "acme", "--as-of", "2026-03-31",
+                          "--json", "--timeout", "60"], env=env.env, capture_output=True, text=True, timeout=90)
+    if out.returncode != 0:
+        fail("arrears-report --ask exited %d: %s" % (out.returncode, out.stderr))
+    asked = [json.loads(l) for l in out.stdout.splitlines()]
+    if len(asked) != 3 or len({r["request_id"] for r in asked}) != 1:
+        fail("arrears-report --ask printed %r" % [(r.get("type"), r.get("request_id")) for r in asked])
+    check(acme, asked, "arrears-report --ask")
+
     # a bad request is answered with an error naming the field
     env.request("req-8", "acme", "2026-02-30")
     got = env.wait_reports(lambda k, r: r.get("request_id") == "req-8", 1, what="the answer to req-8")
