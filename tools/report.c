@@ -56,7 +56,10 @@ int main(int argc, char **argv)
     int64_t *hi = NULL;
 
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--json"))
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            tool_usage();
+            return 0;
+        } else if (!strcmp(argv[i], "--json"))
             as_json = 1;
         else if (!strcmp(argv[i], "--ask"))
             ask = 1;
