@@ -30,7 +30,12 @@ static json_t *date(int32_t d) {
 
 static json_t *customer_obj(const sch_rec *inv, const sch_rec *cust) {
     json_t *o = NULL;
-    if (cust && cust->u.cust.contact) o = json_loads(cust->u.cust.contact, 0, NULL);
+    if (cust && cust->u.cust.contact) {
+        /* parsed once per customer and batch: many invoices share a debtor */
+        sch_rec *mc = (sch_rec *)cust;
+        if (!mc->u.cust.contact_obj) mc->u.cust.contact_obj = json_loads(cust->u.cust.contact, 0, NULL);
+        o = json_deep_copy(mc->u.cust.contact_obj);
+    }
     if (!json_is_object(o)) {
         json_decref(o);
         o = json_object();

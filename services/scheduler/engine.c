@@ -73,20 +73,14 @@ int sch_engine_apply_json(sch_engine *e, json_t **evs, const int *parts, size_t 
     return rc;
 }
 
-int sch_engine_events(sch_engine *e, rd_kafka_message_t **msgs, size_t n, char *errstr,
-                      size_t errlen) {
-    json_t **evs = calloc(n ? n : 1, sizeof *evs);
-    int *parts = calloc(n ? n : 1, sizeof *parts);
-    int rc = -1;
-    if (!evs || !parts) {
-        snprintf(errstr, errlen, "out of memory");
-        goto cleanup;
-    }
+void sch_engine_parse(sch_engine *e, rd_kafka_message_t **msgs, size_t n, json_t **evs,
+                      int *parts) {
     for (size_t i = 0; i < n; i++) {
         rd_kafka_message_t *m = msgs[i];
         json_error_t je;
         char why[512];
         parts[i] = m->partition;
+        evs[i] = NULL;
         if (!m->payload) continue;
         json_t *ev = json_loadb(m->payload, m->len, 0, &je);
         int ck = ev ? sch_event_check(ev, why, sizeof why) : -1;
@@ -106,6 +100,18 @@ int sch_engine_events(sch_engine *e, rd_kafka_message_t **msgs, size_t n, char *
         evs[i] = ev;
         add(e->m_events, 1);
     }
+}
+
+int sch_engine_events(sch_engine *e, rd_kafka_message_t **msgs, size_t n, char *errstr,
+                      size_t errlen) {
+    json_t **evs = calloc(n ? n : 1, sizeof *evs);
+    int *parts = calloc(n ? n : 1, sizeof *parts);
+    int rc = -1;
+    if (!evs || !parts) {
+        snprintf(errstr, errlen, "out of memory");
+        goto cleanup;
+    }
+    sch_engine_parse(e, msgs, n, evs, parts);
     rc = sch_engine_apply_json(e, evs, parts, n, errstr, errlen);
 cleanup:
     for (size_t i = 0; evs && i < n; i++) json_decref(evs[i]);
@@ -148,6 +154,36 @@ static int republish(sch_engine *e, int p, char *errstr, size_t errlen) {
 cleanup:
     cm_redis_pipe_free(pipe);
     freeReplyObject(rep);
+    return rc;
+}
+
+/* One variadic HDEL per partition for the records just delivered. */
+static int hdel_outs(sch_engine *e, sch_ctx *c, char *errstr, size_t errlen) {
+    cm_redis_pipe *pipe = cm_redis_pipe_new();
+    const char **argv = malloc((c->nouts + 2) * sizeof *argv);
+    int rc = -1;
+    if (!pipe || !argv) {
+        snprintf(errstr, errlen, "out of memory");
+        goto cleanup;
+    }
+    for (int p = 0; p < SCH_MAX_PARTS; p++) {
+        int argc = 2;
+        char key[200];
+        for (size_t i = 0; i < c->nouts; i++)
+            if (c->outs[i].part == p) argv[argc++] = c->outs[i].id;
+        if (argc == 2) continue;
+        sch_store_out_key(key, sizeof key, e->prefix, p);
+        argv[0] = "HDEL";
+        argv[1] = key;
+        if (cm_redis_pipe_add_argv(pipe, argc, argv, NULL) < 0) {
+            snprintf(errstr, errlen, "out of memory");
+            goto cleanup;
+        }
+    }
+    rc = cm_redis_pipe_exec(e->redis, pipe, errstr, errlen);
+cleanup:
+    free(argv);
+    cm_redis_pipe_free(pipe);
     return rc;
 }
 
@@ -224,14 +260,7 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen) {
         }
     }
     if (c.nouts && e->sink.flush(e->sink.opaque, errstr, errlen) < 0) goto failed;
-    pipe = cm_redis_pipe_new();
-    if (!pipe) goto failed;
-    for (size_t i = 0; i < c.nouts; i++) {
-        char key[200];
-        sch_store_out_key(key, sizeof key, e->prefix, c.outs[i].part);
-        cm_redis_pipe_add(pipe, "HDEL %s %s", key, c.outs[i].id);
-    }
-    if (c.nouts && cm_redis_pipe_exec(e->redis, pipe, errstr, errlen) < 0) goto failed;
+    if (c.nouts && hdel_outs(e, &c, errstr, errlen) < 0) goto failed;
     published = (int)c.nouts;
     e->fired_total += c.fired;
     add(e->m_fired, c.fired);

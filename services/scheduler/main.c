@@ -16,6 +16,7 @@
 #include "service.h"
 #include "settings.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -81,6 +82,59 @@ static int ks_flush(void *opaque, char *errstr, size_t errlen) {
 
 static int64_t now_ms(void) { return cm_clock_now_ms(); }
 
+/* A polled batch and its parsed events. */
+typedef struct batch {
+    rd_kafka_message_t **msgs;
+    json_t **evs;
+    int *parts;
+    size_t n;
+} batch;
+
+typedef struct parse_job {
+    sch_engine *e;
+    batch *b;
+} parse_job;
+
+static void *parse_thread(void *arg) {
+    parse_job *j = arg;
+    sch_engine_parse(j->e, j->b->msgs, j->b->n, j->b->evs, j->b->parts);
+    return NULL;
+}
+
+static int batch_alloc(batch *b, size_t max) {
+    b->msgs = calloc(max, sizeof *b->msgs);
+    b->evs = calloc(max, sizeof *b->evs);
+    b->parts = calloc(max, sizeof *b->parts);
+    b->n = 0;
+    return b->msgs && b->evs && b->parts ? 0 : -1;
+}
+
+static void batch_release(batch *b) {
+    for (size_t i = 0; i < b->n; i++) {
+        json_decref(b->evs[i]);
+        b->evs[i] = NULL;
+        rd_kafka_message_destroy(b->msgs[i]);
+    }
+    b->n = 0;
+}
+
+static void batch_free(batch *b) {
+    batch_release(b);
+    free(b->msgs);
+    free(b->evs);
+    free(b->parts);
+}
+
+/* Applies a parsed batch and stores its offsets. -1 when not durable. */
+static int batch_apply(sch_engine *e, rd_kafka_t *consumer, batch *b, char *err, size_t errlen) {
+    if (b->n == 0) return 0;
+    int ok = sch_engine_apply_json(e, b->evs, b->parts, b->n, err, errlen) == 0;
+    if (ok && cm_kafka_store(consumer, b->msgs, b->n, err, errlen) != 0)
+        cm_log_warn("store offsets: %s (the batch will be replayed)", err);
+    batch_release(b);
+    return ok ? 0 : -1;
+}
+
 static void sleep_ms(long ms) {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
@@ -90,15 +144,27 @@ int main(int argc, char **argv) {
     int code = 0;
     if (cm_settings_main(argc, argv, "arrears-scheduler",
                          "keeps every open invoice's collection state and fires its commands",
-                         table, &code))
+                         table, &code)) {
+        /* --check-config also validates the policy file */
+        if (code == 0 && argc > 1 && strcmp(argv[1], "--check-config") == 0) {
+            sch_policy p;
+            char perr[1024];
+            if (sch_policy_load_file(cm_settings_str(table, "ARREARS_POLICY"), &p, perr,
+                                     sizeof perr) < 0) {
+                fprintf(stderr, "ARREARS_POLICY: %s\n", perr);
+                return 1;
+            }
+            sch_policy_free(&p);
+        }
         return code;
+    }
 
     char err[1024] = "";
     int rc = 1;
     rd_kafka_t *consumer = NULL, *producer = NULL;
     cm_redis *redis = NULL;
     cm_http *http = NULL;
-    rd_kafka_message_t **msgs = NULL;
+    batch cur = {0}, next = {0};
     sch_policy pol;
     int pol_ok = 0;
     cm_kafka_dr dr;
@@ -123,7 +189,7 @@ int main(int argc, char **argv) {
     char events[256], commands[256];
     cm_settings_topic(table, "events", events, sizeof events);
     cm_settings_topic(table, "commands", commands, sizeof commands);
-    size_t batch = (size_t)cm_settings_int(table, "ARREARS_SCHEDULER_BATCH");
+    size_t batch_max = (size_t)cm_settings_int(table, "ARREARS_SCHEDULER_BATCH");
     int tick = (int)cm_settings_int(table, "ARREARS_SCHEDULER_TICK");
 
     memset(&eng, 0, sizeof eng);
@@ -177,6 +243,18 @@ int main(int argc, char **argv) {
         cm_log_error("producer: %s", err);
         goto cleanup;
     }
+    /* warm up: topic metadata now, not on the first command (a cold first
+     * produce waits for a metadata round trip and makes that round late) */
+    const char *out_topics[] = {commands, events};
+    for (int i = 0; i < 2; i++) {
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(producer, out_topics[i], NULL);
+        const struct rd_kafka_metadata *md = NULL;
+        if (rkt && rd_kafka_metadata(producer, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+            rd_kafka_metadata_destroy(md);
+        else
+            cm_log_warn("no metadata yet for %s (the first records will wait for it)", out_topics[i]);
+        if (rkt) rd_kafka_topic_destroy(rkt);
+    }
     kafka_sink ks = {producer, &dr, commands, events,
                      (int)cm_settings_int(table, "ARREARS_SCHEDULER_DELIVERY_TIMEOUT")};
     eng.sink.publish = ks_publish;
@@ -197,18 +275,20 @@ int main(int argc, char **argv) {
         cm_log_error("consumer: %s", err);
         goto cleanup;
     }
-    msgs = calloc(batch, sizeof *msgs);
-    if (!msgs) {
-        cm_log_error("out of memory for batches of %zu", batch);
+    if (batch_alloc(&cur, batch_max) < 0 || batch_alloc(&next, batch_max) < 0) {
+        cm_log_error("out of memory for batches of %zu", batch_max);
         goto cleanup;
     }
     cm_log_info("scheduler started: %s -> %s (policy %s, key prefix %s)", events, commands,
                 cm_settings_str(table, "ARREARS_POLICY"), eng.prefix);
 
-    int64_t last_lag = 0;
+    int64_t last_lag = 0, last_fire = 0;
     int more = 0, failures = 0;
+    /* Pipelined: the next batch is parsed on a helper thread while the
+     * current one is applied (Redis round trips); batches are applied and
+     * their offsets stored strictly in poll order. */
     while (cm_service_run) {
-        size_t n = cm_kafka_poll_batch(consumer, msgs, batch, more ? 0 : tick);
+        next.n = cm_kafka_poll_batch(consumer, next.msgs, batch_max, (more || cur.n) ? 0 : tick);
         rd_kafka_poll(producer, 0);
         int64_t real = cm_clock_real_ms();
         if (real - last_lag >= 1000) {
@@ -217,18 +297,25 @@ int main(int argc, char **argv) {
             int64_t lag = cm_kafka_lag(consumer);
             if (lag >= 0) cm_metric_set(m_lag, (double)lag);
         }
-        if (n > 0) {
-            int ok = sch_engine_events(&eng, msgs, n, err, sizeof err) == 0;
-            if (ok && cm_kafka_store(consumer, msgs, n, err, sizeof err) != 0)
-                cm_log_warn("store offsets: %s (the batch will be replayed)", err);
-            for (size_t i = 0; i < n; i++) rd_kafka_message_destroy(msgs[i]);
-            if (!ok) {
-                /* not durable: do not commit; restart from the committed offsets */
-                cm_log_error("event batch failed: %s", err);
-                atomic_store(&ready.redis_ok, 0);
-                goto cleanup;
-            }
+        pthread_t th;
+        parse_job job = {&eng, &next};
+        int threaded = next.n > 0 && pthread_create(&th, NULL, parse_thread, &job) == 0;
+        if (next.n > 0 && !threaded) parse_thread(&job);
+        int ok = batch_apply(&eng, consumer, &cur, err, sizeof err) == 0;
+        if (threaded) pthread_join(th, NULL);
+        if (!ok) {
+            /* not durable: do not commit; restart from the committed offsets */
+            cm_log_error("event batch failed: %s", err);
+            atomic_store(&ready.redis_ok, 0);
+            goto cleanup;
         }
+        batch tmp = cur;
+        cur = next;
+        next = tmp;
+        /* with a parsed batch waiting, apply it first (timers then see the
+         * freshest state), but never starve the timers for longer than a tick */
+        if (cur.n > 0 && cm_clock_real_ms() - last_fire < tick) continue;
+        last_fire = cm_clock_real_ms();
         if (sch_engine_fire(&eng, &more, err, sizeof err) < 0) {
             failures++;
             cm_log_warn("firing timers: %s (retrying)", err);
@@ -241,6 +328,8 @@ int main(int argc, char **argv) {
         }
     }
 
+    if (batch_apply(&eng, consumer, &cur, err, sizeof err) < 0)
+        cm_log_warn("last batch not applied: %s (it will be replayed)", err);
 stopped:
     rc = 0;
     cm_log_info("scheduler stopping: %lld fired, %lld re-published", eng.fired_total,
@@ -251,7 +340,8 @@ cleanup:
         rd_kafka_flush(producer, 5000);
         rd_kafka_destroy(producer);
     }
-    free(msgs);
+    batch_free(&cur);
+    batch_free(&next);
     if (redis) cm_redis_free(redis);
     if (http) cm_http_stop(http);
     if (pol_ok) sch_policy_free(&pol);

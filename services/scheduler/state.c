@@ -60,6 +60,7 @@ int sch_str_append(char **dst, const char *s) {
 }
 
 int sch_str_set(char **dst, const char *s) {
+    if (*dst && s && strcmp(*dst, s) == 0) return 0;
     char *n = s ? strdup(s) : NULL;
     if (s && !n) return -1;
     free(*dst);
@@ -113,6 +114,7 @@ static void rec_free(sch_rec *r) {
         break;
     case SCH_T_CUST:
         free(r->u.cust.contact);
+        json_decref(r->u.cust.contact_obj);
         free(r->u.cust.tags);
         free(r->u.cust.opted_out);
         free(r->u.cust.ceased);

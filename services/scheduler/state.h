@@ -70,6 +70,7 @@ typedef struct sch_cust {
                      * stored in its own key P k:<tenant>/<customer_id> so the
                      * customer hash stays small (listpack-encoded) */
     int contact_dirty;
+    json_t *contact_obj; /* parsed contact, cached while firing (owned) */
     char tz[64], locale[32], country[8];
     char *tags;     /* ",a,b," (owned) */
     char *opted_out, *ceased; /* ",sms,", ",*," = every channel (owned) */
