@@ -19,6 +19,7 @@
 
 #include "log.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -177,24 +178,32 @@ static ing_batch *batch_new(size_t n)
     return b;
 }
 
-ing_batch *ing_batch_prepare(const ing_config *cfg, const char *dedup_prefix,
-                             const ing_input *msgs, size_t n, char *errstr, size_t errlen)
+/* Validates msgs[from..to) into recs. 0, or -1 with errstr (no memory). */
+typedef struct range_job {
+    const ing_config *cfg;
+    const char *prefix;
+    const ing_input *msgs;
+    ing_record *recs;
+    size_t from, to;
+    int rc;
+    char err[128];
+} range_job;
+
+static void *prepare_range(void *arg)
 {
+    range_job *j = arg;
     ing_result r;
     memset(&r, 0, sizeof r);
-    double t0 = ms_now();
-    ing_batch *b = batch_new(n);
-    if (!b)
-        goto nomem;
-    for (size_t i = 0; i < n; i++) {
-        ing_record *rec = &b->recs[i];
-        rec->in = &msgs[i];
+    j->rc = -1;
+    for (size_t i = j->from; i < j->to; i++) {
+        ing_record *rec = &j->recs[i];
+        rec->in = &j->msgs[i];
         rec->drop = 0;
         rec->body = NULL;
         rec->dedup_key = NULL;
         rec->reason[0] = 0;
-        if (ing_process(cfg, &msgs[i], &r, errstr, errlen) != 0)
-            goto fail;
+        if (ing_process(j->cfg, &j->msgs[i], &r, j->err, sizeof j->err) != 0)
+            goto out;
         rec->accepted = r.accepted;
         rec->body = r.body;
         rec->bodylen = r.bodylen;
@@ -205,29 +214,86 @@ ing_batch *ing_batch_prepare(const ing_config *cfg, const char *dedup_prefix,
         memcpy(rec->type, r.type, sizeof rec->type);
         memcpy(rec->trace_id, r.trace_id, sizeof rec->trace_id);
         if (r.accepted) {
-            rec->dedup_key = ing_dedup_key(dedup_prefix, r.tenant, r.source, r.id);
-            if (!rec->dedup_key)
-                goto nomem;
+            rec->dedup_key = ing_dedup_key(j->prefix, r.tenant, r.source, r.id);
+            if (!rec->dedup_key) {
+                snprintf(j->err, sizeof j->err, "out of memory");
+                goto out;
+            }
         } else {
             snprintf(rec->reason, sizeof rec->reason, "%s",
                      r.reasons.n ? r.reasons.r[0].message : "rejected");
             if (cm_log_enabled(CM_LOG_DEBUG))
                 cm_log_debug("ingest: rejected %s[%d]@%lld: %s",
-                             msgs[i].topic ? msgs[i].topic : "", (int)msgs[i].partition,
-                             (long long)msgs[i].offset, rec->reason);
+                             j->msgs[i].topic ? j->msgs[i].topic : "",
+                             (int)j->msgs[i].partition, (long long)j->msgs[i].offset,
+                             rec->reason);
         }
         ing_result_clear(&r);
     }
-    if (drop_batch_duplicates(b->recs, n, &b->st.duplicates) != 0)
-        goto nomem;
+    j->rc = 0;
+out:
+    ing_result_clear(&r);
+    return NULL;
+}
+
+static void *prepare_thread(void *arg)
+{
+    prepare_range(arg);
+    ing_thread_cleanup(); /* the thread ends with the batch */
+    return NULL;
+}
+
+static int prepare_threads = 1;
+
+void ing_batch_set_threads(int n) { prepare_threads = n < 1 ? 1 : n > 16 ? 16 : n; }
+
+ing_batch *ing_batch_prepare(const ing_config *cfg, const char *dedup_prefix,
+                             const ing_input *msgs, size_t n, char *errstr, size_t errlen)
+{
+    double t0 = ms_now();
+    ing_batch *b = batch_new(n);
+    if (!b) {
+        snprintf(errstr, errlen, "out of memory for a batch of %zu", n);
+        return NULL;
+    }
+    /* Validation is independent per message: split big batches over
+     * threads (the last slice runs here). Records keep their order. */
+    int k = prepare_threads;
+    if ((size_t)k > n / 64)
+        k = (int)(n / 64) > 0 ? (int)(n / 64) : 1;
+    range_job jobs[16];
+    pthread_t tid[16];
+    int started[16] = {0};
+    for (int i = 0; i < k; i++) {
+        jobs[i] = (range_job){cfg, dedup_prefix, msgs, b->recs, n * (size_t)i / (size_t)k,
+                              n * (size_t)(i + 1) / (size_t)k, -1, ""};
+        if (i < k - 1)
+            started[i] = pthread_create(&tid[i], NULL, prepare_thread, &jobs[i]) == 0;
+    }
+    prepare_range(&jobs[k - 1]);
+    int rc = jobs[k - 1].rc;
+    const char *err = jobs[k - 1].err;
+    for (int i = 0; i < k - 1; i++) {
+        if (started[i])
+            pthread_join(tid[i], NULL);
+        else
+            prepare_range(&jobs[i]); /* no thread: do it here */
+        if (jobs[i].rc != 0) {
+            rc = -1;
+            err = jobs[i].err;
+        }
+    }
+    if (rc == 0 && drop_batch_duplicates(b->recs, n, &b->st.duplicates) != 0) {
+        rc = -1;
+        err = "out of memory";
+    }
+    if (rc != 0) {
+        snprintf(errstr, errlen, "%s", err);
+        ing_batch_free(b);
+        return NULL;
+    }
     b->t_validate = ms_now() - t0;
     return b;
-nomem:
-    snprintf(errstr, errlen, "out of memory for a batch of %zu", n);
-fail:
-    ing_result_clear(&r);
-    ing_batch_free(b);
-    return NULL;
 }
 
 int ing_batch_send(ing_batch *b, const ing_backend *be, char *errstr, size_t errlen)

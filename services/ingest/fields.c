@@ -127,6 +127,15 @@ static int hex32_lower(const char *s, size_t n)
     return nonzero;
 }
 
+/* One digest context per thread, reused (freed by ing_thread_cleanup). */
+static _Thread_local EVP_MD_CTX *trace_ctx;
+
+void ing_fields_thread_cleanup(void)
+{
+    EVP_MD_CTX_free(trace_ctx);
+    trace_ctx = NULL;
+}
+
 void ing_trace_id(const char *given, const char *tenant, const char *source, const char *id,
                   char out[33])
 {
@@ -160,13 +169,10 @@ void ing_trace_id(const char *given, const char *tenant, const char *source, con
     buf[lt + 1 + ls] = 0;
     memcpy(buf + lt + ls + 2, id, li);
     /* the digest is fetched once: EVP_sha256() per call costs a lookup */
-    static _Thread_local EVP_MD_CTX *ctx;
-    static const EVP_MD *sha256;
-    if (!sha256)
-        sha256 = EVP_sha256();
+    EVP_MD_CTX *ctx = trace_ctx;
     if (!ctx)
-        ctx = EVP_MD_CTX_new();
-    if (!ctx || EVP_DigestInit_ex(ctx, sha256, NULL) != 1 ||
+        ctx = trace_ctx = EVP_MD_CTX_new();
+    if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
         EVP_DigestUpdate(ctx, buf, lt + ls + 2 + li) != 1 ||
         EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen < 16)
         memset(md, 0x11, 16);

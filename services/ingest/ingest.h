@@ -92,6 +92,10 @@ typedef struct ing_result {
 int ing_process(const ing_config *cfg, const ing_input *in, ing_result *out, char *errstr,
                 size_t errlen);
 void ing_result_clear(ing_result *r);
+/* Frees what ing_process keeps per thread (its JSON reader and buffers);
+ * a thread that called ing_process calls this before it exits. */
+void ing_thread_cleanup(void);
+void ing_fields_thread_cleanup(void);
 
 /* --- pieces of ing_process, exposed for tests --------------------------- */
 
@@ -214,5 +218,7 @@ int ing_batch_send(ing_batch *b, const ing_backend *be, char *errstr, size_t err
 int ing_batch_finish(ing_batch *b, const ing_backend *be, ing_batch_stats *st, char *errstr,
                      size_t errlen);
 void ing_batch_free(ing_batch *b);
+/* Threads that validate a batch (1..16; default 1). Call before any batch. */
+void ing_batch_set_threads(int n);
 
 #endif

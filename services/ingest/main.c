@@ -38,6 +38,8 @@ static cm_setting table[] = {
     {"ARREARS_INGEST_BATCH_FILL", "20ms",
      "how long a started batch waits for more messages before it is processed",
      CM_SET_DURATION, 0, 1000, 0, NULL, 0},
+    {"ARREARS_INGEST_THREADS", "1", "threads that validate a batch (1 = the loop alone)",
+     CM_SET_INT, 1, 16, 0, NULL, 0},
     {"ARREARS_INGEST_DELIVERY_TIMEOUT", "30s", "wait for delivery reports before retrying",
      CM_SET_DURATION, 1000, 600000, 0, NULL, 0},
     CM_SETTINGS_END};
@@ -202,6 +204,7 @@ int main(int argc, char **argv)
     size_t batch = (size_t)cm_settings_int(table, "ARREARS_INGEST_BATCH");
     const char *prefix = cm_settings_str(table, "ARREARS_INGEST_DEDUP_PREFIX");
     int64_t fill_ms = cm_settings_int(table, "ARREARS_INGEST_BATCH_FILL");
+    ing_batch_set_threads((int)cm_settings_int(table, "ARREARS_INGEST_THREADS"));
 
     http = cm_http_start(cm_settings_str(table, "ARREARS_HTTP_ADDR"), cm_service_ready_fn, &ready,
                          err, sizeof err);

@@ -168,6 +168,16 @@ static void check_headers(const ing_input *in, ing_reasons *rs)
 
 /* The reader is reused from message to message (one per thread). */
 static _Thread_local ing_json *tls_json;
+/* The data writer's buffer, likewise. */
+static _Thread_local ing_buf tls_data;
+
+void ing_thread_cleanup(void)
+{
+    ing_json_free(tls_json);
+    tls_json = NULL;
+    ing_buf_free(&tls_data);
+    ing_fields_thread_cleanup();
+}
 
 static const ing_jv *parse_json(const char *p, size_t n, const char *field, const ing_config *cfg,
                                 ing_reasons *rs, int *oom)
@@ -240,7 +250,6 @@ int ing_process(const ing_config *cfg, const ing_input *in, ing_result *out, cha
 {
     /* data is rebuilt per message in a per-thread buffer; body is handed
      * over to the result, so it is allocated once at its final size */
-    static _Thread_local ing_buf tls_data;
     ing_buf body = {NULL, 0, 0, 0};
     ing_buf data = tls_data;
     data.len = 0;

@@ -306,6 +306,27 @@ static void f_backoff(void *o, int attempt)
     ((fake *)o)->retries++;
 }
 
+static int count_produced;
+static int f_produce_count(void *o, const ing_record *r, char *e, size_t el)
+{
+    (void)o;
+    (void)r;
+    (void)e;
+    (void)el;
+    count_produced++;
+    return 0;
+}
+
+static int f_mark_count(void *o, char *const *keys, size_t n, char *e, size_t el)
+{
+    (void)o;
+    (void)keys;
+    (void)n;
+    (void)e;
+    (void)el;
+    return 0;
+}
+
 static char *event(const char *id, const char *customer)
 {
     char *s = malloc(512);
@@ -419,6 +440,57 @@ static void test_batch_gives_up_without_marking(void **state)
     free(bodies[0]);
 }
 
+/* Validation split over threads gives the same records in the same order. */
+static void test_batch_threads(void **state)
+{
+    (void)state;
+    enum { N = 600 };
+    static char *bodies[N];
+    static ing_input in[N];
+    for (int i = 0; i < N; i++) {
+        char id[32], cust[16];
+        snprintf(id, sizeof id, "th-%d", i % 550); /* some duplicates */
+        snprintf(cust, sizeof cust, "C%d", i % 7);
+        bodies[i] = i % 37 == 3 ? strdup("{\"specversion\":\"1.0\"}") : event(id, cust);
+    }
+    batch_inputs(in, bodies, N);
+    ing_config cfg = {ING_DEFAULT_MAX_BYTES, ING_DEFAULT_MAX_DEPTH};
+    static fake f1, f4;
+    memset(&f1, 0, sizeof f1);
+    memset(&f4, 0, sizeof f4);
+    f1.stop_after_retries = f4.stop_after_retries = -1;
+    char err[256];
+    /* the fake keeps 64 records: compare the first 64 and the counts */
+    ing_backend b1 = fake_backend(&f1), b4 = fake_backend(&f4);
+    ing_batch_stats s1 = {0, 0, 0, 0}, s4 = {0, 0, 0, 0};
+    ing_batch_set_threads(1);
+    assert_int_equal(ing_batch_run(&cfg, "x:", &b1, in, 60, &s1, err, sizeof err), 0);
+    ing_batch_set_threads(4);
+    assert_int_equal(ing_batch_run(&cfg, "x:", &b4, in, 60, &s4, err, sizeof err), 0);
+    assert_int_equal(f1.nproduced, f4.nproduced);
+    for (int i = 0; i < f1.nproduced; i++)
+        assert_string_equal(f1.produced[i], f4.produced[i]);
+    /* a big batch: every message is accounted for exactly once */
+    ing_batch *b = ing_batch_prepare(&cfg, "x:", in, N, err, sizeof err);
+    assert_non_null(b);
+    ing_batch_free(b);
+    ing_batch_stats st = {0, 0, 0, 0};
+    fake big;
+    memset(&big, 0, sizeof big);
+    big.stop_after_retries = -1;
+    ing_backend bb = fake_backend(&big);
+    bb.produce = f_produce_count;
+    bb.dedup_mark = f_mark_count;
+    assert_int_equal(ing_batch_run(&cfg, "y:", &bb, in, N, &st, err, sizeof err), 0);
+    assert_int_equal(st.accepted + st.rejected + st.duplicates, N);
+    assert_int_equal(st.rejected, 17);   /* i % 37 == 3 for i < 600 */
+    /* ids th-0..th-49 come again at 550..599; 4 of those 100 are rejected */
+    assert_int_equal(st.duplicates, 46);
+    ing_batch_set_threads(1);
+    for (int i = 0; i < N; i++)
+        free(bodies[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -430,6 +502,7 @@ int main(void)
         cmocka_unit_test(test_batch_dedup_and_order),
         cmocka_unit_test(test_batch_retries),
         cmocka_unit_test(test_batch_gives_up_without_marking),
+        cmocka_unit_test(test_batch_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
