@@ -48,9 +48,10 @@ BIN = os.environ.get("ARREARS_BIN", os.path.join(REPO, "bin"))
 SERVICES = ["ingest", "scheduler", "notifier", "reporter"]
 
 START = "2026-01-05"
-DAYS = int(os.environ.get("ARREARS_E2E_DAYS", "56"))
-# simulated seconds per real second: one simulated hour = 0.12 s
-FACTOR = int(os.environ.get("ARREARS_E2E_FACTOR", "30000"))
+DAYS = int(os.environ.get("ARREARS_E2E_DAYS", "50"))
+# simulated seconds per real second: one simulated hour = 0.18 s, so the
+# six simulated hours between a send hour and a payment are about 1.1 s
+FACTOR = int(os.environ.get("ARREARS_E2E_FACTOR", "20000"))
 LEAD_S = 6  # real seconds between starting the services and simulated day 0
 
 
