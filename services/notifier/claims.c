@@ -48,7 +48,9 @@ struct ntf_claims {
     char prefix[128];
     char owner[128];
     int64_t ttl_ms, out_ttl_s;
+    char ttl[32], out_ttl[32]; /* the same as strings, for ARGV */
     int loaded;
+    int nops;
 };
 
 ntf_claims *ntf_claims_new(cm_redis *r, const char *prefix, const char *owner, int64_t ttl_ms,
@@ -67,6 +69,8 @@ ntf_claims *ntf_claims_new(cm_redis *r, const char *prefix, const char *owner, i
     snprintf(c->owner, sizeof c->owner, "%s", owner);
     c->ttl_ms = ttl_ms;
     c->out_ttl_s = outcome_ttl_s;
+    snprintf(c->ttl, sizeof c->ttl, "%lld", (long long)ttl_ms);
+    snprintf(c->out_ttl, sizeof c->out_ttl, "%lld", (long long)outcome_ttl_s);
     return c;
 }
 
@@ -149,125 +153,102 @@ static char *dup_str(const redisReply *r)
     return s;
 }
 
-int ntf_claims_claim(ntf_claims *c, const char *const *ids, size_t n, ntf_claim_res *res,
-                     char *errstr, size_t errlen)
+void ntf_claims_begin(ntf_claims *c)
 {
-    if (n == 0)
+    cm_redis_pipe_reset(c->p);
+    c->nops = 0;
+}
+
+size_t ntf_claims_pending(const ntf_claims *c)
+{
+    return (size_t)c->nops;
+}
+
+static int add(ntf_claims *c, cm_redis_script *s, const char *id, int nargs, const char **argv)
+{
+    if (queue(c, s, id, nargs, argv) < 0)
+        return -1;
+    return c->nops++;
+}
+
+int ntf_claims_add_claim(ntf_claims *c, const char *id)
+{
+    const char *argv[2] = {c->owner, c->ttl};
+    return add(c, &claim_script, id, 2, argv);
+}
+
+int ntf_claims_add_record(ntf_claims *c, const char *id, const char *event)
+{
+    const char *argv[3] = {c->owner, event, c->out_ttl};
+    return add(c, &record_script, id, 3, argv);
+}
+
+int ntf_claims_add_mark(ntf_claims *c, const char *id)
+{
+    const char *argv[1] = {c->owner};
+    return add(c, &mark_script, id, 1, argv);
+}
+
+int ntf_claims_add_refresh(ntf_claims *c, const char *id)
+{
+    const char *argv[2] = {c->owner, c->ttl};
+    return add(c, &refresh_script, id, 2, argv);
+}
+
+int ntf_claims_exec(ntf_claims *c, char *errstr, size_t errlen)
+{
+    if (c->nops == 0)
         return 0;
     if (load(c, errstr, errlen) < 0)
         return -1;
-    char ttl[32];
-    snprintf(ttl, sizeof ttl, "%lld", (long long)c->ttl_ms);
-    cm_redis_pipe_reset(c->p);
-    for (size_t i = 0; i < n; i++) {
-        const char *argv[2] = {c->owner, ttl};
-        if (queue(c, &claim_script, ids[i], 2, argv) < 0) {
-            snprintf(errstr, errlen, "pipeline: out of memory");
-            return -1;
-        }
-    }
-    if (run(c, errstr, errlen) < 0)
+    return run(c, errstr, errlen);
+}
+
+int ntf_claims_claim_result(ntf_claims *c, int op, ntf_claim_res *res, char *errstr,
+                            size_t errlen)
+{
+    redisReply *r = reply(c, (size_t)op, errstr, errlen);
+    memset(res, 0, sizeof *res);
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1)
         return -1;
-    for (size_t i = 0; i < n; i++) {
-        redisReply *r = reply(c, i, errstr, errlen);
-        memset(&res[i], 0, sizeof res[i]);
-        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1)
-            return -1;
-        res[i].st = (ntf_claim_state)r->element[0]->integer;
-        if (res[i].st == NTF_CLAIM_REPUBLISH) {
-            res[i].event = r->elements > 1 ? dup_str(r->element[1]) : NULL;
-            if (!res[i].event) /* recorded without event: cannot be; send afresh */
-                res[i].st = NTF_CLAIM_OK;
-        } else if (res[i].st == NTF_CLAIM_HELD) {
-            res[i].pttl = r->elements > 1 ? r->element[1]->integer : 0;
-        }
+    res->st = (ntf_claim_state)r->element[0]->integer;
+    if (res->st == NTF_CLAIM_REPUBLISH) {
+        res->event = r->elements > 1 ? dup_str(r->element[1]) : NULL;
+        if (!res->event) /* recorded without an event cannot be: send afresh */
+            res->st = NTF_CLAIM_OK;
+    } else if (res->st == NTF_CLAIM_HELD) {
+        res->pttl = r->elements > 1 ? r->element[1]->integer : 0;
     }
     return 0;
 }
 
-int ntf_claims_record(ntf_claims *c, const char *const *ids, const char *const *events,
-                      size_t n, ntf_record_res *res, char *errstr, size_t errlen)
+int ntf_claims_record_result(ntf_claims *c, int op, ntf_record_res *res, char *errstr,
+                             size_t errlen)
 {
-    if (n == 0)
-        return 0;
-    if (load(c, errstr, errlen) < 0)
+    redisReply *r = reply(c, (size_t)op, errstr, errlen);
+    memset(res, 0, sizeof *res);
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1)
         return -1;
-    char ttl[32];
-    snprintf(ttl, sizeof ttl, "%lld", (long long)c->out_ttl_s);
-    cm_redis_pipe_reset(c->p);
-    for (size_t i = 0; i < n; i++) {
-        const char *argv[3] = {c->owner, events[i], ttl};
-        if (queue(c, &record_script, ids[i], 3, argv) < 0) {
-            snprintf(errstr, errlen, "pipeline: out of memory");
-            return -1;
-        }
-    }
-    if (run(c, errstr, errlen) < 0)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        redisReply *r = reply(c, i, errstr, errlen);
-        memset(&res[i], 0, sizeof res[i]);
-        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1)
-            return -1;
-        res[i].first = r->element[0]->integer == 1;
-        if (!res[i].first && r->elements >= 3) {
-            res[i].event = dup_str(r->element[1]);
-            res[i].published =
-                r->element[2]->type == REDIS_REPLY_STRING && strcmp(r->element[2]->str, "1") == 0;
-        }
+    res->first = r->element[0]->integer == 1;
+    if (!res->first && r->elements >= 3) {
+        res->event = dup_str(r->element[1]);
+        res->published =
+            r->element[2]->type == REDIS_REPLY_STRING && strcmp(r->element[2]->str, "1") == 0;
     }
     return 0;
 }
 
-int ntf_claims_mark(ntf_claims *c, const char *const *ids, size_t n, char *errstr,
-                    size_t errlen)
+int ntf_claims_ok_result(ntf_claims *c, int op, char *errstr, size_t errlen)
 {
-    if (n == 0)
-        return 0;
-    if (load(c, errstr, errlen) < 0)
-        return -1;
-    cm_redis_pipe_reset(c->p);
-    for (size_t i = 0; i < n; i++) {
-        const char *argv[1] = {c->owner};
-        if (queue(c, &mark_script, ids[i], 1, argv) < 0) {
-            snprintf(errstr, errlen, "pipeline: out of memory");
-            return -1;
-        }
-    }
-    if (run(c, errstr, errlen) < 0)
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        if (!reply(c, i, errstr, errlen))
-            return -1;
-    return 0;
+    return reply(c, (size_t)op, errstr, errlen) ? 0 : -1;
 }
 
-int ntf_claims_refresh(ntf_claims *c, const char *const *ids, size_t n, int *ours,
-                       char *errstr, size_t errlen)
+int ntf_claims_refresh_result(ntf_claims *c, int op, char *errstr, size_t errlen)
 {
-    if (n == 0)
-        return 0;
-    if (load(c, errstr, errlen) < 0)
+    redisReply *r = reply(c, (size_t)op, errstr, errlen);
+    if (!r)
         return -1;
-    char ttl[32];
-    snprintf(ttl, sizeof ttl, "%lld", (long long)c->ttl_ms);
-    cm_redis_pipe_reset(c->p);
-    for (size_t i = 0; i < n; i++) {
-        const char *argv[2] = {c->owner, ttl};
-        if (queue(c, &refresh_script, ids[i], 2, argv) < 0) {
-            snprintf(errstr, errlen, "pipeline: out of memory");
-            return -1;
-        }
-    }
-    if (run(c, errstr, errlen) < 0)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        redisReply *r = reply(c, i, errstr, errlen);
-        if (!r)
-            return -1;
-        ours[i] = r->type == REDIS_REPLY_INTEGER && r->integer == 1;
-    }
-    return 0;
+    return r->type == REDIS_REPLY_INTEGER && r->integer == 1;
 }
 
 int ntf_claims_release(ntf_claims *c, const char *const *ids, size_t n, char *errstr,
@@ -277,7 +258,7 @@ int ntf_claims_release(ntf_claims *c, const char *const *ids, size_t n, char *er
         return 0;
     if (load(c, errstr, errlen) < 0)
         return -1;
-    cm_redis_pipe_reset(c->p);
+    ntf_claims_begin(c);
     for (size_t i = 0; i < n; i++) {
         const char *argv[1] = {c->owner};
         if (queue(c, &release_script, ids[i], 1, argv) < 0) {

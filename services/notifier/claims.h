@@ -10,7 +10,7 @@
  *   record  -> the first outcome wins; a later one gets the stored event
  *   mark    -> published=1 and the claim released
  *   refresh -> extends our claims while sends and retries run
- * Every call is one pipeline for a whole batch. Strings in results are
+ * Every step of a loop iteration goes out in one pipeline (a batch). Strings in results are
  * malloc'ed and owned by the caller. */
 #ifndef NTF_CLAIMS_H
 #define NTF_CLAIMS_H
@@ -47,15 +47,25 @@ ntf_claims *ntf_claims_new(cm_redis *r, const char *prefix, const char *owner, i
 void ntf_claims_free(ntf_claims *c);
 int64_t ntf_claims_ttl_ms(const ntf_claims *c);
 
-int ntf_claims_claim(ntf_claims *c, const char *const *ids, size_t n, ntf_claim_res *res,
-                     char *errstr, size_t errlen);
-int ntf_claims_record(ntf_claims *c, const char *const *ids, const char *const *events,
-                      size_t n, ntf_record_res *res, char *errstr, size_t errlen);
-int ntf_claims_mark(ntf_claims *c, const char *const *ids, size_t n, char *errstr,
-                    size_t errlen);
-/* ours[i] = 1 when the claim is still ours (and extended), else 0. */
-int ntf_claims_refresh(ntf_claims *c, const char *const *ids, size_t n, int *ours,
-                       char *errstr, size_t errlen);
+/* A batch: every step of every command of one loop iteration in one
+ * pipeline (one round trip). begin, add_* (each returns the op's index or
+ * -1 on out of memory), exec, then read each op's result by its index. */
+void ntf_claims_begin(ntf_claims *c);
+int ntf_claims_add_claim(ntf_claims *c, const char *id);
+int ntf_claims_add_record(ntf_claims *c, const char *id, const char *event);
+int ntf_claims_add_mark(ntf_claims *c, const char *id);
+int ntf_claims_add_refresh(ntf_claims *c, const char *id);
+size_t ntf_claims_pending(const ntf_claims *c);
+/* -1 with errstr when Redis failed (the whole batch is to be retried). */
+int ntf_claims_exec(ntf_claims *c, char *errstr, size_t errlen);
+/* Results; -1 with errstr when that op's reply is an error. */
+int ntf_claims_claim_result(ntf_claims *c, int op, ntf_claim_res *res, char *errstr,
+                            size_t errlen);
+int ntf_claims_record_result(ntf_claims *c, int op, ntf_record_res *res, char *errstr,
+                             size_t errlen);
+int ntf_claims_ok_result(ntf_claims *c, int op, char *errstr, size_t errlen); /* mark */
+/* 1 when the refreshed claim is still ours, 0 when not, -1 on error. */
+int ntf_claims_refresh_result(ntf_claims *c, int op, char *errstr, size_t errlen);
 
 /* Gives up our claims on commands not sent (shutdown), so the next owner
  * need not wait for them to expire. */

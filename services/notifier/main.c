@@ -18,6 +18,7 @@
 #include "http.h"
 #include "kafka.h"
 #include "log.h"
+#include "outbox.h"
 #include "redis.h"
 #include "sender.h"
 #include "service.h"
@@ -212,7 +213,6 @@ int main(int argc, char **argv)
     ntf_worker *worker = NULL;
     rd_kafka_t *producer = NULL, *consumer = NULL;
     cm_http *http = NULL;
-    cm_kafka_dr dr;
     cm_service_ready ready;
 
     for (int i = 1; i < argc; i++) {
@@ -278,8 +278,7 @@ int main(int argc, char **argv)
         cm_log_error("start: %s", claims ? err : "out of memory");
         goto cleanup;
     }
-    producer = cm_kafka_producer_new(S("ARREARS_KAFKA_BROKERS"), "arrears-notifier", &dr, 5, err,
-                                     sizeof err);
+    producer = ntf_outbox_new(S("ARREARS_KAFKA_BROKERS"), "arrears-notifier", 1, err, sizeof err);
     if (!producer) {
         cm_log_error("kafka producer: %s", err);
         goto cleanup;
@@ -290,7 +289,6 @@ int main(int argc, char **argv)
     cm_settings_topic(settings, "commands", commands, sizeof commands);
     ntf_worker_opts wo = {
         .producer = producer,
-        .dr = &dr,
         .claims = claims,
         .sender = sender,
         .cfg = &cfg,
@@ -342,15 +340,15 @@ int main(int argc, char **argv)
 
     cm_log_info("stopping: finishing sends in flight");
     ntf_worker_drain(worker, mono_ms() + 7000);
-    if (cm_kafka_wait_delivered(producer, &dr, 1000, err, sizeof err) < 0)
-        cm_log_warn("final flush: %s", err);
+    if (rd_kafka_flush(producer, 1000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+        cm_log_warn("final flush: %d records not delivered", rd_kafka_outq_len(producer));
     code = 0;
 cleanup:
     if (consumer)
         cm_kafka_consumer_close(consumer);
-    ntf_worker_free(worker);
-    if (producer)
+    if (producer) /* before the worker: late delivery reports touch its jobs */
         rd_kafka_destroy(producer);
+    ntf_worker_free(worker);
     ntf_sender_free(sender);
     ntf_claims_free(claims);
     cm_redis_free(redis);

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "message.h"
 #include "metrics.h"
+#include "outbox.h"
 #include "ratelimit.h"
 #include "buf.h"
 
@@ -37,6 +38,7 @@ typedef enum {
     J_BACKOFF,
     J_OUTCOME,
     J_PUBLISH,
+    J_PUBLISHING, /* produced; waiting for Kafka's acknowledgement */
     J_MARK,
     J_DONE,
 } jstate;
@@ -58,6 +60,7 @@ typedef struct job {
     int64_t claim_ms;    /* real ms the claim was last confirmed ours */
     ntf_outcome out;
     char *event;         /* the outcome event to publish (owned) */
+    ntf_ticket ticket;   /* delivery of its records */
     char last_error[256];
     long last_status;
 } job;
@@ -301,79 +304,6 @@ static void redis_failed(ntf_worker *w)
         atomic_store(&w->o.ready->redis_ok, 0);
 }
 
-static void do_claims(ntf_worker *w, int64_t now)
-{
-    size_t n = 0;
-    if (now < w->redis_hold_ms)
-        return;
-    for (size_t i = 0; i < w->njobs; i++) {
-        job *j = w->jobs[i];
-        if (j->st == J_CLAIM || (j->st == J_WAIT_CLAIM && j->next_ms <= now))
-            n++;
-    }
-    if (n == 0)
-        return;
-    const char **ids = calloc(n, sizeof *ids);
-    job **js = calloc(n, sizeof *js);
-    ntf_claim_res *res = calloc(n, sizeof *res);
-    char err[512];
-    if (!ids || !js || !res)
-        goto cleanup;
-    n = 0;
-    for (size_t i = 0; i < w->njobs; i++) {
-        job *j = w->jobs[i];
-        if (j->st == J_CLAIM || (j->st == J_WAIT_CLAIM && j->next_ms <= now)) {
-            js[n] = j;
-            ids[n++] = j->cmd.command_id;
-        }
-    }
-    if (ntf_claims_claim(w->o.claims, ids, n, res, err, sizeof err) < 0) {
-        cm_log_warn("claiming %zu commands: %s (will retry)", n, err);
-        redis_failed(w);
-        goto cleanup;
-    }
-    if (w->o.ready)
-        atomic_store(&w->o.ready->redis_ok, 1);
-    for (size_t i = 0; i < n; i++) {
-        job *j = js[i];
-        switch (res[i].st) {
-        case NTF_CLAIM_OK: claimed(w, j, now); break;
-        case NTF_CLAIM_DONE:
-            cm_metric_add(w->m_replayed, 1);
-            j->st = J_DONE;
-            break;
-        case NTF_CLAIM_REPUBLISH:
-            cm_metric_add(w->m_republished, 1);
-            j->claim_ms = now;
-            free(j->event);
-            j->event = res[i].event;
-            res[i].event = NULL;
-            j->st = J_PUBLISH;
-            break;
-        case NTF_CLAIM_HELD:
-        default: {
-            if (j->st == J_CLAIM)
-                cm_metric_add(w->m_waited, 1);
-            int64_t d = res[i].pttl;
-            if (d < 100)
-                d = 100;
-            if (d > 1000)
-                d = 1000;
-            j->next_ms = now + d;
-            j->st = J_WAIT_CLAIM;
-            break;
-        }
-        }
-    }
-cleanup:
-    if (res)
-        for (size_t i = 0; i < n; i++)
-            free(res[i].event);
-    free(res);
-    free(js);
-    free(ids);
-}
-
 /* ---- sending ------------------------------------------------------------ */
 
 static void finish(ntf_worker *w, job *j, int sent, const char *reason)
@@ -487,74 +417,6 @@ static int64_t start_sends(ntf_worker *w, int64_t now)
 
 /* ---- outcomes ----------------------------------------------------------- */
 
-static void do_record(ntf_worker *w)
-{
-    size_t n = 0;
-    if (now_real() < w->redis_hold_ms)
-        return;
-    for (size_t i = 0; i < w->njobs; i++)
-        if (w->jobs[i]->st == J_OUTCOME)
-            n++;
-    if (n == 0)
-        return;
-    const char **ids = calloc(n, sizeof *ids);
-    const char **evs = calloc(n, sizeof *evs);
-    job **js = calloc(n, sizeof *js);
-    ntf_record_res *res = calloc(n, sizeof *res);
-    char err[512];
-    if (!ids || !evs || !js || !res)
-        goto cleanup;
-    n = 0;
-    for (size_t i = 0; i < w->njobs; i++) {
-        job *j = w->jobs[i];
-        if (j->st != J_OUTCOME)
-            continue;
-        if (!j->event) {
-            if (j->prefail || j->is_task) {
-                j->out.attempts = j->attempts;
-                j->out.latency_ms = 0;
-            }
-            j->out.at_ms = cm_clock_now_ms();
-            j->event = ntf_contact_json(&j->cmd, &j->out);
-            if (!j->event)
-                continue;
-        }
-        js[n] = j;
-        ids[n] = j->cmd.command_id;
-        evs[n++] = j->event;
-    }
-    if (ntf_claims_record(w->o.claims, ids, evs, n, res, err, sizeof err) < 0) {
-        cm_log_warn("recording %zu outcomes: %s (will retry)", n, err);
-        redis_failed(w);
-        goto cleanup;
-    }
-    for (size_t i = 0; i < n; i++) {
-        job *j = js[i];
-        if (res[i].first) {
-            j->st = J_PUBLISH;
-        } else if (res[i].published) {
-            j->st = J_DONE;
-        } else {
-            free(j->event);
-            j->event = res[i].event;
-            res[i].event = NULL;
-            j->st = J_PUBLISH;
-        }
-        if (j->has_req) { /* the request is not needed any more */
-            ntf_request_free(&j->req);
-            j->has_req = 0;
-        }
-    }
-cleanup:
-    if (res)
-        for (size_t i = 0; i < n; i++)
-            free(res[i].event);
-    free(res);
-    free(js);
-    free(evs);
-    free(ids);
-}
-
 static void count_outcome(ntf_worker *w, const job *j)
 {
     int ch = j->cmd.channel_name ? channel_idx(j) : 0;
@@ -563,78 +425,254 @@ static void count_outcome(ntf_worker *w, const job *j)
     cm_metric_add(sent ? w->m_sent[ch] : w->m_failed[ch], 1);
 }
 
+/* Produces the outcome (and task) records of PUBLISH jobs without waiting:
+ * their tickets say when Kafka acknowledged them (do_delivered). */
 static void do_publish(ntf_worker *w)
 {
-    size_t n = 0;
     char err[512], key[1100];
     for (size_t i = 0; i < w->njobs; i++) {
         job *j = w->jobs[i];
         if (j->st != J_PUBLISH)
             continue;
+        memset(&j->ticket, 0, sizeof j->ticket);
         ntf_contact_key(&j->cmd, key, sizeof key);
         if (j->is_task) {
             char *task = ntf_task_json(&j->cmd);
-            if (!task || cm_kafka_produce(w->o.producer, w->o.tasks_topic, key, strlen(key),
-                                          task, strlen(task), NULL, err, sizeof err) < 0) {
+            if (!task || ntf_outbox_produce(w->o.producer, w->o.tasks_topic, key, task,
+                                            strlen(task), NULL, &j->ticket, err,
+                                            sizeof err) < 0) {
                 cm_log_warn("task for %s: %s", j->cmd.command_id, task ? err : "out of memory");
                 free(task);
+                j->st = j->ticket.pending ? J_PUBLISHING : J_PUBLISH;
+                j->ticket.failed += j->ticket.pending ? 1 : 0;
                 continue;
             }
             free(task);
         }
         rd_kafka_headers_t *h = rd_kafka_headers_new(1);
         rd_kafka_header_add(h, "command_id", -1, j->cmd.command_id, -1);
-        if (cm_kafka_produce(w->o.producer, w->o.contacts_topic, key, strlen(key), j->event,
-                             strlen(j->event), h, err, sizeof err) < 0) {
+        if (ntf_outbox_produce(w->o.producer, w->o.contacts_topic, key, j->event,
+                               strlen(j->event), h, &j->ticket, err, sizeof err) < 0) {
             cm_log_warn("contact for %s: %s", j->cmd.command_id, err);
+            if (j->ticket.pending) { /* the task went out: wait for it, then again */
+                j->ticket.failed++;
+                j->st = J_PUBLISHING;
+            }
             continue;
         }
-        j->st = J_MARK; /* provisional: undone below if the flush fails */
-        n++;
-    }
-    if (n == 0)
-        return;
-    if (cm_kafka_wait_delivered(w->o.producer, w->o.dr, 30000, err, sizeof err) < 0) {
-        cm_log_warn("outcomes not delivered: %s (will publish again)", err);
-        for (size_t i = 0; i < w->njobs; i++)
-            if (w->jobs[i]->st == J_MARK)
-                w->jobs[i]->st = J_PUBLISH;
-        if (w->o.ready)
-            atomic_store(&w->o.ready->kafka_ok, 0);
+        j->st = J_PUBLISHING;
     }
 }
 
-static void do_mark(ntf_worker *w)
+/* Serves delivery reports; acknowledged jobs go on to MARK, failed ones
+ * are produced again (the same bytes: consumers de-duplicate on id). */
+static void do_delivered(ntf_worker *w)
 {
-    size_t n = 0;
-    if (now_real() < w->redis_hold_ms)
-        return;
-    for (size_t i = 0; i < w->njobs; i++)
-        if (w->jobs[i]->st == J_MARK)
-            n++;
-    if (n == 0)
-        return;
-    const char **ids = calloc(n, sizeof *ids);
-    char err[512];
-    if (!ids)
-        return;
-    n = 0;
-    for (size_t i = 0; i < w->njobs; i++)
-        if (w->jobs[i]->st == J_MARK)
-            ids[n++] = w->jobs[i]->cmd.command_id;
-    if (ntf_claims_mark(w->o.claims, ids, n, err, sizeof err) < 0) {
-        cm_log_warn("marking %zu outcomes published: %s (will retry)", n, err);
-        redis_failed(w);
+    rd_kafka_poll(w->o.producer, 0);
+    int failed = 0;
+    for (size_t i = 0; i < w->njobs; i++) {
+        job *j = w->jobs[i];
+        if (j->st != J_PUBLISHING || j->ticket.pending > 0)
+            continue;
+        if (j->ticket.failed) {
+            if (!failed++)
+                cm_log_warn("outcome of %s not delivered: %s (publishing again)",
+                            j->cmd.command_id, j->ticket.error);
+            j->st = J_PUBLISH;
+        } else {
+            j->st = J_MARK;
+        }
+    }
+    if (w->o.ready && failed)
+        atomic_store(&w->o.ready->kafka_ok, 0);
+}
+
+/* ---- Redis: every step of an iteration in one pipeline -------------------- */
+
+typedef enum { OP_CLAIM, OP_RECORD, OP_MARK, OP_REFRESH } opkind;
+typedef struct pending_op {
+    job *j;
+    int op;
+    opkind kind;
+} pending_op;
+
+static void on_claim(ntf_worker *w, job *j, ntf_claim_res *res, int64_t now)
+{
+    switch (res->st) {
+    case NTF_CLAIM_OK: claimed(w, j, now); break;
+    case NTF_CLAIM_DONE:
+        cm_metric_add(w->m_replayed, 1);
+        j->st = J_DONE;
+        break;
+    case NTF_CLAIM_REPUBLISH:
+        cm_metric_add(w->m_republished, 1);
+        j->claim_ms = now;
+        free(j->event);
+        j->event = res->event;
+        res->event = NULL;
+        j->st = J_PUBLISH;
+        break;
+    case NTF_CLAIM_HELD:
+    default: {
+        if (j->st == J_CLAIM)
+            cm_metric_add(w->m_waited, 1);
+        int64_t d = res->pttl;
+        if (d < 100)
+            d = 100;
+        if (d > 1000)
+            d = 1000;
+        j->next_ms = now + d;
+        j->st = J_WAIT_CLAIM;
+        break;
+    }
+    }
+}
+
+static void on_record(job *j, ntf_record_res *res)
+{
+    if (res->first) {
+        j->st = J_PUBLISH;
+    } else if (res->published) {
+        j->st = J_DONE;
     } else {
-        for (size_t i = 0; i < w->njobs; i++) {
-            job *j = w->jobs[i];
-            if (j->st == J_MARK) {
+        free(j->event);
+        j->event = res->event;
+        res->event = NULL;
+        j->st = J_PUBLISH;
+    }
+    if (j->has_req) { /* the request is not needed any more */
+        ntf_request_free(&j->req);
+        j->has_req = 0;
+    }
+}
+
+static void on_refresh(job *j, int ours, int64_t now)
+{
+    if (ours) {
+        j->claim_ms = now;
+    } else if (j->st == J_READY || j->st == J_BACKOFF) {
+        cm_log_warn("claim on %s lost before sending; claiming again", j->cmd.command_id);
+        j->st = J_CLAIM;
+    } else {
+        cm_log_warn("claim on %s lost while %s", j->cmd.command_id,
+                    j->st == J_INFLIGHT ? "sending" : "publishing its outcome");
+    }
+}
+
+/* Queues, for every job, the one Redis step its state calls for (claim,
+ * record the outcome, mark it published, refresh the claim every TTL/4),
+ * runs them as one pipeline and applies the results. On a Redis error
+ * nothing changes and the batch is tried again 250 ms later. */
+static void do_redis(ntf_worker *w, int64_t now)
+{
+    if (now < w->redis_hold_ms || w->njobs == 0)
+        return;
+    ntf_claims *c = w->o.claims;
+    int64_t ttl = ntf_claims_ttl_ms(c);
+    int refresh_due = now - w->last_refresh_ms >= ttl / 4;
+    pending_op *ops = calloc(w->njobs, sizeof *ops);
+    char err[512];
+    size_t n = 0;
+    if (!ops)
+        return;
+    ntf_claims_begin(c);
+    for (size_t i = 0; i < w->njobs; i++) {
+        job *j = w->jobs[i];
+        int op = -2;
+        opkind kind = OP_CLAIM;
+        switch (j->st) {
+        case J_MARK:
+            op = ntf_claims_add_mark(c, j->cmd.command_id);
+            kind = OP_MARK;
+            break;
+        case J_OUTCOME:
+            if (!j->event) {
+                if (j->prefail || j->is_task) {
+                    j->out.attempts = j->attempts;
+                    j->out.latency_ms = 0;
+                }
+                j->out.at_ms = cm_clock_now_ms();
+                j->event = ntf_contact_json(&j->cmd, &j->out);
+                if (!j->event)
+                    break;
+            }
+            op = ntf_claims_add_record(c, j->cmd.command_id, j->event);
+            kind = OP_RECORD;
+            break;
+        case J_WAIT_CLAIM:
+            if (j->next_ms > now)
+                break;
+            /* fall through */
+        case J_CLAIM: op = ntf_claims_add_claim(c, j->cmd.command_id); break;
+        case J_READY:
+        case J_INFLIGHT:
+        case J_BACKOFF:
+        case J_PUBLISH:
+        case J_PUBLISHING:
+            if (refresh_due) {
+                op = ntf_claims_add_refresh(c, j->cmd.command_id);
+                kind = OP_REFRESH;
+            }
+            break;
+        default: break;
+        }
+        if (op == -1) {
+            cm_log_warn("redis batch: out of memory");
+            break;
+        }
+        if (op >= 0)
+            ops[n++] = (pending_op){j, op, kind};
+    }
+    if (n == 0)
+        goto cleanup;
+    if (ntf_claims_exec(c, err, sizeof err) < 0) {
+        cm_log_warn("redis batch of %zu steps: %s (will retry)", n, err);
+        redis_failed(w);
+        goto cleanup;
+    }
+    if (refresh_due)
+        w->last_refresh_ms = now;
+    if (w->o.ready)
+        atomic_store(&w->o.ready->redis_ok, 1);
+    int errors = 0;
+    for (size_t i = 0; i < n; i++) {
+        job *j = ops[i].j;
+        int rc = 0;
+        switch (ops[i].kind) {
+        case OP_CLAIM: {
+            ntf_claim_res res;
+            rc = ntf_claims_claim_result(c, ops[i].op, &res, err, sizeof err);
+            if (rc == 0)
+                on_claim(w, j, &res, now);
+            free(res.event);
+            break;
+        }
+        case OP_RECORD: {
+            ntf_record_res res;
+            rc = ntf_claims_record_result(c, ops[i].op, &res, err, sizeof err);
+            if (rc == 0)
+                on_record(j, &res);
+            free(res.event);
+            break;
+        }
+        case OP_MARK:
+            rc = ntf_claims_ok_result(c, ops[i].op, err, sizeof err);
+            if (rc == 0) {
                 count_outcome(w, j);
                 j->st = J_DONE;
             }
+            break;
+        case OP_REFRESH:
+            rc = ntf_claims_refresh_result(c, ops[i].op, err, sizeof err);
+            if (rc >= 0)
+                on_refresh(j, rc, now);
+            break;
         }
+        if (rc < 0 && !errors++)
+            cm_log_warn("redis step for %s: %s (will retry)", j->cmd.command_id, err);
     }
-    free(ids);
+cleanup:
+    free(ops);
 }
 
 /* Stores offsets of each partition's DONE prefix and frees DONE jobs. */
@@ -676,60 +714,6 @@ cleanup:
     free(msgs);
     free(gone);
     free(blocked);
-}
-
-/* Extends the claims of every job that holds one; a job that lost its
- * claim (stalled longer than the TTL) and has not started sending goes
- * back to claiming. */
-static void do_refresh(ntf_worker *w, int64_t now)
-{
-    int64_t ttl = ntf_claims_ttl_ms(w->o.claims);
-    if (now - w->last_refresh_ms < ttl / 4)
-        return;
-    w->last_refresh_ms = now;
-    size_t n = 0;
-    for (size_t i = 0; i < w->njobs; i++) {
-        jstate st = w->jobs[i]->st;
-        if (st >= J_READY && st <= J_MARK)
-            n++;
-    }
-    if (n == 0)
-        return;
-    const char **ids = calloc(n, sizeof *ids);
-    job **js = calloc(n, sizeof *js);
-    int *ours = calloc(n, sizeof *ours);
-    char err[512];
-    if (!ids || !js || !ours)
-        goto cleanup;
-    n = 0;
-    for (size_t i = 0; i < w->njobs; i++) {
-        job *j = w->jobs[i];
-        if (j->st >= J_READY && j->st <= J_MARK) {
-            js[n] = j;
-            ids[n++] = j->cmd.command_id;
-        }
-    }
-    if (ntf_claims_refresh(w->o.claims, ids, n, ours, err, sizeof err) < 0) {
-        cm_log_warn("refreshing %zu claims: %s", n, err);
-        redis_failed(w);
-        goto cleanup;
-    }
-    for (size_t i = 0; i < n; i++) {
-        job *j = js[i];
-        if (ours[i]) {
-            j->claim_ms = now;
-        } else if (j->st == J_READY || j->st == J_BACKOFF) {
-            cm_log_warn("claim on %s lost before sending; claiming again", j->cmd.command_id);
-            j->st = J_CLAIM;
-        } else {
-            cm_log_warn("claim on %s lost while %s", j->cmd.command_id,
-                        j->st == J_INFLIGHT ? "sending" : "recording its outcome");
-        }
-    }
-cleanup:
-    free(ours);
-    free(js);
-    free(ids);
 }
 
 static void pause_resume(ntf_worker *w)
@@ -802,6 +786,10 @@ static int64_t plan_wait(ntf_worker *w, int64_t now, int64_t wake)
             break;
         case J_PUBLISH:
         case J_DONE: return 0;
+        case J_PUBLISHING:
+            if (now + 2 < until)
+                until = now + 2;
+            break;
         case J_READY:
             if (!w->draining && ntf_sender_inflight(w->o.sender) < w->o.max_inflight &&
                 wake > now + 1)
@@ -848,8 +836,8 @@ int ntf_worker_step(ntf_worker *w, int poll)
         prof.iters++;
         if (now_real() - prof.t_last >= 2000) {
             fprintf(stderr,
-                    "profile: %lld iters, jobs %zu inflight %d, ms in poll %lld claims %lld "
-                    "send %lld record %lld publish %lld mark %lld store %lld\n",
+                    "profile: %lld iters, jobs %zu inflight %d, ms in poll %lld redis %lld "
+                    "send %lld (-) %lld publish %lld (-) %lld store %lld\n",
                     (long long)prof.iters, w->njobs, ntf_sender_inflight(w->o.sender),
                     (long long)prof.phase_us[0] / 1000, (long long)prof.phase_us[1] / 1000,
                     (long long)prof.phase_us[2] / 1000, (long long)prof.phase_us[3] / 1000,
@@ -890,7 +878,7 @@ int ntf_worker_step(ntf_worker *w, int poll)
         }
     }
     now = now_real();
-    PROF(1, do_claims(w, now));
+    PROF(1, do_redis(w, now));
     PROF(2, start_sends(w, now);
          ntf_sender_run(w->o.sender, inflight > 0 && wait > 0 ? (int)(wait < 10 ? wait : 10) : 0,
                         on_done, w));
@@ -899,11 +887,8 @@ int ntf_worker_step(ntf_worker *w, int poll)
         nanosleep(&ts, NULL);
     }
     now = now_real();
-    PROF(3, do_record(w));
-    PROF(4, do_publish(w));
-    PROF(5, do_mark(w));
+    PROF(4, do_publish(w); do_delivered(w));
     PROF(6, do_store(w));
-    do_refresh(w, now);
     pause_resume(w);
     readiness(w, now);
     return 0;
@@ -917,7 +902,8 @@ void ntf_worker_drain(ntf_worker *w, int64_t deadline_ms)
         int busy = 0;
         for (size_t i = 0; i < w->njobs; i++) {
             jstate st = w->jobs[i]->st;
-            if (st == J_INFLIGHT || st == J_OUTCOME || st == J_PUBLISH || st == J_MARK)
+            if (st == J_INFLIGHT || st == J_OUTCOME || st == J_PUBLISH || st == J_PUBLISHING ||
+                st == J_MARK)
                 busy = 1;
         }
         if (!busy || now_real() >= deadline_ms)

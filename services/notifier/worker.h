@@ -2,11 +2,11 @@
  *
  * A job per consumed command moves through
  *   CLAIM -> (WAIT_CLAIM) -> READY -> INFLIGHT -> (BACKOFF -> READY ...)
- *   -> OUTCOME -> PUBLISH -> MARK -> DONE
+ *   -> OUTCOME -> PUBLISH -> PUBLISHING -> MARK -> DONE
  * (call_task/letter and commands that cannot be sent skip straight from
  * CLAIM to OUTCOME). Each step that touches Redis or Kafka does so once
- * per loop iteration for every job in that state (one pipeline, one
- * flush), and a partition's offsets are stored only up to its first job
+ * per loop iteration for every job in that state (one pipeline; records
+ * are produced without blocking and acknowledged through tickets), and a partition's offsets are stored only up to its first job
  * that is not DONE. Jobs in memory are bounded by max_queued: when full,
  * the consumer's partitions are paused, so a provider that is down keeps
  * its commands in Kafka, not in memory.
@@ -28,8 +28,7 @@
 #include "templates.h"
 
 typedef struct ntf_worker_opts {
-    rd_kafka_t *producer;
-    cm_kafka_dr *dr;
+    rd_kafka_t *producer; /* from ntf_outbox_new (per-record delivery tickets) */
     ntf_claims *claims;
     ntf_sender *sender;
     const ntf_config *cfg;
