@@ -348,8 +348,8 @@ cleanup:
         cm_kafka_consumer_close(consumer);
     if (producer) /* before the worker: late delivery reports touch its jobs */
         rd_kafka_destroy(producer);
+    ntf_sender_free(sender); /* before the worker: transfers borrow its requests */
     ntf_worker_free(worker);
-    ntf_sender_free(sender);
     ntf_claims_free(claims);
     cm_redis_free(redis);
     cm_http_stop(http);

@@ -1,17 +1,25 @@
-/* sender.c -- concurrent sends over libcurl's multi interface.
+/* sender.c -- concurrent sends over libcurl's multi interface, on a
+ * thread of their own.
  *
- * Design: the notifier is one thread; curl_multi_poll() is where it waits
- * when transfers are in flight. Easy handles are kept in a free list
- * (curl_easy_reset keeps their connection-independent state cheap), and
- * CURLMOPT_MAXCONNECTS sizes the shared connection cache so a steady
- * stream to one provider reuses its keep-alive connections. */
+ * Design: the pipeline's thread blocks on Redis and Kafka round trips;
+ * transfers must not wait for those. So one sender thread owns the multi
+ * handle and every easy handle, and waits in curl_multi_poll(); the
+ * pipeline hands it requests through a mutex-guarded list (and
+ * curl_multi_wakeup) and takes results from another, waiting on a
+ * condition variable when it has nothing else to do. A request stays
+ * owned by the caller and untouched until its result has been taken.
+ * Easy handles are pooled (curl_easy_reset), and CURLMOPT_MAXCONNECTS
+ * sizes the shared connection cache so a steady stream to one provider
+ * reuses its keep-alive connections. */
 #include "sender.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "retry.h"
 
@@ -29,13 +37,33 @@ typedef struct xfer {
     size_t body_len;
 } xfer;
 
+typedef struct work {
+    struct work *next;
+    const ntf_request *req;
+    int64_t now_s;
+    void *tag;
+} work;
+
+typedef struct result_node {
+    struct result_node *next;
+    ntf_send_result r;
+} result_node;
+
 struct ntf_sender {
-    CURLM *multi;
     ntf_sender_opts o;
-    xfer *free_list;
-    xfer *active;
-    int inflight;
+    CURLM *multi;
+    xfer *free_list, *active; /* sender thread only */
+    pthread_t thread;
+    int started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    work *in_head, *in_tail;           /* mu */
+    result_node *out_head, *out_tail;  /* mu */
+    int stop;                          /* mu */
+    int inflight;                      /* caller's thread only */
 };
+
+static void *sender_main(void *arg);
 
 ntf_sender *ntf_sender_new(const ntf_sender_opts *o, char *errstr, size_t errlen)
 {
@@ -53,6 +81,19 @@ ntf_sender *ntf_sender_new(const ntf_sender_opts *o, char *errstr, size_t errlen
     }
     curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS,
                       (long)(o->max_connections > 0 ? o->max_connections : 256));
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&s->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&s->thread, NULL, sender_main, s) != 0) {
+        snprintf(errstr, errlen, "cannot start the sender thread");
+        curl_multi_cleanup(s->multi);
+        free(s);
+        return NULL;
+    }
+    s->started = 1;
     return s;
 }
 
@@ -69,6 +110,13 @@ void ntf_sender_free(ntf_sender *s)
 {
     if (!s)
         return;
+    if (s->started) {
+        pthread_mutex_lock(&s->mu);
+        s->stop = 1;
+        pthread_mutex_unlock(&s->mu);
+        curl_multi_wakeup(s->multi);
+        pthread_join(s->thread, NULL);
+    }
     while (s->active) {
         xfer *x = s->active;
         s->active = x->next;
@@ -80,7 +128,19 @@ void ntf_sender_free(ntf_sender *s)
         s->free_list = x->next_free;
         xfer_destroy(x);
     }
+    while (s->in_head) {
+        work *w = s->in_head;
+        s->in_head = w->next;
+        free(w);
+    }
+    while (s->out_head) {
+        result_node *r = s->out_head;
+        s->out_head = r->next;
+        free(r);
+    }
     curl_multi_cleanup(s->multi);
+    pthread_mutex_destroy(&s->mu);
+    pthread_cond_destroy(&s->cv);
     free(s);
 }
 
@@ -125,8 +185,9 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *ud)
     return n;
 }
 
-int ntf_sender_start(ntf_sender *s, const ntf_request *req, int64_t now_s, void *tag,
-                     char *errstr, size_t errlen)
+/* Sender thread: sets up and adds one transfer. */
+static int setup(ntf_sender *s, const ntf_request *req, int64_t now_s, void *tag, char *errstr,
+                 size_t errlen)
 {
     xfer *x = s->free_list;
     if (x) {
@@ -207,7 +268,6 @@ int ntf_sender_start(ntf_sender *s, const ntf_request *req, int64_t now_s, void 
     if (s->active)
         s->active->prev = x;
     s->active = x;
-    s->inflight++;
     return 0;
 oom:
     snprintf(errstr, errlen, "out of memory (request headers)");
@@ -223,9 +283,10 @@ static int64_t wall_ms(void)
     return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
-static int collect(ntf_sender *s, ntf_send_done_fn done, void *opaque)
+/* Sender thread: finished transfers into results (appended to *list). */
+static void collect(ntf_sender *s, result_node **head, result_node **tail)
 {
-    int n = 0, left;
+    int left;
     CURLMsg *m;
     while ((m = curl_multi_info_read(s->multi, &left))) {
         if (m->msg != CURLMSG_DONE)
@@ -233,18 +294,28 @@ static int collect(ntf_sender *s, ntf_send_done_fn done, void *opaque)
         CURL *e = m->easy_handle;
         xfer *x = NULL;
         curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&x);
-        ntf_send_result r;
-        memset(&r, 0, sizeof r);
-        r.tag = x->tag;
-        r.curl_code = (int)m->data.result;
-        curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r.status);
-        r.retry_after_ms = x->retry_after[0] ? ntf_retry_after_parse(x->retry_after, wall_ms())
-                                             : -1;
-        if (r.curl_code != CURLE_OK)
-            snprintf(r.error, sizeof r.error, "%s",
-                     x->errbuf[0] ? x->errbuf : curl_easy_strerror(m->data.result));
-        else
-            snprintf(r.error, sizeof r.error, "%s", x->body);
+        result_node *n = calloc(1, sizeof *n);
+        if (n) {
+            ntf_send_result *r = &n->r;
+            r->tag = x->tag;
+            r->curl_code = (int)m->data.result;
+            curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
+            r->retry_after_ms =
+                x->retry_after[0] ? ntf_retry_after_parse(x->retry_after, wall_ms()) : -1;
+            if (r->curl_code != CURLE_OK)
+                snprintf(r->error, sizeof r->error, "%s",
+                         x->errbuf[0] ? x->errbuf : curl_easy_strerror(m->data.result));
+            else
+                snprintf(r->error, sizeof r->error, "%s", x->body);
+            if (*tail)
+                (*tail)->next = n;
+            else
+                *head = n;
+            *tail = n;
+        }
+        /* without memory for the result the tag would be lost for good: a
+         * calloc failure here is fatal in all but name, so it is not
+         * handled further */
         curl_multi_remove_handle(s->multi, e);
         if (x->prev)
             x->prev->next = x->next;
@@ -252,25 +323,120 @@ static int collect(ntf_sender *s, ntf_send_done_fn done, void *opaque)
             s->active = x->next;
         if (x->next)
             x->next->prev = x->prev;
-        s->inflight--;
         x->req = NULL;
         x->next_free = s->free_list;
         s->free_list = x;
-        done(opaque, &r);
-        n++;
     }
-    return n;
+}
+
+static void push_results(ntf_sender *s, result_node *head, result_node *tail)
+{
+    if (!head)
+        return;
+    pthread_mutex_lock(&s->mu);
+    if (s->out_tail)
+        s->out_tail->next = head;
+    else
+        s->out_head = head;
+    s->out_tail = tail;
+    pthread_cond_signal(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void *sender_main(void *arg)
+{
+    ntf_sender *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        work *in = s->in_head;
+        s->in_head = s->in_tail = NULL;
+        int stop = s->stop;
+        pthread_mutex_unlock(&s->mu);
+        if (stop) {
+            while (in) {
+                work *w = in;
+                in = w->next;
+                free(w);
+            }
+            break;
+        }
+        result_node *head = NULL, *tail = NULL;
+        while (in) {
+            work *w = in;
+            in = w->next;
+            char err[200];
+            if (setup(s, w->req, w->now_s, w->tag, err, sizeof err) < 0) {
+                result_node *n = calloc(1, sizeof *n);
+                if (n) {
+                    n->r.tag = w->tag;
+                    n->r.curl_code = CURLE_AGAIN; /* retried like a transient error */
+                    n->r.retry_after_ms = -1;
+                    snprintf(n->r.error, sizeof n->r.error, "%s", err);
+                    if (tail)
+                        tail->next = n;
+                    else
+                        head = n;
+                    tail = n;
+                }
+            }
+            free(w);
+        }
+        int running = 0;
+        curl_multi_perform(s->multi, &running);
+        collect(s, &head, &tail);
+        push_results(s, head, tail);
+        curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
+    }
+    return NULL;
+}
+
+int ntf_sender_start(ntf_sender *s, const ntf_request *req, int64_t now_s, void *tag,
+                     char *errstr, size_t errlen)
+{
+    work *w = calloc(1, sizeof *w);
+    if (!w) {
+        snprintf(errstr, errlen, "out of memory");
+        return -1;
+    }
+    w->req = req;
+    w->now_s = now_s;
+    w->tag = tag;
+    pthread_mutex_lock(&s->mu);
+    if (s->in_tail)
+        s->in_tail->next = w;
+    else
+        s->in_head = w;
+    s->in_tail = w;
+    pthread_mutex_unlock(&s->mu);
+    curl_multi_wakeup(s->multi);
+    s->inflight++;
+    return 0;
 }
 
 int ntf_sender_run(ntf_sender *s, int wait_ms, ntf_send_done_fn done, void *opaque)
 {
-    int running = 0;
-    curl_multi_perform(s->multi, &running);
-    int n = collect(s, done, opaque);
-    if (n == 0 && wait_ms > 0 && s->inflight > 0) {
-        curl_multi_poll(s->multi, NULL, 0, wait_ms, NULL);
-        curl_multi_perform(s->multi, &running);
-        n = collect(s, done, opaque);
+    pthread_mutex_lock(&s->mu);
+    if (!s->out_head && wait_ms > 0 && s->inflight > 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += (long)wait_ms * 1000000L;
+        ts.tv_sec += ts.tv_nsec / 1000000000L;
+        ts.tv_nsec %= 1000000000L;
+        while (!s->out_head)
+            if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) != 0)
+                break;
+    }
+    result_node *list = s->out_head;
+    s->out_head = s->out_tail = NULL;
+    pthread_mutex_unlock(&s->mu);
+    int n = 0;
+    while (list) {
+        result_node *r = list;
+        list = r->next;
+        s->inflight--;
+        done(opaque, &r->r);
+        free(r);
+        n++;
     }
     return n;
 }

@@ -1,10 +1,12 @@
 /* sender.h -- concurrent sends over libcurl's multi interface.
  *
- * One multi handle drives every transfer (SMTP and HTTP) from the caller's
- * thread; easy handles are pooled and reset, and the multi handle's
+ * A sender thread drives every transfer (SMTP and HTTP) with one multi
+ * handle; easy handles are pooled and reset, and the multi handle's
  * connection cache keeps connections to each provider open between sends.
- * The number of transfers at once is the caller's to bound (inflight()).
- * A request passed to start() is borrowed and must outlive the transfer. */
+ * start() and run() are called from one (the pipeline's) thread; the
+ * number of transfers at once is the caller's to bound (inflight()).
+ * A request passed to start() is borrowed and must outlive the transfer:
+ * until its result came back through run(), or ntf_sender_free(). */
 #ifndef NTF_SENDER_H
 #define NTF_SENDER_H
 
@@ -34,7 +36,8 @@ typedef void (*ntf_send_done_fn)(void *opaque, const ntf_send_result *r);
 typedef struct ntf_sender ntf_sender;
 
 ntf_sender *ntf_sender_new(const ntf_sender_opts *o, char *errstr, size_t errlen);
-/* Aborts transfers still running (their done callbacks are not called). */
+/* Stops the thread and aborts transfers still running (their done
+ * callbacks are not called). Free it before the requests it borrows. */
 void ntf_sender_free(ntf_sender *s);
 
 /* Starts one attempt of req at now_s (webhook timestamp); tag comes back
@@ -43,8 +46,8 @@ int ntf_sender_start(ntf_sender *s, const ntf_request *req, int64_t now_s, void 
                      char *errstr, size_t errlen);
 int ntf_sender_inflight(const ntf_sender *s);
 
-/* Drives transfers, waiting up to wait_ms for activity when none finished,
- * and calls done for every finished one. Returns how many finished. */
+/* Calls done for every finished transfer, waiting up to wait_ms for one
+ * when none has finished yet. Returns how many finished. */
 int ntf_sender_run(ntf_sender *s, int wait_ms, ntf_send_done_fn done, void *opaque);
 
 #endif
