@@ -750,27 +750,30 @@ int sch_apply_event(sch_ctx *c, const json_t *ev, int part, char *errstr, size_t
 
 /* ---- firing ---- */
 
+/* Queues a record; takes payload (malloc'd JSON text) in every case. */
 static int out_add(sch_ctx *c, int part, char topic, const char *id, const char *key,
-                   json_t *payload) {
+                   char *payload) {
+    if (!payload) return -1;
     if (c->nouts == c->capouts) {
         size_t cap = c->capouts ? c->capouts * 2 : 64;
         sch_out *n = realloc(c->outs, cap * sizeof *n);
-        if (!n) return -1;
+        if (!n) {
+            free(payload);
+            return -1;
+        }
         c->outs = n;
         c->capouts = cap;
     }
-    char *js = json_dumps(payload, JSON_COMPACT);
-    if (!js) return -1;
     sch_out *o = &c->outs[c->nouts];
     o->part = part;
     o->topic = topic;
     o->id = strdup(id);
     o->key = strdup(key);
-    o->payload = js;
+    o->payload = payload;
     if (!o->id || !o->key) {
         free(o->id);
         free(o->key);
-        free(js);
+        free(payload);
         return -1;
     }
     c->nouts++;
@@ -804,10 +807,9 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust) {
     const cm_tz *tz = sch_cust_tz(c, cust);
     snprintf(key, sizeof key, "%s/%s", inv->tenant, v->customer);
     if (v->next_kind == 't') {
-        json_t *cmd = sch_command_thanks(inv, cust, c->pol, tz, v->next_ms, c->now);
         sch_command_id_thanks(id, sizeof id, inv->tenant, inv->id, v->thanks_pid);
-        int rc = cmd ? out_add(c, v->part, 'c', id, key, cmd) : -1;
-        json_decref(cmd);
+        int rc = out_add(c, v->part, 'c', id, key,
+                         sch_command_thanks(inv, cust, c->pol, tz, v->next_ms, c->now));
         if (rc < 0) return -1;
         v->next_kind = 0;
         v->next_ms = 0;
@@ -834,16 +836,15 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust) {
         hist(inv, h);
         c->skipped++;
     } else {
-        json_t *cmd = sch_command_step(inv, cust, c->pol, tz, st, v->step, v->next_ms, c->now);
         sch_command_id_step(id, sizeof id, inv->tenant, inv->id, v->step, v->attempt);
-        int rc = cmd ? out_add(c, v->part, 'c', id, key, cmd) : -1;
-        json_decref(cmd);
+        int rc = out_add(c, v->part, 'c', id, key,
+                         sch_command_step(inv, cust, c->pol, tz, st, v->step, v->next_ms, c->now));
         if (rc < 0) return -1;
         if (strcmp(st->action, "escalation") == 0) {
             char eid[600];
             json_t *e = sch_event_escalated(inv, id, st->level, c->now);
             snprintf(eid, sizeof eid, "%s/escalated", id);
-            rc = e ? out_add(c, v->part, 'e', eid, key, e) : -1;
+            rc = e ? out_add(c, v->part, 'e', eid, key, json_dumps(e, JSON_COMPACT)) : -1;
             json_decref(e);
             if (rc < 0) return -1;
         }

@@ -2,6 +2,7 @@
 #include "command.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
@@ -22,26 +23,96 @@ static json_t *ts(int64_t ms) {
     return json_string(b);
 }
 
-static json_t *date(int32_t d) {
-    char b[16];
-    cm_date_format(d, b, sizeof b);
-    return json_string(b);
+/* ---- a small JSON writer: commands are built straight into text (they
+ * are the hot path of firing; a jansson tree per command cost more than
+ * everything else of a round) ---- */
+
+typedef struct jw {
+    char *s;
+    size_t n, cap;
+    int oom, first;
+} jw;
+
+static void jw_raw(jw *w, const char *p, size_t len) {
+    if (w->oom) return;
+    if (w->n + len + 1 > w->cap) {
+        size_t c = w->cap ? w->cap * 2 : 1024;
+        while (c < w->n + len + 1) c *= 2;
+        char *ns = realloc(w->s, c);
+        if (!ns) {
+            w->oom = 1;
+            return;
+        }
+        w->s = ns;
+        w->cap = c;
+    }
+    memcpy(w->s + w->n, p, len);
+    w->n += len;
+    w->s[w->n] = 0;
+}
+static void jw_lit(jw *w, const char *p) { jw_raw(w, p, strlen(p)); }
+
+static void jw_esc(jw *w, const char *s) {
+    jw_raw(w, "\"", 1);
+    const char *run = s;
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch >= 0x20 && ch != '"' && ch != '\\') continue;
+        jw_raw(w, run, (size_t)(s - run));
+        char e[8];
+        if (ch == '"') jw_lit(w, "\\\"");
+        else if (ch == '\\') jw_lit(w, "\\\\");
+        else if (ch == '\n') jw_lit(w, "\\n");
+        else if (ch == '\t') jw_lit(w, "\\t");
+        else if (ch == '\r') jw_lit(w, "\\r");
+        else {
+            snprintf(e, sizeof e, "\\u%04x", ch);
+            jw_lit(w, e);
+        }
+        run = s + 1;
+    }
+    jw_raw(w, run, (size_t)(s - run));
+    jw_raw(w, "\"", 1);
 }
 
-static json_t *customer_obj(const sch_rec *inv, const sch_rec *cust) {
-    json_t *o = NULL;
-    if (cust && cust->u.cust.contact) {
-        /* parsed once per customer and batch: many invoices share a debtor */
-        sch_rec *mc = (sch_rec *)cust;
-        if (!mc->u.cust.contact_obj) mc->u.cust.contact_obj = json_loads(cust->u.cust.contact, 0, NULL);
-        o = json_deep_copy(mc->u.cust.contact_obj);
-    }
-    if (!json_is_object(o)) {
-        json_decref(o);
-        o = json_object();
-        json_object_set_new(o, "customer_id", json_string(inv->u.inv.customer));
-    }
-    return o;
+static void jw_key(jw *w, const char *k) {
+    if (!w->first) jw_raw(w, ",", 1);
+    w->first = 0;
+    jw_esc(w, k);
+    jw_raw(w, ":", 1);
+}
+static void jw_open(jw *w) {
+    jw_raw(w, "{", 1);
+    w->first = 1;
+}
+static void jw_close(jw *w) {
+    jw_raw(w, "}", 1);
+    w->first = 0;
+}
+static void jw_str(jw *w, const char *k, const char *v) {
+    jw_key(w, k);
+    jw_esc(w, v ? v : "");
+}
+static void jw_int(jw *w, const char *k, long long v) {
+    char b[24], *e = b + sizeof b, *p = e;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) *--p = '-';
+    jw_key(w, k);
+    jw_raw(w, p, (size_t)(e - p));
+}
+static void jw_time(jw *w, const char *k, int64_t ms) {
+    char b[40];
+    cm_time_format_rfc3339(ms, b, sizeof b);
+    jw_str(w, k, b);
+}
+static void jw_date(jw *w, const char *k, int32_t d) {
+    char b[16];
+    cm_date_format(d, b, sizeof b);
+    jw_str(w, k, b);
 }
 
 static const char *locale_of(const sch_rec *cust, const sch_policy *pol) {
@@ -49,80 +120,99 @@ static const char *locale_of(const sch_rec *cust, const sch_policy *pol) {
     return pol->default_locale;
 }
 
-/* The common body of every command. */
-static json_t *base(const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
-                    const cm_tz *tz, const char *id, const char *kind, const char *channel,
-                    const char *tmpl, int64_t scheduled, int64_t now, int64_t principal) {
+/* The common body of every command, left open for the caller's fields. */
+static void base(jw *w, const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
+                 const cm_tz *tz, const char *id, const char *kind, const char *channel,
+                 const char *tmpl, int64_t scheduled, int64_t now, int64_t principal) {
     const sch_inv *v = &inv->u.inv;
-    json_t *c = json_object();
-    if (!c) return NULL;
     int32_t today;
     int minute;
     cm_tz_local(tz, now, &today, &minute);
-    json_object_set_new(c, "v", json_integer(1));
-    json_object_set_new(c, "command_id", json_string(id));
-    json_object_set_new(c, "kind", json_string(kind));
-    json_object_set_new(c, "tenant", json_string(inv->tenant));
-    json_object_set_new(c, "channel", json_string(channel));
-    json_object_set_new(c, "template", json_string(tmpl));
-    json_object_set_new(c, "locale", json_string(locale_of(cust, pol)));
-    json_object_set_new(c, "strategy", json_string(v->strategy));
-    json_object_set_new(c, "variant", json_string(v->variant));
-    json_object_set_new(c, "created_at", ts(now));
-    json_object_set_new(c, "scheduled_at", ts(scheduled));
-    json_object_set_new(c, "customer", customer_obj(inv, cust));
-    json_object_set_new(c, "currency", json_string(v->currency));
-    json_t *am = json_object();
-    json_object_set_new(am, "principal", json_integer(principal));
-    json_object_set_new(am, "fees", json_integer(0));
-    json_object_set_new(am, "interest", json_integer(0));
-    json_object_set_new(am, "compensation", json_integer(0));
-    json_object_set_new(am, "total", json_integer(principal));
-    json_object_set_new(c, "amounts", am);
-    json_t *invs = json_array(), *io = json_object();
-    json_object_set_new(io, "invoice_id", json_string(inv->id));
-    json_object_set_new(io, "number", json_string(v->number));
-    json_object_set_new(io, "issued_on", date(v->issued));
-    json_object_set_new(io, "due_on", date(v->due));
-    json_object_set_new(io, "days_overdue", json_integer(today - v->due));
-    json_object_set_new(io, "currency", json_string(v->currency));
-    json_object_set_new(io, "amount_minor", json_integer(v->amount));
-    json_object_set_new(io, "outstanding_minor", json_integer(principal));
-    json_array_append_new(invs, io);
-    json_object_set_new(c, "invoices", invs);
-    return c;
+    jw_open(w);
+    jw_int(w, "v", 1);
+    jw_str(w, "command_id", id);
+    jw_str(w, "kind", kind);
+    jw_str(w, "tenant", inv->tenant);
+    jw_str(w, "channel", channel);
+    jw_str(w, "template", tmpl);
+    jw_str(w, "locale", locale_of(cust, pol));
+    jw_str(w, "strategy", v->strategy);
+    jw_str(w, "variant", v->variant);
+    jw_time(w, "created_at", now);
+    jw_time(w, "scheduled_at", scheduled);
+    jw_key(w, "customer");
+    /* the stored contact is compact JSON written by ev_customer (jansson) */
+    if (cust && cust->u.cust.contact && cust->u.cust.contact[0] == '{') {
+        jw_lit(w, cust->u.cust.contact);
+    } else {
+        jw_open(w);
+        jw_str(w, "customer_id", v->customer);
+        jw_close(w);
+    }
+    jw_str(w, "currency", v->currency);
+    jw_key(w, "amounts");
+    jw_open(w);
+    jw_int(w, "principal", principal);
+    jw_int(w, "fees", 0);
+    jw_int(w, "interest", 0);
+    jw_int(w, "compensation", 0);
+    jw_int(w, "total", principal);
+    jw_close(w);
+    jw_key(w, "invoices");
+    jw_lit(w, "[");
+    jw_open(w);
+    jw_str(w, "invoice_id", inv->id);
+    jw_str(w, "number", v->number);
+    jw_date(w, "issued_on", v->issued);
+    jw_date(w, "due_on", v->due);
+    jw_int(w, "days_overdue", today - v->due);
+    jw_str(w, "currency", v->currency);
+    jw_int(w, "amount_minor", v->amount);
+    jw_int(w, "outstanding_minor", principal);
+    jw_close(w);
+    jw_lit(w, "]");
 }
 
-json_t *sch_command_step(const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
-                         const cm_tz *tz, const sch_step *st, int step_idx, int64_t scheduled,
-                         int64_t now) {
+char *sch_command_step(const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
+                       const cm_tz *tz, const sch_step *st, int step_idx, int64_t scheduled,
+                       int64_t now) {
     char id[512];
+    jw w = {0};
     sch_command_id_step(id, sizeof id, inv->tenant, inv->id, step_idx, inv->u.inv.attempt);
-    json_t *c = base(inv, cust, pol, tz, id, st->action, st->channel, st->template_id, scheduled, now,
-                     sch_inv_outstanding(&inv->u.inv));
-    if (!c) return NULL;
-    json_object_set_new(c, "step", json_integer(step_idx));
-    json_object_set_new(c, "step_name", json_string(st->name));
-    json_object_set_new(c, "attempt", json_integer(inv->u.inv.attempt));
-    if (st->valid_for_ms > 0) json_object_set_new(c, "not_after", ts(now + st->valid_for_ms));
-    if (strcmp(st->action, "escalation") == 0)
-        json_object_set_new(c, "level", json_integer(st->level));
-    return c;
+    base(&w, inv, cust, pol, tz, id, st->action, st->channel, st->template_id, scheduled, now,
+         sch_inv_outstanding(&inv->u.inv));
+    jw_int(&w, "step", step_idx);
+    jw_str(&w, "step_name", st->name);
+    jw_int(&w, "attempt", inv->u.inv.attempt);
+    if (st->valid_for_ms > 0) jw_time(&w, "not_after", now + st->valid_for_ms);
+    if (strcmp(st->action, "escalation") == 0) jw_int(&w, "level", st->level);
+    jw_close(&w);
+    if (w.oom) {
+        free(w.s);
+        return NULL;
+    }
+    return w.s;
 }
 
-json_t *sch_command_thanks(const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
-                           const cm_tz *tz, int64_t scheduled, int64_t now) {
+char *sch_command_thanks(const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
+                         const cm_tz *tz, int64_t scheduled, int64_t now) {
     char id[512];
+    jw w = {0};
     sch_command_id_thanks(id, sizeof id, inv->tenant, inv->id, inv->u.inv.thanks_pid);
-    json_t *c = base(inv, cust, pol, tz, id, "payment.thanks", pol->thanks_channel,
-                     pol->thanks_template, scheduled, now, sch_inv_outstanding(&inv->u.inv));
-    if (!c) return NULL;
-    json_t *p = json_object();
-    json_object_set_new(p, "payment_id", json_string(inv->u.inv.thanks_pid));
-    json_object_set_new(p, "amount_minor", json_integer(inv->u.inv.thanks_amt));
-    json_object_set_new(p, "currency", json_string(inv->u.inv.currency));
-    json_object_set_new(c, "payment", p);
-    return c;
+    base(&w, inv, cust, pol, tz, id, "payment.thanks", pol->thanks_channel, pol->thanks_template,
+         scheduled, now, sch_inv_outstanding(&inv->u.inv));
+    jw_key(&w, "payment");
+    jw_open(&w);
+    jw_str(&w, "payment_id", inv->u.inv.thanks_pid);
+    jw_int(&w, "amount_minor", inv->u.inv.thanks_amt);
+    jw_str(&w, "currency", inv->u.inv.currency);
+    jw_close(&w);
+    jw_close(&w);
+    if (w.oom) {
+        free(w.s);
+        return NULL;
+    }
+    return w.s;
 }
 
 json_t *sch_event_escalated(const sch_rec *inv, const char *command_id, int level, int64_t now) {

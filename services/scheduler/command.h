@@ -21,12 +21,13 @@ void sch_command_id_step(char *out, size_t len, const char *tenant, const char *
 void sch_command_id_thanks(char *out, size_t len, const char *tenant, const char *invoice_id,
                            const char *payment_id);
 
-/* A ladder step's command (kind = the step's action). */
-json_t *sch_command_step(const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
+/* A ladder step's command (kind = the step's action), as compact JSON text
+ * (malloc'd; NULL on OOM). */
+char *sch_command_step(const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
                          const cm_tz *tz, const sch_step *st, int step_idx, int64_t scheduled,
                          int64_t now);
-/* The payment.thanks command. */
-json_t *sch_command_thanks(const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
+/* The payment.thanks command (malloc'd JSON text). */
+char *sch_command_thanks(const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
                            const cm_tz *tz, int64_t scheduled, int64_t now);
 /* The scheduler's own invoice.escalated event for an escalation step. */
 json_t *sch_event_escalated(const sch_rec *inv, const char *command_id, int level, int64_t now);

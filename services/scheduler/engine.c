@@ -166,12 +166,14 @@ static int hdel_outs(sch_engine *e, sch_ctx *c, char *errstr, size_t errlen) {
         snprintf(errstr, errlen, "out of memory");
         goto cleanup;
     }
-    for (int p = 0; p < SCH_MAX_PARTS; p++) {
-        int argc = 2;
+    unsigned char seen[SCH_MAX_PARTS] = {0};
+    for (size_t k = 0; k < c->nouts; k++) {
+        int p = c->outs[k].part, argc = 2;
         char key[200];
-        for (size_t i = 0; i < c->nouts; i++)
+        if (p < 0 || p >= SCH_MAX_PARTS || seen[p]) continue;
+        seen[p] = 1;
+        for (size_t i = k; i < c->nouts; i++)
             if (c->outs[i].part == p) argv[argc++] = c->outs[i].id;
-        if (argc == 2) continue;
         sch_store_out_key(key, sizeof key, e->prefix, p);
         argv[0] = "HDEL";
         argv[1] = key;

@@ -12,41 +12,57 @@
 
 #include "log.h"
 
-/* ARGV: nchecks, then nchecks triples (kind, key, version): kind h = HGET
- * key v, kind s = the leading number of a packed string; it must equal the
- * version (absent = 0). Then a stream of writes:
- *   h key n f v...     HSET n pairs          x key n f...   HDEL n fields
- *   d key              DEL                   s key value    SET
- *   z key score member ZADD                  r key member   ZREM
- *   p key value        RPUSH                 a key field suffix  append to a field
- * Every check runs before any write; a mismatch returns {0, key} having
- * written nothing. */
+/* ARGV: nh, then nh pairs (hash key, version: HGET key v must equal it,
+ * absent = 0); ns, then ns pairs (string key, version: the leading number of
+ * the packed record, checked with MGET). Then a stream of writes:
+ *   M n k v...         MSET n pairs        s key value      SET
+ *   h key n f v...     HSET n pairs        x key n f...     HDEL n fields
+ *   Z key n s m...     ZADD n pairs        R key n m...     ZREM n members
+ *   d key              DEL                 p key value      RPUSH
+ *   a key field suffix append to a hash field
+ * Variadic ops keep the number of redis.call()s per batch small. Every
+ * check runs before any write; a mismatch returns {0, key} having written
+ * nothing. */
 static cm_redis_script commit_script = CM_REDIS_SCRIPT(
     "local a = ARGV\n"
-    "local nc = tonumber(a[1])\n"
-    "for i = 2, 3 * nc, 3 do\n"
-    "  local v\n"
-    "  if a[i] == 'h' then v = redis.call('HGET', a[i+1], 'v')\n"
-    "  else v = redis.call('GET', a[i+1]); if v then v = string.match(v, '^%d+') end end\n"
-    "  if (tonumber(v) or 0) ~= tonumber(a[i+2]) then return {0, a[i+1]} end\n"
-    "end\n"
     "local n = #a\n"
-    "local i = 2 + 3 * nc\n"
+    "local i = 2\n"
+    "for k = 1, tonumber(a[1]) do\n"
+    "  local v = redis.call('HGET', a[i], 'v')\n"
+    "  if (tonumber(v) or 0) ~= tonumber(a[i+1]) then return {0, a[i]} end\n"
+    "  i = i + 2\n"
+    "end\n"
+    "local ns = tonumber(a[i]); i = i + 1\n"
+    "local j = 0\n"
+    "while j < ns do\n"
+    "  local e = math.min(ns, j + 200)\n"
+    "  local keys = {}\n"
+    "  for k = j, e - 1 do keys[#keys+1] = a[i + 2*k] end\n"
+    "  local vals = redis.call('MGET', unpack(keys))\n"
+    "  for k = j, e - 1 do\n"
+    "    local v = vals[k - j + 1]\n"
+    "    if v then v = string.match(v, '^%d+') end\n"
+    "    if (tonumber(v) or 0) ~= tonumber(a[i + 2*k + 1]) then return {0, a[i + 2*k]} end\n"
+    "  end\n"
+    "  j = e\n"
+    "end\n"
+    "i = i + 2 * ns\n"
+    "local function chunked(cmd, key, first, m, w)\n"
+    "  local j = 0\n"
+    "  while j < m do\n"
+    "    local e = math.min(m, j + 100)\n"
+    "    if key then redis.call(cmd, key, unpack(a, first + w*j, first - 1 + w*e))\n"
+    "    else redis.call(cmd, unpack(a, first + w*j, first - 1 + w*e)) end\n"
+    "    j = e\n"
+    "  end\n"
+    "end\n"
     "while i <= n do\n"
     "  local op = a[i]\n"
-    "  if op == 'h' or op == 'x' then\n"
-    "    local k, m = a[i+1], tonumber(a[i+2])\n"
-    "    local w = (op == 'h') and 2 or 1\n"
-    "    local cmd = (op == 'h') and 'HSET' or 'HDEL'\n"
-    "    local j = 0\n"
-    "    while j < m do\n"
-    "      local e = math.min(m, j + 100)\n"
-    "      redis.call(cmd, k, unpack(a, i + 3 + w*j, i + 2 + w*e))\n"
-    "      j = e\n"
-    "    end\n"
-    "    i = i + 3 + w*m\n"
-    "  elseif op == 'z' then redis.call('ZADD', a[i+1], a[i+2], a[i+3]); i = i + 4\n"
-    "  elseif op == 'r' then redis.call('ZREM', a[i+1], a[i+2]); i = i + 3\n"
+    "  if op == 'M' then local m = tonumber(a[i+1]); chunked('MSET', nil, i + 2, m, 2); i = i + 2 + 2*m\n"
+    "  elseif op == 'h' then local m = tonumber(a[i+2]); chunked('HSET', a[i+1], i + 3, m, 2); i = i + 3 + 2*m\n"
+    "  elseif op == 'x' then local m = tonumber(a[i+2]); chunked('HDEL', a[i+1], i + 3, m, 1); i = i + 3 + m\n"
+    "  elseif op == 'Z' then local m = tonumber(a[i+2]); chunked('ZADD', a[i+1], i + 3, m, 2); i = i + 3 + 2*m\n"
+    "  elseif op == 'R' then local m = tonumber(a[i+2]); chunked('ZREM', a[i+1], i + 3, m, 1); i = i + 3 + m\n"
     "  elseif op == 'd' then redis.call('DEL', a[i+1]); i = i + 2\n"
     "  elseif op == 's' then redis.call('SET', a[i+1], a[i+2]); i = i + 3\n"
     "  elseif op == 'p' then redis.call('RPUSH', a[i+1], a[i+2]); i = i + 3\n"
@@ -57,26 +73,46 @@ static cm_redis_script commit_script = CM_REDIS_SCRIPT(
     "end\n"
     "return {1}\n");
 
-/* KEYS[1] due zset; ARGV now, limit, prefix. Returns a flat array of
- * member, score, GET invoice, HMGET customer, GET contact per due timer. */
+/* KEYS[1] due zset; ARGV now, limit, prefix. Returns {items, customers}:
+ * items = flat member, score, packed invoice (or false), customer index;
+ * customers = flat HMGET of the customer fields, contact (or false), one
+ * pair per distinct debtor. Few redis.call()s per round: MGET for the
+ * invoices, one HMGET + GET per debtor. */
 static cm_redis_script peek_script = CM_REDIS_SCRIPT(
     "local items = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))\n"
-    "local out = {}\n"
+    "local P = ARGV[3]\n"
+    "local keys = {}\n"
+    "for k = 1, #items, 2 do keys[#keys+1] = P .. 'i:' .. items[k] end\n"
+    "local invs = {}\n"
+    "local j = 0\n"
+    "while j < #keys do\n"
+    "  local e = math.min(#keys, j + 200)\n"
+    "  local got = redis.call('MGET', unpack(keys, j + 1, e))\n"
+    "  for k = 1, #got do invs[j + k] = got[k] end\n"
+    "  j = e\n"
+    "end\n"
+    "local out, custs, seen = {}, {}, {}\n"
     "for k = 1, #items, 2 do\n"
     "  local m = items[k]\n"
-    "  local inv = redis.call('GET', ARGV[3] .. 'i:' .. m)\n"
-    "  local c = nil\n"
-    "  if inv then c = string.match(inv, '^%d*\\31([^\\31]*)') else inv = false end\n"
-    "  local cust = {}\n"
-    "  local contact = false\n"
-    "  if c then\n"
+    "  local inv = invs[(k + 1) / 2]\n"
+    "  local ci = 0\n"
+    "  if inv then\n"
+    "    local c = string.match(inv, '^%d*\\31([^\\31]*)')\n"
     "    local t = string.match(m, '^([^/]*)/')\n"
-    "    cust = redis.call('HMGET', ARGV[3] .. 'c:' .. t .. '/' .. c, 'v', 'tz', 'lo', 'co', 'oo', 'cz')\n"
-    "    contact = redis.call('GET', ARGV[3] .. 'k:' .. t .. '/' .. c)\n"
-    "  end\n"
-    "  out[#out+1] = m; out[#out+1] = items[k+1]; out[#out+1] = inv; out[#out+1] = cust; out[#out+1] = contact\n"
+    "    if c and t then\n"
+    "      local ck = t .. '/' .. c\n"
+    "      ci = seen[ck]\n"
+    "      if not ci then\n"
+    "        custs[#custs+1] = redis.call('HMGET', P .. 'c:' .. ck, 'v', 'tz', 'lo', 'co', 'oo', 'cz')\n"
+    "        custs[#custs+1] = redis.call('GET', P .. 'k:' .. ck)\n"
+    "        ci = #custs / 2\n"
+    "        seen[ck] = ci\n"
+    "      end\n"
+    "    end\n"
+    "  else inv = false end\n"
+    "  out[#out+1] = m; out[#out+1] = items[k+1]; out[#out+1] = inv; out[#out+1] = ci\n"
     "end\n"
-    "return out\n");
+    "return {out, custs}\n");
 
 void sch_store_due_key(char *out, size_t len, const char *prefix, int part) {
     snprintf(out, len, "%sdue:%d", prefix, part);
@@ -265,37 +301,81 @@ static void hdel_stale(args *a, const char *key, const char *const *list, unsign
     set_count(a, at, n);
 }
 
-static void write_inv(args *a, const sch_ctx *c, sch_rec *r) {
-    sch_inv *v = &r->u.inv;
+/* Timer moves of a batch, grouped by partition on output. */
+typedef struct tmove {
+    int part;
+    int64_t score; /* 0 = removal */
+    const sch_rec *r;
+} tmove;
+
+static void member_of(char *out, size_t len, const sch_rec *r) {
+    snprintf(out, len, "%s/%s", r->tenant, r->id);
+}
+
+/* All invoices in one MSET, then ZREM/ZADD per partition. */
+static void write_invoices(args *a, const sch_ctx *c) {
+    size_t n = sch_map_count(c->map), nm = 0, cap = 0;
+    tmove *mv = NULL;
+    const char *fs, *fv;
     char member[256], due[200];
-    snprintf(member, sizeof member, "%s/%s", r->tenant, r->id);
-    if (r->exists) {
-        const char *fs, *fv;
-        sch_policy_fallback(c->pol, &fs, &fv);
-        char *packed = sch_inv_encode(r, fs, fv);
-        if (!packed) {
-            a->oom = 1;
-            return;
+    sch_policy_fallback(c->pol, &fs, &fv);
+    size_t cnt_at = 0;
+    long long nset = 0;
+    for (size_t i = 0; i < n; i++) {
+        sch_rec *r = sch_map_at(c->map, i);
+        if (r->type != SCH_T_INV || !r->loaded || !r->dirty) continue;
+        sch_inv *v = &r->u.inv;
+        if (r->exists) {
+            char *packed = sch_inv_encode(r, fs, fv);
+            if (!packed) {
+                a->oom = 1;
+                break;
+            }
+            if (nset == 0) {
+                push(a, "M");
+                cnt_at = push_count(a);
+            }
+            push(a, r->key);
+            push(a, packed);
+            free(packed);
+            nset++;
         }
-        push(a, "s");
-        push(a, r->key);
-        push(a, packed);
-        free(packed);
+        int64_t nx = r->exists && v->next_kind ? v->next_ms : 0;
+        int rem = v->old_part >= 0 && v->old_next_ms && (!nx || v->old_part != v->part);
+        int addz = nx && (nx != v->old_next_ms || v->old_part != v->part);
+        if (nm + 2 > cap) {
+            cap = cap ? cap * 2 : 256;
+            tmove *nv = realloc(mv, cap * sizeof *nv);
+            if (!nv) {
+                a->oom = 1;
+                break;
+            }
+            mv = nv;
+        }
+        if (rem) mv[nm++] = (tmove){v->old_part, 0, r};
+        if (addz) mv[nm++] = (tmove){v->part, nx, r};
     }
-    int64_t nx = r->exists && v->next_kind ? v->next_ms : 0;
-    if (v->old_part >= 0 && v->old_next_ms && (!nx || v->old_part != v->part)) {
-        sch_store_due_key(due, sizeof due, c->prefix, v->old_part);
-        push(a, "r");
+    if (nset) set_count(a, cnt_at, nset);
+    /* group: for each (partition, kind) present, one variadic op */
+    for (size_t k = 0; k < nm && !a->oom; k++) {
+        if (mv[k].part < 0) continue; /* done */
+        int part = mv[k].part, add = mv[k].score != 0;
+        sch_store_due_key(due, sizeof due, c->prefix, part);
+        push(a, add ? "Z" : "R");
         push(a, due);
-        push(a, member);
+        size_t at = push_count(a);
+        long long cnt = 0;
+        for (size_t q = k; q < nm; q++) {
+            if (mv[q].part != part || (mv[q].score != 0) != add) continue;
+            member_of(member, sizeof member, mv[q].r);
+            if (add) pushll(a, mv[q].score);
+            push(a, member);
+            cnt++;
+            mv[q].part = -1;
+        }
+        set_count(a, at, cnt);
     }
-    if (nx && (nx != v->old_next_ms || v->old_part != v->part)) {
-        sch_store_due_key(due, sizeof due, c->prefix, v->part);
-        push(a, "z");
-        push(a, due);
-        pushll(a, nx);
-        push(a, member);
-    }
+    free(mv);
 }
 
 static void write_cust(args *a, sch_rec *r) {
@@ -360,23 +440,34 @@ int sch_store_commit(cm_redis *r, sch_ctx *c, char *errstr, size_t errlen) {
     redisReply *rep = NULL;
     const char **argv = NULL;
     size_t n = sch_map_count(c->map);
-    size_t nchecks_at = push_count(&a);
-    long long nchecks = 0;
-    for (size_t i = 0; i < n; i++) {
+    size_t at = push_count(&a);
+    long long nchk = 0;
+    for (size_t i = 0; i < n; i++) { /* hash records */
         sch_rec *rec = sch_map_at(c->map, i);
-        if (!rec->loaded || rec->type == SCH_T_PEND || !rec->dirty) continue;
+        if (!rec->loaded || !rec->dirty || (rec->type != SCH_T_CUST && rec->type != SCH_T_PAY))
+            continue;
         if (rec->type == SCH_T_CUST && rec->u.cust.partial) continue;
-        push(&a, rec->type == SCH_T_INV ? "s" : "h");
         push(&a, rec->key);
         pushll(&a, rec->ver);
-        nchecks++;
+        nchk++;
     }
-    set_count(&a, nchecks_at, nchecks);
+    set_count(&a, at, nchk);
+    at = push_count(&a);
+    nchk = 0;
+    for (size_t i = 0; i < n; i++) { /* packed invoices */
+        sch_rec *rec = sch_map_at(c->map, i);
+        if (!rec->loaded || !rec->dirty || rec->type != SCH_T_INV) continue;
+        push(&a, rec->key);
+        pushll(&a, rec->ver);
+        nchk++;
+    }
+    set_count(&a, at, nchk);
+    write_invoices(&a, c);
     for (size_t i = 0; i < n; i++) {
         sch_rec *rec = sch_map_at(c->map, i);
         if (!rec->loaded || !rec->dirty) continue;
         switch (rec->type) {
-        case SCH_T_INV: write_inv(&a, c, rec); break;
+        case SCH_T_INV: break;
         case SCH_T_CUST:
             if (!rec->u.cust.partial) write_cust(&a, rec);
             break;
@@ -405,23 +496,35 @@ int sch_store_commit(cm_redis *r, sch_ctx *c, char *errstr, size_t errlen) {
         push(&a, "a");
         for (int k = 0; k < 3; k++) push(&a, json_string_value(json_array_get(op, (size_t)k)));
     }
-    for (size_t i = 0; i < c->nouts; i++) {
-        sch_out *o = &c->outs[i];
+    unsigned char *done = c->nouts ? calloc(c->nouts, 1) : NULL;
+    if (c->nouts && !done) a.oom = 1;
+    for (size_t k = 0; k < c->nouts && !a.oom; k++) {
+        if (done[k]) continue;
+        int part = c->outs[k].part;
         char key[200];
-        sch_store_out_key(key, sizeof key, c->prefix, o->part);
-        size_t kl = strlen(o->key), pl = strlen(o->payload);
+        sch_store_out_key(key, sizeof key, c->prefix, part);
         push(&a, "h");
         push(&a, key);
-        push(&a, "1");
-        push(&a, o->id);
-        char *val = reserve(&a, kl + pl + 4);
-        if (val) snprintf(val, kl + pl + 5, "%c\n%s\n%s", o->topic, o->key, o->payload);
+        size_t cnt_at = push_count(&a);
+        long long cnt = 0;
+        for (size_t i = k; i < c->nouts; i++) {
+            sch_out *o = &c->outs[i];
+            if (done[i] || o->part != part) continue;
+            done[i] = 1;
+            size_t kl = strlen(o->key), pl = strlen(o->payload);
+            push(&a, o->id);
+            char *val = reserve(&a, kl + pl + 3); /* t \n key \n payload */
+            if (val) snprintf(val, kl + pl + 4, "%c\n%s\n%s", o->topic, o->key, o->payload);
+            cnt++;
+        }
+        set_count(&a, cnt_at, cnt);
     }
+    free(done);
     if (a.oom) {
         snprintf(errstr, errlen, "commit: out of memory");
         goto cleanup;
     }
-    if (a.n == 1) {
+    if (a.n == 2) { /* two empty check lists: nothing to do */
         rc = 0;
         goto cleanup;
     }
@@ -485,8 +588,14 @@ int sch_store_peek(cm_redis *r, const char *prefix, const int *parts, int nparts
             snprintf(errstr, errlen, "peek: %s", rep && rep->str ? rep->str : "bad reply");
             goto cleanup;
         }
-        for (size_t k = 0; k + 4 < rep->elements; k += 5) {
-            const char *member = rep->element[k]->str;
+        if (rep->elements != 2 || rep->element[0]->type != REDIS_REPLY_ARRAY ||
+            rep->element[1]->type != REDIS_REPLY_ARRAY) {
+            snprintf(errstr, errlen, "peek: bad reply");
+            goto cleanup;
+        }
+        redisReply *items = rep->element[0], *custs = rep->element[1];
+        for (size_t k = 0; k + 3 < items->elements; k += 4) {
+            const char *member = items->element[k]->str;
             const char *slash = member ? strchr(member, '/') : NULL;
             if (!slash || slash - member >= 64) continue;
             char tenant[64], key[512];
@@ -495,19 +604,22 @@ int sch_store_peek(cm_redis *r, const char *prefix, const int *parts, int nparts
             sch_rec *inv = sch_map_add(m, key, SCH_T_INV, tenant, slash + 1);
             if (!inv) goto oom;
             if (inv->loaded) continue;
-            if (sch_rec_decode(inv, rep->element[k + 2], errstr, errlen) < 0) goto cleanup;
+            if (sch_rec_decode(inv, items->element[k + 2], errstr, errlen) < 0) goto cleanup;
             /* the timer as it is in the zset, so commit moves or drops it */
             inv->u.inv.old_part = parts[i];
-            inv->u.inv.old_next_ms = strtoll(rep->element[k + 1]->str, NULL, 10);
+            inv->u.inv.old_next_ms = items->element[k + 1]->str
+                                         ? strtoll(items->element[k + 1]->str, NULL, 10)
+                                         : 1;
             if (inv->u.inv.old_next_ms == 0) inv->u.inv.old_next_ms = 1;
             if (!inv->exists) inv->u.inv.part = parts[i];
             counts[i]++;
-            if (inv->exists) {
+            long long ci = items->element[k + 3]->integer;
+            if (inv->exists && ci > 0 && (size_t)(2 * ci) <= custs->elements) {
                 sch_key(key, sizeof key, prefix, 'c', tenant, inv->u.inv.customer);
                 sch_rec *cu = sch_map_add(m, key, SCH_T_CUST, tenant, inv->u.inv.customer);
                 if (!cu) goto oom;
                 if (!cu->loaded &&
-                    sch_cust_decode_partial(cu, rep->element[k + 3], rep->element[k + 4]) < 0)
+                    sch_cust_decode_partial(cu, custs->element[2 * ci - 2], custs->element[2 * ci - 1]) < 0)
                     goto oom;
             }
         }

@@ -10,6 +10,7 @@ import datetime
 import os
 import sys
 
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import t_scheduler_lib as L  # noqa: E402
 
