@@ -877,8 +877,13 @@ int ntf_worker_step(ntf_worker *w, int poll)
             }
         }
     }
+    /* acknowledged outcomes are marked in the same round trip that claims
+     * and records: the time between Kafka's acknowledgement and the mark is
+     * the crash window of a repeated outcome record (docs/notifier.md) */
+    PROF(4, do_delivered(w));
     now = now_real();
     PROF(1, do_redis(w, now));
+    PROF(4, do_publish(w));
     PROF(2, start_sends(w, now);
          ntf_sender_run(w->o.sender, inflight > 0 && wait > 0 ? (int)(wait < 10 ? wait : 10) : 0,
                         on_done, w));
@@ -887,7 +892,6 @@ int ntf_worker_step(ntf_worker *w, int poll)
         nanosleep(&ts, NULL);
     }
     now = now_real();
-    PROF(4, do_publish(w); do_delivered(w));
     PROF(6, do_store(w));
     pause_resume(w);
     readiness(w, now);
