@@ -388,6 +388,10 @@ static void assign_strategy(sch_ctx *c, sch_rec *inv, sch_rec *cust, const json_
 static int ev_issued(sch_ctx *c, const json_t *ev, const json_t *d, sch_rec *inv, sch_rec *cust,
                      sch_rec *pend, int part, char *errstr, size_t errlen) {
     sch_inv *v = &inv->u.inv;
+    if (inv->exists && part >= 0 && v->part != part) {
+        v->part = part; /* repartitioned topic: the timer follows (commit moves it) */
+        inv->dirty = 1;
+    }
     if (inv->exists) {
         if (v->status == 'v' || v->status == 'w') {
             c->ignored++;
@@ -704,6 +708,12 @@ static int apply_inner(sch_ctx *c, const json_t *ev, int part, int from_pending,
         return 0;
     }
     sch_inv *v = &inv->u.inv;
+    if (!from_pending && part >= 0 && v->part != part) {
+        /* the debtor's events now come from another partition (the topic
+         * was repartitioned): its timer follows, so its new owner fires it */
+        v->part = part;
+        inv->dirty = 1;
+    }
     if (!strcmp(type, "invoice.voided") || !strcmp(type, "invoice.written_off")) {
         if (v->status != 'v' && v->status != 'w')
             close_inv(c, inv, cust, type[8] == 'v' ? 'v' : 'w');

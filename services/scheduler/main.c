@@ -16,6 +16,7 @@
 #include "service.h"
 #include "settings.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,6 +173,10 @@ int main(int argc, char **argv) {
     static sch_engine eng; /* large: keep it off the stack */
 
     memset(&dr, 0, sizeof dr);
+    /* batches allocate and free many megabytes: keep freed memory in the
+     * heap instead of trimming it back to the kernel after every batch */
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
     cm_log_init("scheduler", cm_settings_str(table, "ARREARS_LOG_LEVEL"));
     if (cm_clock_init(cm_settings_str(table, "ARREARS_CLOCK"), err, sizeof err) != 0) {
         cm_log_error("ARREARS_CLOCK: %s", err);

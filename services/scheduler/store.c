@@ -249,6 +249,11 @@ static void args_free(args *a) {
     free(a->len);
 }
 
+/* The commit's arena is kept between commits (they run on one thread): a
+ * batch's argv is megabytes, and allocating and freeing it per batch made
+ * glibc consolidate its heap every time. */
+static args commit_args;
+
 /* One HSET: pairs counted, field names noted in a bitmask of list. */
 typedef struct hw {
     args *a;
@@ -435,7 +440,9 @@ static void write_pay(args *a, sch_rec *r) {
 }
 
 int sch_store_commit(cm_redis *r, sch_ctx *c, char *errstr, size_t errlen) {
-    args a = {0};
+    args a = commit_args;
+    a.used = a.n = 0;
+    a.oom = 0;
     int rc = -1;
     redisReply *rep = NULL;
     const char **argv = NULL;
@@ -551,7 +558,11 @@ int sch_store_commit(cm_redis *r, sch_ctx *c, char *errstr, size_t errlen) {
 cleanup:
     if (rep) freeReplyObject(rep);
     free(argv);
-    args_free(&a);
+    if (a.cap > (64u << 20)) { /* do not keep a freak batch's arena */
+        args_free(&a);
+        memset(&a, 0, sizeof a);
+    }
+    commit_args = a;
     return rc;
 }
 
