@@ -835,6 +835,13 @@ int ntf_worker_step(ntf_worker *w, int poll)
     if (prof.on) {
         prof.iters++;
         if (now_real() - prof.t_last >= 2000) {
+            int hist[J_DONE + 1] = {0};
+            for (size_t i = 0; i < w->njobs; i++)
+                hist[w->jobs[i]->st]++;
+            fprintf(stderr, "states:");
+            for (int i = 0; i <= J_DONE; i++)
+                fprintf(stderr, " %d", hist[i]);
+            fprintf(stderr, "\n");
             fprintf(stderr,
                     "profile: %lld iters, jobs %zu inflight %d, ms in poll %lld redis %lld "
                     "send %lld (-) %lld publish %lld (-) %lld store %lld\n",
