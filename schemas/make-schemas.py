@@ -154,6 +154,7 @@ dlq = {
         "payload_base64": {"type": "string"},
         "payload_bytes": {"type": "integer", "minimum": 0},
         "truncated": {"const": True},
+        "headers_dropped": {"type": "integer", "minimum": 1},
     },
 }
 with open(os.path.join(HERE, "dlq-record.json"), "w") as f:

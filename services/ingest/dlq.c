@@ -8,7 +8,10 @@
  * exception is an oversized message, whose payload is cut to the size
  * limit (always base64, "truncated": true) and whose header values are cut
  * to 1 KiB, so that the DLQ record itself stays deliverable; the full
- * message stays on the inbound topic at the recorded offset.
+ * message stays on the inbound topic at the recorded offset. A record that
+ * would still exceed ING_DLQ_MAX_RECORD (escaping, many headers) is cut the
+ * same way, with at most 64 headers ("headers_dropped": n) and at most
+ * 512 KiB of payload.
  * docs/events.md documents the format. */
 #include "ingest.h"
 
@@ -20,18 +23,21 @@
 #include <string.h>
 
 #define DLQ_HEADER_CUT 1024
+#define DLQ_HEADERS 64
+#define DLQ_PAYLOAD_CUT (512 * 1024)
 
 /* Sets "<name>" to the bytes as a string when valid UTF-8 without NUL
  * (many JSON readers refuse \u0000) and not cut,
  * else "<name>_base64". Returns -1 on out of memory. */
-static int set_bytes(json_t *o, const char *name, const void *p, size_t n, size_t cut)
+static int set_bytes(json_t *o, const char *name, const void *p, size_t n, size_t cut,
+                     int force_base64)
 {
     if (!p)
         return json_object_set_new(o, name, json_null());
     int truncated = n > cut;
     if (truncated)
         n = cut;
-    if (!truncated && !memchr(p, 0, n) && ing_utf8_valid(p, n))
+    if (!truncated && !force_base64 && !memchr(p, 0, n) && ing_utf8_valid(p, n))
         return json_object_set_new(o, name, json_stringn(p, n));
     char *b = ing_base64(p, n);
     if (!b)
@@ -43,9 +49,12 @@ static int set_bytes(json_t *o, const char *name, const void *p, size_t n, size_
     return rc;
 }
 
-char *ing_dlq_record(const ing_config *cfg, const ing_input *in, const ing_reasons *rs,
-                     const char *tenant, const char *source, const char *id, const char *type,
-                     size_t *len)
+/* compact: cut as for an oversized message, at most DLQ_HEADERS headers,
+ * the payload to DLQ_PAYLOAD_CUT bytes, and every byte string in base64
+ * (at most 4/3 of its size, where escaped text can take 6x). */
+static char *build(const ing_config *cfg, const ing_input *in, const ing_reasons *rs,
+                   const char *tenant, const char *source, const char *id, const char *type,
+                   int compact, size_t *len)
 {
     char *out = NULL;
     json_t *rec = json_object(), *reasons = json_array(), *origin = json_object(),
@@ -56,8 +65,11 @@ char *ing_dlq_record(const ing_config *cfg, const ing_input *in, const ing_reaso
     size_t total = in->len + in->keylen;
     for (size_t i = 0; i < in->nheaders; i++)
         total += strlen(in->headers[i].name) + in->headers[i].len;
-    int oversized = total > cfg->max_bytes;
+    int oversized = total > cfg->max_bytes || compact;
     size_t hcut = oversized ? DLQ_HEADER_CUT : (size_t)-1;
+    size_t pcut = cfg->max_bytes;
+    if (compact && pcut > DLQ_PAYLOAD_CUT)
+        pcut = DLQ_PAYLOAD_CUT;
 
     for (size_t i = 0; i < rs->n; i++) {
         json_t *r = json_pack("{s:s, s:s, s:s}", "field", rs->r[i].field, "rule", rs->r[i].rule,
@@ -77,7 +89,10 @@ char *ing_dlq_record(const ing_config *cfg, const ing_input *in, const ing_reaso
         json_object_set_new(event, "id", json_string(id));
     if (type && *type)
         json_object_set_new(event, "type", json_string(type));
-    for (size_t i = 0; i < in->nheaders; i++) {
+    size_t nh = in->nheaders;
+    if (compact && nh > DLQ_HEADERS)
+        nh = DLQ_HEADERS;
+    for (size_t i = 0; i < nh; i++) {
         const ing_header *h = &in->headers[i];
         json_t *o = json_object();
         if (!o || json_array_append_new(headers, o))
@@ -86,7 +101,7 @@ char *ing_dlq_record(const ing_config *cfg, const ing_input *in, const ing_reaso
         if (json_object_set_new(o, "name",
                                 ing_utf8_valid(h->name, nl) ? json_stringn(h->name, nl)
                                                             : json_string("(not UTF-8)")) ||
-            set_bytes(o, "value", h->value, h->len, hcut))
+            set_bytes(o, "value", h->value, h->len, hcut, compact))
             goto cleanup;
     }
 
@@ -97,7 +112,7 @@ char *ing_dlq_record(const ing_config *cfg, const ing_input *in, const ing_reaso
         json_object_set_new(rec, "origin", origin) ||
         json_object_set_new(rec, "rejected_at", json_string(at)) ||
         json_object_set_new(rec, "event", event) ||
-        set_bytes(rec, "key", in->key, in->keylen, hcut) ||
+        set_bytes(rec, "key", in->key, in->keylen, hcut, compact) ||
         json_object_set_new(rec, "headers", headers)) {
         reasons = origin = event = headers = NULL; /* stolen even on failure */
         goto cleanup;
@@ -106,11 +121,13 @@ char *ing_dlq_record(const ing_config *cfg, const ing_input *in, const ing_reaso
     if (rs->dropped)
         json_object_set_new(rec, "reasons_dropped", json_integer((json_int_t)rs->dropped));
     if (set_bytes(rec, "payload", in->len ? in->payload : "", in->len,
-                  oversized ? cfg->max_bytes : (size_t)-1) ||
+                  oversized ? pcut : (size_t)-1, compact) ||
         json_object_set_new(rec, "payload_bytes", json_integer((json_int_t)in->len)))
         goto cleanup;
     if (oversized)
         json_object_set_new(rec, "truncated", json_true());
+    if (nh < in->nheaders)
+        json_object_set_new(rec, "headers_dropped", json_integer((json_int_t)(in->nheaders - nh)));
 
     out = json_dumps(rec, JSON_COMPACT);
     if (out)
@@ -122,5 +139,20 @@ cleanup:
     json_decref(origin);
     json_decref(reasons);
     json_decref(rec);
+    return out;
+}
+
+char *ing_dlq_record(const ing_config *cfg, const ing_input *in, const ing_reasons *rs,
+                     const char *tenant, const char *source, const char *id, const char *type,
+                     size_t *len)
+{
+    char *out = build(cfg, in, rs, tenant, source, id, type, 0, len);
+    /* JSON escaping can grow text 6x (control characters), and many
+     * headers add up: a record the broker would refuse would stall the
+     * partition, so a large one is rebuilt in the cut-down form. */
+    if (out && *len > ING_DLQ_MAX_RECORD) {
+        free(out);
+        out = build(cfg, in, rs, tenant, source, id, type, 1, len);
+    }
     return out;
 }

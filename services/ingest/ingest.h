@@ -136,6 +136,9 @@ void ing_trace_id(const char *given, const char *tenant, const char *source, con
 /* Base64 (standard alphabet, padded) of p[0..n); malloc'd, caller frees. */
 char *ing_base64(const void *p, size_t n);
 
+/* Largest DLQ record written (below the broker's default 1 MB limit). */
+#define ING_DLQ_MAX_RECORD (900u * 1024u)
+
 /* Builds the DLQ record for in with the reasons (and what is known of the
  * event: tenant, id, source, type; may be empty strings). Returns malloc'd
  * JSON or NULL on out of memory. */

@@ -440,6 +440,48 @@ static void test_batch_gives_up_without_marking(void **state)
     free(bodies[0]);
 }
 
+/* A DLQ record never outgrows what the broker accepts by default. */
+static void test_dlq_record_cap(void **state)
+{
+    (void)state;
+    ing_config cfg = {ING_DEFAULT_MAX_BYTES, ING_DEFAULT_MAX_DEPTH};
+    size_t n = 200 * 1024; /* control characters: 6x when JSON-escaped */
+    char *payload = malloc(n);
+    memset(payload, 1, n);
+    ing_input in = {payload, n, "k", 1, NULL, 0, "t", 0, 7, 0};
+    ing_result r;
+    char err[128];
+    assert_int_equal(ing_process(&cfg, &in, &r, err, sizeof err), 0);
+    assert_false(r.accepted);
+    assert_true(r.bodylen <= ING_DLQ_MAX_RECORD);
+    json_error_t e;
+    json_t *j = json_loadb(r.body, r.bodylen, 0, &e);
+    assert_non_null(j);
+    assert_true(json_is_true(json_object_get(j, "truncated")));
+    assert_int_equal(json_integer_value(json_object_get(j, "payload_bytes")), n);
+    json_decref(j);
+    ing_result_clear(&r);
+    free(payload);
+
+    /* many headers within the size limit */
+    enum { NH = 2000 };
+    static ing_header h[NH];
+    static char val[100];
+    memset(val, '\x02', sizeof val);
+    for (int i = 0; i < NH; i++)
+        h[i] = (ing_header){"x-h", val, sizeof val};
+    cfg.max_bytes = 1 << 20;
+    ing_input in2 = {"{}", 2, NULL, 0, h, NH, "t", 0, 8, 0};
+    assert_int_equal(ing_process(&cfg, &in2, &r, err, sizeof err), 0);
+    assert_false(r.accepted);
+    assert_true(r.bodylen <= ING_DLQ_MAX_RECORD);
+    j = json_loadb(r.body, r.bodylen, 0, &e);
+    assert_non_null(j);
+    assert_int_equal(json_integer_value(json_object_get(j, "headers_dropped")), NH - 64);
+    json_decref(j);
+    ing_result_clear(&r);
+}
+
 /* Validation split over threads gives the same records in the same order. */
 static void test_batch_threads(void **state)
 {
@@ -503,6 +545,7 @@ int main(void)
         cmocka_unit_test(test_batch_retries),
         cmocka_unit_test(test_batch_gives_up_without_marking),
         cmocka_unit_test(test_batch_threads),
+        cmocka_unit_test(test_dlq_record_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
