@@ -224,7 +224,14 @@ static int k_wait(void *opaque, char *errstr, size_t errlen)
 
 static int k_keep_going(void *opaque)
 {
-    (void)opaque;
+    ing_kafka_redis *b = opaque;
+    char why[256];
+    /* An idempotent producer in a fatal state never delivers again: give
+     * up so that main exits non-zero and a restart replays the batch. */
+    if (b->producer && rd_kafka_fatal_error(b->producer, why, sizeof why)) {
+        cm_log_error("kafka producer fatal error: %s", why);
+        return 0;
+    }
     return cm_service_run != 0;
 }
 
