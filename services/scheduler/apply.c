@@ -528,9 +528,10 @@ static int ev_payment(sch_ctx *c, const json_t *ev, const json_t *d, sch_rec *cu
         rest -= amt;
     }
     if (rest > 0) {
-        sch_rec *list[1024];
+        sch_rec **list = malloc(((size_t)cust->u.cust.open.n + 1) * sizeof *list);
         int n = 0;
-        for (int k = 0; k < cust->u.cust.open.n && n < 1024; k++) {
+        if (!list) return bad(errstr, errlen, "internal", "out of memory");
+        for (int k = 0; k < cust->u.cust.open.n; k++) {
             sch_rec *inv = have(c, 'i', t, cust->u.cust.open.v[k]);
             if (inv && inv->exists && inv->u.inv.status == 'o' &&
                 strcmp(inv->u.inv.currency, cur) == 0)
@@ -546,6 +547,7 @@ static int ev_payment(sch_ctx *c, const json_t *ev, const json_t *d, sch_rec *cu
             sch_str_append(&p->alloc, suf);
             rest -= amt;
         }
+        free(list);
     }
     if (rest > 0) {
         sch_cust *cu = &cust->u.cust;

@@ -11,8 +11,8 @@
 
 #include "policy.h"
 
-int sch_strlist_add(sch_strlist *l, const char *s) {
-    if (sch_strlist_has(l, s)) return 0;
+/* Appends without looking for duplicates (fields of one hash are unique). */
+static int strlist_push(sch_strlist *l, const char *s) {
     if (l->n == l->cap) {
         int cap = l->cap ? l->cap * 2 : 8;
         char **nv = realloc(l->v, (size_t)cap * sizeof *nv);
@@ -24,6 +24,11 @@ int sch_strlist_add(sch_strlist *l, const char *s) {
     if (!l->v[l->n]) return -1;
     l->n++;
     return 0;
+}
+
+int sch_strlist_add(sch_strlist *l, const char *s) {
+    if (sch_strlist_has(l, s)) return 0;
+    return strlist_push(l, s);
 }
 
 int sch_strlist_has(const sch_strlist *l, const char *s) {
@@ -270,7 +275,7 @@ static int cust_field(sch_cust *c, const char *f, const char *s) {
     else if (!strcmp(f, "tg")) return sch_str_set(&c->tags, s[0] ? s : NULL);
     else if (!strcmp(f, "oo")) return sch_str_set(&c->opted_out, s[0] ? s : NULL);
     else if (!strcmp(f, "cz")) return sch_str_set(&c->ceased, s[0] ? s : NULL);
-    else if (!strncmp(f, "o:", 2)) return sch_strlist_add(&c->open, f + 2);
+    else if (!strncmp(f, "o:", 2)) return strlist_push(&c->open, f + 2);
     else if (!strncmp(f, "u:", 2)) return cust_add_credit(c, f + 2, s);
     return 0;
 }

@@ -110,13 +110,22 @@ try:
     clock = L.Clock("2026-03-01T00:00:00.000Z", 216000, delay_s=6)
     a, b = env.start(clock, "a"), env.start(clock, "b")
     env.produce(workload(clock), per_event_headers=False)
-    # the middle of the firing: most -3d..+14d steps are due around here
-    clock.wait_until(L.parse_iso("2026-03-18T00:00:00.000Z"))
+    # in the middle of a firing round: as soon as a claim is outstanding in
+    # some out:<p> (claimed, not yet acknowledged), or at the latest on
+    # 2026-03-25 when most -3d..+14d steps are behind us
+    clock.wait_until(L.parse_iso("2026-03-08T00:00:00.000Z"))
+    r = L.Resp(L.REDIS_URL)
+    outs = ["%sout:%d" % (env.kprefix, p) for p in range(6)]
+    latest = L.parse_iso("2026-03-25T00:00:00.000Z")
+    mid_round = False
+    while clock.now() < latest and not mid_round:
+        mid_round = any(r.cmd("HLEN", k) for k in outs)
     env.kill9(a)
     clock.wait_until(END)
     env.stop(b)
     n, d = check(env, allow_dup=True)
-    print("B ok: %d commands, %d re-published identically after kill -9" % (n, d))
+    print("B ok: %d commands (killed %s), %d published twice, identically; survivor re-published %d" %
+          (n, "with a claim outstanding" if mid_round else "between rounds", d, fired(env, b)[1]))
 finally:
     env.cleanup()
 
@@ -127,14 +136,38 @@ try:
     a = env.start(clock, "a", {"ARREARS_SCHEDULER_FAULT": "crash-after-claim:3"})
     b = env.start(clock, "b")
     env.produce(workload(clock), per_event_headers=False)
-    clock.wait_until(END)
+    # the moment it dies, its claims are in out:<p> (the survivor takes them
+    # over only after the session timeout): remember their exact bytes
+    while a.poll() is None and clock.now() < END:
+        L.time.sleep(0.01)
     if a.poll() is None:
         L.fail("the faulty replica never crashed (did it own no partition?)")
+    claimed = {}
+    for k in env.redis.keys(env.kprefix + "out:*"):
+        lines = env.redis.cmd("HGETALL", k).split("\n")
+        # redis-cli prints field and value on lines of their own; a value is
+        # "<topic>\n<key>\n<json>", so it spans three lines
+        i = 0
+        while i + 3 < len(lines):
+            cid, topic, body = lines[i], lines[i + 1], lines[i + 3]
+            if topic == "c":  # commands (escalation events go to events)
+                claimed[cid] = body
+            i += 4
+    if not claimed:
+        L.fail("the crashed replica left no claimed record to take over")
+    clock.wait_until(END)
     env.stop(b)
     n, d = check(env, allow_dup=True)
     rb = fired(env, b)[1]
     if rb == 0:
         L.fail("the surviving replica re-published nothing after the crash")
-    print("C ok: %d commands, %d claimed records re-published by the new owner" % (n, rb))
+    published = {}
+    for r in env.consume("commands"):
+        published.setdefault(r["body"]["command_id"], set()).add(r["raw"])
+    for cid, body in claimed.items():
+        if published.get(cid) != {body}:
+            L.fail("claimed %s as\n%s\nbut published\n%s" % (cid, body, published.get(cid)))
+    print("C ok: %d commands; the %d records claimed by the crashed replica were published "
+          "byte-identical by the new owner" % (n, len(claimed)))
 finally:
     env.cleanup()
