@@ -178,23 +178,27 @@ int ntf_config_check(const ntf_tenant_cfg *t, char *errstr, size_t errlen)
 {
     unsigned char key[512];
     if (t->webhook_secret && ntf_webhook_secret_key(t->webhook_secret, key, sizeof key) < 0) {
-        snprintf(errstr, errlen, "webhook secret: must be whsec_<base64 key>");
+        snprintf(errstr, errlen, "webhook_secret: must be whsec_<base64 key>");
         return -1;
     }
     if (t->paylink_url && !t->paylink_secret) {
-        snprintf(errstr, errlen, "pay link URL is set but its secret is not");
+        snprintf(errstr, errlen, "paylink_secret: required when paylink_url is set");
         return -1;
     }
     if (t->paylink_url && !strstr(t->paylink_url, "{token}")) {
-        snprintf(errstr, errlen, "pay link URL must contain {token}");
+        snprintf(errstr, errlen, "paylink_url: must contain {token}");
         return -1;
     }
     if (t->smtp_url && !t->smtp_from) {
-        snprintf(errstr, errlen, "SMTP URL is set but the from address is not");
+        snprintf(errstr, errlen, "smtp_from: required when smtp_url is set");
         return -1;
     }
-    if (t->sms_url && (!t->sms_account || !t->sms_from)) {
-        snprintf(errstr, errlen, "SMS URL is set but the account or from number is not");
+    if (t->sms_url && !t->sms_account) {
+        snprintf(errstr, errlen, "sms_account: required when sms_url is set");
+        return -1;
+    }
+    if (t->sms_url && !t->sms_from) {
+        snprintf(errstr, errlen, "sms_from: required when sms_url is set");
         return -1;
     }
     return 0;

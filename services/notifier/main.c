@@ -25,6 +25,7 @@
 #include "settings.h"
 #include "templates.h"
 #include "worker.h"
+#include "buf.h"
 
 static cm_setting settings[] = {
     CM_SETTINGS_COMMON("127.0.0.1:9103", "arrears-notifier"),
@@ -151,8 +152,18 @@ static int load_config(ntf_config *cfg, char *err, size_t errlen)
             return -1;
         }
     }
-    if (ntf_config_check(&cfg->global, err, errlen) < 0)
+    if (ntf_config_check(&cfg->global, err, errlen) < 0) {
+        /* "webhook_secret: ..." names the setting ARREARS_WEBHOOK_SECRET */
+        char tmp[1024];
+        size_t i = 0;
+        for (; err[i] && err[i] != ':' && i < 200; i++)
+            tmp[i] = err[i] == ',' || err[i] == ' ' ? err[i] : (char)(err[i] - 32 * (err[i] >= 'a' && err[i] <= 'z'));
+        tmp[i] = 0;
+        char named[1200];
+        snprintf(named, sizeof named, "ARREARS_%s%s", tmp, err + i);
+        ntf_strlcpy(err, named, errlen);
         return -1;
+    }
     const char *tls = S("ARREARS_SMTP_TLS");
     if (strcmp(tls, "none") && strcmp(tls, "try") && strcmp(tls, "require")) {
         snprintf(err, errlen, "ARREARS_SMTP_TLS: must be none, try or require");
