@@ -27,6 +27,7 @@ ifneq ($(SANITIZE),)
 CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=$(SANITIZE)
 BUILD    := build-san
+BIN      := bin-san
 endif
 
 ifeq ($(V),1)
@@ -118,7 +119,7 @@ test:
 	@$(MAKE) --no-print-directory test-run
 
 test-run: all $(UNIT_BINS) $(IT_BINS)
-	@BUILD=$(BUILD) tests/run-all
+	@BUILD=$(BUILD) ARREARS_BIN=$(abspath $(BIN)) tests/run-all
 
 test-unit: $(UNIT_BINS)
 	@tests/unit/run $(UNIT_BINS)
@@ -126,7 +127,7 @@ test-unit: $(UNIT_BINS)
 $(UNIT_BINS): | all
 
 test-integration: all $(IT_BINS)
-	@BUILD=$(BUILD) tests/integration/run
+	@BUILD=$(BUILD) ARREARS_BIN=$(abspath $(BIN)) tests/integration/run
 
 test-k8s:
 	@tests/k8s/validate
@@ -155,7 +156,7 @@ format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
 clean:
-	rm -rf build build-san bin
+	rm -rf build build-san bin bin-san
 
 .SECONDARY:
 
