@@ -76,11 +76,15 @@ $(COMMON_LIB): $(COMMON_OBJ)
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+# A service library another service's binary needs: the reporter's offline
+# replay validates inbound events with ingest's own normalizer.
+SVC_DEPS_reporter := ingest
+
 define svc_rules
 $(call svc_lib,$(1)): $(call svc_obj,$(1))
 	$$(call say,AR,$$@)
 	$$(Q)rm -f $$@ && ar rcs $$@ $$^ $$(if $$^,,$(BUILD)/empty.o)
-$(BIN)/arrears-$(1): $(BUILD)/services/$(1)/main.o $(call svc_lib,$(1)) $(COMMON_LIB)
+$(BIN)/arrears-$(1): $(BUILD)/services/$(1)/main.o $(call svc_lib,$(1)) $(foreach d,$(SVC_DEPS_$(1)),$(call svc_lib,$(d))) $(COMMON_LIB)
 	@mkdir -p $(BIN)
 	$$(call say,LINK,$$@)
 	$$(Q)$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
@@ -97,17 +101,17 @@ $(SVC_LIBS): | $(BUILD)/empty.o
 $(BIN)/arrears-%: $(BUILD)/tools/%.o $(SVC_LIBS) $(COMMON_LIB)
 	@mkdir -p $(BIN)
 	$(call say,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SVC_LIBS) $(COMMON_LIB) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--start-group $(SVC_LIBS) $(COMMON_LIB) -Wl,--end-group $(LDLIBS)
 
 $(BUILD)/tests/it_%: $(BUILD)/tests/integration/it_%.o $(SVC_LIBS) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SVC_LIBS) $(COMMON_LIB) $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--start-group $(SVC_LIBS) $(COMMON_LIB) -Wl,--end-group $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(SVC_LIBS) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(SVC_LIBS) $(COMMON_LIB) $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--start-group $(SVC_LIBS) $(COMMON_LIB) -Wl,--end-group $(LDLIBS) -lcmocka
 
 deps:
 	@deploy/local/deps

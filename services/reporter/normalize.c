@@ -1,165 +1,87 @@
-/* normalize.c -- inbound CloudEvents -> canonical events, for replay only.
+/* normalize.c -- what `arrears-reporter replay` reads, as the service sees it.
  *
  * The service consumes canonical events that ingest has already validated;
- * `arrears-reporter replay` reads the inbound lines billing publishes
- * (CloudEvents 1.0, structured mode) and needs the same normalization:
- * decimal `amount` -> integer `amount_minor` by the currency's ISO 4217
- * exponent (exact, never rounded), instants to UTC, tenant default
- * "default". This is a deliberately minimal copy of what ingest does;
- * once services/ingest exposes its normalizer this file should call it. */
+ * replay reads the inbound CloudEvents lines billing publishes, so it runs
+ * them through ingest's own validator and normalizer (ing_process): one
+ * implementation of the contract, and replay rejects exactly what ingest
+ * would send to the dead-letter topic, with the same reasons. The
+ * scheduler's own events (promise.kept, promise.broken, invoice.escalated;
+ * docs/contracts.md), which a backtest ledger may hold as CloudEvents, are
+ * validated as the inbound type with the same data shape and keep their own
+ * type. Contacts may be outcomes or the scheduler's backtest commands. */
 #include "reporter.h"
 
-#include "clock.h"
-#include "money.h"
+#include "../ingest/ingest.h"
 
-#include <math.h>
+#include "clock.h"
+
 #include <stdlib.h>
 #include <string.h>
 
-/* amount (number or decimal string) -> minor units; field names the path */
-static int rep_amount(const json_t *v, int exp, const char *field, int64_t *minor, char *errstr,
-                      size_t errlen)
-{
-    char buf[64], err[128];
-    if (json_is_string(v)) {
-        if (cm_money_parse(json_string_value(v), exp, minor, err, sizeof err) < 0) {
-            snprintf(errstr, errlen, "%s: %s", field, err);
-            return -1;
-        }
-        return 0;
-    }
-    if (json_is_integer(v)) {
-        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
-    } else if (json_is_real(v)) {
-        double x = json_real_value(v);
-        if (!isfinite(x) || x < 0 || x > 1e15) {
-            snprintf(errstr, errlen, "%s: not a non-negative finite amount", field);
-            return -1;
-        }
-        snprintf(buf, sizeof buf, "%.*f", exp, x);
-        double back = strtod(buf, NULL);
-        if (fabs(back - x) > 1e-9 * (fabs(x) > 1 ? fabs(x) : 1)) {
-            snprintf(errstr, errlen, "%s: more decimals than the currency allows (%d)", field, exp);
-            return -1;
-        }
-    } else {
-        snprintf(errstr, errlen, "%s: %s", field,
-                 v ? "not a number or decimal string" : "required");
-        return -1;
-    }
-    if (cm_money_parse(buf, exp, minor, err, sizeof err) < 0) {
-        snprintf(errstr, errlen, "%s: %s", field, err);
-        return -1;
-    }
-    return 0;
-}
-
-static int rep_exp_of(const json_t *data, int *exp, char *errstr, size_t errlen)
-{
-    const char *cur = json_string_value(json_object_get(data, "currency"));
-    if (!cur) {
-        snprintf(errstr, errlen, "data.currency: required");
-        return -1;
-    }
-    *exp = cm_money_exponent(cur);
-    if (*exp < 0) {
-        snprintf(errstr, errlen, "data.currency: unknown ISO 4217 currency \"%.16s\"", cur);
-        return -1;
-    }
-    return 0;
-}
+static const struct {
+    const char *type, *shape;
+} rep_scheduler_types[] = {{"promise.kept", "promise.made"},
+                           {"promise.broken", "promise.made"},
+                           {"invoice.escalated", "invoice.voided"}};
 
 json_t *rep_normalize_inbound(const json_t *ce, char *errstr, size_t errlen)
 {
-    json_t *out = NULL, *data = NULL;
-    static const char *const req[] = {"specversion", "id", "source", "type", "time"};
-    if (!json_is_object(ce)) {
-        snprintf(errstr, errlen, "event: not a JSON object");
-        return NULL;
-    }
-    for (size_t i = 0; i < sizeof req / sizeof req[0]; i++)
-        if (!json_is_string(json_object_get(ce, req[i]))) {
-            snprintf(errstr, errlen, "%s: required (a string)", req[i]);
-            return NULL;
-        }
-    if (strcmp(json_string_value(json_object_get(ce, "specversion")), "1.0")) {
-        snprintf(errstr, errlen, "specversion: must be \"1.0\"");
-        return NULL;
-    }
-    int64_t ms;
-    char tbuf[40];
-    if (cm_time_parse_rfc3339(json_string_value(json_object_get(ce, "time")), &ms) < 0) {
-        snprintf(errstr, errlen, "time: not an RFC 3339 timestamp");
-        return NULL;
-    }
-    cm_time_format_rfc3339(ms, tbuf, sizeof tbuf);
-    const json_t *din = json_object_get(ce, "data");
-    if (!json_is_object(din)) {
-        snprintf(errstr, errlen, "data: %s", din ? "not an object" : "required");
-        return NULL;
-    }
-    data = json_deep_copy(din);
-    if (!data)
-        goto oom;
-    const char *tenant = json_string_value(json_object_get(ce, "tenant"));
+    ing_config cfg = {ING_DEFAULT_MAX_BYTES, ING_DEFAULT_MAX_DEPTH};
+    ing_result res;
     const char *type = json_string_value(json_object_get(ce, "type"));
-    int exp = 0;
-    int64_t minor;
-    json_t *amount = json_object_get(data, "amount");
-    if (amount) {
-        if (rep_exp_of(data, &exp, errstr, errlen) < 0 ||
-            rep_amount(amount, exp, "data.amount", &minor, errstr, errlen) < 0)
-            goto fail;
-        json_object_set_new(data, "amount_minor", json_integer(minor));
-        json_object_del(data, "amount");
-    }
-    json_t *allocs = json_object_get(data, "allocations");
-    if (json_is_array(allocs)) {
-        if (rep_exp_of(data, &exp, errstr, errlen) < 0)
-            goto fail;
-        for (size_t i = 0; i < json_array_size(allocs); i++) {
-            json_t *a = json_array_get(allocs, i);
-            char field[64];
-            snprintf(field, sizeof field, "data.allocations[%zu].amount", i);
-            if (!json_is_object(a)) {
-                snprintf(errstr, errlen, "data.allocations[%zu]: not an object", i);
-                goto fail;
-            }
-            if (rep_amount(json_object_get(a, "amount"), exp, field, &minor, errstr, errlen) < 0)
-                goto fail;
-            json_object_set_new(a, "amount_minor", json_integer(minor));
-            json_object_del(a, "amount");
+    const char *own = NULL;
+    char *raw = NULL;
+    json_t *out = NULL;
+
+    for (size_t i = 0; type && i < sizeof rep_scheduler_types / sizeof rep_scheduler_types[0];
+         i++) {
+        if (strcmp(type, rep_scheduler_types[i].type) == 0) {
+            json_t *as = json_deep_copy(ce);
+            if (as && json_object_set_new(as, "type",
+                                          json_string(rep_scheduler_types[i].shape)) == 0)
+                raw = json_dumps(as, JSON_COMPACT);
+            json_decref(as);
+            own = type;
+            break;
         }
     }
-    const char *rat = json_string_value(json_object_get(data, "received_at"));
-    if (rat) {
-        int64_t rms;
-        char rb[40], db[16];
-        if (cm_time_parse_rfc3339(rat, &rms) < 0) {
-            snprintf(errstr, errlen, "data.received_at: not an RFC 3339 timestamp");
-            goto fail;
+    if (!own)
+        raw = json_dumps(ce, JSON_COMPACT);
+    if (!raw) {
+        snprintf(errstr, errlen, "out of memory");
+        return NULL;
+    }
+    ing_input in = {.payload = raw, .len = strlen(raw), .topic = "replay", .offset = -1};
+    memset(&res, 0, sizeof(res));
+    if (ing_process(&cfg, &in, &res, errstr, errlen) != 0) {
+        free(raw);
+        return NULL;
+    }
+    if (res.accepted) {
+        json_error_t jerr;
+        out = json_loadb(res.body, res.bodylen, 0, &jerr);
+        if (!out) {
+            snprintf(errstr, errlen, "canonical event unreadable: %s", jerr.text);
+        } else if (own) {
+            json_t *level = json_object_get(json_object_get(ce, "data"), "level");
+            json_object_set_new(out, "type", json_string(own));
+            if (level)
+                json_object_set(json_object_get(out, "data"), "level", level);
         }
-        cm_time_format_rfc3339(rms, rb, sizeof rb);
-        json_object_set_new(data, "received_at", json_string(rb));
-        if (!json_object_get(data, "received_on")) {
-            cm_date_format(cm_time_day(rms), db, sizeof db);
-            json_object_set_new(data, "received_on", json_string(db));
+    } else {
+        size_t used = 0;
+        errstr[0] = 0;
+        for (size_t k = 0; k < res.reasons.n && used + 1 < errlen; k++) {
+            int n = snprintf(errstr + used, errlen - used, "%s%s", k ? "; " : "",
+                             res.reasons.r[k].message);
+            if (n < 0)
+                break;
+            used += (size_t)n;
         }
     }
-    const json_t *cid = json_object_get(data, "customer_id");
-    out = json_pack("{s:i, s:O, s:O, s:s, s:s, s:s, s:O?, s:s, s:o}", "v", 1, "id",
-                    json_object_get(ce, "id"), "source", json_object_get(ce, "source"), "type",
-                    type, "tenant", tenant && *tenant ? tenant : "default", "time", tbuf,
-                    "customer_id", cid, "trace_id", "", "data", data);
-    data = NULL;
-    if (!out)
-        goto oom;
+    ing_result_clear(&res);
+    free(raw);
     return out;
-oom:
-    snprintf(errstr, errlen, "out of memory");
-fail:
-    json_decref(data);
-    return NULL;
 }
 
 json_t *rep_normalize_contact(const json_t *line, char *errstr, size_t errlen)

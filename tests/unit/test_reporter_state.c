@@ -198,7 +198,7 @@ static void test_normalize(void **state)
         snprintf(buf, sizeof buf,
                  "{\"specversion\":\"1.0\",\"id\":\"i\",\"source\":\"s\",\"type\":\"credit_note."
                  "issued\","
-                 "\"time\":\"2026-03-01T10:00:00+02:00\",\"data\":{\"customer_id\":\"C\",\"invoice_"
+                 "\"time\":\"2026-03-01T10:00:00+02:00\",\"data\":{\"credit_note_id\":\"CN\",\"customer_id\":\"C\",\"invoice_"
                  "id\":\"I\","
                  "\"currency\":\"%s\",\"amount\":%s}}",
                  cases[i].cur, cases[i].amount);
