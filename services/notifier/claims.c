@@ -1,24 +1,18 @@
 /* claims.c -- at most one successful send per command id, kept in Redis.
  *
- * Each step is a Lua script so the check and the write are one atomic
- * operation on the Redis side; a batch of them goes out as one pipeline.
- * The claim is kept until the outcome is published: a replica that finds
- * a recorded but unpublished outcome under a live claim waits instead of
- * publishing it a second time. */
+ * Claim and mark are plain commands (a Lua call costs several times more
+ * Redis CPU, and these need no atomic check: see each); recording the
+ * outcome ("first one wins") and refreshing or releasing a claim ("only
+ * if still ours") are Lua scripts, so check and write are atomic. Every
+ * step of a loop iteration goes out in one pipeline. The claim is kept
+ * until the outcome is published: a replica that finds a recorded but
+ * unpublished outcome under a live claim waits instead of publishing it a
+ * second time. */
 #include "claims.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static cm_redis_script claim_script = CM_REDIS_SCRIPT(
-    "local p = redis.call('HGET', KEYS[2], 'published')\n"
-    "if p == '1' then return {2} end\n"
-    "if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then\n"
-    "  if p then return {3, redis.call('HGET', KEYS[2], 'event')} end\n"
-    "  return {1}\n"
-    "end\n"
-    "return {0, redis.call('PTTL', KEYS[1])}\n");
 
 static cm_redis_script record_script = CM_REDIS_SCRIPT(
     "local e = redis.call('HGET', KEYS[2], 'event')\n"
@@ -26,11 +20,6 @@ static cm_redis_script record_script = CM_REDIS_SCRIPT(
     "redis.call('HSET', KEYS[2], 'event', ARGV[2], 'published', '0')\n"
     "redis.call('EXPIRE', KEYS[2], ARGV[3])\n"
     "return {1}\n");
-
-static cm_redis_script mark_script = CM_REDIS_SCRIPT(
-    "redis.call('HSET', KEYS[2], 'published', '1')\n"
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end\n"
-    "return 1\n");
 
 static cm_redis_script refresh_script = CM_REDIS_SCRIPT(
     "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
@@ -51,6 +40,9 @@ struct ntf_claims {
     char ttl[32], out_ttl[32]; /* the same as strings, for ARGV */
     int loaded;
     int nops;
+    size_t nreplies;  /* replies queued so far in this batch */
+    size_t *first;    /* per op: index of its first reply */
+    size_t cap;
 };
 
 ntf_claims *ntf_claims_new(cm_redis *r, const char *prefix, const char *owner, int64_t ttl_ms,
@@ -79,6 +71,7 @@ void ntf_claims_free(ntf_claims *c)
     if (!c)
         return;
     cm_redis_pipe_free(c->p);
+    free(c->first);
     free(c);
 }
 
@@ -91,9 +84,7 @@ static int load(ntf_claims *c, char *errstr, size_t errlen)
 {
     if (c->loaded)
         return 0;
-    if (cm_redis_script_load(c->r, &claim_script, errstr, errlen) < 0 ||
-        cm_redis_script_load(c->r, &record_script, errstr, errlen) < 0 ||
-        cm_redis_script_load(c->r, &mark_script, errstr, errlen) < 0 ||
+    if (cm_redis_script_load(c->r, &record_script, errstr, errlen) < 0 ||
         cm_redis_script_load(c->r, &refresh_script, errstr, errlen) < 0 ||
         cm_redis_script_load(c->r, &release_script, errstr, errlen) < 0)
         return -1;
@@ -157,6 +148,31 @@ void ntf_claims_begin(ntf_claims *c)
 {
     cm_redis_pipe_reset(c->p);
     c->nops = 0;
+    c->nreplies = 0;
+}
+
+/* Registers an op whose replies start at the next reply index. */
+static int new_op(ntf_claims *c, size_t nreplies)
+{
+    if ((size_t)c->nops == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 256;
+        size_t *f = realloc(c->first, cap * sizeof *f);
+        if (!f)
+            return -1;
+        c->first = f;
+        c->cap = cap;
+    }
+    c->first[c->nops] = c->nreplies;
+    c->nreplies += nreplies;
+    return c->nops++;
+}
+
+static int plain(ntf_claims *c, int argc, const char **argv)
+{
+    size_t lens[8];
+    for (int i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    return cm_redis_pipe_add_argv(c->p, argc, argv, lens);
 }
 
 size_t ntf_claims_pending(const ntf_claims *c)
@@ -168,13 +184,23 @@ static int add(ntf_claims *c, cm_redis_script *s, const char *id, int nargs, con
 {
     if (queue(c, s, id, nargs, argv) < 0)
         return -1;
-    return c->nops++;
+    return new_op(c, 1);
 }
 
+/* claim: plain commands, cheaper than a script (docs/notifier.md):
+ *   SET claim owner NX PX ttl; HMGET out published event; PTTL claim
+ * Taking the claim first and then reading the outcome is as safe as the
+ * script order: only a claim holder records outcomes. */
 int ntf_claims_add_claim(ntf_claims *c, const char *id)
 {
-    const char *argv[2] = {c->owner, c->ttl};
-    return add(c, &claim_script, id, 2, argv);
+    keys k;
+    make_keys(c, id, &k);
+    const char *set[7] = {"SET", k.claim, c->owner, "NX", "PX", c->ttl};
+    const char *get[5] = {"HMGET", k.out, "published", "event"};
+    const char *pttl[3] = {"PTTL", k.claim};
+    if (plain(c, 6, set) < 0 || plain(c, 4, get) < 0 || plain(c, 2, pttl) < 0)
+        return -1;
+    return new_op(c, 3);
 }
 
 int ntf_claims_add_record(ntf_claims *c, const char *id, const char *event)
@@ -183,10 +209,18 @@ int ntf_claims_add_record(ntf_claims *c, const char *id, const char *event)
     return add(c, &record_script, id, 3, argv);
 }
 
+/* mark: HSET out published 1; DEL claim. Deleting without an owner check
+ * is safe here: the outcome is published, so whoever claims next finds it
+ * and sends nothing. */
 int ntf_claims_add_mark(ntf_claims *c, const char *id)
 {
-    const char *argv[1] = {c->owner};
-    return add(c, &mark_script, id, 1, argv);
+    keys k;
+    make_keys(c, id, &k);
+    const char *hset[5] = {"HSET", k.out, "published", "1"};
+    const char *del[3] = {"DEL", k.claim};
+    if (plain(c, 4, hset) < 0 || plain(c, 2, del) < 0)
+        return -1;
+    return new_op(c, 2);
 }
 
 int ntf_claims_add_refresh(ntf_claims *c, const char *id)
@@ -207,17 +241,31 @@ int ntf_claims_exec(ntf_claims *c, char *errstr, size_t errlen)
 int ntf_claims_claim_result(ntf_claims *c, int op, ntf_claim_res *res, char *errstr,
                             size_t errlen)
 {
-    redisReply *r = reply(c, (size_t)op, errstr, errlen);
+    size_t f = c->first[op];
+    redisReply *set = reply(c, f, errstr, errlen);
+    redisReply *out = reply(c, f + 1, errstr, errlen);
+    redisReply *pttl = reply(c, f + 2, errstr, errlen);
     memset(res, 0, sizeof *res);
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1)
+    if (!set || !out || !pttl || out->type != REDIS_REPLY_ARRAY || out->elements != 2)
         return -1;
-    res->st = (ntf_claim_state)r->element[0]->integer;
-    if (res->st == NTF_CLAIM_REPUBLISH) {
-        res->event = r->elements > 1 ? dup_str(r->element[1]) : NULL;
-        if (!res->event) /* recorded without an event cannot be: send afresh */
-            res->st = NTF_CLAIM_OK;
-    } else if (res->st == NTF_CLAIM_HELD) {
-        res->pttl = r->elements > 1 ? r->element[1]->integer : 0;
+    int got = set->type == REDIS_REPLY_STATUS; /* "OK"; nil when held */
+    redisReply *pub = out->element[0];
+    int published = pub->type == REDIS_REPLY_STRING && strcmp(pub->str, "1") == 0;
+    int recorded = out->element[1]->type == REDIS_REPLY_STRING;
+    if (published) {
+        res->st = NTF_CLAIM_DONE; /* a claim taken just now expires on its own */
+    } else if (!got) {
+        res->st = NTF_CLAIM_HELD;
+        res->pttl = pttl->type == REDIS_REPLY_INTEGER ? pttl->integer : 0;
+    } else if (recorded) {
+        res->st = NTF_CLAIM_REPUBLISH;
+        res->event = dup_str(out->element[1]);
+        if (!res->event) {
+            snprintf(errstr, errlen, "out of memory");
+            return -1;
+        }
+    } else {
+        res->st = NTF_CLAIM_OK;
     }
     return 0;
 }
@@ -225,7 +273,7 @@ int ntf_claims_claim_result(ntf_claims *c, int op, ntf_claim_res *res, char *err
 int ntf_claims_record_result(ntf_claims *c, int op, ntf_record_res *res, char *errstr,
                              size_t errlen)
 {
-    redisReply *r = reply(c, (size_t)op, errstr, errlen);
+    redisReply *r = reply(c, c->first[op], errstr, errlen);
     memset(res, 0, sizeof *res);
     if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1)
         return -1;
@@ -240,12 +288,13 @@ int ntf_claims_record_result(ntf_claims *c, int op, ntf_record_res *res, char *e
 
 int ntf_claims_ok_result(ntf_claims *c, int op, char *errstr, size_t errlen)
 {
-    return reply(c, (size_t)op, errstr, errlen) ? 0 : -1;
+    size_t f = c->first[op];
+    return reply(c, f, errstr, errlen) && reply(c, f + 1, errstr, errlen) ? 0 : -1;
 }
 
 int ntf_claims_refresh_result(ntf_claims *c, int op, char *errstr, size_t errlen)
 {
-    redisReply *r = reply(c, (size_t)op, errstr, errlen);
+    redisReply *r = reply(c, c->first[op], errstr, errlen);
     if (!r)
         return -1;
     return r->type == REDIS_REPLY_INTEGER && r->integer == 1;
