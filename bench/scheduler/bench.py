@@ -37,6 +37,10 @@ N = int(os.environ.get("ARREARS_BENCH_N", "1000000"))
 M = int(os.environ.get("ARREARS_BENCH_LATE_N", "100000"))
 W = float(os.environ.get("ARREARS_BENCH_LATE_WINDOW", "20"))
 NODE_DIR = os.environ["ARREARS_BENCH_NODE_DIR"]
+# ARREARS_BENCH_ONLY=late (or schedule+fire) and ARREARS_BENCH_SKIP_BULLMQ=1
+# are for working on one figure; the full run does everything.
+ONLY = os.environ.get("ARREARS_BENCH_ONLY", "")
+SKIP_BULLMQ = os.environ.get("ARREARS_BENCH_SKIP_BULLMQ", "") == "1"
 PARTS = 6
 TAG = "bench-sch-%d" % os.getpid()
 
@@ -170,6 +174,9 @@ def kcat(topic, fmt):
 def ours():
     r = Redis(REDIS_URL)
     res = {}
+    if ONLY == "late":
+        res["schedule_rate"] = 5000.0
+        return late(r, res)
     # ---------------- schedule
     prefix, kp = TAG + "-a.", TAG + "a:"
     create_topics(prefix)
@@ -209,6 +216,10 @@ def ours():
     res["fired"] = len(ts)
     log("scheduler: fire %.0f/s" % res["fire_rate"])
     r.delete_prefix(kp)
+    return late(r, res)
+
+
+def late(r, res):
     # ---------------- lateness: M timers over W seconds
     prefix, kp = TAG + "-l.", TAG + "l:"
     create_topics(prefix)
@@ -270,6 +281,9 @@ def bullmq(sched_rate_hint):
 
 def main():
     a = ours()
+    if SKIP_BULLMQ:
+        print(json.dumps(a, indent=2))
+        return
     b = bullmq(a["schedule_rate"])
     ratio = {"schedule_rate": a["schedule_rate"] / b["schedule_rate"], "fire_rate": a["fire_rate"] / b["fire_rate"]}
     result = {"n": N, "late_n": M, "late_window_s": W, "scheduler": a, "bullmq": b, "ratio": ratio,

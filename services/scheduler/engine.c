@@ -1,6 +1,7 @@
 /* engine.c -- event batches and timer firing over Redis (see engine.h). */
 #include "engine.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +124,9 @@ cleanup:
 /* Publishes every record stored in out:<p> (after a crash or failure). */
 static int republish(sch_engine *e, int p, char *errstr, size_t errlen) {
     char key[200];
+    /* settle what is in flight first, so that the flush below reports on
+     * the re-published records only */
+    if (sch_engine_settle(e, 1, errstr, errlen) < 0) return -1;
     int rc = -1, n = 0;
     sch_store_out_key(key, sizeof key, e->prefix, p);
     redisReply *rep = cm_redis_cmd(e->redis, errstr, errlen, "HGETALL %s", key);
@@ -157,23 +161,23 @@ cleanup:
     return rc;
 }
 
-/* One variadic HDEL per partition for the records just delivered. */
-static int hdel_outs(sch_engine *e, sch_ctx *c, char *errstr, size_t errlen) {
+/* One variadic HDEL per partition for the acknowledged records. */
+static int hdel_pending(sch_engine *e, char *errstr, size_t errlen) {
     cm_redis_pipe *pipe = cm_redis_pipe_new();
-    const char **argv = malloc((c->nouts + 2) * sizeof *argv);
+    const char **argv = malloc((e->npending + 2) * sizeof *argv);
+    unsigned char seen[SCH_MAX_PARTS] = {0};
     int rc = -1;
     if (!pipe || !argv) {
         snprintf(errstr, errlen, "out of memory");
         goto cleanup;
     }
-    unsigned char seen[SCH_MAX_PARTS] = {0};
-    for (size_t k = 0; k < c->nouts; k++) {
-        int p = c->outs[k].part, argc = 2;
+    for (size_t k = 0; k < e->npending; k++) {
+        int p = e->pending[k].part, argc = 2;
         char key[200];
         if (p < 0 || p >= SCH_MAX_PARTS || seen[p]) continue;
         seen[p] = 1;
-        for (size_t i = k; i < c->nouts; i++)
-            if (c->outs[i].part == p) argv[argc++] = c->outs[i].id;
+        for (size_t i = k; i < e->npending; i++)
+            if (e->pending[i].part == p) argv[argc++] = e->pending[i].id;
         sch_store_out_key(key, sizeof key, e->prefix, p);
         argv[0] = "HDEL";
         argv[1] = key;
@@ -182,11 +186,40 @@ static int hdel_outs(sch_engine *e, sch_ctx *c, char *errstr, size_t errlen) {
             goto cleanup;
         }
     }
-    rc = cm_redis_pipe_exec(e->redis, pipe, errstr, errlen);
+    rc = cm_redis_pipe_len(pipe) ? cm_redis_pipe_exec(e->redis, pipe, errstr, errlen) : 0;
 cleanup:
     free(argv);
     cm_redis_pipe_free(pipe);
     return rc;
+}
+
+static void pending_clear(sch_engine *e) {
+    for (size_t i = 0; i < e->npending; i++) free(e->pending[i].id);
+    e->npending = 0;
+}
+
+/* Settles published records: once the producer has no record in flight,
+ * either every delivery succeeded (HDEL them from out:<p>) or some failed
+ * (leave out:<p> alone and re-publish it next round). With block, waits for
+ * the delivery reports first. Returns -1 when a failure was seen. */
+int sch_engine_settle(sch_engine *e, int block, char *errstr, size_t errlen) {
+    if (e->npending == 0) return 0;
+    int failed = 0;
+    if (block) {
+        failed = e->sink.flush(e->sink.opaque, errstr, errlen) < 0;
+    } else {
+        int inflight = e->sink.inflight(e->sink.opaque, &failed);
+        if (!failed && inflight > 0) return 0; /* not yet */
+        if (failed) snprintf(errstr, errlen, "a delivery failed");
+    }
+    if (failed) {
+        for (size_t i = 0; i < e->npending; i++) e->recover[e->pending[i].part] = 1;
+        pending_clear(e);
+        return -1;
+    }
+    if (hdel_pending(e, errstr, errlen) < 0) return -1; /* kept: re-published later */
+    pending_clear(e);
+    return 0;
 }
 
 int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen) {
@@ -196,6 +229,8 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen) {
     int ctx_ok = 0;
     cm_redis_pipe *pipe = NULL;
     *more = 0;
+    if (sch_engine_settle(e, e->npending > 50000, errstr, errlen) < 0)
+        cm_log_warn("settling published records: %s (re-publishing them)", errstr);
     for (int p = 0; p < SCH_MAX_PARTS; p++) {
         if (!e->owned[p]) continue;
         if (e->recover[p]) {
@@ -204,7 +239,10 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen) {
         }
         parts[np++] = p;
     }
-    if (np == 0) return 0;
+    if (np == 0) {
+        e->next_due = INT64_MAX;
+        return 0;
+    }
     int64_t now = e->now();
     m = sch_map_new();
     if (!m || sch_ctx_init(&c, e->pol, e->prefix, now, m) < 0) {
@@ -212,8 +250,9 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen) {
         goto cleanup;
     }
     ctx_ok = 1;
-    if (sch_store_peek(e->redis, e->prefix, parts, np, now, e->fire_batch, m, counts, errstr,
-                       errlen) < 0)
+    e->next_due = INT64_MAX;
+    if (sch_store_peek(e->redis, e->prefix, parts, np, now, e->fire_batch, m, counts,
+                       &e->next_due, errstr, errlen) < 0)
         goto cleanup;
     for (int i = 0; i < np; i++)
         if (counts[i] >= e->fire_batch) *more = 1;
@@ -261,8 +300,22 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen) {
             goto failed;
         }
     }
-    if (c.nouts && e->sink.flush(e->sink.opaque, errstr, errlen) < 0) goto failed;
-    if (c.nouts && hdel_outs(e, &c, errstr, errlen) < 0) goto failed;
+    /* the records are acknowledged asynchronously: the next rounds claim
+     * and publish while these are in flight; sch_engine_settle marks them
+     * done once the producer reports every delivery */
+    if (e->npending + c.nouts > e->cappending) {
+        size_t cap = (e->npending + c.nouts) * 2;
+        sch_pending *np2 = realloc(e->pending, cap * sizeof *np2);
+        if (!np2) goto failed;
+        e->pending = np2;
+        e->cappending = cap;
+    }
+    for (size_t i = 0; i < c.nouts; i++) {
+        e->pending[e->npending].part = c.outs[i].part;
+        e->pending[e->npending].id = c.outs[i].id;
+        c.outs[i].id = NULL; /* handed over */
+        e->npending++;
+    }
     published = (int)c.nouts;
     e->fired_total += c.fired;
     add(e->m_fired, c.fired);

@@ -6,8 +6,9 @@
  *      invoice and customer (one Lua call per partition, pipelined);
  *   2. decide in memory (apply.c) and commit in one CAS script: the invoice
  *      advances to its next step AND the command is stored in out:<part>;
- *   3. produce every stored command, wait for the delivery reports;
- *   4. only then HDEL them from out:<part>.
+ *   3. produce every stored command (the next rounds go on meanwhile);
+ *   4. once the producer reports every record delivered, HDEL them from
+ *      out:<part> (a failed delivery leaves them there, re-published).
  * A crash between 2 and 4 leaves the command in out:<part>; whoever owns the
  * partition next (this process after a restart, or another replica after a
  * rebalance) re-publishes the stored bytes, so a step is never published
@@ -35,8 +36,16 @@ typedef struct sch_sink {
                    const char *payload, size_t len, char *errstr, size_t errlen);
     /* waits until every queued record is acknowledged (0) or failed (-1) */
     int (*flush)(void *opaque, char *errstr, size_t errlen);
+    /* serves delivery reports without waiting: records still in flight;
+     * *failed = 1 if any failed since the last call */
+    int (*inflight)(void *opaque, int *failed);
     void *opaque;
 } sch_sink;
+
+typedef struct sch_pending {
+    int part;
+    char *id; /* owned */
+} sch_pending;
 
 typedef struct sch_engine {
     cm_redis *redis;
@@ -47,6 +56,9 @@ typedef struct sch_engine {
     unsigned char owned[SCH_MAX_PARTS];   /* partitions of events owned now */
     unsigned char recover[SCH_MAX_PARTS]; /* out:<p> may hold undelivered records */
     int64_t (*now)(void);                 /* simulated clock */
+    sch_pending *pending;                 /* published, not yet acknowledged */
+    size_t npending, cappending;
+    int64_t next_due;                     /* earliest later timer seen by the last round */
     int crash_after_claims;               /* testing: _exit(137) after the Nth claim, 0 = off */
     /* metrics (may be NULL) */
     cm_metric *m_events, *m_bad, *m_fired, *m_skipped, *m_conflicts, *m_republished, *m_late;
@@ -70,6 +82,10 @@ void sch_engine_parse(sch_engine *e, rd_kafka_message_t **msgs, size_t n, json_t
 /* Same over already parsed events (tests, tools): evs[i] with partition parts[i]. */
 int sch_engine_apply_json(sch_engine *e, json_t **evs, const int *parts, size_t n, char *errstr,
                           size_t errlen);
+
+/* Marks published records done once acknowledged (see engine.c); block =
+ * wait for the acknowledgements. Call with block at shutdown. */
+int sch_engine_settle(sch_engine *e, int block, char *errstr, size_t errlen);
 
 /* One firing round over the owned partitions. *more = 1 when some
  * partition had more due timers than fire_batch. Returns the number of

@@ -18,6 +18,7 @@
 
 #include <malloc.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,14 @@ static int ks_publish(void *opaque, char topic, const char *key, const char *id,
     }
     return cm_kafka_produce(k->rk, topic == 'e' ? k->events : k->commands, key, strlen(key),
                             payload, len, h, errstr, errlen);
+}
+
+static int ks_inflight(void *opaque, int *failed) {
+    kafka_sink *k = opaque;
+    rd_kafka_poll(k->rk, 0);
+    *failed = k->dr->failed > 0;
+    if (*failed) k->dr->failed = 0;
+    return rd_kafka_outq_len(k->rk);
 }
 
 static int ks_flush(void *opaque, char *errstr, size_t errlen) {
@@ -203,6 +212,7 @@ int main(int argc, char **argv) {
              cm_settings_str(table, "ARREARS_SCHEDULER_KEY_PREFIX"));
     eng.fire_batch = (int)cm_settings_int(table, "ARREARS_SCHEDULER_FIRE_BATCH");
     eng.now = now_ms;
+    eng.next_due = INT64_MAX;
     const char *fault = cm_settings_str(table, "ARREARS_SCHEDULER_FAULT");
     if (fault[0]) {
         if (strncmp(fault, "crash-after-claim:", 18) != 0 || atoi(fault + 18) <= 0) {
@@ -264,6 +274,7 @@ int main(int argc, char **argv) {
                      (int)cm_settings_int(table, "ARREARS_SCHEDULER_DELIVERY_TIMEOUT")};
     eng.sink.publish = ks_publish;
     eng.sink.flush = ks_flush;
+    eng.sink.inflight = ks_inflight;
     eng.sink.opaque = &ks;
 
     const char *topics[] = {events};
@@ -293,7 +304,13 @@ int main(int argc, char **argv) {
      * current one is applied (Redis round trips); batches are applied and
      * their offsets stored strictly in poll order. */
     while (cm_service_run) {
-        next.n = cm_kafka_poll_batch(consumer, next.msgs, batch_max, (more || cur.n) ? 0 : tick);
+        /* wait for events at most a tick, and not past the next timer */
+        int wait = tick;
+        if (eng.next_due != INT64_MAX) {
+            int64_t d = cm_clock_real_delay_ms(eng.next_due);
+            if (d < wait) wait = d < 0 ? 0 : (int)d;
+        }
+        next.n = cm_kafka_poll_batch(consumer, next.msgs, batch_max, (more || cur.n) ? 0 : wait);
         rd_kafka_poll(producer, 0);
         int64_t real = cm_clock_real_ms();
         if (real - last_lag >= 1000) {
@@ -335,6 +352,8 @@ int main(int argc, char **argv) {
 
     if (batch_apply(&eng, consumer, &cur, err, sizeof err) < 0)
         cm_log_warn("last batch not applied: %s (it will be replayed)", err);
+    if (sch_engine_settle(&eng, 1, err, sizeof err) < 0)
+        cm_log_warn("records not acknowledged at exit: %s (they stay claimed and are re-published)", err);
 stopped:
     rc = 0;
     cm_log_info("scheduler stopping: %lld fired, %lld re-published", eng.fired_total,
@@ -347,6 +366,7 @@ cleanup:
     }
     batch_free(&cur);
     batch_free(&next);
+    free(eng.pending);
     if (redis) cm_redis_free(redis);
     if (http) cm_http_stop(http);
     if (pol_ok) sch_policy_free(&pol);

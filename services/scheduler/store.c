@@ -76,7 +76,8 @@ static cm_redis_script commit_script = CM_REDIS_SCRIPT(
 /* KEYS[1] due zset; ARGV now, limit, prefix. Returns {items, customers}:
  * items = flat member, score, packed invoice (or false), customer index;
  * customers = flat HMGET of the customer fields, contact (or false), one
- * pair per distinct debtor. Few redis.call()s per round: MGET for the
+ * pair per distinct debtor; then the first later due time (or false). Few
+ * redis.call()s per round: MGET for the
  * invoices, one HMGET + GET per debtor. */
 static cm_redis_script peek_script = CM_REDIS_SCRIPT(
     "local items = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))\n"
@@ -112,7 +113,8 @@ static cm_redis_script peek_script = CM_REDIS_SCRIPT(
     "  else inv = false end\n"
     "  out[#out+1] = m; out[#out+1] = items[k+1]; out[#out+1] = inv; out[#out+1] = ci\n"
     "end\n"
-    "return {out, custs}\n");
+    "local nxt = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0, 1)\n"
+    "return {out, custs, nxt[2] or false}\n");
 
 void sch_store_due_key(char *out, size_t len, const char *prefix, int part) {
     snprintf(out, len, "%sdue:%d", prefix, part);
@@ -567,7 +569,8 @@ cleanup:
 }
 
 int sch_store_peek(cm_redis *r, const char *prefix, const int *parts, int nparts, int64_t now,
-                   int limit, sch_map *m, int *counts, char *errstr, size_t errlen) {
+                   int limit, sch_map *m, int *counts, int64_t *next_due, char *errstr,
+                   size_t errlen) {
     cm_redis_pipe *p = cm_redis_pipe_new();
     int rc = -1;
     char due[200], nows[32], lim[16];
@@ -599,12 +602,16 @@ int sch_store_peek(cm_redis *r, const char *prefix, const int *parts, int nparts
             snprintf(errstr, errlen, "peek: %s", rep && rep->str ? rep->str : "bad reply");
             goto cleanup;
         }
-        if (rep->elements != 2 || rep->element[0]->type != REDIS_REPLY_ARRAY ||
+        if (rep->elements < 2 || rep->element[0]->type != REDIS_REPLY_ARRAY ||
             rep->element[1]->type != REDIS_REPLY_ARRAY) {
             snprintf(errstr, errlen, "peek: bad reply");
             goto cleanup;
         }
         redisReply *items = rep->element[0], *custs = rep->element[1];
+        if (next_due && rep->elements > 2 && rep->element[2]->type == REDIS_REPLY_STRING) {
+            int64_t nd = strtoll(rep->element[2]->str, NULL, 10);
+            if (nd < *next_due) *next_due = nd;
+        }
         for (size_t k = 0; k + 3 < items->elements; k += 4) {
             const char *member = items->element[k]->str;
             const char *slash = member ? strchr(member, '/') : NULL;

@@ -23,11 +23,14 @@ int sch_store_load(cm_redis *r, sch_map *m, char *errstr, size_t errlen);
  * (nothing written), -1 error. */
 int sch_store_commit(cm_redis *r, sch_ctx *c, char *errstr, size_t errlen);
 
-/* Due timers of partition part up to now with their invoice and customer
- * (HMGET of sch_cust_fields), at most limit; records are added to m with
- * the timer's partition as old_part. *n = timers seen. */
+/* Due timers of each partition up to now with their invoice and customer
+ * (HMGET of sch_cust_fields), at most limit per partition; records are
+ * added to m with the timer's partition as old_part; counts[i] = timers
+ * seen in parts[i]. *next_due (if not NULL) is lowered to the earliest
+ * timer due after now. */
 int sch_store_peek(cm_redis *r, const char *prefix, const int *parts, int nparts, int64_t now,
-                   int limit, sch_map *m, int *counts, char *errstr, size_t errlen);
+                   int limit, sch_map *m, int *counts, int64_t *next_due, char *errstr,
+                   size_t errlen);
 
 void sch_store_due_key(char *out, size_t len, const char *prefix, int part);
 void sch_store_out_key(char *out, size_t len, const char *prefix, int part);

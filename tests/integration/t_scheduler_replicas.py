@@ -12,6 +12,7 @@
 import os
 import re
 import sys
+import threading
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -135,24 +136,29 @@ try:
     clock = L.Clock("2026-03-01T00:00:00.000Z", 216000, delay_s=6)
     a = env.start(clock, "a", {"ARREARS_SCHEDULER_FAULT": "crash-after-claim:3"})
     b = env.start(clock, "b")
-    env.produce(workload(clock), per_event_headers=False)
     # the moment it dies, its claims are in out:<p> (the survivor takes them
-    # over only after the session timeout): remember their exact bytes
-    while a.poll() is None and clock.now() < END:
-        L.time.sleep(0.01)
+    # over only after the session timeout): a watcher thread remembers their
+    # exact bytes while events are still being produced
+    claimed = {}
+
+    def snapshot():
+        a.wait()
+        r = L.Resp(L.REDIS_URL)
+        for p in range(6):
+            flat = r.cmd("HGETALL", "%sout:%d" % (env.kprefix, p)) or []
+            for cid, value in zip(flat[0::2], flat[1::2]):
+                topic, _key, body = value.split("\n", 2)
+                if topic == "c":  # commands (escalation events go to events)
+                    claimed[cid] = body
+
+    watcher = threading.Thread(target=snapshot, daemon=True)
+    watcher.start()
+    env.produce(workload(clock), per_event_headers=False)
+    while watcher.is_alive() and clock.now() < END:
+        L.time.sleep(0.05)
     if a.poll() is None:
         L.fail("the faulty replica never crashed (did it own no partition?)")
-    claimed = {}
-    for k in env.redis.keys(env.kprefix + "out:*"):
-        lines = env.redis.cmd("HGETALL", k).split("\n")
-        # redis-cli prints field and value on lines of their own; a value is
-        # "<topic>\n<key>\n<json>", so it spans three lines
-        i = 0
-        while i + 3 < len(lines):
-            cid, topic, body = lines[i], lines[i + 1], lines[i + 3]
-            if topic == "c":  # commands (escalation events go to events)
-                claimed[cid] = body
-            i += 4
+    watcher.join()
     if not claimed:
         L.fail("the crashed replica left no claimed record to take over")
     clock.wait_until(END)
