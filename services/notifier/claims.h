@@ -10,8 +10,8 @@
  *   record  -> the first outcome wins; a later one gets the stored event
  *   mark    -> published=1 and the claim released
  *   refresh -> extends our claims while sends and retries run
- * Every step of a loop iteration goes out in one pipeline (a batch). Strings in results are
- * malloc'ed and owned by the caller. */
+ * Every step of a loop iteration goes out in one pipeline (a batch).
+ * Strings in results are malloc'ed and owned by the caller. */
 #ifndef NTF_CLAIMS_H
 #define NTF_CLAIMS_H
 

@@ -1,10 +1,12 @@
 /* worker.c -- the notifier's pipeline: commands in, sends, outcomes out.
  *
- * Design: one thread, one loop. Jobs live in an array in consumption
- * order; each iteration scans it a few times (it holds at most
- * max_queued jobs, a few hundred), batching every Redis step into one
- * pipeline and every produce into one flush. The order of steps inside an
- * iteration matters only for latency; correctness rests on three rules:
+ * Design: one pipeline thread, one loop (transfers run on the sender's
+ * thread). Jobs live in an array in consumption order; each iteration
+ * scans it a few times (it holds at most max_queued jobs), batching every
+ * Redis step of the iteration into one pipeline (do_redis) and producing
+ * outcomes without waiting (their acknowledgements come back through
+ * tickets, do_delivered). The order of steps inside an iteration matters
+ * only for latency; correctness rests on three rules:
  *   1. nothing is sent without a live claim (claims.h);
  *   2. an outcome is recorded in Redis before it is produced, and marked
  *      published only after Kafka acknowledged it;
