@@ -71,7 +71,7 @@ static cm_setting settings[] = {
     {"ARREARS_PAYLINK_SECRET_FILE", "", "file holding the pay-link secret", CM_SET_PATH, 0, 0, 0,
      NULL, 0},
     {"ARREARS_MAX_INFLIGHT", "256", "sends in flight at once", CM_SET_INT, 1, 10000, 0, NULL, 0},
-    {"ARREARS_MAX_QUEUED", "1024", "commands held in memory (then consumption pauses)",
+    {"ARREARS_MAX_QUEUED", "4096", "commands held in memory (then consumption pauses)",
      CM_SET_INT, 1, 1000000, 0, NULL, 0},
     {"ARREARS_RATE_EMAIL", "0", "emails per second (token bucket; 0 = unlimited)", CM_SET_INT, 0,
      1000000, 0, NULL, 0},
