@@ -109,13 +109,24 @@ static const char *get_str(vctx *c, const char *name, int required, size_t maxle
     return v->u.s;
 }
 
+/* Member names are the contract's own (plain ASCII, nothing to escape):
+ * written as they are, in one piece. */
 static void w_key(vctx *c, const char *name)
 {
+    size_t n = strlen(name);
+    if (ing_buf_reserve(c->out, n + 4) != 0)
+        return;
+    char *o = c->out->p + c->out->len;
     if (!c->first)
-        ing_buf_raw(c->out, ",", 1);
+        *o++ = ',';
     c->first = 0;
-    ing_buf_str(c->out, name, strlen(name));
-    ing_buf_raw(c->out, ":", 1);
+    *o++ = '"';
+    memcpy(o, name, n);
+    o += n;
+    *o++ = '"';
+    *o++ = ':';
+    *o = 0;
+    c->out->len = (size_t)(o - c->out->p);
 }
 
 static void w_int(vctx *c, const char *name, int64_t v)
