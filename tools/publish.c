@@ -637,6 +637,8 @@ typedef struct tool_pub {
     rd_kafka_t *rk;
     char topic[256];
     const char *fname;
+    const char *fnames[256]; /* by input index, for delivery reports */
+    int fidx;
     uint64_t read, published, rejected, delivered, failed;
     int progress_s;
     int64_t last_progress_ms, last_time_ms;
@@ -647,10 +649,13 @@ static void tool_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *
     tool_pub *p = opaque;
     (void)rk;
     if (m->err) {
+        /* the opaque is (input index << 40) | line number */
+        uint64_t o = (uint64_t)(uintptr_t)m->_private;
         p->failed++;
         if (p->failed <= 20)
-            fprintf(stderr, "arrears-publish: line %" PRIuPTR ": delivery failed: %s\n",
-                    (uintptr_t)m->_private, rd_kafka_err2str(m->err));
+            fprintf(stderr, "arrears-publish: %s:%" PRIu64 ": delivery failed: %s\n",
+                    p->fnames[(o >> 40) & 0xff], o & ((UINT64_C(1) << 40) - 1),
+                    rd_kafka_err2str(m->err));
     } else {
         p->delivered++;
     }
@@ -712,7 +717,8 @@ static int tool_emit(tool_pub *p, const char *key, const char *payload, size_t l
             RD_KAFKA_V_VALUE((void *)payload, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_HEADER("content-type", "application/cloudevents+json; charset=UTF-8",
                               -1),
-            RD_KAFKA_V_OPAQUE((void *)(uintptr_t)lineno), RD_KAFKA_V_END);
+            RD_KAFKA_V_OPAQUE((void *)(uintptr_t)(((uint64_t)p->fidx << 40) | lineno)),
+            RD_KAFKA_V_END);
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
             break;
         rd_kafka_poll(p->rk, 50);
@@ -973,7 +979,9 @@ int main(int argc, char **argv)
             rd_kafka_conf_set(conf, "acks", "all", err, sizeof(err)) ||
             rd_kafka_conf_set(conf, "linger.ms", "20", err, sizeof(err)) ||
             rd_kafka_conf_set(conf, "compression.codec", "lz4", err, sizeof(err)) ||
-            rd_kafka_conf_set(conf, "message.timeout.ms", "60000", err, sizeof(err))) {
+            /* 60 s unless ARREARS_KAFKA_MESSAGE_TIMEOUT_MS says otherwise */
+            (!getenv("ARREARS_KAFKA_MESSAGE_TIMEOUT_MS") &&
+             rd_kafka_conf_set(conf, "message.timeout.ms", "60000", err, sizeof(err)))) {
             fprintf(stderr, "arrears-publish: Kafka configuration: %s\n", err);
             if (conf)
                 rd_kafka_conf_destroy(conf);
@@ -995,6 +1003,8 @@ int main(int argc, char **argv)
         FILE *f = strcmp(files[i], "-") ? fopen(files[i], "r") : stdin;
         int rc;
         p.fname = strcmp(files[i], "-") ? files[i] : "<stdin>";
+        p.fnames[i] = p.fname;
+        p.fidx = i;
         if (!f) {
             fprintf(stderr, "arrears-publish: %s: %s\n", files[i], strerror(errno));
             status = 2;

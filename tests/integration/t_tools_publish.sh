@@ -107,4 +107,14 @@ set +e
 "$BIN/arrears-publish" "$T/h.csv" 2>"$T/err4"; rc=$?
 set -e
 [[ $rc == 2 ]] && grep -q "unknown column 'amuont'" "$T/err4" || fail "unknown column not refused (rc $rc)"
+# 5. A record that cannot be delivered (no such topic) names its line and
+#    gives exit 1.
+set +e
+ARREARS_TOPIC_PREFIX="${ARREARS_TOPIC_PREFIX}missing." ARREARS_KAFKA_MESSAGE_TIMEOUT_MS=3000 \
+  "$BIN/arrears-publish" "$T/v.csv" 2>"$T/err5"; rc=$?
+set -e
+cat "$T/err5"
+[[ $rc == 1 ]] && grep -q "v.csv:2: delivery failed" "$T/err5" &&
+  grep -q "1 read, 1 published, 0 delivered, 0 rejected, 1 failed" "$T/err5" ||
+  fail "an undeliverable record must name its line and give exit 1 (rc $rc)"
 echo "ok"
