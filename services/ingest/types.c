@@ -53,12 +53,16 @@ typedef struct vctx {
     ing_buf *out;     /* normalized object being written */
     int first;        /* no member written yet */
     ing_reasons *rs;
-    const char *prefix; /* "data" or "data.allocations[3]" */
+    const char *prefix; /* "data" or "data.allocations" */
+    size_t item;        /* > 0: the object is prefix[item - 1] */
 } vctx;
 
 static void fpath(const vctx *c, const char *name, char *buf, size_t len)
 {
-    snprintf(buf, len, "%s.%s", c->prefix, name);
+    if (c->item)
+        snprintf(buf, len, "%s[%zu].%s", c->prefix, c->item - 1, name);
+    else
+        snprintf(buf, len, "%s.%s", c->prefix, name);
 }
 
 static void bad(vctx *c, const char *name, const char *rule, const char *msg)
@@ -467,16 +471,18 @@ static void t_payment_received(vctx *c)
     const ing_jv *al = ing_jv_get(c->in, "allocations");
     if (absent(al))
         return;
-    char f[128];
-    fpath(c, "allocations", f, sizeof f);
+    /* paths are only formatted when a reason needs them */
+    char f[128] = "";
+#define F() (f[0] ? f : (fpath(c, "allocations", f, sizeof f), f))
     if (al->type != ING_JV_ARRAY) {
-        ing_reason_add(c->rs, f, "type", "must be an array of {invoice_id, amount}");
+        ing_reason_add(c->rs, F(), "type", "must be an array of {invoice_id, amount}");
         return;
     }
     if (al->n > ING_LIST_MAX) {
-        ing_reason_add(c->rs, f, "max_items", "more than %d items", ING_LIST_MAX);
+        ing_reason_add(c->rs, F(), "max_items", "more than %d items", ING_LIST_MAX);
         return;
     }
+    const char *alpath = strcmp(c->prefix, "data") == 0 && !c->item ? "data.allocations" : F();
     int ok = 1;
     int64_t sum = 0;
     size_t i = 0;
@@ -484,8 +490,8 @@ static void t_payment_received(vctx *c)
     ing_buf_raw(c->out, "[", 1);
     for (const ing_jv *it = al->u.first; it; it = it->next, i++) {
         char p[160];
-        snprintf(p, sizeof p, "%s[%zu]", f, i);
         if (it->type != ING_JV_OBJECT) {
+            snprintf(p, sizeof p, "%s[%zu]", alpath, i);
             ing_reason_add(c->rs, p, "type", "must be an object {invoice_id, amount}");
             ok = 0;
             continue;
@@ -493,7 +499,7 @@ static void t_payment_received(vctx *c)
         if (i > 0)
             ing_buf_raw(c->out, ",", 1);
         ing_buf_raw(c->out, "{", 1);
-        vctx sub = {it, c->out, 1, c->rs, p};
+        vctx sub = {it, c->out, 1, c->rs, alpath, i + 1};
         size_t before = c->rs->n + c->rs->dropped;
         const char *inv = f_id(&sub, "invoice_id", 1);
         int64_t m = 0;
@@ -507,7 +513,7 @@ static void t_payment_received(vctx *c)
             const ing_jv *pi = ing_jv_get(prev, "invoice_id");
             if (pi && pi->type == ING_JV_STRING && strcmp(pi->u.s, inv) == 0) {
                 char q[200];
-                snprintf(q, sizeof q, "%s.invoice_id", p);
+                snprintf(q, sizeof q, "%s[%zu].invoice_id", alpath, i);
                 ing_reason_add(c->rs, q, "unique", "invoice '%s' allocated twice", inv);
                 ok = 0;
                 break;
@@ -520,9 +526,10 @@ static void t_payment_received(vctx *c)
     }
     ing_buf_raw(c->out, "]", 1);
     if (ok && amount_ok && sum > amount)
-        ing_reason_add(c->rs, f, "allocations_sum", "allocated %lld exceeds amount %lld",
+        ing_reason_add(c->rs, F(), "allocations_sum", "allocated %lld exceeds amount %lld",
                        (long long)sum, (long long)amount);
 }
+#undef F
 
 static void t_payment_reversed(vctx *c)
 {
@@ -653,7 +660,7 @@ static void t_contact_ceased(vctx *c)
 
 int ing_normalize_data(const char *type, const ing_jv *data, ing_buf *out, ing_reasons *rs)
 {
-    vctx c = {data, out, 1, rs, "data"};
+    vctx c = {data, out, 1, rs, "data", 0};
     size_t before = rs->n + rs->dropped;
     ing_buf_raw(out, "{", 1);
     switch (type_index(type)) {
