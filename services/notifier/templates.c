@@ -146,6 +146,67 @@ static int load_channel(ntf_templates *t, const char *path, const char *tenant,
     return rc;
 }
 
+/* A tenant's vars.json: variables every template of the tenant may use. */
+static int load_vars(ntf_templates *t, const char *path, const char *tenant, char *errstr,
+                     size_t errlen)
+{
+    json_error_t jerr;
+    json_t *v = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    if (!json_is_object(v)) {
+        snprintf(errstr, errlen, "%s: %s", path, v ? "not a JSON object" : jerr.text);
+        json_decref(v);
+        return -1;
+    }
+    tvars *nv = realloc(t->v, (t->nv + 1) * sizeof *nv);
+    if (!nv) {
+        json_decref(v);
+        snprintf(errstr, errlen, "out of memory");
+        return -1;
+    }
+    t->v = nv;
+    t->v[t->nv].tenant = strdup(tenant);
+    t->v[t->nv].vars = v;
+    t->nv++;
+    return 0;
+}
+
+/* The flat layout of a Kubernetes ConfigMap (keys cannot hold '/'):
+ * "<tenant>__<locale>__<channel>__<file>" is <tenant>/<locale>/<channel>/<file>
+ * and "<tenant>__vars.json" is <tenant>/vars.json. Other names are ignored. */
+static int load_flat(ntf_templates *t, const char *path, const char *name, char *errstr,
+                     size_t errlen)
+{
+    char buf[1024], *part[4];
+    int n = 0;
+    if (strlen(name) >= sizeof buf)
+        return 0;
+    strcpy(buf, name);
+    for (char *p = buf; n < 4;) {
+        part[n++] = p;
+        char *sep = strstr(p, "__");
+        if (!sep || n == 4)
+            break;
+        *sep = 0;
+        p = sep + 2;
+    }
+    for (int i = 0; i < n; i++)
+        if (!*part[i])
+            return 0;
+    if (n == 2 && strcmp(part[1], "vars.json") == 0)
+        return load_vars(t, path, part[0], errstr, errlen);
+    if (n != 4)
+        return 0;
+    size_t len = 0;
+    char *text = read_file(path, &len, errstr, errlen);
+    if (!text)
+        return -1;
+    if (add_entry(t, part[0], part[1], part[2], part[3], text, len) < 0) {
+        snprintf(errstr, errlen, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 static int load_tenant(ntf_templates *t, const char *path, const char *tenant, char *errstr,
                        size_t errlen)
 {
@@ -163,24 +224,7 @@ static int load_tenant(ntf_templates *t, const char *path, const char *tenant, c
         if (join(lp, sizeof lp, path, de->d_name) < 0)
             continue;
         if (strcmp(de->d_name, "vars.json") == 0) {
-            json_error_t jerr;
-            json_t *v = json_load_file(lp, JSON_REJECT_DUPLICATES, &jerr);
-            if (!json_is_object(v)) {
-                snprintf(errstr, errlen, "%s: %s", lp, v ? "not a JSON object" : jerr.text);
-                json_decref(v);
-                rc = -1;
-                break;
-            }
-            tvars *nv = realloc(t->v, (t->nv + 1) * sizeof *nv);
-            if (!nv) {
-                json_decref(v);
-                rc = -1;
-                break;
-            }
-            t->v = nv;
-            t->v[t->nv].tenant = strdup(tenant);
-            t->v[t->nv].vars = v;
-            t->nv++;
+            rc = load_vars(t, lp, tenant, errstr, errlen);
             continue;
         }
         if (!is_dir(lp))
@@ -227,7 +271,8 @@ ntf_templates *ntf_templates_load(const char *dir, char *errstr, size_t errlen)
         char tp[4096];
         if (join(tp, sizeof tp, dir, de->d_name) < 0)
             continue;
-        if (is_dir(tp) && load_tenant(t, tp, de->d_name, errstr, errlen) < 0)
+        if (is_dir(tp) ? load_tenant(t, tp, de->d_name, errstr, errlen) < 0
+                       : load_flat(t, tp, de->d_name, errstr, errlen) < 0)
             goto fail;
     }
     closedir(d);
