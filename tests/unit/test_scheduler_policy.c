@@ -11,6 +11,7 @@
 
 #include "../../services/scheduler/apply.h"
 #include "../../services/scheduler/policy.h"
+#include "../../services/scheduler/state.h"
 #include "clock.h"
 
 static void test_shipped_policy(void **state) {
@@ -167,11 +168,96 @@ static void test_event_checks(void **state) {
     json_decref(promise);
 }
 
+/* The packed invoice record survives a round trip, defaults elided. */
+static void test_inv_pack(void **state) {
+    (void)state;
+    sch_map *m = sch_map_new();
+    sch_rec *r = sch_map_add(m, "P:i:acme/INV-1", SCH_T_INV, "acme", "INV-1");
+    r->exists = 1;
+    r->ver = 41;
+    sch_inv *v = &r->u.inv;
+    snprintf(v->customer, sizeof v->customer, "C-1");
+    snprintf(v->number, sizeof v->number, "2026-0001");
+    snprintf(v->currency, sizeof v->currency, "EUR");
+    v->amount = 12000;
+    v->paid = 500;
+    v->issued = 20485;
+    v->due = 20522;
+    v->status = 'p';
+    v->disputed = 1;
+    v->step = 3;
+    v->attempt = 2;
+    v->next_kind = 't';
+    v->next_ms = 1773306000123LL;
+    v->part = 4;
+    snprintf(v->strategy, sizeof v->strategy, "key_accounts");
+    snprintf(v->variant, sizeof v->variant, "B");
+    sch_str_set(&v->history, "0.1@1;1.1@2!hold;");
+    sch_str_set(&v->credits, ";CN-1;");
+    snprintf(v->thanks_pid, sizeof v->thanks_pid, "PAY-9");
+    v->thanks_amt = 11500;
+    char *packed = sch_inv_encode(r, "default", "A");
+    assert_non_null(packed);
+    redisReply rep;
+    memset(&rep, 0, sizeof rep);
+    rep.type = REDIS_REPLY_STRING;
+    rep.str = packed;
+    rep.len = strlen(packed);
+    sch_rec *b = sch_map_add(m, "P:i:acme/INV-2", SCH_T_INV, "acme", "INV-1");
+    char err[256];
+    assert_int_equal(sch_rec_decode(b, &rep, err, sizeof err), 0);
+    sch_inv *w = &b->u.inv;
+    assert_true(b->exists);
+    assert_int_equal(b->ver, 42); /* encode writes the next version */
+    assert_string_equal(w->customer, "C-1");
+    assert_string_equal(w->number, "2026-0001");
+    assert_string_equal(w->currency, "EUR");
+    assert_true(w->amount == 12000 && w->paid == 500 && w->credited == 0);
+    assert_true(w->issued == 20485 && w->due == 20522);
+    assert_int_equal(w->status, 'p');
+    assert_int_equal(w->disputed, 1);
+    assert_int_equal(w->step, 3);
+    assert_int_equal(w->attempt, 2);
+    assert_int_equal(w->next_kind, 't');
+    assert_true(w->next_ms == 1773306000123LL);
+    assert_int_equal(w->part, 4);
+    assert_int_equal(w->old_part, 4);
+    assert_true(w->old_next_ms == 1773306000123LL);
+    assert_string_equal(w->strategy, "key_accounts");
+    assert_string_equal(w->variant, "B");
+    assert_string_equal(w->history, "0.1@1;1.1@2!hold;");
+    assert_string_equal(w->credits, ";CN-1;");
+    assert_string_equal(w->thanks_pid, "PAY-9");
+    assert_true(w->thanks_amt == 11500);
+    free(packed);
+    /* an open invoice on the fallback strategy packs small */
+    sch_rec *c = sch_map_add(m, "P:i:acme/INV-3", SCH_T_INV, "acme", "INV-3");
+    c->exists = 1;
+    snprintf(c->u.inv.customer, sizeof c->u.inv.customer, "C-1");
+    snprintf(c->u.inv.number, sizeof c->u.inv.number, "INV-3");
+    snprintf(c->u.inv.currency, sizeof c->u.inv.currency, "EUR");
+    snprintf(c->u.inv.strategy, sizeof c->u.inv.strategy, "default");
+    snprintf(c->u.inv.variant, sizeof c->u.inv.variant, "A");
+    c->u.inv.amount = 1;
+    c->u.inv.part = 0;
+    packed = sch_inv_encode(c, "default", "A");
+    assert_non_null(packed);
+    assert_null(strstr(packed, "default"));
+    assert_true(strlen(packed) < 40);
+    free(packed);
+    /* absent */
+    rep.type = REDIS_REPLY_NIL;
+    sch_rec *d = sch_map_add(m, "P:i:acme/INV-4", SCH_T_INV, "acme", "INV-4");
+    assert_int_equal(sch_rec_decode(d, &rep, err, sizeof err), 0);
+    assert_false(d->exists);
+    sch_map_free(m);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shipped_policy), cmocka_unit_test(test_bad_policies),
         cmocka_unit_test(test_assign),         cmocka_unit_test(test_step_times),
-        cmocka_unit_test(test_event_checks),
+        cmocka_unit_test(test_event_checks),   cmocka_unit_test(test_inv_pack),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
