@@ -116,6 +116,8 @@ static void *alloc(ing_json *j, size_t n)
 
 static void skip_ws(ing_json *j)
 {
+    if (j->p < j->end && (unsigned char)*j->p > ' ') /* compact JSON: no whitespace */
+        return;
     while (j->p < j->end && (*j->p == ' ' || *j->p == '\n' || *j->p == '\r' || *j->p == '\t'))
         j->p++;
 }
@@ -547,7 +549,7 @@ ing_jv *ing_jv_get(const ing_jv *obj, const char *key)
         return NULL;
     size_t n = strlen(key);
     for (ing_jv *m = obj->u.first; m; m = m->next)
-        if (m->keylen == n && memcmp(m->key, key, n) == 0)
+        if (m->keylen == n && m->key[0] == key[0] && memcmp(m->key, key, n) == 0)
             return m;
     return NULL;
 }
