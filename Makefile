@@ -145,7 +145,9 @@ bench: all
 bench-%: all
 	@bench/$*/run
 
-demo: all
+# The demo installs what is missing and builds by itself (deps must come
+# before the first compile on a fresh machine).
+demo:
 	@deploy/local/demo
 
 images:
