@@ -33,7 +33,7 @@ static cm_setting table[] = {
      400LL * 86400 * 1000, 0, NULL, 0},
     {"ARREARS_INGEST_DEDUP_PREFIX", "arrears:ingest:dedup:",
      "Redis key prefix of the de-duplication window", CM_SET_STR, 0, 0, 0, NULL, 0},
-    {"ARREARS_INGEST_BATCH", "1000", "most messages handled per batch", CM_SET_INT, 1, 100000, 0,
+    {"ARREARS_INGEST_BATCH", "4000", "most messages handled per batch", CM_SET_INT, 1, 100000, 0,
      NULL, 0},
     {"ARREARS_INGEST_BATCH_FILL", "20ms",
      "how long a started batch waits for more messages before it is processed",
