@@ -6,8 +6,9 @@
  * Subscribes GROUP to IN_TOPIC from the beginning, produces every message
  * (key, value, headers) unchanged to OUT_TOPIC, and exits 0 once COUNT
  * messages were consumed and every produced record has a delivery report.
- * The producer uses the same settings as arrears' (idempotent, acks=all,
- * lz4, linger 5 ms), the consumer librdkafka's defaults (auto commit).
+ * The producer uses exactly the settings of cm_kafka_producer_new
+ * (idempotent, acks=all, lz4, linger 5 ms, message timeout 60 s), the
+ * consumer librdkafka's defaults (auto commit).
  * Prints "passthrough: N messages in S s (R msg/s)" measured from the first
  * message consumed to the last delivery report. */
 #include <librdkafka/rdkafka.h>
@@ -57,6 +58,7 @@ int main(int argc, char **argv)
     set(pc, "acks", "all");
     set(pc, "compression.codec", "lz4");
     set(pc, "linger.ms", "5");
+    set(pc, "message.timeout.ms", "60000"); /* as cm_kafka_producer_new */
     rd_kafka_conf_set_dr_msg_cb(pc, on_dr);
     rd_kafka_t *prod = rd_kafka_new(RD_KAFKA_PRODUCER, pc, err, sizeof err);
     if (!prod) {
