@@ -182,6 +182,22 @@ cm_redis *cm_redis_connect(const char *url, int timeout_ms, char *errstr, size_t
     return r;
 }
 
+cm_redis *cm_redis_connect_until(const char *url, volatile sig_atomic_t *run, char *errstr,
+                                 size_t errlen)
+{
+    for (int attempt = 1; *run; attempt++) {
+        cm_redis *r = cm_redis_connect(url, 5000, errstr, errlen);
+        if (r)
+            return r;
+        cm_log_warn("redis connect failed (attempt %d): %s", attempt, errstr);
+        for (int i = 0; i < 10 && *run; i++) {
+            struct timespec ts = {0, 100 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+    }
+    return NULL;
+}
+
 void cm_redis_free(cm_redis *r)
 {
     if (!r)

@@ -14,6 +14,7 @@
 #define CM_REDIS_H
 
 #include <hiredis/hiredis.h>
+#include <signal.h>
 #include <stddef.h>
 
 typedef struct cm_redis cm_redis;
@@ -30,6 +31,11 @@ int cm_redis_url_parse(const char *url, cm_redis_url *out, char *errstr, size_t 
 /* Connects (AUTH, SELECT) within timeout_ms; NULL with errstr. */
 cm_redis *cm_redis_connect(const char *url, int timeout_ms, char *errstr, size_t errlen);
 void cm_redis_free(cm_redis *r);
+/* Connects, retrying once a second (with a warning in the log) while *run
+ * is set: a service may start before its Redis. NULL only when *run was
+ * cleared (errstr holds the last failure). */
+cm_redis *cm_redis_connect_until(const char *url, volatile sig_atomic_t *run, char *errstr,
+                                 size_t errlen);
 int cm_redis_ping(cm_redis *r, char *errstr, size_t errlen);
 
 /* One command (printf-style, hiredis %s/%b). NULL on failure; a Redis

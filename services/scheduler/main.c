@@ -242,13 +242,8 @@ int main(int argc, char **argv) {
         cm_log_error("http listener: %s", err);
         goto cleanup;
     }
-    for (int attempt = 0; cm_service_run; attempt++) {
-        redis = cm_redis_connect(cm_settings_str(table, "ARREARS_REDIS_URL"), 5000, err,
-                                 sizeof err);
-        if (redis) break;
-        cm_log_warn("redis connect failed (attempt %d): %s", attempt + 1, err);
-        sleep_ms(1000);
-    }
+    redis = cm_redis_connect_until(cm_settings_str(table, "ARREARS_REDIS_URL"), &cm_service_run,
+                                   err, sizeof err);
     if (!redis) goto stopped;
     atomic_store(&ready.redis_ok, 1);
     eng.redis = redis;

@@ -128,6 +128,19 @@ static void test_redis_bad_password(void **state)
     assert_non_null(strstr(err, "AUTH"));
 }
 
+static void test_redis_connect_until(void **state)
+{
+    (void)state;
+    char err[512];
+    volatile sig_atomic_t run = 1;
+    cm_redis *r = cm_redis_connect_until(redis_url(), &run, err, sizeof(err));
+    assert_non_null(r);
+    cm_redis_free(r);
+    /* Nothing listens on port 1: it retries until told to stop. */
+    run = 0;
+    assert_null(cm_redis_connect_until("redis://127.0.0.1:1/0", &run, err, sizeof(err)));
+}
+
 static void test_kafka_only_stored_offsets_commit(void **state)
 {
     (void)state;
@@ -187,6 +200,7 @@ int main(void)
         cmocka_unit_test(test_redis_pipeline_and_reconnect),
         cmocka_unit_test(test_redis_scripts_survive_flush),
         cmocka_unit_test(test_redis_bad_password),
+        cmocka_unit_test(test_redis_connect_until),
         cmocka_unit_test(test_kafka_only_stored_offsets_commit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
