@@ -207,8 +207,8 @@ json_t *rep_report_envelope(const rep_state *st, const char *type, const char *t
                             int64_t generated_ms);
 
 /* ---- normalize.c: inbound CloudEvents -> canonical (replay only) ---- */
-/* Returns a new canonical event, or NULL with errstr naming the field.
- * TODO: share ingest's normalizer once services/ingest lands. */
+/* Runs ce through ingest's validator and normalizer (ing_process). Returns
+ * a new canonical event, or NULL with ingest's reasons in errstr. */
 json_t *rep_normalize_inbound(const json_t *ce, char *errstr, size_t errlen);
 /* A scheduler backtest line (a command) or a contact outcome -> contact. */
 json_t *rep_normalize_contact(const json_t *line, char *errstr, size_t errlen);
