@@ -95,6 +95,12 @@ static cm_setting settings[] = {
      CM_SET_DURATION, 60000, 3650LL * 86400000, 0, NULL, 0},
     {"ARREARS_NOTIFIER_KEY_PREFIX", "arrears:ntf:", "Redis key prefix of claims and outcomes",
      CM_SET_STR, 0, 0, 0, NULL, 0},
+    {"ARREARS_COMMIT_INTERVAL", "100ms",
+     "how long one Kafka transaction collects outcomes and offsets", CM_SET_DURATION, 1, 60000,
+     0, NULL, 0},
+    {"ARREARS_TRANSACTION_TIMEOUT", "10s",
+     "transaction.timeout.ms: how long a dead replica's open transaction holds back readers",
+     CM_SET_DURATION, 1000, 900000, 0, NULL, 0},
     {"ARREARS_UNHEALTHY_AFTER", "10", "transient failures in a row that make /readyz fail",
      CM_SET_INT, 1, 1000000, 0, NULL, 0},
     {"ARREARS_TLS_INSECURE", "false", "skip TLS certificate checks (tests only)", CM_SET_BOOL, 0,
@@ -289,7 +295,12 @@ int main(int argc, char **argv)
         cm_log_error("start: %s", claims ? err : "out of memory");
         goto cleanup;
     }
-    producer = ntf_outbox_new(S("ARREARS_KAFKA_BROKERS"), "arrears-notifier", 1, err, sizeof err);
+    /* transactional.id: the group id (ACLs grant its prefix) and this
+     * process start; KIP-447 fences by group generation, not by this id */
+    char txn_id[256];
+    snprintf(txn_id, sizeof txn_id, "%s-%s", S("ARREARS_GROUP_ID"), owner);
+    producer = ntf_outbox_new(S("ARREARS_KAFKA_BROKERS"), "arrears-notifier", txn_id,
+                              (int)I("ARREARS_TRANSACTION_TIMEOUT"), 5, err, sizeof err);
     if (!producer) {
         cm_log_error("kafka producer: %s", err);
         goto cleanup;
@@ -316,6 +327,8 @@ int main(int argc, char **argv)
                   (double)I("ARREARS_RATE_WEBHOOK")},
         .unhealthy_after = (int)I("ARREARS_UNHEALTHY_AFTER"),
         .ready = &ready,
+        .commit_interval_ms = I("ARREARS_COMMIT_INTERVAL"),
+        .txn_timeout_ms = (int)I("ARREARS_TRANSACTION_TIMEOUT"),
     };
     if (wo.max_queued < wo.max_inflight)
         wo.max_queued = wo.max_inflight;
@@ -346,8 +359,14 @@ int main(int argc, char **argv)
                             owner),
                   "notifier started");
 
-    while (cm_service_run)
-        ntf_worker_step(worker, 1);
+    int failed = 0;
+    while (cm_service_run && !failed)
+        failed = ntf_worker_step(worker, 1) < 0;
+    if (failed) {
+        cm_log_error("stopping: the Kafka transaction failed for good; the group replays "
+                     "this replica's commands");
+        goto cleanup;
+    }
 
     cm_log_info("stopping: finishing sends in flight");
     ntf_worker_drain(worker, mono_ms() + 7000);
@@ -357,7 +376,7 @@ int main(int argc, char **argv)
 cleanup:
     if (consumer)
         cm_kafka_consumer_close(consumer);
-    if (producer) /* before the worker: late delivery reports touch its jobs */
+    if (producer) /* aborts a transaction still open */
         rd_kafka_destroy(producer);
     ntf_sender_free(sender); /* before the worker: transfers borrow its requests */
     ntf_worker_free(worker);

@@ -4,17 +4,23 @@
  * thread). Jobs live in an array in consumption order; each iteration
  * scans it a few times (it holds at most max_queued jobs), batching every
  * Redis step of the iteration into one pipeline (do_redis) and producing
- * outcomes without waiting (their acknowledgements come back through
- * tickets, do_delivered). The order of steps inside an iteration matters
- * only for latency; correctness rests on three rules:
+ * outcomes into a Kafka transaction that commits every
+ * ARREARS_COMMIT_INTERVAL (do_publish, do_commit; outbox.h). The order of
+ * steps inside an iteration matters only for latency; correctness rests on
+ * four rules:
  *   1. nothing is sent without a live claim (claims.h);
  *   2. an outcome is recorded in Redis before it is produced, and marked
- *      published only after Kafka acknowledged it;
- *   3. an offset is stored only when its job and every earlier job of its
- *      partition are DONE (rule 2 complete).
- * A partition revoked while its jobs are in memory keeps them running to
- * their end (they hold claims, so the new owner waits for them) but never
- * stores their offsets: the new owner replays them and finds them DONE. */
+ *      published only after its transaction committed;
+ *   3. outcomes enter a transaction in offset order per partition: a job's
+ *      outcome (or, for a command answered before, its offset alone) joins
+ *      only when every earlier job of its partition is in this transaction
+ *      or an earlier one, and the transaction carries the partition's next
+ *      offset -- so an outcome is committed exactly when its command's
+ *      offset is, and a crash replays exactly the commands without one;
+ *   4. before partitions are revoked the open transaction is committed;
+ *      jobs of a revoked partition (orphans) never publish: once their
+ *      outcome is recorded, or before they send, their claims are released
+ *      and the new owner publishes the recorded outcome or sends. */
 #include "worker.h"
 
 #include <stdio.h>
@@ -40,7 +46,7 @@ typedef enum {
     J_BACKOFF,
     J_OUTCOME,
     J_PUBLISH,
-    J_PUBLISHING, /* produced; waiting for Kafka's acknowledgement */
+    J_PUBLISHING, /* produced into the open transaction */
     J_MARK,
     J_DONE,
 } jstate;
@@ -62,7 +68,8 @@ typedef struct job {
     int64_t claim_ms;    /* real ms the claim was last confirmed ours */
     ntf_outcome out;
     char *event;         /* the outcome event to publish (owned) */
-    ntf_ticket ticket;   /* delivery of its records */
+    int in_txn;          /* its outcome and/or offset are in the open transaction */
+    int committed;       /* ... and that transaction committed */
     char last_error[256];
     long last_status;
 } job;
@@ -86,11 +93,18 @@ struct ntf_worker {
     int draining;
     int64_t last_refresh_ms;
     int64_t redis_hold_ms; /* after a Redis error: no Redis step before this */
+    int txn_open, txn_failed; /* failed: a record is missing, abort it */
+    int64_t txn_started_ms;
+    size_t txn_records;
+    int fatal; /* the producer is unusable: the process must exit */
     provider prov[3];
     unsigned rnd;
     cm_metric *m_sent[5], *m_failed[5], *m_retries, *m_invalid, *m_replayed, *m_republished,
         *m_waited, *m_inflight, *m_queued, *m_latency, *m_paused;
 };
+
+static void do_publish(ntf_worker *w);
+static void do_commit(ntf_worker *w, int64_t now, int force);
 
 static int64_t now_real(void)
 {
@@ -179,6 +193,12 @@ void ntf_worker_on_rebalance(void *opaque, int assigned,
                              const rd_kafka_topic_partition_list_t *parts)
 {
     ntf_worker *w = opaque;
+    if (!assigned && w->consumer && !w->fatal) {
+        /* rule 4: what can be committed for these partitions is, while
+         * the group generation still lets this replica commit offsets */
+        do_publish(w);
+        do_commit(w, now_real(), 1);
+    }
     for (int i = 0; i < parts->cnt; i++) {
         int32_t p = parts->elems[i].partition;
         if (ensure_part(w, p) < 0)
@@ -427,66 +447,173 @@ static void count_outcome(ntf_worker *w, const job *j)
     cm_metric_add(sent ? w->m_sent[ch] : w->m_failed[ch], 1);
 }
 
-/* Produces the outcome (and task) records of PUBLISH jobs without waiting:
- * their tickets say when Kafka acknowledged them (do_delivered). */
-static void do_publish(ntf_worker *w)
+static int is_current(const ntf_worker *w, const job *j)
 {
-    char err[512], key[1100];
-    for (size_t i = 0; i < w->njobs; i++) {
-        job *j = w->jobs[i];
-        if (j->st != J_PUBLISH)
-            continue;
-        memset(&j->ticket, 0, sizeof j->ticket);
-        ntf_contact_key(&j->cmd, key, sizeof key);
-        if (j->is_task) {
-            char *task = ntf_task_json(&j->cmd);
-            if (!task || ntf_outbox_produce(w->o.producer, w->o.tasks_topic, key, task,
-                                            strlen(task), NULL, &j->ticket, err,
-                                            sizeof err) < 0) {
-                cm_log_warn("task for %s: %s", j->cmd.command_id, task ? err : "out of memory");
-                free(task);
-                j->st = j->ticket.pending ? J_PUBLISHING : J_PUBLISH;
-                j->ticket.failed += j->ticket.pending ? 1 : 0;
-                continue;
-            }
-            free(task);
-        }
-        rd_kafka_headers_t *h = rd_kafka_headers_new(1);
-        rd_kafka_header_add(h, "command_id", -1, j->cmd.command_id, -1);
-        if (ntf_outbox_produce(w->o.producer, w->o.contacts_topic, key, j->event,
-                               strlen(j->event), h, &j->ticket, err, sizeof err) < 0) {
-            cm_log_warn("contact for %s: %s", j->cmd.command_id, err);
-            if (j->ticket.pending) { /* the task went out: wait for it, then again */
-                j->ticket.failed++;
-                j->st = J_PUBLISHING;
-            }
-            continue;
-        }
-        j->st = J_PUBLISHING;
-    }
+    int p = j->partition;
+    return p >= 0 && p < w->nparts && w->gen[p] == j->gen && w->assigned[p];
 }
 
-/* Serves delivery reports; acknowledged jobs go on to MARK, failed ones
- * are produced again (the same bytes: consumers de-duplicate on id). */
-static void do_delivered(ntf_worker *w)
+static int txn_begin(ntf_worker *w)
 {
-    rd_kafka_poll(w->o.producer, 0);
-    int failed = 0;
-    for (size_t i = 0; i < w->njobs; i++) {
+    char err[512];
+    if (w->txn_open)
+        return 0;
+    if (ntf_outbox_begin(w->o.producer, err, sizeof err) < 0) {
+        cm_log_error("%s", err);
+        w->fatal = 1;
+        return -1;
+    }
+    w->txn_open = 1;
+    w->txn_failed = 0;
+    w->txn_started_ms = now_real();
+    w->txn_records = 0;
+    return 0;
+}
+
+/* Produces j's task (call_task, letter) and outcome records into the open
+ * transaction. -1: one of them is not in it (the transaction must abort). */
+static int publish_one(ntf_worker *w, job *j)
+{
+    char err[512], key[1100];
+    ntf_contact_key(&j->cmd, key, sizeof key);
+    if (j->is_task) {
+        char *task = ntf_task_json(&j->cmd);
+        if (!task || ntf_outbox_produce(w->o.producer, w->o.tasks_topic, key, task,
+                                        strlen(task), NULL, err, sizeof err) < 0) {
+            cm_log_warn("task for %s: %s", j->cmd.command_id, task ? err : "out of memory");
+            free(task);
+            return -1;
+        }
+        free(task);
+    }
+    rd_kafka_headers_t *h = rd_kafka_headers_new(1);
+    rd_kafka_header_add(h, "command_id", -1, j->cmd.command_id, -1);
+    if (ntf_outbox_produce(w->o.producer, w->o.contacts_topic, key, j->event, strlen(j->event),
+                           h, err, sizeof err) < 0) {
+        cm_log_warn("contact for %s: %s", j->cmd.command_id, err);
+        return -1;
+    }
+    return 0;
+}
+
+/* Rules 3 and 4 of the design note: walks the jobs in consumption order and
+ * adds to the open transaction, per current partition, every job from the
+ * first not yet committed on that can go (PUBLISH: its records; DONE: its
+ * offset), stopping at the first that cannot. Orphans that have not sent,
+ * or whose outcome is recorded, give their claims back and are dropped. */
+static void do_publish(ntf_worker *w)
+{
+    char *blocked = calloc((size_t)(w->nparts > 0 ? w->nparts : 1), 1);
+    const char **release = calloc(w->njobs ? w->njobs : 1, sizeof *release);
+    size_t nrel = 0;
+    char err[256];
+    if (!blocked || !release)
+        goto cleanup;
+    for (size_t i = 0; i < w->njobs && !w->fatal; i++) {
         job *j = w->jobs[i];
-        if (j->st != J_PUBLISHING || j->ticket.pending > 0)
+        if (j->committed)
             continue;
-        if (j->ticket.failed) {
-            if (!failed++)
-                cm_log_warn("outcome of %s not delivered: %s (publishing again)",
-                            j->cmd.command_id, j->ticket.error);
-            j->st = J_PUBLISH;
-        } else {
-            j->st = J_MARK;
+        if (!is_current(w, j)) {
+            switch (j->st) {
+            case J_CLAIM:
+            case J_WAIT_CLAIM:
+            case J_READY:
+            case J_BACKOFF:
+            case J_PUBLISH:
+                release[nrel++] = j->cmd.command_id;
+                j->st = J_DONE; /* freed by do_free; the new owner goes on */
+                break;
+            default: break; /* INFLIGHT, OUTCOME run on to PUBLISH; MARK marks */
+            }
+            continue;
+        }
+        int p = j->partition;
+        if (blocked[p] || w->txn_failed)
+            continue;
+        switch (j->st) {
+        case J_PUBLISHING: break;
+        case J_DONE:
+            if (!j->in_txn && txn_begin(w) == 0) {
+                j->in_txn = 1;
+                w->txn_records++;
+            }
+            break;
+        case J_PUBLISH:
+            if (txn_begin(w) < 0)
+                break;
+            if (publish_one(w, j) < 0) {
+                w->txn_failed = 1;
+                break;
+            }
+            j->in_txn = 1;
+            j->st = J_PUBLISHING;
+            w->txn_records++;
+            break;
+        default: blocked[p] = 1; break;
         }
     }
-    if (w->o.ready && failed)
-        atomic_store(&w->o.ready->kafka_ok, 0);
+    if (nrel > 0 && ntf_claims_release(w->o.claims, release, nrel, err, sizeof err) < 0)
+        cm_log_warn("releasing %zu claims of revoked partitions: %s (they expire)", nrel, err);
+cleanup:
+    free(blocked);
+    free(release);
+}
+
+/* Ends the open transaction when it is due (ARREARS_COMMIT_INTERVAL, a
+ * large batch, draining, or force), with each partition's next offset.
+ * Committed: PUBLISHING jobs go on to MARK. Aborted: they are produced
+ * again in the next transaction. Fatal: w->fatal, the process exits. */
+static void do_commit(ntf_worker *w, int64_t now, int force)
+{
+    if (!w->txn_open || w->fatal)
+        return;
+    if (!force && !w->draining && !w->txn_failed &&
+        now - w->txn_started_ms < w->o.commit_interval_ms && w->txn_records < 5000)
+        return;
+    char err[512];
+    rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(16);
+    for (size_t i = 0; i < w->njobs; i++) {
+        job *j = w->jobs[i];
+        if (!j->in_txn || !j->msg)
+            continue;
+        const char *topic = rd_kafka_topic_name(j->msg->rkt);
+        rd_kafka_topic_partition_t *tp =
+            rd_kafka_topic_partition_list_find(offs, topic, j->partition);
+        if (!tp) {
+            tp = rd_kafka_topic_partition_list_add(offs, topic, j->partition);
+            tp->offset = 0;
+        }
+        if (j->msg->offset + 1 > tp->offset)
+            tp->offset = j->msg->offset + 1;
+    }
+    int rc = ntf_outbox_commit(w->o.producer, w->consumer, offs, w->txn_failed,
+                               w->o.txn_timeout_ms, err, sizeof err);
+    rd_kafka_topic_partition_list_destroy(offs);
+    w->txn_open = 0;
+    w->txn_failed = 0;
+    if (rc < 0) {
+        cm_log_error("kafka transaction: %s", err);
+        w->fatal = 1;
+        return;
+    }
+    if (rc > 0)
+        cm_log_warn("kafka transaction of %zu records aborted: %s (producing them again)",
+                    w->txn_records, err);
+    for (size_t i = 0; i < w->njobs; i++) {
+        job *j = w->jobs[i];
+        if (!j->in_txn)
+            continue;
+        j->in_txn = 0;
+        if (rc == 0) {
+            j->committed = 1;
+            if (j->st == J_PUBLISHING)
+                j->st = J_MARK;
+        } else if (j->st == J_PUBLISHING) {
+            j->st = J_PUBLISH;
+        }
+    }
+    if (w->o.ready)
+        atomic_store(&w->o.ready->kafka_ok, rc == 0);
 }
 
 /* ---- Redis: every step of an iteration in one pipeline -------------------- */
@@ -677,45 +804,18 @@ cleanup:
     free(ops);
 }
 
-/* Stores offsets of each partition's DONE prefix and frees DONE jobs. */
-static void do_store(ntf_worker *w)
+/* Frees DONE jobs whose offsets are committed, and orphans. */
+static void do_free(ntf_worker *w)
 {
-    if (w->njobs == 0)
-        return;
-    rd_kafka_message_t **msgs = calloc(w->njobs, sizeof *msgs);
-    job **gone = calloc(w->njobs, sizeof *gone);
-    char *blocked = calloc((size_t)(w->nparts > 0 ? w->nparts : 1), 1);
-    char err[256];
-    if (!msgs || !gone || !blocked)
-        goto cleanup;
-    size_t nm = 0, ng = 0, keep = 0;
+    size_t keep = 0;
     for (size_t i = 0; i < w->njobs; i++) {
         job *j = w->jobs[i];
-        int p = j->partition;
-        int current = p >= 0 && p < w->nparts && w->gen[p] == j->gen && w->assigned[p];
-        if (j->st != J_DONE) {
-            if (current)
-                blocked[p] = 1;
+        if (j->st == J_DONE && !j->in_txn && (j->committed || !is_current(w, j)))
+            job_free(j);
+        else
             w->jobs[keep++] = j;
-            continue;
-        }
-        if (current && blocked[p]) {
-            w->jobs[keep++] = j; /* done, but an earlier one is not */
-            continue;
-        }
-        if (current && w->consumer && j->msg)
-            msgs[nm++] = j->msg;
-        gone[ng++] = j;
     }
-    if (nm > 0 && cm_kafka_store(w->consumer, msgs, nm, err, sizeof err) < 0)
-        cm_log_warn("storing offsets: %s", err);
-    for (size_t i = 0; i < ng; i++)
-        job_free(gone[i]);
     w->njobs = keep;
-cleanup:
-    free(msgs);
-    free(gone);
-    free(blocked);
 }
 
 static void pause_resume(ntf_worker *w)
@@ -786,12 +886,6 @@ static int64_t plan_wait(ntf_worker *w, int64_t now, int64_t wake)
             if (w->redis_hold_ms < until)
                 until = w->redis_hold_ms;
             break;
-        case J_PUBLISH:
-        case J_DONE: return 0;
-        case J_PUBLISHING:
-            if (now + 2 < until)
-                until = now + 2;
-            break;
         case J_READY:
             if (!w->draining && ntf_sender_inflight(w->o.sender) < w->o.max_inflight &&
                 wake > now + 1)
@@ -802,8 +896,13 @@ static int64_t plan_wait(ntf_worker *w, int64_t now, int64_t wake)
             if (j->next_ms < until)
                 until = j->next_ms;
             break;
-        default: break;
+        default: break; /* PUBLISH, PUBLISHING, DONE: wait for the commit */
         }
+    }
+    if (w->txn_open) {
+        int64_t t = w->txn_started_ms + w->o.commit_interval_ms;
+        if (t < until)
+            until = t;
     }
     return until > now ? until - now : 0;
 }
@@ -886,13 +985,12 @@ int ntf_worker_step(ntf_worker *w, int poll)
             }
         }
     }
-    /* acknowledged outcomes are marked in the same round trip that claims
-     * and records: the time between Kafka's acknowledgement and the mark is
-     * the crash window of a repeated outcome record (docs/notifier.md) */
-    PROF(4, do_delivered(w));
+    if (w->fatal)
+        return -1;
+    rd_kafka_poll(w->o.producer, 0);
     now = now_real();
     PROF(1, do_redis(w, now));
-    PROF(4, do_publish(w));
+    PROF(4, do_publish(w); do_commit(w, now_real(), 0));
     PROF(2, start_sends(w, now);
          ntf_sender_run(w->o.sender, inflight > 0 && wait > 0 ? (int)(wait < 10 ? wait : 10) : 0,
                         on_done, w));
@@ -901,54 +999,54 @@ int ntf_worker_step(ntf_worker *w, int poll)
         nanosleep(&ts, NULL);
     }
     now = now_real();
-    PROF(6, do_store(w));
+    PROF(6, do_free(w));
     pause_resume(w);
     readiness(w, now);
-    return 0;
+    return w->fatal ? -1 : 0;
 }
 
 void ntf_worker_drain(ntf_worker *w, int64_t deadline_ms)
 {
     w->draining = 1;
-    /* commands not started are given back; in-flight ones finish */
-    for (;;) {
-        int busy = 0;
+    /* no new sends; in-flight ones finish and their outcomes commit */
+    while (!w->fatal && now_real() < deadline_ms) {
+        int busy = w->txn_open;
         for (size_t i = 0; i < w->njobs; i++) {
             jstate st = w->jobs[i]->st;
-            if (st == J_INFLIGHT || st == J_OUTCOME || st == J_PUBLISH || st == J_PUBLISHING ||
-                st == J_MARK)
+            if (st == J_INFLIGHT || st == J_OUTCOME || st == J_PUBLISHING || st == J_MARK)
                 busy = 1;
         }
-        if (!busy || now_real() >= deadline_ms)
+        if (!busy)
             break;
         ntf_worker_step(w, 0);
     }
-    size_t n = 0;
-    for (size_t i = 0; i < w->njobs; i++) {
-        jstate st = w->jobs[i]->st;
-        if (st == J_READY || st == J_BACKOFF)
-            n++;
+    if (!w->fatal) { /* the offsets of answered commands at the front too */
+        do_publish(w);
+        do_commit(w, now_real(), 1);
+        do_redis(w, now_real());
     }
-    const char **ids = n ? calloc(n, sizeof *ids) : NULL;
-    if (ids) {
-        n = 0;
-        for (size_t i = 0; i < w->njobs; i++) {
-            jstate st = w->jobs[i]->st;
-            if (st == J_READY || st == J_BACKOFF)
-                ids[n++] = w->jobs[i]->cmd.command_id;
-        }
+    /* claims of commands not sent, or whose recorded outcome is not
+     * committed, are given back: the next owner sends or publishes them */
+    size_t n = 0;
+    const char **ids = calloc(w->njobs ? w->njobs : 1, sizeof *ids);
+    for (size_t i = 0; ids && i < w->njobs; i++) {
+        job *j = w->jobs[i];
+        if (!j->committed && (j->st == J_READY || j->st == J_BACKOFF || j->st == J_PUBLISH))
+            ids[n++] = j->cmd.command_id;
+    }
+    if (n > 0) {
         char err[256];
         if (ntf_claims_release(w->o.claims, ids, n, err, sizeof err) < 0)
             cm_log_warn("releasing %zu claims: %s", n, err);
-        free(ids);
     }
-    do_store(w);
+    free(ids);
+    do_free(w);
     /* librdkafka's destroy waits for every message the application holds */
     for (size_t i = 0; i < w->njobs; i++) {
         if (w->jobs[i]->msg)
             rd_kafka_message_destroy(w->jobs[i]->msg);
         w->jobs[i]->msg = NULL;
-        w->jobs[i]->gen = UINT32_MAX; /* never stored */
+        w->jobs[i]->gen = UINT32_MAX; /* an orphan: never published */
     }
     cm_log_info("drained: %zu commands left for the next owner", w->njobs);
 }

@@ -4,10 +4,10 @@
  *   CLAIM -> (WAIT_CLAIM) -> READY -> INFLIGHT -> (BACKOFF -> READY ...)
  *   -> OUTCOME -> PUBLISH -> PUBLISHING -> MARK -> DONE
  * (call_task/letter and commands that cannot be sent skip straight from
- * CLAIM to OUTCOME). Each step that touches Redis or Kafka does so once
- * per loop iteration for every job in that state (one pipeline; records
- * are produced without blocking and acknowledged through tickets), and a partition's offsets are stored only up to its first job
- * that is not DONE. Jobs in memory are bounded by max_queued: when full,
+ * CLAIM to OUTCOME). Each Redis step is taken once per loop iteration for
+ * every job in that state (one pipeline). Outcomes are produced into a
+ * Kafka transaction together with their commands' offsets, in offset order
+ * per partition (outbox.h), committed every commit_interval_ms. Jobs in memory are bounded by max_queued: when full,
  * the consumer's partitions are paused, so a provider that is down keeps
  * its commands in Kafka, not in memory.
  *
@@ -28,7 +28,7 @@
 #include "templates.h"
 
 typedef struct ntf_worker_opts {
-    rd_kafka_t *producer; /* from ntf_outbox_new (per-record delivery tickets) */
+    rd_kafka_t *producer; /* from ntf_outbox_new (transactional) */
     ntf_claims *claims;
     ntf_sender *sender;
     const ntf_config *cfg;
@@ -39,6 +39,8 @@ typedef struct ntf_worker_opts {
     double rate[3], burst[3]; /* per provider: email, sms, webhook (0 = unlimited) */
     int unhealthy_after;      /* consecutive transient failures that make /readyz say so */
     cm_service_ready *ready;  /* may be NULL */
+    int64_t commit_interval_ms; /* how long a transaction collects outcomes */
+    int txn_timeout_ms;         /* bound of one transaction call */
 } ntf_worker_opts;
 
 typedef struct ntf_worker ntf_worker;
@@ -50,11 +52,12 @@ void ntf_worker_set_consumer(ntf_worker *w, rd_kafka_t *consumer);
 void ntf_worker_on_rebalance(void *opaque, int assigned,
                              const rd_kafka_topic_partition_list_t *parts);
 /* One loop iteration; polls Kafka only when poll is set. Waits at most
- * ~100 ms. Returns -1 only on a bug-class error (logged). */
+ * ~100 ms. Returns -1 when the transactional producer failed fatally
+ * (logged): main exits and the group replays this replica's commands. */
 int ntf_worker_step(ntf_worker *w, int poll);
 /* Shutdown: stops starting sends, lets transfers in flight finish (until
- * deadline, real ms), publishes their outcomes, stores offsets, and gives
- * back the claims of commands not sent. */
+ * deadline, real ms), commits their outcomes with the offsets, and gives
+ * back the claims of commands not sent or not committed. */
 void ntf_worker_drain(ntf_worker *w, int64_t deadline_ms);
 size_t ntf_worker_jobs(const ntf_worker *w);
 void ntf_worker_free(ntf_worker *w);
