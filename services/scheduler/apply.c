@@ -319,7 +319,7 @@ static void pay_inv(sch_ctx *c, sch_rec *inv, sch_rec *cust, int64_t amt, const 
         if (c->pol->thanks_enabled) {
             v->next_kind = 't';
             v->next_ms = c->now;
-            snprintf(v->thanks_pid, sizeof v->thanks_pid, "%s", pid);
+            sch_scpy(v->thanks_pid, sizeof v->thanks_pid, pid);
             v->thanks_amt = amt;
         }
     }
@@ -355,8 +355,8 @@ static int apply_inner(sch_ctx *c, const json_t *ev, int part, int from_pending,
 
 static void set_inv_fields(sch_inv *v, const json_t *d) {
     const char *n = sget(d, "number");
-    snprintf(v->number, sizeof v->number, "%s", n ? n : sget(d, "invoice_id"));
-    snprintf(v->currency, sizeof v->currency, "%s", sget(d, "currency"));
+    sch_scpy(v->number, sizeof v->number, n ? n : sget(d, "invoice_id"));
+    sch_scpy(v->currency, sizeof v->currency, sget(d, "currency"));
     v->amount = json_integer_value(json_object_get(d, "amount_minor"));
     cm_date_parse(sget(d, "issued_on"), &v->issued);
     cm_date_parse(sget(d, "due_on"), &v->due);
@@ -378,7 +378,7 @@ static void assign_strategy(sch_ctx *c, sch_rec *inv, sch_rec *cust, const json_
                      inv->u.inv.amount, tags, nt};
     int si, vi;
     if (sch_policy_assign(c->pol, &s, &si, &vi) == 0) {
-        snprintf(inv->u.inv.strategy, sizeof inv->u.inv.strategy, "%s", c->pol->strategies[si].name);
+        sch_scpy(inv->u.inv.strategy, sizeof inv->u.inv.strategy, c->pol->strategies[si].name);
         snprintf(inv->u.inv.variant, sizeof inv->u.inv.variant, "%s",
                  c->pol->strategies[si].variants[vi].name);
     }
@@ -423,7 +423,7 @@ static int ev_issued(sch_ctx *c, const json_t *ev, const json_t *d, sch_rec *inv
     cust_touch(c, cust, sget(ev, "customer_id"));
     inv->exists = 1;
     inv->dirty = 1;
-    snprintf(v->customer, sizeof v->customer, "%s", sget(ev, "customer_id"));
+    sch_scpy(v->customer, sizeof v->customer, sget(ev, "customer_id"));
     set_inv_fields(v, d);
     v->status = 'o';
     v->part = part;
@@ -492,8 +492,8 @@ static int ev_payment(sch_ctx *c, const json_t *ev, const json_t *d, sch_rec *cu
     pay->exists = 1;
     pay->dirty = 1;
     sch_pay *p = &pay->u.pay;
-    snprintf(p->customer, sizeof p->customer, "%s", sget(ev, "customer_id"));
-    snprintf(p->currency, sizeof p->currency, "%s", cur);
+    sch_scpy(p->customer, sizeof p->customer, sget(ev, "customer_id"));
+    sch_scpy(p->currency, sizeof p->currency, cur);
     p->amount = json_integer_value(json_object_get(d, "amount_minor"));
     int64_t rest = p->amount;
     char suf[300];
@@ -560,8 +560,8 @@ static int ev_payment(sch_ctx *c, const json_t *ev, const json_t *d, sch_rec *cu
         }
         sch_credit *cr = &cu->credit[cu->ncredit++];
         memset(cr, 0, sizeof *cr);
-        snprintf(cr->pid, sizeof cr->pid, "%s", pid);
-        snprintf(cr->currency, sizeof cr->currency, "%s", cur);
+        sch_scpy(cr->pid, sizeof cr->pid, pid);
+        sch_scpy(cr->currency, sizeof cr->currency, cur);
         cr->amount = rest;
         cust->dirty = 1;
     }
@@ -665,9 +665,9 @@ static void ev_customer(sch_ctx *c, const json_t *ev, const json_t *d, sch_rec *
     }
     free(js);
     const char *tz = sget(d, "timezone"), *lo = sget(d, "locale"), *co = sget(d, "country");
-    snprintf(cu->tz, sizeof cu->tz, "%s", tz && strlen(tz) < sizeof cu->tz ? tz : "");
-    snprintf(cu->locale, sizeof cu->locale, "%s", lo && strlen(lo) < sizeof cu->locale ? lo : "");
-    snprintf(cu->country, sizeof cu->country, "%s", co && strlen(co) < sizeof cu->country ? co : "");
+    sch_scpy(cu->tz, sizeof cu->tz, tz && strlen(tz) < sizeof cu->tz ? tz : "");
+    sch_scpy(cu->locale, sizeof cu->locale, lo && strlen(lo) < sizeof cu->locale ? lo : "");
+    sch_scpy(cu->country, sizeof cu->country, co && strlen(co) < sizeof cu->country ? co : "");
     char *tags = csv_from(json_object_get(d, "tags")), *oo = csv_from(json_object_get(d, "opted_out"));
     free(cu->tags);
     cu->tags = tags;
@@ -800,6 +800,19 @@ static int blocked(const sch_rec *cust, const char *channel) {
     return 0;
 }
 
+/* hist(inv, "<step>.<attempt>@<now>;") without snprintf (once per fired step). */
+static void hist_step(sch_rec *inv, int step, int attempt, int64_t now) {
+    char h[80], *p = h + sizeof h - 1;
+    long long parts[3] = {step, attempt, now};
+    const char seps[3] = {'.', '@', ';'};
+    *p = 0;
+    for (int i = 2; i >= 0; i--) { /* right to left */
+        *--p = seps[i];
+        p = sch_fmt_ll(p, parts[i]);
+    }
+    hist(inv, p);
+}
+
 int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust) {
     sch_inv *v = &inv->u.inv;
     char key[300], id[512], h[160];
@@ -813,11 +826,17 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust) {
     if (!v->strategy[0]) {
         const char *sn, *vn;
         sch_policy_fallback(c->pol, &sn, &vn);
-        snprintf(v->strategy, sizeof v->strategy, "%s", sn);
-        snprintf(v->variant, sizeof v->variant, "%s", vn);
+        sch_scpy(v->strategy, sizeof v->strategy, sn);
+        sch_scpy(v->variant, sizeof v->variant, vn);
     }
     const cm_tz *tz = sch_cust_tz(c, cust);
-    snprintf(key, sizeof key, "%s/%s", inv->tenant, v->customer);
+    size_t tl = strlen(inv->tenant), cl = strlen(v->customer); /* tenant/customer */
+    if (tl + 1 + cl >= sizeof key) cl = tl + 1 < sizeof key ? sizeof key - tl - 2 : 0;
+    if (tl + 1 >= sizeof key) tl = sizeof key - 2;
+    memcpy(key, inv->tenant, tl);
+    key[tl] = '/';
+    memcpy(key + tl + 1, v->customer, cl);
+    key[tl + 1 + cl] = 0;
     if (v->next_kind == 't') {
         sch_command_id_thanks(id, sizeof id, inv->tenant, inv->id, v->thanks_pid);
         int rc = out_add(c, v->part, 'c', id, key,
@@ -860,8 +879,7 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust) {
             json_decref(e);
             if (rc < 0) return -1;
         }
-        snprintf(h, sizeof h, "%d.%d@%lld;", v->step, v->attempt, (long long)c->now);
-        hist(inv, h);
+        hist_step(inv, v->step, v->attempt, c->now);
         c->fired++;
         fired = 1;
     }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "jarena.h"
 #include "log.h"
 #include "store.h"
 
@@ -83,7 +84,9 @@ void sch_engine_parse(sch_engine *e, rd_kafka_message_t **msgs, size_t n, json_t
         parts[i] = m->partition;
         evs[i] = NULL;
         if (!m->payload) continue;
+        sch_jarena_begin(); /* the tree only: checks and logs allocate from the heap */
         json_t *ev = json_loadb(m->payload, m->len, 0, &je);
+        sch_jarena_end();
         int ck = ev ? sch_event_check(ev, why, sizeof why) : -1;
         if (!ev) snprintf(why, sizeof why, "not JSON: %s (line %d)", je.text, je.line);
         if (ck < 0) {

@@ -5,6 +5,7 @@
  * (engine.c), stores its offsets, then fires the due timers of the owned
  * partitions; it fires again at once while timers are left over. */
 #include "engine.h"
+#include "jarena.h"
 #include "policy.h"
 
 #include "clock.h"
@@ -98,6 +99,7 @@ typedef struct batch {
     json_t **evs;
     int *parts;
     size_t n;
+    int slot; /* jarena slot of its parsed events */
 } batch;
 
 typedef struct parse_job {
@@ -107,11 +109,14 @@ typedef struct parse_job {
 
 static void *parse_thread(void *arg) {
     parse_job *j = arg;
+    sch_jarena_arm(j->b->slot);
     sch_engine_parse(j->e, j->b->msgs, j->b->n, j->b->evs, j->b->parts);
+    sch_jarena_arm(-1);
     return NULL;
 }
 
-static int batch_alloc(batch *b, size_t max) {
+static int batch_alloc(batch *b, size_t max, int slot) {
+    b->slot = slot;
     b->msgs = calloc(max, sizeof *b->msgs);
     b->evs = calloc(max, sizeof *b->evs);
     b->parts = calloc(max, sizeof *b->parts);
@@ -126,6 +131,7 @@ static void batch_release(batch *b) {
         rd_kafka_message_destroy(b->msgs[i]);
     }
     b->n = 0;
+    sch_jarena_reset(b->slot); /* its trees are gone */
 }
 
 static void batch_free(batch *b) {
@@ -152,6 +158,9 @@ static void sleep_ms(long ms) {
 
 int main(int argc, char **argv) {
     int code = 0;
+    /* before any jansson allocation: parsed event trees live in per-batch
+     * regions (jarena.h); without it, the heap as before */
+    if (sch_jarena_install() < 0) fprintf(stderr, "arrears-scheduler: no event arena (using malloc)\n");
     if (cm_settings_main(argc, argv, "arrears-scheduler",
                          "keeps every open invoice's collection state and fires its commands",
                          table, &code)) {
@@ -286,7 +295,7 @@ int main(int argc, char **argv) {
         cm_log_error("consumer: %s", err);
         goto cleanup;
     }
-    if (batch_alloc(&cur, batch_max) < 0 || batch_alloc(&next, batch_max) < 0) {
+    if (batch_alloc(&cur, batch_max, 0) < 0 || batch_alloc(&next, batch_max, 1) < 0) {
         cm_log_error("out of memory for batches of %zu", batch_max);
         goto cleanup;
     }

@@ -85,9 +85,42 @@ int64_t sch_inv_outstanding(const sch_inv *v) {
     return o > 0 ? o : 0;
 }
 
+void sch_scpy(char *dst, size_t len, const char *s) {
+    if (len == 0) return;
+    size_t n = s ? strnlen(s, len - 1) : 0;
+    memcpy(dst, s ? s : "", n);
+    dst[n] = 0;
+}
+
+char *sch_fmt_ll(char *end, long long v) {
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    char *p = end;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0) *--p = '-';
+    return p;
+}
+
+/* Appends s at *p, never past end (the last byte, kept for the NUL). */
+static void kput(char **p, char *end, const char *s, size_t n) {
+    size_t room = (size_t)(end - *p);
+    if (n > room) n = room;
+    memcpy(*p, s, n);
+    *p += n;
+}
+
 void sch_key(char *out, size_t len, const char *prefix, char kind, const char *tenant,
              const char *id) {
-    snprintf(out, len, "%s%c:%s/%s", prefix, kind, tenant, id);
+    if (len == 0) return;
+    char *p = out, *end = out + len - 1, k[2] = {kind, ':'};
+    kput(&p, end, prefix, strlen(prefix));
+    kput(&p, end, k, 2);
+    kput(&p, end, tenant, strlen(tenant));
+    kput(&p, end, "/", 1);
+    kput(&p, end, id, strlen(id));
+    *p = 0;
 }
 
 /* ---- map ---- */
@@ -187,8 +220,8 @@ sch_rec *sch_map_add(sch_map *m, const char *key, int type, const char *tenant, 
         return NULL;
     }
     r->type = type;
-    snprintf(r->tenant, sizeof r->tenant, "%s", tenant ? tenant : "");
-    snprintf(r->id, sizeof r->id, "%s", id ? id : "");
+    sch_scpy(r->tenant, sizeof r->tenant, tenant ? tenant : "");
+    sch_scpy(r->id, sizeof r->id, id ? id : "");
     if (type == SCH_T_INV) {
         r->u.inv.status = 'o';
         r->u.inv.part = -1;
@@ -207,7 +240,7 @@ sch_rec *sch_map_at(sch_map *m, size_t i) { return i < m->n ? m->order[i] : NULL
 
 static long long ll(const char *s) { return strtoll(s, NULL, 10); }
 
-static void cpy(char *dst, size_t len, const char *s) { snprintf(dst, len, "%s", s); }
+static void cpy(char *dst, size_t len, const char *s) { sch_scpy(dst, len, s); }
 
 const char *const sch_inv_fields[] = {"v",  "c",  "n",  "cu", "a",  "pd", "cr", "io",
                                       "du", "st", "ds", "s",  "at", "nk", "nx", "p",
@@ -296,8 +329,8 @@ static void put(char **p, char *end, const char *s) {
 static void putll(char **p, char *end, long long v, long long dflt) {
     char b[24];
     if (v == dflt) return;
-    snprintf(b, sizeof b, "%lld", v);
-    put(p, end, b);
+    b[sizeof b - 1] = 0;
+    put(p, end, sch_fmt_ll(b + sizeof b - 1, v));
 }
 
 char *sch_inv_encode(const sch_rec *r, const char *fs, const char *fv) {

@@ -120,6 +120,14 @@ sch_rec *sch_map_add(sch_map *m, const char *key, int type, const char *tenant, 
 size_t sch_map_count(const sch_map *m);
 sch_rec *sch_map_at(sch_map *m, size_t i); /* in insertion order */
 
+/* Copies s (NULL = "") into dst of len bytes, truncated and NUL-terminated
+ * like snprintf(dst, len, "%s", s) but without the format machinery (it
+ * runs several times per event). */
+void sch_scpy(char *dst, size_t len, const char *s);
+/* Writes v in decimal so that it ends just before end (no NUL) and returns
+ * where it starts: at most 20 bytes before end. printf-free. */
+char *sch_fmt_ll(char *end, long long v);
+
 /* Key builders into out (>= 512 bytes advised). */
 void sch_key(char *out, size_t len, const char *prefix, char kind, const char *tenant,
              const char *id);

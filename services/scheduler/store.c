@@ -142,12 +142,16 @@ int sch_store_load(cm_redis *r, sch_map *m, char *errstr, size_t errlen) {
     for (size_t i = 0; i < n; i++) {
         sch_rec *rec = sch_map_at(m, i);
         if (rec->loaded) continue;
-        int a = rec->type == SCH_T_PEND  ? cm_redis_pipe_add(p, "LRANGE %s 0 -1", rec->key)
-                : rec->type == SCH_T_INV ? cm_redis_pipe_add(p, "GET %s", rec->key)
-                                         : cm_redis_pipe_add(p, "HGETALL %s", rec->key);
+        /* argv, not a format string: a batch loads thousands of keys */
+        const char *av[4] = {rec->type == SCH_T_PEND  ? "LRANGE"
+                             : rec->type == SCH_T_INV ? "GET"
+                                                      : "HGETALL",
+                             rec->key, "0", "-1"};
+        int a = cm_redis_pipe_add_argv(p, rec->type == SCH_T_PEND ? 4 : 2, av, NULL);
         if (a == 0 && rec->type == SCH_T_CUST) {
             contact_key(ck, sizeof ck, rec);
-            a = cm_redis_pipe_add(p, "GET %s", ck);
+            const char *gv[2] = {"GET", ck};
+            a = cm_redis_pipe_add_argv(p, 2, gv, NULL);
         }
         if (a < 0) goto oom;
         idx[q++] = i;
@@ -222,14 +226,8 @@ static void push_b(args *a, const char *s, size_t len) {
 }
 static void push(args *a, const char *s) { push_b(a, s, strlen(s)); }
 static void pushll(args *a, long long x) {
-    char b[24], *e = b + sizeof b, *p = e;
-    unsigned long long u = x < 0 ? 0ULL - (unsigned long long)x : (unsigned long long)x;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (x < 0) *--p = '-';
-    push_b(a, p, (size_t)(e - p));
+    char b[24], *p = sch_fmt_ll(b + sizeof b, x);
+    push_b(a, p, (size_t)(b + sizeof b - p));
 }
 /* A fixed-width count patched once known. */
 static size_t push_count(args *a) {
@@ -617,8 +615,13 @@ int sch_store_peek(cm_redis *r, const char *prefix, const int *parts, int nparts
             const char *slash = member ? strchr(member, '/') : NULL;
             if (!slash || slash - member >= 64) continue;
             char tenant[64], key[512];
-            snprintf(tenant, sizeof tenant, "%.*s", (int)(slash - member), member);
-            snprintf(key, sizeof key, "%si:%s", prefix, member);
+            memcpy(tenant, member, (size_t)(slash - member));
+            tenant[slash - member] = 0;
+            size_t pl = strlen(prefix), ml = items->element[k]->len;
+            if (pl + 2 + ml >= sizeof key) continue; /* not a key of ours */
+            memcpy(key, prefix, pl);
+            memcpy(key + pl, "i:", 2);
+            memcpy(key + pl + 2, member, ml + 1);
             sch_rec *inv = sch_map_add(m, key, SCH_T_INV, tenant, slash + 1);
             if (!inv) goto oom;
             if (inv->loaded) continue;
