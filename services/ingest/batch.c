@@ -3,11 +3,12 @@
  * Design (at-least-once, no loss):
  *   1. every message is validated (ing_process): canonical event or DLQ;
  *   2. duplicates are dropped: the same (tenant, source, id) earlier in the
- *      batch, or recorded in Redis (one pipelined EXISTS for the batch);
+ *      batch, in the previous batch (not recorded yet while this one is
+ *      looked up), or recorded in Redis (one pipeline for the batch);
  *   3. every surviving record is produced, and the loop waits until every
  *      delivery report is in (a failure re-produces the whole batch);
- *   4. the ids just delivered are recorded in Redis (one pipelined SET ... PX
- *      for the batch);
+ *   4. the ids just delivered are recorded in Redis (one pipeline for the
+ *      batch);
  *   5. only then may the caller store the batch's offsets.
  * A crash before 4 replays the batch and re-emits its events under the
  * same ids and trace ids; consumers of events de-duplicate by id. A crash
@@ -42,33 +43,34 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
-/* Marks later records whose dedup key appeared earlier in the batch. */
-static int drop_batch_duplicates(ing_record *recs, size_t n, uint64_t *dups)
+/* Marks the records of recs whose dedup key is among prev's live keys
+ * (prev: a batch whose ids are not recorded yet; NULL for none) or appeared
+ * earlier in recs. Records already dropped are skipped. 0, or -1 (no
+ * memory). */
+static int drop_seen(ing_record *recs, size_t n, const ing_record *prev, size_t pn,
+                     uint64_t *dups)
 {
     size_t cap = 16;
-    while (cap < 2 * n)
+    while (cap < 2 * (n + pn))
         cap <<= 1;
-    size_t *slots = malloc(cap * sizeof *slots);
+    const char **slots = calloc(cap, sizeof *slots); /* owned; borrows the keys */
     if (!slots)
         return -1;
-    for (size_t i = 0; i < cap; i++)
-        slots[i] = (size_t)-1;
-    for (size_t i = 0; i < n; i++) {
-        if (!recs[i].accepted)
-            continue;
-        size_t h = (size_t)fnv1a(recs[i].dedup_key) & (cap - 1);
-        for (;;) {
-            size_t j = slots[h];
-            if (j == (size_t)-1) {
-                slots[h] = i;
-                break;
-            }
-            if (strcmp(recs[j].dedup_key, recs[i].dedup_key) == 0) {
-                recs[i].drop = 1;
+    for (size_t pass = 0; pass < 2; pass++) {
+        ing_record *r = pass ? recs : (ing_record *)prev;
+        size_t m = pass ? n : pn;
+        for (size_t i = 0; i < m; i++) {
+            if (!r[i].accepted || r[i].drop)
+                continue;
+            size_t h = (size_t)fnv1a(r[i].dedup_key) & (cap - 1);
+            while (slots[h] && strcmp(slots[h], r[i].dedup_key) != 0)
+                h = (h + 1) & (cap - 1);
+            if (!slots[h]) {
+                slots[h] = r[i].dedup_key;
+            } else if (pass) {
+                r[i].drop = 1;
                 (*dups)++;
-                break;
             }
-            h = (h + 1) & (cap - 1);
         }
     }
     free(slots);
@@ -114,7 +116,7 @@ struct ing_batch {
     size_t n, cap;
     int produced; /* produce_all succeeded once */
     ing_batch_stats st;
-    double t_validate, t_lookup;
+    double t_validate, t_lookup, t_wait;
 };
 
 /* Freed batches are kept for reuse (two: one in flight, one being
@@ -283,7 +285,7 @@ ing_batch *ing_batch_prepare(const ing_config *cfg, const char *dedup_prefix,
             err = jobs[i].err;
         }
     }
-    if (rc == 0 && drop_batch_duplicates(b->recs, n, &b->st.duplicates) != 0) {
+    if (rc == 0 && drop_seen(b->recs, n, NULL, 0, &b->st.duplicates) != 0) {
         rc = -1;
         err = "out of memory";
     }
@@ -296,11 +298,16 @@ ing_batch *ing_batch_prepare(const ing_config *cfg, const char *dedup_prefix,
     return b;
 }
 
-int ing_batch_send(ing_batch *b, const ing_backend *be, char *errstr, size_t errlen)
+int ing_batch_lookup(ing_batch *b, const ing_batch *prev, const ing_backend *be,
+                     char *errstr, size_t errlen)
 {
     double t0 = ms_now();
     size_t nk = 0;
     ing_batch_stats *stp = &b->st;
+    if (prev && drop_seen(b->recs, b->n, prev->recs, prev->n, &b->st.duplicates) != 0) {
+        snprintf(errstr, errlen, "out of memory");
+        goto cleanup;
+    }
     for (size_t i = 0; i < b->n; i++)
         if (b->recs[i].accepted && !b->recs[i].drop) {
             b->idx[nk] = i;
@@ -316,20 +323,30 @@ int ing_batch_send(ing_batch *b, const ing_backend *be, char *errstr, size_t err
             }
     }
     b->t_lookup = ms_now() - t0;
-    /* A failure to queue is retried by ing_batch_finish (re-producing all). */
-    b->produced = produce_all(be, b->recs, b->n, errstr, errlen) == 0;
-    if (!b->produced)
-        cm_log_warn("ingest: produce failed: %s (retrying)", errstr);
     return 0;
 cleanup:
     return -1;
 }
 
-int ing_batch_finish(ing_batch *b, const ing_backend *be, ing_batch_stats *st, char *errstr,
-                     size_t errlen)
+void ing_batch_produce(ing_batch *b, const ing_backend *be, char *errstr, size_t errlen)
 {
-    int rc = -1;
-    double t0 = ms_now(), t1 = t0;
+    /* A failure to queue is retried by ing_batch_deliver (re-producing all). */
+    b->produced = produce_all(be, b->recs, b->n, errstr, errlen) == 0;
+    if (!b->produced)
+        cm_log_warn("ingest: produce failed: %s (retrying)", errstr);
+}
+
+int ing_batch_send(ing_batch *b, const ing_backend *be, char *errstr, size_t errlen)
+{
+    if (ing_batch_lookup(b, NULL, be, errstr, errlen) != 0)
+        return -1;
+    ing_batch_produce(b, be, errstr, errlen);
+    return 0;
+}
+
+int ing_batch_deliver(ing_batch *b, const ing_backend *be, char *errstr, size_t errlen)
+{
+    double t0 = ms_now();
     ing_batch_stats *stp = &b->st;
     if (!(b->produced && be->wait_delivered(be->opaque, errstr, errlen) == 0)) {
         if (b->produced)
@@ -337,10 +354,20 @@ int ing_batch_finish(ing_batch *b, const ing_backend *be, ing_batch_stats *st, c
         stp->retries++;
         be->backoff(be->opaque, 1);
         RETRY(be, stp, "delivery", produce_and_wait(be, b->recs, b->n, errstr, errlen));
+        b->produced = 1;
     }
-    t1 = ms_now();
+    b->t_wait = ms_now() - t0;
+    return 0;
+cleanup:
+    return -1;
+}
+
+int ing_batch_record(ing_batch *b, const ing_backend *be, char *errstr, size_t errlen)
+{
+    double t0 = ms_now();
     size_t nk = 0;
     uint64_t accepted = 0, rejected = 0;
+    ing_batch_stats *stp = &b->st;
     for (size_t i = 0; i < b->n; i++) {
         if (b->recs[i].drop)
             continue;
@@ -356,17 +383,32 @@ int ing_batch_finish(ing_batch *b, const ing_backend *be, ing_batch_stats *st, c
               be->dedup_mark(be->opaque, b->keys, nk, errstr, errlen));
     b->st.accepted += accepted;
     b->st.rejected += rejected;
-    rc = 0;
     if (cm_log_enabled(CM_LOG_DEBUG))
         cm_log_debug("ingest: batch of %zu: validate %.1f ms, dedup lookup %.1f ms, "
                      "delivery wait %.1f ms, dedup record %.1f ms",
-                     b->n, b->t_validate, b->t_lookup, t1 - t0, ms_now() - t1);
+                     b->n, b->t_validate, b->t_lookup, b->t_wait, ms_now() - t0);
+    return 0;
 cleanup:
+    return -1;
+}
+
+void ing_batch_take_stats(ing_batch *b, ing_batch_stats *st)
+{
     st->accepted += b->st.accepted;
     st->rejected += b->st.rejected;
     st->duplicates += b->st.duplicates;
     st->retries += b->st.retries;
     memset(&b->st, 0, sizeof b->st);
+}
+
+int ing_batch_finish(ing_batch *b, const ing_backend *be, ing_batch_stats *st, char *errstr,
+                     size_t errlen)
+{
+    int rc = ing_batch_deliver(b, be, errstr, errlen) == 0 &&
+                     ing_batch_record(b, be, errstr, errlen) == 0
+                 ? 0
+                 : -1;
+    ing_batch_take_stats(b, st);
     return rc;
 }
 
@@ -383,10 +425,8 @@ int ing_batch_run(const ing_config *cfg, const char *dedup_prefix, const ing_bac
                      ing_batch_finish(b, be, st, errstr, errlen) == 0
                  ? 0
                  : -1;
-    if (rc != 0) { /* count what was learnt before giving up */
-        st->duplicates += b->st.duplicates;
-        st->retries += b->st.retries;
-    }
+    if (rc != 0) /* count what was learnt before giving up */
+        ing_batch_take_stats(b, st);
     ing_batch_free(b);
     return rc;
 }

@@ -204,19 +204,34 @@ int ing_batch_run(const ing_config *cfg, const char *dedup_prefix, const ing_bac
                   const ing_input *msgs, size_t n, ing_batch_stats *st, char *errstr,
                   size_t errlen);
 
-/* The same in three stages, so that a service can validate the next batch
- * while this one's records are in flight:
+/* The same in stages, so that a service can validate the next batch while
+ * earlier ones are looked up, in flight and being recorded:
  *   prepare  validates and drops in-batch duplicates (CPU only; NULL on out
  *            of memory); msgs must outlive the batch;
- *   send     looks the ids up in Redis (after the previous batch's ids were
- *            recorded) and queues every record, without waiting;
- *   finish   waits for the delivery reports (re-producing the batch on
- *            failure), records the ids, adds the stats to *st; 0 means the
- *            batch's offsets may be stored.
- * send and finish return -1 only when keep_going() stopped a retry. */
+ *   lookup   drops ids that are among prev's (the previous batch, whose ids
+ *            may not be recorded yet; NULL when every earlier batch is
+ *            recorded) or already recorded in Redis; every batch before prev
+ *            must be recorded;
+ *   produce  queues every surviving record, without waiting (a failure to
+ *            queue is retried by deliver); for per-debtor order, only after
+ *            the previous batch is delivered;
+ *   deliver  waits for the delivery reports, re-producing the batch on
+ *            failure;
+ *   record   records the delivered ids; then the batch's offsets may be
+ *            stored;
+ *   send = lookup (prev NULL) + produce, finish = deliver + record +
+ *   take_stats (adds the batch's stats to *st and clears them).
+ * lookup, send, deliver, record and finish return -1 only when
+ * keep_going() stopped a retry (or, for lookup, out of memory). */
 typedef struct ing_batch ing_batch;
 ing_batch *ing_batch_prepare(const ing_config *cfg, const char *dedup_prefix,
                              const ing_input *msgs, size_t n, char *errstr, size_t errlen);
+int ing_batch_lookup(ing_batch *b, const ing_batch *prev, const ing_backend *be,
+                     char *errstr, size_t errlen);
+void ing_batch_produce(ing_batch *b, const ing_backend *be, char *errstr, size_t errlen);
+int ing_batch_deliver(ing_batch *b, const ing_backend *be, char *errstr, size_t errlen);
+int ing_batch_record(ing_batch *b, const ing_backend *be, char *errstr, size_t errlen);
+void ing_batch_take_stats(ing_batch *b, ing_batch_stats *st);
 int ing_batch_send(ing_batch *b, const ing_backend *be, char *errstr, size_t errlen);
 int ing_batch_finish(ing_batch *b, const ing_backend *be, ing_batch_stats *st, char *errstr,
                      size_t errlen);

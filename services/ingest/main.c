@@ -1,9 +1,12 @@
 /* main.c -- arrears-ingest: inbound -> events (+ ingest.dlq).
  *
  * Settings, signals, the poll loop and teardown. The work of a batch is in
- * batch.c (validation in process.c/types.c, backends in backend.c). The
- * loop stores a batch's offsets only after ing_batch_run says every record
- * derived from it was delivered and its ids recorded. */
+ * batch.c (validation in process.c/types.c, backends in backend.c). This
+ * thread polls and validates batches; a sender thread looks them up,
+ * produces them, waits for their delivery and records their ids, in poll
+ * order, two batches in flight. This thread stores a batch's offsets only
+ * after the sender says every record derived from it was delivered and its
+ * ids recorded. */
 #include "backend.h"
 #include "ingest.h"
 
@@ -16,6 +19,7 @@
 #include "service.h"
 #include "settings.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,15 +128,34 @@ static int build_views(views *v, rd_kafka_message_t **msgs, size_t n, int64_t no
     return 0;
 }
 
+/* A batch moves through a slot: main polls and validates it (FILLED);
+ * the sender thread looks its ids up, produces it, waits for its delivery
+ * and records its ids (DONE), or gives up (FAILED: keep_going() stopped a
+ * retry); main then stores its offsets (DONE only), counts it and releases
+ * it (FREE). Slots are used round-robin, so batches are handed over,
+ * finished and released in poll order. */
+enum { SLOT_FREE, SLOT_FILLED, SLOT_DONE, SLOT_FAILED };
+#define NSLOTS 4
+
 typedef struct slot {
-    rd_kafka_message_t **msgs;
+    rd_kafka_message_t **msgs; /* owned, n of them while not FREE */
     views v;
     size_t n;
-    ing_batch *b;
+    ing_batch *b; /* owned */
     struct timespec t0;
+    int state; /* guarded by pipeline.mu */
+    ing_batch_stats st; /* the batch's outcome, written by the sender */
 } slot;
 
-static double since(const struct timespec *t0);
+typedef struct pipeline {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;     /* any state change, filled or closing */
+    slot slots[NSLOTS];
+    uint64_t filled;       /* batches handed to the sender (batch i in slots[i % NSLOTS]) */
+    int closing;           /* main hands over no more batches */
+    const ing_backend *be; /* used by the sender thread only */
+    char err[1024];        /* why the first FAILED slot failed */
+} pipeline;
 
 static void slot_release(slot *s)
 {
@@ -143,22 +166,68 @@ static void slot_release(slot *s)
     s->n = 0;
 }
 
-/* Waits for the slot's batch to be durable, stores its offsets, updates
- * the metrics and releases the slot. -1: not durable (not stored). */
-static int finish_slot(slot *s, rd_kafka_t *consumer, const ing_backend *be, ing_batch_stats *st,
-                       ing_batch_stats *prev, metrics *m, char *err, size_t errlen)
+static void set_state(pipeline *p, slot *s, int state)
 {
-    int ok = ing_batch_finish(s->b, be, st, err, errlen) == 0;
-    if (ok && cm_kafka_store(consumer, s->msgs, s->n, err, errlen) != 0)
-        cm_log_warn("store offsets: %s (the batch will be replayed)", err);
-    cm_metric_observe(m->batch_seconds, since(&s->t0));
-    cm_metric_add(m->accepted, st->accepted - prev->accepted);
-    cm_metric_add(m->rejected, st->rejected - prev->rejected);
-    cm_metric_add(m->duplicates, st->duplicates - prev->duplicates);
-    cm_metric_add(m->retries, st->retries - prev->retries);
-    *prev = *st;
-    slot_release(s);
-    return ok ? 0 : -1;
+    pthread_mutex_lock(&p->mu);
+    s->state = state;
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+}
+
+/* The sender: for batch k (cur) and k-1 (prev), in this order: look k up
+ * (checking k-1's ids in memory: they are not recorded yet; k-2's are),
+ * wait until k-1 is delivered (so one debtor's records keep their order
+ * across batches), produce k, record k-1's ids (while k is in flight).
+ * k-1 is then durable. When no batch k is ready, k-1 is finished at once.
+ * Ends when main closes and every handed-over batch is finished, or at the
+ * first failure (that batch and every later one FAILED). Only this thread
+ * uses the backend (Redis connection, producer's delivery reports). */
+static void *sender(void *arg)
+{
+    pipeline *p = arg;
+    const ing_backend *be = p->be;
+    char err[1024] = "";
+    slot *prev = NULL, *cur = NULL;
+    for (uint64_t seq = 0;;) {
+        pthread_mutex_lock(&p->mu);
+        while (!prev && p->filled == seq && !p->closing)
+            pthread_cond_wait(&p->cv, &p->mu);
+        cur = p->filled > seq ? &p->slots[seq % NSLOTS] : NULL;
+        int end = !cur && p->closing;
+        pthread_mutex_unlock(&p->mu);
+        if (cur && ing_batch_lookup(cur->b, prev ? prev->b : NULL, be, err, sizeof err) != 0)
+            goto failed;
+        if (prev && ing_batch_deliver(prev->b, be, err, sizeof err) != 0)
+            goto failed;
+        if (cur)
+            ing_batch_produce(cur->b, be, err, sizeof err);
+        if (prev) {
+            if (ing_batch_record(prev->b, be, err, sizeof err) != 0)
+                goto failed;
+            ing_batch_take_stats(prev->b, &prev->st);
+            set_state(p, prev, SLOT_DONE);
+        }
+        /* no next batch yet: prev was finished now rather than waiting */
+        prev = cur;
+        if (cur)
+            seq++;
+        else if (end)
+            return NULL;
+    }
+failed:
+    /* prev, cur and every later handed-over batch (all still FILLED): not
+     * durable. */
+    pthread_mutex_lock(&p->mu);
+    snprintf(p->err, sizeof p->err, "%s", err);
+    for (size_t i = 0; i < NSLOTS; i++)
+        if (p->slots[i].state == SLOT_FILLED) {
+            ing_batch_take_stats(p->slots[i].b, &p->slots[i].st);
+            p->slots[i].state = SLOT_FAILED;
+        }
+    p->closing = 1; /* main hands over nothing more */
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
 }
 
 static double since(const struct timespec *t0)
@@ -166,6 +235,52 @@ static double since(const struct timespec *t0)
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* Releases finished batches in order from *released on: stores the
+ * offsets of DONE ones, counts them. Waits up to wait_ms for the oldest
+ * one when it is not finished yet (0: no wait). 0, or -1 when a batch
+ * FAILED (not stored; the rest of the pipeline is FAILED or FREE). */
+static int release_finished(pipeline *p, uint64_t *released, uint64_t filled,
+                            rd_kafka_t *consumer, metrics *m, ing_batch_stats *st, int wait_ms)
+{
+    int rc = 0;
+    while (*released < filled) {
+        slot *s = &p->slots[*released % NSLOTS];
+        pthread_mutex_lock(&p->mu);
+        if (s->state == SLOT_FILLED && wait_ms > 0) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += (long)wait_ms * 1000000L;
+            until.tv_sec += until.tv_nsec / 1000000000L;
+            until.tv_nsec %= 1000000000L;
+            pthread_cond_timedwait(&p->cv, &p->mu, &until);
+            wait_ms = 0;
+        }
+        int state = s->state;
+        pthread_mutex_unlock(&p->mu);
+        if (state == SLOT_FILLED)
+            break;
+        char err[256];
+        if (state == SLOT_DONE && cm_kafka_store(consumer, s->msgs, s->n, err, sizeof err) != 0)
+            cm_log_warn("store offsets: %s (the batch will be replayed)", err);
+        if (state == SLOT_FAILED)
+            rc = -1;
+        cm_metric_observe(m->batch_seconds, since(&s->t0));
+        cm_metric_add(m->accepted, s->st.accepted);
+        cm_metric_add(m->rejected, s->st.rejected);
+        cm_metric_add(m->duplicates, s->st.duplicates);
+        cm_metric_add(m->retries, s->st.retries);
+        st->accepted += s->st.accepted;
+        st->rejected += s->st.rejected;
+        st->duplicates += s->st.duplicates;
+        st->retries += s->st.retries;
+        memset(&s->st, 0, sizeof s->st);
+        slot_release(s);
+        set_state(p, s, SLOT_FREE);
+        (*released)++;
+    }
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -182,12 +297,18 @@ int main(int argc, char **argv)
     cm_redis *redis = NULL;
     cm_redis_pipe *pipe = NULL;
     cm_http *http = NULL;
-    slot slots[2];
-    memset(slots, 0, sizeof slots);
+    static pipeline pl; /* static: NSLOTS slots with their views */
+    pthread_t sender_tid;
+    int sender_started = 0;
+    uint64_t released = 0;
+    memset(&pl, 0, sizeof pl);
+    pthread_mutex_init(&pl.mu, NULL);
+    pthread_cond_init(&pl.cv, NULL);
+    slot *slots = pl.slots;
     cm_kafka_dr dr;
     cm_service_ready ready;
     metrics m;
-    ing_batch_stats st = {0, 0, 0, 0}, prev = {0, 0, 0, 0};
+    ing_batch_stats st = {0, 0, 0, 0};
     ing_kafka_redis kr;
     memset(&kr, 0, sizeof kr);
 
@@ -245,15 +366,14 @@ int main(int argc, char **argv)
         cm_log_error("consumer: %s", err);
         goto cleanup;
     }
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < NSLOTS; i++) {
         slots[i].msgs = calloc(batch, sizeof *slots[i].msgs);
         slots[i].v.in = calloc(batch, sizeof *slots[i].v.in);
         slots[i].v.kh = calloc(batch, sizeof *slots[i].v.kh);
-    }
-    if (!slots[0].msgs || !slots[0].v.in || !slots[0].v.kh || !slots[1].msgs ||
-        !slots[1].v.in || !slots[1].v.kh) {
-        cm_log_error("out of memory for batches of %zu", batch);
-        goto cleanup;
+        if (!slots[i].msgs || !slots[i].v.in || !slots[i].v.kh) {
+            cm_log_error("out of memory for batches of %zu", batch);
+            goto cleanup;
+        }
     }
 
     kr.producer = producer;
@@ -270,23 +390,33 @@ int main(int argc, char **argv)
     ing_kafka_redis_backend(&kr, &be);
     cm_log_info("ingest started: %s -> %s, %s", inbound, events, dlq);
 
-    /* Two slots: while one batch's records are in flight, the next one is
-     * polled and validated (see ing_batch_prepare/send/finish). */
-    int inflight = -1;
+    /* While the sender thread looks up, produces and records the batches
+     * handed over, this thread polls and validates the next one. */
+    pl.be = &be;
+    if (pthread_create(&sender_tid, NULL, sender, &pl) != 0) {
+        cm_log_error("cannot start the sender thread");
+        goto cleanup;
+    }
+    sender_started = 1;
     int64_t last_lag = 0;
     while (cm_service_run) {
-        int k = inflight < 0 ? 0 : 1 - inflight;
-        slot *sl = &slots[k];
+        /* the next slot must be free: wait for its batch to be finished */
+        uint64_t seq = pl.filled;
+        int full = seq - released >= NSLOTS;
+        if (release_finished(&pl, &released, seq, consumer, &m, &st, full ? 100 : 0) != 0)
+            goto failed;
+        if (seq - released >= NSLOTS)
+            continue;
+        slot *sl = &slots[seq % NSLOTS];
         /* Fill the batch for up to fill_ms once something arrived: every
          * batch pays one delivery wait and two Redis round-trips, so tiny
          * batches would cap the throughput. */
-        size_t n = cm_kafka_poll_batch(consumer, sl->msgs, batch, inflight >= 0 ? 0 : 100);
+        size_t n = cm_kafka_poll_batch(consumer, sl->msgs, batch, released < seq ? 5 : 100);
         if (n > 0 && n < batch) {
             int64_t until = cm_clock_real_ms() + fill_ms;
             while (n < batch && cm_clock_real_ms() < until)
                 n += cm_kafka_poll_batch(consumer, sl->msgs + n, batch - n, 2);
         }
-        rd_kafka_poll(producer, 0);
         int64_t now = cm_clock_real_ms();
         if (now - last_lag >= 1000) {
             last_lag = now;
@@ -296,38 +426,46 @@ int main(int argc, char **argv)
                 cm_metric_set(m.lag, (double)lag);
         }
         sl->n = n;
-        if (n > 0) {
-            atomic_store(&ready.kafka_ok, 1);
-            clock_gettime(CLOCK_MONOTONIC, &sl->t0);
-            if (build_views(&sl->v, sl->msgs, n, now) != 0 ||
-                !(sl->b = ing_batch_prepare(&cfg, "", sl->v.in, n, err, sizeof err))) {
-                cm_log_error("batch failed: %s", err[0] ? err : "out of memory");
-                goto cleanup;
-            }
+        if (n == 0)
+            continue;
+        atomic_store(&ready.kafka_ok, 1);
+        clock_gettime(CLOCK_MONOTONIC, &sl->t0);
+        if (build_views(&sl->v, sl->msgs, n, now) != 0 ||
+            !(sl->b = ing_batch_prepare(&cfg, "", sl->v.in, n, err, sizeof err))) {
+            cm_log_error("batch failed: %s", err[0] ? err : "out of memory");
+            goto cleanup;
         }
-        if (inflight >= 0) {
-            if (finish_slot(&slots[inflight], consumer, &be, &st, &prev, &m, err, sizeof err) != 0) {
-                inflight = -1;
-                if (!cm_service_run) {
-                    cm_log_warn("stopping with a batch not made durable; it will be replayed");
-                    break;
-                }
-                cm_log_error("batch failed: %s", err);
-                goto cleanup;
-            }
-            inflight = -1;
+        pthread_mutex_lock(&pl.mu);
+        int handed = !pl.closing;
+        if (handed) {
+            sl->state = SLOT_FILLED;
+            pl.filled++;
+            pthread_cond_broadcast(&pl.cv);
         }
-        if (n > 0) {
-            if (ing_batch_send(sl->b, &be, err, sizeof err) != 0) {
-                cm_log_warn("stopping with a batch not made durable; it will be replayed");
-                break;
-            }
-            inflight = k;
-        }
+        pthread_mutex_unlock(&pl.mu);
+        if (!handed) /* the sender gave up: the FAILED batch is released above */
+            slot_release(sl);
     }
-    if (inflight >= 0 &&
-        finish_slot(&slots[inflight], consumer, &be, &st, &prev, &m, err, sizeof err) != 0)
-        cm_log_warn("stopping with a batch not made durable (%s); it will be replayed", err);
+    /* Draining: the sender finishes what it was handed (retrying only
+     * while keep_going() allows), then ends. */
+    pthread_mutex_lock(&pl.mu);
+    pl.closing = 1;
+    pthread_cond_broadcast(&pl.cv);
+    pthread_mutex_unlock(&pl.mu);
+    while (released < pl.filled)
+        if (release_finished(&pl, &released, pl.filled, consumer, &m, &st, 100) != 0)
+            goto failed;
+    goto stopped;
+
+failed:
+    if (!cm_service_run) {
+        cm_log_warn("stopping with a batch not made durable (%s); it will be replayed", pl.err);
+        while (released < pl.filled) /* the rest is FAILED too */
+            release_finished(&pl, &released, pl.filled, consumer, &m, &st, 100);
+    } else {
+        cm_log_error("batch failed: %s", pl.err);
+        goto cleanup;
+    }
 
 stopped:
     rc = 0;
@@ -336,6 +474,13 @@ stopped:
                 (unsigned long long)st.duplicates);
 
 cleanup:
+    if (sender_started) {
+        pthread_mutex_lock(&pl.mu);
+        pl.closing = 1;
+        pthread_cond_broadcast(&pl.cv);
+        pthread_mutex_unlock(&pl.mu);
+        pthread_join(sender_tid, NULL);
+    }
     if (consumer)
         cm_kafka_consumer_close(consumer); /* commits stored offsets */
     if (producer) {
@@ -343,7 +488,7 @@ cleanup:
         rd_kafka_destroy(producer);
     }
     ing_kafka_redis_free(&kr);
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < NSLOTS; i++) {
         slot_release(&slots[i]);
         free(slots[i].v.hdr);
         free(slots[i].v.in);
@@ -355,5 +500,7 @@ cleanup:
         cm_redis_free(redis);
     if (http)
         cm_http_stop(http);
+    pthread_cond_destroy(&pl.cv);
+    pthread_mutex_destroy(&pl.mu);
     return rc;
 }

@@ -354,12 +354,18 @@ static ing_backend fake_backend(fake *f)
     return be;
 }
 
+/* A fake that never gives up retrying. */
+static void fake_reset(fake *f)
+{
+    memset(f, 0, sizeof *f);
+    f->stop_after_retries = -1;
+}
+
 static void test_batch_dedup_and_order(void **state)
 {
     (void)state;
     fake f;
-    memset(&f, 0, sizeof f);
-    f.stop_after_retries = -1;
+    fake_reset(&f);
     ing_backend be = fake_backend(&f);
     ing_config cfg = {ING_DEFAULT_MAX_BYTES, ING_DEFAULT_MAX_DEPTH};
     char *bodies[6] = {event("e1", "A"), event("e2", "B"), event("e1", "A"),
@@ -391,6 +397,54 @@ static void test_batch_dedup_and_order(void **state)
     assert_int_equal(f.produced[0][0], 'D');
     for (int i = 0; i < 6; i++)
         free(bodies[i]);
+}
+
+/* The service's stages with two batches in flight: the second batch is
+ * looked up before the first one's ids are recorded, so the lookup checks
+ * the first batch's ids in memory. */
+static void test_batch_pipelined_dedup(void **state)
+{
+    (void)state;
+    fake f;
+    fake_reset(&f);
+    ing_backend be = fake_backend(&f);
+    ing_config cfg = {ING_DEFAULT_MAX_BYTES, ING_DEFAULT_MAX_DEPTH};
+    char *b1[3] = {event("e1", "A"), event("e2", "B"), event("e3", "A")};
+    char *b2[4] = {event("e2", "B"), event("e5", "A"), event("e1", "A"), event("e6", "C")};
+    ing_input in1[3], in2[4];
+    batch_inputs(in1, b1, 3);
+    batch_inputs(in2, b2, 4);
+    ing_batch_stats st = {0, 0, 0, 0};
+    char err[256];
+    /* e6 was delivered by an earlier run (recorded in the window) */
+    snprintf(f.marked[f.nmarked++], 300, "x:t:1:s:e6");
+    ing_batch *p = ing_batch_prepare(&cfg, "x:", in1, 3, err, sizeof err);
+    ing_batch *q = ing_batch_prepare(&cfg, "x:", in2, 4, err, sizeof err);
+    assert_non_null(p);
+    assert_non_null(q);
+    assert_int_equal(ing_batch_lookup(p, NULL, &be, err, sizeof err), 0);
+    ing_batch_produce(p, &be, err, sizeof err);
+    assert_int_equal(ing_batch_lookup(q, p, &be, err, sizeof err), 0); /* p not recorded */
+    assert_int_equal(ing_batch_deliver(p, &be, err, sizeof err), 0);
+    ing_batch_produce(q, &be, err, sizeof err);
+    assert_int_equal(ing_batch_record(p, &be, err, sizeof err), 0);
+    ing_batch_take_stats(p, &st);
+    assert_int_equal(ing_batch_finish(q, &be, &st, err, sizeof err), 0);
+    assert_int_equal(f.nproduced, 4);
+    assert_string_equal(f.produced[0], "E t/A e1");
+    assert_string_equal(f.produced[1], "E t/B e2");
+    assert_string_equal(f.produced[2], "E t/A e3");
+    assert_string_equal(f.produced[3], "E t/A e5");
+    assert_int_equal(st.accepted, 4);
+    assert_int_equal(st.duplicates, 3); /* e2, e1 (in memory), e6 (in the window) */
+    assert_int_equal(f.nmarked, 5);     /* e6 + e1 e2 e3 + e5 */
+    assert_string_equal(f.marked[4], "x:t:1:s:e5");
+    ing_batch_free(p);
+    ing_batch_free(q);
+    for (int i = 0; i < 3; i++)
+        free(b1[i]);
+    for (int i = 0; i < 4; i++)
+        free(b2[i]);
 }
 
 static void test_batch_retries(void **state)
@@ -542,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_encoders),
         cmocka_unit_test(test_json_reader),
         cmocka_unit_test(test_batch_dedup_and_order),
+        cmocka_unit_test(test_batch_pipelined_dedup),
         cmocka_unit_test(test_batch_retries),
         cmocka_unit_test(test_batch_gives_up_without_marking),
         cmocka_unit_test(test_batch_threads),
