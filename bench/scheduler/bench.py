@@ -154,7 +154,8 @@ def timers(r, kprefix):
 
 
 def claimed(r, kprefix):
-    return sum(r.pipeline([("HLEN", "%sout:%d" % (kprefix, p)) for p in range(PARTS)]))
+    """Outbox rounds claimed and not yet acknowledged (docs/scheduler.md)."""
+    return sum(r.pipeline([("SCARD", "%sob:%d" % (kprefix, p)) for p in range(PARTS)]))
 
 
 def iso_ms(s):

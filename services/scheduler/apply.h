@@ -17,7 +17,8 @@
 #include "policy.h"
 #include "state.h"
 
-/* A record to publish once the commit is durable: kept in P out:<part>. */
+/* A record to publish once the commit is durable: kept in the outbox round
+ * P ob:<part>:<round> (store.h). */
 typedef struct sch_out {
     int part;
     char topic;      /* 'c' commands, 'e' events */
@@ -34,6 +35,7 @@ typedef struct sch_ctx {
     json_t *appends;    /* [[key, field, suffix], ...] (owned by the ctx) */
     sch_out *outs;      /* owned by the ctx */
     size_t nouts, capouts;
+    char round[96];     /* set by a commit with outs: the outbox round token */
     /* counters for metrics and tests */
     long long applied, ignored, pended, fired, skipped;
 } sch_ctx;

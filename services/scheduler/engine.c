@@ -124,74 +124,102 @@ cleanup:
     return rc;
 }
 
-/* Publishes every record stored in out:<p> (after a crash or failure). */
+/* Queues UNLINK of each round key and SREM from its partition's set. */
+static int forget_round(cm_redis_pipe *pipe, const char *prefix, int part, const char *rk) {
+    char set[200];
+    sch_store_out_key(set, sizeof set, prefix, part);
+    const char *ul[2] = {"UNLINK", rk}, *sr[3] = {"SREM", set, rk};
+    return cm_redis_pipe_add_argv(pipe, 2, ul, NULL) < 0 || cm_redis_pipe_add_argv(pipe, 3, sr, NULL) < 0
+               ? -1
+               : 0;
+}
+
+/* Publishes every record of every round claimed in partition p and not
+ * acknowledged (after a crash, a rebalance or a failed delivery), then,
+ * once all are delivered, forgets those rounds. */
 static int republish(sch_engine *e, int p, char *errstr, size_t errlen) {
-    char key[200];
+    char set[200];
     /* settle what is in flight first, so that the flush below reports on
      * the re-published records only */
     if (sch_engine_settle(e, 1, errstr, errlen) < 0) return -1;
     int rc = -1, n = 0;
-    sch_store_out_key(key, sizeof key, e->prefix, p);
-    redisReply *rep = cm_redis_cmd(e->redis, errstr, errlen, "HGETALL %s", key);
-    cm_redis_pipe *pipe = NULL;
-    if (!rep) return -1;
-    for (size_t i = 0; i + 1 < rep->elements; i += 2) {
-        const char *id = rep->element[i]->str, *v = rep->element[i + 1]->str;
-        const char *nl1 = strchr(v, '\n'), *nl2 = nl1 ? strchr(nl1 + 1, '\n') : NULL;
-        if (!nl1 || !nl2) continue;
-        char k[512];
-        snprintf(k, sizeof k, "%.*s", (int)(nl2 - nl1 - 1), nl1 + 1);
-        if (e->sink.publish(e->sink.opaque, v[0], k, id, nl2 + 1,
-                            rep->element[i + 1]->len - (size_t)(nl2 + 1 - v), errstr, errlen) < 0)
-            goto cleanup;
-        n++;
+    sch_store_out_key(set, sizeof set, e->prefix, p);
+    redisReply *rounds = cm_redis_cmd(e->redis, errstr, errlen, "SMEMBERS %s", set);
+    cm_redis_pipe *get = NULL, *pipe = NULL;
+    if (!rounds) return -1;
+    if (rounds->type != REDIS_REPLY_ARRAY) {
+        snprintf(errstr, errlen, "SMEMBERS %s: unexpected reply", set);
+        goto cleanup;
     }
+    if (rounds->elements == 0) {
+        rc = 0;
+        goto cleanup;
+    }
+    get = cm_redis_pipe_new();
+    pipe = cm_redis_pipe_new();
+    if (!get || !pipe) {
+        snprintf(errstr, errlen, "out of memory");
+        goto cleanup;
+    }
+    for (size_t r = 0; r < rounds->elements; r++) {
+        const char *hg[2] = {"HGETALL", rounds->element[r]->str};
+        if (cm_redis_pipe_add_argv(get, 2, hg, NULL) < 0 ||
+            forget_round(pipe, e->prefix, p, rounds->element[r]->str) < 0) {
+            snprintf(errstr, errlen, "out of memory");
+            goto cleanup;
+        }
+    }
+    if (cm_redis_pipe_exec(e->redis, get, errstr, errlen) < 0) goto cleanup;
+    for (size_t r = 0; r < rounds->elements; r++) {
+        redisReply *rep = cm_redis_pipe_reply(get, r);
+        if (!rep || rep->type != REDIS_REPLY_ARRAY) {
+            snprintf(errstr, errlen, "HGETALL %s: unexpected reply", rounds->element[r]->str);
+            goto cleanup;
+        }
+        for (size_t i = 0; i + 1 < rep->elements; i += 2) {
+            const char *id = rep->element[i]->str, *v = rep->element[i + 1]->str;
+            const char *nl1 = strchr(v, '\n'), *nl2 = nl1 ? strchr(nl1 + 1, '\n') : NULL;
+            if (!nl1 || !nl2) continue;
+            char k[512];
+            snprintf(k, sizeof k, "%.*s", (int)(nl2 - nl1 - 1), nl1 + 1);
+            if (e->sink.publish(e->sink.opaque, v[0], k, id, nl2 + 1,
+                                rep->element[i + 1]->len - (size_t)(nl2 + 1 - v), errstr, errlen) < 0)
+                goto cleanup;
+            n++;
+        }
+    }
+    if (n > 0 && e->sink.flush(e->sink.opaque, errstr, errlen) < 0) goto cleanup;
+    /* every record delivered (or the rounds were empty): forget them */
+    if (cm_redis_pipe_exec(e->redis, pipe, errstr, errlen) < 0) goto cleanup;
     if (n > 0) {
-        if (e->sink.flush(e->sink.opaque, errstr, errlen) < 0) goto cleanup;
-        pipe = cm_redis_pipe_new();
-        if (!pipe) goto cleanup;
-        for (size_t i = 0; i + 1 < rep->elements; i += 2)
-            cm_redis_pipe_add(pipe, "HDEL %s %s", key, rep->element[i]->str);
-        if (cm_redis_pipe_exec(e->redis, pipe, errstr, errlen) < 0) goto cleanup;
         cm_log_info("partition %d: re-published %d claimed record(s)", p, n);
         e->republished_total += n;
         add(e->m_republished, n);
     }
     rc = 0;
 cleanup:
+    cm_redis_pipe_free(get);
     cm_redis_pipe_free(pipe);
-    freeReplyObject(rep);
+    freeReplyObject(rounds);
     return rc;
 }
 
-/* One variadic HDEL per partition for the acknowledged records. */
-static int hdel_pending(sch_engine *e, char *errstr, size_t errlen) {
+/* Forgets the acknowledged rounds: UNLINK (freed off Redis's main thread)
+ * and SREM from the partition's set, one pipeline. */
+static int forget_pending(sch_engine *e, char *errstr, size_t errlen) {
     cm_redis_pipe *pipe = cm_redis_pipe_new();
-    const char **argv = malloc((e->npending + 2) * sizeof *argv);
-    unsigned char seen[SCH_MAX_PARTS] = {0};
     int rc = -1;
-    if (!pipe || !argv) {
+    if (!pipe) {
         snprintf(errstr, errlen, "out of memory");
         goto cleanup;
     }
-    for (size_t k = 0; k < e->npending; k++) {
-        int p = e->pending[k].part, argc = 2;
-        char key[200];
-        if (p < 0 || p >= SCH_MAX_PARTS || seen[p]) continue;
-        seen[p] = 1;
-        for (size_t i = k; i < e->npending; i++)
-            if (e->pending[i].part == p) argv[argc++] = e->pending[i].id;
-        sch_store_out_key(key, sizeof key, e->prefix, p);
-        argv[0] = "HDEL";
-        argv[1] = key;
-        if (cm_redis_pipe_add_argv(pipe, argc, argv, NULL) < 0) {
+    for (size_t k = 0; k < e->npending; k++)
+        if (forget_round(pipe, e->prefix, e->pending[k].part, e->pending[k].id) < 0) {
             snprintf(errstr, errlen, "out of memory");
             goto cleanup;
         }
-    }
     rc = cm_redis_pipe_len(pipe) ? cm_redis_pipe_exec(e->redis, pipe, errstr, errlen) : 0;
 cleanup:
-    free(argv);
     cm_redis_pipe_free(pipe);
     return rc;
 }
@@ -199,11 +227,12 @@ cleanup:
 static void pending_clear(sch_engine *e) {
     for (size_t i = 0; i < e->npending; i++) free(e->pending[i].id);
     e->npending = 0;
+    e->pending_records = 0;
 }
 
-/* Settles published records: once the producer has no record in flight,
- * either every delivery succeeded (HDEL them from out:<p>) or some failed
- * (leave out:<p> alone and re-publish it next round). With block, waits for
+/* Settles published rounds: once the producer has no record in flight,
+ * either every delivery succeeded (forget their rounds) or some failed
+ * (leave them claimed and re-publish them next round). With block, waits for
  * the delivery reports first. Returns -1 when a failure was seen. */
 int sch_engine_settle(sch_engine *e, int block, char *errstr, size_t errlen) {
     if (e->npending == 0) return 0;
@@ -220,7 +249,7 @@ int sch_engine_settle(sch_engine *e, int block, char *errstr, size_t errlen) {
         pending_clear(e);
         return -1;
     }
-    if (hdel_pending(e, errstr, errlen) < 0) return -1; /* kept: re-published later */
+    if (forget_pending(e, errstr, errlen) < 0) return -1; /* kept: re-published later */
     pending_clear(e);
     return 0;
 }
@@ -232,7 +261,7 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen) {
     int ctx_ok = 0;
     cm_redis_pipe *pipe = NULL;
     *more = 0;
-    if (sch_engine_settle(e, e->npending > 50000, errstr, errlen) < 0)
+    if (sch_engine_settle(e, e->pending_records > 50000, errstr, errlen) < 0)
         cm_log_warn("settling published records: %s (re-publishing them)", errstr);
     for (int p = 0; p < SCH_MAX_PARTS; p++) {
         if (!e->owned[p]) continue;
@@ -294,7 +323,7 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen) {
         cm_log_warn("ARREARS_SCHEDULER_FAULT: exiting after a claim, before publishing");
         _exit(137); /* as if killed: nothing flushed, nothing committed */
     }
-    /* committed: the records are durable in out:<p>; publish them */
+    /* committed: the records are durable in their rounds; publish them */
     for (size_t i = 0; i < c.nouts; i++) {
         sch_out *o = &c.outs[i];
         if (e->sink.publish(e->sink.opaque, o->topic, o->key, o->id, o->payload,
@@ -306,26 +335,34 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen) {
     /* the records are acknowledged asynchronously: the next rounds claim
      * and publish while these are in flight; sch_engine_settle marks them
      * done once the producer reports every delivery */
-    if (e->npending + c.nouts > e->cappending) {
-        size_t cap = (e->npending + c.nouts) * 2;
-        sch_pending *np2 = realloc(e->pending, cap * sizeof *np2);
-        if (!np2) goto failed;
-        e->pending = np2;
-        e->cappending = cap;
-    }
+    /* one pending entry per (partition, round): its key */
+    unsigned char seen[SCH_MAX_PARTS] = {0};
     for (size_t i = 0; i < c.nouts; i++) {
-        e->pending[e->npending].part = c.outs[i].part;
-        e->pending[e->npending].id = c.outs[i].id;
-        c.outs[i].id = NULL; /* handed over */
+        int part = c.outs[i].part;
+        if (part < 0 || part >= SCH_MAX_PARTS || seen[part]) continue;
+        seen[part] = 1;
+        if (e->npending == e->cappending) {
+            size_t cap = e->cappending ? e->cappending * 2 : 64;
+            sch_pending *np2 = realloc(e->pending, cap * sizeof *np2);
+            if (!np2) goto failed;
+            e->pending = np2;
+            e->cappending = cap;
+        }
+        char rk[300];
+        sch_store_round_key(rk, sizeof rk, e->prefix, part, c.round);
+        e->pending[e->npending].part = part;
+        e->pending[e->npending].id = strdup(rk);
+        if (!e->pending[e->npending].id) goto failed;
         e->npending++;
     }
+    e->pending_records += c.nouts;
     published = (int)c.nouts;
     e->fired_total += c.fired;
     add(e->m_fired, c.fired);
     rc = published;
     goto cleanup;
 failed:
-    /* leave them in out:<p>; the next round re-publishes the stored bytes */
+    /* leave the rounds claimed; the next round re-publishes the stored bytes */
     for (size_t i = 0; i < c.nouts; i++) e->recover[c.outs[i].part] = 1;
     rc = -1;
 cleanup:

@@ -5,11 +5,13 @@
  *   1. peek: the due members of every owned partition's zset, with their
  *      invoice and customer (one Lua call per partition, pipelined);
  *   2. decide in memory (apply.c) and commit in one CAS script: the invoice
- *      advances to its next step AND the command is stored in out:<part>;
+ *      advances to its next step AND the round's commands, written just
+ *      before to P ob:<part>:<round> with a TTL, are made permanent and
+ *      listed in the set P ob:<part> (store.h);
  *   3. produce every stored command (the next rounds go on meanwhile);
- *   4. once the producer reports every record delivered, HDEL them from
- *      out:<part> (a failed delivery leaves them there, re-published).
- * A crash between 2 and 4 leaves the command in out:<part>; whoever owns the
+ *   4. once the producer reports every record delivered, forget the rounds
+ *      (a failed delivery leaves them there, re-published).
+ * A crash between 2 and 4 leaves the round listed in P ob:<part>; whoever owns the
  * partition next (this process after a restart, or another replica after a
  * rebalance) re-publishes the stored bytes, so a step is never published
  * with two different contents. A CAS conflict means someone else advanced
@@ -44,7 +46,7 @@ typedef struct sch_sink {
 
 typedef struct sch_pending {
     int part;
-    char *id; /* owned */
+    char *id; /* the round's key P ob:<part>:<round> (owned) */
 } sch_pending;
 
 typedef struct sch_engine {
@@ -54,10 +56,11 @@ typedef struct sch_engine {
     sch_sink sink;
     int fire_batch;                       /* timers per partition per round */
     unsigned char owned[SCH_MAX_PARTS];   /* partitions of events owned now */
-    unsigned char recover[SCH_MAX_PARTS]; /* out:<p> may hold undelivered records */
+    unsigned char recover[SCH_MAX_PARTS]; /* P ob:<p> may list undelivered rounds */
     int64_t (*now)(void);                 /* simulated clock */
-    sch_pending *pending;                 /* published, not yet acknowledged */
+    sch_pending *pending;                 /* rounds published, not yet acknowledged */
     size_t npending, cappending;
+    size_t pending_records;               /* records in those rounds */
     int64_t next_due;                     /* earliest later timer seen by the last round */
     int crash_after_claims;               /* testing: _exit(137) after the Nth claim, 0 = off */
     /* metrics (may be NULL) */

@@ -9,17 +9,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 
 /* ARGV: nh, then nh pairs (hash key, version: HGET key v must equal it,
  * absent = 0); ns, then ns pairs (string key, version: the leading number of
- * the packed record, checked with MGET). Then a stream of writes:
+ * the packed record, checked with MGET); no, then no outbox round keys that
+ * must exist (written just before, with a TTL). Then a stream of writes:
  *   M n k v...         MSET n pairs        s key value      SET
  *   h key n f v...     HSET n pairs        x key n f...     HDEL n fields
  *   Z key n s m...     ZADD n pairs        R key n m...     ZREM n members
  *   d key              DEL                 p key value      RPUSH
  *   a key field suffix append to a hash field
+ *   o set round        PERSIST round, SADD set round (an outbox round)
  * Variadic ops keep the number of redis.call()s per batch small. Every
  * check runs before any write; a mismatch returns {0, key} having written
  * nothing. */
@@ -47,6 +51,11 @@ static cm_redis_script commit_script = CM_REDIS_SCRIPT(
     "  j = e\n"
     "end\n"
     "i = i + 2 * ns\n"
+    "local no = tonumber(a[i]); i = i + 1\n"
+    "if no > 0 and redis.call('EXISTS', unpack(a, i, i + no - 1)) ~= no then\n"
+    "  return {0, 'an outbox round (expired)'}\n"
+    "end\n"
+    "i = i + no\n"
     "local function chunked(cmd, key, first, m, w)\n"
     "  local j = 0\n"
     "  while j < m do\n"
@@ -66,6 +75,7 @@ static cm_redis_script commit_script = CM_REDIS_SCRIPT(
     "  elseif op == 'd' then redis.call('DEL', a[i+1]); i = i + 2\n"
     "  elseif op == 's' then redis.call('SET', a[i+1], a[i+2]); i = i + 3\n"
     "  elseif op == 'p' then redis.call('RPUSH', a[i+1], a[i+2]); i = i + 3\n"
+    "  elseif op == 'o' then redis.call('PERSIST', a[i+2]); redis.call('SADD', a[i+1], a[i+2]); i = i + 3\n"
     "  elseif op == 'a' then\n"
     "    local old = redis.call('HGET', a[i+1], a[i+2]) or ''\n"
     "    redis.call('HSET', a[i+1], a[i+2], old .. a[i+3]); i = i + 4\n"
@@ -121,7 +131,28 @@ void sch_store_due_key(char *out, size_t len, const char *prefix, int part) {
 }
 
 void sch_store_out_key(char *out, size_t len, const char *prefix, int part) {
-    snprintf(out, len, "%sout:%d", prefix, part);
+    snprintf(out, len, "%sob:%d", prefix, part);
+}
+
+void sch_store_round_key(char *out, size_t len, const char *prefix, int part, const char *round) {
+    snprintf(out, len, "%sob:%d:%s", prefix, part, round);
+}
+
+/* A round token unique across replicas and restarts: a random number drawn
+ * once, the pid, the time and a counter. */
+static void new_round(char *out, size_t len) {
+    static unsigned long long seed, counter;
+    if (!seed) {
+        FILE *f = fopen("/dev/urandom", "rb");
+        if (!f || fread(&seed, sizeof seed, 1, f) != 1)
+            seed = (unsigned long long)time(NULL) * 2654435761u ^ (unsigned long long)getpid();
+        if (f) fclose(f);
+        seed |= 1;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(out, len, "%llx-%ld-%lld-%llu", seed & 0xffffffffffULL, (long)getpid(),
+             (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, ++counter);
 }
 
 /* P k:<tenant>/<id> from the customer's key P c:<tenant>/<id>. */
@@ -439,6 +470,69 @@ static void write_pay(args *a, sch_rec *r) {
     hw_end(&w);
 }
 
+/* The outbox rounds' HSET argv, kept between commits like commit_args. */
+static args stage_args;
+
+/* Queues, per partition with outs, HSET P ob:<p>:<round> id value... and
+ * PEXPIRE into pipe, and the round keys into a (the script's check list).
+ * parts[] receives the distinct partitions (np of them). */
+static int stage_outs(args *a, cm_redis_pipe *pipe, sch_ctx *c, int *parts, size_t *np) {
+    args s = stage_args;
+    const char **argv = NULL;
+    unsigned char *done = calloc(c->nouts, 1);
+    int rc = -1;
+    char rk[300];
+    *np = 0;
+    if (!done) goto cleanup;
+    new_round(c->round, sizeof c->round);
+    for (size_t k = 0; k < c->nouts; k++) {
+        if (done[k]) continue;
+        int part = c->outs[k].part;
+        parts[(*np)++] = part;
+        sch_store_round_key(rk, sizeof rk, c->prefix, part, c->round);
+        push(a, rk);
+        s.used = s.n = 0;
+        s.oom = 0;
+        push(&s, "HSET");
+        push(&s, rk);
+        for (size_t i = k; i < c->nouts; i++) {
+            sch_out *o = &c->outs[i];
+            if (done[i] || o->part != part) continue;
+            done[i] = 1;
+            size_t kl = strlen(o->key), pl = strlen(o->payload);
+            push(&s, o->id);
+            char *val = reserve(&s, kl + pl + 4); /* t \n key \n payload */
+            if (val) {
+                val[0] = o->topic;
+                val[1] = '\n';
+                memcpy(val + 2, o->key, kl);
+                val[2 + kl] = '\n';
+                memcpy(val + 3 + kl, o->payload, pl);
+                s.len[s.n - 1] = kl + pl + 3;
+            }
+        }
+        if (s.oom) goto cleanup;
+        free(argv);
+        argv = malloc(s.n * sizeof *argv);
+        if (!argv) goto cleanup;
+        for (size_t i = 0; i < s.n; i++) argv[i] = s.buf + s.off[i];
+        if (cm_redis_pipe_add_argv(pipe, (int)s.n, argv, s.len) < 0) goto cleanup;
+        /* a round whose commit never runs or loses goes away by itself */
+        const char *ex[3] = {"PEXPIRE", rk, "600000"};
+        if (cm_redis_pipe_add_argv(pipe, 3, ex, NULL) < 0) goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    free(argv);
+    free(done);
+    if (s.cap > (64u << 20)) {
+        args_free(&s);
+        memset(&s, 0, sizeof s);
+    }
+    stage_args = s;
+    return rc;
+}
+
 int sch_store_commit(cm_redis *r, sch_ctx *c, char *errstr, size_t errlen) {
     args a = commit_args;
     a.used = a.n = 0;
@@ -446,6 +540,9 @@ int sch_store_commit(cm_redis *r, sch_ctx *c, char *errstr, size_t errlen) {
     int rc = -1;
     redisReply *rep = NULL;
     const char **argv = NULL;
+    cm_redis_pipe *pipe = NULL;
+    int *parts = NULL;
+    size_t np = 0;
     size_t n = sch_map_count(c->map);
     size_t at = push_count(&a);
     long long nchk = 0;
@@ -469,6 +566,13 @@ int sch_store_commit(cm_redis *r, sch_ctx *c, char *errstr, size_t errlen) {
         nchk++;
     }
     set_count(&a, at, nchk);
+    at = push_count(&a); /* outbox rounds */
+    if (c->nouts) {
+        pipe = cm_redis_pipe_new();
+        parts = malloc(c->nouts * sizeof *parts);
+        if (!pipe || !parts || stage_outs(&a, pipe, c, parts, &np) < 0) a.oom = 1;
+    }
+    set_count(&a, at, (long long)np);
     write_invoices(&a, c);
     for (size_t i = 0; i < n; i++) {
         sch_rec *rec = sch_map_at(c->map, i);
@@ -503,35 +607,19 @@ int sch_store_commit(cm_redis *r, sch_ctx *c, char *errstr, size_t errlen) {
         push(&a, "a");
         for (int k = 0; k < 3; k++) push(&a, json_string_value(json_array_get(op, (size_t)k)));
     }
-    unsigned char *done = c->nouts ? calloc(c->nouts, 1) : NULL;
-    if (c->nouts && !done) a.oom = 1;
-    for (size_t k = 0; k < c->nouts && !a.oom; k++) {
-        if (done[k]) continue;
-        int part = c->outs[k].part;
-        char key[200];
-        sch_store_out_key(key, sizeof key, c->prefix, part);
-        push(&a, "h");
-        push(&a, key);
-        size_t cnt_at = push_count(&a);
-        long long cnt = 0;
-        for (size_t i = k; i < c->nouts; i++) {
-            sch_out *o = &c->outs[i];
-            if (done[i] || o->part != part) continue;
-            done[i] = 1;
-            size_t kl = strlen(o->key), pl = strlen(o->payload);
-            push(&a, o->id);
-            char *val = reserve(&a, kl + pl + 3); /* t \n key \n payload */
-            if (val) snprintf(val, kl + pl + 4, "%c\n%s\n%s", o->topic, o->key, o->payload);
-            cnt++;
-        }
-        set_count(&a, cnt_at, cnt);
+    for (size_t k = 0; k < np && !a.oom; k++) {
+        char set[200], rk[300];
+        sch_store_out_key(set, sizeof set, c->prefix, parts[k]);
+        sch_store_round_key(rk, sizeof rk, c->prefix, parts[k], c->round);
+        push(&a, "o");
+        push(&a, set);
+        push(&a, rk);
     }
-    free(done);
     if (a.oom) {
         snprintf(errstr, errlen, "commit: out of memory");
         goto cleanup;
     }
-    if (a.n == 2) { /* two empty check lists: nothing to do */
+    if (a.n == 3) { /* three empty check lists: nothing to do */
         rc = 0;
         goto cleanup;
     }
@@ -541,9 +629,34 @@ int sch_store_commit(cm_redis *r, sch_ctx *c, char *errstr, size_t errlen) {
         goto cleanup;
     }
     for (size_t i = 0; i < a.n; i++) argv[i] = a.buf + a.off[i];
-    rep = cm_redis_eval(r, &commit_script, 0, (int)a.n, argv, a.len, errstr, errlen);
-    if (!rep) goto cleanup;
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
+    if (!pipe) {
+        rep = cm_redis_eval(r, &commit_script, 0, (int)a.n, argv, a.len, errstr, errlen);
+        if (!rep) goto cleanup;
+    } else {
+        /* the rounds' HSET + PEXPIRE, then the script, in one round trip */
+        if (!commit_script.sha[0] && cm_redis_script_load(r, &commit_script, errstr, errlen) < 0)
+            goto cleanup;
+        if (cm_redis_pipe_eval(pipe, &commit_script, 0, (int)a.n, argv, a.len) < 0) {
+            snprintf(errstr, errlen, "commit: out of memory");
+            goto cleanup;
+        }
+        if (cm_redis_pipe_exec(r, pipe, errstr, errlen) < 0) goto cleanup;
+        size_t last = cm_redis_pipe_len(pipe) - 1;
+        for (size_t i = 0; i < last; i++) {
+            redisReply *x = cm_redis_pipe_reply(pipe, i);
+            if (!x || x->type == REDIS_REPLY_ERROR) {
+                snprintf(errstr, errlen, "commit: outbox round: %s", x && x->str ? x->str : "no reply");
+                goto cleanup;
+            }
+        }
+        rep = cm_redis_pipe_reply(pipe, last);
+        if (rep && rep->type == REDIS_REPLY_ERROR) {
+            snprintf(errstr, errlen, "commit: %s", rep->str);
+            rep = NULL;
+            goto cleanup;
+        }
+    }
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
         rep->element[0]->type != REDIS_REPLY_INTEGER) {
         snprintf(errstr, errlen, "commit: unexpected reply");
         goto cleanup;
@@ -556,7 +669,9 @@ int sch_store_commit(cm_redis *r, sch_ctx *c, char *errstr, size_t errlen) {
     }
     rc = 0;
 cleanup:
-    if (rep) freeReplyObject(rep);
+    if (rep && !pipe) freeReplyObject(rep); /* a pipeline's replies are its own */
+    cm_redis_pipe_free(pipe);
+    free(parts);
     free(argv);
     if (a.cap > (64u << 20)) { /* do not keep a freak batch's arena */
         args_free(&a);

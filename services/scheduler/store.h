@@ -20,7 +20,14 @@
 int sch_store_load(cm_redis *r, sch_map *m, char *errstr, size_t errlen);
 
 /* Commits the ctx's map, appends and outs. Returns 0 committed, 1 conflict
- * (nothing written), -1 error. */
+ * (nothing written but outbox rounds left to expire), -1 error.
+ *
+ * The outs of each partition p go to a fresh hash P ob:<p>:<c->round>
+ * (command id -> "<c|e>\n<key>\n<payload>"), written by a plain HSET with a
+ * PEXPIRE in the same pipeline, just before the script: their bytes never
+ * pass through Lua. The script checks that every such round exists (before
+ * any write, like the versions), then PERSISTs it and adds it to the set
+ * P ob:<p>; a round whose commit lost (or never ran: a crash) expires. */
 int sch_store_commit(cm_redis *r, sch_ctx *c, char *errstr, size_t errlen);
 
 /* Due timers of each partition up to now with their invoice and customer
@@ -33,6 +40,9 @@ int sch_store_peek(cm_redis *r, const char *prefix, const int *parts, int nparts
                    size_t errlen);
 
 void sch_store_due_key(char *out, size_t len, const char *prefix, int part);
+/* P ob:<part>, the set of the partition's claimed outbox rounds. */
 void sch_store_out_key(char *out, size_t len, const char *prefix, int part);
+/* P ob:<part>:<round>, one claimed round's records. */
+void sch_store_round_key(char *out, size_t len, const char *prefix, int part, const char *round);
 
 #endif
