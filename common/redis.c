@@ -2,8 +2,11 @@
 #include "redis.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <openssl/sha.h>
+#include <poll.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -358,7 +361,43 @@ redisReply *cm_redis_pipe_reply(const cm_redis_pipe *p, size_t i)
     return i < p->nreplies ? p->replies[i] : NULL;
 }
 
-static int pipe_once(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen)
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The next reply of the pipeline: buffered if one is, else reads, calling
+ * idle about every millisecond while the socket has nothing (bounded by
+ * the connection timeout). 0, or -1 with the context's error. */
+static int next_reply(cm_redis *r, void **rep, cm_redis_idle_fn idle, void *opaque,
+                      int64_t deadline)
+{
+    for (;;) {
+        if (redisReaderGetReply(r->c->reader, rep) != REDIS_OK)
+            return -1;
+        if (*rep)
+            return 0;
+        struct pollfd pfd = {.fd = r->c->fd, .events = POLLIN};
+        int n = poll(&pfd, 1, 1);
+        if (n < 0 && errno != EINTR)
+            return -1;
+        if (n <= 0) {
+            if (mono_ms() > deadline) {
+                snprintf(r->c->errstr, sizeof r->c->errstr, "timed out waiting for replies");
+                return -1;
+            }
+            idle(opaque);
+            continue;
+        }
+        if (redisBufferRead(r->c) != REDIS_OK)
+            return -1;
+    }
+}
+
+static int pipe_once(cm_redis *r, cm_redis_pipe *p, cm_redis_idle_fn idle, void *opaque,
+                     char *errstr, size_t errlen)
 {
     free_replies(p);
     if (!r->c && reconnect(r, errstr, errlen) != 0)
@@ -371,9 +410,20 @@ static int pipe_once(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen)
     for (size_t i = 0; i < p->n; i++)
         if (redisAppendFormattedCommand(r->c, p->cmds[i], p->lens[i]) != REDIS_OK)
             goto io;
+    if (idle) { /* write it all, then read while the caller works on */
+        int done = 0;
+        do {
+            if (redisBufferWrite(r->c, &done) != REDIS_OK)
+                goto io;
+        } while (!done);
+    }
+    int64_t deadline = mono_ms() + r->timeout_ms;
     for (size_t i = 0; i < p->n; i++) {
         void *rep = NULL;
-        if (redisGetReply(r->c, &rep) != REDIS_OK || !rep)
+        if (idle ? next_reply(r, &rep, idle, opaque, deadline) != 0
+                 : redisGetReply(r->c, &rep) != REDIS_OK)
+            goto io;
+        if (!rep)
             goto io;
         p->replies[i] = rep;
         p->nreplies = i + 1;
@@ -424,8 +474,14 @@ static int rerun_noscript(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t er
 
 int cm_redis_pipe_exec(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen)
 {
+    return cm_redis_pipe_exec_idle(r, p, NULL, NULL, errstr, errlen);
+}
+
+int cm_redis_pipe_exec_idle(cm_redis *r, cm_redis_pipe *p, cm_redis_idle_fn idle, void *opaque,
+                            char *errstr, size_t errlen)
+{
     for (int attempt = 0; attempt < 2; attempt++) {
-        int rc = pipe_once(r, p, errstr, errlen);
+        int rc = pipe_once(r, p, idle, opaque, errstr, errlen);
         if (rc < 0)
             return rc;
         if (rc == 0)

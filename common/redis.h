@@ -58,6 +58,12 @@ size_t cm_redis_pipe_len(const cm_redis_pipe *p);
  * REDIS_REPLY_ERROR) for the caller to inspect. The replies belong to p. */
 int cm_redis_pipe_exec(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen);
 redisReply *cm_redis_pipe_reply(const cm_redis_pipe *p, size_t i);
+/* cm_redis_pipe_exec that calls idle(opaque) about every millisecond while
+ * Redis has not answered yet, so the caller's other work (the notifier's
+ * transfers) goes on during the round trip. idle must not use r or p. */
+typedef void (*cm_redis_idle_fn)(void *opaque);
+int cm_redis_pipe_exec_idle(cm_redis *r, cm_redis_pipe *p, cm_redis_idle_fn idle, void *opaque,
+                            char *errstr, size_t errlen);
 
 /* A Lua script known by its SHA1. Declare static and reuse. */
 typedef struct cm_redis_script {

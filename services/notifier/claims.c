@@ -117,9 +117,9 @@ static int queue(ntf_claims *c, cm_redis_script *s, const char *id, int nargs,
     return cm_redis_pipe_eval(c->p, s, 2, 2 + nargs, args, lens); /* nargs counts keys too */
 }
 
-static int run(ntf_claims *c, char *errstr, size_t errlen)
+static int run(ntf_claims *c, cm_redis_idle_fn idle, void *opaque, char *errstr, size_t errlen)
 {
-    return cm_redis_pipe_exec(c->r, c->p, errstr, errlen);
+    return cm_redis_pipe_exec_idle(c->r, c->p, idle, opaque, errstr, errlen);
 }
 
 static redisReply *reply(ntf_claims *c, size_t i, char *errstr, size_t errlen)
@@ -229,13 +229,14 @@ int ntf_claims_add_refresh(ntf_claims *c, const char *id)
     return add(c, &refresh_script, id, 2, argv);
 }
 
-int ntf_claims_exec(ntf_claims *c, char *errstr, size_t errlen)
+int ntf_claims_exec(ntf_claims *c, cm_redis_idle_fn idle, void *opaque, char *errstr,
+                    size_t errlen)
 {
     if (c->nops == 0)
         return 0;
     if (load(c, errstr, errlen) < 0)
         return -1;
-    return run(c, errstr, errlen);
+    return run(c, idle, opaque, errstr, errlen);
 }
 
 int ntf_claims_claim_result(ntf_claims *c, int op, ntf_claim_res *res, char *errstr,
@@ -315,5 +316,5 @@ int ntf_claims_release(ntf_claims *c, const char *const *ids, size_t n, char *er
             return -1;
         }
     }
-    return run(c, errstr, errlen);
+    return run(c, NULL, NULL, errstr, errlen);
 }

@@ -56,8 +56,10 @@ int ntf_claims_add_record(ntf_claims *c, const char *id, const char *event);
 int ntf_claims_add_mark(ntf_claims *c, const char *id);
 int ntf_claims_add_refresh(ntf_claims *c, const char *id);
 size_t ntf_claims_pending(const ntf_claims *c);
-/* -1 with errstr when Redis failed (the whole batch is to be retried). */
-int ntf_claims_exec(ntf_claims *c, char *errstr, size_t errlen);
+/* -1 with errstr when Redis failed (the whole batch is to be retried).
+ * idle (may be NULL) runs while Redis works on the batch (redis.h). */
+int ntf_claims_exec(ntf_claims *c, cm_redis_idle_fn idle, void *opaque, char *errstr,
+                    size_t errlen);
 /* Results; -1 with errstr when that op's reply is an error. */
 int ntf_claims_claim_result(ntf_claims *c, int op, ntf_claim_res *res, char *errstr,
                             size_t errlen);

@@ -88,6 +88,7 @@ struct ntf_worker {
     size_t njobs, cap;
     uint32_t *gen;
     int *assigned;
+    int64_t *next_off; /* per partition: the offset after the last taken in this assignment */
     int nparts;
     int paused;
     int draining;
@@ -181,9 +182,14 @@ static int ensure_part(ntf_worker *w, int32_t p)
     if (!a)
         return -1;
     w->assigned = a;
+    int64_t *o = realloc(w->next_off, (size_t)n * sizeof *o);
+    if (!o)
+        return -1;
+    w->next_off = o;
     for (int i = w->nparts; i < n; i++) {
         w->gen[i] = 0;
         w->assigned[i] = 0;
+        w->next_off[i] = -1;
     }
     w->nparts = n;
     return 0;
@@ -199,6 +205,13 @@ void ntf_worker_on_rebalance(void *opaque, int assigned,
         do_publish(w);
         do_commit(w, now_real(), 1);
     }
+    if (!assigned && w->consumer && w->paused) {
+        /* librdkafka keeps a partition paused across revoke and re-assign
+         * (to this replica or, later, back): resume while still assigned */
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_copy(parts);
+        rd_kafka_resume_partitions(w->consumer, l);
+        rd_kafka_topic_partition_list_destroy(l);
+    }
     for (int i = 0; i < parts->cnt; i++) {
         int32_t p = parts->elems[i].partition;
         if (ensure_part(w, p) < 0)
@@ -206,6 +219,7 @@ void ntf_worker_on_rebalance(void *opaque, int assigned,
         if (!assigned)
             w->gen[p]++; /* jobs of the old assignment become orphans */
         w->assigned[p] = assigned;
+        w->next_off[p] = -1;
     }
     w->paused = 0; /* a new assignment starts unpaused */
 }
@@ -248,8 +262,24 @@ static void intake(ntf_worker *w, rd_kafka_message_t *m)
     }
     j->msg = m;
     j->partition = m->partition;
-    if (ensure_part(w, m->partition) == 0)
+    if (ensure_part(w, m->partition) == 0) {
+        int64_t *next = &w->next_off[m->partition];
+        if (*next >= 0 && m->offset < *next) {
+            /* delivered again within one assignment (librdkafka can, around
+             * pause and resume): the first copy is in memory or committed,
+             * and a second job would wait on the first one's claim while
+             * blocking its partition's prefix (rule 3) */
+            cm_log_fields(CM_LOG_DEBUG,
+                          json_pack("{s:i,s:I}", "partition", (int)m->partition, "offset",
+                                    (json_int_t)m->offset),
+                          "record delivered twice; the second copy is dropped");
+            rd_kafka_message_destroy(m);
+            free(j);
+            return;
+        }
+        *next = m->offset + 1;
         j->gen = w->gen[m->partition];
+    }
     int rc = ntf_command_parse(m->payload, m->len, &j->cmd, err, sizeof err);
     j->identified = j->cmd.command_id != NULL;
     if (rc < 0 && !j->identified) {
@@ -688,6 +718,17 @@ static void on_refresh(job *j, int ours, int64_t now)
     }
 }
 
+/* While Redis works on a batch: transfers finished are collected and
+ * ready jobs started. Touches only INFLIGHT, READY and BACKOFF jobs, which
+ * the batch's results (claim, record, mark) do not; a refresh result for
+ * a job started meanwhile is handled by on_refresh like any other. */
+static void redis_idle(void *opaque)
+{
+    ntf_worker *w = opaque;
+    ntf_sender_run(w->o.sender, 0, on_done, w);
+    start_sends(w, now_real());
+}
+
 /* Queues, for every job, the one Redis step its state calls for (claim,
  * record the outcome, mark it published, refresh the claim every TTL/4),
  * runs them as one pipeline and applies the results. On a Redis error
@@ -754,7 +795,7 @@ static void do_redis(ntf_worker *w, int64_t now)
     }
     if (n == 0)
         goto cleanup;
-    if (ntf_claims_exec(c, err, sizeof err) < 0) {
+    if (ntf_claims_exec(c, w->draining ? NULL : redis_idle, w, err, sizeof err) < 0) {
         cm_log_warn("redis batch of %zu steps: %s (will retry)", n, err);
         redis_failed(w);
         goto cleanup;
@@ -963,9 +1004,9 @@ int ntf_worker_step(ntf_worker *w, int poll)
 
     if (poll && w->consumer && !w->draining) {
         size_t room = w->njobs < (size_t)w->o.max_queued ? (size_t)w->o.max_queued - w->njobs : 0;
-        if (room > 512)
-            room = 512;
-        rd_kafka_message_t *msgs[512];
+        if (room > 2048) /* an iteration takes tens of ms under load: take enough */
+            room = 2048;
+        rd_kafka_message_t *msgs[2048];
         if (room > 0) {
             size_t n;
             PROF(0, n = cm_kafka_poll_batch(w->consumer, msgs, room, inflight > 0 ? 0 : (int)wait));
@@ -990,7 +1031,11 @@ int ntf_worker_step(ntf_worker *w, int poll)
     rd_kafka_poll(w->o.producer, 0);
     now = now_real();
     PROF(1, do_redis(w, now));
+    /* the sender thread moves transfers while this thread commits: start
+     * what the Redis round trip made ready, and collect what finished */
+    PROF(2, ntf_sender_run(w->o.sender, 0, on_done, w); start_sends(w, now_real()));
     PROF(4, do_publish(w); do_commit(w, now_real(), 0));
+    now = now_real();
     PROF(2, start_sends(w, now);
          ntf_sender_run(w->o.sender, inflight > 0 && wait > 0 ? (int)(wait < 10 ? wait : 10) : 0,
                         on_done, w));
@@ -1065,5 +1110,6 @@ void ntf_worker_free(ntf_worker *w)
     free(w->jobs);
     free(w->gen);
     free(w->assigned);
+    free(w->next_off);
     free(w);
 }
