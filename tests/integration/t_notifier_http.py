@@ -80,7 +80,7 @@ try:
                        customer_id="W%d" % i) for i in range(5)]
     hook_b = h.command(other, "%s/inv/WB-1/step/2/attempt/1" % other, channel="webhook")
     smss = [h.command(tenant, "%s/inv/S-%d/step/3/attempt/1" % (tenant, i), channel="sms",
-                      template="overdue_14", customer_id="S%d" % i,
+                      template="overdue_14_sms", customer_id="S%d" % i,
                       phone="+4477009001%02d" % i) for i in range(3)]
     tasks = [h.command(tenant, "%s/inv/T-1/step/5/attempt/1" % tenant, channel="call_task",
                        kind="call_task", template="call_30", customer_id="T1"),
