@@ -2,6 +2,7 @@
 #include "redis.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <errno.h>
 #include <openssl/sha.h>
 #include <poll.h>
@@ -255,7 +256,7 @@ redisReply *cm_redis_cmd_argv(cm_redis *r, int argc, const char **argv, const si
                               char *errstr, size_t errlen)
 {
     char *cmd = NULL;
-    int len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+    int len = cm_redis_format_argv(&cmd, argc, argv, argvlen);
     if (len < 0) {
         snprintf(errstr, errlen, "bad redis command");
         return NULL;
@@ -344,10 +345,60 @@ int cm_redis_pipe_add(cm_redis_pipe *p, const char *fmt, ...)
     return push(p, cmd, len);
 }
 
+/* Decimal digits of v into out (no terminator); returns the count. */
+static size_t put_uint(char *out, size_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    return n;
+}
+
+int cm_redis_format_argv(char **out, int argc, const char **argv, const size_t *argvlen)
+{
+    *out = NULL;
+    if (argc < 0)
+        return -1;
+    size_t total = 1 + 20 + 2;
+    for (int i = 0; i < argc; i++)
+        total += 1 + 20 + 2 + (argvlen ? argvlen[i] : strlen(argv[i])) + 2;
+    char *buf = malloc(total + 1);
+    if (!buf)
+        return -1;
+    size_t n = 0;
+    buf[n++] = '*';
+    n += put_uint(buf + n, (size_t)argc);
+    buf[n++] = '\r';
+    buf[n++] = '\n';
+    for (int i = 0; i < argc; i++) {
+        size_t len = argvlen ? argvlen[i] : strlen(argv[i]);
+        buf[n++] = '$';
+        n += put_uint(buf + n, len);
+        buf[n++] = '\r';
+        buf[n++] = '\n';
+        memcpy(buf + n, argv[i], len);
+        n += len;
+        buf[n++] = '\r';
+        buf[n++] = '\n';
+    }
+    buf[n] = 0;
+    if (n > INT_MAX) {
+        free(buf);
+        return -1;
+    }
+    *out = buf;
+    return (int)n;
+}
+
 int cm_redis_pipe_add_argv(cm_redis_pipe *p, int argc, const char **argv, const size_t *argvlen)
 {
     char *cmd = NULL;
-    int len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
+    int len = cm_redis_format_argv(&cmd, argc, argv, argvlen);
     return push(p, cmd, len);
 }
 

@@ -52,6 +52,12 @@ void cm_redis_pipe_free(cm_redis_pipe *p);
 void cm_redis_pipe_reset(cm_redis_pipe *p);
 int cm_redis_pipe_add(cm_redis_pipe *p, const char *fmt, ...);
 int cm_redis_pipe_add_argv(cm_redis_pipe *p, int argc, const char **argv, const size_t *argvlen);
+/* The RESP encoding of one command (what redisFormatCommandArgv makes,
+ * byte for byte, without its sprintf per argument: the hot paths of
+ * ingest and the scheduler queue thousands per batch). argvlen NULL:
+ * strlen. *out is malloc'ed (caller frees); returns its length, -1 on out
+ * of memory. */
+int cm_redis_format_argv(char **out, int argc, const char **argv, const size_t *argvlen);
 size_t cm_redis_pipe_len(const cm_redis_pipe *p);
 /* Sends everything and reads every reply (retrying the whole pipeline once
  * after a reconnect). Error replies are kept in the array (type

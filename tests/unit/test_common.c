@@ -224,6 +224,38 @@ static void test_metrics(void **state)
     free(out);
 }
 
+/* cm_redis_format_argv must produce exactly what hiredis's own formatter
+ * does: empty, binary (NUL, CR/LF) and long arguments, 0 to many args. */
+static void test_redis_format(void **state)
+{
+    (void)state;
+    static char big[70000];
+    memset(big, 'x', sizeof big);
+    const char *a1[] = {"SET", "k", "v"};
+    const char *a2[] = {"HSET", "", "f\r\n", "a\0b"};
+    size_t l2[] = {4, 0, 3, 3};
+    const char *a3[] = {"SET", "big", big};
+    size_t l3[] = {3, 3, sizeof big};
+    const char *a4[200];
+    for (int i = 0; i < 200; i++)
+        a4[i] = i % 2 ? "1234567890" : "EVALSHA";
+    struct {
+        int argc;
+        const char **argv;
+        const size_t *len;
+    } cases[] = {{3, a1, NULL}, {4, a2, l2}, {3, a3, l3}, {200, a4, NULL}, {0, a1, NULL}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *ours = NULL, *theirs = NULL;
+        int n = cm_redis_format_argv(&ours, cases[i].argc, cases[i].argv, cases[i].len);
+        int m = redisFormatCommandArgv(&theirs, cases[i].argc, cases[i].argv, cases[i].len);
+        assert_true(n > 0);
+        assert_int_equal(n, m);
+        assert_memory_equal(ours, theirs, (size_t)n);
+        free(ours);
+        redisFreeCommand(theirs);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -231,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_clock),    cmocka_unit_test(test_money),
         cmocka_unit_test(test_urls),     cmocka_unit_test(test_settings),
         cmocka_unit_test(test_tz),       cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_redis_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
