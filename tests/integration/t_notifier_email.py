@@ -232,12 +232,4 @@ try:
     print("ok: %d emails, one per command, headers/parts/pay link verified; %d failures answered"
           % (len(good), len(failing)))
 finally:
-    for p in procs:
-        if p.alive():
-            p.kill9()
-    for s in sinks:
-        s.stop()
-    if os.environ.get("ARREARS_IT_KEEP"):
-        print("kept " + work)
-    else:
-        shutil.rmtree(work, ignore_errors=True)
+    h.teardown(procs, sinks, work)

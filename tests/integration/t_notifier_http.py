@@ -20,7 +20,6 @@ import hashlib
 import hmac
 import json
 import os
-import shutil
 import sys
 import tempfile
 import time
@@ -184,10 +183,4 @@ try:
     print("ok: %d webhooks (signatures verified independently), %d SMS, %d tasks, one each"
           % (len(got) + 1, len(sms), len(trecs)))
 finally:
-    for p in procs:
-        if p.alive():
-            p.kill9()
-    for s in sinks:
-        s.stop()
-    if not os.environ.get("ARREARS_IT_KEEP"):
-        shutil.rmtree(work, ignore_errors=True)
+    h.teardown(procs, sinks, work)

@@ -21,8 +21,6 @@ SIGKILL; the other takes its partitions over. Then:
 """
 import json
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -121,12 +119,8 @@ try:
                 h.fail("%s: a repeated request differs from the first" % key)
 
     def committed():
-        out = subprocess.run([os.path.join(bindir, "arrears-admin"), "offsets", group,
-                              "commands"], env=dict(os.environ, ARREARS_TOPIC_PREFIX=prefix),
-                             capture_output=True, text=True).stdout.strip().splitlines()
-        last = out[-1] if out else ""
-        parts = dict(p.split("=") for p in last.split()[1:] if "=" in p)
-        return parts.get("committed") == parts.get("end") and parts.get("end") not in (None, "0")
+        o = h.group_offsets(bindir, prefix, group, "commands")
+        return o.get("end", 0) > 0 and o.get("committed") == o.get("end")
     h.wait_for(committed, 30, "committed offsets at the end of the topic", procs=[b])
     rc = b.stop()
     if rc != 0:
@@ -135,10 +129,4 @@ try:
           "outcome event, one send each (%d repeated requests with the same "
           "Idempotency-Key, answered as replays)" % (N, killed_at, nrep))
 finally:
-    for p in procs:
-        if p.alive():
-            p.kill9()
-    for s in sinks:
-        s.stop()
-    if not os.environ.get("ARREARS_IT_KEEP"):
-        shutil.rmtree(work, ignore_errors=True)
+    h.teardown(procs, sinks, work)

@@ -12,10 +12,7 @@ Then the sink recovers (POST /_sink/config): every command is sent exactly
 once (one first-time request per Idempotency-Key), has one contact.sent,
 and /readyz answers 200 again.
 """
-import json
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -92,11 +89,9 @@ try:
         h.fail("%s commands held in memory, bound %d" % (queued, QUEUED))
     if paused != 1:
         h.fail("consumption not paused while the backlog is full (paused=%s)" % paused)
-    out = subprocess.run([os.path.join(bindir, "arrears-admin"), "offsets", group, "commands"],
-                         env=dict(os.environ, ARREARS_TOPIC_PREFIX=prefix),
-                         capture_output=True, text=True).stdout.strip().splitlines()[-1]
-    parts = dict(p.split("=") for p in out.split()[1:] if "=" in p)
-    if int(parts["committed"]) >= int(parts["end"]) - QUEUED:
+    offs = h.group_offsets(bindir, prefix, group, "commands")
+    out = offs["line"]
+    if offs["committed"] >= offs["end"] - QUEUED:
         h.fail("commands did not wait in Kafka: %s" % out)
     if h.consume(brokers, prefix + "contacts"):
         h.fail("outcomes published while every send is still being retried")
@@ -130,10 +125,4 @@ try:
     print("ok: outage held <= %d commands in memory with /readyz 503; after recovery %d sent once"
           % (QUEUED, N))
 finally:
-    for p in procs:
-        if p.alive():
-            p.kill9()
-    for s in sinks:
-        s.stop()
-    if not os.environ.get("ARREARS_IT_KEEP"):
-        shutil.rmtree(work, ignore_errors=True)
+    h.teardown(procs, sinks, work)

@@ -9,7 +9,6 @@ check). Webhooks (unlimited here) are not held back by the SMS bucket:
 all 10 arrive before the SMS are done. Every command is sent once.
 """
 import os
-import shutil
 import sys
 import tempfile
 
@@ -66,10 +65,4 @@ try:
         h.fail("notifier exited %s on SIGTERM" % rc)
     print("ok: 20 SMS over %.1f s at 5/s (burst 5); webhooks unaffected; one send each" % span)
 finally:
-    for p in procs:
-        if p.alive():
-            p.kill9()
-    for s in sinks:
-        s.stop()
-    if not os.environ.get("ARREARS_IT_KEEP"):
-        shutil.rmtree(work, ignore_errors=True)
+    h.teardown(procs, sinks, work)

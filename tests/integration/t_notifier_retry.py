@@ -16,7 +16,6 @@ Every request of one command carries the same Idempotency-Key and body.
 """
 import json
 import os
-import shutil
 import socket
 import sys
 import tempfile
@@ -132,10 +131,4 @@ try:
     print("ok: retries on 5xx/429/timeouts/refused/SMTP 4xx, none on 4xx/SMTP 5xx, "
           "Retry-After honoured (%.1f s)" % gap)
 finally:
-    for p in procs:
-        if p.alive():
-            p.kill9()
-    for s in sinks:
-        s.stop()
-    if not os.environ.get("ARREARS_IT_KEEP"):
-        shutil.rmtree(work, ignore_errors=True)
+    h.teardown(procs, sinks, work)

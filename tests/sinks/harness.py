@@ -10,6 +10,7 @@ with kcat, read topics back. Python stdlib only; kcat on PATH.
 """
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -155,6 +156,32 @@ def consume(brokers, topic):
         if line.strip():
             out.append(json.loads(line))
     return out
+
+
+def teardown(procs, sinks, work):
+    """A test's finally: kills what still runs, stops the sinks, removes the
+    work dir (kept, and said, with ARREARS_IT_KEEP=1)."""
+    for p in procs:
+        if p.alive():
+            p.kill9()
+    for s in sinks:
+        s.stop()
+    if os.environ.get("ARREARS_IT_KEEP"):
+        print("kept " + work)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def group_offsets(bindir, prefix, group, suffix):
+    """`arrears-admin offsets GROUP SUFFIX` under topic prefix: its total line
+    as {"committed", "end", "lag": int, "line": str} (committed -1: none)."""
+    out = subprocess.run([os.path.join(bindir, "arrears-admin"), "offsets", group, suffix],
+                         env=dict(os.environ, ARREARS_TOPIC_PREFIX=prefix),
+                         capture_output=True, text=True).stdout.strip().splitlines()
+    line = out[-1] if out else ""
+    res = {k: int(v) for k, v in (p.split("=") for p in line.split()[1:] if "=" in p)}
+    res["line"] = line
+    return res
 
 
 def wait_for(pred, timeout, what, interval=0.3, procs=()):
