@@ -74,6 +74,7 @@ try:
     env.produce([ev("invoice.voided", "C-2", {"invoice_id": "INV-7"}, "void-7")])
     # INV-4: a partial payment (no allocation: oldest due first) after its -3d reminder
     wait_for(lambda: cmds_for("INV-4"), "INV-4's first reminder", clock.sim0 + 20 * day)
+    paid4_at = clock.now()
     env.produce([ev("payment.received", "C-3", {"payment_id": "PAY-4", "currency": "EUR", "amount_minor": 5000,
                                                "received_on": "2026-03-10"}, "pay-4")])
     # INV-3: paid in full once its +1d reminder went out, then the payment bounces
@@ -154,12 +155,22 @@ try:
         L.fail("INV-3 reminded while paid: %s" % quiet)
     if not [b for b in s3 if L.parse_iso(b["created_at"]) > reversed_at and b["amounts"]["total"] == 8000]:
         L.fail("INV-3: no reminder after the reversal reopened it: %s" % [b["command_id"] for b in s3])
-    # INV-4: partial payment -> later steps carry the new amount
+    # INV-4: partial payment -> later steps carry the new amount. Step 0
+    # fired before the payment was published; the payment takes effect a
+    # pipeline latency later (simulated hours here; the next step is 4
+    # simulated days = 2.4 s real away, which a loaded machine or a
+    # sanitizer build can exceed), so step 1 may still carry the old amount,
+    # step 2 (6 more days) must not, and from the first step with the new
+    # amount on every step carries 15000, total and outstanding.
     s4 = steps("INV-4")
     if len(s4) != len(ladder) or s4[0]["amounts"]["total"] != 20000:
         L.fail("INV-4 steps: %s" % [(b["command_id"], b["amounts"]["total"]) for b in s4])
-    if any(b["amounts"]["total"] != 15000 or b["invoices"][0]["outstanding_minor"] != 15000 for b in s4[1:]):
-        L.fail("INV-4 after the partial payment: %s" % [(b["step"], b["amounts"]["total"]) for b in s4])
+    seen4 = [(b["step"], b["amounts"]["total"], b["invoices"][0]["outstanding_minor"]) for b in s4]
+    switch = next((i for i, b in enumerate(s4) if b["amounts"]["total"] != 20000), len(s4))
+    if (switch not in (1, 2) or L.parse_iso(s4[switch]["created_at"]) < paid4_at
+            or any(t != 15000 or o != 15000 for _, t, o in seen4[switch:])):
+        L.fail("INV-4 after the partial payment (published at %s): %s"
+               % (L.iso(paid4_at), [(b["step"], b["amounts"]["total"], b["created_at"]) for b in s4]))
     # INV-5: paid before it arrived -> thanks, no reminder
     if steps("INV-5"):
         L.fail("INV-5 (paid on arrival) got reminders: %s" % [b["command_id"] for b in steps("INV-5")])
