@@ -19,7 +19,7 @@ VERSION  := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 OPT      ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wformat=2 -Wno-format-nonliteral -Wpointer-arith -Wvla -Wundef
-CPPFLAGS += -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -DARREARS_VERSION='"$(VERSION)"' -Icommon
+CPPFLAGS += -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L -DARREARS_VERSION='"$(VERSION)"' -Icommon -Icontract
 CFLAGS   += -std=c11 $(OPT) $(WARN) -MMD -MP -pthread
 LDLIBS   += -lrdkafka -ljansson -lhiredis -lcurl -lmicrohttpd -lcrypto -lm -lpthread
 
@@ -43,6 +43,12 @@ COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 COMMON_LIB := $(BUILD)/libcommon.a
 
+# The contract (contract/*.c -> libcontract.a): record types, enums,
+# limits and their one codec; every service, tool and test links it.
+CONTRACT_SRC := $(wildcard contract/*.c)
+CONTRACT_OBJ := $(CONTRACT_SRC:%.c=$(BUILD)/%.o)
+CONTRACT_LIB := $(BUILD)/libcontract.a
+
 svc_src  = $(filter-out services/$(1)/main.c,$(wildcard services/$(1)/*.c))
 svc_obj  = $(patsubst %.c,$(BUILD)/%.o,$(call svc_src,$(1)))
 svc_lib  = $(BUILD)/libsvc_$(1).a
@@ -58,7 +64,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 IT_SRC    := $(wildcard tests/integration/it_*.c)
 IT_BINS   := $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(IT_SRC))
 
-ALL_OBJ := $(COMMON_OBJ) $(foreach s,$(SERVICES),$(call svc_obj,$(s)) $(BUILD)/services/$(s)/main.o) \
+ALL_OBJ := $(COMMON_OBJ) $(CONTRACT_OBJ) $(foreach s,$(SERVICES),$(call svc_obj,$(s)) $(BUILD)/services/$(s)/main.o) \
            $(TOOL_SRC:%.c=$(BUILD)/%.o) $(UNIT_SRC:%.c=$(BUILD)/%.o) $(IT_SRC:%.c=$(BUILD)/%.o)
 
 .PHONY: all deps test test-run test-unit test-integration test-k8s fuzz demo \
@@ -76,6 +82,10 @@ $(COMMON_LIB): $(COMMON_OBJ)
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+$(CONTRACT_LIB): $(CONTRACT_OBJ)
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
 # A service library another service's binary needs: the reporter's offline
 # replay validates inbound events with ingest's own normalizer.
 SVC_DEPS_reporter := ingest
@@ -84,7 +94,7 @@ define svc_rules
 $(call svc_lib,$(1)): $(call svc_obj,$(1))
 	$$(call say,AR,$$@)
 	$$(Q)rm -f $$@ && ar rcs $$@ $$^ $$(if $$^,,$(BUILD)/empty.o)
-$(BIN)/arrears-$(1): $(BUILD)/services/$(1)/main.o $(call svc_lib,$(1)) $(foreach d,$(SVC_DEPS_$(1)),$(call svc_lib,$(d))) $(COMMON_LIB)
+$(BIN)/arrears-$(1): $(BUILD)/services/$(1)/main.o $(call svc_lib,$(1)) $(foreach d,$(SVC_DEPS_$(1)),$(call svc_lib,$(d))) $(CONTRACT_LIB) $(COMMON_LIB)
 	@mkdir -p $(BIN)
 	$$(call say,LINK,$$@)
 	$$(Q)$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
@@ -98,20 +108,20 @@ $(BUILD)/empty.o:
 
 $(SVC_LIBS): | $(BUILD)/empty.o
 
-$(BIN)/arrears-%: $(BUILD)/tools/%.o $(SVC_LIBS) $(COMMON_LIB)
+$(BIN)/arrears-%: $(BUILD)/tools/%.o $(SVC_LIBS) $(CONTRACT_LIB) $(COMMON_LIB)
 	@mkdir -p $(BIN)
 	$(call say,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--start-group $(SVC_LIBS) $(COMMON_LIB) -Wl,--end-group $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--start-group $(SVC_LIBS) $(CONTRACT_LIB) $(COMMON_LIB) -Wl,--end-group $(LDLIBS)
 
-$(BUILD)/tests/it_%: $(BUILD)/tests/integration/it_%.o $(SVC_LIBS) $(COMMON_LIB)
+$(BUILD)/tests/it_%: $(BUILD)/tests/integration/it_%.o $(SVC_LIBS) $(CONTRACT_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--start-group $(SVC_LIBS) $(COMMON_LIB) -Wl,--end-group $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--start-group $(SVC_LIBS) $(CONTRACT_LIB) $(COMMON_LIB) -Wl,--end-group $(LDLIBS) -lcmocka
 
-$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(SVC_LIBS) $(COMMON_LIB)
+$(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(SVC_LIBS) $(CONTRACT_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(call say,LINK,$@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--start-group $(SVC_LIBS) $(COMMON_LIB) -Wl,--end-group $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -Wl,--start-group $(SVC_LIBS) $(CONTRACT_LIB) $(COMMON_LIB) -Wl,--end-group $(LDLIBS) -lcmocka
 
 deps:
 	@deploy/local/deps

@@ -1,0 +1,109 @@
+/* contract.h -- what crosses processes: the one home of arrears' record
+ * types, their enums, limits and names.
+ *
+ * Design: as OpenSMTPD keeps `struct envelope` in smtpd.h and its one codec
+ * in envelope.c, every record a service reads from or writes to Kafka has
+ * one type here and one encoder/decoder in this library (libcontract):
+ *   canonical event  (topic events;   ingest -> scheduler, reporter)
+ *   command          (topic commands; scheduler -> notifier)
+ *   contact outcome  (topic contacts; notifier -> reporter)
+ *   task             (topic tasks;    notifier -> people)
+ * Services decode into these structs and dispatch on the enums; the wire
+ * names ("payment.received", "email", ...) are spelt only in contract.c.
+ * docs/contracts.md and docs/events.md are the prose form, schemas/ the
+ * JSON Schema form; tests/unit/test_contract_docs.c keeps the three
+ * together. Adding an event type: docs/conventions.md lists the files.
+ *
+ * Ownership: the name tables are static; nothing here allocates. */
+#ifndef CT_CONTRACT_H
+#define CT_CONTRACT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* --- limits (bytes), one set for every service; docs/events.md ---------- */
+#define CT_TENANT_MAX 64
+#define CT_ID_MAX     200 /* ids: id, source, *_id */
+#define CT_TEXT_MAX   1000 /* names, reasons, terms, ... */
+#define CT_LIST_MAX   100 /* items in tags, channels, invoice_ids, allocations */
+#define CT_TYPE_MAX   64
+#define CT_KEY_MAX    (CT_TENANT_MAX + 1 + CT_ID_MAX + 1) /* "tenant/customer_id" + NUL */
+#define CT_VERSION    1 /* "v" of every record */
+
+/* The source of the events the scheduler publishes itself. */
+#define CT_SCHEDULER_SOURCE "arrears-scheduler"
+
+/* --- event types (canonical events on `events`) ------------------------ */
+/* Inbound types first, in contract order (ct_type_inbound() is 1 for
+ * them); then the types only the scheduler emits. CT_EV_NONE is "not a
+ * type of the contract". Append; never renumber a published name. */
+typedef enum ct_type {
+    CT_EV_NONE = -1,
+    CT_EV_INVOICE_ISSUED = 0,
+    CT_EV_INVOICE_UPDATED,
+    CT_EV_INVOICE_VOIDED,
+    CT_EV_INVOICE_WRITTEN_OFF,
+    CT_EV_PAYMENT_RECEIVED,
+    CT_EV_PAYMENT_REVERSED,
+    CT_EV_CREDIT_NOTE_ISSUED,
+    CT_EV_CUSTOMER_UPSERTED,
+    CT_EV_PROMISE_MADE,
+    CT_EV_DISPUTE_OPENED,
+    CT_EV_DISPUTE_RESOLVED,
+    CT_EV_CONTACT_CEASED,
+    CT_EV_INBOUND_COUNT, /* number of inbound types */
+    /* emitted by the scheduler (source CT_SCHEDULER_SOURCE) */
+    CT_EV_INVOICE_ESCALATED = CT_EV_INBOUND_COUNT,
+    CT_EV_PROMISE_KEPT,
+    CT_EV_PROMISE_BROKEN,
+    CT_EV_COUNT
+} ct_type;
+
+/* "invoice.issued" -> CT_EV_INVOICE_ISSUED; CT_EV_NONE when unknown. n is
+ * the length of s (s need not be NUL-terminated). */
+ct_type ct_type_parse(const char *s, size_t n);
+/* The wire name; "" for CT_EV_NONE or out of range. */
+const char *ct_type_name(ct_type t);
+/* 1 when billing may publish t on `inbound`. */
+int ct_type_inbound(ct_type t);
+
+/* --- channels ----------------------------------------------------------- */
+typedef enum ct_channel {
+    CT_CH_NONE = -1,
+    CT_CH_EMAIL = 0,
+    CT_CH_SMS,
+    CT_CH_WEBHOOK,
+    CT_CH_CALL_TASK,
+    CT_CH_LETTER,
+    CT_CH_COUNT
+} ct_channel;
+
+ct_channel ct_channel_parse(const char *s, size_t n);
+const char *ct_channel_name(ct_channel c);
+
+/* --- command kinds (commands topic) ------------------------------------ */
+typedef enum ct_kind {
+    CT_KIND_NONE = -1,
+    CT_KIND_REMINDER = 0,
+    CT_KIND_PAYMENT_THANKS,
+    CT_KIND_CALL_TASK,
+    CT_KIND_LETTER,
+    CT_KIND_ESCALATION,
+    CT_KIND_COUNT
+} ct_kind;
+
+ct_kind ct_kind_parse(const char *s, size_t n);
+const char *ct_kind_name(ct_kind k);
+
+/* --- contact outcome types (contacts topic) ---------------------------- */
+typedef enum ct_outcome {
+    CT_OUT_NONE = -1,
+    CT_OUT_SENT = 0,
+    CT_OUT_FAILED,
+    CT_OUT_COUNT
+} ct_outcome;
+
+ct_outcome ct_outcome_parse(const char *s, size_t n);
+const char *ct_outcome_name(ct_outcome o);
+
+#endif
