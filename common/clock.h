@@ -25,6 +25,11 @@ int cm_clock_init(const char *spec, char *errstr, size_t errlen);
 int64_t cm_clock_now_ms(void);  /* simulated (or wall) now */
 int64_t cm_clock_real_ms(void); /* wall clock, always */
 double cm_clock_factor(void);
+/* Monotonic clock (CLOCK_MONOTONIC), for timeouts, deadlines and latency:
+ * never the simulated clock, never steps. Milliseconds, or seconds with a
+ * fraction (benchmarks, rates). */
+int64_t cm_mono_ms(void);
+double cm_mono_sec(void);
 /* Real milliseconds until simulated instant t (<= 0 if already past). */
 int64_t cm_clock_real_delay_ms(int64_t t);
 

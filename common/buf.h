@@ -1,0 +1,53 @@
+/* buf.h -- the one growable byte buffer, with a JSON string writer.
+ *
+ * Design: every service builds records, messages and keys by appending to
+ * a buffer that grows by doubling and is always NUL-terminated. An append
+ * that cannot allocate sets oom; later appends are then no-ops and return
+ * -1, so a writer checks once at the end (`if (b.oom) ...`) instead of after
+ * every call. cm_buf_json_str is the hot path of every JSON writer in the
+ * tree (ingest's canonical events, the scheduler's commands): it copies
+ * runs of plain bytes 16 at a time and escapes only what RFC 8259 requires.
+ *
+ * Ownership: the buffer owns p; cm_buf_free releases it, cm_buf_take hands
+ * it to the caller (who free()s it). A zeroed cm_buf (CM_BUF_INIT) is an
+ * empty buffer. */
+#ifndef CM_BUF_H
+#define CM_BUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cm_buf {
+    char *p; /* NUL-terminated once anything was appended (NULL before) */
+    size_t len, cap;
+    int oom; /* an append failed: content is incomplete */
+} cm_buf;
+
+#define CM_BUF_INIT {NULL, 0, 0, 0}
+
+/* Makes room for n more bytes (plus the NUL). 0, or -1 and oom set. */
+int cm_buf_reserve(cm_buf *b, size_t n);
+int cm_buf_add(cm_buf *b, const void *p, size_t n);
+int cm_buf_adds(cm_buf *b, const char *s); /* strlen(s) bytes */
+int cm_buf_addc(cm_buf *b, char c);
+int cm_buf_printf(cm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Decimal integer, without printf. */
+int cm_buf_int(cm_buf *b, int64_t v);
+/* s[0..n) as a JSON string: quoted, with " \ and control bytes escaped
+ * (\b \f \n \r \t or \u00XX). s must be valid UTF-8 (not checked). */
+int cm_buf_json_str(cm_buf *b, const char *s, size_t n);
+/* s[0..n) with & < > " ' escaped for HTML text and attribute values. */
+int cm_buf_html(cm_buf *b, const char *s, size_t n);
+/* Empties the buffer (keeps its memory) and clears oom. */
+void cm_buf_reset(cm_buf *b);
+void cm_buf_free(cm_buf *b);
+/* Hands the string to the caller (free() it) and empties the buffer; NULL
+ * when memory ran out (the buffer is then freed). */
+char *cm_buf_take(cm_buf *b, size_t *len);
+
+/* The first byte in [q, end) that a JSON string cannot hold as is (" \ or
+ * a control byte), or end. Shared by the writer above and the JSON reader
+ * (common/json.c): 16 bytes at a time with SSE2. */
+const char *cm_json_plain_end(const char *q, const char *end);
+
+#endif

@@ -1,0 +1,119 @@
+/* map.c -- string -> uint32 open-addressing hash map and FNV-1a (map.h). */
+#include "map.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+uint64_t cm_fnv1a64(const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+uint32_t cm_fnv1a32(const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) {
+        h ^= s[i];
+        h *= 16777619u;
+    }
+    return h ? h : 1;
+}
+
+static int same_key(const char *stored, const char *key, size_t klen)
+{
+    return strncmp(stored, key, klen) == 0 && stored[klen] == 0;
+}
+
+int cm_map_get(const cm_map *m, const char *key, size_t klen, uint32_t *val)
+{
+    if (!m->cap)
+        return 0;
+    uint32_t h = cm_fnv1a32(key, klen);
+    size_t mask = m->cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        if (!m->hashes[i])
+            return 0;
+        if (m->hashes[i] == h && same_key(m->keys[i], key, klen)) {
+            if (val)
+                *val = m->vals[i];
+            return 1;
+        }
+    }
+}
+
+static int grow(cm_map *m)
+{
+    size_t ncap = m->cap ? m->cap * 2 : 64;
+    char **keys = calloc(ncap, sizeof *keys);
+    uint32_t *vals = calloc(ncap, sizeof *vals);
+    uint32_t *hashes = calloc(ncap, sizeof *hashes);
+    if (!keys || !vals || !hashes) {
+        free(keys);
+        free(vals);
+        free(hashes);
+        return -1;
+    }
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->hashes[i])
+            continue;
+        size_t j = m->hashes[i] & (ncap - 1);
+        while (hashes[j])
+            j = (j + 1) & (ncap - 1);
+        hashes[j] = m->hashes[i];
+        keys[j] = m->keys[i];
+        vals[j] = m->vals[i];
+    }
+    free(m->keys);
+    free(m->vals);
+    free(m->hashes);
+    m->keys = keys;
+    m->vals = vals;
+    m->hashes = hashes;
+    m->cap = ncap;
+    return 0;
+}
+
+int cm_map_put(cm_map *m, const char *key, size_t klen, uint32_t val)
+{
+    if ((m->len + 1) * 2 > m->cap && grow(m) < 0)
+        return -1;
+    uint32_t h = cm_fnv1a32(key, klen);
+    size_t mask = m->cap - 1;
+    size_t i = h & mask;
+    for (;; i = (i + 1) & mask) {
+        if (!m->hashes[i])
+            break;
+        if (m->hashes[i] == h && same_key(m->keys[i], key, klen)) {
+            m->vals[i] = val;
+            return 0;
+        }
+    }
+    char *k = malloc(klen + 1);
+    if (!k)
+        return -1;
+    memcpy(k, key, klen);
+    k[klen] = 0;
+    m->keys[i] = k;
+    m->vals[i] = val;
+    m->hashes[i] = h;
+    m->len++;
+    return 0;
+}
+
+void cm_map_free(cm_map *m)
+{
+    for (size_t i = 0; i < m->cap; i++)
+        if (m->hashes[i])
+            free(m->keys[i]);
+    free(m->keys);
+    free(m->vals);
+    free(m->hashes);
+    memset(m, 0, sizeof *m);
+}
