@@ -9,7 +9,7 @@
  * ARREARS_TOPIC_PREFIX + "reports" up to the current end, keeps the latest
  * report per key (tenant/report-type; one key lives on one partition, so
  * "latest" is the highest offset), and prints them as aligned tables
- * (rep_table_print), or as one JSON object per line with --json. With
+ * (cm_table_report), or as one JSON object per line with --json. With
  * --request-id only the answers to that request are kept. With --ask it
  * publishes a request on reports.requests (tenant default "default", as of
  * today by default) and prints the answers as they arrive (waiting at most
@@ -21,11 +21,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../services/reporter/reporter.h"
+#include <jansson.h>
+
 #include "clock.h"
 #include "kafka.h"
 #include "log.h"
 #include "settings.h"
+#include "table.h"
 
 static cm_setting tool_settings[] = {CM_SETTINGS_COMMON("", "arrears-report"), CM_SETTINGS_END};
 
@@ -233,7 +235,7 @@ int main(int argc, char **argv)
                 printf("%s\n", s);
             free(s);
         } else {
-            rep_table_print(stdout, r);
+            cm_table_report(stdout, r);
         }
         printed++;
     }

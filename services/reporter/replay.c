@@ -14,6 +14,7 @@
 #include "reporter.h"
 
 #include "clock.h"
+#include "table.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -149,7 +150,7 @@ int rep_replay_main(int argc, char **argv, FILE *out, FILE *err)
                 goto cleanup;
             }
             if (table) {
-                rep_table_print(out, r);
+                cm_table_report(out, r);
             } else {
                 char *s =
                     json_dumps(r, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));

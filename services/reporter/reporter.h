@@ -219,10 +219,6 @@ int rep_snapshot_encode(const rep_state *st, char **buf, size_t *len, char *errs
 /* A new state from a buffer, or NULL with errstr (corrupt/unknown version). */
 rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t errlen);
 
-/* ---- table.c: human tables ---- */
-/* Prints one report as aligned tables. */
-void rep_table_print(FILE *out, const json_t *report);
-
 /* ---- replay.c ---- */
 /* `arrears-reporter replay ...`; returns the process exit code. */
 int rep_replay_main(int argc, char **argv, FILE *out, FILE *err);

@@ -1,0 +1,15 @@
+/* table.h -- one report of `reports` (docs/reports.md) as aligned text
+ * tables, for a person: aging buckets and top customers, kpis by period,
+ * effectiveness rows and experiments; an error report prints its error.
+ *
+ * Ownership: report is borrowed; nothing is allocated. */
+#ifndef CM_TABLE_H
+#define CM_TABLE_H
+
+#include <jansson.h>
+#include <stdio.h>
+
+/* Prints report (an object with "type", "tenant", "as_of", ...) to out. */
+void cm_table_report(FILE *out, const json_t *report);
+
+#endif
