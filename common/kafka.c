@@ -34,10 +34,10 @@ int cm_kafka_brokers_check(const char *brokers, char *errstr, size_t errlen)
             return -1;
         }
         for (const char *h = p; h < colon; h++) {
-            if (!isalnum((unsigned char)*h) && *h != '.' && *h != '-' && *h != '_' &&
-                *h != '[' && *h != ']' && *h != ':') {
-                snprintf(errstr, errlen, "'%.*s' in '%s': invalid host character '%c'", (int)n,
-                         p, brokers, *h);
+            if (!isalnum((unsigned char)*h) && *h != '.' && *h != '-' && *h != '_' && *h != '[' &&
+                *h != ']' && *h != ':') {
+                snprintf(errstr, errlen, "'%.*s' in '%s': invalid host character '%c'", (int)n, p,
+                         brokers, *h);
                 return -1;
             }
         }
@@ -50,8 +50,7 @@ int cm_kafka_brokers_check(const char *brokers, char *errstr, size_t errlen)
             port = port * 10 + (*d - '0');
         }
         if (port < 1 || port > 65535) {
-            snprintf(errstr, errlen, "'%.*s' in '%s': port must be 1..65535", (int)n, p,
-                     brokers);
+            snprintf(errstr, errlen, "'%.*s' in '%s': port must be 1..65535", (int)n, p, brokers);
             return -1;
         }
         p += n;
@@ -63,16 +62,42 @@ int cm_kafka_brokers_check(const char *brokers, char *errstr, size_t errlen)
 
 static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 {
-    (void)rk;
     (void)opaque;
-    cm_log_fields(err == RD_KAFKA_RESP_ERR__FATAL ? CM_LOG_ERROR : CM_LOG_WARN,
-                  json_pack("{s:s}", "error", rd_kafka_err2name(err)), "kafka: %s", reason);
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        /* The callback's err is only __FATAL; the underlying error is what
+         * the operator needs. cm_kafka_fatal() reports it to the loop. */
+        char why[512];
+        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, why, sizeof why);
+        cm_log_fields(CM_LOG_ERROR,
+                      json_pack("{s:s,s:s}", "error", rd_kafka_err2name(err), "fatal",
+                                rd_kafka_err2name(orig)),
+                      "kafka: fatal: %s", orig ? why : reason);
+        return;
+    }
+    cm_log_fields(CM_LOG_WARN, json_pack("{s:s}", "error", rd_kafka_err2name(err)), "kafka: %s",
+                  reason);
+}
+
+int cm_kafka_fatal(rd_kafka_t *rk, char *errstr, size_t errlen)
+{
+    char why[512];
+    if (!rk)
+        return 0;
+    rd_kafka_resp_err_t err = rd_kafka_fatal_error(rk, why, sizeof why);
+    if (!err)
+        return 0;
+    snprintf(errstr, errlen, "kafka %s fatal error (%s): %s",
+             rd_kafka_type(rk) == RD_KAFKA_PRODUCER ? "producer" : "consumer",
+             rd_kafka_err2name(err), why);
+    return -1;
 }
 
 static void on_log(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     (void)rk;
-    cm_log_fields(level <= 3 ? CM_LOG_ERROR : level <= 5 ? CM_LOG_WARN : CM_LOG_DEBUG,
+    cm_log_fields(level <= 3   ? CM_LOG_ERROR
+                  : level <= 5 ? CM_LOG_WARN
+                               : CM_LOG_DEBUG,
                   json_pack("{s:s}", "facility", fac), "librdkafka: %s", buf);
 }
 
@@ -83,8 +108,7 @@ rd_kafka_conf_t *cm_kafka_conf_new(const char *brokers, const char *client_id, c
     static const char pfx[] = "ARREARS_KAFKA_";
 
     if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, errlen) ||
-        rd_kafka_conf_set(conf, "client.id", client_id ? client_id : "arrears", errstr,
-                          errlen))
+        rd_kafka_conf_set(conf, "client.id", client_id ? client_id : "arrears", errstr, errlen))
         goto fail;
     for (char **e = environ; *e; e++) {
         char prop[256];
@@ -214,15 +238,15 @@ void cm_kafka_consumer_close(rd_kafka_t *rk)
     free(ctx);
 }
 
-int cm_kafka_store(rd_kafka_t *rk, rd_kafka_message_t **msgs, size_t n, char *errstr,
-                   size_t errlen)
+int cm_kafka_store(rd_kafka_t *rk, rd_kafka_message_t **msgs, size_t n, char *errstr, size_t errlen)
 {
     if (n == 0)
         return 0;
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
     for (size_t i = 0; i < n; i++) {
         const char *t = rd_kafka_topic_name(msgs[i]->rkt);
-        rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(l, t, msgs[i]->partition);
+        rd_kafka_topic_partition_t *p =
+            rd_kafka_topic_partition_list_find(l, t, msgs[i]->partition);
         if (!p)
             p = rd_kafka_topic_partition_list_add(l, t, msgs[i]->partition);
         if (p->offset < msgs[i]->offset + 1)
@@ -279,7 +303,8 @@ int64_t cm_kafka_lag(rd_kafka_t *rk)
     for (int i = 0; i < l->cnt; i++) {
         int64_t lo, hi;
         if (rd_kafka_get_watermark_offsets(rk, l->elems[i].topic, l->elems[i].partition, &lo,
-                                           &hi) != RD_KAFKA_RESP_ERR_NO_ERROR || hi < 0)
+                                           &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+            hi < 0)
             continue;
         int64_t pos = l->elems[i].offset >= 0 ? l->elems[i].offset : lo;
         lag += hi > pos ? hi - pos : 0;
@@ -340,8 +365,8 @@ rd_kafka_t *cm_kafka_producer_new(const char *brokers, const char *client_id, cm
 }
 
 int cm_kafka_produce(rd_kafka_t *rk, const char *topic, const char *key, size_t keylen,
-                     const void *payload, size_t len, rd_kafka_headers_t *headers,
-                     char *errstr, size_t errlen)
+                     const void *payload, size_t len, rd_kafka_headers_t *headers, char *errstr,
+                     size_t errlen)
 {
     for (int tries = 0;; tries++) {
         rd_kafka_resp_err_t err = rd_kafka_producev(
@@ -398,8 +423,8 @@ int cm_kafka_header(const rd_kafka_message_t *m, const char *name, char *out, si
     return 0;
 }
 
-int cm_kafka_create_topics(const char *brokers, const char *const *names, int n,
-                           int partitions, char *errstr, size_t errlen)
+int cm_kafka_create_topics(const char *brokers, const char *const *names, int n, int partitions,
+                           char *errstr, size_t errlen)
 {
     rd_kafka_conf_t *conf = cm_kafka_conf_new(brokers, "arrears-admin", errstr, errlen);
     rd_kafka_t *rk = NULL;

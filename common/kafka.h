@@ -60,8 +60,7 @@ int cm_kafka_store(rd_kafka_t *rk, rd_kafka_message_t **msgs, size_t n, char *er
 /* Polls up to max messages, waiting at most timeout_ms for the first and
  * collecting what else is ready. Errors that are not messages (partition
  * EOF) are dropped and freed; returns the count. */
-size_t cm_kafka_poll_batch(rd_kafka_t *rk, rd_kafka_message_t **msgs, size_t max,
-                           int timeout_ms);
+size_t cm_kafka_poll_batch(rd_kafka_t *rk, rd_kafka_message_t **msgs, size_t max, int timeout_ms);
 /* Number of partitions assigned to this consumer now. */
 int cm_kafka_assigned_count(rd_kafka_t *rk);
 /* Sum over assigned partitions of (high watermark - position), from cached
@@ -79,21 +78,37 @@ typedef struct cm_kafka_dr {
 rd_kafka_t *cm_kafka_producer_new(const char *brokers, const char *client_id, cm_kafka_dr *dr,
                                   int linger_ms, char *errstr, size_t errlen);
 /* Produces a copy of payload. headers (may be NULL) is owned by the call on
- * success and on failure. Retries internally while the queue is full. */
+ * success and on failure. Retries internally while the queue is full. The
+ * record may belong to an open transaction of a transactional producer. */
 int cm_kafka_produce(rd_kafka_t *rk, const char *topic, const char *key, size_t keylen,
-                     const void *payload, size_t len, rd_kafka_headers_t *headers,
-                     char *errstr, size_t errlen);
+                     const void *payload, size_t len, rd_kafka_headers_t *headers, char *errstr,
+                     size_t errlen);
 /* Serves delivery reports until the out queue is empty or timeout_ms pass.
  * Returns 0 when every record queued since the last call was delivered,
  * -1 on timeout or when any failed (errstr says which). Resets dr->failed. */
 int cm_kafka_wait_delivered(rd_kafka_t *rk, cm_kafka_dr *dr, int timeout_ms, char *errstr,
                             size_t errlen);
 
+/* The fatal-error policy, the same in every service. librdkafka raises a
+ * fatal error when a producer can never deliver again (an idempotent
+ * producer's sequence is broken, a transactional producer was fenced) or a
+ * consumer's static membership was fenced; the error callback every
+ * cm_kafka client has logs it once, at error level, with its reason.
+ *
+ * cm_kafka_fatal() returns 0 while rk (a producer or consumer; NULL is
+ * allowed and is never fatal) is healthy and -1, with the underlying error's
+ * reason in errstr, from the moment one has happened; it stays -1. Every
+ * service's loop checks it for each of its Kafka clients once per iteration;
+ * on -1 the service logs errstr, stops taking input, does not store or
+ * commit the offsets of the batch in hand (the group replays it after the
+ * restart) and exits with code 1. Cheap (a lock and an int), thread-safe. */
+int cm_kafka_fatal(rd_kafka_t *rk, char *errstr, size_t errlen);
+
 /* Reads one header's value as a NUL-terminated copy into out; -1 if absent. */
 int cm_kafka_header(const rd_kafka_message_t *m, const char *name, char *out, size_t outlen);
 
 /* Creates topics (ignoring "already exists"); used by tests and tools. */
-int cm_kafka_create_topics(const char *brokers, const char *const *names, int n,
-                           int partitions, char *errstr, size_t errlen);
+int cm_kafka_create_topics(const char *brokers, const char *const *names, int n, int partitions,
+                           char *errstr, size_t errlen);
 
 #endif
