@@ -1,0 +1,427 @@
+/* event.c -- the canonical event decoder and its Kafka headers (event.h).
+ *
+ * Design: one small getter per JSON shape (id, text, amount, date, list)
+ * checks presence, type and the CT_* limit of one member and records the
+ * first problem as "field: rule (detail)"; the per-shape functions below
+ * read the members of their types in docs/contracts.md order. Getters do
+ * nothing once a problem was recorded, so a shape function reads straight
+ * through and the caller checks once. */
+#include "event.h"
+
+#include "clock.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct dctx {
+    const json_t *obj; /* the object members are read from */
+    const char *path;  /* "data", "data.allocations[3]", "" (envelope) */
+    char *err;
+    size_t errlen;
+    int failed;
+} dctx;
+
+static void fail(dctx *c, const char *name, const char *rule, const char *detail)
+{
+    if (c->failed)
+        return;
+    c->failed = 1;
+    snprintf(c->err, c->errlen, "%s%s%s: %s%s%s%s", c->path, c->path[0] ? "." : "", name, rule,
+             detail ? " (" : "", detail ? detail : "", detail ? ")" : "");
+}
+
+/* The member name, or NULL (a problem recorded when required or wrong).
+ * JSON null counts as absent. */
+static const char *str(dctx *c, const char *name, int required, size_t max, int no_ctl)
+{
+    if (c->failed)
+        return NULL;
+    const json_t *v = json_object_get(c->obj, name);
+    if (!v || json_is_null(v)) {
+        if (required)
+            fail(c, name, "required", NULL);
+        return NULL;
+    }
+    if (!json_is_string(v)) {
+        fail(c, name, "type", "must be a string");
+        return NULL;
+    }
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    if (n == 0) {
+        fail(c, name, "non_empty", NULL);
+        return NULL;
+    }
+    if (n > max) {
+        char d[48];
+        snprintf(d, sizeof d, "longer than %zu bytes", max);
+        fail(c, name, "max_length", d);
+        return NULL;
+    }
+    if (strlen(s) != n) {
+        fail(c, name, "chars", "must not contain NUL");
+        return NULL;
+    }
+    for (size_t i = 0; no_ctl && i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) {
+            fail(c, name, "chars", "must not contain control characters");
+            return NULL;
+        }
+    return s;
+}
+
+static const char *id(dctx *c, const char *name, int required)
+{
+    return str(c, name, required, CT_ID_MAX, 1);
+}
+
+static const char *text(dctx *c, const char *name, int required)
+{
+    return str(c, name, required, CT_TEXT_MAX, 0);
+}
+
+static const char *currency(dctx *c, const char *name)
+{
+    const char *s = str(c, name, 1, 3, 1);
+    if (s && (strlen(s) != 3 || s[0] < 'A' || s[0] > 'Z' || s[1] < 'A' || s[1] > 'Z' ||
+              s[2] < 'A' || s[2] > 'Z')) {
+        fail(c, name, "currency", "must be an ISO 4217 code in upper case");
+        return NULL;
+    }
+    return s;
+}
+
+static int64_t amount(dctx *c, const char *name)
+{
+    if (c->failed)
+        return 0;
+    const json_t *v = json_object_get(c->obj, name);
+    if (!v || json_is_null(v)) {
+        fail(c, name, "required", NULL);
+        return 0;
+    }
+    if (!json_is_integer(v)) {
+        fail(c, name, "type", "must be an integer number of minor units");
+        return 0;
+    }
+    if (json_integer_value(v) < 0) {
+        fail(c, name, "amount_negative", "must not be negative");
+        return 0;
+    }
+    return (int64_t)json_integer_value(v);
+}
+
+static ct_date date(dctx *c, const char *name, int required)
+{
+    ct_date d = {NULL, 0};
+    const char *s = str(c, name, required, 10, 1);
+    if (s && (strlen(s) != 10 || cm_date_parse(s, &d.day) != 0)) {
+        fail(c, name, "date", "not a date (YYYY-MM-DD)");
+        return d;
+    }
+    d.s = s;
+    return d;
+}
+
+/* The array member name, or NULL when absent (problem recorded when
+ * required, not an array or longer than CT_LIST_MAX). */
+static const json_t *array(dctx *c, const char *name, int required)
+{
+    if (c->failed)
+        return NULL;
+    const json_t *v = json_object_get(c->obj, name);
+    if (!v || json_is_null(v)) {
+        if (required)
+            fail(c, name, "required", NULL);
+        return NULL;
+    }
+    if (!json_is_array(v)) {
+        fail(c, name, "type", "must be an array");
+        return NULL;
+    }
+    if (json_array_size(v) > CT_LIST_MAX) {
+        char d[48];
+        snprintf(d, sizeof d, "more than %d items", CT_LIST_MAX);
+        fail(c, name, "max_items", d);
+        return NULL;
+    }
+    if (required && json_array_size(v) == 0) {
+        fail(c, name, "non_empty", NULL);
+        return NULL;
+    }
+    return v;
+}
+
+static void strs(dctx *c, const char *name, int required, ct_strs *out)
+{
+    out->n = 0;
+    const json_t *a = array(c, name, required);
+    for (size_t i = 0; a && i < json_array_size(a) && !c->failed; i++) {
+        const json_t *it = json_array_get(a, i);
+        size_t n = json_string_length(it);
+        const char *s = json_string_value(it);
+        if (!s || n == 0 || n > CT_ID_MAX || strlen(s) != n) {
+            char f[64], d[64];
+            snprintf(f, sizeof f, "%s[%zu]", name, i);
+            snprintf(d, sizeof d, "must be a string of 1 to %d bytes", CT_ID_MAX);
+            fail(c, f, "item", d);
+            return;
+        }
+        out->v[out->n++] = s;
+    }
+}
+
+static void channels(dctx *c, const char *name, ct_channels *out)
+{
+    out->n = 0;
+    const json_t *a = array(c, name, 0);
+    for (size_t i = 0; a && i < json_array_size(a) && !c->failed; i++) {
+        const json_t *it = json_array_get(a, i);
+        const char *s = json_string_value(it);
+        ct_channel ch = s ? ct_channel_parse(s, json_string_length(it)) : CT_CH_NONE;
+        int dup = 0;
+        for (size_t k = 0; k < out->n; k++)
+            dup |= out->v[k] == ch;
+        char f[64];
+        snprintf(f, sizeof f, "%s[%zu]", name, i);
+        if (ch == CT_CH_NONE) {
+            fail(c, f, "channel", "unknown channel");
+            return;
+        }
+        if (dup) {
+            fail(c, f, "unique", "duplicate channel");
+            return;
+        }
+        out->v[out->n++] = ch;
+    }
+}
+
+/* --- shapes -------------------------------------------------------------- */
+
+static void d_invoice(dctx *c, ct_invoice *o)
+{
+    o->invoice_id = id(c, "invoice_id", 1);
+    o->number = text(c, "number", 0);
+    o->currency = currency(c, "currency");
+    o->amount_minor = amount(c, "amount_minor");
+    o->issued_on = date(c, "issued_on", 1);
+    o->due_on = date(c, "due_on", 1);
+    strs(c, "tags", 0, &o->tags);
+    o->terms = text(c, "terms", 0);
+    o->po_number = text(c, "po_number", 0);
+}
+
+static void d_payment(dctx *c, ct_payment *o)
+{
+    o->payment_id = id(c, "payment_id", 1);
+    o->currency = currency(c, "currency");
+    o->amount_minor = amount(c, "amount_minor");
+    o->received_on = date(c, "received_on", 1);
+    o->received_at = str(c, "received_at", 0, 64, 1);
+    o->received_at_ms = 0;
+    if (o->received_at && cm_time_parse_rfc3339(o->received_at, &o->received_at_ms) != 0)
+        fail(c, "received_at", "rfc3339", "not an RFC 3339 timestamp");
+    o->nallocations = 0;
+    const json_t *a = array(c, "allocations", 0);
+    int64_t sum = 0;
+    for (size_t i = 0; a && i < json_array_size(a) && !c->failed; i++) {
+        char path[64];
+        snprintf(path, sizeof path, "%s.allocations[%zu]", c->path, i);
+        dctx sub = {json_array_get(a, i), path, c->err, c->errlen, 0};
+        if (!json_is_object(sub.obj)) {
+            char f[48];
+            snprintf(f, sizeof f, "allocations[%zu]", i);
+            fail(c, f, "type", "must be an object {invoice_id, amount_minor}");
+            return;
+        }
+        ct_allocation *al = &o->allocations[o->nallocations++];
+        al->invoice_id = id(&sub, "invoice_id", 1);
+        al->amount_minor = amount(&sub, "amount_minor");
+        if (sub.failed) {
+            c->failed = 1;
+            return;
+        }
+        sum = al->amount_minor > INT64_MAX - sum ? INT64_MAX : sum + al->amount_minor;
+    }
+    if (!c->failed && sum > o->amount_minor)
+        fail(c, "allocations", "allocations_sum", "allocated more than amount_minor");
+}
+
+static void d_customer(dctx *c, ct_customer *o)
+{
+    o->name = text(c, "name", 1);
+    o->email = str(c, "email", 0, 254, 1);
+    o->phone = str(c, "phone", 0, 16, 1);
+    o->timezone = str(c, "timezone", 0, 64, 1);
+    o->locale = str(c, "locale", 0, 35, 1);
+    o->country = str(c, "country", 0, 2, 1);
+    channels(c, "channels", &o->channels);
+    channels(c, "opted_out", &o->opted_out);
+    o->has_credit_limit = 0;
+    o->credit_limit_minor = 0;
+    o->credit_currency = NULL;
+    const json_t *cl = json_object_get(c->obj, "credit_limit_minor");
+    if (cl && !json_is_null(cl)) {
+        o->credit_limit_minor = amount(c, "credit_limit_minor");
+        o->credit_currency = currency(c, "credit_currency");
+        o->has_credit_limit = !c->failed;
+    }
+    strs(c, "tags", 0, &o->tags);
+}
+
+static void d_escalation(dctx *c, ct_escalation *o)
+{
+    o->invoice_id = id(c, "invoice_id", 1);
+    o->command_id = str(c, "command_id", 0, CT_DERIVED_ID_MAX, 1);
+    o->level = 0;
+    if (c->failed)
+        return;
+    const json_t *v = json_object_get(c->obj, "level");
+    if (!v)
+        fail(c, "level", "required", NULL);
+    else if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 9)
+        fail(c, "level", "level", "must be an integer from 1 to 9");
+    else
+        o->level = (int)json_integer_value(v);
+}
+
+ct_shape ct_event_shape(ct_type t)
+{
+    switch (t) {
+    case CT_EV_INVOICE_ISSUED:
+    case CT_EV_INVOICE_UPDATED:
+        return CT_SHAPE_INVOICE;
+    case CT_EV_INVOICE_VOIDED:
+    case CT_EV_INVOICE_WRITTEN_OFF:
+        return CT_SHAPE_INVOICE_REF;
+    case CT_EV_PAYMENT_RECEIVED:
+        return CT_SHAPE_PAYMENT;
+    case CT_EV_PAYMENT_REVERSED:
+        return CT_SHAPE_REVERSAL;
+    case CT_EV_CREDIT_NOTE_ISSUED:
+        return CT_SHAPE_CREDIT_NOTE;
+    case CT_EV_CUSTOMER_UPSERTED:
+        return CT_SHAPE_CUSTOMER;
+    case CT_EV_PROMISE_MADE:
+    case CT_EV_PROMISE_KEPT:
+    case CT_EV_PROMISE_BROKEN:
+        return CT_SHAPE_PROMISE;
+    case CT_EV_DISPUTE_OPENED:
+    case CT_EV_DISPUTE_RESOLVED:
+        return CT_SHAPE_DISPUTE;
+    case CT_EV_CONTACT_CEASED:
+        return CT_SHAPE_CEASED;
+    case CT_EV_INVOICE_ESCALATED:
+        return CT_SHAPE_ESCALATION;
+    default:
+        return CT_SHAPE_NONE;
+    }
+}
+
+int ct_event_decode(const json_t *ev, ct_event *out, char *errstr, size_t errlen)
+{
+    dctx c = {ev, "", errstr, errlen, 0};
+    memset(out, 0, offsetof(ct_event, data));
+    out->type = CT_EV_NONE;
+    if (!json_is_object(ev)) {
+        snprintf(errstr, errlen, "(event): type (must be a JSON object)");
+        return -1;
+    }
+    const json_t *v = json_object_get(ev, "v");
+    if (!v)
+        fail(&c, "v", "required", NULL);
+    else if (!json_is_integer(v) || json_integer_value(v) < 1)
+        fail(&c, "v", "type", "must be an integer >= 1");
+    else
+        out->v = (int)json_integer_value(v);
+    out->type_name = str(&c, "type", 1, CT_TYPE_MAX, 1);
+    ct_type t = out->type_name ? ct_type_parse(out->type_name, strlen(out->type_name)) : CT_EV_NONE;
+    /* the scheduler's own events have ids derived from command ids */
+    out->id = str(&c, "id", 1, ct_type_inbound(t) ? CT_ID_MAX : CT_DERIVED_ID_MAX, 1);
+    out->source = id(&c, "source", 1);
+    out->tenant = str(&c, "tenant", 1, CT_TENANT_MAX, 1);
+    if (out->tenant && strchr(out->tenant, '/'))
+        fail(&c, "tenant", "tenant", "must not contain '/'");
+    out->time = str(&c, "time", 1, 64, 1);
+    if (out->time && cm_time_parse_rfc3339(out->time, &out->time_ms) != 0)
+        fail(&c, "time", "rfc3339", "not an RFC 3339 timestamp");
+    out->customer_id = id(&c, "customer_id", 1);
+    out->trace_id = str(&c, "trace_id", 0, 64, 1);
+    const json_t *d = json_object_get(ev, "data");
+    if (!c.failed && !json_is_object(d))
+        fail(&c, "data", d ? "type" : "required", d ? "must be an object" : NULL);
+    if (c.failed)
+        return -1;
+    out->data_json = d;
+    out->type = t;
+    if (out->type == CT_EV_NONE) {
+        snprintf(errstr, errlen, "type: type (unknown event type '%.64s')", out->type_name);
+        return -1;
+    }
+
+    dctx dc = {d, "data", errstr, errlen, 0};
+    const char *dcust = id(&dc, "customer_id", 0);
+    if (dcust && strcmp(dcust, out->customer_id) != 0)
+        fail(&dc, "customer_id", "customer_id", "must equal the event's customer_id");
+    switch (ct_event_shape(out->type)) {
+    case CT_SHAPE_INVOICE:
+        d_invoice(&dc, &out->data.invoice);
+        break;
+    case CT_SHAPE_INVOICE_REF:
+        out->data.invoice_ref.invoice_id = id(&dc, "invoice_id", 1);
+        break;
+    case CT_SHAPE_PAYMENT:
+        d_payment(&dc, &out->data.payment);
+        break;
+    case CT_SHAPE_REVERSAL:
+        out->data.reversal.payment_id = id(&dc, "payment_id", 1);
+        out->data.reversal.reason = text(&dc, "reason", 0);
+        break;
+    case CT_SHAPE_CREDIT_NOTE:
+        out->data.credit_note.credit_note_id = id(&dc, "credit_note_id", 1);
+        out->data.credit_note.invoice_id = id(&dc, "invoice_id", 1);
+        out->data.credit_note.currency = currency(&dc, "currency");
+        out->data.credit_note.amount_minor = amount(&dc, "amount_minor");
+        break;
+    case CT_SHAPE_CUSTOMER:
+        d_customer(&dc, &out->data.customer);
+        break;
+    case CT_SHAPE_PROMISE:
+        strs(&dc, "invoice_ids", 1, &out->data.promise.invoice_ids);
+        out->data.promise.currency = currency(&dc, "currency");
+        out->data.promise.amount_minor = amount(&dc, "amount_minor");
+        out->data.promise.promised_on = date(&dc, "promised_on", 1);
+        break;
+    case CT_SHAPE_DISPUTE:
+        out->data.dispute.invoice_id = id(&dc, "invoice_id", 1);
+        out->data.dispute.reason = text(&dc, "reason", 0);
+        break;
+    case CT_SHAPE_CEASED: {
+        const char *ch = str(&dc, "channel", 0, 16, 1);
+        out->data.ceased.channel = ch ? ct_channel_parse(ch, strlen(ch)) : CT_CH_NONE;
+        if (ch && out->data.ceased.channel == CT_CH_NONE)
+            fail(&dc, "channel", "channel", "unknown channel");
+        break;
+    }
+    case CT_SHAPE_ESCALATION:
+        d_escalation(&dc, &out->data.escalation);
+        break;
+    case CT_SHAPE_NONE:
+        break;
+    }
+    return dc.failed ? -1 : 0;
+}
+
+void ct_event_headers_of(ct_type type, const char *id, const char *tenant, const char *trace_id,
+                         ct_kv out[CT_EVENT_HEADERS])
+{
+    out[0] = (ct_kv){"ce_type", ct_type_name(type)};
+    out[1] = (ct_kv){"ce_id", id ? id : ""};
+    out[2] = (ct_kv){"tenant", tenant ? tenant : ""};
+    out[3] = (ct_kv){"trace_id", trace_id ? trace_id : ""};
+}
+
+void ct_event_headers(const ct_event *ev, ct_kv out[CT_EVENT_HEADERS])
+{
+    ct_event_headers_of(ev->type, ev->id, ev->tenant, ev->trace_id, out);
+}

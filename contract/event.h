@@ -1,0 +1,220 @@
+/* event.h -- the canonical event (topic `events`) as a C struct, its
+ * decoder from a jansson tree and its Kafka headers.
+ *
+ * Design: ingest writes canonical events (contract/validate.h builds them
+ * from inbound CloudEvents); the scheduler and the reporter read them. A
+ * reader decodes the whole record once with ct_event_decode and then works
+ * on typed fields and dispatches on ev.type (a ct_type), never on a type
+ * string or a key looked up by name. The decoder checks what a reader
+ * relies on -- presence, JSON type, the CT_* length limits, list sizes,
+ * dates -- and names the field and the rule of the first problem
+ * ("data.invoice_id: max_length (longer than 200 bytes)"). It does not
+ * repeat ingest's normalization rules (currency lists, e-mail syntax, ...):
+ * what is on `events` was normalized once, by ingest. Unknown members are
+ * ignored (docs/contracts.md: fields are added, never renamed).
+ *
+ * The data of each type is one member of the union `data`, named after the
+ * family of types that share its shape:
+ *   invoice        invoice.issued, invoice.updated
+ *   invoice_ref    invoice.voided, invoice.written_off
+ *   payment        payment.received
+ *   reversal       payment.reversed
+ *   credit_note    credit_note.issued
+ *   customer       customer.upserted
+ *   promise        promise.made, and the scheduler's promise.kept and
+ *                  promise.broken (same shape)
+ *   dispute        dispute.opened, dispute.resolved
+ *   ceased         contact.ceased
+ *   escalation     the scheduler's invoice.escalated
+ * ct_event_shape() maps a type to its family. The customer id is in the
+ * envelope only (ingest lifts it from data; the decoder checks that
+ * data.customer_id, when present, is the same).
+ *
+ * Ownership: every `const char *` of a decoded ct_event is borrowed from
+ * the json_t it was decoded from (json_string_value), valid while that
+ * tree lives and is not modified; nothing is allocated and there is
+ * nothing to free. Optional strings are NULL when absent (or JSON null);
+ * optional lists are empty. A ct_event is about 2.5 KiB (lists are fixed
+ * arrays of CT_LIST_MAX): fine on a stack, not for keeping many. */
+#ifndef CT_EVENT_H
+#define CT_EVENT_H
+
+#include "contract.h"
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The id of an event the scheduler derives from a command id
+ * ("<tenant>/inv/<invoice_id>/step/<n>/attempt/<n>/escalated"): longer
+ * than CT_ID_MAX allows for an id billing publishes. */
+#define CT_DERIVED_ID_MAX (CT_TENANT_MAX + 2 * CT_ID_MAX + 64)
+
+/* A list of strings (tags, invoice_ids): at most CT_LIST_MAX, borrowed. */
+typedef struct ct_strs {
+    size_t n;
+    const char *v[CT_LIST_MAX];
+} ct_strs;
+
+/* A list of channels (customer.upserted's channels and opted_out), in the
+ * order given; each channel at most once. */
+typedef struct ct_channels {
+    size_t n;
+    ct_channel v[CT_CH_COUNT];
+} ct_channels;
+
+/* A date field: the string as written ("2026-03-31") and its day number
+ * (days since 1970-01-01, cm_date_parse). */
+typedef struct ct_date {
+    const char *s;
+    int32_t day;
+} ct_date;
+
+typedef struct ct_invoice { /* invoice.issued, invoice.updated */
+    const char *invoice_id;
+    const char *number;   /* NULL when absent */
+    const char *currency; /* ISO 4217, 3 upper-case letters */
+    int64_t amount_minor; /* >= 0 */
+    ct_date issued_on, due_on;
+    ct_strs tags;
+    const char *terms, *po_number; /* NULL when absent */
+} ct_invoice;
+
+typedef struct ct_invoice_ref { /* invoice.voided, invoice.written_off */
+    const char *invoice_id;
+} ct_invoice_ref;
+
+typedef struct ct_allocation {
+    const char *invoice_id;
+    int64_t amount_minor; /* >= 0 */
+} ct_allocation;
+
+typedef struct ct_payment { /* payment.received */
+    const char *payment_id;
+    const char *currency;
+    int64_t amount_minor;
+    ct_date received_on;
+    const char *received_at; /* RFC 3339 instant, NULL when absent */
+    int64_t received_at_ms;  /* 0 when absent */
+    size_t nallocations;
+    ct_allocation allocations[CT_LIST_MAX];
+} ct_payment;
+
+typedef struct ct_reversal { /* payment.reversed */
+    const char *payment_id;
+    const char *reason;
+} ct_reversal;
+
+typedef struct ct_credit_note { /* credit_note.issued */
+    const char *credit_note_id;
+    const char *invoice_id;
+    const char *currency;
+    int64_t amount_minor;
+} ct_credit_note;
+
+typedef struct ct_customer { /* customer.upserted */
+    const char *name;
+    const char *email, *phone; /* NULL when absent */
+    const char *timezone;      /* IANA name; NULL when absent (ingest writes "UTC") */
+    const char *locale;        /* NULL when absent (ingest writes "en") */
+    const char *country;       /* ISO 3166-1 alpha-2; NULL when absent */
+    ct_channels channels;      /* preference order */
+    ct_channels opted_out;
+    int has_credit_limit; /* credit_limit_minor and credit_currency present */
+    int64_t credit_limit_minor;
+    const char *credit_currency;
+    ct_strs tags;
+} ct_customer;
+
+typedef struct ct_promise { /* promise.made, promise.kept, promise.broken */
+    ct_strs invoice_ids;    /* at least one */
+    const char *currency;
+    int64_t amount_minor;
+    ct_date promised_on;
+} ct_promise;
+
+typedef struct ct_dispute { /* dispute.opened, dispute.resolved */
+    const char *invoice_id;
+    const char *reason; /* NULL when absent */
+} ct_dispute;
+
+typedef struct ct_ceased { /* contact.ceased */
+    ct_channel channel;    /* CT_CH_NONE: every channel */
+} ct_ceased;
+
+typedef struct ct_escalation { /* invoice.escalated (scheduler) */
+    const char *invoice_id;
+    int level;              /* 1..9 */
+    const char *command_id; /* NULL when absent; up to CT_DERIVED_ID_MAX */
+} ct_escalation;
+
+typedef struct ct_event {
+    int v;          /* CT_VERSION */
+    const char *id; /* CloudEvents id, unique per (tenant, source) */
+    const char *source;
+    ct_type type;          /* CT_EV_NONE when the type is not in the contract */
+    const char *type_name; /* as written */
+    const char *tenant;
+    const char *time; /* as written (RFC 3339 UTC with milliseconds) */
+    int64_t time_ms;
+    const char *customer_id;
+    const char *trace_id;    /* NULL when absent */
+    const json_t *data_json; /* the data object itself (for fields a reader
+                              * needs that the struct does not carry yet) */
+    union {
+        ct_invoice invoice;
+        ct_invoice_ref invoice_ref;
+        ct_payment payment;
+        ct_reversal reversal;
+        ct_credit_note credit_note;
+        ct_customer customer;
+        ct_promise promise;
+        ct_dispute dispute;
+        ct_ceased ceased;
+        ct_escalation escalation;
+    } data;
+} ct_event;
+
+/* The data shape of each type (the union member it fills). */
+typedef enum ct_shape {
+    CT_SHAPE_NONE = -1,
+    CT_SHAPE_INVOICE = 0,
+    CT_SHAPE_INVOICE_REF,
+    CT_SHAPE_PAYMENT,
+    CT_SHAPE_REVERSAL,
+    CT_SHAPE_CREDIT_NOTE,
+    CT_SHAPE_CUSTOMER,
+    CT_SHAPE_PROMISE,
+    CT_SHAPE_DISPUTE,
+    CT_SHAPE_CEASED,
+    CT_SHAPE_ESCALATION
+} ct_shape;
+
+ct_shape ct_event_shape(ct_type t);
+
+/* Decodes the canonical event ev (a JSON object) into *out. Returns 0, or
+ * -1 with "field: rule (detail)" in errstr. When the envelope is readable
+ * but the type is not in the contract, returns -1 with out->type ==
+ * CT_EV_NONE and the envelope fields filled: a reader that ignores unknown
+ * types tests that. out borrows from ev (see Ownership above). */
+int ct_event_decode(const json_t *ev, ct_event *out, char *errstr, size_t errlen);
+
+/* --- Kafka headers of a canonical event --------------------------------- */
+
+/* One Kafka header; value is a NUL-terminated string (borrowed). */
+typedef struct ct_kv {
+    const char *name;
+    const char *value;
+} ct_kv;
+
+#define CT_EVENT_HEADERS 4 /* ce_type, ce_id, tenant, trace_id */
+
+/* The headers every record on `events` carries, in this order: ce_type
+ * (the type's wire name), ce_id, tenant, trace_id. Fills out[0..4) with
+ * pointers to type's static name and to the arguments (borrowed). */
+void ct_event_headers_of(ct_type type, const char *id, const char *tenant, const char *trace_id,
+                         ct_kv out[CT_EVENT_HEADERS]);
+/* The same from a decoded or filled-in event (trace_id "" when NULL). */
+void ct_event_headers(const ct_event *ev, ct_kv out[CT_EVENT_HEADERS]);
+
+#endif

@@ -1,0 +1,302 @@
+/* test_contract_event.c -- the canonical event decoder (contract/event.h):
+ * one event of every type decodes into its typed data; missing, wrong and
+ * too long fields fail with the field and the rule named; the Kafka
+ * headers come from the struct. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "event.h"
+
+#define ENV(type, data)                                                                            \
+    "{\"v\":1,\"id\":\"e-1\",\"source\":\"billing\",\"type\":\"" type "\",\"tenant\":\"acme\","    \
+    "\"time\":\"2026-03-01T09:00:00.000Z\",\"customer_id\":\"C-1\","                               \
+    "\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\",\"data\":" data "}"
+
+static json_t *load(const char *s)
+{
+    json_error_t e;
+    json_t *j = json_loads(s, 0, &e);
+    if (!j)
+        fail_msg("bad test JSON: %s: %s", e.text, s);
+    return j;
+}
+
+/* Decodes s, which must succeed with type t; the tree is returned in *tree
+ * (the event borrows from it). */
+static void decode_ok(const char *s, ct_type t, ct_event *ev, json_t **tree)
+{
+    char err[256] = "";
+    *tree = load(s);
+    if (ct_event_decode(*tree, ev, err, sizeof err) != 0)
+        fail_msg("decode failed: %s: %s", err, s);
+    assert_int_equal(ev->type, t);
+    assert_string_equal(ev->type_name, ct_type_name(t));
+    assert_int_equal(ev->v, 1);
+    assert_string_equal(ev->tenant, "acme");
+    assert_string_equal(ev->customer_id, "C-1");
+    assert_true(ev->time_ms == 1772355600000LL);
+}
+
+static void test_every_type(void **state)
+{
+    (void)state;
+    ct_event ev;
+    json_t *j;
+    int seen[CT_EV_COUNT] = {0};
+
+    const char *inv = "{\"invoice_id\":\"INV-1\",\"customer_id\":\"C-1\",\"number\":\"N-1\","
+                      "\"currency\":\"EUR\",\"amount_minor\":125000,\"issued_on\":\"2026-03-01\","
+                      "\"due_on\":\"2026-03-31\",\"tags\":[\"b2b\",\"eu\"],\"terms\":\"NET30\"}";
+    char buf[1024];
+    ct_type full[] = {CT_EV_INVOICE_ISSUED, CT_EV_INVOICE_UPDATED};
+    for (int i = 0; i < 2; i++) {
+        snprintf(buf, sizeof buf, ENV("%s", "%s"), ct_type_name(full[i]), inv);
+        decode_ok(buf, full[i], &ev, &j);
+        assert_int_equal(ct_event_shape(ev.type), CT_SHAPE_INVOICE);
+        assert_string_equal(ev.data.invoice.invoice_id, "INV-1");
+        assert_string_equal(ev.data.invoice.number, "N-1");
+        assert_string_equal(ev.data.invoice.currency, "EUR");
+        assert_true(ev.data.invoice.amount_minor == 125000);
+        assert_string_equal(ev.data.invoice.due_on.s, "2026-03-31");
+        assert_int_equal(ev.data.invoice.due_on.day - ev.data.invoice.issued_on.day, 30);
+        assert_int_equal(ev.data.invoice.tags.n, 2);
+        assert_string_equal(ev.data.invoice.tags.v[1], "eu");
+        assert_string_equal(ev.data.invoice.terms, "NET30");
+        assert_null(ev.data.invoice.po_number);
+        seen[ev.type] = 1;
+        json_decref(j);
+    }
+    ct_type refs[] = {CT_EV_INVOICE_VOIDED, CT_EV_INVOICE_WRITTEN_OFF};
+    for (int i = 0; i < 2; i++) {
+        snprintf(buf, sizeof buf, ENV("%s", "{\"invoice_id\":\"INV-2\",\"customer_id\":\"C-1\"}"),
+                 ct_type_name(refs[i]));
+        decode_ok(buf, refs[i], &ev, &j);
+        assert_string_equal(ev.data.invoice_ref.invoice_id, "INV-2");
+        seen[ev.type] = 1;
+        json_decref(j);
+    }
+
+    decode_ok(ENV("payment.received",
+                  "{\"payment_id\":\"P-1\",\"customer_id\":\"C-1\",\"currency\":\"EUR\","
+                  "\"amount_minor\":60000,\"received_at\":\"2026-03-20T01:30:00.000Z\","
+                  "\"received_on\":\"2026-03-20\",\"allocations\":[{\"invoice_id\":\"INV-1\","
+                  "\"amount_minor\":50000},{\"invoice_id\":\"INV-2\",\"amount_minor\":10000}]}"),
+              CT_EV_PAYMENT_RECEIVED, &ev, &j);
+    assert_string_equal(ev.data.payment.payment_id, "P-1");
+    assert_true(ev.data.payment.amount_minor == 60000);
+    assert_string_equal(ev.data.payment.received_on.s, "2026-03-20");
+    assert_true(ev.data.payment.received_at_ms > 0);
+    assert_int_equal(ev.data.payment.nallocations, 2);
+    assert_string_equal(ev.data.payment.allocations[1].invoice_id, "INV-2");
+    assert_true(ev.data.payment.allocations[1].amount_minor == 10000);
+    seen[ev.type] = 1;
+    json_decref(j);
+
+    decode_ok(ENV("payment.reversed", "{\"payment_id\":\"P-1\",\"reason\":\"chargeback\"}"),
+              CT_EV_PAYMENT_REVERSED, &ev, &j);
+    assert_string_equal(ev.data.reversal.payment_id, "P-1");
+    assert_string_equal(ev.data.reversal.reason, "chargeback");
+    seen[ev.type] = 1;
+    json_decref(j);
+
+    decode_ok(ENV("credit_note.issued",
+                  "{\"credit_note_id\":\"CN-1\",\"invoice_id\":\"INV-1\",\"currency\":\"JPY\","
+                  "\"amount_minor\":500}"),
+              CT_EV_CREDIT_NOTE_ISSUED, &ev, &j);
+    assert_string_equal(ev.data.credit_note.credit_note_id, "CN-1");
+    assert_string_equal(ev.data.credit_note.invoice_id, "INV-1");
+    assert_string_equal(ev.data.credit_note.currency, "JPY");
+    assert_true(ev.data.credit_note.amount_minor == 500);
+    seen[ev.type] = 1;
+    json_decref(j);
+
+    decode_ok(ENV("customer.upserted",
+                  "{\"customer_id\":\"C-1\",\"name\":\"Ada Ltd\",\"email\":\"ap@ada.example\","
+                  "\"phone\":\"+447700900123\",\"timezone\":\"Europe/London\",\"locale\":"
+                  "\"en-GB\",\"country\":\"GB\",\"channels\":[\"sms\",\"email\"],\"opted_out\":"
+                  "[\"call_task\"],\"credit_limit_minor\":1000000,\"credit_currency\":\"GBP\","
+                  "\"tags\":[\"enterprise\"]}"),
+              CT_EV_CUSTOMER_UPSERTED, &ev, &j);
+    const ct_customer *cu = &ev.data.customer;
+    assert_string_equal(cu->name, "Ada Ltd");
+    assert_string_equal(cu->email, "ap@ada.example");
+    assert_string_equal(cu->phone, "+447700900123");
+    assert_string_equal(cu->timezone, "Europe/London");
+    assert_string_equal(cu->locale, "en-GB");
+    assert_string_equal(cu->country, "GB");
+    assert_int_equal(cu->channels.n, 2);
+    assert_int_equal(cu->channels.v[0], CT_CH_SMS);
+    assert_int_equal(cu->channels.v[1], CT_CH_EMAIL);
+    assert_int_equal(cu->opted_out.n, 1);
+    assert_int_equal(cu->opted_out.v[0], CT_CH_CALL_TASK);
+    assert_true(cu->has_credit_limit);
+    assert_true(cu->credit_limit_minor == 1000000);
+    assert_string_equal(cu->credit_currency, "GBP");
+    assert_int_equal(cu->tags.n, 1);
+    seen[ev.type] = 1;
+    json_decref(j);
+
+    const char *prom =
+        "{\"customer_id\":\"C-1\",\"invoice_ids\":[\"INV-1\",\"INV-2\"],"
+        "\"currency\":\"EUR\",\"amount_minor\":30000,\"promised_on\":\"2026-04-10\"}";
+    ct_type proms[] = {CT_EV_PROMISE_MADE, CT_EV_PROMISE_KEPT, CT_EV_PROMISE_BROKEN};
+    for (int i = 0; i < 3; i++) {
+        snprintf(buf, sizeof buf, ENV("%s", "%s"), ct_type_name(proms[i]), prom);
+        decode_ok(buf, proms[i], &ev, &j);
+        assert_int_equal(ct_event_shape(ev.type), CT_SHAPE_PROMISE);
+        assert_int_equal(ev.data.promise.invoice_ids.n, 2);
+        assert_string_equal(ev.data.promise.invoice_ids.v[0], "INV-1");
+        assert_true(ev.data.promise.amount_minor == 30000);
+        assert_string_equal(ev.data.promise.promised_on.s, "2026-04-10");
+        seen[ev.type] = 1;
+        json_decref(j);
+    }
+
+    ct_type disp[] = {CT_EV_DISPUTE_OPENED, CT_EV_DISPUTE_RESOLVED};
+    for (int i = 0; i < 2; i++) {
+        snprintf(buf, sizeof buf, ENV("%s", "{\"invoice_id\":\"INV-1\",\"reason\":\"wrong qty\"}"),
+                 ct_type_name(disp[i]));
+        decode_ok(buf, disp[i], &ev, &j);
+        assert_string_equal(ev.data.dispute.invoice_id, "INV-1");
+        assert_string_equal(ev.data.dispute.reason, "wrong qty");
+        seen[ev.type] = 1;
+        json_decref(j);
+    }
+
+    decode_ok(ENV("contact.ceased", "{\"customer_id\":\"C-1\",\"channel\":\"sms\"}"),
+              CT_EV_CONTACT_CEASED, &ev, &j);
+    assert_int_equal(ev.data.ceased.channel, CT_CH_SMS);
+    json_decref(j);
+    decode_ok(ENV("contact.ceased", "{\"customer_id\":\"C-1\"}"), CT_EV_CONTACT_CEASED, &ev, &j);
+    assert_int_equal(ev.data.ceased.channel, CT_CH_NONE);
+    seen[ev.type] = 1;
+    json_decref(j);
+
+    decode_ok(ENV("invoice.escalated", "{\"invoice_id\":\"INV-1\",\"customer_id\":\"C-1\","
+                                       "\"level\":2,\"command_id\":\"acme/inv/INV-1/step/3/"
+                                       "attempt/0\"}"),
+              CT_EV_INVOICE_ESCALATED, &ev, &j);
+    assert_string_equal(ev.data.escalation.invoice_id, "INV-1");
+    assert_int_equal(ev.data.escalation.level, 2);
+    assert_string_equal(ev.data.escalation.command_id, "acme/inv/INV-1/step/3/attempt/0");
+    seen[ev.type] = 1;
+    json_decref(j);
+
+    for (int t = 0; t < CT_EV_COUNT; t++)
+        if (!seen[t])
+            fail_msg("type %s not decoded", ct_type_name((ct_type)t));
+}
+
+/* A failing decode names the field and the rule. */
+static void expect_fail(const char *s, const char *want)
+{
+    char err[256] = "";
+    ct_event ev;
+    json_t *j = load(s);
+    assert_int_equal(ct_event_decode(j, &ev, err, sizeof err), -1);
+    if (strncmp(err, want, strlen(want)) != 0)
+        fail_msg("error \"%s\", expected it to start \"%s\"", err, want);
+    json_decref(j);
+}
+
+static void test_failures(void **state)
+{
+    (void)state;
+    expect_fail("[1]", "(event): type");
+    expect_fail("{\"v\":1,\"type\":\"invoice.voided\"}", "id: required");
+    expect_fail("{\"v\":1}", "type: required");
+    expect_fail(ENV("invoice.voided", "{}"), "data.invoice_id: required");
+    expect_fail(ENV("invoice.voided", "{\"invoice_id\":7}"), "data.invoice_id: type");
+    expect_fail(ENV("invoice.voided", "{\"invoice_id\":\"\"}"), "data.invoice_id: non_empty");
+    expect_fail(ENV("invoice.voided", "{\"invoice_id\":\"I\",\"customer_id\":\"C-2\"}"),
+                "data.customer_id: customer_id");
+    expect_fail(ENV("invoice.issued", "{\"invoice_id\":\"I\",\"currency\":\"eur\","
+                                      "\"amount_minor\":1,\"issued_on\":\"2026-03-01\","
+                                      "\"due_on\":\"2026-03-31\"}"),
+                "data.currency: currency");
+    expect_fail(ENV("invoice.issued", "{\"invoice_id\":\"I\",\"currency\":\"EUR\","
+                                      "\"amount_minor\":\"1.00\",\"issued_on\":\"2026-03-01\","
+                                      "\"due_on\":\"2026-03-31\"}"),
+                "data.amount_minor: type");
+    expect_fail(ENV("invoice.issued", "{\"invoice_id\":\"I\",\"currency\":\"EUR\","
+                                      "\"amount_minor\":1,\"issued_on\":\"2026-02-30\","
+                                      "\"due_on\":\"2026-03-31\"}"),
+                "data.issued_on: date");
+    expect_fail(ENV("payment.received",
+                    "{\"payment_id\":\"P\",\"currency\":\"EUR\",\"amount_minor\":1,"
+                    "\"received_on\":\"2026-03-01\",\"allocations\":[{\"invoice_id\":\"I\","
+                    "\"amount_minor\":5}]}"),
+                "data.allocations: allocations_sum");
+    expect_fail(ENV("payment.received",
+                    "{\"payment_id\":\"P\",\"currency\":\"EUR\",\"amount_minor\":9,"
+                    "\"received_on\":\"2026-03-01\",\"allocations\":[{\"amount_minor\":5}]}"),
+                "data.allocations[0].invoice_id: required");
+    expect_fail(ENV("promise.made", "{\"invoice_ids\":[],\"currency\":\"EUR\","
+                                    "\"amount_minor\":1,\"promised_on\":\"2026-03-01\"}"),
+                "data.invoice_ids: non_empty");
+    expect_fail(ENV("customer.upserted", "{\"name\":\"A\",\"channels\":[\"pigeon\"]}"),
+                "data.channels[0]: channel");
+    expect_fail(ENV("invoice.escalated", "{\"invoice_id\":\"I\",\"level\":0}"),
+                "data.level: level");
+    expect_fail(ENV("contact.ceased", "{\"channel\":\"fax\"}"), "data.channel: channel");
+
+    /* the one id limit: 200 bytes pass, 201 do not */
+    char id200[CT_ID_MAX + 2], buf[1024];
+    memset(id200, 'x', CT_ID_MAX);
+    id200[CT_ID_MAX] = 0;
+    snprintf(buf, sizeof buf, ENV("invoice.voided", "{\"invoice_id\":\"%s\"}"), id200);
+    ct_event ev;
+    char err[256];
+    json_t *j = load(buf);
+    assert_int_equal(ct_event_decode(j, &ev, err, sizeof err), 0);
+    assert_int_equal(strlen(ev.data.invoice_ref.invoice_id), CT_ID_MAX);
+    json_decref(j);
+    strcat(id200, "x");
+    snprintf(buf, sizeof buf, ENV("invoice.voided", "{\"invoice_id\":\"%s\"}"), id200);
+    expect_fail(buf, "data.invoice_id: max_length (longer than 200 bytes)");
+
+    /* an unknown type: -1, envelope filled, type CT_EV_NONE */
+    j = load(ENV("invoice.teleported", "{}"));
+    assert_int_equal(ct_event_decode(j, &ev, err, sizeof err), -1);
+    assert_int_equal(ev.type, CT_EV_NONE);
+    assert_string_equal(ev.id, "e-1");
+    assert_string_equal(ev.type_name, "invoice.teleported");
+    json_decref(j);
+}
+
+static void test_headers(void **state)
+{
+    (void)state;
+    ct_event ev;
+    json_t *j;
+    ct_kv h[CT_EVENT_HEADERS];
+    decode_ok(ENV("payment.reversed", "{\"payment_id\":\"P-1\",\"reason\":\"r\"}"),
+              CT_EV_PAYMENT_REVERSED, &ev, &j);
+    ct_event_headers(&ev, h);
+    const char *want[][2] = {{"ce_type", "payment.reversed"},
+                             {"ce_id", "e-1"},
+                             {"tenant", "acme"},
+                             {"trace_id", "4bf92f3577b34da6a3ce929d0e0e4736"}};
+    for (int i = 0; i < CT_EVENT_HEADERS; i++) {
+        assert_string_equal(h[i].name, want[i][0]);
+        assert_string_equal(h[i].value, want[i][1]);
+    }
+    json_decref(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_every_type),
+        cmocka_unit_test(test_failures),
+        cmocka_unit_test(test_headers),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
