@@ -2,9 +2,8 @@
  * splitter, the header mapping, CSV row -> CloudEvent conversion and the
  * JSON-lines envelope check.
  *
- * Tools are not in any library, so this test compiles tools/publish.c
- * itself, with its main() renamed: the functions tested are the ones the
- * binary runs. */
+ * The logic is tools/publish_lib.c in libtools, the library the binary
+ * links: the functions tested are the ones the binary runs. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,10 +13,7 @@
 
 #include <cmocka.h>
 
-int tool_publish_main(int argc, char **argv);
-#define main tool_publish_main
-#include "../../tools/publish.c"
-#undef main
+#include "../../tools/publish_lib.h"
 
 #include "../../services/ingest/ingest.h"
 
@@ -113,9 +109,9 @@ static void test_header(void **state)
     tool_csv_header h;
     int n = split("Type,customer_id,amount", f, buf, sizeof(buf));
     assert_int_equal(tool_csv_header_parse(f, n, &h, err, sizeof(err)), 0);
-    assert_int_equal(h.field_of[C_TYPE], 0);
-    assert_int_equal(h.field_of[C_AMOUNT], 2);
-    assert_int_equal(h.field_of[C_DUE_ON], -1);
+    assert_int_equal(h.field_of[TOOL_COL_TYPE], 0);
+    assert_int_equal(h.field_of[TOOL_COL_AMOUNT], 2);
+    assert_int_equal(h.field_of[TOOL_COL_DUE_ON], -1);
     n = split("type,amount,amuont", f, buf, sizeof(buf));
     assert_int_equal(tool_csv_header_parse(f, n, &h, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "unknown column 'amuont'"));
@@ -134,38 +130,37 @@ static void test_invoice_row(void **state)
     char err[512];
     json_t *ce, *d;
     header(&h, "type,id,customer_id,invoice_id,number,currency,amount,issued_on,due_on,tags");
-    ce = row(&h, "invoice.issued,e-1,C-1,INV-1,2026-0001,EUR,120.50,2026-03-01,2026-03-31,a|b",
-             err, sizeof(err));
+    ce = row(&h, "invoice.issued,e-1,C-1,INV-1,2026-0001,EUR,120.50,2026-03-01,2026-03-31,a|b", err,
+             sizeof(err));
     assert_non_null(ce);
     assert_string_equal(json_string_value(json_object_get(ce, "id")), "e-1");
     assert_string_equal(json_string_value(json_object_get(ce, "tenant")), "acme");
     assert_string_equal(json_string_value(json_object_get(ce, "source")), "erp");
-    assert_string_equal(json_string_value(json_object_get(ce, "time")),
-                        "2026-03-01T00:00:00.000Z");
+    assert_string_equal(json_string_value(json_object_get(ce, "time")), "2026-03-01T00:00:00.000Z");
     d = json_object_get(ce, "data");
     assert_string_equal(json_string_value(json_object_get(d, "amount")), "120.50");
     assert_int_equal(json_array_size(json_object_get(d, "tags")), 2);
     json_decref(ce);
 
     /* JPY has no decimals; the rule is named, never rounded */
-    assert_null(row(&h, "invoice.issued,,C-1,INV-2,n,JPY,100.5,2026-03-01,2026-03-31,", err,
-                    sizeof(err)));
+    assert_null(
+        row(&h, "invoice.issued,,C-1,INV-2,n,JPY,100.5,2026-03-01,2026-03-31,", err, sizeof(err)));
     assert_non_null(strstr(err, "amount: more than 0 decimal"));
-    assert_null(row(&h, "invoice.issued,,C-1,INV-2,n,XXQ,1,2026-03-01,2026-03-31,", err,
-                    sizeof(err)));
+    assert_null(
+        row(&h, "invoice.issued,,C-1,INV-2,n,XXQ,1,2026-03-01,2026-03-31,", err, sizeof(err)));
     assert_non_null(strstr(err, "currency:"));
-    assert_null(row(&h, "invoice.issued,,C-1,INV-2,n,EUR,-1,2026-03-01,2026-03-31,", err,
-                    sizeof(err)));
+    assert_null(
+        row(&h, "invoice.issued,,C-1,INV-2,n,EUR,-1,2026-03-01,2026-03-31,", err, sizeof(err)));
     assert_non_null(strstr(err, "amount: negative"));
-    assert_null(row(&h, "invoice.issued,,C-1,INV-2,n,EUR,1,2026-03-01,2026-13-31,", err,
-                    sizeof(err)));
+    assert_null(
+        row(&h, "invoice.issued,,C-1,INV-2,n,EUR,1,2026-03-01,2026-13-31,", err, sizeof(err)));
     assert_non_null(strstr(err, "due_on: not a date"));
     assert_null(row(&h, "invoice.issued,,C-1,,n,EUR,1,2026-03-01,2026-03-31,", err, sizeof(err)));
     assert_non_null(strstr(err, "invoice_id: required for invoice.issued"));
     assert_null(row(&h, "invoice.issued,,C-1,INV-2,n,EUR,1,2026-03-01", err, sizeof(err)));
     assert_non_null(strstr(err, "row has 8 fields, the header has 10"));
-    assert_null(row(&h, "invoice.paid,,C-1,INV-2,n,EUR,1,2026-03-01,2026-03-31,", err,
-                    sizeof(err)));
+    assert_null(
+        row(&h, "invoice.paid,,C-1,INV-2,n,EUR,1,2026-03-01,2026-03-31,", err, sizeof(err)));
     assert_non_null(strstr(err, "type: unknown event type 'invoice.paid'"));
 }
 
@@ -195,21 +190,20 @@ static void test_other_rows(void **state)
     json_decref(ce);
     assert_null(row(&h, "payment.received,C-1,GBP,30,P-1,,,,,,,,", err, sizeof(err)));
     assert_non_null(strstr(err, "received_on: required"));
-    assert_null(row(&h, "payment.received,C-1,GBP,30,P-1,2026-03-05,INV-1=10,,,,,,", err,
-                    sizeof(err)));
+    assert_null(
+        row(&h, "payment.received,C-1,GBP,30,P-1,2026-03-05,INV-1=10,,,,,,", err, sizeof(err)));
     assert_non_null(strstr(err, "allocations:"));
     assert_null(row(&h, "customer.upserted,C-1,,,,,,447700900123,,Ada,,,", err, sizeof(err)));
     assert_non_null(strstr(err, "phone: not an E.164"));
     assert_null(row(&h, "customer.upserted,C-1,,,,,,,Mars/Olympus,Ada,,,", err, sizeof(err)));
     assert_non_null(strstr(err, "timezone: not an IANA"));
-    ce = row(&h, "customer.upserted,C-1,,,,,,+447700900123,Europe/London,Ada,,,", err,
-             sizeof(err));
+    ce = row(&h, "customer.upserted,C-1,,,,,,+447700900123,Europe/London,Ada,,,", err, sizeof(err));
     assert_non_null(ce);
     json_decref(ce);
     ce = row(&h, "promise.made,C-1,EUR,10,,,,,,,INV-1|INV-2,2026-04-01,", err, sizeof(err));
     assert_non_null(ce);
-    assert_int_equal(
-        json_array_size(json_object_get(json_object_get(ce, "data"), "invoice_ids")), 2);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(ce, "data"), "invoice_ids")),
+                     2);
     json_decref(ce);
     assert_null(row(&h, "contact.ceased,C-1,,,,,,,,,,,fax", err, sizeof(err)));
     assert_non_null(strstr(err, "channel:"));
@@ -223,9 +217,10 @@ static void test_jsonl(void **state)
     json_t *ce;
     int changed;
     int64_t t;
-    const char *ok = "{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"s\",\"type\":\"invoice.voided\","
-                     "\"time\":\"2026-03-01T10:00:00+01:00\",\"data\":{\"customer_id\":\"C-9\","
-                     "\"invoice_id\":\"I\"}}";
+    const char *ok =
+        "{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"s\",\"type\":\"invoice.voided\","
+        "\"time\":\"2026-03-01T10:00:00+01:00\",\"data\":{\"customer_id\":\"C-9\","
+        "\"invoice_id\":\"I\"}}";
     assert_int_equal(tool_jsonl_check(ok, strlen(ok), &o, &ce, &changed, err, sizeof(err)), 0);
     assert_int_equal(changed, 1); /* default tenant added */
     tool_event_key(ce, &o, key, sizeof(key), &t);
@@ -234,16 +229,15 @@ static void test_jsonl(void **state)
     json_decref(ce);
     const char *nocust = "{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"s\",\"type\":\"t\","
                          "\"time\":\"2026-03-01T10:00:00Z\",\"data\":{}}";
-    assert_int_equal(
-        tool_jsonl_check(nocust, strlen(nocust), &o, &ce, &changed, err, sizeof(err)), -1);
+    assert_int_equal(tool_jsonl_check(nocust, strlen(nocust), &o, &ce, &changed, err, sizeof(err)),
+                     -1);
     assert_non_null(strstr(err, "data.customer_id"));
     const char *badtime = "{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"s\",\"type\":\"t\","
                           "\"time\":\"yesterday\",\"data\":{\"customer_id\":\"C\"}}";
     assert_int_equal(
         tool_jsonl_check(badtime, strlen(badtime), &o, &ce, &changed, err, sizeof(err)), -1);
     assert_non_null(strstr(err, "time:"));
-    assert_int_equal(tool_jsonl_check("{\"a\":1,\"a\":2}", 13, &o, &ce, &changed, err,
-                                      sizeof(err)),
+    assert_int_equal(tool_jsonl_check("{\"a\":1,\"a\":2}", 13, &o, &ce, &changed, err, sizeof(err)),
                      -1);
     assert_non_null(strstr(err, "not JSON"));
 }
@@ -251,7 +245,7 @@ static void test_jsonl(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_split),      cmocka_unit_test(test_header),
+        cmocka_unit_test(test_split),       cmocka_unit_test(test_header),
         cmocka_unit_test(test_invoice_row), cmocka_unit_test(test_other_rows),
         cmocka_unit_test(test_jsonl),
     };
