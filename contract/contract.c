@@ -30,8 +30,8 @@ static const char *const channel_names[CT_CH_COUNT] = {
 };
 
 static const char *const kind_names[CT_KIND_COUNT] = {
-    [CT_KIND_REMINDER] = "reminder",   [CT_KIND_PAYMENT_THANKS] = "payment.thanks",
-    [CT_KIND_CALL_TASK] = "call_task", [CT_KIND_LETTER] = "letter",
+    [CT_KIND_REMINDER] = "reminder",     [CT_KIND_PAYMENT_THANKS] = "payment.thanks",
+    [CT_KIND_CALL_TASK] = "call_task",   [CT_KIND_LETTER] = "letter",
     [CT_KIND_ESCALATION] = "escalation",
 };
 

@@ -23,12 +23,12 @@
 
 /* --- limits (bytes), one set for every service; docs/events.md ---------- */
 #define CT_TENANT_MAX 64
-#define CT_ID_MAX     200 /* ids: id, source, *_id */
+#define CT_ID_MAX     200  /* ids: id, source, *_id */
 #define CT_TEXT_MAX   1000 /* names, reasons, terms, ... */
-#define CT_LIST_MAX   100 /* items in tags, channels, invoice_ids, allocations */
+#define CT_LIST_MAX   100  /* items in tags, channels, invoice_ids, allocations */
 #define CT_TYPE_MAX   64
 #define CT_KEY_MAX    (CT_TENANT_MAX + 1 + CT_ID_MAX + 1) /* "tenant/customer_id" + NUL */
-#define CT_VERSION    1 /* "v" of every record */
+#define CT_VERSION    1                                   /* "v" of every record */
 
 /* The source of the events the scheduler publishes itself. */
 #define CT_SCHEDULER_SOURCE "arrears-scheduler"

@@ -4,7 +4,7 @@
 
 The schemas describe a structured-mode CloudEvent as published on
 `inbound`. They are the machine-readable form of docs/events.md; ingest's C
-validator (services/ingest/types.c) is the authority and also checks what a
+validator (contract/rules.c, ct_validate) is the authority and also checks what a
 schema cannot say (real calendar dates, known ISO 4217 codes and their
 decimals, IANA zones, due_on >= issued_on, allocations <= amount).
 tests/unit/test_ingest_docs.c checks every example of docs/events.md and

@@ -2,12 +2,13 @@
  * de-duplication window, librdkafka for events and the DLQ.
  *
  * Design: each de-duplication call is one pipeline for the whole batch,
- * never a round-trip per event, over time-bucketed sets (see k_seen). Produced records carry the contract's headers
- * (ce_type, ce_id, tenant, trace_id); DLQ records carry dlq_reason (the
- * first reason) and keep the source message's key. */
+ * never a round-trip per event, over time-bucketed sets (see k_seen). Produced records carry the
+ * contract's headers (ce_type, ce_id, tenant, trace_id); DLQ records carry dlq_reason (the first
+ * reason) and keep the source message's key. */
 #include "backend.h"
 
 #include "clock.h"
+#include "event.h"
 #include "kafka.h"
 #include "log.h"
 #include "service.h"
@@ -197,12 +198,14 @@ static int k_produce(void *opaque, const ing_record *r, char *errstr, size_t err
         return -1;
     }
     if (r->accepted) {
-        if (add_header(h, "ce_type", r->type) || add_header(h, "ce_id", r->id) ||
-            add_header(h, "tenant", r->tenant) || add_header(h, "trace_id", r->trace_id)) {
-            rd_kafka_headers_destroy(h);
-            snprintf(errstr, errlen, "headers: out of memory");
-            return -1;
-        }
+        ct_kv ce[CT_EVENT_HEADERS];
+        ct_event_headers_of(r->ev_type, r->id, r->tenant, r->trace_id, ce);
+        for (int i = 0; i < CT_EVENT_HEADERS; i++)
+            if (add_header(h, ce[i].name, ce[i].value)) {
+                rd_kafka_headers_destroy(h);
+                snprintf(errstr, errlen, "headers: out of memory");
+                return -1;
+            }
         return cm_kafka_produce(b->producer, b->events_topic, r->key, strlen(r->key), r->body,
                                 r->bodylen, h, errstr, errlen);
     }

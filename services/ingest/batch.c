@@ -33,6 +33,34 @@ static double ms_now(void)
     return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
 }
 
+char *ing_dedup_key(const char *prefix, const char *tenant, const char *source, const char *id)
+{
+    size_t lp = strlen(prefix), lt = strlen(tenant), ls = strlen(source), li = strlen(id);
+    char num[24], *e = num + sizeof num, *q = e;
+    size_t v = ls;
+    do {
+        *--q = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    size_t ln = (size_t)(e - q);
+    char *k = malloc(lp + lt + ln + ls + li + 4), *o = k;
+    if (!k)
+        return NULL;
+    memcpy(o, prefix, lp);
+    o += lp;
+    memcpy(o, tenant, lt);
+    o += lt;
+    *o++ = ':';
+    memcpy(o, q, ln);
+    o += ln;
+    *o++ = ':';
+    memcpy(o, source, ls);
+    o += ls;
+    *o++ = ':';
+    memcpy(o, id, li + 1);
+    return k;
+}
+
 static uint64_t fnv1a(const char *s)
 {
     uint64_t h = 1469598103934665603ull;
@@ -47,8 +75,7 @@ static uint64_t fnv1a(const char *s)
  * (prev: a batch whose ids are not recorded yet; NULL for none) or appeared
  * earlier in recs. Records already dropped are skipped. 0, or -1 (no
  * memory). */
-static int drop_seen(ing_record *recs, size_t n, const ing_record *prev, size_t pn,
-                     uint64_t *dups)
+static int drop_seen(ing_record *recs, size_t n, const ing_record *prev, size_t pn, uint64_t *dups)
 {
     size_t cap = 16;
     while (cap < 2 * (n + pn))
@@ -78,17 +105,17 @@ static int drop_seen(ing_record *recs, size_t n, const ing_record *prev, size_t 
 }
 
 /* Runs op until it succeeds or keep_going says stop; -1 then. */
-#define RETRY(be, st, what, call)                                                            \
-    do {                                                                                     \
-        for (int attempt_ = 1;; attempt_++) {                                                \
-            if ((call) == 0)                                                                 \
-                break;                                                                       \
-            cm_log_warn("ingest: %s failed (attempt %d): %s", (what), attempt_, errstr);    \
-            if (!(be)->keep_going((be)->opaque))                                             \
-                goto cleanup;                                                                \
-            (st)->retries++;                                                                 \
-            (be)->backoff((be)->opaque, attempt_);                                           \
-        }                                                                                    \
+#define RETRY(be, st, what, call)                                                                  \
+    do {                                                                                           \
+        for (int attempt_ = 1;; attempt_++) {                                                      \
+            if ((call) == 0)                                                                       \
+                break;                                                                             \
+            cm_log_warn("ingest: %s failed (attempt %d): %s", (what), attempt_, errstr);           \
+            if (!(be)->keep_going((be)->opaque))                                                   \
+                goto cleanup;                                                                      \
+            (st)->retries++;                                                                       \
+            (be)->backoff((be)->opaque, attempt_);                                                 \
+        }                                                                                          \
     } while (0)
 
 static int produce_all(const ing_backend *be, ing_record *recs, size_t n, char *errstr,
@@ -214,6 +241,7 @@ static void *prepare_range(void *arg)
         memcpy(rec->tenant, r.tenant, sizeof rec->tenant);
         memcpy(rec->id, r.id, sizeof rec->id);
         memcpy(rec->type, r.type, sizeof rec->type);
+        rec->ev_type = r.ev_type;
         memcpy(rec->trace_id, r.trace_id, sizeof rec->trace_id);
         if (r.accepted) {
             rec->dedup_key = ing_dedup_key(j->prefix, r.tenant, r.source, r.id);
@@ -226,9 +254,8 @@ static void *prepare_range(void *arg)
                      r.reasons.n ? r.reasons.r[0].message : "rejected");
             if (cm_log_enabled(CM_LOG_DEBUG))
                 cm_log_debug("ingest: rejected %s[%d]@%lld: %s",
-                             j->msgs[i].topic ? j->msgs[i].topic : "",
-                             (int)j->msgs[i].partition, (long long)j->msgs[i].offset,
-                             rec->reason);
+                             j->msgs[i].topic ? j->msgs[i].topic : "", (int)j->msgs[i].partition,
+                             (long long)j->msgs[i].offset, rec->reason);
         }
         ing_result_clear(&r);
     }
@@ -247,10 +274,13 @@ static void *prepare_thread(void *arg)
 
 static int prepare_threads = 1;
 
-void ing_batch_set_threads(int n) { prepare_threads = n < 1 ? 1 : n > 16 ? 16 : n; }
+void ing_batch_set_threads(int n)
+{
+    prepare_threads = n < 1 ? 1 : n > 16 ? 16 : n;
+}
 
-ing_batch *ing_batch_prepare(const ing_config *cfg, const char *dedup_prefix,
-                             const ing_input *msgs, size_t n, char *errstr, size_t errlen)
+ing_batch *ing_batch_prepare(const ing_config *cfg, const char *dedup_prefix, const ing_input *msgs,
+                             size_t n, char *errstr, size_t errlen)
 {
     double t0 = ms_now();
     ing_batch *b = batch_new(n);
@@ -267,8 +297,14 @@ ing_batch *ing_batch_prepare(const ing_config *cfg, const char *dedup_prefix,
     pthread_t tid[16];
     int started[16] = {0};
     for (int i = 0; i < k; i++) {
-        jobs[i] = (range_job){cfg, dedup_prefix, msgs, b->recs, n * (size_t)i / (size_t)k,
-                              n * (size_t)(i + 1) / (size_t)k, -1, ""};
+        jobs[i] = (range_job){cfg,
+                              dedup_prefix,
+                              msgs,
+                              b->recs,
+                              n * (size_t)i / (size_t)k,
+                              n * (size_t)(i + 1) / (size_t)k,
+                              -1,
+                              ""};
         if (i < k - 1)
             started[i] = pthread_create(&tid[i], NULL, prepare_thread, &jobs[i]) == 0;
     }
@@ -298,8 +334,8 @@ ing_batch *ing_batch_prepare(const ing_config *cfg, const char *dedup_prefix,
     return b;
 }
 
-int ing_batch_lookup(ing_batch *b, const ing_batch *prev, const ing_backend *be,
-                     char *errstr, size_t errlen)
+int ing_batch_lookup(ing_batch *b, const ing_batch *prev, const ing_backend *be, char *errstr,
+                     size_t errlen)
 {
     double t0 = ms_now();
     size_t nk = 0;
@@ -413,8 +449,7 @@ int ing_batch_finish(ing_batch *b, const ing_backend *be, ing_batch_stats *st, c
 }
 
 int ing_batch_run(const ing_config *cfg, const char *dedup_prefix, const ing_backend *be,
-                  const ing_input *msgs, size_t n, ing_batch_stats *st, char *errstr,
-                  size_t errlen)
+                  const ing_input *msgs, size_t n, ing_batch_stats *st, char *errstr, size_t errlen)
 {
     if (n == 0)
         return 0;

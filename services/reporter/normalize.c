@@ -2,46 +2,48 @@
  *
  * The service consumes canonical events that ingest has already validated;
  * replay reads the inbound CloudEvents lines billing publishes, so it runs
- * them through ingest's own validator and normalizer (ing_process): one
- * implementation of the contract, and replay rejects exactly what ingest
- * would send to the dead-letter topic, with the same reasons. The
+ * them through the contract's validator and normalizer (ct_validate, the
+ * one ingest runs): one implementation of the contract, and replay rejects
+ * exactly what ingest would send to the dead-letter topic, with the same
+ * reasons. The
  * scheduler's own events (promise.kept, promise.broken, invoice.escalated;
  * docs/contracts.md), which a backtest ledger may hold as CloudEvents, are
  * validated as the inbound type with the same data shape and keep their own
  * type. Contacts may be outcomes or the scheduler's backtest commands. */
 #include "reporter.h"
 
-#include "../ingest/ingest.h"
-
 #include "clock.h"
+#include "validate.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 static const struct {
-    const char *type, *shape;
-} rep_scheduler_types[] = {{"promise.kept", "promise.made"},
-                           {"promise.broken", "promise.made"},
-                           {"invoice.escalated", "invoice.voided"}};
+    ct_type type, shape;
+} rep_scheduler_types[] = {{CT_EV_PROMISE_KEPT, CT_EV_PROMISE_MADE},
+                           {CT_EV_PROMISE_BROKEN, CT_EV_PROMISE_MADE},
+                           {CT_EV_INVOICE_ESCALATED, CT_EV_INVOICE_VOIDED}};
 
 json_t *rep_normalize_inbound(const json_t *ce, char *errstr, size_t errlen)
 {
-    ing_config cfg = {ING_DEFAULT_MAX_BYTES, ING_DEFAULT_MAX_DEPTH};
-    ing_result res;
-    const char *type = json_string_value(json_object_get(ce, "type"));
+    ct_limits lim = {CT_DEFAULT_MAX_BYTES, CT_DEFAULT_MAX_DEPTH};
+    ct_verdict res;
+    const json_t *jtype = json_object_get(ce, "type");
+    ct_type type = json_is_string(jtype)
+                       ? ct_type_parse(json_string_value(jtype), json_string_length(jtype))
+                       : CT_EV_NONE;
     const char *own = NULL;
     char *raw = NULL;
     json_t *out = NULL;
 
-    for (size_t i = 0; type && i < sizeof rep_scheduler_types / sizeof rep_scheduler_types[0];
-         i++) {
-        if (strcmp(type, rep_scheduler_types[i].type) == 0) {
+    for (size_t i = 0; i < sizeof rep_scheduler_types / sizeof rep_scheduler_types[0]; i++) {
+        if (type == rep_scheduler_types[i].type) {
             json_t *as = json_deep_copy(ce);
-            if (as && json_object_set_new(as, "type",
-                                          json_string(rep_scheduler_types[i].shape)) == 0)
+            if (as && json_object_set_new(
+                          as, "type", json_string(ct_type_name(rep_scheduler_types[i].shape))) == 0)
                 raw = json_dumps(as, JSON_COMPACT);
             json_decref(as);
-            own = type;
+            own = ct_type_name(type);
             break;
         }
     }
@@ -51,9 +53,9 @@ json_t *rep_normalize_inbound(const json_t *ce, char *errstr, size_t errlen)
         snprintf(errstr, errlen, "out of memory");
         return NULL;
     }
-    ing_input in = {.payload = raw, .len = strlen(raw), .topic = "replay", .offset = -1};
+    ct_message in = {.payload = raw, .len = strlen(raw), .topic = "replay", .offset = -1};
     memset(&res, 0, sizeof(res));
-    if (ing_process(&cfg, &in, &res, errstr, errlen) != 0) {
+    if (ct_validate(&lim, &in, &res, errstr, errlen) != 0) {
         free(raw);
         return NULL;
     }
@@ -79,7 +81,7 @@ json_t *rep_normalize_inbound(const json_t *ce, char *errstr, size_t errlen)
             used += (size_t)n;
         }
     }
-    ing_result_clear(&res);
+    ct_verdict_clear(&res);
     free(raw);
     return out;
 }

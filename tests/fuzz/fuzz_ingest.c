@@ -13,7 +13,7 @@
  *     customer_id and data, and a key "tenant/customer_id";
  *   - a rejected message has at least one reason, each message starting
  *     with its field name, and a DLQ record that is a JSON object;
- *   - ingest's JSON reader (json.c) accepts exactly what jansson accepts
+ *   - the arena JSON reader (common/json.c) accepts exactly what jansson accepts
  *     with JSON_REJECT_DUPLICATES, on UTF-8 input without NUL bytes within
  *     the depth limit,
  *     and every string it writes reads back through jansson. */
@@ -64,31 +64,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     /* differential: the hot-path reader against jansson */
     {
-        static ing_json *jr;
-        ing_reasons rs;
+        static cm_json *jr;
+        ct_reasons rs;
         rs.n = rs.dropped = 0;
         if (!jr)
-            jr = ing_json_new();
+            jr = cm_json_new();
         /* jansson treats a NUL byte as the end of input; the reader (rightly)
          * refuses trailing bytes, so inputs with NUL are not compared */
-        if (n > 0 && !memchr(p, 0, n) && ing_scan(p, n, 64, "x", &rs) == 0) {
+        if (n > 0 && !memchr(p, 0, n) && ct_scan(p, n, 64, "x", &rs) == 0) {
             char err[160];
             json_error_t je;
-            const ing_jv *mine = ing_json_parse(jr, p, n, 64, err, sizeof err);
+            const cm_jv *mine = cm_json_parse(jr, p, n, 64, err, sizeof err);
             json_t *ref = json_loadb(p, n, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
             if ((mine != NULL) != (ref != NULL)) {
                 fprintf(stderr, "reader %s, jansson %s\n", mine ? "accepts" : err,
                         ref ? "accepts" : je.text);
                 abort();
             }
-            if (mine && mine->type == ING_JV_STRING) {
-                ing_buf b = {NULL, 0, 0, 0};
-                ing_buf_str(&b, mine->u.s, mine->n);
+            if (mine && mine->type == CM_JV_STRING) {
+                cm_buf b = {NULL, 0, 0, 0};
+                cm_buf_json_str(&b, mine->u.s, mine->n);
                 json_t *back = json_loadb(b.p, b.len, JSON_DECODE_ANY, &je);
                 if (!back || strcmp(json_string_value(back), mine->u.s) != 0)
                     abort();
                 json_decref(back);
-                ing_buf_free(&b);
+                cm_buf_free(&b);
             }
             json_decref(ref);
         }

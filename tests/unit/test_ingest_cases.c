@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 
 #include "../../services/ingest/ingest.h"
+#include "base64.h"
 
 #define DATA "tests/data/ingest"
 
@@ -140,8 +141,8 @@ static void one_accept(const char *dir, const char *name)
 {
     loaded c;
     load_case(dir, &c);
-    ing_input in = {c.payload, c.len, "k", 1, c.hdr, c.nhdr, "arrears.inbound", 2, 77,
-                    1772355600000LL};
+    ing_input in = {c.payload, c.len,          "k", 1, c.hdr, c.nhdr, "arrears.inbound", 2,
+                    77,        1772355600000LL};
     ing_result r;
     char err[256];
     assert_int_equal(ing_process(&c.cfg, &in, &r, err, sizeof err), 0);
@@ -173,8 +174,8 @@ static void one_reject(const char *dir, const char *name)
 {
     loaded c;
     load_case(dir, &c);
-    ing_input in = {c.payload, c.len, "key-1", 5, c.hdr, c.nhdr, "arrears.inbound", 3, 1234,
-                    1772355600000LL};
+    ing_input in = {c.payload, c.len, "key-1",        5, c.hdr, c.nhdr, "arrears.inbound",
+                    3,         1234,  1772355600000LL};
     ing_result r;
     char err[256];
     assert_int_equal(ing_process(&c.cfg, &in, &r, err, sizeof err), 0);
@@ -215,13 +216,13 @@ static void one_reject(const char *dir, const char *name)
     if (truncated) {
         assert_non_null(pb);
         assert_true(json_string_length(pb) <= (c.cfg.max_bytes + 2) / 3 * 4);
-    } else if (ing_utf8_valid(c.payload, c.len)) {
+    } else if (ct_utf8_valid(c.payload, c.len)) {
         assert_non_null(pl);
         assert_int_equal(json_string_length(pl), c.len);
         assert_memory_equal(json_string_value(pl), c.payload, c.len);
     } else {
         assert_null(pl);
-        char *b = ing_base64(c.payload, c.len);
+        char *b = cm_base64_dup(c.payload, c.len);
         assert_string_equal(json_string_value(pb), b);
         free(b);
     }

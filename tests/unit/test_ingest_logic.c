@@ -15,14 +15,14 @@
 #include "../../services/ingest/ingest.h"
 #include "money.h"
 
-static ing_json *jp;
+static cm_json *jp;
 
-static const ing_jv *jv(const char *text)
+static const cm_jv *jv(const char *text)
 {
     char err[128];
     if (!jp)
-        jp = ing_json_new();
-    const ing_jv *v = ing_json_parse(jp, text, strlen(text), 8, err, sizeof err);
+        jp = cm_json_new();
+    const cm_jv *v = cm_json_parse(jp, text, strlen(text), 8, err, sizeof err);
     if (!v)
         fail_msg("bad test JSON %s: %s", text, err);
     return v;
@@ -30,10 +30,10 @@ static const ing_jv *jv(const char *text)
 
 static int64_t amount_ok(const char *text, const char *cur)
 {
-    ing_reasons rs;
+    ct_reasons rs;
     memset(&rs, 0, sizeof rs);
     int64_t m = -1;
-    int rc = ing_amount_minor(jv(text), cur, cm_money_exponent(cur), "data.amount", &m, &rs);
+    int rc = ct_amount_minor(jv(text), cur, cm_money_exponent(cur), "data.amount", &m, &rs);
     if (rc != 0)
         fail_msg("amount %s rejected: %s", text, rs.r[0].message);
     return m;
@@ -41,10 +41,10 @@ static int64_t amount_ok(const char *text, const char *cur)
 
 static const char *amount_bad(const char *text, const char *cur)
 {
-    static ing_reasons rs;
+    static ct_reasons rs;
     memset(&rs, 0, sizeof rs);
     int64_t m = -1;
-    int rc = ing_amount_minor(jv(text), cur, cm_money_exponent(cur), "data.amount", &m, &rs);
+    int rc = ct_amount_minor(jv(text), cur, cm_money_exponent(cur), "data.amount", &m, &rs);
     assert_int_equal(rc, -1);
     assert_int_equal(rs.n, 1);
     return rs.r[0].rule;
@@ -88,79 +88,71 @@ static void test_amounts(void **state)
 static void test_field_checks(void **state)
 {
     (void)state;
-    assert_true(ing_e164_valid("+447700900123"));
-    assert_true(ing_e164_valid("+14155550100"));
-    assert_false(ing_e164_valid("447700900123"));
-    assert_false(ing_e164_valid("+0447700900"));
-    assert_false(ing_e164_valid("+44 7700 900123"));
-    assert_false(ing_e164_valid("+1234567"));          /* 7 digits */
-    assert_false(ing_e164_valid("+1234567890123456")); /* 16 digits */
-    assert_true(ing_email_valid("ap@ada.test"));
-    assert_true(ing_email_valid("first.last+tag@sub.example.co.uk"));
-    assert_false(ing_email_valid("nobody"));
-    assert_false(ing_email_valid("a@b"));
-    assert_false(ing_email_valid("a@@b.c"));
-    assert_false(ing_email_valid("a b@c.d"));
-    assert_false(ing_email_valid("a@b..c"));
-    assert_false(ing_email_valid("a@b.c."));
-    assert_true(ing_locale_valid("en"));
-    assert_true(ing_locale_valid("en-GB"));
-    assert_true(ing_locale_valid("zh-Hant-TW"));
-    assert_false(ing_locale_valid("e"));
-    assert_false(ing_locale_valid("en_GB"));
-    assert_false(ing_locale_valid("en-"));
-    assert_true(ing_tenant_valid("acme-eu_1.x"));
-    assert_false(ing_tenant_valid(""));
-    assert_false(ing_tenant_valid("a/b"));
-    assert_false(ing_tenant_valid("a:b"));
-    assert_true(ing_type_known("invoice.issued"));
-    assert_false(ing_type_known("invoice.paid"));
+    assert_true(ct_e164_valid("+447700900123"));
+    assert_true(ct_e164_valid("+14155550100"));
+    assert_false(ct_e164_valid("447700900123"));
+    assert_false(ct_e164_valid("+0447700900"));
+    assert_false(ct_e164_valid("+44 7700 900123"));
+    assert_false(ct_e164_valid("+1234567"));          /* 7 digits */
+    assert_false(ct_e164_valid("+1234567890123456")); /* 16 digits */
+    assert_true(ct_email_valid("ap@ada.test"));
+    assert_true(ct_email_valid("first.last+tag@sub.example.co.uk"));
+    assert_false(ct_email_valid("nobody"));
+    assert_false(ct_email_valid("a@b"));
+    assert_false(ct_email_valid("a@@b.c"));
+    assert_false(ct_email_valid("a b@c.d"));
+    assert_false(ct_email_valid("a@b..c"));
+    assert_false(ct_email_valid("a@b.c."));
+    assert_true(ct_locale_valid("en"));
+    assert_true(ct_locale_valid("en-GB"));
+    assert_true(ct_locale_valid("zh-Hant-TW"));
+    assert_false(ct_locale_valid("e"));
+    assert_false(ct_locale_valid("en_GB"));
+    assert_false(ct_locale_valid("en-"));
+    assert_true(ct_tenant_valid("acme-eu_1.x"));
+    assert_false(ct_tenant_valid(""));
+    assert_false(ct_tenant_valid("a/b"));
+    assert_false(ct_tenant_valid("a:b"));
+    assert_true(ct_type_inbound(ct_type_parse("invoice.issued", 14)));
+    assert_false(ct_type_inbound(ct_type_parse("invoice.paid", 12)));
+    assert_false(ct_type_inbound(ct_type_parse("promise.kept", 12)));
 }
 
 static void test_scan(void **state)
 {
     (void)state;
-    ing_reasons rs;
+    ct_reasons rs;
     memset(&rs, 0, sizeof rs);
-    assert_int_equal(ing_scan("{\"a\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}", 17, 4, "p", &rs),
+    assert_int_equal(ct_scan("{\"a\":\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\"}", 17, 4, "p", &rs),
                      0);
-    assert_int_equal(ing_scan("[[[[]]]]", 8, 4, "p", &rs), 0);
-    assert_int_equal(ing_scan("\"[[[[[[\"", 8, 2, "p", &rs), 0); /* brackets in a string */
+    assert_int_equal(ct_scan("[[[[]]]]", 8, 4, "p", &rs), 0);
+    assert_int_equal(ct_scan("\"[[[[[[\"", 8, 2, "p", &rs), 0); /* brackets in a string */
     assert_int_equal(rs.n, 0);
-    assert_int_equal(ing_scan("[[[[[]]]]]", 10, 4, "p", &rs), -1);
+    assert_int_equal(ct_scan("[[[[[]]]]]", 10, 4, "p", &rs), -1);
     assert_string_equal(rs.r[0].rule, "depth");
-    assert_int_equal(ing_scan("\"\\\"[[[\"", 7, 1, "p", &rs), 0); /* escaped quote */
-    assert_false(ing_utf8_valid("\xed\xa0\x80", 3));                /* surrogate */
-    assert_false(ing_utf8_valid("\xf4\x90\x80\x80", 4));            /* > U+10FFFF */
-    assert_false(ing_utf8_valid("\xe0\x80\xaf", 3));                /* overlong */
-    assert_false(ing_utf8_valid("\xc3", 1));                        /* truncated */
-    assert_true(ing_utf8_valid("\xf4\x8f\xbf\xbf", 4));
+    assert_int_equal(ct_scan("\"\\\"[[[\"", 7, 1, "p", &rs), 0); /* escaped quote */
+    assert_false(ct_utf8_valid("\xed\xa0\x80", 3));              /* surrogate */
+    assert_false(ct_utf8_valid("\xf4\x90\x80\x80", 4));          /* > U+10FFFF */
+    assert_false(ct_utf8_valid("\xe0\x80\xaf", 3));              /* overlong */
+    assert_false(ct_utf8_valid("\xc3", 1));                      /* truncated */
+    assert_true(ct_utf8_valid("\xf4\x8f\xbf\xbf", 4));
 }
 
 static void test_encoders(void **state)
 {
     (void)state;
-    char *b = ing_base64("foobar", 6);
-    assert_string_equal(b, "Zm9vYmFy");
-    free(b);
-    b = ing_base64("fooba", 5);
-    assert_string_equal(b, "Zm9vYmE=");
-    free(b);
-    b = ing_base64("\xff", 1);
-    assert_string_equal(b, "/w==");
-    free(b);
     char *k = ing_dedup_key("p:", "acme", "billing:eu", "evt-1");
     assert_string_equal(k, "p:acme:10:billing:eu:evt-1");
     free(k);
     char t[33];
-    ing_trace_id("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "a", "s", "i", t);
+    ct_trace_id("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "a", "s", "i", t);
     assert_string_equal(t, "4bf92f3577b34da6a3ce929d0e0e4736");
     /* all-zero trace ids are invalid: derived instead, deterministically */
-    ing_trace_id("00-00000000000000000000000000000000-00f067aa0ba902b7-01", "a", "s", "i", t);
+    ct_trace_id("00-00000000000000000000000000000000-00f067aa0ba902b7-01", "a", "s", "i", t);
     char t2[33];
-    ing_trace_id(NULL, "a", "s", "i", t2);
+    ct_trace_id(NULL, "a", "s", "i", t2);
     assert_string_equal(t, t2);
-    ing_trace_id(NULL, "a", "s", "j", t);
+    ct_trace_id(NULL, "a", "s", "j", t);
     assert_string_not_equal(t, t2);
     assert_int_equal(strlen(t), 32);
 }
@@ -170,21 +162,51 @@ static void test_json_reader(void **state)
 {
     (void)state;
     const char *cases[] = {
-        "{}", "[]", "{\"a\":1}", " {\"a\" : [1, 2.5, -0, 1e3, 1E-2, true, false, null]} ",
-        "{\"a\":1,\"a\":2}", "{\"a\":1,}", "[1,]", "[01]", "[1.]", "[.5]", "[+1]", "[-]",
-        "[1e]", "[\"\\u0000\"]", "[\"\\ud800\"]", "[\"\\udc00\"]", "[\"\\ud83d\\ude00\"]",
-        "[\"\\x\"]", "[\"a\tb\"]", "[\"\\u00e9\"]", "[9223372036854775807]",
-        "[9223372036854775808]", "[-9223372036854775808]", "[-9223372036854775809]", "[1e400]",
-        "[1e-400]", "{\"a\":{\"b\":{}}} x", "", "   ", "[tru]", "[nul]", "{\"a\" 1}", "{1:2}",
-        "[\"unterminated", "\"just a string\"", "42", "{\"\\u0041\":1,\"A\":2}",
+        "{}",
+        "[]",
+        "{\"a\":1}",
+        " {\"a\" : [1, 2.5, -0, 1e3, 1E-2, true, false, null]} ",
+        "{\"a\":1,\"a\":2}",
+        "{\"a\":1,}",
+        "[1,]",
+        "[01]",
+        "[1.]",
+        "[.5]",
+        "[+1]",
+        "[-]",
+        "[1e]",
+        "[\"\\u0000\"]",
+        "[\"\\ud800\"]",
+        "[\"\\udc00\"]",
+        "[\"\\ud83d\\ude00\"]",
+        "[\"\\x\"]",
+        "[\"a\tb\"]",
+        "[\"\\u00e9\"]",
+        "[9223372036854775807]",
+        "[9223372036854775808]",
+        "[-9223372036854775808]",
+        "[-9223372036854775809]",
+        "[1e400]",
+        "[1e-400]",
+        "{\"a\":{\"b\":{}}} x",
+        "",
+        "   ",
+        "[tru]",
+        "[nul]",
+        "{\"a\" 1}",
+        "{1:2}",
+        "[\"unterminated",
+        "\"just a string\"",
+        "42",
+        "{\"\\u0041\":1,\"A\":2}",
     };
-    ing_json *j = ing_json_new();
+    cm_json *j = cm_json_new();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char err[128];
         json_error_t e;
-        const ing_jv *mine = ing_json_parse(j, cases[i], strlen(cases[i]), 32, err, sizeof err);
-        json_t *ref = json_loadb(cases[i], strlen(cases[i]),
-                                 JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
+        const cm_jv *mine = cm_json_parse(j, cases[i], strlen(cases[i]), 32, err, sizeof err);
+        json_t *ref =
+            json_loadb(cases[i], strlen(cases[i]), JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &e);
         if ((mine != NULL) != (ref != NULL))
             fail_msg("case %zu %s: reader %s, jansson %s", i, cases[i], mine ? "accepts" : err,
                      ref ? "accepts" : e.text);
@@ -192,38 +214,38 @@ static void test_json_reader(void **state)
     }
     const char *t = "{\"k\":\"a\\u00e9\\ud83d\\ude00\\n\\\"\",\"n\":-12,\"d\":2.5}";
     char err[128];
-    const ing_jv *v = ing_json_parse(j, t, strlen(t), 4, err, sizeof err);
+    const cm_jv *v = cm_json_parse(j, t, strlen(t), 4, err, sizeof err);
     assert_non_null(v);
-    assert_string_equal(ing_jv_get(v, "k")->u.s, "a\xc3\xa9\xf0\x9f\x98\x80\n\"");
-    assert_int_equal(ing_jv_get(v, "n")->u.i, -12);
-    assert_true(ing_jv_get(v, "d")->u.d == 2.5);
-    assert_null(ing_jv_get(v, "missing"));
+    assert_string_equal(cm_jv_get(v, "k")->u.s, "a\xc3\xa9\xf0\x9f\x98\x80\n\"");
+    assert_int_equal(cm_jv_get(v, "n")->u.i, -12);
+    assert_true(cm_jv_get(v, "d")->u.d == 2.5);
+    assert_null(cm_jv_get(v, "missing"));
     /* depth limit */
-    assert_null(ing_json_parse(j, "[[[[[]]]]]", 10, 4, err, sizeof err));
-    assert_non_null(ing_json_parse(j, "[[[[]]]]", 8, 4, err, sizeof err));
+    assert_null(cm_json_parse(j, "[[[[[]]]]]", 10, 4, err, sizeof err));
+    assert_non_null(cm_json_parse(j, "[[[[]]]]", 8, 4, err, sizeof err));
     /* a large object with a duplicate key far apart (the sorted path) */
-    ing_buf big = {NULL, 0, 0, 0};
-    ing_buf_cstr(&big, "{");
+    cm_buf big = {NULL, 0, 0, 0};
+    cm_buf_adds(&big, "{");
     for (int k = 0; k < 500; k++) {
         char m[32];
         snprintf(m, sizeof m, "%s\"k%d\":%d", k ? "," : "", k, k);
-        ing_buf_cstr(&big, m);
+        cm_buf_adds(&big, m);
     }
-    ing_buf_cstr(&big, ",\"k7\":0}");
-    assert_null(ing_json_parse(j, big.p, big.len, 4, err, sizeof err));
+    cm_buf_adds(&big, ",\"k7\":0}");
+    assert_null(cm_json_parse(j, big.p, big.len, 4, err, sizeof err));
     assert_non_null(strstr(err, "duplicate"));
-    ing_buf_free(&big);
+    cm_buf_free(&big);
     /* the writer escapes what jansson reads back */
-    ing_buf b = {NULL, 0, 0, 0};
+    cm_buf b = {NULL, 0, 0, 0};
     const char raw[] = "q\"b\\s/\x01\x1f\t\n\xc3\xa9";
-    ing_buf_str(&b, raw, sizeof raw - 1);
+    cm_buf_json_str(&b, raw, sizeof raw - 1);
     json_error_t e;
     json_t *back = json_loadb(b.p, b.len, JSON_DECODE_ANY, &e);
     assert_non_null(back);
     assert_string_equal(json_string_value(back), raw);
     json_decref(back);
-    ing_buf_free(&b);
-    ing_json_free(j);
+    cm_buf_free(&b);
+    cm_json_free(j);
 }
 
 /* --- the batch loop over a fake backend --------------------------------- */
@@ -330,10 +352,11 @@ static int f_mark_count(void *o, char *const *keys, size_t n, char *e, size_t el
 static char *event(const char *id, const char *customer)
 {
     char *s = malloc(512);
-    snprintf(s, 512,
-             "{\"specversion\":\"1.0\",\"id\":\"%s\",\"source\":\"s\",\"type\":\"contact.ceased\","
-             "\"time\":\"2026-03-01T09:00:00Z\",\"tenant\":\"t\",\"data\":{\"customer_id\":\"%s\"}}",
-             id, customer);
+    snprintf(
+        s, 512,
+        "{\"specversion\":\"1.0\",\"id\":\"%s\",\"source\":\"s\",\"type\":\"contact.ceased\","
+        "\"time\":\"2026-03-01T09:00:00Z\",\"tenant\":\"t\",\"data\":{\"customer_id\":\"%s\"}}",
+        id, customer);
     return s;
 }
 
@@ -368,7 +391,7 @@ static void test_batch_dedup_and_order(void **state)
     fake_reset(&f);
     ing_backend be = fake_backend(&f);
     ing_config cfg = {ING_DEFAULT_MAX_BYTES, ING_DEFAULT_MAX_DEPTH};
-    char *bodies[6] = {event("e1", "A"), event("e2", "B"), event("e1", "A"),
+    char *bodies[6] = {event("e1", "A"),  event("e2", "B"), event("e1", "A"),
                        strdup("{broken"), event("e3", "A"), event("e4", "A")};
     ing_input in[6];
     batch_inputs(in, bodies, 6);
@@ -507,7 +530,7 @@ static void test_dlq_record_cap(void **state)
     char err[128];
     assert_int_equal(ing_process(&cfg, &in, &r, err, sizeof err), 0);
     assert_false(r.accepted);
-    assert_true(r.bodylen <= ING_DLQ_MAX_RECORD);
+    assert_true(r.bodylen <= CT_DLQ_MAX_RECORD);
     json_error_t e;
     json_t *j = json_loadb(r.body, r.bodylen, 0, &e);
     assert_non_null(j);
@@ -528,7 +551,7 @@ static void test_dlq_record_cap(void **state)
     ing_input in2 = {"{}", 2, NULL, 0, h, NH, "t", 0, 8, 0};
     assert_int_equal(ing_process(&cfg, &in2, &r, err, sizeof err), 0);
     assert_false(r.accepted);
-    assert_true(r.bodylen <= ING_DLQ_MAX_RECORD);
+    assert_true(r.bodylen <= CT_DLQ_MAX_RECORD);
     j = json_loadb(r.body, r.bodylen, 0, &e);
     assert_non_null(j);
     assert_int_equal(json_integer_value(json_object_get(j, "headers_dropped")), NH - 64);
@@ -579,7 +602,7 @@ static void test_batch_threads(void **state)
     bb.dedup_mark = f_mark_count;
     assert_int_equal(ing_batch_run(&cfg, "y:", &bb, in, N, &st, err, sizeof err), 0);
     assert_int_equal(st.accepted + st.rejected + st.duplicates, N);
-    assert_int_equal(st.rejected, 17);   /* i % 37 == 3 for i < 600 */
+    assert_int_equal(st.rejected, 17); /* i % 37 == 3 for i < 600 */
     /* ids th-0..th-49 come again at 550..599; 4 of those 100 are rejected */
     assert_int_equal(st.duplicates, 46);
     ing_batch_set_threads(1);
