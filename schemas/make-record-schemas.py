@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""make-record-schemas.py -- writes the JSON Schemas (draft 2020-12) of the
+records arrears itself publishes, beside the inbound ones of
+make-schemas.py:
+
+  command.json               commands       (scheduler -> notifier)
+  contact-outcome.json       contacts       (notifier -> reporter)
+  task.json                  tasks          (notifier -> people)
+  report-aging.json          reports        (type aging)
+  report-kpis.json           reports        (type kpis)
+  report-effectiveness.json  reports        (type effectiveness)
+  report-error.json          reports        (the answer to a bad request)
+  report-request.json        reports.requests (what a consumer sends)
+
+They are the machine-readable form of docs/contracts.md and docs/reports.md,
+for teams consuming these topics. Readers must ignore unknown fields, so the
+schemas do not forbid additional properties; the golden test
+tests/unit/test_contract_docs.c is stricter: every field the services'
+code writes must be declared here and named in the docs, and records the
+code produces must validate. Keywords are limited to those that test's
+checker knows (type, const, enum, required, properties, items, minItems,
+maxItems, uniqueItems, minLength, maxLength, pattern, minimum, anyOf,
+dependentRequired); patterns use only the syntax common to ECMA-262 and
+POSIX ERE. Run: python3 schemas/make-record-schemas.py"""
+import copy
+import json
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BASE = "https://github.com/arrears/arrears/schemas/"
+
+ID = {"type": "string", "minLength": 1, "maxLength": 200, "description": "1 to 200 bytes"}
+COMMAND_ID = {"type": "string", "minLength": 1,
+              "description": "deterministic: tenant/inv/<invoice_id>/step/<n>/attempt/<k>, "
+                             "tenant/inv/<invoice_id>/thanks/<payment_id>; "
+                             "one outcome per command id"}
+TENANT = {"type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"}
+TEXT = {"type": "string"}
+DATE = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+        "description": "YYYY-MM-DD"}
+INSTANT = {"type": "string", "format": "date-time",
+           "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[.][0-9]{3}Z$",
+           "description": "RFC 3339 UTC with milliseconds"}
+CURRENCY = {"type": "string", "pattern": "^[A-Z]{3}$", "description": "ISO 4217 code"}
+MINOR = {"type": "integer", "description": "minor units of the currency"}
+COUNT = {"type": "integer", "minimum": 0}
+CHANNEL = {"type": "string", "enum": ["email", "sms", "webhook", "call_task", "letter"]}
+KIND = {"type": "string",
+        "enum": ["reminder", "payment.thanks", "call_task", "letter", "escalation"]}
+RATE = {"type": ["number", "null"],
+        "description": "a percentage or a number of days, 2 decimals; null when its "
+                       "denominator is zero"}
+REPORT_TYPES = ["aging", "kpis", "effectiveness"]
+
+
+def obj(props, required, **extra):
+    o = {"type": "object", "properties": props, "required": required}
+    o.update(extra)
+    return o
+
+
+def array(item, **extra):
+    a = {"type": "array", "items": item}
+    a.update(extra)
+    return a
+
+
+def write(name, title, description, schema):
+    s = {"$schema": "https://json-schema.org/draft/2020-12/schema",
+         "$id": BASE + name + ".json", "title": title, "description": description}
+    s.update(schema)
+    with open(os.path.join(HERE, name + ".json"), "w") as f:
+        json.dump(s, f, indent=2)
+        f.write("\n")
+
+
+# --- command (commands) ----------------------------------------------------
+customer = obj({
+    "customer_id": ID, "name": TEXT, "email": TEXT,
+    "phone": {"type": "string", "pattern": "^[+][1-9][0-9]{6,14}$", "description": "E.164"},
+    "timezone": TEXT, "locale": TEXT, "country": TEXT},
+    ["customer_id"], description="the debtor as of the latest customer.upserted")
+command = obj({
+    "v": {"const": 1},
+    "command_id": COMMAND_ID,
+    "kind": KIND,
+    "tenant": TENANT,
+    "channel": CHANNEL,
+    "template": TEXT,
+    "locale": TEXT,
+    "strategy": TEXT,
+    "variant": TEXT,
+    "step": dict(COUNT, description="ladder steps: the step's index in its ladder"),
+    "step_name": TEXT,
+    "attempt": {"type": "integer", "minimum": 1,
+                "description": "ladder steps: the invoice's ladder attempt"},
+    "level": {"type": "integer", "description": "escalation commands: the agency level"},
+    "created_at": dict(INSTANT, description="the simulated instant the timer fired"),
+    "scheduled_at": dict(INSTANT, description="the instant the timer was due"),
+    "not_after": dict(INSTANT, description="do not send after this (steps with valid_for)"),
+    "customer": customer,
+    "currency": CURRENCY,
+    "amounts": obj({k: MINOR for k in ["principal", "fees", "interest", "compensation", "total"]},
+                   ["principal", "fees", "interest", "compensation", "total"]),
+    "invoices": array(obj({
+        "invoice_id": ID, "number": TEXT, "issued_on": DATE, "due_on": DATE,
+        "days_overdue": {"type": "integer"}, "currency": CURRENCY,
+        "amount_minor": MINOR, "outstanding_minor": MINOR},
+        ["invoice_id", "issued_on", "due_on", "currency", "outstanding_minor"]), minItems=1),
+    "payment": obj({"payment_id": ID, "amount_minor": MINOR, "currency": CURRENCY},
+                   ["payment_id", "amount_minor", "currency"],
+                   description="payment.thanks commands: the payment thanked for"),
+}, ["v", "command_id", "kind", "tenant", "channel", "template", "locale", "strategy", "variant",
+    "created_at", "scheduled_at", "customer", "currency", "amounts", "invoices"])
+write("command", "command",
+      "A command on arrears.commands (scheduler -> notifier), keyed tenant/customer_id, "
+      "header command_id; see docs/contracts.md.", command)
+
+task = copy.deepcopy(command)
+task["properties"]["task_id"] = dict(COMMAND_ID, description="the command id")
+task["required"] = task["required"] + ["task_id"]
+write("task", "task",
+      "A call_task or letter command handed to people on arrears.tasks: the command "
+      "plus task_id; see docs/contracts.md.", task)
+
+# --- contact outcome (contacts) -----------------------------------------------
+contact = obj({
+    "v": {"const": 1},
+    "type": {"type": "string", "enum": ["contact.sent", "contact.failed"]},
+    "id": dict(COMMAND_ID, description="the command id: one outcome per command"),
+    "command_id": COMMAND_ID,
+    "kind": KIND,
+    "tenant": TENANT,
+    "customer_id": ID,
+    "invoice_ids": array(ID),
+    "channel": CHANNEL,
+    "template": TEXT,
+    "strategy": TEXT,
+    "variant": TEXT,
+    "step": COUNT,
+    "provider_status": {"type": "string",
+                        "description": "SMTP code, HTTP status, \"queued\" for tasks, "
+                                       "or \"\" when none"},
+    "attempts": COUNT,
+    "latency_ms": COUNT,
+    "at": dict(INSTANT, description="the shared clock when the outcome was decided"),
+    "currency": CURRENCY,
+    "amount_total_minor": MINOR,
+    "message_id": dict(TEXT, description="email: the Message-ID sent"),
+    "reason": dict(TEXT, description="contact.failed: what went wrong"),
+}, ["v", "type", "id", "command_id", "invoice_ids", "provider_status", "attempts",
+    "latency_ms", "at"])
+write("contact-outcome", "contact outcome",
+      "A contact.sent or contact.failed record on arrears.contacts (notifier -> "
+      "reporter), keyed tenant/customer_id; see docs/contracts.md.", contact)
+
+# --- reports ------------------------------------------------------------------
+def report(rtype, props, required):
+    p = {"v": {"const": 1}, "type": {"const": rtype}, "tenant": TEXT,
+         "as_of": dict(DATE, description="the report describes the end of this day, UTC"),
+         "generated_at": INSTANT,
+         "request_id": dict(TEXT, description="answers to a request: its id")}
+    p.update(props)
+    return obj(p, ["v", "type", "tenant", "as_of", "generated_at"] + required)
+
+
+def recovered():
+    return array(obj({"currency": CURRENCY, "amount_minor": MINOR},
+                     ["currency", "amount_minor"]))
+
+
+count_amount = obj({"count": COUNT, "amount_minor": MINOR}, ["count", "amount_minor"])
+aging = report("aging", {"currencies": array(obj({
+    "currency": CURRENCY, "exponent": COUNT,
+    "buckets": array(obj({"bucket": {"type": "string",
+                                     "enum": ["current", "1-30", "31-60", "61-90", "91+"]},
+                          "count": COUNT, "amount_minor": MINOR},
+                         ["bucket", "count", "amount_minor"]), minItems=5, maxItems=5),
+    "total": count_amount, "overdue": count_amount,
+    "top_overdue_customers": array(obj({
+        "customer_id": ID, "name": {"type": ["string", "null"]},
+        "overdue_minor": MINOR, "overdue_invoices": COUNT, "max_days_past_due": COUNT,
+        "broken_promise": {"type": "boolean"},
+        "risk_band": {"type": "string", "enum": ["low", "medium", "high", "severe"]}},
+        ["customer_id", "name", "overdue_minor", "overdue_invoices", "max_days_past_due",
+         "broken_promise", "risk_band"]), maxItems=10)},
+    ["currency", "exponent", "buckets", "total", "overdue", "top_overdue_customers"]))},
+    ["currencies"])
+
+period_props = {
+    "period": {"type": "string", "enum": ["day", "week", "month"]},
+    "from": DATE, "to": DATE, "days": COUNT,
+    "invoiced_minor": MINOR, "collected_minor": MINOR, "beginning_ar_minor": MINOR,
+    "ending_ar_minor": MINOR, "ending_current_ar_minor": MINOR,
+    "ending_overdue_ar_minor": MINOR,
+    "dso_simple_days": RATE, "best_possible_dso_days": RATE, "add_days": RATE,
+    "cei_percent": RATE, "recovery_base_minor": MINOR, "recovered_minor": MINOR,
+    "recovery_rate_percent": RATE,
+    "late_payments": obj({"count": COUNT, "mean_days": RATE, "median_days": RATE,
+                          "p90_days": RATE}, ["count", "mean_days", "median_days", "p90_days"]),
+    "promises": obj({"kept": COUNT, "broken": COUNT, "kept_rate_percent": RATE},
+                    ["kept", "broken", "kept_rate_percent"]),
+    "disputes": obj({"disputed_invoices": COUNT, "active_invoices": COUNT,
+                     "dispute_rate_percent": RATE},
+                    ["disputed_invoices", "active_invoices", "dispute_rate_percent"]),
+}
+kpis = report("kpis", {"currencies": array(obj({
+    "currency": CURRENCY, "exponent": COUNT,
+    "dso_countback_days": {"type": "number", "minimum": 0},
+    "periods": array(obj(period_props, list(period_props)), minItems=3, maxItems=3)},
+    ["currency", "exponent", "dso_countback_days", "periods"]))}, ["currencies"])
+
+effectiveness = report("effectiveness", {
+    "response_window_days": COUNT,
+    "rows": array(obj({
+        "strategy": TEXT, "variant": TEXT, "step": {"type": "integer"}, "channel": TEXT,
+        "sent": COUNT, "failed": COUNT, "contacted_invoices": COUNT,
+        "responded_invoices": COUNT, "response_rate_percent": RATE,
+        "recovered": recovered()},
+        ["strategy", "variant", "step", "channel", "sent", "failed", "contacted_invoices",
+         "responded_invoices", "response_rate_percent", "recovered"])),
+    "experiments": array(obj({
+        "strategy": TEXT, "baseline": TEXT,
+        "variants": array(obj({"variant": TEXT, "invoices": COUNT, "paid_invoices": COUNT,
+                               "recovery_rate_percent": RATE, "recovered": recovered()},
+                              ["variant", "invoices", "paid_invoices",
+                               "recovery_rate_percent", "recovered"])),
+        "comparisons": array(obj({"variant": TEXT, "baseline": TEXT,
+                                  "difference_points": RATE, "ci95_low_points": RATE,
+                                  "ci95_high_points": RATE},
+                                 ["variant", "baseline", "difference_points",
+                                  "ci95_low_points", "ci95_high_points"]))},
+        ["strategy", "baseline", "variants", "comparisons"]))},
+    ["response_window_days", "rows", "experiments"])
+
+for name, s in (("aging", aging), ("kpis", kpis), ("effectiveness", effectiveness)):
+    write("report-" + name, name + " report",
+          "An %s report on arrears.reports, keyed tenant/%s; see docs/reports.md." % (name, name),
+          s)
+
+write("report-error", "error report",
+      "The answer to a bad report request on arrears.reports, keyed tenant/error; "
+      "see docs/reports.md.",
+      obj({"v": {"const": 1}, "type": {"const": "error"}, "tenant": TEXT,
+           "request_id": TEXT, "error": dict(TEXT, minLength=1)},
+          ["v", "type", "tenant", "request_id", "error"]))
+
+write("report-request", "report request",
+      "A request on arrears.reports.requests, answered on arrears.reports; see "
+      "docs/reports.md.",
+      obj({"v": {"const": 1}, "id": ID, "tenant": TEXT,
+           "types": array({"type": "string", "enum": REPORT_TYPES}, minItems=1,
+                          uniqueItems=True),
+           "as_of": DATE}, ["id"]))
