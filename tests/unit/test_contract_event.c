@@ -1,7 +1,8 @@
 /* test_contract_event.c -- the canonical event decoder (contract/event.h):
- * one event of every type decodes into its typed data; missing, wrong and
- * too long fields fail with the field and the rule named; the Kafka
- * headers come from the struct. */
+ * one event of every type decodes into its typed data; every canonical
+ * event ingest is expected to write (tests/data/ingest/accept) decodes;
+ * missing, wrong and too long fields fail with the field and the rule
+ * named; the Kafka headers come from the struct. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <dirent.h>
 
 #include "event.h"
 
@@ -271,6 +273,38 @@ static void test_failures(void **state)
     json_decref(j);
 }
 
+/* What the validator writes is what the decoder reads. */
+static void test_ingest_outputs(void **state)
+{
+    (void)state;
+    const char *base = "tests/data/ingest/accept";
+    DIR *d = opendir(base);
+    assert_non_null(d);
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        char path[512], err[256];
+        snprintf(path, sizeof path, "%s/%s/expected.json", base, e->d_name);
+        json_error_t je;
+        json_t *j = json_load_file(path, 0, &je);
+        if (!j)
+            fail_msg("%s: %s", path, je.text);
+        ct_event ev;
+        if (ct_event_decode(j, &ev, err, sizeof err) != 0)
+            fail_msg("%s: %s", path, err);
+        assert_true(ct_type_inbound(ev.type));
+        assert_string_equal(ev.type_name, json_string_value(json_object_get(j, "type")));
+        assert_string_equal(ev.customer_id, json_string_value(json_object_get(j, "customer_id")));
+        assert_non_null(ev.trace_id);
+        json_decref(j);
+        n++;
+    }
+    closedir(d);
+    assert_true(n >= 12);
+}
+
 static void test_headers(void **state)
 {
     (void)state;
@@ -296,6 +330,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_type),
         cmocka_unit_test(test_failures),
+        cmocka_unit_test(test_ingest_outputs),
         cmocka_unit_test(test_headers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
