@@ -251,12 +251,12 @@ json_t *ntf_command_vars(const ntf_command *cmd, json_t *extra, const char *fmt_
     int32_t min_due = INT32_MAX;
     const char *min_due_s = NULL;
     long long max_days = -1;
-    ntf_buf numbers = NTF_BUF_INIT;
+    cm_buf numbers = CM_BUF_INIT;
     json_array_foreach(inv, i, it)
     {
         if (!json_is_object(it)) {
             snprintf(errstr, errlen, "invoices[%zu]: must be an object", i);
-            ntf_buf_free(&numbers);
+            cm_buf_free(&numbers);
             goto fail;
         }
         json_t *o = json_object();
@@ -268,8 +268,8 @@ json_t *ntf_command_vars(const ntf_command *cmd, json_t *extra, const char *fmt_
         if (num || id) {
             json_object_set_new(o, "number", json_string(num ? num : id));
             if (numbers.len)
-                ntf_buf_adds(&numbers, ", ");
-            ntf_buf_adds(&numbers, num ? num : id);
+                cm_buf_adds(&numbers, ", ");
+            cm_buf_adds(&numbers, num ? num : id);
         }
         static const char *const dates[] = {"issued_on", "due_on"};
         for (size_t d = 0; d < 2; d++) {
@@ -279,7 +279,7 @@ json_t *ntf_command_vars(const ntf_command *cmd, json_t *extra, const char *fmt_
             char buf[64], err[128], key[32];
             if (ntf_format_date(ds, loc, buf, sizeof buf, err, sizeof err) < 0) {
                 snprintf(errstr, errlen, "invoices[%zu].%s: %s", i, dates[d], err);
-                ntf_buf_free(&numbers);
+                cm_buf_free(&numbers);
                 goto fail;
             }
             json_object_set_new(o, dates[d], json_string(buf));
@@ -300,16 +300,16 @@ json_t *ntf_command_vars(const ntf_command *cmd, json_t *extra, const char *fmt_
         const char *icur = opt_str(it, "currency");
         if (!icur)
             icur = cur;
-        if (set_money(o, "outstanding", json_object_get(it, "outstanding_minor"), icur, loc,
-                      errstr, errlen) < 0) {
-            ntf_buf_free(&numbers);
+        if (set_money(o, "outstanding", json_object_get(it, "outstanding_minor"), icur, loc, errstr,
+                      errlen) < 0) {
+            cm_buf_free(&numbers);
             goto fail;
         }
     }
     json_object_set_new(vars, "invoice_count", json_integer((json_int_t)json_array_size(list)));
     if (numbers.len)
-        json_object_set_new(vars, "invoice_numbers", json_string(numbers.data));
-    ntf_buf_free(&numbers);
+        json_object_set_new(vars, "invoice_numbers", json_string(numbers.p));
+    cm_buf_free(&numbers);
     if (min_due_s) {
         char buf[64], err[128];
         if (ntf_format_date(min_due_s, loc, buf, sizeof buf, err, sizeof err) == 0)

@@ -25,7 +25,7 @@
 #include "settings.h"
 #include "templates.h"
 #include "worker.h"
-#include "buf.h"
+#include "str.h"
 
 static cm_setting settings[] = {
     CM_SETTINGS_COMMON("127.0.0.1:9103", "arrears-notifier"),
@@ -167,7 +167,7 @@ static int load_config(ntf_config *cfg, char *err, size_t errlen)
         tmp[i] = 0;
         char named[1200];
         snprintf(named, sizeof named, "ARREARS_%s%s", tmp, err + i);
-        ntf_strlcpy(err, named, errlen);
+        cm_strlcpy(err, named, errlen);
         return -1;
     }
     const char *tls = S("ARREARS_SMTP_TLS");

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "crypto.h"
 #include "render.h"
@@ -66,7 +67,7 @@ static int plain_ascii(const char *s)
 }
 
 /* RFC 2047 B-encoded words, split at UTF-8 character boundaries and folded. */
-static void add_encoded(ntf_buf *b, const char *s)
+static void add_encoded(cm_buf *b, const char *s)
 {
     size_t n = strlen(s), i = 0;
     int first = 1;
@@ -81,43 +82,43 @@ static void add_encoded(ntf_buf *b, const char *s)
             j = k;
         }
         char enc[128];
-        ntf_b64(s + i, j - i, enc);
-        ntf_buf_printf(b, "%s=?UTF-8?B?%s?=", first ? "" : "\r\n ", enc);
+        cm_base64_encode(s + i, j - i, enc);
+        cm_buf_printf(b, "%s=?UTF-8?B?%s?=", first ? "" : "\r\n ", enc);
         first = 0;
         i = j;
     }
 }
 
-static void add_header_text(ntf_buf *b, const char *s)
+static void add_header_text(cm_buf *b, const char *s)
 {
     if (plain_ascii(s))
-        ntf_buf_adds(b, s);
+        cm_buf_adds(b, s);
     else
         add_encoded(b, s);
 }
 
-static void add_display_name(ntf_buf *b, const char *name)
+static void add_display_name(cm_buf *b, const char *name)
 {
     if (!plain_ascii(name)) {
         add_encoded(b, name);
         return;
     }
-    ntf_buf_addc(b, '"');
+    cm_buf_addc(b, '"');
     for (const char *p = name; *p; p++) {
         if (*p == '"' || *p == '\\')
-            ntf_buf_addc(b, '\\');
-        ntf_buf_addc(b, *p);
+            cm_buf_addc(b, '\\');
+        cm_buf_addc(b, *p);
     }
-    ntf_buf_addc(b, '"');
+    cm_buf_addc(b, '"');
 }
 
 /* A header value from user data: the From setting may already be
  * "Name <addr>"; keep it if it is plain ASCII, else encode its name. */
-static void add_mailbox(ntf_buf *b, const char *spec)
+static void add_mailbox(cm_buf *b, const char *spec)
 {
     const char *lt = strrchr(spec, '<');
     if (plain_ascii(spec) || !lt) {
-        ntf_buf_adds(b, spec);
+        cm_buf_adds(b, spec);
         return;
     }
     char name[512];
@@ -129,42 +130,42 @@ static void add_mailbox(ntf_buf *b, const char *spec)
     memcpy(name, spec, n);
     name[n] = 0;
     add_encoded(b, name);
-    ntf_buf_addc(b, ' ');
-    ntf_buf_adds(b, lt);
+    cm_buf_addc(b, ' ');
+    cm_buf_adds(b, lt);
 }
 
 /* Body text to CRLF lines, base64 in 76-column lines. */
-static void add_base64_part(ntf_buf *b, const char *text, size_t len)
+static void add_base64_part(cm_buf *b, const char *text, size_t len)
 {
-    ntf_buf crlf = NTF_BUF_INIT;
+    cm_buf crlf = CM_BUF_INIT;
     for (size_t i = 0; i < len; i++) {
         if (text[i] == '\n' && (i == 0 || text[i - 1] != '\r'))
-            ntf_buf_addc(&crlf, '\r');
-        ntf_buf_addc(&crlf, text[i]);
+            cm_buf_addc(&crlf, '\r');
+        cm_buf_addc(&crlf, text[i]);
     }
     for (size_t i = 0; i < crlf.len; i += 57) {
         size_t n = crlf.len - i < 57 ? crlf.len - i : 57;
         char line[80];
-        ntf_b64(crlf.data + i, n, line);
-        ntf_buf_adds(b, line);
-        ntf_buf_adds(b, "\r\n");
+        cm_base64_encode(crlf.p + i, n, line);
+        cm_buf_adds(b, line);
+        cm_buf_adds(b, "\r\n");
     }
-    ntf_buf_free(&crlf);
+    cm_buf_free(&crlf);
 }
 
-static void trim_end(ntf_buf *b)
+static void trim_end(cm_buf *b)
 {
-    while (b->len > 0 && (b->data[b->len - 1] == '\n' || b->data[b->len - 1] == '\r' ||
-                          b->data[b->len - 1] == ' ' || b->data[b->len - 1] == '\t'))
-        b->data[--b->len] = 0;
+    while (b->len > 0 && (b->p[b->len - 1] == '\n' || b->p[b->len - 1] == '\r' ||
+                          b->p[b->len - 1] == ' ' || b->p[b->len - 1] == '\t'))
+        b->p[--b->len] = 0;
 }
 
-static void one_line(ntf_buf *b)
+static void one_line(cm_buf *b)
 {
     trim_end(b);
     for (size_t i = 0; i < b->len; i++)
-        if (b->data[i] == '\r' || b->data[i] == '\n' || b->data[i] == '\t')
-            b->data[i] = ' ';
+        if (b->p[i] == '\r' || b->p[i] == '\n' || b->p[i] == '\t')
+            b->p[i] = ' ';
 }
 
 static void rfc5322_date(int64_t ms, char *out, size_t len)
@@ -189,8 +190,8 @@ char *ntf_message_paylink(const ntf_tenant_cfg *cfg, const ntf_command *cmd)
     if (!cfg->paylink_url || !cfg->paylink_secret)
         return NULL;
     json_t *ids = ntf_command_invoice_ids(cmd);
-    char *tok = ntf_paylink_token(cfg->paylink_secret, cmd->tenant, cmd->customer_id, ids,
-                                  iat_of(cmd));
+    char *tok =
+        ntf_paylink_token(cfg->paylink_secret, cmd->tenant, cmd->customer_id, ids, iat_of(cmd));
     json_decref(ids);
     if (!tok)
         return NULL;
@@ -206,12 +207,12 @@ static char *unsubscribe_link(const ntf_tenant_cfg *cfg, const ntf_command *cmd)
     char *tok = NULL;
     if (cfg->paylink_secret) {
         json_t *ids = json_array();
-        tok = ntf_paylink_token(cfg->paylink_secret, cmd->tenant, cmd->customer_id, ids,
-                                iat_of(cmd));
+        tok =
+            ntf_paylink_token(cfg->paylink_secret, cmd->tenant, cmd->customer_id, ids, iat_of(cmd));
         json_decref(ids);
     }
-    char *url = ntf_paylink_url(cfg->unsubscribe_url, cmd->tenant, cmd->customer_id,
-                                tok ? tok : "");
+    char *url =
+        ntf_paylink_url(cfg->unsubscribe_url, cmd->tenant, cmd->customer_id, tok ? tok : "");
     free(tok);
     return url;
 }
@@ -234,58 +235,57 @@ static json_t *build_vars(const ntf_tenant_cfg *cfg, const ntf_templates *tpl,
     if (!vars)
         return NULL;
     if (set && set->opt_out) {
-        ntf_buf oo = NTF_BUF_INIT;
+        cm_buf oo = CM_BUF_INIT;
         char err[256];
         if (ntf_render(set->opt_out, set->opt_out_len, vars, 0, &oo, err, sizeof err) < 0) {
             snprintf(errstr, errlen, "render %s/%s/_opt_out.txt: %s", set->tenant, set->locale,
                      err);
-            ntf_buf_free(&oo);
+            cm_buf_free(&oo);
             json_decref(vars);
             return NULL;
         }
         trim_end(&oo);
-        json_object_set_new(vars, "opt_out", json_string(oo.data ? oo.data : ""));
-        ntf_buf_free(&oo);
+        json_object_set_new(vars, "opt_out", json_string(oo.p ? oo.p : ""));
+        cm_buf_free(&oo);
     }
     return vars;
 }
 
 static int render_part(const ntf_template_set *set, const char *id, const char *ext,
-                       const char *src, size_t len, json_t *vars, int html, ntf_buf *out,
+                       const char *src, size_t len, json_t *vars, int html, cm_buf *out,
                        char *errstr, size_t errlen)
 {
     char err[256];
     if (ntf_render(src, len, vars, html, out, err, sizeof err) < 0) {
-        snprintf(errstr, errlen, "render %s/%s/%s.%s: %s", set->tenant, set->locale, id, ext,
-                 err);
+        snprintf(errstr, errlen, "render %s/%s/%s.%s: %s", set->tenant, set->locale, id, ext, err);
         return -1;
     }
     return 0;
 }
 
-int ntf_message_render(const ntf_tenant_cfg *cfg, const ntf_templates *tpl,
-                       const ntf_command *cmd, const char *channel, ntf_buf *subject,
-                       ntf_buf *text, ntf_buf *html, char *errstr, size_t errlen)
+int ntf_message_render(const ntf_tenant_cfg *cfg, const ntf_templates *tpl, const ntf_command *cmd,
+                       const char *channel, cm_buf *subject, cm_buf *text, cm_buf *html,
+                       char *errstr, size_t errlen)
 {
     ntf_template_set set;
     char *unsub = NULL;
     int rc = -1;
     json_t *vars = NULL;
     int email = strcmp(channel, "email") == 0;
-    if (ntf_templates_find(tpl, cmd->tenant, cmd->locale, channel, cmd->template_id, &set,
-                           errstr, errlen) < 0)
+    if (ntf_templates_find(tpl, cmd->tenant, cmd->locale, channel, cmd->template_id, &set, errstr,
+                           errlen) < 0)
         goto cleanup;
     vars = build_vars(cfg, tpl, cmd, &set, &unsub, errstr, errlen);
     if (!vars)
         goto cleanup;
-    if (email && render_part(&set, cmd->template_id, "subject", set.subject, set.subject_len,
-                             vars, 0, subject, errstr, errlen) < 0)
+    if (email && render_part(&set, cmd->template_id, "subject", set.subject, set.subject_len, vars,
+                             0, subject, errstr, errlen) < 0)
         goto cleanup;
     if (render_part(&set, cmd->template_id, "txt", set.text, set.text_len, vars, 0, text, errstr,
                     errlen) < 0)
         goto cleanup;
-    if (email && render_part(&set, cmd->template_id, "html", set.html, set.html_len, vars, 1,
-                             html, errstr, errlen) < 0)
+    if (email && render_part(&set, cmd->template_id, "html", set.html, set.html_len, vars, 1, html,
+                             errstr, errlen) < 0)
         goto cleanup;
     if (email)
         one_line(subject);
@@ -298,12 +298,10 @@ cleanup:
     return rc;
 }
 
-static int build_email(const ntf_tenant_cfg *cfg, const ntf_templates *tpl,
-                       const ntf_command *cmd, int64_t now_ms, ntf_request *req, char *errstr,
-                       size_t errlen)
+static int build_email(const ntf_tenant_cfg *cfg, const ntf_templates *tpl, const ntf_command *cmd,
+                       int64_t now_ms, ntf_request *req, char *errstr, size_t errlen)
 {
-    ntf_buf subject = NTF_BUF_INIT, text = NTF_BUF_INIT, html = NTF_BUF_INIT,
-            msg = NTF_BUF_INIT;
+    cm_buf subject = CM_BUF_INIT, text = CM_BUF_INIT, html = CM_BUF_INIT, msg = CM_BUF_INIT;
     char *unsub = NULL;
     int rc = -1;
     char from_addr[320];
@@ -329,39 +327,38 @@ static int build_email(const ntf_tenant_cfg *cfg, const ntf_templates *tpl,
     rfc5322_date(now_ms, date, sizeof date);
     snprintf(boundary, sizeof boundary, "=_ntf_%.24s", req->message_id + 5);
 
-    ntf_buf_printf(&msg, "Message-ID: %s\r\nDate: %s\r\nFrom: ", req->message_id, date);
+    cm_buf_printf(&msg, "Message-ID: %s\r\nDate: %s\r\nFrom: ", req->message_id, date);
     add_mailbox(&msg, cfg->smtp_from);
-    ntf_buf_adds(&msg, "\r\nTo: ");
+    cm_buf_adds(&msg, "\r\nTo: ");
     if (name && *name) {
         add_display_name(&msg, name);
-        ntf_buf_printf(&msg, " <%s>", email);
+        cm_buf_printf(&msg, " <%s>", email);
     } else {
-        ntf_buf_adds(&msg, email);
+        cm_buf_adds(&msg, email);
     }
-    ntf_buf_adds(&msg, "\r\nReply-To: ");
+    cm_buf_adds(&msg, "\r\nReply-To: ");
     add_mailbox(&msg, cfg->reply_to ? cfg->reply_to : cfg->smtp_from);
-    ntf_buf_adds(&msg, "\r\nSubject: ");
-    add_header_text(&msg, subject.data ? subject.data : "");
-    ntf_buf_printf(&msg, "\r\nList-Unsubscribe: <mailto:%s?subject=unsubscribe>", from_addr);
+    cm_buf_adds(&msg, "\r\nSubject: ");
+    add_header_text(&msg, subject.p ? subject.p : "");
+    cm_buf_printf(&msg, "\r\nList-Unsubscribe: <mailto:%s?subject=unsubscribe>", from_addr);
     if (unsub) {
-        ntf_buf_printf(&msg, ", <%s>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click",
-                       unsub);
+        cm_buf_printf(&msg, ", <%s>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click", unsub);
     }
-    ntf_buf_adds(&msg, "\r\nAuto-Submitted: auto-generated\r\nX-Arrears-Command-Id: ");
+    cm_buf_adds(&msg, "\r\nAuto-Submitted: auto-generated\r\nX-Arrears-Command-Id: ");
     add_header_text(&msg, cmd->command_id);
-    ntf_buf_printf(&msg,
-                   "\r\nMIME-Version: 1.0\r\n"
-                   "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n"
-                   "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
-                   "Content-Transfer-Encoding: base64\r\n\r\n",
-                   boundary, boundary);
-    add_base64_part(&msg, text.data ? text.data : "", text.len);
-    ntf_buf_printf(&msg,
-                   "--%s\r\nContent-Type: text/html; charset=utf-8\r\n"
-                   "Content-Transfer-Encoding: base64\r\n\r\n",
-                   boundary);
-    add_base64_part(&msg, html.data ? html.data : "", html.len);
-    ntf_buf_printf(&msg, "--%s--\r\n", boundary);
+    cm_buf_printf(&msg,
+                  "\r\nMIME-Version: 1.0\r\n"
+                  "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n"
+                  "--%s\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                  "Content-Transfer-Encoding: base64\r\n\r\n",
+                  boundary, boundary);
+    add_base64_part(&msg, text.p ? text.p : "", text.len);
+    cm_buf_printf(&msg,
+                  "--%s\r\nContent-Type: text/html; charset=utf-8\r\n"
+                  "Content-Transfer-Encoding: base64\r\n\r\n",
+                  boundary);
+    add_base64_part(&msg, html.p ? html.p : "", html.len);
+    cm_buf_printf(&msg, "--%s--\r\n", boundary);
     if (msg.oom) {
         snprintf(errstr, errlen, "out of memory building the message");
         goto cleanup;
@@ -378,38 +375,38 @@ static int build_email(const ntf_tenant_cfg *cfg, const ntf_templates *tpl,
     sprintf(req->rcpt, "<%s>", email);
     req->user = cfg->smtp_user;
     req->password = cfg->smtp_password;
-    req->body = ntf_buf_take(&msg, &req->body_len);
+    req->body = cm_buf_take(&msg, &req->body_len);
     rc = 0;
 cleanup:
     free(unsub);
-    ntf_buf_free(&msg);
-    ntf_buf_free(&html);
-    ntf_buf_free(&text);
-    ntf_buf_free(&subject);
+    cm_buf_free(&msg);
+    cm_buf_free(&html);
+    cm_buf_free(&text);
+    cm_buf_free(&subject);
     return rc;
 }
 
-static void form_add(ntf_buf *b, const char *k, const char *v)
+static void form_add(cm_buf *b, const char *k, const char *v)
 {
     if (b->len)
-        ntf_buf_addc(b, '&');
-    ntf_buf_adds(b, k);
-    ntf_buf_addc(b, '=');
+        cm_buf_addc(b, '&');
+    cm_buf_adds(b, k);
+    cm_buf_addc(b, '=');
     for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
         if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
             *p == '-' || *p == '_' || *p == '.' || *p == '~')
-            ntf_buf_addc(b, (char)*p);
+            cm_buf_addc(b, (char)*p);
         else if (*p == ' ')
-            ntf_buf_addc(b, '+');
+            cm_buf_addc(b, '+');
         else
-            ntf_buf_printf(b, "%%%02X", *p);
+            cm_buf_printf(b, "%%%02X", *p);
     }
 }
 
 static int build_sms(const ntf_tenant_cfg *cfg, const ntf_templates *tpl, const ntf_command *cmd,
                      ntf_request *req, char *errstr, size_t errlen)
 {
-    ntf_buf text = NTF_BUF_INIT, form = NTF_BUF_INIT, url = NTF_BUF_INIT;
+    cm_buf text = CM_BUF_INIT, form = CM_BUF_INIT, url = CM_BUF_INIT;
     int rc = -1;
     if (!cfg->sms_url || !cfg->sms_account || !cfg->sms_from) {
         snprintf(errstr, errlen, "sms provider not configured for tenant '%s' (url/account/from)",
@@ -421,24 +418,24 @@ static int build_sms(const ntf_tenant_cfg *cfg, const ntf_templates *tpl, const 
     json_t *cust = json_object_get(cmd->json, "customer");
     form_add(&form, "To", json_string_value(json_object_get(cust, "phone")));
     form_add(&form, "From", cfg->sms_from);
-    form_add(&form, "Body", text.data ? text.data : "");
+    form_add(&form, "Body", text.p ? text.p : "");
     size_t bl = strlen(cfg->sms_url);
-    ntf_buf_add(&url, cfg->sms_url, bl && cfg->sms_url[bl - 1] == '/' ? bl - 1 : bl);
-    ntf_buf_printf(&url, "/Accounts/%s/Messages.json", cfg->sms_account);
+    cm_buf_add(&url, cfg->sms_url, bl && cfg->sms_url[bl - 1] == '/' ? bl - 1 : bl);
+    cm_buf_printf(&url, "/Accounts/%s/Messages.json", cfg->sms_account);
     if (form.oom || url.oom) {
         snprintf(errstr, errlen, "out of memory");
         goto cleanup;
     }
     req->channel = NTF_CH_SMS;
-    req->url = ntf_buf_take(&url, NULL);
-    req->body = ntf_buf_take(&form, &req->body_len);
+    req->url = cm_buf_take(&url, NULL);
+    req->body = cm_buf_take(&form, &req->body_len);
     req->user = cfg->sms_account;
     req->password = cfg->sms_token ? cfg->sms_token : "";
     rc = 0;
 cleanup:
-    ntf_buf_free(&url);
-    ntf_buf_free(&form);
-    ntf_buf_free(&text);
+    cm_buf_free(&url);
+    cm_buf_free(&form);
+    cm_buf_free(&text);
     return rc;
 }
 
@@ -459,8 +456,9 @@ static int build_webhook(const ntf_tenant_cfg *cfg, const ntf_command *cmd, ntf_
     snprintf(type, sizeof type, "arrears.%s", cmd->kind);
     json_t *env = json_object();
     json_object_set_new(env, "type", json_string(type));
-    json_object_set_new(env, "timestamp",
-                        json_string(cmd->created_at ? cmd->created_at : "1970-01-01T00:00:00.000Z"));
+    json_object_set_new(
+        env, "timestamp",
+        json_string(cmd->created_at ? cmd->created_at : "1970-01-01T00:00:00.000Z"));
     json_object_set_new(env, "data", data);
     req->body = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(env);
@@ -475,9 +473,8 @@ static int build_webhook(const ntf_tenant_cfg *cfg, const ntf_command *cmd, ntf_
     return 0;
 }
 
-int ntf_message_build(const ntf_tenant_cfg *cfg, const ntf_templates *tpl,
-                      const ntf_command *cmd, int64_t now_ms, ntf_request *req, char *errstr,
-                      size_t errlen)
+int ntf_message_build(const ntf_tenant_cfg *cfg, const ntf_templates *tpl, const ntf_command *cmd,
+                      int64_t now_ms, ntf_request *req, char *errstr, size_t errlen)
 {
     int rc = -1;
     memset(req, 0, sizeof *req);
@@ -487,10 +484,18 @@ int ntf_message_build(const ntf_tenant_cfg *cfg, const ntf_templates *tpl,
         return -1;
     }
     switch (cmd->channel) {
-    case NTF_CH_EMAIL: rc = build_email(cfg, tpl, cmd, now_ms, req, errstr, errlen); break;
-    case NTF_CH_SMS: rc = build_sms(cfg, tpl, cmd, req, errstr, errlen); break;
-    case NTF_CH_WEBHOOK: rc = build_webhook(cfg, cmd, req, errstr, errlen); break;
-    default: snprintf(errstr, errlen, "channel %s is not sent", cmd->channel_name); break;
+    case NTF_CH_EMAIL:
+        rc = build_email(cfg, tpl, cmd, now_ms, req, errstr, errlen);
+        break;
+    case NTF_CH_SMS:
+        rc = build_sms(cfg, tpl, cmd, req, errstr, errlen);
+        break;
+    case NTF_CH_WEBHOOK:
+        rc = build_webhook(cfg, cmd, req, errstr, errlen);
+        break;
+    default:
+        snprintf(errstr, errlen, "channel %s is not sent", cmd->channel_name);
+        break;
     }
     if (rc < 0)
         ntf_request_free(req);
@@ -503,13 +508,13 @@ struct curl_slist *ntf_request_headers(const ntf_request *req, int64_t now_s)
     char line[1024];
     if (req->channel == NTF_CH_EMAIL)
         return NULL;
-#define ADD(...)                                                                               \
-    do {                                                                                       \
-        snprintf(line, sizeof line, __VA_ARGS__);                                              \
-        t = curl_slist_append(h, line);                                                        \
-        if (!t)                                                                                \
-            goto fail;                                                                         \
-        h = t;                                                                                 \
+#define ADD(...)                                                                                   \
+    do {                                                                                           \
+        snprintf(line, sizeof line, __VA_ARGS__);                                                  \
+        t = curl_slist_append(h, line);                                                            \
+        if (!t)                                                                                    \
+            goto fail;                                                                             \
+        h = t;                                                                                     \
     } while (0)
     ADD("Idempotency-Key: %s", req->idempotency_key);
     ADD("Expect:");

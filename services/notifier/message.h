@@ -24,19 +24,18 @@ typedef struct ntf_request {
     char *url;
     char *body;
     size_t body_len;
-    char *mail_from, *rcpt;          /* email envelope */
-    const char *user, *password;     /* borrowed: SMTP login or SMS basic auth */
-    const char *webhook_secret;      /* borrowed */
-    char *idempotency_key;           /* the command id */
-    char message_id[160];            /* email: "<...@domain>" */
+    char *mail_from, *rcpt;      /* email envelope */
+    const char *user, *password; /* borrowed: SMTP login or SMS basic auth */
+    const char *webhook_secret;  /* borrowed */
+    char *idempotency_key;       /* the command id */
+    char message_id[160];        /* email: "<...@domain>" */
 } ntf_request;
 
 /* Builds req for cmd (email, sms or webhook). now_ms dates the email.
  * Returns 0; -1 with errstr when the message cannot be made (render error,
  * missing template, provider not configured): a permanent failure. */
-int ntf_message_build(const ntf_tenant_cfg *cfg, const ntf_templates *tpl,
-                      const ntf_command *cmd, int64_t now_ms, ntf_request *req, char *errstr,
-                      size_t errlen);
+int ntf_message_build(const ntf_tenant_cfg *cfg, const ntf_templates *tpl, const ntf_command *cmd,
+                      int64_t now_ms, ntf_request *req, char *errstr, size_t errlen);
 void ntf_request_free(ntf_request *req);
 
 /* The HTTP headers for one attempt at now_s (webhook signatures carry the
@@ -48,9 +47,9 @@ struct curl_slist *ntf_request_headers(const ntf_request *req, int64_t now_s);
  * html; "sms": text) into the caller's buffers (appended). The subject is
  * one line; an SMS text has no trailing blank. -1 with errstr on a missing
  * template or a render error. */
-int ntf_message_render(const ntf_tenant_cfg *cfg, const ntf_templates *tpl,
-                       const ntf_command *cmd, const char *channel, ntf_buf *subject,
-                       ntf_buf *text, ntf_buf *html, char *errstr, size_t errlen);
+int ntf_message_render(const ntf_tenant_cfg *cfg, const ntf_templates *tpl, const ntf_command *cmd,
+                       const char *channel, cm_buf *subject, cm_buf *text, cm_buf *html,
+                       char *errstr, size_t errlen);
 
 /* "<hex@domain>": deterministic Message-ID of a command id. */
 void ntf_message_id(const char *command_id, const char *domain, char *out, size_t outlen);

@@ -3,25 +3,25 @@
  * Error handling follows librdkafka's transactional API contract: every
  * call returns an rd_kafka_error_t that is fatal (the producer is dead),
  * requires an abort (the transaction is lost, start another), or is
- * retriable (call again). */
+ * retriable (call again). Records are produced with cm_kafka_produce, as
+ * every other producer's. */
 #include "outbox.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "buf.h"
+#include "str.h"
 #include "kafka.h"
 
 /* Copies e's text into errstr with a prefix; destroys e; returns e's class:
  * -1 fatal, 1 abortable or other, 2 retriable. */
 static int classify(rd_kafka_error_t *e, const char *what, char *errstr, size_t errlen)
 {
-    int cls = rd_kafka_error_is_fatal(e)              ? -1
+    int cls = rd_kafka_error_is_fatal(e)             ? -1
               : rd_kafka_error_txn_requires_abort(e) ? 1
-              : rd_kafka_error_is_retriable(e)        ? 2
-                                                      : 1;
-    snprintf(errstr, errlen, "%s: %s%s", what, rd_kafka_error_string(e),
-             cls < 0 ? " (fatal)" : "");
+              : rd_kafka_error_is_retriable(e)       ? 2
+                                                     : 1;
+    snprintf(errstr, errlen, "%s: %s%s", what, rd_kafka_error_string(e), cls < 0 ? " (fatal)" : "");
     rd_kafka_error_destroy(e);
     return cls;
 }
@@ -73,22 +73,7 @@ int ntf_outbox_begin(rd_kafka_t *rk, char *errstr, size_t errlen)
 int ntf_outbox_produce(rd_kafka_t *rk, const char *topic, const char *key, const void *payload,
                        size_t len, rd_kafka_headers_t *headers, char *errstr, size_t errlen)
 {
-    for (int tries = 0;; tries++) {
-        rd_kafka_resp_err_t err = rd_kafka_producev(
-            rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
-            RD_KAFKA_V_VALUE((void *)payload, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
-        if (!err)
-            return 0; /* headers now owned by the record */
-        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && tries < 600) {
-            rd_kafka_poll(rk, 100);
-            continue;
-        }
-        snprintf(errstr, errlen, "produce to %s: %s", topic, rd_kafka_err2str(err));
-        if (headers)
-            rd_kafka_headers_destroy(headers);
-        return -1;
-    }
+    return cm_kafka_produce(rk, topic, key, strlen(key), payload, len, headers, errstr, errlen);
 }
 
 /* Aborts the open transaction. 1: aborted (errstr keeps the reason the
@@ -101,7 +86,7 @@ static int do_abort(rd_kafka_t *rk, int timeout_ms, char *errstr, size_t errlen)
             return 1;
         char why[256];
         if (classify(e, "abort_transaction", why, sizeof why) != 2) {
-            ntf_strlcpy(errstr, why, errlen);
+            cm_strlcpy(errstr, why, errlen);
             return -1;
         }
     }
@@ -125,8 +110,7 @@ int ntf_outbox_commit(rd_kafka_t *rk, rd_kafka_t *consumer,
             return do_abort(rk, timeout_ms, errstr, errlen);
         }
         for (int tries = 0; tries < 4; tries++) {
-            rd_kafka_error_t *e = rd_kafka_send_offsets_to_transaction(rk, offsets, md,
-                                                                       timeout_ms);
+            rd_kafka_error_t *e = rd_kafka_send_offsets_to_transaction(rk, offsets, md, timeout_ms);
             cls = e ? classify(e, "send_offsets_to_transaction", errstr, errlen) : 0;
             if (cls != 2)
                 break;

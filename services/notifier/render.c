@@ -17,10 +17,10 @@ typedef struct scope {
 } scope;
 
 typedef struct rctx {
-    const char *base; /* whole template, for line numbers */
+    const char *base;  /* whole template, for line numbers */
     const char *limit; /* its end */
     int html;
-    ntf_buf *out;
+    cm_buf *out;
     char *errstr;
     size_t errlen;
 } rctx;
@@ -92,8 +92,7 @@ static int truthy(json_t *v)
 
 /* Parses a tag starting at p ("{{"); fills kind, name; returns the byte
  * after "}}" or NULL when unterminated. */
-static const char *parse_tag(const char *p, const char *end, char *kind, char *name,
-                             size_t namelen)
+static const char *parse_tag(const char *p, const char *end, char *kind, char *name, size_t namelen)
 {
     const char *q = p + 2;
     const char *close = NULL;
@@ -135,8 +134,7 @@ static int valid_name(const char *n)
 
 /* Finds the matching {{/name}} for a section whose body starts at p.
  * Returns the start of the closing tag and sets *after past it. */
-static const char *find_close(const char *p, const char *end, const char *name,
-                              const char **after)
+static const char *find_close(const char *p, const char *end, const char *name, const char **after)
 {
     int depth = 0;
     while (p < end) {
@@ -182,8 +180,8 @@ static int emit_value(rctx *c, json_t *v)
         return -1;
     }
     if (c->html)
-        return ntf_buf_add_html(c->out, s, n);
-    return ntf_buf_add(c->out, s, n);
+        return cm_buf_html(c->out, s, n);
+    return cm_buf_add(c->out, s, n);
 }
 
 static int render_range(rctx *c, const char *p, const char *end, scope *s)
@@ -191,7 +189,7 @@ static int render_range(rctx *c, const char *p, const char *end, scope *s)
     while (p < end) {
         const char *t = strstr(p, "{{");
         if (!t || t >= end) {
-            ntf_buf_add(c->out, p, (size_t)(end - p));
+            cm_buf_add(c->out, p, (size_t)(end - p));
             return 0;
         }
         char kind, name[128];
@@ -202,10 +200,10 @@ static int render_range(rctx *c, const char *p, const char *end, scope *s)
         }
         const char *ls, *after_line;
         if (kind && standalone(c, t, next, &ls, &after_line) && ls >= p) {
-            ntf_buf_add(c->out, p, (size_t)(ls - p));
+            cm_buf_add(c->out, p, (size_t)(ls - p));
             next = after_line;
         } else {
-            ntf_buf_add(c->out, p, (size_t)(t - p));
+            cm_buf_add(c->out, p, (size_t)(t - p));
         }
         if (kind == '!') {
             p = next;
@@ -281,7 +279,7 @@ static int render_range(rctx *c, const char *p, const char *end, scope *s)
     return 0;
 }
 
-int ntf_render(const char *tpl, size_t len, json_t *vars, int html, ntf_buf *out, char *errstr,
+int ntf_render(const char *tpl, size_t len, json_t *vars, int html, cm_buf *out, char *errstr,
                size_t errlen)
 {
     rctx c = {tpl, tpl + len, html, out, errstr, errlen};

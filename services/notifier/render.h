@@ -18,7 +18,7 @@
 
 /* Renders tpl (len bytes, with tpl[len] == 0) with variables from vars (borrowed) appended to
  * out. Returns 0, or -1 with errstr ("missing variable 'x' at line 3"). */
-int ntf_render(const char *tpl, size_t len, json_t *vars, int html, ntf_buf *out, char *errstr,
+int ntf_render(const char *tpl, size_t len, json_t *vars, int html, cm_buf *out, char *errstr,
                size_t errlen);
 
 #endif

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "buf.h"
 #include "crypto.h"
 
@@ -26,7 +27,7 @@ long ntf_webhook_secret_key(const char *secret, unsigned char *key, size_t keyma
     size_t n = strlen(b);
     if (n == 0 || 3 * (n / 4) + 3 > keymax)
         return -1;
-    long kl = ntf_b64_decode(b, n, key);
+    long kl = cm_base64_decode(b, n, key);
     return kl > 0 ? kl : -1;
 }
 
@@ -37,15 +38,15 @@ int ntf_webhook_sign(const char *secret, const char *id, int64_t timestamp, cons
     long kl = ntf_webhook_secret_key(secret, key, sizeof key);
     if (kl < 0 || outlen < 64)
         return -1;
-    ntf_buf msg = NTF_BUF_INIT;
-    ntf_buf_printf(&msg, "%s.%lld.", id, (long long)timestamp);
-    ntf_buf_add(&msg, body, len);
-    int rc = msg.oom ? -1 : ntf_hmac_sha256(key, (size_t)kl, msg.data, msg.len, mac);
-    ntf_buf_free(&msg);
+    cm_buf msg = CM_BUF_INIT;
+    cm_buf_printf(&msg, "%s.%lld.", id, (long long)timestamp);
+    cm_buf_add(&msg, body, len);
+    int rc = msg.oom ? -1 : ntf_hmac_sha256(key, (size_t)kl, msg.p, msg.len, mac);
+    cm_buf_free(&msg);
     if (rc < 0)
         return -1;
     memcpy(out, "v1,", 3);
-    ntf_b64(mac, 32, out + 3);
+    cm_base64_encode(mac, 32, out + 3);
     return 0;
 }
 
@@ -63,14 +64,14 @@ char *ntf_paylink_token(const char *secret, const char *tenant, const char *cust
     if (!payload)
         return NULL;
     size_t pl = strlen(payload);
-    char *tok = malloc(ntf_b64_len(sizeof header) + ntf_b64_len(pl) + ntf_b64_len(32) + 8);
+    char *tok = malloc(cm_base64_len(sizeof header) + cm_base64_len(pl) + cm_base64_len(32) + 8);
     if (!tok) {
         free(payload);
         return NULL;
     }
-    size_t o = ntf_b64url(header, sizeof header - 1, tok);
+    size_t o = cm_base64url_encode(header, sizeof header - 1, tok);
     tok[o++] = '.';
-    o += ntf_b64url(payload, pl, tok + o);
+    o += cm_base64url_encode(payload, pl, tok + o);
     free(payload);
     unsigned char mac[32];
     if (ntf_hmac_sha256(secret, strlen(secret), tok, o, mac) < 0) {
@@ -78,25 +79,25 @@ char *ntf_paylink_token(const char *secret, const char *tenant, const char *cust
         return NULL;
     }
     tok[o++] = '.';
-    ntf_b64url(mac, 32, tok + o);
+    cm_base64url_encode(mac, 32, tok + o);
     return tok;
 }
 
-static void pct_encode(ntf_buf *b, const char *s)
+static void pct_encode(cm_buf *b, const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
             *p == '-' || *p == '_' || *p == '.' || *p == '~')
-            ntf_buf_addc(b, (char)*p);
+            cm_buf_addc(b, (char)*p);
         else
-            ntf_buf_printf(b, "%%%02X", *p);
+            cm_buf_printf(b, "%%%02X", *p);
     }
 }
 
 char *ntf_paylink_url(const char *url_template, const char *tenant, const char *customer_id,
                       const char *token)
 {
-    ntf_buf b = NTF_BUF_INIT;
+    cm_buf b = CM_BUF_INIT;
     for (const char *p = url_template; *p; p++) {
         if (strncmp(p, "{tenant}", 8) == 0) {
             pct_encode(&b, tenant);
@@ -105,15 +106,15 @@ char *ntf_paylink_url(const char *url_template, const char *tenant, const char *
             pct_encode(&b, customer_id);
             p += 9;
         } else if (strncmp(p, "{token}", 7) == 0) {
-            ntf_buf_adds(&b, token);
+            cm_buf_adds(&b, token);
             p += 6;
         } else {
-            ntf_buf_addc(&b, *p);
+            cm_buf_addc(&b, *p);
         }
     }
     if (b.oom) {
-        ntf_buf_free(&b);
+        cm_buf_free(&b);
         return NULL;
     }
-    return ntf_buf_take(&b, NULL);
+    return cm_buf_take(&b, NULL);
 }

@@ -37,6 +37,7 @@
 #include "outbox.h"
 #include "ratelimit.h"
 #include "buf.h"
+#include "str.h"
 
 typedef enum {
     J_CLAIM,
@@ -55,21 +56,21 @@ typedef struct job {
     rd_kafka_message_t *msg; /* owned */
     int32_t partition;
     uint32_t gen;
-    ntf_command cmd;     /* owned */
-    int identified;      /* command_id known */
-    int prefail;         /* answered contact.failed without sending */
+    ntf_command cmd; /* owned */
+    int identified;  /* command_id known */
+    int prefail;     /* answered contact.failed without sending */
     int is_task;
     jstate st;
     ntf_request req;
     int has_req;
     int attempts;
-    int64_t t0_ms;       /* real ms of the first attempt */
-    int64_t next_ms;     /* WAIT_CLAIM / BACKOFF: when to look again */
-    int64_t claim_ms;    /* real ms the claim was last confirmed ours */
+    int64_t t0_ms;    /* real ms of the first attempt */
+    int64_t next_ms;  /* WAIT_CLAIM / BACKOFF: when to look again */
+    int64_t claim_ms; /* real ms the claim was last confirmed ours */
     ntf_outcome out;
-    char *event;         /* the outcome event to publish (owned) */
-    int in_txn;          /* its outcome and/or offset are in the open transaction */
-    int committed;       /* ... and that transaction committed */
+    char *event;   /* the outcome event to publish (owned) */
+    int in_txn;    /* its outcome and/or offset are in the open transaction */
+    int committed; /* ... and that transaction committed */
     char last_error[256];
     long last_status;
 } job;
@@ -93,7 +94,7 @@ struct ntf_worker {
     int paused;
     int draining;
     int64_t last_refresh_ms;
-    int64_t redis_hold_ms; /* after a Redis error: no Redis step before this */
+    int64_t redis_hold_ms;    /* after a Redis error: no Redis step before this */
     int txn_open, txn_failed; /* failed: a record is missing, abort it */
     int64_t txn_started_ms;
     size_t txn_records;
@@ -106,13 +107,6 @@ struct ntf_worker {
 
 static void do_publish(ntf_worker *w);
 static void do_commit(ntf_worker *w, int64_t now, int force);
-
-static int64_t now_real(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static double rnd01(ntf_worker *w)
 {
@@ -128,7 +122,7 @@ ntf_worker *ntf_worker_new(const ntf_worker_opts *o, char *errstr, size_t errlen
         return NULL;
     }
     w->o = *o;
-    int64_t now = now_real();
+    int64_t now = cm_mono_ms();
     for (int i = 0; i < 3; i++)
         ntf_bucket_init(&w->prov[i].bucket, o->rate[i], o->burst[i], now);
     w->rnd = (unsigned)now ^ ((unsigned)getpid() << 16);
@@ -146,17 +140,17 @@ ntf_worker *ntf_worker_new(const ntf_worker_opts *o, char *errstr, size_t errlen
                                       "records on commands without a usable command_id");
     w->m_replayed = cm_metrics_counter("arrears_notifier_replayed_total",
                                        "commands whose outcome was already published");
-    w->m_republished = cm_metrics_counter(
-        "arrears_notifier_republished_total",
-        "recorded outcomes published again after their publisher stopped");
+    w->m_republished =
+        cm_metrics_counter("arrears_notifier_republished_total",
+                           "recorded outcomes published again after their publisher stopped");
     w->m_waited = cm_metrics_counter("arrears_notifier_claim_waits_total",
                                      "times a command was claimed by another owner");
     w->m_inflight = cm_metrics_gauge("arrears_notifier_inflight", "sends in flight");
     w->m_queued = cm_metrics_gauge("arrears_notifier_queued", "commands in memory");
     w->m_paused = cm_metrics_gauge("arrears_notifier_consumer_paused",
                                    "1 while consumption is paused (backlog full)");
-    w->m_latency = cm_metrics_histogram("arrears_notifier_send_seconds",
-                                        "duration of one send attempt");
+    w->m_latency =
+        cm_metrics_histogram("arrears_notifier_send_seconds", "duration of one send attempt");
     return w;
 }
 
@@ -203,7 +197,7 @@ void ntf_worker_on_rebalance(void *opaque, int assigned,
         /* rule 4: what can be committed for these partitions is, while
          * the group generation still lets this replica commit offsets */
         do_publish(w);
-        do_commit(w, now_real(), 1);
+        do_commit(w, cm_mono_ms(), 1);
     }
     if (!assigned && w->consumer && w->paused) {
         /* librdkafka keeps a partition paused across revoke and re-assign
@@ -247,7 +241,7 @@ static int channel_idx(const job *j)
 static void fail_now(job *j, const char *reason)
 {
     j->out.sent = 0;
-    ntf_strlcpy(j->out.reason, reason, sizeof j->out.reason);
+    cm_strlcpy(j->out.reason, reason, sizeof j->out.reason);
     j->prefail = 1;
 }
 
@@ -337,21 +331,21 @@ static void claimed(ntf_worker *w, job *j, int64_t now)
     }
     if (!j->has_req) {
         const ntf_tenant_cfg *tc = ntf_config_tenant(w->o.cfg, j->cmd.tenant);
-        if (ntf_message_build(tc, w->o.tpl, &j->cmd, cm_clock_now_ms(), &j->req, err,
-                              sizeof err) < 0) {
+        if (ntf_message_build(tc, w->o.tpl, &j->cmd, cm_clock_now_ms(), &j->req, err, sizeof err) <
+            0) {
             fail_now(j, err);
             j->st = J_OUTCOME;
             return;
         }
         j->has_req = 1;
-        ntf_strlcpy(j->out.message_id, j->req.message_id, sizeof j->out.message_id);
+        cm_strlcpy(j->out.message_id, j->req.message_id, sizeof j->out.message_id);
     }
     j->st = J_READY;
 }
 
 static void redis_failed(ntf_worker *w)
 {
-    w->redis_hold_ms = now_real() + 250;
+    w->redis_hold_ms = cm_mono_ms() + 250;
     if (w->o.ready)
         atomic_store(&w->o.ready->redis_ok, 0);
 }
@@ -362,9 +356,9 @@ static void finish(ntf_worker *w, job *j, int sent, const char *reason)
 {
     j->out.sent = sent;
     if (!sent)
-        ntf_strlcpy(j->out.reason, reason, sizeof j->out.reason);
+        cm_strlcpy(j->out.reason, reason, sizeof j->out.reason);
     j->out.attempts = j->attempts;
-    j->out.latency_ms = now_real() - j->t0_ms;
+    j->out.latency_ms = cm_mono_ms() - j->t0_ms;
     j->st = J_OUTCOME;
     (void)w;
 }
@@ -373,7 +367,7 @@ static void on_done(void *opaque, const ntf_send_result *r)
 {
     ntf_worker *w = opaque;
     job *j = r->tag;
-    int64_t now = now_real();
+    int64_t now = cm_mono_ms();
     int is_smtp = j->cmd.channel == NTF_CH_EMAIL;
     provider *pv = &w->prov[channel_idx(j)];
     ntf_result res = ntf_retry_classify(is_smtp, r->curl_code, r->status);
@@ -384,7 +378,7 @@ static void on_done(void *opaque, const ntf_send_result *r)
         j->out.provider_status[0] = 0;
     char reason[400];
     if (r->curl_code != 0 && r->status <= 0)
-        ntf_strlcpy(reason, r->error, sizeof reason);
+        cm_strlcpy(reason, r->error, sizeof reason);
     else if (is_smtp)
         snprintf(reason, sizeof reason, "SMTP %ld%s%s", r->status, r->error[0] ? ": " : "",
                  r->error);
@@ -399,7 +393,7 @@ static void on_done(void *opaque, const ntf_send_result *r)
     if (res == NTF_RES_RETRY) {
         pv->consecutive_fail++;
         pv->last_fail_ms = now;
-        ntf_strlcpy(pv->last_error, reason, sizeof pv->last_error);
+        cm_strlcpy(pv->last_error, reason, sizeof pv->last_error);
     }
     if (res == NTF_RES_FAIL || j->attempts >= w->o.retry.max_attempts) {
         char why[512];
@@ -454,8 +448,8 @@ static int64_t start_sends(ntf_worker *w, int64_t now)
         char err[256];
         if (j->attempts == 0)
             j->t0_ms = now;
-        if (ntf_sender_start(w->o.sender, &j->req, cm_clock_now_ms() / 1000, j, err,
-                             sizeof err) < 0) {
+        if (ntf_sender_start(w->o.sender, &j->req, cm_clock_now_ms() / 1000, j, err, sizeof err) <
+            0) {
             cm_log_warn("cannot start a send: %s", err);
             j->next_ms = now + 100;
             j->st = J_BACKOFF;
@@ -495,7 +489,7 @@ static int txn_begin(ntf_worker *w)
     }
     w->txn_open = 1;
     w->txn_failed = 0;
-    w->txn_started_ms = now_real();
+    w->txn_started_ms = cm_mono_ms();
     w->txn_records = 0;
     return 0;
 }
@@ -508,8 +502,8 @@ static int publish_one(ntf_worker *w, job *j)
     ntf_contact_key(&j->cmd, key, sizeof key);
     if (j->is_task) {
         char *task = ntf_task_json(&j->cmd);
-        if (!task || ntf_outbox_produce(w->o.producer, w->o.tasks_topic, key, task,
-                                        strlen(task), NULL, err, sizeof err) < 0) {
+        if (!task || ntf_outbox_produce(w->o.producer, w->o.tasks_topic, key, task, strlen(task),
+                                        NULL, err, sizeof err) < 0) {
             cm_log_warn("task for %s: %s", j->cmd.command_id, task ? err : "out of memory");
             free(task);
             return -1;
@@ -518,8 +512,8 @@ static int publish_one(ntf_worker *w, job *j)
     }
     rd_kafka_headers_t *h = rd_kafka_headers_new(1);
     rd_kafka_header_add(h, "command_id", -1, j->cmd.command_id, -1);
-    if (ntf_outbox_produce(w->o.producer, w->o.contacts_topic, key, j->event, strlen(j->event),
-                           h, err, sizeof err) < 0) {
+    if (ntf_outbox_produce(w->o.producer, w->o.contacts_topic, key, j->event, strlen(j->event), h,
+                           err, sizeof err) < 0) {
         cm_log_warn("contact for %s: %s", j->cmd.command_id, err);
         return -1;
     }
@@ -553,7 +547,8 @@ static void do_publish(ntf_worker *w)
                 release[nrel++] = j->cmd.command_id;
                 j->st = J_DONE; /* freed by do_free; the new owner goes on */
                 break;
-            default: break; /* INFLIGHT, OUTCOME run on to PUBLISH; MARK marks */
+            default:
+                break; /* INFLIGHT, OUTCOME run on to PUBLISH; MARK marks */
             }
             continue;
         }
@@ -561,7 +556,8 @@ static void do_publish(ntf_worker *w)
         if (blocked[p] || w->txn_failed)
             continue;
         switch (j->st) {
-        case J_PUBLISHING: break;
+        case J_PUBLISHING:
+            break;
         case J_DONE:
             if (!j->in_txn && txn_begin(w) == 0) {
                 j->in_txn = 1;
@@ -579,7 +575,9 @@ static void do_publish(ntf_worker *w)
             j->st = J_PUBLISHING;
             w->txn_records++;
             break;
-        default: blocked[p] = 1; break;
+        default:
+            blocked[p] = 1;
+            break;
         }
     }
     if (nrel > 0 && ntf_claims_release(w->o.claims, release, nrel, err, sizeof err) < 0)
@@ -616,8 +614,8 @@ static void do_commit(ntf_worker *w, int64_t now, int force)
         if (j->msg->offset + 1 > tp->offset)
             tp->offset = j->msg->offset + 1;
     }
-    int rc = ntf_outbox_commit(w->o.producer, w->consumer, offs, w->txn_failed,
-                               w->o.txn_timeout_ms, err, sizeof err);
+    int rc = ntf_outbox_commit(w->o.producer, w->consumer, offs, w->txn_failed, w->o.txn_timeout_ms,
+                               err, sizeof err);
     rd_kafka_topic_partition_list_destroy(offs);
     w->txn_open = 0;
     w->txn_failed = 0;
@@ -658,7 +656,9 @@ typedef struct pending_op {
 static void on_claim(ntf_worker *w, job *j, ntf_claim_res *res, int64_t now)
 {
     switch (res->st) {
-    case NTF_CLAIM_OK: claimed(w, j, now); break;
+    case NTF_CLAIM_OK:
+        claimed(w, j, now);
+        break;
     case NTF_CLAIM_DONE:
         cm_metric_add(w->m_replayed, 1);
         j->st = J_DONE;
@@ -726,7 +726,7 @@ static void redis_idle(void *opaque)
 {
     ntf_worker *w = opaque;
     ntf_sender_run(w->o.sender, 0, on_done, w);
-    start_sends(w, now_real());
+    start_sends(w, cm_mono_ms());
 }
 
 /* Queues, for every job, the one Redis step its state calls for (claim,
@@ -773,7 +773,9 @@ static void do_redis(ntf_worker *w, int64_t now)
             if (j->next_ms > now)
                 break;
             /* fall through */
-        case J_CLAIM: op = ntf_claims_add_claim(c, j->cmd.command_id); break;
+        case J_CLAIM:
+            op = ntf_claims_add_claim(c, j->cmd.command_id);
+            break;
         case J_READY:
         case J_INFLIGHT:
         case J_BACKOFF:
@@ -784,7 +786,8 @@ static void do_redis(ntf_worker *w, int64_t now)
                 kind = OP_REFRESH;
             }
             break;
-        default: break;
+        default:
+            break;
         }
         if (op == -1) {
             cm_log_warn("redis batch: out of memory");
@@ -893,9 +896,8 @@ static void readiness(ntf_worker *w, int64_t now)
         provider *pv = &w->prov[i];
         if (pv->consecutive_fail >= w->o.unhealthy_after && now - pv->last_fail_ms < 60000) {
             snprintf(r->extra_why, sizeof r->extra_why,
-                     "%s provider failing (%d in a row, last: %.40s); %zu held%s",
-                     names[i], pv->consecutive_fail, pv->last_error, w->njobs,
-                     w->paused ? ", paused" : "");
+                     "%s provider failing (%d in a row, last: %.40s); %zu held%s", names[i],
+                     pv->consecutive_fail, pv->last_error, w->njobs, w->paused ? ", paused" : "");
             atomic_store(&r->extra_ok, 0);
             return;
         }
@@ -937,7 +939,8 @@ static int64_t plan_wait(ntf_worker *w, int64_t now, int64_t wake)
             if (j->next_ms < until)
                 until = j->next_ms;
             break;
-        default: break; /* PUBLISH, PUBLISHING, DONE: wait for the commit */
+        default:
+            break; /* PUBLISH, PUBLISHING, DONE: wait for the commit */
         }
     }
     if (w->txn_open) {
@@ -956,27 +959,25 @@ static struct {
 
 static int64_t now_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return (int64_t)(cm_mono_sec() * 1e6);
 }
-#define PROF(i, stmt)                                                                          \
-    do {                                                                                       \
-        int64_t t_ = prof.on ? now_us() : 0;                                                   \
-        stmt;                                                                                  \
-        if (prof.on)                                                                           \
-            prof.phase_us[i] += now_us() - t_;                                                 \
+#define PROF(i, stmt)                                                                              \
+    do {                                                                                           \
+        int64_t t_ = prof.on ? now_us() : 0;                                                       \
+        stmt;                                                                                      \
+        if (prof.on)                                                                               \
+            prof.phase_us[i] += now_us() - t_;                                                     \
     } while (0)
 
 int ntf_worker_step(ntf_worker *w, int poll)
 {
     if (prof.t_last == 0) {
         prof.on = getenv("NTF_PROFILE") != NULL;
-        prof.t_last = now_real();
+        prof.t_last = cm_mono_ms();
     }
     if (prof.on) {
         prof.iters++;
-        if (now_real() - prof.t_last >= 2000) {
+        if (cm_mono_ms() - prof.t_last >= 2000) {
             int hist[J_DONE + 1] = {0};
             for (size_t i = 0; i < w->njobs; i++)
                 hist[w->jobs[i]->st]++;
@@ -994,10 +995,10 @@ int ntf_worker_step(ntf_worker *w, int poll)
                     (long long)prof.phase_us[6] / 1000);
             memset(&prof.phase_us, 0, sizeof prof.phase_us);
             prof.iters = 0;
-            prof.t_last = now_real();
+            prof.t_last = cm_mono_ms();
         }
     }
-    int64_t now = now_real();
+    int64_t now = cm_mono_ms();
     int64_t wake = start_sends(w, now);
     int64_t wait = plan_wait(w, now, wake);
     int inflight = ntf_sender_inflight(w->o.sender);
@@ -1029,21 +1030,20 @@ int ntf_worker_step(ntf_worker *w, int poll)
     if (w->fatal)
         return -1;
     rd_kafka_poll(w->o.producer, 0);
-    now = now_real();
+    now = cm_mono_ms();
     PROF(1, do_redis(w, now));
     /* the sender thread moves transfers while this thread commits: start
      * what the Redis round trip made ready, and collect what finished */
-    PROF(2, ntf_sender_run(w->o.sender, 0, on_done, w); start_sends(w, now_real()));
-    PROF(4, do_publish(w); do_commit(w, now_real(), 0));
-    now = now_real();
-    PROF(2, start_sends(w, now);
-         ntf_sender_run(w->o.sender, inflight > 0 && wait > 0 ? (int)(wait < 10 ? wait : 10) : 0,
-                        on_done, w));
+    PROF(2, ntf_sender_run(w->o.sender, 0, on_done, w); start_sends(w, cm_mono_ms()));
+    PROF(4, do_publish(w); do_commit(w, cm_mono_ms(), 0));
+    now = cm_mono_ms();
+    PROF(2, start_sends(w, now); ntf_sender_run(
+             w->o.sender, inflight > 0 && wait > 0 ? (int)(wait < 10 ? wait : 10) : 0, on_done, w));
     if (!poll && inflight == 0 && wait > 0) {
         struct timespec ts = {0, (long)(wait < 10 ? wait : 10) * 1000000L};
         nanosleep(&ts, NULL);
     }
-    now = now_real();
+    now = cm_mono_ms();
     PROF(6, do_free(w));
     pause_resume(w);
     readiness(w, now);
@@ -1054,7 +1054,7 @@ void ntf_worker_drain(ntf_worker *w, int64_t deadline_ms)
 {
     w->draining = 1;
     /* no new sends; in-flight ones finish and their outcomes commit */
-    while (!w->fatal && now_real() < deadline_ms) {
+    while (!w->fatal && cm_mono_ms() < deadline_ms) {
         int busy = w->txn_open;
         for (size_t i = 0; i < w->njobs; i++) {
             jstate st = w->jobs[i]->st;
@@ -1067,8 +1067,8 @@ void ntf_worker_drain(ntf_worker *w, int64_t deadline_ms)
     }
     if (!w->fatal) { /* the offsets of answered commands at the front too */
         do_publish(w);
-        do_commit(w, now_real(), 1);
-        do_redis(w, now_real());
+        do_commit(w, cm_mono_ms(), 1);
+        do_redis(w, cm_mono_ms());
     }
     /* claims of commands not sent, or whose recorded outcome is not
      * committed, are given back: the next owner sends or publishes them */

@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "../../services/notifier/buf.h"
+#include "buf.h"
 #include "../../services/notifier/command.h"
 #include "../../services/notifier/config.h"
 #include "../../services/notifier/message.h"
@@ -33,13 +33,13 @@ static char *slurp(const char *path)
     FILE *f = fopen(path, "rb");
     if (!f)
         return NULL;
-    ntf_buf b = NTF_BUF_INIT;
+    cm_buf b = CM_BUF_INIT;
     char tmp[4096];
     size_t n;
     while ((n = fread(tmp, 1, sizeof tmp, f)) > 0)
-        ntf_buf_add(&b, tmp, n);
+        cm_buf_add(&b, tmp, n);
     fclose(f);
-    return ntf_buf_take(&b, NULL);
+    return cm_buf_take(&b, NULL);
 }
 
 static void spill(const char *path, const char *s)
@@ -97,10 +97,10 @@ static int run_case(const char *dir, int regen)
     }
     snprintf(path, sizeof path, "%s/templates", dir);
     struct stat st;
-    ntf_templates *tpl =
-        ntf_templates_load(stat(path, &st) == 0 ? path : "deploy/config/templates", err, sizeof err);
+    ntf_templates *tpl = ntf_templates_load(stat(path, &st) == 0 ? path : "deploy/config/templates",
+                                            err, sizeof err);
     assert_non_null(tpl);
-    ntf_buf subject = NTF_BUF_INIT, text = NTF_BUF_INIT, html = NTF_BUF_INIT;
+    cm_buf subject = CM_BUF_INIT, text = CM_BUF_INIT, html = CM_BUF_INIT;
     int email = cmd.channel == NTF_CH_EMAIL;
     int rc = ntf_message_render(&cfg.global, tpl, &cmd, cmd.channel_name, &subject, &text, &html,
                                 err, sizeof err);
@@ -118,15 +118,15 @@ static int run_case(const char *dir, int regen)
         bad = 1;
     } else {
         if (email) {
-            bad |= check(dir, "expected.subject", subject.data ? subject.data : "", regen);
-            bad |= check(dir, "expected.html", html.data ? html.data : "", regen);
+            bad |= check(dir, "expected.subject", subject.p ? subject.p : "", regen);
+            bad |= check(dir, "expected.html", html.p ? html.p : "", regen);
         }
-        bad |= check(dir, "expected.txt", text.data ? text.data : "", regen);
+        bad |= check(dir, "expected.txt", text.p ? text.p : "", regen);
     }
     free(want_err);
-    ntf_buf_free(&subject);
-    ntf_buf_free(&text);
-    ntf_buf_free(&html);
+    cm_buf_free(&subject);
+    cm_buf_free(&text);
+    cm_buf_free(&html);
     ntf_templates_free(tpl);
     ntf_config_free(&cfg);
     ntf_command_free(&cmd);

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "../../services/notifier/buf.h"
+#include "buf.h"
 #include "../../services/notifier/format.h"
 #include "../../services/notifier/render.h"
 
@@ -18,14 +18,14 @@ static char *render(const char *tpl, const char *vars_json, int html, char *err,
 {
     json_t *vars = json_loads(vars_json, 0, NULL);
     assert_non_null(vars);
-    ntf_buf out = NTF_BUF_INIT;
+    cm_buf out = CM_BUF_INIT;
     int rc = ntf_render(tpl, strlen(tpl), vars, html, &out, err, errlen);
     json_decref(vars);
     if (rc < 0) {
-        ntf_buf_free(&out);
+        cm_buf_free(&out);
         return NULL;
     }
-    return ntf_buf_take(&out, NULL);
+    return cm_buf_take(&out, NULL);
 }
 
 static void test_variables(void **state)
@@ -35,7 +35,8 @@ static void test_variables(void **state)
     char *s = render("Dear {{ name }}, you owe {{total}} ({{n}} items).",
                      "{\"name\":\"Ada\",\"total\":\"\\u20ac12.00\",\"n\":3}", 0, err, sizeof err);
     assert_non_null(s);
-    assert_string_equal(s, "Dear Ada, you owe \xe2\x82\xac" "12.00 (3 items).");
+    assert_string_equal(s, "Dear Ada, you owe \xe2\x82\xac"
+                           "12.00 (3 items).");
     free(s);
 }
 
@@ -46,7 +47,8 @@ static void test_html_escapes_every_variable(void **state)
     const char *vars = "{\"name\":\"<script>alert('x')</script> & \\\"Co\\\"\"}";
     char *s = render("<p>{{name}}</p>", vars, 1, err, sizeof err);
     assert_non_null(s);
-    assert_string_equal(s, "<p>&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;Co&quot;</p>");
+    assert_string_equal(
+        s, "<p>&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;Co&quot;</p>");
     free(s);
     /* text parts are not escaped */
     s = render("{{name}}", vars, 0, err, sizeof err);
@@ -101,8 +103,8 @@ static void test_standalone_lines(void **state)
 {
     (void)state;
     char err[256];
-    char *s = render("Head\n{{#xs}}\n  - {{.}}\n{{/xs}}\nTail\n", "{\"xs\":[\"a\",\"b\"]}", 0,
-                     err, sizeof err);
+    char *s = render("Head\n{{#xs}}\n  - {{.}}\n{{/xs}}\nTail\n", "{\"xs\":[\"a\",\"b\"]}", 0, err,
+                     sizeof err);
     assert_non_null(s);
     assert_string_equal(s, "Head\n  - a\n  - b\nTail\n");
     free(s);
@@ -113,21 +115,26 @@ static void test_money(void **state)
     (void)state;
     char buf[64], err[128];
     assert_int_equal(ntf_format_money(123456, "EUR", "en-GB", buf, sizeof buf, err, sizeof err), 0);
-    assert_string_equal(buf, "\xe2\x82\xac" "1,234.56");
+    assert_string_equal(buf, "\xe2\x82\xac"
+                             "1,234.56");
     ntf_format_money(123456, "EUR", "de-DE", buf, sizeof buf, err, sizeof err);
     assert_string_equal(buf, "1.234,56\xc2\xa0\xe2\x82\xac");
     ntf_format_money(100000000, "GBP", "en-GB", buf, sizeof buf, err, sizeof err);
-    assert_string_equal(buf, "\xc2\xa3" "1,000,000.00");
+    assert_string_equal(buf, "\xc2\xa3"
+                             "1,000,000.00");
     ntf_format_money(5, "EUR", "fr-FR", buf, sizeof buf, err, sizeof err);
     assert_string_equal(buf, "0,05\xc2\xa0\xe2\x82\xac");
     ntf_format_money(1200, "JPY", "en-GB", buf, sizeof buf, err, sizeof err);
-    assert_string_equal(buf, "\xc2\xa5" "1,200");
+    assert_string_equal(buf, "\xc2\xa5"
+                             "1,200");
     ntf_format_money(-1500, "CHF", "de-CH", buf, sizeof buf, err, sizeof err);
-    assert_string_equal(buf, "-15,00\xc2\xa0" "CHF");
+    assert_string_equal(buf, "-15,00\xc2\xa0"
+                             "CHF");
     ntf_format_money(1500, "USD", "en-US", buf, sizeof buf, err, sizeof err);
     assert_string_equal(buf, "$15.00");
     ntf_format_money(1234, "KWD", "xx", buf, sizeof buf, err, sizeof err);
-    assert_string_equal(buf, "KWD\xc2\xa0" "1.234");
+    assert_string_equal(buf, "KWD\xc2\xa0"
+                             "1.234");
     assert_int_equal(ntf_format_money(1, "XYZ", "en-GB", buf, sizeof buf, err, sizeof err), -1);
     assert_non_null(strstr(err, "XYZ"));
 }
