@@ -111,8 +111,14 @@ typedef struct ct_command {
 int ct_command_encode(const ct_command *c, struct cm_buf *b);
 
 /* Decodes a command record (a JSON object) into *out (command_decode.c).
- * Returns 0, or -1 with "field: rule" in errstr. out borrows from j (see
- * Ownership above). */
+ * Returns 0, or -1 with "field: rule" in errstr naming the first problem.
+ * Every member that is valid is decoded even after a problem, so that a
+ * rejected command with a command_id can still be answered (the notifier's
+ * contact.failed carries its tenant, channel, ...). out borrows from j
+ * (see Ownership above). Members a record leaves out (hand-written
+ * commands; the scheduler writes them all) decode as NULL, 0, or: */
+#define CT_DAY_NONE   INT32_MIN /* invoices[].issued_on, due_on */
+#define CT_MINOR_NONE INT64_MIN /* amounts.*, invoices[].*_minor, days_overdue */
 int ct_command_decode(const json_t *j, ct_command *out, char *errstr, size_t errlen);
 
 /* The Kafka header every record on `commands` carries: command_id. */
