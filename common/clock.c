@@ -142,6 +142,15 @@ int cm_time_parse_rfc3339(const char *s, int64_t *ms)
     return 0;
 }
 
+static void two_digits(char *b, unsigned v)
+{
+    b[0] = (char)('0' + v / 10);
+    b[1] = (char)('0' + v % 10);
+}
+
+/* Built by hand for years 0-9999 (every instant a service meets): the
+ * scheduler writes two per command, and snprintf was a tenth of a firing
+ * round. Other years, or a short buf, take snprintf (same text). */
 void cm_time_format_rfc3339(int64_t ms, char *buf, size_t len)
 {
     int32_t day = cm_time_day(ms);
@@ -149,8 +158,29 @@ void cm_time_format_rfc3339(int64_t ms, char *buf, size_t len)
     int y;
     unsigned m, d;
     cm_civil_from_days(day, &y, &m, &d);
-    snprintf(buf, len, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", y, m, d, (int)(rem / 3600000),
-             (int)(rem / 60000 % 60), (int)(rem / 1000 % 60), (int)(rem % 1000));
+    unsigned r = (unsigned)rem;
+    if (y < 0 || y > 9999 || len < 25) {
+        snprintf(buf, len, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", y, m, d, (int)(rem / 3600000),
+                 (int)(rem / 60000 % 60), (int)(rem / 1000 % 60), (int)(rem % 1000));
+        return;
+    }
+    two_digits(buf, (unsigned)y / 100);
+    two_digits(buf + 2, (unsigned)y % 100);
+    buf[4] = '-';
+    two_digits(buf + 5, m);
+    buf[7] = '-';
+    two_digits(buf + 8, d);
+    buf[10] = 'T';
+    two_digits(buf + 11, r / 3600000);
+    buf[13] = ':';
+    two_digits(buf + 14, r / 60000 % 60);
+    buf[16] = ':';
+    two_digits(buf + 17, r / 1000 % 60);
+    buf[19] = '.';
+    buf[20] = (char)('0' + r % 1000 / 100);
+    two_digits(buf + 21, r % 100);
+    buf[23] = 'Z';
+    buf[24] = 0;
 }
 
 int64_t cm_clock_real_ms(void)

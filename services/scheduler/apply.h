@@ -21,21 +21,21 @@
  * P ob:<part>:<round> (store.h). */
 typedef struct sch_out {
     int part;
-    char topic;      /* 'c' commands, 'e' events */
-    char *id;        /* command id (owned) */
-    char *key;       /* Kafka key tenant/customer_id (owned) */
-    char *payload;   /* JSON (owned) */
+    char topic;    /* 'c' commands, 'e' events */
+    char *id;      /* command id (owned) */
+    char *key;     /* Kafka key tenant/customer_id (owned) */
+    char *payload; /* JSON (owned) */
 } sch_out;
 
 typedef struct sch_ctx {
     const sch_policy *pol;
     const char *prefix;
-    int64_t now;        /* simulated now (ms) */
-    sch_map *map;       /* owned by the caller */
-    json_t *appends;    /* [[key, field, suffix], ...] (owned by the ctx) */
-    sch_out *outs;      /* owned by the ctx */
+    int64_t now;     /* simulated now (ms) */
+    sch_map *map;    /* owned by the caller */
+    json_t *appends; /* [[key, field, suffix], ...] (owned by the ctx) */
+    sch_out *outs;   /* owned by the ctx */
     size_t nouts, capouts;
-    char round[96];     /* set by a commit with outs: the outbox round token */
+    char round[96]; /* set by a commit with outs: the outbox round token */
     /* counters for metrics and tests */
     long long applied, ignored, pended, fired, skipped;
 } sch_ctx;

@@ -11,63 +11,67 @@
 #include <string.h>
 
 #include "clock.h"
+#include "map.h"
 
 #include <stdarg.h>
 
 /* snprintf through a va_list: paths are cut at the buffer's size on purpose. */
-__attribute__((format(printf, 3, 4))) static void fmt(char *dst, size_t len, const char *f, ...) {
+__attribute__((format(printf, 3, 4))) static void fmt(char *dst, size_t len, const char *f, ...)
+{
     va_list ap;
     va_start(ap, f);
     vsnprintf(dst, len, f, ap);
     va_end(ap);
 }
 
-static const char *const reserved_top[] = {"contact_rules", "fees",  "interest",   "escalation",
-                                           "grouping",      "instalments", "promises", "comment",
-                                           NULL};
-static const char *const actions[] = {"reminder", "call_task", "letter", "escalation", NULL};
-static const char *const channels[] = {"email", "sms", "webhook", "call_task", "letter", NULL};
+static const char *const reserved_top[] = {"contact_rules", "fees",     "interest",
+                                           "escalation",    "grouping", "instalments",
+                                           "promises",      "comment",  NULL};
 
-static int in_list(const char *s, const char *const *l) {
+static int in_list(const char *s, const char *const *l)
+{
     for (; *l; l++)
-        if (strcmp(s, *l) == 0) return 1;
+        if (strcmp(s, *l) == 0)
+            return 1;
     return 0;
 }
 
-uint64_t sch_hash64(const char *s) {
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
+/* A policy's channel name as the contract's channel (CT_CH_NONE if not one). */
+static ct_channel channel_of(const char *s)
+{
+    return ct_channel_parse(s, strlen(s));
 }
 
-static int err(char *errstr, size_t errlen, const char *path, const char *rule) {
+static int err(char *errstr, size_t errlen, const char *path, const char *rule)
+{
     fmt(errstr, errlen, "policy %s: %s", path, rule);
     return -1;
 }
 
 /* Copies an optional string member into dst (max len), default def. */
 static int get_str(json_t *o, const char *key, char *dst, size_t len, const char *def,
-                   const char *path, char *errstr, size_t errlen) {
+                   const char *path, char *errstr, size_t errlen)
+{
     json_t *v = json_object_get(o, key);
     char p[256];
     fmt(p, sizeof p, "%s.%s", path, key);
     if (!v) {
-        if (!def) return err(errstr, errlen, p, "is required");
+        if (!def)
+            return err(errstr, errlen, p, "is required");
         fmt(dst, len, "%s", def);
         return 0;
     }
     if (!json_is_string(v) || json_string_length(v) == 0)
         return err(errstr, errlen, p, "must be a non-empty string");
-    if (json_string_length(v) >= len) return err(errstr, errlen, p, "is too long");
+    if (json_string_length(v) >= len)
+        return err(errstr, errlen, p, "is too long");
     fmt(dst, len, "%s", json_string_value(v));
     return 0;
 }
 
 static int get_int(json_t *o, const char *key, long long *dst, long long def, long long min,
-                   long long max, const char *path, char *errstr, size_t errlen) {
+                   long long max, const char *path, char *errstr, size_t errlen)
+{
     json_t *v = json_object_get(o, key);
     char p[256], rule[128];
     fmt(p, sizeof p, "%s.%s", path, key);
@@ -76,44 +80,55 @@ static int get_int(json_t *o, const char *key, long long *dst, long long def, lo
         return 0;
     }
     fmt(rule, sizeof rule, "must be an integer in %lld..%lld", min, max);
-    if (!json_is_integer(v)) return err(errstr, errlen, p, rule);
+    if (!json_is_integer(v))
+        return err(errstr, errlen, p, rule);
     long long x = json_integer_value(v);
-    if (x < min || x > max) return err(errstr, errlen, p, rule);
+    if (x < min || x > max)
+        return err(errstr, errlen, p, rule);
     *dst = x;
     return 0;
 }
 
 /* "+7d", "-3d", "0d", "7d": whole days. */
-static int parse_offset(const char *s, int *days) {
+static int parse_offset(const char *s, int *days)
+{
     int sign = 1;
-    if (*s == '+') s++;
+    if (*s == '+')
+        s++;
     else if (*s == '-') {
         sign = -1;
         s++;
     }
-    if (*s < '0' || *s > '9') return -1;
+    if (*s < '0' || *s > '9')
+        return -1;
     long v = 0;
     while (*s >= '0' && *s <= '9') {
         v = v * 10 + (*s - '0');
-        if (v > 3650) return -1;
+        if (v > 3650)
+            return -1;
         s++;
     }
-    if (strcmp(s, "d") != 0) return -1;
+    if (strcmp(s, "d") != 0)
+        return -1;
     *days = (int)(sign * v);
     return 0;
 }
 
-static int parse_hhmm(const char *s, int *h, int *m) {
-    if (strlen(s) != 5 || s[2] != ':') return -1;
+static int parse_hhmm(const char *s, int *h, int *m)
+{
+    if (strlen(s) != 5 || s[2] != ':')
+        return -1;
     for (int i = 0; i < 5; i++)
-        if (i != 2 && (s[i] < '0' || s[i] > '9')) return -1;
+        if (i != 2 && (s[i] < '0' || s[i] > '9'))
+            return -1;
     *h = (s[0] - '0') * 10 + (s[1] - '0');
     *m = (s[3] - '0') * 10 + (s[4] - '0');
     return (*h > 23 || *m > 59) ? -1 : 0;
 }
 
-static int get_send_time(json_t *o, const char *path, int dh, int dm, int *h, int *m,
-                         char *errstr, size_t errlen) {
+static int get_send_time(json_t *o, const char *path, int dh, int dm, int *h, int *m, char *errstr,
+                         size_t errlen)
+{
     json_t *v = json_object_get(o, "send_at");
     char p[256];
     fmt(p, sizeof p, "%s.send_at", path);
@@ -127,54 +142,68 @@ static int get_send_time(json_t *o, const char *path, int dh, int dm, int *h, in
     return 0;
 }
 
-static int check_str_array(json_t *a, const char *path, char *errstr, size_t errlen) {
+static int check_str_array(json_t *a, const char *path, char *errstr, size_t errlen)
+{
     size_t i;
     json_t *v;
-    if (!json_is_array(a)) return err(errstr, errlen, path, "must be an array of strings");
-    json_array_foreach(a, i, v) {
-        if (!json_is_string(v)) return err(errstr, errlen, path, "must be an array of strings");
+    if (!json_is_array(a))
+        return err(errstr, errlen, path, "must be an array of strings");
+    json_array_foreach(a, i, v)
+    {
+        if (!json_is_string(v))
+            return err(errstr, errlen, path, "must be an array of strings");
     }
     return 0;
 }
 
 static int parse_step(json_t *o, const char *path, const sch_policy *pol, sch_step *st,
-                      char *errstr, size_t errlen) {
+                      char *errstr, size_t errlen)
+{
     char p[256], off[32];
     const char *key;
     json_t *v;
-    static const char *const known[] = {"name",   "offset",    "action", "channel", "template",
-                                        "send_at", "valid_for", "level",  "conditions",
-                                        "comment", NULL};
-    if (!json_is_object(o)) return err(errstr, errlen, path, "must be an object");
-    json_object_foreach(o, key, v) {
+    static const char *const known[] = {"name",       "offset",  "action",    "channel",
+                                        "template",   "send_at", "valid_for", "level",
+                                        "conditions", "comment", NULL};
+    if (!json_is_object(o))
+        return err(errstr, errlen, path, "must be an object");
+    json_object_foreach(o, key, v)
+    {
         if (!in_list(key, known)) {
             fmt(p, sizeof p, "%s.%s", path, key);
             return err(errstr, errlen, p, "unknown key");
         }
     }
-    if (get_str(o, "offset", off, sizeof off, NULL, path, errstr, errlen) < 0) return -1;
+    if (get_str(o, "offset", off, sizeof off, NULL, path, errstr, errlen) < 0)
+        return -1;
     fmt(p, sizeof p, "%s.offset", path);
     if (parse_offset(off, &st->offset_days) < 0)
-        return err(errstr, errlen, p, "must be whole days relative to the due date, e.g. \"-3d\", \"+7d\"");
-    if (get_str(o, "name", st->name, sizeof st->name, off, path, errstr, errlen) < 0) return -1;
-    if (get_str(o, "action", st->action, sizeof st->action, "reminder", path, errstr, errlen) < 0)
+        return err(errstr, errlen, p,
+                   "must be whole days relative to the due date, e.g. \"-3d\", \"+7d\"");
+    if (get_str(o, "name", st->name, sizeof st->name, off, path, errstr, errlen) < 0)
+        return -1;
+    char name[16]; /* the longest action or channel name, as before */
+    if (get_str(o, "action", name, sizeof name, "reminder", path, errstr, errlen) < 0)
         return -1;
     fmt(p, sizeof p, "%s.action", path);
-    if (!in_list(st->action, actions))
+    /* a step's action is the kind of its command; payment.thanks is not a step */
+    st->kind = ct_kind_parse(name, strlen(name));
+    if (st->kind == CT_KIND_NONE || st->kind == CT_KIND_PAYMENT_THANKS)
         return err(errstr, errlen, p, "must be reminder, call_task, letter or escalation");
-    const char *defch = strcmp(st->action, "call_task") == 0 ? "call_task"
-                        : strcmp(st->action, "letter") == 0  ? "letter"
-                                                             : "email";
-    if (get_str(o, "channel", st->channel, sizeof st->channel, defch, path, errstr, errlen) < 0)
+    const char *defch = st->kind == CT_KIND_CALL_TASK ? "call_task"
+                        : st->kind == CT_KIND_LETTER  ? "letter"
+                                                      : "email";
+    if (get_str(o, "channel", name, sizeof name, defch, path, errstr, errlen) < 0)
         return -1;
     fmt(p, sizeof p, "%s.channel", path);
-    if (!in_list(st->channel, channels))
+    st->channel = channel_of(name);
+    if (st->channel == CT_CH_NONE)
         return err(errstr, errlen, p, "must be email, sms, webhook, call_task or letter");
     if (get_str(o, "template", st->template_id, sizeof st->template_id, NULL, path, errstr,
                 errlen) < 0)
         return -1;
-    if (get_send_time(o, path, pol->send_hour, pol->send_minute, &st->send_hour,
-                      &st->send_minute, errstr, errlen) < 0)
+    if (get_send_time(o, path, pol->send_hour, pol->send_minute, &st->send_hour, &st->send_minute,
+                      errstr, errlen) < 0)
         return -1;
     v = json_object_get(o, "valid_for");
     st->valid_for_ms = 86400000;
@@ -185,23 +214,26 @@ static int parse_step(json_t *o, const char *path, const sch_policy *pol, sch_st
             return err(errstr, errlen, p, "must be a duration such as \"1d\" or \"12h\"");
     }
     long long lv;
-    if (get_int(o, "level", &lv, 1, 1, 9, path, errstr, errlen) < 0) return -1;
+    if (get_int(o, "level", &lv, 1, 1, 9, path, errstr, errlen) < 0)
+        return -1;
     st->level = (int)lv;
     json_t *c = json_object_get(o, "conditions");
     st->min_outstanding_minor = 0;
     if (c) {
         fmt(p, sizeof p, "%s.conditions", path);
-        if (!json_is_object(c)) return err(errstr, errlen, p, "must be an object");
+        if (!json_is_object(c))
+            return err(errstr, errlen, p, "must be an object");
         long long mo;
-        if (get_int(c, "min_outstanding_minor", &mo, 0, 0, 1000000000000000LL, p, errstr,
-                    errlen) < 0)
+        if (get_int(c, "min_outstanding_minor", &mo, 0, 0, 1000000000000000LL, p, errstr, errlen) <
+            0)
             return -1;
         st->min_outstanding_minor = mo;
     }
     return 0;
 }
 
-static int parse_ladders(json_t *doc, sch_policy *pol, char *errstr, size_t errlen) {
+static int parse_ladders(json_t *doc, sch_policy *pol, char *errstr, size_t errlen)
+{
     json_t *ls = json_object_get(doc, "ladders");
     const char *name;
     json_t *arr;
@@ -209,22 +241,28 @@ static int parse_ladders(json_t *doc, sch_policy *pol, char *errstr, size_t errl
     if (!json_is_object(ls) || json_object_size(ls) == 0)
         return err(errstr, errlen, "ladders", "must be a non-empty object of name -> [steps]");
     pol->ladders = calloc(json_object_size(ls), sizeof *pol->ladders);
-    if (!pol->ladders) return err(errstr, errlen, "ladders", "out of memory");
-    json_object_foreach(ls, name, arr) {
+    if (!pol->ladders)
+        return err(errstr, errlen, "ladders", "out of memory");
+    json_object_foreach(ls, name, arr)
+    {
         sch_ladder *l = &pol->ladders[pol->nladders++];
         fmt(p, sizeof p, "ladders.%s", name);
-        if (strlen(name) >= sizeof l->name) return err(errstr, errlen, p, "name too long");
+        if (strlen(name) >= sizeof l->name)
+            return err(errstr, errlen, p, "name too long");
         fmt(l->name, sizeof l->name, "%s", name);
         if (!json_is_array(arr) || json_array_size(arr) == 0 || json_array_size(arr) > 64)
             return err(errstr, errlen, p, "must be an array of 1..64 steps");
         l->steps = calloc(json_array_size(arr), sizeof *l->steps);
-        if (!l->steps) return err(errstr, errlen, p, "out of memory");
+        if (!l->steps)
+            return err(errstr, errlen, p, "out of memory");
         size_t i;
         json_t *so;
-        json_array_foreach(arr, i, so) {
+        json_array_foreach(arr, i, so)
+        {
             char sp[300];
             fmt(sp, sizeof sp, "%s[%zu]", p, i);
-            if (parse_step(so, sp, pol, &l->steps[i], errstr, errlen) < 0) return -1;
+            if (parse_step(so, sp, pol, &l->steps[i], errstr, errlen) < 0)
+                return -1;
             if (i > 0 && l->steps[i].offset_days < l->steps[i - 1].offset_days)
                 return err(errstr, errlen, sp, "steps must be in order of offset");
             l->nsteps++;
@@ -233,30 +271,41 @@ static int parse_ladders(json_t *doc, sch_policy *pol, char *errstr, size_t errl
     return 0;
 }
 
-static int find_ladder(const sch_policy *pol, const char *name) {
+static int find_ladder(const sch_policy *pol, const char *name)
+{
     for (int i = 0; i < pol->nladders; i++)
-        if (strcmp(pol->ladders[i].name, name) == 0) return i;
+        if (strcmp(pol->ladders[i].name, name) == 0)
+            return i;
     return -1;
 }
 
-static int parse_segment(json_t *o, const char *path, sch_segment *seg, char *errstr,
-                         size_t errlen) {
+static int parse_segment(json_t *o, const char *path, sch_segment *seg, char *errstr, size_t errlen)
+{
     char p[256];
     const char *key;
     json_t *v;
-    static const char *const known[] = {"tags_any",         "countries",        "currencies",
-                                        "min_amount_minor", "max_amount_minor", "comment", NULL};
-    if (!o) return 0;
-    if (!json_is_object(o)) return err(errstr, errlen, path, "must be an object");
-    json_object_foreach(o, key, v) {
+    static const char *const known[] = {
+        "tags_any",         "countries", "currencies", "min_amount_minor",
+        "max_amount_minor", "comment",   NULL};
+    if (!o)
+        return 0;
+    if (!json_is_object(o))
+        return err(errstr, errlen, path, "must be an object");
+    json_object_foreach(o, key, v)
+    {
         fmt(p, sizeof p, "%s.%s", path, key);
-        if (!in_list(key, known)) return err(errstr, errlen, p, "unknown key");
+        if (!in_list(key, known))
+            return err(errstr, errlen, p, "unknown key");
         if (strcmp(key, "tags_any") == 0 || strcmp(key, "countries") == 0 ||
             strcmp(key, "currencies") == 0) {
-            if (check_str_array(v, p, errstr, errlen) < 0) return -1;
-            if (key[0] == 't') seg->tags_any = v;
-            else if (key[1] == 'o') seg->countries = v;
-            else seg->currencies = v;
+            if (check_str_array(v, p, errstr, errlen) < 0)
+                return -1;
+            if (key[0] == 't')
+                seg->tags_any = v;
+            else if (key[1] == 'o')
+                seg->countries = v;
+            else
+                seg->currencies = v;
         } else if (strcmp(key, "min_amount_minor") == 0 || strcmp(key, "max_amount_minor") == 0) {
             if (!json_is_integer(v) || json_integer_value(v) < 0)
                 return err(errstr, errlen, p, "must be a non-negative integer");
@@ -272,30 +321,36 @@ static int parse_segment(json_t *o, const char *path, sch_segment *seg, char *er
     return 0;
 }
 
-static int parse_strategies(json_t *doc, sch_policy *pol, char *errstr, size_t errlen) {
+static int parse_strategies(json_t *doc, sch_policy *pol, char *errstr, size_t errlen)
+{
     json_t *ss = json_object_get(doc, "strategies");
     char p[256], vp[300];
     if (!json_is_array(ss) || json_array_size(ss) == 0)
         return err(errstr, errlen, "strategies", "must be a non-empty array");
     pol->strategies = calloc(json_array_size(ss), sizeof *pol->strategies);
-    if (!pol->strategies) return err(errstr, errlen, "strategies", "out of memory");
+    if (!pol->strategies)
+        return err(errstr, errlen, "strategies", "out of memory");
     size_t i, j;
     json_t *so, *vo;
-    json_array_foreach(ss, i, so) {
+    json_array_foreach(ss, i, so)
+    {
         sch_strategy *s = &pol->strategies[pol->nstrategies++];
         fmt(p, sizeof p, "strategies[%zu]", i);
-        if (!json_is_object(so)) return err(errstr, errlen, p, "must be an object");
+        if (!json_is_object(so))
+            return err(errstr, errlen, p, "must be an object");
         const char *key;
         json_t *v;
-        static const char *const known[] = {"name", "segment", "variants", "ladder", "comment",
-                                            NULL};
-        json_object_foreach(so, key, v) {
+        static const char *const known[] = {"name",   "segment", "variants",
+                                            "ladder", "comment", NULL};
+        json_object_foreach(so, key, v)
+        {
             if (!in_list(key, known)) {
                 fmt(vp, sizeof vp, "%s.%s", p, key);
                 return err(errstr, errlen, vp, "unknown key");
             }
         }
-        if (get_str(so, "name", s->name, sizeof s->name, NULL, p, errstr, errlen) < 0) return -1;
+        if (get_str(so, "name", s->name, sizeof s->name, NULL, p, errstr, errlen) < 0)
+            return -1;
         for (int k = 0; k + 1 < pol->nstrategies; k++)
             if (strcmp(pol->strategies[k].name, s->name) == 0)
                 return err(errstr, errlen, p, "duplicate strategy name");
@@ -308,35 +363,44 @@ static int parse_strategies(json_t *doc, sch_policy *pol, char *errstr, size_t e
             return err(errstr, errlen, p, "give either \"ladder\" or \"variants\", not both");
         if (single) {
             char ln[SCH_NAME_MAX];
-            if (get_str(so, "ladder", ln, sizeof ln, NULL, p, errstr, errlen) < 0) return -1;
+            if (get_str(so, "ladder", ln, sizeof ln, NULL, p, errstr, errlen) < 0)
+                return -1;
             s->variants = calloc(1, sizeof *s->variants);
-            if (!s->variants) return err(errstr, errlen, p, "out of memory");
+            if (!s->variants)
+                return err(errstr, errlen, p, "out of memory");
             fmt(s->variants[0].name, sizeof s->variants[0].name, "A");
             s->variants[0].weight = 1;
             s->variants[0].ladder = find_ladder(pol, ln);
             fmt(vp, sizeof vp, "%s.ladder", p);
-            if (s->variants[0].ladder < 0) return err(errstr, errlen, vp, "names no ladder");
+            if (s->variants[0].ladder < 0)
+                return err(errstr, errlen, vp, "names no ladder");
             s->nvariants = 1;
             s->total_weight = 1;
             continue;
         }
         fmt(vp, sizeof vp, "%s.variants", p);
         if (!json_is_array(vs) || json_array_size(vs) == 0 || json_array_size(vs) > 16)
-            return err(errstr, errlen, vp, "must be an array of 1..16 variants (or give \"ladder\")");
+            return err(errstr, errlen, vp,
+                       "must be an array of 1..16 variants (or give \"ladder\")");
         s->variants = calloc(json_array_size(vs), sizeof *s->variants);
-        if (!s->variants) return err(errstr, errlen, vp, "out of memory");
-        json_array_foreach(vs, j, vo) {
+        if (!s->variants)
+            return err(errstr, errlen, vp, "out of memory");
+        json_array_foreach(vs, j, vo)
+        {
             sch_variant *va = &s->variants[s->nvariants++];
             char ln[SCH_NAME_MAX];
             long long w;
             fmt(vp, sizeof vp, "%s.variants[%zu]", p, j);
-            if (!json_is_object(vo)) return err(errstr, errlen, vp, "must be an object");
+            if (!json_is_object(vo))
+                return err(errstr, errlen, vp, "must be an object");
             if (get_str(vo, "name", va->name, sizeof va->name, NULL, vp, errstr, errlen) < 0)
                 return -1;
-            if (get_int(vo, "weight", &w, 1, 0, 10000, vp, errstr, errlen) < 0) return -1;
+            if (get_int(vo, "weight", &w, 1, 0, 10000, vp, errstr, errlen) < 0)
+                return -1;
             va->weight = (int)w;
             s->total_weight += va->weight;
-            if (get_str(vo, "ladder", ln, sizeof ln, NULL, vp, errstr, errlen) < 0) return -1;
+            if (get_str(vo, "ladder", ln, sizeof ln, NULL, vp, errstr, errlen) < 0)
+                return -1;
             va->ladder = find_ladder(pol, ln);
             if (va->ladder < 0) {
                 char lp[320];
@@ -344,12 +408,14 @@ static int parse_strategies(json_t *doc, sch_policy *pol, char *errstr, size_t e
                 return err(errstr, errlen, lp, "names no ladder");
             }
         }
-        if (s->total_weight <= 0) return err(errstr, errlen, vp, "weights must not all be 0");
+        if (s->total_weight <= 0)
+            return err(errstr, errlen, vp, "weights must not all be 0");
     }
     return 0;
 }
 
-int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t errlen) {
+int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t errlen)
+{
     json_error_t je;
     const char *key;
     json_t *v;
@@ -357,15 +423,17 @@ int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t err
     memset(out, 0, sizeof *out);
     out->doc = json_loads(text, JSON_REJECT_DUPLICATES, &je);
     if (!out->doc) {
-        fmt(errstr, errlen, "policy: invalid JSON at line %d column %d: %s", je.line,
-                 je.column, je.text);
+        fmt(errstr, errlen, "policy: invalid JSON at line %d column %d: %s", je.line, je.column,
+            je.text);
         return -1;
     }
     json_t *doc = out->doc;
-    if (!json_is_object(doc)) goto fail_msg_obj;
-    static const char *const known[] = {"version", "defaults", "payment_thanks", "ladders",
-                                        "strategies", NULL};
-    json_object_foreach(doc, key, v) {
+    if (!json_is_object(doc))
+        goto fail_msg_obj;
+    static const char *const known[] = {"version", "defaults",   "payment_thanks",
+                                        "ladders", "strategies", NULL};
+    json_object_foreach(doc, key, v)
+    {
         if (!in_list(key, known) && !in_list(key, reserved_top)) {
             err(errstr, errlen, key, "unknown top-level key (see docs/policy.md)");
             goto fail;
@@ -386,8 +454,10 @@ int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t err
         err(errstr, errlen, "defaults", "must be an object");
         goto fail;
     }
-    if (!d) d = json_object(); /* temporary, freed below */
-    else json_incref(d);
+    if (!d)
+        d = json_object(); /* temporary, freed below */
+    else
+        json_incref(d);
     int rc = get_str(d, "timezone", out->default_tz, sizeof out->default_tz, "UTC", "defaults",
                      errstr, errlen);
     if (rc == 0 && !cm_tz_valid(out->default_tz))
@@ -396,13 +466,13 @@ int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t err
         rc = get_str(d, "locale", out->default_locale, sizeof out->default_locale, "en-GB",
                      "defaults", errstr, errlen);
     if (rc == 0)
-        rc = get_send_time(d, "defaults", 9, 0, &out->send_hour, &out->send_minute, errstr,
-                           errlen);
+        rc = get_send_time(d, "defaults", 9, 0, &out->send_hour, &out->send_minute, errstr, errlen);
     json_decref(d);
-    if (rc < 0) goto fail;
+    if (rc < 0)
+        goto fail;
     json_t *t = json_object_get(doc, "payment_thanks");
     out->thanks_enabled = 1;
-    fmt(out->thanks_channel, sizeof out->thanks_channel, "email");
+    out->thanks_channel = CT_CH_EMAIL;
     fmt(out->thanks_template, sizeof out->thanks_template, "payment_thanks");
     if (t) {
         if (!json_is_object(t)) {
@@ -414,11 +484,13 @@ int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t err
             err(errstr, errlen, "payment_thanks.enabled", "must be true or false");
             goto fail;
         }
-        if (en) out->thanks_enabled = json_is_true(en);
-        if (get_str(t, "channel", out->thanks_channel, sizeof out->thanks_channel, "email",
-                    "payment_thanks", errstr, errlen) < 0)
+        if (en)
+            out->thanks_enabled = json_is_true(en);
+        char ch[16];
+        if (get_str(t, "channel", ch, sizeof ch, "email", "payment_thanks", errstr, errlen) < 0)
             goto fail;
-        if (!in_list(out->thanks_channel, channels)) {
+        out->thanks_channel = channel_of(ch);
+        if (out->thanks_channel == CT_CH_NONE) {
             err(errstr, errlen, "payment_thanks.channel", "must be email, sms, webhook or letter");
             goto fail;
         }
@@ -426,8 +498,10 @@ int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t err
                     "payment_thanks", "payment_thanks", errstr, errlen) < 0)
             goto fail;
     }
-    if (parse_ladders(doc, out, errstr, errlen) < 0) goto fail;
-    if (parse_strategies(doc, out, errstr, errlen) < 0) goto fail;
+    if (parse_ladders(doc, out, errstr, errlen) < 0)
+        goto fail;
+    if (parse_strategies(doc, out, errstr, errlen) < 0)
+        goto fail;
     return 0;
 fail_msg_obj:
     fmt(p, sizeof p, "policy: the document must be a JSON object");
@@ -437,7 +511,8 @@ fail:
     return -1;
 }
 
-int sch_policy_load_file(const char *path, sch_policy *out, char *errstr, size_t errlen) {
+int sch_policy_load_file(const char *path, sch_policy *out, char *errstr, size_t errlen)
+{
     FILE *f = fopen(path, "rb");
     char *buf = NULL;
     int rc = -1;
@@ -446,7 +521,8 @@ int sch_policy_load_file(const char *path, sch_policy *out, char *errstr, size_t
         fmt(errstr, errlen, "ARREARS_POLICY: cannot open %s", path);
         return -1;
     }
-    if (fseek(f, 0, SEEK_END) < 0) goto cleanup;
+    if (fseek(f, 0, SEEK_END) < 0)
+        goto cleanup;
     long n = ftell(f);
     if (n < 0 || n > (16 << 20)) {
         fmt(errstr, errlen, "ARREARS_POLICY: %s is not a readable file under 16 MiB", path);
@@ -466,52 +542,70 @@ cleanup:
     return rc;
 }
 
-void sch_policy_free(sch_policy *p) {
-    for (int i = 0; i < p->nladders; i++) free(p->ladders[i].steps);
+void sch_policy_free(sch_policy *p)
+{
+    for (int i = 0; i < p->nladders; i++)
+        free(p->ladders[i].steps);
     free(p->ladders);
-    for (int i = 0; i < p->nstrategies; i++) free(p->strategies[i].variants);
+    for (int i = 0; i < p->nstrategies; i++)
+        free(p->strategies[i].variants);
     free(p->strategies);
     json_decref(p->doc);
     memset(p, 0, sizeof *p);
 }
 
-static int arr_has(json_t *a, const char *s) {
+static int arr_has(json_t *a, const char *s)
+{
     size_t i;
     json_t *v;
-    if (!s) return 0;
-    json_array_foreach(a, i, v) {
-        if (strcmp(json_string_value(v), s) == 0) return 1;
+    if (!s)
+        return 0;
+    json_array_foreach(a, i, v)
+    {
+        if (strcmp(json_string_value(v), s) == 0)
+            return 1;
     }
     return 0;
 }
 
-static int seg_match(const sch_segment *g, const sch_subject *s) {
-    if (g->countries && !arr_has(g->countries, s->country)) return 0;
-    if (g->currencies && !arr_has(g->currencies, s->currency)) return 0;
-    if (g->has_min && s->amount_minor < g->min_amount_minor) return 0;
-    if (g->has_max && s->amount_minor > g->max_amount_minor) return 0;
+static int seg_match(const sch_segment *g, const sch_subject *s)
+{
+    if (g->countries && !arr_has(g->countries, s->country))
+        return 0;
+    if (g->currencies && !arr_has(g->currencies, s->currency))
+        return 0;
+    if (g->has_min && s->amount_minor < g->min_amount_minor)
+        return 0;
+    if (g->has_max && s->amount_minor > g->max_amount_minor)
+        return 0;
     if (g->tags_any) {
         int any = 0;
-        for (int i = 0; i < s->ntags && !any; i++) any = arr_has(g->tags_any, s->tags[i]);
-        if (!any) return 0;
+        for (int i = 0; i < s->ntags && !any; i++)
+            any = arr_has(g->tags_any, s->tags[i]);
+        if (!any)
+            return 0;
     }
     return 1;
 }
 
-int sch_policy_assign(const sch_policy *p, const sch_subject *s, int *strategy, int *variant) {
+int sch_policy_assign(const sch_policy *p, const sch_subject *s, int *strategy, int *variant)
+{
     char key[512];
     for (int i = 0; i < p->nstrategies; i++) {
         const sch_strategy *st = &p->strategies[i];
-        if (!seg_match(&st->seg, s)) continue;
+        if (!seg_match(&st->seg, s))
+            continue;
         fmt(key, sizeof key, "%s/%s/%s", s->tenant ? s->tenant : "",
-                 s->customer_id ? s->customer_id : "", st->name);
-        uint64_t h = sch_hash64(key) % (uint64_t)st->total_weight;
+            s->customer_id ? s->customer_id : "", st->name);
+        uint64_t h = cm_fnv1a64(key, strlen(key)) % (uint64_t)st->total_weight;
         int v = 0;
         for (; v < st->nvariants; v++) {
-            if (h < (uint64_t)st->variants[v].weight) break;
+            if (h < (uint64_t)st->variants[v].weight)
+                break;
             h -= (uint64_t)st->variants[v].weight;
         }
-        if (v >= st->nvariants) v = st->nvariants - 1;
+        if (v >= st->nvariants)
+            v = st->nvariants - 1;
         *strategy = i;
         *variant = v;
         return 0;
@@ -519,46 +613,56 @@ int sch_policy_assign(const sch_policy *p, const sch_subject *s, int *strategy, 
     return -1;
 }
 
-const sch_ladder *sch_policy_ladder(const sch_policy *p, const char *strategy,
-                                    const char *variant) {
-    if (p->nstrategies == 0) return NULL;
+const sch_ladder *sch_policy_ladder(const sch_policy *p, const char *strategy, const char *variant)
+{
+    if (p->nstrategies == 0)
+        return NULL;
     const sch_strategy *st = &p->strategies[p->nstrategies - 1];
     for (int i = 0; i < p->nstrategies; i++)
-        if (strategy && strcmp(p->strategies[i].name, strategy) == 0) st = &p->strategies[i];
+        if (strategy && strcmp(p->strategies[i].name, strategy) == 0)
+            st = &p->strategies[i];
     for (int v = 0; v < st->nvariants; v++)
         if (variant && strcmp(st->variants[v].name, variant) == 0)
             return &p->ladders[st->variants[v].ladder];
     return &p->ladders[st->variants[0].ladder];
 }
 
-void sch_policy_fallback(const sch_policy *p, const char **strategy, const char **variant) {
+void sch_policy_fallback(const sch_policy *p, const char **strategy, const char **variant)
+{
     *strategy = *variant = "";
-    if (p->nstrategies == 0) return;
+    if (p->nstrategies == 0)
+        return;
     *strategy = p->strategies[p->nstrategies - 1].name;
     *variant = p->strategies[p->nstrategies - 1].variants[0].name;
 }
 
-int64_t sch_step_time(const sch_step *st, const cm_tz *tz, int32_t due_day) {
+int64_t sch_step_time(const sch_step *st, const cm_tz *tz, int32_t due_day)
+{
     return cm_tz_local_to_utc(tz, due_day + st->offset_days, st->send_hour, st->send_minute);
 }
 
-int64_t sch_next_local(const sch_step *st, const cm_tz *tz, int64_t now) {
+int64_t sch_next_local(const sch_step *st, const cm_tz *tz, int64_t now)
+{
     int32_t day;
     int minute;
     cm_tz_local(tz, now, &day, &minute);
     int64_t t = cm_tz_local_to_utc(tz, day, st->send_hour, st->send_minute);
-    if (t < now) t = cm_tz_local_to_utc(tz, day + 1, st->send_hour, st->send_minute);
+    if (t < now)
+        t = cm_tz_local_to_utc(tz, day + 1, st->send_hour, st->send_minute);
     return t;
 }
 
 int sch_next_step(const sch_ladder *l, const cm_tz *tz, int32_t due_day, int from, int64_t now,
-                  int collapse, int *idx, int64_t *when) {
+                  int collapse, int *idx, int64_t *when)
+{
     int last_past = -1;
-    if (from < 0) from = 0;
+    if (from < 0)
+        from = 0;
     for (int i = from; i < l->nsteps; i++) {
         int64_t t = sch_step_time(&l->steps[i], tz, due_day);
         if (t >= now) {
-            if (collapse && last_past >= 0) break;
+            if (collapse && last_past >= 0)
+                break;
             *idx = i;
             *when = t;
             return 0;

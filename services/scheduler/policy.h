@@ -17,19 +17,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "contract.h"
 #include "tz.h"
 
 #define SCH_NAME_MAX 64
 
 typedef struct sch_step {
     char name[SCH_NAME_MAX];
-    int offset_days;           /* relative to the due date */
-    char action[16];           /* reminder | call_task | letter | escalation */
-    char channel[16];          /* email | sms | webhook | call_task | letter */
+    int offset_days;    /* relative to the due date */
+    ct_kind kind;       /* "action": reminder | call_task | letter | escalation */
+    ct_channel channel; /* email | sms | webhook | call_task | letter */
     char template_id[SCH_NAME_MAX];
-    int send_hour, send_minute; /* local time in the debtor's zone */
-    int64_t valid_for_ms;      /* not_after = created_at + this (0 = none) */
-    int level;                 /* escalation level (escalation steps) */
+    int send_hour, send_minute;    /* local time in the debtor's zone */
+    int64_t valid_for_ms;          /* not_after = created_at + this (0 = none) */
+    int level;                     /* escalation level (escalation steps) */
     int64_t min_outstanding_minor; /* condition: skip below this (0 = none) */
 } sch_step;
 
@@ -67,7 +68,7 @@ typedef struct sch_policy {
     char default_locale[32];
     int send_hour, send_minute;
     int thanks_enabled;
-    char thanks_channel[16];
+    ct_channel thanks_channel;
     char thanks_template[SCH_NAME_MAX];
     sch_ladder *ladders;
     int nladders;
@@ -96,8 +97,7 @@ typedef struct sch_subject {
 int sch_policy_assign(const sch_policy *p, const sch_subject *s, int *strategy, int *variant);
 /* Finds the ladder of a stored strategy/variant name pair; falls back to the
  * first variant of the strategy, then to the last strategy. NULL if none. */
-const sch_ladder *sch_policy_ladder(const sch_policy *p, const char *strategy,
-                                    const char *variant);
+const sch_ladder *sch_policy_ladder(const sch_policy *p, const char *strategy, const char *variant);
 
 /* The strategy and variant an invoice without stored names runs (the last
  * strategy, its first variant): the store leaves these names out. */
@@ -115,7 +115,5 @@ int64_t sch_next_local(const sch_step *st, const cm_tz *tz, int64_t now);
  * Returns 0 with *idx and *when, or -1 when the ladder is exhausted. */
 int sch_next_step(const sch_ladder *l, const cm_tz *tz, int32_t due_day, int from, int64_t now,
                   int collapse, int *idx, int64_t *when);
-
-uint64_t sch_hash64(const char *s); /* FNV-1a, stable across builds */
 
 #endif

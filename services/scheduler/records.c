@@ -1,33 +1,52 @@
-/* command.c -- building commands and the scheduler's own events. */
-#include "command.h"
+/* records.c -- building commands and the scheduler's own events (records.h).
+ *
+ * Design: firing is the hot path (one command per fired timer), so ids are
+ * written without snprintf and a command goes from the records into a
+ * ct_command and through the contract's one encoder straight into text;
+ * no jansson tree is built for it. The escalation event is rare and built
+ * with jansson. */
+#include "records.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "clock.h"
+#include "map.h"
 
 /* Appends s (n bytes) at *p, never past end (kept for the NUL). */
-static void put(char **p, char *end, const char *s, size_t n) {
+static void put(char **p, char *end, const char *s, size_t n)
+{
     size_t room = (size_t)(end - *p);
-    if (n > room) n = room;
+    if (n > room)
+        n = room;
     memcpy(*p, s, n);
     *p += n;
 }
-static void put_int(char **p, char *end, long long v) {
+
+static void put_int(char **p, char *end, long long v)
+{
     char b[24], *q = sch_fmt_ll(b + sizeof b, v);
     put(p, end, q, (size_t)(b + sizeof b - q));
+}
+
+static void puts_(char **p, char *end, const char *s)
+{
+    put(p, end, s, strlen(s));
 }
 
 /* Same text as snprintf(out, len, "%s/inv/%s/step/%d/attempt/%d", ...),
  * without the format machinery (one per fired timer). */
 void sch_command_id_step(char *out, size_t len, const char *tenant, const char *invoice_id,
-                         int step, int attempt) {
-    if (len == 0) return;
+                         int step, int attempt)
+{
+    if (len == 0)
+        return;
     char *p = out, *end = out + len - 1;
-    put(&p, end, tenant, strlen(tenant));
+    puts_(&p, end, tenant);
     put(&p, end, "/inv/", 5);
-    put(&p, end, invoice_id, strlen(invoice_id));
+    puts_(&p, end, invoice_id);
     put(&p, end, "/step/", 6);
     put_int(&p, end, step);
     put(&p, end, "/attempt/", 9);
@@ -36,265 +55,201 @@ void sch_command_id_step(char *out, size_t len, const char *tenant, const char *
 }
 
 void sch_command_id_thanks(char *out, size_t len, const char *tenant, const char *invoice_id,
-                           const char *payment_id) {
-    snprintf(out, len, "%s/inv/%s/thanks/%s", tenant, invoice_id, payment_id);
+                           const char *payment_id)
+{
+    if (len == 0)
+        return;
+    char *p = out, *end = out + len - 1;
+    puts_(&p, end, tenant);
+    put(&p, end, "/inv/", 5);
+    puts_(&p, end, invoice_id);
+    put(&p, end, "/thanks/", 8);
+    puts_(&p, end, payment_id);
+    *p = 0;
 }
 
-static json_t *ts(int64_t ms) {
-    char b[40];
-    cm_time_format_rfc3339(ms, b, sizeof b);
-    return json_string(b);
+#define ESCALATED_SUFFIX "/escalated"
+
+void sch_event_id_escalated(char *out, size_t len, const char *command_id)
+{
+    if (len == 0)
+        return;
+    char *p = out, *end = out + len - 1;
+    puts_(&p, end, command_id);
+    puts_(&p, end, ESCALATED_SUFFIX);
+    *p = 0;
 }
 
-/* ---- a small JSON writer: commands are built straight into text (they
- * are the hot path of firing; a jansson tree per command cost more than
- * everything else of a round) ---- */
-
-typedef struct jw {
-    char *s;
-    size_t n, cap;
-    int oom, first;
-} jw;
-
-static void jw_raw(jw *w, const char *p, size_t len) {
-    if (w->oom) return;
-    if (w->n + len + 1 > w->cap) {
-        size_t c = w->cap ? w->cap * 2 : 2048; /* a command is about 1 KB */
-        while (c < w->n + len + 1) c *= 2;
-        char *ns = realloc(w->s, c);
-        if (!ns) {
-            w->oom = 1;
-            return;
-        }
-        w->s = ns;
-        w->cap = c;
-    }
-    memcpy(w->s + w->n, p, len);
-    w->n += len;
-    w->s[w->n] = 0;
-}
-static void jw_lit(jw *w, const char *p) { jw_raw(w, p, strlen(p)); }
-
-static void jw_esc(jw *w, const char *s) {
-    jw_raw(w, "\"", 1);
-    const char *run = s;
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch >= 0x20 && ch != '"' && ch != '\\') continue;
-        jw_raw(w, run, (size_t)(s - run));
-        char e[8];
-        if (ch == '"') jw_lit(w, "\\\"");
-        else if (ch == '\\') jw_lit(w, "\\\\");
-        else if (ch == '\n') jw_lit(w, "\\n");
-        else if (ch == '\t') jw_lit(w, "\\t");
-        else if (ch == '\r') jw_lit(w, "\\r");
-        else {
-            snprintf(e, sizeof e, "\\u%04x", ch);
-            jw_lit(w, e);
-        }
-        run = s + 1;
-    }
-    jw_raw(w, run, (size_t)(s - run));
-    jw_raw(w, "\"", 1);
+/* The trace id of an event derived from a command: FNV-1a of the event id
+ * and of the command id, 16 lower-case hex digits each. */
+static void trace_of(char out[33], const char *event_id, size_t elen, const char *command_id,
+                     size_t clen)
+{
+    static const char hx[] = "0123456789abcdef";
+    uint64_t h[2] = {cm_fnv1a64(event_id, elen), cm_fnv1a64(command_id, clen)};
+    for (int k = 0; k < 2; k++)
+        for (int i = 0; i < 16; i++)
+            out[k * 16 + i] = hx[(h[k] >> (60 - 4 * i)) & 15];
+    out[32] = 0;
 }
 
-static void jw_key(jw *w, const char *k) {
-    if (!w->first) jw_raw(w, ",", 1);
-    w->first = 0;
-    jw_esc(w, k);
-    jw_raw(w, ":", 1);
-}
-static void jw_open(jw *w) {
-    jw_raw(w, "{", 1);
-    w->first = 1;
-}
-static void jw_close(jw *w) {
-    jw_raw(w, "}", 1);
-    w->first = 0;
-}
-static void jw_str(jw *w, const char *k, const char *v) {
-    jw_key(w, k);
-    jw_esc(w, v ? v : "");
-}
-static void jw_int(jw *w, const char *k, long long v) {
-    char b[24], *p = sch_fmt_ll(b + sizeof b, v);
-    jw_key(w, k);
-    jw_raw(w, p, (size_t)(b + sizeof b - p));
-}
-/* YYYY-MM-DD of a day number into b (>= 11 bytes); years 0-9999 only,
- * else 0 (the caller falls back to clock.c). */
-static int fmt_date(int32_t days, char *b) {
-    int y;
-    unsigned m, d;
-    cm_civil_from_days(days, &y, &m, &d);
-    if (y < 0 || y > 9999) return 0;
-    b[0] = (char)('0' + y / 1000);
-    b[1] = (char)('0' + y / 100 % 10);
-    b[2] = (char)('0' + y / 10 % 10);
-    b[3] = (char)('0' + y % 10);
-    b[4] = '-';
-    b[5] = (char)('0' + m / 10);
-    b[6] = (char)('0' + m % 10);
-    b[7] = '-';
-    b[8] = (char)('0' + d / 10);
-    b[9] = (char)('0' + d % 10);
-    b[10] = 0;
-    return 1;
-}
-static void two(char *b, int v) {
-    b[0] = (char)('0' + v / 10);
-    b[1] = (char)('0' + v % 10);
-}
-/* The text of cm_time_format_rfc3339 (YYYY-MM-DDTHH:MM:SS.mmmZ), built by
- * hand: two per command, and snprintf was a tenth of a firing round. */
-static void jw_time(jw *w, const char *k, int64_t ms) {
-    char b[40];
-    int32_t day = cm_time_day(ms);
-    int rem = (int)(ms - (int64_t)day * 86400000);
-    if (fmt_date(day, b)) {
-        b[10] = 'T';
-        two(b + 11, rem / 3600000);
-        b[13] = ':';
-        two(b + 14, rem / 60000 % 60);
-        b[16] = ':';
-        two(b + 17, rem / 1000 % 60);
-        b[19] = '.';
-        b[20] = (char)('0' + rem % 1000 / 100);
-        two(b + 21, rem % 100);
-        b[23] = 'Z';
-        b[24] = 0;
-    } else {
-        cm_time_format_rfc3339(ms, b, sizeof b);
-    }
-    jw_str(w, k, b);
-}
-static void jw_date(jw *w, const char *k, int32_t d) {
-    char b[16];
-    if (!fmt_date(d, b)) cm_date_format(d, b, sizeof b);
-    jw_str(w, k, b);
-}
-
-static const char *locale_of(const sch_rec *cust, const sch_policy *pol) {
-    if (cust && cust->u.cust.locale[0]) return cust->u.cust.locale;
+static const char *locale_of(const sch_rec *cust, const sch_policy *pol)
+{
+    if (cust && cust->u.cust.locale[0])
+        return cust->u.cust.locale;
     return pol->default_locale;
 }
 
-/* The common body of every command, left open for the caller's fields. */
-static void base(jw *w, const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
-                 const cm_tz *tz, const char *id, const char *kind, const char *channel,
-                 const char *tmpl, int64_t scheduled, int64_t now, int64_t principal) {
+/* The fields every command has: one invoice, its debtor, the amounts. */
+static void base(ct_command *c, const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
+                 const cm_tz *tz, const char *id, int64_t scheduled, int64_t now)
+{
     const sch_inv *v = &inv->u.inv;
     int32_t today;
     int minute;
+    int64_t principal = sch_inv_outstanding(v);
     cm_tz_local(tz, now, &today, &minute);
-    jw_open(w);
-    jw_int(w, "v", 1);
-    jw_str(w, "command_id", id);
-    jw_str(w, "kind", kind);
-    jw_str(w, "tenant", inv->tenant);
-    jw_str(w, "channel", channel);
-    jw_str(w, "template", tmpl);
-    jw_str(w, "locale", locale_of(cust, pol));
-    jw_str(w, "strategy", v->strategy);
-    jw_str(w, "variant", v->variant);
-    jw_time(w, "created_at", now);
-    jw_time(w, "scheduled_at", scheduled);
-    jw_key(w, "customer");
-    /* the stored contact is compact JSON written by ev_customer (jansson) */
-    if (cust && cust->u.cust.contact && cust->u.cust.contact[0] == '{') {
-        jw_lit(w, cust->u.cust.contact);
-    } else {
-        jw_open(w);
-        jw_str(w, "customer_id", v->customer);
-        jw_close(w);
+    c->v = CT_VERSION;
+    c->command_id = id;
+    c->tenant = inv->tenant;
+    c->locale = locale_of(cust, pol);
+    c->strategy = v->strategy;
+    c->variant = v->variant;
+    c->created_at_ms = now;
+    c->scheduled_at_ms = scheduled;
+    /* the stored contact is compact JSON written by ev_customer */
+    c->customer_json = cust && cust->u.cust.contact && cust->u.cust.contact[0] == '{'
+                           ? cust->u.cust.contact
+                           : NULL;
+    memset(&c->customer, 0, sizeof c->customer);
+    c->customer.customer_id = v->customer;
+    c->currency = v->currency;
+    c->amounts = (ct_command_amounts){principal, 0, 0, 0, principal};
+    c->ninvoices = 1;
+    c->invoices[0] = (ct_command_invoice){
+        .invoice_id = inv->id,
+        .number = v->number,
+        .issued_on = v->issued,
+        .due_on = v->due,
+        .days_overdue = (int64_t)today - v->due,
+        .currency = v->currency,
+        .amount_minor = v->amount,
+        .outstanding_minor = principal,
+    };
+    c->has_step = c->has_not_after = c->has_payment = 0;
+    c->step = c->attempt = c->level = 0;
+    c->step_name = NULL;
+    c->not_after_ms = 0;
+}
+
+/* Encodes c into a new string (NULL on out of memory). */
+static char *encode(const ct_command *c)
+{
+    cm_buf b = CM_BUF_INIT;
+    if (ct_command_encode(c, &b) < 0) {
+        cm_buf_free(&b);
+        return NULL;
     }
-    jw_str(w, "currency", v->currency);
-    jw_key(w, "amounts");
-    jw_open(w);
-    jw_int(w, "principal", principal);
-    jw_int(w, "fees", 0);
-    jw_int(w, "interest", 0);
-    jw_int(w, "compensation", 0);
-    jw_int(w, "total", principal);
-    jw_close(w);
-    jw_key(w, "invoices");
-    jw_lit(w, "[");
-    jw_open(w);
-    jw_str(w, "invoice_id", inv->id);
-    jw_str(w, "number", v->number);
-    jw_date(w, "issued_on", v->issued);
-    jw_date(w, "due_on", v->due);
-    jw_int(w, "days_overdue", today - v->due);
-    jw_str(w, "currency", v->currency);
-    jw_int(w, "amount_minor", v->amount);
-    jw_int(w, "outstanding_minor", principal);
-    jw_close(w);
-    jw_lit(w, "]");
+    return cm_buf_take(&b, NULL);
 }
 
 char *sch_command_step(const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
                        const cm_tz *tz, const sch_step *st, int step_idx, int64_t scheduled,
-                       int64_t now) {
-    char id[512];
-    jw w = {0};
+                       int64_t now)
+{
+    char id[SCH_CMD_ID_LEN];
+    ct_command c; /* not zeroed: base() sets every field encode reads */
     sch_command_id_step(id, sizeof id, inv->tenant, inv->id, step_idx, inv->u.inv.attempt);
-    base(&w, inv, cust, pol, tz, id, st->action, st->channel, st->template_id, scheduled, now,
-         sch_inv_outstanding(&inv->u.inv));
-    jw_int(&w, "step", step_idx);
-    jw_str(&w, "step_name", st->name);
-    jw_int(&w, "attempt", inv->u.inv.attempt);
-    if (st->valid_for_ms > 0) jw_time(&w, "not_after", now + st->valid_for_ms);
-    if (strcmp(st->action, "escalation") == 0) jw_int(&w, "level", st->level);
-    jw_close(&w);
-    if (w.oom) {
-        free(w.s);
-        return NULL;
-    }
-    return w.s;
+    base(&c, inv, cust, pol, tz, id, scheduled, now);
+    c.kind = st->kind;
+    c.channel = st->channel;
+    c.template_id = st->template_id;
+    c.has_step = 1;
+    c.step = step_idx;
+    c.step_name = st->name;
+    c.attempt = inv->u.inv.attempt;
+    c.has_not_after = st->valid_for_ms > 0;
+    c.not_after_ms = now + st->valid_for_ms;
+    c.level = st->level;
+    return encode(&c);
 }
 
 char *sch_command_thanks(const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
-                         const cm_tz *tz, int64_t scheduled, int64_t now) {
-    char id[512];
-    jw w = {0};
+                         const cm_tz *tz, int64_t scheduled, int64_t now)
+{
+    char id[SCH_CMD_ID_LEN];
+    ct_command c;
     sch_command_id_thanks(id, sizeof id, inv->tenant, inv->id, inv->u.inv.thanks_pid);
-    base(&w, inv, cust, pol, tz, id, "payment.thanks", pol->thanks_channel, pol->thanks_template,
-         scheduled, now, sch_inv_outstanding(&inv->u.inv));
-    jw_key(&w, "payment");
-    jw_open(&w);
-    jw_str(&w, "payment_id", inv->u.inv.thanks_pid);
-    jw_int(&w, "amount_minor", inv->u.inv.thanks_amt);
-    jw_str(&w, "currency", inv->u.inv.currency);
-    jw_close(&w);
-    jw_close(&w);
-    if (w.oom) {
-        free(w.s);
-        return NULL;
-    }
-    return w.s;
+    base(&c, inv, cust, pol, tz, id, scheduled, now);
+    c.kind = CT_KIND_PAYMENT_THANKS;
+    c.channel = pol->thanks_channel;
+    c.template_id = pol->thanks_template;
+    c.has_payment = 1;
+    c.payment =
+        (ct_command_payment){inv->u.inv.thanks_pid, inv->u.inv.thanks_amt, inv->u.inv.currency};
+    return encode(&c);
 }
 
-json_t *sch_event_escalated(const sch_rec *inv, const char *command_id, int level, int64_t now) {
-    char id[600];
-    json_t *e = json_object();
-    if (!e) return NULL;
-    snprintf(id, sizeof id, "%s/escalated", command_id);
-    json_object_set_new(e, "v", json_integer(1));
+json_t *sch_event_escalated(const sch_rec *inv, const char *command_id, int level, int64_t now)
+{
+    char id[SCH_CMD_ID_LEN], t[40], trace[33];
+    json_t *e = json_object(), *d = json_object();
+    if (!e || !d) {
+        json_decref(e);
+        json_decref(d);
+        return NULL;
+    }
+    sch_event_id_escalated(id, sizeof id, command_id);
+    cm_time_format_rfc3339(now, t, sizeof t);
+    trace_of(trace, id, strlen(id), command_id, strlen(command_id));
+    json_object_set_new(e, "v", json_integer(CT_VERSION));
     json_object_set_new(e, "id", json_string(id));
-    json_object_set_new(e, "source", json_string("arrears-scheduler"));
-    json_object_set_new(e, "type", json_string("invoice.escalated"));
+    json_object_set_new(e, "source", json_string(CT_SCHEDULER_SOURCE));
+    json_object_set_new(e, "type", json_string(ct_type_name(CT_EV_INVOICE_ESCALATED)));
     json_object_set_new(e, "tenant", json_string(inv->tenant));
-    json_object_set_new(e, "time", ts(now));
+    json_object_set_new(e, "time", json_string(t));
     json_object_set_new(e, "customer_id", json_string(inv->u.inv.customer));
-    char trace[33];
-    snprintf(trace, sizeof trace, "%016llx%016llx", (unsigned long long)sch_hash64(id),
-             (unsigned long long)sch_hash64(command_id));
     json_object_set_new(e, "trace_id", json_string(trace));
-    json_t *d = json_object();
     json_object_set_new(d, "invoice_id", json_string(inv->id));
     json_object_set_new(d, "customer_id", json_string(inv->u.inv.customer));
     json_object_set_new(d, "level", json_integer(level));
     json_object_set_new(d, "command_id", json_string(command_id));
     json_object_set_new(e, "data", d);
     return e;
+}
+
+void sch_record_headers(char topic, const char *key, const char *id, sch_headers *h)
+{
+    h->n = 0;
+    h->tenant[0] = h->trace[0] = 0;
+    if (topic != 'e') {
+        h->name[0] = CT_COMMAND_HEADER;
+        h->value[0] = id;
+        h->n = 1;
+        return;
+    }
+    /* the scheduler's events are derived from a command: <command id><suffix> */
+    size_t il = strlen(id), sl = sizeof ESCALATED_SUFFIX - 1;
+    ct_type type = CT_EV_NONE;
+    if (il > sl && memcmp(id + il - sl, ESCALATED_SUFFIX, sl) == 0)
+        type = CT_EV_INVOICE_ESCALATED;
+    const char *slash = strchr(key, '/');
+    size_t tl = slash ? (size_t)(slash - key) : strlen(key);
+    if (tl > CT_TENANT_MAX)
+        tl = CT_TENANT_MAX;
+    memcpy(h->tenant, key, tl);
+    h->tenant[tl] = 0;
+    if (type != CT_EV_NONE) {
+        trace_of(h->trace, id, il, id, il - sl);
+        h->name[h->n] = "ce_type";
+        h->value[h->n++] = ct_type_name(type);
+    }
+    h->name[h->n] = "ce_id";
+    h->value[h->n++] = id;
+    h->name[h->n] = "tenant";
+    h->value[h->n++] = h->tenant;
+    if (h->trace[0]) {
+        h->name[h->n] = "trace_id";
+        h->value[h->n++] = h->trace;
+    }
 }

@@ -1,35 +1,65 @@
-/* command.h -- the records the scheduler publishes (docs/contracts.md).
+/* records.h -- the records the scheduler publishes: commands (contract's
+ * ct_command, docs/contracts.md) and its own events, and their Kafka
+ * headers.
  *
  * A command carries everything the notifier needs to render a message
  * without reading state. Ids are deterministic:
  *   <tenant>/inv/<invoice_id>/step/<n>/attempt/<k>   ladder steps
  *   <tenant>/inv/<invoice_id>/thanks/<payment_id>    payment thanks
+ *   <command id>/escalated                           its invoice.escalated
  * "scheduled_at" is the instant the timer was due (created_at minus it is
- * the lateness). Builders return a new JSON object (caller decrefs) or NULL on OOM. */
-#ifndef SCH_COMMAND_H
-#define SCH_COMMAND_H
+ * the lateness). Builders fill a ct_command from the records and encode it
+ * with ct_command_encode (contract/command.c); they return malloc'd JSON
+ * text (the caller frees it), or NULL on out of memory. */
+#ifndef SCH_RECORDS_H
+#define SCH_RECORDS_H
 
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "command.h"
 #include "policy.h"
 #include "state.h"
+
+/* Room for any command id (CT_COMMAND_ID_MAX) and the id of an event
+ * derived from one, with its NUL. */
+#define SCH_CMD_ID_LEN (CT_COMMAND_ID_MAX + 16)
 
 void sch_command_id_step(char *out, size_t len, const char *tenant, const char *invoice_id,
                          int step, int attempt);
 void sch_command_id_thanks(char *out, size_t len, const char *tenant, const char *invoice_id,
                            const char *payment_id);
 
-/* A ladder step's command (kind = the step's action), as compact JSON text
- * (malloc'd; NULL on OOM). */
+/* The command of a ladder step (kind = the step's action). */
 char *sch_command_step(const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
-                         const cm_tz *tz, const sch_step *st, int step_idx, int64_t scheduled,
-                         int64_t now);
-/* The payment.thanks command (malloc'd JSON text). */
+                       const cm_tz *tz, const sch_step *st, int step_idx, int64_t scheduled,
+                       int64_t now);
+/* The payment.thanks command. */
 char *sch_command_thanks(const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
-                           const cm_tz *tz, int64_t scheduled, int64_t now);
-/* The scheduler's own invoice.escalated event for an escalation step. */
+                         const cm_tz *tz, int64_t scheduled, int64_t now);
+
+/* The id of the invoice.escalated event of command command_id into out. */
+void sch_event_id_escalated(char *out, size_t len, const char *command_id);
+/* The scheduler's own invoice.escalated event for an escalation step
+ * (caller decrefs; NULL on out of memory). */
 json_t *sch_event_escalated(const sch_rec *inv, const char *command_id, int level, int64_t now);
+
+/* The Kafka headers of a record the scheduler publishes, built from what
+ * its outbox keeps of it (topic 'c' or 'e', key tenant/customer_id, id),
+ * never from its payload, so a record re-published after a crash carries
+ * the same headers:
+ *   'c'  command_id
+ *   'e'  ce_type, ce_id, tenant, trace_id (docs/contracts.md)
+ * Names and values point into h or at static strings (valid while h is). */
+#define SCH_HEADERS_MAX 4
+typedef struct sch_headers {
+    size_t n;
+    const char *name[SCH_HEADERS_MAX];
+    const char *value[SCH_HEADERS_MAX];
+    char tenant[CT_TENANT_MAX + 1];
+    char trace[33];
+} sch_headers;
+void sch_record_headers(char topic, const char *key, const char *id, sch_headers *h);
 
 #endif

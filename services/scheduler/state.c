@@ -9,35 +9,45 @@
 #include <limits.h>
 #include <string.h>
 
+#include "map.h"
 #include "policy.h"
+#include "str.h"
 
 /* Appends without looking for duplicates (fields of one hash are unique). */
-static int strlist_push(sch_strlist *l, const char *s) {
+static int strlist_push(sch_strlist *l, const char *s)
+{
     if (l->n == l->cap) {
         int cap = l->cap ? l->cap * 2 : 8;
         char **nv = realloc(l->v, (size_t)cap * sizeof *nv);
-        if (!nv) return -1;
+        if (!nv)
+            return -1;
         l->v = nv;
         l->cap = cap;
     }
     l->v[l->n] = strdup(s);
-    if (!l->v[l->n]) return -1;
+    if (!l->v[l->n])
+        return -1;
     l->n++;
     return 0;
 }
 
-int sch_strlist_add(sch_strlist *l, const char *s) {
-    if (sch_strlist_has(l, s)) return 0;
+int sch_strlist_add(sch_strlist *l, const char *s)
+{
+    if (sch_strlist_has(l, s))
+        return 0;
     return strlist_push(l, s);
 }
 
-int sch_strlist_has(const sch_strlist *l, const char *s) {
+int sch_strlist_has(const sch_strlist *l, const char *s)
+{
     for (int i = 0; i < l->n; i++)
-        if (strcmp(l->v[i], s) == 0) return 1;
+        if (strcmp(l->v[i], s) == 0)
+            return 1;
     return 0;
 }
 
-int sch_strlist_del(sch_strlist *l, const char *s) {
+int sch_strlist_del(sch_strlist *l, const char *s)
+{
     for (int i = 0; i < l->n; i++) {
         if (strcmp(l->v[i], s) == 0) {
             free(l->v[i]);
@@ -49,71 +59,82 @@ int sch_strlist_del(sch_strlist *l, const char *s) {
     return 0;
 }
 
-void sch_strlist_free(sch_strlist *l) {
-    for (int i = 0; i < l->n; i++) free(l->v[i]);
+void sch_strlist_free(sch_strlist *l)
+{
+    for (int i = 0; i < l->n; i++)
+        free(l->v[i]);
     free(l->v);
     memset(l, 0, sizeof *l);
 }
 
-int sch_str_append(char **dst, const char *s) {
+int sch_str_append(char **dst, const char *s)
+{
     size_t a = *dst ? strlen(*dst) : 0, b = strlen(s);
     char *n = realloc(*dst, a + b + 1);
-    if (!n) return -1;
+    if (!n)
+        return -1;
     memcpy(n + a, s, b + 1);
     *dst = n;
     return 0;
 }
 
-int sch_str_set(char **dst, const char *s) {
-    if (*dst && s && strcmp(*dst, s) == 0) return 0;
+int sch_str_set(char **dst, const char *s)
+{
+    if (*dst && s && strcmp(*dst, s) == 0)
+        return 0;
     char *n = s ? strdup(s) : NULL;
-    if (s && !n) return -1;
+    if (s && !n)
+        return -1;
     free(*dst);
     *dst = n;
     return 0;
 }
 
-int sch_csv_has(const char *csv, const char *item) {
-    char pat[160];
-    if (!csv || !item) return 0;
-    snprintf(pat, sizeof pat, ",%s,", item);
-    return strstr(csv, pat) != NULL;
+int sch_csv_has(const char *csv, const char *item)
+{
+    if (!csv || !item)
+        return 0;
+    size_t n = strlen(item);
+    for (const char *p = strstr(csv, item); p; p = strstr(p + 1, item))
+        if (p > csv && p[-1] == ',' && p[n] == ',')
+            return 1;
+    return 0;
 }
 
-int64_t sch_inv_outstanding(const sch_inv *v) {
+int64_t sch_inv_outstanding(const sch_inv *v)
+{
     int64_t o = v->amount - v->paid - v->credited;
     return o > 0 ? o : 0;
 }
 
-void sch_scpy(char *dst, size_t len, const char *s) {
-    if (len == 0) return;
-    size_t n = s ? strnlen(s, len - 1) : 0;
-    memcpy(dst, s ? s : "", n);
-    dst[n] = 0;
-}
-
-char *sch_fmt_ll(char *end, long long v) {
+char *sch_fmt_ll(char *end, long long v)
+{
     unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
     char *p = end;
     do {
         *--p = (char)('0' + u % 10);
         u /= 10;
     } while (u);
-    if (v < 0) *--p = '-';
+    if (v < 0)
+        *--p = '-';
     return p;
 }
 
 /* Appends s at *p, never past end (the last byte, kept for the NUL). */
-static void kput(char **p, char *end, const char *s, size_t n) {
+static void kput(char **p, char *end, const char *s, size_t n)
+{
     size_t room = (size_t)(end - *p);
-    if (n > room) n = room;
+    if (n > room)
+        n = room;
     memcpy(*p, s, n);
     *p += n;
 }
 
 void sch_key(char *out, size_t len, const char *prefix, char kind, const char *tenant,
-             const char *id) {
-    if (len == 0) return;
+             const char *id)
+{
+    if (len == 0)
+        return;
     char *p = out, *end = out + len - 1, k[2] = {kind, ':'};
     kput(&p, end, prefix, strlen(prefix));
     kput(&p, end, k, 2);
@@ -132,9 +153,11 @@ struct sch_map {
     size_t n, ocap;
 };
 
-sch_map *sch_map_new(void) {
+sch_map *sch_map_new(void)
+{
     sch_map *m = calloc(1, sizeof *m);
-    if (!m) return NULL;
+    if (!m)
+        return NULL;
     m->cap = 64;
     m->slots = calloc(m->cap, sizeof *m->slots);
     if (!m->slots) {
@@ -144,7 +167,8 @@ sch_map *sch_map_new(void) {
     return m;
 }
 
-static void rec_free(sch_rec *r) {
+static void rec_free(sch_rec *r)
+{
     switch (r->type) {
     case SCH_T_INV:
         free(r->u.inv.history);
@@ -161,7 +185,9 @@ static void rec_free(sch_rec *r) {
         sch_strlist_free(&r->u.cust.added);
         free(r->u.cust.credit);
         break;
-    case SCH_T_PAY: free(r->u.pay.alloc); break;
+    case SCH_T_PAY:
+        free(r->u.pay.alloc);
+        break;
     case SCH_T_PEND:
         json_decref(r->u.pend.items);
         json_decref(r->u.pend.add);
@@ -171,57 +197,73 @@ static void rec_free(sch_rec *r) {
     free(r);
 }
 
-void sch_map_free(sch_map *m) {
-    if (!m) return;
-    for (size_t i = 0; i < m->n; i++) rec_free(m->order[i]);
+void sch_map_free(sch_map *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; i < m->n; i++)
+        rec_free(m->order[i]);
     free(m->order);
     free(m->slots);
     free(m);
 }
 
-static size_t slot_of(const sch_map *m, const char *key) {
-    size_t i = (size_t)sch_hash64(key) & (m->cap - 1);
-    while (m->slots[i] && strcmp(m->slots[i]->key, key) != 0) i = (i + 1) & (m->cap - 1);
+static size_t slot_of(const sch_map *m, const char *key)
+{
+    size_t i = (size_t)cm_fnv1a64(key, strlen(key)) & (m->cap - 1);
+    while (m->slots[i] && strcmp(m->slots[i]->key, key) != 0)
+        i = (i + 1) & (m->cap - 1);
     return i;
 }
 
-sch_rec *sch_map_get(sch_map *m, const char *key) { return m->slots[slot_of(m, key)]; }
+sch_rec *sch_map_get(sch_map *m, const char *key)
+{
+    return m->slots[slot_of(m, key)];
+}
 
-static int grow(sch_map *m) {
+static int grow(sch_map *m)
+{
     size_t ncap = m->cap * 2;
     sch_rec **ns = calloc(ncap, sizeof *ns);
-    if (!ns) return -1;
+    if (!ns)
+        return -1;
     free(m->slots);
     m->slots = ns;
     m->cap = ncap;
-    for (size_t k = 0; k < m->n; k++) m->slots[slot_of(m, m->order[k]->key)] = m->order[k];
+    for (size_t k = 0; k < m->n; k++)
+        m->slots[slot_of(m, m->order[k]->key)] = m->order[k];
     return 0;
 }
 
-sch_rec *sch_map_add(sch_map *m, const char *key, int type, const char *tenant, const char *id) {
+sch_rec *sch_map_add(sch_map *m, const char *key, int type, const char *tenant, const char *id)
+{
     size_t i = slot_of(m, key);
-    if (m->slots[i]) return m->slots[i];
+    if (m->slots[i])
+        return m->slots[i];
     if ((m->n + 1) * 2 > m->cap) {
-        if (grow(m) < 0) return NULL;
+        if (grow(m) < 0)
+            return NULL;
         i = slot_of(m, key);
     }
     if (m->n == m->ocap) {
         size_t oc = m->ocap ? m->ocap * 2 : 64;
         sch_rec **no = realloc(m->order, oc * sizeof *no);
-        if (!no) return NULL;
+        if (!no)
+            return NULL;
         m->order = no;
         m->ocap = oc;
     }
     sch_rec *r = calloc(1, sizeof *r);
-    if (!r) return NULL;
+    if (!r)
+        return NULL;
     r->key = strdup(key);
     if (!r->key) {
         free(r);
         return NULL;
     }
     r->type = type;
-    sch_scpy(r->tenant, sizeof r->tenant, tenant ? tenant : "");
-    sch_scpy(r->id, sizeof r->id, id ? id : "");
+    cm_strlcpy(r->tenant, tenant ? tenant : "", sizeof r->tenant);
+    cm_strlcpy(r->id, id ? id : "", sizeof r->id);
     if (type == SCH_T_INV) {
         r->u.inv.status = 'o';
         r->u.inv.part = -1;
@@ -233,58 +275,97 @@ sch_rec *sch_map_add(sch_map *m, const char *key, int type, const char *tenant, 
     return r;
 }
 
-size_t sch_map_count(const sch_map *m) { return m->n; }
-sch_rec *sch_map_at(sch_map *m, size_t i) { return i < m->n ? m->order[i] : NULL; }
+size_t sch_map_count(const sch_map *m)
+{
+    return m->n;
+}
+sch_rec *sch_map_at(sch_map *m, size_t i)
+{
+    return i < m->n ? m->order[i] : NULL;
+}
 
 /* ---- decoding ---- */
 
-static long long ll(const char *s) { return strtoll(s, NULL, 10); }
+static long long ll(const char *s)
+{
+    return strtoll(s, NULL, 10);
+}
 
-static void cpy(char *dst, size_t len, const char *s) { sch_scpy(dst, len, s); }
+static void cpy(char *dst, size_t len, const char *s)
+{
+    cm_strlcpy(dst, s, len);
+}
 
 const char *const sch_inv_fields[] = {"v",  "c",  "n",  "cu", "a",  "pd", "cr", "io",
                                       "du", "st", "ds", "s",  "at", "nk", "nx", "p",
                                       "sg", "vr", "h",  "cn", "tp", "ta", NULL};
 const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz", NULL};
 
-int sch_field_index(const char *const *list, const char *f) {
+int sch_field_index(const char *const *list, const char *f)
+{
     for (int i = 0; list[i]; i++)
-        if (strcmp(list[i], f) == 0) return i;
+        if (strcmp(list[i], f) == 0)
+            return i;
     return -1;
 }
 
-static int inv_field(sch_inv *v, const char *f, const char *s) {
+static int inv_field(sch_inv *v, const char *f, const char *s)
+{
     int bit = sch_field_index(sch_inv_fields, f);
-    if (bit >= 0) v->fields |= 1u << bit;
-    if (!strcmp(f, "c")) cpy(v->customer, sizeof v->customer, s);
-    else if (!strcmp(f, "n")) cpy(v->number, sizeof v->number, s);
-    else if (!strcmp(f, "cu")) cpy(v->currency, sizeof v->currency, s);
-    else if (!strcmp(f, "a")) v->amount = ll(s);
-    else if (!strcmp(f, "pd")) v->paid = ll(s);
-    else if (!strcmp(f, "cr")) v->credited = ll(s);
-    else if (!strcmp(f, "io")) v->issued = (int32_t)ll(s);
-    else if (!strcmp(f, "du")) v->due = (int32_t)ll(s);
-    else if (!strcmp(f, "st")) v->status = s[0] ? s[0] : 'o';
-    else if (!strcmp(f, "ds")) v->disputed = s[0] == '1';
-    else if (!strcmp(f, "s")) v->step = (int)ll(s);
-    else if (!strcmp(f, "at")) v->attempt = (int)ll(s);
-    else if (!strcmp(f, "nk")) v->next_kind = s[0];
-    else if (!strcmp(f, "nx")) v->next_ms = ll(s);
-    else if (!strcmp(f, "p")) v->part = (int)ll(s);
-    else if (!strcmp(f, "sg")) cpy(v->strategy, sizeof v->strategy, s);
-    else if (!strcmp(f, "vr")) cpy(v->variant, sizeof v->variant, s);
-    else if (!strcmp(f, "h")) return sch_str_set(&v->history, s[0] ? s : NULL);
-    else if (!strcmp(f, "cn")) return sch_str_set(&v->credits, s[0] ? s : NULL);
-    else if (!strcmp(f, "tp")) cpy(v->thanks_pid, sizeof v->thanks_pid, s);
-    else if (!strcmp(f, "ta")) v->thanks_amt = ll(s);
+    if (bit >= 0)
+        v->fields |= 1u << bit;
+    if (!strcmp(f, "c"))
+        cpy(v->customer, sizeof v->customer, s);
+    else if (!strcmp(f, "n"))
+        cpy(v->number, sizeof v->number, s);
+    else if (!strcmp(f, "cu"))
+        cpy(v->currency, sizeof v->currency, s);
+    else if (!strcmp(f, "a"))
+        v->amount = ll(s);
+    else if (!strcmp(f, "pd"))
+        v->paid = ll(s);
+    else if (!strcmp(f, "cr"))
+        v->credited = ll(s);
+    else if (!strcmp(f, "io"))
+        v->issued = (int32_t)ll(s);
+    else if (!strcmp(f, "du"))
+        v->due = (int32_t)ll(s);
+    else if (!strcmp(f, "st"))
+        v->status = s[0] ? s[0] : 'o';
+    else if (!strcmp(f, "ds"))
+        v->disputed = s[0] == '1';
+    else if (!strcmp(f, "s"))
+        v->step = (int)ll(s);
+    else if (!strcmp(f, "at"))
+        v->attempt = (int)ll(s);
+    else if (!strcmp(f, "nk"))
+        v->next_kind = s[0];
+    else if (!strcmp(f, "nx"))
+        v->next_ms = ll(s);
+    else if (!strcmp(f, "p"))
+        v->part = (int)ll(s);
+    else if (!strcmp(f, "sg"))
+        cpy(v->strategy, sizeof v->strategy, s);
+    else if (!strcmp(f, "vr"))
+        cpy(v->variant, sizeof v->variant, s);
+    else if (!strcmp(f, "h"))
+        return sch_str_set(&v->history, s[0] ? s : NULL);
+    else if (!strcmp(f, "cn"))
+        return sch_str_set(&v->credits, s[0] ? s : NULL);
+    else if (!strcmp(f, "tp"))
+        cpy(v->thanks_pid, sizeof v->thanks_pid, s);
+    else if (!strcmp(f, "ta"))
+        v->thanks_amt = ll(s);
     return 0;
 }
 
-static int cust_add_credit(sch_cust *c, const char *pid, const char *val) {
+static int cust_add_credit(sch_cust *c, const char *pid, const char *val)
+{
     if (c->ncredit == c->capcredit) {
         int cap = c->capcredit ? c->capcredit * 2 : 4;
         sch_credit *n = realloc(c->credit, (size_t)cap * sizeof *n);
-        if (!n) return -1;
+        if (!n)
+            return -1;
         c->credit = n;
         c->capcredit = cap;
     }
@@ -299,86 +380,162 @@ static int cust_add_credit(sch_cust *c, const char *pid, const char *val) {
     return 0;
 }
 
-static int cust_field(sch_cust *c, const char *f, const char *s) {
+static int cust_field(sch_cust *c, const char *f, const char *s)
+{
     int bit = sch_field_index(sch_cust_scalars, f);
-    if (bit >= 0) c->fields |= 1u << bit;
-    if (!strcmp(f, "tz")) cpy(c->tz, sizeof c->tz, s);
-    else if (!strcmp(f, "lo")) cpy(c->locale, sizeof c->locale, s);
-    else if (!strcmp(f, "co")) cpy(c->country, sizeof c->country, s);
-    else if (!strcmp(f, "tg")) return sch_str_set(&c->tags, s[0] ? s : NULL);
-    else if (!strcmp(f, "oo")) return sch_str_set(&c->opted_out, s[0] ? s : NULL);
-    else if (!strcmp(f, "cz")) return sch_str_set(&c->ceased, s[0] ? s : NULL);
-    else if (!strncmp(f, "o:", 2)) return strlist_push(&c->open, f + 2);
-    else if (!strncmp(f, "u:", 2)) return cust_add_credit(c, f + 2, s);
+    if (bit >= 0)
+        c->fields |= 1u << bit;
+    if (!strcmp(f, "tz"))
+        cpy(c->tz, sizeof c->tz, s);
+    else if (!strcmp(f, "lo"))
+        cpy(c->locale, sizeof c->locale, s);
+    else if (!strcmp(f, "co"))
+        cpy(c->country, sizeof c->country, s);
+    else if (!strcmp(f, "tg"))
+        return sch_str_set(&c->tags, s[0] ? s : NULL);
+    else if (!strcmp(f, "oo"))
+        return sch_str_set(&c->opted_out, s[0] ? s : NULL);
+    else if (!strcmp(f, "cz"))
+        return sch_str_set(&c->ceased, s[0] ? s : NULL);
+    else if (!strncmp(f, "o:", 2))
+        return strlist_push(&c->open, f + 2);
+    else if (!strncmp(f, "u:", 2))
+        return cust_add_credit(c, f + 2, s);
     return 0;
 }
 
-static int pay_field(sch_pay *p, const char *f, const char *s) {
-    if (!strcmp(f, "c")) cpy(p->customer, sizeof p->customer, s);
-    else if (!strcmp(f, "cu")) cpy(p->currency, sizeof p->currency, s);
-    else if (!strcmp(f, "a")) p->amount = ll(s);
-    else if (!strcmp(f, "al")) return sch_str_set(&p->alloc, s[0] ? s : NULL);
-    else if (!strcmp(f, "r")) p->reversed = s[0] == '1';
+static int pay_field(sch_pay *p, const char *f, const char *s)
+{
+    if (!strcmp(f, "c"))
+        cpy(p->customer, sizeof p->customer, s);
+    else if (!strcmp(f, "cu"))
+        cpy(p->currency, sizeof p->currency, s);
+    else if (!strcmp(f, "a"))
+        p->amount = ll(s);
+    else if (!strcmp(f, "al"))
+        return sch_str_set(&p->alloc, s[0] ? s : NULL);
+    else if (!strcmp(f, "r"))
+        p->reversed = s[0] == '1';
     return 0;
 }
 
-static void put(char **p, char *end, const char *s) {
-    while (*s && *p < end) *(*p)++ = *s++;
+static void put(char **p, char *end, const char *s)
+{
+    while (*s && *p < end)
+        *(*p)++ = *s++;
 }
 
-static void putll(char **p, char *end, long long v, long long dflt) {
+static void putll(char **p, char *end, long long v, long long dflt)
+{
     char b[24];
-    if (v == dflt) return;
+    if (v == dflt)
+        return;
     b[sizeof b - 1] = 0;
     put(p, end, sch_fmt_ll(b + sizeof b - 1, v));
 }
 
-char *sch_inv_encode(const sch_rec *r, const char *fs, const char *fv) {
+char *sch_inv_encode(const sch_rec *r, const char *fs, const char *fv)
+{
     const sch_inv *v = &r->u.inv;
-    size_t cap = 512 + strlen(v->customer) + strlen(v->number) + (v->history ? strlen(v->history) : 0) +
-                 (v->credits ? strlen(v->credits) : 0) + strlen(v->thanks_pid) + strlen(v->strategy) +
-                 strlen(v->variant);
+    size_t cap = 512 + strlen(v->customer) + strlen(v->number) +
+                 (v->history ? strlen(v->history) : 0) + (v->credits ? strlen(v->credits) : 0) +
+                 strlen(v->thanks_pid) + strlen(v->strategy) + strlen(v->variant);
     char *out = malloc(cap), *p = out, *end = out + cap - 1;
-    if (!out) return NULL;
+    if (!out)
+        return NULL;
     char st[2] = {v->status == 'o' ? 0 : v->status, 0}, nk[2] = {v->next_kind, 0};
     int dflt_strategy = strcmp(v->strategy, fs) == 0 && strcmp(v->variant, fv) == 0;
     char *last_nonempty = NULL;
     for (int i = 0; sch_inv_fields[i]; i++) {
         char *start = p;
-        if (i) put(&p, end, "\x1f");
+        if (i)
+            put(&p, end, "\x1f");
         char *val = p;
         switch (i) {
-        case 0: putll(&p, end, r->ver + 1, LLONG_MIN); break;
-        case 1: put(&p, end, v->customer); break;
-        case 2: if (strcmp(v->number, r->id) != 0) put(&p, end, v->number); break;
-        case 3: put(&p, end, v->currency); break;
-        case 4: putll(&p, end, v->amount, LLONG_MIN); break;
-        case 5: putll(&p, end, v->paid, 0); break;
-        case 6: putll(&p, end, v->credited, 0); break;
-        case 7: putll(&p, end, v->issued, LLONG_MIN); break;
-        case 8: putll(&p, end, v->due, LLONG_MIN); break;
-        case 9: put(&p, end, st); break;
-        case 10: putll(&p, end, v->disputed, 0); break;
-        case 11: putll(&p, end, v->step, 0); break;
-        case 12: putll(&p, end, v->attempt, 1); break;
-        case 13: put(&p, end, nk); break;
-        case 14: if (v->next_kind) putll(&p, end, v->next_ms, LLONG_MIN); break;
-        case 15: putll(&p, end, v->part, LLONG_MIN); break;
-        case 16: if (!dflt_strategy) put(&p, end, v->strategy); break;
-        case 17: if (!dflt_strategy) put(&p, end, v->variant); break;
-        case 18: if (v->history) put(&p, end, v->history); break;
-        case 19: if (v->credits) put(&p, end, v->credits); break;
-        case 20: put(&p, end, v->thanks_pid); break;
-        case 21: if (v->thanks_pid[0]) putll(&p, end, v->thanks_amt, LLONG_MIN); break;
+        case 0:
+            putll(&p, end, r->ver + 1, LLONG_MIN);
+            break;
+        case 1:
+            put(&p, end, v->customer);
+            break;
+        case 2:
+            if (strcmp(v->number, r->id) != 0)
+                put(&p, end, v->number);
+            break;
+        case 3:
+            put(&p, end, v->currency);
+            break;
+        case 4:
+            putll(&p, end, v->amount, LLONG_MIN);
+            break;
+        case 5:
+            putll(&p, end, v->paid, 0);
+            break;
+        case 6:
+            putll(&p, end, v->credited, 0);
+            break;
+        case 7:
+            putll(&p, end, v->issued, LLONG_MIN);
+            break;
+        case 8:
+            putll(&p, end, v->due, LLONG_MIN);
+            break;
+        case 9:
+            put(&p, end, st);
+            break;
+        case 10:
+            putll(&p, end, v->disputed, 0);
+            break;
+        case 11:
+            putll(&p, end, v->step, 0);
+            break;
+        case 12:
+            putll(&p, end, v->attempt, 1);
+            break;
+        case 13:
+            put(&p, end, nk);
+            break;
+        case 14:
+            if (v->next_kind)
+                putll(&p, end, v->next_ms, LLONG_MIN);
+            break;
+        case 15:
+            putll(&p, end, v->part, LLONG_MIN);
+            break;
+        case 16:
+            if (!dflt_strategy)
+                put(&p, end, v->strategy);
+            break;
+        case 17:
+            if (!dflt_strategy)
+                put(&p, end, v->variant);
+            break;
+        case 18:
+            if (v->history)
+                put(&p, end, v->history);
+            break;
+        case 19:
+            if (v->credits)
+                put(&p, end, v->credits);
+            break;
+        case 20:
+            put(&p, end, v->thanks_pid);
+            break;
+        case 21:
+            if (v->thanks_pid[0])
+                putll(&p, end, v->thanks_amt, LLONG_MIN);
+            break;
         }
-        if (p > val) last_nonempty = p;
+        if (p > val)
+            last_nonempty = p;
         (void)start;
     }
     *(last_nonempty ? last_nonempty : p) = 0;
     return out;
 }
 
-int sch_inv_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errlen) {
+int sch_inv_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errlen)
+{
     r->loaded = 1;
     if (!rep || rep->type == REDIS_REPLY_NIL) {
         r->exists = 0;
@@ -397,19 +554,24 @@ int sch_inv_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errle
         if (n >= sizeof buf) {
             /* long history: keep it whole */
             char *big = malloc(n + 1);
-            if (!big) return -1;
+            if (!big)
+                return -1;
             memcpy(big, s, n);
             big[n] = 0;
             int rc = inv_field(&r->u.inv, sch_inv_fields[i], big);
             free(big);
-            if (rc < 0) return -1;
+            if (rc < 0)
+                return -1;
         } else {
             memcpy(buf, s, n);
             buf[n] = 0;
-            if (i == 0) r->ver = ll(buf);
-            else if (n && inv_field(&r->u.inv, sch_inv_fields[i], buf) < 0) return -1;
+            if (i == 0)
+                r->ver = ll(buf);
+            else if (n && inv_field(&r->u.inv, sch_inv_fields[i], buf) < 0)
+                return -1;
         }
-        if (!sep) break;
+        if (!sep)
+            break;
         s = sep + 1;
     }
     r->u.inv.old_part = r->u.inv.part;
@@ -417,8 +579,10 @@ int sch_inv_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errle
     return 0;
 }
 
-int sch_rec_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errlen) {
-    if (r->type == SCH_T_INV) return sch_inv_decode(r, rep, errstr, errlen);
+int sch_rec_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errlen)
+{
+    if (r->type == SCH_T_INV)
+        return sch_inv_decode(r, rep, errstr, errlen);
     r->loaded = 1;
     if (!rep || rep->type != REDIS_REPLY_ARRAY) {
         snprintf(errstr, errlen, "%s: unexpected reply type", r->key);
@@ -427,25 +591,31 @@ int sch_rec_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errle
     if (r->type == SCH_T_PEND) {
         r->exists = rep->elements > 0;
         r->u.pend.items = json_array();
-        if (!r->u.pend.items) return -1;
+        if (!r->u.pend.items)
+            return -1;
         for (size_t i = 0; i < rep->elements; i++) {
             json_t *e = json_loadb(rep->element[i]->str, rep->element[i]->len, 0, NULL);
-            if (e) json_array_append_new(r->u.pend.items, e);
+            if (e)
+                json_array_append_new(r->u.pend.items, e);
         }
         return 0;
     }
     r->exists = rep->elements > 0;
     for (size_t i = 0; i + 1 < rep->elements; i += 2) {
         const char *f = rep->element[i]->str, *s = rep->element[i + 1]->str;
-        if (!f || !s) continue;
+        if (!f || !s)
+            continue;
         int rc = 0;
         if (!strcmp(f, "v")) {
             r->ver = ll(s);
-            if (r->type == SCH_T_INV) r->u.inv.fields |= 1u;
-        }
-        else if (r->type == SCH_T_INV) rc = inv_field(&r->u.inv, f, s);
-        else if (r->type == SCH_T_CUST) rc = cust_field(&r->u.cust, f, s);
-        else if (r->type == SCH_T_PAY) rc = pay_field(&r->u.pay, f, s);
+            if (r->type == SCH_T_INV)
+                r->u.inv.fields |= 1u;
+        } else if (r->type == SCH_T_INV)
+            rc = inv_field(&r->u.inv, f, s);
+        else if (r->type == SCH_T_CUST)
+            rc = cust_field(&r->u.cust, f, s);
+        else if (r->type == SCH_T_PAY)
+            rc = pay_field(&r->u.pay, f, s);
         if (rc < 0) {
             snprintf(errstr, errlen, "%s: out of memory", r->key);
             return -1;
@@ -460,22 +630,30 @@ int sch_rec_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errle
 
 const char *const sch_cust_fields[] = {"v", "tz", "lo", "co", "oo", "cz", NULL};
 
-int sch_cust_decode_contact(sch_rec *r, const redisReply *rep) {
-    if (rep && rep->type == REDIS_REPLY_STRING) return sch_str_set(&r->u.cust.contact, rep->str);
+int sch_cust_decode_contact(sch_rec *r, const redisReply *rep)
+{
+    if (rep && rep->type == REDIS_REPLY_STRING)
+        return sch_str_set(&r->u.cust.contact, rep->str);
     return 0;
 }
 
-int sch_cust_decode_partial(sch_rec *r, const redisReply *rep, const redisReply *contact) {
-    if (sch_cust_decode_contact(r, contact) < 0) return -1;
+int sch_cust_decode_partial(sch_rec *r, const redisReply *rep, const redisReply *contact)
+{
+    if (sch_cust_decode_contact(r, contact) < 0)
+        return -1;
     r->loaded = 1;
     r->u.cust.partial = 1;
-    if (!rep || rep->type != REDIS_REPLY_ARRAY) return -1;
+    if (!rep || rep->type != REDIS_REPLY_ARRAY)
+        return -1;
     for (size_t i = 0; i < rep->elements && sch_cust_fields[i]; i++) {
         const redisReply *e = rep->element[i];
-        if (e->type != REDIS_REPLY_STRING) continue;
+        if (e->type != REDIS_REPLY_STRING)
+            continue;
         r->exists = 1;
-        if (i == 0) r->ver = ll(e->str);
-        else if (cust_field(&r->u.cust, sch_cust_fields[i], e->str) < 0) return -1;
+        if (i == 0)
+            r->ver = ll(e->str);
+        else if (cust_field(&r->u.cust, sch_cust_fields[i], e->str) < 0)
+            return -1;
     }
     return 0;
 }

@@ -9,8 +9,14 @@
  *                                      open invoices (o:<id>), credit (u:<payment>)
  *   P p:<tenant>/<payment_id>    hash  payment: allocations, reversed flag
  *   P q:<tenant>/<invoice_id>    list  events kept for a not yet known invoice
+ *   P k:<tenant>/<customer_id>   string the customer's contact (compact JSON)
+ *   P r:<tenant>/<payment_id>    list  a reversal kept for a not yet known payment
  *   P due:<partition>            zset  member <tenant>/<invoice_id>, score = due ms
- *   P out:<partition>            hash  command id -> record claimed, not yet delivered
+ *   P ob:<partition>:<round>     hash  an outbox round: command id -> record
+ *                                      ("<topic>\n<key>\n<payload>"), written
+ *                                      with a TTL before the commit, made
+ *                                      permanent by it (store.h)
+ *   P ob:<partition>             set   rounds committed, not yet delivered
  * Every record carries a version (hash field "v", or the first field of a
  * packed invoice) bumped by each write; writes are
  * compare-and-set on it (store.c), so a stale writer never mixes states.
@@ -26,7 +32,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SCH_ID_MAX 128
+#include "contract.h"
+
+/* An id of the contract (CT_ID_MAX bytes) with its NUL. */
+#define SCH_ID_LEN (CT_ID_MAX + 1)
 
 enum { SCH_T_INV = 1, SCH_T_CUST, SCH_T_PAY, SCH_T_PEND };
 
@@ -40,68 +49,68 @@ int sch_strlist_del(sch_strlist *l, const char *s); /* 1 if removed */
 void sch_strlist_free(sch_strlist *l);
 
 typedef struct sch_inv {
-    char customer[SCH_ID_MAX], number[SCH_ID_MAX], currency[8];
+    char customer[SCH_ID_LEN], number[SCH_ID_LEN], currency[8];
     int64_t amount, paid, credited;
-    int32_t issued, due;           /* days since epoch */
-    char status;                   /* 'o' open 'p' paid 'v' voided 'w' written off */
+    int32_t issued, due; /* days since epoch */
+    char status;         /* 'o' open 'p' paid 'v' voided 'w' written off */
     int disputed;
-    int step, attempt;             /* next ladder step index; attempt (gen) */
-    char next_kind;                /* 0 none, 's' ladder step, 't' payment thanks */
+    int step, attempt; /* next ladder step index; attempt (gen) */
+    char next_kind;    /* 0 none, 's' ladder step, 't' payment thanks */
     int64_t next_ms;
-    int part;                      /* Kafka partition of the invoice's events */
+    int part; /* Kafka partition of the invoice's events */
     char strategy[64], variant[64];
-    char *history;                 /* "step.attempt@ms[!why];..." (owned) */
-    char *credits;                 /* credit note ids applied, ";id;id;" (owned) */
-    char thanks_pid[SCH_ID_MAX];
+    char *history; /* "step.attempt@ms[!why];..." (owned) */
+    char *credits; /* credit note ids applied, ";id;id;" (owned) */
+    char thanks_pid[SCH_ID_LEN];
     int64_t thanks_amt;
-    int old_part;                  /* timer as loaded, to move it on commit */
+    int old_part; /* timer as loaded, to move it on commit */
     int64_t old_next_ms;
-    unsigned fields;               /* bit i: sch_inv_fields[i] was in the stored hash */
+    unsigned fields; /* bit i: sch_inv_fields[i] was in the stored hash */
 } sch_inv;
 
 typedef struct sch_credit {
-    char pid[SCH_ID_MAX];
+    char pid[SCH_ID_LEN];
     char currency[8];
     int64_t amount;
 } sch_credit;
 
 typedef struct sch_cust {
-    char *contact;  /* JSON object text for the command's "customer" (owned);
-                     * stored in its own key P k:<tenant>/<customer_id> so the
-                     * customer hash stays small (listpack-encoded) */
+    char *contact; /* JSON object text for the command's "customer" (owned);
+                    * stored in its own key P k:<tenant>/<customer_id> so the
+                    * customer hash stays small (listpack-encoded) */
     int contact_dirty;
     json_t *contact_obj; /* parsed contact, cached while firing (owned) */
     char tz[64], locale[32], country[8];
-    char *tags;     /* ",a,b," (owned) */
+    char *tags;               /* ",a,b," (owned) */
     char *opted_out, *ceased; /* ",sms,", ",*," = every channel (owned) */
     sch_strlist open;         /* open invoice ids */
     sch_credit *credit;       /* unallocated payments */
     int ncredit, capcredit;
-    sch_strlist added;        /* o:<id> fields to write on commit */
-    sch_strlist gone;         /* fields to delete on commit */
-    unsigned fields;          /* bit i: sch_cust_scalars[i] was stored */
-    int partial;              /* loaded with HMGET: never written */
+    sch_strlist added; /* o:<id> fields to write on commit */
+    sch_strlist gone;  /* fields to delete on commit */
+    unsigned fields;   /* bit i: sch_cust_scalars[i] was stored */
+    int partial;       /* loaded with HMGET: never written */
 } sch_cust;
 
 typedef struct sch_pay {
-    char customer[SCH_ID_MAX], currency[8];
+    char customer[SCH_ID_LEN], currency[8];
     int64_t amount;
-    char *alloc;    /* "inv=amt;inv=amt;" (owned) */
+    char *alloc; /* "inv=amt;inv=amt;" (owned) */
     int reversed;
 } sch_pay;
 
 typedef struct sch_pend {
-    json_t *items;  /* array of event objects loaded */
-    json_t *add;    /* array of event objects to push */
+    json_t *items; /* array of event objects loaded */
+    json_t *add;   /* array of event objects to push */
     int clear;
 } sch_pend;
 
 typedef struct sch_rec {
-    char *key;      /* full Redis key (owned) */
+    char *key; /* full Redis key (owned) */
     int type;
     int loaded, exists, dirty;
     long long ver;
-    char tenant[64], id[SCH_ID_MAX];
+    char tenant[CT_TENANT_MAX + 1], id[SCH_ID_LEN];
     union {
         sch_inv inv;
         sch_cust cust;
@@ -120,10 +129,6 @@ sch_rec *sch_map_add(sch_map *m, const char *key, int type, const char *tenant, 
 size_t sch_map_count(const sch_map *m);
 sch_rec *sch_map_at(sch_map *m, size_t i); /* in insertion order */
 
-/* Copies s (NULL = "") into dst of len bytes, truncated and NUL-terminated
- * like snprintf(dst, len, "%s", s) but without the format machinery (it
- * runs several times per event). */
-void sch_scpy(char *dst, size_t len, const char *s);
 /* Writes v in decimal so that it ends just before end (no NUL) and returns
  * where it starts: at most 20 bytes before end. printf-free. */
 char *sch_fmt_ll(char *end, long long v);
@@ -137,8 +142,7 @@ void sch_key(char *out, size_t len, const char *prefix, char kind, const char *t
 int sch_rec_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errlen);
 /* Packs an invoice record (malloc'd string, NULL on OOM). fallback_strategy
  * and fallback_variant are left out when the invoice runs them. */
-char *sch_inv_encode(const sch_rec *r, const char *fallback_strategy,
-                     const char *fallback_variant);
+char *sch_inv_encode(const sch_rec *r, const char *fallback_strategy, const char *fallback_variant);
 /* Unpacks a GET reply (nil: absent) into an invoice record. */
 int sch_inv_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errlen);
 
@@ -147,9 +151,9 @@ int sch_inv_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errle
 int sch_cust_decode_partial(sch_rec *r, const redisReply *rep, const redisReply *contact);
 /* Sets the contact from a GET reply (nil = none). */
 int sch_cust_decode_contact(sch_rec *r, const redisReply *rep);
-extern const char *const sch_cust_fields[]; /* NULL-terminated */
-extern const char *const sch_inv_fields[];  /* NULL-terminated */
-extern const char *const sch_cust_scalars[]; /* NULL-terminated */
+extern const char *const sch_cust_fields[];                  /* NULL-terminated */
+extern const char *const sch_inv_fields[];                   /* NULL-terminated */
+extern const char *const sch_cust_scalars[];                 /* NULL-terminated */
 int sch_field_index(const char *const *list, const char *f); /* -1 if absent */
 
 /* Outstanding amount of an invoice (never below zero). */

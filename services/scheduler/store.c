@@ -67,15 +67,21 @@ static cm_redis_script commit_script = CM_REDIS_SCRIPT(
     "end\n"
     "while i <= n do\n"
     "  local op = a[i]\n"
-    "  if op == 'M' then local m = tonumber(a[i+1]); chunked('MSET', nil, i + 2, m, 2); i = i + 2 + 2*m\n"
-    "  elseif op == 'h' then local m = tonumber(a[i+2]); chunked('HSET', a[i+1], i + 3, m, 2); i = i + 3 + 2*m\n"
-    "  elseif op == 'x' then local m = tonumber(a[i+2]); chunked('HDEL', a[i+1], i + 3, m, 1); i = i + 3 + m\n"
-    "  elseif op == 'Z' then local m = tonumber(a[i+2]); chunked('ZADD', a[i+1], i + 3, m, 2); i = i + 3 + 2*m\n"
-    "  elseif op == 'R' then local m = tonumber(a[i+2]); chunked('ZREM', a[i+1], i + 3, m, 1); i = i + 3 + m\n"
+    "  if op == 'M' then local m = tonumber(a[i+1]); chunked('MSET', nil, i + 2, m, 2); i = i + 2 "
+    "+ 2*m\n"
+    "  elseif op == 'h' then local m = tonumber(a[i+2]); chunked('HSET', a[i+1], i + 3, m, 2); i = "
+    "i + 3 + 2*m\n"
+    "  elseif op == 'x' then local m = tonumber(a[i+2]); chunked('HDEL', a[i+1], i + 3, m, 1); i = "
+    "i + 3 + m\n"
+    "  elseif op == 'Z' then local m = tonumber(a[i+2]); chunked('ZADD', a[i+1], i + 3, m, 2); i = "
+    "i + 3 + 2*m\n"
+    "  elseif op == 'R' then local m = tonumber(a[i+2]); chunked('ZREM', a[i+1], i + 3, m, 1); i = "
+    "i + 3 + m\n"
     "  elseif op == 'd' then redis.call('DEL', a[i+1]); i = i + 2\n"
     "  elseif op == 's' then redis.call('SET', a[i+1], a[i+2]); i = i + 3\n"
     "  elseif op == 'p' then redis.call('RPUSH', a[i+1], a[i+2]); i = i + 3\n"
-    "  elseif op == 'o' then redis.call('PERSIST', a[i+2]); redis.call('SADD', a[i+1], a[i+2]); i = i + 3\n"
+    "  elseif op == 'o' then redis.call('PERSIST', a[i+2]); redis.call('SADD', a[i+1], a[i+2]); i "
+    "= i + 3\n"
     "  elseif op == 'a' then\n"
     "    local old = redis.call('HGET', a[i+1], a[i+2]) or ''\n"
     "    redis.call('HSET', a[i+1], a[i+2], old .. a[i+3]); i = i + 4\n"
@@ -90,7 +96,8 @@ static cm_redis_script commit_script = CM_REDIS_SCRIPT(
  * redis.call()s per round: MGET for the
  * invoices, one HMGET + GET per debtor. */
 static cm_redis_script peek_script = CM_REDIS_SCRIPT(
-    "local items = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[2]))\n"
+    "local items = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, "
+    "tonumber(ARGV[2]))\n"
     "local P = ARGV[3]\n"
     "local keys = {}\n"
     "for k = 1, #items, 2 do keys[#keys+1] = P .. 'i:' .. items[k] end\n"
@@ -114,7 +121,8 @@ static cm_redis_script peek_script = CM_REDIS_SCRIPT(
     "      local ck = t .. '/' .. c\n"
     "      ci = seen[ck]\n"
     "      if not ci then\n"
-    "        custs[#custs+1] = redis.call('HMGET', P .. 'c:' .. ck, 'v', 'tz', 'lo', 'co', 'oo', 'cz')\n"
+    "        custs[#custs+1] = redis.call('HMGET', P .. 'c:' .. ck, 'v', 'tz', 'lo', 'co', 'oo', "
+    "'cz')\n"
     "        custs[#custs+1] = redis.call('GET', P .. 'k:' .. ck)\n"
     "        ci = #custs / 2\n"
     "        seen[ck] = ci\n"
@@ -123,30 +131,36 @@ static cm_redis_script peek_script = CM_REDIS_SCRIPT(
     "  else inv = false end\n"
     "  out[#out+1] = m; out[#out+1] = items[k+1]; out[#out+1] = inv; out[#out+1] = ci\n"
     "end\n"
-    "local nxt = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf', 'WITHSCORES', 'LIMIT', 0, 1)\n"
+    "local nxt = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf', 'WITHSCORES', "
+    "'LIMIT', 0, 1)\n"
     "return {out, custs, nxt[2] or false}\n");
 
-void sch_store_due_key(char *out, size_t len, const char *prefix, int part) {
+void sch_store_due_key(char *out, size_t len, const char *prefix, int part)
+{
     snprintf(out, len, "%sdue:%d", prefix, part);
 }
 
-void sch_store_out_key(char *out, size_t len, const char *prefix, int part) {
+void sch_store_out_key(char *out, size_t len, const char *prefix, int part)
+{
     snprintf(out, len, "%sob:%d", prefix, part);
 }
 
-void sch_store_round_key(char *out, size_t len, const char *prefix, int part, const char *round) {
+void sch_store_round_key(char *out, size_t len, const char *prefix, int part, const char *round)
+{
     snprintf(out, len, "%sob:%d:%s", prefix, part, round);
 }
 
 /* A round token unique across replicas and restarts: a random number drawn
  * once, the pid, the time and a counter. */
-static void new_round(char *out, size_t len) {
+static void new_round(char *out, size_t len)
+{
     static unsigned long long seed, counter;
     if (!seed) {
         FILE *f = fopen("/dev/urandom", "rb");
         if (!f || fread(&seed, sizeof seed, 1, f) != 1)
             seed = (unsigned long long)time(NULL) * 2654435761u ^ (unsigned long long)getpid();
-        if (f) fclose(f);
+        if (f)
+            fclose(f);
         seed |= 1;
     }
     struct timespec ts;
@@ -156,23 +170,28 @@ static void new_round(char *out, size_t len) {
 }
 
 /* P k:<tenant>/<id> from the customer's key P c:<tenant>/<id>. */
-static void contact_key(char *out, size_t len, const sch_rec *cust) {
+static void contact_key(char *out, size_t len, const sch_rec *cust)
+{
     size_t plen = strlen(cust->key) - strlen(cust->tenant) - strlen(cust->id) - 3;
     snprintf(out, len, "%.*sk:%s/%s", (int)plen, cust->key, cust->tenant, cust->id);
 }
 
-int sch_store_load(cm_redis *r, sch_map *m, char *errstr, size_t errlen) {
+int sch_store_load(cm_redis *r, sch_map *m, char *errstr, size_t errlen)
+{
     cm_redis_pipe *p = cm_redis_pipe_new();
     size_t *idx = NULL;
     int rc = -1;
     size_t n = sch_map_count(m), q = 0, nrep = 0;
     char ck[600];
-    if (!p) goto oom;
+    if (!p)
+        goto oom;
     idx = malloc((n + 1) * sizeof *idx);
-    if (!idx) goto oom;
+    if (!idx)
+        goto oom;
     for (size_t i = 0; i < n; i++) {
         sch_rec *rec = sch_map_at(m, i);
-        if (rec->loaded) continue;
+        if (rec->loaded)
+            continue;
         /* argv, not a format string: a batch loads thousands of keys */
         const char *av[4] = {rec->type == SCH_T_PEND  ? "LRANGE"
                              : rec->type == SCH_T_INV ? "GET"
@@ -184,17 +203,20 @@ int sch_store_load(cm_redis *r, sch_map *m, char *errstr, size_t errlen) {
             const char *gv[2] = {"GET", ck};
             a = cm_redis_pipe_add_argv(p, 2, gv, NULL);
         }
-        if (a < 0) goto oom;
+        if (a < 0)
+            goto oom;
         idx[q++] = i;
     }
     if (q == 0) {
         rc = 0;
         goto cleanup;
     }
-    if (cm_redis_pipe_exec(r, p, errstr, errlen) < 0) goto cleanup;
+    if (cm_redis_pipe_exec(r, p, errstr, errlen) < 0)
+        goto cleanup;
     for (size_t k = 0; k < q; k++) {
         sch_rec *rec = sch_map_at(m, idx[k]);
-        if (sch_rec_decode(rec, cm_redis_pipe_reply(p, nrep++), errstr, errlen) < 0) goto cleanup;
+        if (sch_rec_decode(rec, cm_redis_pipe_reply(p, nrep++), errstr, errlen) < 0)
+            goto cleanup;
         if (rec->type == SCH_T_CUST &&
             sch_cust_decode_contact(rec, cm_redis_pipe_reply(p, nrep++)) < 0)
             goto oom;
@@ -218,12 +240,15 @@ typedef struct args {
     int oom;
 } args;
 
-static char *reserve(args *a, size_t len) {
-    if (a->oom) return NULL;
+static char *reserve(args *a, size_t len)
+{
+    if (a->oom)
+        return NULL;
     if (a->n == a->ncap) {
         size_t nc = a->ncap ? a->ncap * 2 : 1024;
         size_t *no = realloc(a->off, nc * sizeof *no);
-        if (no) a->off = no;
+        if (no)
+            a->off = no;
         size_t *nl = no ? realloc(a->len, nc * sizeof *nl) : NULL;
         if (!no || !nl) {
             a->oom = 1;
@@ -234,7 +259,8 @@ static char *reserve(args *a, size_t len) {
     }
     if (a->used + len + 1 > a->cap) {
         size_t c = a->cap ? a->cap * 2 : 65536;
-        while (c < a->used + len + 1) c *= 2;
+        while (c < a->used + len + 1)
+            c *= 2;
         char *nb = realloc(a->buf, c);
         if (!nb) {
             a->oom = 1;
@@ -251,30 +277,41 @@ static char *reserve(args *a, size_t len) {
     p[len] = 0;
     return p;
 }
-static void push_b(args *a, const char *s, size_t len) {
+static void push_b(args *a, const char *s, size_t len)
+{
     char *p = reserve(a, len);
-    if (p) memcpy(p, s, len);
+    if (p)
+        memcpy(p, s, len);
 }
-static void push(args *a, const char *s) { push_b(a, s, strlen(s)); }
-static void pushll(args *a, long long x) {
+static void push(args *a, const char *s)
+{
+    push_b(a, s, strlen(s));
+}
+static void pushll(args *a, long long x)
+{
     char b[24], *p = sch_fmt_ll(b + sizeof b, x);
     push_b(a, p, (size_t)(b + sizeof b - p));
 }
 /* A fixed-width count patched once known. */
-static size_t push_count(args *a) {
+static size_t push_count(args *a)
+{
     push(a, "0000000");
     return a->n - 1;
 }
-static void set_count(args *a, size_t at, long long v) {
-    if (a->oom) return;
+static void set_count(args *a, size_t at, long long v)
+{
+    if (a->oom)
+        return;
     if (v < 0 || v > 9999999) {
         a->oom = 1; /* a batch this large is refused rather than cut */
         return;
     }
     char *p = a->buf + a->off[at];
-    for (int i = 6; i >= 0; i--, v /= 10) p[i] = (char)('0' + v % 10);
+    for (int i = 6; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
 }
-static void args_free(args *a) {
+static void args_free(args *a)
+{
     free(a->buf);
     free(a->off);
     free(a->len);
@@ -293,7 +330,8 @@ typedef struct hw {
     const char *const *list;
     unsigned written;
 } hw;
-static void hw_begin(hw *w, args *a, const char *key, const char *const *list) {
+static void hw_begin(hw *w, args *a, const char *key, const char *const *list)
+{
     push(a, "h");
     push(a, key);
     w->a = a;
@@ -302,29 +340,39 @@ static void hw_begin(hw *w, args *a, const char *key, const char *const *list) {
     w->list = list;
     w->written = 0;
 }
-static void hw_mark(hw *w, const char *f) {
+static void hw_mark(hw *w, const char *f)
+{
     int bit = w->list ? sch_field_index(w->list, f) : -1;
-    if (bit >= 0) w->written |= 1u << bit;
+    if (bit >= 0)
+        w->written |= 1u << bit;
     w->pairs++;
 }
-static void hw_s(hw *w, const char *f, const char *v) {
-    if (!v || !*v) return;
+static void hw_s(hw *w, const char *f, const char *v)
+{
+    if (!v || !*v)
+        return;
     push(w->a, f);
     push(w->a, v);
     hw_mark(w, f);
 }
-static void hw_i(hw *w, const char *f, long long v) {
+static void hw_i(hw *w, const char *f, long long v)
+{
     push(w->a, f);
     pushll(w->a, v);
     hw_mark(w, f);
 }
-static void hw_end(hw *w) { set_count(w->a, w->count_at, w->pairs); }
+static void hw_end(hw *w)
+{
+    set_count(w->a, w->count_at, w->pairs);
+}
 
 /* HDEL of the fields of list that were stored and are not written now. */
 static void hdel_stale(args *a, const char *key, const char *const *list, unsigned stored,
-                       unsigned written) {
+                       unsigned written)
+{
     unsigned stale = stored & ~written;
-    if (!stale) return;
+    if (!stale)
+        return;
     push(a, "x");
     push(a, key);
     size_t at = push_count(a);
@@ -344,22 +392,25 @@ typedef struct tmove {
     const sch_rec *r;
 } tmove;
 
-static void member_of(char *out, size_t len, const sch_rec *r) {
+static void member_of(char *out, size_t len, const sch_rec *r)
+{
     snprintf(out, len, "%s/%s", r->tenant, r->id);
 }
 
 /* All invoices in one MSET, then ZREM/ZADD per partition. */
-static void write_invoices(args *a, const sch_ctx *c) {
+static void write_invoices(args *a, const sch_ctx *c)
+{
     size_t n = sch_map_count(c->map), nm = 0, cap = 0;
     tmove *mv = NULL;
     const char *fs, *fv;
-    char member[256], due[200];
+    char member[CT_KEY_MAX], due[200];
     sch_policy_fallback(c->pol, &fs, &fv);
     size_t cnt_at = 0;
     long long nset = 0;
     for (size_t i = 0; i < n; i++) {
         sch_rec *r = sch_map_at(c->map, i);
-        if (r->type != SCH_T_INV || !r->loaded || !r->dirty) continue;
+        if (r->type != SCH_T_INV || !r->loaded || !r->dirty)
+            continue;
         sch_inv *v = &r->u.inv;
         if (r->exists) {
             char *packed = sch_inv_encode(r, fs, fv);
@@ -388,13 +439,17 @@ static void write_invoices(args *a, const sch_ctx *c) {
             }
             mv = nv;
         }
-        if (rem) mv[nm++] = (tmove){v->old_part, 0, r};
-        if (addz) mv[nm++] = (tmove){v->part, nx, r};
+        if (rem)
+            mv[nm++] = (tmove){v->old_part, 0, r};
+        if (addz)
+            mv[nm++] = (tmove){v->part, nx, r};
     }
-    if (nset) set_count(a, cnt_at, nset);
+    if (nset)
+        set_count(a, cnt_at, nset);
     /* group: for each (partition, kind) present, one variadic op */
     for (size_t k = 0; k < nm && !a->oom; k++) {
-        if (mv[k].part < 0) continue; /* done */
+        if (mv[k].part < 0)
+            continue; /* done */
         int part = mv[k].part, add = mv[k].score != 0;
         sch_store_due_key(due, sizeof due, c->prefix, part);
         push(a, add ? "Z" : "R");
@@ -402,9 +457,11 @@ static void write_invoices(args *a, const sch_ctx *c) {
         size_t at = push_count(a);
         long long cnt = 0;
         for (size_t q = k; q < nm; q++) {
-            if (mv[q].part != part || (mv[q].score != 0) != add) continue;
+            if (mv[q].part != part || (mv[q].score != 0) != add)
+                continue;
             member_of(member, sizeof member, mv[q].r);
-            if (add) pushll(a, mv[q].score);
+            if (add)
+                pushll(a, mv[q].score);
             push(a, member);
             cnt++;
             mv[q].part = -1;
@@ -414,10 +471,11 @@ static void write_invoices(args *a, const sch_ctx *c) {
     free(mv);
 }
 
-static void write_cust(args *a, sch_rec *r) {
+static void write_cust(args *a, sch_rec *r)
+{
     sch_cust *c = &r->u.cust;
     hw w;
-    char f[SCH_ID_MAX + 8], val[64];
+    char f[SCH_ID_LEN + 8], val[64];
     hw_begin(&w, a, r->key, sch_cust_scalars);
     hw_i(&w, "v", r->ver + 1);
     hw_s(&w, "tz", c->tz);
@@ -426,9 +484,11 @@ static void write_cust(args *a, sch_rec *r) {
     hw_s(&w, "tg", c->tags);
     hw_s(&w, "oo", c->opted_out);
     hw_s(&w, "cz", c->ceased);
-    for (int i = 0; i < c->added.n; i++) hw_s(&w, c->added.v[i], "1");
+    for (int i = 0; i < c->added.n; i++)
+        hw_s(&w, c->added.v[i], "1");
     for (int i = 0; i < c->ncredit; i++) {
-        if (c->credit[i].amount <= 0) continue;
+        if (c->credit[i].amount <= 0)
+            continue;
         snprintf(f, sizeof f, "u:%s", c->credit[i].pid);
         snprintf(val, sizeof val, "%s:%lld", c->credit[i].currency, (long long)c->credit[i].amount);
         hw_s(&w, f, val);
@@ -436,14 +496,17 @@ static void write_cust(args *a, sch_rec *r) {
     hw_end(&w);
     hdel_stale(a, r->key, sch_cust_scalars, c->fields, w.written);
     long long ngone = c->gone.n;
-    for (int i = 0; i < c->ncredit; i++) ngone += c->credit[i].amount <= 0;
+    for (int i = 0; i < c->ncredit; i++)
+        ngone += c->credit[i].amount <= 0;
     if (ngone) {
         push(a, "x");
         push(a, r->key);
         pushll(a, ngone);
-        for (int i = 0; i < c->gone.n; i++) push(a, c->gone.v[i]);
+        for (int i = 0; i < c->gone.n; i++)
+            push(a, c->gone.v[i]);
         for (int i = 0; i < c->ncredit; i++) {
-            if (c->credit[i].amount > 0) continue;
+            if (c->credit[i].amount > 0)
+                continue;
             snprintf(f, sizeof f, "u:%s", c->credit[i].pid);
             push(a, f);
         }
@@ -457,7 +520,8 @@ static void write_cust(args *a, sch_rec *r) {
     }
 }
 
-static void write_pay(args *a, sch_rec *r) {
+static void write_pay(args *a, sch_rec *r)
+{
     sch_pay *p = &r->u.pay;
     hw w;
     hw_begin(&w, a, r->key, NULL);
@@ -466,7 +530,8 @@ static void write_pay(args *a, sch_rec *r) {
     hw_s(&w, "cu", p->currency);
     hw_i(&w, "a", p->amount);
     hw_s(&w, "al", p->alloc);
-    if (p->reversed) hw_s(&w, "r", "1");
+    if (p->reversed)
+        hw_s(&w, "r", "1");
     hw_end(&w);
 }
 
@@ -476,17 +541,20 @@ static args stage_args;
 /* Queues, per partition with outs, HSET P ob:<p>:<round> id value... and
  * PEXPIRE into pipe, and the round keys into a (the script's check list).
  * parts[] receives the distinct partitions (np of them). */
-static int stage_outs(args *a, cm_redis_pipe *pipe, sch_ctx *c, int *parts, size_t *np) {
+static int stage_outs(args *a, cm_redis_pipe *pipe, sch_ctx *c, int *parts, size_t *np)
+{
     args s = stage_args;
     const char **argv = NULL;
     unsigned char *done = calloc(c->nouts, 1);
     int rc = -1;
     char rk[300];
     *np = 0;
-    if (!done) goto cleanup;
+    if (!done)
+        goto cleanup;
     new_round(c->round, sizeof c->round);
     for (size_t k = 0; k < c->nouts; k++) {
-        if (done[k]) continue;
+        if (done[k])
+            continue;
         int part = c->outs[k].part;
         parts[(*np)++] = part;
         sch_store_round_key(rk, sizeof rk, c->prefix, part, c->round);
@@ -497,7 +565,8 @@ static int stage_outs(args *a, cm_redis_pipe *pipe, sch_ctx *c, int *parts, size
         push(&s, rk);
         for (size_t i = k; i < c->nouts; i++) {
             sch_out *o = &c->outs[i];
-            if (done[i] || o->part != part) continue;
+            if (done[i] || o->part != part)
+                continue;
             done[i] = 1;
             size_t kl = strlen(o->key), pl = strlen(o->payload);
             push(&s, o->id);
@@ -511,15 +580,20 @@ static int stage_outs(args *a, cm_redis_pipe *pipe, sch_ctx *c, int *parts, size
                 s.len[s.n - 1] = kl + pl + 3;
             }
         }
-        if (s.oom) goto cleanup;
+        if (s.oom)
+            goto cleanup;
         free(argv);
         argv = malloc(s.n * sizeof *argv);
-        if (!argv) goto cleanup;
-        for (size_t i = 0; i < s.n; i++) argv[i] = s.buf + s.off[i];
-        if (cm_redis_pipe_add_argv(pipe, (int)s.n, argv, s.len) < 0) goto cleanup;
+        if (!argv)
+            goto cleanup;
+        for (size_t i = 0; i < s.n; i++)
+            argv[i] = s.buf + s.off[i];
+        if (cm_redis_pipe_add_argv(pipe, (int)s.n, argv, s.len) < 0)
+            goto cleanup;
         /* a round whose commit never runs or loses goes away by itself */
         const char *ex[3] = {"PEXPIRE", rk, "600000"};
-        if (cm_redis_pipe_add_argv(pipe, 3, ex, NULL) < 0) goto cleanup;
+        if (cm_redis_pipe_add_argv(pipe, 3, ex, NULL) < 0)
+            goto cleanup;
     }
     rc = 0;
 cleanup:
@@ -533,7 +607,8 @@ cleanup:
     return rc;
 }
 
-int sch_store_commit(cm_redis *r, sch_ctx *c, char *errstr, size_t errlen) {
+int sch_store_commit(cm_redis *r, sch_ctx *c, char *errstr, size_t errlen)
+{
     args a = commit_args;
     a.used = a.n = 0;
     a.oom = 0;
@@ -550,7 +625,8 @@ int sch_store_commit(cm_redis *r, sch_ctx *c, char *errstr, size_t errlen) {
         sch_rec *rec = sch_map_at(c->map, i);
         if (!rec->loaded || !rec->dirty || (rec->type != SCH_T_CUST && rec->type != SCH_T_PAY))
             continue;
-        if (rec->type == SCH_T_CUST && rec->u.cust.partial) continue;
+        if (rec->type == SCH_T_CUST && rec->u.cust.partial)
+            continue;
         push(&a, rec->key);
         pushll(&a, rec->ver);
         nchk++;
@@ -560,7 +636,8 @@ int sch_store_commit(cm_redis *r, sch_ctx *c, char *errstr, size_t errlen) {
     nchk = 0;
     for (size_t i = 0; i < n; i++) { /* packed invoices */
         sch_rec *rec = sch_map_at(c->map, i);
-        if (!rec->loaded || !rec->dirty || rec->type != SCH_T_INV) continue;
+        if (!rec->loaded || !rec->dirty || rec->type != SCH_T_INV)
+            continue;
         push(&a, rec->key);
         pushll(&a, rec->ver);
         nchk++;
@@ -570,19 +647,25 @@ int sch_store_commit(cm_redis *r, sch_ctx *c, char *errstr, size_t errlen) {
     if (c->nouts) {
         pipe = cm_redis_pipe_new();
         parts = malloc(c->nouts * sizeof *parts);
-        if (!pipe || !parts || stage_outs(&a, pipe, c, parts, &np) < 0) a.oom = 1;
+        if (!pipe || !parts || stage_outs(&a, pipe, c, parts, &np) < 0)
+            a.oom = 1;
     }
     set_count(&a, at, (long long)np);
     write_invoices(&a, c);
     for (size_t i = 0; i < n; i++) {
         sch_rec *rec = sch_map_at(c->map, i);
-        if (!rec->loaded || !rec->dirty) continue;
+        if (!rec->loaded || !rec->dirty)
+            continue;
         switch (rec->type) {
-        case SCH_T_INV: break;
-        case SCH_T_CUST:
-            if (!rec->u.cust.partial) write_cust(&a, rec);
+        case SCH_T_INV:
             break;
-        case SCH_T_PAY: write_pay(&a, rec); break;
+        case SCH_T_CUST:
+            if (!rec->u.cust.partial)
+                write_cust(&a, rec);
+            break;
+        case SCH_T_PAY:
+            write_pay(&a, rec);
+            break;
         case SCH_T_PEND:
             if (rec->u.pend.clear) {
                 push(&a, "d");
@@ -605,7 +688,8 @@ int sch_store_commit(cm_redis *r, sch_ctx *c, char *errstr, size_t errlen) {
     for (size_t i = 0; i < json_array_size(c->appends); i++) {
         json_t *op = json_array_get(c->appends, i);
         push(&a, "a");
-        for (int k = 0; k < 3; k++) push(&a, json_string_value(json_array_get(op, (size_t)k)));
+        for (int k = 0; k < 3; k++)
+            push(&a, json_string_value(json_array_get(op, (size_t)k)));
     }
     for (size_t k = 0; k < np && !a.oom; k++) {
         char set[200], rk[300];
@@ -628,10 +712,12 @@ int sch_store_commit(cm_redis *r, sch_ctx *c, char *errstr, size_t errlen) {
         snprintf(errstr, errlen, "commit: out of memory");
         goto cleanup;
     }
-    for (size_t i = 0; i < a.n; i++) argv[i] = a.buf + a.off[i];
+    for (size_t i = 0; i < a.n; i++)
+        argv[i] = a.buf + a.off[i];
     if (!pipe) {
         rep = cm_redis_eval(r, &commit_script, 0, (int)a.n, argv, a.len, errstr, errlen);
-        if (!rep) goto cleanup;
+        if (!rep)
+            goto cleanup;
     } else {
         /* the rounds' HSET + PEXPIRE, then the script, in one round trip */
         if (!commit_script.sha[0] && cm_redis_script_load(r, &commit_script, errstr, errlen) < 0)
@@ -640,12 +726,14 @@ int sch_store_commit(cm_redis *r, sch_ctx *c, char *errstr, size_t errlen) {
             snprintf(errstr, errlen, "commit: out of memory");
             goto cleanup;
         }
-        if (cm_redis_pipe_exec(r, pipe, errstr, errlen) < 0) goto cleanup;
+        if (cm_redis_pipe_exec(r, pipe, errstr, errlen) < 0)
+            goto cleanup;
         size_t last = cm_redis_pipe_len(pipe) - 1;
         for (size_t i = 0; i < last; i++) {
             redisReply *x = cm_redis_pipe_reply(pipe, i);
             if (!x || x->type == REDIS_REPLY_ERROR) {
-                snprintf(errstr, errlen, "commit: outbox round: %s", x && x->str ? x->str : "no reply");
+                snprintf(errstr, errlen, "commit: outbox round: %s",
+                         x && x->str ? x->str : "no reply");
                 goto cleanup;
             }
         }
@@ -669,7 +757,8 @@ int sch_store_commit(cm_redis *r, sch_ctx *c, char *errstr, size_t errlen) {
     }
     rc = 0;
 cleanup:
-    if (rep && !pipe) freeReplyObject(rep); /* a pipeline's replies are its own */
+    if (rep && !pipe)
+        freeReplyObject(rep); /* a pipeline's replies are its own */
     cm_redis_pipe_free(pipe);
     free(parts);
     free(argv);
@@ -683,7 +772,8 @@ cleanup:
 
 int sch_store_peek(cm_redis *r, const char *prefix, const int *parts, int nparts, int64_t now,
                    int limit, sch_map *m, int *counts, int64_t *next_due, char *errstr,
-                   size_t errlen) {
+                   size_t errlen)
+{
     cm_redis_pipe *p = cm_redis_pipe_new();
     int rc = -1;
     char due[200], nows[32], lim[16];
@@ -691,7 +781,8 @@ int sch_store_peek(cm_redis *r, const char *prefix, const int *parts, int nparts
         snprintf(errstr, errlen, "peek: out of memory");
         return -1;
     }
-    if (!peek_script.sha[0] && cm_redis_script_load(r, &peek_script, errstr, errlen) < 0) goto cleanup;
+    if (!peek_script.sha[0] && cm_redis_script_load(r, &peek_script, errstr, errlen) < 0)
+        goto cleanup;
     snprintf(nows, sizeof nows, "%lld", (long long)now);
     snprintf(lim, sizeof lim, "%d", limit);
     for (int i = 0; i < nparts; i++) {
@@ -707,7 +798,8 @@ int sch_store_peek(cm_redis *r, const char *prefix, const int *parts, int nparts
         rc = 0;
         goto cleanup;
     }
-    if (cm_redis_pipe_exec(r, p, errstr, errlen) < 0) goto cleanup;
+    if (cm_redis_pipe_exec(r, p, errstr, errlen) < 0)
+        goto cleanup;
     for (int i = 0; i < nparts; i++) {
         redisReply *rep = cm_redis_pipe_reply(p, (size_t)i);
         counts[i] = 0;
@@ -723,39 +815,47 @@ int sch_store_peek(cm_redis *r, const char *prefix, const int *parts, int nparts
         redisReply *items = rep->element[0], *custs = rep->element[1];
         if (next_due && rep->elements > 2 && rep->element[2]->type == REDIS_REPLY_STRING) {
             int64_t nd = strtoll(rep->element[2]->str, NULL, 10);
-            if (nd < *next_due) *next_due = nd;
+            if (nd < *next_due)
+                *next_due = nd;
         }
         for (size_t k = 0; k + 3 < items->elements; k += 4) {
             const char *member = items->element[k]->str;
             const char *slash = member ? strchr(member, '/') : NULL;
-            if (!slash || slash - member >= 64) continue;
-            char tenant[64], key[512];
+            if (!slash || slash - member > CT_TENANT_MAX)
+                continue;
+            char tenant[CT_TENANT_MAX + 1], key[512];
             memcpy(tenant, member, (size_t)(slash - member));
             tenant[slash - member] = 0;
             size_t pl = strlen(prefix), ml = items->element[k]->len;
-            if (pl + 2 + ml >= sizeof key) continue; /* not a key of ours */
+            if (pl + 2 + ml >= sizeof key)
+                continue; /* not a key of ours */
             memcpy(key, prefix, pl);
             memcpy(key + pl, "i:", 2);
             memcpy(key + pl + 2, member, ml + 1);
             sch_rec *inv = sch_map_add(m, key, SCH_T_INV, tenant, slash + 1);
-            if (!inv) goto oom;
-            if (inv->loaded) continue;
-            if (sch_rec_decode(inv, items->element[k + 2], errstr, errlen) < 0) goto cleanup;
+            if (!inv)
+                goto oom;
+            if (inv->loaded)
+                continue;
+            if (sch_rec_decode(inv, items->element[k + 2], errstr, errlen) < 0)
+                goto cleanup;
             /* the timer as it is in the zset, so commit moves or drops it */
             inv->u.inv.old_part = parts[i];
-            inv->u.inv.old_next_ms = items->element[k + 1]->str
-                                         ? strtoll(items->element[k + 1]->str, NULL, 10)
-                                         : 1;
-            if (inv->u.inv.old_next_ms == 0) inv->u.inv.old_next_ms = 1;
-            if (!inv->exists) inv->u.inv.part = parts[i];
+            inv->u.inv.old_next_ms =
+                items->element[k + 1]->str ? strtoll(items->element[k + 1]->str, NULL, 10) : 1;
+            if (inv->u.inv.old_next_ms == 0)
+                inv->u.inv.old_next_ms = 1;
+            if (!inv->exists)
+                inv->u.inv.part = parts[i];
             counts[i]++;
             long long ci = items->element[k + 3]->integer;
             if (inv->exists && ci > 0 && (size_t)(2 * ci) <= custs->elements) {
                 sch_key(key, sizeof key, prefix, 'c', tenant, inv->u.inv.customer);
                 sch_rec *cu = sch_map_add(m, key, SCH_T_CUST, tenant, inv->u.inv.customer);
-                if (!cu) goto oom;
-                if (!cu->loaded &&
-                    sch_cust_decode_partial(cu, custs->element[2 * ci - 2], custs->element[2 * ci - 1]) < 0)
+                if (!cu)
+                    goto oom;
+                if (!cu->loaded && sch_cust_decode_partial(cu, custs->element[2 * ci - 2],
+                                                           custs->element[2 * ci - 1]) < 0)
                     goto oom;
             }
         }

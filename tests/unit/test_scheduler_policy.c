@@ -14,7 +14,8 @@
 #include "../../services/scheduler/state.h"
 #include "clock.h"
 
-static void test_shipped_policy(void **state) {
+static void test_shipped_policy(void **state)
+{
     (void)state;
     sch_policy p;
     char err[512];
@@ -26,7 +27,7 @@ static void test_shipped_policy(void **state) {
     assert_non_null(l);
     assert_int_equal(l->nsteps, 7);
     assert_int_equal(l->steps[0].offset_days, -3);
-    assert_string_equal(l->steps[3].channel, "sms");
+    assert_int_equal(l->steps[3].channel, CT_CH_SMS);
     assert_int_equal(l->steps[3].send_hour, 11);
     assert_int_equal(l->steps[0].send_hour, 9);
     /* an unknown strategy name falls back to the last (catch-all) strategy */
@@ -41,45 +42,61 @@ static const struct {
     {"{\"version\":2}", "version: must be 1"},
     {"{\"version\":1,\"ladder\":{}}", "ladder: unknown top-level key"},
     {"{\"version\":1,\"ladders\":{}}", "ladders: must be a non-empty object"},
-    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"7\",\"template\":\"t\"}]},\"strategies\":[]}",
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"7\",\"template\":\"t\"}]},\"strategies\":[]"
+     "}",
      "ladders.a[0].offset: must be whole days"},
-    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\"}]}}", "ladders.a[0].template: is required"},
-    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\",\"channel\":\"fax\"}]}}",
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\"}]}}",
+     "ladders.a[0].template: is required"},
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\",\"channel\":"
+     "\"fax\"}]}}",
      "ladders.a[0].channel: must be email"},
-    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\",\"send_at\":\"25:00\"}]}}",
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\",\"send_at\":\"25:"
+     "00\"}]}}",
      "ladders.a[0].send_at: must be a local time"},
-    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+5d\",\"template\":\"t\"},{\"offset\":\"+1d\",\"template\":\"t\"}]}}",
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+5d\",\"template\":\"t\"},{\"offset\":\"+"
+     "1d\",\"template\":\"t\"}]}}",
      "ladders.a[1]: steps must be in order"},
-    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}]},\"strategies\":[{\"name\":\"s\",\"ladder\":\"b\"}]}",
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}]},\"strategies\":["
+     "{\"name\":\"s\",\"ladder\":\"b\"}]}",
      "strategies[0].ladder: names no ladder"},
-    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}]},\"strategies\":[{\"name\":\"s\",\"variants\":[{\"name\":\"A\",\"weight\":-1,\"ladder\":\"a\"}]}]}",
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}]},\"strategies\":["
+     "{\"name\":\"s\",\"variants\":[{\"name\":\"A\",\"weight\":-1,\"ladder\":\"a\"}]}]}",
      "strategies[0].variants[0].weight: must be an integer"},
-    {"{\"version\":1,\"defaults\":{\"timezone\":\"Mars/Olympus\"},\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}]},\"strategies\":[{\"name\":\"s\",\"ladder\":\"a\"}]}",
+    {"{\"version\":1,\"defaults\":{\"timezone\":\"Mars/"
+     "Olympus\"},\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}]},\"strategies\":[{"
+     "\"name\":\"s\",\"ladder\":\"a\"}]}",
      "defaults.timezone: is not a known IANA time zone"},
-    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}]},\"strategies\":[{\"name\":\"s\",\"ladder\":\"a\",\"segment\":{\"tags\":[\"x\"]}}]}",
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}]},\"strategies\":["
+     "{\"name\":\"s\",\"ladder\":\"a\",\"segment\":{\"tags\":[\"x\"]}}]}",
      "strategies[0].segment.tags: unknown key"},
-    {"{\"version\":1,\"fees\":3,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}]},\"strategies\":[{\"name\":\"s\",\"ladder\":\"a\"}]}",
+    {"{\"version\":1,\"fees\":3,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}]},"
+     "\"strategies\":[{\"name\":\"s\",\"ladder\":\"a\"}]}",
      "fees: reserved section must be an object"},
     {"{\"version\":1,", "invalid JSON"},
 };
 
-static void test_bad_policies(void **state) {
+static void test_bad_policies(void **state)
+{
     (void)state;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         sch_policy p;
         char err[512] = "";
         assert_int_equal(sch_policy_parse(bad[i].json, &p, err, sizeof err), -1);
-        if (!strstr(err, bad[i].want)) fail_msg("case %zu: error \"%s\" lacks \"%s\"", i, err, bad[i].want);
+        if (!strstr(err, bad[i].want))
+            fail_msg("case %zu: error \"%s\" lacks \"%s\"", i, err, bad[i].want);
     }
 }
 
 static const char *ab_policy =
     "{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"ta\"}],"
     "\"b\":[{\"offset\":\"+2d\",\"template\":\"tb\",\"send_at\":\"18:30\"}]},"
-    "\"strategies\":[{\"name\":\"big\",\"segment\":{\"min_amount_minor\":100000,\"countries\":[\"DE\"]},\"ladder\":\"b\"},"
-    "{\"name\":\"ab\",\"variants\":[{\"name\":\"A\",\"weight\":80,\"ladder\":\"a\"},{\"name\":\"B\",\"weight\":20,\"ladder\":\"b\"}]}]}";
+    "\"strategies\":[{\"name\":\"big\",\"segment\":{\"min_amount_minor\":100000,\"countries\":["
+    "\"DE\"]},\"ladder\":\"b\"},"
+    "{\"name\":\"ab\",\"variants\":[{\"name\":\"A\",\"weight\":80,\"ladder\":\"a\"},{\"name\":"
+    "\"B\",\"weight\":20,\"ladder\":\"b\"}]}]}";
 
-static void test_assign(void **state) {
+static void test_assign(void **state)
+{
     (void)state;
     sch_policy p;
     char err[512];
@@ -106,7 +123,8 @@ static void test_assign(void **state) {
     sch_policy_free(&p);
 }
 
-static void test_step_times(void **state) {
+static void test_step_times(void **state)
+{
     (void)state;
     sch_policy p;
     char err[512];
@@ -135,41 +153,56 @@ static const struct {
 } bad_events[] = {
     {"[1]", "event: must be a JSON object"},
     {"{\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{}}", "type: is required"},
-    {"{\"type\":\"invoice.issued\",\"tenant\":\"a/b\",\"customer_id\":\"c\",\"data\":{}}", "tenant: must be"},
+    {"{\"type\":\"invoice.issued\",\"tenant\":\"a/b\",\"customer_id\":\"c\",\"data\":{}}",
+     "tenant: must be"},
     {"{\"type\":\"invoice.issued\",\"tenant\":\"a\",\"data\":{}}", "customer_id: must be"},
-    {"{\"type\":\"invoice.issued\",\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{\"invoice_id\":\"i\",\"currency\":\"EUR\",\"amount_minor\":0,\"issued_on\":\"2026-01-01\",\"due_on\":\"2026-01-02\"}}",
+    {"{\"type\":\"invoice.issued\",\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{\"invoice_id\":"
+     "\"i\",\"currency\":\"EUR\",\"amount_minor\":0,\"issued_on\":\"2026-01-01\",\"due_on\":\"2026-"
+     "01-02\"}}",
      "data.amount_minor: must be an integer > 0"},
-    {"{\"type\":\"invoice.issued\",\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{\"invoice_id\":\"i\",\"currency\":\"EUR\",\"amount_minor\":5,\"issued_on\":\"2026-01-01\",\"due_on\":\"01/02/2026\"}}",
+    {"{\"type\":\"invoice.issued\",\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{\"invoice_id\":"
+     "\"i\",\"currency\":\"EUR\",\"amount_minor\":5,\"issued_on\":\"2026-01-01\",\"due_on\":\"01/"
+     "02/2026\"}}",
      "data.due_on: must be a date"},
-    {"{\"type\":\"payment.received\",\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{\"payment_id\":\"p\",\"currency\":\"EUR\",\"amount_minor\":5,\"allocations\":[{\"invoice_id\":\"i\",\"amount_minor\":6}]}}",
+    {"{\"type\":\"payment.received\",\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{\"payment_"
+     "id\":\"p\",\"currency\":\"EUR\",\"amount_minor\":5,\"allocations\":[{\"invoice_id\":\"i\","
+     "\"amount_minor\":6}]}}",
      "data.allocations: must not add up to more"},
-    {"{\"type\":\"customer.upserted\",\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{\"timezone\":\"Nowhere/Land\"}}",
+    {"{\"type\":\"customer.upserted\",\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{"
+     "\"timezone\":\"Nowhere/Land\"}}",
      "data.timezone: must be a known IANA"},
-    {"{\"type\":\"credit_note.issued\",\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{\"customer_id\":\"d\"}}",
+    {"{\"type\":\"credit_note.issued\",\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{\"customer_"
+     "id\":\"d\"}}",
      "data.customer_id: must equal customer_id"},
 };
 
-static void test_event_checks(void **state) {
+static void test_event_checks(void **state)
+{
     (void)state;
     char err[512];
     for (size_t i = 0; i < sizeof bad_events / sizeof bad_events[0]; i++) {
         json_t *ev = json_loads(bad_events[i].ev, JSON_DECODE_ANY, NULL);
         assert_non_null(ev);
         err[0] = 0;
-        if (sch_event_check(ev, err, sizeof err) != -1) fail_msg("case %zu accepted", i);
-        if (!strstr(err, bad_events[i].want)) fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, bad_events[i].want);
+        if (sch_event_check(ev, err, sizeof err) != -1)
+            fail_msg("case %zu accepted", i);
+        if (!strstr(err, bad_events[i].want))
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, bad_events[i].want);
         json_decref(ev);
     }
-    json_t *own = json_loads("{\"source\":\"arrears-scheduler\",\"type\":\"promise.kept\"}", 0, NULL);
+    json_t *own =
+        json_loads("{\"source\":\"arrears-scheduler\",\"type\":\"promise.kept\"}", 0, NULL);
     assert_int_equal(sch_event_check(own, err, sizeof err), 0); /* ignored, not an error */
     json_decref(own);
-    json_t *promise = json_loads("{\"type\":\"promise.made\",\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{}}", 0, NULL);
+    json_t *promise = json_loads(
+        "{\"type\":\"promise.made\",\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{}}", 0, NULL);
     assert_int_equal(sch_event_check(promise, err, sizeof err), 0); /* reserved */
     json_decref(promise);
 }
 
 /* The packed invoice record survives a round trip, defaults elided. */
-static void test_inv_pack(void **state) {
+static void test_inv_pack(void **state)
+{
     (void)state;
     sch_map *m = sch_map_new();
     sch_rec *r = sch_map_add(m, "P:i:acme/INV-1", SCH_T_INV, "acme", "INV-1");
@@ -253,7 +286,8 @@ static void test_inv_pack(void **state) {
     sch_map_free(m);
 }
 
-int main(void) {
+int main(void)
+{
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shipped_policy), cmocka_unit_test(test_bad_policies),
         cmocka_unit_test(test_assign),         cmocka_unit_test(test_step_times),
