@@ -10,47 +10,36 @@
  *   kpis, effectiveness, snapshot encode/decode: for information
  * and prints events/s of both passes and their ratio, the aging time, and
  * the same as JSON on the last line (bench/reporter/run stores it). */
-#include "../../services/reporter/reporter.h"
+#include "reporter.h"
 
+#include "buf.h"
 #include "clock.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static double bench_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-typedef struct bench_buf {
-    char *p;
-    size_t len, cap;
-    size_t *starts;
+/* The generated ledger: one event a line, each ending in '\n'. */
+typedef struct bench_lines {
+    cm_buf text;
+    size_t *starts; /* offset of each line in text */
     size_t n, capn;
-} bench_buf;
+} bench_lines;
 
-static void bench_line(bench_buf *b, const char *s, int n)
+static void bench_line(bench_lines *b, const char *s, int n)
 {
-    if (b->len + (size_t)n + 1 > b->cap) {
-        b->cap = (b->cap + (size_t)n + 1) * 2;
-        b->p = realloc(b->p, b->cap);
-    }
     if (b->n == b->capn) {
         b->capn = b->capn ? b->capn * 2 : 1024;
         b->starts = realloc(b->starts, b->capn * sizeof *b->starts);
     }
-    if (!b->p || !b->starts) {
+    if (b->starts)
+        b->starts[b->n++] = b->text.len;
+    cm_buf_add(&b->text, s, (size_t)n);
+    cm_buf_addc(&b->text, '\n');
+    if (!b->starts || b->text.oom) {
         fprintf(stderr, "bench: out of memory\n");
         exit(1);
     }
-    b->starts[b->n++] = b->len;
-    memcpy(b->p + b->len, s, (size_t)n);
-    b->len += (size_t)n;
-    b->p[b->len++] = '\n';
 }
 
 int main(int argc, char **argv)
@@ -65,7 +54,7 @@ int main(int argc, char **argv)
     long n = argc > 1 ? atol(argv[1]) : 1000000;
     long ncust = n / 10 > 0 ? n / 10 : 1;
     long npay = n * 2 / 5;
-    bench_buf b = {0};
+    bench_lines b = {CM_BUF_INIT, NULL, 0, 0};
     char line[1024], d1[16], d2[16], err[256];
     int32_t base;
     cm_date_parse("2025-10-01", &base);
@@ -104,8 +93,8 @@ int main(int argc, char **argv)
     size_t nev = b.n;
     if (dump) {
         for (size_t i = 0; i < nev; i++) {
-            size_t end = i + 1 < nev ? b.starts[i + 1] - 1 : b.len - 1;
-            const char *l = b.p + b.starts[i];
+            size_t end = i + 1 < nev ? b.starts[i + 1] - 1 : b.text.len - 1;
+            const char *l = b.text.p + b.starts[i];
             const char *c = strstr(l, "\"customer_id\":\"");
             int kl = 0;
             if (c) {
@@ -115,63 +104,63 @@ int main(int argc, char **argv)
             }
             printf("bench/%.*s\t%.*s\n", kl, c ? c : "", (int)(end - b.starts[i]), l);
         }
-        free(b.p);
+        cm_buf_free(&b.text);
         free(b.starts);
         return 0;
     }
-    fprintf(stderr, "bench: %zu events, %.0f MB of JSON\n", nev, (double)b.len / 1e6);
+    fprintf(stderr, "bench: %zu events, %.0f MB of JSON\n", nev, (double)b.text.len / 1e6);
 
     /* baseline: parse only */
-    double t0 = bench_now();
+    double t0 = cm_mono_sec();
     size_t parsed = 0;
     for (size_t i = 0; i < nev; i++) {
-        size_t end = i + 1 < nev ? b.starts[i + 1] - 1 : b.len - 1;
-        json_t *j = json_loadb(b.p + b.starts[i], end - b.starts[i], 0, NULL);
+        size_t end = i + 1 < nev ? b.starts[i + 1] - 1 : b.text.len - 1;
+        json_t *j = json_loadb(b.text.p + b.starts[i], end - b.starts[i], 0, NULL);
         parsed += j != NULL;
         json_decref(j);
     }
-    double t_parse = bench_now() - t0;
+    double t_parse = cm_mono_sec() - t0;
 
     /* aggregation: parse + apply */
     rep_state *st = rep_state_new();
-    t0 = bench_now();
+    t0 = cm_mono_sec();
     size_t applied = 0;
     for (size_t i = 0; i < nev; i++) {
-        size_t end = i + 1 < nev ? b.starts[i + 1] - 1 : b.len - 1;
-        json_t *j = json_loadb(b.p + b.starts[i], end - b.starts[i], 0, NULL);
+        size_t end = i + 1 < nev ? b.starts[i + 1] - 1 : b.text.len - 1;
+        json_t *j = json_loadb(b.text.p + b.starts[i], end - b.starts[i], 0, NULL);
         applied += rep_state_apply_event(st, j, err, sizeof err) == 1;
         json_decref(j);
     }
-    double t_agg = bench_now() - t0;
+    double t_agg = cm_mono_sec() - t0;
     if (parsed != nev || applied != nev) {
         fprintf(stderr, "bench: parsed %zu, applied %zu of %zu (%s)\n", parsed, applied, nev, err);
         return 1;
     }
 
     int32_t asof = base + 240;
-    t0 = bench_now();
+    t0 = cm_mono_sec();
     json_t *aging = rep_report_aging(st, 0, asof, 0);
     char *text = json_dumps(aging, JSON_COMPACT);
-    double t_aging = bench_now() - t0;
+    double t_aging = cm_mono_sec() - t0;
     long open_count = (long)json_integer_value(json_object_get(
         json_object_get(json_array_get(json_object_get(aging, "currencies"), 0), "total"),
         "count"));
     free(text);
     json_decref(aging);
 
-    t0 = bench_now();
+    t0 = cm_mono_sec();
     json_t *k = rep_report_kpis(st, 0, asof, 0);
-    double t_kpis = bench_now() - t0;
+    double t_kpis = cm_mono_sec() - t0;
     json_decref(k);
 
     char *snap = NULL;
     size_t snaplen = 0;
-    t0 = bench_now();
+    t0 = cm_mono_sec();
     rep_snapshot_encode(st, &snap, &snaplen, err, sizeof err);
-    double t_enc = bench_now() - t0;
-    t0 = bench_now();
+    double t_enc = cm_mono_sec() - t0;
+    t0 = cm_mono_sec();
     rep_state *back = rep_snapshot_decode(snap, snaplen, err, sizeof err);
-    double t_dec = bench_now() - t0;
+    double t_dec = cm_mono_sec() - t0;
     if (!back) {
         fprintf(stderr, "bench: snapshot: %s\n", err);
         return 1;
@@ -198,7 +187,7 @@ int main(int argc, char **argv)
            nev, n, open_count, r_parse, r_agg, r_agg / r_parse, t_aging, t_kpis, snaplen, t_enc,
            t_dec);
     rep_state_free(st);
-    free(b.p);
+    cm_buf_free(&b.text);
     free(b.starts);
     return 0;
 }

@@ -31,14 +31,8 @@ static int rep_i32_cmp(const void *a, const void *b)
 
 static int rep_late_push(rep_kacc *a, int32_t v)
 {
-    if (a->nlate == a->caplate) {
-        uint32_t n = a->caplate ? a->caplate * 2 : 64;
-        int32_t *p = realloc(a->late, n * sizeof *p);
-        if (!p)
-            return -1;
-        a->late = p;
-        a->caplate = n;
-    }
+    if (REP_GROW(a->late, a->caplate, a->nlate + 1) < 0)
+        return -1;
     a->late[a->nlate++] = v;
     return 0;
 }

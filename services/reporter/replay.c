@@ -73,6 +73,35 @@ static int rep_replay_file(rep_state *st, const char *path, int contacts, FILE *
     return 0;
 }
 
+/* Prints the reports of every tenant in names (sorted), of type (NULL:
+ * every type), as of the end of day d. -1 when memory ran out. */
+static int rep_replay_print(const rep_state *st, const char *const *names, uint32_t nn, int32_t d,
+                            const char *type, int table, FILE *out, FILE *err)
+{
+    int64_t gen = ((int64_t)d + 1) * REP_MS_PER_DAY - 1;
+    for (uint32_t i = 0; i < nn; i++)
+        for (int t = 0; t < 3; t++) {
+            if (type && strcmp(type, rep_report_types[t]))
+                continue;
+            json_t *r = rep_report_build(st, rep_report_types[t], names[i], d, gen);
+            if (!r) {
+                fprintf(err, "replay: out of memory building %s\n", rep_report_types[t]);
+                return -1;
+            }
+            if (table) {
+                cm_table_report(out, r);
+            } else {
+                char *s =
+                    json_dumps(r, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+                if (s)
+                    fprintf(out, "%s\n", s);
+                free(s);
+            }
+            json_decref(r);
+        }
+    return 0;
+}
+
 int rep_replay_main(int argc, char **argv, FILE *out, FILE *err)
 {
     const char *events = NULL, *contacts = NULL, *at = NULL, *tenant = NULL, *type = NULL;
@@ -139,28 +168,7 @@ int rep_replay_main(int argc, char **argv, FILE *out, FILE *err)
         for (uint32_t i = 0; i < st->ntenants; i++)
             names[nn++] = st->tenants[i];
     qsort(names, nn, sizeof *names, rep_cmp_str);
-    int64_t gen = ((int64_t)d + 1) * REP_MS_PER_DAY - 1;
-    for (uint32_t i = 0; i < nn; i++)
-        for (int t = 0; t < 3; t++) {
-            if (type && strcmp(type, rep_report_types[t]))
-                continue;
-            json_t *r = rep_report_build(st, rep_report_types[t], names[i], d, gen);
-            if (!r) {
-                fprintf(err, "replay: out of memory building %s\n", rep_report_types[t]);
-                goto cleanup;
-            }
-            if (table) {
-                cm_table_report(out, r);
-            } else {
-                char *s =
-                    json_dumps(r, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
-                if (s)
-                    fprintf(out, "%s\n", s);
-                free(s);
-            }
-            json_decref(r);
-        }
-    rc = 0;
+    rc = rep_replay_print(st, (const char *const *)names, nn, d, type, table, out, err) < 0 ? 2 : 0;
 cleanup:
     free(names);
     rep_state_free(st);

@@ -15,26 +15,20 @@
 #ifndef REP_REPORTER_H
 #define REP_REPORTER_H
 
+#include "map.h"
+
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
-/* ---- map.c: string -> uint32 open-addressing hash map ---- */
-typedef struct rep_map {
-    char **keys; /* owned copies, NUL-terminated */
-    uint32_t *vals;
-    uint32_t *hashes;
-    size_t cap, len;
-} rep_map;
-
-/* 1 and *val when found, 0 when not. */
-int rep_map_get(const rep_map *m, const char *key, size_t klen, uint32_t *val);
-/* Inserts or overwrites; -1 on out of memory. */
-int rep_map_put(rep_map *m, const char *key, size_t klen, uint32_t val);
-void rep_map_free(rep_map *m);
-
 /* ---- state.c ---- */
+/* Grows the array *p of elem-byte items to hold need items (capacity
+ * doubling from 16, new items zeroed). 0, or -1 on out of memory with *p
+ * and *cap unchanged. Shared by the library's files (REP_GROW). */
+int rep_grow(void **p, uint32_t *cap, size_t elem, uint32_t need);
+#define REP_GROW(arr, cap, need) rep_grow((void **)&(arr), &(cap), sizeof *(arr), (need))
+
 enum { REP_MV_PAY = 1, REP_MV_CREDIT = 2, REP_MV_DISPUTE = 3 };
 enum { REP_CLOSE_NONE = 0, REP_CLOSE_VOID = 1, REP_CLOSE_WRITEOFF = 2 };
 enum { REP_PROMISE_OPEN = 0, REP_PROMISE_KEPT = 1, REP_PROMISE_BROKEN = 2 };
@@ -154,8 +148,8 @@ typedef struct rep_state {
     uint32_t ngroups, capgroups;
     rep_contact *contacts;
     uint32_t ncontacts, capcontacts;
-    rep_map tenant_ix, cur_ix, inv_ix, cust_ix, pay_ix, prom_ix, group_ix;
-    rep_map seen;          /* de-dup: "e\x1f" tenant/source/id, "c\x1f" tenant/id */
+    cm_map tenant_ix, cur_ix, inv_ix, cust_ix, pay_ix, prom_ix, group_ix;
+    cm_map seen;           /* de-dup: "e\x1f" tenant/source/id, "c\x1f" tenant/id */
     rep_tlists *by_tenant; /* [ntenants] */
     uint32_t capby;
     uint64_t applied, duplicates, rejected;
@@ -168,10 +162,12 @@ void rep_state_free(rep_state *st);
 /* Rebuilds by_tenant from the entities (after a snapshot decode). */
 int rep_state_reindex(rep_state *st);
 
-/* Applies one canonical event (docs/contracts.md). Returns 1 applied,
- * 0 duplicate or ignored type, -1 invalid (errstr names the field). */
+/* Applies one canonical event (docs/contracts.md), decoded with the
+ * contract's ct_event_decode. Returns 1 applied, 0 duplicate or ignored
+ * type, -1 invalid (errstr: the decoder's "field: rule (detail)", or what
+ * the reporter refuses, e.g. an unknown payment). */
 int rep_state_apply_event(rep_state *st, const json_t *ev, char *errstr, size_t errlen);
-/* Applies one contact outcome. Same returns. */
+/* Applies one contact outcome (ct_contact_decode). Same returns. */
 int rep_state_apply_contact(rep_state *st, const json_t *c, char *errstr, size_t errlen);
 
 /* Balance of an invoice at the end of day D (0 once voided or written off,

@@ -7,53 +7,32 @@
  * Strings are u32 length + bytes (0xffffffff = NULL). Customer
  * invoice lists are rebuilt from the invoices on decode. A snapshot is
  * only ever read by the same major version: on a magic mismatch the
- * reporter rebuilds from Kafka instead. */
+ * reporter rebuilds from Kafka instead. The checksum is rep_sum64 below,
+ * not common/'s FNV-1a (cm_fnv1a64): it reads 8 bytes a step, and every
+ * stored snapshot carries it, so it stays as it is. The bytes are built in
+ * one cm_buf. */
 #include "reporter.h"
+
+#include "buf.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct rep_wbuf {
-    char *p;
-    size_t len, cap;
-    int oom;
-} rep_wbuf;
-
-static void w_bytes(rep_wbuf *w, const void *b, size_t n)
-{
-    if (w->oom)
-        return;
-    if (w->len + n > w->cap) {
-        size_t c = w->cap ? w->cap : 4096;
-        while (c < w->len + n)
-            c *= 2;
-        char *q = realloc(w->p, c);
-        if (!q) {
-            w->oom = 1;
-            return;
-        }
-        w->p = q;
-        w->cap = c;
-    }
-    memcpy(w->p + w->len, b, n);
-    w->len += n;
-}
-
-static void w_u64(rep_wbuf *w, uint64_t v)
+static void w_u64(cm_buf *w, uint64_t v)
 {
     unsigned char b[8];
     for (int i = 0; i < 8; i++)
         b[i] = (unsigned char)(v >> (8 * i));
-    w_bytes(w, b, 8);
+    cm_buf_add(w, b, 8);
 }
-static void w_u32(rep_wbuf *w, uint32_t v)
+static void w_u32(cm_buf *w, uint32_t v)
 {
     unsigned char b[4];
     for (int i = 0; i < 4; i++)
         b[i] = (unsigned char)(v >> (8 * i));
-    w_bytes(w, b, 4);
+    cm_buf_add(w, b, 4);
 }
-static void w_str(rep_wbuf *w, const char *s)
+static void w_str(cm_buf *w, const char *s)
 {
     if (!s) {
         w_u32(w, 0xffffffffu);
@@ -61,7 +40,7 @@ static void w_str(rep_wbuf *w, const char *s)
     }
     size_t n = strlen(s);
     w_u32(w, (uint32_t)n);
-    w_bytes(w, s, n);
+    cm_buf_add(w, s, n);
 }
 
 typedef struct rep_rbuf {
@@ -142,7 +121,7 @@ static uint64_t rep_sum64(const unsigned char *p, size_t n)
 #define W64(x) w_u64(&w, (uint64_t)(x))
 #define W32(x) w_u32(&w, (uint32_t)(x))
 
-static void w_map(rep_wbuf *wb, const rep_map *m)
+static void w_map(cm_buf *wb, const cm_map *m)
 {
     w_u64(wb, m->len);
     for (size_t i = 0; i < m->cap; i++)
@@ -154,8 +133,8 @@ static void w_map(rep_wbuf *wb, const rep_map *m)
 
 int rep_snapshot_encode(const rep_state *st, char **buf, size_t *len, char *errstr, size_t errlen)
 {
-    rep_wbuf w = {0};
-    w_bytes(&w, "REPSNAP1", 8);
+    cm_buf w = CM_BUF_INIT;
+    cm_buf_add(&w, "REPSNAP1", 8);
     W32(st->ntenants);
     for (uint32_t i = 0; i < st->ntenants; i++)
         w_str(&w, st->tenants[i]);
@@ -184,12 +163,12 @@ int rep_snapshot_encode(const rep_state *st, char **buf, size_t *len, char *errs
         W32(v->close_day);
         W64(v->amount);
         W32(v->nmoves);
-        for (uint32_t k = 0; k < v->nmoves; k++) {
-            W64(v->moves[k].amount);
-            W64(v->moves[k].at_ms);
-            W32(v->moves[k].day);
-            W32(v->moves[k].ref);
-            W32(v->moves[k].kind);
+        for (const rep_move *mv = v->moves; mv < v->moves + v->nmoves; mv++) {
+            W64(mv->amount);
+            W64(mv->at_ms);
+            W32(mv->day);
+            W32(mv->ref);
+            W32(mv->kind);
         }
         W32(v->ncontacts);
         for (uint32_t k = 0; k < v->ncontacts; k++)
@@ -243,8 +222,8 @@ int rep_snapshot_encode(const rep_state *st, char **buf, size_t *len, char *errs
         W32(st->contacts[i].group);
         W32(st->contacts[i].sent);
     }
-    const rep_map *maps[] = {&st->tenant_ix, &st->cur_ix,  &st->inv_ix,   &st->cust_ix,
-                             &st->pay_ix,    &st->prom_ix, &st->group_ix, &st->seen};
+    const cm_map *maps[] = {&st->tenant_ix, &st->cur_ix,  &st->inv_ix,   &st->cust_ix,
+                            &st->pay_ix,    &st->prom_ix, &st->group_ix, &st->seen};
     for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
         w_map(&w, maps[i]);
     W64(st->applied);
@@ -256,16 +235,14 @@ int rep_snapshot_encode(const rep_state *st, char **buf, size_t *len, char *errs
         W32(st->offsets.part[i]);
         W64(st->offsets.next[i]);
     }
-    w_bytes(&w, "END1", 4);
+    cm_buf_add(&w, "END1", 4);
     if (!w.oom)
         w_u64(&w, rep_sum64((const unsigned char *)w.p, w.len));
-    if (w.oom) {
-        free(w.p);
+    *buf = cm_buf_take(&w, len); /* frees the buffer after an oom */
+    if (!*buf) {
         snprintf(errstr, errlen, "snapshot: out of memory");
         return -1;
     }
-    *buf = w.p;
-    *len = w.len;
     return 0;
 }
 
@@ -432,8 +409,8 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
         st->contacts[st->ncontacts].sent = (uint8_t)R32();
     }
 
-    rep_map *maps[] = {&st->tenant_ix, &st->cur_ix,  &st->inv_ix,   &st->cust_ix,
-                       &st->pay_ix,    &st->prom_ix, &st->group_ix, &st->seen};
+    cm_map *maps[] = {&st->tenant_ix, &st->cur_ix,  &st->inv_ix,   &st->cust_ix,
+                      &st->pay_ix,    &st->prom_ix, &st->group_ix, &st->seen};
     for (size_t i = 0; i < sizeof maps / sizeof maps[0] && !r.bad; i++) {
         uint64_t m = R64();
         if (m > len)
@@ -447,7 +424,7 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
             const char *key = (const char *)r.p + r.off;
             r.off += klen;
             uint32_t val = R32();
-            if (!r.bad && rep_map_put(maps[i], key, klen, val) < 0)
+            if (!r.bad && cm_map_put(maps[i], key, klen, val) < 0)
                 goto bad;
         }
     }

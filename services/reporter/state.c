@@ -17,14 +17,18 @@
 #include "reporter.h"
 
 #include "clock.h"
+#include "command.h"
+#include "contract.h"
+#include "event.h"
 #include "money.h"
+#include "outcome.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define SEP "\x1f"
 
-static int rep_grow(void **p, uint32_t *cap, size_t elem, uint32_t need)
+int rep_grow(void **p, uint32_t *cap, size_t elem, uint32_t need)
 {
     if (need <= *cap)
         return 0;
@@ -39,11 +43,10 @@ static int rep_grow(void **p, uint32_t *cap, size_t elem, uint32_t need)
     *cap = ncap;
     return 0;
 }
-#define GROW(arr, cap, need) rep_grow((void **)&(arr), &(cap), sizeof *(arr), (need))
 
 static int rep_list_push(rep_list *l, uint32_t v)
 {
-    if (GROW(l->v, l->cap, l->n + 1) < 0)
+    if (REP_GROW(l->v, l->cap, l->n + 1) < 0)
         return -1;
     l->v[l->n++] = v;
     return 0;
@@ -65,7 +68,7 @@ static void rep_tlists_free(rep_state *st)
 int rep_state_reindex(rep_state *st)
 {
     rep_tlists_free(st);
-    if (GROW(st->by_tenant, st->capby, st->ntenants ? st->ntenants : 1) < 0)
+    if (REP_GROW(st->by_tenant, st->capby, st->ntenants ? st->ntenants : 1) < 0)
         return -1;
     for (uint32_t i = 0; i < st->ninvs; i++)
         if (st->invs[i].tenant >= st->ntenants ||
@@ -94,49 +97,46 @@ rep_state *rep_state_new(void)
 
 void rep_state_free(rep_state *st)
 {
-    if (!st)
+    if (st == NULL)
         return;
+    /* what the entities own first, then the arrays themselves */
     for (uint32_t i = 0; i < st->ntenants; i++)
         free(st->tenants[i]);
-    free(st->tenants);
-    free(st->curs);
-    for (uint32_t i = 0; i < st->ninvs; i++) {
-        free(st->invs[i].id);
-        free(st->invs[i].moves);
-        free(st->invs[i].contacts);
+    for (rep_inv *v = st->invs; v < st->invs + st->ninvs; v++) {
+        free(v->id);
+        free(v->moves);
+        free(v->contacts);
     }
-    free(st->invs);
-    for (uint32_t i = 0; i < st->ncusts; i++) {
-        free(st->custs[i].id);
-        free(st->custs[i].name);
-        free(st->custs[i].invs);
+    for (rep_cust *c = st->custs; c < st->custs + st->ncusts; c++) {
+        free(c->id);
+        free(c->name);
+        free(c->invs);
     }
-    free(st->custs);
-    for (uint32_t i = 0; i < st->npays; i++)
-        free(st->pays[i].allocs);
-    free(st->pays);
-    for (uint32_t i = 0; i < st->nproms; i++)
-        free(st->proms[i].invs);
-    free(st->proms);
-    for (uint32_t i = 0; i < st->ngroups; i++) {
-        free(st->groups[i].strategy);
-        free(st->groups[i].variant);
-        free(st->groups[i].channel);
+    for (rep_pay *p = st->pays; p < st->pays + st->npays; p++)
+        free(p->allocs);
+    for (rep_promise *p = st->proms; p < st->proms + st->nproms; p++)
+        free(p->invs);
+    for (rep_group *g = st->groups; g < st->groups + st->ngroups; g++) {
+        free(g->strategy);
+        free(g->variant);
+        free(g->channel);
     }
-    free(st->groups);
-    free(st->contacts);
+    void *arrays[] = {st->tenants, st->curs,  st->invs,   st->custs,
+                      st->pays,    st->proms, st->groups, st->contacts};
+    for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
+        free(arrays[i]);
     rep_tlists_free(st);
-    rep_map *maps[] = {&st->tenant_ix, &st->cur_ix,  &st->inv_ix,   &st->cust_ix,
-                       &st->pay_ix,    &st->prom_ix, &st->group_ix, &st->seen};
+    cm_map *maps[] = {&st->tenant_ix, &st->cur_ix,  &st->inv_ix,   &st->cust_ix,
+                      &st->pay_ix,    &st->prom_ix, &st->group_ix, &st->seen};
     for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
-        rep_map_free(maps[i]);
+        cm_map_free(maps[i]);
     free(st);
 }
 
 int rep_state_tenant(const rep_state *st, const char *name)
 {
     uint32_t v;
-    if (rep_map_get(&st->tenant_ix, name, strlen(name), &v))
+    if (cm_map_get(&st->tenant_ix, name, strlen(name), &v))
         return (int)v;
     return -1;
 }
@@ -146,15 +146,15 @@ int rep_state_tenant(const rep_state *st, const char *name)
 static int rep_tenant_ix(rep_state *st, const char *name, uint32_t *out)
 {
     size_t n = strlen(name);
-    if (rep_map_get(&st->tenant_ix, name, n, out))
+    if (cm_map_get(&st->tenant_ix, name, n, out))
         return 0;
-    if (GROW(st->tenants, st->captenants, st->ntenants + 1) < 0 ||
-        GROW(st->by_tenant, st->capby, st->ntenants + 1) < 0)
+    if (REP_GROW(st->tenants, st->captenants, st->ntenants + 1) < 0 ||
+        REP_GROW(st->by_tenant, st->capby, st->ntenants + 1) < 0)
         return -1;
     char *copy = strdup(name);
     if (!copy)
         return -1;
-    if (rep_map_put(&st->tenant_ix, name, n, st->ntenants) < 0) {
+    if (cm_map_put(&st->tenant_ix, name, n, st->ntenants) < 0) {
         free(copy);
         return -1;
     }
@@ -168,7 +168,7 @@ static int rep_cur_ix(rep_state *st, const char *code, uint16_t *out, char *errs
 {
     uint32_t v;
     size_t n = strlen(code);
-    if (rep_map_get(&st->cur_ix, code, n, &v)) {
+    if (cm_map_get(&st->cur_ix, code, n, &v)) {
         *out = (uint16_t)v;
         return 0;
     }
@@ -177,8 +177,8 @@ static int rep_cur_ix(rep_state *st, const char *code, uint16_t *out, char *errs
         snprintf(errstr, errlen, "%s: unknown ISO 4217 currency \"%.16s\"", field, code);
         return -1;
     }
-    if (st->ncurs >= 65535 || GROW(st->curs, st->capcurs, st->ncurs + 1) < 0 ||
-        rep_map_put(&st->cur_ix, code, n, st->ncurs) < 0) {
+    if (st->ncurs >= 65535 || REP_GROW(st->curs, st->capcurs, st->ncurs + 1) < 0 ||
+        cm_map_put(&st->cur_ix, code, n, st->ncurs) < 0) {
         snprintf(errstr, errlen, "out of memory");
         return -1;
     }
@@ -188,25 +188,34 @@ static int rep_cur_ix(rep_state *st, const char *code, uint16_t *out, char *errs
     return 0;
 }
 
+/* Looks up "tenant SEP id" in m (the index of customers, invoices or
+ * payments): 1 and *out when present; 0 when not, with the key in key
+ * (CT_KEY_MAX bytes) and its length in *klen for the insert; -1 when the
+ * key does not fit. */
+static int rep_lookup(const rep_state *st, const cm_map *m, uint32_t tenant, const char *id,
+                      char *key, size_t *klen, uint32_t *out)
+{
+    int n = snprintf(key, CT_KEY_MAX, "%s" SEP "%s", st->tenants[tenant], id);
+    if (n < 0 || n >= CT_KEY_MAX)
+        return -1;
+    *klen = (size_t)n;
+    return cm_map_get(m, key, *klen, out);
+}
+
 static int rep_cust_ix(rep_state *st, uint32_t tenant, const char *id, uint32_t *out)
 {
-    char key[512];
-    int n = snprintf(key, sizeof key, "%s" SEP "%s", st->tenants[tenant], id);
-    if (n < 0 || (size_t)n >= sizeof key)
-        return -1;
-    if (rep_map_get(&st->cust_ix, key, (size_t)n, out))
-        return 0;
-    if (GROW(st->custs, st->capcusts, st->ncusts + 1) < 0)
-        return -1;
-    rep_cust *c = &st->custs[st->ncusts];
-    memset(c, 0, sizeof *c);
-    c->id = strdup(id);
-    if (!c->id || rep_map_put(&st->cust_ix, key, (size_t)n, st->ncusts) < 0) {
-        free(c->id);
-        c->id = NULL;
+    char key[CT_KEY_MAX];
+    size_t kn;
+    int found = rep_lookup(st, &st->cust_ix, tenant, id, key, &kn, out);
+    if (found)
+        return found > 0 ? 0 : -1;
+    char *copy = NULL;
+    if (REP_GROW(st->custs, st->capcusts, st->ncusts + 1) < 0 || !(copy = strdup(id)) ||
+        cm_map_put(&st->cust_ix, key, kn, st->ncusts) < 0) {
+        free(copy);
         return -1;
     }
-    c->tenant = tenant;
+    st->custs[st->ncusts] = (rep_cust){.id = copy, .tenant = tenant};
     *out = st->ncusts++;
     return 0;
 }
@@ -215,28 +224,21 @@ static int rep_cust_ix(rep_state *st, uint32_t tenant, const char *id, uint32_t 
 static int rep_inv_ix(rep_state *st, uint32_t tenant, const char *id, uint32_t cust, uint16_t cur,
                       uint32_t *out)
 {
-    char key[512];
-    int n = snprintf(key, sizeof key, "%s" SEP "%s", st->tenants[tenant], id);
-    if (n < 0 || (size_t)n >= sizeof key)
-        return -1;
-    if (rep_map_get(&st->inv_ix, key, (size_t)n, out))
-        return 0;
-    if (GROW(st->invs, st->capinvs, st->ninvs + 1) < 0)
-        return -1;
-    rep_inv *inv = &st->invs[st->ninvs];
-    memset(inv, 0, sizeof *inv);
-    inv->id = strdup(id);
-    if (!inv->id || rep_map_put(&st->inv_ix, key, (size_t)n, st->ninvs) < 0) {
-        free(inv->id);
-        inv->id = NULL;
+    char key[CT_KEY_MAX];
+    size_t kn;
+    int found = rep_lookup(st, &st->inv_ix, tenant, id, key, &kn, out);
+    if (found)
+        return found > 0 ? 0 : -1;
+    char *copy = NULL;
+    if (REP_GROW(st->invs, st->capinvs, st->ninvs + 1) < 0 || !(copy = strdup(id)) ||
+        cm_map_put(&st->inv_ix, key, kn, st->ninvs) < 0) {
+        free(copy);
         return -1;
     }
-    inv->tenant = tenant;
-    inv->cust = cust;
-    inv->cur = cur;
-    inv->close_day = REP_DAY_NONE;
+    st->invs[st->ninvs] = (rep_inv){
+        .id = copy, .tenant = tenant, .cust = cust, .cur = cur, .close_day = REP_DAY_NONE};
     rep_cust *c = &st->custs[cust];
-    if (GROW(c->invs, c->capinvs, c->ninvs + 1) < 0 ||
+    if (REP_GROW(c->invs, c->capinvs, c->ninvs + 1) < 0 ||
         rep_list_push(&st->by_tenant[tenant].invs, st->ninvs) < 0)
         return -1;
     c->invs[c->ninvs++] = st->ninvs;
@@ -246,7 +248,7 @@ static int rep_inv_ix(rep_state *st, uint32_t tenant, const char *id, uint32_t c
 
 static int rep_inv_add_move(rep_inv *inv, const rep_move *mv)
 {
-    if (GROW(inv->moves, inv->capmoves, inv->nmoves + 1) < 0)
+    if (REP_GROW(inv->moves, inv->capmoves, inv->nmoves + 1) < 0)
         return -1;
     uint32_t i = inv->nmoves;
     while (i > 0 && inv->moves[i - 1].day > mv->day) {
@@ -308,94 +310,53 @@ int32_t rep_inv_paid_day(const rep_state *st, const rep_inv *inv, int32_t d)
     return REP_DAY_NONE;
 }
 
-/* ---- field helpers: every error names the field and the rule ---- */
-
-static const char *rep_str(const json_t *o, const char *k, const char *prefix, int required,
-                           char *errstr, size_t errlen)
-{
-    const json_t *v = json_object_get(o, k);
-    if (!v || json_is_null(v)) {
-        if (required)
-            snprintf(errstr, errlen, "%s%s: required", prefix, k);
-        return NULL;
-    }
-    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > 200) {
-        snprintf(errstr, errlen, "%s%s: not a string of 1..200 characters", prefix, k);
-        return NULL;
-    }
-    return json_string_value(v);
-}
-
-static int rep_date(const json_t *o, const char *k, int32_t *day, char *errstr, size_t errlen)
-{
-    const json_t *v = json_object_get(o, k);
-    if (!json_is_string(v) || cm_date_parse(json_string_value(v), day) < 0) {
-        snprintf(errstr, errlen, "data.%s: %s", k, v ? "not a date (YYYY-MM-DD)" : "required");
-        return -1;
-    }
-    return 0;
-}
-
-static int rep_minor(const json_t *o, const char *k, const char *prefix, int64_t *out, char *errstr,
-                     size_t errlen)
-{
-    const json_t *v = json_object_get(o, k);
-    if (!json_is_integer(v) || json_integer_value(v) < 0) {
-        snprintf(errstr, errlen, "%s%s: %s", prefix, k,
-                 v ? "not a non-negative integer (minor units)" : "required");
-        return -1;
-    }
-    *out = json_integer_value(v);
-    return 0;
-}
+/* ---- events: decoded by the contract (ct_event_decode), which checked
+ * presence, types, CT_* limits, dates and allocation sums; what is left
+ * here is what only the reporter knows (currencies it has an exponent
+ * for, payments it has seen, an invoice's currency). ---- */
 
 static int rep_seen(rep_state *st, const char *key, size_t n)
 {
-    return rep_map_get(&st->seen, key, n, NULL);
+    return cm_map_get(&st->seen, key, n, NULL);
 }
 
-/* ---- events ---- */
+static int rep_oom(char *errstr, size_t errlen)
+{
+    snprintf(errstr, errlen, "out of memory");
+    return -1;
+}
 
-static int rep_apply_invoice(rep_state *st, uint32_t tenant, uint32_t cust, const json_t *data,
+/* The end of day (last millisecond) of day: the instant of a fact that
+ * only has a date. */
+static int64_t rep_day_end(int32_t day)
+{
+    return ((int64_t)day + 1) * REP_MS_PER_DAY - 1;
+}
+
+static int rep_apply_invoice(rep_state *st, uint32_t tenant, uint32_t cust, const ct_invoice *d,
                              char *errstr, size_t errlen)
 {
-    const char *iid = rep_str(data, "invoice_id", "data.", 1, errstr, errlen);
-    const char *cur = rep_str(data, "currency", "data.", 1, errstr, errlen);
-    int64_t amount;
-    int32_t issued, due;
     uint16_t ci;
     uint32_t ii;
-    if (!iid || !cur)
+    if (rep_cur_ix(st, d->currency, &ci, errstr, errlen, "data.currency") < 0)
         return -1;
-    if (rep_minor(data, "amount_minor", "data.", &amount, errstr, errlen) < 0 ||
-        rep_date(data, "issued_on", &issued, errstr, errlen) < 0 ||
-        rep_date(data, "due_on", &due, errstr, errlen) < 0 ||
-        rep_cur_ix(st, cur, &ci, errstr, errlen, "data.currency") < 0)
-        return -1;
-    if (rep_inv_ix(st, tenant, iid, cust, ci, &ii) < 0) {
-        snprintf(errstr, errlen, "data.invoice_id: too long or out of memory");
-        return -1;
-    }
+    if (rep_inv_ix(st, tenant, d->invoice_id, cust, ci, &ii) < 0)
+        return rep_oom(errstr, errlen);
     rep_inv *inv = &st->invs[ii];
     inv->known = 1;
     inv->cur = ci;
-    inv->amount = amount;
-    inv->issued = issued;
-    inv->due = due;
+    inv->amount = d->amount_minor;
+    inv->issued = d->issued_on.day;
+    inv->due = d->due_on.day;
     return 1;
 }
 
-static int rep_apply_close(rep_state *st, uint32_t tenant, uint32_t cust, const json_t *data,
-                           int kind, int32_t day, char *errstr, size_t errlen)
+static int rep_apply_close(rep_state *st, uint32_t tenant, uint32_t cust, const char *iid, int kind,
+                           int32_t day, char *errstr, size_t errlen)
 {
-    const char *iid = rep_str(data, "invoice_id", "data.", 1, errstr, errlen);
     uint32_t ii;
-    if (!iid)
-        return -1;
-    if (rep_inv_ix(st, tenant, iid, cust, 0, &ii) < 0) {
-        snprintf(errstr, errlen, "data.invoice_id: too long or out of memory");
-        return -1;
-    }
+    if (rep_inv_ix(st, tenant, iid, cust, 0, &ii) < 0)
+        return rep_oom(errstr, errlen);
     rep_inv *inv = &st->invs[ii];
     if (inv->close_day == REP_DAY_NONE) {
         inv->close_day = day;
@@ -419,334 +380,257 @@ static int rep_open_cmp_st(const rep_state *st, const rep_open *a, const rep_ope
     return strcmp(x->id, y->id);
 }
 
-static int rep_apply_payment(rep_state *st, uint32_t tenant, uint32_t cust, const json_t *data,
+/* The payment's explicit allocations into al (d->nallocations entries);
+ * -1 with errstr when an invoice is in another currency. */
+static int rep_alloc_explicit(rep_state *st, uint32_t tenant, uint32_t cust, uint16_t ci,
+                              const ct_payment *d, rep_alloc *al, char *errstr, size_t errlen)
+{
+    for (size_t i = 0; i < d->nallocations; i++) {
+        uint32_t ii;
+        if (rep_inv_ix(st, tenant, d->allocations[i].invoice_id, cust, ci, &ii) < 0)
+            return rep_oom(errstr, errlen);
+        if (st->invs[ii].known && st->invs[ii].cur != ci) {
+            snprintf(errstr, errlen,
+                     "data.allocations[%zu].invoice_id: invoice is in %s, the payment in %s", i,
+                     st->curs[st->invs[ii].cur].code, d->currency);
+            return -1;
+        }
+        al[i] = (rep_alloc){ii, d->allocations[i].amount_minor};
+    }
+    return 0;
+}
+
+/* Allocates amount oldest due first over the customer's open invoices in
+ * currency ci. A new array (NULL when nothing is open) in *out, its length
+ * in *nout; -1 on out of memory. */
+static int rep_alloc_oldest(const rep_state *st, uint32_t cust, uint16_t ci, int64_t amount,
+                            rep_alloc **out, uint32_t *nout)
+{
+    const rep_cust *c = &st->custs[cust];
+    rep_open *open = c->ninvs ? calloc(c->ninvs, sizeof *open) : NULL;
+    uint32_t nopen = 0;
+    *out = NULL;
+    *nout = 0;
+    if (c->ninvs && !open)
+        return -1;
+    for (uint32_t i = 0; i < c->ninvs; i++) {
+        const rep_inv *inv = &st->invs[c->invs[i]];
+        if (!inv->known || inv->cur != ci)
+            continue;
+        int64_t bal = rep_inv_outstanding(st, inv, REP_DAY_NONE - 1);
+        if (bal <= 0)
+            continue;
+        rep_open o = {c->invs[i], bal};
+        uint32_t j = nopen++;
+        while (j > 0 && rep_open_cmp_st(st, &open[j - 1], &o) > 0) {
+            open[j] = open[j - 1];
+            j--;
+        }
+        open[j] = o;
+    }
+    rep_alloc *al = nopen ? calloc(nopen, sizeof *al) : NULL;
+    if (nopen && !al) {
+        free(open);
+        return -1;
+    }
+    int64_t left = amount;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < nopen && left > 0; i++) {
+        int64_t take = open[i].bal < left ? open[i].bal : left;
+        al[n++] = (rep_alloc){open[i].inv, take};
+        left -= take;
+    }
+    free(open);
+    *out = al;
+    *nout = n;
+    return 0;
+}
+
+static int rep_apply_payment(rep_state *st, uint32_t tenant, uint32_t cust, const ct_payment *d,
                              char *errstr, size_t errlen)
 {
-    const char *pid = rep_str(data, "payment_id", "data.", 1, errstr, errlen);
-    const char *cur = rep_str(data, "currency", "data.", 1, errstr, errlen);
-    int64_t amount, at_ms = -1;
-    int32_t day;
     uint16_t ci;
-    if (!pid || !cur)
+    if (rep_cur_ix(st, d->currency, &ci, errstr, errlen, "data.currency") < 0)
         return -1;
-    if (rep_minor(data, "amount_minor", "data.", &amount, errstr, errlen) < 0 ||
-        rep_cur_ix(st, cur, &ci, errstr, errlen, "data.currency") < 0)
-        return -1;
-    const json_t *rat = json_object_get(data, "received_at");
-    if (rat && !json_is_null(rat)) {
-        if (!json_is_string(rat) || cm_time_parse_rfc3339(json_string_value(rat), &at_ms) < 0) {
-            snprintf(errstr, errlen, "data.received_at: not an RFC 3339 instant");
-            return -1;
-        }
-    }
-    if (json_object_get(data, "received_on")) {
-        if (rep_date(data, "received_on", &day, errstr, errlen) < 0)
-            return -1;
-    } else if (at_ms >= 0) {
-        day = cm_time_day(at_ms);
-    } else {
-        snprintf(errstr, errlen, "data.received_on: required");
-        return -1;
-    }
-    if (at_ms < 0)
-        at_ms = ((int64_t)day + 1) * REP_MS_PER_DAY - 1;
-    const json_t *allocs = json_object_get(data, "allocations");
-    if (allocs && !json_is_null(allocs) && !json_is_array(allocs)) {
-        snprintf(errstr, errlen, "data.allocations: not an array");
-        return -1;
-    }
-    size_t nal = json_is_array(allocs) ? json_array_size(allocs) : 0;
-    /* validate allocations before changing anything */
-    int64_t alloc_sum = 0;
-    for (size_t i = 0; i < nal; i++) {
-        const json_t *a = json_array_get(allocs, i);
-        char pfx[48];
-        int64_t am;
-        snprintf(pfx, sizeof pfx, "data.allocations[%zu].", i);
-        if (!json_is_object(a)) {
-            snprintf(errstr, errlen, "data.allocations[%zu]: not an object", i);
-            return -1;
-        }
-        if (!rep_str(a, "invoice_id", pfx, 1, errstr, errlen) ||
-            rep_minor(a, "amount_minor", pfx, &am, errstr, errlen) < 0)
-            return -1;
-        alloc_sum += am;
-    }
-    if (alloc_sum > amount) {
-        snprintf(errstr, errlen, "data.allocations: sum exceeds data.amount_minor");
-        return -1;
-    }
+    int32_t day = d->received_on.day;
+    int64_t at_ms = d->received_at ? d->received_at_ms : rep_day_end(day);
 
-    char key[512];
-    int kn = snprintf(key, sizeof key, "%s" SEP "%s", st->tenants[tenant], pid);
-    if (kn < 0 || (size_t)kn >= sizeof key) {
+    char key[CT_KEY_MAX];
+    size_t kn;
+    uint32_t seen;
+    int found = rep_lookup(st, &st->pay_ix, tenant, d->payment_id, key, &kn, &seen);
+    if (found < 0) {
         snprintf(errstr, errlen, "data.payment_id: too long");
         return -1;
     }
-    if (rep_map_get(&st->pay_ix, key, (size_t)kn, NULL))
+    if (found)
         return 0; /* the same payment again */
-    if (GROW(st->pays, st->cappays, st->npays + 1) < 0)
-        goto oom;
+    if (REP_GROW(st->pays, st->cappays, st->npays + 1) < 0)
+        return rep_oom(errstr, errlen);
     uint32_t pi = st->npays;
-    rep_pay *p = &st->pays[pi];
-    memset(p, 0, sizeof *p);
-    p->tenant = tenant;
-    p->cust = cust;
-    p->cur = ci;
-    p->day = day;
-    p->reversed_day = REP_DAY_NONE;
-    p->at_ms = at_ms;
-    p->amount = amount;
+    st->pays[pi] = (rep_pay){.tenant = tenant,
+                             .cust = cust,
+                             .cur = ci,
+                             .day = day,
+                             .reversed_day = REP_DAY_NONE,
+                             .at_ms = at_ms,
+                             .amount = d->amount_minor};
 
     rep_alloc *al = NULL;
     uint32_t nout = 0;
-    if (nal) {
-        al = calloc(nal, sizeof *al);
+    if (d->nallocations) {
+        al = calloc(d->nallocations, sizeof *al);
         if (!al)
-            goto oom;
-        for (size_t i = 0; i < nal; i++) {
-            const json_t *a = json_array_get(allocs, i);
-            uint32_t ii;
-            if (rep_inv_ix(st, tenant, json_string_value(json_object_get(a, "invoice_id")), cust,
-                           ci, &ii) < 0) {
-                free(al);
-                goto oom;
-            }
-            if (st->invs[ii].known && st->invs[ii].cur != ci) {
-                snprintf(errstr, errlen,
-                         "data.allocations[%zu].invoice_id: invoice is in %s, the payment in %s", i,
-                         st->curs[st->invs[ii].cur].code, cur);
-                free(al);
-                return -1;
-            }
-            al[nout].inv = ii;
-            al[nout].amount = json_integer_value(json_object_get(a, "amount_minor"));
-            nout++;
+            return rep_oom(errstr, errlen);
+        if (rep_alloc_explicit(st, tenant, cust, ci, d, al, errstr, errlen) < 0) {
+            free(al);
+            return -1;
         }
-    } else {
-        /* oldest due first over the customer's open invoices in this currency */
-        const rep_cust *c = &st->custs[cust];
-        rep_open *open = c->ninvs ? calloc(c->ninvs, sizeof *open) : NULL;
-        uint32_t nopen = 0;
-        if (c->ninvs && !open)
-            goto oom;
-        for (uint32_t i = 0; i < c->ninvs; i++) {
-            const rep_inv *inv = &st->invs[c->invs[i]];
-            if (!inv->known || inv->cur != ci)
-                continue;
-            int64_t bal = rep_inv_outstanding(st, inv, REP_DAY_NONE - 1);
-            if (bal <= 0)
-                continue;
-            rep_open o = {c->invs[i], bal};
-            uint32_t j = nopen++;
-            while (j > 0 && rep_open_cmp_st(st, &open[j - 1], &o) > 0) {
-                open[j] = open[j - 1];
-                j--;
-            }
-            open[j] = o;
-        }
-        al = nopen ? calloc(nopen, sizeof *al) : NULL;
-        if (nopen && !al) {
-            free(open);
-            goto oom;
-        }
-        int64_t left = amount;
-        for (uint32_t i = 0; i < nopen && left > 0; i++) {
-            int64_t take = open[i].bal < left ? open[i].bal : left;
-            al[nout].inv = open[i].inv;
-            al[nout].amount = take;
-            nout++;
-            left -= take;
-        }
-        free(open);
+        nout = (uint32_t)d->nallocations;
+    } else if (rep_alloc_oldest(st, cust, ci, d->amount_minor, &al, &nout) < 0) {
+        return rep_oom(errstr, errlen);
     }
-    p->allocs = al;
-    p->nallocs = nout;
+    st->pays[pi].allocs = al;
+    st->pays[pi].nallocs = nout;
     for (uint32_t i = 0; i < nout; i++) {
         rep_move mv = {al[i].amount, at_ms, day, pi, REP_MV_PAY};
         if (rep_inv_add_move(&st->invs[al[i].inv], &mv) < 0)
-            goto oom;
+            return rep_oom(errstr, errlen);
     }
-    if (rep_map_put(&st->pay_ix, key, (size_t)kn, pi) < 0 ||
+    if (cm_map_put(&st->pay_ix, key, kn, pi) < 0 ||
         rep_list_push(&st->by_tenant[tenant].pays, pi) < 0)
-        goto oom;
+        return rep_oom(errstr, errlen);
     st->npays++;
     return 1;
-oom:
-    snprintf(errstr, errlen, "out of memory");
-    return -1;
 }
 
-static int rep_apply_reversal(rep_state *st, uint32_t tenant, const json_t *data, int32_t day,
+static int rep_apply_reversal(rep_state *st, uint32_t tenant, const ct_reversal *d, int32_t day,
                               char *errstr, size_t errlen)
 {
-    const char *pid = rep_str(data, "payment_id", "data.", 1, errstr, errlen);
-    char key[512];
+    char key[CT_KEY_MAX];
+    size_t kn;
     uint32_t pi;
-    if (!pid)
-        return -1;
-    int kn = snprintf(key, sizeof key, "%s" SEP "%s", st->tenants[tenant], pid);
-    if (kn < 0 || (size_t)kn >= sizeof key || !rep_map_get(&st->pay_ix, key, (size_t)kn, &pi)) {
-        snprintf(errstr, errlen, "data.payment_id: unknown payment \"%.64s\"", pid);
+    if (rep_lookup(st, &st->pay_ix, tenant, d->payment_id, key, &kn, &pi) <= 0) {
+        snprintf(errstr, errlen, "data.payment_id: unknown payment \"%.64s\"", d->payment_id);
         return -1;
     }
-    if (st->pays[pi].reversed_day == REP_DAY_NONE)
-        st->pays[pi].reversed_day = day < st->pays[pi].day ? st->pays[pi].day : day;
+    rep_pay *p = &st->pays[pi];
+    if (p->reversed_day == REP_DAY_NONE)
+        p->reversed_day = day < p->day ? p->day : day;
     return 1;
 }
 
-static int rep_apply_credit(rep_state *st, uint32_t tenant, uint32_t cust, const json_t *data,
-                            int32_t day, char *errstr, size_t errlen)
+/* A dated movement of an invoice: a credit note (amount > 0) or a dispute. */
+static int rep_apply_move(rep_state *st, uint32_t tenant, uint32_t cust, const char *iid,
+                          const char *currency, const rep_move *mv, char *errstr, size_t errlen)
 {
-    const char *iid = rep_str(data, "invoice_id", "data.", 1, errstr, errlen);
-    const char *cur = rep_str(data, "currency", "data.", 1, errstr, errlen);
-    int64_t amount;
-    uint16_t ci;
+    uint16_t ci = 0;
     uint32_t ii;
-    if (!iid || !cur)
+    if (currency && rep_cur_ix(st, currency, &ci, errstr, errlen, "data.currency") < 0)
         return -1;
-    if (rep_minor(data, "amount_minor", "data.", &amount, errstr, errlen) < 0 ||
-        rep_cur_ix(st, cur, &ci, errstr, errlen, "data.currency") < 0)
-        return -1;
-    if (rep_inv_ix(st, tenant, iid, cust, ci, &ii) < 0) {
-        snprintf(errstr, errlen, "data.invoice_id: too long or out of memory");
-        return -1;
-    }
-    rep_move mv = {amount, ((int64_t)day + 1) * REP_MS_PER_DAY - 1, day, 0, REP_MV_CREDIT};
-    if (rep_inv_add_move(&st->invs[ii], &mv) < 0) {
-        snprintf(errstr, errlen, "out of memory");
-        return -1;
-    }
+    if (rep_inv_ix(st, tenant, iid, cust, ci, &ii) < 0 || rep_inv_add_move(&st->invs[ii], mv) < 0)
+        return rep_oom(errstr, errlen);
     return 1;
 }
 
-static int rep_apply_dispute(rep_state *st, uint32_t tenant, uint32_t cust, const json_t *data,
-                             int32_t day, int64_t ms, char *errstr, size_t errlen)
-{
-    const char *iid = rep_str(data, "invoice_id", "data.", 1, errstr, errlen);
-    uint32_t ii;
-    if (!iid)
-        return -1;
-    if (rep_inv_ix(st, tenant, iid, cust, 0, &ii) < 0) {
-        snprintf(errstr, errlen, "data.invoice_id: too long or out of memory");
-        return -1;
-    }
-    rep_move mv = {0, ms, day, 0, REP_MV_DISPUTE};
-    if (rep_inv_add_move(&st->invs[ii], &mv) < 0) {
-        snprintf(errstr, errlen, "out of memory");
-        return -1;
-    }
-    return 1;
-}
-
-static int rep_apply_promise(rep_state *st, uint32_t tenant, uint32_t cust, const json_t *data,
+static int rep_apply_promise(rep_state *st, uint32_t tenant, uint32_t cust, const ct_promise *d,
                              int outcome, int32_t day, int64_t ms, char *errstr, size_t errlen)
 {
-    const char *cur = rep_str(data, "currency", "data.", 1, errstr, errlen);
-    int64_t amount;
-    int32_t promised_on;
     uint16_t ci;
-    if (!cur)
+    if (rep_cur_ix(st, d->currency, &ci, errstr, errlen, "data.currency") < 0)
         return -1;
-    if (rep_minor(data, "amount_minor", "data.", &amount, errstr, errlen) < 0 ||
-        rep_date(data, "promised_on", &promised_on, errstr, errlen) < 0 ||
-        rep_cur_ix(st, cur, &ci, errstr, errlen, "data.currency") < 0)
-        return -1;
-    const json_t *ids = json_object_get(data, "invoice_ids");
-    if (ids && !json_is_array(ids)) {
-        snprintf(errstr, errlen, "data.invoice_ids: not an array");
-        return -1;
-    }
-    for (size_t i = 0; i < json_array_size(ids); i++) {
-        const json_t *s = json_array_get(ids, i);
-        if (!json_is_string(s) || json_string_length(s) == 0 || json_string_length(s) > 200) {
-            snprintf(errstr, errlen, "data.invoice_ids[%zu]: not a string of 1..200 characters", i);
-            return -1;
-        }
-    }
-    char key[600];
-    int kn =
-        snprintf(key, sizeof key, "%s" SEP "%s" SEP "%d" SEP "%s" SEP "%lld", st->tenants[tenant],
-                 st->custs[cust].id, (int)promised_on, cur, (long long)amount);
+    /* a promise is (customer, date, currency, amount): promise.kept and
+     * promise.broken name the promise.made they decide */
+    char key[CT_KEY_MAX + 64];
+    int kn = snprintf(key, sizeof key, "%s" SEP "%s" SEP "%d" SEP "%s" SEP "%lld",
+                      st->tenants[tenant], st->custs[cust].id, (int)d->promised_on.day, d->currency,
+                      (long long)d->amount_minor);
     uint32_t pi;
     if (kn < 0 || (size_t)kn >= sizeof key) {
-        snprintf(errstr, errlen, "data.customer_id: too long");
+        snprintf(errstr, errlen, "customer_id: too long");
         return -1;
     }
-    if (!rep_map_get(&st->prom_ix, key, (size_t)kn, &pi)) {
-        if (GROW(st->proms, st->capproms, st->nproms + 1) < 0 ||
-            rep_map_put(&st->prom_ix, key, (size_t)kn, st->nproms) < 0 ||
+    if (!cm_map_get(&st->prom_ix, key, (size_t)kn, &pi)) {
+        if (REP_GROW(st->proms, st->capproms, st->nproms + 1) < 0 ||
+            cm_map_put(&st->prom_ix, key, (size_t)kn, st->nproms) < 0 ||
             rep_list_push(&st->by_tenant[tenant].proms, st->nproms) < 0)
-            goto oom;
+            return rep_oom(errstr, errlen);
         pi = st->nproms++;
-        rep_promise *p = &st->proms[pi];
-        memset(p, 0, sizeof *p);
-        p->tenant = tenant;
-        p->cust = cust;
-        p->cur = ci;
-        p->amount = amount;
-        p->promised_on = promised_on;
-        p->made_day = REP_DAY_NONE;
-        p->outcome_day = REP_DAY_NONE;
+        st->proms[pi] = (rep_promise){.tenant = tenant,
+                                      .cust = cust,
+                                      .cur = ci,
+                                      .amount = d->amount_minor,
+                                      .promised_on = d->promised_on.day,
+                                      .made_day = REP_DAY_NONE,
+                                      .outcome_day = REP_DAY_NONE};
     }
     rep_promise *p = &st->proms[pi];
-    if (outcome == REP_PROMISE_OPEN) {
-        if (p->made)
-            return 0;
-        p->made = 1;
-        p->made_day = day;
-        p->made_ms = ms;
-        size_t n = json_array_size(ids);
-        free(p->invs);
-        p->invs = n ? calloc(n, sizeof *p->invs) : NULL;
-        p->ninvs = 0;
-        if (n && !p->invs)
-            goto oom;
-        for (size_t i = 0; i < n; i++) {
-            uint32_t ii;
-            if (rep_inv_ix(st, tenant, json_string_value(json_array_get(ids, i)), cust, ci, &ii) <
-                0)
-                goto oom;
-            p = &st->proms[pi];
-            p->invs[p->ninvs++] = ii;
+    if (outcome != REP_PROMISE_OPEN) {
+        if (p->outcome == REP_PROMISE_OPEN) {
+            p->outcome = (uint8_t)outcome;
+            p->outcome_day = day;
         }
-    } else if (p->outcome == REP_PROMISE_OPEN) {
-        p->outcome = (uint8_t)outcome;
-        p->outcome_day = day;
+        return 1;
+    }
+    if (p->made)
+        return 0;
+    p->made = 1;
+    p->made_day = day;
+    p->made_ms = ms;
+    size_t n = d->invoice_ids.n;
+    free(p->invs);
+    p->invs = n ? calloc(n, sizeof *p->invs) : NULL;
+    p->ninvs = 0;
+    if (n && !p->invs)
+        return rep_oom(errstr, errlen);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t ii;
+        if (rep_inv_ix(st, tenant, d->invoice_ids.v[i], cust, ci, &ii) < 0)
+            return rep_oom(errstr, errlen);
+        p = &st->proms[pi];
+        p->invs[p->ninvs++] = ii;
     }
     return 1;
-oom:
-    snprintf(errstr, errlen, "out of memory");
-    return -1;
 }
+
+static int rep_apply_customer(rep_state *st, uint32_t cust, const ct_customer *d, char *errstr,
+                              size_t errlen)
+{
+    char *copy = strdup(d->name);
+    if (!copy)
+        return rep_oom(errstr, errlen);
+    free(st->custs[cust].name);
+    st->custs[cust].name = copy;
+    return 1;
+}
+
+/* The types a report depends on; the others (dispute.resolved,
+ * contact.ceased, invoice.escalated, and any type added later) are
+ * remembered for de-duplication and otherwise ignored. */
+static const uint8_t rep_reads[CT_EV_COUNT] = {
+    [CT_EV_INVOICE_ISSUED] = 1,      [CT_EV_INVOICE_UPDATED] = 1,   [CT_EV_INVOICE_VOIDED] = 1,
+    [CT_EV_INVOICE_WRITTEN_OFF] = 1, [CT_EV_PAYMENT_RECEIVED] = 1,  [CT_EV_PAYMENT_REVERSED] = 1,
+    [CT_EV_CREDIT_NOTE_ISSUED] = 1,  [CT_EV_CUSTOMER_UPSERTED] = 1, [CT_EV_PROMISE_MADE] = 1,
+    [CT_EV_DISPUTE_OPENED] = 1,      [CT_EV_PROMISE_KEPT] = 1,      [CT_EV_PROMISE_BROKEN] = 1,
+};
+
+/* "e" SEP tenant SEP source SEP id: the de-dup key of an event. */
+#define REP_EVENT_KEY_MAX (2 + CT_TENANT_MAX + 1 + CT_ID_MAX + 1 + CT_DERIVED_ID_MAX + 1)
 
 int rep_state_apply_event(rep_state *st, const json_t *ev, char *errstr, size_t errlen)
 {
+    ct_event e;
     errstr[0] = 0;
-    if (!json_is_object(ev)) {
-        snprintf(errstr, errlen, "event: not a JSON object");
-        goto bad;
+    if (ct_event_decode(ev, &e, errstr, errlen) < 0) {
+        /* an unknown type with a readable envelope (data_json is set only
+         * once the envelope was read) is ignored below; anything else is
+         * rejected with the decoder's "field: rule (detail)" */
+        if (e.type != CT_EV_NONE || !e.data_json)
+            goto bad;
+        errstr[0] = 0;
     }
-    const char *id = rep_str(ev, "id", "", 1, errstr, errlen);
-    const char *tenant = id ? rep_str(ev, "tenant", "", 1, errstr, errlen) : NULL;
-    const char *type = tenant ? rep_str(ev, "type", "", 1, errstr, errlen) : NULL;
-    const char *tstr = type ? rep_str(ev, "time", "", 1, errstr, errlen) : NULL;
-    if (!tstr)
-        goto bad;
-    const char *source = json_string_value(json_object_get(ev, "source"));
-    int64_t ms;
-    if (cm_time_parse_rfc3339(tstr, &ms) < 0) {
-        snprintf(errstr, errlen, "time: not an RFC 3339 instant");
-        goto bad;
-    }
-    const json_t *data = json_object_get(ev, "data");
-    if (!json_is_object(data)) {
-        snprintf(errstr, errlen, "data: %s", data ? "not an object" : "required");
-        goto bad;
-    }
-    char key[700];
-    int kn =
-        snprintf(key, sizeof key, "e" SEP "%s" SEP "%s" SEP "%s", tenant, source ? source : "", id);
+    char key[REP_EVENT_KEY_MAX];
+    int kn = snprintf(key, sizeof key, "e" SEP "%s" SEP "%s" SEP "%s", e.tenant, e.source, e.id);
     if (kn < 0 || (size_t)kn >= sizeof key) {
         snprintf(errstr, errlen, "id: too long");
         goto bad;
@@ -755,72 +639,67 @@ int rep_state_apply_event(rep_state *st, const json_t *ev, char *errstr, size_t 
         st->duplicates++;
         return 0;
     }
-    static const char *const known[] = {
-        "invoice.issued",   "invoice.updated",  "invoice.voided",     "invoice.written_off",
-        "payment.received", "payment.reversed", "credit_note.issued", "dispute.opened",
-        "promise.made",     "promise.kept",     "promise.broken",     "customer.upserted"};
-    size_t kt = 0;
-    while (kt < sizeof known / sizeof known[0] && strcmp(type, known[kt]))
-        kt++;
-    if (kt == sizeof known / sizeof known[0]) {
-        /* a type no report depends on (dispute.resolved, contact.ceased,
-         * invoice.escalated, or one added later): remembered, ignored */
-        if (rep_map_put(&st->seen, key, (size_t)kn, 0) < 0) {
-            snprintf(errstr, errlen, "out of memory");
+    int rc = 0;
+    if (e.type != CT_EV_NONE && rep_reads[e.type]) {
+        uint32_t ti, ci;
+        int32_t day = cm_time_day(e.time_ms);
+        if (rep_tenant_ix(st, e.tenant, &ti) < 0 || rep_cust_ix(st, ti, e.customer_id, &ci) < 0) {
+            snprintf(errstr, errlen, "tenant/customer_id: out of memory");
             goto bad;
         }
-        st->applied++;
-        return 0;
-    }
-    const char *cid = json_string_value(json_object_get(data, "customer_id"));
-    if (!cid)
-        cid = json_string_value(json_object_get(ev, "customer_id"));
-    if (!cid || !*cid || strlen(cid) > 200) {
-        snprintf(errstr, errlen, "data.customer_id: required (a string of 1..200 characters)");
-        goto bad;
-    }
-    uint32_t ti, ci;
-    if (rep_tenant_ix(st, tenant, &ti) < 0 || rep_cust_ix(st, ti, cid, &ci) < 0) {
-        snprintf(errstr, errlen, "tenant/customer_id: too long or out of memory");
-        goto bad;
-    }
-    int32_t day = cm_time_day(ms);
-    int rc = 0;
-    if (!strcmp(type, "invoice.issued") || !strcmp(type, "invoice.updated"))
-        rc = rep_apply_invoice(st, ti, ci, data, errstr, errlen);
-    else if (!strcmp(type, "invoice.voided"))
-        rc = rep_apply_close(st, ti, ci, data, REP_CLOSE_VOID, day, errstr, errlen);
-    else if (!strcmp(type, "invoice.written_off"))
-        rc = rep_apply_close(st, ti, ci, data, REP_CLOSE_WRITEOFF, day, errstr, errlen);
-    else if (!strcmp(type, "payment.received"))
-        rc = rep_apply_payment(st, ti, ci, data, errstr, errlen);
-    else if (!strcmp(type, "payment.reversed"))
-        rc = rep_apply_reversal(st, ti, data, day, errstr, errlen);
-    else if (!strcmp(type, "credit_note.issued"))
-        rc = rep_apply_credit(st, ti, ci, data, day, errstr, errlen);
-    else if (!strcmp(type, "dispute.opened"))
-        rc = rep_apply_dispute(st, ti, ci, data, day, ms, errstr, errlen);
-    else if (!strcmp(type, "promise.made"))
-        rc = rep_apply_promise(st, ti, ci, data, REP_PROMISE_OPEN, day, ms, errstr, errlen);
-    else if (!strcmp(type, "promise.kept"))
-        rc = rep_apply_promise(st, ti, ci, data, REP_PROMISE_KEPT, day, ms, errstr, errlen);
-    else if (!strcmp(type, "promise.broken"))
-        rc = rep_apply_promise(st, ti, ci, data, REP_PROMISE_BROKEN, day, ms, errstr, errlen);
-    else if (!strcmp(type, "customer.upserted")) {
-        const char *name = json_string_value(json_object_get(data, "name"));
-        if (name) {
-            char *copy = strdup(name);
-            if (copy) {
-                free(st->custs[ci].name);
-                st->custs[ci].name = copy;
-            }
+        switch (e.type) {
+        case CT_EV_INVOICE_ISSUED:
+        case CT_EV_INVOICE_UPDATED:
+            rc = rep_apply_invoice(st, ti, ci, &e.data.invoice, errstr, errlen);
+            break;
+        case CT_EV_INVOICE_VOIDED:
+            rc = rep_apply_close(st, ti, ci, e.data.invoice_ref.invoice_id, REP_CLOSE_VOID, day,
+                                 errstr, errlen);
+            break;
+        case CT_EV_INVOICE_WRITTEN_OFF:
+            rc = rep_apply_close(st, ti, ci, e.data.invoice_ref.invoice_id, REP_CLOSE_WRITEOFF, day,
+                                 errstr, errlen);
+            break;
+        case CT_EV_PAYMENT_RECEIVED:
+            rc = rep_apply_payment(st, ti, ci, &e.data.payment, errstr, errlen);
+            break;
+        case CT_EV_PAYMENT_REVERSED:
+            rc = rep_apply_reversal(st, ti, &e.data.reversal, day, errstr, errlen);
+            break;
+        case CT_EV_CREDIT_NOTE_ISSUED: {
+            const ct_credit_note *d = &e.data.credit_note;
+            rep_move mv = {d->amount_minor, rep_day_end(day), day, 0, REP_MV_CREDIT};
+            rc = rep_apply_move(st, ti, ci, d->invoice_id, d->currency, &mv, errstr, errlen);
+            break;
         }
-        rc = 1;
+        case CT_EV_DISPUTE_OPENED: {
+            rep_move mv = {0, e.time_ms, day, 0, REP_MV_DISPUTE};
+            rc = rep_apply_move(st, ti, ci, e.data.dispute.invoice_id, NULL, &mv, errstr, errlen);
+            break;
+        }
+        case CT_EV_PROMISE_MADE:
+            rc = rep_apply_promise(st, ti, ci, &e.data.promise, REP_PROMISE_OPEN, day, e.time_ms,
+                                   errstr, errlen);
+            break;
+        case CT_EV_PROMISE_KEPT:
+            rc = rep_apply_promise(st, ti, ci, &e.data.promise, REP_PROMISE_KEPT, day, e.time_ms,
+                                   errstr, errlen);
+            break;
+        case CT_EV_PROMISE_BROKEN:
+            rc = rep_apply_promise(st, ti, ci, &e.data.promise, REP_PROMISE_BROKEN, day, e.time_ms,
+                                   errstr, errlen);
+            break;
+        case CT_EV_CUSTOMER_UPSERTED:
+            rc = rep_apply_customer(st, ci, &e.data.customer, errstr, errlen);
+            break;
+        default:
+            break;
+        }
     }
     if (rc < 0)
         goto bad;
-    if (rep_map_put(&st->seen, key, (size_t)kn, 0) < 0) {
-        snprintf(errstr, errlen, "out of memory");
+    if (cm_map_put(&st->seen, key, (size_t)kn, 0) < 0) {
+        rep_oom(errstr, errlen);
         goto bad;
     }
     st->applied++;
@@ -830,79 +709,155 @@ bad:
     return -1;
 }
 
+/* ---- contact outcomes (ct_contact_decode checked them) ---- */
+
+/* The effectiveness row of (tenant, strategy, variant, step, channel). */
+static int rep_group_ix(rep_state *st, uint32_t tenant, const char *strategy, const char *variant,
+                        int64_t step, const char *channel, uint32_t *out)
+{
+    char gkey[CT_TENANT_MAX + 3 * CT_TEXT_MAX + 32];
+    int gn = snprintf(gkey, sizeof gkey, "%s" SEP "%s" SEP "%s" SEP "%lld" SEP "%s",
+                      st->tenants[tenant], strategy, variant, (long long)step, channel);
+    if (gn < 0 || (size_t)gn >= sizeof gkey)
+        return -1;
+    if (cm_map_get(&st->group_ix, gkey, (size_t)gn, out))
+        return 0;
+    if (REP_GROW(st->groups, st->capgroups, st->ngroups + 1) < 0)
+        return -1;
+    rep_group g = {tenant, strdup(strategy), strdup(variant), strdup(channel), step};
+    if (!g.strategy || !g.variant || !g.channel ||
+        cm_map_put(&st->group_ix, gkey, (size_t)gn, st->ngroups) < 0) {
+        free(g.strategy);
+        free(g.variant);
+        free(g.channel);
+        return -1;
+    }
+    st->groups[st->ngroups] = g;
+    *out = st->ngroups++;
+    return 0;
+}
+
+/* Files sent contact ki under the invoice, keeping its contacts sorted by
+ * instant. */
+static int rep_inv_add_contact(rep_state *st, rep_inv *inv, uint32_t ki)
+{
+    if (REP_GROW(inv->contacts, inv->capcontacts, inv->ncontacts + 1) < 0)
+        return -1;
+    int64_t at = st->contacts[ki].at_ms;
+    uint32_t j = inv->ncontacts;
+    while (j > 0 && st->contacts[inv->contacts[j - 1]].at_ms > at) {
+        inv->contacts[j] = inv->contacts[j - 1];
+        j--;
+    }
+    inv->contacts[j] = ki;
+    inv->ncontacts++;
+    return 0;
+}
+
+/* Until contract/outcome.c's ct_contact_decode is in: the members the
+ * reporter reads, with the contract's rules for them. */
+static const char *rep_cstr(const json_t *j, const char *name, size_t max, int required,
+                            char *errstr, size_t errlen, int *bad)
+{
+    const json_t *v = json_object_get(j, name);
+    if (*bad)
+        return NULL;
+    if (!v || json_is_null(v)) {
+        if (required) {
+            snprintf(errstr, errlen, "%s: required", name);
+            *bad = 1;
+        }
+        return NULL;
+    }
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max) {
+        snprintf(errstr, errlen, "%s: type (must be a string of 1 to %zu bytes)", name, max);
+        *bad = 1;
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+static int rep_contact_read(const json_t *j, ct_contact *o, char *errstr, size_t errlen)
+{
+    int bad = 0;
+    memset(o, 0, sizeof *o);
+    o->channel = CT_CH_NONE;
+    if (!json_is_object(j)) {
+        snprintf(errstr, errlen, "(contact): type (must be a JSON object)");
+        return -1;
+    }
+    const char *type = rep_cstr(j, "type", CT_TYPE_MAX, 1, errstr, errlen, &bad);
+    o->type = type ? ct_outcome_parse(type, strlen(type)) : CT_OUT_NONE;
+    if (type && o->type == CT_OUT_NONE) {
+        snprintf(errstr, errlen, "type: outcome (not contact.sent or contact.failed)");
+        return -1;
+    }
+    o->command_id = rep_cstr(j, "command_id", CT_COMMAND_ID_MAX, 0, errstr, errlen, &bad);
+    o->id = rep_cstr(j, "id", CT_COMMAND_ID_MAX, 0, errstr, errlen, &bad);
+    if (!o->id)
+        o->id = o->command_id;
+    if (!bad && !o->id) {
+        snprintf(errstr, errlen, "id: required");
+        return -1;
+    }
+    o->tenant = rep_cstr(j, "tenant", CT_TENANT_MAX, 1, errstr, errlen, &bad);
+    const char *at = rep_cstr(j, "at", 64, 1, errstr, errlen, &bad);
+    if (at && cm_time_parse_rfc3339(at, &o->at_ms) < 0) {
+        snprintf(errstr, errlen, "at: rfc3339 (not an RFC 3339 timestamp)");
+        return -1;
+    }
+    o->customer_id = rep_cstr(j, "customer_id", CT_ID_MAX, 0, errstr, errlen, &bad);
+    o->strategy = rep_cstr(j, "strategy", CT_TEXT_MAX, 0, errstr, errlen, &bad);
+    o->variant = rep_cstr(j, "variant", CT_TEXT_MAX, 0, errstr, errlen, &bad);
+    const char *ch = rep_cstr(j, "channel", 16, 0, errstr, errlen, &bad);
+    if (ch && (o->channel = ct_channel_parse(ch, strlen(ch))) == CT_CH_NONE) {
+        snprintf(errstr, errlen, "channel: channel (unknown channel)");
+        return -1;
+    }
+    const json_t *step = json_object_get(j, "step");
+    if (!bad && step && !json_is_null(step)) {
+        const char *sv = json_string_value(step);
+        char *end = NULL;
+        o->has_step = 1;
+        if (json_is_integer(step))
+            o->step = json_integer_value(step);
+        else if (sv && *sv && (o->step = strtoll(sv, &end, 10), !*end))
+            ;
+        else {
+            snprintf(errstr, errlen, "step: type (must be an integer)");
+            return -1;
+        }
+    }
+    const json_t *ids = json_object_get(j, "invoice_ids");
+    if (!bad && ids && !json_is_null(ids) &&
+        (!json_is_array(ids) || json_array_size(ids) > CT_LIST_MAX)) {
+        snprintf(errstr, errlen, "invoice_ids: type (must be a list of at most %d ids)",
+                 CT_LIST_MAX);
+        return -1;
+    }
+    for (size_t i = 0; !bad && i < json_array_size(ids); i++) {
+        const json_t *s = json_array_get(ids, i);
+        if (!json_is_string(s) || json_string_length(s) == 0 || json_string_length(s) > CT_ID_MAX) {
+            snprintf(errstr, errlen, "invoice_ids[%zu]: item (must be a string of 1 to %d bytes)",
+                     i, CT_ID_MAX);
+            return -1;
+        }
+        o->invoice_ids[o->ninvoice_ids++] = json_string_value(s);
+    }
+    return bad ? -1 : 0;
+}
+
+/* "c" SEP tenant SEP id: the de-dup key of an outcome. */
+#define REP_CONTACT_KEY_MAX (2 + CT_TENANT_MAX + 1 + CT_COMMAND_ID_MAX + 1)
+
 int rep_state_apply_contact(rep_state *st, const json_t *c, char *errstr, size_t errlen)
 {
+    ct_contact o;
     errstr[0] = 0;
-    if (!json_is_object(c)) {
-        snprintf(errstr, errlen, "contact: not a JSON object");
+    if (rep_contact_read(c, &o, errstr, errlen) < 0)
         goto bad;
-    }
-    const char *type = rep_str(c, "type", "", 1, errstr, errlen);
-    if (!type)
-        goto bad;
-    int sent = !strcmp(type, "contact.sent");
-    if (!sent && strcmp(type, "contact.failed")) {
-        snprintf(errstr, errlen, "type: not contact.sent or contact.failed");
-        goto bad;
-    }
-    const char *id = json_string_value(json_object_get(c, "id"));
-    if (!id)
-        id = json_string_value(json_object_get(c, "command_id"));
-    if (!id || !*id || strlen(id) > 300) {
-        snprintf(errstr, errlen, "id: required (a string of 1..300 characters)");
-        goto bad;
-    }
-    const char *tenant = rep_str(c, "tenant", "", 1, errstr, errlen);
-    const char *atstr = tenant ? rep_str(c, "at", "", 1, errstr, errlen) : NULL;
-    int64_t at;
-    if (!atstr)
-        goto bad;
-    if (cm_time_parse_rfc3339(atstr, &at) < 0) {
-        snprintf(errstr, errlen, "at: not an RFC 3339 instant");
-        goto bad;
-    }
-    const json_t *jstep = json_object_get(c, "step");
-    if (json_is_null(jstep))
-        jstep = NULL;
-    long long step = 0;
-    if (jstep && json_is_integer(jstep)) {
-        step = (long long)json_integer_value(jstep);
-    } else if (jstep) { /* tolerate "2" */
-        const char *sv = json_string_value(jstep);
-        char *end = NULL;
-        step = sv ? strtoll(sv, &end, 10) : 0;
-        if (!sv || !*sv || *end) {
-            snprintf(errstr, errlen, "step: not an integer");
-            goto bad;
-        }
-    }
-    const json_t *ids = json_object_get(c, "invoice_ids");
-    if (ids && !json_is_array(ids)) {
-        snprintf(errstr, errlen, "invoice_ids: not an array");
-        goto bad;
-    }
-    for (size_t i = 0; i < json_array_size(ids); i++) {
-        const json_t *s = json_array_get(ids, i);
-        if (!json_is_string(s) || json_string_length(s) == 0 || json_string_length(s) > 200) {
-            snprintf(errstr, errlen, "invoice_ids[%zu]: not a string of 1..200 characters", i);
-            goto bad;
-        }
-    }
-    const char *strategy = json_string_value(json_object_get(c, "strategy"));
-    const char *variant = json_string_value(json_object_get(c, "variant"));
-    const char *channel = json_string_value(json_object_get(c, "channel"));
-    const char *cid = json_string_value(json_object_get(c, "customer_id"));
-    strategy = strategy ? strategy : "";
-    variant = variant ? variant : "";
-    channel = channel ? channel : "";
-    cid = cid ? cid : "";
-    if (strlen(strategy) > 100 || strlen(variant) > 100 || strlen(channel) > 100 ||
-        strlen(cid) > 200) {
-        snprintf(errstr, errlen, "strategy/variant/channel/customer_id: too long");
-        goto bad;
-    }
-    char key[700];
-    int kn = snprintf(key, sizeof key, "c" SEP "%s" SEP "%s", tenant, id);
+    char key[REP_CONTACT_KEY_MAX];
+    int kn = snprintf(key, sizeof key, "c" SEP "%s" SEP "%s", o.tenant, o.id);
     if (kn < 0 || (size_t)kn >= sizeof key) {
         snprintf(errstr, errlen, "id: too long");
         goto bad;
@@ -911,66 +866,31 @@ int rep_state_apply_contact(rep_state *st, const json_t *c, char *errstr, size_t
         st->duplicates++;
         return 0;
     }
+    const char *channel = o.channel == CT_CH_NONE ? "" : ct_channel_name(o.channel);
     uint32_t ti, cu, gi;
-    if (rep_tenant_ix(st, tenant, &ti) < 0 || rep_cust_ix(st, ti, cid, &cu) < 0)
-        goto oom;
-    char gkey[600];
-    int gn = snprintf(gkey, sizeof gkey, "%s" SEP "%s" SEP "%s" SEP "%lld" SEP "%s", tenant,
-                      strategy, variant, step, channel);
-    if (gn < 0 || (size_t)gn >= sizeof gkey)
-        goto oom;
-    if (!rep_map_get(&st->group_ix, gkey, (size_t)gn, &gi)) {
-        if (GROW(st->groups, st->capgroups, st->ngroups + 1) < 0)
-            goto oom;
-        rep_group *g = &st->groups[st->ngroups];
-        g->tenant = ti;
-        g->strategy = strdup(strategy);
-        g->variant = strdup(variant);
-        g->channel = strdup(channel);
-        g->step = step;
-        if (!g->strategy || !g->variant || !g->channel ||
-            rep_map_put(&st->group_ix, gkey, (size_t)gn, st->ngroups) < 0) {
-            free(g->strategy);
-            free(g->variant);
-            free(g->channel);
-            memset(g, 0, sizeof *g);
-            goto oom;
-        }
-        gi = st->ngroups++;
-    }
-    if (GROW(st->contacts, st->capcontacts, st->ncontacts + 1) < 0)
+    if (rep_tenant_ix(st, o.tenant, &ti) < 0 ||
+        rep_cust_ix(st, ti, o.customer_id ? o.customer_id : "", &cu) < 0 ||
+        rep_group_ix(st, ti, o.strategy ? o.strategy : "", o.variant ? o.variant : "",
+                     o.has_step ? o.step : 0, channel, &gi) < 0 ||
+        REP_GROW(st->contacts, st->capcontacts, st->ncontacts + 1) < 0)
         goto oom;
     uint32_t ki = st->ncontacts;
-    st->contacts[ki].at_ms = at;
-    st->contacts[ki].group = gi;
-    st->contacts[ki].sent = (uint8_t)sent;
-    if (sent) {
-        for (size_t i = 0; i < json_array_size(ids); i++) {
-            uint32_t ii;
-            if (rep_inv_ix(st, ti, json_string_value(json_array_get(ids, i)), cu, 0, &ii) < 0)
-                goto oom;
-            rep_inv *inv = &st->invs[ii];
-            if (GROW(inv->contacts, inv->capcontacts, inv->ncontacts + 1) < 0)
-                goto oom;
-            /* keep sorted by instant */
-            uint32_t j = inv->ncontacts;
-            while (j > 0 && st->contacts[inv->contacts[j - 1]].at_ms > at) {
-                inv->contacts[j] = inv->contacts[j - 1];
-                j--;
-            }
-            inv->contacts[j] = ki;
-            inv->ncontacts++;
-        }
+    st->contacts[ki] = (rep_contact){o.at_ms, gi, o.type == CT_OUT_SENT};
+    for (size_t i = 0; o.type == CT_OUT_SENT && i < o.ninvoice_ids; i++) {
+        uint32_t ii;
+        if (rep_inv_ix(st, ti, o.invoice_ids[i], cu, 0, &ii) < 0 ||
+            rep_inv_add_contact(st, &st->invs[ii], ki) < 0)
+            goto oom;
     }
     if (rep_list_push(&st->by_tenant[ti].contacts, ki) < 0)
         goto oom;
     st->ncontacts++;
-    if (rep_map_put(&st->seen, key, (size_t)kn, 0) < 0)
+    if (cm_map_put(&st->seen, key, (size_t)kn, 0) < 0)
         goto oom;
     st->applied++;
     return 1;
 oom:
-    snprintf(errstr, errlen, "out of memory or field too long");
+    rep_oom(errstr, errlen);
 bad:
     st->rejected++;
     return -1;
