@@ -1,8 +1,13 @@
-/* settings.c -- one table of settings per service, from the environment. */
+/* settings.c -- one table of settings per service, from the environment.
+ *
+ * Load checks every row (its type's rule, then its own check), collecting
+ * every problem; only when all are valid does it store the bound values,
+ * so a service never runs on a half-loaded table. */
 #include "settings.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -95,8 +100,7 @@ static int check_one(const cm_setting *s, const char *v, long long *ival, char *
         }
         for (const char *p = v; *p; p++) {
             if (!isalnum((unsigned char)*p) && *p != '.' && *p != '_' && *p != '-') {
-                snprintf(errstr, errlen, "'%s': only letters, digits, '.', '_' and '-' allowed",
-                         v);
+                snprintf(errstr, errlen, "'%s': only letters, digits, '.', '_' and '-' allowed", v);
                 return -1;
             }
         }
@@ -134,6 +138,48 @@ int cm_settings_check(const cm_setting *s, const char *value, char *errstr, size
     return check_one(s, value, &ival, errstr, errlen);
 }
 
+/* Stores a checked row into its bound variable; -1 when the number does
+ * not fit the variable (a table bug: an int bound to a long duration). */
+static int store(const cm_setting *s, char *why, size_t whylen)
+{
+    long long v = s->ival;
+    switch (s->bind_kind) {
+    case CM_BIND_NONE:
+        return 0;
+    case CM_BIND_STR:
+        *(const char **)s->bind = s->value;
+        return 0;
+    case CM_BIND_INT:
+        if (v < INT_MIN || v > INT_MAX)
+            break;
+        *(int *)s->bind = (int)v;
+        return 0;
+    case CM_BIND_LONG:
+        *(long *)s->bind = (long)v;
+        return 0;
+    case CM_BIND_LLONG:
+        *(long long *)s->bind = v;
+        return 0;
+    case CM_BIND_SIZE:
+        if (v < 0)
+            break;
+        *(size_t *)s->bind = (size_t)v;
+        return 0;
+    }
+    snprintf(why, whylen, "%lld does not fit the variable it is bound to", v);
+    return -1;
+}
+
+static void add_problem(char *errstr, size_t errlen, size_t *used, const char *name,
+                        const char *why)
+{
+    if (*used < errlen) {
+        int n = snprintf(errstr + *used, errlen - *used, "%s%s: %s", *used ? "\n" : "", name, why);
+        if (n > 0)
+            *used += (size_t)n;
+    }
+}
+
 int cm_settings_load(cm_setting *table, char *errstr, size_t errlen)
 {
     size_t used = 0;
@@ -150,15 +196,20 @@ int cm_settings_load(cm_setting *table, char *errstr, size_t errlen)
         } else {
             s->value = v;
             s->ival = 0;
-            if (check_one(s, v, &s->ival, why, sizeof(why)) == 0)
+            if (check_one(s, v, &s->ival, why, sizeof(why)) == 0 &&
+                (!s->check || s->check(v, why, sizeof(why)) == 0))
                 continue;
         }
         bad++;
-        if (used < errlen) {
-            int n = snprintf(errstr + used, errlen - used, "%s%s: %s", used ? "\n" : "",
-                             s->name, why);
-            if (n > 0)
-                used += (size_t)n;
+        add_problem(errstr, errlen, &used, s->name, why);
+    }
+    if (bad)
+        return -1;
+    for (cm_setting *s = table; s->name; s++) {
+        char why[128];
+        if (store(s, why, sizeof(why)) != 0) {
+            bad++;
+            add_problem(errstr, errlen, &used, s->name, why);
         }
     }
     return bad ? -1 : 0;
@@ -218,8 +269,8 @@ void cm_settings_dump(FILE *out, const cm_setting *table)
     }
 }
 
-int cm_settings_main(int argc, char **argv, const char *prog, const char *summary,
-                     cm_setting *table, int *code)
+int cm_settings_args(int argc, char **argv, const char *prog, const char *summary,
+                     cm_setting *table, cm_settings_check_all_fn check_all, void *opaque, int *code)
 {
     char err[8192];
     int check = 0;
@@ -240,7 +291,8 @@ int cm_settings_main(int argc, char **argv, const char *prog, const char *summar
             return 1;
         }
     }
-    if (cm_settings_load(table, err, sizeof(err)) != 0) {
+    if (cm_settings_load(table, err, sizeof(err)) != 0 ||
+        (check_all && check_all(opaque, err, sizeof(err)) != 0)) {
         fprintf(stderr, "%s: configuration invalid:\n%s\n", prog, err);
         *code = 1;
         return 1;
@@ -252,4 +304,10 @@ int cm_settings_main(int argc, char **argv, const char *prog, const char *summar
         return 1;
     }
     return 0;
+}
+
+int cm_settings_main(int argc, char **argv, const char *prog, const char *summary,
+                     cm_setting *table, int *code)
+{
+    return cm_settings_args(argc, argv, prog, summary, table, NULL, NULL, code);
 }

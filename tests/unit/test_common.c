@@ -139,9 +139,9 @@ static void test_urls(void **state)
 static void test_settings(void **state)
 {
     (void)state;
+    int n = 0; /* bound: cm_settings_load stores the value here */
     cm_setting t[] = {CM_SETTINGS_COMMON("127.0.0.1:0", "g"),
-                      {"ARREARS_T_N", "5", "n", CM_SET_INT, 1, 10, 0, NULL, 0},
-                      CM_SETTINGS_END};
+                      CM_SETTING_INT("ARREARS_T_N", "5", "n", 1, 10, &n), CM_SETTINGS_END};
     char err[4096];
     setenv("ARREARS_KAFKA_BROKERS", "nohostport", 1);
     setenv("ARREARS_REDIS_URL", "redis//x", 1);
@@ -159,6 +159,7 @@ static void test_settings(void **state)
     setenv("ARREARS_T_N", "7", 1);
     assert_int_equal(cm_settings_load(t, err, sizeof(err)), 0);
     assert_int_equal(cm_settings_int(t, "ARREARS_T_N"), 7);
+    assert_int_equal(n, 7);
     assert_string_equal(cm_settings_str(t, "ARREARS_GROUP_ID"), "g");
     unsetenv("ARREARS_T_N");
 }

@@ -1,0 +1,234 @@
+/* pipeline.c -- the scheduler's Kafka sink and its loop (pipeline.h),
+ * moved out of main.c with its behaviour unchanged: the service runtime
+ * (common/service.c) polls, these functions do each turn's work. */
+#include "pipeline.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "jarena.h"
+#include "log.h"
+
+static int add_header(rd_kafka_headers_t *h, const char *name, const char *v)
+{
+    if (!v)
+        return 0;
+    return rd_kafka_header_add(h, name, -1, v, -1) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
+}
+
+static int ks_publish(void *opaque, char topic, const char *key, const char *id,
+                      const char *payload, size_t len, char *errstr, size_t errlen)
+{
+    sch_kafka_sink *k = opaque;
+    rd_kafka_headers_t *h = rd_kafka_headers_new(4);
+    if (!h) {
+        snprintf(errstr, errlen, "out of memory");
+        return -1;
+    }
+    if (topic == 'e') {
+        json_t *ev = json_loadb(payload, len, 0, NULL);
+        add_header(h, "ce_type", json_string_value(json_object_get(ev, "type")));
+        add_header(h, "ce_id", json_string_value(json_object_get(ev, "id")));
+        add_header(h, "tenant", json_string_value(json_object_get(ev, "tenant")));
+        add_header(h, "trace_id", json_string_value(json_object_get(ev, "trace_id")));
+        json_decref(ev);
+    } else {
+        add_header(h, "command_id", id);
+    }
+    return cm_kafka_produce(k->rk, topic == 'e' ? k->events : k->commands, key, strlen(key),
+                            payload, len, h, errstr, errlen);
+}
+
+static int ks_inflight(void *opaque, int *failed)
+{
+    sch_kafka_sink *k = opaque;
+    rd_kafka_poll(k->rk, 0);
+    *failed = k->dr->failed > 0;
+    if (*failed)
+        k->dr->failed = 0;
+    return rd_kafka_outq_len(k->rk);
+}
+
+static int ks_flush(void *opaque, char *errstr, size_t errlen)
+{
+    sch_kafka_sink *k = opaque;
+    return cm_kafka_wait_delivered(k->rk, k->dr, k->timeout_ms, errstr, errlen);
+}
+
+void sch_kafka_sink_bind(sch_kafka_sink *k, sch_sink *out)
+{
+    out->publish = ks_publish;
+    out->flush = ks_flush;
+    out->inflight = ks_inflight;
+    out->opaque = k;
+}
+
+void sch_kafka_warm_up(rd_kafka_t *producer, const char *const *topics, int n)
+{
+    for (int i = 0; i < n; i++) {
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(producer, topics[i], NULL);
+        const struct rd_kafka_metadata *md = NULL;
+        if (rkt && rd_kafka_metadata(producer, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR)
+            rd_kafka_metadata_destroy(md);
+        else
+            cm_log_warn("no metadata yet for %s (the first records will wait for it)", topics[i]);
+        if (rkt)
+            rd_kafka_topic_destroy(rkt);
+    }
+}
+
+typedef struct parse_job {
+    sch_engine *e;
+    sch_batch *b;
+} parse_job;
+
+static void *parse_thread(void *arg)
+{
+    parse_job *j = arg;
+    sch_jarena_arm(j->b->slot);
+    sch_engine_parse(j->e, j->b->msgs, j->b->n, j->b->evs, j->b->parts);
+    sch_jarena_arm(-1);
+    return NULL;
+}
+
+static int batch_alloc(sch_batch *b, size_t max, int slot)
+{
+    b->slot = slot;
+    b->msgs = calloc(max, sizeof *b->msgs);
+    b->evs = calloc(max, sizeof *b->evs);
+    b->parts = calloc(max, sizeof *b->parts);
+    b->n = 0;
+    return b->msgs && b->evs && b->parts ? 0 : -1;
+}
+
+static void batch_release(sch_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        json_decref(b->evs[i]);
+        b->evs[i] = NULL;
+        rd_kafka_message_destroy(b->msgs[i]);
+    }
+    b->n = 0;
+    sch_jarena_reset(b->slot); /* its trees are gone */
+}
+
+static void batch_free(sch_batch *b)
+{
+    if (b->msgs)
+        batch_release(b);
+    free(b->msgs);
+    free(b->evs);
+    free(b->parts);
+    memset(b, 0, sizeof *b);
+}
+
+/* Applies a parsed batch and stores its offsets. -1 when not durable. */
+static int batch_apply(sch_engine *e, rd_kafka_t *consumer, sch_batch *b, char *err, size_t errlen)
+{
+    if (b->n == 0)
+        return 0;
+    int ok = sch_engine_apply_json(e, b->evs, b->parts, b->n, err, errlen) == 0;
+    if (ok && cm_kafka_store(consumer, b->msgs, b->n, err, errlen) != 0)
+        cm_log_warn("store offsets: %s (the batch will be replayed)", err);
+    batch_release(b);
+    return ok ? 0 : -1;
+}
+
+int sch_loop_init(sch_loop *l, size_t max, int tick)
+{
+    memset(l, 0, sizeof *l);
+    l->tick = tick;
+    return batch_alloc(&l->cur, max, 0) == 0 && batch_alloc(&l->next, max, 1) == 0 ? 0 : -1;
+}
+
+int sch_loop_wait(const sch_loop *l, const sch_engine *e)
+{
+    if (l->more || l->cur.n)
+        return 0;
+    if (e->next_due == INT64_MAX)
+        return l->tick;
+    int64_t d = cm_clock_real_delay_ms(e->next_due);
+    return d < 0 ? 0 : d < l->tick ? (int)d : l->tick;
+}
+
+int sch_loop_batch(sch_loop *l, sch_engine *e, rd_kafka_t *consumer, rd_kafka_message_t **msgs,
+                   size_t n, char *errstr, size_t errlen)
+{
+    memcpy(l->next.msgs, msgs, n * sizeof *msgs);
+    l->next.n = n;
+    pthread_t th;
+    parse_job job = {e, &l->next};
+    int threaded = n > 0 && pthread_create(&th, NULL, parse_thread, &job) == 0;
+    if (n > 0 && !threaded)
+        parse_thread(&job);
+    int ok = batch_apply(e, consumer, &l->cur, errstr, errlen) == 0;
+    if (threaded)
+        pthread_join(th, NULL);
+    if (!ok)
+        return -1;
+    sch_batch tmp = l->cur;
+    l->cur = l->next;
+    l->next = tmp;
+    return 0;
+}
+
+void sch_loop_fire(sch_loop *l, sch_engine *e, cm_service_ready *ready)
+{
+    char err[1024];
+    /* with a parsed batch waiting, apply it first (timers then see the
+     * freshest state), but never starve the timers for longer than a tick */
+    if (l->cur.n > 0 && cm_clock_real_ms() - l->last_fire < l->tick)
+        return;
+    l->last_fire = cm_clock_real_ms();
+    if (sch_engine_fire(e, &l->more, err, sizeof err) < 0) {
+        l->failures++;
+        cm_log_warn("firing timers: %s (retrying)", err);
+        atomic_store(&ready->extra_ok, 0);
+        l->more = 0;
+        long ms = l->failures < 10 ? 100L * l->failures : 1000;
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    } else {
+        if (l->failures)
+            atomic_store(&ready->extra_ok, 1);
+        l->failures = 0;
+    }
+}
+
+void sch_loop_drain(sch_loop *l, sch_engine *e, rd_kafka_t *consumer)
+{
+    char err[1024];
+    if (batch_apply(e, consumer, &l->cur, err, sizeof err) < 0)
+        cm_log_warn("last batch not applied: %s (it will be replayed)", err);
+    if (sch_engine_settle(e, 1, err, sizeof err) < 0)
+        cm_log_warn("records not acknowledged at exit: %s (they stay claimed and are "
+                    "re-published)",
+                    err);
+}
+
+void sch_loop_free(sch_loop *l)
+{
+    batch_free(&l->cur);
+    batch_free(&l->next);
+}
+
+void sch_metrics_init(sch_engine *e)
+{
+    e->m_events = cm_metrics_counter("arrears_scheduler_events_total{result=\"applied\"}",
+                                     "events by outcome");
+    e->m_bad = cm_metrics_counter("arrears_scheduler_events_total{result=\"rejected\"}",
+                                  "events by outcome");
+    e->m_fired = cm_metrics_counter("arrears_scheduler_fired_total", "timers fired (commands)");
+    e->m_skipped = cm_metrics_counter("arrears_scheduler_skipped_total",
+                                      "ladder steps skipped by a hold or a condition");
+    e->m_conflicts = cm_metrics_counter("arrears_scheduler_conflicts_total",
+                                        "batches recomputed after a version conflict");
+    e->m_republished = cm_metrics_counter("arrears_scheduler_republished_total",
+                                          "claimed records published again after a failure");
+    e->m_late = cm_metrics_histogram("arrears_scheduler_lateness_seconds",
+                                     "real time from a timer's due time to its firing");
+}

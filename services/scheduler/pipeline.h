@@ -1,0 +1,76 @@
+/* pipeline.h -- the scheduler's Kafka sink and its loop.
+ *
+ * The sink is sch_sink over an idempotent producer: commands carry a
+ * command_id header, the scheduler's own events the CloudEvents headers.
+ *
+ * The loop: the batch just polled is parsed on a helper thread while
+ * the previous one is applied (Redis round trips); batches are applied and
+ * their offsets stored strictly in poll order, each only once its effects
+ * are durable. The loop owns the messages handed to it; then it fires the
+ * due timers. */
+#ifndef SCH_PIPELINE_H
+#define SCH_PIPELINE_H
+
+#include <librdkafka/rdkafka.h>
+#include <stddef.h>
+
+#include "engine.h"
+#include "kafka.h"
+#include "service.h"
+
+typedef struct sch_kafka_sink {
+    rd_kafka_t *rk;
+    cm_kafka_dr *dr;
+    const char *commands, *events; /* full topic names (borrowed) */
+    int timeout_ms;                /* delivery wait before a retry */
+} sch_kafka_sink;
+
+/* Points out (the engine's sink) at k, which must outlive it. */
+void sch_kafka_sink_bind(sch_kafka_sink *k, sch_sink *out);
+/* Asks for the topics' metadata now, not on the first record (a cold first
+ * produce waits for a metadata round trip and makes that round late). */
+void sch_kafka_warm_up(rd_kafka_t *producer, const char *const *topics, int n);
+
+/* A polled batch and its parsed events. */
+typedef struct sch_batch {
+    rd_kafka_message_t **msgs;
+    json_t **evs;
+    int *parts;
+    size_t n;
+    int slot; /* jarena slot of its parsed events */
+} sch_batch;
+
+/* The loop's state: two batches, the timer rounds' backoff. */
+typedef struct sch_loop {
+    sch_batch cur, next; /* cur: parsed, applied by the next step */
+    int tick;            /* longest wait for events (ms) */
+    int more;            /* the last round left due timers */
+    int failures;        /* firing rounds failed in a row */
+    int64_t last_fire;   /* real ms */
+} sch_loop;
+
+/* Batches of at most max messages. 0, or -1 out of memory. */
+int sch_loop_init(sch_loop *l, size_t max, int tick);
+/* How long the next poll may wait (ms): a tick at most, not past the next
+ * timer, 0 while a batch or timers are waiting. */
+int sch_loop_wait(const sch_loop *l, const sch_engine *e);
+/* Takes msgs[0..n) (may be 0), parses them while the current batch is
+ * applied and its offsets stored in consumer; they become the current
+ * batch. -1 when the current batch's effects are not durable (nothing
+ * stored; the group replays from the committed offsets). */
+int sch_loop_batch(sch_loop *l, sch_engine *e, rd_kafka_t *consumer, rd_kafka_message_t **msgs,
+                   size_t n, char *errstr, size_t errlen);
+/* Fires the due timers, unless a parsed batch waits and a tick has not
+ * passed since the last round. A failed round is retried with a backoff,
+ * and clears ready->extra_ok meanwhile. */
+void sch_loop_fire(sch_loop *l, sch_engine *e, cm_service_ready *ready);
+/* At shutdown: applies the current batch, waits for the acknowledgements
+ * of what was published. */
+void sch_loop_drain(sch_loop *l, sch_engine *e, rd_kafka_t *consumer);
+/* Frees both batches and the messages they still hold. */
+void sch_loop_free(sch_loop *l);
+
+/* Registers the engine's metrics. */
+void sch_metrics_init(sch_engine *e);
+
+#endif
