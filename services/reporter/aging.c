@@ -157,6 +157,12 @@ json_t *rep_report_aging(const rep_state *st, uint32_t tenant, int32_t d, int64_
     }
     json_object_set_new(rep, "currencies", curs);
     curs = NULL;
+    goto done;
+fail:
+    json_decref(curs);
+    json_decref(rep);
+    rep = NULL;
+done:
     free(amt);
     free(cnt);
     free(camt);
@@ -164,14 +170,4 @@ json_t *rep_report_aging(const rep_state *st, uint32_t tenant, int32_t d, int64_
     free(cinv);
     free(broken);
     return rep;
-fail:
-    json_decref(curs);
-    json_decref(rep);
-    free(amt);
-    free(cnt);
-    free(camt);
-    free(cdpd);
-    free(cinv);
-    free(broken);
-    return NULL;
 }

@@ -128,32 +128,25 @@ int rep_promise_status(const rep_state *st, const rep_promise *p, int32_t d, int
 json_t *rep_report_build(const rep_state *st, const char *type, const char *tenant, int32_t d,
                          int64_t generated_ms)
 {
+    /* in rep_report_types order */
+    static json_t *(*const build[3])(const rep_state *, uint32_t, int32_t, int64_t) = {
+        rep_report_aging, rep_report_kpis, rep_report_effectiveness};
+    int k = 0;
+    while (k < 3 && strcmp(type, rep_report_types[k]))
+        k++;
+    if (k == 3)
+        return NULL;
     int ti = rep_state_tenant(st, tenant);
-    if (!strcmp(type, "aging")) {
-        if (ti < 0) {
-            json_t *r = rep_report_envelope(st, type, tenant, d, generated_ms);
-            json_object_set_new(r, "currencies", json_array());
-            return r;
-        }
-        return rep_report_aging(st, (uint32_t)ti, d, generated_ms);
+    if (ti >= 0)
+        return build[k](st, (uint32_t)ti, d, generated_ms);
+    /* a tenant never seen: the report with nothing in it */
+    json_t *r = rep_report_envelope(st, type, tenant, d, generated_ms);
+    if (k == 2) {
+        json_object_set_new(r, "response_window_days", json_integer(REP_RESPONSE_DAYS));
+        json_object_set_new(r, "rows", json_array());
+        json_object_set_new(r, "experiments", json_array());
+    } else {
+        json_object_set_new(r, "currencies", json_array());
     }
-    if (!strcmp(type, "kpis")) {
-        if (ti < 0) {
-            json_t *r = rep_report_envelope(st, type, tenant, d, generated_ms);
-            json_object_set_new(r, "currencies", json_array());
-            return r;
-        }
-        return rep_report_kpis(st, (uint32_t)ti, d, generated_ms);
-    }
-    if (!strcmp(type, "effectiveness")) {
-        if (ti < 0) {
-            json_t *r = rep_report_envelope(st, type, tenant, d, generated_ms);
-            json_object_set_new(r, "response_window_days", json_integer(REP_RESPONSE_DAYS));
-            json_object_set_new(r, "rows", json_array());
-            json_object_set_new(r, "experiments", json_array());
-            return r;
-        }
-        return rep_report_effectiveness(st, (uint32_t)ti, d, generated_ms);
-    }
-    return NULL;
+    return r;
 }
