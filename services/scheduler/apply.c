@@ -54,6 +54,14 @@ static const char *sget(const json_t *o, const char *k)
     return json_string_value(json_object_get(o, k));
 }
 
+/* The contract's type of an event (CT_EV_NONE when absent or unknown). */
+static ct_type type_of(const json_t *ev)
+{
+    const json_t *t = json_object_get(ev, "type");
+    return json_is_string(t) ? ct_type_parse(json_string_value(t), json_string_length(t))
+                             : CT_EV_NONE;
+}
+
 static int bad(char *errstr, size_t errlen, const char *field, const char *rule)
 {
     snprintf(errstr, errlen, "%s: %s", field, rule);
@@ -116,14 +124,14 @@ int sch_event_check(const json_t *ev, char *errstr, size_t errlen)
     if (!json_is_object(ev))
         return bad(errstr, errlen, "event", "must be a JSON object");
     const char *src = sget(ev, "source");
-    if (src && strcmp(src, "arrears-scheduler") == 0)
+    if (src && strcmp(src, CT_SCHEDULER_SOURCE) == 0)
         return 0;
-    const char *type = sget(ev, "type"), *tenant = sget(ev, "tenant"),
-               *cust = sget(ev, "customer_id");
-    if (!type)
+    const char *tenant = sget(ev, "tenant"), *cust = sget(ev, "customer_id");
+    if (!sget(ev, "type"))
         return bad(errstr, errlen, "type", "is required");
-    if (!id_ok(tenant, 64) || strchr(tenant, '/'))
-        return bad(errstr, errlen, "tenant", "must be a string under 64 bytes without '/'");
+    ct_type type = type_of(ev);
+    if (!id_ok(tenant, CT_TENANT_MAX + 1) || strchr(tenant, '/'))
+        return bad(errstr, errlen, "tenant", "must be a string of at most 64 bytes without '/'");
     if (!id_ok(cust, SCH_ID_LEN))
         return bad(errstr, errlen, "customer_id",
                    "must be a non-empty string of at most 200 bytes");
@@ -133,7 +141,9 @@ int sch_event_check(const json_t *ev, char *errstr, size_t errlen)
     const char *dc = sget(d, "customer_id");
     if (dc && strcmp(dc, cust) != 0)
         return bad(errstr, errlen, "data.customer_id", "must equal customer_id");
-    if (!strcmp(type, "invoice.issued") || !strcmp(type, "invoice.updated")) {
+    switch (type) {
+    case CT_EV_INVOICE_ISSUED:
+    case CT_EV_INVOICE_UPDATED: {
         if (need_id(d, "invoice_id", errstr, errlen) < 0 || need_currency(d, errstr, errlen) < 0 ||
             need_amount(d, "amount_minor", 0, errstr, errlen) < 0 ||
             need_date(d, "issued_on", errstr, errlen) < 0 ||
@@ -147,10 +157,12 @@ int sch_event_check(const json_t *ev, char *errstr, size_t errlen)
             return bad(errstr, errlen, "data.tags", "must be an array");
         return 1;
     }
-    if (!strcmp(type, "invoice.voided") || !strcmp(type, "invoice.written_off") ||
-        !strcmp(type, "dispute.opened") || !strcmp(type, "dispute.resolved"))
+    case CT_EV_INVOICE_VOIDED:
+    case CT_EV_INVOICE_WRITTEN_OFF:
+    case CT_EV_DISPUTE_OPENED:
+    case CT_EV_DISPUTE_RESOLVED:
         return need_id(d, "invoice_id", errstr, errlen) < 0 ? -1 : 1;
-    if (!strcmp(type, "payment.received")) {
+    case CT_EV_PAYMENT_RECEIVED: {
         if (need_id(d, "payment_id", errstr, errlen) < 0 || need_currency(d, errstr, errlen) < 0 ||
             need_amount(d, "amount_minor", 0, errstr, errlen) < 0)
             return -1;
@@ -175,16 +187,15 @@ int sch_event_check(const json_t *ev, char *errstr, size_t errlen)
                        "must not add up to more than amount_minor");
         return 1;
     }
-    if (!strcmp(type, "payment.reversed"))
+    case CT_EV_PAYMENT_REVERSED:
         return need_id(d, "payment_id", errstr, errlen) < 0 ? -1 : 1;
-    if (!strcmp(type, "credit_note.issued")) {
+    case CT_EV_CREDIT_NOTE_ISSUED:
         if (need_id(d, "credit_note_id", errstr, errlen) < 0 ||
             need_id(d, "invoice_id", errstr, errlen) < 0 || need_currency(d, errstr, errlen) < 0 ||
             need_amount(d, "amount_minor", 0, errstr, errlen) < 0)
             return -1;
         return 1;
-    }
-    if (!strcmp(type, "customer.upserted")) {
+    case CT_EV_CUSTOMER_UPSERTED: {
         const char *tz = sget(d, "timezone");
         if (tz && !cm_tz_valid(tz))
             return bad(errstr, errlen, "data.timezone", "must be a known IANA time zone");
@@ -199,9 +210,11 @@ int sch_event_check(const json_t *ev, char *errstr, size_t errlen)
         }
         return 1;
     }
-    if (!strcmp(type, "contact.ceased"))
+    case CT_EV_CONTACT_CEASED:
         return 1;
-    return 0; /* promise.made and unknown types: reserved, ignored */
+    default:
+        return 0; /* promise.made and unknown types: reserved, ignored */
+    }
 }
 
 /* ---- records ---- */
@@ -223,7 +236,8 @@ static sch_rec *have(sch_ctx *c, char kind, const char *tenant, const char *id)
 
 int sch_plan_event(sch_ctx *c, const json_t *ev, int phase)
 {
-    const char *type = sget(ev, "type"), *t = sget(ev, "tenant"), *cu = sget(ev, "customer_id");
+    const char *t = sget(ev, "tenant"), *cu = sget(ev, "customer_id");
+    ct_type type = type_of(ev);
     json_t *d = json_object_get(ev, "data");
     const char *inv = sget(d, "invoice_id"), *pid = sget(d, "payment_id");
     if (phase == 1) {
@@ -248,12 +262,12 @@ int sch_plan_event(sch_ctx *c, const json_t *ev, int phase)
         }
         return 0;
     }
-    if (!strcmp(type, "payment.received")) {
+    if (type == CT_EV_PAYMENT_RECEIVED) {
         sch_rec *cr = have(c, 'c', t, cu);
         for (int i = 0; cr && i < cr->u.cust.open.n; i++)
             if (!rec(c, 'i', SCH_T_INV, t, cr->u.cust.open.v[i]))
                 return -1;
-    } else if (!strcmp(type, "payment.reversed")) {
+    } else if (type == CT_EV_PAYMENT_REVERSED) {
         sch_rec *pr = have(c, 'p', t, pid);
         const char *s = pr && pr->u.pay.alloc ? pr->u.pay.alloc : "";
         while (*s) {
@@ -782,7 +796,8 @@ static void ev_customer(sch_ctx *c, const json_t *ev, const json_t *d, sch_rec *
 static int apply_inner(sch_ctx *c, const json_t *ev, int part, int from_pending, char *errstr,
                        size_t errlen)
 {
-    const char *type = sget(ev, "type"), *t = sget(ev, "tenant"), *cu = sget(ev, "customer_id");
+    const char *t = sget(ev, "tenant"), *cu = sget(ev, "customer_id");
+    ct_type type = type_of(ev);
     json_t *d = json_object_get(ev, "data");
     const char *iid = sget(d, "invoice_id");
     sch_rec *cust = have(c, 'c', t, cu);
@@ -790,17 +805,18 @@ static int apply_inner(sch_ctx *c, const json_t *ev, int part, int from_pending,
     if (!cust || (iid && (!inv || !pend)))
         return bad(errstr, errlen, "internal", "record not loaded");
     c->applied++;
-    if (!strcmp(type, "invoice.issued") || !strcmp(type, "invoice.updated"))
+    switch (type) { /* debtor-level events */
+    case CT_EV_INVOICE_ISSUED:
+    case CT_EV_INVOICE_UPDATED:
         return ev_issued(c, ev, d, inv, cust, pend, part, errstr, errlen);
-    if (!strcmp(type, "payment.received"))
+    case CT_EV_PAYMENT_RECEIVED:
         return ev_payment(c, ev, d, cust, errstr, errlen);
-    if (!strcmp(type, "payment.reversed"))
+    case CT_EV_PAYMENT_REVERSED:
         return ev_reversed(c, ev, d, cust, errstr, errlen);
-    if (!strcmp(type, "customer.upserted")) {
+    case CT_EV_CUSTOMER_UPSERTED:
         ev_customer(c, ev, d, cust);
         return 0;
-    }
-    if (!strcmp(type, "contact.ceased")) {
+    case CT_EV_CONTACT_CEASED: {
         const char *ch = sget(d, "channel");
         char b[64];
         cust_touch(c, cust, cu);
@@ -812,7 +828,12 @@ static int apply_inner(sch_ctx *c, const json_t *ev, int part, int from_pending,
         }
         return 0;
     }
+    default:
+        break;
+    }
     /* invoice-level events: keep them if the invoice is not known yet */
+    if (!inv)
+        return 0; /* not a type sch_event_check lets through */
     if (!inv->exists) {
         if (!from_pending)
             pend_push(c, pend, (json_t *)ev);
@@ -825,12 +846,13 @@ static int apply_inner(sch_ctx *c, const json_t *ev, int part, int from_pending,
         v->part = part;
         inv->dirty = 1;
     }
-    if (!strcmp(type, "invoice.voided") || !strcmp(type, "invoice.written_off")) {
+    switch (type) {
+    case CT_EV_INVOICE_VOIDED:
+    case CT_EV_INVOICE_WRITTEN_OFF:
         if (v->status != 'v' && v->status != 'w')
-            close_inv(c, inv, cust, type[8] == 'v' ? 'v' : 'w');
+            close_inv(c, inv, cust, type == CT_EV_INVOICE_VOIDED ? 'v' : 'w');
         return 0;
-    }
-    if (!strcmp(type, "credit_note.issued")) {
+    case CT_EV_CREDIT_NOTE_ISSUED: {
         char mark[SCH_ID_LEN + 4];
         snprintf(mark, sizeof mark, ";%s;", sget(d, "credit_note_id"));
         if (v->credits && strstr(v->credits, mark)) {
@@ -851,21 +873,21 @@ static int apply_inner(sch_ctx *c, const json_t *ev, int part, int from_pending,
             close_inv(c, inv, cust, 'p');
         return 0;
     }
-    if (!strcmp(type, "dispute.opened")) {
+    case CT_EV_DISPUTE_OPENED:
         v->disputed = 1;
         if (v->next_kind == 's')
             v->next_kind = 0, v->next_ms = 0;
         inv->dirty = 1;
         return 0;
-    }
-    if (!strcmp(type, "dispute.resolved")) {
+    case CT_EV_DISPUTE_RESOLVED:
         if (v->disputed) {
             v->disputed = 0;
             arm(c, inv, cust, v->step, 1);
         }
         return 0;
+    default:
+        return 0;
     }
-    return 0;
 }
 
 int sch_apply_event(sch_ctx *c, const json_t *ev, int part, char *errstr, size_t errlen)
