@@ -73,11 +73,6 @@ static int configure(void *a, char *errstr, size_t errlen)
     return 0;
 }
 
-static int64_t now_ms(void)
-{
-    return cm_clock_now_ms();
-}
-
 static int init(cm_service *s, void *a, char *errstr, size_t errlen)
 {
     /* batches allocate and free many megabytes: keep freed memory in the
@@ -86,7 +81,7 @@ static int init(cm_service *s, void *a, char *errstr, size_t errlen)
     mallopt(M_MMAP_THRESHOLD, 64 << 20);
     app.eng = (sch_engine){.pol = &app.pol,
                            .fire_batch = app.fire_batch,
-                           .now = now_ms,
+                           .now = cm_clock_now_ms,
                            .next_due = INT64_MAX,
                            .crash_after_claims = app.fault[0] ? atoi(app.fault + 18) : 0};
     snprintf(app.eng.prefix, sizeof app.eng.prefix, "%s", app.key_prefix);
@@ -94,9 +89,8 @@ static int init(cm_service *s, void *a, char *errstr, size_t errlen)
     s->batch_max = app.batch;
     cm_service_topic(s, "events", app.events, sizeof app.events);
     cm_service_topic(s, "commands", app.commands, sizeof app.commands);
-    (void)a;
     snprintf(errstr, errlen, "out of memory for batches of %zu", app.batch);
-    return sch_loop_init(&app.loop, app.batch, app.tick);
+    return sch_loop_init(a, &app.eng, app.batch, app.tick);
 }
 
 static int start(cm_service *s, void *a, char *errstr, size_t errlen)
@@ -112,49 +106,10 @@ static int start(cm_service *s, void *a, char *errstr, size_t errlen)
     return 0;
 }
 
-static void rebalance(void *a, int assigned, const rd_kafka_topic_partition_list_t *parts)
-{
-    sch_engine_rebalance(a, assigned, parts);
-}
-
-static int poll_wait(cm_service *s, void *a)
-{
-    (void)s;
-    return sch_loop_wait(&app.loop, a);
-}
-
-static int on_batch(cm_service *s, void *a, rd_kafka_message_t **msgs, size_t n)
-{
-    char err[1024];
-    rd_kafka_poll(s->producer, 0);
-    if (sch_loop_batch(&app.loop, a, s->consumer, msgs, n, err, sizeof err) == 0)
-        return CM_BATCH_TAKEN;
-    /* not durable: do not commit; restart from the committed offsets */
-    cm_log_error("event batch failed: %s", err);
-    atomic_store(&s->ready.redis_ok, 0);
-    return -1;
-}
-
-static int on_tick(cm_service *s, void *a)
-{
-    sch_loop_fire(&app.loop, a, &s->ready);
-    return 0;
-}
-
-static int on_stop(cm_service *s, void *a, int failed)
-{
-    if (failed)
-        return 0;
-    sch_loop_drain(&app.loop, a, s->consumer);
-    cm_log_info("scheduler stopping: %lld fired, %lld re-published", app.eng.fired_total,
-                app.eng.republished_total);
-    return 0;
-}
-
 static void cleanup(void *a)
 {
-    sch_loop_free(&app.loop);
-    free(((sch_engine *)a)->pending);
+    sch_loop_free(a);
+    free(app.eng.pending);
     if (app.pol_ok)
         sch_policy_free(&app.pol);
 }
@@ -171,18 +126,18 @@ int main(int argc, char **argv)
         .summary = "keeps every open invoice's collection state and fires its commands",
         .settings = table,
         .common = &app.c,
-        .app = &app.eng,
+        .app = &app.loop,
         .configure = configure,
         .init = init,
         .start = start,
         .cleanup = cleanup,
         .inputs = inputs,
         .ninputs = 1,
-        .on_rebalance = rebalance,
-        .poll_wait = poll_wait,
-        .on_batch = on_batch,
-        .on_tick = on_tick,
-        .on_stop = on_stop,
+        .on_rebalance = sch_loop_rebalance,
+        .poll_wait = sch_loop_poll_wait,
+        .on_batch = sch_loop_on_batch,
+        .on_tick = sch_loop_on_tick,
+        .on_stop = sch_loop_on_stop,
         .lag_metric = "arrears_scheduler_lag_messages",
         .lag_help = "consumer lag on events"};
     return cm_service_main(&def, argc, argv);

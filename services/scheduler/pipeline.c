@@ -138,82 +138,104 @@ static int batch_apply(sch_engine *e, rd_kafka_t *consumer, sch_batch *b, char *
     return ok ? 0 : -1;
 }
 
-int sch_loop_init(sch_loop *l, size_t max, int tick)
+int sch_loop_init(sch_loop *l, sch_engine *e, size_t max, int tick)
 {
     memset(l, 0, sizeof *l);
+    l->eng = e;
     l->tick = tick;
     return batch_alloc(&l->cur, max, 0) == 0 && batch_alloc(&l->next, max, 1) == 0 ? 0 : -1;
-}
-
-int sch_loop_wait(const sch_loop *l, const sch_engine *e)
-{
-    if (l->more || l->cur.n)
-        return 0;
-    if (e->next_due == INT64_MAX)
-        return l->tick;
-    int64_t d = cm_clock_real_delay_ms(e->next_due);
-    return d < 0 ? 0 : d < l->tick ? (int)d : l->tick;
-}
-
-int sch_loop_batch(sch_loop *l, sch_engine *e, rd_kafka_t *consumer, rd_kafka_message_t **msgs,
-                   size_t n, char *errstr, size_t errlen)
-{
-    memcpy(l->next.msgs, msgs, n * sizeof *msgs);
-    l->next.n = n;
-    pthread_t th;
-    parse_job job = {e, &l->next};
-    int threaded = n > 0 && pthread_create(&th, NULL, parse_thread, &job) == 0;
-    if (n > 0 && !threaded)
-        parse_thread(&job);
-    int ok = batch_apply(e, consumer, &l->cur, errstr, errlen) == 0;
-    if (threaded)
-        pthread_join(th, NULL);
-    if (!ok)
-        return -1;
-    sch_batch tmp = l->cur;
-    l->cur = l->next;
-    l->next = tmp;
-    return 0;
-}
-
-void sch_loop_fire(sch_loop *l, sch_engine *e, cm_service_ready *ready)
-{
-    char err[1024];
-    /* with a parsed batch waiting, apply it first (timers then see the
-     * freshest state), but never starve the timers for longer than a tick */
-    if (l->cur.n > 0 && cm_clock_real_ms() - l->last_fire < l->tick)
-        return;
-    l->last_fire = cm_clock_real_ms();
-    if (sch_engine_fire(e, &l->more, err, sizeof err) < 0) {
-        l->failures++;
-        cm_log_warn("firing timers: %s (retrying)", err);
-        atomic_store(&ready->extra_ok, 0);
-        l->more = 0;
-        long ms = l->failures < 10 ? 100L * l->failures : 1000;
-        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-    } else {
-        if (l->failures)
-            atomic_store(&ready->extra_ok, 1);
-        l->failures = 0;
-    }
-}
-
-void sch_loop_drain(sch_loop *l, sch_engine *e, rd_kafka_t *consumer)
-{
-    char err[1024];
-    if (batch_apply(e, consumer, &l->cur, err, sizeof err) < 0)
-        cm_log_warn("last batch not applied: %s (it will be replayed)", err);
-    if (sch_engine_settle(e, 1, err, sizeof err) < 0)
-        cm_log_warn("records not acknowledged at exit: %s (they stay claimed and are "
-                    "re-published)",
-                    err);
 }
 
 void sch_loop_free(sch_loop *l)
 {
     batch_free(&l->cur);
     batch_free(&l->next);
+}
+
+int sch_loop_poll_wait(cm_service *s, void *loop)
+{
+    sch_loop *l = loop;
+    (void)s;
+    if (l->more || l->cur.n)
+        return 0;
+    if (l->eng->next_due == INT64_MAX)
+        return l->tick;
+    int64_t d = cm_clock_real_delay_ms(l->eng->next_due);
+    return d < 0 ? 0 : d < l->tick ? (int)d : l->tick;
+}
+
+int sch_loop_on_batch(cm_service *s, void *loop, rd_kafka_message_t **msgs, size_t n)
+{
+    sch_loop *l = loop;
+    char err[1024];
+    rd_kafka_poll(s->producer, 0);
+    memcpy(l->next.msgs, msgs, n * sizeof *msgs);
+    l->next.n = n;
+    pthread_t th;
+    parse_job job = {l->eng, &l->next};
+    int threaded = n > 0 && pthread_create(&th, NULL, parse_thread, &job) == 0;
+    if (n > 0 && !threaded)
+        parse_thread(&job);
+    int ok = batch_apply(l->eng, s->consumer, &l->cur, err, sizeof err) == 0;
+    if (threaded)
+        pthread_join(th, NULL);
+    if (!ok) {
+        /* not durable: do not commit; restart from the committed offsets */
+        cm_log_error("event batch failed: %s", err);
+        atomic_store(&s->ready.redis_ok, 0);
+        return -1;
+    }
+    sch_batch tmp = l->cur;
+    l->cur = l->next;
+    l->next = tmp;
+    return CM_BATCH_TAKEN;
+}
+
+int sch_loop_on_tick(cm_service *s, void *loop)
+{
+    sch_loop *l = loop;
+    char err[1024];
+    /* with a parsed batch waiting, apply it first (timers then see the
+     * freshest state), but never starve the timers for longer than a tick */
+    if (l->cur.n > 0 && cm_clock_real_ms() - l->last_fire < l->tick)
+        return 0;
+    l->last_fire = cm_clock_real_ms();
+    if (sch_engine_fire(l->eng, &l->more, err, sizeof err) < 0) {
+        l->failures++;
+        cm_log_warn("firing timers: %s (retrying)", err);
+        atomic_store(&s->ready.extra_ok, 0);
+        l->more = 0;
+        long ms = l->failures < 10 ? 100L * l->failures : 1000;
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    } else {
+        if (l->failures)
+            atomic_store(&s->ready.extra_ok, 1);
+        l->failures = 0;
+    }
+    return 0;
+}
+
+int sch_loop_on_stop(cm_service *s, void *loop, int failed)
+{
+    sch_loop *l = loop;
+    char err[1024];
+    if (failed)
+        return 0;
+    if (batch_apply(l->eng, s->consumer, &l->cur, err, sizeof err) < 0)
+        cm_log_warn("last batch not applied: %s (it will be replayed)", err);
+    if (sch_engine_settle(l->eng, 1, err, sizeof err) < 0)
+        cm_log_warn("records not acknowledged at exit: %s (they stay claimed and are "
+                    "re-published)",
+                    err);
+    cm_log_info("scheduler stopping: %lld fired, %lld re-published", l->eng->fired_total,
+                l->eng->republished_total);
+    return 0;
+}
+
+void sch_loop_rebalance(void *loop, int assigned, const rd_kafka_topic_partition_list_t *parts)
+{
+    sch_engine_rebalance(((sch_loop *)loop)->eng, assigned, parts);
 }
 
 void sch_metrics_init(sch_engine *e)

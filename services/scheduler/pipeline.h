@@ -42,6 +42,7 @@ typedef struct sch_batch {
 
 /* The loop's state: two batches, the timer rounds' backoff. */
 typedef struct sch_loop {
+    sch_engine *eng;
     sch_batch cur, next; /* cur: parsed, applied by the next step */
     int tick;            /* longest wait for events (ms) */
     int more;            /* the last round left due timers */
@@ -50,25 +51,29 @@ typedef struct sch_loop {
 } sch_loop;
 
 /* Batches of at most max messages. 0, or -1 out of memory. */
-int sch_loop_init(sch_loop *l, size_t max, int tick);
-/* How long the next poll may wait (ms): a tick at most, not past the next
- * timer, 0 while a batch or timers are waiting. */
-int sch_loop_wait(const sch_loop *l, const sch_engine *e);
-/* Takes msgs[0..n) (may be 0), parses them while the current batch is
- * applied and its offsets stored in consumer; they become the current
- * batch. -1 when the current batch's effects are not durable (nothing
- * stored; the group replays from the committed offsets). */
-int sch_loop_batch(sch_loop *l, sch_engine *e, rd_kafka_t *consumer, rd_kafka_message_t **msgs,
-                   size_t n, char *errstr, size_t errlen);
-/* Fires the due timers, unless a parsed batch waits and a tick has not
- * passed since the last round. A failed round is retried with a backoff,
- * and clears ready->extra_ok meanwhile. */
-void sch_loop_fire(sch_loop *l, sch_engine *e, cm_service_ready *ready);
-/* At shutdown: applies the current batch, waits for the acknowledgements
- * of what was published. */
-void sch_loop_drain(sch_loop *l, sch_engine *e, rd_kafka_t *consumer);
+int sch_loop_init(sch_loop *l, sch_engine *e, size_t max, int tick);
 /* Frees both batches and the messages they still hold. */
 void sch_loop_free(sch_loop *l);
+
+/* The runtime's hooks (common/service.h), app = the sch_loop:
+ * poll_wait  a tick at most, not past the next timer, 0 while a batch or
+ *            timers are waiting;
+ * on_batch   takes the polled messages, parses them while the current
+ *            batch is applied and its offsets stored; they become the
+ *            current batch. -1 when the current batch's effects are not
+ *            durable (nothing stored; the group replays from the
+ *            committed offsets);
+ * on_tick    fires the due timers, unless a parsed batch waits and a tick
+ *            has not passed since the last round; a failed round is
+ *            retried with a backoff, and clears ready.extra_ok meanwhile;
+ * on_stop    applies the current batch, waits for the acknowledgements of
+ *            what was published;
+ * rebalance  the engine's partition ownership. */
+int sch_loop_poll_wait(cm_service *s, void *loop);
+int sch_loop_on_batch(cm_service *s, void *loop, rd_kafka_message_t **msgs, size_t n);
+int sch_loop_on_tick(cm_service *s, void *loop);
+int sch_loop_on_stop(cm_service *s, void *loop, int failed);
+void sch_loop_rebalance(void *loop, int assigned, const rd_kafka_topic_partition_list_t *parts);
 
 /* Registers the engine's metrics. */
 void sch_metrics_init(sch_engine *e);
