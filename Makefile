@@ -87,10 +87,7 @@ BASE_LIBS := $(CONTRACT_LIB) $(COMMON_LIB)
 LINK_arrears-ingest    := $(call svc_lib,ingest)
 LINK_arrears-scheduler := $(call svc_lib,scheduler)
 LINK_arrears-notifier  := $(call svc_lib,notifier)
-# The reporter's replay still validates inbound lines with ingest's
-# ing_process (services/reporter/normalize.c) until that validator lives in
-# libcontract; then this line loses libsvc_ingest.
-LINK_arrears-reporter  := $(call svc_lib,reporter) $(call svc_lib,ingest)
+LINK_arrears-reporter  := $(call svc_lib,reporter)
 
 # Tools: none links a service library.
 LINK_arrears-admin     :=
@@ -104,14 +101,12 @@ LINK_arrears-report    :=
 UNIT_LINK_ingest    := $(call svc_lib,ingest)
 UNIT_LINK_scheduler := $(call svc_lib,scheduler)
 UNIT_LINK_notifier  := $(call svc_lib,notifier)
-UNIT_LINK_reporter  := $(LINK_arrears-reporter)
-# The tools' tests check their output with ingest's validator (until it
-# lives in libcontract).
-UNIT_LINK_tools     := $(TOOLS_LIB) $(call svc_lib,ingest)
+UNIT_LINK_reporter  := $(call svc_lib,reporter)
+UNIT_LINK_tools     := $(TOOLS_LIB)
 # test_contract_docs produces a command, a contact outcome, a task and
 # every report with the services' own code.
 UNIT_LINK_test_contract_docs := $(call svc_lib,scheduler) $(call svc_lib,notifier) \
-                                $(LINK_arrears-reporter)
+                                $(call svc_lib,reporter)
 unit_group = $(word 2,$(subst _, ,$(1)))
 unit_link  = $(if $(filter undefined,$(origin UNIT_LINK_$(1))),$(UNIT_LINK_$(call unit_group,$(1))),$(UNIT_LINK_$(1)))
 

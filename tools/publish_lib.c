@@ -21,6 +21,7 @@
 #include "money.h"
 #include "publish_lib.h"
 #include "tz.h"
+#include "validate.h"
 
 /* ------------------------------------------------------------- CSV split */
 
@@ -211,18 +212,6 @@ int tool_csv_header_parse(char **fields, int n, tool_csv_header *h, char *errstr
         return -1;
     }
     return 0;
-}
-
-/* +[1-9] then 6..14 digits. */
-static int tool_e164_ok(const char *s)
-{
-    size_t n = 0;
-    if (s[0] != '+' || s[1] < '1' || s[1] > '9')
-        return 0;
-    for (const char *p = s + 1; *p; p++, n++)
-        if (!isdigit((unsigned char)*p))
-            return 0;
-    return n >= 7 && n <= 15;
 }
 
 /* Splits a '|' list into a JSON array of trimmed, non-empty strings. */
@@ -432,8 +421,8 @@ int tool_csv_to_event(const tool_csv_header *h, char **fields, int n, const tool
                 goto fail;
             break;
         case K_PHONE:
-            if (!tool_e164_ok(x)) {
-                snprintf(errstr, errlen, "phone: not an E.164 number (+ and 7 to 15 digits): '%s'",
+            if (!ct_e164_valid(x)) {
+                snprintf(errstr, errlen, "phone: not an E.164 number (+ and 8 to 15 digits): '%s'",
                          x);
                 goto fail;
             }

@@ -15,26 +15,25 @@
 
 #include "../../tools/publish_lib.h"
 
-#include "../../services/ingest/ingest.h"
+#include "validate.h"
 
-/* A converted row must pass ingest's own validation (the contract). */
-static void assert_ingest_accepts(json_t *ce)
+/* A converted row must pass the contract's validator (what ingest runs). */
+static void assert_contract_accepts(json_t *ce)
 {
-    ing_config cfg = {ING_DEFAULT_MAX_BYTES, ING_DEFAULT_MAX_DEPTH};
-    ing_input in;
-    ing_result r;
+    ct_limits lim = {CT_DEFAULT_MAX_BYTES, CT_DEFAULT_MAX_DEPTH};
+    ct_message in;
+    ct_verdict v;
     char err[256], *line = json_dumps(ce, JSON_COMPACT);
     memset(&in, 0, sizeof(in));
-    memset(&r, 0, sizeof(r));
     in.payload = line;
     in.len = strlen(line);
     in.topic = "inbound";
-    assert_int_equal(ing_process(&cfg, &in, &r, err, sizeof(err)), 0);
-    if (!r.accepted)
-        for (size_t i = 0; i < r.reasons.n; i++)
-            print_error("ingest rejects: %s in %s\n", r.reasons.r[i].message, line);
-    assert_true(r.accepted);
-    ing_result_clear(&r);
+    assert_int_equal(ct_validate(&lim, &in, &v, err, sizeof(err)), 0);
+    if (!v.accepted)
+        for (size_t i = 0; i < v.reasons.n; i++)
+            print_error("the contract rejects: %s in %s\n", v.reasons.r[i].message, line);
+    assert_true(v.accepted);
+    ct_verdict_clear(&v);
     free(line);
 }
 
@@ -98,7 +97,7 @@ static json_t *row(const tool_csv_header *h, const char *line, char *err, size_t
     int n = split(line, f, buf, sizeof(buf));
     if (tool_csv_to_event(h, f, n, &o, &ce, err, errlen) != 0)
         return NULL;
-    assert_ingest_accepts(ce);
+    assert_contract_accepts(ce);
     return ce;
 }
 
@@ -249,5 +248,7 @@ int main(void)
         cmocka_unit_test(test_invoice_row), cmocka_unit_test(test_other_rows),
         cmocka_unit_test(test_jsonl),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    ct_thread_cleanup();
+    return rc;
 }

@@ -1,0 +1,709 @@
+/* test_contract_docs.c -- the code, schemas/ and the docs agree on every
+ * record arrears publishes after ingest: commands, contact outcomes,
+ * tasks and reports (docs/contracts.md, docs/reports.md).
+ *
+ * Design: records are produced by the services' own library code (the
+ * scheduler's command builders over deploy/config/policy.json, the
+ * notifier's outcome and task writers over those commands, the reporter's
+ * report builders over tests/data/reporter/ledger1), then:
+ *   - each validates against its schema (schemas/make-record-schemas.py);
+ *   - every field it carries is declared by the schema (stricter than the
+ *     schemas themselves, which let readers ignore unknown fields), so a
+ *     field added in code without its schema fails here;
+ *   - every field a schema declares is named in the docs (`name`, "name"
+ *     or **name**), so a schema field without prose fails here;
+ *   - the enums of the schemas are the contract's (contract/contract.h);
+ *   - the `<!-- sample: SCHEMA -->` JSON blocks of the docs validate and
+ *     declare only known fields (// comments are stripped);
+ *   - a few wrong shapes are refused.
+ * The JSON Schema checker is test_ingest_docs.c's (same keywords). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+#include <regex.h>
+
+#include "../../services/notifier/contact.h"
+#include "../../services/reporter/reporter.h"
+#include "../../services/scheduler/records.h"
+#include "clock.h"
+#include "contract.h"
+#include "tz.h"
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s (run from the repository root)", path);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *b = malloc((size_t)n + 1);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    b[n] = 0;
+    fclose(f);
+    return b;
+}
+
+/* --- a small JSON Schema checker ------------------------------------------ */
+
+static size_t utf8_chars(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        if (((unsigned char)*s & 0xC0) != 0x80)
+            n++;
+    return n;
+}
+
+static int type_is(json_t *v, const char *t)
+{
+    if (!strcmp(t, "string"))
+        return json_is_string(v);
+    if (!strcmp(t, "integer"))
+        return json_is_integer(v);
+    if (!strcmp(t, "number"))
+        return json_is_number(v);
+    if (!strcmp(t, "object"))
+        return json_is_object(v);
+    if (!strcmp(t, "array"))
+        return json_is_array(v);
+    if (!strcmp(t, "boolean"))
+        return json_is_boolean(v);
+    if (!strcmp(t, "null"))
+        return json_is_null(v);
+    fail_msg("schema: unknown type %s", t);
+    return 0;
+}
+
+static const char *known_keywords[] = {"$schema",  "$id",         "title",     "description",
+                                       "format",   "type",        "const",     "enum",
+                                       "required", "properties",  "items",     "minItems",
+                                       "maxItems", "uniqueItems", "minLength", "maxLength",
+                                       "pattern",  "minimum",     "anyOf",     "dependentRequired",
+                                       NULL};
+
+/* 1 when v validates; else 0 with the path in why. */
+static int validate(json_t *s, json_t *v, const char *path, char *why, size_t wl)
+{
+    const char *k;
+    json_t *x;
+    json_object_foreach(s, k, x)
+    {
+        int known = 0;
+        for (int i = 0; known_keywords[i]; i++)
+            known |= !strcmp(k, known_keywords[i]);
+        if (!known)
+            fail_msg("schema keyword %s not supported by this checker", k);
+    }
+    if ((x = json_object_get(s, "type"))) {
+        int ok = 0;
+        if (json_is_string(x))
+            ok = type_is(v, json_string_value(x));
+        else {
+            size_t i;
+            json_t *t;
+            json_array_foreach(x, i, t) ok |= type_is(v, json_string_value(t));
+        }
+        if (!ok) {
+            snprintf(why, wl, "%s: wrong type", path);
+            return 0;
+        }
+    }
+    if ((x = json_object_get(s, "const")) && !json_equal(x, v)) {
+        snprintf(why, wl, "%s: not the constant", path);
+        return 0;
+    }
+    if ((x = json_object_get(s, "enum"))) {
+        int ok = 0;
+        size_t i;
+        json_t *e;
+        json_array_foreach(x, i, e) ok |= json_equal(e, v);
+        if (!ok) {
+            snprintf(why, wl, "%s: not in enum", path);
+            return 0;
+        }
+    }
+    if (json_is_string(v)) {
+        const char *str = json_string_value(v);
+        if ((x = json_object_get(s, "minLength")) &&
+            utf8_chars(str) < (size_t)json_integer_value(x)) {
+            snprintf(why, wl, "%s: too short", path);
+            return 0;
+        }
+        if ((x = json_object_get(s, "maxLength")) &&
+            utf8_chars(str) > (size_t)json_integer_value(x)) {
+            snprintf(why, wl, "%s: too long", path);
+            return 0;
+        }
+        if ((x = json_object_get(s, "pattern"))) {
+            regex_t re;
+            if (regcomp(&re, json_string_value(x), REG_EXTENDED | REG_NOSUB) != 0)
+                fail_msg("schema pattern does not compile: %s", json_string_value(x));
+            int m = regexec(&re, str, 0, NULL, 0);
+            regfree(&re);
+            if (m != 0) {
+                snprintf(why, wl, "%s: does not match %s", path, json_string_value(x));
+                return 0;
+            }
+        }
+    }
+    if (json_is_number(v) && (x = json_object_get(s, "minimum")) &&
+        json_number_value(v) < json_number_value(x)) {
+        snprintf(why, wl, "%s: below minimum", path);
+        return 0;
+    }
+    if (json_is_object(v)) {
+        size_t i;
+        json_t *r;
+        json_array_foreach(json_object_get(s, "required"), i, r)
+        {
+            if (!json_object_get(v, json_string_value(r))) {
+                snprintf(why, wl, "%s.%s: required", path, json_string_value(r));
+                return 0;
+            }
+        }
+        json_t *props = json_object_get(s, "properties");
+        const char *pk;
+        json_t *ps;
+        json_object_foreach(props, pk, ps)
+        {
+            json_t *pv = json_object_get(v, pk);
+            char sub[256];
+            snprintf(sub, sizeof sub, "%s.%s", path, pk);
+            if (pv && !validate(ps, pv, sub, why, wl))
+                return 0;
+        }
+        json_t *dep = json_object_get(s, "dependentRequired");
+        json_object_foreach(dep, pk, ps)
+        {
+            if (!json_object_get(v, pk))
+                continue;
+            json_array_foreach(ps, i, r) if (!json_object_get(v, json_string_value(r)))
+            {
+                snprintf(why, wl, "%s.%s: required with %s", path, json_string_value(r), pk);
+                return 0;
+            }
+        }
+    }
+    if (json_is_array(v)) {
+        size_t n = json_array_size(v);
+        if ((x = json_object_get(s, "minItems")) && n < (size_t)json_integer_value(x)) {
+            snprintf(why, wl, "%s: too few items", path);
+            return 0;
+        }
+        if ((x = json_object_get(s, "maxItems")) && n > (size_t)json_integer_value(x)) {
+            snprintf(why, wl, "%s: too many items", path);
+            return 0;
+        }
+        if (json_is_true(json_object_get(s, "uniqueItems")))
+            for (size_t i = 0; i < n; i++)
+                for (size_t j = 0; j < i; j++)
+                    if (json_equal(json_array_get(v, i), json_array_get(v, j))) {
+                        snprintf(why, wl, "%s: duplicate items", path);
+                        return 0;
+                    }
+        if ((x = json_object_get(s, "items")))
+            for (size_t i = 0; i < n; i++) {
+                char sub[256];
+                snprintf(sub, sizeof sub, "%s[%zu]", path, i);
+                if (!validate(x, json_array_get(v, i), sub, why, wl))
+                    return 0;
+            }
+    }
+    if ((x = json_object_get(s, "anyOf"))) {
+        size_t i;
+        json_t *alt;
+        char tmp[256];
+        int ok = 0;
+        json_array_foreach(x, i, alt) ok |= validate(alt, v, path, tmp, sizeof tmp);
+        if (!ok) {
+            snprintf(why, wl, "%s: matches no alternative (%s)", path, tmp);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* 1 when every object member of v (at any depth) is declared by a
+ * "properties" of s at the same place; else 0 with the path in why. */
+static int declared(json_t *s, json_t *v, const char *path, char *why, size_t wl)
+{
+    json_t *props = json_object_get(s, "properties");
+    if (json_is_object(v) && props) {
+        const char *k;
+        json_t *x;
+        json_object_foreach(v, k, x)
+        {
+            char sub[256];
+            json_t *ps = json_object_get(props, k);
+            snprintf(sub, sizeof sub, "%s.%s", path, k);
+            if (!ps) {
+                snprintf(why, wl, "%s: not declared by the schema", sub);
+                return 0;
+            }
+            if (!declared(ps, x, sub, why, wl))
+                return 0;
+        }
+    }
+    json_t *items = json_object_get(s, "items");
+    if (json_is_array(v) && items)
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            char sub[256];
+            snprintf(sub, sizeof sub, "%s[%zu]", path, i);
+            if (!declared(items, json_array_get(v, i), sub, why, wl))
+                return 0;
+        }
+    return 1;
+}
+
+static json_t *schema_load(const char *name)
+{
+    char p[256];
+    snprintf(p, sizeof p, "schemas/%s.json", name);
+    json_error_t e;
+    json_t *s = json_load_file(p, 0, &e);
+    if (!s)
+        fail_msg("%s: %s (python3 schemas/make-record-schemas.py writes it)", p, e.text);
+    return s;
+}
+
+/* v validates against schemas/<name>.json and declares only its fields. */
+static void assert_record(const char *name, json_t *v, const char *what)
+{
+    json_t *s = schema_load(name);
+    char why[512] = "";
+    if (!validate(s, v, "$", why, sizeof why)) {
+        char *d = json_dumps(v, JSON_COMPACT);
+        fail_msg("%s does not validate against schemas/%s.json: %s\n%s", what, name, why, d);
+    }
+    if (!declared(s, v, "$", why, sizeof why))
+        fail_msg("%s: %s (add it to schemas/make-record-schemas.py and the docs)", what, why);
+    json_decref(s);
+}
+
+static void assert_record_text(const char *name, const char *text, const char *what)
+{
+    json_error_t e;
+    json_t *v = json_loads(text, 0, &e);
+    if (!v)
+        fail_msg("%s: not JSON: %s: %s", what, e.text, text);
+    assert_record(name, v, what);
+    json_decref(v);
+}
+
+static int refused(const char *name, const char *text)
+{
+    json_error_t e;
+    json_t *v = json_loads(text, 0, &e), *s = schema_load(name);
+    char why[512];
+    assert_non_null(v);
+    int ok = validate(s, v, "$", why, sizeof why);
+    json_decref(v);
+    json_decref(s);
+    return !ok;
+}
+
+/* --- records from the services' code ----------------------------------------- */
+
+typedef struct samples {
+    char *commands[32];
+    size_t ncommands;
+} samples;
+
+/* Every step of the default ladders plus a payment.thanks, as the
+ * scheduler writes them. */
+static void make_commands(samples *out)
+{
+    sch_policy pol;
+    char err[512];
+    assert_int_equal(sch_policy_load_file("deploy/config/policy.json", &pol, err, sizeof err), 0);
+    const cm_tz *tz = cm_tz_get("Europe/London", err, sizeof err);
+    assert_non_null(tz);
+    sch_map *m = sch_map_new();
+    sch_rec *cust = sch_map_add(m, "P:c:acme/C-1", SCH_T_CUST, "acme", "C-1");
+    cust->exists = 1;
+    cust->u.cust.contact =
+        strdup("{\"customer_id\":\"C-1\",\"name\":\"Ada Ltd\",\"email\":\"ap@ada.test\","
+               "\"phone\":\"+447700900123\",\"timezone\":\"Europe/London\","
+               "\"locale\":\"en-GB\",\"country\":\"GB\"}");
+    sch_rec *inv = sch_map_add(m, "P:i:acme/INV-1", SCH_T_INV, "acme", "INV-1");
+    inv->exists = 1;
+    snprintf(inv->u.inv.customer, sizeof inv->u.inv.customer, "%s", "C-1");
+    snprintf(inv->u.inv.number, sizeof inv->u.inv.number, "%s", "2026-0001");
+    snprintf(inv->u.inv.currency, sizeof inv->u.inv.currency, "%s", "EUR");
+    snprintf(inv->u.inv.strategy, sizeof inv->u.inv.strategy, "%s", "default");
+    snprintf(inv->u.inv.variant, sizeof inv->u.inv.variant, "%s", "A");
+    inv->u.inv.amount = 12000;
+    inv->u.inv.attempt = 1;
+    int32_t due;
+    assert_int_equal(cm_date_parse("2026-03-01", &due), 0);
+    inv->u.inv.issued = due - 28;
+    inv->u.inv.due = due;
+    int64_t now = (int64_t)(due + 7) * 86400000 + 9 * 3600000;
+    const char *variants[] = {"A", "B"};
+    for (int v = 0; v < 2; v++) {
+        const sch_ladder *l = sch_policy_ladder(&pol, "default", variants[v]);
+        assert_non_null(l);
+        for (int i = 0; i < l->nsteps && out->ncommands < 30; i++) {
+            char *js = sch_command_step(inv, cust, &pol, tz, &l->steps[i], i, now - 1000, now);
+            assert_non_null(js);
+            out->commands[out->ncommands++] = js;
+        }
+    }
+    snprintf(inv->u.inv.thanks_pid, sizeof inv->u.inv.thanks_pid, "%s", "PAY-1");
+    inv->u.inv.thanks_amt = 5000;
+    char *js = sch_command_thanks(inv, cust, &pol, tz, now - 1000, now);
+    assert_non_null(js);
+    out->commands[out->ncommands++] = js;
+    sch_map_free(m);
+    sch_policy_free(&pol);
+}
+
+static void samples_free(samples *s)
+{
+    for (size_t i = 0; i < s->ncommands; i++)
+        free(s->commands[i]);
+}
+
+static void test_commands(void **state)
+{
+    (void)state;
+    samples s = {{0}, 0};
+    int kinds[CT_KIND_COUNT] = {0}, not_after = 0, level = 0;
+    make_commands(&s);
+    assert_true(s.ncommands >= 5);
+    for (size_t i = 0; i < s.ncommands; i++) {
+        assert_record_text("command", s.commands[i], "a scheduler command");
+        json_t *c = json_loads(s.commands[i], 0, NULL);
+        const char *k = json_string_value(json_object_get(c, "kind"));
+        ct_kind kind = ct_kind_parse(k, strlen(k));
+        assert_true(kind != CT_KIND_NONE);
+        kinds[kind]++;
+        not_after += json_object_get(c, "not_after") != NULL;
+        level += json_object_get(c, "level") != NULL;
+        json_decref(c);
+    }
+    /* the samples cover every kind and the optional fields */
+    for (int k = 0; k < CT_KIND_COUNT; k++)
+        if (!kinds[k])
+            fail_msg("no sample command of kind %s (deploy/config/policy.json changed?)",
+                     ct_kind_name((ct_kind)k));
+    assert_true(not_after > 0);
+    assert_true(level > 0);
+    samples_free(&s);
+}
+
+static void test_contacts_and_tasks(void **state)
+{
+    (void)state;
+    samples s = {{0}, 0};
+    int tasks = 0;
+    make_commands(&s);
+    for (size_t i = 0; i < s.ncommands; i++) {
+        ntf_command cmd;
+        char err[256];
+        if (ntf_command_parse(s.commands[i], strlen(s.commands[i]), &cmd, err, sizeof err) != 0)
+            fail_msg("the notifier refuses a scheduler command: %s\n%s", err, s.commands[i]);
+        ntf_outcome sent = {1, "250", 1, 41, 1772355601000, "", "<1@arrears.test>"};
+        ntf_outcome failed = {0, "550", 3, 900, 1772355601000, "mailbox unavailable", ""};
+        char *a = ntf_contact_json(&cmd, &sent), *b = ntf_contact_json(&cmd, &failed);
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_record_text("contact-outcome", a, "a contact.sent outcome");
+        assert_record_text("contact-outcome", b, "a contact.failed outcome");
+        free(a);
+        free(b);
+        if (cmd.channel == NTF_CH_CALL_TASK || cmd.channel == NTF_CH_LETTER) {
+            char *t = ntf_task_json(&cmd);
+            assert_non_null(t);
+            assert_record_text("task", t, "a task");
+            free(t);
+            tasks++;
+        }
+        ntf_command_free(&cmd);
+    }
+    assert_true(tasks > 0);
+    samples_free(&s);
+}
+
+/* Applies ledger1 (inbound events and contact outcomes) as replay does. */
+static rep_state *ledger_state(void)
+{
+    rep_state *st = rep_state_new();
+    assert_non_null(st);
+    const char *files[] = {"tests/data/reporter/ledger1/events.jsonl",
+                           "tests/data/reporter/ledger1/contacts.jsonl"};
+    for (int f = 0; f < 2; f++) {
+        char *text = slurp(files[f]), *save = NULL;
+        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+            char err[512];
+            json_t *j = json_loads(line, 0, NULL);
+            assert_non_null(j);
+            if (f == 0) {
+                json_t *ev = rep_normalize_inbound(j, err, sizeof err);
+                if (ev) /* the ledger holds one deliberately invalid line */
+                    assert_true(rep_state_apply_event(st, ev, err, sizeof err) >= 0);
+                json_decref(ev);
+            } else {
+                assert_true(rep_state_apply_contact(st, j, err, sizeof err) >= 0);
+            }
+            json_decref(j);
+        }
+        free(text);
+    }
+    return st;
+}
+
+static void test_reports(void **state)
+{
+    (void)state;
+    rep_state *st = ledger_state();
+    int32_t d;
+    assert_int_equal(cm_date_parse("2026-03-31", &d), 0);
+    int64_t gen = ((int64_t)d + 1) * 86400000 - 1;
+    const char *tenants[] = {"acme", "never-seen"};
+    for (int t = 0; t < 2; t++)
+        for (int k = 0; k < 3; k++) {
+            char name[64], what[128];
+            json_t *r = rep_report_build(st, rep_report_types[k], tenants[t], d, gen);
+            assert_non_null(r);
+            json_object_set_new(r, "request_id", json_string("req-42"));
+            snprintf(name, sizeof name, "report-%s", rep_report_types[k]);
+            snprintf(what, sizeof what, "the %s report of %s", rep_report_types[k], tenants[t]);
+            assert_record(name, r, what);
+            json_decref(r);
+        }
+    /* the schemas name exactly the reporter's report types */
+    for (int k = 0; k < 3; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "report-%s", rep_report_types[k]);
+        json_t *s = schema_load(name);
+        assert_string_equal(
+            json_string_value(json_object_get(
+                json_object_get(json_object_get(s, "properties"), "type"), "const")),
+            rep_report_types[k]);
+        json_decref(s);
+    }
+    rep_state_free(st);
+}
+
+/* --- schemas <-> contract enums ---------------------------------------------- */
+
+static json_t *prop(json_t *s, const char *name)
+{
+    json_t *p = json_object_get(json_object_get(s, "properties"), name);
+    if (!p)
+        fail_msg("schema has no property %s", name);
+    return p;
+}
+
+/* The enum of a schema property equals names(0..n-1). */
+static void assert_enum(json_t *e, const char *(*name)(int), int n, const char *what)
+{
+    assert_true(json_is_array(e));
+    if (json_array_size(e) != (size_t)n)
+        fail_msg("%s: the schema lists %zu values, the contract %d", what, json_array_size(e), n);
+    for (int i = 0; i < n; i++) {
+        size_t j;
+        json_t *x;
+        int found = 0;
+        json_array_foreach(e, j, x) found |= !strcmp(json_string_value(x), name(i));
+        if (!found)
+            fail_msg("%s: %s is not in the schema's enum", what, name(i));
+    }
+}
+
+static const char *kind_name(int i)
+{
+    return ct_kind_name((ct_kind)i);
+}
+static const char *channel_name(int i)
+{
+    return ct_channel_name((ct_channel)i);
+}
+static const char *outcome_name(int i)
+{
+    return ct_outcome_name((ct_outcome)i);
+}
+
+static void test_enums(void **state)
+{
+    (void)state;
+    const char *names[] = {"command", "task", "contact-outcome"};
+    for (int i = 0; i < 3; i++) {
+        json_t *s = schema_load(names[i]);
+        assert_enum(json_object_get(prop(s, "kind"), "enum"), kind_name, CT_KIND_COUNT, "kind");
+        assert_enum(json_object_get(prop(s, "channel"), "enum"), channel_name, CT_CH_COUNT,
+                    "channel");
+        if (i == 2)
+            assert_enum(json_object_get(prop(s, "type"), "enum"), outcome_name, CT_OUT_COUNT,
+                        "contact outcome type");
+        json_decref(s);
+    }
+}
+
+/* --- schemas <-> docs ------------------------------------------------------------ */
+
+/* 1 when the doc names field as `field`, "field" or **field**. */
+static int doc_names(const char *doc, const char *field)
+{
+    const char *forms[] = {"`%s`", "\"%s\"", "**%s**"};
+    char pat[256];
+    for (int i = 0; i < 3; i++) {
+        snprintf(pat, sizeof pat, forms[i], field);
+        if (strstr(doc, pat))
+            return 1;
+    }
+    return 0;
+}
+
+static void assert_documented(json_t *s, const char *doc, const char *docname, const char *schema,
+                              const char *path)
+{
+    const char *k;
+    json_t *x;
+    json_object_foreach(json_object_get(s, "properties"), k, x)
+    {
+        char sub[256];
+        snprintf(sub, sizeof sub, "%s.%s", path, k);
+        if (!doc_names(doc, k))
+            fail_msg("schemas/%s.json declares %s, which %s does not name", schema, sub, docname);
+        assert_documented(x, doc, docname, schema, sub);
+    }
+    if ((x = json_object_get(s, "items")))
+        assert_documented(x, doc, docname, schema, path);
+}
+
+typedef struct doc_sample {
+    char schema[64];
+    char *text;
+} doc_sample;
+
+/* The `<!-- sample: NAME -->` blocks of doc, with // comments removed. */
+static size_t doc_samples(const char *doc, doc_sample *out, size_t max)
+{
+    size_t n = 0;
+    const char *p = doc;
+    while ((p = strstr(p, "<!-- sample: ")) && n < max) {
+        char name[64];
+        if (sscanf(p, "<!-- sample: %63[a-z-] -->", name) != 1)
+            fail_msg("malformed sample marker near: %.40s", p);
+        const char *start = strstr(p, "```");
+        assert_non_null(start);
+        start = strchr(start, '\n') + 1;
+        const char *end = strstr(start, "```");
+        assert_non_null(end);
+        char *t = strndup(start, (size_t)(end - start)), *w = t;
+        for (const char *r = t; *r;) {
+            if (r[0] == '/' && r[1] == '/') { /* to the end of the line */
+                while (*r && *r != '\n')
+                    r++;
+                continue;
+            }
+            *w++ = *r++;
+        }
+        *w = 0;
+        snprintf(out[n].schema, sizeof out[n].schema, "%s", name);
+        out[n].text = t;
+        n++;
+        p = end + 3;
+    }
+    return n;
+}
+
+static void check_doc(const char *docpath, const char *const *schemas, size_t nschemas,
+                      size_t min_samples)
+{
+    char *doc = slurp(docpath);
+    for (size_t i = 0; i < nschemas; i++) {
+        json_t *s = schema_load(schemas[i]);
+        assert_documented(s, doc, docpath, schemas[i], "$");
+        json_decref(s);
+    }
+    doc_sample smp[16];
+    size_t n = doc_samples(doc, smp, 16);
+    if (n < min_samples)
+        fail_msg("%s: %zu sample blocks, expected at least %zu", docpath, n, min_samples);
+    for (size_t i = 0; i < n; i++) {
+        char what[256];
+        snprintf(what, sizeof what, "%.64s's sample of %.64s", docpath, smp[i].schema);
+        assert_record_text(smp[i].schema, smp[i].text, what);
+        free(smp[i].text);
+    }
+    free(doc);
+}
+
+static void test_docs(void **state)
+{
+    (void)state;
+    static const char *const contracts[] = {"command", "task", "contact-outcome"};
+    static const char *const reports[] = {"report-aging", "report-kpis", "report-effectiveness",
+                                          "report-error", "report-request"};
+    check_doc("docs/contracts.md", contracts, 3, 2);
+    check_doc("docs/reports.md", reports, 5, 2);
+}
+
+/* --- shapes the schemas refuse ------------------------------------------------ */
+
+static void test_refused(void **state)
+{
+    (void)state;
+    samples s = {{0}, 0};
+    make_commands(&s);
+    json_t *c = json_loads(s.commands[0], 0, NULL);
+    const char *drop[] = {"command_id", "tenant", "customer", "invoices", "created_at"};
+    for (size_t i = 0; i < sizeof drop / sizeof drop[0]; i++) {
+        json_t *x = json_deep_copy(c);
+        json_object_del(x, drop[i]);
+        char *t = json_dumps(x, JSON_COMPACT);
+        if (!refused("command", t))
+            fail_msg("schemas/command.json accepts a command without %s", drop[i]);
+        free(t);
+        json_decref(x);
+    }
+    json_t *x = json_deep_copy(c);
+    json_object_set_new(x, "kind", json_string("postcard"));
+    char *t = json_dumps(x, JSON_COMPACT);
+    assert_true(refused("command", t));
+    free(t);
+    json_decref(x);
+    /* a task is a command with task_id */
+    assert_true(refused("task", s.commands[0]));
+    json_decref(c);
+    samples_free(&s);
+
+    assert_true(refused("contact-outcome",
+                        "{\"v\":1,\"type\":\"contact.bounced\",\"id\":\"a\",\"command_id\":\"a\","
+                        "\"invoice_ids\":[],\"provider_status\":\"\",\"attempts\":1,"
+                        "\"latency_ms\":0,\"at\":\"2026-03-01T00:00:00.000Z\"}"));
+    assert_true(refused("report-aging", "{\"v\":1,\"type\":\"aging\",\"tenant\":\"t\","
+                                        "\"as_of\":\"2026-03-31\",\"generated_at\":"
+                                        "\"2026-03-31T23:59:59.999Z\",\"currencies\":[{"
+                                        "\"currency\":\"EUR\",\"exponent\":2,\"buckets\":[],"
+                                        "\"total\":{\"count\":0,\"amount_minor\":0},"
+                                        "\"overdue\":{\"count\":0,\"amount_minor\":0},"
+                                        "\"top_overdue_customers\":[]}]}"));
+    assert_true(refused("report-kpis", "{\"v\":1,\"type\":\"aging\",\"tenant\":\"t\","
+                                       "\"as_of\":\"2026-03-31\",\"generated_at\":"
+                                       "\"2026-03-31T23:59:59.999Z\",\"currencies\":[]}"));
+    assert_true(refused("report-request", "{\"v\":1,\"tenant\":\"t\"}"));
+    assert_true(refused("report-error", "{\"v\":1,\"type\":\"error\",\"tenant\":\"t\"}"));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_commands), cmocka_unit_test(test_contacts_and_tasks),
+        cmocka_unit_test(test_reports),  cmocka_unit_test(test_enums),
+        cmocka_unit_test(test_docs),     cmocka_unit_test(test_refused),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
