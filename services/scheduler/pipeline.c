@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "jarena.h"
+#include "records.h"
 #include "log.h"
 
 static int add_header(rd_kafka_headers_t *h, const char *name, const char *v)
@@ -29,16 +30,11 @@ static int ks_publish(void *opaque, char topic, const char *key, const char *id,
         snprintf(errstr, errlen, "out of memory");
         return -1;
     }
-    if (topic == 'e') {
-        json_t *ev = json_loadb(payload, len, 0, NULL);
-        add_header(h, "ce_type", json_string_value(json_object_get(ev, "type")));
-        add_header(h, "ce_id", json_string_value(json_object_get(ev, "id")));
-        add_header(h, "tenant", json_string_value(json_object_get(ev, "tenant")));
-        add_header(h, "trace_id", json_string_value(json_object_get(ev, "trace_id")));
-        json_decref(ev);
-    } else {
-        add_header(h, "command_id", id);
-    }
+    /* from what the outbox keeps of the record, never its payload */
+    sch_headers hs;
+    sch_record_headers(topic, key, id, &hs);
+    for (size_t i = 0; i < hs.n; i++)
+        add_header(h, hs.name[i], hs.value[i]);
     return cm_kafka_produce(k->rk, topic == 'e' ? k->events : k->commands, key, strlen(key),
                             payload, len, h, errstr, errlen);
 }
