@@ -153,12 +153,47 @@ static void test_command_text(void **state)
     sch_policy_free(&pol);
 }
 
+/* The headers built from (topic, key, id) are those the payload says: the
+ * escalation event's ce_type, ce_id, tenant, trace_id; a command's id. */
+static void test_record_headers(void **state)
+{
+    (void)state;
+    sch_map *m = sch_map_new();
+    char long_id[201], cid[SCH_CMD_ID_LEN], eid[SCH_CMD_ID_LEN], key[CT_KEY_MAX];
+    memset(long_id, 'x', 200);
+    long_id[200] = 0;
+    sch_rec *inv = sch_map_add(m, "P:i:acme/x", SCH_T_INV, "acme", long_id);
+    cm_strlcpy(inv->u.inv.customer, long_id, sizeof inv->u.inv.customer);
+    sch_command_id_step(cid, sizeof cid, "acme", long_id, 6, 2);
+    json_t *ev = sch_event_escalated(inv, cid, 1, 1700000000000LL);
+    assert_non_null(ev);
+    sch_event_id_escalated(eid, sizeof eid, cid);
+    assert_string_equal(eid, json_string_value(json_object_get(ev, "id")));
+    snprintf(key, sizeof key, "acme/%s", long_id);
+    sch_headers h;
+    sch_record_headers('e', key, eid, &h);
+    assert_int_equal(h.n, 4);
+    const char *want[4][2] = {
+        {"ce_type", "type"}, {"ce_id", "id"}, {"tenant", "tenant"}, {"trace_id", "trace_id"}};
+    for (int i = 0; i < 4; i++) {
+        assert_string_equal(h.name[i], want[i][0]);
+        assert_string_equal(h.value[i], json_string_value(json_object_get(ev, want[i][1])));
+    }
+    json_decref(ev);
+    sch_record_headers('c', key, cid, &h);
+    assert_int_equal(h.n, 1);
+    assert_string_equal(h.name[0], "command_id");
+    assert_string_equal(h.value[0], cid);
+    sch_map_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_regions),
         cmocka_unit_test(test_key_copy),
         cmocka_unit_test(test_command_text),
+        cmocka_unit_test(test_record_headers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
