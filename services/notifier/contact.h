@@ -1,28 +1,31 @@
-/* contact.h -- the outcome events the notifier publishes on `contacts` and
- * the task records it hands to `tasks` (docs/contracts.md). */
+/* contact.h -- the notifier's side of the outcome records: what an attempt
+ * produced (ntf_outcome), turned into the contract's contact outcome and
+ * task record (contract/outcome.h, which encodes both). */
 #ifndef NTF_CONTACT_H
 #define NTF_CONTACT_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "command.h"
+#include "vars.h"
 
 typedef struct ntf_outcome {
     int sent;                 /* contact.sent, else contact.failed */
     char provider_status[32]; /* "250", "200", "queued" or "" */
     int attempts;
     int64_t latency_ms;
-    int64_t at_ms;            /* shared clock */
-    char reason[512];         /* failed only */
-    char message_id[160];     /* email only ("" otherwise) */
+    int64_t at_ms;        /* shared clock */
+    char reason[512];     /* failed only */
+    char message_id[160]; /* email only ("" otherwise) */
 } ntf_outcome;
 
-/* The contact event for cmd (which may be only partly valid: missing
- * fields are left out). Returns a new string the caller frees. */
+/* The contact outcome for cmd (which may be only partly decoded: missing
+ * fields are left out), encoded by ct_contact_encode. Returns a new string
+ * the caller frees, NULL when memory ran out. */
 char *ntf_contact_json(const ntf_command *cmd, const ntf_outcome *o);
-/* The task record for a call_task/letter command: the command plus
- * "task_id" (the command id). New string the caller frees. */
+/* The task record for a call_task/letter command: the command as received
+ * plus "task_id" (the command id), encoded by ct_task_encode. New string
+ * the caller frees, NULL when memory ran out. */
 char *ntf_task_json(const ntf_command *cmd);
 /* Record key "tenant/customer_id" into out. */
 void ntf_contact_key(const ntf_command *cmd, char *out, size_t outlen);

@@ -18,6 +18,7 @@
 
 #include "base64.h"
 #include "buf.h"
+#include "clock.h"
 #include "crypto.h"
 #include "render.h"
 #include "sign.h"
@@ -182,7 +183,7 @@ static void rfc5322_date(int64_t ms, char *out, size_t len)
 
 static int64_t iat_of(const ntf_command *cmd)
 {
-    return cmd->created_ms >= 0 ? cmd->created_ms / 1000 : 0;
+    return cmd->c.created_at_ms >= 0 ? cmd->c.created_at_ms / 1000 : 0;
 }
 
 char *ntf_message_paylink(const ntf_tenant_cfg *cfg, const ntf_command *cmd)
@@ -190,12 +191,12 @@ char *ntf_message_paylink(const ntf_tenant_cfg *cfg, const ntf_command *cmd)
     if (!cfg->paylink_url || !cfg->paylink_secret)
         return NULL;
     json_t *ids = ntf_command_invoice_ids(cmd);
-    char *tok =
-        ntf_paylink_token(cfg->paylink_secret, cmd->tenant, cmd->customer_id, ids, iat_of(cmd));
+    char *tok = ntf_paylink_token(cfg->paylink_secret, cmd->c.tenant, cmd->c.customer.customer_id,
+                                  ids, iat_of(cmd));
     json_decref(ids);
     if (!tok)
         return NULL;
-    char *url = ntf_paylink_url(cfg->paylink_url, cmd->tenant, cmd->customer_id, tok);
+    char *url = ntf_paylink_url(cfg->paylink_url, cmd->c.tenant, cmd->c.customer.customer_id, tok);
     free(tok);
     return url;
 }
@@ -207,12 +208,12 @@ static char *unsubscribe_link(const ntf_tenant_cfg *cfg, const ntf_command *cmd)
     char *tok = NULL;
     if (cfg->paylink_secret) {
         json_t *ids = json_array();
-        tok =
-            ntf_paylink_token(cfg->paylink_secret, cmd->tenant, cmd->customer_id, ids, iat_of(cmd));
+        tok = ntf_paylink_token(cfg->paylink_secret, cmd->c.tenant, cmd->c.customer.customer_id,
+                                ids, iat_of(cmd));
         json_decref(ids);
     }
-    char *url =
-        ntf_paylink_url(cfg->unsubscribe_url, cmd->tenant, cmd->customer_id, tok ? tok : "");
+    char *url = ntf_paylink_url(cfg->unsubscribe_url, cmd->c.tenant, cmd->c.customer.customer_id,
+                                tok ? tok : "");
     free(tok);
     return url;
 }
@@ -222,7 +223,7 @@ static json_t *build_vars(const ntf_tenant_cfg *cfg, const ntf_templates *tpl,
                           const ntf_command *cmd, const ntf_template_set *set, char **unsub,
                           char *errstr, size_t errlen)
 {
-    json_t *extra = ntf_templates_vars(tpl, cmd->tenant);
+    json_t *extra = ntf_templates_vars(tpl, cmd->c.tenant);
     char *pl = ntf_message_paylink(cfg, cmd);
     if (pl)
         json_object_set_new(extra, "pay_link", json_string(pl));
@@ -264,28 +265,28 @@ static int render_part(const ntf_template_set *set, const char *id, const char *
 }
 
 int ntf_message_render(const ntf_tenant_cfg *cfg, const ntf_templates *tpl, const ntf_command *cmd,
-                       const char *channel, cm_buf *subject, cm_buf *text, cm_buf *html,
+                       ct_channel channel, cm_buf *subject, cm_buf *text, cm_buf *html,
                        char *errstr, size_t errlen)
 {
     ntf_template_set set;
     char *unsub = NULL;
     int rc = -1;
     json_t *vars = NULL;
-    int email = strcmp(channel, "email") == 0;
-    if (ntf_templates_find(tpl, cmd->tenant, cmd->locale, channel, cmd->template_id, &set, errstr,
-                           errlen) < 0)
+    int email = channel == CT_CH_EMAIL;
+    if (ntf_templates_find(tpl, cmd->c.tenant, cmd->locale, ct_channel_name(channel),
+                           cmd->c.template_id, &set, errstr, errlen) < 0)
         goto cleanup;
     vars = build_vars(cfg, tpl, cmd, &set, &unsub, errstr, errlen);
     if (!vars)
         goto cleanup;
-    if (email && render_part(&set, cmd->template_id, "subject", set.subject, set.subject_len, vars,
-                             0, subject, errstr, errlen) < 0)
+    if (email && render_part(&set, cmd->c.template_id, "subject", set.subject, set.subject_len,
+                             vars, 0, subject, errstr, errlen) < 0)
         goto cleanup;
-    if (render_part(&set, cmd->template_id, "txt", set.text, set.text_len, vars, 0, text, errstr,
+    if (render_part(&set, cmd->c.template_id, "txt", set.text, set.text_len, vars, 0, text, errstr,
                     errlen) < 0)
         goto cleanup;
-    if (email && render_part(&set, cmd->template_id, "html", set.html, set.html_len, vars, 1, html,
-                             errstr, errlen) < 0)
+    if (email && render_part(&set, cmd->c.template_id, "html", set.html, set.html_len, vars, 1,
+                             html, errstr, errlen) < 0)
         goto cleanup;
     if (email)
         one_line(subject);
@@ -307,22 +308,21 @@ static int build_email(const ntf_tenant_cfg *cfg, const ntf_templates *tpl, cons
     char from_addr[320];
     if (!cfg->smtp_url || !cfg->smtp_from) {
         snprintf(errstr, errlen, "email provider not configured for tenant '%s' (smtp url/from)",
-                 cmd->tenant);
+                 cmd->c.tenant);
         goto cleanup;
     }
     if (envelope_addr(cfg->smtp_from, from_addr, sizeof from_addr) < 0) {
         snprintf(errstr, errlen, "smtp from address '%s' has no address", cfg->smtp_from);
         goto cleanup;
     }
-    if (ntf_message_render(cfg, tpl, cmd, "email", &subject, &text, &html, errstr, errlen) < 0)
+    if (ntf_message_render(cfg, tpl, cmd, CT_CH_EMAIL, &subject, &text, &html, errstr, errlen) < 0)
         goto cleanup;
     unsub = unsubscribe_link(cfg, cmd);
 
-    json_t *cust = json_object_get(cmd->json, "customer");
-    const char *email = json_string_value(json_object_get(cust, "email"));
-    const char *name = json_string_value(json_object_get(cust, "name"));
+    const char *email = cmd->c.customer.email;
+    const char *name = cmd->c.customer.name;
     const char *domain = strchr(from_addr, '@') + 1;
-    ntf_message_id(cmd->command_id, domain, req->message_id, sizeof req->message_id);
+    ntf_message_id(cmd->c.command_id, domain, req->message_id, sizeof req->message_id);
     char date[64], boundary[64];
     rfc5322_date(now_ms, date, sizeof date);
     snprintf(boundary, sizeof boundary, "=_ntf_%.24s", req->message_id + 5);
@@ -345,7 +345,7 @@ static int build_email(const ntf_tenant_cfg *cfg, const ntf_templates *tpl, cons
         cm_buf_printf(&msg, ", <%s>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click", unsub);
     }
     cm_buf_adds(&msg, "\r\nAuto-Submitted: auto-generated\r\nX-Arrears-Command-Id: ");
-    add_header_text(&msg, cmd->command_id);
+    add_header_text(&msg, cmd->c.command_id);
     cm_buf_printf(&msg,
                   "\r\nMIME-Version: 1.0\r\n"
                   "Content-Type: multipart/alternative; boundary=\"%s\"\r\n\r\n"
@@ -363,7 +363,7 @@ static int build_email(const ntf_tenant_cfg *cfg, const ntf_templates *tpl, cons
         snprintf(errstr, errlen, "out of memory building the message");
         goto cleanup;
     }
-    req->channel = NTF_CH_EMAIL;
+    req->channel = CT_CH_EMAIL;
     req->url = strdup(cfg->smtp_url);
     req->mail_from = malloc(strlen(from_addr) + 3);
     req->rcpt = malloc(strlen(email) + 3);
@@ -410,13 +410,12 @@ static int build_sms(const ntf_tenant_cfg *cfg, const ntf_templates *tpl, const 
     int rc = -1;
     if (!cfg->sms_url || !cfg->sms_account || !cfg->sms_from) {
         snprintf(errstr, errlen, "sms provider not configured for tenant '%s' (url/account/from)",
-                 cmd->tenant);
+                 cmd->c.tenant);
         goto cleanup;
     }
-    if (ntf_message_render(cfg, tpl, cmd, "sms", NULL, &text, NULL, errstr, errlen) < 0)
+    if (ntf_message_render(cfg, tpl, cmd, CT_CH_SMS, NULL, &text, NULL, errstr, errlen) < 0)
         goto cleanup;
-    json_t *cust = json_object_get(cmd->json, "customer");
-    form_add(&form, "To", json_string_value(json_object_get(cust, "phone")));
+    form_add(&form, "To", cmd->c.customer.phone);
     form_add(&form, "From", cfg->sms_from);
     form_add(&form, "Body", text.p ? text.p : "");
     size_t bl = strlen(cfg->sms_url);
@@ -426,7 +425,7 @@ static int build_sms(const ntf_tenant_cfg *cfg, const ntf_templates *tpl, const 
         snprintf(errstr, errlen, "out of memory");
         goto cleanup;
     }
-    req->channel = NTF_CH_SMS;
+    req->channel = CT_CH_SMS;
     req->url = cm_buf_take(&url, NULL);
     req->body = cm_buf_take(&form, &req->body_len);
     req->user = cfg->sms_account;
@@ -444,7 +443,7 @@ static int build_webhook(const ntf_tenant_cfg *cfg, const ntf_command *cmd, ntf_
 {
     if (!cfg->webhook_url || !cfg->webhook_secret) {
         snprintf(errstr, errlen, "webhook not configured for tenant '%s' (url/secret)",
-                 cmd->tenant);
+                 cmd->c.tenant);
         return -1;
     }
     json_t *data = json_deep_copy(cmd->json);
@@ -453,12 +452,12 @@ static int build_webhook(const ntf_tenant_cfg *cfg, const ntf_command *cmd, ntf_
         json_object_set_new(data, "pay_link", json_string(pl));
     free(pl);
     char type[128];
-    snprintf(type, sizeof type, "arrears.%s", cmd->kind);
+    char created[40];
+    snprintf(type, sizeof type, "arrears.%s", ct_kind_name(cmd->c.kind));
+    cm_time_format_rfc3339(cmd->c.created_at_ms, created, sizeof created);
     json_t *env = json_object();
     json_object_set_new(env, "type", json_string(type));
-    json_object_set_new(
-        env, "timestamp",
-        json_string(cmd->created_at ? cmd->created_at : "1970-01-01T00:00:00.000Z"));
+    json_object_set_new(env, "timestamp", json_string(created));
     json_object_set_new(env, "data", data);
     req->body = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(env);
@@ -468,7 +467,7 @@ static int build_webhook(const ntf_tenant_cfg *cfg, const ntf_command *cmd, ntf_
         return -1;
     }
     req->body_len = strlen(req->body);
-    req->channel = NTF_CH_WEBHOOK;
+    req->channel = CT_CH_WEBHOOK;
     req->webhook_secret = cfg->webhook_secret;
     return 0;
 }
@@ -478,23 +477,23 @@ int ntf_message_build(const ntf_tenant_cfg *cfg, const ntf_templates *tpl, const
 {
     int rc = -1;
     memset(req, 0, sizeof *req);
-    req->idempotency_key = strdup(cmd->command_id);
+    req->idempotency_key = strdup(cmd->c.command_id);
     if (!req->idempotency_key) {
         snprintf(errstr, errlen, "out of memory");
         return -1;
     }
-    switch (cmd->channel) {
-    case NTF_CH_EMAIL:
+    switch (cmd->c.channel) {
+    case CT_CH_EMAIL:
         rc = build_email(cfg, tpl, cmd, now_ms, req, errstr, errlen);
         break;
-    case NTF_CH_SMS:
+    case CT_CH_SMS:
         rc = build_sms(cfg, tpl, cmd, req, errstr, errlen);
         break;
-    case NTF_CH_WEBHOOK:
+    case CT_CH_WEBHOOK:
         rc = build_webhook(cfg, cmd, req, errstr, errlen);
         break;
     default:
-        snprintf(errstr, errlen, "channel %s is not sent", cmd->channel_name);
+        snprintf(errstr, errlen, "channel %s is not sent", ct_channel_name(cmd->c.channel));
         break;
     }
     if (rc < 0)
@@ -506,7 +505,7 @@ struct curl_slist *ntf_request_headers(const ntf_request *req, int64_t now_s)
 {
     struct curl_slist *h = NULL, *t;
     char line[1024];
-    if (req->channel == NTF_CH_EMAIL)
+    if (req->channel == CT_CH_EMAIL)
         return NULL;
 #define ADD(...)                                                                                   \
     do {                                                                                           \
@@ -518,7 +517,7 @@ struct curl_slist *ntf_request_headers(const ntf_request *req, int64_t now_s)
     } while (0)
     ADD("Idempotency-Key: %s", req->idempotency_key);
     ADD("Expect:");
-    if (req->channel == NTF_CH_SMS) {
+    if (req->channel == CT_CH_SMS) {
         ADD("Content-Type: application/x-www-form-urlencoded");
     } else {
         char sig[128];

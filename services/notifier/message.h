@@ -15,12 +15,12 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "command.h"
+#include "vars.h"
 #include "config.h"
 #include "templates.h"
 
 typedef struct ntf_request {
-    ntf_channel channel;
+    ct_channel channel;
     char *url;
     char *body;
     size_t body_len;
@@ -43,12 +43,12 @@ void ntf_request_free(ntf_request *req);
  * NULL for email. */
 struct curl_slist *ntf_request_headers(const ntf_request *req, int64_t now_s);
 
-/* Renders the parts of cmd's template for channel ("email": subject, text,
- * html; "sms": text) into the caller's buffers (appended). The subject is
+/* Renders the parts of cmd's template for channel (CT_CH_EMAIL: subject,
+ * text, html; CT_CH_SMS: text) into the caller's buffers (appended). The subject is
  * one line; an SMS text has no trailing blank. -1 with errstr on a missing
  * template or a render error. */
 int ntf_message_render(const ntf_tenant_cfg *cfg, const ntf_templates *tpl, const ntf_command *cmd,
-                       const char *channel, cm_buf *subject, cm_buf *text, cm_buf *html,
+                       ct_channel channel, cm_buf *subject, cm_buf *text, cm_buf *html,
                        char *errstr, size_t errlen);
 
 /* "<hex@domain>": deterministic Message-ID of a command id. */

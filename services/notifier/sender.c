@@ -24,8 +24,8 @@
 #include "retry.h"
 
 typedef struct xfer {
-    struct xfer *next_free;          /* free list */
-    struct xfer *prev, *next;        /* active list */
+    struct xfer *next_free;   /* free list */
+    struct xfer *prev, *next; /* active list */
     CURL *easy;
     struct curl_slist *hdrs, *rcpt;
     const ntf_request *req;
@@ -57,10 +57,10 @@ struct ntf_sender {
     int started;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    work *in_head, *in_tail;           /* mu */
-    result_node *out_head, *out_tail;  /* mu */
-    int stop;                          /* mu */
-    int inflight;                      /* caller's thread only */
+    work *in_head, *in_tail;          /* mu */
+    result_node *out_head, *out_tail; /* mu */
+    int stop;                         /* mu */
+    int inflight;                     /* caller's thread only */
 };
 
 static void *sender_main(void *arg);
@@ -228,7 +228,7 @@ static int setup(ntf_sender *s, const ntf_request *req, int64_t now_s, void *tag
         curl_easy_setopt(e, CURLOPT_USERNAME, req->user);
         curl_easy_setopt(e, CURLOPT_PASSWORD, req->password ? req->password : "");
     }
-    if (req->channel == NTF_CH_EMAIL) {
+    if (req->channel == CT_CH_EMAIL) {
         x->rcpt = curl_slist_append(NULL, req->rcpt);
         if (!x->rcpt)
             goto oom;
@@ -238,9 +238,10 @@ static int setup(ntf_sender *s, const ntf_request *req, int64_t now_s, void *tag
         curl_easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
         curl_easy_setopt(e, CURLOPT_READDATA, x);
         curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_len);
-        curl_easy_setopt(e, CURLOPT_USE_SSL, s->o.smtp_tls == 2   ? (long)CURLUSESSL_ALL
-                                             : s->o.smtp_tls == 1 ? (long)CURLUSESSL_TRY
-                                                                  : (long)CURLUSESSL_NONE);
+        curl_easy_setopt(e, CURLOPT_USE_SSL,
+                         s->o.smtp_tls == 2   ? (long)CURLUSESSL_ALL
+                         : s->o.smtp_tls == 1 ? (long)CURLUSESSL_TRY
+                                              : (long)CURLUSESSL_NONE);
     } else {
         x->hdrs = ntf_request_headers(req, now_s);
         if (!x->hdrs)
@@ -390,8 +391,8 @@ static void *sender_main(void *arg)
     return NULL;
 }
 
-int ntf_sender_start(ntf_sender *s, const ntf_request *req, int64_t now_s, void *tag,
-                     char *errstr, size_t errlen)
+int ntf_sender_start(ntf_sender *s, const ntf_request *req, int64_t now_s, void *tag, char *errstr,
+                     size_t errlen)
 {
     work *w = calloc(1, sizeof *w);
     if (!w) {

@@ -101,8 +101,8 @@ struct ntf_worker {
     int fatal; /* the producer is unusable: the process must exit */
     provider prov[3];
     unsigned rnd;
-    cm_metric *m_sent[5], *m_failed[5], *m_retries, *m_invalid, *m_replayed, *m_republished,
-        *m_waited, *m_inflight, *m_queued, *m_latency, *m_paused;
+    cm_metric *m_sent[CT_CH_COUNT], *m_failed[CT_CH_COUNT], *m_retries, *m_invalid, *m_replayed,
+        *m_republished, *m_waited, *m_inflight, *m_queued, *m_latency, *m_paused;
 };
 
 static void do_publish(ntf_worker *w);
@@ -126,12 +126,12 @@ ntf_worker *ntf_worker_new(const ntf_worker_opts *o, char *errstr, size_t errlen
     for (int i = 0; i < 3; i++)
         ntf_bucket_init(&w->prov[i].bucket, o->rate[i], o->burst[i], now);
     w->rnd = (unsigned)now ^ ((unsigned)getpid() << 16);
-    static const char *const ch[] = {"email", "sms", "webhook", "call_task", "letter"};
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < CT_CH_COUNT; i++) {
         char name[128];
-        snprintf(name, sizeof name, "arrears_notifier_sent_total{channel=\"%s\"}", ch[i]);
+        const char *ch = ct_channel_name((ct_channel)i);
+        snprintf(name, sizeof name, "arrears_notifier_sent_total{channel=\"%s\"}", ch);
         w->m_sent[i] = cm_metrics_counter(name, "contact.sent outcomes published");
-        snprintf(name, sizeof name, "arrears_notifier_failed_total{channel=\"%s\"}", ch[i]);
+        snprintf(name, sizeof name, "arrears_notifier_failed_total{channel=\"%s\"}", ch);
         w->m_failed[i] = cm_metrics_counter(name, "contact.failed outcomes published");
     }
     w->m_retries = cm_metrics_counter("arrears_notifier_retries_total",
@@ -233,7 +233,7 @@ static void job_free(job *j)
 
 static int channel_idx(const job *j)
 {
-    return (int)j->cmd.channel;
+    return (int)j->cmd.c.channel;
 }
 
 /* ---- intake ------------------------------------------------------------ */
@@ -275,7 +275,7 @@ static void intake(ntf_worker *w, rd_kafka_message_t *m)
         j->gen = w->gen[m->partition];
     }
     int rc = ntf_command_parse(m->payload, m->len, &j->cmd, err, sizeof err);
-    j->identified = j->cmd.command_id != NULL;
+    j->identified = j->cmd.c.command_id != NULL;
     if (rc < 0 && !j->identified) {
         cm_log_fields(CM_LOG_WARN,
                       json_pack("{s:i,s:I,s:s}", "partition", (int)m->partition, "offset",
@@ -288,7 +288,7 @@ static void intake(ntf_worker *w, rd_kafka_message_t *m)
             char reason[600];
             snprintf(reason, sizeof reason, "invalid command: %s", err);
             fail_now(j, reason);
-        } else if (j->cmd.channel == NTF_CH_CALL_TASK || j->cmd.channel == NTF_CH_LETTER) {
+        } else if (j->cmd.c.channel == CT_CH_CALL_TASK || j->cmd.c.channel == CT_CH_LETTER) {
             j->is_task = 1;
         }
         j->st = J_CLAIM;
@@ -309,7 +309,7 @@ static void intake(ntf_worker *w, rd_kafka_message_t *m)
 
 static int expired(const job *j)
 {
-    return j->cmd.not_after_ms >= 0 && cm_clock_now_ms() > j->cmd.not_after_ms;
+    return j->cmd.c.has_not_after && cm_clock_now_ms() > j->cmd.c.not_after_ms;
 }
 
 /* The claim is ours: decide what the job does next. */
@@ -330,7 +330,7 @@ static void claimed(ntf_worker *w, job *j, int64_t now)
         return;
     }
     if (!j->has_req) {
-        const ntf_tenant_cfg *tc = ntf_config_tenant(w->o.cfg, j->cmd.tenant);
+        const ntf_tenant_cfg *tc = ntf_config_tenant(w->o.cfg, j->cmd.c.tenant);
         if (ntf_message_build(tc, w->o.tpl, &j->cmd, cm_clock_now_ms(), &j->req, err, sizeof err) <
             0) {
             fail_now(j, err);
@@ -368,7 +368,7 @@ static void on_done(void *opaque, const ntf_send_result *r)
     ntf_worker *w = opaque;
     job *j = r->tag;
     int64_t now = cm_mono_ms();
-    int is_smtp = j->cmd.channel == NTF_CH_EMAIL;
+    int is_smtp = j->cmd.c.channel == CT_CH_EMAIL;
     provider *pv = &w->prov[channel_idx(j)];
     ntf_result res = ntf_retry_classify(is_smtp, r->curl_code, r->status);
     cm_metric_observe(w->m_latency, (double)(now - j->claim_ms) / 1000.0);
@@ -407,7 +407,7 @@ static void on_done(void *opaque, const ntf_send_result *r)
     int64_t delay = ntf_retry_delay(&w->o.retry, j->attempts + 1, rnd01(w), r->retry_after_ms);
     cm_metric_add(w->m_retries, 1);
     cm_log_fields(CM_LOG_DEBUG,
-                  json_pack("{s:s,s:i,s:I,s:s}", "command_id", j->cmd.command_id, "attempt",
+                  json_pack("{s:s,s:i,s:I,s:s}", "command_id", j->cmd.c.command_id, "attempt",
                             j->attempts, "delay_ms", (json_int_t)delay, "error", reason),
                   "send failed, retrying");
     j->next_ms = now + delay;
@@ -463,11 +463,19 @@ static int64_t start_sends(ntf_worker *w, int64_t now)
 
 /* ---- outcomes ----------------------------------------------------------- */
 
+/* The type of an encoded contact outcome ("type" is its second member). */
+static ct_outcome event_type(const char *ev)
+{
+    const char *t = ev ? strstr(ev, "\"type\":\"") : NULL;
+    const char *e = t ? strchr(t + 8, '"') : NULL;
+    return e ? ct_outcome_parse(t + 8, (size_t)(e - t - 8)) : CT_OUT_NONE;
+}
+
 static void count_outcome(ntf_worker *w, const job *j)
 {
-    int ch = j->cmd.channel_name ? channel_idx(j) : 0;
+    int ch = j->cmd.c.channel != CT_CH_NONE ? channel_idx(j) : 0;
     /* the stored event decides (a republished one may differ from ours) */
-    int sent = j->event && strstr(j->event, "\"type\":\"contact.sent\"") != NULL;
+    int sent = event_type(j->event) == CT_OUT_SENT;
     cm_metric_add(sent ? w->m_sent[ch] : w->m_failed[ch], 1);
 }
 
@@ -504,17 +512,17 @@ static int publish_one(ntf_worker *w, job *j)
         char *task = ntf_task_json(&j->cmd);
         if (!task || ntf_outbox_produce(w->o.producer, w->o.tasks_topic, key, task, strlen(task),
                                         NULL, err, sizeof err) < 0) {
-            cm_log_warn("task for %s: %s", j->cmd.command_id, task ? err : "out of memory");
+            cm_log_warn("task for %s: %s", j->cmd.c.command_id, task ? err : "out of memory");
             free(task);
             return -1;
         }
         free(task);
     }
     rd_kafka_headers_t *h = rd_kafka_headers_new(1);
-    rd_kafka_header_add(h, "command_id", -1, j->cmd.command_id, -1);
+    rd_kafka_header_add(h, "command_id", -1, j->cmd.c.command_id, -1);
     if (ntf_outbox_produce(w->o.producer, w->o.contacts_topic, key, j->event, strlen(j->event), h,
                            err, sizeof err) < 0) {
-        cm_log_warn("contact for %s: %s", j->cmd.command_id, err);
+        cm_log_warn("contact for %s: %s", j->cmd.c.command_id, err);
         return -1;
     }
     return 0;
@@ -544,7 +552,7 @@ static void do_publish(ntf_worker *w)
             case J_READY:
             case J_BACKOFF:
             case J_PUBLISH:
-                release[nrel++] = j->cmd.command_id;
+                release[nrel++] = j->cmd.c.command_id;
                 j->st = J_DONE; /* freed by do_free; the new owner goes on */
                 break;
             default:
@@ -710,10 +718,10 @@ static void on_refresh(job *j, int ours, int64_t now)
     if (ours) {
         j->claim_ms = now;
     } else if (j->st == J_READY || j->st == J_BACKOFF) {
-        cm_log_warn("claim on %s lost before sending; claiming again", j->cmd.command_id);
+        cm_log_warn("claim on %s lost before sending; claiming again", j->cmd.c.command_id);
         j->st = J_CLAIM;
     } else {
-        cm_log_warn("claim on %s lost while %s", j->cmd.command_id,
+        cm_log_warn("claim on %s lost while %s", j->cmd.c.command_id,
                     j->st == J_INFLIGHT ? "sending" : "publishing its outcome");
     }
 }
@@ -752,7 +760,7 @@ static void do_redis(ntf_worker *w, int64_t now)
         opkind kind = OP_CLAIM;
         switch (j->st) {
         case J_MARK:
-            op = ntf_claims_add_mark(c, j->cmd.command_id);
+            op = ntf_claims_add_mark(c, j->cmd.c.command_id);
             kind = OP_MARK;
             break;
         case J_OUTCOME:
@@ -766,7 +774,7 @@ static void do_redis(ntf_worker *w, int64_t now)
                 if (!j->event)
                     break;
             }
-            op = ntf_claims_add_record(c, j->cmd.command_id, j->event);
+            op = ntf_claims_add_record(c, j->cmd.c.command_id, j->event);
             kind = OP_RECORD;
             break;
         case J_WAIT_CLAIM:
@@ -774,7 +782,7 @@ static void do_redis(ntf_worker *w, int64_t now)
                 break;
             /* fall through */
         case J_CLAIM:
-            op = ntf_claims_add_claim(c, j->cmd.command_id);
+            op = ntf_claims_add_claim(c, j->cmd.c.command_id);
             break;
         case J_READY:
         case J_INFLIGHT:
@@ -782,7 +790,7 @@ static void do_redis(ntf_worker *w, int64_t now)
         case J_PUBLISH:
         case J_PUBLISHING:
             if (refresh_due) {
-                op = ntf_claims_add_refresh(c, j->cmd.command_id);
+                op = ntf_claims_add_refresh(c, j->cmd.c.command_id);
                 kind = OP_REFRESH;
             }
             break;
@@ -842,7 +850,7 @@ static void do_redis(ntf_worker *w, int64_t now)
             break;
         }
         if (rc < 0 && !errors++)
-            cm_log_warn("redis step for %s: %s (will retry)", j->cmd.command_id, err);
+            cm_log_warn("redis step for %s: %s (will retry)", j->cmd.c.command_id, err);
     }
 cleanup:
     free(ops);
@@ -891,13 +899,13 @@ static void readiness(ntf_worker *w, int64_t now)
         return;
     if (w->consumer)
         atomic_store(&r->kafka_ok, cm_kafka_assigned_count(w->consumer) > 0);
-    static const char *const names[] = {"email", "sms", "webhook"};
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 3; i++) { /* email, sms, webhook: CT_CH_* order */
         provider *pv = &w->prov[i];
         if (pv->consecutive_fail >= w->o.unhealthy_after && now - pv->last_fail_ms < 60000) {
             snprintf(r->extra_why, sizeof r->extra_why,
-                     "%s provider failing (%d in a row, last: %.40s); %zu held%s", names[i],
-                     pv->consecutive_fail, pv->last_error, w->njobs, w->paused ? ", paused" : "");
+                     "%s provider failing (%d in a row, last: %.40s); %zu held%s",
+                     ct_channel_name((ct_channel)i), pv->consecutive_fail, pv->last_error, w->njobs,
+                     w->paused ? ", paused" : "");
             atomic_store(&r->extra_ok, 0);
             return;
         }
@@ -1077,7 +1085,7 @@ void ntf_worker_drain(ntf_worker *w, int64_t deadline_ms)
     for (size_t i = 0; ids && i < w->njobs; i++) {
         job *j = w->jobs[i];
         if (!j->committed && (j->st == J_READY || j->st == J_BACKOFF || j->st == J_PUBLISH))
-            ids[n++] = j->cmd.command_id;
+            ids[n++] = j->cmd.c.command_id;
     }
     if (n > 0) {
         char err[256];

@@ -421,7 +421,7 @@ static void test_contacts_and_tasks(void **state)
         assert_record_text("contact-outcome", b, "a contact.failed outcome");
         free(a);
         free(b);
-        if (cmd.channel == NTF_CH_CALL_TASK || cmd.channel == NTF_CH_LETTER) {
+        if (cmd.c.channel == CT_CH_CALL_TASK || cmd.c.channel == CT_CH_LETTER) {
             char *t = ntf_task_json(&cmd);
             assert_non_null(t);
             assert_record_text("task", t, "a task");

@@ -21,7 +21,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
-#include "../../services/notifier/command.h"
+#include "../../services/notifier/vars.h"
 #include "../../services/notifier/config.h"
 #include "../../services/notifier/message.h"
 #include "../../services/notifier/templates.h"
@@ -101,9 +101,9 @@ static int run_case(const char *dir, int regen)
                                             err, sizeof err);
     assert_non_null(tpl);
     cm_buf subject = CM_BUF_INIT, text = CM_BUF_INIT, html = CM_BUF_INIT;
-    int email = cmd.channel == NTF_CH_EMAIL;
-    int rc = ntf_message_render(&cfg.global, tpl, &cmd, cmd.channel_name, &subject, &text, &html,
-                                err, sizeof err);
+    int email = cmd.c.channel == CT_CH_EMAIL;
+    int rc = ntf_message_render(&cfg.global, tpl, &cmd, cmd.c.channel, &subject, &text, &html, err,
+                                sizeof err);
     snprintf(path, sizeof path, "%s/expected.error", dir);
     char *want_err = regen ? NULL : slurp(path);
     if (rc < 0) {

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "../../services/notifier/command.h"
+#include "../../services/notifier/vars.h"
 #include "../../services/notifier/config.h"
 #include "../../services/notifier/contact.h"
 #include "../../services/notifier/message.h"
@@ -23,7 +23,8 @@
 static const char *good =
     "{\"v\":1,\"command_id\":\"acme/inv/INV-1/step/2/attempt/1\",\"kind\":\"reminder\","
     "\"tenant\":\"acme\",\"channel\":\"email\",\"template\":\"overdue_7\",\"locale\":\"en-GB\","
-    "\"strategy\":\"default\",\"variant\":\"A\",\"step\":2,\"created_at\":\"2026-03-08T09:00:00.000Z\","
+    "\"strategy\":\"default\",\"variant\":\"A\",\"step\":2,\"created_at\":\"2026-03-08T09:00:00."
+    "000Z\","
     "\"customer\":{\"customer_id\":\"C-1\",\"name\":\"Ada Ltd\",\"email\":\"ap@ada.test\","
     "\"phone\":\"+447700900123\"},\"currency\":\"EUR\",\"amounts\":{\"total\":12000},"
     "\"invoices\":[{\"invoice_id\":\"INV-1\",\"number\":\"2026-0001\",\"due_on\":\"2026-03-01\","
@@ -50,7 +51,7 @@ static void expect_error(const char *from, const char *to, const char *field, in
     assert_int_equal(ntf_command_parse(s, strlen(s), &c, err, sizeof err), -1);
     if (!strstr(err, field))
         fail_msg("error '%s' does not name '%s'", err, field);
-    assert_int_equal(c.command_id != NULL, identified);
+    assert_int_equal(c.c.command_id != NULL, identified);
     ntf_command_free(&c);
     free(s);
 }
@@ -61,14 +62,14 @@ static void test_parse(void **state)
     char err[512];
     ntf_command c;
     assert_int_equal(ntf_command_parse(good, strlen(good), &c, err, sizeof err), 0);
-    assert_string_equal(c.command_id, "acme/inv/INV-1/step/2/attempt/1");
-    assert_int_equal(c.channel, NTF_CH_EMAIL);
-    assert_int_equal(c.total_minor, 12000);
-    assert_int_equal(c.not_after_ms, -1);
+    assert_string_equal(c.c.command_id, "acme/inv/INV-1/step/2/attempt/1");
+    assert_int_equal(c.c.channel, CT_CH_EMAIL);
+    assert_int_equal(c.c.amounts.total, 12000);
+    assert_int_equal(c.c.has_not_after, 0);
     ntf_command_free(&c);
 
     assert_int_equal(ntf_command_parse("nope", 4, &c, err, sizeof err), -1);
-    assert_null(c.command_id);
+    assert_null(c.c.command_id);
     ntf_command_free(&c);
     expect_error("\"command_id\":\"acme/inv/INV-1/step/2/attempt/1\"", "\"command_id\":\"a b\"",
                  "command_id", 0);
@@ -122,7 +123,7 @@ static void test_contact_and_task(void **state)
     json_t *j = json_loads(ev, 0, NULL);
     assert_non_null(j);
     assert_string_equal(json_string_value(json_object_get(j, "type")), "contact.failed");
-    assert_string_equal(json_string_value(json_object_get(j, "id")), c.command_id);
+    assert_string_equal(json_string_value(json_object_get(j, "id")), c.c.command_id);
     assert_string_equal(json_string_value(json_object_get(j, "at")), "2026-03-08T09:00:01.000Z");
     assert_string_equal(json_string_value(json_object_get(j, "reason")), o.reason);
     assert_int_equal(json_integer_value(json_object_get(j, "step")), 2);
@@ -194,8 +195,8 @@ static void test_tenants_and_templates(void **state)
     ntf_config_free(&cfg);
 
     /* template lookup: exact, same language, default tenant, en-GB */
-    const char *files[] = {"default/en-GB/sms/a.txt", "default/de-DE/sms/a.txt",
-                           "acme/de-CH/sms/a.txt", "acme/en-GB/sms/b.txt",
+    const char *files[] = {"default/en-GB/sms/a.txt",       "default/de-DE/sms/a.txt",
+                           "acme/de-CH/sms/a.txt",          "acme/en-GB/sms/b.txt",
                            "default/en-GB/email/a.subject", "default/en-GB/email/a.txt",
                            "..data/en-GB/sms/a.txt"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
@@ -207,17 +208,22 @@ static void test_tenants_and_templates(void **state)
     assert_non_null(tpl);
     assert_int_equal(ntf_templates_count(tpl), 6); /* ..data skipped */
     ntf_template_set set;
-    assert_int_equal(ntf_templates_find(tpl, "acme", "de-CH", "sms", "a", &set, err, sizeof err), 0);
+    assert_int_equal(ntf_templates_find(tpl, "acme", "de-CH", "sms", "a", &set, err, sizeof err),
+                     0);
     assert_string_equal(set.text, "acme/de-CH/sms/a.txt");
-    assert_int_equal(ntf_templates_find(tpl, "acme", "de-AT", "sms", "a", &set, err, sizeof err), 0);
+    assert_int_equal(ntf_templates_find(tpl, "acme", "de-AT", "sms", "a", &set, err, sizeof err),
+                     0);
     assert_string_equal(set.text, "acme/de-CH/sms/a.txt");
     assert_int_equal(ntf_templates_find(tpl, "zed", "de-AT", "sms", "a", &set, err, sizeof err), 0);
     assert_string_equal(set.text, "default/de-DE/sms/a.txt");
-    assert_int_equal(ntf_templates_find(tpl, "acme", "fr-FR", "sms", "b", &set, err, sizeof err), 0);
+    assert_int_equal(ntf_templates_find(tpl, "acme", "fr-FR", "sms", "b", &set, err, sizeof err),
+                     0);
     assert_string_equal(set.text, "acme/en-GB/sms/b.txt");
-    assert_int_equal(ntf_templates_find(tpl, "acme", "fr-FR", "sms", "c", &set, err, sizeof err), -1);
+    assert_int_equal(ntf_templates_find(tpl, "acme", "fr-FR", "sms", "c", &set, err, sizeof err),
+                     -1);
     /* email needs all three parts */
-    assert_int_equal(ntf_templates_find(tpl, "acme", "en-GB", "email", "a", &set, err, sizeof err), -1);
+    assert_int_equal(ntf_templates_find(tpl, "acme", "en-GB", "email", "a", &set, err, sizeof err),
+                     -1);
     assert_non_null(strstr(err, "a.html is missing"));
     ntf_templates_free(tpl);
     char cmd[700];
@@ -241,12 +247,14 @@ static void test_requests(void **state)
     assert_non_null(strstr(err, "email provider not configured"));
     ntf_config_set(&cfg.global, "smtp_url", "smtp://127.0.0.1:2525");
     ntf_config_set(&cfg.global, "smtp_from", "Zoë AR <ar@acme.test>");
-    assert_int_equal(ntf_message_build(&cfg.global, tpl, &c, 1772960400000, &r, err, sizeof err), 0);
+    assert_int_equal(ntf_message_build(&cfg.global, tpl, &c, 1772960400000, &r, err, sizeof err),
+                     0);
     assert_string_equal(r.mail_from, "<ar@acme.test>");
     assert_string_equal(r.rcpt, "<ap@ada.test>");
-    assert_non_null(strstr(r.body, "Message-ID: <ntf.46ed9ca8f6736f0df79414fb1888a29a@acme.test>\r\n"));
+    assert_non_null(
+        strstr(r.body, "Message-ID: <ntf.46ed9ca8f6736f0df79414fb1888a29a@acme.test>\r\n"));
     assert_non_null(strstr(r.body, "Date: Sun, 08 Mar 2026 09:00:00 +0000\r\n"));
-    assert_non_null(strstr(r.body, "From: =?UTF-8?B?"));   /* non-ASCII display name encoded */
+    assert_non_null(strstr(r.body, "From: =?UTF-8?B?")); /* non-ASCII display name encoded */
     assert_non_null(strstr(r.body, "To: \"Ada Ltd\" <ap@ada.test>\r\n"));
     assert_non_null(strstr(r.body, "Subject: =?UTF-8?B?")); /* "€" in the subject */
     assert_non_null(strstr(r.body, "multipart/alternative"));
@@ -261,8 +269,10 @@ static void test_requests(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse),           cmocka_unit_test(test_sms_phone_rule),
-        cmocka_unit_test(test_contact_and_task), cmocka_unit_test(test_tenants_and_templates),
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_sms_phone_rule),
+        cmocka_unit_test(test_contact_and_task),
+        cmocka_unit_test(test_tenants_and_templates),
         cmocka_unit_test(test_requests),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,325 @@
+/* command_decode.c -- the command decoder (command.h) and the member
+ * getters libcontract's decoders share (decode.h).
+ *
+ * Design: ct_command_decode reads the members in docs/contracts.md order
+ * with the getters below, which record the first problem and go on, so a
+ * rejected command is decoded as far as it is valid. The rules are those
+ * of the contract (limits CT_*, names of kinds and channels) plus what a
+ * channel needs to be delivered at all: a template name that is safe as a
+ * file name and an email address (email) or E.164 number (sms). Unknown
+ * members are ignored (fields are added, never renamed). */
+#include "command.h"
+
+#include "clock.h"
+#include "decode.h"
+
+#include <stdio.h>
+#include <string.h>
+
+/* ---- getters (decode.h) ------------------------------------------------ */
+
+void ct_dec_fail(ct_dec *d, const char *name, const char *rule)
+{
+    if (d->failed)
+        return;
+    d->failed = 1;
+    snprintf(d->err, d->errlen, "%s%s%s: %s", d->path, d->path[0] ? "." : "", name, rule);
+}
+
+/* The member, or NULL when absent or JSON null. */
+static const json_t *member(const ct_dec *d, const char *name)
+{
+    const json_t *v = json_object_get(d->obj, name);
+    return json_is_null(v) ? NULL : v;
+}
+
+const char *ct_dec_str(ct_dec *d, const char *name, int required, size_t max, int flags)
+{
+    const json_t *v = member(d, name);
+    char rule[96];
+    if (!v) {
+        if (required)
+            ct_dec_fail(d, name, "required");
+        return NULL;
+    }
+    const char *s = json_string_value(v);
+    size_t n = json_string_length(v);
+    if (s && n == 0 && !required)
+        return s; /* an optional member may be empty */
+    if (!s || n == 0 || n > max || strlen(s) != n) {
+        snprintf(rule, sizeof rule, "must be a string of 1..%zu bytes", max);
+        ct_dec_fail(d, name, rule);
+        return NULL;
+    }
+    for (size_t i = 0; flags && i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f || (c == ' ' && (flags & CT_DEC_TOKEN))) {
+            ct_dec_fail(d, name,
+                        flags & CT_DEC_TOKEN ? "must not contain spaces or control characters"
+                                             : "must not contain control characters");
+            return NULL;
+        }
+    }
+    return s;
+}
+
+int ct_dec_int(ct_dec *d, const char *name, int required, int64_t *out)
+{
+    const json_t *v = member(d, name);
+    if (!v) {
+        if (required)
+            ct_dec_fail(d, name, "required");
+        return 0;
+    }
+    if (!json_is_integer(v)) {
+        ct_dec_fail(d, name, "must be an integer");
+        return -1;
+    }
+    *out = (int64_t)json_integer_value(v);
+    return 1;
+}
+
+int ct_dec_instant(ct_dec *d, const char *name, int required, int64_t *ms)
+{
+    const char *s = ct_dec_str(d, name, required, 64, CT_DEC_TOKEN);
+    if (!s)
+        return member(d, name) ? -1 : 0;
+    if (cm_time_parse_rfc3339(s, ms) < 0) {
+        ct_dec_fail(d, name, "not an RFC 3339 instant");
+        return -1;
+    }
+    return 1;
+}
+
+int ct_dec_date(ct_dec *d, const char *name, int required, int32_t *day)
+{
+    const char *s = ct_dec_str(d, name, required, 10, CT_DEC_TOKEN);
+    if (!s)
+        return member(d, name) ? -1 : 0;
+    if (strlen(s) != 10 || cm_date_parse(s, day) != 0) {
+        ct_dec_fail(d, name, "not a date (YYYY-MM-DD)");
+        return -1;
+    }
+    return 1;
+}
+
+const json_t *ct_dec_object(ct_dec *d, const char *name, int required)
+{
+    const json_t *v = member(d, name);
+    if (!v) {
+        if (required)
+            ct_dec_fail(d, name, "required");
+        return NULL;
+    }
+    if (!json_is_object(v)) {
+        ct_dec_fail(d, name, "must be an object");
+        return NULL;
+    }
+    return v;
+}
+
+const json_t *ct_dec_array(ct_dec *d, const char *name, int required)
+{
+    const json_t *v = member(d, name);
+    char rule[64];
+    if (!v) {
+        if (required)
+            ct_dec_fail(d, name, "required");
+        return NULL;
+    }
+    if (!json_is_array(v)) {
+        ct_dec_fail(d, name, "must be a list");
+        return NULL;
+    }
+    if (json_array_size(v) > CT_LIST_MAX) {
+        snprintf(rule, sizeof rule, "more than %d items", CT_LIST_MAX);
+        ct_dec_fail(d, name, rule);
+        return NULL;
+    }
+    return v;
+}
+
+/* ---- the command ------------------------------------------------------- */
+
+/* "a, b or c" of every name of a table, for the error of an unknown one. */
+static void names_of(const char *(*name)(int), int n, char *out, size_t outlen)
+{
+    size_t o = 0;
+    out[0] = 0;
+    for (int i = 0; i < n && o < outlen; i++)
+        o += (size_t)snprintf(out + o, outlen - o, "%s%s",
+                              i == 0       ? ""
+                              : i == n - 1 ? " or "
+                                           : ", ",
+                              name(i));
+}
+
+static const char *kind_name(int k)
+{
+    return ct_kind_name((ct_kind)k);
+}
+
+static const char *channel_name(int c)
+{
+    return ct_channel_name((ct_channel)c);
+}
+
+static void d_customer(ct_dec *d, ct_command_customer *c)
+{
+    c->customer_id = ct_dec_str(d, "customer_id", 1, CT_ID_MAX, CT_DEC_NOCTL);
+    c->name = ct_dec_str(d, "name", 0, CT_TEXT_MAX, 0);
+    c->email = ct_dec_str(d, "email", 0, CT_TEXT_MAX, CT_DEC_NOCTL);
+    c->phone = ct_dec_str(d, "phone", 0, CT_TYPE_MAX, CT_DEC_NOCTL);
+    c->timezone = ct_dec_str(d, "timezone", 0, CT_TYPE_MAX, CT_DEC_TOKEN);
+    c->locale = ct_dec_str(d, "locale", 0, CT_TYPE_MAX, CT_DEC_TOKEN);
+    c->country = ct_dec_str(d, "country", 0, CT_TYPE_MAX, CT_DEC_TOKEN);
+}
+
+static int64_t minor(ct_dec *d, const char *name)
+{
+    int64_t v = CT_MINOR_NONE;
+    if (ct_dec_int(d, name, 0, &v) != 1)
+        return CT_MINOR_NONE;
+    return v;
+}
+
+static void d_invoice(ct_dec *d, ct_command_invoice *in)
+{
+    in->invoice_id = ct_dec_str(d, "invoice_id", 1, CT_ID_MAX, CT_DEC_NOCTL);
+    in->number = ct_dec_str(d, "number", 0, CT_TEXT_MAX, 0);
+    in->issued_on = in->due_on = CT_DAY_NONE;
+    if (ct_dec_date(d, "issued_on", 0, &in->issued_on) != 1)
+        in->issued_on = CT_DAY_NONE;
+    if (ct_dec_date(d, "due_on", 0, &in->due_on) != 1)
+        in->due_on = CT_DAY_NONE;
+    in->days_overdue = minor(d, "days_overdue");
+    in->currency = ct_dec_str(d, "currency", 0, 3, CT_DEC_TOKEN);
+    in->amount_minor = minor(d, "amount_minor");
+    in->outstanding_minor = minor(d, "outstanding_minor");
+}
+
+/* What a channel needs to be delivered: rule 2 of the design note. */
+static void d_deliverable(ct_dec *d, const json_t *cust, ct_command *c)
+{
+    const char *t = c->template_id;
+    char rule[128];
+    if ((c->channel == CT_CH_EMAIL || c->channel == CT_CH_SMS) &&
+        (!t || !*t || strchr(t, '/') || t[0] == '.' || t[0] == '_')) {
+        snprintf(rule, sizeof rule,
+                 "required for %s; a name without '/', not starting with '.' or '_'",
+                 ct_channel_name(c->channel));
+        ct_dec_fail(d, "template", rule);
+    }
+    ct_dec cd = {cust, "customer", d->err, d->errlen, d->failed};
+    const char *em = c->customer.email, *ph = c->customer.phone;
+    if (c->channel == CT_CH_EMAIL && (!em || !strchr(em, '@') || strpbrk(em, " \t\r\n<>,;")))
+        ct_dec_fail(&cd, "email", "required address for channel email");
+    if (c->channel == CT_CH_SMS) {
+        int ok = ph && ph[0] == '+' && strlen(ph) >= 8 && strlen(ph) <= 16;
+        for (const char *p = ph ? ph + 1 : NULL; ok && *p; p++)
+            ok = *p >= '0' && *p <= '9';
+        if (!ok)
+            ct_dec_fail(&cd, "phone", "required E.164 number for channel sms");
+    }
+    d->failed |= cd.failed;
+}
+
+int ct_command_decode(const json_t *j, ct_command *out, char *errstr, size_t errlen)
+{
+    ct_dec d = {j, "", errstr, errlen, 0};
+    char rule[160];
+    int64_t v;
+
+    memset(out, 0, sizeof *out);
+    out->v = CT_VERSION;
+    out->kind = CT_KIND_NONE;
+    out->channel = CT_CH_NONE;
+    out->amounts.principal = out->amounts.fees = out->amounts.interest = CT_MINOR_NONE;
+    out->amounts.compensation = out->amounts.total = CT_MINOR_NONE;
+    errstr[0] = 0;
+    if (!json_is_object(j)) {
+        snprintf(errstr, errlen, "command: not a JSON object");
+        return -1;
+    }
+    out->command_id = ct_dec_str(&d, "command_id", 1, CT_COMMAND_ID_MAX, CT_DEC_TOKEN);
+    if (ct_dec_int(&d, "v", 0, &v) == 1 && v != CT_VERSION) {
+        snprintf(rule, sizeof rule, "unsupported version (this reader reads v %d)", CT_VERSION);
+        ct_dec_fail(&d, "v", rule);
+    }
+    out->tenant = ct_dec_str(&d, "tenant", 1, CT_TENANT_MAX, CT_DEC_TOKEN);
+    const json_t *cust = ct_dec_object(&d, "customer", 1);
+    if (cust) {
+        ct_dec cd = {cust, "customer", errstr, errlen, d.failed};
+        d_customer(&cd, &out->customer);
+        d.failed |= cd.failed;
+    }
+    const char *k = ct_dec_str(&d, "kind", 1, CT_TYPE_MAX, CT_DEC_TOKEN);
+    out->kind = k ? ct_kind_parse(k, strlen(k)) : CT_KIND_NONE;
+    if (out->kind == CT_KIND_NONE) {
+        snprintf(rule, sizeof rule, "must be ");
+        names_of(kind_name, CT_KIND_COUNT, rule + 8, sizeof rule - 8);
+        ct_dec_fail(&d, "kind", rule);
+    }
+    const char *ch = ct_dec_str(&d, "channel", 1, CT_TYPE_MAX, CT_DEC_TOKEN);
+    out->channel = ch ? ct_channel_parse(ch, strlen(ch)) : CT_CH_NONE;
+    if (out->channel == CT_CH_NONE) {
+        snprintf(rule, sizeof rule, "must be ");
+        names_of(channel_name, CT_CH_COUNT, rule + 8, sizeof rule - 8);
+        ct_dec_fail(&d, "channel", rule);
+    }
+    out->template_id = ct_dec_str(&d, "template", 0, CT_ID_MAX, CT_DEC_TOKEN);
+    d_deliverable(&d, cust, out);
+    out->locale = ct_dec_str(&d, "locale", 0, CT_TYPE_MAX, CT_DEC_TOKEN);
+    out->strategy = ct_dec_str(&d, "strategy", 0, CT_ID_MAX, CT_DEC_NOCTL);
+    out->variant = ct_dec_str(&d, "variant", 0, CT_ID_MAX, CT_DEC_NOCTL);
+    ct_dec_instant(&d, "created_at", 0, &out->created_at_ms);
+    ct_dec_instant(&d, "scheduled_at", 0, &out->scheduled_at_ms);
+    out->has_not_after = ct_dec_instant(&d, "not_after", 0, &out->not_after_ms) == 1;
+    out->currency = ct_dec_str(&d, "currency", 0, 3, CT_DEC_TOKEN);
+    const json_t *am = ct_dec_object(&d, "amounts", 0);
+    if (am) {
+        ct_dec ad = {am, "amounts", errstr, errlen, d.failed};
+        out->amounts.principal = minor(&ad, "principal");
+        out->amounts.fees = minor(&ad, "fees");
+        out->amounts.interest = minor(&ad, "interest");
+        out->amounts.compensation = minor(&ad, "compensation");
+        out->amounts.total = minor(&ad, "total");
+        d.failed |= ad.failed;
+    }
+    const json_t *inv = ct_dec_array(&d, "invoices", 0);
+    for (size_t i = 0; i < json_array_size(inv); i++) {
+        char path[32];
+        snprintf(path, sizeof path, "invoices[%zu]", i);
+        ct_dec id = {json_array_get(inv, i), path, errstr, errlen, d.failed};
+        if (!json_is_object(id.obj)) {
+            snprintf(rule, sizeof rule, "%s: must be an object", path);
+            if (!d.failed)
+                snprintf(errstr, errlen, "%s", rule);
+            d.failed = 1;
+            continue;
+        }
+        d_invoice(&id, &out->invoices[out->ninvoices++]);
+        d.failed |= id.failed;
+    }
+    if (ct_dec_int(&d, "step", 0, &v) == 1) {
+        if (v < 0 || v > 1000000)
+            ct_dec_fail(&d, "step", "must be 0..1000000");
+        out->has_step = 1;
+        out->step = (int)v;
+    }
+    out->step_name = ct_dec_str(&d, "step_name", 0, CT_TEXT_MAX, 0);
+    if (ct_dec_int(&d, "attempt", 0, &v) == 1)
+        out->attempt = (int)v;
+    if (ct_dec_int(&d, "level", 0, &v) == 1)
+        out->level = (int)v;
+    const json_t *pay = ct_dec_object(&d, "payment", 0);
+    if (pay) {
+        ct_dec pd = {pay, "payment", errstr, errlen, d.failed};
+        out->has_payment = 1;
+        out->payment.payment_id = ct_dec_str(&pd, "payment_id", 1, CT_ID_MAX, CT_DEC_NOCTL);
+        ct_dec_int(&pd, "amount_minor", 0, &out->payment.amount_minor);
+        out->payment.currency = ct_dec_str(&pd, "currency", 0, 3, CT_DEC_TOKEN);
+        d.failed |= pd.failed;
+    }
+    return d.failed ? -1 : 0;
+}
