@@ -1,0 +1,336 @@
+#!/usr/bin/env python3
+"""t_contract_lib.py -- helpers of the contract tests (t_contract_ids.py,
+t_schema_records.py): services on private topics and key prefixes, Kafka
+through kcat, Redis through a small RESP client, and a JSON Schema
+validator.
+
+Validation uses python3-jsonschema (Draft 2020-12) when it is installed
+(deploy/local/deps installs it), else a stdlib checker of the keywords
+schemas/ uses (the same set as tests/unit/test_contract_docs.c), so the
+tests never skip for want of it."""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.environ.get("ARREARS_BIN", os.path.join(REPO, "bin"))
+BROKERS = os.environ.get("ARREARS_KAFKA_BROKERS", "")
+REDIS_URL = os.environ.get("ARREARS_REDIS_URL", "")
+
+
+def skip(why):
+    print("skip: " + why)
+    sys.exit(77)
+
+
+def fail(why):
+    print("FAIL: " + why)
+    sys.exit(1)
+
+
+def require(binaries, tools=("kcat",)):
+    if not BROKERS or not REDIS_URL:
+        fail("needs ARREARS_KAFKA_BROKERS and ARREARS_REDIS_URL (tests/integration/run)")
+    for b in binaries:
+        if not os.access(os.path.join(BIN, b), os.X_OK):
+            skip("%s/%s is not built" % (BIN, b))
+    for t in tools:
+        if subprocess.run(["sh", "-c", "command -v " + t], capture_output=True).returncode:
+            skip(t + " is not installed")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def http_get(addr, path):
+    try:
+        with urllib.request.urlopen("http://%s%s" % (addr, path), timeout=2) as r:
+            return r.status, r.read().decode()
+    except Exception as e:  # noqa: BLE001 -- any failure means "not yet"
+        return 0, str(e)
+
+
+def metric(text, name):
+    """The value of one metric line (name with its labels), or 0."""
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+class Resp:
+    """A RESP connection to ARREARS_REDIS_URL (binary-safe values)."""
+
+    def __init__(self, url=None):
+        rest = (url or REDIS_URL)[len("redis://"):]
+        pw = None
+        if "@" in rest:
+            auth, rest = rest.rsplit("@", 1)
+            pw = auth.lstrip(":")
+        hostport, _, db = rest.partition("/")
+        host, _, port = hostport.rpartition(":")
+        self.s = socket.create_connection((host, int(port)))
+        self.f = self.s.makefile("rb")
+        if pw:
+            self.cmd("AUTH", pw)
+        self.cmd("SELECT", db or "0")
+
+    def cmd(self, *args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.s.sendall(b"".join(out))
+        return self._read()
+
+    def _read(self):
+        line = self.f.readline()
+        t, rest = line[:1], line[1:-2]
+        if t == b"+":
+            return rest.decode()
+        if t == b"-":
+            raise RuntimeError(rest.decode())
+        if t == b":":
+            return int(rest)
+        if t == b"$":
+            n = int(rest)
+            return None if n < 0 else self.f.read(n + 2)[:-2]
+        if t == b"*":
+            n = int(rest)
+            return None if n < 0 else [self._read() for _ in range(n)]
+        raise RuntimeError("bad reply %r" % line)
+
+    def scan(self, pattern):
+        cur, keys = b"0", []
+        while True:
+            cur, batch = self.cmd("SCAN", cur, "MATCH", pattern, "COUNT", 1000)
+            keys += batch
+            if cur == b"0":
+                return keys
+
+
+class Stack:
+    """Private topics (prefix), consumer groups and Redis key prefixes for
+    one test, and the services it runs."""
+
+    def __init__(self, name, partitions=3):
+        self.token = "%s-%d-%d" % (name, os.getpid(), int(time.time()) % 100000)
+        self.prefix = "it-%s." % self.token
+        self.kprefix = "it-%s:" % self.token
+        self.tmp = tempfile.mkdtemp(prefix="it-%s-" % self.token)
+        self.procs = {}
+        self.addrs = {}
+        self.env = dict(os.environ, ARREARS_TOPIC_PREFIX=self.prefix, ARREARS_LOG_LEVEL="warn")
+        r = subprocess.run([os.path.join(BIN, "arrears-admin"), "create-topics", "--partitions",
+                            str(partitions)], env=self.env, capture_output=True, text=True)
+        if r.returncode:
+            fail("create-topics: " + r.stderr)
+
+    def topic(self, suffix):
+        return self.prefix + suffix
+
+    def start(self, svc, clock, extra=None):
+        addr = "127.0.0.1:%d" % free_port()
+        e = dict(self.env)
+        e.update({
+            "ARREARS_CLOCK": clock,
+            "ARREARS_HTTP_ADDR": addr,
+            "ARREARS_GROUP_ID": "it-%s-%s" % (self.token, svc),
+            "ARREARS_INGEST_DEDUP_PREFIX": self.kprefix + "dedup:",
+            "ARREARS_SCHEDULER_KEY_PREFIX": self.kprefix + "sch:",
+            "ARREARS_NOTIFIER_KEY_PREFIX": self.kprefix + "ntf:",
+        })
+        e.update(extra or {})
+        log = open(os.path.join(self.tmp, svc + ".log"), "w")
+        p = subprocess.Popen([os.path.join(BIN, "arrears-" + svc)], env=e, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
+        self.procs[svc] = p
+        self.addrs[svc] = addr
+        return p
+
+    def start_raw(self, name, argv, env=None):
+        log = open(os.path.join(self.tmp, name + ".log"), "w")
+        p = subprocess.Popen(argv, env=env or self.env, stdout=log, stderr=subprocess.STDOUT,
+                             cwd=REPO)
+        self.procs[name] = p
+        return p
+
+    def wait_ready(self, svcs, timeout=60):
+        deadline = time.time() + timeout
+        for s in svcs:
+            while http_get(self.addrs[s], "/readyz")[0] != 200:
+                p = self.procs[s]
+                if p.poll() is not None:
+                    fail("arrears-%s exited %d at start:\n%s" % (s, p.returncode, self.log(s)))
+                if time.time() > deadline:
+                    fail("arrears-%s not ready in %d s" % (s, timeout))
+                time.sleep(0.2)
+
+    def alive(self):
+        for s, p in self.procs.items():
+            if p.poll() is not None and s in self.addrs:
+                fail("arrears-%s died (exit %d):\n%s" % (s, p.returncode, self.log(s)))
+
+    def metrics(self, svc):
+        return http_get(self.addrs[svc], "/metrics")[1]
+
+    def log(self, name, n=40):
+        try:
+            return "".join(open(os.path.join(self.tmp, name + ".log")).readlines()[-n:])
+        except OSError:
+            return ""
+
+    def produce(self, topic, records, headers=()):
+        """records: [(key, value)] on <prefix><topic>, in order."""
+        args = ["kcat", "-P", "-b", BROKERS, "-t", self.topic(topic), "-K", "\t", "-z", "none"]
+        for h in headers:
+            args += ["-H", h]
+        data = "".join("%s\t%s\n" % (k, v) for k, v in records)
+        subprocess.run(args, input=data, text=True, check=True, timeout=60)
+
+    def consume(self, topic):
+        """Every committed record of <prefix><topic>: [{key, headers, value, body}]."""
+        r = subprocess.run(["kcat", "-C", "-b", BROKERS, "-t", self.topic(topic), "-o",
+                            "beginning", "-e", "-q", "-X", "isolation.level=read_committed",
+                            "-f", "%k\x1e%h\x1e%s\x1d"], capture_output=True, timeout=120)
+        if r.returncode:
+            fail("kcat -C %s: %s" % (topic, r.stderr.decode(errors="replace")))
+        out = []
+        for rec in r.stdout.decode().split("\x1d"):
+            if not rec.strip("\n"):
+                continue
+            k, h, v = rec.lstrip("\n").split("\x1e", 2)
+            hd = dict(x.split("=", 1) for x in h.split(",") if "=" in x)
+            try:
+                body = json.loads(v)
+            except ValueError:
+                body = None
+            out.append({"key": k, "headers": hd, "value": v, "body": body})
+        return out
+
+    def stop(self):
+        for name, p in reversed(list(self.procs.items())):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for name, p in reversed(list(self.procs.items())):
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                print("%s did not stop in 15 s; killed" % name)
+                p.kill()
+                p.wait()
+
+    def cleanup(self):
+        self.stop()
+        try:
+            r = Resp()
+            for k in r.scan(self.kprefix + "*"):
+                r.cmd("DEL", k)
+        except OSError:
+            pass
+        if os.environ.get("ARREARS_IT_KEEP") == "1":
+            print("kept " + self.tmp)
+        else:
+            subprocess.run(["rm", "-rf", self.tmp])
+
+
+# ------------------------------------------------------------ JSON Schema
+
+def load_schema(name):
+    with open(os.path.join(REPO, "schemas", name + ".json")) as f:
+        return json.load(f)
+
+
+def _type_is(v, t):
+    return {"string": lambda: isinstance(v, str),
+            "integer": lambda: isinstance(v, int) and not isinstance(v, bool),
+            "number": lambda: isinstance(v, (int, float)) and not isinstance(v, bool),
+            "object": lambda: isinstance(v, dict),
+            "array": lambda: isinstance(v, list),
+            "boolean": lambda: isinstance(v, bool),
+            "null": lambda: v is None}[t]()
+
+
+def _errors(s, v, path):
+    """The first violation of schema s by v, or None (the keywords of schemas/)."""
+    t = s.get("type")
+    if t is not None and not any(_type_is(v, x) for x in ([t] if isinstance(t, str) else t)):
+        return "%s: not of type %s" % (path, t)
+    if "const" in s and v != s["const"]:
+        return "%s: not %r" % (path, s["const"])
+    if "enum" in s and v not in s["enum"]:
+        return "%s: %r not in %r" % (path, v, s["enum"])
+    if isinstance(v, str):
+        if len(v) < s.get("minLength", 0):
+            return "%s: too short" % path
+        if "maxLength" in s and len(v) > s["maxLength"]:
+            return "%s: too long" % path
+        if "pattern" in s and not re.search(s["pattern"], v):
+            return "%s: does not match %s" % (path, s["pattern"])
+    if _type_is(v, "number") and "minimum" in s and v < s["minimum"]:
+        return "%s: below %s" % (path, s["minimum"])
+    if isinstance(v, dict):
+        for r in s.get("required", []):
+            if r not in v:
+                return "%s.%s: required" % (path, r)
+        for k, ps in s.get("properties", {}).items():
+            if k in v:
+                e = _errors(ps, v[k], path + "." + k)
+                if e:
+                    return e
+        for k, deps in s.get("dependentRequired", {}).items():
+            if k in v:
+                for d in deps:
+                    if d not in v:
+                        return "%s.%s: required with %s" % (path, d, k)
+    if isinstance(v, list):
+        if len(v) < s.get("minItems", 0):
+            return "%s: too few items" % path
+        if "maxItems" in s and len(v) > s["maxItems"]:
+            return "%s: too many items" % path
+        if s.get("uniqueItems"):
+            seen = [json.dumps(x, sort_keys=True) for x in v]
+            if len(set(seen)) != len(seen):
+                return "%s: duplicate items" % path
+        if "items" in s:
+            for i, x in enumerate(v):
+                e = _errors(s["items"], x, "%s[%d]" % (path, i))
+                if e:
+                    return e
+    if "anyOf" in s and all(_errors(a, v, path) for a in s["anyOf"]):
+        return "%s: matches no alternative" % path
+    return None
+
+
+try:
+    import jsonschema  # python3-jsonschema (Debian)
+
+    def violation(schema, v):
+        v_ = jsonschema.Draft202012Validator(schema)
+        errs = sorted(v_.iter_errors(v), key=lambda e: list(e.path))
+        if not errs:
+            return None
+        e = errs[0]
+        return "$%s: %s" % ("".join("[%r]" % p for p in e.path), e.message)
+
+    try:
+        from importlib.metadata import version
+        VALIDATOR = "python3-jsonschema " + version("jsonschema")
+    except Exception:  # noqa: BLE001 -- the version is only printed
+        VALIDATOR = "python3-jsonschema"
+except ImportError:
+    def violation(schema, v):
+        return _errors(schema, v, "$")
+
+    VALIDATOR = "the stdlib checker (python3-jsonschema not installed)"
