@@ -13,7 +13,14 @@
  * Idempotence: every event id (tenant/source/id) and contact id
  * (tenant/id) is remembered; a second copy is counted as a duplicate and
  * changes nothing. A payment id seen twice (a re-sent event with a new id)
- * is applied once as well. */
+ * is applied once as well.
+ *
+ * Input: each event is decoded once with the contract's ct_event_decode and
+ * dispatched on its ct_type; each outcome with ct_contact_decode. Field
+ * rules and limits (CT_ID_MAX, ...) are the contract's; what is checked
+ * here is what only the state knows: a currency it has an exponent for, a
+ * reversed payment it has seen, an allocation to an invoice in the same
+ * currency. */
 #include "reporter.h"
 
 #include "clock.h"
@@ -754,99 +761,6 @@ static int rep_inv_add_contact(rep_state *st, rep_inv *inv, uint32_t ki)
     return 0;
 }
 
-/* Until contract/outcome.c's ct_contact_decode is in: the members the
- * reporter reads, with the contract's rules for them. */
-static const char *rep_cstr(const json_t *j, const char *name, size_t max, int required,
-                            char *errstr, size_t errlen, int *bad)
-{
-    const json_t *v = json_object_get(j, name);
-    if (*bad)
-        return NULL;
-    if (!v || json_is_null(v)) {
-        if (required) {
-            snprintf(errstr, errlen, "%s: required", name);
-            *bad = 1;
-        }
-        return NULL;
-    }
-    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max) {
-        snprintf(errstr, errlen, "%s: type (must be a string of 1 to %zu bytes)", name, max);
-        *bad = 1;
-        return NULL;
-    }
-    return json_string_value(v);
-}
-
-static int rep_contact_read(const json_t *j, ct_contact *o, char *errstr, size_t errlen)
-{
-    int bad = 0;
-    memset(o, 0, sizeof *o);
-    o->channel = CT_CH_NONE;
-    if (!json_is_object(j)) {
-        snprintf(errstr, errlen, "(contact): type (must be a JSON object)");
-        return -1;
-    }
-    const char *type = rep_cstr(j, "type", CT_TYPE_MAX, 1, errstr, errlen, &bad);
-    o->type = type ? ct_outcome_parse(type, strlen(type)) : CT_OUT_NONE;
-    if (type && o->type == CT_OUT_NONE) {
-        snprintf(errstr, errlen, "type: outcome (not contact.sent or contact.failed)");
-        return -1;
-    }
-    o->command_id = rep_cstr(j, "command_id", CT_COMMAND_ID_MAX, 0, errstr, errlen, &bad);
-    o->id = rep_cstr(j, "id", CT_COMMAND_ID_MAX, 0, errstr, errlen, &bad);
-    if (!o->id)
-        o->id = o->command_id;
-    if (!bad && !o->id) {
-        snprintf(errstr, errlen, "id: required");
-        return -1;
-    }
-    o->tenant = rep_cstr(j, "tenant", CT_TENANT_MAX, 1, errstr, errlen, &bad);
-    const char *at = rep_cstr(j, "at", 64, 1, errstr, errlen, &bad);
-    if (at && cm_time_parse_rfc3339(at, &o->at_ms) < 0) {
-        snprintf(errstr, errlen, "at: rfc3339 (not an RFC 3339 timestamp)");
-        return -1;
-    }
-    o->customer_id = rep_cstr(j, "customer_id", CT_ID_MAX, 0, errstr, errlen, &bad);
-    o->strategy = rep_cstr(j, "strategy", CT_TEXT_MAX, 0, errstr, errlen, &bad);
-    o->variant = rep_cstr(j, "variant", CT_TEXT_MAX, 0, errstr, errlen, &bad);
-    const char *ch = rep_cstr(j, "channel", 16, 0, errstr, errlen, &bad);
-    if (ch && (o->channel = ct_channel_parse(ch, strlen(ch))) == CT_CH_NONE) {
-        snprintf(errstr, errlen, "channel: channel (unknown channel)");
-        return -1;
-    }
-    const json_t *step = json_object_get(j, "step");
-    if (!bad && step && !json_is_null(step)) {
-        const char *sv = json_string_value(step);
-        char *end = NULL;
-        o->has_step = 1;
-        if (json_is_integer(step))
-            o->step = json_integer_value(step);
-        else if (sv && *sv && (o->step = strtoll(sv, &end, 10), !*end))
-            ;
-        else {
-            snprintf(errstr, errlen, "step: type (must be an integer)");
-            return -1;
-        }
-    }
-    const json_t *ids = json_object_get(j, "invoice_ids");
-    if (!bad && ids && !json_is_null(ids) &&
-        (!json_is_array(ids) || json_array_size(ids) > CT_LIST_MAX)) {
-        snprintf(errstr, errlen, "invoice_ids: type (must be a list of at most %d ids)",
-                 CT_LIST_MAX);
-        return -1;
-    }
-    for (size_t i = 0; !bad && i < json_array_size(ids); i++) {
-        const json_t *s = json_array_get(ids, i);
-        if (!json_is_string(s) || json_string_length(s) == 0 || json_string_length(s) > CT_ID_MAX) {
-            snprintf(errstr, errlen, "invoice_ids[%zu]: item (must be a string of 1 to %d bytes)",
-                     i, CT_ID_MAX);
-            return -1;
-        }
-        o->invoice_ids[o->ninvoice_ids++] = json_string_value(s);
-    }
-    return bad ? -1 : 0;
-}
-
 /* "c" SEP tenant SEP id: the de-dup key of an outcome. */
 #define REP_CONTACT_KEY_MAX (2 + CT_TENANT_MAX + 1 + CT_COMMAND_ID_MAX + 1)
 
@@ -854,7 +768,7 @@ int rep_state_apply_contact(rep_state *st, const json_t *c, char *errstr, size_t
 {
     ct_contact o;
     errstr[0] = 0;
-    if (rep_contact_read(c, &o, errstr, errlen) < 0)
+    if (ct_contact_decode(c, &o, errstr, errlen) < 0)
         goto bad;
     char key[REP_CONTACT_KEY_MAX];
     int kn = snprintf(key, sizeof key, "c" SEP "%s" SEP "%s", o.tenant, o.id);
