@@ -1,0 +1,487 @@
+/* serve.c -- the reporter service's protocol (serve.h), moved out of
+ * main() with its behaviour unchanged: assignment at the snapshot's
+ * offsets, records applied, requests answered once what was published
+ * before them is read, periodic reports, snapshots and their commits. */
+#include "serve.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "log.h"
+#include "request.h"
+#include "store.h"
+
+static int rep_slot(rep_state *st, const char *topic, int32_t part)
+{
+    for (int i = 0; i < st->offsets.n; i++)
+        if (st->offsets.part[i] == part && !strcmp(st->offsets.topic[i], topic))
+            return i;
+    if (st->offsets.n >= REP_MAX_PARTS)
+        return -1;
+    int i = st->offsets.n++;
+    snprintf(st->offsets.topic[i], sizeof st->offsets.topic[i], "%s", topic);
+    st->offsets.part[i] = part;
+    st->offsets.next[i] = -1;
+    return i;
+}
+
+static const char *rep_short(const rep_svc *s, const char *topic)
+{
+    if (!strcmp(topic, s->t_events))
+        return "events";
+    if (!strcmp(topic, s->t_contacts))
+        return "contacts";
+    if (!strcmp(topic, s->t_requests))
+        return "requests";
+    return NULL;
+}
+
+static const char *rep_full(rep_svc *s, const char *shortname)
+{
+    return !strcmp(shortname, "events")     ? s->t_events
+           : !strcmp(shortname, "contacts") ? s->t_contacts
+                                            : s->t_requests;
+}
+
+/* Assigns every partition of the three input topics, each at its stored
+ * offset or the beginning. Returns 0, or -1 while a topic does not exist. */
+static int rep_assign(rep_svc *s, char *errstr, size_t errlen)
+{
+    const char *topics[3] = {s->t_events, s->t_contacts, s->t_requests};
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(64);
+    int rc = -1;
+    for (int t = 0; t < 3; t++) {
+        const rd_kafka_metadata_t *md = NULL;
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(s->consumer, topics[t], NULL);
+        rd_kafka_resp_err_t e = rd_kafka_metadata(s->consumer, 0, rkt, &md, 5000);
+        rd_kafka_topic_destroy(rkt);
+        if (e || md->topic_cnt != 1 || md->topics[0].err || md->topics[0].partition_cnt == 0) {
+            snprintf(errstr, errlen, "topic %s: %s", topics[t],
+                     e                    ? rd_kafka_err2str(e)
+                     : md->topic_cnt != 1 ? "no metadata"
+                     : md->topics[0].err  ? rd_kafka_err2str(md->topics[0].err)
+                                          : "no partitions");
+            if (md)
+                rd_kafka_metadata_destroy(md);
+            goto cleanup;
+        }
+        for (int p = 0; p < md->topics[0].partition_cnt; p++) {
+            int32_t part = md->topics[0].partitions[p].id;
+            int slot = rep_slot(s->st, rep_short(s, topics[t]), part);
+            if (slot < 0) {
+                snprintf(errstr, errlen, "more than %d partitions", REP_MAX_PARTS);
+                rd_kafka_metadata_destroy(md);
+                goto cleanup;
+            }
+            int64_t lo = 0, hi = 0;
+            if (rd_kafka_query_watermark_offsets(s->consumer, topics[t], part, &lo, &hi, 5000))
+                hi = -1; /* unknown: caught up once we have read anything past start */
+            s->high[slot] = t == 2 ? 0 : hi;
+            int64_t next = s->st->offsets.next[slot];
+            rd_kafka_topic_partition_list_add(l, topics[t], part)->offset =
+                next >= 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
+        }
+        rd_kafka_metadata_destroy(md);
+    }
+    rd_kafka_resp_err_t e = rd_kafka_assign(s->consumer, l);
+    if (e) {
+        snprintf(errstr, errlen, "assign: %s", rd_kafka_err2str(e));
+        goto cleanup;
+    }
+    cm_log_fields(CM_LOG_INFO, json_pack("{s:i}", "partitions", l->cnt), "partitions assigned");
+    rc = 0;
+cleanup:
+    rd_kafka_topic_partition_list_destroy(l);
+    return rc;
+}
+
+static int rep_check_caught_up(rep_svc *s)
+{
+    if (s->caught_up)
+        return 1;
+    for (int i = 0; i < s->st->offsets.n; i++) {
+        if (!strcmp(s->st->offsets.topic[i], "requests"))
+            continue;
+        int64_t next = s->st->offsets.next[i];
+        if (s->high[i] > 0 && next < s->high[i]) {
+            /* a partition whose start was deleted by retention: the low
+             * watermark may exceed what we stored; position tells */
+            rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+            rd_kafka_topic_partition_list_add(l, rep_full(s, s->st->offsets.topic[i]),
+                                              s->st->offsets.part[i]);
+            int64_t pos = -1;
+            if (!rd_kafka_position(s->consumer, l) && l->elems[0].offset >= 0)
+                pos = l->elems[0].offset;
+            rd_kafka_topic_partition_list_destroy(l);
+            if (pos < s->high[i])
+                return 0;
+        }
+    }
+    s->caught_up = 1;
+    atomic_store(&s->ready->extra_ok, 1);
+    cm_log_fields(CM_LOG_INFO,
+                  json_pack("{s:I, s:I, s:I}", "invoices", (json_int_t)s->st->ninvs, "applied",
+                            (json_int_t)s->st->applied, "duplicates",
+                            (json_int_t)s->st->duplicates),
+                  "aggregates caught up");
+    return 1;
+}
+
+/* The high watermarks of every events/contacts partition now (asked of the
+ * broker), into want[slot]; -1 where unknown. A request is answered only
+ * once the reporter has read up to them, so that its answer includes every
+ * record published before the request. Caller frees. */
+static int64_t *rep_targets(rep_svc *s)
+{
+    int n = s->st->offsets.n;
+    int64_t *want = calloc((size_t)n + 1, sizeof *want); /* want[0] = n */
+    if (!want)
+        return NULL;
+    want[0] = n;
+    for (int i = 0; i < n; i++) {
+        want[1 + i] = -1;
+        if (!strcmp(s->st->offsets.topic[i], "requests"))
+            continue;
+        int64_t lo = 0, hi = 0;
+        /* asked through the producer's connection: the consumer's is busy
+         * with long-polling fetches, which would delay each query */
+        if (!rd_kafka_query_watermark_offsets(s->producer, rep_full(s, s->st->offsets.topic[i]),
+                                              s->st->offsets.part[i], &lo, &hi, 2000))
+            want[1 + i] = hi;
+    }
+    return want;
+}
+
+/* 1 when the state reflects every record up to want (positions tell for
+ * partitions whose start was deleted by retention). */
+static int rep_reached(rep_svc *s, const int64_t *want)
+{
+    for (int i = 0; i < want[0] && i < s->st->offsets.n; i++) {
+        int64_t w = want[1 + i];
+        if (w <= 0 || s->st->offsets.next[i] >= w)
+            continue;
+        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(l, rep_full(s, s->st->offsets.topic[i]),
+                                          s->st->offsets.part[i]);
+        int64_t pos = -1;
+        if (!rd_kafka_position(s->consumer, l) && l->elems[0].offset >= 0)
+            pos = l->elems[0].offset;
+        rd_kafka_topic_partition_list_destroy(l);
+        if (pos < w)
+            return 0;
+    }
+    return 1;
+}
+
+static int rep_produce(rep_svc *s, json_t *r, const char *request_id, char *errstr, size_t errlen)
+{
+    if (request_id)
+        json_object_set_new(r, "request_id", json_string(request_id));
+    char key[512];
+    const char *tenant = json_string_value(json_object_get(r, "tenant"));
+    const char *type = json_string_value(json_object_get(r, "type"));
+    snprintf(key, sizeof key, "%s/%s", tenant ? tenant : "default", type ? type : "error");
+    char *body = json_dumps(r, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    if (!body) {
+        snprintf(errstr, errlen, "out of memory");
+        return -1;
+    }
+    rd_kafka_headers_t *h = rd_kafka_headers_new(3);
+    rd_kafka_header_add(h, "report_type", -1, type ? type : "error", -1);
+    rd_kafka_header_add(h, "tenant", -1, tenant ? tenant : "default", -1);
+    if (request_id)
+        rd_kafka_header_add(h, "request_id", -1, request_id, -1);
+    int rc = cm_kafka_produce(s->producer, s->t_reports, key, strlen(key), body, strlen(body), h,
+                              errstr, errlen);
+    free(body);
+    if (rc == 0)
+        cm_metric_add(s->m_reports, 1);
+    return rc;
+}
+
+/* Publishes the reports of `types` for one tenant (or every tenant when
+ * tenant is NULL) as of day d. */
+static int rep_publish(rep_svc *s, const char *tenant, int types, int32_t d, const char *request_id,
+                       char *errstr, size_t errlen)
+{
+    int64_t now = cm_clock_now_ms();
+    uint32_t n = tenant ? 1 : s->st->ntenants;
+    for (uint32_t i = 0; i < n; i++) {
+        const char *name = tenant ? tenant : s->st->tenants[i];
+        for (int t = 0; t < 3; t++) {
+            if (!(types & (1 << t)))
+                continue;
+            json_t *r = rep_report_build(s->st, rep_report_types[t], name, d, now);
+            if (!r) {
+                snprintf(errstr, errlen, "out of memory building %s", rep_report_types[t]);
+                return -1;
+            }
+            int rc = rep_produce(s, r, request_id, errstr, errlen);
+            json_decref(r);
+            if (rc < 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+static void rep_answer(rep_svc *s, const rd_kafka_message_t *m)
+{
+    char errstr[512];
+    rep_request rq;
+    json_t *req = json_loadb(m->payload, m->len, 0, NULL);
+    int32_t today = cm_time_day(cm_clock_now_ms());
+    cm_metric_add(s->m_requests, 1);
+    if (!req || rep_request_parse(req, today, &rq, errstr, sizeof errstr) < 0) {
+        if (!req) {
+            memset(&rq, 0, sizeof rq);
+            snprintf(rq.tenant, sizeof rq.tenant, "default");
+            snprintf(errstr, sizeof errstr, "request: not JSON");
+        }
+        cm_log_fields(CM_LOG_WARN, json_pack("{s:s, s:s}", "request_id", rq.id, "error", errstr),
+                      "bad report request");
+        json_t *e = json_pack("{s:i, s:s, s:s, s:s, s:s}", "v", 1, "type", "error", "tenant",
+                              rq.tenant, "request_id", rq.id, "error", errstr);
+        if (rep_produce(s, e, NULL, errstr, sizeof errstr) < 0)
+            cm_log_error("answering a bad request: %s", errstr);
+        json_decref(e);
+        json_decref(req);
+        return;
+    }
+    json_decref(req);
+    if (rep_publish(s, rq.tenant, rq.types, rq.as_of, rq.id, errstr, sizeof errstr) < 0)
+        cm_log_error("request %s: %s", rq.id, errstr);
+    else
+        cm_log_fields(CM_LOG_INFO,
+                      json_pack("{s:s, s:s}", "request_id", rq.id, "tenant", rq.tenant),
+                      "report request answered");
+}
+
+static int rep_snapshot(rep_svc *s)
+{
+    char errstr[512];
+    size_t bytes = 0;
+    int64_t t0 = cm_clock_real_ms();
+    if (rep_store_save(s->redis, s->base, s->st, &bytes, errstr, sizeof errstr) < 0) {
+        atomic_store(&s->ready->redis_ok, 0);
+        cm_log_error("snapshot not saved: %s", errstr);
+        return -1;
+    }
+    atomic_store(&s->ready->redis_ok, 1);
+    cm_metric_observe(s->m_snap, (double)(cm_clock_real_ms() - t0) / 1000.0);
+    cm_metric_set(s->m_snap_bytes, (double)bytes);
+    /* the snapshot is durable: commit its offsets to the group */
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(s->st->offsets.n);
+    for (int i = 0; i < s->st->offsets.n; i++)
+        if (s->st->offsets.next[i] >= 0)
+            rd_kafka_topic_partition_list_add(l, rep_full(s, s->st->offsets.topic[i]),
+                                              s->st->offsets.part[i])
+                ->offset = s->st->offsets.next[i];
+    if (l->cnt) {
+        rd_kafka_resp_err_t e = rd_kafka_commit(s->consumer, l, 0);
+        if (e && e != RD_KAFKA_RESP_ERR__NO_OFFSET)
+            cm_log_warn("commit: %s", rd_kafka_err2str(e));
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    s->dirty = 0;
+    return 0;
+}
+
+void rep_serve_init(rep_svc *s)
+{
+    atomic_store(&s->ready->extra_ok, 0);
+    snprintf(s->ready->extra_why, sizeof s->ready->extra_why, "rebuilding aggregates");
+    s->m_events = cm_metrics_counter("arrears_reporter_events_total", "canonical events consumed");
+    s->m_contacts =
+        cm_metrics_counter("arrears_reporter_contacts_total", "contact outcomes consumed");
+    s->m_rejected = cm_metrics_counter("arrears_reporter_rejected_total",
+                                       "input records rejected (logged with the reason)");
+    s->m_dups = cm_metrics_counter("arrears_reporter_duplicates_total",
+                                   "input records ignored as duplicates of an applied id");
+    s->m_reports = cm_metrics_counter("arrears_reporter_reports_total", "reports published");
+    s->m_requests =
+        cm_metrics_counter("arrears_reporter_requests_total", "report requests received");
+    s->m_snap =
+        cm_metrics_histogram("arrears_reporter_snapshot_seconds", "time to save a snapshot");
+    s->m_snap_bytes =
+        cm_metrics_gauge("arrears_reporter_snapshot_bytes", "size of the last snapshot");
+    s->m_invoices =
+        cm_metrics_gauge("arrears_reporter_invoices", "invoices held in the aggregates");
+}
+
+int rep_serve_start(rep_svc *s, volatile sig_atomic_t *run, char *errstr, size_t errlen)
+{
+    int lr = rep_store_load(s->redis, s->base, &s->st, errstr, errlen);
+    if (lr < 0) {
+        cm_log_error("snapshot not loaded, rebuilding from the start of retention: %s", errstr);
+    } else if (lr > 0) {
+        cm_log_fields(CM_LOG_INFO,
+                      json_pack("{s:I, s:I}", "invoices", (json_int_t)s->st->ninvs, "applied",
+                                (json_int_t)s->st->applied),
+                      "snapshot loaded");
+    }
+    if (!s->st)
+        s->st = rep_state_new();
+    if (!s->st) {
+        snprintf(errstr, errlen, "out of memory");
+        return -1;
+    }
+    while (*run && rep_assign(s, errstr, errlen) < 0) {
+        cm_log_warn("waiting for topics: %s", errstr);
+        sleep(1);
+    }
+    if (!*run)
+        return 0;
+    atomic_store(&s->ready->kafka_ok, 1);
+    s->next_tick = (cm_clock_now_ms() / s->interval + 1) * s->interval;
+    s->last_snap = cm_clock_real_ms();
+    s->snap_gap = s->snap_every;
+    return 0;
+}
+
+void rep_serve_records(rep_svc *s, rd_kafka_message_t **msgs, size_t n)
+{
+    char errstr[1024];
+    uint64_t dups0 = s->st->duplicates;
+    for (size_t i = 0; i < n; i++) {
+        rd_kafka_message_t *m = msgs[i];
+        const char *topic = rep_short(s, rd_kafka_topic_name(m->rkt));
+        int slot = topic ? rep_slot(s->st, topic, m->partition) : -1;
+        if (slot < 0) {
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        if (!strcmp(topic, "requests")) {
+            if (s->npending < REP_MAX_BATCH) {
+                /* answered once what was published before it is read;
+                 * its offset advances once answered */
+                int64_t tq = cm_clock_real_ms();
+                s->pending_want[s->npending] = rep_targets(s);
+                cm_log_debug("request read; watermarks asked in %lld ms",
+                             (long long)(cm_clock_real_ms() - tq));
+                s->pending_since[s->npending] = cm_clock_real_ms();
+                s->pending[s->npending++] = m;
+                continue;
+            }
+            cm_log_error("too many pending requests; dropping one at offset %lld",
+                         (long long)m->offset);
+            s->st->offsets.next[slot] = m->offset + 1;
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        json_error_t jerr;
+        json_t *j = json_loadb(m->payload, m->len, 0, &jerr);
+        int r;
+        if (!j) {
+            snprintf(errstr, sizeof errstr, "not JSON: %s", jerr.text);
+            r = -1;
+        } else if (!strcmp(topic, "events")) {
+            r = rep_state_apply_event(s->st, j, errstr, sizeof errstr);
+            cm_metric_add(s->m_events, 1);
+        } else {
+            r = rep_state_apply_contact(s->st, j, errstr, sizeof errstr);
+            cm_metric_add(s->m_contacts, 1);
+        }
+        json_decref(j);
+        if (s->st->duplicates > dups0) {
+            cm_metric_add(s->m_dups, s->st->duplicates - dups0);
+            dups0 = s->st->duplicates;
+        }
+        if (r < 0) {
+            cm_metric_add(s->m_rejected, 1);
+            cm_log_fields(CM_LOG_WARN,
+                          json_pack("{s:s, s:i, s:I, s:s}", "topic", rd_kafka_topic_name(m->rkt),
+                                    "partition", (int)m->partition, "offset", (json_int_t)m->offset,
+                                    "error", errstr),
+                          "record rejected");
+        }
+        s->st->offsets.next[slot] = m->offset + 1;
+        s->dirty = 1;
+        rd_kafka_message_destroy(m);
+    }
+    cm_metric_set(s->m_invoices, (double)s->st->ninvs);
+}
+
+void rep_serve_tick(rep_svc *s)
+{
+    char errstr[1024];
+    if (!rep_check_caught_up(s))
+        return;
+    /* requests: answered in order, then their offsets advance */
+    size_t done_req = 0;
+    for (; done_req < s->npending; done_req++) {
+        size_t i = done_req;
+        /* wait (at most 30 s) until the records published before it are read */
+        if (s->pending_want[i] && !rep_reached(s, s->pending_want[i]) &&
+            cm_clock_real_ms() - s->pending_since[i] < 30000)
+            break;
+        int64_t ts = rd_kafka_message_timestamp(s->pending[i], NULL);
+        if (ts > 0 && cm_clock_real_ms() - ts > s->max_age)
+            cm_log_fields(CM_LOG_INFO,
+                          json_pack("{s:i, s:I}", "partition", (int)s->pending[i]->partition,
+                                    "offset", (json_int_t)s->pending[i]->offset),
+                          "stale report request skipped");
+        else
+            rep_answer(s, s->pending[i]);
+        int slot = rep_slot(s->st, "requests", s->pending[i]->partition);
+        if (slot >= 0)
+            s->st->offsets.next[slot] = s->pending[i]->offset + 1;
+        rd_kafka_message_destroy(s->pending[i]);
+        free(s->pending_want[i]);
+        s->dirty = 1;
+    }
+    int published = done_req > 0;
+    for (size_t i = done_req; i < s->npending; i++) {
+        s->pending[i - done_req] = s->pending[i];
+        s->pending_want[i - done_req] = s->pending_want[i];
+        s->pending_since[i - done_req] = s->pending_since[i];
+    }
+    s->npending -= done_req;
+    int64_t now = cm_clock_now_ms();
+    if (now >= s->next_tick) {
+        int32_t d = cm_time_day(s->next_tick - 1);
+        if (rep_publish(s, NULL, 7, d, NULL, errstr, sizeof errstr) < 0)
+            cm_log_error("periodic reports: %s", errstr);
+        else
+            cm_log_fields(CM_LOG_INFO, json_pack("{s:I}", "tenants", (json_int_t)s->st->ntenants),
+                          "periodic reports published");
+        s->next_tick = (now / s->interval + 1) * s->interval;
+        published = 1;
+    }
+    /* answers must be delivered before their request offsets are saved */
+    if (published && cm_kafka_wait_delivered(s->producer, s->dr, 10000, errstr, sizeof errstr) < 0)
+        cm_log_error("report delivery: %s", errstr);
+    if (s->dirty && cm_clock_real_ms() - s->last_snap >= s->snap_gap) {
+        int64_t t0 = cm_clock_real_ms();
+        rep_snapshot(s);
+        s->last_snap = cm_clock_real_ms();
+        /* a large state: keep snapshots under ~5% of the time */
+        s->snap_gap =
+            20 * (s->last_snap - t0) > s->snap_every ? 20 * (s->last_snap - t0) : s->snap_every;
+    }
+}
+
+int rep_serve_stop(rep_svc *s)
+{
+    char errstr[1024];
+    int rc = 0;
+    cm_log_info("shutting down");
+    for (size_t i = 0; i < s->npending; i++) { /* unanswered: read again after a restart */
+        rd_kafka_message_destroy(s->pending[i]);
+        free(s->pending_want[i]);
+    }
+    s->npending = 0;
+    if (cm_kafka_wait_delivered(s->producer, s->dr, 5000, errstr, sizeof errstr) < 0)
+        cm_log_error("report delivery at shutdown: %s", errstr);
+    if (s->st && s->dirty && rep_snapshot(s) < 0)
+        rc = -1;
+    return rc;
+}
+
+void rep_serve_free(rep_svc *s)
+{
+    rep_state_free(s->st);
+    s->st = NULL;
+}
