@@ -209,39 +209,48 @@ static int rep_lookup(const rep_state *st, const cm_map *m, uint32_t tenant, con
     return cm_map_get(m, key, *klen, out);
 }
 
-static int rep_cust_ix(rep_state *st, uint32_t tenant, const char *id, uint32_t *out)
+/* Interns id of tenant in index m over an array of entities (*arr, n
+ * used, *cap allocated, elem bytes each): 0 and *out when known; 1 when
+ * new, with room for entity n in the array, m mapping the key to n and a
+ * copy of id in *copy for the caller to store (and own); -1 on out of
+ * memory or a key too long. */
+static int rep_intern(rep_state *st, cm_map *m, void **arr, uint32_t *cap, size_t elem, uint32_t n,
+                      uint32_t tenant, const char *id, uint32_t *out, char **copy)
 {
     char key[CT_KEY_MAX];
     size_t kn;
-    int found = rep_lookup(st, &st->cust_ix, tenant, id, key, &kn, out);
+    int found = rep_lookup(st, m, tenant, id, key, &kn, out);
     if (found)
         return found > 0 ? 0 : -1;
-    char *copy = NULL;
-    if (REP_GROW(st->custs, st->capcusts, st->ncusts + 1) < 0 || !(copy = strdup(id)) ||
-        cm_map_put(&st->cust_ix, key, kn, st->ncusts) < 0) {
-        free(copy);
+    *copy = NULL;
+    if (rep_grow(arr, cap, elem, n + 1) < 0 || !(*copy = strdup(id)) ||
+        cm_map_put(m, key, kn, n) < 0) {
+        free(*copy);
         return -1;
     }
-    st->custs[st->ncusts] = (rep_cust){.id = copy, .tenant = tenant};
-    *out = st->ncusts++;
-    return 0;
+    *out = n;
+    return 1;
+}
+
+static int rep_cust_ix(rep_state *st, uint32_t tenant, const char *id, uint32_t *out)
+{
+    char *copy;
+    int rc = rep_intern(st, &st->cust_ix, (void **)&st->custs, &st->capcusts, sizeof *st->custs,
+                        st->ncusts, tenant, id, out, &copy);
+    if (rc > 0)
+        st->custs[st->ncusts++] = (rep_cust){.id = copy, .tenant = tenant};
+    return rc < 0 ? -1 : 0;
 }
 
 /* Finds or creates (as a stub, known = 0) the invoice. */
 static int rep_inv_ix(rep_state *st, uint32_t tenant, const char *id, uint32_t cust, uint16_t cur,
                       uint32_t *out)
 {
-    char key[CT_KEY_MAX];
-    size_t kn;
-    int found = rep_lookup(st, &st->inv_ix, tenant, id, key, &kn, out);
-    if (found)
-        return found > 0 ? 0 : -1;
-    char *copy = NULL;
-    if (REP_GROW(st->invs, st->capinvs, st->ninvs + 1) < 0 || !(copy = strdup(id)) ||
-        cm_map_put(&st->inv_ix, key, kn, st->ninvs) < 0) {
-        free(copy);
-        return -1;
-    }
+    char *copy;
+    int rc = rep_intern(st, &st->inv_ix, (void **)&st->invs, &st->capinvs, sizeof *st->invs,
+                        st->ninvs, tenant, id, out, &copy);
+    if (rc <= 0)
+        return rc;
     st->invs[st->ninvs] = (rep_inv){
         .id = copy, .tenant = tenant, .cust = cust, .cur = cur, .close_day = REP_DAY_NONE};
     rep_cust *c = &st->custs[cust];
@@ -249,7 +258,7 @@ static int rep_inv_ix(rep_state *st, uint32_t tenant, const char *id, uint32_t c
         rep_list_push(&st->by_tenant[tenant].invs, st->ninvs) < 0)
         return -1;
     c->invs[c->ninvs++] = st->ninvs;
-    *out = st->ninvs++;
+    st->ninvs++;
     return 0;
 }
 
