@@ -14,18 +14,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-static cm_redis_script record_script = CM_REDIS_SCRIPT(
-    "local e = redis.call('HGET', KEYS[2], 'event')\n"
-    "if e then return {0, e, redis.call('HGET', KEYS[2], 'published') or '0'} end\n"
-    "redis.call('HSET', KEYS[2], 'event', ARGV[2], 'published', '0')\n"
-    "redis.call('EXPIRE', KEYS[2], ARGV[3])\n"
-    "return {1}\n");
+static cm_redis_script record_script =
+    CM_REDIS_SCRIPT("local e = redis.call('HGET', KEYS[2], 'event')\n"
+                    "if e then return {0, e, redis.call('HGET', KEYS[2], 'published') or '0'} end\n"
+                    "redis.call('HSET', KEYS[2], 'event', ARGV[2], 'published', '0')\n"
+                    "redis.call('EXPIRE', KEYS[2], ARGV[3])\n"
+                    "return {1}\n");
 
-static cm_redis_script refresh_script = CM_REDIS_SCRIPT(
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
-    "  return redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
-    "end\n"
-    "return 0\n");
+static cm_redis_script refresh_script =
+    CM_REDIS_SCRIPT("if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
+                    "  return redis.call('PEXPIRE', KEYS[1], ARGV[2])\n"
+                    "end\n"
+                    "return 0\n");
 
 static cm_redis_script release_script = CM_REDIS_SCRIPT(
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end\n"
@@ -40,8 +40,8 @@ struct ntf_claims {
     char ttl[32], out_ttl[32]; /* the same as strings, for ARGV */
     int loaded;
     int nops;
-    size_t nreplies;  /* replies queued so far in this batch */
-    size_t *first;    /* per op: index of its first reply */
+    size_t nreplies; /* replies queued so far in this batch */
+    size_t *first;   /* per op: index of its first reply */
     size_t cap;
 };
 
@@ -103,8 +103,7 @@ static void make_keys(const ntf_claims *c, const char *id, keys *k)
 }
 
 /* Queues script with KEYS claim, out and the given ARGV. */
-static int queue(ntf_claims *c, cm_redis_script *s, const char *id, int nargs,
-                 const char **argv)
+static int queue(ntf_claims *c, cm_redis_script *s, const char *id, int nargs, const char **argv)
 {
     keys k;
     make_keys(c, id, &k);
@@ -229,8 +228,7 @@ int ntf_claims_add_refresh(ntf_claims *c, const char *id)
     return add(c, &refresh_script, id, 2, argv);
 }
 
-int ntf_claims_exec(ntf_claims *c, cm_redis_idle_fn idle, void *opaque, char *errstr,
-                    size_t errlen)
+int ntf_claims_exec(ntf_claims *c, cm_redis_idle_fn idle, void *opaque, char *errstr, size_t errlen)
 {
     if (c->nops == 0)
         return 0;
@@ -239,8 +237,7 @@ int ntf_claims_exec(ntf_claims *c, cm_redis_idle_fn idle, void *opaque, char *er
     return run(c, idle, opaque, errstr, errlen);
 }
 
-int ntf_claims_claim_result(ntf_claims *c, int op, ntf_claim_res *res, char *errstr,
-                            size_t errlen)
+int ntf_claims_claim_result(ntf_claims *c, int op, ntf_claim_res *res, char *errstr, size_t errlen)
 {
     size_t f = c->first[op];
     redisReply *set = reply(c, f, errstr, errlen);
@@ -301,8 +298,7 @@ int ntf_claims_refresh_result(ntf_claims *c, int op, char *errstr, size_t errlen
     return r->type == REDIS_REPLY_INTEGER && r->integer == 1;
 }
 
-int ntf_claims_release(ntf_claims *c, const char *const *ids, size_t n, char *errstr,
-                       size_t errlen)
+int ntf_claims_release(ntf_claims *c, const char *const *ids, size_t n, char *errstr, size_t errlen)
 {
     if (n == 0)
         return 0;

@@ -29,14 +29,14 @@ typedef enum {
 
 typedef struct ntf_claim_res {
     ntf_claim_state st;
-    char *event;    /* REPUBLISH: the stored outcome event */
-    int64_t pttl;   /* HELD: ms left on the other owner's claim */
+    char *event;  /* REPUBLISH: the stored outcome event */
+    int64_t pttl; /* HELD: ms left on the other owner's claim */
 } ntf_claim_res;
 
 typedef struct ntf_record_res {
-    int first;       /* 1: ours was recorded */
-    char *event;     /* first == 0: the outcome recorded before ours */
-    int published;   /* first == 0: whether that one is published */
+    int first;     /* 1: ours was recorded */
+    char *event;   /* first == 0: the outcome recorded before ours */
+    int published; /* first == 0: whether that one is published */
 } ntf_record_res;
 
 typedef struct ntf_claims ntf_claims;
@@ -61,8 +61,7 @@ size_t ntf_claims_pending(const ntf_claims *c);
 int ntf_claims_exec(ntf_claims *c, cm_redis_idle_fn idle, void *opaque, char *errstr,
                     size_t errlen);
 /* Results; -1 with errstr when that op's reply is an error. */
-int ntf_claims_claim_result(ntf_claims *c, int op, ntf_claim_res *res, char *errstr,
-                            size_t errlen);
+int ntf_claims_claim_result(ntf_claims *c, int op, ntf_claim_res *res, char *errstr, size_t errlen);
 int ntf_claims_record_result(ntf_claims *c, int op, ntf_record_res *res, char *errstr,
                              size_t errlen);
 int ntf_claims_ok_result(ntf_claims *c, int op, char *errstr, size_t errlen); /* mark */

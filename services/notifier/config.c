@@ -9,12 +9,15 @@
 
 #include "sign.h"
 
-#define F(n, s) {#n, offsetof(ntf_tenant_cfg, n), s}
+#define F(n, s)                                                                                    \
+    {                                                                                              \
+#n, offsetof(ntf_tenant_cfg, n), s                                                         \
+    }
 const ntf_config_field ntf_config_fields[] = {
-    F(smtp_url, 0),      F(smtp_user, 0),      F(smtp_password, 1),   F(smtp_from, 0),
-    F(reply_to, 0),      F(unsubscribe_url, 0), F(sms_url, 0),        F(sms_account, 0),
-    F(sms_token, 1),     F(sms_from, 0),       F(webhook_url, 0),     F(webhook_secret, 1),
-    F(paylink_url, 0),   F(paylink_secret, 1), {NULL, 0, 0}};
+    F(smtp_url, 0),    F(smtp_user, 0),       F(smtp_password, 1), F(smtp_from, 0),
+    F(reply_to, 0),    F(unsubscribe_url, 0), F(sms_url, 0),       F(sms_account, 0),
+    F(sms_token, 1),   F(sms_from, 0),        F(webhook_url, 0),   F(webhook_secret, 1),
+    F(paylink_url, 0), F(paylink_secret, 1),  {NULL, 0, 0}};
 #undef F
 
 static char **slot(ntf_tenant_cfg *t, size_t off)

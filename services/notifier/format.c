@@ -8,39 +8,65 @@
 #include "money.h"
 
 typedef struct locale_fmt {
-    const char *lang;     /* language subtag */
-    const char *decimal;  /* decimal separator */
-    const char *group;    /* thousands separator */
-    int symbol_after;     /* 1: "12,00 €" */
-    const char *space;    /* between number and symbol */
+    const char *lang;    /* language subtag */
+    const char *decimal; /* decimal separator */
+    const char *group;   /* thousands separator */
+    int symbol_after;    /* 1: "12,00 €" */
+    const char *space;   /* between number and symbol */
     const char *months[12];
     const char *date_fmt; /* %d day, %m month name, %y year */
 } locale_fmt;
 
 static const locale_fmt locales[] = {
-    {"en", ".", ",", 0, "",
+    {"en",
+     ".",
+     ",",
+     0,
+     "",
      {"January", "February", "March", "April", "May", "June", "July", "August", "September",
       "October", "November", "December"},
      "%d %m %y"},
-    {"de", ",", ".", 1, "\xc2\xa0",
+    {"de",
+     ",",
+     ".",
+     1,
+     "\xc2\xa0",
      {"Januar", "Februar", "M\xc3\xa4rz", "April", "Mai", "Juni", "Juli", "August", "September",
       "Oktober", "November", "Dezember"},
      "%d. %m %y"},
-    {"fr", ",", "\xe2\x80\xaf", 1, "\xc2\xa0",
+    {"fr",
+     ",",
+     "\xe2\x80\xaf",
+     1,
+     "\xc2\xa0",
      {"janvier", "f\xc3\xa9vrier", "mars", "avril", "mai", "juin", "juillet", "ao\xc3\xbbt",
-      "septembre", "octobre", "novembre", "d\xc3\xa9" "cembre"},
+      "septembre", "octobre", "novembre",
+      "d\xc3\xa9"
+      "cembre"},
      "%d %m %y"},
-    {"nl", ",", ".", 0, "\xc2\xa0",
+    {"nl",
+     ",",
+     ".",
+     0,
+     "\xc2\xa0",
      {"januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september",
       "oktober", "november", "december"},
      "%d %m %y"},
-    {"es", ",", ".", 1, "\xc2\xa0",
+    {"es",
+     ",",
+     ".",
+     1,
+     "\xc2\xa0",
      {"enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre",
       "octubre", "noviembre", "diciembre"},
      "%d de %m de %y"},
-    {"it", ",", ".", 1, "\xc2\xa0",
-     {"gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto",
-      "settembre", "ottobre", "novembre", "dicembre"},
+    {"it",
+     ",",
+     ".",
+     1,
+     "\xc2\xa0",
+     {"gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre",
+      "ottobre", "novembre", "dicembre"},
      "%d %m %y"},
 };
 
@@ -61,8 +87,11 @@ static const char *symbol(const char *currency, const char *locale)
 {
     static const struct {
         const char *code, *sym;
-    } syms[] = {{"EUR", "\xe2\x82\xac"}, {"GBP", "\xc2\xa3"}, {"USD", "$"},
-                {"JPY", "\xc2\xa5"},     {"INR", "\xe2\x82\xb9"}};
+    } syms[] = {{"EUR", "\xe2\x82\xac"},
+                {"GBP", "\xc2\xa3"},
+                {"USD", "$"},
+                {"JPY", "\xc2\xa5"},
+                {"INR", "\xe2\x82\xb9"}};
     if (strcmp(currency, "USD") == 0 && locale && strcmp(locale, "en-US") != 0)
         return "US$";
     for (size_t i = 0; i < sizeof syms / sizeof syms[0]; i++)
@@ -71,8 +100,8 @@ static const char *symbol(const char *currency, const char *locale)
     return NULL;
 }
 
-int ntf_format_money(int64_t minor, const char *currency, const char *locale, char *buf,
-                     size_t len, char *errstr, size_t errlen)
+int ntf_format_money(int64_t minor, const char *currency, const char *locale, char *buf, size_t len,
+                     char *errstr, size_t errlen)
 {
     int exp = currency ? cm_money_exponent(currency) : -1;
     if (exp < 0) {
@@ -117,8 +146,7 @@ int ntf_format_money(int64_t minor, const char *currency, const char *locale, ch
             snprintf(buf, len, "%s\xc2\xa0%s", number, currency);
         else
             snprintf(buf, len, "%s\xc2\xa0%s", currency, number);
-    }
-    else if (lf->symbol_after)
+    } else if (lf->symbol_after)
         snprintf(buf, len, "%s%s%s", number, lf->space, sym);
     else
         snprintf(buf, len, "%s%s%s", sym, lf->space, number);

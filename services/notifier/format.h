@@ -11,8 +11,8 @@
 
 /* 123456 EUR de-DE -> "1.234,56 €"; en-GB -> "€1,234.56". -1 with errstr
  * for an unknown currency. buf of at least 64 bytes. */
-int ntf_format_money(int64_t minor, const char *currency, const char *locale, char *buf,
-                     size_t len, char *errstr, size_t errlen);
+int ntf_format_money(int64_t minor, const char *currency, const char *locale, char *buf, size_t len,
+                     char *errstr, size_t errlen);
 /* "2026-03-01" en-GB -> "1 March 2026"; de-DE -> "1. März 2026". -1 on a
  * date that is not YYYY-MM-DD. */
 int ntf_format_date(const char *date, const char *locale, char *buf, size_t len, char *errstr,

@@ -16,11 +16,11 @@
 #include "message.h"
 
 typedef struct ntf_sender_opts {
-    int max_connections;       /* connection cache size */
+    int max_connections; /* connection cache size */
     long connect_timeout_ms;
-    long timeout_ms;           /* whole transfer */
-    int smtp_tls;              /* 0 none, 1 STARTTLS when offered, 2 required */
-    int insecure;              /* skip TLS verification (tests only) */
+    long timeout_ms; /* whole transfer */
+    int smtp_tls;    /* 0 none, 1 STARTTLS when offered, 2 required */
+    int insecure;    /* skip TLS verification (tests only) */
 } ntf_sender_opts;
 
 typedef struct ntf_send_result {
@@ -42,8 +42,8 @@ void ntf_sender_free(ntf_sender *s);
 
 /* Starts one attempt of req at now_s (webhook timestamp); tag comes back
  * in the result. -1 with errstr when it cannot start (out of memory). */
-int ntf_sender_start(ntf_sender *s, const ntf_request *req, int64_t now_s, void *tag,
-                     char *errstr, size_t errlen);
+int ntf_sender_start(ntf_sender *s, const ntf_request *req, int64_t now_s, void *tag, char *errstr,
+                     size_t errlen);
 int ntf_sender_inflight(const ntf_sender *s);
 
 /* Calls done for every finished transfer, waiting up to wait_ms for one

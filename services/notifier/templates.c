@@ -89,8 +89,8 @@ static char *read_file(const char *path, size_t *len, char *errstr, size_t errle
     return buf;
 }
 
-static int add_entry(ntf_templates *t, const char *tenant, const char *locale,
-                     const char *channel, const char *name, char *text, size_t len)
+static int add_entry(ntf_templates *t, const char *tenant, const char *locale, const char *channel,
+                     const char *name, char *text, size_t len)
 {
     if (t->n == t->cap) {
         size_t cap = t->cap ? t->cap * 2 : 64;
@@ -113,8 +113,8 @@ static int add_entry(ntf_templates *t, const char *tenant, const char *locale,
     return 0;
 }
 
-static int load_channel(ntf_templates *t, const char *path, const char *tenant,
-                        const char *locale, const char *channel, char *errstr, size_t errlen)
+static int load_channel(ntf_templates *t, const char *path, const char *tenant, const char *locale,
+                        const char *channel, char *errstr, size_t errlen)
 {
     DIR *d = opendir(path);
     if (!d) {
@@ -241,7 +241,7 @@ static int load_tenant(ntf_templates *t, const char *path, const char *tenant, c
                 continue;
             char cp[4096];
             if (join(cp, sizeof cp, lp, ce->d_name) < 0)
-            continue;
+                continue;
             if (is_dir(cp))
                 rc = load_channel(t, cp, tenant, de->d_name, ce->d_name, errstr, errlen);
         }
@@ -315,8 +315,7 @@ static const entry *get(const ntf_templates *t, const char *tenant, const char *
     size_t idl = strlen(id);
     for (size_t i = 0; i < t->n; i++) {
         const entry *e = &t->e[i];
-        if (strcmp(e->tenant, tenant) || strcmp(e->locale, locale) ||
-            strcmp(e->channel, channel))
+        if (strcmp(e->tenant, tenant) || strcmp(e->locale, locale) || strcmp(e->channel, channel))
             continue;
         if (strncmp(e->name, id, idl) == 0 && e->name[idl] == '.' &&
             strcmp(e->name + idl + 1, ext) == 0)
@@ -350,8 +349,8 @@ static const char *same_language(const ntf_templates *t, const char *tenant, con
 }
 
 int ntf_templates_find(const ntf_templates *t, const char *tenant, const char *locale,
-                       const char *channel, const char *id, ntf_template_set *out,
-                       char *errstr, size_t errlen)
+                       const char *channel, const char *id, ntf_template_set *out, char *errstr,
+                       size_t errlen)
 {
     memset(out, 0, sizeof *out);
     const char *tenants[2] = {tenant, "default"};
@@ -376,8 +375,8 @@ int ntf_templates_find(const ntf_templates *t, const char *tenant, const char *l
     }
     if (!found_t) {
         snprintf(errstr, errlen,
-                 "no template %s/%s for tenant '%s' locale '%s' (nor default, nor en-GB)",
-                 channel, id, tenant, locale);
+                 "no template %s/%s for tenant '%s' locale '%s' (nor default, nor en-GB)", channel,
+                 id, tenant, locale);
         return -1;
     }
     const entry *txt = get(t, found_t, found_l, channel, id, "txt");
@@ -389,8 +388,8 @@ int ntf_templates_find(const ntf_templates *t, const char *tenant, const char *l
         const entry *sub = get(t, found_t, found_l, channel, id, "subject");
         const entry *html = get(t, found_t, found_l, channel, id, "html");
         if (!sub || !html) {
-            snprintf(errstr, errlen, "template %s/%s/email/%s.%s is missing", found_t, found_l,
-                     id, sub ? "html" : "subject");
+            snprintf(errstr, errlen, "template %s/%s/email/%s.%s is missing", found_t, found_l, id,
+                     sub ? "html" : "subject");
             return -1;
         }
         out->subject = sub->text;

@@ -19,7 +19,7 @@
 typedef struct ntf_templates ntf_templates;
 
 typedef struct ntf_template_set {
-    const char *tenant, *locale; /* where it was found */
+    const char *tenant, *locale;                 /* where it was found */
     const char *subject, *text, *html, *opt_out; /* NUL-terminated; NULL if absent */
     size_t subject_len, text_len, html_len, opt_out_len;
 } ntf_template_set;
@@ -34,8 +34,8 @@ size_t ntf_templates_count(const ntf_templates *t);
  * email needs subject, text and html; sms needs text. -1 with errstr
  * naming what is missing. */
 int ntf_templates_find(const ntf_templates *t, const char *tenant, const char *locale,
-                       const char *channel, const char *id, ntf_template_set *out,
-                       char *errstr, size_t errlen);
+                       const char *channel, const char *id, ntf_template_set *out, char *errstr,
+                       size_t errlen);
 
 /* The tenant's variables: default's vars.json overlaid by the tenant's.
  * Returns a new reference (an empty object when neither exists). */

@@ -7,9 +7,9 @@
  * CLAIM to OUTCOME). Each Redis step is taken once per loop iteration for
  * every job in that state (one pipeline). Outcomes are produced into a
  * Kafka transaction together with their commands' offsets, in offset order
- * per partition (outbox.h), committed every commit_interval_ms. Jobs in memory are bounded by max_queued: when full,
- * the consumer's partitions are paused, so a provider that is down keeps
- * its commands in Kafka, not in memory.
+ * per partition (outbox.h), committed every commit_interval_ms. Jobs in memory are bounded by
+ * max_queued: when full, the consumer's partitions are paused, so a provider that is down keeps its
+ * commands in Kafka, not in memory.
  *
  * Everything in the options is borrowed and must outlive the worker. */
 #ifndef NTF_WORKER_H
@@ -36,9 +36,9 @@ typedef struct ntf_worker_opts {
     const char *contacts_topic, *tasks_topic;
     int max_inflight, max_queued;
     ntf_retry_policy retry;
-    double rate[3], burst[3]; /* per provider: email, sms, webhook (0 = unlimited) */
-    int unhealthy_after;      /* consecutive transient failures that make /readyz say so */
-    cm_service_ready *ready;  /* may be NULL */
+    double rate[3], burst[3];   /* per provider: email, sms, webhook (0 = unlimited) */
+    int unhealthy_after;        /* consecutive transient failures that make /readyz say so */
+    cm_service_ready *ready;    /* may be NULL */
     int64_t commit_interval_ms; /* how long a transaction collects outcomes */
     int txn_timeout_ms;         /* bound of one transaction call */
 } ntf_worker_opts;
