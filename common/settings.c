@@ -305,9 +305,3 @@ int cm_settings_args(int argc, char **argv, const char *prog, const char *summar
     }
     return 0;
 }
-
-int cm_settings_main(int argc, char **argv, const char *prog, const char *summary,
-                     cm_setting *table, int *code)
-{
-    return cm_settings_args(argc, argv, prog, summary, table, NULL, NULL, code);
-}

@@ -186,10 +186,6 @@ int cm_settings_args(int argc, char **argv, const char *prog, const char *summar
                      cm_setting *table, cm_settings_check_all_fn check_all, void *opaque,
                      int *code);
 
-/* cm_settings_args without a check_all (services not yet on the runtime). */
-int cm_settings_main(int argc, char **argv, const char *prog, const char *summary,
-                     cm_setting *table, int *code);
-
 /* Topic name: prefix + suffix into out. */
 void cm_settings_topic(const cm_setting *table, const char *suffix, char *out, size_t outlen);
 
