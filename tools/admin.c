@@ -16,9 +16,9 @@
 #include "kafka.h"
 #include "settings.h"
 
-static const char *const all_topics[] = {"inbound",  "events", "ingest.dlq",
-                                         "commands", "contacts", "tasks",
-                                         "escalations", "reports", "reports.requests"};
+static const char *const all_topics[] = {"inbound",     "events",   "ingest.dlq",
+                                         "commands",    "contacts", "tasks",
+                                         "escalations", "reports",  "reports.requests"};
 
 static cm_setting settings[] = {CM_SETTINGS_COMMON("", "arrears-admin"), CM_SETTINGS_END};
 
@@ -49,7 +49,9 @@ static int offsets(const char *brokers, const char *group, const char *topic)
     rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
     if (e || md->topic_cnt != 1 || md->topics[0].err) {
         fprintf(stderr, "arrears-admin: topic %s: %s\n", topic,
-                rd_kafka_err2str(e ? e : md->topic_cnt ? md->topics[0].err : e));
+                rd_kafka_err2str(e               ? e
+                                 : md->topic_cnt ? md->topics[0].err
+                                                 : e));
         goto cleanup;
     }
     parts = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
@@ -64,8 +66,7 @@ static int offsets(const char *brokers, const char *group, const char *topic)
     int none = 1;
     for (int i = 0; i < parts->cnt; i++) {
         int64_t lo = 0, hi = 0;
-        e = rd_kafka_query_watermark_offsets(rk, topic, parts->elems[i].partition, &lo, &hi,
-                                             10000);
+        e = rd_kafka_query_watermark_offsets(rk, topic, parts->elems[i].partition, &lo, &hi, 10000);
         if (e) {
             fprintf(stderr, "arrears-admin: watermarks: %s\n", rd_kafka_err2str(e));
             goto cleanup;
