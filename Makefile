@@ -151,7 +151,9 @@ $(call svc_lib,$(1)): $(call svc_obj,$(1))
 	$$(Q)rm -f $$@ && ar rcs $$@ $$^ $$(if $$^,,$(BUILD)/empty.o)
 endef
 $(foreach s,$(SERVICES),$(eval $(call svc_rules,$(s))))
-$(foreach s,$(SERVICES),$(eval $(call link_rule,$(BIN)/arrears-$(s),$(BUILD)/services/$(s)/main.o,$(LINK_arrears-$(s)))))
+# A service without a LINK_ line links its own library.
+svc_link = $(if $(filter undefined,$(origin LINK_arrears-$(1))),$(call svc_lib,$(1)),$(LINK_arrears-$(1)))
+$(foreach s,$(SERVICES),$(eval $(call link_rule,$(BIN)/arrears-$(s),$(BUILD)/services/$(s)/main.o,$(call svc_link,$(s)))))
 $(foreach t,$(TOOL_NAMES),$(eval $(call link_rule,$(BIN)/arrears-$(t),$(BUILD)/tools/$(t).o,$(LINK_arrears-$(t)))))
 $(foreach t,$(UNIT_NAMES),$(eval $(call link_rule,$(BUILD)/tests/$(t),$(BUILD)/tests/unit/$(t).o,$(call unit_link,$(t)),-lcmocka)))
 $(foreach t,$(IT_NAMES),$(eval $(call link_rule,$(BUILD)/tests/$(t),$(BUILD)/tests/integration/$(t).o,$(call it_link,$(t)),-lcmocka)))
