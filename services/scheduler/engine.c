@@ -14,25 +14,31 @@
 
 #define SCH_CAS_TRIES 5
 
-void sch_engine_rebalance(void *opaque, int assigned, const rd_kafka_topic_partition_list_t *parts) {
+void sch_engine_rebalance(void *opaque, int assigned, const rd_kafka_topic_partition_list_t *parts)
+{
     sch_engine *e = opaque;
     for (int i = 0; i < parts->cnt; i++) {
         int p = parts->elems[i].partition;
-        if (p < 0 || p >= SCH_MAX_PARTS) continue;
+        if (p < 0 || p >= SCH_MAX_PARTS)
+            continue;
         e->owned[p] = (unsigned char)(assigned ? 1 : 0);
         /* a partition we take over may hold records its last owner claimed
          * but did not see delivered */
-        if (assigned) e->recover[p] = 1;
+        if (assigned)
+            e->recover[p] = 1;
     }
     cm_log_info("timers of %d partition(s) %s", parts->cnt, assigned ? "assigned" : "revoked");
 }
 
-static void add(cm_metric *m, long long n) {
-    if (m && n > 0) cm_metric_add(m, (uint64_t)n);
+static void add(cm_metric *m, long long n)
+{
+    if (m && n > 0)
+        cm_metric_add(m, (uint64_t)n);
 }
 
 int sch_engine_apply_json(sch_engine *e, json_t **evs, const int *parts, size_t n, char *errstr,
-                          size_t errlen) {
+                          size_t errlen)
+{
     int rc = -1;
     for (int attempt = 0; attempt < SCH_CAS_TRIES; attempt++) {
         sch_map *m = sch_map_new();
@@ -45,18 +51,21 @@ int sch_engine_apply_json(sch_engine *e, json_t **evs, const int *parts, size_t 
         int ok = 1;
         for (int phase = 1; phase <= 2 && ok; phase++) {
             for (size_t i = 0; i < n && ok; i++)
-                if (evs[i] && sch_plan_event(&c, evs[i], phase) < 0) ok = 0;
-            if (ok && sch_store_load(e->redis, m, errstr, errlen) < 0) ok = 0;
+                if (evs[i] && sch_plan_event(&c, evs[i], phase) < 0)
+                    ok = 0;
+            if (ok && sch_store_load(e->redis, m, errstr, errlen) < 0)
+                ok = 0;
         }
         for (size_t i = 0; i < n && ok; i++) {
             char why[512];
-            if (!evs[i]) continue;
+            if (!evs[i])
+                continue;
             if (sch_apply_event(&c, evs[i], parts[i], why, sizeof why) < 0) {
                 cm_log_fields(CM_LOG_WARN,
                               json_pack("{s:s?,s:s?,s:s}", "type",
                                         json_string_value(json_object_get(evs[i], "type")), "id",
-                                        json_string_value(json_object_get(evs[i], "id")),
-                                        "error", why),
+                                        json_string_value(json_object_get(evs[i], "id")), "error",
+                                        why),
                               "event not applied");
                 add(e->m_bad, 1);
             }
@@ -68,32 +77,35 @@ int sch_engine_apply_json(sch_engine *e, json_t **evs, const int *parts, size_t 
             rc = 0;
             break;
         }
-        if (cr < 0) break;
+        if (cr < 0)
+            break;
         add(e->m_conflicts, 1);
         cm_log_warn("event batch: %s; recomputing", errstr);
     }
     return rc;
 }
 
-void sch_engine_parse(sch_engine *e, rd_kafka_message_t **msgs, size_t n, json_t **evs,
-                      int *parts) {
+void sch_engine_parse(sch_engine *e, rd_kafka_message_t **msgs, size_t n, json_t **evs, int *parts)
+{
     for (size_t i = 0; i < n; i++) {
         rd_kafka_message_t *m = msgs[i];
         json_error_t je;
         char why[512];
         parts[i] = m->partition;
         evs[i] = NULL;
-        if (!m->payload) continue;
+        if (!m->payload)
+            continue;
         sch_jarena_begin(); /* the tree only: checks and logs allocate from the heap */
         json_t *ev = json_loadb(m->payload, m->len, 0, &je);
         sch_jarena_end();
         int ck = ev ? sch_event_check(ev, why, sizeof why) : -1;
-        if (!ev) snprintf(why, sizeof why, "not JSON: %s (line %d)", je.text, je.line);
+        if (!ev)
+            snprintf(why, sizeof why, "not JSON: %s (line %d)", je.text, je.line);
         if (ck < 0) {
             cm_log_fields(CM_LOG_WARN,
                           json_pack("{s:s,s:i,s:I,s:s}", "topic", rd_kafka_topic_name(m->rkt),
-                                    "partition", (int)m->partition, "offset",
-                                    (json_int_t)m->offset, "error", why),
+                                    "partition", (int)m->partition, "offset", (json_int_t)m->offset,
+                                    "error", why),
                           "event rejected");
             add(e->m_bad, 1);
         }
@@ -107,7 +119,8 @@ void sch_engine_parse(sch_engine *e, rd_kafka_message_t **msgs, size_t n, json_t
 }
 
 int sch_engine_events(sch_engine *e, rd_kafka_message_t **msgs, size_t n, char *errstr,
-                      size_t errlen) {
+                      size_t errlen)
+{
     json_t **evs = calloc(n ? n : 1, sizeof *evs);
     int *parts = calloc(n ? n : 1, sizeof *parts);
     int rc = -1;
@@ -118,18 +131,21 @@ int sch_engine_events(sch_engine *e, rd_kafka_message_t **msgs, size_t n, char *
     sch_engine_parse(e, msgs, n, evs, parts);
     rc = sch_engine_apply_json(e, evs, parts, n, errstr, errlen);
 cleanup:
-    for (size_t i = 0; evs && i < n; i++) json_decref(evs[i]);
+    for (size_t i = 0; evs && i < n; i++)
+        json_decref(evs[i]);
     free(evs);
     free(parts);
     return rc;
 }
 
 /* Queues UNLINK of each round key and SREM from its partition's set. */
-static int forget_round(cm_redis_pipe *pipe, const char *prefix, int part, const char *rk) {
+static int forget_round(cm_redis_pipe *pipe, const char *prefix, int part, const char *rk)
+{
     char set[200];
     sch_store_out_key(set, sizeof set, prefix, part);
     const char *ul[2] = {"UNLINK", rk}, *sr[3] = {"SREM", set, rk};
-    return cm_redis_pipe_add_argv(pipe, 2, ul, NULL) < 0 || cm_redis_pipe_add_argv(pipe, 3, sr, NULL) < 0
+    return cm_redis_pipe_add_argv(pipe, 2, ul, NULL) < 0 ||
+                   cm_redis_pipe_add_argv(pipe, 3, sr, NULL) < 0
                ? -1
                : 0;
 }
@@ -137,16 +153,19 @@ static int forget_round(cm_redis_pipe *pipe, const char *prefix, int part, const
 /* Publishes every record of every round claimed in partition p and not
  * acknowledged (after a crash, a rebalance or a failed delivery), then,
  * once all are delivered, forgets those rounds. */
-static int republish(sch_engine *e, int p, char *errstr, size_t errlen) {
+static int republish(sch_engine *e, int p, char *errstr, size_t errlen)
+{
     char set[200];
     /* settle what is in flight first, so that the flush below reports on
      * the re-published records only */
-    if (sch_engine_settle(e, 1, errstr, errlen) < 0) return -1;
+    if (sch_engine_settle(e, 1, errstr, errlen) < 0)
+        return -1;
     int rc = -1, n = 0;
     sch_store_out_key(set, sizeof set, e->prefix, p);
     redisReply *rounds = cm_redis_cmd(e->redis, errstr, errlen, "SMEMBERS %s", set);
     cm_redis_pipe *get = NULL, *pipe = NULL;
-    if (!rounds) return -1;
+    if (!rounds)
+        return -1;
     if (rounds->type != REDIS_REPLY_ARRAY) {
         snprintf(errstr, errlen, "SMEMBERS %s: unexpected reply", set);
         goto cleanup;
@@ -169,7 +188,8 @@ static int republish(sch_engine *e, int p, char *errstr, size_t errlen) {
             goto cleanup;
         }
     }
-    if (cm_redis_pipe_exec(e->redis, get, errstr, errlen) < 0) goto cleanup;
+    if (cm_redis_pipe_exec(e->redis, get, errstr, errlen) < 0)
+        goto cleanup;
     for (size_t r = 0; r < rounds->elements; r++) {
         redisReply *rep = cm_redis_pipe_reply(get, r);
         if (!rep || rep->type != REDIS_REPLY_ARRAY) {
@@ -179,18 +199,22 @@ static int republish(sch_engine *e, int p, char *errstr, size_t errlen) {
         for (size_t i = 0; i + 1 < rep->elements; i += 2) {
             const char *id = rep->element[i]->str, *v = rep->element[i + 1]->str;
             const char *nl1 = strchr(v, '\n'), *nl2 = nl1 ? strchr(nl1 + 1, '\n') : NULL;
-            if (!nl1 || !nl2) continue;
+            if (!nl1 || !nl2)
+                continue;
             char k[512];
             snprintf(k, sizeof k, "%.*s", (int)(nl2 - nl1 - 1), nl1 + 1);
             if (e->sink.publish(e->sink.opaque, v[0], k, id, nl2 + 1,
-                                rep->element[i + 1]->len - (size_t)(nl2 + 1 - v), errstr, errlen) < 0)
+                                rep->element[i + 1]->len - (size_t)(nl2 + 1 - v), errstr,
+                                errlen) < 0)
                 goto cleanup;
             n++;
         }
     }
-    if (n > 0 && e->sink.flush(e->sink.opaque, errstr, errlen) < 0) goto cleanup;
+    if (n > 0 && e->sink.flush(e->sink.opaque, errstr, errlen) < 0)
+        goto cleanup;
     /* every record delivered (or the rounds were empty): forget them */
-    if (cm_redis_pipe_exec(e->redis, pipe, errstr, errlen) < 0) goto cleanup;
+    if (cm_redis_pipe_exec(e->redis, pipe, errstr, errlen) < 0)
+        goto cleanup;
     if (n > 0) {
         cm_log_info("partition %d: re-published %d claimed record(s)", p, n);
         e->republished_total += n;
@@ -206,7 +230,8 @@ cleanup:
 
 /* Forgets the acknowledged rounds: UNLINK (freed off Redis's main thread)
  * and SREM from the partition's set, one pipeline. */
-static int forget_pending(sch_engine *e, char *errstr, size_t errlen) {
+static int forget_pending(sch_engine *e, char *errstr, size_t errlen)
+{
     cm_redis_pipe *pipe = cm_redis_pipe_new();
     int rc = -1;
     if (!pipe) {
@@ -224,8 +249,10 @@ cleanup:
     return rc;
 }
 
-static void pending_clear(sch_engine *e) {
-    for (size_t i = 0; i < e->npending; i++) free(e->pending[i].id);
+static void pending_clear(sch_engine *e)
+{
+    for (size_t i = 0; i < e->npending; i++)
+        free(e->pending[i].id);
     e->npending = 0;
     e->pending_records = 0;
 }
@@ -234,27 +261,34 @@ static void pending_clear(sch_engine *e) {
  * either every delivery succeeded (forget their rounds) or some failed
  * (leave them claimed and re-publish them next round). With block, waits for
  * the delivery reports first. Returns -1 when a failure was seen. */
-int sch_engine_settle(sch_engine *e, int block, char *errstr, size_t errlen) {
-    if (e->npending == 0) return 0;
+int sch_engine_settle(sch_engine *e, int block, char *errstr, size_t errlen)
+{
+    if (e->npending == 0)
+        return 0;
     int failed = 0;
     if (block) {
         failed = e->sink.flush(e->sink.opaque, errstr, errlen) < 0;
     } else {
         int inflight = e->sink.inflight(e->sink.opaque, &failed);
-        if (!failed && inflight > 0) return 0; /* not yet */
-        if (failed) snprintf(errstr, errlen, "a delivery failed");
+        if (!failed && inflight > 0)
+            return 0; /* not yet */
+        if (failed)
+            snprintf(errstr, errlen, "a delivery failed");
     }
     if (failed) {
-        for (size_t i = 0; i < e->npending; i++) e->recover[e->pending[i].part] = 1;
+        for (size_t i = 0; i < e->npending; i++)
+            e->recover[e->pending[i].part] = 1;
         pending_clear(e);
         return -1;
     }
-    if (forget_pending(e, errstr, errlen) < 0) return -1; /* kept: re-published later */
+    if (forget_pending(e, errstr, errlen) < 0)
+        return -1; /* kept: re-published later */
     pending_clear(e);
     return 0;
 }
 
-int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen) {
+int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
+{
     int parts[SCH_MAX_PARTS], counts[SCH_MAX_PARTS], np = 0, rc = -1, published = 0;
     sch_map *m = NULL;
     sch_ctx c;
@@ -264,9 +298,11 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen) {
     if (sch_engine_settle(e, e->pending_records > 50000, errstr, errlen) < 0)
         cm_log_warn("settling published records: %s (re-publishing them)", errstr);
     for (int p = 0; p < SCH_MAX_PARTS; p++) {
-        if (!e->owned[p]) continue;
+        if (!e->owned[p])
+            continue;
         if (e->recover[p]) {
-            if (republish(e, p, errstr, errlen) < 0) return -1;
+            if (republish(e, p, errstr, errlen) < 0)
+                return -1;
             e->recover[p] = 0;
         }
         parts[np++] = p;
@@ -283,11 +319,12 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen) {
     }
     ctx_ok = 1;
     e->next_due = INT64_MAX;
-    if (sch_store_peek(e->redis, e->prefix, parts, np, now, e->fire_batch, m, counts,
-                       &e->next_due, errstr, errlen) < 0)
+    if (sch_store_peek(e->redis, e->prefix, parts, np, now, e->fire_batch, m, counts, &e->next_due,
+                       errstr, errlen) < 0)
         goto cleanup;
     for (int i = 0; i < np; i++)
-        if (counts[i] >= e->fire_batch) *more = 1;
+        if (counts[i] >= e->fire_batch)
+            *more = 1;
     size_t nrec = sch_map_count(m);
     if (nrec == 0) {
         rc = 0;
@@ -295,7 +332,8 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen) {
     }
     for (size_t i = 0; i < nrec; i++) {
         sch_rec *inv = sch_map_at(m, i);
-        if (inv->type != SCH_T_INV) continue;
+        if (inv->type != SCH_T_INV)
+            continue;
         char ck[512];
         sch_key(ck, sizeof ck, e->prefix, 'c', inv->tenant, inv->u.inv.customer);
         sch_rec *cust = inv->exists ? sch_map_get(m, ck) : NULL;
@@ -317,7 +355,8 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen) {
         rc = 0;
         goto cleanup;
     }
-    if (cr < 0) goto cleanup;
+    if (cr < 0)
+        goto cleanup;
     add(e->m_skipped, c.skipped);
     if (c.nouts && e->crash_after_claims > 0 && --e->crash_after_claims == 0) {
         cm_log_warn("ARREARS_SCHEDULER_FAULT: exiting after a claim, before publishing");
@@ -326,8 +365,8 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen) {
     /* committed: the records are durable in their rounds; publish them */
     for (size_t i = 0; i < c.nouts; i++) {
         sch_out *o = &c.outs[i];
-        if (e->sink.publish(e->sink.opaque, o->topic, o->key, o->id, o->payload,
-                            strlen(o->payload), errstr, errlen) < 0) {
+        if (e->sink.publish(e->sink.opaque, o->topic, o->key, o->id, o->payload, strlen(o->payload),
+                            errstr, errlen) < 0) {
             e->recover[o->part] = 1;
             goto failed;
         }
@@ -339,12 +378,14 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen) {
     unsigned char seen[SCH_MAX_PARTS] = {0};
     for (size_t i = 0; i < c.nouts; i++) {
         int part = c.outs[i].part;
-        if (part < 0 || part >= SCH_MAX_PARTS || seen[part]) continue;
+        if (part < 0 || part >= SCH_MAX_PARTS || seen[part])
+            continue;
         seen[part] = 1;
         if (e->npending == e->cappending) {
             size_t cap = e->cappending ? e->cappending * 2 : 64;
             sch_pending *np2 = realloc(e->pending, cap * sizeof *np2);
-            if (!np2) goto failed;
+            if (!np2)
+                goto failed;
             e->pending = np2;
             e->cappending = cap;
         }
@@ -352,7 +393,8 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen) {
         sch_store_round_key(rk, sizeof rk, e->prefix, part, c.round);
         e->pending[e->npending].part = part;
         e->pending[e->npending].id = strdup(rk);
-        if (!e->pending[e->npending].id) goto failed;
+        if (!e->pending[e->npending].id)
+            goto failed;
         e->npending++;
     }
     e->pending_records += c.nouts;
@@ -363,11 +405,13 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen) {
     goto cleanup;
 failed:
     /* leave the rounds claimed; the next round re-publishes the stored bytes */
-    for (size_t i = 0; i < c.nouts; i++) e->recover[c.outs[i].part] = 1;
+    for (size_t i = 0; i < c.nouts; i++)
+        e->recover[c.outs[i].part] = 1;
     rc = -1;
 cleanup:
     cm_redis_pipe_free(pipe);
-    if (ctx_ok) sch_ctx_reset(&c);
+    if (ctx_ok)
+        sch_ctx_reset(&c);
     sch_map_free(m);
     return rc;
 }

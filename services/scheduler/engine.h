@@ -34,8 +34,8 @@
 
 typedef struct sch_sink {
     /* queues one record; topic 'c' commands, 'e' events */
-    int (*publish)(void *opaque, char topic, const char *key, const char *id,
-                   const char *payload, size_t len, char *errstr, size_t errlen);
+    int (*publish)(void *opaque, char topic, const char *key, const char *id, const char *payload,
+                   size_t len, char *errstr, size_t errlen);
     /* waits until every queued record is acknowledged (0) or failed (-1) */
     int (*flush)(void *opaque, char *errstr, size_t errlen);
     /* serves delivery reports without waiting: records still in flight;
@@ -60,9 +60,9 @@ typedef struct sch_engine {
     int64_t (*now)(void);                 /* simulated clock */
     sch_pending *pending;                 /* rounds published, not yet acknowledged */
     size_t npending, cappending;
-    size_t pending_records;               /* records in those rounds */
-    int64_t next_due;                     /* earliest later timer seen by the last round */
-    int crash_after_claims;               /* testing: _exit(137) after the Nth claim, 0 = off */
+    size_t pending_records; /* records in those rounds */
+    int64_t next_due;       /* earliest later timer seen by the last round */
+    int crash_after_claims; /* testing: _exit(137) after the Nth claim, 0 = off */
     /* metrics (may be NULL) */
     cm_metric *m_events, *m_bad, *m_fired, *m_skipped, *m_conflicts, *m_republished, *m_late;
     long long fired_total, republished_total;
@@ -80,8 +80,7 @@ int sch_engine_events(sch_engine *e, rd_kafka_message_t **msgs, size_t n, char *
  * msgs[i] or NULL (rejected or ignored), parts[i] its partition. Touches no
  * Redis and no engine state but metrics, so it may run on another thread
  * while the previous batch is applied. */
-void sch_engine_parse(sch_engine *e, rd_kafka_message_t **msgs, size_t n, json_t **evs,
-                      int *parts);
+void sch_engine_parse(sch_engine *e, rd_kafka_message_t **msgs, size_t n, json_t **evs, int *parts);
 /* Same over already parsed events (tests, tools): evs[i] with partition parts[i]. */
 int sch_engine_apply_json(sch_engine *e, json_t **evs, const int *parts, size_t n, char *errstr,
                           size_t errlen);
@@ -94,6 +93,5 @@ int sch_engine_settle(sch_engine *e, int block, char *errstr, size_t errlen);
  * partition had more due timers than fire_batch. Returns the number of
  * records published, or -1 on error (state stays consistent). */
 int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen);
-
 
 #endif

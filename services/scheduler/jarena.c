@@ -13,12 +13,13 @@
 
 #define REGION (256UL << 20)
 
-static char *base;                        /* NULL: not installed */
+static char *base; /* NULL: not installed */
 static size_t used[SCH_JARENA_SLOTS];
 static _Thread_local int armed = -1;
 static _Thread_local int on;
 
-static void *jmalloc(size_t n) {
+static void *jmalloc(size_t n)
+{
     if (on && armed >= 0) {
         size_t need = (n + 15) & ~(size_t)15;
         if (used[armed] + need <= REGION) {
@@ -30,27 +31,43 @@ static void *jmalloc(size_t n) {
     return malloc(n); /* region full (a freak batch): the heap */
 }
 
-static void jfree(void *p) {
-    if (base && (char *)p >= base && (char *)p < base + SCH_JARENA_SLOTS * REGION) return;
+static void jfree(void *p)
+{
+    if (base && (char *)p >= base && (char *)p < base + SCH_JARENA_SLOTS * REGION)
+        return;
     free(p);
 }
 
-int sch_jarena_install(void) {
-    if (base) return 0;
+int sch_jarena_install(void)
+{
+    if (base)
+        return 0;
     void *m = mmap(NULL, SCH_JARENA_SLOTS * REGION, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-    if (m == MAP_FAILED) return -1;
+    if (m == MAP_FAILED)
+        return -1;
     base = m;
     json_set_alloc_funcs(jmalloc, jfree);
     return 0;
 }
 
-void sch_jarena_arm(int s) { armed = base && s >= 0 && s < SCH_JARENA_SLOTS ? s : -1; }
+void sch_jarena_arm(int s)
+{
+    armed = base && s >= 0 && s < SCH_JARENA_SLOTS ? s : -1;
+}
 
-void sch_jarena_begin(void) { on = 1; }
+void sch_jarena_begin(void)
+{
+    on = 1;
+}
 
-void sch_jarena_end(void) { on = 0; }
+void sch_jarena_end(void)
+{
+    on = 0;
+}
 
-void sch_jarena_reset(int s) {
-    if (s >= 0 && s < SCH_JARENA_SLOTS) used[s] = 0;
+void sch_jarena_reset(int s)
+{
+    if (s >= 0 && s < SCH_JARENA_SLOTS)
+        used[s] = 0;
 }
