@@ -23,7 +23,10 @@ typedef struct cm_buf {
     int oom; /* an append failed: content is incomplete */
 } cm_buf;
 
-#define CM_BUF_INIT {NULL, 0, 0, 0}
+#define CM_BUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0, 0                                                                              \
+    }
 
 /* Makes room for n more bytes (plus the NUL). 0, or -1 and oom set. */
 int cm_buf_reserve(cm_buf *b, size_t n);

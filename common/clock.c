@@ -62,8 +62,7 @@ static int digits(const char *s, int n, int *out)
 /* Parses "YYYY-MM-DD" at s (exactly 10 chars). */
 static int parse_ymd(const char *s, int *y, int *m, int *d)
 {
-    if (digits(s, 4, y) || s[4] != '-' || digits(s + 5, 2, m) || s[7] != '-' ||
-        digits(s + 8, 2, d))
+    if (digits(s, 4, y) || s[4] != '-' || digits(s + 5, 2, m) || s[7] != '-' || digits(s + 8, 2, d))
         return -1;
     if (*y < 1 || *m < 1 || *m > 12 || *d < 1 || *d > days_in_month(*y, (unsigned)*m))
         return -1;
@@ -102,8 +101,8 @@ int cm_time_parse_rfc3339(const char *s, int64_t *ms)
     const char *p;
     if (!s || strlen(s) < 20 || parse_ymd(s, &y, &mo, &d))
         return -1;
-    if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || digits(s + 11, 2, &h) ||
-        s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &se))
+    if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || digits(s + 11, 2, &h) || s[13] != ':' ||
+        digits(s + 14, 2, &mi) || s[16] != ':' || digits(s + 17, 2, &se))
         return -1;
     if (h > 23 || mi > 59 || se > 60) /* 60: leap second, folded into :59 */
         return -1;
@@ -240,8 +239,7 @@ int cm_clock_parse(const char *spec, cm_clock_spec *out, char *errstr, size_t er
     c.real_start_ms = (int64_t)(real * 1000.0);
     errno = 0;
     c.factor = strtod(x + 1, &end);
-    if (errno || *end || end == x + 1 || !isfinite(c.factor) || c.factor <= 0 ||
-        c.factor > 1e9) {
+    if (errno || *end || end == x + 1 || !isfinite(c.factor) || c.factor <= 0 || c.factor > 1e9) {
         snprintf(errstr, errlen, "clock factor '%s' must be a number in (0, 1e9]", x + 1);
         return -1;
     }

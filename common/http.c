@@ -40,9 +40,9 @@ static mhd_result reply(struct MHD_Connection *c, unsigned code, const char *typ
     return ret;
 }
 
-static mhd_result handler(void *cls, struct MHD_Connection *c, const char *url,
-                          const char *method, const char *version, const char *upload,
-                          size_t *upload_size, void **con_cls)
+static mhd_result handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                          const char *version, const char *upload, size_t *upload_size,
+                          void **con_cls)
 {
     cm_http *h = cls;
     (void)version;

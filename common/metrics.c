@@ -26,7 +26,7 @@ struct cm_metric {
 };
 
 static const double bounds[NBUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
-                                        0.25,  0.5,    1,     2.5,  5,    10,   30};
+                                        0.25,  0.5,    1,     2.5,  5,     10,   30};
 static cm_metric metrics[MAX_METRICS];
 static atomic_int nmetrics;
 
@@ -162,7 +162,9 @@ char *cm_metrics_render(size_t *len)
         }
         if (!seen)
             bprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", base, m->help, base,
-                    m->kind == M_COUNTER ? "counter" : m->kind == M_GAUGE ? "gauge" : "histogram");
+                    m->kind == M_COUNTER ? "counter"
+                    : m->kind == M_GAUGE ? "gauge"
+                                         : "histogram");
         if (m->kind == M_HISTO) {
             const char *sep = llen ? "," : "";
             for (int k = 0; k < NBUCKETS; k++)

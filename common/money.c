@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const cur_exp0[] = {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW",
-                                   "PYG", "RWF", "UGX", "UYI", "VND", "VUV", "XAF", "XOF",
-                                   "XPF", NULL};
+static const char *const cur_exp0[] = {"BIF", "CLP", "DJF", "GNF", "ISK", "JPY",
+                                       "KMF", "KRW", "PYG", "RWF", "UGX", "UYI",
+                                       "VND", "VUV", "XAF", "XOF", "XPF", NULL};
 static const char *const cur_exp3[] = {"BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND", NULL};
 static const char *const cur_exp4[] = {"CLF", "UYW", NULL};
 static const char *const cur_exp2[] = {

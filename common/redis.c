@@ -594,8 +594,8 @@ static int build_eval(cm_redis_script *s, int nkeys, int nargs, const char **arg
     return 0;
 }
 
-redisReply *cm_redis_eval(cm_redis *r, cm_redis_script *s, int nkeys, int nargs,
-                          const char **args, const size_t *argslen, char *errstr, size_t errlen)
+redisReply *cm_redis_eval(cm_redis *r, cm_redis_script *s, int nkeys, int nargs, const char **args,
+                          const size_t *argslen, char *errstr, size_t errlen)
 {
     const char **argv = NULL;
     size_t *argvlen = NULL;

@@ -76,11 +76,17 @@ typedef struct cm_redis_script {
     const char *source;
     char sha[41]; /* computed on first use */
 } cm_redis_script;
-#define CM_REDIS_SCRIPT(src) {(src), {0}}
+#define CM_REDIS_SCRIPT(src)                                                                       \
+    {                                                                                              \
+        (src),                                                                                     \
+        {                                                                                          \
+            0                                                                                      \
+        }                                                                                          \
+    }
 
 /* EVALSHA with NOSCRIPT fallback. args = keys then argv. */
-redisReply *cm_redis_eval(cm_redis *r, cm_redis_script *s, int nkeys, int nargs,
-                          const char **args, const size_t *argslen, char *errstr, size_t errlen);
+redisReply *cm_redis_eval(cm_redis *r, cm_redis_script *s, int nkeys, int nargs, const char **args,
+                          const size_t *argslen, char *errstr, size_t errlen);
 /* Queues an EVALSHA into a pipeline (SCRIPT LOAD it first with
  * cm_redis_script_load; exec reloads on NOSCRIPT replies and retries). */
 int cm_redis_script_load(cm_redis *r, cm_redis_script *s, char *errstr, size_t errlen);

@@ -235,8 +235,7 @@ static cm_tz *load(const char *name, char *errstr, size_t errlen)
         goto bad;
     for (int i = 0; i < 6; i++)
         c[i] = be(h + 20 + 4 * i, 4);
-    int64_t isut = c[0], isstd = c[1], leap = c[2], timecnt = c[3], typecnt = c[4],
-            charcnt = c[5];
+    int64_t isut = c[0], isstd = c[1], leap = c[2], timecnt = c[3], typecnt = c[4], charcnt = c[5];
     if (timecnt < 0 || typecnt < 1 || typecnt > 256 || charcnt < 0 || leap < 0)
         goto bad;
     const unsigned char *d = h + 44;

@@ -36,8 +36,8 @@ static int produce(void *o, const ing_record *r, char *e, size_t el)
     (void)o, (void)e, (void)el;
     produced_bytes += r->bodylen;
     if (dump)
-        fprintf(dump, "%s\t%s\t%s\t%s\t%s\t%.*s\n", r->key, r->type, r->id, r->tenant,
-                r->trace_id, (int)r->bodylen, r->body);
+        fprintf(dump, "%s\t%s\t%s\t%s\t%s\t%.*s\n", r->key, r->type, r->id, r->tenant, r->trace_id,
+                (int)r->bodylen, r->body);
     return 0;
 }
 static int waitd(void *o, char *e, size_t el)
@@ -45,8 +45,15 @@ static int waitd(void *o, char *e, size_t el)
     (void)o, (void)e, (void)el;
     return 0;
 }
-static int keep(void *o) { (void)o; return 1; }
-static void backoff(void *o, int a) { (void)o, (void)a; }
+static int keep(void *o)
+{
+    (void)o;
+    return 1;
+}
+static void backoff(void *o, int a)
+{
+    (void)o, (void)a;
+}
 
 int main(int argc, char **argv)
 {

@@ -17,14 +17,16 @@
 #include "kafka.h"
 
 static const char *const zones[] = {
-    "Etc/GMT+12", "Etc/GMT+11", "Etc/GMT+10", "Etc/GMT+9",  "Etc/GMT+8",  "Etc/GMT+7",  "Etc/GMT+6",
-    "Etc/GMT+5",  "Etc/GMT+4",  "Etc/GMT+3",  "Etc/GMT+2",  "Etc/GMT+1",  "UTC",        "Etc/GMT-1",
-    "Etc/GMT-2",  "Etc/GMT-3",  "Etc/GMT-4",  "Etc/GMT-5",  "Etc/GMT-6",  "Etc/GMT-7",  "Etc/GMT-8",
+    "Etc/GMT+12", "Etc/GMT+11", "Etc/GMT+10", "Etc/GMT+9",  "Etc/GMT+8",  "Etc/GMT+7", "Etc/GMT+6",
+    "Etc/GMT+5",  "Etc/GMT+4",  "Etc/GMT+3",  "Etc/GMT+2",  "Etc/GMT+1",  "UTC",       "Etc/GMT-1",
+    "Etc/GMT-2",  "Etc/GMT-3",  "Etc/GMT-4",  "Etc/GMT-5",  "Etc/GMT-6",  "Etc/GMT-7", "Etc/GMT-8",
     "Etc/GMT-9",  "Etc/GMT-10", "Etc/GMT-11", "Etc/GMT-12", "Etc/GMT-13", "Etc/GMT-14"};
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     if (argc != 9) {
-        fprintf(stderr, "usage: produce BROKERS TOPIC TENANT N PER_CUSTOMER FIRST_DUE NDAYS NZONES\n");
+        fprintf(stderr,
+                "usage: produce BROKERS TOPIC TENANT N PER_CUSTOMER FIRST_DUE NDAYS NZONES\n");
         return 2;
     }
     const char *brokers = argv[1], *topic = argv[2], *tenant = argv[3];
@@ -33,7 +35,8 @@ int main(int argc, char **argv) {
     char err[512], key[128], buf[1024], due[16];
     cm_kafka_dr dr;
     memset(&dr, 0, sizeof dr);
-    if (n <= 0 || per <= 0 || ndays <= 0 || nz <= 0 || nz > 27 || cm_date_parse(argv[6], &first) < 0) {
+    if (n <= 0 || per <= 0 || ndays <= 0 || nz <= 0 || nz > 27 ||
+        cm_date_parse(argv[6], &first) < 0) {
         fprintf(stderr, "produce: bad arguments\n");
         return 2;
     }
@@ -48,32 +51,41 @@ int main(int argc, char **argv) {
         snprintf(key, sizeof key, "%s/C%07ld", tenant, c);
         int len;
         if (i % per == 0) {
-            len = snprintf(buf, sizeof buf,
-                           "{\"v\":1,\"id\":\"bc-%ld\",\"source\":\"bench\",\"type\":\"customer.upserted\","
-                           "\"tenant\":\"%s\",\"time\":\"2026-01-01T00:00:00.000Z\",\"customer_id\":\"C%07ld\","
-                           "\"data\":{\"customer_id\":\"C%07ld\",\"name\":\"Debtor %ld\",\"email\":\"ap%ld@bench.test\","
-                           "\"timezone\":\"%s\",\"locale\":\"en-GB\",\"country\":\"GB\",\"channels\":[\"email\"],"
-                           "\"opted_out\":[],\"tags\":[]}}",
-                           c, tenant, c, c, c, c, zones[c % nz]);
-            if (cm_kafka_produce(rk, topic, key, strlen(key), buf, (size_t)len, NULL, err, sizeof err) < 0) {
+            len = snprintf(
+                buf, sizeof buf,
+                "{\"v\":1,\"id\":\"bc-%ld\",\"source\":\"bench\",\"type\":\"customer.upserted\","
+                "\"tenant\":\"%s\",\"time\":\"2026-01-01T00:00:00.000Z\",\"customer_id\":\"C%"
+                "07ld\","
+                "\"data\":{\"customer_id\":\"C%07ld\",\"name\":\"Debtor "
+                "%ld\",\"email\":\"ap%ld@bench.test\","
+                "\"timezone\":\"%s\",\"locale\":\"en-GB\",\"country\":\"GB\",\"channels\":["
+                "\"email\"],"
+                "\"opted_out\":[],\"tags\":[]}}",
+                c, tenant, c, c, c, c, zones[c % nz]);
+            if (cm_kafka_produce(rk, topic, key, strlen(key), buf, (size_t)len, NULL, err,
+                                 sizeof err) < 0) {
                 fprintf(stderr, "produce: %s\n", err);
                 return 1;
             }
             records++;
         }
         cm_date_format(first + (int32_t)(i % ndays), due, sizeof due);
-        len = snprintf(buf, sizeof buf,
-                       "{\"v\":1,\"id\":\"bi-%ld\",\"source\":\"bench\",\"type\":\"invoice.issued\","
-                       "\"tenant\":\"%s\",\"time\":\"2026-01-01T00:00:00.000Z\",\"customer_id\":\"C%07ld\","
-                       "\"data\":{\"invoice_id\":\"I%08ld\",\"customer_id\":\"C%07ld\",\"number\":\"I%08ld\","
-                       "\"currency\":\"EUR\",\"amount_minor\":%ld,\"issued_on\":\"2026-01-01\",\"due_on\":\"%s\"}}",
-                       i, tenant, c, i, c, i, 1000 + i % 100000, due);
-        if (cm_kafka_produce(rk, topic, key, strlen(key), buf, (size_t)len, NULL, err, sizeof err) < 0) {
+        len = snprintf(
+            buf, sizeof buf,
+            "{\"v\":1,\"id\":\"bi-%ld\",\"source\":\"bench\",\"type\":\"invoice.issued\","
+            "\"tenant\":\"%s\",\"time\":\"2026-01-01T00:00:00.000Z\",\"customer_id\":\"C%07ld\","
+            "\"data\":{\"invoice_id\":\"I%08ld\",\"customer_id\":\"C%07ld\",\"number\":\"I%08ld\","
+            "\"currency\":\"EUR\",\"amount_minor\":%ld,\"issued_on\":\"2026-01-01\",\"due_on\":\"%"
+            "s\"}}",
+            i, tenant, c, i, c, i, 1000 + i % 100000, due);
+        if (cm_kafka_produce(rk, topic, key, strlen(key), buf, (size_t)len, NULL, err, sizeof err) <
+            0) {
             fprintf(stderr, "produce: %s\n", err);
             return 1;
         }
         records++;
-        if (records % 100000 == 0) rd_kafka_poll(rk, 0);
+        if (records % 100000 == 0)
+            rd_kafka_poll(rk, 0);
     }
     if (cm_kafka_wait_delivered(rk, &dr, 120000, err, sizeof err) < 0) {
         fprintf(stderr, "produce: %s\n", err);

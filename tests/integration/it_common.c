@@ -78,8 +78,7 @@ static void test_redis_pipeline_and_reconnect(void **state)
     cm_redis_free(r);
 }
 
-static cm_redis_script incr_by = CM_REDIS_SCRIPT(
-    "return redis.call('INCRBY', KEYS[1], ARGV[1])");
+static cm_redis_script incr_by = CM_REDIS_SCRIPT("return redis.call('INCRBY', KEYS[1], ARGV[1])");
 
 static void test_redis_scripts_survive_flush(void **state)
 {

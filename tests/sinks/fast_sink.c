@@ -83,14 +83,13 @@ int main(int argc, char **argv)
         }
     }
     static const char body[] = "{\"sid\":\"SM0\",\"status\":\"queued\"}";
-    ok_resp = MHD_create_response_from_buffer(sizeof body - 1, (void *)body,
-                                              MHD_RESPMEM_PERSISTENT);
+    ok_resp =
+        MHD_create_response_from_buffer(sizeof body - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
     MHD_add_response_header(ok_resp, "Content-Type", "application/json");
     struct MHD_Daemon *d = MHD_start_daemon(
         MHD_USE_POLL_INTERNAL_THREAD, (uint16_t)port, NULL, NULL, handler, NULL,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT, 8192u,
-        MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-        MHD_OPTION_END);
+        MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u, MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "fast_sink: cannot listen on port %u\n", port);
         return 1;

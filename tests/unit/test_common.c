@@ -260,10 +260,10 @@ static void test_redis_format(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dates),    cmocka_unit_test(test_rfc3339),
-        cmocka_unit_test(test_clock),    cmocka_unit_test(test_money),
-        cmocka_unit_test(test_urls),     cmocka_unit_test(test_settings),
-        cmocka_unit_test(test_tz),       cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_dates),        cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_clock),        cmocka_unit_test(test_money),
+        cmocka_unit_test(test_urls),         cmocka_unit_test(test_settings),
+        cmocka_unit_test(test_tz),           cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_redis_format),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -153,8 +153,10 @@ static void test_fnv_strlcpy_mono(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_buf),    cmocka_unit_test(test_json_str),
-        cmocka_unit_test(test_base64), cmocka_unit_test(test_map),
+        cmocka_unit_test(test_buf),
+        cmocka_unit_test(test_json_str),
+        cmocka_unit_test(test_base64),
+        cmocka_unit_test(test_map),
         cmocka_unit_test(test_fnv_strlcpy_mono),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
