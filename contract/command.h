@@ -36,9 +36,16 @@
 
 struct cm_buf;
 
-/* Longest command id: tenant + "/inv/" + invoice id + "/thanks/" +
- * payment id is 477 bytes; the rest is room for customer-level ids. */
-#define CT_COMMAND_ID_MAX (CT_TENANT_MAX + 2 * CT_ID_MAX + 48)
+/* Longest command id, in bytes (no NUL). Every id the scheduler builds,
+ * with a tenant of CT_TENANT_MAX (64), ids of CT_ID_MAX (200) and an int
+ * written in at most 11 bytes ("-2147483648"):
+ *   <tenant>/inv/<invoice_id>/step/<n>/attempt/<k>   64+5+200+6+11+9+11 = 306
+ *   <tenant>/inv/<invoice_id>/thanks/<payment_id>    64+5+200+8+200     = 477
+ *   <step command id>/escalated (invoice.escalated)  306+10             = 316
+ * The longest is the thanks id: 477. Outcomes and tasks reuse the command
+ * id (docs/contracts.md). The scheduler checks the step and escalation
+ * forms against this at compile time (services/scheduler/records.c). */
+#define CT_COMMAND_ID_MAX (CT_TENANT_MAX + 5 + CT_ID_MAX + 8 + CT_ID_MAX)
 
 /* "customer": the debtor's contact details as of the firing. */
 typedef struct ct_command_customer {

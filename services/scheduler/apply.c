@@ -954,6 +954,15 @@ static void hist_step(sch_rec *inv, int step, int attempt, int64_t now)
     hist(inv, p);
 }
 
+/* A command or event id that does not fit its buffer: an error, never a
+ * truncated id (cannot happen with the records' bounded fields). */
+static int id_too_long(const sch_rec *inv)
+{
+    cm_log_error("invoice %s/%s: a command id does not fit in %d bytes", inv->tenant, inv->id,
+                 CT_COMMAND_ID_MAX);
+    return -1;
+}
+
 int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
 {
     sch_inv *v = &inv->u.inv;
@@ -983,7 +992,8 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
     memcpy(key + tl + 1, v->customer, cl);
     key[tl + 1 + cl] = 0;
     if (v->next_kind == 't') {
-        sch_command_id_thanks(id, sizeof id, inv->tenant, inv->id, v->thanks_pid);
+        if (sch_command_id_thanks(id, sizeof id, inv->tenant, inv->id, v->thanks_pid) < 0)
+            return id_too_long(inv);
         int rc = out_add(c, v->part, 'c', id, key,
                          sch_command_thanks(inv, cust, c->pol, tz, v->next_ms, c->now));
         if (rc < 0)
@@ -1013,15 +1023,17 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
         hist(inv, h);
         c->skipped++;
     } else {
-        sch_command_id_step(id, sizeof id, inv->tenant, inv->id, v->step, v->attempt);
+        if (sch_command_id_step(id, sizeof id, inv->tenant, inv->id, v->step, v->attempt) < 0)
+            return id_too_long(inv);
         int rc = out_add(c, v->part, 'c', id, key,
                          sch_command_step(inv, cust, c->pol, tz, st, v->step, v->next_ms, c->now));
         if (rc < 0)
             return -1;
         if (st->kind == CT_KIND_ESCALATION) {
             char eid[SCH_CMD_ID_LEN];
+            if (sch_event_id_escalated(eid, sizeof eid, id) < 0)
+                return id_too_long(inv);
             json_t *e = sch_event_escalated(inv, id, st->level, c->now);
-            sch_event_id_escalated(eid, sizeof eid, id);
             rc = e ? out_add(c, v->part, 'e', eid, key, json_dumps(e, JSON_COMPACT)) : -1;
             json_decref(e);
             if (rc < 0)

@@ -59,7 +59,8 @@ int sch_apply_event(sch_ctx *c, const json_t *ev, int part, char *errstr, size_t
 
 /* Fires the due action of one invoice record (loaded, with its customer
  * record, possibly partial): queues the command(s) into c->outs and advances
- * the invoice. Returns 1 fired, 0 nothing due (timer moved or dropped). */
+ * the invoice. Returns 1 fired, 0 nothing due (timer moved or dropped), -1
+ * out of memory or an id that does not fit (logged; nothing is truncated). */
 int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust);
 
 /* The zone of a customer record (or the policy default). */

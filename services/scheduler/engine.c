@@ -340,7 +340,8 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
         int64_t due = inv->u.inv.next_ms;
         int r = sch_fire_invoice(&c, inv, cust);
         if (r < 0) {
-            snprintf(errstr, errlen, "out of memory building a command");
+            snprintf(errstr, errlen,
+                     "building a command failed (out of memory, or its id did not fit)");
             goto cleanup;
         }
         if (r > 0 && e->m_late) {

@@ -13,71 +13,101 @@
 
 #include "buf.h"
 #include "clock.h"
+#include "event.h"
 #include "map.h"
 
-/* Appends s (n bytes) at *p, never past end (kept for the NUL). */
-static void put(char **p, char *end, const char *s, size_t n)
+/* The longest ids the builders below write (contract/command.h) must fit
+ * in CT_COMMAND_ID_MAX, and an escalation event's id in what the event
+ * decoder accepts (CT_DERIVED_ID_MAX). */
+#define STEP_ID_MAX (CT_TENANT_MAX + 5 + CT_ID_MAX + 6 + 11 + 9 + 11)
+_Static_assert(STEP_ID_MAX <= CT_COMMAND_ID_MAX, "step command ids fit CT_COMMAND_ID_MAX");
+_Static_assert(CT_TENANT_MAX + 5 + CT_ID_MAX + 8 + CT_ID_MAX <= CT_COMMAND_ID_MAX,
+               "thanks command ids fit CT_COMMAND_ID_MAX");
+_Static_assert(STEP_ID_MAX + SCH_EVENT_SUFFIX_MAX <= CT_DERIVED_ID_MAX,
+               "escalation event ids fit CT_DERIVED_ID_MAX");
+
+/* An id being written into [p, end): end is kept for the NUL; a piece that
+ * does not fit sets overflow (nothing is written past end). */
+typedef struct idw {
+    char *p, *end;
+    int overflow;
+} idw;
+
+static void put(idw *w, const char *s, size_t n)
 {
-    size_t room = (size_t)(end - *p);
-    if (n > room)
-        n = room;
-    memcpy(*p, s, n);
-    *p += n;
+    if (n > (size_t)(w->end - w->p)) {
+        w->overflow = 1;
+        return;
+    }
+    memcpy(w->p, s, n);
+    w->p += n;
 }
 
-static void put_int(char **p, char *end, long long v)
+static void put_int(idw *w, long long v)
 {
     char b[24], *q = sch_fmt_ll(b + sizeof b, v);
-    put(p, end, q, (size_t)(b + sizeof b - q));
+    put(w, q, (size_t)(b + sizeof b - q));
 }
 
-static void puts_(char **p, char *end, const char *s)
+static void puts_(idw *w, const char *s)
 {
-    put(p, end, s, strlen(s));
+    put(w, s, strlen(s));
+}
+
+/* Ends the id: 0, or -1 with out emptied when some piece did not fit. */
+static int idw_end(idw *w, char *out)
+{
+    if (w->overflow) {
+        out[0] = 0;
+        return -1;
+    }
+    *w->p = 0;
+    return 0;
 }
 
 /* Same text as snprintf(out, len, "%s/inv/%s/step/%d/attempt/%d", ...),
  * without the format machinery (one per fired timer). */
-void sch_command_id_step(char *out, size_t len, const char *tenant, const char *invoice_id,
-                         int step, int attempt)
+int sch_command_id_step(char *out, size_t len, const char *tenant, const char *invoice_id, int step,
+                        int attempt)
 {
     if (len == 0)
-        return;
-    char *p = out, *end = out + len - 1;
-    puts_(&p, end, tenant);
-    put(&p, end, "/inv/", 5);
-    puts_(&p, end, invoice_id);
-    put(&p, end, "/step/", 6);
-    put_int(&p, end, step);
-    put(&p, end, "/attempt/", 9);
-    put_int(&p, end, attempt);
-    *p = 0;
+        return -1;
+    idw w = {out, out + len - 1, 0};
+    puts_(&w, tenant);
+    put(&w, "/inv/", 5);
+    puts_(&w, invoice_id);
+    put(&w, "/step/", 6);
+    put_int(&w, step);
+    put(&w, "/attempt/", 9);
+    put_int(&w, attempt);
+    return idw_end(&w, out);
 }
 
-void sch_command_id_thanks(char *out, size_t len, const char *tenant, const char *invoice_id,
-                           const char *payment_id)
+int sch_command_id_thanks(char *out, size_t len, const char *tenant, const char *invoice_id,
+                          const char *payment_id)
 {
     if (len == 0)
-        return;
-    char *p = out, *end = out + len - 1;
-    puts_(&p, end, tenant);
-    put(&p, end, "/inv/", 5);
-    puts_(&p, end, invoice_id);
-    put(&p, end, "/thanks/", 8);
-    puts_(&p, end, payment_id);
-    *p = 0;
+        return -1;
+    idw w = {out, out + len - 1, 0};
+    puts_(&w, tenant);
+    put(&w, "/inv/", 5);
+    puts_(&w, invoice_id);
+    put(&w, "/thanks/", 8);
+    puts_(&w, payment_id);
+    return idw_end(&w, out);
 }
 
 #define ESCALATED_SUFFIX "/escalated"
+_Static_assert(sizeof ESCALATED_SUFFIX - 1 <= SCH_EVENT_SUFFIX_MAX, "SCH_EVENT_SUFFIX_MAX");
 
-void sch_event_id_escalated(char *out, size_t len, const char *command_id)
+int sch_event_id_escalated(char *out, size_t len, const char *command_id)
 {
     if (len == 0)
-        return;
-    char *p = out, *end = out + len - 1;
-    puts_(&p, end, command_id);
-    puts_(&p, end, ESCALATED_SUFFIX);
-    *p = 0;
+        return -1;
+    idw w = {out, out + len - 1, 0};
+    puts_(&w, command_id);
+    puts_(&w, ESCALATED_SUFFIX);
+    return idw_end(&w, out);
 }
 
 /* The trace id of an event derived from a command: FNV-1a of the event id
@@ -159,7 +189,8 @@ char *sch_command_step(const sch_rec *inv, const sch_rec *cust, const sch_policy
 {
     char id[SCH_CMD_ID_LEN];
     ct_command c; /* not zeroed: base() sets every field encode reads */
-    sch_command_id_step(id, sizeof id, inv->tenant, inv->id, step_idx, inv->u.inv.attempt);
+    if (sch_command_id_step(id, sizeof id, inv->tenant, inv->id, step_idx, inv->u.inv.attempt) < 0)
+        return NULL;
     base(&c, inv, cust, pol, tz, id, scheduled, now);
     c.kind = st->kind;
     c.channel = st->channel;
@@ -179,7 +210,8 @@ char *sch_command_thanks(const sch_rec *inv, const sch_rec *cust, const sch_poli
 {
     char id[SCH_CMD_ID_LEN];
     ct_command c;
-    sch_command_id_thanks(id, sizeof id, inv->tenant, inv->id, inv->u.inv.thanks_pid);
+    if (sch_command_id_thanks(id, sizeof id, inv->tenant, inv->id, inv->u.inv.thanks_pid) < 0)
+        return NULL;
     base(&c, inv, cust, pol, tz, id, scheduled, now);
     c.kind = CT_KIND_PAYMENT_THANKS;
     c.channel = pol->thanks_channel;
@@ -193,13 +225,14 @@ char *sch_command_thanks(const sch_rec *inv, const sch_rec *cust, const sch_poli
 json_t *sch_event_escalated(const sch_rec *inv, const char *command_id, int level, int64_t now)
 {
     char id[SCH_CMD_ID_LEN], t[40], trace[33];
+    if (sch_event_id_escalated(id, sizeof id, command_id) < 0)
+        return NULL;
     json_t *e = json_object(), *d = json_object();
     if (!e || !d) {
         json_decref(e);
         json_decref(d);
         return NULL;
     }
-    sch_event_id_escalated(id, sizeof id, command_id);
     cm_time_format_rfc3339(now, t, sizeof t);
     trace_of(trace, id, strlen(id), command_id, strlen(command_id));
     json_object_set_new(e, "v", json_integer(CT_VERSION));

@@ -22,16 +22,22 @@
 #include "policy.h"
 #include "state.h"
 
-/* Room for any command id (CT_COMMAND_ID_MAX) and the id of an event
- * derived from one, with its NUL. */
-#define SCH_CMD_ID_LEN (CT_COMMAND_ID_MAX + 16)
+/* Room for any command id (CT_COMMAND_ID_MAX) or the id of an event
+ * derived from one (command id + "/escalated"), with its NUL. */
+#define SCH_EVENT_SUFFIX_MAX 10 /* strlen("/escalated") */
+#define SCH_CMD_ID_LEN       (CT_COMMAND_ID_MAX + SCH_EVENT_SUFFIX_MAX + 1)
 
-void sch_command_id_step(char *out, size_t len, const char *tenant, const char *invoice_id,
-                         int step, int attempt);
-void sch_command_id_thanks(char *out, size_t len, const char *tenant, const char *invoice_id,
-                           const char *payment_id);
+/* The id builders write the whole id and its NUL into out and return 0,
+ * or -1 (out set to "") when it does not fit in len: never a truncated
+ * id. With out of SCH_CMD_ID_LEN and the records' bounded fields (tenant
+ * CT_TENANT_MAX, ids CT_ID_MAX) they always fit. */
+int sch_command_id_step(char *out, size_t len, const char *tenant, const char *invoice_id, int step,
+                        int attempt);
+int sch_command_id_thanks(char *out, size_t len, const char *tenant, const char *invoice_id,
+                          const char *payment_id);
 
-/* The command of a ladder step (kind = the step's action). */
+/* The command of a ladder step (kind = the step's action). NULL on out of
+ * memory or when its id would not fit (sch_command_id_*). */
 char *sch_command_step(const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
                        const cm_tz *tz, const sch_step *st, int step_idx, int64_t scheduled,
                        int64_t now);
@@ -39,10 +45,11 @@ char *sch_command_step(const sch_rec *inv, const sch_rec *cust, const sch_policy
 char *sch_command_thanks(const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
                          const cm_tz *tz, int64_t scheduled, int64_t now);
 
-/* The id of the invoice.escalated event of command command_id into out. */
-void sch_event_id_escalated(char *out, size_t len, const char *command_id);
+/* The id of the invoice.escalated event of command command_id into out
+ * (0, or -1 as the id builders above). */
+int sch_event_id_escalated(char *out, size_t len, const char *command_id);
 /* The scheduler's own invoice.escalated event for an escalation step
- * (caller decrefs; NULL on out of memory). */
+ * (caller decrefs; NULL on out of memory or an id that does not fit). */
 json_t *sch_event_escalated(const sch_rec *inv, const char *command_id, int level, int64_t now);
 
 /* The Kafka headers of a record the scheduler publishes, built from what

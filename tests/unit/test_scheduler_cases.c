@@ -26,6 +26,7 @@
 
 #include "../../services/scheduler/apply.h"
 #include "clock.h"
+#include "command.h"
 #include "../../services/scheduler/policy.h"
 #include "../../services/scheduler/state.h"
 
@@ -39,29 +40,36 @@ typedef struct world {
     int rejected;
 } world;
 
-static void fake_load(sch_map *m) {
+static void fake_load(sch_map *m)
+{
     for (size_t i = 0; i < sch_map_count(m); i++) {
         sch_rec *r = sch_map_at(m, i);
-        if (r->loaded) continue;
+        if (r->loaded)
+            continue;
         r->loaded = 1;
         r->exists = 0;
-        if (r->type == SCH_T_PEND) r->u.pend.items = json_array();
+        if (r->type == SCH_T_PEND)
+            r->u.pend.items = json_array();
     }
 }
 
-static void fake_commit(world *w, sch_ctx *c) {
+static void fake_commit(world *w, sch_ctx *c)
+{
     for (size_t i = 0; i < sch_map_count(w->m); i++) {
         sch_rec *r = sch_map_at(w->m, i);
-        if (!r->dirty) continue;
+        if (!r->dirty)
+            continue;
         r->dirty = 0;
         r->ver++;
         if (r->type == SCH_T_INV) {
             r->u.inv.old_part = r->u.inv.part;
             r->u.inv.old_next_ms = r->u.inv.next_kind ? r->u.inv.next_ms : 0;
         } else if (r->type == SCH_T_PEND) {
-            if (r->u.pend.clear) json_array_clear(r->u.pend.items);
+            if (r->u.pend.clear)
+                json_array_clear(r->u.pend.items);
             r->u.pend.clear = 0;
-            if (r->u.pend.add) json_array_extend(r->u.pend.items, r->u.pend.add);
+            if (r->u.pend.add)
+                json_array_extend(r->u.pend.items, r->u.pend.add);
             json_decref(r->u.pend.add);
             r->u.pend.add = NULL;
             r->exists = json_array_size(r->u.pend.items) > 0;
@@ -78,23 +86,33 @@ static void fake_commit(world *w, sch_ctx *c) {
     for (size_t i = 0; i < c->nouts; i++) {
         json_t *o = json_loads(c->outs[i].payload, 0, NULL);
         assert_non_null(o);
+        /* a command's id is whole (the outbox's id) and within the contract's limit */
+        if (c->outs[i].topic == 'c') {
+            const char *cid = json_string_value(json_object_get(o, "command_id"));
+            assert_non_null(cid);
+            assert_string_equal(cid, c->outs[i].id);
+            assert_true(strlen(cid) <= CT_COMMAND_ID_MAX);
+        }
         json_array_append_new(w->out, o);
     }
 }
 
-static void apply_event(world *w, json_t *ev) {
+static void apply_event(world *w, json_t *ev)
+{
     sch_ctx c;
     char err[512];
     assert_int_equal(sch_ctx_init(&c, &w->pol, "t:", w->now, w->m), 0);
     int ck = sch_event_check(ev, err, sizeof err);
-    if (ck < 0) w->rejected++;
+    if (ck < 0)
+        w->rejected++;
     if (ck > 0) {
         assert_int_equal(sch_plan_event(&c, ev, 1), 0);
         fake_load(w->m);
         assert_int_equal(sch_plan_event(&c, ev, 2), 0);
         fake_load(w->m);
         if (sch_apply_event(&c, ev, 0, err, sizeof err) < 0) {
-            if (strncmp(err, "internal", 8) == 0) fail_msg("%s", err);
+            if (strncmp(err, "internal", 8) == 0)
+                fail_msg("%s", err);
             w->rejected++;
         }
         fake_commit(w, &c);
@@ -102,7 +120,8 @@ static void apply_event(world *w, json_t *ev) {
     sch_ctx_reset(&c);
 }
 
-static void run_until(world *w, int64_t until) {
+static void run_until(world *w, int64_t until)
+{
     for (;;) {
         int64_t t = INT64_MAX;
         for (size_t i = 0; i < sch_map_count(w->m); i++) {
@@ -110,8 +129,10 @@ static void run_until(world *w, int64_t until) {
             if (r->type == SCH_T_INV && r->exists && r->u.inv.next_kind && r->u.inv.next_ms < t)
                 t = r->u.inv.next_ms;
         }
-        if (t > until) break;
-        if (t > w->now) w->now = t;
+        if (t > until)
+            break;
+        if (t > w->now)
+            w->now = t;
         sch_ctx c;
         assert_int_equal(sch_ctx_init(&c, &w->pol, "t:", w->now, w->m), 0);
         size_t n = sch_map_count(w->m);
@@ -128,28 +149,34 @@ static void run_until(world *w, int64_t until) {
         fake_commit(w, &c);
         sch_ctx_reset(&c);
     }
-    if (until > w->now) w->now = until;
+    if (until > w->now)
+        w->now = until;
 }
 
 /* every field of want is in got with the same value (objects recursively) */
-static int subset(json_t *want, json_t *got, char *path, size_t plen) {
+static int subset(json_t *want, json_t *got, char *path, size_t plen)
+{
     if (json_is_object(want)) {
         const char *k;
         json_t *v;
-        json_object_foreach(want, k, v) {
+        json_object_foreach(want, k, v)
+        {
             size_t l = strlen(path);
             snprintf(path + l, plen - l, ".%s", k);
-            if (!subset(v, json_object_get(got, k), path, plen)) return 0;
+            if (!subset(v, json_object_get(got, k), path, plen))
+                return 0;
             path[l] = 0;
         }
         return 1;
     }
     if (json_is_array(want)) {
-        if (!json_is_array(got) || json_array_size(got) != json_array_size(want)) return 0;
+        if (!json_is_array(got) || json_array_size(got) != json_array_size(want))
+            return 0;
         for (size_t i = 0; i < json_array_size(want); i++) {
             size_t l = strlen(path);
             snprintf(path + l, plen - l, "[%zu]", i);
-            if (!subset(json_array_get(want, i), json_array_get(got, i), path, plen)) return 0;
+            if (!subset(json_array_get(want, i), json_array_get(got, i), path, plen))
+                return 0;
             path[l] = 0;
         }
         return 1;
@@ -157,30 +184,36 @@ static int subset(json_t *want, json_t *got, char *path, size_t plen) {
     return got && json_equal(want, got);
 }
 
-static json_t *read_lines(const char *path) {
+static json_t *read_lines(const char *path)
+{
     FILE *f = fopen(path, "r");
     json_t *a = json_array();
     char line[1 << 14];
-    if (!f) return a;
+    if (!f)
+        return a;
     while (fgets(line, sizeof line, f)) {
-        if (line[0] == '\n' || line[0] == '#') continue;
+        if (line[0] == '\n' || line[0] == '#')
+            continue;
         json_error_t je;
         json_t *v = json_loads(line, 0, &je);
-        if (!v) fail_msg("%s: bad JSON line: %s", path, je.text);
+        if (!v)
+            fail_msg("%s: bad JSON line: %s", path, je.text);
         json_array_append_new(a, v);
     }
     fclose(f);
     return a;
 }
 
-static void run_case(const char *name) {
+static void run_case(const char *name)
+{
     char p[1024], err[512];
     world w;
     memset(&w, 0, sizeof w);
     snprintf(p, sizeof p, "%s/%s/policy.json", DATA, name);
     struct stat sb;
     const char *pp = stat(p, &sb) == 0 ? p : "deploy/config/policy.json";
-    if (sch_policy_load_file(pp, &w.pol, err, sizeof err) < 0) fail_msg("%s: %s", name, err);
+    if (sch_policy_load_file(pp, &w.pol, err, sizeof err) < 0)
+        fail_msg("%s: %s", name, err);
     w.m = sch_map_new();
     w.out = json_array();
     cm_time_parse_rfc3339("2026-03-01T00:00:00Z", &w.now);
@@ -188,7 +221,8 @@ static void run_case(const char *name) {
     json_t *in = read_lines(p);
     size_t i;
     json_t *line;
-    json_array_foreach(in, i, line) {
+    json_array_foreach(in, i, line)
+    {
         const char *s;
         int64_t t;
         if ((s = json_string_value(json_object_get(line, "start")))) {
@@ -201,14 +235,18 @@ static void run_case(const char *name) {
         }
     }
     if (getenv("SCH_CASES_DUMP")) { /* a reviewing aid: print what was published */
-        json_array_foreach(w.out, i, line) {
+        json_array_foreach(w.out, i, line)
+        {
             json_t *iv = json_array_get(json_object_get(line, "invoices"), 0);
-            printf("%s %s\t{\"command_id\":\"%s\",\"scheduled_at\":\"%s\",\"created_at\":\"%s\",\"amounts\":{\"total\":%lld}}  %s %s\n", name,
-                   json_string_value(json_object_get(line, "type")) ? "EVENT" : "",
+            printf("%s "
+                   "%s\t{\"command_id\":\"%s\",\"scheduled_at\":\"%s\",\"created_at\":\"%s\","
+                   "\"amounts\":{\"total\":%lld}}  %s %s\n",
+                   name, json_string_value(json_object_get(line, "type")) ? "EVENT" : "",
                    json_string_value(json_object_get(line, "command_id")),
                    json_string_value(json_object_get(line, "scheduled_at")),
                    json_string_value(json_object_get(line, "created_at")),
-                   (long long)json_integer_value(json_object_get(json_object_get(line, "amounts"), "total")),
+                   (long long)json_integer_value(
+                       json_object_get(json_object_get(line, "amounts"), "total")),
                    json_string_value(json_object_get(line, "channel")),
                    json_string_value(json_object_get(iv, "invoice_id")));
         }
@@ -236,9 +274,13 @@ static void run_case(const char *name) {
     sch_policy_free(&w.pol);
 }
 
-static void test_case(void **state) { run_case((const char *)*state); }
+static void test_case(void **state)
+{
+    run_case((const char *)*state);
+}
 
-int main(void) {
+int main(void)
+{
     DIR *d = opendir(DATA);
     struct CMUnitTest tests[128];
     static char names[128][256];
@@ -249,7 +291,8 @@ int main(void) {
         return 1;
     }
     while ((de = readdir(d)) && n < 128) {
-        if (de->d_name[0] == '.') continue;
+        if (de->d_name[0] == '.')
+            continue;
         snprintf(names[n], sizeof names[n], "%s", de->d_name);
         n++;
     }

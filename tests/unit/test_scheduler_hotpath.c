@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <limits.h>
 
 #include "../../services/scheduler/records.h"
 #include "str.h"
@@ -17,6 +18,7 @@
 #include "../../services/scheduler/policy.h"
 #include "../../services/scheduler/state.h"
 #include "clock.h"
+#include "event.h"
 #include "tz.h"
 
 static json_t *parse(const char *s)
@@ -141,14 +143,82 @@ static void test_command_text(void **state)
             free(js);
         }
     }
-    /* command ids: truncated like snprintf */
-    char small[12];
-    sch_command_id_step(small, sizeof small, "acme", "INV-1", 3, 12);
-    snprintf(want, sizeof want, "%s/inv/%s/step/%d/attempt/%d", "acme", "INV-1", 3, 12);
-    assert_int_equal(strncmp(small, want, sizeof small - 1), 0);
-    assert_int_equal(strlen(small), sizeof small - 1);
-    sch_command_id_step(id, sizeof id, "t", "i", -2, 0);
+    /* command ids: one that does not fit is an error, never truncated */
+    char small[26];
+    assert_int_equal(sch_command_id_step(small, sizeof small, "acme", "INV-1", 3, 12), -1);
+    assert_string_equal(small, "");
+    assert_int_equal(sch_command_id_step(small, sizeof small, "t", "i", -2, 0), 0);
+    assert_string_equal(small, "t/inv/i/step/-2/attempt/0"); /* 25 bytes: fits exactly */
+    assert_int_equal(sch_command_id_thanks(small, 12, "acme", "INV-1", "P-1"), -1);
+    assert_string_equal(small, "");
+    assert_int_equal(sch_event_id_escalated(small, 10, "a/inv/b"), -1);
+    assert_int_equal(sch_command_id_step(id, sizeof id, "t", "i", -2, 0), 0);
     assert_string_equal(id, "t/inv/i/step/-2/attempt/0");
+    sch_map_free(m);
+    sch_policy_free(&pol);
+}
+
+/* The longest ids (contract/command.h): a thanks id of a 64-byte tenant and
+ * 200-byte invoice and payment ids is CT_COMMAND_ID_MAX bytes, intact; the
+ * longest step id and its escalation event's id fit too; the command built
+ * with the thanks id decodes (the notifier's ct_command_decode accepts it). */
+static void test_longest_ids(void **state)
+{
+    (void)state;
+    char tenant[CT_TENANT_MAX + 1], iid[CT_ID_MAX + 1], pid[CT_ID_MAX + 1], want[1024];
+    char id[SCH_CMD_ID_LEN], eid[SCH_CMD_ID_LEN];
+    memset(tenant, 't', CT_TENANT_MAX);
+    tenant[CT_TENANT_MAX] = 0;
+    memset(iid, 'i', CT_ID_MAX);
+    iid[CT_ID_MAX] = 0;
+    memset(pid, 'p', CT_ID_MAX);
+    pid[CT_ID_MAX] = 0;
+    assert_int_equal(sch_command_id_thanks(id, sizeof id, tenant, iid, pid), 0);
+    snprintf(want, sizeof want, "%s/inv/%s/thanks/%s", tenant, iid, pid);
+    assert_string_equal(id, want);
+    assert_int_equal(strlen(id), CT_COMMAND_ID_MAX);
+    assert_int_equal(CT_COMMAND_ID_MAX, 477);
+    /* exactly the room it needs: one byte less is an error */
+    assert_int_equal(sch_command_id_thanks(id, CT_COMMAND_ID_MAX + 1, tenant, iid, pid), 0);
+    assert_int_equal(sch_command_id_thanks(id, CT_COMMAND_ID_MAX, tenant, iid, pid), -1);
+    assert_int_equal(sch_command_id_step(id, sizeof id, tenant, iid, INT_MIN, INT_MIN), 0);
+    snprintf(want, sizeof want, "%s/inv/%s/step/%d/attempt/%d", tenant, iid, INT_MIN, INT_MIN);
+    assert_string_equal(id, want);
+    assert_int_equal(sch_event_id_escalated(eid, sizeof eid, id), 0);
+    assert_true(strlen(eid) <= CT_DERIVED_ID_MAX);
+
+    /* the whole thanks command, through the contract's decoder */
+    sch_policy pol;
+    char err[512];
+    assert_int_equal(sch_policy_load_file("deploy/config/policy.json", &pol, err, sizeof err), 0);
+    const cm_tz *tz = cm_tz_get("UTC", err, sizeof err);
+    sch_map *m = sch_map_new();
+    sch_rec *inv = sch_map_add(m, "P:i:x", SCH_T_INV, tenant, iid);
+    assert_non_null(inv);
+    inv->exists = 1;
+    memset(inv->u.inv.customer, 'c', CT_ID_MAX);
+    inv->u.inv.customer[CT_ID_MAX] = 0;
+    cm_strlcpy(inv->u.inv.currency, "EUR", sizeof inv->u.inv.currency);
+    inv->u.inv.amount = inv->u.inv.paid = 500;
+    cm_strlcpy(inv->u.inv.thanks_pid, pid, sizeof inv->u.inv.thanks_pid);
+    inv->u.inv.thanks_amt = 500;
+    sch_rec *cust = sch_map_add(m, "P:c:x", SCH_T_CUST, tenant, inv->u.inv.customer);
+    assert_non_null(cust);
+    snprintf(want, sizeof want, "{\"customer_id\":\"%s\",\"email\":\"ap@x.test\"}",
+             inv->u.inv.customer);
+    assert_int_equal(sch_str_set(&cust->u.cust.contact, want), 0);
+    char *js = sch_command_thanks(inv, cust, &pol, tz, 1000, 2000);
+    assert_non_null(js);
+    json_t *j = json_loads(js, 0, NULL);
+    assert_non_null(j);
+    ct_command c;
+    if (ct_command_decode(j, &c, err, sizeof err) != 0)
+        fail_msg("thanks command rejected: %s", err);
+    snprintf(want, sizeof want, "%s/inv/%s/thanks/%s", tenant, iid, pid);
+    assert_string_equal(c.command_id, want);
+    assert_string_equal(c.payment.payment_id, pid);
+    json_decref(j);
+    free(js);
     sch_map_free(m);
     sch_policy_free(&pol);
 }
@@ -190,10 +260,9 @@ static void test_record_headers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_regions),
-        cmocka_unit_test(test_key_copy),
-        cmocka_unit_test(test_command_text),
-        cmocka_unit_test(test_record_headers),
+        cmocka_unit_test(test_regions),      cmocka_unit_test(test_key_copy),
+        cmocka_unit_test(test_command_text), cmocka_unit_test(test_record_headers),
+        cmocka_unit_test(test_longest_ids),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
