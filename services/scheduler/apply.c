@@ -10,7 +10,12 @@
  *   the same currency; the rest is kept as customer credit applied to the
  *   next invoice in that currency;
  * - events about an unknown invoice are kept in P q:<tenant>/<invoice_id>
- *   and applied when its invoice.issued (or .updated) arrives. */
+ *   and applied when its invoice.issued (or .updated) arrives.
+ * Events come decoded once (sch_event_decode: the contract's ct_event plus
+ * the scheduler's own rules); everything below reads typed fields. Raw
+ * JSON is touched only for what the scheduler stores: the events kept in
+ * pending lists, and its own {"type": "sch.alloc"|"sch.unalloc"} entries
+ * there. */
 #include "apply.h"
 
 #include <stdio.h>
@@ -47,20 +52,7 @@ void sch_ctx_reset(sch_ctx *c)
     c->nouts = c->capouts = 0;
 }
 
-/* ---- event checks ---- */
-
-static const char *sget(const json_t *o, const char *k)
-{
-    return json_string_value(json_object_get(o, k));
-}
-
-/* The contract's type of an event (CT_EV_NONE when absent or unknown). */
-static ct_type type_of(const json_t *ev)
-{
-    const json_t *t = json_object_get(ev, "type");
-    return json_is_string(t) ? ct_type_parse(json_string_value(t), json_string_length(t))
-                             : CT_EV_NONE;
-}
+/* ---- decoding ---- */
 
 static int bad(char *errstr, size_t errlen, const char *field, const char *rule)
 {
@@ -68,152 +60,104 @@ static int bad(char *errstr, size_t errlen, const char *field, const char *rule)
     return -1;
 }
 
-static int id_ok(const char *s, size_t max)
+/* The types the scheduler acts on (a case in apply_inner). */
+static int handled(ct_type t)
 {
-    if (!s || !*s || strlen(s) >= max)
-        return 0;
-    for (; *s; s++)
-        if ((unsigned char)*s < 0x20)
-            return 0;
-    return 1;
-}
-
-static int need_id(const json_t *d, const char *k, char *errstr, size_t errlen)
-{
-    char f[64];
-    snprintf(f, sizeof f, "data.%s", k);
-    if (!id_ok(sget(d, k), SCH_ID_LEN))
-        return bad(errstr, errlen, f, "must be a non-empty string of at most 200 bytes");
-    return 0;
-}
-
-static int need_amount(const json_t *d, const char *k, int allow_zero, char *errstr, size_t errlen)
-{
-    char f[64];
-    json_t *v = json_object_get(d, k);
-    snprintf(f, sizeof f, "data.%s", k);
-    if (!json_is_integer(v) || json_integer_value(v) < (allow_zero ? 0 : 1) ||
-        json_integer_value(v) > 1000000000000000000LL)
-        return bad(errstr, errlen, f,
-                   allow_zero ? "must be an integer >= 0" : "must be an integer > 0");
-    return 0;
-}
-
-static int need_currency(const json_t *d, char *errstr, size_t errlen)
-{
-    const char *c = sget(d, "currency");
-    if (!c || strlen(c) != 3 || c[0] < 'A' || c[0] > 'Z' || c[1] < 'A' || c[1] > 'Z' ||
-        c[2] < 'A' || c[2] > 'Z')
-        return bad(errstr, errlen, "data.currency", "must be an ISO 4217 code");
-    return 0;
-}
-
-static int need_date(const json_t *d, const char *k, char *errstr, size_t errlen)
-{
-    int32_t day;
-    char f[64];
-    snprintf(f, sizeof f, "data.%s", k);
-    const char *s = sget(d, k);
-    if (!s || cm_date_parse(s, &day) < 0)
-        return bad(errstr, errlen, f, "must be a date YYYY-MM-DD");
-    return 0;
-}
-
-int sch_event_check(const json_t *ev, char *errstr, size_t errlen)
-{
-    if (!json_is_object(ev))
-        return bad(errstr, errlen, "event", "must be a JSON object");
-    const char *src = sget(ev, "source");
-    if (src && strcmp(src, CT_SCHEDULER_SOURCE) == 0)
-        return 0;
-    const char *tenant = sget(ev, "tenant"), *cust = sget(ev, "customer_id");
-    if (!sget(ev, "type"))
-        return bad(errstr, errlen, "type", "is required");
-    ct_type type = type_of(ev);
-    if (!id_ok(tenant, CT_TENANT_MAX + 1) || strchr(tenant, '/'))
-        return bad(errstr, errlen, "tenant", "must be a string of at most 64 bytes without '/'");
-    if (!id_ok(cust, SCH_ID_LEN))
-        return bad(errstr, errlen, "customer_id",
-                   "must be a non-empty string of at most 200 bytes");
-    json_t *d = json_object_get(ev, "data");
-    if (!json_is_object(d))
-        return bad(errstr, errlen, "data", "must be an object");
-    const char *dc = sget(d, "customer_id");
-    if (dc && strcmp(dc, cust) != 0)
-        return bad(errstr, errlen, "data.customer_id", "must equal customer_id");
-    switch (type) {
+    switch (t) {
     case CT_EV_INVOICE_ISSUED:
-    case CT_EV_INVOICE_UPDATED: {
-        if (need_id(d, "invoice_id", errstr, errlen) < 0 || need_currency(d, errstr, errlen) < 0 ||
-            need_amount(d, "amount_minor", 0, errstr, errlen) < 0 ||
-            need_date(d, "issued_on", errstr, errlen) < 0 ||
-            need_date(d, "due_on", errstr, errlen) < 0)
-            return -1;
-        json_t *n = json_object_get(d, "number");
-        if (n && !id_ok(json_string_value(n), SCH_ID_LEN))
-            return bad(errstr, errlen, "data.number", "must be a string of at most 200 bytes");
-        json_t *tags = json_object_get(d, "tags");
-        if (tags && !json_is_array(tags))
-            return bad(errstr, errlen, "data.tags", "must be an array");
-        return 1;
-    }
+    case CT_EV_INVOICE_UPDATED:
     case CT_EV_INVOICE_VOIDED:
     case CT_EV_INVOICE_WRITTEN_OFF:
+    case CT_EV_PAYMENT_RECEIVED:
+    case CT_EV_PAYMENT_REVERSED:
+    case CT_EV_CREDIT_NOTE_ISSUED:
+    case CT_EV_CUSTOMER_UPSERTED:
+    case CT_EV_CONTACT_CEASED:
     case CT_EV_DISPUTE_OPENED:
     case CT_EV_DISPUTE_RESOLVED:
-        return need_id(d, "invoice_id", errstr, errlen) < 0 ? -1 : 1;
-    case CT_EV_PAYMENT_RECEIVED: {
-        if (need_id(d, "payment_id", errstr, errlen) < 0 || need_currency(d, errstr, errlen) < 0 ||
-            need_amount(d, "amount_minor", 0, errstr, errlen) < 0)
-            return -1;
-        json_t *al = json_object_get(d, "allocations");
-        if (al && !json_is_array(al))
-            return bad(errstr, errlen, "data.allocations", "must be an array");
-        size_t i;
-        json_t *a;
-        int64_t sum = 0;
-        json_array_foreach(al, i, a)
-        {
-            if (!json_is_object(a) || need_id(a, "invoice_id", errstr, errlen) < 0 ||
-                need_amount(a, "amount_minor", 0, errstr, errlen) < 0) {
-                snprintf(errstr, errlen,
-                         "data.allocations[%zu]: must have invoice_id and amount_minor >= 0", i);
-                return -1;
-            }
-            sum += json_integer_value(json_object_get(a, "amount_minor"));
-        }
-        if (sum > json_integer_value(json_object_get(d, "amount_minor")))
-            return bad(errstr, errlen, "data.allocations",
-                       "must not add up to more than amount_minor");
-        return 1;
-    }
-    case CT_EV_PAYMENT_REVERSED:
-        return need_id(d, "payment_id", errstr, errlen) < 0 ? -1 : 1;
-    case CT_EV_CREDIT_NOTE_ISSUED:
-        if (need_id(d, "credit_note_id", errstr, errlen) < 0 ||
-            need_id(d, "invoice_id", errstr, errlen) < 0 || need_currency(d, errstr, errlen) < 0 ||
-            need_amount(d, "amount_minor", 0, errstr, errlen) < 0)
-            return -1;
-        return 1;
-    case CT_EV_CUSTOMER_UPSERTED: {
-        const char *tz = sget(d, "timezone");
-        if (tz && !cm_tz_valid(tz))
-            return bad(errstr, errlen, "data.timezone", "must be a known IANA time zone");
-        const char *arrs[] = {"tags", "opted_out", "channels"};
-        for (int i = 0; i < 3; i++) {
-            json_t *a = json_object_get(d, arrs[i]);
-            if (a && !json_is_array(a)) {
-                char f[64];
-                snprintf(f, sizeof f, "data.%s", arrs[i]);
-                return bad(errstr, errlen, f, "must be an array of strings");
-            }
-        }
-        return 1;
-    }
-    case CT_EV_CONTACT_CEASED:
         return 1;
     default:
-        return 0; /* promise.made and unknown types: reserved, ignored */
+        return 0; /* promise.made (reserved), the scheduler's own types */
+    }
+}
+
+/* An amount the state adds up: 1 .. 10^18 minor units. */
+static int amount_ok(int64_t v)
+{
+    return v > 0 && v <= 1000000000000000000LL;
+}
+
+/* The invoice an event is about (NULL for debtor-level events). */
+static const char *invoice_of(const ct_event *e)
+{
+    switch (ct_event_shape(e->type)) {
+    case CT_SHAPE_INVOICE:
+        return e->data.invoice.invoice_id;
+    case CT_SHAPE_INVOICE_REF:
+        return e->data.invoice_ref.invoice_id;
+    case CT_SHAPE_CREDIT_NOTE:
+        return e->data.credit_note.invoice_id;
+    case CT_SHAPE_DISPUTE:
+        return e->data.dispute.invoice_id;
+    default:
+        return NULL;
+    }
+}
+
+/* The payment an event is about (payment.received, payment.reversed). */
+static const char *payment_of(const ct_event *e)
+{
+    switch (ct_event_shape(e->type)) {
+    case CT_SHAPE_PAYMENT:
+        return e->data.payment.payment_id;
+    case CT_SHAPE_REVERSAL:
+        return e->data.reversal.payment_id;
+    default:
+        return NULL;
+    }
+}
+
+int sch_event_decode(json_t *json, sch_event *out, char *errstr, size_t errlen)
+{
+    const ct_event *e = &out->ev;
+    out->json = json;
+    int rc = ct_event_decode(json, &out->ev, errstr, errlen);
+    if (e->source && strcmp(e->source, CT_SCHEDULER_SOURCE) == 0)
+        return 0; /* its own events (invoice.escalated) come back on `events` */
+    if (!handled(e->type))
+        return e->data_json ? 0 : -1; /* a readable envelope: a type it does not act on */
+    if (rc < 0)
+        return -1;
+    /* the contract checked presence, types and limits; what the state needs
+     * on top: amounts it adds up, numbers it packs, zones it computes in */
+    switch (e->type) {
+    case CT_EV_INVOICE_ISSUED:
+    case CT_EV_INVOICE_UPDATED: {
+        const char *n = e->data.invoice.number;
+        if (!amount_ok(e->data.invoice.amount_minor))
+            return bad(errstr, errlen, "data.amount_minor", "must be an integer > 0");
+        if (n && strlen(n) > CT_ID_MAX)
+            return bad(errstr, errlen, "data.number",
+                       "longer than 200 bytes (the scheduler keeps numbers up to 200)");
+        for (; n && *n; n++)
+            if ((unsigned char)*n < 0x20)
+                return bad(errstr, errlen, "data.number", "must not contain control characters");
+        return 1;
+    }
+    case CT_EV_PAYMENT_RECEIVED:
+        if (!amount_ok(e->data.payment.amount_minor))
+            return bad(errstr, errlen, "data.amount_minor", "must be an integer > 0");
+        return 1;
+    case CT_EV_CREDIT_NOTE_ISSUED:
+        if (!amount_ok(e->data.credit_note.amount_minor))
+            return bad(errstr, errlen, "data.amount_minor", "must be an integer > 0");
+        return 1;
+    case CT_EV_CUSTOMER_UPSERTED:
+        if (e->data.customer.timezone && !cm_tz_valid(e->data.customer.timezone))
+            return bad(errstr, errlen, "data.timezone", "must be a known IANA time zone");
+        return 1;
+    default:
+        return 1;
     }
 }
 
@@ -234,12 +178,12 @@ static sch_rec *have(sch_ctx *c, char kind, const char *tenant, const char *id)
     return r && r->loaded ? r : NULL;
 }
 
-int sch_plan_event(sch_ctx *c, const json_t *ev, int phase)
+int sch_plan_event(sch_ctx *c, const sch_event *se, int phase)
 {
-    const char *t = sget(ev, "tenant"), *cu = sget(ev, "customer_id");
-    ct_type type = type_of(ev);
-    json_t *d = json_object_get(ev, "data");
-    const char *inv = sget(d, "invoice_id"), *pid = sget(d, "payment_id");
+    const ct_event *e = &se->ev;
+    const char *t = e->tenant, *cu = e->customer_id;
+    ct_type type = e->type;
+    const char *inv = invoice_of(e), *pid = payment_of(e);
     if (phase == 1) {
         if (!rec(c, 'c', SCH_T_CUST, t, cu))
             return -1;
@@ -251,14 +195,13 @@ int sch_plan_event(sch_ctx *c, const json_t *ev, int phase)
             if (!rec(c, 'p', SCH_T_PAY, t, pid) || !rec(c, 'r', SCH_T_PEND, t, pid))
                 return -1;
         }
-        json_t *al = json_object_get(d, "allocations");
-        size_t i;
-        json_t *a;
-        json_array_foreach(al, i, a)
-        {
-            const char *ai = sget(a, "invoice_id");
-            if (!rec(c, 'i', SCH_T_INV, t, ai) || !rec(c, 'q', SCH_T_PEND, t, ai))
-                return -1;
+        if (type == CT_EV_PAYMENT_RECEIVED) {
+            const ct_payment *p = &e->data.payment;
+            for (size_t i = 0; i < p->nallocations; i++) {
+                const char *ai = p->allocations[i].invoice_id;
+                if (!rec(c, 'i', SCH_T_INV, t, ai) || !rec(c, 'q', SCH_T_PEND, t, ai))
+                    return -1;
+            }
         }
         return 0;
     }
@@ -418,30 +361,24 @@ static void append_op(sch_ctx *c, const char *key, const char *field, const char
     json_array_append_new(c->appends, json_pack("[sss]", key, field, suffix));
 }
 
-static int apply_inner(sch_ctx *c, const json_t *ev, int part, int from_pending, char *errstr,
+static int apply_inner(sch_ctx *c, const sch_event *se, int part, int from_pending, char *errstr,
                        size_t errlen);
 
-static void set_inv_fields(sch_inv *v, const json_t *d)
+static void set_inv_fields(sch_inv *v, const ct_invoice *d)
 {
-    const char *n = sget(d, "number");
-    cm_strlcpy(v->number, n ? n : sget(d, "invoice_id"), sizeof v->number);
-    cm_strlcpy(v->currency, sget(d, "currency"), sizeof v->currency);
-    v->amount = json_integer_value(json_object_get(d, "amount_minor"));
-    cm_date_parse(sget(d, "issued_on"), &v->issued);
-    cm_date_parse(sget(d, "due_on"), &v->due);
+    cm_strlcpy(v->number, d->number ? d->number : d->invoice_id, sizeof v->number);
+    cm_strlcpy(v->currency, d->currency, sizeof v->currency);
+    v->amount = d->amount_minor;
+    v->issued = d->issued_on.day;
+    v->due = d->due_on.day;
 }
 
-static void assign_strategy(sch_ctx *c, sch_rec *inv, sch_rec *cust, const json_t *d)
+static void assign_strategy(sch_ctx *c, sch_rec *inv, sch_rec *cust, const ct_invoice *d)
 {
     const char *tags[64];
     int nt = 0;
-    size_t i;
-    json_t *t;
-    json_array_foreach(json_object_get(d, "tags"), i, t)
-    {
-        if (json_is_string(t) && nt < 32)
-            tags[nt++] = json_string_value(t);
-    }
+    for (size_t i = 0; i < d->tags.n && nt < 32; i++)
+        tags[nt++] = d->tags.v[i];
     char *ct = cust->u.cust.tags ? strdup(cust->u.cust.tags) : NULL, *save = NULL;
     for (char *tok = ct ? strtok_r(ct, ",", &save) : NULL; tok && nt < 64;
          tok = strtok_r(NULL, ",", &save))
@@ -462,9 +399,10 @@ static void assign_strategy(sch_ctx *c, sch_rec *inv, sch_rec *cust, const json_
     free(ct);
 }
 
-static int ev_issued(sch_ctx *c, const json_t *ev, const json_t *d, sch_rec *inv, sch_rec *cust,
-                     sch_rec *pend, int part, char *errstr, size_t errlen)
+static int ev_issued(sch_ctx *c, const ct_event *e, sch_rec *inv, sch_rec *cust, sch_rec *pend,
+                     int part, char *errstr, size_t errlen)
 {
+    const ct_invoice *d = &e->data.invoice;
     sch_inv *v = &inv->u.inv;
     if (inv->exists && part >= 0 && v->part != part) {
         v->part = part; /* repartitioned topic: the timer follows (commit moves it) */
@@ -475,11 +413,8 @@ static int ev_issued(sch_ctx *c, const json_t *ev, const json_t *d, sch_rec *inv
             c->ignored++;
             return 0;
         }
-        int32_t due;
-        cm_date_parse(sget(d, "due_on"), &due);
-        int64_t amount = json_integer_value(json_object_get(d, "amount_minor"));
-        int due_changed = due != v->due;
-        int amount_changed = amount != v->amount;
+        int due_changed = d->due_on.day != v->due;
+        int amount_changed = d->amount_minor != v->amount;
         set_inv_fields(v, d);
         inv->dirty = 1;
         if (due_changed) {
@@ -500,10 +435,10 @@ static int ev_issued(sch_ctx *c, const json_t *ev, const json_t *d, sch_rec *inv
         return 0;
     }
     /* a new invoice */
-    cust_touch(c, cust, sget(ev, "customer_id"));
+    cust_touch(c, cust, e->customer_id);
     inv->exists = 1;
     inv->dirty = 1;
-    cm_strlcpy(v->customer, sget(ev, "customer_id"), sizeof v->customer);
+    cm_strlcpy(v->customer, e->customer_id, sizeof v->customer);
     set_inv_fields(v, d);
     v->status = 'o';
     v->part = part;
@@ -540,14 +475,29 @@ static int ev_issued(sch_ctx *c, const json_t *ev, const json_t *d, sch_rec *inv
         pend->dirty = 1;
         json_array_foreach(all, i, pe)
         {
-            const char *pt = sget(pe, "type");
-            json_t *pd = json_object_get(pe, "data");
-            int64_t amt = json_integer_value(json_object_get(pd, "amount_minor"));
-            if (pt && !strcmp(pt, "sch.alloc"))
-                pay_inv(c, inv, cust, amt, sget(pd, "payment_id"));
-            else if (pt && !strcmp(pt, "sch.unalloc"))
-                unpay_inv(c, inv, cust, amt);
-            else if (apply_inner(c, pe, part, 1, errstr, errlen) < 0) {
+            /* the scheduler's own entries {"type": "sch.alloc"/"sch.unalloc",
+             * "data": {payment_id, amount_minor}} (ev_payment, ev_reversed),
+             * else a canonical event kept as it came, decoded again here */
+            const char *pt = json_string_value(json_object_get(pe, "type"));
+            if (pt && (!strcmp(pt, "sch.alloc") || !strcmp(pt, "sch.unalloc"))) {
+                json_t *pd = json_object_get(pe, "data");
+                int64_t amt = json_integer_value(json_object_get(pd, "amount_minor"));
+                if (pt[4] == 'a')
+                    pay_inv(c, inv, cust, amt,
+                            json_string_value(json_object_get(pd, "payment_id")));
+                else
+                    unpay_inv(c, inv, cust, amt);
+                continue;
+            }
+            sch_event pv;
+            char why[512];
+            int ck = sch_event_decode(pe, &pv, why, sizeof why);
+            if (ck < 0)
+                cm_log_warn("invoice %s/%s: a kept event is not applied: %s", inv->tenant, inv->id,
+                            why);
+            if (ck <= 0)
+                continue;
+            if (apply_inner(c, &pv, part, 1, errstr, errlen) < 0) {
                 json_decref(all);
                 return -1;
             }
@@ -569,10 +519,10 @@ static int cmp_due(const void *a, const void *b)
     return strcmp(x->id, y->id);
 }
 
-static int ev_payment(sch_ctx *c, const json_t *ev, const json_t *d, sch_rec *cust, char *errstr,
-                      size_t errlen)
+static int ev_payment(sch_ctx *c, const ct_event *e, sch_rec *cust, char *errstr, size_t errlen)
 {
-    const char *t = sget(ev, "tenant"), *pid = sget(d, "payment_id"), *cur = sget(d, "currency");
+    const ct_payment *d = &e->data.payment;
+    const char *t = e->tenant, *pid = d->payment_id, *cur = d->currency;
     sch_rec *pay = have(c, 'p', t, pid), *rpend = have(c, 'r', t, pid);
     if (!pay || !rpend)
         return bad(errstr, errlen, "internal", "payment record not loaded");
@@ -580,21 +530,18 @@ static int ev_payment(sch_ctx *c, const json_t *ev, const json_t *d, sch_rec *cu
         c->ignored++;
         return 0;
     }
-    cust_touch(c, cust, sget(ev, "customer_id"));
+    cust_touch(c, cust, e->customer_id);
     pay->exists = 1;
     pay->dirty = 1;
     sch_pay *p = &pay->u.pay;
-    cm_strlcpy(p->customer, sget(ev, "customer_id"), sizeof p->customer);
+    cm_strlcpy(p->customer, e->customer_id, sizeof p->customer);
     cm_strlcpy(p->currency, cur, sizeof p->currency);
-    p->amount = json_integer_value(json_object_get(d, "amount_minor"));
+    p->amount = d->amount_minor;
     int64_t rest = p->amount;
     char suf[300];
-    size_t i;
-    json_t *a;
-    json_array_foreach(json_object_get(d, "allocations"), i, a)
-    {
-        const char *iid = sget(a, "invoice_id");
-        int64_t amt = json_integer_value(json_object_get(a, "amount_minor"));
+    for (size_t i = 0; i < d->nallocations; i++) {
+        const char *iid = d->allocations[i].invoice_id;
+        int64_t amt = d->allocations[i].amount_minor;
         sch_rec *inv = have(c, 'i', t, iid);
         if (!inv)
             return bad(errstr, errlen, "internal", "allocated invoice not loaded");
@@ -696,16 +643,16 @@ static int ev_payment(sch_ctx *c, const json_t *ev, const json_t *d, sch_rec *cu
     return 0;
 }
 
-static int ev_reversed(sch_ctx *c, const json_t *ev, const json_t *d, sch_rec *cust, char *errstr,
-                       size_t errlen)
+static int ev_reversed(sch_ctx *c, const sch_event *se, sch_rec *cust, char *errstr, size_t errlen)
 {
-    const char *t = sget(ev, "tenant"), *pid = sget(d, "payment_id");
+    const ct_event *e = &se->ev;
+    const char *t = e->tenant, *pid = e->data.reversal.payment_id;
     sch_rec *pay = have(c, 'p', t, pid), *rpend = have(c, 'r', t, pid);
     if (!pay || !rpend)
         return bad(errstr, errlen, "internal", "payment record not loaded");
     if (!pay->exists) {
         if (json_array_size(rpend->u.pend.items) == 0 && !rpend->u.pend.add)
-            pend_push(c, rpend, (json_t *)ev);
+            pend_push(c, rpend, se->json);
         return 0;
     }
     if (pay->u.pay.reversed) {
@@ -714,7 +661,7 @@ static int ev_reversed(sch_ctx *c, const json_t *ev, const json_t *d, sch_rec *c
     }
     pay->u.pay.reversed = 1;
     pay->dirty = 1;
-    cust_touch(c, cust, sget(ev, "customer_id"));
+    cust_touch(c, cust, e->customer_id);
     const char *s = pay->u.pay.alloc ? pay->u.pay.alloc : "";
     while (*s) {
         const char *eq = strchr(s, '='), *semi = strchr(s, ';');
@@ -744,36 +691,36 @@ static int ev_reversed(sch_ctx *c, const json_t *ev, const json_t *d, sch_rec *c
     return 0;
 }
 
-static char *csv_from(const json_t *arr)
+/* ",a,b," of the n items that hold no ',' (NULL when n is 0). */
+static char *csv_from(const char *const *v, size_t n)
 {
     char *s = NULL;
-    size_t i;
-    json_t *v;
-    if (json_array_size(arr) == 0)
+    if (n == 0)
         return NULL;
     sch_str_append(&s, ",");
-    json_array_foreach(arr, i, v)
-    {
-        if (!json_is_string(v) || strchr(json_string_value(v), ','))
+    for (size_t i = 0; i < n; i++) {
+        if (strchr(v[i], ','))
             continue;
-        sch_str_append(&s, json_string_value(v));
+        sch_str_append(&s, v[i]);
         sch_str_append(&s, ",");
     }
     return s;
 }
 
-static void ev_customer(sch_ctx *c, const json_t *ev, const json_t *d, sch_rec *cust)
+static void ev_customer(sch_ctx *c, const ct_event *e, sch_rec *cust)
 {
+    const ct_customer *d = &e->data.customer;
     sch_cust *cu = &cust->u.cust;
-    cust_touch(c, cust, sget(ev, "customer_id"));
-    json_t *o = json_object();
+    cust_touch(c, cust, e->customer_id);
+    /* the command's "customer", kept as compact JSON: customer_id, then
+     * these in this order when given */
     const char *keys[] = {"name", "email", "phone", "timezone", "locale", "country"};
-    json_object_set_new(o, "customer_id", json_string(sget(ev, "customer_id")));
-    for (int i = 0; i < 6; i++) {
-        const char *s = sget(d, keys[i]);
-        if (s)
-            json_object_set_new(o, keys[i], json_string(s));
-    }
+    const char *vals[] = {d->name, d->email, d->phone, d->timezone, d->locale, d->country};
+    json_t *o = json_object();
+    json_object_set_new(o, "customer_id", json_string(e->customer_id));
+    for (int i = 0; i < 6; i++)
+        if (vals[i])
+            json_object_set_new(o, keys[i], json_string(vals[i]));
     char *js = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     if (js && (!cu->contact || strcmp(cu->contact, js) != 0)) {
@@ -781,25 +728,27 @@ static void ev_customer(sch_ctx *c, const json_t *ev, const json_t *d, sch_rec *
         cu->contact_dirty = 1;
     }
     free(js);
-    const char *tz = sget(d, "timezone"), *lo = sget(d, "locale"), *co = sget(d, "country");
+    const char *tz = d->timezone, *lo = d->locale, *co = d->country;
     cm_strlcpy(cu->tz, tz && strlen(tz) < sizeof cu->tz ? tz : "", sizeof cu->tz);
     cm_strlcpy(cu->locale, lo && strlen(lo) < sizeof cu->locale ? lo : "", sizeof cu->locale);
     cm_strlcpy(cu->country, co && strlen(co) < sizeof cu->country ? co : "", sizeof cu->country);
-    char *tags = csv_from(json_object_get(d, "tags")),
-         *oo = csv_from(json_object_get(d, "opted_out"));
+    const char *oo_names[CT_CH_COUNT];
+    for (size_t i = 0; i < d->opted_out.n; i++)
+        oo_names[i] = ct_channel_name(d->opted_out.v[i]);
+    char *tags = csv_from(d->tags.v, d->tags.n), *oo = csv_from(oo_names, d->opted_out.n);
     free(cu->tags);
     cu->tags = tags;
     free(cu->opted_out);
     cu->opted_out = oo;
 }
 
-static int apply_inner(sch_ctx *c, const json_t *ev, int part, int from_pending, char *errstr,
+static int apply_inner(sch_ctx *c, const sch_event *se, int part, int from_pending, char *errstr,
                        size_t errlen)
 {
-    const char *t = sget(ev, "tenant"), *cu = sget(ev, "customer_id");
-    ct_type type = type_of(ev);
-    json_t *d = json_object_get(ev, "data");
-    const char *iid = sget(d, "invoice_id");
+    const ct_event *e = &se->ev;
+    const char *t = e->tenant, *cu = e->customer_id;
+    ct_type type = e->type;
+    const char *iid = invoice_of(e);
     sch_rec *cust = have(c, 'c', t, cu);
     sch_rec *inv = iid ? have(c, 'i', t, iid) : NULL, *pend = iid ? have(c, 'q', t, iid) : NULL;
     if (!cust || (iid && (!inv || !pend)))
@@ -808,20 +757,22 @@ static int apply_inner(sch_ctx *c, const json_t *ev, int part, int from_pending,
     switch (type) { /* debtor-level events */
     case CT_EV_INVOICE_ISSUED:
     case CT_EV_INVOICE_UPDATED:
-        return ev_issued(c, ev, d, inv, cust, pend, part, errstr, errlen);
+        return ev_issued(c, e, inv, cust, pend, part, errstr, errlen);
     case CT_EV_PAYMENT_RECEIVED:
-        return ev_payment(c, ev, d, cust, errstr, errlen);
+        return ev_payment(c, e, cust, errstr, errlen);
     case CT_EV_PAYMENT_REVERSED:
-        return ev_reversed(c, ev, d, cust, errstr, errlen);
+        return ev_reversed(c, se, cust, errstr, errlen);
     case CT_EV_CUSTOMER_UPSERTED:
-        ev_customer(c, ev, d, cust);
+        ev_customer(c, e, cust);
         return 0;
     case CT_EV_CONTACT_CEASED: {
-        const char *ch = sget(d, "channel");
+        /* ",email,": that channel; ",*,": every channel */
+        ct_channel chan = e->data.ceased.channel;
+        const char *ch = chan == CT_CH_NONE ? "*" : ct_channel_name(chan);
         char b[64];
         cust_touch(c, cust, cu);
-        snprintf(b, sizeof b, "%s,", ch && strlen(ch) < 32 && !strchr(ch, ',') ? ch : "*");
-        if (!sch_csv_has(cust->u.cust.ceased, ch ? ch : "*")) {
+        snprintf(b, sizeof b, "%s,", ch);
+        if (!sch_csv_has(cust->u.cust.ceased, ch)) {
             if (!cust->u.cust.ceased)
                 sch_str_append(&cust->u.cust.ceased, ",");
             sch_str_append(&cust->u.cust.ceased, b);
@@ -833,10 +784,10 @@ static int apply_inner(sch_ctx *c, const json_t *ev, int part, int from_pending,
     }
     /* invoice-level events: keep them if the invoice is not known yet */
     if (!inv)
-        return 0; /* not a type sch_event_check lets through */
+        return 0; /* not a type sch_event_decode lets through */
     if (!inv->exists) {
         if (!from_pending)
-            pend_push(c, pend, (json_t *)ev);
+            pend_push(c, pend, se->json);
         return 0;
     }
     sch_inv *v = &inv->u.inv;
@@ -853,21 +804,22 @@ static int apply_inner(sch_ctx *c, const json_t *ev, int part, int from_pending,
             close_inv(c, inv, cust, type == CT_EV_INVOICE_VOIDED ? 'v' : 'w');
         return 0;
     case CT_EV_CREDIT_NOTE_ISSUED: {
+        const ct_credit_note *cn = &e->data.credit_note;
         char mark[SCH_ID_LEN + 4];
-        snprintf(mark, sizeof mark, ";%s;", sget(d, "credit_note_id"));
+        snprintf(mark, sizeof mark, ";%s;", cn->credit_note_id);
         if (v->credits && strstr(v->credits, mark)) {
             c->ignored++;
             return 0;
         }
-        if (strcmp(sget(d, "currency"), v->currency) != 0) {
+        if (strcmp(cn->currency, v->currency) != 0) {
             snprintf(errstr, errlen, "data.currency: %s differs from the invoice's %s",
-                     sget(d, "currency"), v->currency);
+                     cn->currency, v->currency);
             return -1;
         }
         if (!v->credits)
             sch_str_append(&v->credits, ";");
         sch_str_append(&v->credits, mark + 1);
-        v->credited += json_integer_value(json_object_get(d, "amount_minor"));
+        v->credited += cn->amount_minor;
         inv->dirty = 1;
         if (v->status == 'o' && sch_inv_outstanding(v) == 0)
             close_inv(c, inv, cust, 'p');
@@ -890,9 +842,9 @@ static int apply_inner(sch_ctx *c, const json_t *ev, int part, int from_pending,
     }
 }
 
-int sch_apply_event(sch_ctx *c, const json_t *ev, int part, char *errstr, size_t errlen)
+int sch_apply_event(sch_ctx *c, const sch_event *se, int part, char *errstr, size_t errlen)
 {
-    return apply_inner(c, ev, part, 0, errstr, errlen);
+    return apply_inner(c, se, part, 0, errstr, errlen);
 }
 
 /* ---- firing ---- */

@@ -14,8 +14,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "event.h"
 #include "policy.h"
 #include "state.h"
+
+/* A consumed canonical event: its parsed tree and the contract's typed
+ * view of it (contract/event.h). Decoded once, when its batch is parsed
+ * (sch_event_decode); plan and apply read the typed fields, through every
+ * recomputation of the batch. ev borrows its strings from json; json is
+ * kept because an event about an invoice or payment not yet known is
+ * stored as it came, in a pending list (P q:, P r:). The caller owns json
+ * and keeps it alive while the sch_event is used. About 1.8 KiB. */
+typedef struct sch_event {
+    json_t *json; /* NULL: no event here (rejected or ignored) */
+    ct_event ev;
+} sch_event;
 
 /* A record to publish once the commit is durable: kept in the outbox round
  * P ob:<part>:<round> (store.h). */
@@ -45,17 +58,22 @@ int sch_ctx_init(sch_ctx *c, const sch_policy *pol, const char *prefix, int64_t 
 /* Frees appends and outs (not the map). */
 void sch_ctx_reset(sch_ctx *c);
 
-/* Checks a canonical event: envelope and the data fields of its type.
- * Returns 1 to apply, 0 to ignore (scheduler's own, or a type it does not
- * handle), -1 with errstr naming the field and the rule. */
-int sch_event_check(const json_t *ev, char *errstr, size_t errlen);
+/* Decodes the canonical event json into *out (out->json = json) with the
+ * contract's ct_event_decode, then checks what the state needs on top
+ * (amounts > 0, invoice numbers it can keep, known time zones). Returns 1
+ * to apply; 0 to ignore (the scheduler's own events, a type it does not
+ * act on, a type not in the contract); -1 with errstr naming the field and
+ * the rule ("data.due_on: date (...)"). Allocates nothing. */
+int sch_event_decode(json_t *json, sch_event *out, char *errstr, size_t errlen);
 
-/* Declares the records an event needs (phase 1 before any load, phase 2
- * after phase 1 is loaded). Returns -1 only on out of memory. */
-int sch_plan_event(sch_ctx *c, const json_t *ev, int phase);
-/* Applies a checked event consumed from Kafka partition part. -1 with
- * errstr when a record it needs was not loaded (a bug). */
-int sch_apply_event(sch_ctx *c, const json_t *ev, int part, char *errstr, size_t errlen);
+/* Declares the records a decoded event needs (phase 1 before any load,
+ * phase 2 after phase 1 is loaded). Returns -1 only on out of memory. */
+int sch_plan_event(sch_ctx *c, const sch_event *se, int phase);
+/* Applies a decoded event (sch_event_decode returned 1) consumed from
+ * Kafka partition part. -1 with errstr when the event cannot apply to the
+ * state (a credit note in another currency) or a record it needs was not
+ * loaded ("internal: ...", a bug). */
+int sch_apply_event(sch_ctx *c, const sch_event *se, int part, char *errstr, size_t errlen);
 
 /* Fires the due action of one invoice record (loaded, with its customer
  * record, possibly partial): queues the command(s) into c->outs and advances

@@ -36,8 +36,8 @@ static void add(cm_metric *m, long long n)
         cm_metric_add(m, (uint64_t)n);
 }
 
-int sch_engine_apply_json(sch_engine *e, json_t **evs, const int *parts, size_t n, char *errstr,
-                          size_t errlen)
+int sch_engine_apply(sch_engine *e, const sch_event *evs, const int *parts, size_t n, char *errstr,
+                     size_t errlen)
 {
     int rc = -1;
     for (int attempt = 0; attempt < SCH_CAS_TRIES; attempt++) {
@@ -51,21 +51,19 @@ int sch_engine_apply_json(sch_engine *e, json_t **evs, const int *parts, size_t 
         int ok = 1;
         for (int phase = 1; phase <= 2 && ok; phase++) {
             for (size_t i = 0; i < n && ok; i++)
-                if (evs[i] && sch_plan_event(&c, evs[i], phase) < 0)
+                if (evs[i].json && sch_plan_event(&c, &evs[i], phase) < 0)
                     ok = 0;
             if (ok && sch_store_load(e->redis, m, errstr, errlen) < 0)
                 ok = 0;
         }
         for (size_t i = 0; i < n && ok; i++) {
             char why[512];
-            if (!evs[i])
+            if (!evs[i].json)
                 continue;
-            if (sch_apply_event(&c, evs[i], parts[i], why, sizeof why) < 0) {
+            if (sch_apply_event(&c, &evs[i], parts[i], why, sizeof why) < 0) {
                 cm_log_fields(CM_LOG_WARN,
-                              json_pack("{s:s?,s:s?,s:s}", "type",
-                                        json_string_value(json_object_get(evs[i], "type")), "id",
-                                        json_string_value(json_object_get(evs[i], "id")), "error",
-                                        why),
+                              json_pack("{s:s?,s:s?,s:s}", "type", evs[i].ev.type_name, "id",
+                                        evs[i].ev.id, "error", why),
                               "event not applied");
                 add(e->m_bad, 1);
             }
@@ -85,20 +83,22 @@ int sch_engine_apply_json(sch_engine *e, json_t **evs, const int *parts, size_t 
     return rc;
 }
 
-void sch_engine_parse(sch_engine *e, rd_kafka_message_t **msgs, size_t n, json_t **evs, int *parts)
+void sch_engine_parse(sch_engine *e, rd_kafka_message_t **msgs, size_t n, sch_event *evs,
+                      int *parts)
 {
     for (size_t i = 0; i < n; i++) {
         rd_kafka_message_t *m = msgs[i];
         json_error_t je;
         char why[512];
         parts[i] = m->partition;
-        evs[i] = NULL;
+        evs[i].json = NULL;
         if (!m->payload)
             continue;
         sch_jarena_begin(); /* the tree only: checks and logs allocate from the heap */
         json_t *ev = json_loadb(m->payload, m->len, 0, &je);
         sch_jarena_end();
-        int ck = ev ? sch_event_check(ev, why, sizeof why) : -1;
+        /* decoded once: plan and apply (and a recomputed batch) read evs[i].ev */
+        int ck = ev ? sch_event_decode(ev, &evs[i], why, sizeof why) : -1;
         if (!ev)
             snprintf(why, sizeof why, "not JSON: %s (line %d)", je.text, je.line);
         if (ck < 0) {
@@ -110,10 +110,10 @@ void sch_engine_parse(sch_engine *e, rd_kafka_message_t **msgs, size_t n, json_t
             add(e->m_bad, 1);
         }
         if (ck <= 0) {
+            evs[i].json = NULL;
             json_decref(ev);
             continue;
         }
-        evs[i] = ev;
         add(e->m_events, 1);
     }
 }
@@ -121,7 +121,7 @@ void sch_engine_parse(sch_engine *e, rd_kafka_message_t **msgs, size_t n, json_t
 int sch_engine_events(sch_engine *e, rd_kafka_message_t **msgs, size_t n, char *errstr,
                       size_t errlen)
 {
-    json_t **evs = calloc(n ? n : 1, sizeof *evs);
+    sch_event *evs = calloc(n ? n : 1, sizeof *evs);
     int *parts = calloc(n ? n : 1, sizeof *parts);
     int rc = -1;
     if (!evs || !parts) {
@@ -129,10 +129,10 @@ int sch_engine_events(sch_engine *e, rd_kafka_message_t **msgs, size_t n, char *
         goto cleanup;
     }
     sch_engine_parse(e, msgs, n, evs, parts);
-    rc = sch_engine_apply_json(e, evs, parts, n, errstr, errlen);
+    rc = sch_engine_apply(e, evs, parts, n, errstr, errlen);
 cleanup:
     for (size_t i = 0; evs && i < n; i++)
-        json_decref(evs[i]);
+        json_decref(evs[i].json);
     free(evs);
     free(parts);
     return rc;

@@ -76,14 +76,18 @@ void sch_engine_rebalance(void *opaque, int assigned, const rd_kafka_topic_parti
  * caller may store the offsets), -1 to retry the batch later. */
 int sch_engine_events(sch_engine *e, rd_kafka_message_t **msgs, size_t n, char *errstr,
                       size_t errlen);
-/* The parsing half of sch_engine_events: evs[i] is the checked event of
- * msgs[i] or NULL (rejected or ignored), parts[i] its partition. Touches no
+/* The parsing half of sch_engine_events: parses msgs[i] (into the armed
+ * jarena slot) and decodes it once into evs[i] (sch_event_decode);
+ * evs[i].json is NULL when it was rejected (logged, counted) or ignored;
+ * the caller decrefs the others. parts[i] is its partition. Touches no
  * Redis and no engine state but metrics, so it may run on another thread
  * while the previous batch is applied. */
-void sch_engine_parse(sch_engine *e, rd_kafka_message_t **msgs, size_t n, json_t **evs, int *parts);
-/* Same over already parsed events (tests, tools): evs[i] with partition parts[i]. */
-int sch_engine_apply_json(sch_engine *e, json_t **evs, const int *parts, size_t n, char *errstr,
-                          size_t errlen);
+void sch_engine_parse(sch_engine *e, rd_kafka_message_t **msgs, size_t n, sch_event *evs,
+                      int *parts);
+/* The applying half: evs[i] (skipped when evs[i].json is NULL) with
+ * partition parts[i]. */
+int sch_engine_apply(sch_engine *e, const sch_event *evs, const int *parts, size_t n, char *errstr,
+                     size_t errlen);
 
 /* Marks published records done once acknowledged (see engine.c); block =
  * wait for the acknowledgements. Call with block at shutdown. */

@@ -104,8 +104,8 @@ static int batch_alloc(sch_batch *b, size_t max, int slot)
 static void batch_release(sch_batch *b)
 {
     for (size_t i = 0; i < b->n; i++) {
-        json_decref(b->evs[i]);
-        b->evs[i] = NULL;
+        json_decref(b->evs[i].json);
+        b->evs[i].json = NULL;
         rd_kafka_message_destroy(b->msgs[i]);
     }
     b->n = 0;
@@ -127,7 +127,7 @@ static int batch_apply(sch_engine *e, rd_kafka_t *consumer, sch_batch *b, char *
 {
     if (b->n == 0)
         return 0;
-    int ok = sch_engine_apply_json(e, b->evs, b->parts, b->n, err, errlen) == 0;
+    int ok = sch_engine_apply(e, b->evs, b->parts, b->n, err, errlen) == 0;
     if (ok && cm_kafka_store(consumer, b->msgs, b->n, err, errlen) != 0)
         cm_log_warn("store offsets: %s (the batch will be replayed)", err);
     batch_release(b);

@@ -34,7 +34,7 @@ void sch_kafka_warm_up(rd_kafka_t *producer, const char *const *topics, int n);
 /* A polled batch and its parsed events. */
 typedef struct sch_batch {
     rd_kafka_message_t **msgs;
-    json_t **evs;
+    sch_event *evs; /* decoded once, by the parse thread */
     int *parts;
     size_t n;
     int slot; /* jarena slot of its parsed events */

@@ -10,6 +10,8 @@
  *   expected.jsonl  every command and scheduler event published, in order;
  *                   each line lists the fields that must match (a subset).
  *   policy.json     optional; default deploy/config/policy.json.
+ *   rejected        optional: how many input events are rejected (by
+ *                   sch_event_decode, or by sch_apply_event); default 0.
  * The records live in one sch_map that plays the database: a fake load
  * marks new records as absent, a fake commit folds pending lists and
  * appends the way the Lua script does. */
@@ -102,15 +104,17 @@ static void apply_event(world *w, json_t *ev)
     sch_ctx c;
     char err[512];
     assert_int_equal(sch_ctx_init(&c, &w->pol, "t:", w->now, w->m), 0);
-    int ck = sch_event_check(ev, err, sizeof err);
+    sch_event se;
+    int ck = sch_event_decode(ev, &se, err, sizeof err);
     if (ck < 0)
         w->rejected++;
     if (ck > 0) {
-        assert_int_equal(sch_plan_event(&c, ev, 1), 0);
+        assert_ptr_equal(se.json, ev);
+        assert_int_equal(sch_plan_event(&c, &se, 1), 0);
         fake_load(w->m);
-        assert_int_equal(sch_plan_event(&c, ev, 2), 0);
+        assert_int_equal(sch_plan_event(&c, &se, 2), 0);
         fake_load(w->m);
-        if (sch_apply_event(&c, ev, 0, err, sizeof err) < 0) {
+        if (sch_apply_event(&c, &se, 0, err, sizeof err) < 0) {
             if (strncmp(err, "internal", 8) == 0)
                 fail_msg("%s", err);
             w->rejected++;
@@ -251,6 +255,16 @@ static void run_case(const char *name)
                    json_string_value(json_object_get(iv, "invoice_id")));
         }
     }
+    /* events rejected (bad, or not applicable): <case>/rejected, else none */
+    int want_rejected = 0;
+    snprintf(p, sizeof p, "%s/%s/rejected", DATA, name);
+    FILE *rf = fopen(p, "r");
+    if (rf) {
+        assert_int_equal(fscanf(rf, "%d", &want_rejected), 1);
+        fclose(rf);
+    }
+    if (w.rejected != want_rejected)
+        fail_msg("case %s: %d event(s) rejected, want %d", name, w.rejected, want_rejected);
     snprintf(p, sizeof p, "%s/%s/expected.jsonl", DATA, name);
     json_t *want = read_lines(p);
     for (i = 0; i < json_array_size(want) || i < json_array_size(w.out); i++) {

@@ -148,56 +148,143 @@ static void test_step_times(void **state)
     sch_policy_free(&p);
 }
 
+/* A canonical envelope up to its type's closing quote; cases add tenant,
+ * customer_id and data. */
+#define ENV(type)                                                                                  \
+    "{\"v\":1,\"id\":\"e1\",\"source\":\"billing\",\"time\":\"2026-03-01T00:00:00.000Z\","         \
+    "\"type\":\"" type "\","
+#define INV_DATA(amount, due)                                                                      \
+    "\"data\":{\"invoice_id\":\"i\",\"currency\":\"EUR\",\"amount_minor\":" amount                 \
+    ",\"issued_on\":\"2026-01-01\",\"due_on\":\"" due "\"}}"
+
+/* Rejected: the contract's decoder names the field and the rule
+ * ("field: rule (detail)"); the scheduler's own rules on top say
+ * "field: what it must be". */
 static const struct {
     const char *ev, *want;
 } bad_events[] = {
-    {"[1]", "event: must be a JSON object"},
-    {"{\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{}}", "type: is required"},
-    {"{\"type\":\"invoice.issued\",\"tenant\":\"a/b\",\"customer_id\":\"c\",\"data\":{}}",
-     "tenant: must be"},
-    {"{\"type\":\"invoice.issued\",\"tenant\":\"a\",\"data\":{}}", "customer_id: must be"},
-    {"{\"type\":\"invoice.issued\",\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{\"invoice_id\":"
-     "\"i\",\"currency\":\"EUR\",\"amount_minor\":0,\"issued_on\":\"2026-01-01\",\"due_on\":\"2026-"
-     "01-02\"}}",
+    {"[1]", "(event): type"},
+    {"{\"v\":1,\"id\":\"e1\",\"source\":\"billing\",\"time\":\"2026-03-01T00:00:00.000Z\","
+     "\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{}}",
+     "type: required"},
+    {"{\"id\":\"e1\",\"source\":\"billing\",\"time\":\"2026-03-01T00:00:00.000Z\","
+     "\"type\":\"invoice.issued\",\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{}}",
+     "v: required"},
+    {ENV("invoice.issued") "\"tenant\":\"a/b\",\"customer_id\":\"c\",\"data\":{}}",
+     "tenant: tenant"},
+    {ENV("invoice.issued") "\"tenant\":\"a\",\"data\":{}}", "customer_id: required"},
+    {ENV("invoice.issued") "\"tenant\":\"a\",\"customer_id\":\"c\"," INV_DATA("0", "2026-01-02"),
      "data.amount_minor: must be an integer > 0"},
-    {"{\"type\":\"invoice.issued\",\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{\"invoice_id\":"
-     "\"i\",\"currency\":\"EUR\",\"amount_minor\":5,\"issued_on\":\"2026-01-01\",\"due_on\":\"01/"
-     "02/2026\"}}",
-     "data.due_on: must be a date"},
-    {"{\"type\":\"payment.received\",\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{\"payment_"
-     "id\":\"p\",\"currency\":\"EUR\",\"amount_minor\":5,\"allocations\":[{\"invoice_id\":\"i\","
-     "\"amount_minor\":6}]}}",
-     "data.allocations: must not add up to more"},
-    {"{\"type\":\"customer.upserted\",\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{"
-     "\"timezone\":\"Nowhere/Land\"}}",
+    {ENV("invoice.issued") "\"tenant\":\"a\",\"customer_id\":\"c\"," INV_DATA("5", "01/02/2026"),
+     "data.due_on: date"},
+    {ENV("invoice.issued") "\"tenant\":\"a\",\"customer_id\":\"c\"," INV_DATA("\"5\"",
+                                                                              "2026-01-02"),
+     "data.amount_minor: type"},
+    {ENV("invoice.updated") "\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{\"invoice_id\":\"i\","
+                            "\"number\":\"N\\u0001\",\"currency\":\"EUR\",\"amount_minor\":5,"
+                            "\"issued_on\":\"2026-01-01\",\"due_on\":\"2026-01-02\"}}",
+     "data.number: must not contain control characters"},
+    {ENV("payment.received") "\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{\"payment_id\":"
+                             "\"p\",\"currency\":\"EUR\",\"amount_minor\":5,\"received_on\":"
+                             "\"2026-01-01\",\"allocations\":[{\"invoice_id\":\"i\","
+                             "\"amount_minor\":6}]}}",
+     "data.allocations: allocations_sum"},
+    {ENV("payment.received") "\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{\"payment_id\":"
+                             "\"p\",\"currency\":\"EUR\",\"amount_minor\":0,\"received_on\":"
+                             "\"2026-01-01\"}}",
+     "data.amount_minor: must be an integer > 0"},
+    {ENV("customer.upserted") "\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{\"name\":\"N\","
+                              "\"timezone\":\"Nowhere/Land\"}}",
      "data.timezone: must be a known IANA"},
-    {"{\"type\":\"credit_note.issued\",\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{\"customer_"
-     "id\":\"d\"}}",
-     "data.customer_id: must equal customer_id"},
+    {ENV("customer.upserted") "\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{\"name\":\"N\","
+                              "\"opted_out\":[\"pigeon\"]}}",
+     "data.opted_out[0]: channel"},
+    {ENV("credit_note.issued") "\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{\"customer_"
+                               "id\":\"d\"}}",
+     "data.customer_id: customer_id"},
+    {ENV("contact.ceased") "\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{\"channel\":1}}",
+     "data.channel: type"},
 };
 
 static void test_event_checks(void **state)
 {
     (void)state;
     char err[512];
+    sch_event se;
     for (size_t i = 0; i < sizeof bad_events / sizeof bad_events[0]; i++) {
-        json_t *ev = json_loads(bad_events[i].ev, JSON_DECODE_ANY, NULL);
-        assert_non_null(ev);
+        json_error_t je;
+        json_t *ev = json_loads(bad_events[i].ev, JSON_DECODE_ANY, &je);
+        if (!ev)
+            fail_msg("case %zu: bad JSON: %s", i, je.text);
         err[0] = 0;
-        if (sch_event_check(ev, err, sizeof err) != -1)
+        if (sch_event_decode(ev, &se, err, sizeof err) != -1)
             fail_msg("case %zu accepted", i);
         if (!strstr(err, bad_events[i].want))
             fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, bad_events[i].want);
         json_decref(ev);
     }
-    json_t *own =
-        json_loads("{\"source\":\"arrears-scheduler\",\"type\":\"promise.kept\"}", 0, NULL);
-    assert_int_equal(sch_event_check(own, err, sizeof err), 0); /* ignored, not an error */
-    json_decref(own);
-    json_t *promise = json_loads(
-        "{\"type\":\"promise.made\",\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{}}", 0, NULL);
-    assert_int_equal(sch_event_check(promise, err, sizeof err), 0); /* reserved */
-    json_decref(promise);
+    /* an id over the contract's 200 bytes (the old scheduler dropped 128) */
+    char big[1024], id[CT_ID_MAX + 2];
+    memset(id, 'x', sizeof id - 1);
+    id[sizeof id - 1] = 0;
+    snprintf(big, sizeof big,
+             ENV("invoice.voided") "\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{"
+                                   "\"invoice_id\":\"%s\"}}",
+             id);
+    json_t *ev = json_loads(big, 0, NULL);
+    assert_int_equal(sch_event_decode(ev, &se, err, sizeof err), -1);
+    assert_non_null(strstr(err, "data.invoice_id: max_length"));
+    json_decref(ev);
+    id[CT_ID_MAX] = 0; /* 200 bytes: applied */
+    snprintf(big, sizeof big,
+             ENV("invoice.voided") "\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{"
+                                   "\"invoice_id\":\"%s\"}}",
+             id);
+    ev = json_loads(big, 0, NULL);
+    assert_int_equal(sch_event_decode(ev, &se, err, sizeof err), 1);
+    assert_int_equal(se.ev.type, CT_EV_INVOICE_VOIDED);
+    assert_string_equal(se.ev.data.invoice_ref.invoice_id, id);
+    json_decref(ev);
+
+    /* ignored, not errors: the scheduler's own events, reserved and
+     * unknown types (their data is not checked) */
+    const char *ignored[] = {
+        "{\"v\":1,\"id\":\"a/inv/i/step/6/attempt/1/escalated\",\"source\":\"arrears-scheduler\","
+        "\"type\":\"invoice.escalated\",\"tenant\":\"a\",\"time\":\"2026-03-01T00:00:00.000Z\","
+        "\"customer_id\":\"c\",\"data\":{\"invoice_id\":\"i\",\"level\":1,\"command_id\":\"a/inv/"
+        "i/step/6/attempt/1\"}}",
+        ENV("promise.made") "\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{}}",
+        ENV("invoice.teleported") "\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{}}",
+    };
+    for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++) {
+        ev = json_loads(ignored[i], 0, NULL);
+        assert_non_null(ev);
+        if (sch_event_decode(ev, &se, err, sizeof err) != 0)
+            fail_msg("ignored case %zu not ignored: %s", i, err);
+        json_decref(ev);
+    }
+    /* an unknown type without a readable envelope is rejected */
+    ev = json_loads("{\"type\":\"invoice.teleported\",\"tenant\":\"a\"}", 0, NULL);
+    assert_int_equal(sch_event_decode(ev, &se, err, sizeof err), -1);
+    json_decref(ev);
+
+    /* a good payment: typed fields from the contract's struct; an
+     * allocation of 0 is valid (ingest writes it), and skipped when applied */
+    ev = json_loads(ENV("payment.received") "\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{"
+                                            "\"payment_id\":\"p\",\"currency\":\"EUR\","
+                                            "\"amount_minor\":5,\"received_on\":\"2026-01-01\","
+                                            "\"allocations\":[{\"invoice_id\":\"i\","
+                                            "\"amount_minor\":0},{\"invoice_id\":\"j\","
+                                            "\"amount_minor\":5}]}}",
+                    0, NULL);
+    assert_non_null(ev);
+    assert_int_equal(sch_event_decode(ev, &se, err, sizeof err), 1);
+    assert_ptr_equal(se.json, ev);
+    assert_string_equal(se.ev.tenant, "a");
+    assert_string_equal(se.ev.data.payment.payment_id, "p");
+    assert_int_equal(se.ev.data.payment.nallocations, 2);
+    assert_string_equal(se.ev.data.payment.allocations[1].invoice_id, "j");
+    json_decref(ev);
 }
 
 /* The packed invoice record survives a round trip, defaults elided. */

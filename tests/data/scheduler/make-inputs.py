@@ -102,6 +102,7 @@ cases = {
                    ev("invoice.issued", "C-1", {"invoice_id": "I-1", "currency": "EUR", "amount_minor": 1,
                                                 "issued_on": "2026-02-01", "due_on": "2026-02-30"}),
                    ev("payment.received", "C-1", {"payment_id": "P", "currency": "EUR", "amount_minor": 1,
+                                                  "received_on": "2026-03-01",
                                                   "allocations": [{"invoice_id": "I-1", "amount_minor": 5}]}),
                    {"v": 1, "type": "invoice.issued", "tenant": "a/b", "customer_id": "C", "data": {}},
                    until("2026-07-01T00:00:00Z")],
