@@ -141,6 +141,16 @@ static const char *f_text(vctx *c, const char *name, int required)
     return s;
 }
 
+/* One line of text (an invoice number: printed in subjects and packed in
+ * the scheduler's records): text's length, but no control characters. */
+static const char *f_line(vctx *c, const char *name, int required)
+{
+    const char *s = get_str(c, name, required, CT_TEXT_MAX, 1);
+    if (s)
+        put_str(c, name, s);
+    return s;
+}
+
 /* Returns 1 and *days when valid. */
 static int f_date(vctx *c, const char *name, int required, int32_t *days)
 {
@@ -407,7 +417,7 @@ static void t_invoice(vctx *c, int full)
     f_id(c, "customer_id", 1);
     if (!full)
         return;
-    f_text(c, "number", 1);
+    f_line(c, "number", 1);
     char cur[4] = "";
     int e = f_currency(c, "currency", 1, cur);
     int64_t minor;

@@ -136,10 +136,9 @@ int sch_event_decode(json_t *json, sch_event *out, char *errstr, size_t errlen)
         const char *n = e->data.invoice.number;
         if (!amount_ok(e->data.invoice.amount_minor))
             return bad(errstr, errlen, "data.amount_minor", "must be an integer > 0");
-        if (n && strlen(n) > CT_ID_MAX)
-            return bad(errstr, errlen, "data.number",
-                       "longer than 200 bytes (the scheduler keeps numbers up to 200)");
-        for (; n && *n; n++)
+        if (n && strlen(n) > CT_TEXT_MAX)
+            return bad(errstr, errlen, "data.number", "max_length (longer than 1000 bytes)");
+        for (; n && *n; n++) /* ingest refuses them too; 0x1f separates packed fields */
             if ((unsigned char)*n < 0x20)
                 return bad(errstr, errlen, "data.number", "must not contain control characters");
         return 1;

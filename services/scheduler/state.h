@@ -49,7 +49,7 @@ int sch_strlist_del(sch_strlist *l, const char *s); /* 1 if removed */
 void sch_strlist_free(sch_strlist *l);
 
 typedef struct sch_inv {
-    char customer[SCH_ID_LEN], number[SCH_ID_LEN], currency[8];
+    char customer[SCH_ID_LEN], number[CT_TEXT_MAX + 1], currency[8];
     int64_t amount, paid, credited;
     int32_t issued, due; /* days since epoch */
     char status;         /* 'o' open 'p' paid 'v' voided 'w' written off */

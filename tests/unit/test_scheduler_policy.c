@@ -373,12 +373,70 @@ static void test_inv_pack(void **state)
     sch_map_free(m);
 }
 
+/* An invoice number is text (docs/events.md: up to 1000 bytes, no control
+ * characters): what ingest accepts the scheduler applies and packs intact
+ * (it used to keep 200 bytes and drop longer numbers). */
+static void test_long_number(void **state)
+{
+    (void)state;
+    char number[CT_TEXT_MAX + 2], ev[CT_TEXT_MAX + 512], err[512];
+    memset(number, '7', sizeof number - 1);
+    number[sizeof number - 1] = 0; /* 1001 bytes */
+    sch_event se;
+    for (int ok = 0; ok <= 1; ok++) {
+        if (ok)
+            number[CT_TEXT_MAX] = 0; /* 1000 bytes */
+        snprintf(ev, sizeof ev,
+                 ENV("invoice.issued") "\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{"
+                                       "\"invoice_id\":\"i\",\"number\":\"%s\",\"currency\":"
+                                       "\"EUR\",\"amount_minor\":5,\"issued_on\":\"2026-01-01\","
+                                       "\"due_on\":\"2026-01-02\"}}",
+                 number);
+        json_t *j = json_loads(ev, 0, NULL);
+        assert_non_null(j);
+        err[0] = 0;
+        int rc = sch_event_decode(j, &se, err, sizeof err);
+        if (ok) {
+            assert_int_equal(rc, 1);
+            assert_string_equal(se.ev.data.invoice.number, number);
+        } else {
+            assert_int_equal(rc, -1);
+            assert_non_null(strstr(err, "data.number: max_length"));
+        }
+        json_decref(j);
+    }
+    sch_map *m = sch_map_new();
+    sch_rec *r = sch_map_add(m, "P:i:a/i", SCH_T_INV, "a", "i");
+    r->exists = 1;
+    sch_inv *v = &r->u.inv;
+    snprintf(v->customer, sizeof v->customer, "c");
+    memcpy(v->number, number, CT_TEXT_MAX + 1);
+    snprintf(v->currency, sizeof v->currency, "EUR");
+    v->amount = 5;
+    snprintf(v->strategy, sizeof v->strategy, "default");
+    snprintf(v->variant, sizeof v->variant, "A");
+    char *packed = sch_inv_encode(r, "default", "A");
+    assert_non_null(packed);
+    redisReply rep;
+    memset(&rep, 0, sizeof rep);
+    rep.type = REDIS_REPLY_STRING;
+    rep.str = packed;
+    rep.len = strlen(packed);
+    sch_rec *b = sch_map_add(m, "P:i:a/j", SCH_T_INV, "a", "i");
+    assert_int_equal(sch_rec_decode(b, &rep, err, sizeof err), 0);
+    assert_int_equal(strlen(b->u.inv.number), CT_TEXT_MAX);
+    assert_string_equal(b->u.inv.number, number);
+    free(packed);
+    sch_map_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shipped_policy), cmocka_unit_test(test_bad_policies),
         cmocka_unit_test(test_assign),         cmocka_unit_test(test_step_times),
         cmocka_unit_test(test_event_checks),   cmocka_unit_test(test_inv_pack),
+        cmocka_unit_test(test_long_number),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
