@@ -20,6 +20,8 @@ BASE = "https://github.com/arrears/arrears/schemas/"
 ID = {"type": "string", "minLength": 1, "maxLength": 200,
       "description": "1 to 200 bytes, no control characters"}
 TEXT = {"type": "string", "minLength": 1, "maxLength": 1000}
+LINE = {"type": "string", "minLength": 1, "maxLength": 1000,
+        "description": "1 to 1000 bytes, no control characters"}
 DATE = {"type": "string", "format": "date", "pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
         "description": "YYYY-MM-DD, a real calendar date"}
 INSTANT = {"type": "string", "format": "date-time",
@@ -43,7 +45,7 @@ def obj(props, required):
     return {"type": "object", "properties": props, "required": required}
 
 invoice_full = obj({
-    "invoice_id": ID, "customer_id": ID, "number": TEXT, "currency": CURRENCY,
+    "invoice_id": ID, "customer_id": ID, "number": LINE, "currency": CURRENCY,
     "amount": AMOUNT, "issued_on": DATE,
     "due_on": dict(DATE, description="YYYY-MM-DD, not before issued_on"),
     "tags": strings(dict(ID)), "terms": TEXT, "po_number": TEXT},
