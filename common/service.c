@@ -100,23 +100,31 @@ static rd_kafka_t *consumer_new(cm_service *s, char *errstr, size_t errlen)
     const cm_service_def *d = s->def;
     char names[8][256];
     const char *topics[8];
-    if (d->manual_assign)
+    if (d->io.manual_assign)
         return consumer_manual(s, errstr, errlen);
-    if (d->ninputs > 8) {
-        snprintf(errstr, errlen, "more than 8 input topics");
-        return NULL;
-    }
-    for (int i = 0; i < d->ninputs; i++) {
-        cm_service_topic(s, d->inputs[i], names[i], sizeof(names[i]));
-        topics[i] = names[i];
+    int n = 0;
+    for (const char *p = d->io.inputs; *p;) {
+        size_t len = strcspn(p, ",");
+        char suffix[128];
+        if (n == 8 || len == 0 || len >= sizeof suffix) {
+            snprintf(errstr, errlen, "inputs \"%s\": 1 to 8 topic suffixes, comma-separated",
+                     d->io.inputs);
+            return NULL;
+        }
+        memcpy(suffix, p, len);
+        suffix[len] = 0;
+        cm_service_topic(s, suffix, names[n], sizeof(names[n]));
+        topics[n] = names[n];
+        n++;
+        p += len + (p[len] == ',');
     }
     cm_kafka_consumer_opts co = {
         .brokers = s->cfg->brokers,
         .group_id = s->cfg->group_id,
         .client_id = s->prog,
         .topics = topics,
-        .ntopics = d->ninputs,
-        .on_rebalance = d->on_rebalance,
+        .ntopics = n,
+        .on_rebalance = d->io.on_rebalance,
         .opaque = d->app,
     };
     return cm_kafka_consumer_new(&co, errstr, errlen);
@@ -148,14 +156,14 @@ static int loop(cm_service *s)
     int rc = -1;
     char err[512];
 
-    if (!d->own_poll && s->consumer && !(msgs = calloc(s->batch_max, sizeof(*msgs)))) {
+    if (!d->loop.own_poll && s->consumer && !(msgs = calloc(s->batch_max, sizeof(*msgs)))) {
         cm_log_error("out of memory for batches of %zu", s->batch_max);
         return -1;
     }
     while (cm_service_run) {
         size_t n = 0;
         if (msgs) {
-            int wait = d->poll_wait ? d->poll_wait(s, app) : s->poll_ms;
+            int wait = d->loop.poll_wait ? d->loop.poll_wait(s, app) : s->poll_ms;
             if (wait == CM_POLL_FAIL)
                 goto done;
             if (wait >= 0)
@@ -170,7 +178,7 @@ static int loop(cm_service *s)
             if (n > 0)
                 atomic_store(&s->ready.kafka_ok, 1);
         }
-        int r = d->on_batch ? d->on_batch(s, app, msgs, n) : CM_BATCH_DONE;
+        int r = d->loop.on_batch ? d->loop.on_batch(s, app, msgs, n) : CM_BATCH_DONE;
         if (r < 0)
             goto done;
         if (r == CM_BATCH_DONE && n > 0) {
@@ -178,7 +186,7 @@ static int loop(cm_service *s)
             for (size_t i = 0; i < n; i++)
                 rd_kafka_message_destroy(msgs[i]);
         }
-        if (d->on_tick && d->on_tick(s, app) < 0)
+        if (d->loop.on_tick && d->loop.on_tick(s, app) < 0)
             goto done;
         /* the one fatal-error policy (kafka.h): stop, the batch in hand
          * not stored, exit 1 */
@@ -194,11 +202,11 @@ done:
     return rc;
 }
 
-/* cm_settings_check_all_fn over def->configure. */
+/* cm_settings_check_all_fn over def->life.configure. */
 static int configure(void *opaque, char *errstr, size_t errlen)
 {
     const cm_service_def *d = opaque;
-    return d->configure ? d->configure(d->app, errstr, errlen) : 0;
+    return d->life.configure ? d->life.configure(d->app, errstr, errlen) : 0;
 }
 
 int cm_service_main(const cm_service_def *d, int argc, char **argv)
@@ -216,8 +224,8 @@ int cm_service_main(const cm_service_def *d, int argc, char **argv)
     snprintf(s->prog, sizeof(s->prog), "arrears-%s", d->name);
     if (cm_settings_args(argc, argv, s->prog, d->summary, d->settings, configure, (void *)d,
                          &code)) {
-        if (d->cleanup)
-            d->cleanup(d->app);
+        if (d->life.cleanup)
+            d->life.cleanup(d->app);
         return code;
     }
     cm_log_init(d->name, s->cfg->log_level);
@@ -227,19 +235,20 @@ int cm_service_main(const cm_service_def *d, int argc, char **argv)
     }
     cm_service_signals();
     cm_service_ready_init(&s->ready);
-    if (d->init && d->init(s, d->app, err, sizeof(err)) != 0) {
+    if (d->life.init && d->life.init(s, d->app, err, sizeof(err)) != 0) {
         cm_log_error("%s", err[0] ? err : "start failed");
         goto cleanup;
     }
-    if (d->lag_metric)
-        s->m_lag = cm_metrics_gauge(d->lag_metric, d->lag_help ? d->lag_help : "consumer lag");
+    if (d->io.lag_metric)
+        s->m_lag =
+            cm_metrics_gauge(d->io.lag_metric, d->io.lag_help ? d->io.lag_help : "consumer lag");
 
     s->http = cm_http_start(s->cfg->http_addr, cm_service_ready_fn, &s->ready, err, sizeof(err));
     if (!s->http && err[0]) {
         cm_log_error("http listener: %s", err);
         goto cleanup;
     }
-    if (d->redis_once) {
+    if (d->io.redis_once) {
         s->redis = cm_redis_connect(s->cfg->redis_url, 5000, err, sizeof(err));
         if (!s->redis) {
             cm_log_error("redis: %s", err);
@@ -253,26 +262,26 @@ int cm_service_main(const cm_service_def *d, int argc, char **argv)
     }
     atomic_store(&s->ready.redis_ok, 1);
 
-    if (d->producer_new)
-        s->producer = d->producer_new(s, d->app, err, sizeof(err));
+    if (d->io.producer_new)
+        s->producer = d->io.producer_new(s, d->app, err, sizeof(err));
     else
         s->producer = cm_kafka_producer_new(s->cfg->brokers, s->prog, &s->dr, 5, err, sizeof(err));
     if (!s->producer) {
         cm_log_error("kafka producer: %s", err);
         goto cleanup;
     }
-    if (d->ninputs > 0 && !(s->consumer = consumer_new(s, err, sizeof(err)))) {
+    if (d->io.inputs && *d->io.inputs && !(s->consumer = consumer_new(s, err, sizeof(err)))) {
         cm_log_error("kafka consumer: %s", err);
         goto cleanup;
     }
     err[0] = 0;
-    if (d->start && d->start(s, d->app, err, sizeof(err)) != 0) {
+    if (d->life.start && d->life.start(s, d->app, err, sizeof(err)) != 0) {
         cm_log_error("%s", err[0] ? err : "start failed");
         goto cleanup;
     }
 
     int failed = loop(s) != 0;
-    if (d->on_stop && d->on_stop(s, d->app, failed) != 0)
+    if (d->loop.on_stop && d->loop.on_stop(s, d->app, failed) != 0)
         failed = 1;
     if (failed)
         goto cleanup;
@@ -282,12 +291,12 @@ cleanup:
     if (s->consumer)
         cm_kafka_consumer_close(s->consumer); /* commits stored offsets */
     if (s->producer) {
-        if (!d->producer_new)
+        if (!d->io.producer_new)
             rd_kafka_flush(s->producer, 5000);
         rd_kafka_destroy(s->producer);
     }
-    if (d->cleanup)
-        d->cleanup(d->app);
+    if (d->life.cleanup)
+        d->life.cleanup(d->app);
     cm_redis_free(s->redis);
     cm_http_stop(s->http);
     return rc;

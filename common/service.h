@@ -77,41 +77,53 @@ typedef struct cm_service_def {
     const cm_settings_common *common; /* what those rows are bound to */
     void *app;
 
-    /* After the table loads, for --check-config too: checks across
-     * settings and builds what depends only on them (kept for the run;
-     * cleanup frees it). Every problem, one per line, in errstr. */
-    int (*configure)(void *app, char *errstr, size_t errlen);
-    /* After log, clock and signals, before any connection: metrics,
-     * buffers, s->batch_max/poll_ms/fill_ms. */
-    int (*init)(cm_service *s, void *app, char *errstr, size_t errlen);
-    int redis_once; /* 1: one attempt at start, failure is fatal; 0: wait for Redis */
-    /* NULL: an idempotent producer (linger 5 ms) counting into s->dr,
-     * flushed at teardown. A hook's producer is only destroyed. */
-    rd_kafka_t *(*producer_new)(cm_service *s, void *app, char *errstr, size_t errlen);
-    const char *const *inputs; /* topic suffixes consumed (prefix added); NULL: none */
-    int ninputs;
-    int manual_assign;                  /* in the group only to commit; start() assigns */
-    cm_kafka_rebalance_fn on_rebalance; /* its opaque is app */
-    /* Redis, producer and consumer are up. */
-    int (*start)(cm_service *s, void *app, char *errstr, size_t errlen);
+    /* Life cycle, in the order they run. */
+    struct {
+        /* After the table loads, for --check-config too: checks across
+         * settings and builds what depends only on them (kept for the
+         * run; cleanup frees it). Every problem, one per line, in errstr. */
+        int (*configure)(void *app, char *errstr, size_t errlen);
+        /* After log, clock and signals, before any connection: metrics,
+         * buffers, s->batch_max/poll_ms/fill_ms. */
+        int (*init)(cm_service *s, void *app, char *errstr, size_t errlen);
+        /* Redis, producer and consumer are up. */
+        int (*start)(cm_service *s, void *app, char *errstr, size_t errlen);
+        /* Last, after the consumer and producer are gone; also after
+         * --check-config. Must accept a partly built app. */
+        void (*cleanup)(void *app);
+    } life;
 
-    int own_poll; /* the hooks poll the consumer and publish readiness */
-    /* Before each poll: the longest wait in ms, CM_POLL_SKIP or
-     * CM_POLL_FAIL. NULL: s->poll_ms. */
-    int (*poll_wait)(cm_service *s, void *app);
-    /* Every turn, with what was polled (n may be 0, so that a pipelined
-     * service finishes its previous batch): CM_BATCH_DONE, CM_BATCH_TAKEN
-     * or -1 (nothing stored). */
-    int (*on_batch)(cm_service *s, void *app, rd_kafka_message_t **msgs, size_t n);
-    /* Every turn after on_batch: timers, periodic work. */
-    int (*on_tick)(cm_service *s, void *app);
-    /* After the loop, before the consumer closes, when start succeeded:
-     * drain what is in flight. failed: a hook stopped the loop. */
-    int (*on_stop)(cm_service *s, void *app, int failed);
-    /* Last, after the consumer and producer are gone; also after
-     * --check-config. Must accept a partly built app. */
-    void (*cleanup)(void *app);
-    const char *lag_metric, *lag_help; /* gauge of consumer lag; NULL: none */
+    /* Connections: Redis, the producer, what is consumed. */
+    struct {
+        int redis_once; /* 1: one attempt at start, failure is fatal; 0: wait for Redis */
+        /* NULL: an idempotent producer (linger 5 ms) counting into s->dr,
+         * flushed at teardown. A hook's producer is only destroyed. */
+        rd_kafka_t *(*producer_new)(cm_service *s, void *app, char *errstr, size_t errlen);
+        /* topic suffixes consumed, comma-separated ("events,contacts"; the
+         * prefix is added); NULL: none */
+        const char *inputs;
+        int manual_assign;                  /* in the group only to commit; start() assigns */
+        cm_kafka_rebalance_fn on_rebalance; /* its opaque is app */
+        const char *lag_metric, *lag_help;  /* gauge of consumer lag; NULL: none */
+    } io;
+
+    /* The loop. */
+    struct {
+        int own_poll; /* the hooks poll the consumer and publish readiness */
+        /* Before each poll: the longest wait in ms, CM_POLL_SKIP or
+         * CM_POLL_FAIL. NULL: s->poll_ms. */
+        int (*poll_wait)(cm_service *s, void *app);
+        /* Every turn, with what was polled (n may be 0, so that a
+         * pipelined service finishes its previous batch): CM_BATCH_DONE,
+         * CM_BATCH_TAKEN or -1 (nothing stored). */
+        int (*on_batch)(cm_service *s, void *app, rd_kafka_message_t **msgs, size_t n);
+        /* Every turn after on_batch: timers, periodic work. */
+        int (*on_tick)(cm_service *s, void *app);
+        /* After the loop, before the consumer closes, when start
+         * succeeded: drain what is in flight. failed: a hook stopped the
+         * loop. */
+        int (*on_stop)(cm_service *s, void *app, int failed);
+    } loop;
 } cm_service_def;
 
 /* The running service, handed to every hook. */

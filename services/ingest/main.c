@@ -128,21 +128,15 @@ static void cleanup(void *a)
 
 int main(int argc, char **argv)
 {
-    static const char *const inputs[] = {"inbound"};
     static const cm_service_def def = {
         .name = "ingest",
         .summary = "validates, normalizes and de-duplicates inbound billing/CRM events",
         .settings = table,
         .common = &app.c,
-        .init = init,
-        .start = start,
-        .cleanup = cleanup,
-        .inputs = inputs,
-        .ninputs = 1,
-        .poll_wait = poll_wait,
-        .on_batch = on_batch,
-        .on_stop = on_stop,
-        .lag_metric = "arrears_ingest_lag_messages",
-        .lag_help = "consumer lag on inbound"};
+        .life = {.init = init, .start = start, .cleanup = cleanup},
+        .io = {.inputs = "inbound",
+               .lag_metric = "arrears_ingest_lag_messages",
+               .lag_help = "consumer lag on inbound"},
+        .loop = {.poll_wait = poll_wait, .on_batch = on_batch, .on_stop = on_stop}};
     return cm_service_main(&def, argc, argv);
 }

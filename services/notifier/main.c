@@ -102,7 +102,6 @@ static cm_setting table[] = {
 
 int main(int argc, char **argv)
 {
-    static const char *const inputs[] = {"commands"};
     static const cm_service_def def = {
         .name = "notifier",
         .summary = "sends the scheduler's commands as email, SMS and webhooks and records each "
@@ -110,17 +109,15 @@ int main(int argc, char **argv)
         .settings = table,
         .common = &app.o.c,
         .app = &app,
-        .configure = ntf_setup_configure,
-        .init = ntf_setup_init,
-        .redis_once = 1,
-        .producer_new = ntf_setup_producer,
-        .inputs = inputs,
-        .ninputs = 1,
-        .on_rebalance = ntf_setup_rebalance,
-        .start = ntf_setup_start,
-        .own_poll = 1, /* the worker polls between sends and commits transactions */
-        .on_tick = ntf_setup_tick,
-        .on_stop = ntf_setup_stop,
-        .cleanup = ntf_setup_cleanup};
+        .life = {.configure = ntf_setup_configure,
+                 .init = ntf_setup_init,
+                 .start = ntf_setup_start,
+                 .cleanup = ntf_setup_cleanup},
+        .io = {.redis_once = 1,
+               .producer_new = ntf_setup_producer,
+               .inputs = "commands",
+               .on_rebalance = ntf_setup_rebalance},
+        /* the worker polls between sends and commits transactions */
+        .loop = {.own_poll = 1, .on_tick = ntf_setup_tick, .on_stop = ntf_setup_stop}};
     return cm_service_main(&def, argc, argv);
 }

@@ -97,7 +97,6 @@ int main(int argc, char **argv)
     }
     /* the group only holds the committed offsets: every partition is
      * assigned by start (serve.h) */
-    static const char *const inputs[] = {"events", "contacts", "reports.requests"};
     static const cm_service_def def = {
         .name = "reporter",
         .summary = "aging, KPI and effectiveness reports from events and contacts "
@@ -105,16 +104,11 @@ int main(int argc, char **argv)
         .settings = table,
         .common = &app.c,
         .app = &app.svc,
-        .init = init,
-        .start = start,
-        .cleanup = cleanup,
-        .inputs = inputs,
-        .ninputs = 3,
-        .manual_assign = 1,
-        .on_batch = on_batch,
-        .on_tick = on_tick,
-        .on_stop = on_stop,
-        .lag_metric = "arrears_reporter_lag",
-        .lag_help = "records behind the high watermarks"};
+        .life = {.init = init, .start = start, .cleanup = cleanup},
+        .io = {.inputs = "events,contacts,reports.requests",
+               .manual_assign = 1,
+               .lag_metric = "arrears_reporter_lag",
+               .lag_help = "records behind the high watermarks"},
+        .loop = {.on_batch = on_batch, .on_tick = on_tick, .on_stop = on_stop}};
     return cm_service_main(&def, argc, argv);
 }

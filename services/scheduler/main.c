@@ -120,25 +120,20 @@ int main(int argc, char **argv)
      * regions (jarena.h); without it, the heap as before */
     if (sch_jarena_install() < 0)
         fprintf(stderr, "arrears-scheduler: no event arena (using malloc)\n");
-    static const char *const inputs[] = {"events"};
     static const cm_service_def def = {
         .name = "scheduler",
         .summary = "keeps every open invoice's collection state and fires its commands",
         .settings = table,
         .common = &app.c,
         .app = &app.loop,
-        .configure = configure,
-        .init = init,
-        .start = start,
-        .cleanup = cleanup,
-        .inputs = inputs,
-        .ninputs = 1,
-        .on_rebalance = sch_loop_rebalance,
-        .poll_wait = sch_loop_poll_wait,
-        .on_batch = sch_loop_on_batch,
-        .on_tick = sch_loop_on_tick,
-        .on_stop = sch_loop_on_stop,
-        .lag_metric = "arrears_scheduler_lag_messages",
-        .lag_help = "consumer lag on events"};
+        .life = {.configure = configure, .init = init, .start = start, .cleanup = cleanup},
+        .io = {.inputs = "events",
+               .on_rebalance = sch_loop_rebalance,
+               .lag_metric = "arrears_scheduler_lag_messages",
+               .lag_help = "consumer lag on events"},
+        .loop = {.poll_wait = sch_loop_poll_wait,
+                 .on_batch = sch_loop_on_batch,
+                 .on_tick = sch_loop_on_tick,
+                 .on_stop = sch_loop_on_stop}};
     return cm_service_main(&def, argc, argv);
 }

@@ -144,8 +144,7 @@ static int run_check_config(void)
                           .settings = table,
                           .common = &cfg.c,
                           .app = &cfg,
-                          .configure = configure,
-                          .cleanup = cleanup};
+                          .life = {.configure = configure, .cleanup = cleanup}};
     configured = cleaned = 0;
     return cm_service_main(&def, 2, argv);
 }
