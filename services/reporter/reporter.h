@@ -23,9 +23,9 @@
 #include <stdio.h>
 
 /* ---- state.c ---- */
-/* Grows the array *p of elem-byte items to hold need items (capacity
- * doubling from 16, new items zeroed). 0, or -1 on out of memory with *p
- * and *cap unchanged. Shared by the library's files (REP_GROW). */
+/* common/vec.h's cm_grow for the reporter's 32-bit capacities (its
+ * tables are indexed by uint32): 0, or -1 on out of memory or beyond
+ * UINT32_MAX items, with *p and *cap unchanged. */
 int rep_grow(void **p, uint32_t *cap, size_t elem, uint32_t need);
 #define REP_GROW(arr, cap, need) rep_grow((void **)&(arr), &(cap), sizeof *(arr), (need))
 

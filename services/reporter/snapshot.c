@@ -478,14 +478,8 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
             if (v->contacts[k] >= st->ncontacts)
                 goto bad;
         rep_cust *c = &st->custs[v->cust];
-        if (c->ninvs == c->capinvs) {
-            uint32_t cap = c->capinvs ? c->capinvs * 2 : 4;
-            uint32_t *q = realloc(c->invs, cap * sizeof *q);
-            if (!q)
-                goto bad;
-            c->invs = q;
-            c->capinvs = cap;
-        }
+        if (REP_GROW(c->invs, c->capinvs, c->ninvs + 1) < 0)
+            goto bad;
         c->invs[c->ninvs++] = i;
     }
     if (rep_state_reindex(st) < 0)

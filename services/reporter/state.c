@@ -22,6 +22,7 @@
  * reversed payment it has seen, an allocation to an invoice in the same
  * currency. */
 #include "reporter.h"
+#include "vec.h"
 
 #include "clock.h"
 #include "command.h"
@@ -37,17 +38,12 @@
 
 int rep_grow(void **p, uint32_t *cap, size_t elem, uint32_t need)
 {
-    if (need <= *cap)
-        return 0;
-    uint32_t ncap = *cap ? *cap : 16;
-    while (ncap < need)
-        ncap *= 2;
-    void *q = realloc(*p, (size_t)ncap * elem);
-    if (!q)
+    if (need > UINT32_C(1) << 31) /* the doubled capacity stays below 2^32 */
         return -1;
-    memset((char *)q + (size_t)*cap * elem, 0, (size_t)(ncap - *cap) * elem);
-    *p = q;
-    *cap = ncap;
+    size_t c = *cap;
+    if (cm_grow(p, &c, elem, need) < 0)
+        return -1;
+    *cap = (uint32_t)c;
     return 0;
 }
 

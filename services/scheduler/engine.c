@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "vec.h"
 #include "jarena.h"
 #include "log.h"
 #include "store.h"
@@ -382,14 +383,8 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
         if (part < 0 || part >= SCH_MAX_PARTS || seen[part])
             continue;
         seen[part] = 1;
-        if (e->npending == e->cappending) {
-            size_t cap = e->cappending ? e->cappending * 2 : 64;
-            sch_pending *np2 = realloc(e->pending, cap * sizeof *np2);
-            if (!np2)
-                goto failed;
-            e->pending = np2;
-            e->cappending = cap;
-        }
+        if (CM_GROW(e->pending, e->cappending, e->npending + 1) < 0)
+            goto failed;
         char rk[300];
         sch_store_round_key(rk, sizeof rk, e->prefix, part, c.round);
         e->pending[e->npending].part = part;

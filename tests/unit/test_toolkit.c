@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "map.h"
 #include "str.h"
+#include "vec.h"
 
 static void test_buf(void **state)
 {
@@ -150,6 +151,28 @@ static void test_fnv_strlcpy_mono(void **state)
     assert_true(b >= a);
 }
 
+static void test_grow(void **state)
+{
+    (void)state;
+    int *v = NULL;
+    size_t cap = 0;
+    for (size_t n = 0; n < 1000; n++) {
+        assert_int_equal(CM_GROW(v, cap, n + 1), 0);
+        assert_true(cap >= n + 1);
+        assert_int_equal(v[n], 0); /* new elements are zeroed */
+        v[n] = (int)n;
+    }
+    assert_int_equal(cap, 1024); /* 16 doubled six times */
+    for (size_t n = 0; n < 1000; n++)
+        assert_int_equal(v[n], (int)n);
+    /* an impossible size fails and leaves the array as it was */
+    void *before = v;
+    assert_int_equal(cm_grow((void **)&v, &cap, sizeof *v, SIZE_MAX / 2), -1);
+    assert_ptr_equal(v, before);
+    assert_int_equal(cap, 1024);
+    free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -158,6 +181,7 @@ int main(void)
         cmocka_unit_test(test_base64),
         cmocka_unit_test(test_map),
         cmocka_unit_test(test_fnv_strlcpy_mono),
+        cmocka_unit_test(test_grow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
