@@ -22,6 +22,7 @@
  *      outcome is recorded, or before they send, their claims are released
  *      and the new owner publishes the recorded outcome or sends. */
 #include "worker.h"
+#include "vec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,15 +83,20 @@ typedef struct provider {
     char last_error[160];
 } provider;
 
+/* What the worker knows of one partition of commands. */
+typedef struct ntf_part {
+    uint32_t gen;     /* assignment generation: jobs of an older one are orphans */
+    int assigned;     /* in the current assignment */
+    int64_t next_off; /* the offset after the last taken in this assignment; -1: none */
+} ntf_part;
+
 struct ntf_worker {
     ntf_worker_opts o;
     rd_kafka_t *consumer;
     job **jobs;
     size_t njobs, cap;
-    uint32_t *gen;
-    int *assigned;
-    int64_t *next_off; /* per partition: the offset after the last taken in this assignment */
-    int nparts;
+    ntf_part *parts; /* indexed by partition, nparts of them */
+    size_t nparts;
     int paused;
     int draining;
     int64_t last_refresh_ms;
@@ -163,29 +169,13 @@ static int ensure_part(ntf_worker *w, int32_t p)
 {
     if (p < 0)
         return -1;
-    if (p < w->nparts)
+    size_t had = w->nparts;
+    if ((size_t)p < had)
         return 0;
-    int n = w->nparts ? w->nparts : 16;
-    while (n <= p)
-        n *= 2;
-    uint32_t *g = realloc(w->gen, (size_t)n * sizeof *g);
-    if (!g)
+    if (CM_GROW(w->parts, w->nparts, (size_t)p + 1) < 0)
         return -1;
-    w->gen = g;
-    int *a = realloc(w->assigned, (size_t)n * sizeof *a);
-    if (!a)
-        return -1;
-    w->assigned = a;
-    int64_t *o = realloc(w->next_off, (size_t)n * sizeof *o);
-    if (!o)
-        return -1;
-    w->next_off = o;
-    for (int i = w->nparts; i < n; i++) {
-        w->gen[i] = 0;
-        w->assigned[i] = 0;
-        w->next_off[i] = -1;
-    }
-    w->nparts = n;
+    for (size_t i = had; i < w->nparts; i++)
+        w->parts[i].next_off = -1; /* gen and assigned: zeroed by cm_grow */
     return 0;
 }
 
@@ -211,9 +201,9 @@ void ntf_worker_on_rebalance(void *opaque, int assigned,
         if (ensure_part(w, p) < 0)
             continue;
         if (!assigned)
-            w->gen[p]++; /* jobs of the old assignment become orphans */
-        w->assigned[p] = assigned;
-        w->next_off[p] = -1;
+            w->parts[p].gen++; /* jobs of the old assignment become orphans */
+        w->parts[p].assigned = assigned;
+        w->parts[p].next_off = -1;
     }
     w->paused = 0; /* a new assignment starts unpaused */
 }
@@ -257,7 +247,7 @@ static void intake(ntf_worker *w, rd_kafka_message_t *m)
     j->msg = m;
     j->partition = m->partition;
     if (ensure_part(w, m->partition) == 0) {
-        int64_t *next = &w->next_off[m->partition];
+        int64_t *next = &w->parts[m->partition].next_off;
         if (*next >= 0 && m->offset < *next) {
             /* delivered again within one assignment (librdkafka can, around
              * pause and resume): the first copy is in memory or committed,
@@ -272,7 +262,7 @@ static void intake(ntf_worker *w, rd_kafka_message_t *m)
             return;
         }
         *next = m->offset + 1;
-        j->gen = w->gen[m->partition];
+        j->gen = w->parts[m->partition].gen;
     }
     int rc = ntf_command_parse(m->payload, m->len, &j->cmd, err, sizeof err);
     j->identified = j->cmd.c.command_id != NULL;
@@ -482,7 +472,7 @@ static void count_outcome(ntf_worker *w, const job *j)
 static int is_current(const ntf_worker *w, const job *j)
 {
     int p = j->partition;
-    return p >= 0 && p < w->nparts && w->gen[p] == j->gen && w->assigned[p];
+    return p >= 0 && (size_t)p < w->nparts && w->parts[p].gen == j->gen && w->parts[p].assigned;
 }
 
 static int txn_begin(ntf_worker *w)
@@ -535,7 +525,7 @@ static int publish_one(ntf_worker *w, job *j)
  * or whose outcome is recorded, give their claims back and are dropped. */
 static void do_publish(ntf_worker *w)
 {
-    char *blocked = calloc((size_t)(w->nparts > 0 ? w->nparts : 1), 1);
+    char *blocked = calloc(w->nparts > 0 ? w->nparts : 1, 1);
     const char **release = calloc(w->njobs ? w->njobs : 1, sizeof *release);
     size_t nrel = 0;
     char err[256];
@@ -1116,8 +1106,6 @@ void ntf_worker_free(ntf_worker *w)
     for (size_t i = 0; i < w->njobs; i++)
         job_free(w->jobs[i]);
     free(w->jobs);
-    free(w->gen);
-    free(w->assigned);
-    free(w->next_off);
+    free(w->parts);
     free(w);
 }
