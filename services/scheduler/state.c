@@ -201,7 +201,7 @@ void sch_map_free(sch_map *m)
 {
     if (!m)
         return;
-    for (size_t i = 0; i < m->n; i++)
+    for (size_t i = m->n; i-- > 0;) /* released in reverse of insertion */
         rec_free(m->order[i]);
     free(m->order);
     free(m->slots);
