@@ -14,6 +14,9 @@
 
 #include "clock.h"
 #include "validate.h"
+#include "buf.h"
+#include "outcome.h"
+#include "command.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -95,32 +98,29 @@ json_t *rep_normalize_contact(const json_t *line, char *errstr, size_t errlen)
     if (json_object_get(line, "type"))
         return json_deep_copy(line);
     /* a command, as the scheduler's backtest prints them: recorded as sent
-     * at the simulated instant it fired */
-    const char *cmd = json_string_value(json_object_get(line, "command_id"));
-    const char *created = json_string_value(json_object_get(line, "created_at"));
-    if (!cmd || !created) {
-        snprintf(errstr, errlen, "type: required (or a command with command_id and created_at)");
+     * at the simulated instant it fired, through the contract's codecs
+     * (what a partly valid command has is kept, as the notifier does) */
+    json_t *out = NULL;
+    cm_buf b = CM_BUF_INIT;
+    char why[256] = "";
+    ct_command *cmd = calloc(1, sizeof *cmd);
+    if (!cmd) {
+        snprintf(errstr, errlen, "out of memory");
         return NULL;
     }
-    json_t *ids = json_array();
-    const json_t *invs = json_object_get(line, "invoices");
-    for (size_t i = 0; i < json_array_size(invs); i++) {
-        const json_t *id = json_object_get(json_array_get(invs, i), "invoice_id");
-        if (json_is_string(id))
-            json_array_append(ids, (json_t *)id);
+    ct_command_decode(line, cmd, why, sizeof why);
+    if (!cmd->command_id || !cmd->created_at_ms) {
+        snprintf(errstr, errlen, "type: required (or a command with command_id and created_at)");
+        goto cleanup;
     }
-    const json_t *cust = json_object_get(line, "customer");
-    json_t *c = json_pack(
-        "{s:i, s:s, s:s, s:s, s:O?, s:O?, s:O?, s:o, s:O?, s:O?, s:O?, s:O?, "
-        "s:O?, s:s, s:O?, s:O?}",
-        "v", 1, "type", "contact.sent", "id", cmd, "command_id", cmd, "kind",
-        json_object_get(line, "kind"), "tenant", json_object_get(line, "tenant"), "customer_id",
-        json_object_get(cust, "customer_id"), "invoice_ids", ids, "channel",
-        json_object_get(line, "channel"), "template", json_object_get(line, "template"), "strategy",
-        json_object_get(line, "strategy"), "variant", json_object_get(line, "variant"), "step",
-        json_object_get(line, "step"), "at", created, "currency", json_object_get(line, "currency"),
-        "amount_total_minor", json_object_get(json_object_get(line, "amounts"), "total"));
-    if (!c)
+    ct_contact o;
+    ct_contact_from_command(&o, cmd);
+    o.type = CT_OUT_SENT;
+    o.at_ms = cmd->created_at_ms;
+    if (ct_contact_encode(&o, &b) < 0 || !(out = json_loadb(b.p, b.len, 0, NULL)))
         snprintf(errstr, errlen, "out of memory");
-    return c;
+cleanup:
+    cm_buf_free(&b);
+    free(cmd);
+    return out;
 }
