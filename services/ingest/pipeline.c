@@ -11,27 +11,9 @@
 #include "clock.h"
 #include "kafka.h"
 #include "log.h"
+#include "metric_catalog.h"
 #include "metrics.h"
 #include "service.h"
-
-typedef struct metrics {
-    cm_metric *accepted, *rejected, *duplicates, *retries, *batch_seconds, *lag;
-} metrics;
-
-static void metrics_init(metrics *m)
-{
-    m->accepted = cm_metrics_counter("arrears_ingest_messages_total{result=\"accepted\"}",
-                                     "inbound messages by outcome");
-    m->rejected = cm_metrics_counter("arrears_ingest_messages_total{result=\"rejected\"}",
-                                     "inbound messages by outcome");
-    m->duplicates = cm_metrics_counter("arrears_ingest_messages_total{result=\"duplicate\"}",
-                                       "inbound messages by outcome");
-    m->retries =
-        cm_metrics_counter("arrears_ingest_retries_total", "retried Redis or delivery steps");
-    m->batch_seconds =
-        cm_metrics_histogram("arrears_ingest_batch_seconds", "time to make a batch durable");
-    m->lag = cm_metrics_gauge("arrears_ingest_lag_messages", "consumer lag on inbound");
-}
 
 /* Per-batch views of the polled messages (headers point into them). */
 typedef struct views {
@@ -126,8 +108,8 @@ struct ing_pipeline {
     const ing_config *cfg;
     pthread_t sender_tid;
     int sender_started;
-    metrics m;
-    ing_batch_stats st; /* totals */
+    cm_metric *m[CT_M_COUNT]; /* metric_catalog.h; the lag is the runtime's */
+    ing_batch_stats st;       /* totals */
 };
 
 static void slot_release(slot *s)
@@ -239,11 +221,11 @@ static int release_finished(ing_pipeline *p, uint64_t *released, uint64_t filled
             cm_log_warn("store offsets: %s (the batch will be replayed)", err);
         if (state == SLOT_FAILED)
             rc = -1;
-        cm_metric_observe(p->m.batch_seconds, since(&s->t0));
-        cm_metric_add(p->m.accepted, s->st.accepted);
-        cm_metric_add(p->m.rejected, s->st.rejected);
-        cm_metric_add(p->m.duplicates, s->st.duplicates);
-        cm_metric_add(p->m.retries, s->st.retries);
+        cm_metric_observe(p->m[CT_M_INGEST_BATCH_SECONDS], since(&s->t0));
+        cm_metric_add(p->m[CT_M_INGEST_ACCEPTED], s->st.accepted);
+        cm_metric_add(p->m[CT_M_INGEST_REJECTED], s->st.rejected);
+        cm_metric_add(p->m[CT_M_INGEST_DUPLICATE], s->st.duplicates);
+        cm_metric_add(p->m[CT_M_INGEST_RETRIES], s->st.retries);
         p->st.accepted += s->st.accepted;
         p->st.rejected += s->st.rejected;
         p->st.duplicates += s->st.duplicates;
@@ -279,7 +261,7 @@ ing_pipeline *ing_pipeline_new(size_t batch, const ing_config *cfg)
     pthread_cond_init(&p->cv, NULL);
     p->batch = batch;
     p->cfg = cfg;
-    metrics_init(&p->m);
+    ct_metrics_register(CT_SVC_INGEST, p->m);
     for (int i = 0; i < NSLOTS; i++) {
         slot *s = &p->slots[i];
         s->msgs = calloc(batch, sizeof *s->msgs);

@@ -34,6 +34,7 @@
 #include "contact.h"
 #include "log.h"
 #include "message.h"
+#include "metric_catalog.h"
 #include "metrics.h"
 #include "outbox.h"
 #include "ratelimit.h"
@@ -107,8 +108,7 @@ struct ntf_worker {
     int fatal; /* the producer is unusable: the process must exit */
     provider prov[3];
     unsigned rnd;
-    cm_metric *m_sent[CT_CH_COUNT], *m_failed[CT_CH_COUNT], *m_retries, *m_invalid, *m_replayed,
-        *m_republished, *m_waited, *m_inflight, *m_queued, *m_latency, *m_paused;
+    cm_metric *m[CT_M_COUNT]; /* metric_catalog.h: m[CT_M_NOTIFIER_*] */
 };
 
 static void do_publish(ntf_worker *w);
@@ -132,31 +132,7 @@ ntf_worker *ntf_worker_new(const ntf_worker_opts *o, char *errstr, size_t errlen
     for (int i = 0; i < 3; i++)
         ntf_bucket_init(&w->prov[i].bucket, o->rate[i], o->burst[i], now);
     w->rnd = (unsigned)now ^ ((unsigned)getpid() << 16);
-    for (int i = 0; i < CT_CH_COUNT; i++) {
-        char name[128];
-        const char *ch = ct_channel_name((ct_channel)i);
-        snprintf(name, sizeof name, "arrears_notifier_sent_total{channel=\"%s\"}", ch);
-        w->m_sent[i] = cm_metrics_counter(name, "contact.sent outcomes published");
-        snprintf(name, sizeof name, "arrears_notifier_failed_total{channel=\"%s\"}", ch);
-        w->m_failed[i] = cm_metrics_counter(name, "contact.failed outcomes published");
-    }
-    w->m_retries = cm_metrics_counter("arrears_notifier_retries_total",
-                                      "attempts scheduled again after a transient failure");
-    w->m_invalid = cm_metrics_counter("arrears_notifier_invalid_commands_total",
-                                      "records on commands without a usable command_id");
-    w->m_replayed = cm_metrics_counter("arrears_notifier_replayed_total",
-                                       "commands whose outcome was already published");
-    w->m_republished =
-        cm_metrics_counter("arrears_notifier_republished_total",
-                           "recorded outcomes published again after their publisher stopped");
-    w->m_waited = cm_metrics_counter("arrears_notifier_claim_waits_total",
-                                     "times a command was claimed by another owner");
-    w->m_inflight = cm_metrics_gauge("arrears_notifier_inflight", "sends in flight");
-    w->m_queued = cm_metrics_gauge("arrears_notifier_queued", "commands in memory");
-    w->m_paused = cm_metrics_gauge("arrears_notifier_consumer_paused",
-                                   "1 while consumption is paused (backlog full)");
-    w->m_latency =
-        cm_metrics_histogram("arrears_notifier_send_seconds", "duration of one send attempt");
+    ct_metrics_register(CT_SVC_NOTIFIER, w->m);
     return w;
 }
 
@@ -271,7 +247,7 @@ static void intake(ntf_worker *w, rd_kafka_message_t *m)
                       json_pack("{s:i,s:I,s:s}", "partition", (int)m->partition, "offset",
                                 (json_int_t)m->offset, "error", err),
                       "command skipped: it cannot be answered without a command_id");
-        cm_metric_add(w->m_invalid, 1);
+        cm_metric_add(w->m[CT_M_NOTIFIER_INVALID], 1);
         j->st = J_DONE;
     } else {
         if (rc < 0) {
@@ -361,7 +337,7 @@ static void on_done(void *opaque, const ntf_send_result *r)
     int is_smtp = j->cmd.c.channel == CT_CH_EMAIL;
     provider *pv = &w->prov[channel_idx(j)];
     ntf_result res = ntf_retry_classify(is_smtp, r->curl_code, r->status);
-    cm_metric_observe(w->m_latency, (double)(now - j->claim_ms) / 1000.0);
+    cm_metric_observe(w->m[CT_M_NOTIFIER_SEND_SECONDS], (double)(now - j->claim_ms) / 1000.0);
     if (r->status > 0)
         snprintf(j->out.provider_status, sizeof j->out.provider_status, "%ld", r->status);
     else
@@ -395,7 +371,7 @@ static void on_done(void *opaque, const ntf_send_result *r)
         return;
     }
     int64_t delay = ntf_retry_delay(&w->o.retry, j->attempts + 1, rnd01(w), r->retry_after_ms);
-    cm_metric_add(w->m_retries, 1);
+    cm_metric_add(w->m[CT_M_NOTIFIER_RETRIES], 1);
     cm_log_fields(CM_LOG_DEBUG,
                   json_pack("{s:s,s:i,s:I,s:s}", "command_id", j->cmd.c.command_id, "attempt",
                             j->attempts, "delay_ms", (json_int_t)delay, "error", reason),
@@ -466,7 +442,7 @@ static void count_outcome(ntf_worker *w, const job *j)
     int ch = j->cmd.c.channel != CT_CH_NONE ? channel_idx(j) : 0;
     /* the stored event decides (a republished one may differ from ours) */
     int sent = event_type(j->event) == CT_OUT_SENT;
-    cm_metric_add(sent ? w->m_sent[ch] : w->m_failed[ch], 1);
+    cm_metric_add(w->m[(sent ? CT_M_NOTIFIER_SENT : CT_M_NOTIFIER_FAILED) + ch], 1);
 }
 
 static int is_current(const ntf_worker *w, const job *j)
@@ -658,11 +634,11 @@ static void on_claim(ntf_worker *w, job *j, ntf_claim_res *res, int64_t now)
         claimed(w, j, now);
         break;
     case NTF_CLAIM_DONE:
-        cm_metric_add(w->m_replayed, 1);
+        cm_metric_add(w->m[CT_M_NOTIFIER_REPLAYED], 1);
         j->st = J_DONE;
         break;
     case NTF_CLAIM_REPUBLISH:
-        cm_metric_add(w->m_republished, 1);
+        cm_metric_add(w->m[CT_M_NOTIFIER_REPUBLISHED], 1);
         j->claim_ms = now;
         free(j->event);
         j->event = res->event;
@@ -672,7 +648,7 @@ static void on_claim(ntf_worker *w, job *j, ntf_claim_res *res, int64_t now)
     case NTF_CLAIM_HELD:
     default: {
         if (j->st == J_CLAIM)
-            cm_metric_add(w->m_waited, 1);
+            cm_metric_add(w->m[CT_M_NOTIFIER_CLAIM_WAITS], 1);
         int64_t d = res->pttl;
         if (d < 100)
             d = 100;
@@ -876,14 +852,14 @@ static void pause_resume(ntf_worker *w)
             rd_kafka_topic_partition_list_destroy(l);
         }
         w->paused = full;
-        cm_metric_set(w->m_paused, full);
+        cm_metric_set(w->m[CT_M_NOTIFIER_PAUSED], full);
     }
 }
 
 static void readiness(ntf_worker *w, int64_t now)
 {
-    cm_metric_set(w->m_inflight, ntf_sender_inflight(w->o.sender));
-    cm_metric_set(w->m_queued, (double)w->njobs);
+    cm_metric_set(w->m[CT_M_NOTIFIER_INFLIGHT], ntf_sender_inflight(w->o.sender));
+    cm_metric_set(w->m[CT_M_NOTIFIER_QUEUED], (double)w->njobs);
     cm_service_ready *r = w->o.ready;
     if (!r)
         return;

@@ -197,7 +197,7 @@ static int rep_produce(rep_svc *s, json_t *r, const char *request_id, char *errs
                               errstr, errlen);
     free(body);
     if (rc == 0)
-        cm_metric_add(s->m_reports, 1);
+        cm_metric_add(s->m[CT_M_REPORTER_REPORTS], 1);
     return rc;
 }
 
@@ -233,7 +233,7 @@ static void rep_answer(rep_svc *s, const rd_kafka_message_t *m)
     rep_request rq;
     json_t *req = json_loadb(m->payload, m->len, 0, NULL);
     int32_t today = cm_time_day(cm_clock_now_ms());
-    cm_metric_add(s->m_requests, 1);
+    cm_metric_add(s->m[CT_M_REPORTER_REQUESTS], 1);
     if (!req || rep_request_parse(req, today, &rq, errstr, sizeof errstr) < 0) {
         if (!req) {
             memset(&rq, 0, sizeof rq);
@@ -270,8 +270,9 @@ static int rep_snapshot(rep_svc *s)
         return -1;
     }
     atomic_store(&s->ready->redis_ok, 1);
-    cm_metric_observe(s->m_snap, (double)(cm_clock_real_ms() - t0) / 1000.0);
-    cm_metric_set(s->m_snap_bytes, (double)bytes);
+    cm_metric_observe(s->m[CT_M_REPORTER_SNAPSHOT_SECONDS],
+                      (double)(cm_clock_real_ms() - t0) / 1000.0);
+    cm_metric_set(s->m[CT_M_REPORTER_SNAPSHOT_BYTES], (double)bytes);
     /* the snapshot is durable: commit its offsets to the group */
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(s->st->offsets.n);
     for (int i = 0; i < s->st->offsets.n; i++)
@@ -293,22 +294,7 @@ void rep_serve_init(rep_svc *s)
 {
     atomic_store(&s->ready->extra_ok, 0);
     snprintf(s->ready->extra_why, sizeof s->ready->extra_why, "rebuilding aggregates");
-    s->m_events = cm_metrics_counter("arrears_reporter_events_total", "canonical events consumed");
-    s->m_contacts =
-        cm_metrics_counter("arrears_reporter_contacts_total", "contact outcomes consumed");
-    s->m_rejected = cm_metrics_counter("arrears_reporter_rejected_total",
-                                       "input records rejected (logged with the reason)");
-    s->m_dups = cm_metrics_counter("arrears_reporter_duplicates_total",
-                                   "input records ignored as duplicates of an applied id");
-    s->m_reports = cm_metrics_counter("arrears_reporter_reports_total", "reports published");
-    s->m_requests =
-        cm_metrics_counter("arrears_reporter_requests_total", "report requests received");
-    s->m_snap =
-        cm_metrics_histogram("arrears_reporter_snapshot_seconds", "time to save a snapshot");
-    s->m_snap_bytes =
-        cm_metrics_gauge("arrears_reporter_snapshot_bytes", "size of the last snapshot");
-    s->m_invoices =
-        cm_metrics_gauge("arrears_reporter_invoices", "invoices held in the aggregates");
+    ct_metrics_register(CT_SVC_REPORTER, s->m);
 }
 
 int rep_serve_start(rep_svc *s, volatile sig_atomic_t *run, char *errstr, size_t errlen)
@@ -379,18 +365,18 @@ void rep_serve_records(rep_svc *s, rd_kafka_message_t **msgs, size_t n)
             r = -1;
         } else if (!strcmp(topic, "events")) {
             r = rep_state_apply_event(s->st, j, errstr, sizeof errstr);
-            cm_metric_add(s->m_events, 1);
+            cm_metric_add(s->m[CT_M_REPORTER_EVENTS], 1);
         } else {
             r = rep_state_apply_contact(s->st, j, errstr, sizeof errstr);
-            cm_metric_add(s->m_contacts, 1);
+            cm_metric_add(s->m[CT_M_REPORTER_CONTACTS], 1);
         }
         json_decref(j);
         if (s->st->duplicates > dups0) {
-            cm_metric_add(s->m_dups, s->st->duplicates - dups0);
+            cm_metric_add(s->m[CT_M_REPORTER_DUPLICATES], s->st->duplicates - dups0);
             dups0 = s->st->duplicates;
         }
         if (r < 0) {
-            cm_metric_add(s->m_rejected, 1);
+            cm_metric_add(s->m[CT_M_REPORTER_REJECTED], 1);
             cm_log_fields(CM_LOG_WARN,
                           json_pack("{s:s, s:i, s:I, s:s}", "topic", rd_kafka_topic_name(m->rkt),
                                     "partition", (int)m->partition, "offset", (json_int_t)m->offset,
@@ -401,7 +387,7 @@ void rep_serve_records(rep_svc *s, rd_kafka_message_t **msgs, size_t n)
         s->dirty = 1;
         rd_kafka_message_destroy(m);
     }
-    cm_metric_set(s->m_invoices, (double)s->st->ninvs);
+    cm_metric_set(s->m[CT_M_REPORTER_INVOICES], (double)s->st->ninvs);
 }
 
 void rep_serve_tick(rep_svc *s)

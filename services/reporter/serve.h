@@ -20,6 +20,7 @@
 
 #include <stdint.h>
 
+#include "metric_catalog.h"
 #include "reporter.h"
 #include "service.h"
 
@@ -42,8 +43,7 @@ typedef struct rep_svc {
     int64_t *pending_want[REP_MAX_BATCH];
     int64_t pending_since[REP_MAX_BATCH];
     size_t npending;
-    cm_metric *m_events, *m_contacts, *m_rejected, *m_dups, *m_reports, *m_requests, *m_snap,
-        *m_snap_bytes, *m_invoices;
+    cm_metric *m[CT_M_COUNT]; /* metric_catalog.h: m[CT_M_REPORTER_*] */
 } rep_svc;
 
 /* Registers the metrics; readiness waits for the aggregates. */

@@ -66,7 +66,7 @@ int sch_engine_apply(sch_engine *e, const sch_event *evs, const int *parts, size
                               json_pack("{s:s?,s:s?,s:s}", "type", evs[i].ev.type_name, "id",
                                         evs[i].ev.id, "error", why),
                               "event not applied");
-                add(e->m_bad, 1);
+                add(e->m[CT_M_SCHEDULER_REJECTED], 1);
             }
         }
         int cr = ok ? sch_store_commit(e->redis, &c, errstr, errlen) : -1;
@@ -78,7 +78,7 @@ int sch_engine_apply(sch_engine *e, const sch_event *evs, const int *parts, size
         }
         if (cr < 0)
             break;
-        add(e->m_conflicts, 1);
+        add(e->m[CT_M_SCHEDULER_CONFLICTS], 1);
         cm_log_warn("event batch: %s; recomputing", errstr);
     }
     return rc;
@@ -108,14 +108,14 @@ void sch_engine_parse(sch_engine *e, rd_kafka_message_t **msgs, size_t n, sch_ev
                                     "partition", (int)m->partition, "offset", (json_int_t)m->offset,
                                     "error", why),
                           "event rejected");
-            add(e->m_bad, 1);
+            add(e->m[CT_M_SCHEDULER_REJECTED], 1);
         }
         if (ck <= 0) {
             evs[i].json = NULL;
             json_decref(ev);
             continue;
         }
-        add(e->m_events, 1);
+        add(e->m[CT_M_SCHEDULER_APPLIED], 1);
     }
 }
 
@@ -219,7 +219,7 @@ static int republish(sch_engine *e, int p, char *errstr, size_t errlen)
     if (n > 0) {
         cm_log_info("partition %d: re-published %d claimed record(s)", p, n);
         e->republished_total += n;
-        add(e->m_republished, n);
+        add(e->m[CT_M_SCHEDULER_REPUBLISHED], n);
     }
     rc = 0;
 cleanup:
@@ -345,21 +345,22 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
                      "building a command failed (out of memory, or its id did not fit)");
             goto cleanup;
         }
-        if (r > 0 && e->m_late) {
+        if (r > 0 && e->m[CT_M_SCHEDULER_LATENESS]) {
             int64_t late = -cm_clock_real_delay_ms(due);
-            cm_metric_observe(e->m_late, late > 0 ? (double)late / 1000.0 : 0.0);
+            cm_metric_observe(e->m[CT_M_SCHEDULER_LATENESS],
+                              late > 0 ? (double)late / 1000.0 : 0.0);
         }
     }
     int cr = sch_store_commit(e->redis, &c, errstr, errlen);
     if (cr == 1) { /* someone else advanced these invoices: publish nothing */
-        add(e->m_conflicts, 1);
+        add(e->m[CT_M_SCHEDULER_CONFLICTS], 1);
         cm_log_warn("fire: %s; skipped this round", errstr);
         rc = 0;
         goto cleanup;
     }
     if (cr < 0)
         goto cleanup;
-    add(e->m_skipped, c.skipped);
+    add(e->m[CT_M_SCHEDULER_SKIPPED], c.skipped);
     if (c.nouts && e->crash_after_claims > 0 && --e->crash_after_claims == 0) {
         cm_log_warn("ARREARS_SCHEDULER_FAULT: exiting after a claim, before publishing");
         _exit(137); /* as if killed: nothing flushed, nothing committed */
@@ -396,7 +397,7 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
     e->pending_records += c.nouts;
     published = (int)c.nouts;
     e->fired_total += c.fired;
-    add(e->m_fired, c.fired);
+    add(e->m[CT_M_SCHEDULER_FIRED], c.fired);
     rc = published;
     goto cleanup;
 failed:

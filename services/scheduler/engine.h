@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "apply.h"
+#include "metric_catalog.h"
 #include "metrics.h"
 #include "redis.h"
 
@@ -64,7 +65,7 @@ typedef struct sch_engine {
     int64_t next_due;       /* earliest later timer seen by the last round */
     int crash_after_claims; /* testing: _exit(137) after the Nth claim, 0 = off */
     /* metrics (may be NULL) */
-    cm_metric *m_events, *m_bad, *m_fired, *m_skipped, *m_conflicts, *m_republished, *m_late;
+    cm_metric *m[CT_M_COUNT]; /* metric_catalog.h: m[CT_M_SCHEDULER_*] */
     long long fired_total, republished_total;
 } sch_engine;
 

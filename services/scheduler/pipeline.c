@@ -236,17 +236,5 @@ void sch_loop_rebalance(void *loop, int assigned, const rd_kafka_topic_partition
 
 void sch_metrics_init(sch_engine *e)
 {
-    e->m_events = cm_metrics_counter("arrears_scheduler_events_total{result=\"applied\"}",
-                                     "events by outcome");
-    e->m_bad = cm_metrics_counter("arrears_scheduler_events_total{result=\"rejected\"}",
-                                  "events by outcome");
-    e->m_fired = cm_metrics_counter("arrears_scheduler_fired_total", "timers fired (commands)");
-    e->m_skipped = cm_metrics_counter("arrears_scheduler_skipped_total",
-                                      "ladder steps skipped by a hold or a condition");
-    e->m_conflicts = cm_metrics_counter("arrears_scheduler_conflicts_total",
-                                        "batches recomputed after a version conflict");
-    e->m_republished = cm_metrics_counter("arrears_scheduler_republished_total",
-                                          "claimed records published again after a failure");
-    e->m_late = cm_metrics_histogram("arrears_scheduler_lateness_seconds",
-                                     "real time from a timer's due time to its firing");
+    ct_metrics_register(CT_SVC_SCHEDULER, e->m);
 }
