@@ -68,8 +68,8 @@ typedef enum ct_metric {
     CT_M_SCHEDULER_LAG,         /* arrears_scheduler_lag_messages (runtime) */
     /* notifier (services/notifier/worker.c); SENT and FAILED + ct_channel */
     CT_M_NOTIFIER_SENT, /* arrears_notifier_sent_total{channel} */
-    CT_M_NOTIFIER_FAILED = CT_M_NOTIFIER_SENT + CT_CH_COUNT, /* ..._failed_total{channel} */
-    CT_M_NOTIFIER_RETRIES = CT_M_NOTIFIER_FAILED + CT_CH_COUNT,
+    CT_M_NOTIFIER_FAILED = CT_M_NOTIFIER_SENT + CT_CH_COUNT,    /* ..._failed_total{channel} */
+    CT_M_NOTIFIER_RETRIES = CT_M_NOTIFIER_FAILED + CT_CH_COUNT, /* ..._retries_total */
     CT_M_NOTIFIER_INVALID,      /* arrears_notifier_invalid_commands_total */
     CT_M_NOTIFIER_REPLAYED,     /* arrears_notifier_replayed_total */
     CT_M_NOTIFIER_REPUBLISHED,  /* arrears_notifier_republished_total */
@@ -105,8 +105,8 @@ int ct_metric_series(ct_metric id, char *buf, size_t len);
 
 /* The row of id: the name of a series without a family (for a notifier
  * family, the base name, `arrears_notifier_sent_total`), its help, kind
- * and service. Name and help are "" and service CT_SVC_COUNT when id is
- * out of range. */
+ * and service. Name and help are "", the kind CT_MK_COUNTER and the
+ * service CT_SVC_COUNT when id is out of range. */
 const char *ct_metric_name(ct_metric id);
 const char *ct_metric_help(ct_metric id);
 ct_metric_kind ct_metric_kind_of(ct_metric id);
