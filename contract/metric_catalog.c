@@ -51,7 +51,7 @@ static const row rows[CT_M_COUNT] = {
         COUNTER(INGEST, "arrears_ingest_retries_total", "retried Redis or delivery steps"),
     [CT_M_INGEST_BATCH_SECONDS] =
         HISTOGRAM(INGEST, "arrears_ingest_batch_seconds", "time to make a batch durable"),
-    [CT_M_INGEST_LAG] = LAG(INGEST, "arrears_ingest_lag_messages", "consumer lag on inbound"),
+    [CT_M_INGEST_LAG] = LAG(INGEST, CT_LAG_INGEST_NAME, CT_LAG_INGEST_HELP),
 
     [CT_M_SCHEDULER_APPLIED] = COUNTER(
         SCHEDULER, "arrears_scheduler_events_total{result=\"applied\"}", "events by outcome"),
@@ -67,8 +67,7 @@ static const row rows[CT_M_COUNT] = {
                                            "claimed records published again after a failure"),
     [CT_M_SCHEDULER_LATENESS] = HISTOGRAM(SCHEDULER, "arrears_scheduler_lateness_seconds",
                                           "real time from a timer's due time to its firing"),
-    [CT_M_SCHEDULER_LAG] =
-        LAG(SCHEDULER, "arrears_scheduler_lag_messages", "consumer lag on events"),
+    [CT_M_SCHEDULER_LAG] = LAG(SCHEDULER, CT_LAG_SCHEDULER_NAME, CT_LAG_SCHEDULER_HELP),
 
     [CT_M_NOTIFIER_SENT] =
         PER_CHANNEL(NOTIFIER, "arrears_notifier_sent_total", "contact.sent outcomes published"),
@@ -110,8 +109,7 @@ static const row rows[CT_M_COUNT] = {
         GAUGE(REPORTER, "arrears_reporter_snapshot_bytes", "size of the last snapshot"),
     [CT_M_REPORTER_INVOICES] =
         GAUGE(REPORTER, "arrears_reporter_invoices", "invoices held in the aggregates"),
-    [CT_M_REPORTER_LAG] =
-        LAG(REPORTER, "arrears_reporter_lag", "records behind the high watermarks"),
+    [CT_M_REPORTER_LAG] = LAG(REPORTER, CT_LAG_REPORTER_NAME, CT_LAG_REPORTER_HELP),
 };
 
 static const char *const service_names[CT_SVC_COUNT] = {

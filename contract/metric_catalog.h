@@ -114,4 +114,14 @@ ct_service ct_metric_service(ct_metric id);
 /* 1 when common/service.c registers id (consumer lag), not the service. */
 int ct_metric_runtime(ct_metric id);
 
+/* The consumer-lag gauges, by name: common/service.c registers them from
+ * each main.c's cm_service_def (a static initializer, so a constant), and
+ * the table above lists the same strings. */
+#define CT_LAG_INGEST_NAME    "arrears_ingest_lag_messages"
+#define CT_LAG_INGEST_HELP    "consumer lag on inbound"
+#define CT_LAG_SCHEDULER_NAME "arrears_scheduler_lag_messages"
+#define CT_LAG_SCHEDULER_HELP "consumer lag on events"
+#define CT_LAG_REPORTER_NAME  "arrears_reporter_lag"
+#define CT_LAG_REPORTER_HELP  "records behind the high watermarks"
+
 #endif

@@ -10,6 +10,7 @@
 #include "pipeline.h"
 
 #include "log.h"
+#include "metric_catalog.h"
 #include "service.h"
 
 #include <stdio.h>
@@ -135,8 +136,8 @@ int main(int argc, char **argv)
         .common = &app.c,
         .life = {.init = init, .start = start, .cleanup = cleanup},
         .io = {.inputs = "inbound",
-               .lag_metric = "arrears_ingest_lag_messages",
-               .lag_help = "consumer lag on inbound"},
+               .lag_metric = CT_LAG_INGEST_NAME,
+               .lag_help = CT_LAG_INGEST_HELP},
         .loop = {.poll_wait = poll_wait, .on_batch = on_batch, .on_stop = on_stop}};
     return cm_service_main(&def, argc, argv);
 }

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "reporter.h"
 #include "serve.h"
+#include "metric_catalog.h"
 #include "service.h"
 
 #include <stdio.h>
@@ -107,8 +108,8 @@ int main(int argc, char **argv)
         .life = {.init = init, .start = start, .cleanup = cleanup},
         .io = {.inputs = "events,contacts,reports.requests",
                .manual_assign = 1,
-               .lag_metric = "arrears_reporter_lag",
-               .lag_help = "records behind the high watermarks"},
+               .lag_metric = CT_LAG_REPORTER_NAME,
+               .lag_help = CT_LAG_REPORTER_HELP},
         .loop = {.on_batch = on_batch, .on_tick = on_tick, .on_stop = on_stop}};
     return cm_service_main(&def, argc, argv);
 }

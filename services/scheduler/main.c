@@ -11,6 +11,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "metric_catalog.h"
 #include "service.h"
 
 #include <malloc.h>
@@ -129,8 +130,8 @@ int main(int argc, char **argv)
         .life = {.configure = configure, .init = init, .start = start, .cleanup = cleanup},
         .io = {.inputs = "events",
                .on_rebalance = sch_loop_rebalance,
-               .lag_metric = "arrears_scheduler_lag_messages",
-               .lag_help = "consumer lag on events"},
+               .lag_metric = CT_LAG_SCHEDULER_NAME,
+               .lag_help = CT_LAG_SCHEDULER_HELP},
         .loop = {.poll_wait = sch_loop_poll_wait,
                  .on_batch = sch_loop_on_batch,
                  .on_tick = sch_loop_on_tick,
