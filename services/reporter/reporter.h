@@ -203,10 +203,12 @@ json_t *rep_report_envelope(const rep_state *st, const char *type, const char *t
                             int64_t generated_ms);
 
 /* ---- normalize.c: inbound CloudEvents -> canonical (replay only) ---- */
-/* Runs ce through ingest's validator and normalizer (ing_process). Returns
- * a new canonical event, or NULL with ingest's reasons in errstr. */
+/* Runs ce through the contract's inbound validator and normalizer
+ * (ct_validate, the one ingest uses). Returns a new canonical event, or
+ * NULL with the reasons in errstr. */
 json_t *rep_normalize_inbound(const json_t *ce, char *errstr, size_t errlen);
-/* A scheduler backtest line (a command) or a contact outcome -> contact. */
+/* A scheduler backtest line (a command) or a contact outcome -> contact
+ * (a command through ct_command_decode and ct_contact_encode). */
 json_t *rep_normalize_contact(const json_t *line, char *errstr, size_t errlen);
 
 /* ---- snapshot.c ---- */
