@@ -9,8 +9,9 @@
 # contract/*.c -> build/libcontract.a; services/<svc>/main.c ->
 # bin/arrears-<svc>, the rest of services/<svc>/*.c -> build/libsvc_<svc>.a;
 # tools/<t>.c -> bin/arrears-<t>, tools/*_lib.c -> build/libtools.a;
-# tests/unit/test_*.c -> build/tests/test_*. What each binary links is
-# listed under "link lists" below.
+# tests/unit/test_*.c -> build/tests/test_*, the other tests/unit/*.c ->
+# build/libunithelp.a. What each binary links is listed under "link
+# lists" below.
 
 CC       ?= cc
 SERVICES := $(sort $(patsubst services/%/main.c,%,$(wildcard services/*/main.c)))
@@ -69,13 +70,19 @@ TOOL_BINS := $(patsubst %,$(BIN)/arrears-%,$(TOOL_NAMES))
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_NAMES := $(patsubst tests/unit/%.c,%,$(UNIT_SRC))
 UNIT_BINS  := $(patsubst %,$(BUILD)/tests/%,$(UNIT_NAMES))
+# Helpers the unit tests share (tests/unit/*.c that are not test_*.c, e.g.
+# schema_check.c) go into libunithelp.a, which every unit test links.
+UNIT_HELP_SRC := $(filter-out $(UNIT_SRC),$(wildcard tests/unit/*.c))
+UNIT_HELP_OBJ := $(UNIT_HELP_SRC:%.c=$(BUILD)/%.o)
+UNIT_HELP_LIB := $(BUILD)/libunithelp.a
 
 IT_SRC    := $(wildcard tests/integration/it_*.c)
 IT_NAMES  := $(patsubst tests/integration/%.c,%,$(IT_SRC))
 IT_BINS   := $(patsubst %,$(BUILD)/tests/%,$(IT_NAMES))
 
 ALL_OBJ := $(COMMON_OBJ) $(CONTRACT_OBJ) $(foreach s,$(SERVICES),$(call svc_obj,$(s)) $(BUILD)/services/$(s)/main.o) \
-           $(TOOLS_LIB_OBJ) $(TOOL_SRC:%.c=$(BUILD)/%.o) $(UNIT_SRC:%.c=$(BUILD)/%.o) $(IT_SRC:%.c=$(BUILD)/%.o)
+           $(TOOLS_LIB_OBJ) $(TOOL_SRC:%.c=$(BUILD)/%.o) $(UNIT_SRC:%.c=$(BUILD)/%.o) $(UNIT_HELP_OBJ) \
+           $(IT_SRC:%.c=$(BUILD)/%.o)
 
 # ---- link lists --------------------------------------------------------
 # As in Redis's Makefile, every binary names what it links: the libraries
@@ -97,7 +104,7 @@ LINK_arrears-report    :=
 
 # Unit tests: UNIT_LINK_<test name> when set, else by the name's second
 # word (test_<group>_*): the library under test. A test in no group links
-# libcontract and libcommon only.
+# libcontract and libcommon only. Every unit test also links libunithelp.
 UNIT_LINK_ingest    := $(call svc_lib,ingest)
 UNIT_LINK_scheduler := $(call svc_lib,scheduler)
 UNIT_LINK_notifier  := $(call svc_lib,notifier)
@@ -137,6 +144,10 @@ $(TOOLS_LIB): $(TOOLS_LIB_OBJ) | $(BUILD)/empty.o
 	$(call say,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^ $(if $^,,$(BUILD)/empty.o)
 
+$(UNIT_HELP_LIB): $(UNIT_HELP_OBJ) | $(BUILD)/empty.o
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^ $(if $^,,$(BUILD)/empty.o)
+
 # $(call link_rule,binary,first object,libraries,extra flags)
 define link_rule
 $(1): $(2) $(3) $(BASE_LIBS)
@@ -155,7 +166,7 @@ $(foreach s,$(SERVICES),$(eval $(call svc_rules,$(s))))
 svc_link = $(if $(filter undefined,$(origin LINK_arrears-$(1))),$(call svc_lib,$(1)),$(LINK_arrears-$(1)))
 $(foreach s,$(SERVICES),$(eval $(call link_rule,$(BIN)/arrears-$(s),$(BUILD)/services/$(s)/main.o,$(call svc_link,$(s)))))
 $(foreach t,$(TOOL_NAMES),$(eval $(call link_rule,$(BIN)/arrears-$(t),$(BUILD)/tools/$(t).o,$(LINK_arrears-$(t)))))
-$(foreach t,$(UNIT_NAMES),$(eval $(call link_rule,$(BUILD)/tests/$(t),$(BUILD)/tests/unit/$(t).o,$(call unit_link,$(t)),-lcmocka)))
+$(foreach t,$(UNIT_NAMES),$(eval $(call link_rule,$(BUILD)/tests/$(t),$(BUILD)/tests/unit/$(t).o,$(call unit_link,$(t)) $(UNIT_HELP_LIB),-lcmocka)))
 $(foreach t,$(IT_NAMES),$(eval $(call link_rule,$(BUILD)/tests/$(t),$(BUILD)/tests/integration/$(t).o,$(call it_link,$(t)),-lcmocka)))
 
 # An empty archive member for a service with only main.c.

@@ -16,7 +16,7 @@
  *   - the `<!-- sample: SCHEMA -->` JSON blocks of the docs validate and
  *     declare only known fields (// comments are stripped);
  *   - a few wrong shapes are refused.
- * The JSON Schema checker is test_ingest_docs.c's (same keywords). */
+ * The JSON Schema checker is schema_check.c's, as test_ingest_docs.c's. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,210 +27,14 @@
 
 #include <cmocka.h>
 #include <jansson.h>
-#include <regex.h>
 
 #include "../../services/notifier/contact.h"
 #include "../../services/reporter/reporter.h"
 #include "../../services/scheduler/records.h"
 #include "clock.h"
 #include "contract.h"
+#include "schema_check.h"
 #include "tz.h"
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s (run from the repository root)", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    b[n] = 0;
-    fclose(f);
-    return b;
-}
-
-/* --- a small JSON Schema checker ------------------------------------------ */
-
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
-static int type_is(json_t *v, const char *t)
-{
-    if (!strcmp(t, "string"))
-        return json_is_string(v);
-    if (!strcmp(t, "integer"))
-        return json_is_integer(v);
-    if (!strcmp(t, "number"))
-        return json_is_number(v);
-    if (!strcmp(t, "object"))
-        return json_is_object(v);
-    if (!strcmp(t, "array"))
-        return json_is_array(v);
-    if (!strcmp(t, "boolean"))
-        return json_is_boolean(v);
-    if (!strcmp(t, "null"))
-        return json_is_null(v);
-    fail_msg("schema: unknown type %s", t);
-    return 0;
-}
-
-static const char *known_keywords[] = {"$schema",  "$id",         "title",     "description",
-                                       "format",   "type",        "const",     "enum",
-                                       "required", "properties",  "items",     "minItems",
-                                       "maxItems", "uniqueItems", "minLength", "maxLength",
-                                       "pattern",  "minimum",     "anyOf",     "dependentRequired",
-                                       NULL};
-
-/* 1 when v validates; else 0 with the path in why. */
-static int validate(json_t *s, json_t *v, const char *path, char *why, size_t wl)
-{
-    const char *k;
-    json_t *x;
-    json_object_foreach(s, k, x)
-    {
-        int known = 0;
-        for (int i = 0; known_keywords[i]; i++)
-            known |= !strcmp(k, known_keywords[i]);
-        if (!known)
-            fail_msg("schema keyword %s not supported by this checker", k);
-    }
-    if ((x = json_object_get(s, "type"))) {
-        int ok = 0;
-        if (json_is_string(x))
-            ok = type_is(v, json_string_value(x));
-        else {
-            size_t i;
-            json_t *t;
-            json_array_foreach(x, i, t) ok |= type_is(v, json_string_value(t));
-        }
-        if (!ok) {
-            snprintf(why, wl, "%s: wrong type", path);
-            return 0;
-        }
-    }
-    if ((x = json_object_get(s, "const")) && !json_equal(x, v)) {
-        snprintf(why, wl, "%s: not the constant", path);
-        return 0;
-    }
-    if ((x = json_object_get(s, "enum"))) {
-        int ok = 0;
-        size_t i;
-        json_t *e;
-        json_array_foreach(x, i, e) ok |= json_equal(e, v);
-        if (!ok) {
-            snprintf(why, wl, "%s: not in enum", path);
-            return 0;
-        }
-    }
-    if (json_is_string(v)) {
-        const char *str = json_string_value(v);
-        if ((x = json_object_get(s, "minLength")) &&
-            utf8_chars(str) < (size_t)json_integer_value(x)) {
-            snprintf(why, wl, "%s: too short", path);
-            return 0;
-        }
-        if ((x = json_object_get(s, "maxLength")) &&
-            utf8_chars(str) > (size_t)json_integer_value(x)) {
-            snprintf(why, wl, "%s: too long", path);
-            return 0;
-        }
-        if ((x = json_object_get(s, "pattern"))) {
-            regex_t re;
-            if (regcomp(&re, json_string_value(x), REG_EXTENDED | REG_NOSUB) != 0)
-                fail_msg("schema pattern does not compile: %s", json_string_value(x));
-            int m = regexec(&re, str, 0, NULL, 0);
-            regfree(&re);
-            if (m != 0) {
-                snprintf(why, wl, "%s: does not match %s", path, json_string_value(x));
-                return 0;
-            }
-        }
-    }
-    if (json_is_number(v) && (x = json_object_get(s, "minimum")) &&
-        json_number_value(v) < json_number_value(x)) {
-        snprintf(why, wl, "%s: below minimum", path);
-        return 0;
-    }
-    if (json_is_object(v)) {
-        size_t i;
-        json_t *r;
-        json_array_foreach(json_object_get(s, "required"), i, r)
-        {
-            if (!json_object_get(v, json_string_value(r))) {
-                snprintf(why, wl, "%s.%s: required", path, json_string_value(r));
-                return 0;
-            }
-        }
-        json_t *props = json_object_get(s, "properties");
-        const char *pk;
-        json_t *ps;
-        json_object_foreach(props, pk, ps)
-        {
-            json_t *pv = json_object_get(v, pk);
-            char sub[256];
-            snprintf(sub, sizeof sub, "%s.%s", path, pk);
-            if (pv && !validate(ps, pv, sub, why, wl))
-                return 0;
-        }
-        json_t *dep = json_object_get(s, "dependentRequired");
-        json_object_foreach(dep, pk, ps)
-        {
-            if (!json_object_get(v, pk))
-                continue;
-            json_array_foreach(ps, i, r) if (!json_object_get(v, json_string_value(r)))
-            {
-                snprintf(why, wl, "%s.%s: required with %s", path, json_string_value(r), pk);
-                return 0;
-            }
-        }
-    }
-    if (json_is_array(v)) {
-        size_t n = json_array_size(v);
-        if ((x = json_object_get(s, "minItems")) && n < (size_t)json_integer_value(x)) {
-            snprintf(why, wl, "%s: too few items", path);
-            return 0;
-        }
-        if ((x = json_object_get(s, "maxItems")) && n > (size_t)json_integer_value(x)) {
-            snprintf(why, wl, "%s: too many items", path);
-            return 0;
-        }
-        if (json_is_true(json_object_get(s, "uniqueItems")))
-            for (size_t i = 0; i < n; i++)
-                for (size_t j = 0; j < i; j++)
-                    if (json_equal(json_array_get(v, i), json_array_get(v, j))) {
-                        snprintf(why, wl, "%s: duplicate items", path);
-                        return 0;
-                    }
-        if ((x = json_object_get(s, "items")))
-            for (size_t i = 0; i < n; i++) {
-                char sub[256];
-                snprintf(sub, sizeof sub, "%s[%zu]", path, i);
-                if (!validate(x, json_array_get(v, i), sub, why, wl))
-                    return 0;
-            }
-    }
-    if ((x = json_object_get(s, "anyOf"))) {
-        size_t i;
-        json_t *alt;
-        char tmp[256];
-        int ok = 0;
-        json_array_foreach(x, i, alt) ok |= validate(alt, v, path, tmp, sizeof tmp);
-        if (!ok) {
-            snprintf(why, wl, "%s: matches no alternative (%s)", path, tmp);
-            return 0;
-        }
-    }
-    return 1;
-}
 
 /* 1 when every object member of v (at any depth) is declared by a
  * "properties" of s at the same place; else 0 with the path in why. */
@@ -264,23 +68,12 @@ static int declared(json_t *s, json_t *v, const char *path, char *why, size_t wl
     return 1;
 }
 
-static json_t *schema_load(const char *name)
-{
-    char p[256];
-    snprintf(p, sizeof p, "schemas/%s.json", name);
-    json_error_t e;
-    json_t *s = json_load_file(p, 0, &e);
-    if (!s)
-        fail_msg("%s: %s (python3 schemas/make-record-schemas.py writes it)", p, e.text);
-    return s;
-}
-
 /* v validates against schemas/<name>.json and declares only its fields. */
 static void assert_record(const char *name, json_t *v, const char *what)
 {
-    json_t *s = schema_load(name);
+    json_t *s = tu_schema_load(name);
     char why[512] = "";
-    if (!validate(s, v, "$", why, sizeof why)) {
+    if (!tu_schema_validate(s, v, "$", why, sizeof why)) {
         char *d = json_dumps(v, JSON_COMPACT);
         fail_msg("%s does not validate against schemas/%s.json: %s\n%s", what, name, why, d);
     }
@@ -302,10 +95,10 @@ static void assert_record_text(const char *name, const char *text, const char *w
 static int refused(const char *name, const char *text)
 {
     json_error_t e;
-    json_t *v = json_loads(text, 0, &e), *s = schema_load(name);
+    json_t *v = json_loads(text, 0, &e), *s = tu_schema_load(name);
     char why[512];
     assert_non_null(v);
-    int ok = validate(s, v, "$", why, sizeof why);
+    int ok = tu_schema_validate(s, v, "$", why, sizeof why);
     json_decref(v);
     json_decref(s);
     return !ok;
@@ -442,7 +235,7 @@ static rep_state *ledger_state(void)
     const char *files[] = {"tests/data/reporter/ledger1/events.jsonl",
                            "tests/data/reporter/ledger1/contacts.jsonl"};
     for (int f = 0; f < 2; f++) {
-        char *text = slurp(files[f]), *save = NULL;
+        char *text = tu_slurp(files[f]), *save = NULL;
         for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
             char err[512];
             json_t *j = json_loads(line, 0, NULL);
@@ -485,7 +278,7 @@ static void test_reports(void **state)
     for (int k = 0; k < 3; k++) {
         char name[64];
         snprintf(name, sizeof name, "report-%s", rep_report_types[k]);
-        json_t *s = schema_load(name);
+        json_t *s = tu_schema_load(name);
         assert_string_equal(
             json_string_value(json_object_get(
                 json_object_get(json_object_get(s, "properties"), "type"), "const")),
@@ -539,7 +332,7 @@ static void test_enums(void **state)
     (void)state;
     const char *names[] = {"command", "task", "contact-outcome"};
     for (int i = 0; i < 3; i++) {
-        json_t *s = schema_load(names[i]);
+        json_t *s = tu_schema_load(names[i]);
         assert_enum(json_object_get(prop(s, "kind"), "enum"), kind_name, CT_KIND_COUNT, "kind");
         assert_enum(json_object_get(prop(s, "channel"), "enum"), channel_name, CT_CH_COUNT,
                     "channel");
@@ -596,12 +389,7 @@ static size_t doc_samples(const char *doc, doc_sample *out, size_t max)
         char name[64];
         if (sscanf(p, "<!-- sample: %63[a-z-] -->", name) != 1)
             fail_msg("malformed sample marker near: %.40s", p);
-        const char *start = strstr(p, "```");
-        assert_non_null(start);
-        start = strchr(start, '\n') + 1;
-        const char *end = strstr(start, "```");
-        assert_non_null(end);
-        char *t = strndup(start, (size_t)(end - start)), *w = t;
+        char *t = tu_fenced_block(p, &p), *w = t;
         for (const char *r = t; *r;) {
             if (r[0] == '/' && r[1] == '/') { /* to the end of the line */
                 while (*r && *r != '\n')
@@ -614,7 +402,6 @@ static size_t doc_samples(const char *doc, doc_sample *out, size_t max)
         snprintf(out[n].schema, sizeof out[n].schema, "%s", name);
         out[n].text = t;
         n++;
-        p = end + 3;
     }
     return n;
 }
@@ -622,9 +409,9 @@ static size_t doc_samples(const char *doc, doc_sample *out, size_t max)
 static void check_doc(const char *docpath, const char *const *schemas, size_t nschemas,
                       size_t min_samples)
 {
-    char *doc = slurp(docpath);
+    char *doc = tu_slurp(docpath);
     for (size_t i = 0; i < nschemas; i++) {
-        json_t *s = schema_load(schemas[i]);
+        json_t *s = tu_schema_load(schemas[i]);
         assert_documented(s, doc, docpath, schemas[i], "$");
         json_decref(s);
     }

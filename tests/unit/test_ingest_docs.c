@@ -6,10 +6,8 @@
  * `<!-- canonical: TYPE -->` block must equal what ingest makes of the
  * example of that type; the binary-mode example must be accepted too.
  * The accept cases of tests/data/ingest must validate against the schemas,
- * and a few rejected shapes must not. The JSON Schema checker below covers
- * the keywords schemas/ uses (type, const, enum, required, properties,
- * items, minItems, maxItems, uniqueItems, minLength, maxLength, pattern
- * (POSIX ERE), minimum, anyOf, dependentRequired). */
+ * and a few rejected shapes must not. The JSON Schema checker is
+ * schema_check.c's (the keywords schemas/ uses). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,224 +19,17 @@
 #include <cmocka.h>
 #include <dirent.h>
 #include <jansson.h>
-#include <regex.h>
 
 #include "../../services/ingest/ingest.h"
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fail_msg("cannot open %s (run from the repository root)", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    b[n] = 0;
-    fclose(f);
-    return b;
-}
-
-/* --- a small JSON Schema checker ------------------------------------------ */
-
-static size_t utf8_chars(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80)
-            n++;
-    return n;
-}
-
-static int type_is(json_t *v, const char *t)
-{
-    if (!strcmp(t, "string"))
-        return json_is_string(v);
-    if (!strcmp(t, "integer"))
-        return json_is_integer(v);
-    if (!strcmp(t, "number"))
-        return json_is_number(v);
-    if (!strcmp(t, "object"))
-        return json_is_object(v);
-    if (!strcmp(t, "array"))
-        return json_is_array(v);
-    if (!strcmp(t, "boolean"))
-        return json_is_boolean(v);
-    if (!strcmp(t, "null"))
-        return json_is_null(v);
-    fail_msg("schema: unknown type %s", t);
-    return 0;
-}
-
-static const char *known_keywords[] = {"$schema",  "$id",         "title",     "description",
-                                       "format",   "type",        "const",     "enum",
-                                       "required", "properties",  "items",     "minItems",
-                                       "maxItems", "uniqueItems", "minLength", "maxLength",
-                                       "pattern",  "minimum",     "anyOf",     "dependentRequired",
-                                       NULL};
-
-/* 1 when v validates; else 0 with the path in why. */
-static int validate(json_t *s, json_t *v, const char *path, char *why, size_t wl)
-{
-    const char *k;
-    json_t *x;
-    json_object_foreach(s, k, x)
-    {
-        int known = 0;
-        for (int i = 0; known_keywords[i]; i++)
-            known |= !strcmp(k, known_keywords[i]);
-        if (!known)
-            fail_msg("schema keyword %s not supported by this checker", k);
-    }
-    if ((x = json_object_get(s, "type"))) {
-        int ok = 0;
-        if (json_is_string(x))
-            ok = type_is(v, json_string_value(x));
-        else {
-            size_t i;
-            json_t *t;
-            json_array_foreach(x, i, t) ok |= type_is(v, json_string_value(t));
-        }
-        if (!ok) {
-            snprintf(why, wl, "%s: wrong type", path);
-            return 0;
-        }
-    }
-    if ((x = json_object_get(s, "const")) && !json_equal(x, v)) {
-        snprintf(why, wl, "%s: not the constant", path);
-        return 0;
-    }
-    if ((x = json_object_get(s, "enum"))) {
-        int ok = 0;
-        size_t i;
-        json_t *e;
-        json_array_foreach(x, i, e) ok |= json_equal(e, v);
-        if (!ok) {
-            snprintf(why, wl, "%s: not in enum", path);
-            return 0;
-        }
-    }
-    if (json_is_string(v)) {
-        const char *str = json_string_value(v);
-        if ((x = json_object_get(s, "minLength")) &&
-            utf8_chars(str) < (size_t)json_integer_value(x)) {
-            snprintf(why, wl, "%s: too short", path);
-            return 0;
-        }
-        if ((x = json_object_get(s, "maxLength")) &&
-            utf8_chars(str) > (size_t)json_integer_value(x)) {
-            snprintf(why, wl, "%s: too long", path);
-            return 0;
-        }
-        if ((x = json_object_get(s, "pattern"))) {
-            regex_t re;
-            if (regcomp(&re, json_string_value(x), REG_EXTENDED | REG_NOSUB) != 0)
-                fail_msg("schema pattern does not compile: %s", json_string_value(x));
-            int m = regexec(&re, str, 0, NULL, 0);
-            regfree(&re);
-            if (m != 0) {
-                snprintf(why, wl, "%s: does not match %s", path, json_string_value(x));
-                return 0;
-            }
-        }
-    }
-    if (json_is_number(v) && (x = json_object_get(s, "minimum")) &&
-        json_number_value(v) < json_number_value(x)) {
-        snprintf(why, wl, "%s: below minimum", path);
-        return 0;
-    }
-    if (json_is_object(v)) {
-        size_t i;
-        json_t *r;
-        json_array_foreach(json_object_get(s, "required"), i, r)
-        {
-            if (!json_object_get(v, json_string_value(r))) {
-                snprintf(why, wl, "%s.%s: required", path, json_string_value(r));
-                return 0;
-            }
-        }
-        json_t *props = json_object_get(s, "properties");
-        const char *pk;
-        json_t *ps;
-        json_object_foreach(props, pk, ps)
-        {
-            json_t *pv = json_object_get(v, pk);
-            char sub[256];
-            snprintf(sub, sizeof sub, "%s.%s", path, pk);
-            if (pv && !validate(ps, pv, sub, why, wl))
-                return 0;
-        }
-        json_t *dep = json_object_get(s, "dependentRequired");
-        json_object_foreach(dep, pk, ps)
-        {
-            if (!json_object_get(v, pk))
-                continue;
-            json_array_foreach(ps, i, r) if (!json_object_get(v, json_string_value(r)))
-            {
-                snprintf(why, wl, "%s.%s: required with %s", path, json_string_value(r), pk);
-                return 0;
-            }
-        }
-    }
-    if (json_is_array(v)) {
-        size_t n = json_array_size(v);
-        if ((x = json_object_get(s, "minItems")) && n < (size_t)json_integer_value(x)) {
-            snprintf(why, wl, "%s: too few items", path);
-            return 0;
-        }
-        if ((x = json_object_get(s, "maxItems")) && n > (size_t)json_integer_value(x)) {
-            snprintf(why, wl, "%s: too many items", path);
-            return 0;
-        }
-        if (json_is_true(json_object_get(s, "uniqueItems")))
-            for (size_t i = 0; i < n; i++)
-                for (size_t j = 0; j < i; j++)
-                    if (json_equal(json_array_get(v, i), json_array_get(v, j))) {
-                        snprintf(why, wl, "%s: duplicate items", path);
-                        return 0;
-                    }
-        if ((x = json_object_get(s, "items")))
-            for (size_t i = 0; i < n; i++) {
-                char sub[256];
-                snprintf(sub, sizeof sub, "%s[%zu]", path, i);
-                if (!validate(x, json_array_get(v, i), sub, why, wl))
-                    return 0;
-            }
-    }
-    if ((x = json_object_get(s, "anyOf"))) {
-        size_t i;
-        json_t *alt;
-        char tmp[256];
-        int ok = 0;
-        json_array_foreach(x, i, alt) ok |= validate(alt, v, path, tmp, sizeof tmp);
-        if (!ok) {
-            snprintf(why, wl, "%s: matches no alternative (%s)", path, tmp);
-            return 0;
-        }
-    }
-    return 1;
-}
-
-static json_t *schema_for(const char *type)
-{
-    char p[256];
-    snprintf(p, sizeof p, "schemas/%s.json", type);
-    json_error_t e;
-    json_t *s = json_load_file(p, 0, &e);
-    if (!s)
-        fail_msg("%s: %s", p, e.text);
-    return s;
-}
+#include "schema_check.h"
 
 static void assert_schema_ok(json_t *ev, const char *what)
 {
     const char *type = json_string_value(json_object_get(ev, "type"));
     assert_non_null(type);
-    json_t *s = schema_for(type);
+    json_t *s = tu_schema_load(type);
     char why[512] = "";
-    if (!validate(s, ev, "$", why, sizeof why))
+    if (!tu_schema_validate(s, ev, "$", why, sizeof why))
         fail_msg("%s does not validate against schemas/%s.json: %s", what, type, why);
     json_decref(s);
 }
@@ -251,26 +42,20 @@ typedef struct block {
     char *text;
 } block;
 
-static size_t doc_blocks(char *doc, block *out, size_t max)
+static size_t doc_blocks(const char *doc, block *out, size_t max)
 {
     size_t n = 0;
-    char *p = doc;
+    const char *p = doc;
     while ((p = strstr(p, "<!-- ")) && n < max) {
         char kind[32], type[64];
         if (sscanf(p, "<!-- %31[a-z-]: %63[a-z_.] -->", kind, type) != 2) {
             p += 5;
             continue;
         }
-        char *start = strstr(p, "```");
-        assert_non_null(start);
-        start = strchr(start, '\n') + 1;
-        char *end = strstr(start, "```");
-        assert_non_null(end);
         snprintf(out[n].kind, sizeof out[n].kind, "%s", kind);
         snprintf(out[n].type, sizeof out[n].type, "%s", type);
-        out[n].text = strndup(start, (size_t)(end - start));
+        out[n].text = tu_fenced_block(p, &p);
         n++;
-        p = end + 3;
     }
     return n;
 }
@@ -280,7 +65,7 @@ static ing_config cfg = {ING_DEFAULT_MAX_BYTES, ING_DEFAULT_MAX_DEPTH};
 static void test_doc_examples(void **state)
 {
     (void)state;
-    char *doc = slurp("docs/events.md");
+    char *doc = tu_slurp("docs/events.md");
     block b[64];
     size_t n = doc_blocks(doc, b, 64);
     int have[32] = {0};
@@ -358,7 +143,7 @@ static void test_doc_examples(void **state)
     for (int t = 0; t < CT_EV_INBOUND_COUNT; t++) {
         if (!have[t])
             fail_msg("docs/events.md has no example of %s", ct_type_name((ct_type)t));
-        json_decref(schema_for(ct_type_name((ct_type)t)));
+        json_decref(tu_schema_load(ct_type_name((ct_type)t)));
     }
     assert_true(canon >= 2);
     assert_int_equal(binary, 1);
@@ -419,9 +204,9 @@ static void test_schemas_match_cases(void **state)
         json_error_t e;
         json_t *ev = json_loads(bad[i], 0, &e);
         assert_non_null(ev);
-        json_t *s = schema_for(json_string_value(json_object_get(ev, "type")));
+        json_t *s = tu_schema_load(json_string_value(json_object_get(ev, "type")));
         char why[256];
-        if (validate(s, ev, "$", why, sizeof why))
+        if (tu_schema_validate(s, ev, "$", why, sizeof why))
             fail_msg("schema accepts bad shape %zu", i);
         /* and ingest rejects them too */
         ing_input in = {bad[i], strlen(bad[i]), NULL, 0, NULL, 0, "t", 0, 0, 0};
