@@ -287,6 +287,25 @@ static void test_event_checks(void **state)
     json_decref(ev);
 }
 
+/* Packs invoice r (fallbacks "default"/"A") and decodes the bytes, as a
+ * Redis GET hands them back, into a new record of m (key, tenant, id). */
+static sch_rec *inv_roundtrip(sch_map *m, const sch_rec *r, const char *key, const char *tenant,
+                              const char *id)
+{
+    char *packed = sch_inv_encode(r, "default", "A");
+    assert_non_null(packed);
+    redisReply rep;
+    memset(&rep, 0, sizeof rep);
+    rep.type = REDIS_REPLY_STRING;
+    rep.str = packed;
+    rep.len = strlen(packed);
+    sch_rec *b = sch_map_add(m, key, SCH_T_INV, tenant, id);
+    char err[256];
+    assert_int_equal(sch_rec_decode(b, &rep, err, sizeof err), 0);
+    free(packed);
+    return b;
+}
+
 /* The packed invoice record survives a round trip, defaults elided. */
 static void test_inv_pack(void **state)
 {
@@ -316,16 +335,7 @@ static void test_inv_pack(void **state)
     sch_str_set(&v->credits, ";CN-1;");
     snprintf(v->thanks_pid, sizeof v->thanks_pid, "PAY-9");
     v->thanks_amt = 11500;
-    char *packed = sch_inv_encode(r, "default", "A");
-    assert_non_null(packed);
-    redisReply rep;
-    memset(&rep, 0, sizeof rep);
-    rep.type = REDIS_REPLY_STRING;
-    rep.str = packed;
-    rep.len = strlen(packed);
-    sch_rec *b = sch_map_add(m, "P:i:acme/INV-2", SCH_T_INV, "acme", "INV-1");
-    char err[256];
-    assert_int_equal(sch_rec_decode(b, &rep, err, sizeof err), 0);
+    sch_rec *b = inv_roundtrip(m, r, "P:i:acme/INV-2", "acme", "INV-1");
     sch_inv *w = &b->u.inv;
     assert_true(b->exists);
     assert_int_equal(b->ver, 42); /* encode writes the next version */
@@ -349,7 +359,6 @@ static void test_inv_pack(void **state)
     assert_string_equal(w->credits, ";CN-1;");
     assert_string_equal(w->thanks_pid, "PAY-9");
     assert_true(w->thanks_amt == 11500);
-    free(packed);
     /* an open invoice on the fallback strategy packs small */
     sch_rec *c = sch_map_add(m, "P:i:acme/INV-3", SCH_T_INV, "acme", "INV-3");
     c->exists = 1;
@@ -360,13 +369,16 @@ static void test_inv_pack(void **state)
     snprintf(c->u.inv.variant, sizeof c->u.inv.variant, "A");
     c->u.inv.amount = 1;
     c->u.inv.part = 0;
-    packed = sch_inv_encode(c, "default", "A");
+    char *packed = sch_inv_encode(c, "default", "A");
     assert_non_null(packed);
     assert_null(strstr(packed, "default"));
     assert_true(strlen(packed) < 40);
     free(packed);
     /* absent */
+    redisReply rep;
+    memset(&rep, 0, sizeof rep);
     rep.type = REDIS_REPLY_NIL;
+    char err[256];
     sch_rec *d = sch_map_add(m, "P:i:acme/INV-4", SCH_T_INV, "acme", "INV-4");
     assert_int_equal(sch_rec_decode(d, &rep, err, sizeof err), 0);
     assert_false(d->exists);
@@ -415,18 +427,9 @@ static void test_long_number(void **state)
     v->amount = 5;
     snprintf(v->strategy, sizeof v->strategy, "default");
     snprintf(v->variant, sizeof v->variant, "A");
-    char *packed = sch_inv_encode(r, "default", "A");
-    assert_non_null(packed);
-    redisReply rep;
-    memset(&rep, 0, sizeof rep);
-    rep.type = REDIS_REPLY_STRING;
-    rep.str = packed;
-    rep.len = strlen(packed);
-    sch_rec *b = sch_map_add(m, "P:i:a/j", SCH_T_INV, "a", "i");
-    assert_int_equal(sch_rec_decode(b, &rep, err, sizeof err), 0);
+    sch_rec *b = inv_roundtrip(m, r, "P:i:a/j", "a", "i");
     assert_int_equal(strlen(b->u.inv.number), CT_TEXT_MAX);
     assert_string_equal(b->u.inv.number, number);
-    free(packed);
     sch_map_free(m);
 }
 
