@@ -24,12 +24,14 @@ import datetime
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(REPO, "tests", "sinks"))
+import harness as h  # noqa: E402
+
 OUT = os.path.join(REPO, "bench", "out")
 BROKERS = os.environ["ARREARS_KAFKA_BROKERS"]
 REDIS_URL = os.environ["ARREARS_REDIS_URL"]
@@ -49,52 +51,12 @@ def log(*a):
     print("bench-scheduler:", *a, file=sys.stderr, flush=True)
 
 
-class Redis:
-    """A minimal RESP client (stdlib only)."""
+class Redis(h.Resp):
+    """harness.Resp (replies as str) with a pipeline and the bench's
+    memory and clean-up helpers."""
 
     def __init__(self, url):
-        rest = url[len("redis://"):]
-        pw = None
-        if "@" in rest:
-            auth, rest = rest.rsplit("@", 1)
-            pw = auth.lstrip(":")
-        hostport, _, db = rest.partition("/")
-        host, _, port = hostport.rpartition(":")
-        self.s = socket.create_connection((host, int(port)))
-        self.f = self.s.makefile("rb")
-        if pw:
-            self.cmd("AUTH", pw)
-        self.cmd("SELECT", db or "0")
-
-    def send(self, *args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.s.sendall(b"".join(out))
-
-    def read(self):
-        line = self.f.readline()
-        t, rest = line[:1], line[1:-2]
-        if t == b"+":
-            return rest.decode()
-        if t == b"-":
-            raise RuntimeError(rest.decode())
-        if t == b":":
-            return int(rest)
-        if t == b"$":
-            n = int(rest)
-            if n < 0:
-                return None
-            data = self.f.read(n + 2)[:-2]
-            return data.decode(errors="replace")
-        if t == b"*":
-            return [self.read() for _ in range(int(rest))]
-        raise RuntimeError("bad reply %r" % line)
-
-    def cmd(self, *args):
-        self.send(*args)
-        return self.read()
+        super().__init__(url, decode=True)
 
     def pipeline(self, cmds):
         for c in cmds:

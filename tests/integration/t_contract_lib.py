@@ -4,35 +4,29 @@ t_schema_records.py): services on private topics and key prefixes, Kafka
 through kcat, Redis through a small RESP client, and a JSON Schema
 validator.
 
+The stack plumbing (kcat, RESP, free ports, HTTP) is tests/sinks/harness.py's.
+
 Validation uses python3-jsonschema (Draft 2020-12) when it is installed
 (deploy/local/deps installs it), else a stdlib checker of the keywords
-schemas/ uses (the same set as tests/unit/test_contract_docs.c), so the
+schemas/ uses (the same set as tests/unit/schema_check.c), so the
 tests never skip for want of it."""
 import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sinks"))
+from harness import Resp, fail, free_port, http_get, skip  # noqa: E402,F401 -- re-exported
+import harness as h  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("ARREARS_BIN", os.path.join(REPO, "bin"))
 BROKERS = os.environ.get("ARREARS_KAFKA_BROKERS", "")
 REDIS_URL = os.environ.get("ARREARS_REDIS_URL", "")
-
-
-def skip(why):
-    print("skip: " + why)
-    sys.exit(77)
-
-
-def fail(why):
-    print("FAIL: " + why)
-    sys.exit(1)
 
 
 def require(binaries, tools=("kcat",)):
@@ -46,79 +40,12 @@ def require(binaries, tools=("kcat",)):
             skip(t + " is not installed")
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def http_get(addr, path):
-    try:
-        with urllib.request.urlopen("http://%s%s" % (addr, path), timeout=2) as r:
-            return r.status, r.read().decode()
-    except Exception as e:  # noqa: BLE001 -- any failure means "not yet"
-        return 0, str(e)
-
-
 def metric(text, name):
     """The value of one metric line (name with its labels), or 0."""
     for line in text.splitlines():
         if line.startswith(name + " "):
             return float(line.split()[-1])
     return 0.0
-
-
-class Resp:
-    """A RESP connection to ARREARS_REDIS_URL (binary-safe values)."""
-
-    def __init__(self, url=None):
-        rest = (url or REDIS_URL)[len("redis://"):]
-        pw = None
-        if "@" in rest:
-            auth, rest = rest.rsplit("@", 1)
-            pw = auth.lstrip(":")
-        hostport, _, db = rest.partition("/")
-        host, _, port = hostport.rpartition(":")
-        self.s = socket.create_connection((host, int(port)))
-        self.f = self.s.makefile("rb")
-        if pw:
-            self.cmd("AUTH", pw)
-        self.cmd("SELECT", db or "0")
-
-    def cmd(self, *args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = a if isinstance(a, bytes) else str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.s.sendall(b"".join(out))
-        return self._read()
-
-    def _read(self):
-        line = self.f.readline()
-        t, rest = line[:1], line[1:-2]
-        if t == b"+":
-            return rest.decode()
-        if t == b"-":
-            raise RuntimeError(rest.decode())
-        if t == b":":
-            return int(rest)
-        if t == b"$":
-            n = int(rest)
-            return None if n < 0 else self.f.read(n + 2)[:-2]
-        if t == b"*":
-            n = int(rest)
-            return None if n < 0 else [self._read() for _ in range(n)]
-        raise RuntimeError("bad reply %r" % line)
-
-    def scan(self, pattern):
-        cur, keys = b"0", []
-        while True:
-            cur, batch = self.cmd("SCAN", cur, "MATCH", pattern, "COUNT", 1000)
-            keys += batch
-            if cur == b"0":
-                return keys
 
 
 class Stack:
@@ -193,30 +120,16 @@ class Stack:
 
     def produce(self, topic, records, headers=()):
         """records: [(key, value)] on <prefix><topic>, in order."""
-        args = ["kcat", "-P", "-b", BROKERS, "-t", self.topic(topic), "-K", "\t", "-z", "none"]
-        for h in headers:
-            args += ["-H", h]
-        data = "".join("%s\t%s\n" % (k, v) for k, v in records)
-        subprocess.run(args, input=data, text=True, check=True, timeout=60)
+        h.produce(BROKERS, self.topic(topic), records, headers, timeout=60)
 
     def consume(self, topic):
         """Every committed record of <prefix><topic>: [{key, headers, value, body}]."""
-        r = subprocess.run(["kcat", "-C", "-b", BROKERS, "-t", self.topic(topic), "-o",
-                            "beginning", "-e", "-q", "-X", "isolation.level=read_committed",
-                            "-f", "%k\x1e%h\x1e%s\x1d"], capture_output=True, timeout=120)
-        if r.returncode:
-            fail("kcat -C %s: %s" % (topic, r.stderr.decode(errors="replace")))
-        out = []
-        for rec in r.stdout.decode().split("\x1d"):
-            if not rec.strip("\n"):
-                continue
-            k, h, v = rec.lstrip("\n").split("\x1e", 2)
-            hd = dict(x.split("=", 1) for x in h.split(",") if "=" in x)
+        out = h.kcat_records(BROKERS, self.topic(topic))
+        for rec in out:
             try:
-                body = json.loads(v)
+                rec["body"] = json.loads(rec["value"])
             except ValueError:
-                body = None
-            out.append({"key": k, "headers": hd, "value": v, "body": body})
+                rec["body"] = None
         return out
 
     def stop(self):

@@ -35,13 +35,14 @@ import email
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from zoneinfo import ZoneInfo
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sinks"))
+from harness import free_port, http_get, skip  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("ARREARS_BIN", os.path.join(REPO, "bin"))
@@ -53,19 +54,6 @@ DAYS = int(os.environ.get("ARREARS_E2E_DAYS", "50"))
 # six simulated hours between a send hour and a payment are about 1.1 s
 FACTOR = int(os.environ.get("ARREARS_E2E_FACTOR", "20000"))
 LEAD_S = 6  # real seconds between starting the services and simulated day 0
-
-
-def skip(msg):
-    print("skip: " + msg)
-    sys.exit(77)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def parse_rfc3339(s):
@@ -241,14 +229,6 @@ class Run:
             return "".join(open(os.path.join(self.tmp, name + ".log")).readlines()[-n:])
         except OSError:
             return ""
-
-
-def http_get(addr, path):
-    try:
-        with urllib.request.urlopen("http://%s%s" % (addr, path), timeout=2) as r:
-            return r.status, r.read().decode()
-    except Exception as e:  # noqa: BLE001 -- any failure means "not yet"
-        return 0, str(e)
 
 
 def main():

@@ -16,7 +16,6 @@ Every request of one command carries the same Idempotency-Key and body.
 """
 import json
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -29,14 +28,6 @@ run = "%d" % os.getpid()
 prefix = "it-ntf-retry-%s." % run
 work = tempfile.mkdtemp(prefix="t_notifier_retry.")
 sinks, procs = [], []
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 try:
@@ -55,7 +46,7 @@ try:
     secret = "whsec_dGVzdC1zZWNyZXQtZm9yLXJldHJpZXM="
     tenants = {("%s%s" % (n, run)): {"webhook_url": s.url + "/hook", "webhook_secret": secret}
                for n, s in sk.items()}
-    tenants["rconn%s" % run] = {"webhook_url": "http://127.0.0.1:%d/hook" % free_port(),
+    tenants["rconn%s" % run] = {"webhook_url": "http://127.0.0.1:%d/hook" % h.free_port(),
                                 "webhook_secret": secret}
     tf = os.path.join(work, "tenants.json")
     with open(tf, "w") as f:

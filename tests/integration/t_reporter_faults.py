@@ -10,23 +10,18 @@
 * /healthz, /readyz and /metrics answer; the metrics count what was
   consumed and rejected (the ledger has one poison record)."""
 import os
-import socket
 import subprocess
+import sys
 import time
 import urllib.request
 
 from t_reporter_lib import BIN, REDIS_URL, Env, check, fail, ledger, require_stack
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sinks"))
+from harness import free_port  # noqa: E402
+
 require_stack()
 events, contacts, expected = ledger("ledger1")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def get(port, path):

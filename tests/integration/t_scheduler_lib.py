@@ -1,6 +1,7 @@
 # t_scheduler_lib.py -- helpers of the scheduler's integration tests (not a
 # test itself: not executable). Python 3 stdlib only; Kafka through kcat,
-# topics through bin/arrears-admin, the scheduler as a subprocess.
+# topics through bin/arrears-admin, the scheduler as a subprocess. The kcat
+# and RESP plumbing is tests/sinks/harness.py's.
 import datetime
 import json
 import os
@@ -11,6 +12,10 @@ import tempfile
 import time
 import zoneinfo
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sinks"))
+from harness import fail, skip  # noqa: E402,F401 -- re-exported (L.fail)
+import harness as h  # noqa: E402
+
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("ARREARS_BIN", os.path.join(REPO, "bin"))
 if not os.path.isabs(BIN):
@@ -18,16 +23,6 @@ if not os.path.isabs(BIN):
 BROKERS = os.environ.get("ARREARS_KAFKA_BROKERS", "")
 REDIS_URL = os.environ.get("ARREARS_REDIS_URL", "")
 UTC = datetime.timezone.utc
-
-
-def skip(why):
-    print("SKIP: " + why)
-    sys.exit(77)
-
-
-def fail(why):
-    print("FAIL: " + why)
-    sys.exit(1)
 
 
 def require():
@@ -74,14 +69,8 @@ class Clock:
 
 class Redis:
     def __init__(self, url):
-        rest = url[len("redis://"):]
-        pw = None
-        if "@" in rest:
-            auth, rest = rest.rsplit("@", 1)
-            pw = auth.lstrip(":")
-        hostport, _, db = rest.partition("/")
-        host, _, port = hostport.rpartition(":")
-        self.args = ["redis-cli", "-h", host, "-p", port, "-n", db or "0"]
+        host, port, db, pw = h.redis_addr(url)
+        self.args = ["redis-cli", "-h", host, "-p", port, "-n", db]
         if pw:
             self.args += ["-a", pw, "--no-auth-warning"]
 
@@ -95,45 +84,12 @@ class Redis:
         return [k for k in out.splitlines() if k]
 
 
-class Resp:
-    """A persistent RESP connection, for polling faster than redis-cli."""
+class Resp(h.Resp):
+    """A persistent RESP connection, for polling faster than redis-cli;
+    replies as str."""
 
     def __init__(self, url):
-        import socket
-        rest = url[len("redis://"):]
-        pw = None
-        if "@" in rest:
-            auth, rest = rest.rsplit("@", 1)
-            pw = auth.lstrip(":")
-        hostport, _, db = rest.partition("/")
-        host, _, port = hostport.rpartition(":")
-        self.s = socket.create_connection((host, int(port)))
-        self.f = self.s.makefile("rb")
-        if pw:
-            self.cmd("AUTH", pw)
-        self.cmd("SELECT", db or "0")
-
-    def cmd(self, *args):
-        out = [b"*%d\r\n" % len(args)]
-        for a in args:
-            a = str(a).encode()
-            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.s.sendall(b"".join(out))
-        return self._read()
-
-    def _read(self):
-        line = self.f.readline()
-        t, rest = line[:1], line[1:-2]
-        if t in (b"+", b"-"):
-            return rest.decode()
-        if t == b":":
-            return int(rest)
-        if t == b"$":
-            n = int(rest)
-            return None if n < 0 else self.f.read(n + 2)[:-2].decode(errors="replace")
-        if t == b"*":
-            return [self._read() for _ in range(int(rest))]
-        raise RuntimeError("bad reply %r" % line)
+        super().__init__(url, decode=True)
 
 
 class Env:
@@ -179,26 +135,15 @@ class Env:
             self._kcat(run, ["ce_type=" + key[0], "tenant=" + key[1]])
 
     def _kcat(self, evs, headers):
-        args = ["kcat", "-P", "-b", BROKERS, "-t", self.topic("events"), "-K", "\t"]
-        for h in headers:
-            args += ["-H", h]
-        data = "".join("%s/%s\t%s\n" % (e["tenant"], e["customer_id"], json.dumps(e, separators=(",", ":")))
-                       for e in evs)
-        subprocess.run(args, input=data, text=True, check=True)
+        h.produce(BROKERS, self.topic("events"),
+                  [("%s/%s" % (e["tenant"], e["customer_id"]), json.dumps(e, separators=(",", ":")))
+                   for e in evs], headers)
 
     def consume(self, suffix):
         """Every record of <prefix><suffix>: list of dicts key, headers, raw, body."""
-        r = subprocess.run(["kcat", "-C", "-b", BROKERS, "-t", self.topic(suffix), "-o", "beginning",
-                            "-e", "-q", "-f", "%k\t%h\t%s\n"], capture_output=True, text=True,
-                           check=True, timeout=120)
-        out = []
-        for line in r.stdout.splitlines():
-            if not line:
-                continue
-            k, h, s = line.split("\t", 2)
-            hd = dict(x.split("=", 1) for x in h.split(",") if "=" in x)
-            out.append({"key": k, "headers": hd, "raw": s, "body": json.loads(s)})
-        return out
+        return [{"key": r["key"], "headers": r["headers"], "raw": r["value"],
+                 "body": json.loads(r["value"])}
+                for r in h.kcat_records(BROKERS, self.topic(suffix))]
 
     def start(self, clock, name="s", extra=None):
         env = dict(os.environ)

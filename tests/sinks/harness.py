@@ -1,20 +1,26 @@
-"""harness.py -- helpers shared by the notifier's integration tests, the
-benchmark and the demo: start the sinks and the notifier, publish commands
-with kcat, read topics back. Python stdlib only; kcat on PATH.
+"""harness.py -- helpers shared by the integration tests, the benchmarks
+and the demo: start the sinks and the notifier, publish records with kcat,
+read topics back, talk to Redis, find a free port. Python stdlib only;
+kcat on PATH.
 
     sys.path.insert(0, "tests/sinks"); import harness as h
     smtp = h.Sink("smtp", workdir, ["--tempfail-first", "1"])   # .port, .dir
     n = h.Notifier(env, log_path)                                # .proc
     h.produce(brokers, topic, [(key, json_text), ...])
     recs = h.consume(brokers, topic)                             # [{key, payload, headers}]
+    recs = h.kcat_records(brokers, topic)                        # [{key, headers, value}]
+    r = h.Resp(redis_url); r.cmd("GET", key)                     # RESP, no redis-cli
+    port = h.free_port(); status, body = h.http_get(addr, "/readyz")
 """
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
@@ -139,12 +145,14 @@ class Notifier:
         return self.proc.returncode
 
 
-def produce(brokers, topic, records):
+def produce(brokers, topic, records, headers=(), timeout=None):
     """records: [(key, value_text)]; keys and values must not contain tabs or
-    newlines (compact JSON does not)."""
+    newlines (compact JSON does not). headers: ["name=value"] on every record."""
     data = "".join("%s\t%s\n" % (k, v) for k, v in records)
-    subprocess.run(["kcat", "-P", "-b", brokers, "-t", topic, "-K", "\t"],
-                   input=data.encode(), check=True)
+    args = ["kcat", "-P", "-b", brokers, "-t", topic, "-K", "\t"]
+    for hd in headers:
+        args += ["-H", hd]
+    subprocess.run(args, input=data.encode(), check=True, timeout=timeout)
 
 
 def consume(brokers, topic):
@@ -156,6 +164,113 @@ def consume(brokers, topic):
         if line.strip():
             out.append(json.loads(line))
     return out
+
+
+def kcat_records(brokers, topic):
+    """Every committed record of topic now, in partition order:
+    [{"key", "headers": {name: value}, "value": text}]. Fails the test when
+    kcat does."""
+    r = subprocess.run(["kcat", "-C", "-b", brokers, "-t", topic, "-o", "beginning", "-e", "-q",
+                        "-X", "isolation.level=read_committed", "-f", "%k\x1e%h\x1e%s\x1d"],
+                       capture_output=True, timeout=120)
+    if r.returncode:
+        fail("kcat -C %s: %s" % (topic, r.stderr.decode(errors="replace")))
+    out = []
+    for rec in r.stdout.decode().split("\x1d"):
+        if not rec.strip("\n"):
+            continue
+        k, hs, v = rec.lstrip("\n").split("\x1e", 2)
+        hd = dict(x.split("=", 1) for x in hs.split(",") if "=" in x)
+        out.append({"key": k, "headers": hd, "value": v})
+    return out
+
+
+def free_port():
+    """A TCP port of 127.0.0.1 that nothing listened on a moment ago."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def http_get(addr, path, timeout=2):
+    """(status, body) of GET http://addr/path; (0, the error) on any failure
+    (not listening yet, an HTTP error status, a timeout)."""
+    try:
+        with urllib.request.urlopen("http://%s%s" % (addr, path), timeout=timeout) as r:
+            return r.status, r.read().decode()
+    except Exception as e:  # noqa: BLE001 -- any failure means "not yet"
+        return 0, str(e)
+
+
+def redis_addr(url):
+    """redis://[:password@]host:port[/db] -> (host, port, db, password or None),
+    port and db as strings."""
+    rest = url[len("redis://"):]
+    pw = None
+    if "@" in rest:
+        auth, rest = rest.rsplit("@", 1)
+        pw = auth.lstrip(":")
+    hostport, _, db = rest.partition("/")
+    host, _, port = hostport.rpartition(":")
+    return host, port, db or "0", pw
+
+
+class Resp:
+    """A RESP connection to url (default ARREARS_REDIS_URL), stdlib only.
+    Arguments may be bytes or anything str() takes. Bulk replies come back
+    as bytes, or with decode=True as str (invalid UTF-8 replaced); an error
+    reply raises RuntimeError."""
+
+    def __init__(self, url=None, decode=False):
+        host, port, db, pw = redis_addr(url or os.environ["ARREARS_REDIS_URL"])
+        self.decode = decode
+        self.s = socket.create_connection((host, int(port)))
+        self.f = self.s.makefile("rb")
+        if pw:
+            self.cmd("AUTH", pw)
+        self.cmd("SELECT", db)
+
+    def send(self, *args):
+        out = [b"*%d\r\n" % len(args)]
+        for a in args:
+            a = a if isinstance(a, bytes) else str(a).encode()
+            out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+        self.s.sendall(b"".join(out))
+
+    def read(self):
+        line = self.f.readline()
+        t, rest = line[:1], line[1:-2]
+        if t == b"+":
+            return rest.decode()
+        if t == b"-":
+            raise RuntimeError(rest.decode())
+        if t == b":":
+            return int(rest)
+        if t == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            data = self.f.read(n + 2)[:-2]
+            return data.decode(errors="replace") if self.decode else data
+        if t == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.read() for _ in range(n)]
+        raise RuntimeError("bad reply %r" % line)
+
+    def cmd(self, *args):
+        self.send(*args)
+        return self.read()
+
+    def scan(self, pattern, count=1000):
+        """Every key matching pattern (SCAN, so the server is not blocked)."""
+        cur, keys = "0", []
+        while True:
+            cur, batch = self.cmd("SCAN", cur, "MATCH", pattern, "COUNT", count)
+            keys += batch
+            if cur in (b"0", "0"):
+                return keys
 
 
 def teardown(procs, sinks, work):
