@@ -48,17 +48,31 @@ json_t *tu_schema_load(const char *name)
     return s;
 }
 
-char *tu_fenced_block(const char *from, const char **after)
+size_t tu_doc_blocks(const char *doc, tu_block *out, size_t max)
 {
-    const char *start = strstr(from, "```");
-    assert_non_null(start);
-    start = strchr(start, '\n');
-    assert_non_null(start);
-    start++;
-    const char *end = strstr(start, "```");
-    assert_non_null(end);
-    *after = end + 3;
-    return strndup(start, (size_t)(end - start));
+    size_t n = 0;
+    const char *p = doc;
+    while ((p = strstr(p, "<!-- ")) && n < max) {
+        char kind[32], name[64];
+        if (sscanf(p, "<!-- %31[a-z-]: %63[a-z0-9_.-] -->", kind, name) != 2) {
+            p += 5;
+            continue;
+        }
+        const char *start = strstr(p, "```");
+        if (!start || !(start = strchr(start, '\n')))
+            fail_msg("<!-- %s: %s --> is not followed by a fenced block", kind, name);
+        start++;
+        const char *end = strstr(start, "```");
+        if (!end)
+            fail_msg("<!-- %s: %s -->: the fenced block does not end", kind, name);
+        snprintf(out[n].kind, sizeof out[n].kind, "%s", kind);
+        snprintf(out[n].name, sizeof out[n].name, "%s", name);
+        out[n].text = strndup(start, (size_t)(end - start));
+        assert_non_null(out[n].text);
+        n++;
+        p = end + 3;
+    }
+    return n;
 }
 
 /* --- a small JSON Schema checker ------------------------------------------ */

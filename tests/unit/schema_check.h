@@ -1,7 +1,7 @@
 /* schema_check.h -- helpers of the unit tests that hold code, schemas/ and
  * docs/ together (test_ingest_docs, test_contract_docs): read a file, load
- * a schema, validate a JSON value against it, cut a fenced block out of a
- * Markdown page.
+ * a schema, validate a JSON value against it, read the marked fenced
+ * blocks of a Markdown page.
  *
  * Design: a small JSON Schema checker of exactly the keywords schemas/
  * uses (type, const, enum, required, properties, items, minItems,
@@ -37,9 +37,18 @@ json_t *tu_schema_load(const char *name);
  * why[0..wl). Neither s nor v is changed or taken. */
 int tu_schema_validate(json_t *s, json_t *v, const char *path, char *why, size_t wl);
 
-/* The text between the first ``` fence at or after from (its line) and
- * the next ```: a strndup the caller free()s. *after is set past the
- * closing fence. Fails the test when there is no such block. */
-char *tu_fenced_block(const char *from, const char **after);
+/* One `<!-- KIND: NAME -->` marker of a Markdown page and the fenced
+ * block that follows it (docs/events.md: example, canonical,
+ * example-binary; docs/contracts.md, docs/reports.md: sample). */
+typedef struct tu_block {
+    char kind[32]; /* [a-z-] */
+    char name[64]; /* [a-z0-9_.-]: an event type, a schema */
+    char *text;    /* the block, fences left out; the caller free()s it */
+} tu_block;
+
+/* The first max marked blocks of doc, in order; returns how many. Other
+ * comments (no "KIND: NAME") are passed over. Fails the test when a
+ * marker has no fenced block after it. */
+size_t tu_doc_blocks(const char *doc, tu_block *out, size_t max);
 
 #endif

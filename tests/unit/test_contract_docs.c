@@ -375,22 +375,21 @@ static void assert_documented(json_t *s, const char *doc, const char *docname, c
         assert_documented(x, doc, docname, schema, path);
 }
 
-typedef struct doc_sample {
-    char schema[64];
-    char *text;
-} doc_sample;
-
-/* The `<!-- sample: NAME -->` blocks of doc, with // comments removed. */
-static size_t doc_samples(const char *doc, doc_sample *out, size_t max)
+/* The `<!-- sample: SCHEMA -->` blocks of doc (at most max), with //
+ * comments removed; the other marked blocks are freed. */
+static size_t doc_samples(const char *doc, tu_block *out, size_t max)
 {
-    size_t n = 0;
-    const char *p = doc;
-    while ((p = strstr(p, "<!-- sample: ")) && n < max) {
-        char name[64];
-        if (sscanf(p, "<!-- sample: %63[a-z-] -->", name) != 1)
-            fail_msg("malformed sample marker near: %.40s", p);
-        char *t = tu_fenced_block(p, &p), *w = t;
-        for (const char *r = t; *r;) {
+    tu_block all[32];
+    size_t nall = tu_doc_blocks(doc, all, 32), n = 0, markers = 0;
+    for (const char *p = doc; (p = strstr(p, "<!-- sample:")); p++)
+        markers++;
+    for (size_t i = 0; i < nall; i++) {
+        if (strcmp(all[i].kind, "sample") != 0 || n == max) {
+            free(all[i].text);
+            continue;
+        }
+        char *w = all[i].text;
+        for (const char *r = all[i].text; *r;) {
             if (r[0] == '/' && r[1] == '/') { /* to the end of the line */
                 while (*r && *r != '\n')
                     r++;
@@ -399,10 +398,11 @@ static size_t doc_samples(const char *doc, doc_sample *out, size_t max)
             *w++ = *r++;
         }
         *w = 0;
-        snprintf(out[n].schema, sizeof out[n].schema, "%s", name);
-        out[n].text = t;
-        n++;
+        out[n++] = all[i];
     }
+    if (n != markers && n < max)
+        fail_msg("%zu sample markers, %zu read: a marker is not <!-- sample: SCHEMA -->", markers,
+                 n);
     return n;
 }
 
@@ -415,14 +415,14 @@ static void check_doc(const char *docpath, const char *const *schemas, size_t ns
         assert_documented(s, doc, docpath, schemas[i], "$");
         json_decref(s);
     }
-    doc_sample smp[16];
+    tu_block smp[16];
     size_t n = doc_samples(doc, smp, 16);
     if (n < min_samples)
         fail_msg("%s: %zu sample blocks, expected at least %zu", docpath, n, min_samples);
     for (size_t i = 0; i < n; i++) {
         char what[256];
-        snprintf(what, sizeof what, "%.64s's sample of %.64s", docpath, smp[i].schema);
-        assert_record_text(smp[i].schema, smp[i].text, what);
+        snprintf(what, sizeof what, "%.64s's sample of %.64s", docpath, smp[i].name);
+        assert_record_text(smp[i].name, smp[i].text, what);
         free(smp[i].text);
     }
     free(doc);

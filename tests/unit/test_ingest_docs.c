@@ -36,38 +36,14 @@ static void assert_schema_ok(json_t *ev, const char *what)
 
 /* --- docs/events.md --------------------------------------------------------- */
 
-typedef struct block {
-    char kind[32]; /* example, canonical, example-binary */
-    char type[64];
-    char *text;
-} block;
-
-static size_t doc_blocks(const char *doc, block *out, size_t max)
-{
-    size_t n = 0;
-    const char *p = doc;
-    while ((p = strstr(p, "<!-- ")) && n < max) {
-        char kind[32], type[64];
-        if (sscanf(p, "<!-- %31[a-z-]: %63[a-z_.] -->", kind, type) != 2) {
-            p += 5;
-            continue;
-        }
-        snprintf(out[n].kind, sizeof out[n].kind, "%s", kind);
-        snprintf(out[n].type, sizeof out[n].type, "%s", type);
-        out[n].text = tu_fenced_block(p, &p);
-        n++;
-    }
-    return n;
-}
-
 static ing_config cfg = {ING_DEFAULT_MAX_BYTES, ING_DEFAULT_MAX_DEPTH};
 
 static void test_doc_examples(void **state)
 {
     (void)state;
     char *doc = tu_slurp("docs/events.md");
-    block b[64];
-    size_t n = doc_blocks(doc, b, 64);
+    tu_block b[64];
+    size_t n = tu_doc_blocks(doc, b, 64);
     int have[32] = {0};
     int canon = 0, binary = 0;
     for (size_t i = 0; i < n; i++) {
@@ -77,22 +53,22 @@ static void test_doc_examples(void **state)
             char err[128];
             assert_int_equal(ing_process(&cfg, &in, &r, err, sizeof err), 0);
             if (!r.accepted)
-                fail_msg("docs example %s rejected: %s", b[i].type, r.reasons.r[0].message);
-            assert_string_equal(r.type, b[i].type);
+                fail_msg("docs example %s rejected: %s", b[i].name, r.reasons.r[0].message);
+            assert_string_equal(r.type, b[i].name);
             ing_result_clear(&r);
             json_error_t e;
             json_t *ev = json_loads(b[i].text, 0, &e);
             assert_non_null(ev);
             assert_schema_ok(ev, "docs example");
             json_decref(ev);
-            ct_type t = ct_type_parse(b[i].type, strlen(b[i].type));
+            ct_type t = ct_type_parse(b[i].name, strlen(b[i].name));
             if (ct_type_inbound(t))
                 have[t] = 1;
         } else if (!strcmp(b[i].kind, "canonical")) {
             /* equals what ingest makes of the same type's example */
             size_t j;
             for (j = 0; j < n; j++)
-                if (!strcmp(b[j].kind, "example") && !strcmp(b[j].type, b[i].type))
+                if (!strcmp(b[j].kind, "example") && !strcmp(b[j].name, b[i].name))
                     break;
             assert_true(j < n);
             ing_input in = {b[j].text, strlen(b[j].text), NULL, 0, NULL, 0, "t", 0, 0, 0};
@@ -104,7 +80,7 @@ static void test_doc_examples(void **state)
             json_t *got = json_loads(r.body, 0, &e), *want = json_loads(b[i].text, 0, &e);
             assert_non_null(want);
             if (!json_equal(got, want))
-                fail_msg("docs canonical %s differs from ingest's output: %s", b[i].type, r.body);
+                fail_msg("docs canonical %s differs from ingest's output: %s", b[i].name, r.body);
             json_decref(got);
             json_decref(want);
             ing_result_clear(&r);
@@ -133,7 +109,7 @@ static void test_doc_examples(void **state)
             assert_int_equal(ing_process(&cfg, &in, &r, err, sizeof err), 0);
             if (!r.accepted)
                 fail_msg("docs binary example rejected: %s", r.reasons.r[0].message);
-            assert_string_equal(r.type, b[i].type);
+            assert_string_equal(r.type, b[i].name);
             ing_result_clear(&r);
             for (size_t k = 0; k < nh; k++)
                 free(names[k]);
