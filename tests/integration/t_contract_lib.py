@@ -13,7 +13,6 @@ tests never skip for want of it."""
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import tempfile
@@ -133,16 +132,7 @@ class Stack:
         return out
 
     def stop(self):
-        for name, p in reversed(list(self.procs.items())):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for name, p in reversed(list(self.procs.items())):
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                print("%s did not stop in 15 s; killed" % name)
-                p.kill()
-                p.wait()
+        h.stop_all(list(self.procs.items()))
 
     def cleanup(self):
         self.stop()

@@ -34,7 +34,6 @@ import datetime as dt
 import email
 import json
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -43,6 +42,7 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sinks"))
 from harness import free_port, http_get, skip  # noqa: E402
+import harness  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("ARREARS_BIN", os.path.join(REPO, "bin"))
@@ -213,16 +213,7 @@ class Run:
         return p
 
     def stop_all(self):
-        for name, p in reversed(self.procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for name, p in reversed(self.procs):
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                print("%s did not stop in 15 s; killed" % name)
-                p.kill()
-                p.wait()
+        harness.stop_all(self.procs)
 
     def log_tail(self, name, n=30):
         try:

@@ -273,6 +273,22 @@ class Resp:
                 return keys
 
 
+def stop_all(named, timeout=15):
+    """named: [(name, Popen)] in the order they started. SIGTERM to every one
+    still running, last started first, then waits for each up to timeout s;
+    one that does not stop is killed, and said so."""
+    for name, p in reversed(named):
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for name, p in reversed(named):
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            print("%s did not stop in %d s; killed" % (name, timeout))
+            p.kill()
+            p.wait()
+
+
 def teardown(procs, sinks, work):
     """A test's finally: kills what still runs, stops the sinks, removes the
     work dir (kept, and said, with ARREARS_IT_KEEP=1)."""
