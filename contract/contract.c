@@ -40,6 +40,12 @@ static const char *const outcome_names[CT_OUT_COUNT] = {
     [CT_OUT_FAILED] = "contact.failed",
 };
 
+static const char *const report_names[CT_REP_COUNT] = {
+    [CT_REP_AGING] = "aging",
+    [CT_REP_KPIS] = "kpis",
+    [CT_REP_EFFECTIVENESS] = "effectiveness",
+};
+
 /* Index of s[0..n) in names[0..count), or -1. The first byte is compared
  * before memcmp: the hot path parses one type per event. */
 static int lookup(const char *const *names, int count, const char *s, size_t n)
@@ -102,4 +108,14 @@ ct_outcome ct_outcome_parse(const char *s, size_t n)
 const char *ct_outcome_name(ct_outcome o)
 {
     return name_of(outcome_names, CT_OUT_COUNT, o);
+}
+
+ct_report ct_report_parse(const char *s, size_t n)
+{
+    return (ct_report)lookup(report_names, CT_REP_COUNT, s, n);
+}
+
+const char *ct_report_name(ct_report r)
+{
+    return name_of(report_names, CT_REP_COUNT, r);
 }

@@ -106,4 +106,16 @@ typedef enum ct_outcome {
 ct_outcome ct_outcome_parse(const char *s, size_t n);
 const char *ct_outcome_name(ct_outcome o);
 
+/* --- report types (reports topic; report requests name them) ---------- */
+typedef enum ct_report {
+    CT_REP_NONE = -1,
+    CT_REP_AGING = 0,
+    CT_REP_KPIS,
+    CT_REP_EFFECTIVENESS,
+    CT_REP_COUNT
+} ct_report;
+
+ct_report ct_report_parse(const char *s, size_t n);
+const char *ct_report_name(ct_report r);
+
 #endif

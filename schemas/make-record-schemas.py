@@ -248,7 +248,7 @@ write("report-error", "error report",
 write("report-request", "report request",
       "A request on arrears.reports.requests, answered on arrears.reports; see "
       "docs/reports.md.",
-      obj({"v": {"const": 1}, "id": ID, "tenant": TEXT,
+      obj({"v": {"const": 1}, "id": ID, "tenant": TENANT,
            "types": array({"type": "string", "enum": REPORT_TYPES}, minItems=1,
                           uniqueItems=True),
            "as_of": DATE}, ["id"]))

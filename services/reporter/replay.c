@@ -14,6 +14,7 @@
 #include "reporter.h"
 
 #include "clock.h"
+#include "contract.h"
 #include "table.h"
 
 #include <errno.h>
@@ -80,12 +81,12 @@ static int rep_replay_print(const rep_state *st, const char *const *names, uint3
 {
     int64_t gen = ((int64_t)d + 1) * REP_MS_PER_DAY - 1;
     for (uint32_t i = 0; i < nn; i++)
-        for (int t = 0; t < 3; t++) {
-            if (type && strcmp(type, rep_report_types[t]))
+        for (int t = 0; t < CT_REP_COUNT; t++) {
+            if (type && strcmp(type, ct_report_name((ct_report)t)))
                 continue;
-            json_t *r = rep_report_build(st, rep_report_types[t], names[i], d, gen);
+            json_t *r = rep_report_build(st, ct_report_name((ct_report)t), names[i], d, gen);
             if (!r) {
-                fprintf(err, "replay: out of memory building %s\n", rep_report_types[t]);
+                fprintf(err, "replay: out of memory building %s\n", ct_report_name((ct_report)t));
                 return -1;
             }
             if (table) {

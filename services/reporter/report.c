@@ -4,12 +4,11 @@
 #include "report_int.h"
 
 #include "clock.h"
+#include "contract.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-const char *const rep_report_types[3] = {"aging", "kpis", "effectiveness"};
 
 double rep_round2(double x)
 {
@@ -128,13 +127,12 @@ int rep_promise_status(const rep_state *st, const rep_promise *p, int32_t d, int
 json_t *rep_report_build(const rep_state *st, const char *type, const char *tenant, int32_t d,
                          int64_t generated_ms)
 {
-    /* in rep_report_types order */
-    static json_t *(*const build[3])(const rep_state *, uint32_t, int32_t, int64_t) = {
-        rep_report_aging, rep_report_kpis, rep_report_effectiveness};
-    int k = 0;
-    while (k < 3 && strcmp(type, rep_report_types[k]))
-        k++;
-    if (k == 3)
+    static json_t *(*const build[CT_REP_COUNT])(const rep_state *, uint32_t, int32_t, int64_t) = {
+        [CT_REP_AGING] = rep_report_aging,
+        [CT_REP_KPIS] = rep_report_kpis,
+        [CT_REP_EFFECTIVENESS] = rep_report_effectiveness};
+    ct_report k = ct_report_parse(type, strlen(type));
+    if (k == CT_REP_NONE)
         return NULL;
     int ti = rep_state_tenant(st, tenant);
     if (ti >= 0)

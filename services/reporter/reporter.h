@@ -191,7 +191,6 @@ json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d
  * which may be unknown (an empty report). NULL for an unknown type. */
 json_t *rep_report_build(const rep_state *st, const char *type, const char *tenant, int32_t d,
                          int64_t generated_ms);
-extern const char *const rep_report_types[3];
 
 /* Risk band of a customer from its oldest overdue invoice and whether it
  * has broken a promise: "low", "medium", "high", "severe". */

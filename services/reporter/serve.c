@@ -12,6 +12,7 @@
 #include "log.h"
 #include "request.h"
 #include "store.h"
+#include "str.h"
 
 static int rep_slot(rep_state *st, const char *topic, int32_t part)
 {
@@ -52,7 +53,7 @@ static int rep_assign(rep_svc *s, char *errstr, size_t errlen)
     const char *topics[3] = {s->t_events, s->t_contacts, s->t_requests};
     rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(64);
     int rc = -1;
-    for (int t = 0; t < 3; t++) {
+    for (int t = 0; t < CT_REP_COUNT; t++) {
         const rd_kafka_metadata_t *md = NULL;
         rd_kafka_topic_t *rkt = rd_kafka_topic_new(s->consumer, topics[t], NULL);
         rd_kafka_resp_err_t e = rd_kafka_metadata(s->consumer, 0, rkt, &md, 5000);
@@ -210,12 +211,12 @@ static int rep_publish(rep_svc *s, const char *tenant, int types, int32_t d, con
     uint32_t n = tenant ? 1 : s->st->ntenants;
     for (uint32_t i = 0; i < n; i++) {
         const char *name = tenant ? tenant : s->st->tenants[i];
-        for (int t = 0; t < 3; t++) {
+        for (int t = 0; t < CT_REP_COUNT; t++) {
             if (!(types & (1 << t)))
                 continue;
-            json_t *r = rep_report_build(s->st, rep_report_types[t], name, d, now);
+            json_t *r = rep_report_build(s->st, ct_report_name((ct_report)t), name, d, now);
             if (!r) {
-                snprintf(errstr, errlen, "out of memory building %s", rep_report_types[t]);
+                snprintf(errstr, errlen, "out of memory building %s", ct_report_name((ct_report)t));
                 return -1;
             }
             int rc = rep_produce(s, r, request_id, errstr, errlen);
@@ -230,14 +231,14 @@ static int rep_publish(rep_svc *s, const char *tenant, int types, int32_t d, con
 static void rep_answer(rep_svc *s, const rd_kafka_message_t *m)
 {
     char errstr[512];
-    rep_request rq;
+    ct_report_request rq;
     json_t *req = json_loadb(m->payload, m->len, 0, NULL);
     int32_t today = cm_time_day(cm_clock_now_ms());
     cm_metric_add(s->m[CT_M_REPORTER_REQUESTS], 1);
-    if (!req || rep_request_parse(req, today, &rq, errstr, sizeof errstr) < 0) {
+    if (!req || ct_report_request_decode(req, today, &rq, errstr, sizeof errstr) < 0) {
         if (!req) {
             memset(&rq, 0, sizeof rq);
-            snprintf(rq.tenant, sizeof rq.tenant, "default");
+            cm_strlcpy(rq.tenant, "default", sizeof rq.tenant);
             snprintf(errstr, sizeof errstr, "request: not JSON");
         }
         cm_log_fields(CM_LOG_WARN, json_pack("{s:s, s:s}", "request_id", rq.id, "error", errstr),

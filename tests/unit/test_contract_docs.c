@@ -264,25 +264,26 @@ static void test_reports(void **state)
     int64_t gen = ((int64_t)d + 1) * 86400000 - 1;
     const char *tenants[] = {"acme", "never-seen"};
     for (int t = 0; t < 2; t++)
-        for (int k = 0; k < 3; k++) {
+        for (int k = 0; k < CT_REP_COUNT; k++) {
             char name[64], what[128];
-            json_t *r = rep_report_build(st, rep_report_types[k], tenants[t], d, gen);
+            json_t *r = rep_report_build(st, ct_report_name((ct_report)k), tenants[t], d, gen);
             assert_non_null(r);
             json_object_set_new(r, "request_id", json_string("req-42"));
-            snprintf(name, sizeof name, "report-%s", rep_report_types[k]);
-            snprintf(what, sizeof what, "the %s report of %s", rep_report_types[k], tenants[t]);
+            snprintf(name, sizeof name, "report-%s", ct_report_name((ct_report)k));
+            snprintf(what, sizeof what, "the %s report of %s", ct_report_name((ct_report)k),
+                     tenants[t]);
             assert_record(name, r, what);
             json_decref(r);
         }
     /* the schemas name exactly the reporter's report types */
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < CT_REP_COUNT; k++) {
         char name[64];
-        snprintf(name, sizeof name, "report-%s", rep_report_types[k]);
+        snprintf(name, sizeof name, "report-%s", ct_report_name((ct_report)k));
         json_t *s = tu_schema_load(name);
         assert_string_equal(
             json_string_value(json_object_get(
                 json_object_get(json_object_get(s, "properties"), "type"), "const")),
-            rep_report_types[k]);
+            ct_report_name((ct_report)k));
         json_decref(s);
     }
     rep_state_free(st);

@@ -12,7 +12,8 @@
 #include <jansson.h>
 
 #include "../../services/reporter/reporter.h"
-#include "../../services/reporter/request.h"
+#include "clock.h"
+#include "request.h"
 #include "contract.h"
 
 #define LEDGER "tests/data/reporter/ledger1"
@@ -375,9 +376,9 @@ static void test_snapshot(void **state)
     int32_t d = day("2026-03-31");
     const char *tenants[] = {"acme", "globex"};
     for (int t = 0; t < 2; t++)
-        for (int k = 0; k < 3; k++) {
-            json_t *a = rep_report_build(st, rep_report_types[k], tenants[t], d, 0);
-            json_t *b = rep_report_build(back, rep_report_types[k], tenants[t], d, 0);
+        for (int k = 0; k < CT_REP_COUNT; k++) {
+            json_t *a = rep_report_build(st, ct_report_name((ct_report)k), tenants[t], d, 0);
+            json_t *b = rep_report_build(back, ct_report_name((ct_report)k), tenants[t], d, 0);
             assert_true(json_equal(a, b));
             if (t == 0) /* globex has no contacts */
                 assert_true(json_array_size(json_object_get(a, k == 2 ? "rows" : "currencies")) >
@@ -429,18 +430,18 @@ static void test_request(void **state)
 {
     (void)state;
     char err[256];
-    rep_request rq;
+    ct_report_request rq;
     json_t *j = json_loads(
         "{\"v\":1,\"id\":\"r1\",\"tenant\":\"acme\",\"types\":[\"kpis\"],\"as_of\":\"2026-03-31\"}",
         0, NULL);
-    assert_int_equal(rep_request_parse(j, 5, &rq, err, sizeof err), 0);
+    assert_int_equal(ct_report_request_decode(j, 5, &rq, err, sizeof err), 0);
     assert_string_equal(rq.id, "r1");
     assert_string_equal(rq.tenant, "acme");
     assert_int_equal(rq.types, 2);
     assert_int_equal(rq.as_of, day("2026-03-31"));
     json_decref(j);
     j = json_loads("{\"id\":\"r2\"}", 0, NULL);
-    assert_int_equal(rep_request_parse(j, 5, &rq, err, sizeof err), 0);
+    assert_int_equal(ct_report_request_decode(j, 5, &rq, err, sizeof err), 0);
     assert_int_equal(rq.types, 7);
     assert_int_equal(rq.as_of, 5);
     assert_string_equal(rq.tenant, "default");
@@ -449,10 +450,11 @@ static void test_request(void **state)
                             {"{\"id\":\"r\",\"as_of\":\"2026-13-01\"}", "as_of: not a date"},
                             {"{\"id\":\"r\",\"types\":[\"aging\",\"dso\"]}", "types[1]"},
                             {"{\"id\":\"r\",\"types\":[]}", "types: not a non-empty array"},
+                            {"{\"id\":\"r\",\"tenant\":\"a b\"}", "tenant: not a tenant"},
                             {"[1]", "request: not a JSON object"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         j = json_loads(bad[i][0], 0, NULL);
-        assert_int_equal(rep_request_parse(j, 5, &rq, err, sizeof err), -1);
+        assert_int_equal(ct_report_request_decode(j, 5, &rq, err, sizeof err), -1);
         if (!strstr(err, bad[i][1]))
             fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, bad[i][1]);
         json_decref(j);
