@@ -32,7 +32,9 @@ static void fail(dctx *c, const char *name, const char *rule, const char *detail
 
 /* The member name, or NULL (a problem recorded when required or wrong).
  * JSON null counts as absent. */
-static const char *str(dctx *c, const char *name, int required, size_t max, int no_ctl)
+/* The member name of the object being decoded, or NULL: absent or JSON
+ * null (a "required" failure when required), or an earlier failure. */
+static const json_t *member(dctx *c, const char *name, int required)
 {
     if (c->failed)
         return NULL;
@@ -42,6 +44,14 @@ static const char *str(dctx *c, const char *name, int required, size_t max, int 
             fail(c, name, "required", NULL);
         return NULL;
     }
+    return v;
+}
+
+static const char *str(dctx *c, const char *name, int required, size_t max, int no_ctl)
+{
+    const json_t *v = member(c, name, required);
+    if (!v)
+        return NULL;
     if (!json_is_string(v)) {
         fail(c, name, "type", "must be a string");
         return NULL;
@@ -93,13 +103,9 @@ static const char *currency(dctx *c, const char *name)
 
 static int64_t amount(dctx *c, const char *name)
 {
-    if (c->failed)
+    const json_t *v = member(c, name, 1);
+    if (!v)
         return 0;
-    const json_t *v = json_object_get(c->obj, name);
-    if (!v || json_is_null(v)) {
-        fail(c, name, "required", NULL);
-        return 0;
-    }
     if (!json_is_integer(v)) {
         fail(c, name, "type", "must be an integer number of minor units");
         return 0;
@@ -127,14 +133,9 @@ static ct_date date(dctx *c, const char *name, int required)
  * required, not an array or longer than CT_LIST_MAX). */
 static const json_t *array(dctx *c, const char *name, int required)
 {
-    if (c->failed)
+    const json_t *v = member(c, name, required);
+    if (!v)
         return NULL;
-    const json_t *v = json_object_get(c->obj, name);
-    if (!v || json_is_null(v)) {
-        if (required)
-            fail(c, name, "required", NULL);
-        return NULL;
-    }
     if (!json_is_array(v)) {
         fail(c, name, "type", "must be an array");
         return NULL;

@@ -98,6 +98,20 @@ cleanup:
     return rc;
 }
 
+/* The consumer's position on the i-th partition of the stored offsets
+ * (the next offset it will read), or -1 when it has none. */
+static int64_t rep_position(rep_svc *s, int i)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(l, rep_full(s, s->st->offsets.topic[i]),
+                                      s->st->offsets.part[i]);
+    int64_t pos = -1;
+    if (!rd_kafka_position(s->consumer, l) && l->elems[0].offset >= 0)
+        pos = l->elems[0].offset;
+    rd_kafka_topic_partition_list_destroy(l);
+    return pos;
+}
+
 static int rep_check_caught_up(rep_svc *s)
 {
     if (s->caught_up)
@@ -109,14 +123,7 @@ static int rep_check_caught_up(rep_svc *s)
         if (s->high[i] > 0 && next < s->high[i]) {
             /* a partition whose start was deleted by retention: the low
              * watermark may exceed what we stored; position tells */
-            rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-            rd_kafka_topic_partition_list_add(l, rep_full(s, s->st->offsets.topic[i]),
-                                              s->st->offsets.part[i]);
-            int64_t pos = -1;
-            if (!rd_kafka_position(s->consumer, l) && l->elems[0].offset >= 0)
-                pos = l->elems[0].offset;
-            rd_kafka_topic_partition_list_destroy(l);
-            if (pos < s->high[i])
+            if (rep_position(s, i) < s->high[i])
                 return 0;
         }
     }
@@ -163,14 +170,7 @@ static int rep_reached(rep_svc *s, const int64_t *want)
         int64_t w = want[1 + i];
         if (w <= 0 || s->st->offsets.next[i] >= w)
             continue;
-        rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-        rd_kafka_topic_partition_list_add(l, rep_full(s, s->st->offsets.topic[i]),
-                                          s->st->offsets.part[i]);
-        int64_t pos = -1;
-        if (!rd_kafka_position(s->consumer, l) && l->elems[0].offset >= 0)
-            pos = l->elems[0].offset;
-        rd_kafka_topic_partition_list_destroy(l);
-        if (pos < w)
+        if (rep_position(s, i) < w)
             return 0;
     }
     return 1;
