@@ -690,17 +690,15 @@ int rep_state_apply_event(rep_state *st, const json_t *ev, char *errstr, size_t 
             break;
         }
         case CT_EV_PROMISE_MADE:
-            rc = rep_apply_promise(st, ti, ci, &e.data.promise, REP_PROMISE_OPEN, day, e.time_ms,
-                                   errstr, errlen);
-            break;
         case CT_EV_PROMISE_KEPT:
-            rc = rep_apply_promise(st, ti, ci, &e.data.promise, REP_PROMISE_KEPT, day, e.time_ms,
-                                   errstr, errlen);
+        case CT_EV_PROMISE_BROKEN: {
+            int status = e.type == CT_EV_PROMISE_MADE   ? REP_PROMISE_OPEN
+                         : e.type == CT_EV_PROMISE_KEPT ? REP_PROMISE_KEPT
+                                                        : REP_PROMISE_BROKEN;
+            rc = rep_apply_promise(st, ti, ci, &e.data.promise, status, day, e.time_ms, errstr,
+                                   errlen);
             break;
-        case CT_EV_PROMISE_BROKEN:
-            rc = rep_apply_promise(st, ti, ci, &e.data.promise, REP_PROMISE_BROKEN, day, e.time_ms,
-                                   errstr, errlen);
-            break;
+        }
         case CT_EV_CUSTOMER_UPSERTED:
             rc = rep_apply_customer(st, ci, &e.data.customer, errstr, errlen);
             break;

@@ -67,15 +67,23 @@ static int idw_end(idw *w, char *out)
 
 /* Same text as snprintf(out, len, "%s/inv/%s/step/%d/attempt/%d", ...),
  * without the format machinery (one per fired timer). */
+/* "tenant/inv/<invoice_id>", the start of every invoice command id, into
+ * out (len > 0). */
+static idw inv_prefix(char *out, size_t len, const char *tenant, const char *invoice_id)
+{
+    idw w = {out, out + len - 1, 0};
+    puts_(&w, tenant);
+    put(&w, "/inv/", 5);
+    puts_(&w, invoice_id);
+    return w;
+}
+
 int sch_command_id_step(char *out, size_t len, const char *tenant, const char *invoice_id, int step,
                         int attempt)
 {
     if (len == 0)
         return -1;
-    idw w = {out, out + len - 1, 0};
-    puts_(&w, tenant);
-    put(&w, "/inv/", 5);
-    puts_(&w, invoice_id);
+    idw w = inv_prefix(out, len, tenant, invoice_id);
     put(&w, "/step/", 6);
     put_int(&w, step);
     put(&w, "/attempt/", 9);
@@ -88,10 +96,7 @@ int sch_command_id_thanks(char *out, size_t len, const char *tenant, const char 
 {
     if (len == 0)
         return -1;
-    idw w = {out, out + len - 1, 0};
-    puts_(&w, tenant);
-    put(&w, "/inv/", 5);
-    puts_(&w, invoice_id);
+    idw w = inv_prefix(out, len, tenant, invoice_id);
     put(&w, "/thanks/", 8);
     puts_(&w, payment_id);
     return idw_end(&w, out);
