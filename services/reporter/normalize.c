@@ -9,7 +9,9 @@
  * scheduler's own events (promise.kept, promise.broken, invoice.escalated;
  * docs/contracts.md), which a backtest ledger may hold as CloudEvents, are
  * validated as the inbound type with the same data shape and keep their own
- * type. Contacts may be outcomes or the scheduler's backtest commands. */
+ * type. Contacts may be outcomes or the scheduler's backtest commands; a
+ * command is a contact.sent at its created_at (the instant it fired), the
+ * reporter's delivered contact. */
 #include "reporter.h"
 
 #include "clock.h"
@@ -89,17 +91,11 @@ json_t *rep_normalize_inbound(const json_t *ce, char *errstr, size_t errlen)
     return out;
 }
 
-json_t *rep_normalize_contact(const json_t *line, char *errstr, size_t errlen)
+json_t *rep_normalize_command(const json_t *cmd_json, char *errstr, size_t errlen)
 {
-    if (!json_is_object(line)) {
-        snprintf(errstr, errlen, "contact: not a JSON object");
-        return NULL;
-    }
-    if (json_object_get(line, "type"))
-        return json_deep_copy(line);
-    /* a command, as the scheduler's backtest prints them: recorded as sent
-     * at the simulated instant it fired, through the contract's codecs
-     * (what a partly valid command has is kept, as the notifier does) */
+    /* recorded as sent at the simulated instant it fired (created_at),
+     * through the contract's codecs (what a partly valid command has is
+     * kept, as the notifier does) */
     json_t *out = NULL;
     cm_buf b = CM_BUF_INIT;
     char why[256] = "";
@@ -108,9 +104,17 @@ json_t *rep_normalize_contact(const json_t *line, char *errstr, size_t errlen)
         snprintf(errstr, errlen, "out of memory");
         return NULL;
     }
-    ct_command_decode(line, cmd, why, sizeof why);
-    if (!cmd->command_id || !cmd->created_at_ms) {
-        snprintf(errstr, errlen, "type: required (or a command with command_id and created_at)");
+    ct_command_decode(cmd_json, cmd, why, sizeof why);
+    const char *missing = !cmd->command_id      ? "command_id"
+                          : !cmd->created_at_ms ? "created_at"
+                                                : NULL;
+    if (missing) {
+        /* the decoder's reason when it names the member, else "required" */
+        size_t mn = strlen(missing);
+        if (!strncmp(why, missing, mn) && why[mn] == ':')
+            snprintf(errstr, errlen, "%s", why);
+        else
+            snprintf(errstr, errlen, "%s: required", missing);
         goto cleanup;
     }
     ct_contact o;
@@ -122,5 +126,20 @@ json_t *rep_normalize_contact(const json_t *line, char *errstr, size_t errlen)
 cleanup:
     cm_buf_free(&b);
     free(cmd);
+    return out;
+}
+
+json_t *rep_normalize_contact(const json_t *line, char *errstr, size_t errlen)
+{
+    if (!json_is_object(line)) {
+        snprintf(errstr, errlen, "contact: not a JSON object");
+        return NULL;
+    }
+    if (json_object_get(line, "type"))
+        return json_deep_copy(line);
+    /* a command, as the scheduler's backtest prints them */
+    json_t *out = rep_normalize_command(line, errstr, errlen);
+    if (!out && strcmp(errstr, "out of memory"))
+        snprintf(errstr, errlen, "type: required (or a command with command_id and created_at)");
     return out;
 }

@@ -1,11 +1,17 @@
 /* replay.c -- `arrears-reporter replay`: the reports as of a date, offline.
  *
- *   arrears-reporter replay --events FILE.jsonl [--contacts FILE.jsonl]
- *                           --at YYYY-MM-DD [--tenant T] [--type T] [--table]
+ *   arrears-reporter replay [--events FILE.jsonl] [--contacts FILE.jsonl]
+ *                           [--backtest FILE.jsonl] --at YYYY-MM-DD
+ *                           [--tenant T] [--type T] [--table]
  *
  * Events are inbound CloudEvents lines (normalized by normalize.c), or
- * canonical events (lines with "v" and integer amounts are applied as is).
- * Contacts are contact outcomes or the scheduler's backtest commands. The
+ * canonical events (lines without "specversion" are applied as is).
+ * Contacts are contact outcomes or bare commands. The backtest file is the
+ * scheduler's `backtest` stdout, {"at","topic","key","record"} per line:
+ * a command is a contact.sent (the reporter's delivered contact) at its
+ * created_at, an event is applied like an --events line, a decision is
+ * counted and ignored; --contacts takes such wrapped lines too. Files are
+ * applied in that order: events, contacts, backtest. The
  * same rep_state and report builders as the service are used. Output: one
  * report per line (tenants sorted, types aging, kpis, effectiveness), or
  * aligned tables with --table. A bad line is reported on stderr with its
@@ -21,12 +27,82 @@
 #include <stdlib.h>
 #include <string.h>
 
+static const char rep_replay_usage[] =
+    "arrears-reporter replay [--events FILE.jsonl] [--contacts FILE.jsonl] "
+    "[--backtest FILE.jsonl] --at YYYY-MM-DD [--tenant T] [--type aging|kpis|effectiveness] "
+    "[--table] (--events or --backtest required)";
+
 static int rep_cmp_str(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-static int rep_replay_file(rep_state *st, const char *path, int contacts, FILE *err, long *bad)
+/* What a file holds: --events, --contacts or --backtest lines. */
+enum { REP_IN_EVENTS, REP_IN_CONTACTS, REP_IN_BACKTEST };
+
+/* One event line: a canonical event, or an inbound CloudEvent normalized
+ * first. */
+static int rep_replay_event(rep_state *st, const json_t *j, char *errstr, size_t errlen)
+{
+    json_t *norm = json_object_get(j, "specversion") ? rep_normalize_inbound(j, errstr, errlen)
+                                                     : json_incref((json_t *)j);
+    int rc = norm ? rep_state_apply_event(st, norm, errstr, errlen) : -1;
+    json_decref(norm);
+    return rc;
+}
+
+/* One backtest line {"at","topic","key","record"}: a command is a sent
+ * contact at its created_at, an event is applied as --events applies it, a
+ * decision is counted in *decisions and otherwise ignored. The record's
+ * own problems are named record.<field>. */
+static int rep_replay_backtest(rep_state *st, const json_t *j, long *decisions, char *errstr,
+                               size_t errlen)
+{
+    const json_t *topic = json_object_get(j, "topic"), *rec = json_object_get(j, "record");
+    const char *t = json_string_value(topic);
+    json_t *norm = NULL;
+    int rc = -1;
+    if (!json_is_object(j)) {
+        snprintf(errstr, errlen, "line: not a JSON object");
+        return -1;
+    }
+    if (!t) {
+        snprintf(errstr, errlen, "topic: required (commands, events or decisions)");
+        return -1;
+    }
+    if (!json_is_object(rec)) {
+        snprintf(errstr, errlen, "record: required (an object)");
+        return -1;
+    }
+    if (!strcmp(t, "decisions")) {
+        (*decisions)++;
+        return 0;
+    }
+    if (!strcmp(t, "commands")) {
+        norm = rep_normalize_command(rec, errstr, errlen);
+        if (norm)
+            rc = rep_state_apply_contact(st, norm, errstr, errlen);
+        json_decref(norm);
+    } else if (!strcmp(t, "events")) {
+        rc = rep_replay_event(st, rec, errstr, errlen);
+    } else {
+        snprintf(errstr, errlen, "topic: one of commands, events, decisions");
+        return -1;
+    }
+    if (rc < 0 && strcmp(errstr, "out of memory") && errlen > sizeof "record.") {
+        /* "record." before the record's field (its tail cut if need be) */
+        size_t pre = sizeof "record." - 1, n = strlen(errstr);
+        if (n > errlen - pre - 1)
+            n = errlen - pre - 1;
+        memmove(errstr + pre, errstr, n);
+        memcpy(errstr, "record.", pre);
+        errstr[pre + n] = 0;
+    }
+    return rc;
+}
+
+static int rep_replay_file(rep_state *st, const char *path, int kind, FILE *err, long *bad,
+                           long *decisions)
 {
     FILE *f = fopen(path, "r");
     if (!f) {
@@ -50,17 +126,16 @@ static int rep_replay_file(rep_state *st, const char *path, int contacts, FILE *
         int rc = -1;
         if (!j) {
             snprintf(errstr, sizeof errstr, "not JSON: %s", jerr.text);
-        } else if (contacts) {
+        } else if (kind == REP_IN_BACKTEST ||
+                   (kind == REP_IN_CONTACTS && json_object_get(j, "topic") &&
+                    json_object_get(j, "record"))) {
+            rc = rep_replay_backtest(st, j, decisions, errstr, sizeof errstr);
+        } else if (kind == REP_IN_CONTACTS) {
             norm = rep_normalize_contact(j, errstr, sizeof errstr);
             if (norm)
                 rc = rep_state_apply_contact(st, norm, errstr, sizeof errstr);
         } else {
-            if (json_object_get(j, "specversion"))
-                norm = rep_normalize_inbound(j, errstr, sizeof errstr);
-            else
-                norm = json_incref(j);
-            if (norm)
-                rc = rep_state_apply_event(st, norm, errstr, sizeof errstr);
+            rc = rep_replay_event(st, j, errstr, sizeof errstr);
         }
         if (rc < 0) {
             fprintf(err, "replay: %s:%ld: %s\n", path, lineno, errstr);
@@ -105,7 +180,8 @@ static int rep_replay_print(const rep_state *st, const char *const *names, uint3
 
 int rep_replay_main(int argc, char **argv, FILE *out, FILE *err)
 {
-    const char *events = NULL, *contacts = NULL, *at = NULL, *tenant = NULL, *type = NULL;
+    const char *events = NULL, *contacts = NULL, *backtest = NULL, *at = NULL, *tenant = NULL,
+               *type = NULL;
     int table = 0, rc = 2;
     rep_state *st = NULL;
     char **names = NULL;
@@ -113,6 +189,7 @@ int rep_replay_main(int argc, char **argv, FILE *out, FILE *err)
         const char *a = argv[i];
         const char **slot = !strcmp(a, "--events")     ? &events
                             : !strcmp(a, "--contacts") ? &contacts
+                            : !strcmp(a, "--backtest") ? &backtest
                             : !strcmp(a, "--at")       ? &at
                             : !strcmp(a, "--tenant")   ? &tenant
                             : !strcmp(a, "--type")     ? &type
@@ -123,25 +200,22 @@ int rep_replay_main(int argc, char **argv, FILE *out, FILE *err)
             table = 1;
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             fprintf(out,
-                    "usage: arrears-reporter replay --events FILE.jsonl [--contacts FILE.jsonl] "
-                    "--at YYYY-MM-DD [--tenant T] [--type aging|kpis|effectiveness] [--table]\n"
+                    "usage: %s\n"
                     "  prints the reports as of the end of that day (UTC), one JSON per line,\n"
-                    "  from inbound CloudEvents (or canonical events) and contact outcomes (or\n"
-                    "  the scheduler's backtest commands); see docs/reporter.md\n");
+                    "  from inbound CloudEvents (or canonical events), contact outcomes (or\n"
+                    "  bare commands) and the scheduler's backtest output, each command a\n"
+                    "  delivered contact at its created_at; see docs/reporter.md\n",
+                    rep_replay_usage);
             return 0;
         } else {
-            fprintf(err,
-                    "replay: unknown or incomplete option %s\n"
-                    "usage: arrears-reporter replay --events FILE.jsonl [--contacts "
-                    "FILE.jsonl] --at YYYY-MM-DD [--tenant T] [--type "
-                    "aging|kpis|effectiveness] [--table]\n",
-                    a);
+            fprintf(err, "replay: unknown or incomplete option %s\nusage: %s\n", a,
+                    rep_replay_usage);
             return 2;
         }
     }
     int32_t d;
-    if (!events || !at) {
-        fprintf(err, "replay: --events and --at are required\n");
+    if ((!events && !backtest) || !at) {
+        fprintf(err, "replay: --at and --events or --backtest are required\n");
         return 2;
     }
     if (cm_date_parse(at, &d) < 0) {
@@ -153,12 +227,15 @@ int rep_replay_main(int argc, char **argv, FILE *out, FILE *err)
         return 2;
     }
     st = rep_state_new();
-    long bad = 0;
-    if (!st || rep_replay_file(st, events, 0, err, &bad) < 0 ||
-        (contacts && rep_replay_file(st, contacts, 1, err, &bad) < 0))
+    long bad = 0, decisions = 0;
+    if (!st || (events && rep_replay_file(st, events, REP_IN_EVENTS, err, &bad, &decisions) < 0) ||
+        (contacts && rep_replay_file(st, contacts, REP_IN_CONTACTS, err, &bad, &decisions) < 0) ||
+        (backtest && rep_replay_file(st, backtest, REP_IN_BACKTEST, err, &bad, &decisions) < 0))
         goto cleanup;
     if (bad)
         fprintf(err, "replay: %ld line(s) skipped\n", bad);
+    if (decisions)
+        fprintf(err, "replay: %ld decision line(s) ignored\n", decisions);
     names = calloc(st->ntenants + 1, sizeof *names);
     if (!names)
         goto cleanup;

@@ -206,8 +206,12 @@ json_t *rep_report_envelope(const rep_state *st, const char *type, const char *t
  * (ct_validate, the one ingest uses). Returns a new canonical event, or
  * NULL with the reasons in errstr. */
 json_t *rep_normalize_inbound(const json_t *ce, char *errstr, size_t errlen);
-/* A scheduler backtest line (a command) or a contact outcome -> contact
- * (a command through ct_command_decode and ct_contact_encode). */
+/* A command (as on `commands`) -> the contact.sent outcome it counts as,
+ * at its created_at (ct_command_decode, ct_contact_from_command,
+ * ct_contact_encode). NULL with "command_id: ..." or "created_at: ..." in
+ * errstr when it lacks either (or "out of memory"). */
+json_t *rep_normalize_command(const json_t *cmd, char *errstr, size_t errlen);
+/* A contact outcome (copied) or a bare command (rep_normalize_command). */
 json_t *rep_normalize_contact(const json_t *line, char *errstr, size_t errlen);
 
 /* ---- snapshot.c ---- */

@@ -6,7 +6,12 @@
  * code. Every expected value must be present and equal in the reports that
  * rep_replay_main prints: integers (money in minor units) exactly, reals
  * to 0.001 (they are rounded to 0.01 by both), strings, booleans and null
- * exactly, arrays element by element. */
+ * exactly, arrays element by element.
+ *
+ * test_backtest: a hand-written scheduler backtest output (3 debtors,
+ * commands, an escalation event, a decision and bad lines) with its
+ * inbound events through `replay --backtest`: every command a delivered
+ * contact at its created_at, decisions ignored, bad lines named. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +25,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../../services/reporter/reporter.h"
 
@@ -171,8 +177,231 @@ static void test_ledgers(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* ---- replay --backtest ---- */
+
+static const char *const rep_t_inbound[] = {
+    "{\"specversion\":\"1.0\",\"id\":\"e1\",\"source\":\"billing\",\"type\":\"invoice.issued\","
+    "\"time\":\"2026-02-01T08:00:00Z\",\"tenant\":\"acme\",\"data\":{\"invoice_id\":\"I-1\","
+    "\"customer_id\":\"C-1\",\"number\":\"N1\",\"currency\":\"EUR\",\"amount\":\"1000.00\","
+    "\"issued_on\":\"2026-02-01\",\"due_on\":\"2026-03-01\"}}",
+    "{\"specversion\":\"1.0\",\"id\":\"e2\",\"source\":\"billing\",\"type\":\"invoice.issued\","
+    "\"time\":\"2026-02-01T08:00:00Z\",\"tenant\":\"acme\",\"data\":{\"invoice_id\":\"I-2\","
+    "\"customer_id\":\"C-2\",\"number\":\"N2\",\"currency\":\"EUR\",\"amount\":\"500.00\","
+    "\"issued_on\":\"2026-02-01\",\"due_on\":\"2026-03-01\"}}",
+    "{\"specversion\":\"1.0\",\"id\":\"e3\",\"source\":\"billing\",\"type\":\"invoice.issued\","
+    "\"time\":\"2026-02-01T08:00:00Z\",\"tenant\":\"acme\",\"data\":{\"invoice_id\":\"I-3\","
+    "\"customer_id\":\"C-3\",\"number\":\"N3\",\"currency\":\"EUR\",\"amount\":\"300.00\","
+    "\"issued_on\":\"2026-02-01\",\"due_on\":\"2026-03-01\"}}",
+    "{\"specversion\":\"1.0\",\"id\":\"e4\",\"source\":\"billing\",\"type\":\"payment.received\","
+    "\"time\":\"2026-03-05T12:00:00Z\",\"tenant\":\"acme\",\"data\":{\"payment_id\":\"P-1\","
+    "\"customer_id\":\"C-1\",\"currency\":\"EUR\",\"amount\":\"1000.00\",\"received_on\":"
+    "\"2026-03-05\",\"received_at\":\"2026-03-05T12:00:00Z\",\"allocations\":[{\"invoice_id\":"
+    "\"I-1\",\"amount\":\"1000.00\"}]}}",
+    "{\"specversion\":\"1.0\",\"id\":\"e5\",\"source\":\"billing\",\"type\":\"payment.received\","
+    "\"time\":\"2026-03-20T12:00:00Z\",\"tenant\":\"acme\",\"data\":{\"payment_id\":\"P-3\","
+    "\"customer_id\":\"C-3\",\"currency\":\"EUR\",\"amount\":\"300.00\",\"received_on\":"
+    "\"2026-03-20\",\"received_at\":\"2026-03-20T12:00:00Z\",\"allocations\":[{\"invoice_id\":"
+    "\"I-3\",\"amount\":\"300.00\"}]}}",
+};
+
+/* A backtest "commands" line: the command as the scheduler encodes it. */
+static void rep_t_cmd(FILE *f, const char *cust, const char *inv, int step, const char *channel,
+                      const char *variant, const char *kind, const char *created,
+                      const char *scheduled)
+{
+    fprintf(f,
+            "{\"at\":\"%s\",\"topic\":\"commands\",\"key\":\"acme/%s\",\"record\":{\"v\":1,"
+            "\"command_id\":\"acme/inv/%s/step/%d/attempt/1\",\"kind\":\"%s\",\"tenant\":"
+            "\"acme\",\"channel\":\"%s\",\"template\":\"t\",\"strategy\":\"default\","
+            "\"variant\":\"%s\",\"step\":%d,\"created_at\":\"%s\",\"scheduled_at\":\"%s\","
+            "\"customer\":{\"customer_id\":\"%s\"},\"currency\":\"EUR\",\"amounts\":{\"total\":"
+            "100},\"invoices\":[{\"invoice_id\":\"%s\"}]}}\n",
+            created, cust, inv, step, kind, channel, variant, step, created, scheduled, cust, inv);
+}
+
+/* The effectiveness row of (variant, step, channel), or NULL. */
+static const json_t *rep_t_row(const json_t *eff, const char *variant, int step,
+                               const char *channel)
+{
+    size_t i;
+    const json_t *r;
+    json_array_foreach(json_object_get(eff, "rows"), i, r)
+    {
+        if (!strcmp(json_string_value(json_object_get(r, "variant")), variant) &&
+            json_integer_value(json_object_get(r, "step")) == step &&
+            !strcmp(json_string_value(json_object_get(r, "channel")), channel))
+            return r;
+    }
+    return NULL;
+}
+
+static json_int_t rep_t_int(const json_t *o, const char *k)
+{
+    const json_t *v = json_object_get(o, k);
+    assert_true(json_is_integer(v));
+    return json_integer_value(v);
+}
+
+/* The recovered EUR of a row or variant (0 when none). */
+static json_int_t rep_t_recovered(const json_t *o)
+{
+    const json_t *r = json_array_get(json_object_get(o, "recovered"), 0);
+    return r ? rep_t_int(r, "amount_minor") : 0;
+}
+
+/* Runs replay with --events ev and (opt) file; the printed reports, and
+ * stderr into err (size n). */
+static char *rep_t_run(const char *ev, const char *opt, const char *file, char *err, size_t n)
+{
+    char *argv[] = {"replay",     "--events", (char *)ev,   (char *)opt,
+                    (char *)file, "--at",     "2026-03-31", NULL};
+    FILE *out = tmpfile(), *ef = tmpfile();
+    assert_non_null(out);
+    assert_non_null(ef);
+    assert_int_equal(rep_replay_main(7, argv, out, ef), 0);
+    long len = ftell(out);
+    char *s = calloc(1, (size_t)len + 1);
+    assert_non_null(s);
+    rewind(out);
+    assert_int_equal(fread(s, 1, (size_t)len, out), (size_t)len);
+    rewind(ef);
+    err[fread(err, 1, n - 1, ef)] = 0;
+    fclose(out);
+    fclose(ef);
+    return s;
+}
+
+static void test_backtest(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/rep-backtest-XXXXXX", ev[64], bt[64], err[2048];
+    assert_non_null(mkdtemp(dir));
+    snprintf(ev, sizeof ev, "%s/events.jsonl", dir);
+    snprintf(bt, sizeof bt, "%s/backtest.jsonl", dir);
+    FILE *f = fopen(ev, "w");
+    assert_non_null(f);
+    for (size_t i = 0; i < sizeof rep_t_inbound / sizeof rep_t_inbound[0]; i++)
+        fprintf(f, "%s\n", rep_t_inbound[i]);
+    fclose(f);
+    f = fopen(bt, "w");
+    assert_non_null(f);
+    /* 1-3: the first reminders; variant A for C-1 and C-3, B for C-2 */
+    rep_t_cmd(f, "C-1", "I-1", 1, "email", "A", "reminder", "2026-03-02T09:00:00.000Z",
+              "2026-03-02T09:00:00.000Z");
+    rep_t_cmd(f, "C-2", "I-2", 1, "email", "B", "reminder", "2026-03-02T09:00:00.000Z",
+              "2026-03-02T09:00:00.000Z");
+    rep_t_cmd(f, "C-3", "I-3", 1, "email", "A", "reminder", "2026-03-02T09:00:00.000Z",
+              "2026-03-02T09:00:00.000Z");
+    /* 4: a decision (C-2's step 2 not sent): ignored */
+    fprintf(f, "{\"at\":\"2026-03-09T09:00:00.000Z\",\"topic\":\"decisions\",\"key\":\"acme/C-2\","
+               "\"record\":{\"invoice_id\":\"I-2\",\"step\":2,\"rule\":\"opted_out\"}}\n");
+    /* 5: due on 03-08, fired on 03-14: counts at 03-14, so that the
+     * payment of 03-20 is a response to it (7 days from 03-08 it is not) */
+    rep_t_cmd(f, "C-3", "I-3", 2, "sms", "A", "reminder", "2026-03-14T09:00:00.000Z",
+              "2026-03-08T09:00:00.000Z");
+    /* 6-7: C-2 escalated, and its letter */
+    fprintf(f, "{\"at\":\"2026-03-16T09:00:00.000Z\",\"topic\":\"events\",\"key\":\"acme/C-2\","
+               "\"record\":{\"v\":1,\"id\":\"acme/inv/I-2/step/3/attempt/1\",\"source\":"
+               "\"arrears-scheduler\",\"type\":\"invoice.escalated\",\"tenant\":\"acme\",\"time\":"
+               "\"2026-03-16T09:00:00.000Z\",\"customer_id\":\"C-2\",\"data\":{\"invoice_id\":"
+               "\"I-2\",\"customer_id\":\"C-2\",\"level\":1,\"command_id\":"
+               "\"acme/inv/I-2/step/3/attempt/1\"}}}\n");
+    rep_t_cmd(f, "C-2", "I-2", 3, "letter", "B", "escalation", "2026-03-16T09:00:00.000Z",
+              "2026-03-16T09:00:00.000Z");
+    /* 8-11: bad lines: a command without created_at, an event without
+     * data.invoice_id, an unknown topic, a bare command */
+    fprintf(f, "{\"at\":\"2026-03-16T09:00:00.000Z\",\"topic\":\"commands\",\"key\":\"acme/C-1\","
+               "\"record\":{\"v\":1,\"command_id\":\"acme/x\",\"tenant\":\"acme\"}}\n");
+    fprintf(f, "{\"at\":\"2026-03-16T09:00:00.000Z\",\"topic\":\"events\",\"key\":\"acme/C-2\","
+               "\"record\":{\"v\":1,\"id\":\"y\",\"source\":\"arrears-scheduler\",\"type\":"
+               "\"invoice.escalated\",\"tenant\":\"acme\",\"time\":\"2026-03-16T09:00:00.000Z\","
+               "\"customer_id\":\"C-2\",\"data\":{\"customer_id\":\"C-2\",\"level\":1}}}\n");
+    fprintf(f, "{\"at\":\"2026-03-16T09:00:00.000Z\",\"topic\":\"pings\",\"record\":{}}\n");
+    long before_bare = ftell(f);
+    fprintf(f, "{\"v\":1,\"command_id\":\"acme/z\",\"tenant\":\"acme\",\"created_at\":"
+               "\"2026-03-16T09:00:00.000Z\"}\n");
+    fclose(f);
+
+    char *got = rep_t_run(ev, "--backtest", bt, err, sizeof err);
+    assert_non_null(strstr(err, "backtest.jsonl:8: record.created_at: required\n"));
+    assert_non_null(strstr(err, "backtest.jsonl:9: record.data.invoice_id: "));
+    assert_non_null(strstr(err, "backtest.jsonl:10: topic: one of commands, events, decisions\n"));
+    assert_non_null(strstr(err, "backtest.jsonl:11: topic: required"));
+    assert_null(strstr(err, "backtest.jsonl:4:"));
+    assert_non_null(strstr(err, "replay: 4 line(s) skipped\n"));
+    assert_non_null(strstr(err, "replay: 1 decision line(s) ignored\n"));
+
+    json_t *kpis = NULL, *eff = NULL;
+    for (char *line = strtok(got, "\n"); line; line = strtok(NULL, "\n")) {
+        json_t *r = json_loads(line, 0, NULL);
+        assert_non_null(r);
+        const char *type = json_string_value(json_object_get(r, "type"));
+        assert_string_equal(json_string_value(json_object_get(r, "tenant")), "acme");
+        if (!strcmp(type, "kpis"))
+            kpis = r;
+        else if (!strcmp(type, "effectiveness"))
+            eff = r;
+        else
+            json_decref(r);
+    }
+    assert_non_null(kpis);
+    assert_non_null(eff);
+    /* the inbound events went in: March collected 1300.00 EUR */
+    const json_t *cur = json_array_get(json_object_get(kpis, "currencies"), 0);
+    const json_t *month = json_array_get(json_object_get(cur, "periods"), 2);
+    assert_string_equal(json_string_value(json_object_get(month, "period")), "month");
+    assert_int_equal(rep_t_int(month, "collected_minor"), 130000);
+    /* every command a delivered contact: 5 sent, none failed, in 4 rows */
+    assert_int_equal(json_array_size(json_object_get(eff, "rows")), 4);
+    const json_t *a1 = rep_t_row(eff, "A", 1, "email"), *a2 = rep_t_row(eff, "A", 2, "sms"),
+                 *b1 = rep_t_row(eff, "B", 1, "email"), *b3 = rep_t_row(eff, "B", 3, "letter");
+    assert_non_null(a1);
+    assert_non_null(a2);
+    assert_non_null(b1);
+    assert_non_null(b3);
+    assert_int_equal(rep_t_int(a1, "sent"), 2);
+    assert_int_equal(rep_t_int(a1, "failed"), 0);
+    assert_int_equal(rep_t_int(a1, "contacted_invoices"), 2);
+    assert_int_equal(rep_t_int(a1, "responded_invoices"), 1); /* I-1 paid 03-05 */
+    assert_int_equal(rep_t_recovered(a1), 100000);
+    assert_int_equal(rep_t_int(a2, "sent"), 1);
+    assert_int_equal(rep_t_int(a2, "responded_invoices"), 1); /* at created_at */
+    assert_int_equal(rep_t_recovered(a2), 30000);             /* the last contact before P-3 */
+    assert_int_equal(rep_t_int(b1, "sent"), 1);
+    assert_int_equal(rep_t_int(b1, "responded_invoices"), 0);
+    assert_int_equal(rep_t_recovered(b1), 0);
+    assert_int_equal(rep_t_int(b3, "sent"), 1);
+    /* first-contact attribution: I-3 counts once, under A */
+    const json_t *exp = json_array_get(json_object_get(eff, "experiments"), 0);
+    const json_t *va = json_array_get(json_object_get(exp, "variants"), 0),
+                 *vb = json_array_get(json_object_get(exp, "variants"), 1);
+    assert_string_equal(json_string_value(json_object_get(va, "variant")), "A");
+    assert_int_equal(rep_t_int(va, "invoices"), 2);
+    assert_int_equal(rep_t_int(va, "paid_invoices"), 2);
+    assert_int_equal(rep_t_recovered(va), 130000);
+    assert_string_equal(json_string_value(json_object_get(vb, "variant")), "B");
+    assert_int_equal(rep_t_int(vb, "invoices"), 1);
+    assert_int_equal(rep_t_int(vb, "paid_invoices"), 0);
+    json_decref(kpis);
+    json_decref(eff);
+
+    /* --contacts takes the same wrapped lines, with the same reports (less
+     * the bare command, which it takes as a contact) */
+    assert_int_equal(truncate(bt, before_bare), 0);
+    char *again = rep_t_run(ev, "--contacts", bt, err, sizeof err);
+    char *first = rep_t_run(ev, "--backtest", bt, err, sizeof err);
+    assert_string_equal(again, first);
+    free(again);
+    free(first);
+    free(got);
+    unlink(bt);
+    unlink(ev);
+    rmdir(dir);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_ledgers)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_ledgers),
+                                       cmocka_unit_test(test_backtest)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
