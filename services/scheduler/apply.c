@@ -278,6 +278,28 @@ static void hist(sch_rec *inv, const char *what)
     inv->dirty = 1;
 }
 
+static int out_add(sch_ctx *c, int part, char topic, const char *id, const char *key,
+                   char *payload);
+
+/* Records a decision that publishes nothing (only when c->decide): the
+ * step idx of inv's ladder, held by rule, at the step's instant. -1 out of
+ * memory. */
+static int decide(sch_ctx *c, const sch_rec *inv, int idx, const char *rule, int64_t scheduled)
+{
+    if (!c->decide)
+        return 0;
+    const sch_inv *v = &inv->u.inv;
+    const sch_ladder *l = sch_policy_ladder(c->pol, v->strategy, v->variant);
+    if (!l || idx < 0 || idx >= l->nsteps)
+        return 0;
+    char id[SCH_CMD_ID_LEN], key[CT_KEY_MAX];
+    if (sch_command_id_step(id, sizeof id, inv->tenant, inv->id, idx, v->attempt) < 0)
+        return -1;
+    snprintf(key, sizeof key, "%s/%s", inv->tenant, v->customer);
+    return out_add(c, v->part, 'd', id, key,
+                   sch_decision_json(inv, &l->steps[idx], idx, v->attempt, rule, scheduled));
+}
+
 /* Arms the next ladder step from index from (or clears the timer). */
 static void arm(sch_ctx *c, sch_rec *inv, sch_rec *cust, int from, int collapse)
 {
@@ -825,6 +847,9 @@ static int apply_inner(sch_ctx *c, const sch_event *se, int part, int from_pendi
         return 0;
     }
     case CT_EV_DISPUTE_OPENED:
+        if (v->next_kind == 's' && !v->disputed &&
+            decide(c, inv, v->step, "dispute", v->next_ms) < 0)
+            return -1;
         v->disputed = 1;
         if (v->next_kind == 's')
             v->next_kind = 0, v->next_ms = 0;
@@ -879,16 +904,18 @@ static int out_add(sch_ctx *c, int part, char topic, const char *id, const char 
     return 0;
 }
 
-static int blocked(const sch_rec *cust, const char *channel)
+/* The rule that holds a send on channel for this debtor ("ceased",
+ * "opted_out"), or NULL. */
+static const char *blocked(const sch_rec *cust, const char *channel)
 {
     if (!cust)
-        return 0;
+        return NULL;
     const sch_cust *cu = &cust->u.cust;
     if (sch_csv_has(cu->ceased, "*") || sch_csv_has(cu->ceased, channel))
-        return 1;
+        return "ceased";
     if (sch_csv_has(cu->opted_out, channel))
-        return 1;
-    return 0;
+        return "opted_out";
+    return NULL;
 }
 
 /* hist(inv, "<step>.<attempt>@<now>;") without snprintf (once per fired step). */
@@ -964,15 +991,20 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
     }
     const sch_step *st = &l->steps[v->step];
     int fired = 0;
-    if (blocked(cust, ct_channel_name(st->channel))) {
+    const char *held = blocked(cust, ct_channel_name(st->channel));
+    if (held) {
         snprintf(h, sizeof h, "%d.%d@%lld!hold;", v->step, v->attempt, (long long)c->now);
         hist(inv, h);
         c->skipped++;
+        if (decide(c, inv, v->step, held, v->next_ms) < 0)
+            return -1;
     } else if (st->min_outstanding_minor > 0 &&
                sch_inv_outstanding(v) < st->min_outstanding_minor) {
         snprintf(h, sizeof h, "%d.%d@%lld!cond;", v->step, v->attempt, (long long)c->now);
         hist(inv, h);
         c->skipped++;
+        if (decide(c, inv, v->step, "min_outstanding_minor", v->next_ms) < 0)
+            return -1;
     } else {
         if (sch_command_id_step(id, sizeof id, inv->tenant, inv->id, v->step, v->attempt) < 0)
             return id_too_long(inv);
@@ -984,7 +1016,7 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
             char eid[SCH_CMD_ID_LEN];
             if (sch_event_id_escalated(eid, sizeof eid, id) < 0)
                 return id_too_long(inv);
-            json_t *e = sch_event_escalated(inv, id, st->level, c->now);
+            json_t *e = sch_event_escalated(inv, id, st->level, v->next_ms);
             rc = e ? out_add(c, v->part, 'e', eid, key, json_dumps(e, JSON_COMPACT)) : -1;
             json_decref(e);
             if (rc < 0)

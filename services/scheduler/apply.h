@@ -49,6 +49,12 @@ typedef struct sch_ctx {
     sch_out *outs;   /* owned by the ctx */
     size_t nouts, capouts;
     char round[96]; /* set by a commit with outs: the outbox round token */
+    /* Decisions that publish nothing (a step held by a cease, an opt-out,
+     * a dispute or min_outstanding_minor) are queued as outs of topic 'd'
+     * only when decide is set (the backtest prints them, docs/backtest.md;
+     * the service counts them as skipped): id = the command id the step
+     * would have had, payload = the decision's JSON. */
+    int decide;
     /* counters for metrics and tests */
     long long applied, ignored, pended, fired, skipped;
 } sch_ctx;

@@ -37,39 +37,87 @@ static void add(cm_metric *m, long long n)
         cm_metric_add(m, (uint64_t)n);
 }
 
+/* Publishes a committed ctx's outs (durable in their rounds) and notes
+ * the rounds as pending: they are acknowledged asynchronously, so the
+ * next rounds claim and publish while these are in flight;
+ * sch_engine_settle marks them done once the producer reports every
+ * delivery. -1 leaves the rounds claimed (re-published later). */
+static int publish_outs(sch_engine *e, sch_ctx *c, char *errstr, size_t errlen)
+{
+    for (size_t i = 0; i < c->nouts; i++) {
+        sch_out *o = &c->outs[i];
+        if (e->sink.publish(e->sink.opaque, o->topic, o->key, o->id, o->payload, strlen(o->payload),
+                            errstr, errlen) < 0)
+            return -1;
+    }
+    /* one pending entry per (partition, round): its key */
+    unsigned char seen[SCH_MAX_PARTS] = {0};
+    for (size_t i = 0; i < c->nouts; i++) {
+        int part = c->outs[i].part;
+        if (part < 0 || part >= SCH_MAX_PARTS || seen[part])
+            continue;
+        seen[part] = 1;
+        if (CM_GROW(e->pending, e->cappending, e->npending + 1) < 0)
+            return -1;
+        char rk[300];
+        sch_store_round_key(rk, sizeof rk, e->prefix, part, c->round);
+        e->pending[e->npending].part = part;
+        e->pending[e->npending].id = strdup(rk);
+        if (!e->pending[e->npending].id)
+            return -1;
+        e->npending++;
+    }
+    e->pending_records += c->nouts;
+    return 0;
+}
+
 int sch_engine_apply(sch_engine *e, const sch_event *evs, const int *parts, size_t n, char *errstr,
                      size_t errlen)
 {
     int rc = -1;
+    int64_t clock = e->now();
     for (int attempt = 0; attempt < SCH_CAS_TRIES; attempt++) {
         sch_map *m = sch_map_new();
         sch_ctx c;
-        if (!m || sch_ctx_init(&c, e->pol, e->prefix, e->now(), m) < 0) {
+        if (!m || sch_ctx_init(&c, e->pol, e->prefix, clock, m) < 0) {
             sch_map_free(m);
             snprintf(errstr, errlen, "out of memory");
             return -1;
         }
+        c.decide = e->decide;
         int ok = 1;
         for (int phase = 1; phase <= 2 && ok; phase++) {
             for (size_t i = 0; i < n && ok; i++)
                 if (evs[i].json && sch_plan_event(&c, &evs[i], phase) < 0)
                     ok = 0;
-            if (ok && sch_store_load(e->redis, m, errstr, errlen) < 0)
+            if (ok && e->store.load(e->store.be, m, errstr, errlen) < 0)
                 ok = 0;
         }
         for (size_t i = 0; i < n && ok; i++) {
             char why[512];
             if (!evs[i].json)
                 continue;
+            /* an event is applied as of its own time (never later than the
+             * clock): its decisions do not depend on how long it took to
+             * arrive, so the live service and the backtest agree */
+            c.now = evs[i].ev.time_ms > 0 && evs[i].ev.time_ms < clock ? evs[i].ev.time_ms : clock;
             if (sch_apply_event(&c, &evs[i], parts[i], why, sizeof why) < 0) {
                 cm_log_fields(CM_LOG_WARN,
                               json_pack("{s:s?,s:s?,s:s}", "type", evs[i].ev.type_name, "id",
                                         evs[i].ev.id, "error", why),
                               "event not applied");
                 add(e->m[CT_M_SCHEDULER_REJECTED], 1);
+                e->not_applied_total++;
             }
         }
-        int cr = ok ? sch_store_commit(e->redis, &c, errstr, errlen) : -1;
+        int cr = ok ? e->store.commit(e->store.be, &c, errstr, errlen) : -1;
+        /* events publish nothing but the backtest's decisions (a dispute
+         * holding a step) */
+        if (cr == 0 && c.nouts && publish_outs(e, &c, errstr, errlen) < 0) {
+            for (size_t i = 0; i < c.nouts; i++)
+                e->recover[c.outs[i].part] = 1;
+            cr = -1;
+        }
         sch_ctx_reset(&c);
         sch_map_free(m);
         if (cr == 0) {
@@ -139,115 +187,49 @@ cleanup:
     return rc;
 }
 
-/* Queues UNLINK of each round key and SREM from its partition's set. */
-static int forget_round(cm_redis_pipe *pipe, const char *prefix, int part, const char *rk)
-{
-    char set[200];
-    sch_store_out_key(set, sizeof set, prefix, part);
-    const char *ul[2] = {"UNLINK", rk}, *sr[3] = {"SREM", set, rk};
-    return cm_redis_pipe_add_argv(pipe, 2, ul, NULL) < 0 ||
-                   cm_redis_pipe_add_argv(pipe, 3, sr, NULL) < 0
-               ? -1
-               : 0;
-}
-
 /* Publishes every record of every round claimed in partition p and not
  * acknowledged (after a crash, a rebalance or a failed delivery), then,
  * once all are delivered, forgets those rounds. */
 static int republish(sch_engine *e, int p, char *errstr, size_t errlen)
 {
-    char set[200];
     /* settle what is in flight first, so that the flush below reports on
      * the re-published records only */
     if (sch_engine_settle(e, 1, errstr, errlen) < 0)
         return -1;
-    int rc = -1, n = 0;
-    sch_store_out_key(set, sizeof set, e->prefix, p);
-    redisReply *rounds = cm_redis_cmd(e->redis, errstr, errlen, "SMEMBERS %s", set);
-    cm_redis_pipe *get = NULL, *pipe = NULL;
-    if (!rounds)
+    sch_outbox ob;
+    int rc = -1;
+    if (e->store.outbox(e->store.be, e->prefix, p, &ob, errstr, errlen) < 0)
         return -1;
-    if (rounds->type != REDIS_REPLY_ARRAY) {
-        snprintf(errstr, errlen, "SMEMBERS %s: unexpected reply", set);
-        goto cleanup;
-    }
-    if (rounds->elements == 0) {
-        rc = 0;
-        goto cleanup;
-    }
-    get = cm_redis_pipe_new();
-    pipe = cm_redis_pipe_new();
-    if (!get || !pipe) {
-        snprintf(errstr, errlen, "out of memory");
-        goto cleanup;
-    }
-    for (size_t r = 0; r < rounds->elements; r++) {
-        const char *hg[2] = {"HGETALL", rounds->element[r]->str};
-        if (cm_redis_pipe_add_argv(get, 2, hg, NULL) < 0 ||
-            forget_round(pipe, e->prefix, p, rounds->element[r]->str) < 0) {
-            snprintf(errstr, errlen, "out of memory");
+    for (size_t i = 0; i < ob.nrecs; i++) {
+        sch_out *o = &ob.recs[i];
+        if (e->sink.publish(e->sink.opaque, o->topic, o->key, o->id, o->payload, strlen(o->payload),
+                            errstr, errlen) < 0)
             goto cleanup;
-        }
     }
-    if (cm_redis_pipe_exec(e->redis, get, errstr, errlen) < 0)
-        goto cleanup;
-    for (size_t r = 0; r < rounds->elements; r++) {
-        redisReply *rep = cm_redis_pipe_reply(get, r);
-        if (!rep || rep->type != REDIS_REPLY_ARRAY) {
-            snprintf(errstr, errlen, "HGETALL %s: unexpected reply", rounds->element[r]->str);
-            goto cleanup;
-        }
-        for (size_t i = 0; i + 1 < rep->elements; i += 2) {
-            const char *id = rep->element[i]->str, *v = rep->element[i + 1]->str;
-            const char *nl1 = strchr(v, '\n'), *nl2 = nl1 ? strchr(nl1 + 1, '\n') : NULL;
-            if (!nl1 || !nl2)
-                continue;
-            char k[512];
-            snprintf(k, sizeof k, "%.*s", (int)(nl2 - nl1 - 1), nl1 + 1);
-            if (e->sink.publish(e->sink.opaque, v[0], k, id, nl2 + 1,
-                                rep->element[i + 1]->len - (size_t)(nl2 + 1 - v), errstr,
-                                errlen) < 0)
-                goto cleanup;
-            n++;
-        }
-    }
-    if (n > 0 && e->sink.flush(e->sink.opaque, errstr, errlen) < 0)
+    if (ob.nrecs > 0 && e->sink.flush(e->sink.opaque, errstr, errlen) < 0)
         goto cleanup;
     /* every record delivered (or the rounds were empty): forget them */
-    if (cm_redis_pipe_exec(e->redis, pipe, errstr, errlen) < 0)
+    if (e->store.forget(e->store.be, e->prefix, p, ob.rounds, ob.nrounds, errstr, errlen) < 0)
         goto cleanup;
-    if (n > 0) {
-        cm_log_info("partition %d: re-published %d claimed record(s)", p, n);
-        e->republished_total += n;
-        add(e->m[CT_M_SCHEDULER_REPUBLISHED], n);
+    if (ob.nrecs > 0) {
+        cm_log_info("partition %d: re-published %zu claimed record(s)", p, ob.nrecs);
+        e->republished_total += (long long)ob.nrecs;
+        add(e->m[CT_M_SCHEDULER_REPUBLISHED], (long long)ob.nrecs);
     }
     rc = 0;
 cleanup:
-    cm_redis_pipe_free(get);
-    cm_redis_pipe_free(pipe);
-    freeReplyObject(rounds);
+    sch_outbox_free(&ob);
     return rc;
 }
 
-/* Forgets the acknowledged rounds: UNLINK (freed off Redis's main thread)
- * and SREM from the partition's set, one pipeline. */
+/* Forgets the acknowledged rounds. */
 static int forget_pending(sch_engine *e, char *errstr, size_t errlen)
 {
-    cm_redis_pipe *pipe = cm_redis_pipe_new();
-    int rc = -1;
-    if (!pipe) {
-        snprintf(errstr, errlen, "out of memory");
-        goto cleanup;
-    }
     for (size_t k = 0; k < e->npending; k++)
-        if (forget_round(pipe, e->prefix, e->pending[k].part, e->pending[k].id) < 0) {
-            snprintf(errstr, errlen, "out of memory");
-            goto cleanup;
-        }
-    rc = cm_redis_pipe_len(pipe) ? cm_redis_pipe_exec(e->redis, pipe, errstr, errlen) : 0;
-cleanup:
-    cm_redis_pipe_free(pipe);
-    return rc;
+        if (e->store.forget(e->store.be, e->prefix, e->pending[k].part, &e->pending[k].id, 1,
+                            errstr, errlen) < 0)
+            return -1;
+    return 0;
 }
 
 static void pending_clear(sch_engine *e)
@@ -294,7 +276,6 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
     sch_map *m = NULL;
     sch_ctx c;
     int ctx_ok = 0;
-    cm_redis_pipe *pipe = NULL;
     *more = 0;
     if (sch_engine_settle(e, e->pending_records > 50000, errstr, errlen) < 0)
         cm_log_warn("settling published records: %s (re-publishing them)", errstr);
@@ -319,9 +300,10 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
         goto cleanup;
     }
     ctx_ok = 1;
+    c.decide = e->decide;
     e->next_due = INT64_MAX;
-    if (sch_store_peek(e->redis, e->prefix, parts, np, now, e->fire_batch, m, counts, &e->next_due,
-                       errstr, errlen) < 0)
+    if (e->store.peek(e->store.be, e->prefix, parts, np, now, e->fire_batch, m, counts,
+                      &e->next_due, errstr, errlen) < 0)
         goto cleanup;
     for (int i = 0; i < np; i++)
         if (counts[i] >= e->fire_batch)
@@ -351,7 +333,7 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
                               late > 0 ? (double)late / 1000.0 : 0.0);
         }
     }
-    int cr = sch_store_commit(e->redis, &c, errstr, errlen);
+    int cr = e->store.commit(e->store.be, &c, errstr, errlen);
     if (cr == 1) { /* someone else advanced these invoices: publish nothing */
         add(e->m[CT_M_SCHEDULER_CONFLICTS], 1);
         cm_log_warn("fire: %s; skipped this round", errstr);
@@ -365,36 +347,8 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
         cm_log_warn("ARREARS_SCHEDULER_FAULT: exiting after a claim, before publishing");
         _exit(137); /* as if killed: nothing flushed, nothing committed */
     }
-    /* committed: the records are durable in their rounds; publish them */
-    for (size_t i = 0; i < c.nouts; i++) {
-        sch_out *o = &c.outs[i];
-        if (e->sink.publish(e->sink.opaque, o->topic, o->key, o->id, o->payload, strlen(o->payload),
-                            errstr, errlen) < 0) {
-            e->recover[o->part] = 1;
-            goto failed;
-        }
-    }
-    /* the records are acknowledged asynchronously: the next rounds claim
-     * and publish while these are in flight; sch_engine_settle marks them
-     * done once the producer reports every delivery */
-    /* one pending entry per (partition, round): its key */
-    unsigned char seen[SCH_MAX_PARTS] = {0};
-    for (size_t i = 0; i < c.nouts; i++) {
-        int part = c.outs[i].part;
-        if (part < 0 || part >= SCH_MAX_PARTS || seen[part])
-            continue;
-        seen[part] = 1;
-        if (CM_GROW(e->pending, e->cappending, e->npending + 1) < 0)
-            goto failed;
-        char rk[300];
-        sch_store_round_key(rk, sizeof rk, e->prefix, part, c.round);
-        e->pending[e->npending].part = part;
-        e->pending[e->npending].id = strdup(rk);
-        if (!e->pending[e->npending].id)
-            goto failed;
-        e->npending++;
-    }
-    e->pending_records += c.nouts;
+    if (publish_outs(e, &c, errstr, errlen) < 0)
+        goto failed;
     published = (int)c.nouts;
     e->fired_total += c.fired;
     add(e->m[CT_M_SCHEDULER_FIRED], c.fired);
@@ -406,7 +360,6 @@ failed:
         e->recover[c.outs[i].part] = 1;
     rc = -1;
 cleanup:
-    cm_redis_pipe_free(pipe);
     if (ctx_ok)
         sch_ctx_reset(&c);
     sch_map_free(m);

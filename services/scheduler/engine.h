@@ -29,12 +29,13 @@
 #include "apply.h"
 #include "metric_catalog.h"
 #include "metrics.h"
-#include "redis.h"
+#include "store.h"
 
 #define SCH_MAX_PARTS 1024
 
 typedef struct sch_sink {
-    /* queues one record; topic 'c' commands, 'e' events */
+    /* queues one record; topic 'c' commands, 'e' events, 'd' a decision
+     * (only when the engine's decide is set) */
     int (*publish)(void *opaque, char topic, const char *key, const char *id, const char *payload,
                    size_t len, char *errstr, size_t errlen);
     /* waits until every queued record is acknowledged (0) or failed (-1) */
@@ -51,7 +52,7 @@ typedef struct sch_pending {
 } sch_pending;
 
 typedef struct sch_engine {
-    cm_redis *redis;
+    sch_store store; /* Redis in the service, memory in the backtest */
     const sch_policy *pol;
     char prefix[128];
     sch_sink sink;
@@ -64,9 +65,11 @@ typedef struct sch_engine {
     size_t pending_records; /* records in those rounds */
     int64_t next_due;       /* earliest later timer seen by the last round */
     int crash_after_claims; /* testing: _exit(137) after the Nth claim, 0 = off */
+    int decide;             /* queue decisions as records of topic 'd' (backtest) */
     /* metrics (may be NULL) */
     cm_metric *m[CT_M_COUNT]; /* metric_catalog.h: m[CT_M_SCHEDULER_*] */
     long long fired_total, republished_total;
+    long long not_applied_total; /* events that could not apply to the state */
 } sch_engine;
 
 /* Rebalance hook for cm_kafka_consumer_new (opaque = the engine). */

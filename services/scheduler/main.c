@@ -6,6 +6,7 @@
  * fires the due timers of the owned partitions (pipeline.c). */
 #include "engine.h"
 #include "jarena.h"
+#include "backtest.h"
 #include "pipeline.h"
 #include "policy.h"
 
@@ -97,7 +98,7 @@ static int init(cm_service *s, void *a, char *errstr, size_t errlen)
 static int start(cm_service *s, void *a, char *errstr, size_t errlen)
 {
     (void)a, (void)errstr, (void)errlen;
-    app.eng.redis = s->redis;
+    sch_store_redis(&app.eng.store, s->redis);
     const char *out[] = {app.commands, app.events};
     sch_kafka_warm_up(s->producer, out, 2);
     app.ks = (sch_kafka_sink){s->producer, &s->dr, app.commands, app.events, app.delivery_timeout};
@@ -117,6 +118,8 @@ static void cleanup(void *a)
 
 int main(int argc, char **argv)
 {
+    if (argc > 1 && strcmp(argv[1], "backtest") == 0) /* offline: no service */
+        return sch_backtest_main(argc - 1, argv + 1);
     /* before any jansson allocation: parsed event trees live in per-batch
      * regions (jarena.h); without it, the heap as before */
     if (sch_jarena_install() < 0)

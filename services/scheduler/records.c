@@ -143,7 +143,7 @@ static void base(ct_command *c, const sch_rec *inv, const sch_rec *cust, const s
     int32_t today;
     int minute;
     int64_t principal = sch_inv_outstanding(v);
-    cm_tz_local(tz, now, &today, &minute);
+    cm_tz_local(tz, scheduled, &today, &minute); /* as of the step's instant, not the fire's */
     c->v = CT_VERSION;
     c->command_id = id;
     c->tenant = inv->tenant;
@@ -205,7 +205,7 @@ char *sch_command_step(const sch_rec *inv, const sch_rec *cust, const sch_policy
     c.step_name = st->name;
     c.attempt = inv->u.inv.attempt;
     c.has_not_after = st->valid_for_ms > 0;
-    c.not_after_ms = now + st->valid_for_ms;
+    c.not_after_ms = scheduled + st->valid_for_ms;
     c.level = st->level;
     return encode(&c);
 }
@@ -227,7 +227,7 @@ char *sch_command_thanks(const sch_rec *inv, const sch_rec *cust, const sch_poli
     return encode(&c);
 }
 
-json_t *sch_event_escalated(const sch_rec *inv, const char *command_id, int level, int64_t now)
+json_t *sch_event_escalated(const sch_rec *inv, const char *command_id, int level, int64_t at)
 {
     char id[SCH_CMD_ID_LEN], t[40], trace[33];
     if (sch_event_id_escalated(id, sizeof id, command_id) < 0)
@@ -238,7 +238,7 @@ json_t *sch_event_escalated(const sch_rec *inv, const char *command_id, int leve
         json_decref(d);
         return NULL;
     }
-    cm_time_format_rfc3339(now, t, sizeof t);
+    cm_time_format_rfc3339(at, t, sizeof t);
     trace_of(trace, id, strlen(id), command_id, strlen(command_id));
     json_object_set_new(e, "v", json_integer(CT_VERSION));
     json_object_set_new(e, "id", json_string(id));
@@ -290,4 +290,34 @@ void sch_record_headers(char topic, const char *key, const char *id, sch_headers
         h->name[h->n] = "trace_id";
         h->value[h->n++] = h->trace;
     }
+}
+
+char *sch_decision_json(const sch_rec *inv, const sch_step *st, int step_idx, int attempt,
+                        const char *rule, int64_t scheduled)
+{
+    cm_buf b = CM_BUF_INIT;
+    char t[40];
+    cm_time_format_rfc3339(scheduled, t, sizeof t);
+    const char *s[][2] = {{"tenant", inv->tenant},
+                          {"customer_id", inv->u.inv.customer},
+                          {"invoice_id", inv->id},
+                          {"rule", rule},
+                          {"step_name", st->name},
+                          {"channel", ct_channel_name(st->channel)},
+                          {"kind", ct_kind_name(st->kind)},
+                          {"template", st->template_id},
+                          {"scheduled_at", t}};
+    int bad = cm_buf_addc(&b, '{') < 0;
+    for (size_t i = 0; i < sizeof s / sizeof s[0]; i++) {
+        bad |= cm_buf_adds(&b, i ? ",\"" : "\"") < 0 || cm_buf_adds(&b, s[i][0]) < 0 ||
+               cm_buf_adds(&b, "\":") < 0 || cm_buf_json_str(&b, s[i][1], strlen(s[i][1])) < 0;
+    }
+    bad |= cm_buf_adds(&b, ",\"step\":") < 0 || cm_buf_int(&b, step_idx) < 0 ||
+           cm_buf_adds(&b, ",\"attempt\":") < 0 || cm_buf_int(&b, attempt) < 0 ||
+           cm_buf_addc(&b, '}') < 0;
+    if (bad) {
+        cm_buf_free(&b);
+        return NULL;
+    }
+    return cm_buf_take(&b, NULL);
 }

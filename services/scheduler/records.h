@@ -50,7 +50,7 @@ char *sch_command_thanks(const sch_rec *inv, const sch_rec *cust, const sch_poli
 int sch_event_id_escalated(char *out, size_t len, const char *command_id);
 /* The scheduler's own invoice.escalated event for an escalation step
  * (caller decrefs; NULL on out of memory or an id that does not fit). */
-json_t *sch_event_escalated(const sch_rec *inv, const char *command_id, int level, int64_t now);
+json_t *sch_event_escalated(const sch_rec *inv, const char *command_id, int level, int64_t at);
 
 /* The Kafka headers of a record the scheduler publishes, built from what
  * its outbox keeps of it (topic 'c' or 'e', key tenant/customer_id, id),
@@ -68,5 +68,12 @@ typedef struct sch_headers {
     char trace[33];
 } sch_headers;
 void sch_record_headers(char topic, const char *key, const char *id, sch_headers *h);
+
+/* A decision that publishes nothing (docs/backtest.md): the invoice, the
+ * held step (index, attempt, name, channel, kind, template), the rule
+ * that held it and the step's instant, as compact JSON (malloc'd; NULL on
+ * out of memory). */
+char *sch_decision_json(const sch_rec *inv, const sch_step *st, int step_idx, int attempt,
+                        const char *rule, int64_t scheduled);
 
 #endif

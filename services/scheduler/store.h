@@ -1,48 +1,145 @@
-/* store.h -- loading batch records from Redis and committing them
- * atomically (one compare-and-set Lua script per batch).
+/* store.h -- the scheduler's store seam: where the state records, the
+ * timers and the outbox live, behind a small struct of function pointers
+ * (as OpenSMTPD's queue_backend.c fronts queue_fs.c and queue_ram.c).
  *
- * The commit script first checks the version of every record the batch
- * read, then applies every write; Redis runs a script as one unit, so a
- * crash leaves the old state or the new one. A version mismatch (another
- * writer got there first, e.g. a replica that has not yet seen a
- * rebalance) aborts the whole batch without writing anything; the caller
- * reloads and recomputes. */
+ * Two backends, one file each:
+ *   store_redis.c  Redis: pipelined loads, a compare-and-set Lua commit,
+ *                  a peek script (the service);
+ *   store_mem.c    memory: the same keys and value encodings in a hash
+ *                  table, the same commit interpreted in C (the backtest,
+ *                  and the unit tests that run the engine without Redis).
+ * Both execute one op stream, built once by store_ops.c from a batch's
+ * records (sch_ops_build): the memory backend is not a second model of the
+ * state but a second executor of the same writes, and it decodes what it
+ * stored with the same decoders (state.c) the Redis replies go through.
+ *
+ * The commit first checks the version of every record the batch read,
+ * then applies every write, as one unit: a crash leaves the old state or
+ * the new one. A version mismatch (another writer got there first, e.g. a
+ * replica that has not yet seen a rebalance) aborts the whole batch
+ * without writing anything; the caller reloads and recomputes.
+ *
+ * Ownership: a backend's opaque state is the backend's (sch_store_mem_free
+ * for memory; the Redis backend borrows the connection). Records loaded
+ * into a sch_map belong to the map. sch_outbox results belong to the
+ * caller (sch_outbox_free). */
 #ifndef SCH_STORE_H
 #define SCH_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "apply.h"
 #include "redis.h"
 #include "state.h"
 
-/* Loads every record of the map that is not loaded yet (one pipeline). */
-int sch_store_load(cm_redis *r, sch_map *m, char *errstr, size_t errlen);
+/* Records claimed and not yet acknowledged in one partition: the rounds
+ * (their keys, P ob:<part>:<round>) and every record they hold. */
+typedef struct sch_outbox {
+    char **rounds; /* owned */
+    size_t nrounds;
+    sch_out *recs; /* owned; .part is the partition */
+    size_t nrecs;
+} sch_outbox;
+void sch_outbox_free(sch_outbox *o);
 
-/* Commits the ctx's map, appends and outs. Returns 0 committed, 1 conflict
- * (nothing written but outbox rounds left to expire), -1 error.
- *
- * The outs of each partition p go to a fresh hash P ob:<p>:<c->round>
- * (command id -> "<c|e>\n<key>\n<payload>"), written by a plain HSET with a
- * PEXPIRE in the same pipeline, just before the script: their bytes never
- * pass through Lua. The script checks that every such round exists (before
- * any write, like the versions), then PERSISTs it and adds it to the set
- * P ob:<p>; a round whose commit lost (or never ran: a crash) expires. */
-int sch_store_commit(cm_redis *r, sch_ctx *c, char *errstr, size_t errlen);
+typedef struct sch_store {
+    /* Loads every record of the map that is not loaded yet. */
+    int (*load)(void *be, sch_map *m, char *errstr, size_t errlen);
+    /* Commits the ctx's map, appends and outs: 0 committed, 1 conflict
+     * (nothing written; errstr names the record), -1 error. The outs of
+     * each partition p go to a fresh round P ob:<p>:<c->round>, made
+     * durable and listed in P ob:<p> by the same commit. */
+    int (*commit)(void *be, sch_ctx *c, char *errstr, size_t errlen);
+    /* Due timers of each partition up to now (score order, then member
+     * order, as a Redis zset), at most limit per partition, added to m with
+     * their invoice and customer (the fields of sch_cust_fields: partial);
+     * counts[i] = timers seen in parts[i]; *next_due (if not NULL) is
+     * lowered to the earliest timer due after now. */
+    int (*peek)(void *be, const char *prefix, const int *parts, int nparts, int64_t now, int limit,
+                sch_map *m, int *counts, int64_t *next_due, char *errstr, size_t errlen);
+    /* The claimed rounds of partition part not yet forgotten (*out filled,
+     * the caller frees it with sch_outbox_free). */
+    int (*outbox)(void *be, const char *prefix, int part, sch_outbox *out, char *errstr,
+                  size_t errlen);
+    /* Forgets rounds (their keys) of partition part, once delivered. */
+    int (*forget)(void *be, const char *prefix, int part, char *const *rounds, size_t n,
+                  char *errstr, size_t errlen);
+    void *be;
+} sch_store;
 
-/* Due timers of each partition up to now with their invoice and customer
- * (HMGET of sch_cust_fields), at most limit per partition; records are
- * added to m with the timer's partition as old_part; counts[i] = timers
- * seen in parts[i]. *next_due (if not NULL) is lowered to the earliest
- * timer due after now. */
-int sch_store_peek(cm_redis *r, const char *prefix, const int *parts, int nparts, int64_t now,
-                   int limit, sch_map *m, int *counts, int64_t *next_due, char *errstr,
-                   size_t errlen);
+/* The Redis backend over r (borrowed; must outlive the store). */
+void sch_store_redis(sch_store *s, cm_redis *r);
+
+/* The memory backend: a new empty store in *s (0), -1 out of memory. */
+int sch_store_mem_new(sch_store *s);
+void sch_store_mem_free(sch_store *s);
+/* Memory backend statistics: keys held, bytes of keys and values. */
+void sch_store_mem_stats(const sch_store *s, size_t *keys, size_t *bytes);
+
+/* ---- shared by the backends (store_ops.c) ---- */
 
 void sch_store_due_key(char *out, size_t len, const char *prefix, int part);
 /* P ob:<part>, the set of the partition's claimed outbox rounds. */
 void sch_store_out_key(char *out, size_t len, const char *prefix, int part);
 /* P ob:<part>:<round>, one claimed round's records. */
 void sch_store_round_key(char *out, size_t len, const char *prefix, int part, const char *round);
+/* P k:<tenant>/<id> from a customer record's key P c:<tenant>/<id>. */
+void sch_store_contact_key(char *out, size_t len, const sch_rec *cust);
+/* A round's stored value of an out: "<topic>\n<key>\n<payload>" (malloc'd,
+ * *len set; NULL on out of memory), and back (0, or -1 when malformed;
+ * the out's strings are malloc'd). */
+char *sch_store_round_value(const sch_out *o, size_t *len);
+int sch_store_round_parse(const char *id, const char *v, size_t len, int part, sch_out *o);
+
+/* Decodes one partition's peek result -- {items, customers, next}: items
+ * flat (member, score, packed invoice or nil, customer index), customers
+ * flat (HMGET of sch_cust_fields, contact or nil) per distinct debtor,
+ * then the first later due time or nil; the Lua peek script's reply, which
+ * the memory backend builds alike -- into m (see sch_store.peek). */
+int sch_store_peek_decode(const redisReply *rep, const char *prefix, int part, sch_map *m,
+                          int *count, int64_t *next_due, char *errstr, size_t errlen);
+
+/* The commit's op stream: one growing arena of arguments (offset, length
+ * each), kept between commits by its owner. */
+typedef struct sch_ops {
+    char *buf;
+    size_t used, cap;
+    size_t *off, *len;
+    size_t n, ncap;
+    int oom;
+} sch_ops;
+void sch_ops_reset(sch_ops *a);
+/* Frees an arena grown past 64 MiB (a freak batch), keeps it otherwise. */
+void sch_ops_trim(sch_ops *a);
+void sch_ops_free(sch_ops *a);
+void sch_ops_push(sch_ops *a, const char *s, size_t len);
+
+/* The rounds of a commit: one per distinct partition of c->outs, in order
+ * of first appearance, keyed P ob:<part>:<c->round> (c->round set). */
+typedef struct sch_rounds {
+    char **keys; /* owned */
+    int *parts;  /* owned */
+    size_t n;
+} sch_rounds;
+/* 0, or -1 out of memory (r then holds nothing). */
+int sch_rounds_of(const sch_ctx *c, sch_rounds *r);
+void sch_rounds_free(sch_rounds *r);
+
+/* Builds the commit of c into a (reset first). rounds[k] is the round key
+ * of partition parts[k] (np of them; the records staged there before the
+ * commit runs). The stream:
+ *   nh, then nh pairs (hash key, version: field v must equal it, absent 0);
+ *   ns, then ns pairs (string key, version: the leading number of the
+ *   packed record); no, then no round keys that must exist. Then writes:
+ *   M n k v...         MSET n pairs        s key value      SET
+ *   h key n f v...     HSET n pairs        x key n f...     HDEL n fields
+ *   Z key n s m...     ZADD n pairs        R key n m...     ZREM n members
+ *   d key              DEL                 p key value      RPUSH
+ *   a key field suffix append to a hash field
+ *   o set round        PERSIST round, SADD set round (an outbox round)
+ * Every check runs before any write. Returns 0, or -1 out of memory (or a
+ * batch too large to count). a->n == 3 means there is nothing to do. */
+int sch_ops_build(sch_ctx *c, const sch_rounds *r, sch_ops *a);
 
 #endif

@@ -1,0 +1,581 @@
+/* store_ops.c -- what both store backends share: key names, outbox round
+ * values, and the commit's op stream built from a batch's records.
+ *
+ * Design: the writes of a batch are computed once, here, as a flat list of
+ * arguments (see sch_ops_build in store.h); store_redis.c hands it to its
+ * Lua script, store_mem.c interprets it in C. The arguments live in one
+ * growing arena (offset and length per argument), kept by the caller
+ * between commits: a batch's stream is megabytes, and allocating it per
+ * batch made glibc consolidate its heap every time. */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+
+void sch_store_due_key(char *out, size_t len, const char *prefix, int part)
+{
+    snprintf(out, len, "%sdue:%d", prefix, part);
+}
+
+void sch_store_out_key(char *out, size_t len, const char *prefix, int part)
+{
+    snprintf(out, len, "%sob:%d", prefix, part);
+}
+
+void sch_store_round_key(char *out, size_t len, const char *prefix, int part, const char *round)
+{
+    snprintf(out, len, "%sob:%d:%s", prefix, part, round);
+}
+
+static char *reserve(sch_ops *a, size_t len)
+{
+    if (a->oom)
+        return NULL;
+    if (a->n == a->ncap) {
+        size_t nc = a->ncap ? a->ncap * 2 : 1024;
+        size_t *no = realloc(a->off, nc * sizeof *no);
+        if (no)
+            a->off = no;
+        size_t *nl = no ? realloc(a->len, nc * sizeof *nl) : NULL;
+        if (!no || !nl) {
+            a->oom = 1;
+            return NULL;
+        }
+        a->len = nl;
+        a->ncap = nc;
+    }
+    if (a->used + len + 1 > a->cap) {
+        size_t c = a->cap ? a->cap * 2 : 65536;
+        while (c < a->used + len + 1)
+            c *= 2;
+        char *nb = realloc(a->buf, c);
+        if (!nb) {
+            a->oom = 1;
+            return NULL;
+        }
+        a->buf = nb;
+        a->cap = c;
+    }
+    char *p = a->buf + a->used;
+    a->off[a->n] = a->used;
+    a->len[a->n] = len;
+    a->n++;
+    a->used += len + 1;
+    p[len] = 0;
+    return p;
+}
+static void push_b(sch_ops *a, const char *s, size_t len)
+{
+    char *p = reserve(a, len);
+    if (p)
+        memcpy(p, s, len);
+}
+static void push(sch_ops *a, const char *s)
+{
+    push_b(a, s, strlen(s));
+}
+static void pushll(sch_ops *a, long long x)
+{
+    char b[24], *p = sch_fmt_ll(b + sizeof b, x);
+    push_b(a, p, (size_t)(b + sizeof b - p));
+}
+/* A fixed-width count patched once known. */
+static size_t push_count(sch_ops *a)
+{
+    push(a, "0000000");
+    return a->n - 1;
+}
+static void set_count(sch_ops *a, size_t at, long long v)
+{
+    if (a->oom)
+        return;
+    if (v < 0 || v > 9999999) {
+        a->oom = 1; /* a batch this large is refused rather than cut */
+        return;
+    }
+    char *p = a->buf + a->off[at];
+    for (int i = 6; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+}
+void sch_ops_free(sch_ops *a)
+{
+    free(a->buf);
+    free(a->off);
+    free(a->len);
+}
+
+typedef struct hw {
+    sch_ops *a;
+    size_t count_at;
+    long long pairs;
+    const char *const *list;
+    unsigned written;
+} hw;
+static void hw_begin(hw *w, sch_ops *a, const char *key, const char *const *list)
+{
+    push(a, "h");
+    push(a, key);
+    w->a = a;
+    w->count_at = push_count(a);
+    w->pairs = 0;
+    w->list = list;
+    w->written = 0;
+}
+static void hw_mark(hw *w, const char *f)
+{
+    int bit = w->list ? sch_field_index(w->list, f) : -1;
+    if (bit >= 0)
+        w->written |= 1u << bit;
+    w->pairs++;
+}
+static void hw_s(hw *w, const char *f, const char *v)
+{
+    if (!v || !*v)
+        return;
+    push(w->a, f);
+    push(w->a, v);
+    hw_mark(w, f);
+}
+static void hw_i(hw *w, const char *f, long long v)
+{
+    push(w->a, f);
+    pushll(w->a, v);
+    hw_mark(w, f);
+}
+static void hw_end(hw *w)
+{
+    set_count(w->a, w->count_at, w->pairs);
+}
+
+/* HDEL of the fields of list that were stored and are not written now. */
+static void hdel_stale(sch_ops *a, const char *key, const char *const *list, unsigned stored,
+                       unsigned written)
+{
+    unsigned stale = stored & ~written;
+    if (!stale)
+        return;
+    push(a, "x");
+    push(a, key);
+    size_t at = push_count(a);
+    long long n = 0;
+    for (int i = 0; list[i]; i++)
+        if (stale & (1u << i)) {
+            push(a, list[i]);
+            n++;
+        }
+    set_count(a, at, n);
+}
+
+/* Timer moves of a batch, grouped by partition on output. */
+typedef struct tmove {
+    int part;
+    int64_t score; /* 0 = removal */
+    const sch_rec *r;
+} tmove;
+
+static void member_of(char *out, size_t len, const sch_rec *r)
+{
+    snprintf(out, len, "%s/%s", r->tenant, r->id);
+}
+
+/* All invoices in one MSET, then ZREM/ZADD per partition. */
+static void write_invoices(sch_ops *a, const sch_ctx *c)
+{
+    size_t n = sch_map_count(c->map), nm = 0, cap = 0;
+    tmove *mv = NULL;
+    const char *fs, *fv;
+    char member[CT_KEY_MAX], due[200];
+    sch_policy_fallback(c->pol, &fs, &fv);
+    size_t cnt_at = 0;
+    long long nset = 0;
+    for (size_t i = 0; i < n; i++) {
+        sch_rec *r = sch_map_at(c->map, i);
+        if (r->type != SCH_T_INV || !r->loaded || !r->dirty)
+            continue;
+        sch_inv *v = &r->u.inv;
+        if (r->exists) {
+            char *packed = sch_inv_encode(r, fs, fv);
+            if (!packed) {
+                a->oom = 1;
+                break;
+            }
+            if (nset == 0) {
+                push(a, "M");
+                cnt_at = push_count(a);
+            }
+            push(a, r->key);
+            push(a, packed);
+            free(packed);
+            nset++;
+        }
+        int64_t nx = r->exists && v->next_kind ? v->next_ms : 0;
+        int rem = v->old_part >= 0 && v->old_next_ms && (!nx || v->old_part != v->part);
+        int addz = nx && (nx != v->old_next_ms || v->old_part != v->part);
+        if (nm + 2 > cap) {
+            cap = cap ? cap * 2 : 256;
+            tmove *nv = realloc(mv, cap * sizeof *nv);
+            if (!nv) {
+                a->oom = 1;
+                break;
+            }
+            mv = nv;
+        }
+        if (rem)
+            mv[nm++] = (tmove){v->old_part, 0, r};
+        if (addz)
+            mv[nm++] = (tmove){v->part, nx, r};
+    }
+    if (nset)
+        set_count(a, cnt_at, nset);
+    /* group: for each (partition, kind) present, one variadic op */
+    for (size_t k = 0; k < nm && !a->oom; k++) {
+        if (mv[k].part < 0)
+            continue; /* done */
+        int part = mv[k].part, add = mv[k].score != 0;
+        sch_store_due_key(due, sizeof due, c->prefix, part);
+        push(a, add ? "Z" : "R");
+        push(a, due);
+        size_t at = push_count(a);
+        long long cnt = 0;
+        for (size_t q = k; q < nm; q++) {
+            if (mv[q].part != part || (mv[q].score != 0) != add)
+                continue;
+            member_of(member, sizeof member, mv[q].r);
+            if (add)
+                pushll(a, mv[q].score);
+            push(a, member);
+            cnt++;
+            mv[q].part = -1;
+        }
+        set_count(a, at, cnt);
+    }
+    free(mv);
+}
+
+static void write_cust(sch_ops *a, sch_rec *r)
+{
+    sch_cust *c = &r->u.cust;
+    hw w;
+    char f[SCH_ID_LEN + 8], val[64];
+    hw_begin(&w, a, r->key, sch_cust_scalars);
+    hw_i(&w, "v", r->ver + 1);
+    hw_s(&w, "tz", c->tz);
+    hw_s(&w, "lo", c->locale);
+    hw_s(&w, "co", c->country);
+    hw_s(&w, "tg", c->tags);
+    hw_s(&w, "oo", c->opted_out);
+    hw_s(&w, "cz", c->ceased);
+    for (int i = 0; i < c->added.n; i++)
+        hw_s(&w, c->added.v[i], "1");
+    for (int i = 0; i < c->ncredit; i++) {
+        if (c->credit[i].amount <= 0)
+            continue;
+        snprintf(f, sizeof f, "u:%s", c->credit[i].pid);
+        snprintf(val, sizeof val, "%s:%lld", c->credit[i].currency, (long long)c->credit[i].amount);
+        hw_s(&w, f, val);
+    }
+    hw_end(&w);
+    hdel_stale(a, r->key, sch_cust_scalars, c->fields, w.written);
+    long long ngone = c->gone.n;
+    for (int i = 0; i < c->ncredit; i++)
+        ngone += c->credit[i].amount <= 0;
+    if (ngone) {
+        push(a, "x");
+        push(a, r->key);
+        pushll(a, ngone);
+        for (int i = 0; i < c->gone.n; i++)
+            push(a, c->gone.v[i]);
+        for (int i = 0; i < c->ncredit; i++) {
+            if (c->credit[i].amount > 0)
+                continue;
+            snprintf(f, sizeof f, "u:%s", c->credit[i].pid);
+            push(a, f);
+        }
+    }
+    if (c->contact_dirty && c->contact) {
+        char k[600];
+        sch_store_contact_key(k, sizeof k, r);
+        push(a, "s");
+        push(a, k);
+        push(a, c->contact);
+    }
+}
+
+static void write_pay(sch_ops *a, sch_rec *r)
+{
+    sch_pay *p = &r->u.pay;
+    hw w;
+    hw_begin(&w, a, r->key, NULL);
+    hw_i(&w, "v", r->ver + 1);
+    hw_s(&w, "c", p->customer);
+    hw_s(&w, "cu", p->currency);
+    hw_i(&w, "a", p->amount);
+    hw_s(&w, "al", p->alloc);
+    if (p->reversed)
+        hw_s(&w, "r", "1");
+    hw_end(&w);
+}
+void sch_ops_reset(sch_ops *a)
+{
+    a->used = a->n = 0;
+    a->oom = 0;
+}
+
+void sch_ops_trim(sch_ops *a)
+{
+    if (a->cap > (64u << 20)) {
+        sch_ops_free(a);
+        memset(a, 0, sizeof *a);
+    }
+}
+
+void sch_ops_push(sch_ops *a, const char *s, size_t len)
+{
+    push_b(a, s, len);
+}
+
+void sch_store_contact_key(char *out, size_t len, const sch_rec *cust)
+{
+    size_t plen = strlen(cust->key) - strlen(cust->tenant) - strlen(cust->id) - 3;
+    snprintf(out, len, "%.*sk:%s/%s", (int)plen, cust->key, cust->tenant, cust->id);
+}
+
+char *sch_store_round_value(const sch_out *o, size_t *len)
+{
+    size_t kl = strlen(o->key), pl = strlen(o->payload);
+    char *v = malloc(kl + pl + 4); /* t \n key \n payload NUL */
+    if (!v)
+        return NULL;
+    v[0] = o->topic;
+    v[1] = '\n';
+    memcpy(v + 2, o->key, kl);
+    v[2 + kl] = '\n';
+    memcpy(v + 3 + kl, o->payload, pl + 1);
+    *len = kl + pl + 3;
+    return v;
+}
+
+int sch_store_round_parse(const char *id, const char *v, size_t len, int part, sch_out *o)
+{
+    const char *nl1 = memchr(v, '\n', len);
+    const char *nl2 = nl1 ? memchr(nl1 + 1, '\n', len - (size_t)(nl1 + 1 - v)) : NULL;
+    memset(o, 0, sizeof *o);
+    if (!nl1 || !nl2 || nl1 != v + 1)
+        return -1;
+    o->part = part;
+    o->topic = v[0];
+    o->id = strdup(id);
+    o->key = strndup(nl1 + 1, (size_t)(nl2 - nl1 - 1));
+    o->payload = strndup(nl2 + 1, len - (size_t)(nl2 + 1 - v));
+    if (!o->id || !o->key || !o->payload) {
+        free(o->id);
+        free(o->key);
+        free(o->payload);
+        memset(o, 0, sizeof *o);
+        return -1;
+    }
+    return 0;
+}
+
+void sch_outbox_free(sch_outbox *o)
+{
+    for (size_t i = 0; i < o->nrounds; i++)
+        free(o->rounds[i]);
+    for (size_t i = 0; i < o->nrecs; i++) {
+        free(o->recs[i].id);
+        free(o->recs[i].key);
+        free(o->recs[i].payload);
+    }
+    free(o->rounds);
+    free(o->recs);
+    memset(o, 0, sizeof *o);
+}
+
+void sch_rounds_free(sch_rounds *r)
+{
+    for (size_t k = 0; r->keys && k < r->n; k++)
+        free(r->keys[k]);
+    free(r->keys);
+    free(r->parts);
+    memset(r, 0, sizeof *r);
+}
+
+int sch_rounds_of(const sch_ctx *c, sch_rounds *r)
+{
+    memset(r, 0, sizeof *r);
+    if (c->nouts == 0)
+        return 0;
+    r->parts = malloc(c->nouts * sizeof *r->parts);
+    r->keys = calloc(c->nouts, sizeof *r->keys);
+    if (!r->parts || !r->keys)
+        goto oom;
+    for (size_t k = 0; k < c->nouts; k++) {
+        size_t j = 0;
+        while (j < r->n && r->parts[j] != c->outs[k].part)
+            j++;
+        if (j < r->n)
+            continue;
+        char rk[300];
+        sch_store_round_key(rk, sizeof rk, c->prefix, c->outs[k].part, c->round);
+        r->parts[r->n] = c->outs[k].part;
+        if (!(r->keys[r->n] = strdup(rk)))
+            goto oom;
+        r->n++;
+    }
+    return 0;
+oom:
+    sch_rounds_free(r);
+    return -1;
+}
+
+int sch_store_peek_decode(const redisReply *rep, const char *prefix, int part, sch_map *m,
+                          int *count, int64_t *next_due, char *errstr, size_t errlen)
+{
+    *count = 0;
+    if (!rep || rep->type != REDIS_REPLY_ARRAY) {
+        snprintf(errstr, errlen, "peek: %s", rep && rep->str ? rep->str : "bad reply");
+        return -1;
+    }
+    if (rep->elements < 2 || rep->element[0]->type != REDIS_REPLY_ARRAY ||
+        rep->element[1]->type != REDIS_REPLY_ARRAY) {
+        snprintf(errstr, errlen, "peek: bad reply");
+        return -1;
+    }
+    redisReply *items = rep->element[0], *custs = rep->element[1];
+    if (next_due && rep->elements > 2 && rep->element[2]->type == REDIS_REPLY_STRING) {
+        int64_t nd = strtoll(rep->element[2]->str, NULL, 10);
+        if (nd < *next_due)
+            *next_due = nd;
+    }
+    for (size_t k = 0; k + 3 < items->elements; k += 4) {
+        const char *member = items->element[k]->str;
+        const char *slash = member ? strchr(member, '/') : NULL;
+        if (!slash || slash - member > CT_TENANT_MAX)
+            continue;
+        char tenant[CT_TENANT_MAX + 1], key[512];
+        memcpy(tenant, member, (size_t)(slash - member));
+        tenant[slash - member] = 0;
+        size_t pl = strlen(prefix), ml = items->element[k]->len;
+        if (pl + 2 + ml >= sizeof key)
+            continue; /* not a key of ours */
+        memcpy(key, prefix, pl);
+        memcpy(key + pl, "i:", 2);
+        memcpy(key + pl + 2, member, ml + 1);
+        sch_rec *inv = sch_map_add(m, key, SCH_T_INV, tenant, slash + 1);
+        if (!inv)
+            goto oom;
+        if (inv->loaded)
+            continue;
+        if (sch_rec_decode(inv, items->element[k + 2], errstr, errlen) < 0)
+            return -1;
+        /* the timer as it is in the zset, so commit moves or drops it */
+        inv->u.inv.old_part = part;
+        inv->u.inv.old_next_ms =
+            items->element[k + 1]->str ? strtoll(items->element[k + 1]->str, NULL, 10) : 1;
+        if (inv->u.inv.old_next_ms == 0)
+            inv->u.inv.old_next_ms = 1;
+        if (!inv->exists)
+            inv->u.inv.part = part;
+        (*count)++;
+        long long ci = items->element[k + 3]->integer;
+        if (inv->exists && ci > 0 && (size_t)(2 * ci) <= custs->elements) {
+            sch_key(key, sizeof key, prefix, 'c', tenant, inv->u.inv.customer);
+            sch_rec *cu = sch_map_add(m, key, SCH_T_CUST, tenant, inv->u.inv.customer);
+            if (!cu)
+                goto oom;
+            if (!cu->loaded && sch_cust_decode_partial(cu, custs->element[2 * ci - 2],
+                                                       custs->element[2 * ci - 1]) < 0)
+                goto oom;
+        }
+    }
+    return 0;
+oom:
+    snprintf(errstr, errlen, "peek: out of memory");
+    return -1;
+}
+
+int sch_ops_build(sch_ctx *c, const sch_rounds *r, sch_ops *a)
+{
+    sch_ops_reset(a);
+    size_t n = sch_map_count(c->map);
+    size_t at = push_count(a);
+    long long nchk = 0;
+    for (size_t i = 0; i < n; i++) { /* hash records */
+        sch_rec *rec = sch_map_at(c->map, i);
+        if (!rec->loaded || !rec->dirty || (rec->type != SCH_T_CUST && rec->type != SCH_T_PAY))
+            continue;
+        if (rec->type == SCH_T_CUST && rec->u.cust.partial)
+            continue;
+        push(a, rec->key);
+        pushll(a, rec->ver);
+        nchk++;
+    }
+    set_count(a, at, nchk);
+    at = push_count(a);
+    nchk = 0;
+    for (size_t i = 0; i < n; i++) { /* packed invoices */
+        sch_rec *rec = sch_map_at(c->map, i);
+        if (!rec->loaded || !rec->dirty || rec->type != SCH_T_INV)
+            continue;
+        push(a, rec->key);
+        pushll(a, rec->ver);
+        nchk++;
+    }
+    set_count(a, at, nchk);
+    at = push_count(a); /* outbox rounds */
+    size_t np = r ? r->n : 0;
+    for (size_t k = 0; k < np; k++)
+        push(a, r->keys[k]);
+    set_count(a, at, (long long)np);
+    write_invoices(a, c);
+    for (size_t i = 0; i < n; i++) {
+        sch_rec *rec = sch_map_at(c->map, i);
+        if (!rec->loaded || !rec->dirty)
+            continue;
+        switch (rec->type) {
+        case SCH_T_INV:
+            break;
+        case SCH_T_CUST:
+            if (!rec->u.cust.partial)
+                write_cust(a, rec);
+            break;
+        case SCH_T_PAY:
+            write_pay(a, rec);
+            break;
+        case SCH_T_PEND:
+            if (rec->u.pend.clear) {
+                push(a, "d");
+                push(a, rec->key);
+            }
+            for (size_t k = 0; k < json_array_size(rec->u.pend.add); k++) {
+                char *js = json_dumps(json_array_get(rec->u.pend.add, k), JSON_COMPACT);
+                if (!js) {
+                    a->oom = 1;
+                    break;
+                }
+                push(a, "p");
+                push(a, rec->key);
+                push(a, js);
+                free(js);
+            }
+            break;
+        }
+    }
+    for (size_t i = 0; i < json_array_size(c->appends); i++) {
+        json_t *op = json_array_get(c->appends, i);
+        push(a, "a");
+        for (int k = 0; k < 3; k++)
+            push(a, json_string_value(json_array_get(op, (size_t)k)));
+    }
+    for (size_t k = 0; k < np && !a->oom; k++) {
+        char set[200];
+        sch_store_out_key(set, sizeof set, c->prefix, r->parts[k]);
+        push(a, "o");
+        push(a, set);
+        push(a, r->keys[k]);
+    }
+    return a->oom ? -1 : 0;
+}

@@ -1,0 +1,476 @@
+/* store_redis.c -- the scheduler's Redis backend (store.h): pipelined
+ * loads, the compare-and-set commit script and the timer peek script.
+ *
+ * Scripts touch keys derived from their arguments (not only KEYS): fine on
+ * a single Redis or a replicated primary, not on Redis Cluster (see
+ * docs/scheduler.md). */
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "vec.h"
+
+/* ARGV: nh, then nh pairs (hash key, version: HGET key v must equal it,
+ * absent = 0); ns, then ns pairs (string key, version: the leading number of
+ * the packed record, checked with MGET); no, then no outbox round keys that
+ * must exist (written just before, with a TTL). Then a stream of writes:
+ *   M n k v...         MSET n pairs        s key value      SET
+ *   h key n f v...     HSET n pairs        x key n f...     HDEL n fields
+ *   Z key n s m...     ZADD n pairs        R key n m...     ZREM n members
+ *   d key              DEL                 p key value      RPUSH
+ *   a key field suffix append to a hash field
+ *   o set round        PERSIST round, SADD set round (an outbox round)
+ * Variadic ops keep the number of redis.call()s per batch small. Every
+ * check runs before any write; a mismatch returns {0, key} having written
+ * nothing. */
+static cm_redis_script commit_script = CM_REDIS_SCRIPT(
+    "local a = ARGV\n"
+    "local n = #a\n"
+    "local i = 2\n"
+    "for k = 1, tonumber(a[1]) do\n"
+    "  local v = redis.call('HGET', a[i], 'v')\n"
+    "  if (tonumber(v) or 0) ~= tonumber(a[i+1]) then return {0, a[i]} end\n"
+    "  i = i + 2\n"
+    "end\n"
+    "local ns = tonumber(a[i]); i = i + 1\n"
+    "local j = 0\n"
+    "while j < ns do\n"
+    "  local e = math.min(ns, j + 200)\n"
+    "  local keys = {}\n"
+    "  for k = j, e - 1 do keys[#keys+1] = a[i + 2*k] end\n"
+    "  local vals = redis.call('MGET', unpack(keys))\n"
+    "  for k = j, e - 1 do\n"
+    "    local v = vals[k - j + 1]\n"
+    "    if v then v = string.match(v, '^%d+') end\n"
+    "    if (tonumber(v) or 0) ~= tonumber(a[i + 2*k + 1]) then return {0, a[i + 2*k]} end\n"
+    "  end\n"
+    "  j = e\n"
+    "end\n"
+    "i = i + 2 * ns\n"
+    "local no = tonumber(a[i]); i = i + 1\n"
+    "if no > 0 and redis.call('EXISTS', unpack(a, i, i + no - 1)) ~= no then\n"
+    "  return {0, 'an outbox round (expired)'}\n"
+    "end\n"
+    "i = i + no\n"
+    "local function chunked(cmd, key, first, m, w)\n"
+    "  local j = 0\n"
+    "  while j < m do\n"
+    "    local e = math.min(m, j + 100)\n"
+    "    if key then redis.call(cmd, key, unpack(a, first + w*j, first - 1 + w*e))\n"
+    "    else redis.call(cmd, unpack(a, first + w*j, first - 1 + w*e)) end\n"
+    "    j = e\n"
+    "  end\n"
+    "end\n"
+    "while i <= n do\n"
+    "  local op = a[i]\n"
+    "  if op == 'M' then local m = tonumber(a[i+1]); chunked('MSET', nil, i + 2, m, 2); i = i + 2 "
+    "+ 2*m\n"
+    "  elseif op == 'h' then local m = tonumber(a[i+2]); chunked('HSET', a[i+1], i + 3, m, 2); i = "
+    "i + 3 + 2*m\n"
+    "  elseif op == 'x' then local m = tonumber(a[i+2]); chunked('HDEL', a[i+1], i + 3, m, 1); i = "
+    "i + 3 + m\n"
+    "  elseif op == 'Z' then local m = tonumber(a[i+2]); chunked('ZADD', a[i+1], i + 3, m, 2); i = "
+    "i + 3 + 2*m\n"
+    "  elseif op == 'R' then local m = tonumber(a[i+2]); chunked('ZREM', a[i+1], i + 3, m, 1); i = "
+    "i + 3 + m\n"
+    "  elseif op == 'd' then redis.call('DEL', a[i+1]); i = i + 2\n"
+    "  elseif op == 's' then redis.call('SET', a[i+1], a[i+2]); i = i + 3\n"
+    "  elseif op == 'p' then redis.call('RPUSH', a[i+1], a[i+2]); i = i + 3\n"
+    "  elseif op == 'o' then redis.call('PERSIST', a[i+2]); redis.call('SADD', a[i+1], a[i+2]); i "
+    "= i + 3\n"
+    "  elseif op == 'a' then\n"
+    "    local old = redis.call('HGET', a[i+1], a[i+2]) or ''\n"
+    "    redis.call('HSET', a[i+1], a[i+2], old .. a[i+3]); i = i + 4\n"
+    "  else return redis.error_reply('sch_commit: bad op at ' .. i) end\n"
+    "end\n"
+    "return {1}\n");
+
+/* KEYS[1] due zset; ARGV now, limit, prefix. Returns {items, customers}:
+ * items = flat member, score, packed invoice (or false), customer index;
+ * customers = flat HMGET of the customer fields, contact (or false), one
+ * pair per distinct debtor; then the first later due time (or false). Few
+ * redis.call()s per round: MGET for the
+ * invoices, one HMGET + GET per debtor. */
+static cm_redis_script peek_script = CM_REDIS_SCRIPT(
+    "local items = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, "
+    "tonumber(ARGV[2]))\n"
+    "local P = ARGV[3]\n"
+    "local keys = {}\n"
+    "for k = 1, #items, 2 do keys[#keys+1] = P .. 'i:' .. items[k] end\n"
+    "local invs = {}\n"
+    "local j = 0\n"
+    "while j < #keys do\n"
+    "  local e = math.min(#keys, j + 200)\n"
+    "  local got = redis.call('MGET', unpack(keys, j + 1, e))\n"
+    "  for k = 1, #got do invs[j + k] = got[k] end\n"
+    "  j = e\n"
+    "end\n"
+    "local out, custs, seen = {}, {}, {}\n"
+    "for k = 1, #items, 2 do\n"
+    "  local m = items[k]\n"
+    "  local inv = invs[(k + 1) / 2]\n"
+    "  local ci = 0\n"
+    "  if inv then\n"
+    "    local c = string.match(inv, '^%d*\\31([^\\31]*)')\n"
+    "    local t = string.match(m, '^([^/]*)/')\n"
+    "    if c and t then\n"
+    "      local ck = t .. '/' .. c\n"
+    "      ci = seen[ck]\n"
+    "      if not ci then\n"
+    "        custs[#custs+1] = redis.call('HMGET', P .. 'c:' .. ck, 'v', 'tz', 'lo', 'co', 'oo', "
+    "'cz')\n"
+    "        custs[#custs+1] = redis.call('GET', P .. 'k:' .. ck)\n"
+    "        ci = #custs / 2\n"
+    "        seen[ck] = ci\n"
+    "      end\n"
+    "    end\n"
+    "  else inv = false end\n"
+    "  out[#out+1] = m; out[#out+1] = items[k+1]; out[#out+1] = inv; out[#out+1] = ci\n"
+    "end\n"
+    "local nxt = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf', 'WITHSCORES', "
+    "'LIMIT', 0, 1)\n"
+    "return {out, custs, nxt[2] or false}\n");
+
+/* A round token unique across replicas and restarts: a random number drawn
+ * once, the pid, the time and a counter. */
+static void new_round(char *out, size_t len)
+{
+    static unsigned long long seed, counter;
+    if (!seed) {
+        FILE *f = fopen("/dev/urandom", "rb");
+        if (!f || fread(&seed, sizeof seed, 1, f) != 1)
+            seed = (unsigned long long)time(NULL) * 2654435761u ^ (unsigned long long)getpid();
+        if (f)
+            fclose(f);
+        seed |= 1;
+    }
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(out, len, "%llx-%ld-%lld-%llu", seed & 0xffffffffffULL, (long)getpid(),
+             (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, ++counter);
+}
+
+static int rd_load(void *be, sch_map *m, char *errstr, size_t errlen)
+{
+    cm_redis *r = be;
+    cm_redis_pipe *p = cm_redis_pipe_new();
+    size_t *idx = NULL;
+    int rc = -1;
+    size_t n = sch_map_count(m), q = 0, nrep = 0;
+    char ck[600];
+    if (!p)
+        goto oom;
+    idx = malloc((n + 1) * sizeof *idx);
+    if (!idx)
+        goto oom;
+    for (size_t i = 0; i < n; i++) {
+        sch_rec *rec = sch_map_at(m, i);
+        if (rec->loaded)
+            continue;
+        /* argv, not a format string: a batch loads thousands of keys */
+        const char *av[4] = {rec->type == SCH_T_PEND  ? "LRANGE"
+                             : rec->type == SCH_T_INV ? "GET"
+                                                      : "HGETALL",
+                             rec->key, "0", "-1"};
+        int a = cm_redis_pipe_add_argv(p, rec->type == SCH_T_PEND ? 4 : 2, av, NULL);
+        if (a == 0 && rec->type == SCH_T_CUST) {
+            sch_store_contact_key(ck, sizeof ck, rec);
+            const char *gv[2] = {"GET", ck};
+            a = cm_redis_pipe_add_argv(p, 2, gv, NULL);
+        }
+        if (a < 0)
+            goto oom;
+        idx[q++] = i;
+    }
+    if (q == 0) {
+        rc = 0;
+        goto cleanup;
+    }
+    if (cm_redis_pipe_exec(r, p, errstr, errlen) < 0)
+        goto cleanup;
+    for (size_t k = 0; k < q; k++) {
+        sch_rec *rec = sch_map_at(m, idx[k]);
+        if (sch_rec_decode(rec, cm_redis_pipe_reply(p, nrep++), errstr, errlen) < 0)
+            goto cleanup;
+        if (rec->type == SCH_T_CUST &&
+            sch_cust_decode_contact(rec, cm_redis_pipe_reply(p, nrep++)) < 0)
+            goto oom;
+    }
+    rc = 0;
+    goto cleanup;
+oom:
+    snprintf(errstr, errlen, "redis load: out of memory");
+cleanup:
+    free(idx);
+    cm_redis_pipe_free(p);
+    return rc;
+}
+
+/* The commit's and the rounds' arguments, kept between commits (they run
+ * on one thread). */
+static sch_ops commit_ops, stage_ops;
+
+/* Queues, per partition with outs, HSET P ob:<p>:<round> id value... and
+ * PEXPIRE into pipe: the records' bytes never pass through Lua. */
+static int stage_outs(cm_redis_pipe *pipe, sch_ctx *c, const sch_rounds *rs)
+{
+    sch_ops *s = &stage_ops;
+    const char **argv = NULL;
+    int rc = -1;
+    for (size_t k = 0; k < rs->n; k++) {
+        sch_ops_reset(s);
+        sch_ops_push(s, "HSET", 4);
+        sch_ops_push(s, rs->keys[k], strlen(rs->keys[k]));
+        for (size_t i = 0; i < c->nouts; i++) {
+            sch_out *o = &c->outs[i];
+            if (o->part != rs->parts[k])
+                continue;
+            size_t vl;
+            char *v = sch_store_round_value(o, &vl);
+            if (!v)
+                goto cleanup;
+            sch_ops_push(s, o->id, strlen(o->id));
+            sch_ops_push(s, v, vl);
+            free(v);
+        }
+        if (s->oom)
+            goto cleanup;
+        free(argv);
+        argv = malloc(s->n * sizeof *argv);
+        if (!argv)
+            goto cleanup;
+        for (size_t i = 0; i < s->n; i++)
+            argv[i] = s->buf + s->off[i];
+        if (cm_redis_pipe_add_argv(pipe, (int)s->n, argv, s->len) < 0)
+            goto cleanup;
+        /* a round whose commit never runs or loses goes away by itself */
+        const char *ex[3] = {"PEXPIRE", rs->keys[k], "600000"};
+        if (cm_redis_pipe_add_argv(pipe, 3, ex, NULL) < 0)
+            goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    free(argv);
+    sch_ops_trim(s);
+    return rc;
+}
+
+static int rd_commit(void *be, sch_ctx *c, char *errstr, size_t errlen)
+{
+    cm_redis *r = be;
+    sch_ops *a = &commit_ops;
+    int rc = -1;
+    redisReply *rep = NULL;
+    const char **argv = NULL;
+    cm_redis_pipe *pipe = NULL;
+    sch_rounds rs = {0};
+    if (c->nouts) {
+        new_round(c->round, sizeof c->round);
+        pipe = cm_redis_pipe_new();
+        if (sch_rounds_of(c, &rs) < 0 || !pipe || stage_outs(pipe, c, &rs) < 0)
+            goto oom;
+    }
+    if (sch_ops_build(c, &rs, a) < 0)
+        goto oom;
+    if (a->n == 3) { /* three empty check lists: nothing to do */
+        rc = 0;
+        goto cleanup;
+    }
+    argv = malloc(a->n * sizeof *argv);
+    if (!argv)
+        goto oom;
+    for (size_t i = 0; i < a->n; i++)
+        argv[i] = a->buf + a->off[i];
+    if (!pipe) {
+        rep = cm_redis_eval(r, &commit_script, 0, (int)a->n, argv, a->len, errstr, errlen);
+        if (!rep)
+            goto cleanup;
+    } else {
+        /* the rounds' HSET + PEXPIRE, then the script, in one round trip */
+        if (!commit_script.sha[0] && cm_redis_script_load(r, &commit_script, errstr, errlen) < 0)
+            goto cleanup;
+        if (cm_redis_pipe_eval(pipe, &commit_script, 0, (int)a->n, argv, a->len) < 0)
+            goto oom;
+        if (cm_redis_pipe_exec(r, pipe, errstr, errlen) < 0)
+            goto cleanup;
+        size_t last = cm_redis_pipe_len(pipe) - 1;
+        for (size_t i = 0; i < last; i++) {
+            redisReply *x = cm_redis_pipe_reply(pipe, i);
+            if (!x || x->type == REDIS_REPLY_ERROR) {
+                snprintf(errstr, errlen, "commit: outbox round: %s",
+                         x && x->str ? x->str : "no reply");
+                goto cleanup;
+            }
+        }
+        rep = cm_redis_pipe_reply(pipe, last);
+        if (rep && rep->type == REDIS_REPLY_ERROR) {
+            snprintf(errstr, errlen, "commit: %s", rep->str);
+            rep = NULL;
+            goto cleanup;
+        }
+    }
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
+        rep->element[0]->type != REDIS_REPLY_INTEGER) {
+        snprintf(errstr, errlen, "commit: unexpected reply");
+        goto cleanup;
+    }
+    if (rep->element[0]->integer == 0) {
+        snprintf(errstr, errlen, "commit: version conflict on %s",
+                 rep->elements > 1 && rep->element[1]->str ? rep->element[1]->str : "?");
+        rc = 1;
+        goto cleanup;
+    }
+    rc = 0;
+    goto cleanup;
+oom:
+    snprintf(errstr, errlen, "commit: out of memory");
+cleanup:
+    if (rep && !pipe)
+        freeReplyObject(rep); /* a pipeline's replies are its own */
+    cm_redis_pipe_free(pipe);
+    sch_rounds_free(&rs);
+    free(argv);
+    sch_ops_trim(a);
+    return rc;
+}
+
+static int rd_peek(void *be, const char *prefix, const int *parts, int nparts, int64_t now,
+                   int limit, sch_map *m, int *counts, int64_t *next_due, char *errstr,
+                   size_t errlen)
+{
+    cm_redis *r = be;
+    cm_redis_pipe *p = cm_redis_pipe_new();
+    int rc = -1;
+    char due[200], nows[32], lim[16];
+    if (!p) {
+        snprintf(errstr, errlen, "peek: out of memory");
+        return -1;
+    }
+    if (!peek_script.sha[0] && cm_redis_script_load(r, &peek_script, errstr, errlen) < 0)
+        goto cleanup;
+    snprintf(nows, sizeof nows, "%lld", (long long)now);
+    snprintf(lim, sizeof lim, "%d", limit);
+    for (int i = 0; i < nparts; i++) {
+        sch_store_due_key(due, sizeof due, prefix, parts[i]);
+        const char *av[4] = {due, nows, lim, prefix};
+        size_t al[4] = {strlen(due), strlen(nows), strlen(lim), strlen(prefix)};
+        if (cm_redis_pipe_eval(p, &peek_script, 1, 4, av, al) < 0) {
+            snprintf(errstr, errlen, "peek: out of memory");
+            goto cleanup;
+        }
+    }
+    if (nparts == 0) {
+        rc = 0;
+        goto cleanup;
+    }
+    if (cm_redis_pipe_exec(r, p, errstr, errlen) < 0)
+        goto cleanup;
+    for (int i = 0; i < nparts; i++)
+        if (sch_store_peek_decode(cm_redis_pipe_reply(p, (size_t)i), prefix, parts[i], m,
+                                  &counts[i], next_due, errstr, errlen) < 0)
+            goto cleanup;
+    rc = 0;
+cleanup:
+    cm_redis_pipe_free(p);
+    return rc;
+}
+
+static int rd_outbox(void *be, const char *prefix, int part, sch_outbox *out, char *errstr,
+                     size_t errlen)
+{
+    cm_redis *r = be;
+    char set[200];
+    int rc = -1;
+    cm_redis_pipe *get = NULL;
+    memset(out, 0, sizeof *out);
+    sch_store_out_key(set, sizeof set, prefix, part);
+    redisReply *rounds = cm_redis_cmd(r, errstr, errlen, "SMEMBERS %s", set);
+    if (!rounds)
+        return -1;
+    if (rounds->type != REDIS_REPLY_ARRAY) {
+        snprintf(errstr, errlen, "SMEMBERS %s: unexpected reply", set);
+        goto cleanup;
+    }
+    if (rounds->elements == 0) {
+        rc = 0;
+        goto cleanup;
+    }
+    get = cm_redis_pipe_new();
+    out->rounds = calloc(rounds->elements, sizeof *out->rounds);
+    if (!get || !out->rounds)
+        goto oom;
+    for (size_t k = 0; k < rounds->elements; k++) {
+        const char *hg[2] = {"HGETALL", rounds->element[k]->str};
+        if (cm_redis_pipe_add_argv(get, 2, hg, NULL) < 0 ||
+            !(out->rounds[k] = strdup(rounds->element[k]->str)))
+            goto oom;
+        out->nrounds++;
+    }
+    if (cm_redis_pipe_exec(r, get, errstr, errlen) < 0)
+        goto cleanup;
+    size_t cap = 0;
+    for (size_t k = 0; k < rounds->elements; k++) {
+        redisReply *rep = cm_redis_pipe_reply(get, k);
+        if (!rep || rep->type != REDIS_REPLY_ARRAY) {
+            snprintf(errstr, errlen, "HGETALL %s: unexpected reply", out->rounds[k]);
+            goto cleanup;
+        }
+        for (size_t i = 0; i + 1 < rep->elements; i += 2) {
+            if (CM_GROW(out->recs, cap, out->nrecs + 1) < 0)
+                goto oom;
+            if (sch_store_round_parse(rep->element[i]->str, rep->element[i + 1]->str,
+                                      rep->element[i + 1]->len, part, &out->recs[out->nrecs]) == 0)
+                out->nrecs++;
+        }
+    }
+    rc = 0;
+    goto cleanup;
+oom:
+    snprintf(errstr, errlen, "outbox: out of memory");
+cleanup:
+    if (rc < 0)
+        sch_outbox_free(out);
+    cm_redis_pipe_free(get);
+    freeReplyObject(rounds);
+    return rc;
+}
+
+/* UNLINK (freed off Redis's main thread) and SREM from the partition's
+ * set, one pipeline. */
+static int rd_forget(void *be, const char *prefix, int part, char *const *rounds, size_t n,
+                     char *errstr, size_t errlen)
+{
+    cm_redis *r = be;
+    char set[200];
+    int rc = -1;
+    if (n == 0)
+        return 0;
+    cm_redis_pipe *pipe = cm_redis_pipe_new();
+    if (!pipe) {
+        snprintf(errstr, errlen, "out of memory");
+        return -1;
+    }
+    sch_store_out_key(set, sizeof set, prefix, part);
+    for (size_t k = 0; k < n; k++) {
+        const char *ul[2] = {"UNLINK", rounds[k]}, *sr[3] = {"SREM", set, rounds[k]};
+        if (cm_redis_pipe_add_argv(pipe, 2, ul, NULL) < 0 ||
+            cm_redis_pipe_add_argv(pipe, 3, sr, NULL) < 0) {
+            snprintf(errstr, errlen, "out of memory");
+            goto cleanup;
+        }
+    }
+    rc = cm_redis_pipe_exec(r, pipe, errstr, errlen);
+cleanup:
+    cm_redis_pipe_free(pipe);
+    return rc;
+}
+
+void sch_store_redis(sch_store *s, cm_redis *r)
+{
+    *s = (sch_store){rd_load, rd_commit, rd_peek, rd_outbox, rd_forget, r};
+}
