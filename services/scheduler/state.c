@@ -574,6 +574,9 @@ int sch_inv_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errle
             break;
         s = sep + 1;
     }
+    /* the packed record leaves out a number equal to the invoice id */
+    if (!r->u.inv.number[0])
+        cm_strlcpy(r->u.inv.number, r->id, sizeof r->u.inv.number);
     r->u.inv.old_part = r->u.inv.part;
     r->u.inv.old_next_ms = r->u.inv.next_kind ? r->u.inv.next_ms : 0;
     return 0;

@@ -14,7 +14,15 @@
  *                   sch_event_decode, or by sch_apply_event); default 0.
  * The records live in one sch_map that plays the database: a fake load
  * marks new records as absent, a fake commit folds pending lists and
- * appends the way the Lua script does. */
+ * appends the way the Lua script does.
+ *
+ * Each case then runs again through the engine the service runs
+ * (sch_engine_apply, sch_engine_fire) over a real store backend: the
+ * memory backend always, and Redis too when ARREARS_TEST_REDIS_URL is set
+ * (tests/integration/t_scheduler_backends.sh runs this binary so against
+ * the stack's Redis). Every backend must publish exactly the records the
+ * in-map double published, in the same order (an event's "time" is set to
+ * the case's clock, as the double applies it at that instant). */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,10 +31,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "../../services/scheduler/apply.h"
+#include "../../services/scheduler/engine.h"
 #include "clock.h"
 #include "command.h"
 #include "../../services/scheduler/policy.h"
@@ -208,6 +218,167 @@ static json_t *read_lines(const char *path)
     return a;
 }
 
+/* ---- the same case through the engine and a store backend ---- */
+
+static int64_t eng_clock;
+static int64_t eng_now(void)
+{
+    return eng_clock;
+}
+
+static int cap_publish(void *opaque, char topic, const char *key, const char *id,
+                       const char *payload, size_t len, char *errstr, size_t errlen)
+{
+    (void)key, (void)id, (void)errstr, (void)errlen;
+    if (topic == 'd')
+        return 0; /* decisions are the backtest's */
+    json_t *j = json_loadb(payload, len, 0, NULL);
+    assert_non_null(j);
+    json_array_append_new(opaque, j);
+    return 0;
+}
+
+static int cap_flush(void *opaque, char *errstr, size_t errlen)
+{
+    (void)opaque, (void)errstr, (void)errlen;
+    return 0;
+}
+
+static int cap_inflight(void *opaque, int *failed)
+{
+    (void)opaque;
+    *failed = 0;
+    return 0;
+}
+
+/* Fires every timer due up to until, each round at its own instant. */
+static void eng_fire_until(sch_engine *e, int64_t until)
+{
+    char err[512];
+    for (;;) {
+        int part = 0, cnt = 0;
+        int64_t nd = INT64_MAX;
+        sch_map *m = sch_map_new();
+        assert_non_null(m);
+        if (e->store.peek(e->store.be, e->prefix, &part, 1, INT64_MIN, 0, m, &cnt, &nd, err,
+                          sizeof err) < 0)
+            fail_msg("peek: %s", err);
+        sch_map_free(m);
+        if (nd == INT64_MAX || nd > until)
+            break;
+        if (nd > eng_clock)
+            eng_clock = nd;
+        int more = 1;
+        while (more)
+            if (sch_engine_fire(e, &more, err, sizeof err) < 0)
+                fail_msg("fire: %s", err);
+    }
+    if (until > eng_clock)
+        eng_clock = until;
+}
+
+/* Runs case name over store; returns the published records (new ref). */
+static json_t *run_engine(const char *name, const sch_policy *pol, sch_store store,
+                          const char *prefix, int *rejected)
+{
+    char p[1024], err[512], t[40];
+    json_t *out = json_array();
+    sch_engine e;
+    memset(&e, 0, sizeof e);
+    e.pol = pol;
+    e.store = store;
+    e.fire_batch = 1000;
+    e.now = eng_now;
+    e.next_due = INT64_MAX;
+    e.owned[0] = 1;
+    e.sink = (sch_sink){cap_publish, cap_flush, cap_inflight, out};
+    snprintf(e.prefix, sizeof e.prefix, "%s", prefix);
+    cm_time_parse_rfc3339("2026-03-01T00:00:00Z", &eng_clock);
+    snprintf(p, sizeof p, "%s/%s/input.jsonl", DATA, name);
+    json_t *in = read_lines(p), *line;
+    size_t i;
+    *rejected = 0;
+    json_array_foreach(in, i, line)
+    {
+        const char *s;
+        int64_t u;
+        if ((s = json_string_value(json_object_get(line, "start")))) {
+            assert_int_equal(cm_time_parse_rfc3339(s, &eng_clock), 0);
+        } else if ((s = json_string_value(json_object_get(line, "until")))) {
+            assert_int_equal(cm_time_parse_rfc3339(s, &u), 0);
+            eng_fire_until(&e, u);
+        } else {
+            json_t *ev = json_deep_copy(line);
+            cm_time_format_rfc3339(eng_clock, t, sizeof t);
+            if (json_is_string(json_object_get(ev, "time")))
+                json_object_set_new(ev, "time", json_string(t));
+            sch_event se;
+            int part = 0, ck = sch_event_decode(ev, &se, err, sizeof err);
+            long long before = e.not_applied_total;
+            if (ck < 0)
+                (*rejected)++;
+            if (ck > 0 && sch_engine_apply(&e, &se, &part, 1, err, sizeof err) < 0)
+                fail_msg("case %s: apply: %s", name, err);
+            *rejected += (int)(e.not_applied_total - before);
+            json_decref(ev);
+        }
+    }
+    assert_int_equal(sch_engine_settle(&e, 1, err, sizeof err), 0);
+    for (size_t k = 0; k < e.npending; k++)
+        free(e.pending[k].id);
+    free(e.pending);
+    json_decref(in);
+    return out;
+}
+
+/* got must equal want record for record. */
+static void same_records(const char *name, const char *what, json_t *want, json_t *got)
+{
+    for (size_t i = 0; i < json_array_size(want) || i < json_array_size(got); i++) {
+        json_t *a = json_array_get(want, i), *b = json_array_get(got, i);
+        if (a && b && json_equal(a, b))
+            continue;
+        char *as = a ? json_dumps(a, JSON_COMPACT) : NULL,
+             *bs = b ? json_dumps(b, JSON_COMPACT) : NULL;
+        fprintf(stderr, "case %s, %s, record %zu differs\n  double  %s\n  backend %s\n", name, what,
+                i, as ? as : "(nothing)", bs ? bs : "(nothing)");
+        free(as);
+        free(bs);
+        fail();
+    }
+}
+
+/* The case through the memory backend, and Redis when configured. */
+static void run_backends(const char *name, const sch_policy *pol, json_t *want, int want_rejected)
+{
+    sch_store mem;
+    int rej = 0;
+    assert_int_equal(sch_store_mem_new(&mem), 0);
+    json_t *got = run_engine(name, pol, mem, "t:", &rej);
+    sch_store_mem_free(&mem);
+    if (rej != want_rejected)
+        fail_msg("case %s, memory backend: %d event(s) rejected, want %d", name, rej,
+                 want_rejected);
+    same_records(name, "memory backend", want, got);
+    json_decref(got);
+    const char *url = getenv("ARREARS_TEST_REDIS_URL");
+    if (!url || !*url)
+        return;
+    char err[512], prefix[128];
+    cm_redis *r = cm_redis_connect(url, 5000, err, sizeof err);
+    if (!r)
+        fail_msg("ARREARS_TEST_REDIS_URL: %s", err);
+    sch_store rs;
+    sch_store_redis(&rs, r);
+    snprintf(prefix, sizeof prefix, "ut:%ld:%s:", (long)getpid(), name);
+    got = run_engine(name, pol, rs, prefix, &rej);
+    if (rej != want_rejected)
+        fail_msg("case %s, Redis backend: %d event(s) rejected, want %d", name, rej, want_rejected);
+    same_records(name, "Redis backend", want, got);
+    json_decref(got);
+    cm_redis_free(r);
+}
+
 static void run_case(const char *name)
 {
     char p[1024], err[512];
@@ -282,6 +453,7 @@ static void run_case(const char *name)
         free(bs);
     }
     json_decref(want);
+    run_backends(name, &w.pol, w.out, want_rejected);
     json_decref(in);
     json_decref(w.out);
     sch_map_free(w.m);
