@@ -3,7 +3,7 @@
  * Design: a batch (of events, or of due timers) first declares the records
  * it needs (sch_plan_*), the store loads them into the map, then the pure
  * functions here change the records in memory and queue outgoing records
- * (sch_out). store.c commits everything in one compare-and-set Lua call.
+ * (sch_out). the store (store.h) commits everything in one compare-and-set.
  * Because each step is a pure function of the loaded state, the whole
  * batch can be recomputed after a CAS conflict, and unit tests run it
  * without Redis. */

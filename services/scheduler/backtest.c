@@ -318,6 +318,16 @@ static int bt_run_ledger(bt_run *r)
     int64_t until = o->until;
     if (until == INT64_MAX)
         until = last == INT64_MIN ? 0 : (last / BT_DAY_MS + 1) * BT_DAY_MS;
+    if (o->from != INT64_MIN && o->from >= until) {
+        char f[40], u[40];
+        cm_time_format_rfc3339(o->from, f, sizeof f);
+        cm_time_format_rfc3339(until, u, sizeof u);
+        fprintf(
+            stderr,
+            "backtest: --from %.10s is not before the end of the run (%s); give a later --until\n",
+            f, u);
+        goto cleanup;
+    }
     if (r->st.first_ms == INT64_MIN)
         r->st.first_ms = o->from != INT64_MIN ? o->from : until;
     r->st.until_ms = until;

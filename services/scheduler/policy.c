@@ -518,20 +518,20 @@ int sch_policy_load_file(const char *path, sch_policy *out, char *errstr, size_t
     int rc = -1;
     memset(out, 0, sizeof *out);
     if (!f) {
-        fmt(errstr, errlen, "ARREARS_POLICY: cannot open %s", path);
+        fmt(errstr, errlen, "cannot open %s", path);
         return -1;
     }
     if (fseek(f, 0, SEEK_END) < 0)
         goto cleanup;
     long n = ftell(f);
     if (n < 0 || n > (16 << 20)) {
-        fmt(errstr, errlen, "ARREARS_POLICY: %s is not a readable file under 16 MiB", path);
+        fmt(errstr, errlen, "%s is not a readable file under 16 MiB", path);
         goto cleanup;
     }
     rewind(f);
     buf = malloc((size_t)n + 1);
     if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-        fmt(errstr, errlen, "ARREARS_POLICY: cannot read %s", path);
+        fmt(errstr, errlen, "cannot read %s", path);
         goto cleanup;
     }
     buf[n] = 0;

@@ -19,7 +19,7 @@
  *   P ob:<partition>             set   rounds committed, not yet delivered
  * Every record carries a version (hash field "v", or the first field of a
  * packed invoice) bumped by each write; writes are
- * compare-and-set on it (store.c), so a stale writer never mixes states.
+ * compare-and-set on it (store_ops.c, store_redis.c), so a stale writer never mixes states.
  *
  * A batch of work (events, or timers to fire) loads the records it needs
  * into a sch_map, changes them in memory, and commits them in one Lua call.
