@@ -33,6 +33,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "engine.h"
+#include "jarena.h"
 #include "log.h"
 #include "policy.h"
 #include "validate.h"
@@ -214,6 +215,7 @@ static int bt_run_ledger(bt_run *r)
     snprintf(r->eng.prefix, sizeof r->eng.prefix, "bt:");
     bt_clock = INT64_MIN;
     r->st.first_ms = INT64_MIN;
+    sch_jarena_arm(0); /* event trees in a region (jarena.h), reset per event */
     while ((n = getline(&line, &cap, in)) >= 0) {
         lineno++;
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
@@ -247,7 +249,10 @@ static int bt_run_ledger(bt_run *r)
             continue;
         }
         json_error_t je;
+        sch_jarena_reset(0); /* the last event's tree is dead: applied and committed */
+        sch_jarena_begin();
         json_t *ev = json_loadb(v.body, v.bodylen, 0, &je);
+        sch_jarena_end();
         ct_verdict_clear(&v);
         if (!ev)
             goto oom; /* the validator's own output */
@@ -351,6 +356,8 @@ cleanup:
     }
     free(line);
     fclose(in);
+    sch_jarena_arm(-1);
+    sch_jarena_reset(0);
     ct_thread_cleanup();
     return r->failed && rc == 0 ? -1 : rc;
 }

@@ -118,12 +118,12 @@ static void cleanup(void *a)
 
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "backtest") == 0) /* offline: no service */
-        return sch_backtest_main(argc - 1, argv + 1);
     /* before any jansson allocation: parsed event trees live in per-batch
      * regions (jarena.h); without it, the heap as before */
     if (sch_jarena_install() < 0)
         fprintf(stderr, "arrears-scheduler: no event arena (using malloc)\n");
+    if (argc > 1 && strcmp(argv[1], "backtest") == 0) /* offline: no service */
+        return sch_backtest_main(argc - 1, argv + 1);
     static const cm_service_def def = {
         .name = "scheduler",
         .summary = "keeps every open invoice's collection state and fires its commands",

@@ -309,54 +309,85 @@ int sch_field_index(const char *const *list, const char *f)
     return -1;
 }
 
+/* Sets field i of sch_inv_fields from its stored text (a switch on the
+ * position: a packed record is decoded field by field, in order). */
+static int inv_field_at(sch_inv *v, int i, const char *s)
+{
+    v->fields |= 1u << i;
+    switch (i) {
+    case 1:
+        cpy(v->customer, sizeof v->customer, s);
+        break;
+    case 2:
+        cpy(v->number, sizeof v->number, s);
+        break;
+    case 3:
+        cpy(v->currency, sizeof v->currency, s);
+        break;
+    case 4:
+        v->amount = ll(s);
+        break;
+    case 5:
+        v->paid = ll(s);
+        break;
+    case 6:
+        v->credited = ll(s);
+        break;
+    case 7:
+        v->issued = (int32_t)ll(s);
+        break;
+    case 8:
+        v->due = (int32_t)ll(s);
+        break;
+    case 9:
+        v->status = s[0] ? s[0] : 'o';
+        break;
+    case 10:
+        v->disputed = s[0] == '1';
+        break;
+    case 11:
+        v->step = (int)ll(s);
+        break;
+    case 12:
+        v->attempt = (int)ll(s);
+        break;
+    case 13:
+        v->next_kind = s[0];
+        break;
+    case 14:
+        v->next_ms = ll(s);
+        break;
+    case 15:
+        v->part = (int)ll(s);
+        break;
+    case 16:
+        cpy(v->strategy, sizeof v->strategy, s);
+        break;
+    case 17:
+        cpy(v->variant, sizeof v->variant, s);
+        break;
+    case 18:
+        return sch_str_set(&v->history, s[0] ? s : NULL);
+    case 19:
+        return sch_str_set(&v->credits, s[0] ? s : NULL);
+    case 20:
+        cpy(v->thanks_pid, sizeof v->thanks_pid, s);
+        break;
+    case 21:
+        v->thanks_amt = ll(s);
+        break;
+    default:
+        break;
+    }
+    return 0;
+}
+
 static int inv_field(sch_inv *v, const char *f, const char *s)
 {
-    int bit = sch_field_index(sch_inv_fields, f);
-    if (bit >= 0)
-        v->fields |= 1u << bit;
-    if (!strcmp(f, "c"))
-        cpy(v->customer, sizeof v->customer, s);
-    else if (!strcmp(f, "n"))
-        cpy(v->number, sizeof v->number, s);
-    else if (!strcmp(f, "cu"))
-        cpy(v->currency, sizeof v->currency, s);
-    else if (!strcmp(f, "a"))
-        v->amount = ll(s);
-    else if (!strcmp(f, "pd"))
-        v->paid = ll(s);
-    else if (!strcmp(f, "cr"))
-        v->credited = ll(s);
-    else if (!strcmp(f, "io"))
-        v->issued = (int32_t)ll(s);
-    else if (!strcmp(f, "du"))
-        v->due = (int32_t)ll(s);
-    else if (!strcmp(f, "st"))
-        v->status = s[0] ? s[0] : 'o';
-    else if (!strcmp(f, "ds"))
-        v->disputed = s[0] == '1';
-    else if (!strcmp(f, "s"))
-        v->step = (int)ll(s);
-    else if (!strcmp(f, "at"))
-        v->attempt = (int)ll(s);
-    else if (!strcmp(f, "nk"))
-        v->next_kind = s[0];
-    else if (!strcmp(f, "nx"))
-        v->next_ms = ll(s);
-    else if (!strcmp(f, "p"))
-        v->part = (int)ll(s);
-    else if (!strcmp(f, "sg"))
-        cpy(v->strategy, sizeof v->strategy, s);
-    else if (!strcmp(f, "vr"))
-        cpy(v->variant, sizeof v->variant, s);
-    else if (!strcmp(f, "h"))
-        return sch_str_set(&v->history, s[0] ? s : NULL);
-    else if (!strcmp(f, "cn"))
-        return sch_str_set(&v->credits, s[0] ? s : NULL);
-    else if (!strcmp(f, "tp"))
-        cpy(v->thanks_pid, sizeof v->thanks_pid, s);
-    else if (!strcmp(f, "ta"))
-        v->thanks_amt = ll(s);
-    return 0;
+    int i = sch_field_index(sch_inv_fields, f);
+    if (i == 0)
+        v->fields |= 1u; /* the version: read by the caller */
+    return i > 0 ? inv_field_at(v, i, s) : 0;
 }
 
 static int cust_add_credit(sch_cust *c, const char *pid, const char *val)
@@ -558,7 +589,7 @@ int sch_inv_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errle
                 return -1;
             memcpy(big, s, n);
             big[n] = 0;
-            int rc = inv_field(&r->u.inv, sch_inv_fields[i], big);
+            int rc = inv_field_at(&r->u.inv, i, big);
             free(big);
             if (rc < 0)
                 return -1;
@@ -567,7 +598,7 @@ int sch_inv_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errle
             buf[n] = 0;
             if (i == 0)
                 r->ver = ll(buf);
-            else if (n && inv_field(&r->u.inv, sch_inv_fields[i], buf) < 0)
+            else if (n && inv_field_at(&r->u.inv, i, buf) < 0)
                 return -1;
         }
         if (!sep)

@@ -842,6 +842,19 @@ static int mem_peek(void *be, const char *prefix, const int *parts, int nparts, 
     mstore *st = be;
     for (int i = 0; i < nparts; i++) {
         long r;
+        if (limit <= 0) { /* only the next due time: no reply to build */
+            char key[200];
+            sch_store_due_key(key, sizeof key, prefix, parts[i]);
+            mval *zv = get(st, key, strlen(key));
+            counts[i] = 0;
+            if (zv && zv->type == MV_ZSET) {
+                zclean(zv->z);
+                if (next_due && zv->z->nheap && zv->z->heap[0].score > now &&
+                    zv->z->heap[0].score < *next_due)
+                    *next_due = zv->z->heap[0].score;
+            }
+            continue;
+        }
         scratch_reset(st);
         if (peek_one(st, prefix, parts[i], now, limit, &r) < 0) {
             snprintf(errstr, errlen, "memory peek: out of memory");
