@@ -365,8 +365,24 @@ int64_t cm_tz_local_to_utc(const cm_tz *tz, int32_t day, int hour, int minute)
     for (int i = 0; i < 2; i++)
         if (offset_s(tz, local - cands[i]) == cands[i])
             return (local - cands[i]) * 1000;
-    /* a gap: use the offset in force before it, which lands past the gap */
-    return (local - before) * 1000;
+    /* a gap (the clocks jump over the local time): the first instant at or
+     * after it is the jump itself, e.g. 02:30 on a spring-forward day in
+     * New York is 03:00 EDT. It lies between the two readings of the local
+     * time; find the first second with the new offset. */
+    int64_t lo = local - after, hi = local - before; /* offset(lo) = before, offset(hi) != */
+    if (lo > hi) {
+        int64_t t = lo;
+        lo = hi;
+        hi = t;
+    }
+    while (hi - lo > 1) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (offset_s(tz, mid) == before)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return hi * 1000;
 }
 
 void cm_tz_local(const cm_tz *tz, int64_t ms, int32_t *day, int *minute_of_day)

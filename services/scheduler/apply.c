@@ -282,22 +282,35 @@ static int out_add(sch_ctx *c, int part, char topic, const char *id, const char 
                    char *payload);
 
 /* Records a decision that publishes nothing (only when c->decide): the
- * step idx of inv's ladder, held by rule, at the step's instant. -1 out of
- * memory. */
+ * step idx of inv's ladder (-1: its payment thanks), held or moved by
+ * rule, at the send's instant. -1 out of memory. */
 static int decide(sch_ctx *c, const sch_rec *inv, int idx, const char *rule, int64_t scheduled)
 {
     if (!c->decide)
         return 0;
     const sch_inv *v = &inv->u.inv;
-    const sch_ladder *l = sch_policy_ladder(c->pol, v->strategy, v->variant);
-    if (!l || idx < 0 || idx >= l->nsteps)
-        return 0;
     char id[SCH_CMD_ID_LEN], key[CT_KEY_MAX];
-    if (sch_command_id_step(id, sizeof id, inv->tenant, inv->id, idx, v->attempt) < 0)
-        return -1;
+    sch_step thanks;
+    const sch_step *st = &thanks;
+    if (idx < 0) {
+        memset(&thanks, 0, sizeof thanks);
+        cm_strlcpy(thanks.name, "payment.thanks", sizeof thanks.name);
+        thanks.kind = CT_KIND_PAYMENT_THANKS;
+        thanks.channel = c->pol->thanks_channel;
+        cm_strlcpy(thanks.template_id, c->pol->thanks_template, sizeof thanks.template_id);
+        if (sch_command_id_thanks(id, sizeof id, inv->tenant, inv->id, v->thanks_pid) < 0)
+            return -1;
+    } else {
+        const sch_ladder *l = sch_policy_ladder(c->pol, v->strategy, v->variant);
+        if (!l || idx >= l->nsteps)
+            return 0;
+        st = &l->steps[idx];
+        if (sch_command_id_step(id, sizeof id, inv->tenant, inv->id, idx, v->attempt) < 0)
+            return -1;
+    }
     snprintf(key, sizeof key, "%s/%s", inv->tenant, v->customer);
     return out_add(c, v->part, 'd', id, key,
-                   sch_decision_json(inv, &l->steps[idx], idx, v->attempt, rule, scheduled));
+                   sch_decision_json(inv, st, idx, v->attempt, rule, scheduled));
 }
 
 /* Arms the next ladder step from index from (or clears the timer). */
@@ -941,6 +954,38 @@ static int id_too_long(const sch_rec *inv)
     return -1;
 }
 
+/* The debtor's clock (contact_rules, contact.h): a debtor-facing send
+ * due now that falls outside it moves to the next allowed instant (the
+ * timer is re-armed, the decision "<window|weekday|holiday>:moved"
+ * recorded in the history and, in a backtest, printed). idx is the step
+ * (-1 the payment thanks), send_min its send_at (-1 none). Returns 1 when
+ * moved, 0 when the send may go now, -1 out of memory. */
+static int defer(sch_ctx *c, sch_rec *inv, const sch_rec *cust, const cm_tz *tz, int idx,
+                 int send_min)
+{
+    if (!c->pol->contact.enabled)
+        return 0;
+    sch_inv *v = &inv->u.inv;
+    const sch_clock_rules *r =
+        sch_contact_rules_for(&c->pol->contact, NULL, cust ? cust->u.cust.country : NULL);
+    const char *why;
+    int64_t at = sch_clock_next(r, tz, c->now, send_min, &why);
+    if (!why || at <= c->now)
+        return 0;
+    char rule[32], h[160];
+    snprintf(rule, sizeof rule, "%s:moved", why);
+    if (idx < 0)
+        snprintf(h, sizeof h, "t@%lld!%s;", (long long)c->now, rule);
+    else
+        snprintf(h, sizeof h, "%d.%d@%lld!%s;", idx, v->attempt, (long long)c->now, rule);
+    hist(inv, h);
+    if (decide(c, inv, idx, rule, c->now) < 0)
+        return -1;
+    v->next_ms = at;
+    c->deferred++;
+    return 1;
+}
+
 int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
 {
     sch_inv *v = &inv->u.inv;
@@ -970,6 +1015,21 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
     memcpy(key + tl + 1, v->customer, cl);
     key[tl + 1 + cl] = 0;
     if (v->next_kind == 't') {
+        /* a thanks respects opt-outs and cease like any message */
+        const char *held = blocked(cust, ct_channel_name(c->pol->thanks_channel));
+        if (held) {
+            snprintf(h, sizeof h, "t@%lld!hold;", (long long)c->now);
+            hist(inv, h);
+            c->skipped++;
+            if (decide(c, inv, -1, held, v->next_ms) < 0)
+                return -1;
+            v->next_kind = 0;
+            v->next_ms = 0;
+            return 0;
+        }
+        int d = defer(c, inv, cust, tz, -1, -1);
+        if (d != 0)
+            return d;
         if (sch_command_id_thanks(id, sizeof id, inv->tenant, inv->id, v->thanks_pid) < 0)
             return id_too_long(inv);
         int rc = out_add(c, v->part, 'c', id, key,
@@ -991,15 +1051,23 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
     }
     const sch_step *st = &l->steps[v->step];
     int fired = 0;
-    const char *held = blocked(cust, ct_channel_name(st->channel));
+    /* handing a debt to an agency is not a contact with the debtor: an
+     * escalation goes on through a cease or an opt-out, at any hour */
+    int facing = st->kind != CT_KIND_ESCALATION;
+    const char *held = facing ? blocked(cust, ct_channel_name(st->channel)) : NULL;
+    int cond = st->min_outstanding_minor > 0 && sch_inv_outstanding(v) < st->min_outstanding_minor;
+    if (!held && !cond && facing) {
+        int d = defer(c, inv, cust, tz, v->step, st->send_hour * 60 + st->send_minute);
+        if (d != 0)
+            return d;
+    }
     if (held) {
         snprintf(h, sizeof h, "%d.%d@%lld!hold;", v->step, v->attempt, (long long)c->now);
         hist(inv, h);
         c->skipped++;
         if (decide(c, inv, v->step, held, v->next_ms) < 0)
             return -1;
-    } else if (st->min_outstanding_minor > 0 &&
-               sch_inv_outstanding(v) < st->min_outstanding_minor) {
+    } else if (cond) {
         snprintf(h, sizeof h, "%d.%d@%lld!cond;", v->step, v->attempt, (long long)c->now);
         hist(inv, h);
         c->skipped++;

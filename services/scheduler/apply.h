@@ -56,7 +56,7 @@ typedef struct sch_ctx {
      * would have had, payload = the decision's JSON. */
     int decide;
     /* counters for metrics and tests */
-    long long applied, ignored, pended, fired, skipped;
+    long long applied, ignored, pended, fired, skipped, deferred;
 } sch_ctx;
 
 /* Sets up a ctx over map (the ctx borrows pol, prefix and map). */

@@ -24,9 +24,8 @@ __attribute__((format(printf, 3, 4))) static void fmt(char *dst, size_t len, con
     va_end(ap);
 }
 
-static const char *const reserved_top[] = {"contact_rules", "fees",     "interest",
-                                           "escalation",    "grouping", "instalments",
-                                           "promises",      "comment",  NULL};
+static const char *const reserved_top[] = {"fees",        "interest", "escalation", "grouping",
+                                           "instalments", "promises", "comment",    NULL};
 
 static int in_list(const char *s, const char *const *l)
 {
@@ -414,6 +413,173 @@ static int parse_strategies(json_t *doc, sch_policy *pol, char *errstr, size_t e
     return 0;
 }
 
+/* ---- contact_rules (contact.h) ---- */
+
+static const char *const wday_names[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun", NULL};
+
+static int cmp_day(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* "YYYY-MM-DD" -> days since 1970-01-01; -1 when not a real date. */
+static int parse_date(const char *s, int32_t *day)
+{
+    char b[32];
+    int64_t ms;
+    if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return -1;
+    fmt(b, sizeof b, "%sT00:00:00Z", s);
+    if (cm_time_parse_rfc3339(b, &ms) < 0)
+        return -1;
+    *day = (int32_t)(ms / 86400000LL);
+    return 0;
+}
+
+/* The keys window, weekdays, holidays of o into r (each one given replaces
+ * what r holds). */
+static int parse_clock(json_t *o, const char *path, sch_clock_rules *r, char *errstr, size_t errlen)
+{
+    char p[320];
+    json_t *w = json_object_get(o, "window");
+    if (w) {
+        int sh, sm, eh, em;
+        json_t *st = json_object_get(w, "start"), *en = json_object_get(w, "end");
+        const char *es = json_string_value(en);
+        fmt(p, sizeof p, "%s.window", path);
+        if (!json_is_object(w) || json_object_size(w) != 2 || !json_is_string(st) || !es ||
+            parse_hhmm(json_string_value(st), &sh, &sm) < 0 ||
+            (strcmp(es, "24:00") != 0 && parse_hhmm(es, &eh, &em) < 0))
+            return err(errstr, errlen, p,
+                       "must be {\"start\": \"HH:MM\", \"end\": \"HH:MM\"} (end may be 24:00)");
+        if (strcmp(es, "24:00") == 0)
+            eh = 24, em = 0;
+        r->start_min = sh * 60 + sm;
+        r->end_min = eh * 60 + em;
+        if (r->start_min >= r->end_min)
+            return err(errstr, errlen, p, "start must be before end (the same local day)");
+    }
+    json_t *wd = json_object_get(o, "weekdays");
+    if (wd) {
+        size_t i;
+        json_t *v;
+        fmt(p, sizeof p, "%s.weekdays", path);
+        if (!json_is_array(wd) || json_array_size(wd) == 0)
+            return err(errstr, errlen, p, "must be a non-empty array of mon..sun");
+        r->weekdays = 0;
+        json_array_foreach(wd, i, v)
+        {
+            int k = 0;
+            const char *n = json_string_value(v);
+            while (wday_names[k] && (!n || strcmp(n, wday_names[k]) != 0))
+                k++;
+            if (!wday_names[k] || (r->weekdays & (1u << k)))
+                return err(errstr, errlen, p, "must list distinct days among mon..sun");
+            r->weekdays |= 1u << k;
+        }
+    }
+    json_t *hs = json_object_get(o, "holidays");
+    if (hs) {
+        size_t i;
+        json_t *v;
+        fmt(p, sizeof p, "%s.holidays", path);
+        if (!json_is_array(hs) || json_array_size(hs) > 1000)
+            return err(errstr, errlen, p, "must be an array of at most 1000 dates YYYY-MM-DD");
+        int32_t *days = calloc(json_array_size(hs) + 1, sizeof *days);
+        if (!days)
+            return err(errstr, errlen, p, "out of memory");
+        json_array_foreach(hs, i, v)
+        {
+            if (!json_is_string(v) || parse_date(json_string_value(v), &days[i]) < 0) {
+                free(days);
+                return err(errstr, errlen, p, "must be an array of dates YYYY-MM-DD");
+            }
+        }
+        qsort(days, json_array_size(hs), sizeof *days, cmp_day);
+        r->holidays = days; /* the caller drops what it replaced */
+        r->nholidays = (int)json_array_size(hs);
+    }
+    return 0;
+}
+
+/* Keys of contact_rules and of a jurisdiction entry: implemented ones,
+ * then those reserved for the rest of the contact-rules issue (accepted,
+ * not enforced yet; docs/policy.md). */
+static const char *const cr_keys[] = {"window",        "weekdays", "holidays",
+                                      "jurisdictions", "caps",     "after_conversation_days",
+                                      "on_cease",      NULL};
+static const char *const jur_keys[] = {
+    "window", "weekdays", "holidays", "caps", "after_conversation_days", NULL};
+
+static int jur_key_ok(const char *k)
+{
+    size_t n = strlen(k);
+    if (n != 2 && (n < 4 || n > 6 || k[2] != '-'))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if (i != 2 && !((k[i] >= 'A' && k[i] <= 'Z') || (i > 2 && k[i] >= '0' && k[i] <= '9')))
+            return 0;
+    return 1;
+}
+
+static int parse_contact_rules(json_t *doc, sch_policy *pol, char *errstr, size_t errlen)
+{
+    sch_contact_rules *cr = &pol->contact;
+    json_t *o = json_object_get(doc, "contact_rules"), *v;
+    const char *key;
+    char p[320];
+    cr->base = (sch_clock_rules){0, 1440, SCH_ALL_WEEKDAYS, NULL, 0};
+    if (!o)
+        return 0;
+    if (!json_is_object(o))
+        return err(errstr, errlen, "contact_rules", "must be an object");
+    json_object_foreach(o, key, v)
+    {
+        if (!in_list(key, cr_keys)) {
+            fmt(p, sizeof p, "contact_rules.%s", key);
+            return err(errstr, errlen, p, "unknown key (see docs/policy.md)");
+        }
+    }
+    cr->enabled = 1;
+    if (parse_clock(o, "contact_rules", &cr->base, errstr, errlen) < 0)
+        return -1;
+    json_t *js = json_object_get(o, "jurisdictions");
+    if (!js)
+        return 0;
+    if (!json_is_object(js) || json_object_size(js) > 500)
+        return err(errstr, errlen, "contact_rules.jurisdictions",
+                   "must be an object of at most 500 entries");
+    cr->jur = calloc(json_object_size(js) + 1, sizeof *cr->jur);
+    if (!cr->jur)
+        return err(errstr, errlen, "contact_rules.jurisdictions", "out of memory");
+    json_object_foreach(js, key, v)
+    {
+        fmt(p, sizeof p, "contact_rules.jurisdictions.%s", key);
+        if (!jur_key_ok(key))
+            return err(errstr, errlen, p,
+                       "must be keyed by an ISO 3166-1 country (DE) or 3166-2 subdivision (US-MA)");
+        if (!json_is_object(v))
+            return err(errstr, errlen, p, "must be an object");
+        const char *k2;
+        json_t *v2;
+        json_object_foreach(v, k2, v2)
+        {
+            if (!in_list(k2, jur_keys)) {
+                char p2[400];
+                fmt(p2, sizeof p2, "%s.%s", p, k2);
+                return err(errstr, errlen, p2, "unknown key (see docs/policy.md)");
+            }
+        }
+        sch_jurisdiction *j = &cr->jur[cr->njur++];
+        fmt(j->key, sizeof j->key, "%s", key);
+        j->rules = cr->base; /* shares the base holidays until replaced */
+        if (parse_clock(v, p, &j->rules, errstr, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t errlen)
 {
     json_error_t je;
@@ -430,8 +596,8 @@ int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t err
     json_t *doc = out->doc;
     if (!json_is_object(doc))
         goto fail_msg_obj;
-    static const char *const known[] = {"version", "defaults",   "payment_thanks",
-                                        "ladders", "strategies", NULL};
+    static const char *const known[] = {
+        "version", "defaults", "payment_thanks", "ladders", "strategies", "contact_rules", NULL};
     json_object_foreach(doc, key, v)
     {
         if (!in_list(key, known) && !in_list(key, reserved_top)) {
@@ -502,6 +668,8 @@ int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t err
         goto fail;
     if (parse_strategies(doc, out, errstr, errlen) < 0)
         goto fail;
+    if (parse_contact_rules(doc, out, errstr, errlen) < 0)
+        goto fail;
     return 0;
 fail_msg_obj:
     fmt(p, sizeof p, "policy: the document must be a JSON object");
@@ -550,6 +718,7 @@ void sch_policy_free(sch_policy *p)
     for (int i = 0; i < p->nstrategies; i++)
         free(p->strategies[i].variants);
     free(p->strategies);
+    sch_contact_rules_free(&p->contact);
     json_decref(p->doc);
     memset(p, 0, sizeof *p);
 }

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "contact.h"
 #include "contract.h"
 #include "tz.h"
 
@@ -74,7 +75,8 @@ typedef struct sch_policy {
     int nladders;
     sch_strategy *strategies;
     int nstrategies;
-    json_t *doc; /* the parsed document (owned) */
+    sch_contact_rules contact; /* contact_rules (contact.h); .enabled 0 when absent */
+    json_t *doc;               /* the parsed document (owned) */
 } sch_policy;
 
 /* Parses and validates. On success *out owns everything (free with

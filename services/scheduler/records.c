@@ -312,9 +312,10 @@ char *sch_decision_json(const sch_rec *inv, const sch_step *st, int step_idx, in
         bad |= cm_buf_adds(&b, i ? ",\"" : "\"") < 0 || cm_buf_adds(&b, s[i][0]) < 0 ||
                cm_buf_adds(&b, "\":") < 0 || cm_buf_json_str(&b, s[i][1], strlen(s[i][1])) < 0;
     }
-    bad |= cm_buf_adds(&b, ",\"step\":") < 0 || cm_buf_int(&b, step_idx) < 0 ||
-           cm_buf_adds(&b, ",\"attempt\":") < 0 || cm_buf_int(&b, attempt) < 0 ||
-           cm_buf_addc(&b, '}') < 0;
+    if (step_idx >= 0) /* a ladder step; a payment thanks has neither */
+        bad |= cm_buf_adds(&b, ",\"step\":") < 0 || cm_buf_int(&b, step_idx) < 0 ||
+               cm_buf_adds(&b, ",\"attempt\":") < 0 || cm_buf_int(&b, attempt) < 0;
+    bad |= cm_buf_addc(&b, '}') < 0;
     if (bad) {
         cm_buf_free(&b);
         return NULL;

@@ -70,8 +70,9 @@ typedef struct sch_headers {
 void sch_record_headers(char topic, const char *key, const char *id, sch_headers *h);
 
 /* A decision that publishes nothing (docs/backtest.md): the invoice, the
- * held step (index, attempt, name, channel, kind, template), the rule
- * that held it and the step's instant, as compact JSON (malloc'd; NULL on
+ * held step (index, attempt, name, channel, kind, template; step_idx -1:
+ * a payment thanks, without index and attempt), the rule that held or
+ * moved it and the send's instant, as compact JSON (malloc'd; NULL on
  * out of memory). */
 char *sch_decision_json(const sch_rec *inv, const sch_step *st, int step_idx, int attempt,
                         const char *rule, int64_t scheduled);

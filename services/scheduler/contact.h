@@ -1,0 +1,69 @@
+/* contact.h -- the debtor's clock: when a debtor-facing send is allowed
+ * (policy `contact_rules`: window, weekdays, holidays, jurisdictions;
+ * docs/policy.md).
+ *
+ * Design: pure functions of the rules, a zone (tzdata, common/tz.h) and an
+ * instant, so that the unit tests check them against worked examples built
+ * from tzdata and the regulations, and the scheduler (apply.c) and the
+ * backtest share them. A send at instant t is allowed when its local day
+ * (in the debtor's zone) is an allowed weekday, not a holiday, and its
+ * local time is in [start, end). Otherwise it moves to the first allowed
+ * instant after it: later the same day at the window's start when that day
+ * is allowed and t is before the start; else the next allowed day at the
+ * step's send_at when that lies in the window (the window's start when it
+ * does not, or when the send has no send_at). Local times are resolved by
+ * cm_tz_local_to_utc: a time skipped by a DST gap moves forward, one that
+ * occurs twice takes its first occurrence.
+ *
+ * Ownership: sch_contact_rules owns its holiday arrays and jurisdiction
+ * table; sch_contact_rules_free releases them. */
+#ifndef SCH_CONTACT_H
+#define SCH_CONTACT_H
+
+#include <stdint.h>
+
+#include "tz.h"
+
+/* Days of the week as bits: bit 0 Monday .. bit 6 Sunday. */
+#define SCH_ALL_WEEKDAYS 0x7fu
+
+typedef struct sch_clock_rules {
+    int start_min, end_min; /* local window [start, end) in minutes; 0, 1440 = all day */
+    unsigned weekdays;      /* allowed days (bits, SCH_ALL_WEEKDAYS = every day) */
+    int32_t *holidays;      /* local days (since 1970-01-01) with no send, sorted (owned) */
+    int nholidays;
+} sch_clock_rules;
+
+typedef struct sch_jurisdiction {
+    char key[8];           /* ISO 3166-1 country ("DE") or 3166-2 subdivision ("US-MA") */
+    sch_clock_rules rules; /* the tenant-level rules with this entry's keys replaced */
+} sch_jurisdiction;
+
+typedef struct sch_contact_rules {
+    int enabled; /* the policy has contact_rules */
+    sch_clock_rules base;
+    sch_jurisdiction *jur; /* owned */
+    int njur;
+} sch_contact_rules;
+
+void sch_contact_rules_free(sch_contact_rules *r);
+
+/* The rules for a debtor: the entry of their region ("US-MA") if any,
+ * else of their country ("US"), else the tenant-level rules. region and
+ * country may be NULL or "". */
+const sch_clock_rules *sch_contact_rules_for(const sch_contact_rules *r, const char *region,
+                                             const char *country);
+
+/* Day of the week of a day since 1970-01-01: 0 Monday .. 6 Sunday. */
+int sch_weekday(int32_t day);
+
+/* The first instant at or after t at which a send is allowed in zone tz;
+ * send_min is the send's local send_at in minutes, or -1 for none. *why is
+ * NULL when t is allowed, else the rule that moved it: "window" (outside
+ * the local hours), "weekday" or "holiday" (the local day). Returns t when
+ * no allowed day exists within two years (rules that allow nothing are
+ * refused by the policy parser). */
+int64_t sch_clock_next(const sch_clock_rules *r, const cm_tz *tz, int64_t t, int send_min,
+                       const char **why);
+
+#endif
