@@ -954,26 +954,59 @@ static int id_too_long(const sch_rec *inv)
     return -1;
 }
 
-/* The debtor's clock (contact_rules, contact.h): a debtor-facing send
- * due now that falls outside it moves to the next allowed instant (the
- * timer is re-armed, the decision "<window|weekday|holiday>:moved"
- * recorded in the history and, in a backtest, printed). idx is the step
- * (-1 the payment thanks), send_min its send_at (-1 none). Returns 1 when
- * moved, 0 when the send may go now, -1 out of memory. */
-static int defer(sch_ctx *c, sch_rec *inv, const sch_rec *cust, const cm_tz *tz, int idx,
-                 int send_min)
+/* The contact rules of a debtor (contact.h); NULL when the policy has
+ * none. */
+static const sch_clock_rules *rules_of(const sch_ctx *c, const sch_rec *cust)
 {
     if (!c->pol->contact.enabled)
+        return NULL;
+    return sch_contact_rules_for(&c->pol->contact, NULL, cust ? cust->u.cust.country : NULL);
+}
+
+/* The debtor's clock and caps (contact_rules, contact.h): a debtor-facing
+ * send on channel due now that falls outside the clock, or would exceed a
+ * cap, moves to the first instant at which both hold (the timer is
+ * re-armed, the decision recorded in the history and, in a backtest,
+ * printed: "<window|weekday|holiday>:moved", or the cap's name
+ * "cap:sms,email:3/7d"; the first rule that moved it). idx is the step (-1
+ * the payment thanks), send_min its send_at (-1 none). Returns 1 when
+ * moved, 0 when the send may go now, -1 out of memory. */
+static int defer(sch_ctx *c, sch_rec *inv, const sch_rec *cust, const cm_tz *tz, int idx,
+                 int send_min, int channel)
+{
+    const sch_clock_rules *r = rules_of(c, cust);
+    if (!r)
         return 0;
     sch_inv *v = &inv->u.inv;
-    const sch_clock_rules *r =
-        sch_contact_rules_for(&c->pol->contact, NULL, cust ? cust->u.cust.country : NULL);
-    const char *why;
-    int64_t at = sch_clock_next(r, tz, c->now, send_min, &why);
-    if (!why || at <= c->now)
+    const char *log = cust ? cust->u.cust.sendlog : NULL;
+    char rule[96] = "";
+    int64_t t = c->now;
+    for (int k = 0; k < 16; k++) {
+        const char *why;
+        int64_t n = sch_clock_next(r, tz, t, send_min, &why);
+        if (why && n > t) {
+            if (!rule[0])
+                snprintf(rule, sizeof rule, "%s:moved", why);
+            t = n;
+            continue;
+        }
+        int32_t today, ok_day;
+        int minute;
+        const sch_cap *hit;
+        cm_tz_local(tz, t, &today, &minute);
+        if (r->ncaps == 0 || sch_caps_check(r, log, channel, today, &ok_day, &hit) == 0)
+            break;
+        int at = send_min >= r->start_min && send_min < r->end_min ? send_min : r->start_min;
+        n = cm_tz_local_to_utc(tz, ok_day, at / 60, at % 60);
+        if (n <= t)
+            break; /* cannot happen: ok_day is later */
+        if (!rule[0])
+            snprintf(rule, sizeof rule, "%s", hit->name);
+        t = n;
+    }
+    if (t <= c->now)
         return 0;
-    char rule[32], h[160];
-    snprintf(rule, sizeof rule, "%s:moved", why);
+    char h[200];
     if (idx < 0)
         snprintf(h, sizeof h, "t@%lld!%s;", (long long)c->now, rule);
     else
@@ -981,9 +1014,28 @@ static int defer(sch_ctx *c, sch_rec *inv, const sch_rec *cust, const cm_tz *tz,
     hist(inv, h);
     if (decide(c, inv, idx, rule, c->now) < 0)
         return -1;
-    v->next_ms = at;
+    v->next_ms = t;
     c->deferred++;
     return 1;
+}
+
+/* Counts a send on channel now in the debtor's send log, when a cap may
+ * need it (the customer record is then written back). -1 out of memory. */
+static int log_send(sch_ctx *c, sch_rec *cust, const cm_tz *tz, int channel)
+{
+    const sch_clock_rules *r = rules_of(c, cust);
+    if (!r || !cust || !c->pol->contact.any_caps)
+        return 0;
+    int32_t today;
+    int minute;
+    cm_tz_local(tz, c->now, &today, &minute);
+    char *n = sch_sendlog_add(cust->u.cust.sendlog, today, channel);
+    if (!n)
+        return -1;
+    free(cust->u.cust.sendlog);
+    cust->u.cust.sendlog = n;
+    cust->dirty = 1;
+    return 0;
 }
 
 int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
@@ -1027,7 +1079,7 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
             v->next_ms = 0;
             return 0;
         }
-        int d = defer(c, inv, cust, tz, -1, -1);
+        int d = defer(c, inv, cust, tz, -1, -1, (int)c->pol->thanks_channel);
         if (d != 0)
             return d;
         if (sch_command_id_thanks(id, sizeof id, inv->tenant, inv->id, v->thanks_pid) < 0)
@@ -1041,7 +1093,7 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
         snprintf(h, sizeof h, "t@%lld;", (long long)c->now);
         hist(inv, h);
         c->fired++;
-        return 1;
+        return log_send(c, cust, tz, (int)c->pol->thanks_channel) < 0 ? -1 : 1;
     }
     const sch_ladder *l = sch_policy_ladder(c->pol, v->strategy, v->variant);
     if (!l || v->step < 0 || v->step >= l->nsteps || v->status != 'o' || v->disputed) {
@@ -1057,7 +1109,8 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
     const char *held = facing ? blocked(cust, ct_channel_name(st->channel)) : NULL;
     int cond = st->min_outstanding_minor > 0 && sch_inv_outstanding(v) < st->min_outstanding_minor;
     if (!held && !cond && facing) {
-        int d = defer(c, inv, cust, tz, v->step, st->send_hour * 60 + st->send_minute);
+        int d = defer(c, inv, cust, tz, v->step, st->send_hour * 60 + st->send_minute,
+                      (int)st->channel);
         if (d != 0)
             return d;
     }
@@ -1093,6 +1146,8 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
         hist_step(inv, v->step, v->attempt, c->now);
         c->fired++;
         fired = 1;
+        if (facing && log_send(c, cust, tz, (int)st->channel) < 0)
+            return -1;
     }
     /* the next step at its own time, even if that is already past (a late
      * round fires it at once): no step of a running ladder is lost */

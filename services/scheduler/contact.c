@@ -1,6 +1,7 @@
 /* contact.c -- the debtor's clock (contact.h). */
 #include "contact.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -86,4 +87,72 @@ int64_t sch_clock_next(const sch_clock_rules *r, const cm_tz *tz, int64_t t, int
             return s;
     }
     return t;
+}
+
+/* Sends in the log on channels (bits) on local days [from, to]. */
+static int count(const char *log, unsigned channels, int32_t from, int32_t to)
+{
+    int n = 0;
+    for (const char *p = log; p && *p;) {
+        char *end;
+        long d = strtol(p, &end, 10);
+        if (*end != ':')
+            break;
+        long ch = strtol(end + 1, &end, 10);
+        if (d >= from && d <= to && ch >= 0 && ch < 32 && (channels & (1u << ch)))
+            n++;
+        p = *end == ';' ? end + 1 : end;
+        if (*end != ';')
+            break;
+    }
+    return n;
+}
+
+/* The first cap of r on channel that a send on day would exceed, or NULL. */
+static const sch_cap *over(const sch_clock_rules *r, const char *log, int channel, int32_t day)
+{
+    for (int i = 0; i < r->ncaps; i++) {
+        const sch_cap *c = &r->caps[i];
+        if (channel < 0 || !(c->channels & (1u << channel)))
+            continue;
+        if (count(log, c->channels, day - c->days + 1, day) >= c->max)
+            return c;
+    }
+    return NULL;
+}
+
+int sch_caps_check(const sch_clock_rules *r, const char *sendlog, int channel, int32_t today,
+                   int32_t *ok_day, const sch_cap **hit)
+{
+    *hit = over(r, sendlog, channel, today);
+    if (!*hit)
+        return 0;
+    /* the log only holds the past: some day within the longest cap is free */
+    for (int32_t d = today + 1; d <= today + SCH_CAP_DAYS_MAX + 1; d++)
+        if (!over(r, sendlog, channel, d)) {
+            *ok_day = d;
+            return 1;
+        }
+    *ok_day = today + SCH_CAP_DAYS_MAX + 1;
+    return 1;
+}
+
+char *sch_sendlog_add(const char *log, int32_t day, int channel)
+{
+    size_t n = log ? strlen(log) : 0;
+    char *out = malloc(n + 32), *w = out;
+    if (!out)
+        return NULL;
+    for (const char *p = log; p && *p;) { /* keep the recent entries */
+        const char *semi = strchr(p, ';');
+        size_t len = semi ? (size_t)(semi - p + 1) : strlen(p);
+        if (strtol(p, NULL, 10) > day - SCH_CAP_DAYS_MAX) {
+            memcpy(w, p, len);
+            w += len;
+        }
+        p += len;
+    }
+    w += snprintf(w, 32, "%ld:%d;", (long)day, channel);
+    *w = 0;
+    return out;
 }

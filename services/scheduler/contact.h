@@ -27,11 +27,25 @@
 /* Days of the week as bits: bit 0 Monday .. bit 6 Sunday. */
 #define SCH_ALL_WEEKDAYS 0x7fu
 
+/* A contact cap: at most max sends on any of channels (bits of ct_channel)
+ * to one debtor in any days consecutive local calendar days, the day of
+ * the send included. name is its rule name, "cap:sms,email:3/7d". */
+typedef struct sch_cap {
+    unsigned channels;
+    int max, days;
+    char name[80];
+} sch_cap;
+
+#define SCH_CAPS_MAX     8
+#define SCH_CAP_DAYS_MAX 31 /* a send log keeps this many local days */
+
 typedef struct sch_clock_rules {
     int start_min, end_min; /* local window [start, end) in minutes; 0, 1440 = all day */
     unsigned weekdays;      /* allowed days (bits, SCH_ALL_WEEKDAYS = every day) */
     int32_t *holidays;      /* local days (since 1970-01-01) with no send, sorted (owned) */
     int nholidays;
+    sch_cap caps[SCH_CAPS_MAX];
+    int ncaps;
 } sch_clock_rules;
 
 typedef struct sch_jurisdiction {
@@ -40,7 +54,8 @@ typedef struct sch_jurisdiction {
 } sch_jurisdiction;
 
 typedef struct sch_contact_rules {
-    int enabled; /* the policy has contact_rules */
+    int enabled;  /* the policy has contact_rules */
+    int any_caps; /* some rules (tenant or a jurisdiction) have caps: sends are logged */
     sch_clock_rules base;
     sch_jurisdiction *jur; /* owned */
     int njur;
@@ -65,5 +80,17 @@ int sch_weekday(int32_t day);
  * refused by the policy parser). */
 int64_t sch_clock_next(const sch_clock_rules *r, const cm_tz *tz, int64_t t, int send_min,
                        const char **why);
+
+/* Caps. A debtor's send log is a string of "<local day>:<channel>;"
+ * entries, oldest first (state.h, sch_cust.sendlog). Returns 0 when a send
+ * on channel on local day today keeps every cap of r, else 1 with *ok_day =
+ * the first later local day on which every cap holds (counting the sends
+ * already logged) and *hit = the first cap that refused today. */
+int sch_caps_check(const sch_clock_rules *r, const char *sendlog, int channel, int32_t today,
+                   int32_t *ok_day, const sch_cap **hit);
+/* A new log: log (may be NULL) with (day, channel) appended and the entries
+ * older than SCH_CAP_DAYS_MAX days before day dropped (malloc'd; NULL on
+ * out of memory). */
+char *sch_sendlog_add(const char *log, int32_t day, int channel);
 
 #endif

@@ -479,6 +479,49 @@ static int parse_clock(json_t *o, const char *path, sch_clock_rules *r, char *er
             r->weekdays |= 1u << k;
         }
     }
+    json_t *cs = json_object_get(o, "caps");
+    if (cs) {
+        size_t i;
+        json_t *v;
+        fmt(p, sizeof p, "%s.caps", path);
+        if (!json_is_array(cs) || json_array_size(cs) > SCH_CAPS_MAX)
+            return err(errstr, errlen, p, "must be an array of at most 8 caps");
+        r->ncaps = 0;
+        json_array_foreach(cs, i, v)
+        {
+            char cp[360];
+            sch_cap *c = &r->caps[r->ncaps++];
+            json_t *chs = json_object_get(v, "channels"), *ch;
+            json_t *mx = json_object_get(v, "max"), *dy = json_object_get(v, "days");
+            size_t k;
+            fmt(cp, sizeof cp, "%s[%zu]", p, i);
+            if (!json_is_object(v) || json_object_size(v) != 3 || !json_is_array(chs) ||
+                json_array_size(chs) == 0 || !json_is_integer(mx) || !json_is_integer(dy))
+                return err(errstr, errlen, cp,
+                           "must be {\"channels\": [...], \"max\": N, \"days\": N}");
+            if (json_integer_value(mx) < 1 || json_integer_value(mx) > 1000)
+                return err(errstr, errlen, cp, "max must be 1..1000");
+            if (json_integer_value(dy) < 1 || json_integer_value(dy) > SCH_CAP_DAYS_MAX)
+                return err(errstr, errlen, cp, "days must be 1..31");
+            c->max = (int)json_integer_value(mx);
+            c->days = (int)json_integer_value(dy);
+            c->channels = 0;
+            size_t used = (size_t)snprintf(c->name, sizeof c->name, "cap:");
+            json_array_foreach(chs, k, ch)
+            {
+                const char *n = json_string_value(ch);
+                ct_channel cc = n ? channel_of(n) : CT_CH_NONE;
+                if (cc == CT_CH_NONE || (c->channels & (1u << cc)))
+                    return err(errstr, errlen, cp, "channels must be distinct channels");
+                c->channels |= 1u << cc;
+                if (used < sizeof c->name)
+                    used += (size_t)snprintf(c->name + used, sizeof c->name - used, "%s%s",
+                                             k ? "," : "", n);
+            }
+            if (used < sizeof c->name)
+                snprintf(c->name + used, sizeof c->name - used, ":%d/%dd", c->max, c->days);
+        }
+    }
     json_t *hs = json_object_get(o, "holidays");
     if (hs) {
         size_t i;
@@ -529,7 +572,9 @@ static int parse_contact_rules(json_t *doc, sch_policy *pol, char *errstr, size_
     json_t *o = json_object_get(doc, "contact_rules"), *v;
     const char *key;
     char p[320];
-    cr->base = (sch_clock_rules){0, 1440, SCH_ALL_WEEKDAYS, NULL, 0};
+    memset(&cr->base, 0, sizeof cr->base);
+    cr->base.end_min = 1440;
+    cr->base.weekdays = SCH_ALL_WEEKDAYS;
     if (!o)
         return 0;
     if (!json_is_object(o))
@@ -670,6 +715,9 @@ int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t err
         goto fail;
     if (parse_contact_rules(doc, out, errstr, errlen) < 0)
         goto fail;
+    out->contact.any_caps = out->contact.base.ncaps > 0;
+    for (int i = 0; i < out->contact.njur; i++)
+        out->contact.any_caps |= out->contact.jur[i].rules.ncaps > 0;
     return 0;
 fail_msg_obj:
     fmt(p, sizeof p, "policy: the document must be a JSON object");

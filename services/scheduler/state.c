@@ -180,6 +180,7 @@ static void rec_free(sch_rec *r)
         free(r->u.cust.tags);
         free(r->u.cust.opted_out);
         free(r->u.cust.ceased);
+        free(r->u.cust.sendlog);
         sch_strlist_free(&r->u.cust.open);
         sch_strlist_free(&r->u.cust.gone);
         sch_strlist_free(&r->u.cust.added);
@@ -299,7 +300,7 @@ static void cpy(char *dst, size_t len, const char *s)
 const char *const sch_inv_fields[] = {"v",  "c",  "n",  "cu", "a",  "pd", "cr", "io",
                                       "du", "st", "ds", "s",  "at", "nk", "nx", "p",
                                       "sg", "vr", "h",  "cn", "tp", "ta", NULL};
-const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz", NULL};
+const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz", "sl", NULL};
 
 int sch_field_index(const char *const *list, const char *f)
 {
@@ -428,6 +429,8 @@ static int cust_field(sch_cust *c, const char *f, const char *s)
         return sch_str_set(&c->opted_out, s[0] ? s : NULL);
     else if (!strcmp(f, "cz"))
         return sch_str_set(&c->ceased, s[0] ? s : NULL);
+    else if (!strcmp(f, "sl"))
+        return sch_str_set(&c->sendlog, s[0] ? s : NULL);
     else if (!strncmp(f, "o:", 2))
         return strlist_push(&c->open, f + 2);
     else if (!strncmp(f, "u:", 2))
@@ -662,7 +665,7 @@ int sch_rec_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errle
     return 0;
 }
 
-const char *const sch_cust_fields[] = {"v", "tz", "lo", "co", "oo", "cz", NULL};
+const char *const sch_cust_fields[] = {"v", "tz", "lo", "co", "oo", "cz", "sl", NULL};
 
 int sch_cust_decode_contact(sch_rec *r, const redisReply *rep)
 {

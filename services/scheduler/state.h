@@ -83,13 +83,16 @@ typedef struct sch_cust {
     char tz[64], locale[32], country[8];
     char *tags;               /* ",a,b," (owned) */
     char *opted_out, *ceased; /* ",sms,", ",*," = every channel (owned) */
+    char *sendlog;            /* recent sends counted by caps: "<local day>:<channel>;"
+                               * oldest first, pruned to 31 days (owned; contact.h) */
     sch_strlist open;         /* open invoice ids */
     sch_credit *credit;       /* unallocated payments */
     int ncredit, capcredit;
     sch_strlist added; /* o:<id> fields to write on commit */
     sch_strlist gone;  /* fields to delete on commit */
     unsigned fields;   /* bit i: sch_cust_scalars[i] was stored */
-    int partial;       /* loaded with HMGET: never written */
+    int partial;       /* loaded with HMGET (a firing round): only its send log is
+                        * written back, with the version check */
 } sch_cust;
 
 typedef struct sch_pay {
@@ -151,9 +154,10 @@ int sch_inv_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errle
 int sch_cust_decode_partial(sch_rec *r, const redisReply *rep, const redisReply *contact);
 /* Sets the contact from a GET reply (nil = none). */
 int sch_cust_decode_contact(sch_rec *r, const redisReply *rep);
-extern const char *const sch_cust_fields[];                  /* NULL-terminated */
-extern const char *const sch_inv_fields[];                   /* NULL-terminated */
-extern const char *const sch_cust_scalars[];                 /* NULL-terminated */
+extern const char *const sch_cust_fields[];  /* NULL-terminated */
+#define SCH_CUST_NFIELDS 7                   /* entries of sch_cust_fields (the peek's HMGET) */
+extern const char *const sch_inv_fields[];   /* NULL-terminated */
+extern const char *const sch_cust_scalars[]; /* NULL-terminated */
 int sch_field_index(const char *const *list, const char *f); /* -1 if absent */
 
 /* Outstanding amount of an invoice (never below zero). */

@@ -781,8 +781,8 @@ static int peek_one(mstore *st, const char *prefix, int part, int64_t now, int l
                     } else {
                         snprintf(key, sizeof key, "%sc:%s", prefix, ck);
                         mval *cv = get(st, key, strlen(key));
-                        long hm[6];
-                        for (int f = 0; sch_cust_fields[f] && f < 6; f++) {
+                        long hm[SCH_CUST_NFIELDS];
+                        for (int f = 0; sch_cust_fields[f] && f < SCH_CUST_NFIELDS; f++) {
                             long fi = cv && cv->type == MV_HASH ? hfind(cv, sch_cust_fields[f],
                                                                         strlen(sch_cust_fields[f]))
                                                                 : -1;
@@ -793,7 +793,7 @@ static int peek_one(mstore *st, const char *prefix, int part, int64_t now, int l
                                 goto cleanup;
                         }
                         snprintf(key, sizeof key, "%sk:%s", prefix, ck);
-                        long arr = node_array(st, hm, 6), ct = reply_get(st, key);
+                        long arr = node_array(st, hm, SCH_CUST_NFIELDS), ct = reply_get(st, key);
                         if (arr < 0 || ct < 0)
                             goto cleanup;
                         custs[ncusts++] = arr;

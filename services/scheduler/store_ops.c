@@ -268,6 +268,7 @@ static void write_cust(sch_ops *a, sch_rec *r)
     hw_s(&w, "tg", c->tags);
     hw_s(&w, "oo", c->opted_out);
     hw_s(&w, "cz", c->ceased);
+    hw_s(&w, "sl", c->sendlog);
     for (int i = 0; i < c->added.n; i++)
         hw_s(&w, c->added.v[i], "1");
     for (int i = 0; i < c->ncredit; i++) {
@@ -301,6 +302,23 @@ static void write_cust(sch_ops *a, sch_rec *r)
         push(a, "s");
         push(a, k);
         push(a, c->contact);
+    }
+}
+
+/* A customer loaded partially (a firing round) writes back only what a
+ * round changes: its send log, under the version check. */
+static void write_sendlog(sch_ops *a, sch_rec *r)
+{
+    hw w;
+    hw_begin(&w, a, r->key, NULL);
+    hw_i(&w, "v", r->ver + 1);
+    hw_s(&w, "sl", r->u.cust.sendlog);
+    hw_end(&w);
+    if (!r->u.cust.sendlog || !r->u.cust.sendlog[0]) {
+        push(a, "x");
+        push(a, r->key);
+        pushll(a, 1);
+        push(a, "sl");
     }
 }
 
@@ -507,8 +525,6 @@ int sch_ops_build(sch_ctx *c, const sch_rounds *r, sch_ops *a)
         sch_rec *rec = sch_map_at(c->map, i);
         if (!rec->loaded || !rec->dirty || (rec->type != SCH_T_CUST && rec->type != SCH_T_PAY))
             continue;
-        if (rec->type == SCH_T_CUST && rec->u.cust.partial)
-            continue;
         push(a, rec->key);
         pushll(a, rec->ver);
         nchk++;
@@ -541,6 +557,8 @@ int sch_ops_build(sch_ctx *c, const sch_rounds *r, sch_ops *a)
         case SCH_T_CUST:
             if (!rec->u.cust.partial)
                 write_cust(a, rec);
+            else if (rec->exists)
+                write_sendlog(a, rec);
             break;
         case SCH_T_PAY:
             write_pay(a, rec);

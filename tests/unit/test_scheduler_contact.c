@@ -55,7 +55,8 @@ static void expect(const sch_clock_rules *r, const char *zone, const char *t, in
                  rule ? rule : "allowed", want, why ? why : "allowed");
 }
 
-static const sch_clock_rules reg_f = {8 * 60, 21 * 60, SCH_ALL_WEEKDAYS, NULL, 0};
+static const sch_clock_rules reg_f = {
+    .start_min = 8 * 60, .end_min = 21 * 60, .weekdays = SCH_ALL_WEEKDAYS};
 
 static void test_weekday(void **state)
 {
@@ -94,11 +95,13 @@ static void test_dst_new_york(void **state)
            "window");
     /* a window opening at 02:30, which does not exist on 03-08: it moves
      * forward to 03:00 EDT = 07:00Z */
-    sch_clock_rules gap = {2 * 60 + 30, 21 * 60, SCH_ALL_WEEKDAYS, NULL, 0};
+    sch_clock_rules gap = {
+        .start_min = 2 * 60 + 30, .end_min = 21 * 60, .weekdays = SCH_ALL_WEEKDAYS};
     expect(&gap, "America/New_York", "2026-03-08T06:00:00Z", -1, "2026-03-08T07:00:00Z", "window");
     /* a window opening at 01:30 on 11-01, which occurs twice: the first
      * (EDT, 05:30Z) */
-    sch_clock_rules twice = {1 * 60 + 30, 21 * 60, SCH_ALL_WEEKDAYS, NULL, 0};
+    sch_clock_rules twice = {
+        .start_min = 1 * 60 + 30, .end_min = 21 * 60, .weekdays = SCH_ALL_WEEKDAYS};
     expect(&twice, "America/New_York", "2026-11-01T04:00:00Z", -1, "2026-11-01T05:30:00Z",
            "window");
 }
@@ -139,7 +142,11 @@ static void test_weekdays_holidays(void **state)
     (void)state;
     int32_t hol[2] = {day("2026-12-25"), day("2026-12-26")};
     /* mon..sat (no bit 6) */
-    sch_clock_rules r = {8 * 60, 21 * 60, 0x3fu, hol, 2};
+    sch_clock_rules r = {.start_min = 8 * 60,
+                         .end_min = 21 * 60,
+                         .weekdays = 0x3fu,
+                         .holidays = hol,
+                         .nholidays = 2};
     /* Sunday 12-06 10:00 GMT, a 09:00 step: Monday 12-07 09:00 GMT */
     expect(&r, "Europe/London", "2026-12-06T10:00:00Z", 9 * 60, "2026-12-07T09:00:00Z", "weekday");
     /* Friday 12-25 (holiday) 09:00: Saturday 12-26 is a holiday, Sunday
@@ -150,6 +157,79 @@ static void test_weekdays_holidays(void **state)
     expect(&r, "Europe/London", "2026-12-24T22:00:00Z", -1, "2026-12-28T08:00:00Z", "window");
     /* a working day inside the window: unchanged */
     expect(&r, "Europe/London", "2026-12-24T10:00:00Z", 9 * 60, "2026-12-24T10:00:00Z", NULL);
+}
+
+/* A send log of n sends on channel ch on local day d (sch_sendlog_add). */
+static char *logged(char *log, int32_t d, int ch, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char *next = sch_sendlog_add(log, d, ch);
+        assert_non_null(next);
+        free(log);
+        log = next;
+    }
+    return log;
+}
+
+static void test_caps(void **state)
+{
+    (void)state;
+    /* Regulation F, 12 CFR 1006.14(b)(2)(i): more than seven calls within
+     * seven consecutive days is presumed harassment: {call_task} 7 / 7d */
+    sch_clock_rules r = {.start_min = 8 * 60, .end_min = 21 * 60, .weekdays = SCH_ALL_WEEKDAYS};
+    r.caps[0] = (sch_cap){1u << CT_CH_CALL_TASK, 7, 7, "cap:call_task:7/7d"};
+    r.caps[1] = (sch_cap){(1u << CT_CH_SMS) | (1u << CT_CH_EMAIL), 3, 7, "cap:sms,email:3/7d"};
+    r.ncaps = 2;
+    int32_t d = day("2026-06-01"), ok;
+    const sch_cap *hit;
+    char *log = logged(NULL, d, CT_CH_CALL_TASK, 6);
+    /* the 7th call on the same day is allowed */
+    assert_int_equal(sch_caps_check(&r, log, CT_CH_CALL_TASK, d, &ok, &hit), 0);
+    log = logged(log, d, CT_CH_CALL_TASK, 1);
+    /* the 8th is not: the first day whose 7-day period (the day included)
+     * leaves 06-01 out is 06-08 */
+    assert_int_equal(sch_caps_check(&r, log, CT_CH_CALL_TASK, d, &ok, &hit), 1);
+    assert_int_equal(ok, day("2026-06-08"));
+    assert_string_equal(hit->name, "cap:call_task:7/7d");
+    assert_int_equal(sch_caps_check(&r, log, CT_CH_CALL_TASK, day("2026-06-07"), &ok, &hit), 1);
+    assert_int_equal(sch_caps_check(&r, log, CT_CH_CALL_TASK, day("2026-06-08"), &ok, &hit), 0);
+    /* calls do not count against the sms/email cap */
+    assert_int_equal(sch_caps_check(&r, log, CT_CH_EMAIL, d, &ok, &hit), 0);
+    /* two emails on 06-01 and an sms on 06-03: a third message on 06-05 is
+     * refused until 06-08, when 06-01 leaves the period */
+    free(log);
+    log = logged(NULL, d, CT_CH_EMAIL, 2);
+    log = logged(log, day("2026-06-03"), CT_CH_SMS, 1);
+    assert_int_equal(sch_caps_check(&r, log, CT_CH_EMAIL, day("2026-06-05"), &ok, &hit), 1);
+    assert_int_equal(ok, day("2026-06-08"));
+    assert_string_equal(hit->name, "cap:sms,email:3/7d");
+    /* a letter is on no cap */
+    assert_int_equal(sch_caps_check(&r, log, CT_CH_LETTER, day("2026-06-05"), &ok, &hit), 0);
+    free(log);
+    /* Massachusetts, 940 CMR 7.04(1)(f): two calls or texts in seven days */
+    sch_clock_rules ma = r;
+    ma.caps[0] =
+        (sch_cap){(1u << CT_CH_CALL_TASK) | (1u << CT_CH_SMS), 2, 7, "cap:call_task,sms:2/7d"};
+    ma.ncaps = 1;
+    log = logged(NULL, d, CT_CH_CALL_TASK, 1);
+    log = logged(log, day("2026-06-02"), CT_CH_SMS, 1);
+    assert_int_equal(sch_caps_check(&ma, log, CT_CH_CALL_TASK, day("2026-06-04"), &ok, &hit), 1);
+    assert_int_equal(ok, day("2026-06-08"));
+    free(log);
+}
+
+static void test_sendlog(void **state)
+{
+    (void)state;
+    int32_t d = day("2026-06-01");
+    char *log = logged(NULL, d - 40, CT_CH_SMS, 1); /* beyond the 31 days kept */
+    log = logged(log, d - 5, CT_CH_EMAIL, 1);
+    char *next = sch_sendlog_add(log, d, CT_CH_SMS);
+    char want[64];
+    snprintf(want, sizeof want, "%ld:%d;%ld:%d;", (long)(d - 5), CT_CH_EMAIL, (long)d, CT_CH_SMS);
+    assert_string_equal(next, want);
+    free(log);
+    free(next);
 }
 
 static void test_policy_rules(void **state)
@@ -177,6 +257,10 @@ static void test_policy_rules(void **state)
     assert_int_equal(base->weekdays, 0x3f);
     assert_int_equal(base->nholidays, 2);
     assert_true(base->holidays[0] < base->holidays[1]); /* sorted */
+    assert_int_equal(base->ncaps, 1);
+    assert_string_equal(base->caps[0].name, "cap:sms:3/7d");
+    assert_int_equal(base->caps[0].channels, 1u << CT_CH_SMS);
+    assert_true(p.contact.any_caps);
     const sch_clock_rules *de = sch_contact_rules_for(&p.contact, NULL, "DE");
     assert_int_equal(de->weekdays, 0x1f);
     assert_int_equal(de->nholidays, 1);
@@ -206,6 +290,10 @@ static void test_policy_errors(void **state)
         {"{\"weekdays\":[]}", "contact_rules.weekdays: must be a non-empty array"},
         {"{\"holidays\":[\"2026-02-30\"]}", "contact_rules.holidays: must be an array of dates"},
         {"{\"quiet_hours\":{}}", "contact_rules.quiet_hours: unknown key"},
+        {"{\"caps\":[{\"channels\":[\"fax\"],\"max\":3,\"days\":7}]}",
+         "contact_rules.caps[0]: channels must be distinct channels"},
+        {"{\"caps\":[{\"channels\":[\"sms\"],\"max\":3,\"days\":40}]}",
+         "contact_rules.caps[0]: days must be 1..31"},
         {"{\"jurisdictions\":{\"germany\":{}}}", "contact_rules.jurisdictions.germany: must be"},
         {"{\"jurisdictions\":{\"DE\":{\"on_cease\":{}}}}",
          "contact_rules.jurisdictions.DE.on_cease: unknown key"},
@@ -229,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_weekday),      cmocka_unit_test(test_window_boundaries),
         cmocka_unit_test(test_dst_new_york), cmocka_unit_test(test_dst_london),
         cmocka_unit_test(test_phoenix),      cmocka_unit_test(test_weekdays_holidays),
+        cmocka_unit_test(test_caps),         cmocka_unit_test(test_sendlog),
         cmocka_unit_test(test_policy_rules), cmocka_unit_test(test_policy_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
