@@ -20,9 +20,15 @@
 
 #define BT_WEEK_MS (7LL * 86400000LL)
 
-static const char *const bt_rules[] = {
-    "ceased",       "opted_out",     "dispute",       "min_outstanding_minor",
-    "window:moved", "weekday:moved", "holiday:moved", NULL};
+static const char *const bt_rules[] = {"ceased",
+                                       "opted_out",
+                                       "dispute",
+                                       "min_outstanding_minor",
+                                       "window:moved",
+                                       "weekday:moved",
+                                       "holiday:moved",
+                                       "cap",
+                                       NULL};
 
 static cm_jv *path(cm_jv *v, const char *a, const char *b)
 {
@@ -97,6 +103,8 @@ int bt_stats_record(bt_stats *s, char topic, const char *key, const char *payloa
     }
     if (topic == 'd') {
         const char *rule = str_of(cm_jv_get(r, "rule"));
+        if (strncmp(rule, "cap:", 4) == 0)
+            rule = "cap"; /* every cap, whatever its channels and numbers */
         for (int i = 0; bt_rules[i]; i++)
             if (strcmp(rule, bt_rules[i]) == 0) {
                 s->rule_name[i] = bt_rules[i];
