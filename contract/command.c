@@ -156,6 +156,17 @@ int ct_command_encode(const ct_command *c, cm_buf *b)
         str(b, "currency", c->payment.currency);
         cm_buf_addc(b, '}');
     }
+    if (c->nrules > 0) {
+        key(b, "rules");
+        cm_buf_addc(b, '[');
+        for (size_t i = 0; i < c->nrules && i < CT_COMMAND_RULES_MAX; i++) {
+            const char *r = c->rules[i] ? c->rules[i] : "";
+            if (i)
+                cm_buf_addc(b, ',');
+            cm_buf_json_str(b, r, strlen(r));
+        }
+        cm_buf_addc(b, ']');
+    }
     cm_buf_addc(b, '}');
     return b->oom ? -1 : 0;
 }

@@ -10,7 +10,9 @@
  *   v command_id kind tenant channel template locale strategy variant
  *   created_at scheduled_at customer currency amounts invoices
  * then, when present: step step_name attempt (ladder steps), not_after,
- * level (kind escalation), payment (kind payment.thanks).
+ * level (kind escalation), payment (kind payment.thanks), rules (when
+ * nrules > 0, so a command without rules is written as before they
+ * existed).
  * Instants are int64 ms since the epoch, written as
  * "2026-03-08T09:00:00.000Z"; dates are day numbers, written "2026-03-01".
  *
@@ -46,6 +48,14 @@ struct cm_buf;
  * id (docs/contracts.md). The scheduler checks the step and escalation
  * forms against this at compile time (services/scheduler/records.c). */
 #define CT_COMMAND_ID_MAX (CT_TENANT_MAX + 5 + CT_ID_MAX + 8 + CT_ID_MAX)
+
+/* "rules": the names of the contact rules that shaped a command
+ * ("window:moved", "cap:sms,email:3/7d", "channel:fallback:email"): at
+ * most CT_COMMAND_RULES_MAX, each 1..CT_COMMAND_RULE_MAX bytes of
+ * printable ASCII (0x20..0x7e). The decoder refuses a command that breaks
+ * this, so the writer keeps to it. */
+#define CT_COMMAND_RULES_MAX 16
+#define CT_COMMAND_RULE_MAX  64
 
 /* "customer": the debtor's contact details as of the firing. */
 typedef struct ct_command_customer {
@@ -110,6 +120,9 @@ typedef struct ct_command {
     /* kind payment.thanks */
     int has_payment;
     ct_command_payment payment;
+    /* "rules" (see CT_COMMAND_RULES_MAX): rules[0..nrules) */
+    size_t nrules;
+    const char *rules[CT_COMMAND_RULES_MAX];
 } ct_command;
 
 /* Appends the command as compact JSON (no newline) to b. Returns 0, or -1

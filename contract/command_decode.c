@@ -224,6 +224,34 @@ static void d_deliverable(ct_dec *d, const json_t *cust, ct_command *c)
     d->failed |= cd.failed;
 }
 
+/* "rules": CT_COMMAND_RULES_MAX names of printable ASCII at most. */
+static void d_rules(ct_dec *d, ct_command *c)
+{
+    char rule[96], name[32];
+    const json_t *a = ct_dec_array(d, "rules", 0);
+    if (a && json_array_size(a) > CT_COMMAND_RULES_MAX) {
+        snprintf(rule, sizeof rule, "more than %d items", CT_COMMAND_RULES_MAX);
+        ct_dec_fail(d, "rules", rule);
+        return;
+    }
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        const json_t *it = json_array_get(a, i);
+        const char *s = json_string_value(it);
+        size_t n = json_string_length(it);
+        int ok = s && n > 0 && n <= CT_COMMAND_RULE_MAX;
+        for (size_t k = 0; ok && k < n; k++)
+            ok = s[k] >= 0x20 && s[k] <= 0x7e;
+        if (!ok) {
+            snprintf(name, sizeof name, "rules[%zu]", i);
+            snprintf(rule, sizeof rule, "must be 1..%d bytes of printable ASCII",
+                     CT_COMMAND_RULE_MAX);
+            ct_dec_fail(d, name, rule);
+            continue;
+        }
+        c->rules[c->nrules++] = s;
+    }
+}
+
 int ct_command_decode(const json_t *j, ct_command *out, char *errstr, size_t errlen)
 {
     ct_dec d = {j, "", errstr, errlen, 0};
@@ -321,5 +349,6 @@ int ct_command_decode(const json_t *j, ct_command *out, char *errstr, size_t err
         out->payment.currency = ct_dec_str(&pd, "currency", 0, 3, CT_DEC_TOKEN);
         d.failed |= pd.failed;
     }
+    d_rules(&d, out);
     return d.failed ? -1 : 0;
 }

@@ -1,7 +1,7 @@
 /* contract.c -- the wire names of the contract's enums (contract.h).
  *
- * The only place in C where an event type, channel, command kind or
- * outcome type is spelt; every service parses into the enums here. */
+ * The only place in C where an event type, channel, call outcome, command
+ * kind or outcome type is spelt; every service parses into the enums here. */
 #include "contract.h"
 
 #include <string.h>
@@ -19,6 +19,8 @@ static const char *const type_names[CT_EV_COUNT] = {
     [CT_EV_DISPUTE_OPENED] = "dispute.opened",
     [CT_EV_DISPUTE_RESOLVED] = "dispute.resolved",
     [CT_EV_CONTACT_CEASED] = "contact.ceased",
+    [CT_EV_CONTACT_LOGGED] = "contact.logged",
+    [CT_EV_CONTACT_RESUMED] = "contact.resumed",
     [CT_EV_INVOICE_ESCALATED] = "invoice.escalated",
     [CT_EV_PROMISE_KEPT] = "promise.kept",
     [CT_EV_PROMISE_BROKEN] = "promise.broken",
@@ -27,6 +29,13 @@ static const char *const type_names[CT_EV_COUNT] = {
 static const char *const channel_names[CT_CH_COUNT] = {
     [CT_CH_EMAIL] = "email",         [CT_CH_SMS] = "sms",       [CT_CH_WEBHOOK] = "webhook",
     [CT_CH_CALL_TASK] = "call_task", [CT_CH_LETTER] = "letter",
+};
+
+static const char *const call_outcome_names[CT_CALL_COUNT] = {
+    [CT_CALL_CONVERSATION] = "conversation",
+    [CT_CALL_VOICEMAIL] = "voicemail",
+    [CT_CALL_NO_ANSWER] = "no_answer",
+    [CT_CALL_WRONG_NUMBER] = "wrong_number",
 };
 
 static const char *const kind_names[CT_KIND_COUNT] = {
@@ -88,6 +97,16 @@ ct_channel ct_channel_parse(const char *s, size_t n)
 const char *ct_channel_name(ct_channel c)
 {
     return name_of(channel_names, CT_CH_COUNT, c);
+}
+
+ct_call_outcome ct_call_outcome_parse(const char *s, size_t n)
+{
+    return (ct_call_outcome)lookup(call_outcome_names, CT_CALL_COUNT, s, n);
+}
+
+const char *ct_call_outcome_name(ct_call_outcome o)
+{
+    return name_of(call_outcome_names, CT_CALL_COUNT, o);
 }
 
 ct_kind ct_kind_parse(const char *s, size_t n)

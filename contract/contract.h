@@ -26,6 +26,10 @@
 #define CT_ID_MAX     200  /* ids: id, source, *_id */
 #define CT_TEXT_MAX   1000 /* names, reasons, terms, ... */
 #define CT_LIST_MAX   100  /* items in tags, channels, invoice_ids, allocations */
+#define CT_NOTES_MAX  2000 /* contact.logged's notes */
+#define CT_REGION_MAX 6    /* ISO 3166-2 subdivision: "US-MA", "GB-ENG", "FR-75C" */
+#define CT_ZONES_MAX  4    /* items in customer.upserted's extra_timezones */
+#define CT_ZONE_MAX   64   /* an IANA time zone name */
 #define CT_TYPE_MAX   64
 #define CT_KEY_MAX    (CT_TENANT_MAX + 1 + CT_ID_MAX + 1) /* "tenant/customer_id" + NUL */
 #define CT_VERSION    1                                   /* "v" of every record */
@@ -36,7 +40,9 @@
 /* --- event types (canonical events on `events`) ------------------------ */
 /* Inbound types first, in contract order (ct_type_inbound() is 1 for
  * them); then the types only the scheduler emits. CT_EV_NONE is "not a
- * type of the contract". Append; never renumber a published name. */
+ * type of the contract". Append; never renumber a published name. The
+ * numbers themselves are not published (records carry the names): a new
+ * inbound type moves the scheduler's types up by one, which is fine. */
 typedef enum ct_type {
     CT_EV_NONE = -1,
     CT_EV_INVOICE_ISSUED = 0,
@@ -51,6 +57,8 @@ typedef enum ct_type {
     CT_EV_DISPUTE_OPENED,
     CT_EV_DISPUTE_RESOLVED,
     CT_EV_CONTACT_CEASED,
+    CT_EV_CONTACT_LOGGED,
+    CT_EV_CONTACT_RESUMED,
     CT_EV_INBOUND_COUNT, /* number of inbound types */
     /* emitted by the scheduler (source CT_SCHEDULER_SOURCE) */
     CT_EV_INVOICE_ESCALATED = CT_EV_INBOUND_COUNT,
@@ -80,6 +88,21 @@ typedef enum ct_channel {
 
 ct_channel ct_channel_parse(const char *s, size_t n);
 const char *ct_channel_name(ct_channel c);
+
+/* --- call outcomes (contact.logged's data.outcome) --------------------- */
+/* What happened when someone (a CRM, a dialer, an agent) tried to reach
+ * the debtor. */
+typedef enum ct_call_outcome {
+    CT_CALL_NONE = -1,
+    CT_CALL_CONVERSATION = 0, /* "conversation": spoke with the debtor */
+    CT_CALL_VOICEMAIL,        /* "voicemail": left a message */
+    CT_CALL_NO_ANSWER,        /* "no_answer" */
+    CT_CALL_WRONG_NUMBER,     /* "wrong_number": the number is not the debtor's */
+    CT_CALL_COUNT
+} ct_call_outcome;
+
+ct_call_outcome ct_call_outcome_parse(const char *s, size_t n);
+const char *ct_call_outcome_name(ct_call_outcome o);
 
 /* --- command kinds (commands topic) ------------------------------------ */
 typedef enum ct_kind {

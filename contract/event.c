@@ -153,23 +153,38 @@ static const json_t *array(dctx *c, const char *name, int required)
     return v;
 }
 
-static void strs(dctx *c, const char *name, int required, ct_strs *out)
+/* The strings of an array member into v[0..*n): at most maxitems (a
+ * problem recorded when more, or when required and empty), each 1 to
+ * itemmax bytes. */
+static void list(dctx *c, const char *name, int required, size_t maxitems, size_t itemmax,
+                 const char **v, size_t *n)
 {
-    out->n = 0;
+    *n = 0;
     const json_t *a = array(c, name, required);
+    if (a && json_array_size(a) > maxitems) {
+        char d[48];
+        snprintf(d, sizeof d, "more than %zu items", maxitems);
+        fail(c, name, "max_items", d);
+        return;
+    }
     for (size_t i = 0; a && i < json_array_size(a) && !c->failed; i++) {
         const json_t *it = json_array_get(a, i);
-        size_t n = json_string_length(it);
+        size_t len = json_string_length(it);
         const char *s = json_string_value(it);
-        if (!s || n == 0 || n > CT_ID_MAX || strlen(s) != n) {
+        if (!s || len == 0 || len > itemmax || strlen(s) != len) {
             char f[64], d[64];
             snprintf(f, sizeof f, "%s[%zu]", name, i);
-            snprintf(d, sizeof d, "must be a string of 1 to %d bytes", CT_ID_MAX);
+            snprintf(d, sizeof d, "must be a string of 1 to %zu bytes", itemmax);
             fail(c, f, "item", d);
             return;
         }
-        out->v[out->n++] = s;
+        v[(*n)++] = s;
     }
+}
+
+static void strs(dctx *c, const char *name, int required, ct_strs *out)
+{
+    list(c, name, required, CT_LIST_MAX, CT_ID_MAX, out->v, &out->n);
 }
 
 static void channels(dctx *c, const char *name, ct_channels *out)
@@ -195,6 +210,22 @@ static void channels(dctx *c, const char *name, ct_channels *out)
         }
         out->v[out->n++] = ch;
     }
+}
+
+/* At most CT_ZONES_MAX zone names (tzdata is ingest's check). */
+static void zones(dctx *c, const char *name, ct_zones *out)
+{
+    list(c, name, 0, CT_ZONES_MAX, CT_ZONE_MAX, out->v, &out->n);
+}
+
+/* An optional (CT_CH_NONE when absent) or required channel member. */
+static ct_channel channel(dctx *c, const char *name, int required)
+{
+    const char *s = str(c, name, required, 16, 1);
+    ct_channel ch = s ? ct_channel_parse(s, strlen(s)) : CT_CH_NONE;
+    if (s && ch == CT_CH_NONE)
+        fail(c, name, "channel", "unknown channel");
+    return ch;
 }
 
 /* --- shapes -------------------------------------------------------------- */
@@ -256,6 +287,8 @@ static void d_customer(dctx *c, ct_customer *o)
     o->timezone = str(c, "timezone", 0, 64, 1);
     o->locale = str(c, "locale", 0, 35, 1);
     o->country = str(c, "country", 0, 2, 1);
+    o->region = str(c, "region", 0, CT_REGION_MAX, 1);
+    zones(c, "extra_timezones", &o->extra_timezones);
     channels(c, "channels", &o->channels);
     channels(c, "opted_out", &o->opted_out);
     o->has_credit_limit = 0;
@@ -268,6 +301,22 @@ static void d_customer(dctx *c, ct_customer *o)
         o->has_credit_limit = !c->failed;
     }
     strs(c, "tags", 0, &o->tags);
+}
+
+static void d_contact_log(dctx *c, ct_contact_log *o)
+{
+    o->channel = channel(c, "channel", 1);
+    const char *out = str(c, "outcome", 1, 32, 1);
+    o->outcome = out ? ct_call_outcome_parse(out, strlen(out)) : CT_CALL_NONE;
+    if (out && o->outcome == CT_CALL_NONE)
+        fail(c, "outcome", "outcome", "unknown call outcome");
+    o->at = str(c, "at", 1, 64, 1);
+    o->at_ms = 0;
+    if (o->at && cm_time_parse_rfc3339(o->at, &o->at_ms) != 0)
+        fail(c, "at", "rfc3339", "not an RFC 3339 timestamp");
+    strs(c, "invoice_ids", 0, &o->invoice_ids);
+    o->agent = text(c, "agent", 0);
+    o->notes = str(c, "notes", 0, CT_NOTES_MAX, 0);
 }
 
 static void d_escalation(dctx *c, ct_escalation *o)
@@ -312,6 +361,10 @@ ct_shape ct_event_shape(ct_type t)
         return CT_SHAPE_DISPUTE;
     case CT_EV_CONTACT_CEASED:
         return CT_SHAPE_CEASED;
+    case CT_EV_CONTACT_LOGGED:
+        return CT_SHAPE_CONTACT_LOG;
+    case CT_EV_CONTACT_RESUMED:
+        return CT_SHAPE_RESUMED;
     case CT_EV_INVOICE_ESCALATED:
         return CT_SHAPE_ESCALATION;
     default:
@@ -397,13 +450,15 @@ int ct_event_decode(const json_t *ev, ct_event *out, char *errstr, size_t errlen
         out->data.dispute.invoice_id = id(&dc, "invoice_id", 1);
         out->data.dispute.reason = text(&dc, "reason", 0);
         break;
-    case CT_SHAPE_CEASED: {
-        const char *ch = str(&dc, "channel", 0, 16, 1);
-        out->data.ceased.channel = ch ? ct_channel_parse(ch, strlen(ch)) : CT_CH_NONE;
-        if (ch && out->data.ceased.channel == CT_CH_NONE)
-            fail(&dc, "channel", "channel", "unknown channel");
+    case CT_SHAPE_CEASED:
+        out->data.ceased.channel = channel(&dc, "channel", 0);
         break;
-    }
+    case CT_SHAPE_CONTACT_LOG:
+        d_contact_log(&dc, &out->data.contact_log);
+        break;
+    case CT_SHAPE_RESUMED:
+        out->data.resumed.channel = channel(&dc, "channel", 0);
+        break;
     case CT_SHAPE_ESCALATION:
         d_escalation(&dc, &out->data.escalation);
         break;

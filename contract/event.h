@@ -25,6 +25,8 @@
  *                  promise.broken (same shape)
  *   dispute        dispute.opened, dispute.resolved
  *   ceased         contact.ceased
+ *   contact_log    contact.logged
+ *   resumed        contact.resumed
  *   escalation     the scheduler's invoice.escalated
  * ct_event_shape() maps a type to its family. The customer id is in the
  * envelope only (ingest lifts it from data; the decoder checks that
@@ -62,6 +64,13 @@ typedef struct ct_channels {
     size_t n;
     ct_channel v[CT_CH_COUNT];
 } ct_channels;
+
+/* A short list of IANA zone names (customer.upserted's extra_timezones):
+ * at most CT_ZONES_MAX, borrowed. */
+typedef struct ct_zones {
+    size_t n;
+    const char *v[CT_ZONES_MAX];
+} ct_zones;
 
 /* A date field: the string as written ("2026-03-31") and its day number
  * (days since 1970-01-01, cm_date_parse). */
@@ -118,6 +127,8 @@ typedef struct ct_customer { /* customer.upserted */
     const char *timezone;      /* IANA name; NULL when absent (ingest writes "UTC") */
     const char *locale;        /* NULL when absent (ingest writes "en") */
     const char *country;       /* ISO 3166-1 alpha-2; NULL when absent */
+    const char *region;        /* ISO 3166-2 subdivision ("US-MA"); NULL when absent */
+    ct_zones extra_timezones;  /* other zones the debtor lives in; empty when absent */
     ct_channels channels;      /* preference order */
     ct_channels opted_out;
     int has_credit_limit; /* credit_limit_minor and credit_currency present */
@@ -141,6 +152,20 @@ typedef struct ct_dispute { /* dispute.opened, dispute.resolved */
 typedef struct ct_ceased { /* contact.ceased */
     ct_channel channel;    /* CT_CH_NONE: every channel */
 } ct_ceased;
+
+typedef struct ct_contact_log { /* contact.logged */
+    ct_channel channel;         /* the channel the contact was on */
+    ct_call_outcome outcome;
+    const char *at; /* RFC 3339 UTC with milliseconds: when it happened */
+    int64_t at_ms;
+    ct_strs invoice_ids; /* the invoices discussed; empty when absent */
+    const char *agent;   /* NULL when absent */
+    const char *notes;   /* NULL when absent; up to CT_NOTES_MAX bytes */
+} ct_contact_log;
+
+typedef struct ct_resumed { /* contact.resumed */
+    ct_channel channel;     /* CT_CH_NONE: every channel */
+} ct_resumed;
 
 typedef struct ct_escalation { /* invoice.escalated (scheduler) */
     const char *invoice_id;
@@ -171,6 +196,8 @@ typedef struct ct_event {
         ct_promise promise;
         ct_dispute dispute;
         ct_ceased ceased;
+        ct_contact_log contact_log;
+        ct_resumed resumed;
         ct_escalation escalation;
     } data;
 } ct_event;
@@ -187,7 +214,9 @@ typedef enum ct_shape {
     CT_SHAPE_PROMISE,
     CT_SHAPE_DISPUTE,
     CT_SHAPE_CEASED,
-    CT_SHAPE_ESCALATION
+    CT_SHAPE_ESCALATION,
+    CT_SHAPE_CONTACT_LOG,
+    CT_SHAPE_RESUMED
 } ct_shape;
 
 ct_shape ct_event_shape(ct_type t);

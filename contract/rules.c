@@ -544,6 +544,34 @@ static int country_ok(const char *s)
     return strlen(s) == 2 && isalpha((unsigned char)s[0]) && isalpha((unsigned char)s[1]);
 }
 
+/* ISO 3166-2 shape: two upper-case letters (the country), '-', one to
+ * three upper-case letters or digits ("US-MA", "GB-ENG", "FR-75C"). Not
+ * checked against the ISO list, nor against country. */
+static int region_ok(const char *s)
+{
+    size_t n = strlen(s), i;
+    if (n < 4 || n > CT_REGION_MAX || s[2] != '-')
+        return 0;
+    for (i = 0; i < n; i++)
+        if (i != 2 && !((s[i] >= 'A' && s[i] <= 'Z') || (i > 2 && s[i] >= '0' && s[i] <= '9')))
+            return 0;
+    return 1;
+}
+
+#define CHANNEL_MSG "unknown channel (email, sms, webhook, call_task, letter)"
+
+/* A channel name, written as it is. */
+static void f_channel(vctx *c, const char *name, int required)
+{
+    const char *ch = get_str(c, name, required, 16, 1);
+    if (ch) {
+        if (!channel_known(ch))
+            bad(c, name, "channel", CHANNEL_MSG);
+        else
+            put_str(c, name, ch);
+    }
+}
+
 static void t_customer(vctx *c)
 {
     f_id(c, "customer_id", 1);
@@ -564,7 +592,7 @@ static void t_customer(vctx *c)
         else
             put_str(c, "phone", phone);
     }
-    const char *tz = get_str(c, "timezone", 0, 64, 1);
+    const char *tz = get_str(c, "timezone", 0, CT_ZONE_MAX, 1);
     if (tz) {
         if (!cm_tz_valid(tz))
             bad(c, "timezone", "timezone", "not an IANA time zone name (e.g. Europe/London)");
@@ -592,9 +620,28 @@ static void t_customer(vctx *c)
             put_str(c, "country", cc);
         }
     }
+    const char *region = get_str(c, "region", 0, 16, 1);
+    if (region) {
+        if (!region_ok(region))
+            bad(c, "region", "region",
+                "not an ISO 3166-2 subdivision code (e.g. US-MA: 2 upper-case letters, '-', "
+                "1 to 3 upper-case letters or digits)");
+        else
+            put_str(c, "region", region);
+    }
+    /* written only when given: the canonical form of a customer without
+     * it stays what it was before the field existed */
+    const cm_jv *xz = cm_jv_get(c->in, "extra_timezones");
+    if (!absent(xz) && xz->type == CM_JV_ARRAY && xz->n > CT_ZONES_MAX) {
+        char m[32];
+        snprintf(m, sizeof m, "more than %d items", CT_ZONES_MAX);
+        bad(c, "extra_timezones", "max_items", m);
+    } else if (!absent(xz)) {
+        f_list(c, "extra_timezones", 0, CT_ZONE_MAX, cm_tz_valid, "timezone",
+               "not an IANA time zone name (e.g. America/New_York)");
+    }
     if (!absent(cm_jv_get(c->in, "channels"))) {
-        f_list(c, "channels", 0, 16, channel_known, "channel",
-               "unknown channel (email, sms, webhook, call_task, letter)");
+        f_list(c, "channels", 0, 16, channel_known, "channel", CHANNEL_MSG);
     } else {
         /* Default preference: the channels the customer can be reached on. */
         int em = email && ct_email_valid(email), ph = phone && ct_e164_valid(phone);
@@ -604,8 +651,7 @@ static void t_customer(vctx *c)
                             : ph     ? "[\"sms\"]"
                                      : "[]");
     }
-    f_list(c, "opted_out", 0, 16, channel_known, "channel",
-           "unknown channel (email, sms, webhook, call_task, letter)");
+    f_list(c, "opted_out", 0, 16, channel_known, "channel", CHANNEL_MSG);
     if (!absent(cm_jv_get(c->in, "credit_limit"))) {
         char cur[4] = "";
         int e = currency_code(c, "credit_currency", 1, cur);
@@ -637,17 +683,32 @@ static void t_dispute(vctx *c)
     f_text(c, "reason", 1);
 }
 
-static void t_contact_ceased(vctx *c)
+/* contact.ceased and contact.resumed: a channel, or (absent) all. */
+static void t_contact_consent(vctx *c)
 {
     f_id(c, "customer_id", 1);
-    const char *ch = get_str(c, "channel", 0, 16, 1);
-    if (ch) {
-        if (!channel_known(ch))
-            bad(c, "channel", "channel",
-                "unknown channel (email, sms, webhook, call_task, letter)");
+    f_channel(c, "channel", 0);
+}
+
+static void t_contact_logged(vctx *c)
+{
+    f_id(c, "customer_id", 1);
+    f_channel(c, "channel", 1);
+    const char *o = get_str(c, "outcome", 1, 32, 1);
+    if (o) {
+        if (ct_call_outcome_parse(o, strlen(o)) == CT_CALL_NONE)
+            bad(c, "outcome", "outcome",
+                "unknown call outcome (conversation, voicemail, no_answer, wrong_number)");
         else
-            put_str(c, "channel", ch);
+            put_str(c, "outcome", o);
     }
+    int64_t ms;
+    f_instant(c, "at", 1, &ms);
+    f_list(c, "invoice_ids", 0, CT_ID_MAX, NULL, NULL, NULL);
+    f_text(c, "agent", 0);
+    const char *notes = get_str(c, "notes", 0, CT_NOTES_MAX, 0);
+    if (notes)
+        put_str(c, "notes", notes);
 }
 
 int ct_normalize_data(ct_type type, const cm_jv *data, cm_buf *out, ct_reasons *rs)
@@ -684,7 +745,11 @@ int ct_normalize_data(ct_type type, const cm_jv *data, cm_buf *out, ct_reasons *
         t_dispute(&c);
         break;
     case CT_EV_CONTACT_CEASED:
-        t_contact_ceased(&c);
+    case CT_EV_CONTACT_RESUMED:
+        t_contact_consent(&c);
+        break;
+    case CT_EV_CONTACT_LOGGED:
+        t_contact_logged(&c);
         break;
     default:
         ct_reason_add(rs, "type", "type", "unknown event type '%s'", ct_type_name(type));

@@ -110,6 +110,10 @@ command = obj({
     "payment": obj({"payment_id": ID, "amount_minor": MINOR, "currency": CURRENCY},
                    ["payment_id", "amount_minor", "currency"],
                    description="payment.thanks commands: the payment thanked for"),
+    "rules": array({"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[ -~]+$",
+                    "description": "a rule name, printable ASCII"}, maxItems=16,
+                   description="the contact rules that shaped the command "
+                               "(window:moved, cap:sms,email:3/7d, ...); absent when none"),
 }, ["v", "command_id", "kind", "tenant", "channel", "template", "locale", "strategy", "variant",
     "created_at", "scheduled_at", "customer", "currency", "amounts", "invoices"])
 write("command", "command",

@@ -34,6 +34,8 @@ AMOUNT = {"description": "a non-negative decimal with at most the currency's dec
           "anyOf": [{"type": "number", "minimum": 0},
                     {"type": "string", "pattern": "^[0-9]+([.][0-9]+)?$"}]}
 CHANNEL = {"type": "string", "enum": ["email", "sms", "webhook", "call_task", "letter"]}
+ZONE = {"type": "string", "minLength": 1, "maxLength": 64,
+        "description": "IANA time zone name known to the system's tzdata"}
 
 def strings(item, min_items=0):
     s = {"type": "array", "items": item, "maxItems": 100, "uniqueItems": True}
@@ -77,12 +79,16 @@ data = {
                   "pattern": "^[^@ ]+@[^@ ]+[.][^@ ]+$"},
         "phone": {"type": "string", "pattern": "^[+][1-9][0-9]{7,14}$",
                   "description": "E.164"},
-        "timezone": {"type": "string", "maxLength": 64,
-                     "description": "IANA time zone name (default UTC)"},
+        "timezone": dict(ZONE, description="IANA time zone name (default UTC)"),
         "locale": {"type": "string", "pattern": "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$",
                    "description": "BCP 47 tag (default en)"},
         "country": {"type": "string", "pattern": "^[A-Za-z]{2}$",
                     "description": "ISO 3166-1 alpha-2 (upper-cased by ingest)"},
+        "region": {"type": "string", "pattern": "^[A-Z]{2}-[A-Z0-9]{1,3}$",
+                   "description": "ISO 3166-2 subdivision code (US-MA), upper case"},
+        "extra_timezones": dict(strings(ZONE), maxItems=4,
+                                description="other zones the debtor may be in (e.g. the "
+                                            "zone of the phone's area code); at most 4"),
         "channels": dict(strings(CHANNEL), description="in order of preference; default: "
                          "email if email is given, then sms if phone is given"),
         "opted_out": strings(CHANNEL),
@@ -99,6 +105,18 @@ data = {
     "contact.ceased": obj({"customer_id": ID,
                            "channel": dict(CHANNEL, description="absent: every channel")},
                           ["customer_id"]),
+    "contact.logged": obj({
+        "customer_id": ID, "channel": CHANNEL,
+        "outcome": {"type": "string",
+                    "enum": ["conversation", "voicemail", "no_answer", "wrong_number"]},
+        "at": dict(INSTANT, description="when the contact happened; RFC 3339 with a zone"),
+        "invoice_ids": dict(strings(ID), description="the invoices concerned (default [])"),
+        "agent": TEXT,
+        "notes": {"type": "string", "minLength": 1, "maxLength": 2000}},
+        ["customer_id", "channel", "outcome", "at"]),
+    "contact.resumed": obj({"customer_id": ID,
+                            "channel": dict(CHANNEL, description="absent: every channel")},
+                           ["customer_id"]),
 }
 data["customer.upserted"]["dependentRequired"] = {"credit_limit": ["credit_currency"]}
 

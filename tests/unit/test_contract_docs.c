@@ -463,6 +463,29 @@ static void test_refused(void **state)
     assert_true(refused("command", t));
     free(t);
     json_decref(x);
+    /* rules: at most 16 names of 1..64 bytes of printable ASCII */
+    const char *rules_ok[] = {"[\"window:moved\",\"cap:sms,email:3/7d\"]", "[]"};
+    const char *rules_bad[] = {
+        "\"window:moved\"",
+        "[\"\"]",
+        "[\"tab\\there\"]",
+        "[7]",
+        "[\"x0123456789012345678901234567890123456789012345678901234567890123\"]",
+        "[\"r\",\"r\",\"r\",\"r\",\"r\",\"r\",\"r\",\"r\",\"r\",\"r\","
+        "\"r\",\"r\",\"r\",\"r\",\"r\",\"r\",\"r\"]"};
+    for (int ok = 1; ok >= 0; ok--)
+        for (size_t i = 0; i < (ok ? 2 : 6); i++) {
+            const char *r = ok ? rules_ok[i] : rules_bad[i];
+            x = json_deep_copy(c);
+            json_object_set_new(x, "rules", json_loads(r, JSON_DECODE_ANY, NULL));
+            t = json_dumps(x, JSON_COMPACT);
+            if (ok)
+                assert_record_text("command", t, "a command with rules");
+            else if (!refused("command", t))
+                fail_msg("schemas/command.json accepts rules %s", r);
+            free(t);
+            json_decref(x);
+        }
     /* a task is a command with task_id */
     assert_true(refused("task", s.commands[0]));
     json_decref(c);

@@ -2,7 +2,8 @@
  * one event of every type decodes into its typed data; every canonical
  * event ingest is expected to write (tests/data/ingest/accept) decodes;
  * missing, wrong and too long fields fail with the field and the rule
- * named; the Kafka headers come from the struct. */
+ * named; the Kafka headers come from the struct; the call outcomes'
+ * names (contract.h) parse back. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -142,7 +143,20 @@ static void test_every_type(void **state)
     assert_true(cu->credit_limit_minor == 1000000);
     assert_string_equal(cu->credit_currency, "GBP");
     assert_int_equal(cu->tags.n, 1);
+    assert_null(cu->region);
+    assert_int_equal(cu->extra_timezones.n, 0);
     seen[ev.type] = 1;
+    json_decref(j);
+
+    decode_ok(ENV("customer.upserted",
+                  "{\"customer_id\":\"C-1\",\"name\":\"Grace\",\"timezone\":"
+                  "\"America/New_York\",\"country\":\"US\",\"region\":\"US-MA\","
+                  "\"extra_timezones\":[\"America/Los_Angeles\",\"America/Phoenix\"]}"),
+              CT_EV_CUSTOMER_UPSERTED, &ev, &j);
+    assert_string_equal(cu->region, "US-MA");
+    assert_int_equal(cu->extra_timezones.n, 2);
+    assert_string_equal(cu->extra_timezones.v[0], "America/Los_Angeles");
+    assert_string_equal(cu->extra_timezones.v[1], "America/Phoenix");
     json_decref(j);
 
     const char *prom =
@@ -172,14 +186,54 @@ static void test_every_type(void **state)
         json_decref(j);
     }
 
-    decode_ok(ENV("contact.ceased", "{\"customer_id\":\"C-1\",\"channel\":\"sms\"}"),
-              CT_EV_CONTACT_CEASED, &ev, &j);
-    assert_int_equal(ev.data.ceased.channel, CT_CH_SMS);
+    /* contact.ceased and contact.resumed: a channel, or every channel */
+    ct_type consent[] = {CT_EV_CONTACT_CEASED, CT_EV_CONTACT_RESUMED};
+    for (int i = 0; i < 2; i++) {
+        const char *bodies[] = {"{\"customer_id\":\"C-1\",\"channel\":\"sms\"}",
+                                "{\"customer_id\":\"C-1\"}"};
+        for (int k = 0; k < 2; k++) {
+            snprintf(buf, sizeof buf, ENV("%s", "%s"), ct_type_name(consent[i]), bodies[k]);
+            decode_ok(buf, consent[i], &ev, &j);
+            ct_channel ch = i == 0 ? ev.data.ceased.channel : ev.data.resumed.channel;
+            assert_int_equal(ct_event_shape(ev.type), i == 0 ? CT_SHAPE_CEASED : CT_SHAPE_RESUMED);
+            assert_int_equal(ch, k == 0 ? CT_CH_SMS : CT_CH_NONE);
+            seen[ev.type] = 1;
+            json_decref(j);
+        }
+    }
+
+    decode_ok(ENV("contact.logged",
+                  "{\"customer_id\":\"C-1\",\"channel\":\"call_task\",\"outcome\":"
+                  "\"conversation\",\"at\":\"2026-03-01T08:30:00.000Z\",\"invoice_ids\":"
+                  "[\"INV-1\",\"INV-2\"],\"agent\":\"j.doe\",\"notes\":\"pays Friday\\n\"}"),
+              CT_EV_CONTACT_LOGGED, &ev, &j);
+    assert_int_equal(ct_event_shape(ev.type), CT_SHAPE_CONTACT_LOG);
+    const ct_contact_log *cl = &ev.data.contact_log;
+    assert_int_equal(cl->channel, CT_CH_CALL_TASK);
+    assert_int_equal(cl->outcome, CT_CALL_CONVERSATION);
+    assert_string_equal(cl->at, "2026-03-01T08:30:00.000Z");
+    assert_true(cl->at_ms == 1772355600000LL - 1800000);
+    assert_int_equal(cl->invoice_ids.n, 2);
+    assert_string_equal(cl->invoice_ids.v[1], "INV-2");
+    assert_string_equal(cl->agent, "j.doe");
+    assert_string_equal(cl->notes, "pays Friday\n");
     json_decref(j);
-    decode_ok(ENV("contact.ceased", "{\"customer_id\":\"C-1\"}"), CT_EV_CONTACT_CEASED, &ev, &j);
-    assert_int_equal(ev.data.ceased.channel, CT_CH_NONE);
-    seen[ev.type] = 1;
-    json_decref(j);
+    const char *outs[] = {"voicemail", "no_answer", "wrong_number"};
+    ct_call_outcome wants[] = {CT_CALL_VOICEMAIL, CT_CALL_NO_ANSWER, CT_CALL_WRONG_NUMBER};
+    for (int i = 0; i < 3; i++) {
+        snprintf(buf, sizeof buf,
+                 ENV("contact.logged", "{\"channel\":\"sms\",\"outcome\":\"%s\","
+                                       "\"at\":\"2026-03-01T09:00:00.000Z\"}"),
+                 outs[i]);
+        decode_ok(buf, CT_EV_CONTACT_LOGGED, &ev, &j);
+        assert_int_equal(ev.data.contact_log.outcome, wants[i]);
+        assert_int_equal(ev.data.contact_log.channel, CT_CH_SMS);
+        assert_int_equal(ev.data.contact_log.invoice_ids.n, 0);
+        assert_null(ev.data.contact_log.agent);
+        assert_null(ev.data.contact_log.notes);
+        seen[ev.type] = 1;
+        json_decref(j);
+    }
 
     decode_ok(ENV("invoice.escalated", "{\"invoice_id\":\"INV-1\",\"customer_id\":\"C-1\","
                                        "\"level\":2,\"command_id\":\"acme/inv/INV-1/step/3/"
@@ -248,6 +302,55 @@ static void test_failures(void **state)
     expect_fail(ENV("invoice.escalated", "{\"invoice_id\":\"I\",\"level\":0}"),
                 "data.level: level");
     expect_fail(ENV("contact.ceased", "{\"channel\":\"fax\"}"), "data.channel: channel");
+    expect_fail(ENV("contact.resumed", "{\"channel\":\"fax\"}"), "data.channel: channel");
+
+    /* contact.logged: outcome from the list, channel and at required, notes
+     * up to 2000 bytes */
+#define LOGGED(extra)                                                                              \
+    ENV("contact.logged", "{\"channel\":\"call_task\",\"outcome\":\"voicemail\","                  \
+                          "\"at\":\"2026-03-01T09:00:00.000Z\"" extra "}")
+    expect_fail(ENV("contact.logged", "{\"channel\":\"sms\",\"outcome\":\"busy\","
+                                      "\"at\":\"2026-03-01T09:00:00.000Z\"}"),
+                "data.outcome: outcome");
+    expect_fail(ENV("contact.logged", "{\"outcome\":\"voicemail\","
+                                      "\"at\":\"2026-03-01T09:00:00.000Z\"}"),
+                "data.channel: required");
+    expect_fail(ENV("contact.logged", "{\"channel\":\"sms\",\"outcome\":\"voicemail\"}"),
+                "data.at: required");
+    expect_fail(LOGGED(",\"at\":\"yesterday\""), "data.at: rfc3339");
+    expect_fail(ENV("contact.logged", "{\"channel\":\"sms\",\"outcome\":\"voicemail\","
+                                      "\"at\":\"March 1\"}"),
+                "data.at: rfc3339");
+    expect_fail(LOGGED(",\"invoice_ids\":[\"\"]"), "data.invoice_ids[0]: item");
+    {
+        char notes[CT_NOTES_MAX + 2], big[CT_NOTES_MAX + 512];
+        memset(notes, 'n', CT_NOTES_MAX);
+        notes[CT_NOTES_MAX] = 0;
+        snprintf(big, sizeof big, LOGGED(",\"notes\":\"%s\""), notes);
+        ct_event ev;
+        char err[256];
+        json_t *j = load(big);
+        if (ct_event_decode(j, &ev, err, sizeof err) != 0)
+            fail_msg("2000 bytes of notes refused: %s", err);
+        assert_int_equal(strlen(ev.data.contact_log.notes), CT_NOTES_MAX);
+        json_decref(j);
+        strcat(notes, "n");
+        snprintf(big, sizeof big, LOGGED(",\"notes\":\"%s\""), notes);
+        expect_fail(big, "data.notes: max_length (longer than 2000 bytes)");
+    }
+#undef LOGGED
+
+    /* customer.upserted: region up to 6 bytes, at most 4 extra zones */
+    expect_fail(ENV("customer.upserted", "{\"name\":\"A\",\"region\":\"US-MASS\"}"),
+                "data.region: max_length");
+    expect_fail(ENV("customer.upserted",
+                    "{\"name\":\"A\",\"extra_timezones\":[\"UTC\",\"Europe/Paris\","
+                    "\"Europe/Rome\",\"Europe/Berlin\",\"Europe/Madrid\"]}"),
+                "data.extra_timezones: max_items (more than 4 items)");
+    expect_fail(ENV("customer.upserted", "{\"name\":\"A\",\"extra_timezones\":[7]}"),
+                "data.extra_timezones[0]: item");
+    expect_fail(ENV("customer.upserted", "{\"name\":\"A\",\"extra_timezones\":\"UTC\"}"),
+                "data.extra_timezones: type");
 
     /* the one id limit: 200 bytes pass, 201 do not */
     char id200[CT_ID_MAX + 2], buf[1024];
@@ -305,6 +408,29 @@ static void test_ingest_outputs(void **state)
     assert_true(n >= 12);
 }
 
+static void test_call_outcomes(void **state)
+{
+    (void)state;
+    const char *names[] = {"conversation", "voicemail", "no_answer", "wrong_number"};
+    assert_int_equal(CT_CALL_COUNT, 4);
+    for (int i = 0; i < CT_CALL_COUNT; i++) {
+        assert_string_equal(ct_call_outcome_name((ct_call_outcome)i), names[i]);
+        assert_int_equal(ct_call_outcome_parse(names[i], strlen(names[i])), i);
+    }
+    assert_int_equal(ct_call_outcome_parse("busy", 4), CT_CALL_NONE);
+    assert_int_equal(ct_call_outcome_parse("voicemails", 10), CT_CALL_NONE);
+    assert_int_equal(ct_call_outcome_parse("voicemails", 9), CT_CALL_VOICEMAIL);
+    assert_int_equal(ct_call_outcome_parse(NULL, 0), CT_CALL_NONE);
+    assert_string_equal(ct_call_outcome_name(CT_CALL_NONE), "");
+    assert_string_equal(ct_call_outcome_name(CT_CALL_COUNT), "");
+    /* the new types are inbound, with their wire names */
+    assert_true(ct_type_inbound(CT_EV_CONTACT_LOGGED));
+    assert_true(ct_type_inbound(CT_EV_CONTACT_RESUMED));
+    assert_int_equal(ct_type_parse("contact.logged", 14), CT_EV_CONTACT_LOGGED);
+    assert_int_equal(ct_type_parse("contact.resumed", 15), CT_EV_CONTACT_RESUMED);
+    assert_false(ct_type_inbound(CT_EV_INVOICE_ESCALATED));
+}
+
 static void test_headers(void **state)
 {
     (void)state;
@@ -328,10 +454,9 @@ static void test_headers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_type),
-        cmocka_unit_test(test_failures),
-        cmocka_unit_test(test_ingest_outputs),
-        cmocka_unit_test(test_headers),
+        cmocka_unit_test(test_every_type),     cmocka_unit_test(test_failures),
+        cmocka_unit_test(test_ingest_outputs), cmocka_unit_test(test_headers),
+        cmocka_unit_test(test_call_outcomes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -175,6 +175,21 @@ static void test_schemas_match_cases(void **state)
         "{\"specversion\":\"1.0\",\"id\":\"x\",\"source\":\"s\",\"type\":\"payment.received\","
         "\"time\":\"2026-03-01T09:00:00Z\",\"data\":{\"payment_id\":\"P\",\"customer_id\":\"C\","
         "\"currency\":\"EUR\",\"amount\":1}}",
+        "{\"specversion\":\"1.0\",\"id\":\"x\",\"source\":\"s\",\"type\":\"customer.upserted\","
+        "\"time\":\"2026-03-01T09:00:00Z\",\"data\":{\"customer_id\":\"C\",\"name\":\"N\","
+        "\"region\":\"us-ma\"}}",
+        "{\"specversion\":\"1.0\",\"id\":\"x\",\"source\":\"s\",\"type\":\"customer.upserted\","
+        "\"time\":\"2026-03-01T09:00:00Z\",\"data\":{\"customer_id\":\"C\",\"name\":\"N\","
+        "\"extra_timezones\":[\"UTC\",\"Europe/Paris\",\"Europe/Rome\",\"Europe/Berlin\","
+        "\"Europe/Madrid\"]}}",
+        "{\"specversion\":\"1.0\",\"id\":\"x\",\"source\":\"s\",\"type\":\"contact.logged\","
+        "\"time\":\"2026-03-01T09:00:00Z\",\"data\":{\"customer_id\":\"C\",\"channel\":\"sms\","
+        "\"outcome\":\"busy\",\"at\":\"2026-03-01T09:00:00Z\"}}",
+        "{\"specversion\":\"1.0\",\"id\":\"x\",\"source\":\"s\",\"type\":\"contact.logged\","
+        "\"time\":\"2026-03-01T09:00:00Z\",\"data\":{\"customer_id\":\"C\",\"channel\":\"sms\","
+        "\"outcome\":\"voicemail\"}}",
+        "{\"specversion\":\"1.0\",\"id\":\"x\",\"source\":\"s\",\"type\":\"contact.resumed\","
+        "\"time\":\"2026-03-01T09:00:00Z\",\"data\":{\"customer_id\":\"C\",\"channel\":\"fax\"}}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         json_error_t e;

@@ -128,6 +128,38 @@ accept["contact_ceased_all"] = (ce("contact.ceased", "evt-14", {"customer_id": "
 accept["contact_ceased_sms"] = (ce("contact.ceased", "evt-15", {"customer_id": "C-1", "channel": "sms"}),
     canon("contact.ceased", "evt-15", "C-1", {"customer_id": "C-1", "channel": "sms"}))
 
+accept["customer_upserted_region"] = (ce("customer.upserted", "evt-17", {
+    "customer_id": "C-3", "name": "Grace", "phone": "+14155550123",
+    "timezone": "America/New_York", "country": "us", "region": "US-MA",
+    "extra_timezones": ["America/Los_Angeles", "America/Phoenix"]}),
+    canon("customer.upserted", "evt-17", "C-3", {
+        "customer_id": "C-3", "name": "Grace", "phone": "+14155550123",
+        "timezone": "America/New_York", "locale": "en", "country": "US", "region": "US-MA",
+        "extra_timezones": ["America/Los_Angeles", "America/Phoenix"], "channels": ["sms"],
+        "opted_out": [], "tags": []}))
+
+accept["contact_logged"] = (ce("contact.logged", "evt-18", {
+    "customer_id": "C-1", "channel": "call_task", "outcome": "conversation",
+    "at": "2026-03-01T10:15:00.5+01:00", "invoice_ids": ["INV-1", "INV-2"], "agent": "j.doe",
+    "notes": "Promised to pay on Friday.\nCall back Monday.", "duration_s": 95}, source="dialer"),
+    canon("contact.logged", "evt-18", "C-1", {
+        "customer_id": "C-1", "channel": "call_task", "outcome": "conversation",
+        "at": "2026-03-01T09:15:00.500Z", "invoice_ids": ["INV-1", "INV-2"], "agent": "j.doe",
+        "notes": "Promised to pay on Friday.\nCall back Monday."}, source="dialer"))
+
+accept["contact_logged_minimal"] = (ce("contact.logged", "evt-19", {
+    "customer_id": "C-1", "channel": "sms", "outcome": "wrong_number",
+    "at": "2026-03-01T08:59:00Z"}, source="dialer"),
+    canon("contact.logged", "evt-19", "C-1", {
+        "customer_id": "C-1", "channel": "sms", "outcome": "wrong_number",
+        "at": "2026-03-01T08:59:00.000Z", "invoice_ids": []}, source="dialer"))
+
+accept["contact_resumed_all"] = (ce("contact.resumed", "evt-20", {"customer_id": "C-1"}),
+    canon("contact.resumed", "evt-20", "C-1", {"customer_id": "C-1"}))
+
+accept["contact_resumed_sms"] = (ce("contact.resumed", "evt-21", {"customer_id": "C-1", "channel": "sms"}),
+    canon("contact.resumed", "evt-21", "C-1", {"customer_id": "C-1", "channel": "sms"}))
+
 # Binary mode: attributes in ce_* headers, the body is data.
 accept["binary_mode"] = ({"invoice_id": "INV-3", "customer_id": "C-3"},
     canon("invoice.voided", "evt-16", "C-3", {"invoice_id": "INV-3", "customer_id": "C-3"},
@@ -198,6 +230,38 @@ reject["bad_envelope"] = ({"specversion": "0.3", "source": "", "type": "invoice.
 reject["data_not_object"] = (dict(ce("invoice.voided", "bad-10", None), data=[1, 2]),
     [R("data", "type")])
 reject["bad_contact_channel"] = (ce("contact.ceased", "bad-11", {"customer_id": "C", "channel": "fax"}),
+    [R("data.channel", "channel")])
+
+reject["number_control_char"] = (ce("invoice.issued", "bad-number-1", {
+    "invoice_id": "INV-1", "customer_id": "C-1", "number": "2026\x1f0042", "currency": "EUR",
+    "amount": "120.00", "issued_on": "2026-03-01", "due_on": "2026-03-31"}),
+    [R("data.number", "chars")])
+
+logged = {"customer_id": "C", "channel": "call_task", "outcome": "voicemail",
+          "at": "2026-03-01T09:00:00Z"}
+reject["bad_call_outcome"] = (ce("contact.logged", "bad-12", dict(logged, outcome="busy")),
+    [R("data.outcome", "outcome", "data.outcome: unknown call outcome (conversation, voicemail, "
+       "no_answer, wrong_number)")])
+reject["contact_logged_missing"] = (ce("contact.logged", "bad-13", {"customer_id": "C"}),
+    [R("data.channel", "required"), R("data.outcome", "required"), R("data.at", "required")])
+reject["contact_logged_bad_fields"] = (ce("contact.logged", "bad-14", dict(
+    logged, channel="fax", at="2026-03-01 09:00", invoice_ids=["I", "I"], agent="")),
+    [R("data.channel", "channel"), R("data.at", "rfc3339"), R("data.invoice_ids[1]", "unique"),
+     R("data.agent", "non_empty")])
+reject["notes_too_long"] = (ce("contact.logged", "bad-15", dict(logged, notes="n" * 2001)),
+    [R("data.notes", "max_length", "data.notes: longer than 2000 bytes")])
+reject["bad_region"] = (ce("customer.upserted", "bad-16", {"customer_id": "C", "name": "N", "region": "us-ma"}),
+    [R("data.region", "region")])
+reject["bad_region_shape"] = (ce("customer.upserted", "bad-17", {"customer_id": "C", "name": "N", "region": "USA-MA1"}),
+    [R("data.region", "region")])
+reject["bad_extra_timezones"] = (ce("customer.upserted", "bad-18", {"customer_id": "C", "name": "N",
+    "extra_timezones": ["Europe/Paris", "Mars/Olympus", "Europe/Paris", 7]}),
+    [R("data.extra_timezones[1]", "timezone"), R("data.extra_timezones[2]", "unique"),
+     R("data.extra_timezones[3]", "type")])
+reject["too_many_extra_timezones"] = (ce("customer.upserted", "bad-19", {"customer_id": "C", "name": "N",
+    "extra_timezones": ["Europe/Paris", "Europe/Berlin", "Europe/Rome", "Europe/Madrid", "Europe/Vienna"]}),
+    [R("data.extra_timezones", "max_items", "data.extra_timezones: more than 4 items")])
+reject["bad_resumed_channel"] = (ce("contact.resumed", "bad-20", {"customer_id": "C", "channel": "pigeon"}),
     [R("data.channel", "channel")])
 
 raw_reject = {
