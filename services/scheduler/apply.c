@@ -75,9 +75,10 @@ static int handled(ct_type t)
     case CT_EV_CONTACT_CEASED:
     case CT_EV_DISPUTE_OPENED:
     case CT_EV_DISPUTE_RESOLVED:
+    case CT_EV_PROMISE_MADE: /* acted on when the policy has "promises" */
         return 1;
     default:
-        return 0; /* promise.made (reserved), the scheduler's own types */
+        return 0; /* the scheduler's own types */
     }
 }
 
@@ -194,6 +195,12 @@ int sch_plan_event(sch_ctx *c, const sch_event *se, int phase)
             if (!rec(c, 'p', SCH_T_PAY, t, pid) || !rec(c, 'r', SCH_T_PEND, t, pid))
                 return -1;
         }
+        if (type == CT_EV_PROMISE_MADE && c->pol->promises_enabled) {
+            const ct_promise *p = &e->data.promise;
+            for (size_t i = 0; i < p->invoice_ids.n; i++)
+                if (!rec(c, 'i', SCH_T_INV, t, p->invoice_ids.v[i]))
+                    return -1;
+        }
         if (type == CT_EV_PAYMENT_RECEIVED) {
             const ct_payment *p = &e->data.payment;
             for (size_t i = 0; i < p->nallocations; i++) {
@@ -204,7 +211,23 @@ int sch_plan_event(sch_ctx *c, const sch_event *se, int phase)
         }
         return 0;
     }
-    if (type == CT_EV_PAYMENT_RECEIVED) {
+    if (phase == 3) { /* a payment: the primaries of its invoices' promises */
+        if (type != CT_EV_PAYMENT_RECEIVED)
+            return 0;
+        const ct_payment *p = &e->data.payment;
+        sch_rec *cr = have(c, 'c', t, cu);
+        size_t na = p->nallocations, no = cr ? (size_t)cr->u.cust.open.n : 0;
+        for (size_t i = 0; i < na + no; i++) {
+            sch_rec *r =
+                have(c, 'i', t, i < na ? p->allocations[i].invoice_id : cr->u.cust.open.v[i - na]);
+            if (r && r->exists && r->u.inv.promise_primary[0] &&
+                !rec(c, 'i', SCH_T_INV, t, r->u.inv.promise_primary))
+                return -1;
+        }
+        return 0;
+    }
+    if (type == CT_EV_PAYMENT_RECEIVED ||
+        (type == CT_EV_PROMISE_MADE && c->pol->promises_enabled)) {
         sch_rec *cr = have(c, 'c', t, cu);
         for (int i = 0; cr && i < cr->u.cust.open.n; i++)
             if (!rec(c, 'i', SCH_T_INV, t, cr->u.cust.open.v[i]))
@@ -321,6 +344,11 @@ static void arm(sch_ctx *c, sch_rec *inv, sch_rec *cust, int from, int collapse)
     int idx;
     int64_t when;
     inv->dirty = 1;
+    if (v->status == 'o' && v->promise_id[0]) { /* paused until the promise breaks */
+        v->next_kind = 'p';
+        v->next_ms = v->promise_until;
+        return;
+    }
     if (v->status != 'o' || v->disputed || sch_inv_outstanding(v) == 0 || !l) {
         if (v->next_kind == 's')
             v->next_kind = 0, v->next_ms = 0;
@@ -335,6 +363,158 @@ static void arm(sch_ctx *c, sch_rec *inv, sch_rec *cust, int from, int collapse)
         v->next_ms = 0;
         v->step = l->nsteps;
     }
+}
+
+/* ---- promises to pay (policy "promises"; docs/policy.md) ----
+ *
+ * A promise lives on the invoices it covers (state.h, promise_*): each
+ * carries its id and the instant it breaks, and is paused (timer kind
+ * 'p' at that instant); the first of them, the primary, keeps the amount,
+ * what was paid since and the list. Payments to a covered invoice count
+ * on the primary: reaching the amount before the break keeps the promise
+ * (promise.kept, the invoices go on as payments left them); the break
+ * timer publishes promise.broken (from the primary) and resumes the
+ * ladders, missed steps collapsing into the latest. A new promise over an
+ * invoice replaces the open one: the replaced one is neither kept nor
+ * broken. */
+
+/* 00:00 local on the day after promised_on + grace_days. */
+static int64_t promise_until(const sch_ctx *c, const sch_rec *cust, int32_t promised_on)
+{
+    return cm_tz_local_to_utc(sch_cust_tz(c, cust), promised_on + c->pol->promise_grace_days + 1, 0,
+                              0);
+}
+
+/* Drops the promise from inv; resume re-arms its ladder (collapsing the
+ * steps missed meanwhile). */
+static void promise_clear(sch_ctx *c, sch_rec *inv, sch_rec *cust, int resume)
+{
+    sch_inv *v = &inv->u.inv;
+    v->promise_id[0] = v->promise_primary[0] = 0;
+    v->promise_until = v->promise_amount = v->promise_paid = 0;
+    v->promised_on = 0;
+    free(v->promise_invoices);
+    v->promise_invoices = NULL;
+    inv->dirty = 1;
+    if (v->next_kind == 'p')
+        v->next_kind = 0, v->next_ms = 0;
+    if (resume && v->status == 'o')
+        arm(c, inv, cust, v->step, 1);
+}
+
+/* Drops promise pid from every loaded invoice of inv's debtor; resume as
+ * above, except for the invoices of keep (a ";id;id;" list, may be NULL). */
+static void promise_drop(sch_ctx *c, const sch_rec *of, sch_rec *cust, const char *pid,
+                         const char *keep)
+{
+    char id[SCH_ID_LEN + 2];
+    cm_strlcpy(id, pid, sizeof id); /* pid may be one of the fields cleared */
+    for (size_t i = 0; i < sch_map_count(c->map); i++) {
+        sch_rec *r = sch_map_at(c->map, i);
+        if (r->type != SCH_T_INV || !r->loaded || !r->exists ||
+            strcmp(r->tenant, of->tenant) != 0 || strcmp(r->u.inv.promise_id, id) != 0)
+            continue;
+        char mark[SCH_ID_LEN + 3];
+        snprintf(mark, sizeof mark, ";%s;", r->id);
+        promise_clear(c, r, cust, !(keep && strstr(keep, mark)));
+    }
+}
+
+/* Publishes promise.kept or .broken from the primary inv at at. */
+static int promise_publish(sch_ctx *c, const sch_rec *inv, ct_type type, int64_t at)
+{
+    char id[SCH_CMD_ID_LEN], key[CT_KEY_MAX];
+    snprintf(key, sizeof key, "%s/%s", inv->tenant, inv->u.inv.customer);
+    char *payload = sch_event_promise(inv, type, at, id, sizeof id);
+    return out_add(c, inv->u.inv.part, 'e', id, key, payload);
+}
+
+/* A payment of amt applied to inv: counts on its open promise. */
+static int promise_payment(sch_ctx *c, sch_rec *inv, sch_rec *cust, int64_t amt)
+{
+    sch_inv *v = &inv->u.inv;
+    if (!v->promise_id[0])
+        return 0;
+    sch_rec *prim = v->promise_primary[0] ? have(c, 'i', inv->tenant, v->promise_primary) : inv;
+    if (!prim || !prim->exists || strcmp(prim->u.inv.promise_id, v->promise_id) != 0 ||
+        c->now >= prim->u.inv.promise_until)
+        return 0; /* past its break instant: the break timer decides */
+    prim->u.inv.promise_paid += amt;
+    prim->dirty = 1;
+    if (prim->u.inv.promise_paid < prim->u.inv.promise_amount)
+        return 0;
+    if (promise_publish(c, prim, CT_EV_PROMISE_KEPT, c->now) < 0)
+        return -1;
+    promise_drop(c, prim, cust, prim->u.inv.promise_id, NULL);
+    return 0;
+}
+
+static int ev_promise(sch_ctx *c, const ct_event *e, sch_rec *cust, char *errstr, size_t errlen)
+{
+    const ct_promise *p = &e->data.promise;
+    sch_rec *list[CT_LIST_MAX];
+    size_t n = 0;
+    char keep[CT_LIST_MAX * 8 + 2] = ";", *names = NULL;
+    if (!c->pol->promises_enabled) {
+        c->ignored++;
+        return 0;
+    }
+    for (size_t i = 0; i < p->invoice_ids.n && n < CT_LIST_MAX; i++) {
+        sch_rec *r = have(c, 'i', e->tenant, p->invoice_ids.v[i]);
+        if (r && r->exists && r->u.inv.status == 'o')
+            list[n++] = r;
+    }
+    if (n == 0) { /* no open invoice of the promise is known: nothing to pause */
+        c->ignored++;
+        return 0;
+    }
+    if (strcmp(list[0]->u.inv.currency, p->currency) != 0)
+        return bad(errstr, errlen, "data.currency",
+                   "must be the currency of the promised invoices");
+    if (strcmp(list[0]->u.inv.promise_id, e->id) == 0)
+        return 0; /* a replay */
+    size_t kl = 1;
+    for (size_t i = 0; i < n; i++) {
+        size_t il = strlen(list[i]->id);
+        if (kl + il + 2 < sizeof keep) {
+            memcpy(keep + kl, list[i]->id, il);
+            keep[kl + il] = ';';
+            keep[kl + il + 1] = 0;
+            kl += il + 1;
+        }
+        if ((i && sch_str_append(&names, ",") < 0) || sch_str_append(&names, list[i]->id) < 0) {
+            free(names);
+            return bad(errstr, errlen, "internal", "out of memory");
+        }
+    }
+    /* open promises on these invoices are replaced (neither kept nor broken) */
+    for (size_t i = 0; i < n; i++)
+        if (list[i]->u.inv.promise_id[0])
+            promise_drop(c, list[i], cust, list[i]->u.inv.promise_id, keep);
+    int64_t until = promise_until(c, cust, p->promised_on.day);
+    for (size_t i = 0; i < n; i++) {
+        sch_inv *v = &list[i]->u.inv;
+        cm_strlcpy(v->promise_id, e->id, sizeof v->promise_id);
+        v->promise_until = until;
+        if (i == 0) {
+            v->promise_primary[0] = 0;
+            v->promise_amount = p->amount_minor;
+            v->promise_paid = 0;
+            v->promised_on = p->promised_on.day;
+            free(v->promise_invoices);
+            v->promise_invoices = names;
+            names = NULL;
+        } else {
+            cm_strlcpy(v->promise_primary, list[0]->id, sizeof v->promise_primary);
+        }
+        list[i]->dirty = 1;
+        if (v->next_kind != 't') { /* pause: the ladder waits for the promise */
+            v->next_kind = 'p';
+            v->next_ms = until;
+        }
+    }
+    free(names);
+    return 0;
 }
 
 static void close_inv(sch_ctx *c, sch_rec *inv, sch_rec *cust, char status)
@@ -353,6 +533,8 @@ static void pay_inv(sch_ctx *c, sch_rec *inv, sch_rec *cust, int64_t amt, const 
     sch_inv *v = &inv->u.inv;
     v->paid += amt;
     inv->dirty = 1;
+    if (promise_payment(c, inv, cust, amt) < 0)
+        c->oom = 1;
     if (v->status == 'o' && sch_inv_outstanding(v) == 0) {
         close_inv(c, inv, cust, 'p');
         if (c->pol->thanks_enabled) {
@@ -799,6 +981,8 @@ static int apply_inner(sch_ctx *c, const sch_event *se, int part, int from_pendi
     case CT_EV_CUSTOMER_UPSERTED:
         ev_customer(c, e, cust);
         return 0;
+    case CT_EV_PROMISE_MADE:
+        return ev_promise(c, e, cust, errstr, errlen);
     case CT_EV_CONTACT_CEASED: {
         /* ",email,": that channel; ",*,": every channel */
         ct_channel chan = e->data.ceased.channel;
@@ -881,7 +1065,12 @@ static int apply_inner(sch_ctx *c, const sch_event *se, int part, int from_pendi
 
 int sch_apply_event(sch_ctx *c, const sch_event *se, int part, char *errstr, size_t errlen)
 {
-    return apply_inner(c, se, part, 0, errstr, errlen);
+    int rc = apply_inner(c, se, part, 0, errstr, errlen);
+    if (c->oom) {
+        c->oom = 0;
+        return bad(errstr, errlen, "internal", "out of memory");
+    }
+    return rc;
 }
 
 /* ---- firing ---- */
@@ -1066,6 +1255,19 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
     key[tl] = '/';
     memcpy(key + tl + 1, v->customer, cl);
     key[tl + 1 + cl] = 0;
+    if (v->next_kind == 'p') { /* a promise's break instant */
+        if (!v->promise_id[0]) {
+            v->next_kind = 0, v->next_ms = 0;
+            return 0;
+        }
+        snprintf(h, sizeof h, "p@%lld!broken;", (long long)c->now);
+        hist(inv, h);
+        int primary = !v->promise_primary[0];
+        if (primary && promise_publish(c, inv, CT_EV_PROMISE_BROKEN, v->next_ms) < 0)
+            return -1;
+        promise_clear(c, inv, cust, 1); /* the ladder resumes, missed steps collapsed */
+        return primary;
+    }
     if (v->next_kind == 't') {
         /* a thanks respects opt-outs and cease like any message */
         const char *held = blocked(cust, ct_channel_name(c->pol->thanks_channel));
@@ -1075,8 +1277,8 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
             c->skipped++;
             if (decide(c, inv, -1, held, v->next_ms) < 0)
                 return -1;
-            v->next_kind = 0;
-            v->next_ms = 0;
+            v->next_kind = v->promise_id[0] ? 'p' : 0;
+            v->next_ms = v->promise_id[0] ? v->promise_until : 0;
             return 0;
         }
         int d = defer(c, inv, cust, tz, -1, -1, (int)c->pol->thanks_channel);
@@ -1088,8 +1290,8 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
                          sch_command_thanks(inv, cust, c->pol, tz, v->next_ms, c->now));
         if (rc < 0)
             return -1;
-        v->next_kind = 0;
-        v->next_ms = 0;
+        v->next_kind = v->promise_id[0] ? 'p' : 0; /* an open promise still breaks */
+        v->next_ms = v->promise_id[0] ? v->promise_until : 0;
         snprintf(h, sizeof h, "t@%lld;", (long long)c->now);
         hist(inv, h);
         c->fired++;

@@ -57,6 +57,7 @@ typedef struct sch_ctx {
     int decide;
     /* counters for metrics and tests */
     long long applied, ignored, pended, fired, skipped, deferred;
+    int oom; /* set when an effect could not be queued (out of memory) */
 } sch_ctx;
 
 /* Sets up a ctx over map (the ctx borrows pol, prefix and map). */
@@ -73,7 +74,8 @@ void sch_ctx_reset(sch_ctx *c);
 int sch_event_decode(json_t *json, sch_event *out, char *errstr, size_t errlen);
 
 /* Declares the records a decoded event needs (phase 1 before any load,
- * phase 2 after phase 1 is loaded). Returns -1 only on out of memory. */
+ * phase 2 after phase 1 is loaded, phase 3 after phase 2: the primary
+ * invoices of the promises found). Returns -1 only on out of memory. */
 int sch_plan_event(sch_ctx *c, const sch_event *se, int phase);
 /* Applies a decoded event (sch_event_decode returned 1) consumed from
  * Kafka partition part. -1 with errstr when the event cannot apply to the

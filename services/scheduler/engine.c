@@ -86,7 +86,7 @@ int sch_engine_apply(sch_engine *e, const sch_event *evs, const int *parts, size
         }
         c.decide = e->decide;
         int ok = 1;
-        for (int phase = 1; phase <= 2 && ok; phase++) {
+        for (int phase = 1; phase <= 3 && ok; phase++) {
             for (size_t i = 0; i < n && ok; i++)
                 if (evs[i].json && sch_plan_event(&c, &evs[i], phase) < 0)
                     ok = 0;

@@ -25,7 +25,7 @@ __attribute__((format(printf, 3, 4))) static void fmt(char *dst, size_t len, con
 }
 
 static const char *const reserved_top[] = {"fees",        "interest", "escalation", "grouping",
-                                           "instalments", "promises", "comment",    NULL};
+                                           "instalments", "comment",  NULL};
 
 static int in_list(const char *s, const char *const *l)
 {
@@ -625,6 +625,40 @@ static int parse_contact_rules(json_t *doc, sch_policy *pol, char *errstr, size_
     return 0;
 }
 
+/* promises: {grace_days, on_broken}. on_broken is checked and kept for the
+ * contact-rules issue's message (not sent yet). */
+static int parse_promises(json_t *doc, sch_policy *pol, char *errstr, size_t errlen)
+{
+    json_t *o = json_object_get(doc, "promises"), *v;
+    const char *key;
+    static const char *const keys[] = {"grace_days", "on_broken", "comment", NULL};
+    if (!o)
+        return 0;
+    if (!json_is_object(o))
+        return err(errstr, errlen, "promises", "must be an object");
+    json_object_foreach(o, key, v)
+    {
+        if (!in_list(key, keys)) {
+            char p[320];
+            fmt(p, sizeof p, "promises.%s", key);
+            return err(errstr, errlen, p, "unknown key (see docs/policy.md)");
+        }
+    }
+    long long g;
+    if (get_int(o, "grace_days", &g, 2, 0, 60, "promises", errstr, errlen) < 0)
+        return -1;
+    json_t *ob = json_object_get(o, "on_broken");
+    if (ob && (!json_is_object(ob) || !json_is_string(json_object_get(ob, "template")) ||
+               channel_of(json_string_value(json_object_get(ob, "channel"))
+                              ? json_string_value(json_object_get(ob, "channel"))
+                              : "") == CT_CH_NONE))
+        return err(errstr, errlen, "promises.on_broken",
+                   "must be {\"template\": \"...\", \"channel\": \"email\"|...}");
+    pol->promises_enabled = 1;
+    pol->promise_grace_days = (int)g;
+    return 0;
+}
+
 int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t errlen)
 {
     json_error_t je;
@@ -641,8 +675,8 @@ int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t err
     json_t *doc = out->doc;
     if (!json_is_object(doc))
         goto fail_msg_obj;
-    static const char *const known[] = {
-        "version", "defaults", "payment_thanks", "ladders", "strategies", "contact_rules", NULL};
+    static const char *const known[] = {"version",    "defaults",      "payment_thanks", "ladders",
+                                        "strategies", "contact_rules", "promises",       NULL};
     json_object_foreach(doc, key, v)
     {
         if (!in_list(key, known) && !in_list(key, reserved_top)) {
@@ -714,6 +748,8 @@ int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t err
     if (parse_strategies(doc, out, errstr, errlen) < 0)
         goto fail;
     if (parse_contact_rules(doc, out, errstr, errlen) < 0)
+        goto fail;
+    if (parse_promises(doc, out, errstr, errlen) < 0)
         goto fail;
     out->contact.any_caps = out->contact.base.ncaps > 0;
     for (int i = 0; i < out->contact.njur; i++)

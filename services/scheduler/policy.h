@@ -76,7 +76,9 @@ typedef struct sch_policy {
     sch_strategy *strategies;
     int nstrategies;
     sch_contact_rules contact; /* contact_rules (contact.h); .enabled 0 when absent */
-    json_t *doc;               /* the parsed document (owned) */
+    int promises_enabled;      /* promises: promise.made pauses, kept/broken published */
+    int promise_grace_days;
+    json_t *doc; /* the parsed document (owned) */
 } sch_policy;
 
 /* Parses and validates. On success *out owns everything (free with

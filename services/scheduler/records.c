@@ -172,6 +172,7 @@ static void base(ct_command *c, const sch_rec *inv, const sch_rec *cust, const s
         .outstanding_minor = principal,
     };
     c->has_step = c->has_not_after = c->has_payment = 0;
+    c->nrules = 0;
     c->step = c->attempt = c->level = 0;
     c->step_name = NULL;
     c->not_after_ms = 0;
@@ -290,6 +291,53 @@ void sch_record_headers(char topic, const char *key, const char *id, sch_headers
         h->name[h->n] = "trace_id";
         h->value[h->n++] = h->trace;
     }
+}
+
+char *sch_event_promise(const sch_rec *inv, ct_type type, int64_t at, char *id, size_t idlen)
+{
+    const sch_inv *v = &inv->u.inv;
+    const char *suffix = type == CT_EV_PROMISE_KEPT ? "kept" : "broken";
+    char t[40], trace[33], day[16];
+    if (strlen(v->promise_id) + 1 + strlen(suffix) <= CT_ID_MAX)
+        snprintf(id, idlen, "%s/%s", v->promise_id, suffix);
+    else
+        snprintf(id, idlen, "promise/%016llx/%s",
+                 (unsigned long long)cm_fnv1a64(v->promise_id, strlen(v->promise_id)), suffix);
+    json_t *e = json_object(), *d = json_object(), *ids = json_array();
+    if (!e || !d || !ids) {
+        json_decref(e);
+        json_decref(d);
+        json_decref(ids);
+        return NULL;
+    }
+    cm_time_format_rfc3339(at, t, sizeof t);
+    cm_time_format_rfc3339((int64_t)v->promised_on * 86400000LL, day, sizeof day);
+    day[10] = 0; /* YYYY-MM-DD */
+    trace_of(trace, id, strlen(id), v->promise_id, strlen(v->promise_id));
+    const char *s = v->promise_invoices ? v->promise_invoices : inv->id;
+    while (*s) {
+        const char *comma = strchr(s, ',');
+        size_t n = comma ? (size_t)(comma - s) : strlen(s);
+        json_array_append_new(ids, json_stringn(s, n));
+        s += n + (comma ? 1 : 0);
+    }
+    json_object_set_new(e, "v", json_integer(CT_VERSION));
+    json_object_set_new(e, "id", json_string(id));
+    json_object_set_new(e, "source", json_string(CT_SCHEDULER_SOURCE));
+    json_object_set_new(e, "type", json_string(ct_type_name(type)));
+    json_object_set_new(e, "tenant", json_string(inv->tenant));
+    json_object_set_new(e, "time", json_string(t));
+    json_object_set_new(e, "customer_id", json_string(v->customer));
+    json_object_set_new(e, "trace_id", json_string(trace));
+    json_object_set_new(d, "customer_id", json_string(v->customer));
+    json_object_set_new(d, "invoice_ids", ids);
+    json_object_set_new(d, "currency", json_string(v->currency));
+    json_object_set_new(d, "amount_minor", json_integer(v->promise_amount));
+    json_object_set_new(d, "promised_on", json_string(day));
+    json_object_set_new(e, "data", d);
+    char *out = json_dumps(e, JSON_COMPACT);
+    json_decref(e);
+    return out;
 }
 
 char *sch_decision_json(const sch_rec *inv, const sch_step *st, int step_idx, int attempt,

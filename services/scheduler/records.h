@@ -69,6 +69,13 @@ typedef struct sch_headers {
 } sch_headers;
 void sch_record_headers(char topic, const char *key, const char *id, sch_headers *h);
 
+/* promise.kept or promise.broken (type) of the promise whose primary
+ * invoice is inv (state.h: promise_*), at instant at: the promise.made
+ * shape with source arrears-scheduler; id "<promise id>/kept|broken", or
+ * "promise/<fnv64 hex>/..." when that would pass CT_ID_MAX. JSON text
+ * (malloc'd); *id receives the id (SCH_CMD_ID_LEN). NULL on out of memory. */
+char *sch_event_promise(const sch_rec *inv, ct_type type, int64_t at, char *id, size_t idlen);
+
 /* A decision that publishes nothing (docs/backtest.md): the invoice, the
  * held step (index, attempt, name, channel, kind, template; step_idx -1:
  * a payment thanks, without index and attempt), the rule that held or

@@ -173,6 +173,7 @@ static void rec_free(sch_rec *r)
     case SCH_T_INV:
         free(r->u.inv.history);
         free(r->u.inv.credits);
+        free(r->u.inv.promise_invoices);
         break;
     case SCH_T_CUST:
         free(r->u.cust.contact);
@@ -297,9 +298,9 @@ static void cpy(char *dst, size_t len, const char *s)
     cm_strlcpy(dst, s, len);
 }
 
-const char *const sch_inv_fields[] = {"v",  "c",  "n",  "cu", "a",  "pd", "cr", "io",
-                                      "du", "st", "ds", "s",  "at", "nk", "nx", "p",
-                                      "sg", "vr", "h",  "cn", "tp", "ta", NULL};
+const char *const sch_inv_fields[] = {"v",  "c",  "n",  "cu", "a",  "pd", "cr", "io", "du", "st",
+                                      "ds", "s",  "at", "nk", "nx", "p",  "sg", "vr", "h",  "cn",
+                                      "tp", "ta", "pi", "pu", "pr", "pa", "pq", "po", "pl", NULL};
 const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz", "sl", NULL};
 
 int sch_field_index(const char *const *list, const char *f)
@@ -377,6 +378,26 @@ static int inv_field_at(sch_inv *v, int i, const char *s)
     case 21:
         v->thanks_amt = ll(s);
         break;
+    case 22:
+        cpy(v->promise_id, sizeof v->promise_id, s);
+        break;
+    case 23:
+        v->promise_until = ll(s);
+        break;
+    case 24:
+        cpy(v->promise_primary, sizeof v->promise_primary, s);
+        break;
+    case 25:
+        v->promise_amount = ll(s);
+        break;
+    case 26:
+        v->promise_paid = ll(s);
+        break;
+    case 27:
+        v->promised_on = (int32_t)ll(s);
+        break;
+    case 28:
+        return sch_str_set(&v->promise_invoices, s[0] ? s : NULL);
     default:
         break;
     }
@@ -473,7 +494,9 @@ char *sch_inv_encode(const sch_rec *r, const char *fs, const char *fv)
     const sch_inv *v = &r->u.inv;
     size_t cap = 512 + strlen(v->customer) + strlen(v->number) +
                  (v->history ? strlen(v->history) : 0) + (v->credits ? strlen(v->credits) : 0) +
-                 strlen(v->thanks_pid) + strlen(v->strategy) + strlen(v->variant);
+                 strlen(v->thanks_pid) + strlen(v->strategy) + strlen(v->variant) +
+                 strlen(v->promise_id) + strlen(v->promise_primary) +
+                 (v->promise_invoices ? strlen(v->promise_invoices) : 0);
     char *out = malloc(cap), *p = out, *end = out + cap - 1;
     if (!out)
         return NULL;
@@ -558,6 +581,33 @@ char *sch_inv_encode(const sch_rec *r, const char *fs, const char *fv)
         case 21:
             if (v->thanks_pid[0])
                 putll(&p, end, v->thanks_amt, LLONG_MIN);
+            break;
+        case 22:
+            put(&p, end, v->promise_id);
+            break;
+        case 23:
+            if (v->promise_id[0])
+                putll(&p, end, v->promise_until, LLONG_MIN);
+            break;
+        case 24:
+            if (v->promise_id[0])
+                put(&p, end, v->promise_primary);
+            break;
+        case 25:
+            if (v->promise_id[0] && !v->promise_primary[0])
+                putll(&p, end, v->promise_amount, LLONG_MIN);
+            break;
+        case 26:
+            if (v->promise_id[0] && !v->promise_primary[0])
+                putll(&p, end, v->promise_paid, 0);
+            break;
+        case 27:
+            if (v->promise_id[0] && !v->promise_primary[0])
+                putll(&p, end, v->promised_on, LLONG_MIN);
+            break;
+        case 28:
+            if (v->promise_id[0] && !v->promise_primary[0] && v->promise_invoices)
+                put(&p, end, v->promise_invoices);
             break;
         }
         if (p > val)

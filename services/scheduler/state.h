@@ -63,6 +63,15 @@ typedef struct sch_inv {
     char *credits; /* credit note ids applied, ";id;id;" (owned) */
     char thanks_pid[SCH_ID_LEN];
     int64_t thanks_amt;
+    /* an open promise to pay (promise.made) covering this invoice: its id
+     * (the event id), the instant it breaks (00:00 local after
+     * promised_on + grace_days), and the primary invoice that keeps its
+     * figures (empty: this one). The primary holds amount, paid since made,
+     * promised_on and the promise's invoice ids ("I-1,I-2", owned). */
+    char promise_id[SCH_ID_LEN], promise_primary[SCH_ID_LEN];
+    int64_t promise_until, promise_amount, promise_paid;
+    int32_t promised_on;
+    char *promise_invoices;
     int old_part; /* timer as loaded, to move it on commit */
     int64_t old_next_ms;
     unsigned fields; /* bit i: sch_inv_fields[i] was in the stored hash */

@@ -124,6 +124,8 @@ static void apply_event(world *w, json_t *ev)
         fake_load(w->m);
         assert_int_equal(sch_plan_event(&c, &se, 2), 0);
         fake_load(w->m);
+        assert_int_equal(sch_plan_event(&c, &se, 3), 0);
+        fake_load(w->m);
         if (sch_apply_event(&c, &se, 0, err, sizeof err) < 0) {
             if (strncmp(err, "internal", 8) == 0)
                 fail_msg("%s", err);
