@@ -76,6 +76,8 @@ static int handled(ct_type t)
     case CT_EV_DISPUTE_OPENED:
     case CT_EV_DISPUTE_RESOLVED:
     case CT_EV_PROMISE_MADE: /* acted on when the policy has "promises" */
+    case CT_EV_CONTACT_LOGGED:
+    case CT_EV_CONTACT_RESUMED:
         return 1;
     default:
         return 0; /* the scheduler's own types */
@@ -923,11 +925,60 @@ static char *csv_from(const char *const *v, size_t n)
     return s;
 }
 
+/* Removes item from a ",a,b," list (NULL when it empties). */
+static void csv_del(char **csv, const char *item)
+{
+    char mark[64];
+    snprintf(mark, sizeof mark, ",%s,", item);
+    char *at = *csv ? strstr(*csv, mark) : NULL;
+    if (!at)
+        return;
+    memmove(at, at + strlen(mark) - 1, strlen(at + strlen(mark) - 1) + 1);
+    if (strcmp(*csv, ",") == 0) {
+        free(*csv);
+        *csv = NULL;
+    }
+}
+
+/* contact.logged: a call's outcome, reported by a CRM or dialer. It counts
+ * against the caps (when the policy has some), a conversation starts the
+ * after-conversation period, a wrong number makes the phone unusable for
+ * sms and calls until customer.upserted changes it. */
+static int ev_logged(sch_ctx *c, const ct_event *e, sch_rec *cust)
+{
+    const ct_contact_log *d = &e->data.contact_log;
+    sch_cust *cu = &cust->u.cust;
+    int32_t day;
+    int minute;
+    cust_touch(c, cust, e->customer_id);
+    cm_tz_local(sch_cust_tz(c, cust), d->at_ms, &day, &minute);
+    if (c->pol->contact.any_caps) {
+        char *n = sch_sendlog_add(cu->sendlog, day, (int)d->channel);
+        if (!n)
+            return -1;
+        free(cu->sendlog);
+        cu->sendlog = n;
+    }
+    if (d->outcome == CT_CALL_CONVERSATION && day > cu->conversation)
+        cu->conversation = day;
+    if (d->outcome == CT_CALL_WRONG_NUMBER)
+        cu->wrong_number = 1;
+    return 0;
+}
+
 static void ev_customer(sch_ctx *c, const ct_event *e, sch_rec *cust)
 {
     const ct_customer *d = &e->data.customer;
     sch_cust *cu = &cust->u.cust;
     cust_touch(c, cust, e->customer_id);
+    /* a phone reported wrong (contact.logged) stays unusable until the
+     * number changes */
+    if (cu->wrong_number) {
+        const char *at = cu->contact ? strstr(cu->contact, "\"phone\":\"") : NULL;
+        size_t pl = d->phone ? strlen(d->phone) : 0;
+        if (!at || !d->phone || strncmp(at + 9, d->phone, pl) != 0 || at[9 + pl] != '"')
+            cu->wrong_number = 0;
+    }
     /* the command's "customer", kept as compact JSON: customer_id, then
      * these in this order when given */
     const char *keys[] = {"name", "email", "phone", "timezone", "locale", "country"};
@@ -944,6 +995,10 @@ static void ev_customer(sch_ctx *c, const ct_event *e, sch_rec *cust)
         cu->contact_dirty = 1;
     }
     free(js);
+    cm_strlcpy(cu->region, d->region && strlen(d->region) < sizeof cu->region ? d->region : "",
+               sizeof cu->region);
+    free(cu->zones);
+    cu->zones = csv_from(d->extra_timezones.v, d->extra_timezones.n);
     const char *tz = d->timezone, *lo = d->locale, *co = d->country;
     cm_strlcpy(cu->tz, tz && strlen(tz) < sizeof cu->tz ? tz : "", sizeof cu->tz);
     cm_strlcpy(cu->locale, lo && strlen(lo) < sizeof cu->locale ? lo : "", sizeof cu->locale);
@@ -983,6 +1038,20 @@ static int apply_inner(sch_ctx *c, const sch_event *se, int part, int from_pendi
         return 0;
     case CT_EV_PROMISE_MADE:
         return ev_promise(c, e, cust, errstr, errlen);
+    case CT_EV_CONTACT_RESUMED: /* consent again: lifts a cease and an opt-out */
+        cust_touch(c, cust, cu);
+        if (e->data.resumed.channel == CT_CH_NONE) {
+            free(cust->u.cust.ceased);
+            free(cust->u.cust.opted_out);
+            cust->u.cust.ceased = cust->u.cust.opted_out = NULL;
+        } else {
+            const char *ch = ct_channel_name(e->data.resumed.channel);
+            csv_del(&cust->u.cust.ceased, ch);
+            csv_del(&cust->u.cust.opted_out, ch);
+        }
+        return 0;
+    case CT_EV_CONTACT_LOGGED:
+        return ev_logged(c, e, cust) < 0 ? bad(errstr, errlen, "internal", "out of memory") : 0;
     case CT_EV_CONTACT_CEASED: {
         /* ",email,": that channel; ",*,": every channel */
         ct_channel chan = e->data.ceased.channel;
@@ -1107,7 +1176,7 @@ static int out_add(sch_ctx *c, int part, char topic, const char *id, const char 
 }
 
 /* The rule that holds a send on channel for this debtor ("ceased",
- * "opted_out"), or NULL. */
+ * "opted_out", "wrong_number"), or NULL. */
 static const char *blocked(const sch_rec *cust, const char *channel)
 {
     if (!cust)
@@ -1117,6 +1186,8 @@ static const char *blocked(const sch_rec *cust, const char *channel)
         return "ceased";
     if (sch_csv_has(cu->opted_out, channel))
         return "opted_out";
+    if (cu->wrong_number && (!strcmp(channel, "sms") || !strcmp(channel, "call_task")))
+        return "wrong_number"; /* a logged call found the phone wrong */
     return NULL;
 }
 
@@ -1149,7 +1220,8 @@ static const sch_clock_rules *rules_of(const sch_ctx *c, const sch_rec *cust)
 {
     if (!c->pol->contact.enabled)
         return NULL;
-    return sch_contact_rules_for(&c->pol->contact, NULL, cust ? cust->u.cust.country : NULL);
+    return sch_contact_rules_for(&c->pol->contact, cust ? cust->u.cust.region : NULL,
+                                 cust ? cust->u.cust.country : NULL);
 }
 
 /* The debtor's clock and caps (contact_rules, contact.h): a debtor-facing
@@ -1170,9 +1242,28 @@ static int defer(sch_ctx *c, sch_rec *inv, const sch_rec *cust, const cm_tz *tz,
     const char *log = cust ? cust->u.cust.sendlog : NULL;
     char rule[96] = "";
     int64_t t = c->now;
-    for (int k = 0; k < 16; k++) {
+    int at = send_min >= r->start_min && send_min < r->end_min ? send_min : r->start_min;
+    for (int k = 0; k < 32; k++) {
         const char *why;
         int64_t n = sch_clock_next(r, tz, t, send_min, &why);
+        /* a debtor with several zones: the window must hold in each */
+        const char *z = cust ? cust->u.cust.zones : NULL;
+        while (!(why && n > t) && z && *z) {
+            char name[CT_ZONE_MAX + 1], e[128];
+            const char *comma = strchr(z + 1, ',');
+            size_t zl = comma ? (size_t)(comma - z - 1) : 0;
+            const cm_tz *ztz = NULL;
+            if (zl > 0 && zl < sizeof name) {
+                memcpy(name, z + 1, zl);
+                name[zl] = 0;
+                ztz = cm_tz_get(name, e, sizeof e);
+            }
+            if (ztz)
+                n = sch_clock_next(r, ztz, t, -1, &why);
+            z = comma;
+            if (z && !z[1])
+                break;
+        }
         if (why && n > t) {
             if (!rule[0])
                 snprintf(rule, sizeof rule, "%s:moved", why);
@@ -1183,9 +1274,18 @@ static int defer(sch_ctx *c, sch_rec *inv, const sch_rec *cust, const cm_tz *tz,
         int minute;
         const sch_cap *hit;
         cm_tz_local(tz, t, &today, &minute);
+        if (channel == CT_CH_CALL_TASK && r->after_conversation_days > 0 && cust &&
+            cust->u.cust.conversation &&
+            today < cust->u.cust.conversation + r->after_conversation_days) {
+            /* no call within the period after a conversation (its day is day 1) */
+            int32_t d = cust->u.cust.conversation + r->after_conversation_days;
+            if (!rule[0])
+                snprintf(rule, sizeof rule, "after_conversation:%dd", r->after_conversation_days);
+            t = cm_tz_local_to_utc(tz, d, at / 60, at % 60);
+            continue;
+        }
         if (r->ncaps == 0 || sch_caps_check(r, log, channel, today, &ok_day, &hit) == 0)
             break;
-        int at = send_min >= r->start_min && send_min < r->end_min ? send_min : r->start_min;
         n = cm_tz_local_to_utc(tz, ok_day, at / 60, at % 60);
         if (n <= t)
             break; /* cannot happen: ok_day is later */

@@ -46,6 +46,8 @@ typedef struct sch_clock_rules {
     int nholidays;
     sch_cap caps[SCH_CAPS_MAX];
     int ncaps;
+    int after_conversation_days; /* no call_task for this many local days after a
+                                  * conversation, its day being day 1 (0 = off) */
 } sch_clock_rules;
 
 typedef struct sch_jurisdiction {

@@ -479,6 +479,13 @@ static int parse_clock(json_t *o, const char *path, sch_clock_rules *r, char *er
             r->weekdays |= 1u << k;
         }
     }
+    json_t *ac = json_object_get(o, "after_conversation_days");
+    if (ac) {
+        fmt(p, sizeof p, "%s.after_conversation_days", path);
+        if (!json_is_integer(ac) || json_integer_value(ac) < 0 || json_integer_value(ac) > 90)
+            return err(errstr, errlen, p, "must be an integer 0..90");
+        r->after_conversation_days = (int)json_integer_value(ac);
+    }
     json_t *cs = json_object_get(o, "caps");
     if (cs) {
         size_t i;

@@ -182,6 +182,7 @@ static void rec_free(sch_rec *r)
         free(r->u.cust.opted_out);
         free(r->u.cust.ceased);
         free(r->u.cust.sendlog);
+        free(r->u.cust.zones);
         sch_strlist_free(&r->u.cust.open);
         sch_strlist_free(&r->u.cust.gone);
         sch_strlist_free(&r->u.cust.added);
@@ -301,7 +302,8 @@ static void cpy(char *dst, size_t len, const char *s)
 const char *const sch_inv_fields[] = {"v",  "c",  "n",  "cu", "a",  "pd", "cr", "io", "du", "st",
                                       "ds", "s",  "at", "nk", "nx", "p",  "sg", "vr", "h",  "cn",
                                       "tp", "ta", "pi", "pu", "pr", "pa", "pq", "po", "pl", NULL};
-const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz", "sl", NULL};
+const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz",
+                                        "sl", "cv", "wn", "rg", "xz", NULL};
 
 int sch_field_index(const char *const *list, const char *f)
 {
@@ -452,6 +454,14 @@ static int cust_field(sch_cust *c, const char *f, const char *s)
         return sch_str_set(&c->ceased, s[0] ? s : NULL);
     else if (!strcmp(f, "sl"))
         return sch_str_set(&c->sendlog, s[0] ? s : NULL);
+    else if (!strcmp(f, "cv"))
+        c->conversation = (int32_t)ll(s);
+    else if (!strcmp(f, "wn"))
+        c->wrong_number = s[0] == '1';
+    else if (!strcmp(f, "rg"))
+        cpy(c->region, sizeof c->region, s);
+    else if (!strcmp(f, "xz"))
+        return sch_str_set(&c->zones, s[0] ? s : NULL);
     else if (!strncmp(f, "o:", 2))
         return strlist_push(&c->open, f + 2);
     else if (!strncmp(f, "u:", 2))
@@ -715,7 +725,8 @@ int sch_rec_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errle
     return 0;
 }
 
-const char *const sch_cust_fields[] = {"v", "tz", "lo", "co", "oo", "cz", "sl", NULL};
+const char *const sch_cust_fields[] = {"v",  "tz", "lo", "co", "oo", "cz",
+                                       "sl", "cv", "wn", "rg", "xz", NULL};
 
 int sch_cust_decode_contact(sch_rec *r, const redisReply *rep)
 {

@@ -269,6 +269,12 @@ static void write_cust(sch_ops *a, sch_rec *r)
     hw_s(&w, "oo", c->opted_out);
     hw_s(&w, "cz", c->ceased);
     hw_s(&w, "sl", c->sendlog);
+    if (c->conversation)
+        hw_i(&w, "cv", c->conversation);
+    if (c->wrong_number)
+        hw_s(&w, "wn", "1");
+    hw_s(&w, "rg", c->region);
+    hw_s(&w, "xz", c->zones);
     for (int i = 0; i < c->added.n; i++)
         hw_s(&w, c->added.v[i], "1");
     for (int i = 0; i < c->ncredit; i++) {
