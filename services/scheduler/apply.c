@@ -1303,6 +1303,13 @@ static int defer(sch_ctx *c, sch_rec *inv, const sch_rec *cust, const cm_tz *tz,
     hist(inv, h);
     if (decide(c, inv, idx, rule, c->now) < 0)
         return -1;
+    /* the command, when it goes, says which rules moved it */
+    char mark[104];
+    snprintf(mark, sizeof mark, "%s;", rule);
+    if ((!v->moved_rules || !strstr(v->moved_rules, mark)) &&
+        (!v->moved_rules || strlen(v->moved_rules) < 16 * 40) &&
+        sch_str_append(&v->moved_rules, mark) < 0)
+        return -1;
     v->next_ms = t;
     c->deferred++;
     return 1;
@@ -1392,6 +1399,8 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
             return -1;
         v->next_kind = v->promise_id[0] ? 'p' : 0; /* an open promise still breaks */
         v->next_ms = v->promise_id[0] ? v->promise_until : 0;
+        free(v->moved_rules);
+        v->moved_rules = NULL;
         snprintf(h, sizeof h, "t@%lld;", (long long)c->now);
         hist(inv, h);
         c->fired++;
@@ -1451,6 +1460,8 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
         if (facing && log_send(c, cust, tz, (int)st->channel) < 0)
             return -1;
     }
+    free(v->moved_rules); /* this send is done: sent or held */
+    v->moved_rules = NULL;
     /* the next step at its own time, even if that is already past (a late
      * round fires it at once): no step of a running ladder is lost */
     int nxt = v->step + 1;

@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "event.h"
 #include "map.h"
+#include "str.h"
 
 /* The longest ids the builders below write (contract/command.h) must fit
  * in CT_COMMAND_ID_MAX, and an escalation event's id in what the event
@@ -178,6 +179,27 @@ static void base(ct_command *c, const sch_rec *inv, const sch_rec *cust, const s
     c->not_after_ms = 0;
 }
 
+/* The command's "rules": the contact rules that moved this send
+ * (inv->moved_rules, "r;r;"), copied into buf; c->rules point into it. */
+static void set_rules(ct_command *c, const sch_rec *inv, char *buf, size_t len)
+{
+    const char *mr = inv->u.inv.moved_rules;
+    c->nrules = 0;
+    if (!mr || !*mr)
+        return;
+    cm_strlcpy(buf, mr, len);
+    for (char *p = buf; *p && c->nrules < CT_COMMAND_RULES_MAX;) {
+        char *semi = strchr(p, ';');
+        if (semi)
+            *semi = 0;
+        if (*p && strlen(p) <= CT_COMMAND_RULE_MAX)
+            c->rules[c->nrules++] = p;
+        if (!semi)
+            break;
+        p = semi + 1;
+    }
+}
+
 /* Encodes c into a new string (NULL on out of memory). */
 static char *encode(const ct_command *c)
 {
@@ -197,7 +219,9 @@ char *sch_command_step(const sch_rec *inv, const sch_rec *cust, const sch_policy
     ct_command c; /* not zeroed: base() sets every field encode reads */
     if (sch_command_id_step(id, sizeof id, inv->tenant, inv->id, step_idx, inv->u.inv.attempt) < 0)
         return NULL;
+    char rules[CT_COMMAND_RULES_MAX * (CT_COMMAND_RULE_MAX + 1) + 1];
     base(&c, inv, cust, pol, tz, id, scheduled, now);
+    set_rules(&c, inv, rules, sizeof rules);
     c.kind = st->kind;
     c.channel = st->channel;
     c.template_id = st->template_id;
@@ -218,7 +242,9 @@ char *sch_command_thanks(const sch_rec *inv, const sch_rec *cust, const sch_poli
     ct_command c;
     if (sch_command_id_thanks(id, sizeof id, inv->tenant, inv->id, inv->u.inv.thanks_pid) < 0)
         return NULL;
+    char rules[CT_COMMAND_RULES_MAX * (CT_COMMAND_RULE_MAX + 1) + 1];
     base(&c, inv, cust, pol, tz, id, scheduled, now);
+    set_rules(&c, inv, rules, sizeof rules);
     c.kind = CT_KIND_PAYMENT_THANKS;
     c.channel = pol->thanks_channel;
     c.template_id = pol->thanks_template;

@@ -174,6 +174,7 @@ static void rec_free(sch_rec *r)
         free(r->u.inv.history);
         free(r->u.inv.credits);
         free(r->u.inv.promise_invoices);
+        free(r->u.inv.moved_rules);
         break;
     case SCH_T_CUST:
         free(r->u.cust.contact);
@@ -299,9 +300,9 @@ static void cpy(char *dst, size_t len, const char *s)
     cm_strlcpy(dst, s, len);
 }
 
-const char *const sch_inv_fields[] = {"v",  "c",  "n",  "cu", "a",  "pd", "cr", "io", "du", "st",
-                                      "ds", "s",  "at", "nk", "nx", "p",  "sg", "vr", "h",  "cn",
-                                      "tp", "ta", "pi", "pu", "pr", "pa", "pq", "po", "pl", NULL};
+const char *const sch_inv_fields[] = {
+    "v",  "c",  "n", "cu", "a",  "pd", "cr", "io", "du", "st", "ds", "s",  "at", "nk", "nx", "p",
+    "sg", "vr", "h", "cn", "tp", "ta", "pi", "pu", "pr", "pa", "pq", "po", "pl", "mr", NULL};
 const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz",
                                         "sl", "cv", "wn", "rg", "xz", NULL};
 
@@ -400,6 +401,8 @@ static int inv_field_at(sch_inv *v, int i, const char *s)
         break;
     case 28:
         return sch_str_set(&v->promise_invoices, s[0] ? s : NULL);
+    case 29:
+        return sch_str_set(&v->moved_rules, s[0] ? s : NULL);
     default:
         break;
     }
@@ -506,7 +509,8 @@ char *sch_inv_encode(const sch_rec *r, const char *fs, const char *fv)
                  (v->history ? strlen(v->history) : 0) + (v->credits ? strlen(v->credits) : 0) +
                  strlen(v->thanks_pid) + strlen(v->strategy) + strlen(v->variant) +
                  strlen(v->promise_id) + strlen(v->promise_primary) +
-                 (v->promise_invoices ? strlen(v->promise_invoices) : 0);
+                 (v->promise_invoices ? strlen(v->promise_invoices) : 0) +
+                 (v->moved_rules ? strlen(v->moved_rules) : 0);
     char *out = malloc(cap), *p = out, *end = out + cap - 1;
     if (!out)
         return NULL;
@@ -618,6 +622,10 @@ char *sch_inv_encode(const sch_rec *r, const char *fs, const char *fv)
         case 28:
             if (v->promise_id[0] && !v->promise_primary[0] && v->promise_invoices)
                 put(&p, end, v->promise_invoices);
+            break;
+        case 29:
+            if (v->moved_rules)
+                put(&p, end, v->moved_rules);
             break;
         }
         if (p > val)
