@@ -61,6 +61,14 @@ static const row rows[CT_M_COUNT] = {
         COUNTER(SCHEDULER, "arrears_scheduler_fired_total", "timers fired (commands)"),
     [CT_M_SCHEDULER_SKIPPED] = COUNTER(SCHEDULER, "arrears_scheduler_skipped_total",
                                        "ladder steps skipped by a hold or a condition"),
+    [CT_M_SCHEDULER_DEFERRED] =
+        COUNTER(SCHEDULER, "arrears_scheduler_deferred_total",
+                "sends moved by a contact rule (window, weekday, holiday, cap, conversation)"),
+    [CT_M_SCHEDULER_KEPT] = COUNTER(SCHEDULER, "arrears_scheduler_promises_total{outcome=\"kept\"}",
+                                    "promises to pay decided"),
+    [CT_M_SCHEDULER_BROKEN] =
+        COUNTER(SCHEDULER, "arrears_scheduler_promises_total{outcome=\"broken\"}",
+                "promises to pay decided"),
     [CT_M_SCHEDULER_CONFLICTS] = COUNTER(SCHEDULER, "arrears_scheduler_conflicts_total",
                                          "batches recomputed after a version conflict"),
     [CT_M_SCHEDULER_REPUBLISHED] = COUNTER(SCHEDULER, "arrears_scheduler_republished_total",

@@ -62,6 +62,9 @@ typedef enum ct_metric {
     CT_M_SCHEDULER_REJECTED,    /* arrears_scheduler_events_total{result="rejected"} */
     CT_M_SCHEDULER_FIRED,       /* arrears_scheduler_fired_total */
     CT_M_SCHEDULER_SKIPPED,     /* arrears_scheduler_skipped_total */
+    CT_M_SCHEDULER_DEFERRED,    /* arrears_scheduler_deferred_total */
+    CT_M_SCHEDULER_KEPT,        /* arrears_scheduler_promises_total{outcome="kept"} */
+    CT_M_SCHEDULER_BROKEN,      /* arrears_scheduler_promises_total{outcome="broken"} */
     CT_M_SCHEDULER_CONFLICTS,   /* arrears_scheduler_conflicts_total */
     CT_M_SCHEDULER_REPUBLISHED, /* arrears_scheduler_republished_total */
     CT_M_SCHEDULER_LATENESS,    /* arrears_scheduler_lateness_seconds */

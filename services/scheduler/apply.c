@@ -447,6 +447,7 @@ static int promise_payment(sch_ctx *c, sch_rec *inv, sch_rec *cust, int64_t amt)
         return 0;
     if (promise_publish(c, prim, CT_EV_PROMISE_KEPT, c->now) < 0)
         return -1;
+    c->kept++;
     promise_drop(c, prim, cust, prim->u.inv.promise_id, NULL);
     return 0;
 }
@@ -1372,6 +1373,7 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
         int primary = !v->promise_primary[0];
         if (primary && promise_publish(c, inv, CT_EV_PROMISE_BROKEN, v->next_ms) < 0)
             return -1;
+        c->broken += primary;
         promise_clear(c, inv, cust, 1); /* the ladder resumes, missed steps collapsed */
         return primary;
     }

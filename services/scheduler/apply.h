@@ -56,7 +56,7 @@ typedef struct sch_ctx {
      * would have had, payload = the decision's JSON. */
     int decide;
     /* counters for metrics and tests */
-    long long applied, ignored, pended, fired, skipped, deferred;
+    long long applied, ignored, pended, fired, skipped, deferred, kept, broken;
     int oom; /* set when an effect could not be queued (out of memory) */
 } sch_ctx;
 

@@ -111,8 +111,10 @@ int sch_engine_apply(sch_engine *e, const sch_event *evs, const int *parts, size
             }
         }
         int cr = ok ? e->store.commit(e->store.be, &c, errstr, errlen) : -1;
-        /* events publish nothing but the backtest's decisions (a dispute
-         * holding a step) */
+        if (cr == 0)
+            add(e->m[CT_M_SCHEDULER_KEPT], c.kept);
+        /* events publish a kept promise, and the backtest's decisions (a
+         * dispute holding a step) */
         if (cr == 0 && c.nouts && publish_outs(e, &c, errstr, errlen) < 0) {
             for (size_t i = 0; i < c.nouts; i++)
                 e->recover[c.outs[i].part] = 1;
@@ -343,6 +345,8 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
     if (cr < 0)
         goto cleanup;
     add(e->m[CT_M_SCHEDULER_SKIPPED], c.skipped);
+    add(e->m[CT_M_SCHEDULER_DEFERRED], c.deferred);
+    add(e->m[CT_M_SCHEDULER_BROKEN], c.broken);
     if (c.nouts && e->crash_after_claims > 0 && --e->crash_after_claims == 0) {
         cm_log_warn("ARREARS_SCHEDULER_FAULT: exiting after a claim, before publishing");
         _exit(137); /* as if killed: nothing flushed, nothing committed */
