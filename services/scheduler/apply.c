@@ -1012,6 +1012,11 @@ static void ev_customer(sch_ctx *c, const ct_event *e, sch_rec *cust)
     cu->tags = tags;
     free(cu->opted_out);
     cu->opted_out = oo;
+    const char *pc_names[CT_CH_COUNT];
+    for (size_t i = 0; i < d->channels.n && i < CT_CH_COUNT; i++)
+        pc_names[i] = ct_channel_name(d->channels.v[i]);
+    free(cu->prefer);
+    cu->prefer = csv_from(pc_names, d->channels.n < CT_CH_COUNT ? d->channels.n : CT_CH_COUNT);
 }
 
 static int apply_inner(sch_ctx *c, const sch_event *se, int part, int from_pending, char *errstr,
@@ -1335,6 +1340,38 @@ static int log_send(sch_ctx *c, sch_rec *cust, const cm_tz *tz, int channel)
     return 0;
 }
 
+/* 1 when the debtor has an address for channel: an email for email, a
+ * phone for sms and calls (the contact the commands carry). */
+static int has_address(const sch_rec *cust, ct_channel ch)
+{
+    const char *ct = cust ? cust->u.cust.contact : NULL;
+    switch (ch) {
+    case CT_CH_EMAIL:
+        return ct && strstr(ct, "\"email\":\"") != NULL;
+    case CT_CH_SMS:
+    case CT_CH_CALL_TASK:
+        return ct && strstr(ct, "\"phone\":\"") != NULL;
+    default:
+        return 1;
+    }
+}
+
+/* A step's channel choice: the first of its channels that is in the
+ * debtor's preference (when they gave one), not opted out or ceased, and
+ * has an address; -1 when none qualifies. */
+static int pick_channel(const sch_step *st, const sch_rec *cust)
+{
+    const char *prefer = cust ? cust->u.cust.prefer : NULL;
+    for (int k = 0; k < st->nchannels; k++) {
+        const char *name = ct_channel_name(st->channels[k]);
+        if (prefer && !sch_csv_has(prefer, name))
+            continue;
+        if (!blocked(cust, name) && has_address(cust, st->channels[k]))
+            return k;
+    }
+    return -1;
+}
+
 int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
 {
     sch_inv *v = &inv->u.inv;
@@ -1419,7 +1456,27 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
     /* handing a debt to an agency is not a contact with the debtor: an
      * escalation goes on through a cease or an opt-out, at any hour */
     int facing = st->kind != CT_KIND_ESCALATION;
-    const char *held = facing ? blocked(cust, ct_channel_name(st->channel)) : NULL;
+    const char *held = NULL;
+    sch_step chosen;
+    if (facing && st->nchannels > 0) { /* channel choice */
+        int pick = pick_channel(st, cust);
+        if (pick < 0) {
+            held = "no_channel";
+        } else {
+            chosen = *st;
+            chosen.channel = st->channels[pick];
+            st = &chosen;
+            if (pick > 0) {
+                char r[48];
+                snprintf(r, sizeof r, "channel:fallback:%s;", ct_channel_name(st->channel));
+                if (!v->moved_rules || !strstr(v->moved_rules, r))
+                    if (sch_str_append(&v->moved_rules, r) < 0)
+                        return -1;
+            }
+        }
+    } else if (facing) {
+        held = blocked(cust, ct_channel_name(st->channel));
+    }
     int cond = st->min_outstanding_minor > 0 && sch_inv_outstanding(v) < st->min_outstanding_minor;
     if (!held && !cond && facing) {
         int d = defer(c, inv, cust, tz, v->step, st->send_hour * 60 + st->send_minute,

@@ -161,9 +161,9 @@ static int parse_step(json_t *o, const char *path, const sch_policy *pol, sch_st
     char p[256], off[32];
     const char *key;
     json_t *v;
-    static const char *const known[] = {"name",       "offset",  "action",    "channel",
-                                        "template",   "send_at", "valid_for", "level",
-                                        "conditions", "comment", NULL};
+    static const char *const known[] = {"name",     "offset",     "action",  "channel",
+                                        "channels", "template",   "send_at", "valid_for",
+                                        "level",    "conditions", "comment", NULL};
     if (!json_is_object(o))
         return err(errstr, errlen, path, "must be an object");
     json_object_foreach(o, key, v)
@@ -198,6 +198,29 @@ static int parse_step(json_t *o, const char *path, const sch_policy *pol, sch_st
     st->channel = channel_of(name);
     if (st->channel == CT_CH_NONE)
         return err(errstr, errlen, p, "must be email, sms, webhook, call_task or letter");
+    json_t *chs = json_object_get(o, "channels");
+    st->nchannels = 0;
+    if (chs) {
+        size_t i;
+        json_t *ch;
+        fmt(p, sizeof p, "%s.channels", path);
+        if (json_object_get(o, "channel"))
+            return err(errstr, errlen, p, "give channel or channels, not both");
+        if (!json_is_array(chs) || json_array_size(chs) == 0 || json_array_size(chs) > CT_CH_COUNT)
+            return err(errstr, errlen, p, "must be a non-empty array of distinct channels");
+        json_array_foreach(chs, i, ch)
+        {
+            const char *n = json_string_value(ch);
+            ct_channel cc = n ? channel_of(n) : CT_CH_NONE;
+            for (int k = 0; k < st->nchannels; k++)
+                if (st->channels[k] == cc)
+                    cc = CT_CH_NONE;
+            if (cc == CT_CH_NONE)
+                return err(errstr, errlen, p, "must be a non-empty array of distinct channels");
+            st->channels[st->nchannels++] = cc;
+        }
+        st->channel = st->channels[0];
+    }
     if (get_str(o, "template", st->template_id, sizeof st->template_id, NULL, path, errstr,
                 errlen) < 0)
         return -1;

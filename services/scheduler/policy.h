@@ -28,6 +28,10 @@ typedef struct sch_step {
     int offset_days;    /* relative to the due date */
     ct_kind kind;       /* "action": reminder | call_task | letter | escalation */
     ct_channel channel; /* email | sms | webhook | call_task | letter */
+    /* "channels": an ordered choice instead of one channel (nchannels > 0);
+     * channel is then channels[0], the first choice */
+    ct_channel channels[CT_CH_COUNT];
+    int nchannels;
     char template_id[SCH_NAME_MAX];
     int send_hour, send_minute;    /* local time in the debtor's zone */
     int64_t valid_for_ms;          /* not_after = created_at + this (0 = none) */

@@ -184,6 +184,7 @@ static void rec_free(sch_rec *r)
         free(r->u.cust.ceased);
         free(r->u.cust.sendlog);
         free(r->u.cust.zones);
+        free(r->u.cust.prefer);
         sch_strlist_free(&r->u.cust.open);
         sch_strlist_free(&r->u.cust.gone);
         sch_strlist_free(&r->u.cust.added);
@@ -303,8 +304,8 @@ static void cpy(char *dst, size_t len, const char *s)
 const char *const sch_inv_fields[] = {
     "v",  "c",  "n", "cu", "a",  "pd", "cr", "io", "du", "st", "ds", "s",  "at", "nk", "nx", "p",
     "sg", "vr", "h", "cn", "tp", "ta", "pi", "pu", "pr", "pa", "pq", "po", "pl", "mr", NULL};
-const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz",
-                                        "sl", "cv", "wn", "rg", "xz", NULL};
+const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz", "sl",
+                                        "cv", "wn", "rg", "xz", "pc", NULL};
 
 int sch_field_index(const char *const *list, const char *f)
 {
@@ -465,6 +466,8 @@ static int cust_field(sch_cust *c, const char *f, const char *s)
         cpy(c->region, sizeof c->region, s);
     else if (!strcmp(f, "xz"))
         return sch_str_set(&c->zones, s[0] ? s : NULL);
+    else if (!strcmp(f, "pc"))
+        return sch_str_set(&c->prefer, s[0] ? s : NULL);
     else if (!strncmp(f, "o:", 2))
         return strlist_push(&c->open, f + 2);
     else if (!strncmp(f, "u:", 2))
@@ -733,8 +736,8 @@ int sch_rec_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errle
     return 0;
 }
 
-const char *const sch_cust_fields[] = {"v",  "tz", "lo", "co", "oo", "cz",
-                                       "sl", "cv", "wn", "rg", "xz", NULL};
+const char *const sch_cust_fields[] = {"v",  "tz", "lo", "co", "oo", "cz", "sl",
+                                       "cv", "wn", "rg", "xz", "pc", NULL};
 
 int sch_cust_decode_contact(sch_rec *r, const redisReply *rep)
 {

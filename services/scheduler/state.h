@@ -99,7 +99,8 @@ typedef struct sch_cust {
     int32_t conversation;     /* local day of the last logged conversation (0 none) */
     int wrong_number;         /* a call reported the phone wrong: no sms or call */
     char region[8];           /* ISO 3166-2 subdivision ("US-MA"), "" none */
-    char *zones;              /* extra IANA zones, "a,b" (owned; NULL none) */
+    char *zones;              /* extra IANA zones, ",a,b," (owned; NULL none) */
+    char *prefer;             /* the debtor's channels preference, ",email,sms," (owned) */
     sch_strlist open;         /* open invoice ids */
     sch_credit *credit;       /* unallocated payments */
     int ncredit, capcredit;
@@ -170,7 +171,7 @@ int sch_cust_decode_partial(sch_rec *r, const redisReply *rep, const redisReply 
 /* Sets the contact from a GET reply (nil = none). */
 int sch_cust_decode_contact(sch_rec *r, const redisReply *rep);
 extern const char *const sch_cust_fields[];  /* NULL-terminated */
-#define SCH_CUST_NFIELDS 11                  /* entries of sch_cust_fields (the peek's HMGET) */
+#define SCH_CUST_NFIELDS 12                  /* entries of sch_cust_fields (the peek's HMGET) */
 extern const char *const sch_inv_fields[];   /* NULL-terminated */
 extern const char *const sch_cust_scalars[]; /* NULL-terminated */
 int sch_field_index(const char *const *list, const char *f); /* -1 if absent */

@@ -275,6 +275,7 @@ static void write_cust(sch_ops *a, sch_rec *r)
         hw_s(&w, "wn", "1");
     hw_s(&w, "rg", c->region);
     hw_s(&w, "xz", c->zones);
+    hw_s(&w, "pc", c->prefer);
     for (int i = 0; i < c->added.n; i++)
         hw_s(&w, c->added.v[i], "1");
     for (int i = 0; i < c->ncredit; i++) {

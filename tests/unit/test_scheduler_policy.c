@@ -39,6 +39,12 @@ static const struct {
     const char *json, *want;
 } bad[] = {
     {"[]", "must be a JSON object"},
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\",\"channel\":"
+     "\"sms\",\"channels\":[\"sms\"]}]}}",
+     "ladders.a[0].channels: give channel or channels, not both"},
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\",\"channels\":"
+     "[\"sms\",\"sms\"]}]}}",
+     "ladders.a[0].channels: must be a non-empty array of distinct channels"},
     {"{\"version\":2}", "version: must be 1"},
     {"{\"version\":1,\"ladder\":{}}", "ladder: unknown top-level key"},
     {"{\"version\":1,\"ladders\":{}}", "ladders: must be a non-empty object"},
