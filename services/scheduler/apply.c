@@ -229,7 +229,8 @@ int sch_plan_event(sch_ctx *c, const sch_event *se, int phase)
         return 0;
     }
     if (type == CT_EV_PAYMENT_RECEIVED ||
-        (type == CT_EV_PROMISE_MADE && c->pol->promises_enabled)) {
+        (type == CT_EV_PROMISE_MADE && c->pol->promises_enabled) ||
+        (type == CT_EV_CONTACT_CEASED && c->pol->contact.on_cease)) {
         sch_rec *cr = have(c, 'c', t, cu);
         for (int i = 0; cr && i < cr->u.cust.open.n; i++)
             if (!rec(c, 'i', SCH_T_INV, t, cr->u.cust.open.v[i]))
@@ -317,7 +318,16 @@ static int decide(sch_ctx *c, const sch_rec *inv, int idx, const char *rule, int
     char id[SCH_CMD_ID_LEN], key[CT_KEY_MAX];
     sch_step thanks;
     const sch_step *st = &thanks;
-    if (idx < 0) {
+    if (idx == -2) { /* a cease confirmation */
+        memset(&thanks, 0, sizeof thanks);
+        cm_strlcpy(thanks.name, "cease.confirmation", sizeof thanks.name);
+        thanks.channel = (ct_channel)c->pol->contact.on_cease_channel;
+        thanks.kind = thanks.channel == CT_CH_LETTER ? CT_KIND_LETTER : CT_KIND_REMINDER;
+        cm_strlcpy(thanks.template_id, c->pol->contact.on_cease_template,
+                   sizeof thanks.template_id);
+        if (sch_command_id_cease(id, sizeof id, inv->tenant, inv->id, v->cease_id) < 0)
+            return -1;
+    } else if (idx < 0) {
         memset(&thanks, 0, sizeof thanks);
         cm_strlcpy(thanks.name, "payment.thanks", sizeof thanks.name);
         thanks.kind = CT_KIND_PAYMENT_THANKS;
@@ -1069,6 +1079,19 @@ static int apply_inner(sch_ctx *c, const sch_event *se, int part, int from_pendi
             if (!cust->u.cust.ceased)
                 sch_str_append(&cust->u.cust.ceased, ",");
             sch_str_append(&cust->u.cust.ceased, b);
+            /* a full cease: one confirmation, then nothing more (FDCPA
+             * 1692c(c)), about the debtor's first open invoice */
+            for (int i = 0;
+                 chan == CT_CH_NONE && c->pol->contact.on_cease && i < cust->u.cust.open.n; i++) {
+                sch_rec *r = have(c, 'i', t, cust->u.cust.open.v[i]);
+                if (!r || !r->exists || r->u.inv.status != 'o')
+                    continue;
+                cm_strlcpy(r->u.inv.cease_id, e->id, sizeof r->u.inv.cease_id);
+                r->u.inv.next_kind = 'c';
+                r->u.inv.next_ms = c->now;
+                r->dirty = 1;
+                break;
+            }
         }
         return 0;
     }
@@ -1303,7 +1326,7 @@ static int defer(sch_ctx *c, sch_rec *inv, const sch_rec *cust, const cm_tz *tz,
         return 0;
     char h[200];
     if (idx < 0)
-        snprintf(h, sizeof h, "t@%lld!%s;", (long long)c->now, rule);
+        snprintf(h, sizeof h, "%c@%lld!%s;", idx == -2 ? 'c' : 't', (long long)c->now, rule);
     else
         snprintf(h, sizeof h, "%d.%d@%lld!%s;", idx, v->attempt, (long long)c->now, rule);
     hist(inv, h);
@@ -1413,6 +1436,27 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
         c->broken += primary;
         promise_clear(c, inv, cust, 1); /* the ladder resumes, missed steps collapsed */
         return primary;
+    }
+    if (v->next_kind == 'c') { /* the one confirmation of a full cease */
+        int d = defer(c, inv, cust, tz, -2, -1, c->pol->contact.on_cease_channel);
+        if (d != 0)
+            return d;
+        if (sch_command_id_cease(id, sizeof id, inv->tenant, inv->id, v->cease_id) < 0)
+            return id_too_long(inv);
+        if (out_add(c, v->part, 'c', id, key,
+                    sch_command_cease(inv, cust, c->pol, tz, v->next_ms, c->now)) < 0)
+            return -1;
+        v->cease_id[0] = 0;
+        free(v->moved_rules);
+        v->moved_rules = NULL;
+        snprintf(h, sizeof h, "c@%lld;", (long long)c->now);
+        hist(inv, h);
+        c->fired++;
+        if (log_send(c, cust, tz, c->pol->contact.on_cease_channel) < 0)
+            return -1;
+        v->next_kind = 0;
+        arm(c, inv, cust, v->step, 1); /* the ladder goes on: held, but for escalation */
+        return 1;
     }
     if (v->next_kind == 't') {
         /* a thanks respects opt-outs and cease like any message */

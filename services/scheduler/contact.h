@@ -61,6 +61,10 @@ typedef struct sch_contact_rules {
     sch_clock_rules base;
     sch_jurisdiction *jur; /* owned */
     int njur;
+    /* on_cease: one confirmation of a full cease (FDCPA 1692c(c)) */
+    int on_cease;
+    int on_cease_channel; /* ct_channel */
+    char on_cease_template[64];
 } sch_contact_rules;
 
 void sch_contact_rules_free(sch_contact_rules *r);

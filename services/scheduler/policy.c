@@ -619,6 +619,18 @@ static int parse_contact_rules(json_t *doc, sch_policy *pol, char *errstr, size_
     cr->enabled = 1;
     if (parse_clock(o, "contact_rules", &cr->base, errstr, errlen) < 0)
         return -1;
+    json_t *oc = json_object_get(o, "on_cease");
+    if (oc) {
+        const char *ch = json_string_value(json_object_get(oc, "channel"));
+        const char *tp = json_string_value(json_object_get(oc, "template"));
+        if (!json_is_object(oc) || json_object_size(oc) != 2 || !ch || !tp || !tp[0] ||
+            strlen(tp) >= sizeof cr->on_cease_template || channel_of(ch) == CT_CH_NONE)
+            return err(errstr, errlen, "contact_rules.on_cease",
+                       "must be {\"template\": \"...\", \"channel\": \"letter\"|\"email\"|...}");
+        cr->on_cease = 1;
+        cr->on_cease_channel = (int)channel_of(ch);
+        fmt(cr->on_cease_template, sizeof cr->on_cease_template, "%s", tp);
+    }
     json_t *js = json_object_get(o, "jurisdictions");
     if (!js)
         return 0;

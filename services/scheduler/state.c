@@ -303,7 +303,7 @@ static void cpy(char *dst, size_t len, const char *s)
 
 const char *const sch_inv_fields[] = {
     "v",  "c",  "n", "cu", "a",  "pd", "cr", "io", "du", "st", "ds", "s",  "at", "nk", "nx", "p",
-    "sg", "vr", "h", "cn", "tp", "ta", "pi", "pu", "pr", "pa", "pq", "po", "pl", "mr", NULL};
+    "sg", "vr", "h", "cn", "tp", "ta", "pi", "pu", "pr", "pa", "pq", "po", "pl", "mr", "ce", NULL};
 const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz", "sl",
                                         "cv", "wn", "rg", "xz", "pc", NULL};
 
@@ -404,6 +404,9 @@ static int inv_field_at(sch_inv *v, int i, const char *s)
         return sch_str_set(&v->promise_invoices, s[0] ? s : NULL);
     case 29:
         return sch_str_set(&v->moved_rules, s[0] ? s : NULL);
+    case 30:
+        cpy(v->cease_id, sizeof v->cease_id, s);
+        break;
     default:
         break;
     }
@@ -513,7 +516,7 @@ char *sch_inv_encode(const sch_rec *r, const char *fs, const char *fv)
                  strlen(v->thanks_pid) + strlen(v->strategy) + strlen(v->variant) +
                  strlen(v->promise_id) + strlen(v->promise_primary) +
                  (v->promise_invoices ? strlen(v->promise_invoices) : 0) +
-                 (v->moved_rules ? strlen(v->moved_rules) : 0);
+                 (v->moved_rules ? strlen(v->moved_rules) : 0) + strlen(v->cease_id);
     char *out = malloc(cap), *p = out, *end = out + cap - 1;
     if (!out)
         return NULL;
@@ -629,6 +632,9 @@ char *sch_inv_encode(const sch_rec *r, const char *fs, const char *fv)
         case 29:
             if (v->moved_rules)
                 put(&p, end, v->moved_rules);
+            break;
+        case 30:
+            put(&p, end, v->cease_id);
             break;
         }
         if (p > val)

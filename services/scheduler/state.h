@@ -72,9 +72,11 @@ typedef struct sch_inv {
     int64_t promise_until, promise_amount, promise_paid;
     int32_t promised_on;
     char *promise_invoices;
-    char *moved_rules; /* the contact rules that moved the next send, "r;r;" (owned):
-                        * its command carries them ("rules"), then they go */
-    int old_part;      /* timer as loaded, to move it on commit */
+    char cease_id[SCH_ID_LEN]; /* a pending cease confirmation (next kind 'c'): the
+                                * contact.ceased event's id */
+    char *moved_rules;         /* the contact rules that moved the next send, "r;r;" (owned):
+                                * its command carries them ("rules"), then they go */
+    int old_part;              /* timer as loaded, to move it on commit */
     int64_t old_next_ms;
     unsigned fields; /* bit i: sch_inv_fields[i] was in the stored hash */
 } sch_inv;
