@@ -2,16 +2,22 @@
  *
  *   arrears-admin create-topics [--partitions N] [SUFFIX...]
  *   arrears-admin offsets GROUP SUFFIX
+ *   arrears-admin explain TENANT INVOICE_ID
  *
  * Creates ARREARS_TOPIC_PREFIX + each suffix (default: every topic of
  * docs/conventions.md) on ARREARS_KAFKA_BROKERS; existing topics are left
  * alone. Tests use it to give themselves a private set of topics.
  * `offsets` prints, per partition of ARREARS_TOPIC_PREFIX + SUFFIX, the
  * group's committed offset, the high watermark and the lag, then a total
- * line: "total committed=C end=E lag=L" (committed -1: none yet). */
+ * line: "total committed=C end=E lag=L" (committed -1: none yet).
+ * `explain` prints an invoice's collection state and history in Redis: it
+ * runs `arrears-scheduler explain` from the same directory, since the
+ * scheduler owns that state's format (services/scheduler/explain.c). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kafka.h"
 #include "settings.h"
@@ -103,10 +109,21 @@ int main(int argc, char **argv)
     char bufs[64][256];
     int n = 0;
 
+    if (argc == 4 && strcmp(argv[1], "explain") == 0) {
+        char path[4096];
+        const char *slash = strrchr(argv[0], '/');
+        snprintf(path, sizeof path, "%.*sarrears-scheduler", slash ? (int)(slash - argv[0] + 1) : 0,
+                 argv[0]);
+        char *args[] = {path, "explain", argv[2], argv[3], NULL};
+        execv(path, args);
+        fprintf(stderr, "arrears-admin: explain: cannot run %s: %s\n", path, strerror(errno));
+        return 1;
+    }
     if (argc < 2 || (strcmp(argv[1], "create-topics") != 0 &&
                      !(strcmp(argv[1], "offsets") == 0 && argc == 4))) {
         fprintf(stderr, "usage: arrears-admin create-topics [--partitions N] [SUFFIX...]\n"
-                        "       arrears-admin offsets GROUP TOPIC-SUFFIX\n");
+                        "       arrears-admin offsets GROUP TOPIC-SUFFIX\n"
+                        "       arrears-admin explain TENANT INVOICE_ID\n");
         return 2;
     }
     if (argc > 3 && strcmp(argv[2], "--partitions") == 0) {

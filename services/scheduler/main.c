@@ -7,6 +7,7 @@
 #include "engine.h"
 #include "jarena.h"
 #include "backtest.h"
+#include "explain.h"
 #include "pipeline.h"
 #include "policy.h"
 
@@ -124,6 +125,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "arrears-scheduler: no event arena (using malloc)\n");
     if (argc > 1 && strcmp(argv[1], "backtest") == 0) /* offline: no service */
         return sch_backtest_main(argc - 1, argv + 1);
+    if (argc > 1 && strcmp(argv[1], "explain") == 0) /* one invoice's history */
+        return sch_explain_main(argc - 1, argv + 1);
     static const cm_service_def def = {
         .name = "scheduler",
         .summary = "keeps every open invoice's collection state and fires its commands",
