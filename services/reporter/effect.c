@@ -2,7 +2,10 @@
  * channel, messages sent and failed, the response rate, and the money
  * recovered attributed to the last contact before each payment; then the
  * variants of each strategy side by side (champion/challenger) with the
- * difference in recovery rate and its 95% confidence interval.
+ * difference in recovery rate and its 95% confidence interval. Logged
+ * contacts (contact.logged) have rows of their own (strategy and variant
+ * "", step REP_STEP_LOGGED) and take part in responses and attribution, not
+ * in the experiments.
  *
  * Everything is cumulative up to the end of the report's day D. A
  * "response" to a contact on an invoice is a payment allocated to that
@@ -32,7 +35,7 @@ static int rep_pinst_cmp(const void *a, const void *b)
 typedef struct rep_gacc {
     int64_t sent, failed, contacted, responded;
     uint32_t last_contacted, last_responded; /* invoice index + 1 */
-    int strategy, variant;                   /* indices into the lists below */
+    int strategy, variant;                   /* indices into the lists below; -1 for logged rows */
 } rep_gacc;
 
 typedef struct rep_vacc {
@@ -96,6 +99,10 @@ json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d
         if (gr->tenant != tenant)
             continue;
         order[nord++] = i;
+        if (gr->step == REP_STEP_LOGGED) { /* a row, but no strategy's variant */
+            g[i].strategy = g[i].variant = -1;
+            continue;
+        }
         int s = 0;
         while (s < nstrats && strcmp(strats[s], gr->strategy))
             s++;
@@ -217,7 +224,7 @@ json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d
         for (uint32_t k = 0; k < nct; k++) {
             const rep_contact *c = &st->contacts[inv->contacts[k]];
             int s = g[c->group].strategy;
-            if (strat_seen[s] == i + 1)
+            if (s < 0 || strat_seen[s] == i + 1) /* logged contacts: no variant */
                 continue;
             strat_seen[s] = i + 1;
             rep_vacc *v = &vars[g[c->group].variant];

@@ -95,16 +95,21 @@ typedef struct rep_promise {
     uint32_t ninvs;
 } rep_promise;
 
+/* The step of the effectiveness rows of logged contacts (contact.logged,
+ * strategy and variant ""): no ladder step is negative (outcomes with a
+ * negative or no step are in no row). */
+#define REP_STEP_LOGGED (-1)
+
 typedef struct rep_group { /* one effectiveness row */
     uint32_t tenant;
     char *strategy, *variant, *channel;
-    int64_t step;
+    int64_t step; /* the ladder step, or REP_STEP_LOGGED */
 } rep_group;
 
 typedef struct rep_contact {
     int64_t at_ms;
     uint32_t group;
-    uint8_t sent; /* 1 sent, 0 failed */
+    uint8_t sent; /* 1 sent (logged: reached the debtor), 0 failed */
 } rep_contact;
 
 typedef struct rep_cur {
@@ -167,7 +172,8 @@ int rep_state_reindex(rep_state *st);
  * type, -1 invalid (errstr: the decoder's "field: rule (detail)", or what
  * the reporter refuses, e.g. an unknown payment). */
 int rep_state_apply_event(rep_state *st, const json_t *ev, char *errstr, size_t errlen);
-/* Applies one contact outcome (ct_contact_decode). Same returns. */
+/* Applies one contact outcome (ct_contact_decode). Same returns; an
+ * outcome without a step (a payment.thanks) is remembered and ignored. */
 int rep_state_apply_contact(rep_state *st, const json_t *c, char *errstr, size_t errlen);
 
 /* Balance of an invoice at the end of day D (0 once voided or written off,

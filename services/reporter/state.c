@@ -10,6 +10,12 @@
  * invoices, received_on for payments, the event's time (UTC day) for
  * voids, write-offs, credit notes, reversals, disputes and promises.
  *
+ * The contact history (docs/reports.md, effectiveness): the outcomes of
+ * ladder steps from `contacts`, each in the row of its strategy, variant,
+ * step and channel (an outcome without a step, a payment.thanks, is in
+ * none), and the calls a CRM or dialer logs on `events` (contact.logged),
+ * in rows of their own (REP_STEP_LOGGED).
+ *
  * Idempotence: every event id (tenant/source/id) and contact id
  * (tenant/id) is remembered; a second copy is counted as a duplicate and
  * changes nothing. A payment id seen twice (a re-sent event with a new id)
@@ -616,14 +622,114 @@ static int rep_apply_customer(rep_state *st, uint32_t cust, const ct_customer *d
     return 1;
 }
 
+/* ---- the contact history: outcomes from `contacts` and logged contacts
+ * from `events` ---- */
+
+/* The effectiveness row of (tenant, strategy, variant, step, channel). */
+static int rep_group_ix(rep_state *st, uint32_t tenant, const char *strategy, const char *variant,
+                        int64_t step, const char *channel, uint32_t *out)
+{
+    char gkey[CT_TENANT_MAX + 3 * CT_TEXT_MAX + 32];
+    int gn = snprintf(gkey, sizeof gkey, "%s" SEP "%s" SEP "%s" SEP "%lld" SEP "%s",
+                      st->tenants[tenant], strategy, variant, (long long)step, channel);
+    if (gn < 0 || (size_t)gn >= sizeof gkey)
+        return -1;
+    if (cm_map_get(&st->group_ix, gkey, (size_t)gn, out))
+        return 0;
+    if (REP_GROW(st->groups, st->capgroups, st->ngroups + 1) < 0)
+        return -1;
+    rep_group g = {tenant, strdup(strategy), strdup(variant), strdup(channel), step};
+    if (!g.strategy || !g.variant || !g.channel ||
+        cm_map_put(&st->group_ix, gkey, (size_t)gn, st->ngroups) < 0) {
+        free(g.strategy);
+        free(g.variant);
+        free(g.channel);
+        return -1;
+    }
+    st->groups[st->ngroups] = g;
+    *out = st->ngroups++;
+    return 0;
+}
+
+/* Files sent contact ki under the invoice, keeping its contacts sorted by
+ * instant. */
+static int rep_inv_add_contact(rep_state *st, rep_inv *inv, uint32_t ki)
+{
+    if (REP_GROW(inv->contacts, inv->capcontacts, inv->ncontacts + 1) < 0)
+        return -1;
+    int64_t at = st->contacts[ki].at_ms;
+    uint32_t j = inv->ncontacts;
+    while (j > 0 && st->contacts[inv->contacts[j - 1]].at_ms > at) {
+        inv->contacts[j] = inv->contacts[j - 1];
+        j--;
+    }
+    inv->contacts[j] = ki;
+    inv->ncontacts++;
+    return 0;
+}
+
+/* A new contact of tenant in row gi at at_ms (sent: 1 sent, 0 failed),
+ * listed for its tenant, its index in *out; -1 on out of memory. The
+ * caller files a sent one under its invoices. */
+static int rep_contact_new(rep_state *st, uint32_t tenant, uint32_t gi, int64_t at_ms, int sent,
+                           uint32_t *out)
+{
+    if (REP_GROW(st->contacts, st->capcontacts, st->ncontacts + 1) < 0 ||
+        rep_list_push(&st->by_tenant[tenant].contacts, st->ncontacts) < 0)
+        return -1;
+    st->contacts[st->ncontacts] = (rep_contact){at_ms, gi, (uint8_t)(sent != 0)};
+    *out = st->ncontacts++;
+    return 0;
+}
+
+/* contact.logged: a contact at its `at` in the row ("", "",
+ * REP_STEP_LOGGED, channel). A conversation or a voicemail reached the
+ * debtor and counts as sent, filed under the invoices it names or, when it
+ * names none, under the debtor's invoices open at the start of its UTC day
+ * (a balance at the end of the day before, or issued that day and not
+ * closed on it), as the state knows them when it arrives (the event shares
+ * the debtor's partition with its invoices and payments, so live and replay
+ * see the same order). no_answer and wrong_number count as failed and, like
+ * a failed message, name no invoice. */
+static int rep_apply_logged(rep_state *st, uint32_t tenant, uint32_t cust, const ct_contact_log *d,
+                            char *errstr, size_t errlen)
+{
+    int reached = d->outcome == CT_CALL_CONVERSATION || d->outcome == CT_CALL_VOICEMAIL;
+    uint32_t gi, ki;
+    if (rep_group_ix(st, tenant, "", "", REP_STEP_LOGGED, ct_channel_name(d->channel), &gi) < 0 ||
+        rep_contact_new(st, tenant, gi, d->at_ms, reached, &ki) < 0)
+        return rep_oom(errstr, errlen);
+    if (!reached)
+        return 1;
+    for (size_t i = 0; i < d->invoice_ids.n; i++) {
+        uint32_t ii;
+        if (rep_inv_ix(st, tenant, d->invoice_ids.v[i], cust, 0, &ii) < 0 ||
+            rep_inv_add_contact(st, &st->invs[ii], ki) < 0)
+            return rep_oom(errstr, errlen);
+    }
+    if (d->invoice_ids.n)
+        return 1;
+    int32_t day = cm_time_day(d->at_ms);
+    const rep_cust *c = &st->custs[cust];
+    for (uint32_t i = 0; i < c->ninvs; i++) {
+        rep_inv *inv = &st->invs[c->invs[i]];
+        int open = rep_inv_outstanding(st, inv, day - 1) > 0 ||
+                   (inv->known && inv->issued == day && inv->close_day > day);
+        if (open && rep_inv_add_contact(st, inv, ki) < 0)
+            return rep_oom(errstr, errlen);
+    }
+    return 1;
+}
+
 /* The types a report depends on; the others (dispute.resolved,
- * contact.ceased, invoice.escalated, and any type added later) are
- * remembered for de-duplication and otherwise ignored. */
+ * contact.ceased, contact.resumed, invoice.escalated, and any type added
+ * later) are remembered for de-duplication and otherwise ignored. */
 static const uint8_t rep_reads[CT_EV_COUNT] = {
     [CT_EV_INVOICE_ISSUED] = 1,      [CT_EV_INVOICE_UPDATED] = 1,   [CT_EV_INVOICE_VOIDED] = 1,
     [CT_EV_INVOICE_WRITTEN_OFF] = 1, [CT_EV_PAYMENT_RECEIVED] = 1,  [CT_EV_PAYMENT_REVERSED] = 1,
     [CT_EV_CREDIT_NOTE_ISSUED] = 1,  [CT_EV_CUSTOMER_UPSERTED] = 1, [CT_EV_PROMISE_MADE] = 1,
     [CT_EV_DISPUTE_OPENED] = 1,      [CT_EV_PROMISE_KEPT] = 1,      [CT_EV_PROMISE_BROKEN] = 1,
+    [CT_EV_CONTACT_LOGGED] = 1,
 };
 
 /* "e" SEP tenant SEP source SEP id: the de-dup key of an event. */
@@ -702,6 +808,9 @@ int rep_state_apply_event(rep_state *st, const json_t *ev, char *errstr, size_t 
         case CT_EV_CUSTOMER_UPSERTED:
             rc = rep_apply_customer(st, ci, &e.data.customer, errstr, errlen);
             break;
+        case CT_EV_CONTACT_LOGGED:
+            rc = rep_apply_logged(st, ti, ci, &e.data.contact_log, errstr, errlen);
+            break;
         default:
             break;
         }
@@ -717,51 +826,6 @@ int rep_state_apply_event(rep_state *st, const json_t *ev, char *errstr, size_t 
 bad:
     st->rejected++;
     return -1;
-}
-
-/* ---- contact outcomes (ct_contact_decode checked them) ---- */
-
-/* The effectiveness row of (tenant, strategy, variant, step, channel). */
-static int rep_group_ix(rep_state *st, uint32_t tenant, const char *strategy, const char *variant,
-                        int64_t step, const char *channel, uint32_t *out)
-{
-    char gkey[CT_TENANT_MAX + 3 * CT_TEXT_MAX + 32];
-    int gn = snprintf(gkey, sizeof gkey, "%s" SEP "%s" SEP "%s" SEP "%lld" SEP "%s",
-                      st->tenants[tenant], strategy, variant, (long long)step, channel);
-    if (gn < 0 || (size_t)gn >= sizeof gkey)
-        return -1;
-    if (cm_map_get(&st->group_ix, gkey, (size_t)gn, out))
-        return 0;
-    if (REP_GROW(st->groups, st->capgroups, st->ngroups + 1) < 0)
-        return -1;
-    rep_group g = {tenant, strdup(strategy), strdup(variant), strdup(channel), step};
-    if (!g.strategy || !g.variant || !g.channel ||
-        cm_map_put(&st->group_ix, gkey, (size_t)gn, st->ngroups) < 0) {
-        free(g.strategy);
-        free(g.variant);
-        free(g.channel);
-        return -1;
-    }
-    st->groups[st->ngroups] = g;
-    *out = st->ngroups++;
-    return 0;
-}
-
-/* Files sent contact ki under the invoice, keeping its contacts sorted by
- * instant. */
-static int rep_inv_add_contact(rep_state *st, rep_inv *inv, uint32_t ki)
-{
-    if (REP_GROW(inv->contacts, inv->capcontacts, inv->ncontacts + 1) < 0)
-        return -1;
-    int64_t at = st->contacts[ki].at_ms;
-    uint32_t j = inv->ncontacts;
-    while (j > 0 && st->contacts[inv->contacts[j - 1]].at_ms > at) {
-        inv->contacts[j] = inv->contacts[j - 1];
-        j--;
-    }
-    inv->contacts[j] = ki;
-    inv->ncontacts++;
-    return 0;
 }
 
 /* "c" SEP tenant SEP id: the de-dup key of an outcome. */
@@ -783,29 +847,32 @@ int rep_state_apply_contact(rep_state *st, const json_t *c, char *errstr, size_t
         st->duplicates++;
         return 0;
     }
-    const char *channel = o.channel == CT_CH_NONE ? "" : ct_channel_name(o.channel);
-    uint32_t ti, cu, gi;
-    if (rep_tenant_ix(st, o.tenant, &ti) < 0 ||
-        rep_cust_ix(st, ti, o.customer_id ? o.customer_id : "", &cu) < 0 ||
-        rep_group_ix(st, ti, o.strategy ? o.strategy : "", o.variant ? o.variant : "",
-                     o.has_step ? o.step : 0, channel, &gi) < 0 ||
-        REP_GROW(st->contacts, st->capcontacts, st->ncontacts + 1) < 0)
-        goto oom;
-    uint32_t ki = st->ncontacts;
-    st->contacts[ki] = (rep_contact){o.at_ms, gi, o.type == CT_OUT_SENT};
-    for (size_t i = 0; o.type == CT_OUT_SENT && i < o.ninvoice_ids; i++) {
-        uint32_t ii;
-        if (rep_inv_ix(st, ti, o.invoice_ids[i], cu, 0, &ii) < 0 ||
-            rep_inv_add_contact(st, &st->invs[ii], ki) < 0)
+    int rc = 0;
+    /* an outcome without a step (a payment.thanks) is no ladder step's
+     * contact: remembered for de-duplication, in no row and no invoice's
+     * history (a negative step, which no scheduler writes, likewise: the
+     * rows of logged contacts use REP_STEP_LOGGED) */
+    if (o.has_step && o.step >= 0) {
+        const char *channel = o.channel == CT_CH_NONE ? "" : ct_channel_name(o.channel);
+        uint32_t ti, cu, gi, ki;
+        if (rep_tenant_ix(st, o.tenant, &ti) < 0 ||
+            rep_cust_ix(st, ti, o.customer_id ? o.customer_id : "", &cu) < 0 ||
+            rep_group_ix(st, ti, o.strategy ? o.strategy : "", o.variant ? o.variant : "", o.step,
+                         channel, &gi) < 0 ||
+            rep_contact_new(st, ti, gi, o.at_ms, o.type == CT_OUT_SENT, &ki) < 0)
             goto oom;
+        for (size_t i = 0; o.type == CT_OUT_SENT && i < o.ninvoice_ids; i++) {
+            uint32_t ii;
+            if (rep_inv_ix(st, ti, o.invoice_ids[i], cu, 0, &ii) < 0 ||
+                rep_inv_add_contact(st, &st->invs[ii], ki) < 0)
+                goto oom;
+        }
+        rc = 1;
     }
-    if (rep_list_push(&st->by_tenant[ti].contacts, ki) < 0)
-        goto oom;
-    st->ncontacts++;
     if (cm_map_put(&st->seen, key, (size_t)kn, 0) < 0)
         goto oom;
     st->applied++;
-    return 1;
+    return rc;
 oom:
     rep_oom(errstr, errlen);
 bad:

@@ -11,7 +11,11 @@
  * test_backtest: a hand-written scheduler backtest output (3 debtors,
  * commands, an escalation event, a decision and bad lines) with its
  * inbound events through `replay --backtest`: every command a delivered
- * contact at its created_at, decisions ignored, bad lines named. */
+ * contact at its created_at, decisions ignored, bad lines named.
+ *
+ * test_logged_replay: contact.logged CloudEvents through replay: a logged
+ * call in its own effectiveness row, filed under the debtor's open invoice
+ * when it names none. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -271,19 +275,29 @@ static char *rep_t_run(const char *ev, const char *opt, const char *file, char *
     return s;
 }
 
-static void test_backtest(void **state)
+/* Makes the temporary directory dir (a mkdtemp template) and writes
+ * rep_t_inbound, then the n lines of more, to dir/events.jsonl (its path
+ * into ev, 64 bytes). */
+static void rep_t_events(char *dir, char *ev, const char *const *more, size_t n)
 {
-    (void)state;
-    char dir[] = "/tmp/rep-backtest-XXXXXX", ev[64], bt[64], err[2048];
     assert_non_null(mkdtemp(dir));
-    snprintf(ev, sizeof ev, "%s/events.jsonl", dir);
-    snprintf(bt, sizeof bt, "%s/backtest.jsonl", dir);
+    snprintf(ev, 64, "%s/events.jsonl", dir);
     FILE *f = fopen(ev, "w");
     assert_non_null(f);
     for (size_t i = 0; i < sizeof rep_t_inbound / sizeof rep_t_inbound[0]; i++)
         fprintf(f, "%s\n", rep_t_inbound[i]);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s\n", more[i]);
     fclose(f);
-    f = fopen(bt, "w");
+}
+
+static void test_backtest(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/rep-backtest-XXXXXX", ev[64], bt[64], err[2048];
+    rep_t_events(dir, ev, NULL, 0);
+    snprintf(bt, sizeof bt, "%s/backtest.jsonl", dir);
+    FILE *f = fopen(bt, "w");
     assert_non_null(f);
     /* 1-3: the first reminders; variant A for C-1 and C-3, B for C-2 */
     rep_t_cmd(f, "C-1", "I-1", 1, "email", "A", "reminder", "2026-03-02T09:00:00.000Z",
@@ -399,9 +413,66 @@ static void test_backtest(void **state)
     rmdir(dir);
 }
 
+/* contact.logged as a dialer sends it (an inbound CloudEvent) through
+ * replay's normaliser, with rep_t_inbound:
+ *   C-3 conversation at 03-16 10:00+01:00 (09:00Z), no invoice_ids: filed
+ *     under C-3's invoice open at the start of 03-16, I-3 (300.00, paid
+ *     03-20 12:00, within 7 days: a response, and the contact that payment
+ *     is attributed to);
+ *   C-2 wrong_number at 03-17 10:00Z on I-2: not reached, failed.
+ * Row ("", "", -1, call_task): sent 1, failed 1, contacted 1, responded 1,
+ * recovered 300.00; no experiment (logged contacts have no variant). */
+static void test_logged_replay(void **state)
+{
+    (void)state;
+    static const char *const calls[] = {
+        "{\"specversion\":\"1.0\",\"id\":\"call-1\",\"source\":\"dialer\",\"type\":"
+        "\"contact.logged\",\"time\":\"2026-03-16T09:05:00Z\",\"tenant\":\"acme\",\"data\":"
+        "{\"customer_id\":\"C-3\",\"channel\":\"call_task\",\"outcome\":\"conversation\","
+        "\"at\":\"2026-03-16T10:00:00+01:00\",\"agent\":\"j.doe\",\"notes\":\"will pay\"}}",
+        "{\"specversion\":\"1.0\",\"id\":\"call-2\",\"source\":\"dialer\",\"type\":"
+        "\"contact.logged\",\"time\":\"2026-03-17T10:05:00Z\",\"tenant\":\"acme\",\"data\":"
+        "{\"customer_id\":\"C-2\",\"channel\":\"call_task\",\"outcome\":\"wrong_number\","
+        "\"at\":\"2026-03-17T10:00:00Z\",\"invoice_ids\":[\"I-2\"]}}"};
+    char dir[] = "/tmp/rep-logged-XXXXXX", ev[64], co[64], err[2048];
+    rep_t_events(dir, ev, calls, 2);
+    snprintf(co, sizeof co, "%s/contacts.jsonl", dir);
+    FILE *f = fopen(co, "w"); /* no outcomes */
+    assert_non_null(f);
+    fclose(f);
+    char *got = rep_t_run(ev, "--contacts", co, err, sizeof err);
+    assert_null(strstr(err, "events.jsonl:"));
+    json_t *eff = NULL;
+    for (char *line = strtok(got, "\n"); line; line = strtok(NULL, "\n")) {
+        json_t *r = json_loads(line, 0, NULL);
+        assert_non_null(r);
+        if (!strcmp(json_string_value(json_object_get(r, "type")), "effectiveness"))
+            eff = r;
+        else
+            json_decref(r);
+    }
+    assert_non_null(eff);
+    assert_int_equal(json_array_size(json_object_get(eff, "rows")), 1);
+    const json_t *row = rep_t_row(eff, "", -1, "call_task");
+    assert_non_null(row);
+    assert_string_equal(json_string_value(json_object_get(row, "strategy")), "");
+    assert_int_equal(rep_t_int(row, "sent"), 1);
+    assert_int_equal(rep_t_int(row, "failed"), 1);
+    assert_int_equal(rep_t_int(row, "contacted_invoices"), 1);
+    assert_int_equal(rep_t_int(row, "responded_invoices"), 1);
+    assert_int_equal(rep_t_recovered(row), 30000);
+    assert_int_equal(json_array_size(json_object_get(eff, "experiments")), 0);
+    json_decref(eff);
+    free(got);
+    unlink(co);
+    unlink(ev);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_ledgers),
-                                       cmocka_unit_test(test_backtest)};
+                                       cmocka_unit_test(test_backtest),
+                                       cmocka_unit_test(test_logged_replay)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

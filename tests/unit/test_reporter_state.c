@@ -1,4 +1,6 @@
 /* test_reporter_state.c -- the reporter's state: idempotence, input rules,
+ * logged contacts and stepless outcomes in the effectiveness rows, promise
+ * outcomes (the scheduler's events against the inference from payments),
  * normalization for replay, snapshots and requests. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +12,7 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <math.h>
 
 #include "../../services/reporter/reporter.h"
 #include "clock.h"
@@ -40,6 +43,119 @@ static int apply(rep_state *st, json_t *e, char *err, size_t n)
     return rc;
 }
 
+/* ev() from another source (the scheduler's "arrears-scheduler"). */
+static json_t *ev_from(const char *source, const char *id, const char *type, const char *time,
+                       const char *data)
+{
+    json_t *e = ev(id, type, time, data);
+    json_object_set_new(e, "source", json_string(source));
+    return e;
+}
+
+/* Applies ev(), which must be applied (1); err names the event. */
+static void must(rep_state *st, json_t *e)
+{
+    char err[256], id[64];
+    snprintf(id, sizeof id, "%s", json_string_value(json_object_get(e, "id")));
+    int rc = apply(st, e, err, sizeof err);
+    if (rc != 1)
+        fail_msg("event %s: rc %d: %s", id, rc, err);
+}
+
+/* An invoice of tenant t1 in EUR, issued 2026-02-01 and due 2026-03-01. */
+static void invoice(rep_state *st, const char *id, const char *cust, long long minor)
+{
+    char data[512];
+    snprintf(data, sizeof data,
+             "{\"invoice_id\":\"%s\",\"customer_id\":\"%s\",\"currency\":\"EUR\","
+             "\"amount_minor\":%lld,\"issued_on\":\"2026-02-01\",\"due_on\":\"2026-03-01\"}",
+             id, cust, minor);
+    must(st, ev(id, "invoice.issued", "2026-02-01T08:00:00Z", data));
+}
+
+/* A payment in EUR received at at (its day is received_on), all of it
+ * allocated to invoice inv. */
+static void payment(rep_state *st, const char *id, const char *cust, long long minor,
+                    const char *inv, const char *at)
+{
+    char data[512];
+    snprintf(data, sizeof data,
+             "{\"payment_id\":\"%s\",\"customer_id\":\"%s\",\"currency\":\"EUR\","
+             "\"amount_minor\":%lld,\"received_on\":\"%.10s\",\"received_at\":\"%s\","
+             "\"allocations\":[{\"invoice_id\":\"%s\",\"amount_minor\":%lld}]}",
+             id, cust, minor, at, at, inv, minor);
+    must(st, ev(id, "payment.received", at, data));
+}
+
+/* A promise event's data: EUR, amount, promised_on, invoice_ids (a JSON
+ * array's inside). */
+static json_t *promise_ev(const char *source, const char *id, const char *type, const char *time,
+                          const char *cust, long long minor, const char *on, const char *invs)
+{
+    char data[512];
+    snprintf(data, sizeof data,
+             "{\"customer_id\":\"%s\",\"invoice_ids\":[%s],\"currency\":\"EUR\","
+             "\"amount_minor\":%lld,\"promised_on\":\"%s\"}",
+             cust, invs, minor, on);
+    return ev_from(source, id, type, time, data);
+}
+
+static json_int_t jint(const json_t *o, const char *k)
+{
+    const json_t *v = json_object_get(o, k);
+    if (!json_is_integer(v))
+        fail_msg("%s: not an integer", k);
+    return json_integer_value(v);
+}
+
+/* The promises object of a KPI period (0 day, 1 week, 2 month) of EUR. */
+static const json_t *kpi_promises(const json_t *kpis, int period)
+{
+    const json_t *cur = json_array_get(json_object_get(kpis, "currencies"), 0);
+    assert_string_equal(json_string_value(json_object_get(cur, "currency")), "EUR");
+    return json_object_get(json_array_get(json_object_get(cur, "periods"), (size_t)period),
+                           "promises");
+}
+
+/* kept, broken and kept_rate_percent (-1: null) of a KPI period. */
+static void assert_promises(const json_t *kpis, int period, json_int_t kept, json_int_t broken,
+                            double rate)
+{
+    const json_t *p = kpi_promises(kpis, period);
+    assert_non_null(p);
+    if (jint(p, "kept") != kept || jint(p, "broken") != broken)
+        fail_msg("period %d: kept %lld broken %lld, expected %lld and %lld", period,
+                 (long long)jint(p, "kept"), (long long)jint(p, "broken"), (long long)kept,
+                 (long long)broken);
+    const json_t *r = json_object_get(p, "kept_rate_percent");
+    if (rate < 0)
+        assert_true(json_is_null(r));
+    else if (!json_is_number(r) || json_number_value(r) < rate - 0.001 ||
+             json_number_value(r) > rate + 0.001)
+        fail_msg("period %d: kept_rate_percent is not %.2f", period, rate);
+}
+
+/* Row i of an effectiveness report, which must be (strategy, variant,
+ * step, channel). */
+static const json_t *eff_row(const json_t *eff, size_t i, const char *strategy, const char *variant,
+                             json_int_t step, const char *channel)
+{
+    const json_t *r = json_array_get(json_object_get(eff, "rows"), i);
+    assert_non_null(r);
+    assert_string_equal(json_string_value(json_object_get(r, "strategy")), strategy);
+    assert_string_equal(json_string_value(json_object_get(r, "variant")), variant);
+    assert_int_equal(jint(r, "step"), step);
+    assert_string_equal(json_string_value(json_object_get(r, "channel")), channel);
+    return r;
+}
+
+/* The EUR recovered of a row or variant (0 when none). */
+static json_int_t recovered(const json_t *o)
+{
+    const json_t *r = json_array_get(json_object_get(o, "recovered"), 0);
+    return r ? jint(r, "amount_minor") : 0;
+}
+
 static int64_t total_ar(const rep_state *st, int32_t d)
 {
     int64_t t = 0;
@@ -53,6 +169,14 @@ static int32_t day(const char *s)
     int32_t d;
     assert_int_equal(cm_date_parse(s, &d), 0);
     return d;
+}
+
+/* A report of tenant t1 as of day s. */
+static json_t *report(const rep_state *st, const char *type, const char *s)
+{
+    json_t *r = rep_report_build(st, type, "t1", day(s), 0);
+    assert_non_null(r);
+    return r;
 }
 
 static void test_idempotent(void **state)
@@ -262,6 +386,237 @@ static void test_id_limit(void **state)
     assert_int_equal(rep_state_apply_contact(st, c, err, sizeof err), 1);
     assert_int_equal(st->invs[0].ncontacts, 1);
     json_decref(c);
+    rep_state_free(st);
+}
+
+/* A contact outcome of tenant t1 and debtor C1 on one invoice, strategy
+ * "default", variant "A"; step < 0: none (a payment.thanks). */
+static json_t *outcome(const char *id, const char *kind, int step, const char *channel,
+                       const char *inv, const char *at)
+{
+    json_t *c = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:[s], s:s, s:s, s:s, s:s}", "v", 1,
+                          "type", "contact.sent", "id", id, "command_id", id, "kind", kind,
+                          "tenant", "t1", "customer_id", "C1", "invoice_ids", inv, "channel",
+                          channel, "strategy", "default", "variant", "A", "at", at);
+    assert_non_null(c);
+    if (step >= 0)
+        json_object_set_new(c, "step", json_integer(step));
+    return c;
+}
+
+/* A contact.logged of C1 (invs: the inside of its invoice_ids, "" for none). */
+static json_t *logged(const char *id, const char *outcome_name, const char *at, const char *invs)
+{
+    char data[512];
+    snprintf(data, sizeof data,
+             "{\"customer_id\":\"C1\",\"channel\":\"call_task\",\"outcome\":\"%s\","
+             "\"at\":\"%s\",\"invoice_ids\":[%s],\"agent\":\"j.doe\"}",
+             outcome_name, at, invs);
+    return ev(id, "contact.logged", at, data);
+}
+
+/* contact.logged in the contact history; a payment.thanks in no row.
+ * Tenant t1, debtor C1, EUR, invoices issued 02-01, due 03-01 (2026):
+ *   I1 1000.00, I2 500.00, I3 200.00 (paid 03-03), I4 300.00 issued 03-10
+ *   03-02 09:00 k1  contact.sent (default, A, step 0, email) on I1
+ *   03-05 14:00 L1  contact.logged call_task conversation, invoice_ids [I1]
+ *   03-06 10:00 L2  contact.logged call_task no_answer, no invoice_ids
+ *   03-07 10:00 P1  1000.00 to I1 (paid in full)
+ *   03-10 11:00 L3  contact.logged call_task voicemail, no invoice_ids: filed
+ *                   under C1's invoices open at the start of 03-10: I2
+ *                   (500.00 at the end of 03-09) and I4 (issued that day);
+ *                   not I1 (paid 03-07) nor I3 (paid 03-03)
+ *   03-12 12:00 P2  100.00 to I2
+ *   03-12 15:00 th  contact.sent payment.thanks (default, A, no step) on I2
+ *   03-14 10:00 P3  400.00 to I2 (paid in full)
+ * Effectiveness as of 03-31 (rows by strategy: "" first):
+ *   ("", "", -1, call_task): sent 2 (L1, L3), failed 1 (L2: not reached,
+ *     names no invoice); contacted I1, I2, I4 = 3; responded I1 (P1 is
+ *     within 7 days after L1) and I2 (P2 within 7 days after L3), not I4:
+ *     2 / 3 = 66.67; recovered P1 1000.00 (its last contact before is L1,
+ *     not k1) + P2 100.00 + P3 400.00 (I2's only contact is L3) = 1500.00.
+ *   (default, A, 0, email): sent 1 (k1), contacted 1 (I1), responded 1 (P1
+ *     within 7 days after 03-02): 100.00; recovered 0.
+ *   experiments: default / A: invoices 1 (I1; logged contacts have no
+ *     variant, so I2 and I4 are in none), paid 1: 100.00; no "" strategy.
+ * Filed under step 0 (as before), the thanks would have made that row sent
+ * 2, contacted 2 (I2), responded 2 (P3), recovered 400.00 (P3's last
+ * contact), variant A 2 invoices, and the logged row 1100.00. */
+static void test_logged_contacts(void **state)
+{
+    (void)state;
+    char err[256];
+    rep_state *st = rep_state_new();
+    invoice(st, "I1", "C1", 100000);
+    invoice(st, "I2", "C1", 50000);
+    invoice(st, "I3", "C1", 20000);
+    must(st, ev("I4", "invoice.issued", "2026-03-10T08:00:00Z",
+                "{\"invoice_id\":\"I4\",\"customer_id\":\"C1\",\"currency\":\"EUR\","
+                "\"amount_minor\":30000,\"issued_on\":\"2026-03-10\",\"due_on\":\"2026-04-09\"}"));
+    payment(st, "P0", "C1", 20000, "I3", "2026-03-03T10:00:00Z");
+    json_t *k1 =
+        outcome("t1/inv/I1/step/0/attempt/1", "reminder", 0, "email", "I1", "2026-03-02T09:00:00Z");
+    assert_int_equal(rep_state_apply_contact(st, k1, err, sizeof err), 1);
+    json_decref(k1);
+    must(st, logged("L1", "conversation", "2026-03-05T14:00:00.000Z", "\"I1\""));
+    assert_int_equal(apply(st, logged("L1", "conversation", "2026-03-05T14:00:00.000Z", "\"I1\""),
+                           err, sizeof err),
+                     0); /* the same event again */
+    must(st, logged("L2", "no_answer", "2026-03-06T10:00:00.000Z", ""));
+    payment(st, "P1", "C1", 100000, "I1", "2026-03-07T10:00:00Z");
+    must(st, logged("L3", "voicemail", "2026-03-10T11:00:00.000Z", ""));
+    payment(st, "P2", "C1", 10000, "I2", "2026-03-12T12:00:00Z");
+    json_t *th =
+        outcome("t1/inv/I2/thanks/P2", "payment.thanks", -1, "email", "I2", "2026-03-12T15:00:00Z");
+    uint64_t applied = st->applied;
+    assert_int_equal(rep_state_apply_contact(st, th, err, sizeof err), 0); /* in no row */
+    assert_int_equal(st->applied, applied + 1);
+    assert_int_equal(rep_state_apply_contact(st, th, err, sizeof err), 0); /* remembered */
+    assert_int_equal(st->duplicates, 2);
+    json_decref(th);
+    payment(st, "P3", "C1", 40000, "I2", "2026-03-14T10:00:00Z");
+
+    json_t *eff = report(st, "effectiveness", "2026-03-31");
+    assert_int_equal(json_array_size(json_object_get(eff, "rows")), 2);
+    const json_t *lg = eff_row(eff, 0, "", "", -1, "call_task");
+    assert_int_equal(jint(lg, "sent"), 2);
+    assert_int_equal(jint(lg, "failed"), 1);
+    assert_int_equal(jint(lg, "contacted_invoices"), 3);
+    assert_int_equal(jint(lg, "responded_invoices"), 2);
+    assert_true(fabs(json_number_value(json_object_get(lg, "response_rate_percent")) - 66.67) <
+                0.001);
+    assert_int_equal(recovered(lg), 150000);
+    const json_t *s0 = eff_row(eff, 1, "default", "A", 0, "email");
+    assert_int_equal(jint(s0, "sent"), 1);
+    assert_int_equal(jint(s0, "failed"), 0);
+    assert_int_equal(jint(s0, "contacted_invoices"), 1);
+    assert_int_equal(jint(s0, "responded_invoices"), 1);
+    assert_int_equal(recovered(s0), 0);
+    const json_t *exps = json_object_get(eff, "experiments");
+    assert_int_equal(json_array_size(exps), 1);
+    const json_t *x = json_array_get(exps, 0);
+    assert_string_equal(json_string_value(json_object_get(x, "strategy")), "default");
+    const json_t *va = json_array_get(json_object_get(x, "variants"), 0);
+    assert_int_equal(json_array_size(json_object_get(x, "variants")), 1);
+    assert_int_equal(jint(va, "invoices"), 1);
+    assert_int_equal(jint(va, "paid_invoices"), 1);
+    assert_int_equal(recovered(va), 0);
+
+    /* as of 03-09: L3 and the payments after it are not there yet */
+    json_t *early = report(st, "effectiveness", "2026-03-09");
+    lg = eff_row(early, 0, "", "", -1, "call_task");
+    assert_int_equal(jint(lg, "sent"), 1);
+    assert_int_equal(jint(lg, "failed"), 1);
+    assert_int_equal(jint(lg, "contacted_invoices"), 1);
+    assert_int_equal(recovered(lg), 100000);
+    json_decref(early);
+
+    /* a snapshot keeps the logged rows */
+    char *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(rep_snapshot_encode(st, &buf, &len, err, sizeof err), 0);
+    rep_state *back = rep_snapshot_decode(buf, len, err, sizeof err);
+    assert_non_null(back);
+    json_t *again = report(back, "effectiveness", "2026-03-31");
+    assert_true(json_equal(eff, again));
+    json_decref(again);
+    rep_state_free(back);
+    free(buf);
+    json_decref(eff);
+    rep_state_free(st);
+}
+
+/* Promise outcomes: the scheduler's promise.kept / promise.broken decide a
+ * promise from its day on; before it, and for promises that get none, the
+ * reporter infers from payments. Tenant t1, EUR, invoices issued 02-01,
+ * due 03-01 (2026):
+ *   C1: A1 1000.00, A2 500.00. Promise made 03-02 for 03-10, 1000.00 on
+ *       [A1, A2]; A1 paid 03-12 (in the scheduler's grace days). Payments
+ *       alone: nothing from 03-02 through 03-10, broken on 03-11. The
+ *       scheduler's promise.kept on 03-12 (its data lists A1 only: the
+ *       match is by customer, promised_on, currency and amount): kept on
+ *       03-12. Its promise.broken of 03-14 changes nothing (the first
+ *       outcome to arrive stays).
+ *   C2: B1 800.00, B2 800.00. Promise made 03-02 for 03-10, 800.00 on [B1];
+ *       800.00 paid to B2 on 03-05. Payments alone (any payment of the
+ *       customer in EUR): kept on 03-05. The scheduler (payments to B1
+ *       only) publishes promise.broken on 03-13 00:00.
+ *   C3: D1 600.00. Promise made 03-03 for 03-09, 600.00 on [D1]; D1 paid
+ *       03-08; no event: inferred kept on 03-08.
+ *   C4: E1 300.00. Promise made 03-03 for 03-09, 300.00 on [E1]; nothing
+ *       paid, no event: inferred broken on 03-10.
+ * KPIs, kept / broken (day; week from Monday 03-09; month from 03-01):
+ *   as of 03-11: C1 inferred broken 03-11 (its event comes later), C2
+ *     inferred kept 03-05, C3 kept 03-08, C4 broken 03-10. Day 0 / 1 =
+ *     0.00; week 0 / 2 (C1, C4) = 0.00; month 2 / 2 = 50.00.
+ *   as of 03-12: C1 kept 03-12 by its event. Day 1 / 0 = 100.00; week 1 /
+ *     1 (C4) = 50.00; month 3 (C1, C2, C3) / 1 (C4) = 75.00 (payments
+ *     alone: 2 / 2 = 50.00).
+ *   as of 03-13: C2 broken 03-13 by its event. Day 0 / 1 = 0.00 (payments
+ *     alone: nothing decided that day, null); week 1 (C1) / 2 (C4, C2) =
+ *     33.33; month 2 (C1, C3) / 2 (C2, C4) = 50.00.
+ * Aging as of 03-31, top_overdue_customers (every open invoice 30 days past
+ * due: "low"): C2 (B1 800.00) broke its promise: "medium"; C1 (A2 500.00)
+ * kept it: "low" (payments alone would say the reverse of both); C4 (E1
+ * 300.00): "medium". */
+static void test_promise_outcomes(void **state)
+{
+    (void)state;
+    rep_state *st = rep_state_new();
+    const char *sch = "arrears-scheduler";
+    invoice(st, "A1", "C1", 100000);
+    invoice(st, "A2", "C1", 50000);
+    invoice(st, "B1", "C2", 80000);
+    invoice(st, "B2", "C2", 80000);
+    invoice(st, "D1", "C3", 60000);
+    invoice(st, "E1", "C4", 30000);
+    must(st, promise_ev("t", "pm-c1", "promise.made", "2026-03-02T10:00:00Z", "C1", 100000,
+                        "2026-03-10", "\"A1\",\"A2\""));
+    must(st, promise_ev("t", "pm-c2", "promise.made", "2026-03-02T10:00:00Z", "C2", 80000,
+                        "2026-03-10", "\"B1\""));
+    must(st, promise_ev("t", "pm-c3", "promise.made", "2026-03-03T10:00:00Z", "C3", 60000,
+                        "2026-03-09", "\"D1\""));
+    must(st, promise_ev("t", "pm-c4", "promise.made", "2026-03-03T10:00:00Z", "C4", 30000,
+                        "2026-03-09", "\"E1\""));
+    payment(st, "PB2", "C2", 80000, "B2", "2026-03-05T10:00:00Z");
+    payment(st, "PD1", "C3", 60000, "D1", "2026-03-08T10:00:00Z");
+    payment(st, "PA1", "C1", 100000, "A1", "2026-03-12T09:00:00Z");
+    must(st, promise_ev(sch, "pm-c1/kept", "promise.kept", "2026-03-12T09:00:00Z", "C1", 100000,
+                        "2026-03-10", "\"A1\""));
+    must(st, promise_ev(sch, "pm-c2/broken", "promise.broken", "2026-03-13T00:00:00Z", "C2", 80000,
+                        "2026-03-10", "\"B1\""));
+    must(st, promise_ev(sch, "pm-c1/broken", "promise.broken", "2026-03-14T00:00:00Z", "C1", 100000,
+                        "2026-03-10", "\"A1\""));
+    assert_int_equal(st->nproms, 4);
+
+    json_t *k = report(st, "kpis", "2026-03-11");
+    assert_promises(k, 0, 0, 1, 0.0);
+    assert_promises(k, 1, 0, 2, 0.0);
+    assert_promises(k, 2, 2, 2, 50.0);
+    json_decref(k);
+    k = report(st, "kpis", "2026-03-12");
+    assert_promises(k, 0, 1, 0, 100.0);
+    assert_promises(k, 1, 1, 1, 50.0);
+    assert_promises(k, 2, 3, 1, 75.0);
+    json_decref(k);
+    k = report(st, "kpis", "2026-03-13");
+    assert_promises(k, 0, 0, 1, 0.0);
+    assert_promises(k, 1, 1, 2, 33.33);
+    assert_promises(k, 2, 2, 2, 50.0);
+    json_decref(k);
+
+    json_t *aging = report(st, "aging", "2026-03-31");
+    const json_t *top = json_object_get(json_array_get(json_object_get(aging, "currencies"), 0),
+                                        "top_overdue_customers");
+    assert_int_equal(json_array_size(top), 3);
+    const char *want[3][3] = {{"C2", "medium", "1"}, {"C1", "low", "0"}, {"C4", "medium", "1"}};
+    for (size_t i = 0; i < 3; i++) {
+        const json_t *c = json_array_get(top, i);
+        assert_string_equal(json_string_value(json_object_get(c, "customer_id")), want[i][0]);
+        assert_string_equal(json_string_value(json_object_get(c, "risk_band")), want[i][1]);
+        assert_int_equal(json_is_true(json_object_get(c, "broken_promise")), want[i][2][0] == '1');
+    }
+    json_decref(aging);
     rep_state_free(st);
 }
 
@@ -479,9 +834,10 @@ static void test_helpers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_idempotent), cmocka_unit_test(test_rules),
-        cmocka_unit_test(test_id_limit),   cmocka_unit_test(test_normalize),
-        cmocka_unit_test(test_snapshot),   cmocka_unit_test(test_request),
+        cmocka_unit_test(test_idempotent),       cmocka_unit_test(test_rules),
+        cmocka_unit_test(test_id_limit),         cmocka_unit_test(test_logged_contacts),
+        cmocka_unit_test(test_promise_outcomes), cmocka_unit_test(test_normalize),
+        cmocka_unit_test(test_snapshot),         cmocka_unit_test(test_request),
         cmocka_unit_test(test_helpers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
