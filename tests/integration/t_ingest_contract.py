@@ -80,6 +80,12 @@ def run(env):
     rejected = {}
     for name in reject:
         payload, headers, expected, cfg = load_case("reject", name)
+        if "max_bytes" not in cfg and len(payload) > MAX_BYTES:
+            # a case about another rule that needs the default size limit
+            # (e.g. notes_too_long: 2,001 bytes of notes); the unit tier's
+            # test_ingest_cases runs it with its own limits
+            print("skip: reject case %s is larger than this test's %d-byte limit" % (name, MAX_BYTES))
+            continue
         if cfg.get("max_bytes", MAX_BYTES) != MAX_BYTES or "max_depth" in cfg:
             L.fail("reject case %s needs a config this test does not run" % name)
         rejected["rej-" + name] = (payload, headers, expected)
