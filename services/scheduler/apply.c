@@ -356,6 +356,8 @@ static void arm(sch_ctx *c, sch_rec *inv, sch_rec *cust, int from, int collapse)
     int idx;
     int64_t when;
     inv->dirty = 1;
+    free(v->moved_rules); /* a new schedule: what moved the old one is gone */
+    v->moved_rules = NULL;
     if (v->status == 'o' && v->promise_id[0]) { /* paused until the promise breaks */
         v->next_kind = 'p';
         v->next_ms = v->promise_until;
@@ -532,6 +534,10 @@ static int ev_promise(sch_ctx *c, const ct_event *e, sch_rec *cust, char *errstr
 
 static void close_inv(sch_ctx *c, sch_rec *inv, sch_rec *cust, char status)
 {
+    /* a step moved and never sent leaves with the ladder: its reasons are
+     * not the thank-you's */
+    free(inv->u.inv.moved_rules);
+    inv->u.inv.moved_rules = NULL;
     inv->u.inv.status = status;
     if (inv->u.inv.next_kind == 's' || status != 'p')
         inv->u.inv.next_kind = 0, inv->u.inv.next_ms = 0;
