@@ -1507,15 +1507,8 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
      * escalation goes on through a cease or an opt-out, at any hour */
     int facing = st->kind != CT_KIND_ESCALATION;
     const char *held = NULL;
-    /* a debtor-facing step whose next step is due already (it was deferred,
-     * or the scheduler was down) is superseded: only the latest goes, so a
-     * "due soon" never follows its due date by days, and a burst of stale
-     * steps never goes out at once. An escalation is never superseded. */
-    if (facing && v->step + 1 < l->nsteps &&
-        sch_step_time(&l->steps[v->step + 1], tz, v->due) <= c->now)
-        held = "superseded";
     sch_step chosen;
-    if (!held && facing && st->nchannels > 0) { /* channel choice */
+    if (facing && st->nchannels > 0) { /* channel choice */
         int pick = pick_channel(st, cust);
         if (pick < 0) {
             held = "no_channel";
@@ -1531,7 +1524,7 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
                         return -1;
             }
         }
-    } else if (!held && facing) {
+    } else if (facing) {
         held = blocked(cust, ct_channel_name(st->channel));
     }
     int cond = st->min_outstanding_minor > 0 && sch_inv_outstanding(v) < st->min_outstanding_minor;
@@ -1542,8 +1535,7 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
             return d;
     }
     if (held) {
-        snprintf(h, sizeof h, "%d.%d@%lld!%s;", v->step, v->attempt, (long long)c->now,
-                 strcmp(held, "superseded") == 0 ? "superseded" : "hold");
+        snprintf(h, sizeof h, "%d.%d@%lld!hold;", v->step, v->attempt, (long long)c->now);
         hist(inv, h);
         c->skipped++;
         if (decide(c, inv, v->step, held, v->next_ms) < 0)

@@ -20,10 +20,15 @@
 
 #define BT_WEEK_MS (7LL * 86400000LL)
 
-static const char *const bt_rules[] = {
-    "ceased",       "opted_out",     "dispute",       "min_outstanding_minor",
-    "window:moved", "weekday:moved", "holiday:moved", "cap",
-    "superseded",   "no_channel",    "wrong_number",  NULL};
+static const char *const bt_rules[] = {"ceased",
+                                       "opted_out",
+                                       "dispute",
+                                       "min_outstanding_minor",
+                                       "window:moved",
+                                       "weekday:moved",
+                                       "holiday:moved",
+                                       "cap",
+                                       NULL};
 
 static cm_jv *path(cm_jv *v, const char *a, const char *b)
 {

@@ -84,8 +84,6 @@ static void entry(const char *e, size_t n, const sch_ladder *l, const sch_policy
         printf("held (opted out, ceased, wrong number or no channel)\n");
     else if (strcmp(rule, "cond") == 0)
         printf("held (below min_outstanding_minor)\n");
-    else if (strcmp(rule, "superseded") == 0)
-        printf("superseded (the next step was due already)\n");
     else
         printf("moved by %s\n", rule);
 }

@@ -30,8 +30,7 @@ Debtors, one per behaviour:
             promised_on + 1 grace day, then the missed steps collapsed into
             one at the next send time, then the escalation;
   C-CAP     three invoices due the same day: the third -1d email moves to
-            the first day the 2-in-7-days cap allows, where the steps due
-            meanwhile supersede it (and what follows);
+            the first day the 2-in-7-days cap allows (and what follows);
   C-QUIET   (America/New_York) paid at 23:30 local: its thank-you at 08:00
             local the next day;
   C-CEASE   contact.ceased (every channel): no reminder, no thank-you for
@@ -268,14 +267,23 @@ def expected():
     #   BST (08:00Z, its send_at).
     # 04-15: I-1 and I-2 +1d: 04-09..04-15 holds the two of 04-13 -> both
     #   move to 04-20 09:00 BST as well.
-    # 04-20 08:00Z: every step waiting there has a next step due already
-    #   (+2d on 04-16, +5d on 04-19): a stale debtor-facing step is
-    #   superseded by the next one (docs/policy.md), so I-1 +1d, +2d, I-2
-    #   +1d, +2d and I-3 -1d, +1d, +2d all give way, and only the three
-    #   escalations (never superseded) go, late, with their own instant as
-    #   scheduled_at.
+    # 04-20 08:00Z, in id order: I-1 +1d goes, I-2 +1d goes (04-14..04-20: 0
+    #   then 1 email); I-3 -1d is the third again: the first day leaving
+    #   04-20 out is 04-27 -> 04-27 09:00 BST (08:00Z). I-1's and I-2's next
+    #   steps, +2d (sms, no cap) and +5d, are already past: they fire at once,
+    #   with their own instants as scheduled_at.
+    # 04-27 08:00Z: I-3 -1d goes (04-21..04-27: 0), then its +1d, already
+    #   past, at once (1 email on 04-21..04-27: allowed), +2d and +5d.
+    c20 = at("2026-04-20T08:00:00.000Z", "2026-04-20 09:00")
+    c27 = at("2026-04-27T08:00:00.000Z", "2026-04-27 09:00")
+    cap = "cap:email:2/7d"  # the rule a cap move names in the command
     exp["C-CAP"] = ({cmd("I-1", 0, c0), cmd("I-2", 0, c0),
-                     esc_cmd("I-1", c3), esc_cmd("I-2", c3), esc_cmd("I-3", c3)},
+                     cmd("I-1", 1, c20, rules=cap), cmd("I-2", 1, c20, rules=cap),
+                     cmd("I-1", 2, c2, channel="sms"), cmd("I-2", 2, c2, channel="sms"),
+                     esc_cmd("I-1", c3), esc_cmd("I-2", c3),
+                     cmd("I-3", 0, c27, rules=cap),  # moved twice by the one cap: named once
+                     cmd("I-3", 1, c1), cmd("I-3", 2, c2, channel="sms"),
+                     esc_cmd("I-3", c3)},
                     {escalated("C-CAP", "I-1", c3), escalated("C-CAP", "I-2", c3),
                      escalated("C-CAP", "I-3", c3)})
 
