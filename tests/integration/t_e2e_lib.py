@@ -32,12 +32,10 @@ clock"):
     instant it goes, and its `rules` lists, in order, the first rule of
     each move (`weekday:moved`, `cap:sms,email:3/7d`, ...); a command
     nothing moved has no `rules`;
-  - once a step goes, the next one is due at its own instant. A
-    debtor-facing step whose next step's own instant has come by the time
-    it fires (it was moved past it) is superseded: it never goes, and the
-    next step fires at once, through the rules above (an escalation is
-    never superseded, and goes late with its own instant as
-    `scheduled_at`). The scheduler fires in rounds: a round takes every
+  - once a step goes, the next one is due at its own instant; when that
+    instant has passed already (the step was moved past it), the next
+    step fires at once, through the rules above, with its own instant as
+    `scheduled_at` (a running ladder never skips). The scheduler fires in rounds: a round takes every
     timer due, in (instant, tenant/invoice id) order; a step armed by a
     round and already due goes in the next round at the same instant,
     after all of them. A command's `not_after` is `scheduled_at` + the
@@ -67,8 +65,8 @@ factor; there are no promises, disputes, opt-outs or key accounts, whose
 effects are the scheduler's own business rules. Ten invoices a debtor (8
 customers, 80 invoices) make caps bite: under Monday-Saturday weekdays and
 a cap of 3 SMS and emails in 7 days, with seed 1207 about a quarter of
-the commands are moved, by the cap or off a Sunday, moved steps are
-superseded by the next one, and some moves carry a message past the end.
+the commands are moved, by the cap or off a Sunday, steps due meanwhile
+follow at once, and some moves carry a message past the end.
 The model knows `contact_rules` window, weekdays, holidays and caps
 (it asserts the policy uses no more: jurisdictions, extra zones and
 conversations are left to the scheduler's data-driven cases); a local
@@ -296,10 +294,6 @@ def simulate(tenant, invs, custs, steps, thanks, rules):
             valid = st["valid_for"] or None
             nxt = step_instant(inv["data"]["due_on"], steps[what + 1], tz.key) \
                 if what + 1 < len(steps) else None
-            if facing and nxt and nxt <= at:  # stale: superseded by the next step
-                inv["rules"] = []
-                arm(iid, nxt, what + 1, at, rnd)
-                continue
         if facing:
             t, rule = rules.place(at, tz, send_min, channel, logs[cust])
             if t > at:
