@@ -165,7 +165,10 @@ class ContactRules:
     """The policy's contact_rules as docs/policy.md states them: when a
     debtor-facing send may go, in the debtor's zone."""
 
-    KNOWN = {"window", "weekdays", "holidays", "caps", "comment"}
+    KNOWN = {"window", "weekdays", "holidays", "caps", "comment",
+             # no effect on the e2e ledger (expected() checks): it logs no
+             # conversation, and no debtor is in a jurisdiction of the policy
+             "after_conversation_days", "jurisdictions"}
 
     def __init__(self, rules):
         assert set(rules) <= self.KNOWN, "the model knows only %s of contact_rules, not %s" % (
@@ -175,6 +178,7 @@ class ContactRules:
         self.weekdays = set(rules.get("weekdays", WEEKDAYS))
         self.holidays = {dt.date.fromisoformat(h) for h in rules.get("holidays", [])}
         # (channels, max, days, name): the name is the rule a command carries
+        self.jurisdictions = set(rules.get("jurisdictions", {}))
         self.caps = [(set(c["channels"]), c["max"], c["days"],
                       "cap:%s:%d/%dd" % (",".join(c["channels"]), c["max"], c["days"]))
                      for c in rules.get("caps", [])]
@@ -322,6 +326,8 @@ def expected(ledger_path, policy_path):
             assert not d.get("opted_out") and "key-account" not in d.get("tags", []), \
                 "the e2e ledger must be --mix simple"
             assert not d.get("extra_timezones"), "extra zones are not modelled"
+            assert not {d.get("region"), d.get("country")} & rules.jurisdictions, \
+                "jurisdictions are not modelled: no debtor of the ledger may be in one"
             custs[d["customer_id"]] = d
         elif ev["type"] == "invoice.issued":
             invs[d["invoice_id"]] = {"data": d, "issued_at": t, "paid": 0, "paid_at": None,

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-# t_scheduler_ladder.py -- the ladder of deploy/config/policy.json on a
+# t_scheduler_ladder.py -- the ladder of deploy/config/policy.json (its
+# window, without the weekday and cap rules: L.without_calendar) on a
 # scaled clock (1 simulated day = 0.6 s): every step fires once, at its
 # local send hour in the debtor's zone (DST included), never early, with
 # the policy's channel and template; a full payment stops the ladder with
@@ -17,6 +18,7 @@ import t_scheduler_lib as L  # noqa: E402
 L.require()
 env = L.Env("ladder")
 pol = L.load_policy()
+POLICY = L.without_calendar(pol, env.work)
 ladder = pol["ladders"]["standard"]
 send_default = pol["defaults"]["send_at"]
 clock = L.Clock("2026-03-01T00:00:00.000Z", 144000, delay_s=3)
@@ -47,7 +49,7 @@ def wait_for(pred, what, sim_deadline):
 
 
 try:
-    sched = env.start(clock)
+    sched = env.start(clock, extra={"ARREARS_POLICY": POLICY})
     zones = {"C-1": "Europe/London", "C-2": "America/New_York", "C-3": "Europe/London"}
     first = []
     for c, z in zones.items():

@@ -206,3 +206,20 @@ def event(etype, tenant, customer, data, eid, time_ms):
 def load_policy(path=None):
     with open(path or os.path.join(REPO, "deploy", "config", "policy.json")) as f:
         return json.load(f)
+
+
+def without_calendar(policy, workdir):
+    """The policy without the contact rules that move a step by the count
+    of sends or the day of the week (weekdays, holidays, caps,
+    after_conversation_days, jurisdictions): only the window stays. For a
+    test of step instants, whose dates fall on Sundays and whose debtors
+    get more than 3 reminders a week. Returns the path of the file
+    written in workdir."""
+    p = json.loads(json.dumps(policy))
+    rules = p.get("contact_rules", {})
+    for k in ("weekdays", "holidays", "caps", "after_conversation_days", "jurisdictions"):
+        rules.pop(k, None)
+    path = os.path.join(workdir, "policy.json")
+    with open(path, "w") as f:
+        json.dump(p, f)
+    return path

@@ -27,11 +27,18 @@ from t_contract_lib import (BIN, REPO, VALIDATOR, Stack, fail, free_port, load_s
 
 FACTOR = 3600
 DAY = dt.date(2026, 3, 31)
+ARRIVED = "2026-03-31T05:59:00Z"  # the clock starts at 06:00Z (scenario)
 KINDS = ["reminder", "payment.thanks", "call_task", "letter", "escalation"]
 
 
 def ledger(tenant):
-    """CloudEvents lines: two customers, invoices due 1..91 days ago, one paid."""
+    """CloudEvents lines: two customers, invoices due 1..91 days ago, one paid.
+    The invoices and the payment arrive at ARRIVED, just before the clock
+    starts: each ladder is armed late and its past steps collapse into the
+    latest (docs/scheduler.md), so every kind of step goes out within the
+    run. (Dated at their issue days instead, every past step would fire
+    late at once, and the shipped policy's caps would defer most of
+    them past the run's end.)"""
     evs = []
 
     def ev(n, etype, time_, data):
@@ -48,15 +55,15 @@ def ledger(tenant):
         n += 1
         due = DAY - dt.timedelta(days=ago)
         issued = due - dt.timedelta(days=30)
-        ev(len(evs), "invoice.issued", issued.isoformat() + "T09:00:00Z",
+        ev(len(evs), "invoice.issued", ARRIVED,
            {"invoice_id": "INV-%d" % n, "customer_id": "C-%d" % (1 + n % 2),
             "number": "2026-%04d" % n, "currency": "EUR", "amount": "%d.50" % (100 * n),
             "issued_on": issued.isoformat(), "due_on": due.isoformat()})
-    ev(len(evs), "invoice.issued", "2026-03-20T09:00:00Z",
+    ev(len(evs), "invoice.issued", ARRIVED,
        {"invoice_id": "INV-PAID", "customer_id": "C-1", "number": "2026-0099",
         "currency": "EUR", "amount": "75.00", "issued_on": "2026-03-20",
         "due_on": "2026-04-19"})
-    ev(len(evs), "payment.received", "2026-03-30T15:00:00Z",
+    ev(len(evs), "payment.received", ARRIVED,
        {"payment_id": "PAY-1", "customer_id": "C-1", "currency": "EUR", "amount": "75.00",
         "received_on": "2026-03-30", "allocations": [{"invoice_id": "INV-PAID",
                                                       "amount": "75.00"}]})
