@@ -19,6 +19,8 @@
  * Command ids are deterministic (docs/contracts.md):
  *   <tenant>/inv/<invoice_id>/step/<n>/attempt/<k>   ladder steps
  *   <tenant>/inv/<invoice_id>/thanks/<payment_id>    payment thanks
+ *   <tenant>/inv/<invoice_id>/cease/<event_id>       cease confirmation
+ *   <tenant>/inv/<invoice_id>/broken/<promise_id>    promise-broken notice
  * so they can be longer than CT_ID_MAX: up to CT_COMMAND_ID_MAX.
  *
  * Ownership: every `const char *` is borrowed -- from the caller's records
@@ -44,7 +46,8 @@ struct cm_buf;
  *   <tenant>/inv/<invoice_id>/step/<n>/attempt/<k>   64+5+200+6+11+9+11 = 306
  *   <tenant>/inv/<invoice_id>/thanks/<payment_id>    64+5+200+8+200     = 477
  *   <step command id>/escalated (invoice.escalated)  306+10             = 316
- * The longest is the thanks id: 477. Outcomes and tasks reuse the command
+ * The longest are the thanks and notice ids ("/broken/" is 8 bytes too):
+ * 477. Outcomes and tasks reuse the command
  * id (docs/contracts.md). The scheduler checks the step and escalation
  * forms against this at compile time (services/scheduler/records.c). */
 #define CT_COMMAND_ID_MAX (CT_TENANT_MAX + 5 + CT_ID_MAX + 8 + CT_ID_MAX)

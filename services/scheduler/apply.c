@@ -307,9 +307,15 @@ static void hist(sch_rec *inv, const char *what)
 static int out_add(sch_ctx *c, int part, char topic, const char *id, const char *key,
                    char *payload);
 
+/* The step index that stands for a notice of kind 'c' or 'b' in decide()
+ * and defer(), and back. */
+#define NOTICE_IDX(kind) ((kind) == 'c' ? -2 : -3)
+#define NOTICE_KIND(idx) ((idx) == -2 ? 'c' : 'b')
+
 /* Records a decision that publishes nothing (only when c->decide): the
- * step idx of inv's ladder (-1: its payment thanks), held or moved by
- * rule, at the send's instant. -1 out of memory. */
+ * step idx of inv's ladder (-1: its payment thanks, -2 and -3: its notice
+ * of kind 'c' or 'b', NOTICE_IDX), held or moved by rule, at the send's
+ * instant. -1 out of memory. */
 static int decide(sch_ctx *c, const sch_rec *inv, int idx, const char *rule, int64_t scheduled)
 {
     if (!c->decide)
@@ -318,14 +324,16 @@ static int decide(sch_ctx *c, const sch_rec *inv, int idx, const char *rule, int
     char id[SCH_CMD_ID_LEN], key[CT_KEY_MAX];
     sch_step thanks;
     const sch_step *st = &thanks;
-    if (idx == -2) { /* a cease confirmation */
+    if (idx <= -2) { /* a notice: a cease confirmation, a promise broken */
+        char kind = NOTICE_KIND(idx);
+        const char *tpl;
         memset(&thanks, 0, sizeof thanks);
-        cm_strlcpy(thanks.name, "cease.confirmation", sizeof thanks.name);
-        thanks.channel = (ct_channel)c->pol->contact.on_cease_channel;
+        cm_strlcpy(thanks.name, kind == 'c' ? "cease.confirmation" : "promise.broken",
+                   sizeof thanks.name);
+        sch_notice_of(c->pol, kind, &thanks.channel, &tpl);
         thanks.kind = thanks.channel == CT_CH_LETTER ? CT_KIND_LETTER : CT_KIND_REMINDER;
-        cm_strlcpy(thanks.template_id, c->pol->contact.on_cease_template,
-                   sizeof thanks.template_id);
-        if (sch_command_id_cease(id, sizeof id, inv->tenant, inv->id, v->cease_id) < 0)
+        cm_strlcpy(thanks.template_id, tpl, sizeof thanks.template_id);
+        if (sch_command_id_notice(id, sizeof id, kind, inv->tenant, inv->id, v->notice_id) < 0)
             return -1;
     } else if (idx < 0) {
         memset(&thanks, 0, sizeof thanks);
@@ -1092,7 +1100,7 @@ static int apply_inner(sch_ctx *c, const sch_event *se, int part, int from_pendi
                 sch_rec *r = have(c, 'i', t, cust->u.cust.open.v[i]);
                 if (!r || !r->exists || r->u.inv.status != 'o')
                     continue;
-                cm_strlcpy(r->u.inv.cease_id, e->id, sizeof r->u.inv.cease_id);
+                cm_strlcpy(r->u.inv.notice_id, e->id, sizeof r->u.inv.notice_id);
                 r->u.inv.next_kind = 'c';
                 r->u.inv.next_ms = c->now;
                 r->dirty = 1;
@@ -1332,7 +1340,8 @@ static int defer(sch_ctx *c, sch_rec *inv, const sch_rec *cust, const cm_tz *tz,
         return 0;
     char h[200];
     if (idx < 0)
-        snprintf(h, sizeof h, "%c@%lld!%s;", idx == -2 ? 'c' : 't', (long long)c->now, rule);
+        snprintf(h, sizeof h, "%c@%lld!%s;", idx == -1 ? 't' : NOTICE_KIND(idx), (long long)c->now,
+                 rule);
     else
         snprintf(h, sizeof h, "%d.%d@%lld!%s;", idx, v->attempt, (long long)c->now, rule);
     hist(inv, h);
@@ -1440,29 +1449,56 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
         if (primary && promise_publish(c, inv, CT_EV_PROMISE_BROKEN, v->next_ms) < 0)
             return -1;
         c->broken += primary;
+        if (primary && c->pol->promise_on_broken) {
+            /* the notice first (from the primary, whatever its status),
+             * then the ladder resumes, missed steps collapsed */
+            char pid[SCH_ID_LEN];
+            cm_strlcpy(pid, v->promise_id, sizeof pid);
+            promise_clear(c, inv, cust, 0);
+            cm_strlcpy(v->notice_id, pid, sizeof v->notice_id);
+            v->next_kind = 'b';
+            v->next_ms = c->now;
+            return 1;
+        }
         promise_clear(c, inv, cust, 1); /* the ladder resumes, missed steps collapsed */
         return primary;
     }
-    if (v->next_kind == 'c') { /* the one confirmation of a full cease */
-        int d = defer(c, inv, cust, tz, -2, -1, c->pol->contact.on_cease_channel);
-        if (d != 0)
-            return d;
-        if (sch_command_id_cease(id, sizeof id, inv->tenant, inv->id, v->cease_id) < 0)
-            return id_too_long(inv);
-        if (out_add(c, v->part, 'c', id, key,
-                    sch_command_cease(inv, cust, c->pol, tz, v->next_ms, c->now)) < 0)
-            return -1;
-        v->cease_id[0] = 0;
+    if (v->next_kind == 'c' || v->next_kind == 'b') { /* a one-off notice */
+        char kind = v->next_kind;
+        ct_channel ch;
+        const char *tpl;
+        sch_notice_of(c->pol, kind, &ch, &tpl);
+        /* a promise-broken notice respects opt-outs and cease like any
+         * message; the cease confirmation is the one message a cease allows */
+        const char *held = kind == 'b' ? blocked(cust, ct_channel_name(ch)) : NULL;
+        if (held) {
+            snprintf(h, sizeof h, "b@%lld!hold;", (long long)c->now);
+            hist(inv, h);
+            c->skipped++;
+            if (decide(c, inv, NOTICE_IDX(kind), held, v->next_ms) < 0)
+                return -1;
+        } else {
+            int d = defer(c, inv, cust, tz, NOTICE_IDX(kind), -1, (int)ch);
+            if (d != 0)
+                return d;
+            if (sch_command_id_notice(id, sizeof id, kind, inv->tenant, inv->id, v->notice_id) < 0)
+                return id_too_long(inv);
+            if (out_add(c, v->part, 'c', id, key,
+                        sch_command_notice(inv, kind, cust, c->pol, tz, v->next_ms, c->now)) < 0)
+                return -1;
+            snprintf(h, sizeof h, "%c@%lld;", kind, (long long)c->now);
+            hist(inv, h);
+            c->fired++;
+            if (log_send(c, cust, tz, (int)ch) < 0)
+                return -1;
+        }
+        v->notice_id[0] = 0;
         free(v->moved_rules);
         v->moved_rules = NULL;
-        snprintf(h, sizeof h, "c@%lld;", (long long)c->now);
-        hist(inv, h);
-        c->fired++;
-        if (log_send(c, cust, tz, c->pol->contact.on_cease_channel) < 0)
-            return -1;
         v->next_kind = 0;
-        arm(c, inv, cust, v->step, 1); /* the ladder goes on: held, but for escalation */
-        return 1;
+        arm(c, inv, cust, v->step, 1); /* the ladder goes on (after a cease: held, but for
+                                        * escalation) */
+        return !held;
     }
     if (v->next_kind == 't') {
         /* a thanks respects opt-outs and cease like any message */

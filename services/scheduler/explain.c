@@ -6,7 +6,8 @@
  * Design: the records are read with the store's own Redis backend and
  * decoded by the state's own decoders (store.h, state.h), never parsed
  * here; the history entries ("<step>.<attempt>@<ms>[!<rule>];", "t@..."
- * thanks, "c@..." a cease confirmation, "p@...!broken" a promise) are
+ * thanks, "c@..." a cease confirmation, "p@...!broken" a promise, "b@..."
+ * its notice) are
  * printed one per line with the policy's name, channel and template of the
  * step, and the rule that held or moved it. Settings: ARREARS_REDIS_URL,
  * ARREARS_SCHEDULER_KEY_PREFIX (default "sch:"), ARREARS_POLICY (default
@@ -63,8 +64,11 @@ static void entry(const char *e, size_t n, const sch_ladder *l, const sch_policy
                                            : rule);
         return;
     }
-    if (strcmp(buf, "c") == 0) {
-        printf("  %s  cease confirmation: %s\n", t, rule ? rule : "sent");
+    if (strcmp(buf, "c") == 0 || strcmp(buf, "b") == 0) {
+        printf("  %s  %s: %s\n", t, buf[0] == 'c' ? "cease confirmation" : "promise-broken notice",
+               !rule                       ? "sent"
+               : strcmp(rule, "hold") == 0 ? "held (opted out or ceased)"
+                                           : rule);
         return;
     }
     if (strcmp(buf, "p") == 0) {
@@ -157,6 +161,7 @@ int sch_explain_main(int argc, char **argv)
                      : v->next_kind == 't' ? "payment thanks"
                      : v->next_kind == 'p' ? "promise break check"
                      : v->next_kind == 'c' ? "cease confirmation"
+                     : v->next_kind == 'b' ? "promise-broken notice"
                                            : "none";
     printf("  next: %s", nk);
     if (v->next_kind == 's' && l && v->step < l->nsteps)

@@ -596,6 +596,27 @@ static int jur_key_ok(const char *k)
     return 1;
 }
 
+/* A one-off notice {"template": "...", "channel": "..."} (on_cease,
+ * on_broken) at path: *on 1 and channel and template filled when o is
+ * given, *on 0 when it is NULL. */
+static int parse_notice(json_t *o, const char *path, int *on, ct_channel *channel, char *tpl,
+                        size_t tpl_len, char *errstr, size_t errlen)
+{
+    *on = 0;
+    if (!o)
+        return 0;
+    const char *ch = json_string_value(json_object_get(o, "channel"));
+    const char *tp = json_string_value(json_object_get(o, "template"));
+    if (!json_is_object(o) || json_object_size(o) != 2 || !ch || !tp || !tp[0] ||
+        strlen(tp) >= tpl_len || channel_of(ch) == CT_CH_NONE)
+        return err(errstr, errlen, path,
+                   "must be {\"template\": \"...\", \"channel\": \"letter\"|\"email\"|...}");
+    *on = 1;
+    *channel = channel_of(ch);
+    fmt(tpl, tpl_len, "%s", tp);
+    return 0;
+}
+
 static int parse_contact_rules(json_t *doc, sch_policy *pol, char *errstr, size_t errlen)
 {
     sch_contact_rules *cr = &pol->contact;
@@ -619,18 +640,11 @@ static int parse_contact_rules(json_t *doc, sch_policy *pol, char *errstr, size_
     cr->enabled = 1;
     if (parse_clock(o, "contact_rules", &cr->base, errstr, errlen) < 0)
         return -1;
-    json_t *oc = json_object_get(o, "on_cease");
-    if (oc) {
-        const char *ch = json_string_value(json_object_get(oc, "channel"));
-        const char *tp = json_string_value(json_object_get(oc, "template"));
-        if (!json_is_object(oc) || json_object_size(oc) != 2 || !ch || !tp || !tp[0] ||
-            strlen(tp) >= sizeof cr->on_cease_template || channel_of(ch) == CT_CH_NONE)
-            return err(errstr, errlen, "contact_rules.on_cease",
-                       "must be {\"template\": \"...\", \"channel\": \"letter\"|\"email\"|...}");
-        cr->on_cease = 1;
-        cr->on_cease_channel = (int)channel_of(ch);
-        fmt(cr->on_cease_template, sizeof cr->on_cease_template, "%s", tp);
-    }
+    ct_channel cc;
+    if (parse_notice(json_object_get(o, "on_cease"), "contact_rules.on_cease", &cr->on_cease, &cc,
+                     cr->on_cease_template, sizeof cr->on_cease_template, errstr, errlen) < 0)
+        return -1;
+    cr->on_cease_channel = (int)cc;
     json_t *js = json_object_get(o, "jurisdictions");
     if (!js)
         return 0;
@@ -667,8 +681,8 @@ static int parse_contact_rules(json_t *doc, sch_policy *pol, char *errstr, size_
     return 0;
 }
 
-/* promises: {grace_days, on_broken}. on_broken is checked and kept for the
- * contact-rules issue's message (not sent yet). */
+/* promises: {grace_days, on_broken}. on_broken: {template, channel}, the
+ * one notice sent when a promise breaks. */
 static int parse_promises(json_t *doc, sch_policy *pol, char *errstr, size_t errlen)
 {
     json_t *o = json_object_get(doc, "promises"), *v;
@@ -689,13 +703,10 @@ static int parse_promises(json_t *doc, sch_policy *pol, char *errstr, size_t err
     long long g;
     if (get_int(o, "grace_days", &g, 2, 0, 60, "promises", errstr, errlen) < 0)
         return -1;
-    json_t *ob = json_object_get(o, "on_broken");
-    if (ob && (!json_is_object(ob) || !json_is_string(json_object_get(ob, "template")) ||
-               channel_of(json_string_value(json_object_get(ob, "channel"))
-                              ? json_string_value(json_object_get(ob, "channel"))
-                              : "") == CT_CH_NONE))
-        return err(errstr, errlen, "promises.on_broken",
-                   "must be {\"template\": \"...\", \"channel\": \"email\"|...}");
+    if (parse_notice(json_object_get(o, "on_broken"), "promises.on_broken", &pol->promise_on_broken,
+                     &pol->promise_on_broken_channel, pol->promise_on_broken_template,
+                     sizeof pol->promise_on_broken_template, errstr, errlen) < 0)
+        return -1;
     pol->promises_enabled = 1;
     pol->promise_grace_days = (int)g;
     return 0;

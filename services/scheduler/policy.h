@@ -82,6 +82,10 @@ typedef struct sch_policy {
     sch_contact_rules contact; /* contact_rules (contact.h); .enabled 0 when absent */
     int promises_enabled;      /* promises: promise.made pauses, kept/broken published */
     int promise_grace_days;
+    /* promises.on_broken: one notice when a promise breaks (0: none) */
+    int promise_on_broken;
+    ct_channel promise_on_broken_channel;
+    char promise_on_broken_template[SCH_NAME_MAX];
     json_t *doc; /* the parsed document (owned) */
 } sch_policy;
 

@@ -103,18 +103,32 @@ int sch_command_id_thanks(char *out, size_t len, const char *tenant, const char 
     return idw_end(&w, out);
 }
 
-int sch_command_id_cease(char *out, size_t len, const char *tenant, const char *invoice_id,
-                         const char *event_id)
+int sch_command_id_notice(char *out, size_t len, char kind, const char *tenant,
+                          const char *invoice_id, const char *event_id)
 {
-    if (len == 0)
+    if (len == 0 || (kind != 'c' && kind != 'b'))
         return -1;
     idw w = inv_prefix(out, len, tenant, invoice_id);
-    put(&w, "/cease/", 7);
+    if (kind == 'c')
+        put(&w, "/cease/", 7);
+    else
+        put(&w, "/broken/", 8);
     puts_(&w, event_id);
     return idw_end(&w, out);
 }
-_Static_assert(CT_TENANT_MAX + 5 + CT_ID_MAX + 7 + CT_ID_MAX <= CT_COMMAND_ID_MAX,
-               "cease confirmation ids fit CT_COMMAND_ID_MAX");
+_Static_assert(CT_TENANT_MAX + 5 + CT_ID_MAX + 8 + CT_ID_MAX <= CT_COMMAND_ID_MAX,
+               "notice ids fit CT_COMMAND_ID_MAX");
+
+void sch_notice_of(const sch_policy *pol, char kind, ct_channel *channel, const char **template_id)
+{
+    if (kind == 'b') {
+        *channel = pol->promise_on_broken_channel;
+        *template_id = pol->promise_on_broken_template;
+    } else {
+        *channel = (ct_channel)pol->contact.on_cease_channel;
+        *template_id = pol->contact.on_cease_template;
+    }
+}
 
 #define ESCALATED_SUFFIX "/escalated"
 _Static_assert(sizeof ESCALATED_SUFFIX - 1 <= SCH_EVENT_SUFFIX_MAX, "SCH_EVENT_SUFFIX_MAX");
@@ -248,18 +262,17 @@ char *sch_command_step(const sch_rec *inv, const sch_rec *cust, const sch_policy
     return encode(&c);
 }
 
-char *sch_command_cease(const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
-                        const cm_tz *tz, int64_t scheduled, int64_t now)
+char *sch_command_notice(const sch_rec *inv, char kind, const sch_rec *cust, const sch_policy *pol,
+                         const cm_tz *tz, int64_t scheduled, int64_t now)
 {
     char id[SCH_CMD_ID_LEN], rules[CT_COMMAND_RULES_MAX * (CT_COMMAND_RULE_MAX + 1) + 1];
     ct_command c;
-    if (sch_command_id_cease(id, sizeof id, inv->tenant, inv->id, inv->u.inv.cease_id) < 0)
+    if (sch_command_id_notice(id, sizeof id, kind, inv->tenant, inv->id, inv->u.inv.notice_id) < 0)
         return NULL;
     base(&c, inv, cust, pol, tz, id, scheduled, now);
     set_rules(&c, inv, rules, sizeof rules);
-    c.channel = (ct_channel)pol->contact.on_cease_channel;
+    sch_notice_of(pol, kind, &c.channel, &c.template_id);
     c.kind = c.channel == CT_CH_LETTER ? CT_KIND_LETTER : CT_KIND_REMINDER;
-    c.template_id = pol->contact.on_cease_template;
     return encode(&c);
 }
 

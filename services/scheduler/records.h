@@ -76,14 +76,21 @@ void sch_record_headers(char topic, const char *key, const char *id, sch_headers
  * (malloc'd); *id receives the id (SCH_CMD_ID_LEN). NULL on out of memory. */
 char *sch_event_promise(const sch_rec *inv, ct_type type, int64_t at, char *id, size_t idlen);
 
-/* <tenant>/inv/<invoice_id>/cease/<contact.ceased id>: the one
- * confirmation of a full cease (policy contact_rules.on_cease). */
-int sch_command_id_cease(char *out, size_t len, const char *tenant, const char *invoice_id,
-                         const char *event_id);
-/* The cease confirmation command of inv (its cease_id): kind letter on the
- * letter channel, else reminder; on_cease's channel and template. */
-char *sch_command_cease(const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
-                        const cm_tz *tz, int64_t scheduled, int64_t now);
+/* The one-off notices (state.h notice_id), by kind: 'c' the one
+ * confirmation of a full cease (policy contact_rules.on_cease), id
+ * <tenant>/inv/<invoice_id>/cease/<contact.ceased id>; 'b' the notice of a
+ * broken promise (policy promises.on_broken), id
+ * <tenant>/inv/<invoice_id>/broken/<promise id>. -1 when kind is neither or
+ * the id does not fit. */
+int sch_command_id_notice(char *out, size_t len, char kind, const char *tenant,
+                          const char *invoice_id, const char *event_id);
+/* The channel and template of notice kind ('c', 'b') under pol. */
+void sch_notice_of(const sch_policy *pol, char kind, ct_channel *channel, const char **template_id);
+/* The notice command of kind of inv (its notice_id): kind letter on the
+ * letter channel, else reminder; the policy's channel and template. NULL
+ * on out of memory or a bad kind. */
+char *sch_command_notice(const sch_rec *inv, char kind, const sch_rec *cust, const sch_policy *pol,
+                         const cm_tz *tz, int64_t scheduled, int64_t now);
 
 /* A decision that publishes nothing (docs/backtest.md): the invoice, the
  * held step (index, attempt, name, channel, kind, template; step_idx -1:

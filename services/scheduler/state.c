@@ -405,7 +405,7 @@ static int inv_field_at(sch_inv *v, int i, const char *s)
     case 29:
         return sch_str_set(&v->moved_rules, s[0] ? s : NULL);
     case 30:
-        cpy(v->cease_id, sizeof v->cease_id, s);
+        cpy(v->notice_id, sizeof v->notice_id, s);
         break;
     default:
         break;
@@ -516,7 +516,7 @@ char *sch_inv_encode(const sch_rec *r, const char *fs, const char *fv)
                  strlen(v->thanks_pid) + strlen(v->strategy) + strlen(v->variant) +
                  strlen(v->promise_id) + strlen(v->promise_primary) +
                  (v->promise_invoices ? strlen(v->promise_invoices) : 0) +
-                 (v->moved_rules ? strlen(v->moved_rules) : 0) + strlen(v->cease_id);
+                 (v->moved_rules ? strlen(v->moved_rules) : 0) + strlen(v->notice_id);
     char *out = malloc(cap), *p = out, *end = out + cap - 1;
     if (!out)
         return NULL;
@@ -634,7 +634,7 @@ char *sch_inv_encode(const sch_rec *r, const char *fs, const char *fv)
                 put(&p, end, v->moved_rules);
             break;
         case 30:
-            put(&p, end, v->cease_id);
+            put(&p, end, v->notice_id);
             break;
         }
         if (p > val)

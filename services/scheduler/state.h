@@ -55,7 +55,8 @@ typedef struct sch_inv {
     char status;         /* 'o' open 'p' paid 'v' voided 'w' written off */
     int disputed;
     int step, attempt; /* next ladder step index; attempt (gen) */
-    char next_kind;    /* 0 none, 's' ladder step, 't' payment thanks */
+    char next_kind;    /* 0 none, 's' ladder step, 't' payment thanks, 'p' a promise
+                        * breaks, 'c' cease confirmation, 'b' promise-broken notice */
     int64_t next_ms;
     int part; /* Kafka partition of the invoice's events */
     char strategy[64], variant[64];
@@ -72,11 +73,13 @@ typedef struct sch_inv {
     int64_t promise_until, promise_amount, promise_paid;
     int32_t promised_on;
     char *promise_invoices;
-    char cease_id[SCH_ID_LEN]; /* a pending cease confirmation (next kind 'c'): the
-                                * contact.ceased event's id */
-    char *moved_rules;         /* the contact rules that moved the next send, "r;r;" (owned):
-                                * its command carries them ("rules"), then they go */
-    int old_part;              /* timer as loaded, to move it on commit */
+    char notice_id[SCH_ID_LEN]; /* a pending one-off notice, next kind 'c' (the
+                                 * confirmation of a cease: the contact.ceased
+                                 * event's id) or 'b' (a promise broken: the
+                                 * promise's id) */
+    char *moved_rules;          /* the contact rules that moved the next send, "r;r;" (owned):
+                                 * its command carries them ("rules"), then they go */
+    int old_part;               /* timer as loaded, to move it on commit */
     int64_t old_next_ms;
     unsigned fields; /* bit i: sch_inv_fields[i] was in the stored hash */
 } sch_inv;
