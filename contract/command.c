@@ -8,12 +8,16 @@
  * dates and instants by hand. Members appear in the order command.h lists,
  * byte for byte what the scheduler wrote before this encoder moved here,
  * except that the control bytes 0x08 and 0x0C are now escaped \b and \f
- * (the same JSON strings as the \u0008 and \u000c written before). */
+ * (the same JSON strings as the \u0008 and \u000c written before). The
+ * optional members (rules; issue 14's per-invoice amounts, offer and
+ * interest_basis) add bytes only when present. */
 #include "command.h"
 
 #include "buf.h"
 #include "clock.h"
+#include "money.h"
 
+#include <stdio.h>
 #include <string.h>
 
 /* A member's key with its separator: ,"key": (the first member of an
@@ -92,6 +96,39 @@ static void customer(cm_buf *b, const ct_command_customer *c)
     cm_buf_addc(b, '}');
 }
 
+/* {"principal":..,"fees":..,"interest":..,"compensation":..,"total":..} */
+static void amounts(cm_buf *b, const ct_command_amounts *a)
+{
+    cm_buf_adds(b, "{\"principal\":");
+    cm_buf_int(b, a->principal);
+    num(b, "fees", a->fees);
+    num(b, "interest", a->interest);
+    num(b, "compensation", a->compensation);
+    num(b, "total", a->total);
+    cm_buf_addc(b, '}');
+}
+
+void ct_annual_pct_format(int32_t rate_e4, char *buf, size_t len)
+{
+    char d[32];
+    cm_money_format(rate_e4, 4, d, sizeof d); /* "13.2500" */
+    size_t n = strlen(d), keep = n - 2;       /* "13.25": two decimals */
+    while (n > keep && d[n - 1] == '0')
+        n--;
+    d[n] = 0;
+    snprintf(buf, len, "%s", d);
+}
+
+int ct_annual_pct_parse(const char *s, int32_t *rate_e4)
+{
+    int64_t v;
+    char err[64];
+    if (!s || !*s || cm_money_parse(s, 4, &v, err, sizeof err) != 0 || v > 1000000000)
+        return -1;
+    *rate_e4 = (int32_t)v;
+    return 0;
+}
+
 int ct_command_encode(const ct_command *c, cm_buf *b)
 {
     cm_buf_reserve(b, 2048); /* a command is about 1 KB */
@@ -114,13 +151,7 @@ int ct_command_encode(const ct_command *c, cm_buf *b)
         customer(b, &c->customer);
     str(b, "currency", c->currency);
     key(b, "amounts");
-    cm_buf_adds(b, "{\"principal\":");
-    cm_buf_int(b, c->amounts.principal);
-    num(b, "fees", c->amounts.fees);
-    num(b, "interest", c->amounts.interest);
-    num(b, "compensation", c->amounts.compensation);
-    num(b, "total", c->amounts.total);
-    cm_buf_addc(b, '}');
+    amounts(b, &c->amounts);
     key(b, "invoices");
     cm_buf_addc(b, '[');
     for (size_t i = 0; i < c->ninvoices && i < CT_LIST_MAX; i++) {
@@ -135,6 +166,10 @@ int ct_command_encode(const ct_command *c, cm_buf *b)
         str(b, "currency", in->currency);
         num(b, "amount_minor", in->amount_minor);
         num(b, "outstanding_minor", in->outstanding_minor);
+        if (in->has_amounts) {
+            key(b, "amounts");
+            amounts(b, &in->amounts);
+        }
         cm_buf_addc(b, '}');
     }
     cm_buf_addc(b, ']');
@@ -154,6 +189,28 @@ int ct_command_encode(const ct_command *c, cm_buf *b)
         cm_buf_json_str(b, pid, strlen(pid));
         num(b, "amount_minor", c->payment.amount_minor);
         str(b, "currency", c->payment.currency);
+        cm_buf_addc(b, '}');
+    }
+    if (c->has_offer) {
+        key(b, "offer");
+        cm_buf_adds(b, "{\"kind\":");
+        const char *k = ct_offer_kind_name(c->offer.kind);
+        cm_buf_json_str(b, k, strlen(k));
+        num(b, "amount_minor", c->offer.amount_minor);
+        num(b, "forgiven_minor", c->offer.forgiven_minor);
+        date(b, "valid_until", c->offer.valid_until);
+        cm_buf_addc(b, '}');
+    }
+    if (c->has_interest_basis) {
+        char pct[CT_PCT_MAX];
+        key(b, "interest_basis");
+        cm_buf_adds(b, "{\"scheme\":");
+        const char *sc = ct_interest_scheme_name(c->interest_basis.scheme);
+        cm_buf_json_str(b, sc, strlen(sc));
+        ct_annual_pct_format(c->interest_basis.rate_e4, pct, sizeof pct);
+        str(b, "annual_pct", pct);
+        if (c->interest_basis.country)
+            str(b, "country", c->interest_basis.country);
         cm_buf_addc(b, '}');
     }
     if (c->nrules > 0) {

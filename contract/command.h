@@ -10,9 +10,15 @@
  *   v command_id kind tenant channel template locale strategy variant
  *   created_at scheduled_at customer currency amounts invoices
  * then, when present: step step_name attempt (ladder steps), not_after,
- * level (kind escalation), payment (kind payment.thanks), rules (when
- * nrules > 0, so a command without rules is written as before they
- * existed).
+ * level (kind escalation), payment (kind payment.thanks), offer (has_offer),
+ * interest_basis (has_interest_basis), rules (when nrules > 0). Each
+ * element of invoices is
+ *   invoice_id number issued_on due_on days_overdue currency amount_minor
+ *   outstanding_minor
+ * then amounts when has_amounts. Optional members are written only when
+ * present, so a command without them is byte for byte what it was before
+ * they existed (issue 13's rules, issue 14's amounts per invoice, offer
+ * and interest_basis).
  * Instants are int64 ms since the epoch, written as
  * "2026-03-08T09:00:00.000Z"; dates are day numbers, written "2026-03-01".
  *
@@ -28,7 +34,8 @@
  * valid while that lives. Nothing here allocates but the cm_buf the
  * encoder appends to (the caller's). Optional strings are NULL when absent;
  * the encoder writes a NULL required string as "".
- * A ct_command is about 6 KiB (invoices is a fixed array): fine on a stack. */
+ * A ct_command is about 11 KiB (invoices is a fixed array): fine on a
+ * stack. */
 #ifndef CT_COMMAND_H
 #define CT_COMMAND_H
 
@@ -81,7 +88,45 @@ typedef struct ct_command_invoice {
     const char *currency;
     int64_t amount_minor; /* the invoice's amount */
     int64_t outstanding_minor;
+    /* "amounts" of this invoice as of the debtor's local date of the send
+     * (issue 14); written after outstanding_minor when has_amounts. The
+     * decoder refuses a negative member. */
+    int has_amounts;
+    ct_command_amounts amounts;
 } ct_command_invoice;
+
+/* "offer": what a step offers (issue 14), in the command's currency:
+ *   {"kind":"settlement","amount_minor":80000,"forgiven_minor":20000,
+ *    "valid_until":"2026-05-14"}
+ * discount: pay amount_minor by valid_until and forgiven_minor is taken off;
+ * settlement: pay amount_minor by valid_until and forgiven_minor is
+ * forgiven. The decoder refuses an unknown kind and negative amounts. */
+typedef struct ct_command_offer {
+    ct_offer_kind kind;
+    int64_t amount_minor;   /* to pay */
+    int64_t forgiven_minor; /* taken off if paid in time */
+    int32_t valid_until;    /* the debtor's local date, day number (inclusive) */
+} ct_command_offer;
+
+/* "interest_basis": the legal basis of the command's interest (issue 14):
+ *   {"scheme":"uk_late_payment","annual_pct":"13.25","country":"GB"}
+ * annual_pct is rate_e4 as a decimal string (ct_annual_pct_format);
+ * country is written when not NULL. */
+typedef struct ct_command_interest_basis {
+    ct_interest_scheme scheme;
+    int32_t rate_e4;     /* annual rate in 1e-4 percent: 13.25% -> 132500; >= 0 */
+    const char *country; /* ISO 3166-1 alpha-2 of the debtor; NULL when unknown */
+} ct_command_interest_basis;
+
+/* rate_e4 as annual_pct writes it: a decimal with the trailing zeros of
+ * its four decimals trimmed but at least two kept: 132500 -> "13.25",
+ * 120000 -> "12.00", 81250 -> "8.125", 5 -> "0.0005", -8800 -> "-0.88".
+ * buf of at least 16 bytes (CT_PCT_MAX). */
+#define CT_PCT_MAX 16
+void ct_annual_pct_format(int32_t rate_e4, char *buf, size_t len);
+/* "13.25" -> 132500: digits, optionally '.' and 1 to 4 digits, at most
+ * 100000.0000 (a rate of 1000 x 100%). Returns 0, or -1. */
+int ct_annual_pct_parse(const char *s, int32_t *rate_e4);
 
 /* "payment" of a payment.thanks command. */
 typedef struct ct_command_payment {
@@ -123,6 +168,12 @@ typedef struct ct_command {
     /* kind payment.thanks */
     int has_payment;
     ct_command_payment payment;
+    /* "offer" (issue 14): a step with an offer */
+    int has_offer;
+    ct_command_offer offer;
+    /* "interest_basis" (issue 14): when the amounts carry interest */
+    int has_interest_basis;
+    ct_command_interest_basis interest_basis;
     /* "rules" (see CT_COMMAND_RULES_MAX): rules[0..nrules) */
     size_t nrules;
     const char *rules[CT_COMMAND_RULES_MAX];

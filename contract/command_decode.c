@@ -7,11 +7,14 @@
  * of the contract (limits CT_*, names of kinds and channels) plus what a
  * channel needs to be delivered at all: a template name that is safe as a
  * file name and an email address (email) or E.164 number (sms). Unknown
- * members are ignored (fields are added, never renamed). */
+ * members are ignored (fields are added, never renamed). Issue 14's
+ * members, when present, are checked whole: per-invoice amounts and offer
+ * amounts >= 0, known offer kinds and schemes, dates, decimal rates. */
 #include "command.h"
 
 #include "clock.h"
 #include "decode.h"
+#include "internal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -142,7 +145,7 @@ const json_t *ct_dec_array(ct_dec *d, const char *name, int required)
 /* ---- the command ------------------------------------------------------- */
 
 /* "a, b or c" of every name of a table, for the error of an unknown one. */
-static void names_of(const char *(*name)(int), int n, char *out, size_t outlen)
+static void names_of(const char *const *names, int n, char *out, size_t outlen)
 {
     size_t o = 0;
     out[0] = 0;
@@ -151,17 +154,22 @@ static void names_of(const char *(*name)(int), int n, char *out, size_t outlen)
                               i == 0       ? ""
                               : i == n - 1 ? " or "
                                            : ", ",
-                              name(i));
+                              names[i]);
 }
 
-static const char *kind_name(int k)
+/* A required member naming one of names[0..count): its index, or -1
+ * (absent, or "must be a, b or c" recorded). */
+static int d_enum(ct_dec *d, const char *name, const char *const *names, int count)
 {
-    return ct_kind_name((ct_kind)k);
-}
-
-static const char *channel_name(int c)
-{
-    return ct_channel_name((ct_channel)c);
+    char rule[160];
+    const char *v = ct_dec_str(d, name, 1, CT_TYPE_MAX, CT_DEC_TOKEN);
+    int i = v ? ct_name_lookup(names, count, v, strlen(v)) : -1;
+    if (i < 0 && v) {
+        snprintf(rule, sizeof rule, "must be ");
+        names_of(names, count, rule + 8, sizeof rule - 8);
+        ct_dec_fail(d, name, rule);
+    }
+    return i;
 }
 
 static void d_customer(ct_dec *d, ct_command_customer *c)
@@ -183,6 +191,72 @@ static int64_t minor(ct_dec *d, const char *name)
     return v;
 }
 
+/* A required integer member >= 0 (issue 14's amounts and offers). */
+static int64_t nonneg(ct_dec *d, const char *name)
+{
+    int64_t v = 0;
+    int r = ct_dec_int(d, name, 1, &v);
+    if (r == -1 || (r == 1 && v < 0)) {
+        if (r == 1)
+            ct_dec_fail(d, name, "must be an integer >= 0");
+        return 0;
+    }
+    return v;
+}
+
+/* Issue 14's "amounts" of one invoice: every member, each >= 0. */
+static void d_inv_amounts(ct_dec *d, const char *path, ct_command_invoice *in)
+{
+    const json_t *am = ct_dec_object(d, "amounts", 0);
+    if (!am)
+        return;
+    char sub[48];
+    snprintf(sub, sizeof sub, "%s.amounts", path);
+    ct_dec ad = {am, sub, d->err, d->errlen, d->failed};
+    in->has_amounts = 1;
+    in->amounts.principal = nonneg(&ad, "principal");
+    in->amounts.fees = nonneg(&ad, "fees");
+    in->amounts.interest = nonneg(&ad, "interest");
+    in->amounts.compensation = nonneg(&ad, "compensation");
+    in->amounts.total = nonneg(&ad, "total");
+    d->failed |= ad.failed;
+}
+
+/* "offer" (issue 14). */
+static void d_offer(ct_dec *d, ct_command *c)
+{
+    const json_t *o = ct_dec_object(d, "offer", 0);
+    if (!o)
+        return;
+    ct_dec od = {o, "offer", d->err, d->errlen, d->failed};
+    c->has_offer = 1;
+    c->offer.kind = (ct_offer_kind)d_enum(&od, "kind", ct_offer_kind_names, CT_OFFER_COUNT);
+    c->offer.amount_minor = nonneg(&od, "amount_minor");
+    c->offer.forgiven_minor = nonneg(&od, "forgiven_minor");
+    c->offer.valid_until = CT_DAY_NONE;
+    if (ct_dec_date(&od, "valid_until", 1, &c->offer.valid_until) != 1)
+        c->offer.valid_until = CT_DAY_NONE;
+    d->failed |= od.failed;
+}
+
+/* "interest_basis" (issue 14). */
+static void d_interest_basis(ct_dec *d, ct_command *c)
+{
+    const json_t *o = ct_dec_object(d, "interest_basis", 0);
+    if (!o)
+        return;
+    ct_dec bd = {o, "interest_basis", d->err, d->errlen, d->failed};
+    ct_command_interest_basis *b = &c->interest_basis;
+    c->has_interest_basis = 1;
+    b->scheme = (ct_interest_scheme)d_enum(&bd, "scheme", ct_scheme_names, CT_SCHEME_COUNT);
+    const char *pct = ct_dec_str(&bd, "annual_pct", 1, CT_PCT_MAX, CT_DEC_TOKEN);
+    if (pct && ct_annual_pct_parse(pct, &b->rate_e4) != 0)
+        ct_dec_fail(&bd, "annual_pct",
+                    "must be a decimal percentage >= 0 with at most 4 decimals (\"13.25\")");
+    b->country = ct_dec_str(&bd, "country", 0, 2, CT_DEC_TOKEN);
+    d->failed |= bd.failed;
+}
+
 static void d_invoice(ct_dec *d, ct_command_invoice *in)
 {
     in->invoice_id = ct_dec_str(d, "invoice_id", 1, CT_ID_MAX, CT_DEC_NOCTL);
@@ -196,6 +270,7 @@ static void d_invoice(ct_dec *d, ct_command_invoice *in)
     in->currency = ct_dec_str(d, "currency", 0, 3, CT_DEC_TOKEN);
     in->amount_minor = minor(d, "amount_minor");
     in->outstanding_minor = minor(d, "outstanding_minor");
+    d_inv_amounts(d, d->path, in);
 }
 
 /* What a channel needs to be delivered: rule 2 of the design note. */
@@ -281,20 +356,8 @@ int ct_command_decode(const json_t *j, ct_command *out, char *errstr, size_t err
         d_customer(&cd, &out->customer);
         d.failed |= cd.failed;
     }
-    const char *k = ct_dec_str(&d, "kind", 1, CT_TYPE_MAX, CT_DEC_TOKEN);
-    out->kind = k ? ct_kind_parse(k, strlen(k)) : CT_KIND_NONE;
-    if (out->kind == CT_KIND_NONE) {
-        snprintf(rule, sizeof rule, "must be ");
-        names_of(kind_name, CT_KIND_COUNT, rule + 8, sizeof rule - 8);
-        ct_dec_fail(&d, "kind", rule);
-    }
-    const char *ch = ct_dec_str(&d, "channel", 1, CT_TYPE_MAX, CT_DEC_TOKEN);
-    out->channel = ch ? ct_channel_parse(ch, strlen(ch)) : CT_CH_NONE;
-    if (out->channel == CT_CH_NONE) {
-        snprintf(rule, sizeof rule, "must be ");
-        names_of(channel_name, CT_CH_COUNT, rule + 8, sizeof rule - 8);
-        ct_dec_fail(&d, "channel", rule);
-    }
+    out->kind = (ct_kind)d_enum(&d, "kind", ct_kind_names, CT_KIND_COUNT);
+    out->channel = (ct_channel)d_enum(&d, "channel", ct_channel_names, CT_CH_COUNT);
     out->template_id = ct_dec_str(&d, "template", 0, CT_ID_MAX, CT_DEC_TOKEN);
     d_deliverable(&d, cust, out);
     out->locale = ct_dec_str(&d, "locale", 0, CT_TYPE_MAX, CT_DEC_TOKEN);
@@ -349,6 +412,8 @@ int ct_command_decode(const json_t *j, ct_command *out, char *errstr, size_t err
         out->payment.currency = ct_dec_str(&pd, "currency", 0, 3, CT_DEC_TOKEN);
         d.failed |= pd.failed;
     }
+    d_offer(&d, out);
+    d_interest_basis(&d, out);
     d_rules(&d, out);
     return d.failed ? -1 : 0;
 }

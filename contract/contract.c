@@ -1,8 +1,10 @@
 /* contract.c -- the wire names of the contract's enums (contract.h).
  *
  * The only place in C where an event type, channel, call outcome, command
- * kind or outcome type is spelt; every service parses into the enums here. */
+ * kind, outcome type, offer kind, interest scheme, fee waiver reason or
+ * debtor kind is spelt; every service parses into the enums here. */
 #include "contract.h"
+#include "internal.h"
 
 #include <string.h>
 
@@ -24,9 +26,13 @@ static const char *const type_names[CT_EV_COUNT] = {
     [CT_EV_INVOICE_ESCALATED] = "invoice.escalated",
     [CT_EV_PROMISE_KEPT] = "promise.kept",
     [CT_EV_PROMISE_BROKEN] = "promise.broken",
+    [CT_EV_INVOICE_FEE_CHARGED] = "invoice.fee_charged",
+    [CT_EV_INVOICE_FEE_WAIVED] = "invoice.fee_waived",
+    [CT_EV_INVOICE_INTEREST_CLAIMED] = "invoice.interest_claimed",
+    [CT_EV_INVOICE_SETTLED] = "invoice.settled",
 };
 
-static const char *const channel_names[CT_CH_COUNT] = {
+const char *const ct_channel_names[CT_CH_COUNT] = {
     [CT_CH_EMAIL] = "email",         [CT_CH_SMS] = "sms",       [CT_CH_WEBHOOK] = "webhook",
     [CT_CH_CALL_TASK] = "call_task", [CT_CH_LETTER] = "letter",
 };
@@ -38,10 +44,31 @@ static const char *const call_outcome_names[CT_CALL_COUNT] = {
     [CT_CALL_WRONG_NUMBER] = "wrong_number",
 };
 
-static const char *const kind_names[CT_KIND_COUNT] = {
+const char *const ct_kind_names[CT_KIND_COUNT] = {
     [CT_KIND_REMINDER] = "reminder",     [CT_KIND_PAYMENT_THANKS] = "payment.thanks",
     [CT_KIND_CALL_TASK] = "call_task",   [CT_KIND_LETTER] = "letter",
-    [CT_KIND_ESCALATION] = "escalation",
+    [CT_KIND_ESCALATION] = "escalation", [CT_KIND_INTEREST_CLAIM] = "interest_claim",
+};
+
+const char *const ct_offer_kind_names[CT_OFFER_COUNT] = {
+    [CT_OFFER_DISCOUNT] = "discount",
+    [CT_OFFER_SETTLEMENT] = "settlement",
+};
+
+const char *const ct_scheme_names[CT_SCHEME_COUNT] = {
+    [CT_SCHEME_UK_LATE_PAYMENT] = "uk_late_payment",
+    [CT_SCHEME_EU_LATE_PAYMENT] = "eu_late_payment",
+    [CT_SCHEME_CONTRACTUAL] = "contractual",
+};
+
+const char *const ct_waiver_names[CT_WAIVER_COUNT] = {
+    [CT_WAIVER_PAID_WITHIN] = "paid_within",
+    [CT_WAIVER_PRINCIPAL_PAID] = "principal_paid",
+};
+
+const char *const ct_debtor_kind_names[CT_DEBTOR_COUNT] = {
+    [CT_DEBTOR_BUSINESS] = "business",
+    [CT_DEBTOR_CONSUMER] = "consumer",
 };
 
 static const char *const outcome_names[CT_OUT_COUNT] = {
@@ -55,9 +82,9 @@ static const char *const report_names[CT_REP_COUNT] = {
     [CT_REP_EFFECTIVENESS] = "effectiveness",
 };
 
-/* Index of s[0..n) in names[0..count), or -1. The first byte is compared
- * before memcmp: the hot path parses one type per event. */
-static int lookup(const char *const *names, int count, const char *s, size_t n)
+/* internal.h. The first byte is compared before memcmp: the hot path
+ * parses one type per event. */
+int ct_name_lookup(const char *const *names, int count, const char *s, size_t n)
 {
     if (!s)
         return -1;
@@ -76,7 +103,7 @@ static const char *name_of(const char *const *names, int count, int i)
 
 ct_type ct_type_parse(const char *s, size_t n)
 {
-    return (ct_type)lookup(type_names, CT_EV_COUNT, s, n);
+    return (ct_type)ct_name_lookup(type_names, CT_EV_COUNT, s, n);
 }
 
 const char *ct_type_name(ct_type t)
@@ -91,17 +118,17 @@ int ct_type_inbound(ct_type t)
 
 ct_channel ct_channel_parse(const char *s, size_t n)
 {
-    return (ct_channel)lookup(channel_names, CT_CH_COUNT, s, n);
+    return (ct_channel)ct_name_lookup(ct_channel_names, CT_CH_COUNT, s, n);
 }
 
 const char *ct_channel_name(ct_channel c)
 {
-    return name_of(channel_names, CT_CH_COUNT, c);
+    return name_of(ct_channel_names, CT_CH_COUNT, c);
 }
 
 ct_call_outcome ct_call_outcome_parse(const char *s, size_t n)
 {
-    return (ct_call_outcome)lookup(call_outcome_names, CT_CALL_COUNT, s, n);
+    return (ct_call_outcome)ct_name_lookup(call_outcome_names, CT_CALL_COUNT, s, n);
 }
 
 const char *ct_call_outcome_name(ct_call_outcome o)
@@ -111,17 +138,57 @@ const char *ct_call_outcome_name(ct_call_outcome o)
 
 ct_kind ct_kind_parse(const char *s, size_t n)
 {
-    return (ct_kind)lookup(kind_names, CT_KIND_COUNT, s, n);
+    return (ct_kind)ct_name_lookup(ct_kind_names, CT_KIND_COUNT, s, n);
 }
 
 const char *ct_kind_name(ct_kind k)
 {
-    return name_of(kind_names, CT_KIND_COUNT, k);
+    return name_of(ct_kind_names, CT_KIND_COUNT, k);
+}
+
+ct_offer_kind ct_offer_kind_parse(const char *s, size_t n)
+{
+    return (ct_offer_kind)ct_name_lookup(ct_offer_kind_names, CT_OFFER_COUNT, s, n);
+}
+
+const char *ct_offer_kind_name(ct_offer_kind k)
+{
+    return name_of(ct_offer_kind_names, CT_OFFER_COUNT, k);
+}
+
+ct_interest_scheme ct_interest_scheme_parse(const char *s, size_t n)
+{
+    return (ct_interest_scheme)ct_name_lookup(ct_scheme_names, CT_SCHEME_COUNT, s, n);
+}
+
+const char *ct_interest_scheme_name(ct_interest_scheme s)
+{
+    return name_of(ct_scheme_names, CT_SCHEME_COUNT, s);
+}
+
+ct_waiver ct_waiver_parse(const char *s, size_t n)
+{
+    return (ct_waiver)ct_name_lookup(ct_waiver_names, CT_WAIVER_COUNT, s, n);
+}
+
+const char *ct_waiver_name(ct_waiver w)
+{
+    return name_of(ct_waiver_names, CT_WAIVER_COUNT, w);
+}
+
+ct_debtor_kind ct_debtor_kind_parse(const char *s, size_t n)
+{
+    return (ct_debtor_kind)ct_name_lookup(ct_debtor_kind_names, CT_DEBTOR_COUNT, s, n);
+}
+
+const char *ct_debtor_kind_name(ct_debtor_kind k)
+{
+    return name_of(ct_debtor_kind_names, CT_DEBTOR_COUNT, k);
 }
 
 ct_outcome ct_outcome_parse(const char *s, size_t n)
 {
-    return (ct_outcome)lookup(outcome_names, CT_OUT_COUNT, s, n);
+    return (ct_outcome)ct_name_lookup(outcome_names, CT_OUT_COUNT, s, n);
 }
 
 const char *ct_outcome_name(ct_outcome o)
@@ -131,7 +198,7 @@ const char *ct_outcome_name(ct_outcome o)
 
 ct_report ct_report_parse(const char *s, size_t n)
 {
-    return (ct_report)lookup(report_names, CT_REP_COUNT, s, n);
+    return (ct_report)ct_name_lookup(report_names, CT_REP_COUNT, s, n);
 }
 
 const char *ct_report_name(ct_report r)

@@ -9,7 +9,8 @@
  *   contact outcome  (topic contacts; notifier -> reporter)
  *   task             (topic tasks;    notifier -> people)
  * Services decode into these structs and dispatch on the enums; the wire
- * names ("payment.received", "email", ...) are spelt only in contract.c.
+ * names ("payment.received", "email", "settlement", ...) are spelt only in
+ * contract.c.
  * docs/contracts.md and docs/events.md are the prose form, schemas/ the
  * JSON Schema form; tests/unit/test_contract_docs.c keeps the three
  * together. Adding an event type: docs/conventions.md lists the files.
@@ -64,6 +65,10 @@ typedef enum ct_type {
     CT_EV_INVOICE_ESCALATED = CT_EV_INBOUND_COUNT,
     CT_EV_PROMISE_KEPT,
     CT_EV_PROMISE_BROKEN,
+    CT_EV_INVOICE_FEE_CHARGED,      /* "invoice.fee_charged" (issue 14) */
+    CT_EV_INVOICE_FEE_WAIVED,       /* "invoice.fee_waived" */
+    CT_EV_INVOICE_INTEREST_CLAIMED, /* "invoice.interest_claimed" */
+    CT_EV_INVOICE_SETTLED,          /* "invoice.settled" */
     CT_EV_COUNT
 } ct_type;
 
@@ -112,11 +117,64 @@ typedef enum ct_kind {
     CT_KIND_CALL_TASK,
     CT_KIND_LETTER,
     CT_KIND_ESCALATION,
+    CT_KIND_INTEREST_CLAIM, /* "interest_claim": a debtor-facing message, like
+                             * a reminder, claiming statutory interest and
+                             * compensation after a late invoice was paid */
     CT_KIND_COUNT
 } ct_kind;
 
 ct_kind ct_kind_parse(const char *s, size_t n);
 const char *ct_kind_name(ct_kind k);
+
+/* --- money (issue 14): offers, interest schemes, fee waivers ---------- */
+/* A command's "offer" and invoice.settled's data.offer. */
+typedef enum ct_offer_kind {
+    CT_OFFER_NONE = -1,
+    CT_OFFER_DISCOUNT = 0, /* "discount": early-payment discount */
+    CT_OFFER_SETTLEMENT,   /* "settlement": pay part, the rest is forgiven */
+    CT_OFFER_COUNT
+} ct_offer_kind;
+
+ct_offer_kind ct_offer_kind_parse(const char *s, size_t n);
+const char *ct_offer_kind_name(ct_offer_kind k);
+
+/* The legal basis of interest (a command's interest_basis.scheme,
+ * invoice.interest_claimed's data.scheme). */
+typedef enum ct_interest_scheme {
+    CT_SCHEME_NONE = -1,
+    CT_SCHEME_UK_LATE_PAYMENT = 0, /* "uk_late_payment": Late Payment of
+                                    * Commercial Debts (Interest) Act 1998 */
+    CT_SCHEME_EU_LATE_PAYMENT,     /* "eu_late_payment": Directive 2011/7/EU */
+    CT_SCHEME_CONTRACTUAL,         /* "contractual" */
+    CT_SCHEME_COUNT
+} ct_interest_scheme;
+
+ct_interest_scheme ct_interest_scheme_parse(const char *s, size_t n);
+const char *ct_interest_scheme_name(ct_interest_scheme s);
+
+/* Why fees were waived (invoice.fee_waived's data.reason). */
+typedef enum ct_waiver {
+    CT_WAIVER_NONE = -1,
+    CT_WAIVER_PAID_WITHIN = 0, /* "paid_within": paid in full within
+                                * waive_if_paid_within_days of the charge */
+    CT_WAIVER_PRINCIPAL_PAID,  /* "principal_paid": principal paid, fees left
+                                * unpaid and chase_unpaid_fees false */
+    CT_WAIVER_COUNT
+} ct_waiver;
+
+ct_waiver ct_waiver_parse(const char *s, size_t n);
+const char *ct_waiver_name(ct_waiver w);
+
+/* --- debtor kinds (customer.upserted's data.kind) ---------------------- */
+typedef enum ct_debtor_kind {
+    CT_DEBTOR_NONE = -1,
+    CT_DEBTOR_BUSINESS = 0, /* "business": the default */
+    CT_DEBTOR_CONSUMER,     /* "consumer": no statutory late-payment interest */
+    CT_DEBTOR_COUNT
+} ct_debtor_kind;
+
+ct_debtor_kind ct_debtor_kind_parse(const char *s, size_t n);
+const char *ct_debtor_kind_name(ct_debtor_kind k);
 
 /* --- contact outcome types (contacts topic) ---------------------------- */
 typedef enum ct_outcome {

@@ -7,6 +7,7 @@
  * nothing once a problem was recorded, so a shape function reads straight
  * through and the caller checks once. */
 #include "event.h"
+#include "internal.h"
 
 #include "clock.h"
 
@@ -228,6 +229,42 @@ static ct_channel channel(dctx *c, const char *name, int required)
     return ch;
 }
 
+/* A required integer member from lo to hi (a problem "rule (detail)"
+ * otherwise, and 0). */
+static int64_t int_in(dctx *c, const char *name, int64_t lo, int64_t hi, const char *rule,
+                      const char *detail)
+{
+    const json_t *v = member(c, name, 1);
+    if (!v)
+        return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
+        fail(c, name, rule, detail);
+        return 0;
+    }
+    return (int64_t)json_integer_value(v);
+}
+
+/* An amount that must be > 0. */
+static int64_t positive(dctx *c, const char *name)
+{
+    int64_t v = amount(c, name);
+    if (!c->failed && v == 0)
+        fail(c, name, "amount_positive", "must be greater than 0");
+    return v;
+}
+
+/* A member naming one of names[0..count) (required when required): its
+ * index, or -1 (absent, or a problem "rule (detail)"). */
+static int name_in(dctx *c, const char *name, int required, const char *const *names, int count,
+                   const char *rule, const char *detail)
+{
+    const char *s = str(c, name, required, CT_TYPE_MAX, 1);
+    int i = s ? ct_name_lookup(names, count, s, strlen(s)) : -1;
+    if (s && i < 0)
+        fail(c, name, rule, detail);
+    return i;
+}
+
 /* --- shapes -------------------------------------------------------------- */
 
 static void d_invoice(dctx *c, ct_invoice *o)
@@ -288,6 +325,10 @@ static void d_customer(dctx *c, ct_customer *o)
     o->locale = str(c, "locale", 0, 35, 1);
     o->country = str(c, "country", 0, 2, 1);
     o->region = str(c, "region", 0, CT_REGION_MAX, 1);
+    o->kind = (ct_debtor_kind)name_in(c, "kind", 0, ct_debtor_kind_names, CT_DEBTOR_COUNT, "kind",
+                                      "must be business or consumer");
+    if (o->kind == CT_DEBTOR_NONE)
+        o->kind = CT_DEBTOR_BUSINESS;
     zones(c, "extra_timezones", &o->extra_timezones);
     channels(c, "channels", &o->channels);
     channels(c, "opted_out", &o->opted_out);
@@ -323,16 +364,48 @@ static void d_escalation(dctx *c, ct_escalation *o)
 {
     o->invoice_id = id(c, "invoice_id", 1);
     o->command_id = str(c, "command_id", 0, CT_DERIVED_ID_MAX, 1);
-    o->level = 0;
-    if (c->failed)
-        return;
-    const json_t *v = json_object_get(c->obj, "level");
-    if (!v)
-        fail(c, "level", "required", NULL);
-    else if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > 9)
-        fail(c, "level", "level", "must be an integer from 1 to 9");
-    else
-        o->level = (int)json_integer_value(v);
+    o->level = (int)int_in(c, "level", 1, 9, "level", "must be an integer from 1 to 9");
+}
+
+static void d_fee_charged(dctx *c, ct_fee_charged *o)
+{
+    o->invoice_id = id(c, "invoice_id", 1);
+    o->currency = currency(c, "currency");
+    o->amount_minor = positive(c, "amount_minor");
+    o->step = (int)int_in(c, "step", 0, 1000000, "step", "must be an integer from 0 to 1000000");
+    o->charged_on = date(c, "charged_on", 1);
+}
+
+static void d_fee_waived(dctx *c, ct_fee_waived *o)
+{
+    o->invoice_id = id(c, "invoice_id", 1);
+    o->currency = currency(c, "currency");
+    o->amount_minor = positive(c, "amount_minor");
+    o->reason = (ct_waiver)name_in(c, "reason", 1, ct_waiver_names, CT_WAIVER_COUNT, "reason",
+                                   "must be paid_within or principal_paid");
+}
+
+static void d_interest_claimed(dctx *c, ct_interest_claimed *o)
+{
+    o->invoice_id = id(c, "invoice_id", 1);
+    o->currency = currency(c, "currency");
+    o->interest_minor = amount(c, "interest_minor");
+    o->compensation_minor = amount(c, "compensation_minor");
+    o->scheme =
+        (ct_interest_scheme)name_in(c, "scheme", 1, ct_scheme_names, CT_SCHEME_COUNT, "scheme",
+                                    "must be uk_late_payment, eu_late_payment or contractual");
+    o->days_late =
+        (int)int_in(c, "days_late", 1, INT32_MAX, "days_late", "must be an integer greater than 0");
+}
+
+static void d_settled(dctx *c, ct_settled *o)
+{
+    o->invoice_id = id(c, "invoice_id", 1);
+    o->currency = currency(c, "currency");
+    o->paid_minor = amount(c, "paid_minor");
+    o->forgiven_minor = positive(c, "forgiven_minor");
+    o->offer = (ct_offer_kind)name_in(c, "offer", 1, ct_offer_kind_names, CT_OFFER_COUNT, "offer",
+                                      "must be discount or settlement");
 }
 
 ct_shape ct_event_shape(ct_type t)
@@ -367,6 +440,14 @@ ct_shape ct_event_shape(ct_type t)
         return CT_SHAPE_RESUMED;
     case CT_EV_INVOICE_ESCALATED:
         return CT_SHAPE_ESCALATION;
+    case CT_EV_INVOICE_FEE_CHARGED:
+        return CT_SHAPE_FEE_CHARGED;
+    case CT_EV_INVOICE_FEE_WAIVED:
+        return CT_SHAPE_FEE_WAIVED;
+    case CT_EV_INVOICE_INTEREST_CLAIMED:
+        return CT_SHAPE_INTEREST_CLAIMED;
+    case CT_EV_INVOICE_SETTLED:
+        return CT_SHAPE_SETTLED;
     default:
         return CT_SHAPE_NONE;
     }
@@ -461,6 +542,18 @@ int ct_event_decode(const json_t *ev, ct_event *out, char *errstr, size_t errlen
         break;
     case CT_SHAPE_ESCALATION:
         d_escalation(&dc, &out->data.escalation);
+        break;
+    case CT_SHAPE_FEE_CHARGED:
+        d_fee_charged(&dc, &out->data.fee_charged);
+        break;
+    case CT_SHAPE_FEE_WAIVED:
+        d_fee_waived(&dc, &out->data.fee_waived);
+        break;
+    case CT_SHAPE_INTEREST_CLAIMED:
+        d_interest_claimed(&dc, &out->data.interest_claimed);
+        break;
+    case CT_SHAPE_SETTLED:
+        d_settled(&dc, &out->data.settled);
         break;
     case CT_SHAPE_NONE:
         break;

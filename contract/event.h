@@ -28,6 +28,10 @@
  *   contact_log    contact.logged
  *   resumed        contact.resumed
  *   escalation     the scheduler's invoice.escalated
+ *   fee_charged    the scheduler's invoice.fee_charged (issue 14)
+ *   fee_waived     the scheduler's invoice.fee_waived
+ *   interest_claimed  the scheduler's invoice.interest_claimed
+ *   settled        the scheduler's invoice.settled
  * ct_event_shape() maps a type to its family. The customer id is in the
  * envelope only (ingest lifts it from data; the decoder checks that
  * data.customer_id, when present, is the same).
@@ -131,6 +135,7 @@ typedef struct ct_customer { /* customer.upserted */
     ct_zones extra_timezones;  /* other zones the debtor lives in; empty when absent */
     ct_channels channels;      /* preference order */
     ct_channels opted_out;
+    ct_debtor_kind kind;  /* CT_DEBTOR_BUSINESS when absent */
     int has_credit_limit; /* credit_limit_minor and credit_currency present */
     int64_t credit_limit_minor;
     const char *credit_currency;
@@ -173,6 +178,40 @@ typedef struct ct_escalation { /* invoice.escalated (scheduler) */
     const char *command_id; /* NULL when absent; up to CT_DERIVED_ID_MAX */
 } ct_escalation;
 
+/* The scheduler's money events (issue 14; docs/events.md). Amounts are in
+ * minor units of currency. */
+typedef struct ct_fee_charged { /* invoice.fee_charged */
+    const char *invoice_id;
+    const char *currency;
+    int64_t amount_minor; /* > 0 */
+    int step;             /* index of the ladder step that charged it, >= 0 */
+    ct_date charged_on;   /* the debtor's local date of the send */
+} ct_fee_charged;
+
+typedef struct ct_fee_waived { /* invoice.fee_waived */
+    const char *invoice_id;
+    const char *currency;
+    int64_t amount_minor; /* > 0: the fees waived */
+    ct_waiver reason;
+} ct_fee_waived;
+
+typedef struct ct_interest_claimed { /* invoice.interest_claimed */
+    const char *invoice_id;
+    const char *currency;
+    int64_t interest_minor;     /* >= 0 */
+    int64_t compensation_minor; /* >= 0 */
+    ct_interest_scheme scheme;
+    int days_late; /* > 0: payment date - due date */
+} ct_interest_claimed;
+
+typedef struct ct_settled { /* invoice.settled */
+    const char *invoice_id;
+    const char *currency;
+    int64_t paid_minor;     /* >= 0 */
+    int64_t forgiven_minor; /* > 0: for billing to write off */
+    ct_offer_kind offer;    /* the offer taken */
+} ct_settled;
+
 typedef struct ct_event {
     int v;          /* CT_VERSION */
     const char *id; /* CloudEvents id, unique per (tenant, source) */
@@ -199,6 +238,10 @@ typedef struct ct_event {
         ct_contact_log contact_log;
         ct_resumed resumed;
         ct_escalation escalation;
+        ct_fee_charged fee_charged;
+        ct_fee_waived fee_waived;
+        ct_interest_claimed interest_claimed;
+        ct_settled settled;
     } data;
 } ct_event;
 
@@ -216,7 +259,11 @@ typedef enum ct_shape {
     CT_SHAPE_CEASED,
     CT_SHAPE_ESCALATION,
     CT_SHAPE_CONTACT_LOG,
-    CT_SHAPE_RESUMED
+    CT_SHAPE_RESUMED,
+    CT_SHAPE_FEE_CHARGED,
+    CT_SHAPE_FEE_WAIVED,
+    CT_SHAPE_INTEREST_CLAIMED,
+    CT_SHAPE_SETTLED
 } ct_shape;
 
 ct_shape ct_event_shape(ct_type t);

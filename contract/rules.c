@@ -576,6 +576,14 @@ static void t_customer(vctx *c)
 {
     f_id(c, "customer_id", 1);
     f_text(c, "name", 1);
+    /* written only when given (issue 14): absent means business */
+    const char *kind = get_str(c, "kind", 0, 16, 1);
+    if (kind) {
+        if (ct_debtor_kind_parse(kind, strlen(kind)) == CT_DEBTOR_NONE)
+            bad(c, "kind", "kind", "must be business or consumer");
+        else
+            put_str(c, "kind", kind);
+    }
 
     const char *email = get_str(c, "email", 0, 254, 1);
     if (email) {

@@ -1,9 +1,12 @@
 /* test_contract_command.c -- the command codec (contract/command.h) and
- * its optional "rules": a command without rules encodes byte for byte as
- * it did before the field existed; rules encode last, decode back to the
+ * its optional members: a command without them encodes byte for byte as
+ * it did before they existed. "rules" encode last, decode back to the
  * same names and re-encode to the same bytes; the decoder refuses rules
  * that break the contract's limits (16 entries, 1..64 bytes of printable
- * ASCII), naming the field.
+ * ASCII), naming the field. Issue 14's per-invoice "amounts", "offer" and
+ * "interest_basis" (and kind interest_claim) likewise: written where
+ * command.h says, round-tripped, and refused with "field: rule" when
+ * wrong; annual_pct's decimal form both ways.
  *
  * Design: one command with every optional section but payment is built by
  * hand (fill); GOLDEN is its encoding as written by the encoder before
@@ -199,12 +202,315 @@ static void test_rules_refused(void **state)
     decode_rules("[]", NULL);
 }
 
+/* ---- issue 14: amounts per invoice, offer, interest_basis ------------- */
+
+/* GOLDEN's invoice with its amounts: 120.00 principal, a 10.00 fee, 2.65
+ * interest, 40.00 compensation; total 120.00 + 10.00 + 2.65 + 40.00 =
+ * 172.65. */
+#define INV_AMOUNTS                                                                                \
+    ",\"amounts\":{\"principal\":12000,\"fees\":1000,\"interest\":265,\"compensation\":4000,"      \
+    "\"total\":17265}"
+/* A settlement: pay 800.00 by 14 May 2026 and 200.00 is forgiven (the
+ * issue's figures; the codec does not relate them to the invoices). */
+#define OFFER                                                                                      \
+    ",\"offer\":{\"kind\":\"settlement\",\"amount_minor\":80000,\"forgiven_minor\":20000,"         \
+    "\"valid_until\":\"2026-05-14\"}"
+#define BASIS ",\"interest_basis\":{\"scheme\":\"uk_late_payment\",\"annual_pct\":\"13.25\"}"
+#define BASIS_GB                                                                                   \
+    ",\"interest_basis\":{\"scheme\":\"uk_late_payment\",\"annual_pct\":\"13.25\","                \
+    "\"country\":\"GB\"}"
+
+/* s with the first "at" replaced by to (keep 1: by "at" then to), into
+ * out. */
+static const char *edit(char *out, size_t len, const char *s, const char *at, const char *to,
+                        int keep)
+{
+    const char *p = strstr(s, at);
+    assert_non_null(p);
+    size_t k = (size_t)(p - s) + (keep ? strlen(at) : 0);
+    snprintf(out, len, "%.*s%s%s", (int)k, s, to, p + strlen(at));
+    return out;
+}
+
+/* GOLDEN whose invoice has inv_extra after outstanding_minor. */
+static const char *golden_inv(char *out, size_t len, const char *inv_extra)
+{
+    return edit(out, len, GOLDEN, "\"outstanding_minor\":12000", inv_extra, 1);
+}
+
+static void fill_money(ct_command *c)
+{
+    fill(c);
+    c->invoices[0].has_amounts = 1;
+    c->invoices[0].amounts = (ct_command_amounts){12000, 1000, 265, 4000, 17265};
+    c->has_offer = 1;
+    c->offer.kind = CT_OFFER_SETTLEMENT;
+    c->offer.amount_minor = 80000;
+    c->offer.forgiven_minor = 20000;
+    assert_int_equal(cm_date_parse("2026-05-14", &c->offer.valid_until), 0);
+    c->has_interest_basis = 1;
+    c->interest_basis.scheme = CT_SCHEME_UK_LATE_PAYMENT;
+    c->interest_basis.rate_e4 = 132500; /* 13.25% */
+    c->interest_basis.country = NULL;
+}
+
+/* Encodes c, compares with want, decodes, re-encodes to the same bytes;
+ * the decoded command is left in *d (borrowing from *tree). */
+static void round_trip(const ct_command *c, const char *want, ct_command *d, json_t **tree)
+{
+    char err[256];
+    char *js = encode(c);
+    assert_string_equal(js, want);
+    *tree = json_loads(js, 0, NULL);
+    assert_non_null(*tree);
+    if (ct_command_decode(*tree, d, err, sizeof err) != 0)
+        fail_msg("refused: %s\n%s", err, js);
+    char *again = encode(d);
+    assert_string_equal(again, js);
+    free(again);
+    free(js);
+}
+
+static void test_money_members(void **state)
+{
+    (void)state;
+    ct_command c, d;
+    json_t *j;
+    char want[8192];
+
+    /* each member alone, where command.h puts it */
+    fill(&c);
+    c.invoices[0].has_amounts = 1;
+    c.invoices[0].amounts = (ct_command_amounts){12000, 1000, 265, 4000, 17265};
+    round_trip(&c, golden_inv(want, sizeof want, INV_AMOUNTS), &d, &j);
+    assert_true(d.invoices[0].has_amounts);
+    assert_true(d.invoices[0].amounts.principal == 12000);
+    assert_true(d.invoices[0].amounts.fees == 1000);
+    assert_true(d.invoices[0].amounts.interest == 265);
+    assert_true(d.invoices[0].amounts.compensation == 4000);
+    assert_true(d.invoices[0].amounts.total == 17265);
+    assert_false(d.has_offer);
+    assert_false(d.has_interest_basis);
+    json_decref(j);
+
+    fill(&c);
+    c.has_offer = 1;
+    c.offer = (ct_command_offer){CT_OFFER_SETTLEMENT, 80000, 20000, 0};
+    assert_int_equal(cm_date_parse("2026-05-14", &c.offer.valid_until), 0);
+    snprintf(want, sizeof want, "%.*s%s}", (int)strlen(GOLDEN) - 1, GOLDEN, OFFER);
+    round_trip(&c, want, &d, &j);
+    assert_true(d.has_offer);
+    assert_int_equal(d.offer.kind, CT_OFFER_SETTLEMENT);
+    assert_true(d.offer.amount_minor == 80000);
+    assert_true(d.offer.forgiven_minor == 20000);
+    assert_int_equal(d.offer.valid_until, c.offer.valid_until);
+    assert_false(d.invoices[0].has_amounts);
+    json_decref(j);
+
+    /* a discount: 2% of 120.00 = 2.40 off, 117.60 to pay by the due date */
+    c.offer = (ct_command_offer){CT_OFFER_DISCOUNT, 11760, 240, c.invoices[0].due_on};
+    snprintf(want, sizeof want,
+             "%.*s,\"offer\":{\"kind\":\"discount\",\"amount_minor\":11760,"
+             "\"forgiven_minor\":240,\"valid_until\":\"2026-03-01\"}}",
+             (int)strlen(GOLDEN) - 1, GOLDEN);
+    round_trip(&c, want, &d, &j);
+    assert_int_equal(d.offer.kind, CT_OFFER_DISCOUNT);
+    json_decref(j);
+
+    fill(&c);
+    c.has_interest_basis = 1;
+    c.interest_basis = (ct_command_interest_basis){CT_SCHEME_UK_LATE_PAYMENT, 132500, NULL};
+    snprintf(want, sizeof want, "%.*s%s}", (int)strlen(GOLDEN) - 1, GOLDEN, BASIS);
+    round_trip(&c, want, &d, &j);
+    assert_true(d.has_interest_basis);
+    assert_int_equal(d.interest_basis.scheme, CT_SCHEME_UK_LATE_PAYMENT);
+    assert_int_equal(d.interest_basis.rate_e4, 132500);
+    assert_null(d.interest_basis.country);
+    json_decref(j);
+    c.interest_basis.country = "GB";
+    snprintf(want, sizeof want, "%.*s%s}", (int)strlen(GOLDEN) - 1, GOLDEN, BASIS_GB);
+    round_trip(&c, want, &d, &j);
+    assert_string_equal(d.interest_basis.country, "GB");
+    json_decref(j);
+
+    /* all of them with rules and kind interest_claim: offer, interest_basis,
+     * then rules, last */
+    fill_money(&c);
+    c.kind = CT_KIND_INTEREST_CLAIM;
+    c.rules[0] = "window:moved";
+    c.nrules = 1;
+    char body[8192], tail[512];
+    golden_inv(body, sizeof body, INV_AMOUNTS);
+    edit(want, sizeof want, body, "\"kind\":\"reminder\"", "\"kind\":\"interest_claim\"", 0);
+    snprintf(tail, sizeof tail, "%s%s,\"rules\":[\"window:moved\"]}", OFFER, BASIS);
+    snprintf(body, sizeof body, "%.*s%s", (int)strlen(want) - 1, want, tail); /* before '}' */
+    round_trip(&c, body, &d, &j);
+    assert_int_equal(d.kind, CT_KIND_INTEREST_CLAIM);
+    assert_int_equal(d.nrules, 1);
+    json_decref(j);
+}
+
+static void test_annual_pct(void **state)
+{
+    (void)state;
+    /* rate_e4 is 1e-4 percent: 13.25% = 13.25 / 0.0001 = 132500 */
+    const struct {
+        int32_t e4;
+        const char *s;
+    } cases[] = {{132500, "13.25"}, {120000, "12.00"}, {81250, "8.125"},
+                 {5, "0.0005"},     {0, "0.00"},       {1000000, "100.00"},
+                 {126200, "12.62"}, {50000, "5.00"},   {-8800, "-0.88"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[CT_PCT_MAX];
+        int32_t back = -1;
+        ct_annual_pct_format(cases[i].e4, buf, sizeof buf);
+        assert_string_equal(buf, cases[i].s);
+        if (cases[i].e4 >= 0) {
+            assert_int_equal(ct_annual_pct_parse(cases[i].s, &back), 0);
+            assert_int_equal(back, cases[i].e4);
+        }
+    }
+    int32_t v;
+    assert_int_equal(ct_annual_pct_parse("12", &v), 0); /* no decimals */
+    assert_int_equal(v, 120000);
+    const char *bad[] = {"",        "13,25", "-0.88", "13.",    ".5",
+                         "8.12345", "1e2",   "+1",    "13.25%", "100000.0001"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        if (ct_annual_pct_parse(bad[i], &v) == 0)
+            fail_msg("annual_pct \"%s\" accepted", bad[i]);
+    assert_int_equal(ct_annual_pct_parse(NULL, &v), -1);
+}
+
+/* GOLDEN with extra members before its closing brace, or with its invoice
+ * given inv_extra after outstanding_minor; decoding must fail with err
+ * starting want (want NULL: must succeed). */
+static void decode_money(const char *inv_extra, const char *extra, const char *want)
+{
+    char text[8192], inv[8192], err[256] = "";
+    const char *base = inv_extra ? golden_inv(inv, sizeof inv, inv_extra) : GOLDEN;
+    snprintf(text, sizeof text, "%.*s%s}", (int)strlen(base) - 1, base, extra ? extra : "");
+    json_error_t je;
+    json_t *j = json_loads(text, 0, &je);
+    if (!j)
+        fail_msg("bad test JSON: %s: %s", je.text, text);
+    ct_command d;
+    int rc = ct_command_decode(j, &d, err, sizeof err);
+    if (!want && rc != 0)
+        fail_msg("refused: %s\n%s", err, text);
+    if (want && (rc == 0 || strncmp(err, want, strlen(want)) != 0))
+        fail_msg("error \"%s\", expected it to start \"%s\"\n%s", err, want, text);
+    assert_string_equal(d.command_id, "acme/inv/INV-1/step/2/attempt/1");
+    json_decref(j);
+}
+
+static void test_money_refused(void **state)
+{
+    (void)state;
+#define OFF(body) ",\"offer\":{" body "}"
+    decode_money(NULL,
+                 OFF("\"kind\":\"voucher\",\"amount_minor\":1,\"forgiven_minor\":1,"
+                     "\"valid_until\":\"2026-05-14\""),
+                 "offer.kind: must be discount or settlement");
+    decode_money(NULL,
+                 OFF("\"amount_minor\":1,\"forgiven_minor\":1,\"valid_until\":\"2026-05-14\""),
+                 "offer.kind: required");
+    decode_money(NULL,
+                 OFF("\"kind\":\"discount\",\"amount_minor\":-1,\"forgiven_minor\":1,"
+                     "\"valid_until\":\"2026-05-14\""),
+                 "offer.amount_minor: must be an integer >= 0");
+    decode_money(NULL,
+                 OFF("\"kind\":\"discount\",\"amount_minor\":\"1\",\"forgiven_minor\":1,"
+                     "\"valid_until\":\"2026-05-14\""),
+                 "offer.amount_minor: must be an integer");
+    decode_money(NULL,
+                 OFF("\"kind\":\"discount\",\"amount_minor\":1,"
+                     "\"valid_until\":\"2026-05-14\""),
+                 "offer.forgiven_minor: required");
+    decode_money(NULL,
+                 OFF("\"kind\":\"discount\",\"amount_minor\":1,\"forgiven_minor\":-5,"
+                     "\"valid_until\":\"2026-05-14\""),
+                 "offer.forgiven_minor: must be an integer >= 0");
+    decode_money(NULL,
+                 OFF("\"kind\":\"settlement\",\"amount_minor\":1,\"forgiven_minor\":1,"
+                     "\"valid_until\":\"2026-02-30\""),
+                 "offer.valid_until: not a date (YYYY-MM-DD)");
+    decode_money(NULL, OFF("\"kind\":\"settlement\",\"amount_minor\":1,\"forgiven_minor\":1"),
+                 "offer.valid_until: required");
+    decode_money(NULL, ",\"offer\":\"settlement\"", "offer: must be an object");
+#undef OFF
+#define BAS(body) ",\"interest_basis\":{" body "}"
+    decode_money(NULL, BAS("\"scheme\":\"french_law\",\"annual_pct\":\"12.00\""),
+                 "interest_basis.scheme: must be uk_late_payment, eu_late_payment or "
+                 "contractual");
+    decode_money(NULL, BAS("\"annual_pct\":\"12.00\""), "interest_basis.scheme: required");
+    decode_money(NULL, BAS("\"scheme\":\"contractual\",\"annual_pct\":\"13,25\""),
+                 "interest_basis.annual_pct: must be a decimal percentage >= 0");
+    decode_money(NULL, BAS("\"scheme\":\"contractual\",\"annual_pct\":\"8.12345\""),
+                 "interest_basis.annual_pct: must be a decimal percentage >= 0");
+    decode_money(NULL, BAS("\"scheme\":\"contractual\",\"annual_pct\":\"-1.00\""),
+                 "interest_basis.annual_pct: must be a decimal percentage >= 0");
+    decode_money(NULL, BAS("\"scheme\":\"contractual\",\"annual_pct\":13.25"),
+                 "interest_basis.annual_pct: must be a string");
+    decode_money(NULL, BAS("\"scheme\":\"contractual\""), "interest_basis.annual_pct: required");
+    decode_money(NULL,
+                 BAS("\"scheme\":\"eu_late_payment\",\"annual_pct\":\"12.62\","
+                     "\"country\":\"DEU\""),
+                 "interest_basis.country: must be a string of 1..2 bytes");
+    decode_money(NULL,
+                 BAS("\"scheme\":\"eu_late_payment\",\"annual_pct\":\"12.62\","
+                     "\"country\":\"DE\""),
+                 NULL);
+#undef BAS
+#define AMT(body) ",\"amounts\":{" body "}"
+    decode_money(AMT("\"principal\":1,\"fees\":-1,\"interest\":0,\"compensation\":0,"
+                     "\"total\":0"),
+                 NULL, "invoices[0].amounts.fees: must be an integer >= 0");
+    decode_money(AMT("\"principal\":1,\"fees\":0,\"interest\":0,\"compensation\":0"), NULL,
+                 "invoices[0].amounts.total: required");
+    decode_money(AMT("\"principal\":1.5,\"fees\":0,\"interest\":0,\"compensation\":0,"
+                     "\"total\":0"),
+                 NULL, "invoices[0].amounts.principal: must be an integer");
+    decode_money(",\"amounts\":[]", NULL, "invoices[0].amounts: must be an object");
+    decode_money(AMT("\"principal\":0,\"fees\":0,\"interest\":0,\"compensation\":0,"
+                     "\"total\":0"),
+                 NULL, NULL);
+#undef AMT
+}
+
+static void test_kind_interest_claim(void **state)
+{
+    (void)state;
+    assert_int_equal(ct_kind_parse("interest_claim", 14), CT_KIND_INTEREST_CLAIM);
+    assert_string_equal(ct_kind_name(CT_KIND_INTEREST_CLAIM), "interest_claim");
+    assert_int_equal(CT_KIND_INTEREST_CLAIM, CT_KIND_COUNT - 1);
+    /* an unknown kind's error lists every kind, the new one last */
+    char text[8192], err[256];
+    const char *r = "\"kind\":\"reminder\"";
+    const char *k = strstr(GOLDEN, r);
+    snprintf(text, sizeof text, "%.*s\"kind\":\"postcard\"%s", (int)(k - GOLDEN), GOLDEN,
+             k + strlen(r));
+    json_t *j = json_loads(text, 0, NULL);
+    ct_command d;
+    assert_int_equal(ct_command_decode(j, &d, err, sizeof err), -1);
+    assert_string_equal(err, "kind: must be reminder, payment.thanks, call_task, letter, "
+                             "escalation or interest_claim");
+    json_decref(j);
+    /* the other names of issue 14 */
+    assert_string_equal(ct_offer_kind_name(CT_OFFER_DISCOUNT), "discount");
+    assert_int_equal(ct_offer_kind_parse("settlement", 10), CT_OFFER_SETTLEMENT);
+    assert_int_equal(ct_offer_kind_parse("settle", 6), CT_OFFER_NONE);
+    assert_string_equal(ct_interest_scheme_name(CT_SCHEME_EU_LATE_PAYMENT), "eu_late_payment");
+    assert_int_equal(ct_interest_scheme_parse("contractual", 11), CT_SCHEME_CONTRACTUAL);
+    assert_string_equal(ct_interest_scheme_name(CT_SCHEME_NONE), "");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_no_rules_bytes),
-        cmocka_unit_test(test_rules_round_trip),
-        cmocka_unit_test(test_rules_refused),
+        cmocka_unit_test(test_no_rules_bytes),      cmocka_unit_test(test_rules_round_trip),
+        cmocka_unit_test(test_rules_refused),       cmocka_unit_test(test_money_members),
+        cmocka_unit_test(test_annual_pct),          cmocka_unit_test(test_money_refused),
+        cmocka_unit_test(test_kind_interest_claim),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

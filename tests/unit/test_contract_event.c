@@ -3,7 +3,9 @@
  * event ingest is expected to write (tests/data/ingest/accept) decodes;
  * missing, wrong and too long fields fail with the field and the rule
  * named; the Kafka headers come from the struct; the call outcomes'
- * names (contract.h) parse back. */
+ * names (contract.h) parse back. Issue 14: the scheduler's money events
+ * (invoice.fee_charged, .fee_waived, .interest_claimed, .settled) and
+ * customer.upserted's kind, with the rule of each refusal. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -245,9 +247,98 @@ static void test_every_type(void **state)
     seen[ev.type] = 1;
     json_decref(j);
 
+    /* issue 14: the scheduler's money events */
+    decode_ok(ENV("invoice.fee_charged",
+                  "{\"invoice_id\":\"INV-1\",\"customer_id\":\"C-1\",\"currency\":\"GBP\","
+                  "\"amount_minor\":1500,\"step\":1,\"charged_on\":\"2026-03-15\"}"),
+              CT_EV_INVOICE_FEE_CHARGED, &ev, &j);
+    assert_int_equal(ct_event_shape(ev.type), CT_SHAPE_FEE_CHARGED);
+    assert_string_equal(ev.data.fee_charged.invoice_id, "INV-1");
+    assert_string_equal(ev.data.fee_charged.currency, "GBP");
+    assert_true(ev.data.fee_charged.amount_minor == 1500);
+    assert_int_equal(ev.data.fee_charged.step, 1);
+    assert_string_equal(ev.data.fee_charged.charged_on.s, "2026-03-15");
+    seen[ev.type] = 1;
+    json_decref(j);
+
+    const char *reasons[] = {"paid_within", "principal_paid"};
+    ct_waiver wreasons[] = {CT_WAIVER_PAID_WITHIN, CT_WAIVER_PRINCIPAL_PAID};
+    for (int i = 0; i < 2; i++) {
+        snprintf(buf, sizeof buf,
+                 ENV("invoice.fee_waived", "{\"invoice_id\":\"INV-1\",\"currency\":\"EUR\","
+                                           "\"amount_minor\":1000,\"reason\":\"%s\"}"),
+                 reasons[i]);
+        decode_ok(buf, CT_EV_INVOICE_FEE_WAIVED, &ev, &j);
+        assert_int_equal(ct_event_shape(ev.type), CT_SHAPE_FEE_WAIVED);
+        assert_string_equal(ev.data.fee_waived.invoice_id, "INV-1");
+        assert_string_equal(ev.data.fee_waived.currency, "EUR");
+        assert_true(ev.data.fee_waived.amount_minor == 1000);
+        assert_int_equal(ev.data.fee_waived.reason, wreasons[i]);
+        seen[ev.type] = 1;
+        json_decref(j);
+    }
+
+    const char *schemes[] = {"uk_late_payment", "eu_late_payment", "contractual"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(buf, sizeof buf,
+                 ENV("invoice.interest_claimed",
+                     "{\"invoice_id\":\"INV-1\",\"currency\":\"GBP\",\"interest_minor\":%d,"
+                     "\"compensation_minor\":4000,\"scheme\":\"%s\",\"days_late\":40}"),
+                 i == 2 ? 0 : 1452, schemes[i]);
+        decode_ok(buf, CT_EV_INVOICE_INTEREST_CLAIMED, &ev, &j);
+        const ct_interest_claimed *ic = &ev.data.interest_claimed;
+        assert_int_equal(ct_event_shape(ev.type), CT_SHAPE_INTEREST_CLAIMED);
+        assert_string_equal(ic->invoice_id, "INV-1");
+        assert_true(ic->interest_minor == (i == 2 ? 0 : 1452));
+        assert_true(ic->compensation_minor == 4000);
+        assert_int_equal(ic->scheme, (ct_interest_scheme)i);
+        assert_string_equal(ct_interest_scheme_name(ic->scheme), schemes[i]);
+        assert_int_equal(ic->days_late, 40);
+        seen[ev.type] = 1;
+        json_decref(j);
+    }
+
+    const char *offers[] = {"discount", "settlement"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(buf, sizeof buf,
+                 ENV("invoice.settled", "{\"invoice_id\":\"INV-1\",\"currency\":\"EUR\","
+                                        "\"paid_minor\":80000,\"forgiven_minor\":20000,"
+                                        "\"offer\":\"%s\"}"),
+                 offers[i]);
+        decode_ok(buf, CT_EV_INVOICE_SETTLED, &ev, &j);
+        assert_int_equal(ct_event_shape(ev.type), CT_SHAPE_SETTLED);
+        assert_string_equal(ev.data.settled.invoice_id, "INV-1");
+        assert_string_equal(ev.data.settled.currency, "EUR");
+        assert_true(ev.data.settled.paid_minor == 80000);
+        assert_true(ev.data.settled.forgiven_minor == 20000);
+        assert_int_equal(ev.data.settled.offer, i == 0 ? CT_OFFER_DISCOUNT : CT_OFFER_SETTLEMENT);
+        seen[ev.type] = 1;
+        json_decref(j);
+    }
+
     for (int t = 0; t < CT_EV_COUNT; t++)
         if (!seen[t])
             fail_msg("type %s not decoded", ct_type_name((ct_type)t));
+}
+
+/* customer.upserted's kind (issue 14): business when absent. */
+static void test_customer_kind(void **state)
+{
+    (void)state;
+    ct_event ev;
+    json_t *j;
+    decode_ok(ENV("customer.upserted", "{\"name\":\"Ada Ltd\"}"), CT_EV_CUSTOMER_UPSERTED, &ev, &j);
+    assert_int_equal(ev.data.customer.kind, CT_DEBTOR_BUSINESS);
+    json_decref(j);
+    decode_ok(ENV("customer.upserted", "{\"name\":\"Ada Ltd\",\"kind\":\"business\"}"),
+              CT_EV_CUSTOMER_UPSERTED, &ev, &j);
+    assert_int_equal(ev.data.customer.kind, CT_DEBTOR_BUSINESS);
+    json_decref(j);
+    decode_ok(ENV("customer.upserted", "{\"name\":\"Bob\",\"kind\":\"consumer\"}"),
+              CT_EV_CUSTOMER_UPSERTED, &ev, &j);
+    assert_int_equal(ev.data.customer.kind, CT_DEBTOR_CONSUMER);
+    assert_string_equal(ct_debtor_kind_name(ev.data.customer.kind), "consumer");
+    json_decref(j);
 }
 
 /* A failing decode names the field and the rule. */
@@ -340,6 +431,69 @@ static void test_failures(void **state)
     }
 #undef LOGGED
 
+    /* issue 14: the scheduler's money events */
+#define FEE(body) ENV("invoice.fee_charged", "{" body "}")
+    expect_fail(FEE("\"invoice_id\":\"I\",\"currency\":\"GBP\",\"amount_minor\":0,\"step\":1,"
+                    "\"charged_on\":\"2026-03-15\""),
+                "data.amount_minor: amount_positive (must be greater than 0)");
+    expect_fail(FEE("\"invoice_id\":\"I\",\"currency\":\"GBP\",\"amount_minor\":-5,\"step\":1,"
+                    "\"charged_on\":\"2026-03-15\""),
+                "data.amount_minor: amount_negative");
+    expect_fail(FEE("\"invoice_id\":\"I\",\"currency\":\"GBP\",\"amount_minor\":5,\"step\":-1,"
+                    "\"charged_on\":\"2026-03-15\""),
+                "data.step: step (must be an integer from 0 to 1000000)");
+    expect_fail(FEE("\"invoice_id\":\"I\",\"currency\":\"GBP\",\"amount_minor\":5,"
+                    "\"charged_on\":\"2026-03-15\""),
+                "data.step: required");
+    expect_fail(FEE("\"invoice_id\":\"I\",\"currency\":\"GBP\",\"amount_minor\":5,\"step\":1,"
+                    "\"charged_on\":\"15/03/2026\""),
+                "data.charged_on: date (not a date (YYYY-MM-DD))");
+    expect_fail(FEE("\"invoice_id\":\"I\",\"currency\":\"GBP\",\"amount_minor\":5,\"step\":1"),
+                "data.charged_on: required");
+    expect_fail(FEE("\"currency\":\"GBP\",\"amount_minor\":5,\"step\":1,"
+                    "\"charged_on\":\"2026-03-15\""),
+                "data.invoice_id: required");
+#undef FEE
+    expect_fail(ENV("invoice.fee_waived", "{\"invoice_id\":\"I\",\"currency\":\"EUR\","
+                                          "\"amount_minor\":100,\"reason\":\"goodwill\"}"),
+                "data.reason: reason (must be paid_within or principal_paid)");
+    expect_fail(ENV("invoice.fee_waived",
+                    "{\"invoice_id\":\"I\",\"currency\":\"EUR\",\"amount_minor\":100}"),
+                "data.reason: required");
+    expect_fail(ENV("invoice.fee_waived", "{\"invoice_id\":\"I\",\"currency\":\"EUR\","
+                                          "\"amount_minor\":0,\"reason\":\"paid_within\"}"),
+                "data.amount_minor: amount_positive");
+#define CLAIM(body)                                                                                \
+    ENV("invoice.interest_claimed", "{\"invoice_id\":\"I\",\"currency\":\"GBP\"," body "}")
+    expect_fail(CLAIM("\"interest_minor\":1,\"compensation_minor\":0,\"scheme\":\"gb_late\","
+                      "\"days_late\":3"),
+                "data.scheme: scheme (must be uk_late_payment, eu_late_payment or contractual)");
+    expect_fail(CLAIM("\"interest_minor\":1,\"compensation_minor\":0,\"scheme\":\"contractual\","
+                      "\"days_late\":0"),
+                "data.days_late: days_late (must be an integer greater than 0)");
+    expect_fail(CLAIM("\"interest_minor\":1,\"compensation_minor\":0,\"scheme\":\"contractual\","
+                      "\"days_late\":\"3\""),
+                "data.days_late: days_late");
+    expect_fail(CLAIM("\"interest_minor\":-1,\"compensation_minor\":0,\"scheme\":\"contractual\","
+                      "\"days_late\":3"),
+                "data.interest_minor: amount_negative");
+    expect_fail(CLAIM("\"interest_minor\":1,\"scheme\":\"contractual\",\"days_late\":3"),
+                "data.compensation_minor: required");
+#undef CLAIM
+#define SETTLED(body) ENV("invoice.settled", "{\"invoice_id\":\"I\",\"currency\":\"EUR\"," body "}")
+    expect_fail(SETTLED("\"paid_minor\":1,\"forgiven_minor\":0,\"offer\":\"settlement\""),
+                "data.forgiven_minor: amount_positive");
+    expect_fail(SETTLED("\"paid_minor\":1,\"forgiven_minor\":2,\"offer\":\"voucher\""),
+                "data.offer: offer (must be discount or settlement)");
+    expect_fail(SETTLED("\"paid_minor\":-1,\"forgiven_minor\":2,\"offer\":\"discount\""),
+                "data.paid_minor: amount_negative");
+    expect_fail(SETTLED("\"paid_minor\":1,\"forgiven_minor\":2"), "data.offer: required");
+#undef SETTLED
+    /* customer.upserted's kind */
+    expect_fail(ENV("customer.upserted", "{\"name\":\"A\",\"kind\":\"charity\"}"),
+                "data.kind: kind (must be business or consumer)");
+    expect_fail(ENV("customer.upserted", "{\"name\":\"A\",\"kind\":1}"), "data.kind: type");
+
     /* customer.upserted: region up to 6 bytes, at most 4 extra zones */
     expect_fail(ENV("customer.upserted", "{\"name\":\"A\",\"region\":\"US-MASS\"}"),
                 "data.region: max_length");
@@ -429,6 +583,16 @@ static void test_call_outcomes(void **state)
     assert_int_equal(ct_type_parse("contact.logged", 14), CT_EV_CONTACT_LOGGED);
     assert_int_equal(ct_type_parse("contact.resumed", 15), CT_EV_CONTACT_RESUMED);
     assert_false(ct_type_inbound(CT_EV_INVOICE_ESCALATED));
+    /* issue 14's events are the scheduler's: billing may not publish them */
+    const char *money[] = {"invoice.fee_charged", "invoice.fee_waived", "invoice.interest_claimed",
+                           "invoice.settled"};
+    for (int i = 0; i < 4; i++) {
+        ct_type t = ct_type_parse(money[i], strlen(money[i]));
+        assert_int_equal(t, CT_EV_INVOICE_FEE_CHARGED + i);
+        assert_true(t > CT_EV_PROMISE_BROKEN);
+        assert_false(ct_type_inbound(t));
+        assert_string_equal(ct_type_name(t), money[i]);
+    }
 }
 
 static void test_headers(void **state)
@@ -456,7 +620,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_type),     cmocka_unit_test(test_failures),
         cmocka_unit_test(test_ingest_outputs), cmocka_unit_test(test_headers),
-        cmocka_unit_test(test_call_outcomes),
+        cmocka_unit_test(test_call_outcomes),  cmocka_unit_test(test_customer_kind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
