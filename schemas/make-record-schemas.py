@@ -4,6 +4,10 @@ records arrears itself publishes, beside the inbound ones of
 make-schemas.py:
 
   command.json               commands       (scheduler -> notifier)
+  invoice.fee_charged.json   events         (the scheduler's own, issue 14;
+  invoice.fee_waived.json                    canonical events, docs/events.md)
+  invoice.interest_claimed.json
+  invoice.settled.json
   contact-outcome.json       contacts       (notifier -> reporter)
   task.json                  tasks          (notifier -> people)
   report-aging.json          reports        (type aging)
@@ -46,7 +50,13 @@ MINOR = {"type": "integer", "description": "minor units of the currency"}
 COUNT = {"type": "integer", "minimum": 0}
 CHANNEL = {"type": "string", "enum": ["email", "sms", "webhook", "call_task", "letter"]}
 KIND = {"type": "string",
-        "enum": ["reminder", "payment.thanks", "call_task", "letter", "escalation"]}
+        "enum": ["reminder", "payment.thanks", "call_task", "letter", "escalation",
+                 "interest_claim"]}
+NONNEG = {"type": "integer", "minimum": 0, "description": "minor units of the currency, >= 0"}
+POSITIVE = {"type": "integer", "minimum": 1, "description": "minor units of the currency, > 0"}
+OFFER_KINDS = ["discount", "settlement"]
+SCHEMES = ["uk_late_payment", "eu_late_payment", "contractual"]
+AMOUNT_KEYS = ["principal", "fees", "interest", "compensation", "total"]
 RATE = {"type": ["number", "null"],
         "description": "a percentage or a number of days, 2 decimals; null when its "
                        "denominator is zero"}
@@ -105,11 +115,30 @@ command = obj({
     "invoices": array(obj({
         "invoice_id": ID, "number": TEXT, "issued_on": DATE, "due_on": DATE,
         "days_overdue": {"type": "integer"}, "currency": CURRENCY,
-        "amount_minor": MINOR, "outstanding_minor": MINOR},
+        "amount_minor": MINOR, "outstanding_minor": MINOR,
+        "amounts": obj({k: NONNEG for k in AMOUNT_KEYS}, AMOUNT_KEYS,
+                       description="the invoice's principal, fees, interest, compensation "
+                                   "and total as of the debtor's local date of the send")},
         ["invoice_id", "issued_on", "due_on", "currency", "outstanding_minor"]), minItems=1),
     "payment": obj({"payment_id": ID, "amount_minor": MINOR, "currency": CURRENCY},
                    ["payment_id", "amount_minor", "currency"],
                    description="payment.thanks commands: the payment thanked for"),
+    "offer": obj({
+        "kind": {"type": "string", "enum": OFFER_KINDS},
+        "amount_minor": dict(NONNEG, description="to pay by valid_until"),
+        "forgiven_minor": dict(NONNEG, description="taken off when paid in time"),
+        "valid_until": dict(DATE, description="the debtor's local date, inclusive")},
+        ["kind", "amount_minor", "forgiven_minor", "valid_until"],
+        description="a step's offer: an early-payment discount or a settlement"),
+    "interest_basis": obj({
+        "scheme": {"type": "string", "enum": SCHEMES},
+        "annual_pct": {"type": "string", "pattern": "^[0-9]+[.][0-9]{2,4}$",
+                       "description": "the annual rate in percent, 2 to 4 decimals "
+                                      "(\"13.25\", \"12.00\", \"8.125\")"},
+        "country": {"type": "string", "pattern": "^[A-Z]{2}$",
+                    "description": "ISO 3166-1 alpha-2 of the debtor, when known"}},
+        ["scheme", "annual_pct"],
+        description="the legal basis of the interest in amounts"),
     "rules": array({"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[ -~]+$",
                     "description": "a rule name, printable ASCII"}, maxItems=16,
                    description="the contact rules that shaped the command "
@@ -126,6 +155,51 @@ task["required"] = task["required"] + ["task_id"]
 write("task", "task",
       "A call_task or letter command handed to people on arrears.tasks: the command "
       "plus task_id; see docs/contracts.md.", task)
+
+# --- the scheduler's money events (events; issue 14) ----------------------------
+DERIVED_ID = {"type": "string", "minLength": 1,
+              "description": "derived from the ids it follows (docs/events.md); "
+                             "at most CT_DERIVED_ID_MAX bytes"}
+WAIVER_REASONS = ["paid_within", "principal_paid"]
+money_events = {
+    "invoice.fee_charged": obj({
+        "customer_id": ID, "invoice_id": ID, "currency": CURRENCY,
+        "amount_minor": dict(POSITIVE, description="the fee charged"),
+        "step": dict(COUNT, description="the index of the ladder step that charged it"),
+        "charged_on": dict(DATE, description="the debtor's local date of the send")},
+        ["customer_id", "invoice_id", "currency", "amount_minor", "step", "charged_on"]),
+    "invoice.fee_waived": obj({
+        "customer_id": ID, "invoice_id": ID, "currency": CURRENCY,
+        "amount_minor": dict(POSITIVE, description="the fees waived"),
+        "reason": {"type": "string", "enum": WAIVER_REASONS}},
+        ["customer_id", "invoice_id", "currency", "amount_minor", "reason"]),
+    "invoice.interest_claimed": obj({
+        "customer_id": ID, "invoice_id": ID, "currency": CURRENCY,
+        "interest_minor": NONNEG, "compensation_minor": NONNEG,
+        "scheme": {"type": "string", "enum": SCHEMES},
+        "days_late": {"type": "integer", "minimum": 1,
+                      "description": "payment date minus due date"}},
+        ["customer_id", "invoice_id", "currency", "interest_minor", "compensation_minor",
+         "scheme", "days_late"]),
+    "invoice.settled": obj({
+        "customer_id": ID, "invoice_id": ID, "currency": CURRENCY,
+        "paid_minor": dict(NONNEG, description="paid under the offer"),
+        "forgiven_minor": dict(POSITIVE, description="for billing to write off"),
+        "offer": {"type": "string", "enum": OFFER_KINDS}},
+        ["customer_id", "invoice_id", "currency", "paid_minor", "forgiven_minor", "offer"]),
+}
+for etype, data in money_events.items():
+    write(etype, etype,
+          "A `%s` canonical event the scheduler publishes on arrears.events (source "
+          "arrears-scheduler), keyed tenant/customer_id; billing may not publish it on "
+          "inbound. See docs/events.md." % etype,
+          obj({"v": {"const": 1}, "id": DERIVED_ID,
+               "source": {"const": "arrears-scheduler"}, "type": {"const": etype},
+               "tenant": TENANT, "time": INSTANT, "customer_id": ID,
+               "trace_id": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+               "data": data},
+              ["v", "id", "source", "type", "tenant", "time", "customer_id", "trace_id",
+               "data"]))
 
 # --- contact outcome (contacts) -----------------------------------------------
 contact = obj({

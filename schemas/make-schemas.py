@@ -75,6 +75,9 @@ data = {
                               ["credit_note_id", "customer_id", "invoice_id", "currency", "amount"]),
     "customer.upserted": obj({
         "customer_id": ID, "name": TEXT,
+        "kind": {"type": "string", "enum": ["business", "consumer"],
+                 "description": "default business; statutory late-payment interest "
+                                "applies between businesses only (docs/policy.md)"},
         "email": {"type": "string", "format": "email", "maxLength": 254,
                   "pattern": "^[^@ ]+@[^@ ]+[.][^@ ]+$"},
         "phone": {"type": "string", "pattern": "^[+][1-9][0-9]{7,14}$",

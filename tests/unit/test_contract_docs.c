@@ -15,7 +15,11 @@
  *   - the enums of the schemas are the contract's (contract/contract.h);
  *   - the `<!-- sample: SCHEMA -->` JSON blocks of the docs validate and
  *     declare only known fields (// comments are stripped);
- *   - a few wrong shapes are refused.
+ *   - a few wrong shapes are refused;
+ *   - docs/events.md's money events (issue 14: the scheduler's
+ *     invoice.fee_charged, .fee_waived, .interest_claimed, .settled) have a
+ *     schema block equal to schemas/<type>.json's data and an example that
+ *     validates and decodes.
  * The JSON Schema checker is schema_check.c's, as test_ingest_docs.c's. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,8 +35,11 @@
 #include "../../services/notifier/contact.h"
 #include "../../services/reporter/reporter.h"
 #include "../../services/scheduler/records.h"
+#include "buf.h"
 #include "clock.h"
+#include "command.h"
 #include "contract.h"
+#include "event.h"
 #include "schema_check.h"
 #include "tz.h"
 
@@ -151,6 +158,29 @@ static void make_commands(samples *out)
             out->commands[out->ncommands++] = js;
         }
     }
+    /* kind interest_claim with issue 14's members, through the contract's
+     * codec: the first step's command made a claim (the shipped policy
+     * claims nothing) */
+    {
+        json_t *j = json_loads(out->commands[0], 0, NULL);
+        ct_command c;
+        assert_non_null(j);
+        if (ct_command_decode(j, &c, err, sizeof err) != 0)
+            fail_msg("%s", err);
+        c.kind = CT_KIND_INTEREST_CLAIM;
+        c.has_step = 0;
+        c.invoices[0].has_amounts = 1;
+        c.invoices[0].amounts = (ct_command_amounts){0, 0, 1815, 4000, 5815};
+        c.amounts = c.invoices[0].amounts;
+        c.has_interest_basis = 1;
+        c.interest_basis = (ct_command_interest_basis){CT_SCHEME_EU_LATE_PAYMENT, 126200, "DE"};
+        c.has_offer = 1;
+        c.offer = (ct_command_offer){CT_OFFER_SETTLEMENT, 4652, 1163, due + 21};
+        cm_buf b = CM_BUF_INIT;
+        assert_int_equal(ct_command_encode(&c, &b), 0);
+        out->commands[out->ncommands++] = cm_buf_take(&b, NULL);
+        json_decref(j);
+    }
     snprintf(inv->u.inv.thanks_pid, sizeof inv->u.inv.thanks_pid, "%s", "PAY-1");
     inv->u.inv.thanks_amt = 5000;
     char *js = sch_command_thanks(inv, cust, &pol, tz, now - 1000, now);
@@ -170,7 +200,7 @@ static void test_commands(void **state)
 {
     (void)state;
     samples s = {{0}, 0};
-    int kinds[CT_KIND_COUNT] = {0}, not_after = 0, level = 0;
+    int kinds[CT_KIND_COUNT] = {0}, not_after = 0, level = 0, money = 0;
     make_commands(&s);
     assert_true(s.ncommands >= 5);
     for (size_t i = 0; i < s.ncommands; i++) {
@@ -182,6 +212,8 @@ static void test_commands(void **state)
         kinds[kind]++;
         not_after += json_object_get(c, "not_after") != NULL;
         level += json_object_get(c, "level") != NULL;
+        money += json_object_get(c, "offer") && json_object_get(c, "interest_basis") &&
+                 json_object_get(json_array_get(json_object_get(c, "invoices"), 0), "amounts");
         json_decref(c);
     }
     /* the samples cover every kind and the optional fields */
@@ -191,6 +223,7 @@ static void test_commands(void **state)
                      ct_kind_name((ct_kind)k));
     assert_true(not_after > 0);
     assert_true(level > 0);
+    assert_true(money > 0);
     samples_free(&s);
 }
 
@@ -435,8 +468,71 @@ static void test_docs(void **state)
     static const char *const contracts[] = {"command", "task", "contact-outcome"};
     static const char *const reports[] = {"report-aging", "report-kpis", "report-effectiveness",
                                           "report-error", "report-request"};
-    check_doc("docs/contracts.md", contracts, 3, 2);
+    static const char *const money[] = {"invoice.fee_charged", "invoice.fee_waived",
+                                        "invoice.interest_claimed", "invoice.settled"};
+    check_doc("docs/contracts.md", contracts, 3, 4);
     check_doc("docs/reports.md", reports, 5, 2);
+    check_doc("docs/events.md", money, 4, 0);
+}
+
+/* docs/events.md's "Events the scheduler publishes" (issue 14): for each
+ * money event a `scheduler-schema` block equal to the data part of
+ * schemas/<type>.json and a `scheduler-event` example that validates
+ * against it, declares only its fields and decodes with the contract's
+ * decoder as that type, from the scheduler. */
+static void test_scheduler_events(void **state)
+{
+    (void)state;
+    static const ct_type types[] = {CT_EV_INVOICE_FEE_CHARGED, CT_EV_INVOICE_FEE_WAIVED,
+                                    CT_EV_INVOICE_INTEREST_CLAIMED, CT_EV_INVOICE_SETTLED};
+    int have_schema[4] = {0}, have_event[4] = {0};
+    char *doc = tu_slurp("docs/events.md");
+    tu_block b[64];
+    size_t n = tu_doc_blocks(doc, b, 64);
+    for (size_t i = 0; i < n; i++) {
+        int k = -1;
+        for (int t = 0; t < 4; t++)
+            if (!strcmp(b[i].name, ct_type_name(types[t])))
+                k = t;
+        int is_schema = !strcmp(b[i].kind, "scheduler-schema");
+        if (!is_schema && strcmp(b[i].kind, "scheduler-event") != 0) {
+            free(b[i].text);
+            continue;
+        }
+        if (k < 0)
+            fail_msg("docs/events.md: %s block of %s, not a money event", b[i].kind, b[i].name);
+        json_error_t e;
+        json_t *v = json_loads(b[i].text, 0, &e);
+        if (!v)
+            fail_msg("docs/events.md %s %s: not JSON: %s", b[i].kind, b[i].name, e.text);
+        if (is_schema) {
+            json_t *s = tu_schema_load(b[i].name);
+            json_t *data = json_object_get(json_object_get(s, "properties"), "data");
+            if (!json_equal(v, data))
+                fail_msg("docs/events.md's schema of %s is not schemas/%s.json's data", b[i].name,
+                         b[i].name);
+            json_decref(s);
+            have_schema[k]++;
+        } else {
+            char what[128], err[256];
+            snprintf(what, sizeof what, "docs/events.md's example of %s", b[i].name);
+            assert_record(b[i].name, v, what);
+            ct_event ev;
+            if (ct_event_decode(v, &ev, err, sizeof err) != 0)
+                fail_msg("%s does not decode: %s", what, err);
+            assert_int_equal(ev.type, types[k]);
+            assert_false(ct_type_inbound(ev.type));
+            assert_string_equal(ev.source, CT_SCHEDULER_SOURCE);
+            have_event[k]++;
+        }
+        json_decref(v);
+        free(b[i].text);
+    }
+    for (int t = 0; t < 4; t++)
+        if (have_schema[t] != 1 || have_event[t] != 1)
+            fail_msg("docs/events.md: %s has %d schema and %d example blocks, want 1 and 1",
+                     ct_type_name(types[t]), have_schema[t], have_event[t]);
+    free(doc);
 }
 
 /* --- shapes the schemas refuse ------------------------------------------------ */
@@ -512,9 +608,13 @@ static void test_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_commands), cmocka_unit_test(test_contacts_and_tasks),
-        cmocka_unit_test(test_reports),  cmocka_unit_test(test_enums),
-        cmocka_unit_test(test_docs),     cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_commands),
+        cmocka_unit_test(test_contacts_and_tasks),
+        cmocka_unit_test(test_reports),
+        cmocka_unit_test(test_enums),
+        cmocka_unit_test(test_docs),
+        cmocka_unit_test(test_refused),
+        cmocka_unit_test(test_scheduler_events),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -105,6 +105,16 @@ accept["customer_upserted_defaults"] = (ce("customer.upserted", "evt-10", {
         "customer_id": "C-2", "name": "Bob", "phone": "+14155550100", "timezone": "UTC",
         "locale": "en", "channels": ["sms"], "opted_out": [], "tags": []}))
 
+# issue 14: kind consumer is written out; absent (every other case) it is
+# not written at all and means business
+accept["customer_upserted_consumer"] = (ce("customer.upserted", "evt-22", {
+    "customer_id": "C-4", "name": "Carol Smith", "kind": "consumer",
+    "email": "carol@example.test", "country": "gb"}),
+    canon("customer.upserted", "evt-22", "C-4", {
+        "customer_id": "C-4", "name": "Carol Smith", "kind": "consumer",
+        "email": "carol@example.test", "timezone": "UTC", "locale": "en", "country": "GB",
+        "channels": ["email"], "opted_out": [], "tags": []}))
+
 accept["promise_made"] = (ce("promise.made", "evt-11", {
     "customer_id": "C-1", "invoice_ids": ["INV-1", "INV-2"], "currency": "EUR",
     "amount": 300, "promised_on": "2026-03-15"}),
@@ -263,6 +273,14 @@ reject["too_many_extra_timezones"] = (ce("customer.upserted", "bad-19", {"custom
     [R("data.extra_timezones", "max_items", "data.extra_timezones: more than 4 items")])
 reject["bad_resumed_channel"] = (ce("contact.resumed", "bad-20", {"customer_id": "C", "channel": "pigeon"}),
     [R("data.channel", "channel")])
+reject["bad_customer_kind"] = (ce("customer.upserted", "bad-21", {"customer_id": "C", "name": "N",
+    "kind": "Consumer"}),
+    [R("data.kind", "kind", "data.kind: must be business or consumer")])
+# the scheduler's own types (issue 14) are not billing's to publish
+reject["scheduler_type_settled"] = (ce("invoice.settled", "bad-22", {"customer_id": "C",
+    "invoice_id": "I", "currency": "EUR", "paid_minor": 80000, "forgiven_minor": 20000,
+    "offer": "settlement"}),
+    [R("type", "type", "type: unknown event type 'invoice.settled'")])
 
 raw_reject = {
     "not_json": (b'{"specversion": "1.0", "id": ', [R("(payload)", "json")]),
