@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "amounts.h"
 #include "clock.h"
 #include "records.h"
 #include "log.h"
@@ -309,12 +310,12 @@ static int out_add(sch_ctx *c, int part, char topic, const char *id, const char 
 
 /* The step index that stands for a notice of kind 'c' or 'b' in decide()
  * and defer(), and back. */
-#define NOTICE_IDX(kind) ((kind) == 'c' ? -2 : -3)
-#define NOTICE_KIND(idx) ((idx) == -2 ? 'c' : 'b')
+#define NOTICE_IDX(kind) ((kind) == 'c' ? -2 : (kind) == 'b' ? -3 : -4)
+#define NOTICE_KIND(idx) ((idx) == -2 ? 'c' : (idx) == -3 ? 'b' : 'i')
 
 /* Records a decision that publishes nothing (only when c->decide): the
  * step idx of inv's ladder (-1: its payment thanks, -2 and -3: its notice
- * of kind 'c' or 'b', NOTICE_IDX), held or moved by rule, at the send's
+ * of kind 'c', 'b' or 'i', NOTICE_IDX), held or moved by rule, at the send's
  * instant. -1 out of memory. */
 static int decide(sch_ctx *c, const sch_rec *inv, int idx, const char *rule, int64_t scheduled)
 {
@@ -328,10 +329,15 @@ static int decide(sch_ctx *c, const sch_rec *inv, int idx, const char *rule, int
         char kind = NOTICE_KIND(idx);
         const char *tpl;
         memset(&thanks, 0, sizeof thanks);
-        cm_strlcpy(thanks.name, kind == 'c' ? "cease.confirmation" : "promise.broken",
+        cm_strlcpy(thanks.name,
+                   kind == 'c'   ? "cease.confirmation"
+                   : kind == 'b' ? "promise.broken"
+                                 : "interest.claim",
                    sizeof thanks.name);
         sch_notice_of(c->pol, kind, &thanks.channel, &tpl);
-        thanks.kind = thanks.channel == CT_CH_LETTER ? CT_KIND_LETTER : CT_KIND_REMINDER;
+        thanks.kind = kind == 'i'                      ? CT_KIND_INTEREST_CLAIM
+                      : thanks.channel == CT_CH_LETTER ? CT_KIND_LETTER
+                                                       : CT_KIND_REMINDER;
         cm_strlcpy(thanks.template_id, tpl, sizeof thanks.template_id);
         if (sch_command_id_notice(id, sizeof id, kind, inv->tenant, inv->id, v->notice_id) < 0)
             return -1;
@@ -554,22 +560,76 @@ static void close_inv(sch_ctx *c, sch_rec *inv, sch_rec *cust, char status)
     (void)c;
 }
 
-/* Applies amt of payment pid to an invoice; closes it when fully paid. */
-static void pay_inv(sch_ctx *c, sch_rec *inv, sch_rec *cust, int64_t amt, const char *pid)
+/* The debtor's local date now. */
+static int32_t local_today(const sch_ctx *c, const sch_rec *cust)
+{
+    int32_t day;
+    int minute;
+    cm_tz_local(sch_cust_tz(c, cust), c->now, &day, &minute);
+    return day;
+}
+
+static void waive_fees(sch_ctx *c, sch_rec *inv, const char *pid, int32_t day);
+
+/* Applies amt of payment pid, paid on local day (0: today), to an
+ * invoice; closes it when fully paid. The interest's principal falls by
+ * amt after day (inv reductions). */
+static void pay_inv(sch_ctx *c, sch_rec *inv, sch_rec *cust, int64_t amt, const char *pid,
+                    int32_t day)
 {
     sch_inv *v = &inv->u.inv;
+    char red[48];
+    if (day <= 0)
+        day = local_today(c, cust);
+    int64_t to_principal = sch_inv_principal(v) < amt ? sch_inv_principal(v) : amt;
+    snprintf(red, sizeof red, "%ld:%lld;", (long)day, (long long)to_principal);
+    if (to_principal > 0 && sch_str_append(&v->reductions, red) < 0)
+        c->oom = 1;
     v->paid += amt;
     inv->dirty = 1;
     if (promise_payment(c, inv, cust, amt) < 0)
         c->oom = 1;
+    if (v->status == 'o' && sch_inv_principal(v) == 0 && v->fees > 0)
+        waive_fees(c, inv, pid, day);
     if (v->status == 'o' && sch_inv_outstanding(v) == 0) {
+        v->paid_on = day;
         close_inv(c, inv, cust, 'p');
+        /* a late payment in full owes the interest and compensation it
+         * accrued: one claim, after the thank-you (notice kind 'i') */
+        v->notice_id[0] = 0;
+        sch_amounts am;
+        char e[256];
+        if (c->pol->interest.claim_enabled &&
+            sch_inv_amounts(c->pol, inv, cust, day, &am, NULL, e, sizeof e) == 0 &&
+            am.interest + am.compensation > 0)
+            cm_strlcpy(v->notice_id, pid, sizeof v->notice_id);
         if (c->pol->thanks_enabled) {
             v->next_kind = 't';
             v->next_ms = c->now;
             cm_strlcpy(v->thanks_pid, pid, sizeof v->thanks_pid);
             v->thanks_amt = amt;
+        } else if (v->notice_id[0]) {
+            v->next_kind = 'i';
+            v->next_ms = c->now;
         }
+    }
+}
+
+/* Drops the latest reduction of amt from the list (a reversal). */
+static void reduction_drop(sch_inv *v, int64_t amt)
+{
+    char *s = v->reductions, *last = NULL;
+    while (s && *s) {
+        char *colon = strchr(s, ':'), *semi = strchr(s, ';');
+        if (!colon || !semi)
+            break;
+        if (strtoll(colon + 1, NULL, 10) == amt)
+            last = s;
+        s = semi + 1;
+    }
+    if (last) {
+        char *semi = strchr(last, ';');
+        memmove(last, semi + 1, strlen(semi + 1) + 1);
     }
 }
 
@@ -577,14 +637,17 @@ static void pay_inv(sch_ctx *c, sch_rec *inv, sch_rec *cust, int64_t amt, const 
 static void unpay_inv(sch_ctx *c, sch_rec *inv, sch_rec *cust, int64_t amt)
 {
     sch_inv *v = &inv->u.inv;
+    reduction_drop(v, amt);
     v->paid -= amt;
     if (v->paid < 0)
         v->paid = 0;
     inv->dirty = 1;
     if (v->status == 'p' && sch_inv_outstanding(v) > 0) {
         v->status = 'o';
-        if (v->next_kind == 't')
+        v->paid_on = 0;
+        if (v->next_kind == 't' || v->next_kind == 'i')
             v->next_kind = 0, v->next_ms = 0;
+        v->notice_id[0] = 0;
         open_add(cust, inv->id);
         arm(c, inv, cust, v->step, 1);
     }
@@ -700,7 +763,7 @@ static int ev_issued(sch_ctx *c, const ct_event *e, sch_rec *inv, sch_rec *cust,
         snprintf(suf, sizeof suf, "%s=%lld;", inv->id, (long long)take);
         append_op(c, pkey, "al", suf);
         cr->amount -= take;
-        pay_inv(c, inv, cust, take, cr->pid);
+        pay_inv(c, inv, cust, take, cr->pid, 0);
     }
     /* events that came before the invoice */
     if (pend && (json_array_size(pend->u.pend.items) || json_array_size(pend->u.pend.add))) {
@@ -726,8 +789,8 @@ static int ev_issued(sch_ctx *c, const ct_event *e, sch_rec *inv, sch_rec *cust,
                 json_t *pd = json_object_get(pe, "data");
                 int64_t amt = json_integer_value(json_object_get(pd, "amount_minor"));
                 if (pt[4] == 'a')
-                    pay_inv(c, inv, cust, amt,
-                            json_string_value(json_object_get(pd, "payment_id")));
+                    pay_inv(c, inv, cust, amt, json_string_value(json_object_get(pd, "payment_id")),
+                            (int32_t)json_integer_value(json_object_get(pd, "day")));
                 else
                     unpay_inv(c, inv, cust, amt);
                 continue;
@@ -794,8 +857,9 @@ static int ev_payment(sch_ctx *c, const ct_event *e, sch_rec *cust, char *errstr
             continue;
         if (!inv->exists) {
             sch_rec *q = have(c, 'q', t, iid);
-            json_t *pe = json_pack("{s:s,s:{s:s,s:I}}", "type", "sch.alloc", "data", "payment_id",
-                                   pid, "amount_minor", (json_int_t)amt);
+            json_t *pe =
+                json_pack("{s:s,s:{s:s,s:I,s:I}}", "type", "sch.alloc", "data", "payment_id", pid,
+                          "amount_minor", (json_int_t)amt, "day", (json_int_t)d->received_on.day);
             if (!q || !pe) {
                 json_decref(pe);
                 return bad(errstr, errlen, "internal", "pending list not loaded");
@@ -810,7 +874,7 @@ static int ev_payment(sch_ctx *c, const ct_event *e, sch_rec *cust, char *errstr
                 amt = o;
             if (amt <= 0)
                 continue;
-            pay_inv(c, inv, cust, amt, pid);
+            pay_inv(c, inv, cust, amt, pid, d->received_on.day);
         }
         snprintf(suf, sizeof suf, "%s=%lld;", iid, (long long)amt);
         sch_str_append(&p->alloc, suf);
@@ -833,7 +897,7 @@ static int ev_payment(sch_ctx *c, const ct_event *e, sch_rec *cust, char *errstr
             int64_t amt = o < rest ? o : rest;
             if (amt <= 0)
                 continue;
-            pay_inv(c, list[k], cust, amt, pid);
+            pay_inv(c, list[k], cust, amt, pid, d->received_on.day);
             snprintf(suf, sizeof suf, "%s=%lld;", list[k]->id, (long long)amt);
             sch_str_append(&p->alloc, suf);
             rest -= amt;
@@ -1022,6 +1086,7 @@ static void ev_customer(sch_ctx *c, const ct_event *e, sch_rec *cust)
     free(js);
     cm_strlcpy(cu->region, d->region && strlen(d->region) < sizeof cu->region ? d->region : "",
                sizeof cu->region);
+    cu->consumer = d->kind == CT_DEBTOR_CONSUMER;
     free(cu->zones);
     cu->zones = csv_from(d->extra_timezones.v, d->extra_timezones.n);
     const char *tz = d->timezone, *lo = d->locale, *co = d->country;
@@ -1410,6 +1475,85 @@ static int pick_channel(const sch_step *st, const sch_rec *cust)
     return -1;
 }
 
+/* Publishes an invoice.fee_charged (arg: the step; day: charged on) or
+ * invoice.fee_waived (arg: the ct_waiver) of amount for inv, its id
+ * derived from src (the command or payment that caused it). */
+static int money_event(sch_ctx *c, const sch_rec *inv, ct_type type, const char *src,
+                       const char *key, int64_t amount, int arg, int32_t day)
+{
+    char id[SCH_CMD_ID_LEN];
+    char *payload = sch_event_fee(inv, type, src, c->now, amount, arg, day, id, sizeof id);
+    return out_add(c, inv->u.inv.part, 'e', id, key, payload);
+}
+
+/* The principal of inv was paid in full on day by payment pid: its fees
+ * charged within waive_if_paid_within_days are waived, and with
+ * chase_unpaid_fees false so is every fee still owed; one
+ * invoice.fee_waived per reason. */
+static void waive_fees(sch_ctx *c, sch_rec *inv, const char *pid, int32_t day)
+{
+    sch_inv *v = &inv->u.inv;
+    int64_t owed = sch_inv_fees_owed(v), within = 0;
+    if (owed <= 0 || !v->fee_log)
+        return;
+    for (const char *s = v->fee_log; *s;) {
+        char *end;
+        long on = strtol(s, &end, 10);
+        if (*end != ':')
+            break;
+        long long amt = strtoll(end + 1, &end, 10);
+        if (*end != ';')
+            break;
+        if (sch_fee_waived(&c->pol->fees, (int32_t)on, day))
+            within += amt;
+        s = end + 1;
+    }
+    if (within > owed)
+        within = owed;
+    int64_t rest = c->pol->fees.chase_unpaid ? 0 : owed - within;
+    char key[CT_KEY_MAX], src[SCH_CMD_ID_LEN];
+    snprintf(key, sizeof key, "%s/%s", inv->tenant, v->customer);
+    if (sch_command_id_thanks(src, sizeof src, inv->tenant, inv->id, pid) < 0)
+        return;
+    v->fees -= within + rest;
+    inv->dirty = 1;
+    if ((within > 0 && money_event(c, inv, CT_EV_INVOICE_FEE_WAIVED, src, key, within,
+                                   CT_WAIVER_PAID_WITHIN, day) < 0) ||
+        (rest > 0 && money_event(c, inv, CT_EV_INVOICE_FEE_WAIVED, src, key, rest,
+                                 CT_WAIVER_PRINCIPAL_PAID, day) < 0))
+        c->oom = 1;
+}
+
+/* Publishes invoice.interest_claimed for the claim command id of inv. */
+static int claim_event(sch_ctx *c, const sch_rec *inv, const sch_rec *cust, const char *cmd_id,
+                       const char *key)
+{
+    sch_amounts am;
+    sch_interest_result ir;
+    char e[256], id[SCH_CMD_ID_LEN];
+    const sch_inv *v = &inv->u.inv;
+    const sch_interest_rule *rule = sch_inv_interest_rule(c->pol, cust);
+    if (!rule || sch_inv_amounts(c->pol, inv, cust, v->paid_on, &am, &ir, e, sizeof e) < 0)
+        return 0;
+    char *payload =
+        sch_event_interest_claimed(inv, cmd_id, c->now, am.interest, am.compensation,
+                                   sch_scheme_wire(rule->scheme), ir.days_late, id, sizeof id);
+    return out_add(c, v->part, 'e', id, key, payload);
+}
+
+/* The timer after a thank-you: the claim of interest when one is due (a
+ * paid invoice's notice_id), else an open promise's break, else none. */
+static void after_thanks(sch_ctx *c, sch_inv *v)
+{
+    if (v->status == 'p' && v->notice_id[0]) {
+        v->next_kind = 'i';
+        v->next_ms = c->now;
+        return;
+    }
+    v->next_kind = v->promise_id[0] ? 'p' : 0; /* an open promise still breaks */
+    v->next_ms = v->promise_id[0] ? v->promise_until : 0;
+}
+
 int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
 {
     sch_inv *v = &inv->u.inv;
@@ -1463,16 +1607,17 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
         promise_clear(c, inv, cust, 1); /* the ladder resumes, missed steps collapsed */
         return primary;
     }
-    if (v->next_kind == 'c' || v->next_kind == 'b') { /* a one-off notice */
+    if (v->next_kind == 'c' || v->next_kind == 'b' || v->next_kind == 'i') { /* a one-off notice */
         char kind = v->next_kind;
         ct_channel ch;
         const char *tpl;
         sch_notice_of(c->pol, kind, &ch, &tpl);
-        /* a promise-broken notice respects opt-outs and cease like any
-         * message; the cease confirmation is the one message a cease allows */
-        const char *held = kind == 'b' ? blocked(cust, ct_channel_name(ch)) : NULL;
+        /* a promise-broken notice or a claim respects opt-outs and cease
+         * like any message; the cease confirmation is the one message a
+         * cease allows */
+        const char *held = kind != 'c' ? blocked(cust, ct_channel_name(ch)) : NULL;
         if (held) {
-            snprintf(h, sizeof h, "b@%lld!hold;", (long long)c->now);
+            snprintf(h, sizeof h, "%c@%lld!hold;", kind, (long long)c->now);
             hist(inv, h);
             c->skipped++;
             if (decide(c, inv, NOTICE_IDX(kind), held, v->next_ms) < 0)
@@ -1485,6 +1630,8 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
                 return id_too_long(inv);
             if (out_add(c, v->part, 'c', id, key,
                         sch_command_notice(inv, kind, cust, c->pol, tz, v->next_ms, c->now)) < 0)
+                return -1;
+            if (kind == 'i' && claim_event(c, inv, cust, id, key) < 0)
                 return -1;
             snprintf(h, sizeof h, "%c@%lld;", kind, (long long)c->now);
             hist(inv, h);
@@ -1509,8 +1656,7 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
             c->skipped++;
             if (decide(c, inv, -1, held, v->next_ms) < 0)
                 return -1;
-            v->next_kind = v->promise_id[0] ? 'p' : 0;
-            v->next_ms = v->promise_id[0] ? v->promise_until : 0;
+            after_thanks(c, v);
             return 0;
         }
         int d = defer(c, inv, cust, tz, -1, -1, (int)c->pol->thanks_channel);
@@ -1522,8 +1668,7 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
                          sch_command_thanks(inv, cust, c->pol, tz, v->next_ms, c->now));
         if (rc < 0)
             return -1;
-        v->next_kind = v->promise_id[0] ? 'p' : 0; /* an open promise still breaks */
-        v->next_ms = v->promise_id[0] ? v->promise_until : 0;
+        after_thanks(c, v);
         free(v->moved_rules);
         v->moved_rules = NULL;
         snprintf(h, sizeof h, "t@%lld;", (long long)c->now);
@@ -1585,9 +1730,24 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
     } else {
         if (sch_command_id_step(id, sizeof id, inv->tenant, inv->id, v->step, v->attempt) < 0)
             return id_too_long(inv);
+        /* the step's fee is charged as its command goes, and shows in it */
+        int64_t fee = st->fee.enabled ? sch_fee_amount(&st->fee, &c->pol->fees, v->currency,
+                                                       v->amount, sch_inv_principal(v), v->fees)
+                                      : 0;
+        int32_t day = local_today(c, cust);
+        if (fee > 0) {
+            char fl[48];
+            snprintf(fl, sizeof fl, "%ld:%lld;", (long)day, (long long)fee);
+            if (sch_str_append(&v->fee_log, fl) < 0)
+                return -1;
+            v->fees += fee;
+        }
         int rc = out_add(c, v->part, 'c', id, key,
                          sch_command_step(inv, cust, c->pol, tz, st, v->step, v->next_ms, c->now));
         if (rc < 0)
+            return -1;
+        if (fee > 0 &&
+            money_event(c, inv, CT_EV_INVOICE_FEE_CHARGED, id, key, fee, v->step, day) < 0)
             return -1;
         if (st->kind == CT_KIND_ESCALATION) {
             char eid[SCH_CMD_ID_LEN];

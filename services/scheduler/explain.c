@@ -64,8 +64,11 @@ static void entry(const char *e, size_t n, const sch_ladder *l, const sch_policy
                                            : rule);
         return;
     }
-    if (strcmp(buf, "c") == 0 || strcmp(buf, "b") == 0) {
-        printf("  %s  %s: %s\n", t, buf[0] == 'c' ? "cease confirmation" : "promise-broken notice",
+    if (strcmp(buf, "c") == 0 || strcmp(buf, "b") == 0 || strcmp(buf, "i") == 0) {
+        printf("  %s  %s: %s\n", t,
+               buf[0] == 'c'   ? "cease confirmation"
+               : buf[0] == 'b' ? "promise-broken notice"
+                               : "interest claim",
                !rule                       ? "sent"
                : strcmp(rule, "hold") == 0 ? "held (opted out or ceased)"
                                            : rule);
@@ -162,6 +165,7 @@ int sch_explain_main(int argc, char **argv)
                      : v->next_kind == 'p' ? "promise break check"
                      : v->next_kind == 'c' ? "cease confirmation"
                      : v->next_kind == 'b' ? "promise-broken notice"
+                     : v->next_kind == 'i' ? "interest claim"
                                            : "none";
     printf("  next: %s", nk);
     if (v->next_kind == 's' && l && v->step < l->nsteps)

@@ -24,8 +24,8 @@ __attribute__((format(printf, 3, 4))) static void fmt(char *dst, size_t len, con
     va_end(ap);
 }
 
-static const char *const reserved_top[] = {"fees",        "interest", "escalation", "grouping",
-                                           "instalments", "comment",  NULL};
+static const char *const reserved_top[] = {"escalation", "grouping", "instalments", "comment",
+                                           NULL};
 
 static int in_list(const char *s, const char *const *l)
 {
@@ -161,9 +161,9 @@ static int parse_step(json_t *o, const char *path, const sch_policy *pol, sch_st
     char p[256], off[32];
     const char *key;
     json_t *v;
-    static const char *const known[] = {"name",     "offset",     "action",  "channel",
-                                        "channels", "template",   "send_at", "valid_for",
-                                        "level",    "conditions", "comment", NULL};
+    static const char *const known[] = {"name",     "offset",  "action",    "channel", "channels",
+                                        "template", "send_at", "valid_for", "level",   "conditions",
+                                        "comment",  "fee",     "offer",     NULL};
     if (!json_is_object(o))
         return err(errstr, errlen, path, "must be an object");
     json_object_foreach(o, key, v)
@@ -251,7 +251,11 @@ static int parse_step(json_t *o, const char *path, const sch_policy *pol, sch_st
             return -1;
         st->min_outstanding_minor = mo;
     }
-    return 0;
+    fmt(p, sizeof p, "%s.fee", path);
+    if (sch_fee_parse(json_object_get(o, "fee"), p, &st->fee, errstr, errlen) < 0)
+        return -1;
+    fmt(p, sizeof p, "%s.offer", path);
+    return sch_offer_parse(json_object_get(o, "offer"), p, &st->offer, errstr, errlen);
 }
 
 static int parse_ladders(json_t *doc, sch_policy *pol, char *errstr, size_t errlen)
@@ -728,8 +732,9 @@ int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t err
     json_t *doc = out->doc;
     if (!json_is_object(doc))
         goto fail_msg_obj;
-    static const char *const known[] = {"version",    "defaults",      "payment_thanks", "ladders",
-                                        "strategies", "contact_rules", "promises",       NULL};
+    static const char *const known[] = {
+        "version",       "defaults", "payment_thanks", "ladders",  "strategies",
+        "contact_rules", "promises", "fees",           "interest", NULL};
     json_object_foreach(doc, key, v)
     {
         if (!in_list(key, known) && !in_list(key, reserved_top)) {
@@ -804,6 +809,9 @@ int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t err
         goto fail;
     if (parse_promises(doc, out, errstr, errlen) < 0)
         goto fail;
+    if (sch_fees_parse(json_object_get(doc, "fees"), &out->fees, errstr, errlen) < 0 ||
+        sch_interest_parse(json_object_get(doc, "interest"), &out->interest, errstr, errlen) < 0)
+        goto fail;
     out->contact.any_caps = out->contact.base.ncaps > 0;
     for (int i = 0; i < out->contact.njur; i++)
         out->contact.any_caps |= out->contact.jur[i].rules.ncaps > 0;
@@ -856,6 +864,7 @@ void sch_policy_free(sch_policy *p)
         free(p->strategies[i].variants);
     free(p->strategies);
     sch_contact_rules_free(&p->contact);
+    sch_interest_free(&p->interest);
     json_decref(p->doc);
     memset(p, 0, sizeof *p);
 }

@@ -6,10 +6,10 @@
  * strategy's variant is chosen deterministically from a hash of
  * tenant/customer_id and the variants' weights (champion/challenger).
  * Each variant points at a ladder of steps relative to the due date, sent
- * at a local hour in the debtor's time zone. Sections reserved for later
- * (contact caps, quiet hours, fees, interest, escalation, grouping,
- * instalments, promises) are accepted as objects and ignored; see
- * docs/policy.md. */
+ * at a local hour in the debtor's time zone. Contact rules (contact.h),
+ * promises, fees and interest (charges.h) are parsed here; the sections
+ * still reserved (escalation, grouping, instalments) are accepted as
+ * objects and ignored; see docs/policy.md. */
 #ifndef SCH_POLICY_H
 #define SCH_POLICY_H
 
@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "charges.h"
 #include "contact.h"
 #include "contract.h"
 #include "tz.h"
@@ -37,6 +38,8 @@ typedef struct sch_step {
     int64_t valid_for_ms;          /* not_after = created_at + this (0 = none) */
     int level;                     /* escalation level (escalation steps) */
     int64_t min_outstanding_minor; /* condition: skip below this (0 = none) */
+    sch_fee fee;                   /* "fee": charged when the command goes (charges.h) */
+    sch_offer offer;               /* "offer": discount or settlement (charges.h) */
 } sch_step;
 
 typedef struct sch_ladder {
@@ -86,7 +89,9 @@ typedef struct sch_policy {
     int promise_on_broken;
     ct_channel promise_on_broken_channel;
     char promise_on_broken_template[SCH_NAME_MAX];
-    json_t *doc; /* the parsed document (owned) */
+    sch_fees_policy fees;         /* "fees" (charges.h) */
+    sch_interest_policy interest; /* "interest" (charges.h; owns its tables) */
+    json_t *doc;                  /* the parsed document (owned) */
 } sch_policy;
 
 /* Parses and validates. On success *out owns everything (free with

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "amounts.h"
 #include "buf.h"
 #include "clock.h"
 #include "event.h"
@@ -106,13 +107,15 @@ int sch_command_id_thanks(char *out, size_t len, const char *tenant, const char 
 int sch_command_id_notice(char *out, size_t len, char kind, const char *tenant,
                           const char *invoice_id, const char *event_id)
 {
-    if (len == 0 || (kind != 'c' && kind != 'b'))
+    if (len == 0 || (kind != 'c' && kind != 'b' && kind != 'i'))
         return -1;
     idw w = inv_prefix(out, len, tenant, invoice_id);
     if (kind == 'c')
         put(&w, "/cease/", 7);
-    else
+    else if (kind == 'b')
         put(&w, "/broken/", 8);
+    else
+        put(&w, "/claim/", 7);
     puts_(&w, event_id);
     return idw_end(&w, out);
 }
@@ -124,6 +127,9 @@ void sch_notice_of(const sch_policy *pol, char kind, ct_channel *channel, const 
     if (kind == 'b') {
         *channel = pol->promise_on_broken_channel;
         *template_id = pol->promise_on_broken_template;
+    } else if (kind == 'i') {
+        *channel = pol->interest.claim_channel;
+        *template_id = pol->interest.claim_template;
     } else {
         *channel = (ct_channel)pol->contact.on_cease_channel;
         *template_id = pol->contact.on_cease_template;
@@ -188,6 +194,26 @@ static void base(ct_command *c, const sch_rec *inv, const sch_rec *cust, const s
     c->customer.customer_id = v->customer;
     c->currency = v->currency;
     c->amounts = (ct_command_amounts){principal, 0, 0, 0, principal};
+    c->has_offer = c->has_interest_basis = 0;
+    sch_amounts am;
+    sch_interest_result ir;
+    char e[256];
+    int money = (pol->interest.enabled || v->fees > 0) &&
+                sch_inv_amounts(pol, inv, cust, today, &am, &ir, e, sizeof e) == 0;
+    if (money) {
+        c->amounts = (ct_command_amounts){am.principal, am.fees, am.interest, am.compensation,
+                                          sch_amounts_total(&am)};
+        const sch_interest_rule *rule = sch_inv_interest_rule(pol, cust);
+        if (am.interest > 0 && rule) {
+            c->has_interest_basis = 1;
+            c->interest_basis.scheme = sch_scheme_wire(rule->scheme);
+            /* the rate in force now (EU: this half-year's) */
+            c->interest_basis.rate_e4 =
+                ir.nperiods > 0 ? ir.periods[ir.nperiods - 1].rate : ir.rate;
+            c->interest_basis.country =
+                cust && cust->u.cust.country[0] ? cust->u.cust.country : NULL;
+        }
+    }
     c->ninvoices = 1;
     c->invoices[0] = (ct_command_invoice){
         .invoice_id = inv->id,
@@ -198,6 +224,8 @@ static void base(ct_command *c, const sch_rec *inv, const sch_rec *cust, const s
         .currency = v->currency,
         .amount_minor = v->amount,
         .outstanding_minor = principal,
+        .has_amounts = money,
+        .amounts = c->amounts,
     };
     c->has_step = c->has_not_after = c->has_payment = 0;
     c->nrules = 0;
@@ -272,7 +300,9 @@ char *sch_command_notice(const sch_rec *inv, char kind, const sch_rec *cust, con
     base(&c, inv, cust, pol, tz, id, scheduled, now);
     set_rules(&c, inv, rules, sizeof rules);
     sch_notice_of(pol, kind, &c.channel, &c.template_id);
-    c.kind = c.channel == CT_CH_LETTER ? CT_KIND_LETTER : CT_KIND_REMINDER;
+    c.kind = kind == 'i'                 ? CT_KIND_INTEREST_CLAIM
+             : c.channel == CT_CH_LETTER ? CT_KIND_LETTER
+                                         : CT_KIND_REMINDER;
     return encode(&c);
 }
 
@@ -295,32 +325,47 @@ char *sch_command_thanks(const sch_rec *inv, const sch_rec *cust, const sch_poli
     return encode(&c);
 }
 
-json_t *sch_event_escalated(const sch_rec *inv, const char *command_id, int level, int64_t at)
+/* The envelope of an event of the scheduler's about inv: v, id, source,
+ * type, tenant, time (at), customer_id, trace_id (from id and src, the id
+ * of what caused it) and data (stolen). NULL on out of memory (data is
+ * then released). */
+static json_t *event_new(const sch_rec *inv, ct_type type, const char *id, int64_t at,
+                         const char *src, json_t *data)
 {
-    char id[SCH_CMD_ID_LEN], t[40], trace[33];
-    if (sch_event_id_escalated(id, sizeof id, command_id) < 0)
-        return NULL;
-    json_t *e = json_object(), *d = json_object();
-    if (!e || !d) {
+    char t[40], trace[33];
+    json_t *e = json_object();
+    if (!e || !data) {
         json_decref(e);
-        json_decref(d);
+        json_decref(data);
         return NULL;
     }
     cm_time_format_rfc3339(at, t, sizeof t);
-    trace_of(trace, id, strlen(id), command_id, strlen(command_id));
+    trace_of(trace, id, strlen(id), src, strlen(src));
     json_object_set_new(e, "v", json_integer(CT_VERSION));
     json_object_set_new(e, "id", json_string(id));
     json_object_set_new(e, "source", json_string(CT_SCHEDULER_SOURCE));
-    json_object_set_new(e, "type", json_string(ct_type_name(CT_EV_INVOICE_ESCALATED)));
+    json_object_set_new(e, "type", json_string(ct_type_name(type)));
     json_object_set_new(e, "tenant", json_string(inv->tenant));
     json_object_set_new(e, "time", json_string(t));
     json_object_set_new(e, "customer_id", json_string(inv->u.inv.customer));
     json_object_set_new(e, "trace_id", json_string(trace));
+    json_object_set_new(e, "data", data); /* now owned by e */
+    return e;
+}
+
+json_t *sch_event_escalated(const sch_rec *inv, const char *command_id, int level, int64_t at)
+{
+    char id[SCH_CMD_ID_LEN];
+    if (sch_event_id_escalated(id, sizeof id, command_id) < 0)
+        return NULL;
+    json_t *d = json_object();
+    json_t *e = event_new(inv, CT_EV_INVOICE_ESCALATED, id, at, command_id, d);
+    if (!e)
+        return NULL;
     json_object_set_new(d, "invoice_id", json_string(inv->id));
     json_object_set_new(d, "customer_id", json_string(inv->u.inv.customer));
     json_object_set_new(d, "level", json_integer(level));
     json_object_set_new(d, "command_id", json_string(command_id));
-    json_object_set_new(e, "data", d);
     return e;
 }
 
@@ -364,23 +409,22 @@ char *sch_event_promise(const sch_rec *inv, ct_type type, int64_t at, char *id, 
 {
     const sch_inv *v = &inv->u.inv;
     const char *suffix = type == CT_EV_PROMISE_KEPT ? "kept" : "broken";
-    char t[40], trace[33], day[16];
+    char day[16];
     if (strlen(v->promise_id) + 1 + strlen(suffix) <= CT_ID_MAX)
         snprintf(id, idlen, "%s/%s", v->promise_id, suffix);
     else
         snprintf(id, idlen, "promise/%016llx/%s",
                  (unsigned long long)cm_fnv1a64(v->promise_id, strlen(v->promise_id)), suffix);
-    json_t *e = json_object(), *d = json_object(), *ids = json_array();
-    if (!e || !d || !ids) {
+    json_t *d = json_object(), *ids = json_array();
+    json_t *e = event_new(inv, type, id, at, v->promise_id, d);
+    if (!e || !ids) {
         json_decref(e);
-        json_decref(d);
         json_decref(ids);
         return NULL;
     }
-    cm_time_format_rfc3339(at, t, sizeof t);
+    json_object_set_new(d, "customer_id", json_string(v->customer));
     cm_time_format_rfc3339((int64_t)v->promised_on * 86400000LL, day, sizeof day);
     day[10] = 0; /* YYYY-MM-DD */
-    trace_of(trace, id, strlen(id), v->promise_id, strlen(v->promise_id));
     const char *s = v->promise_invoices ? v->promise_invoices : inv->id;
     while (*s) {
         const char *comma = strchr(s, ',');
@@ -388,20 +432,70 @@ char *sch_event_promise(const sch_rec *inv, ct_type type, int64_t at, char *id, 
         json_array_append_new(ids, json_stringn(s, n));
         s += n + (comma ? 1 : 0);
     }
-    json_object_set_new(e, "v", json_integer(CT_VERSION));
-    json_object_set_new(e, "id", json_string(id));
-    json_object_set_new(e, "source", json_string(CT_SCHEDULER_SOURCE));
-    json_object_set_new(e, "type", json_string(ct_type_name(type)));
-    json_object_set_new(e, "tenant", json_string(inv->tenant));
-    json_object_set_new(e, "time", json_string(t));
-    json_object_set_new(e, "customer_id", json_string(v->customer));
-    json_object_set_new(e, "trace_id", json_string(trace));
-    json_object_set_new(d, "customer_id", json_string(v->customer));
     json_object_set_new(d, "invoice_ids", ids);
     json_object_set_new(d, "currency", json_string(v->currency));
     json_object_set_new(d, "amount_minor", json_integer(v->promise_amount));
     json_object_set_new(d, "promised_on", json_string(day));
-    json_object_set_new(e, "data", d);
+    char *out = json_dumps(e, JSON_COMPACT);
+    json_decref(e);
+    return out;
+}
+
+char *sch_event_fee(const sch_rec *inv, ct_type type, const char *src, int64_t at, int64_t amount,
+                    int arg, int32_t day, char *id, size_t idlen)
+{
+    const sch_inv *v = &inv->u.inv;
+    const char *suffix = type == CT_EV_INVOICE_FEE_CHARGED         ? "fee"
+                         : (ct_waiver)arg == CT_WAIVER_PAID_WITHIN ? "fee_waived_within"
+                                                                   : "fee_waived";
+    if (strlen(src) + 1 + strlen(suffix) <= CT_ID_MAX)
+        snprintf(id, idlen, "%s/%s", src, suffix);
+    else
+        snprintf(id, idlen, "fee/%016llx/%s", (unsigned long long)cm_fnv1a64(src, strlen(src)),
+                 suffix);
+    json_t *d = json_object();
+    json_t *e = event_new(inv, type, id, at, src, d);
+    if (!e)
+        return NULL;
+    json_object_set_new(d, "customer_id", json_string(v->customer));
+    json_object_set_new(d, "invoice_id", json_string(inv->id));
+    json_object_set_new(d, "currency", json_string(v->currency));
+    json_object_set_new(d, "amount_minor", json_integer(amount));
+    if (type == CT_EV_INVOICE_FEE_CHARGED) {
+        char on[40];
+        cm_time_format_rfc3339((int64_t)day * 86400000LL, on, sizeof on);
+        on[10] = 0; /* YYYY-MM-DD */
+        json_object_set_new(d, "step", json_integer(arg));
+        json_object_set_new(d, "charged_on", json_string(on));
+    } else {
+        json_object_set_new(d, "reason", json_string(ct_waiver_name((ct_waiver)arg)));
+    }
+    char *out = json_dumps(e, JSON_COMPACT);
+    json_decref(e);
+    return out;
+}
+
+char *sch_event_interest_claimed(const sch_rec *inv, const char *command_id, int64_t at,
+                                 int64_t interest, int64_t compensation, ct_interest_scheme scheme,
+                                 int days_late, char *id, size_t idlen)
+{
+    const sch_inv *v = &inv->u.inv;
+    if (strlen(command_id) + 8 <= CT_ID_MAX)
+        snprintf(id, idlen, "%s/claimed", command_id);
+    else
+        snprintf(id, idlen, "claim/%016llx/claimed",
+                 (unsigned long long)cm_fnv1a64(command_id, strlen(command_id)));
+    json_t *d = json_object();
+    json_t *e = event_new(inv, CT_EV_INVOICE_INTEREST_CLAIMED, id, at, command_id, d);
+    if (!e)
+        return NULL;
+    json_object_set_new(d, "customer_id", json_string(v->customer));
+    json_object_set_new(d, "invoice_id", json_string(inv->id));
+    json_object_set_new(d, "currency", json_string(v->currency));
+    json_object_set_new(d, "interest_minor", json_integer(interest));
+    json_object_set_new(d, "compensation_minor", json_integer(compensation));
+    json_object_set_new(d, "scheme", json_string(ct_interest_scheme_name(scheme)));
+    json_object_set_new(d, "days_late", json_integer(days_late));
     char *out = json_dumps(e, JSON_COMPACT);
     json_decref(e);
     return out;

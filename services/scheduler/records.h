@@ -76,12 +76,33 @@ void sch_record_headers(char topic, const char *key, const char *id, sch_headers
  * (malloc'd); *id receives the id (SCH_CMD_ID_LEN). NULL on out of memory. */
 char *sch_event_promise(const sch_rec *inv, ct_type type, int64_t at, char *id, size_t idlen);
 
+/* invoice.fee_charged (type; arg: the step index, day: charged on) or
+ * invoice.fee_waived (arg: the ct_waiver) of amount for inv, at instant at;
+ * id "<src>/fee", "<src>/fee_waived_within" or "<src>/fee_waived" (src: the
+ * id of the command that charged it or of the thanks of the payment that
+ * waived it), hashed as "fee/<fnv64 hex>/..." past CT_ID_MAX. JSON text
+ * (malloc'd); *id receives the id. NULL on out of memory. */
+char *sch_event_fee(const sch_rec *inv, ct_type type, const char *src, int64_t at, int64_t amount,
+                    int arg, int32_t day, char *id, size_t idlen);
+
+/* invoice.interest_claimed for inv's claim command command_id, at instant
+ * at: the interest and compensation claimed, the scheme, the days late.
+ * Id "<command id>/claimed", or "claim/<fnv64 hex>/claimed" when that
+ * would pass CT_ID_MAX. JSON text (malloc'd); *id receives the id. NULL on
+ * out of memory. */
+char *sch_event_interest_claimed(const sch_rec *inv, const char *command_id, int64_t at,
+                                 int64_t interest, int64_t compensation, ct_interest_scheme scheme,
+                                 int days_late, char *id, size_t idlen);
+
 /* The one-off notices (state.h notice_id), by kind: 'c' the one
  * confirmation of a full cease (policy contact_rules.on_cease), id
  * <tenant>/inv/<invoice_id>/cease/<contact.ceased id>; 'b' the notice of a
  * broken promise (policy promises.on_broken), id
- * <tenant>/inv/<invoice_id>/broken/<promise id>. -1 when kind is neither or
- * the id does not fit. */
+ * <tenant>/inv/<invoice_id>/broken/<promise id>; 'i' the claim of interest
+ * and compensation after a late payment in full (policy
+ * interest.claim_after_payment, kind interest_claim), id
+ * <tenant>/inv/<invoice_id>/claim/<payment id>. -1 when kind is none of
+ * them or the id does not fit. */
 int sch_command_id_notice(char *out, size_t len, char kind, const char *tenant,
                           const char *invoice_id, const char *event_id);
 /* The channel and template of notice kind ('c', 'b') under pol. */

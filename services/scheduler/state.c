@@ -103,7 +103,21 @@ int sch_csv_has(const char *csv, const char *item)
 
 int64_t sch_inv_outstanding(const sch_inv *v)
 {
-    int64_t o = v->amount - v->paid - v->credited;
+    int64_t o = v->amount - v->credited + v->fees - v->paid;
+    return o > 0 ? o : 0;
+}
+
+int64_t sch_inv_principal(const sch_inv *v)
+{
+    int64_t o = v->amount - v->credited - v->paid;
+    return o > 0 ? o : 0;
+}
+
+int64_t sch_inv_fees_owed(const sch_inv *v)
+{
+    int64_t to_principal = v->amount - v->credited;
+    int64_t fees_paid = v->paid - (to_principal > 0 ? to_principal : 0);
+    int64_t o = v->fees - (fees_paid > 0 ? fees_paid : 0);
     return o > 0 ? o : 0;
 }
 
@@ -175,6 +189,8 @@ static void rec_free(sch_rec *r)
         free(r->u.inv.credits);
         free(r->u.inv.promise_invoices);
         free(r->u.inv.moved_rules);
+        free(r->u.inv.reductions);
+        free(r->u.inv.fee_log);
         break;
     case SCH_T_CUST:
         free(r->u.cust.contact);
@@ -301,11 +317,12 @@ static void cpy(char *dst, size_t len, const char *s)
     cm_strlcpy(dst, s, len);
 }
 
-const char *const sch_inv_fields[] = {
-    "v",  "c",  "n", "cu", "a",  "pd", "cr", "io", "du", "st", "ds", "s",  "at", "nk", "nx", "p",
-    "sg", "vr", "h", "cn", "tp", "ta", "pi", "pu", "pr", "pa", "pq", "po", "pl", "mr", "ce", NULL};
+const char *const sch_inv_fields[] = {"v",  "c",  "n",  "cu", "a",  "pd", "cr", "io", "du",
+                                      "st", "ds", "s",  "at", "nk", "nx", "p",  "sg", "vr",
+                                      "h",  "cn", "tp", "ta", "pi", "pu", "pr", "pa", "pq",
+                                      "po", "pl", "mr", "ce", "rd", "pn", "fe", "fl", NULL};
 const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz", "sl",
-                                        "cv", "wn", "rg", "xz", "pc", NULL};
+                                        "cv", "wn", "rg", "xz", "pc", "kd", NULL};
 
 int sch_field_index(const char *const *list, const char *f)
 {
@@ -319,7 +336,7 @@ int sch_field_index(const char *const *list, const char *f)
  * position: a packed record is decoded field by field, in order). */
 static int inv_field_at(sch_inv *v, int i, const char *s)
 {
-    v->fields |= 1u << i;
+    v->fields |= (uint64_t)1 << i;
     switch (i) {
     case 1:
         cpy(v->customer, sizeof v->customer, s);
@@ -407,6 +424,16 @@ static int inv_field_at(sch_inv *v, int i, const char *s)
     case 30:
         cpy(v->notice_id, sizeof v->notice_id, s);
         break;
+    case 31:
+        return sch_str_set(&v->reductions, s[0] ? s : NULL);
+    case 32:
+        v->paid_on = (int32_t)ll(s);
+        break;
+    case 33:
+        v->fees = ll(s);
+        break;
+    case 34:
+        return sch_str_set(&v->fee_log, s[0] ? s : NULL);
     default:
         break;
     }
@@ -469,6 +496,8 @@ static int cust_field(sch_cust *c, const char *f, const char *s)
         cpy(c->region, sizeof c->region, s);
     else if (!strcmp(f, "xz"))
         return sch_str_set(&c->zones, s[0] ? s : NULL);
+    else if (!strcmp(f, "kd"))
+        c->consumer = s[0] == 'c';
     else if (!strcmp(f, "pc"))
         return sch_str_set(&c->prefer, s[0] ? s : NULL);
     else if (!strncmp(f, "o:", 2))
@@ -511,12 +540,13 @@ static void putll(char **p, char *end, long long v, long long dflt)
 char *sch_inv_encode(const sch_rec *r, const char *fs, const char *fv)
 {
     const sch_inv *v = &r->u.inv;
-    size_t cap = 512 + strlen(v->customer) + strlen(v->number) +
-                 (v->history ? strlen(v->history) : 0) + (v->credits ? strlen(v->credits) : 0) +
-                 strlen(v->thanks_pid) + strlen(v->strategy) + strlen(v->variant) +
-                 strlen(v->promise_id) + strlen(v->promise_primary) +
-                 (v->promise_invoices ? strlen(v->promise_invoices) : 0) +
-                 (v->moved_rules ? strlen(v->moved_rules) : 0) + strlen(v->notice_id);
+    size_t cap =
+        512 + strlen(v->customer) + strlen(v->number) + (v->history ? strlen(v->history) : 0) +
+        (v->credits ? strlen(v->credits) : 0) + strlen(v->thanks_pid) + strlen(v->strategy) +
+        strlen(v->variant) + strlen(v->promise_id) + strlen(v->promise_primary) +
+        (v->promise_invoices ? strlen(v->promise_invoices) : 0) +
+        (v->moved_rules ? strlen(v->moved_rules) : 0) + strlen(v->notice_id) +
+        (v->reductions ? strlen(v->reductions) : 0) + (v->fee_log ? strlen(v->fee_log) : 0);
     char *out = malloc(cap), *p = out, *end = out + cap - 1;
     if (!out)
         return NULL;
@@ -636,6 +666,20 @@ char *sch_inv_encode(const sch_rec *r, const char *fs, const char *fv)
         case 30:
             put(&p, end, v->notice_id);
             break;
+        case 31:
+            if (v->reductions)
+                put(&p, end, v->reductions);
+            break;
+        case 32:
+            putll(&p, end, v->paid_on, 0);
+            break;
+        case 33:
+            putll(&p, end, v->fees, 0);
+            break;
+        case 34:
+            if (v->fee_log)
+                put(&p, end, v->fee_log);
+            break;
         }
         if (p > val)
             last_nonempty = p;
@@ -743,7 +787,7 @@ int sch_rec_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errle
 }
 
 const char *const sch_cust_fields[] = {"v",  "tz", "lo", "co", "oo", "cz", "sl",
-                                       "cv", "wn", "rg", "xz", "pc", NULL};
+                                       "cv", "wn", "rg", "xz", "pc", "kd", NULL};
 
 int sch_cust_decode_contact(sch_rec *r, const redisReply *rep)
 {

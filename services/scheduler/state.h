@@ -79,9 +79,19 @@ typedef struct sch_inv {
                                  * promise's id) */
     char *moved_rules;          /* the contact rules that moved the next send, "r;r;" (owned):
                                  * its command carries them ("rules"), then they go */
-    int old_part;               /* timer as loaded, to move it on commit */
+    /* money (charges.h): what was paid to the principal and when, for the
+     * interest, "day:amount;" in the order applied (owned; NULL none); the
+     * debtor's local date of the payment in full (0: not paid), the day
+     * the interest runs until in a claim */
+    char *reductions;
+    int32_t paid_on;
+    /* fees charged and not waived, and "day:amount;" of each charge
+     * (owned; NULL none), for the waiver within waive_if_paid_within_days */
+    int64_t fees;
+    char *fee_log;
+    int old_part; /* timer as loaded, to move it on commit */
     int64_t old_next_ms;
-    unsigned fields; /* bit i: sch_inv_fields[i] was in the stored hash */
+    uint64_t fields; /* bit i: sch_inv_fields[i] was in the stored hash */
 } sch_inv;
 
 typedef struct sch_credit {
@@ -106,6 +116,7 @@ typedef struct sch_cust {
     char region[8];           /* ISO 3166-2 subdivision ("US-MA"), "" none */
     char *zones;              /* extra IANA zones, ",a,b," (owned; NULL none) */
     char *prefer;             /* the debtor's channels preference, ",email,sms," (owned) */
+    int consumer;             /* customer.upserted kind "consumer" (else business) */
     sch_strlist open;         /* open invoice ids */
     sch_credit *credit;       /* unallocated payments */
     int ncredit, capcredit;
@@ -176,13 +187,19 @@ int sch_cust_decode_partial(sch_rec *r, const redisReply *rep, const redisReply 
 /* Sets the contact from a GET reply (nil = none). */
 int sch_cust_decode_contact(sch_rec *r, const redisReply *rep);
 extern const char *const sch_cust_fields[];  /* NULL-terminated */
-#define SCH_CUST_NFIELDS 12                  /* entries of sch_cust_fields (the peek's HMGET) */
+#define SCH_CUST_NFIELDS 13                  /* entries of sch_cust_fields (the peek's HMGET) */
 extern const char *const sch_inv_fields[];   /* NULL-terminated */
 extern const char *const sch_cust_scalars[]; /* NULL-terminated */
 int sch_field_index(const char *const *list, const char *f); /* -1 if absent */
 
 /* Outstanding amount of an invoice (never below zero). */
+/* What is left to pay: principal (amount - credit notes) and fees charged
+ * and not waived, less payments; never negative. Payments go to the
+ * principal first (sch_inv_principal), then to the fees
+ * (sch_inv_fees_owed). */
 int64_t sch_inv_outstanding(const sch_inv *v);
+int64_t sch_inv_principal(const sch_inv *v);
+int64_t sch_inv_fees_owed(const sch_inv *v);
 /* Appends "s" to an owned string pointer. */
 int sch_str_append(char **dst, const char *s);
 /* Replaces an owned string. */

@@ -276,6 +276,8 @@ static void write_cust(sch_ops *a, sch_rec *r)
     hw_s(&w, "rg", c->region);
     hw_s(&w, "xz", c->zones);
     hw_s(&w, "pc", c->prefer);
+    if (c->consumer)
+        hw_s(&w, "kd", "c");
     for (int i = 0; i < c->added.n; i++)
         hw_s(&w, c->added.v[i], "1");
     for (int i = 0; i < c->ncredit; i++) {

@@ -77,7 +77,13 @@ static const struct {
      "strategies[0].segment.tags: unknown key"},
     {"{\"version\":1,\"fees\":3,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}]},"
      "\"strategies\":[{\"name\":\"s\",\"ladder\":\"a\"}]}",
-     "fees: reserved section must be an object"},
+     "policy fees: must be an object"},
+    {"{\"version\":1,\"grouping\":3,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}]},"
+     "\"strategies\":[{\"name\":\"s\",\"ladder\":\"a\"}]}",
+     "grouping: reserved section must be an object"},
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\",\"fee\":{\"percent\":-1}}]},"
+     "\"strategies\":[{\"name\":\"s\",\"ladder\":\"a\"}]}",
+     "policy ladders.a[0].fee.percent:"},
     {"{\"version\":1,", "invalid JSON"},
 };
 
