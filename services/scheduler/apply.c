@@ -570,6 +570,7 @@ static int32_t local_today(const sch_ctx *c, const sch_rec *cust)
 }
 
 static void waive_fees(sch_ctx *c, sch_rec *inv, const char *pid, int32_t day);
+static int offer_payment(sch_ctx *c, sch_rec *inv, int64_t amt, const char *pid, int32_t day);
 
 /* Applies amt of payment pid, paid on local day (0: today), to an
  * invoice; closes it when fully paid. The interest's principal falls by
@@ -589,6 +590,7 @@ static void pay_inv(sch_ctx *c, sch_rec *inv, sch_rec *cust, int64_t amt, const 
     inv->dirty = 1;
     if (promise_payment(c, inv, cust, amt) < 0)
         c->oom = 1;
+    int settled = offer_payment(c, inv, amt, pid, day);
     if (v->status == 'o' && sch_inv_principal(v) == 0 && v->fees > 0)
         waive_fees(c, inv, pid, day);
     if (v->status == 'o' && sch_inv_outstanding(v) == 0) {
@@ -599,7 +601,7 @@ static void pay_inv(sch_ctx *c, sch_rec *inv, sch_rec *cust, int64_t amt, const 
         v->notice_id[0] = 0;
         sch_amounts am;
         char e[256];
-        if (c->pol->interest.claim_enabled &&
+        if (!settled && c->pol->interest.claim_enabled &&
             sch_inv_amounts(c->pol, inv, cust, day, &am, NULL, e, sizeof e) == 0 &&
             am.interest + am.compensation > 0)
             cm_strlcpy(v->notice_id, pid, sizeof v->notice_id);
@@ -1475,6 +1477,57 @@ static int pick_channel(const sch_step *st, const sch_rec *cust)
     return -1;
 }
 
+/* A step with an offer, sent on local day: its terms, as of that day,
+ * become the invoice's open offer (replacing an older one); the command
+ * carries them (records.c). */
+static void make_offer(sch_ctx *c, sch_rec *inv, const sch_rec *cust, const sch_step *st,
+                       int32_t day)
+{
+    sch_inv *v = &inv->u.inv;
+    sch_amounts am;
+    sch_offer_terms t;
+    char e[256];
+    if (st->offer.kind == SCH_OFFER_NONE)
+        return;
+    if (sch_inv_amounts(c->pol, inv, cust, day, &am, NULL, e, sizeof e) < 0 ||
+        sch_offer_terms_for(&st->offer, v->due, day, &am, &t) < 0) {
+        v->offer_kind = 0;
+        return;
+    }
+    v->offer_kind = st->offer.kind == SCH_OFFER_DISCOUNT ? 'd' : 's';
+    v->offer_pay = t.pay_minor;
+    v->offer_forgiven = t.forgiven_minor;
+    v->offer_until = t.valid_until;
+    v->offer_paid = 0;
+    inv->dirty = 1;
+}
+
+/* A payment of amt on local day towards inv's open offer: once the
+ * payments made while it is valid reach its amount, the rest of the
+ * invoice is forgiven (principal as a credit, fees waived) and
+ * invoice.settled is published. 1 when it settled the invoice. */
+static int offer_payment(sch_ctx *c, sch_rec *inv, int64_t amt, const char *pid, int32_t day)
+{
+    sch_inv *v = &inv->u.inv;
+    if (!v->offer_kind || day > v->offer_until || v->status != 'o')
+        return 0;
+    v->offer_paid += amt;
+    inv->dirty = 1;
+    if (v->offer_paid < v->offer_pay)
+        return 0;
+    char key[CT_KEY_MAX], src[SCH_CMD_ID_LEN], id[SCH_CMD_ID_LEN];
+    snprintf(key, sizeof key, "%s/%s", inv->tenant, v->customer);
+    v->credited += sch_inv_principal(v);
+    v->fees -= sch_inv_fees_owed(v);
+    if (sch_command_id_thanks(src, sizeof src, inv->tenant, inv->id, pid) == 0) {
+        char *payload = sch_event_settled(inv, src, c->now, id, sizeof id);
+        if (out_add(c, v->part, 'e', id, key, payload) < 0)
+            c->oom = 1;
+    }
+    v->offer_kind = 0;
+    return 1;
+}
+
 /* Publishes an invoice.fee_charged (arg: the step; day: charged on) or
  * invoice.fee_waived (arg: the ct_waiver) of amount for inv, its id
  * derived from src (the command or payment that caused it). */
@@ -1742,6 +1795,7 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
                 return -1;
             v->fees += fee;
         }
+        make_offer(c, inv, cust, st, day);
         int rc = out_add(c, v->part, 'c', id, key,
                          sch_command_step(inv, cust, c->pol, tz, st, v->step, v->next_ms, c->now));
         if (rc < 0)

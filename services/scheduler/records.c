@@ -287,6 +287,14 @@ char *sch_command_step(const sch_rec *inv, const sch_rec *cust, const sch_policy
     c.has_not_after = st->valid_for_ms > 0;
     c.not_after_ms = scheduled + st->valid_for_ms;
     c.level = st->level;
+    const sch_inv *v = &inv->u.inv;
+    if (st->offer.kind != SCH_OFFER_NONE && v->offer_kind) { /* made by this step (apply.c) */
+        c.has_offer = 1;
+        c.offer.kind = v->offer_kind == 'd' ? CT_OFFER_DISCOUNT : CT_OFFER_SETTLEMENT;
+        c.offer.amount_minor = v->offer_pay;
+        c.offer.forgiven_minor = v->offer_forgiven;
+        c.offer.valid_until = v->offer_until;
+    }
     return encode(&c);
 }
 
@@ -470,6 +478,31 @@ char *sch_event_fee(const sch_rec *inv, ct_type type, const char *src, int64_t a
     } else {
         json_object_set_new(d, "reason", json_string(ct_waiver_name((ct_waiver)arg)));
     }
+    char *out = json_dumps(e, JSON_COMPACT);
+    json_decref(e);
+    return out;
+}
+
+char *sch_event_settled(const sch_rec *inv, const char *src, int64_t at, char *id, size_t idlen)
+{
+    const sch_inv *v = &inv->u.inv;
+    if (strlen(src) + 8 <= CT_ID_MAX)
+        snprintf(id, idlen, "%s/settled", src);
+    else
+        snprintf(id, idlen, "settle/%016llx/settled",
+                 (unsigned long long)cm_fnv1a64(src, strlen(src)));
+    json_t *d = json_object();
+    json_t *e = event_new(inv, CT_EV_INVOICE_SETTLED, id, at, src, d);
+    if (!e)
+        return NULL;
+    json_object_set_new(d, "customer_id", json_string(v->customer));
+    json_object_set_new(d, "invoice_id", json_string(inv->id));
+    json_object_set_new(d, "currency", json_string(v->currency));
+    json_object_set_new(d, "paid_minor", json_integer(v->offer_paid));
+    json_object_set_new(d, "forgiven_minor", json_integer(v->offer_forgiven));
+    json_object_set_new(d, "offer",
+                        json_string(ct_offer_kind_name(
+                            v->offer_kind == 'd' ? CT_OFFER_DISCOUNT : CT_OFFER_SETTLEMENT)));
     char *out = json_dumps(e, JSON_COMPACT);
     json_decref(e);
     return out;

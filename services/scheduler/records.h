@@ -85,6 +85,11 @@ char *sch_event_promise(const sch_rec *inv, ct_type type, int64_t at, char *id, 
 char *sch_event_fee(const sch_rec *inv, ct_type type, const char *src, int64_t at, int64_t amount,
                     int arg, int32_t day, char *id, size_t idlen);
 
+/* invoice.settled for inv, whose open offer (state.h offer_*) the payment
+ * whose thanks id is src reached: paid and forgiven, the offer's kind. Id
+ * "<src>/settled" (hashed past CT_ID_MAX). JSON text (malloc'd). */
+char *sch_event_settled(const sch_rec *inv, const char *src, int64_t at, char *id, size_t idlen);
+
 /* invoice.interest_claimed for inv's claim command command_id, at instant
  * at: the interest and compensation claimed, the scheme, the days late.
  * Id "<command id>/claimed", or "claim/<fnv64 hex>/claimed" when that

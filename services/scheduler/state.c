@@ -317,10 +317,10 @@ static void cpy(char *dst, size_t len, const char *s)
     cm_strlcpy(dst, s, len);
 }
 
-const char *const sch_inv_fields[] = {"v",  "c",  "n",  "cu", "a",  "pd", "cr", "io", "du",
-                                      "st", "ds", "s",  "at", "nk", "nx", "p",  "sg", "vr",
-                                      "h",  "cn", "tp", "ta", "pi", "pu", "pr", "pa", "pq",
-                                      "po", "pl", "mr", "ce", "rd", "pn", "fe", "fl", NULL};
+const char *const sch_inv_fields[] = {
+    "v",  "c",  "n",  "cu", "a",  "pd", "cr", "io", "du", "st", "ds", "s",  "at", "nk",
+    "nx", "p",  "sg", "vr", "h",  "cn", "tp", "ta", "pi", "pu", "pr", "pa", "pq", "po",
+    "pl", "mr", "ce", "rd", "pn", "fe", "fl", "ok", "op", "of", "oq", "ou", NULL};
 const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz", "sl",
                                         "cv", "wn", "rg", "xz", "pc", "kd", NULL};
 
@@ -434,6 +434,21 @@ static int inv_field_at(sch_inv *v, int i, const char *s)
         break;
     case 34:
         return sch_str_set(&v->fee_log, s[0] ? s : NULL);
+    case 35:
+        v->offer_kind = s[0];
+        break;
+    case 36:
+        v->offer_pay = ll(s);
+        break;
+    case 37:
+        v->offer_forgiven = ll(s);
+        break;
+    case 38:
+        v->offer_paid = ll(s);
+        break;
+    case 39:
+        v->offer_until = (int32_t)ll(s);
+        break;
     default:
         break;
     }
@@ -679,6 +694,28 @@ char *sch_inv_encode(const sch_rec *r, const char *fs, const char *fv)
         case 34:
             if (v->fee_log)
                 put(&p, end, v->fee_log);
+            break;
+        case 35:
+            if (v->offer_kind) {
+                char ok[2] = {v->offer_kind, 0};
+                put(&p, end, ok);
+            }
+            break;
+        case 36:
+            if (v->offer_kind)
+                putll(&p, end, v->offer_pay, LLONG_MIN);
+            break;
+        case 37:
+            if (v->offer_kind)
+                putll(&p, end, v->offer_forgiven, LLONG_MIN);
+            break;
+        case 38:
+            if (v->offer_kind)
+                putll(&p, end, v->offer_paid, 0);
+            break;
+        case 39:
+            if (v->offer_kind)
+                putll(&p, end, v->offer_until, LLONG_MIN);
             break;
         }
         if (p > val)

@@ -89,6 +89,12 @@ typedef struct sch_inv {
      * (owned; NULL none), for the waiver within waive_if_paid_within_days */
     int64_t fees;
     char *fee_log;
+    /* the open offer of the last step that made one (0: none): kind 'd'
+     * discount or 's' settlement, the amount to pay, what it forgives,
+     * the last local date it is valid, what was paid towards it */
+    char offer_kind;
+    int64_t offer_pay, offer_forgiven, offer_paid;
+    int32_t offer_until;
     int old_part; /* timer as loaded, to move it on commit */
     int64_t old_next_ms;
     uint64_t fields; /* bit i: sch_inv_fields[i] was in the stored hash */
