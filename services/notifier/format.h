@@ -1,4 +1,5 @@
-/* format.h -- amounts and dates formatted for a debtor's locale.
+/* format.h -- amounts, dates, rates and the legal basis of interest
+ * formatted for a debtor's locale.
  *
  * A small built-in table (en, de, fr, nl, es, it; en-US dates) rather than
  * ICU: the locales a collections team writes templates for, with exact
@@ -9,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "contract.h" /* ct_interest_scheme */
+
 /* 123456 EUR de-DE -> "1.234,56 €"; en-GB -> "€1,234.56". -1 with errstr
  * for an unknown currency. buf of at least 64 bytes. */
 int ntf_format_money(int64_t minor, const char *currency, const char *locale, char *buf, size_t len,
@@ -17,5 +20,25 @@ int ntf_format_money(int64_t minor, const char *currency, const char *locale, ch
  * date that is not YYYY-MM-DD. */
 int ntf_format_date(const char *date, const char *locale, char *buf, size_t len, char *errstr,
                     size_t errlen);
+
+/* An annual rate (1e-4 percent, contract/command.h) for the locale, with
+ * the command's decimals (two to four): 132500 en-GB -> "13.25%"; 126200
+ * de-DE -> "12,62 %" (a no-break space, as before a currency symbol
+ * written after the number). buf of at least 32 bytes. */
+void ntf_format_pct(int32_t rate_e4, const char *locale, char *buf, size_t len);
+
+/* The legal basis of interest in words, for a template's
+ * interest_basis_text: a small table by scheme, the debtor's country
+ * (eu_late_payment names the national law of DE and FR) and language (en,
+ * de; others read English):
+ *   uk_late_payment en-GB "statutory interest under the Late Payment of
+ *     Commercial Debts (Interest) Act 1998 at 13.25% a year"
+ *   eu_late_payment DE de-DE "gesetzliche Verzugszinsen nach § 288 Abs. 2
+ *     BGB in Höhe von 12,62 % p. a."
+ *   contractual en-GB "contractual interest at 5.00% a year"
+ * country may be NULL. -1 with errstr for an unknown scheme. */
+int ntf_format_interest_basis(ct_interest_scheme scheme, int32_t rate_e4, const char *country,
+                              const char *locale, char *buf, size_t len, char *errstr,
+                              size_t errlen);
 
 #endif

@@ -77,6 +77,123 @@ static void set_str(json_t *vars, const char *name, const char *s)
         json_object_set_new(vars, name, json_string(s));
 }
 
+/* principal, fees, interest, compensation and total of a into o, formatted
+ * (set_money), with their integers as <name>_minor. fees, interest and
+ * compensation are set only when not 0, so that {{#fees}}...{{/fees}}
+ * shows a line only when there are fees; in an invoice (in_list) a 0 is
+ * written false, so that the section does not find the command's own
+ * amount in the outer scope instead. */
+static int set_amounts(json_t *o, const ct_command_amounts *a, const char *cur, const char *loc,
+                       int in_list, char *errstr, size_t errlen)
+{
+    const struct {
+        const char *name;
+        int64_t minor;
+        int optional;
+    } amt[] = {{"principal", a->principal, 0},
+               {"fees", a->fees, 1},
+               {"interest", a->interest, 1},
+               {"compensation", a->compensation, 1},
+               {"total", a->total, 0}};
+    for (size_t i = 0; i < sizeof amt / sizeof amt[0]; i++) {
+        if (amt[i].minor != CT_MINOR_NONE) {
+            char key[32];
+            snprintf(key, sizeof key, "%s_minor", amt[i].name);
+            json_object_set_new(o, key, json_integer(amt[i].minor));
+        }
+        if (amt[i].optional && (amt[i].minor == 0 || amt[i].minor == CT_MINOR_NONE)) {
+            if (in_list)
+                json_object_set_new(o, amt[i].name, json_false());
+            continue;
+        }
+        if (set_money(o, amt[i].name, amt[i].minor, cur, loc, errstr, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* A date variable name (formatted for loc) and name_iso. */
+static int set_date(json_t *o, const char *name, int32_t day, const char *loc, char *errstr,
+                    size_t errlen)
+{
+    char iso[16], buf[64], err[128], key[32];
+    cm_date_format(day, iso, sizeof iso);
+    if (ntf_format_date(iso, loc, buf, sizeof buf, err, sizeof err) < 0) {
+        snprintf(errstr, errlen, "%s: %s", name, err);
+        return -1;
+    }
+    json_object_set_new(o, name, json_string(buf));
+    snprintf(key, sizeof key, "%s_iso", name);
+    json_object_set_new(o, key, json_string(iso));
+    return 0;
+}
+
+/* "offer": {kind, discount, settlement (booleans), amount, forgiven (and
+ * their _minor), valid_until (formatted), valid_until_iso}. */
+static int set_offer(json_t *vars, const ct_command_offer *of, const char *cur, const char *loc,
+                     char *errstr, size_t errlen)
+{
+    json_t *o = json_object();
+    json_object_set_new(vars, "offer", o);
+    json_object_set_new(o, "kind", json_string(ct_offer_kind_name(of->kind)));
+    json_object_set_new(o, "discount", json_boolean(of->kind == CT_OFFER_DISCOUNT));
+    json_object_set_new(o, "settlement", json_boolean(of->kind == CT_OFFER_SETTLEMENT));
+    json_object_set_new(o, "amount_minor", json_integer(of->amount_minor));
+    json_object_set_new(o, "forgiven_minor", json_integer(of->forgiven_minor));
+    if (set_money(o, "amount", of->amount_minor, cur, loc, errstr, errlen) < 0 ||
+        set_money(o, "forgiven", of->forgiven_minor, cur, loc, errstr, errlen) < 0 ||
+        set_date(o, "valid_until", of->valid_until, loc, errstr, errlen) < 0) {
+        char e[256];
+        snprintf(e, sizeof e, "offer.%s", errstr);
+        snprintf(errstr, errlen, "%s", e);
+        return -1;
+    }
+    return 0;
+}
+
+/* interest_scheme, interest_rate ("13.25%") and interest_basis_text. */
+static int set_interest_basis(json_t *vars, const ct_command *c, const char *loc, char *errstr,
+                              size_t errlen)
+{
+    const ct_command_interest_basis *b = &c->interest_basis;
+    const char *country = b->country ? b->country : c->customer.country;
+    char text[512], rate[32], err[128];
+    if (ntf_format_interest_basis(b->scheme, b->rate_e4, country, loc, text, sizeof text, err,
+                                  sizeof err) < 0) {
+        snprintf(errstr, errlen, "interest_basis: %s", err);
+        return -1;
+    }
+    ntf_format_pct(b->rate_e4, loc, rate, sizeof rate);
+    json_object_set_new(vars, "interest_scheme", json_string(ct_interest_scheme_name(b->scheme)));
+    json_object_set_new(vars, "interest_rate", json_string(rate));
+    json_object_set_new(vars, "interest_basis_text", json_string(text));
+    return 0;
+}
+
+/* One element of "invoices": number (the invoice id when it has none),
+ * dates, days_overdue, outstanding and the amounts of set_amounts (issue
+ * 14; without them the invoice owes its outstanding principal and nothing
+ * else). -1 with errstr naming the member. */
+static int invoice_vars(json_t *o, const ct_command_invoice *in, const char *cur, const char *loc,
+                        char *errstr, size_t errlen)
+{
+    const char *num = in->number ? in->number : in->invoice_id;
+    const char *icur = in->currency ? in->currency : cur;
+    set_str(o, "invoice_id", in->invoice_id);
+    set_str(o, "number", num);
+    if (in->issued_on != CT_DAY_NONE &&
+        set_date(o, "issued_on", in->issued_on, loc, errstr, errlen) < 0)
+        return -1;
+    if (in->due_on != CT_DAY_NONE && set_date(o, "due_on", in->due_on, loc, errstr, errlen) < 0)
+        return -1;
+    if (in->days_overdue != CT_MINOR_NONE)
+        json_object_set_new(o, "days_overdue", json_integer(in->days_overdue));
+    if (set_money(o, "outstanding", in->outstanding_minor, icur, loc, errstr, errlen) < 0)
+        return -1;
+    ct_command_amounts owed = {in->outstanding_minor, 0, 0, 0, in->outstanding_minor};
+    return set_amounts(o, in->has_amounts ? &in->amounts : &owed, icur, loc, 1, errstr, errlen);
+}
+
 json_t *ntf_command_vars(const ntf_command *cmd, json_t *extra, const char *fmt_locale,
                          char *errstr, size_t errlen)
 {
@@ -106,23 +223,12 @@ json_t *ntf_command_vars(const ntf_command *cmd, json_t *extra, const char *fmt_
             json_object_set_new(vars, cust[i][0], json_string(cust[i][1]));
     const char *cur = c->currency;
     set_str(vars, "currency", cur);
-    const struct {
-        const char *name;
-        int64_t minor;
-    } amt[] = {{"principal", c->amounts.principal},
-               {"fees", c->amounts.fees},
-               {"interest", c->amounts.interest},
-               {"compensation", c->amounts.compensation},
-               {"total", c->amounts.total}};
-    for (size_t i = 0; i < sizeof amt / sizeof amt[0]; i++) {
-        if (set_money(vars, amt[i].name, amt[i].minor, cur, loc, errstr, errlen) < 0)
-            goto fail;
-        if (amt[i].minor != CT_MINOR_NONE) {
-            char key[32];
-            snprintf(key, sizeof key, "%s_minor", amt[i].name);
-            json_object_set_new(vars, key, json_integer(amt[i].minor));
-        }
-    }
+    if (set_amounts(vars, &c->amounts, cur, loc, 0, errstr, errlen) < 0)
+        goto fail;
+    if (c->has_offer && set_offer(vars, &c->offer, cur, loc, errstr, errlen) < 0)
+        goto fail;
+    if (c->has_interest_basis && set_interest_basis(vars, c, loc, errstr, errlen) < 0)
+        goto fail;
 
     json_t *list = json_array();
     json_object_set_new(vars, "invoices", list);
@@ -132,39 +238,22 @@ json_t *ntf_command_vars(const ntf_command *cmd, json_t *extra, const char *fmt_
         const ct_command_invoice *in = &c->invoices[i];
         json_t *o = json_object();
         json_array_append_new(list, o);
+        if (invoice_vars(o, in, cur, loc, errstr, errlen) < 0) {
+            char e[256];
+            snprintf(e, sizeof e, "invoices[%zu].%s", i, errstr);
+            snprintf(errstr, errlen, "%s", e);
+            goto fail;
+        }
         const char *num = in->number ? in->number : in->invoice_id;
-        set_str(o, "invoice_id", in->invoice_id);
         if (num) {
-            json_object_set_new(o, "number", json_string(num));
             if (numbers.len)
                 cm_buf_adds(&numbers, ", ");
             cm_buf_adds(&numbers, num);
         }
-        static const char *const dates[] = {"issued_on", "due_on"};
-        const int32_t days[] = {in->issued_on, in->due_on};
-        for (size_t d = 0; d < 2; d++) {
-            if (days[d] == CT_DAY_NONE)
-                continue;
-            char iso[16], buf[64], err[128], key[32];
-            cm_date_format(days[d], iso, sizeof iso);
-            if (ntf_format_date(iso, loc, buf, sizeof buf, err, sizeof err) < 0) {
-                snprintf(errstr, errlen, "invoices[%zu].%s: %s", i, dates[d], err);
-                goto fail;
-            }
-            json_object_set_new(o, dates[d], json_string(buf));
-            snprintf(key, sizeof key, "%s_iso", dates[d]);
-            json_object_set_new(o, key, json_string(iso));
-            if (d == 1 && days[d] < min_due)
-                min_due = days[d];
-        }
-        if (in->days_overdue != CT_MINOR_NONE) {
-            json_object_set_new(o, "days_overdue", json_integer(in->days_overdue));
-            if (in->days_overdue > max_days)
-                max_days = in->days_overdue;
-        }
-        if (set_money(o, "outstanding", in->outstanding_minor, in->currency ? in->currency : cur,
-                      loc, errstr, errlen) < 0)
-            goto fail;
+        if (in->due_on != CT_DAY_NONE && in->due_on < min_due)
+            min_due = in->due_on;
+        if (in->days_overdue != CT_MINOR_NONE && in->days_overdue > max_days)
+            max_days = in->days_overdue;
     }
     json_object_set_new(vars, "invoice_count", json_integer((json_int_t)json_array_size(list)));
     if (numbers.len)

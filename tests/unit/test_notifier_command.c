@@ -1,7 +1,8 @@
 /* test_notifier_command.c -- command validation (errors name the field),
- * contact and task records, the tenants file, template lookup fallbacks
- * and the email/SMS/webhook requests built from a command. Pure logic
- * (files in a temp directory, no servers). */
+ * contact and task records, the tenants file, template lookup fallbacks,
+ * the email/SMS/webhook requests built from a command and issue 14's
+ * template variables (amounts, offer, legal basis). Pure logic (files in
+ * a temp directory, no servers). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -266,6 +267,126 @@ static void test_requests(void **state)
     ntf_config_free(&cfg);
 }
 
+/* Issue 14's template variables: fees, interest and compensation only
+ * when not 0 (false in an invoice, so a section there does not find the
+ * command's), the invoice's own amounts, the offer, the legal basis. A
+ * command of kind interest_claim is accepted on email, sms and letter. */
+static void test_money_vars(void **state)
+{
+    (void)state;
+    char err[512];
+    ntf_command c;
+    /* 1,250.00 + 22.50 fees on INV-1, 3.42 interest on INV-2 (0.00 + 3.42
+     * = command interest 3.42); a settlement of 800.00 by 14 May 2026 */
+    char *s = variant(
+        "\"amounts\":{\"total\":12000},\"invoices\":[{\"invoice_id\":\"INV-1\",\"number\":"
+        "\"2026-0001\",\"due_on\":\"2026-03-01\",\"days_overdue\":7,\"outstanding_minor\":12000}]",
+        "\"amounts\":{\"principal\":250000,\"fees\":2250,\"interest\":342,\"compensation\":0,"
+        "\"total\":252592},\"invoices\":[{\"invoice_id\":\"INV-1\",\"number\":\"N-1\","
+        "\"due_on\":\"2026-03-01\",\"days_overdue\":7,\"outstanding_minor\":125000,"
+        "\"amounts\":{\"principal\":125000,\"fees\":2250,\"interest\":0,\"compensation\":0,"
+        "\"total\":127250}},{\"invoice_id\":\"INV-2\",\"number\":\"N-2\",\"due_on\":"
+        "\"2026-03-01\",\"days_overdue\":7,\"outstanding_minor\":125000,\"amounts\":{"
+        "\"principal\":125000,\"fees\":0,\"interest\":342,\"compensation\":0,\"total\":125342}},"
+        "{\"invoice_id\":\"INV-3\",\"due_on\":\"2026-03-01\",\"outstanding_minor\":500}],"
+        "\"offer\":{\"kind\":\"settlement\",\"amount_minor\":80000,\"forgiven_minor\":20000,"
+        "\"valid_until\":\"2026-05-14\"},\"interest_basis\":{\"scheme\":\"eu_late_payment\","
+        "\"annual_pct\":\"14.25\",\"country\":\"FR\"}");
+    if (ntf_command_parse(s, strlen(s), &c, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    json_t *v = ntf_command_vars(&c, NULL, NULL, err, sizeof err);
+    assert_non_null(v);
+    assert_string_equal(json_string_value(json_object_get(v, "principal")), "\xe2\x82\xac"
+                                                                            "2,500.00");
+    assert_string_equal(json_string_value(json_object_get(v, "fees")), "\xe2\x82\xac"
+                                                                       "22.50");
+    assert_string_equal(json_string_value(json_object_get(v, "interest")), "\xe2\x82\xac"
+                                                                           "3.42");
+    assert_null(json_object_get(v, "compensation")); /* 0: no line */
+    assert_int_equal(json_integer_value(json_object_get(v, "compensation_minor")), 0);
+    assert_string_equal(json_string_value(json_object_get(v, "total")), "\xe2\x82\xac"
+                                                                        "2,525.92");
+    json_t *inv = json_object_get(v, "invoices");
+    json_t *i0 = json_array_get(inv, 0), *i1 = json_array_get(inv, 1), *i2 = json_array_get(inv, 2);
+    assert_string_equal(json_string_value(json_object_get(i0, "fees")), "\xe2\x82\xac"
+                                                                        "22.50");
+    assert_true(json_is_false(json_object_get(i0, "interest")));
+    assert_string_equal(json_string_value(json_object_get(i0, "total")), "\xe2\x82\xac"
+                                                                         "1,272.50");
+    assert_true(json_is_false(json_object_get(i1, "fees")));
+    assert_string_equal(json_string_value(json_object_get(i1, "interest")), "\xe2\x82\xac"
+                                                                            "3.42");
+    /* no amounts: it owes its outstanding 5.00 and nothing else */
+    assert_string_equal(json_string_value(json_object_get(i2, "total")), "\xe2\x82\xac"
+                                                                         "5.00");
+    assert_true(json_is_false(json_object_get(i2, "fees")));
+    assert_true(json_is_false(json_object_get(i2, "interest")));
+    assert_true(json_is_false(json_object_get(i2, "compensation")));
+    json_t *of = json_object_get(v, "offer");
+    assert_string_equal(json_string_value(json_object_get(of, "kind")), "settlement");
+    assert_true(json_is_true(json_object_get(of, "settlement")));
+    assert_true(json_is_false(json_object_get(of, "discount")));
+    assert_string_equal(json_string_value(json_object_get(of, "amount")), "\xe2\x82\xac"
+                                                                          "800.00");
+    assert_string_equal(json_string_value(json_object_get(of, "forgiven")), "\xe2\x82\xac"
+                                                                            "200.00");
+    assert_string_equal(json_string_value(json_object_get(of, "valid_until")), "14 May 2026");
+    assert_string_equal(json_string_value(json_object_get(of, "valid_until_iso")), "2026-05-14");
+    assert_string_equal(json_string_value(json_object_get(v, "interest_scheme")),
+                        "eu_late_payment");
+    assert_string_equal(json_string_value(json_object_get(v, "interest_rate")), "14.25%");
+    assert_string_equal(json_string_value(json_object_get(v, "interest_basis_text")),
+                        "statutory interest under Directive 2011/7/EU (article L441-10 of the "
+                        "French Commercial Code) at 14.25% a year");
+    json_decref(v);
+    /* formatted for the template's locale: de */
+    v = ntf_command_vars(&c, NULL, "de-DE", err, sizeof err);
+    assert_string_equal(json_string_value(json_object_get(v, "interest_rate")), "14,25\xc2\xa0%");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(v, "offer"), "valid_until")),
+        "14. Mai 2026");
+    json_decref(v);
+    ntf_command_free(&c);
+    free(s);
+
+    /* without issue 14's members: no fees, interest, compensation, offer
+     * or basis variables at all */
+    assert_int_equal(ntf_command_parse(good, strlen(good), &c, err, sizeof err), 0);
+    v = ntf_command_vars(&c, NULL, NULL, err, sizeof err);
+    assert_non_null(v);
+    const char *none[] = {
+        "fees",          "interest",       "compensation", "offer", "interest_basis_text",
+        "interest_rate", "interest_scheme"};
+    for (size_t i = 0; i < sizeof none / sizeof none[0]; i++)
+        if (json_object_get(v, none[i]))
+            fail_msg("%s set for a command without it", none[i]);
+    json_decref(v);
+    ntf_command_free(&c);
+
+    /* kind interest_claim, like a reminder, on each debtor-facing channel */
+    const char *chans[] = {"email", "sms", "letter"};
+    for (int i = 0; i < 3; i++) {
+        char to[64];
+        snprintf(to, sizeof to,
+                 "\"kind\":\"interest_claim\",\"tenant\":\"acme\",\"channel\":\"%s\"", chans[i]);
+        s = variant("\"kind\":\"reminder\",\"tenant\":\"acme\",\"channel\":\"email\"", to);
+        if (ntf_command_parse(s, strlen(s), &c, err, sizeof err) != 0)
+            fail_msg("interest_claim on %s refused: %s", chans[i], err);
+        assert_int_equal(c.c.kind, CT_KIND_INTEREST_CLAIM);
+        ntf_command_free(&c);
+        free(s);
+    }
+    /* a bad offer is answered (the command is identified) naming the field */
+    expect_error("\"amounts\":{\"total\":12000}",
+                 "\"amounts\":{\"total\":12000},\"offer\":{\"kind\":\"voucher\","
+                 "\"amount_minor\":1,\"forgiven_minor\":1,\"valid_until\":\"2026-05-14\"}",
+                 "offer.kind: must be discount or settlement", 1);
+    expect_error("\"amounts\":{\"total\":12000}",
+                 "\"amounts\":{\"total\":12000},\"interest_basis\":{\"scheme\":\"uk_late_payment\","
+                 "\"annual_pct\":\"13,25\"}",
+                 "interest_basis.annual_pct", 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_contact_and_task),
         cmocka_unit_test(test_tenants_and_templates),
         cmocka_unit_test(test_requests),
+        cmocka_unit_test(test_money_vars),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* test_notifier_render.c -- the {{variable}} renderer and locale
  * formatting of the notifier: escaping, sections, missing variables,
- * amounts and dates per locale. Pure logic. */
+ * amounts, dates, rates and the legal basis of interest per locale. Pure
+ * logic. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -154,6 +155,81 @@ static void test_dates(void **state)
     assert_int_equal(ntf_format_date("2026-02-30", "en-GB", buf, sizeof buf, err, sizeof err), -1);
 }
 
+/* Rates and the legal basis of interest (issue 14): every row of the
+ * table, the fallbacks (another country, no country, another language),
+ * an unknown scheme. */
+static void test_interest_basis(void **state)
+{
+    (void)state;
+    char buf[512], err[128];
+    /* rates keep the command's decimals; de puts a no-break space before % */
+    const struct {
+        int32_t e4;
+        const char *loc, *want;
+    } pcts[] = {{132500, "en-GB", "13.25%"},
+                {126200, "de-DE", "12,62\xc2\xa0%"},
+                {120000, "en-GB", "12.00%"},
+                {81250, "de-DE", "8,125\xc2\xa0%"},
+                {142500, "fr-FR", "14,25\xc2\xa0%"},
+                {50000, "nl-NL", "5,00%"},
+                {50000, "xx", "5.00%"}};
+    for (size_t i = 0; i < sizeof pcts / sizeof pcts[0]; i++) {
+        ntf_format_pct(pcts[i].e4, pcts[i].loc, buf, sizeof buf);
+        assert_string_equal(buf, pcts[i].want);
+    }
+
+    const struct {
+        ct_interest_scheme scheme;
+        int32_t e4;
+        const char *country, *loc, *want;
+    } rows[] = {
+        {CT_SCHEME_UK_LATE_PAYMENT, 132500, "GB", "en-GB",
+         "statutory interest under the Late Payment of Commercial Debts (Interest) Act 1998 at "
+         "13.25% a year"},
+        {CT_SCHEME_EU_LATE_PAYMENT, 126200, "DE", "de-DE",
+         "gesetzliche Verzugszinsen nach \xc2\xa7 288 Abs. 2 BGB in H\xc3\xb6he von "
+         "12,62\xc2\xa0% p. a."},
+        {CT_SCHEME_EU_LATE_PAYMENT, 126200, "DE", "en-GB",
+         "statutory interest under Directive 2011/7/EU (German Civil Code s. 288(2)) at 12.62% "
+         "a year"},
+        {CT_SCHEME_EU_LATE_PAYMENT, 142500, "FR", "en-GB",
+         "statutory interest under Directive 2011/7/EU (article L441-10 of the French "
+         "Commercial Code) at 14.25% a year"},
+        {CT_SCHEME_EU_LATE_PAYMENT, 142500, "FR", "de-DE",
+         "gesetzliche Verzugszinsen nach Artikel L441-10 des franz\xc3\xb6sischen "
+         "Handelsgesetzbuchs (Richtlinie 2011/7/EU) in H\xc3\xb6he von 14,25\xc2\xa0% p. a."},
+        {CT_SCHEME_EU_LATE_PAYMENT, 120000, "NL", "en-GB",
+         "statutory interest under Directive 2011/7/EU at 12.00% a year"},
+        {CT_SCHEME_EU_LATE_PAYMENT, 120000, NULL, "en-GB",
+         "statutory interest under Directive 2011/7/EU at 12.00% a year"},
+        {CT_SCHEME_EU_LATE_PAYMENT, 120000, "AT", "de-AT",
+         "gesetzliche Verzugszinsen nach der Richtlinie 2011/7/EU in H\xc3\xb6he von "
+         "12,00\xc2\xa0% p. a."},
+        {CT_SCHEME_UK_LATE_PAYMENT, 130000, "GB", "de-DE",
+         "gesetzliche Verzugszinsen nach dem Late Payment of Commercial Debts (Interest) Act "
+         "1998 in H\xc3\xb6he von 13,00\xc2\xa0% p. a."},
+        {CT_SCHEME_CONTRACTUAL, 50000, NULL, "en-GB", "contractual interest at 5.00% a year"},
+        {CT_SCHEME_CONTRACTUAL, 50000, "DE", "de-DE",
+         "vertragliche Zinsen in H\xc3\xb6he von 5,00\xc2\xa0% p. a."},
+        /* a language without its own text reads English, with its numbers */
+        {CT_SCHEME_CONTRACTUAL, 81250, "FR", "fr-FR",
+         "contractual interest at 8,125\xc2\xa0% a year"},
+        {CT_SCHEME_UK_LATE_PAYMENT, 132500, "GB", NULL,
+         "statutory interest under the Late Payment of Commercial Debts (Interest) Act 1998 at "
+         "13.25% a year"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        assert_int_equal(ntf_format_interest_basis(rows[i].scheme, rows[i].e4, rows[i].country,
+                                                   rows[i].loc, buf, sizeof buf, err, sizeof err),
+                         0);
+        assert_string_equal(buf, rows[i].want);
+    }
+    assert_int_equal(ntf_format_interest_basis(CT_SCHEME_NONE, 50000, NULL, "en-GB", buf,
+                                               sizeof buf, err, sizeof err),
+                     -1);
+    assert_non_null(strstr(err, "unknown interest scheme"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -164,6 +240,7 @@ int main(void)
         cmocka_unit_test(test_standalone_lines),
         cmocka_unit_test(test_money),
         cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_interest_basis),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
