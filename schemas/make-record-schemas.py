@@ -282,10 +282,24 @@ period_props = {
                      "dispute_rate_percent": RATE},
                     ["disputed_invoices", "active_invoices", "dispute_rate_percent"]),
 }
+# money (issue 14): only for a currency with one of the scheduler's money
+# events on or before as_of, so not required
+period_money = {
+    "money": dict(obj({"fees_charged_minor": NONNEG, "fees_waived_minor": NONNEG,
+                  "interest_claimed_minor": NONNEG, "compensation_claimed_minor": NONNEG,
+                  "forgiven_minor": NONNEG,
+                  "forgiven_by_offer": obj({"discount_minor": NONNEG, "settlement_minor": NONNEG},
+                                           ["discount_minor", "settlement_minor"])},
+                 ["fees_charged_minor", "fees_waived_minor", "interest_claimed_minor",
+                  "compensation_claimed_minor", "forgiven_minor", "forgiven_by_offer"]),
+                  description="the scheduler's fees, interest and offers in the period; only "
+                              "for a currency with one of them on or before as_of"),
+}
 kpis = report("kpis", {"currencies": array(obj({
     "currency": CURRENCY, "exponent": COUNT,
     "dso_countback_days": {"type": "number", "minimum": 0},
-    "periods": array(obj(period_props, list(period_props)), minItems=3, maxItems=3)},
+    "periods": array(obj(dict(period_props, **period_money), list(period_props)),
+                     minItems=3, maxItems=3)},
     ["currency", "exponent", "dso_countback_days", "periods"]))}, ["currencies"])
 
 effectiveness = report("effectiveness", {

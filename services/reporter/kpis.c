@@ -1,14 +1,22 @@
 /* kpis.c -- period KPIs per currency: invoiced, collected, DSO (countback
  * and simple), best possible DSO, ADD, CEI, recovery rate, days-to-pay of
- * late payers, promise-to-pay kept rate and dispute rate.
+ * late payers, promise-to-pay kept rate and dispute rate, and the money of
+ * the scheduler's events (fees charged and waived, interest and
+ * compensation claimed, amounts forgiven by offers).
  *
  * Periods end on the report's day D and are "to date": day = [D, D],
  * week = [Monday of D's ISO week, D], month = [1st of D's month, D]. The
- * definitions, each with a worked example, are in docs/reports.md. */
+ * definitions, each with a worked example, are in docs/reports.md.
+ *
+ * A period's `money` object is written only for a currency in which the
+ * tenant has a money fact effective on or before D (all three periods
+ * then), so the reports of a tenant without fees, interest or offers stay
+ * as they were before issue 14. */
 #include "reporter.h"
 #include "report_int.h"
 
 #include "clock.h"
+#include "contract.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -18,6 +26,8 @@ typedef struct rep_kacc {
     int64_t invoiced, collected, beg_ar, end_ar, end_current;
     int64_t rec_base, recovered;
     int64_t kept, broken, disputed, active;
+    int64_t fees_charged, fees_waived, interest, compensation, forgiven[CT_OFFER_COUNT];
+    int money;     /* a money fact on or before the period's end */
     int32_t *late; /* days due -> paid of invoices paid late in the period */
     uint32_t nlate, caplate;
     int present;
@@ -134,7 +144,37 @@ static int rep_kpis_period(const rep_state *st, uint32_t tenant, int32_t from, i
                 acc[p->cur].broken++;
         }
     }
+    for (uint32_t x = 0; x < tl->money.n; x++) {
+        const rep_money *m = &st->money[tl->money.v[x]];
+        if (m->tenant != tenant || m->day > to)
+            continue;
+        rep_kacc *a = &acc[m->cur];
+        a->money = a->present = 1;
+        if (m->day < from)
+            continue;
+        if (m->kind == REP_MN_FEE_CHARGED)
+            a->fees_charged += m->amount;
+        else if (m->kind == REP_MN_FEE_WAIVED)
+            a->fees_waived += m->amount;
+        else if (m->kind == REP_MN_INTEREST) {
+            a->interest += m->amount;
+            a->compensation += m->extra;
+        } else if (m->kind == REP_MN_SETTLED && m->detail < CT_OFFER_COUNT)
+            a->forgiven[m->detail] += m->amount;
+    }
     return 0;
+}
+
+/* A period's money object (see the head of the file). */
+static json_t *rep_money_json(const rep_kacc *a)
+{
+    int64_t disc = a->forgiven[CT_OFFER_DISCOUNT], sett = a->forgiven[CT_OFFER_SETTLEMENT];
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I}}", "fees_charged_minor",
+                     (json_int_t)a->fees_charged, "fees_waived_minor", (json_int_t)a->fees_waived,
+                     "interest_claimed_minor", (json_int_t)a->interest,
+                     "compensation_claimed_minor", (json_int_t)a->compensation, "forgiven_minor",
+                     (json_int_t)(disc + sett), "forgiven_by_offer", "discount_minor",
+                     (json_int_t)disc, "settlement_minor", (json_int_t)sett);
 }
 
 static json_t *rep_kpis_json(const char *name, int32_t from, int32_t to, rep_kacc *a)
@@ -161,7 +201,7 @@ static json_t *rep_kpis_json(const char *name, int32_t from, int32_t to, rep_kac
         json_object_set_new(late, "median_days", json_null());
         json_object_set_new(late, "p90_days", json_null());
     }
-    return json_pack(
+    json_t *o = json_pack(
         "{s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:I, s:o,"
         " s:o, s:{s:I, s:I, s:o}, s:{s:I, s:I, s:o}}",
         "period", name, "from", f, "to", t, "days", (int)days, "invoiced_minor",
@@ -180,6 +220,11 @@ static json_t *rep_kpis_json(const char *name, int32_t from, int32_t to, rep_kac
         "kept_rate_percent", rep_ratio_json(a->kept, a->kept + a->broken, 100), "disputes",
         "disputed_invoices", (json_int_t)a->disputed, "active_invoices", (json_int_t)a->active,
         "dispute_rate_percent", rep_ratio_json(a->disputed, a->active, 100));
+    if (o && a->money && json_object_set_new(o, "money", rep_money_json(a)) < 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    return o;
 }
 
 json_t *rep_report_kpis(const rep_state *st, uint32_t tenant, int32_t d, int64_t generated_ms)

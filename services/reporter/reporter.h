@@ -112,6 +112,20 @@ typedef struct rep_contact {
     uint8_t sent; /* 1 sent (logged: reached the debtor), 0 failed */
 } rep_contact;
 
+/* One of the scheduler's money events (issue 14; docs/events.md "Events
+ * the scheduler publishes"), a dated fact of its tenant and currency. */
+enum { REP_MN_FEE_CHARGED = 1, REP_MN_FEE_WAIVED = 2, REP_MN_INTEREST = 3, REP_MN_SETTLED = 4 };
+
+typedef struct rep_money {
+    uint32_t tenant;
+    uint16_t cur;
+    uint8_t kind;   /* REP_MN_* */
+    uint8_t detail; /* SETTLED: the ct_offer_kind taken; else 0 */
+    int32_t day;    /* FEE_CHARGED: charged_on; else the event's UTC day */
+    int64_t amount; /* the fee charged or waived, the interest, the amount forgiven */
+    int64_t extra;  /* INTEREST: the compensation; SETTLED: the amount paid; else 0 */
+} rep_money;
+
 typedef struct rep_cur {
     char code[4];
     int exponent;
@@ -124,7 +138,7 @@ typedef struct rep_list {
     uint32_t n, cap;
 } rep_list;
 typedef struct rep_tlists {
-    rep_list invs, pays, proms, contacts;
+    rep_list invs, pays, proms, contacts, money;
 } rep_tlists;
 
 /* Offsets: the next offset to read per (topic index, partition). */
@@ -153,6 +167,8 @@ typedef struct rep_state {
     uint32_t ngroups, capgroups;
     rep_contact *contacts;
     uint32_t ncontacts, capcontacts;
+    rep_money *money;
+    uint32_t nmoney, capmoney;
     cm_map tenant_ix, cur_ix, inv_ix, cust_ix, pay_ix, prom_ix, group_ix;
     cm_map seen;           /* de-dup: "e\x1f" tenant/source/id, "c\x1f" tenant/id */
     rep_tlists *by_tenant; /* [ntenants] */

@@ -21,6 +21,13 @@
  * changes nothing. A payment id seen twice (a re-sent event with a new id)
  * is applied once as well.
  *
+ * Money (issue 14): the scheduler's invoice.fee_charged, .fee_waived,
+ * .interest_claimed and .settled are kept as dated facts of their tenant
+ * and currency (rep_money), summed per KPI period by kpis.c; a fee on its
+ * charged_on, the others on the event's UTC day. They are counted by the
+ * currency they name, not matched to the invoice (a later
+ * invoice.updated that changes its currency changes none of them).
+ *
  * Input: each event is decoded once with the contract's ct_event_decode and
  * dispatched on its ct_type; each outcome with ct_contact_decode. Field
  * rules and limits (CT_ID_MAX, ...) are the contract's; what is checked
@@ -68,6 +75,7 @@ static void rep_tlists_free(rep_state *st)
         free(st->by_tenant[i].pays.v);
         free(st->by_tenant[i].proms.v);
         free(st->by_tenant[i].contacts.v);
+        free(st->by_tenant[i].money.v);
     }
     free(st->by_tenant);
     st->by_tenant = NULL;
@@ -96,6 +104,10 @@ int rep_state_reindex(rep_state *st)
         if (t >= st->ntenants || rep_list_push(&st->by_tenant[t].contacts, i) < 0)
             return -1;
     }
+    for (uint32_t i = 0; i < st->nmoney; i++)
+        if (st->money[i].tenant >= st->ntenants ||
+            rep_list_push(&st->by_tenant[st->money[i].tenant].money, i) < 0)
+            return -1;
     return 0;
 }
 
@@ -130,8 +142,8 @@ void rep_state_free(rep_state *st)
         free(g->variant);
         free(g->channel);
     }
-    void *arrays[] = {st->tenants, st->curs,  st->invs,   st->custs,
-                      st->pays,    st->proms, st->groups, st->contacts};
+    void *arrays[] = {st->tenants, st->curs,   st->invs,     st->custs, st->pays,
+                      st->proms,   st->groups, st->contacts, st->money};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         free(arrays[i]);
     rep_tlists_free(st);
@@ -721,15 +733,34 @@ static int rep_apply_logged(rep_state *st, uint32_t tenant, uint32_t cust, const
     return 1;
 }
 
+/* A money fact (kind, day, amount, extra, detail: see rep_money) of
+ * tenant in currency, listed for its tenant. */
+static int rep_apply_money(rep_state *st, uint32_t tenant, const char *currency, rep_money m,
+                           char *errstr, size_t errlen)
+{
+    if (rep_cur_ix(st, currency, &m.cur, errstr, errlen, "data.currency") < 0)
+        return -1;
+    m.tenant = tenant;
+    if (REP_GROW(st->money, st->capmoney, st->nmoney + 1) < 0 ||
+        rep_list_push(&st->by_tenant[tenant].money, st->nmoney) < 0)
+        return rep_oom(errstr, errlen);
+    st->money[st->nmoney++] = m;
+    return 1;
+}
+
 /* The types a report depends on; the others (dispute.resolved,
  * contact.ceased, contact.resumed, invoice.escalated, and any type added
  * later) are remembered for de-duplication and otherwise ignored. */
 static const uint8_t rep_reads[CT_EV_COUNT] = {
-    [CT_EV_INVOICE_ISSUED] = 1,      [CT_EV_INVOICE_UPDATED] = 1,   [CT_EV_INVOICE_VOIDED] = 1,
-    [CT_EV_INVOICE_WRITTEN_OFF] = 1, [CT_EV_PAYMENT_RECEIVED] = 1,  [CT_EV_PAYMENT_REVERSED] = 1,
-    [CT_EV_CREDIT_NOTE_ISSUED] = 1,  [CT_EV_CUSTOMER_UPSERTED] = 1, [CT_EV_PROMISE_MADE] = 1,
-    [CT_EV_DISPUTE_OPENED] = 1,      [CT_EV_PROMISE_KEPT] = 1,      [CT_EV_PROMISE_BROKEN] = 1,
-    [CT_EV_CONTACT_LOGGED] = 1,
+    [CT_EV_INVOICE_ISSUED] = 1,     [CT_EV_INVOICE_UPDATED] = 1,
+    [CT_EV_INVOICE_VOIDED] = 1,     [CT_EV_INVOICE_WRITTEN_OFF] = 1,
+    [CT_EV_PAYMENT_RECEIVED] = 1,   [CT_EV_PAYMENT_REVERSED] = 1,
+    [CT_EV_CREDIT_NOTE_ISSUED] = 1, [CT_EV_CUSTOMER_UPSERTED] = 1,
+    [CT_EV_PROMISE_MADE] = 1,       [CT_EV_DISPUTE_OPENED] = 1,
+    [CT_EV_PROMISE_KEPT] = 1,       [CT_EV_PROMISE_BROKEN] = 1,
+    [CT_EV_CONTACT_LOGGED] = 1,     [CT_EV_INVOICE_FEE_CHARGED] = 1,
+    [CT_EV_INVOICE_FEE_WAIVED] = 1, [CT_EV_INVOICE_INTEREST_CLAIMED] = 1,
+    [CT_EV_INVOICE_SETTLED] = 1,
 };
 
 /* "e" SEP tenant SEP source SEP id: the de-dup key of an event. */
@@ -811,6 +842,38 @@ int rep_state_apply_event(rep_state *st, const json_t *ev, char *errstr, size_t 
         case CT_EV_CONTACT_LOGGED:
             rc = rep_apply_logged(st, ti, ci, &e.data.contact_log, errstr, errlen);
             break;
+        case CT_EV_INVOICE_FEE_CHARGED: {
+            const ct_fee_charged *d = &e.data.fee_charged;
+            rep_money m = {
+                .kind = REP_MN_FEE_CHARGED, .day = d->charged_on.day, .amount = d->amount_minor};
+            rc = rep_apply_money(st, ti, d->currency, m, errstr, errlen);
+            break;
+        }
+        case CT_EV_INVOICE_FEE_WAIVED: {
+            const ct_fee_waived *d = &e.data.fee_waived;
+            rep_money m = {.kind = REP_MN_FEE_WAIVED, .day = day, .amount = d->amount_minor};
+            rc = rep_apply_money(st, ti, d->currency, m, errstr, errlen);
+            break;
+        }
+        case CT_EV_INVOICE_INTEREST_CLAIMED: {
+            const ct_interest_claimed *d = &e.data.interest_claimed;
+            rep_money m = {.kind = REP_MN_INTEREST,
+                           .day = day,
+                           .amount = d->interest_minor,
+                           .extra = d->compensation_minor};
+            rc = rep_apply_money(st, ti, d->currency, m, errstr, errlen);
+            break;
+        }
+        case CT_EV_INVOICE_SETTLED: {
+            const ct_settled *d = &e.data.settled;
+            rep_money m = {.kind = REP_MN_SETTLED,
+                           .detail = (uint8_t)d->offer,
+                           .day = day,
+                           .amount = d->forgiven_minor,
+                           .extra = d->paid_minor};
+            rc = rep_apply_money(st, ti, d->currency, m, errstr, errlen);
+            break;
+        }
         default:
             break;
         }

@@ -15,7 +15,11 @@
  *
  * test_logged_replay: contact.logged CloudEvents through replay: a logged
  * call in its own effectiveness row, filed under the debtor's open invoice
- * when it names none. */
+ * when it names none.
+ *
+ * test_backtest_money: the scheduler's money events (issue 14) in a
+ * backtest, summed in the KPI report's money objects, a re-published one
+ * once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -275,6 +279,25 @@ static char *rep_t_run(const char *ev, const char *opt, const char *file, char *
     return s;
 }
 
+/* The report of type in got (replay's output, one report of tenant acme a
+ * line), a new reference; fails the test when there is none. */
+static json_t *rep_t_report(const char *got, const char *type)
+{
+    for (const char *line = got; *line;) {
+        const char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) : strlen(line);
+        json_t *r = json_loadb(line, n, 0, NULL);
+        assert_non_null(r);
+        assert_string_equal(json_string_value(json_object_get(r, "tenant")), "acme");
+        if (!strcmp(json_string_value(json_object_get(r, "type")), type))
+            return r;
+        json_decref(r);
+        line += n + (end != NULL);
+    }
+    fail_msg("no %s report", type);
+    return NULL;
+}
+
 /* Makes the temporary directory dir (a mkdtemp template) and writes
  * rep_t_inbound, then the n lines of more, to dir/events.jsonl (its path
  * into ev, 64 bytes). */
@@ -345,21 +368,7 @@ static void test_backtest(void **state)
     assert_non_null(strstr(err, "replay: 4 line(s) skipped\n"));
     assert_non_null(strstr(err, "replay: 1 decision line(s) ignored\n"));
 
-    json_t *kpis = NULL, *eff = NULL;
-    for (char *line = strtok(got, "\n"); line; line = strtok(NULL, "\n")) {
-        json_t *r = json_loads(line, 0, NULL);
-        assert_non_null(r);
-        const char *type = json_string_value(json_object_get(r, "type"));
-        assert_string_equal(json_string_value(json_object_get(r, "tenant")), "acme");
-        if (!strcmp(type, "kpis"))
-            kpis = r;
-        else if (!strcmp(type, "effectiveness"))
-            eff = r;
-        else
-            json_decref(r);
-    }
-    assert_non_null(kpis);
-    assert_non_null(eff);
+    json_t *kpis = rep_t_report(got, "kpis"), *eff = rep_t_report(got, "effectiveness");
     /* the inbound events went in: March collected 1300.00 EUR */
     const json_t *cur = json_array_get(json_object_get(kpis, "currencies"), 0);
     const json_t *month = json_array_get(json_object_get(cur, "periods"), 2);
@@ -413,6 +422,85 @@ static void test_backtest(void **state)
     rmdir(dir);
 }
 
+/* The scheduler's money events (issue 14) in a backtest, as it prints them
+ * (canonical events on "events"), through replay --backtest as of
+ * 2026-03-31, a Tuesday (week 03-30..31, month 03-01..31), over
+ * rep_t_inbound (EUR):
+ *   fee of 15.00 on I-2 charged on 03-15 (line 1, and again as line 3:
+ *     the same id, counted once);
+ *   interest 0.86 and compensation 40.00 claimed on I-1 on 03-05;
+ *   a settlement of I-2 forgiving 100.00 on 03-30.
+ * Month: charged 1500, waived 0, interest 86, compensation 4000, forgiven
+ * 10000 (settlement); week: forgiven 10000 only; day: all 0. */
+static void test_backtest_money(void **state)
+{
+    (void)state;
+    static const char *const env = "\"source\":\"arrears-scheduler\",\"tenant\":\"acme\"";
+    char dir[] = "/tmp/rep-btmoney-XXXXXX", ev[64], bt[64], err[2048];
+    rep_t_events(dir, ev, NULL, 0);
+    snprintf(bt, sizeof bt, "%s/backtest.jsonl", dir);
+    FILE *f = fopen(bt, "w");
+    assert_non_null(f);
+    for (int i = 0; i < 2; i++) {
+        fprintf(f,
+                "{\"at\":\"2026-03-15T09:00:00.000Z\",\"topic\":\"events\",\"key\":\"acme/C-2\","
+                "\"record\":{\"v\":1,\"id\":\"acme/inv/I-2/step/1/attempt/1/fee\",%s,"
+                "\"type\":\"invoice.fee_charged\",\"time\":\"2026-03-15T09:00:00.000Z\","
+                "\"customer_id\":\"C-2\",\"data\":{\"customer_id\":\"C-2\",\"invoice_id\":"
+                "\"I-2\",\"currency\":\"EUR\",\"amount_minor\":1500,\"step\":1,\"charged_on\":"
+                "\"2026-03-15\"}}}\n",
+                env);
+        if (i == 0)
+            fprintf(f,
+                    "{\"at\":\"2026-03-05T12:00:00.000Z\",\"topic\":\"events\",\"key\":"
+                    "\"acme/C-1\",\"record\":{\"v\":1,\"id\":\"acme/inv/I-1/claim/P-1/claimed\","
+                    "%s,\"type\":\"invoice.interest_claimed\",\"time\":"
+                    "\"2026-03-05T12:00:00.000Z\",\"customer_id\":\"C-1\",\"data\":{"
+                    "\"customer_id\":\"C-1\",\"invoice_id\":\"I-1\",\"currency\":\"EUR\","
+                    "\"interest_minor\":86,\"compensation_minor\":4000,\"scheme\":"
+                    "\"eu_late_payment\",\"days_late\":4}}}\n",
+                    env);
+    }
+    fprintf(f,
+            "{\"at\":\"2026-03-30T10:00:00.000Z\",\"topic\":\"events\",\"key\":\"acme/C-2\","
+            "\"record\":{\"v\":1,\"id\":\"acme/inv/I-2/settled/P-9/settled\",%s,\"type\":"
+            "\"invoice.settled\",\"time\":\"2026-03-30T10:00:00.000Z\",\"customer_id\":\"C-2\","
+            "\"data\":{\"customer_id\":\"C-2\",\"invoice_id\":\"I-2\",\"currency\":\"EUR\","
+            "\"paid_minor\":40000,\"forgiven_minor\":10000,\"offer\":\"settlement\"}}}\n",
+            env);
+    fclose(f);
+
+    char *got = rep_t_run(ev, "--backtest", bt, err, sizeof err);
+    assert_null(strstr(err, "backtest.jsonl:"));
+    json_t *kpis = rep_t_report(got, "kpis");
+    const json_t *cur = json_array_get(json_object_get(kpis, "currencies"), 0);
+    assert_string_equal(json_string_value(json_object_get(cur, "currency")), "EUR");
+    /* day, week, month: charged, waived, interest, compensation, forgiven,
+     * discount, settlement */
+    static const json_int_t want[3][7] = {
+        {0, 0, 0, 0, 0, 0, 0}, {0, 0, 0, 0, 10000, 0, 10000}, {1500, 0, 86, 4000, 10000, 0, 10000}};
+    for (size_t p = 0; p < 3; p++) {
+        const json_t *m =
+            json_object_get(json_array_get(json_object_get(cur, "periods"), p), "money");
+        assert_non_null(m);
+        const json_t *by = json_object_get(m, "forgiven_by_offer");
+        json_int_t got_p[7] = {
+            rep_t_int(m, "fees_charged_minor"),     rep_t_int(m, "fees_waived_minor"),
+            rep_t_int(m, "interest_claimed_minor"), rep_t_int(m, "compensation_claimed_minor"),
+            rep_t_int(m, "forgiven_minor"),         rep_t_int(by, "discount_minor"),
+            rep_t_int(by, "settlement_minor")};
+        for (size_t i = 0; i < 7; i++)
+            if (got_p[i] != want[p][i])
+                fail_msg("period %zu, member %zu: %lld, expected %lld", p, i, (long long)got_p[i],
+                         (long long)want[p][i]);
+    }
+    json_decref(kpis);
+    free(got);
+    unlink(bt);
+    unlink(ev);
+    rmdir(dir);
+}
+
 /* contact.logged as a dialer sends it (an inbound CloudEvent) through
  * replay's normaliser, with rep_t_inbound:
  *   C-3 conversation at 03-16 10:00+01:00 (09:00Z), no invoice_ids: filed
@@ -442,16 +530,7 @@ static void test_logged_replay(void **state)
     fclose(f);
     char *got = rep_t_run(ev, "--contacts", co, err, sizeof err);
     assert_null(strstr(err, "events.jsonl:"));
-    json_t *eff = NULL;
-    for (char *line = strtok(got, "\n"); line; line = strtok(NULL, "\n")) {
-        json_t *r = json_loads(line, 0, NULL);
-        assert_non_null(r);
-        if (!strcmp(json_string_value(json_object_get(r, "type")), "effectiveness"))
-            eff = r;
-        else
-            json_decref(r);
-    }
-    assert_non_null(eff);
+    json_t *eff = rep_t_report(got, "effectiveness");
     assert_int_equal(json_array_size(json_object_get(eff, "rows")), 1);
     const json_t *row = rep_t_row(eff, "", -1, "call_task");
     assert_non_null(row);
@@ -471,8 +550,8 @@ static void test_logged_replay(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_ledgers),
-                                       cmocka_unit_test(test_backtest),
-                                       cmocka_unit_test(test_logged_replay)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ledgers), cmocka_unit_test(test_backtest),
+        cmocka_unit_test(test_logged_replay), cmocka_unit_test(test_backtest_money)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,9 @@
 /* test_reporter_state.c -- the reporter's state: idempotence, input rules,
  * logged contacts and stepless outcomes in the effectiveness rows, promise
  * outcomes (the scheduler's events against the inference from payments),
- * normalization for replay, snapshots and requests. */
+ * normalization for replay, snapshots and requests, and the money of the
+ * scheduler's events (issue 14) in the KPI report: per currency and
+ * period, worked by hand in test_money. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +20,7 @@
 #include "clock.h"
 #include "request.h"
 #include "contract.h"
+#include "schema_check.h"
 
 #define LEDGER "tests/data/reporter/ledger1"
 
@@ -781,6 +784,230 @@ static void test_snapshot(void **state)
     rep_state_free(st);
 }
 
+/* ---- money (issue 14): the scheduler's invoice.fee_charged, .fee_waived,
+ * .interest_claimed and .settled summed per currency and KPI period ---- */
+
+/* An event of the scheduler (source arrears-scheduler) on invoice inv of
+ * customer cust in cur: "{" + the envelope's data members + rest + "}". */
+static json_t *money_ev(const char *id, const char *type, const char *time, const char *cust,
+                        const char *inv, const char *cur, const char *rest)
+{
+    char data[512];
+    snprintf(data, sizeof data,
+             "{\"customer_id\":\"%s\",\"invoice_id\":\"%s\",\"currency\":\"%s\",%s}", cust, inv,
+             cur, rest);
+    return ev_from("arrears-scheduler", id, type, time, data);
+}
+
+/* The KPI period (0 day, 1 week, 2 month) of currency cur, which must be
+ * in the report. */
+static const json_t *kpi_period(const json_t *kpis, const char *cur, int period)
+{
+    const json_t *curs = json_object_get(kpis, "currencies");
+    for (size_t i = 0; i < json_array_size(curs); i++) {
+        const json_t *c = json_array_get(curs, i);
+        if (!strcmp(json_string_value(json_object_get(c, "currency")), cur))
+            return json_array_get(json_object_get(c, "periods"), (size_t)period);
+    }
+    fail_msg("%s: not in the report", cur);
+    return NULL;
+}
+
+/* The money object of a period: exactly these members, these sums. */
+static void assert_money(const json_t *kpis, const char *cur, int period, json_int_t charged,
+                         json_int_t waived, json_int_t interest, json_int_t compensation,
+                         json_int_t forgiven, json_int_t discount, json_int_t settlement)
+{
+    const json_t *m = json_object_get(kpi_period(kpis, cur, period), "money");
+    if (!json_is_object(m))
+        fail_msg("%s period %d: no money object", cur, period);
+    const json_t *by = json_object_get(m, "forgiven_by_offer");
+    assert_int_equal(json_object_size(m), 6);
+    assert_int_equal(json_object_size(by), 2);
+    json_int_t got[] = {jint(m, "fees_charged_minor"),     jint(m, "fees_waived_minor"),
+                        jint(m, "interest_claimed_minor"), jint(m, "compensation_claimed_minor"),
+                        jint(m, "forgiven_minor"),         jint(by, "discount_minor"),
+                        jint(by, "settlement_minor")};
+    json_int_t want[] = {charged, waived, interest, compensation, forgiven, discount, settlement};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        if (got[i] != want[i])
+            fail_msg("%s period %d: member %zu is %lld, expected %lld", cur, period, i,
+                     (long long)got[i], (long long)want[i]);
+}
+
+/* Invoices of t1: G-1 GBP (C-1), E-1 EUR (C-2), U-1 USD (C-3). */
+static void money_invoices(rep_state *st)
+{
+    must(st, ev("G-1", "invoice.issued", "2026-01-15T08:00:00Z",
+                "{\"invoice_id\":\"G-1\",\"customer_id\":\"C-1\",\"currency\":\"GBP\","
+                "\"amount_minor\":125000,\"issued_on\":\"2026-01-15\",\"due_on\":\"2026-02-14\"}"));
+    invoice(st, "E-1", "C-2", 100000);
+    must(st, ev("U-1", "invoice.issued", "2026-02-01T08:00:00Z",
+                "{\"invoice_id\":\"U-1\",\"customer_id\":\"C-3\",\"currency\":\"USD\","
+                "\"amount_minor\":50000,\"issued_on\":\"2026-02-01\",\"due_on\":\"2026-03-01\"}"));
+}
+
+/* The money events of test_money (t1, as of 2026-03-18, a Wednesday: day
+ * = 03-18, week = 03-16..03-18, month = 03-01..03-18). A fee counts on
+ * its charged_on, the others on their UTC day. */
+static const struct money_row {
+    const char *id, *type, *time, *cust, *inv, *cur, *rest;
+} money_rows[] = {
+    /* GBP */
+    {"m9", "invoice.fee_charged", "2026-02-27T08:00:00.000Z", "C-1", "G-1", "GBP",
+     "\"amount_minor\":999,\"step\":1,\"charged_on\":\"2026-02-27\""},
+    {"m1", "invoice.fee_charged", "2026-03-02T08:00:00.000Z", "C-1", "G-1", "GBP",
+     "\"amount_minor\":2250,\"step\":1,\"charged_on\":\"2026-03-02\""},
+    {"m2", "invoice.fee_waived", "2026-03-05T10:00:00.000Z", "C-1", "G-1", "GBP",
+     "\"amount_minor\":2250,\"reason\":\"paid_within\""},
+    {"m3", "invoice.settled", "2026-03-10T09:00:00.000Z", "C-1", "G-2", "GBP",
+     "\"paid_minor\":98000,\"forgiven_minor\":2000,\"offer\":\"discount\""},
+    {"m4", "invoice.settled", "2026-03-16T15:20:00.000Z", "C-1", "G-3", "GBP",
+     "\"paid_minor\":80000,\"forgiven_minor\":20000,\"offer\":\"settlement\""},
+    /* sent at 00:30 on the 17th, the debtor's time (UTC+1): charged on the 17th */
+    {"m5", "invoice.fee_charged", "2026-03-16T23:30:00.000Z", "C-1", "G-4", "GBP",
+     "\"amount_minor\":1000,\"step\":1,\"charged_on\":\"2026-03-17\""},
+    {"m6", "invoice.fee_charged", "2026-03-18T08:00:00.000Z", "C-1", "G-4", "GBP",
+     "\"amount_minor\":500,\"step\":2,\"charged_on\":\"2026-03-18\""},
+    {"m7", "invoice.fee_waived", "2026-03-18T12:00:00.000Z", "C-1", "G-4", "GBP",
+     "\"amount_minor\":500,\"reason\":\"principal_paid\""},
+    {"m8", "invoice.interest_claimed", "2026-03-18T13:00:00.000Z", "C-1", "G-5", "GBP",
+     "\"interest_minor\":1815,\"compensation_minor\":7000,\"scheme\":\"uk_late_payment\","
+     "\"days_late\":40"},
+    {"m10", "invoice.fee_charged", "2026-03-19T08:00:00.000Z", "C-1", "G-6", "GBP",
+     "\"amount_minor\":777,\"step\":1,\"charged_on\":\"2026-03-19\""},
+    /* EUR */
+    {"e1", "invoice.fee_charged", "2026-03-03T08:00:00.000Z", "C-2", "E-1", "EUR",
+     "\"amount_minor\":1000,\"step\":1,\"charged_on\":\"2026-03-03\""},
+    {"e2", "invoice.interest_claimed", "2026-03-17T10:00:00.000Z", "C-2", "E-1", "EUR",
+     "\"interest_minor\":1234,\"compensation_minor\":4000,\"scheme\":\"eu_late_payment\","
+     "\"days_late\":16"},
+    {"e3", "invoice.settled", "2026-03-18T09:00:00.000Z", "C-2", "E-2", "EUR",
+     "\"paid_minor\":20000,\"forgiven_minor\":5000,\"offer\":\"settlement\""},
+    /* refused: a currency without an exponent, an amount the contract forbids */
+    {"x1", "invoice.fee_charged", "2026-03-18T08:00:00.000Z", "C-1", "G-1", "ZZZ",
+     "\"amount_minor\":100,\"step\":1,\"charged_on\":\"2026-03-18\""},
+    {"x2", "invoice.fee_charged", "2026-03-18T08:00:00.000Z", "C-1", "G-1", "GBP",
+     "\"amount_minor\":0,\"step\":1,\"charged_on\":\"2026-03-18\""},
+};
+
+/* The event of money_rows with that id. */
+static json_t *money_row(const char *id)
+{
+    for (size_t i = 0; i < sizeof money_rows / sizeof money_rows[0]; i++) {
+        const struct money_row *r = &money_rows[i];
+        if (!strcmp(r->id, id))
+            return money_ev(r->id, r->type, r->time, r->cust, r->inv, r->cur, r->rest);
+    }
+    fail_msg("no money row %s", id);
+    return NULL;
+}
+
+/* Applies money_rows[] but the refused ones (x...). */
+static void money_events(rep_state *st)
+{
+    for (size_t i = 0; i < sizeof money_rows / sizeof money_rows[0]; i++)
+        if (money_rows[i].id[0] != 'x')
+            must(st, money_row(money_rows[i].id));
+}
+
+static void test_money(void **state)
+{
+    (void)state;
+    char err[256];
+    rep_state *st = rep_state_new(), *plain = rep_state_new();
+    money_invoices(st);
+    money_invoices(plain);
+    money_events(st);
+    /* the same events again (the scheduler re-publishes with the same id):
+     * duplicates, counted once */
+    assert_int_equal(apply(st, money_row("m8"), err, sizeof err), 0);
+    assert_int_equal(apply(st, money_row("e3"), err, sizeof err), 0);
+    assert_int_equal(apply(st, money_row("x1"), err, sizeof err), -1);
+    assert_non_null(strstr(err, "data.currency"));
+    assert_int_equal(apply(st, money_row("x2"), err, sizeof err), -1);
+    assert_non_null(strstr(err, "amount_minor"));
+
+    json_t *k = report(st, "kpis", "2026-03-18");
+    /*                   charged waived interest comp forgiven discount settlement
+     * GBP day 03-18:    m6 500; m7 500; m8 1815 + 7000; nothing forgiven */
+    assert_money(k, "GBP", 0, 500, 500, 1815, 7000, 0, 0, 0);
+    /* GBP week 03-16..18: m5 1000 (charged_on 03-17) + m6 500 = 1500; m7 500;
+     * m8; m4 settlement 20000 (03-16) */
+    assert_money(k, "GBP", 1, 1500, 500, 1815, 7000, 20000, 0, 20000);
+    /* GBP month 03-01..18: m1 2250 + m5 1000 + m6 500 = 3750 (m9 is
+     * February's, m10 after D); m2 2250 + m7 500 = 2750; m8; m3 discount
+     * 2000 + m4 settlement 20000 = 22000 */
+    assert_money(k, "GBP", 2, 3750, 2750, 1815, 7000, 22000, 2000, 20000);
+    /* EUR day: e3 5000 forgiven; week: + e2 1234 + 4000 (03-17); month: + e1
+     * 1000 charged (03-03) */
+    assert_money(k, "EUR", 0, 0, 0, 0, 0, 5000, 0, 5000);
+    assert_money(k, "EUR", 1, 0, 0, 1234, 4000, 5000, 0, 5000);
+    assert_money(k, "EUR", 2, 1000, 0, 1234, 4000, 5000, 0, 5000);
+    /* USD had none: no money object */
+    for (int p = 0; p < 3; p++)
+        assert_null(json_object_get(kpi_period(k, "USD", p), "money"));
+    json_t *schema = tu_schema_load("report-kpis");
+    if (!tu_schema_validate(schema, k, "$", err, sizeof err))
+        fail_msg("the kpis report with money: %s", err);
+    json_decref(k);
+
+    /* as of 03-16 (a Monday: week = day): m5, sent at 23:30 UTC on the
+     * 16th, is charged on the 17th */
+    k = report(st, "kpis", "2026-03-16");
+    assert_money(k, "GBP", 0, 0, 0, 0, 0, 20000, 0, 20000);
+    assert_money(k, "GBP", 1, 0, 0, 0, 0, 20000, 0, 20000);
+    assert_money(k, "GBP", 2, 2250, 2250, 0, 0, 22000, 2000, 20000);
+    assert_money(k, "EUR", 2, 1000, 0, 0, 0, 0, 0, 0);
+    json_decref(k);
+
+    /* as of 02-27: m9 only (month 02-01..27, day 02-27) */
+    k = report(st, "kpis", "2026-02-27");
+    assert_money(k, "GBP", 0, 999, 0, 0, 0, 0, 0, 0);
+    assert_money(k, "GBP", 2, 999, 0, 0, 0, 0, 0, 0);
+    assert_null(json_object_get(kpi_period(k, "EUR", 2), "money"));
+    json_decref(k);
+
+    /* as of 02-26, before every money fact: the bytes of the report
+     * without the money events */
+    json_t *a = report(st, "kpis", "2026-02-26"), *b = report(plain, "kpis", "2026-02-26");
+    char *sa = json_dumps(a, JSON_COMPACT | JSON_PRESERVE_ORDER),
+         *sb = json_dumps(b, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    assert_non_null(strstr(sa, "\"GBP\""));
+    assert_null(strstr(sa, "money"));
+    assert_string_equal(sa, sb);
+    free(sa);
+    free(sb);
+    json_decref(a);
+    json_decref(b);
+
+    /* a snapshot keeps the money facts, and still de-duplicates them */
+    char *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(rep_snapshot_encode(st, &buf, &len, err, sizeof err), 0);
+    rep_state *back = rep_snapshot_decode(buf, len, err, sizeof err);
+    if (!back)
+        fail_msg("%s", err);
+    a = report(st, "kpis", "2026-03-18");
+    b = report(back, "kpis", "2026-03-18");
+    assert_true(json_equal(a, b));
+    json_decref(a);
+    json_decref(b);
+    assert_int_equal(apply(back, money_row("m1"), err, sizeof err), 0);
+    k = report(back, "kpis", "2026-03-18");
+    assert_money(k, "GBP", 2, 3750, 2750, 1815, 7000, 22000, 2000, 20000);
+    json_decref(k);
+    /* a snapshot of the format before the money facts is not read */
+    memcpy(buf, "REPSNAP1", 8);
+    assert_null(rep_snapshot_decode(buf, len, err, sizeof err));
+    assert_non_null(strstr(err, "unknown format"));
+    free(buf);
+    json_decref(schema);
+    rep_state_free(back);
+    rep_state_free(plain);
+    rep_state_free(st);
+}
+
 static void test_request(void **state)
 {
     (void)state;
@@ -838,7 +1065,7 @@ int main(void)
         cmocka_unit_test(test_id_limit),         cmocka_unit_test(test_logged_contacts),
         cmocka_unit_test(test_promise_outcomes), cmocka_unit_test(test_normalize),
         cmocka_unit_test(test_snapshot),         cmocka_unit_test(test_request),
-        cmocka_unit_test(test_helpers),
+        cmocka_unit_test(test_helpers),          cmocka_unit_test(test_money),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
