@@ -69,6 +69,14 @@ static const row rows[CT_M_COUNT] = {
     [CT_M_SCHEDULER_BROKEN] =
         COUNTER(SCHEDULER, "arrears_scheduler_promises_total{outcome=\"broken\"}",
                 "promises to pay decided"),
+#define MONEY(t)                                                                                   \
+    COUNTER(SCHEDULER, "arrears_scheduler_money_events_total{type=\"" t "\"}",                     \
+            "fees charged and waived, interest claimed, invoices settled (events published)")
+    [CT_M_SCHEDULER_FEE_CHARGED] = MONEY("invoice.fee_charged"),
+    [CT_M_SCHEDULER_FEE_WAIVED] = MONEY("invoice.fee_waived"),
+    [CT_M_SCHEDULER_INTEREST_CLAIMED] = MONEY("invoice.interest_claimed"),
+    [CT_M_SCHEDULER_SETTLED] = MONEY("invoice.settled"),
+#undef MONEY
     [CT_M_SCHEDULER_CONFLICTS] = COUNTER(SCHEDULER, "arrears_scheduler_conflicts_total",
                                          "batches recomputed after a version conflict"),
     [CT_M_SCHEDULER_REPUBLISHED] = COUNTER(SCHEDULER, "arrears_scheduler_republished_total",

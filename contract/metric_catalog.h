@@ -58,17 +58,22 @@ typedef enum ct_metric {
     CT_M_INGEST_BATCH_SECONDS, /* arrears_ingest_batch_seconds */
     CT_M_INGEST_LAG,           /* arrears_ingest_lag_messages (runtime) */
     /* scheduler (services/scheduler/engine.c) */
-    CT_M_SCHEDULER_APPLIED,     /* arrears_scheduler_events_total{result="applied"} */
-    CT_M_SCHEDULER_REJECTED,    /* arrears_scheduler_events_total{result="rejected"} */
-    CT_M_SCHEDULER_FIRED,       /* arrears_scheduler_fired_total */
-    CT_M_SCHEDULER_SKIPPED,     /* arrears_scheduler_skipped_total */
-    CT_M_SCHEDULER_DEFERRED,    /* arrears_scheduler_deferred_total */
-    CT_M_SCHEDULER_KEPT,        /* arrears_scheduler_promises_total{outcome="kept"} */
-    CT_M_SCHEDULER_BROKEN,      /* arrears_scheduler_promises_total{outcome="broken"} */
-    CT_M_SCHEDULER_CONFLICTS,   /* arrears_scheduler_conflicts_total */
-    CT_M_SCHEDULER_REPUBLISHED, /* arrears_scheduler_republished_total */
-    CT_M_SCHEDULER_LATENESS,    /* arrears_scheduler_lateness_seconds */
-    CT_M_SCHEDULER_LAG,         /* arrears_scheduler_lag_messages (runtime) */
+    CT_M_SCHEDULER_APPLIED,  /* arrears_scheduler_events_total{result="applied"} */
+    CT_M_SCHEDULER_REJECTED, /* arrears_scheduler_events_total{result="rejected"} */
+    CT_M_SCHEDULER_FIRED,    /* arrears_scheduler_fired_total */
+    CT_M_SCHEDULER_SKIPPED,  /* arrears_scheduler_skipped_total */
+    CT_M_SCHEDULER_DEFERRED, /* arrears_scheduler_deferred_total */
+    CT_M_SCHEDULER_KEPT,     /* arrears_scheduler_promises_total{outcome="kept"} */
+    CT_M_SCHEDULER_BROKEN,   /* arrears_scheduler_promises_total{outcome="broken"} */
+    /* arrears_scheduler_money_events_total{type}: the money events published */
+    CT_M_SCHEDULER_FEE_CHARGED,      /* {type="invoice.fee_charged"} */
+    CT_M_SCHEDULER_FEE_WAIVED,       /* {type="invoice.fee_waived"} */
+    CT_M_SCHEDULER_INTEREST_CLAIMED, /* {type="invoice.interest_claimed"} */
+    CT_M_SCHEDULER_SETTLED,          /* {type="invoice.settled"} */
+    CT_M_SCHEDULER_CONFLICTS,        /* arrears_scheduler_conflicts_total */
+    CT_M_SCHEDULER_REPUBLISHED,      /* arrears_scheduler_republished_total */
+    CT_M_SCHEDULER_LATENESS,         /* arrears_scheduler_lateness_seconds */
+    CT_M_SCHEDULER_LAG,              /* arrears_scheduler_lag_messages (runtime) */
     /* notifier (services/notifier/worker.c); SENT and FAILED + ct_channel */
     CT_M_NOTIFIER_SENT, /* arrears_notifier_sent_total{channel} */
     CT_M_NOTIFIER_FAILED = CT_M_NOTIFIER_SENT + CT_CH_COUNT,    /* ..._failed_total{channel} */

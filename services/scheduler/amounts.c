@@ -72,7 +72,7 @@ int sch_inv_amounts(const sch_policy *pol, const sch_rec *inv, const sch_rec *cu
     int rc = 0;
     const sch_interest_rule *rule = sch_inv_interest_rule(pol, cust);
     int32_t until = v->status == 'p' && v->paid_on > 0 ? v->paid_on : today;
-    if (rule && until > v->due) {
+    if (rule && until > v->due && v->offer_kind != 'x') { /* 'x': settled, all forgiven */
         sch_reduction red[RED_MAX];
         int n = reductions_of(v->reductions, red);
         int64_t principal = v->amount - v->credited;

@@ -590,9 +590,11 @@ static void pay_inv(sch_ctx *c, sch_rec *inv, sch_rec *cust, int64_t amt, const 
     inv->dirty = 1;
     if (promise_payment(c, inv, cust, amt) < 0)
         c->oom = 1;
-    int settled = offer_payment(c, inv, amt, pid, day);
+    /* the principal paid: its fees are waived as the policy says first,
+     * so an offer only settles what is still owed after that */
     if (v->status == 'o' && sch_inv_principal(v) == 0 && v->fees > 0)
         waive_fees(c, inv, pid, day);
+    int settled = offer_payment(c, inv, amt, pid, day);
     if (v->status == 'o' && sch_inv_outstanding(v) == 0) {
         v->paid_on = day;
         close_inv(c, inv, cust, 'p');
@@ -647,6 +649,8 @@ static void unpay_inv(sch_ctx *c, sch_rec *inv, sch_rec *cust, int64_t amt)
     if (v->status == 'p' && sch_inv_outstanding(v) > 0) {
         v->status = 'o';
         v->paid_on = 0;
+        if (v->offer_kind == 'x')
+            v->offer_kind = 0;
         if (v->next_kind == 't' || v->next_kind == 'i')
             v->next_kind = 0, v->next_ms = 0;
         v->notice_id[0] = 0;
@@ -1509,22 +1513,28 @@ static void make_offer(sch_ctx *c, sch_rec *inv, const sch_rec *cust, const sch_
 static int offer_payment(sch_ctx *c, sch_rec *inv, int64_t amt, const char *pid, int32_t day)
 {
     sch_inv *v = &inv->u.inv;
-    if (!v->offer_kind || day > v->offer_until || v->status != 'o')
+    if ((v->offer_kind != 'd' && v->offer_kind != 's') || day > v->offer_until || v->status != 'o')
         return 0;
     v->offer_paid += amt;
     inv->dirty = 1;
     if (v->offer_paid < v->offer_pay)
         return 0;
+    int64_t left = sch_inv_outstanding(v);
+    if (left == 0) { /* paid in full anyway: nothing to forgive */
+        v->offer_kind = 0;
+        return 0;
+    }
     char key[CT_KEY_MAX], src[SCH_CMD_ID_LEN], id[SCH_CMD_ID_LEN];
     snprintf(key, sizeof key, "%s/%s", inv->tenant, v->customer);
     v->credited += sch_inv_principal(v);
     v->fees -= sch_inv_fees_owed(v);
     if (sch_command_id_thanks(src, sizeof src, inv->tenant, inv->id, pid) == 0) {
-        char *payload = sch_event_settled(inv, src, c->now, id, sizeof id);
+        char *payload = sch_event_settled(inv, src, c->now, left, id, sizeof id);
+        c->money[3]++;
         if (out_add(c, v->part, 'e', id, key, payload) < 0)
             c->oom = 1;
     }
-    v->offer_kind = 0;
+    v->offer_kind = 'x'; /* settled: no interest or compensation is owed any more */
     return 1;
 }
 
@@ -1536,6 +1546,7 @@ static int money_event(sch_ctx *c, const sch_rec *inv, ct_type type, const char 
 {
     char id[SCH_CMD_ID_LEN];
     char *payload = sch_event_fee(inv, type, src, c->now, amount, arg, day, id, sizeof id);
+    c->money[type == CT_EV_INVOICE_FEE_CHARGED ? 0 : 1]++;
     return out_add(c, inv->u.inv.part, 'e', id, key, payload);
 }
 
@@ -1591,6 +1602,7 @@ static int claim_event(sch_ctx *c, const sch_rec *inv, const sch_rec *cust, cons
     char *payload =
         sch_event_interest_claimed(inv, cmd_id, c->now, am.interest, am.compensation,
                                    sch_scheme_wire(rule->scheme), ir.days_late, id, sizeof id);
+    c->money[2]++;
     return out_add(c, v->part, 'e', id, key, payload);
 }
 

@@ -57,6 +57,8 @@ typedef struct sch_ctx {
     int decide;
     /* counters for metrics and tests */
     long long applied, ignored, pended, fired, skipped, deferred, kept, broken;
+    /* money events published: fee_charged, fee_waived, interest_claimed, settled */
+    long long money[4];
     int oom; /* set when an effect could not be queued (out of memory) */
 } sch_ctx;
 

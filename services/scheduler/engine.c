@@ -37,6 +37,15 @@ static void add(cm_metric *m, long long n)
         cm_metric_add(m, (uint64_t)n);
 }
 
+/* The money events a batch or round published (apply.h money[]). */
+static void money_add(sch_engine *e, const sch_ctx *c)
+{
+    add(e->m[CT_M_SCHEDULER_FEE_CHARGED], c->money[0]);
+    add(e->m[CT_M_SCHEDULER_FEE_WAIVED], c->money[1]);
+    add(e->m[CT_M_SCHEDULER_INTEREST_CLAIMED], c->money[2]);
+    add(e->m[CT_M_SCHEDULER_SETTLED], c->money[3]);
+}
+
 /* Publishes a committed ctx's outs (durable in their rounds) and notes
  * the rounds as pending: they are acknowledged asynchronously, so the
  * next rounds claim and publish while these are in flight;
@@ -111,8 +120,10 @@ int sch_engine_apply(sch_engine *e, const sch_event *evs, const int *parts, size
             }
         }
         int cr = ok ? e->store.commit(e->store.be, &c, errstr, errlen) : -1;
-        if (cr == 0)
+        if (cr == 0) {
             add(e->m[CT_M_SCHEDULER_KEPT], c.kept);
+            money_add(e, &c);
+        }
         /* events publish a kept promise, and the backtest's decisions (a
          * dispute holding a step) */
         if (cr == 0 && c.nouts && publish_outs(e, &c, errstr, errlen) < 0) {
@@ -347,6 +358,7 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
     add(e->m[CT_M_SCHEDULER_SKIPPED], c.skipped);
     add(e->m[CT_M_SCHEDULER_DEFERRED], c.deferred);
     add(e->m[CT_M_SCHEDULER_BROKEN], c.broken);
+    money_add(e, &c);
     if (c.nouts && e->crash_after_claims > 0 && --e->crash_after_claims == 0) {
         cm_log_warn("ARREARS_SCHEDULER_FAULT: exiting after a claim, before publishing");
         _exit(137); /* as if killed: nothing flushed, nothing committed */

@@ -288,7 +288,8 @@ char *sch_command_step(const sch_rec *inv, const sch_rec *cust, const sch_policy
     c.not_after_ms = scheduled + st->valid_for_ms;
     c.level = st->level;
     const sch_inv *v = &inv->u.inv;
-    if (st->offer.kind != SCH_OFFER_NONE && v->offer_kind) { /* made by this step (apply.c) */
+    if (st->offer.kind != SCH_OFFER_NONE && (v->offer_kind == 'd' || v->offer_kind == 's')) {
+        /* made by this step (apply.c) */
         c.has_offer = 1;
         c.offer.kind = v->offer_kind == 'd' ? CT_OFFER_DISCOUNT : CT_OFFER_SETTLEMENT;
         c.offer.amount_minor = v->offer_pay;
@@ -483,7 +484,8 @@ char *sch_event_fee(const sch_rec *inv, ct_type type, const char *src, int64_t a
     return out;
 }
 
-char *sch_event_settled(const sch_rec *inv, const char *src, int64_t at, char *id, size_t idlen)
+char *sch_event_settled(const sch_rec *inv, const char *src, int64_t at, int64_t forgiven, char *id,
+                        size_t idlen)
 {
     const sch_inv *v = &inv->u.inv;
     if (strlen(src) + 8 <= CT_ID_MAX)
@@ -499,7 +501,7 @@ char *sch_event_settled(const sch_rec *inv, const char *src, int64_t at, char *i
     json_object_set_new(d, "invoice_id", json_string(inv->id));
     json_object_set_new(d, "currency", json_string(v->currency));
     json_object_set_new(d, "paid_minor", json_integer(v->offer_paid));
-    json_object_set_new(d, "forgiven_minor", json_integer(v->offer_forgiven));
+    json_object_set_new(d, "forgiven_minor", json_integer(forgiven));
     json_object_set_new(d, "offer",
                         json_string(ct_offer_kind_name(
                             v->offer_kind == 'd' ? CT_OFFER_DISCOUNT : CT_OFFER_SETTLEMENT)));

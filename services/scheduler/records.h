@@ -86,9 +86,11 @@ char *sch_event_fee(const sch_rec *inv, ct_type type, const char *src, int64_t a
                     int arg, int32_t day, char *id, size_t idlen);
 
 /* invoice.settled for inv, whose open offer (state.h offer_*) the payment
- * whose thanks id is src reached: paid and forgiven, the offer's kind. Id
- * "<src>/settled" (hashed past CT_ID_MAX). JSON text (malloc'd). */
-char *sch_event_settled(const sch_rec *inv, const char *src, int64_t at, char *id, size_t idlen);
+ * whose thanks id is src reached: what was paid towards it, forgiven (the
+ * principal and fees left), the offer's kind. Id "<src>/settled" (hashed
+ * past CT_ID_MAX). JSON text (malloc'd). */
+char *sch_event_settled(const sch_rec *inv, const char *src, int64_t at, int64_t forgiven, char *id,
+                        size_t idlen);
 
 /* invoice.interest_claimed for inv's claim command command_id, at instant
  * at: the interest and compensation claimed, the scheme, the days late.

@@ -90,8 +90,9 @@ typedef struct sch_inv {
     int64_t fees;
     char *fee_log;
     /* the open offer of the last step that made one (0: none): kind 'd'
-     * discount or 's' settlement, the amount to pay, what it forgives,
-     * the last local date it is valid, what was paid towards it */
+     * discount or 's' settlement ('x': an offer settled the invoice), the
+     * amount to pay, what it forgives, the last local date it is valid,
+     * what was paid towards it */
     char offer_kind;
     int64_t offer_pay, offer_forgiven, offer_paid;
     int32_t offer_until;
