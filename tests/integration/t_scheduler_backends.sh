@@ -33,6 +33,10 @@ out=$(explain contact_outcomes I-2) || fail "explain exited non-zero: $out"
 want "$out" "2026-03-17T11:00:00.000Z  step 1 +1d (attempt 1; sms, sms_1): held"
 out=$(explain promises I-3) || fail "explain exited non-zero: $out"
 want "$out" "2026-03-15T00:00:00.000Z  promise broken: the ladder resumes"
+out=$(explain promise_broken_notice I-3) || fail "explain exited non-zero: $out"
+want "$out" "2026-03-15T08:00:00.000Z  promise-broken notice: sent"
+out=$(explain interest_claim I-A) || fail "explain exited non-zero: $out"
+want "$out" "2026-04-19T10:00:00.000Z  interest claim: sent"
 set +e
 explain promises I-404 >/dev/null 2>&1
 rc=$?
