@@ -7,7 +7,7 @@ arrears-publish --paced -> ingest -> scheduler -> notifier -> the SMTP sink
 (tests/sinks/smtp_sink.py), on private topics and key prefixes, with a
 scaled clock (1 simulated day = 0.5 s real). The policy, written here, is
 one +1d email and the UK Late Payment Act with the shipped Bank of England
-table (deploy/config/rates.json, copied in as is), compensation on, and
+table (interest.rates of deploy/config/policy.json, as shipped), compensation on, and
 claim_after_payment by email with the shipped interest_claim template.
 
 Worked by hand (SI 2002/1675 and the Act, s.6): invoice GBP 1,500.00 due
@@ -44,7 +44,7 @@ START = "2026-03-01T00:00:00Z"
 
 
 def policy():
-    rates = json.load(open(os.path.join(REPO, "deploy", "config", "rates.json")))
+    rates = json.load(open(os.path.join(REPO, "deploy", "config", "policy.json")))["interest"]["rates"]
     return {
         "version": 1,
         "comment": "t_interest_claim: UK Late Payment Act interest and the claim after payment",

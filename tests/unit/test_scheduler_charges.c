@@ -217,13 +217,17 @@ static void test_partial_payments(void **state)
     sch_interest_free(&ip);
 }
 
-/* The tables merged from deploy/config/rates.json. */
+/* The shipped tables: interest.rates of deploy/config/policy.json. */
 static sch_interest_policy shipped_rates(void)
 {
     json_error_t je;
-    json_t *rates = json_load_file("deploy/config/rates.json", JSON_REJECT_DUPLICATES, &je);
+    json_t *pol = json_load_file("deploy/config/policy.json", JSON_REJECT_DUPLICATES, &je);
+    if (!pol)
+        fail_msg("deploy/config/policy.json: %s", je.text);
+    json_t *rates = json_incref(json_object_get(json_object_get(pol, "interest"), "rates"));
+    json_decref(pol);
     if (!rates)
-        fail_msg("deploy/config/rates.json: %s", je.text);
+        fail_msg("deploy/config/policy.json: no interest.rates");
     json_t *o = json_object();
     json_t *gb = json_pack("{s:{s:s,s:s,s:i}}", "GB", "scheme", "uk_late_payment", "rates",
                            "boe_bank_rate", "margin_pct", 8);
