@@ -186,8 +186,15 @@ static int invoice_vars(json_t *o, const ct_command_invoice *in, const char *cur
         return -1;
     if (in->due_on != CT_DAY_NONE && set_date(o, "due_on", in->due_on, loc, errstr, errlen) < 0)
         return -1;
-    if (in->days_overdue != CT_MINOR_NONE)
-        json_object_set_new(o, "days_overdue", json_integer(in->days_overdue));
+    /* days_overdue only once overdue (a section on it then reads "is
+     * overdue"), else false (not absent: the command's would be found);
+     * before the due date, days_to_due instead */
+    if (in->days_overdue != CT_MINOR_NONE) {
+        json_object_set_new(o, "days_overdue",
+                            in->days_overdue > 0 ? json_integer(in->days_overdue) : json_false());
+        json_object_set_new(o, "days_to_due",
+                            in->days_overdue < 0 ? json_integer(-in->days_overdue) : json_false());
+    }
     if (set_money(o, "outstanding", in->outstanding_minor, icur, loc, errstr, errlen) < 0)
         return -1;
     ct_command_amounts owed = {in->outstanding_minor, 0, 0, 0, in->outstanding_minor};

@@ -264,7 +264,7 @@ case("en_gb_due_soon_discount", command(
     subject="Reminder: payment due on 31 March 2024",
     txt="Dear Ada Lovelace Ltd,\n\n"
         "This is a friendly reminder that the following invoice(s) will fall due on 31 March 2024:\n\n"
-        "  2024-0042  due 31 March 2024  £1,250.00 (-5 days overdue)\n\n"
+        "  2024-0042  due 31 March 2024  £1,250.00\n\n"
         "Total outstanding: £1,250.00\n"
         "Pay £1,225.00 by 31 March 2024 and we will take £25.00 off (early-payment discount).\n\n"
         + SIG_EN + OPT_EN,
@@ -275,7 +275,7 @@ case("en_gb_due_soon_discount", command(
          '<p>This is a friendly reminder that the following invoice(s) will fall due on 31 March 2024:</p>\n'
          '<table cellpadding="4" style="border-collapse: collapse;">\n'
          '<tr><th align="left">Invoice</th><th align="left">Due</th><th align="right">Days overdue</th><th align="right">Outstanding</th></tr>\n'
-         '<tr><td>2024-0042</td><td>31 March 2024</td><td align="right">-5</td><td align="right">£1,250.00</td></tr>\n'
+         '<tr><td>2024-0042</td><td>31 March 2024</td><td align="right"></td><td align="right">£1,250.00</td></tr>\n'
          '</table>\n'
          '<p><strong>Total outstanding: £1,250.00</strong></p>\n'
          '<p>Pay <strong>£1,225.00</strong> by 31 March 2024 and we will take £25.00 off (early-payment discount).</p>\n\n'
