@@ -57,10 +57,16 @@ static mhd_result handler(void *cls, struct MHD_Connection *c, const char *url, 
     if (strcmp(url, "/healthz") == 0)
         return reply(c, 200, "text/plain", "ok\n", 3, 0);
     if (strcmp(url, "/readyz") == 0) {
-        char why[256] = "";
-        if (!h->ready || h->ready(h->opaque, why, sizeof(why)))
-            return reply(c, 200, "text/plain", "ready\n", 6, 0);
-        char body[300];
+        char why[600] = "";
+        if (!h->ready || h->ready(h->opaque, why, sizeof(why))) {
+            if (!why[0])
+                return reply(c, 200, "text/plain", "ready\n", 6, 0);
+            char ok[620];
+            int n = snprintf(ok, sizeof(ok), "ready\n%s\n", why);
+            return reply(c, 200, "text/plain", ok, n > 0 && (size_t)n < sizeof(ok) ? (size_t)n : 6,
+                         0);
+        }
+        char body[640];
         int n = snprintf(body, sizeof(body), "not ready: %s\n", why);
         return reply(c, 503, "text/plain", body, (size_t)n, 0);
     }

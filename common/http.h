@@ -13,7 +13,8 @@
 
 #include <stddef.h>
 
-/* Returns 1 when ready; else 0 and a reason in why. */
+/* Returns 1 when ready (why may then hold a line the answer adds after
+ * "ready"); else 0 and a reason in why. */
 typedef int (*cm_http_ready_fn)(void *opaque, char *why, size_t whylen);
 
 typedef struct cm_http cm_http;

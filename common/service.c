@@ -40,6 +40,8 @@ void cm_service_ready_init(cm_service_ready *r)
     atomic_init(&r->redis_ok, 0);
     atomic_init(&r->extra_ok, 1);
     r->extra_why[0] = 0;
+    r->info[0][0] = r->info[1][0] = 0;
+    atomic_init(&r->info_cur, 0);
 }
 
 int cm_service_ready_fn(void *opaque, char *why, size_t whylen)
@@ -57,7 +59,15 @@ int cm_service_ready_fn(void *opaque, char *why, size_t whylen)
         snprintf(why, whylen, "%s", r->extra_why);
         return 0;
     }
+    snprintf(why, whylen, "%s", r->info[atomic_load(&r->info_cur) & 1]);
     return 1;
+}
+
+void cm_service_ready_info(cm_service_ready *r, const char *text)
+{
+    int next = (atomic_load(&r->info_cur) + 1) & 1;
+    snprintf(r->info[next], sizeof r->info[next], "%s", text);
+    atomic_store(&r->info_cur, next);
 }
 
 void cm_service_topic(const cm_service *s, const char *suffix, char *out, size_t outlen)

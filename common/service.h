@@ -52,9 +52,17 @@ typedef struct cm_service_ready {
     atomic_int redis_ok;
     atomic_int extra_ok; /* service-specific (1 when unused) */
     char extra_why[128]; /* written before extra_ok is cleared */
+    /* what a ready answer adds after "ready" (e.g. the scheduler's policy
+     * versions): two buffers, the writer fills the one not shown, then
+     * flips info_cur (cm_service_ready_info) */
+    char info[2][512];
+    atomic_int info_cur;
 } cm_service_ready;
 
 void cm_service_ready_init(cm_service_ready *r);
+/* Sets the text a ready /readyz shows after "ready" (one writer: the
+ * service's loop). */
+void cm_service_ready_info(cm_service_ready *r, const char *text);
 /* A cm_http_ready_fn over a cm_service_ready. */
 int cm_service_ready_fn(void *opaque, char *why, size_t whylen);
 

@@ -77,6 +77,12 @@ static const row rows[CT_M_COUNT] = {
     [CT_M_SCHEDULER_INTEREST_CLAIMED] = MONEY("invoice.interest_claimed"),
     [CT_M_SCHEDULER_SETTLED] = MONEY("invoice.settled"),
 #undef MONEY
+    [CT_M_SCHEDULER_POLICY_RELOADED] =
+        COUNTER(SCHEDULER, "arrears_scheduler_policy_reloads_total{result=\"ok\"}",
+                "policy directory reloads on SIGHUP (refused: an invalid set, the old one stays)"),
+    [CT_M_SCHEDULER_POLICY_REFUSED] =
+        COUNTER(SCHEDULER, "arrears_scheduler_policy_reloads_total{result=\"refused\"}",
+                "policy directory reloads on SIGHUP (refused: an invalid set, the old one stays)"),
     [CT_M_SCHEDULER_CONFLICTS] = COUNTER(SCHEDULER, "arrears_scheduler_conflicts_total",
                                          "batches recomputed after a version conflict"),
     [CT_M_SCHEDULER_REPUBLISHED] = COUNTER(SCHEDULER, "arrears_scheduler_republished_total",

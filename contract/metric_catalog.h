@@ -70,6 +70,8 @@ typedef enum ct_metric {
     CT_M_SCHEDULER_FEE_WAIVED,       /* {type="invoice.fee_waived"} */
     CT_M_SCHEDULER_INTEREST_CLAIMED, /* {type="invoice.interest_claimed"} */
     CT_M_SCHEDULER_SETTLED,          /* {type="invoice.settled"} */
+    CT_M_SCHEDULER_POLICY_RELOADED,  /* arrears_scheduler_policy_reloads_total{result="ok"} */
+    CT_M_SCHEDULER_POLICY_REFUSED,   /* arrears_scheduler_policy_reloads_total{result="refused"} */
     CT_M_SCHEDULER_CONFLICTS,        /* arrears_scheduler_conflicts_total */
     CT_M_SCHEDULER_REPUBLISHED,      /* arrears_scheduler_republished_total */
     CT_M_SCHEDULER_LATENESS,         /* arrears_scheduler_lateness_seconds */

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "amounts.h"
+#include "policy_set.h"
 #include "clock.h"
 #include "records.h"
 #include "log.h"
@@ -181,9 +182,17 @@ static sch_rec *have(sch_ctx *c, char kind, const char *tenant, const char *id)
     return r && r->loaded ? r : NULL;
 }
 
+/* The tenant's policy becomes c->pol (per-tenant policies only). */
+static void pick_policy(sch_ctx *c, const char *tenant)
+{
+    if (c->pols)
+        c->pol = sch_policy_set_for(c->pols, tenant);
+}
+
 int sch_plan_event(sch_ctx *c, const sch_event *se, int phase)
 {
     const ct_event *e = &se->ev;
+    pick_policy(c, e->tenant);
     const char *t = e->tenant, *cu = e->customer_id;
     ct_type type = e->type;
     const char *inv = invoice_of(e), *pid = payment_of(e);
@@ -1248,6 +1257,7 @@ static int apply_inner(sch_ctx *c, const sch_event *se, int part, int from_pendi
 
 int sch_apply_event(sch_ctx *c, const sch_event *se, int part, char *errstr, size_t errlen)
 {
+    pick_policy(c, se->ev.tenant);
     int rc = apply_inner(c, se, part, 0, errstr, errlen);
     if (c->oom) {
         c->oom = 0;
@@ -1623,6 +1633,7 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
 {
     sch_inv *v = &inv->u.inv;
     char key[CT_KEY_MAX], id[SCH_CMD_ID_LEN], h[160];
+    pick_policy(c, inv->tenant);
     inv->dirty = 1; /* at least the timer is rewritten */
     if (!inv->exists || v->next_kind == 0) {
         v->next_kind = 0;

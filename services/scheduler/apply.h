@@ -55,6 +55,10 @@ typedef struct sch_ctx {
      * the service counts them as skipped): id = the command id the step
      * would have had, payload = the decision's JSON. */
     int decide;
+    /* per-tenant policies (policy_set.h); NULL: pol for every tenant. Set:
+     * pol is the event's or the invoice's tenant's, picked at each entry
+     * point (sch_plan_event, sch_apply_event, sch_fire_invoice) */
+    const struct sch_policy_set *pols;
     /* counters for metrics and tests */
     long long applied, ignored, pended, fired, skipped, deferred, kept, broken;
     /* money events published: fee_charged, fee_waived, interest_claimed, settled */

@@ -23,11 +23,13 @@
  *    "key":"<tenant>/<customer_id>","record":<the record's exact bytes>}
  * A summary goes to stderr (docs/backtest.md). */
 #include "backtest.h"
+#include "policy_set.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "buf.h"
@@ -55,7 +57,8 @@ static int64_t bt_now(void)
 
 typedef struct bt_run {
     const bt_opts *o;
-    sch_policy pol;
+    sch_policy_set pols; /* one file, or a directory (per tenant) */
+    int per_tenant;
     sch_engine eng;
     sch_map *empty; /* for the peeks that only ask for the next due time */
     FILE *out;      /* NULL: tally only (--compare) */
@@ -205,7 +208,8 @@ static int bt_run_ledger(bt_run *r)
     }
     if (sch_store_mem_new(&r->eng.store) < 0 || !(r->empty = sch_map_new()))
         goto oom;
-    r->eng.pol = &r->pol;
+    r->eng.pol = r->pols.v[0].pol;
+    r->eng.pols = r->per_tenant ? &r->pols : NULL;
     r->eng.fire_batch = 10000;
     r->eng.now = bt_now;
     r->eng.next_due = INT64_MAX;
@@ -376,22 +380,25 @@ static void bt_run_free(bt_run *r)
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: arrears-scheduler backtest --policy FILE --events FILE.jsonl\n"
-               "           [--from YYYY-MM-DD] [--until YYYY-MM-DD] [--tenant T]\n"
-               "           [--json-summary FILE] [--strict] [--compare B.json [--json]]\n"
-               "Runs a policy over a ledger of inbound CloudEvents (one per line, in time\n"
-               "order) with the scheduler's own engine on a simulated clock, and prints every\n"
-               "record it would publish, one JSON line each; a summary goes to stderr.\n"
-               "  --from D       records before D 00:00 UTC are not printed (events before it\n"
-               "                 still build the state)\n"
-               "  --until D      the run ends at D 00:00 UTC (default: the day after the last\n"
-               "                 event's); later events are left out\n"
-               "  --tenant T     only the events of tenant T\n"
-               "  --json-summary FILE  the summary as JSON too\n"
-               "  --strict       the first problem with a line exits 1\n"
-               "  --compare B    runs --policy (A) and B over the ledger and prints a\n"
-               "                 side-by-side table (--json: as JSON) instead of the records\n"
-               "See docs/backtest.md.\n");
+    fprintf(f,
+            "usage: arrears-scheduler backtest --policy FILE|--policy-dir DIR --events FILE.jsonl\n"
+            "           [--from YYYY-MM-DD] [--until YYYY-MM-DD] [--tenant T]\n"
+            "           [--json-summary FILE] [--strict] [--compare B.json [--json]]\n"
+            "Runs a policy over a ledger of inbound CloudEvents (one per line, in time\n"
+            "order) with the scheduler's own engine on a simulated clock, and prints every\n"
+            "record it would publish, one JSON line each; a summary goes to stderr.\n"
+            "  --from D       records before D 00:00 UTC are not printed (events before it\n"
+            "                 still build the state)\n"
+            "  --until D      the run ends at D 00:00 UTC (default: the day after the last\n"
+            "                 event's); later events are left out\n"
+            "  --policy-dir D  <tenant>.json policies plus default.json (ARREARS_POLICY_DIR)\n"
+            "  --tenant T     only the events of tenant T\n"
+            "  --json-summary FILE  the summary as JSON too\n"
+            "  --strict       the first problem with a line exits 1\n"
+            "  --compare B    runs --policy (A) and B (a file, or a directory of\n"
+            "                 policies) over the ledger and prints a\n"
+            "                 side-by-side table (--json: as JSON) instead of the records\n"
+            "See docs/backtest.md.\n");
 }
 
 static int parse_args(int argc, char **argv, bt_opts *o)
@@ -400,12 +407,12 @@ static int parse_args(int argc, char **argv, bt_opts *o)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-        const char **slot = !strcmp(a, "--policy")         ? &o->policy
-                            : !strcmp(a, "--events")       ? &o->events
-                            : !strcmp(a, "--compare")      ? &o->compare
-                            : !strcmp(a, "--tenant")       ? &o->tenant
-                            : !strcmp(a, "--json-summary") ? &o->json_summary
-                                                           : NULL;
+        const char **slot = !strcmp(a, "--policy") || !strcmp(a, "--policy-dir") ? &o->policy
+                            : !strcmp(a, "--events")                             ? &o->events
+                            : !strcmp(a, "--compare")                            ? &o->compare
+                            : !strcmp(a, "--tenant")                             ? &o->tenant
+                            : !strcmp(a, "--json-summary")                       ? &o->json_summary
+                                                                                 : NULL;
         if (slot || !strcmp(a, "--from") || !strcmp(a, "--until")) {
             if (!v) {
                 fprintf(stderr, "backtest: %s: needs a value\n", a);
@@ -431,7 +438,7 @@ static int parse_args(int argc, char **argv, bt_opts *o)
         }
     }
     if (!o->policy || !o->events) {
-        fprintf(stderr, "backtest: --policy and --events are required\n");
+        fprintf(stderr, "backtest: --policy (or --policy-dir) and --events are required\n");
         return -1;
     }
     if (o->json && !o->compare) {
@@ -445,14 +452,17 @@ static int parse_args(int argc, char **argv, bt_opts *o)
     return 0;
 }
 
-static int load_policy(const char *path, sch_policy *pol)
+/* A policy file, or a directory of per-tenant policies (policy_set.h). */
+static int load_policy(const char *path, bt_run *r)
 {
-    char err[1024];
-    if (sch_policy_load_file(path, pol, err, sizeof err) < 0) {
-        fprintf(stderr, "backtest: %s: %s\n", path, err);
-        return -1;
-    }
-    return 0;
+    static char err[16384];
+    struct stat st;
+    r->per_tenant = stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    int rc = r->per_tenant ? sch_policy_set_load_dir(&r->pols, path, err, sizeof err)
+                           : sch_policy_set_load_file(&r->pols, path, err, sizeof err);
+    if (rc < 0)
+        fprintf(stderr, "backtest: %s\n", err);
+    return rc;
 }
 
 int sch_backtest_main(int argc, char **argv)
@@ -468,11 +478,11 @@ int sch_backtest_main(int argc, char **argv)
     }
     cm_log_init("scheduler", "warn");
     a.o = b.o = &o;
-    if (load_policy(o.policy, &a.pol) < 0)
+    if (load_policy(o.policy, &a) < 0)
         goto cleanup;
     loaded_a = 1;
     if (o.compare) {
-        if (load_policy(o.compare, &b.pol) < 0)
+        if (load_policy(o.compare, &b) < 0)
             goto cleanup;
         loaded_b = 1;
     } else {
@@ -512,8 +522,8 @@ cleanup:
     bt_run_free(&a);
     bt_run_free(&b);
     if (loaded_a)
-        sch_policy_free(&a.pol);
+        sch_policy_set_free(&a.pols);
     if (loaded_b)
-        sch_policy_free(&b.pol);
+        sch_policy_set_free(&b.pols);
     return rc;
 }

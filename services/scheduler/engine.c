@@ -94,6 +94,7 @@ int sch_engine_apply(sch_engine *e, const sch_event *evs, const int *parts, size
             return -1;
         }
         c.decide = e->decide;
+        c.pols = e->pols;
         int ok = 1;
         for (int phase = 1; phase <= 3 && ok; phase++) {
             for (size_t i = 0; i < n && ok; i++)
@@ -314,6 +315,7 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
     }
     ctx_ok = 1;
     c.decide = e->decide;
+    c.pols = e->pols;
     e->next_due = INT64_MAX;
     if (e->store.peek(e->store.be, e->prefix, parts, np, now, e->fire_batch, m, counts,
                       &e->next_due, errstr, errlen) < 0)

@@ -54,6 +54,7 @@ typedef struct sch_pending {
 typedef struct sch_engine {
     sch_store store; /* Redis in the service, memory in the backtest */
     const sch_policy *pol;
+    const struct sch_policy_set *pols; /* per-tenant policies (NULL: pol for all) */
     char prefix[128];
     sch_sink sink;
     int fire_batch;                       /* timers per partition per round */

@@ -10,6 +10,7 @@
 #include "explain.h"
 #include "pipeline.h"
 #include "policy.h"
+#include "policy_set.h"
 
 #include "clock.h"
 #include "log.h"
@@ -17,17 +18,18 @@
 #include "service.h"
 
 #include <malloc.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 static struct {
     cm_settings_common c;
-    const char *policy_file, *key_prefix, *fault;
+    const char *policy_file, *policy_dir, *key_prefix, *fault;
     size_t batch;
     int fire_batch, tick, delivery_timeout;
-    sch_policy pol; /* the running service */
-    int pol_ok;
+    sch_policy_set pols; /* the running policies: one file, or a directory */
+    cm_service *svc;
     sch_engine eng;
     sch_kafka_sink ks;
     sch_loop loop;
@@ -46,6 +48,10 @@ static cm_setting table[] = {
     CM_SETTINGS_COMMON_BOUND(&app.c, "127.0.0.1:9102", "arrears-scheduler"),
     CM_SETTING_PATH("ARREARS_POLICY", "deploy/config/policy.json",
                     "collection policy file (docs/policy.md)", &app.policy_file),
+    CM_SETTING_STR("ARREARS_POLICY_DIR", "",
+                   "directory of <tenant>.json policies plus default.json; set, it replaces "
+                   "ARREARS_POLICY, and SIGHUP reloads it (docs/policy.md)",
+                   &app.policy_dir),
     CM_SETTING_STR("ARREARS_SCHEDULER_KEY_PREFIX",
                    "sch:", "prefix of every Redis key of the scheduler", &app.key_prefix),
     CM_SETTING_INT("ARREARS_SCHEDULER_BATCH", "1000", "most events applied per batch", 1, 100000,
@@ -63,16 +69,72 @@ static cm_setting table[] = {
         &app.fault, check_fault),
     CM_SETTINGS_END};
 
-/* --check-config too: the policy file must load */
+/* Loads the policies (the directory when set, else the file) into *s. */
+static int load_policies(sch_policy_set *s, char *errstr, size_t errlen)
+{
+    if (app.policy_dir[0])
+        return sch_policy_set_load_dir(s, app.policy_dir, errstr, errlen);
+    return sch_policy_set_load_file(s, app.policy_file, errstr, errlen);
+}
+
+/* Shows the loaded versions on /readyz and in the log. */
+static void policies_loaded(const char *what)
+{
+    char desc[480], info[512];
+    sch_policy_set_describe(&app.pols, desc, sizeof desc);
+    snprintf(info, sizeof info, "policy %s", desc);
+    if (app.svc)
+        cm_service_ready_info(&app.svc->ready, info);
+    cm_log_info("policies %s: %s", what, desc);
+}
+
+/* SIGHUP: reload the policy directory at the next turn */
+static volatile sig_atomic_t reload_wanted;
+static void on_hup(int sig)
+{
+    (void)sig;
+    reload_wanted = 1;
+}
+
+/* A valid new set replaces the running one between batches (no batch
+ * holds a policy pointer across turns); an invalid one is refused with
+ * every error logged, and the running set stays. */
+static void reload(void)
+{
+    static char err[16384];
+    sch_policy_set next;
+    reload_wanted = 0;
+    if (load_policies(&next, err, sizeof err) < 0) {
+        cm_log_error("policy reload refused, the running policies stay:\n%s", err);
+        cm_metric_add(app.eng.m[CT_M_SCHEDULER_POLICY_REFUSED], 1);
+        return;
+    }
+    sch_policy_set old = app.pols;
+    app.pols = next;
+    app.eng.pol = app.pols.v[0].pol;
+    app.eng.pols = &app.pols;
+    sch_policy_set_free(&old);
+    cm_metric_add(app.eng.m[CT_M_SCHEDULER_POLICY_RELOADED], 1);
+    policies_loaded("reloaded");
+}
+
+static int poll_wait(cm_service *s, void *loop)
+{
+    if (reload_wanted)
+        reload();
+    return sch_loop_poll_wait(s, loop);
+}
+
+/* --check-config too: the policies must load */
 static int configure(void *a, char *errstr, size_t errlen)
 {
-    char err[1024];
-    if (sch_policy_load_file(app.policy_file, &app.pol, err, sizeof err) < 0) {
-        snprintf(errstr, errlen, "ARREARS_POLICY: %s", err);
+    static char err[16384];
+    if (load_policies(&app.pols, err, sizeof err) < 0) {
+        snprintf(errstr, errlen, "%s: %s",
+                 app.policy_dir[0] ? "ARREARS_POLICY_DIR" : "ARREARS_POLICY", err);
         return -1;
     }
     (void)a;
-    app.pol_ok = 1;
     return 0;
 }
 
@@ -82,7 +144,9 @@ static int init(cm_service *s, void *a, char *errstr, size_t errlen)
      * heap instead of trimming it back to the kernel after every batch */
     mallopt(M_TRIM_THRESHOLD, 256 << 20);
     mallopt(M_MMAP_THRESHOLD, 64 << 20);
-    app.eng = (sch_engine){.pol = &app.pol,
+    app.svc = s;
+    app.eng = (sch_engine){.pol = app.pols.v[0].pol,
+                           .pols = app.policy_dir[0] ? &app.pols : NULL,
                            .fire_batch = app.fire_batch,
                            .now = cm_clock_now_ms,
                            .next_due = INT64_MAX,
@@ -105,7 +169,15 @@ static int start(cm_service *s, void *a, char *errstr, size_t errlen)
     app.ks = (sch_kafka_sink){s->producer, &s->dr, app.commands, app.events, app.delivery_timeout};
     sch_kafka_sink_bind(&app.ks, &app.eng.sink);
     cm_log_info("scheduler started: %s -> %s (policy %s, key prefix %s)", app.events, app.commands,
-                app.policy_file, app.eng.prefix);
+                app.policy_dir[0] ? app.policy_dir : app.policy_file, app.eng.prefix);
+    policies_loaded("loaded");
+    if (app.policy_dir[0]) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_hup;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGHUP, &sa, NULL);
+    }
     return 0;
 }
 
@@ -113,8 +185,7 @@ static void cleanup(void *a)
 {
     sch_loop_free(a);
     free(app.eng.pending);
-    if (app.pol_ok)
-        sch_policy_free(&app.pol);
+    sch_policy_set_free(&app.pols);
 }
 
 int main(int argc, char **argv)
@@ -138,7 +209,7 @@ int main(int argc, char **argv)
                .on_rebalance = sch_loop_rebalance,
                .lag_metric = CT_LAG_SCHEDULER_NAME,
                .lag_help = CT_LAG_SCHEDULER_HELP},
-        .loop = {.poll_wait = sch_loop_poll_wait,
+        .loop = {.poll_wait = poll_wait,
                  .on_batch = sch_loop_on_batch,
                  .on_tick = sch_loop_on_tick,
                  .on_stop = sch_loop_on_stop}};

@@ -189,6 +189,8 @@ static void write_invoices(sch_ops *a, const sch_ctx *c)
     const char *fs, *fv;
     char member[CT_KEY_MAX], due[200];
     sch_policy_fallback(c->pol, &fs, &fv);
+    if (c->pols) /* per tenant, reloadable: every invoice names its strategy */
+        fs = fv = "";
     size_t cnt_at = 0;
     long long nset = 0;
     for (size_t i = 0; i < n; i++) {
