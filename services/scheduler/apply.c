@@ -716,6 +716,12 @@ static void assign_strategy(sch_ctx *c, sch_rec *inv, sch_rec *cust, const ct_in
         cm_strlcpy(inv->u.inv.strategy, c->pol->strategies[si].name, sizeof inv->u.inv.strategy);
         snprintf(inv->u.inv.variant, sizeof inv->u.inv.variant, "%s",
                  c->pol->strategies[si].variants[vi].name);
+    } else { /* no segment matched: the last strategy's first variant runs it
+              * (docs/policy.md "strategies"); named, so a reload keeps it */
+        const char *sn, *vn;
+        sch_policy_fallback(c->pol, &sn, &vn);
+        cm_strlcpy(inv->u.inv.strategy, sn, sizeof inv->u.inv.strategy);
+        cm_strlcpy(inv->u.inv.variant, vn, sizeof inv->u.inv.variant);
     }
     free(ct);
 }
