@@ -313,15 +313,43 @@ effectiveness = report("effectiveness", {
          "responded_invoices", "response_rate_percent", "recovered"])),
     "experiments": array(obj({
         "strategy": TEXT, "baseline": TEXT,
-        "variants": array(obj({"variant": TEXT, "invoices": COUNT, "paid_invoices": COUNT,
-                               "recovery_rate_percent": RATE, "recovered": recovered()},
-                              ["variant", "invoices", "paid_invoices",
-                               "recovery_rate_percent", "recovered"])),
+        "variants": array(obj({
+            "variant": TEXT, "invoices": COUNT, "paid_invoices": COUNT,
+            "recovery_rate_percent": RATE,
+            "recovery_ci95_low_percent": RATE, "recovery_ci95_high_percent": RATE,
+            "recovered": recovered(),
+            # issue 15: the arms compared on cost
+            "messages": dict(obj({c: COUNT for c in CHANNEL["enum"]}, []),
+                             description="sent ladder messages of the variant by channel; "
+                                         "only channels with any"),
+            "unpriced_messages": COUNT,
+            "collection_cost": array(obj({"currency": CURRENCY, "cost_minor": NONNEG,
+                                          "unpriced_messages": COUNT,
+                                          "recovered_minor": MINOR,
+                                          "cost_per_100_recovered": RATE},
+                                         ["currency", "cost_minor", "unpriced_messages",
+                                          "recovered_minor", "cost_per_100_recovered"])),
+            "days_to_recover": obj({"count": COUNT, "median_days": RATE, "p90_days": RATE},
+                                   ["count", "median_days", "p90_days"])},
+            ["variant", "invoices", "paid_invoices", "recovery_rate_percent",
+             "recovery_ci95_low_percent", "recovery_ci95_high_percent", "recovered",
+             "messages", "unpriced_messages", "collection_cost", "days_to_recover"])),
         "comparisons": array(obj({"variant": TEXT, "baseline": TEXT,
                                   "difference_points": RATE, "ci95_low_points": RATE,
-                                  "ci95_high_points": RATE},
+                                  "ci95_high_points": RATE,
+                                  "z_score": {"type": ["number", "null"],
+                                              "description": "pooled two-proportion z, 2 "
+                                                             "decimals; null when either "
+                                                             "variant has no invoice"},
+                                  "p_value": {"type": ["number", "null"],
+                                              "description": "two-sided, 4 decimals; null "
+                                                             "when either variant has no "
+                                                             "invoice"},
+                                  "significant": {"type": "boolean"},
+                                  "verdict": dict(TEXT, minLength=1)},
                                  ["variant", "baseline", "difference_points",
-                                  "ci95_low_points", "ci95_high_points"]))},
+                                  "ci95_low_points", "ci95_high_points", "z_score", "p_value",
+                                  "significant", "verdict"]))},
         ["strategy", "baseline", "variants", "comparisons"]))},
     ["response_window_days", "rows", "experiments"])
 

@@ -15,6 +15,8 @@
 #include "reporter.h"
 #include "report_int.h"
 
+#include "contract.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +44,9 @@ typedef struct rep_vacc {
     const char *strategy, *variant;
     int strategy_ix;
     int64_t n, paid;
+    int64_t msgs[CT_CH_COUNT], unpriced; /* sent ladder messages of the variant */
+    int32_t *days;                       /* due date -> paid in full, paid invoices */
+    uint32_t ndays, capdays;
 } rep_vacc;
 
 static const rep_state *rep_sort_st;
@@ -73,6 +78,117 @@ static json_t *rep_money_list(const rep_state *st, const int64_t *amounts)
     return a;
 }
 
+int rep_wilson95(int64_t x, int64_t n, double *lo, double *hi)
+{
+    if (n <= 0 || x < 0 || x > n)
+        return -1;
+    const double z = REP_Z95, nn = (double)n, p = (double)x / nn;
+    double den = 1 + z * z / nn;
+    double mid = (p + z * z / (2 * nn)) / den;
+    double half = z / den * sqrt(p * (1 - p) / nn + z * z / (4 * nn * nn));
+    *lo = mid - half < 0 ? 0 : mid - half;
+    *hi = mid + half > 1 ? 1 : mid + half;
+    return 0;
+}
+
+int rep_two_prop_z(int64_t x1, int64_t n1, int64_t x0, int64_t n0, double *z, double *p)
+{
+    if (n1 <= 0 || n0 <= 0)
+        return -1;
+    double p1 = (double)x1 / (double)n1, p0 = (double)x0 / (double)n0;
+    double pool = (double)(x1 + x0) / (double)(n1 + n0);
+    double se = sqrt(pool * (1 - pool) * (1.0 / (double)n1 + 1.0 / (double)n0));
+    if (se == 0) { /* both 0% or both 100%: no difference at all */
+        *z = 0;
+        *p = 1;
+        return 0;
+    }
+    *z = (p1 - p0) / se;
+    *p = erfc(fabs(*z) / sqrt(2.0));
+    return 0;
+}
+
+/* One variant of an experiment: counts, recovery and its Wilson interval,
+ * money recovered, messages by channel, cost to collect per currency and
+ * days to recover. rec, cost and unpriced are per currency index. */
+static json_t *rep_variant_json(const rep_state *st, rep_vacc *v, const int64_t *rec,
+                                const int64_t *cost, const int64_t *unpriced)
+{
+    double lo = NAN, hi = NAN;
+    rep_wilson95(v->paid, v->n, &lo, &hi);
+    json_t *msgs = json_object(), *cc = json_array(), *days = json_object();
+    static const ct_channel by_name[] = {CT_CH_CALL_TASK, CT_CH_EMAIL, CT_CH_LETTER, CT_CH_SMS,
+                                         CT_CH_WEBHOOK};
+    for (size_t k = 0; k < sizeof by_name / sizeof *by_name; k++)
+        if (v->msgs[by_name[k]])
+            json_object_set_new(msgs, ct_channel_name(by_name[k]),
+                                json_integer(v->msgs[by_name[k]]));
+    uint32_t order[65536];
+    rep_cur_order(st, order);
+    for (uint32_t ci = 0; ci < st->ncurs; ci++) {
+        uint32_t c = order[ci];
+        if (!cost[c] && !rec[c] && !unpriced[c])
+            continue;
+        /* a cost with unpriced messages in it is not known: no ratio */
+        json_array_append_new(
+            cc, json_pack("{s:s, s:I, s:I, s:I, s:o}", "currency", st->curs[c].code, "cost_minor",
+                          (json_int_t)cost[c], "unpriced_messages", (json_int_t)unpriced[c],
+                          "recovered_minor", (json_int_t)rec[c], "cost_per_100_recovered",
+                          unpriced[c] ? json_null() : rep_ratio_json(cost[c], rec[c], 100)));
+    }
+    json_object_set_new(days, "count", json_integer(v->ndays));
+    rep_days_stats(v->days, v->ndays, days);
+    return json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o}", "variant",
+                     v->variant, "invoices", (json_int_t)v->n, "paid_invoices", (json_int_t)v->paid,
+                     "recovery_rate_percent", rep_ratio_json(v->paid, v->n, 100),
+                     "recovery_ci95_low_percent", rep_num2(100.0 * lo),
+                     "recovery_ci95_high_percent", rep_num2(100.0 * hi), "recovered",
+                     rep_money_list(st, rec), "messages", msgs, "unpriced_messages",
+                     (json_int_t)v->unpriced, "collection_cost", cc, "days_to_recover", days);
+}
+
+/* A challenger v against its champion b: the difference in recovery rate
+ * with its Wald interval, the pooled two-proportion z-test and the verdict
+ * in words. */
+static json_t *rep_compare_json(const rep_vacc *v, const rep_vacc *b)
+{
+    json_t *diff = json_null(), *lo = json_null(), *hi = json_null(), *zj = json_null(),
+           *pj = json_null();
+    double z, p;
+    int sig = 0;
+    char verdict[512];
+    if (rep_two_prop_z(v->paid, v->n, b->paid, b->n, &z, &p) == 0) {
+        double p1 = (double)v->paid / (double)v->n, p0 = (double)b->paid / (double)b->n;
+        double se = sqrt(p1 * (1 - p1) / (double)v->n + p0 * (1 - p0) / (double)b->n);
+        diff = rep_ratio_json(v->paid * b->n - b->paid * v->n, v->n * b->n, 100);
+        lo = rep_num2(100.0 * (p1 - p0 - REP_Z95 * se));
+        hi = rep_num2(100.0 * (p1 - p0 + REP_Z95 * se));
+        zj = rep_num2(z);
+        pj = json_real(round(p * 10000.0) / 10000.0);
+        sig = p < 0.05;
+        double pts = json_real_value(diff);
+        char pv[32], what[128];
+        if (p < 0.001)
+            snprintf(pv, sizeof pv, "p < 0.001");
+        else
+            snprintf(pv, sizeof pv, "p = %.3f", p);
+        if (pts == 0)
+            snprintf(what, sizeof what, "the same as");
+        else
+            snprintf(what, sizeof what, "%.2f points %s than", fabs(pts),
+                     pts > 0 ? "more" : "less");
+        snprintf(verdict, sizeof verdict, "%s recovers %s %s; %s at 95%% (%s)", v->variant, what,
+                 b->variant, sig ? "significant" : "not significant", pv);
+    } else {
+        snprintf(verdict, sizeof verdict, "no verdict: %s has no invoices",
+                 v->n ? b->variant : v->variant);
+    }
+    return json_pack("{s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:b, s:s}", "variant", v->variant,
+                     "baseline", b->variant, "difference_points", diff, "ci95_low_points", lo,
+                     "ci95_high_points", hi, "z_score", zj, "p_value", pj, "significant", sig,
+                     "verdict", verdict);
+}
+
 json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d,
                                  int64_t generated_ms)
 {
@@ -85,12 +201,15 @@ json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d
     rep_vacc *vars = calloc(ng ? ng : 1, sizeof *vars); /* at most one per group */
     const char **strats = calloc(ng ? ng : 1, sizeof *strats);
     uint32_t *strat_seen = calloc(ng ? ng : 1, sizeof *strat_seen);
+    int32_t *ccur = malloc((st->ncontacts ? st->ncontacts : 1) * sizeof *ccur);
+    int64_t *vcost = calloc((size_t)(ng ? ng : 1) * nc, sizeof *vcost);
+    int64_t *vunp = calloc((size_t)(ng ? ng : 1) * nc, sizeof *vunp); /* unpriced */
     rep_pinst *prom = NULL;
     size_t nprom = 0;
     int nvars = 0, nstrats = 0;
     json_t *rep = NULL, *rows = NULL, *exps = NULL;
 
-    if (!g || !rec || !order || !vars || !strats || !strat_seen)
+    if (!g || !rec || !order || !vars || !strats || !strat_seen || !ccur || !vcost || !vunp)
         goto fail;
     /* strategies and variants of this tenant */
     uint32_t nord = 0;
@@ -121,14 +240,45 @@ json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d
         g[i].variant = v;
     }
     const rep_tlists *tl = &st->by_tenant[tenant];
+    /* the currency a message is charged in: the alphabetically first of
+     * its invoices' currencies */
+    for (uint32_t x = 0; x < st->ncontacts; x++)
+        ccur[x] = -1;
+    for (uint32_t x = 0; x < tl->invs.n; x++) {
+        const rep_inv *inv = &st->invs[tl->invs.v[x]];
+        for (uint32_t k = 0; k < inv->ncontacts; k++) {
+            int32_t *cc = &ccur[inv->contacts[k]];
+            if (*cc < 0 || strcmp(st->curs[inv->cur].code, st->curs[*cc].code) < 0)
+                *cc = inv->cur;
+        }
+    }
     for (uint32_t x = 0; x < tl->contacts.n; x++) {
-        const rep_contact *c = &st->contacts[tl->contacts.v[x]];
+        uint32_t ci = tl->contacts.v[x];
+        const rep_contact *c = &st->contacts[ci];
         if (st->groups[c->group].tenant != tenant || c->at_ms > end_ms)
             continue;
-        if (c->sent)
-            g[c->group].sent++;
-        else
+        if (!c->sent) {
             g[c->group].failed++;
+            continue;
+        }
+        g[c->group].sent++;
+        if (g[c->group].strategy < 0) /* logged contacts: no variant's messages */
+            continue;
+        const char *chn = st->groups[c->group].channel;
+        ct_channel ch = ct_channel_parse(chn, strlen(chn));
+        rep_vacc *v = &vars[g[c->group].variant];
+        int64_t unit = 0;
+        if (ch == CT_CH_NONE)
+            continue;
+        v->msgs[ch]++;
+        size_t vc = (size_t)g[c->group].variant * nc + (uint32_t)ccur[ci];
+        if (ccur[ci] >= 0 && rep_costs_get(st->costs, ch, st->curs[ccur[ci]].code, &unit)) {
+            vcost[vc] += unit;
+        } else {
+            v->unpriced++;
+            if (ccur[ci] >= 0)
+                vunp[vc]++;
+        }
     }
     /* promise instants per invoice */
     for (uint32_t x = 0; x < tl->proms.n; x++) {
@@ -229,8 +379,12 @@ json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d
             strat_seen[s] = i + 1;
             rep_vacc *v = &vars[g[c->group].variant];
             v->n++;
-            if (paid != REP_DAY_NONE && (int64_t)paid * REP_MS_PER_DAY + REP_MS_PER_DAY > c->at_ms)
+            if (paid != REP_DAY_NONE &&
+                (int64_t)paid * REP_MS_PER_DAY + REP_MS_PER_DAY > c->at_ms) {
                 v->paid++;
+                if (inv->known && REP_GROW(v->days, v->capdays, v->ndays + 1) == 0)
+                    v->days[v->ndays++] = paid - inv->due;
+            }
         }
     }
 
@@ -287,31 +441,17 @@ json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d
                 base = idx[j];
         json_t *va = json_array(), *cmp = json_array();
         for (int j = 0; j < n; j++) {
-            const rep_vacc *v = &vars[idx[j]];
+            rep_vacc *v = &vars[idx[j]];
             memset(vrec, 0, nc * sizeof *vrec);
             for (uint32_t k = 0; k < nord; k++)
                 if (g[order[k]].variant == idx[j])
                     for (uint32_t c = 0; c < nc; c++)
                         vrec[c] += rec[(size_t)order[k] * nc + c];
-            json_array_append_new(va, json_pack("{s:s, s:I, s:I, s:o, s:o}", "variant", v->variant,
-                                                "invoices", (json_int_t)v->n, "paid_invoices",
-                                                (json_int_t)v->paid, "recovery_rate_percent",
-                                                rep_ratio_json(v->paid, v->n, 100), "recovered",
-                                                rep_money_list(st, vrec)));
+            json_array_append_new(va, rep_variant_json(st, v, vrec, &vcost[(size_t)idx[j] * nc],
+                                                       &vunp[(size_t)idx[j] * nc]));
             if (idx[j] == base)
                 continue;
-            const rep_vacc *b = &vars[base];
-            json_t *diff = json_null(), *lo = json_null(), *hi = json_null();
-            if (v->n && b->n) {
-                double p1 = (double)v->paid / (double)v->n, p0 = (double)b->paid / (double)b->n;
-                double se = sqrt(p1 * (1 - p1) / (double)v->n + p0 * (1 - p0) / (double)b->n);
-                diff = rep_ratio_json(v->paid * b->n - b->paid * v->n, v->n * b->n, 100);
-                lo = rep_num2(100.0 * (p1 - p0 - 1.96 * se));
-                hi = rep_num2(100.0 * (p1 - p0 + 1.96 * se));
-            }
-            json_array_append_new(cmp, json_pack("{s:s, s:s, s:o, s:o, s:o}", "variant", v->variant,
-                                                 "baseline", b->variant, "difference_points", diff,
-                                                 "ci95_low_points", lo, "ci95_high_points", hi));
+            json_array_append_new(cmp, rep_compare_json(v, &vars[base]));
         }
         json_array_append_new(exps,
                               json_pack("{s:s, s:s, s:o, s:o}", "strategy", strats[s], "baseline",
@@ -331,9 +471,14 @@ done:
     free(g);
     free(rec);
     free(order);
+    for (int v = 0; vars && v < nvars; v++)
+        free(vars[v].days);
     free(vars);
     free(strats);
     free(strat_seen);
     free(prom);
+    free(ccur);
+    free(vcost);
+    free(vunp);
     return rep;
 }

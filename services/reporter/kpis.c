@@ -33,12 +33,6 @@ typedef struct rep_kacc {
     int present;
 } rep_kacc;
 
-static int rep_i32_cmp(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
 static int rep_late_push(rep_kacc *a, int32_t v)
 {
     if (REP_GROW(a->late, a->caplate, a->nlate + 1) < 0)
@@ -186,21 +180,14 @@ static json_t *rep_kpis_json(const char *name, int32_t from, int32_t to, rep_kac
     json_t *late = json_object();
     json_object_set_new(late, "count", json_integer(a->nlate));
     if (a->nlate) {
-        qsort(a->late, a->nlate, sizeof *a->late, rep_i32_cmp);
         int64_t sum = 0;
         for (uint32_t i = 0; i < a->nlate; i++)
             sum += a->late[i];
-        int64_t median2 = a->nlate % 2 ? 2 * (int64_t)a->late[a->nlate / 2]
-                                       : (int64_t)a->late[a->nlate / 2 - 1] + a->late[a->nlate / 2];
-        uint32_t rank = (uint32_t)(((uint64_t)a->nlate * 9 + 9) / 10); /* ceil(0.9 n) */
         json_object_set_new(late, "mean_days", rep_ratio_json(sum, a->nlate, 1));
-        json_object_set_new(late, "median_days", rep_ratio_json(median2, 2, 1));
-        json_object_set_new(late, "p90_days", rep_ratio_json(a->late[rank - 1], 1, 1));
     } else {
         json_object_set_new(late, "mean_days", json_null());
-        json_object_set_new(late, "median_days", json_null());
-        json_object_set_new(late, "p90_days", json_null());
     }
+    rep_days_stats(a->late, a->nlate, late);
     json_t *o = json_pack(
         "{s:s, s:s, s:s, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:I, s:I, s:o,"
         " s:o, s:{s:I, s:I, s:o}, s:{s:I, s:I, s:o}}",

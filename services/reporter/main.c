@@ -19,6 +19,8 @@
 static struct {
     cm_settings_common c;
     int64_t interval, max_age, snap_every;
+    const char *costs_path;
+    rep_costs costs; /* from costs_path; st->costs points here when set */
     rep_svc svc;
 } app;
 
@@ -34,12 +36,19 @@ static cm_setting table[] = {
     CM_SETTING_DURATION("ARREARS_REPORTER_SNAPSHOT_INTERVAL", "10s",
                         "save the aggregates and their offsets to Redis this often (real time)",
                         100, 3600000, &app.snap_every),
+    CM_SETTING_PATH("ARREARS_REPORTER_COSTS", "",
+                    "JSON file of the unit cost of a message per channel and currency "
+                    "({\"sms_minor\": {\"GBP\": 4}, ...}, or a policy with them under \"costs\"), "
+                    "for the effectiveness report's cost to collect; empty: costs unknown",
+                    &app.costs_path),
     CM_SETTINGS_END};
 
 static int init(cm_service *s, void *a, char *errstr, size_t errlen)
 {
     rep_svc *r = a;
-    (void)errstr, (void)errlen;
+    if (app.costs_path && *app.costs_path &&
+        rep_costs_load(app.costs_path, &app.costs, errstr, errlen) < 0)
+        return -1;
     r->ready = &s->ready;
     r->interval = app.interval;
     r->max_age = app.max_age;
@@ -62,7 +71,10 @@ static int start(cm_service *s, void *a, char *errstr, size_t errlen)
     r->producer = s->producer;
     r->dr = &s->dr;
     r->redis = s->redis;
-    return rep_serve_start(r, &cm_service_run, errstr, errlen);
+    int rc = rep_serve_start(r, &cm_service_run, errstr, errlen);
+    if (rc == 0 && r->st && app.costs_path && *app.costs_path)
+        r->st->costs = &app.costs;
+    return rc;
 }
 
 static int on_batch(cm_service *s, void *a, rd_kafka_message_t **msgs, size_t n)

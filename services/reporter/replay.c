@@ -2,7 +2,7 @@
  *
  *   arrears-reporter replay [--events FILE.jsonl] [--contacts FILE.jsonl]
  *                           [--backtest FILE.jsonl] --at YYYY-MM-DD
- *                           [--tenant T] [--type T] [--table]
+ *                           [--tenant T] [--type T] [--table] [--costs FILE]
  *
  * Events are inbound CloudEvents lines (normalized by normalize.c), or
  * canonical events (lines without "specversion" are applied as is).
@@ -30,7 +30,7 @@
 static const char rep_replay_usage[] =
     "arrears-reporter replay [--events FILE.jsonl] [--contacts FILE.jsonl] "
     "[--backtest FILE.jsonl] --at YYYY-MM-DD [--tenant T] [--type aging|kpis|effectiveness] "
-    "[--table] (--events or --backtest required)";
+    "[--table] [--costs FILE.json] (--events or --backtest required)";
 
 static int rep_cmp_str(const void *a, const void *b)
 {
@@ -181,8 +181,9 @@ static int rep_replay_print(const rep_state *st, const char *const *names, uint3
 int rep_replay_main(int argc, char **argv, FILE *out, FILE *err)
 {
     const char *events = NULL, *contacts = NULL, *backtest = NULL, *at = NULL, *tenant = NULL,
-               *type = NULL;
+               *type = NULL, *costs_path = NULL;
     int table = 0, rc = 2;
+    rep_costs costs;
     rep_state *st = NULL;
     char **names = NULL;
     for (int i = 1; i < argc; i++) {
@@ -193,6 +194,7 @@ int rep_replay_main(int argc, char **argv, FILE *out, FILE *err)
                             : !strcmp(a, "--at")       ? &at
                             : !strcmp(a, "--tenant")   ? &tenant
                             : !strcmp(a, "--type")     ? &type
+                            : !strcmp(a, "--costs")    ? &costs_path
                                                        : NULL;
         if (slot && i + 1 < argc) {
             *slot = argv[++i];
@@ -226,8 +228,15 @@ int rep_replay_main(int argc, char **argv, FILE *out, FILE *err)
         fprintf(err, "replay: --type: one of aging, kpis, effectiveness\n");
         return 2;
     }
+    char cerr[512];
+    if (costs_path && rep_costs_load(costs_path, &costs, cerr, sizeof cerr) < 0) {
+        fprintf(err, "replay: --costs: %s\n", cerr);
+        return 2;
+    }
     st = rep_state_new();
     long bad = 0, decisions = 0;
+    if (st && costs_path)
+        st->costs = &costs;
     if (!st || (events && rep_replay_file(st, events, REP_IN_EVENTS, err, &bad, &decisions) < 0) ||
         (contacts && rep_replay_file(st, contacts, REP_IN_CONTACTS, err, &bad, &decisions) < 0) ||
         (backtest && rep_replay_file(st, backtest, REP_IN_BACKTEST, err, &bad, &decisions) < 0))

@@ -148,3 +148,23 @@ json_t *rep_report_build(const rep_state *st, const char *type, const char *tena
     }
     return r;
 }
+
+static int rep_i32_cmp(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+void rep_days_stats(int32_t *v, uint32_t n, json_t *into)
+{
+    if (!n) {
+        json_object_set_new(into, "median_days", json_null());
+        json_object_set_new(into, "p90_days", json_null());
+        return;
+    }
+    qsort(v, n, sizeof *v, rep_i32_cmp);
+    int64_t median2 = n % 2 ? 2 * (int64_t)v[n / 2] : (int64_t)v[n / 2 - 1] + v[n / 2];
+    uint32_t rank = (uint32_t)(((uint64_t)n * 9 + 9) / 10); /* ceil(0.9 n) */
+    json_object_set_new(into, "median_days", rep_ratio_json(median2, 2, 1));
+    json_object_set_new(into, "p90_days", rep_ratio_json(v[rank - 1], 1, 1));
+}

@@ -21,4 +21,9 @@ int rep_promise_status(const rep_state *st, const rep_promise *p, int32_t d, int
  * order); order must hold st->ncurs entries. */
 void rep_cur_order(const rep_state *st, uint32_t *order);
 
+/* Sorts v[0..n) and sets "median_days" (the mean of the two middle values
+ * for an even n) and "p90_days" (nearest rank: the ceil(0.9 n)-th
+ * smallest) on into, 2 decimals; both null when n == 0. */
+void rep_days_stats(int32_t *v, uint32_t n, json_t *into);
+
 #endif

@@ -141,6 +141,27 @@ typedef struct rep_tlists {
     rep_list invs, pays, proms, contacts, money;
 } rep_tlists;
 
+/* ---- costs.c ---- */
+/* The unit cost of a message by channel and currency (the policy's
+ * `costs`: {"sms_minor": {"GBP": 4}, ...}; docs/reports.md "arms"). */
+#define REP_COSTS_MAX 160
+typedef struct rep_costs {
+    int n;
+    struct {
+        uint8_t channel; /* ct_channel */
+        char code[4];
+        int64_t minor;
+    } v[REP_COSTS_MAX];
+} rep_costs;
+
+/* Fills out from a costs object, or from a policy's "costs" when j has
+ * that key. 0, or -1 with "$.costs.sms_minor.GBP: ..." in errstr. */
+int rep_costs_parse(const json_t *j, rep_costs *out, char *errstr, size_t errlen);
+/* rep_costs_parse of the JSON file at path (errstr starts with path). */
+int rep_costs_load(const char *path, rep_costs *out, char *errstr, size_t errlen);
+/* 1 and *minor when c (may be NULL) prices channel in currency, else 0. */
+int rep_costs_get(const rep_costs *c, int channel, const char *currency, int64_t *minor);
+
 /* Offsets: the next offset to read per (topic index, partition). */
 #define REP_MAX_PARTS 1024
 typedef struct rep_offsets {
@@ -175,6 +196,7 @@ typedef struct rep_state {
     uint32_t capby;
     uint64_t applied, duplicates, rejected;
     rep_offsets offsets;
+    const rep_costs *costs; /* borrowed, NULL: none; configuration, not in snapshots */
 } rep_state;
 
 rep_state *rep_state_new(void);
@@ -209,6 +231,17 @@ json_t *rep_report_aging(const rep_state *st, uint32_t tenant, int32_t d, int64_
 json_t *rep_report_kpis(const rep_state *st, uint32_t tenant, int32_t d, int64_t generated_ms);
 json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d,
                                  int64_t generated_ms);
+/* The arm statistics of the effectiveness report (effect.c;
+ * docs/reports.md "arms"), z = REP_Z95 for 95%:
+ * rep_wilson95: the Wilson score interval of x successes in n, as
+ * fractions in [0, 1]; -1 when n <= 0.
+ * rep_two_prop_z: the pooled two-proportion z-test of x1/n1 against
+ * x0/n0: z = (p1 - p0) / sqrt(p (1 - p) (1/n1 + 1/n0)) with
+ * p = (x1 + x0) / (n1 + n0), and the two-sided p-value erfc(|z| / sqrt 2);
+ * z = 0 and p-value 1 when p is 0 or 1; -1 when n1 or n0 <= 0. */
+#define REP_Z95 1.96 /* the textbook 97.5% normal quantile (1.959964), rounded */
+int rep_wilson95(int64_t x, int64_t n, double *lo, double *hi);
+int rep_two_prop_z(int64_t x1, int64_t n1, int64_t x0, int64_t n0, double *z, double *pvalue);
 /* Builds report type ("aging", "kpis", "effectiveness") for tenant name,
  * which may be unknown (an empty report). NULL for an unknown type. */
 json_t *rep_report_build(const rep_state *st, const char *type, const char *tenant, int32_t d,
