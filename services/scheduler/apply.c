@@ -694,6 +694,58 @@ static void set_inv_fields(sch_inv *v, const ct_invoice *d)
     v->due = d->due_on.day;
 }
 
+/* The index of inv's strategy in the policy (the fallback's when it names
+ * none or one that is gone), or -1 without strategies. */
+static int strategy_index(const sch_policy *p, const sch_inv *v)
+{
+    for (int i = 0; i < p->nstrategies; i++)
+        if (strcmp(p->strategies[i].name, v->strategy) == 0)
+            return i;
+    return p->nstrategies - 1;
+}
+
+/* A strategy with "reassess": before one of its steps goes, the debtor is
+ * matched again (customer tags, country, the invoice's currency and
+ * amount: the invoice's own tags are not kept). If an earlier strategy
+ * now matches, the invoice moves there, its ladder re-armed as for a late
+ * invoice (missed steps collapse into the one its age calls for, at the
+ * next send time, under the next attempt number so that its command ids
+ * differ from the old ladder's); the step that was due is not sent. 1
+ * when it moved. */
+static int reassess(sch_ctx *c, sch_rec *inv, sch_rec *cust)
+{
+    sch_inv *v = &inv->u.inv;
+    int cur = strategy_index(c->pol, v);
+    if (cur < 0 || !c->pol->strategies[cur].reassess)
+        return 0;
+    const char *tags[64];
+    int nt = 0;
+    char *ct = cust && cust->u.cust.tags ? strdup(cust->u.cust.tags) : NULL, *save = NULL;
+    for (char *tok = ct ? strtok_r(ct, ",", &save) : NULL; tok && nt < 64;
+         tok = strtok_r(NULL, ",", &save))
+        tags[nt++] = tok;
+    sch_subject s = {inv->tenant, v->customer, cust ? cust->u.cust.country : NULL,
+                     v->currency, v->amount,   tags,
+                     nt};
+    int si, vi, moved = 0;
+    if (sch_policy_assign(c->pol, &s, &si, &vi) == 0 && si < cur) {
+        const sch_strategy *to = &c->pol->strategies[si];
+        char rule[160], h[200];
+        snprintf(rule, sizeof rule, "reassess:%s/%s", to->name, to->variants[vi].name);
+        snprintf(h, sizeof h, "%d.%d@%lld!%s;", v->step, v->attempt, (long long)c->now, rule);
+        hist(inv, h);
+        if (decide(c, inv, v->step, rule, v->next_ms) < 0)
+            c->oom = 1;
+        cm_strlcpy(v->strategy, to->name, sizeof v->strategy);
+        cm_strlcpy(v->variant, to->variants[vi].name, sizeof v->variant);
+        v->attempt++; /* a new ladder: its step ids must not meet the old ones' */
+        arm(c, inv, cust, 0, 1);
+        moved = 1;
+    }
+    free(ct);
+    return moved;
+}
+
 static void assign_strategy(sch_ctx *c, sch_rec *inv, sch_rec *cust, const ct_invoice *d)
 {
     const char *tags[64];
@@ -1764,6 +1816,8 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
         v->next_ms = 0;
         return 0;
     }
+    if (reassess(c, inv, cust))
+        return c->oom ? -1 : 0;
     const sch_step *st = &l->steps[v->step];
     int fired = 0;
     /* handing a debt to an agency is not a contact with the debtor: an

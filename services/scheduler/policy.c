@@ -366,8 +366,8 @@ static int parse_strategies(json_t *doc, sch_policy *pol, char *errstr, size_t e
             return err(errstr, errlen, p, "must be an object");
         const char *key;
         json_t *v;
-        static const char *const known[] = {"name",   "segment", "variants",
-                                            "ladder", "comment", NULL};
+        static const char *const known[] = {"name",    "segment",  "variants", "ladder",
+                                            "comment", "reassess", NULL};
         json_object_foreach(so, key, v)
         {
             if (!in_list(key, known)) {
@@ -383,6 +383,12 @@ static int parse_strategies(json_t *doc, sch_policy *pol, char *errstr, size_t e
         fmt(vp, sizeof vp, "%s.segment", p);
         if (parse_segment(json_object_get(so, "segment"), vp, &s->seg, errstr, errlen) < 0)
             return -1;
+        json_t *ra = json_object_get(so, "reassess");
+        if (ra && !json_is_boolean(ra)) {
+            fmt(vp, sizeof vp, "%s.reassess", p);
+            return err(errstr, errlen, vp, "must be true or false");
+        }
+        s->reassess = json_is_true(ra);
         json_t *vs = json_object_get(so, "variants");
         json_t *single = json_object_get(so, "ladder");
         if (vs && single)

@@ -68,6 +68,7 @@ typedef struct sch_strategy {
     sch_variant *variants;
     int nvariants;
     int total_weight;
+    int reassess; /* "reassess": chosen again each time one of its steps fires */
 } sch_strategy;
 
 typedef struct sch_policy {

@@ -824,7 +824,7 @@ int sch_rec_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errle
 }
 
 const char *const sch_cust_fields[] = {"v",  "tz", "lo", "co", "oo", "cz", "sl",
-                                       "cv", "wn", "rg", "xz", "pc", "kd", NULL};
+                                       "cv", "wn", "rg", "xz", "pc", "kd", "tg", NULL};
 
 int sch_cust_decode_contact(sch_rec *r, const redisReply *rep)
 {

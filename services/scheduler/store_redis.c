@@ -123,7 +123,7 @@ static cm_redis_script peek_script = CM_REDIS_SCRIPT(
     "      ci = seen[ck]\n"
     "      if not ci then\n"
     "        custs[#custs+1] = redis.call('HMGET', P .. 'c:' .. ck, 'v', 'tz', 'lo', 'co', 'oo', "
-    "'cz', 'sl', 'cv', 'wn', 'rg', 'xz', 'pc', 'kd')\n"
+    "'cz', 'sl', 'cv', 'wn', 'rg', 'xz', 'pc', 'kd', 'tg')\n"
     "        custs[#custs+1] = redis.call('GET', P .. 'k:' .. ck)\n"
     "        ci = #custs / 2\n"
     "        seen[ck] = ci\n"
