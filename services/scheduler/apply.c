@@ -597,6 +597,10 @@ static void pay_inv(sch_ctx *c, sch_rec *inv, sch_rec *cust, int64_t amt, const 
         c->oom = 1;
     v->paid += amt;
     inv->dirty = 1;
+    if (cust && day > cust->u.cust.last_paid) {
+        cust->u.cust.last_paid = day;
+        cust->dirty = 1;
+    }
     if (promise_payment(c, inv, cust, amt) < 0)
         c->oom = 1;
     /* the principal paid: its fees are waived as the policy says first,
@@ -606,6 +610,8 @@ static void pay_inv(sch_ctx *c, sch_rec *inv, sch_rec *cust, int64_t amt, const 
     int settled = offer_payment(c, inv, amt, pid, day);
     if (v->status == 'o' && sch_inv_outstanding(v) == 0) {
         v->paid_on = day;
+        if (cust && sch_cust_history_add(&cust->u.cust, day - v->due) < 0)
+            c->oom = 1;
         close_inv(c, inv, cust, 'p');
         /* a late payment in full owes the interest and compensation it
          * accrued: one claim, after the thank-you (notice kind 'i') */
@@ -694,6 +700,29 @@ static void set_inv_fields(sch_inv *v, const ct_invoice *d)
     v->due = d->due_on.day;
 }
 
+/* What segments look at for inv and its debtor (tags: the caller's). */
+static void subject_of(const sch_rec *inv, const sch_rec *cust, const char *const *tags, int nt,
+                       sch_subject *s)
+{
+    const sch_inv *v = &inv->u.inv;
+    const sch_cust *cu = cust ? &cust->u.cust : NULL;
+    memset(s, 0, sizeof *s);
+    s->tenant = inv->tenant;
+    s->customer_id = v->customer;
+    s->country = cu ? cu->country : NULL;
+    s->currency = v->currency;
+    s->amount_minor = v->amount;
+    s->tags = tags;
+    s->ntags = nt;
+    if (cu) {
+        s->region = cu->region[0] ? cu->region : NULL;
+        s->consumer = cu->consumer;
+        s->has_paid = cu->last_paid > 0;
+        s->broken_promises = cu->broken;
+        sch_cust_history(cu, &s->late_share, &s->avg_days_late);
+    }
+}
+
 /* The index of inv's strategy in the policy (the fallback's when it names
  * none or one that is gone), or -1 without strategies. */
 static int strategy_index(const sch_policy *p, const sch_inv *v)
@@ -724,9 +753,8 @@ static int reassess(sch_ctx *c, sch_rec *inv, sch_rec *cust)
     for (char *tok = ct ? strtok_r(ct, ",", &save) : NULL; tok && nt < 64;
          tok = strtok_r(NULL, ",", &save))
         tags[nt++] = tok;
-    sch_subject s = {inv->tenant, v->customer, cust ? cust->u.cust.country : NULL,
-                     v->currency, v->amount,   tags,
-                     nt};
+    sch_subject s;
+    subject_of(inv, cust, tags, nt, &s);
     int si, vi, moved = 0;
     if (sch_policy_assign(c->pol, &s, &si, &vi) == 0 && si < cur) {
         const sch_strategy *to = &c->pol->strategies[si];
@@ -756,13 +784,8 @@ static void assign_strategy(sch_ctx *c, sch_rec *inv, sch_rec *cust, const ct_in
     for (char *tok = ct ? strtok_r(ct, ",", &save) : NULL; tok && nt < 64;
          tok = strtok_r(NULL, ",", &save))
         tags[nt++] = tok;
-    sch_subject s = {inv->tenant,
-                     inv->u.inv.customer,
-                     cust->u.cust.country,
-                     inv->u.inv.currency,
-                     inv->u.inv.amount,
-                     tags,
-                     nt};
+    sch_subject s;
+    subject_of(inv, cust, tags, nt, &s);
     int si, vi;
     if (sch_policy_assign(c->pol, &s, &si, &vi) == 0) {
         cm_strlcpy(inv->u.inv.strategy, c->pol->strategies[si].name, sizeof inv->u.inv.strategy);
@@ -1727,6 +1750,10 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
         if (primary && promise_publish(c, inv, CT_EV_PROMISE_BROKEN, v->next_ms) < 0)
             return -1;
         c->broken += primary;
+        if (primary && cust) { /* the debtor's history (segments, risk) */
+            cust->u.cust.broken++;
+            cust->dirty = 1;
+        }
         if (primary && c->pol->promise_on_broken) {
             /* the notice first (from the primary, whatever its status),
              * then the ladder resumes, missed steps collapsed */

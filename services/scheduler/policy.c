@@ -311,8 +311,10 @@ static int parse_segment(json_t *o, const char *path, sch_segment *seg, char *er
     const char *key;
     json_t *v;
     static const char *const known[] = {
-        "tags_any",         "countries", "currencies", "min_amount_minor",
-        "max_amount_minor", "comment",   NULL};
+        "tags_any",          "countries", "currencies", "min_amount_minor",    "max_amount_minor",
+        "regions",           "kinds",     "new_debtor", "min_broken_promises", "min_late_share",
+        "min_avg_days_late", "comment",   NULL};
+    seg->new_debtor = -1;
     if (!o)
         return 0;
     if (!json_is_object(o))
@@ -332,6 +334,43 @@ static int parse_segment(json_t *o, const char *path, sch_segment *seg, char *er
                 seg->countries = v;
             else
                 seg->currencies = v;
+        } else if (strcmp(key, "regions") == 0) {
+            if (check_str_array(v, p, errstr, errlen) < 0)
+                return -1;
+            seg->regions = v;
+        } else if (strcmp(key, "kinds") == 0) {
+            size_t i;
+            json_t *k;
+            if (!json_is_array(v) || json_array_size(v) == 0)
+                return err(errstr, errlen, p,
+                           "must be a non-empty array of \"business\", \"consumer\"");
+            json_array_foreach(v, i, k)
+            {
+                const char *ks = json_string_value(k);
+                if (ks && strcmp(ks, "business") == 0)
+                    seg->kinds |= 1;
+                else if (ks && strcmp(ks, "consumer") == 0)
+                    seg->kinds |= 2;
+                else
+                    return err(errstr, errlen, p,
+                               "must be a non-empty array of \"business\", \"consumer\"");
+            }
+        } else if (strcmp(key, "new_debtor") == 0) {
+            if (!json_is_boolean(v))
+                return err(errstr, errlen, p, "must be true or false");
+            seg->new_debtor = json_is_true(v);
+        } else if (strcmp(key, "min_broken_promises") == 0) {
+            if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 1000)
+                return err(errstr, errlen, p, "must be an integer 0..1000");
+            seg->min_broken = (int)json_integer_value(v);
+        } else if (strcmp(key, "min_late_share") == 0) {
+            if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 1)
+                return err(errstr, errlen, p, "must be a number 0..1 (a share: 0.5 is half)");
+            seg->min_late_share = json_number_value(v);
+        } else if (strcmp(key, "min_avg_days_late") == 0) {
+            if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 10000)
+                return err(errstr, errlen, p, "must be a number of days 0..10000");
+            seg->min_avg_days_late = json_number_value(v);
         } else if (strcmp(key, "min_amount_minor") == 0 || strcmp(key, "max_amount_minor") == 0) {
             if (!json_is_integer(v) || json_integer_value(v) < 0)
                 return err(errstr, errlen, p, "must be a non-negative integer");
@@ -906,6 +945,18 @@ static int seg_match(const sch_segment *g, const sch_subject *s)
         if (!any)
             return 0;
     }
+    if (g->regions && !arr_has(g->regions, s->region))
+        return 0;
+    if (g->kinds && !(g->kinds & (s->consumer ? 2 : 1)))
+        return 0;
+    if (g->new_debtor >= 0 && g->new_debtor != !s->has_paid)
+        return 0;
+    if (s->broken_promises < g->min_broken)
+        return 0;
+    if (g->min_late_share > 0 && s->late_share < g->min_late_share)
+        return 0;
+    if (g->min_avg_days_late > 0 && s->avg_days_late < g->min_avg_days_late)
+        return 0;
     return 1;
 }
 

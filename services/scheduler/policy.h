@@ -60,6 +60,13 @@ typedef struct sch_segment {
     json_t *currencies; /* array or NULL */
     int has_min, has_max;
     int64_t min_amount_minor, max_amount_minor;
+    /* the debtor (issue 15): its region and kind, and its payment history */
+    json_t *regions;       /* array or NULL: ISO 3166-2 of customer.upserted */
+    int kinds;             /* bit 1 business, bit 2 consumer; 0: any */
+    int new_debtor;        /* -1 any, 1 no payment yet, 0 has paid */
+    int min_broken;        /* min_broken_promises; 0: any */
+    double min_late_share; /* of the last invoices paid in full; 0: any */
+    double min_avg_days_late;
 } sch_segment;
 
 typedef struct sch_strategy {
@@ -109,6 +116,10 @@ typedef struct sch_subject {
     int64_t amount_minor;
     const char *const *tags; /* customer and invoice tags */
     int ntags;
+    /* the debtor's region, kind and history (sch_cust_history) */
+    const char *region;
+    int consumer, has_paid, broken_promises;
+    double late_share, avg_days_late;
 } sch_subject;
 
 /* Picks strategy and variant (indices); -1 when no strategy matches. */

@@ -101,6 +101,42 @@ int sch_csv_has(const char *csv, const char *item)
     return 0;
 }
 
+void sch_cust_history(const sch_cust *c, double *late_share, double *avg_days_late)
+{
+    int n = 0, late = 0;
+    long long sum = 0;
+    for (const char *p = c->late_ring; p && *p;) {
+        char *end;
+        long d = strtol(p, &end, 10);
+        if (end == p)
+            break;
+        n++;
+        if (d > 0)
+            late++, sum += d;
+        p = *end == ',' ? end + 1 : end;
+    }
+    *late_share = n ? (double)late / n : 0.0;
+    *avg_days_late = late ? (double)sum / late : 0.0;
+}
+
+int sch_cust_history_add(sch_cust *c, int days_late)
+{
+    char buf[16 * SCH_HISTORY_N + 16];
+    const char *p = c->late_ring ? c->late_ring : "";
+    int n = 0;
+    for (const char *q = p; *q; q++)
+        n += *q == ',';
+    if (*p)
+        n++;
+    while (n >= SCH_HISTORY_N && *p) { /* drop the oldest */
+        const char *comma = strchr(p, ',');
+        p = comma ? comma + 1 : "";
+        n--;
+    }
+    snprintf(buf, sizeof buf, "%s%s%d", p, *p ? "," : "", days_late < 0 ? 0 : days_late);
+    return sch_str_set(&c->late_ring, buf);
+}
+
 int64_t sch_inv_outstanding(const sch_inv *v)
 {
     int64_t o = v->amount - v->credited + v->fees - v->paid;
@@ -201,6 +237,7 @@ static void rec_free(sch_rec *r)
         free(r->u.cust.sendlog);
         free(r->u.cust.zones);
         free(r->u.cust.prefer);
+        free(r->u.cust.late_ring);
         sch_strlist_free(&r->u.cust.open);
         sch_strlist_free(&r->u.cust.gone);
         sch_strlist_free(&r->u.cust.added);
@@ -321,8 +358,8 @@ const char *const sch_inv_fields[] = {
     "v",  "c",  "n",  "cu", "a",  "pd", "cr", "io", "du", "st", "ds", "s",  "at", "nk",
     "nx", "p",  "sg", "vr", "h",  "cn", "tp", "ta", "pi", "pu", "pr", "pa", "pq", "po",
     "pl", "mr", "ce", "rd", "pn", "fe", "fl", "ok", "op", "of", "oq", "ou", NULL};
-const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz", "sl",
-                                        "cv", "wn", "rg", "xz", "pc", "kd", NULL};
+const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz", "sl", "cv", "wn",
+                                        "rg", "xz", "pc", "kd", "ls", "bp", "lp", NULL};
 
 int sch_field_index(const char *const *list, const char *f)
 {
@@ -513,6 +550,12 @@ static int cust_field(sch_cust *c, const char *f, const char *s)
         return sch_str_set(&c->zones, s[0] ? s : NULL);
     else if (!strcmp(f, "kd"))
         c->consumer = s[0] == 'c';
+    else if (!strcmp(f, "ls"))
+        return sch_str_set(&c->late_ring, s[0] ? s : NULL);
+    else if (!strcmp(f, "bp"))
+        c->broken = (int)ll(s);
+    else if (!strcmp(f, "lp"))
+        c->last_paid = (int32_t)ll(s);
     else if (!strcmp(f, "pc"))
         return sch_str_set(&c->prefer, s[0] ? s : NULL);
     else if (!strncmp(f, "o:", 2))
@@ -823,8 +866,8 @@ int sch_rec_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errle
     return 0;
 }
 
-const char *const sch_cust_fields[] = {"v",  "tz", "lo", "co", "oo", "cz", "sl",
-                                       "cv", "wn", "rg", "xz", "pc", "kd", "tg", NULL};
+const char *const sch_cust_fields[] = {"v",  "tz", "lo", "co", "oo", "cz", "sl", "cv", "wn",
+                                       "rg", "xz", "pc", "kd", "tg", "ls", "bp", "lp", NULL};
 
 int sch_cust_decode_contact(sch_rec *r, const redisReply *rep)
 {

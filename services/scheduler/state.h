@@ -124,8 +124,14 @@ typedef struct sch_cust {
     char *zones;              /* extra IANA zones, ",a,b," (owned; NULL none) */
     char *prefer;             /* the debtor's channels preference, ",email,sms," (owned) */
     int consumer;             /* customer.upserted kind "consumer" (else business) */
-    sch_strlist open;         /* open invoice ids */
-    sch_credit *credit;       /* unallocated payments */
+    /* payment history (issue 15): days late of the last invoices paid in
+     * full, oldest first, "3,0,12" (at most SCH_HISTORY_N; owned), broken
+     * promises, the local day of the last payment (0: none yet) */
+    char *late_ring;
+    int broken;
+    int32_t last_paid;
+    sch_strlist open;   /* open invoice ids */
+    sch_credit *credit; /* unallocated payments */
     int ncredit, capcredit;
     sch_strlist added; /* o:<id> fields to write on commit */
     sch_strlist gone;  /* fields to delete on commit */
@@ -194,7 +200,7 @@ int sch_cust_decode_partial(sch_rec *r, const redisReply *rep, const redisReply 
 /* Sets the contact from a GET reply (nil = none). */
 int sch_cust_decode_contact(sch_rec *r, const redisReply *rep);
 extern const char *const sch_cust_fields[];  /* NULL-terminated */
-#define SCH_CUST_NFIELDS 14                  /* entries of sch_cust_fields (the peek's HMGET) */
+#define SCH_CUST_NFIELDS 17                  /* entries of sch_cust_fields (the peek's HMGET) */
 extern const char *const sch_inv_fields[];   /* NULL-terminated */
 extern const char *const sch_cust_scalars[]; /* NULL-terminated */
 int sch_field_index(const char *const *list, const char *f); /* -1 if absent */
@@ -204,6 +210,15 @@ int sch_field_index(const char *const *list, const char *f); /* -1 if absent */
  * and not waived, less payments; never negative. Payments go to the
  * principal first (sch_inv_principal), then to the fees
  * (sch_inv_fees_owed). */
+/* The last invoices paid in full a customer's history keeps. */
+#define SCH_HISTORY_N 10
+/* Of cust's last invoices paid in full: the share paid late (0..1) and
+ * the average days late of those (0 when none). */
+void sch_cust_history(const sch_cust *c, double *late_share, double *avg_days_late);
+/* Notes an invoice paid in full days_late (0: on time) in the history. -1
+ * out of memory. */
+int sch_cust_history_add(sch_cust *c, int days_late);
+
 int64_t sch_inv_outstanding(const sch_inv *v);
 int64_t sch_inv_principal(const sch_inv *v);
 int64_t sch_inv_fees_owed(const sch_inv *v);

@@ -280,6 +280,11 @@ static void write_cust(sch_ops *a, sch_rec *r)
     hw_s(&w, "pc", c->prefer);
     if (c->consumer)
         hw_s(&w, "kd", "c");
+    hw_s(&w, "ls", c->late_ring);
+    if (c->broken)
+        hw_i(&w, "bp", c->broken);
+    if (c->last_paid)
+        hw_i(&w, "lp", c->last_paid);
     for (int i = 0; i < c->added.n; i++)
         hw_s(&w, c->added.v[i], "1");
     for (int i = 0; i < c->ncredit; i++) {

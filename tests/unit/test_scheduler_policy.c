@@ -115,7 +115,11 @@ static void test_assign(void **state)
     char err[512];
     assert_int_equal(sch_policy_parse(ab_policy, &p, err, sizeof err), 0);
     int s, v, counts[2] = {0, 0};
-    sch_subject big = {"t", "C-1", "DE", "EUR", 200000, NULL, 0};
+    sch_subject big = {.tenant = "t",
+                       .customer_id = "C-1",
+                       .country = "DE",
+                       .currency = "EUR",
+                       .amount_minor = 200000};
     assert_int_equal(sch_policy_assign(&p, &big, &s, &v), 0);
     assert_string_equal(p.strategies[s].name, "big");
     big.country = "FR";
@@ -124,7 +128,11 @@ static void test_assign(void **state)
     for (int i = 0; i < 10000; i++) {
         char id[32];
         snprintf(id, sizeof id, "C-%d", i);
-        sch_subject x = {"t", id, "GB", "EUR", 100, NULL, 0};
+        sch_subject x = {.tenant = "t",
+                         .customer_id = id,
+                         .country = "GB",
+                         .currency = "EUR",
+                         .amount_minor = 100};
         assert_int_equal(sch_policy_assign(&p, &x, &s, &v), 0);
         int v2;
         sch_policy_assign(&p, &x, &s, &v2);
@@ -158,7 +166,11 @@ static void test_variant_shares(void **state)
         for (int i = 0; i < 100000; i++) {
             char id[32];
             snprintf(id, sizeof id, shapes[k], i);
-            sch_subject x = {"acme", id, "GB", "GBP", 100, NULL, 0};
+            sch_subject x = {.tenant = "acme",
+                             .customer_id = id,
+                             .country = "GB",
+                             .currency = "GBP",
+                             .amount_minor = 100};
             assert_int_equal(sch_policy_assign(&p, &x, &s, &v), 0);
             counts[v]++;
         }
@@ -170,6 +182,103 @@ static void test_variant_shares(void **state)
         }
     }
     sch_policy_free(&p);
+}
+
+/* The debtor's segment keys (issue 15), one strategy each, in order; a
+ * subject that matches none of the first five falls to "rest". */
+static void test_segment_keys(void **state)
+{
+    (void)state;
+    static const char pol[] =
+        "{\"version\": 1, \"ladders\": {\"a\": [{\"offset\": \"+1d\", \"template\": \"t\"}]},"
+        " \"strategies\": ["
+        "{\"name\": \"ma\", \"segment\": {\"regions\": [\"US-MA\"]}, \"ladder\": \"a\"},"
+        "{\"name\": \"consumer\", \"segment\": {\"kinds\": [\"consumer\"]}, \"ladder\": \"a\"},"
+        "{\"name\": \"broken\", \"segment\": {\"min_broken_promises\": 2}, \"ladder\": \"a\"},"
+        "{\"name\": \"late\", \"segment\": {\"min_late_share\": 0.5, \"min_avg_days_late\": 10},"
+        " \"ladder\": \"a\"},"
+        "{\"name\": \"new\", \"segment\": {\"new_debtor\": true}, \"ladder\": \"a\"},"
+        "{\"name\": \"rest\", \"ladder\": \"a\"}]}";
+    sch_policy p;
+    char err[512];
+    int si, vi;
+    assert_int_equal(sch_policy_parse(pol, &p, err, sizeof err), 0);
+    struct {
+        const char *region;
+        int consumer, has_paid, broken;
+        double late_share, avg_late;
+        const char *want;
+    } cases[] = {
+        {"US-MA", 0, 1, 0, 0, 0, "ma"},    {"US-NY", 1, 1, 0, 0, 0, "consumer"},
+        {NULL, 0, 1, 2, 0, 0, "broken"},   {NULL, 0, 1, 1, 0, 0, "rest"}, /* 1 broken promise < 2 */
+        {NULL, 0, 1, 0, 0.5, 10, "late"},  /* both at their minimum: match */
+        {NULL, 0, 1, 0, 0.5, 9.9, "rest"}, /* late often, not by enough days */
+        {NULL, 0, 1, 0, 0.4, 30, "rest"},  /* by enough days, not often enough */
+        {NULL, 0, 0, 0, 0, 0, "new"},      /* no payment yet */
+        {"US-MA", 1, 0, 5, 1, 99, "ma"},   /* the first match wins */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sch_subject x = {.tenant = "t",
+                         .customer_id = "C-1",
+                         .country = "US",
+                         .currency = "USD",
+                         .amount_minor = 100,
+                         .region = cases[i].region,
+                         .consumer = cases[i].consumer,
+                         .has_paid = cases[i].has_paid,
+                         .broken_promises = cases[i].broken,
+                         .late_share = cases[i].late_share,
+                         .avg_days_late = cases[i].avg_late};
+        assert_int_equal(sch_policy_assign(&p, &x, &si, &vi), 0);
+        if (strcmp(p.strategies[si].name, cases[i].want) != 0)
+            fail_msg("case %zu: strategy %s, want %s", i, p.strategies[si].name, cases[i].want);
+    }
+    sch_policy_free(&p);
+    /* bad values name the key and the rule */
+    static const struct {
+        const char *seg, *want;
+    } bad_seg[] = {
+        {"{\"kinds\": [\"robot\"]}", "segment.kinds: must be a non-empty array"},
+        {"{\"new_debtor\": 1}", "segment.new_debtor: must be true or false"},
+        {"{\"min_late_share\": 1.5}", "segment.min_late_share: must be a number 0..1"},
+        {"{\"min_broken_promises\": -1}", "segment.min_broken_promises: must be an integer"},
+        {"{\"regions\": \"US-MA\"}", "segment.regions"},
+    };
+    for (size_t i = 0; i < sizeof bad_seg / sizeof bad_seg[0]; i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "{\"version\": 1, \"ladders\": {\"a\": [{\"offset\": \"+1d\", "
+                 "\"template\": \"t\"}]}, \"strategies\": [{\"name\": \"s\", \"segment\": "
+                 "%s, \"ladder\": \"a\"}]}",
+                 bad_seg[i].seg);
+        assert_int_equal(sch_policy_parse(text, &p, err, sizeof err), -1);
+        if (!strstr(err, bad_seg[i].want))
+            fail_msg("%s: error %s lacks %s", bad_seg[i].seg, err, bad_seg[i].want);
+    }
+}
+
+/* The history behind min_late_share / min_avg_days_late: the last
+ * SCH_HISTORY_N invoices paid in full. */
+static void test_cust_history(void **state)
+{
+    (void)state;
+    sch_cust c;
+    double share, avg;
+    memset(&c, 0, sizeof c);
+    sch_cust_history(&c, &share, &avg);
+    assert_true(share == 0 && avg == 0);
+    int days[] = {0, 12, 0, 3}; /* 2 of 4 late, (12 + 3) / 2 = 7.5 days */
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(sch_cust_history_add(&c, days[i]), 0);
+    assert_string_equal(c.late_ring, "0,12,0,3");
+    sch_cust_history(&c, &share, &avg);
+    assert_true(share == 0.5 && avg == 7.5);
+    for (int i = 0; i < SCH_HISTORY_N; i++) /* ten on time push the late ones out */
+        assert_int_equal(sch_cust_history_add(&c, -4), 0);
+    sch_cust_history(&c, &share, &avg);
+    assert_true(share == 0 && avg == 0);
+    assert_string_equal(c.late_ring, "0,0,0,0,0,0,0,0,0,0");
+    free(c.late_ring);
 }
 
 static void test_step_times(void **state)
@@ -492,6 +601,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shipped_policy), cmocka_unit_test(test_bad_policies),
         cmocka_unit_test(test_assign),         cmocka_unit_test(test_variant_shares),
+        cmocka_unit_test(test_segment_keys),   cmocka_unit_test(test_cust_history),
         cmocka_unit_test(test_step_times),     cmocka_unit_test(test_event_checks),
         cmocka_unit_test(test_inv_pack),       cmocka_unit_test(test_long_number),
     };
