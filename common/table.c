@@ -135,6 +135,17 @@ static void tbl_kpis(FILE *out, const json_t *r)
     }
 }
 
+/* Appends "<amount> <CUR>" (money key of x in major units) to buf, after
+ * ", " when buf is not empty. */
+static void tbl_cur_amount(char *buf, size_t len, const json_t *x, const char *key)
+{
+    char m[40];
+    int exp = cm_money_exponent(tbl_s(x, "currency"));
+    tbl_money(m, sizeof m, x, key, exp < 0 ? 2 : exp);
+    size_t l = strlen(buf);
+    snprintf(buf + l, len - l, "%s%s %s", l ? ", " : "", m, tbl_s(x, "currency"));
+}
+
 static void tbl_effect(FILE *out, const json_t *r)
 {
     size_t i, k;
@@ -146,13 +157,7 @@ static void tbl_effect(FILE *out, const json_t *r)
         char v[40], rec[200] = "";
         tbl_num(v, sizeof v, json_object_get(row, "response_rate_percent"));
         json_array_foreach(json_object_get(row, "recovered"), k, x)
-        {
-            char m[40];
-            int exp = cm_money_exponent(tbl_s(x, "currency"));
-            tbl_money(m, sizeof m, x, "amount_minor", exp < 0 ? 2 : exp);
-            size_t l = strlen(rec);
-            snprintf(rec + l, sizeof rec - l, "%s%s %s", l ? ", " : "", m, tbl_s(x, "currency"));
-        }
+            tbl_cur_amount(rec, sizeof rec, x, "amount_minor");
         fprintf(out, "  %-12.12s %-8.8s %5lld %-10.10s %7lld %7lld %10lld %10s  %s\n",
                 tbl_s(row, "strategy"), tbl_s(row, "variant"),
                 (long long)json_integer_value(json_object_get(row, "step")), tbl_s(row, "channel"),
@@ -182,6 +187,98 @@ static void tbl_effect(FILE *out, const json_t *r)
                     tbl_s(x, "baseline"), a, lo, hi);
         }
     }
+}
+
+void cm_table_arms(FILE *out, const json_t *report)
+{
+    size_t i, k, j;
+    const json_t *exp, *x, *y;
+    fprintf(out, "== arms  tenant %s  as of %s\n", tbl_s(report, "tenant"), tbl_s(report, "as_of"));
+    json_array_foreach(json_object_get(report, "experiments"), i, exp)
+    {
+        fprintf(out,
+                "\n  strategy %s (champion %s)\n  %-8s %8s %6s %9s %-16s %-24s %-20s %-26s "
+                "%8s %8s\n",
+                tbl_s(exp, "strategy"), tbl_s(exp, "baseline"), "variant", "invoices", "paid",
+                "recovery%", "95% CI", "recovered", "messages", "cost (per 100 recovered)",
+                "days med", "days p90");
+        json_array_foreach(json_object_get(exp, "variants"), k, x)
+        {
+            char rate[40], lo[40], hi[40], ci[100], rec[200] = "", msgs[200] = "", cost[300] = "",
+                                                    med[40], p90[40];
+            tbl_num(rate, sizeof rate, json_object_get(x, "recovery_rate_percent"));
+            tbl_num(lo, sizeof lo, json_object_get(x, "recovery_ci95_low_percent"));
+            tbl_num(hi, sizeof hi, json_object_get(x, "recovery_ci95_high_percent"));
+            snprintf(ci, sizeof ci, "%s .. %s", lo, hi);
+            json_array_foreach(json_object_get(x, "recovered"), j, y)
+                tbl_cur_amount(rec, sizeof rec, y, "amount_minor");
+            const char *ch;
+            json_object_foreach((json_t *)json_object_get(x, "messages"), ch, y)
+            {
+                size_t l = strlen(msgs);
+                snprintf(msgs + l, sizeof msgs - l, "%s%s %lld", l ? ", " : "", ch,
+                         (long long)json_integer_value(y));
+            }
+            json_array_foreach(json_object_get(x, "collection_cost"), j, y)
+            {
+                char per[40];
+                tbl_cur_amount(cost, sizeof cost, y, "cost_minor");
+                tbl_num(per, sizeof per, json_object_get(y, "cost_per_100_recovered"));
+                size_t l = strlen(cost);
+                snprintf(cost + l, sizeof cost - l, " (%s)", per);
+            }
+            long long unp = (long long)json_integer_value(json_object_get(x, "unpriced_messages"));
+            if (unp) {
+                size_t l = strlen(cost);
+                snprintf(cost + l, sizeof cost - l, "%s%lld unpriced", l ? "; " : "", unp);
+            }
+            const json_t *days = json_object_get(x, "days_to_recover");
+            tbl_num(med, sizeof med, json_object_get(days, "median_days"));
+            tbl_num(p90, sizeof p90, json_object_get(days, "p90_days"));
+            fprintf(out, "  %-8.8s %8lld %6lld %9s %-16s %-24s %-20s %-26s %8s %8s\n",
+                    tbl_s(x, "variant"),
+                    (long long)json_integer_value(json_object_get(x, "invoices")),
+                    (long long)json_integer_value(json_object_get(x, "paid_invoices")), rate, ci,
+                    *rec ? rec : "-", *msgs ? msgs : "-", *cost ? cost : "-", med, p90);
+        }
+        json_array_foreach(json_object_get(exp, "comparisons"), k, x)
+        {
+            char lo[40], hi[40], z[40];
+            tbl_num(lo, sizeof lo, json_object_get(x, "ci95_low_points"));
+            tbl_num(hi, sizeof hi, json_object_get(x, "ci95_high_points"));
+            tbl_num(z, sizeof z, json_object_get(x, "z_score"));
+            fprintf(out, "  %s vs %s: %s (difference 95%% CI %s .. %s points, z %s)\n",
+                    tbl_s(x, "variant"), tbl_s(x, "baseline"), tbl_s(x, "verdict"), lo, hi, z);
+        }
+        /* the aging of each arm's open invoices */
+        int head = 0;
+        json_array_foreach(json_object_get(exp, "variants"), k, x)
+        {
+            json_array_foreach(json_object_get(x, "aging"), j, y)
+            {
+                size_t b;
+                const json_t *bk;
+                int e = cm_money_exponent(tbl_s(y, "currency"));
+                if (!head++) {
+                    fprintf(out, "\n  open by age   %-8s %-8s", "variant", "currency");
+                    json_array_foreach(json_object_get(y, "buckets"), b, bk)
+                        fprintf(out, " %18s", tbl_s(bk, "bucket"));
+                    fprintf(out, "\n");
+                }
+                fprintf(out, "  %-13s %-8.8s %-8s", "", tbl_s(x, "variant"), tbl_s(y, "currency"));
+                json_array_foreach(json_object_get(y, "buckets"), b, bk)
+                {
+                    char m[40], cell[64];
+                    tbl_money(m, sizeof m, bk, "amount_minor", e < 0 ? 2 : e);
+                    snprintf(cell, sizeof cell, "%lld / %s",
+                             (long long)json_integer_value(json_object_get(bk, "count")), m);
+                    fprintf(out, " %18s", cell);
+                }
+                fprintf(out, "\n");
+            }
+        }
+    }
+    fprintf(out, "\n");
 }
 
 void cm_table_report(FILE *out, const json_t *report)

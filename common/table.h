@@ -11,5 +11,11 @@
 
 /* Prints report (an object with "type", "tenant", "as_of", ...) to out. */
 void cm_table_report(FILE *out, const json_t *report);
+/* Prints the arms of an effectiveness report (docs/reports.md "arms"): per
+ * strategy, each variant's invoices, paid, recovery % and its interval,
+ * recovered, messages, cost (per 100 recovered), days to recover, then
+ * each challenger against its champion with the verdict, then the arms'
+ * open invoices by age bucket (count / amount). */
+void cm_table_arms(FILE *out, const json_t *report);
 
 #endif

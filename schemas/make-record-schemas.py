@@ -247,13 +247,14 @@ def recovered():
                      ["currency", "amount_minor"]))
 
 
+BUCKETS = array(obj({"bucket": {"type": "string",
+                                "enum": ["current", "1-30", "31-60", "61-90", "91+"]},
+                     "count": COUNT, "amount_minor": MINOR},
+                    ["bucket", "count", "amount_minor"]), minItems=5, maxItems=5)
 count_amount = obj({"count": COUNT, "amount_minor": MINOR}, ["count", "amount_minor"])
 aging = report("aging", {"currencies": array(obj({
     "currency": CURRENCY, "exponent": COUNT,
-    "buckets": array(obj({"bucket": {"type": "string",
-                                     "enum": ["current", "1-30", "31-60", "61-90", "91+"]},
-                          "count": COUNT, "amount_minor": MINOR},
-                         ["bucket", "count", "amount_minor"]), minItems=5, maxItems=5),
+    "buckets": BUCKETS,
     "total": count_amount, "overdue": count_amount,
     "top_overdue_customers": array(obj({
         "customer_id": ID, "name": {"type": ["string", "null"]},
@@ -330,10 +331,13 @@ effectiveness = report("effectiveness", {
                                          ["currency", "cost_minor", "unpriced_messages",
                                           "recovered_minor", "cost_per_100_recovered"])),
             "days_to_recover": obj({"count": COUNT, "median_days": RATE, "p90_days": RATE},
-                                   ["count", "median_days", "p90_days"])},
+                                   ["count", "median_days", "p90_days"]),
+            "aging": array(obj({"currency": CURRENCY, "buckets": BUCKETS},
+                               ["currency", "buckets"]))},
             ["variant", "invoices", "paid_invoices", "recovery_rate_percent",
              "recovery_ci95_low_percent", "recovery_ci95_high_percent", "recovered",
-             "messages", "unpriced_messages", "collection_cost", "days_to_recover"])),
+             "messages", "unpriced_messages", "collection_cost", "days_to_recover",
+             "aging"])),
         "comparisons": array(obj({"variant": TEXT, "baseline": TEXT,
                                   "difference_points": RATE, "ci95_low_points": RATE,
                                   "ci95_high_points": RATE,

@@ -1,15 +1,19 @@
 /* report.c -- arrears-report: the latest reports on Kafka, for a person.
  *
  *   arrears-report [--tenant T] [--type aging|kpis|effectiveness]
- *                  [--request-id ID] [--depth N] [--json]
+ *                  [--request-id ID] [--depth N] [--json] [--by variant]
  *   arrears-report --ask [--tenant T] [--type T] [--as-of YYYY-MM-DD]
- *                  [--timeout SECONDS] [--json]
+ *                  [--timeout SECONDS] [--json] [--by variant]
  *
  * Reads the last N (default 2000) records of every partition of
  * ARREARS_TOPIC_PREFIX + "reports" up to the current end, keeps the latest
  * report per key (tenant/report-type; one key lives on one partition, so
  * "latest" is the highest offset), and prints them as aligned tables
  * (cm_table_report), or as one JSON object per line with --json. With
+ * --by variant each effectiveness report is followed by its arms table
+ * (cm_table_arms: per strategy and variant the recovery with its interval,
+ * messages, cost, days to recover and the open invoices by age, and each
+ * challenger's verdict against its champion). With
  * --request-id only the answers to that request are kept. With --ask it
  * publishes a request on reports.requests (tenant default "default", as of
  * today by default) and prints the answers as they arrive (waiting at most
@@ -34,9 +38,9 @@ static cm_setting tool_settings[] = {CM_SETTINGS_COMMON("", "arrears-report"), C
 static int tool_usage(void)
 {
     fprintf(stderr, "usage: arrears-report [--tenant T] [--type aging|kpis|effectiveness] "
-                    "[--request-id ID] [--depth N] [--json]\n"
+                    "[--request-id ID] [--depth N] [--json] [--by variant]\n"
                     "       arrears-report --ask [--tenant T] [--type T] [--as-of YYYY-MM-DD] "
-                    "[--timeout SECONDS] [--json]\n"
+                    "[--timeout SECONDS] [--json] [--by variant]\n"
                     "  reads ARREARS_TOPIC_PREFIX + \"reports\" on ARREARS_KAFKA_BROKERS\n");
     return 2;
 }
@@ -46,7 +50,7 @@ int main(int argc, char **argv)
     const char *tenant = NULL, *type = NULL, *request_id = NULL;
     const char *as_of = NULL;
     long depth = 2000, timeout_s = 30;
-    int as_json = 0, ask = 0, rc = 1;
+    int as_json = 0, ask = 0, by_variant = 0, rc = 1;
     char ask_id[64] = "";
     rd_kafka_t *prod = NULL;
     cm_kafka_dr dr = {0, 0, {0}};
@@ -65,7 +69,13 @@ int main(int argc, char **argv)
             as_json = 1;
         else if (!strcmp(argv[i], "--ask"))
             ask = 1;
-        else if (!strcmp(argv[i], "--as-of") && i + 1 < argc)
+        else if (!strcmp(argv[i], "--by") && i + 1 < argc) {
+            if (strcmp(argv[++i], "variant")) {
+                fprintf(stderr, "arrears-report: --by: only variant\n");
+                return 2;
+            }
+            by_variant = 1;
+        } else if (!strcmp(argv[i], "--as-of") && i + 1 < argc)
             as_of = argv[++i];
         else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
             timeout_s = strtol(argv[++i], NULL, 10);
@@ -236,6 +246,9 @@ int main(int argc, char **argv)
             free(s);
         } else {
             cm_table_report(stdout, r);
+            const char *rt = json_string_value(json_object_get(r, "type"));
+            if (by_variant && rt && !strcmp(rt, "effectiveness"))
+                cm_table_arms(stdout, r);
         }
         printed++;
     }

@@ -109,11 +109,13 @@ int rep_two_prop_z(int64_t x1, int64_t n1, int64_t x0, int64_t n0, double *z, do
 }
 
 /* One variant of an experiment: counts, recovery and its Wilson interval,
- * money recovered, messages by channel, cost to collect per currency and
- * days to recover. rec, cost and unpriced are per currency index. */
+ * money recovered, messages by channel, cost to collect per currency, days
+ * to recover and the aging of its open invoices. rec, cost and unpriced
+ * are per currency index; age per currency, bucket, {count, amount}. */
 static json_t *rep_variant_json(const rep_state *st, rep_vacc *v, const int64_t *rec,
-                                const int64_t *cost, const int64_t *unpriced)
+                                const int64_t *cost, const int64_t *unpriced, const int64_t *age)
 {
+    json_t *aging = json_array();
     double lo = NAN, hi = NAN;
     rep_wilson95(v->paid, v->n, &lo, &hi);
     json_t *msgs = json_object(), *cc = json_array(), *days = json_object();
@@ -138,13 +140,28 @@ static json_t *rep_variant_json(const rep_state *st, rep_vacc *v, const int64_t 
     }
     json_object_set_new(days, "count", json_integer(v->ndays));
     rep_days_stats(v->days, v->ndays, days);
-    return json_pack("{s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o}", "variant",
-                     v->variant, "invoices", (json_int_t)v->n, "paid_invoices", (json_int_t)v->paid,
-                     "recovery_rate_percent", rep_ratio_json(v->paid, v->n, 100),
-                     "recovery_ci95_low_percent", rep_num2(100.0 * lo),
-                     "recovery_ci95_high_percent", rep_num2(100.0 * hi), "recovered",
-                     rep_money_list(st, rec), "messages", msgs, "unpriced_messages",
-                     (json_int_t)v->unpriced, "collection_cost", cc, "days_to_recover", days);
+    for (uint32_t ci = 0; ci < st->ncurs; ci++) {
+        const int64_t *a = &age[(size_t)order[ci] * REP_AGE_BUCKETS * 2];
+        int any = 0;
+        for (int b = 0; b < REP_AGE_BUCKETS; b++)
+            any |= a[2 * b] != 0;
+        if (!any)
+            continue;
+        json_t *bk = json_array();
+        for (int b = 0; b < REP_AGE_BUCKETS; b++)
+            json_array_append_new(
+                bk, json_pack("{s:s, s:I, s:I}", "bucket", rep_age_bucket_names[b], "count",
+                              (json_int_t)a[2 * b], "amount_minor", (json_int_t)a[2 * b + 1]));
+        json_array_append_new(
+            aging, json_pack("{s:s, s:o}", "currency", st->curs[order[ci]].code, "buckets", bk));
+    }
+    return json_pack(
+        "{s:s, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:I, s:o, s:o, s:o}", "variant", v->variant,
+        "invoices", (json_int_t)v->n, "paid_invoices", (json_int_t)v->paid, "recovery_rate_percent",
+        rep_ratio_json(v->paid, v->n, 100), "recovery_ci95_low_percent", rep_num2(100.0 * lo),
+        "recovery_ci95_high_percent", rep_num2(100.0 * hi), "recovered", rep_money_list(st, rec),
+        "messages", msgs, "unpriced_messages", (json_int_t)v->unpriced, "collection_cost", cc,
+        "days_to_recover", days, "aging", aging);
 }
 
 /* A challenger v against its champion b: the difference in recovery rate
@@ -204,12 +221,15 @@ json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d
     int32_t *ccur = malloc((st->ncontacts ? st->ncontacts : 1) * sizeof *ccur);
     int64_t *vcost = calloc((size_t)(ng ? ng : 1) * nc, sizeof *vcost);
     int64_t *vunp = calloc((size_t)(ng ? ng : 1) * nc, sizeof *vunp); /* unpriced */
+    /* open balances of each variant's invoices by currency and age bucket */
+    int64_t *vage = calloc((size_t)(ng ? ng : 1) * nc * REP_AGE_BUCKETS * 2, sizeof *vage);
     rep_pinst *prom = NULL;
     size_t nprom = 0;
     int nvars = 0, nstrats = 0;
     json_t *rep = NULL, *rows = NULL, *exps = NULL;
 
-    if (!g || !rec || !order || !vars || !strats || !strat_seen || !ccur || !vcost || !vunp)
+    if (!g || !rec || !order || !vars || !strats || !strat_seen || !ccur || !vcost || !vunp ||
+        !vage)
         goto fail;
     /* strategies and variants of this tenant */
     uint32_t nord = 0;
@@ -371,6 +391,7 @@ json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d
         }
         /* experiments: the variant of the first contact under each strategy */
         int32_t paid = rep_inv_paid_day(st, inv, d);
+        int64_t open = inv->known ? rep_inv_outstanding(st, inv, d) : 0;
         for (uint32_t k = 0; k < nct; k++) {
             const rep_contact *c = &st->contacts[inv->contacts[k]];
             int s = g[c->group].strategy;
@@ -379,6 +400,12 @@ json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d
             strat_seen[s] = i + 1;
             rep_vacc *v = &vars[g[c->group].variant];
             v->n++;
+            if (open > 0) {
+                size_t at = ((size_t)g[c->group].variant * nc + inv->cur) * REP_AGE_BUCKETS +
+                            (size_t)rep_age_bucket(d - inv->due);
+                vage[2 * at]++;
+                vage[2 * at + 1] += open;
+            }
             if (paid != REP_DAY_NONE &&
                 (int64_t)paid * REP_MS_PER_DAY + REP_MS_PER_DAY > c->at_ms) {
                 v->paid++;
@@ -447,8 +474,10 @@ json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d
                 if (g[order[k]].variant == idx[j])
                     for (uint32_t c = 0; c < nc; c++)
                         vrec[c] += rec[(size_t)order[k] * nc + c];
-            json_array_append_new(va, rep_variant_json(st, v, vrec, &vcost[(size_t)idx[j] * nc],
-                                                       &vunp[(size_t)idx[j] * nc]));
+            json_array_append_new(
+                va, rep_variant_json(st, v, vrec, &vcost[(size_t)idx[j] * nc],
+                                     &vunp[(size_t)idx[j] * nc],
+                                     &vage[(size_t)idx[j] * nc * REP_AGE_BUCKETS * 2]));
             if (idx[j] == base)
                 continue;
             json_array_append_new(cmp, rep_compare_json(v, &vars[base]));
@@ -480,5 +509,6 @@ done:
     free(ccur);
     free(vcost);
     free(vunp);
+    free(vage);
     return rep;
 }

@@ -3,6 +3,7 @@
  *   arrears-reporter replay [--events FILE.jsonl] [--contacts FILE.jsonl]
  *                           [--backtest FILE.jsonl] --at YYYY-MM-DD
  *                           [--tenant T] [--type T] [--table] [--costs FILE]
+ *                           [--by variant]
  *
  * Events are inbound CloudEvents lines (normalized by normalize.c), or
  * canonical events (lines without "specversion" are applied as is).
@@ -30,7 +31,7 @@
 static const char rep_replay_usage[] =
     "arrears-reporter replay [--events FILE.jsonl] [--contacts FILE.jsonl] "
     "[--backtest FILE.jsonl] --at YYYY-MM-DD [--tenant T] [--type aging|kpis|effectiveness] "
-    "[--table] [--costs FILE.json] (--events or --backtest required)";
+    "[--table] [--costs FILE.json] [--by variant] (--events or --backtest required)";
 
 static int rep_cmp_str(const void *a, const void *b)
 {
@@ -150,7 +151,9 @@ static int rep_replay_file(rep_state *st, const char *path, int kind, FILE *err,
 }
 
 /* Prints the reports of every tenant in names (sorted), of type (NULL:
- * every type), as of the end of day d. -1 when memory ran out. */
+ * every type), as of the end of day d: JSON lines (table 0), tables (1),
+ * or tables and the arms of each effectiveness report (2). -1 when memory
+ * ran out. */
 static int rep_replay_print(const rep_state *st, const char *const *names, uint32_t nn, int32_t d,
                             const char *type, int table, FILE *out, FILE *err)
 {
@@ -166,6 +169,8 @@ static int rep_replay_print(const rep_state *st, const char *const *names, uint3
             }
             if (table) {
                 cm_table_report(out, r);
+                if (table == 2 && t == CT_REP_EFFECTIVENESS)
+                    cm_table_arms(out, r);
             } else {
                 char *s =
                     json_dumps(r, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
@@ -181,7 +186,7 @@ static int rep_replay_print(const rep_state *st, const char *const *names, uint3
 int rep_replay_main(int argc, char **argv, FILE *out, FILE *err)
 {
     const char *events = NULL, *contacts = NULL, *backtest = NULL, *at = NULL, *tenant = NULL,
-               *type = NULL, *costs_path = NULL;
+               *type = NULL, *costs_path = NULL, *by = NULL;
     int table = 0, rc = 2;
     rep_costs costs;
     rep_state *st = NULL;
@@ -195,6 +200,7 @@ int rep_replay_main(int argc, char **argv, FILE *out, FILE *err)
                             : !strcmp(a, "--tenant")   ? &tenant
                             : !strcmp(a, "--type")     ? &type
                             : !strcmp(a, "--costs")    ? &costs_path
+                            : !strcmp(a, "--by")       ? &by
                                                        : NULL;
         if (slot && i + 1 < argc) {
             *slot = argv[++i];
@@ -228,6 +234,12 @@ int rep_replay_main(int argc, char **argv, FILE *out, FILE *err)
         fprintf(err, "replay: --type: one of aging, kpis, effectiveness\n");
         return 2;
     }
+    if (by && (strcmp(by, "variant") || !table)) {
+        fprintf(err, "replay: --by: only variant, with --table\n");
+        return 2;
+    }
+    if (by)
+        table = 2;
     char cerr[512];
     if (costs_path && rep_costs_load(costs_path, &costs, cerr, sizeof cerr) < 0) {
         fprintf(err, "replay: --costs: %s\n", cerr);

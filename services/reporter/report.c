@@ -168,3 +168,11 @@ void rep_days_stats(int32_t *v, uint32_t n, json_t *into)
     json_object_set_new(into, "median_days", rep_ratio_json(median2, 2, 1));
     json_object_set_new(into, "p90_days", rep_ratio_json(v[rank - 1], 1, 1));
 }
+
+const char *const rep_age_bucket_names[REP_AGE_BUCKETS] = {"current", "1-30", "31-60", "61-90",
+                                                           "91+"};
+
+int rep_age_bucket(int32_t dpd)
+{
+    return dpd <= 0 ? 0 : dpd <= 30 ? 1 : dpd <= 60 ? 2 : dpd <= 90 ? 3 : 4;
+}

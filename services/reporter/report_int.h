@@ -26,4 +26,10 @@ void rep_cur_order(const rep_state *st, uint32_t *order);
  * smallest) on into, 2 decimals; both null when n == 0. */
 void rep_days_stats(int32_t *v, uint32_t n, json_t *into);
 
+/* The aging buckets by days past due (docs/reports.md "aging"): 0
+ * current (<= 0), 1 1-30, 2 31-60, 3 61-90, 4 91+. */
+#define REP_AGE_BUCKETS 5
+extern const char *const rep_age_bucket_names[REP_AGE_BUCKETS];
+int rep_age_bucket(int32_t dpd);
+
 #endif

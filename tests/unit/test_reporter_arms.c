@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -286,6 +287,25 @@ static void assert_days(const json_t *v, json_int_t count, double median, double
     assert_near(jnum(d, "p90_days"), p90, 1e-9, "p90");
 }
 
+/* An arm's aging entry i: currency cur with one bucket b (0 current .. 4
+ * 91+) holding count invoices of amount, the others empty. */
+static void assert_aging(const json_t *v, size_t i, const char *cur, size_t b, json_int_t count,
+                         json_int_t amount)
+{
+    static const char *const names[] = {"current", "1-30", "31-60", "61-90", "91+"};
+    const json_t *a = json_array_get(json_object_get(v, "aging"), i);
+    assert_non_null(a);
+    assert_string_equal(json_string_value(json_object_get(a, "currency")), cur);
+    const json_t *bk = json_object_get(a, "buckets");
+    assert_int_equal(json_array_size(bk), 5);
+    for (size_t k = 0; k < 5; k++) {
+        const json_t *x = json_array_get(bk, k);
+        assert_string_equal(json_string_value(json_object_get(x, "bucket")), names[k]);
+        assert_int_equal(jint(x, "count"), k == b ? count : 0);
+        assert_int_equal(jint(x, "amount_minor"), k == b ? amount : 0);
+    }
+}
+
 /* Strategy "default", variants A and B, as of 2026-03-31; every invoice
  * due 2026-03-01. Costs: email 1, sms 4, letter 95, call_task 250 (GBP
  * minor units); nothing in EUR.
@@ -307,12 +327,14 @@ static void assert_days(const json_t *v, json_int_t count, double median, double
  *    own (cost 0, recovered 0, no ratio: its cost is not known).
  *    cost per 100 recovered = 100 x 102 / 45000 = 0.2267 -> 0.23.
  *    days to recover {4, 19}: median 11.50, p90 (2nd of 2) 19.00.
+ *    aging: open at the end of 03-31, 30 days past due (1-30): I6 EUR
+ *    100.00; I2 GBP 200.00 - 50.00 = 150.00.
  * B: invoices 2, paid 2: 100.00%; Wilson 2/2: centre (1 + 0.9604) / 2.9208
  *    = 0.671186, half 1.96/2.9208 * sqrt(3.8416/16) = 0.671049 * 0.49 =
  *    0.328814 -> 34.24 .. 100.00.
  *    recovered 100.00 + 200.00 = 30000; messages call_task 1, sms 2; cost
  *    4 + 4 + 250 = 258; per 100 = 100 x 258 / 30000 = 0.86.
- *    days {2, 11}: median 6.50, p90 11.00.
+ *    days {2, 11}: median 6.50, p90 11.00. aging: nothing open, [].
  * B vs A (A is the champion): difference 100 - 50 = 50.00 points; Wald
  *    interval 50 +- 1.96 x 100 x sqrt(0 + 0.25/4) = 50 +- 49 -> 1.00 ..
  *    99.00; pooled p = 4/6, se = sqrt(2/3 x 1/3 x (1/2 + 1/4)) =
@@ -382,6 +404,9 @@ static void test_report_two_arms(void **state)
     assert_int_equal(jint(ac, "recovered_minor"), 45000);
     assert_near(jnum(ac, "cost_per_100_recovered"), 0.23, 1e-9, "A per 100");
     assert_days(a, 2, 11.5, 19.0);
+    assert_int_equal(json_array_size(json_object_get(a, "aging")), 2);
+    assert_aging(a, 0, "EUR", 1, 1, 10000);
+    assert_aging(a, 1, "GBP", 1, 1, 15000);
 
     assert_arm(b, 2, 2, 100.0, 34.24, 100.0);
     const json_t *bm = json_object_get(b, "messages");
@@ -394,6 +419,7 @@ static void test_report_two_arms(void **state)
     assert_int_equal(jint(bc, "recovered_minor"), 30000);
     assert_near(jnum(bc, "cost_per_100_recovered"), 0.86, 1e-9, "B per 100");
     assert_days(b, 2, 6.5, 11.0);
+    assert_int_equal(json_array_size(json_object_get(b, "aging")), 0);
 
     const json_t *cmp = json_object_get(exp, "comparisons");
     assert_int_equal(json_array_size(cmp), 1);
@@ -425,12 +451,89 @@ static void test_report_two_arms(void **state)
     rep_state_free(st);
 }
 
+/* rep_replay_main with args; its stdout and stderr (malloc'd). */
+static int run_replay(const char *const *args, int n, char **out, char **err)
+{
+    char *argv[32];
+    argv[0] = "replay";
+    for (int i = 0; i < n; i++)
+        argv[i + 1] = (char *)args[i];
+    size_t no, ne;
+    FILE *fo = open_memstream(out, &no), *fe = open_memstream(err, &ne);
+    int rc = rep_replay_main(n + 1, argv, fo, fe);
+    fclose(fo);
+    fclose(fe);
+    return rc;
+}
+
+/* replay --costs on ledger1 (docs/reports.md "arms", worked there): email
+ * 50 and sms 200 EUR minor; A 4 emails + 1 sms = 400 for 1000.00
+ * recovered: 100 x 400 / 100000 = 0.40; B 3 emails + 1 sms = 350 for
+ * 1600.00: 0.21875 -> 0.22. --table --by variant prints the verdict. */
+static void test_replay_costs(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_reporter_arms_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("{\"costs\":{\"email_minor\":{\"EUR\":50},\"sms_minor\":{\"EUR\":200}}}\n", f);
+    fclose(f);
+    const char *args[] = {"--events",   "tests/data/reporter/ledger1/events.jsonl",
+                          "--contacts", "tests/data/reporter/ledger1/contacts.jsonl",
+                          "--at",       "2026-03-31",
+                          "--tenant",   "acme",
+                          "--type",     "effectiveness",
+                          "--costs",    path,
+                          "--table",    "--by",
+                          "variant"};
+    char *out, *err;
+    assert_int_equal(run_replay(args, 12, &out, &err), 0);
+    json_t *r = json_loads(out, 0, NULL);
+    assert_non_null(r);
+    const json_t *vs =
+        json_object_get(json_array_get(json_object_get(r, "experiments"), 0), "variants");
+    const json_t *a =
+        entry(json_object_get(entry(vs, "variant", "A"), "collection_cost"), "currency", "EUR");
+    const json_t *b =
+        entry(json_object_get(entry(vs, "variant", "B"), "collection_cost"), "currency", "EUR");
+    assert_int_equal(jint(a, "cost_minor"), 400);
+    assert_near(jnum(a, "cost_per_100_recovered"), 0.40, 1e-9, "A per 100");
+    assert_int_equal(jint(b, "cost_minor"), 350);
+    assert_near(jnum(b, "cost_per_100_recovered"), 0.22, 1e-9, "B per 100");
+    json_decref(r);
+    free(out);
+    free(err);
+    assert_int_equal(run_replay(args, 15, &out, &err), 0);
+    assert_non_null(strstr(out, "== arms  tenant acme  as of 2026-03-31\n"));
+    assert_non_null(strstr(out, "B vs A: B recovers 55.00 points more than A; not significant "
+                                "at 95% (p = 0.099)"));
+    assert_non_null(strstr(out, "4.00 EUR (0.40)"));
+    free(out);
+    free(err);
+    /* --by without --table, or by something else: refused */
+    const char *bad[] = {"--events", "x", "--at", "2026-03-31", "--by", "variant"};
+    assert_int_equal(run_replay(bad, 6, &out, &err), 2);
+    assert_non_null(strstr(err, "--by: only variant, with --table"));
+    free(out);
+    free(err);
+    /* a bad costs file: named, exit 2 */
+    f = fopen(path, "w");
+    fputs("{\"sms_minor\":{\"EUR\":1.5}}", f);
+    fclose(f);
+    assert_int_equal(run_replay(args, 12, &out, &err), 2);
+    assert_non_null(strstr(err, "$.sms_minor.EUR: an integer >= 0 (minor units)"));
+    free(out);
+    free(err);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_wilson),          cmocka_unit_test(test_two_prop),
         cmocka_unit_test(test_days_stats),      cmocka_unit_test(test_costs),
-        cmocka_unit_test(test_report_two_arms),
+        cmocka_unit_test(test_report_two_arms), cmocka_unit_test(test_replay_costs),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
