@@ -260,3 +260,38 @@ int ntf_format_interest_basis(ct_interest_scheme scheme, int32_t rate_e4, const 
     snprintf(errstr, errlen, "unknown interest scheme '%s'", ct_interest_scheme_name(scheme));
     return -1;
 }
+
+/* ntf_format_count's table: per kind and language the text for 0 (NULL:
+ * the plural), for 1 and the plural (%lld is the count). English and
+ * German put 0 in the plural ("0 invoices", "0 Rechnungen"). */
+static const struct count_text {
+    ntf_count_kind kind;
+    const char *lang, *zero, *one, *many;
+} count_texts[] = {
+    {NTF_COUNT_DAYS_OVERDUE, "en", NULL, "1 day overdue", "%lld days overdue"},
+    {NTF_COUNT_DAYS_OVERDUE, "de", NULL,
+     "1 Tag \xc3\xbc"
+     "berf\xc3\xa4llig",
+     "%lld Tage \xc3\xbc"
+     "berf\xc3\xa4llig"},
+    {NTF_COUNT_DUE_IN, "en", "due today", "due tomorrow", "due in %lld days"},
+    {NTF_COUNT_DUE_IN, "de", "heute f\xc3\xa4llig", "morgen f\xc3\xa4llig",
+     "in %lld Tagen f\xc3\xa4llig"},
+    {NTF_COUNT_INVOICES, "en", NULL, "1 invoice", "%lld invoices"},
+    {NTF_COUNT_INVOICES, "de", NULL, "1 Rechnung", "%lld Rechnungen"},
+};
+
+void ntf_format_count(ntf_count_kind kind, long long n, const char *locale, char *buf, size_t len)
+{
+    const char *lang = find_locale(locale)->lang;
+    for (int pass = 0; pass < 2; pass++) /* the locale's language, then English */
+        for (size_t i = 0; i < sizeof count_texts / sizeof count_texts[0]; i++) {
+            const struct count_text *t = &count_texts[i];
+            if (t->kind != kind || strcmp(t->lang, pass ? "en" : lang) != 0)
+                continue;
+            const char *f = n == 1 ? t->one : n == 0 && t->zero ? t->zero : t->many;
+            snprintf(buf, len, f, n);
+            return;
+        }
+    snprintf(buf, len, "%lld", n); /* not reached: every kind has an English row */
+}

@@ -41,4 +41,21 @@ int ntf_format_interest_basis(ct_interest_scheme scheme, int32_t rate_e4, const 
                               const char *locale, char *buf, size_t len, char *errstr,
                               size_t errlen);
 
+/* A count in words with the language's plural form (issue 15), from a
+ * small table by language (en, de; others read English):
+ *   NTF_COUNT_DAYS_OVERDUE  1 "1 day overdue", 3 "3 days overdue";
+ *                           de "1 Tag überfällig", "3 Tage überfällig"
+ *   NTF_COUNT_DUE_IN        0 "due today", 1 "due tomorrow", 3 "due in 3 days";
+ *                           de "heute fällig", "morgen fällig", "in 3 Tagen fällig"
+ *                           (the verb last, so the text can end a clause:
+ *                           "dass die Rechnung in 3 Tagen fällig ist")
+ *   NTF_COUNT_INVOICES      1 "1 invoice", 2 "2 invoices"; de "1 Rechnung", "2 Rechnungen"
+ * buf of at least 64 bytes. */
+typedef enum ntf_count_kind {
+    NTF_COUNT_DAYS_OVERDUE,
+    NTF_COUNT_DUE_IN,
+    NTF_COUNT_INVOICES
+} ntf_count_kind;
+void ntf_format_count(ntf_count_kind kind, long long n, const char *locale, char *buf, size_t len);
+
 #endif

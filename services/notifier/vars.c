@@ -3,10 +3,15 @@
  *
  * Decoding and every rule are the contract's (ct_command_decode); what is
  * here is the notifier's: the locale to render in and the variables a
- * template sees (amounts and dates formatted for the template's language). */
+ * template sees (amounts and dates formatted for the template's language,
+ * counts in words with their plural, ntf_format_count). The template
+ * language has no plurals and looks a key missing in an invoice up in the
+ * command's scope, so an invoice gets every key of its own, false when it
+ * does not apply. */
 #include "vars.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
@@ -170,6 +175,110 @@ static int set_interest_basis(json_t *vars, const ct_command *c, const char *loc
     return 0;
 }
 
+/* What invoice in owes: its amounts, or without them (before issue 14)
+ * its outstanding principal and nothing else, written into *owed. */
+static const ct_command_amounts *owed_by(const ct_command_invoice *in, ct_command_amounts *owed)
+{
+    *owed = (ct_command_amounts){in->outstanding_minor, 0, 0, 0, in->outstanding_minor};
+    return in->has_amounts ? &in->amounts : owed;
+}
+
+/* A value in words for one of two keys that an invoice always has (false
+ * when it does not apply) and the command's scope only when it applies
+ * (so that {{name}} there is a missing variable, not "false"). */
+static void set_word(json_t *o, const char *name, int applies, const char *text, int in_list)
+{
+    if (applies)
+        json_object_set_new(o, name, text ? json_string(text) : json_true());
+    else if (in_list)
+        json_object_set_new(o, name, json_false());
+}
+
+/* The words for a days_overdue d (CT_MINOR_NONE: unknown), issue 15:
+ * days_overdue_text once overdue ("3 days overdue"), due_in_text on and
+ * before the due date ("due in 3 days", "due tomorrow", "due today"), and
+ * one_day / many_days (overdue by exactly one day / by more), for templates
+ * that phrase the plural themselves. */
+static void set_day_words(json_t *o, int64_t d, const char *loc, int in_list)
+{
+    char buf[96];
+    int known = d != CT_MINOR_NONE;
+    if (known && d > 0)
+        ntf_format_count(NTF_COUNT_DAYS_OVERDUE, (long long)d, loc, buf, sizeof buf);
+    set_word(o, "days_overdue_text", known && d > 0, buf, in_list);
+    if (known && d <= 0)
+        ntf_format_count(NTF_COUNT_DUE_IN, -(long long)d, loc, buf, sizeof buf);
+    set_word(o, "due_in_text", known && d <= 0, buf, in_list);
+    set_word(o, "one_day", known && d == 1, NULL, in_list);
+    set_word(o, "many_days", known && d > 1, NULL, in_list);
+}
+
+/* "totals": one element per currency of the invoices (in the order they
+ * first appear), each the sum of those invoices' amounts (as invoice_vars
+ * reads them) written like an invoice's (set_amounts: principal, fees,
+ * interest, compensation and total, formatted, and their _minor), plus
+ * currency; many_currencies when more than one; totals_text, the formatted
+ * totals joined by " + " ("£1,500.00 + €322.50"). */
+static int set_totals(json_t *vars, const ct_command *c, const char *loc, char *errstr,
+                      size_t errlen)
+{
+    struct sum {
+        const char *cur;
+        ct_command_amounts a;
+    } *sums = calloc(c->ninvoices ? c->ninvoices : 1, sizeof *sums);
+    size_t n = 0;
+    int rc = -1;
+    cm_buf text = CM_BUF_INIT;
+    if (!sums) {
+        snprintf(errstr, errlen, "totals: out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < c->ninvoices; i++) {
+        const ct_command_invoice *in = &c->invoices[i];
+        const char *cur = in->currency ? in->currency : c->currency;
+        if (!cur)
+            continue;
+        ct_command_amounts owed;
+        const ct_command_amounts *a = owed_by(in, &owed);
+        size_t k = 0;
+        while (k < n && strcmp(sums[k].cur, cur) != 0)
+            k++;
+        if (k == n)
+            sums[n++].cur = cur;
+        int64_t *to[] = {&sums[k].a.principal, &sums[k].a.fees, &sums[k].a.interest,
+                         &sums[k].a.compensation, &sums[k].a.total};
+        const int64_t from[] = {a->principal, a->fees, a->interest, a->compensation, a->total};
+        for (size_t m = 0; m < 5; m++)
+            if (from[m] != CT_MINOR_NONE)
+                *to[m] += from[m];
+    }
+    json_t *list = json_array();
+    json_object_set_new(vars, "totals", list);
+    for (size_t k = 0; k < n; k++) {
+        json_t *o = json_object();
+        json_array_append_new(list, o);
+        json_object_set_new(o, "currency", json_string(sums[k].cur));
+        if (set_amounts(o, &sums[k].a, sums[k].cur, loc, 1, errstr, errlen) < 0)
+            goto cleanup;
+        if (text.len)
+            cm_buf_adds(&text, " + ");
+        cm_buf_adds(&text, json_string_value(json_object_get(o, "total")));
+    }
+    json_object_set_new(vars, "many_currencies", json_boolean(n > 1));
+    if (text.len)
+        json_object_set_new(vars, "totals_text", json_string(text.p));
+    rc = 0;
+cleanup:
+    if (rc < 0) {
+        char e[256];
+        snprintf(e, sizeof e, "totals.%s", errstr);
+        snprintf(errstr, errlen, "%s", e);
+    }
+    cm_buf_free(&text);
+    free(sums);
+    return rc;
+}
+
 /* One element of "invoices": number (the invoice id when it has none),
  * dates, days_overdue, outstanding and the amounts of set_amounts (issue
  * 14; without them the invoice owes its outstanding principal and nothing
@@ -195,10 +304,11 @@ static int invoice_vars(json_t *o, const ct_command_invoice *in, const char *cur
         json_object_set_new(o, "days_to_due",
                             in->days_overdue < 0 ? json_integer(-in->days_overdue) : json_false());
     }
+    set_day_words(o, in->days_overdue, loc, 1);
     if (set_money(o, "outstanding", in->outstanding_minor, icur, loc, errstr, errlen) < 0)
         return -1;
-    ct_command_amounts owed = {in->outstanding_minor, 0, 0, 0, in->outstanding_minor};
-    return set_amounts(o, in->has_amounts ? &in->amounts : &owed, icur, loc, 1, errstr, errlen);
+    ct_command_amounts owed;
+    return set_amounts(o, owed_by(in, &owed), icur, loc, 1, errstr, errlen);
 }
 
 json_t *ntf_command_vars(const ntf_command *cmd, json_t *extra, const char *fmt_locale,
@@ -240,7 +350,7 @@ json_t *ntf_command_vars(const ntf_command *cmd, json_t *extra, const char *fmt_
     json_t *list = json_array();
     json_object_set_new(vars, "invoices", list);
     int32_t min_due = INT32_MAX;
-    long long max_days = -1;
+    int64_t latest = CT_MINOR_NONE; /* the largest days_overdue, negative included */
     for (size_t i = 0; i < c->ninvoices; i++) {
         const ct_command_invoice *in = &c->invoices[i];
         json_t *o = json_object();
@@ -259,10 +369,20 @@ json_t *ntf_command_vars(const ntf_command *cmd, json_t *extra, const char *fmt_
         }
         if (in->due_on != CT_DAY_NONE && in->due_on < min_due)
             min_due = in->due_on;
-        if (in->days_overdue != CT_MINOR_NONE && in->days_overdue > max_days)
-            max_days = in->days_overdue;
+        if (in->days_overdue != CT_MINOR_NONE && in->days_overdue > latest)
+            latest = in->days_overdue;
     }
-    json_object_set_new(vars, "invoice_count", json_integer((json_int_t)json_array_size(list)));
+    size_t count = json_array_size(list);
+    char words[96];
+    json_object_set_new(vars, "invoice_count", json_integer((json_int_t)count));
+    ntf_format_count(NTF_COUNT_INVOICES, (long long)count, loc, words, sizeof words);
+    json_object_set_new(vars, "invoice_count_text", json_string(words));
+    json_object_set_new(vars, "one_invoice", json_boolean(count == 1));
+    json_object_set_new(vars, "many_invoices", json_boolean(count > 1));
+    /* the command's: for the largest days_overdue, the earliest due date */
+    set_day_words(vars, latest, loc, 0);
+    if (set_totals(vars, c, loc, errstr, errlen) < 0)
+        goto fail;
     if (numbers.len)
         json_object_set_new(vars, "invoice_numbers", json_string(numbers.p));
     cm_buf_free(&numbers);
@@ -272,8 +392,8 @@ json_t *ntf_command_vars(const ntf_command *cmd, json_t *extra, const char *fmt_
         if (ntf_format_date(iso, loc, buf, sizeof buf, err, sizeof err) == 0)
             json_object_set_new(vars, "due_on", json_string(buf));
     }
-    if (max_days >= 0)
-        json_object_set_new(vars, "days_overdue", json_integer(max_days));
+    if (latest != CT_MINOR_NONE && latest >= 0)
+        json_object_set_new(vars, "days_overdue", json_integer((json_int_t)latest));
     return vars;
 fail:
     cm_buf_free(&numbers);

@@ -157,8 +157,71 @@ static void test_cases(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* Every template id deploy/config/policy.json sends as email or SMS (its
+ * ladders' steps, a step without a channel being email, and
+ * payment_thanks) has its own template in both shipped languages: found
+ * for tenant default in en-GB and in de-DE, not through a fallback. */
+static void check_id(const ntf_templates *tpl, const char *channel, const char *id, int *n)
+{
+    const char *locales[] = {"en-GB", "de-DE"};
+    for (size_t l = 0; l < 2; l++) {
+        ntf_template_set set;
+        char err[512];
+        if (ntf_templates_find(tpl, "default", locales[l], channel, id, &set, err, sizeof err) != 0)
+            fail_msg("policy template %s/%s/%s: %s", locales[l], channel, id, err);
+        if (strcmp(set.tenant, "default") != 0 || strcmp(set.locale, locales[l]) != 0)
+            fail_msg("policy template %s/%s/%s found only in %s/%s", locales[l], channel, id,
+                     set.tenant, set.locale);
+        if (!set.text || (strcmp(channel, "email") == 0 && (!set.subject || !set.html)))
+            fail_msg("policy template %s/%s/%s incomplete", locales[l], channel, id);
+        (*n)++;
+    }
+}
+
+static void test_policy_templates_exist(void **state)
+{
+    (void)state;
+    char err[512];
+    json_error_t je;
+    const char *pol_path = "deploy/config/policy.json", *tpl_path = "deploy/config/templates";
+    json_t *pol = json_load_file(pol_path, 0, &je);
+    if (!pol) {
+        pol_path = "../../deploy/config/policy.json";
+        tpl_path = "../../deploy/config/templates";
+        pol = json_load_file(pol_path, 0, &je);
+    }
+    if (!pol)
+        fail_msg("%s: %s", pol_path, je.text);
+    ntf_templates *tpl = ntf_templates_load(tpl_path, err, sizeof err);
+    if (!tpl)
+        fail_msg("%s", err);
+    int n = 0;
+    const char *name;
+    json_t *ladder, *step;
+    size_t i;
+    json_object_foreach(json_object_get(pol, "ladders"), name, ladder)
+    {
+        json_array_foreach(ladder, i, step)
+        {
+            const char *ch = json_string_value(json_object_get(step, "channel"));
+            const char *action = json_string_value(json_object_get(step, "action"));
+            if (!ch)
+                ch = action && strcmp(action, "reminder") != 0 ? action : "email";
+            if (strcmp(ch, "email") == 0 || strcmp(ch, "sms") == 0)
+                check_id(tpl, ch, json_string_value(json_object_get(step, "template")), &n);
+        }
+    }
+    json_t *thanks = json_object_get(pol, "payment_thanks");
+    check_id(tpl, json_string_value(json_object_get(thanks, "channel")),
+             json_string_value(json_object_get(thanks, "template")), &n);
+    assert_true(n >= 14); /* 6 email or SMS steps and the thanks, in 2 languages */
+    ntf_templates_free(tpl);
+    json_decref(pol);
+}
+
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_cases)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_cases),
+                                       cmocka_unit_test(test_policy_templates_exist)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -387,6 +387,107 @@ static void test_money_vars(void **state)
                  "interest_basis.annual_pct", 1);
 }
 
+static const char *str_of(json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_string(v))
+        fail_msg("%s is not a string", key);
+    return json_string_value(v);
+}
+
+/* Issue 15's words and totals: in an invoice every key is there (false
+ * when it does not apply, also without a days_overdue); in the command's
+ * scope only those that apply; totals one per currency in the order the
+ * invoices bring them. */
+static void test_plural_vars(void **state)
+{
+    (void)state;
+    char err[512];
+    ntf_command c;
+    /* INV-1 GBP 1 day overdue 100.00 + 5.00 fees; INV-2 EUR (the
+     * command's currency) without days_overdue, 20.00; INV-3 GBP due in 2
+     * days, 0.50. GBP 105.00 + 0.50 = 105.50 (fees 5.00); EUR 20.00. */
+    char *s = variant(
+        "\"currency\":\"EUR\",\"amounts\":{\"total\":12000},\"invoices\":[{\"invoice_id\":"
+        "\"INV-1\",\"number\":\"2026-0001\",\"due_on\":\"2026-03-01\",\"days_overdue\":7,"
+        "\"outstanding_minor\":12000}]",
+        "\"currency\":\"EUR\",\"amounts\":{\"total\":2000},\"invoices\":["
+        "{\"invoice_id\":\"INV-1\",\"due_on\":\"2026-03-07\",\"days_overdue\":1,\"currency\":"
+        "\"GBP\",\"outstanding_minor\":10000,\"amounts\":{\"principal\":10000,\"fees\":500,"
+        "\"interest\":0,\"compensation\":0,\"total\":10500}},"
+        "{\"invoice_id\":\"INV-2\",\"outstanding_minor\":2000},"
+        "{\"invoice_id\":\"INV-3\",\"due_on\":\"2026-03-10\",\"days_overdue\":-2,\"currency\":"
+        "\"GBP\",\"outstanding_minor\":50}]");
+    if (ntf_command_parse(s, strlen(s), &c, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    json_t *v = ntf_command_vars(&c, NULL, NULL, err, sizeof err);
+    assert_non_null(v);
+    assert_string_equal(str_of(v, "invoice_count_text"), "3 invoices");
+    assert_true(json_is_false(json_object_get(v, "one_invoice")));
+    assert_true(json_is_true(json_object_get(v, "many_invoices")));
+    /* the command's: the largest days_overdue (INV-1's) */
+    assert_string_equal(str_of(v, "days_overdue_text"), "1 day overdue");
+    assert_true(json_is_true(json_object_get(v, "one_day")));
+    assert_null(json_object_get(v, "many_days"));
+    assert_null(json_object_get(v, "due_in_text"));
+    json_t *inv = json_object_get(v, "invoices");
+    json_t *i0 = json_array_get(inv, 0), *i1 = json_array_get(inv, 1), *i2 = json_array_get(inv, 2);
+    assert_string_equal(str_of(i0, "days_overdue_text"), "1 day overdue");
+    assert_true(json_is_false(json_object_get(i0, "due_in_text")));
+    assert_true(json_is_true(json_object_get(i0, "one_day")));
+    assert_true(json_is_false(json_object_get(i0, "many_days")));
+    const char *keys[] = {"days_overdue_text", "due_in_text", "one_day", "many_days"};
+    for (size_t k = 0; k < 4; k++)
+        if (!json_is_false(json_object_get(i1, keys[k])))
+            fail_msg("invoice without days_overdue: %s is not false", keys[k]);
+    assert_string_equal(str_of(i2, "due_in_text"), "due in 2 days");
+    assert_true(json_is_false(json_object_get(i2, "days_overdue_text")));
+    assert_true(json_is_false(json_object_get(i2, "one_day")));
+    json_t *tot = json_object_get(v, "totals");
+    assert_int_equal(json_array_size(tot), 2);
+    json_t *gbp = json_array_get(tot, 0), *eur = json_array_get(tot, 1);
+    assert_string_equal(str_of(gbp, "currency"), "GBP");
+    assert_int_equal(json_integer_value(json_object_get(gbp, "total_minor")), 10550);
+    assert_string_equal(str_of(gbp, "total"), "\xc2\xa3"
+                                              "105.50");
+    assert_string_equal(str_of(gbp, "fees"), "\xc2\xa3"
+                                             "5.00");
+    assert_true(json_is_false(json_object_get(gbp, "interest")));
+    assert_string_equal(str_of(eur, "currency"), "EUR");
+    assert_int_equal(json_integer_value(json_object_get(eur, "total_minor")), 2000);
+    assert_true(json_is_false(json_object_get(eur, "fees")));
+    assert_true(json_is_true(json_object_get(v, "many_currencies")));
+    assert_string_equal(str_of(v, "totals_text"), "\xc2\xa3"
+                                                  "105.50 + \xe2\x82\xac"
+                                                  "20.00");
+    json_decref(v);
+    /* in German */
+    v = ntf_command_vars(&c, NULL, "de-DE", err, sizeof err);
+    assert_string_equal(str_of(v, "invoice_count_text"), "3 Rechnungen");
+    assert_string_equal(str_of(json_array_get(json_object_get(v, "invoices"), 2), "due_in_text"),
+                        "in 2 Tagen f\xc3\xa4llig");
+    json_decref(v);
+    ntf_command_free(&c);
+    free(s);
+
+    /* one invoice due in 4 days (one currency): due_in_text in the
+     * command's scope, no days_overdue_text */
+    s = variant("\"days_overdue\":7", "\"days_overdue\":-4");
+    assert_int_equal(ntf_command_parse(s, strlen(s), &c, err, sizeof err), 0);
+    v = ntf_command_vars(&c, NULL, NULL, err, sizeof err);
+    assert_string_equal(str_of(v, "invoice_count_text"), "1 invoice");
+    assert_true(json_is_true(json_object_get(v, "one_invoice")));
+    assert_string_equal(str_of(v, "due_in_text"), "due in 4 days");
+    assert_null(json_object_get(v, "days_overdue_text"));
+    assert_null(json_object_get(v, "one_day"));
+    assert_true(json_is_false(json_object_get(v, "many_currencies")));
+    assert_string_equal(str_of(v, "totals_text"), "\xe2\x82\xac"
+                                                  "120.00");
+    json_decref(v);
+    ntf_command_free(&c);
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -396,6 +497,7 @@ int main(void)
         cmocka_unit_test(test_tenants_and_templates),
         cmocka_unit_test(test_requests),
         cmocka_unit_test(test_money_vars),
+        cmocka_unit_test(test_plural_vars),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -230,6 +230,49 @@ static void test_interest_basis(void **state)
     assert_non_null(strstr(err, "unknown interest scheme"));
 }
 
+/* Counts in words (issue 15): every row of the table, 0 and 1 and a
+ * plural, another locale of the language (de-AT), a language without
+ * rows (fr reads English), no locale. */
+static void test_counts(void **state)
+{
+    (void)state;
+    char buf[64];
+    const struct {
+        ntf_count_kind kind;
+        long long n;
+        const char *loc, *want;
+    } rows[] = {
+        {NTF_COUNT_DAYS_OVERDUE, 1, "en-GB", "1 day overdue"},
+        {NTF_COUNT_DAYS_OVERDUE, 3, "en-GB", "3 days overdue"},
+        {NTF_COUNT_DAYS_OVERDUE, 1, "de-DE",
+         "1 Tag \xc3\xbc"
+         "berf\xc3\xa4llig"},
+        {NTF_COUNT_DAYS_OVERDUE, 3, "de-DE",
+         "3 Tage \xc3\xbc"
+         "berf\xc3\xa4llig"},
+        {NTF_COUNT_DAYS_OVERDUE, 21, "de-AT",
+         "21 Tage \xc3\xbc"
+         "berf\xc3\xa4llig"},
+        {NTF_COUNT_DUE_IN, 0, "en-GB", "due today"},
+        {NTF_COUNT_DUE_IN, 1, "en-GB", "due tomorrow"},
+        {NTF_COUNT_DUE_IN, 3, "en-GB", "due in 3 days"},
+        {NTF_COUNT_DUE_IN, 0, "de-DE", "heute f\xc3\xa4llig"},
+        {NTF_COUNT_DUE_IN, 1, "de-DE", "morgen f\xc3\xa4llig"},
+        {NTF_COUNT_DUE_IN, 3, "de-DE", "in 3 Tagen f\xc3\xa4llig"},
+        {NTF_COUNT_INVOICES, 0, "en-GB", "0 invoices"},
+        {NTF_COUNT_INVOICES, 1, "en-GB", "1 invoice"},
+        {NTF_COUNT_INVOICES, 2, "en-GB", "2 invoices"},
+        {NTF_COUNT_INVOICES, 1, "de-DE", "1 Rechnung"},
+        {NTF_COUNT_INVOICES, 5, "de-DE", "5 Rechnungen"},
+        {NTF_COUNT_INVOICES, 2, "fr-FR", "2 invoices"},
+        {NTF_COUNT_DUE_IN, 2, NULL, "due in 2 days"},
+    };
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        ntf_format_count(rows[i].kind, rows[i].n, rows[i].loc, buf, sizeof buf);
+        assert_string_equal(buf, rows[i].want);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -241,6 +284,7 @@ int main(void)
         cmocka_unit_test(test_money),
         cmocka_unit_test(test_dates),
         cmocka_unit_test(test_interest_basis),
+        cmocka_unit_test(test_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """make-money-cases.py -- writes the render cases of issue 14's money
-(fees, interest and compensation lines, the interest claim, offers) into
-render/ beside this file, for tests/unit/test_notifier_cases.c.
+(fees, interest and compensation lines, the interest claim, offers) and
+issue 15's wording (one invoice or many, plural forms in English and
+German, a pre-due reminder, totals per currency) into render/ beside this
+file, for tests/unit/test_notifier_cases.c.
 
 The expected messages are spelt out by hand below, with the arithmetic of
 each amount in a comment (statutory rates and thresholds as docs/policy.md
@@ -67,7 +69,7 @@ case("en_gb_interest_claim", command(
     interest_basis={"scheme": "uk_late_payment", "annual_pct": "13.25", "country": "GB"}),
     subject="Interest and compensation on late payment: £88.15",
     txt="Dear Ada Lovelace Ltd,\n\n"
-        "Thank you for your payment of the invoice(s) below. As it reached us after the due date, "
+        "Thank you for your payment of the invoice below. As it reached us after the due date, "
         "we claim statutory interest under the Late Payment of Commercial Debts (Interest) Act 1998 "
         "at 13.25% a year, and a fixed sum for the costs of recovering the debt:\n\n"
         "  2024-0051  due 31 March 2024\n\n"
@@ -78,7 +80,7 @@ case("en_gb_interest_claim", command(
          '<html lang="en-GB"><head><meta charset="utf-8"><title>Interest and compensation on late payment: £88.15</title></head>\n'
          '<body style="font-family: sans-serif; color: #222;">\n'
          '<p>Dear Ada Lovelace Ltd,</p>\n'
-         '<p>Thank you for your payment of the invoice(s) below. As it reached us after the due date, '
+         '<p>Thank you for your payment of the invoice below. As it reached us after the due date, '
          'we claim statutory interest under the Late Payment of Commercial Debts (Interest) Act 1998 '
          'at 13.25% a year, and a fixed sum for the costs of recovering the debt:</p>\n'
          '<table cellpadding="4" style="border-collapse: collapse;">\n'
@@ -106,7 +108,7 @@ case("de_de_interest_claim_eu", command(
     interest_basis={"scheme": "eu_late_payment", "annual_pct": "12.62", "country": "DE"}),
     subject=f"Verzugszinsen und Pauschale: 70,75{NB}€",
     txt="Sehr geehrte Damen und Herren (Müller GmbH),\n\n"
-        "vielen Dank für die Zahlung der unten genannten Rechnung(en). Da sie nach dem Fälligkeitstag "
+        "vielen Dank für die Zahlung der unten genannten Rechnung. Da sie nach dem Fälligkeitstag "
         f"bei uns einging, machen wir gesetzliche Verzugszinsen nach § 288 Abs. 2 BGB in Höhe von 12,62{NB}% p. a. "
         "sowie eine Verzugspauschale für Beitreibungskosten geltend:\n\n"
         "  R-2024-17  fällig 30. Juni 2024\n\n"
@@ -118,7 +120,7 @@ case("de_de_interest_claim_eu", command(
          f'<html lang="de-DE"><head><meta charset="utf-8"><title>Verzugszinsen und Pauschale: 70,75{NB}€</title></head>\n'
          '<body style="font-family: sans-serif; color: #222;">\n'
          '<p>Sehr geehrte Damen und Herren (Müller GmbH),</p>\n'
-         '<p>vielen Dank für die Zahlung der unten genannten Rechnung(en). Da sie nach dem Fälligkeitstag '
+         '<p>vielen Dank für die Zahlung der unten genannten Rechnung. Da sie nach dem Fälligkeitstag '
          f'bei uns einging, machen wir gesetzliche Verzugszinsen nach § 288 Abs. 2 BGB in Höhe von 12,62{NB}% p. a. '
          'sowie eine Verzugspauschale für Beitreibungskosten geltend:</p>\n'
          '<table cellpadding="4" style="border-collapse: collapse;">\n'
@@ -142,7 +144,7 @@ case("sms_interest_claim", command(
       "due_on": "2024-07-31", "days_overdue": 33, "currency": "EUR", "amount_minor": 90000,
       "outstanding_minor": 0, "amounts": c}],
     interest_basis={"scheme": "eu_late_payment", "annual_pct": "14.25", "country": "FR"}),
-    txt="Arrears Demo Ltd: invoice(s) F-9 were paid late. We claim interest €12.34 and "
+    txt="Arrears Demo Ltd: invoice F-9 was paid late. We claim interest €12.34 and "
         "compensation €40.00: €52.34 now due. Reply STOP to opt out.")
 
 # --- D: a settlement offer, en-GB email -----------------------------------------
@@ -160,7 +162,7 @@ case("en_gb_settlement", command(
     step=2, step_name="+60d", offer=settle),
     subject="Settlement offer: pay £800.00 by 14 May 2026",
     txt="Dear Ada Lovelace Ltd,\n\n"
-        "The following invoice(s) remain unpaid 60 days after their due date:\n\n"
+        "The following invoice remains unpaid and is now 60 days overdue:\n\n"
         "  2026-0077  due 1 March 2026  £1,000.00\n\n"
         "Total outstanding: £1,000.00\n\n"
         "To settle the matter, we will accept £800.00 in full and final settlement if it reaches "
@@ -169,7 +171,7 @@ case("en_gb_settlement", command(
          '<html lang="en-GB"><head><meta charset="utf-8"><title>Settlement offer</title></head>\n'
          '<body style="font-family: sans-serif; color: #222;">\n'
          '<p>Dear Ada Lovelace Ltd,</p>\n'
-         '<p>The following invoice(s) remain unpaid 60 days after their due date:</p>\n'
+         '<p>The following invoice remains unpaid and is now 60 days overdue:</p>\n'
          '<table cellpadding="4" style="border-collapse: collapse;">\n'
          '<tr><th align="left">Invoice</th><th align="left">Due</th><th align="right">Owed</th></tr>\n'
          '<tr><td>2026-0077</td><td>1 March 2026</td><td align="right">£1,000.00</td></tr>\n'
@@ -215,7 +217,7 @@ case("en_gb_overdue_7_charges", command(
     interest_basis={"scheme": "eu_late_payment", "annual_pct": "14.25", "country": "FR"}),
     subject="Second reminder: €1,275.92 overdue",
     txt="Dear Ada Lovelace Ltd,\n\n"
-        "The following invoice(s) are now 7 days overdue. Please arrange payment as soon as possible:\n\n"
+        "The following invoice is now 7 days overdue. Please arrange payment as soon as possible:\n\n"
         "  F-2024-5  due 1 August 2024  €1,250.00 (7 days overdue)\n\n"
         "Late payment fees: €22.50\n"
         "Interest: €3.42 (statutory interest under Directive 2011/7/EU (article L441-10 of the "
@@ -225,7 +227,7 @@ case("en_gb_overdue_7_charges", command(
          '<html lang="en-GB"><head><meta charset="utf-8"><title>Second reminder: €1,275.92 overdue</title></head>\n'
          '<body style="font-family: sans-serif; color: #222;">\n'
          '<p>Dear Ada Lovelace Ltd,</p>\n'
-         '<p>The following invoice(s) are now 7 days overdue. Please arrange payment as soon as possible:</p>\n'
+         '<p>The following invoice is now 7 days overdue. Please arrange payment as soon as possible:</p>\n'
          '<table cellpadding="4" style="border-collapse: collapse;">\n'
          '<tr><th align="left">Invoice</th><th align="left">Due</th><th align="right">Days overdue</th><th align="right">Outstanding</th></tr>\n'
          '<tr><td>F-2024-5</td><td>1 August 2024</td><td align="right">7</td><td align="right">€1,250.00</td></tr>\n'
@@ -249,8 +251,8 @@ case("sms_de_overdue_7_charges", command(
 
 # --- I: due_soon with an early-payment discount, en-GB email --------------------------
 # 2% of 1,250.00 = 25.00 off if paid by the due date: 1,225.00.
-# (days_overdue -5 is truthy: the shipped due_soon prints "(-5 days
-# overdue)", as it did before issue 14.)
+# days_overdue -5: due 31 March, sent 26 March, "due in 5 days" (issue 15;
+# before it the line read "(-5 days overdue)").
 i_am = amounts(125000, 0, 0, 0)
 case("en_gb_due_soon_discount", command(
     "acme/inv/INV-42/step/0/attempt/1", "reminder", "email", "due_soon", "en-GB",
@@ -263,8 +265,8 @@ case("en_gb_due_soon_discount", command(
            "valid_until": "2024-03-31"}),
     subject="Reminder: payment due on 31 March 2024",
     txt="Dear Ada Lovelace Ltd,\n\n"
-        "This is a friendly reminder that the following invoice(s) will fall due on 31 March 2024:\n\n"
-        "  2024-0042  due 31 March 2024  £1,250.00\n\n"
+        "This is a friendly reminder that the following invoice is due in 5 days, on 31 March 2024:\n\n"
+        "  2024-0042  due 31 March 2024  £1,250.00 (due in 5 days)\n\n"
         "Total outstanding: £1,250.00\n"
         "Pay £1,225.00 by 31 March 2024 and we will take £25.00 off (early-payment discount).\n\n"
         + SIG_EN + OPT_EN,
@@ -272,10 +274,10 @@ case("en_gb_due_soon_discount", command(
          '<html lang="en-GB"><head><meta charset="utf-8"><title>Reminder: payment due on 31 March 2024</title></head>\n'
          '<body style="font-family: sans-serif; color: #222;">\n'
          '<p>Dear Ada Lovelace Ltd,</p>\n'
-         '<p>This is a friendly reminder that the following invoice(s) will fall due on 31 March 2024:</p>\n'
+         '<p>This is a friendly reminder that the following invoice is due in 5 days, on 31 March 2024:</p>\n'
          '<table cellpadding="4" style="border-collapse: collapse;">\n'
-         '<tr><th align="left">Invoice</th><th align="left">Due</th><th align="right">Days overdue</th><th align="right">Outstanding</th></tr>\n'
-         '<tr><td>2024-0042</td><td>31 March 2024</td><td align="right"></td><td align="right">£1,250.00</td></tr>\n'
+         '<tr><th align="left">Invoice</th><th align="left">Due</th><th align="right">Status</th><th align="right">Outstanding</th></tr>\n'
+         '<tr><td>2024-0042</td><td>31 March 2024</td><td align="right">due in 5 days</td><td align="right">£1,250.00</td></tr>\n'
          '</table>\n'
          '<p><strong>Total outstanding: £1,250.00</strong></p>\n'
          '<p>Pay <strong>£1,225.00</strong> by 31 March 2024 and we will take £25.00 off (early-payment discount).</p>\n\n'
@@ -293,4 +295,163 @@ case("sms_de_due_soon_discount", command(
            "valid_until": "2024-03-31"}),
     txt=f"Arrears Demo Ltd: 1.250,00{NB}€ fällig am 31. März 2024. Bei Zahlung von 1.225,00{NB}€ "
         f"bis 31. März 2024 sparen Sie 25,00{NB}€. Antworten Sie STOP zum Abmelden.")
-print("wrote 10 cases")
+
+# --- issue 15: plurals, the pre-due wording, one message for many invoices -------
+# The scheduler's clock for all of them: Sunday 8 March 2026, 09:00.
+NOW = "2026-03-08T09:00:00.000Z"
+def inv(iid, number, cur, due, days, principal, fees=0):
+    """An invoice of the command: days_overdue = 8 March - due_on."""
+    return {"invoice_id": iid, "number": number, "issued_on": "2026-02-01", "due_on": due,
+            "days_overdue": days, "currency": cur, "amount_minor": principal,
+            "outstanding_minor": principal, "amounts": amounts(principal, fees, 0, 0)}
+HEAD_EN = ('<!DOCTYPE html>\n<html lang="en-GB"><head><meta charset="utf-8"><title>%s</title></head>\n'
+           '<body style="font-family: sans-serif; color: #222;">\n<p>Dear %s,</p>\n')
+HEAD_DE = ('<!DOCTYPE html>\n<html lang="de-DE"><head><meta charset="utf-8"><title>%s</title></head>\n'
+           '<body style="font-family: sans-serif; color: #222;">\n<p>Sehr geehrte Damen und Herren (%s),</p>\n')
+TABLE = '<table cellpadding="4" style="border-collapse: collapse;">\n'
+TH_EN_STATUS = '<tr><th align="left">Invoice</th><th align="left">Due</th><th align="right">Status</th><th align="right">Outstanding</th></tr>\n'
+TH_DE_STATUS = '<tr><th align="left">Rechnung</th><th align="left">Fällig</th><th align="right">Status</th><th align="right">Offen</th></tr>\n'
+TH_EN_DAYS = '<tr><th align="left">Invoice</th><th align="left">Due</th><th align="right">Days overdue</th><th align="right">Outstanding</th></tr>\n'
+TH_DE_DAYS = '<tr><th align="left">Rechnung</th><th align="left">Fällig</th><th align="right">Tage überfällig</th><th align="right">Offen</th></tr>\n'
+def row(*cells):
+    return "<tr><td>%s</td><td>%s</td><td align=\"right\">%s</td><td align=\"right\">%s</td></tr>\n" % cells
+
+# --- K: a pre-due reminder, en-GB email: due 11 March, sent 8 March, 3 days
+# before (days_overdue -3): "due in 3 days", never "(-3 days overdue)".
+k = inv("INV-21", "2026-0021", "GBP", "2026-03-11", -3, 49900)
+case("en_gb_due_soon_in_3_days", command(
+    "acme/inv/INV-21/step/0/attempt/1", "reminder", "email", "due_soon", "en-GB", NOW, ADA,
+    "GBP", k["amounts"], [k], step=0, step_name="-3d"),
+    subject="Reminder: payment due on 11 March 2026",
+    txt="Dear Ada Lovelace Ltd,\n\n"
+        "This is a friendly reminder that the following invoice is due in 3 days, on 11 March 2026:\n\n"
+        "  2026-0021  due 11 March 2026  £499.00 (due in 3 days)\n\n"
+        "Total outstanding: £499.00\n\n" + SIG_EN + OPT_EN,
+    html=HEAD_EN % ("Reminder: payment due on 11 March 2026", "Ada Lovelace Ltd") +
+         "<p>This is a friendly reminder that the following invoice is due in 3 days, on 11 March 2026:</p>\n" +
+         TABLE + TH_EN_STATUS + row("2026-0021", "11 March 2026", "due in 3 days", "£499.00") +
+         "</table>\n<p><strong>Total outstanding: £499.00</strong></p>\n\n" + HSIG_EN)
+
+# --- L: the same in German: "in 3 Tagen fällig" (the verb last, so that it
+# ends the clause "dass die folgende Rechnung in 3 Tagen fällig ist").
+l_ = inv("INV-22", "R-2026-22", "EUR", "2026-03-11", -3, 49900)
+case("de_de_due_soon_in_3_days", command(
+    "acme/inv/INV-22/step/0/attempt/1", "reminder", "email", "due_soon", "de-DE", NOW, MUELLER,
+    "EUR", l_["amounts"], [l_], step=0, step_name="-3d"),
+    subject="Erinnerung: Zahlung fällig am 11. März 2026",
+    txt="Sehr geehrte Damen und Herren (Müller GmbH),\n\n"
+        "wir möchten Sie freundlich daran erinnern, dass die folgende Rechnung in 3 Tagen fällig ist "
+        "(am 11. März 2026):\n\n"
+        f"  R-2026-22  fällig 11. März 2026  499,00{NB}€ (in 3 Tagen fällig)\n\n"
+        f"Offener Gesamtbetrag: 499,00{NB}€\n\n" + SIG_DE + OPT_DE,
+    html=HEAD_DE % ("Erinnerung: Zahlung fällig am 11. März 2026", "Müller GmbH") +
+         "<p>wir möchten Sie freundlich daran erinnern, dass die folgende Rechnung in 3 Tagen fällig ist "
+         "(am 11. März 2026):</p>\n" +
+         TABLE + TH_DE_STATUS + row("R-2026-22", "11. März 2026", "in 3 Tagen fällig", f"499,00{NB}€") +
+         f"</table>\n<p><strong>Offener Gesamtbetrag: 499,00{NB}€</strong></p>\n\n" + HSIG_DE)
+
+# --- M: two invoices due tomorrow (9 March, days_overdue -1), en-GB email:
+# "2 invoices", "due tomorrow"; 100.00 + 250.50 = 350.50.
+m1 = inv("INV-23", "2026-0023", "GBP", "2026-03-09", -1, 10000)
+m2 = inv("INV-24", "2026-0024", "GBP", "2026-03-09", -1, 25050)
+case("en_gb_reminder_before_due_two_tomorrow", command(
+    "acme/cust/C-1042/email/2026-03-08", "reminder", "email", "reminder_before_due", "en-GB", NOW,
+    ADA, "GBP", amounts(35050, 0, 0, 0), [m1, m2], step=0, step_name="-1d"),
+    subject="Reminder: 2 invoices due from 9 March 2026",
+    txt="Dear Ada Lovelace Ltd,\n\n"
+        "This is a friendly reminder that the following 2 invoices will fall due soon:\n\n"
+        "  2026-0023  due 9 March 2026  £100.00 (due tomorrow)\n"
+        "  2026-0024  due 9 March 2026  £250.50 (due tomorrow)\n\n"
+        "Total outstanding: £350.50\n\n" + SIG_EN + OPT_EN,
+    html=HEAD_EN % ("Reminder: 2 invoices due from 9 March 2026", "Ada Lovelace Ltd") +
+         "<p>This is a friendly reminder that the following 2 invoices will fall due soon:</p>\n" +
+         TABLE + TH_EN_STATUS + row("2026-0023", "9 March 2026", "due tomorrow", "£100.00") +
+         row("2026-0024", "9 March 2026", "due tomorrow", "£250.50") +
+         "</table>\n<p><strong>Total outstanding: £350.50</strong></p>\n\n" + HSIG_EN)
+
+# --- N: one day overdue, en-GB email (due 7 March): "1 day overdue", "Invoice".
+n_ = inv("INV-31", "2026-0031", "GBP", "2026-03-07", 1, 120000)
+case("en_gb_overdue_1_one_day", command(
+    "acme/inv/INV-31/step/1/attempt/1", "reminder", "email", "overdue_1", "en-GB", NOW, ADA,
+    "GBP", n_["amounts"], [n_], step=1, step_name="+1d"),
+    subject="Invoice 2026-0031 now overdue",
+    txt="Dear Ada Lovelace Ltd,\n\n"
+        "Our records show that the following invoice fell due yesterday and remains unpaid:\n\n"
+        "  2026-0031  due 7 March 2026  £1,200.00 (1 day overdue)\n\n"
+        "Total outstanding: £1,200.00\n\n" + SIG_EN + OPT_EN,
+    html=HEAD_EN % ("Invoice 2026-0031 now overdue", "Ada Lovelace Ltd") +
+         "<p>Our records show that the following invoice fell due yesterday and remains unpaid:</p>\n" +
+         TABLE + TH_EN_DAYS + row("2026-0031", "7 March 2026", "1", "£1,200.00") +
+         "</table>\n<p><strong>Total outstanding: £1,200.00</strong></p>\n\n" + HSIG_EN)
+
+# --- O: the same in German: "1 Tag überfällig", "Rechnung".
+o = inv("INV-32", "R-2026-32", "EUR", "2026-03-07", 1, 120000)
+case("de_de_overdue_1_one_day", command(
+    "acme/inv/INV-32/step/1/attempt/1", "reminder", "email", "overdue_1", "de-DE", NOW, MUELLER,
+    "EUR", o["amounts"], [o], step=1, step_name="+1d"),
+    subject="Rechnung R-2026-32 überfällig",
+    txt="Sehr geehrte Damen und Herren (Müller GmbH),\n\n"
+        "laut unseren Unterlagen ist die folgende Rechnung seit gestern fällig und noch offen:\n\n"
+        f"  R-2026-32  fällig 7. März 2026  1.200,00{NB}€ (1 Tag überfällig)\n\n"
+        f"Offener Gesamtbetrag: 1.200,00{NB}€\n\n" + SIG_DE + OPT_DE,
+    html=HEAD_DE % ("Rechnung R-2026-32 überfällig", "Müller GmbH") +
+         "<p>laut unseren Unterlagen ist die folgende Rechnung seit gestern fällig und noch offen:</p>\n" +
+         TABLE + TH_DE_DAYS + row("R-2026-32", "7. März 2026", "1", f"1.200,00{NB}€") +
+         f"</table>\n<p><strong>Offener Gesamtbetrag: 1.200,00{NB}€</strong></p>\n\n" + HSIG_DE)
+
+# --- P: a German SMS one day overdue: "seit 1 Tag" (one_day), not "seit 1 Tagen".
+case("sms_de_overdue_7_one_day", command(
+    "acme/inv/INV-32/step/2/attempt/1", "reminder", "sms", "overdue_7", "de-DE", NOW, MUELLER,
+    "EUR", o["amounts"], [o], step=2, step_name="+7d"),
+    txt=f"Arrears Demo Ltd: 1.200,00{NB}€ ist seit 1 Tag überfällig. Antworten Sie STOP zum Abmelden.")
+
+# --- Q: one message for five invoices in two currencies (issue 15's
+# grouping), en-GB email, the firmest step's template overdue_7:
+#   GBP 2026-0011 due 1 March (7 days overdue) 1,200.00
+#       2026-0012 due 7 March (1 day overdue)    450.50
+#       2026-0013 due 11 March (due in 3 days)    99.00
+#       total 1,200.00 + 450.50 + 99.00 = 1,749.50
+#   EUR E-14 due 1 March (7 days overdue) 2,000.00 + a 25.00 fee = 2,025.00
+#       E-15 due 8 March (due today)        300.00
+#       total 2,025.00 + 300.00 = 2,325.00 (fees 25.00)
+# The command's own currency and amounts (here the GBP ones) are not what
+# the shipped templates show when there is more than one currency: they
+# show totals, one per currency.
+q = [inv("INV-11", "2026-0011", "GBP", "2026-03-01", 7, 120000),
+     inv("INV-12", "2026-0012", "GBP", "2026-03-07", 1, 45050),
+     inv("INV-13", "2026-0013", "GBP", "2026-03-11", -3, 9900),
+     inv("INV-14", "E-14", "EUR", "2026-03-01", 7, 200000, fees=2500),
+     inv("INV-15", "E-15", "EUR", "2026-03-08", 0, 30000)]
+case("en_gb_five_invoices_two_currencies", command(
+    "acme/cust/C-1042/email/2026-03-08", "reminder", "email", "overdue_7", "en-GB", NOW, ADA,
+    "GBP", amounts(174950, 0, 0, 0), q, step=2, step_name="+7d"),
+    subject="Second reminder: £1,749.50 + €2,325.00 overdue",
+    txt="Dear Ada Lovelace Ltd,\n\n"
+        "The following 5 invoices remain unpaid. Please arrange payment as soon as possible:\n\n"
+        "  2026-0011  due 1 March 2026  £1,200.00 (7 days overdue)\n"
+        "  2026-0012  due 7 March 2026  £450.50 (1 day overdue)\n"
+        "  2026-0013  due 11 March 2026  £99.00 (due in 3 days)\n"
+        "  E-14  due 1 March 2026  €2,000.00 (7 days overdue)\n"
+        "  E-15  due 8 March 2026  €300.00 (due today)\n\n"
+        "Total outstanding (GBP): £1,749.50\n"
+        "Late payment fees (EUR): €25.00\n"
+        "Total outstanding (EUR): €2,325.00\n\n" + SIG_EN + OPT_EN,
+    html=HEAD_EN % ("Second reminder: £1,749.50 + €2,325.00 overdue", "Ada Lovelace Ltd") +
+         "<p>The following 5 invoices remain unpaid. Please arrange payment as soon as possible:</p>\n" +
+         TABLE + TH_EN_DAYS + row("2026-0011", "1 March 2026", "7", "£1,200.00") +
+         row("2026-0012", "7 March 2026", "1", "£450.50") +
+         row("2026-0013", "11 March 2026", "", "£99.00") +
+         row("E-14", "1 March 2026", "7", "€2,000.00") +
+         row("E-15", "8 March 2026", "", "€300.00") +
+         "</table>\n"
+         "<p><strong>Total outstanding (GBP): £1,749.50</strong></p>\n"
+         "<p>Late payment fees (EUR): €25.00</p>\n"
+         "<p><strong>Total outstanding (EUR): €2,325.00</strong></p>\n\n" + HSIG_EN)
+
+# --- R: the same five by SMS in German: both totals, "offen" (not every
+# invoice is overdue).
+case("sms_de_five_invoices_two_currencies", command(
+    "acme/cust/C-77/sms/2026-03-08", "reminder", "sms", "overdue_7", "de-DE", NOW, MUELLER,
+    "GBP", amounts(174950, 0, 0, 0), q, step=2, step_name="+7d"),
+    txt=f"Arrears Demo Ltd: 1.749,50{NB}£ + 2.325,00{NB}€ ist offen. Antworten Sie STOP zum Abmelden.")
+print("wrote 18 cases")
