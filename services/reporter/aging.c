@@ -42,7 +42,8 @@ json_t *rep_report_aging(const rep_state *st, uint32_t tenant, int32_t d, int64_
     int64_t *camt = NULL;
     int32_t *cdpd = NULL;
     uint32_t *cinv = NULL;
-    uint8_t *broken = NULL;
+    uint32_t *broken = NULL; /* promises broken as of d, by customer */
+    int32_t *lastpay = NULL; /* day of the last payment live at d, by customer */
     uint32_t nc = st->ncurs ? st->ncurs : 1;
 
     amt = calloc(nc, sizeof *amt);
@@ -92,8 +93,9 @@ json_t *rep_report_aging(const rep_state *st, uint32_t tenant, int32_t d, int64_
                 camt = calloc(st->ncusts, sizeof *camt);
                 cdpd = calloc(st->ncusts, sizeof *cdpd);
                 cinv = calloc(st->ncusts, sizeof *cinv);
-                broken = calloc(st->ncusts, 1);
-                if (!camt || !cdpd || !cinv || !broken) {
+                broken = calloc(st->ncusts, sizeof *broken);
+                lastpay = malloc(st->ncusts * sizeof *lastpay);
+                if (!camt || !cdpd || !cinv || !broken || !lastpay) {
                     json_decref(buckets);
                     json_decref(top);
                     goto fail;
@@ -103,7 +105,15 @@ json_t *rep_report_aging(const rep_state *st, uint32_t tenant, int32_t d, int64_
                     int32_t day;
                     if (st->proms[p].tenant == tenant &&
                         rep_promise_status(st, &st->proms[p], d, &day) == REP_PROMISE_BROKEN)
-                        broken[st->proms[p].cust] = 1;
+                        broken[st->proms[p].cust]++;
+                }
+                for (uint32_t k = 0; k < st->ncusts; k++)
+                    lastpay[k] = REP_DAY_NONE;
+                for (uint32_t x = 0; x < tl->pays.n; x++) {
+                    const rep_pay *py = &st->pays[tl->pays.v[x]];
+                    if (py->tenant == tenant && rep_pay_live(py, d) &&
+                        (lastpay[py->cust] == REP_DAY_NONE || py->day > lastpay[py->cust]))
+                        lastpay[py->cust] = py->day;
                 }
             } else {
                 memset(camt, 0, st->ncusts * sizeof *camt);
@@ -139,13 +149,16 @@ json_t *rep_report_aging(const rep_state *st, uint32_t tenant, int32_t d, int64_
             }
             for (int j = 0; j < nbest; j++) {
                 const rep_cust *cu = &st->custs[best[j].cust];
+                cm_risk_result risk;
+                rep_risk_score(st, best[j].cust, d, broken[best[j].cust], lastpay[best[j].cust],
+                               &risk);
                 json_array_append_new(
-                    top, json_pack("{s:s, s:s?, s:I, s:I, s:i, s:b, s:s}", "customer_id", cu->id,
-                                   "name", cu->name, "overdue_minor", (json_int_t)best[j].amount,
-                                   "overdue_invoices", (json_int_t)cinv[best[j].cust],
-                                   "max_days_past_due", (int)cdpd[best[j].cust], "broken_promise",
-                                   (int)broken[best[j].cust], "risk_band",
-                                   rep_risk_band(cdpd[best[j].cust], broken[best[j].cust])));
+                    top,
+                    json_pack("{s:s, s:s?, s:I, s:I, s:i, s:b, s:s}", "customer_id", cu->id, "name",
+                              cu->name, "overdue_minor", (json_int_t)best[j].amount,
+                              "overdue_invoices", (json_int_t)cinv[best[j].cust],
+                              "max_days_past_due", (int)cdpd[best[j].cust], "broken_promise",
+                              broken[best[j].cust] > 0, "risk_band", cm_risk_band_name(risk.band)));
             }
         }
         json_array_append_new(
@@ -169,5 +182,6 @@ done:
     free(cdpd);
     free(cinv);
     free(broken);
+    free(lastpay);
     return rep;
 }

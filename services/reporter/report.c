@@ -1,4 +1,4 @@
-/* report.c -- what every report shares: the envelope, rounding, risk bands,
+/* report.c -- what every report shares: the envelope, rounding, the risk score,
  * promise outcomes and the dispatch by report type. */
 #include "reporter.h"
 #include "report_int.h"
@@ -52,13 +52,76 @@ json_t *rep_ratio_json(int64_t num, int64_t den, int64_t scale)
     return json_real(neg ? -v : v);
 }
 
-const char *rep_risk_band(int32_t max_dpd, int broken_promise)
+/* One of the last N invoices paid in full (docs/risk.md "In the aging
+ * report"). */
+typedef struct rep_risk_inv {
+    int32_t paid; /* the day its balance reached zero through a payment */
+    int32_t late; /* days late, 0 when paid by its due date */
+    const char *id;
+} rep_risk_inv;
+
+/* Paid later first; the same day: invoice id ascending. */
+static int rep_risk_before(const rep_risk_inv *a, const rep_risk_inv *b)
 {
-    static const char *const bands[] = {"low", "medium", "high", "severe"};
-    int b = max_dpd <= 30 ? 0 : max_dpd <= 60 ? 1 : max_dpd <= 90 ? 2 : 3;
-    if (broken_promise && b < 3)
-        b++;
-    return bands[b];
+    if (a->paid != b->paid)
+        return a->paid > b->paid;
+    return strcmp(a->id, b->id) < 0;
+}
+
+void rep_risk_score(const rep_state *st, uint32_t cust, int32_t d, uint32_t broken,
+                    int32_t last_pay, cm_risk_result *out)
+{
+    cm_risk_weights w = cm_risk_defaults();
+    cm_risk_input in;
+    rep_risk_inv last[100];
+    int32_t n = 0, cap = w.last_n < 100 ? w.last_n : 100;
+    int32_t first = REP_DAY_NONE;
+    const rep_cust *c = &st->custs[cust];
+
+    memset(&in, 0, sizeof in);
+    for (uint32_t i = 0; i < c->ninvs; i++) {
+        const rep_inv *inv = &st->invs[c->invs[i]];
+        if (!inv->known || inv->issued > d)
+            continue;
+        if (inv->issued < first)
+            first = inv->issued;
+        int64_t out_bal = rep_inv_outstanding(st, inv, d);
+        if (out_bal > 0) {
+            for (uint32_t k = 0; k < inv->nmoves; k++)
+                if (inv->moves[k].kind == REP_MV_DISPUTE && inv->moves[k].day <= d) {
+                    in.open_disputes++;
+                    break;
+                }
+        }
+        int32_t paid = rep_inv_paid_day(st, inv, d);
+        if (paid == REP_DAY_NONE)
+            continue;
+        rep_risk_inv r = {paid, paid > inv->due ? paid - inv->due : 0, inv->id};
+        if (n == cap && !rep_risk_before(&r, &last[cap - 1]))
+            continue;
+        int32_t j = n < cap ? n++ : cap - 1;
+        while (j > 0 && rep_risk_before(&r, &last[j - 1])) {
+            last[j] = last[j - 1];
+            j--;
+        }
+        last[j] = r;
+    }
+    int64_t late_days = 0;
+    for (int32_t j = 0; j < n; j++)
+        if (last[j].late > 0) {
+            in.paid_late++;
+            late_days += last[j].late;
+        }
+    in.paid_count = n;
+    /* whole days, half-up */
+    in.avg_days_late =
+        in.paid_late ? (int32_t)((2 * late_days + in.paid_late) / (2 * in.paid_late)) : 0;
+    in.broken_promises = (int32_t)broken;
+    in.days_since_payment = last_pay == REP_DAY_NONE ? -1 : d - last_pay;
+    in.relationship_days = first == REP_DAY_NONE ? 0 : d - first;
+    /* not known to the reporter: broken plans, unusable contacts, the
+     * credit limit (0: unknown) */
+    cm_risk_score(&w, &in, out);
 }
 
 json_t *rep_report_envelope(const rep_state *st, const char *type, const char *tenant, int32_t d,

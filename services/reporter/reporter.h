@@ -16,6 +16,7 @@
 #define REP_REPORTER_H
 
 #include "map.h"
+#include "risk.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -247,9 +248,15 @@ int rep_two_prop_z(int64_t x1, int64_t n1, int64_t x0, int64_t n0, double *z, do
 json_t *rep_report_build(const rep_state *st, const char *type, const char *tenant, int32_t d,
                          int64_t generated_ms);
 
-/* Risk band of a customer from its oldest overdue invoice and whether it
- * has broken a promise: "low", "medium", "high", "severe". */
-const char *rep_risk_band(int32_t max_dpd, int broken_promise);
+/* The risk score of customer cust as of the end of day d (common/risk.h,
+ * default weights: the reporter reads no policy) from what the reporter
+ * knows: its invoices (the last N paid in full by d), disputes on open
+ * invoices, broken promises and payments (docs/risk.md "In the aging
+ * report"). broken is its number of promises broken as of d and
+ * last_pay the day of its last payment live at d (REP_DAY_NONE: none),
+ * which the caller gathers for all customers in one pass. */
+void rep_risk_score(const rep_state *st, uint32_t cust, int32_t d, uint32_t broken,
+                    int32_t last_pay, cm_risk_result *out);
 /* Rounds to 2 decimals, half away from zero. */
 double rep_round2(double x);
 /* Shared by the report files: the report envelope. */

@@ -558,10 +558,19 @@ static void test_logged_contacts(void **state)
  *   as of 03-13: C2 broken 03-13 by its event. Day 0 / 1 = 0.00 (payments
  *     alone: nothing decided that day, null); week 1 (C1) / 2 (C4, C2) =
  *     33.33; month 2 (C1, C3) / 2 (C2, C4) = 50.00.
- * Aging as of 03-31, top_overdue_customers (every open invoice 30 days past
- * due: "low"): C2 (B1 800.00) broke its promise: "medium"; C1 (A2 500.00)
- * kept it: "low" (payments alone would say the reverse of both); C4 (E1
- * 300.00): "medium". */
+ * Aging as of 03-31, top_overdue_customers, each with the risk score of
+ * docs/risk.md (default weights). Every invoice was issued 02-01 and is due
+ * 03-01: first seen 58 days before 03-31, 5 x (365 - 58)/365 = 4.2 -> 4
+ * points. Only invoices paid in full count for the late share.
+ *   C2 (B1 800.00): B2 paid 03-05, 4 days late: 1 of 1 late, 25; 15 x 4/60
+ *     = 1; it broke its promise (1 of 3: 5); paid 26 days ago: 0. 25 + 1 +
+ *     5 + 4 = 35: "medium".
+ *   C1 (A2 500.00): A1 paid 03-12, 11 days late: 25; 15 x 11/60 = 2.75 ->
+ *     3; kept its promise: 0 (payments alone would say the reverse for C1
+ *     and C2); paid 19 days ago: 0. 25 + 3 + 4 = 32: "medium".
+ *   C4 (E1 300.00): nothing paid, no history: 0, 0; broken promise: 5;
+ *     never paid, counted from first seen: 10 x (58 - 30)/90 = 3.1 -> 3.
+ *     5 + 3 + 4 = 12: "low". */
 static void test_promise_outcomes(void **state)
 {
     (void)state;
@@ -612,7 +621,7 @@ static void test_promise_outcomes(void **state)
     const json_t *top = json_object_get(json_array_get(json_object_get(aging, "currencies"), 0),
                                         "top_overdue_customers");
     assert_int_equal(json_array_size(top), 3);
-    const char *want[3][3] = {{"C2", "medium", "1"}, {"C1", "low", "0"}, {"C4", "medium", "1"}};
+    const char *want[3][3] = {{"C2", "medium", "1"}, {"C1", "medium", "0"}, {"C4", "low", "1"}};
     for (size_t i = 0; i < 3; i++) {
         const json_t *c = json_array_get(top, i);
         assert_string_equal(json_string_value(json_object_get(c, "customer_id")), want[i][0]);
@@ -1043,16 +1052,102 @@ static void test_request(void **state)
     }
 }
 
+/* An invoice of tenant t1 in EUR issued and due on the given days. */
+static void invoice_on(rep_state *st, const char *id, const char *cust, long long minor,
+                       const char *issued, const char *due)
+{
+    char data[512], at[32];
+    snprintf(data, sizeof data,
+             "{\"invoice_id\":\"%s\",\"customer_id\":\"%s\",\"currency\":\"EUR\","
+             "\"amount_minor\":%lld,\"issued_on\":\"%s\",\"due_on\":\"%s\"}",
+             id, cust, minor, issued, due);
+    snprintf(at, sizeof at, "%sT08:00:00Z", issued);
+    must(st, ev(id, "invoice.issued", at, data));
+}
+
+/* The reporter's risk inputs (docs/risk.md "In the aging report") for
+ * customer R as of 2026-06-30, default weights:
+ *   R00 issued 2025-10-01, due 10-31, paid 12-30: 60 days late, but the
+ *       earliest paid of 11 invoices paid in full, so not among the last 10;
+ *   R01..R07 due 04-01..04-07, each paid on its due date: on time;
+ *   R08 due 04-08, paid 04-18: 10 days late;
+ *   R09 due 04-09, open (82 days past due): not paid, not counted;
+ *   R10 due 04-10, voided 04-20: not counted;
+ *   R11 issued 06-10, due 07-10, open; a dispute opened 06-15 on it: 1 open
+ *       dispute;
+ *   R12 due 04-12, paid 04-12: on time; its dispute of 04-05 is on a paid
+ *       invoice: not open;
+ *   R13 due 04-13, paid 05-13: 30 days late.
+ *   last 10 paid, latest first: R13, R08, R12, R07..R01: 2 late of 10 =
+ *       20%: 25 x 0.20 = 5; average (30 + 10) / 2 = 20 days: 15 x 20/60 = 5.
+ *   broken promises (given: 2): 15 x 2/3 = 10; open disputes 1: 5 x 1/2 =
+ *       2.5 -> 3; plans, contacts: 0; credit limit unknown: value -1, 0.
+ *   last payment (given: 05-13): 18 + 30 = 48 days: 10 x (48 - 30)/90 = 2.
+ *   first seen 2025-10-01: 92 days to 2026-01-01 + 180 to 06-30 = 272
+ *       days: 5 x (365 - 272)/365 = 1.27 -> 1.
+ *   score 5 + 5 + 10 + 0 + 3 + 0 + 0 + 2 + 1 = 26: medium.
+ * Never paid (last_pay none): value -1, counted from first seen, 272
+ * days: 10 points, score 26 - 2 + 10 = 34. */
+static void test_risk_score(void **state)
+{
+    (void)state;
+    rep_state *st = rep_state_new();
+    char id[8], due[16], data[160];
+    invoice_on(st, "R00", "R", 10000, "2025-10-01", "2025-10-31");
+    payment(st, "P00", "R", 10000, "R00", "2025-12-30T10:00:00Z");
+    for (int i = 1; i <= 10; i++) {
+        snprintf(id, sizeof id, "R%02d", i);
+        snprintf(due, sizeof due, "2026-04-%02d", i);
+        invoice_on(st, id, "R", 10000, "2026-03-01", due);
+    }
+    for (int i = 1; i <= 7; i++) {
+        char pid[8], at[32];
+        snprintf(pid, sizeof pid, "P%02d", i);
+        snprintf(id, sizeof id, "R%02d", i);
+        snprintf(at, sizeof at, "2026-04-%02dT10:00:00Z", i);
+        payment(st, pid, "R", 10000, id, at);
+    }
+    payment(st, "P08", "R", 10000, "R08", "2026-04-18T10:00:00Z");
+    must(st, ev("v10", "invoice.voided", "2026-04-20T10:00:00Z",
+                "{\"invoice_id\":\"R10\",\"customer_id\":\"R\"}"));
+    invoice_on(st, "R11", "R", 10000, "2026-06-10", "2026-07-10");
+    invoice_on(st, "R12", "R", 10000, "2026-03-01", "2026-04-12");
+    invoice_on(st, "R13", "R", 10000, "2026-03-01", "2026-04-13");
+    payment(st, "P13", "R", 10000, "R13", "2026-05-13T10:00:00Z");
+    snprintf(data, sizeof data, "{\"invoice_id\":\"%s\",\"customer_id\":\"R\",\"reason\":\"x\"}",
+             "R11");
+    must(st, ev("d11", "dispute.opened", "2026-06-15T10:00:00Z", data));
+    snprintf(data, sizeof data, "{\"invoice_id\":\"%s\",\"customer_id\":\"R\",\"reason\":\"x\"}",
+             "R12");
+    must(st, ev("d12", "dispute.opened", "2026-04-05T10:00:00Z", data));
+    payment(st, "P12", "R", 10000, "R12", "2026-04-12T10:00:00Z");
+
+    uint32_t r = 0;
+    while (strcmp(st->custs[r].id, "R") != 0)
+        r++;
+    cm_risk_result res;
+    rep_risk_score(st, r, day("2026-06-30"), 2, day("2026-05-13"), &res);
+    const int64_t value[CM_RISK_NFACTORS] = {20, 20, 2, 0, 1, 0, -1, 48, 272};
+    const int32_t points[CM_RISK_NFACTORS] = {5, 5, 10, 0, 3, 0, 0, 2, 1};
+    for (int f = 0; f < CM_RISK_NFACTORS; f++) {
+        if (res.contrib[f].value != value[f] || res.contrib[f].points != points[f])
+            fail_msg("%s: value %lld points %d, want %lld and %d",
+                     cm_risk_factor_name((cm_risk_factor)f), (long long)res.contrib[f].value,
+                     (int)res.contrib[f].points, (long long)value[f], (int)points[f]);
+    }
+    assert_int_equal(res.score, 26);
+    assert_int_equal(res.band, CM_RISK_MEDIUM);
+
+    rep_risk_score(st, r, day("2026-06-30"), 2, REP_DAY_NONE, &res);
+    assert_int_equal(res.contrib[CM_RISK_DAYS_SINCE_PAYMENT].value, -1);
+    assert_int_equal(res.contrib[CM_RISK_DAYS_SINCE_PAYMENT].points, 10);
+    assert_int_equal(res.score, 34);
+    rep_state_free(st);
+}
+
 static void test_helpers(void **state)
 {
     (void)state;
-    assert_string_equal(rep_risk_band(0, 0), "low");
-    assert_string_equal(rep_risk_band(30, 0), "low");
-    assert_string_equal(rep_risk_band(31, 0), "medium");
-    assert_string_equal(rep_risk_band(61, 0), "high");
-    assert_string_equal(rep_risk_band(91, 0), "severe");
-    assert_string_equal(rep_risk_band(10, 1), "medium");
-    assert_string_equal(rep_risk_band(200, 1), "severe");
     assert_true(rep_round2(2.345) == 2.35 || rep_round2(2.345) == 2.34); /* binary: either */
     assert_true(rep_round2(1.125) == 1.13); /* exact in binary: half away from zero */
     assert_true(rep_round2(-1.125) == -1.13);
@@ -1061,11 +1156,17 @@ static void test_helpers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_idempotent),       cmocka_unit_test(test_rules),
-        cmocka_unit_test(test_id_limit),         cmocka_unit_test(test_logged_contacts),
-        cmocka_unit_test(test_promise_outcomes), cmocka_unit_test(test_normalize),
-        cmocka_unit_test(test_snapshot),         cmocka_unit_test(test_request),
-        cmocka_unit_test(test_helpers),          cmocka_unit_test(test_money),
+        cmocka_unit_test(test_idempotent),
+        cmocka_unit_test(test_rules),
+        cmocka_unit_test(test_id_limit),
+        cmocka_unit_test(test_logged_contacts),
+        cmocka_unit_test(test_promise_outcomes),
+        cmocka_unit_test(test_normalize),
+        cmocka_unit_test(test_snapshot),
+        cmocka_unit_test(test_request),
+        cmocka_unit_test(test_risk_score),
+        cmocka_unit_test(test_helpers),
+        cmocka_unit_test(test_money),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

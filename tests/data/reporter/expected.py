@@ -150,7 +150,8 @@ class Ledger:
             amount = minor(data["amount"], cur)
             pday = day_of(data["received_on"])
             at = instant(data["received_at"]) if data.get("received_at") else end_of(pday)
-            self.payments[pk] = dict(day=pday, reversed=None, amount=amount, cur=cur, tenant=tenant, at=at)
+            self.payments[pk] = dict(day=pday, reversed=None, amount=amount, cur=cur, tenant=tenant, at=at,
+                                     cust=cust)
             if "allocations" in data:
                 allocs = [(a["invoice_id"], minor(a["amount"], cur)) for a in data["allocations"]]
             else:  # oldest due date first, over what is still open now
@@ -230,16 +231,64 @@ class Ledger:
         return "broken", p["promised_on"] + dt.timedelta(days=1)
 
 
-def band(max_dpd, broken):
-    names = ["low", "medium", "high", "severe"]
-    b = 0 if max_dpd <= 30 else 1 if max_dpd <= 60 else 2 if max_dpd <= 90 else 3
-    return names[min(3, b + (1 if broken else 0))]
+# docs/risk.md: the default policy (the reporter reads none)
+RISK_WEIGHTS = {"late_share": 25, "avg_days_late": 15, "broken_promises": 15, "broken_plans": 10,
+                "open_disputes": 5, "unusable_contacts": 5, "credit_use": 10,
+                "days_since_payment": 10, "relationship_age": 5}
+RISK_BANDS = [(75, "severe"), (50, "high"), (25, "medium"), (0, "low")]
+RISK_LAST_N = 10
+
+
+def half_up(x):
+    return math.floor(Fraction(x) + Fraction(1, 2))
+
+
+def ramp(weight, x, lo, hi):
+    """weight x a fraction rising from 0 at lo to 1 at hi, half-up."""
+    return half_up(weight * min(max(Fraction(x - lo, hi - lo), 0), 1))
+
+
+def risk_band(L, tenant, cust, D, nbroken):
+    """docs/risk.md "In the aging report": the customer's score as of D."""
+    W = RISK_WEIGHTS
+    mine = [i for i in L.invoices.values()
+            if i["tenant"] == tenant and i["cust"] == cust and i["known"] and i["issued"] <= D]
+    hist, disputes = [], 0
+    for i in mine:
+        bal = L.balance(i, D)
+        if bal > 0 and any(day <= D for day in i["disputes"]):
+            disputes += 1
+        paid = L.paid_day(i, D)
+        if paid is not None:  # paid in full through a payment
+            hist.append((paid, i["id"], max((paid - i["due"]).days, 0)))
+    hist.sort(key=lambda h: (-h[0].toordinal(), h[1]))  # latest paid first
+    hist = hist[:RISK_LAST_N]
+    lates = [h[2] for h in hist if h[2] > 0]
+    share = half_up(Fraction(100 * len(lates), len(hist))) if hist else 0
+    avg = half_up(Fraction(sum(lates), len(lates))) if lates else 0
+    paid_days = [p["day"] for k, p in L.payments.items()
+                 if p["tenant"] == tenant and p["cust"] == cust and L.live(k, D)]
+    age = (D - min(i["issued"] for i in mine)).days
+    since = (D - max(paid_days)).days if paid_days else age  # never paid: since first seen
+    score = (ramp(W["late_share"], share, 0, 100)
+             + ramp(W["avg_days_late"], avg, 0, 60)
+             + ramp(W["broken_promises"], nbroken, 0, 3)
+             + 0  # broken plans: unknown to the reporter
+             + ramp(W["open_disputes"], disputes, 0, 2)
+             + 0  # unusable contacts: unknown
+             + 0  # credit limit: unknown
+             + ramp(W["days_since_payment"], since, 30, 120)
+             + ramp(W["relationship_age"], 365 - min(age, 365), 0, 365))
+    return next(name for floor, name in RISK_BANDS if score >= floor)
 
 
 def aging(L, tenant, D):
     invs = [i for i in L.invoices.values() if i["tenant"] == tenant and i["known"]]
     curs = sorted({i["cur"] for i in invs if L.balance(i, D) > 0})
-    broken = {p["cust"] for p in L.promises if p["tenant"] == tenant and L.promise_status(p, D)[0] == "broken"}
+    broken = {}
+    for p in L.promises:
+        if p["tenant"] == tenant and L.promise_status(p, D)[0] == "broken":
+            broken[p["cust"]] = broken.get(p["cust"], 0) + 1
     out = []
     for cur in curs:
         names = ["current", "1-30", "31-60", "61-90", "91+"]
@@ -269,7 +318,7 @@ def aging(L, tenant, D):
             "top_overdue_customers": [
                 {"customer_id": c, "name": L.names.get((tenant, c)), "overdue_minor": v[0],
                  "overdue_invoices": v[1], "max_days_past_due": v[2], "broken_promise": c in broken,
-                 "risk_band": band(v[2], c in broken)} for c, v in top],
+                 "risk_band": risk_band(L, tenant, c, D, broken.get(c, 0))} for c, v in top],
         })
     return {"type": "aging", "tenant": tenant, "as_of": D.isoformat(), "currencies": out}
 
