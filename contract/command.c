@@ -213,6 +213,23 @@ int ct_command_encode(const ct_command *c, cm_buf *b)
             str(b, "country", c->interest_basis.country);
         cm_buf_addc(b, '}');
     }
+    if (c->has_risk) {
+        key(b, "risk");
+        cm_buf_adds(b, "{\"score\":");
+        cm_buf_int(b, c->risk.score);
+        str(b, "band", c->risk.band ? c->risk.band : "");
+        key(b, "contributions");
+        cm_buf_addc(b, '[');
+        for (size_t i = 0; i < c->risk.n && i < CT_RISK_FACTORS_MAX; i++) {
+            const char *f = c->risk.c[i].factor ? c->risk.c[i].factor : "";
+            cm_buf_adds(b, i ? ",{\"factor\":" : "{\"factor\":");
+            cm_buf_json_str(b, f, strlen(f));
+            num(b, "value", c->risk.c[i].value);
+            num(b, "points", c->risk.c[i].points);
+            cm_buf_addc(b, '}');
+        }
+        cm_buf_adds(b, "]}");
+    }
     if (c->nrules > 0) {
         key(b, "rules");
         cm_buf_addc(b, '[');

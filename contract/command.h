@@ -11,7 +11,8 @@
  *   created_at scheduled_at customer currency amounts invoices
  * then, when present: step step_name attempt (ladder steps), not_after,
  * level (kind escalation), payment (kind payment.thanks), offer (has_offer),
- * interest_basis (has_interest_basis), rules (when nrules > 0). Each
+ * interest_basis (has_interest_basis), risk (has_risk), rules (when
+ * nrules > 0). Each
  * element of invoices is
  *   invoice_id number issued_on due_on days_overdue currency amount_minor
  *   outstanding_minor
@@ -128,6 +129,24 @@ void ct_annual_pct_format(int32_t rate_e4, char *buf, size_t len);
  * 100000.0000 (a rate of 1000 x 100%). Returns 0, or -1. */
 int ct_annual_pct_parse(const char *s, int32_t *rate_e4);
 
+/* "risk": the debtor's risk score and why (common/risk.h, docs/risk.md):
+ *   {"score":62,"band":"high","contributions":[{"factor":"late_share",
+ *    "value":80,"points":20},...]}
+ * The decoder refuses a score outside 0..100, an unknown band, more than
+ * CT_RISK_FACTORS_MAX contributions, a factor name that is not a token or
+ * negative points. */
+#define CT_RISK_FACTORS_MAX 16
+typedef struct ct_command_risk {
+    int score;        /* 0..100 */
+    const char *band; /* "low", "medium", "high", "severe" */
+    size_t n;
+    struct {
+        const char *factor; /* e.g. "late_share" */
+        int64_t value;
+        int points; /* >= 0 */
+    } c[CT_RISK_FACTORS_MAX];
+} ct_command_risk;
+
 /* "payment" of a payment.thanks command. */
 typedef struct ct_command_payment {
     const char *payment_id;
@@ -174,6 +193,9 @@ typedef struct ct_command {
     /* "interest_basis" (issue 14): when the amounts carry interest */
     int has_interest_basis;
     ct_command_interest_basis interest_basis;
+    /* "risk" (issue 15): the debtor's score, band and contributions */
+    int has_risk;
+    ct_command_risk risk;
     /* "rules" (see CT_COMMAND_RULES_MAX): rules[0..nrules) */
     size_t nrules;
     const char *rules[CT_COMMAND_RULES_MAX];

@@ -300,6 +300,51 @@ static void d_deliverable(ct_dec *d, const json_t *cust, ct_command *c)
 }
 
 /* "rules": CT_COMMAND_RULES_MAX names of printable ASCII at most. */
+/* "risk" (issue 15). */
+static void d_risk(ct_dec *d, ct_command *c)
+{
+    static const char *const bands[] = {"low", "medium", "high", "severe"};
+    const json_t *o = ct_dec_object(d, "risk", 0);
+    if (!o)
+        return;
+    ct_dec rd = {o, "risk", d->err, d->errlen, d->failed};
+    ct_command_risk *r = &c->risk;
+    int64_t score = 0;
+    c->has_risk = 1;
+    if (ct_dec_int(&rd, "score", 1, &score) == 1 && (score < 0 || score > 100))
+        ct_dec_fail(&rd, "score", "must be an integer 0..100");
+    r->score = (int)score;
+    r->band = ct_dec_str(&rd, "band", 1, 16, CT_DEC_TOKEN);
+    int known = 0;
+    for (size_t i = 0; r->band && i < 4; i++)
+        known |= strcmp(r->band, bands[i]) == 0;
+    if (r->band && !known)
+        ct_dec_fail(&rd, "band", "must be low, medium, high or severe");
+    const json_t *a = ct_dec_array(&rd, "contributions", 1);
+    if (a && json_array_size(a) > CT_RISK_FACTORS_MAX)
+        ct_dec_fail(&rd, "contributions", "too many items");
+    for (size_t i = 0; a && i < json_array_size(a) && i < CT_RISK_FACTORS_MAX; i++) {
+        char path[48];
+        snprintf(path, sizeof path, "risk.contributions[%zu]", i);
+        const json_t *it = json_array_get(a, i);
+        if (!json_is_object(it)) {
+            ct_dec_fail(&rd, "contributions", "items must be objects");
+            break;
+        }
+        ct_dec id = {it, path, d->err, d->errlen, rd.failed};
+        int64_t v = 0, pts = 0;
+        r->c[i].factor = ct_dec_str(&id, "factor", 1, 32, CT_DEC_TOKEN);
+        ct_dec_int(&id, "value", 1, &v);
+        if (ct_dec_int(&id, "points", 1, &pts) == 1 && (pts < 0 || pts > 100))
+            ct_dec_fail(&id, "points", "must be an integer 0..100");
+        r->c[i].value = v;
+        r->c[i].points = (int)pts;
+        r->n = i + 1;
+        rd.failed |= id.failed;
+    }
+    d->failed |= rd.failed;
+}
+
 static void d_rules(ct_dec *d, ct_command *c)
 {
     char rule[96], name[32];
@@ -414,6 +459,7 @@ int ct_command_decode(const json_t *j, ct_command *out, char *errstr, size_t err
     }
     d_offer(&d, out);
     d_interest_basis(&d, out);
+    d_risk(&d, out);
     d_rules(&d, out);
     return d.failed ? -1 : 0;
 }

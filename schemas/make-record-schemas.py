@@ -139,6 +139,17 @@ command = obj({
                     "description": "ISO 3166-1 alpha-2 of the debtor, when known"}},
         ["scheme", "annual_pct"],
         description="the legal basis of the interest in amounts"),
+    "risk": obj({
+        "score": {"type": "integer", "minimum": 0, "maximum": 100},
+        "band": {"type": "string", "enum": ["low", "medium", "high", "severe"]},
+        "contributions": array(obj({
+            "factor": {"type": "string", "minLength": 1, "maxLength": 32},
+            "value": {"type": "integer"},
+            "points": {"type": "integer", "minimum": 0, "maximum": 100}},
+            ["factor", "value", "points"]), maxItems=16)},
+        ["score", "band", "contributions"],
+        description="the debtor's risk score, band and each factor's value and points "
+                    "(docs/risk.md); when the policy has a risk section"),
     "rules": array({"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[ -~]+$",
                     "description": "a rule name, printable ASCII"}, maxItems=16,
                    description="the contact rules that shaped the command "

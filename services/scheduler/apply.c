@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "amounts.h"
+#include "debtor.h"
 #include "policy_set.h"
 #include "clock.h"
 #include "records.h"
@@ -723,6 +724,16 @@ static void subject_of(const sch_rec *inv, const sch_rec *cust, const char *cons
     }
 }
 
+/* subject_of, with the debtor's risk band as of now. */
+static void subject_now(sch_ctx *c, const sch_rec *inv, const sch_rec *cust,
+                        const char *const *tags, int nt, sch_subject *s)
+{
+    cm_risk_result r;
+    subject_of(inv, cust, tags, nt, s);
+    sch_debtor_risk(c->pol, cust ? &cust->u.cust : NULL, local_today(c, cust), &r);
+    s->risk_band = (int)r.band;
+}
+
 /* The index of inv's strategy in the policy (the fallback's when it names
  * none or one that is gone), or -1 without strategies. */
 static int strategy_index(const sch_policy *p, const sch_inv *v)
@@ -754,7 +765,7 @@ static int reassess(sch_ctx *c, sch_rec *inv, sch_rec *cust)
          tok = strtok_r(NULL, ",", &save))
         tags[nt++] = tok;
     sch_subject s;
-    subject_of(inv, cust, tags, nt, &s);
+    subject_now(c, inv, cust, tags, nt, &s);
     int si, vi, moved = 0;
     if (sch_policy_assign(c->pol, &s, &si, &vi) == 0 && si < cur) {
         const sch_strategy *to = &c->pol->strategies[si];
@@ -785,7 +796,7 @@ static void assign_strategy(sch_ctx *c, sch_rec *inv, sch_rec *cust, const ct_in
          tok = strtok_r(NULL, ",", &save))
         tags[nt++] = tok;
     sch_subject s;
-    subject_of(inv, cust, tags, nt, &s);
+    subject_now(c, inv, cust, tags, nt, &s);
     int si, vi;
     if (sch_policy_assign(c->pol, &s, &si, &vi) == 0) {
         cm_strlcpy(inv->u.inv.strategy, c->pol->strategies[si].name, sizeof inv->u.inv.strategy);
@@ -1216,6 +1227,10 @@ static int apply_inner(sch_ctx *c, const sch_event *se, int part, int from_pendi
     if (!cust || (iid && (!inv || !pend)))
         return bad(errstr, errlen, "internal", "record not loaded");
     c->applied++;
+    if (!cust->u.cust.first_seen) { /* the relationship's age (risk) */
+        cust->u.cust.first_seen = local_today(c, cust);
+        cust->dirty = 1;
+    }
     switch (type) { /* debtor-level events */
     case CT_EV_INVOICE_ISSUED:
     case CT_EV_INVOICE_UPDATED:
@@ -1320,6 +1335,10 @@ static int apply_inner(sch_ctx *c, const sch_event *se, int part, int from_pendi
         if (v->next_kind == 's' && !v->disputed &&
             decide(c, inv, v->step, "dispute", v->next_ms) < 0)
             return -1;
+        if (!v->disputed) { /* the debtor's open disputes (risk) */
+            cust->u.cust.disputes++;
+            cust->dirty = 1;
+        }
         v->disputed = 1;
         if (v->next_kind == 's')
             v->next_kind = 0, v->next_ms = 0;
@@ -1328,6 +1347,9 @@ static int apply_inner(sch_ctx *c, const sch_event *se, int part, int from_pendi
     case CT_EV_DISPUTE_RESOLVED:
         if (v->disputed) {
             v->disputed = 0;
+            if (cust->u.cust.disputes > 0)
+                cust->u.cust.disputes--;
+            cust->dirty = 1;
             arm(c, inv, cust, v->step, 1);
         }
         return 0;

@@ -310,10 +310,20 @@ static int parse_segment(json_t *o, const char *path, sch_segment *seg, char *er
     char p[256];
     const char *key;
     json_t *v;
-    static const char *const known[] = {
-        "tags_any",          "countries", "currencies", "min_amount_minor",    "max_amount_minor",
-        "regions",           "kinds",     "new_debtor", "min_broken_promises", "min_late_share",
-        "min_avg_days_late", "comment",   NULL};
+    static const char *const known[] = {"tags_any",
+                                        "countries",
+                                        "currencies",
+                                        "min_amount_minor",
+                                        "max_amount_minor",
+                                        "regions",
+                                        "kinds",
+                                        "new_debtor",
+                                        "min_broken_promises",
+                                        "min_late_share",
+                                        "min_avg_days_late",
+                                        "risk_bands",
+                                        "comment",
+                                        NULL};
     seg->new_debtor = -1;
     if (!o)
         return 0;
@@ -354,6 +364,20 @@ static int parse_segment(json_t *o, const char *path, sch_segment *seg, char *er
                 else
                     return err(errstr, errlen, p,
                                "must be a non-empty array of \"business\", \"consumer\"");
+            }
+        } else if (strcmp(key, "risk_bands") == 0) {
+            size_t i;
+            json_t *k;
+            static const char rb[] =
+                "must be a non-empty array of \"low\", \"medium\", \"high\", \"severe\"";
+            if (!json_is_array(v) || json_array_size(v) == 0)
+                return err(errstr, errlen, p, rb);
+            json_array_foreach(v, i, k)
+            {
+                int b = json_is_string(k) ? cm_risk_band_parse(json_string_value(k)) : -1;
+                if (b < 0)
+                    return err(errstr, errlen, p, rb);
+                seg->risk_bands |= 1 << b;
             }
         } else if (strcmp(key, "new_debtor") == 0) {
             if (!json_is_boolean(v))
@@ -778,8 +802,8 @@ int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t err
     if (!json_is_object(doc))
         goto fail_msg_obj;
     static const char *const known[] = {
-        "version",       "defaults", "payment_thanks", "ladders",  "strategies",
-        "contact_rules", "promises", "fees",           "interest", NULL};
+        "version",  "defaults", "payment_thanks", "ladders", "strategies", "contact_rules",
+        "promises", "fees",     "interest",       "risk",    NULL};
     json_object_foreach(doc, key, v)
     {
         if (!in_list(key, known) && !in_list(key, reserved_top)) {
@@ -854,7 +878,9 @@ int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t err
         goto fail;
     if (parse_promises(doc, out, errstr, errlen) < 0)
         goto fail;
-    if (sch_fees_parse(json_object_get(doc, "fees"), &out->fees, errstr, errlen) < 0 ||
+    out->risk_in_commands = json_object_get(doc, "risk") != NULL;
+    if (cm_risk_parse(json_object_get(doc, "risk"), &out->risk, errstr, errlen) < 0 ||
+        sch_fees_parse(json_object_get(doc, "fees"), &out->fees, errstr, errlen) < 0 ||
         sch_interest_parse(json_object_get(doc, "interest"), &out->interest, errstr, errlen) < 0)
         goto fail;
     out->contact.any_caps = out->contact.base.ncaps > 0;
@@ -956,6 +982,8 @@ static int seg_match(const sch_segment *g, const sch_subject *s)
     if (g->min_late_share > 0 && s->late_share < g->min_late_share)
         return 0;
     if (g->min_avg_days_late > 0 && s->avg_days_late < g->min_avg_days_late)
+        return 0;
+    if (g->risk_bands && !(g->risk_bands & (1 << s->risk_band)))
         return 0;
     return 1;
 }

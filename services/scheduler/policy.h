@@ -19,6 +19,7 @@
 
 #include "charges.h"
 #include "contact.h"
+#include "risk.h"
 #include "contract.h"
 #include "tz.h"
 
@@ -67,6 +68,7 @@ typedef struct sch_segment {
     int min_broken;        /* min_broken_promises; 0: any */
     double min_late_share; /* of the last invoices paid in full; 0: any */
     double min_avg_days_late;
+    int risk_bands; /* bit (1 << cm_risk_band) per band listed; 0: any */
 } sch_segment;
 
 typedef struct sch_strategy {
@@ -97,6 +99,8 @@ typedef struct sch_policy {
     int promise_on_broken;
     ct_channel promise_on_broken_channel;
     char promise_on_broken_template[SCH_NAME_MAX];
+    cm_risk_weights risk;         /* "risk" (common/risk.h; defaults when absent) */
+    int risk_in_commands;         /* the policy has "risk": commands carry the score */
     sch_fees_policy fees;         /* "fees" (charges.h) */
     sch_interest_policy interest; /* "interest" (charges.h; owns its tables) */
     json_t *doc;                  /* the parsed document (owned) */
@@ -120,6 +124,7 @@ typedef struct sch_subject {
     const char *region;
     int consumer, has_paid, broken_promises;
     double late_share, avg_days_late;
+    int risk_band; /* cm_risk_band of the debtor's score */
 } sch_subject;
 
 /* Picks strategy and variant (indices); -1 when no strategy matches. */

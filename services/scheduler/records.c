@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "amounts.h"
+#include "debtor.h"
 #include "buf.h"
 #include "clock.h"
 #include "event.h"
@@ -194,7 +195,21 @@ static void base(ct_command *c, const sch_rec *inv, const sch_rec *cust, const s
     c->customer.customer_id = v->customer;
     c->currency = v->currency;
     c->amounts = (ct_command_amounts){principal, 0, 0, 0, principal};
-    c->has_offer = c->has_interest_basis = 0;
+    c->has_offer = c->has_interest_basis = c->has_risk = 0;
+    if (pol->risk_in_commands) { /* the debtor's score and why (docs/risk.md) */
+        cm_risk_result rr;
+        sch_debtor_risk(pol, cust ? &cust->u.cust : NULL, today, &rr);
+        c->has_risk = 1;
+        c->risk.score = rr.score;
+        c->risk.band = cm_risk_band_name(rr.band);
+        c->risk.n = 0;
+        for (int i = 0; i < CM_RISK_NFACTORS && i < CT_RISK_FACTORS_MAX; i++) {
+            c->risk.c[i].factor = cm_risk_factor_name(rr.contrib[i].factor);
+            c->risk.c[i].value = rr.contrib[i].value;
+            c->risk.c[i].points = rr.contrib[i].points;
+            c->risk.n++;
+        }
+    }
     sch_amounts am;
     sch_interest_result ir;
     char e[256];

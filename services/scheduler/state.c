@@ -101,21 +101,32 @@ int sch_csv_has(const char *csv, const char *item)
     return 0;
 }
 
-void sch_cust_history(const sch_cust *c, double *late_share, double *avg_days_late)
+void sch_cust_history_n(const sch_cust *c, int n, int *paid, int *late, long long *sum_late)
 {
-    int n = 0, late = 0;
-    long long sum = 0;
-    for (const char *p = c->late_ring; p && *p;) {
+    int d[SCH_HISTORY_N], k = 0;
+    for (const char *p = c->late_ring; p && *p && k < SCH_HISTORY_N;) {
         char *end;
-        long d = strtol(p, &end, 10);
+        long x = strtol(p, &end, 10);
         if (end == p)
             break;
-        n++;
-        if (d > 0)
-            late++, sum += d;
+        d[k++] = (int)x;
         p = *end == ',' ? end + 1 : end;
     }
-    *late_share = n ? (double)late / n : 0.0;
+    int from = n > 0 && n < k ? k - n : 0; /* the newest n */
+    *paid = k - from;
+    *late = 0;
+    *sum_late = 0;
+    for (int i = from; i < k; i++)
+        if (d[i] > 0)
+            (*late)++, *sum_late += d[i];
+}
+
+void sch_cust_history(const sch_cust *c, double *late_share, double *avg_days_late)
+{
+    int paid, late;
+    long long sum;
+    sch_cust_history_n(c, 10, &paid, &late, &sum);
+    *late_share = paid ? (double)late / paid : 0.0;
     *avg_days_late = late ? (double)sum / late : 0.0;
 }
 
@@ -358,8 +369,8 @@ const char *const sch_inv_fields[] = {
     "v",  "c",  "n",  "cu", "a",  "pd", "cr", "io", "du", "st", "ds", "s",  "at", "nk",
     "nx", "p",  "sg", "vr", "h",  "cn", "tp", "ta", "pi", "pu", "pr", "pa", "pq", "po",
     "pl", "mr", "ce", "rd", "pn", "fe", "fl", "ok", "op", "of", "oq", "ou", NULL};
-const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz", "sl", "cv", "wn",
-                                        "rg", "xz", "pc", "kd", "ls", "bp", "lp", NULL};
+const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz", "sl", "cv", "wn", "rg",
+                                        "xz", "pc", "kd", "ls", "bp", "lp", "dp", "fs", NULL};
 
 int sch_field_index(const char *const *list, const char *f)
 {
@@ -556,6 +567,10 @@ static int cust_field(sch_cust *c, const char *f, const char *s)
         c->broken = (int)ll(s);
     else if (!strcmp(f, "lp"))
         c->last_paid = (int32_t)ll(s);
+    else if (!strcmp(f, "dp"))
+        c->disputes = (int)ll(s);
+    else if (!strcmp(f, "fs"))
+        c->first_seen = (int32_t)ll(s);
     else if (!strcmp(f, "pc"))
         return sch_str_set(&c->prefer, s[0] ? s : NULL);
     else if (!strncmp(f, "o:", 2))
@@ -866,8 +881,8 @@ int sch_rec_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errle
     return 0;
 }
 
-const char *const sch_cust_fields[] = {"v",  "tz", "lo", "co", "oo", "cz", "sl", "cv", "wn",
-                                       "rg", "xz", "pc", "kd", "tg", "ls", "bp", "lp", NULL};
+const char *const sch_cust_fields[] = {"v",  "tz", "lo", "co", "oo", "cz", "sl", "cv", "wn", "rg",
+                                       "xz", "pc", "kd", "tg", "ls", "bp", "lp", "dp", "fs", NULL};
 
 int sch_cust_decode_contact(sch_rec *r, const redisReply *rep)
 {

@@ -130,6 +130,8 @@ typedef struct sch_cust {
     char *late_ring;
     int broken;
     int32_t last_paid;
+    int disputes;       /* invoices with an open dispute */
+    int32_t first_seen; /* local day the debtor was first seen (0: unknown) */
     sch_strlist open;   /* open invoice ids */
     sch_credit *credit; /* unallocated payments */
     int ncredit, capcredit;
@@ -200,7 +202,7 @@ int sch_cust_decode_partial(sch_rec *r, const redisReply *rep, const redisReply 
 /* Sets the contact from a GET reply (nil = none). */
 int sch_cust_decode_contact(sch_rec *r, const redisReply *rep);
 extern const char *const sch_cust_fields[];  /* NULL-terminated */
-#define SCH_CUST_NFIELDS 17                  /* entries of sch_cust_fields (the peek's HMGET) */
+#define SCH_CUST_NFIELDS 19                  /* entries of sch_cust_fields (the peek's HMGET) */
 extern const char *const sch_inv_fields[];   /* NULL-terminated */
 extern const char *const sch_cust_scalars[]; /* NULL-terminated */
 int sch_field_index(const char *const *list, const char *f); /* -1 if absent */
@@ -211,8 +213,11 @@ int sch_field_index(const char *const *list, const char *f); /* -1 if absent */
  * principal first (sch_inv_principal), then to the fees
  * (sch_inv_fees_owed). */
 /* The last invoices paid in full a customer's history keeps. */
-#define SCH_HISTORY_N 10
-/* Of cust's last invoices paid in full: the share paid late (0..1) and
+#define SCH_HISTORY_N 20
+/* Of cust's last n invoices paid in full (all it keeps when n <= 0 or
+ * more): the count, those paid late, the sum of their days late. */
+void sch_cust_history_n(const sch_cust *c, int n, int *paid, int *late, long long *sum_late);
+/* Of cust's last 10 invoices paid in full: the share paid late (0..1) and
  * the average days late of those (0 when none). */
 void sch_cust_history(const sch_cust *c, double *late_share, double *avg_days_late);
 /* Notes an invoice paid in full days_late (0: on time) in the history. -1

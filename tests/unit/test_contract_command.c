@@ -403,6 +403,52 @@ static void decode_money(const char *inv_extra, const char *extra, const char *w
     json_decref(j);
 }
 
+/* ---- issue 15: the debtor's risk --------------------------------------- */
+
+static void test_risk_member(void **state)
+{
+    (void)state;
+    ct_command c, d;
+    json_t *j;
+    char want[8192];
+    fill(&c);
+    c.has_risk = 1;
+    c.risk.score = 35;
+    c.risk.band = "medium";
+    c.risk.n = 2;
+    c.risk.c[0].factor = "late_share";
+    c.risk.c[0].value = 100;
+    c.risk.c[0].points = 25;
+    c.risk.c[1].factor = "credit_use";
+    c.risk.c[1].value = -1; /* unknown: a negative value is allowed */
+    c.risk.c[1].points = 0;
+    snprintf(want, sizeof want,
+             "%.*s,\"risk\":{\"score\":35,\"band\":\"medium\",\"contributions\":["
+             "{\"factor\":\"late_share\",\"value\":100,\"points\":25},"
+             "{\"factor\":\"credit_use\",\"value\":-1,\"points\":0}]}}",
+             (int)strlen(GOLDEN) - 1, GOLDEN);
+    round_trip(&c, want, &d, &j);
+    assert_true(d.has_risk);
+    assert_int_equal(d.risk.score, 35);
+    assert_string_equal(d.risk.band, "medium");
+    assert_int_equal(d.risk.n, 2);
+    assert_string_equal(d.risk.c[1].factor, "credit_use");
+    assert_true(d.risk.c[1].value == -1);
+    json_decref(j);
+    /* refused: a score out of range, an unknown band, negative points */
+#define RISK(body) ",\"risk\":{" body "}"
+    decode_money(NULL, RISK("\"score\":101,\"band\":\"low\",\"contributions\":[]"),
+                 "risk.score: must be an integer 0..100");
+    decode_money(NULL, RISK("\"score\":1,\"band\":\"grim\",\"contributions\":[]"),
+                 "risk.band: must be low, medium, high or severe");
+    decode_money(NULL,
+                 RISK("\"score\":1,\"band\":\"low\",\"contributions\":[{\"factor\":\"x\","
+                      "\"value\":1,\"points\":-2}]"),
+                 "risk.contributions[0].points: must be an integer 0..100");
+    decode_money(NULL, RISK("\"score\":1,\"band\":\"low\""), "risk.contributions: required");
+#undef RISK
+}
+
 static void test_money_refused(void **state)
 {
     (void)state;
@@ -510,7 +556,7 @@ int main(void)
         cmocka_unit_test(test_no_rules_bytes),      cmocka_unit_test(test_rules_round_trip),
         cmocka_unit_test(test_rules_refused),       cmocka_unit_test(test_money_members),
         cmocka_unit_test(test_annual_pct),          cmocka_unit_test(test_money_refused),
-        cmocka_unit_test(test_kind_interest_claim),
+        cmocka_unit_test(test_kind_interest_claim), cmocka_unit_test(test_risk_member),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

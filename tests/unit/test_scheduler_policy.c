@@ -273,11 +273,19 @@ static void test_cust_history(void **state)
     assert_string_equal(c.late_ring, "0,12,0,3");
     sch_cust_history(&c, &share, &avg);
     assert_true(share == 0.5 && avg == 7.5);
-    for (int i = 0; i < SCH_HISTORY_N; i++) /* ten on time push the late ones out */
+    for (int i = 0; i < 10; i++) /* ten on time push the late ones out of the last 10 */
         assert_int_equal(sch_cust_history_add(&c, -4), 0);
     sch_cust_history(&c, &share, &avg);
     assert_true(share == 0 && avg == 0);
-    assert_string_equal(c.late_ring, "0,0,0,0,0,0,0,0,0,0");
+    assert_string_equal(c.late_ring, "0,12,0,3,0,0,0,0,0,0,0,0,0,0");
+    int paid, late;
+    long long sum;
+    sch_cust_history_n(&c, 0, &paid, &late, &sum); /* all it keeps */
+    assert_true(paid == 14 && late == 2 && sum == 15);
+    for (int i = 0; i < SCH_HISTORY_N; i++) /* it keeps the last SCH_HISTORY_N (20) */
+        assert_int_equal(sch_cust_history_add(&c, 1), 0);
+    sch_cust_history_n(&c, 0, &paid, &late, &sum);
+    assert_true(paid == 20 && late == 20 && sum == 20);
     free(c.late_ring);
 }
 
