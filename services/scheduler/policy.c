@@ -801,9 +801,9 @@ int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t err
     json_t *doc = out->doc;
     if (!json_is_object(doc))
         goto fail_msg_obj;
-    static const char *const known[] = {
-        "version",  "defaults", "payment_thanks", "ladders", "strategies", "contact_rules",
-        "promises", "fees",     "interest",       "risk",    NULL};
+    static const char *const known[] = {"version",    "defaults",      "payment_thanks", "ladders",
+                                        "strategies", "contact_rules", "promises",       "fees",
+                                        "interest",   "risk",          "costs",          NULL};
     json_object_foreach(doc, key, v)
     {
         if (!in_list(key, known) && !in_list(key, reserved_top)) {
@@ -878,6 +878,11 @@ int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t err
         goto fail;
     if (parse_promises(doc, out, errstr, errlen) < 0)
         goto fail;
+    json_t *costs = json_object_get(doc, "costs");
+    if (costs && !json_is_object(costs)) { /* read by the reporter (ARREARS_REPORTER_COSTS) */
+        err(errstr, errlen, "costs", "must be an object (docs/reports.md \"arms\")");
+        goto fail;
+    }
     out->risk_in_commands = json_object_get(doc, "risk") != NULL;
     if (cm_risk_parse(json_object_get(doc, "risk"), &out->risk, errstr, errlen) < 0 ||
         sch_fees_parse(json_object_get(doc, "fees"), &out->fees, errstr, errlen) < 0 ||
