@@ -721,6 +721,30 @@ static void subject_of(const sch_rec *inv, const sch_rec *cust, const char *cons
         s->has_paid = cu->last_paid > 0;
         s->broken_promises = cu->broken;
         sch_cust_history(cu, &s->late_share, &s->avg_days_late);
+        for (const char *p = cu->exposure; p && *p && s->exposure.n < SCH_CUR_MAX;) {
+            const char *colon = strchr(p, ':'), *semi = strchr(p, ';');
+            if (!colon || !semi || colon - p > 3)
+                break;
+            memcpy(s->exposure.v[s->exposure.n].code, p, (size_t)(colon - p));
+            s->exposure.v[s->exposure.n].code[colon - p] = 0;
+            s->exposure.v[s->exposure.n++].minor = strtoll(colon + 1, NULL, 10);
+            p = semi + 1;
+        }
+    }
+    /* this invoice, when its debtor's balance does not count it yet (a
+     * new invoice: counted after its event) */
+    int64_t add = v->status == 'o' ? sch_inv_outstanding(v) - v->counted : 0;
+    if (add != 0) {
+        int i = 0;
+        while (i < s->exposure.n && strcmp(s->exposure.v[i].code, v->currency) != 0)
+            i++;
+        if (i == s->exposure.n && i < SCH_CUR_MAX) {
+            cm_strlcpy(s->exposure.v[i].code, v->currency, sizeof s->exposure.v[i].code);
+            s->exposure.v[i].minor = 0;
+            s->exposure.n++;
+        }
+        if (i < s->exposure.n)
+            s->exposure.v[i].minor += add;
     }
 }
 
@@ -828,6 +852,12 @@ static int ev_issued(sch_ctx *c, const ct_event *e, sch_rec *inv, sch_rec *cust,
         }
         int due_changed = d->due_on.day != v->due;
         int amount_changed = d->amount_minor != v->amount;
+        if (v->counted && strcmp(v->currency, d->currency) != 0) { /* counted in the old one */
+            if (sch_cust_exposure_add(&cust->u.cust, v->currency, -v->counted) < 0)
+                c->oom = 1;
+            v->counted = 0;
+            cust->dirty = 1;
+        }
         set_inv_fields(v, d);
         inv->dirty = 1;
         if (due_changed) {
@@ -1358,10 +1388,50 @@ static int apply_inner(sch_ctx *c, const sch_event *se, int part, int from_pendi
     }
 }
 
+/* Keeps inv's share of its debtor's exposure (state.h counted) in step:
+ * its outstanding while open, else 0; the difference goes to the debtor's
+ * open balance in the invoice's currency. */
+static void exposure_sync(sch_ctx *c, sch_rec *inv, sch_rec *cust)
+{
+    if (!inv || !inv->loaded || !cust)
+        return;
+    sch_inv *v = &inv->u.inv;
+    int64_t now = inv->exists && v->status == 'o' ? sch_inv_outstanding(v) : 0;
+    if (now == v->counted)
+        return;
+    if (sch_cust_exposure_add(&cust->u.cust, v->currency, now - v->counted) < 0)
+        c->oom = 1;
+    v->counted = now;
+    inv->dirty = 1;
+    cust->dirty = 1;
+}
+
+/* exposure_sync for every invoice of the event's debtor that may have
+ * changed: those open, and those closed or opened in this batch. */
+static void exposure_sync_debtor(sch_ctx *c, const ct_event *e)
+{
+    sch_rec *cust = have(c, 'c', e->tenant, e->customer_id);
+    if (!cust || !cust->loaded)
+        return;
+    const sch_strlist *lists[] = {&cust->u.cust.open, &cust->u.cust.gone, &cust->u.cust.added};
+    for (int l = 0; l < 3; l++)
+        for (int i = 0; i < lists[l]->n; i++) {
+            const char *id = lists[l]->v[i];
+            if (l > 0 && strncmp(id, "o:", 2) != 0)
+                continue;
+            exposure_sync(c, have(c, 'i', e->tenant, l > 0 ? id + 2 : id), cust);
+        }
+    const char *iid = invoice_of(e);
+    if (iid)
+        exposure_sync(c, have(c, 'i', e->tenant, iid), cust);
+}
+
 int sch_apply_event(sch_ctx *c, const sch_event *se, int part, char *errstr, size_t errlen)
 {
     pick_policy(c, se->ev.tenant);
     int rc = apply_inner(c, se, part, 0, errstr, errlen);
+    if (rc >= 0)
+        exposure_sync_debtor(c, &se->ev);
     if (c->oom) {
         c->oom = 0;
         return bad(errstr, errlen, "internal", "out of memory");
@@ -1732,7 +1802,17 @@ static void after_thanks(sch_ctx *c, sch_inv *v)
     v->next_ms = v->promise_id[0] ? v->promise_until : 0;
 }
 
+static int fire_inner(sch_ctx *c, sch_rec *inv, sch_rec *cust);
+
 int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
+{
+    int rc = fire_inner(c, inv, cust);
+    if (rc >= 0)
+        exposure_sync(c, inv, cust); /* a fee charged, a settlement */
+    return rc;
+}
+
+static int fire_inner(sch_ctx *c, sch_rec *inv, sch_rec *cust)
 {
     sch_inv *v = &inv->u.inv;
     char key[CT_KEY_MAX], id[SCH_CMD_ID_LEN], h[160];

@@ -41,6 +41,11 @@ typedef struct sch_cur_map {
 
 /* 1 and *minor when the map has currency, else 0. */
 int sch_cur_get(const sch_cur_map *m, const char *currency, int64_t *minor);
+/* o[key], {"GBP": 1000, ...} (ISO 4217 codes to 0..10^15 minor units, at
+ * most SCH_CUR_MAX), into *m (empty when absent). 0, or -1 with "policy
+ * <path>.<key>[.<code>]: <rule>" (charges_policy.c). */
+int sch_cur_map_parse(json_t *o, const char *key, sch_cur_map *m, const char *path, char *errstr,
+                      size_t errlen);
 
 /* ---- rate tables ------------------------------------------------------- */
 

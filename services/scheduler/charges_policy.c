@@ -118,9 +118,8 @@ static int get_pct(json_t *o, const char *key, int lo, int hi, int required, int
     return 0;
 }
 
-/* {"GBP": 1000, ...}: ISO 4217 codes to minor units. */
-static int get_cur_map(json_t *o, const char *key, sch_cur_map *m, const char *path, char *errstr,
-                       size_t errlen)
+int sch_cur_map_parse(json_t *o, const char *key, sch_cur_map *m, const char *path, char *errstr,
+                      size_t errlen)
 {
     const char *code;
     json_t *v = json_object_get(o, key), *a;
@@ -199,9 +198,9 @@ int sch_fee_parse(json_t *o, const char *path, sch_fee *out, char *errstr, size_
     int rc = open_object(o, keys, path, errstr, errlen);
     if (rc != 0)
         return rc < 0 ? -1 : 0;
-    if (get_cur_map(o, "fixed_minor", &out->fixed, path, errstr, errlen) < 0 ||
+    if (sch_cur_map_parse(o, "fixed_minor", &out->fixed, path, errstr, errlen) < 0 ||
         get_pct(o, "percent", 0, 100, 0, &out->pct, path, errstr, errlen) < 0 ||
-        get_cur_map(o, "max_minor", &out->max, path, errstr, errlen) < 0)
+        sch_cur_map_parse(o, "max_minor", &out->max, path, errstr, errlen) < 0)
         return -1;
     if (out->fixed.n == 0 && out->pct == 0)
         return fail(errstr, errlen, "charges nothing: give fixed_minor or a percent above 0", "%s",
@@ -414,8 +413,8 @@ static int parse_interest(json_t *o, sch_interest_policy *ip, char *errstr, size
         }
     }
     if (get_bool(o, "compensation", 0, &ip->compensation, "interest", errstr, errlen) < 0 ||
-        get_cur_map(o, "compensation_minor", &ip->compensation_minor, "interest", errstr, errlen) <
-            0)
+        sch_cur_map_parse(o, "compensation_minor", &ip->compensation_minor, "interest", errstr,
+                          errlen) < 0)
         return -1;
     v = json_object_get(o, "consumers");
     ip->consumers = SCH_INT_NONE;

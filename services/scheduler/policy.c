@@ -322,6 +322,8 @@ static int parse_segment(json_t *o, const char *path, sch_segment *seg, char *er
                                         "min_late_share",
                                         "min_avg_days_late",
                                         "risk_bands",
+                                        "min_exposure_minor",
+                                        "max_exposure_minor",
                                         "comment",
                                         NULL};
     seg->new_debtor = -1;
@@ -365,6 +367,11 @@ static int parse_segment(json_t *o, const char *path, sch_segment *seg, char *er
                     return err(errstr, errlen, p,
                                "must be a non-empty array of \"business\", \"consumer\"");
             }
+        } else if (strcmp(key, "min_exposure_minor") == 0 ||
+                   strcmp(key, "max_exposure_minor") == 0) {
+            if (sch_cur_map_parse(o, key, key[1] == 'i' ? &seg->min_exposure : &seg->max_exposure,
+                                  path, errstr, errlen) < 0)
+                return -1;
         } else if (strcmp(key, "risk_bands") == 0) {
             size_t i;
             json_t *k;
@@ -990,6 +997,22 @@ static int seg_match(const sch_segment *g, const sch_subject *s)
         return 0;
     if (g->risk_bands && !(g->risk_bands & (1 << s->risk_band)))
         return 0;
+    /* min: some listed currency reaches its minimum; max: every listed one
+     * stays within its maximum (a currency without a balance is 0) */
+    int any = g->min_exposure.n == 0;
+    for (int i = 0; i < g->min_exposure.n && !any; i++) {
+        int64_t have = 0;
+        sch_cur_get(&s->exposure, g->min_exposure.v[i].code, &have);
+        any = have >= g->min_exposure.v[i].minor;
+    }
+    if (!any)
+        return 0;
+    for (int i = 0; i < g->max_exposure.n; i++) {
+        int64_t have = 0;
+        sch_cur_get(&s->exposure, g->max_exposure.v[i].code, &have);
+        if (have > g->max_exposure.v[i].minor)
+            return 0;
+    }
     return 1;
 }
 

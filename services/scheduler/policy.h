@@ -68,7 +68,8 @@ typedef struct sch_segment {
     int min_broken;        /* min_broken_promises; 0: any */
     double min_late_share; /* of the last invoices paid in full; 0: any */
     double min_avg_days_late;
-    int risk_bands; /* bit (1 << cm_risk_band) per band listed; 0: any */
+    int risk_bands;                         /* bit (1 << cm_risk_band) per band listed; 0: any */
+    sch_cur_map min_exposure, max_exposure; /* the debtor's open balance per currency */
 } sch_segment;
 
 typedef struct sch_strategy {
@@ -124,7 +125,8 @@ typedef struct sch_subject {
     const char *region;
     int consumer, has_paid, broken_promises;
     double late_share, avg_days_late;
-    int risk_band; /* cm_risk_band of the debtor's score */
+    int risk_band;        /* cm_risk_band of the debtor's score */
+    sch_cur_map exposure; /* the debtor's open balance per currency (this invoice included) */
 } sch_subject;
 
 /* Picks strategy and variant (indices); -1 when no strategy matches. */

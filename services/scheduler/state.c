@@ -148,6 +148,47 @@ int sch_cust_history_add(sch_cust *c, int days_late)
     return sch_str_set(&c->late_ring, buf);
 }
 
+int64_t sch_cust_exposure(const sch_cust *c, const char *currency)
+{
+    size_t n = strlen(currency);
+    for (const char *p = c->exposure; p && *p;) {
+        const char *colon = strchr(p, ':'), *semi = strchr(p, ';');
+        if (!colon || !semi)
+            break;
+        if ((size_t)(colon - p) == n && memcmp(p, currency, n) == 0)
+            return strtoll(colon + 1, NULL, 10);
+        p = semi + 1;
+    }
+    return 0;
+}
+
+int sch_cust_exposure_add(sch_cust *c, const char *currency, int64_t delta)
+{
+    char buf[512], item[48];
+    size_t used = 0, n = strlen(currency);
+    int64_t have = delta;
+    buf[0] = 0;
+    for (const char *p = c->exposure; p && *p;) { /* the others, in order */
+        const char *colon = strchr(p, ':'), *semi = strchr(p, ';');
+        if (!colon || !semi)
+            break;
+        if ((size_t)(colon - p) == n && memcmp(p, currency, n) == 0)
+            have += strtoll(colon + 1, NULL, 10);
+        else if (used + (size_t)(semi - p) + 2 < sizeof buf) {
+            memcpy(buf + used, p, (size_t)(semi - p) + 1);
+            used += (size_t)(semi - p) + 1;
+            buf[used] = 0;
+        }
+        p = semi + 1;
+    }
+    if (have > 0) {
+        snprintf(item, sizeof item, "%s:%lld;", currency, (long long)have);
+        if (used + strlen(item) < sizeof buf)
+            memcpy(buf + used, item, strlen(item) + 1);
+    }
+    return sch_str_set(&c->exposure, buf[0] ? buf : NULL);
+}
+
 int64_t sch_inv_outstanding(const sch_inv *v)
 {
     int64_t o = v->amount - v->credited + v->fees - v->paid;
@@ -249,6 +290,7 @@ static void rec_free(sch_rec *r)
         free(r->u.cust.zones);
         free(r->u.cust.prefer);
         free(r->u.cust.late_ring);
+        free(r->u.cust.exposure);
         sch_strlist_free(&r->u.cust.open);
         sch_strlist_free(&r->u.cust.gone);
         sch_strlist_free(&r->u.cust.added);
@@ -368,9 +410,9 @@ static void cpy(char *dst, size_t len, const char *s)
 const char *const sch_inv_fields[] = {
     "v",  "c",  "n",  "cu", "a",  "pd", "cr", "io", "du", "st", "ds", "s",  "at", "nk",
     "nx", "p",  "sg", "vr", "h",  "cn", "tp", "ta", "pi", "pu", "pr", "pa", "pq", "po",
-    "pl", "mr", "ce", "rd", "pn", "fe", "fl", "ok", "op", "of", "oq", "ou", NULL};
+    "pl", "mr", "ce", "rd", "pn", "fe", "fl", "ok", "op", "of", "oq", "ou", "xc", NULL};
 const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz", "sl", "cv", "wn", "rg",
-                                        "xz", "pc", "kd", "ls", "bp", "lp", "dp", "fs", NULL};
+                                        "xz", "pc", "kd", "ls", "bp", "lp", "dp", "fs", "ex", NULL};
 
 int sch_field_index(const char *const *list, const char *f)
 {
@@ -497,6 +539,9 @@ static int inv_field_at(sch_inv *v, int i, const char *s)
     case 39:
         v->offer_until = (int32_t)ll(s);
         break;
+    case 40:
+        v->counted = ll(s);
+        break;
     default:
         break;
     }
@@ -571,6 +616,8 @@ static int cust_field(sch_cust *c, const char *f, const char *s)
         c->disputes = (int)ll(s);
     else if (!strcmp(f, "fs"))
         c->first_seen = (int32_t)ll(s);
+    else if (!strcmp(f, "ex"))
+        return sch_str_set(&c->exposure, s[0] ? s : NULL);
     else if (!strcmp(f, "pc"))
         return sch_str_set(&c->prefer, s[0] ? s : NULL);
     else if (!strncmp(f, "o:", 2))
@@ -614,7 +661,7 @@ char *sch_inv_encode(const sch_rec *r, const char *fs, const char *fv)
 {
     const sch_inv *v = &r->u.inv;
     size_t cap =
-        512 + strlen(v->customer) + strlen(v->number) + (v->history ? strlen(v->history) : 0) +
+        1024 + strlen(v->customer) + strlen(v->number) + (v->history ? strlen(v->history) : 0) +
         (v->credits ? strlen(v->credits) : 0) + strlen(v->thanks_pid) + strlen(v->strategy) +
         strlen(v->variant) + strlen(v->promise_id) + strlen(v->promise_primary) +
         (v->promise_invoices ? strlen(v->promise_invoices) : 0) +
@@ -775,6 +822,9 @@ char *sch_inv_encode(const sch_rec *r, const char *fs, const char *fv)
             if (v->offer_kind)
                 putll(&p, end, v->offer_until, LLONG_MIN);
             break;
+        case 40:
+            putll(&p, end, v->counted, 0);
+            break;
         }
         if (p > val)
             last_nonempty = p;
@@ -881,8 +931,9 @@ int sch_rec_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errle
     return 0;
 }
 
-const char *const sch_cust_fields[] = {"v",  "tz", "lo", "co", "oo", "cz", "sl", "cv", "wn", "rg",
-                                       "xz", "pc", "kd", "tg", "ls", "bp", "lp", "dp", "fs", NULL};
+const char *const sch_cust_fields[] = {"v",  "tz", "lo", "co", "oo", "cz", "sl",
+                                       "cv", "wn", "rg", "xz", "pc", "kd", "tg",
+                                       "ls", "bp", "lp", "dp", "fs", "ex", NULL};
 
 int sch_cust_decode_contact(sch_rec *r, const redisReply *rep)
 {

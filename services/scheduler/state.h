@@ -89,6 +89,8 @@ typedef struct sch_inv {
      * (owned; NULL none), for the waiver within waive_if_paid_within_days */
     int64_t fees;
     char *fee_log;
+    int64_t counted; /* what this invoice adds to its debtor's exposure now (open: its
+                      * outstanding, else 0), kept in step by apply.c */
     /* the open offer of the last step that made one (0: none): kind 'd'
      * discount or 's' settlement ('x': an offer settled the invoice), the
      * amount to pay, what it forgives, the last local date it is valid,
@@ -132,6 +134,8 @@ typedef struct sch_cust {
     int32_t last_paid;
     int disputes;       /* invoices with an open dispute */
     int32_t first_seen; /* local day the debtor was first seen (0: unknown) */
+    char *exposure;     /* open balance per currency, "GBP:1200;EUR:50;" (owned; NULL none):
+                         * the sum of its invoices' counted (apply.c exposure_sync) */
     sch_strlist open;   /* open invoice ids */
     sch_credit *credit; /* unallocated payments */
     int ncredit, capcredit;
@@ -202,7 +206,7 @@ int sch_cust_decode_partial(sch_rec *r, const redisReply *rep, const redisReply 
 /* Sets the contact from a GET reply (nil = none). */
 int sch_cust_decode_contact(sch_rec *r, const redisReply *rep);
 extern const char *const sch_cust_fields[];  /* NULL-terminated */
-#define SCH_CUST_NFIELDS 19                  /* entries of sch_cust_fields (the peek's HMGET) */
+#define SCH_CUST_NFIELDS 20                  /* entries of sch_cust_fields (the peek's HMGET) */
 extern const char *const sch_inv_fields[];   /* NULL-terminated */
 extern const char *const sch_cust_scalars[]; /* NULL-terminated */
 int sch_field_index(const char *const *list, const char *f); /* -1 if absent */
@@ -223,6 +227,11 @@ void sch_cust_history(const sch_cust *c, double *late_share, double *avg_days_la
 /* Notes an invoice paid in full days_late (0: on time) in the history. -1
  * out of memory. */
 int sch_cust_history_add(sch_cust *c, int days_late);
+
+/* The debtor's open balance in currency (0 when none), and a change of it
+ * (-1 out of memory). */
+int64_t sch_cust_exposure(const sch_cust *c, const char *currency);
+int sch_cust_exposure_add(sch_cust *c, const char *currency, int64_t delta);
 
 int64_t sch_inv_outstanding(const sch_inv *v);
 int64_t sch_inv_principal(const sch_inv *v);

@@ -289,6 +289,7 @@ static void write_cust(sch_ops *a, sch_rec *r)
         hw_i(&w, "dp", c->disputes);
     if (c->first_seen)
         hw_i(&w, "fs", c->first_seen);
+    hw_s(&w, "ex", c->exposure);
     for (int i = 0; i < c->added.n; i++)
         hw_s(&w, c->added.v[i], "1");
     for (int i = 0; i < c->ncredit; i++) {

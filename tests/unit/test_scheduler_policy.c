@@ -243,6 +243,9 @@ static void test_segment_keys(void **state)
         {"{\"min_late_share\": 1.5}", "segment.min_late_share: must be a number 0..1"},
         {"{\"min_broken_promises\": -1}", "segment.min_broken_promises: must be an integer"},
         {"{\"regions\": \"US-MA\"}", "segment.regions"},
+        {"{\"min_exposure_minor\": {\"XXX\": 1}}",
+         "segment.min_exposure_minor.XXX: is not an ISO 4217 currency code"},
+        {"{\"risk_bands\": [\"dire\"]}", "segment.risk_bands: must be a non-empty array"},
     };
     for (size_t i = 0; i < sizeof bad_seg / sizeof bad_seg[0]; i++) {
         char text[512];
