@@ -1224,6 +1224,10 @@ static void ev_customer(sch_ctx *c, const ct_event *e, sch_rec *cust)
     cm_strlcpy(cu->region, d->region && strlen(d->region) < sizeof cu->region ? d->region : "",
                sizeof cu->region);
     cu->consumer = d->kind == CT_DEBTOR_CONSUMER;
+    cu->credit_limit = d->has_credit_limit ? d->credit_limit_minor : 0;
+    cm_strlcpy(cu->credit_currency,
+               d->has_credit_limit && d->credit_currency ? d->credit_currency : "",
+               sizeof cu->credit_currency);
     free(cu->zones);
     cu->zones = csv_from(d->extra_timezones.v, d->extra_timezones.n);
     const char *tz = d->timezone, *lo = d->locale, *co = d->country;

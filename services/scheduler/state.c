@@ -411,8 +411,9 @@ const char *const sch_inv_fields[] = {
     "v",  "c",  "n",  "cu", "a",  "pd", "cr", "io", "du", "st", "ds", "s",  "at", "nk",
     "nx", "p",  "sg", "vr", "h",  "cn", "tp", "ta", "pi", "pu", "pr", "pa", "pq", "po",
     "pl", "mr", "ce", "rd", "pn", "fe", "fl", "ok", "op", "of", "oq", "ou", "xc", NULL};
-const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz", "sl", "cv", "wn", "rg",
-                                        "xz", "pc", "kd", "ls", "bp", "lp", "dp", "fs", "ex", NULL};
+const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz", "sl",
+                                        "cv", "wn", "rg", "xz", "pc", "kd", "ls",
+                                        "bp", "lp", "dp", "fs", "ex", "cl", NULL};
 
 int sch_field_index(const char *const *list, const char *f)
 {
@@ -618,7 +619,14 @@ static int cust_field(sch_cust *c, const char *f, const char *s)
         c->first_seen = (int32_t)ll(s);
     else if (!strcmp(f, "ex"))
         return sch_str_set(&c->exposure, s[0] ? s : NULL);
-    else if (!strcmp(f, "pc"))
+    else if (!strcmp(f, "cl")) { /* "EUR:1900000" */
+        const char *colon = strchr(s, ':');
+        if (colon && colon - s < (long)sizeof c->credit_currency) {
+            memcpy(c->credit_currency, s, (size_t)(colon - s));
+            c->credit_currency[colon - s] = 0;
+            c->credit_limit = ll(colon + 1);
+        }
+    } else if (!strcmp(f, "pc"))
         return sch_str_set(&c->prefer, s[0] ? s : NULL);
     else if (!strncmp(f, "o:", 2))
         return strlist_push(&c->open, f + 2);
@@ -931,9 +939,9 @@ int sch_rec_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errle
     return 0;
 }
 
-const char *const sch_cust_fields[] = {"v",  "tz", "lo", "co", "oo", "cz", "sl",
-                                       "cv", "wn", "rg", "xz", "pc", "kd", "tg",
-                                       "ls", "bp", "lp", "dp", "fs", "ex", NULL};
+const char *const sch_cust_fields[] = {"v",  "tz", "lo", "co", "oo", "cz", "sl", "cv",
+                                       "wn", "rg", "xz", "pc", "kd", "tg", "ls", "bp",
+                                       "lp", "dp", "fs", "ex", "cl", NULL};
 
 int sch_cust_decode_contact(sch_rec *r, const redisReply *rep)
 {

@@ -132,8 +132,10 @@ typedef struct sch_cust {
     char *late_ring;
     int broken;
     int32_t last_paid;
-    int disputes;       /* invoices with an open dispute */
-    int32_t first_seen; /* local day the debtor was first seen (0: unknown) */
+    int disputes;         /* invoices with an open dispute */
+    int32_t first_seen;   /* local day the debtor was first seen (0: unknown) */
+    int64_t credit_limit; /* customer.upserted credit_limit in credit_currency (0: none) */
+    char credit_currency[8];
     char *exposure;     /* open balance per currency, "GBP:1200;EUR:50;" (owned; NULL none):
                          * the sum of its invoices' counted (apply.c exposure_sync) */
     sch_strlist open;   /* open invoice ids */
@@ -206,7 +208,7 @@ int sch_cust_decode_partial(sch_rec *r, const redisReply *rep, const redisReply 
 /* Sets the contact from a GET reply (nil = none). */
 int sch_cust_decode_contact(sch_rec *r, const redisReply *rep);
 extern const char *const sch_cust_fields[];  /* NULL-terminated */
-#define SCH_CUST_NFIELDS 20                  /* entries of sch_cust_fields (the peek's HMGET) */
+#define SCH_CUST_NFIELDS 21                  /* entries of sch_cust_fields (the peek's HMGET) */
 extern const char *const sch_inv_fields[];   /* NULL-terminated */
 extern const char *const sch_cust_scalars[]; /* NULL-terminated */
 int sch_field_index(const char *const *list, const char *f); /* -1 if absent */

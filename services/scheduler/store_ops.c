@@ -290,6 +290,11 @@ static void write_cust(sch_ops *a, sch_rec *r)
     if (c->first_seen)
         hw_i(&w, "fs", c->first_seen);
     hw_s(&w, "ex", c->exposure);
+    if (c->credit_limit > 0) {
+        char cl[40];
+        snprintf(cl, sizeof cl, "%s:%lld", c->credit_currency, (long long)c->credit_limit);
+        hw_s(&w, "cl", cl);
+    }
     for (int i = 0; i < c->added.n; i++)
         hw_s(&w, c->added.v[i], "1");
     for (int i = 0; i < c->ncredit; i++) {
