@@ -73,26 +73,38 @@ static void tbl_aging(FILE *out, const json_t *r)
     }
 }
 
+/* The rows of a kpis period; arm: also in the per-arm periods. */
+static const struct {
+    const char *label, *key;
+    int money, arm;
+} tbl_kpi_rows[] = {
+    {"invoiced", "invoiced_minor", 1, 1},
+    {"collected", "collected_minor", 1, 0},
+    {"beginning AR", "beginning_ar_minor", 1, 1},
+    {"ending AR", "ending_ar_minor", 1, 1},
+    {"ending current AR", "ending_current_ar_minor", 1, 1},
+    {"ending overdue AR", "ending_overdue_ar_minor", 1, 1},
+    {"DSO simple (days)", "dso_simple_days", 0, 1},
+    {"best possible DSO", "best_possible_dso_days", 0, 1},
+    {"ADD (days)", "add_days", 0, 1},
+    {"CEI %", "cei_percent", 0, 1},
+    {"recovery base", "recovery_base_minor", 1, 1},
+    {"recovered", "recovered_minor", 1, 1},
+    {"recovery rate %", "recovery_rate_percent", 0, 1},
+};
+#define TBL_KPI_ROWS (sizeof tbl_kpi_rows / sizeof tbl_kpi_rows[0])
+
+/* One cell of row of period p. */
+static void tbl_kpi_cell(char *v, size_t len, const json_t *p, size_t row, int exp)
+{
+    if (tbl_kpi_rows[row].money)
+        tbl_money(v, len, p, tbl_kpi_rows[row].key, exp);
+    else
+        tbl_num(v, len, json_object_get(p, tbl_kpi_rows[row].key));
+}
+
 static void tbl_kpis(FILE *out, const json_t *r)
 {
-    static const struct {
-        const char *label, *key;
-        int money;
-    } rows[] = {
-        {"invoiced", "invoiced_minor", 1},
-        {"collected", "collected_minor", 1},
-        {"beginning AR", "beginning_ar_minor", 1},
-        {"ending AR", "ending_ar_minor", 1},
-        {"ending current AR", "ending_current_ar_minor", 1},
-        {"ending overdue AR", "ending_overdue_ar_minor", 1},
-        {"DSO simple (days)", "dso_simple_days", 0},
-        {"best possible DSO", "best_possible_dso_days", 0},
-        {"ADD (days)", "add_days", 0},
-        {"CEI %", "cei_percent", 0},
-        {"recovery base", "recovery_base_minor", 1},
-        {"recovered", "recovered_minor", 1},
-        {"recovery rate %", "recovery_rate_percent", 0},
-    };
     size_t i, k;
     const json_t *c, *p;
     json_array_foreach(json_object_get(r, "currencies"), i, c)
@@ -104,14 +116,11 @@ static void tbl_kpis(FILE *out, const json_t *r)
         fprintf(out, "\n  %s   DSO countback: %s days\n  %-22s", tbl_s(c, "currency"), v, "");
         json_array_foreach(periods, k, p) fprintf(out, " %18s", tbl_s(p, "period"));
         fprintf(out, "\n");
-        for (size_t row = 0; row < sizeof rows / sizeof rows[0]; row++) {
-            fprintf(out, "  %-22s", rows[row].label);
+        for (size_t row = 0; row < TBL_KPI_ROWS; row++) {
+            fprintf(out, "  %-22s", tbl_kpi_rows[row].label);
             json_array_foreach(periods, k, p)
             {
-                if (rows[row].money)
-                    tbl_money(v, sizeof v, p, rows[row].key, exp);
-                else
-                    tbl_num(v, sizeof v, json_object_get(p, rows[row].key));
+                tbl_kpi_cell(v, sizeof v, p, row, exp);
                 fprintf(out, " %18s", v);
             }
             fprintf(out, "\n");
@@ -189,10 +198,66 @@ static void tbl_effect(FILE *out, const json_t *r)
     }
 }
 
+/* The month of each arm of a kpis report, one column per arm, a table
+ * per currency (in the order the arms name them). */
+static void tbl_kpi_arms(FILE *out, const json_t *report)
+{
+    const json_t *arms = json_object_get(report, "arms"), *a, *c;
+    const char *codes[64];
+    size_t ncodes = 0, i, k;
+    json_array_foreach(arms, i, a) json_array_foreach(json_object_get(a, "currencies"), k, c)
+    {
+        size_t n = 0;
+        while (n < ncodes && strcmp(codes[n], tbl_s(c, "currency")))
+            n++;
+        if (n == ncodes && ncodes < sizeof codes / sizeof codes[0])
+            codes[ncodes++] = tbl_s(c, "currency");
+    }
+    for (size_t n = 0; n < ncodes; n++) {
+        fprintf(out, "\n  %s   month by arm\n  %-22s", codes[n], "");
+        json_array_foreach(arms, i, a)
+        {
+            char head[80];
+            snprintf(head, sizeof head, "%s/%s", tbl_s(a, "strategy"), tbl_s(a, "variant"));
+            fprintf(out, " %18.18s", head);
+        }
+        fprintf(out, "\n");
+        for (size_t row = 0; row < TBL_KPI_ROWS; row++) {
+            if (!tbl_kpi_rows[row].arm)
+                continue;
+            fprintf(out, "  %-22s", tbl_kpi_rows[row].label);
+            json_array_foreach(arms, i, a)
+            {
+                char v[40] = "-";
+                json_array_foreach(json_object_get(a, "currencies"), k, c)
+                {
+                    if (strcmp(tbl_s(c, "currency"), codes[n]))
+                        continue;
+                    const json_t *periods = json_object_get(c, "periods");
+                    const json_t *month = json_array_get(periods, json_array_size(periods) - 1);
+                    tbl_kpi_cell(v, sizeof v, month, row,
+                                 (int)json_integer_value(json_object_get(c, "exponent")));
+                }
+                fprintf(out, " %18s", v);
+            }
+            fprintf(out, "\n");
+        }
+    }
+    fprintf(out, "\n");
+}
+
 void cm_table_arms(FILE *out, const json_t *report)
 {
     size_t i, k, j;
     const json_t *exp, *x, *y;
+    if (!strcmp(tbl_s(report, "type"), "kpis")) {
+        if (json_array_size(json_object_get(report, "arms"))) {
+            fprintf(out, "== kpis by arm  tenant %s  as of %s\n", tbl_s(report, "tenant"),
+                    tbl_s(report, "as_of"));
+            tbl_kpi_arms(out, report);
+        }
+        return;
+    }
     fprintf(out, "== arms  tenant %s  as of %s\n", tbl_s(report, "tenant"), tbl_s(report, "as_of"));
     json_array_foreach(json_object_get(report, "experiments"), i, exp)
     {

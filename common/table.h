@@ -15,7 +15,9 @@ void cm_table_report(FILE *out, const json_t *report);
  * strategy, each variant's invoices, paid, recovery % and its interval,
  * recovered, messages, cost (per 100 recovered), days to recover, then
  * each challenger against its champion with the verdict, then the arms'
- * open invoices by age bucket (count / amount). */
+ * open invoices by age bucket (count / amount). Of a kpis report: the
+ * month's per-arm figures (its "arms"), a column per strategy/variant and
+ * a table per currency; nothing without arms. */
 void cm_table_arms(FILE *out, const json_t *report);
 
 #endif

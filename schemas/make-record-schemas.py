@@ -307,12 +307,26 @@ period_money = {
                   description="the scheduler's fees, interest and offers in the period; only "
                               "for a currency with one of them on or before as_of"),
 }
+ARM_PERIOD = {k: v for k, v in period_props.items() if k not in ("collected_minor", "promises")}
 kpis = report("kpis", {"currencies": array(obj({
     "currency": CURRENCY, "exponent": COUNT,
     "dso_countback_days": {"type": "number", "minimum": 0},
     "periods": array(obj(dict(period_props, **period_money), list(period_props)),
                      minItems=3, maxItems=3)},
-    ["currency", "exponent", "dso_countback_days", "periods"]))}, ["currencies"])
+    ["currency", "exponent", "dso_countback_days", "periods"])),
+    # issue 15: the invoice-based figures per strategy and variant (no
+    # collected cash, promises, money or countback: tenant-wide); only when
+    # the tenant's contacts carry strategies
+    "arms": dict(array(obj({
+        "strategy": TEXT, "variant": TEXT,
+        "currencies": array(obj({
+            "currency": CURRENCY, "exponent": COUNT,
+            "periods": array(obj(ARM_PERIOD, list(ARM_PERIOD)), minItems=3, maxItems=3)},
+            ["currency", "exponent", "periods"]))},
+        ["strategy", "variant", "currencies"])),
+        description="per strategy and variant, over the arm's invoices only (its invoices: "
+                    "those whose first contact under the strategy was of the variant)")},
+    ["currencies"])
 
 effectiveness = report("effectiveness", {
     "response_window_days": COUNT,

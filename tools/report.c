@@ -13,7 +13,8 @@
  * --by variant each effectiveness report is followed by its arms table
  * (cm_table_arms: per strategy and variant the recovery with its interval,
  * messages, cost, days to recover and the open invoices by age, and each
- * challenger's verdict against its champion). With
+ * challenger's verdict against its champion), and each kpis report with
+ * arms by the month's KPIs per strategy/variant. With
  * --request-id only the answers to that request are kept. With --ask it
  * publishes a request on reports.requests (tenant default "default", as of
  * today by default) and prints the answers as they arrive (waiting at most
@@ -247,7 +248,7 @@ int main(int argc, char **argv)
         } else {
             cm_table_report(stdout, r);
             const char *rt = json_string_value(json_object_get(r, "type"));
-            if (by_variant && rt && !strcmp(rt, "effectiveness"))
+            if (by_variant && rt && (!strcmp(rt, "effectiveness") || !strcmp(rt, "kpis")))
                 cm_table_arms(stdout, r);
         }
         printed++;

@@ -11,7 +11,15 @@
  * A period's `money` object is written only for a currency in which the
  * tenant has a money fact effective on or before D (all three periods
  * then), so the reports of a tenant without fees, interest or offers stay
- * as they were before issue 14. */
+ * as they were before issue 14.
+ *
+ * Arms (issue 15): when the tenant's contacts carry ladder strategies,
+ * "arms" repeats the invoice-based figures per strategy and variant over
+ * the arm's invoices only. An invoice is in the arm of the variant of its
+ * first contact under each strategy sent by the end of D (the rule of the
+ * effectiveness report's experiments, effect.c). Collected cash, promises,
+ * the money object and countback DSO stay tenant-wide (docs/reports.md
+ * "kpis", "Per arm"). No arms: no key, the report as before. */
 #include "reporter.h"
 #include "report_int.h"
 
@@ -64,13 +72,15 @@ static void rep_countback(int64_t ar, const int64_t *sales, const int32_t *days,
     *num = full;
 }
 
+/* only: NULL for the whole tenant, else a flag per invoice index (an
+ * arm): only those invoices, and no payments, promises or money facts. */
 static int rep_kpis_period(const rep_state *st, uint32_t tenant, int32_t from, int32_t to,
-                           rep_kacc *acc)
+                           const uint8_t *only, rep_kacc *acc)
 {
     const rep_tlists *tl = &st->by_tenant[tenant];
     for (uint32_t x = 0; x < tl->invs.n; x++) {
         const rep_inv *inv = &st->invs[tl->invs.v[x]];
-        if (inv->tenant != tenant || !inv->known)
+        if (inv->tenant != tenant || !inv->known || (only && !only[tl->invs.v[x]]))
             continue;
         rep_kacc *a = &acc[inv->cur];
         if (inv->issued >= from && inv->issued <= to)
@@ -114,6 +124,8 @@ static int rep_kpis_period(const rep_state *st, uint32_t tenant, int32_t from, i
             rep_late_push(a, paid - inv->due) < 0)
             return -1;
     }
+    if (only)
+        return 0;
     for (uint32_t x = 0; x < tl->pays.n; x++) {
         const rep_pay *p = &st->pays[tl->pays.v[x]];
         if (p->tenant != tenant)
@@ -214,6 +226,158 @@ static json_t *rep_kpis_json(const char *name, int32_t from, int32_t to, rep_kac
     return o;
 }
 
+/* One arm: a strategy's variant and its invoices (a flag per invoice
+ * index). */
+typedef struct rep_karm {
+    const char *strategy, *variant; /* borrowed from the state's groups */
+    uint8_t *only;                  /* [st->ninvs], owned */
+} rep_karm;
+
+static int rep_karm_cmp(const void *a, const void *b)
+{
+    const rep_karm *x = a, *y = b;
+    int c = strcmp(x->strategy, y->strategy);
+    return c ? c : strcmp(x->variant, y->variant);
+}
+
+static void rep_karms_free(rep_karm *arms, uint32_t n)
+{
+    for (uint32_t a = 0; a < n && arms; a++)
+        free(arms[a].only);
+    free(arms);
+}
+
+/* The tenant's arms sorted by strategy and variant, each with its invoices
+ * as of the end of day d (see the head of the file). *out (NULL when
+ * *nout is 0) is freed with rep_karms_free. 0, or -1 out of memory. */
+static int rep_kpis_arms(const rep_state *st, uint32_t tenant, int32_t d, rep_karm **out,
+                         uint32_t *nout)
+{
+    const int64_t end_ms = ((int64_t)d + 1) * REP_MS_PER_DAY - 1;
+    uint32_t ng = st->ngroups ? st->ngroups : 1, n = 0;
+    int32_t *garm = malloc(ng * sizeof *garm);
+    uint32_t *sid = malloc(ng * sizeof *sid), *seen = calloc(ng, sizeof *seen);
+    rep_karm *arms = calloc(ng, sizeof *arms);
+    int rc = -1;
+
+    *out = NULL;
+    *nout = 0;
+    if (!garm || !sid || !seen || !arms)
+        goto cleanup;
+    for (uint32_t i = 0; i < st->ngroups; i++) {
+        const rep_group *gr = &st->groups[i];
+        if (gr->tenant != tenant || gr->step == REP_STEP_LOGGED)
+            continue;
+        rep_karm k = {gr->strategy, gr->variant, NULL};
+        uint32_t a = 0;
+        while (a < n && rep_karm_cmp(&arms[a], &k))
+            a++;
+        if (a == n)
+            arms[n++] = k;
+    }
+    if (!n) {
+        rc = 0;
+        goto cleanup;
+    }
+    qsort(arms, n, sizeof *arms, rep_karm_cmp);
+    for (uint32_t a = 0; a < n; a++) {
+        /* a strategy's id: its first arm */
+        sid[a] = a && !strcmp(arms[a - 1].strategy, arms[a].strategy) ? sid[a - 1] : a;
+        if (!(arms[a].only = calloc(st->ninvs ? st->ninvs : 1, 1)))
+            goto cleanup;
+    }
+    for (uint32_t i = 0; i < st->ngroups; i++) {
+        const rep_group *gr = &st->groups[i];
+        rep_karm k = {gr->strategy, gr->variant, NULL};
+        const rep_karm *hit = gr->tenant != tenant || gr->step == REP_STEP_LOGGED
+                                  ? NULL
+                                  : bsearch(&k, arms, n, sizeof *arms, rep_karm_cmp);
+        garm[i] = hit ? (int32_t)(hit - arms) : -1;
+    }
+    const rep_tlists *tl = &st->by_tenant[tenant];
+    for (uint32_t x = 0; x < tl->invs.n; x++) {
+        uint32_t i = tl->invs.v[x];
+        const rep_inv *inv = &st->invs[i];
+        if (inv->tenant != tenant)
+            continue;
+        /* contacts are sorted by instant: the first under each strategy */
+        for (uint32_t k = 0; k < inv->ncontacts; k++) {
+            const rep_contact *c = &st->contacts[inv->contacts[k]];
+            if (c->at_ms > end_ms)
+                break;
+            int32_t a = garm[c->group];
+            if (a < 0 || seen[sid[a]] == i + 1)
+                continue;
+            seen[sid[a]] = i + 1;
+            arms[a].only[i] = 1;
+        }
+    }
+    *out = arms;
+    *nout = n;
+    arms = NULL;
+    rc = 0;
+cleanup:
+    rep_karms_free(arms, n);
+    free(garm);
+    free(sid);
+    free(seen);
+    return rc;
+}
+
+/* The "arms" array (see the head of the file): per arm, the currencies in
+ * which it has invoices, each with the three periods without the
+ * tenant-wide figures. NULL out of memory. */
+static json_t *rep_kpis_arms_json(const rep_state *st, uint32_t tenant, int32_t d,
+                                  const int32_t *from, const char *const *names,
+                                  const uint32_t *order, const rep_karm *arms, uint32_t narms)
+{
+    uint32_t nc = st->ncurs ? st->ncurs : 1;
+    rep_kacc *acc[3] = {NULL, NULL, NULL};
+    json_t *out = json_array();
+    int ok = out != NULL;
+
+    for (uint32_t a = 0; a < narms && ok; a++) {
+        json_t *curs = json_array();
+        ok = curs != NULL;
+        for (int p = 0; p < 3 && ok; p++)
+            ok = (acc[p] = calloc(nc, sizeof *acc[p])) != NULL &&
+                 rep_kpis_period(st, tenant, from[p], d, arms[a].only, acc[p]) == 0;
+        for (uint32_t ci = 0; ci < st->ncurs && ok; ci++) {
+            uint32_t c = order[ci];
+            if (!acc[2][c].present && !acc[2][c].end_ar && !acc[2][c].beg_ar)
+                continue;
+            json_t *periods = json_array();
+            for (int p = 0; p < 3 && periods; p++) {
+                json_t *o = rep_kpis_json(names[p], from[p], d, &acc[p][c]);
+                json_object_del(o, "collected_minor"); /* tenant-wide figures */
+                json_object_del(o, "promises");
+                json_array_append_new(periods, o);
+            }
+            ok = json_array_append_new(
+                     curs, json_pack("{s:s, s:i, s:o}", "currency", st->curs[c].code, "exponent",
+                                     st->curs[c].exponent, "periods", periods)) == 0;
+        }
+        for (int p = 0; p < 3; p++) {
+            if (acc[p])
+                for (uint32_t c = 0; c < nc; c++)
+                    free(acc[p][c].late);
+            free(acc[p]);
+            acc[p] = NULL;
+        }
+        if (ok)
+            ok = json_array_append_new(out, json_pack("{s:s, s:s, s:o}", "strategy",
+                                                      arms[a].strategy, "variant", arms[a].variant,
+                                                      "currencies", curs)) == 0;
+        else
+            json_decref(curs);
+    }
+    if (!ok) {
+        json_decref(out);
+        out = NULL;
+    }
+    return out;
+}
+
 json_t *rep_report_kpis(const rep_state *st, uint32_t tenant, int32_t d, int64_t generated_ms)
 {
     uint32_t nc = st->ncurs ? st->ncurs : 1;
@@ -221,6 +385,8 @@ json_t *rep_report_kpis(const rep_state *st, uint32_t tenant, int32_t d, int64_t
     int64_t(*sales)[REP_COUNTBACK_MONTHS] = calloc(nc, sizeof *sales);
     int32_t mdays[REP_COUNTBACK_MONTHS], mstart[REP_COUNTBACK_MONTHS];
     json_t *rep = NULL, *curs = NULL;
+    rep_karm *arms = NULL;
+    uint32_t narms = 0;
     int y;
     unsigned m, dd;
 
@@ -257,7 +423,7 @@ json_t *rep_report_kpis(const rep_state *st, uint32_t tenant, int32_t d, int64_t
     }
     for (int p = 0; p < 3; p++) {
         acc[p] = calloc(nc, sizeof *acc[p]);
-        if (!acc[p] || rep_kpis_period(st, tenant, from[p], d, acc[p]) < 0)
+        if (!acc[p] || rep_kpis_period(st, tenant, from[p], d, NULL, acc[p]) < 0)
             goto fail;
     }
     rep = rep_report_envelope(st, "kpis", st->tenants[tenant], d, generated_ms);
@@ -282,6 +448,13 @@ json_t *rep_report_kpis(const rep_state *st, uint32_t tenant, int32_t d, int64_t
     }
     json_object_set_new(rep, "currencies", curs);
     curs = NULL;
+    if (rep_kpis_arms(st, tenant, d, &arms, &narms) < 0)
+        goto fail;
+    if (narms) {
+        json_t *aj = rep_kpis_arms_json(st, tenant, d, from, names, order, arms, narms);
+        if (!aj || json_object_set_new(rep, "arms", aj) < 0)
+            goto fail;
+    }
     goto done;
 fail:
     json_decref(curs);
@@ -295,5 +468,6 @@ done:
         free(acc[p]);
     }
     free(sales);
+    rep_karms_free(arms, narms);
     return rep;
 }

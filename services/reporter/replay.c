@@ -169,7 +169,7 @@ static int rep_replay_print(const rep_state *st, const char *const *names, uint3
             }
             if (table) {
                 cm_table_report(out, r);
-                if (table == 2 && t == CT_REP_EFFECTIVENESS)
+                if (table == 2 && (t == CT_REP_EFFECTIVENESS || t == CT_REP_KPIS))
                     cm_table_arms(out, r);
             } else {
                 char *s =

@@ -2,7 +2,8 @@
  * well as recovery (issue 15; docs/reports.md "effectiveness" and "arms"):
  * the Wilson interval, the pooled two-proportion z-test, the median / p90
  * of days to recover, the channel costs file, and one effectiveness report
- * end to end with two variants, every figure worked by hand below.
+ * end to end with two variants, and the KPI report's per-arm figures
+ * (docs/reports.md "kpis"), every figure worked by hand below.
  *
  * The reference values are computed from the formulas written out in the
  * comments (z = 1.96), not from the reporter's output. */
@@ -452,6 +453,127 @@ static void test_report_two_arms(void **state)
 }
 
 /* rep_replay_main with args; its stdout and stderr (malloc'd). */
+/* --- the KPI report per arm ----------------------------------------------------- */
+
+/* The period named name of the currency cur in a "currencies" array. */
+static const json_t *kpi_period(const json_t *curs, const char *cur, const char *name)
+{
+    const json_t *c = entry(curs, "currency", cur);
+    return entry(json_object_get(c, "periods"), "period", name);
+}
+
+static void test_kpis_arms(void **state)
+{
+    (void)state;
+    rep_state *st = rep_state_new();
+    int32_t d;
+    assert_int_equal(cm_date_parse("2026-03-31", &d), 0);
+
+    /* No contacts yet: no "arms" key (the report as before issue 15). */
+    invoice(st, "I7", "GBP", 40000);
+    json_t *r = rep_report_build(st, "kpis", "t1", d, 0);
+    assert_non_null(r);
+    assert_null(json_object_get(r, "arms"));
+    json_decref(r);
+
+    /* All invoices issued 2026-02-01, due 2026-03-01; strategy "default".
+     * Arm A: I1 (10000, paid 03-05), I2 (20000, 5000 paid 03-10); I1's
+     * later B message does not move it (the first contact decides).
+     * Arm B: I4 (10000, paid 03-03), I5 (20000, unpaid). I8 (5000) is
+     * first contacted on 04-02, after D: in no arm. I7 (40000): never. */
+    invoice(st, "I1", "GBP", 10000);
+    invoice(st, "I2", "GBP", 20000);
+    invoice(st, "I4", "GBP", 10000);
+    invoice(st, "I5", "GBP", 20000);
+    invoice(st, "I8", "GBP", 5000);
+    sent(st, "I1", "A", 0, "email", "2026-03-02");
+    sent(st, "I2", "A", 0, "email", "2026-03-02");
+    sent(st, "I4", "B", 0, "sms", "2026-03-02");
+    sent(st, "I5", "B", 0, "sms", "2026-03-02");
+    payment(st, "I4", 10000, "2026-03-03");
+    payment(st, "I1", 10000, "2026-03-05");
+    sent(st, "I1", "B", 1, "sms", "2026-03-09");
+    payment(st, "I2", 5000, "2026-03-10");
+    sent(st, "I8", "B", 0, "sms", "2026-04-02");
+
+    r = rep_report_build(st, "kpis", "t1", d, 0);
+    assert_non_null(r);
+    /* tenant-wide, month [03-01, 03-31]: beginning AR (end of 02-28) =
+     * 10000 + 20000 + 10000 + 20000 + 40000 + 5000 = 105000; ending =
+     * 0 + 15000 + 0 + 20000 + 40000 + 5000 = 80000; collected 25000 */
+    const json_t *m = kpi_period(json_object_get(r, "currencies"), "GBP", "month");
+    assert_int_equal(jint(m, "beginning_ar_minor"), 105000);
+    assert_int_equal(jint(m, "ending_ar_minor"), 80000);
+    assert_int_equal(jint(m, "collected_minor"), 25000);
+
+    const json_t *arms = json_object_get(r, "arms");
+    assert_int_equal(json_array_size(arms), 2);
+    const json_t *a = json_array_get(arms, 0), *b = json_array_get(arms, 1);
+    assert_string_equal(json_string_value(json_object_get(a, "strategy")), "default");
+    assert_string_equal(json_string_value(json_object_get(a, "variant")), "A");
+    assert_string_equal(json_string_value(json_object_get(b, "variant")), "B");
+    assert_int_equal(json_array_size(json_object_get(a, "currencies")), 1);
+
+    /* arm A, month: invoiced 0 (issued in February); beginning AR 10000 +
+     * 20000 = 30000; ending 0 + 15000 = 15000, all overdue (due 03-01 <
+     * 03-31), so current 0; DSO / best / ADD null (nothing invoiced);
+     * CEI = (30000 + 0 - 15000) / (30000 + 0 - 0) = 50.00%; recovery: both
+     * fall due in the period, base = their balances on 03-01 = 30000,
+     * recovered 10000 + 5000 = 15000 -> 50.00%; late payers: I1 paid in
+     * full 03-05, 4 days after due -> count 1, mean 4.00; active 2, no
+     * disputes -> 0.00%. */
+    m = kpi_period(json_object_get(a, "currencies"), "GBP", "month");
+    assert_int_equal(jint(m, "invoiced_minor"), 0);
+    assert_int_equal(jint(m, "beginning_ar_minor"), 30000);
+    assert_int_equal(jint(m, "ending_ar_minor"), 15000);
+    assert_int_equal(jint(m, "ending_current_ar_minor"), 0);
+    assert_int_equal(jint(m, "ending_overdue_ar_minor"), 15000);
+    assert_true(json_is_null(json_object_get(m, "dso_simple_days")));
+    assert_near(jnum(m, "cei_percent"), 50.0, 1e-9, "A cei");
+    assert_int_equal(jint(m, "recovery_base_minor"), 30000);
+    assert_int_equal(jint(m, "recovered_minor"), 15000);
+    assert_near(jnum(m, "recovery_rate_percent"), 50.0, 1e-9, "A recovery");
+    const json_t *late = json_object_get(m, "late_payments");
+    assert_int_equal(jint(late, "count"), 1);
+    assert_near(jnum(late, "mean_days"), 4.0, 1e-9, "A late mean");
+    assert_int_equal(jint(json_object_get(m, "disputes"), "active_invoices"), 2);
+    /* the tenant-wide figures are not repeated per arm */
+    assert_null(json_object_get(m, "collected_minor"));
+    assert_null(json_object_get(m, "promises"));
+    assert_null(json_object_get(m, "money"));
+    assert_null(
+        json_object_get(json_array_get(json_object_get(a, "currencies"), 0), "dso_countback_days"));
+
+    /* arm A, week [03-30, 03-31] (D is a Tuesday): beginning AR (end of
+     * 03-29) 0 + 15000 = 15000 = ending; CEI = (15000 - 15000) / 15000 =
+     * 0.00%; recovery: overdue before the week, base = beginning 15000,
+     * nothing recovered -> 0.00%; no late payer; active: I2 only (I1 had
+     * nothing owed and was issued before the week). */
+    m = kpi_period(json_object_get(a, "currencies"), "GBP", "week");
+    assert_string_equal(json_string_value(json_object_get(m, "from")), "2026-03-30");
+    assert_int_equal(jint(m, "beginning_ar_minor"), 15000);
+    assert_near(jnum(m, "cei_percent"), 0.0, 1e-9, "A week cei");
+    assert_int_equal(jint(m, "recovery_base_minor"), 15000);
+    assert_int_equal(jint(json_object_get(m, "late_payments"), "count"), 0);
+    assert_int_equal(jint(json_object_get(m, "disputes"), "active_invoices"), 1);
+
+    /* arm B, month: I8 is not in it (first contact after D). Beginning
+     * 10000 + 20000 = 30000; ending 0 + 20000 = 20000; CEI = (30000 -
+     * 20000) / 30000 = 33.33%; recovery base 30000, recovered 10000 (I4 on
+     * 03-03) -> 33.33%; late payer I4, 2 days after due. */
+    m = kpi_period(json_object_get(b, "currencies"), "GBP", "month");
+    assert_int_equal(jint(m, "beginning_ar_minor"), 30000);
+    assert_int_equal(jint(m, "ending_ar_minor"), 20000);
+    assert_near(jnum(m, "cei_percent"), 33.33, 1e-9, "B cei");
+    assert_int_equal(jint(m, "recovered_minor"), 10000);
+    assert_near(jnum(m, "recovery_rate_percent"), 33.33, 1e-9, "B recovery");
+    late = json_object_get(m, "late_payments");
+    assert_int_equal(jint(late, "count"), 1);
+    assert_near(jnum(late, "mean_days"), 2.0, 1e-9, "B late mean");
+    json_decref(r);
+    rep_state_free(st);
+}
+
 static int run_replay(const char *const *args, int n, char **out, char **err)
 {
     char *argv[32];
@@ -534,6 +656,7 @@ int main(void)
         cmocka_unit_test(test_wilson),          cmocka_unit_test(test_two_prop),
         cmocka_unit_test(test_days_stats),      cmocka_unit_test(test_costs),
         cmocka_unit_test(test_report_two_arms), cmocka_unit_test(test_replay_costs),
+        cmocka_unit_test(test_kpis_arms),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
