@@ -701,6 +701,17 @@ static void set_inv_fields(sch_inv *v, const ct_invoice *d)
     v->due = d->due_on.day;
 }
 
+/* Appends the debtor's tags to tags[*nt..max) (they point into the
+ * returned copy of its tag list, which the caller frees; NULL: none). */
+static char *cust_tags(const sch_rec *cust, const char **tags, int *nt, int max)
+{
+    char *ct = cust && cust->u.cust.tags ? strdup(cust->u.cust.tags) : NULL, *save = NULL;
+    for (char *tok = ct ? strtok_r(ct, ",", &save) : NULL; tok && *nt < max;
+         tok = strtok_r(NULL, ",", &save))
+        tags[(*nt)++] = tok;
+    return ct;
+}
+
 /* What segments look at for inv and its debtor (tags: the caller's). */
 static void subject_of(const sch_rec *inv, const sch_rec *cust, const char *const *tags, int nt,
                        sch_subject *s)
@@ -784,10 +795,7 @@ static int reassess(sch_ctx *c, sch_rec *inv, sch_rec *cust)
         return 0;
     const char *tags[64];
     int nt = 0;
-    char *ct = cust && cust->u.cust.tags ? strdup(cust->u.cust.tags) : NULL, *save = NULL;
-    for (char *tok = ct ? strtok_r(ct, ",", &save) : NULL; tok && nt < 64;
-         tok = strtok_r(NULL, ",", &save))
-        tags[nt++] = tok;
+    char *ct = cust_tags(cust, tags, &nt, 64);
     sch_subject s;
     subject_now(c, inv, cust, tags, nt, &s);
     int si, vi, moved = 0;
@@ -815,10 +823,7 @@ static void assign_strategy(sch_ctx *c, sch_rec *inv, sch_rec *cust, const ct_in
     int nt = 0;
     for (size_t i = 0; i < d->tags.n && nt < 32; i++)
         tags[nt++] = d->tags.v[i];
-    char *ct = cust->u.cust.tags ? strdup(cust->u.cust.tags) : NULL, *save = NULL;
-    for (char *tok = ct ? strtok_r(ct, ",", &save) : NULL; tok && nt < 64;
-         tok = strtok_r(NULL, ",", &save))
-        tags[nt++] = tok;
+    char *ct = cust_tags(cust, tags, &nt, 64);
     sch_subject s;
     subject_now(c, inv, cust, tags, nt, &s);
     int si, vi;
