@@ -170,6 +170,11 @@ int ct_command_encode(const ct_command *c, cm_buf *b)
             key(b, "amounts");
             amounts(b, &in->amounts);
         }
+        if (in->has_step) {
+            num(b, "step", in->step);
+            str(b, "step_name", in->step_name);
+            num(b, "attempt", in->attempt);
+        }
         cm_buf_addc(b, '}');
     }
     cm_buf_addc(b, ']');
@@ -229,6 +234,19 @@ int ct_command_encode(const ct_command *c, cm_buf *b)
             cm_buf_addc(b, '}');
         }
         cm_buf_adds(b, "]}");
+    }
+    if (c->ntotals > 0) {
+        key(b, "totals");
+        cm_buf_addc(b, '[');
+        for (size_t i = 0; i < c->ntotals && i < CT_TOTALS_MAX; i++) {
+            cm_buf_adds(b, i ? ",{\"currency\":" : "{\"currency\":");
+            const char *cu = c->totals[i].currency ? c->totals[i].currency : "";
+            cm_buf_json_str(b, cu, strlen(cu));
+            key(b, "amounts");
+            amounts(b, &c->totals[i].amounts);
+            cm_buf_addc(b, '}');
+        }
+        cm_buf_addc(b, ']');
     }
     if (c->nrules > 0) {
         key(b, "rules");

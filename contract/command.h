@@ -11,23 +11,26 @@
  *   created_at scheduled_at customer currency amounts invoices
  * then, when present: step step_name attempt (ladder steps), not_after,
  * level (kind escalation), payment (kind payment.thanks), offer (has_offer),
- * interest_basis (has_interest_basis), risk (has_risk), rules (when
- * nrules > 0). Each
+ * interest_basis (has_interest_basis), risk (has_risk), totals (when
+ * ntotals > 0), rules (when nrules > 0). Each
  * element of invoices is
  *   invoice_id number issued_on due_on days_overdue currency amount_minor
  *   outstanding_minor
- * then amounts when has_amounts. Optional members are written only when
- * present, so a command without them is byte for byte what it was before
- * they existed (issue 13's rules, issue 14's amounts per invoice, offer
- * and interest_basis).
- * Instants are int64 ms since the epoch, written as
- * "2026-03-08T09:00:00.000Z"; dates are day numbers, written "2026-03-01".
+ * then amounts when has_amounts, then step step_name attempt when has_step
+ * (a grouped command: one message for several invoices of a debtor). Optional members are written
+ * only when present, so a command without them is byte for byte what it was before they existed
+ * (issue 13's rules, issue 14's amounts per invoice, offer and interest_basis). Instants are int64
+ * ms since the epoch, written as "2026-03-08T09:00:00.000Z"; dates are day numbers, written
+ * "2026-03-01".
  *
  * Command ids are deterministic (docs/contracts.md):
  *   <tenant>/inv/<invoice_id>/step/<n>/attempt/<k>   ladder steps
  *   <tenant>/inv/<invoice_id>/thanks/<payment_id>    payment thanks
  *   <tenant>/inv/<invoice_id>/cease/<event_id>       cease confirmation
  *   <tenant>/inv/<invoice_id>/broken/<promise_id>    promise-broken notice
+ *   <tenant>/cust/<customer_id>/<channel>/<local date>/<hash>
+ *                                                    grouped steps (16 hex
+ *                                                    digits of the steps)
  * so they can be longer than CT_ID_MAX: up to CT_COMMAND_ID_MAX.
  *
  * Ownership: every `const char *` is borrowed -- from the caller's records
@@ -94,7 +97,22 @@ typedef struct ct_command_invoice {
      * decoder refuses a negative member. */
     int has_amounts;
     ct_command_amounts amounts;
+    /* the ladder step this invoice is in the message for (issue 15's
+     * grouped commands): written after amounts when has_step */
+    int has_step;
+    int step;
+    const char *step_name;
+    int attempt;
 } ct_command_invoice;
+
+/* "totals" (issue 15's grouped commands): one per currency of the
+ * invoices, in order of first appearance, each the sum of those invoices'
+ * amounts. */
+#define CT_TOTALS_MAX 8
+typedef struct ct_command_total {
+    const char *currency;
+    ct_command_amounts amounts;
+} ct_command_total;
 
 /* "offer": what a step offers (issue 14), in the command's currency:
  *   {"kind":"settlement","amount_minor":80000,"forgiven_minor":20000,
@@ -196,6 +214,10 @@ typedef struct ct_command {
     /* "risk" (issue 15): the debtor's score, band and contributions */
     int has_risk;
     ct_command_risk risk;
+    /* "totals" (issue 15): a grouped command's sums per currency
+     * (ntotals > 0: written after risk) */
+    size_t ntotals;
+    ct_command_total totals[CT_TOTALS_MAX];
     /* "rules" (see CT_COMMAND_RULES_MAX): rules[0..nrules) */
     size_t nrules;
     const char *rules[CT_COMMAND_RULES_MAX];

@@ -271,6 +271,49 @@ static void d_invoice(ct_dec *d, ct_command_invoice *in)
     in->amount_minor = minor(d, "amount_minor");
     in->outstanding_minor = minor(d, "outstanding_minor");
     d_inv_amounts(d, d->path, in);
+    int64_t v;
+    in->has_step = 0;
+    if (ct_dec_int(d, "step", 0, &v) == 1) {
+        if (v < 0 || v > 1000000)
+            ct_dec_fail(d, "step", "must be 0..1000000");
+        in->has_step = 1;
+        in->step = (int)v;
+        in->step_name = ct_dec_str(d, "step_name", 0, CT_TEXT_MAX, 0);
+        in->attempt = ct_dec_int(d, "attempt", 0, &v) == 1 ? (int)v : 0;
+    }
+}
+
+/* "totals" (issue 15): per currency, amounts each >= 0. */
+static void d_totals(ct_dec *d, ct_command *c)
+{
+    const json_t *a = ct_dec_array(d, "totals", 0);
+    c->ntotals = 0;
+    if (a && json_array_size(a) > CT_TOTALS_MAX)
+        ct_dec_fail(d, "totals", "more than 8 currencies");
+    for (size_t i = 0; a && i < json_array_size(a) && i < CT_TOTALS_MAX; i++) {
+        char path[32], sub[48];
+        snprintf(path, sizeof path, "totals[%zu]", i);
+        const json_t *it = json_array_get(a, i);
+        if (!json_is_object(it)) {
+            ct_dec_fail(d, "totals", "items must be objects");
+            break;
+        }
+        ct_dec td = {it, path, d->err, d->errlen, d->failed};
+        ct_command_total *t = &c->totals[c->ntotals++];
+        t->currency = ct_dec_str(&td, "currency", 1, 3, CT_DEC_TOKEN);
+        const json_t *am = ct_dec_object(&td, "amounts", 1);
+        if (am) {
+            snprintf(sub, sizeof sub, "%s.amounts", path);
+            ct_dec ad = {am, sub, d->err, d->errlen, td.failed};
+            t->amounts.principal = nonneg(&ad, "principal");
+            t->amounts.fees = nonneg(&ad, "fees");
+            t->amounts.interest = nonneg(&ad, "interest");
+            t->amounts.compensation = nonneg(&ad, "compensation");
+            t->amounts.total = nonneg(&ad, "total");
+            td.failed |= ad.failed;
+        }
+        d->failed |= td.failed;
+    }
 }
 
 /* What a channel needs to be delivered: rule 2 of the design note. */
@@ -460,6 +503,7 @@ int ct_command_decode(const json_t *j, ct_command *out, char *errstr, size_t err
     d_offer(&d, out);
     d_interest_basis(&d, out);
     d_risk(&d, out);
+    d_totals(&d, out);
     d_rules(&d, out);
     return d.failed ? -1 : 0;
 }

@@ -118,7 +118,11 @@ command = obj({
         "amount_minor": MINOR, "outstanding_minor": MINOR,
         "amounts": obj({k: NONNEG for k in AMOUNT_KEYS}, AMOUNT_KEYS,
                        description="the invoice's principal, fees, interest, compensation "
-                                   "and total as of the debtor's local date of the send")},
+                                   "and total as of the debtor's local date of the send"),
+        "step": dict(COUNT, description="grouped commands: the invoice's step index"),
+        "step_name": TEXT,
+        "attempt": {"type": "integer", "minimum": 1,
+                    "description": "grouped commands: the invoice's ladder attempt"}},
         ["invoice_id", "issued_on", "due_on", "currency", "outstanding_minor"]), minItems=1),
     "payment": obj({"payment_id": ID, "amount_minor": MINOR, "currency": CURRENCY},
                    ["payment_id", "amount_minor", "currency"],
@@ -150,6 +154,12 @@ command = obj({
         ["score", "band", "contributions"],
         description="the debtor's risk score, band and each factor's value and points "
                     "(docs/risk.md); when the policy has a risk section"),
+    "totals": array(obj({
+        "currency": CURRENCY,
+        "amounts": obj({k: NONNEG for k in AMOUNT_KEYS}, AMOUNT_KEYS)},
+        ["currency", "amounts"]), maxItems=8,
+        description="grouped commands (one message for several invoices of a debtor): the "
+                    "sum of the invoices' amounts per currency, in order of first appearance"),
     "rules": array({"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[ -~]+$",
                     "description": "a rule name, printable ASCII"}, maxItems=16,
                    description="the contact rules that shaped the command "

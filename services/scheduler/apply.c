@@ -53,6 +53,11 @@ void sch_ctx_reset(sch_ctx *c)
     free(c->outs);
     c->outs = NULL;
     c->nouts = c->capouts = 0;
+    for (size_t i = 0; i < c->ngath; i++)
+        free(c->gath[i].item.rules);
+    free(c->gath);
+    c->gath = NULL;
+    c->ngath = c->capgath = 0;
 }
 
 /* ---- decoding ---- */
@@ -1811,7 +1816,210 @@ static void after_thanks(sch_ctx *c, sch_inv *v)
     v->next_ms = v->promise_id[0] ? v->promise_until : 0;
 }
 
+/* ---- one message per debtor (grouping) ---- */
+
+/* The round's message of cust on channel ch on local day (its first
+ * gathered step), or NULL. */
+static const sch_gathered *gathered(const sch_ctx *c, const sch_rec *cust, ct_channel ch,
+                                    int32_t day)
+{
+    for (size_t i = 0; i < c->ngath; i++)
+        if (c->gath[i].cust == cust && c->gath[i].day == day && c->gath[i].item.st.channel == ch)
+            return &c->gath[i];
+    return NULL;
+}
+
+/* Gathers inv's step st (channel chosen), due at its next_ms, for the
+ * message of cust on local day: sch_fire_groups sends it. */
+static int gather(sch_ctx *c, sch_rec *inv, sch_rec *cust, const sch_step *st, int32_t day)
+{
+    const sch_inv *v = &inv->u.inv;
+    if (c->ngath == c->capgath) {
+        size_t nc = c->capgath ? c->capgath * 2 : 16;
+        sch_gathered *ng = realloc(c->gath, nc * sizeof *ng);
+        if (!ng)
+            return -1;
+        c->gath = ng;
+        c->capgath = nc;
+    }
+    sch_gathered *g = &c->gath[c->ngath];
+    memset(g, 0, sizeof *g);
+    g->item.inv = inv;
+    g->item.st = *st;
+    g->item.step = v->step;
+    g->item.attempt = v->attempt;
+    g->item.scheduled = v->next_ms;
+    if (v->moved_rules && !(g->item.rules = strdup(v->moved_rules)))
+        return -1;
+    g->cust = cust;
+    g->day = day;
+    c->ngath++;
+    return 0;
+}
+
+int sch_plan_fire(sch_ctx *c, size_t nrec, int phase)
+{
+    int n = 0;
+    char key[512];
+    if (phase == 1) {
+        for (size_t i = 0; i < nrec; i++) {
+            sch_rec *inv = sch_map_at(c->map, i);
+            if (!inv || inv->type != SCH_T_INV || !inv->exists || inv->u.inv.next_kind != 's' ||
+                inv->u.inv.next_ms > c->now)
+                continue;
+            pick_policy(c, inv->tenant);
+            if (!c->pol->grouping)
+                continue;
+            sch_key(key, sizeof key, c->prefix, 'c', inv->tenant, inv->u.inv.customer);
+            sch_rec *cust = sch_map_get(c->map, key);
+            if (cust && cust->loaded && cust->u.cust.partial) {
+                sch_rec_unload(cust);
+                n++;
+            }
+        }
+        return n;
+    }
+    size_t count = sch_map_count(c->map);
+    for (size_t i = 0; i < count; i++) {
+        sch_rec *cust = sch_map_at(c->map, i);
+        if (cust->type != SCH_T_CUST || !cust->loaded || cust->u.cust.partial || !cust->exists)
+            continue;
+        for (int k = 0; k < cust->u.cust.open.n; k++) {
+            sch_key(key, sizeof key, c->prefix, 'i', cust->tenant, cust->u.cust.open.v[k]);
+            if (!sch_map_add(c->map, key, SCH_T_INV, cust->tenant, cust->u.cust.open.v[k]))
+                return -1;
+        }
+    }
+    return 0;
+}
+
+/* 1 when inv's next step may join the message of cust on channel ch on
+ * local day: a ladder step of its own due later that day, debtor-facing,
+ * on that channel (its choice), not held, without an offer, and not yet
+ * in the message. */
+static int may_join(sch_ctx *c, const sch_rec *inv, const sch_rec *cust, ct_channel ch, int32_t day,
+                    size_t from)
+{
+    const sch_inv *v = &inv->u.inv;
+    if (!inv->loaded || !inv->exists || v->status != 'o' || v->disputed || v->next_kind != 's' ||
+        v->next_ms <= c->now)
+        return 0;
+    int32_t d;
+    int minute;
+    cm_tz_local(sch_cust_tz(c, cust), v->next_ms, &d, &minute);
+    if (d != day)
+        return 0;
+    const char *sn = v->strategy, *vn = v->variant;
+    if (!sn[0])
+        sch_policy_fallback(c->pol, &sn, &vn);
+    const sch_ladder *l = sch_policy_ladder(c->pol, sn, vn);
+    if (!l || v->step < 0 || v->step >= l->nsteps)
+        return 0;
+    const sch_step *st = &l->steps[v->step];
+    if (st->kind == CT_KIND_ESCALATION || st->offer.kind != SCH_OFFER_NONE ||
+        (st->min_outstanding_minor > 0 && sch_inv_outstanding(v) < st->min_outstanding_minor))
+        return 0;
+    if (st->nchannels > 0) {
+        int pick = pick_channel(st, cust);
+        if (pick < 0 || st->channels[pick] != ch)
+            return 0;
+    } else if (st->channel != ch || blocked(cust, ct_channel_name(ch))) {
+        return 0;
+    }
+    for (size_t i = from; i < c->ngath; i++)
+        if (c->gath[i].item.inv == inv)
+            return 0;
+    return 1;
+}
+
 static int fire_inner(sch_ctx *c, sch_rec *inv, sch_rec *cust);
+
+static int cmp_items(const void *a, const void *b)
+{
+    const sch_group_item *x = a, *y = b;
+    if (x->inv->u.inv.due != y->inv->u.inv.due)
+        return x->inv->u.inv.due < y->inv->u.inv.due ? -1 : 1;
+    return strcmp(x->inv->id, y->inv->id);
+}
+
+/* Sends one message of items[0..n) (sorted) of cust. */
+static int send_group(sch_ctx *c, sch_group_item *items, size_t n, sch_rec *cust, int32_t day)
+{
+    char key[CT_KEY_MAX], id[SCH_CMD_ID_LEN];
+    const sch_rec *inv = items[0].inv;
+    const cm_tz *tz = sch_cust_tz(c, cust);
+    snprintf(key, sizeof key, "%s/%s", inv->tenant, inv->u.inv.customer);
+    char *payload;
+    if (n == 1) { /* the step's own command, as without grouping */
+        sch_inv *v = &items[0].inv->u.inv;
+        char *keep = v->moved_rules;
+        v->moved_rules = items[0].rules;
+        payload = sch_command_step(items[0].inv, cust, c->pol, tz, &items[0].st, items[0].step,
+                                   items[0].scheduled, c->now);
+        v->moved_rules = keep;
+        if (sch_command_id_step(id, sizeof id, inv->tenant, inv->id, items[0].step,
+                                items[0].attempt) < 0)
+            return id_too_long(inv);
+    } else {
+        if (sch_command_id_group(id, sizeof id, inv->tenant, inv->u.inv.customer,
+                                 items[0].st.channel, day, items, n) < 0)
+            return id_too_long(inv);
+        payload = sch_command_group(items, n, cust, c->pol, tz, id, c->now);
+    }
+    return out_add(c, inv->u.inv.part, 'c', id, key, payload);
+}
+
+int sch_fire_groups(sch_ctx *c)
+{
+    size_t heads = c->ngath, done = 0;
+    sch_group_item *items = NULL;
+    int rc = -1;
+    char key[512];
+    /* steps due later the same local day join each message */
+    for (size_t g = 0; g < heads; g++) {
+        sch_rec *cust = c->gath[g].cust;
+        ct_channel ch = c->gath[g].item.st.channel;
+        int32_t day = c->gath[g].day;
+        if (gathered(c, cust, ch, day) != &c->gath[g])
+            continue; /* not the message's first step */
+        pick_policy(c, cust->tenant);
+        for (int k = 0; cust->loaded && !cust->u.cust.partial && k < cust->u.cust.open.n; k++) {
+            sch_key(key, sizeof key, c->prefix, 'i', cust->tenant, cust->u.cust.open.v[k]);
+            sch_rec *inv = sch_map_get(c->map, key);
+            if (!inv || !may_join(c, inv, cust, ch, day, 0))
+                continue;
+            c->pulling = 1;
+            int r = sch_fire_invoice(c, inv, cust);
+            c->pulling = 0;
+            if (r < 0)
+                goto cleanup;
+        }
+    }
+    items = malloc((c->ngath ? c->ngath : 1) * sizeof *items);
+    if (!items)
+        goto cleanup;
+    for (size_t g = 0; g < c->ngath; g++) {
+        sch_gathered *h = &c->gath[g];
+        if (gathered(c, h->cust, h->item.st.channel, h->day) != h)
+            continue;
+        size_t n = 0;
+        for (size_t i = g; i < c->ngath; i++)
+            if (c->gath[i].cust == h->cust && c->gath[i].day == h->day &&
+                c->gath[i].item.st.channel == h->item.st.channel)
+                items[n++] = c->gath[i].item;
+        qsort(items, n, sizeof *items, cmp_items);
+        pick_policy(c, h->cust->tenant);
+        for (size_t at = 0; at < n; at += CT_LIST_MAX) /* the contract's limit */
+            if (send_group(c, items + at, n - at < CT_LIST_MAX ? n - at : CT_LIST_MAX, h->cust,
+                           h->day) < 0)
+                goto cleanup;
+        done += n;
+    }
+    rc = (int)done;
+cleanup:
+    free(items);
+    return rc;
+}
 
 int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust)
 {
@@ -1832,7 +2040,7 @@ static int fire_inner(sch_ctx *c, sch_rec *inv, sch_rec *cust)
         v->next_ms = 0;
         return 0;
     }
-    if (v->next_ms > c->now)
+    if (v->next_ms > c->now && !c->pulling)
         return 0; /* moved later; commit re-adds the right score */
     if (!v->strategy[0]) {
         const char *sn, *vn;
@@ -1983,7 +2191,16 @@ static int fire_inner(sch_ctx *c, sch_rec *inv, sch_rec *cust)
         held = blocked(cust, ct_channel_name(st->channel));
     }
     int cond = st->min_outstanding_minor > 0 && sch_inv_outstanding(v) < st->min_outstanding_minor;
-    if (!held && !cond && facing) {
+    /* one message per debtor: a step joins the round's message of its
+     * debtor, channel and local day, which already passed the clock and
+     * the caps; the first step of a message goes through them */
+    int group =
+        !held && !cond && facing && cust && c->pol->grouping && st->offer.kind == SCH_OFFER_NONE;
+    int32_t gday = group ? local_today(c, cust) : 0;
+    const sch_gathered *joined = group ? gathered(c, cust, st->channel, gday) : NULL;
+    if (c->pulling && !joined)
+        return 0; /* not for a message of this round (sch_fire_groups checked) */
+    if (!held && !cond && facing && !joined) {
         int d = defer(c, inv, cust, tz, v->step, st->send_hour * 60 + st->send_minute,
                       (int)st->channel);
         if (d != 0)
@@ -2017,8 +2234,11 @@ static int fire_inner(sch_ctx *c, sch_rec *inv, sch_rec *cust)
             v->fees += fee;
         }
         make_offer(c, inv, cust, st, day);
-        int rc = out_add(c, v->part, 'c', id, key,
-                         sch_command_step(inv, cust, c->pol, tz, st, v->step, v->next_ms, c->now));
+        int rc =
+            group
+                ? gather(c, inv, cust, st, gday)
+                : out_add(c, v->part, 'c', id, key,
+                          sch_command_step(inv, cust, c->pol, tz, st, v->step, v->next_ms, c->now));
         if (rc < 0)
             return -1;
         if (fee > 0 &&
@@ -2037,7 +2257,8 @@ static int fire_inner(sch_ctx *c, sch_rec *inv, sch_rec *cust)
         hist_step(inv, v->step, v->attempt, c->now);
         c->fired++;
         fired = 1;
-        if (facing && log_send(c, cust, tz, (int)st->channel) < 0)
+        /* a message counts once against the caps */
+        if (facing && !joined && log_send(c, cust, tz, (int)st->channel) < 0)
             return -1;
     }
     free(v->moved_rules); /* this send is done: sent or held */

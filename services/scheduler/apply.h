@@ -16,6 +16,7 @@
 
 #include "event.h"
 #include "policy.h"
+#include "records.h"
 #include "state.h"
 
 /* A consumed canonical event: its parsed tree and the contract's typed
@@ -39,6 +40,14 @@ typedef struct sch_out {
     char *key;     /* Kafka key tenant/customer_id (owned) */
     char *payload; /* JSON (owned) */
 } sch_out;
+
+/* A step gathered in a firing round for a grouped message (grouping,
+ * sch_fire_groups): the item, its debtor and local day (channel: item.st). */
+typedef struct sch_gathered {
+    sch_group_item item;
+    sch_rec *cust;
+    int32_t day;
+} sch_gathered;
 
 typedef struct sch_ctx {
     const sch_policy *pol;
@@ -64,6 +73,11 @@ typedef struct sch_ctx {
     /* money events published: fee_charged, fee_waived, interest_claimed, settled */
     long long money[4];
     int oom; /* set when an effect could not be queued (out of memory) */
+    /* grouping: the round's steps waiting to go as one message per debtor,
+     * channel and local day (owned; sch_fire_groups sends them) */
+    sch_gathered *gath;
+    size_t ngath, capgath;
+    int pulling; /* sch_fire_groups is firing a step due later the same day */
 } sch_ctx;
 
 /* Sets up a ctx over map (the ctx borrows pol, prefix and map). */
@@ -94,6 +108,23 @@ int sch_apply_event(sch_ctx *c, const sch_event *se, int part, char *errstr, siz
  * the invoice. Returns 1 fired, 0 nothing due (timer moved or dropped), -1
  * out of memory or an id that does not fit (logged; nothing is truncated). */
 int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust);
+
+/* Grouping (grouping.one_message_per_debtor, docs/policy.md "One message
+ * per debtor"). A firing round whose due timers include a step of a
+ * tenant that groups loads that debtor whole, with every open invoice:
+ * phase 1 marks the partial customers to load again (sch_rec_unload) and
+ * returns how many (the caller loads the map when > 0); phase 2 adds the
+ * debtors' open invoices to the map (the caller loads it again). nrec:
+ * the round's records are map[0..nrec), the peeked ones. -1 out of
+ * memory. */
+int sch_plan_fire(sch_ctx *c, size_t nrec, int phase);
+/* After every due timer of the round was fired (sch_fire_invoice): each
+ * group of gathered steps (one debtor, channel, local day) first takes in
+ * the debtor's other steps due later that local day on that channel (they
+ * fire now, with it), then goes as one command (sch_command_group), or as
+ * the step's own command when it holds one step. Returns the steps sent,
+ * -1 out of memory. */
+int sch_fire_groups(sch_ctx *c);
 
 /* The zone of a customer record (or the policy default). */
 const cm_tz *sch_cust_tz(const sch_ctx *c, const sch_rec *cust);

@@ -328,6 +328,15 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
         rc = 0;
         goto cleanup;
     }
+    /* grouping: the debtors of due steps whole, with their open invoices */
+    int whole = sch_plan_fire(&c, nrec, 1);
+    if (whole < 0 || (whole > 0 && (e->store.load(e->store.be, m, errstr, errlen) < 0 ||
+                                    sch_plan_fire(&c, nrec, 2) < 0 ||
+                                    e->store.load(e->store.be, m, errstr, errlen) < 0))) {
+        if (whole < 0)
+            snprintf(errstr, errlen, "out of memory");
+        goto cleanup;
+    }
     for (size_t i = 0; i < nrec; i++) {
         sch_rec *inv = sch_map_at(m, i);
         if (inv->type != SCH_T_INV)
@@ -347,6 +356,11 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
             cm_metric_observe(e->m[CT_M_SCHEDULER_LATENESS],
                               late > 0 ? (double)late / 1000.0 : 0.0);
         }
+    }
+    if (sch_fire_groups(&c) < 0) {
+        snprintf(errstr, errlen,
+                 "building a command failed (out of memory, or its id did not fit)");
+        goto cleanup;
     }
     int cr = e->store.commit(e->store.be, &c, errstr, errlen);
     if (cr == 1) { /* someone else advanced these invoices: publish nothing */

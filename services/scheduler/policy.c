@@ -24,8 +24,7 @@ __attribute__((format(printf, 3, 4))) static void fmt(char *dst, size_t len, con
     va_end(ap);
 }
 
-static const char *const reserved_top[] = {"escalation", "grouping", "instalments", "comment",
-                                           NULL};
+static const char *const reserved_top[] = {"escalation", "instalments", "comment", NULL};
 
 static int in_list(const char *s, const char *const *l)
 {
@@ -792,6 +791,31 @@ static int parse_promises(json_t *doc, sch_policy *pol, char *errstr, size_t err
     return 0;
 }
 
+/* grouping: {one_message_per_debtor: bool} (docs/policy.md "One message
+ * per debtor"). */
+static int parse_grouping(json_t *doc, sch_policy *pol, char *errstr, size_t errlen)
+{
+    json_t *o = json_object_get(doc, "grouping"), *v;
+    const char *key;
+    if (!o)
+        return 0;
+    if (!json_is_object(o))
+        return err(errstr, errlen, "grouping", "must be an object");
+    json_object_foreach(o, key, v)
+    {
+        char p[320];
+        fmt(p, sizeof p, "grouping.%s", key);
+        if (!strcmp(key, "comment"))
+            continue;
+        if (strcmp(key, "one_message_per_debtor") != 0)
+            return err(errstr, errlen, p, "unknown key (see docs/policy.md)");
+        if (!json_is_boolean(v))
+            return err(errstr, errlen, p, "must be true or false");
+        pol->grouping = json_is_true(v);
+    }
+    return 0;
+}
+
 int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t errlen)
 {
     json_error_t je;
@@ -810,7 +834,8 @@ int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t err
         goto fail_msg_obj;
     static const char *const known[] = {"version",    "defaults",      "payment_thanks", "ladders",
                                         "strategies", "contact_rules", "promises",       "fees",
-                                        "interest",   "risk",          "costs",          NULL};
+                                        "interest",   "risk",          "costs",          "grouping",
+                                        NULL};
     json_object_foreach(doc, key, v)
     {
         if (!in_list(key, known) && !in_list(key, reserved_top)) {
@@ -882,6 +907,8 @@ int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t err
     if (parse_strategies(doc, out, errstr, errlen) < 0)
         goto fail;
     if (parse_contact_rules(doc, out, errstr, errlen) < 0)
+        goto fail;
+    if (parse_grouping(doc, out, errstr, errlen) < 0)
         goto fail;
     if (parse_promises(doc, out, errstr, errlen) < 0)
         goto fail;

@@ -8,7 +8,7 @@
  * Each variant points at a ladder of steps relative to the due date, sent
  * at a local hour in the debtor's time zone. Contact rules (contact.h),
  * promises, fees and interest (charges.h) are parsed here; the sections
- * still reserved (escalation, grouping, instalments) are accepted as
+ * still reserved (escalation, instalments) are accepted as
  * objects and ignored; see docs/policy.md. */
 #ifndef SCH_POLICY_H
 #define SCH_POLICY_H
@@ -100,6 +100,9 @@ typedef struct sch_policy {
     int promise_on_broken;
     ct_channel promise_on_broken_channel;
     char promise_on_broken_template[SCH_NAME_MAX];
+    /* grouping.one_message_per_debtor: a debtor's steps due on one channel
+     * and local day go as one command (apply.c, docs/policy.md) */
+    int grouping;
     cm_risk_weights risk;         /* "risk" (common/risk.h; defaults when absent) */
     int risk_in_commands;         /* the policy has "risk": commands carry the score */
     sch_fees_policy fees;         /* "fees" (charges.h) */

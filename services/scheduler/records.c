@@ -196,6 +196,7 @@ static void base(ct_command *c, const sch_rec *inv, const sch_rec *cust, const s
     c->currency = v->currency;
     c->amounts = (ct_command_amounts){principal, 0, 0, 0, principal};
     c->has_offer = c->has_interest_basis = c->has_risk = 0;
+    c->ntotals = 0;
     if (pol->risk_in_commands) { /* the debtor's score and why (docs/risk.md) */
         cm_risk_result rr;
         sch_debtor_risk(pol, cust ? &cust->u.cust : NULL, today, &rr);
@@ -312,6 +313,157 @@ char *sch_command_step(const sch_rec *inv, const sch_rec *cust, const sch_policy
         c.offer.valid_until = v->offer_until;
     }
     return encode(&c);
+}
+
+int sch_command_id_group(char *out, size_t len, const char *tenant, const char *customer,
+                         ct_channel channel, int32_t day, const sch_group_item *items, size_t n)
+{
+    static const char hx[] = "0123456789abcdef";
+    char date[16], digits[17];
+    cm_buf b = CM_BUF_INIT;
+    if (len == 0)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        cm_buf_adds(&b, items[i].inv->id);
+        cm_buf_addc(&b, ' ');
+        cm_buf_int(&b, items[i].step);
+        cm_buf_addc(&b, ' ');
+        cm_buf_int(&b, items[i].attempt);
+        cm_buf_addc(&b, '\n');
+    }
+    if (b.oom) {
+        cm_buf_free(&b);
+        out[0] = 0;
+        return -1;
+    }
+    uint64_t h = cm_fnv1a64(b.p, b.len);
+    cm_buf_free(&b);
+    for (int i = 0; i < 16; i++)
+        digits[i] = hx[(h >> (60 - 4 * i)) & 15];
+    digits[16] = 0;
+    cm_date_format(day, date, sizeof date);
+    idw w = {out, out + len - 1, 0};
+    puts_(&w, tenant);
+    put(&w, "/cust/", 6);
+    puts_(&w, customer);
+    put(&w, "/", 1);
+    puts_(&w, ct_channel_name(channel));
+    put(&w, "/", 1);
+    puts_(&w, date);
+    put(&w, "/", 1);
+    puts_(&w, digits);
+    return idw_end(&w, out);
+}
+/* tenant, customer id, "/cust/", a channel (at most 9), a date, a hash */
+_Static_assert(CT_TENANT_MAX + 6 + CT_ID_MAX + 1 + 9 + 1 + 10 + 1 + 16 <= CT_COMMAND_ID_MAX,
+               "grouped command ids fit CT_COMMAND_ID_MAX");
+
+/* Adds a to t. */
+static void amounts_add(ct_command_amounts *t, const ct_command_amounts *a)
+{
+    t->principal += a->principal;
+    t->fees += a->fees;
+    t->interest += a->interest;
+    t->compensation += a->compensation;
+    t->total += a->total;
+}
+
+char *sch_command_group(const sch_group_item *items, size_t n, const sch_rec *cust,
+                        const sch_policy *pol, const cm_tz *tz, const char *id, int64_t now)
+{
+    ct_command *c = NULL, *one = NULL;
+    char *out = NULL;
+    char(*rules)[CT_COMMAND_RULES_MAX * (CT_COMMAND_RULE_MAX + 1) + 1] = NULL;
+    size_t firm = 0, used = 0;
+    if (n == 0 || n > CT_LIST_MAX)
+        return NULL;
+    c = malloc(sizeof *c);
+    one = malloc(sizeof *one);
+    rules = calloc(1, sizeof *rules);
+    if (!c || !one || !rules)
+        goto cleanup;
+    for (size_t i = 1; i < n; i++)
+        if (items[i].st.offset_days > items[firm].st.offset_days)
+            firm = i;
+    int64_t first = items[0].scheduled;
+    for (size_t i = 1; i < n; i++)
+        if (items[i].scheduled < first)
+            first = items[i].scheduled;
+    base(c, items[firm].inv, cust, pol, tz, id, first, now);
+    const sch_step *fs = &items[firm].st;
+    c->kind = fs->kind;
+    c->channel = fs->channel;
+    c->template_id = fs->template_id;
+    c->has_step = 1;
+    c->step = items[firm].step;
+    c->step_name = fs->name;
+    c->attempt = items[firm].attempt;
+    c->level = fs->level;
+    c->has_not_after = 0;
+    c->ninvoices = 0;
+    c->ntotals = 0;
+    for (size_t i = 0; i < n; i++) {
+        const sch_group_item *it = &items[i];
+        base(one, it->inv, cust, pol, tz, id, first, now);
+        ct_command_invoice *in = &c->invoices[c->ninvoices++];
+        *in = one->invoices[0];
+        in->has_step = 1;
+        in->step = it->step;
+        in->step_name = it->st.name;
+        in->attempt = it->attempt;
+        if (!c->has_interest_basis && one->has_interest_basis) {
+            c->has_interest_basis = 1;
+            c->interest_basis = one->interest_basis;
+        }
+        if (it->st.valid_for_ms > 0 &&
+            (!c->has_not_after || it->scheduled + it->st.valid_for_ms < c->not_after_ms)) {
+            c->has_not_after = 1;
+            c->not_after_ms = it->scheduled + it->st.valid_for_ms;
+        }
+        size_t k = 0;
+        while (k < c->ntotals && strcmp(c->totals[k].currency, in->currency) != 0)
+            k++;
+        if (k == c->ntotals) {
+            if (k == CT_TOTALS_MAX)
+                continue; /* the contract's limit; ingest allows few currencies */
+            c->totals[k].currency = in->currency;
+            memset(&c->totals[k].amounts, 0, sizeof c->totals[k].amounts);
+            c->ntotals++;
+        }
+        amounts_add(&c->totals[k].amounts, &one->amounts);
+        /* the rules that moved any of them, each once */
+        const char *r = it->rules;
+        while (r && *r) {
+            const char *semi = strchr(r, ';');
+            size_t l = semi ? (size_t)(semi - r) : strlen(r);
+            char name[CT_COMMAND_RULE_MAX + 1];
+            int seen = l == 0 || l > CT_COMMAND_RULE_MAX;
+            if (!seen) {
+                memcpy(name, r, l);
+                name[l] = 0;
+                for (size_t q = 0; q < c->nrules && !seen; q++)
+                    seen = !strcmp(c->rules[q], name);
+            }
+            if (!seen && c->nrules < CT_COMMAND_RULES_MAX) {
+                char *dst = *rules + used;
+                memcpy(dst, name, l + 1);
+                used += l + 1;
+                c->rules[c->nrules++] = dst;
+            }
+            r = semi ? semi + 1 : NULL;
+        }
+    }
+    c->currency = items[firm].inv->u.inv.currency;
+    memset(&c->amounts, 0, sizeof c->amounts);
+    for (size_t k = 0; k < c->ntotals; k++)
+        if (!strcmp(c->totals[k].currency, c->currency))
+            c->amounts = c->totals[k].amounts;
+    out = encode(c);
+cleanup:
+    free(rules);
+    free(one);
+    free(c);
+    return out;
 }
 
 char *sch_command_notice(const sch_rec *inv, char kind, const sch_rec *cust, const sch_policy *pol,

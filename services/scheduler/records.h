@@ -7,6 +7,7 @@
  *   <tenant>/inv/<invoice_id>/step/<n>/attempt/<k>   ladder steps
  *   <tenant>/inv/<invoice_id>/thanks/<payment_id>    payment thanks
  *   <command id>/escalated                           its invoice.escalated
+ *   <tenant>/cust/<customer_id>/<channel>/<date>/<h> a grouped message
  * "scheduled_at" is the instant the timer was due (created_at minus it is
  * the lateness). Builders fill a ct_command from the records and encode it
  * with ct_command_encode (contract/command.c); they return malloc'd JSON
@@ -41,6 +42,34 @@ int sch_command_id_thanks(char *out, size_t len, const char *tenant, const char 
 char *sch_command_step(const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
                        const cm_tz *tz, const sch_step *st, int step_idx, int64_t scheduled,
                        int64_t now);
+/* One invoice step in a grouped message (grouping.one_message_per_debtor,
+ * docs/policy.md): apply.c gathers a debtor's steps due on one channel
+ * and local day in a firing round, then builds one command of them. inv
+ * is borrowed (the round's map); rules is owned by the gatherer. */
+typedef struct sch_group_item {
+    sch_rec *inv;
+    sch_step st; /* the step, its channel chosen */
+    int step, attempt;
+    int64_t scheduled; /* its timer's instant */
+    char *rules;       /* the contact rules that moved it, "r;r;" (NULL none) */
+} sch_group_item;
+
+/* The id of a grouped command into out (0, or -1 as above):
+ *   <tenant>/cust/<customer_id>/<channel>/<local date>/<16 hex digits>
+ * the digits FNV-1a of "<invoice_id> <step> <attempt>\n" of every item,
+ * in the items' order (the caller sorts them: due date, then invoice id),
+ * so the same steps always give the same id. */
+int sch_command_id_group(char *out, size_t len, const char *tenant, const char *customer,
+                         ct_channel channel, int32_t day, const sch_group_item *items, size_t n);
+/* The grouped command of items[0..n) (n >= 2, at most CT_LIST_MAX), all
+ * of one debtor, channel and local day, with id: kind, template, step and
+ * attempt of the firmest step (the latest offset from its due date; the
+ * first such); every invoice with its step, days overdue and amounts;
+ * "totals" per currency; currency and amounts those of the firmest step's
+ * currency; scheduled_at the earliest item's; not_after the earliest of
+ * the items'; rules the union of theirs. NULL on out of memory. */
+char *sch_command_group(const sch_group_item *items, size_t n, const sch_rec *cust,
+                        const sch_policy *pol, const cm_tz *tz, const char *id, int64_t now);
 /* The payment.thanks command. */
 char *sch_command_thanks(const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
                          const cm_tz *tz, int64_t scheduled, int64_t now);

@@ -269,7 +269,8 @@ sch_map *sch_map_new(void)
     return m;
 }
 
-static void rec_free(sch_rec *r)
+/* Frees what a record's fields own (not the record or its key). */
+static void rec_clear(sch_rec *r)
 {
     switch (r->type) {
     case SCH_T_INV:
@@ -304,8 +305,21 @@ static void rec_free(sch_rec *r)
         json_decref(r->u.pend.add);
         break;
     }
+}
+
+static void rec_free(sch_rec *r)
+{
+    rec_clear(r);
     free(r->key);
     free(r);
+}
+
+void sch_rec_unload(sch_rec *r)
+{
+    rec_clear(r);
+    memset(&r->u, 0, sizeof r->u);
+    r->loaded = r->exists = r->dirty = 0;
+    r->ver = 0;
 }
 
 void sch_map_free(sch_map *m)

@@ -182,6 +182,10 @@ void sch_map_free(sch_map *m);
 sch_rec *sch_map_get(sch_map *m, const char *key);
 /* The record for key, created (not loaded) if absent. NULL on OOM. */
 sch_rec *sch_map_add(sch_map *m, const char *key, int type, const char *tenant, const char *id);
+/* Forgets what a customer, payment or pending record holds, so the next
+ * load reads it again (a firing round's partial customer, loaded whole
+ * for grouping). Not for invoices (their defaults are not restored). */
+void sch_rec_unload(sch_rec *r);
 size_t sch_map_count(const sch_map *m);
 sch_rec *sch_map_at(sch_map *m, size_t i); /* in insertion order */
 

@@ -162,6 +162,7 @@ static void run_until(world *w, int64_t until)
             sch_rec *cu = sch_map_get(w->m, ck);
             assert_true(sch_fire_invoice(&c, r, cu) >= 0);
         }
+        assert_true(sch_fire_groups(&c) >= 0);
         fake_commit(w, &c);
         sch_ctx_reset(&c);
     }

@@ -80,7 +80,13 @@ static const struct {
      "policy fees: must be an object"},
     {"{\"version\":1,\"grouping\":3,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}]},"
      "\"strategies\":[{\"name\":\"s\",\"ladder\":\"a\"}]}",
-     "grouping: reserved section must be an object"},
+     "policy grouping: must be an object"},
+    {"{\"version\":1,\"grouping\":{\"one_message_per_debtor\":1},\"ladders\":{\"a\":[{"
+     "\"offset\":\"+1d\",\"template\":\"t\"}]},\"strategies\":[{\"name\":\"s\",\"ladder\":\"a\"}]}",
+     "policy grouping.one_message_per_debtor: must be true or false"},
+    {"{\"version\":1,\"grouping\":{\"window\":\"1d\"},\"ladders\":{\"a\":[{"
+     "\"offset\":\"+1d\",\"template\":\"t\"}]},\"strategies\":[{\"name\":\"s\",\"ladder\":\"a\"}]}",
+     "policy grouping.window: unknown key"},
     {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\",\"fee\":{"
      "\"percent\":-1}}]},"
      "\"strategies\":[{\"name\":\"s\",\"ladder\":\"a\"}]}",
