@@ -142,6 +142,8 @@ int ct_command_encode(const ct_command *c, cm_buf *b)
     str(b, "locale", c->locale);
     str(b, "strategy", c->strategy);
     str(b, "variant", c->variant);
+    if (c->segment)
+        str(b, "segment", c->segment);
     instant(b, "created_at", c->created_at_ms);
     instant(b, "scheduled_at", c->scheduled_at_ms);
     key(b, "customer");

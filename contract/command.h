@@ -8,7 +8,7 @@
  * decodes the record into the same struct (ct_command_decode,
  * command_decode.c). Members are written in this order, always:
  *   v command_id kind tenant channel template locale strategy variant
- *   created_at scheduled_at customer currency amounts invoices
+ *   [segment] created_at scheduled_at customer currency amounts invoices
  * then, when present: step step_name attempt (ladder steps), not_after,
  * level (kind escalation), payment (kind payment.thanks), offer (has_offer),
  * interest_basis (has_interest_basis), risk (has_risk), totals (when
@@ -70,6 +70,8 @@ struct cm_buf;
  * this, so the writer keeps to it. */
 #define CT_COMMAND_RULES_MAX 16
 #define CT_COMMAND_RULE_MAX  64
+
+#define CT_SEGMENT_MAX 1000
 
 /* "customer": the debtor's contact details as of the firing. */
 typedef struct ct_command_customer {
@@ -181,6 +183,11 @@ typedef struct ct_command {
     const char *template_id; /* "template" */
     const char *locale;
     const char *strategy, *variant;
+    /* "segment" (issue 15): the segment rule that chose the strategy, the
+     * strategy's "segment" as compact JSON ("{}": a catch-all), or "none"
+     * when no strategy matched and the last one ran (docs/policy.md);
+     * NULL: not written. At most CT_SEGMENT_MAX bytes of printable ASCII. */
+    const char *segment;
     int64_t created_at_ms;   /* the (simulated) instant it fired */
     int64_t scheduled_at_ms; /* the instant its timer was due */
     /* "customer": customer_json, when not NULL, is the object's compact

@@ -451,6 +451,7 @@ int ct_command_decode(const json_t *j, ct_command *out, char *errstr, size_t err
     out->locale = ct_dec_str(&d, "locale", 0, CT_TYPE_MAX, CT_DEC_TOKEN);
     out->strategy = ct_dec_str(&d, "strategy", 0, CT_ID_MAX, CT_DEC_NOCTL);
     out->variant = ct_dec_str(&d, "variant", 0, CT_ID_MAX, CT_DEC_NOCTL);
+    out->segment = ct_dec_str(&d, "segment", 0, CT_SEGMENT_MAX, CT_DEC_NOCTL);
     ct_dec_instant(&d, "created_at", 0, &out->created_at_ms);
     ct_dec_instant(&d, "scheduled_at", 0, &out->scheduled_at_ms);
     out->has_not_after = ct_dec_instant(&d, "not_after", 0, &out->not_after_ms) == 1;

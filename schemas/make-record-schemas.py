@@ -100,6 +100,10 @@ command = obj({
     "locale": TEXT,
     "strategy": TEXT,
     "variant": TEXT,
+    "segment": {"type": "string", "minLength": 1, "maxLength": 1000,
+                "description": "the segment rule that chose the strategy: the strategy's segment as "
+                               "compact JSON ({} a catch-all), or none when no strategy matched "
+                               "and the last one ran"},
     "step": dict(COUNT, description="ladder steps: the step's index in its ladder"),
     "step_name": TEXT,
     "attempt": {"type": "integer", "minimum": 1,

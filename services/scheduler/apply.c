@@ -814,6 +814,7 @@ static int reassess(sch_ctx *c, sch_rec *inv, sch_rec *cust)
             c->oom = 1;
         cm_strlcpy(v->strategy, to->name, sizeof v->strategy);
         cm_strlcpy(v->variant, to->variants[vi].name, sizeof v->variant);
+        v->unmatched = 0;
         v->attempt++; /* a new ladder: its step ids must not meet the old ones' */
         arm(c, inv, cust, 0, 1);
         moved = 1;
@@ -836,12 +837,14 @@ static void assign_strategy(sch_ctx *c, sch_rec *inv, sch_rec *cust, const ct_in
         cm_strlcpy(inv->u.inv.strategy, c->pol->strategies[si].name, sizeof inv->u.inv.strategy);
         snprintf(inv->u.inv.variant, sizeof inv->u.inv.variant, "%s",
                  c->pol->strategies[si].variants[vi].name);
+        inv->u.inv.unmatched = 0;
     } else { /* no segment matched: the last strategy's first variant runs it
               * (docs/policy.md "strategies"); named, so a reload keeps it */
         const char *sn, *vn;
         sch_policy_fallback(c->pol, &sn, &vn);
         cm_strlcpy(inv->u.inv.strategy, sn, sizeof inv->u.inv.strategy);
         cm_strlcpy(inv->u.inv.variant, vn, sizeof inv->u.inv.variant);
+        inv->u.inv.unmatched = 1;
     }
     free(ct);
 }

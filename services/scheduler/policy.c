@@ -6,6 +6,8 @@
  * sections listed in docs/policy.md. */
 #include "policy.h"
 
+#include "command.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -452,6 +454,15 @@ static int parse_strategies(json_t *doc, sch_policy *pol, char *errstr, size_t e
         fmt(vp, sizeof vp, "%s.segment", p);
         if (parse_segment(json_object_get(so, "segment"), vp, &s->seg, errstr, errlen) < 0)
             return -1;
+        json_t *sj = json_deep_copy(json_object_get(so, "segment"));
+        if (sj)
+            json_object_del(sj, "comment");
+        s->segment_text = sj ? json_dumps(sj, JSON_COMPACT | JSON_ENSURE_ASCII) : strdup("{}");
+        json_decref(sj);
+        if (!s->segment_text)
+            return err(errstr, errlen, vp, "out of memory");
+        if (strlen(s->segment_text) > CT_SEGMENT_MAX)
+            return err(errstr, errlen, vp, "is longer than 1000 bytes as compact JSON");
         json_t *ra = json_object_get(so, "reassess");
         if (ra && !json_is_boolean(ra)) {
             fmt(vp, sizeof vp, "%s.reassess", p);
@@ -970,8 +981,10 @@ void sch_policy_free(sch_policy *p)
     for (int i = 0; i < p->nladders; i++)
         free(p->ladders[i].steps);
     free(p->ladders);
-    for (int i = 0; i < p->nstrategies; i++)
+    for (int i = 0; i < p->nstrategies; i++) {
         free(p->strategies[i].variants);
+        free(p->strategies[i].segment_text);
+    }
     free(p->strategies);
     sch_contact_rules_free(&p->contact);
     sch_interest_free(&p->interest);

@@ -78,7 +78,9 @@ typedef struct sch_strategy {
     sch_variant *variants;
     int nvariants;
     int total_weight;
-    int reassess; /* "reassess": chosen again each time one of its steps fires */
+    int reassess;       /* "reassess": chosen again each time one of its steps fires */
+    char *segment_text; /* its "segment" as compact JSON, "{}" none (owned): commands'
+                         * "segment" */
 } sch_strategy;
 
 typedef struct sch_policy {

@@ -185,6 +185,10 @@ static void base(ct_command *c, const sch_rec *inv, const sch_rec *cust, const s
     c->locale = locale_of(cust, pol);
     c->strategy = v->strategy;
     c->variant = v->variant;
+    c->segment = NULL; /* the rule that chose the strategy (docs/policy.md) */
+    for (int i = 0; i < pol->nstrategies && !c->segment; i++)
+        if (!strcmp(pol->strategies[i].name, v->strategy))
+            c->segment = v->unmatched ? "none" : pol->strategies[i].segment_text;
     c->created_at_ms = now;
     c->scheduled_at_ms = scheduled;
     /* the stored contact is compact JSON written by ev_customer */

@@ -422,9 +422,9 @@ static void cpy(char *dst, size_t len, const char *s)
 }
 
 const char *const sch_inv_fields[] = {
-    "v",  "c",  "n",  "cu", "a",  "pd", "cr", "io", "du", "st", "ds", "s",  "at", "nk",
-    "nx", "p",  "sg", "vr", "h",  "cn", "tp", "ta", "pi", "pu", "pr", "pa", "pq", "po",
-    "pl", "mr", "ce", "rd", "pn", "fe", "fl", "ok", "op", "of", "oq", "ou", "xc", NULL};
+    "v",  "c",  "n",  "cu", "a",  "pd", "cr", "io", "du", "st", "ds", "s",  "at", "nk", "nx",
+    "p",  "sg", "vr", "h",  "cn", "tp", "ta", "pi", "pu", "pr", "pa", "pq", "po", "pl", "mr",
+    "ce", "rd", "pn", "fe", "fl", "ok", "op", "of", "oq", "ou", "xc", "um", NULL};
 const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz", "sl",
                                         "cv", "wn", "rg", "xz", "pc", "kd", "ls",
                                         "bp", "lp", "dp", "fs", "ex", "cl", NULL};
@@ -556,6 +556,9 @@ static int inv_field_at(sch_inv *v, int i, const char *s)
         break;
     case 40:
         v->counted = ll(s);
+        break;
+    case 41:
+        v->unmatched = s[0] == '1';
         break;
     default:
         break;
@@ -846,6 +849,10 @@ char *sch_inv_encode(const sch_rec *r, const char *fs, const char *fv)
             break;
         case 40:
             putll(&p, end, v->counted, 0);
+            break;
+        case 41:
+            if (v->unmatched)
+                put(&p, end, "1");
             break;
         }
         if (p > val)

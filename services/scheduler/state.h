@@ -89,6 +89,7 @@ typedef struct sch_inv {
      * (owned; NULL none), for the waiver within waive_if_paid_within_days */
     int64_t fees;
     char *fee_log;
+    int unmatched;   /* no strategy's segment matched: the last strategy runs it */
     int64_t counted; /* what this invoice adds to its debtor's exposure now (open: its
                       * outstanding, else 0), kept in step by apply.c */
     /* the open offer of the last step that made one (0: none): kind 'd'
