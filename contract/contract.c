@@ -1,8 +1,8 @@
 /* contract.c -- the wire names of the contract's enums (contract.h).
  *
  * The only place in C where an event type, channel, call outcome, command
- * kind, outcome type, offer kind, interest scheme, fee waiver reason or
- * debtor kind is spelt; every service parses into the enums here. */
+ * kind, outcome type, offer kind, interest scheme, fee waiver reason,
+ * debtor kind or plan source is spelt; every service parses into the enums here. */
 #include "contract.h"
 #include "internal.h"
 
@@ -23,6 +23,8 @@ static const char *const type_names[CT_EV_COUNT] = {
     [CT_EV_CONTACT_CEASED] = "contact.ceased",
     [CT_EV_CONTACT_LOGGED] = "contact.logged",
     [CT_EV_CONTACT_RESUMED] = "contact.resumed",
+    [CT_EV_PLAN_AGREED] = "plan.agreed",
+    [CT_EV_PLAN_CANCELLED] = "plan.cancelled",
     [CT_EV_INVOICE_ESCALATED] = "invoice.escalated",
     [CT_EV_PROMISE_KEPT] = "promise.kept",
     [CT_EV_PROMISE_BROKEN] = "promise.broken",
@@ -69,6 +71,12 @@ const char *const ct_waiver_names[CT_WAIVER_COUNT] = {
 const char *const ct_debtor_kind_names[CT_DEBTOR_COUNT] = {
     [CT_DEBTOR_BUSINESS] = "business",
     [CT_DEBTOR_CONSUMER] = "consumer",
+};
+
+const char *const ct_plan_source_names[CT_PLAN_SRC_COUNT] = {
+    [CT_PLAN_SRC_PORTAL] = "portal",
+    [CT_PLAN_SRC_AGENT] = "agent",
+    [CT_PLAN_SRC_BILLING] = "billing",
 };
 
 static const char *const outcome_names[CT_OUT_COUNT] = {
@@ -184,6 +192,16 @@ ct_debtor_kind ct_debtor_kind_parse(const char *s, size_t n)
 const char *ct_debtor_kind_name(ct_debtor_kind k)
 {
     return name_of(ct_debtor_kind_names, CT_DEBTOR_COUNT, k);
+}
+
+ct_plan_source ct_plan_source_parse(const char *s, size_t n)
+{
+    return (ct_plan_source)ct_name_lookup(ct_plan_source_names, CT_PLAN_SRC_COUNT, s, n);
+}
+
+const char *ct_plan_source_name(ct_plan_source s)
+{
+    return name_of(ct_plan_source_names, CT_PLAN_SRC_COUNT, s);
 }
 
 ct_outcome ct_outcome_parse(const char *s, size_t n)

@@ -35,6 +35,9 @@
 #define CT_KEY_MAX    (CT_TENANT_MAX + 1 + CT_ID_MAX + 1) /* "tenant/customer_id" + NUL */
 #define CT_VERSION    1                                   /* "v" of every record */
 
+/* Items in plan.agreed's instalments (issue 16). */
+#define CT_PLAN_INSTALMENTS_MAX 60
+
 /* The source of the events the scheduler publishes itself. */
 #define CT_SCHEDULER_SOURCE "arrears-scheduler"
 
@@ -60,7 +63,9 @@ typedef enum ct_type {
     CT_EV_CONTACT_CEASED,
     CT_EV_CONTACT_LOGGED,
     CT_EV_CONTACT_RESUMED,
-    CT_EV_INBOUND_COUNT, /* number of inbound types */
+    CT_EV_PLAN_AGREED,    /* "plan.agreed": an instalment plan (issue 16) */
+    CT_EV_PLAN_CANCELLED, /* "plan.cancelled" */
+    CT_EV_INBOUND_COUNT,  /* number of inbound types */
     /* emitted by the scheduler (source CT_SCHEDULER_SOURCE) */
     CT_EV_INVOICE_ESCALATED = CT_EV_INBOUND_COUNT,
     CT_EV_PROMISE_KEPT,
@@ -175,6 +180,19 @@ typedef enum ct_debtor_kind {
 
 ct_debtor_kind ct_debtor_kind_parse(const char *s, size_t n);
 const char *ct_debtor_kind_name(ct_debtor_kind k);
+
+/* --- instalment plans (issue 16): plan.agreed's data.source ----------- */
+/* Who agreed the plan with the debtor; optional. */
+typedef enum ct_plan_source {
+    CT_PLAN_SRC_NONE = -1,
+    CT_PLAN_SRC_PORTAL = 0, /* "portal": the debtor, on the payment portal */
+    CT_PLAN_SRC_AGENT,      /* "agent": a collections agent */
+    CT_PLAN_SRC_BILLING,    /* "billing": the billing system */
+    CT_PLAN_SRC_COUNT
+} ct_plan_source;
+
+ct_plan_source ct_plan_source_parse(const char *s, size_t n);
+const char *ct_plan_source_name(ct_plan_source s);
 
 /* --- contact outcome types (contacts topic) ---------------------------- */
 typedef enum ct_outcome {

@@ -265,6 +265,24 @@ static int name_in(dctx *c, const char *name, int required, const char *const *n
     return i;
 }
 
+/* Item i of the array member name (a) as an object read through sub, a
+ * dctx of its own whose path ("data.allocations[3]") is written to path.
+ * 0, with a problem "name[i]: type (must be an object <shape>)", when the
+ * item is not an object. */
+static int item(dctx *c, const json_t *a, const char *name, size_t i, const char *shape, char *path,
+                size_t plen, dctx *sub)
+{
+    snprintf(path, plen, "%s.%s[%zu]", c->path, name, i);
+    *sub = (dctx){json_array_get(a, i), path, c->err, c->errlen, 0};
+    if (json_is_object(sub->obj))
+        return 1;
+    char f[48], d[64];
+    snprintf(f, sizeof f, "%s[%zu]", name, i);
+    snprintf(d, sizeof d, "must be an object %s", shape);
+    fail(c, f, "type", d);
+    return 0;
+}
+
 /* --- shapes -------------------------------------------------------------- */
 
 static void d_invoice(dctx *c, ct_invoice *o)
@@ -295,14 +313,9 @@ static void d_payment(dctx *c, ct_payment *o)
     int64_t sum = 0;
     for (size_t i = 0; a && i < json_array_size(a) && !c->failed; i++) {
         char path[64];
-        snprintf(path, sizeof path, "%s.allocations[%zu]", c->path, i);
-        dctx sub = {json_array_get(a, i), path, c->err, c->errlen, 0};
-        if (!json_is_object(sub.obj)) {
-            char f[48];
-            snprintf(f, sizeof f, "allocations[%zu]", i);
-            fail(c, f, "type", "must be an object {invoice_id, amount_minor}");
+        dctx sub;
+        if (!item(c, a, "allocations", i, "{invoice_id, amount_minor}", path, sizeof path, &sub))
             return;
-        }
         ct_allocation *al = &o->allocations[o->nallocations++];
         al->invoice_id = id(&sub, "invoice_id", 1);
         al->amount_minor = amount(&sub, "amount_minor");
@@ -408,6 +421,48 @@ static void d_settled(dctx *c, ct_settled *o)
                                       "must be discount or settlement");
 }
 
+/* plan.agreed (issue 16): 1 to CT_PLAN_INSTALMENTS_MAX instalments, each
+ * amount > 0, due dates strictly rising, summing to total_minor. */
+static void d_plan(dctx *c, ct_plan *o)
+{
+    o->plan_id = id(c, "plan_id", 1);
+    strs(c, "invoice_ids", 1, &o->invoice_ids);
+    o->currency = currency(c, "currency");
+    o->total_minor = positive(c, "total_minor");
+    o->ninstalments = 0;
+    const json_t *a = array(c, "instalments", 1);
+    if (a && json_array_size(a) > CT_PLAN_INSTALMENTS_MAX) {
+        char d[48];
+        snprintf(d, sizeof d, "more than %d items", CT_PLAN_INSTALMENTS_MAX);
+        fail(c, "instalments", "max_items", d);
+        return;
+    }
+    int64_t sum = 0;
+    for (size_t i = 0; a && i < json_array_size(a) && !c->failed; i++) {
+        char path[64];
+        dctx sub;
+        if (!item(c, a, "instalments", i, "{due_on, amount_minor}", path, sizeof path, &sub))
+            return;
+        ct_instalment *in = &o->instalments[o->ninstalments++];
+        in->due_on = date(&sub, "due_on", 1);
+        if (!sub.failed && i > 0 && in->due_on.day <= in[-1].due_on.day) {
+            char d[80];
+            snprintf(d, sizeof d, "must be after %s.instalments[%zu].due_on", c->path, i - 1);
+            fail(&sub, "due_on", "rising", d);
+        }
+        in->amount_minor = positive(&sub, "amount_minor");
+        if (sub.failed) {
+            c->failed = 1;
+            return;
+        }
+        sum = in->amount_minor > INT64_MAX - sum ? INT64_MAX : sum + in->amount_minor;
+    }
+    if (!c->failed && sum != o->total_minor)
+        fail(c, "total_minor", "instalments_sum", "must equal the sum of the instalments");
+    o->source = (ct_plan_source)name_in(c, "source", 0, ct_plan_source_names, CT_PLAN_SRC_COUNT,
+                                        "source", "must be portal, agent or billing");
+}
+
 ct_shape ct_event_shape(ct_type t)
 {
     switch (t) {
@@ -448,6 +503,10 @@ ct_shape ct_event_shape(ct_type t)
         return CT_SHAPE_INTEREST_CLAIMED;
     case CT_EV_INVOICE_SETTLED:
         return CT_SHAPE_SETTLED;
+    case CT_EV_PLAN_AGREED:
+        return CT_SHAPE_PLAN;
+    case CT_EV_PLAN_CANCELLED:
+        return CT_SHAPE_PLAN_CANCEL;
     default:
         return CT_SHAPE_NONE;
     }
@@ -554,6 +613,13 @@ int ct_event_decode(const json_t *ev, ct_event *out, char *errstr, size_t errlen
         break;
     case CT_SHAPE_SETTLED:
         d_settled(&dc, &out->data.settled);
+        break;
+    case CT_SHAPE_PLAN:
+        d_plan(&dc, &out->data.plan);
+        break;
+    case CT_SHAPE_PLAN_CANCEL:
+        out->data.plan_cancel.plan_id = id(&dc, "plan_id", 1);
+        out->data.plan_cancel.reason = text(&dc, "reason", 1);
         break;
     case CT_SHAPE_NONE:
         break;

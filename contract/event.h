@@ -32,6 +32,8 @@
  *   fee_waived     the scheduler's invoice.fee_waived
  *   interest_claimed  the scheduler's invoice.interest_claimed
  *   settled        the scheduler's invoice.settled
+ *   plan           plan.agreed (issue 16)
+ *   plan_cancel    plan.cancelled
  * ct_event_shape() maps a type to its family. The customer id is in the
  * envelope only (ingest lifts it from data; the decoder checks that
  * data.customer_id, when present, is the same).
@@ -41,7 +43,8 @@
  * tree lives and is not modified; nothing is allocated and there is
  * nothing to free. Optional strings are NULL when absent (or JSON null);
  * optional lists are empty. A ct_event is about 2.5 KiB (lists are fixed
- * arrays of CT_LIST_MAX): fine on a stack, not for keeping many. */
+ * arrays of CT_LIST_MAX and CT_PLAN_INSTALMENTS_MAX): fine on a stack,
+ * not for keeping many. */
 #ifndef CT_EVENT_H
 #define CT_EVENT_H
 
@@ -212,6 +215,27 @@ typedef struct ct_settled { /* invoice.settled */
     ct_offer_kind offer;    /* the offer taken */
 } ct_settled;
 
+/* An instalment plan (issue 16; the scheduler does not act on it yet). */
+typedef struct ct_instalment {
+    ct_date due_on;
+    int64_t amount_minor; /* > 0 */
+} ct_instalment;
+
+typedef struct ct_plan { /* plan.agreed */
+    const char *plan_id;
+    ct_strs invoice_ids; /* at least one */
+    const char *currency;
+    int64_t total_minor;                                /* the sum of the instalments */
+    size_t ninstalments;                                /* 1 .. CT_PLAN_INSTALMENTS_MAX */
+    ct_instalment instalments[CT_PLAN_INSTALMENTS_MAX]; /* due_on strictly rising */
+    ct_plan_source source;                              /* CT_PLAN_SRC_NONE when absent */
+} ct_plan;
+
+typedef struct ct_plan_cancel { /* plan.cancelled */
+    const char *plan_id;
+    const char *reason;
+} ct_plan_cancel;
+
 typedef struct ct_event {
     int v;          /* CT_VERSION */
     const char *id; /* CloudEvents id, unique per (tenant, source) */
@@ -242,6 +266,8 @@ typedef struct ct_event {
         ct_fee_waived fee_waived;
         ct_interest_claimed interest_claimed;
         ct_settled settled;
+        ct_plan plan;
+        ct_plan_cancel plan_cancel;
     } data;
 } ct_event;
 
@@ -263,7 +289,9 @@ typedef enum ct_shape {
     CT_SHAPE_FEE_CHARGED,
     CT_SHAPE_FEE_WAIVED,
     CT_SHAPE_INTEREST_CLAIMED,
-    CT_SHAPE_SETTLED
+    CT_SHAPE_SETTLED,
+    CT_SHAPE_PLAN,
+    CT_SHAPE_PLAN_CANCEL
 } ct_shape;
 
 ct_shape ct_event_shape(ct_type t);

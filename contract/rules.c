@@ -8,6 +8,7 @@
  * message is collected (not only the first), so a publisher fixes them all
  * in one go. Fields not in the contract are ignored. docs/events.md is the
  * prose form of this file; keep them together. */
+#include "internal.h"
 #include "validate.h"
 
 #include "clock.h"
@@ -330,6 +331,38 @@ static int f_amount(vctx *c, const char *name, const char *outname, const char *
     return 1;
 }
 
+/* The array `name`, or NULL: absent (a reason when required), not an
+ * array ("must be an array of <what>"), more than max items, or empty when
+ * required. f[flen] receives the field's path only when a reason names it
+ * (callers format it lazily; the hot path reads tags and invoice_ids). */
+static const cm_jv *get_array(vctx *c, const char *name, int required, size_t max, const char *what,
+                              char *f, size_t flen)
+{
+    const cm_jv *v = cm_jv_get(c->in, name);
+    char m[96];
+    const char *rule = NULL;
+    if (absent(v)) {
+        if (!required)
+            return NULL;
+        rule = "required";
+        snprintf(m, sizeof m, "required");
+    } else if (v->type != CM_JV_ARRAY) {
+        rule = "type";
+        snprintf(m, sizeof m, "must be an array of %s", what);
+    } else if (v->n > max) {
+        rule = "max_items";
+        snprintf(m, sizeof m, "more than %zu items", max);
+    } else if (required && v->n == 0) {
+        rule = "non_empty";
+        snprintf(m, sizeof m, "must not be empty");
+    }
+    if (!rule)
+        return v;
+    fpath(c, name, f, flen);
+    ct_reason_add(c->rs, f, rule, "%s", m);
+    return NULL;
+}
+
 /* An array of distinct non-empty strings (ids or tags). Absent: [] unless
  * required (then also non-empty). check: extra rule per item (NULL: none). */
 static int f_list(vctx *c, const char *name, int required, size_t itemmax,
@@ -338,33 +371,14 @@ static int f_list(vctx *c, const char *name, int required, size_t itemmax,
     /* the field's path is only formatted when a reason needs it */
     char f[128] = "", fi[160];
 #define F() (f[0] ? f : (fpath(c, name, f, sizeof f), f))
-    const cm_jv *v = cm_jv_get(c->in, name);
-    if (absent(v) && !required) {
+    if (!required && absent(cm_jv_get(c->in, name))) {
         w_key(c, name);
         cm_buf_add(c->out, "[]", 2);
         return 1;
     }
-    if (absent(v)) {
-        if (required) {
-            ct_reason_add(c->rs, F(), "required", "required");
-            return 0;
-        }
-        w_key(c, name);
-        cm_buf_add(c->out, "[]", 2);
-        return 1;
-    }
-    if (v->type != CM_JV_ARRAY) {
-        ct_reason_add(c->rs, F(), "type", "must be an array of strings");
+    const cm_jv *v = get_array(c, name, required, CT_LIST_MAX, "strings", f, sizeof f);
+    if (!v)
         return 0;
-    }
-    if (required && v->n == 0) {
-        ct_reason_add(c->rs, F(), "non_empty", "must not be empty");
-        return 0;
-    }
-    if (v->n > CT_LIST_MAX) {
-        ct_reason_add(c->rs, F(), "max_items", "more than %d items", CT_LIST_MAX);
-        return 0;
-    }
     int ok = 1;
     size_t i = 0;
     w_key(c, name);
@@ -409,6 +423,48 @@ static int f_list(vctx *c, const char *name, int required, size_t itemmax,
     return ok;
 }
 
+/* An array of objects, each read and written by item(sub, arr, i, arg)
+ * through a vctx of its own (paths "<name>[i].field"). Absent: nothing
+ * written (a reason when required); more than max items, or empty when
+ * required: a reason and nothing written. shape ("{invoice_id, amount}")
+ * goes in the type messages. Returns 1 when present and no item added a
+ * reason. */
+typedef void (*item_fn)(vctx *sub, const cm_jv *arr, size_t i, void *arg);
+
+static int f_objects(vctx *c, const char *name, int required, size_t max, const char *shape,
+                     item_fn item, void *arg)
+{
+    char f[128];
+    const cm_jv *a = get_array(c, name, required, max, shape, f, sizeof f);
+    if (!a)
+        return 0;
+    fpath(c, name, f, sizeof f);
+    int ok = 1;
+    size_t i = 0;
+    w_key(c, name);
+    cm_buf_add(c->out, "[", 1);
+    for (const cm_jv *it = a->u.first; it; it = it->next, i++) {
+        if (it->type != CM_JV_OBJECT) {
+            char p[160];
+            snprintf(p, sizeof p, "%s[%zu]", f, i);
+            ct_reason_add(c->rs, p, "type", "must be an object %s", shape);
+            ok = 0;
+            continue;
+        }
+        if (i > 0)
+            cm_buf_add(c->out, ",", 1);
+        cm_buf_add(c->out, "{", 1);
+        vctx sub = {it, c->out, 1, c->rs, f, i + 1};
+        size_t before = c->rs->n + c->rs->dropped;
+        item(&sub, a, i, arg);
+        cm_buf_add(c->out, "}", 1);
+        if (c->rs->n + c->rs->dropped != before)
+            ok = 0;
+    }
+    cm_buf_add(c->out, "]", 1);
+    return ok;
+}
+
 /* --- per-type rules ------------------------------------------------------ */
 
 static void t_invoice(vctx *c, int full)
@@ -430,6 +486,35 @@ static void t_invoice(vctx *c, int full)
     f_list(c, "tags", 0, CT_ID_MAX, NULL, NULL, NULL);
     f_text(c, "terms", 0);
     f_text(c, "po_number", 0);
+}
+
+/* payment.received's allocations: the sum of the valid ones. */
+typedef struct alloc_acc {
+    const char *cur;
+    int e;
+    int64_t sum;
+} alloc_acc;
+
+/* One allocation {invoice_id, amount}: an invoice not allocated before. */
+static void allocation(vctx *sub, const cm_jv *arr, size_t i, void *arg)
+{
+    alloc_acc *acc = arg;
+    size_t before = sub->rs->n + sub->rs->dropped;
+    const char *inv = f_id(sub, "invoice_id", 1);
+    int64_t m = 0;
+    f_amount(sub, "amount", "amount_minor", acc->cur, acc->e, &m);
+    if (sub->rs->n + sub->rs->dropped != before)
+        return;
+    for (const cm_jv *prev = arr->u.first; prev != sub->in; prev = prev->next) {
+        const cm_jv *pi = cm_jv_get(prev, "invoice_id");
+        if (pi && pi->type == CM_JV_STRING && strcmp(pi->u.s, inv) == 0) {
+            char q[200];
+            snprintf(q, sizeof q, "%s[%zu].invoice_id", sub->prefix, i);
+            ct_reason_add(sub->rs, q, "unique", "invoice '%s' allocated twice", inv);
+            return;
+        }
+    }
+    acc->sum = m > INT64_MAX - acc->sum ? INT64_MAX : acc->sum + m;
 }
 
 static void t_payment_received(vctx *c)
@@ -458,68 +543,15 @@ static void t_payment_received(vctx *c)
         }
     }
 
-    const cm_jv *al = cm_jv_get(c->in, "allocations");
-    if (absent(al))
-        return;
-    /* paths are only formatted when a reason needs them */
-    char f[128] = "";
-#define F() (f[0] ? f : (fpath(c, "allocations", f, sizeof f), f))
-    if (al->type != CM_JV_ARRAY) {
-        ct_reason_add(c->rs, F(), "type", "must be an array of {invoice_id, amount}");
-        return;
+    alloc_acc acc = {cur, e, 0};
+    int ok = f_objects(c, "allocations", 0, CT_LIST_MAX, "{invoice_id, amount}", allocation, &acc);
+    if (ok && amount_ok && acc.sum > amount) {
+        char f[128];
+        fpath(c, "allocations", f, sizeof f);
+        ct_reason_add(c->rs, f, "allocations_sum", "allocated %lld exceeds amount %lld",
+                      (long long)acc.sum, (long long)amount);
     }
-    if (al->n > CT_LIST_MAX) {
-        ct_reason_add(c->rs, F(), "max_items", "more than %d items", CT_LIST_MAX);
-        return;
-    }
-    const char *alpath = strcmp(c->prefix, "data") == 0 && !c->item ? "data.allocations" : F();
-    int ok = 1;
-    int64_t sum = 0;
-    size_t i = 0;
-    w_key(c, "allocations");
-    cm_buf_add(c->out, "[", 1);
-    for (const cm_jv *it = al->u.first; it; it = it->next, i++) {
-        char p[160];
-        if (it->type != CM_JV_OBJECT) {
-            snprintf(p, sizeof p, "%s[%zu]", alpath, i);
-            ct_reason_add(c->rs, p, "type", "must be an object {invoice_id, amount}");
-            ok = 0;
-            continue;
-        }
-        if (i > 0)
-            cm_buf_add(c->out, ",", 1);
-        cm_buf_add(c->out, "{", 1);
-        vctx sub = {it, c->out, 1, c->rs, alpath, i + 1};
-        size_t before = c->rs->n + c->rs->dropped;
-        const char *inv = f_id(&sub, "invoice_id", 1);
-        int64_t m = 0;
-        f_amount(&sub, "amount", "amount_minor", cur, e, &m);
-        cm_buf_add(c->out, "}", 1);
-        if (c->rs->n + c->rs->dropped != before) {
-            ok = 0;
-            continue;
-        }
-        for (const cm_jv *prev = al->u.first; prev != it && inv; prev = prev->next) {
-            const cm_jv *pi = cm_jv_get(prev, "invoice_id");
-            if (pi && pi->type == CM_JV_STRING && strcmp(pi->u.s, inv) == 0) {
-                char q[200];
-                snprintf(q, sizeof q, "%s[%zu].invoice_id", alpath, i);
-                ct_reason_add(c->rs, q, "unique", "invoice '%s' allocated twice", inv);
-                ok = 0;
-                break;
-            }
-        }
-        if (m > INT64_MAX - sum)
-            sum = INT64_MAX;
-        else
-            sum += m;
-    }
-    cm_buf_add(c->out, "]", 1);
-    if (ok && amount_ok && sum > amount)
-        ct_reason_add(c->rs, F(), "allocations_sum", "allocated %lld exceeds amount %lld",
-                      (long long)sum, (long long)amount);
 }
-#undef F
 
 static void t_payment_reversed(vctx *c)
 {
@@ -560,6 +592,20 @@ static int region_ok(const char *s)
 
 #define CHANNEL_MSG "unknown channel (email, sms, webhook, call_task, letter)"
 
+/* An optional member naming one of names[0..count) (at most 16 bytes),
+ * written as it is; rule and msg ("must be a, b or c") otherwise. */
+static void f_enum(vctx *c, const char *name, const char *const *names, int count, const char *rule,
+                   const char *msg)
+{
+    const char *s = get_str(c, name, 0, 16, 1);
+    if (!s)
+        return;
+    if (ct_name_lookup(names, count, s, strlen(s)) < 0)
+        bad(c, name, rule, msg);
+    else
+        put_str(c, name, s);
+}
+
 /* A channel name, written as it is. */
 static void f_channel(vctx *c, const char *name, int required)
 {
@@ -577,13 +623,8 @@ static void t_customer(vctx *c)
     f_id(c, "customer_id", 1);
     f_text(c, "name", 1);
     /* written only when given (issue 14): absent means business */
-    const char *kind = get_str(c, "kind", 0, 16, 1);
-    if (kind) {
-        if (ct_debtor_kind_parse(kind, strlen(kind)) == CT_DEBTOR_NONE)
-            bad(c, "kind", "kind", "must be business or consumer");
-        else
-            put_str(c, "kind", kind);
-    }
+    f_enum(c, "kind", ct_debtor_kind_names, CT_DEBTOR_COUNT, "kind",
+           "must be business or consumer");
 
     const char *email = get_str(c, "email", 0, 254, 1);
     if (email) {
@@ -719,6 +760,86 @@ static void t_contact_logged(vctx *c)
         put_str(c, "notes", notes);
 }
 
+/* plan.agreed's instalments (issue 16): their sum, and the previous valid
+ * due date. */
+typedef struct plan_acc {
+    const char *cur;
+    int e;
+    int64_t sum;
+    int sum_ok;       /* every amount read, the sum in range */
+    int32_t prev_day; /* due_on of item prev (prev >= 0) */
+    long prev;        /* -1: no valid due_on yet */
+} plan_acc;
+
+/* One instalment {due_on, amount}: due after the one before it, amount > 0. */
+static void instalment(vctx *sub, const cm_jv *arr, size_t i, void *arg)
+{
+    plan_acc *p = arg;
+    (void)arr;
+    int32_t day;
+    if (f_date(sub, "due_on", 1, &day)) {
+        if (p->prev >= 0 && day <= p->prev_day) {
+            char m[192];
+            snprintf(m, sizeof m, "must be after %s[%ld].due_on", sub->prefix, p->prev);
+            bad(sub, "due_on", "rising", m);
+        }
+        p->prev_day = day;
+        p->prev = (long)i;
+    }
+    int64_t m = 0;
+    if (!f_amount(sub, "amount", "amount_minor", p->cur, p->e, &m)) {
+        p->sum_ok = 0;
+    } else if (m == 0) {
+        bad(sub, "amount", "amount_positive", "must be greater than 0");
+        p->sum_ok = 0;
+    } else if (m > INT64_MAX - p->sum) {
+        p->sum_ok = 0;
+        p->sum = INT64_MAX;
+    } else {
+        p->sum += m;
+    }
+}
+
+/* plan.agreed (issue 16): instalments written as [{due_on, amount_minor}];
+ * total_minor always: the given total (which the instalments must sum to
+ * exactly), else their sum. */
+static void t_plan_agreed(vctx *c)
+{
+    f_id(c, "plan_id", 1);
+    f_id(c, "customer_id", 1);
+    f_list(c, "invoice_ids", 1, CT_ID_MAX, NULL, NULL, NULL);
+    char cur[4] = "";
+    int e = f_currency(c, "currency", 1, cur);
+    plan_acc p = {cur, e, 0, 1, 0, -1};
+    int ok =
+        f_objects(c, "instalments", 1, CT_PLAN_INSTALMENTS_MAX, "{due_on, amount}", instalment, &p);
+    if (ok && !p.sum_ok)
+        bad(c, "instalments", "amount_range",
+            "the amounts sum to more than a 64-bit count of minor units");
+    ok = ok && p.sum_ok;
+    if (absent(cm_jv_get(c->in, "total"))) {
+        if (ok)
+            w_int(c, "total_minor", p.sum);
+    } else {
+        int64_t total = 0;
+        if (f_amount(c, "total", "total_minor", cur, e, &total) && ok && total != p.sum) {
+            char m[160];
+            snprintf(m, sizeof m, "must equal the sum of data.instalments (%lld, not %lld)",
+                     (long long)p.sum, (long long)total);
+            bad(c, "total", "instalments_sum", m);
+        }
+    }
+    f_enum(c, "source", ct_plan_source_names, CT_PLAN_SRC_COUNT, "source",
+           "must be portal, agent or billing");
+}
+
+static void t_plan_cancelled(vctx *c)
+{
+    f_id(c, "plan_id", 1);
+    f_id(c, "customer_id", 1);
+    f_text(c, "reason", 1);
+}
+
 int ct_normalize_data(ct_type type, const cm_jv *data, cm_buf *out, ct_reasons *rs)
 {
     vctx c = {data, out, 1, rs, "data", 0};
@@ -758,6 +879,12 @@ int ct_normalize_data(ct_type type, const cm_jv *data, cm_buf *out, ct_reasons *
         break;
     case CT_EV_CONTACT_LOGGED:
         t_contact_logged(&c);
+        break;
+    case CT_EV_PLAN_AGREED:
+        t_plan_agreed(&c);
+        break;
+    case CT_EV_PLAN_CANCELLED:
+        t_plan_cancelled(&c);
         break;
     default:
         ct_reason_add(rs, "type", "type", "unknown event type '%s'", ct_type_name(type));

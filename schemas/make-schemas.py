@@ -121,6 +121,22 @@ data = {
                             "channel": dict(CHANNEL, description="absent: every channel")},
                            ["customer_id"]),
 }
+# issue 16: instalment plans (the scheduler does not act on them yet)
+POSITIVE = dict(AMOUNT, description="greater than 0, with at most the currency's decimals; "
+                                    "a JSON number or a decimal string")
+data["plan.agreed"] = obj({
+    "plan_id": ID, "customer_id": ID, "invoice_ids": strings(ID, 1), "currency": CURRENCY,
+    "instalments": {"type": "array", "minItems": 1, "maxItems": 60,
+                    "description": "due dates strictly rising; the amounts sum to total "
+                                   "when it is given",
+                    "items": obj({"due_on": DATE, "amount": POSITIVE}, ["due_on", "amount"])},
+    "total": dict(AMOUNT, description="optional; when given, exactly the sum of the "
+                                      "instalments' amounts"),
+    "source": {"type": "string", "enum": ["portal", "agent", "billing"],
+               "description": "who agreed the plan with the debtor"}},
+    ["plan_id", "customer_id", "invoice_ids", "currency", "instalments"])
+data["plan.cancelled"] = obj({"plan_id": ID, "customer_id": ID, "reason": TEXT},
+                             ["plan_id", "customer_id", "reason"])
 data["customer.upserted"]["dependentRequired"] = {"credit_limit": ["credit_currency"]}
 
 for t, d in data.items():

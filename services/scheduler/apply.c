@@ -87,6 +87,9 @@ static int handled(ct_type t)
     case CT_EV_CONTACT_LOGGED:
     case CT_EV_CONTACT_RESUMED:
         return 1;
+    case CT_EV_PLAN_AGREED: /* instalment plans: not acted on yet (issue 16) */
+    case CT_EV_PLAN_CANCELLED:
+        return 0;
     default:
         return 0; /* the scheduler's own types */
     }

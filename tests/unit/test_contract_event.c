@@ -5,7 +5,8 @@
  * named; the Kafka headers come from the struct; the call outcomes'
  * names (contract.h) parse back. Issue 14: the scheduler's money events
  * (invoice.fee_charged, .fee_waived, .interest_claimed, .settled) and
- * customer.upserted's kind, with the rule of each refusal. */
+ * customer.upserted's kind, with the rule of each refusal. Issue 16: the
+ * instalment plans (plan.agreed, plan.cancelled). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -316,6 +317,45 @@ static void test_every_type(void **state)
         json_decref(j);
     }
 
+    /* issue 16: instalment plans */
+    decode_ok(ENV("plan.agreed",
+                  "{\"plan_id\":\"PLAN-1\",\"customer_id\":\"C-1\",\"invoice_ids\":[\"INV-1\","
+                  "\"INV-2\"],\"currency\":\"EUR\",\"instalments\":[{\"due_on\":\"2026-04-01\","
+                  "\"amount_minor\":10050},{\"due_on\":\"2026-05-01\",\"amount_minor\":10025},"
+                  "{\"due_on\":\"2026-06-01\",\"amount_minor\":9925}],\"total_minor\":30000,"
+                  "\"source\":\"agent\"}"),
+              CT_EV_PLAN_AGREED, &ev, &j);
+    assert_true(ct_type_inbound(ev.type));
+    assert_int_equal(ct_event_shape(ev.type), CT_SHAPE_PLAN);
+    const ct_plan *pl = &ev.data.plan;
+    assert_string_equal(pl->plan_id, "PLAN-1");
+    assert_int_equal(pl->invoice_ids.n, 2);
+    assert_string_equal(pl->invoice_ids.v[1], "INV-2");
+    assert_string_equal(pl->currency, "EUR");
+    assert_true(pl->total_minor == 30000);
+    assert_int_equal(pl->ninstalments, 3);
+    assert_string_equal(pl->instalments[0].due_on.s, "2026-04-01");
+    assert_int_equal(pl->instalments[2].due_on.day - pl->instalments[0].due_on.day, 61);
+    assert_true(pl->instalments[1].amount_minor == 10025);
+    assert_int_equal(pl->source, CT_PLAN_SRC_AGENT);
+    assert_string_equal(ct_plan_source_name(pl->source), "agent");
+    seen[ev.type] = 1;
+    json_decref(j);
+    decode_ok(ENV("plan.agreed", "{\"plan_id\":\"PLAN-2\",\"invoice_ids\":[\"INV-9\"],"
+                                 "\"currency\":\"JPY\",\"instalments\":[{\"due_on\":"
+                                 "\"2026-04-30\",\"amount_minor\":5000}],\"total_minor\":5000}"),
+              CT_EV_PLAN_AGREED, &ev, &j);
+    assert_int_equal(ev.data.plan.ninstalments, 1);
+    assert_int_equal(ev.data.plan.source, CT_PLAN_SRC_NONE);
+    json_decref(j);
+    decode_ok(ENV("plan.cancelled", "{\"plan_id\":\"PLAN-1\",\"reason\":\"paid in full\"}"),
+              CT_EV_PLAN_CANCELLED, &ev, &j);
+    assert_int_equal(ct_event_shape(ev.type), CT_SHAPE_PLAN_CANCEL);
+    assert_string_equal(ev.data.plan_cancel.plan_id, "PLAN-1");
+    assert_string_equal(ev.data.plan_cancel.reason, "paid in full");
+    seen[ev.type] = 1;
+    json_decref(j);
+
     for (int t = 0; t < CT_EV_COUNT; t++)
         if (!seen[t])
             fail_msg("type %s not decoded", ct_type_name((ct_type)t));
@@ -489,6 +529,68 @@ static void test_failures(void **state)
                 "data.paid_minor: amount_negative");
     expect_fail(SETTLED("\"paid_minor\":1,\"forgiven_minor\":2"), "data.offer: required");
 #undef SETTLED
+    /* issue 16: plan.agreed's instalments and total, plan.cancelled's reason */
+#define PLAN(inst, rest)                                                                           \
+    ENV("plan.agreed", "{\"plan_id\":\"P\",\"invoice_ids\":[\"I\"],\"currency\":\"EUR\","          \
+                       "\"instalments\":[" inst "]" rest "}")
+#define I1 "{\"due_on\":\"2026-04-01\",\"amount_minor\":100}"
+#define I2 "{\"due_on\":\"2026-05-01\",\"amount_minor\":200}"
+    expect_fail(PLAN(I1 "," I2, ",\"total_minor\":301"),
+                "data.total_minor: instalments_sum (must equal the sum of the instalments)");
+    expect_fail(PLAN(I2 "," I1, ",\"total_minor\":300"),
+                "data.instalments[1].due_on: rising (must be after data.instalments[0].due_on)");
+    expect_fail(PLAN(I1 "," I1, ",\"total_minor\":200"), "data.instalments[1].due_on: rising");
+    expect_fail(PLAN(I1 ",{\"due_on\":\"2026-05-01\",\"amount_minor\":0}", ",\"total_minor\":100"),
+                "data.instalments[1].amount_minor: amount_positive");
+    expect_fail(PLAN(I1 ",{\"due_on\":\"2026-05-01\",\"amount\":\"2.00\"}", ",\"total_minor\":300"),
+                "data.instalments[1].amount_minor: required");
+    expect_fail(
+        PLAN(I1 ",{\"due_on\":\"2026-02-30\",\"amount_minor\":200}", ",\"total_minor\":300"),
+        "data.instalments[1].due_on: date");
+    expect_fail(PLAN(I1 ",7", ",\"total_minor\":100"), "data.instalments[1]: type");
+    expect_fail(PLAN("", ",\"total_minor\":100"), "data.instalments: non_empty");
+    expect_fail(PLAN(I1, ""), "data.total_minor: required");
+    expect_fail(PLAN(I1, ",\"total_minor\":100,\"source\":\"email\""),
+                "data.source: source (must be portal, agent or billing)");
+    expect_fail(ENV("plan.agreed", "{\"plan_id\":\"P\",\"invoice_ids\":[\"I\"],"
+                                   "\"currency\":\"EUR\",\"total_minor\":1}"),
+                "data.instalments: required");
+#undef I1
+#undef I2
+#undef PLAN
+    {
+        /* 60 instalments pass, 61 do not */
+        char big[8192];
+        size_t o = 0;
+        o += (size_t)snprintf(big + o, sizeof big - o,
+                              "{\"v\":1,\"id\":\"e-1\",\"source\":\"billing\",\"type\":"
+                              "\"plan.agreed\",\"tenant\":\"acme\",\"time\":"
+                              "\"2026-03-01T09:00:00.000Z\",\"customer_id\":\"C-1\",\"data\":"
+                              "{\"plan_id\":\"P\",\"invoice_ids\":[\"I\"],\"currency\":"
+                              "\"EUR\",\"instalments\":[");
+        for (int i = 0; i < CT_PLAN_INSTALMENTS_MAX + 1; i++)
+            o += (size_t)snprintf(big + o, sizeof big - o,
+                                  "%s{\"due_on\":\"%04d-%02d-01\",\"amount_minor\":1}",
+                                  i ? "," : "", 2026 + i / 12, 1 + i % 12);
+        char *cut = big + o;
+        snprintf(cut, sizeof big - o, "],\"total_minor\":%d}}", CT_PLAN_INSTALMENTS_MAX + 1);
+        expect_fail(big, "data.instalments: max_items (more than 60 items)");
+        /* drop the last item */
+        char *last = strrchr(big, '{');
+        snprintf(last - 1, sizeof big - (size_t)(last - 1 - big), "],\"total_minor\":%d}}",
+                 CT_PLAN_INSTALMENTS_MAX);
+        ct_event pev;
+        char perr[256];
+        json_t *pj = load(big);
+        if (ct_event_decode(pj, &pev, perr, sizeof perr) != 0)
+            fail_msg("60 instalments refused: %s", perr);
+        assert_int_equal(pev.data.plan.ninstalments, CT_PLAN_INSTALMENTS_MAX);
+        assert_string_equal(pev.data.plan.instalments[59].due_on.s, "2030-12-01");
+        json_decref(pj);
+    }
+    expect_fail(ENV("plan.cancelled", "{\"plan_id\":\"P\"}"), "data.reason: required");
+    expect_fail(ENV("plan.cancelled", "{\"reason\":\"r\"}"), "data.plan_id: required");
+
     /* customer.upserted's kind */
     expect_fail(ENV("customer.upserted", "{\"name\":\"A\",\"kind\":\"charity\"}"),
                 "data.kind: kind (must be business or consumer)");
@@ -583,6 +685,13 @@ static void test_call_outcomes(void **state)
     assert_int_equal(ct_type_parse("contact.logged", 14), CT_EV_CONTACT_LOGGED);
     assert_int_equal(ct_type_parse("contact.resumed", 15), CT_EV_CONTACT_RESUMED);
     assert_false(ct_type_inbound(CT_EV_INVOICE_ESCALATED));
+    /* issue 16's plans are inbound */
+    assert_true(ct_type_inbound(CT_EV_PLAN_AGREED));
+    assert_true(ct_type_inbound(CT_EV_PLAN_CANCELLED));
+    assert_int_equal(ct_type_parse("plan.agreed", 11), CT_EV_PLAN_AGREED);
+    assert_int_equal(ct_type_parse("plan.cancelled", 14), CT_EV_PLAN_CANCELLED);
+    assert_int_equal(ct_plan_source_parse("billing", 7), CT_PLAN_SRC_BILLING);
+    assert_int_equal(ct_plan_source_parse("email", 5), CT_PLAN_SRC_NONE);
     /* issue 14's events are the scheduler's: billing may not publish them */
     const char *money[] = {"invoice.fee_charged", "invoice.fee_waived", "invoice.interest_claimed",
                            "invoice.settled"};

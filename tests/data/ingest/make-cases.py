@@ -6,7 +6,7 @@ canonical events are NOT produced by ingest). Only trace ids derived from
 (tenant, source, id) are computed, here with hashlib, independently of the C
 code: sha256(tenant NUL source NUL id), first 16 bytes, lower-case hex.
 Run from anywhere; rewrites accept/ and reject/ beside this file."""
-import hashlib, json, os, shutil
+import datetime, hashlib, json, os, shutil
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -170,6 +170,36 @@ accept["contact_resumed_all"] = (ce("contact.resumed", "evt-20", {"customer_id":
 accept["contact_resumed_sms"] = (ce("contact.resumed", "evt-21", {"customer_id": "C-1", "channel": "sms"}),
     canon("contact.resumed", "evt-21", "C-1", {"customer_id": "C-1", "channel": "sms"}))
 
+# issue 16: instalment plans. Decimal strings and a number, a lower-case
+# currency and a total equal to the sum (100.50 + 100.25 + 99.25 = 300.00).
+accept["plan_agreed"] = (ce("plan.agreed", "evt-23", {
+    "plan_id": "PLAN-1", "customer_id": "C-1", "invoice_ids": ["INV-1", "INV-2"],
+    "currency": "eur",
+    "instalments": [{"due_on": "2026-04-01", "amount": "100.50"},
+                     {"due_on": "2026-05-01", "amount": "100.25"},
+                     {"due_on": "2026-06-01", "amount": 99.25, "note": "last"}],
+    "total": "300.00", "source": "portal", "agreed_by": "web"}, source="portal"),
+    canon("plan.agreed", "evt-23", "C-1", {
+        "plan_id": "PLAN-1", "customer_id": "C-1", "invoice_ids": ["INV-1", "INV-2"],
+        "currency": "EUR",
+        "instalments": [{"due_on": "2026-04-01", "amount_minor": 10050},
+                         {"due_on": "2026-05-01", "amount_minor": 10025},
+                         {"due_on": "2026-06-01", "amount_minor": 9925}],
+        "total_minor": 30000, "source": "portal"}, source="portal"))
+
+# no total: total_minor is the sum; no source: none written
+accept["plan_agreed_minimal"] = (ce("plan.agreed", "evt-24", {
+    "plan_id": "PLAN-2", "customer_id": "C-2", "invoice_ids": ["INV-9"], "currency": "JPY",
+    "instalments": [{"due_on": "2026-04-30", "amount": 5000}]}),
+    canon("plan.agreed", "evt-24", "C-2", {
+        "plan_id": "PLAN-2", "customer_id": "C-2", "invoice_ids": ["INV-9"], "currency": "JPY",
+        "instalments": [{"due_on": "2026-04-30", "amount_minor": 5000}], "total_minor": 5000}))
+
+accept["plan_cancelled"] = (ce("plan.cancelled", "evt-25", {
+    "plan_id": "PLAN-1", "customer_id": "C-1", "reason": "debtor paid in full"}),
+    canon("plan.cancelled", "evt-25", "C-1", {
+        "plan_id": "PLAN-1", "customer_id": "C-1", "reason": "debtor paid in full"}))
+
 # Binary mode: attributes in ce_* headers, the body is data.
 accept["binary_mode"] = ({"invoice_id": "INV-3", "customer_id": "C-3"},
     canon("invoice.voided", "evt-16", "C-3", {"invoice_id": "INV-3", "customer_id": "C-3"},
@@ -281,6 +311,42 @@ reject["scheduler_type_settled"] = (ce("invoice.settled", "bad-22", {"customer_i
     "invoice_id": "I", "currency": "EUR", "paid_minor": 80000, "forgiven_minor": 20000,
     "offer": "settlement"}),
     [R("type", "type", "type: unknown event type 'invoice.settled'")])
+
+# issue 16: instalment plans
+def plan_with(**kw):
+    d = {"plan_id": "PL", "customer_id": "C", "invoice_ids": ["I-1"], "currency": "EUR",
+         "instalments": [{"due_on": "2026-04-01", "amount": "100"},
+                         {"due_on": "2026-05-01", "amount": "100"},
+                         {"due_on": "2026-06-01", "amount": "100"}]}
+    d.update(kw)
+    return ce("plan.agreed", "bad-plan", d)
+
+reject["plan_sum_not_total"] = (plan_with(total="300.01"),
+    [R("data.total", "instalments_sum",
+       "data.total: must equal the sum of data.instalments (30000, not 30001)")])
+reject["plan_dates_not_rising"] = (plan_with(instalments=[
+    {"due_on": "2026-04-01", "amount": "100"}, {"due_on": "2026-05-01", "amount": "100"},
+    {"due_on": "2026-05-01", "amount": "100"}, {"due_on": "2026-04-15", "amount": "100"}]),
+    [R("data.instalments[2].due_on", "rising",
+       "data.instalments[2].due_on: must be after data.instalments[1].due_on"),
+     R("data.instalments[3].due_on", "rising",
+       "data.instalments[3].due_on: must be after data.instalments[2].due_on")])
+reject["plan_too_many_instalments"] = (plan_with(instalments=[
+    {"due_on": (datetime.date(2026, 4, 1) + datetime.timedelta(days=7 * i)).isoformat(),
+     "amount": "10"} for i in range(61)]),
+    [R("data.instalments", "max_items", "data.instalments: more than 60 items")])
+reject["plan_zero_amount"] = (plan_with(instalments=[
+    {"due_on": "2026-04-01", "amount": "100"}, {"due_on": "2026-05-01", "amount": "0.00"}],
+    total="100"),
+    [R("data.instalments[1].amount", "amount_positive",
+       "data.instalments[1].amount: must be greater than 0")])
+reject["plan_unknown_source"] = (plan_with(source="email"),
+    [R("data.source", "source", "data.source: must be portal, agent or billing")])
+reject["plan_duplicate_invoice"] = (plan_with(invoice_ids=["I-1", "I-2", "I-1"]),
+    [R("data.invoice_ids[2]", "unique", "data.invoice_ids[2]: duplicate item 'I-1'")])
+reject["plan_cancelled_no_reason"] = (ce("plan.cancelled", "bad-plan-2",
+    {"plan_id": "PL", "customer_id": "C"}),
+    [R("data.reason", "required", "data.reason: required")])
 
 raw_reject = {
     "not_json": (b'{"specversion": "1.0", "id": ', [R("(payload)", "json")]),
