@@ -10,7 +10,8 @@
  * except that the control bytes 0x08 and 0x0C are now escaped \b and \f
  * (the same JSON strings as the \u0008 and \u000c written before). The
  * optional members (rules; issue 14's per-invoice amounts, offer and
- * interest_basis) add bytes only when present. */
+ * interest_basis; issue 15's risk and totals; issue 16's plan) add bytes
+ * only when present. */
 #include "command.h"
 
 #include "buf.h"
@@ -236,6 +237,20 @@ int ct_command_encode(const ct_command *c, cm_buf *b)
             cm_buf_addc(b, '}');
         }
         cm_buf_adds(b, "]}");
+    }
+    if (c->has_plan) {
+        const ct_command_plan *p = &c->plan;
+        key(b, "plan");
+        cm_buf_adds(b, "{\"plan_id\":");
+        cm_buf_json_str(b, p->plan_id ? p->plan_id : "", p->plan_id ? strlen(p->plan_id) : 0);
+        num(b, "instalment", p->instalment);
+        num(b, "instalments", p->instalments);
+        date(b, "due_on", p->due_on);
+        num(b, "amount_minor", p->amount_minor);
+        num(b, "paid_minor", p->paid_minor);
+        num(b, "total_minor", p->total_minor);
+        num(b, "total_paid_minor", p->total_paid_minor);
+        cm_buf_addc(b, '}');
     }
     if (c->ntotals > 0) {
         key(b, "totals");

@@ -11,8 +11,8 @@
  *   [segment] created_at scheduled_at customer currency amounts invoices
  * then, when present: step step_name attempt (ladder steps), not_after,
  * level (kind escalation), payment (kind payment.thanks), offer (has_offer),
- * interest_basis (has_interest_basis), risk (has_risk), totals (when
- * ntotals > 0), rules (when nrules > 0). Each
+ * interest_basis (has_interest_basis), risk (has_risk), plan (has_plan),
+ * totals (when ntotals > 0), rules (when nrules > 0). Each
  * element of invoices is
  *   invoice_id number issued_on due_on days_overdue currency amount_minor
  *   outstanding_minor
@@ -167,6 +167,25 @@ typedef struct ct_command_risk {
     } c[CT_RISK_FACTORS_MAX];
 } ct_command_risk;
 
+/* "plan": the instalment of a plan a reminder is about (issue 16), in the
+ * command's currency:
+ *   {"plan_id":"PL-1","instalment":2,"instalments":3,"due_on":"2026-04-10",
+ *    "amount_minor":30000,"paid_minor":0,"total_minor":90000,
+ *    "total_paid_minor":30000}
+ * The decoder refuses negative amounts, an instalment outside
+ * 1..instalments, instalments outside 1..CT_PLAN_INSTALMENTS_MAX and a
+ * due_on that is not a date. */
+typedef struct ct_command_plan {
+    const char *plan_id;
+    int instalment;           /* 1-based: the instalment this reminder is about */
+    int instalments;          /* how many the plan has */
+    int32_t due_on;           /* its due date (day number) */
+    int64_t amount_minor;     /* its amount */
+    int64_t paid_minor;       /* paid towards it so far (0..amount) */
+    int64_t total_minor;      /* the plan's total */
+    int64_t total_paid_minor; /* paid towards the plan so far */
+} ct_command_plan;
+
 /* "payment" of a payment.thanks command. */
 typedef struct ct_command_payment {
     const char *payment_id;
@@ -221,8 +240,11 @@ typedef struct ct_command {
     /* "risk" (issue 15): the debtor's score, band and contributions */
     int has_risk;
     ct_command_risk risk;
+    /* "plan" (issue 16): an instalment reminder's plan (written after risk) */
+    int has_plan;
+    ct_command_plan plan;
     /* "totals" (issue 15): a grouped command's sums per currency
-     * (ntotals > 0: written after risk) */
+     * (ntotals > 0: written after risk and plan) */
     size_t ntotals;
     ct_command_total totals[CT_TOTALS_MAX];
     /* "rules" (see CT_COMMAND_RULES_MAX): rules[0..nrules) */

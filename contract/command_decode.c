@@ -9,7 +9,9 @@
  * file name and an email address (email) or E.164 number (sms). Unknown
  * members are ignored (fields are added, never renamed). Issue 14's
  * members, when present, are checked whole: per-invoice amounts and offer
- * amounts >= 0, known offer kinds and schemes, dates, decimal rates. */
+ * amounts >= 0, known offer kinds and schemes, dates, decimal rates; so
+ * are issue 16's plan members (amounts >= 0, the instalment within the
+ * plan's, a date). */
 #include "command.h"
 
 #include "clock.h"
@@ -388,6 +390,35 @@ static void d_risk(ct_dec *d, ct_command *c)
     d->failed |= rd.failed;
 }
 
+/* "plan" (issue 16): amounts >= 0, 1 <= instalment <= instalments <=
+ * CT_PLAN_INSTALMENTS_MAX, due_on a date. */
+static void d_plan(ct_dec *d, ct_command *c)
+{
+    const json_t *o = ct_dec_object(d, "plan", 0);
+    if (!o)
+        return;
+    ct_dec pd = {o, "plan", d->err, d->errlen, d->failed};
+    ct_command_plan *p = &c->plan;
+    int64_t n = 0, i = 0;
+    char rule[64];
+    c->has_plan = 1;
+    p->plan_id = ct_dec_str(&pd, "plan_id", 1, CT_ID_MAX, CT_DEC_NOCTL);
+    snprintf(rule, sizeof rule, "must be an integer 1..%d", CT_PLAN_INSTALMENTS_MAX);
+    if (ct_dec_int(&pd, "instalments", 1, &n) == 1 && (n < 1 || n > CT_PLAN_INSTALMENTS_MAX))
+        ct_dec_fail(&pd, "instalments", rule);
+    if (ct_dec_int(&pd, "instalment", 1, &i) == 1 && (i < 1 || i > n))
+        ct_dec_fail(&pd, "instalment", "must be an integer 1..instalments");
+    p->instalments = n >= 1 && n <= CT_PLAN_INSTALMENTS_MAX ? (int)n : 0;
+    p->instalment = i >= 1 && i <= n ? (int)i : 0;
+    if (ct_dec_date(&pd, "due_on", 1, &p->due_on) != 1)
+        p->due_on = CT_DAY_NONE;
+    p->amount_minor = nonneg(&pd, "amount_minor");
+    p->paid_minor = nonneg(&pd, "paid_minor");
+    p->total_minor = nonneg(&pd, "total_minor");
+    p->total_paid_minor = nonneg(&pd, "total_paid_minor");
+    d->failed |= pd.failed;
+}
+
 static void d_rules(ct_dec *d, ct_command *c)
 {
     char rule[96], name[32];
@@ -504,6 +535,7 @@ int ct_command_decode(const json_t *j, ct_command *out, char *errstr, size_t err
     d_offer(&d, out);
     d_interest_basis(&d, out);
     d_risk(&d, out);
+    d_plan(&d, out);
     d_totals(&d, out);
     d_rules(&d, out);
     return d.failed ? -1 : 0;

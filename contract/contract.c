@@ -32,6 +32,8 @@ static const char *const type_names[CT_EV_COUNT] = {
     [CT_EV_INVOICE_FEE_WAIVED] = "invoice.fee_waived",
     [CT_EV_INVOICE_INTEREST_CLAIMED] = "invoice.interest_claimed",
     [CT_EV_INVOICE_SETTLED] = "invoice.settled",
+    [CT_EV_PLAN_BROKEN] = "plan.broken",
+    [CT_EV_PLAN_COMPLETED] = "plan.completed",
 };
 
 const char *const ct_channel_names[CT_CH_COUNT] = {

@@ -74,6 +74,8 @@ typedef enum ct_type {
     CT_EV_INVOICE_FEE_WAIVED,       /* "invoice.fee_waived" */
     CT_EV_INVOICE_INTEREST_CLAIMED, /* "invoice.interest_claimed" */
     CT_EV_INVOICE_SETTLED,          /* "invoice.settled" */
+    CT_EV_PLAN_BROKEN,              /* "plan.broken": an instalment was missed (issue 16) */
+    CT_EV_PLAN_COMPLETED,           /* "plan.completed": it ended without breaking */
     CT_EV_COUNT
 } ct_type;
 

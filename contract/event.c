@@ -463,6 +463,27 @@ static void d_plan(dctx *c, ct_plan *o)
                                         "source", "must be portal, agent or billing");
 }
 
+/* plan.broken and plan.completed (the scheduler's, issue 16): broken
+ * names the instalment (1 to CT_PLAN_INSTALMENTS_MAX), its due date and
+ * what was missing of it (> 0); completed has none of the three. */
+static void d_plan_outcome(dctx *c, ct_plan_outcome *o, int broken)
+{
+    o->plan_id = id(c, "plan_id", 1);
+    strs(c, "invoice_ids", 1, &o->invoice_ids);
+    o->currency = currency(c, "currency");
+    o->total_minor = positive(c, "total_minor");
+    o->paid_minor = amount(c, "paid_minor");
+    o->instalment = 0;
+    o->due_on = (ct_date){NULL, 0};
+    o->short_minor = 0;
+    if (!broken)
+        return;
+    o->instalment = (int)int_in(c, "instalment", 1, CT_PLAN_INSTALMENTS_MAX, "instalment",
+                                "must be an integer from 1 to 60");
+    o->due_on = date(c, "due_on", 1);
+    o->short_minor = positive(c, "short_minor");
+}
+
 ct_shape ct_event_shape(ct_type t)
 {
     switch (t) {
@@ -507,6 +528,9 @@ ct_shape ct_event_shape(ct_type t)
         return CT_SHAPE_PLAN;
     case CT_EV_PLAN_CANCELLED:
         return CT_SHAPE_PLAN_CANCEL;
+    case CT_EV_PLAN_BROKEN:
+    case CT_EV_PLAN_COMPLETED:
+        return CT_SHAPE_PLAN_OUTCOME;
     default:
         return CT_SHAPE_NONE;
     }
@@ -620,6 +644,9 @@ int ct_event_decode(const json_t *ev, ct_event *out, char *errstr, size_t errlen
     case CT_SHAPE_PLAN_CANCEL:
         out->data.plan_cancel.plan_id = id(&dc, "plan_id", 1);
         out->data.plan_cancel.reason = text(&dc, "reason", 1);
+        break;
+    case CT_SHAPE_PLAN_OUTCOME:
+        d_plan_outcome(&dc, &out->data.plan_outcome, out->type == CT_EV_PLAN_BROKEN);
         break;
     case CT_SHAPE_NONE:
         break;

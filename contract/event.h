@@ -34,6 +34,7 @@
  *   settled        the scheduler's invoice.settled
  *   plan           plan.agreed (issue 16)
  *   plan_cancel    plan.cancelled
+ *   plan_outcome   the scheduler's plan.broken and plan.completed
  * ct_event_shape() maps a type to its family. The customer id is in the
  * envelope only (ingest lifts it from data; the decoder checks that
  * data.customer_id, when present, is the same).
@@ -236,6 +237,21 @@ typedef struct ct_plan_cancel { /* plan.cancelled */
     const char *reason;
 } ct_plan_cancel;
 
+/* How a plan ended, published by the scheduler (issue 16): plan.broken
+ * names the instalment that was missed; plan.completed leaves instalment,
+ * due_on and short_minor 0 (and due_on.s NULL). */
+typedef struct ct_plan_outcome { /* plan.broken, plan.completed (scheduler) */
+    const char *plan_id;
+    ct_strs invoice_ids; /* at least one */
+    const char *currency;
+    int64_t total_minor; /* the plan's total, > 0 */
+    int64_t paid_minor;  /* paid towards it when it ended (>= 0) */
+    int instalment;      /* plan.broken: the 1-based instalment that broke; 0 for completed */
+    ct_date due_on;      /* plan.broken: that instalment's due date (required for broken,
+                          * absent for completed) */
+    int64_t short_minor; /* plan.broken: what was missing of that instalment (> 0) */
+} ct_plan_outcome;
+
 typedef struct ct_event {
     int v;          /* CT_VERSION */
     const char *id; /* CloudEvents id, unique per (tenant, source) */
@@ -268,6 +284,7 @@ typedef struct ct_event {
         ct_settled settled;
         ct_plan plan;
         ct_plan_cancel plan_cancel;
+        ct_plan_outcome plan_outcome;
     } data;
 } ct_event;
 
@@ -291,7 +308,8 @@ typedef enum ct_shape {
     CT_SHAPE_INTEREST_CLAIMED,
     CT_SHAPE_SETTLED,
     CT_SHAPE_PLAN,
-    CT_SHAPE_PLAN_CANCEL
+    CT_SHAPE_PLAN_CANCEL,
+    CT_SHAPE_PLAN_OUTCOME
 } ct_shape;
 
 ct_shape ct_event_shape(ct_type t);

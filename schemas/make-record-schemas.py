@@ -8,6 +8,8 @@ make-schemas.py:
   invoice.fee_waived.json                    canonical events, docs/events.md)
   invoice.interest_claimed.json
   invoice.settled.json
+  plan.broken.json                          (the scheduler's own, issue 16)
+  plan.completed.json
   contact-outcome.json       contacts       (notifier -> reporter)
   task.json                  tasks          (notifier -> people)
   report-aging.json          reports        (type aging)
@@ -61,6 +63,7 @@ RATE = {"type": ["number", "null"],
         "description": "a percentage or a number of days, 2 decimals; null when its "
                        "denominator is zero"}
 REPORT_TYPES = ["aging", "kpis", "effectiveness"]
+PLAN_INSTALMENTS_MAX = 60  # CT_PLAN_INSTALMENTS_MAX
 
 
 def obj(props, required, **extra):
@@ -158,6 +161,22 @@ command = obj({
         ["score", "band", "contributions"],
         description="the debtor's risk score, band and each factor's value and points "
                     "(docs/risk.md); when the policy has a risk section"),
+    "plan": obj({
+        "plan_id": ID,
+        "instalment": {"type": "integer", "minimum": 1, "maximum": PLAN_INSTALMENTS_MAX,
+                       "description": "1-based: the instalment the message is about, at most "
+                                      "instalments"},
+        "instalments": {"type": "integer", "minimum": 1, "maximum": PLAN_INSTALMENTS_MAX,
+                        "description": "how many instalments the plan has"},
+        "due_on": dict(DATE, description="the instalment's due date"),
+        "amount_minor": dict(NONNEG, description="the instalment's amount"),
+        "paid_minor": dict(NONNEG, description="paid towards the instalment so far"),
+        "total_minor": dict(NONNEG, description="the plan's total"),
+        "total_paid_minor": dict(NONNEG, description="paid towards the plan so far")},
+        ["plan_id", "instalment", "instalments", "due_on", "amount_minor", "paid_minor",
+         "total_minor", "total_paid_minor"],
+        description="instalment reminders (issue 16): the plan and the instalment the message "
+                    "is about, in the command's currency"),
     "totals": array(obj({
         "currency": CURRENCY,
         "amounts": obj({k: NONNEG for k in AMOUNT_KEYS}, AMOUNT_KEYS)},
@@ -186,7 +205,7 @@ DERIVED_ID = {"type": "string", "minLength": 1,
               "description": "derived from the ids it follows (docs/events.md); "
                              "at most CT_DERIVED_ID_MAX bytes"}
 WAIVER_REASONS = ["paid_within", "principal_paid"]
-money_events = {
+scheduler_events = {
     "invoice.fee_charged": obj({
         "customer_id": ID, "invoice_id": ID, "currency": CURRENCY,
         "amount_minor": dict(POSITIVE, description="the fee charged"),
@@ -213,7 +232,25 @@ money_events = {
         "offer": {"type": "string", "enum": OFFER_KINDS}},
         ["customer_id", "invoice_id", "currency", "paid_minor", "forgiven_minor", "offer"]),
 }
-for etype, data in money_events.items():
+# --- the scheduler's plan events (events; issue 16) ----------------------------
+PLAN_ENDED = {
+    "customer_id": ID, "plan_id": ID,
+    "invoice_ids": array(ID, minItems=1, maxItems=100, description="the plan's invoices"),
+    "currency": CURRENCY,
+    "total_minor": dict(POSITIVE, description="the plan's total"),
+    "paid_minor": dict(NONNEG, description="paid towards the plan when it ended")}
+PLAN_ENDED_REQUIRED = ["customer_id", "plan_id", "invoice_ids", "currency", "total_minor",
+                       "paid_minor"]
+plan_broken = dict(PLAN_ENDED)
+plan_broken.update({
+    "instalment": {"type": "integer", "minimum": 1, "maximum": PLAN_INSTALMENTS_MAX,
+                   "description": "1-based: the instalment that was missed"},
+    "due_on": dict(DATE, description="that instalment's due date"),
+    "short_minor": dict(POSITIVE, description="what was missing of that instalment")})
+scheduler_events["plan.broken"] = obj(
+    plan_broken, PLAN_ENDED_REQUIRED + ["instalment", "due_on", "short_minor"])
+scheduler_events["plan.completed"] = obj(dict(PLAN_ENDED), PLAN_ENDED_REQUIRED)
+for etype, data in scheduler_events.items():
     write(etype, etype,
           "A `%s` canonical event the scheduler publishes on arrears.events (source "
           "arrears-scheduler), keyed tenant/customer_id; billing may not publish it on "

@@ -4,10 +4,10 @@
  * Decoding and every rule are the contract's (ct_command_decode); what is
  * here is the notifier's: the locale to render in and the variables a
  * template sees (amounts and dates formatted for the template's language,
- * counts in words with their plural, ntf_format_count). The template
- * language has no plurals and looks a key missing in an invoice up in the
- * command's scope, so an invoice gets every key of its own, false when it
- * does not apply. */
+ * counts in words with their plural, ntf_format_count; issue 16's plan
+ * of an instalment reminder). The template language has no plurals and
+ * looks a key missing in an invoice up in the command's scope, so an
+ * invoice gets every key of its own, false when it does not apply. */
 #include "vars.h"
 
 #include <stdio.h>
@@ -173,6 +173,53 @@ static int set_interest_basis(json_t *vars, const ct_command *c, const char *loc
     json_object_set_new(vars, "interest_rate", json_string(rate));
     json_object_set_new(vars, "interest_basis_text", json_string(text));
     return 0;
+}
+
+/* "plan" (issue 16): {plan_id, instalment, instalments, last (the last
+ * instalment), due_on (formatted), due_on_iso, and formatted with their
+ * _minor: amount, paid, outstanding (amount - paid) of the instalment,
+ * total, total_paid, total_outstanding (total - total_paid) of the plan}.
+ * paid and total_paid are false when 0, so that {{#paid}} shows a line
+ * only when something was paid; the outstanding amounts are never below
+ * 0. */
+static int set_plan(json_t *vars, const ct_command_plan *p, const char *cur, const char *loc,
+                    char *errstr, size_t errlen)
+{
+    json_t *o = json_object();
+    json_object_set_new(vars, "plan", o);
+    set_str(o, "plan_id", p->plan_id);
+    json_object_set_new(o, "instalment", json_integer(p->instalment));
+    json_object_set_new(o, "instalments", json_integer(p->instalments));
+    json_object_set_new(o, "last", json_boolean(p->instalment == p->instalments));
+    const struct {
+        const char *name;
+        int64_t minor;
+        int optional;
+    } amt[] = {
+        {"amount", p->amount_minor, 0},
+        {"paid", p->paid_minor, 1},
+        {"outstanding", p->amount_minor > p->paid_minor ? p->amount_minor - p->paid_minor : 0, 0},
+        {"total", p->total_minor, 0},
+        {"total_paid", p->total_paid_minor, 1},
+        {"total_outstanding",
+         p->total_minor > p->total_paid_minor ? p->total_minor - p->total_paid_minor : 0, 0}};
+    for (size_t i = 0; i < sizeof amt / sizeof amt[0]; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "%s_minor", amt[i].name);
+        json_object_set_new(o, key, json_integer(amt[i].minor));
+        if (amt[i].optional && amt[i].minor == 0)
+            json_object_set_new(o, amt[i].name, json_false());
+        else if (set_money(o, amt[i].name, amt[i].minor, cur, loc, errstr, errlen) < 0)
+            goto fail;
+    }
+    if (p->due_on != CT_DAY_NONE && set_date(o, "due_on", p->due_on, loc, errstr, errlen) < 0)
+        goto fail;
+    return 0;
+fail:;
+    char e[256];
+    snprintf(e, sizeof e, "plan.%s", errstr);
+    snprintf(errstr, errlen, "%s", e);
+    return -1;
 }
 
 /* What invoice in owes: its amounts, or without them (before issue 14)
@@ -345,6 +392,9 @@ json_t *ntf_command_vars(const ntf_command *cmd, json_t *extra, const char *fmt_
     if (c->has_offer && set_offer(vars, &c->offer, cur, loc, errstr, errlen) < 0)
         goto fail;
     if (c->has_interest_basis && set_interest_basis(vars, c, loc, errstr, errlen) < 0)
+        goto fail;
+    json_object_set_new(vars, "has_plan", json_boolean(c->has_plan));
+    if (c->has_plan && set_plan(vars, &c->plan, cur, loc, errstr, errlen) < 0)
         goto fail;
 
     json_t *list = json_array();

@@ -106,11 +106,13 @@ static int type_is(json_t *v, const char *t)
     return 0;
 }
 
-static const char *known_keywords[] = {"$schema",  "$id",         "title",     "description",
-                                       "format",   "type",        "const",     "enum",
-                                       "required", "properties",  "items",     "minItems",
-                                       "maxItems", "uniqueItems", "minLength", "maxLength",
-                                       "pattern",  "minimum",     "anyOf",     "dependentRequired",
+static const char *known_keywords[] = {"$schema",     "$id",         "title",
+                                       "description", "format",      "type",
+                                       "const",       "enum",        "required",
+                                       "properties",  "items",       "minItems",
+                                       "maxItems",    "uniqueItems", "minLength",
+                                       "maxLength",   "pattern",     "minimum",
+                                       "maximum",     "anyOf",       "dependentRequired",
                                        NULL};
 
 /* 1 when v validates; else 0 with the path in why. */
@@ -181,6 +183,11 @@ int tu_schema_validate(json_t *s, json_t *v, const char *path, char *why, size_t
     if (json_is_number(v) && (x = json_object_get(s, "minimum")) &&
         json_number_value(v) < json_number_value(x)) {
         snprintf(why, wl, "%s: below minimum", path);
+        return 0;
+    }
+    if (json_is_number(v) && (x = json_object_get(s, "maximum")) &&
+        json_number_value(v) > json_number_value(x)) {
+        snprintf(why, wl, "%s: above maximum", path);
         return 0;
     }
     if (json_is_object(v)) {

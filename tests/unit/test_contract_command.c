@@ -6,7 +6,8 @@
  * ASCII), naming the field. Issue 14's per-invoice "amounts", "offer" and
  * "interest_basis" (and kind interest_claim) likewise: written where
  * command.h says, round-tripped, and refused with "field: rule" when
- * wrong; annual_pct's decimal form both ways.
+ * wrong; annual_pct's decimal form both ways. Issue 16's "plan" after
+ * "risk" and before "totals", and its refusals.
  *
  * Design: one command with every optional section but payment is built by
  * hand (fill); GOLDEN is its encoding as written by the encoder before
@@ -449,6 +450,100 @@ static void test_risk_member(void **state)
 #undef RISK
 }
 
+/* ---- issue 16: an instalment plan --------------------------------------- */
+
+#define PLAN_JSON                                                                                  \
+    ",\"plan\":{\"plan_id\":\"PL-1\",\"instalment\":2,\"instalments\":3,\"due_on\":"               \
+    "\"2026-04-10\",\"amount_minor\":30000,\"paid_minor\":0,\"total_minor\":90000,"                \
+    "\"total_paid_minor\":30000}"
+
+static void test_plan_member(void **state)
+{
+    (void)state;
+    ct_command c, d;
+    json_t *j;
+    char want[8192];
+    fill(&c);
+    c.has_plan = 1;
+    c.plan = (ct_command_plan){"PL-1", 2, 3, 0, 30000, 0, 90000, 30000};
+    assert_int_equal(cm_date_parse("2026-04-10", &c.plan.due_on), 0);
+    snprintf(want, sizeof want, "%.*s" PLAN_JSON "}", (int)strlen(GOLDEN) - 1, GOLDEN);
+    round_trip(&c, want, &d, &j);
+    assert_true(d.has_plan);
+    assert_string_equal(d.plan.plan_id, "PL-1");
+    assert_int_equal(d.plan.instalment, 2);
+    assert_int_equal(d.plan.instalments, 3);
+    assert_int_equal(d.plan.due_on, c.plan.due_on);
+    assert_true(d.plan.amount_minor == 30000);
+    assert_true(d.plan.paid_minor == 0);
+    assert_true(d.plan.total_minor == 90000);
+    assert_true(d.plan.total_paid_minor == 30000);
+    assert_false(d.has_risk);
+    json_decref(j);
+    /* after risk, before totals and rules */
+    c.has_risk = 1;
+    c.risk.score = 0;
+    c.risk.band = "low";
+    c.ntotals = 1;
+    c.totals[0].currency = "EUR";
+    c.totals[0].amounts = c.amounts;
+    c.rules[0] = "window:moved";
+    c.nrules = 1;
+    snprintf(want, sizeof want,
+             "%.*s,\"risk\":{\"score\":0,\"band\":\"low\",\"contributions\":[]}" PLAN_JSON
+             ",\"totals\":[{\"currency\":\"EUR\",\"amounts\":{\"principal\":12000,\"fees\":0,"
+             "\"interest\":0,\"compensation\":0,\"total\":12000}}],\"rules\":[\"window:moved\"]}",
+             (int)strlen(GOLDEN) - 1, GOLDEN);
+    round_trip(&c, want, &d, &j);
+    assert_true(d.has_plan && d.has_risk);
+    assert_int_equal(d.ntotals, 1);
+    json_decref(j);
+    decode_money(NULL, PLAN_JSON, NULL);
+    /* the last instalment of 60 */
+    decode_money(NULL,
+                 ",\"plan\":{\"plan_id\":\"P\",\"instalment\":60,\"instalments\":60,"
+                 "\"due_on\":\"2030-12-01\",\"amount_minor\":1,\"paid_minor\":1,"
+                 "\"total_minor\":60,\"total_paid_minor\":60}",
+                 NULL);
+    /* refused: negatives, an instalment outside 1..instalments, instalments
+     * outside 1..60, a bad or missing date, a missing member */
+#define PL(inst, n, due, paid)                                                                     \
+    ",\"plan\":{\"plan_id\":\"P\",\"instalment\":" inst ",\"instalments\":" n ",\"due_on\":" due   \
+    ",\"amount_minor\":100,\"paid_minor\":" paid ",\"total_minor\":300,\"total_paid_minor\":0}"
+    decode_money(NULL, PL("2", "3", "\"2026-04-10\"", "-1"),
+                 "plan.paid_minor: must be an integer >= 0");
+    decode_money(NULL, PL("0", "3", "\"2026-04-10\"", "0"),
+                 "plan.instalment: must be an integer 1..instalments");
+    decode_money(NULL, PL("4", "3", "\"2026-04-10\"", "0"),
+                 "plan.instalment: must be an integer 1..instalments");
+    decode_money(NULL, PL("1", "0", "\"2026-04-10\"", "0"),
+                 "plan.instalments: must be an integer 1..60");
+    decode_money(NULL, PL("61", "61", "\"2026-04-10\"", "0"),
+                 "plan.instalments: must be an integer 1..60");
+    decode_money(NULL, PL("1", "3", "\"2026-02-30\"", "0"), "plan.due_on: not a date (YYYY-MM-DD)");
+    decode_money(NULL, PL("1", "3", "20553", "0"), "plan.due_on: must be a string");
+    decode_money(NULL, PL("\"1\"", "3", "\"2026-04-10\"", "0"),
+                 "plan.instalment: must be an integer");
+#undef PL
+    decode_money(NULL,
+                 ",\"plan\":{\"plan_id\":\"P\",\"instalment\":1,\"instalments\":3,"
+                 "\"due_on\":\"2026-04-10\",\"amount_minor\":100,\"paid_minor\":0,"
+                 "\"total_minor\":-300,\"total_paid_minor\":0}",
+                 "plan.total_minor: must be an integer >= 0");
+    decode_money(NULL,
+                 ",\"plan\":{\"instalment\":1,\"instalments\":3,\"due_on\":\"2026-04-10\","
+                 "\"amount_minor\":100,\"paid_minor\":0,\"total_minor\":300,"
+                 "\"total_paid_minor\":0}",
+                 "plan.plan_id: required");
+    decode_money(NULL,
+                 ",\"plan\":{\"plan_id\":\"P\",\"instalment\":1,\"instalments\":3,"
+                 "\"due_on\":\"2026-04-10\",\"amount_minor\":100,\"paid_minor\":0,"
+                 "\"total_minor\":300}",
+                 "plan.total_paid_minor: required");
+    decode_money(NULL, ",\"plan\":[]", "plan: must be an object");
+}
+#undef PLAN_JSON
+
 static void test_money_refused(void **state)
 {
     (void)state;
@@ -557,6 +652,7 @@ int main(void)
         cmocka_unit_test(test_rules_refused),       cmocka_unit_test(test_money_members),
         cmocka_unit_test(test_annual_pct),          cmocka_unit_test(test_money_refused),
         cmocka_unit_test(test_kind_interest_claim), cmocka_unit_test(test_risk_member),
+        cmocka_unit_test(test_plan_member),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

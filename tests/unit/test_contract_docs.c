@@ -16,10 +16,10 @@
  *   - the `<!-- sample: SCHEMA -->` JSON blocks of the docs validate and
  *     declare only known fields (// comments are stripped);
  *   - a few wrong shapes are refused;
- *   - docs/events.md's money events (issue 14: the scheduler's
- *     invoice.fee_charged, .fee_waived, .interest_claimed, .settled) have a
- *     schema block equal to schemas/<type>.json's data and an example that
- *     validates and decodes.
+ *   - docs/events.md's scheduler events (issue 14: invoice.fee_charged,
+ *     .fee_waived, .interest_claimed, .settled; issue 16: plan.broken,
+ *     plan.completed) have a schema block equal to schemas/<type>.json's
+ *     data and an example that validates and decodes.
  * The JSON Schema checker is schema_check.c's, as test_ingest_docs.c's. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -114,7 +114,7 @@ static int refused(const char *name, const char *text)
 /* --- records from the services' code ----------------------------------------- */
 
 typedef struct samples {
-    char *commands[32];
+    char *commands[34];
     size_t ncommands;
 } samples;
 
@@ -179,6 +179,14 @@ static void make_commands(samples *out)
         cm_buf b = CM_BUF_INIT;
         assert_int_equal(ct_command_encode(&c, &b), 0);
         out->commands[out->ncommands++] = cm_buf_take(&b, NULL);
+        /* issue 16's plan: a reminder of instalment 2 of 3 */
+        c.kind = CT_KIND_REMINDER;
+        c.has_step = c.has_offer = c.has_interest_basis = c.invoices[0].has_amounts = 0;
+        c.template_id = "instalment_due";
+        c.has_plan = 1;
+        c.plan = (ct_command_plan){"PL-1", 2, 3, due + 40, 4000, 1000, 12000, 5000};
+        assert_int_equal(ct_command_encode(&c, &b), 0);
+        out->commands[out->ncommands++] = cm_buf_take(&b, NULL);
         json_decref(j);
     }
     snprintf(inv->u.inv.thanks_pid, sizeof inv->u.inv.thanks_pid, "%s", "PAY-1");
@@ -200,7 +208,7 @@ static void test_commands(void **state)
 {
     (void)state;
     samples s = {{0}, 0};
-    int kinds[CT_KIND_COUNT] = {0}, not_after = 0, level = 0, money = 0;
+    int kinds[CT_KIND_COUNT] = {0}, not_after = 0, level = 0, money = 0, plan = 0;
     make_commands(&s);
     assert_true(s.ncommands >= 5);
     for (size_t i = 0; i < s.ncommands; i++) {
@@ -214,6 +222,7 @@ static void test_commands(void **state)
         level += json_object_get(c, "level") != NULL;
         money += json_object_get(c, "offer") && json_object_get(c, "interest_basis") &&
                  json_object_get(json_array_get(json_object_get(c, "invoices"), 0), "amounts");
+        plan += json_object_get(c, "plan") != NULL;
         json_decref(c);
     }
     /* the samples cover every kind and the optional fields */
@@ -224,6 +233,7 @@ static void test_commands(void **state)
     assert_true(not_after > 0);
     assert_true(level > 0);
     assert_true(money > 0);
+    assert_int_equal(plan, 1);
     samples_free(&s);
 }
 
@@ -468,30 +478,33 @@ static void test_docs(void **state)
     static const char *const contracts[] = {"command", "task", "contact-outcome"};
     static const char *const reports[] = {"report-aging", "report-kpis", "report-effectiveness",
                                           "report-error", "report-request"};
-    static const char *const money[] = {"invoice.fee_charged", "invoice.fee_waived",
-                                        "invoice.interest_claimed", "invoice.settled"};
-    check_doc("docs/contracts.md", contracts, 3, 4);
+    static const char *const scheduler[] = {
+        "invoice.fee_charged", "invoice.fee_waived", "invoice.interest_claimed",
+        "invoice.settled",     "plan.broken",        "plan.completed"};
+    check_doc("docs/contracts.md", contracts, 3, 5);
     check_doc("docs/reports.md", reports, 5, 2);
-    check_doc("docs/events.md", money, 4, 0);
+    check_doc("docs/events.md", scheduler, 6, 0);
 }
 
-/* docs/events.md's "Events the scheduler publishes" (issue 14): for each
- * money event a `scheduler-schema` block equal to the data part of
- * schemas/<type>.json and a `scheduler-event` example that validates
- * against it, declares only its fields and decodes with the contract's
- * decoder as that type, from the scheduler. */
+/* docs/events.md's "Events the scheduler publishes" (issue 14's money,
+ * issue 16's plan endings): for each a `scheduler-schema` block equal to
+ * the data part of schemas/<type>.json and a `scheduler-event` example
+ * that validates against it, declares only its fields and decodes with the
+ * contract's decoder as that type, from the scheduler. */
+#define NSCHED 6
 static void test_scheduler_events(void **state)
 {
     (void)state;
-    static const ct_type types[] = {CT_EV_INVOICE_FEE_CHARGED, CT_EV_INVOICE_FEE_WAIVED,
-                                    CT_EV_INVOICE_INTEREST_CLAIMED, CT_EV_INVOICE_SETTLED};
-    int have_schema[4] = {0}, have_event[4] = {0};
+    static const ct_type types[NSCHED] = {
+        CT_EV_INVOICE_FEE_CHARGED, CT_EV_INVOICE_FEE_WAIVED, CT_EV_INVOICE_INTEREST_CLAIMED,
+        CT_EV_INVOICE_SETTLED,     CT_EV_PLAN_BROKEN,        CT_EV_PLAN_COMPLETED};
+    int have_schema[NSCHED] = {0}, have_event[NSCHED] = {0};
     char *doc = tu_slurp("docs/events.md");
     tu_block b[64];
     size_t n = tu_doc_blocks(doc, b, 64);
     for (size_t i = 0; i < n; i++) {
         int k = -1;
-        for (int t = 0; t < 4; t++)
+        for (int t = 0; t < NSCHED; t++)
             if (!strcmp(b[i].name, ct_type_name(types[t])))
                 k = t;
         int is_schema = !strcmp(b[i].kind, "scheduler-schema");
@@ -500,7 +513,7 @@ static void test_scheduler_events(void **state)
             continue;
         }
         if (k < 0)
-            fail_msg("docs/events.md: %s block of %s, not a money event", b[i].kind, b[i].name);
+            fail_msg("docs/events.md: %s block of %s, not a scheduler event", b[i].kind, b[i].name);
         json_error_t e;
         json_t *v = json_loads(b[i].text, 0, &e);
         if (!v)
@@ -528,7 +541,7 @@ static void test_scheduler_events(void **state)
         json_decref(v);
         free(b[i].text);
     }
-    for (int t = 0; t < 4; t++)
+    for (int t = 0; t < NSCHED; t++)
         if (have_schema[t] != 1 || have_event[t] != 1)
             fail_msg("docs/events.md: %s has %d schema and %d example blocks, want 1 and 1",
                      ct_type_name(types[t]), have_schema[t], have_event[t]);

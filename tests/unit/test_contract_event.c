@@ -356,6 +356,41 @@ static void test_every_type(void **state)
     seen[ev.type] = 1;
     json_decref(j);
 
+    /* issue 16: the scheduler's plan.broken and plan.completed */
+    decode_ok(ENV("plan.broken",
+                  "{\"customer_id\":\"C-1\",\"plan_id\":\"PLAN-1\",\"invoice_ids\":[\"INV-1\","
+                  "\"INV-2\"],\"currency\":\"GBP\",\"total_minor\":90000,\"paid_minor\":40000,"
+                  "\"instalment\":2,\"due_on\":\"2026-04-10\",\"short_minor\":20000}"),
+              CT_EV_PLAN_BROKEN, &ev, &j);
+    assert_false(ct_type_inbound(ev.type));
+    assert_int_equal(ct_event_shape(ev.type), CT_SHAPE_PLAN_OUTCOME);
+    const ct_plan_outcome *po = &ev.data.plan_outcome;
+    assert_string_equal(po->plan_id, "PLAN-1");
+    assert_int_equal(po->invoice_ids.n, 2);
+    assert_string_equal(po->invoice_ids.v[0], "INV-1");
+    assert_string_equal(po->currency, "GBP");
+    assert_true(po->total_minor == 90000);
+    assert_true(po->paid_minor == 40000);
+    assert_int_equal(po->instalment, 2);
+    assert_string_equal(po->due_on.s, "2026-04-10");
+    assert_int_equal(po->due_on.day, 20553);
+    assert_true(po->short_minor == 20000);
+    seen[ev.type] = 1;
+    json_decref(j);
+    decode_ok(ENV("plan.completed",
+                  "{\"plan_id\":\"PLAN-1\",\"invoice_ids\":[\"INV-1\"],\"currency\":\"GBP\","
+                  "\"total_minor\":90000,\"paid_minor\":90000}"),
+              CT_EV_PLAN_COMPLETED, &ev, &j);
+    assert_int_equal(ct_event_shape(ev.type), CT_SHAPE_PLAN_OUTCOME);
+    po = &ev.data.plan_outcome;
+    assert_string_equal(po->plan_id, "PLAN-1");
+    assert_true(po->paid_minor == 90000);
+    assert_int_equal(po->instalment, 0);
+    assert_null(po->due_on.s);
+    assert_true(po->short_minor == 0);
+    seen[ev.type] = 1;
+    json_decref(j);
+
     for (int t = 0; t < CT_EV_COUNT; t++)
         if (!seen[t])
             fail_msg("type %s not decoded", ct_type_name((ct_type)t));
@@ -589,6 +624,36 @@ static void test_failures(void **state)
         json_decref(pj);
     }
     expect_fail(ENV("plan.cancelled", "{\"plan_id\":\"P\"}"), "data.reason: required");
+    /* issue 16: plan.broken names a valid instalment, its date and a shortfall > 0 */
+#define ENDED(type, rest)                                                                          \
+    ENV(type, "{\"plan_id\":\"P\",\"invoice_ids\":[\"I\"],\"currency\":\"EUR\","                   \
+              "\"total_minor\":300" rest "}")
+    expect_fail(ENDED("plan.broken", ",\"paid_minor\":100,\"instalment\":0,"
+                                     "\"due_on\":\"2026-04-01\",\"short_minor\":100"),
+                "data.instalment: instalment (must be an integer from 1 to 60)");
+    expect_fail(ENDED("plan.broken", ",\"paid_minor\":100,\"instalment\":61,"
+                                     "\"due_on\":\"2026-04-01\",\"short_minor\":100"),
+                "data.instalment: instalment");
+    expect_fail(ENDED("plan.broken", ",\"paid_minor\":100,\"instalment\":2,"
+                                     "\"short_minor\":100"),
+                "data.due_on: required");
+    expect_fail(ENDED("plan.broken", ",\"paid_minor\":100,\"instalment\":2,"
+                                     "\"due_on\":\"2026-02-30\",\"short_minor\":100"),
+                "data.due_on: date");
+    expect_fail(ENDED("plan.broken", ",\"paid_minor\":100,\"instalment\":2,"
+                                     "\"due_on\":\"2026-04-01\",\"short_minor\":0"),
+                "data.short_minor: amount_positive");
+    expect_fail(ENDED("plan.broken", ",\"paid_minor\":-1,\"instalment\":2,"
+                                     "\"due_on\":\"2026-04-01\",\"short_minor\":100"),
+                "data.paid_minor: amount_negative");
+    expect_fail(ENDED("plan.completed", ""), "data.paid_minor: required");
+    expect_fail(ENV("plan.completed", "{\"plan_id\":\"P\",\"invoice_ids\":[],\"currency\":"
+                                      "\"EUR\",\"total_minor\":300,\"paid_minor\":300}"),
+                "data.invoice_ids: non_empty");
+    expect_fail(ENV("plan.completed", "{\"plan_id\":\"P\",\"invoice_ids\":[\"I\"],\"currency\":"
+                                      "\"EUR\",\"total_minor\":0,\"paid_minor\":0}"),
+                "data.total_minor: amount_positive");
+#undef ENDED
     expect_fail(ENV("plan.cancelled", "{\"reason\":\"r\"}"), "data.plan_id: required");
 
     /* customer.upserted's kind */

@@ -159,8 +159,9 @@ static void test_cases(void **state)
 
 /* Every template id deploy/config/policy.json sends as email or SMS (its
  * ladders' steps, a step without a channel being email, and
- * payment_thanks) has its own template in both shipped languages: found
- * for tenant default in en-GB and in de-DE, not through a fallback. */
+ * payment_thanks), and issue 16's instalment reminders, has its own
+ * template in both shipped languages: found for tenant default in en-GB
+ * and in de-DE, not through a fallback. */
 static void check_id(const ntf_templates *tpl, const char *channel, const char *id, int *n)
 {
     const char *locales[] = {"en-GB", "de-DE"};
@@ -215,6 +216,10 @@ static void test_policy_templates_exist(void **state)
     check_id(tpl, json_string_value(json_object_get(thanks, "channel")),
              json_string_value(json_object_get(thanks, "template")), &n);
     assert_true(n >= 14); /* 6 email or SMS steps and the thanks, in 2 languages */
+    /* issue 16's instalment reminders (not in the shipped policy) */
+    check_id(tpl, "email", "instalment_due", &n);
+    check_id(tpl, "email", "instalment_overdue", &n);
+    check_id(tpl, "sms", "sms_instalment_overdue", &n);
     ntf_templates_free(tpl);
     json_decref(pol);
 }

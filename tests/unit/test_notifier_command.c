@@ -1,8 +1,8 @@
 /* test_notifier_command.c -- command validation (errors name the field),
  * contact and task records, the tenants file, template lookup fallbacks,
  * the email/SMS/webhook requests built from a command and issue 14's
- * template variables (amounts, offer, legal basis). Pure logic (files in
- * a temp directory, no servers). */
+ * template variables (amounts, offer, legal basis) and issue 16's plan.
+ * Pure logic (files in a temp directory, no servers). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -488,6 +488,94 @@ static void test_plural_vars(void **state)
     free(s);
 }
 
+/* good with a "plan" member (issue 16) of these numbers. */
+static char *with_plan(int instalment, int instalments, long amount, long paid, long total,
+                       long total_paid)
+{
+    char plan[400];
+    snprintf(plan, sizeof plan,
+             "\"plan\":{\"plan_id\":\"PL-9\",\"instalment\":%d,\"instalments\":%d,"
+             "\"due_on\":\"2026-06-15\",\"amount_minor\":%ld,\"paid_minor\":%ld,"
+             "\"total_minor\":%ld,\"total_paid_minor\":%ld},\"invoices\":",
+             instalment, instalments, amount, paid, total, total_paid);
+    return variant("\"invoices\":", plan);
+}
+
+/* The plan variables of s (command vars for locale), or a failure. */
+static json_t *plan_vars(const char *s, const char *locale, ntf_command *c, json_t **v)
+{
+    char err[512];
+    if (ntf_command_parse(s, strlen(s), c, err, sizeof err) != 0)
+        fail_msg("%s", err);
+    *v = ntf_command_vars(c, NULL, locale, err, sizeof err);
+    if (!*v)
+        fail_msg("%s", err);
+    return json_object_get(*v, "plan");
+}
+
+/* Issue 16's plan: has_plan, and plan with the instalment's and the
+ * plan's amounts formatted, paid and total_paid false when 0, what is left
+ * never below 0, last on the last instalment. */
+static void test_plan_vars(void **state)
+{
+    (void)state;
+    ntf_command c;
+    json_t *v;
+    assert_null(plan_vars(good, NULL, &c, &v));
+    assert_true(json_is_false(json_object_get(v, "has_plan")));
+    json_decref(v);
+    ntf_command_free(&c);
+    /* instalment 3 of 3 of 1,200.00, 150.00 of its 400.00 paid, 950.00 of
+     * the plan: 250.00 left of each */
+    char *s = with_plan(3, 3, 40000, 15000, 120000, 95000);
+    json_t *p = plan_vars(s, NULL, &c, &v);
+    assert_true(json_is_true(json_object_get(v, "has_plan")));
+    assert_string_equal(str_of(p, "plan_id"), "PL-9");
+    assert_int_equal(json_integer_value(json_object_get(p, "instalment")), 3);
+    assert_int_equal(json_integer_value(json_object_get(p, "instalments")), 3);
+    assert_true(json_is_true(json_object_get(p, "last")));
+    assert_string_equal(str_of(p, "due_on"), "15 June 2026");
+    assert_string_equal(str_of(p, "due_on_iso"), "2026-06-15");
+    const char *want[][2] = {{"amount", "400.00"},      {"paid", "150.00"},
+                             {"outstanding", "250.00"}, {"total", "1,200.00"},
+                             {"total_paid", "950.00"},  {"total_outstanding", "250.00"}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char euro[32];
+        snprintf(euro, sizeof euro, "\xe2\x82\xac%s", want[i][1]);
+        assert_string_equal(str_of(p, want[i][0]), euro);
+    }
+    assert_int_equal(json_integer_value(json_object_get(p, "outstanding_minor")), 25000);
+    assert_int_equal(json_integer_value(json_object_get(p, "total_outstanding_minor")), 25000);
+    json_decref(v);
+    ntf_command_free(&c);
+    p = plan_vars(s, "de-DE", &c, &v);
+    assert_string_equal(str_of(p, "due_on"), "15. Juni 2026");
+    json_decref(v);
+    ntf_command_free(&c);
+    free(s);
+    /* the first of 4, nothing paid: paid and total_paid false */
+    s = with_plan(1, 4, 500, 0, 2000, 0);
+    p = plan_vars(s, NULL, &c, &v);
+    assert_true(json_is_false(json_object_get(p, "last")));
+    assert_true(json_is_false(json_object_get(p, "paid")));
+    assert_true(json_is_false(json_object_get(p, "total_paid")));
+    assert_int_equal(json_integer_value(json_object_get(p, "paid_minor")), 0);
+    assert_string_equal(str_of(p, "outstanding"), "\xe2\x82\xac"
+                                                  "5.00");
+    json_decref(v);
+    ntf_command_free(&c);
+    free(s);
+    /* more paid than the instalment: nothing left, not a negative amount */
+    s = with_plan(1, 4, 500, 700, 2000, 700);
+    p = plan_vars(s, NULL, &c, &v);
+    assert_int_equal(json_integer_value(json_object_get(p, "outstanding_minor")), 0);
+    assert_string_equal(str_of(p, "outstanding"), "\xe2\x82\xac"
+                                                  "0.00");
+    json_decref(v);
+    ntf_command_free(&c);
+    free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -498,6 +586,7 @@ int main(void)
         cmocka_unit_test(test_requests),
         cmocka_unit_test(test_money_vars),
         cmocka_unit_test(test_plural_vars),
+        cmocka_unit_test(test_plan_vars),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
