@@ -78,7 +78,21 @@ int sch_inv_amounts(const sch_policy *pol, const sch_rec *inv, const sch_rec *cu
         int64_t principal = v->amount - v->credited;
         if (principal < 0)
             principal = 0;
-        rc = sch_interest(rule, v->due, principal, red, n, until, &r, errstr, errlen);
+        sch_frozen fz[8];
+        int nfz = 0;
+        for (const char *s = v->frozen; s && *s && nfz < 8;) { /* "from:to;", to 0: running */
+            char *end;
+            long from = strtol(s, &end, 10);
+            if (*end != ':')
+                break;
+            long to = strtol(end + 1, &end, 10);
+            if (*end != ';')
+                break;
+            fz[nfz++] = (sch_frozen){(int32_t)from, to ? (int32_t)to : INT32_MAX};
+            s = end + 1;
+        }
+        rc = sch_interest_frozen(rule, v->due, principal, red, n, fz, nfz, until, &r, errstr,
+                                 errlen);
         if (rc == 0) {
             out->interest = r.interest_minor;
             out->compensation =

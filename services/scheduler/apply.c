@@ -24,6 +24,7 @@
 
 #include "amounts.h"
 #include "debtor.h"
+#include "plan.h"
 #include "policy_set.h"
 #include "clock.h"
 #include "records.h"
@@ -87,9 +88,9 @@ static int handled(ct_type t)
     case CT_EV_CONTACT_LOGGED:
     case CT_EV_CONTACT_RESUMED:
         return 1;
-    case CT_EV_PLAN_AGREED: /* instalment plans: not acted on yet (issue 16) */
+    case CT_EV_PLAN_AGREED: /* acted on when the policy has "instalments" */
     case CT_EV_PLAN_CANCELLED:
-        return 0;
+        return 1;
     default:
         return 0; /* the scheduler's own types */
     }
@@ -222,6 +223,12 @@ int sch_plan_event(sch_ctx *c, const sch_event *se, int phase)
                 if (!rec(c, 'i', SCH_T_INV, t, p->invoice_ids.v[i]))
                     return -1;
         }
+        if (type == CT_EV_PLAN_AGREED && c->pol->plans.enabled) {
+            const ct_plan *p = &e->data.plan;
+            for (size_t i = 0; i < p->invoice_ids.n; i++)
+                if (!rec(c, 'i', SCH_T_INV, t, p->invoice_ids.v[i]))
+                    return -1;
+        }
         if (type == CT_EV_PAYMENT_RECEIVED) {
             const ct_payment *p = &e->data.payment;
             for (size_t i = 0; i < p->nallocations; i++) {
@@ -247,8 +254,15 @@ int sch_plan_event(sch_ctx *c, const sch_event *se, int phase)
         }
         return 0;
     }
+    sch_rec *whole = have(c, 'c', t, cu);
+    if (whole && whole->u.cust.plan.id[0]) { /* a plan: every open invoice (plan_settle) */
+        for (int i = 0; i < whole->u.cust.open.n; i++)
+            if (!rec(c, 'i', SCH_T_INV, t, whole->u.cust.open.v[i]))
+                return -1;
+    }
     if (type == CT_EV_PAYMENT_RECEIVED ||
         (type == CT_EV_PROMISE_MADE && c->pol->promises_enabled) ||
+        (type == CT_EV_PLAN_AGREED && c->pol->plans.enabled) ||
         (type == CT_EV_CONTACT_CEASED && c->pol->contact.on_cease)) {
         sch_rec *cr = have(c, 'c', t, cu);
         for (int i = 0; cr && i < cr->u.cust.open.n; i++)
@@ -330,6 +344,8 @@ static int out_add(sch_ctx *c, int part, char topic, const char *id, const char 
  * and defer(), and back. */
 #define NOTICE_IDX(kind) ((kind) == 'c' ? -2 : (kind) == 'b' ? -3 : -4)
 #define NOTICE_KIND(idx) ((idx) == -2 ? 'c' : (idx) == -3 ? 'b' : 'i')
+/* an instalment reminder (its step and id: c->plan_step, c->plan_cmd) */
+#define PLAN_IDX -5
 
 /* Records a decision that publishes nothing (only when c->decide): the
  * step idx of inv's ladder (-1: its payment thanks, -2 and -3: its notice
@@ -343,7 +359,12 @@ static int decide(sch_ctx *c, const sch_rec *inv, int idx, const char *rule, int
     char id[SCH_CMD_ID_LEN], key[CT_KEY_MAX];
     sch_step thanks;
     const sch_step *st = &thanks;
-    if (idx <= -2) { /* a notice: a cease confirmation, a promise broken */
+    if (idx == PLAN_IDX) { /* an instalment reminder */
+        if (!c->plan_step)
+            return 0;
+        st = c->plan_step;
+        cm_strlcpy(id, c->plan_cmd, sizeof id);
+    } else if (idx <= -2) { /* a notice: a cease confirmation, a promise broken */
         char kind = NOTICE_KIND(idx);
         const char *tpl;
         memset(&thanks, 0, sizeof thanks);
@@ -380,6 +401,46 @@ static int decide(sch_ctx *c, const sch_rec *inv, int idx, const char *rule, int
                    sch_decision_json(inv, st, idx, v->attempt, rule, scheduled));
 }
 
+/* 1 when the debtor has a plan (and the policy runs plans) covering
+ * invoice inv_id. */
+static int in_plan(const sch_ctx *c, const sch_rec *cust, const char *inv_id)
+{
+    return c->pol->plans.enabled && cust && cust->u.cust.plan.id[0] &&
+           sch_csv_has(cust->u.cust.plan.invoices, inv_id);
+}
+
+/* The plan's ladder step to start an instalment due on due with: the first
+ * whose time is still to come (nsteps: none). */
+static int plan_first_step(const sch_ctx *c, const sch_rec *cust, int32_t due)
+{
+    const sch_ladder *l = &c->pol->ladders[c->pol->plans.ladder];
+    int idx;
+    int64_t when;
+    if (sch_next_step(l, sch_cust_tz(c, cust), due, 0, c->now, 0, &idx, &when) < 0)
+        return l->nsteps;
+    return idx;
+}
+
+/* The plan's next action: its current instalment's next reminder, or the
+ * instant that instalment breaks, whichever comes first (now when the
+ * schedule says the plan is over: plan_fire settles it). */
+static int64_t plan_next_ms(const sch_ctx *c, const sch_rec *cust)
+{
+    const sch_cust *cu = &cust->u.cust;
+    sch_plan_pos pos;
+    if (sch_plan_position(cu->plan.schedule, cu->plan.paid, &pos) < 0 || pos.k >= pos.n)
+        return c->now;
+    const cm_tz *tz = sch_cust_tz(c, cust);
+    int64_t brk = sch_plan_break_at(tz, pos.due, c->pol->plans.grace_days);
+    const sch_ladder *l = &c->pol->ladders[c->pol->plans.ladder];
+    if (cu->plan.step >= 0 && cu->plan.step < l->nsteps) {
+        int64_t t = sch_step_time(&l->steps[cu->plan.step], tz, pos.due);
+        if (t < brk)
+            return t;
+    }
+    return brk;
+}
+
 /* Arms the next ladder step from index from (or clears the timer). */
 static void arm(sch_ctx *c, sch_rec *inv, sch_rec *cust, int from, int collapse)
 {
@@ -390,6 +451,15 @@ static void arm(sch_ctx *c, sch_rec *inv, sch_rec *cust, int from, int collapse)
     inv->dirty = 1;
     free(v->moved_rules); /* a new schedule: what moved the old one is gone */
     v->moved_rules = NULL;
+    if (v->status == 'o' && in_plan(c, cust, inv->id)) { /* the plan runs it */
+        if (!strcmp(cust->u.cust.plan.primary, inv->id)) {
+            v->next_kind = 'n';
+            v->next_ms = plan_next_ms(c, cust);
+        } else if (v->next_kind == 's' || v->next_kind == 'p' || v->next_kind == 'n') {
+            v->next_kind = 0, v->next_ms = 0;
+        }
+        return;
+    }
     if (v->status == 'o' && v->promise_id[0]) { /* paused until the promise breaks */
         v->next_kind = 'p';
         v->next_ms = v->promise_until;
@@ -564,6 +634,229 @@ static int ev_promise(sch_ctx *c, const ct_event *e, sch_rec *cust, char *errstr
     return 0;
 }
 
+static int32_t local_today(const sch_ctx *c, const sch_rec *cust);
+
+/* ---- instalment plans (policy "instalments"; docs/policy.md) ----
+ *
+ * A plan lives on its debtor (state.h, plan): the schedule, what was
+ * paid towards it, the current instalment and its next reminder, and the
+ * invoice whose timer runs it (the primary: the first open invoice of
+ * the plan's list; timer kind 'n', arm). The plan's other open invoices
+ * are paused (no timer). Payments to the plan's invoices fill the
+ * instalments in order (pay_inv). Every event of a debtor with a plan
+ * loads all its open invoices (sch_plan_event), and so does a firing
+ * round whose timer is a plan's (sch_plan_fire), so plan_settle can
+ * re-arm them all after each. The plan ends when payments reach its total
+ * or none of its invoices is open any more (plan.completed), when an
+ * instalment is still short at its break instant (plan.broken, plan_fire)
+ * or on plan.cancelled; the invoices' ladders then resume, the steps
+ * missed meanwhile collapsed into one. */
+
+/* The plan's invoices that are open, loaded, in the plan's order, into
+ * out (at most CT_LIST_MAX); -1 when one of them is not loaded (a batch
+ * that did not load the debtor whole: nothing is decided). */
+static int plan_open(sch_ctx *c, const sch_rec *cust, sch_rec **out, size_t *n)
+{
+    const char *s = cust->u.cust.plan.invoices ? cust->u.cust.plan.invoices : "";
+    *n = 0;
+    while (*s == ',' && s[1] && *n < CT_LIST_MAX) {
+        const char *comma = strchr(s + 1, ',');
+        char id[SCH_ID_LEN];
+        size_t l = comma ? (size_t)(comma - s - 1) : strlen(s + 1);
+        if (!comma || l == 0 || l >= sizeof id)
+            break;
+        memcpy(id, s + 1, l);
+        id[l] = 0;
+        s = comma;
+        if (!sch_strlist_has(&cust->u.cust.open, id))
+            continue; /* closed: paid, credited, voided */
+        sch_rec *r = have(c, 'i', cust->tenant, id);
+        if (!r || !r->exists)
+            return -1;
+        out[(*n)++] = r;
+    }
+    return 0;
+}
+
+/* Interest "freeze": the invoice's days without interest start on day
+ * (start) or the running ones end before day (!start). */
+static void plan_freeze(sch_ctx *c, sch_rec *inv, int32_t day, int start)
+{
+    sch_inv *v = &inv->u.inv;
+    char buf[32];
+    size_t l = v->frozen ? strlen(v->frozen) : 0;
+    if (start) {
+        snprintf(buf, sizeof buf, "%ld:0;", (long)day);
+        if (sch_str_append(&v->frozen, buf) < 0)
+            c->oom = 1;
+    } else if (l >= 3 && !strcmp(v->frozen + l - 3, ":0;")) {
+        v->frozen[l - 2] = 0; /* "from:" */
+        snprintf(buf, sizeof buf, "%ld;", (long)day);
+        if (sch_str_append(&v->frozen, buf) < 0)
+            c->oom = 1;
+    } else {
+        return;
+    }
+    inv->dirty = 1;
+}
+
+/* Ends the plan of cust: publishes plan.broken (pos: the instalment that
+ * broke) or plan.completed (type; CT_EV_NONE: cancelled, nothing
+ * published), drops it, and resumes the ladders of its open invoices. */
+static int plan_end(sch_ctx *c, sch_rec *cust, sch_rec *const *open, size_t n, sch_rec *from,
+                    ct_type type, const sch_plan_pos *pos, const char *why)
+{
+    sch_cust *cu = &cust->u.cust;
+    char id[SCH_CMD_ID_LEN], key[CT_KEY_MAX], h[SCH_ID_LEN + 64];
+    snprintf(h, sizeof h, "n@%lld!%s:%s;", (long long)c->now, why, cu->plan.id);
+    if (type != CT_EV_NONE && from) {
+        snprintf(key, sizeof key, "%s/%s", cust->tenant, cust->id);
+        if (out_add(c, from->u.inv.part, 'e', id, key,
+                    sch_event_plan(from, cust, type, pos, c->now, id, sizeof id)) < 0)
+            return -1;
+    }
+    /* frozen interest runs again from today, on every invoice of the plan */
+    int32_t today = local_today(c, cust);
+    for (const char *s = cu->plan.invoices ? cu->plan.invoices : ""; *s == ',' && s[1];) {
+        const char *comma = strchr(s + 1, ',');
+        char iid[SCH_ID_LEN];
+        size_t l = comma ? (size_t)(comma - s - 1) : 0;
+        if (!comma || l == 0 || l >= sizeof iid)
+            break;
+        memcpy(iid, s + 1, l);
+        iid[l] = 0;
+        sch_rec *r = have(c, 'i', cust->tenant, iid);
+        if (r && r->exists)
+            plan_freeze(c, r, today, 0);
+        s = comma;
+    }
+    sch_cust_plan_clear(cu);
+    cust->dirty = 1;
+    for (size_t i = 0; i < n; i++) {
+        hist(open[i], h);
+        arm(c, open[i], cust, open[i]->u.inv.step, 1);
+    }
+    return 0;
+}
+
+/* After an event or a fired plan timer: ends a plan paid in full (or
+ * with nothing left open), else moves to the instalment payments reached
+ * and re-arms the plan's invoices (a new primary if the old one closed). */
+static int plan_settle(sch_ctx *c, sch_rec *cust)
+{
+    sch_cust *cu = &cust->u.cust;
+    sch_rec *open[CT_LIST_MAX];
+    size_t n = 0;
+    sch_plan_pos pos;
+    if (!cu->plan.id[0] || plan_open(c, cust, open, &n) < 0)
+        return 0;
+    if (!c->pol->plans.enabled || sch_plan_position(cu->plan.schedule, cu->plan.paid, &pos) < 0)
+        return plan_end(c, cust, open, n, NULL, CT_EV_NONE, &pos, "dropped");
+    if (pos.k >= pos.n || n == 0 || cu->plan.paid >= cu->plan.total) {
+        sch_rec *from = n ? open[0] : have(c, 'i', cust->tenant, cu->plan.primary);
+        return plan_end(c, cust, open, n, from, CT_EV_PLAN_COMPLETED, &pos, "completed");
+    }
+    if (pos.k != cu->plan.k) { /* an instalment paid: the next one's reminders */
+        cu->plan.k = pos.k;
+        cu->plan.step = plan_first_step(c, cust, pos.due);
+        cust->dirty = 1;
+    }
+    int primary_open = 0;
+    for (size_t i = 0; i < n; i++)
+        primary_open |= !strcmp(open[i]->id, cu->plan.primary);
+    if (!primary_open) {
+        cm_strlcpy(cu->plan.primary, open[0]->id, sizeof cu->plan.primary);
+        cust->dirty = 1;
+    }
+    for (size_t i = 0; i < n; i++)
+        arm(c, open[i], cust, open[i]->u.inv.step, 0);
+    return 0;
+}
+
+/* plan.agreed: the debtor's plan over its open invoices (docs/policy.md
+ * "Instalment plans"). Refused, naming the field, when an invoice is
+ * unknown, closed, of another debtor or currency, or the debtor already
+ * has another plan (max_active_per_debtor 1). A plan replaces the open
+ * promises over its invoices. */
+static int ev_plan_agreed(sch_ctx *c, const ct_event *e, sch_rec *cust, char *errstr, size_t errlen)
+{
+    const ct_plan *p = &e->data.plan;
+    sch_cust *cu = &cust->u.cust;
+    sch_rec *list[CT_LIST_MAX];
+    size_t n = 0;
+    char field[48], h[SCH_ID_LEN + 64];
+    if (!c->pol->plans.enabled) {
+        c->ignored++;
+        return 0;
+    }
+    if (cu->plan.id[0]) {
+        if (!strcmp(cu->plan.id, p->plan_id))
+            return 0; /* a replay */
+        return bad(errstr, errlen, "data.plan_id",
+                   "the debtor has an active plan (instalments.max_active_per_debtor is 1): "
+                   "plan.cancelled first");
+    }
+    for (size_t i = 0; i < p->invoice_ids.n && n < CT_LIST_MAX; i++) {
+        sch_rec *r = have(c, 'i', e->tenant, p->invoice_ids.v[i]);
+        snprintf(field, sizeof field, "data.invoice_ids[%zu]", i);
+        if (!r || !r->exists || strcmp(r->u.inv.customer, e->customer_id) != 0)
+            return bad(errstr, errlen, field,
+                       "not an invoice of this debtor known to the scheduler");
+        if (r->u.inv.status != 'o')
+            return bad(errstr, errlen, field, "the invoice is not open");
+        if (strcmp(r->u.inv.currency, p->currency) != 0)
+            return bad(errstr, errlen, "data.currency",
+                       "must be the currency of the plan's invoices");
+        list[n++] = r;
+    }
+    char *names = strdup(","), *schedule = sch_plan_schedule(p);
+    for (size_t i = 0; names && i < n; i++)
+        if (sch_str_append(&names, list[i]->id) < 0 || sch_str_append(&names, ",") < 0) {
+            free(names);
+            names = NULL;
+        }
+    if (!names || !schedule) {
+        free(names);
+        free(schedule);
+        return bad(errstr, errlen, "internal", "out of memory");
+    }
+    sch_cust_plan_clear(cu);
+    cm_strlcpy(cu->plan.id, p->plan_id, sizeof cu->plan.id);
+    cm_strlcpy(cu->plan.currency, p->currency, sizeof cu->plan.currency);
+    cm_strlcpy(cu->plan.primary, list[0]->id, sizeof cu->plan.primary);
+    cu->plan.total = p->total_minor;
+    cu->plan.invoices = names;
+    cu->plan.schedule = schedule;
+    cu->plan.agreed = local_today(c, cust);
+    cu->plan.k = 0;
+    cu->plan.step = plan_first_step(c, cust, p->instalments[0].due_on.day);
+    cust->dirty = 1;
+    snprintf(h, sizeof h, "n@%lld!agreed:%s;", (long long)c->now, p->plan_id);
+    for (size_t i = 0; i < n; i++) {
+        if (list[i]->u.inv.promise_id[0]) /* replaced: the plan pauses it (arm) */
+            promise_drop(c, list[i], cust, list[i]->u.inv.promise_id, NULL);
+        hist(list[i], h);
+        if (c->pol->plans.freeze)
+            plan_freeze(c, list[i], cu->plan.agreed, 1);
+        arm(c, list[i], cust, list[i]->u.inv.step, 0);
+    }
+    return 0; /* plan_settle re-arms after the event */
+}
+
+/* plan.cancelled of the debtor's plan: the ladders resume. */
+static int ev_plan_cancelled(sch_ctx *c, const ct_event *e, sch_rec *cust)
+{
+    sch_cust *cu = &cust->u.cust;
+    sch_rec *open[CT_LIST_MAX];
+    size_t n = 0;
+    if (!c->pol->plans.enabled || strcmp(cu->plan.id, e->data.plan_cancel.plan_id) != 0 ||
+        plan_open(c, cust, open, &n) < 0) {
+        c->ignored++;
+        return 0;
+    }
+    return plan_end(c, cust, open, n, NULL, CT_EV_NONE, NULL, "cancelled");
+}
+
 static void close_inv(sch_ctx *c, sch_rec *inv, sch_rec *cust, char status)
 {
     /* a step moved and never sent leaves with the ladder: its reasons are
@@ -612,6 +905,10 @@ static void pay_inv(sch_ctx *c, sch_rec *inv, sch_rec *cust, int64_t amt, const 
     }
     if (promise_payment(c, inv, cust, amt) < 0)
         c->oom = 1;
+    if (in_plan(c, cust, inv->id)) { /* fills the plan's instalments in order */
+        cust->u.cust.plan.paid += amt;
+        cust->dirty = 1;
+    }
     /* the principal paid: its fees are waived as the policy says first,
      * so an offer only settles what is still owed after that */
     if (v->status == 'o' && sch_inv_principal(v) == 0 && v->fees > 0)
@@ -666,6 +963,11 @@ static void unpay_inv(sch_ctx *c, sch_rec *inv, sch_rec *cust, int64_t amt)
 {
     sch_inv *v = &inv->u.inv;
     reduction_drop(v, amt);
+    if (in_plan(c, cust, inv->id)) {
+        sch_cust *cu = &cust->u.cust;
+        cu->plan.paid = cu->plan.paid > amt ? cu->plan.paid - amt : 0;
+        cust->dirty = 1;
+    }
     v->paid -= amt;
     if (v->paid < 0)
         v->paid = 0;
@@ -1294,6 +1596,10 @@ static int apply_inner(sch_ctx *c, const sch_event *se, int part, int from_pendi
         return 0;
     case CT_EV_PROMISE_MADE:
         return ev_promise(c, e, cust, errstr, errlen);
+    case CT_EV_PLAN_AGREED:
+        return ev_plan_agreed(c, e, cust, errstr, errlen);
+    case CT_EV_PLAN_CANCELLED:
+        return ev_plan_cancelled(c, e, cust);
     case CT_EV_CONTACT_RESUMED: /* consent again: lifts a cease and an opt-out */
         cust_touch(c, cust, cu);
         if (e->data.resumed.channel == CT_CH_NONE) {
@@ -1450,8 +1756,12 @@ int sch_apply_event(sch_ctx *c, const sch_event *se, int part, char *errstr, siz
 {
     pick_policy(c, se->ev.tenant);
     int rc = apply_inner(c, se, part, 0, errstr, errlen);
-    if (rc >= 0)
+    if (rc >= 0) {
+        sch_rec *cust = have(c, 'c', se->ev.tenant, se->ev.customer_id);
+        if (cust && cust->u.cust.plan.id[0] && plan_settle(c, cust) < 0)
+            c->oom = 1;
         exposure_sync_debtor(c, &se->ev);
+    }
     if (c->oom) {
         c->oom = 0;
         return bad(errstr, errlen, "internal", "out of memory");
@@ -1614,8 +1924,11 @@ static int defer(sch_ctx *c, sch_rec *inv, const sch_rec *cust, const cm_tz *tz,
         return 0;
     char h[200];
     if (idx < 0)
-        snprintf(h, sizeof h, "%c@%lld!%s;", idx == -1 ? 't' : NOTICE_KIND(idx), (long long)c->now,
-                 rule);
+        snprintf(h, sizeof h, "%c@%lld!%s;",
+                 idx == -1         ? 't'
+                 : idx == PLAN_IDX ? 'n'
+                                   : NOTICE_KIND(idx),
+                 (long long)c->now, rule);
     else
         snprintf(h, sizeof h, "%d.%d@%lld!%s;", idx, v->attempt, (long long)c->now, rule);
     hist(inv, h);
@@ -1870,12 +2183,13 @@ int sch_plan_fire(sch_ctx *c, size_t nrec, int phase)
     if (phase == 1) {
         for (size_t i = 0; i < nrec; i++) {
             sch_rec *inv = sch_map_at(c->map, i);
-            if (!inv || inv->type != SCH_T_INV || !inv->exists || inv->u.inv.next_kind != 's' ||
+            if (!inv || inv->type != SCH_T_INV || !inv->exists ||
+                (inv->u.inv.next_kind != 's' && inv->u.inv.next_kind != 'n') ||
                 inv->u.inv.next_ms > c->now)
                 continue;
             pick_policy(c, inv->tenant);
-            if (!c->pol->grouping)
-                continue;
+            if (inv->u.inv.next_kind == 's' && !c->pol->grouping)
+                continue; /* a plan's timer always needs its debtor whole */
             sch_key(key, sizeof key, c->prefix, 'c', inv->tenant, inv->u.inv.customer);
             sch_rec *cust = sch_map_get(c->map, key);
             if (cust && cust->loaded && cust->u.cust.partial) {
@@ -1939,6 +2253,88 @@ static int may_join(sch_ctx *c, const sch_rec *inv, const sch_rec *cust, ct_chan
 }
 
 static int fire_inner(sch_ctx *c, sch_rec *inv, sch_rec *cust);
+
+/* The timer of the invoice running a plan (kind 'n'): the current
+ * instalment breaks when still short at its break instant (plan.broken,
+ * the ladders resume), else its next reminder goes (through the contact
+ * rules, like a ladder step; counted by the caps), and the timer moves to
+ * the next action. The debtor is loaded whole (sch_plan_fire). */
+static int plan_fire(sch_ctx *c, sch_rec *inv, sch_rec *cust, const cm_tz *tz, const char *key)
+{
+    sch_inv *v = &inv->u.inv;
+    sch_cust *cu = cust ? &cust->u.cust : NULL;
+    sch_rec *open[CT_LIST_MAX];
+    size_t n = 0;
+    sch_plan_pos pos;
+    char h[SCH_ID_LEN + 64], id[SCH_CMD_ID_LEN];
+    if (!cu || cu->partial || !cu->plan.id[0] || strcmp(cu->plan.primary, inv->id) != 0 ||
+        plan_open(c, cust, open, &n) < 0) {
+        v->next_kind = 0; /* the plan is gone or moved on: the ladder resumes */
+        arm(c, inv, cust, v->step, 1);
+        return 0;
+    }
+    if (!c->pol->plans.enabled || sch_plan_position(cu->plan.schedule, cu->plan.paid, &pos) < 0 ||
+        pos.k >= pos.n)
+        return plan_settle(c, cust) < 0 ? -1 : 0;
+    if (c->now >= sch_plan_break_at(tz, pos.due, c->pol->plans.grace_days)) {
+        c->plans_broken++;
+        return plan_end(c, cust, open, n, inv, CT_EV_PLAN_BROKEN, &pos, "broken") < 0 ? -1 : 1;
+    }
+    const sch_ladder *l = &c->pol->ladders[c->pol->plans.ladder];
+    int s = cu->plan.step, sent = 0;
+    if (s < 0 || s >= l->nsteps || sch_step_time(&l->steps[s], tz, pos.due) > c->now) {
+        v->next_ms = plan_next_ms(c, cust); /* nothing due yet */
+        return 0;
+    }
+    sch_step chosen = l->steps[s];
+    const char *held = NULL;
+    if (chosen.nchannels > 0) {
+        int pick = pick_channel(&chosen, cust);
+        if (pick < 0)
+            held = "no_channel";
+        else
+            chosen.channel = chosen.channels[pick];
+    } else {
+        held = blocked(cust, ct_channel_name(chosen.channel));
+    }
+    char *payload = sch_command_instalment(inv, (const sch_rec *const *)open, n, cust, c->pol, tz,
+                                           &chosen, s, &pos, v->next_ms, c->now, id, sizeof id);
+    if (!payload)
+        return id_too_long(inv);
+    c->plan_step = &chosen;
+    c->plan_cmd = id;
+    int d = held ? 0
+                 : defer(c, inv, cust, tz, PLAN_IDX, chosen.send_hour * 60 + chosen.send_minute,
+                         (int)chosen.channel);
+    if (held && decide(c, inv, PLAN_IDX, held, v->next_ms) < 0)
+        d = -1;
+    c->plan_step = NULL;
+    c->plan_cmd = NULL;
+    if (d != 0) { /* moved by the contact rules (the timer with it), or out of memory */
+        free(payload);
+        return d;
+    }
+    if (held) {
+        free(payload);
+        snprintf(h, sizeof h, "n@%lld!hold:%d/%d;", (long long)c->now, pos.k + 1, s);
+        c->skipped++;
+    } else {
+        if (out_add(c, v->part, 'c', id, key, payload) < 0)
+            return -1;
+        snprintf(h, sizeof h, "n@%lld!reminder:%d/%d;", (long long)c->now, pos.k + 1, s);
+        c->fired++;
+        sent = 1;
+        if (log_send(c, cust, tz, (int)chosen.channel) < 0)
+            return -1;
+    }
+    hist(inv, h);
+    free(v->moved_rules);
+    v->moved_rules = NULL;
+    cu->plan.step = s + 1;
+    cust->dirty = 1;
+    v->next_ms = plan_next_ms(c, cust);
+    return sent;
+}
 
 static int cmp_items(const void *a, const void *b)
 {
@@ -2093,6 +2489,8 @@ static int fire_inner(sch_ctx *c, sch_rec *inv, sch_rec *cust)
         promise_clear(c, inv, cust, 1); /* the ladder resumes, missed steps collapsed */
         return primary;
     }
+    if (v->next_kind == 'n') /* an instalment plan's reminder or break */
+        return plan_fire(c, inv, cust, tz, key);
     if (v->next_kind == 'c' || v->next_kind == 'b' || v->next_kind == 'i') { /* a one-off notice */
         char kind = v->next_kind;
         ct_channel ch;

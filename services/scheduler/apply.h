@@ -78,6 +78,11 @@ typedef struct sch_ctx {
     sch_gathered *gath;
     size_t ngath, capgath;
     int pulling; /* sch_fire_groups is firing a step due later the same day */
+    /* an instalment reminder being decided (apply.c plan_fire), for its
+     * decision line */
+    const sch_step *plan_step;
+    const char *plan_cmd;
+    long long plans_broken; /* plan.broken published */
 } sch_ctx;
 
 /* Sets up a ctx over map (the ctx borrows pol, prefix and map). */

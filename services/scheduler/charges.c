@@ -119,6 +119,31 @@ int sch_interest(const sch_interest_rule *rule, int32_t due_on, int64_t principa
                  const sch_reduction *red, int nred, int32_t until, sch_interest_result *out,
                  char *errstr, size_t errlen)
 {
+    return sch_interest_frozen(rule, due_on, principal, red, nred, NULL, 0, until, out, errstr,
+                               errlen);
+}
+
+/* 1 when day is frozen; *edge: the next day the answer may change. */
+static int frozen_on(const sch_frozen *fz, int nfz, int32_t day, int32_t *edge)
+{
+    int in = 0;
+    *edge = INT32_MAX;
+    for (int i = 0; i < nfz; i++) {
+        if (day >= fz[i].from && day < fz[i].to) {
+            in = 1;
+            if (fz[i].to < *edge)
+                *edge = fz[i].to;
+        } else if (fz[i].from > day && fz[i].from < *edge) {
+            *edge = fz[i].from;
+        }
+    }
+    return in;
+}
+
+int sch_interest_frozen(const sch_interest_rule *rule, int32_t due_on, int64_t principal,
+                        const sch_reduction *red, int nred, const sch_frozen *frozen, int nfrozen,
+                        int32_t until, sch_interest_result *out, char *errstr, size_t errlen)
+{
     memset(out, 0, sizeof *out);
     out->ref_day = -1;
     out->days_late = until > due_on ? until - due_on : 0;
@@ -163,9 +188,17 @@ int sch_interest(const sch_interest_rule *rule, int32_t due_on, int64_t principa
         for (int i = 0; i < nred; i++)
             if (red[i].day + 1 > day && red[i].day + 1 < end)
                 end = red[i].day + 1;
+        int32_t edge;
+        int frozen_run = frozen_on(frozen, nfrozen, day, &edge);
+        if (edge < end)
+            end = edge;
+        if (frozen_run) { /* no interest on these days, no period */
+            day = end;
+            continue;
+        }
         num += (i128)balance_on(principal, red, nred, day) * rate * (end - day);
         sch_interest_period *p = out->nperiods ? &out->periods[out->nperiods - 1] : NULL;
-        if (p && p->rate == rate)
+        if (p && p->rate == rate && p->to + 1 == day)
             p->to = end - 1; /* runs split by a payment or an unchanged half-year merge */
         else if (out->nperiods < SCH_INT_PERIODS_MAX)
             out->periods[out->nperiods++] = (sch_interest_period){day, end - 1, rate};

@@ -107,6 +107,16 @@ typedef struct sch_interest_result {
  * (until: the debtor's local date of the computation or of the payment in
  * full). rule NULL or scheme none: 0. -1 with errstr when a table has no
  * rate in force on a day it is needed, or on a negative amount. */
+/* Days on which no interest accrues (an instalment plan with interest
+ * "freeze", issue 16): from .. to - 1 (to INT32_MAX: still running). */
+typedef struct sch_frozen {
+    int32_t from, to;
+} sch_frozen;
+/* sch_interest with frozen[0..nfrozen) left out: a frozen day bears no
+ * interest and starts no period (the days late stay until - due_on). */
+int sch_interest_frozen(const sch_interest_rule *rule, int32_t due_on, int64_t principal,
+                        const sch_reduction *red, int nred, const sch_frozen *frozen, int nfrozen,
+                        int32_t until, sch_interest_result *out, char *errstr, size_t errlen);
 int sch_interest(const sch_interest_rule *rule, int32_t due_on, int64_t principal,
                  const sch_reduction *red, int nred, int32_t until, sch_interest_result *out,
                  char *errstr, size_t errlen);

@@ -74,6 +74,10 @@ static void entry(const char *e, size_t n, const sch_ladder *l, const sch_policy
                                            : rule);
         return;
     }
+    if (strcmp(buf, "n") == 0) { /* an instalment plan: agreed:<id>, reminder:<k>/<s>, ... */
+        printf("  %s  instalment plan: %s\n", t, rule ? rule : "decided");
+        return;
+    }
     if (strcmp(buf, "p") == 0) {
         printf("  %s  promise %s: the ladder resumes\n", t, rule ? rule : "decided");
         return;
@@ -166,6 +170,7 @@ int sch_explain_main(int argc, char **argv)
                      : v->next_kind == 'c' ? "cease confirmation"
                      : v->next_kind == 'b' ? "promise-broken notice"
                      : v->next_kind == 'i' ? "interest claim"
+                     : v->next_kind == 'n' ? "instalment plan"
                                            : "none";
     printf("  next: %s", nk);
     if (v->next_kind == 's' && l && v->step < l->nsteps)

@@ -26,7 +26,7 @@ __attribute__((format(printf, 3, 4))) static void fmt(char *dst, size_t len, con
     va_end(ap);
 }
 
-static const char *const reserved_top[] = {"escalation", "instalments", "comment", NULL};
+static const char *const reserved_top[] = {"escalation", "comment", NULL};
 
 static int in_list(const char *s, const char *const *l)
 {
@@ -827,6 +827,60 @@ static int parse_grouping(json_t *doc, sch_policy *pol, char *errstr, size_t err
     return 0;
 }
 
+/* instalments: {ladder, grace_days, interest, max_active_per_debtor}
+ * (after the ladders). The ladder reminds of each instalment: its steps
+ * may not escalate, charge a fee or make an offer. */
+static int parse_plans(json_t *doc, sch_policy *pol, char *errstr, size_t errlen)
+{
+    json_t *o = json_object_get(doc, "instalments"), *v;
+    const char *key;
+    static const char *const keys[] = {"ladder",  "grace_days", "interest", "max_active_per_debtor",
+                                       "comment", NULL};
+    char p[320], ln[SCH_NAME_MAX], how[16];
+    long long g, m;
+    if (!o)
+        return 0;
+    if (!json_is_object(o))
+        return err(errstr, errlen, "instalments", "must be an object");
+    int only_comment = 1;
+    json_object_foreach(o, key, v)
+    {
+        if (!in_list(key, keys)) {
+            fmt(p, sizeof p, "instalments.%s", key);
+            return err(errstr, errlen, p, "unknown key (see docs/policy.md)");
+        }
+        only_comment &= !strcmp(key, "comment");
+    }
+    if (only_comment) /* the placeholder format 1 reserved ({"comment": ...}): off */
+        return 0;
+    if (get_str(o, "ladder", ln, sizeof ln, NULL, "instalments", errstr, errlen) < 0)
+        return -1;
+    int li = find_ladder(pol, ln);
+    if (li < 0)
+        return err(errstr, errlen, "instalments.ladder", "names no ladder of \"ladders\"");
+    const sch_ladder *l = &pol->ladders[li];
+    for (int i = 0; i < l->nsteps; i++) {
+        const sch_step *st = &l->steps[i];
+        fmt(p, sizeof p, "ladders.%s[%d]", ln, i);
+        if (st->kind == CT_KIND_ESCALATION)
+            return err(errstr, errlen, p, "an instalment reminder cannot escalate");
+        if (st->fee.enabled || st->offer.kind != SCH_OFFER_NONE)
+            return err(errstr, errlen, p, "an instalment reminder has no fee or offer");
+    }
+    if (get_int(o, "grace_days", &g, 3, 0, 60, "instalments", errstr, errlen) < 0 ||
+        get_int(o, "max_active_per_debtor", &m, 1, 1, 1, "instalments", errstr, errlen) < 0 ||
+        get_str(o, "interest", how, sizeof how, "freeze", "instalments", errstr, errlen) < 0)
+        return -1;
+    if (strcmp(how, "freeze") != 0 && strcmp(how, "continue") != 0)
+        return err(errstr, errlen, "instalments.interest", "must be \"freeze\" or \"continue\"");
+    pol->plans.enabled = 1;
+    pol->plans.ladder = li;
+    pol->plans.grace_days = (int)g;
+    pol->plans.freeze = how[0] == 'f';
+    pol->plans.max_active = (int)m;
+    return 0;
+}
+
 int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t errlen)
 {
     json_error_t je;
@@ -843,10 +897,10 @@ int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t err
     json_t *doc = out->doc;
     if (!json_is_object(doc))
         goto fail_msg_obj;
-    static const char *const known[] = {"version",    "defaults",      "payment_thanks", "ladders",
-                                        "strategies", "contact_rules", "promises",       "fees",
-                                        "interest",   "risk",          "costs",          "grouping",
-                                        NULL};
+    static const char *const known[] = {
+        "version",       "defaults", "payment_thanks", "ladders",  "strategies",
+        "contact_rules", "promises", "fees",           "interest", "risk",
+        "costs",         "grouping", "instalments",    NULL};
     json_object_foreach(doc, key, v)
     {
         if (!in_list(key, known) && !in_list(key, reserved_top)) {
@@ -922,6 +976,8 @@ int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t err
     if (parse_grouping(doc, out, errstr, errlen) < 0)
         goto fail;
     if (parse_promises(doc, out, errstr, errlen) < 0)
+        goto fail;
+    if (parse_plans(doc, out, errstr, errlen) < 0)
         goto fail;
     json_t *costs = json_object_get(doc, "costs");
     if (costs && !json_is_object(costs)) { /* read by the reporter (ARREARS_REPORTER_COSTS) */

@@ -83,6 +83,19 @@ typedef struct sch_strategy {
                          * "segment" */
 } sch_strategy;
 
+/* "instalments" (issue 16, docs/policy.md "Instalment plans"): how an
+ * agreed plan (plan.agreed) runs. */
+typedef struct sch_plans_policy {
+    int enabled;    /* the section is there: plan.agreed pauses the ladders */
+    int ladder;     /* index into ladders: each instalment's reminders, offsets
+                     * from the instalment's due date */
+    int grace_days; /* an instalment still short this many days after its due
+                     * date breaks the plan */
+    int freeze;     /* interest "freeze" (1): no interest accrues while the plan
+                     * runs; "continue" (0): it does */
+    int max_active; /* max_active_per_debtor (1) */
+} sch_plans_policy;
+
 typedef struct sch_policy {
     int version;
     char default_tz[SCH_NAME_MAX];
@@ -102,6 +115,7 @@ typedef struct sch_policy {
     int promise_on_broken;
     ct_channel promise_on_broken_channel;
     char promise_on_broken_template[SCH_NAME_MAX];
+    sch_plans_policy plans; /* "instalments" */
     /* grouping.one_message_per_debtor: a debtor's steps due on one channel
      * and local day go as one command (apply.c, docs/policy.md) */
     int grouping;

@@ -17,6 +17,7 @@
 #include "clock.h"
 #include "event.h"
 #include "map.h"
+#include "plan.h"
 #include "str.h"
 
 /* The longest ids the builders below write (contract/command.h) must fit
@@ -201,6 +202,7 @@ static void base(ct_command *c, const sch_rec *inv, const sch_rec *cust, const s
     c->amounts = (ct_command_amounts){principal, 0, 0, 0, principal};
     c->has_offer = c->has_interest_basis = c->has_risk = 0;
     c->ntotals = 0;
+    c->has_plan = 0;
     if (pol->risk_in_commands) { /* the debtor's score and why (docs/risk.md) */
         cm_risk_result rr;
         sch_debtor_risk(pol, cust ? &cust->u.cust : NULL, today, &rr);
@@ -470,6 +472,65 @@ cleanup:
     return out;
 }
 
+char *sch_command_instalment(const sch_rec *inv, const sch_rec *const *open, size_t n,
+                             const sch_rec *cust, const sch_policy *pol, const cm_tz *tz,
+                             const sch_step *st, int step, const sch_plan_pos *pos,
+                             int64_t scheduled, int64_t now, char *id, size_t idlen)
+{
+    const sch_cust *cu = &cust->u.cust;
+    ct_command *c = NULL, *one = NULL;
+    char *out = NULL;
+    char rules[CT_COMMAND_RULES_MAX * (CT_COMMAND_RULE_MAX + 1) + 1];
+    idw w = {id, id + idlen - 1, 0};
+    puts_(&w, inv->tenant);
+    put(&w, "/plan/", 6);
+    puts_(&w, cu->plan.id);
+    put(&w, "/instalment/", 12);
+    put_int(&w, pos->k + 1);
+    put(&w, "/step/", 6);
+    put_int(&w, step);
+    if (idlen == 0 || idw_end(&w, id) < 0 || n == 0)
+        return NULL;
+    c = malloc(sizeof *c);
+    one = malloc(sizeof *one);
+    if (!c || !one)
+        goto cleanup;
+    base(c, inv, cust, pol, tz, id, scheduled, now);
+    set_rules(c, inv, rules, sizeof rules);
+    c->kind = st->kind;
+    c->channel = st->channel;
+    c->template_id = st->template_id;
+    c->has_step = 1;
+    c->step = step;
+    c->step_name = st->name;
+    c->attempt = pos->k + 1;
+    c->has_not_after = st->valid_for_ms > 0;
+    c->not_after_ms = scheduled + st->valid_for_ms;
+    c->ninvoices = 0;
+    for (size_t i = 0; i < n && i < CT_LIST_MAX; i++) {
+        base(one, open[i], cust, pol, tz, id, scheduled, now);
+        c->invoices[c->ninvoices++] = one->invoices[0];
+    }
+    c->currency = cu->plan.currency;
+    int64_t left = pos->amount - pos->paid;
+    c->amounts = (ct_command_amounts){left, 0, 0, 0, left};
+    c->has_interest_basis = 0;
+    c->has_plan = 1;
+    c->plan = (ct_command_plan){.plan_id = cu->plan.id,
+                                .instalment = pos->k + 1,
+                                .instalments = pos->n,
+                                .due_on = pos->due,
+                                .amount_minor = pos->amount,
+                                .paid_minor = pos->paid,
+                                .total_minor = cu->plan.total,
+                                .total_paid_minor = cu->plan.paid};
+    out = encode(c);
+cleanup:
+    free(one);
+    free(c);
+    return out;
+}
+
 char *sch_command_notice(const sch_rec *inv, char kind, const sch_rec *cust, const sch_policy *pol,
                          const cm_tz *tz, int64_t scheduled, int64_t now)
 {
@@ -616,6 +677,49 @@ char *sch_event_promise(const sch_rec *inv, ct_type type, int64_t at, char *id, 
     json_object_set_new(d, "currency", json_string(v->currency));
     json_object_set_new(d, "amount_minor", json_integer(v->promise_amount));
     json_object_set_new(d, "promised_on", json_string(day));
+    char *out = json_dumps(e, JSON_COMPACT);
+    json_decref(e);
+    return out;
+}
+
+char *sch_event_plan(const sch_rec *inv, const sch_rec *cust, ct_type type, const sch_plan_pos *pos,
+                     int64_t at, char *id, size_t idlen)
+{
+    const sch_cust *cu = &cust->u.cust;
+    const char *suffix = type == CT_EV_PLAN_BROKEN ? "broken" : "completed";
+    char day[16];
+    if (strlen(cu->plan.id) + 1 + strlen(suffix) <= CT_ID_MAX)
+        snprintf(id, idlen, "%s/%s", cu->plan.id, suffix);
+    else
+        snprintf(id, idlen, "plan/%016llx/%s",
+                 (unsigned long long)cm_fnv1a64(cu->plan.id, strlen(cu->plan.id)), suffix);
+    json_t *d = json_object(), *ids = json_array();
+    json_t *e = event_new(inv, type, id, at, cu->plan.id, d);
+    if (!e || !ids) {
+        json_decref(e);
+        json_decref(ids);
+        return NULL;
+    }
+    json_object_set_new(d, "customer_id", json_string(inv->u.inv.customer));
+    json_object_set_new(d, "plan_id", json_string(cu->plan.id));
+    for (const char *s = cu->plan.invoices ? cu->plan.invoices : ""; *s;) { /* ",a,b," */
+        const char *comma = strchr(s + 1, ',');
+        if (!comma)
+            break;
+        if (comma > s + 1)
+            json_array_append_new(ids, json_stringn(s + 1, (size_t)(comma - s - 1)));
+        s = comma;
+    }
+    json_object_set_new(d, "invoice_ids", ids);
+    json_object_set_new(d, "currency", json_string(cu->plan.currency));
+    json_object_set_new(d, "total_minor", json_integer(cu->plan.total));
+    json_object_set_new(d, "paid_minor", json_integer(cu->plan.paid));
+    if (type == CT_EV_PLAN_BROKEN) {
+        cm_date_format(pos->due, day, sizeof day);
+        json_object_set_new(d, "instalment", json_integer(pos->k + 1));
+        json_object_set_new(d, "due_on", json_string(day));
+        json_object_set_new(d, "short_minor", json_integer(pos->amount - pos->paid));
+    }
     char *out = json_dumps(e, JSON_COMPACT);
     json_decref(e);
     return out;

@@ -70,6 +70,27 @@ int sch_command_id_group(char *out, size_t len, const char *tenant, const char *
  * the items'; rules the union of theirs. NULL on out of memory. */
 char *sch_command_group(const sch_group_item *items, size_t n, const sch_rec *cust,
                         const sch_policy *pol, const cm_tz *tz, const char *id, int64_t now);
+/* An instalment reminder (issue 16): the plan's step st about its
+ * instalment pos->k (plan.h) of the plan of cust, from the invoice inv
+ * that runs the plan (its timer; the tenant, the partition): kind and
+ * template the step's, "invoices" the plan's open invoices (open, of
+ * n), "plan" the instalment, currency and amounts what is left of the
+ * instalment. Its id is
+ *   <tenant>/plan/<plan_id>/instalment/<k+1>/step/<step>
+ * written into id (SCH_CMD_ID_LEN). NULL on out of memory or an id that
+ * does not fit. */
+struct sch_plan_pos;
+char *sch_command_instalment(const sch_rec *inv, const sch_rec *const *open, size_t n,
+                             const sch_rec *cust, const sch_policy *pol, const cm_tz *tz,
+                             const sch_step *st, int step, const struct sch_plan_pos *pos,
+                             int64_t scheduled, int64_t now, char *id, size_t idlen);
+/* plan.broken (type; pos: the instalment that broke) or plan.completed of
+ * the plan of cust, at instant at, from inv (tenant, customer): id
+ * "<plan_id>/broken|completed" ("plan/<fnv64 hex>/..." when that would
+ * pass CT_ID_MAX) into id. JSON text (malloc'd); NULL on out of memory. */
+char *sch_event_plan(const sch_rec *inv, const sch_rec *cust, ct_type type,
+                     const struct sch_plan_pos *pos, int64_t at, char *id, size_t idlen);
+
 /* The payment.thanks command. */
 char *sch_command_thanks(const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
                          const cm_tz *tz, int64_t scheduled, int64_t now);

@@ -4,6 +4,7 @@
  * insertion order (commits write records in the order they were touched). */
 #include "state.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <limits.h>
@@ -280,6 +281,7 @@ static void rec_clear(sch_rec *r)
         free(r->u.inv.moved_rules);
         free(r->u.inv.reductions);
         free(r->u.inv.fee_log);
+        free(r->u.inv.frozen);
         break;
     case SCH_T_CUST:
         free(r->u.cust.contact);
@@ -292,6 +294,7 @@ static void rec_clear(sch_rec *r)
         free(r->u.cust.prefer);
         free(r->u.cust.late_ring);
         free(r->u.cust.exposure);
+        sch_cust_plan_clear(&r->u.cust);
         sch_strlist_free(&r->u.cust.open);
         sch_strlist_free(&r->u.cust.gone);
         sch_strlist_free(&r->u.cust.added);
@@ -424,10 +427,10 @@ static void cpy(char *dst, size_t len, const char *s)
 const char *const sch_inv_fields[] = {
     "v",  "c",  "n",  "cu", "a",  "pd", "cr", "io", "du", "st", "ds", "s",  "at", "nk", "nx",
     "p",  "sg", "vr", "h",  "cn", "tp", "ta", "pi", "pu", "pr", "pa", "pq", "po", "pl", "mr",
-    "ce", "rd", "pn", "fe", "fl", "ok", "op", "of", "oq", "ou", "xc", "um", NULL};
-const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz", "sl",
-                                        "cv", "wn", "rg", "xz", "pc", "kd", "ls",
-                                        "bp", "lp", "dp", "fs", "ex", "cl", NULL};
+    "ce", "rd", "pn", "fe", "fl", "ok", "op", "of", "oq", "ou", "xc", "um", "fz", NULL};
+const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz", "sl", "cv",
+                                        "wn", "rg", "xz", "pc", "kd", "ls", "bp", "lp",
+                                        "dp", "fs", "ex", "cl", "pn", NULL};
 
 int sch_field_index(const char *const *list, const char *f)
 {
@@ -560,6 +563,8 @@ static int inv_field_at(sch_inv *v, int i, const char *s)
     case 41:
         v->unmatched = s[0] == '1';
         break;
+    case 42:
+        return sch_str_set(&v->frozen, s[0] ? s : NULL);
     default:
         break;
     }
@@ -645,6 +650,8 @@ static int cust_field(sch_cust *c, const char *f, const char *s)
         }
     } else if (!strcmp(f, "pc"))
         return sch_str_set(&c->prefer, s[0] ? s : NULL);
+    else if (!strcmp(f, "pn"))
+        return sch_cust_plan_decode(c, s) < 0 && errno == ENOMEM ? -1 : 0;
     else if (!strncmp(f, "o:", 2))
         return strlist_push(&c->open, f + 2);
     else if (!strncmp(f, "u:", 2))
@@ -685,13 +692,14 @@ static void putll(char **p, char *end, long long v, long long dflt)
 char *sch_inv_encode(const sch_rec *r, const char *fs, const char *fv)
 {
     const sch_inv *v = &r->u.inv;
-    size_t cap =
-        1024 + strlen(v->customer) + strlen(v->number) + (v->history ? strlen(v->history) : 0) +
-        (v->credits ? strlen(v->credits) : 0) + strlen(v->thanks_pid) + strlen(v->strategy) +
-        strlen(v->variant) + strlen(v->promise_id) + strlen(v->promise_primary) +
-        (v->promise_invoices ? strlen(v->promise_invoices) : 0) +
-        (v->moved_rules ? strlen(v->moved_rules) : 0) + strlen(v->notice_id) +
-        (v->reductions ? strlen(v->reductions) : 0) + (v->fee_log ? strlen(v->fee_log) : 0);
+    size_t cap = 1024 + strlen(v->customer) + strlen(v->number) +
+                 (v->history ? strlen(v->history) : 0) + (v->credits ? strlen(v->credits) : 0) +
+                 strlen(v->thanks_pid) + strlen(v->strategy) + strlen(v->variant) +
+                 strlen(v->promise_id) + strlen(v->promise_primary) +
+                 (v->promise_invoices ? strlen(v->promise_invoices) : 0) +
+                 (v->moved_rules ? strlen(v->moved_rules) : 0) + strlen(v->notice_id) +
+                 (v->reductions ? strlen(v->reductions) : 0) +
+                 (v->fee_log ? strlen(v->fee_log) : 0) + (v->frozen ? strlen(v->frozen) : 0);
     char *out = malloc(cap), *p = out, *end = out + cap - 1;
     if (!out)
         return NULL;
@@ -854,6 +862,10 @@ char *sch_inv_encode(const sch_rec *r, const char *fs, const char *fv)
             if (v->unmatched)
                 put(&p, end, "1");
             break;
+        case 42:
+            if (v->frozen)
+                put(&p, end, v->frozen);
+            break;
         }
         if (p > val)
             last_nonempty = p;
@@ -963,6 +975,65 @@ int sch_rec_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errle
 const char *const sch_cust_fields[] = {"v",  "tz", "lo", "co", "oo", "cz", "sl", "cv",
                                        "wn", "rg", "xz", "pc", "kd", "tg", "ls", "bp",
                                        "lp", "dp", "fs", "ex", "cl", NULL};
+
+/* ---- instalment plans ("pn": fields separated by 0x1f) ---- */
+
+void sch_cust_plan_clear(sch_cust *c)
+{
+    free(c->plan.invoices);
+    free(c->plan.schedule);
+    memset(&c->plan, 0, sizeof c->plan);
+}
+
+char *sch_cust_plan_encode(const sch_cust *c)
+{
+    const char *inv = c->plan.invoices ? c->plan.invoices : "";
+    const char *sch = c->plan.schedule ? c->plan.schedule : "";
+    size_t n = strlen(c->plan.id) + strlen(inv) + strlen(sch) + strlen(c->plan.primary) + 160;
+    char *out = malloc(n);
+    if (out)
+        snprintf(out, n, "%s\x1f%s\x1f%lld\x1f%lld\x1f%d\x1f%d\x1f%ld\x1f%s\x1f%s\x1f%s",
+                 c->plan.id, c->plan.currency, (long long)c->plan.total, (long long)c->plan.paid,
+                 c->plan.k, c->plan.step, (long)c->plan.agreed, c->plan.primary, inv, sch);
+    return out;
+}
+
+int sch_cust_plan_decode(sch_cust *c, const char *s)
+{
+    const char *f[10];
+    size_t len[10];
+    int n = 0;
+    sch_cust_plan_clear(c);
+    for (const char *p = s; n < 10;) {
+        const char *us = strchr(p, 0x1f);
+        f[n] = p;
+        len[n++] = us ? (size_t)(us - p) : strlen(p);
+        if (!us)
+            break;
+        p = us + 1;
+    }
+    if (n != 10 || len[0] == 0 || len[0] >= sizeof c->plan.id ||
+        len[1] >= sizeof c->plan.currency || len[7] >= sizeof c->plan.primary) {
+        errno = EINVAL;
+        return -1; /* not a plan this version wrote: none */
+    }
+    memcpy(c->plan.id, f[0], len[0]);
+    memcpy(c->plan.currency, f[1], len[1]);
+    memcpy(c->plan.primary, f[7], len[7]);
+    c->plan.total = strtoll(f[2], NULL, 10);
+    c->plan.paid = strtoll(f[3], NULL, 10);
+    c->plan.k = (int)strtol(f[4], NULL, 10);
+    c->plan.step = (int)strtol(f[5], NULL, 10);
+    c->plan.agreed = (int32_t)strtol(f[6], NULL, 10);
+    c->plan.invoices = strndup(f[8], len[8]);
+    c->plan.schedule = strndup(f[9], len[9]);
+    if (!c->plan.invoices || !c->plan.schedule) {
+        sch_cust_plan_clear(c);
+        errno = ENOMEM;
+        return -1;
+    }
+    return 0;
+}
 
 int sch_cust_decode_contact(sch_rec *r, const redisReply *rep)
 {

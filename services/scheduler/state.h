@@ -90,6 +90,8 @@ typedef struct sch_inv {
     int64_t fees;
     char *fee_log;
     int unmatched;   /* no strategy's segment matched: the last strategy runs it */
+    char *frozen;    /* days without interest (a plan with interest "freeze"): "from:to;"
+                      * local days, to 0 while the plan runs (owned; NULL none) */
     int64_t counted; /* what this invoice adds to its debtor's exposure now (open: its
                       * outstanding, else 0), kept in step by apply.c */
     /* the open offer of the last step that made one (0: none): kind 'd'
@@ -137,8 +139,20 @@ typedef struct sch_cust {
     int32_t first_seen;   /* local day the debtor was first seen (0: unknown) */
     int64_t credit_limit; /* customer.upserted credit_limit in credit_currency (0: none) */
     char credit_currency[8];
-    char *exposure;     /* open balance per currency, "GBP:1200;EUR:50;" (owned; NULL none):
-                         * the sum of its invoices' counted (apply.c exposure_sync) */
+    char *exposure; /* open balance per currency, "GBP:1200;EUR:50;" (owned; NULL none):
+                     * the sum of its invoices' counted (apply.c exposure_sync) */
+    /* an active instalment plan (plan.agreed; apply.c "plans"), the hash
+     * field "pn": id ("" none), currency, total, paid towards it, the
+     * current instalment (0-based) and its next reminder step, the local
+     * day agreed, the invoice whose timer runs the plan (primary), the
+     * invoices ",a,b," and the schedule "day:amount;" (both owned) */
+    struct {
+        char id[SCH_ID_LEN], currency[8], primary[SCH_ID_LEN];
+        int64_t total, paid;
+        int k, step;
+        int32_t agreed;
+        char *invoices, *schedule;
+    } plan;
     sch_strlist open;   /* open invoice ids */
     sch_credit *credit; /* unallocated payments */
     int ncredit, capcredit;
@@ -217,6 +231,13 @@ extern const char *const sch_cust_fields[];  /* NULL-terminated */
 extern const char *const sch_inv_fields[];   /* NULL-terminated */
 extern const char *const sch_cust_scalars[]; /* NULL-terminated */
 int sch_field_index(const char *const *list, const char *f); /* -1 if absent */
+
+/* The plan of a customer as its "pn" field (malloc'd; NULL out of
+ * memory), and back (0, -1 malformed or out of memory). */
+char *sch_cust_plan_encode(const sch_cust *c);
+int sch_cust_plan_decode(sch_cust *c, const char *s);
+/* Drops the plan (frees its lists). */
+void sch_cust_plan_clear(sch_cust *c);
 
 /* Outstanding amount of an invoice (never below zero). */
 /* What is left to pay: principal (amount - credit notes) and fees charged

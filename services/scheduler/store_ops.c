@@ -295,6 +295,11 @@ static void write_cust(sch_ops *a, sch_rec *r)
         snprintf(cl, sizeof cl, "%s:%lld", c->credit_currency, (long long)c->credit_limit);
         hw_s(&w, "cl", cl);
     }
+    char *plan = c->plan.id[0] ? sch_cust_plan_encode(c) : NULL;
+    if (c->plan.id[0] && !plan)
+        a->oom = 1;
+    hw_s(&w, "pn", plan);
+    free(plan); /* pushed: copied into the arena */
     for (int i = 0; i < c->added.n; i++)
         hw_s(&w, c->added.v[i], "1");
     for (int i = 0; i < c->ncredit; i++) {

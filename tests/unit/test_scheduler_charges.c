@@ -188,6 +188,36 @@ static void test_eu_half_years(void **state)
 
 static const char *contractual8 = "{'by_country':{'*':{'scheme':'contractual','pct':8}}}";
 
+static void test_frozen_days(void **state)
+{
+    (void)state;
+    sch_interest_policy ip = parse_interest_ok(contractual8);
+    const sch_interest_rule *r8 = sch_interest_rule_for(&ip, "NL", 0);
+    char err[256] = "";
+    sch_interest_result r;
+    /* 1,000.00 due 2025-03-01 at 8% as of 31 March: 30 days late. A plan
+     * with interest "freeze" ran 11..20 March (agreed on the 11th, broken
+     * on the 21st): 10 days bear nothing, 20 do: 100000 x 0.08 x 20 / 365
+     * = 438.36 -> 438 (30 days: 657.53 -> 658) */
+    sch_frozen fz[] = {{D("2025-03-11"), D("2025-03-21")}};
+    assert_int_equal(sch_interest_frozen(r8, D("2025-03-01"), 100000, NULL, 0, fz, 1,
+                                         D("2025-03-31"), &r, err, sizeof err),
+                     0);
+    assert_int_equal(r.interest_minor, 438);
+    assert_int_equal(r.days_late, 30);
+    assert_int_equal(r.nperiods, 2); /* 2..10 March and 21..31 March */
+    assert_int_equal(r.periods[0].to, D("2025-03-10"));
+    assert_int_equal(r.periods[1].from, D("2025-03-21"));
+    assert_int_equal(interest(r8, "2025-03-01", 100000, NULL, 0, "2025-03-31").interest_minor, 658);
+    /* a plan still running (to INT32_MAX) from 11 March: 9 days, 197.26 -> 197 */
+    fz[0].to = INT32_MAX;
+    assert_int_equal(sch_interest_frozen(r8, D("2025-03-01"), 100000, NULL, 0, fz, 1,
+                                         D("2025-03-31"), &r, err, sizeof err),
+                     0);
+    assert_int_equal(r.interest_minor, 197);
+    sch_interest_free(&ip);
+}
+
 static void test_partial_payments(void **state)
 {
     (void)state;
@@ -721,6 +751,7 @@ int main(void)
         cmocka_unit_test(test_parse_issue_example),
         cmocka_unit_test(test_parse_reserved_is_off),
         cmocka_unit_test(test_parse_errors),
+        cmocka_unit_test(test_frozen_days),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

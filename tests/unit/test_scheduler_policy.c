@@ -91,6 +91,30 @@ static const struct {
      "\"percent\":-1}}]},"
      "\"strategies\":[{\"name\":\"s\",\"ladder\":\"a\"}]}",
      "policy ladders.a[0].fee.percent:"},
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}],\"i\":[{"
+     "\"offset\":\"-3d\",\"template\":\"t\"}]},\"strategies\":[{\"name\":\"s\",\"ladder\":\"a\"}],"
+     "\"instalments\":{\"grace_days\":3}}",
+     "policy instalments.ladder: is required"},
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}],\"i\":[{"
+     "\"offset\":\"-3d\",\"template\":\"t\"}]},\"strategies\":[{\"name\":\"s\",\"ladder\":\"a\"}],"
+     "\"instalments\":{\"ladder\":\"x\"}}",
+     "policy instalments.ladder: names no ladder of \"ladders\""},
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}],\"i\":[{"
+     "\"offset\":\"-3d\",\"template\":\"t\",\"action\":\"escalation\",\"channel\":\"letter\"}]},"
+     "\"strategies\":[{\"name\":\"s\",\"ladder\":\"a\"}],\"instalments\":{\"ladder\":\"i\"}}",
+     "policy ladders.i[0]: an instalment reminder cannot escalate"},
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}],\"i\":[{"
+     "\"offset\":\"-3d\",\"template\":\"t\"}]},\"strategies\":[{\"name\":\"s\",\"ladder\":\"a\"}],"
+     "\"instalments\":{\"ladder\":\"i\",\"max_active_per_debtor\":2}}",
+     "policy instalments.max_active_per_debtor: must be an integer in 1..1"},
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}],\"i\":[{"
+     "\"offset\":\"-3d\",\"template\":\"t\"}]},\"strategies\":[{\"name\":\"s\",\"ladder\":\"a\"}],"
+     "\"instalments\":{\"ladder\":\"i\",\"interest\":\"pause\"}}",
+     "policy instalments.interest: must be \"freeze\" or \"continue\""},
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}],\"i\":[{"
+     "\"offset\":\"-3d\",\"template\":\"t\"}]},\"strategies\":[{\"name\":\"s\",\"ladder\":\"a\"}],"
+     "\"instalments\":{\"ladder\":\"i\",\"grace\":3}}",
+     "policy instalments.grace: unknown key"},
     {"{\"version\":1,", "invalid JSON"},
 };
 
