@@ -207,6 +207,24 @@ int ct_command_encode(const ct_command *c, cm_buf *b)
         num(b, "amount_minor", c->offer.amount_minor);
         num(b, "forgiven_minor", c->offer.forgiven_minor);
         date(b, "valid_until", c->offer.valid_until);
+        if (c->offer.kind == CT_OFFER_PLAN) {
+            key(b, "plans");
+            cm_buf_addc(b, '[');
+            for (size_t i = 0; i < c->offer.nplans && i < CT_OFFER_PLANS_MAX; i++) {
+                cm_buf_adds(b, i ? ",{\"instalments\":[" : "{\"instalments\":[");
+                for (size_t j = 0; j < c->offer.plans[i].n && j < CT_OFFER_PLAN_INSTALMENTS_MAX;
+                     j++) {
+                    cm_buf_adds(b, j ? ",{\"due_on\":" : "{\"due_on\":");
+                    char d[16];
+                    cm_date_format(c->offer.plans[i].inst[j].due_on, d, sizeof d);
+                    cm_buf_json_str(b, d, strlen(d));
+                    num(b, "amount_minor", c->offer.plans[i].inst[j].amount_minor);
+                    cm_buf_addc(b, '}');
+                }
+                cm_buf_adds(b, "]}");
+            }
+            cm_buf_addc(b, ']');
+        }
         cm_buf_addc(b, '}');
     }
     if (c->has_interest_basis) {

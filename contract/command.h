@@ -121,12 +121,28 @@ typedef struct ct_command_total {
  *    "valid_until":"2026-05-14"}
  * discount: pay amount_minor by valid_until and forgiven_minor is taken off;
  * settlement: pay amount_minor by valid_until and forgiven_minor is
- * forgiven. The decoder refuses an unknown kind and negative amounts. */
+ * forgiven; plan: amount_minor (forgiven 0) in the instalments of one of
+ * "plans", agreed by valid_until. The decoder refuses an unknown kind,
+ * negative amounts and plans that break the rules below. */
+#define CT_OFFER_PLANS_MAX            11 /* plans of 2 .. 12 instalments */
+#define CT_OFFER_PLAN_INSTALMENTS_MAX 12
 typedef struct ct_command_offer {
     ct_offer_kind kind;
     int64_t amount_minor;   /* to pay */
     int64_t forgiven_minor; /* taken off if paid in time */
     int32_t valid_until;    /* the debtor's local date, day number (inclusive) */
+    /* kind plan (issue 16): the plans the debtor may choose, written as
+     * "plans":[{"instalments":[{"due_on","amount_minor"},...]},...] after
+     * valid_until; 1..CT_OFFER_PLANS_MAX plans of 2..12 instalments, due
+     * dates rising, amounts > 0 summing to amount_minor */
+    size_t nplans;
+    struct {
+        size_t n;
+        struct {
+            int32_t due_on;
+            int64_t amount_minor;
+        } inst[CT_OFFER_PLAN_INSTALMENTS_MAX];
+    } plans[CT_OFFER_PLANS_MAX];
 } ct_command_offer;
 
 /* "interest_basis": the legal basis of the command's interest (issue 14):

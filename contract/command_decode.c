@@ -224,6 +224,63 @@ static void d_inv_amounts(ct_dec *d, const char *path, ct_command_invoice *in)
     d->failed |= ad.failed;
 }
 
+/* "offer".plans (issue 16): 1..CT_OFFER_PLANS_MAX plans, each 2..12
+ * instalments with rising due dates and amounts > 0 summing to the
+ * offer's amount_minor. */
+static void d_offer_plans(ct_dec *od, ct_command_offer *of)
+{
+    const json_t *a = ct_dec_array(od, "plans", 1);
+    if (!a)
+        return;
+    if (json_array_size(a) == 0 || json_array_size(a) > CT_OFFER_PLANS_MAX) {
+        ct_dec_fail(od, "plans", "must hold 1 to 11 plans");
+        return;
+    }
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        char path[48], rule[96];
+        snprintf(path, sizeof path, "offer.plans[%zu]", i);
+        const json_t *p = json_array_get(a, i);
+        ct_dec pd = {p, path, od->err, od->errlen, od->failed};
+        const json_t *ins = json_is_object(p) ? ct_dec_array(&pd, "instalments", 1) : NULL;
+        if (!ins || json_array_size(ins) < 2 ||
+            json_array_size(ins) > CT_OFFER_PLAN_INSTALMENTS_MAX) {
+            ct_dec_fail(&pd, "instalments", "must be 2 to 12 instalments {due_on, amount_minor}");
+            od->failed |= pd.failed;
+            continue;
+        }
+        int64_t sum = 0;
+        of->plans[of->nplans].n = 0;
+        for (size_t k = 0; k < json_array_size(ins); k++) {
+            char ip[80];
+            snprintf(ip, sizeof ip, "%s.instalments[%zu]", path, k);
+            const json_t *it = json_array_get(ins, k);
+            ct_dec id = {it, ip, od->err, od->errlen, pd.failed};
+            int32_t due = CT_DAY_NONE;
+            int64_t amt = 0;
+            if (!json_is_object(it) || ct_dec_date(&id, "due_on", 1, &due) != 1 ||
+                ct_dec_int(&id, "amount_minor", 1, &amt) != 1 || amt <= 0) {
+                ct_dec_fail(&id, "amount_minor",
+                            "each instalment needs a due_on and an amount > 0");
+            } else if (k > 0 && due <= of->plans[of->nplans].inst[k - 1].due_on) {
+                ct_dec_fail(&id, "due_on", "must be after the instalment before");
+            }
+            of->plans[of->nplans].inst[k].due_on = due;
+            of->plans[of->nplans].inst[k].amount_minor = amt;
+            of->plans[of->nplans].n++;
+            sum += amt;
+            pd.failed |= id.failed;
+        }
+        if (!pd.failed && sum != of->amount_minor) {
+            snprintf(rule, sizeof rule,
+                     "the instalments must sum to offer.amount_minor (%lld, not %lld)",
+                     (long long)of->amount_minor, (long long)sum);
+            ct_dec_fail(&pd, "instalments", rule);
+        }
+        of->nplans++;
+        od->failed |= pd.failed;
+    }
+}
+
 /* "offer" (issue 14). */
 static void d_offer(ct_dec *d, ct_command *c)
 {
@@ -238,6 +295,9 @@ static void d_offer(ct_dec *d, ct_command *c)
     c->offer.valid_until = CT_DAY_NONE;
     if (ct_dec_date(&od, "valid_until", 1, &c->offer.valid_until) != 1)
         c->offer.valid_until = CT_DAY_NONE;
+    c->offer.nplans = 0;
+    if (c->offer.kind == CT_OFFER_PLAN)
+        d_offer_plans(&od, &c->offer);
     d->failed |= od.failed;
 }
 

@@ -57,6 +57,7 @@ const char *const ct_kind_names[CT_KIND_COUNT] = {
 const char *const ct_offer_kind_names[CT_OFFER_COUNT] = {
     [CT_OFFER_DISCOUNT] = "discount",
     [CT_OFFER_SETTLEMENT] = "settlement",
+    [CT_OFFER_PLAN] = "plan",
 };
 
 const char *const ct_scheme_names[CT_SCHEME_COUNT] = {

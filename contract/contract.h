@@ -139,6 +139,7 @@ typedef enum ct_offer_kind {
     CT_OFFER_NONE = -1,
     CT_OFFER_DISCOUNT = 0, /* "discount": early-payment discount */
     CT_OFFER_SETTLEMENT,   /* "settlement": pay part, the rest is forgiven */
+    CT_OFFER_PLAN,         /* "plan": instalment plans to choose from (issue 16) */
     CT_OFFER_COUNT
 } ct_offer_kind;
 

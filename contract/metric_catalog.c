@@ -69,6 +69,12 @@ static const row rows[CT_M_COUNT] = {
     [CT_M_SCHEDULER_BROKEN] =
         COUNTER(SCHEDULER, "arrears_scheduler_promises_total{outcome=\"broken\"}",
                 "promises to pay decided"),
+    [CT_M_SCHEDULER_PLAN_COMPLETED] =
+        COUNTER(SCHEDULER, "arrears_scheduler_plans_total{outcome=\"completed\"}",
+                "instalment plans ended (plan.completed, plan.broken published)"),
+    [CT_M_SCHEDULER_PLAN_BROKEN] =
+        COUNTER(SCHEDULER, "arrears_scheduler_plans_total{outcome=\"broken\"}",
+                "instalment plans ended (plan.completed, plan.broken published)"),
 #define MONEY(t)                                                                                   \
     COUNTER(SCHEDULER, "arrears_scheduler_money_events_total{type=\"" t "\"}",                     \
             "fees charged and waived, interest claimed, invoices settled (events published)")

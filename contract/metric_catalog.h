@@ -58,13 +58,15 @@ typedef enum ct_metric {
     CT_M_INGEST_BATCH_SECONDS, /* arrears_ingest_batch_seconds */
     CT_M_INGEST_LAG,           /* arrears_ingest_lag_messages (runtime) */
     /* scheduler (services/scheduler/engine.c) */
-    CT_M_SCHEDULER_APPLIED,  /* arrears_scheduler_events_total{result="applied"} */
-    CT_M_SCHEDULER_REJECTED, /* arrears_scheduler_events_total{result="rejected"} */
-    CT_M_SCHEDULER_FIRED,    /* arrears_scheduler_fired_total */
-    CT_M_SCHEDULER_SKIPPED,  /* arrears_scheduler_skipped_total */
-    CT_M_SCHEDULER_DEFERRED, /* arrears_scheduler_deferred_total */
-    CT_M_SCHEDULER_KEPT,     /* arrears_scheduler_promises_total{outcome="kept"} */
-    CT_M_SCHEDULER_BROKEN,   /* arrears_scheduler_promises_total{outcome="broken"} */
+    CT_M_SCHEDULER_APPLIED,        /* arrears_scheduler_events_total{result="applied"} */
+    CT_M_SCHEDULER_REJECTED,       /* arrears_scheduler_events_total{result="rejected"} */
+    CT_M_SCHEDULER_FIRED,          /* arrears_scheduler_fired_total */
+    CT_M_SCHEDULER_SKIPPED,        /* arrears_scheduler_skipped_total */
+    CT_M_SCHEDULER_DEFERRED,       /* arrears_scheduler_deferred_total */
+    CT_M_SCHEDULER_KEPT,           /* arrears_scheduler_promises_total{outcome="kept"} */
+    CT_M_SCHEDULER_BROKEN,         /* arrears_scheduler_promises_total{outcome="broken"} */
+    CT_M_SCHEDULER_PLAN_COMPLETED, /* arrears_scheduler_plans_total{outcome="completed"} */
+    CT_M_SCHEDULER_PLAN_BROKEN,    /* arrears_scheduler_plans_total{outcome="broken"} */
     /* arrears_scheduler_money_events_total{type}: the money events published */
     CT_M_SCHEDULER_FEE_CHARGED,      /* {type="invoice.fee_charged"} */
     CT_M_SCHEDULER_FEE_WAIVED,       /* {type="invoice.fee_waived"} */

@@ -56,7 +56,8 @@ KIND = {"type": "string",
                  "interest_claim"]}
 NONNEG = {"type": "integer", "minimum": 0, "description": "minor units of the currency, >= 0"}
 POSITIVE = {"type": "integer", "minimum": 1, "description": "minor units of the currency, > 0"}
-OFFER_KINDS = ["discount", "settlement"]
+OFFER_KINDS = ["discount", "settlement"]  # what settles an invoice (invoice.settled)
+COMMAND_OFFER_KINDS = OFFER_KINDS + ["plan"]  # what a step may offer (issue 16: plans)
 SCHEMES = ["uk_late_payment", "eu_late_payment", "contractual"]
 AMOUNT_KEYS = ["principal", "fees", "interest", "compensation", "total"]
 RATE = {"type": ["number", "null"],
@@ -135,10 +136,16 @@ command = obj({
                    ["payment_id", "amount_minor", "currency"],
                    description="payment.thanks commands: the payment thanked for"),
     "offer": obj({
-        "kind": {"type": "string", "enum": OFFER_KINDS},
+        "kind": {"type": "string", "enum": COMMAND_OFFER_KINDS},
         "amount_minor": dict(NONNEG, description="to pay by valid_until"),
         "forgiven_minor": dict(NONNEG, description="taken off when paid in time"),
-        "valid_until": dict(DATE, description="the debtor's local date, inclusive")},
+        "valid_until": dict(DATE, description="the debtor's local date, inclusive"),
+        "plans": array(obj({"instalments": array(obj(
+            {"due_on": DATE, "amount_minor": {"type": "integer", "minimum": 1}},
+            ["due_on", "amount_minor"]), minItems=2, maxItems=12)}, ["instalments"]),
+            minItems=1, maxItems=11,
+            description="kind plan: the instalment plans the debtor may choose, "
+                        "their amounts summing to amount_minor")},
         ["kind", "amount_minor", "forgiven_minor", "valid_until"],
         description="a step's offer: an early-payment discount or a settlement"),
     "interest_basis": obj({

@@ -143,11 +143,31 @@ static int set_offer(json_t *vars, const ct_command_offer *of, const char *cur, 
     json_object_set_new(o, "kind", json_string(ct_offer_kind_name(of->kind)));
     json_object_set_new(o, "discount", json_boolean(of->kind == CT_OFFER_DISCOUNT));
     json_object_set_new(o, "settlement", json_boolean(of->kind == CT_OFFER_SETTLEMENT));
+    json_object_set_new(o, "instalment_plans", json_boolean(of->kind == CT_OFFER_PLAN));
     json_object_set_new(o, "amount_minor", json_integer(of->amount_minor));
     json_object_set_new(o, "forgiven_minor", json_integer(of->forgiven_minor));
+    /* kind plan (issue 16): "plans", each {instalments (count), items:
+     * [{due_on, amount}]}, dates and amounts formatted */
+    json_t *plans = json_array();
+    json_object_set_new(o, "plans", plans);
+    for (size_t i = 0; i < of->nplans && i < CT_OFFER_PLANS_MAX; i++) {
+        json_t *p = json_object(), *items = json_array();
+        json_array_append_new(plans, p);
+        json_object_set_new(p, "instalments", json_integer((json_int_t)of->plans[i].n));
+        json_object_set_new(p, "items", items);
+        for (size_t k = 0; k < of->plans[i].n && k < CT_OFFER_PLAN_INSTALMENTS_MAX; k++) {
+            json_t *it = json_object();
+            json_array_append_new(items, it);
+            if (set_date(it, "due_on", of->plans[i].inst[k].due_on, loc, errstr, errlen) < 0 ||
+                set_money(it, "amount", of->plans[i].inst[k].amount_minor, cur, loc, errstr,
+                          errlen) < 0)
+                goto bad;
+        }
+    }
     if (set_money(o, "amount", of->amount_minor, cur, loc, errstr, errlen) < 0 ||
         set_money(o, "forgiven", of->forgiven_minor, cur, loc, errstr, errlen) < 0 ||
         set_date(o, "valid_until", of->valid_until, loc, errstr, errlen) < 0) {
+    bad:;
         char e[256];
         snprintf(e, sizeof e, "offer.%s", errstr);
         snprintf(errstr, errlen, "%s", e);

@@ -710,6 +710,8 @@ static int plan_end(sch_ctx *c, sch_rec *cust, sch_rec *const *open, size_t n, s
     char id[SCH_CMD_ID_LEN], key[CT_KEY_MAX], h[SCH_ID_LEN + 64];
     snprintf(h, sizeof h, "n@%lld!%s:%s;", (long long)c->now, why, cu->plan.id);
     if (type != CT_EV_NONE && from) {
+        if (type == CT_EV_PLAN_COMPLETED)
+            c->plans_completed++;
         snprintf(key, sizeof key, "%s/%s", cust->tenant, cust->id);
         if (out_add(c, from->u.inv.part, 'e', id, key,
                     sch_event_plan(from, cust, type, pos, c->now, id, sizeof id)) < 0)
@@ -2007,8 +2009,8 @@ static void make_offer(sch_ctx *c, sch_rec *inv, const sch_rec *cust, const sch_
     sch_amounts am;
     sch_offer_terms t;
     char e[256];
-    if (st->offer.kind == SCH_OFFER_NONE)
-        return;
+    if (st->offer.kind == SCH_OFFER_NONE || st->offer.kind == SCH_OFFER_PLAN)
+        return; /* a plan offer is a choice: nothing to track until plan.agreed */
     if (sch_inv_amounts(c->pol, inv, cust, day, &am, NULL, e, sizeof e) < 0 ||
         sch_offer_terms_for(&st->offer, v->due, day, &am, &t) < 0) {
         v->offer_kind = 0;

@@ -82,7 +82,7 @@ typedef struct sch_ctx {
      * decision line */
     const sch_step *plan_step;
     const char *plan_cmd;
-    long long plans_broken; /* plan.broken published */
+    long long plans_broken, plans_completed; /* plan.broken, plan.completed published */
 } sch_ctx;
 
 /* Sets up a ctx over map (the ctx borrows pol, prefix and map). */

@@ -197,7 +197,8 @@ int64_t sch_amounts_total(const sch_amounts *a);
 typedef enum sch_offer_kind {
     SCH_OFFER_NONE = 0,
     SCH_OFFER_DISCOUNT,
-    SCH_OFFER_SETTLEMENT
+    SCH_OFFER_SETTLEMENT,
+    SCH_OFFER_PLAN /* instalment plans to choose from (issue 16) */
 } sch_offer_kind;
 
 typedef struct sch_offer {
@@ -205,6 +206,11 @@ typedef struct sch_offer {
     int32_t pct;            /* discount: off the principal; settlement: of the balance to pay */
     int valid_until_offset; /* discount: days from the due date */
     int valid_days;         /* settlement: days from the send date */
+    /* plan: plans of 2 .. max_instalments, instalments interval_days apart
+     * (the first interval_days after the send), none below min_instalment
+     * in the invoice's currency (none: no minimum) */
+    int max_instalments, interval_days;
+    sch_cur_map min_instalment;
 } sch_offer;
 
 typedef struct sch_offer_terms {

@@ -225,8 +225,15 @@ static int parse_offset(const char *s, int *days)
 
 int sch_offer_parse(json_t *o, const char *path, sch_offer *out, char *errstr, size_t errlen)
 {
-    static const char *const keys[] = {"kind",       "percent", "valid_until_offset",
-                                       "valid_days", "comment", NULL};
+    static const char *const keys[] = {"kind",
+                                       "percent",
+                                       "valid_until_offset",
+                                       "valid_days",
+                                       "max_instalments",
+                                       "interval_days",
+                                       "min_instalment_minor",
+                                       "comment",
+                                       NULL};
     const char *kind;
     memset(out, 0, sizeof *out);
     int rc = open_object(o, keys, path, errstr, errlen);
@@ -237,8 +244,34 @@ int sch_offer_parse(json_t *o, const char *path, sch_offer *out, char *errstr, s
         out->kind = SCH_OFFER_DISCOUNT;
     else if (kind && strcmp(kind, "settlement") == 0)
         out->kind = SCH_OFFER_SETTLEMENT;
+    else if (kind && strcmp(kind, "plan") == 0)
+        out->kind = SCH_OFFER_PLAN;
     else
-        return fail(errstr, errlen, "must be discount or settlement", "%s.kind", path);
+        return fail(errstr, errlen, "must be discount, settlement or plan", "%s.kind", path);
+    if (out->kind == SCH_OFFER_PLAN) {
+        static const char *const other[] = {"percent", "valid_until_offset", "valid_days", NULL};
+        for (int i = 0; other[i]; i++)
+            if (json_object_get(o, other[i]))
+                return fail(errstr, errlen, "is not a key of a plan offer", "%s.%s", path,
+                            other[i]);
+        if (!json_object_get(o, "max_instalments") || !json_object_get(o, "interval_days"))
+            return fail(errstr, errlen, "a plan offer needs max_instalments and interval_days",
+                        "%s", path);
+        return get_days(o, "max_instalments", 2, 12, 0, &out->max_instalments, path, errstr,
+                        errlen) < 0 ||
+                       get_days(o, "interval_days", 1, 365, 0, &out->interval_days, path, errstr,
+                                errlen) < 0 ||
+                       sch_cur_map_parse(o, "min_instalment_minor", &out->min_instalment, path,
+                                         errstr, errlen) < 0
+                   ? -1
+                   : 0;
+    }
+    for (int i = 0; i < 3; i++) {
+        static const char *const plan_keys[] = {"max_instalments", "interval_days",
+                                                "min_instalment_minor"};
+        if (json_object_get(o, plan_keys[i]))
+            return fail(errstr, errlen, "is for a plan offer", "%s.%s", path, plan_keys[i]);
+    }
     if (get_pct(o, "percent", 0, 100, 1, &out->pct, path, errstr, errlen) < 0)
         return -1;
     if (out->pct == 0 || (out->kind == SCH_OFFER_DISCOUNT && out->pct == 100 * SCH_PCT_UNIT))

@@ -123,6 +123,8 @@ int sch_engine_apply(sch_engine *e, const sch_event *evs, const int *parts, size
         int cr = ok ? e->store.commit(e->store.be, &c, errstr, errlen) : -1;
         if (cr == 0) {
             add(e->m[CT_M_SCHEDULER_KEPT], c.kept);
+            add(e->m[CT_M_SCHEDULER_PLAN_COMPLETED], c.plans_completed);
+            add(e->m[CT_M_SCHEDULER_PLAN_BROKEN], c.plans_broken);
             money_add(e, &c);
         }
         /* events publish a kept promise, and the backtest's decisions (a
@@ -374,6 +376,8 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
     add(e->m[CT_M_SCHEDULER_SKIPPED], c.skipped);
     add(e->m[CT_M_SCHEDULER_DEFERRED], c.deferred);
     add(e->m[CT_M_SCHEDULER_BROKEN], c.broken);
+    add(e->m[CT_M_SCHEDULER_PLAN_COMPLETED], c.plans_completed);
+    add(e->m[CT_M_SCHEDULER_PLAN_BROKEN], c.plans_broken);
     money_add(e, &c);
     if (c.nouts && e->crash_after_claims > 0 && --e->crash_after_claims == 0) {
         cm_log_warn("ARREARS_SCHEDULER_FAULT: exiting after a claim, before publishing");

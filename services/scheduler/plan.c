@@ -6,6 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "charges.h"
+#include "command.h"
+
 int sch_plan_position(const char *schedule, int64_t paid, sch_plan_pos *pos)
 {
     memset(pos, 0, sizeof *pos);
@@ -37,6 +40,31 @@ int sch_plan_position(const char *schedule, int64_t paid, sch_plan_pos *pos)
 bad:
     memset(pos, 0, sizeof *pos);
     return -1;
+}
+
+int sch_plan_offers(const sch_offer *o, const char *currency, int64_t total, int32_t send_day,
+                    ct_command_offer *out)
+{
+    int64_t min = 0;
+    memset(out, 0, sizeof *out);
+    out->kind = CT_OFFER_PLAN;
+    out->amount_minor = total;
+    out->valid_until = send_day + o->interval_days;
+    sch_cur_get(&o->min_instalment, currency, &min);
+    for (int n = 2; n <= o->max_instalments && n <= CT_OFFER_PLAN_INSTALMENTS_MAX &&
+                    out->nplans < CT_OFFER_PLANS_MAX;
+         n++) {
+        int64_t each = total / n, first = each + total % n;
+        if (each <= 0 || each < min)
+            break; /* more instalments only make them smaller */
+        size_t p = out->nplans++;
+        out->plans[p].n = (size_t)n;
+        for (int k = 0; k < n; k++) {
+            out->plans[p].inst[k].due_on = send_day + (k + 1) * o->interval_days;
+            out->plans[p].inst[k].amount_minor = k == 0 ? first : each;
+        }
+    }
+    return (int)out->nplans;
 }
 
 int64_t sch_plan_break_at(const cm_tz *tz, int32_t day, int grace_days)

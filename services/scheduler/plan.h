@@ -34,6 +34,19 @@ int sch_plan_position(const char *schedule, int64_t paid, sch_plan_pos *pos);
  * 10 April: the plan breaks as 14 April begins). */
 int64_t sch_plan_break_at(const cm_tz *tz, int32_t day, int grace_days);
 
+/* A step's plan offer (offer kind "plan", charges.h) for a balance of
+ * total in currency sent on local day send_day, into *out (the command's
+ * offer): for each n of 2 .. o->max_instalments whose instalments are not
+ * below the currency's min_instalment, a plan of n instalments due
+ * send_day + k x interval_days (k = 1..n), each total / n with the
+ * remainder on the first (so they sum to total exactly); amount_minor
+ * total, forgiven 0, valid_until the first instalment's due date. Returns
+ * how many plans (0: none qualifies, no offer). */
+struct sch_offer;
+struct ct_command_offer;
+int sch_plan_offers(const struct sch_offer *o, const char *currency, int64_t total,
+                    int32_t send_day, struct ct_command_offer *out);
+
 /* The schedule text of a plan.agreed (malloc'd; NULL out of memory). */
 char *sch_plan_schedule(const ct_plan *p);
 

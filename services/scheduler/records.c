@@ -310,7 +310,13 @@ char *sch_command_step(const sch_rec *inv, const sch_rec *cust, const sch_policy
     c.not_after_ms = scheduled + st->valid_for_ms;
     c.level = st->level;
     const sch_inv *v = &inv->u.inv;
-    if (st->offer.kind != SCH_OFFER_NONE && (v->offer_kind == 'd' || v->offer_kind == 's')) {
+    if (st->offer.kind == SCH_OFFER_PLAN) { /* plans to choose from, on what is owed now */
+        int32_t day;
+        int minute;
+        cm_tz_local(tz, scheduled, &day, &minute);
+        if (sch_plan_offers(&st->offer, v->currency, c.amounts.total, day, &c.offer) > 0)
+            c.has_offer = 1;
+    } else if (st->offer.kind != SCH_OFFER_NONE && (v->offer_kind == 'd' || v->offer_kind == 's')) {
         /* made by this step (apply.c) */
         c.has_offer = 1;
         c.offer.kind = v->offer_kind == 'd' ? CT_OFFER_DISCOUNT : CT_OFFER_SETTLEMENT;

@@ -296,7 +296,8 @@ static void test_money_members(void **state)
 
     fill(&c);
     c.has_offer = 1;
-    c.offer = (ct_command_offer){CT_OFFER_SETTLEMENT, 80000, 20000, 0};
+    c.offer = (ct_command_offer){
+        .kind = CT_OFFER_SETTLEMENT, .amount_minor = 80000, .forgiven_minor = 20000};
     assert_int_equal(cm_date_parse("2026-05-14", &c.offer.valid_until), 0);
     snprintf(want, sizeof want, "%.*s%s}", (int)strlen(GOLDEN) - 1, GOLDEN, OFFER);
     round_trip(&c, want, &d, &j);
@@ -309,7 +310,10 @@ static void test_money_members(void **state)
     json_decref(j);
 
     /* a discount: 2% of 120.00 = 2.40 off, 117.60 to pay by the due date */
-    c.offer = (ct_command_offer){CT_OFFER_DISCOUNT, 11760, 240, c.invoices[0].due_on};
+    c.offer = (ct_command_offer){.kind = CT_OFFER_DISCOUNT,
+                                 .amount_minor = 11760,
+                                 .forgiven_minor = 240,
+                                 .valid_until = c.invoices[0].due_on};
     snprintf(want, sizeof want,
              "%.*s,\"offer\":{\"kind\":\"discount\",\"amount_minor\":11760,"
              "\"forgiven_minor\":240,\"valid_until\":\"2026-03-01\"}}",
@@ -551,7 +555,7 @@ static void test_money_refused(void **state)
     decode_money(NULL,
                  OFF("\"kind\":\"voucher\",\"amount_minor\":1,\"forgiven_minor\":1,"
                      "\"valid_until\":\"2026-05-14\""),
-                 "offer.kind: must be discount or settlement");
+                 "offer.kind: must be discount, settlement or plan");
     decode_money(NULL,
                  OFF("\"amount_minor\":1,\"forgiven_minor\":1,\"valid_until\":\"2026-05-14\""),
                  "offer.kind: required");

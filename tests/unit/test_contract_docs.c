@@ -175,7 +175,10 @@ static void make_commands(samples *out)
         c.has_interest_basis = 1;
         c.interest_basis = (ct_command_interest_basis){CT_SCHEME_EU_LATE_PAYMENT, 126200, "DE"};
         c.has_offer = 1;
-        c.offer = (ct_command_offer){CT_OFFER_SETTLEMENT, 4652, 1163, due + 21};
+        c.offer = (ct_command_offer){.kind = CT_OFFER_SETTLEMENT,
+                                     .amount_minor = 4652,
+                                     .forgiven_minor = 1163,
+                                     .valid_until = due + 21};
         cm_buf b = CM_BUF_INIT;
         assert_int_equal(ct_command_encode(&c, &b), 0);
         out->commands[out->ncommands++] = cm_buf_take(&b, NULL);

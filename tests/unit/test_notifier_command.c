@@ -380,7 +380,7 @@ static void test_money_vars(void **state)
     expect_error("\"amounts\":{\"total\":12000}",
                  "\"amounts\":{\"total\":12000},\"offer\":{\"kind\":\"voucher\","
                  "\"amount_minor\":1,\"forgiven_minor\":1,\"valid_until\":\"2026-05-14\"}",
-                 "offer.kind: must be discount or settlement", 1);
+                 "offer.kind: must be discount, settlement or plan", 1);
     expect_error("\"amounts\":{\"total\":12000}",
                  "\"amounts\":{\"total\":12000},\"interest_basis\":{\"scheme\":\"uk_late_payment\","
                  "\"annual_pct\":\"13,25\"}",

@@ -504,8 +504,10 @@ static void test_waiver_and_allocation(void **state)
 static void test_offers(void **state)
 {
     (void)state;
-    sch_offer disc = {SCH_OFFER_DISCOUNT, 20000, 0, 0};
-    sch_offer sett = {SCH_OFFER_SETTLEMENT, 800000, 0, 14};
+    sch_offer disc = {
+        .kind = SCH_OFFER_DISCOUNT, .pct = 20000, .valid_until_offset = 0, .valid_days = 0};
+    sch_offer sett = {
+        .kind = SCH_OFFER_SETTLEMENT, .pct = 800000, .valid_until_offset = 0, .valid_days = 14};
     sch_offer_terms t;
     /* discount 2% of 125.25 = 2.505 -> 2.51 (half-up at .5); pay 122.74,
      * valid until the due date (offset 0d) */
@@ -531,7 +533,7 @@ static void test_offers(void **state)
     /* nothing owed, or no offer */
     sch_amounts z = {0, 0, 0, 0};
     assert_int_equal(sch_offer_terms_for(&sett, D("2025-06-29"), D("2025-08-28"), &z, &t), -1);
-    sch_offer none = {SCH_OFFER_NONE, 0, 0, 0};
+    sch_offer none = {.kind = SCH_OFFER_NONE, .pct = 0, .valid_until_offset = 0, .valid_days = 0};
     assert_int_equal(sch_offer_terms_for(&none, D("2025-06-29"), D("2025-08-28"), &b, &t), -1);
 }
 
@@ -553,12 +555,13 @@ static void test_parse_issue_example(void **state)
         sch_offer want;
     } offers[] = {
         {"{'kind':'discount','percent':2.0,'valid_until_offset':'0d'}",
-         {SCH_OFFER_DISCOUNT, 20000, 0, 0}},
+         {.kind = SCH_OFFER_DISCOUNT, .pct = 20000, .valid_until_offset = 0, .valid_days = 0}},
         {"{'kind':'discount','percent':2.5,'valid_until_offset':'-2d'}",
-         {SCH_OFFER_DISCOUNT, 25000, -2, 0}},
-        {"{'kind':'discount','percent':2}", {SCH_OFFER_DISCOUNT, 20000, 0, 0}},
+         {.kind = SCH_OFFER_DISCOUNT, .pct = 25000, .valid_until_offset = -2, .valid_days = 0}},
+        {"{'kind':'discount','percent':2}",
+         {.kind = SCH_OFFER_DISCOUNT, .pct = 20000, .valid_until_offset = 0, .valid_days = 0}},
         {"{'kind':'settlement','percent':80.0,'valid_days':14}",
-         {SCH_OFFER_SETTLEMENT, 800000, 0, 14}},
+         {.kind = SCH_OFFER_SETTLEMENT, .pct = 800000, .valid_until_offset = 0, .valid_days = 14}},
     };
     for (size_t i = 0; i < sizeof offers / sizeof offers[0]; i++) {
         sch_offer o;
@@ -571,6 +574,40 @@ static void test_parse_issue_example(void **state)
             o.valid_days != offers[i].want.valid_days)
             fail_msg("%s: kind %d pct %d offset %d days %d", offers[i].json, (int)o.kind, o.pct,
                      o.valid_until_offset, o.valid_days);
+    }
+    /* a plan offer (issue 16): the issue's example */
+    {
+        sch_offer o;
+        int64_t min = 0;
+        j = J("{'kind':'plan','max_instalments':3,'interval_days':30,"
+              "'min_instalment_minor':{'GBP':5000}}");
+        assert_int_equal(sch_offer_parse(j, "ladders.s[0].offer", &o, err, sizeof err), 0);
+        json_decref(j);
+        assert_int_equal(o.kind, SCH_OFFER_PLAN);
+        assert_int_equal(o.max_instalments, 3);
+        assert_int_equal(o.interval_days, 30);
+        assert_int_equal(sch_cur_get(&o.min_instalment, "GBP", &min), 1);
+        assert_int_equal(min, 5000);
+        static const char *const bad[][2] = {
+            {"{'kind':'plan','max_instalments':3,'interval_days':30,'percent':2}",
+             "policy ladders.s[0].offer.percent: is not a key of a plan offer"},
+            {"{'kind':'plan','max_instalments':3}",
+             "policy ladders.s[0].offer: a plan offer needs max_instalments and interval_days"},
+            {"{'kind':'plan','max_instalments':13,'interval_days':30}",
+             "policy ladders.s[0].offer.max_instalments: must be an integer in 2..12"},
+            {"{'kind':'settlement','percent':80,'valid_days':14,'interval_days':30}",
+             "policy ladders.s[0].offer.interval_days: is for a plan offer"},
+            {"{'kind':'instalments'}",
+             "policy ladders.s[0].offer.kind: must be discount, settlement or plan"},
+        };
+        for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+            j = J(bad[i][0]);
+            err[0] = 0;
+            assert_int_equal(sch_offer_parse(j, "ladders.s[0].offer", &o, err, sizeof err), -1);
+            json_decref(j);
+            if (strcmp(err, bad[i][1]) != 0)
+                fail_msg("%s: got \"%s\", want \"%s\"", bad[i][0], err, bad[i][1]);
+        }
     }
 
     sch_fee f = issue_fee();
@@ -697,7 +734,7 @@ static const struct {
     {K_FEES, "{'waive_if_paid_within_days':'7d'}",
      "policy fees.waive_if_paid_within_days: must be an integer in 0..365"},
     {K_OFFER, "{'kind':'coupon','percent':2}",
-     "policy ladders.standard[1].offer.kind: must be discount or settlement"},
+     "policy ladders.standard[1].offer.kind: must be discount, settlement or plan"},
     {K_OFFER, "{'kind':'settlement','percent':80}",
      "policy ladders.standard[1].offer.valid_days: is required"},
     {K_OFFER, "{'kind':'discount','percent':100}",
