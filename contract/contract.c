@@ -2,7 +2,8 @@
  *
  * The only place in C where an event type, channel, call outcome, command
  * kind, outcome type, offer kind, interest scheme, fee waiver reason,
- * debtor kind or plan source is spelt; every service parses into the enums here. */
+ * debtor kind, plan source or hand-off target is spelt; every service parses into the enums here.
+ */
 #include "contract.h"
 #include "internal.h"
 
@@ -25,7 +26,10 @@ static const char *const type_names[CT_EV_COUNT] = {
     [CT_EV_CONTACT_RESUMED] = "contact.resumed",
     [CT_EV_PLAN_AGREED] = "plan.agreed",
     [CT_EV_PLAN_CANCELLED] = "plan.cancelled",
-    [CT_EV_INVOICE_ESCALATED] = "invoice.escalated",
+    [CT_EV_ESCALATION_ACCEPTED] = "escalation.accepted",
+    [CT_EV_ESCALATION_RECALLED] = "escalation.recalled",
+    [CT_EV_ESCALATION_REMITTED] = "escalation.remitted",
+    [CT_EV_ESCALATION_PLACED] = "escalation.placed",
     [CT_EV_PROMISE_KEPT] = "promise.kept",
     [CT_EV_PROMISE_BROKEN] = "promise.broken",
     [CT_EV_INVOICE_FEE_CHARGED] = "invoice.fee_charged",
@@ -74,6 +78,11 @@ const char *const ct_waiver_names[CT_WAIVER_COUNT] = {
 const char *const ct_debtor_kind_names[CT_DEBTOR_COUNT] = {
     [CT_DEBTOR_BUSINESS] = "business",
     [CT_DEBTOR_CONSUMER] = "consumer",
+};
+
+const char *const ct_escalation_to_names[CT_TO_COUNT] = {
+    [CT_TO_AGENCY] = "agency",
+    [CT_TO_LEGAL] = "legal",
 };
 
 const char *const ct_plan_source_names[CT_PLAN_SRC_COUNT] = {
@@ -195,6 +204,16 @@ ct_debtor_kind ct_debtor_kind_parse(const char *s, size_t n)
 const char *ct_debtor_kind_name(ct_debtor_kind k)
 {
     return name_of(ct_debtor_kind_names, CT_DEBTOR_COUNT, k);
+}
+
+ct_escalation_to ct_escalation_to_parse(const char *s, size_t n)
+{
+    return (ct_escalation_to)ct_name_lookup(ct_escalation_to_names, CT_TO_COUNT, s, n);
+}
+
+const char *ct_escalation_to_name(ct_escalation_to t)
+{
+    return name_of(ct_escalation_to_names, CT_TO_COUNT, t);
 }
 
 ct_plan_source ct_plan_source_parse(const char *s, size_t n)

@@ -63,11 +63,16 @@ typedef enum ct_type {
     CT_EV_CONTACT_CEASED,
     CT_EV_CONTACT_LOGGED,
     CT_EV_CONTACT_RESUMED,
-    CT_EV_PLAN_AGREED,    /* "plan.agreed": an instalment plan (issue 16) */
-    CT_EV_PLAN_CANCELLED, /* "plan.cancelled" */
-    CT_EV_INBOUND_COUNT,  /* number of inbound types */
+    CT_EV_PLAN_AGREED,         /* "plan.agreed": an instalment plan (issue 16) */
+    CT_EV_PLAN_CANCELLED,      /* "plan.cancelled" */
+    CT_EV_ESCALATION_ACCEPTED, /* "escalation.accepted": the agency took the case (issue 16) */
+    CT_EV_ESCALATION_RECALLED, /* "escalation.recalled": the case came back */
+    CT_EV_ESCALATION_REMITTED, /* "escalation.remitted": the agency collected and paid over */
+    CT_EV_INBOUND_COUNT,       /* number of inbound types */
     /* emitted by the scheduler (source CT_SCHEDULER_SOURCE) */
-    CT_EV_INVOICE_ESCALATED = CT_EV_INBOUND_COUNT,
+    CT_EV_ESCALATION_PLACED = CT_EV_INBOUND_COUNT, /* "escalation.placed": a case handed
+                                                    * to an agency or to legal (issue 16;
+                                                    * replaces invoice.escalated) */
     CT_EV_PROMISE_KEPT,
     CT_EV_PROMISE_BROKEN,
     CT_EV_INVOICE_FEE_CHARGED,      /* "invoice.fee_charged" (issue 14) */
@@ -196,6 +201,17 @@ typedef enum ct_plan_source {
 
 ct_plan_source ct_plan_source_parse(const char *s, size_t n);
 const char *ct_plan_source_name(ct_plan_source s);
+
+/* --- hand-off (issue 16): where an escalation places a case ----------- */
+typedef enum ct_escalation_to {
+    CT_TO_NONE = -1,
+    CT_TO_AGENCY = 0, /* "agency": a collection agency */
+    CT_TO_LEGAL,      /* "legal": solicitors, court */
+    CT_TO_COUNT
+} ct_escalation_to;
+
+ct_escalation_to ct_escalation_to_parse(const char *s, size_t n);
+const char *ct_escalation_to_name(ct_escalation_to t);
 
 /* --- contact outcome types (contacts topic) ---------------------------- */
 typedef enum ct_outcome {

@@ -373,11 +373,29 @@ static void d_contact_log(dctx *c, ct_contact_log *o)
     o->notes = str(c, "notes", 0, CT_NOTES_MAX, 0);
 }
 
-static void d_escalation(dctx *c, ct_escalation *o)
+/* escalation.placed (the scheduler's, issue 16) */
+static void d_placement(dctx *c, ct_placement *o)
 {
-    o->invoice_id = id(c, "invoice_id", 1);
-    o->command_id = str(c, "command_id", 0, CT_DERIVED_ID_MAX, 1);
-    o->level = (int)int_in(c, "level", 1, 9, "level", "must be an integer from 1 to 9");
+    o->case_id = id(c, "case_id", 1);
+    o->to = (ct_escalation_to)name_in(c, "to", 1, ct_escalation_to_names, CT_TO_COUNT, "to",
+                                      "must be agency or legal");
+    strs(c, "invoice_ids", 1, &o->invoice_ids);
+    o->currency = currency(c, "currency");
+    o->placed_minor = positive(c, "placed_minor");
+    o->expected_net_minor = positive(c, "expected_net_minor");
+    o->command_id = str(c, "command_id", 1, CT_DERIVED_ID_MAX, 1);
+}
+
+/* escalation.remitted: the commission at most the amount collected */
+static void d_remittance(dctx *c, ct_remittance *o)
+{
+    o->case_id = id(c, "case_id", 1);
+    o->currency = currency(c, "currency");
+    o->amount_minor = positive(c, "amount_minor");
+    o->commission_minor = amount(c, "commission_minor");
+    if (!c->failed && o->commission_minor > o->amount_minor)
+        fail(c, "commission_minor", "commission_le_amount",
+             "must not be more than data.amount_minor");
 }
 
 static void d_fee_charged(dctx *c, ct_fee_charged *o)
@@ -514,8 +532,13 @@ ct_shape ct_event_shape(ct_type t)
         return CT_SHAPE_CONTACT_LOG;
     case CT_EV_CONTACT_RESUMED:
         return CT_SHAPE_RESUMED;
-    case CT_EV_INVOICE_ESCALATED:
-        return CT_SHAPE_ESCALATION;
+    case CT_EV_ESCALATION_PLACED:
+        return CT_SHAPE_PLACEMENT;
+    case CT_EV_ESCALATION_ACCEPTED:
+    case CT_EV_ESCALATION_RECALLED:
+        return CT_SHAPE_CASE_EVENT;
+    case CT_EV_ESCALATION_REMITTED:
+        return CT_SHAPE_REMITTANCE;
     case CT_EV_INVOICE_FEE_CHARGED:
         return CT_SHAPE_FEE_CHARGED;
     case CT_EV_INVOICE_FEE_WAIVED:
@@ -623,8 +646,18 @@ int ct_event_decode(const json_t *ev, ct_event *out, char *errstr, size_t errlen
     case CT_SHAPE_RESUMED:
         out->data.resumed.channel = channel(&dc, "channel", 0);
         break;
-    case CT_SHAPE_ESCALATION:
-        d_escalation(&dc, &out->data.escalation);
+    case CT_SHAPE_PLACEMENT:
+        d_placement(&dc, &out->data.placement);
+        break;
+    case CT_SHAPE_CASE_EVENT:
+        out->data.case_event.case_id = id(&dc, "case_id", 1);
+        out->data.case_event.agency_ref =
+            out->type == CT_EV_ESCALATION_ACCEPTED ? text(&dc, "agency_ref", 1) : NULL;
+        out->data.case_event.reason =
+            out->type == CT_EV_ESCALATION_RECALLED ? text(&dc, "reason", 1) : NULL;
+        break;
+    case CT_SHAPE_REMITTANCE:
+        d_remittance(&dc, &out->data.remittance);
         break;
     case CT_SHAPE_FEE_CHARGED:
         d_fee_charged(&dc, &out->data.fee_charged);

@@ -27,7 +27,9 @@
  *   ceased         contact.ceased
  *   contact_log    contact.logged
  *   resumed        contact.resumed
- *   escalation     the scheduler's invoice.escalated
+ *   placement      the scheduler's escalation.placed (issue 16)
+ *   case_event     escalation.accepted, escalation.recalled
+ *   remittance     escalation.remitted
  *   fee_charged    the scheduler's invoice.fee_charged (issue 14)
  *   fee_waived     the scheduler's invoice.fee_waived
  *   interest_claimed  the scheduler's invoice.interest_claimed
@@ -176,11 +178,31 @@ typedef struct ct_resumed { /* contact.resumed */
     ct_channel channel;     /* CT_CH_NONE: every channel */
 } ct_resumed;
 
-typedef struct ct_escalation { /* invoice.escalated (scheduler) */
-    const char *invoice_id;
-    int level;              /* 1..9 */
-    const char *command_id; /* NULL when absent; up to CT_DERIVED_ID_MAX */
-} ct_escalation;
+/* A case handed to an agency or to legal (issue 16; docs/escalation.md).
+ * The case file itself goes on `escalations`; this event on `events`
+ * says that it went, for the reporter and for billing. */
+typedef struct ct_placement { /* escalation.placed (scheduler) */
+    const char *case_id;      /* "case-" + 16 hex digits */
+    ct_escalation_to to;
+    ct_strs invoice_ids; /* at least one */
+    const char *currency;
+    int64_t placed_minor;       /* > 0: the case's outstanding with fees and interest */
+    int64_t expected_net_minor; /* > 0: what the gate expected to recover, net */
+    const char *command_id;     /* the escalation step's command id; up to CT_DERIVED_ID_MAX */
+} ct_placement;
+
+typedef struct ct_case_event { /* escalation.accepted, escalation.recalled */
+    const char *case_id;
+    const char *agency_ref; /* accepted: the agency's reference (required) */
+    const char *reason;     /* recalled: why (required) */
+} ct_case_event;
+
+typedef struct ct_remittance { /* escalation.remitted */
+    const char *case_id;
+    const char *currency;
+    int64_t amount_minor;     /* > 0: what the agency collected from the debtor */
+    int64_t commission_minor; /* 0 .. amount_minor: what it kept */
+} ct_remittance;
 
 /* The scheduler's money events (issue 14; docs/events.md). Amounts are in
  * minor units of currency. */
@@ -277,7 +299,9 @@ typedef struct ct_event {
         ct_ceased ceased;
         ct_contact_log contact_log;
         ct_resumed resumed;
-        ct_escalation escalation;
+        ct_placement placement;
+        ct_case_event case_event;
+        ct_remittance remittance;
         ct_fee_charged fee_charged;
         ct_fee_waived fee_waived;
         ct_interest_claimed interest_claimed;
@@ -300,7 +324,7 @@ typedef enum ct_shape {
     CT_SHAPE_PROMISE,
     CT_SHAPE_DISPUTE,
     CT_SHAPE_CEASED,
-    CT_SHAPE_ESCALATION,
+    CT_SHAPE_PLACEMENT,
     CT_SHAPE_CONTACT_LOG,
     CT_SHAPE_RESUMED,
     CT_SHAPE_FEE_CHARGED,
@@ -309,7 +333,9 @@ typedef enum ct_shape {
     CT_SHAPE_SETTLED,
     CT_SHAPE_PLAN,
     CT_SHAPE_PLAN_CANCEL,
-    CT_SHAPE_PLAN_OUTCOME
+    CT_SHAPE_PLAN_OUTCOME,
+    CT_SHAPE_CASE_EVENT,
+    CT_SHAPE_REMITTANCE
 } ct_shape;
 
 ct_shape ct_event_shape(ct_type t);

@@ -6,7 +6,7 @@
  * one ingest runs): one implementation of the contract, and replay rejects
  * exactly what ingest would send to the dead-letter topic, with the same
  * reasons. The
- * scheduler's own events (promise.kept, promise.broken, invoice.escalated;
+ * scheduler's own events (promise.kept, promise.broken;
  * docs/contracts.md), which a backtest ledger may hold as CloudEvents, are
  * validated as the inbound type with the same data shape and keep their own
  * type. Contacts may be outcomes or the scheduler's backtest commands; a
@@ -26,8 +26,7 @@
 static const struct {
     ct_type type, shape;
 } rep_scheduler_types[] = {{CT_EV_PROMISE_KEPT, CT_EV_PROMISE_MADE},
-                           {CT_EV_PROMISE_BROKEN, CT_EV_PROMISE_MADE},
-                           {CT_EV_INVOICE_ESCALATED, CT_EV_INVOICE_VOIDED}};
+                           {CT_EV_PROMISE_BROKEN, CT_EV_PROMISE_MADE}};
 
 json_t *rep_normalize_inbound(const json_t *ce, char *errstr, size_t errlen)
 {

@@ -2650,16 +2650,6 @@ static int fire_inner(sch_ctx *c, sch_rec *inv, sch_rec *cust)
         if (fee > 0 &&
             money_event(c, inv, CT_EV_INVOICE_FEE_CHARGED, id, key, fee, v->step, day) < 0)
             return -1;
-        if (st->kind == CT_KIND_ESCALATION) {
-            char eid[SCH_CMD_ID_LEN];
-            if (sch_event_id_escalated(eid, sizeof eid, id) < 0)
-                return id_too_long(inv);
-            json_t *e = sch_event_escalated(inv, id, st->level, v->next_ms);
-            rc = e ? out_add(c, v->part, 'e', eid, key, json_dumps(e, JSON_COMPACT)) : -1;
-            json_decref(e);
-            if (rc < 0)
-                return -1;
-        }
         hist_step(inv, v->step, v->attempt, c->now);
         c->fired++;
         fired = 1;

@@ -138,18 +138,7 @@ void sch_notice_of(const sch_policy *pol, char kind, ct_channel *channel, const 
     }
 }
 
-#define ESCALATED_SUFFIX "/escalated"
-_Static_assert(sizeof ESCALATED_SUFFIX - 1 <= SCH_EVENT_SUFFIX_MAX, "SCH_EVENT_SUFFIX_MAX");
-
-int sch_event_id_escalated(char *out, size_t len, const char *command_id)
-{
-    if (len == 0)
-        return -1;
-    idw w = {out, out + len - 1, 0};
-    puts_(&w, command_id);
-    puts_(&w, ESCALATED_SUFFIX);
-    return idw_end(&w, out);
-}
+#define PLACED_SUFFIX "/placed"
 
 /* The trace id of an event derived from a command: FNV-1a of the event id
  * and of the command id, 16 lower-case hex digits each. */
@@ -600,22 +589,6 @@ static json_t *event_new(const sch_rec *inv, ct_type type, const char *id, int64
     return e;
 }
 
-json_t *sch_event_escalated(const sch_rec *inv, const char *command_id, int level, int64_t at)
-{
-    char id[SCH_CMD_ID_LEN];
-    if (sch_event_id_escalated(id, sizeof id, command_id) < 0)
-        return NULL;
-    json_t *d = json_object();
-    json_t *e = event_new(inv, CT_EV_INVOICE_ESCALATED, id, at, command_id, d);
-    if (!e)
-        return NULL;
-    json_object_set_new(d, "invoice_id", json_string(inv->id));
-    json_object_set_new(d, "customer_id", json_string(inv->u.inv.customer));
-    json_object_set_new(d, "level", json_integer(level));
-    json_object_set_new(d, "command_id", json_string(command_id));
-    return e;
-}
-
 void sch_record_headers(char topic, const char *key, const char *id, sch_headers *h)
 {
     h->n = 0;
@@ -627,10 +600,10 @@ void sch_record_headers(char topic, const char *key, const char *id, sch_headers
         return;
     }
     /* the scheduler's events are derived from a command: <command id><suffix> */
-    size_t il = strlen(id), sl = sizeof ESCALATED_SUFFIX - 1;
+    size_t il = strlen(id), sl = sizeof PLACED_SUFFIX - 1;
     ct_type type = CT_EV_NONE;
-    if (il > sl && memcmp(id + il - sl, ESCALATED_SUFFIX, sl) == 0)
-        type = CT_EV_INVOICE_ESCALATED;
+    if (il > sl && memcmp(id + il - sl, PLACED_SUFFIX, sl) == 0)
+        type = CT_EV_ESCALATION_PLACED;
     const char *slash = strchr(key, '/');
     size_t tl = slash ? (size_t)(slash - key) : strlen(key);
     if (tl > CT_TENANT_MAX)

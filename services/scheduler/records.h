@@ -6,7 +6,7 @@
  * without reading state. Ids are deterministic:
  *   <tenant>/inv/<invoice_id>/step/<n>/attempt/<k>   ladder steps
  *   <tenant>/inv/<invoice_id>/thanks/<payment_id>    payment thanks
- *   <command id>/escalated                           its invoice.escalated
+ *   <case id>/placed                                 escalation.placed
  *   <tenant>/cust/<customer_id>/<channel>/<date>/<h> a grouped message
  * "scheduled_at" is the instant the timer was due (created_at minus it is
  * the lateness). Builders fill a ct_command from the records and encode it
@@ -24,8 +24,8 @@
 #include "state.h"
 
 /* Room for any command id (CT_COMMAND_ID_MAX) or the id of an event
- * derived from one (command id + "/escalated"), with its NUL. */
-#define SCH_EVENT_SUFFIX_MAX 10 /* strlen("/escalated") */
+ * derived from one (id + a suffix such as "/completed"), with its NUL. */
+#define SCH_EVENT_SUFFIX_MAX 10 /* strlen("/completed") */
 #define SCH_CMD_ID_LEN       (CT_COMMAND_ID_MAX + SCH_EVENT_SUFFIX_MAX + 1)
 
 /* The id builders write the whole id and its NUL into out and return 0,
@@ -94,13 +94,6 @@ char *sch_event_plan(const sch_rec *inv, const sch_rec *cust, ct_type type,
 /* The payment.thanks command. */
 char *sch_command_thanks(const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
                          const cm_tz *tz, int64_t scheduled, int64_t now);
-
-/* The id of the invoice.escalated event of command command_id into out
- * (0, or -1 as the id builders above). */
-int sch_event_id_escalated(char *out, size_t len, const char *command_id);
-/* The scheduler's own invoice.escalated event for an escalation step
- * (caller decrefs; NULL on out of memory or an id that does not fit). */
-json_t *sch_event_escalated(const sch_rec *inv, const char *command_id, int level, int64_t at);
 
 /* The Kafka headers of a record the scheduler publishes, built from what
  * its outbox keeps of it (topic 'c' or 'e', key tenant/customer_id, id),
