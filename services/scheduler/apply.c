@@ -91,6 +91,10 @@ static int handled(ct_type t)
     case CT_EV_PLAN_AGREED: /* acted on when the policy has "instalments" */
     case CT_EV_PLAN_CANCELLED:
         return 1;
+    case CT_EV_ESCALATION_ACCEPTED: /* acted on when the debtor has that case */
+    case CT_EV_ESCALATION_RECALLED:
+    case CT_EV_ESCALATION_REMITTED:
+        return 1;
     default:
         return 0; /* the scheduler's own types */
     }
@@ -138,7 +142,7 @@ int sch_event_decode(json_t *json, sch_event *out, char *errstr, size_t errlen)
     out->json = json;
     int rc = ct_event_decode(json, &out->ev, errstr, errlen);
     if (e->source && strcmp(e->source, CT_SCHEDULER_SOURCE) == 0)
-        return 0; /* its own events (invoice.escalated) come back on `events` */
+        return 0; /* its own events come back on `events`: skipped */
     if (!handled(e->type))
         return e->data_json ? 0 : -1; /* a readable envelope: a type it does not act on */
     if (rc < 0)
@@ -164,6 +168,10 @@ int sch_event_decode(json_t *json, sch_event *out, char *errstr, size_t errlen)
         return 1;
     case CT_EV_CREDIT_NOTE_ISSUED:
         if (!amount_ok(e->data.credit_note.amount_minor))
+            return bad(errstr, errlen, "data.amount_minor", "must be an integer > 0");
+        return 1;
+    case CT_EV_ESCALATION_REMITTED:
+        if (!amount_ok(e->data.remittance.amount_minor))
             return bad(errstr, errlen, "data.amount_minor", "must be an integer > 0");
         return 1;
     case CT_EV_CUSTOMER_UPSERTED:
@@ -255,7 +263,8 @@ int sch_plan_event(sch_ctx *c, const sch_event *se, int phase)
         return 0;
     }
     sch_rec *whole = have(c, 'c', t, cu);
-    if (whole && whole->u.cust.plan.id[0]) { /* a plan: every open invoice (plan_settle) */
+    if (whole && (whole->u.cust.plan.id[0] || whole->u.cust.esc.state)) {
+        /* a plan (plan_settle) or a case (esc_settle): every open invoice */
         for (int i = 0; i < whole->u.cust.open.n; i++)
             if (!rec(c, 'i', SCH_T_INV, t, whole->u.cust.open.v[i]))
                 return -1;
@@ -409,6 +418,19 @@ static int in_plan(const sch_ctx *c, const sch_rec *cust, const char *inv_id)
            sch_csv_has(cust->u.cust.plan.invoices, inv_id);
 }
 
+/* 1 when the debtor's case is with an agency or legal (placed, accepted). */
+static int placed(const sch_rec *cust)
+{
+    return cust && (cust->u.cust.esc.state == 'p' || cust->u.cust.esc.state == 'a');
+}
+
+/* 1 when invoice inv_id is in the debtor's placed case. */
+static int in_case(const sch_ctx *c, const sch_rec *cust, const char *inv_id)
+{
+    return c->pol->escalation.enabled && placed(cust) &&
+           sch_csv_has(cust->u.cust.esc.invoices, inv_id);
+}
+
 /* The plan's ladder step to start an instalment due on due with: the first
  * whose time is still to come (nsteps: none). */
 static int plan_first_step(const sch_ctx *c, const sch_rec *cust, int32_t due)
@@ -451,6 +473,11 @@ static void arm(sch_ctx *c, sch_rec *inv, sch_rec *cust, int from, int collapse)
     inv->dirty = 1;
     free(v->moved_rules); /* a new schedule: what moved the old one is gone */
     v->moved_rules = NULL;
+    if (v->status == 'o' && in_case(c, cust, inv->id)) { /* with the agency */
+        if (v->next_kind == 's' || v->next_kind == 'p')
+            v->next_kind = 0, v->next_ms = 0;
+        return;
+    }
     if (v->status == 'o' && in_plan(c, cust, inv->id)) { /* the plan runs it */
         if (!strcmp(cust->u.cust.plan.primary, inv->id)) {
             v->next_kind = 'n';
@@ -536,6 +563,9 @@ static void promise_drop(sch_ctx *c, const sch_rec *of, sch_rec *cust, const cha
     }
 }
 
+static void respond(sch_ctx *c, sch_rec *cust, ct_type type, int64_t at, const char *id,
+                    const char *detail);
+
 /* Publishes promise.kept or .broken from the primary inv at at. */
 static int promise_publish(sch_ctx *c, const sch_rec *inv, ct_type type, int64_t at)
 {
@@ -561,6 +591,7 @@ static int promise_payment(sch_ctx *c, sch_rec *inv, sch_rec *cust, int64_t amt)
         return 0;
     if (promise_publish(c, prim, CT_EV_PROMISE_KEPT, c->now) < 0)
         return -1;
+    respond(c, cust, CT_EV_PROMISE_KEPT, c->now, prim->u.inv.promise_id, NULL);
     c->kept++;
     promise_drop(c, prim, cust, prim->u.inv.promise_id, NULL);
     return 0;
@@ -710,6 +741,7 @@ static int plan_end(sch_ctx *c, sch_rec *cust, sch_rec *const *open, size_t n, s
     char id[SCH_CMD_ID_LEN], key[CT_KEY_MAX], h[SCH_ID_LEN + 64];
     snprintf(h, sizeof h, "n@%lld!%s:%s;", (long long)c->now, why, cu->plan.id);
     if (type != CT_EV_NONE && from) {
+        respond(c, cust, type, c->now, cu->plan.id, NULL);
         if (type == CT_EV_PLAN_COMPLETED)
             c->plans_completed++;
         snprintf(key, sizeof key, "%s/%s", cust->tenant, cust->id);
@@ -791,6 +823,9 @@ static int ev_plan_agreed(sch_ctx *c, const ct_event *e, sch_rec *cust, char *er
         c->ignored++;
         return 0;
     }
+    if (cu->esc.state == 'p' || cu->esc.state == 'a')
+        return bad(errstr, errlen, "data.plan_id",
+                   "the debtor's case is placed (escalation.recalled first)");
     if (cu->plan.id[0]) {
         if (!strcmp(cu->plan.id, p->plan_id))
             return 0; /* a replay */
@@ -1569,6 +1604,385 @@ static void ev_customer(sch_ctx *c, const ct_event *e, sch_rec *cust)
     cu->prefer = csv_from(pc_names, d->channels.n < CT_CH_COUNT ? d->channels.n : CT_CH_COUNT);
 }
 
+/* ---- hand-off to an agency or to legal (policy "escalation"; escalate.h,
+ * docs/policy.md "Escalation") ----
+ *
+ * An escalation step with "to" asks the gate about the debtor's case in
+ * its invoice's currency: every open invoice of that currency. Held
+ * (escalation:disputed, :below_threshold, :not_worth_it), the debtor's
+ * record remembers the step ("es" state 'h') and the gate is asked again
+ * when the debtor's next step fires or an event changes its balance.
+ * Placed, the case file goes on `escalations` and escalation.placed on
+ * `events`; the case's invoices pause (arm) and every message to the
+ * debtor is held (blocked: escalation:placed) until escalation.recalled
+ * (the ladders resume collapsed, or stay stopped: on_recall) or the
+ * case's invoices are closed. escalation.remitted applies like a payment
+ * to the case's invoices, oldest due first; the commission is recorded. */
+
+static const char *blocked(const sch_rec *cust, const char *channel);
+static int id_too_long(const sch_rec *inv);
+
+/* Appends to the debtor's response log (when the policy hands off). */
+static void respond(sch_ctx *c, sch_rec *cust, ct_type type, int64_t at, const char *id,
+                    const char *detail)
+{
+    if (!c->pol->escalation.enabled || !cust)
+        return;
+    if (sch_esc_log_response(&cust->u.cust.responses, type, at, id, detail) < 0)
+        c->oom = 1;
+    cust->dirty = 1;
+}
+
+/* The debtor's open invoices in currency, loaded, oldest due first, into
+ * *out (malloc'd); -2 when one is not loaded (the batch did not load the
+ * debtor whole: nothing is decided), -1 out of memory. */
+static int esc_open(sch_ctx *c, const sch_rec *cust, const char *currency, sch_rec ***out,
+                    size_t *n)
+{
+    const sch_cust *cu = &cust->u.cust;
+    *n = 0;
+    *out = malloc(((size_t)cu->open.n + 1) * sizeof **out);
+    if (!*out)
+        return -1;
+    for (int i = 0; i < cu->open.n; i++) {
+        sch_rec *r = have(c, 'i', cust->tenant, cu->open.v[i]);
+        if (!r || !r->loaded || cust->u.cust.partial) {
+            free(*out);
+            *out = NULL;
+            return -2;
+        }
+        if (r->exists && r->u.inv.status == 'o' && !strcmp(r->u.inv.currency, currency))
+            (*out)[(*n)++] = r;
+    }
+    qsort(*out, *n, sizeof **out, cmp_due);
+    return 0;
+}
+
+/* The contacts of the case's invoices from their histories: each ladder
+ * step issued ("s.a@ms;") or held ("s.a@ms!hold|cond|escalation:...;"). */
+static size_t esc_contacts(sch_ctx *c, sch_rec *const *list, size_t n, sch_esc_contact **out)
+{
+    size_t cap = 0, k = 0;
+    *out = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const sch_inv *v = &list[i]->u.inv;
+        const sch_ladder *l = sch_policy_ladder(c->pol, v->strategy, v->variant);
+        for (const char *p = v->history ? v->history : ""; l && *p;) {
+            const char *semi = strchr(p, ';');
+            if (!semi)
+                break;
+            char *end;
+            long step = strtol(p, &end, 10);
+            long att = end > p && *end == '.' ? strtol(end + 1, &end, 10) : -1;
+            const char *bang = *end == '@' ? memchr(end, '!', (size_t)(semi - end)) : NULL;
+            int ok = att >= 0 && *end == '@' && step >= 0 && step < l->nsteps;
+            char rule[40] = "";
+            if (ok && bang) {
+                snprintf(rule, sizeof rule, "%.*s", (int)(semi - bang - 1), bang + 1);
+                ok = !strcmp(rule, "hold") || !strcmp(rule, "cond") ||
+                     !strncmp(rule, "escalation:", 11);
+            }
+            if (ok && k == cap) {
+                size_t nc = cap ? cap * 2 : 8;
+                sch_esc_contact *m = realloc(*out, nc * sizeof *m);
+                if (!m) {
+                    c->oom = 1;
+                    return k;
+                }
+                *out = m;
+                cap = nc;
+            }
+            if (ok) {
+                const sch_step *st = &l->steps[step];
+                sch_esc_contact *ct = &(*out)[k++];
+                memset(ct, 0, sizeof *ct);
+                ct->invoice_id = list[i]->id;
+                sch_command_id_step(ct->command_id, sizeof ct->command_id, list[i]->tenant,
+                                    list[i]->id, (int)step, (int)att);
+                ct->at = strtoll(end + 1, NULL, 10);
+                ct->step = (int)step;
+                ct->step_name = st->name;
+                ct->template_id = st->template_id;
+                ct->kind = st->kind;
+                ct->channel = st->channel;
+                if (bang) /* "hold": no channel, ceased, opted out (its decision line says) */
+                    cm_strlcpy(ct->rule, !strcmp(rule, "cond") ? "min_outstanding_minor" : rule,
+                               sizeof ct->rule);
+            }
+            p = semi + 1;
+        }
+    }
+    return k;
+}
+
+/* Asks the gate about inv's escalation step st (index idx; its timer was
+ * due at scheduled): places the case (1) or holds the step (0); -1 on
+ * out of memory. retry: asked again for a held step (a decision line only
+ * when the rule changed). */
+static int esc_try(sch_ctx *c, sch_rec *inv, sch_rec *cust, const sch_step *st, int idx,
+                   int64_t scheduled, int retry)
+{
+    sch_inv *v = &inv->u.inv;
+    sch_cust *cu = &cust->u.cust;
+    const sch_esc_target *tg = &c->pol->escalation.to[st->to];
+    char id[SCH_CMD_ID_LEN], key[CT_KEY_MAX], h[120];
+    sch_rec **list = NULL;
+    size_t n = 0;
+    int rc = -1;
+    if (placed(cust)) { /* one case at a time: another currency waits */
+        if (!retry && decide(c, inv, idx, "escalation:placed", scheduled) < 0)
+            return -1;
+        c->esc_held++;
+        return 0;
+    }
+    int o = esc_open(c, cust, v->currency, &list, &n);
+    if (o < 0)
+        return o; /* -2: the debtor was not loaded whole (nothing decided) */
+    int32_t today = local_today(c, cust);
+    int64_t outstanding = 0;
+    int blocked_ = 0;
+    sch_esc_invoice *invs = calloc(n + 1, sizeof *invs);
+    if (!invs)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        const sch_inv *w = &list[i]->u.inv;
+        char e[256];
+        sch_esc_invoice *x = &invs[i];
+        x->invoice_id = list[i]->id;
+        x->number = w->number;
+        x->issued = w->issued;
+        x->due = w->due;
+        x->days_overdue = today > w->due ? today - w->due : 0;
+        x->amount = w->amount;
+        x->paid = w->paid;
+        x->credited = w->credited;
+        if (sch_inv_amounts(c->pol, list[i], cust, today, &x->a, NULL, e, sizeof e) < 0)
+            memset(&x->a, 0, sizeof x->a), x->a.principal = sch_inv_principal(w),
+                                           x->a.fees = sch_inv_fees_owed(w);
+        outstanding += sch_amounts_total(&x->a);
+        blocked_ |= w->disputed || w->promise_id[0] || in_plan(c, cust, list[i]->id);
+    }
+    sch_esc_gate g;
+    const char *rule = n ? sch_esc_check(tg, v->currency, outstanding, blocked_, &g)
+                         : "escalation:below_threshold";
+    if (sch_command_id_step(id, sizeof id, inv->tenant, inv->id, idx, v->attempt) < 0) {
+        rc = id_too_long(inv);
+        goto done;
+    }
+    if (rule) {
+        int changed = cu->esc.state != 'h' || strcmp(cu->esc.rule, rule) != 0 ||
+                      strcmp(cu->esc.inv, inv->id) != 0 || cu->esc.step != idx;
+        if (!retry || changed) {
+            snprintf(h, sizeof h, "%d.%d@%lld!%s;", idx, v->attempt, (long long)c->now, rule);
+            hist(inv, h);
+            if (decide(c, inv, idx, rule, scheduled) < 0)
+                goto done;
+            c->esc_held++;
+        }
+        sch_cust_esc_clear(cu);
+        cu->esc.state = 'h';
+        cu->esc.to = st->to;
+        cm_strlcpy(cu->esc.currency, v->currency, sizeof cu->esc.currency);
+        cm_strlcpy(cu->esc.inv, inv->id, sizeof cu->esc.inv);
+        cm_strlcpy(cu->esc.rule, rule, sizeof cu->esc.rule);
+        cu->esc.step = idx;
+        cust->dirty = 1;
+        rc = 0;
+        goto done;
+    }
+    /* placed: the case file, the event, the invoices paused */
+    char case_id[24];
+    sch_esc_case_id(case_id, inv->tenant, v->customer, id);
+    char *names = strdup(",");
+    for (size_t i = 0; names && i < n; i++)
+        if (sch_str_append(&names, list[i]->id) < 0 || sch_str_append(&names, ",") < 0) {
+            free(names);
+            names = NULL;
+        }
+    sch_esc_contact *contacts = NULL;
+    size_t ncontacts = esc_contacts(c, list, n, &contacts);
+    json_t *risk = NULL;
+    if (c->pol->risk_in_commands) {
+        cm_risk_result rr;
+        cm_buf b = CM_BUF_INIT;
+        sch_debtor_risk(c->pol, cu, today, &rr);
+        if (cm_risk_json(&b, &rr) == 0 && b.p)
+            risk = json_loads(b.p, 0, NULL);
+        cm_buf_free(&b);
+    }
+    const char *sn = v->strategy, *vn = v->variant;
+    if (!sn[0])
+        sch_policy_fallback(c->pol, &sn, &vn);
+    sch_esc_case k = {case_id,     inv->tenant, v->customer, c->now,      st->to,
+                      v->currency, sn,          vn,          st->name,    id,
+                      idx,         tg,          g,           cu->contact, risk,
+                      invs,        n,           contacts,    ncontacts,   cu->responses};
+    json_t *file = names ? sch_esc_case_file(&k) : NULL;
+    json_t *ev = file ? sch_event_placed(inv, case_id, st->to, names, v->currency, outstanding,
+                                         g.expected_net, id, c->now)
+                      : NULL;
+    json_decref(risk);
+    free(contacts);
+    snprintf(key, sizeof key, "%s/%s", inv->tenant, v->customer);
+    char eid[40];
+    snprintf(eid, sizeof eid, "%s/placed", case_id);
+    if (!file || !ev ||
+        out_add(c, v->part, 'x', case_id, key, json_dumps(file, JSON_COMPACT)) < 0 ||
+        out_add(c, v->part, 'e', eid, key, json_dumps(ev, JSON_COMPACT)) < 0) {
+        json_decref(file);
+        json_decref(ev);
+        free(names);
+        goto done;
+    }
+    json_decref(file);
+    json_decref(ev);
+    sch_cust_esc_clear(cu);
+    cu->esc.state = 'p';
+    cm_strlcpy(cu->esc.case_id, case_id, sizeof cu->esc.case_id);
+    cu->esc.to = st->to;
+    cm_strlcpy(cu->esc.currency, v->currency, sizeof cu->esc.currency);
+    cm_strlcpy(cu->esc.inv, inv->id, sizeof cu->esc.inv);
+    cu->esc.step = idx;
+    cu->esc.placed = outstanding;
+    cu->esc.at = c->now;
+    cu->esc.invoices = names;
+    cust->dirty = 1;
+    snprintf(h, sizeof h, "%d.%d@%lld;x@%lld!placed:%s;", idx, v->attempt, (long long)c->now,
+             (long long)c->now, case_id);
+    hist(inv, h);
+    for (size_t i = 0; i < n; i++) {
+        if (list[i] != inv) {
+            snprintf(h, sizeof h, "x@%lld!placed:%s;", (long long)c->now, case_id);
+            hist(list[i], h);
+        }
+        arm(c, list[i], cust, list[i]->u.inv.step, 0);
+    }
+    c->esc_placed++;
+    rc = 1;
+done:
+    free(invs);
+    free(list);
+    return rc;
+}
+
+/* A held escalation asked again (the debtor's next step fires, or its
+ * balance changed): 1 placed, 0 still held, -1 out of memory. */
+static int esc_retry(sch_ctx *c, sch_rec *cust)
+{
+    sch_cust *cu = &cust->u.cust;
+    if (!c->pol->escalation.enabled || cu->esc.state != 'h')
+        return 0;
+    sch_rec *inv = have(c, 'i', cust->tenant, cu->esc.inv);
+    if (!inv || !inv->loaded || !inv->exists || inv->u.inv.status != 'o') {
+        sch_cust_esc_clear(cu); /* its invoice closed: nothing to hand over */
+        cust->dirty = 1;
+        return 0;
+    }
+    const sch_ladder *l = sch_policy_ladder(c->pol, inv->u.inv.strategy, inv->u.inv.variant);
+    if (!l || cu->esc.step < 0 || cu->esc.step >= l->nsteps ||
+        l->steps[cu->esc.step].to == CT_TO_NONE) {
+        sch_cust_esc_clear(cu); /* the policy changed under it */
+        cust->dirty = 1;
+        return 0;
+    }
+    return esc_try(c, inv, cust, &l->steps[cu->esc.step], cu->esc.step, c->now, 1);
+}
+
+/* Ends the debtor's case: the ladders of its open invoices resume
+ * (collapsed) or stay stopped (resume 0). */
+static void esc_end(sch_ctx *c, sch_rec *cust, const char *why, int resume)
+{
+    sch_cust *cu = &cust->u.cust;
+    char h[80];
+    snprintf(h, sizeof h, "x@%lld!%s:%s;", (long long)c->now, why, cu->esc.case_id);
+    char *names = cu->esc.invoices;
+    cu->esc.invoices = NULL;
+    sch_cust_esc_clear(cu);
+    cust->dirty = 1;
+    for (const char *s = names ? names : ""; *s == ',' && s[1];) {
+        const char *comma = strchr(s + 1, ',');
+        char iid[SCH_ID_LEN];
+        size_t len = comma ? (size_t)(comma - s - 1) : 0;
+        if (!comma || len == 0 || len >= sizeof iid)
+            break;
+        memcpy(iid, s + 1, len);
+        iid[len] = 0;
+        s = comma;
+        sch_rec *r = have(c, 'i', cust->tenant, iid);
+        if (!r || !r->exists || r->u.inv.status != 'o')
+            continue;
+        hist(r, h);
+        if (resume)
+            arm(c, r, cust, r->u.inv.step, 1);
+    }
+    free(names);
+}
+
+/* After an event: a case whose invoices are all closed ends; a held
+ * escalation is asked again (the balance may have changed). */
+static int esc_settle(sch_ctx *c, sch_rec *cust)
+{
+    sch_cust *cu = &cust->u.cust;
+    if (cu->esc.state == 'h')
+        return esc_retry(c, cust) == -1 ? -1 : 0;
+    if (!placed(cust))
+        return 0;
+    for (int i = 0; i < cu->open.n; i++)
+        if (sch_csv_has(cu->esc.invoices, cu->open.v[i]))
+            return 0;
+    esc_end(c, cust, "closed", 0);
+    return 0;
+}
+
+/* escalation.accepted, .recalled, .remitted of the debtor's case */
+static int ev_case(sch_ctx *c, const ct_event *e, sch_rec *cust, char *errstr, size_t errlen)
+{
+    sch_cust *cu = &cust->u.cust;
+    const char *cid = e->type == CT_EV_ESCALATION_REMITTED ? e->data.remittance.case_id
+                                                           : e->data.case_event.case_id;
+    if (!placed(cust) || strcmp(cu->esc.case_id, cid) != 0) {
+        c->ignored++; /* not the debtor's open case (ended, or unknown) */
+        return 0;
+    }
+    if (e->type == CT_EV_ESCALATION_ACCEPTED) {
+        cu->esc.state = 'a';
+        if (sch_str_set(&cu->esc.ref, e->data.case_event.agency_ref) < 0)
+            return bad(errstr, errlen, "internal", "out of memory");
+        cust->dirty = 1;
+        return 0;
+    }
+    if (e->type == CT_EV_ESCALATION_RECALLED) {
+        c->esc_recalled++;
+        esc_end(c, cust, "recalled", c->pol->escalation.resume_on_recall);
+        return 0;
+    }
+    const ct_remittance *r = &e->data.remittance;
+    if (strcmp(r->currency, cu->esc.currency) != 0)
+        return bad(errstr, errlen, "data.currency", "must be the currency of the case");
+    sch_rec **list = NULL;
+    size_t n = 0;
+    if (esc_open(c, cust, cu->esc.currency, &list, &n) < 0)
+        return bad(errstr, errlen, "internal", "case invoices not loaded (or out of memory)");
+    int64_t rest = r->amount_minor;
+    int32_t today = local_today(c, cust);
+    for (size_t i = 0; i < n && rest > 0; i++) {
+        if (!sch_csv_has(cu->esc.invoices, list[i]->id))
+            continue;
+        int64_t o = sch_inv_outstanding(&list[i]->u.inv);
+        int64_t amt = o < rest ? o : rest;
+        if (amt <= 0)
+            continue;
+        pay_inv(c, list[i], cust, amt, e->id, today);
+        rest -= amt;
+    }
+    free(list);
+    cu->esc.remitted += r->amount_minor;
+    cu->esc.commission += r->commission_minor;
+    cust->dirty = 1;
+    c->esc_remitted++;
+    return 0;
+}
+
 static int apply_inner(sch_ctx *c, const sch_event *se, int part, int from_pending, char *errstr,
                        size_t errlen)
 {
@@ -1602,6 +2016,10 @@ static int apply_inner(sch_ctx *c, const sch_event *se, int part, int from_pendi
         return ev_plan_agreed(c, e, cust, errstr, errlen);
     case CT_EV_PLAN_CANCELLED:
         return ev_plan_cancelled(c, e, cust);
+    case CT_EV_ESCALATION_ACCEPTED:
+    case CT_EV_ESCALATION_RECALLED:
+    case CT_EV_ESCALATION_REMITTED:
+        return ev_case(c, e, cust, errstr, errlen);
     case CT_EV_CONTACT_RESUMED: /* consent again: lifts a cease and an opt-out */
         cust_touch(c, cust, cu);
         if (e->data.resumed.channel == CT_CH_NONE) {
@@ -1754,6 +2172,44 @@ static void exposure_sync_debtor(sch_ctx *c, const ct_event *e)
         exposure_sync(c, have(c, 'i', e->tenant, iid), cust);
 }
 
+/* The debtor's responses the case file lists (escalate.h). */
+static void log_response(sch_ctx *c, sch_rec *cust, const ct_event *e)
+{
+    char d[200];
+    switch (e->type) {
+    case CT_EV_PROMISE_MADE: {
+        const ct_promise *p = &e->data.promise;
+        snprintf(d, sizeof d, "%lld %s by %s", (long long)p->amount_minor, p->currency,
+                 p->promised_on.s ? p->promised_on.s : "");
+        respond(c, cust, e->type, e->time_ms, e->id, d);
+        break;
+    }
+    case CT_EV_DISPUTE_OPENED:
+    case CT_EV_DISPUTE_RESOLVED:
+        respond(c, cust, e->type, e->time_ms, e->data.dispute.invoice_id, e->data.dispute.reason);
+        break;
+    case CT_EV_CONTACT_LOGGED: {
+        const ct_contact_log *l = &e->data.contact_log;
+        snprintf(d, sizeof d, "%s %s%s%s", ct_channel_name(l->channel),
+                 ct_call_outcome_name(l->outcome), l->agent ? " by " : "",
+                 l->agent ? l->agent : "");
+        respond(c, cust, e->type, l->at_ms, e->id, d);
+        break;
+    }
+    case CT_EV_PLAN_AGREED:
+        snprintf(d, sizeof d, "%zu instalments, %lld %s", e->data.plan.ninstalments,
+                 (long long)e->data.plan.total_minor, e->data.plan.currency);
+        respond(c, cust, e->type, e->time_ms, e->data.plan.plan_id, d);
+        break;
+    case CT_EV_PLAN_CANCELLED:
+        respond(c, cust, e->type, e->time_ms, e->data.plan_cancel.plan_id,
+                e->data.plan_cancel.reason);
+        break;
+    default:
+        break;
+    }
+}
+
 int sch_apply_event(sch_ctx *c, const sch_event *se, int part, char *errstr, size_t errlen)
 {
     pick_policy(c, se->ev.tenant);
@@ -1761,6 +2217,10 @@ int sch_apply_event(sch_ctx *c, const sch_event *se, int part, char *errstr, siz
     if (rc >= 0) {
         sch_rec *cust = have(c, 'c', se->ev.tenant, se->ev.customer_id);
         if (cust && cust->u.cust.plan.id[0] && plan_settle(c, cust) < 0)
+            c->oom = 1;
+        if (cust)
+            log_response(c, cust, &se->ev);
+        if (cust && cust->u.cust.esc.state && esc_settle(c, cust) < 0)
             c->oom = 1;
         exposure_sync_debtor(c, &se->ev);
     }
@@ -1817,6 +2277,8 @@ static const char *blocked(const sch_rec *cust, const char *channel)
         return "opted_out";
     if (cu->wrong_number && (!strcmp(channel, "sms") || !strcmp(channel, "call_task")))
         return "wrong_number"; /* a logged call found the phone wrong */
+    if (placed(cust))
+        return "escalation:placed"; /* the agency or legal speaks to the debtor now */
     return NULL;
 }
 
@@ -2178,6 +2640,16 @@ static int gather(sch_ctx *c, sch_rec *inv, sch_rec *cust, const sch_step *st, i
     return 0;
 }
 
+/* 1 when v's next ladder step is an escalation with "to". */
+static int hands_over(const sch_ctx *c, const sch_inv *v)
+{
+    const char *sn = v->strategy, *vn = v->variant;
+    if (!sn[0])
+        sch_policy_fallback(c->pol, &sn, &vn);
+    const sch_ladder *l = sch_policy_ladder(c->pol, sn, vn);
+    return l && v->step >= 0 && v->step < l->nsteps && l->steps[v->step].to != CT_TO_NONE;
+}
+
 int sch_plan_fire(sch_ctx *c, size_t nrec, int phase)
 {
     int n = 0;
@@ -2190,10 +2662,16 @@ int sch_plan_fire(sch_ctx *c, size_t nrec, int phase)
                 inv->u.inv.next_ms > c->now)
                 continue;
             pick_policy(c, inv->tenant);
-            if (inv->u.inv.next_kind == 's' && !c->pol->grouping)
-                continue; /* a plan's timer always needs its debtor whole */
             sch_key(key, sizeof key, c->prefix, 'c', inv->tenant, inv->u.inv.customer);
             sch_rec *cust = sch_map_get(c->map, key);
+            /* a plan's timer always needs its debtor whole; a ladder step
+             * when grouping, when it hands a case over or the debtor has
+             * an escalation held (asked again as the step fires) */
+            if (inv->u.inv.next_kind == 's' && !c->pol->grouping &&
+                !(c->pol->escalation.enabled &&
+                  ((cust && cust->loaded && cust->u.cust.esc.state == 'h') ||
+                   hands_over(c, &inv->u.inv))))
+                continue;
             if (cust && cust->loaded && cust->u.cust.partial) {
                 sch_rec_unload(cust);
                 n++;
@@ -2470,6 +2948,8 @@ static int fire_inner(sch_ctx *c, sch_rec *inv, sch_rec *cust)
         snprintf(h, sizeof h, "p@%lld!broken;", (long long)c->now);
         hist(inv, h);
         int primary = !v->promise_primary[0];
+        if (primary)
+            respond(c, cust, CT_EV_PROMISE_BROKEN, v->next_ms, v->promise_id, NULL);
         if (primary && promise_publish(c, inv, CT_EV_PROMISE_BROKEN, v->next_ms) < 0)
             return -1;
         c->broken += primary;
@@ -2572,6 +3052,24 @@ static int fire_inner(sch_ctx *c, sch_rec *inv, sch_rec *cust)
         return c->oom ? -1 : 0;
     const sch_step *st = &l->steps[v->step];
     int fired = 0;
+    if (c->pol->escalation.enabled && cust && !c->pulling) {
+        /* the debtor's next step fires: a held escalation is asked again */
+        int r = cust->u.cust.esc.state == 'h' ? esc_retry(c, cust) : 0;
+        if (r == -1)
+            return -1;
+        if (in_case(c, cust, inv->id))
+            return 0; /* now with the agency: paused (arm cleared the timer) */
+        if (st->kind == CT_KIND_ESCALATION && st->to != CT_TO_NONE) {
+            r = esc_try(c, inv, cust, st, v->step, v->next_ms, 0);
+            if (r < 0)
+                return r == -2 ? 0 : -1;
+            if (r > 0) { /* placed: the ladder goes on from the next step if recalled */
+                v->step++;
+                return 1;
+            }
+            goto next_step; /* held: the ladder goes on */
+        }
+    }
     /* handing a debt to an agency is not a contact with the debtor: an
      * escalation goes on through a cease or an opt-out, at any hour */
     int facing = st->kind != CT_KIND_ESCALATION;
@@ -2657,6 +3155,7 @@ static int fire_inner(sch_ctx *c, sch_rec *inv, sch_rec *cust)
         if (facing && !joined && log_send(c, cust, tz, (int)st->channel) < 0)
             return -1;
     }
+next_step:
     free(v->moved_rules); /* this send is done: sent or held */
     v->moved_rules = NULL;
     /* the next step at its own time, even if that is already past (a late

@@ -83,6 +83,9 @@ typedef struct sch_ctx {
     const sch_step *plan_step;
     const char *plan_cmd;
     long long plans_broken, plans_completed; /* plan.broken, plan.completed published */
+    /* the hand-off (escalate.h): cases placed, escalations held by the
+     * gate, cases recalled, remittances applied */
+    long long esc_placed, esc_held, esc_recalled, esc_remitted;
 } sch_ctx;
 
 /* Sets up a ctx over map (the ctx borrows pol, prefix and map). */

@@ -69,7 +69,7 @@ typedef struct bt_run {
 
 static const char *topic_name(char t)
 {
-    return t == 'c' ? "commands" : t == 'e' ? "events" : "decisions";
+    return t == 'c' ? "commands" : t == 'e' ? "events" : t == 'x' ? "escalations" : "decisions";
 }
 
 /* The engine's sink: prints the record and tallies it. Records published

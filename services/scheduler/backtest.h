@@ -17,7 +17,7 @@
 #include "contract.h"
 #include "map.h"
 
-#define BT_RULES 8 /* decision rules tallied by name (the rest: "other") */
+#define BT_RULES 12 /* decision rules tallied by name (the rest: "other") */
 
 typedef struct bt_debtor {
     int64_t *at; /* contact instants, in order (owned) */

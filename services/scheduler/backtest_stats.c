@@ -28,6 +28,10 @@ static const char *const bt_rules[] = {"ceased",
                                        "weekday:moved",
                                        "holiday:moved",
                                        "cap",
+                                       "escalation:disputed",
+                                       "escalation:below_threshold",
+                                       "escalation:not_worth_it",
+                                       "escalation:placed",
                                        NULL};
 
 static cm_jv *path(cm_jv *v, const char *a, const char *b)
@@ -99,6 +103,10 @@ int bt_stats_record(bt_stats *s, char topic, const char *key, const char *payloa
         return -1; /* the engine's own output: cannot happen */
     if (topic == 'e') {
         s->events++;
+        return 0;
+    }
+    if (topic == 'x') { /* a case handed to an agency or legal */
+        s->escalations++;
         return 0;
     }
     if (topic == 'd') {

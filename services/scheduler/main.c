@@ -33,7 +33,7 @@ static struct {
     sch_engine eng;
     sch_kafka_sink ks;
     sch_loop loop;
-    char events[256], commands[256];
+    char events[256], commands[256], escalations[256];
 } app;
 
 static int check_fault(const char *v, char *errstr, size_t errlen)
@@ -156,6 +156,7 @@ static int init(cm_service *s, void *a, char *errstr, size_t errlen)
     s->batch_max = app.batch;
     cm_service_topic(s, "events", app.events, sizeof app.events);
     cm_service_topic(s, "commands", app.commands, sizeof app.commands);
+    cm_service_topic(s, "escalations", app.escalations, sizeof app.escalations);
     snprintf(errstr, errlen, "out of memory for batches of %zu", app.batch);
     return sch_loop_init(a, &app.eng, app.batch, app.tick);
 }
@@ -164,9 +165,10 @@ static int start(cm_service *s, void *a, char *errstr, size_t errlen)
 {
     (void)a, (void)errstr, (void)errlen;
     sch_store_redis(&app.eng.store, s->redis);
-    const char *out[] = {app.commands, app.events};
-    sch_kafka_warm_up(s->producer, out, 2);
-    app.ks = (sch_kafka_sink){s->producer, &s->dr, app.commands, app.events, app.delivery_timeout};
+    const char *out[] = {app.commands, app.events, app.escalations};
+    sch_kafka_warm_up(s->producer, out, 3);
+    app.ks = (sch_kafka_sink){s->producer, &s->dr,          app.commands,
+                              app.events,  app.escalations, app.delivery_timeout};
     sch_kafka_sink_bind(&app.ks, &app.eng.sink);
     cm_log_info("scheduler started: %s -> %s (policy %s, key prefix %s)", app.events, app.commands,
                 app.policy_dir[0] ? app.policy_dir : app.policy_file, app.eng.prefix);

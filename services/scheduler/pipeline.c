@@ -35,8 +35,8 @@ static int ks_publish(void *opaque, char topic, const char *key, const char *id,
     sch_record_headers(topic, key, id, &hs);
     for (size_t i = 0; i < hs.n; i++)
         add_header(h, hs.name[i], hs.value[i]);
-    return cm_kafka_produce(k->rk, topic == 'e' ? k->events : k->commands, key, strlen(key),
-                            payload, len, h, errstr, errlen);
+    const char *to = topic == 'e' ? k->events : topic == 'x' ? k->escalations : k->commands;
+    return cm_kafka_produce(k->rk, to, key, strlen(key), payload, len, h, errstr, errlen);
 }
 
 static int ks_inflight(void *opaque, int *failed)

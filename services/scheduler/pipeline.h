@@ -22,6 +22,7 @@ typedef struct sch_kafka_sink {
     rd_kafka_t *rk;
     cm_kafka_dr *dr;
     const char *commands, *events; /* full topic names (borrowed) */
+    const char *escalations;       /* case files (issue 16) */
     int timeout_ms;                /* delivery wait before a retry */
 } sch_kafka_sink;
 

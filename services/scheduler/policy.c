@@ -26,7 +26,7 @@ __attribute__((format(printf, 3, 4))) static void fmt(char *dst, size_t len, con
     va_end(ap);
 }
 
-static const char *const reserved_top[] = {"escalation", "comment", NULL};
+static const char *const reserved_top[] = {"comment", NULL};
 
 static int in_list(const char *s, const char *const *l)
 {
@@ -164,7 +164,7 @@ static int parse_step(json_t *o, const char *path, const sch_policy *pol, sch_st
     json_t *v;
     static const char *const known[] = {"name",     "offset",  "action",    "channel", "channels",
                                         "template", "send_at", "valid_for", "level",   "conditions",
-                                        "comment",  "fee",     "offer",     NULL};
+                                        "comment",  "fee",     "offer",     "to",      NULL};
     if (!json_is_object(o))
         return err(errstr, errlen, path, "must be an object");
     json_object_foreach(o, key, v)
@@ -240,6 +240,17 @@ static int parse_step(json_t *o, const char *path, const sch_policy *pol, sch_st
     if (get_int(o, "level", &lv, 1, 1, 9, path, errstr, errlen) < 0)
         return -1;
     st->level = (int)lv;
+    st->to = CT_TO_NONE;
+    json_t *to = json_object_get(o, "to");
+    if (to) {
+        fmt(p, sizeof p, "%s.to", path);
+        const char *ts = json_string_value(to);
+        st->to = ts ? ct_escalation_to_parse(ts, strlen(ts)) : CT_TO_NONE;
+        if (st->to == CT_TO_NONE)
+            return err(errstr, errlen, p, "must be \"agency\" or \"legal\"");
+        if (st->kind != CT_KIND_ESCALATION)
+            return err(errstr, errlen, p, "only an escalation step hands a case over");
+    }
     json_t *c = json_object_get(o, "conditions");
     st->min_outstanding_minor = 0;
     if (c) {
@@ -881,6 +892,23 @@ static int parse_plans(json_t *doc, sch_policy *pol, char *errstr, size_t errlen
     return 0;
 }
 
+/* escalation (escalate.c) and the steps that name a target of it */
+static int parse_escalation(json_t *doc, sch_policy *pol, char *errstr, size_t errlen)
+{
+    char p[320];
+    if (sch_esc_parse(doc, &pol->escalation, errstr, errlen) < 0)
+        return -1;
+    for (int li = 0; li < pol->nladders; li++)
+        for (int i = 0; i < pol->ladders[li].nsteps; i++) {
+            ct_escalation_to to = pol->ladders[li].steps[i].to;
+            if (to != CT_TO_NONE && !pol->escalation.to[to].enabled) {
+                fmt(p, sizeof p, "ladders.%s[%d].to", pol->ladders[li].name, i);
+                return err(errstr, errlen, p, "names a target \"escalation\" does not define");
+            }
+        }
+    return 0;
+}
+
 int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t errlen)
 {
     json_error_t je;
@@ -898,9 +926,9 @@ int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t err
     if (!json_is_object(doc))
         goto fail_msg_obj;
     static const char *const known[] = {
-        "version",       "defaults", "payment_thanks", "ladders",  "strategies",
-        "contact_rules", "promises", "fees",           "interest", "risk",
-        "costs",         "grouping", "instalments",    NULL};
+        "version",       "defaults", "payment_thanks", "ladders",    "strategies",
+        "contact_rules", "promises", "fees",           "interest",   "risk",
+        "costs",         "grouping", "instalments",    "escalation", NULL};
     json_object_foreach(doc, key, v)
     {
         if (!in_list(key, known) && !in_list(key, reserved_top)) {
@@ -976,6 +1004,8 @@ int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t err
     if (parse_grouping(doc, out, errstr, errlen) < 0)
         goto fail;
     if (parse_promises(doc, out, errstr, errlen) < 0)
+        goto fail;
+    if (parse_escalation(doc, out, errstr, errlen) < 0)
         goto fail;
     if (parse_plans(doc, out, errstr, errlen) < 0)
         goto fail;

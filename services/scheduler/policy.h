@@ -19,6 +19,7 @@
 
 #include "charges.h"
 #include "contact.h"
+#include "escalate.h"
 #include "risk.h"
 #include "contract.h"
 #include "tz.h"
@@ -38,6 +39,9 @@ typedef struct sch_step {
     int send_hour, send_minute;    /* local time in the debtor's zone */
     int64_t valid_for_ms;          /* not_after = created_at + this (0 = none) */
     int level;                     /* escalation level (escalation steps) */
+    ct_escalation_to to;           /* "to": hand the debtor's case to an agency or to
+                                    * legal through the gate (escalate.h); CT_TO_NONE:
+                                    * an escalation command only */
     int64_t min_outstanding_minor; /* condition: skip below this (0 = none) */
     sch_fee fee;                   /* "fee": charged when the command goes (charges.h) */
     sch_offer offer;               /* "offer": discount or settlement (charges.h) */
@@ -115,7 +119,8 @@ typedef struct sch_policy {
     int promise_on_broken;
     ct_channel promise_on_broken_channel;
     char promise_on_broken_template[SCH_NAME_MAX];
-    sch_plans_policy plans; /* "instalments" */
+    sch_plans_policy plans;    /* "instalments" */
+    sch_esc_policy escalation; /* "escalation" (escalate.h) */
     /* grouping.one_message_per_debtor: a debtor's steps due on one channel
      * and local day go as one command (apply.c, docs/policy.md) */
     int grouping;

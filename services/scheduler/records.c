@@ -589,10 +589,47 @@ static json_t *event_new(const sch_rec *inv, ct_type type, const char *id, int64
     return e;
 }
 
+json_t *sch_event_placed(const sch_rec *inv, const char *case_id, int to, const char *invoices,
+                         const char *currency, int64_t placed, int64_t net, const char *command_id,
+                         int64_t at)
+{
+    char id[40];
+    snprintf(id, sizeof id, "%s" PLACED_SUFFIX, case_id);
+    json_t *d = json_object(), *ids = json_array();
+    json_t *e = event_new(inv, CT_EV_ESCALATION_PLACED, id, at, command_id, d);
+    if (!e || !ids) {
+        json_decref(e);
+        json_decref(ids);
+        return NULL;
+    }
+    json_object_set_new(d, "case_id", json_string(case_id));
+    json_object_set_new(d, "customer_id", json_string(inv->u.inv.customer));
+    json_object_set_new(d, "to", json_string(ct_escalation_to_name((ct_escalation_to)to)));
+    for (const char *s = invoices; *s == ',' && s[1];) { /* ",a,b," */
+        const char *comma = strchr(s + 1, ',');
+        if (!comma)
+            break;
+        json_array_append_new(ids, json_stringn(s + 1, (size_t)(comma - s - 1)));
+        s = comma;
+    }
+    json_object_set_new(d, "invoice_ids", ids);
+    json_object_set_new(d, "currency", json_string(currency));
+    json_object_set_new(d, "placed_minor", json_integer(placed));
+    json_object_set_new(d, "expected_net_minor", json_integer(net));
+    json_object_set_new(d, "command_id", json_string(command_id));
+    return e;
+}
+
 void sch_record_headers(char topic, const char *key, const char *id, sch_headers *h)
 {
     h->n = 0;
     h->tenant[0] = h->trace[0] = 0;
+    if (topic == 'x') { /* a case file: its id */
+        h->name[0] = "case_id";
+        h->value[0] = id;
+        h->n = 1;
+        return;
+    }
     if (topic != 'e') {
         h->name[0] = CT_COMMAND_HEADER;
         h->value[0] = id;

@@ -95,10 +95,17 @@ char *sch_event_plan(const sch_rec *inv, const sch_rec *cust, ct_type type,
 char *sch_command_thanks(const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
                          const cm_tz *tz, int64_t scheduled, int64_t now);
 
+/* The scheduler's escalation.placed for a case (invoices ",a,b,"; id
+ * "<case id>/placed"; caller decrefs; NULL on out of memory). */
+json_t *sch_event_placed(const sch_rec *inv, const char *case_id, int to, const char *invoices,
+                         const char *currency, int64_t placed, int64_t net, const char *command_id,
+                         int64_t at);
+
 /* The Kafka headers of a record the scheduler publishes, built from what
  * its outbox keeps of it (topic 'c' or 'e', key tenant/customer_id, id),
  * never from its payload, so a record re-published after a crash carries
  * the same headers:
+ *   'x'  case_id (a case file on `escalations`)
  *   'c'  command_id
  *   'e'  ce_type, ce_id, tenant, trace_id (docs/contracts.md)
  * Names and values point into h or at static strings (valid while h is). */

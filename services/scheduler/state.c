@@ -295,6 +295,8 @@ static void rec_clear(sch_rec *r)
         free(r->u.cust.late_ring);
         free(r->u.cust.exposure);
         sch_cust_plan_clear(&r->u.cust);
+        sch_cust_esc_clear(&r->u.cust);
+        free(r->u.cust.responses);
         sch_strlist_free(&r->u.cust.open);
         sch_strlist_free(&r->u.cust.gone);
         sch_strlist_free(&r->u.cust.added);
@@ -430,7 +432,7 @@ const char *const sch_inv_fields[] = {
     "ce", "rd", "pn", "fe", "fl", "ok", "op", "of", "oq", "ou", "xc", "um", "fz", NULL};
 const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz", "sl", "cv",
                                         "wn", "rg", "xz", "pc", "kd", "ls", "bp", "lp",
-                                        "dp", "fs", "ex", "cl", "pn", NULL};
+                                        "dp", "fs", "ex", "cl", "pn", "es", "rl", NULL};
 
 int sch_field_index(const char *const *list, const char *f)
 {
@@ -652,6 +654,10 @@ static int cust_field(sch_cust *c, const char *f, const char *s)
         return sch_str_set(&c->prefer, s[0] ? s : NULL);
     else if (!strcmp(f, "pn"))
         return sch_cust_plan_decode(c, s) < 0 && errno == ENOMEM ? -1 : 0;
+    else if (!strcmp(f, "es"))
+        return sch_cust_esc_decode(c, s) < 0 && errno == ENOMEM ? -1 : 0;
+    else if (!strcmp(f, "rl"))
+        return sch_str_set(&c->responses, s[0] ? s : NULL);
     else if (!strncmp(f, "o:", 2))
         return strlist_push(&c->open, f + 2);
     else if (!strncmp(f, "u:", 2))
@@ -974,7 +980,7 @@ int sch_rec_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errle
 
 const char *const sch_cust_fields[] = {"v",  "tz", "lo", "co", "oo", "cz", "sl", "cv",
                                        "wn", "rg", "xz", "pc", "kd", "tg", "ls", "bp",
-                                       "lp", "dp", "fs", "ex", "cl", NULL};
+                                       "lp", "dp", "fs", "ex", "cl", "es", NULL};
 
 /* ---- instalment plans ("pn": fields separated by 0x1f) ---- */
 
@@ -1029,6 +1035,71 @@ int sch_cust_plan_decode(sch_cust *c, const char *s)
     c->plan.schedule = strndup(f[9], len[9]);
     if (!c->plan.invoices || !c->plan.schedule) {
         sch_cust_plan_clear(c);
+        errno = ENOMEM;
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- the hand-off ("es": fields separated by 0x1f) ---- */
+
+void sch_cust_esc_clear(sch_cust *c)
+{
+    free(c->esc.ref);
+    free(c->esc.invoices);
+    memset(&c->esc, 0, sizeof c->esc);
+}
+
+char *sch_cust_esc_encode(const sch_cust *c)
+{
+    const char *ref = c->esc.ref ? c->esc.ref : "", *inv = c->esc.invoices ? c->esc.invoices : "";
+    size_t n = strlen(ref) + strlen(inv) + strlen(c->esc.inv) + 256;
+    char *out = malloc(n);
+    if (out)
+        snprintf(
+            out, n,
+            "%c\x1f%s\x1f%d\x1f%s\x1f%lld\x1f%lld\x1f%lld\x1f%lld\x1f%s\x1f%d\x1f%s\x1f%s\x1f%s",
+            c->esc.state, c->esc.case_id, c->esc.to, c->esc.currency, (long long)c->esc.placed,
+            (long long)c->esc.remitted, (long long)c->esc.commission, (long long)c->esc.at,
+            c->esc.inv, c->esc.step, c->esc.rule, ref, inv);
+    return out;
+}
+
+int sch_cust_esc_decode(sch_cust *c, const char *s)
+{
+    const char *f[13];
+    size_t len[13];
+    int n = 0;
+    sch_cust_esc_clear(c);
+    for (const char *p = s; n < 13;) {
+        const char *us = strchr(p, 0x1f);
+        f[n] = p;
+        len[n++] = us ? (size_t)(us - p) : strlen(p);
+        if (!us)
+            break;
+        p = us + 1;
+    }
+    if (n != 13 || len[0] != 1 || !strchr("hpa", f[0][0]) || len[1] >= sizeof c->esc.case_id ||
+        len[3] >= sizeof c->esc.currency || len[8] >= sizeof c->esc.inv ||
+        len[10] >= sizeof c->esc.rule) {
+        errno = EINVAL;
+        return -1; /* not a hand-off this version wrote: none */
+    }
+    c->esc.state = f[0][0];
+    memcpy(c->esc.case_id, f[1], len[1]);
+    c->esc.to = (int)strtol(f[2], NULL, 10);
+    memcpy(c->esc.currency, f[3], len[3]);
+    c->esc.placed = strtoll(f[4], NULL, 10);
+    c->esc.remitted = strtoll(f[5], NULL, 10);
+    c->esc.commission = strtoll(f[6], NULL, 10);
+    c->esc.at = strtoll(f[7], NULL, 10);
+    memcpy(c->esc.inv, f[8], len[8]);
+    c->esc.step = (int)strtol(f[9], NULL, 10);
+    memcpy(c->esc.rule, f[10], len[10]);
+    c->esc.ref = len[11] ? strndup(f[11], len[11]) : NULL;
+    c->esc.invoices = strndup(f[12], len[12]);
+    if ((len[11] && !c->esc.ref) || !c->esc.invoices) {
+        sch_cust_esc_clear(c);
         errno = ENOMEM;
         return -1;
     }

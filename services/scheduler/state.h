@@ -153,6 +153,21 @@ typedef struct sch_cust {
         int32_t agreed;
         char *invoices, *schedule;
     } plan;
+    /* the hand-off (issue 16; escalate.h), the hash field "es": state 0
+     * none, 'h' an escalation step held by the gate (retried when the
+     * debtor's next step fires or its balance changes), 'p' a case placed,
+     * 'a' placed and accepted by the agency; the case id, target, currency,
+     * amount placed, remitted and commission so far, when placed, the
+     * invoice and step that escalated (held: the gate's rule), the agency's
+     * reference (owned; NULL none) and the case's invoices ",a,b," (owned) */
+    struct {
+        char state;
+        char case_id[24], currency[8], inv[SCH_ID_LEN], rule[40];
+        int to, step;
+        int64_t placed, remitted, commission, at;
+        char *ref, *invoices;
+    } esc;
+    char *responses;    /* the response log "rl" (escalate.h; owned; NULL none) */
     sch_strlist open;   /* open invoice ids */
     sch_credit *credit; /* unallocated payments */
     int ncredit, capcredit;
@@ -227,7 +242,7 @@ int sch_cust_decode_partial(sch_rec *r, const redisReply *rep, const redisReply 
 /* Sets the contact from a GET reply (nil = none). */
 int sch_cust_decode_contact(sch_rec *r, const redisReply *rep);
 extern const char *const sch_cust_fields[];  /* NULL-terminated */
-#define SCH_CUST_NFIELDS 21                  /* entries of sch_cust_fields (the peek's HMGET) */
+#define SCH_CUST_NFIELDS 22                  /* entries of sch_cust_fields (the peek's HMGET) */
 extern const char *const sch_inv_fields[];   /* NULL-terminated */
 extern const char *const sch_cust_scalars[]; /* NULL-terminated */
 int sch_field_index(const char *const *list, const char *f); /* -1 if absent */
@@ -238,6 +253,9 @@ char *sch_cust_plan_encode(const sch_cust *c);
 int sch_cust_plan_decode(sch_cust *c, const char *s);
 /* Drops the plan (frees its lists). */
 void sch_cust_plan_clear(sch_cust *c);
+char *sch_cust_esc_encode(const sch_cust *c);
+int sch_cust_esc_decode(sch_cust *c, const char *s);
+void sch_cust_esc_clear(sch_cust *c);
 
 /* Outstanding amount of an invoice (never below zero). */
 /* What is left to pay: principal (amount - credit notes) and fees charged

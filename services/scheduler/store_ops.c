@@ -300,6 +300,12 @@ static void write_cust(sch_ops *a, sch_rec *r)
         a->oom = 1;
     hw_s(&w, "pn", plan);
     free(plan); /* pushed: copied into the arena */
+    char *esc = c->esc.state ? sch_cust_esc_encode(c) : NULL;
+    if (c->esc.state && !esc)
+        a->oom = 1;
+    hw_s(&w, "es", esc);
+    free(esc);
+    hw_s(&w, "rl", c->responses);
     for (int i = 0; i < c->added.n; i++)
         hw_s(&w, c->added.v[i], "1");
     for (int i = 0; i < c->ncredit; i++) {
