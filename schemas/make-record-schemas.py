@@ -352,6 +352,10 @@ period_props = {
                      "dispute_rate_percent": RATE},
                     ["disputed_invoices", "active_invoices", "dispute_rate_percent"]),
 }
+# the figures of escalations (issue 16) also given per destination (by_to)
+ESC_TO_NAMES = ["agency", "legal"]  # ct_escalation_to
+ESC_TO = {"placed_cases": COUNT, "placed_minor": NONNEG, "recalled_cases": COUNT,
+          "remitted_minor": NONNEG, "commission_minor": NONNEG}
 # money (issue 14): only for a currency with one of the scheduler's money
 # events on or before as_of, so not required
 period_money = {
@@ -364,6 +368,22 @@ period_money = {
                   "compensation_claimed_minor", "forgiven_minor", "forgiven_by_offer"]),
                   description="the scheduler's fees, interest and offers in the period; only "
                               "for a currency with one of them on or before as_of"),
+    # hand-off (issue 16): only for a currency with a placement or a
+    # remittance on or before as_of, so not required
+    "escalations": dict(obj(dict({
+        "accepted_cases": COUNT,
+        "net_remitted_minor": NONNEG,
+        "placed_to_date_minor": NONNEG, "remitted_to_date_minor": NONNEG,
+        "net_remitted_to_date_minor": NONNEG,
+        "recovery_rate_percent": RATE, "net_recovery_rate_percent": RATE,
+        "by_to": obj({to: obj(ESC_TO, list(ESC_TO)) for to in ESC_TO_NAMES}, ESC_TO_NAMES)},
+        **ESC_TO), list(ESC_TO) + [
+        "accepted_cases", "net_remitted_minor", "placed_to_date_minor",
+        "remitted_to_date_minor", "net_remitted_to_date_minor", "recovery_rate_percent",
+        "net_recovery_rate_percent", "by_to"]),
+        description="cases handed to an agency or to legal, recalled, and what came back, in "
+                    "the period; the recovery rate to date; only for a currency with a "
+                    "placement or remittance on or before as_of"),
 }
 ARM_PERIOD = {k: v for k, v in period_props.items() if k not in ("collected_minor", "promises")}
 kpis = report("kpis", {"currencies": array(obj({

@@ -19,7 +19,14 @@
  * first contact under each strategy sent by the end of D (the rule of the
  * effectiveness report's experiments, effect.c). Collected cash, promises,
  * the money object and countback DSO stay tenant-wide (docs/reports.md
- * "kpis", "Per arm"). No arms: no key, the report as before. */
+ * "kpis", "Per arm"). No arms: no key, the report as before.
+ *
+ * Hand-off (issue 16): a period's `escalations` object (placements,
+ * acceptances, recalls, remittances and commission in the period; what
+ * was placed and remitted to date and the recovery rate through agencies
+ * and legal; the same by destination) is written only for a currency with
+ * a placement or remittance on or before D, tenant-wide like `money`
+ * (docs/reports.md "escalations"). */
 #include "reporter.h"
 #include "report_int.h"
 
@@ -35,7 +42,15 @@ typedef struct rep_kacc {
     int64_t rec_base, recovered;
     int64_t kept, broken, disputed, active;
     int64_t fees_charged, fees_waived, interest, compensation, forgiven[CT_OFFER_COUNT];
-    int money;     /* a money fact on or before the period's end */
+    int money; /* a money fact on or before the period's end */
+    /* hand-off (issue 16): esc is set by a placement or remittance on or
+     * before the period's end; the period's figures, then those to date */
+    int esc;
+    int64_t placed_n, placed, accepted_n, recalled_n, remitted, commission;
+    int64_t placed_td, remitted_td, commission_td;
+    struct {
+        int64_t placed_n, placed, recalled_n, remitted, commission;
+    } to[CT_TO_COUNT];
     int32_t *late; /* days due -> paid of invoices paid late in the period */
     uint32_t nlate, caplate;
     int present;
@@ -168,7 +183,92 @@ static int rep_kpis_period(const rep_state *st, uint32_t tenant, int32_t from, i
         } else if (m->kind == REP_MN_SETTLED && m->detail < CT_OFFER_COUNT)
             a->forgiven[m->detail] += m->amount;
     }
+    for (uint32_t x = 0; x < tl->escs.n; x++) {
+        const rep_esc *f = &st->escs[tl->escs.v[x]];
+        const rep_case *c = &st->cases[f->kase];
+        if (f->tenant != tenant || f->day > to)
+            continue;
+        /* a placement or remittance names its currency; an acceptance or
+         * recall is the case's, once placed by the period's end */
+        int placed = c->placed && c->placed_day <= to;
+        int has_cur = f->kind == REP_ESC_PLACED || f->kind == REP_ESC_REMITTED;
+        if (!has_cur && !placed)
+            continue;
+        rep_kacc *a = &acc[has_cur ? f->cur : c->cur];
+        int in = f->day >= from, dest = placed && c->to < CT_TO_COUNT ? c->to : -1;
+        if (has_cur)
+            a->esc = a->present = 1;
+        switch (f->kind) {
+        case REP_ESC_PLACED:
+            a->placed_td += f->amount;
+            if (in) {
+                a->placed_n++;
+                a->placed += f->amount;
+            }
+            if (in && dest >= 0) {
+                a->to[dest].placed_n++;
+                a->to[dest].placed += f->amount;
+            }
+            break;
+        case REP_ESC_ACCEPTED:
+            a->accepted_n += in;
+            break;
+        case REP_ESC_RECALLED:
+            a->recalled_n += in;
+            if (dest >= 0)
+                a->to[dest].recalled_n += in;
+            break;
+        case REP_ESC_REMITTED:
+            /* to date: only what came back on the cases placed in this
+             * currency by D (the recovery rate's numerator) */
+            if (placed && c->cur == f->cur) {
+                a->remitted_td += f->amount;
+                a->commission_td += f->extra;
+            }
+            if (!in)
+                break;
+            a->remitted += f->amount;
+            a->commission += f->extra;
+            if (dest >= 0) {
+                a->to[dest].remitted += f->amount;
+                a->to[dest].commission += f->extra;
+            }
+            break;
+        default:
+            break;
+        }
+    }
     return 0;
+}
+
+/* A period's escalations object (docs/reports.md "escalations"). */
+static json_t *rep_esc_json(const rep_kacc *a)
+{
+    json_t *by = json_object();
+    for (int t = 0; t < CT_TO_COUNT && by; t++)
+        if (json_object_set_new(by, ct_escalation_to_name((ct_escalation_to)t),
+                                json_pack("{s:I, s:I, s:I, s:I, s:I}", "placed_cases",
+                                          (json_int_t)a->to[t].placed_n, "placed_minor",
+                                          (json_int_t)a->to[t].placed, "recalled_cases",
+                                          (json_int_t)a->to[t].recalled_n, "remitted_minor",
+                                          (json_int_t)a->to[t].remitted, "commission_minor",
+                                          (json_int_t)a->to[t].commission)) < 0) {
+            json_decref(by);
+            by = NULL;
+        }
+    if (!by)
+        return NULL;
+    return json_pack(
+        "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "placed_cases",
+        (json_int_t)a->placed_n, "placed_minor", (json_int_t)a->placed, "accepted_cases",
+        (json_int_t)a->accepted_n, "recalled_cases", (json_int_t)a->recalled_n, "remitted_minor",
+        (json_int_t)a->remitted, "commission_minor", (json_int_t)a->commission,
+        "net_remitted_minor", (json_int_t)(a->remitted - a->commission), "placed_to_date_minor",
+        (json_int_t)a->placed_td, "remitted_to_date_minor", (json_int_t)a->remitted_td,
+        "net_remitted_to_date_minor", (json_int_t)(a->remitted_td - a->commission_td),
+        "recovery_rate_percent", rep_ratio_json(a->remitted_td, a->placed_td, 100),
+        "net_recovery_rate_percent",
+        rep_ratio_json(a->remitted_td - a->commission_td, a->placed_td, 100), "by_to", by);
 }
 
 /* A period's money object (see the head of the file). */
@@ -220,6 +320,10 @@ static json_t *rep_kpis_json(const char *name, int32_t from, int32_t to, rep_kac
         "disputed_invoices", (json_int_t)a->disputed, "active_invoices", (json_int_t)a->active,
         "dispute_rate_percent", rep_ratio_json(a->disputed, a->active, 100));
     if (o && a->money && json_object_set_new(o, "money", rep_money_json(a)) < 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    if (o && a->esc && json_object_set_new(o, "escalations", rep_esc_json(a)) < 0) {
         json_decref(o);
         o = NULL;
     }

@@ -9,8 +9,12 @@
  * scheduler's own events (promise.kept, promise.broken;
  * docs/contracts.md), which a backtest ledger may hold as CloudEvents, are
  * validated as the inbound type with the same data shape and keep their own
- * type. Contacts may be outcomes or the scheduler's backtest commands; a
- * command is a contact.sent at its created_at (the instant it fired), the
+ * type. escalation.placed (issue 16) has no inbound twin: its line is
+ * wrapped into the canonical envelope as ingest would write it (tenant,
+ * default "default"; time as an instant; the event's customer_id from
+ * data) and checked with the contract's own decoder (ct_event_decode),
+ * which applies the scheduler's rules for that type. Contacts may be outcomes or the scheduler's
+ * backtest commands; a command is a contact.sent at its created_at (the instant it fired), the
  * reporter's delivered contact. */
 #include "reporter.h"
 
@@ -19,6 +23,7 @@
 #include "buf.h"
 #include "outcome.h"
 #include "command.h"
+#include "event.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +32,46 @@ static const struct {
     ct_type type, shape;
 } rep_scheduler_types[] = {{CT_EV_PROMISE_KEPT, CT_EV_PROMISE_MADE},
                            {CT_EV_PROMISE_BROKEN, CT_EV_PROMISE_MADE}};
+
+/* escalation.placed: the CloudEvent ce as a canonical event, checked by
+ * ct_event_decode (see the head of the file); NULL with the reason. */
+static json_t *rep_normalize_own(const json_t *ce, char *errstr, size_t errlen)
+{
+    const json_t *spec = json_object_get(ce, "specversion"), *ten = json_object_get(ce, "tenant"),
+                 *time = json_object_get(ce, "time"), *data = json_object_get(ce, "data");
+    int64_t ms;
+    char tbuf[40];
+    if (!json_is_string(spec) || strcmp(json_string_value(spec), "1.0")) {
+        snprintf(errstr, errlen, "specversion: must be \"1.0\"");
+        return NULL;
+    }
+    if (ten && (!json_is_string(ten) || !ct_tenant_valid(json_string_value(ten)))) {
+        snprintf(errstr, errlen, "tenant: must match [A-Za-z0-9._-]{1,64}");
+        return NULL;
+    }
+    if (!json_is_string(time) || cm_time_parse_rfc3339(json_string_value(time), &ms) != 0) {
+        snprintf(errstr, errlen, "time: not an RFC 3339 timestamp (2026-03-01T09:00:00Z)");
+        return NULL;
+    }
+    if (!json_is_object(data)) {
+        snprintf(errstr, errlen, "data: must be a JSON object");
+        return NULL;
+    }
+    cm_time_format_rfc3339(ms, tbuf, sizeof tbuf);
+    json_t *out =
+        json_pack("{s:i, s:O*, s:O*, s:O, s:s, s:s, s:O*, s:O}", "v", 1, "id",
+                  json_object_get(ce, "id"), "source", json_object_get(ce, "source"), "type",
+                  json_object_get(ce, "type"), "tenant", ten ? json_string_value(ten) : "default",
+                  "time", tbuf, "customer_id", json_object_get(data, "customer_id"), "data", data);
+    ct_event e;
+    if (!out) {
+        snprintf(errstr, errlen, "out of memory");
+    } else if (ct_event_decode(out, &e, errstr, errlen) < 0) {
+        json_decref(out);
+        out = NULL;
+    }
+    return out;
+}
 
 json_t *rep_normalize_inbound(const json_t *ce, char *errstr, size_t errlen)
 {
@@ -40,6 +85,8 @@ json_t *rep_normalize_inbound(const json_t *ce, char *errstr, size_t errlen)
     char *raw = NULL;
     json_t *out = NULL;
 
+    if (type == CT_EV_ESCALATION_PLACED)
+        return rep_normalize_own(ce, errstr, errlen);
     for (size_t i = 0; i < sizeof rep_scheduler_types / sizeof rep_scheduler_types[0]; i++) {
         if (type == rep_scheduler_types[i].type) {
             json_t *as = json_deep_copy(ce);
@@ -69,10 +116,7 @@ json_t *rep_normalize_inbound(const json_t *ce, char *errstr, size_t errlen)
         if (!out) {
             snprintf(errstr, errlen, "canonical event unreadable: %s", jerr.text);
         } else if (own) {
-            json_t *level = json_object_get(json_object_get(ce, "data"), "level");
             json_object_set_new(out, "type", json_string(own));
-            if (level)
-                json_object_set(json_object_get(out, "data"), "level", level);
         }
     } else {
         size_t used = 0;

@@ -127,6 +127,34 @@ typedef struct rep_money {
     int64_t extra;  /* INTEREST: the compensation; SETTLED: the amount paid; else 0 */
 } rep_money;
 
+/* Hand-off to an agency or to legal (issue 16; docs/reports.md
+ * "escalations"). A case (tenant, case_id) remembers what its
+ * escalation.placed said, so that a recall (which names only the case)
+ * and a remittance (which names the case and its own currency) can be
+ * attributed to a currency and a destination. Each of the four events
+ * is also kept as a dated fact (rep_esc) of its case on the event's UTC
+ * day, summed per KPI period by kpis.c. */
+typedef struct rep_case {
+    char *id;           /* case_id */
+    uint32_t tenant;    /* index into tenants */
+    uint16_t cur;       /* placed: the currency of its first placement */
+    uint8_t placed;     /* 1 once an escalation.placed was seen */
+    uint8_t to;         /* placed: the ct_escalation_to of its first placement */
+    int32_t placed_day; /* placed: the UTC day of its first placement */
+} rep_case;
+
+enum { REP_ESC_PLACED = 1, REP_ESC_ACCEPTED = 2, REP_ESC_RECALLED = 3, REP_ESC_REMITTED = 4 };
+
+typedef struct rep_esc {
+    uint32_t tenant;
+    uint32_t kase;  /* index into cases */
+    uint16_t cur;   /* PLACED, REMITTED: the event's currency; else 0 (the case's) */
+    uint8_t kind;   /* REP_ESC_* */
+    int32_t day;    /* the event's UTC day */
+    int64_t amount; /* PLACED: placed_minor; REMITTED: amount_minor; else 0 */
+    int64_t extra;  /* REMITTED: commission_minor; else 0 */
+} rep_esc;
+
 typedef struct rep_cur {
     char code[4];
     int exponent;
@@ -139,7 +167,7 @@ typedef struct rep_list {
     uint32_t n, cap;
 } rep_list;
 typedef struct rep_tlists {
-    rep_list invs, pays, proms, contacts, money;
+    rep_list invs, pays, proms, contacts, money, escs;
 } rep_tlists;
 
 /* ---- costs.c ---- */
@@ -191,7 +219,11 @@ typedef struct rep_state {
     uint32_t ncontacts, capcontacts;
     rep_money *money;
     uint32_t nmoney, capmoney;
-    cm_map tenant_ix, cur_ix, inv_ix, cust_ix, pay_ix, prom_ix, group_ix;
+    rep_case *cases;
+    uint32_t ncases, capcases;
+    rep_esc *escs;
+    uint32_t nescs, capescs;
+    cm_map tenant_ix, cur_ix, inv_ix, cust_ix, pay_ix, prom_ix, group_ix, case_ix;
     cm_map seen;           /* de-dup: "e\x1f" tenant/source/id, "c\x1f" tenant/id */
     rep_tlists *by_tenant; /* [ntenants] */
     uint32_t capby;

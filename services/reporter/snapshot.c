@@ -1,6 +1,6 @@
 /* snapshot.c -- the whole state, with the offsets it reflects, as bytes.
  *
- * Format (all integers little-endian): "REPSNAP2", then every array of the
+ * Format (all integers little-endian): "REPSNAP3", then every array of the
  * state in order, then every index map as (key, value) pairs, then the
  * offsets, "END1" and a 64-bit checksum of everything before it (a damaged
  * snapshot is refused and the state rebuilt from Kafka rather than trusted).
@@ -8,13 +8,15 @@
  * invoice lists are rebuilt from the invoices on decode. A snapshot is
  * only ever read by the same major version: on a magic mismatch the
  * reporter rebuilds from Kafka instead ("REPSNAP1", before the money facts
- * of issue 14, whose events it had passed over, is such a mismatch). The
+ * of issue 14, and "REPSNAP2", before the hand-off cases and facts of
+ * issue 16, whose events they had passed over, are such mismatches). The
  * checksum is rep_sum64 below, not common/'s FNV-1a (cm_fnv1a64): it reads
  * 8 bytes a step, and every stored snapshot carries it, so it stays as it
  * is. The bytes are built in one cm_buf. */
 #include "reporter.h"
 
 #include "buf.h"
+#include "contract.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -135,7 +137,7 @@ static void w_map(cm_buf *wb, const cm_map *m)
 int rep_snapshot_encode(const rep_state *st, char **buf, size_t *len, char *errstr, size_t errlen)
 {
     cm_buf w = CM_BUF_INIT;
-    cm_buf_add(&w, "REPSNAP2", 8);
+    cm_buf_add(&w, "REPSNAP3", 8);
     W32(st->ntenants);
     for (uint32_t i = 0; i < st->ntenants; i++)
         w_str(&w, st->tenants[i]);
@@ -234,8 +236,29 @@ int rep_snapshot_encode(const rep_state *st, char **buf, size_t *len, char *errs
         W64(m->amount);
         W64(m->extra);
     }
-    const cm_map *maps[] = {&st->tenant_ix, &st->cur_ix,  &st->inv_ix,   &st->cust_ix,
-                            &st->pay_ix,    &st->prom_ix, &st->group_ix, &st->seen};
+    W32(st->ncases);
+    for (uint32_t i = 0; i < st->ncases; i++) {
+        const rep_case *c = &st->cases[i];
+        w_str(&w, c->id);
+        W32(c->tenant);
+        W32(c->cur);
+        W32(c->placed);
+        W32(c->to);
+        W32(c->placed_day);
+    }
+    W32(st->nescs);
+    for (uint32_t i = 0; i < st->nescs; i++) {
+        const rep_esc *f = &st->escs[i];
+        W32(f->tenant);
+        W32(f->kase);
+        W32(f->cur);
+        W32(f->kind);
+        W32(f->day);
+        W64(f->amount);
+        W64(f->extra);
+    }
+    const cm_map *maps[] = {&st->tenant_ix, &st->cur_ix,   &st->inv_ix,  &st->cust_ix, &st->pay_ix,
+                            &st->prom_ix,   &st->group_ix, &st->case_ix, &st->seen};
     for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
         w_map(&w, maps[i]);
     W64(st->applied);
@@ -265,7 +288,7 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
 {
     rep_rbuf r = {(const unsigned char *)buf, len, 0, 0};
     rep_state *st = NULL;
-    if (len < 20 || memcmp(buf, "REPSNAP2", 8)) {
+    if (len < 20 || memcmp(buf, "REPSNAP3", 8)) {
         snprintf(errstr, errlen, "snapshot: unknown format");
         return NULL;
     }
@@ -436,8 +459,37 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
         m->extra = (int64_t)R64();
     }
 
-    cm_map *maps[] = {&st->tenant_ix, &st->cur_ix,  &st->inv_ix,   &st->cust_ix,
-                      &st->pay_ix,    &st->prom_ix, &st->group_ix, &st->seen};
+    n = r_count(&r, 24);
+    if (n && !(st->cases = calloc(n, sizeof *st->cases)))
+        goto bad;
+    st->capcases = n;
+    for (; st->ncases < n && !r.bad; st->ncases++) {
+        rep_case *c = &st->cases[st->ncases];
+        c->id = r_str(&r);
+        c->tenant = R32();
+        c->cur = (uint16_t)R32();
+        c->placed = (uint8_t)R32();
+        c->to = (uint8_t)R32();
+        c->placed_day = (int32_t)R32();
+    }
+
+    n = r_count(&r, 36);
+    if (n && !(st->escs = calloc(n, sizeof *st->escs)))
+        goto bad;
+    st->capescs = n;
+    for (; st->nescs < n && !r.bad; st->nescs++) {
+        rep_esc *f = &st->escs[st->nescs];
+        f->tenant = R32();
+        f->kase = R32();
+        f->cur = (uint16_t)R32();
+        f->kind = (uint8_t)R32();
+        f->day = (int32_t)R32();
+        f->amount = (int64_t)R64();
+        f->extra = (int64_t)R64();
+    }
+
+    cm_map *maps[] = {&st->tenant_ix, &st->cur_ix,   &st->inv_ix,  &st->cust_ix, &st->pay_ix,
+                      &st->prom_ix,   &st->group_ix, &st->case_ix, &st->seen};
     for (size_t i = 0; i < sizeof maps / sizeof maps[0] && !r.bad; i++) {
         uint64_t m = R64();
         if (m > len)
@@ -498,6 +550,19 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
         if (st->money[i].cur >= st->ncurs || st->money[i].kind < REP_MN_FEE_CHARGED ||
             st->money[i].kind > REP_MN_SETTLED)
             goto bad;
+    for (uint32_t i = 0; i < st->ncases; i++)
+        if (!st->cases[i].id || st->cases[i].tenant >= st->ntenants ||
+            (st->cases[i].placed &&
+             (st->cases[i].cur >= st->ncurs || st->cases[i].to >= CT_TO_COUNT)))
+            goto bad;
+    for (uint32_t i = 0; i < st->nescs; i++) {
+        const rep_esc *f = &st->escs[i];
+        int has_cur = f->kind == REP_ESC_PLACED || f->kind == REP_ESC_REMITTED;
+        if (f->kase >= st->ncases || f->tenant != st->cases[f->kase].tenant ||
+            f->kind < REP_ESC_PLACED || f->kind > REP_ESC_REMITTED ||
+            (has_cur && f->cur >= st->ncurs))
+            goto bad;
+    }
     for (uint32_t i = 0; i < st->ninvs; i++) {
         rep_inv *v = &st->invs[i];
         if (!v->id)

@@ -28,6 +28,12 @@
  * currency they name, not matched to the invoice (a later
  * invoice.updated that changes its currency changes none of them).
  *
+ * Hand-off (issue 16): escalation.placed (the scheduler's), .accepted,
+ * .recalled and .remitted are dated facts of a case (rep_esc) on the
+ * event's UTC day; the case (rep_case, by tenant and case_id) keeps the
+ * currency, destination and amount of its first placement, to which a
+ * recall is attributed (a remittance names its own currency).
+ *
  * Input: each event is decoded once with the contract's ct_event_decode and
  * dispatched on its ct_type; each outcome with ct_contact_decode. Field
  * rules and limits (CT_ID_MAX, ...) are the contract's; what is checked
@@ -76,6 +82,7 @@ static void rep_tlists_free(rep_state *st)
         free(st->by_tenant[i].proms.v);
         free(st->by_tenant[i].contacts.v);
         free(st->by_tenant[i].money.v);
+        free(st->by_tenant[i].escs.v);
     }
     free(st->by_tenant);
     st->by_tenant = NULL;
@@ -107,6 +114,10 @@ int rep_state_reindex(rep_state *st)
     for (uint32_t i = 0; i < st->nmoney; i++)
         if (st->money[i].tenant >= st->ntenants ||
             rep_list_push(&st->by_tenant[st->money[i].tenant].money, i) < 0)
+            return -1;
+    for (uint32_t i = 0; i < st->nescs; i++)
+        if (st->escs[i].tenant >= st->ntenants ||
+            rep_list_push(&st->by_tenant[st->escs[i].tenant].escs, i) < 0)
             return -1;
     return 0;
 }
@@ -142,13 +153,15 @@ void rep_state_free(rep_state *st)
         free(g->variant);
         free(g->channel);
     }
-    void *arrays[] = {st->tenants, st->curs,   st->invs,     st->custs, st->pays,
-                      st->proms,   st->groups, st->contacts, st->money};
+    for (rep_case *c = st->cases; c < st->cases + st->ncases; c++)
+        free(c->id);
+    void *arrays[] = {st->tenants, st->curs,     st->invs,  st->custs, st->pays, st->proms,
+                      st->groups,  st->contacts, st->money, st->cases, st->escs};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         free(arrays[i]);
     rep_tlists_free(st);
-    cm_map *maps[] = {&st->tenant_ix, &st->cur_ix,  &st->inv_ix,   &st->cust_ix,
-                      &st->pay_ix,    &st->prom_ix, &st->group_ix, &st->seen};
+    cm_map *maps[] = {&st->tenant_ix, &st->cur_ix,   &st->inv_ix,  &st->cust_ix, &st->pay_ix,
+                      &st->prom_ix,   &st->group_ix, &st->case_ix, &st->seen};
     for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
         cm_map_free(maps[i]);
     free(st);
@@ -748,19 +761,54 @@ static int rep_apply_money(rep_state *st, uint32_t tenant, const char *currency,
     return 1;
 }
 
+/* Hand-off (issue 16): a fact (kind, currency, amount, extra) of case
+ * case_id of tenant on day, listed for its tenant. The case is interned
+ * on its first event of any kind (a recall or remittance may arrive
+ * before the placement it follows: the reports read the case as it is
+ * when they are built); an escalation.placed (pl) fills it in when it is
+ * the case's first. */
+static int rep_apply_esc(rep_state *st, uint32_t tenant, const char *case_id, const char *currency,
+                         const ct_placement *pl, rep_esc f, char *errstr, size_t errlen)
+{
+    if (currency && rep_cur_ix(st, currency, &f.cur, errstr, errlen, "data.currency") < 0)
+        return -1;
+    char *copy;
+    int rc = rep_intern(st, &st->case_ix, (void **)&st->cases, &st->capcases, sizeof *st->cases,
+                        st->ncases, tenant, case_id, &f.kase, &copy);
+    if (rc < 0)
+        return rep_oom(errstr, errlen);
+    if (rc > 0)
+        st->cases[st->ncases++] = (rep_case){.id = copy, .tenant = tenant};
+    rep_case *c = &st->cases[f.kase];
+    if (pl && !c->placed) {
+        c->placed = 1;
+        c->cur = f.cur;
+        c->to = (uint8_t)pl->to;
+        c->placed_day = f.day;
+    }
+    f.tenant = tenant;
+    if (REP_GROW(st->escs, st->capescs, st->nescs + 1) < 0 ||
+        rep_list_push(&st->by_tenant[tenant].escs, st->nescs) < 0)
+        return rep_oom(errstr, errlen);
+    st->escs[st->nescs++] = f;
+    return 1;
+}
+
 /* The types a report depends on; the others (dispute.resolved,
- * contact.ceased, contact.resumed, invoice.escalated, and any type added
+ * contact.ceased, contact.resumed, plan events, and any type added
  * later) are remembered for de-duplication and otherwise ignored. */
 static const uint8_t rep_reads[CT_EV_COUNT] = {
-    [CT_EV_INVOICE_ISSUED] = 1,     [CT_EV_INVOICE_UPDATED] = 1,
-    [CT_EV_INVOICE_VOIDED] = 1,     [CT_EV_INVOICE_WRITTEN_OFF] = 1,
-    [CT_EV_PAYMENT_RECEIVED] = 1,   [CT_EV_PAYMENT_REVERSED] = 1,
-    [CT_EV_CREDIT_NOTE_ISSUED] = 1, [CT_EV_CUSTOMER_UPSERTED] = 1,
-    [CT_EV_PROMISE_MADE] = 1,       [CT_EV_DISPUTE_OPENED] = 1,
-    [CT_EV_PROMISE_KEPT] = 1,       [CT_EV_PROMISE_BROKEN] = 1,
-    [CT_EV_CONTACT_LOGGED] = 1,     [CT_EV_INVOICE_FEE_CHARGED] = 1,
-    [CT_EV_INVOICE_FEE_WAIVED] = 1, [CT_EV_INVOICE_INTEREST_CLAIMED] = 1,
-    [CT_EV_INVOICE_SETTLED] = 1,
+    [CT_EV_INVOICE_ISSUED] = 1,      [CT_EV_INVOICE_UPDATED] = 1,
+    [CT_EV_INVOICE_VOIDED] = 1,      [CT_EV_INVOICE_WRITTEN_OFF] = 1,
+    [CT_EV_PAYMENT_RECEIVED] = 1,    [CT_EV_PAYMENT_REVERSED] = 1,
+    [CT_EV_CREDIT_NOTE_ISSUED] = 1,  [CT_EV_CUSTOMER_UPSERTED] = 1,
+    [CT_EV_PROMISE_MADE] = 1,        [CT_EV_DISPUTE_OPENED] = 1,
+    [CT_EV_PROMISE_KEPT] = 1,        [CT_EV_PROMISE_BROKEN] = 1,
+    [CT_EV_CONTACT_LOGGED] = 1,      [CT_EV_INVOICE_FEE_CHARGED] = 1,
+    [CT_EV_INVOICE_FEE_WAIVED] = 1,  [CT_EV_INVOICE_INTEREST_CLAIMED] = 1,
+    [CT_EV_INVOICE_SETTLED] = 1,     [CT_EV_ESCALATION_PLACED] = 1,
+    [CT_EV_ESCALATION_ACCEPTED] = 1, [CT_EV_ESCALATION_RECALLED] = 1,
+    [CT_EV_ESCALATION_REMITTED] = 1,
 };
 
 /* "e" SEP tenant SEP source SEP id: the de-dup key of an event. */
@@ -872,6 +920,29 @@ int rep_state_apply_event(rep_state *st, const json_t *ev, char *errstr, size_t 
                            .amount = d->forgiven_minor,
                            .extra = d->paid_minor};
             rc = rep_apply_money(st, ti, d->currency, m, errstr, errlen);
+            break;
+        }
+        case CT_EV_ESCALATION_PLACED: {
+            const ct_placement *d = &e.data.placement;
+            rep_esc f = {.kind = REP_ESC_PLACED, .day = day, .amount = d->placed_minor};
+            rc = rep_apply_esc(st, ti, d->case_id, d->currency, d, f, errstr, errlen);
+            break;
+        }
+        case CT_EV_ESCALATION_ACCEPTED:
+        case CT_EV_ESCALATION_RECALLED: {
+            rep_esc f = {.kind = e.type == CT_EV_ESCALATION_ACCEPTED ? REP_ESC_ACCEPTED
+                                                                     : REP_ESC_RECALLED,
+                         .day = day};
+            rc = rep_apply_esc(st, ti, e.data.case_event.case_id, NULL, NULL, f, errstr, errlen);
+            break;
+        }
+        case CT_EV_ESCALATION_REMITTED: {
+            const ct_remittance *d = &e.data.remittance;
+            rep_esc f = {.kind = REP_ESC_REMITTED,
+                         .day = day,
+                         .amount = d->amount_minor,
+                         .extra = d->commission_minor};
+            rc = rep_apply_esc(st, ti, d->case_id, d->currency, NULL, f, errstr, errlen);
             break;
         }
         default:
