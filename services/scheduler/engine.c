@@ -125,6 +125,10 @@ int sch_engine_apply(sch_engine *e, const sch_event *evs, const int *parts, size
             add(e->m[CT_M_SCHEDULER_KEPT], c.kept);
             add(e->m[CT_M_SCHEDULER_PLAN_COMPLETED], c.plans_completed);
             add(e->m[CT_M_SCHEDULER_PLAN_BROKEN], c.plans_broken);
+            add(e->m[CT_M_SCHEDULER_ESC_PLACED], c.esc_placed);
+            add(e->m[CT_M_SCHEDULER_ESC_HELD], c.esc_held);
+            add(e->m[CT_M_SCHEDULER_ESC_RECALLED], c.esc_recalled);
+            add(e->m[CT_M_SCHEDULER_ESC_REMITTED], c.esc_remitted);
             money_add(e, &c);
         }
         /* events publish a kept promise, and the backtest's decisions (a
@@ -378,6 +382,10 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
     add(e->m[CT_M_SCHEDULER_BROKEN], c.broken);
     add(e->m[CT_M_SCHEDULER_PLAN_COMPLETED], c.plans_completed);
     add(e->m[CT_M_SCHEDULER_PLAN_BROKEN], c.plans_broken);
+    add(e->m[CT_M_SCHEDULER_ESC_PLACED], c.esc_placed);
+    add(e->m[CT_M_SCHEDULER_ESC_HELD], c.esc_held);
+    add(e->m[CT_M_SCHEDULER_ESC_RECALLED], c.esc_recalled);
+    add(e->m[CT_M_SCHEDULER_ESC_REMITTED], c.esc_remitted);
     money_add(e, &c);
     if (c.nouts && e->crash_after_claims > 0 && --e->crash_after_claims == 0) {
         cm_log_warn("ARREARS_SCHEDULER_FAULT: exiting after a claim, before publishing");
