@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "vec.h"
 #include "jarena.h"
+#include "kafka.h"
 #include "log.h"
 #include "store.h"
 
@@ -163,6 +164,10 @@ void sch_engine_parse(sch_engine *e, rd_kafka_message_t **msgs, size_t n, sch_ev
         evs[i].json = NULL;
         if (!m->payload)
             continue;
+        char src[32];
+        if (cm_kafka_header(m, "ce_source", src, sizeof src) == 0 &&
+            strcmp(src, CT_SCHEDULER_SOURCE) == 0)
+            continue; /* its own event (records.h): not read, not acted on */
         sch_jarena_begin(); /* the tree only: checks and logs allocate from the heap */
         json_t *ev = json_loadb(m->payload, m->len, 0, &je);
         sch_jarena_end();
