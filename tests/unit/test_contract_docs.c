@@ -18,8 +18,10 @@
  *   - a few wrong shapes are refused;
  *   - docs/events.md's scheduler events (issue 14: invoice.fee_charged,
  *     .fee_waived, .interest_claimed, .settled; issue 16: plan.broken,
- *     plan.completed) have a schema block equal to schemas/<type>.json's
- *     data and an example that validates and decodes.
+ *     plan.completed, escalation.placed) have a schema block equal to
+ *     schemas/<type>.json's data and an example that validates and decodes;
+ *   - the case file of `escalations` (issue 16, schemas/case.json) is
+ *     named field by field in docs/contracts.md and its samples validate.
  * The JSON Schema checker is schema_check.c's, as test_ingest_docs.c's. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -478,29 +480,31 @@ static void check_doc(const char *docpath, const char *const *schemas, size_t ns
 static void test_docs(void **state)
 {
     (void)state;
-    static const char *const contracts[] = {"command", "task", "contact-outcome"};
+    static const char *const contracts[] = {"command", "task", "contact-outcome", "case"};
     static const char *const reports[] = {"report-aging", "report-kpis", "report-effectiveness",
                                           "report-error", "report-request"};
     static const char *const scheduler[] = {
-        "invoice.fee_charged", "invoice.fee_waived", "invoice.interest_claimed",
-        "invoice.settled",     "plan.broken",        "plan.completed"};
-    check_doc("docs/contracts.md", contracts, 3, 5);
+        "invoice.fee_charged", "invoice.fee_waived", "invoice.interest_claimed", "invoice.settled",
+        "plan.broken",         "plan.completed",     "escalation.placed"};
+    check_doc("docs/contracts.md", contracts, 4, 6);
     check_doc("docs/reports.md", reports, 5, 2);
-    check_doc("docs/events.md", scheduler, 6, 0);
+    check_doc("docs/events.md", scheduler, 7, 0);
+    check_doc("docs/escalation.md", (const char *const[]){"case"}, 1, 1);
 }
 
 /* docs/events.md's "Events the scheduler publishes" (issue 14's money,
- * issue 16's plan endings): for each a `scheduler-schema` block equal to
+ * issue 16's plan endings and placement): for each a `scheduler-schema` block equal to
  * the data part of schemas/<type>.json and a `scheduler-event` example
  * that validates against it, declares only its fields and decodes with the
  * contract's decoder as that type, from the scheduler. */
-#define NSCHED 6
+#define NSCHED 7
 static void test_scheduler_events(void **state)
 {
     (void)state;
     static const ct_type types[NSCHED] = {
         CT_EV_INVOICE_FEE_CHARGED, CT_EV_INVOICE_FEE_WAIVED, CT_EV_INVOICE_INTEREST_CLAIMED,
-        CT_EV_INVOICE_SETTLED,     CT_EV_PLAN_BROKEN,        CT_EV_PLAN_COMPLETED};
+        CT_EV_INVOICE_SETTLED,     CT_EV_PLAN_BROKEN,        CT_EV_PLAN_COMPLETED,
+        CT_EV_ESCALATION_PLACED};
     int have_schema[NSCHED] = {0}, have_event[NSCHED] = {0};
     char *doc = tu_slurp("docs/events.md");
     tu_block b[64];
