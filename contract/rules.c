@@ -566,11 +566,15 @@ static void t_payment_received(vctx *c)
     }
 }
 
-static void t_payment_reversed(vctx *c)
+/* An identifier, the customer and one text, all required:
+ * payment.reversed (payment_id, reason), plan.cancelled (plan_id, reason),
+ * escalation.accepted (case_id, agency_ref), escalation.recalled
+ * (case_id, reason). */
+static void t_id_text(vctx *c, const char *idname, const char *textname)
 {
-    f_id(c, "payment_id", 1);
+    f_id(c, idname, 1);
     f_id(c, "customer_id", 1);
-    f_text(c, "reason", 1);
+    f_text(c, textname, 1);
 }
 
 static void t_credit_note(vctx *c)
@@ -843,30 +847,7 @@ static void t_plan_agreed(vctx *c)
            "must be portal, agent or billing");
 }
 
-static void t_plan_cancelled(vctx *c)
-{
-    f_id(c, "plan_id", 1);
-    f_id(c, "customer_id", 1);
-    f_text(c, "reason", 1);
-}
-
-/* escalation.accepted (issue 16): the agency took the case. */
-static void t_escalation_accepted(vctx *c)
-{
-    f_id(c, "case_id", 1);
-    f_id(c, "customer_id", 1);
-    f_text(c, "agency_ref", 1);
-}
-
-/* escalation.recalled: the case came back. */
-static void t_escalation_recalled(vctx *c)
-{
-    f_id(c, "case_id", 1);
-    f_id(c, "customer_id", 1);
-    f_text(c, "reason", 1);
-}
-
-/* escalation.remitted: what the agency collected (amount > 0) and kept
+/* escalation.remitted (issue 16): what the agency collected (amount > 0) and kept
  * (commission, 0 to amount); commission_minor always written, 0 when
  * absent. */
 static void t_escalation_remitted(vctx *c)
@@ -902,7 +883,7 @@ int ct_normalize_data(ct_type type, const cm_jv *data, cm_buf *out, ct_reasons *
         t_payment_received(&c);
         break;
     case CT_EV_PAYMENT_REVERSED:
-        t_payment_reversed(&c);
+        t_id_text(&c, "payment_id", "reason");
         break;
     case CT_EV_CREDIT_NOTE_ISSUED:
         t_credit_note(&c);
@@ -928,13 +909,13 @@ int ct_normalize_data(ct_type type, const cm_jv *data, cm_buf *out, ct_reasons *
         t_plan_agreed(&c);
         break;
     case CT_EV_PLAN_CANCELLED:
-        t_plan_cancelled(&c);
+        t_id_text(&c, "plan_id", "reason");
         break;
     case CT_EV_ESCALATION_ACCEPTED:
-        t_escalation_accepted(&c);
+        t_id_text(&c, "case_id", "agency_ref"); /* the agency took the case */
         break;
     case CT_EV_ESCALATION_RECALLED:
-        t_escalation_recalled(&c);
+        t_id_text(&c, "case_id", "reason"); /* the case came back */
         break;
     case CT_EV_ESCALATION_REMITTED:
         t_escalation_remitted(&c);
