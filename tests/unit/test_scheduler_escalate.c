@@ -21,6 +21,7 @@
 #include "../../services/scheduler/escalate.h"
 #include "../../services/scheduler/policy.h"
 #include "clock.h"
+#include "schema_check.h"
 
 /* The issue's agency: GBP minimum 200.00, 45% recovery, 25% commission,
  * GBP 15.00 fixed; EUR minimum 100.00 and 33.75 fixed (a factor of
@@ -273,6 +274,11 @@ static void test_case_file(void **state)
            "\"2026-02-10T10:00:00.000Z\",\"id\":\"P-1\",\"detail\":\"100 GBP by 2026-02-20\"},{"
            "\"type\":\"promise.broken\",\"at\":\"2026-02-24T00:00:00.000Z\",\"id\":\"P-1\"}]}");
     free(s);
+    /* the case file obeys its schema (schemas/case.json) */
+    json_t *schema = tu_schema_load("case");
+    char why[256] = "";
+    if (!tu_schema_validate(schema, f, "$", why, sizeof why))
+        fail_msg("case file against schemas/case.json: %s", why);
     json_decref(f);
     /* no debtor contact kept: the customer id alone; no risk: no member */
     k.debtor_json = NULL;
@@ -284,6 +290,9 @@ static void test_case_file(void **state)
         json_string_value(json_object_get(json_object_get(f, "debtor"), "customer_id")), "C-1");
     assert_null(json_object_get(f, "risk"));
     assert_int_equal(json_array_size(json_object_get(f, "responses")), 0);
+    if (!tu_schema_validate(schema, f, "$", why, sizeof why))
+        fail_msg("minimal case file against schemas/case.json: %s", why);
+    json_decref(schema);
     json_decref(f);
     json_decref(risk);
     free(log);
