@@ -1712,6 +1712,13 @@ static size_t esc_contacts(sch_ctx *c, sch_rec *const *list, size_t n, sch_esc_c
             p = semi + 1;
         }
     }
+    /* oldest first across the invoices (stable: one invoice's in order) */
+    for (size_t i = 1; i < k; i++)
+        for (size_t j = i; j > 0 && (*out)[j - 1].at > (*out)[j].at; j--) {
+            sch_esc_contact t = (*out)[j];
+            (*out)[j] = (*out)[j - 1];
+            (*out)[j - 1] = t;
+        }
     return k;
 }
 
