@@ -167,7 +167,7 @@ void sch_engine_parse(sch_engine *e, rd_kafka_message_t **msgs, size_t n, sch_ev
         char src[32];
         if (cm_kafka_header(m, "ce_source", src, sizeof src) == 0 &&
             strcmp(src, CT_SCHEDULER_SOURCE) == 0)
-            continue; /* its own event (records.h): not read, not acted on */
+            continue;       /* its own event (records.h): not read, not acted on */
         sch_jarena_begin(); /* the tree only: checks and logs allocate from the heap */
         json_t *ev = json_loadb(m->payload, m->len, 0, &je);
         sch_jarena_end();
