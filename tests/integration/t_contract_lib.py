@@ -237,3 +237,48 @@ except ImportError:
         return _errors(schema, v, "$")
 
     VALIDATOR = "the stdlib checker (python3-jsonschema not installed)"
+
+
+# ------------------------------------------------------------ a ledger played live
+
+def play_ledger(st, policy, events, n_events, clock, end_ms, catch_up_s=30):
+    """Plays the CloudEvents file `events` (n_events lines) through
+    arrears-publish --paced -> arrears-ingest -> arrears-scheduler (policy
+    file `policy`) under `clock` (t_scheduler_lib.Clock) until the simulated
+    instant end_ms; waits until every event went through ingest and the
+    scheduler (any event rejected by either is a failure), then stops the
+    services (SIGTERM: the scheduler waits for its deliveries) and fails on
+    a service that did not exit 0. Used by t_plans.py and t_escalation.py."""
+    st.start("ingest", clock.spec, {"ARREARS_INGEST_BATCH_FILL": "2ms"})
+    st.start("scheduler", clock.spec, {"ARREARS_SCHEDULER_TICK": "5ms", "ARREARS_POLICY": policy})
+    st.wait_ready(["ingest", "scheduler"])
+    if time.time() > clock.real0 - 0.5:
+        fail("the services took too long to start: simulated time has begun")
+    pub = st.start_raw("publish", [os.path.join(BIN, "arrears-publish"), "--paced", events],
+                       dict(st.env, ARREARS_CLOCK=clock.spec))
+    clock.wait_until(end_ms)
+    st.alive()
+    if pub.wait(timeout=30) != 0:
+        fail("arrears-publish exited %d:\n%s" % (pub.returncode, st.log("publish")))
+    deadline = time.time() + catch_up_s
+    while True:  # every event through ingest and the scheduler
+        st.alive()
+        mi, ms = st.metrics("ingest"), st.metrics("scheduler")
+        acc = metric(mi, 'arrears_ingest_messages_total{result="accepted"}')
+        rej = metric(mi, 'arrears_ingest_messages_total{result="rejected"}')
+        srej = metric(ms, 'arrears_scheduler_events_total{result="rejected"}')
+        lag = (metric(mi, "arrears_ingest_lag_messages")
+               + metric(ms, "arrears_scheduler_lag_messages"))
+        if rej or srej:
+            fail("%d event(s) rejected by ingest, %d by the scheduler:\n%s\n%s"
+                 % (rej, srej, st.log("ingest"), st.log("scheduler")))
+        if acc >= n_events and lag == 0:
+            break
+        if time.time() > deadline:
+            fail("not caught up in %d s: ingest accepted %d of %d, lag %d"
+                 % (catch_up_s, acc, n_events, lag))
+        time.sleep(0.3)
+    st.stop()
+    for name, p in st.procs.items():
+        if p.returncode not in (0, None):
+            fail("%s exited %d:\n%s" % (name, p.returncode, st.log(name)))
