@@ -241,6 +241,43 @@ except ImportError:
 
 # ------------------------------------------------------------ a ledger played live
 
+def ce(eid, etype, time_utc, data, source="billing", tenant="acme"):
+    """An inbound CloudEvent."""
+    return {"specversion": "1.0", "id": eid, "source": source, "type": etype,
+            "time": time_utc, "tenant": tenant, "data": data}
+
+
+def at_local(utc, local, zone):
+    """utc ("...T08:00:00.000Z"), checked to be local ("2026-04-14 09:00")
+    in zone by tzdata: a slip in a hand-worked instant is named as one."""
+    import datetime
+    import zoneinfo
+    want = datetime.datetime.strptime(local, "%Y-%m-%d %H:%M").replace(
+        tzinfo=zoneinfo.ZoneInfo(zone)).astimezone(datetime.timezone.utc)
+    if want.strftime("%Y-%m-%dT%H:%M:%S.000Z") != utc:
+        fail("test data: %s is not %s in %s" % (utc, local, zone))
+    return utc
+
+
+def data_of(d):
+    """A scheduler event's data as comparable text."""
+    return json.dumps(d, sort_keys=True, separators=(",", ":"))
+
+
+def write(path, text):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def write_inputs(st, policy_doc, events):
+    """The policy and the ledger of CloudEvents (one a line) as files in the
+    test's temp dir: (policy path, ledger path)."""
+    policy, ledger = os.path.join(st.tmp, "policy.json"), os.path.join(st.tmp, "ledger.jsonl")
+    write(policy, json.dumps(policy_doc, indent=1) + "\n")
+    write(ledger, "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events))
+    return policy, ledger
+
+
 def play_ledger(st, policy, events, n_events, clock, end_ms, catch_up_s=30):
     """Plays the CloudEvents file `events` (n_events lines) through
     arrears-publish --paced -> arrears-ingest -> arrears-scheduler (policy
