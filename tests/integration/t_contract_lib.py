@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """t_contract_lib.py -- helpers of the contract tests (t_contract_ids.py,
-t_schema_records.py): services on private topics and key prefixes, Kafka
-through kcat, Redis through a small RESP client, and a JSON Schema
-validator.
+t_schema_records.py) and of the live-ledger tests (t_plans.py,
+t_escalation.py): services on private topics and key prefixes, Kafka
+through kcat, Redis through a small RESP client, a JSON Schema validator,
+and a ledger of CloudEvents played through publish -> ingest -> scheduler
+on a scaled clock (play_ledger).
 
 The stack plumbing (kcat, RESP, free ports, HTTP) is tests/sinks/harness.py's.
 
