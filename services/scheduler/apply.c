@@ -1911,10 +1911,11 @@ static void esc_end(sch_ctx *c, sch_rec *cust, const char *why, int resume)
     char iid[SCH_ID_LEN];
     for (const char *s = csv_next(names, iid, sizeof iid); s; s = csv_next(s, iid, sizeof iid)) {
         sch_rec *r = have(c, 'i', cust->tenant, iid);
-        if (!r || !r->exists || r->u.inv.status != 'o')
+        if (!r || !r->loaded || !r->exists)
             continue;
-        hist(r, h);
-        if (resume)
+        hist(r, h); /* closed ones too: their history says where the case went */
+        r->dirty = 1;
+        if (resume && r->u.inv.status == 'o')
             arm(c, r, cust, r->u.inv.step, 1);
     }
     free(names);

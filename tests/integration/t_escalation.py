@@ -395,12 +395,14 @@ def run(st):
     # ---- the invoices closed by the remittance (the scheduler's Redis state)
     # (and in their histories: both invoices in the case, C-B's +30d held
     # by the gate's threshold)
-    placed_h = "placed:" + CASE_A
-    held_h = "step 1 +30d (attempt 1; letter, agency_handoff): moved by escalation:below_threshold"
+    placed_h = "hand-off: placed:" + CASE_A
+    closed_h = "hand-off: closed:" + CASE_A
+    held_h = ("step 1 +30d (attempt 1; letter, agency_handoff): held by the hand-off's gate "
+              "(escalation:below_threshold)")
     for iid, wants in (("I-A1", ("GBP 21232, paid 21232, credited 0, outstanding 0",
-                                 "status paid", placed_h)),
+                                 "status paid", placed_h, closed_h)),
                        ("I-A2", ("GBP 15000, paid 15000, credited 0, outstanding 0",
-                                 "status paid", placed_h)),
+                                 "status paid", placed_h, closed_h)),
                        ("I-B1", ("GBP 15000, paid 0, credited 0, outstanding 15000",
                                  "status open", held_h))):
         out = explain(st, policy, iid)
