@@ -743,18 +743,18 @@ static void plan_freeze(sch_ctx *c, sch_rec *inv, int32_t day, int start)
  * broke) or plan.completed (type; CT_EV_NONE: cancelled, nothing
  * published), drops it, and resumes the ladders of its open invoices. */
 static int plan_end(sch_ctx *c, sch_rec *cust, sch_rec *const *open, size_t n, sch_rec *from,
-                    ct_type type, const sch_plan_pos *pos, const char *why)
+                    ct_type type, const sch_plan_pos *pos, const char *why, int64_t at)
 {
     sch_cust *cu = &cust->u.cust;
     char id[SCH_CMD_ID_LEN], key[CT_KEY_MAX], h[SCH_ID_LEN + 64];
     snprintf(h, sizeof h, "n@%lld!%s:%s;", (long long)c->now, why, cu->plan.id);
     if (type != CT_EV_NONE && from) {
-        respond(c, cust, type, c->now, cu->plan.id, NULL);
+        respond(c, cust, type, at, cu->plan.id, NULL);
         if (type == CT_EV_PLAN_COMPLETED)
             c->plans_completed++;
         snprintf(key, sizeof key, "%s/%s", cust->tenant, cust->id);
         if (out_add(c, from->u.inv.part, 'e', id, key,
-                    sch_event_plan(from, cust, type, pos, c->now, id, sizeof id)) < 0)
+                    sch_event_plan(from, cust, type, pos, at, id, sizeof id)) < 0)
             return -1;
     }
     /* frozen interest runs again from today, on every invoice of the plan */
@@ -787,10 +787,10 @@ static int plan_settle(sch_ctx *c, sch_rec *cust)
     if (!cu->plan.id[0] || plan_open(c, cust, open, &n) < 0)
         return 0;
     if (!c->pol->plans.enabled || sch_plan_position(cu->plan.schedule, cu->plan.paid, &pos) < 0)
-        return plan_end(c, cust, open, n, NULL, CT_EV_NONE, &pos, "dropped");
+        return plan_end(c, cust, open, n, NULL, CT_EV_NONE, &pos, "dropped", c->now);
     if (pos.k >= pos.n || n == 0 || cu->plan.paid >= cu->plan.total) {
         sch_rec *from = n ? open[0] : have(c, 'i', cust->tenant, cu->plan.primary);
-        return plan_end(c, cust, open, n, from, CT_EV_PLAN_COMPLETED, &pos, "completed");
+        return plan_end(c, cust, open, n, from, CT_EV_PLAN_COMPLETED, &pos, "completed", c->now);
     }
     if (pos.k != cu->plan.k) { /* an instalment paid: the next one's reminders */
         cu->plan.k = pos.k;
@@ -893,7 +893,7 @@ static int ev_plan_cancelled(sch_ctx *c, const ct_event *e, sch_rec *cust)
         c->ignored++;
         return 0;
     }
-    return plan_end(c, cust, open, n, NULL, CT_EV_NONE, NULL, "cancelled");
+    return plan_end(c, cust, open, n, NULL, CT_EV_NONE, NULL, "cancelled", c->now);
 }
 
 static void close_inv(sch_ctx *c, sch_rec *inv, sch_rec *cust, char status)
@@ -1822,13 +1822,13 @@ static int esc_try(sch_ctx *c, sch_rec *inv, sch_rec *cust, const sch_step *st, 
     const char *sn = v->strategy, *vn = v->variant;
     if (!sn[0])
         sch_policy_fallback(c->pol, &sn, &vn);
-    sch_esc_case k = {case_id,     inv->tenant, v->customer, c->now,      st->to,
+    sch_esc_case k = {case_id,     inv->tenant, v->customer, scheduled,   st->to,
                       v->currency, sn,          vn,          st->name,    id,
                       idx,         tg,          g,           cu->contact, risk,
                       invs,        n,           contacts,    ncontacts,   cu->responses};
     json_t *file = names ? sch_esc_case_file(&k) : NULL;
     json_t *ev = file ? sch_event_placed(inv, case_id, st->to, names, v->currency, outstanding,
-                                         g.expected_net, id, c->now)
+                                         g.expected_net, id, scheduled)
                       : NULL;
     json_decref(risk);
     free(contacts);
@@ -1853,7 +1853,7 @@ static int esc_try(sch_ctx *c, sch_rec *inv, sch_rec *cust, const sch_step *st, 
     cm_strlcpy(cu->esc.inv, inv->id, sizeof cu->esc.inv);
     cu->esc.step = idx;
     cu->esc.placed = outstanding;
-    cu->esc.at = c->now;
+    cu->esc.at = scheduled;
     cu->esc.invoices = names;
     cust->dirty = 1;
     snprintf(h, sizeof h, "%d.%d@%lld;x@%lld!placed:%s;", idx, v->attempt, (long long)c->now,
@@ -2759,9 +2759,10 @@ static int plan_fire(sch_ctx *c, sch_rec *inv, sch_rec *cust, const cm_tz *tz, c
     if (!c->pol->plans.enabled || sch_plan_position(cu->plan.schedule, cu->plan.paid, &pos) < 0 ||
         pos.k >= pos.n)
         return plan_settle(c, cust) < 0 ? -1 : 0;
-    if (c->now >= sch_plan_break_at(tz, pos.due, c->pol->plans.grace_days)) {
+    int64_t brk = sch_plan_break_at(tz, pos.due, c->pol->plans.grace_days);
+    if (c->now >= brk) { /* plan.broken at the break instant, not the round's (a late round) */
         c->plans_broken++;
-        return plan_end(c, cust, open, n, inv, CT_EV_PLAN_BROKEN, &pos, "broken") < 0 ? -1 : 1;
+        return plan_end(c, cust, open, n, inv, CT_EV_PLAN_BROKEN, &pos, "broken", brk) < 0 ? -1 : 1;
     }
     const sch_ladder *l = &c->pol->ladders[c->pol->plans.ladder];
     int s = cu->plan.step, sent = 0;
