@@ -56,7 +56,7 @@ struct cm_buf;
  * written in at most 11 bytes ("-2147483648"):
  *   <tenant>/inv/<invoice_id>/step/<n>/attempt/<k>   64+5+200+6+11+9+11 = 306
  *   <tenant>/inv/<invoice_id>/thanks/<payment_id>    64+5+200+8+200     = 477
- *   <step command id>/escalated (invoice.escalated)  306+10             = 316
+ *   <step command id> + a derived event's suffix    306+10             = 316
  * The longest are the thanks and notice ids ("/broken/" is 8 bytes too):
  * 477. Outcomes and tasks reuse the command
  * id (docs/contracts.md). The scheduler checks the step and escalation

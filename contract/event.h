@@ -57,9 +57,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The id of an event the scheduler derives from a command id
- * ("<tenant>/inv/<invoice_id>/step/<n>/attempt/<n>/escalated"): longer
- * than CT_ID_MAX allows for an id billing publishes. */
+/* The id of an event the scheduler derives from a command id (a step's
+ * "<tenant>/inv/<invoice_id>/step/<n>/attempt/<n>" and a suffix of up to
+ * SCH_EVENT_SUFFIX_MAX bytes): longer than CT_ID_MAX allows for an id
+ * billing publishes. */
 #define CT_DERIVED_ID_MAX (CT_TENANT_MAX + 2 * CT_ID_MAX + 64)
 
 /* A list of strings (tags, invoice_ids): at most CT_LIST_MAX, borrowed. */

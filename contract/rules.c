@@ -331,6 +331,19 @@ static int f_amount(vctx *c, const char *name, const char *outname, const char *
     return 1;
 }
 
+/* f_amount, and more than 0 (rule amount_positive). */
+static int f_amount_positive(vctx *c, const char *name, const char *outname, const char *currency,
+                             int exponent, int64_t *minor)
+{
+    if (!f_amount(c, name, outname, currency, exponent, minor))
+        return 0;
+    if (*minor == 0) {
+        bad(c, name, "amount_positive", "must be greater than 0");
+        return 0;
+    }
+    return 1;
+}
+
 /* The array `name`, or NULL: absent (a reason when required), not an
  * array ("must be an array of <what>"), more than max items, or empty when
  * required. f[flen] receives the field's path only when a reason names it
@@ -553,11 +566,15 @@ static void t_payment_received(vctx *c)
     }
 }
 
-static void t_payment_reversed(vctx *c)
+/* An identifier, the customer and one text, all required:
+ * payment.reversed (payment_id, reason), plan.cancelled (plan_id, reason),
+ * escalation.accepted (case_id, agency_ref), escalation.recalled
+ * (case_id, reason). */
+static void t_id_text(vctx *c, const char *idname, const char *textname)
 {
-    f_id(c, "payment_id", 1);
+    f_id(c, idname, 1);
     f_id(c, "customer_id", 1);
-    f_text(c, "reason", 1);
+    f_text(c, textname, 1);
 }
 
 static void t_credit_note(vctx *c)
@@ -787,10 +804,7 @@ static void instalment(vctx *sub, const cm_jv *arr, size_t i, void *arg)
         p->prev = (long)i;
     }
     int64_t m = 0;
-    if (!f_amount(sub, "amount", "amount_minor", p->cur, p->e, &m)) {
-        p->sum_ok = 0;
-    } else if (m == 0) {
-        bad(sub, "amount", "amount_positive", "must be greater than 0");
+    if (!f_amount_positive(sub, "amount", "amount_minor", p->cur, p->e, &m)) {
         p->sum_ok = 0;
     } else if (m > INT64_MAX - p->sum) {
         p->sum_ok = 0;
@@ -833,11 +847,22 @@ static void t_plan_agreed(vctx *c)
            "must be portal, agent or billing");
 }
 
-static void t_plan_cancelled(vctx *c)
+/* escalation.remitted (issue 16): what the agency collected (amount > 0) and kept
+ * (commission, 0 to amount); commission_minor always written, 0 when
+ * absent. */
+static void t_escalation_remitted(vctx *c)
 {
-    f_id(c, "plan_id", 1);
+    f_id(c, "case_id", 1);
     f_id(c, "customer_id", 1);
-    f_text(c, "reason", 1);
+    char cur[4] = "";
+    int e = f_currency(c, "currency", 1, cur);
+    int64_t amount = 0, commission = 0;
+    int ok = f_amount_positive(c, "amount", "amount_minor", cur, e, &amount);
+    if (absent(cm_jv_get(c->in, "commission")))
+        w_int(c, "commission_minor", 0);
+    else if (f_amount(c, "commission", "commission_minor", cur, e, &commission) && ok &&
+             commission > amount)
+        bad(c, "commission", "commission_le_amount", "must not be more than data.amount");
 }
 
 int ct_normalize_data(ct_type type, const cm_jv *data, cm_buf *out, ct_reasons *rs)
@@ -858,7 +883,7 @@ int ct_normalize_data(ct_type type, const cm_jv *data, cm_buf *out, ct_reasons *
         t_payment_received(&c);
         break;
     case CT_EV_PAYMENT_REVERSED:
-        t_payment_reversed(&c);
+        t_id_text(&c, "payment_id", "reason");
         break;
     case CT_EV_CREDIT_NOTE_ISSUED:
         t_credit_note(&c);
@@ -884,7 +909,16 @@ int ct_normalize_data(ct_type type, const cm_jv *data, cm_buf *out, ct_reasons *
         t_plan_agreed(&c);
         break;
     case CT_EV_PLAN_CANCELLED:
-        t_plan_cancelled(&c);
+        t_id_text(&c, "plan_id", "reason");
+        break;
+    case CT_EV_ESCALATION_ACCEPTED:
+        t_id_text(&c, "case_id", "agency_ref"); /* the agency took the case */
+        break;
+    case CT_EV_ESCALATION_RECALLED:
+        t_id_text(&c, "case_id", "reason"); /* the case came back */
+        break;
+    case CT_EV_ESCALATION_REMITTED:
+        t_escalation_remitted(&c);
         break;
     default:
         ct_reason_add(rs, "type", "type", "unknown event type '%s'", ct_type_name(type));

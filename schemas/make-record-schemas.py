@@ -10,6 +10,8 @@ make-schemas.py:
   invoice.settled.json
   plan.broken.json                          (the scheduler's own, issue 16)
   plan.completed.json
+  escalation.placed.json
+  case.json                  escalations    (the case file, scheduler -> agency)
   contact-outcome.json       contacts       (notifier -> reporter)
   task.json                  tasks          (notifier -> people)
   report-aging.json          reports        (type aging)
@@ -257,6 +259,22 @@ plan_broken.update({
 scheduler_events["plan.broken"] = obj(
     plan_broken, PLAN_ENDED_REQUIRED + ["instalment", "due_on", "short_minor"])
 scheduler_events["plan.completed"] = obj(dict(PLAN_ENDED), PLAN_ENDED_REQUIRED)
+# --- the hand-off (events and escalations; issue 16) ----------------------------
+CASE_ID = {"type": "string", "pattern": "^case-[0-9a-f]{16}$",
+           "description": "deterministic: case- and 16 lower-case hex digits "
+                          "(docs/escalation.md)"}
+TO = {"type": "string", "enum": ["agency", "legal"]}
+scheduler_events["escalation.placed"] = obj({
+    "customer_id": ID, "case_id": CASE_ID, "to": TO,
+    "invoice_ids": array(ID, minItems=1, maxItems=100, description="the case's invoices"),
+    "currency": CURRENCY,
+    "placed_minor": dict(POSITIVE, description="the case's outstanding with fees and "
+                                               "interest"),
+    "expected_net_minor": dict(POSITIVE, description="what the gate expected to recover, "
+                                                     "net of commission and cost"),
+    "command_id": dict(COMMAND_ID, description="the escalation step's command id")},
+    ["customer_id", "case_id", "to", "invoice_ids", "currency", "placed_minor",
+     "expected_net_minor", "command_id"])
 for etype, data in scheduler_events.items():
     write(etype, etype,
           "A `%s` canonical event the scheduler publishes on arrears.events (source "
@@ -269,6 +287,71 @@ for etype, data in scheduler_events.items():
                "data": data},
               ["v", "id", "source", "type", "tenant", "time", "customer_id", "trace_id",
                "data"]))
+
+# --- the case file (escalations; issue 16) ------------------------------------
+PCT = {"type": "integer", "minimum": 0, "maximum": 100, "description": "percent"}
+RESPONSE_TYPES = ["promise.made", "promise.kept", "promise.broken", "dispute.opened",
+                  "dispute.resolved", "contact.logged", "plan.agreed", "plan.cancelled",
+                  "plan.broken", "plan.completed"]
+case_amount_keys = ["amount_minor", "paid_minor", "credited_minor", "principal_minor",
+                    "fees_minor", "interest_minor", "compensation_minor", "total_minor"]
+case_invoice = {"invoice_id": ID, "number": TEXT, "issued_on": DATE, "due_on": DATE,
+                "days_overdue": {"type": "integer"}}
+case_invoice.update({k: dict(NONNEG) for k in case_amount_keys})
+case_invoice["total_minor"] = dict(NONNEG, description="principal_minor + fees_minor + "
+                                                       "interest_minor + compensation_minor")
+case_file = obj({
+    "v": {"const": 1},
+    "case_id": CASE_ID,
+    "tenant": TENANT,
+    "customer_id": ID,
+    "created_at": dict(INSTANT, description="the instant the case was placed"),
+    "to": TO,
+    "currency": CURRENCY,
+    "rule": obj({"strategy": TEXT, "variant": TEXT, "step": COUNT, "step_name": TEXT,
+                 "command_id": dict(COMMAND_ID, description="the escalation step's command "
+                                                             "id")},
+                ["strategy", "variant", "step", "step_name", "command_id"],
+                description="the policy rule that escalated: the strategy, variant and "
+                            "ladder step"),
+    "gate": obj({"outstanding_minor": NONNEG, "min_outstanding_minor": NONNEG,
+                 "expected_recovery_pct": PCT, "commission_pct": PCT,
+                 "cost_fixed_minor": NONNEG,
+                 "expected_net_minor": dict(POSITIVE, description="outstanding x "
+                                            "expected_recovery_pct - commission on that - "
+                                            "cost_fixed")},
+                ["outstanding_minor", "min_outstanding_minor", "expected_recovery_pct",
+                 "commission_pct", "cost_fixed_minor", "expected_net_minor"],
+                description="the cost-benefit gate as it passed"),
+    "debtor": dict(copy.deepcopy(customer), description="the debtor with contact data: a "
+                                                         "command's customer"),
+    "risk": dict(copy.deepcopy(command["properties"]["risk"]),
+                 description="a command's risk; absent when the policy has no risk section"),
+    "invoices": array(obj(case_invoice, ["invoice_id", "issued_on", "due_on", "days_overdue"] +
+                          case_amount_keys), minItems=1,
+                      description="the case's invoices, oldest due first"),
+    "contacts": array(obj({
+        "command_id": COMMAND_ID, "at": dict(INSTANT, description="when it was issued or held"),
+        "invoice_id": ID, "step": COUNT, "step_name": TEXT, "kind": KIND, "channel": CHANNEL,
+        "template": TEXT,
+        "result": {"type": "string", "enum": ["issued", "held"]},
+        "rule": dict(TEXT, minLength=1, description="held: the rule that held it")},
+        ["command_id", "at", "invoice_id", "step", "step_name", "kind", "channel", "template",
+         "result"],
+        anyOf=[{"properties": {"result": {"const": "issued"}}},
+               {"properties": {"result": {"const": "held"}}, "required": ["rule"]}]),
+        description="every command of the case's invoices, issued or held, oldest first"),
+    "responses": array(obj({
+        "type": {"type": "string", "enum": RESPONSE_TYPES},
+        "at": INSTANT, "id": ID,
+        "detail": dict(TEXT, description="free text (optional)")},
+        ["type", "at", "id"]),
+        description="the debtor's promises, disputes, logged calls and plans, oldest first"),
+}, ["v", "case_id", "tenant", "customer_id", "created_at", "to", "currency", "rule", "gate",
+    "debtor", "invoices", "contacts", "responses"])
+write("case", "case file",
+      "A case file on arrears.escalations (scheduler -> agency or legal), one per placement, "
+      "keyed tenant/customer_id; see docs/escalation.md and docs/contracts.md.", case_file)
 
 # --- contact outcome (contacts) -----------------------------------------------
 contact = obj({

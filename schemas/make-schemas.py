@@ -6,7 +6,8 @@ The schemas describe a structured-mode CloudEvent as published on
 `inbound`. They are the machine-readable form of docs/events.md; ingest's C
 validator (contract/rules.c, ct_validate) is the authority and also checks what a
 schema cannot say (real calendar dates, known ISO 4217 codes and their
-decimals, IANA zones, due_on >= issued_on, allocations <= amount).
+decimals, IANA zones, due_on >= issued_on, allocations <= amount, a
+remittance's commission <= amount).
 tests/unit/test_ingest_docs.c checks every example of docs/events.md and
 every accept case of tests/data/ingest against these files.
 Patterns use only the syntax common to ECMA-262 and POSIX ERE (no \\d, \\s).
@@ -137,6 +138,27 @@ data["plan.agreed"] = obj({
     ["plan_id", "customer_id", "invoice_ids", "currency", "instalments"])
 data["plan.cancelled"] = obj({"plan_id": ID, "customer_id": ID, "reason": TEXT},
                              ["plan_id", "customer_id", "reason"])
+# issue 16: the agency's answers to a hand-off (the scheduler's
+# escalation.placed names the case: make-record-schemas.py)
+CASE_ID = dict(ID, description="the case_id of the scheduler's escalation.placed "
+                               "(case- and 16 hex digits); 1 to 200 bytes, no control "
+                               "characters")
+data["escalation.accepted"] = obj({
+    "case_id": CASE_ID, "customer_id": ID,
+    "agency_ref": dict(TEXT, description="the agency's own reference of the case")},
+    ["case_id", "customer_id", "agency_ref"])
+data["escalation.recalled"] = obj({
+    "case_id": CASE_ID, "customer_id": ID,
+    "reason": dict(TEXT, description="why the case came back")},
+    ["case_id", "customer_id", "reason"])
+data["escalation.remitted"] = obj({
+    "case_id": CASE_ID, "customer_id": ID, "currency": CURRENCY,
+    "amount": dict(POSITIVE, description="what the agency collected from the debtor: greater "
+                                         "than 0, with at most the currency's decimals; a "
+                                         "JSON number or a decimal string"),
+    "commission": dict(AMOUNT, description="optional (default 0): what the agency kept of "
+                                           "amount, at most amount")},
+    ["case_id", "customer_id", "currency", "amount"])
 data["customer.upserted"]["dependentRequired"] = {"credit_limit": ["credit_currency"]}
 
 for t, d in data.items():

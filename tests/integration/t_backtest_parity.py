@@ -58,7 +58,7 @@ When the two sides differ, the first differences are printed side by side
 with the ledger lines of their debtor.
 
 Environment (defaults in brackets):
-  ARREARS_PARITY_DAYS     simulated days [120] (invoice.escalated needs ~104)
+  ARREARS_PARITY_DAYS     simulated days [120] (the +90d escalation step needs ~104)
   ARREARS_PARITY_FACTOR   simulated seconds per real second [43200]
   ARREARS_PARITY_MARGIN   real seconds either side of a timer [0.5]
   ARREARS_PARITY_INVOICES invoices generated [2800]

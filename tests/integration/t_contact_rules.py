@@ -34,8 +34,9 @@ Debtors, one per behaviour:
   C-QUIET   (America/New_York) paid at 23:30 local: its thank-you at 08:00
             local the next day;
   C-CEASE   contact.ceased (every channel): no reminder, no thank-you for
-            a paid invoice, but the escalation command and invoice.escalated
-            of the other one still come;
+            a paid invoice, but the escalation command of the other one
+            still comes (the step names no "to": no escalation.placed, and
+            invoice.escalated is no longer published, issue 16);
   C-RES1    email ceased and sms opted out; contact.resumed on email: the
             next email step is sent again, the sms step stays held;
   C-RES2    everything ceased and sms opted out; contact.resumed without a
@@ -208,12 +209,6 @@ def data_of(d):
     return json.dumps(d, sort_keys=True, separators=(",", ":"))
 
 
-def escalated(cust, iid, time_utc):
-    cid = "%s/inv/%s/step/3/attempt/1" % (T, iid)
-    return ("invoice.escalated", cid + "/escalated", time_utc,
-            data_of({"invoice_id": iid, "customer_id": cust, "level": 1, "command_id": cid}))
-
-
 def promise_ev(kind, pid, cust, iid, amount_minor, promised_on, time_utc):
     return ("promise." + kind, "%s/%s" % (pid, kind), time_utc,
             data_of({"customer_id": cust, "invoice_ids": [iid], "currency": "EUR",
@@ -251,8 +246,7 @@ def expected():
                        cmd("I-B", 2, at("2026-04-19T10:00:00.000Z", "2026-04-19 11:00"),
                            channel="sms"),
                        esc_cmd("I-B", s3)},
-                      {promise_ev("broken", "pm-B", "C-BROKE", "I-B", 8000, "2026-04-17", broken),
-                       escalated("C-BROKE", "I-B", s3)})
+                      {promise_ev("broken", "pm-B", "C-BROKE", "I-B", 8000, "2026-04-17", broken)})
 
     # C-CAP: I-1, I-2, I-3 due 04-14: -1d = 04-13 09:00 BST (08:00Z), +1d =
     # 04-15 08:00Z, +2d = 04-16 11:00 BST (10:00Z), +5d = 04-19 22:00 BST
@@ -284,8 +278,7 @@ def expected():
                      cmd("I-3", 0, c27, rules=cap),  # moved twice by the one cap: named once
                      cmd("I-3", 1, c1), cmd("I-3", 2, c2, channel="sms"),
                      esc_cmd("I-3", c3)},
-                    {escalated("C-CAP", "I-1", c3), escalated("C-CAP", "I-2", c3),
-                     escalated("C-CAP", "I-3", c3)})
+                    set())
 
     # C-QUIET (New York, EDT = UTC-4): -1d = 04-15 09:00 EDT = 13:00Z; paid
     # in full at 23:30 EDT on 04-15 (04-16 03:30Z), after the window's end:
@@ -301,19 +294,18 @@ def expected():
     # C-CEASE: every channel ceased: no -1d/+1d/+2d for I-C1 or I-C2, no
     # thank-you for I-C1 (paid 04-16); I-C2's escalation at 22:00 BST on
     # 04-21 goes, through the cease and outside the window.
-    exp["C-CEASE"] = ({esc_cmd("I-C2", s3)}, {escalated("C-CEASE", "I-C2", s3)})
+    exp["C-CEASE"] = ({esc_cmd("I-C2", s3)}, set())
 
     # C-RES1: email ceased, sms opted out: -1d held; contact.resumed on email
     # (04-16): +1d is sent again; +2d (sms) stays held; +5d.
-    exp["C-RES1"] = ({cmd("I-R1", 1, s1), esc_cmd("I-R1", s3)},
-                     {escalated("C-RES1", "I-R1", s3)})
+    exp["C-RES1"] = ({cmd("I-R1", 1, s1), esc_cmd("I-R1", s3)}, set())
 
     # C-RES2: everything ceased, sms opted out: -1d held; contact.resumed
     # without a channel (04-16) lifts the cease and the opt-out: +1d (email)
     # and +2d (sms) are sent; +5d.
     exp["C-RES2"] = ({cmd("I-R2", 1, s1), cmd("I-R2", 2, s2, channel="sms"),
                       esc_cmd("I-R2", s3)},
-                     {escalated("C-RES2", "I-R2", s3)})
+                     set())
     return exp
 
 

@@ -29,8 +29,10 @@ grep -q 'events.jsonl:43: data.amount: ' "$work/err" || { cat "$work/err"; fail 
 "$BIN/arrears-reporter" replay --events tests/data/reporter/ledger1/events.jsonl --at 2026-03-31 --tenant acme --type aging --table >"$work/t" 2>/dev/null
 grep -q '^  1-30  *3  *1550.50$' "$work/t" || { cat "$work/t"; fail "table output"; }
 # the scheduler's backtest output: commands are delivered contacts at their
-# created_at, the escalation event is applied, the decision is ignored, a bad
-# line is named; --contacts takes the same lines
+# created_at, a scheduler event no report reads (plan.completed; an
+# escalation step publishes only its command since invoice.escalated is
+# gone) is applied, the decision is ignored, a bad line is named;
+# --contacts takes the same lines
 bt_cmd() { # customer invoice step channel variant created_at scheduled_at
     printf '{"at":"%s","topic":"commands","key":"acme/%s","record":{"v":1,"command_id":"acme/inv/%s/step/%s/attempt/1","kind":"reminder","tenant":"acme","channel":"%s","template":"t","strategy":"default","variant":"%s","step":%s,"created_at":"%s","scheduled_at":"%s","customer":{"customer_id":"%s"},"currency":"EUR","amounts":{"total":100},"invoices":[{"invoice_id":"%s"}]}}\n' \
         "$6" "$1" "$2" "$3" "$4" "$5" "$3" "$6" "$7" "$1" "$2"
@@ -40,13 +42,13 @@ bt_cmd() { # customer invoice step channel variant created_at scheduled_at
     bt_cmd C-2 INV-3 1 email B 2026-03-02T09:00:00.000Z 2026-03-02T09:00:00.000Z
     echo '{"at":"2026-03-09T09:00:00.000Z","topic":"decisions","key":"acme/C-2","record":{"invoice_id":"INV-3","step":2,"rule":"opted_out"}}'
     bt_cmd C-2 INV-3 2 sms B 2026-03-12T09:00:00.000Z 2026-03-09T09:00:00.000Z
-    echo '{"at":"2026-03-16T09:00:00.000Z","topic":"events","key":"acme/C-2","record":{"v":1,"id":"acme/inv/INV-3/step/3/attempt/1","source":"arrears-scheduler","type":"invoice.escalated","tenant":"acme","time":"2026-03-16T09:00:00.000Z","customer_id":"C-2","data":{"invoice_id":"INV-3","customer_id":"C-2","level":1,"command_id":"acme/inv/INV-3/step/3/attempt/1"}}}'
+    echo '{"at":"2026-03-16T09:00:00.000Z","topic":"events","key":"acme/C-2","record":{"v":1,"id":"PL-3/completed","source":"arrears-scheduler","type":"plan.completed","tenant":"acme","time":"2026-03-16T09:00:00.000Z","customer_id":"C-2","data":{"customer_id":"C-2","plan_id":"PL-3","invoice_ids":["INV-3"],"currency":"EUR","total_minor":100,"paid_minor":100}}}'
     echo '{"at":"2026-03-16T09:00:00.000Z","topic":"commands","key":"acme/C-2","record":{"v":1,"command_id":"acme/x","tenant":"acme"}}'
 } >"$work/backtest.jsonl"
 "$BIN/arrears-reporter" replay --events tests/data/reporter/ledger1/events.jsonl --backtest "$work/backtest.jsonl" \
     --at 2026-03-31 --tenant acme --type effectiveness --table >"$work/bt" 2>"$work/err" || { cat "$work/err"; fail "replay --backtest exited non-zero"; }
 grep -q 'backtest.jsonl:6: record.created_at: required' "$work/err" || { cat "$work/err"; fail "the bad backtest line is not named"; }
-grep -q 'backtest.jsonl:[35]:' "$work/err" && { cat "$work/err"; fail "a decision or an escalation line was refused"; }
+grep -q 'backtest.jsonl:[35]:' "$work/err" && { cat "$work/err"; fail "a decision or a scheduler event line was refused"; }
 grep -q '^replay: 1 decision line(s) ignored$' "$work/err" || { cat "$work/err"; fail "the decision is not counted"; }
 grep -Eq '^  default +A +1 email +1 +0 +1 ' "$work/bt" || { cat "$work/bt"; fail "backtest: A step 1 email"; }
 grep -Eq '^  default +B +1 email +1 +0 +1 ' "$work/bt" || { cat "$work/bt"; fail "backtest: B step 1 email"; }

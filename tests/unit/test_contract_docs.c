@@ -18,8 +18,10 @@
  *   - a few wrong shapes are refused;
  *   - docs/events.md's scheduler events (issue 14: invoice.fee_charged,
  *     .fee_waived, .interest_claimed, .settled; issue 16: plan.broken,
- *     plan.completed) have a schema block equal to schemas/<type>.json's
- *     data and an example that validates and decodes.
+ *     plan.completed, escalation.placed) have a schema block equal to
+ *     schemas/<type>.json's data and an example that validates and decodes;
+ *   - the case file of `escalations` (issue 16, schemas/case.json) is
+ *     named field by field in docs/contracts.md and its samples validate.
  * The JSON Schema checker is schema_check.c's, as test_ingest_docs.c's. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -374,6 +376,11 @@ static const char *outcome_name(int i)
     return ct_outcome_name((ct_outcome)i);
 }
 
+static const char *to_name(int i)
+{
+    return ct_escalation_to_name((ct_escalation_to)i);
+}
+
 static void test_enums(void **state)
 {
     (void)state;
@@ -388,6 +395,19 @@ static void test_enums(void **state)
                         "contact outcome type");
         json_decref(s);
     }
+    /* issue 16: the case file's contacts and the hand-off's targets */
+    json_t *cs = tu_schema_load("case");
+    json_t *contact = json_object_get(prop(cs, "contacts"), "items");
+    assert_enum(json_object_get(prop(contact, "kind"), "enum"), kind_name, CT_KIND_COUNT,
+                "case contact kind");
+    assert_enum(json_object_get(prop(contact, "channel"), "enum"), channel_name, CT_CH_COUNT,
+                "case contact channel");
+    assert_enum(json_object_get(prop(cs, "to"), "enum"), to_name, CT_TO_COUNT, "case to");
+    json_decref(cs);
+    json_t *ps = tu_schema_load("escalation.placed");
+    assert_enum(json_object_get(prop(prop(ps, "data"), "to"), "enum"), to_name, CT_TO_COUNT,
+                "escalation.placed to");
+    json_decref(ps);
 }
 
 /* --- schemas <-> docs ------------------------------------------------------------ */
@@ -478,29 +498,31 @@ static void check_doc(const char *docpath, const char *const *schemas, size_t ns
 static void test_docs(void **state)
 {
     (void)state;
-    static const char *const contracts[] = {"command", "task", "contact-outcome"};
+    static const char *const contracts[] = {"command", "task", "contact-outcome", "case"};
     static const char *const reports[] = {"report-aging", "report-kpis", "report-effectiveness",
                                           "report-error", "report-request"};
     static const char *const scheduler[] = {
-        "invoice.fee_charged", "invoice.fee_waived", "invoice.interest_claimed",
-        "invoice.settled",     "plan.broken",        "plan.completed"};
-    check_doc("docs/contracts.md", contracts, 3, 5);
+        "invoice.fee_charged", "invoice.fee_waived", "invoice.interest_claimed", "invoice.settled",
+        "plan.broken",         "plan.completed",     "escalation.placed"};
+    check_doc("docs/contracts.md", contracts, 4, 6);
     check_doc("docs/reports.md", reports, 5, 2);
-    check_doc("docs/events.md", scheduler, 6, 0);
+    check_doc("docs/events.md", scheduler, 7, 0);
+    check_doc("docs/escalation.md", (const char *const[]){"case"}, 1, 1);
 }
 
 /* docs/events.md's "Events the scheduler publishes" (issue 14's money,
- * issue 16's plan endings): for each a `scheduler-schema` block equal to
+ * issue 16's plan endings and placement): for each a `scheduler-schema` block equal to
  * the data part of schemas/<type>.json and a `scheduler-event` example
  * that validates against it, declares only its fields and decodes with the
  * contract's decoder as that type, from the scheduler. */
-#define NSCHED 6
+#define NSCHED 7
 static void test_scheduler_events(void **state)
 {
     (void)state;
     static const ct_type types[NSCHED] = {
         CT_EV_INVOICE_FEE_CHARGED, CT_EV_INVOICE_FEE_WAIVED, CT_EV_INVOICE_INTEREST_CLAIMED,
-        CT_EV_INVOICE_SETTLED,     CT_EV_PLAN_BROKEN,        CT_EV_PLAN_COMPLETED};
+        CT_EV_INVOICE_SETTLED,     CT_EV_PLAN_BROKEN,        CT_EV_PLAN_COMPLETED,
+        CT_EV_ESCALATION_PLACED};
     int have_schema[NSCHED] = {0}, have_event[NSCHED] = {0};
     char *doc = tu_slurp("docs/events.md");
     tu_block b[64];
@@ -602,6 +624,75 @@ static void test_refused(void **state)
     assert_true(refused("task", s.commands[0]));
     json_decref(c);
     samples_free(&s);
+
+    /* the case file (issue 16): a minimal one validates; each mutation is
+     * refused */
+    static const char case_ok[] =
+        "{\"v\":1,\"case_id\":\"case-0123456789abcdef\",\"tenant\":\"acme\",\"customer_id\":"
+        "\"C-1\",\"created_at\":\"2026-05-01T09:00:00.000Z\",\"to\":\"agency\",\"currency\":"
+        "\"GBP\",\"rule\":{\"strategy\":\"standard\",\"variant\":\"A\",\"step\":5,"
+        "\"step_name\":\"+90d\",\"command_id\":\"acme/inv/I-1/step/5/attempt/1\"},\"gate\":{"
+        "\"outstanding_minor\":25000,\"min_outstanding_minor\":20000,"
+        "\"expected_recovery_pct\":45,\"commission_pct\":25,\"cost_fixed_minor\":1500,"
+        "\"expected_net_minor\":6938},\"debtor\":{\"customer_id\":\"C-1\"},\"invoices\":[{"
+        "\"invoice_id\":\"I-1\",\"issued_on\":\"2026-01-01\",\"due_on\":\"2026-01-31\","
+        "\"days_overdue\":90,\"amount_minor\":25000,\"paid_minor\":0,\"credited_minor\":0,"
+        "\"principal_minor\":25000,\"fees_minor\":0,\"interest_minor\":0,"
+        "\"compensation_minor\":0,\"total_minor\":25000}],\"contacts\":[{\"command_id\":"
+        "\"acme/inv/I-1/step/0/attempt/1\",\"at\":\"2026-01-28T09:00:00.000Z\",\"invoice_id\":"
+        "\"I-1\",\"step\":0,\"step_name\":\"-3d\",\"kind\":\"reminder\",\"channel\":"
+        "\"email\",\"template\":\"friendly\",\"result\":\"issued\"}],\"responses\":[{"
+        "\"type\":\"promise.made\",\"at\":\"2026-02-10T14:00:00.000Z\",\"id\":\"P-1\"}]}";
+    assert_record_text("case", case_ok, "a minimal case file");
+    static const struct {
+        const char *path, *value; /* "a.b" or "a[0].b"; value NULL: deleted */
+    } bad_case[] = {
+        {"case_id", "\"case-0123456789ABCDEF\""},
+        {"case_id", "\"0123456789abcdef\""},
+        {"to", "\"court\""},
+        {"gate.expected_net_minor", "0"},
+        {"gate.expected_recovery_pct", "101"},
+        {"invoices[0].fees_minor", "-1"},
+        {"contacts[0].result", "\"held\""}, /* held without its rule */
+        {"contacts[0].result", "\"sent\""},
+        {"responses[0].type", "\"payment.received\""},
+        {"debtor", NULL},
+        {"invoices", "[]"},
+        {"rule.command_id", NULL},
+    };
+    for (size_t i = 0; i < sizeof bad_case / sizeof bad_case[0]; i++) {
+        json_t *cf = json_loads(case_ok, 0, NULL), *o = cf;
+        char path[64], *key = path;
+        snprintf(path, sizeof path, "%s", bad_case[i].path);
+        for (char *dot; (dot = strchr(key, '.')); key = dot + 1) {
+            *dot = 0;
+            char *br = strchr(key, '[');
+            if (br)
+                *br = 0;
+            o = json_object_get(o, key);
+            if (br)
+                o = json_array_get(o, 0);
+        }
+        if (bad_case[i].value)
+            json_object_set_new(o, key, json_loads(bad_case[i].value, JSON_DECODE_ANY, NULL));
+        else
+            json_object_del(o, key);
+        t = json_dumps(cf, JSON_COMPACT);
+        if (!refused("case", t))
+            fail_msg("schemas/case.json accepts %s = %s", bad_case[i].path,
+                     bad_case[i].value ? bad_case[i].value : "(absent)");
+        free(t);
+        json_decref(cf);
+    }
+    /* held with its rule is fine */
+    json_t *cf = json_loads(case_ok, 0, NULL);
+    json_t *ct = json_array_get(json_object_get(cf, "contacts"), 0);
+    json_object_set_new(ct, "result", json_string("held"));
+    json_object_set_new(ct, "rule", json_string("opted_out"));
+    t = json_dumps(cf, JSON_COMPACT);
+    assert_record_text("case", t, "a case file with a held contact");
+    free(t);
+    json_decref(cf);
 
     assert_true(refused("contact-outcome",
                         "{\"v\":1,\"type\":\"contact.bounced\",\"id\":\"a\",\"command_id\":\"a\","

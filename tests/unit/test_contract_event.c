@@ -6,7 +6,9 @@
  * names (contract.h) parse back. Issue 14: the scheduler's money events
  * (invoice.fee_charged, .fee_waived, .interest_claimed, .settled) and
  * customer.upserted's kind, with the rule of each refusal. Issue 16: the
- * instalment plans (plan.agreed, plan.cancelled). */
+ * instalment plans (plan.agreed, plan.cancelled) and the hand-off
+ * (escalation.placed replacing invoice.escalated; escalation.accepted,
+ * .recalled, .remitted). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -238,14 +240,78 @@ static void test_every_type(void **state)
         json_decref(j);
     }
 
-    decode_ok(ENV("invoice.escalated", "{\"invoice_id\":\"INV-1\",\"customer_id\":\"C-1\","
-                                       "\"level\":2,\"command_id\":\"acme/inv/INV-1/step/3/"
-                                       "attempt/0\"}"),
-              CT_EV_INVOICE_ESCALATED, &ev, &j);
-    assert_string_equal(ev.data.escalation.invoice_id, "INV-1");
-    assert_int_equal(ev.data.escalation.level, 2);
-    assert_string_equal(ev.data.escalation.command_id, "acme/inv/INV-1/step/3/attempt/0");
+    /* issue 16: the scheduler's escalation.placed (replaces invoice.escalated) */
+    decode_ok(ENV("escalation.placed",
+                  "{\"case_id\":\"case-0123456789abcdef\",\"customer_id\":\"C-1\","
+                  "\"to\":\"agency\",\"invoice_ids\":[\"INV-1\",\"INV-2\"],\"currency\":"
+                  "\"GBP\",\"placed_minor\":25000,\"expected_net_minor\":6938,"
+                  "\"command_id\":\"acme/inv/INV-1/step/5/attempt/1\"}"),
+              CT_EV_ESCALATION_PLACED, &ev, &j);
+    assert_false(ct_type_inbound(ev.type));
+    assert_int_equal(ct_event_shape(ev.type), CT_SHAPE_PLACEMENT);
+    const ct_placement *pc = &ev.data.placement;
+    assert_string_equal(pc->case_id, "case-0123456789abcdef");
+    assert_int_equal(pc->to, CT_TO_AGENCY);
+    assert_int_equal(pc->invoice_ids.n, 2);
+    assert_string_equal(pc->invoice_ids.v[1], "INV-2");
+    assert_string_equal(pc->currency, "GBP");
+    assert_true(pc->placed_minor == 25000);
+    assert_true(pc->expected_net_minor == 6938);
+    assert_string_equal(pc->command_id, "acme/inv/INV-1/step/5/attempt/1");
     seen[ev.type] = 1;
+    json_decref(j);
+    decode_ok(ENV("escalation.placed",
+                  "{\"case_id\":\"case-fedcba9876543210\",\"to\":\"legal\",\"invoice_ids\":"
+                  "[\"INV-1\"],\"currency\":\"EUR\",\"placed_minor\":1,"
+                  "\"expected_net_minor\":1,\"command_id\":\"acme/inv/INV-1/step/7/attempt/1\"}"),
+              CT_EV_ESCALATION_PLACED, &ev, &j);
+    assert_int_equal(ev.data.placement.to, CT_TO_LEGAL);
+    assert_string_equal(ct_escalation_to_name(ev.data.placement.to), "legal");
+    json_decref(j);
+
+    /* issue 16: the agency's answers */
+    decode_ok(ENV("escalation.accepted", "{\"case_id\":\"case-0123456789abcdef\","
+                                         "\"customer_id\":\"C-1\",\"agency_ref\":\"AG-77\"}"),
+              CT_EV_ESCALATION_ACCEPTED, &ev, &j);
+    assert_true(ct_type_inbound(ev.type));
+    assert_int_equal(ct_event_shape(ev.type), CT_SHAPE_CASE_EVENT);
+    assert_string_equal(ev.data.case_event.case_id, "case-0123456789abcdef");
+    assert_string_equal(ev.data.case_event.agency_ref, "AG-77");
+    assert_null(ev.data.case_event.reason);
+    seen[ev.type] = 1;
+    json_decref(j);
+    decode_ok(ENV("escalation.recalled", "{\"case_id\":\"case-0123456789abcdef\","
+                                         "\"reason\":\"debtor paid us directly\"}"),
+              CT_EV_ESCALATION_RECALLED, &ev, &j);
+    assert_true(ct_type_inbound(ev.type));
+    assert_int_equal(ct_event_shape(ev.type), CT_SHAPE_CASE_EVENT);
+    assert_string_equal(ev.data.case_event.case_id, "case-0123456789abcdef");
+    assert_null(ev.data.case_event.agency_ref);
+    assert_string_equal(ev.data.case_event.reason, "debtor paid us directly");
+    seen[ev.type] = 1;
+    json_decref(j);
+    decode_ok(ENV("escalation.remitted", "{\"case_id\":\"case-0123456789abcdef\","
+                                         "\"customer_id\":\"C-1\",\"currency\":\"GBP\","
+                                         "\"amount_minor\":10000,\"commission_minor\":2500}"),
+              CT_EV_ESCALATION_REMITTED, &ev, &j);
+    assert_true(ct_type_inbound(ev.type));
+    assert_int_equal(ct_event_shape(ev.type), CT_SHAPE_REMITTANCE);
+    assert_string_equal(ev.data.remittance.case_id, "case-0123456789abcdef");
+    assert_string_equal(ev.data.remittance.currency, "GBP");
+    assert_true(ev.data.remittance.amount_minor == 10000);
+    assert_true(ev.data.remittance.commission_minor == 2500);
+    seen[ev.type] = 1;
+    json_decref(j);
+    /* no commission, and a commission of the whole amount */
+    decode_ok(ENV("escalation.remitted", "{\"case_id\":\"K\",\"currency\":\"EUR\","
+                                         "\"amount_minor\":500,\"commission_minor\":0}"),
+              CT_EV_ESCALATION_REMITTED, &ev, &j);
+    assert_true(ev.data.remittance.commission_minor == 0);
+    json_decref(j);
+    decode_ok(ENV("escalation.remitted", "{\"case_id\":\"K\",\"currency\":\"EUR\","
+                                         "\"amount_minor\":500,\"commission_minor\":500}"),
+              CT_EV_ESCALATION_REMITTED, &ev, &j);
+    assert_true(ev.data.remittance.commission_minor == 500);
     json_decref(j);
 
     /* issue 14: the scheduler's money events */
@@ -465,8 +531,6 @@ static void test_failures(void **state)
                 "data.invoice_ids: non_empty");
     expect_fail(ENV("customer.upserted", "{\"name\":\"A\",\"channels\":[\"pigeon\"]}"),
                 "data.channels[0]: channel");
-    expect_fail(ENV("invoice.escalated", "{\"invoice_id\":\"I\",\"level\":0}"),
-                "data.level: level");
     expect_fail(ENV("contact.ceased", "{\"channel\":\"fax\"}"), "data.channel: channel");
     expect_fail(ENV("contact.resumed", "{\"channel\":\"fax\"}"), "data.channel: channel");
 
@@ -656,6 +720,52 @@ static void test_failures(void **state)
 #undef ENDED
     expect_fail(ENV("plan.cancelled", "{\"reason\":\"r\"}"), "data.plan_id: required");
 
+    /* issue 16: escalation.placed goes to an agency or to legal, for an
+     * amount > 0, from a step's command */
+#define PLACED(to, placed, cmd)                                                                    \
+    ENV("escalation.placed",                                                                       \
+        "{\"case_id\":\"case-0123456789abcdef\",\"to\":" to ","                                    \
+        "\"invoice_ids\":[\"I\"],\"currency\":\"GBP\",\"placed_minor\":" placed                    \
+        ",\"expected_net_minor\":100" cmd "}")
+#define CMD ",\"command_id\":\"acme/inv/I/step/5/attempt/1\""
+    expect_fail(PLACED("\"court\"", "25000", CMD), "data.to: to (must be agency or legal)");
+    expect_fail(PLACED("\"Agency\"", "25000", CMD), "data.to: to");
+    expect_fail(PLACED("1", "25000", CMD), "data.to: type");
+    expect_fail(ENV("escalation.placed", "{\"case_id\":\"K\",\"invoice_ids\":[\"I\"],"
+                                         "\"currency\":\"GBP\",\"placed_minor\":1,"
+                                         "\"expected_net_minor\":1" CMD "}"),
+                "data.to: required");
+    expect_fail(PLACED("\"agency\"", "0", CMD), "data.placed_minor: amount_positive");
+    expect_fail(PLACED("\"legal\"", "-5", CMD), "data.placed_minor: amount_negative");
+    expect_fail(PLACED("\"agency\"", "25000", ""), "data.command_id: required");
+    expect_fail(ENV("escalation.placed", "{\"case_id\":\"K\",\"to\":\"agency\","
+                                         "\"invoice_ids\":[],\"currency\":\"GBP\","
+                                         "\"placed_minor\":1,\"expected_net_minor\":1" CMD "}"),
+                "data.invoice_ids: non_empty");
+#undef CMD
+#undef PLACED
+    /* the agency's answers: accepted with its reference, recalled with a
+     * reason, remitted with a commission of at most the amount */
+    expect_fail(ENV("escalation.accepted", "{\"case_id\":\"K\"}"), "data.agency_ref: required");
+    expect_fail(ENV("escalation.accepted", "{\"case_id\":\"K\",\"agency_ref\":\"\"}"),
+                "data.agency_ref: non_empty");
+    expect_fail(ENV("escalation.accepted", "{\"agency_ref\":\"A\"}"), "data.case_id: required");
+    expect_fail(ENV("escalation.recalled", "{\"case_id\":\"K\"}"), "data.reason: required");
+    expect_fail(ENV("escalation.recalled", "{\"case_id\":\"K\",\"agency_ref\":\"A\"}"),
+                "data.reason: required");
+    expect_fail(ENV("escalation.remitted", "{\"case_id\":\"K\",\"currency\":\"GBP\","
+                                           "\"amount_minor\":100,\"commission_minor\":101}"),
+                "data.commission_minor: commission_le_amount");
+    expect_fail(ENV("escalation.remitted", "{\"case_id\":\"K\",\"currency\":\"GBP\","
+                                           "\"amount_minor\":0,\"commission_minor\":0}"),
+                "data.amount_minor: amount_positive");
+    expect_fail(ENV("escalation.remitted", "{\"case_id\":\"K\",\"currency\":\"GBP\","
+                                           "\"amount_minor\":100}"),
+                "data.commission_minor: required");
+    expect_fail(ENV("escalation.remitted", "{\"case_id\":\"K\",\"currency\":\"GBP\","
+                                           "\"amount_minor\":100,\"commission_minor\":-1}"),
+                "data.commission_minor: amount_negative");
+
     /* customer.upserted's kind */
     expect_fail(ENV("customer.upserted", "{\"name\":\"A\",\"kind\":\"charity\"}"),
                 "data.kind: kind (must be business or consumer)");
@@ -749,7 +859,16 @@ static void test_call_outcomes(void **state)
     assert_true(ct_type_inbound(CT_EV_CONTACT_RESUMED));
     assert_int_equal(ct_type_parse("contact.logged", 14), CT_EV_CONTACT_LOGGED);
     assert_int_equal(ct_type_parse("contact.resumed", 15), CT_EV_CONTACT_RESUMED);
-    assert_false(ct_type_inbound(CT_EV_INVOICE_ESCALATED));
+    assert_false(ct_type_inbound(CT_EV_ESCALATION_PLACED));
+    /* issue 16's hand-off: the agency's answers are inbound */
+    assert_true(ct_type_inbound(CT_EV_ESCALATION_ACCEPTED));
+    assert_true(ct_type_inbound(CT_EV_ESCALATION_RECALLED));
+    assert_true(ct_type_inbound(CT_EV_ESCALATION_REMITTED));
+    assert_int_equal(ct_type_parse("escalation.placed", 17), CT_EV_ESCALATION_PLACED);
+    assert_int_equal(ct_type_parse("invoice.escalated", 17), CT_EV_NONE);
+    assert_int_equal(ct_escalation_to_parse("agency", 6), CT_TO_AGENCY);
+    assert_int_equal(ct_escalation_to_parse("legal", 5), CT_TO_LEGAL);
+    assert_int_equal(ct_escalation_to_parse("court", 5), CT_TO_NONE);
     /* issue 16's plans are inbound */
     assert_true(ct_type_inbound(CT_EV_PLAN_AGREED));
     assert_true(ct_type_inbound(CT_EV_PLAN_CANCELLED));

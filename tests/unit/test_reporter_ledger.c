@@ -9,7 +9,7 @@
  * exactly, arrays element by element.
  *
  * test_backtest: a hand-written scheduler backtest output (3 debtors,
- * commands, an escalation event, a decision and bad lines) with its
+ * commands, a scheduler event it does not read, a decision and bad lines) with its
  * inbound events through `replay --backtest`: every command a delivered
  * contact at its created_at, decisions ignored, bad lines named.
  *
@@ -336,23 +336,26 @@ static void test_backtest(void **state)
      * payment of 03-20 is a response to it (7 days from 03-08 it is not) */
     rep_t_cmd(f, "C-3", "I-3", 2, "sms", "A", "reminder", "2026-03-14T09:00:00.000Z",
               "2026-03-08T09:00:00.000Z");
-    /* 6-7: C-2 escalated, and its letter */
+    /* 6-7: a scheduler event the reporter does not read (C-2's
+     * plan.completed: applied, ignored), and C-2's escalation letter (an
+     * escalation step publishes only its command) */
     fprintf(f, "{\"at\":\"2026-03-16T09:00:00.000Z\",\"topic\":\"events\",\"key\":\"acme/C-2\","
-               "\"record\":{\"v\":1,\"id\":\"acme/inv/I-2/step/3/attempt/1\",\"source\":"
-               "\"arrears-scheduler\",\"type\":\"invoice.escalated\",\"tenant\":\"acme\",\"time\":"
-               "\"2026-03-16T09:00:00.000Z\",\"customer_id\":\"C-2\",\"data\":{\"invoice_id\":"
-               "\"I-2\",\"customer_id\":\"C-2\",\"level\":1,\"command_id\":"
-               "\"acme/inv/I-2/step/3/attempt/1\"}}}\n");
+               "\"record\":{\"v\":1,\"id\":\"PL-2/completed\",\"source\":"
+               "\"arrears-scheduler\",\"type\":\"plan.completed\",\"tenant\":\"acme\",\"time\":"
+               "\"2026-03-16T09:00:00.000Z\",\"customer_id\":\"C-2\",\"data\":{\"customer_id\":"
+               "\"C-2\",\"plan_id\":\"PL-2\",\"invoice_ids\":[\"I-2\"],\"currency\":\"EUR\","
+               "\"total_minor\":100,\"paid_minor\":100}}}\n");
     rep_t_cmd(f, "C-2", "I-2", 3, "letter", "B", "escalation", "2026-03-16T09:00:00.000Z",
               "2026-03-16T09:00:00.000Z");
     /* 8-11: bad lines: a command without created_at, an event without
-     * data.invoice_id, an unknown topic, a bare command */
+     * data.invoice_id (a fee charged), an unknown topic, a bare command */
     fprintf(f, "{\"at\":\"2026-03-16T09:00:00.000Z\",\"topic\":\"commands\",\"key\":\"acme/C-1\","
                "\"record\":{\"v\":1,\"command_id\":\"acme/x\",\"tenant\":\"acme\"}}\n");
     fprintf(f, "{\"at\":\"2026-03-16T09:00:00.000Z\",\"topic\":\"events\",\"key\":\"acme/C-2\","
                "\"record\":{\"v\":1,\"id\":\"y\",\"source\":\"arrears-scheduler\",\"type\":"
-               "\"invoice.escalated\",\"tenant\":\"acme\",\"time\":\"2026-03-16T09:00:00.000Z\","
-               "\"customer_id\":\"C-2\",\"data\":{\"customer_id\":\"C-2\",\"level\":1}}}\n");
+               "\"invoice.fee_charged\",\"tenant\":\"acme\",\"time\":\"2026-03-16T09:00:00.000Z\","
+               "\"customer_id\":\"C-2\",\"data\":{\"customer_id\":\"C-2\",\"currency\":\"EUR\","
+               "\"amount_minor\":1500,\"step\":3,\"charged_on\":\"2026-03-16\"}}}\n");
     fprintf(f, "{\"at\":\"2026-03-16T09:00:00.000Z\",\"topic\":\"pings\",\"record\":{}}\n");
     long before_bare = ftell(f);
     fprintf(f, "{\"v\":1,\"command_id\":\"acme/z\",\"tenant\":\"acme\",\"created_at\":"

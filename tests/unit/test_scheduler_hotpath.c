@@ -18,6 +18,7 @@
 #include "../../services/scheduler/policy.h"
 #include "../../services/scheduler/state.h"
 #include "clock.h"
+#include "map.h"
 #include "event.h"
 #include "tz.h"
 
@@ -151,7 +152,6 @@ static void test_command_text(void **state)
     assert_string_equal(small, "t/inv/i/step/-2/attempt/0"); /* 25 bytes: fits exactly */
     assert_int_equal(sch_command_id_thanks(small, 12, "acme", "INV-1", "P-1"), -1);
     assert_string_equal(small, "");
-    assert_int_equal(sch_event_id_escalated(small, 10, "a/inv/b"), -1);
     assert_int_equal(sch_command_id_step(id, sizeof id, "t", "i", -2, 0), 0);
     assert_string_equal(id, "t/inv/i/step/-2/attempt/0");
     sch_map_free(m);
@@ -160,13 +160,14 @@ static void test_command_text(void **state)
 
 /* The longest ids (contract/command.h): a thanks id of a 64-byte tenant and
  * 200-byte invoice and payment ids is CT_COMMAND_ID_MAX bytes, intact; the
- * longest step id and its escalation event's id fit too; the command built
+ * longest step id and an event id derived from it (the step id and a suffix
+ * of SCH_EVENT_SUFFIX_MAX bytes) fit too; the command built
  * with the thanks id decodes (the notifier's ct_command_decode accepts it). */
 static void test_longest_ids(void **state)
 {
     (void)state;
     char tenant[CT_TENANT_MAX + 1], iid[CT_ID_MAX + 1], pid[CT_ID_MAX + 1], want[1024];
-    char id[SCH_CMD_ID_LEN], eid[SCH_CMD_ID_LEN];
+    char id[SCH_CMD_ID_LEN];
     memset(tenant, 't', CT_TENANT_MAX);
     tenant[CT_TENANT_MAX] = 0;
     memset(iid, 'i', CT_ID_MAX);
@@ -184,8 +185,8 @@ static void test_longest_ids(void **state)
     assert_int_equal(sch_command_id_step(id, sizeof id, tenant, iid, INT_MIN, INT_MIN), 0);
     snprintf(want, sizeof want, "%s/inv/%s/step/%d/attempt/%d", tenant, iid, INT_MIN, INT_MIN);
     assert_string_equal(id, want);
-    assert_int_equal(sch_event_id_escalated(eid, sizeof eid, id), 0);
-    assert_true(strlen(eid) <= CT_DERIVED_ID_MAX);
+    assert_true(strlen(id) + SCH_EVENT_SUFFIX_MAX <= CT_DERIVED_ID_MAX);
+    assert_true(strlen(id) + SCH_EVENT_SUFFIX_MAX < SCH_CMD_ID_LEN);
 
     /* the whole thanks command, through the contract's decoder */
     sch_policy pol;
@@ -223,38 +224,40 @@ static void test_longest_ids(void **state)
     sch_policy_free(&pol);
 }
 
-/* The headers built from (topic, key, id) are those the payload says: the
- * escalation event's ce_type, ce_id, tenant, trace_id; a command's id. */
+/* The headers built from (topic, key, id) are those the payload says: an
+ * escalation.placed event ("<case id>/placed", issue 16) gets its ce_type,
+ * ce_id, tenant and a trace_id derived from its id and the case id; a
+ * command its id. */
 static void test_record_headers(void **state)
 {
     (void)state;
-    sch_map *m = sch_map_new();
-    char long_id[201], cid[SCH_CMD_ID_LEN], eid[SCH_CMD_ID_LEN], key[CT_KEY_MAX];
+    char long_id[201], cid[SCH_CMD_ID_LEN], key[CT_KEY_MAX], trace[33];
     memset(long_id, 'x', 200);
     long_id[200] = 0;
-    sch_rec *inv = sch_map_add(m, "P:i:acme/x", SCH_T_INV, "acme", long_id);
-    cm_strlcpy(inv->u.inv.customer, long_id, sizeof inv->u.inv.customer);
-    sch_command_id_step(cid, sizeof cid, "acme", long_id, 6, 2);
-    json_t *ev = sch_event_escalated(inv, cid, 1, 1700000000000LL);
-    assert_non_null(ev);
-    sch_event_id_escalated(eid, sizeof eid, cid);
-    assert_string_equal(eid, json_string_value(json_object_get(ev, "id")));
     snprintf(key, sizeof key, "acme/%s", long_id);
+    const char *eid = "case-0123456789abcdef/placed";
+    snprintf(trace, sizeof trace, "%016llx%016llx",
+             (unsigned long long)cm_fnv1a64(eid, strlen(eid)),
+             (unsigned long long)cm_fnv1a64("case-0123456789abcdef", 21));
     sch_headers h;
     sch_record_headers('e', key, eid, &h);
     assert_int_equal(h.n, 4);
     const char *want[4][2] = {
-        {"ce_type", "type"}, {"ce_id", "id"}, {"tenant", "tenant"}, {"trace_id", "trace_id"}};
+        {"ce_type", "escalation.placed"}, {"ce_id", eid}, {"tenant", "acme"}, {"trace_id", trace}};
     for (int i = 0; i < 4; i++) {
         assert_string_equal(h.name[i], want[i][0]);
-        assert_string_equal(h.value[i], json_string_value(json_object_get(ev, want[i][1])));
+        assert_string_equal(h.value[i], want[i][1]);
     }
-    json_decref(ev);
+    /* "/placed" alone is no placement */
+    sch_record_headers('e', key, "/placed", &h);
+    assert_int_equal(h.n, 2);
+    assert_string_equal(h.name[0], "ce_id");
+    assert_string_equal(h.name[1], "tenant");
+    sch_command_id_step(cid, sizeof cid, "acme", long_id, 6, 2);
     sch_record_headers('c', key, cid, &h);
     assert_int_equal(h.n, 1);
     assert_string_equal(h.name[0], "command_id");
     assert_string_equal(h.value[0], cid);
-    sch_map_free(m);
 }
 
 int main(void)

@@ -448,10 +448,11 @@ static void test_event_checks(void **state)
     /* ignored, not errors: the scheduler's own events and unknown types
      * (their data is not checked) */
     const char *ignored[] = {
-        "{\"v\":1,\"id\":\"a/inv/i/step/6/attempt/1/escalated\",\"source\":\"arrears-scheduler\","
-        "\"type\":\"invoice.escalated\",\"tenant\":\"a\",\"time\":\"2026-03-01T00:00:00.000Z\","
-        "\"customer_id\":\"c\",\"data\":{\"invoice_id\":\"i\",\"level\":1,\"command_id\":\"a/inv/"
-        "i/step/6/attempt/1\"}}",
+        "{\"v\":1,\"id\":\"case-0123456789abcdef/placed\",\"source\":\"arrears-scheduler\","
+        "\"type\":\"escalation.placed\",\"tenant\":\"a\",\"time\":\"2026-03-01T00:00:00.000Z\","
+        "\"customer_id\":\"c\",\"data\":{\"case_id\":\"case-0123456789abcdef\",\"to\":"
+        "\"agency\",\"invoice_ids\":[\"i\"],\"currency\":\"GBP\",\"placed_minor\":25000,"
+        "\"expected_net_minor\":6938,\"command_id\":\"a/inv/i/step/6/attempt/1\"}}",
         ENV("invoice.teleported") "\"tenant\":\"a\",\"customer_id\":\"c\",\"data\":{}}",
     };
     for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++) {

@@ -200,6 +200,38 @@ accept["plan_cancelled"] = (ce("plan.cancelled", "evt-25", {
     canon("plan.cancelled", "evt-25", "C-1", {
         "plan_id": "PLAN-1", "customer_id": "C-1", "reason": "debtor paid in full"}))
 
+# issue 16: the agency's answers to a hand-off. Fields not in the contract
+# (contact, branch) are dropped; currencies are upper-cased; amounts in
+# minor units: GBP 250.00 = 25000, 62.50 = 6250; JPY has no decimals.
+accept["escalation_accepted"] = (ce("escalation.accepted", "evt-26", {
+    "case_id": "case-0123456789abcdef", "customer_id": "C-1", "agency_ref": "AG-2026/0042",
+    "contact": "j.smith@agency.test"}, source="agency-portal"),
+    canon("escalation.accepted", "evt-26", "C-1", {
+        "case_id": "case-0123456789abcdef", "customer_id": "C-1", "agency_ref": "AG-2026/0042"},
+        source="agency-portal"))
+
+accept["escalation_recalled"] = (ce("escalation.recalled", "evt-27", {
+    "case_id": "case-0123456789abcdef", "customer_id": "C-1",
+    "reason": "debtor disputes the debt"}, source="agency-portal"),
+    canon("escalation.recalled", "evt-27", "C-1", {
+        "case_id": "case-0123456789abcdef", "customer_id": "C-1",
+        "reason": "debtor disputes the debt"}, source="agency-portal"))
+
+accept["escalation_remitted"] = (ce("escalation.remitted", "evt-28", {
+    "case_id": "case-0123456789abcdef", "customer_id": "C-1", "currency": "gbp",
+    "amount": "250.00", "commission": "62.50", "branch": "north"}, source="agency-portal"),
+    canon("escalation.remitted", "evt-28", "C-1", {
+        "case_id": "case-0123456789abcdef", "customer_id": "C-1", "currency": "GBP",
+        "amount_minor": 25000, "commission_minor": 6250}, source="agency-portal"))
+
+# no commission: commission_minor 0, written all the same
+accept["escalation_remitted_no_commission"] = (ce("escalation.remitted", "evt-29", {
+    "case_id": "case-fedcba9876543210", "customer_id": "C-2", "currency": "JPY",
+    "amount": 12000}),
+    canon("escalation.remitted", "evt-29", "C-2", {
+        "case_id": "case-fedcba9876543210", "customer_id": "C-2", "currency": "JPY",
+        "amount_minor": 12000, "commission_minor": 0}))
+
 # Binary mode: attributes in ce_* headers, the body is data.
 accept["binary_mode"] = ({"invoice_id": "INV-3", "customer_id": "C-3"},
     canon("invoice.voided", "evt-16", "C-3", {"invoice_id": "INV-3", "customer_id": "C-3"},
@@ -360,6 +392,26 @@ raw_reject = {
     "duplicate_keys": (b'{"id":"a","id":"b"}', [R("(payload)", "json")]),
 }
 oversized = json.dumps(inv_with(po_number="x" * 3000)).encode()
+
+# issue 16: the agency's answers
+reject["escalation_remitted_commission_over_amount"] = (ce("escalation.remitted", "bad-esc-1", {
+    "case_id": "case-0123456789abcdef", "customer_id": "C", "currency": "GBP",
+    "amount": "100.00", "commission": "100.01"}),
+    [R("data.commission", "commission_le_amount",
+       "data.commission: must not be more than data.amount")])
+reject["escalation_accepted_no_agency_ref"] = (ce("escalation.accepted", "bad-esc-2", {
+    "case_id": "case-0123456789abcdef", "customer_id": "C"}),
+    [R("data.agency_ref", "required", "data.agency_ref: required")])
+reject["escalation_remitted_zero_amount"] = (ce("escalation.remitted", "bad-esc-3", {
+    "case_id": "case-0123456789abcdef", "customer_id": "C", "currency": "GBP",
+    "amount": "0.00"}),
+    [R("data.amount", "amount_positive", "data.amount: must be greater than 0")])
+# escalation.placed is the scheduler's (it replaced invoice.escalated)
+reject["scheduler_type_placed"] = (ce("escalation.placed", "bad-esc-4", {
+    "case_id": "case-0123456789abcdef", "customer_id": "C", "to": "agency",
+    "invoice_ids": ["I"], "currency": "GBP", "placed_minor": 25000, "expected_net_minor": 6938,
+    "command_id": "acme/inv/I/step/5/attempt/1"}),
+    [R("type", "type", "type: unknown event type 'escalation.placed'")])
 
 def write(path, obj):
     with open(path, "w") as f:
