@@ -103,6 +103,46 @@ static void tbl_kpi_cell(char *v, size_t len, const json_t *p, size_t row, int e
         tbl_num(v, len, json_object_get(p, tbl_kpi_rows[row].key));
 }
 
+/* The hand-off rows of a currency's kpis periods (issue 16), when one of
+ * them has "escalations" (docs/reports.md): nothing otherwise. */
+static void tbl_escalations(FILE *out, const json_t *periods, int exp)
+{
+    static const struct {
+        const char *label, *key;
+        int money;
+    } rows[] = {
+        {"cases placed", "placed_cases", 0},
+        {"placed", "placed_minor", 1},
+        {"cases recalled", "recalled_cases", 0},
+        {"remitted", "remitted_minor", 1},
+        {"agency commission", "commission_minor", 1},
+        {"agency recovery %", "recovery_rate_percent", 0},
+    };
+    size_t k;
+    const json_t *p;
+    int any = 0;
+    json_array_foreach(periods, k, p) any |= json_object_get(p, "escalations") != NULL;
+    if (!any)
+        return;
+    for (size_t row = 0; row < sizeof rows / sizeof rows[0]; row++) {
+        char v[40];
+        fprintf(out, "  %-22s", rows[row].label);
+        json_array_foreach(periods, k, p)
+        {
+            const json_t *e = json_object_get(p, "escalations");
+            const json_t *x = json_object_get(e, rows[row].key);
+            if (rows[row].money)
+                tbl_money(v, sizeof v, e, rows[row].key, exp);
+            else if (json_is_integer(x)) /* a count */
+                snprintf(v, sizeof v, "%lld", (long long)json_integer_value(x));
+            else
+                tbl_num(v, sizeof v, x);
+            fprintf(out, " %18s", v);
+        }
+        fprintf(out, "\n");
+    }
+}
+
 static void tbl_kpis(FILE *out, const json_t *r)
 {
     size_t i, k;
@@ -141,6 +181,7 @@ static void tbl_kpis(FILE *out, const json_t *r)
             }
             fprintf(out, "\n");
         }
+        tbl_escalations(out, periods, exp);
     }
 }
 

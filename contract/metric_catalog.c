@@ -75,6 +75,15 @@ static const row rows[CT_M_COUNT] = {
     [CT_M_SCHEDULER_PLAN_BROKEN] =
         COUNTER(SCHEDULER, "arrears_scheduler_plans_total{outcome=\"broken\"}",
                 "instalment plans ended (plan.completed, plan.broken published)"),
+#define ESC(o)                                                                                     \
+    COUNTER(SCHEDULER, "arrears_scheduler_escalations_total{outcome=\"" o "\"}",                   \
+            "hand-offs to an agency or legal: cases placed, escalations held by the gate, cases "  \
+            "recalled, remittances applied")
+    [CT_M_SCHEDULER_ESC_PLACED] = ESC("placed"),
+    [CT_M_SCHEDULER_ESC_HELD] = ESC("held"),
+    [CT_M_SCHEDULER_ESC_RECALLED] = ESC("recalled"),
+    [CT_M_SCHEDULER_ESC_REMITTED] = ESC("remitted"),
+#undef ESC
 #define MONEY(t)                                                                                   \
     COUNTER(SCHEDULER, "arrears_scheduler_money_events_total{type=\"" t "\"}",                     \
             "fees charged and waived, interest claimed, invoices settled (events published)")

@@ -67,6 +67,11 @@ typedef enum ct_metric {
     CT_M_SCHEDULER_BROKEN,         /* arrears_scheduler_promises_total{outcome="broken"} */
     CT_M_SCHEDULER_PLAN_COMPLETED, /* arrears_scheduler_plans_total{outcome="completed"} */
     CT_M_SCHEDULER_PLAN_BROKEN,    /* arrears_scheduler_plans_total{outcome="broken"} */
+    /* arrears_scheduler_escalations_total{outcome}: the hand-off (issue 16) */
+    CT_M_SCHEDULER_ESC_PLACED,   /* {outcome="placed"}: cases handed over */
+    CT_M_SCHEDULER_ESC_HELD,     /* {outcome="held"}: escalations held by the gate */
+    CT_M_SCHEDULER_ESC_RECALLED, /* {outcome="recalled"} */
+    CT_M_SCHEDULER_ESC_REMITTED, /* {outcome="remitted"}: remittances applied */
     /* arrears_scheduler_money_events_total{type}: the money events published */
     CT_M_SCHEDULER_FEE_CHARGED,      /* {type="invoice.fee_charged"} */
     CT_M_SCHEDULER_FEE_WAIVED,       /* {type="invoice.fee_waived"} */

@@ -847,9 +847,9 @@ static void t_plan_agreed(vctx *c)
            "must be portal, agent or billing");
 }
 
-/* escalation.remitted (issue 16): what the agency collected (amount > 0) and kept
- * (commission, 0 to amount); commission_minor always written, 0 when
- * absent. */
+/* escalation.remitted (issue 16): what the agency collected (amount > 0)
+ * and kept (commission, 0 to amount); commission_minor always written, 0
+ * when absent. */
 static void t_escalation_remitted(vctx *c)
 {
     f_id(c, "case_id", 1);

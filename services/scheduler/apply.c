@@ -201,6 +201,21 @@ static sch_rec *have(sch_ctx *c, char kind, const char *tenant, const char *id)
 }
 
 /* The tenant's policy becomes c->pol (per-tenant policies only). */
+/* The next id of a list ",a,b," from s into id (len bytes): the position
+ * after it, or NULL at the end (or at an id that does not fit). */
+static const char *csv_next(const char *s, char *id, size_t len)
+{
+    if (!s || *s != ',' || !s[1])
+        return NULL;
+    const char *comma = strchr(s + 1, ',');
+    size_t l = comma ? (size_t)(comma - s - 1) : 0;
+    if (!comma || l == 0 || l >= len)
+        return NULL;
+    memcpy(id, s + 1, l);
+    id[l] = 0;
+    return comma;
+}
+
 static void pick_policy(sch_ctx *c, const char *tenant)
 {
     if (c->pols)
@@ -688,17 +703,10 @@ static int32_t local_today(const sch_ctx *c, const sch_rec *cust);
  * that did not load the debtor whole: nothing is decided). */
 static int plan_open(sch_ctx *c, const sch_rec *cust, sch_rec **out, size_t *n)
 {
-    const char *s = cust->u.cust.plan.invoices ? cust->u.cust.plan.invoices : "";
+    char id[SCH_ID_LEN];
     *n = 0;
-    while (*s == ',' && s[1] && *n < CT_LIST_MAX) {
-        const char *comma = strchr(s + 1, ',');
-        char id[SCH_ID_LEN];
-        size_t l = comma ? (size_t)(comma - s - 1) : strlen(s + 1);
-        if (!comma || l == 0 || l >= sizeof id)
-            break;
-        memcpy(id, s + 1, l);
-        id[l] = 0;
-        s = comma;
+    for (const char *s = csv_next(cust->u.cust.plan.invoices, id, sizeof id); s && *n < CT_LIST_MAX;
+         s = csv_next(s, id, sizeof id)) {
         if (!sch_strlist_has(&cust->u.cust.open, id))
             continue; /* closed: paid, credited, voided */
         sch_rec *r = have(c, 'i', cust->tenant, id);
@@ -751,18 +759,12 @@ static int plan_end(sch_ctx *c, sch_rec *cust, sch_rec *const *open, size_t n, s
     }
     /* frozen interest runs again from today, on every invoice of the plan */
     int32_t today = local_today(c, cust);
-    for (const char *s = cu->plan.invoices ? cu->plan.invoices : ""; *s == ',' && s[1];) {
-        const char *comma = strchr(s + 1, ',');
-        char iid[SCH_ID_LEN];
-        size_t l = comma ? (size_t)(comma - s - 1) : 0;
-        if (!comma || l == 0 || l >= sizeof iid)
-            break;
-        memcpy(iid, s + 1, l);
-        iid[l] = 0;
+    char iid[SCH_ID_LEN];
+    for (const char *s = csv_next(cu->plan.invoices, iid, sizeof iid); s;
+         s = csv_next(s, iid, sizeof iid)) {
         sch_rec *r = have(c, 'i', cust->tenant, iid);
         if (r && r->exists)
             plan_freeze(c, r, today, 0);
-        s = comma;
     }
     sch_cust_plan_clear(cu);
     cust->dirty = 1;
@@ -1712,6 +1714,13 @@ static size_t esc_contacts(sch_ctx *c, sch_rec *const *list, size_t n, sch_esc_c
             p = semi + 1;
         }
     }
+    /* oldest first across the invoices (stable: one invoice's in order) */
+    for (size_t i = 1; i < k; i++)
+        for (size_t j = i; j > 0 && (*out)[j - 1].at > (*out)[j].at; j--) {
+            sch_esc_contact t = (*out)[j];
+            (*out)[j] = (*out)[j - 1];
+            (*out)[j - 1] = t;
+        }
     return k;
 }
 
@@ -1899,20 +1908,14 @@ static void esc_end(sch_ctx *c, sch_rec *cust, const char *why, int resume)
     cu->esc.invoices = NULL;
     sch_cust_esc_clear(cu);
     cust->dirty = 1;
-    for (const char *s = names ? names : ""; *s == ',' && s[1];) {
-        const char *comma = strchr(s + 1, ',');
-        char iid[SCH_ID_LEN];
-        size_t len = comma ? (size_t)(comma - s - 1) : 0;
-        if (!comma || len == 0 || len >= sizeof iid)
-            break;
-        memcpy(iid, s + 1, len);
-        iid[len] = 0;
-        s = comma;
+    char iid[SCH_ID_LEN];
+    for (const char *s = csv_next(names, iid, sizeof iid); s; s = csv_next(s, iid, sizeof iid)) {
         sch_rec *r = have(c, 'i', cust->tenant, iid);
-        if (!r || !r->exists || r->u.inv.status != 'o')
+        if (!r || !r->loaded || !r->exists)
             continue;
-        hist(r, h);
-        if (resume)
+        hist(r, h); /* closed ones too: their history says where the case went */
+        r->dirty = 1;
+        if (resume && r->u.inv.status == 'o')
             arm(c, r, cust, r->u.inv.step, 1);
     }
     free(names);

@@ -228,6 +228,11 @@ int sch_offer_terms_for(const sch_offer *o, int32_t due_on, int32_t send_day, co
                         sch_offer_terms *out);
 
 /* ---- parsing (charges_policy.c) ---------------------------------------- */
+
+/* "policy <path>: <rule>" into errstr, the path from pathfmt; returns -1.
+ * The policy parsers' one error writer. */
+__attribute__((format(printf, 4, 5))) int
+sch_policy_fail(char *errstr, size_t errlen, const char *rule, const char *pathfmt, ...);
 /* Each returns 0, or -1 with "policy <json path>: <rule>" in errstr. A NULL
  * object, JSON null or an object with only "comment" keys ({"comment":
  * "reserved"}) parses as off. path names o in errors (e.g.

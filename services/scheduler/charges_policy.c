@@ -19,8 +19,7 @@
 #include "clock.h"
 #include "money.h"
 
-__attribute__((format(printf, 4, 5))) static int fail(char *errstr, size_t errlen, const char *rule,
-                                                      const char *pathfmt, ...)
+int sch_policy_fail(char *errstr, size_t errlen, const char *rule, const char *pathfmt, ...)
 {
     char path[320];
     va_list ap;
@@ -73,9 +72,10 @@ static int open_object(json_t *o, const char *const *known, const char *path, ch
     if (is_off(o))
         return 1;
     if (!json_is_object(o))
-        return fail(errstr, errlen, "must be an object", "%s", path);
+        return sch_policy_fail(errstr, errlen, "must be an object", "%s", path);
     if ((bad = unknown_key(o, known)))
-        return fail(errstr, errlen, "unknown key (see docs/interest.md)", "%s.%s", path, bad);
+        return sch_policy_fail(errstr, errlen, "unknown key (see docs/interest.md)", "%s.%s", path,
+                               bad);
     return 0;
 }
 
@@ -110,11 +110,11 @@ static int get_pct(json_t *o, const char *key, int lo, int hi, int required, int
     json_t *v = json_object_get(o, key);
     if (!v) {
         *out = 0;
-        return required ? fail(errstr, errlen, "is required", "%s.%s", path, key) : 0;
+        return required ? sch_policy_fail(errstr, errlen, "is required", "%s.%s", path, key) : 0;
     }
     snprintf(rule, sizeof rule, "must be a number in %d..%d with at most 4 decimals", lo, hi);
     if (pct_value(v, lo, hi, out) < 0)
-        return fail(errstr, errlen, rule, "%s.%s", path, key);
+        return sch_policy_fail(errstr, errlen, rule, "%s.%s", path, key);
     return 0;
 }
 
@@ -127,17 +127,19 @@ int sch_cur_map_parse(json_t *o, const char *key, sch_cur_map *m, const char *pa
     if (!v)
         return 0;
     if (!json_is_object(v) || json_object_size(v) > SCH_CUR_MAX)
-        return fail(errstr, errlen, "must be an object of at most 16 currencies: {\"GBP\": 1000}",
-                    "%s.%s", path, key);
+        return sch_policy_fail(errstr, errlen,
+                               "must be an object of at most 16 currencies: {\"GBP\": 1000}",
+                               "%s.%s", path, key);
     json_object_foreach(v, code, a)
     {
         if (cm_money_exponent(code) < 0)
-            return fail(errstr, errlen, "is not an ISO 4217 currency code", "%s.%s.%s", path, key,
-                        code);
+            return sch_policy_fail(errstr, errlen, "is not an ISO 4217 currency code", "%s.%s.%s",
+                                   path, key, code);
         if (!json_is_integer(a) || json_integer_value(a) < 0 ||
             json_integer_value(a) > 1000000000000000LL)
-            return fail(errstr, errlen, "must be an integer amount in minor units, 0..10^15",
-                        "%s.%s.%s", path, key, code);
+            return sch_policy_fail(errstr, errlen,
+                                   "must be an integer amount in minor units, 0..10^15", "%s.%s.%s",
+                                   path, key, code);
         snprintf(m->v[m->n].code, sizeof m->v[m->n].code, "%s", code);
         m->v[m->n++].minor = json_integer_value(a);
     }
@@ -149,7 +151,7 @@ static int get_bool(json_t *o, const char *key, int def, int *out, const char *p
 {
     json_t *v = json_object_get(o, key);
     if (v && !json_is_boolean(v))
-        return fail(errstr, errlen, "must be true or false", "%s.%s", path, key);
+        return sch_policy_fail(errstr, errlen, "must be true or false", "%s.%s", path, key);
     *out = v ? json_is_true(v) : def;
     return 0;
 }
@@ -165,7 +167,7 @@ static int get_days(json_t *o, const char *key, int lo, int hi, int def, int *ou
     }
     snprintf(rule, sizeof rule, "must be an integer in %d..%d", lo, hi);
     if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi)
-        return fail(errstr, errlen, rule, "%s.%s", path, key);
+        return sch_policy_fail(errstr, errlen, rule, "%s.%s", path, key);
     *out = (int)json_integer_value(v);
     return 0;
 }
@@ -203,8 +205,8 @@ int sch_fee_parse(json_t *o, const char *path, sch_fee *out, char *errstr, size_
         sch_cur_map_parse(o, "max_minor", &out->max, path, errstr, errlen) < 0)
         return -1;
     if (out->fixed.n == 0 && out->pct == 0)
-        return fail(errstr, errlen, "charges nothing: give fixed_minor or a percent above 0", "%s",
-                    path);
+        return sch_policy_fail(
+            errstr, errlen, "charges nothing: give fixed_minor or a percent above 0", "%s", path);
     out->enabled = 1;
     return 0;
 }
@@ -247,16 +249,17 @@ int sch_offer_parse(json_t *o, const char *path, sch_offer *out, char *errstr, s
     else if (kind && strcmp(kind, "plan") == 0)
         out->kind = SCH_OFFER_PLAN;
     else
-        return fail(errstr, errlen, "must be discount, settlement or plan", "%s.kind", path);
+        return sch_policy_fail(errstr, errlen, "must be discount, settlement or plan", "%s.kind",
+                               path);
     if (out->kind == SCH_OFFER_PLAN) {
         static const char *const other[] = {"percent", "valid_until_offset", "valid_days", NULL};
         for (int i = 0; other[i]; i++)
             if (json_object_get(o, other[i]))
-                return fail(errstr, errlen, "is not a key of a plan offer", "%s.%s", path,
-                            other[i]);
+                return sch_policy_fail(errstr, errlen, "is not a key of a plan offer", "%s.%s",
+                                       path, other[i]);
         if (!json_object_get(o, "max_instalments") || !json_object_get(o, "interval_days"))
-            return fail(errstr, errlen, "a plan offer needs max_instalments and interval_days",
-                        "%s", path);
+            return sch_policy_fail(
+                errstr, errlen, "a plan offer needs max_instalments and interval_days", "%s", path);
         return get_days(o, "max_instalments", 2, 12, 0, &out->max_instalments, path, errstr,
                         errlen) < 0 ||
                        get_days(o, "interval_days", 1, 365, 0, &out->interval_days, path, errstr,
@@ -270,32 +273,35 @@ int sch_offer_parse(json_t *o, const char *path, sch_offer *out, char *errstr, s
         static const char *const plan_keys[] = {"max_instalments", "interval_days",
                                                 "min_instalment_minor"};
         if (json_object_get(o, plan_keys[i]))
-            return fail(errstr, errlen, "is for a plan offer", "%s.%s", path, plan_keys[i]);
+            return sch_policy_fail(errstr, errlen, "is for a plan offer", "%s.%s", path,
+                                   plan_keys[i]);
     }
     if (get_pct(o, "percent", 0, 100, 1, &out->pct, path, errstr, errlen) < 0)
         return -1;
     if (out->pct == 0 || (out->kind == SCH_OFFER_DISCOUNT && out->pct == 100 * SCH_PCT_UNIT))
-        return fail(errstr, errlen,
-                    out->kind == SCH_OFFER_DISCOUNT ? "a discount must be above 0 and below 100"
-                                                    : "a settlement must be above 0",
-                    "%s.percent", path);
+        return sch_policy_fail(errstr, errlen,
+                               out->kind == SCH_OFFER_DISCOUNT
+                                   ? "a discount must be above 0 and below 100"
+                                   : "a settlement must be above 0",
+                               "%s.percent", path);
     if (out->kind == SCH_OFFER_DISCOUNT) {
         json_t *v = json_object_get(o, "valid_until_offset");
         if (json_object_get(o, "valid_days"))
-            return fail(errstr, errlen, "is for a settlement (a discount has valid_until_offset)",
-                        "%s.valid_days", path);
+            return sch_policy_fail(errstr, errlen,
+                                   "is for a settlement (a discount has valid_until_offset)",
+                                   "%s.valid_days", path);
         if (v && (!json_is_string(v) ||
                   parse_offset(json_string_value(v), &out->valid_until_offset) < 0))
-            return fail(errstr, errlen,
-                        "must be whole days relative to the due date, e.g. \"0d\", \"+3d\"",
-                        "%s.valid_until_offset", path);
+            return sch_policy_fail(
+                errstr, errlen, "must be whole days relative to the due date, e.g. \"0d\", \"+3d\"",
+                "%s.valid_until_offset", path);
         return 0;
     }
     if (json_object_get(o, "valid_until_offset"))
-        return fail(errstr, errlen, "is for a discount (a settlement has valid_days)",
-                    "%s.valid_until_offset", path);
+        return sch_policy_fail(errstr, errlen, "is for a discount (a settlement has valid_days)",
+                               "%s.valid_until_offset", path);
     if (!json_object_get(o, "valid_days"))
-        return fail(errstr, errlen, "is required", "%s.valid_days", path);
+        return sch_policy_fail(errstr, errlen, "is required", "%s.valid_days", path);
     return get_days(o, "valid_days", 1, 365, 0, &out->valid_days, path, errstr, errlen);
 }
 
@@ -316,26 +322,27 @@ static int parse_table(json_t *a, sch_rate_table *t, char *errstr, size_t errlen
     size_t i;
     json_t *en;
     if (!json_is_array(a) || json_array_size(a) == 0 || json_array_size(a) > 1000)
-        return fail(errstr, errlen,
-                    "must be an array of 1..1000 {\"from\": \"YYYY-MM-DD\", \"pct\": N}",
-                    "interest.rates.%s", t->name);
+        return sch_policy_fail(errstr, errlen,
+                               "must be an array of 1..1000 {\"from\": \"YYYY-MM-DD\", \"pct\": N}",
+                               "interest.rates.%s", t->name);
     t->e = calloc(json_array_size(a), sizeof *t->e);
     if (!t->e)
-        return fail(errstr, errlen, "out of memory", "interest.rates.%s", t->name);
+        return sch_policy_fail(errstr, errlen, "out of memory", "interest.rates.%s", t->name);
     json_array_foreach(a, i, en)
     {
         const char *bad;
         char p[128];
         snprintf(p, sizeof p, "interest.rates.%s[%zu]", t->name, i);
         if (!json_is_object(en))
-            return fail(errstr, errlen, "must be {\"from\": \"YYYY-MM-DD\", \"pct\": N}", "%s", p);
+            return sch_policy_fail(errstr, errlen, "must be {\"from\": \"YYYY-MM-DD\", \"pct\": N}",
+                                   "%s", p);
         if ((bad = unknown_key(en, keys)))
-            return fail(errstr, errlen, "unknown key", "%s.%s", p, bad);
+            return sch_policy_fail(errstr, errlen, "unknown key", "%s.%s", p, bad);
         sch_rate_entry *e = &t->e[t->n];
         if (cm_date_parse(json_string_value(json_object_get(en, "from")), &e->from) < 0)
-            return fail(errstr, errlen, "must be a date YYYY-MM-DD", "%s.from", p);
+            return sch_policy_fail(errstr, errlen, "must be a date YYYY-MM-DD", "%s.from", p);
         if (t->n > 0 && e->from <= t->e[t->n - 1].from)
-            return fail(errstr, errlen, "dates must rise", "%s.from", p);
+            return sch_policy_fail(errstr, errlen, "dates must rise", "%s.from", p);
         if (get_pct(en, "pct", -100, 100, 1, &e->rate, p, errstr, errlen) < 0)
             return -1;
         t->n++;
@@ -357,33 +364,34 @@ static int parse_rule(json_t *o, const char *country, const sch_interest_policy 
     int k = 0;
     snprintf(p, sizeof p, "interest.by_country.%s", country);
     if (!json_is_object(o))
-        return fail(errstr, errlen, "must be an object with a scheme", "%s", p);
+        return sch_policy_fail(errstr, errlen, "must be an object with a scheme", "%s", p);
     s = json_string_value(json_object_get(o, "scheme"));
     while (s && scheme_names[k] && strcmp(s, scheme_names[k]) != 0)
         k++;
     if (!s || !scheme_names[k])
-        return fail(errstr, errlen, "must be none, contractual, uk_late_payment or eu_late_payment",
-                    "%s.scheme", p);
+        return sch_policy_fail(errstr, errlen,
+                               "must be none, contractual, uk_late_payment or eu_late_payment",
+                               "%s.scheme", p);
     snprintf(r->country, sizeof r->country, "%s", country);
     r->scheme = (sch_int_scheme)k;
     bad = unknown_key(o, r->scheme == SCH_INT_NONE          ? none_keys
                          : r->scheme == SCH_INT_CONTRACTUAL ? con_keys
                                                             : stat_keys);
     if (bad)
-        return fail(errstr, errlen, "does not apply to this scheme", "%s.%s", p, bad);
+        return sch_policy_fail(errstr, errlen, "does not apply to this scheme", "%s.%s", p, bad);
     if (r->scheme == SCH_INT_CONTRACTUAL)
         return get_pct(o, "pct", 0, 100, 1, &r->pct, p, errstr, errlen);
     if (r->scheme == SCH_INT_NONE)
         return 0;
     const char *tn = json_string_value(json_object_get(o, "rates"));
     if (!tn)
-        return fail(errstr, errlen, "is required: the name of a table in interest.rates",
-                    "%s.rates", p);
+        return sch_policy_fail(errstr, errlen, "is required: the name of a table in interest.rates",
+                               "%s.rates", p);
     for (int i = 0; i < ip->ntables; i++)
         if (strcmp(ip->tables[i].name, tn) == 0)
             r->table = &ip->tables[i];
     if (!r->table)
-        return fail(errstr, errlen, "names no table in interest.rates", "%s.rates", p);
+        return sch_policy_fail(errstr, errlen, "names no table in interest.rates", "%s.rates", p);
     return get_pct(o, "margin_pct", 0, 100, 1, &r->margin, p, errstr, errlen);
 }
 
@@ -416,14 +424,15 @@ static int parse_interest(json_t *o, sch_interest_policy *ip, char *errstr, size
     if (rates) {
         ip->tables = members(rates, 64, sizeof *ip->tables);
         if (!ip->tables)
-            return fail(errstr, errlen, "must be an object of at most 64 name -> [rates]",
-                        "interest.rates");
+            return sch_policy_fail(errstr, errlen,
+                                   "must be an object of at most 64 name -> [rates]",
+                                   "interest.rates");
         json_object_foreach(rates, key, v)
         {
             sch_rate_table *t = &ip->tables[ip->ntables++];
             if (!key[0] || strlen(key) >= sizeof t->name)
-                return fail(errstr, errlen, "name must be 1..63 characters", "interest.rates.%s",
-                            key);
+                return sch_policy_fail(errstr, errlen, "name must be 1..63 characters",
+                                       "interest.rates.%s", key);
             snprintf(t->name, sizeof t->name, "%s", key);
             if (parse_table(v, t, errstr, errlen) < 0)
                 return -1;
@@ -432,13 +441,15 @@ static int parse_interest(json_t *o, sch_interest_policy *ip, char *errstr, size
     if (bc) {
         ip->rules = members(bc, 300, sizeof *ip->rules);
         if (!ip->rules)
-            return fail(errstr, errlen, "must be an object of at most 300 country -> {scheme}",
-                        "interest.by_country");
+            return sch_policy_fail(errstr, errlen,
+                                   "must be an object of at most 300 country -> {scheme}",
+                                   "interest.by_country");
         json_object_foreach(bc, key, v)
         {
             if (!country_key_ok(key))
-                return fail(errstr, errlen, "must be an ISO 3166-1 alpha-2 country (GB) or \"*\"",
-                            "interest.by_country.%s", key);
+                return sch_policy_fail(errstr, errlen,
+                                       "must be an ISO 3166-1 alpha-2 country (GB) or \"*\"",
+                                       "interest.by_country.%s", key);
             sch_interest_rule *r = &ip->rules[ip->nrules++];
             if (parse_rule(v, key, ip, r, errstr, errlen) < 0)
                 return -1;
@@ -454,7 +465,8 @@ static int parse_interest(json_t *o, sch_interest_policy *ip, char *errstr, size
     if (v) {
         const char *c = json_string_value(v);
         if (!c || (strcmp(c, "none") != 0 && strcmp(c, "contractual") != 0))
-            return fail(errstr, errlen, "must be contractual or none", "interest.consumers");
+            return sch_policy_fail(errstr, errlen, "must be contractual or none",
+                                   "interest.consumers");
         ip->consumers = strcmp(c, "none") == 0 ? SCH_INT_NONE : SCH_INT_CONTRACTUAL;
     }
     v = json_object_get(o, "claim_after_payment");
@@ -464,9 +476,10 @@ static int parse_interest(json_t *o, sch_interest_policy *ip, char *errstr, size
         if (!json_is_object(v) || json_object_size(v) != 2 || !ch || !tp || !tp[0] ||
             strlen(tp) >= sizeof ip->claim_template ||
             ct_channel_parse(ch, strlen(ch)) == CT_CH_NONE)
-            return fail(errstr, errlen,
-                        "must be {\"template\": \"...\", \"channel\": \"email\"|\"letter\"|...}",
-                        "interest.claim_after_payment");
+            return sch_policy_fail(
+                errstr, errlen,
+                "must be {\"template\": \"...\", \"channel\": \"email\"|\"letter\"|...}",
+                "interest.claim_after_payment");
         ip->claim_enabled = 1;
         ip->claim_channel = ct_channel_parse(ch, strlen(ch));
         snprintf(ip->claim_template, sizeof ip->claim_template, "%s", tp);

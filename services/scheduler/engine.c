@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "vec.h"
 #include "jarena.h"
+#include "kafka.h"
 #include "log.h"
 #include "store.h"
 
@@ -125,6 +126,10 @@ int sch_engine_apply(sch_engine *e, const sch_event *evs, const int *parts, size
             add(e->m[CT_M_SCHEDULER_KEPT], c.kept);
             add(e->m[CT_M_SCHEDULER_PLAN_COMPLETED], c.plans_completed);
             add(e->m[CT_M_SCHEDULER_PLAN_BROKEN], c.plans_broken);
+            add(e->m[CT_M_SCHEDULER_ESC_PLACED], c.esc_placed);
+            add(e->m[CT_M_SCHEDULER_ESC_HELD], c.esc_held);
+            add(e->m[CT_M_SCHEDULER_ESC_RECALLED], c.esc_recalled);
+            add(e->m[CT_M_SCHEDULER_ESC_REMITTED], c.esc_remitted);
             money_add(e, &c);
         }
         /* events publish a kept promise, and the backtest's decisions (a
@@ -159,6 +164,10 @@ void sch_engine_parse(sch_engine *e, rd_kafka_message_t **msgs, size_t n, sch_ev
         evs[i].json = NULL;
         if (!m->payload)
             continue;
+        char src[32];
+        if (cm_kafka_header(m, "ce_source", src, sizeof src) == 0 &&
+            strcmp(src, CT_SCHEDULER_SOURCE) == 0)
+            continue;       /* its own event (records.h): not read, not acted on */
         sch_jarena_begin(); /* the tree only: checks and logs allocate from the heap */
         json_t *ev = json_loadb(m->payload, m->len, 0, &je);
         sch_jarena_end();
@@ -378,6 +387,10 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
     add(e->m[CT_M_SCHEDULER_BROKEN], c.broken);
     add(e->m[CT_M_SCHEDULER_PLAN_COMPLETED], c.plans_completed);
     add(e->m[CT_M_SCHEDULER_PLAN_BROKEN], c.plans_broken);
+    add(e->m[CT_M_SCHEDULER_ESC_PLACED], c.esc_placed);
+    add(e->m[CT_M_SCHEDULER_ESC_HELD], c.esc_held);
+    add(e->m[CT_M_SCHEDULER_ESC_RECALLED], c.esc_recalled);
+    add(e->m[CT_M_SCHEDULER_ESC_REMITTED], c.esc_remitted);
     money_add(e, &c);
     if (c.nouts && e->crash_after_claims > 0 && --e->crash_after_claims == 0) {
         cm_log_warn("ARREARS_SCHEDULER_FAULT: exiting after a claim, before publishing");

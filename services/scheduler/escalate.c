@@ -5,30 +5,18 @@
 #include "clock.h"
 #include "map.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-__attribute__((format(printf, 4, 5))) static int fail(char *errstr, size_t errlen, const char *rule,
-                                                      const char *f, ...)
-{
-    char path[160];
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(path, sizeof path, f, ap);
-    va_end(ap);
-    snprintf(errstr, errlen, "policy %s: %s", path, rule);
-    return -1;
-}
 
 static int pct(json_t *o, const char *key, const char *path, int *out, char *errstr, size_t errlen)
 {
     json_t *v = json_object_get(o, key);
     if (!v)
-        return fail(errstr, errlen, "is required", "%s.%s", path, key);
+        return sch_policy_fail(errstr, errlen, "is required", "%s.%s", path, key);
     if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > 100)
-        return fail(errstr, errlen, "must be a whole percentage, 0..100", "%s.%s", path, key);
+        return sch_policy_fail(errstr, errlen, "must be a whole percentage, 0..100", "%s.%s", path,
+                               key);
     *out = (int)json_integer_value(v);
     return 0;
 }
@@ -44,7 +32,8 @@ static int only_keys(json_t *o, const char *const *keys, const char *path, char 
         for (const char *const *k = keys; *k && !ok; k++)
             ok = strcmp(*k, key) == 0;
         if (!ok)
-            return fail(errstr, errlen, "unknown key (see docs/policy.md)", "%s.%s", path, key);
+            return sch_policy_fail(errstr, errlen, "unknown key (see docs/policy.md)", "%s.%s",
+                                   path, key);
     }
     return 0;
 }
@@ -64,7 +53,7 @@ int sch_esc_parse(json_t *doc, sch_esc_policy *out, char *errstr, size_t errlen)
     if (!o)
         return 0;
     if (!json_is_object(o))
-        return fail(errstr, errlen, "must be an object", "escalation");
+        return sch_policy_fail(errstr, errlen, "must be an object", "escalation");
     if (only_keys(o, top, "escalation", errstr, errlen) < 0)
         return -1;
     for (int t = 0; t < CT_TO_COUNT; t++) {
@@ -75,12 +64,12 @@ int sch_esc_parse(json_t *doc, sch_esc_policy *out, char *errstr, size_t errlen)
         if (!s)
             continue;
         if (!json_is_object(s))
-            return fail(errstr, errlen, "must be an object", "%s", path);
+            return sch_policy_fail(errstr, errlen, "must be an object", "%s", path);
         sch_esc_target *tg = &out->to[t];
         if (only_keys(s, keys, path, errstr, errlen) < 0)
             return -1;
         if (!json_object_get(s, "min_outstanding_minor"))
-            return fail(errstr, errlen, "is required", "%s.min_outstanding_minor", path);
+            return sch_policy_fail(errstr, errlen, "is required", "%s.min_outstanding_minor", path);
         if (sch_cur_map_parse(s, "min_outstanding_minor", &tg->min, path, errstr, errlen) < 0 ||
             sch_cur_map_parse(s, "cost_fixed_minor", &tg->fixed, path, errstr, errlen) < 0 ||
             pct(s, "expected_recovery_pct", path, &tg->recovery_pct, errstr, errlen) < 0 ||
@@ -93,7 +82,8 @@ int sch_esc_parse(json_t *doc, sch_esc_policy *out, char *errstr, size_t errlen)
     if (r) {
         const char *s = json_string_value(r);
         if (!s || (strcmp(s, "resume") != 0 && strcmp(s, "stop") != 0))
-            return fail(errstr, errlen, "must be \"resume\" or \"stop\"", "escalation.on_recall");
+            return sch_policy_fail(errstr, errlen, "must be \"resume\" or \"stop\"",
+                                   "escalation.on_recall");
         out->resume_on_recall = s[0] == 'r';
     }
     return 0;

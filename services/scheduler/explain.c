@@ -82,6 +82,10 @@ static void entry(const char *e, size_t n, const sch_ladder *l, const sch_policy
         printf("  %s  promise %s: the ladder resumes\n", t, rule ? rule : "decided");
         return;
     }
+    if (strcmp(buf, "x") == 0) { /* the hand-off: placed:<case>, recalled:<case>, closed:<case> */
+        printf("  %s  hand-off: %s\n", t, rule ? rule : "decided");
+        return;
+    }
     int step = atoi(buf), attempt = 1;
     char *dot = strchr(buf, '.');
     if (dot)
@@ -90,11 +94,14 @@ static void entry(const char *e, size_t n, const sch_ladder *l, const sch_policy
     printf("  %s  step %d %s (attempt %d; %s, %s): ", t, step, st ? st->name : "?", attempt,
            st ? ct_channel_name(st->channel) : "?", st ? st->template_id : "?");
     if (!rule)
-        printf("sent\n");
+        printf(st && st->to != CT_TO_NONE ? "handed to %s\n" : "sent\n",
+               st ? ct_escalation_to_name(st->to) : "");
     else if (strcmp(rule, "hold") == 0)
         printf("held (opted out, ceased, wrong number or no channel)\n");
     else if (strcmp(rule, "cond") == 0)
         printf("held (below min_outstanding_minor)\n");
+    else if (strncmp(rule, "escalation:", 11) == 0)
+        printf("held by the hand-off's gate (%s)\n", rule);
     else
         printf("moved by %s\n", rule);
 }
@@ -196,6 +203,14 @@ int sch_explain_main(int argc, char **argv)
     }
     if (c->sendlog)
         printf("  sends counted by caps (local day:channel): %s\n", c->sendlog);
+    if (c->esc.state == 'h')
+        printf("  escalation held: %s step %d, %s\n", c->esc.inv, c->esc.step, c->esc.rule);
+    else if (c->esc.state)
+        printf("  case %s with %s (%s%s%s): placed %s %lld, remitted %lld, commission %lld\n",
+               c->esc.case_id, ct_escalation_to_name((ct_escalation_to)c->esc.to),
+               c->esc.state == 'a' ? "accepted" : "placed", c->esc.ref ? ", ref " : "",
+               c->esc.ref ? c->esc.ref : "", c->esc.currency, (long long)c->esc.placed,
+               (long long)c->esc.remitted, (long long)c->esc.commission);
     printf("history:\n");
     for (const char *h = v->history; h && *h;) {
         const char *semi = strchr(h, ';');

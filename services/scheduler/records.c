@@ -660,6 +660,8 @@ void sch_record_headers(char topic, const char *key, const char *id, sch_headers
         h->name[h->n] = "trace_id";
         h->value[h->n++] = h->trace;
     }
+    h->name[h->n] = "ce_source";
+    h->value[h->n++] = CT_SCHEDULER_SOURCE;
 }
 
 char *sch_event_promise(const sch_rec *inv, ct_type type, int64_t at, char *id, size_t idlen)

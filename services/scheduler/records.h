@@ -106,10 +106,12 @@ json_t *sch_event_placed(const sch_rec *inv, const char *case_id, int to, const 
  * never from its payload, so a record re-published after a crash carries
  * the same headers:
  *   'x'  case_id (a case file on `escalations`)
+ *   'e'  also ce_source: arrears-scheduler, by which the scheduler skips its
+ *        own events on `events` unread (sch_engine_parse)
  *   'c'  command_id
  *   'e'  ce_type, ce_id, tenant, trace_id (docs/contracts.md)
  * Names and values point into h or at static strings (valid while h is). */
-#define SCH_HEADERS_MAX 4
+#define SCH_HEADERS_MAX 5
 typedef struct sch_headers {
     size_t n;
     const char *name[SCH_HEADERS_MAX];

@@ -982,6 +982,22 @@ const char *const sch_cust_fields[] = {"v",  "tz", "lo", "co", "oo", "cz", "sl",
                                        "wn", "rg", "xz", "pc", "kd", "tg", "ls", "bp",
                                        "lp", "dp", "fs", "ex", "cl", "es", NULL};
 
+/* Splits a packed field at 0x1f into at most max fields (starts and
+ * lengths); returns how many. */
+static int split_us(const char *s, const char **f, size_t *len, int max)
+{
+    int n = 0;
+    for (const char *p = s; n < max;) {
+        const char *us = strchr(p, 0x1f);
+        f[n] = p;
+        len[n++] = us ? (size_t)(us - p) : strlen(p);
+        if (!us)
+            break;
+        p = us + 1;
+    }
+    return n;
+}
+
 /* ---- instalment plans ("pn": fields separated by 0x1f) ---- */
 
 void sch_cust_plan_clear(sch_cust *c)
@@ -1008,16 +1024,8 @@ int sch_cust_plan_decode(sch_cust *c, const char *s)
 {
     const char *f[10];
     size_t len[10];
-    int n = 0;
     sch_cust_plan_clear(c);
-    for (const char *p = s; n < 10;) {
-        const char *us = strchr(p, 0x1f);
-        f[n] = p;
-        len[n++] = us ? (size_t)(us - p) : strlen(p);
-        if (!us)
-            break;
-        p = us + 1;
-    }
+    int n = split_us(s, f, len, 10);
     if (n != 10 || len[0] == 0 || len[0] >= sizeof c->plan.id ||
         len[1] >= sizeof c->plan.currency || len[7] >= sizeof c->plan.primary) {
         errno = EINVAL;
@@ -1069,16 +1077,8 @@ int sch_cust_esc_decode(sch_cust *c, const char *s)
 {
     const char *f[13];
     size_t len[13];
-    int n = 0;
     sch_cust_esc_clear(c);
-    for (const char *p = s; n < 13;) {
-        const char *us = strchr(p, 0x1f);
-        f[n] = p;
-        len[n++] = us ? (size_t)(us - p) : strlen(p);
-        if (!us)
-            break;
-        p = us + 1;
-    }
+    int n = split_us(s, f, len, 13);
     if (n != 13 || len[0] != 1 || !strchr("hpa", f[0][0]) || len[1] >= sizeof c->esc.case_id ||
         len[3] >= sizeof c->esc.currency || len[8] >= sizeof c->esc.inv ||
         len[10] >= sizeof c->esc.rule) {

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """t_contract_lib.py -- helpers of the contract tests (t_contract_ids.py,
-t_schema_records.py): services on private topics and key prefixes, Kafka
-through kcat, Redis through a small RESP client, and a JSON Schema
-validator.
+t_schema_records.py) and of the live-ledger tests (t_plans.py,
+t_escalation.py): services on private topics and key prefixes, Kafka
+through kcat, Redis through a small RESP client, a JSON Schema validator,
+and a ledger of CloudEvents played through publish -> ingest -> scheduler
+on a scaled clock (play_ledger).
 
 The stack plumbing (kcat, RESP, free ports, HTTP) is tests/sinks/harness.py's.
 
@@ -237,3 +239,85 @@ except ImportError:
         return _errors(schema, v, "$")
 
     VALIDATOR = "the stdlib checker (python3-jsonschema not installed)"
+
+
+# ------------------------------------------------------------ a ledger played live
+
+def ce(eid, etype, time_utc, data, source="billing", tenant="acme"):
+    """An inbound CloudEvent."""
+    return {"specversion": "1.0", "id": eid, "source": source, "type": etype,
+            "time": time_utc, "tenant": tenant, "data": data}
+
+
+def at_local(utc, local, zone):
+    """utc ("...T08:00:00.000Z"), checked to be local ("2026-04-14 09:00")
+    in zone by tzdata: a slip in a hand-worked instant is named as one."""
+    import datetime
+    import zoneinfo
+    want = datetime.datetime.strptime(local, "%Y-%m-%d %H:%M").replace(
+        tzinfo=zoneinfo.ZoneInfo(zone)).astimezone(datetime.timezone.utc)
+    if want.strftime("%Y-%m-%dT%H:%M:%S.000Z") != utc:
+        fail("test data: %s is not %s in %s" % (utc, local, zone))
+    return utc
+
+
+def data_of(d):
+    """A scheduler event's data as comparable text."""
+    return json.dumps(d, sort_keys=True, separators=(",", ":"))
+
+
+def write(path, text):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def write_inputs(st, policy_doc, events):
+    """The policy and the ledger of CloudEvents (one a line) as files in the
+    test's temp dir: (policy path, ledger path)."""
+    policy, ledger = os.path.join(st.tmp, "policy.json"), os.path.join(st.tmp, "ledger.jsonl")
+    write(policy, json.dumps(policy_doc, indent=1) + "\n")
+    write(ledger, "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in events))
+    return policy, ledger
+
+
+def play_ledger(st, policy, events, n_events, clock, end_ms, catch_up_s=30):
+    """Plays the CloudEvents file `events` (n_events lines) through
+    arrears-publish --paced -> arrears-ingest -> arrears-scheduler (policy
+    file `policy`) under `clock` (t_scheduler_lib.Clock) until the simulated
+    instant end_ms; waits until every event went through ingest and the
+    scheduler (any event rejected by either is a failure), then stops the
+    services (SIGTERM: the scheduler waits for its deliveries) and fails on
+    a service that did not exit 0. Used by t_plans.py and t_escalation.py."""
+    st.start("ingest", clock.spec, {"ARREARS_INGEST_BATCH_FILL": "2ms"})
+    st.start("scheduler", clock.spec, {"ARREARS_SCHEDULER_TICK": "5ms", "ARREARS_POLICY": policy})
+    st.wait_ready(["ingest", "scheduler"])
+    if time.time() > clock.real0 - 0.5:
+        fail("the services took too long to start: simulated time has begun")
+    pub = st.start_raw("publish", [os.path.join(BIN, "arrears-publish"), "--paced", events],
+                       dict(st.env, ARREARS_CLOCK=clock.spec))
+    clock.wait_until(end_ms)
+    st.alive()
+    if pub.wait(timeout=30) != 0:
+        fail("arrears-publish exited %d:\n%s" % (pub.returncode, st.log("publish")))
+    deadline = time.time() + catch_up_s
+    while True:  # every event through ingest and the scheduler
+        st.alive()
+        mi, ms = st.metrics("ingest"), st.metrics("scheduler")
+        acc = metric(mi, 'arrears_ingest_messages_total{result="accepted"}')
+        rej = metric(mi, 'arrears_ingest_messages_total{result="rejected"}')
+        srej = metric(ms, 'arrears_scheduler_events_total{result="rejected"}')
+        lag = (metric(mi, "arrears_ingest_lag_messages")
+               + metric(ms, "arrears_scheduler_lag_messages"))
+        if rej or srej:
+            fail("%d event(s) rejected by ingest, %d by the scheduler:\n%s\n%s"
+                 % (rej, srej, st.log("ingest"), st.log("scheduler")))
+        if acc >= n_events and lag == 0:
+            break
+        if time.time() > deadline:
+            fail("not caught up in %d s: ingest accepted %d of %d, lag %d"
+                 % (catch_up_s, acc, n_events, lag))
+        time.sleep(0.3)
+    st.stop()
+    for name, p in st.procs.items():
+        if p.returncode not in (0, None):
+            fail("%s exited %d:\n%s" % (name, p.returncode, st.log(name)))

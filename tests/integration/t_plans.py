@@ -37,11 +37,9 @@ twice. Every UTC instant is worked out by hand and checked against tzdata.
 Timing: 1 simulated day = 3 s real (x28800); every event is at least 10
 simulated hours (1.25 s real) from a timer of its debtor.
 """
-import datetime as dt
 import json
 import os
 import sys
-import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -79,9 +77,7 @@ POLICY = {
 }
 
 
-def ce(eid, etype, time_utc, data, source="billing"):
-    return {"specversion": "1.0", "id": eid, "source": source, "type": etype,
-            "time": time_utc, "tenant": T, "data": data}
+ce = C.ce  # tenant acme
 
 
 def customer(cid):
@@ -130,10 +126,7 @@ def ledger():
 
 
 def at(utc, local):
-    day, hhmm = local.split()
-    if L.local_ms(dt.date.fromisoformat(day), hhmm, LON) != L.parse_iso(utc):
-        C.fail("test data: %s is not %s in %s" % (utc, local, LON))
-    return utc
+    return C.at_local(utc, local, LON)
 
 
 def step(iid, n, sched, channel="email"):
@@ -145,8 +138,7 @@ def inst(pid, k, s, sched, channel, plan_fields):
             json.dumps(plan_fields, sort_keys=True))
 
 
-def data_of(d):
-    return json.dumps(d, sort_keys=True, separators=(",", ":"))
+data_of = C.data_of
 
 
 def pl(pid, k, n, due, amount, paid, total, total_paid):
@@ -185,52 +177,14 @@ def expected():
     return exp
 
 
-def write(path, text):
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
-
-
 def run(st):
-    policy, events = os.path.join(st.tmp, "policy.json"), os.path.join(st.tmp, "ledger.jsonl")
-    write(policy, json.dumps(POLICY, indent=1) + "\n")
     led = ledger()
-    write(events, "".join(json.dumps(e, separators=(",", ":")) + "\n" for e in led))
+    policy, events = C.write_inputs(st, POLICY, led)
     exp = expected()
     clock = L.Clock(SIM0, FACTOR, delay_s=LEAD_S)
-    st.start("ingest", clock.spec, {"ARREARS_INGEST_BATCH_FILL": "2ms"})
-    st.start("scheduler", clock.spec, {"ARREARS_SCHEDULER_TICK": "5ms", "ARREARS_POLICY": policy})
-    st.wait_ready(["ingest", "scheduler"])
-    if time.time() > clock.real0 - 0.5:
-        C.fail("the services took too long to start: simulated time has begun")
-    pub = st.start_raw("publish", [os.path.join(C.BIN, "arrears-publish"), "--paced", events],
-                       dict(st.env, ARREARS_CLOCK=clock.spec))
     end_ms = L.parse_iso(END)
     print("live: %d events, %s .. %s at x%d" % (len(led), SIM0, END, FACTOR))
-    clock.wait_until(end_ms)
-    st.alive()
-    if pub.wait(timeout=30) != 0:
-        C.fail("arrears-publish exited %d:\n%s" % (pub.returncode, st.log("publish")))
-    deadline = time.time() + 30
-    while True:  # every event through ingest and the scheduler
-        st.alive()
-        mi, ms = st.metrics("ingest"), st.metrics("scheduler")
-        acc = C.metric(mi, 'arrears_ingest_messages_total{result="accepted"}')
-        rej = C.metric(mi, 'arrears_ingest_messages_total{result="rejected"}')
-        srej = C.metric(ms, 'arrears_scheduler_events_total{result="rejected"}')
-        lag = (C.metric(mi, "arrears_ingest_lag_messages")
-               + C.metric(ms, "arrears_scheduler_lag_messages"))
-        if rej or srej:
-            C.fail("%d event(s) rejected by ingest, %d by the scheduler:\n%s\n%s"
-                   % (rej, srej, st.log("ingest"), st.log("scheduler")))
-        if acc >= len(led) and lag == 0:
-            break
-        if time.time() > deadline:
-            C.fail("not caught up in 30 s: ingest accepted %d of %d, lag %d" % (acc, len(led), lag))
-        time.sleep(0.3)
-    st.stop()  # SIGTERM: the scheduler waits for its deliveries
-    for name, p in st.procs.items():
-        if p.returncode not in (0, None):
-            C.fail("%s exited %d:\n%s" % (name, p.returncode, st.log(name)))
+    C.play_ledger(st, policy, events, len(led), clock, end_ms)
     got = {c: (set(), set()) for c in exp}
     ids, problems = {}, []
     for rec in st.consume("commands"):

@@ -37,9 +37,18 @@ out=$(explain promise_broken_notice I-3) || fail "explain exited non-zero: $out"
 want "$out" "2026-03-15T08:00:00.000Z  promise-broken notice: sent"
 out=$(explain interest_claim I-A) || fail "explain exited non-zero: $out"
 want "$out" "2026-04-19T10:00:00.000Z  interest claim: sent"
+# the hand-off (issue 16): held by the gate, placed on a retry, recalled
+out=$(explain escalation I-2) || fail "explain exited non-zero: $out"
+want "$out" "2026-03-31T08:00:00.000Z  step 1 +30d (attempt 1; letter, agency_handoff): held by the hand-off's gate (escalation:below_threshold)"
+want "$out" "2026-03-31T12:00:00.000Z  step 1 +30d (attempt 1; letter, agency_handoff): handed to agency"
+want "$out" "2026-03-31T12:00:00.000Z  hand-off: placed:case-a9b018380c4e22b9"
+want "$out" "case case-a9b018380c4e22b9 with agency (placed): placed GBP 25000, remitted 0, commission 0"
+out=$(explain escalation I-1) || fail "explain exited non-zero: $out"
+want "$out" "2026-04-10T12:00:00.000Z  hand-off: recalled:case-4fe0a5c1b543b7d3"
+want "$out" "2026-04-15T08:00:00.000Z  step 2 +45d (attempt 1; email, final_notice): sent"
 set +e
 explain promises I-404 >/dev/null 2>&1
 rc=$?
 set -e
 [[ $rc != 0 ]] || fail "explain of an unknown invoice must fail"
-echo "ok: cases equal over memory and Redis; explain tells sent, held, moved and broken"
+echo "ok: cases equal over memory and Redis; explain tells sent, held, moved, broken and handed over"

@@ -19,6 +19,7 @@
 #include "../../services/reporter/reporter.h"
 #include "clock.h"
 #include "schema_check.h"
+#include "table.h"
 
 /* A canonical event of tenant ten, customer_id lifted from data as ingest
  * does. */
@@ -268,6 +269,27 @@ static void test_escalations(void **state)
     /* EUR day 03-20: nothing in the period, the object still written (a
      * placement on or before D) */
     assert_esc(k, "EUR", 0, 0, 0, 0, 0, 0, 0);
+    /* the table (arrears-report, replay --table) prints them: GBP's day
+     * and week columns as above; counts as integers, money in major
+     * units, the rate to date in every column */
+    char *tb = NULL, row[200];
+    size_t tl = 0;
+    FILE *tf = open_memstream(&tb, &tl);
+    assert_non_null(tf);
+    cm_table_report(tf, k);
+    fclose(tf);
+    static const char *const rows[][3] = {{"cases placed", "0", "1"},
+                                          {"placed", "0.00", "600.00"},
+                                          {"cases recalled", "0", "1"},
+                                          {"remitted", "100.00", "400.00"},
+                                          {"agency commission", "25.00", "100.00"},
+                                          {"agency recovery %", "25.00", "25.00"}};
+    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+        snprintf(row, sizeof row, "\n  %-22s %18s %18s", rows[i][0], rows[i][1], rows[i][2]);
+        if (!strstr(tb, row))
+            fail_msg("table lacks \"%s\":\n%s", row + 1, tb);
+    }
+    free(tb);
     json_decref(k);
 
     /* as of 02-20: K-3 placed that day, nothing remitted yet: 0.00 %;

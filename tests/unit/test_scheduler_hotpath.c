@@ -226,8 +226,9 @@ static void test_longest_ids(void **state)
 
 /* The headers built from (topic, key, id) are those the payload says: an
  * escalation.placed event ("<case id>/placed", issue 16) gets its ce_type,
- * ce_id, tenant and a trace_id derived from its id and the case id; a
- * command its id. */
+ * ce_id, tenant, a trace_id derived from its id and the case id, and
+ * ce_source (by which the scheduler skips its own events); a case file its
+ * case id; a command its id. */
 static void test_record_headers(void **state)
 {
     (void)state;
@@ -241,18 +242,27 @@ static void test_record_headers(void **state)
              (unsigned long long)cm_fnv1a64("case-0123456789abcdef", 21));
     sch_headers h;
     sch_record_headers('e', key, eid, &h);
-    assert_int_equal(h.n, 4);
-    const char *want[4][2] = {
-        {"ce_type", "escalation.placed"}, {"ce_id", eid}, {"tenant", "acme"}, {"trace_id", trace}};
-    for (int i = 0; i < 4; i++) {
+    assert_int_equal(h.n, 5);
+    const char *want[5][2] = {{"ce_type", "escalation.placed"},
+                              {"ce_id", eid},
+                              {"tenant", "acme"},
+                              {"trace_id", trace},
+                              {"ce_source", "arrears-scheduler"}};
+    for (int i = 0; i < 5; i++) {
         assert_string_equal(h.name[i], want[i][0]);
         assert_string_equal(h.value[i], want[i][1]);
     }
     /* "/placed" alone is no placement */
     sch_record_headers('e', key, "/placed", &h);
-    assert_int_equal(h.n, 2);
+    assert_int_equal(h.n, 3);
     assert_string_equal(h.name[0], "ce_id");
     assert_string_equal(h.name[1], "tenant");
+    assert_string_equal(h.name[2], "ce_source"); /* every event of the scheduler's */
+    /* a case file: its case id */
+    sch_record_headers('x', key, "case-0123456789abcdef", &h);
+    assert_int_equal(h.n, 1);
+    assert_string_equal(h.name[0], "case_id");
+    assert_string_equal(h.value[0], "case-0123456789abcdef");
     sch_command_id_step(cid, sizeof cid, "acme", long_id, 6, 2);
     sch_record_headers('c', key, cid, &h);
     assert_int_equal(h.n, 1);
