@@ -963,7 +963,7 @@ static void pay_inv(sch_ctx *c, sch_rec *inv, sch_rec *cust, int64_t amt, const 
         v->notice_id[0] = 0;
         sch_amounts am;
         char e[256];
-        if (!settled && c->pol->interest.claim_enabled &&
+        if (!settled && !c->remitting && c->pol->interest.claim_enabled &&
             sch_inv_amounts(c->pol, inv, cust, day, &am, NULL, e, sizeof e) == 0 &&
             am.interest + am.compensation > 0)
             cm_strlcpy(v->notice_id, pid, sizeof v->notice_id);
@@ -1975,7 +1975,9 @@ static int ev_case(sch_ctx *c, const ct_event *e, sch_rec *cust, char *errstr, s
         int64_t amt = o < rest ? o : rest;
         if (amt <= 0)
             continue;
+        c->remitting = 1;
         pay_inv(c, list[i], cust, amt, e->id, today);
+        c->remitting = 0;
         rest -= amt;
     }
     free(list);

@@ -78,6 +78,8 @@ typedef struct sch_ctx {
     sch_gathered *gath;
     size_t ngath, capgath;
     int pulling; /* sch_fire_groups is firing a step due later the same day */
+    int remitting; /* an agency's remittance is being applied: no interest claim (the
+                    * agency collected on the placed balance, interest included) */
     /* an instalment reminder being decided (apply.c plan_fire), for its
      * decision line */
     const sch_step *plan_step;
