@@ -1,0 +1,172 @@
+/* auth.c -- the tokens file and the bearer-token check.
+ *
+ * A line is `TENANT SHA256-HEX-OF-TOKEN`; the token itself is never
+ * stored. A request's token is hashed and compared with every entry in
+ * constant time (CRYPTO_memcmp, no early exit), so neither the match nor
+ * its position leaks through timing. Tenants sharing a name share one rate
+ * bucket. */
+#include "gateway.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* One line into c; 0, 1 for a blank or comment line, -1 with why. */
+static int parse_line(const char *p, size_t n, gw_cred *c, char *why, size_t whylen)
+{
+    while (n && isspace((unsigned char)p[n - 1]))
+        n--;
+    while (n && isspace((unsigned char)*p))
+        p++, n--;
+    if (n == 0 || *p == '#')
+        return 1;
+    size_t t = 0;
+    while (t < n && !isspace((unsigned char)p[t]))
+        t++;
+    size_t h = t;
+    while (h < n && isspace((unsigned char)p[h]))
+        h++;
+    char tenant[CT_TENANT_MAX + 2];
+    if (t > CT_TENANT_MAX) {
+        snprintf(why, whylen, "tenant longer than %d bytes", CT_TENANT_MAX);
+        return -1;
+    }
+    memcpy(tenant, p, t);
+    tenant[t] = 0;
+    if (!ct_tenant_valid(tenant)) {
+        snprintf(why, whylen, "tenant is not [A-Za-z0-9._-]{1,64}");
+        return -1;
+    }
+    if (n - h != 64) {
+        snprintf(why, whylen, "expected TENANT and 64 hex digits (printf %%s TOKEN | sha256sum)");
+        return -1;
+    }
+    for (int i = 0; i < 32; i++) {
+        int hi = hexval((unsigned char)p[h + 2 * i]), lo = hexval((unsigned char)p[h + 2 * i + 1]);
+        if (hi < 0 || lo < 0) {
+            snprintf(why, whylen, "the hash is not hexadecimal");
+            return -1;
+        }
+        c->hash[i] = (unsigned char)(hi << 4 | lo);
+    }
+    memcpy(c->tenant, tenant, t + 1);
+    return 0;
+}
+
+int gw_auth_parse(gw_auth *a, const char *text, char *errstr, size_t errlen)
+{
+    cm_buf errs = CM_BUF_INIT;
+    size_t lines = 1;
+    memset(a, 0, sizeof *a);
+    pthread_mutex_init(&a->mu, NULL);
+    for (const char *q = text; *q; q++)
+        lines += *q == '\n';
+    a->creds = calloc(lines, sizeof *a->creds);
+    a->buckets = calloc(lines, sizeof *a->buckets);
+    if (!a->creds || !a->buckets) {
+        snprintf(errstr, errlen, "out of memory");
+        return -1;
+    }
+    size_t lineno = 0;
+    for (const char *p = text; *p || lineno == 0;) {
+        const char *e = strchr(p, '\n');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        char why[128];
+        lineno++;
+        gw_cred *c = &a->creds[a->n];
+        int r = parse_line(p, n, c, why, sizeof why);
+        if (r < 0) {
+            cm_buf_printf(&errs, "%sline %zu: %s", errs.len ? "\n" : "", lineno, why);
+        } else if (r == 0) {
+            size_t b = 0;
+            while (b < a->n && strcmp(a->creds[b].tenant, c->tenant) != 0)
+                b++;
+            c->bucket = b < a->n ? a->creds[b].bucket : (int)a->nbuckets++;
+            a->n++;
+        }
+        if (!e)
+            break;
+        p = e + 1;
+    }
+    if (errs.len || errs.oom) {
+        snprintf(errstr, errlen, "%s", errs.oom ? "out of memory" : errs.p);
+        cm_buf_free(&errs);
+        return -1;
+    }
+    return 0;
+}
+
+int gw_auth_load(gw_auth *a, const char *path, char *errstr, size_t errlen)
+{
+    FILE *f = fopen(path, "r");
+    cm_buf b = CM_BUF_INIT;
+    char chunk[4096], err[1024];
+    size_t n;
+    memset(a, 0, sizeof *a);
+    pthread_mutex_init(&a->mu, NULL);
+    if (!f) {
+        snprintf(errstr, errlen, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+        cm_buf_add(&b, chunk, n);
+    fclose(f);
+    cm_buf_adds(&b, "");
+    if (b.oom) {
+        cm_buf_free(&b);
+        snprintf(errstr, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    pthread_mutex_destroy(&a->mu);
+    int rc = gw_auth_parse(a, b.p ? b.p : "", err, sizeof err);
+    cm_buf_free(&b);
+    if (rc != 0)
+        snprintf(errstr, errlen, "%s: %s", path, err);
+    return rc;
+}
+
+void gw_auth_free(gw_auth *a)
+{
+    if (!a)
+        return;
+    free(a->creds);
+    free(a->buckets);
+    a->creds = NULL;
+    a->buckets = NULL;
+    a->n = a->nbuckets = 0;
+}
+
+const gw_cred *gw_auth_check(const gw_auth *a, const char *authorization)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    const gw_cred *found = NULL;
+    if (!a || !authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
+        return NULL;
+    const char *tok = authorization + 7;
+    while (*tok == ' ')
+        tok++;
+    size_t n = strlen(tok);
+    while (n && tok[n - 1] == ' ')
+        n--;
+    if (n == 0 || EVP_Digest(tok, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+        return NULL;
+    for (size_t i = 0; i < a->n; i++) {
+        int same = CRYPTO_memcmp(md, a->creds[i].hash, 32) == 0;
+        if (same && !found)
+            found = &a->creds[i];
+    }
+    return found;
+}
