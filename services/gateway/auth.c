@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int hexval(int c)
+int gw_hexval(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -54,7 +54,8 @@ static int parse_line(const char *p, size_t n, gw_cred *c, char *why, size_t why
         return -1;
     }
     for (int i = 0; i < 32; i++) {
-        int hi = hexval((unsigned char)p[h + 2 * i]), lo = hexval((unsigned char)p[h + 2 * i + 1]);
+        int hi = gw_hexval((unsigned char)p[h + 2 * i]),
+            lo = gw_hexval((unsigned char)p[h + 2 * i + 1]);
         if (hi < 0 || lo < 0) {
             snprintf(why, whylen, "the hash is not hexadecimal");
             return -1;

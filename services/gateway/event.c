@@ -57,14 +57,6 @@ gw_mode gw_mode_of(const gw_header *h, size_t n)
     return GW_UNSUPPORTED;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 /* %XX-decodes s into a malloc'd string (a bad escape is kept as is). */
 static char *pct_decode(const char *s)
 {
@@ -74,8 +66,8 @@ static char *pct_decode(const char *s)
         return NULL;
     for (size_t i = 0; i < n; i++) {
         int hi, lo;
-        if (s[i] == '%' && i + 2 < n && (hi = hexval((unsigned char)s[i + 1])) >= 0 &&
-            (lo = hexval((unsigned char)s[i + 2])) >= 0) {
+        if (s[i] == '%' && i + 2 < n && (hi = gw_hexval((unsigned char)s[i + 1])) >= 0 &&
+            (lo = gw_hexval((unsigned char)s[i + 2])) >= 0) {
             out[o++] = (char)(hi << 4 | lo);
             i += 2;
         } else {

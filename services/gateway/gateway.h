@@ -53,6 +53,8 @@ typedef struct gw_auth {
 int gw_auth_parse(gw_auth *a, const char *text, char *errstr, size_t errlen);
 int gw_auth_load(gw_auth *a, const char *path, char *errstr, size_t errlen);
 void gw_auth_free(gw_auth *a);
+/* The value of a hex digit, or -1. */
+int gw_hexval(int c);
 /* The credential of an `Authorization` header value (`Bearer <token>`),
  * compared in constant time against every entry; NULL when absent or
  * unknown. */

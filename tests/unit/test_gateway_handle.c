@@ -96,6 +96,14 @@ static json_t *call(gw_answer *a, const char *method, const char *path, const ch
     return v;
 }
 
+/* The answer's status is want; frees it. */
+static void expect(int want, gw_answer *a, json_t *v)
+{
+    assert_int_equal(a->status, want);
+    json_decref(v);
+    gw_answer_free(a);
+}
+
 #define AUTH  "Authorization", "Bearer s3cret"
 #define CE    "Content-Type", "application/cloudevents+json"
 #define BATCH "Content-Type", "application/cloudevents-batch+json"
@@ -202,17 +210,11 @@ static void batch_results(void **state)
 
     /* too many: 413; not an array: 400; empty: 202 */
     v = call(&a, "POST", "/v1/events", "[{},{},{},{}]", AUTH, BATCH, NULL);
-    assert_int_equal(a.status, 413);
-    json_decref(v);
-    gw_answer_free(&a);
+    expect(413, &a, v);
     v = call(&a, "POST", "/v1/events", "{}", AUTH, BATCH, NULL);
-    assert_int_equal(a.status, 400);
-    json_decref(v);
-    gw_answer_free(&a);
+    expect(400, &a, v);
     v = call(&a, "POST", "/v1/events", "[]", AUTH, BATCH, NULL);
-    assert_int_equal(a.status, 202);
-    json_decref(v);
-    gw_answer_free(&a);
+    expect(202, &a, v);
 }
 
 static void refusals(void **state)
@@ -220,34 +222,24 @@ static void refusals(void **state)
     (void)state;
     gw_answer a;
     json_t *v = call(&a, "GET", "/v1/other", NULL, AUTH, NULL);
-    assert_int_equal(a.status, 404);
-    json_decref(v);
-    gw_answer_free(&a);
+    expect(404, &a, v);
     v = call(&a, "GET", "/v1/events", NULL, AUTH, NULL);
     assert_int_equal(a.status, 405);
     assert_string_equal(a.allow, "POST");
     json_decref(v);
     gw_answer_free(&a);
     v = call(&a, "POST", "/v1/events", EVENT("e", "C"), CE, NULL);
-    assert_int_equal(a.status, 401);
-    json_decref(v);
-    gw_answer_free(&a);
+    expect(401, &a, v);
     v = call(&a, "POST", "/v1/events", EVENT("e", "C"), CE, "Authorization", "Bearer nope", NULL);
-    assert_int_equal(a.status, 401);
-    json_decref(v);
-    gw_answer_free(&a);
+    expect(401, &a, v);
     v = call(&a, "POST", "/v1/events", EVENT("e", "C"), AUTH, "Content-Type", "text/plain", NULL);
-    assert_int_equal(a.status, 415);
-    json_decref(v);
-    gw_answer_free(&a);
+    expect(415, &a, v);
 
     char big[5000];
     memset(big, ' ', sizeof big - 1);
     big[sizeof big - 1] = 0;
     v = call(&a, "POST", "/v1/events", big, AUTH, CE, NULL);
-    assert_int_equal(a.status, 413);
-    json_decref(v);
-    gw_answer_free(&a);
+    expect(413, &a, v);
     gw_header h[] = {{"Authorization", "Bearer s3cret"}};
     gw_request rq = {"POST", "/v1/events", h, 1, NULL, 0, 1, now};
     gw_handle(&cfg, &rq, &a);
@@ -264,9 +256,7 @@ static void rate_limited(void **state)
     now = 50000;
     json_t *v = call(&a, "POST", "/v1/events", "[" EVENT("r1", "C") "," EVENT("r2", "C") "]", AUTH,
                      BATCH, NULL);
-    assert_int_equal(a.status, 202);
-    json_decref(v);
-    gw_answer_free(&a);
+    expect(202, &a, v);
     v = call(&a, "POST", "/v1/events", EVENT("r3", "C"), AUTH, CE, NULL);
     assert_int_equal(a.status, 429);
     assert_int_equal(a.retry_after, 1);
@@ -274,9 +264,7 @@ static void rate_limited(void **state)
     gw_answer_free(&a);
     now += 500; /* one token back */
     v = call(&a, "POST", "/v1/events", EVENT("r3", "C"), AUTH, CE, NULL);
-    assert_int_equal(a.status, 202);
-    json_decref(v);
-    gw_answer_free(&a);
+    expect(202, &a, v);
 }
 
 static void unavailable(void **state)
@@ -291,9 +279,7 @@ static void unavailable(void **state)
     gw_answer_free(&a);
     /* nothing to publish: no wait on Kafka, a plain 400 */
     v = call(&a, "POST", "/v1/events", "{}", AUTH, CE, NULL);
-    assert_int_equal(a.status, 400);
-    json_decref(v);
-    gw_answer_free(&a);
+    expect(400, &a, v);
 }
 
 int main(void)
