@@ -29,8 +29,11 @@
 
 typedef struct gw_cred {
     char tenant[CT_TENANT_MAX + 1];
+    int webhook;            /* 0: a bearer token (hash); 1: a webhook secret (key) */
     unsigned char hash[32]; /* SHA-256 of the bearer token */
-    int bucket;             /* index of the tenant's rate bucket */
+    unsigned char key[64];  /* the decoded whsec_ secret */
+    size_t keylen;
+    int bucket; /* index of the tenant's rate bucket */
 } gw_cred;
 
 typedef struct gw_bucket {
@@ -47,11 +50,16 @@ typedef struct gw_auth {
     pthread_mutex_t mu;
 } gw_auth;
 
-/* Parses a tokens file's text: lines `TENANT SHA256-HEX`, blank lines and
- * `#` comments ignored. 0, or -1 with every bad line ("line 3: ...") in
- * errstr. An empty file is valid (every request is then 401). */
+/* An empty table (gw_auth_free releases it). */
+void gw_auth_init(gw_auth *a);
+/* Adds a tokens file's credentials: lines `TENANT SHA256-HEX`, blank
+ * lines and `#` comments ignored. 0, or -1 with every bad line ("line 3:
+ * ...") in errstr. An empty file is valid (every request is then 401). */
 int gw_auth_parse(gw_auth *a, const char *text, char *errstr, size_t errlen);
-int gw_auth_load(gw_auth *a, const char *path, char *errstr, size_t errlen);
+/* Adds a webhook secrets file's: lines `TENANT whsec_<base64>`. */
+int gw_auth_parse_secrets(gw_auth *a, const char *text, char *errstr, size_t errlen);
+/* Reads and adds a file: tokens (webhook 0) or webhook secrets (1). */
+int gw_auth_load(gw_auth *a, const char *path, int webhook, char *errstr, size_t errlen);
 void gw_auth_free(gw_auth *a);
 /* The value of a hex digit, or -1. */
 int gw_hexval(int c);
@@ -59,6 +67,14 @@ int gw_hexval(int c);
  * compared in constant time against every entry; NULL when absent or
  * unknown. */
 const gw_cred *gw_auth_check(const gw_auth *a, const char *authorization);
+/* webhook.c: the key of a `whsec_<base64>` secret into key; its length, or
+ * -1 when it is not one or is longer than keymax. */
+long gw_webhook_key(const char *secret, unsigned char *key, size_t keymax);
+/* The credential whose webhook key signed "id.timestamp.body" as one of
+ * the v1 signatures of the webhook-signature header says, with timestamp
+ * (unix seconds) within 5 minutes of now_s; NULL otherwise. */
+const gw_cred *gw_auth_webhook(const gw_auth *a, const char *id, const char *timestamp,
+                               const char *signature, const char *body, size_t len, int64_t now_s);
 
 /* --- rate limit (rate.c) ------------------------------------------------- */
 
@@ -136,6 +152,7 @@ typedef struct gw_request {
     size_t body_len;
     int body_too_large; /* the adapter stopped reading past max_body */
     int64_t now_ms;     /* monotonic, for the rate limit */
+    int64_t wall_s;     /* unix seconds, for webhook timestamps */
 } gw_request;
 
 typedef struct gw_answer {

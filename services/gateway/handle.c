@@ -2,7 +2,8 @@
  *
  * A pure function of the request and the configuration: the order of the
  * checks is the order of the answers a caller can get -- 404 path, 405
- * method, 401 credential, 413 body, 415 content type, 400/413 a batch
+ * method, 401 credential (a bearer token, else a Standard Webhooks
+ * signature), 413 body, 415 content type, 400/413 a batch
  * that is not an array or too long, 429 rate limit, then every event
  * validated with ct_validate (the code ingest runs), the valid ones
  * published through the backend, and 202 once all are acknowledged (503
@@ -163,10 +164,18 @@ static void handle(const gw_config *cfg, const gw_request *rq, gw_answer *out)
         answer(out, 405, "method not allowed; POST /v1/events");
         return;
     }
-    const gw_cred *c =
-        gw_auth_check(cfg->auth, gw_header_get(rq->headers, rq->nheaders, "Authorization"));
+    const gw_header *h = rq->headers;
+    size_t nh = rq->nheaders;
+    const gw_cred *c = gw_auth_check(cfg->auth, gw_header_get(h, nh, "Authorization"));
+    if (!c && gw_header_get(h, nh, "webhook-signature") && !rq->body_too_large)
+        c = gw_auth_webhook(cfg->auth, gw_header_get(h, nh, "webhook-id"),
+                            gw_header_get(h, nh, "webhook-timestamp"),
+                            gw_header_get(h, nh, "webhook-signature"), rq->body, rq->body_len,
+                            rq->wall_s);
     if (!c) {
-        answer(out, 401, "a valid Authorization: Bearer <token> is required");
+        answer(out, 401,
+               "a valid Authorization: Bearer <token>, or a valid Standard Webhooks signature, "
+               "is required");
         return;
     }
     if (rq->body_too_large || rq->body_len > cfg->max_body) {

@@ -100,7 +100,8 @@ static mhd_result answer(gw_listener *l, struct MHD_Connection *c, const char *u
                      .body = k->body.p,
                      .body_len = k->body.len,
                      .body_too_large = k->too_large,
-                     .now_ms = cm_mono_ms()};
+                     .now_ms = cm_mono_ms(),
+                     .wall_s = cm_clock_real_ms() / 1000};
     gw_handle(l->cfg, &rq, &a);
     mhd_result r = respond(c, &a);
     gw_answer_free(&a);

@@ -19,7 +19,7 @@
 
 static struct {
     cm_settings_common c;
-    const char *addr, *tokens_file;
+    const char *addr, *tokens_file, *secrets_file;
     int rate, delivery_timeout;
     size_t max_body, batch_max;
     char inbound[256];
@@ -37,6 +37,9 @@ static cm_setting table[] = {
     CM_SETTING_S("ARREARS_GATEWAY_TOKENS_FILE", NULL,
                  "credentials, one line each: TENANT SHA256-HEX-OF-TOKEN", CM_SET_PATH, 0,
                  &app.tokens_file, NULL),
+    CM_SETTING_PATH("ARREARS_GATEWAY_WEBHOOK_SECRETS_FILE", "",
+                    "Standard Webhooks secrets, one line each: TENANT whsec_<base64> (empty: none)",
+                    &app.secrets_file),
     CM_SETTING_INT("ARREARS_GATEWAY_RATE", "1000", "events per second per tenant (burst the same)",
                    1, 1000000, &app.rate),
     CM_SETTING_INT("ARREARS_GATEWAY_MAX_BODY", "4194304", "largest request body (bytes)", 1024,
@@ -55,7 +58,10 @@ static int configure(void *a, char *errstr, size_t errlen)
         snprintf(errstr, errlen, "ARREARS_GATEWAY_ADDR: must not be empty");
         return -1;
     }
-    return gw_auth_load(&app.auth, app.tokens_file, errstr, errlen);
+    gw_auth_init(&app.auth);
+    if (gw_auth_load(&app.auth, app.tokens_file, 0, errstr, errlen) != 0)
+        return -1;
+    return app.secrets_file[0] ? gw_auth_load(&app.auth, app.secrets_file, 1, errstr, errlen) : 0;
 }
 
 static int init(cm_service *s, void *a, char *errstr, size_t errlen)
@@ -89,17 +95,16 @@ static int start(cm_service *s, void *a, char *errstr, size_t errlen)
     gw_publisher_backend(&app.pub, &app.cfg.be);
     if (!(app.l = gw_listen(app.addr, &app.cfg, errstr, errlen)))
         return -1;
-    atomic_store(&s->ready.kafka_ok, 1);
     cm_log_info("gateway started: port %d -> %s (%zu credentials)", gw_listener_port(app.l),
                 app.inbound, app.auth.n);
     return 0;
 }
 
-/* Nothing is consumed: the loop's wait is serving delivery reports. */
+/* Nothing is consumed: the loop serves delivery reports (and readiness). */
 static int on_tick(cm_service *s, void *a)
 {
     (void)a;
-    rd_kafka_poll(s->producer, 50);
+    gw_publisher_serve(&app.pub, 50, &s->ready.kafka_ok);
     return 0;
 }
 

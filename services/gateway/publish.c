@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 
 struct gw_wait {
@@ -109,4 +110,17 @@ void gw_publisher_backend(gw_publisher *p, gw_backend *be)
 {
     be->opaque = p;
     be->publish = publish;
+}
+
+void gw_publisher_serve(gw_publisher *p, int wait_ms, atomic_int *up)
+{
+    rd_kafka_poll(p->rk, wait_ms);
+    if (cm_mono_ms() - p->probed_ms < 2000)
+        return;
+    const struct rd_kafka_metadata *md = NULL;
+    p->probed_ms = cm_mono_ms();
+    int ok = rd_kafka_metadata(p->rk, 0, NULL, &md, 500) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    atomic_store(up, ok);
 }

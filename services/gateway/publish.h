@@ -3,6 +3,7 @@
 #define GW_PUBLISH_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "gateway.h"
 #include "kafka.h"
@@ -16,6 +17,7 @@ typedef struct gw_publisher {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     char last_error[256];
+    int64_t probed_ms; /* last readiness probe (monotonic) */
 } gw_publisher;
 
 void gw_publisher_init(gw_publisher *p);
@@ -23,5 +25,8 @@ void gw_publisher_destroy(gw_publisher *p);
 /* The producer's delivery-report callback (cm_kafka_producer_new_cb). */
 void gw_publisher_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
 void gw_publisher_backend(gw_publisher *p, gw_backend *be);
+/* Serves delivery reports for up to wait_ms; every 2 s a metadata request
+ * sets *up to whether a broker answers (readiness). */
+void gw_publisher_serve(gw_publisher *p, int wait_ms, atomic_int *up);
 
 #endif

@@ -8,13 +8,17 @@ arrears-ingest behind it:
     carries the security headers;
   * the valid events reach `events`, normalized by ingest, with the
     credential's tenant and keyed tenant/customer_id;
+  * a Standard Webhooks-signed event (no bearer token): 202, the secret's
+    tenant;
   * a bad token: 401; another content type: 415; a body naming another
     tenant: 400 on `tenant`;
   * posting the same batch again is harmless: 202 again, and ingest's
     de-duplication leaves one of each on `events`;
   * SIGTERM: the gateway exits 0.
 """
+import base64
 import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -26,6 +30,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import t_contract_lib as C  # noqa: E402
 
 TOKEN = "it-gateway-token-%d" % os.getpid()
+WHSEC = "whsec_" + base64.b64encode(b"it-gateway-webhook-key-0123456789").decode()
 SECURITY = {"content-security-policy": "default-src 'none'; frame-ancestors 'none'",
             "x-content-type-options": "nosniff", "referrer-policy": "no-referrer"}
 
@@ -64,10 +69,14 @@ def main():
         tokens = os.path.join(st.tmp, "tokens")
         with open(tokens, "w") as f:
             f.write("# it\nacme %s\n" % hashlib.sha256(TOKEN.encode()).hexdigest())
+        secrets = os.path.join(st.tmp, "secrets")
+        with open(secrets, "w") as f:
+            f.write("acme %s\n" % WHSEC)
         gw_port = C.free_port()
         st.start("ingest", "")
         st.start("gateway", "", {"ARREARS_GATEWAY_ADDR": "127.0.0.1:%d" % gw_port,
-                                 "ARREARS_GATEWAY_TOKENS_FILE": tokens})
+                                 "ARREARS_GATEWAY_TOKENS_FILE": tokens,
+                                 "ARREARS_GATEWAY_WEBHOOK_SECRETS_FILE": secrets})
         st.wait_ready(["ingest", "gateway"])
 
         conn = http.client.HTTPConnection("127.0.0.1", gw_port, timeout=30)
@@ -91,6 +100,17 @@ def main():
         if status != 202 or body != {"accepted": 1}:
             C.fail("binary: %d %r" % (status, body))
 
+        # Standard Webhooks signature instead of a bearer token
+        signed = json.dumps(event(8, "C-8"))
+        ts = str(int(time.time()))
+        mac = hmac.new(base64.b64decode(WHSEC[6:]), ("msg-8.%s.%s" % (ts, signed)).encode(),
+                       hashlib.sha256).digest()
+        status, body, _ = post(conn, signed, "application/cloudevents+json", token=None,
+                               headers={"webhook-id": "msg-8", "webhook-timestamp": ts,
+                                        "webhook-signature": "v1," + base64.b64encode(mac).decode()})
+        if status != 202:
+            C.fail("signed: %d %r" % (status, body))
+
         status, body, hd = post(conn, json.dumps(event(6, "C-6")),
                                 "application/cloudevents+json", token="wrong")
         if status != 401:
@@ -109,12 +129,13 @@ def main():
             C.fail("re-post: %d %r" % (status, body))
         conn.close()
 
-        want = {"gw-1": "acme/C-1", "gw-2": "acme/C-2", "gw-3": "acme/C-1", "gw-5": "acme/C-4"}
+        want = {"gw-1": "acme/C-1", "gw-2": "acme/C-2", "gw-3": "acme/C-1", "gw-5": "acme/C-4",
+                "gw-8": "acme/C-8"}
         deadline = time.time() + 60
         while True:
             st.alive()
             m = st.metrics("ingest")
-            done = (C.metric(m, 'arrears_ingest_messages_total{result="accepted"}') >= 4 and
+            done = (C.metric(m, 'arrears_ingest_messages_total{result="accepted"}') >= 5 and
                     C.metric(m, 'arrears_ingest_messages_total{result="duplicate"}') >= 3)
             if done:
                 break
@@ -136,7 +157,7 @@ def main():
             C.fail("on events: %r, want one each of %r" % (seen, sorted(want)))
 
         gm = st.metrics("gateway")
-        if C.metric(gm, 'arrears_gateway_events_total{result="accepted"}') != 7:
+        if C.metric(gm, 'arrears_gateway_events_total{result="accepted"}') != 8:
             C.fail("gateway accepted metric:\n" + gm)
         if C.metric(gm, 'arrears_gateway_requests_total{code="401"}') != 1:
             C.fail("gateway 401 metric:\n" + gm)
@@ -145,7 +166,8 @@ def main():
         p.send_signal(signal.SIGTERM)
         if p.wait(20) != 0:
             C.fail("gateway exited %d on SIGTERM:\n%s" % (p.returncode, st.log("gateway")))
-        print("ok: batch 3+1, binary, 401, 415, tenant, re-post de-duplicated, SIGTERM")
+        print("ok: batch 3+1, binary, webhook-signed, 401, 415, tenant, re-post de-duplicated, "
+              "SIGTERM")
     finally:
         st.cleanup()
 

@@ -1,7 +1,8 @@
 /* test_gateway_binding.c -- the gateway's pure parts: the CloudEvents HTTP
  * binding (binary, structured and batch mode into the structured events
  * ingest reads, the credential's tenant), the tokens file and the bearer
- * check, and the token bucket's arithmetic. */
+ * check, the webhook secrets file and Standard Webhooks signatures (the
+ * reference vector), and the token bucket's arithmetic. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -154,12 +155,15 @@ static void tokens_file(void **state)
     snprintf(text, sizeof text, "# credentials\n\n  acme   %s  \nacme %s\nbeta %s\n",
              "4e2cd37c3a0ab8d6c85e0e2d7c4aaef7e7fa7ec49e5df9ad1e0a9d3b8e6b7d61",
              "E8A5B9A0FB7A5B0E0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B0B", ACME_HASH);
+    gw_auth_init(&a);
     assert_int_equal(gw_auth_parse(&a, text, err, sizeof err), 0);
     assert_int_equal(a.n, 3);
     assert_int_equal(a.nbuckets, 2);
     assert_int_equal(a.creds[0].bucket, a.creds[1].bucket);
     assert_true(a.creds[2].bucket != a.creds[0].bucket);
     gw_auth_free(&a);
+
+    gw_auth_init(&a);
 
     assert_int_equal(
         gw_auth_parse(&a,
@@ -173,6 +177,8 @@ static void tokens_file(void **state)
     assert_null(strstr(err, "line 3"));
     assert_non_null(strstr(err, "line 4: the hash is not hexadecimal"));
     gw_auth_free(&a);
+
+    gw_auth_init(&a);
 
     assert_int_equal(gw_auth_parse(&a, "", err, sizeof err), 0);
     assert_int_equal(a.n, 0);
@@ -189,6 +195,7 @@ static void bearer_check(void **state)
     snprintf(text, sizeof text, "beta %s\nacme %s\n",
              "d32afa68afe2184aede6d634480ba81600a3e467932ae2035df75b14aa3dde2d",
              "1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0");
+    gw_auth_init(&a);
     assert_int_equal(gw_auth_parse(&a, text, err, sizeof err), 0);
     const gw_cred *c = gw_auth_check(&a, "Bearer s3cret");
     assert_non_null(c);
@@ -198,6 +205,58 @@ static void bearer_check(void **state)
     assert_null(gw_auth_check(&a, "Bearer "));
     assert_null(gw_auth_check(&a, "Basic s3cret"));
     assert_null(gw_auth_check(&a, NULL));
+    gw_auth_free(&a);
+}
+
+static void webhook_signatures(void **state)
+{
+    (void)state;
+    gw_auth a;
+    char err[512];
+    unsigned char key[64];
+    /* the Standard Webhooks reference libraries' vector */
+    const char *secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    const char *body = "{\"test\": 2432232314}", *id = "msg_p5jXN8AQM9LWM0D4loKWxJek";
+    const char *sig = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
+    assert_true(gw_webhook_key(secret, key, sizeof key) > 0);
+    assert_int_equal(gw_webhook_key("whsec_", key, sizeof key), -1);
+    assert_int_equal(gw_webhook_key("whsec_not base64!", key, sizeof key), -1);
+    assert_int_equal(gw_webhook_key("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", key, sizeof key), -1);
+    gw_auth_init(&a);
+    assert_int_equal(
+        gw_auth_parse(&a, "acme 1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0\n",
+                      err, sizeof err),
+        0);
+    assert_int_equal(gw_auth_parse_secrets(&a,
+                                           "# secrets\nbeta whsec_dGVzdA==\nacme "
+                                           "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n",
+                                           err, sizeof err),
+                     0);
+    assert_int_equal(a.n, 3);
+    assert_int_equal(a.nbuckets, 2);
+    assert_int_equal(a.creds[2].bucket, a.creds[0].bucket); /* acme's bucket, both kinds */
+    const gw_cred *c = gw_auth_webhook(&a, id, "1614265330", sig, body, strlen(body), 1614265330);
+    assert_non_null(c);
+    assert_string_equal(c->tenant, "acme");
+    /* several signatures (a rotation): any one */
+    assert_non_null(gw_auth_webhook(&a, id, "1614265330",
+                                    "v1,AAAA v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=", body,
+                                    strlen(body), 1614265330 + 299));
+    /* too old, too new, another id, another body, not v1, no timestamp */
+    assert_null(gw_auth_webhook(&a, id, "1614265330", sig, body, strlen(body), 1614265330 + 301));
+    assert_null(gw_auth_webhook(&a, id, "1614265330", sig, body, strlen(body), 1614265330 - 301));
+    assert_null(gw_auth_webhook(&a, "msg_x", "1614265330", sig, body, strlen(body), 1614265330));
+    assert_null(gw_auth_webhook(&a, id, "1614265330", sig, "{}", 2, 1614265330));
+    assert_null(gw_auth_webhook(&a, id, "1614265330", sig + 1, body, strlen(body), 1614265330));
+    assert_null(gw_auth_webhook(&a, id, "x", sig, body, strlen(body), 1614265330));
+    /* a webhook secret is no bearer token, a token no webhook key */
+    assert_null(gw_auth_check(&a, "Bearer whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
+    assert_non_null(gw_auth_check(&a, "Bearer s3cret"));
+    gw_auth_free(&a);
+    gw_auth_init(&a);
+    assert_int_equal(gw_auth_parse_secrets(&a, "acme secret\nbeta whsec_###", err, sizeof err), -1);
+    assert_non_null(strstr(err, "line 1: expected TENANT whsec_"));
+    assert_non_null(strstr(err, "line 2: expected TENANT whsec_"));
     gw_auth_free(&a);
 }
 
@@ -229,6 +288,7 @@ int main(void)
         cmocka_unit_test(structured_and_batch),
         cmocka_unit_test(tokens_file),
         cmocka_unit_test(bearer_check),
+        cmocka_unit_test(webhook_signatures),
         cmocka_unit_test(token_bucket),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,7 +3,8 @@
  * the records that reach the backend (structured JSON, the credential's
  * tenant, keyed tenant/customer_id), 400 with every reason, batch results,
  * 401, 404, 405, 413 (body and batch), 415, 429 with Retry-After, 503
- * with Retry-After when the backend cannot acknowledge. */
+ * with Retry-After when the backend cannot acknowledge; a Standard
+ * Webhooks signature as the credential. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,11 +15,15 @@
 
 #include <cmocka.h>
 #include <jansson.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "../../services/gateway/gateway.h"
+#include "base64.h"
 
 /* printf %s s3cret | sha256sum */
 #define S3CRET "1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0"
+#define WHSEC  "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
 typedef struct fake {
     int fail;
@@ -48,7 +53,9 @@ static int setup(void **state)
 {
     char err[256];
     (void)state;
-    if (gw_auth_parse(&auth, "acme " S3CRET "\n", err, sizeof err) != 0)
+    gw_auth_init(&auth);
+    if (gw_auth_parse(&auth, "acme " S3CRET "\n", err, sizeof err) != 0 ||
+        gw_auth_parse_secrets(&auth, "webby " WHSEC "\n", err, sizeof err) != 0)
         fail_msg("%s", err);
     memset(&be, 0, sizeof be);
     cfg = (gw_config){.auth = &auth,
@@ -74,6 +81,7 @@ static int teardown(void **state)
     "\"}}"
 
 static int64_t now = 1000;
+#define WALL 1614265330 /* unix seconds */
 
 /* Posts body with the headers given (NULL-terminated name, value pairs). */
 static json_t *call(gw_answer *a, const char *method, const char *path, const char *body, ...)
@@ -87,7 +95,7 @@ static json_t *call(gw_answer *a, const char *method, const char *path, const ch
         h[n++].value = va_arg(ap, const char *);
     }
     va_end(ap);
-    gw_request rq = {method, path, h, n, body, body ? strlen(body) : 0, 0, now};
+    gw_request rq = {method, path, h, n, body, body ? strlen(body) : 0, 0, now, WALL};
     gw_handle(&cfg, &rq, a);
     json_error_t je;
     json_t *v = json_loadb(a->body.p, a->body.len, 0, &je);
@@ -241,7 +249,7 @@ static void refusals(void **state)
     v = call(&a, "POST", "/v1/events", big, AUTH, CE, NULL);
     expect(413, &a, v);
     gw_header h[] = {{"Authorization", "Bearer s3cret"}};
-    gw_request rq = {"POST", "/v1/events", h, 1, NULL, 0, 1, now};
+    gw_request rq = {"POST", "/v1/events", h, 1, NULL, 0, 1, now, WALL};
     gw_handle(&cfg, &rq, &a);
     assert_int_equal(a.status, 413);
     gw_answer_free(&a);
@@ -265,6 +273,51 @@ static void rate_limited(void **state)
     now += 500; /* one token back */
     v = call(&a, "POST", "/v1/events", EVENT("r3", "C"), AUTH, CE, NULL);
     expect(202, &a, v);
+}
+
+/* "v1,<base64 HMAC-SHA256(key of WHSEC, id.ts.body)>" */
+static void sign(const char *id, long long ts, const char *body, char *out)
+{
+    unsigned char key[64], mac[32];
+    unsigned int maclen = 0;
+    char msg[2048];
+    long kl = gw_webhook_key(WHSEC, key, sizeof key);
+    assert_true(kl > 0);
+    int n = snprintf(msg, sizeof msg, "%s.%lld.%s", id, ts, body);
+    assert_non_null(
+        HMAC(EVP_sha256(), key, (int)kl, (unsigned char *)msg, (size_t)n, mac, &maclen));
+    memcpy(out, "v1,", 3);
+    cm_base64_encode(mac, maclen, out + 3);
+}
+
+static void webhook_signed(void **state)
+{
+    (void)state;
+    gw_answer a;
+    char sig[128], ts[32];
+    const char *body = EVENT("w1", "C-9");
+    sign("msg_1", WALL - 10, body, sig);
+    snprintf(ts, sizeof ts, "%lld", (long long)WALL - 10);
+    json_t *v = call(&a, "POST", "/v1/events", body, CE, "webhook-id", "msg_1", "webhook-timestamp",
+                     ts, "webhook-signature", sig, NULL);
+    expect(202, &a, v);
+    assert_int_equal(be.n, 1);
+    assert_string_equal(be.keys[0], "webby/C-9"); /* the secret's tenant */
+    /* another id, a stale timestamp, a changed body: 401 */
+    v = call(&a, "POST", "/v1/events", body, CE, "webhook-id", "msg_2", "webhook-timestamp", ts,
+             "webhook-signature", sig, NULL);
+    expect(401, &a, v);
+    sign("msg_1", WALL - 400, body, sig);
+    snprintf(ts, sizeof ts, "%lld", (long long)WALL - 400);
+    v = call(&a, "POST", "/v1/events", body, CE, "webhook-id", "msg_1", "webhook-timestamp", ts,
+             "webhook-signature", sig, NULL);
+    expect(401, &a, v);
+    sign("msg_1", WALL, body, sig);
+    snprintf(ts, sizeof ts, "%lld", (long long)WALL);
+    v = call(&a, "POST", "/v1/events", EVENT("w2", "C-9"), CE, "webhook-id", "msg_1",
+             "webhook-timestamp", ts, "webhook-signature", sig, NULL);
+    expect(401, &a, v);
+    assert_int_equal(be.n, 1);
 }
 
 static void unavailable(void **state)
@@ -291,6 +344,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(batch_results, setup, teardown),
         cmocka_unit_test_setup_teardown(refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(rate_limited, setup, teardown),
+        cmocka_unit_test_setup_teardown(webhook_signed, setup, teardown),
         cmocka_unit_test_setup_teardown(unavailable, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
