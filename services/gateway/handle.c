@@ -167,12 +167,14 @@ static void handle(const gw_config *cfg, const gw_request *rq, gw_answer *out)
     const gw_header *h = rq->headers;
     size_t nh = rq->nheaders;
     const gw_cred *c = gw_auth_check(cfg->auth, gw_header_get(h, nh, "Authorization"));
-    if (!c && gw_header_get(h, nh, "webhook-signature") && !rq->body_too_large)
+    /* a signature covers the body: one too large to read is a 413 */
+    int signed_large = !c && gw_header_get(h, nh, "webhook-signature") && rq->body_too_large;
+    if (!c && !signed_large && gw_header_get(h, nh, "webhook-signature"))
         c = gw_auth_webhook(cfg->auth, gw_header_get(h, nh, "webhook-id"),
                             gw_header_get(h, nh, "webhook-timestamp"),
                             gw_header_get(h, nh, "webhook-signature"), rq->body, rq->body_len,
                             rq->wall_s);
-    if (!c) {
+    if (!c && !signed_large) {
         answer(out, 401,
                "a valid Authorization: Bearer <token>, or a valid Standard Webhooks signature, "
                "is required");

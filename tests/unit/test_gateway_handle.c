@@ -318,6 +318,13 @@ static void webhook_signed(void **state)
              "webhook-timestamp", ts, "webhook-signature", sig, NULL);
     expect(401, &a, v);
     assert_int_equal(be.n, 1);
+    /* a signed body too large to read: 413, not 401 */
+    gw_header h[] = {
+        {"webhook-id", "msg_1"}, {"webhook-timestamp", ts}, {"webhook-signature", sig}};
+    gw_request rq = {"POST", "/v1/events", h, 3, NULL, 0, 1, now, WALL};
+    gw_handle(&cfg, &rq, &a);
+    assert_int_equal(a.status, 413);
+    gw_answer_free(&a);
 }
 
 static void unavailable(void **state)
