@@ -32,12 +32,6 @@ void gw_publisher_init(gw_publisher *p)
     pthread_condattr_destroy(&ca);
 }
 
-void gw_publisher_destroy(gw_publisher *p)
-{
-    pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->cv);
-}
-
 void gw_publisher_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     gw_publisher *p = opaque;

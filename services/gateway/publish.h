@@ -21,7 +21,6 @@ typedef struct gw_publisher {
 } gw_publisher;
 
 void gw_publisher_init(gw_publisher *p);
-void gw_publisher_destroy(gw_publisher *p);
 /* The producer's delivery-report callback (cm_kafka_producer_new_cb). */
 void gw_publisher_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
 void gw_publisher_backend(gw_publisher *p, gw_backend *be);

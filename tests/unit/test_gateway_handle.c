@@ -168,6 +168,30 @@ static void binary_202_and_400(void **state)
     gw_answer_free(&a);
 }
 
+/* The structured and binary examples of docs/gateway.md. */
+static void docs_examples(void **state)
+{
+    (void)state;
+    gw_answer a;
+    json_t *v = call(&a, "POST", "/v1/events",
+                     "{\"specversion\":\"1.0\",\"id\":\"7f1c1b1e-0001\",\"source\":\"billing-eu\","
+                     "\"type\":\"invoice.issued\",\"time\":\"2026-03-01T09:00:00Z\",\"data\":{"
+                     "\"invoice_id\":\"INV-1\",\"customer_id\":\"C-1042\",\"number\":\"2026-0001\","
+                     "\"currency\":\"EUR\",\"amount\":\"120.50\",\"issued_on\":\"2026-03-01\","
+                     "\"due_on\":\"2026-03-31\"}}",
+                     AUTH, CE, NULL);
+    expect(202, &a, v);
+    v = call(&a, "POST", "/v1/events",
+             "{\"payment_id\":\"P-1\",\"customer_id\":\"C-1042\",\"currency\":\"EUR\","
+             "\"amount\":\"120.50\",\"received_on\":\"2026-03-05\"}",
+             AUTH, "Content-Type", "application/json", "ce-specversion", "1.0", "ce-id",
+             "7f1c1b1e-0002", "ce-source", "billing-eu", "ce-type", "payment.received", "ce-time",
+             "2026-03-05T10:00:00Z", NULL);
+    expect(202, &a, v);
+    assert_int_equal(be.n, 2);
+    assert_string_equal(be.keys[1], "acme/C-1042");
+}
+
 static void structured_400(void **state)
 {
     (void)state;
@@ -347,6 +371,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(structured_202, setup, teardown),
         cmocka_unit_test_setup_teardown(binary_202_and_400, setup, teardown),
+        cmocka_unit_test_setup_teardown(docs_examples, setup, teardown),
         cmocka_unit_test_setup_teardown(structured_400, setup, teardown),
         cmocka_unit_test_setup_teardown(batch_results, setup, teardown),
         cmocka_unit_test_setup_teardown(refusals, setup, teardown),
