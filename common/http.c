@@ -80,31 +80,40 @@ static mhd_result handler(void *cls, struct MHD_Connection *c, const char *url, 
     return reply(c, 404, "text/plain", "not found\n", 10, 0);
 }
 
+int cm_http_sockaddr(const char *addr, struct sockaddr_in *sa, char *errstr, size_t errlen)
+{
+    char host[256];
+    const char *colon = strrchr(addr, ':');
+    if (!colon || (size_t)(colon - addr) >= sizeof(host)) {
+        snprintf(errstr, errlen, "'%s' is not host:port", addr);
+        return -1;
+    }
+    snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
+    memset(sa, 0, sizeof(*sa));
+    sa->sin_family = AF_INET;
+    sa->sin_port = htons((uint16_t)atoi(colon + 1));
+    if (strcmp(host, "localhost") == 0)
+        snprintf(host, sizeof(host), "127.0.0.1");
+    if (inet_pton(AF_INET, host, &sa->sin_addr) != 1) {
+        snprintf(errstr, errlen, "host '%s' is not an IPv4 address", host);
+        return -1;
+    }
+    return 0;
+}
+
 cm_http *cm_http_start(const char *addr, cm_http_ready_fn ready, void *opaque, char *errstr,
                        size_t errlen)
 {
-    char host[256];
-    const char *colon;
     struct sockaddr_in sa;
     cm_http *h = NULL;
+    char why[300];
 
     if (errlen)
         errstr[0] = 0;
     if (!addr || !*addr)
         return NULL;
-    colon = strrchr(addr, ':');
-    if (!colon || (size_t)(colon - addr) >= sizeof(host)) {
-        snprintf(errstr, errlen, "ARREARS_HTTP_ADDR '%s' is not host:port", addr);
-        return NULL;
-    }
-    snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)atoi(colon + 1));
-    if (strcmp(host, "localhost") == 0)
-        snprintf(host, sizeof(host), "127.0.0.1");
-    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-        snprintf(errstr, errlen, "ARREARS_HTTP_ADDR host '%s' is not an IPv4 address", host);
+    if (cm_http_sockaddr(addr, &sa, why, sizeof(why)) != 0) {
+        snprintf(errstr, errlen, "ARREARS_HTTP_ADDR: %s", why);
         return NULL;
     }
     h = calloc(1, sizeof(*h));
@@ -124,7 +133,7 @@ cm_http *cm_http_start(const char *addr, cm_http_ready_fn ready, void *opaque, c
         return NULL;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
-    h->port = info ? info->port : atoi(colon + 1);
+    h->port = info ? info->port : ntohs(sa.sin_port);
     return h;
 }
 

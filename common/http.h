@@ -24,6 +24,10 @@ typedef struct cm_http cm_http;
 cm_http *cm_http_start(const char *addr, cm_http_ready_fn ready, void *opaque, char *errstr,
                        size_t errlen);
 int cm_http_port(const cm_http *h);
+/* "host:port" (IPv4 or localhost; port 0 = any) into sa: 0, or -1 with
+ * errstr. Shared with the gateway's public listener. */
+struct sockaddr_in;
+int cm_http_sockaddr(const char *addr, struct sockaddr_in *sa, char *errstr, size_t errlen);
 void cm_http_stop(cm_http *h);
 
 #endif

@@ -333,6 +333,15 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaqu
 rd_kafka_t *cm_kafka_producer_new(const char *brokers, const char *client_id, cm_kafka_dr *dr,
                                   int linger_ms, char *errstr, size_t errlen)
 {
+    if (dr)
+        memset(dr, 0, sizeof(*dr));
+    return cm_kafka_producer_new_cb(brokers, client_id, on_delivery, dr, linger_ms, errstr, errlen);
+}
+
+rd_kafka_t *cm_kafka_producer_new_cb(const char *brokers, const char *client_id,
+                                     cm_kafka_delivery_fn on_report, void *opaque, int linger_ms,
+                                     char *errstr, size_t errlen)
+{
     rd_kafka_conf_t *conf = cm_kafka_conf_new(brokers, client_id, errstr, errlen);
     rd_kafka_t *rk;
     char linger[32];
@@ -352,10 +361,8 @@ rd_kafka_t *cm_kafka_producer_new(const char *brokers, const char *client_id, cm
             return NULL;
         }
     }
-    if (dr)
-        memset(dr, 0, sizeof(*dr));
-    rd_kafka_conf_set_opaque(conf, dr);
-    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_opaque(conf, opaque);
+    rd_kafka_conf_set_dr_msg_cb(conf, on_report);
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errlen);
     if (!rk) {
         rd_kafka_conf_destroy(conf);
@@ -368,11 +375,19 @@ int cm_kafka_produce(rd_kafka_t *rk, const char *topic, const char *key, size_t 
                      const void *payload, size_t len, rd_kafka_headers_t *headers, char *errstr,
                      size_t errlen)
 {
+    return cm_kafka_produce_opaque(rk, topic, key, keylen, payload, len, headers, NULL, errstr,
+                                   errlen);
+}
+
+int cm_kafka_produce_opaque(rd_kafka_t *rk, const char *topic, const char *key, size_t keylen,
+                            const void *payload, size_t len, rd_kafka_headers_t *headers,
+                            void *msg_opaque, char *errstr, size_t errlen)
+{
     for (int tries = 0;; tries++) {
         rd_kafka_resp_err_t err = rd_kafka_producev(
             rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
             RD_KAFKA_V_VALUE((void *)payload, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_END);
+            RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(msg_opaque), RD_KAFKA_V_END);
         if (!err)
             return 0; /* headers now owned by librdkafka */
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && tries < 600) {

@@ -77,12 +77,24 @@ typedef struct cm_kafka_dr {
  * outlive the producer). linger_ms < 0 = librdkafka default. */
 rd_kafka_t *cm_kafka_producer_new(const char *brokers, const char *client_id, cm_kafka_dr *dr,
                                   int linger_ms, char *errstr, size_t errlen);
+/* The same producer with its own delivery-report callback and opaque
+ * (librdkafka's dr_msg_cb; m->_private is the record's msg_opaque from
+ * cm_kafka_produce_opaque): a caller that waits for its own records (the
+ * gateway answers each HTTP request once its records are acknowledged). */
+typedef void (*cm_kafka_delivery_fn)(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque);
+rd_kafka_t *cm_kafka_producer_new_cb(const char *brokers, const char *client_id,
+                                     cm_kafka_delivery_fn on_report, void *opaque, int linger_ms,
+                                     char *errstr, size_t errlen);
 /* Produces a copy of payload. headers (may be NULL) is owned by the call on
  * success and on failure. Retries internally while the queue is full. The
  * record may belong to an open transaction of a transactional producer. */
 int cm_kafka_produce(rd_kafka_t *rk, const char *topic, const char *key, size_t keylen,
                      const void *payload, size_t len, rd_kafka_headers_t *headers, char *errstr,
                      size_t errlen);
+/* The same with a per-record opaque handed to the delivery report. */
+int cm_kafka_produce_opaque(rd_kafka_t *rk, const char *topic, const char *key, size_t keylen,
+                            const void *payload, size_t len, rd_kafka_headers_t *headers,
+                            void *msg_opaque, char *errstr, size_t errlen);
 /* Serves delivery reports until the out queue is empty or timeout_ms pass.
  * Returns 0 when every record queued since the last call was delivered,
  * -1 on timeout or when any failed (errstr says which). Resets dr->failed. */

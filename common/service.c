@@ -258,7 +258,9 @@ int cm_service_main(const cm_service_def *d, int argc, char **argv)
         cm_log_error("http listener: %s", err);
         goto cleanup;
     }
-    if (d->io.redis_once) {
+    if (d->io.no_redis) {
+        /* nothing to connect: readiness counts Redis as up */
+    } else if (d->io.redis_once) {
         s->redis = cm_redis_connect(s->cfg->redis_url, 5000, err, sizeof(err));
         if (!s->redis) {
             cm_log_error("redis: %s", err);

@@ -11,10 +11,10 @@
  *              init hook, HTTP (/healthz /readyz /metrics), Redis,
  *              producer, consumer, start hook
  *   loop       while cm_service_run: poll a batch with a short wait,
- *              on_batch, on_tick; readiness and lag every second; a fatal
- *              Kafka error stops the service (cm_kafka_fatal: kafka.h)
- *   teardown   on_stop (drain), consumer close (commits stored offsets),
- *              producer flush, cleanup hook, Redis, HTTP
+ *              on_batch, on_tick (a service that consumes nothing waits
+ *              in on_tick: the loop then only calls the hooks); readiness and lag every second; a
+ * fatal Kafka error stops the service (cm_kafka_fatal: kafka.h) teardown   on_stop (drain),
+ * consumer close (commits stored offsets), producer flush, cleanup hook, Redis, HTTP
  *
  * Offsets: a batch's offsets are stored only after its effects are
  * durable. on_batch returns CM_BATCH_DONE when they are (the runtime
@@ -104,6 +104,7 @@ typedef struct cm_service_def {
     /* Connections: Redis, the producer, what is consumed. */
     struct {
         int redis_once; /* 1: one attempt at start, failure is fatal; 0: wait for Redis */
+        int no_redis;   /* 1: the service uses no Redis (s->redis stays NULL) */
         /* NULL: an idempotent producer (linger 5 ms) counting into s->dr,
          * flushed at teardown. A hook's producer is only destroyed. */
         rd_kafka_t *(*producer_new)(cm_service *s, void *app, char *errstr, size_t errlen);

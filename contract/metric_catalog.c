@@ -147,13 +147,37 @@ static const row rows[CT_M_COUNT] = {
     [CT_M_REPORTER_INVOICES] =
         GAUGE(REPORTER, "arrears_reporter_invoices", "invoices held in the aggregates"),
     [CT_M_REPORTER_LAG] = LAG(REPORTER, CT_LAG_REPORTER_NAME, CT_LAG_REPORTER_HELP),
+
+    [CT_M_GATEWAY_REQ_202] = COUNTER(GATEWAY, "arrears_gateway_requests_total{code=\"202\"}",
+                                     "HTTP answers of the public listener by status code"),
+    [CT_M_GATEWAY_REQ_400] = COUNTER(GATEWAY, "arrears_gateway_requests_total{code=\"400\"}",
+                                     "HTTP answers of the public listener by status code"),
+    [CT_M_GATEWAY_REQ_401] = COUNTER(GATEWAY, "arrears_gateway_requests_total{code=\"401\"}",
+                                     "HTTP answers of the public listener by status code"),
+    [CT_M_GATEWAY_REQ_404] = COUNTER(GATEWAY, "arrears_gateway_requests_total{code=\"404\"}",
+                                     "HTTP answers of the public listener by status code"),
+    [CT_M_GATEWAY_REQ_405] = COUNTER(GATEWAY, "arrears_gateway_requests_total{code=\"405\"}",
+                                     "HTTP answers of the public listener by status code"),
+    [CT_M_GATEWAY_REQ_413] = COUNTER(GATEWAY, "arrears_gateway_requests_total{code=\"413\"}",
+                                     "HTTP answers of the public listener by status code"),
+    [CT_M_GATEWAY_REQ_415] = COUNTER(GATEWAY, "arrears_gateway_requests_total{code=\"415\"}",
+                                     "HTTP answers of the public listener by status code"),
+    [CT_M_GATEWAY_REQ_429] = COUNTER(GATEWAY, "arrears_gateway_requests_total{code=\"429\"}",
+                                     "HTTP answers of the public listener by status code"),
+    [CT_M_GATEWAY_REQ_500] = COUNTER(GATEWAY, "arrears_gateway_requests_total{code=\"500\"}",
+                                     "HTTP answers of the public listener by status code"),
+    [CT_M_GATEWAY_REQ_503] = COUNTER(GATEWAY, "arrears_gateway_requests_total{code=\"503\"}",
+                                     "HTTP answers of the public listener by status code"),
+    [CT_M_GATEWAY_ACCEPTED] = COUNTER(GATEWAY, "arrears_gateway_events_total{result=\"accepted\"}",
+                                      "events posted by outcome"),
+    [CT_M_GATEWAY_REJECTED] = COUNTER(GATEWAY, "arrears_gateway_events_total{result=\"rejected\"}",
+                                      "events posted by outcome"),
 };
 
 static const char *const service_names[CT_SVC_COUNT] = {
-    [CT_SVC_INGEST] = "ingest",
-    [CT_SVC_SCHEDULER] = "scheduler",
-    [CT_SVC_NOTIFIER] = "notifier",
-    [CT_SVC_REPORTER] = "reporter",
+    [CT_SVC_INGEST] = "ingest",     [CT_SVC_SCHEDULER] = "scheduler",
+    [CT_SVC_NOTIFIER] = "notifier", [CT_SVC_REPORTER] = "reporter",
+    [CT_SVC_GATEWAY] = "gateway",
 };
 
 static const char *const kind_names[] = {

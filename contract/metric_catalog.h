@@ -36,10 +36,11 @@ typedef enum ct_service {
     CT_SVC_SCHEDULER,
     CT_SVC_NOTIFIER,
     CT_SVC_REPORTER,
+    CT_SVC_GATEWAY,
     CT_SVC_COUNT
 } ct_service;
 
-/* "ingest", "scheduler", "notifier", "reporter"; "" when out of range. */
+/* "ingest", "scheduler", "notifier", "reporter", "gateway"; "" when out of range. */
 const char *ct_service_name(ct_service s);
 
 typedef enum ct_metric_kind { CT_MK_COUNTER = 0, CT_MK_GAUGE, CT_MK_HISTOGRAM } ct_metric_kind;
@@ -106,6 +107,19 @@ typedef enum ct_metric {
     CT_M_REPORTER_SNAPSHOT_BYTES,   /* arrears_reporter_snapshot_bytes */
     CT_M_REPORTER_INVOICES,         /* arrears_reporter_invoices */
     CT_M_REPORTER_LAG,              /* arrears_reporter_lag (runtime) */
+    /* gateway (services/gateway/handle.c): answers by status code, events */
+    CT_M_GATEWAY_REQ_202,  /* arrears_gateway_requests_total{code="202"} */
+    CT_M_GATEWAY_REQ_400,  /* arrears_gateway_requests_total{code="400"} */
+    CT_M_GATEWAY_REQ_401,  /* arrears_gateway_requests_total{code="401"} */
+    CT_M_GATEWAY_REQ_404,  /* arrears_gateway_requests_total{code="404"} */
+    CT_M_GATEWAY_REQ_405,  /* arrears_gateway_requests_total{code="405"} */
+    CT_M_GATEWAY_REQ_413,  /* arrears_gateway_requests_total{code="413"} */
+    CT_M_GATEWAY_REQ_415,  /* arrears_gateway_requests_total{code="415"} */
+    CT_M_GATEWAY_REQ_429,  /* arrears_gateway_requests_total{code="429"} */
+    CT_M_GATEWAY_REQ_500,  /* arrears_gateway_requests_total{code="500"} */
+    CT_M_GATEWAY_REQ_503,  /* arrears_gateway_requests_total{code="503"} */
+    CT_M_GATEWAY_ACCEPTED, /* arrears_gateway_events_total{result="accepted"} */
+    CT_M_GATEWAY_REJECTED, /* arrears_gateway_events_total{result="rejected"} */
     CT_M_COUNT
 } ct_metric;
 
