@@ -178,9 +178,24 @@ static int tool_http_results(tool_http_batch *b, const char *body, size_t len)
 
 enum tool_http_next tool_http_answer(tool_http_batch *b, long status, const char *body, size_t len)
 {
+    /* answers that fail the whole batch, and whether the run can go on */
+    static const struct {
+        long status;
+        const char *why;
+        enum tool_http_next next;
+    } whole[] = {
+        {401, "401 Unauthorized: check --token or ARREARS_GATEWAY_TOKEN", TOOL_HTTP_STOP},
+        {413, "413 Payload Too Large: try a smaller --batch", TOOL_HTTP_DONE},
+        {415, "415 Unsupported Media Type: is the URL a gateway's?", TOOL_HTTP_DONE},
+    };
     char why[128];
     for (int i = 0; i < b->n; i++)
         b->items[i].failed = 0, b->items[i].reason[0] = 0;
+    for (size_t k = 0; k < sizeof(whole) / sizeof(whole[0]); k++)
+        if (status == whole[k].status) {
+            tool_http_fail_all(b, whole[k].why);
+            return whole[k].next;
+        }
     switch (status) {
     case 200:
     case 202:
@@ -190,15 +205,6 @@ enum tool_http_next tool_http_answer(tool_http_batch *b, long status, const char
     case 400:
         if (tool_http_results(b, body, len) != 0)
             tool_http_fail_all(b, "400 Bad Request (no per-event results)");
-        return TOOL_HTTP_DONE;
-    case 401:
-        tool_http_fail_all(b, "401 Unauthorized: check --token or ARREARS_GATEWAY_TOKEN");
-        return TOOL_HTTP_STOP;
-    case 413:
-        tool_http_fail_all(b, "413 Payload Too Large: try a smaller --batch");
-        return TOOL_HTTP_DONE;
-    case 415:
-        tool_http_fail_all(b, "415 Unsupported Media Type: is the URL a gateway's?");
         return TOOL_HTTP_DONE;
     case 429:
     case 503:

@@ -40,6 +40,9 @@ Rules (ids as printed):
                stateless service has no egress to Redis (6379)
   exposure     an Ingress routes only to Service ports that end on a
                container's "public" port, never on the http port
+  monitor      with ServiceMonitors: every Deployment's metrics Service is
+               selected by one, on a port of that Service's; none selects a
+               Service of a public port
   settings     every ARREARS_* variable is one the services know
   clock        ARREARS_CLOCK unset in prod
   config       ARREARS_POLICY / ARREARS_TEMPLATES_DIR are mounted ConfigMaps
@@ -414,11 +417,29 @@ class Checker:
             for t in conv["produces"]:
                 self.check("acls", u_id, allowed("topic", prefix + t, "Write"), "no Write on %s%s" % (prefix, t))
 
+    def monitor(self):
+        mons = self.of("ServiceMonitor")
+        if not mons:
+            return
+        def scraped(svc):
+            labels = svc["metadata"].get("labels") or {}
+            names = {p.get("name") for p in svc["spec"].get("ports") or []}
+            return [m for m in mons if self.label_selects(m["spec"].get("selector"), labels)
+                    and any(e.get("port") in names for e in m["spec"].get("endpoints") or [])]
+        for d, svc_name, labels, ports in self.pods():
+            mine = [s for s in self.of("Service") if self.selects(s["spec"].get("selector"), labels)]
+            metrics = [s for s in mine if any(p.get("targetPort") in ("http", ports.get("http")) for p in s["spec"].get("ports") or [])]
+            self.check("monitor", d, any(scraped(s) for s in metrics), "no ServiceMonitor scrapes its metrics Service")
+            for s in mine:
+                if any(p.get("targetPort") in ("public", ports.get("public")) for p in s["spec"].get("ports") or []):
+                    self.check("monitor", self.ident(s), not scraped(s), "a public Service must not be scraped as metrics")
+
     def run(self):
         self.workloads()
         self.deployments()
         self.netpol()
         self.exposure()
+        self.monitor()
         self.keda()
         self.strimzi()
 
