@@ -2,7 +2,8 @@
  * publish inbound events to arrears.
  *
  *   arrears-publish [--format auto|csv|jsonl] [--paced] [--tenant T]
- *                   [--source S] [--dry-run] [--progress SECONDS] [FILE...]
+ *                   [--source S] [--dry-run] [--progress SECONDS]
+ *                   [--http URL [--token T] [--batch N]] [FILE...]
  *
  * Reads CloudEvents 1.0 JSON lines (structured mode, one event a line) or a
  * flat CSV with a header row and a `type` column (docs/publishing.md lists
@@ -21,8 +22,18 @@
  * --paced: waits until the shared clock (ARREARS_CLOCK, scaled or wall)
  * reaches each event's `time` before producing it, so a ledger plays out
  * as a billing system would publish it. Events already in the past go out
- * at once. */
+ * at once.
+ *
+ * --http URL: the same events go through arrears-gateway instead of Kafka
+ * (docs/gateway.md): batches of --batch (default 100) events POSTed as
+ * application/cloudevents-batch+json on one kept-alive libcurl connection,
+ * with the bearer token of --token or ARREARS_GATEWAY_TOKEN. What a batch
+ * is and what an answer means is http_lib.c's; this file sends, retries a
+ * 429 or 503 (or a transport error) after Retry-After at most 5 times, and
+ * names each refused event as "FILE:LINE: rejected by the gateway: ...".
+ * A 401 stops the run: no later batch could pass either. */
 #include <ctype.h>
+#include <curl/curl.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <jansson.h>
@@ -31,9 +42,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "clock.h"
+#include "http_lib.h"
 #include "kafka.h"
 #include "log.h"
 #include "publish_lib.h"
@@ -54,6 +68,14 @@ typedef struct tool_pub {
     uint64_t read, published, rejected, delivered, failed;
     int progress_s;
     int64_t last_progress_ms, last_time_ms;
+    /* --http */
+    const char *http_url, *token;
+    char endpoint[2048];
+    int batch_max, http_stop;
+    uint64_t batches;
+    CURL *curl;
+    struct curl_slist *headers;
+    tool_http_batch batch;
 } tool_pub;
 
 static void tool_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -110,10 +132,187 @@ static int tool_pace(tool_pub *p, int64_t t)
     }
 }
 
+/* ------------------------------------------------------------------ --http */
+
+static size_t tool_http_on_body(char *data, size_t size, size_t n, void *opaque)
+{
+    cm_buf *b = opaque;
+    return cm_buf_add(b, data, size * n) == 0 ? size * n : 0;
+}
+
+static size_t tool_http_on_header(char *data, size_t size, size_t n, void *opaque)
+{
+    char *retry_after = opaque; /* 64 bytes */
+    size_t len = size * n;
+    if (len > 12 && !strncasecmp(data, "Retry-After:", 12)) {
+        size_t k = 12, e = len;
+        while (k < e && (data[k] == ' ' || data[k] == '\t'))
+            k++;
+        while (e > k && (data[e - 1] == '\r' || data[e - 1] == '\n' || data[e - 1] == ' '))
+            e--;
+        snprintf(retry_after, 64, "%.*s", (int)(e - k), data + k);
+    }
+    return len;
+}
+
+static int tool_http_open(tool_pub *p)
+{
+    char auth[4096];
+    if (tool_http_events_url(p->http_url, p->endpoint, sizeof(p->endpoint)) != 0) {
+        fprintf(stderr, "arrears-publish: --http: not an http(s)://host[:port][/path] URL: %s\n",
+                p->http_url);
+        return -1;
+    }
+    if (tool_http_batch_init(&p->batch, p->batch_max) != 0 ||
+        curl_global_init(CURL_GLOBAL_DEFAULT) != 0 || !(p->curl = curl_easy_init()))
+        return -1;
+    p->headers = curl_slist_append(NULL, "Content-Type: application/cloudevents-batch+json; "
+                                         "charset=utf-8");
+    p->headers = curl_slist_append(p->headers, "Accept: application/json");
+    p->headers = curl_slist_append(p->headers, "Expect:"); /* no 100-continue round trip */
+    if (p->token && *p->token) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", p->token);
+        p->headers = curl_slist_append(p->headers, auth);
+    }
+    curl_easy_setopt(p->curl, CURLOPT_URL, p->endpoint);
+    curl_easy_setopt(p->curl, CURLOPT_HTTPHEADER, p->headers);
+    curl_easy_setopt(p->curl, CURLOPT_USERAGENT, "arrears-publish/" ARREARS_VERSION);
+    curl_easy_setopt(p->curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(p->curl, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(p->curl, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(p->curl, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(p->curl, CURLOPT_WRITEFUNCTION, tool_http_on_body);
+    curl_easy_setopt(p->curl, CURLOPT_HEADERFUNCTION, tool_http_on_header);
+    return p->headers ? 0 : -1;
+}
+
+static void tool_http_close(tool_pub *p)
+{
+    if (p->curl)
+        curl_easy_cleanup(p->curl);
+    curl_slist_free_all(p->headers);
+    tool_http_batch_free(&p->batch);
+    if (p->http_url)
+        curl_global_cleanup();
+    p->curl = NULL;
+    p->headers = NULL;
+}
+
+/* Sleeps s seconds unless interrupted (progress lines go on). */
+static void tool_http_wait(tool_pub *p, int s)
+{
+    int64_t until = cm_clock_real_ms() + (int64_t)s * 1000;
+    while (cm_service_run && cm_clock_real_ms() < until) {
+        usleep(100 * 1000);
+        tool_progress(p, 0);
+    }
+}
+
+/* POSTs the batch until it is answered (retrying 429, 503 and transport
+ * errors at most TOOL_HTTP_RETRIES times) and counts its events. 0, or -1
+ * when the run must stop (401, interrupted). */
+static int tool_http_flush(tool_pub *p)
+{
+    tool_http_batch *b = &p->batch;
+    size_t len;
+    const char *body = tool_http_batch_body(b, &len);
+    cm_buf resp = CM_BUF_INIT;
+    enum tool_http_next next = TOOL_HTTP_RETRY;
+    int tries = 0, failed = 0;
+    char why[CURL_ERROR_SIZE + 64];
+
+    if (!b->n)
+        return 0;
+    p->batches++;
+    if (!body) {
+        for (int i = 0; i < b->n; i++)
+            snprintf(b->items[i].reason, sizeof(b->items[i].reason), "out of memory"),
+                b->items[i].failed = 1;
+        next = TOOL_HTTP_DONE;
+    }
+    while (next == TOOL_HTTP_RETRY) {
+        char retry_after[64] = "", cerr[CURL_ERROR_SIZE] = "";
+        long status = 0;
+        CURLcode rc;
+        cm_buf_reset(&resp);
+        curl_easy_setopt(p->curl, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(p->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+        curl_easy_setopt(p->curl, CURLOPT_WRITEDATA, &resp);
+        curl_easy_setopt(p->curl, CURLOPT_HEADERDATA, retry_after);
+        curl_easy_setopt(p->curl, CURLOPT_ERRORBUFFER, cerr);
+        rc = curl_easy_perform(p->curl);
+        if (rc == CURLE_OK) {
+            curl_easy_getinfo(p->curl, CURLINFO_RESPONSE_CODE, &status);
+            next = tool_http_answer(b, status, resp.p, resp.len);
+            if (next != TOOL_HTTP_RETRY)
+                break;
+            snprintf(why, sizeof(why), "HTTP %ld", status);
+        } else {
+            snprintf(why, sizeof(why), "%s", cerr[0] ? cerr : curl_easy_strerror(rc));
+        }
+        if (tries++ >= TOOL_HTTP_RETRIES || !cm_service_run) {
+            for (int i = 0; i < b->n; i++) {
+                b->items[i].failed = 1;
+                snprintf(b->items[i].reason, sizeof(b->items[i].reason),
+                         "%s, %d attempts: giving up", why, tries);
+            }
+            break;
+        }
+        {
+            /* transport errors back off 1, 2, 4... s; answers say how long */
+            int wait = tool_http_retry_after(rc == CURLE_OK ? retry_after : NULL,
+                                             cm_clock_real_ms() / 1000, 1 << (tries - 1));
+            fprintf(stderr, "arrears-publish: batch %" PRIu64 ": %s, retrying in %d s (%d/%d)\n",
+                    p->batches, why, wait, tries, TOOL_HTTP_RETRIES);
+            tool_http_wait(p, wait);
+        }
+    }
+    cm_buf_free(&resp);
+    for (int i = 0; i < b->n; i++)
+        failed += b->items[i].failed;
+    p->failed += (uint64_t)failed;
+    p->delivered += (uint64_t)(b->n - failed);
+    if (failed == b->n && b->n > 1 && !strcmp(b->items[0].reason, b->items[b->n - 1].reason)) {
+        /* the whole batch, for one reason (401, 413, 415, retries spent) */
+        const tool_http_item *a = &b->items[0], *z = &b->items[b->n - 1];
+        fprintf(stderr, "arrears-publish: batch %" PRIu64 " (%s:%zu .. %s:%zu, %d events): %s\n",
+                p->batches, p->fnames[a->input], a->lineno, p->fnames[z->input], z->lineno, b->n,
+                a->reason);
+    } else if (failed) {
+        int shown = 0;
+        for (int i = 0; i < b->n && shown < 20; i++)
+            if (b->items[i].failed && ++shown)
+                fprintf(stderr, "arrears-publish: %s:%zu: rejected by the gateway: %s\n",
+                        p->fnames[b->items[i].input], b->items[i].lineno, b->items[i].reason);
+        fprintf(stderr, "arrears-publish: batch %" PRIu64 ": %d of %d event(s) not accepted%s\n",
+                p->batches, failed, b->n, failed > shown ? " (first 20 shown)" : "");
+    }
+    tool_http_batch_reset(b);
+    tool_progress(p, 0);
+    if (next == TOOL_HTTP_STOP)
+        p->http_stop = 1;
+    return p->http_stop || !cm_service_run ? -1 : 0;
+}
+
+static int tool_http_emit(tool_pub *p, const char *payload, size_t len, size_t lineno)
+{
+    int full = tool_http_batch_add(&p->batch, payload, len, p->fidx, lineno);
+    if (full < 0) {
+        fprintf(stderr, "arrears-publish: %s:%zu: out of memory\n", p->fname, lineno);
+        p->failed++;
+        return -1;
+    }
+    p->published++;
+    return full ? tool_http_flush(p) : 0;
+}
+
 static int tool_emit(tool_pub *p, const char *key, const char *payload, size_t len, int64_t t,
                      size_t lineno)
 {
     rd_kafka_resp_err_t err;
+    /* paced: what is batched goes out before waiting for the next event */
+    if (p->paced && p->curl && cm_clock_real_delay_ms(t) > 0 && tool_http_flush(p) != 0)
+        return -1;
     if (p->paced && tool_pace(p, t) != 0)
         return -1;
     p->last_time_ms = t;
@@ -123,6 +322,8 @@ static int tool_emit(tool_pub *p, const char *key, const char *payload, size_t l
         p->delivered++;
         return 0;
     }
+    if (p->curl)
+        return tool_http_emit(p, payload, len, lineno);
     for (;;) {
         err = rd_kafka_producev(
             p->rk, RD_KAFKA_V_TOPIC(p->topic), RD_KAFKA_V_KEY(key, strlen(key)),
@@ -303,9 +504,15 @@ static void tool_pub_usage(FILE *f)
             "  --source S               CloudEvents source of CSV rows (default arrears-publish)\n"
             "  --dry-run                print 'key<TAB>event' lines instead of publishing\n"
             "  --progress SECONDS       a progress line on stderr every SECONDS\n"
+            "  --http URL               POST through arrears-gateway instead of Kafka\n"
+            "                           (URL without a path: URL/v1/events)\n"
+            "  --token T                the gateway's bearer token (default:\n"
+            "                           ARREARS_GATEWAY_TOKEN)\n"
+            "  --batch N                events per POST with --http, 1..1000 (default 100)\n"
             "  --help, --version\n\n"
             "Settings (environment): ARREARS_KAFKA_BROKERS, ARREARS_TOPIC_PREFIX,\n"
-            "ARREARS_CLOCK, ARREARS_KAFKA_<PROPERTY>. CSV columns: docs/publishing.md.\n"
+            "ARREARS_CLOCK, ARREARS_KAFKA_<PROPERTY>, ARREARS_GATEWAY_TOKEN.\n"
+            "CSV columns, --http: docs/publishing.md.\n"
             "Exit: 0 all published; 1 some lines rejected or deliveries failed; 2 usage or\n"
             "configuration error.\n");
 }
@@ -324,6 +531,7 @@ int main(int argc, char **argv)
     memset(&p, 0, sizeof(p));
     p.o.tenant = "default";
     p.o.source = "arrears-publish";
+    p.batch_max = TOOL_HTTP_BATCH_DEFAULT;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -337,7 +545,8 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--dry-run")) {
             p.dry_run = 1;
         } else if (!strcmp(a, "--format") || !strcmp(a, "--tenant") || !strcmp(a, "--source") ||
-                   !strcmp(a, "--progress")) {
+                   !strcmp(a, "--progress") || !strcmp(a, "--http") || !strcmp(a, "--token") ||
+                   !strcmp(a, "--batch")) {
             if (!v || !*v) {
                 fprintf(stderr, "arrears-publish: %s needs a value\n", a);
                 return 2;
@@ -354,6 +563,17 @@ int main(int argc, char **argv)
                 p.o.tenant_given = 1;
             } else if (!strcmp(a, "--source")) {
                 p.o.source = v;
+            } else if (!strcmp(a, "--http")) {
+                p.http_url = v;
+            } else if (!strcmp(a, "--token")) {
+                p.token = v;
+            } else if (!strcmp(a, "--batch")) {
+                p.batch_max = atoi(v);
+                if (p.batch_max < 1 || p.batch_max > TOOL_HTTP_BATCH_MAX) {
+                    fprintf(stderr, "arrears-publish: --batch: events in 1..%d\n",
+                            TOOL_HTTP_BATCH_MAX);
+                    return 2;
+                }
             } else {
                 p.progress_s = atoi(v);
                 if (p.progress_s < 1 || p.progress_s > 3600) {
@@ -382,7 +602,14 @@ int main(int argc, char **argv)
     }
     cm_service_signals();
     cm_settings_topic(tool_pub_settings, "inbound", p.topic, sizeof(p.topic));
-    if (!p.dry_run) {
+    if (!p.token)
+        p.token = getenv("ARREARS_GATEWAY_TOKEN");
+    if (p.http_url && !p.dry_run) {
+        if (tool_http_open(&p) != 0) {
+            tool_http_close(&p);
+            return 2;
+        }
+    } else if (!p.dry_run) {
         conf = cm_kafka_conf_new(cm_settings_str(tool_pub_settings, "ARREARS_KAFKA_BROKERS"),
                                  "arrears-publish", err, sizeof(err));
         if (!conf || rd_kafka_conf_set(conf, "enable.idempotence", "true", err, sizeof(err)) ||
@@ -429,6 +656,12 @@ int main(int argc, char **argv)
         }
         if (rc != 0)
             break;
+    }
+    if (p.curl) {
+        /* the last, partial batch (not after a 401 or an interrupt) */
+        if (!p.http_stop && cm_service_run)
+            tool_http_flush(&p);
+        tool_http_close(&p);
     }
     if (p.rk) {
         /* Every record queued so far gets its report (or times out). */

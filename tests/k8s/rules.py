@@ -24,9 +24,25 @@ Rules (ids as printed):
   pdb          a PodDisruptionBudget selects every Deployment
   metrics      a Service selects every Deployment on its http port
   http         ARREARS_HTTP_ADDR = 0.0.0.0:<the service's port> = containerPort
-  group        ARREARS_GROUP_ID set
+  public       any other ARREARS_*_ADDR listener (the gateway's public one) =
+               0.0.0.0:<containerPort "public">, and never the http port
+  group        ARREARS_GROUP_ID set (services that consume)
   secrets      Redis URL, Kafka SASL password and provider credentials come
-               from Secrets, never literal values
+               from Secrets, never literal values; a service that consumes
+               nothing (the gateway) holds no state: no Redis URL
+  deployment   every service of docs/conventions.md has a Deployment
+  hpa          a service that consumes nothing is scaled by an autoscaling/v2
+               HorizontalPodAutoscaler on CPU (min >= 1, max >= min), never
+               by a ScaledObject (it has no lag)
+  netpol       with NetworkPolicies: default deny covers every pod; every
+               containerPort is let in by some policy; the http (health,
+               metrics) port only from namespaces, never from anywhere; a
+               stateless service has no egress to Redis (6379)
+  exposure     an Ingress routes only to Service ports that end on a
+               container's "public" port, never on the http port
+  monitor      with ServiceMonitors: every Deployment's metrics Service is
+               selected by one, on a port of that Service's; none selects a
+               Service of a public port
   settings     every ARREARS_* variable is one the services know
   clock        ARREARS_CLOCK unset in prod
   config       ARREARS_POLICY / ARREARS_TEMPLATES_DIR are mounted ConfigMaps
@@ -47,7 +63,11 @@ SECRET_ENV = {"ARREARS_REDIS_URL", "ARREARS_KAFKA_SASL_PASSWORD", "ARREARS_SMTP_
               "ARREARS_SMTP_USER", "ARREARS_SMTP_PASSWORD", "ARREARS_SMS_URL",
               "ARREARS_SMS_ACCOUNT", "ARREARS_SMS_TOKEN", "ARREARS_WEBHOOK_SECRET",
               "ARREARS_PAYLINK_SECRET"}
-SERVICE_ENV = {"ARREARS_POLICY", "ARREARS_TEMPLATES_DIR"} | SECRET_ENV
+# Service-specific settings besides the shared ones (docs/<service>.md).
+SERVICE_ENV = {"ARREARS_POLICY", "ARREARS_TEMPLATES_DIR",
+               "ARREARS_GATEWAY_ADDR", "ARREARS_GATEWAY_TOKENS_FILE", "ARREARS_GATEWAY_RATE",
+               "ARREARS_GATEWAY_MAX_BODY", "ARREARS_GATEWAY_BATCH_MAX"} | SECRET_ENV
+REDIS_PORT = 6379
 POD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
 
 
@@ -64,7 +84,7 @@ def parse_conventions(path):
             svc = cells[0]
             words = lambda cell: [w for w in re.findall(r"[a-z][a-z.]*[a-z]", cell) if w in topics]
             services[svc] = {
-                "group": cells[2],
+                "group": cells[2] if cells[2].startswith("arrears-") else None,
                 "consumes": words(cells[3]),
                 "produces": words(re.sub(r"\(.*?\)", "", cells[4])),
                 "port": int(cells[5].rsplit(":", 1)[1]),
@@ -133,6 +153,24 @@ class Checker:
         ml = (selector or {}).get("matchLabels", selector or {})
         return bool(ml) and all(labels.get(k) == v for k, v in ml.items())
 
+    @staticmethod
+    def label_selects(selector, labels):
+        """A metav1.LabelSelector (matchLabels and matchExpressions); {} selects all."""
+        sel = selector or {}
+        if not all(labels.get(k) == v for k, v in (sel.get("matchLabels") or {}).items()):
+            return False
+        for e in sel.get("matchExpressions") or []:
+            k, op, vals = e.get("key"), e.get("operator"), e.get("values") or []
+            if not {"In": lambda: labels.get(k) in vals, "NotIn": lambda: labels.get(k) not in vals,
+                    "Exists": lambda: k in labels, "DoesNotExist": lambda: k not in labels}.get(op, lambda: False)():
+                return False
+        return True
+
+    def stateless(self, svc):
+        """A service that consumes nothing: no group, no Redis, no lag."""
+        conv = self.services.get(svc)
+        return conv is not None and not conv["consumes"]
+
     # -- workloads ---------------------------------------------------------
     def workloads(self):
         for dep in [o for o in self.objs if o["kind"] in POD_KINDS]:
@@ -185,12 +223,21 @@ class Checker:
                                          and any(p.get("targetPort") in ("http", conv["port"]) for p in s["spec"].get("ports", []))
                                          for s in self.of("Service")),
                    "no Service exposes its http port")
-        self.check("group", where, env.get("ARREARS_GROUP_ID", ("", ""))[0] in ("value", "configmap"),
-                   "ARREARS_GROUP_ID must be set")
+        for name in sorted(n for n in env if re.fullmatch(r"ARREARS_[A-Z]+_ADDR", n) and n != "ARREARS_HTTP_ADDR"):
+            self.check("public", where, env[name][1] == "0.0.0.0:%s" % ports.get("public")
+                       and ports.get("public") != conv["port"],
+                       "%s %r must be 0.0.0.0:<containerPort public %r>, apart from the http port"
+                       % (name, env[name][1], ports.get("public")))
+        if conv["group"]:
+            self.check("group", where, env.get("ARREARS_GROUP_ID", ("", ""))[0] in ("value", "configmap"),
+                       "ARREARS_GROUP_ID must be set")
         for name in sorted(SECRET_ENV & set(env)):
             self.check("secrets", where, env[name][0] == "secret", "%s must come from a Secret, not a literal" % name)
-        for name in ("ARREARS_REDIS_URL", "ARREARS_KAFKA_SASL_PASSWORD"):
+        for name in ("ARREARS_KAFKA_SASL_PASSWORD",) + (() if self.stateless(svc) else ("ARREARS_REDIS_URL",)):
             self.check("secrets", where, env.get(name, ("",))[0] == "secret", "%s must be set from a Secret" % name)
+        if self.stateless(svc):
+            self.check("secrets", where, "ARREARS_REDIS_URL" not in env,
+                       "%s consumes nothing and holds no state: no ARREARS_REDIS_URL" % svc)
         for name in sorted(n for n in env if n.startswith("ARREARS_")):
             self.check("settings", where, name in self.settings or name in SERVICE_ENV or name.startswith("ARREARS_KAFKA_"),
                        "%s is not a setting the services know (docs/conventions.md)" % name)
@@ -256,8 +303,87 @@ class Checker:
                                    "TriggerAuthentication env %s not in container %s" % (e["name"], cname))
         if self.of("ScaledObject"):
             for dep in self.of("Deployment"):
-                if self.service_of(dep) in self.services:
+                svc = self.service_of(dep)
+                if svc in self.services and not self.stateless(svc):
                     self.check("keda-ref", self.ident(dep), dep["metadata"]["name"] in scaled, "no ScaledObject for its consumer group")
+                elif svc in self.services:
+                    self.check("hpa", self.ident(dep), dep["metadata"]["name"] not in scaled,
+                               "consumes nothing: a ScaledObject has no lag to follow (use the CPU HPA)")
+
+    # -- deployments, HPA --------------------------------------------------
+    def deployments(self):
+        deps = {self.service_of(d): d for d in self.of("Deployment")}
+        for svc in sorted(self.services):
+            self.check("deployment", "service " + svc, svc in deps, "no Deployment arrears-%s" % svc)
+        hpas = self.of("HorizontalPodAutoscaler")
+        for svc, dep in sorted(deps.items()):
+            if not self.stateless(svc):
+                continue
+            d = self.ident(dep)
+            mine = [h for h in hpas if (h["spec"].get("scaleTargetRef") or {}).get("name") == dep["metadata"]["name"]
+                    and (h["spec"].get("scaleTargetRef") or {}).get("kind") == "Deployment"]
+            if not self.check("hpa", d, len(mine) == 1, "needs exactly one HorizontalPodAutoscaler (got %d)" % len(mine)):
+                continue
+            h = mine[0]["spec"]
+            mn, mx = h.get("minReplicas", 1), h.get("maxReplicas")
+            cpu = [m for m in h.get("metrics") or [] if m.get("type") == "Resource"
+                   and (m.get("resource") or {}).get("name") == "cpu"]
+            self.check("hpa", self.ident(mine[0]), mine[0].get("apiVersion") == "autoscaling/v2" and bool(cpu)
+                       and isinstance(mn, int) and mn >= 1 and isinstance(mx, int) and mx >= mn,
+                       "must be autoscaling/v2 on cpu with 1 <= minReplicas <= maxReplicas (got %r..%r)" % (mn, mx))
+
+    # -- network policies, Ingress -------------------------------------------
+    def pods(self):
+        """(deployment id, service, pod labels, {port name: number}) of every Deployment."""
+        for dep in self.of("Deployment"):
+            tmpl = dep["spec"]["template"]
+            ports = {}
+            for c in tmpl["spec"]["containers"]:
+                ports.update({p.get("name") or str(p["containerPort"]): p["containerPort"] for p in c.get("ports") or []})
+            yield self.ident(dep), self.service_of(dep), tmpl["metadata"].get("labels") or {}, ports
+
+    def netpol(self):
+        pols = self.of("NetworkPolicy")
+        if not pols:
+            return
+        for d, svc, labels, ports in self.pods():
+            mine = [p for p in pols if self.label_selects(p["spec"].get("podSelector"), labels)]
+            types = lambda p: p["spec"].get("policyTypes") or ["Ingress"]
+            self.check("netpol", d, any(set(types(p)) >= {"Ingress", "Egress"} and not p["spec"].get("ingress")
+                                        and not p["spec"].get("egress") for p in mine),
+                       "no default-deny NetworkPolicy selects its pods")
+            for name, num in sorted(ports.items()):
+                peers = [r.get("from") for p in mine if "Ingress" in types(p) for r in p["spec"].get("ingress") or []
+                         if not r.get("ports") or any(q.get("port") in (name, num) for q in r["ports"])]
+                self.check("netpol", "%s port %s" % (d, name), bool(peers), "no NetworkPolicy lets traffic in")
+                if name == "http":
+                    self.check("netpol", "%s port %s" % (d, name), all(f and all("namespaceSelector" in x or "podSelector" in x
+                                                                                  for x in f) for f in peers),
+                               "the health/metrics port must be open to selected namespaces only, never to anywhere")
+            if self.stateless(svc):
+                redis = [p["metadata"]["name"] for p in mine if "Egress" in types(p) for r in p["spec"].get("egress") or []
+                         if not r.get("ports") or any(q.get("port") == REDIS_PORT for q in r["ports"])]
+                self.check("netpol", d, not redis, "holds no state, yet %s allow egress to Redis" % redis)
+
+    def exposure(self):
+        for ing in self.of("Ingress"):
+            spec = ing["spec"]
+            backs = [spec["defaultBackend"]] if spec.get("defaultBackend") else []
+            for r in spec.get("rules") or []:
+                backs += [p.get("backend") or {} for p in (r.get("http") or {}).get("paths") or []]
+            for b in backs:
+                ref = b.get("service") or {}
+                svc = self.find("Service", ref.get("name"))
+                w = "%s backend %s" % (self.ident(ing), ref.get("name"))
+                if not self.check("exposure", w, svc is not None, "Service not in the render"):
+                    continue
+                want = (ref.get("port") or {})
+                sp = [p for p in svc["spec"].get("ports") or [] if p.get("name") == want.get("name") or p.get("port") == want.get("number")]
+                targets = {p.get("targetPort", p.get("port")) for p in sp}
+                pub = {num for _, _, labels, ports in self.pods() if self.selects(svc["spec"].get("selector"), labels)
+                       for name, num in ports.items() if name == "public"}
+                self.check("exposure", w, bool(sp) and all(t == "public" or t in pub for t in targets),
+                           "must route to a container's public port only, not %r" % sorted(map(str, targets)))
 
     # -- Strimzi -----------------------------------------------------------
     def strimzi(self):
@@ -284,14 +410,36 @@ class Checker:
                            and op in (a.get("operations") or [a.get("operation")])
                            and a.get("type", "allow") == "allow" for a in acls)
             u_id = self.ident(u)
-            self.check("acls", u_id, allowed("group", conv["group"], "Read"), "no Read on group %s" % conv["group"])
+            if conv["group"]:
+                self.check("acls", u_id, allowed("group", conv["group"], "Read"), "no Read on group %s" % conv["group"])
             for t in conv["consumes"]:
                 self.check("acls", u_id, allowed("topic", prefix + t, "Read"), "no Read on %s%s" % (prefix, t))
             for t in conv["produces"]:
                 self.check("acls", u_id, allowed("topic", prefix + t, "Write"), "no Write on %s%s" % (prefix, t))
 
+    def monitor(self):
+        mons = self.of("ServiceMonitor")
+        if not mons:
+            return
+        def scraped(svc):
+            labels = svc["metadata"].get("labels") or {}
+            names = {p.get("name") for p in svc["spec"].get("ports") or []}
+            return [m for m in mons if self.label_selects(m["spec"].get("selector"), labels)
+                    and any(e.get("port") in names for e in m["spec"].get("endpoints") or [])]
+        for d, svc_name, labels, ports in self.pods():
+            mine = [s for s in self.of("Service") if self.selects(s["spec"].get("selector"), labels)]
+            metrics = [s for s in mine if any(p.get("targetPort") in ("http", ports.get("http")) for p in s["spec"].get("ports") or [])]
+            self.check("monitor", d, any(scraped(s) for s in metrics), "no ServiceMonitor scrapes its metrics Service")
+            for s in mine:
+                if any(p.get("targetPort") in ("public", ports.get("public")) for p in s["spec"].get("ports") or []):
+                    self.check("monitor", self.ident(s), not scraped(s), "a public Service must not be scraped as metrics")
+
     def run(self):
         self.workloads()
+        self.deployments()
+        self.netpol()
+        self.exposure()
+        self.monitor()
         self.keda()
         self.strimzi()
 
