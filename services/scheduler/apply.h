@@ -77,7 +77,7 @@ typedef struct sch_ctx {
      * channel and local day (owned; sch_fire_groups sends them) */
     sch_gathered *gath;
     size_t ngath, capgath;
-    int pulling; /* sch_fire_groups is firing a step due later the same day */
+    int pulling;   /* sch_fire_groups is firing a step due later the same day */
     int remitting; /* an agency's remittance is being applied: no interest claim (the
                     * agency collected on the placed balance, interest included) */
     /* an instalment reminder being decided (apply.c plan_fire), for its
