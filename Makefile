@@ -1,4 +1,4 @@
-# Makefile -- builds the four arrears services, their tools and tests.
+# Makefile -- builds the five arrears services, their tools and tests.
 #
 #   make                 build bin/arrears-*
 #   make test            unit + integration (+ fuzz smoke, k8s validation)
