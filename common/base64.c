@@ -71,9 +71,9 @@ static int value_of(int c)
     return -1;
 }
 
-long cm_base64_decode(const char *in, size_t len, unsigned char *out)
+static long decode(const char *in, size_t len, unsigned char *out, int url)
 {
-    while (len > 0 && in[len - 1] == '=')
+    while (!url && len > 0 && in[len - 1] == '=')
         len--;
     if (len % 4 == 1)
         return -1;
@@ -81,7 +81,10 @@ long cm_base64_decode(const char *in, size_t len, unsigned char *out)
     unsigned acc = 0;
     int bits = 0;
     for (size_t i = 0; i < len; i++) {
-        int v = value_of((unsigned char)in[i]);
+        int c = (unsigned char)in[i];
+        if (url && (c == '+' || c == '/'))
+            return -1;
+        int v = url && c == '-' ? 62 : url && c == '_' ? 63 : value_of(c);
         if (v < 0)
             return -1;
         acc = (acc << 6) | (unsigned)v;
@@ -93,4 +96,14 @@ long cm_base64_decode(const char *in, size_t len, unsigned char *out)
         }
     }
     return (long)o;
+}
+
+long cm_base64_decode(const char *in, size_t len, unsigned char *out)
+{
+    return decode(in, len, out, 0);
+}
+
+long cm_base64url_decode(const char *in, size_t len, unsigned char *out)
+{
+    return decode(in, len, out, 1);
 }

@@ -19,5 +19,7 @@ char *cm_base64_dup(const void *in, size_t n);
  * out (at least 3 * (len / 4) + 3 bytes). Returns the decoded length, or
  * -1 on a byte outside the alphabet or an impossible length. */
 long cm_base64_decode(const char *in, size_t len, unsigned char *out);
+/* The URL-safe alphabet, unpadded ('=', '+' and '/' refused); out as above. */
+long cm_base64url_decode(const char *in, size_t len, unsigned char *out);
 
 #endif
