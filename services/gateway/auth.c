@@ -11,21 +11,12 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "str.h"
-
-int gw_hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
 
 /* The credential of one line (value: the hash, or the whsec_ secret). */
 static int parse_value(const char *v, size_t n, int webhook, gw_cred *c, char *why, size_t whylen)
@@ -38,7 +29,7 @@ static int parse_value(const char *v, size_t n, int webhook, gw_cred *c, char *w
         }
         memcpy(secret, v, n);
         secret[n] = 0;
-        long kl = gw_webhook_key(secret, c->key, sizeof c->key);
+        long kl = cm_whsec_key(secret, c->key, sizeof c->key);
         if (kl < 0) {
             snprintf(why, whylen, "expected TENANT whsec_<base64> (at most %zu bytes of key)",
                      sizeof c->key);
@@ -53,7 +44,7 @@ static int parse_value(const char *v, size_t n, int webhook, gw_cred *c, char *w
         return -1;
     }
     for (int i = 0; i < 32; i++) {
-        int hi = gw_hexval((unsigned char)v[2 * i]), lo = gw_hexval((unsigned char)v[2 * i + 1]);
+        int hi = cm_hexval((unsigned char)v[2 * i]), lo = cm_hexval((unsigned char)v[2 * i + 1]);
         if (hi < 0 || lo < 0) {
             snprintf(why, whylen, "the hash is not hexadecimal");
             return -1;
@@ -196,8 +187,7 @@ void gw_auth_free(gw_auth *a)
 
 const gw_cred *gw_auth_check(const gw_auth *a, const char *authorization)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int mdlen = 0;
+    unsigned char md[32];
     const gw_cred *found = NULL;
     if (!a || !authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
         return NULL;
@@ -207,10 +197,11 @@ const gw_cred *gw_auth_check(const gw_auth *a, const char *authorization)
     size_t n = strlen(tok);
     while (n && tok[n - 1] == ' ')
         n--;
-    if (n == 0 || EVP_Digest(tok, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32)
+    if (n == 0)
         return NULL;
+    cm_sha256(tok, n, md);
     for (size_t i = 0; i < a->n; i++) {
-        int same = !a->creds[i].webhook && CRYPTO_memcmp(md, a->creds[i].hash, 32) == 0;
+        int same = !a->creds[i].webhook && cm_equal_ct(md, a->creds[i].hash, 32);
         if (same && !found)
             found = &a->creds[i];
     }

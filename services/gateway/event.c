@@ -12,6 +12,8 @@
  * refused) rather than the arena reader. */
 #include "gateway.h"
 
+#include "crypto.h"
+
 #include <ctype.h>
 #include <jansson.h>
 #include <stdlib.h>
@@ -66,8 +68,8 @@ static char *pct_decode(const char *s)
         return NULL;
     for (size_t i = 0; i < n; i++) {
         int hi, lo;
-        if (s[i] == '%' && i + 2 < n && (hi = gw_hexval((unsigned char)s[i + 1])) >= 0 &&
-            (lo = gw_hexval((unsigned char)s[i + 2])) >= 0) {
+        if (s[i] == '%' && i + 2 < n && (hi = cm_hexval((unsigned char)s[i + 1])) >= 0 &&
+            (lo = cm_hexval((unsigned char)s[i + 2])) >= 0) {
             out[o++] = (char)(hi << 4 | lo);
             i += 2;
         } else {

@@ -61,15 +61,10 @@ int gw_auth_parse_secrets(gw_auth *a, const char *text, char *errstr, size_t err
 /* Reads and adds a file: tokens (webhook 0) or webhook secrets (1). */
 int gw_auth_load(gw_auth *a, const char *path, int webhook, char *errstr, size_t errlen);
 void gw_auth_free(gw_auth *a);
-/* The value of a hex digit, or -1. */
-int gw_hexval(int c);
 /* The credential of an `Authorization` header value (`Bearer <token>`),
  * compared in constant time against every entry; NULL when absent or
  * unknown. */
 const gw_cred *gw_auth_check(const gw_auth *a, const char *authorization);
-/* webhook.c: the key of a `whsec_<base64>` secret into key; its length, or
- * -1 when it is not one or is longer than keymax. */
-long gw_webhook_key(const char *secret, unsigned char *key, size_t keymax);
 /* The credential whose webhook key signed "id.timestamp.body" as one of
  * the v1 signatures of the webhook-signature header says, with timestamp
  * (unix seconds) within 5 minutes of now_s; NULL otherwise. */

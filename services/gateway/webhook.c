@@ -9,31 +9,13 @@
  * captured request cannot be replayed later. */
 #include "gateway.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base64.h"
+#include "crypto.h"
 
 #define TOLERANCE_S 300
-
-long gw_webhook_key(const char *secret, unsigned char *key, size_t keymax)
-{
-    if (!secret || strncmp(secret, "whsec_", 6) != 0)
-        return -1;
-    const char *b = secret + 6;
-    size_t n = strlen(b);
-    unsigned char tmp[256];
-    if (n == 0 || 3 * (n / 4) + 3 > sizeof tmp)
-        return -1;
-    long kl = cm_base64_decode(b, n, tmp);
-    if (kl <= 0 || (size_t)kl > keymax)
-        return -1;
-    memcpy(key, tmp, (size_t)kl);
-    return kl;
-}
 
 /* 1 when one of the header's v1 signatures is mac's base64. */
 static int listed(const char *header, const char *b64, size_t b64len)
@@ -44,7 +26,7 @@ static int listed(const char *header, const char *b64, size_t b64len)
             p++;
         size_t n = strcspn(p, " ");
         if (n == 3 + b64len && !strncmp(p, "v1,", 3))
-            found |= CRYPTO_memcmp(p + 3, b64, b64len) == 0;
+            found |= cm_equal_ct(p + 3, b64, b64len);
         p += n;
     }
     return found;
@@ -65,13 +47,11 @@ const gw_cred *gw_auth_webhook(const gw_auth *a, const char *id, const char *tim
     const gw_cred *found = NULL;
     for (size_t i = 0; !msg.oom && i < a->n; i++) {
         const gw_cred *c = &a->creds[i];
-        unsigned char mac[EVP_MAX_MD_SIZE];
-        unsigned int maclen = 0;
+        unsigned char mac[32];
         char b64[64];
-        if (!c->webhook || !HMAC(EVP_sha256(), c->key, (int)c->keylen, (const unsigned char *)msg.p,
-                                 msg.len, mac, &maclen))
+        if (!c->webhook || cm_hmac_sha256(c->key, c->keylen, msg.p, msg.len, mac) < 0)
             continue;
-        size_t bl = cm_base64_encode(mac, maclen, b64);
+        size_t bl = cm_base64_encode(mac, 32, b64);
         if (listed(signature, b64, bl) && !found)
             found = c;
     }

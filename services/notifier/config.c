@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "crypto.h"
 #include "sign.h"
 
 #define F(n, s)                                                                                    \
@@ -180,7 +181,7 @@ void ntf_config_free(ntf_config *c)
 int ntf_config_check(const ntf_tenant_cfg *t, char *errstr, size_t errlen)
 {
     unsigned char key[512];
-    if (t->webhook_secret && ntf_webhook_secret_key(t->webhook_secret, key, sizeof key) < 0) {
+    if (t->webhook_secret && cm_whsec_key(t->webhook_secret, key, sizeof key) < 0) {
         snprintf(errstr, errlen, "webhook_secret: must be whsec_<base64 key>");
         return -1;
     }

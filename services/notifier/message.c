@@ -37,8 +37,8 @@ void ntf_message_id(const char *command_id, const char *domain, char *out, size_
 {
     unsigned char h[32];
     char hex[65];
-    ntf_sha256(command_id, strlen(command_id), h);
-    ntf_hex(h, 16, hex);
+    cm_sha256(command_id, strlen(command_id), h);
+    cm_hex(h, 16, hex);
     snprintf(out, outlen, "<ntf.%s@%s>", hex, domain && *domain ? domain : "arrears.invalid");
 }
 

@@ -19,29 +19,17 @@
 #include "buf.h"
 #include "crypto.h"
 
-long ntf_webhook_secret_key(const char *secret, unsigned char *key, size_t keymax)
-{
-    if (!secret || strncmp(secret, "whsec_", 6) != 0)
-        return -1;
-    const char *b = secret + 6;
-    size_t n = strlen(b);
-    if (n == 0 || 3 * (n / 4) + 3 > keymax)
-        return -1;
-    long kl = cm_base64_decode(b, n, key);
-    return kl > 0 ? kl : -1;
-}
-
 int ntf_webhook_sign(const char *secret, const char *id, int64_t timestamp, const char *body,
                      size_t len, char *out, size_t outlen)
 {
     unsigned char key[512], mac[32];
-    long kl = ntf_webhook_secret_key(secret, key, sizeof key);
+    long kl = cm_whsec_key(secret, key, sizeof key);
     if (kl < 0 || outlen < 64)
         return -1;
     cm_buf msg = CM_BUF_INIT;
     cm_buf_printf(&msg, "%s.%lld.", id, (long long)timestamp);
     cm_buf_add(&msg, body, len);
-    int rc = msg.oom ? -1 : ntf_hmac_sha256(key, (size_t)kl, msg.p, msg.len, mac);
+    int rc = msg.oom ? -1 : cm_hmac_sha256(key, (size_t)kl, msg.p, msg.len, mac);
     cm_buf_free(&msg);
     if (rc < 0)
         return -1;
@@ -74,7 +62,7 @@ char *ntf_paylink_token(const char *secret, const char *tenant, const char *cust
     o += cm_base64url_encode(payload, pl, tok + o);
     free(payload);
     unsigned char mac[32];
-    if (ntf_hmac_sha256(secret, strlen(secret), tok, o, mac) < 0) {
+    if (cm_hmac_sha256(secret, strlen(secret), tok, o, mac) < 0) {
         free(tok);
         return NULL;
     }

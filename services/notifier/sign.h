@@ -7,10 +7,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Checks a Standard Webhooks secret "whsec_<base64>" and decodes its key
- * into key (at least 256 bytes); returns the key length or -1. */
-long ntf_webhook_secret_key(const char *secret, unsigned char *key, size_t keymax);
-
 /* "v1,<base64 HMAC-SHA256(key, id "." timestamp "." body)>" into out (at
  * least 64 bytes). secret is "whsec_<base64>". -1 on a bad secret. */
 int ntf_webhook_sign(const char *secret, const char *id, int64_t timestamp, const char *body,

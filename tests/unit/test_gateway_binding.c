@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "../../services/gateway/gateway.h"
+#include "crypto.h"
 
 /* any 64 hex digits */
 #define ACME_HASH "e8a5b9a0fb7a5b0e0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"
@@ -218,10 +219,10 @@ static void webhook_signatures(void **state)
     const char *secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
     const char *body = "{\"test\": 2432232314}", *id = "msg_p5jXN8AQM9LWM0D4loKWxJek";
     const char *sig = "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=";
-    assert_true(gw_webhook_key(secret, key, sizeof key) > 0);
-    assert_int_equal(gw_webhook_key("whsec_", key, sizeof key), -1);
-    assert_int_equal(gw_webhook_key("whsec_not base64!", key, sizeof key), -1);
-    assert_int_equal(gw_webhook_key("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", key, sizeof key), -1);
+    assert_true(cm_whsec_key(secret, key, sizeof key) > 0);
+    assert_int_equal(cm_whsec_key("whsec_", key, sizeof key), -1);
+    assert_int_equal(cm_whsec_key("whsec_not base64!", key, sizeof key), -1);
+    assert_int_equal(cm_whsec_key("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", key, sizeof key), -1);
     gw_auth_init(&a);
     assert_int_equal(
         gw_auth_parse(&a, "acme 1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0\n",

@@ -19,6 +19,7 @@
 #include <openssl/hmac.h>
 
 #include "../../services/gateway/gateway.h"
+#include "crypto.h"
 #include "base64.h"
 
 /* printf %s s3cret | sha256sum */
@@ -305,7 +306,7 @@ static void sign(const char *id, long long ts, const char *body, char *out)
     unsigned char key[64], mac[32];
     unsigned int maclen = 0;
     char msg[2048];
-    long kl = gw_webhook_key(WHSEC, key, sizeof key);
+    long kl = cm_whsec_key(WHSEC, key, sizeof key);
     assert_true(kl > 0);
     int n = snprintf(msg, sizeof msg, "%s.%lld.%s", id, ts, body);
     assert_non_null(

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "../../services/notifier/crypto.h"
+#include "crypto.h"
 #include "base64.h"
 #include "../../services/notifier/message.h"
 #include "../../services/notifier/sign.h"
@@ -42,7 +42,7 @@ static void test_webhook_bad_secrets(void **state)
         ntf_webhook_sign("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "m", 1, "x", 1, sig, sizeof sig), -1);
     assert_int_equal(ntf_webhook_sign("whsec_", "m", 1, "x", 1, sig, sizeof sig), -1);
     assert_int_equal(ntf_webhook_sign("whsec_not base64!", "m", 1, "x", 1, sig, sizeof sig), -1);
-    assert_int_equal(ntf_webhook_secret_key("whsec_dGVzdA==", key, sizeof key), 4);
+    assert_int_equal(cm_whsec_key("whsec_dGVzdA==", key, sizeof key), 4);
     assert_memory_equal(key, "test", 4);
 }
 
