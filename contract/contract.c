@@ -66,6 +66,7 @@ const char *const ct_kind_names[CT_KIND_COUNT] = {
     [CT_KIND_REMINDER] = "reminder",     [CT_KIND_PAYMENT_THANKS] = "payment.thanks",
     [CT_KIND_CALL_TASK] = "call_task",   [CT_KIND_LETTER] = "letter",
     [CT_KIND_ESCALATION] = "escalation", [CT_KIND_INTEREST_CLAIM] = "interest_claim",
+    [CT_KIND_REVIEW] = "review",
 };
 
 const char *const ct_offer_kind_names[CT_OFFER_COUNT] = {

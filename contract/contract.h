@@ -150,6 +150,8 @@ typedef enum ct_kind {
     CT_KIND_INTEREST_CLAIM, /* "interest_claim": a debtor-facing message, like
                              * a reminder, claiming statutory interest and
                              * compensation after a late invoice was paid */
+    CT_KIND_REVIEW,         /* "review" (issue 17): a collector reads the debtor's reply
+                             * (the command's "reply"); a task on channel call_task */
     CT_KIND_COUNT
 } ct_kind;
 

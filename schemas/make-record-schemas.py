@@ -55,7 +55,7 @@ COUNT = {"type": "integer", "minimum": 0}
 CHANNEL = {"type": "string", "enum": ["email", "sms", "webhook", "call_task", "letter"]}
 KIND = {"type": "string",
         "enum": ["reminder", "payment.thanks", "call_task", "letter", "escalation",
-                 "interest_claim"]}
+                 "interest_claim", "review"]}
 NONNEG = {"type": "integer", "minimum": 0, "description": "minor units of the currency, >= 0"}
 POSITIVE = {"type": "integer", "minimum": 1, "description": "minor units of the currency, > 0"}
 OFFER_KINDS = ["discount", "settlement"]  # what settles an invoice (invoice.settled)
@@ -196,6 +196,15 @@ command = obj({
                     "description": "a rule name, printable ASCII"}, maxItems=16,
                    description="the contact rules that shaped the command "
                                "(window:moved, cap:sms,email:3/7d, ...); absent when none"),
+    "reply": obj({
+        "channel": CHANNEL,
+        "text": {"type": "string", "minLength": 1, "maxLength": 1600,
+                 "description": "what the debtor wrote, up to 1600 bytes of UTF-8"},
+        "event_id": {"type": "string", "minLength": 1,
+                     "description": "the id of the contact.replied event"},
+        "at": dict(INSTANT, description="the contact.replied's time")},
+        ["channel", "text", "event_id", "at"],
+        description="kind review (issue 17): the debtor's reply for a collector to read"),
 }, ["v", "command_id", "kind", "tenant", "channel", "template", "locale", "strategy", "variant",
     "created_at", "scheduled_at", "customer", "currency", "amounts", "invoices"])
 write("command", "command",

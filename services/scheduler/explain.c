@@ -197,6 +197,8 @@ int sch_explain_main(int argc, char **argv)
     printf("  opted out %s; ceased %s; preference %s%s\n", c->opted_out ? c->opted_out : "-",
            c->ceased ? c->ceased : "-", c->prefer ? c->prefer : "-",
            c->wrong_number ? "; phone reported wrong" : "");
+    if (c->unusable) /* issue 17: hard bounces and complaints */
+        printf("  unusable addresses (bounced or complained) %s\n", c->unusable);
     if (c->conversation) {
         day(c->conversation, d1, sizeof d1);
         printf("  last conversation %s\n", d1);
