@@ -549,8 +549,23 @@ effectiveness = report("effectiveness", {
                                  ["variant", "baseline", "difference_points",
                                   "ci95_low_points", "ci95_high_points", "z_score", "p_value",
                                   "significant", "verdict"]))},
-        ["strategy", "baseline", "variants", "comparisons"]))},
-    ["response_window_days", "rows", "experiments"])
+        ["strategy", "baseline", "variants", "comparisons"])),
+    # issue 17: what came back from the providers and the debtors
+    "deliverability": array(obj({
+        "channel": {"type": "string", "enum": ["email", "sms"]}, "template": TEXT,
+        "sent": COUNT, "delivered": COUNT, "bounced": COUNT, "hard_bounced": COUNT,
+        "complained": COUNT, "replied": COUNT,
+        "delivery_rate_percent": RATE, "bounce_rate_percent": RATE,
+        "complaint_rate_percent": RATE, "reply_rate_percent": RATE},
+        ["channel", "template", "sent", "delivered", "bounced", "hard_bounced", "complained",
+         "replied", "delivery_rate_percent", "bounce_rate_percent", "complaint_rate_percent",
+         "reply_rate_percent"]),
+        description="per channel and template, up to the end of the report's day: messages "
+                    "sent and what came back; each rate is its count over sent, in percent "
+                    "rounded half up to 2 decimals (null when none was sent)"),
+    "replies_unattributed": dict(COUNT, description="replies that followed no message sent "
+                                                    "on their channel to their debtor")},
+    ["response_window_days", "rows", "experiments", "deliverability", "replies_unattributed"])
 
 for name, s in (("aging", aging), ("kpis", kpis), ("effectiveness", effectiveness)):
     write("report-" + name, name + " report",
