@@ -215,7 +215,7 @@ static int k_phone_index(void *opaque, const char *const *tenants, const char *c
         snprintf(pset, sizeof pset, "%s%s:p:", b->phone_prefix, tenants[i]);
         const char *args[4] = {ckey, pset, customers[i], phones[i]};
         size_t lens[4] = {strlen(ckey), strlen(pset), strlen(customers[i]), strlen(phones[i])};
-        if (cm_redis_pipe_eval(b->pipe, &phone_script, 1, 3, args, lens) != 0) {
+        if (cm_redis_pipe_eval(b->pipe, &phone_script, 1, 4, args, lens) != 0) { /* 4: key + 3 */
             snprintf(errstr, errlen, "redis pipeline: out of memory");
             return -1;
         }
