@@ -26,6 +26,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "outcome.h"
 #include "clock.h"
 #include "command.h"
 
@@ -680,6 +681,18 @@ static void test_reply_member(void **state)
     assert_string_equal(d.reply.text, "Can I pay\nin May?");
     assert_string_equal(d.reply.event_id, "sms/SM1/C-1");
     assert_true(d.reply.at_ms == c.reply.at_ms);
+    /* the notifier hands it to people as is: a task with the reply */
+    ct_task t = {j, d.command_id};
+    cm_buf tb = CM_BUF_INIT;
+    assert_int_equal(ct_task_encode(&t, &tb), 0);
+    json_t *tj = json_loads(tb.p, 0, NULL);
+    ct_task back;
+    ct_command tc;
+    assert_int_equal(ct_task_decode(tj, &back, &tc, err, sizeof err), 0);
+    assert_int_equal(tc.kind, CT_KIND_REVIEW);
+    assert_string_equal(tc.reply.text, "Can I pay\nin May?");
+    json_decref(tj);
+    cm_buf_free(&tb);
     json_object_del(json_object_get(j, "reply"), "text");
     assert_int_equal(ct_command_decode(j, &d, err, sizeof err), -1);
     assert_string_equal(err, "reply.text: required");
