@@ -119,7 +119,9 @@ command = obj({
     "scheduled_at": dict(INSTANT, description="the instant the timer was due"),
     "not_after": dict(INSTANT, description="do not send after this (steps with valid_for)"),
     "customer": customer,
-    "currency": CURRENCY,
+    "currency": {"type": "string", "pattern": "^([A-Z]{3})?$",
+                 "description": "ISO 4217 code; empty only in a review (issue 17) of a debtor "
+                                "without an open invoice"},
     "amounts": obj({k: MINOR for k in ["principal", "fees", "interest", "compensation", "total"]},
                    ["principal", "fees", "interest", "compensation", "total"]),
     "invoices": array(obj({
@@ -133,7 +135,9 @@ command = obj({
         "step_name": TEXT,
         "attempt": {"type": "integer", "minimum": 1,
                     "description": "grouped commands: the invoice's ladder attempt"}},
-        ["invoice_id", "issued_on", "due_on", "currency", "outstanding_minor"]), minItems=1),
+        ["invoice_id", "issued_on", "due_on", "currency", "outstanding_minor"]),
+        description="at least one, but in a review (issue 17) of a debtor without an open "
+                    "invoice"),
     "payment": obj({"payment_id": ID, "amount_minor": MINOR, "currency": CURRENCY},
                    ["payment_id", "amount_minor", "currency"],
                    description="payment.thanks commands: the payment thanked for"),
@@ -383,7 +387,9 @@ contact = obj({
     "attempts": COUNT,
     "latency_ms": COUNT,
     "at": dict(INSTANT, description="the shared clock when the outcome was decided"),
-    "currency": CURRENCY,
+    "currency": {"type": "string", "pattern": "^([A-Z]{3})?$",
+                 "description": "the command's currency (empty: a review of a debtor without "
+                                "an open invoice, issue 17)"},
     "amount_total_minor": MINOR,
     "message_id": dict(TEXT, description="email: the Message-ID sent"),
     "reason": dict(TEXT, description="contact.failed: what went wrong"),

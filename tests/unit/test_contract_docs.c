@@ -212,6 +212,16 @@ static void make_commands(samples *out)
     js = sch_command_review("acme", "C-1", cust, open, 1, &pol, tz, &rv, now, rid, sizeof rid);
     assert_non_null(js);
     out->commands[out->ncommands++] = js;
+    /* and of a debtor without an open invoice: no currency, amounts 0 */
+    js = sch_command_review("acme", "C-1", cust, open, 0, &pol, tz, &rv, now, rid, sizeof rid);
+    assert_non_null(js);
+    json_t *nj = json_loads(js, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(nj, "currency")), "");
+    assert_int_equal(json_array_size(json_object_get(nj, "invoices")), 0);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(nj, "amounts"), "total")),
+                     0);
+    json_decref(nj);
+    out->commands[out->ncommands++] = js;
     sch_map_free(m);
     sch_policy_free(&pol);
 }
