@@ -294,6 +294,16 @@ int ct_command_encode(const ct_command *c, cm_buf *b)
         }
         cm_buf_addc(b, ']');
     }
+    if (c->has_reply) { /* issue 17: kind review */
+        const ct_command_reply *r = &c->reply;
+        const char *ch = ct_channel_name(r->channel);
+        cm_buf_adds(b, ",\"reply\":{\"channel\":");
+        cm_buf_json_str(b, ch, strlen(ch));
+        str(b, "text", r->text);
+        str(b, "event_id", r->event_id);
+        instant(b, "at", r->at_ms);
+        cm_buf_addc(b, '}');
+    }
     cm_buf_addc(b, '}');
     return b->oom ? -1 : 0;
 }

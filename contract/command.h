@@ -12,7 +12,8 @@
  * then, when present: step step_name attempt (ladder steps), not_after,
  * level (kind escalation), payment (kind payment.thanks), offer (has_offer),
  * interest_basis (has_interest_basis), risk (has_risk), plan (has_plan),
- * totals (when ntotals > 0), rules (when nrules > 0). Each
+ * totals (when ntotals > 0), rules (when nrules > 0), reply (has_reply,
+ * kind review). Each
  * element of invoices is
  *   invoice_id number issued_on due_on days_overdue currency amount_minor
  *   outstanding_minor
@@ -202,6 +203,15 @@ typedef struct ct_command_plan {
     int64_t total_paid_minor; /* paid towards the plan so far */
 } ct_command_plan;
 
+/* "reply" of a review command (issue 17): what the debtor wrote back
+ * (contact.replied), for a collector to read. */
+typedef struct ct_command_reply {
+    ct_channel channel;   /* the channel it came on */
+    const char *text;     /* up to CT_REPLY_MAX bytes of UTF-8 */
+    const char *event_id; /* the contact.replied's id; up to CT_DERIVED_ID_MAX */
+    int64_t at_ms;        /* its time */
+} ct_command_reply;
+
 /* "payment" of a payment.thanks command. */
 typedef struct ct_command_payment {
     const char *payment_id;
@@ -266,6 +276,9 @@ typedef struct ct_command {
     /* "rules" (see CT_COMMAND_RULES_MAX): rules[0..nrules) */
     size_t nrules;
     const char *rules[CT_COMMAND_RULES_MAX];
+    /* "reply" (issue 17): kind review, written last */
+    int has_reply;
+    ct_command_reply reply;
 } ct_command;
 
 /* Appends the command as compact JSON (no newline) to b. Returns 0, or -1

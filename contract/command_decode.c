@@ -16,6 +16,7 @@
 
 #include "clock.h"
 #include "decode.h"
+#include "event.h"
 #include "internal.h"
 
 #include <stdio.h>
@@ -452,6 +453,20 @@ static void d_risk(ct_dec *d, ct_command *c)
 
 /* "plan" (issue 16): amounts >= 0, 1 <= instalment <= instalments <=
  * CT_PLAN_INSTALMENTS_MAX, due_on a date. */
+/* "reply" (issue 17): a review command's reply. */
+static void d_reply(ct_dec *d, ct_command *c)
+{
+    ct_dec rd = {ct_dec_object(d, "reply", 0), "reply", d->err, d->errlen, d->failed};
+    ct_command_reply *r = &c->reply;
+    if ((c->has_reply = rd.obj != NULL)) {
+        r->text = ct_dec_str(&rd, "text", 1, CT_REPLY_MAX, 0);
+        r->event_id = ct_dec_str(&rd, "event_id", 1, CT_DERIVED_ID_MAX, CT_DEC_NOCTL);
+        r->channel = (ct_channel)d_enum(&rd, "channel", ct_channel_names, CT_CH_COUNT);
+        ct_dec_instant(&rd, "at", 1, &r->at_ms);
+        d->failed |= rd.failed;
+    }
+}
+
 static void d_plan(ct_dec *d, ct_command *c)
 {
     const json_t *o = ct_dec_object(d, "plan", 0);
@@ -598,5 +613,6 @@ int ct_command_decode(const json_t *j, ct_command *out, char *errstr, size_t err
     d_plan(&d, out);
     d_totals(&d, out);
     d_rules(&d, out);
+    d_reply(&d, out);
     return d.failed ? -1 : 0;
 }

@@ -2,7 +2,8 @@
  *
  * The only place in C where an event type, channel, call outcome, command
  * kind, outcome type, offer kind, interest scheme, fee waiver reason,
- * debtor kind, plan source or hand-off target is spelt; every service parses into the enums here.
+ * debtor kind, plan source, hand-off target or bounce kind is spelt; every service parses into the
+ * enums here.
  */
 #include "contract.h"
 #include "internal.h"
@@ -29,6 +30,10 @@ static const char *const type_names[CT_EV_COUNT] = {
     [CT_EV_ESCALATION_ACCEPTED] = "escalation.accepted",
     [CT_EV_ESCALATION_RECALLED] = "escalation.recalled",
     [CT_EV_ESCALATION_REMITTED] = "escalation.remitted",
+    [CT_EV_CONTACT_REPLIED] = "contact.replied",
+    [CT_EV_CONTACT_DELIVERED] = "contact.delivered",
+    [CT_EV_CONTACT_BOUNCED] = "contact.bounced",
+    [CT_EV_CONTACT_COMPLAINED] = "contact.complained",
     [CT_EV_ESCALATION_PLACED] = "escalation.placed",
     [CT_EV_PROMISE_KEPT] = "promise.kept",
     [CT_EV_PROMISE_BROKEN] = "promise.broken",
@@ -52,10 +57,16 @@ static const char *const call_outcome_names[CT_CALL_COUNT] = {
     [CT_CALL_WRONG_NUMBER] = "wrong_number",
 };
 
+const char *const ct_bounce_kind_names[CT_BOUNCE_COUNT] = {
+    [CT_BOUNCE_HARD] = "hard",
+    [CT_BOUNCE_SOFT] = "soft",
+};
+
 const char *const ct_kind_names[CT_KIND_COUNT] = {
     [CT_KIND_REMINDER] = "reminder",     [CT_KIND_PAYMENT_THANKS] = "payment.thanks",
     [CT_KIND_CALL_TASK] = "call_task",   [CT_KIND_LETTER] = "letter",
     [CT_KIND_ESCALATION] = "escalation", [CT_KIND_INTEREST_CLAIM] = "interest_claim",
+    [CT_KIND_REVIEW] = "review",
 };
 
 const char *const ct_offer_kind_names[CT_OFFER_COUNT] = {
@@ -214,6 +225,16 @@ ct_escalation_to ct_escalation_to_parse(const char *s, size_t n)
 const char *ct_escalation_to_name(ct_escalation_to t)
 {
     return name_of(ct_escalation_to_names, CT_TO_COUNT, t);
+}
+
+ct_bounce_kind ct_bounce_kind_parse(const char *s, size_t n)
+{
+    return (ct_bounce_kind)ct_name_lookup(ct_bounce_kind_names, CT_BOUNCE_COUNT, s, n);
+}
+
+const char *ct_bounce_kind_name(ct_bounce_kind k)
+{
+    return name_of(ct_bounce_kind_names, CT_BOUNCE_COUNT, k);
 }
 
 ct_plan_source ct_plan_source_parse(const char *s, size_t n)

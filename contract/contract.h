@@ -28,6 +28,8 @@
 #define CT_TEXT_MAX   1000 /* names, reasons, terms, ... */
 #define CT_LIST_MAX   100  /* items in tags, channels, invoice_ids, allocations */
 #define CT_NOTES_MAX  2000 /* contact.logged's notes */
+#define CT_REPLY_MAX  1600 /* contact.replied's text (issue 17: ten SMS segments) */
+#define CT_PHONE_MAX  16   /* an E.164 number: '+' and 8 to 15 digits */
 #define CT_REGION_MAX 6    /* ISO 3166-2 subdivision: "US-MA", "GB-ENG", "FR-75C" */
 #define CT_ZONES_MAX  4    /* items in customer.upserted's extra_timezones */
 #define CT_ZONE_MAX   64   /* an IANA time zone name */
@@ -68,6 +70,10 @@ typedef enum ct_type {
     CT_EV_ESCALATION_ACCEPTED, /* "escalation.accepted": the agency took the case (issue 16) */
     CT_EV_ESCALATION_RECALLED, /* "escalation.recalled": the case came back */
     CT_EV_ESCALATION_REMITTED, /* "escalation.remitted": the agency collected and paid over */
+    CT_EV_CONTACT_REPLIED,     /* "contact.replied": the debtor answered a message (issue 17) */
+    CT_EV_CONTACT_DELIVERED,   /* "contact.delivered": a provider delivered a message */
+    CT_EV_CONTACT_BOUNCED,     /* "contact.bounced": a provider could not deliver it */
+    CT_EV_CONTACT_COMPLAINED,  /* "contact.complained": the debtor marked an email as spam */
     CT_EV_INBOUND_COUNT,       /* number of inbound types */
     /* emitted by the scheduler (source CT_SCHEDULER_SOURCE) */
     CT_EV_ESCALATION_PLACED = CT_EV_INBOUND_COUNT, /* "escalation.placed": a case handed
@@ -121,6 +127,18 @@ typedef enum ct_call_outcome {
 ct_call_outcome ct_call_outcome_parse(const char *s, size_t n);
 const char *ct_call_outcome_name(ct_call_outcome o);
 
+/* --- bounces (contact.bounced's data.kind, issue 17) ------------------ */
+typedef enum ct_bounce_kind {
+    CT_BOUNCE_NONE = -1,
+    CT_BOUNCE_HARD = 0, /* "hard": the address does not work (unknown mailbox,
+                         * number not in service); it is marked unusable */
+    CT_BOUNCE_SOFT,     /* "soft": a passing failure (mailbox full, handset off) */
+    CT_BOUNCE_COUNT
+} ct_bounce_kind;
+
+ct_bounce_kind ct_bounce_kind_parse(const char *s, size_t n);
+const char *ct_bounce_kind_name(ct_bounce_kind k);
+
 /* --- command kinds (commands topic) ------------------------------------ */
 typedef enum ct_kind {
     CT_KIND_NONE = -1,
@@ -132,6 +150,8 @@ typedef enum ct_kind {
     CT_KIND_INTEREST_CLAIM, /* "interest_claim": a debtor-facing message, like
                              * a reminder, claiming statutory interest and
                              * compensation after a late invoice was paid */
+    CT_KIND_REVIEW,         /* "review" (issue 17): a collector reads the debtor's reply
+                             * (the command's "reply"); a task on channel call_task */
     CT_KIND_COUNT
 } ct_kind;
 

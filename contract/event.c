@@ -7,6 +7,7 @@
  * nothing once a problem was recorded, so a shape function reads straight
  * through and the caller checks once. */
 #include "event.h"
+#include "command.h"
 #include "internal.h"
 
 #include "clock.h"
@@ -532,6 +533,12 @@ ct_shape ct_event_shape(ct_type t)
         return CT_SHAPE_CONTACT_LOG;
     case CT_EV_CONTACT_RESUMED:
         return CT_SHAPE_RESUMED;
+    case CT_EV_CONTACT_REPLIED:
+        return CT_SHAPE_REPLY;
+    case CT_EV_CONTACT_DELIVERED:
+    case CT_EV_CONTACT_BOUNCED:
+    case CT_EV_CONTACT_COMPLAINED:
+        return CT_SHAPE_DELIVERY;
     case CT_EV_ESCALATION_PLACED:
         return CT_SHAPE_PLACEMENT;
     case CT_EV_ESCALATION_ACCEPTED:
@@ -559,6 +566,39 @@ ct_shape ct_event_shape(ct_type t)
     }
 }
 
+/* contact.ceased, contact.resumed: a channel (CT_CH_NONE: all) and the
+ * phone an SMS keyword came from (issue 17; NULL when absent). */
+static void consent(dctx *c, ct_channel *ch, const char **phone)
+{
+    *ch = channel(c, "channel", 0);
+    *phone = str(c, "phone", 0, CT_PHONE_MAX, 1);
+}
+
+/* contact.replied (issue 17): text keeps its newlines. */
+static void d_reply(dctx *c, ct_reply *r)
+{
+    r->channel = channel(c, "channel", 1);
+    r->text = str(c, "text", 1, CT_REPLY_MAX, 0);
+    r->phone = str(c, "phone", 0, CT_PHONE_MAX, 1);
+    r->provider_id = id(c, "provider_id", 0);
+}
+
+/* contact.delivered, contact.bounced, contact.complained (issue 17). */
+static void d_delivery(dctx *c, ct_delivery *r, ct_type t)
+{
+    r->channel = channel(c, "channel", 1);
+    r->command_id = str(c, "command_id", 1, CT_COMMAND_ID_MAX, 1);
+    r->template_id = id(c, "template", 1);
+    r->provider_id = id(c, "provider_id", 0);
+    r->kind = CT_BOUNCE_NONE;
+    r->address = NULL;
+    if (t == CT_EV_CONTACT_BOUNCED) {
+        r->kind = (ct_bounce_kind)name_in(c, "kind", 1, ct_bounce_kind_names, CT_BOUNCE_COUNT,
+                                          "kind", "must be hard or soft");
+        r->address = str(c, "address", 0, 254, 1);
+    }
+}
+
 int ct_event_decode(const json_t *ev, ct_event *out, char *errstr, size_t errlen)
 {
     dctx c = {ev, "", errstr, errlen, 0};
@@ -577,8 +617,14 @@ int ct_event_decode(const json_t *ev, ct_event *out, char *errstr, size_t errlen
         out->v = (int)json_integer_value(v);
     out->type_name = str(&c, "type", 1, CT_TYPE_MAX, 1);
     ct_type t = out->type_name ? ct_type_parse(out->type_name, strlen(out->type_name)) : CT_EV_NONE;
-    /* the scheduler's own events have ids derived from command ids */
-    out->id = str(&c, "id", 1, ct_type_inbound(t) ? CT_ID_MAX : CT_DERIVED_ID_MAX, 1);
+    /* the scheduler's own events have ids derived from command ids, and
+     * ingest derives "<id>/<customer_id>" for an event that named a phone
+     * (issue 17): both longer than an id billing publishes */
+    const json_t *dphone = json_object_get(json_object_get(ev, "data"), "phone");
+    size_t idmax = ct_type_inbound(t) && !(json_is_string(dphone) && t != CT_EV_CUSTOMER_UPSERTED)
+                       ? CT_ID_MAX
+                       : CT_DERIVED_ID_MAX;
+    out->id = str(&c, "id", 1, idmax, 1);
     out->source = id(&c, "source", 1);
     out->tenant = str(&c, "tenant", 1, CT_TENANT_MAX, 1);
     if (out->tenant && strchr(out->tenant, '/'))
@@ -638,13 +684,19 @@ int ct_event_decode(const json_t *ev, ct_event *out, char *errstr, size_t errlen
         out->data.dispute.reason = text(&dc, "reason", 0);
         break;
     case CT_SHAPE_CEASED:
-        out->data.ceased.channel = channel(&dc, "channel", 0);
+        consent(&dc, &out->data.ceased.channel, &out->data.ceased.phone);
+        break;
+    case CT_SHAPE_REPLY:
+        d_reply(&dc, &out->data.reply);
+        break;
+    case CT_SHAPE_DELIVERY:
+        d_delivery(&dc, &out->data.delivery, out->type);
         break;
     case CT_SHAPE_CONTACT_LOG:
         d_contact_log(&dc, &out->data.contact_log);
         break;
     case CT_SHAPE_RESUMED:
-        out->data.resumed.channel = channel(&dc, "channel", 0);
+        consent(&dc, &out->data.resumed.channel, &out->data.resumed.phone);
         break;
     case CT_SHAPE_PLACEMENT:
         d_placement(&dc, &out->data.placement);

@@ -25,6 +25,8 @@
  *                  promise.broken (same shape)
  *   dispute        dispute.opened, dispute.resolved
  *   ceased         contact.ceased
+ *   reply          contact.replied (issue 17)
+ *   delivery       contact.delivered, contact.bounced, contact.complained
  *   contact_log    contact.logged
  *   resumed        contact.resumed
  *   placement      the scheduler's escalation.placed (issue 16)
@@ -163,6 +165,7 @@ typedef struct ct_dispute { /* dispute.opened, dispute.resolved */
 
 typedef struct ct_ceased { /* contact.ceased */
     ct_channel channel;    /* CT_CH_NONE: every channel */
+    const char *phone;     /* the number that sent STOP (issue 17); NULL when absent */
 } ct_ceased;
 
 typedef struct ct_contact_log { /* contact.logged */
@@ -177,7 +180,26 @@ typedef struct ct_contact_log { /* contact.logged */
 
 typedef struct ct_resumed { /* contact.resumed */
     ct_channel channel;     /* CT_CH_NONE: every channel */
+    const char *phone;      /* the number that sent START (issue 17); NULL when absent */
 } ct_resumed;
+
+/* The debtor's answer to a message (issue 17). */
+typedef struct ct_reply {    /* contact.replied */
+    ct_channel channel;      /* sms or email */
+    const char *text;        /* 1..CT_REPLY_MAX bytes of UTF-8 */
+    const char *phone;       /* the sender's number when the event named it; NULL otherwise */
+    const char *provider_id; /* the provider's message id; NULL when absent */
+} ct_reply;
+
+/* What a provider said about one message the notifier sent (issue 17). */
+typedef struct ct_delivery { /* contact.delivered, contact.bounced, contact.complained */
+    ct_channel channel;      /* sms or email (complained: email) */
+    const char *command_id;  /* the command the message was sent for; up to CT_COMMAND_ID_MAX */
+    const char *template_id; /* "template": the message's template name */
+    const char *provider_id; /* NULL when absent */
+    ct_bounce_kind kind;     /* bounced: hard or soft; CT_BOUNCE_NONE otherwise */
+    const char *address;     /* bounced: the address that bounced; NULL when absent */
+} ct_delivery;
 
 /* A case handed to an agency or to legal (issue 16; docs/escalation.md).
  * The case file itself goes on `escalations`; this event on `events`
@@ -300,6 +322,8 @@ typedef struct ct_event {
         ct_ceased ceased;
         ct_contact_log contact_log;
         ct_resumed resumed;
+        ct_reply reply;
+        ct_delivery delivery;
         ct_placement placement;
         ct_case_event case_event;
         ct_remittance remittance;
@@ -336,7 +360,9 @@ typedef enum ct_shape {
     CT_SHAPE_PLAN_CANCEL,
     CT_SHAPE_PLAN_OUTCOME,
     CT_SHAPE_CASE_EVENT,
-    CT_SHAPE_REMITTANCE
+    CT_SHAPE_REMITTANCE,
+    CT_SHAPE_REPLY,
+    CT_SHAPE_DELIVERY
 } ct_shape;
 
 ct_shape ct_event_shape(ct_type t);

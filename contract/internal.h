@@ -20,6 +20,7 @@ extern const char *const ct_waiver_names[CT_WAIVER_COUNT];
 extern const char *const ct_debtor_kind_names[CT_DEBTOR_COUNT];
 extern const char *const ct_plan_source_names[CT_PLAN_SRC_COUNT];
 extern const char *const ct_escalation_to_names[CT_TO_COUNT];
+extern const char *const ct_bounce_kind_names[CT_BOUNCE_COUNT];
 
 /* Index of s[0..n) in names[0..count), or -1 (s NULL: -1). */
 int ct_name_lookup(const char *const *names, int count, const char *s, size_t n);

@@ -8,6 +8,7 @@
  * message is collected (not only the first), so a publisher fixes them all
  * in one go. Fields not in the contract are ignored. docs/events.md is the
  * prose form of this file; keep them together. */
+#include "command.h"
 #include "internal.h"
 #include "validate.h"
 
@@ -749,11 +750,151 @@ static void t_dispute(vctx *c)
     f_text(c, "reason", 1);
 }
 
+/* The debtor of contact.ceased, contact.resumed and contact.replied:
+ * data.customer_id, or (issue 17) data.phone, an E.164 number ingest
+ * resolves to the customers who have it (an SMS reply names the number,
+ * not the customer). Exactly one of the two; the phone is written first
+ * (ct_verdict_for_customer puts customer_id before it). Returns the phone
+ * when the event names one, else NULL. */
+static const char *f_debtor(vctx *c)
+{
+    int has_c = !absent(cm_jv_get(c->in, "customer_id"));
+    int has_p = !absent(cm_jv_get(c->in, "phone"));
+    if (!has_p) {
+        if (!has_c)
+            bad(c, "customer_id", "required", "required (or data.phone, for sms)");
+        else
+            f_id(c, "customer_id", 1);
+        return NULL;
+    }
+    if (has_c) {
+        bad(c, "phone", "one_of", "give data.customer_id or data.phone, not both");
+        return NULL;
+    }
+    const char *phone = get_str(c, "phone", 1, CT_PHONE_MAX, 1);
+    if (!phone)
+        return NULL;
+    if (!ct_e164_valid(phone)) {
+        bad(c, "phone", "e164", "not an E.164 number (+ and 8 to 15 digits, e.g. +447700900123)");
+        return NULL;
+    }
+    put_str(c, "phone", phone);
+    return phone;
+}
+
+/* A channel member that must be one of the channels allowed[0..n)
+ * (rule "channel", message msg); returns it, or CT_CH_NONE. */
+static ct_channel f_channel_of(vctx *c, int required, const ct_channel *allowed, size_t n,
+                               const char *msg)
+{
+    const char *s = get_str(c, "channel", required, 16, 1);
+    if (!s)
+        return CT_CH_NONE;
+    ct_channel ch = ct_channel_parse(s, strlen(s));
+    for (size_t i = 0; ch != CT_CH_NONE && i < n; i++)
+        if (allowed[i] == ch) {
+            put_str(c, "channel", s);
+            return ch;
+        }
+    bad(c, "channel", "channel", msg);
+    return CT_CH_NONE;
+}
+
+/* A debtor named by phone is an SMS debtor: data.channel must be sms (ch
+ * is CT_CH_NONE when absent or already refused with a reason). */
+static void phone_needs_sms(vctx *c, const char *phone, ct_channel ch)
+{
+    if (!phone || ch == CT_CH_SMS)
+        return;
+    if (absent(cm_jv_get(c->in, "channel")))
+        bad(c, "channel", "required", "required (sms) when data.phone names the debtor");
+    else if (ch != CT_CH_NONE)
+        bad(c, "channel", "phone_sms", "must be sms when data.phone names the debtor");
+}
+
 /* contact.ceased and contact.resumed: a channel, or (absent) all. */
 static void t_contact_consent(vctx *c)
 {
+    const char *phone = f_debtor(c);
+    const char *s = get_str(c, "channel", 0, 16, 1);
+    ct_channel ch = CT_CH_NONE;
+    if (s) {
+        ch = ct_channel_parse(s, strlen(s));
+        if (ch == CT_CH_NONE)
+            bad(c, "channel", "channel", CHANNEL_MSG);
+        else
+            put_str(c, "channel", s);
+    }
+    phone_needs_sms(c, phone, ch);
+}
+
+/* contact.replied (issue 17): what the debtor wrote back, up to
+ * CT_REPLY_MAX bytes of UTF-8 (newlines kept). */
+static void t_contact_replied(vctx *c)
+{
+    static const ct_channel ok[] = {CT_CH_SMS, CT_CH_EMAIL};
+    const char *phone = f_debtor(c);
+    ct_channel ch = f_channel_of(c, 1, ok, 2, "must be sms or email");
+    if (!absent(cm_jv_get(c->in, "channel"))) /* else "required" was said */
+        phone_needs_sms(c, phone, ch);
+    const char *text = get_str(c, "text", 1, CT_REPLY_MAX, 0);
+    if (text && !ct_utf8_valid(text, strlen(text)))
+        bad(c, "text", "utf8", "not valid UTF-8");
+    else if (text)
+        put_str(c, "text", text);
+    f_id(c, "provider_id", 0);
+}
+
+/* A template name as the notifier reads one (contract/command_decode.c):
+ * no control characters or spaces, no '/', not starting with '.' or '_'. */
+static int template_ok(const char *t)
+{
+    if (t[0] == '.' || t[0] == '_' || strchr(t, '/'))
+        return 0;
+    for (; *t; t++)
+        if (*t == ' ')
+            return 0;
+    return 1;
+}
+
+/* contact.delivered, contact.bounced, contact.complained (issue 17): a
+ * provider's word on one message: its command and template (the
+ * gateway reads both from the callback URL or the Message-ID). */
+static void t_contact_delivery(vctx *c, ct_type t)
+{
+    static const ct_channel both[] = {CT_CH_SMS, CT_CH_EMAIL}, email[] = {CT_CH_EMAIL};
     f_id(c, "customer_id", 1);
-    f_channel(c, "channel", 0);
+    ct_channel ch = t == CT_EV_CONTACT_COMPLAINED
+                        ? f_channel_of(c, 1, email, 1, "must be email")
+                        : f_channel_of(c, 1, both, 2, "must be sms or email");
+    const char *cmd = get_str(c, "command_id", 1, CT_COMMAND_ID_MAX, 1);
+    if (cmd && strchr(cmd, ' '))
+        bad(c, "command_id", "chars", "must not contain spaces");
+    else if (cmd)
+        put_str(c, "command_id", cmd);
+    const char *tpl = get_str(c, "template", 1, CT_ID_MAX, 1);
+    if (tpl && !template_ok(tpl))
+        bad(c, "template", "template",
+            "a template name: no spaces or '/', not starting with '.' or '_'");
+    else if (tpl)
+        put_str(c, "template", tpl);
+    f_id(c, "provider_id", 0);
+    if (t != CT_EV_CONTACT_BOUNCED)
+        return;
+    const char *k = get_str(c, "kind", 1, 16, 1);
+    if (k && ct_bounce_kind_parse(k, strlen(k)) == CT_BOUNCE_NONE)
+        bad(c, "kind", "kind", "must be hard or soft");
+    else if (k)
+        put_str(c, "kind", k);
+    const char *a = get_str(c, "address", 0, 254, 1);
+    if (!a)
+        return;
+    if (ch == CT_CH_EMAIL && !ct_email_valid(a))
+        bad(c, "address", "email", "not an e-mail address (local@domain.tld)");
+    else if (ch == CT_CH_SMS && !ct_e164_valid(a))
+        bad(c, "address", "e164", "not an E.164 number (+ and 8 to 15 digits, e.g. +447700900123)");
+    else if (ch != CT_CH_NONE)
+        put_str(c, "address", a);
 }
 
 static void t_contact_logged(vctx *c)
@@ -919,6 +1060,14 @@ int ct_normalize_data(ct_type type, const cm_jv *data, cm_buf *out, ct_reasons *
         break;
     case CT_EV_ESCALATION_REMITTED:
         t_escalation_remitted(&c);
+        break;
+    case CT_EV_CONTACT_REPLIED:
+        t_contact_replied(&c);
+        break;
+    case CT_EV_CONTACT_DELIVERED:
+    case CT_EV_CONTACT_BOUNCED:
+    case CT_EV_CONTACT_COMPLAINED:
+        t_contact_delivery(&c, type);
         break;
     default:
         ct_reason_add(rs, "type", "type", "unknown event type '%s'", ct_type_name(type));

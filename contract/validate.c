@@ -26,6 +26,8 @@ void ct_verdict_clear(ct_verdict *r)
     r->accepted = 0;
     r->ev_type = CT_EV_NONE;
     r->key[0] = r->tenant[0] = r->source[0] = r->id[0] = r->type[0] = r->trace_id[0] = 0;
+    r->phone[0] = 0;
+    r->id_end = r->cust_at = r->dcust_at = 0;
     r->reasons.n = r->reasons.dropped = 0;
 }
 
@@ -262,6 +264,8 @@ int ct_validate(const ct_limits *cfg, const ct_message *in, ct_verdict *out, cha
     out->bodylen = 0;
     out->key[0] = out->tenant[0] = out->source[0] = out->id[0] = out->type[0] = 0;
     out->trace_id[0] = 0;
+    out->phone[0] = 0;
+    out->id_end = out->cust_at = out->dcust_at = 0;
     out->reasons.n = out->reasons.dropped = 0;
     ct_reasons *rs = &out->reasons;
 
@@ -363,10 +367,17 @@ int ct_validate(const ct_limits *cfg, const ct_message *in, ct_verdict *out, cha
         goto cleanup;
     }
 
-    const cm_jv *cv = cm_jv_get(dv, "customer_id"); /* validated by every type */
-    const char *customer = cv->u.s;
+    /* validated by every type: customer_id, or (issue 17) phone instead */
+    const cm_jv *cv = cm_jv_get(dv, "customer_id");
+    const cm_jv *pv = NULL;
+    if (!cv || cv->type != CM_JV_STRING) {
+        pv = cm_jv_get(dv, "phone");
+        cv = NULL;
+        memcpy(out->phone, pv->u.s, pv->n + 1); /* bounded: CT_PHONE_MAX */
+    }
+    const char *customer = cv ? cv->u.s : pv->u.s;
     ct_trace_id(traceparent, tenant, source, id, out->trace_id);
-    size_t lt = strlen(tenant), lc = cv->n; /* bounded: 64 + 1 + 200 < CT_KEY_MAX */
+    size_t lt = strlen(tenant), lc = cv ? cv->n : pv->n; /* bounded: 64 + 1 + 200 < CT_KEY_MAX */
     memcpy(out->key, tenant, lt);
     out->key[lt] = '/';
     memcpy(out->key + lt + 1, customer, lc + 1);
@@ -376,6 +387,7 @@ int ct_validate(const ct_limits *cfg, const ct_message *in, ct_verdict *out, cha
     cm_buf_reserve(&body, data.len + 6 * (strlen(id) + strlen(source) + lt + lc) + 256);
     cm_buf_adds(&body, "{\"v\":1,\"id\":");
     cm_buf_json_str(&body, id, strlen(id));
+    out->id_end = body.len - 1;
     cm_buf_adds(&body, ",\"source\":");
     cm_buf_json_str(&body, source, strlen(source));
     cm_buf_adds(&body, ",\"type\":");
@@ -384,11 +396,16 @@ int ct_validate(const ct_limits *cfg, const ct_message *in, ct_verdict *out, cha
     cm_buf_json_str(&body, tenant, strlen(tenant));
     cm_buf_adds(&body, ",\"time\":");
     cm_buf_json_str(&body, tbuf, strlen(tbuf));
-    cm_buf_adds(&body, ",\"customer_id\":");
-    cm_buf_json_str(&body, customer, cv->n);
+    if (cv) {
+        cm_buf_adds(&body, ",\"customer_id\":");
+        cm_buf_json_str(&body, customer, cv->n);
+    } else {
+        out->cust_at = body.len;
+    }
     cm_buf_adds(&body, ",\"trace_id\":");
     cm_buf_json_str(&body, out->trace_id, 32);
     cm_buf_adds(&body, ",\"data\":");
+    out->dcust_at = cv ? 0 : body.len + 1;
     cm_buf_add(&body, data.p, data.len);
     cm_buf_add(&body, "}", 1);
     if (body.oom)
@@ -401,10 +418,44 @@ int ct_validate(const ct_limits *cfg, const ct_message *in, ct_verdict *out, cha
     goto cleanup;
 
 nomem:
+    out->phone[0] = 0;
     snprintf(errstr, errlen, "out of memory");
     rc = -1;
 cleanup:
     cm_buf_free(&body);
     tls_data = data; /* keep the buffer for the next message */
     return rc;
+}
+
+char *ct_verdict_for_customer(const ct_verdict *v, const char *customer_id, size_t *len,
+                              char key[CT_KEY_MAX], char id[CT_PHONE_EVENT_ID_MAX + 1])
+{
+    size_t lc = customer_id ? strlen(customer_id) : 0;
+    if (!v->accepted || !v->body || !v->phone[0] || lc == 0 || lc > CT_ID_MAX ||
+        !(v->id_end < v->cust_at && v->cust_at < v->dcust_at && v->dcust_at < v->bodylen))
+        return NULL;
+    cm_buf b = CM_BUF_INIT, cj = CM_BUF_INIT;
+    cm_buf_json_str(&cj, customer_id, lc); /* "C-1", quotes included */
+    cm_buf_reserve(&b, v->bodylen + 2 * cj.len + 64);
+    cm_buf_add(&b, v->body, v->id_end);
+    cm_buf_add(&b, "/", 1);
+    cm_buf_add(&b, cj.p + 1, cj.len - 2); /* an escaped string joins an escaped string */
+    cm_buf_add(&b, v->body + v->id_end, v->cust_at - v->id_end);
+    cm_buf_adds(&b, ",\"customer_id\":");
+    cm_buf_add(&b, cj.p, cj.len);
+    cm_buf_add(&b, v->body + v->cust_at, v->dcust_at - v->cust_at);
+    cm_buf_adds(&b, "\"customer_id\":");
+    cm_buf_add(&b, cj.p, cj.len);
+    cm_buf_add(&b, ",", 1);
+    cm_buf_add(&b, v->body + v->dcust_at, v->bodylen - v->dcust_at);
+    int oom = b.oom || cj.oom;
+    cm_buf_free(&cj);
+    if (oom) {
+        cm_buf_free(&b);
+        return NULL;
+    }
+    snprintf(key, CT_KEY_MAX, "%s/%s", v->tenant, customer_id);
+    snprintf(id, CT_PHONE_EVENT_ID_MAX + 1, "%s/%s", v->id, customer_id);
+    *len = b.len;
+    return b.p;
 }

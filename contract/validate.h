@@ -92,6 +92,15 @@ typedef struct ct_verdict {
     char type[CT_TYPE_MAX + 1]; /* as published (may be unknown when refused) */
     char trace_id[33];
     ct_reasons reasons; /* refused only */
+    /* Accepted with data.phone instead of data.customer_id (contact.ceased,
+     * contact.resumed, contact.replied on sms; issue 17): the number, and
+     * body is a template with no customer_id (key is "tenant/<phone>"):
+     * it is not a canonical event until ct_verdict_for_customer names
+     * the customer. "" otherwise. */
+    char phone[CT_PHONE_MAX + 1];
+    size_t id_end;   /* phone: offset in body of the closing quote of "id" */
+    size_t cust_at;  /* phone: offset where ,"customer_id":... goes (before ,"trace_id") */
+    size_t dcust_at; /* phone: offset just after the '{' of data */
 } ct_verdict;
 
 /* Validates and normalizes one message. Returns 0 with *out filled
@@ -100,6 +109,18 @@ typedef struct ct_verdict {
 int ct_validate(const ct_limits *lim, const ct_message *in, ct_verdict *out, char *errstr,
                 size_t errlen);
 void ct_verdict_clear(ct_verdict *v);
+
+/* The canonical event of a phone-addressed verdict (v->phone non-empty)
+ * for one customer who has that phone (ingest resolves the phone; docs/
+ * ingest.md): id "<id>/<customer_id>", customer_id in the envelope and
+ * first in data, the rest as v->body. key receives "tenant/customer_id"
+ * (CT_KEY_MAX), id the derived id (CT_ID_MAX * 2 + 2 bytes). Returns the
+ * malloc'd event (caller frees) with its length in *len; NULL when
+ * customer_id is empty or longer than CT_ID_MAX, v is not phone-addressed,
+ * or memory runs out. */
+#define CT_PHONE_EVENT_ID_MAX (CT_ID_MAX * 2 + 1)
+char *ct_verdict_for_customer(const ct_verdict *v, const char *customer_id, size_t *len,
+                              char key[CT_KEY_MAX], char id[CT_PHONE_EVENT_ID_MAX + 1]);
 /* Frees what ct_validate keeps per thread. */
 void ct_thread_cleanup(void);
 

@@ -55,7 +55,7 @@ COUNT = {"type": "integer", "minimum": 0}
 CHANNEL = {"type": "string", "enum": ["email", "sms", "webhook", "call_task", "letter"]}
 KIND = {"type": "string",
         "enum": ["reminder", "payment.thanks", "call_task", "letter", "escalation",
-                 "interest_claim"]}
+                 "interest_claim", "review"]}
 NONNEG = {"type": "integer", "minimum": 0, "description": "minor units of the currency, >= 0"}
 POSITIVE = {"type": "integer", "minimum": 1, "description": "minor units of the currency, > 0"}
 OFFER_KINDS = ["discount", "settlement"]  # what settles an invoice (invoice.settled)
@@ -119,7 +119,9 @@ command = obj({
     "scheduled_at": dict(INSTANT, description="the instant the timer was due"),
     "not_after": dict(INSTANT, description="do not send after this (steps with valid_for)"),
     "customer": customer,
-    "currency": CURRENCY,
+    "currency": {"type": "string", "pattern": "^([A-Z]{3})?$",
+                 "description": "ISO 4217 code; empty only in a review (issue 17) of a debtor "
+                                "without an open invoice"},
     "amounts": obj({k: MINOR for k in ["principal", "fees", "interest", "compensation", "total"]},
                    ["principal", "fees", "interest", "compensation", "total"]),
     "invoices": array(obj({
@@ -133,7 +135,9 @@ command = obj({
         "step_name": TEXT,
         "attempt": {"type": "integer", "minimum": 1,
                     "description": "grouped commands: the invoice's ladder attempt"}},
-        ["invoice_id", "issued_on", "due_on", "currency", "outstanding_minor"]), minItems=1),
+        ["invoice_id", "issued_on", "due_on", "currency", "outstanding_minor"]),
+        description="at least one, but in a review (issue 17) of a debtor without an open "
+                    "invoice"),
     "payment": obj({"payment_id": ID, "amount_minor": MINOR, "currency": CURRENCY},
                    ["payment_id", "amount_minor", "currency"],
                    description="payment.thanks commands: the payment thanked for"),
@@ -196,6 +200,15 @@ command = obj({
                     "description": "a rule name, printable ASCII"}, maxItems=16,
                    description="the contact rules that shaped the command "
                                "(window:moved, cap:sms,email:3/7d, ...); absent when none"),
+    "reply": obj({
+        "channel": CHANNEL,
+        "text": {"type": "string", "minLength": 1, "maxLength": 1600,
+                 "description": "what the debtor wrote, up to 1600 bytes of UTF-8"},
+        "event_id": {"type": "string", "minLength": 1,
+                     "description": "the id of the contact.replied event"},
+        "at": dict(INSTANT, description="the contact.replied's time")},
+        ["channel", "text", "event_id", "at"],
+        description="kind review (issue 17): the debtor's reply for a collector to read"),
 }, ["v", "command_id", "kind", "tenant", "channel", "template", "locale", "strategy", "variant",
     "created_at", "scheduled_at", "customer", "currency", "amounts", "invoices"])
 write("command", "command",
@@ -374,7 +387,9 @@ contact = obj({
     "attempts": COUNT,
     "latency_ms": COUNT,
     "at": dict(INSTANT, description="the shared clock when the outcome was decided"),
-    "currency": CURRENCY,
+    "currency": {"type": "string", "pattern": "^([A-Z]{3})?$",
+                 "description": "the command's currency (empty: a review of a debtor without "
+                                "an open invoice, issue 17)"},
     "amount_total_minor": MINOR,
     "message_id": dict(TEXT, description="email: the Message-ID sent"),
     "reason": dict(TEXT, description="contact.failed: what went wrong"),
@@ -540,8 +555,23 @@ effectiveness = report("effectiveness", {
                                  ["variant", "baseline", "difference_points",
                                   "ci95_low_points", "ci95_high_points", "z_score", "p_value",
                                   "significant", "verdict"]))},
-        ["strategy", "baseline", "variants", "comparisons"]))},
-    ["response_window_days", "rows", "experiments"])
+        ["strategy", "baseline", "variants", "comparisons"])),
+    # issue 17: what came back from the providers and the debtors
+    "deliverability": array(obj({
+        "channel": {"type": "string", "enum": ["email", "sms"]}, "template": TEXT,
+        "sent": COUNT, "delivered": COUNT, "bounced": COUNT, "hard_bounced": COUNT,
+        "complained": COUNT, "replied": COUNT,
+        "delivery_rate_percent": RATE, "bounce_rate_percent": RATE,
+        "complaint_rate_percent": RATE, "reply_rate_percent": RATE},
+        ["channel", "template", "sent", "delivered", "bounced", "hard_bounced", "complained",
+         "replied", "delivery_rate_percent", "bounce_rate_percent", "complaint_rate_percent",
+         "reply_rate_percent"]),
+        description="per channel and template, up to the end of the report's day: messages "
+                    "sent and what came back; each rate is its count over sent, in percent "
+                    "rounded half up to 2 decimals (null when none was sent)"),
+    "replies_unattributed": dict(COUNT, description="replies that followed no message sent "
+                                                    "on their channel to their debtor")},
+    ["response_window_days", "rows", "experiments", "deliverability", "replies_unattributed"])
 
 for name, s in (("aging", aging), ("kpis", kpis), ("effectiveness", effectiveness)):
     write("report-" + name, name + " report",

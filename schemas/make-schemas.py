@@ -161,6 +161,57 @@ data["escalation.remitted"] = obj({
     ["case_id", "customer_id", "currency", "amount"])
 data["customer.upserted"]["dependentRequired"] = {"credit_limit": ["credit_currency"]}
 
+# issue 17: the way back in (the gateway publishes these). An SMS names the
+# sender's number, not the customer: contact.ceased, contact.resumed and
+# contact.replied take data.phone instead of data.customer_id (not both;
+# ingest resolves the phone to every customer who has it), and then
+# data.channel must be sms.
+PHONE = {"type": "string", "pattern": "^[+][1-9][0-9]{7,14}$",
+         "description": "E.164: the number that sent the SMS, instead of customer_id (not "
+                        "both); ingest publishes one event per customer with that phone"}
+BY_PHONE = [{"required": ["customer_id"]},
+            {"required": ["phone", "channel"], "properties": {"channel": {"const": "sms"}}}]
+for t in ("contact.ceased", "contact.resumed"):
+    data[t]["properties"]["phone"] = PHONE
+    data[t]["required"] = []
+    data[t]["anyOf"] = BY_PHONE
+COMMAND_ID = {"type": "string", "minLength": 1, "maxLength": 477,
+              "description": "the id of the command the message was sent for (the notifier "
+                             "puts it in the callback URL or the Message-ID); no control "
+                             "characters or spaces"}
+TEMPLATE = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^._/ ][^/ ]*$",
+            "description": "the message's template name: no spaces, control characters or "
+                           "'/', not starting with '.' or '_'"}
+PROVIDER_ID = dict(ID, description="the provider's id of the message (Twilio's MessageSid); "
+                                   "optional")
+data["contact.replied"] = obj({
+    "customer_id": ID, "phone": PHONE,
+    "channel": {"type": "string", "enum": ["sms", "email"],
+                "description": "sms when phone names the debtor"},
+    "text": {"type": "string", "minLength": 1, "maxLength": 1600,
+             "description": "what the debtor wrote, up to 1600 bytes of UTF-8 (newlines kept)"},
+    "provider_id": PROVIDER_ID},
+    ["channel", "text"])
+data["contact.replied"]["anyOf"] = BY_PHONE
+data["contact.delivered"] = obj({
+    "customer_id": ID, "channel": {"type": "string", "enum": ["sms", "email"]},
+    "command_id": COMMAND_ID, "template": TEMPLATE, "provider_id": PROVIDER_ID},
+    ["customer_id", "channel", "command_id", "template"])
+data["contact.bounced"] = obj({
+    "customer_id": ID, "channel": {"type": "string", "enum": ["sms", "email"]},
+    "command_id": COMMAND_ID, "template": TEMPLATE, "provider_id": PROVIDER_ID,
+    "kind": {"type": "string", "enum": ["hard", "soft"],
+             "description": "hard: the address does not work and is marked unusable until a "
+                            "customer.upserted changes it; soft: a passing failure"},
+    "address": {"type": "string", "minLength": 1, "maxLength": 254,
+                "description": "the address that bounced (an e-mail address for email, E.164 "
+                               "for sms); optional"}},
+    ["customer_id", "channel", "command_id", "template", "kind"])
+data["contact.complained"] = obj({
+    "customer_id": ID, "channel": {"type": "string", "enum": ["email"]},
+    "command_id": COMMAND_ID, "template": TEMPLATE, "provider_id": PROVIDER_ID},
+    ["customer_id", "channel", "command_id", "template"])
+
 for t, d in data.items():
     s = {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -88,8 +88,8 @@ int main(int argc, char **argv)
     free(line);
     fclose(f);
     ing_config cfg = {ING_DEFAULT_MAX_BYTES, ING_DEFAULT_MAX_DEPTH};
-    ing_backend be = {NULL, seen, mark, produce, waitd, keep, backoff};
-    ing_batch_stats st = {0, 0, 0, 0};
+    ing_backend be = {NULL, seen, mark, produce, waitd, keep, backoff, NULL, NULL};
+    ing_batch_stats st = {0};
     char err[256];
     for (size_t i = 0; i < n; i += batch) {
         size_t k = n - i < batch ? n - i : batch;

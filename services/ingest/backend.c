@@ -184,6 +184,106 @@ fail:
     return -1;
 }
 
+/* --- issue 17: the phone index (docs/ingest.md) ----------------------------
+ * <phone_prefix><tenant>:p:<phone>        set of the customer ids with that phone
+ * <phone_prefix><tenant>:c:<customer_id>  the customer's phone (string)
+ * One script per customer.upserted moves the customer from its old phone's
+ * set to its new one (or out, when the phone went), atomically; replaying
+ * the same upsert changes nothing. The set key is built in the script from
+ * ARGV (not cluster-safe: ingest's Redis is one instance). */
+static cm_redis_script phone_script = CM_REDIS_SCRIPT(
+    "local old = redis.call('GET', KEYS[1])\n"
+    "if old and old ~= ARGV[3] then redis.call('SREM', ARGV[1] .. old, ARGV[2]) end\n"
+    "if ARGV[3] ~= '' then\n"
+    "  redis.call('SADD', ARGV[1] .. ARGV[3], ARGV[2])\n"
+    "  redis.call('SET', KEYS[1], ARGV[3])\n"
+    "else\n"
+    "  redis.call('DEL', KEYS[1])\n"
+    "end\n"
+    "return 1\n");
+
+static int k_phone_index(void *opaque, const char *const *tenants, const char *const *customers,
+                         const char *const *phones, size_t n, char *errstr, size_t errlen)
+{
+    ing_kafka_redis *b = opaque;
+    if (cm_redis_script_load(b->redis, &phone_script, errstr, errlen) != 0)
+        goto fail;
+    cm_redis_pipe_reset(b->pipe);
+    for (size_t i = 0; i < n; i++) {
+        char ckey[CT_TENANT_MAX + CT_ID_MAX + 320], pset[CT_TENANT_MAX + 320];
+        snprintf(ckey, sizeof ckey, "%s%s:c:%s", b->phone_prefix, tenants[i], customers[i]);
+        snprintf(pset, sizeof pset, "%s%s:p:", b->phone_prefix, tenants[i]);
+        const char *args[4] = {ckey, pset, customers[i], phones[i]};
+        size_t lens[4] = {strlen(ckey), strlen(pset), strlen(customers[i]), strlen(phones[i])};
+        if (cm_redis_pipe_eval(b->pipe, &phone_script, 1, 4, args, lens) != 0) { /* 4: key + 3 */
+            snprintf(errstr, errlen, "redis pipeline: out of memory");
+            return -1;
+        }
+    }
+    if (cm_redis_pipe_exec(b->redis, b->pipe, errstr, errlen) != 0)
+        goto fail;
+    for (size_t i = 0; i < n; i++) {
+        redisReply *r = cm_redis_pipe_reply(b->pipe, i);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            snprintf(errstr, errlen, "redis phone index: %s", r ? r->str : "no reply");
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    if (b->ready)
+        atomic_store(&b->ready->redis_ok, 0);
+    return -1;
+}
+
+static int k_phone_lookup(void *opaque, const char *tenant, const char *phone, char ***ids,
+                          size_t *n, char *errstr, size_t errlen)
+{
+    ing_kafka_redis *b = opaque;
+    *ids = NULL;
+    *n = 0;
+    char pset[CT_TENANT_MAX + 320];
+    snprintf(pset, sizeof pset, "%s%s:p:%s", b->phone_prefix, tenant, phone);
+    const char *argv[2] = {"SMEMBERS", pset};
+    size_t lens[2] = {8, strlen(pset)};
+    redisReply *r = cm_redis_cmd_argv(b->redis, 2, argv, lens, errstr, errlen);
+    if (!r)
+        goto fail;
+    if (r->type != REDIS_REPLY_ARRAY) {
+        snprintf(errstr, errlen, "redis SMEMBERS %s: %s", pset,
+                 r->type == REDIS_REPLY_ERROR ? r->str : "not a set");
+        freeReplyObject(r);
+        goto fail;
+    }
+    if (r->elements > 0 && !(*ids = calloc(r->elements, sizeof **ids))) {
+        freeReplyObject(r);
+        snprintf(errstr, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *e = r->element[i];
+        if (e->type != REDIS_REPLY_STRING)
+            continue;
+        if (!((*ids)[*n] = strndup(e->str, e->len))) {
+            for (size_t k = 0; k < *n; k++)
+                free((*ids)[k]);
+            free(*ids);
+            *ids = NULL;
+            *n = 0;
+            freeReplyObject(r);
+            snprintf(errstr, errlen, "out of memory");
+            return -1;
+        }
+        (*n)++;
+    }
+    freeReplyObject(r);
+    return 0;
+fail:
+    if (b->ready)
+        atomic_store(&b->ready->redis_ok, 0);
+    return -1;
+}
+
 static int add_header(rd_kafka_headers_t *h, const char *name, const char *value)
 {
     return rd_kafka_header_add(h, name, -1, value, -1) == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : -1;
@@ -271,4 +371,6 @@ void ing_kafka_redis_backend(ing_kafka_redis *b, ing_backend *be)
     be->wait_delivered = k_wait;
     be->keep_going = k_keep_going;
     be->backoff = k_backoff;
+    be->phone_index = b->phone_prefix ? k_phone_index : NULL;
+    be->phone_lookup = b->phone_prefix ? k_phone_lookup : NULL;
 }

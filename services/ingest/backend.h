@@ -21,10 +21,11 @@ typedef struct ing_kafka_redis {
     cm_redis_pipe *pipe;
     const char *events_topic;
     const char *dlq_topic;
-    long long window_ms;     /* de-duplication window */
-    int delivery_timeout_ms; /* per wait for delivery reports */
-    cm_service_ready *ready; /* may be NULL; redis_ok is updated */
-    const char *prefix;      /* Redis key prefix of the window's buckets */
+    long long window_ms;      /* de-duplication window */
+    int delivery_timeout_ms;  /* per wait for delivery reports */
+    cm_service_ready *ready;  /* may be NULL; redis_ok is updated */
+    const char *prefix;       /* Redis key prefix of the window's buckets */
+    const char *phone_prefix; /* Redis key prefix of the phone index (issue 17); NULL: none */
     /* scratch argument vectors, owned; freed by ing_kafka_redis_free */
     const char **argv;
     size_t *argvlen;

@@ -20,6 +20,7 @@
 
 #include "log.h"
 
+#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -121,10 +122,28 @@ static int drop_seen(ing_record *recs, size_t n, const ing_record *prev, size_t 
 static int produce_all(const ing_backend *be, ing_record *recs, size_t n, char *errstr,
                        size_t errlen)
 {
-    for (size_t i = 0; i < n; i++)
-        if (!recs[i].drop && be->produce(be->opaque, &recs[i], errstr, errlen) != 0)
+    for (size_t i = 0; i < n; i++) {
+        if (recs[i].drop)
+            continue;
+        if (recs[i].fan) { /* an event that named a phone: one per customer */
+            for (size_t k = 0; k < recs[i].fan->n; k++)
+                if (be->produce(be->opaque, &recs[i].fan->recs[k], errstr, errlen) != 0)
+                    return -1;
+        } else if (be->produce(be->opaque, &recs[i], errstr, errlen) != 0) {
             return -1;
+        }
+    }
     return 0;
+}
+
+static void fan_free(ing_fanout *f)
+{
+    if (!f)
+        return;
+    for (size_t k = 0; k < f->n; k++)
+        free(f->recs[k].body);
+    free(f->recs);
+    free(f);
 }
 
 static int produce_and_wait(const ing_backend *be, ing_record *recs, size_t n, char *errstr,
@@ -136,6 +155,7 @@ static int produce_and_wait(const ing_backend *be, ing_record *recs, size_t n, c
 }
 
 struct ing_batch {
+    const ing_config *cfg; /* borrowed: for the DLQ record of an unknown phone */
     ing_record *recs;
     char **keys;
     unsigned char *seen;
@@ -167,8 +187,10 @@ void ing_batch_free(ing_batch *b)
         for (size_t i = 0; i < b->n; i++) {
             free(b->recs[i].body);
             free(b->recs[i].dedup_key);
+            fan_free(b->recs[i].fan);
             b->recs[i].body = NULL;
             b->recs[i].dedup_key = NULL;
+            b->recs[i].fan = NULL;
         }
     for (int i = 0; i < 2; i++)
         if (!spare[i] && b->recs && b->keys && b->seen && b->idx) {
@@ -230,6 +252,7 @@ static void *prepare_range(void *arg)
         rec->drop = 0;
         rec->body = NULL;
         rec->dedup_key = NULL;
+        rec->fan = NULL;
         rec->reason[0] = 0;
         if (ing_process(j->cfg, &j->msgs[i], &r, j->err, sizeof j->err) != 0)
             goto out;
@@ -239,7 +262,12 @@ static void *prepare_range(void *arg)
         r.body = NULL;
         memcpy(rec->key, r.key, sizeof rec->key);
         memcpy(rec->tenant, r.tenant, sizeof rec->tenant);
-        memcpy(rec->id, r.id, sizeof rec->id);
+        memcpy(rec->source, r.source, sizeof rec->source);
+        memcpy(rec->id, r.id, sizeof r.id);
+        memcpy(rec->phone, r.phone, sizeof rec->phone);
+        rec->id_end = r.id_end;
+        rec->cust_at = r.cust_at;
+        rec->dcust_at = r.dcust_at;
         memcpy(rec->type, r.type, sizeof rec->type);
         rec->ev_type = r.ev_type;
         memcpy(rec->trace_id, r.trace_id, sizeof rec->trace_id);
@@ -288,6 +316,7 @@ ing_batch *ing_batch_prepare(const ing_config *cfg, const char *dedup_prefix, co
         snprintf(errstr, errlen, "out of memory for a batch of %zu", n);
         return NULL;
     }
+    b->cfg = cfg;
     /* Validation is independent per message: split big batches over
      * threads (the last slice runs here). Records keep their order. */
     int k = prepare_threads;
@@ -334,6 +363,163 @@ ing_batch *ing_batch_prepare(const ing_config *cfg, const char *dedup_prefix, co
     return b;
 }
 
+/* --- issue 17: the phone index ------------------------------------------ */
+
+/* data.phone of the canonical customer.upserted body ("" when the customer
+ * has none) into phone. 0, or -1 when the body is unreadable. */
+static int upserted_phone(const ing_record *r, char phone[CT_PHONE_MAX + 1])
+{
+    json_error_t e;
+    json_t *j = json_loadb(r->body, r->bodylen, 0, &e);
+    if (!j)
+        return -1;
+    const char *p = json_string_value(json_object_get(json_object_get(j, "data"), "phone"));
+    snprintf(phone, CT_PHONE_MAX + 1, "%s", p ? p : "");
+    json_decref(j);
+    return 0;
+}
+
+/* The pending index updates: customer.upserted records since the last
+ * flush (their tenant, customer and phone). */
+typedef struct pending {
+    const char **tenants, **customers, **phones;
+    char (*phone)[CT_PHONE_MAX + 1];
+    size_t n;
+} pending;
+
+static int flush_index(const ing_backend *be, pending *p, char *errstr, size_t errlen)
+{
+    if (p->n == 0 || !be->phone_index)
+        return p->n = 0, 0;
+    int rc = be->phone_index(be->opaque, p->tenants, p->customers, p->phones, p->n, errstr, errlen);
+    if (rc == 0)
+        p->n = 0;
+    return rc;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Turns phone-addressed r into its fan-out over ids[0..n) (sorted), or,
+ * when n is 0, into a DLQ record naming data.phone. 0, or -1 (no memory). */
+static int resolve_one(const ing_config *cfg, ing_record *r, char **ids, size_t n, uint64_t *extra)
+{
+    if (n == 0) {
+        ct_reasons rs;
+        rs.n = rs.dropped = 0;
+        ct_reason_add(&rs, "data.phone", "unknown_phone", "no customer has this phone (%s)",
+                      r->phone);
+        size_t len = 0;
+        char *dlq = ct_dlq_record(cfg, r->in, &rs, r->tenant, r->source, r->id, r->type, &len);
+        if (!dlq)
+            return -1;
+        free(r->body);
+        r->body = dlq;
+        r->bodylen = len;
+        r->accepted = 0;
+        snprintf(r->reason, sizeof r->reason, "%s", rs.r[0].message);
+        return 0;
+    }
+    qsort(ids, n, sizeof *ids, cmp_str);
+    ing_fanout *f = calloc(1, sizeof *f);
+    if (!f || !(f->recs = calloc(n, sizeof *f->recs)))
+        return free(f), -1;
+    ct_verdict v; /* the parts of r's verdict ct_verdict_for_customer reads */
+    v.accepted = 1;
+    v.body = r->body;
+    v.bodylen = r->bodylen;
+    memcpy(v.phone, r->phone, sizeof v.phone);
+    memcpy(v.tenant, r->tenant, sizeof v.tenant);
+    memcpy(v.id, r->id, sizeof v.id - 1); /* an inbound id: at most CT_ID_MAX */
+    v.id[sizeof v.id - 1] = 0;
+    v.id_end = r->id_end;
+    v.cust_at = r->cust_at;
+    v.dcust_at = r->dcust_at;
+    for (size_t k = 0; k < n; k++) {
+        ing_record *o = &f->recs[f->n];
+        *o = *r;
+        o->fan = NULL;
+        o->body = ct_verdict_for_customer(&v, ids[k], &o->bodylen, o->key, o->id);
+        if (!o->body) {
+            if (strlen(ids[k]) == 0 || strlen(ids[k]) > CT_ID_MAX)
+                continue; /* not an id this index could hold: skipped */
+            fan_free(f);
+            return -1;
+        }
+        f->n++;
+    }
+    r->fan = f;
+    *extra += f->n ? f->n - 1 : 0;
+    return 0;
+}
+
+/* In message order: records the phone of every customer.upserted in the
+ * index, and resolves every event that named a phone against the index
+ * as it stands after the records before it. One round-trip per run of
+ * upserts and one per phone event (rare: SMS keywords and replies). */
+static int resolve_phones(ing_batch *b, const ing_backend *be, char *errstr, size_t errlen)
+{
+    pending p = {0};
+    int rc = -1;
+    size_t cap = 0;
+    for (size_t i = 0; i < b->n; i++)
+        cap += b->recs[i].accepted && !b->recs[i].drop &&
+               b->recs[i].ev_type == CT_EV_CUSTOMER_UPSERTED;
+    if (cap) {
+        p.tenants = calloc(cap, sizeof *p.tenants);
+        p.customers = calloc(cap, sizeof *p.customers);
+        p.phones = calloc(cap, sizeof *p.phones);
+        p.phone = calloc(cap, sizeof *p.phone);
+        if (!p.tenants || !p.customers || !p.phones || !p.phone) {
+            snprintf(errstr, errlen, "out of memory");
+            goto cleanup;
+        }
+    }
+    ing_batch_stats *stp = &b->st;
+    for (size_t i = 0; i < b->n; i++) {
+        ing_record *r = &b->recs[i];
+        if (!r->accepted || r->drop)
+            continue;
+        if (r->ev_type == CT_EV_CUSTOMER_UPSERTED) {
+            if (upserted_phone(r, p.phone[p.n]) != 0) {
+                snprintf(errstr, errlen, "customer.upserted %s: body unreadable", r->id);
+                goto cleanup;
+            }
+            p.tenants[p.n] = r->tenant;
+            p.customers[p.n] = r->key + strlen(r->tenant) + 1;
+            p.phones[p.n] = p.phone[p.n];
+            p.n++;
+            continue;
+        }
+        if (!r->phone[0] || r->fan)
+            continue;
+        RETRY(be, stp, "phone index", flush_index(be, &p, errstr, errlen));
+        char **ids = NULL;
+        size_t nids = 0;
+        if (be->phone_lookup)
+            RETRY(be, stp, "phone lookup",
+                  be->phone_lookup(be->opaque, r->tenant, r->phone, &ids, &nids, errstr, errlen));
+        int ok = resolve_one(b->cfg, r, ids, nids, &b->st.fanned) == 0;
+        for (size_t k = 0; k < nids; k++)
+            free(ids[k]);
+        free(ids);
+        if (!ok) {
+            snprintf(errstr, errlen, "out of memory");
+            goto cleanup;
+        }
+    }
+    RETRY(be, stp, "phone index", flush_index(be, &p, errstr, errlen));
+    rc = 0;
+cleanup:
+    free(p.tenants);
+    free(p.customers);
+    free(p.phones);
+    free(p.phone);
+    return rc;
+}
+
 int ing_batch_lookup(ing_batch *b, const ing_batch *prev, const ing_backend *be, char *errstr,
                      size_t errlen)
 {
@@ -358,6 +544,8 @@ int ing_batch_lookup(ing_batch *b, const ing_batch *prev, const ing_backend *be,
                 b->st.duplicates++;
             }
     }
+    if (resolve_phones(b, be, errstr, errlen) != 0)
+        goto cleanup;
     b->t_lookup = ms_now() - t0;
     return 0;
 cleanup:
@@ -434,6 +622,7 @@ void ing_batch_take_stats(ing_batch *b, ing_batch_stats *st)
     st->rejected += b->st.rejected;
     st->duplicates += b->st.duplicates;
     st->retries += b->st.retries;
+    st->fanned += b->st.fanned;
     memset(&b->st, 0, sizeof b->st);
 }
 

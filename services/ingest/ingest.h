@@ -51,7 +51,15 @@ char *ing_dedup_key(const char *prefix, const char *tenant, const char *source, 
 /* --- the batch loop ----------------------------------------------------- */
 
 /* One message of a batch after ing_process: what the backends need. */
-typedef struct ing_record {
+typedef struct ing_record ing_record;
+/* issue 17: the canonical events of an event that named a phone, one per
+ * customer with that phone (ing_batch_lookup; owned by its record). */
+typedef struct ing_fanout {
+    size_t n;
+    ing_record *recs; /* n accepted records (body, key, id each owned/filled) */
+} ing_fanout;
+
+struct ing_record {
     int accepted; /* canonical event (1) or DLQ record (0) */
     int drop;     /* duplicate: nothing is produced */
     char *body;   /* owned JSON */
@@ -60,12 +68,19 @@ typedef struct ing_record {
     const ing_input *in;  /* borrowed: the source message */
     char key[CT_KEY_MAX]; /* accepted: tenant/customer_id */
     char tenant[CT_TENANT_MAX + 1];
-    char id[CT_ID_MAX + 1];
-    char type[CT_TYPE_MAX + 1]; /* as published */
-    ct_type ev_type;            /* accepted: the type (CT_EV_NONE otherwise) */
+    char source[CT_ID_MAX + 1];
+    char id[CT_PHONE_EVENT_ID_MAX + 1]; /* a fan-out record's: "<id>/<customer_id>" */
+    char type[CT_TYPE_MAX + 1];         /* as published */
+    ct_type ev_type;                    /* accepted: the type (CT_EV_NONE otherwise) */
     char trace_id[33];
     char reason[256]; /* rejected: the first reason's message */
-} ing_record;
+    /* issue 17: accepted with data.phone instead of a customer (the
+     * verdict's phone and offsets); resolved by ing_batch_lookup into fan
+     * (produced instead of body), or into a DLQ record */
+    char phone[CT_PHONE_MAX + 1];
+    size_t id_end, cust_at, dcust_at;
+    ing_fanout *fan;
+};
 
 /* Backends of the batch loop. Every function returns 0, or -1 with errstr. */
 typedef struct ing_backend {
@@ -85,10 +100,22 @@ typedef struct ing_backend {
     int (*keep_going)(void *opaque);
     /* Sleeps before retry number attempt (1, 2, ...). */
     void (*backoff)(void *opaque, int attempt);
+    /* issue 17, the per-tenant phone index (docs/ingest.md; NULL: none,
+     * and an event naming a phone goes to the DLQ). Records, in order,
+     * customers[i]'s phone phones[i] ("" when it has none) in tenants[i]:
+     * a change moves the customer from its old phone's entry. One
+     * round-trip; idempotent. */
+    int (*phone_index)(void *opaque, const char *const *tenants, const char *const *customers,
+                       const char *const *phones, size_t n, char *errstr, size_t errlen);
+    /* The customers with phone in tenant: *ids a malloc'd array of
+     * malloc'd ids (the caller frees both), *n 0 when none. */
+    int (*phone_lookup)(void *opaque, const char *tenant, const char *phone, char ***ids, size_t *n,
+                        char *errstr, size_t errlen);
 } ing_backend;
 
 typedef struct ing_batch_stats {
     uint64_t accepted, rejected, duplicates, retries;
+    uint64_t fanned; /* issue 17: events beyond one because a phone named several customers */
 } ing_batch_stats;
 
 /* Processes n messages: validates each, drops duplicates (earlier in the
@@ -109,7 +136,9 @@ int ing_batch_run(const ing_config *cfg, const char *dedup_prefix, const ing_bac
  *   lookup   drops ids that are among prev's (the previous batch, whose ids
  *            may not be recorded yet; NULL when every earlier batch is
  *            recorded) or already recorded in Redis; every batch before prev
- *            must be recorded;
+ *            must be recorded; then, in message order, records the phones
+ *            of customer.upserted in the phone index and resolves each
+ *            event that named a phone (one event per customer, or the DLQ);
  *   produce  queues every surviving record, without waiting (a failure to
  *            queue is retried by deliver); for per-debtor order, only after
  *            the previous batch is delivered;

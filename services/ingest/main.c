@@ -21,6 +21,7 @@ static struct {
     int max_depth, threads, fill_ms, delivery_timeout;
     long long window_ms;
     const char *dedup_prefix;
+    const char *phone_prefix;
     ing_config cfg; /* the running service */
     char inbound[256], events[256], dlq[256];
     cm_redis_pipe *pipe;
@@ -43,6 +44,10 @@ static cm_setting table[] = {
                         400LL * 86400 * 1000, &app.window_ms),
     CM_SETTING_STR("ARREARS_INGEST_DEDUP_PREFIX", "arrears:ingest:dedup:",
                    "Redis key prefix of the de-duplication window", &app.dedup_prefix),
+    CM_SETTING_STR("ARREARS_INGEST_PHONE_PREFIX", "arrears:ingest:phone:",
+                   "Redis key prefix of the per-tenant phone index (customer.upserted's phones; "
+                   "an SMS that names a phone is published once per customer with it)",
+                   &app.phone_prefix),
     CM_SETTING_INT("ARREARS_INGEST_BATCH", "4000", "most messages handled per batch", 1, 100000,
                    &app.batch),
     CM_SETTING_DURATION("ARREARS_INGEST_BATCH_FILL", "20ms",
@@ -88,7 +93,8 @@ static int start(cm_service *s, void *a, char *errstr, size_t errlen)
                                .window_ms = app.window_ms,
                                .delivery_timeout_ms = app.delivery_timeout,
                                .ready = &s->ready,
-                               .prefix = app.dedup_prefix};
+                               .prefix = app.dedup_prefix,
+                               .phone_prefix = app.phone_prefix};
     ing_kafka_redis_backend(&app.kr, &app.be);
     cm_log_info("ingest started: %s -> %s, %s", app.inbound, app.events, app.dlq);
     snprintf(errstr, errlen, "cannot start the sender thread");

@@ -206,6 +206,94 @@ static json_t *rep_compare_json(const rep_vacc *v, const rep_vacc *b)
                      "verdict", verdict);
 }
 
+/* Deliverability (issue 17): rows per channel and template of what was
+ * sent up to end_ms and what came back, sorted by channel then template;
+ * a reply goes to the row of the last message sent to its debtor on its
+ * channel at or before it (none: replies_unattributed). Sets
+ * "deliverability" and "replies_unattributed" on rep. 0, or -1 (memory). */
+typedef struct rep_fbacc {
+    uint32_t tmpl;
+    int64_t n[REP_FB_REPLIED + 1]; /* by REP_FB_* */
+    int64_t hard;
+} rep_fbacc;
+
+static const rep_state *rep_fb_st;
+static int rep_fbacc_order(const void *a, const void *b)
+{
+    const rep_tmpl *x = &rep_fb_st->tmpls[((const rep_fbacc *)a)->tmpl];
+    const rep_tmpl *y = &rep_fb_st->tmpls[((const rep_fbacc *)b)->tmpl];
+    if (x->channel != y->channel)
+        return x->channel < y->channel ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+static int rep_deliverability(const rep_state *st, uint32_t tenant, int64_t end_ms, json_t *rep)
+{
+    const rep_list *l = &st->by_tenant[tenant].fbs;
+    rep_fbacc *acc = calloc(st->ntmpls ? st->ntmpls : 1, sizeof *acc);
+    json_t *rows = json_array();
+    int64_t unattributed = 0;
+    if (!acc || !rows) {
+        free(acc);
+        json_decref(rows);
+        return -1;
+    }
+    for (uint32_t x = 0; x < l->n; x++) {
+        const rep_fb *f = &st->fbs[l->v[x]];
+        if (f->at_ms > end_ms)
+            continue;
+        uint32_t t = f->tmpl;
+        if (f->kind == REP_FB_REPLIED) { /* the last message before it */
+            int64_t best = INT64_MIN;
+            t = REP_TMPL_NONE;
+            for (uint32_t y = 0; y < l->n; y++) {
+                const rep_fb *s = &st->fbs[l->v[y]];
+                if (s->kind == REP_FB_SENT && s->cust == f->cust && s->channel == f->channel &&
+                    s->at_ms <= f->at_ms && s->at_ms >= best) {
+                    best = s->at_ms;
+                    t = s->tmpl;
+                }
+            }
+            if (t == REP_TMPL_NONE) {
+                unattributed++;
+                continue;
+            }
+        }
+        acc[t].n[f->kind]++;
+        acc[t].hard += f->kind == REP_FB_BOUNCED && f->hard;
+    }
+    uint32_t nrow = 0;
+    for (uint32_t t = 0; t < st->ntmpls; t++)
+        if (st->tmpls[t].tenant == tenant) {
+            rep_fbacc a = acc[t];
+            a.tmpl = t;
+            acc[nrow++] = a; /* nrow <= t: compacts in place */
+        }
+    rep_fb_st = st;
+    qsort(acc, nrow, sizeof *acc, rep_fbacc_order);
+    for (uint32_t k = 0; k < nrow; k++) {
+        const rep_fbacc *a = &acc[k];
+        const rep_tmpl *tp = &st->tmpls[a->tmpl];
+        int64_t sent = a->n[REP_FB_SENT];
+        json_array_append_new(
+            rows,
+            json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:o}", "channel",
+                      ct_channel_name((ct_channel)tp->channel), "template", tp->name, "sent",
+                      (json_int_t)sent, "delivered", (json_int_t)a->n[REP_FB_DELIVERED], "bounced",
+                      (json_int_t)a->n[REP_FB_BOUNCED], "hard_bounced", (json_int_t)a->hard,
+                      "complained", (json_int_t)a->n[REP_FB_COMPLAINED], "replied",
+                      (json_int_t)a->n[REP_FB_REPLIED], "delivery_rate_percent",
+                      rep_ratio_json(a->n[REP_FB_DELIVERED], sent, 100), "bounce_rate_percent",
+                      rep_ratio_json(a->n[REP_FB_BOUNCED], sent, 100), "complaint_rate_percent",
+                      rep_ratio_json(a->n[REP_FB_COMPLAINED], sent, 100), "reply_rate_percent",
+                      rep_ratio_json(a->n[REP_FB_REPLIED], sent, 100)));
+    }
+    free(acc);
+    json_object_set_new(rep, "deliverability", rows);
+    json_object_set_new(rep, "replies_unattributed", json_integer((json_int_t)unattributed));
+    return 0;
+}
+
 json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d,
                                  int64_t generated_ms)
 {
@@ -489,6 +577,8 @@ json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d
     free(vrec);
     json_object_set_new(rep, "rows", rows);
     json_object_set_new(rep, "experiments", exps);
+    if (rep_deliverability(st, tenant, end_ms, rep) < 0)
+        goto fail;
     rows = exps = NULL;
     goto done;
 fail:

@@ -110,7 +110,11 @@ json_t *rep_normalize_inbound(const json_t *ce, char *errstr, size_t errlen)
         free(raw);
         return NULL;
     }
-    if (res.accepted) {
+    if (res.accepted && res.phone[0]) {
+        /* issue 17: only ingest's phone index can name the customers */
+        snprintf(errstr, errlen,
+                 "data.phone: unresolved (an event naming a phone needs ingest's phone index)");
+    } else if (res.accepted) {
         json_error_t jerr;
         out = json_loadb(res.body, res.bodylen, 0, &jerr);
         if (!out) {

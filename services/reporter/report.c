@@ -206,6 +206,8 @@ json_t *rep_report_build(const rep_state *st, const char *type, const char *tena
         json_object_set_new(r, "response_window_days", json_integer(REP_RESPONSE_DAYS));
         json_object_set_new(r, "rows", json_array());
         json_object_set_new(r, "experiments", json_array());
+        json_object_set_new(r, "deliverability", json_array());
+        json_object_set_new(r, "replies_unattributed", json_integer(0));
     } else {
         json_object_set_new(r, "currencies", json_array());
     }

@@ -155,6 +155,36 @@ typedef struct rep_esc {
     int64_t extra;  /* REMITTED: commission_minor; else 0 */
 } rep_esc;
 
+/* Deliverability (issue 17; docs/reports.md "deliverability"): dated
+ * facts about the messages of a (tenant, channel, template) row
+ * (rep_tmpl): each email or SMS sent (a contact.sent outcome), and what
+ * the providers and the debtor said back (contact.delivered, .bounced,
+ * .complained, .replied). A reply names no message: the report gives it
+ * to the last message sent to its debtor on its channel at or before it. */
+enum {
+    REP_FB_SENT = 1,
+    REP_FB_DELIVERED = 2,
+    REP_FB_BOUNCED = 3,
+    REP_FB_COMPLAINED = 4,
+    REP_FB_REPLIED = 5
+};
+#define REP_TMPL_NONE UINT32_MAX
+
+typedef struct rep_tmpl { /* one deliverability row */
+    uint32_t tenant;
+    uint8_t channel; /* ct_channel: email or sms */
+    char *name;      /* the template (owned) */
+} rep_tmpl;
+
+typedef struct rep_fb {
+    uint32_t tenant, cust;
+    uint32_t tmpl;   /* index into tmpls; REP_TMPL_NONE for a reply */
+    uint8_t kind;    /* REP_FB_* */
+    uint8_t channel; /* ct_channel */
+    uint8_t hard;    /* BOUNCED: 1 hard, 0 soft */
+    int64_t at_ms;   /* SENT: the outcome's at; else the event's time */
+} rep_fb;
+
 typedef struct rep_cur {
     char code[4];
     int exponent;
@@ -167,7 +197,7 @@ typedef struct rep_list {
     uint32_t n, cap;
 } rep_list;
 typedef struct rep_tlists {
-    rep_list invs, pays, proms, contacts, money, escs;
+    rep_list invs, pays, proms, contacts, money, escs, fbs;
 } rep_tlists;
 
 /* ---- costs.c ---- */
@@ -223,6 +253,10 @@ typedef struct rep_state {
     uint32_t ncases, capcases;
     rep_esc *escs;
     uint32_t nescs, capescs;
+    rep_tmpl *tmpls; /* issue 17: deliverability rows (few per tenant: found by a scan) */
+    uint32_t ntmpls, captmpls;
+    rep_fb *fbs;
+    uint32_t nfbs, capfbs;
     cm_map tenant_ix, cur_ix, inv_ix, cust_ix, pay_ix, prom_ix, group_ix, case_ix;
     cm_map seen;           /* de-dup: "e\x1f" tenant/source/id, "c\x1f" tenant/id */
     rep_tlists *by_tenant; /* [ntenants] */

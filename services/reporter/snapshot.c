@@ -1,6 +1,6 @@
 /* snapshot.c -- the whole state, with the offsets it reflects, as bytes.
  *
- * Format (all integers little-endian): "REPSNAP3", then every array of the
+ * Format (all integers little-endian): "REPSNAP4", then every array of the
  * state in order, then every index map as (key, value) pairs, then the
  * offsets, "END1" and a 64-bit checksum of everything before it (a damaged
  * snapshot is refused and the state rebuilt from Kafka rather than trusted).
@@ -9,7 +9,8 @@
  * only ever read by the same major version: on a magic mismatch the
  * reporter rebuilds from Kafka instead ("REPSNAP1", before the money facts
  * of issue 14, and "REPSNAP2", before the hand-off cases and facts of
- * issue 16, whose events they had passed over, are such mismatches). The
+ * issue 16, whose events they had passed over, and "REPSNAP3", before
+ * issue 17's deliverability facts, are such mismatches). The
  * checksum is rep_sum64 below, not common/'s FNV-1a (cm_fnv1a64): it reads
  * 8 bytes a step, and every stored snapshot carries it, so it stays as it
  * is. The bytes are built in one cm_buf. */
@@ -137,7 +138,7 @@ static void w_map(cm_buf *wb, const cm_map *m)
 int rep_snapshot_encode(const rep_state *st, char **buf, size_t *len, char *errstr, size_t errlen)
 {
     cm_buf w = CM_BUF_INIT;
-    cm_buf_add(&w, "REPSNAP3", 8);
+    cm_buf_add(&w, "REPSNAP4", 8);
     W32(st->ntenants);
     for (uint32_t i = 0; i < st->ntenants; i++)
         w_str(&w, st->tenants[i]);
@@ -257,6 +258,21 @@ int rep_snapshot_encode(const rep_state *st, char **buf, size_t *len, char *errs
         W64(f->amount);
         W64(f->extra);
     }
+    W32(st->ntmpls);
+    for (uint32_t i = 0; i < st->ntmpls; i++) {
+        W32(st->tmpls[i].tenant);
+        W32(st->tmpls[i].channel);
+        w_str(&w, st->tmpls[i].name);
+    }
+    W32(st->nfbs);
+    for (uint32_t i = 0; i < st->nfbs; i++) {
+        const rep_fb *f = &st->fbs[i];
+        W32(f->tenant);
+        W32(f->cust);
+        W32(f->tmpl);
+        W32((uint32_t)f->kind | (uint32_t)f->channel << 8 | (uint32_t)f->hard << 16);
+        W64(f->at_ms);
+    }
     const cm_map *maps[] = {&st->tenant_ix, &st->cur_ix,   &st->inv_ix,  &st->cust_ix, &st->pay_ix,
                             &st->prom_ix,   &st->group_ix, &st->case_ix, &st->seen};
     for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
@@ -288,7 +304,7 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
 {
     rep_rbuf r = {(const unsigned char *)buf, len, 0, 0};
     rep_state *st = NULL;
-    if (len < 20 || memcmp(buf, "REPSNAP3", 8)) {
+    if (len < 20 || memcmp(buf, "REPSNAP4", 8)) {
         snprintf(errstr, errlen, "snapshot: unknown format");
         return NULL;
     }
@@ -488,6 +504,32 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
         f->extra = (int64_t)R64();
     }
 
+    n = r_count(&r, 12);
+    if (n && !(st->tmpls = calloc(n, sizeof *st->tmpls)))
+        goto bad;
+    st->captmpls = n;
+    for (; st->ntmpls < n && !r.bad; st->ntmpls++) {
+        rep_tmpl *t = &st->tmpls[st->ntmpls];
+        t->tenant = R32();
+        t->channel = (uint8_t)R32();
+        t->name = r_str(&r);
+    }
+    n = r_count(&r, 24);
+    if (n && !(st->fbs = calloc(n, sizeof *st->fbs)))
+        goto bad;
+    st->capfbs = n;
+    for (; st->nfbs < n && !r.bad; st->nfbs++) {
+        rep_fb *f = &st->fbs[st->nfbs];
+        f->tenant = R32();
+        f->cust = R32();
+        f->tmpl = R32();
+        uint32_t packed = R32();
+        f->kind = (uint8_t)packed;
+        f->channel = (uint8_t)(packed >> 8);
+        f->hard = (uint8_t)(packed >> 16);
+        f->at_ms = (int64_t)R64();
+    }
+
     cm_map *maps[] = {&st->tenant_ix, &st->cur_ix,   &st->inv_ix,  &st->cust_ix, &st->pay_ix,
                       &st->prom_ix,   &st->group_ix, &st->case_ix, &st->seen};
     for (size_t i = 0; i < sizeof maps / sizeof maps[0] && !r.bad; i++) {
@@ -561,6 +603,17 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
         if (f->kase >= st->ncases || f->tenant != st->cases[f->kase].tenant ||
             f->kind < REP_ESC_PLACED || f->kind > REP_ESC_REMITTED ||
             (has_cur && f->cur >= st->ncurs))
+            goto bad;
+    }
+    for (uint32_t i = 0; i < st->ntmpls; i++)
+        if (!st->tmpls[i].name || st->tmpls[i].tenant >= st->ntenants)
+            goto bad;
+    for (uint32_t i = 0; i < st->nfbs; i++) {
+        const rep_fb *f = &st->fbs[i];
+        if (f->tenant >= st->ntenants || f->cust >= st->ncusts || f->kind < REP_FB_SENT ||
+            f->kind > REP_FB_REPLIED ||
+            (f->tmpl != REP_TMPL_NONE &&
+             (f->tmpl >= st->ntmpls || st->tmpls[f->tmpl].tenant != f->tenant)))
             goto bad;
     }
     for (uint32_t i = 0; i < st->ninvs; i++) {

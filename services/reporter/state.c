@@ -83,6 +83,7 @@ static void rep_tlists_free(rep_state *st)
         free(st->by_tenant[i].contacts.v);
         free(st->by_tenant[i].money.v);
         free(st->by_tenant[i].escs.v);
+        free(st->by_tenant[i].fbs.v);
     }
     free(st->by_tenant);
     st->by_tenant = NULL;
@@ -118,6 +119,10 @@ int rep_state_reindex(rep_state *st)
     for (uint32_t i = 0; i < st->nescs; i++)
         if (st->escs[i].tenant >= st->ntenants ||
             rep_list_push(&st->by_tenant[st->escs[i].tenant].escs, i) < 0)
+            return -1;
+    for (uint32_t i = 0; i < st->nfbs; i++)
+        if (st->fbs[i].tenant >= st->ntenants ||
+            rep_list_push(&st->by_tenant[st->fbs[i].tenant].fbs, i) < 0)
             return -1;
     return 0;
 }
@@ -155,8 +160,11 @@ void rep_state_free(rep_state *st)
     }
     for (rep_case *c = st->cases; c < st->cases + st->ncases; c++)
         free(c->id);
-    void *arrays[] = {st->tenants, st->curs,     st->invs,  st->custs, st->pays, st->proms,
-                      st->groups,  st->contacts, st->money, st->cases, st->escs};
+    for (rep_tmpl *t = st->tmpls; t < st->tmpls + st->ntmpls; t++)
+        free(t->name);
+    void *arrays[] = {st->tenants, st->curs,   st->invs,     st->custs, st->pays,
+                      st->proms,   st->groups, st->contacts, st->money, st->cases,
+                      st->escs,    st->tmpls,  st->fbs};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         free(arrays[i]);
     rep_tlists_free(st);
@@ -794,6 +802,38 @@ static int rep_apply_esc(rep_state *st, uint32_t tenant, const char *case_id, co
     return 1;
 }
 
+/* Deliverability (issue 17): a fact of kind about a message of
+ * template name on channel (name NULL: a reply, given to a row by the
+ * report), for customer cust of tenant at at_ms. Only email and sms have
+ * rows; a fact on another channel is not kept. */
+static int rep_apply_fb(rep_state *st, uint32_t tenant, uint32_t cust, int kind, ct_channel ch,
+                        const char *name, int hard, int64_t at_ms)
+{
+    if (ch != CT_CH_EMAIL && ch != CT_CH_SMS)
+        return 0;
+    uint32_t t = REP_TMPL_NONE;
+    if (name) {
+        for (t = 0; t < st->ntmpls; t++)
+            if (st->tmpls[t].tenant == tenant && st->tmpls[t].channel == (uint8_t)ch &&
+                !strcmp(st->tmpls[t].name, name))
+                break;
+        if (t == st->ntmpls) {
+            char *copy = strdup(name);
+            if (!copy || REP_GROW(st->tmpls, st->captmpls, st->ntmpls + 1) < 0) {
+                free(copy);
+                return -1;
+            }
+            st->tmpls[st->ntmpls++] = (rep_tmpl){tenant, (uint8_t)ch, copy};
+        }
+    }
+    if (REP_GROW(st->fbs, st->capfbs, st->nfbs + 1) < 0 ||
+        rep_list_push(&st->by_tenant[tenant].fbs, st->nfbs) < 0)
+        return -1;
+    st->fbs[st->nfbs++] =
+        (rep_fb){tenant, cust, t, (uint8_t)kind, (uint8_t)ch, (uint8_t)hard, at_ms};
+    return 1;
+}
+
 /* The types a report depends on; the others (dispute.resolved,
  * contact.ceased, contact.resumed, plan events, and any type added
  * later) are remembered for de-duplication and otherwise ignored. */
@@ -808,7 +848,9 @@ static const uint8_t rep_reads[CT_EV_COUNT] = {
     [CT_EV_INVOICE_FEE_WAIVED] = 1,  [CT_EV_INVOICE_INTEREST_CLAIMED] = 1,
     [CT_EV_INVOICE_SETTLED] = 1,     [CT_EV_ESCALATION_PLACED] = 1,
     [CT_EV_ESCALATION_ACCEPTED] = 1, [CT_EV_ESCALATION_RECALLED] = 1,
-    [CT_EV_ESCALATION_REMITTED] = 1,
+    [CT_EV_ESCALATION_REMITTED] = 1, [CT_EV_CONTACT_DELIVERED] = 1,
+    [CT_EV_CONTACT_BOUNCED] = 1,     [CT_EV_CONTACT_COMPLAINED] = 1,
+    [CT_EV_CONTACT_REPLIED] = 1,
 };
 
 /* "e" SEP tenant SEP source SEP id: the de-dup key of an event. */
@@ -889,6 +931,24 @@ int rep_state_apply_event(rep_state *st, const json_t *ev, char *errstr, size_t 
             break;
         case CT_EV_CONTACT_LOGGED:
             rc = rep_apply_logged(st, ti, ci, &e.data.contact_log, errstr, errlen);
+            break;
+        case CT_EV_CONTACT_DELIVERED:
+        case CT_EV_CONTACT_BOUNCED:
+        case CT_EV_CONTACT_COMPLAINED: {
+            const ct_delivery *d = &e.data.delivery;
+            int kind = e.type == CT_EV_CONTACT_DELIVERED ? REP_FB_DELIVERED
+                       : e.type == CT_EV_CONTACT_BOUNCED ? REP_FB_BOUNCED
+                                                         : REP_FB_COMPLAINED;
+            rc = rep_apply_fb(st, ti, ci, kind, d->channel, d->template_id,
+                              d->kind == CT_BOUNCE_HARD, e.time_ms);
+            if (rc < 0)
+                rc = rep_oom(errstr, errlen);
+            break;
+        }
+        case CT_EV_CONTACT_REPLIED:
+            rc = rep_apply_fb(st, ti, ci, REP_FB_REPLIED, e.data.reply.channel, NULL, 0, e.time_ms);
+            if (rc < 0)
+                rc = rep_oom(errstr, errlen);
             break;
         case CT_EV_INVOICE_FEE_CHARGED: {
             const ct_fee_charged *d = &e.data.fee_charged;
@@ -1001,6 +1061,17 @@ int rep_state_apply_contact(rep_state *st, const json_t *c, char *errstr, size_t
                 rep_inv_add_contact(st, &st->invs[ii], ki) < 0)
                 goto oom;
         }
+        rc = 1;
+    }
+    /* deliverability (issue 17): every email or SMS sent, ladder step or
+     * not, counts in its channel and template's row */
+    if (o.type == CT_OUT_SENT && o.template_id && o.template_id[0] &&
+        (o.channel == CT_CH_EMAIL || o.channel == CT_CH_SMS)) {
+        uint32_t ti, cu;
+        if (rep_tenant_ix(st, o.tenant, &ti) < 0 ||
+            rep_cust_ix(st, ti, o.customer_id ? o.customer_id : "", &cu) < 0 ||
+            rep_apply_fb(st, ti, cu, REP_FB_SENT, o.channel, o.template_id, 0, o.at_ms) < 0)
+            goto oom;
         rc = 1;
     }
     if (cm_map_put(&st->seen, key, (size_t)kn, 0) < 0)

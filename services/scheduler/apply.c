@@ -88,6 +88,10 @@ static int handled(ct_type t)
     case CT_EV_CONTACT_LOGGED:
     case CT_EV_CONTACT_RESUMED:
         return 1;
+    case CT_EV_CONTACT_REPLIED:    /* a review task (issue 17) */
+    case CT_EV_CONTACT_BOUNCED:    /* hard: the address is unusable */
+    case CT_EV_CONTACT_COMPLAINED: /* the email is unusable and ceased */
+        return 1;
     case CT_EV_PLAN_AGREED: /* acted on when the policy has "instalments" */
     case CT_EV_PLAN_CANCELLED:
         return 1;
@@ -287,7 +291,8 @@ int sch_plan_event(sch_ctx *c, const sch_event *se, int phase)
     if (type == CT_EV_PAYMENT_RECEIVED ||
         (type == CT_EV_PROMISE_MADE && c->pol->promises_enabled) ||
         (type == CT_EV_PLAN_AGREED && c->pol->plans.enabled) ||
-        (type == CT_EV_CONTACT_CEASED && c->pol->contact.on_cease)) {
+        (type == CT_EV_CONTACT_CEASED && c->pol->contact.on_cease) ||
+        type == CT_EV_CONTACT_REPLIED) { /* the review lists the open invoices */
         sch_rec *cr = have(c, 'c', t, cu);
         for (int i = 0; cr && i < cr->u.cust.open.n; i++)
             if (!rec(c, 'i', SCH_T_INV, t, cr->u.cust.open.v[i]))
@@ -1523,6 +1528,87 @@ static void csv_del(char **csv, const char *item)
     }
 }
 
+/* Appends item to the csv ",a,b," (NULL: empty) unless it is there. 0,
+ * or -1 out of memory. */
+static int csv_add(char **csv, const char *item)
+{
+    if (sch_csv_has(*csv, item))
+        return 0;
+    if (!*csv && sch_str_append(csv, ",") < 0)
+        return -1;
+    return sch_str_append(csv, item) < 0 || sch_str_append(csv, ",") < 0 ? -1 : 0;
+}
+
+/* The debtor's address on channel as the commands carry it (the stored
+ * contact's "email" for email, "phone" for sms and calls) into buf; 0
+ * when it has none. */
+static int contact_addr(const sch_rec *cust, ct_channel ch, char *buf, size_t len)
+{
+    const char *ct = cust ? cust->u.cust.contact : NULL;
+    const char *k = ch == CT_CH_EMAIL                          ? "\"email\":\""
+                    : ch == CT_CH_SMS || ch == CT_CH_CALL_TASK ? "\"phone\":\""
+                                                               : NULL;
+    const char *at = ct && k ? strstr(ct, k) : NULL;
+    if (!at)
+        return 0;
+    at += strlen(k);
+    const char *end = strchr(at, '"');
+    if (!end || (size_t)(end - at) >= len || end == at)
+        return 0;
+    memcpy(buf, at, (size_t)(end - at));
+    buf[end - at] = 0;
+    return 1;
+}
+
+/* 1 when the debtor's address on channel was made unusable (issue 17). */
+static int addr_unusable(const sch_rec *cust, ct_channel ch)
+{
+    char a[300];
+    return cust && cust->u.cust.unusable && contact_addr(cust, ch, a, sizeof a) &&
+           sch_csv_has(cust->u.cust.unusable, a);
+}
+
+/* Marks the address of a hard bounce (data.address, else the debtor's
+ * address on its channel now) or of a complaint (the debtor's email)
+ * unusable; a complaint also ceases email, as contact.ceased does (issue
+ * 17). A soft bounce changes nothing. */
+static int ev_bounced(sch_ctx *c, const ct_event *e, sch_rec *cust)
+{
+    const ct_delivery *d = &e->data.delivery;
+    sch_cust *cu = &cust->u.cust;
+    char a[300];
+    if (e->type == CT_EV_CONTACT_BOUNCED && d->kind != CT_BOUNCE_HARD)
+        return 0;
+    cust_touch(c, cust, e->customer_id);
+    const char *addr = e->type == CT_EV_CONTACT_BOUNCED && d->address ? d->address
+                       : contact_addr(cust, d->channel, a, sizeof a)  ? a
+                                                                      : NULL;
+    if (addr && !strchr(addr, ',') && csv_add(&cu->unusable, addr) < 0)
+        return -1;
+    if (e->type == CT_EV_CONTACT_COMPLAINED && csv_add(&cu->ceased, "email") < 0)
+        return -1;
+    return 0;
+}
+
+/* contact.replied: a review task for a collector, now, with the reply and
+ * the debtor's open invoices (issue 17). */
+static int ev_replied(sch_ctx *c, const ct_event *e, sch_rec *cust, int part)
+{
+    const sch_rec *open[CT_LIST_MAX];
+    size_t n = 0;
+    cust_touch(c, cust, e->customer_id);
+    for (int i = 0; i < cust->u.cust.open.n && n < CT_LIST_MAX; i++) {
+        sch_rec *r = have(c, 'i', e->tenant, cust->u.cust.open.v[i]);
+        if (r && r->exists && r->u.inv.status == 'o')
+            open[n++] = r;
+    }
+    char id[SCH_CMD_ID_LEN], key[CT_KEY_MAX];
+    char *payload = sch_command_review(e->tenant, e->customer_id, cust, open, n, c->pol,
+                                       sch_cust_tz(c, cust), e, c->now, id, sizeof id);
+    snprintf(key, sizeof key, "%s/%s", e->tenant, e->customer_id);
+    return out_add(c, part, 'c', id, key, payload);
+}
+
 /* contact.logged: a call's outcome, reported by a CRM or dialer. It counts
  * against the caps (when the policy has some), a conversation starts the
  * after-conversation period, a wrong number makes the phone unusable for
@@ -1561,6 +1647,17 @@ static void ev_customer(sch_ctx *c, const ct_event *e, sch_rec *cust)
         size_t pl = d->phone ? strlen(d->phone) : 0;
         if (!at || !d->phone || strncmp(at + 9, d->phone, pl) != 0 || at[9 + pl] != '"')
             cu->wrong_number = 0;
+    }
+    /* an address a hard bounce or a complaint made unusable stays so
+     * until customer.upserted changes it (issue 17) */
+    if (cu->unusable) {
+        char *keep = NULL;
+        const char *now[2] = {d->email, d->phone};
+        for (int i = 0; i < 2; i++)
+            if (now[i] && sch_csv_has(cu->unusable, now[i]) && csv_add(&keep, now[i]) < 0)
+                c->oom = 1;
+        free(cu->unusable);
+        cu->unusable = keep;
     }
     /* the command's "customer", kept as compact JSON: customer_id, then
      * these in this order when given */
@@ -2039,6 +2136,12 @@ static int apply_inner(sch_ctx *c, const sch_event *se, int part, int from_pendi
         return 0;
     case CT_EV_CONTACT_LOGGED:
         return ev_logged(c, e, cust) < 0 ? bad(errstr, errlen, "internal", "out of memory") : 0;
+    case CT_EV_CONTACT_BOUNCED:
+    case CT_EV_CONTACT_COMPLAINED:
+        return ev_bounced(c, e, cust) < 0 ? bad(errstr, errlen, "internal", "out of memory") : 0;
+    case CT_EV_CONTACT_REPLIED:
+        return ev_replied(c, e, cust, part) < 0 ? bad(errstr, errlen, "internal", "out of memory")
+                                                : 0;
     case CT_EV_CONTACT_CEASED: {
         /* ",email,": that channel; ",*,": every channel */
         ct_channel chan = e->data.ceased.channel;
@@ -2270,7 +2373,7 @@ static int out_add(sch_ctx *c, int part, char topic, const char *id, const char 
 }
 
 /* The rule that holds a send on channel for this debtor ("ceased",
- * "opted_out", "wrong_number"), or NULL. */
+ * "opted_out", "wrong_number", "address_unusable"), or NULL. */
 static const char *blocked(const sch_rec *cust, const char *channel)
 {
     if (!cust)
@@ -2282,6 +2385,8 @@ static const char *blocked(const sch_rec *cust, const char *channel)
         return "opted_out";
     if (cu->wrong_number && (!strcmp(channel, "sms") || !strcmp(channel, "call_task")))
         return "wrong_number"; /* a logged call found the phone wrong */
+    if (cu->unusable && addr_unusable(cust, ct_channel_parse(channel, strlen(channel))))
+        return "address_unusable"; /* a hard bounce or a complaint (issue 17) */
     if (placed(cust))
         return "escalation:placed"; /* the agency or legal speaks to the debtor now */
     return NULL;

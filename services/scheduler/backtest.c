@@ -231,6 +231,13 @@ static int bt_run_ledger(bt_run *r)
         ct_verdict v;
         if (ct_validate(&lim, &msg, &v, err, sizeof err) < 0)
             goto oom;
+        if (v.accepted && v.phone[0]) {
+            /* issue 17: naming a phone needs ingest's phone index */
+            v.accepted = 0;
+            v.reasons.n = v.reasons.dropped = 0;
+            ct_reason_add(&v.reasons, "data.phone", "unresolved",
+                          "names a phone; the backtest has no phone index (give customer_id)");
+        }
         if (!v.accepted) {
             cm_buf why = CM_BUF_INIT;
             for (size_t i = 0; i < v.reasons.n; i++)

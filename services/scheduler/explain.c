@@ -97,7 +97,7 @@ static void entry(const char *e, size_t n, const sch_ladder *l, const sch_policy
         printf(st && st->to != CT_TO_NONE ? "handed to %s\n" : "sent\n",
                st ? ct_escalation_to_name(st->to) : "");
     else if (strcmp(rule, "hold") == 0)
-        printf("held (opted out, ceased, wrong number or no channel)\n");
+        printf("held (opted out, ceased, wrong number, unusable address or no channel)\n");
     else if (strcmp(rule, "cond") == 0)
         printf("held (below min_outstanding_minor)\n");
     else if (strncmp(rule, "escalation:", 11) == 0)
@@ -197,6 +197,8 @@ int sch_explain_main(int argc, char **argv)
     printf("  opted out %s; ceased %s; preference %s%s\n", c->opted_out ? c->opted_out : "-",
            c->ceased ? c->ceased : "-", c->prefer ? c->prefer : "-",
            c->wrong_number ? "; phone reported wrong" : "");
+    if (c->unusable) /* issue 17: hard bounces and complaints */
+        printf("  unusable addresses (bounced or complained) %s\n", c->unusable);
     if (c->conversation) {
         day(c->conversation, d1, sizeof d1);
         printf("  last conversation %s\n", d1);

@@ -7,6 +7,8 @@
  * with jansson. */
 #include "records.h"
 
+#include "crypto.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +162,23 @@ static const char *locale_of(const sch_rec *cust, const sch_policy *pol)
     return pol->default_locale;
 }
 
+/* An invoice's line of a command as of the debtor's local day today
+ * (without amounts). */
+static ct_command_invoice line_of(const sch_rec *inv, int32_t today)
+{
+    const sch_inv *v = &inv->u.inv;
+    return (ct_command_invoice){
+        .invoice_id = inv->id,
+        .number = v->number,
+        .issued_on = v->issued,
+        .due_on = v->due,
+        .days_overdue = (int64_t)today - v->due,
+        .currency = v->currency,
+        .amount_minor = v->amount,
+        .outstanding_minor = sch_inv_outstanding(v),
+    };
+}
+
 /* The fields every command has: one invoice, its debtor, the amounts. */
 static void base(ct_command *c, const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
                  const cm_tz *tz, const char *id, int64_t scheduled, int64_t now)
@@ -226,19 +245,11 @@ static void base(ct_command *c, const sch_rec *inv, const sch_rec *cust, const s
         }
     }
     c->ninvoices = 1;
-    c->invoices[0] = (ct_command_invoice){
-        .invoice_id = inv->id,
-        .number = v->number,
-        .issued_on = v->issued,
-        .due_on = v->due,
-        .days_overdue = (int64_t)today - v->due,
-        .currency = v->currency,
-        .amount_minor = v->amount,
-        .outstanding_minor = principal,
-        .has_amounts = money,
-        .amounts = c->amounts,
-    };
+    c->invoices[0] = line_of(inv, today);
+    c->invoices[0].has_amounts = money;
+    c->invoices[0].amounts = c->amounts;
     c->has_step = c->has_not_after = c->has_payment = 0;
+    c->has_reply = 0;
     c->nrules = 0;
     c->step = c->attempt = c->level = 0;
     c->step_name = NULL;
@@ -539,6 +550,50 @@ char *sch_command_notice(const sch_rec *inv, char kind, const sch_rec *cust, con
     c.kind = kind == 'i'                 ? CT_KIND_INTEREST_CLAIM
              : c.channel == CT_CH_LETTER ? CT_KIND_LETTER
                                          : CT_KIND_REMINDER;
+    return encode(&c);
+}
+
+char *sch_command_review(const char *tenant, const char *customer_id, const sch_rec *cust,
+                         const sch_rec *const *open, size_t n, const sch_policy *pol,
+                         const cm_tz *tz, const ct_event *reply, int64_t now, char *id,
+                         size_t idlen)
+{
+    unsigned char h[32];
+    char hex[65];
+    cm_sha256(reply->id, strlen(reply->id), h);
+    cm_hex(h, 8, hex);
+    hex[16] = 0;
+    if (snprintf(id, idlen, "%s/cust/%s/reply/%s", tenant, customer_id, hex) >= (int)idlen)
+        return NULL;
+    ct_command c;
+    if (n > 0) {
+        base(&c, open[0], cust, pol, tz, id, now, now);
+    } else { /* no open invoice: the debtor alone */
+        memset(&c, 0, sizeof c);
+        c.v = CT_VERSION;
+        c.command_id = id;
+        c.tenant = tenant;
+        c.locale = locale_of(cust, pol);
+        c.created_at_ms = c.scheduled_at_ms = now;
+        c.customer_json = cust && cust->u.cust.contact && cust->u.cust.contact[0] == '{'
+                              ? cust->u.cust.contact
+                              : NULL;
+        c.customer.customer_id = customer_id;
+    }
+    c.strategy = c.variant = ""; /* no ladder */
+    c.segment = NULL;
+    c.nrules = 0;
+    int32_t today;
+    int minute;
+    cm_tz_local(tz, now, &today, &minute);
+    for (size_t i = 1; i < n && c.ninvoices < CT_LIST_MAX; i++)
+        c.invoices[c.ninvoices++] = line_of(open[i], today);
+    c.kind = CT_KIND_REVIEW;
+    c.channel = CT_CH_CALL_TASK;
+    c.template_id = "review";
+    c.has_reply = 1;
+    c.reply = (ct_command_reply){reply->data.reply.channel, reply->data.reply.text, reply->id,
+                                 reply->time_ms};
     return encode(&c);
 }
 

@@ -91,6 +91,18 @@ char *sch_command_instalment(const sch_rec *inv, const sch_rec *const *open, siz
 char *sch_event_plan(const sch_rec *inv, const sch_rec *cust, ct_type type,
                      const struct sch_plan_pos *pos, int64_t at, char *id, size_t idlen);
 
+/* The review command of a contact.replied (issue 17): kind review on
+ * channel call_task (the notifier hands it to people on `tasks`), id
+ * "<tenant>/cust/<customer_id>/reply/<16 hex of sha256(event id)>" into
+ * id (SCH_CMD_ID_LEN), the reply in "reply", template "review", the
+ * debtor's open invoices open[0..n) (the first gives currency and amounts;
+ * none: no currency, amounts 0). JSON text (malloc'd); NULL on out of
+ * memory. */
+char *sch_command_review(const char *tenant, const char *customer_id, const sch_rec *cust,
+                         const sch_rec *const *open, size_t n, const sch_policy *pol,
+                         const cm_tz *tz, const ct_event *reply, int64_t now, char *id,
+                         size_t idlen);
+
 /* The payment.thanks command. */
 char *sch_command_thanks(const sch_rec *inv, const sch_rec *cust, const sch_policy *pol,
                          const cm_tz *tz, int64_t scheduled, int64_t now);

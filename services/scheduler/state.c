@@ -292,6 +292,7 @@ static void rec_clear(sch_rec *r)
         free(r->u.cust.sendlog);
         free(r->u.cust.zones);
         free(r->u.cust.prefer);
+        free(r->u.cust.unusable);
         free(r->u.cust.late_ring);
         free(r->u.cust.exposure);
         sch_cust_plan_clear(&r->u.cust);
@@ -430,9 +431,9 @@ const char *const sch_inv_fields[] = {
     "v",  "c",  "n",  "cu", "a",  "pd", "cr", "io", "du", "st", "ds", "s",  "at", "nk", "nx",
     "p",  "sg", "vr", "h",  "cn", "tp", "ta", "pi", "pu", "pr", "pa", "pq", "po", "pl", "mr",
     "ce", "rd", "pn", "fe", "fl", "ok", "op", "of", "oq", "ou", "xc", "um", "fz", NULL};
-const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz", "sl", "cv",
-                                        "wn", "rg", "xz", "pc", "kd", "ls", "bp", "lp",
-                                        "dp", "fs", "ex", "cl", "pn", "es", "rl", NULL};
+const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz", "sl", "cv", "wn",
+                                        "rg", "xz", "pc", "kd", "ls", "bp", "lp", "dp", "fs",
+                                        "ex", "cl", "pn", "es", "rl", "ua", NULL};
 
 int sch_field_index(const char *const *list, const char *f)
 {
@@ -625,6 +626,8 @@ static int cust_field(sch_cust *c, const char *f, const char *s)
         c->conversation = (int32_t)ll(s);
     else if (!strcmp(f, "wn"))
         c->wrong_number = s[0] == '1';
+    else if (!strcmp(f, "ua"))
+        return sch_str_set(&c->unusable, s[0] ? s : NULL);
     else if (!strcmp(f, "rg"))
         cpy(c->region, sizeof c->region, s);
     else if (!strcmp(f, "xz"))
@@ -980,7 +983,7 @@ int sch_rec_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errle
 
 const char *const sch_cust_fields[] = {"v",  "tz", "lo", "co", "oo", "cz", "sl", "cv",
                                        "wn", "rg", "xz", "pc", "kd", "tg", "ls", "bp",
-                                       "lp", "dp", "fs", "ex", "cl", "es", NULL};
+                                       "lp", "dp", "fs", "ex", "cl", "es", "ua", NULL};
 
 /* Splits a packed field at 0x1f into at most max fields (starts and
  * lengths); returns how many. */

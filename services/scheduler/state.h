@@ -125,6 +125,9 @@ typedef struct sch_cust {
                                * oldest first, pruned to 31 days (owned; contact.h) */
     int32_t conversation;     /* local day of the last logged conversation (0 none) */
     int wrong_number;         /* a call reported the phone wrong: no sms or call */
+    char *unusable;           /* issue 17: addresses a hard bounce or a complaint made
+                               * unusable, ",ann@example.com,+447700900123,"
+                               * (owned; NULL none); "ua" */
     char region[8];           /* ISO 3166-2 subdivision ("US-MA"), "" none */
     char *zones;              /* extra IANA zones, ",a,b," (owned; NULL none) */
     char *prefer;             /* the debtor's channels preference, ",email,sms," (owned) */
@@ -242,7 +245,7 @@ int sch_cust_decode_partial(sch_rec *r, const redisReply *rep, const redisReply 
 /* Sets the contact from a GET reply (nil = none). */
 int sch_cust_decode_contact(sch_rec *r, const redisReply *rep);
 extern const char *const sch_cust_fields[];  /* NULL-terminated */
-#define SCH_CUST_NFIELDS 22                  /* entries of sch_cust_fields (the peek's HMGET) */
+#define SCH_CUST_NFIELDS 23                  /* entries of sch_cust_fields (the peek's HMGET) */
 extern const char *const sch_inv_fields[];   /* NULL-terminated */
 extern const char *const sch_cust_scalars[]; /* NULL-terminated */
 int sch_field_index(const char *const *list, const char *f); /* -1 if absent */

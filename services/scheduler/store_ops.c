@@ -275,6 +275,7 @@ static void write_cust(sch_ops *a, sch_rec *r)
         hw_i(&w, "cv", c->conversation);
     if (c->wrong_number)
         hw_s(&w, "wn", "1");
+    hw_s(&w, "ua", c->unusable);
     hw_s(&w, "rg", c->region);
     hw_s(&w, "xz", c->zones);
     hw_s(&w, "pc", c->prefer);

@@ -124,7 +124,7 @@ static cm_redis_script peek_script = CM_REDIS_SCRIPT(
     "      if not ci then\n"
     "        custs[#custs+1] = redis.call('HMGET', P .. 'c:' .. ck, 'v', 'tz', 'lo', 'co', 'oo', "
     "'cz', 'sl', 'cv', 'wn', 'rg', 'xz', 'pc', 'kd', 'tg', 'ls', 'bp', "
-    "'lp', 'dp', 'fs', 'ex', 'cl', 'es')\n"
+    "'lp', 'dp', 'fs', 'ex', 'cl', 'es', 'ua')\n"
     "        custs[#custs+1] = redis.call('GET', P .. 'k:' .. ck)\n"
     "        ci = #custs / 2\n"
     "        seen[ck] = ci\n"

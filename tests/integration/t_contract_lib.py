@@ -77,6 +77,7 @@ class Stack:
             "ARREARS_HTTP_ADDR": addr,
             "ARREARS_GROUP_ID": "it-%s-%s" % (self.token, svc),
             "ARREARS_INGEST_DEDUP_PREFIX": self.kprefix + "dedup:",
+            "ARREARS_INGEST_PHONE_PREFIX": self.kprefix + "phone:",
             "ARREARS_SCHEDULER_KEY_PREFIX": self.kprefix + "sch:",
             "ARREARS_NOTIFIER_KEY_PREFIX": self.kprefix + "ntf:",
         })

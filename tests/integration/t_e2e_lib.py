@@ -537,6 +537,7 @@ def scenario(run, env, tenant, token, py):
             "ARREARS_HTTP_ADDR": addrs[s],
             "ARREARS_GROUP_ID": "it-e2e-%s-%s" % (token, s),
             "ARREARS_INGEST_DEDUP_PREFIX": "it-e2e:%s:dedup:" % token,
+            "ARREARS_INGEST_PHONE_PREFIX": "it-e2e:%s:phone:" % token,
             "ARREARS_SCHEDULER_KEY_PREFIX": "it-e2e:%s:sch:" % token,
             "ARREARS_NOTIFIER_KEY_PREFIX": "it-e2e:%s:ntf:" % token,
         })

@@ -56,6 +56,24 @@ def ordering_records(n_customers=6, per_customer=40):
     return recs
 
 
+PHONE = "+447700900555"
+
+
+def stop_from(id_):
+    return {"specversion": "1.0", "id": id_, "source": "arrears-gateway", "type": "contact.ceased",
+            "time": "2026-03-01T09:00:00Z", "tenant": "ph",
+            "data": {"phone": PHONE, "channel": "sms"}}
+
+
+def phone_records():
+    """A STOP before any customer has the phone (DLQ), two customers with it,
+    a STOP again (one event each), written by hand."""
+    ups = [{"specversion": "1.0", "id": "ph-u%d" % n, "source": "crm",
+            "type": "customer.upserted", "time": "2026-03-01T08:00:00Z", "tenant": "ph",
+            "data": {"customer_id": "P-%d" % n, "name": "N", "phone": PHONE}} for n in (2, 1)]
+    return [stop_from("sms/SM0")] + ups + [stop_from("sms/SM1")]
+
+
 def main():
     env = L.Env("contract")
     try:
@@ -104,6 +122,8 @@ def run(env):
     marker = {"specversion": "1.0", "id": "marker-1", "source": "it", "type": "contact.ceased",
               "time": "2026-03-01T09:00:00Z", "tenant": "it", "data": {"customer_id": "M"}}
     env.produce_lines([("it/M", json.dumps(marker))])
+    # issue 17: an SMS STOP names a phone; one Kafka key keeps these in order
+    env.produce_lines([("ph", json.dumps(r)) for r in phone_records()])
     if not env.wait_committed(proc=p):
         print(env.logs())
         L.fail("ingest did not commit the second round")
@@ -154,7 +174,21 @@ def run(env):
     for mk in ("marker-1", "marker-2"):
         if len(by_id.get(("it", "it", mk), [])) != 1:
             errors.append("%s not exactly once on events" % mk)
-    want_total = len(cases) + 2 + 6 * 40
+    # the phone: ph-u2, ph-u1, then sms/SM1 once per customer, ids in order
+    for cust in ("P-1", "P-2"):
+        got = by_id.get(("ph", "arrears-gateway", "sms/SM1/" + cust), [])
+        if len(got) != 1:
+            errors.append("sms/SM1 for %s: %d records (want 1)" % (cust, len(got)))
+            continue
+        m, body = got[0]
+        want_data = {"customer_id": cust, "phone": PHONE, "channel": "sms"}
+        if body["customer_id"] != cust or body["data"] != want_data or m["key"] != "ph/" + cust:
+            errors.append("sms/SM1 for %s: key %r, body %s" % (cust, m["key"], body))
+    ph_dlq = [json.loads(m["payload"]) for m in dlq if m["key"] == "ph"]
+    if [[(r["field"], r["rule"]) for r in x["reasons"]] for x in ph_dlq] != \
+            [[("data.phone", "unknown_phone")]]:
+        errors.append("the STOP before any customer: DLQ %s" % ph_dlq)
+    want_total = len(cases) + 2 + 6 * 40 + 4
     if len(events) != want_total:
         errors.append("%d records on events, want %d (duplicates not dropped?)" %
                       (len(events), want_total))
@@ -203,8 +237,8 @@ def run(env):
             errors.append("%s: payload_bytes %s, want %d" % (key, rec["payload_bytes"], len(payload)))
         if not L.header(got[0], "dlq_reason"):
             errors.append("%s: no dlq_reason header" % key)
-    if len(dlq) != len(rejected):
-        errors.append("%d DLQ records, want %d" % (len(dlq), len(rejected)))
+    if len(dlq) != len(rejected) + 1:  # + the STOP from an unknown phone
+        errors.append("%d DLQ records, want %d" % (len(dlq), len(rejected) + 1))
 
     if errors:
         print(env.logs()[-2000:])

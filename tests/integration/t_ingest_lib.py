@@ -53,6 +53,7 @@ class Env:
             "ARREARS_TOPIC_PREFIX": self.prefix,
             "ARREARS_GROUP_ID": self.group,
             "ARREARS_INGEST_DEDUP_PREFIX": self.dedup_prefix,
+            "ARREARS_INGEST_PHONE_PREFIX": self.dedup_prefix + "phone:",
             "ARREARS_HTTP_ADDR": "127.0.0.1:0",
             "ARREARS_LOG_LEVEL": os.environ.get("ARREARS_LOG_LEVEL", "info"),
         })

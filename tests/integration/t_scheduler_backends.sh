@@ -46,9 +46,17 @@ want "$out" "case case-a9b018380c4e22b9 with agency (placed): placed GBP 25000, 
 out=$(explain escalation I-1) || fail "explain exited non-zero: $out"
 want "$out" "2026-04-10T12:00:00.000Z  hand-off: recalled:case-4fe0a5c1b543b7d3"
 want "$out" "2026-04-15T08:00:00.000Z  step 2 +45d (attempt 1; email, final_notice): sent"
+# issue 17: a complaint ceases email and makes the address unusable
+out=$(explain contact_feedback I-3) || fail "explain exited non-zero: $out"
+want "$out" "unusable addresses (bounced or complained) ,f-3@x.test,"
+want "$out" "2026-03-30T09:00:00.000Z  step 2 14d (attempt 1; email, final): held (opted out, ceased, wrong number, unusable address or no channel)"
+# a customer.upserted with a new email drops the bounced one
+out=$(explain contact_feedback I-1) || fail "explain exited non-zero: $out"
+grep -qF "unusable addresses" <<<"$out" && fail "F-1's new email is usable: $out"
+want "$out" "2026-03-30T09:00:00.000Z  step 2 14d (attempt 1; email, final): sent"
 set +e
 explain promises I-404 >/dev/null 2>&1
 rc=$?
 set -e
 [[ $rc != 0 ]] || fail "explain of an unknown invoice must fail"
-echo "ok: cases equal over memory and Redis; explain tells sent, held, moved, broken and handed over"
+echo "ok: cases equal over memory and Redis; explain tells sent, held, moved, broken, handed over and unusable"

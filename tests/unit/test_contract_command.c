@@ -26,6 +26,7 @@
 #include <jansson.h>
 
 #include "buf.h"
+#include "outcome.h"
 #include "clock.h"
 #include "command.h"
 
@@ -627,8 +628,10 @@ static void test_kind_interest_claim(void **state)
     (void)state;
     assert_int_equal(ct_kind_parse("interest_claim", 14), CT_KIND_INTEREST_CLAIM);
     assert_string_equal(ct_kind_name(CT_KIND_INTEREST_CLAIM), "interest_claim");
-    assert_int_equal(CT_KIND_INTEREST_CLAIM, CT_KIND_COUNT - 1);
-    /* an unknown kind's error lists every kind, the new one last */
+    assert_int_equal(CT_KIND_INTEREST_CLAIM, CT_KIND_COUNT - 2);
+    assert_int_equal(CT_KIND_REVIEW, CT_KIND_COUNT - 1); /* issue 17 */
+    assert_string_equal(ct_kind_name(CT_KIND_REVIEW), "review");
+    /* an unknown kind's error lists every kind, the newest last */
     char text[8192], err[256];
     const char *r = "\"kind\":\"reminder\"";
     const char *k = strstr(GOLDEN, r);
@@ -638,7 +641,7 @@ static void test_kind_interest_claim(void **state)
     ct_command d;
     assert_int_equal(ct_command_decode(j, &d, err, sizeof err), -1);
     assert_string_equal(err, "kind: must be reminder, payment.thanks, call_task, letter, "
-                             "escalation or interest_claim");
+                             "escalation, interest_claim or review");
     json_decref(j);
     /* the other names of issue 14 */
     assert_string_equal(ct_offer_kind_name(CT_OFFER_DISCOUNT), "discount");
@@ -649,6 +652,54 @@ static void test_kind_interest_claim(void **state)
     assert_string_equal(ct_interest_scheme_name(CT_SCHEME_NONE), "");
 }
 
+/* issue 17: a review command's "reply", written last and read back; a
+ * reply without its text is refused. */
+static void test_reply_member(void **state)
+{
+    (void)state;
+    ct_command c;
+    fill(&c);
+    c.kind = CT_KIND_REVIEW;
+    c.channel = CT_CH_CALL_TASK;
+    c.has_reply = 1;
+    c.reply.channel = CT_CH_SMS;
+    c.reply.text = "Can I pay\nin May?";
+    c.reply.event_id = "sms/SM1/C-1";
+    assert_int_equal(cm_time_parse_rfc3339("2026-03-17T12:00:00Z", &c.reply.at_ms), 0);
+    char *js = encode(&c);
+    const char *tail = ",\"reply\":{\"channel\":\"sms\",\"text\":\"Can I pay\\nin May?\","
+                       "\"event_id\":\"sms/SM1/C-1\",\"at\":\"2026-03-17T12:00:00.000Z\"}}";
+    assert_true(strlen(js) > strlen(tail));
+    assert_string_equal(js + strlen(js) - strlen(tail), tail);
+    json_t *j = json_loads(js, 0, NULL);
+    ct_command d;
+    char err[256];
+    assert_int_equal(ct_command_decode(j, &d, err, sizeof err), 0);
+    assert_int_equal(d.kind, CT_KIND_REVIEW);
+    assert_true(d.has_reply);
+    assert_int_equal(d.reply.channel, CT_CH_SMS);
+    assert_string_equal(d.reply.text, "Can I pay\nin May?");
+    assert_string_equal(d.reply.event_id, "sms/SM1/C-1");
+    assert_true(d.reply.at_ms == c.reply.at_ms);
+    /* the notifier hands it to people as is: a task with the reply */
+    ct_task t = {j, d.command_id};
+    cm_buf tb = CM_BUF_INIT;
+    assert_int_equal(ct_task_encode(&t, &tb), 0);
+    json_t *tj = json_loads(tb.p, 0, NULL);
+    ct_task back;
+    ct_command tc;
+    assert_int_equal(ct_task_decode(tj, &back, &tc, err, sizeof err), 0);
+    assert_int_equal(tc.kind, CT_KIND_REVIEW);
+    assert_string_equal(tc.reply.text, "Can I pay\nin May?");
+    json_decref(tj);
+    cm_buf_free(&tb);
+    json_object_del(json_object_get(j, "reply"), "text");
+    assert_int_equal(ct_command_decode(j, &d, err, sizeof err), -1);
+    assert_string_equal(err, "reply.text: required");
+    json_decref(j);
+    free(js);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -656,7 +707,7 @@ int main(void)
         cmocka_unit_test(test_rules_refused),       cmocka_unit_test(test_money_members),
         cmocka_unit_test(test_annual_pct),          cmocka_unit_test(test_money_refused),
         cmocka_unit_test(test_kind_interest_claim), cmocka_unit_test(test_risk_member),
-        cmocka_unit_test(test_plan_member),
+        cmocka_unit_test(test_plan_member),         cmocka_unit_test(test_reply_member),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

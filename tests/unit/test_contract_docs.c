@@ -199,6 +199,29 @@ static void make_commands(samples *out)
     char *js = sch_command_thanks(inv, cust, &pol, tz, now - 1000, now);
     assert_non_null(js);
     out->commands[out->ncommands++] = js;
+    /* issue 17: the review task of a contact.replied, with the open invoice */
+    ct_event rv;
+    memset(&rv, 0, sizeof rv);
+    rv.id = "sms/SM1/C-1";
+    rv.type = CT_EV_CONTACT_REPLIED;
+    rv.time_ms = now - 5000;
+    rv.data.reply.channel = CT_CH_SMS;
+    rv.data.reply.text = "Can I pay next week?";
+    const sch_rec *open[1] = {inv};
+    char rid[SCH_CMD_ID_LEN];
+    js = sch_command_review("acme", "C-1", cust, open, 1, &pol, tz, &rv, now, rid, sizeof rid);
+    assert_non_null(js);
+    out->commands[out->ncommands++] = js;
+    /* and of a debtor without an open invoice: no currency, amounts 0 */
+    js = sch_command_review("acme", "C-1", cust, open, 0, &pol, tz, &rv, now, rid, sizeof rid);
+    assert_non_null(js);
+    json_t *nj = json_loads(js, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(nj, "currency")), "");
+    assert_int_equal(json_array_size(json_object_get(nj, "invoices")), 0);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(nj, "amounts"), "total")),
+                     0);
+    json_decref(nj);
+    out->commands[out->ncommands++] = js;
     sch_map_free(m);
     sch_policy_free(&pol);
 }

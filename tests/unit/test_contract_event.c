@@ -8,7 +8,8 @@
  * customer.upserted's kind, with the rule of each refusal. Issue 16: the
  * instalment plans (plan.agreed, plan.cancelled) and the hand-off
  * (escalation.placed replacing invoice.escalated; escalation.accepted,
- * .recalled, .remitted). */
+ * .recalled, .remitted). Issue 17: contact.replied, .delivered, .bounced,
+ * .complained, and an event naming a phone made per customer. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +22,7 @@
 #include <dirent.h>
 
 #include "event.h"
+#include "validate.h"
 
 #define ENV(type, data)                                                                            \
     "{\"v\":1,\"id\":\"e-1\",\"source\":\"billing\",\"type\":\"" type "\",\"tenant\":\"acme\","    \
@@ -457,9 +459,114 @@ static void test_every_type(void **state)
     seen[ev.type] = 1;
     json_decref(j);
 
+    /* issue 17: the way back in */
+    decode_ok(ENV("contact.replied", "{\"channel\":\"sms\",\"text\":\"Can I pay\\nnext week?\","
+                                     "\"provider_id\":\"SM1\"}"),
+              CT_EV_CONTACT_REPLIED, &ev, &j);
+    assert_true(ct_type_inbound(ev.type));
+    assert_int_equal(ct_event_shape(ev.type), CT_SHAPE_REPLY);
+    assert_int_equal(ev.data.reply.channel, CT_CH_SMS);
+    assert_string_equal(ev.data.reply.text, "Can I pay\nnext week?");
+    assert_string_equal(ev.data.reply.provider_id, "SM1");
+    assert_null(ev.data.reply.phone);
+    seen[ev.type] = 1;
+    json_decref(j);
+    static const ct_type deliveries[] = {CT_EV_CONTACT_DELIVERED, CT_EV_CONTACT_BOUNCED,
+                                         CT_EV_CONTACT_COMPLAINED};
+    const char *ddata[] = {
+        "{\"channel\":\"sms\",\"command_id\":\"acme/inv/I-1/step/1/attempt/0\","
+        "\"template\":\"sms-1\",\"provider_id\":\"SM2\"}",
+        "{\"channel\":\"email\",\"command_id\":\"acme/inv/I-1/step/1/attempt/0\","
+        "\"template\":\"reminder-1\",\"kind\":\"hard\",\"address\":\"a@b.example\"}",
+        "{\"channel\":\"email\",\"command_id\":\"acme/inv/I-1/step/1/attempt/0\","
+        "\"template\":\"reminder-1\"}"};
+    for (int i = 0; i < 3; i++) {
+        char dbuf[512];
+        snprintf(dbuf, sizeof dbuf,
+                 "{\"v\":1,\"id\":\"e-1\",\"source\":\"gw\",\"type\":\"%s\",\"tenant\":"
+                 "\"acme\",\"time\":\"2026-03-01T09:00:00.000Z\",\"customer_id\":\"C-1\","
+                 "\"data\":%s}",
+                 ct_type_name(deliveries[i]), ddata[i]);
+        decode_ok(dbuf, deliveries[i], &ev, &j);
+        assert_int_equal(ct_event_shape(ev.type), CT_SHAPE_DELIVERY);
+        const ct_delivery *dl = &ev.data.delivery;
+        assert_int_equal(dl->channel, i == 0 ? CT_CH_SMS : CT_CH_EMAIL);
+        assert_string_equal(dl->command_id, "acme/inv/I-1/step/1/attempt/0");
+        assert_string_equal(dl->template_id, i == 0 ? "sms-1" : "reminder-1");
+        assert_int_equal(dl->kind, i == 1 ? CT_BOUNCE_HARD : CT_BOUNCE_NONE);
+        if (i == 1)
+            assert_string_equal(dl->address, "a@b.example");
+        else
+            assert_null(dl->address);
+        seen[ev.type] = 1;
+        json_decref(j);
+    }
+    assert_string_equal(ct_bounce_kind_name(CT_BOUNCE_SOFT), "soft");
+    assert_int_equal(ct_bounce_kind_parse("hard", 4), CT_BOUNCE_HARD);
+    assert_int_equal(ct_bounce_kind_parse("permanent", 9), CT_BOUNCE_NONE);
+
     for (int t = 0; t < CT_EV_COUNT; t++)
         if (!seen[t])
             fail_msg("type %s not decoded", ct_type_name((ct_type)t));
+}
+
+/* issue 17: an SMS names a phone, not a customer. ct_validate accepts it
+ * with v.phone set and no customer; ct_verdict_for_customer makes the
+ * canonical event of each customer (expected events written by hand). */
+static void test_phone_verdict(void **state)
+{
+    (void)state;
+    const char *in = "{\"specversion\":\"1.0\",\"id\":\"sms/SM9\",\"source\":\"gw\","
+                     "\"type\":\"contact.ceased\",\"time\":\"2026-03-01T09:00:00Z\","
+                     "\"tenant\":\"acme\",\"data\":{\"phone\":\"+447700900123\","
+                     "\"channel\":\"sms\"}}";
+    ct_limits lim = {CT_DEFAULT_MAX_BYTES, CT_DEFAULT_MAX_DEPTH};
+    ct_message m = {in, strlen(in), NULL, 0, NULL, 0, "inbound", 0, 0, 0};
+    ct_verdict v;
+    char err[128];
+    assert_int_equal(ct_validate(&lim, &m, &v, err, sizeof err), 0);
+    assert_true(v.accepted);
+    assert_string_equal(v.phone, "+447700900123");
+    assert_string_equal(v.key, "acme/+447700900123");
+    size_t len = 0;
+    char key[CT_KEY_MAX], id[CT_PHONE_EVENT_ID_MAX + 1];
+    char *body = ct_verdict_for_customer(&v, "C-\"7", &len, key, id);
+    assert_non_null(body);
+    assert_int_equal(len, strlen(body));
+    assert_string_equal(key, "acme/C-\"7");
+    assert_string_equal(id, "sms/SM9/C-\"7");
+    json_t *got = load(body);
+    json_t *want = load("{\"v\":1,\"id\":\"sms/SM9/C-\\\"7\",\"source\":\"gw\","
+                        "\"type\":\"contact.ceased\",\"tenant\":\"acme\","
+                        "\"time\":\"2026-03-01T09:00:00.000Z\",\"customer_id\":\"C-\\\"7\","
+                        "\"trace_id\":\"x\",\"data\":{\"customer_id\":\"C-\\\"7\","
+                        "\"phone\":\"+447700900123\",\"channel\":\"sms\"}}");
+    json_object_set(want, "trace_id", json_object_get(got, "trace_id"));
+    assert_true(json_equal(got, want));
+    /* and it is a canonical event */
+    ct_event ev;
+    assert_int_equal(ct_event_decode(got, &ev, err, sizeof err), 0);
+    assert_int_equal(ev.type, CT_EV_CONTACT_CEASED);
+    assert_string_equal(ev.customer_id, "C-\"7");
+    assert_string_equal(ev.data.ceased.phone, "+447700900123");
+    assert_int_equal(ev.data.ceased.channel, CT_CH_SMS);
+    json_decref(got);
+    json_decref(want);
+    free(body);
+    /* not for an empty customer, nor for a verdict that named a customer */
+    assert_null(ct_verdict_for_customer(&v, "", &len, key, id));
+    ct_verdict_clear(&v);
+    const char *in2 = "{\"specversion\":\"1.0\",\"id\":\"x\",\"source\":\"gw\","
+                      "\"type\":\"contact.ceased\",\"time\":\"2026-03-01T09:00:00Z\","
+                      "\"data\":{\"customer_id\":\"C-1\"}}";
+    ct_message m2 = {in2, strlen(in2), NULL, 0, NULL, 0, "inbound", 0, 0, 0};
+    assert_int_equal(ct_validate(&lim, &m2, &v, err, sizeof err), 0);
+    assert_true(v.accepted);
+    assert_string_equal(v.phone, "");
+    assert_string_equal(v.key, "default/C-1");
+    assert_null(ct_verdict_for_customer(&v, "C-1", &len, key, id));
+    ct_verdict_clear(&v);
+    ct_thread_cleanup();
 }
 
 /* customer.upserted's kind (issue 14): business when absent. */
@@ -911,9 +1018,10 @@ static void test_headers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_every_type),     cmocka_unit_test(test_failures),
-        cmocka_unit_test(test_ingest_outputs), cmocka_unit_test(test_headers),
-        cmocka_unit_test(test_call_outcomes),  cmocka_unit_test(test_customer_kind),
+        cmocka_unit_test(test_every_type),    cmocka_unit_test(test_failures),
+        cmocka_unit_test(test_phone_verdict), cmocka_unit_test(test_ingest_outputs),
+        cmocka_unit_test(test_headers),       cmocka_unit_test(test_call_outcomes),
+        cmocka_unit_test(test_customer_kind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

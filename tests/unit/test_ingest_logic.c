@@ -253,7 +253,7 @@ static void test_json_reader(void **state)
 typedef struct fake {
     char marked[64][300];
     int nmarked;
-    char produced[64][600]; /* "E <key> <id>" or "D <reason>" */
+    char produced[64][700]; /* "E <key> <id>" or "D <reason>" */
     int nproduced;
     int fail_seen, fail_deliver, fail_mark; /* failures left to inject */
     int stop_after_retries;                 /* keep_going false after this many */
@@ -299,9 +299,9 @@ static int f_produce(void *o, const ing_record *r, char *e, size_t el)
     (void)el;
     fake *f = o;
     if (r->accepted)
-        snprintf(f->produced[f->nproduced++], 600, "E %s %s", r->key, r->id);
+        snprintf(f->produced[f->nproduced++], 700, "E %s %s", r->key, r->id);
     else
-        snprintf(f->produced[f->nproduced++], 600, "D %s", r->reason);
+        snprintf(f->produced[f->nproduced++], 700, "D %s", r->reason);
     return 0;
 }
 
@@ -373,7 +373,7 @@ static void batch_inputs(ing_input *in, char **bodies, size_t n)
 
 static ing_backend fake_backend(fake *f)
 {
-    ing_backend be = {f, f_seen, f_mark, f_produce, f_wait, f_keep_going, f_backoff};
+    ing_backend be = {f, f_seen, f_mark, f_produce, f_wait, f_keep_going, f_backoff, NULL, NULL};
     return be;
 }
 
@@ -395,7 +395,7 @@ static void test_batch_dedup_and_order(void **state)
                        strdup("{broken"), event("e3", "A"), event("e4", "A")};
     ing_input in[6];
     batch_inputs(in, bodies, 6);
-    ing_batch_stats st = {0, 0, 0, 0};
+    ing_batch_stats st = {0};
     char err[256];
     /* e4 was delivered by an earlier run (recorded in the window) */
     snprintf(f.marked[f.nmarked++], 300, "x:t:1:s:e4");
@@ -422,6 +422,116 @@ static void test_batch_dedup_and_order(void **state)
         free(bodies[i]);
 }
 
+/* issue 17: a fake phone index, customer -> phone (what Redis's
+ * <tenant>:c:<customer> keys hold; the sets are its inverse). */
+static struct {
+    char tenant[16][16], customer[16][16], phone[16][20];
+    int n, index_calls, lookup_calls;
+} pix;
+
+static int f_phone_index(void *o, const char *const *t, const char *const *c, const char *const *ph,
+                         size_t n, char *e, size_t el)
+{
+    (void)o;
+    (void)e;
+    (void)el;
+    pix.index_calls++;
+    for (size_t i = 0; i < n; i++) {
+        int k = 0;
+        while (k < pix.n &&
+               !(strcmp(pix.tenant[k], t[i]) == 0 && strcmp(pix.customer[k], c[i]) == 0))
+            k++;
+        if (k == pix.n) {
+            snprintf(pix.tenant[k], 16, "%s", t[i]);
+            snprintf(pix.customer[k], 16, "%s", c[i]);
+            pix.n++;
+        }
+        snprintf(pix.phone[k], 20, "%s", ph[i]);
+    }
+    return 0;
+}
+
+static int f_phone_lookup(void *o, const char *t, const char *ph, char ***ids, size_t *n, char *e,
+                          size_t el)
+{
+    (void)o;
+    (void)e;
+    (void)el;
+    pix.lookup_calls++;
+    *ids = calloc(16, sizeof **ids);
+    *n = 0;
+    for (int k = pix.n - 1; k >= 0; k--) /* backwards: the batch sorts them */
+        if (strcmp(pix.tenant[k], t) == 0 && strcmp(pix.phone[k], ph) == 0)
+            (*ids)[(*n)++] = strdup(pix.customer[k]);
+    return 0;
+}
+
+static char *upserted(const char *id, const char *customer, const char *phone)
+{
+    char *s = malloc(512);
+    snprintf(s, 512,
+             "{\"specversion\":\"1.0\",\"id\":\"%s\",\"source\":\"crm\",\"type\":"
+             "\"customer.upserted\",\"time\":\"2026-03-01T09:00:00Z\",\"tenant\":\"t\","
+             "\"data\":{\"customer_id\":\"%s\",\"name\":\"N\"%s%s%s}}",
+             id, customer, phone ? ",\"phone\":\"" : "", phone ? phone : "", phone ? "\"" : "");
+    return s;
+}
+
+static char *stop_from(const char *id, const char *phone)
+{
+    char *s = malloc(512);
+    snprintf(s, 512,
+             "{\"specversion\":\"1.0\",\"id\":\"%s\",\"source\":\"gw\",\"type\":"
+             "\"contact.ceased\",\"time\":\"2026-03-01T09:00:00Z\",\"tenant\":\"t\","
+             "\"data\":{\"phone\":\"%s\",\"channel\":\"sms\"}}",
+             id, phone);
+    return s;
+}
+
+/* issue 17: customer.upserted keeps the phone index, in message order; an
+ * SMS STOP naming a phone is published once per customer with it (sorted
+ * ids, id "<id>/<customer>", key "t/<customer>"), a phone nobody has goes
+ * to the DLQ naming data.phone; a phone change moves the customer. */
+static void test_batch_phone(void **state)
+{
+    (void)state;
+    fake f;
+    fake_reset(&f);
+    memset(&pix, 0, sizeof pix);
+    ing_backend be = fake_backend(&f);
+    be.phone_index = f_phone_index;
+    be.phone_lookup = f_phone_lookup;
+    ing_config cfg = {ING_DEFAULT_MAX_BYTES, ING_DEFAULT_MAX_DEPTH};
+    char *bodies[7] = {stop_from("sms/1", "+447700900123"),    /* before any customer: DLQ */
+                       upserted("u1", "C-2", "+447700900123"), /* C-2 and C-1 share it */
+                       upserted("u2", "C-1", "+447700900123"), stop_from("sms/2", "+447700900123"),
+                       upserted("u3", "C-1", "+447700900999"), /* C-1 moves away */
+                       stop_from("sms/3", "+447700900123"),    stop_from("sms/4", "+447700900999")};
+    ing_input in[7];
+    batch_inputs(in, bodies, 7);
+    ing_batch_stats st = {0};
+    char err[256];
+    assert_int_equal(ing_batch_run(&cfg, "x:", &be, in, 7, &st, err, sizeof err), 0);
+    assert_int_equal(f.nproduced, 8);
+    assert_string_equal(f.produced[0], "D data.phone: no customer has this phone (+447700900123)");
+    assert_string_equal(f.produced[1], "E t/C-2 u1");
+    assert_string_equal(f.produced[2], "E t/C-1 u2");
+    assert_string_equal(f.produced[3], "E t/C-1 sms/2/C-1");
+    assert_string_equal(f.produced[4], "E t/C-2 sms/2/C-2");
+    assert_string_equal(f.produced[5], "E t/C-1 u3");
+    assert_string_equal(f.produced[6], "E t/C-2 sms/3/C-2");
+    assert_string_equal(f.produced[7], "E t/C-1 sms/4/C-1");
+    assert_int_equal(st.accepted, 6); /* u1 u2 sms/2 u3 sms/3 sms/4 */
+    assert_int_equal(st.rejected, 1);
+    assert_int_equal(st.fanned, 1); /* sms/2's second customer */
+    /* flushes: none before sms/1, u1+u2 before sms/2, u3 before sms/3 */
+    assert_int_equal(pix.index_calls, 2);
+    assert_int_equal(pix.lookup_calls, 4);
+    assert_string_equal(pix.phone[1], "+447700900999"); /* C-1 */
+    for (int i = 0; i < 7; i++)
+        free(bodies[i]);
+}
+
 /* The service's stages with two batches in flight: the second batch is
  * looked up before the first one's ids are recorded, so the lookup checks
  * the first batch's ids in memory. */
@@ -437,7 +547,7 @@ static void test_batch_pipelined_dedup(void **state)
     ing_input in1[3], in2[4];
     batch_inputs(in1, b1, 3);
     batch_inputs(in2, b2, 4);
-    ing_batch_stats st = {0, 0, 0, 0};
+    ing_batch_stats st = {0};
     char err[256];
     /* e6 was delivered by an earlier run (recorded in the window) */
     snprintf(f.marked[f.nmarked++], 300, "x:t:1:s:e6");
@@ -484,7 +594,7 @@ static void test_batch_retries(void **state)
     char *bodies[2] = {event("r1", "A"), event("r2", "A")};
     ing_input in[2];
     batch_inputs(in, bodies, 2);
-    ing_batch_stats st = {0, 0, 0, 0};
+    ing_batch_stats st = {0};
     char err[256];
     assert_int_equal(ing_batch_run(&cfg, "x:", &be, in, 2, &st, err, sizeof err), 0);
     assert_int_equal(f.retries, 4);
@@ -508,7 +618,7 @@ static void test_batch_gives_up_without_marking(void **state)
     char *bodies[1] = {event("g1", "A")};
     ing_input in[1];
     batch_inputs(in, bodies, 1);
-    ing_batch_stats st = {0, 0, 0, 0};
+    ing_batch_stats st = {0};
     char err[256];
     assert_int_equal(ing_batch_run(&cfg, "x:", &be, in, 1, &st, err, sizeof err), -1);
     assert_int_equal(f.nmarked, 0); /* never recorded as delivered */
@@ -581,7 +691,7 @@ static void test_batch_threads(void **state)
     char err[256];
     /* the fake keeps 64 records: compare the first 64 and the counts */
     ing_backend b1 = fake_backend(&f1), b4 = fake_backend(&f4);
-    ing_batch_stats s1 = {0, 0, 0, 0}, s4 = {0, 0, 0, 0};
+    ing_batch_stats s1 = {0}, s4 = {0};
     ing_batch_set_threads(1);
     assert_int_equal(ing_batch_run(&cfg, "x:", &b1, in, 60, &s1, err, sizeof err), 0);
     ing_batch_set_threads(4);
@@ -593,7 +703,7 @@ static void test_batch_threads(void **state)
     ing_batch *b = ing_batch_prepare(&cfg, "x:", in, N, err, sizeof err);
     assert_non_null(b);
     ing_batch_free(b);
-    ing_batch_stats st = {0, 0, 0, 0};
+    ing_batch_stats st = {0};
     fake big;
     memset(&big, 0, sizeof big);
     big.stop_after_retries = -1;
@@ -613,17 +723,12 @@ static void test_batch_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_amounts),
-        cmocka_unit_test(test_field_checks),
-        cmocka_unit_test(test_scan),
-        cmocka_unit_test(test_encoders),
-        cmocka_unit_test(test_json_reader),
-        cmocka_unit_test(test_batch_dedup_and_order),
-        cmocka_unit_test(test_batch_pipelined_dedup),
-        cmocka_unit_test(test_batch_retries),
-        cmocka_unit_test(test_batch_gives_up_without_marking),
-        cmocka_unit_test(test_batch_threads),
-        cmocka_unit_test(test_dlq_record_cap),
+        cmocka_unit_test(test_amounts),       cmocka_unit_test(test_field_checks),
+        cmocka_unit_test(test_scan),          cmocka_unit_test(test_encoders),
+        cmocka_unit_test(test_json_reader),   cmocka_unit_test(test_batch_dedup_and_order),
+        cmocka_unit_test(test_batch_phone),   cmocka_unit_test(test_batch_pipelined_dedup),
+        cmocka_unit_test(test_batch_retries), cmocka_unit_test(test_batch_gives_up_without_marking),
+        cmocka_unit_test(test_batch_threads), cmocka_unit_test(test_dlq_record_cap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -420,6 +420,22 @@ static json_t *logged(const char *id, const char *outcome_name, const char *at, 
     return ev(id, "contact.logged", at, data);
 }
 
+/* The effectiveness report of day of st after a snapshot round trip is
+ * eff. */
+static void same_after_snapshot(const rep_state *st, const json_t *eff, const char *day_s)
+{
+    char err[256], *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(rep_snapshot_encode(st, &buf, &len, err, sizeof err), 0);
+    rep_state *back = rep_snapshot_decode(buf, len, err, sizeof err);
+    assert_non_null(back);
+    json_t *again = report(back, "effectiveness", day_s);
+    assert_true(json_equal(eff, again));
+    json_decref(again);
+    rep_state_free(back);
+    free(buf);
+}
+
 /* contact.logged in the contact history; a payment.thanks in no row.
  * Tenant t1, debtor C1, EUR, invoices issued 02-01, due 03-01 (2026):
  *   I1 1000.00, I2 500.00, I3 200.00 (paid 03-03), I4 300.00 issued 03-10
@@ -516,17 +532,116 @@ static void test_logged_contacts(void **state)
     assert_int_equal(recovered(lg), 100000);
     json_decref(early);
 
-    /* a snapshot keeps the logged rows */
-    char *buf = NULL;
-    size_t len = 0;
-    assert_int_equal(rep_snapshot_encode(st, &buf, &len, err, sizeof err), 0);
-    rep_state *back = rep_snapshot_decode(buf, len, err, sizeof err);
-    assert_non_null(back);
-    json_t *again = report(back, "effectiveness", "2026-03-31");
-    assert_true(json_equal(eff, again));
-    json_decref(again);
-    rep_state_free(back);
-    free(buf);
+    same_after_snapshot(st, eff, "2026-03-31"); /* a snapshot keeps the logged rows */
+    json_decref(eff);
+    rep_state_free(st);
+}
+
+/* A message of t1 sent (contact.sent; failed: contact.failed) to cust on
+ * channel with template tpl at instant at, for the deliverability rows. */
+static json_t *msg(const char *id, const char *cust, const char *channel, const char *tpl,
+                   const char *at, int failed)
+{
+    json_t *c = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "v", 1, "type",
+                          failed ? "contact.failed" : "contact.sent", "id", id, "command_id", id,
+                          "kind", "reminder", "tenant", "t1", "customer_id", cust, "channel",
+                          channel, "template", tpl, "strategy", "default", "at", at);
+    assert_non_null(c);
+    return c;
+}
+
+/* What a provider said of a message (contact.delivered, .bounced,
+ * .complained) of template tpl to cust; extra: more data members. */
+static json_t *said(const char *id, const char *type, const char *cust, const char *channel,
+                    const char *tpl, const char *at, const char *extra)
+{
+    char data[512];
+    snprintf(data, sizeof data,
+             "{\"customer_id\":\"%s\",\"channel\":\"%s\",\"command_id\":\"c-%s\","
+             "\"template\":\"%s\"%s}",
+             cust, channel, id, tpl, extra);
+    return ev(id, type, at, data);
+}
+
+/* Issue 17, deliverability per channel and template (t1, as of 03-31):
+ *   email reminder-1 sent 03-02 09:00 to C1, C2, C3; sms sms-1 sent 03-03
+ *   09:00 to C1, and to C2 failed (not sent); a call_task (no row).
+ *   delivered: email C1, C2; sms C1. bounced hard: email C3. complained:
+ *   email C1. replies: C1 sms 03-03 10:00 (after the sms to C1: sms-1),
+ *   C2 sms 03-04 (its sms failed: unattributed), C2 email 03-01 (before
+ *   any email: unattributed), C1 sms 04-01 (after D: not counted).
+ * By hand, rates = count / sent x 100, rounded half up to 2 decimals in
+ * integers ((2 x 10000 x num + sent) / (2 x sent) hundredths):
+ *   email reminder-1: sent 3, delivered 2 -> 66.67, bounced 1 (hard 1) ->
+ *     33.33, complained 1 -> 33.33, replied 0 -> 0.0;
+ *   sms sms-1: sent 1, delivered 1 -> 100.0, bounced 0, complained 0,
+ *     replied 1 -> 100.0; replies_unattributed 2.
+ * On 03-02 only the three emails are sent and nothing came back: rates 0
+ * for email, sms sent 0 (rates null). */
+static void test_deliverability(void **state)
+{
+    (void)state;
+    rep_state *st = rep_state_new();
+    char err[256];
+    const char *em = "reminder-1", *at2 = "2026-03-02T09:00:00.000Z";
+    json_t *ms[] = {msg("m1", "C1", "email", em, at2, 0),
+                    msg("m2", "C2", "email", em, at2, 0),
+                    msg("m3", "C3", "email", em, at2, 0),
+                    msg("m4", "C1", "sms", "sms-1", "2026-03-03T09:00:00.000Z", 0),
+                    msg("m5", "C2", "sms", "sms-1", "2026-03-03T09:00:00.000Z", 1),
+                    msg("m6", "C3", "call_task", "call", "2026-03-03T09:00:00.000Z", 0)};
+    for (size_t i = 0; i < 6; i++) {
+        assert_true(rep_state_apply_contact(st, ms[i], err, sizeof err) >= 0);
+        json_decref(ms[i]);
+    }
+    const char *t3 = "2026-03-03T08:00:00.000Z";
+    must(st, said("d1", "contact.delivered", "C1", "email", em, t3, ""));
+    must(st, said("d2", "contact.delivered", "C2", "email", em, t3, ""));
+    must(st, said("d3", "contact.delivered", "C1", "sms", "sms-1", "2026-03-03T09:01:00.000Z", ""));
+    must(st, said("b1", "contact.bounced", "C3", "email", em, t3, ",\"kind\":\"hard\""));
+    must(st, said("x1", "contact.complained", "C1", "email", em, t3, ""));
+    must(st, ev("r1", "contact.replied", "2026-03-03T10:00:00.000Z",
+                "{\"customer_id\":\"C1\",\"channel\":\"sms\",\"text\":\"ok\"}"));
+    must(st, ev("r2", "contact.replied", "2026-03-04T10:00:00.000Z",
+                "{\"customer_id\":\"C2\",\"channel\":\"sms\",\"text\":\"who?\"}"));
+    must(st, ev("r3", "contact.replied", "2026-03-01T10:00:00.000Z",
+                "{\"customer_id\":\"C2\",\"channel\":\"email\",\"text\":\"hi\"}"));
+    must(st, ev("r4", "contact.replied", "2026-04-01T10:00:00.000Z",
+                "{\"customer_id\":\"C1\",\"channel\":\"sms\",\"text\":\"late\"}"));
+    /* a second copy changes nothing */
+    assert_int_equal(
+        apply(st, said("b1", "contact.bounced", "C3", "email", em, t3, ",\"kind\":\"hard\""), err,
+              sizeof err),
+        0);
+    json_t *eff = report(st, "effectiveness", "2026-03-31");
+    json_t *want =
+        json_loads("[{\"channel\":\"email\",\"template\":\"reminder-1\",\"sent\":3,\"delivered\":2,"
+                   "\"bounced\":1,\"hard_bounced\":1,\"complained\":1,\"replied\":0,"
+                   "\"delivery_rate_percent\":66.67,\"bounce_rate_percent\":33.33,"
+                   "\"complaint_rate_percent\":33.33,\"reply_rate_percent\":0.0},"
+                   "{\"channel\":\"sms\",\"template\":\"sms-1\",\"sent\":1,\"delivered\":1,"
+                   "\"bounced\":0,\"hard_bounced\":0,\"complained\":0,\"replied\":1,"
+                   "\"delivery_rate_percent\":100.0,\"bounce_rate_percent\":0.0,"
+                   "\"complaint_rate_percent\":0.0,\"reply_rate_percent\":100.0}]",
+                   0, NULL);
+    assert_non_null(want);
+    if (!json_equal(json_object_get(eff, "deliverability"), want)) {
+        char *g = json_dumps(json_object_get(eff, "deliverability"), JSON_COMPACT);
+        fail_msg("deliverability: %s", g);
+    }
+    assert_int_equal(jint(eff, "replies_unattributed"), 2);
+    json_decref(want);
+    json_t *early = report(st, "effectiveness", "2026-03-02");
+    const json_t *rows = json_object_get(early, "deliverability");
+    assert_int_equal(json_array_size(rows), 2);
+    assert_int_equal(jint(json_array_get(rows, 0), "sent"), 3);
+    assert_true(
+        json_real_value(json_object_get(json_array_get(rows, 0), "delivery_rate_percent")) == 0.0);
+    assert_int_equal(jint(json_array_get(rows, 1), "sent"), 0);
+    assert_true(json_is_null(json_object_get(json_array_get(rows, 1), "reply_rate_percent")));
+    assert_int_equal(jint(early, "replies_unattributed"), 1); /* r3 only */
+    json_decref(early);
+    same_after_snapshot(st, eff, "2026-03-31"); /* a snapshot keeps the facts */
     json_decref(eff);
     rep_state_free(st);
 }
@@ -1169,6 +1284,7 @@ int main(void)
         cmocka_unit_test(test_risk_score),
         cmocka_unit_test(test_helpers),
         cmocka_unit_test(test_money),
+        cmocka_unit_test(test_deliverability),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -380,6 +380,67 @@ reject["plan_cancelled_no_reason"] = (ce("plan.cancelled", "bad-plan-2",
     {"plan_id": "PL", "customer_id": "C"}),
     [R("data.reason", "required", "data.reason: required")])
 
+# issue 17: the way back in (the gateway publishes these). Each: the
+# inbound data, and what ingest writes of it (None: the same).
+def gateway(type_, id_, customer, data, out=None):
+    return (ce(type_, id_, data, source="arrears-gateway"),
+            canon(type_, id_, customer, out or data, source="arrears-gateway"))
+
+REPLY = "Can I pay \u00a350 next week?\nThanks"
+accept["contact_replied"] = gateway("contact.replied", "sms/SM0001", "C-1", {
+    "customer_id": "C-1", "channel": "sms", "text": REPLY, "provider_id": "SM0001",
+    "num_media": "0"},
+    {"customer_id": "C-1", "channel": "sms", "text": REPLY, "provider_id": "SM0001"})
+SENT = {"customer_id": "C-1", "channel": "email", "command_id": "acme/inv/INV-1/step/2/attempt/0",
+        "template": "reminder-2"}
+accept["contact_delivered"] = gateway("contact.delivered", "email/ab12/delivered", "C-1", SENT)
+accept["contact_bounced_hard"] = gateway("contact.bounced", "email/ab12/bounced", "C-1",
+    dict(SENT, kind="hard", address="ann@example.com"))
+accept["contact_bounced_soft_sms"] = gateway("contact.bounced", "sms/SM0002/status/undelivered",
+    "C-2", {"customer_id": "C-2", "channel": "sms", "command_id": "acme/inv/INV-2/step/1/attempt/0",
+            "template": "sms-nudge", "kind": "soft", "provider_id": "SM0002"})
+accept["contact_complained"] = gateway("contact.complained", "email/ab12/complained", "C-1", SENT)
+
+replied = {"customer_id": "C", "channel": "sms", "text": "hello"}
+reject["replied_text_too_long"] = (ce("contact.replied", "bad-r-1", dict(replied, text="\u00e9" * 800 + "x")),
+    [R("data.text", "max_length", "data.text: longer than 1600 bytes")])
+reject["replied_customer_and_phone"] = (ce("contact.replied", "bad-r-2", dict(replied, phone="+447700900123")),
+    [R("data.phone", "one_of", "data.phone: give data.customer_id or data.phone, not both")])
+reject["replied_phone_by_email"] = (ce("contact.replied", "bad-r-3",
+    {"phone": "+447700900123", "channel": "email", "text": "hi"}),
+    [R("data.channel", "phone_sms", "data.channel: must be sms when data.phone names the debtor")])
+reject["replied_no_debtor"] = (ce("contact.replied", "bad-r-4", {"channel": "sms", "text": "hi"}),
+    [R("data.customer_id", "required", "data.customer_id: required (or data.phone, for sms)")])
+reject["replied_letter_no_text"] = (ce("contact.replied", "bad-r-5", {"customer_id": "C", "channel": "letter"}),
+    [R("data.channel", "channel", "data.channel: must be sms or email"), R("data.text", "required")])
+reject["ceased_phone_no_channel"] = (ce("contact.ceased", "bad-r-6", {"phone": "+447700900123"}),
+    [R("data.channel", "required", "data.channel: required (sms) when data.phone names the debtor")])
+reject["ceased_phone_not_e164"] = (ce("contact.ceased", "bad-r-7", {"phone": "07700 900123", "channel": "sms"}),
+    [R("data.phone", "e164")])
+reject["resumed_phone_email"] = (ce("contact.resumed", "bad-r-8", {"phone": "+447700900123", "channel": "email"}),
+    [R("data.channel", "phone_sms")])
+delivered = {"customer_id": "C", "channel": "email", "command_id": "acme/inv/I/step/0/attempt/0",
+             "template": "reminder-1"}
+reject["delivered_bad_template"] = (ce("contact.delivered", "bad-r-9", dict(delivered, template="_base")),
+    [R("data.template", "template",
+       "data.template: a template name: no spaces or '/', not starting with '.' or '_'")])
+reject["delivered_template_path"] = (ce("contact.delivered", "bad-r-10", dict(delivered, template="en-GB/reminder-1", channel="letter")),
+    [R("data.channel", "channel", "data.channel: must be sms or email"), R("data.template", "template")])
+reject["delivered_command_id_space"] = (ce("contact.delivered", "bad-r-11", dict(delivered, command_id="acme/inv/I 1")),
+    [R("data.command_id", "chars", "data.command_id: must not contain spaces")])
+reject["delivered_command_id_too_long"] = (ce("contact.delivered", "bad-r-12", dict(delivered, command_id="c" * 478)),
+    [R("data.command_id", "max_length", "data.command_id: longer than 477 bytes")])
+reject["delivered_missing"] = (ce("contact.delivered", "bad-r-13", {"customer_id": "C"}),
+    [R("data.channel", "required"), R("data.command_id", "required"), R("data.template", "required")])
+reject["bounced_bad_kind"] = (ce("contact.bounced", "bad-r-14", dict(delivered, kind="permanent")),
+    [R("data.kind", "kind", "data.kind: must be hard or soft")])
+reject["bounced_no_kind_bad_address"] = (ce("contact.bounced", "bad-r-15", dict(delivered, address="+447700900123")),
+    [R("data.kind", "required"), R("data.address", "email")])
+reject["bounced_sms_bad_address"] = (ce("contact.bounced", "bad-r-16", dict(delivered, channel="sms", kind="hard", address="ann@example.com")),
+    [R("data.address", "e164")])
+reject["complained_by_sms"] = (ce("contact.complained", "bad-r-17", dict(delivered, channel="sms")),
+    [R("data.channel", "channel", "data.channel: must be email")])
+
 raw_reject = {
     "not_json": (b'{"specversion": "1.0", "id": ', [R("(payload)", "json")]),
     "json_array": (b'[1,2,3]', [R("(payload)", "json", "(payload): must be a JSON object")]),
