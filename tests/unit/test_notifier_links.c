@@ -532,7 +532,6 @@ int main(void)
         cmocka_unit_test(test_list_unsubscribe),
         cmocka_unit_test(test_email_headers),
         cmocka_unit_test(test_status_callback),
-
         cmocka_unit_test(test_message_id),
         cmocka_unit_test(test_settings),
         cmocka_unit_test(test_tenants_file),
