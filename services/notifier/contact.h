@@ -9,14 +9,18 @@
 
 #include "vars.h"
 
+/* Room for an email's Message-ID with its NUL (message.c works out the
+ * longest, 893 bytes; the contract takes up to CT_TEXT_MAX = 1000). */
+#define NTF_MESSAGE_ID_MAX 1000
+
 typedef struct ntf_outcome {
     int sent;                 /* contact.sent, else contact.failed */
     char provider_status[32]; /* "250", "200", "queued" or "" */
     int attempts;
     int64_t latency_ms;
-    int64_t at_ms;        /* shared clock */
-    char reason[512];     /* failed only */
-    char message_id[160]; /* email only ("" otherwise) */
+    int64_t at_ms;                       /* shared clock */
+    char reason[512];                    /* failed only */
+    char message_id[NTF_MESSAGE_ID_MAX]; /* email only ("" otherwise) */
 } ntf_outcome;
 
 /* The contact outcome for cmd (which may be only partly decoded: missing

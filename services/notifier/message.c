@@ -6,9 +6,15 @@
  *   a CR/LF nor a non-ASCII byte can reach the header block raw.
  * - Parts are base64 (76-column lines), which keeps any line length and
  *   any leading "." safe over SMTP.
- * - The Message-ID is "<ntf.<sha256(command id)[:32]>@<from domain>>": a
+ * - The Message-ID is "<ntf.<sha256(command id)[:32]>.<base64url(customer
+ *   id)>.<base64url(template)>@<from domain>>": deterministic, so a
  *   duplicate sent through the claim-expiry window (docs/notifier.md) is
- *   recognisable and collapsed by mail stores that de-duplicate on it. */
+ *   recognisable and collapsed by mail stores that de-duplicate on it; and
+ *   an email provider's event about it names the debtor and the template,
+ *   so the gateway can publish contact.bounced etc. without state.
+ * - List-Unsubscribe puts the one-click http(s) URL first (the one clients
+ *   should prefer), then the mailto; List-Unsubscribe-Post only with such
+ *   a URL (RFC 8058 section 3.1). */
 #include "message.h"
 
 #include <stdio.h>
@@ -21,6 +27,7 @@
 #include "clock.h"
 #include "crypto.h"
 #include "render.h"
+#include "links.h"
 #include "sign.h"
 
 void ntf_request_free(ntf_request *req)
@@ -33,13 +40,51 @@ void ntf_request_free(ntf_request *req)
     memset(req, 0, sizeof *req);
 }
 
-void ntf_message_id(const char *command_id, const char *domain, char *out, size_t outlen)
+/* The longest Message-ID (RFC 5322 section 2.1.1: a line is at most 998
+ * characters): "<ntf." 5 + 32 hex + "." + base64url of a customer id of
+ * CT_ID_MAX = 200 bytes, 267 + "." + base64url of a template of
+ * CT_ID_MAX, 267 + "@" + a domain of at most FROM_ADDR_MAX - 2 = 318 + ">"
+ * = 893, and the line "Message-ID: " + 893 = 905 <= 998. */
+#define FROM_ADDR_MAX 320 /* the envelope address, with its NUL */
+#define B64URL_LEN(n) ((4 * (n) + 2) / 3)
+#define MESSAGE_ID_LEN_MAX                                                                         \
+    (5 + 32 + 1 + 2 * B64URL_LEN(CT_ID_MAX) + 1 + 1 + (FROM_ADDR_MAX - 2) + 1)
+_Static_assert(MESSAGE_ID_LEN_MAX == 893, "the sum in the comment above");
+_Static_assert(12 + MESSAGE_ID_LEN_MAX <= 998, "a Message-ID line within RFC 5322's limit");
+_Static_assert(MESSAGE_ID_LEN_MAX < NTF_MESSAGE_ID_MAX, "room for the longest Message-ID");
+
+void ntf_message_id(const char *command_id, const char *customer_id, const char *template_id,
+                    const char *domain, char *out, size_t outlen)
 {
     unsigned char h[32];
-    char hex[65];
+    char hex[65], cust[B64URL_LEN(CT_ID_MAX) + 1], tpl[B64URL_LEN(CT_ID_MAX) + 1];
+    size_t cl = customer_id ? strlen(customer_id) : 0, tl = template_id ? strlen(template_id) : 0;
     cm_sha256(command_id, strlen(command_id), h);
     cm_hex(h, 16, hex);
-    snprintf(out, outlen, "<ntf.%s@%s>", hex, domain && *domain ? domain : "arrears.invalid");
+    /* the contract caps both at CT_ID_MAX; a longer one is cut, not overrun */
+    cm_base64url_encode(customer_id ? customer_id : "", cl < CT_ID_MAX ? cl : CT_ID_MAX, cust);
+    cm_base64url_encode(template_id ? template_id : "", tl < CT_ID_MAX ? tl : CT_ID_MAX, tpl);
+    snprintf(out, outlen, "<ntf.%s.%s.%s@%s>", hex, cust, tpl,
+             domain && *domain ? domain : "arrears.invalid");
+}
+
+static int http_url(const char *u)
+{
+    return strncmp(u, "https://", 8) == 0 || strncmp(u, "http://", 7) == 0;
+}
+
+void ntf_message_list_unsubscribe(cm_buf *b, const char *from_addr, const char *unsub)
+{
+    /* "List-Unsubscribe: <" + unsub + ">," must fit in one line: the URL
+     * is not folded (RFC 2369 section 2: no whitespace goes inside the
+     * angle brackets) */
+    int oneclick = unsub && http_url(unsub) && 19 + strlen(unsub) + 2 <= 998;
+    cm_buf_adds(b, "List-Unsubscribe: ");
+    if (oneclick)
+        cm_buf_printf(b, "<%s>,\r\n ", unsub);
+    cm_buf_printf(b, "<mailto:%s?subject=unsubscribe>\r\n", from_addr);
+    if (oneclick)
+        cm_buf_adds(b, "List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n");
 }
 
 /* The bare address of "Name <a@b>" or "a@b" into out. */
@@ -181,54 +226,17 @@ static void rfc5322_date(int64_t ms, char *out, size_t len)
              mon[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-static int64_t iat_of(const ntf_command *cmd)
-{
-    return cmd->c.created_at_ms >= 0 ? cmd->c.created_at_ms / 1000 : 0;
-}
-
-char *ntf_message_paylink(const ntf_tenant_cfg *cfg, const ntf_command *cmd)
-{
-    if (!cfg->paylink_url || !cfg->paylink_secret)
-        return NULL;
-    json_t *ids = ntf_command_invoice_ids(cmd);
-    char *tok = ntf_paylink_token(cfg->paylink_secret, cmd->c.tenant, cmd->c.customer.customer_id,
-                                  ids, iat_of(cmd));
-    json_decref(ids);
-    if (!tok)
-        return NULL;
-    char *url = ntf_paylink_url(cfg->paylink_url, cmd->c.tenant, cmd->c.customer.customer_id, tok);
-    free(tok);
-    return url;
-}
-
-static char *unsubscribe_link(const ntf_tenant_cfg *cfg, const ntf_command *cmd)
-{
-    if (!cfg->unsubscribe_url)
-        return NULL;
-    char *tok = NULL;
-    if (cfg->paylink_secret) {
-        json_t *ids = json_array();
-        tok = ntf_paylink_token(cfg->paylink_secret, cmd->c.tenant, cmd->c.customer.customer_id,
-                                ids, iat_of(cmd));
-        json_decref(ids);
-    }
-    char *url = ntf_paylink_url(cfg->unsubscribe_url, cmd->c.tenant, cmd->c.customer.customer_id,
-                                tok ? tok : "");
-    free(tok);
-    return url;
-}
-
 /* Variables for rendering: tenant vars, command vars, links, opt-out. */
 static json_t *build_vars(const ntf_tenant_cfg *cfg, const ntf_templates *tpl,
                           const ntf_command *cmd, const ntf_template_set *set, char **unsub,
                           char *errstr, size_t errlen)
 {
     json_t *extra = ntf_templates_vars(tpl, cmd->c.tenant);
-    char *pl = ntf_message_paylink(cfg, cmd);
+    char *pl = ntf_links_pay(cfg, cmd);
     if (pl)
         json_object_set_new(extra, "pay_link", json_string(pl));
     free(pl);
-    *unsub = unsubscribe_link(cfg, cmd);
+    *unsub = ntf_links_unsubscribe(cfg, cmd);
     if (*unsub)
         json_object_set_new(extra, "unsubscribe_url", json_string(*unsub));
     json_t *vars = ntf_command_vars(cmd, extra, set ? set->locale : NULL, errstr, errlen);
@@ -305,7 +313,7 @@ static int build_email(const ntf_tenant_cfg *cfg, const ntf_templates *tpl, cons
     cm_buf subject = CM_BUF_INIT, text = CM_BUF_INIT, html = CM_BUF_INIT, msg = CM_BUF_INIT;
     char *unsub = NULL;
     int rc = -1;
-    char from_addr[320];
+    char from_addr[FROM_ADDR_MAX];
     if (!cfg->smtp_url || !cfg->smtp_from) {
         snprintf(errstr, errlen, "email provider not configured for tenant '%s' (smtp url/from)",
                  cmd->c.tenant);
@@ -317,12 +325,13 @@ static int build_email(const ntf_tenant_cfg *cfg, const ntf_templates *tpl, cons
     }
     if (ntf_message_render(cfg, tpl, cmd, CT_CH_EMAIL, &subject, &text, &html, errstr, errlen) < 0)
         goto cleanup;
-    unsub = unsubscribe_link(cfg, cmd);
+    unsub = ntf_links_unsubscribe(cfg, cmd);
 
     const char *email = cmd->c.customer.email;
     const char *name = cmd->c.customer.name;
     const char *domain = strchr(from_addr, '@') + 1;
-    ntf_message_id(cmd->c.command_id, domain, req->message_id, sizeof req->message_id);
+    ntf_message_id(cmd->c.command_id, cmd->c.customer.customer_id, cmd->c.template_id, domain,
+                   req->message_id, sizeof req->message_id);
     char date[64], boundary[64];
     rfc5322_date(now_ms, date, sizeof date);
     snprintf(boundary, sizeof boundary, "=_ntf_%.24s", req->message_id + 5);
@@ -340,11 +349,9 @@ static int build_email(const ntf_tenant_cfg *cfg, const ntf_templates *tpl, cons
     add_mailbox(&msg, cfg->reply_to ? cfg->reply_to : cfg->smtp_from);
     cm_buf_adds(&msg, "\r\nSubject: ");
     add_header_text(&msg, subject.p ? subject.p : "");
-    cm_buf_printf(&msg, "\r\nList-Unsubscribe: <mailto:%s?subject=unsubscribe>", from_addr);
-    if (unsub) {
-        cm_buf_printf(&msg, ", <%s>\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click", unsub);
-    }
-    cm_buf_adds(&msg, "\r\nAuto-Submitted: auto-generated\r\nX-Arrears-Command-Id: ");
+    cm_buf_adds(&msg, "\r\n");
+    ntf_message_list_unsubscribe(&msg, from_addr, unsub);
+    cm_buf_adds(&msg, "Auto-Submitted: auto-generated\r\nX-Arrears-Command-Id: ");
     add_header_text(&msg, cmd->c.command_id);
     cm_buf_printf(&msg,
                   "\r\nMIME-Version: 1.0\r\n"
@@ -407,6 +414,7 @@ static int build_sms(const ntf_tenant_cfg *cfg, const ntf_templates *tpl, const 
                      ntf_request *req, char *errstr, size_t errlen)
 {
     cm_buf text = CM_BUF_INIT, form = CM_BUF_INIT, url = CM_BUF_INIT;
+    char *cb = NULL;
     int rc = -1;
     if (!cfg->sms_url || !cfg->sms_account || !cfg->sms_from) {
         snprintf(errstr, errlen, "sms provider not configured for tenant '%s' (url/account/from)",
@@ -418,6 +426,11 @@ static int build_sms(const ntf_tenant_cfg *cfg, const ntf_templates *tpl, const 
     form_add(&form, "To", cmd->c.customer.phone);
     form_add(&form, "From", cfg->sms_from);
     form_add(&form, "Body", text.p ? text.p : "");
+    /* Twilio posts the message's status there; the gateway turns it into
+     * contact.delivered / contact.bounced for this command */
+    cb = ntf_links_status_callback(cfg, cmd);
+    if (cb)
+        form_add(&form, "StatusCallback", cb);
     size_t bl = strlen(cfg->sms_url);
     cm_buf_add(&url, cfg->sms_url, bl && cfg->sms_url[bl - 1] == '/' ? bl - 1 : bl);
     cm_buf_printf(&url, "/Accounts/%s/Messages.json", cfg->sms_account);
@@ -432,6 +445,7 @@ static int build_sms(const ntf_tenant_cfg *cfg, const ntf_templates *tpl, const 
     req->password = cfg->sms_token ? cfg->sms_token : "";
     rc = 0;
 cleanup:
+    free(cb);
     cm_buf_free(&url);
     cm_buf_free(&form);
     cm_buf_free(&text);
@@ -447,7 +461,7 @@ static int build_webhook(const ntf_tenant_cfg *cfg, const ntf_command *cmd, ntf_
         return -1;
     }
     json_t *data = json_deep_copy(cmd->json);
-    char *pl = ntf_message_paylink(cfg, cmd);
+    char *pl = ntf_links_pay(cfg, cmd);
     if (pl)
         json_object_set_new(data, "pay_link", json_string(pl));
     free(pl);

@@ -40,7 +40,10 @@ static int load_config(const ntf_settings *o, ntf_config *cfg, char *err, size_t
                {"webhook_url", o->webhook_url, NULL},
                {"webhook_secret", o->webhook_secret, o->webhook_secret_file},
                {"paylink_url", o->paylink_url, NULL},
-               {"paylink_secret", o->paylink_secret, o->paylink_secret_file}};
+               {"paylink_secret", o->paylink_secret, o->paylink_secret_file},
+               {"gateway_url", o->gateway_url, NULL},
+               {"link_key_id", o->link_key_id, NULL},
+               {"link_valid_days", o->link_valid_days, NULL}};
     memset(cfg, 0, sizeof *cfg);
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {
         const char *v = map[i].value;

@@ -35,6 +35,7 @@ typedef struct ntf_settings {
     const char *sms_url, *sms_account, *sms_token, *sms_token_file, *sms_from;
     const char *webhook_url, *webhook_secret, *webhook_secret_file;
     const char *paylink_url, *paylink_secret, *paylink_secret_file;
+    const char *gateway_url, *link_key_id, *link_valid_days;
     int max_inflight, max_queued, rate_email, rate_sms, rate_webhook, retry_attempts;
     int unhealthy_after, tls_insecure, txn_timeout;
     long long retry_base, retry_max, send_timeout, connect_timeout, claim_ttl, outcome_ttl;

@@ -5,10 +5,12 @@
  * decoded part of its whsec_ secret. webhook-id is the command id, the same
  * on every retry, so a receiver can de-duplicate.
  *
- * Pay links: a JWT (RFC 7519, HS256) because every payment portal stack has
- * a verifier for it; the claims name the tenant, customer and invoices the
- * link may pay, iat is the command's creation time (no wall clock, so
- * the rendered message is the same on every attempt). */
+ * Links: a JWT (RFC 7519, HS256) because every payment portal stack has a
+ * verifier for it, signed by common/token.h (the gateway verifies with the
+ * same code); the claims (links.c) name the tenant, customer, invoices and
+ * command, iat is the command's creation time and exp iat plus the
+ * tenant's link_valid_days (no wall clock, so the rendered message is the
+ * same on every attempt). */
 #include "sign.h"
 
 #include <stdio.h>
@@ -18,6 +20,7 @@
 #include "base64.h"
 #include "buf.h"
 #include "crypto.h"
+#include "token.h"
 
 int ntf_webhook_sign(const char *secret, const char *id, int64_t timestamp, const char *body,
                      size_t len, char *out, size_t outlen)
@@ -38,40 +41,18 @@ int ntf_webhook_sign(const char *secret, const char *id, int64_t timestamp, cons
     return 0;
 }
 
-char *ntf_paylink_token(const char *secret, const char *tenant, const char *customer_id,
-                        json_t *invoice_ids, int64_t iat_s)
+char *ntf_link_sign(const char *kid, const char *secret, json_t *claims)
 {
-    static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
-    json_t *claims = json_object();
-    json_object_set_new(claims, "tenant", json_string(tenant));
-    json_object_set_new(claims, "customer_id", json_string(customer_id));
-    json_object_set(claims, "invoice_ids", invoice_ids);
-    json_object_set_new(claims, "iat", json_integer(iat_s));
-    char *payload = json_dumps(claims, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(claims);
-    if (!payload)
+    cm_token_key k;
+    char err[128];
+    if (cm_token_key_set(&k, kid, secret, err, sizeof err) < 0)
         return NULL;
-    size_t pl = strlen(payload);
-    char *tok = malloc(cm_base64_len(sizeof header) + cm_base64_len(pl) + cm_base64_len(32) + 8);
-    if (!tok) {
-        free(payload);
-        return NULL;
-    }
-    size_t o = cm_base64url_encode(header, sizeof header - 1, tok);
-    tok[o++] = '.';
-    o += cm_base64url_encode(payload, pl, tok + o);
-    free(payload);
-    unsigned char mac[32];
-    if (cm_hmac_sha256(secret, strlen(secret), tok, o, mac) < 0) {
-        free(tok);
-        return NULL;
-    }
-    tok[o++] = '.';
-    cm_base64url_encode(mac, 32, tok + o);
+    char *tok = cm_token_sign(&k, claims);
+    memset(&k, 0, sizeof k);
     return tok;
 }
 
-static void pct_encode(cm_buf *b, const char *s)
+void ntf_pct_encode(cm_buf *b, const char *s)
 {
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         if ((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
@@ -88,10 +69,10 @@ char *ntf_paylink_url(const char *url_template, const char *tenant, const char *
     cm_buf b = CM_BUF_INIT;
     for (const char *p = url_template; *p; p++) {
         if (strncmp(p, "{tenant}", 8) == 0) {
-            pct_encode(&b, tenant);
+            ntf_pct_encode(&b, tenant);
             p += 7;
         } else if (strncmp(p, "{customer}", 10) == 0) {
-            pct_encode(&b, customer_id);
+            ntf_pct_encode(&b, customer_id);
             p += 9;
         } else if (strncmp(p, "{token}", 7) == 0) {
             cm_buf_adds(&b, token);

@@ -4,12 +4,14 @@
 Publishes commands onto a private <prefix>commands topic and checks, against
 python3-aiosmtpd (tests/sinks/smtp_sink.py):
   * one message per command id, also when a command is delivered twice;
-  * envelope and headers: Message-ID derived from the command id (sha256,
-    recomputed here), Date, From, To, Reply-To, Subject (RFC 2047 for
-    non-ASCII), List-Unsubscribe (mailto + one-click https);
+  * envelope and headers: Message-ID derived from the command id, customer
+    and template (sha256 and base64url, recomputed here), Date, From, To,
+    Reply-To, Subject (RFC 2047 for non-ASCII), List-Unsubscribe (one-click
+    https first, then mailto) and List-Unsubscribe-Post (RFC 8058);
   * multipart/alternative text + HTML; HTML escapes the variables, text
     does not; amounts and dates formatted for en-GB and de-DE;
-  * the pay link is a JWT verified here with python's hmac;
+  * the pay link is a JWT (kid k1, exp 60 days after iat, "use":"page")
+    verified here with python's hmac;
   * render errors (missing variable, missing template), invalid commands and
     an expired not_after become contact.failed with the reason, no message;
   * every contact event carries command id, channel, provider status,
@@ -42,6 +44,10 @@ def b64url_dec(s):
     return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
 
 
+def b64url_enc(s):
+    return base64.urlsafe_b64encode(s.encode()).decode().rstrip("=")
+
+
 try:
     h.create_topics(bindir, prefix)
     smtp = h.Sink("smtp", work)
@@ -57,7 +63,7 @@ try:
         with open(os.path.join(bad, "holey." + ext), "w") as f:
             f.write(text)
 
-    paysecret = "pay-secret-%s" % run
+    paysecret = "pay-secret-0123456789-%s" % run  # 16 bytes at least
     env = {
         "ARREARS_TOPIC_PREFIX": prefix, "ARREARS_GROUP_ID": "it-ntf-mail-" + run,
         "ARREARS_HTTP_ADDR": "", "ARREARS_LOG_LEVEL": "info",
@@ -146,7 +152,9 @@ try:
     for c in good:
         cid = c["command_id"]
         ev = by[cid][0]
-        want_mid = "<ntf.%s@acme.test>" % hashlib.sha256(cid.encode()).hexdigest()[:32]
+        want_mid = "<ntf.%s.%s.%s@acme.test>" % (
+            hashlib.sha256(cid.encode()).hexdigest()[:32],
+            b64url_enc(c["customer"]["customer_id"]), b64url_enc(c["template"]))
         if want_mid not in mails:
             h.fail("%s: no message with Message-ID %s" % (cid, want_mid))
         msg, meta = mails[want_mid]
@@ -176,9 +184,11 @@ try:
             h.fail("%s: Reply-To %s" % (cid, msg["Reply-To"]))
         parsedate_to_datetime(msg["Date"])  # raises on a malformed date
         lu = msg["List-Unsubscribe"]
-        if "<mailto:ar@acme.test" not in lu or \
-                "<https://pay.example/%s/unsubscribe/%s>" % (tenant, c["customer"]["customer_id"]) not in lu:
+        if not lu.startswith("<https://pay.example/%s/unsubscribe/%s>," % (tenant, c["customer"]["customer_id"])) or \
+                "<mailto:ar@acme.test?subject=unsubscribe>" not in lu:
             h.fail("%s: List-Unsubscribe %r" % (cid, lu))
+        if msg["List-Unsubscribe-Post"] != "List-Unsubscribe=One-Click":
+            h.fail("%s: List-Unsubscribe-Post %r" % (cid, msg["List-Unsubscribe-Post"]))
         if msg.get_content_type() != "multipart/alternative":
             h.fail("%s: content type %s" % (cid, msg.get_content_type()))
         text = msg.get_body(("plain",)).get_content()
@@ -201,8 +211,12 @@ try:
                 h.fail("%s: pay-link token does not verify" % cid)
             claims = json.loads(b64url_dec(payload))
             if claims["tenant"] != tenant or claims["customer_id"] != c["customer"]["customer_id"] or \
-                    claims["invoice_ids"] != [i["invoice_id"] for i in c["invoices"]]:
+                    claims["invoice_ids"] != [i["invoice_id"] for i in c["invoices"]] or \
+                    claims["use"] != "page" or claims["command_id"] != cid or \
+                    claims["exp"] != claims["iat"] + 60 * 86400:
                 h.fail("%s: pay-link claims %s" % (cid, claims))
+            if json.loads(b64url_dec(head)) != {"alg": "HS256", "kid": "k1", "typ": "JWT"}:
+                h.fail("%s: pay-link header %s" % (cid, b64url_dec(head)))
             if m.group(1) not in html:
                 h.fail("%s: the HTML part lacks the same pay link" % cid)
         elif m:

@@ -10,7 +10,9 @@ Against the HTTP sink (tests/sinks/http_sink.py) on loopback:
     command (plus its pay link);
   * per-tenant webhook URL and secret from ARREARS_TENANTS_FILE;
   * sms: Twilio form -- POST {base}/Accounts/{sid}/Messages.json, basic auth
-    sid:token, form fields To, From, Body;
+    sid:token, form fields To, From, Body, and StatusCallback (the gateway's
+    /v1/sms/status with tenant, customer_id, command_id and template,
+    percent-encoded) since ARREARS_GATEWAY_URL is set;
   * call_task and letter: the command plus task_id on <prefix>tasks and a
     contact.sent with provider_status "queued";
   * a command published twice is sent once and has one outcome.
@@ -23,7 +25,7 @@ import os
 import sys
 import tempfile
 import time
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, quote
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sinks"))
 import harness as h  # noqa: E402
@@ -73,7 +75,8 @@ try:
         "ARREARS_SMS_ACCOUNT": "AC%s" % run, "ARREARS_SMS_TOKEN": "tok-%s" % run,
         "ARREARS_SMS_FROM": "+15005550006",
         "ARREARS_PAYLINK_URL": "https://pay.example/{tenant}/{token}",
-        "ARREARS_PAYLINK_SECRET": "s3",
+        "ARREARS_PAYLINK_SECRET": "s3-0123456789abcdef",
+        "ARREARS_GATEWAY_URL": "http://127.0.0.1:8480",
     }
     hooks = [h.command(tenant, "%s/inv/W-%d/step/2/attempt/1" % (tenant, i), channel="webhook",
                        customer_id="W%d" % i) for i in range(5)]
@@ -162,6 +165,12 @@ try:
             h.fail("no SMS for %s" % c["command_id"])
         if form["To"] != [c["customer"]["phone"]] or form["From"] != ["+15005550006"]:
             h.fail("sms To/From %s" % form)
+        cb = "http://127.0.0.1:8480/v1/sms/status?" + "&".join(
+            "%s=%s" % (k, quote(v, safe="")) for k, v in (
+                ("tenant", tenant), ("customer_id", c["customer"]["customer_id"]),
+                ("command_id", c["command_id"]), ("template", c["template"])))
+        if form.get("StatusCallback") != [cb]:
+            h.fail("sms StatusCallback %s, want %s" % (form.get("StatusCallback"), cb))
         body = form["Body"][0]
         if "€120.00" not in body or "7 days overdue" not in body or "Reply STOP" not in body \
                 or "https://pay.example/" not in body:

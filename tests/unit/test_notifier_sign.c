@@ -1,6 +1,7 @@
 /* test_notifier_sign.c -- Standard Webhooks signatures (the spec's published
- * test vector), pay-link JWTs (a token computed independently with
- * python's hmac), pay-link URLs, Message-IDs, base64. Pure logic. */
+ * test vector), signed link JWTs with kid (a token computed independently
+ * with python's hmac), pay-link URLs, Message-IDs, base64. Pure logic.
+ * The links' claims: test_notifier_links.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -46,33 +47,38 @@ static void test_webhook_bad_secrets(void **state)
     assert_memory_equal(key, "test", 4);
 }
 
-static void test_paylink_token(void **state)
+static void test_link_sign(void **state)
 {
     (void)state;
-    json_t *ids = json_pack("[ss]", "INV-1", "INV-2");
-    char *tok = ntf_paylink_token("s3cret", "acme", "C-1", ids, 1772960400);
-    json_decref(ids);
+    json_t *claims = json_pack("{s:s,s:I}", "tenant", "acme", "exp", (json_int_t)1772960400);
+    char *tok = ntf_link_sign("k1", "0123456789abcdef", claims);
     assert_non_null(tok);
-    /* computed with python3 hmac/base64, independently of this code */
-    assert_string_equal(tok, "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."
-                             "eyJ0ZW5hbnQiOiJhY21lIiwiY3VzdG9tZXJfaWQiOiJDLTEiLCJpbnZvaWNlX2lkcyI6"
-                             "WyJJTlYtMSIsIklOVi0yIl0sImlhdCI6MTc3Mjk2MDQwMH0."
-                             "o1jS_p4U48-K0bdXlgngdwXZKvx10RGmERB0BRaynZk");
-    char *url =
-        ntf_paylink_url("https://pay.example/{tenant}/{customer}/{token}?x=1", "ac me", "C/1", tok);
-    assert_non_null(url);
-    assert_true(strncmp(url, "https://pay.example/ac%20me/C%2F1/eyJ", 37) == 0);
-    assert_non_null(strstr(url, "ynZk?x=1"));
-    free(url);
+    /* computed with python3 hmac/base64, independently of this code:
+     * header {"alg":"HS256","kid":"k1","typ":"JWT"}, claims
+     * {"tenant":"acme","exp":1772960400}, key "0123456789abcdef" */
+    assert_string_equal(tok, "eyJhbGciOiJIUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0."
+                             "eyJ0ZW5hbnQiOiJhY21lIiwiZXhwIjoxNzcyOTYwNDAwfQ."
+                             "z75VabzXrKMcVOSjv5yDr0toKq28EO0hwDcHnq9GtS0");
     free(tok);
+    /* a key cm_token_key_set refuses signs nothing */
+    assert_null(ntf_link_sign("k1", "s3cret", claims));
+    assert_null(ntf_link_sign("bad kid", "0123456789abcdef", claims));
+    json_decref(claims);
+    const char *t = "aaa.bbb.ccc";
+    char *url =
+        ntf_paylink_url("https://pay.example/{tenant}/{customer}/{token}?x=1", "ac me", "C/1", t);
+    assert_non_null(url);
+    assert_string_equal(url, "https://pay.example/ac%20me/C%2F1/aaa.bbb.ccc?x=1");
+    free(url);
 }
 
 static void test_message_id_and_base64(void **state)
 {
     (void)state;
-    char mid[160];
-    ntf_message_id("acme/inv/INV-1/step/2/attempt/1", "acme.test", mid, sizeof mid);
-    assert_string_equal(mid, "<ntf.46ed9ca8f6736f0df79414fb1888a29a@acme.test>");
+    char mid[NTF_MESSAGE_ID_MAX];
+    ntf_message_id("acme/inv/INV-1/step/2/attempt/1", "C-1", "overdue_7", "acme.test", mid,
+                   sizeof mid);
+    assert_string_equal(mid, "<ntf.46ed9ca8f6736f0df79414fb1888a29a.Qy0x.b3ZlcmR1ZV83@acme.test>");
     char out[64];
     unsigned char dec[64];
     assert_int_equal(cm_base64_encode("\xfb\xff", 2, out), 4);
@@ -90,7 +96,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_webhook_vector),
         cmocka_unit_test(test_webhook_bad_secrets),
-        cmocka_unit_test(test_paylink_token),
+        cmocka_unit_test(test_link_sign),
         cmocka_unit_test(test_message_id_and_base64),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
