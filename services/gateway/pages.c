@@ -85,14 +85,21 @@ static void fail(ctx *x, int status, gw_text msg, const char *detail)
     page(x, status, GW_T_ERR_TITLE, msg, detail, "error");
 }
 
+/* Starts the answer: an HTML page of status with its head written. */
+static cm_buf *start(ctx *x, int status, gw_text title, const char *main_id)
+{
+    cm_buf *b = &x->out->body;
+    x->out->status = status;
+    x->out->content_type = HTML;
+    cm_buf_reset(b);
+    gw_page_head(b, x->locale, gw_page_text(x->locale, title), main_id);
+    return b;
+}
+
 /* A confirmation: the text of id with a1, a2 filled in. */
 static void done(ctx *x, gw_text title, gw_text id, const char *a1, const char *a2)
 {
-    cm_buf *b = &x->out->body;
-    x->out->status = 200;
-    x->out->content_type = HTML;
-    cm_buf_reset(b);
-    gw_page_head(b, x->locale, gw_page_text(x->locale, title), "confirmation");
+    cm_buf *b = start(x, 200, title, "confirmation");
     cm_buf_adds(b, "<p id=\"message\">");
     gw_page_fill(b, x->locale, id, a1, a2);
     cm_buf_adds(b, "</p>\n");
@@ -328,11 +335,7 @@ static void pay(ctx *x)
         fail(x, 500, GW_T_ERR_INTERNAL, NULL);
         return;
     }
-    cm_buf *b = &x->out->body;
-    cm_buf_reset(b);
-    x->out->status = 303;
-    x->out->content_type = HTML;
-    gw_page_head(b, x->locale, gw_page_text(x->locale, GW_T_PAY), "redirect");
+    cm_buf *b = start(x, 303, GW_T_PAY, "redirect");
     cm_buf_adds(b, "<p><a id=\"pay-link\" href=\"");
     cm_buf_html(b, loc.p, loc.len);
     cm_buf_adds(b, "\">");
@@ -546,11 +549,7 @@ static void unsubscribe(ctx *x)
         return;
     }
     if (strcmp(x->rq->method, "POST") != 0) { /* changes nothing */
-        cm_buf *b = &x->out->body;
-        cm_buf_reset(b);
-        x->out->status = 200;
-        x->out->content_type = HTML;
-        gw_page_head(b, x->locale, gw_page_text(x->locale, GW_T_UNSUB_TITLE), "unsubscribe");
+        cm_buf *b = start(x, 200, GW_T_UNSUB_TITLE, "unsubscribe");
         cm_buf_adds(b, "<p id=\"message\">");
         cm_buf_adds(b, gw_page_text(x->locale, GW_T_UNSUB_ASK));
         cm_buf_adds(b, "</p>\n<form id=\"form-unsubscribe\" method=\"post\" action=\"");
