@@ -49,6 +49,8 @@ static const char *const texts[GW_T_COUNT][2] = {
     [GW_T_DISPUTE_REASON] = {"What is wrong with it?", "Was ist daran falsch?"},
     [GW_T_DISPUTE_BUTTON] = {"Send the dispute", "Beanstandung senden"},
     [GW_T_PLAN] = {"Pay in instalments", "In Raten zahlen"},
+    [GW_T_PLAN_CHOOSE] = {"Choose a plan", "Ratenplan w\xc3\xa4hlen"},
+    [GW_T_STOP_CHANNEL] = {"Stop messages by", "Keine Nachrichten mehr per"},
     [GW_T_PLAN_OPTION] = {"{1} instalments: {2}", "{1} Raten: {2}"},
     [GW_T_PLAN_BUTTON] = {"Agree to this plan", "Diesem Ratenplan zustimmen"},
     [GW_T_STOP] = {"Stop messages", "Keine Nachrichten mehr"},
@@ -180,7 +182,7 @@ void gw_page_head(cm_buf *b, const char *locale, const char *title, const char *
                    "padding:1rem;line-height:1.5}"
                    "table{border-collapse:collapse;width:100%}"
                    "th,td{text-align:left;padding:.25rem;border-bottom:1px solid #ccc}"
-                   ".amount{text-align:right;white-space:nowrap}"
+                   ".amount{text-align:right}td.amount{white-space:nowrap}.wide{overflow-x:auto}"
                    "section{margin:1.5rem 0}label{display:block;margin:.5rem 0 .25rem}"
                    "fieldset label{display:inline}"
                    "select,textarea,input[type=date]{width:100%;box-sizing:border-box;font:inherit}"
@@ -314,7 +316,7 @@ int gw_page_render(cm_buf *b, const gw_view *v)
     gw_page_fill(b, loc, GW_T_INTRO, d, NULL);
     cm_buf_adds(b, "</p>\n<p id=\"customer\">");
     gw_page_fill(b, loc, GW_T_CUSTOMER, cust, NULL);
-    cm_buf_adds(b, "</p>\n<table id=\"invoices\">\n<caption>");
+    cm_buf_adds(b, "</p>\n<div class=\"wide\">\n<table id=\"invoices\">\n<caption>");
     text(b, loc, GW_T_INVOICES);
     cm_buf_adds(b, "</caption>\n<thead><tr><th scope=\"col\">");
     text(b, loc, GW_T_COL_NUMBER);
@@ -346,7 +348,7 @@ int gw_page_render(cm_buf *b, const gw_view *v)
         esc(b, m);
         cm_buf_adds(b, "</td></tr>\n");
     }
-    cm_buf_adds(b, "</tbody>\n</table>\n<p id=\"total\">");
+    cm_buf_adds(b, "</tbody>\n</table>\n</div>\n<p id=\"total\">");
     gw_page_date(as_of, loc, d, sizeof d);
     gw_page_money(json_integer_value(json_object_get(c, "total_minor")), cur, loc, m, sizeof m);
     gw_page_fill(b, loc, GW_T_TOTAL, d, m);
@@ -407,7 +409,7 @@ int gw_page_render(cm_buf *b, const gw_view *v)
         section(b, "plan", loc, GW_T_PLAN);
         form_open(b, v, 3, "plan");
         cm_buf_adds(b, "<fieldset>\n<legend>");
-        text(b, loc, GW_T_PLAN);
+        text(b, loc, GW_T_PLAN_CHOOSE);
         cm_buf_adds(b, "</legend>\n");
         for (size_t i = 0; i < json_array_size(plans); i++) {
             char words[1600], n[16];
@@ -430,7 +432,7 @@ int gw_page_render(cm_buf *b, const gw_view *v)
         section(b, "stop", loc, GW_T_STOP);
         form_open(b, v, 4, "stop");
         cm_buf_adds(b, "<fieldset>\n<legend>");
-        text(b, loc, GW_T_STOP);
+        text(b, loc, GW_T_STOP_CHANNEL);
         cm_buf_adds(b, "</legend>\n");
         for (size_t i = 0; i < json_array_size(chans); i++) {
             const char *ch = json_string_value(json_array_get(chans, i));
