@@ -136,7 +136,8 @@ typedef struct gw_config {
     size_t batch_max; /* events per batch */
     ct_limits limits; /* the inbound validator's (ingest's defaults) */
     gw_backend be;
-    cm_metric **m; /* ct_metric ids; NULL: no metrics (tests) */
+    cm_metric **m;          /* ct_metric ids; NULL: no metrics (tests) */
+    struct gw_pages *pages; /* /p and /u (pages.h); NULL: they answer 404 pages */
 } gw_config;
 
 typedef struct gw_request {
@@ -148,14 +149,24 @@ typedef struct gw_request {
     int body_too_large; /* the adapter stopped reading past max_body */
     int64_t now_ms;     /* monotonic, for the rate limit */
     int64_t wall_s;     /* unix seconds, for webhook timestamps */
+    const char *client; /* the peer's address (rate limit of /p and /u); may be NULL */
 } gw_request;
 
 typedef struct gw_answer {
     int status;
-    int retry_after;   /* seconds; 0: no Retry-After header */
-    const char *allow; /* Allow header of a 405, else NULL */
-    cm_buf body;       /* JSON */
+    int retry_after;          /* seconds; 0: no Retry-After header */
+    const char *allow;        /* Allow header of a 405, else NULL */
+    cm_buf body;              /* JSON, or what content_type says */
+    const char *content_type; /* NULL: application/json */
+    char *location;           /* Location of a 303 (malloc'd), or NULL */
+    const char *csp;          /* Content-Security-Policy (borrowed); NULL: GW_CSP */
 } gw_answer;
+
+/* Every answer's Content-Security-Policy, unless the answer names one (a
+ * self-service page whose form may go to the tenant's pay_url origin). */
+#define GW_CSP                                                                                     \
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; "  \
+    "base-uri 'none'"
 
 /* Answers one request. Never fails: out of memory is a 500. */
 void gw_handle(const gw_config *cfg, const gw_request *rq, gw_answer *out);

@@ -12,6 +12,7 @@
  * {"accepted":n,"results":[{"id","status","errors"}...]} with 202 when at
  * least one event was accepted, else 400. */
 #include "gateway.h"
+#include "pages.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,6 +156,8 @@ done:
 static void handle(const gw_config *cfg, const gw_request *rq, gw_answer *out)
 {
     char msg[160];
+    if (gw_pages_route(cfg, rq, out)) /* /p/<token>, /u/<token>: pages.c */
+        return;
     if (strcmp(rq->path, "/v1/events") != 0) {
         answer(out, 404, "not found");
         return;
@@ -237,4 +240,6 @@ void gw_handle(const gw_config *cfg, const gw_request *rq, gw_answer *out)
 void gw_answer_free(gw_answer *a)
 {
     cm_buf_free(&a->body);
+    free(a->location);
+    a->location = NULL;
 }

@@ -5,11 +5,14 @@
  * max_body (a longer one is drained and answered 413; a Content-Length
  * over the limit is answered at once); headers are bounded by the
  * connection's memory limit (libmicrohttpd answers 431 past it). Every
- * answer is JSON with the security headers. A connection's thread frees
+ * answer (JSON, or the pages' HTML) carries the security headers (GW_CSP);
+ * /p/ and /u/ bodies are read up to GW_FORM_MAX. A connection's thread frees
  * the validator's per-thread state when the connection closes. */
 #include "listen.h"
+#include "pages.h"
 
 #include <microhttpd.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -67,9 +70,11 @@ static mhd_result respond(struct MHD_Connection *c, gw_answer *a)
         free(body);
         return MHD_NO;
     }
-    MHD_add_response_header(r, "Content-Type", "application/json");
-    MHD_add_response_header(r, "Content-Security-Policy",
-                            "default-src 'none'; frame-ancestors 'none'");
+    MHD_add_response_header(r, "Content-Type",
+                            a->content_type ? a->content_type : "application/json");
+    MHD_add_response_header(r, "Content-Security-Policy", a->csp ? a->csp : GW_CSP);
+    if (a->location)
+        MHD_add_response_header(r, "Location", a->location);
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
     MHD_add_response_header(r, "Cache-Control", "no-store");
@@ -92,6 +97,12 @@ static mhd_result answer(gw_listener *l, struct MHD_Connection *c, const char *u
 {
     headers hs = {.n = 0};
     gw_answer a;
+    char client[INET6_ADDRSTRLEN] = "";
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, client,
+                  sizeof client);
     MHD_get_connection_values(c, MHD_HEADER_KIND, collect, &hs);
     gw_request rq = {.method = method,
                      .path = url,
@@ -101,7 +112,8 @@ static mhd_result answer(gw_listener *l, struct MHD_Connection *c, const char *u
                      .body_len = k->body.len,
                      .body_too_large = k->too_large,
                      .now_ms = cm_mono_ms(),
-                     .wall_s = cm_clock_real_ms() / 1000};
+                     .wall_s = cm_clock_real_ms() / 1000,
+                     .client = client};
     gw_handle(l->cfg, &rq, &a);
     mhd_result r = respond(c, &a);
     gw_answer_free(&a);
@@ -122,14 +134,14 @@ static mhd_result handler(void *cls, struct MHD_Connection *c, const char *url, 
         atomic_fetch_add(&l->inflight, 1);
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-        if (cl && strtoull(cl, NULL, 10) > l->cfg->max_body) {
+        if (cl && strtoull(cl, NULL, 10) > gw_pages_body_max(url, l->cfg->max_body)) {
             k->too_large = 1;
             return answer(l, c, url, method, k);
         }
         return MHD_YES;
     }
     if (*upload_size) {
-        if (!k->too_large && k->body.len + *upload_size <= l->cfg->max_body)
+        if (!k->too_large && k->body.len + *upload_size <= gw_pages_body_max(url, l->cfg->max_body))
             cm_buf_add(&k->body, upload, *upload_size);
         else
             k->too_large = 1;

@@ -8,6 +8,7 @@
  * then flushes the producer. docs/gateway.md is the endpoint's contract. */
 #include "gateway.h"
 #include "listen.h"
+#include "pages.h"
 #include "publish.h"
 
 #include "clock.h"
@@ -19,8 +20,9 @@
 
 static struct {
     cm_settings_common c;
-    const char *addr, *tokens_file, *secrets_file;
-    int rate, delivery_timeout;
+    const char *addr, *tokens_file, *secrets_file, *tenants_file;
+    int rate, delivery_timeout, page_rate;
+    gw_pages pages;
     size_t max_body, batch_max;
     char inbound[256];
     gw_auth auth;
@@ -49,6 +51,14 @@ static cm_setting table[] = {
     CM_SETTING_DURATION("ARREARS_GATEWAY_DELIVERY_TIMEOUT", "10s",
                         "longest wait for the broker's acknowledgements before a 503", 100, 120000,
                         &app.delivery_timeout),
+    CM_SETTING_PATH("ARREARS_GATEWAY_TENANTS_FILE", "",
+                    "self-service page and unsubscribe settings per tenant, JSON (empty: /p and /u "
+                    "answer 404)",
+                    &app.tenants_file),
+    CM_SETTING_INT("ARREARS_GATEWAY_PAGE_RATE", "5",
+                   "/p and /u requests per second per client address and per token (burst the "
+                   "same)",
+                   1, 10000, &app.page_rate),
     CM_SETTINGS_END};
 
 static int configure(void *a, char *errstr, size_t errlen)
@@ -61,7 +71,13 @@ static int configure(void *a, char *errstr, size_t errlen)
     gw_auth_init(&app.auth);
     if (gw_auth_load(&app.auth, app.tokens_file, 0, errstr, errlen) != 0)
         return -1;
-    return app.secrets_file[0] ? gw_auth_load(&app.auth, app.secrets_file, 1, errstr, errlen) : 0;
+    if (app.secrets_file[0] && gw_auth_load(&app.auth, app.secrets_file, 1, errstr, errlen) != 0)
+        return -1;
+    if (gw_pages_init(&app.pages, app.page_rate) != 0) {
+        snprintf(errstr, errlen, "out of memory");
+        return -1;
+    }
+    return app.tenants_file[0] ? gw_pages_load(&app.pages, app.tenants_file, errstr, errlen) : 0;
 }
 
 static int init(cm_service *s, void *a, char *errstr, size_t errlen)
@@ -91,7 +107,8 @@ static int start(cm_service *s, void *a, char *errstr, size_t errlen)
                           .max_body = app.max_body,
                           .batch_max = app.batch_max,
                           .limits = {CT_DEFAULT_MAX_BYTES, CT_DEFAULT_MAX_DEPTH},
-                          .m = app.m};
+                          .m = app.m,
+                          .pages = &app.pages};
     gw_publisher_backend(&app.pub, &app.cfg.be);
     if (!(app.l = gw_listen(app.addr, &app.cfg, errstr, errlen)))
         return -1;
@@ -128,6 +145,7 @@ static void cleanup(void *a)
     (void)a;
     gw_listener_stop(app.l);
     gw_auth_free(&app.auth);
+    gw_pages_free(&app.pages);
 }
 
 int main(int argc, char **argv)

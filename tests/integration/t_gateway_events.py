@@ -31,7 +31,8 @@ import t_contract_lib as C  # noqa: E402
 
 TOKEN = "it-gateway-token-%d" % os.getpid()
 WHSEC = "whsec_" + base64.b64encode(b"it-gateway-webhook-key-0123456789").decode()
-SECURITY = {"content-security-policy": "default-src 'none'; frame-ancestors 'none'",
+SECURITY = {"content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; "
+                                       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
             "x-content-type-options": "nosniff", "referrer-policy": "no-referrer"}
 
 
