@@ -9,6 +9,7 @@
 #include "gateway.h"
 #include "listen.h"
 #include "publish.h"
+#include "webhooks.h"
 
 #include "clock.h"
 #include "log.h"
@@ -20,6 +21,8 @@
 static struct {
     cm_settings_common c;
     const char *addr, *tokens_file, *secrets_file;
+    const char *twilio_file, *public_url; /* webhooks.h */
+    char public_default[300];
     int rate, delivery_timeout;
     size_t max_body, batch_max;
     char inbound[256];
@@ -40,6 +43,14 @@ static cm_setting table[] = {
     CM_SETTING_PATH("ARREARS_GATEWAY_WEBHOOK_SECRETS_FILE", "",
                     "Standard Webhooks secrets, one line each: TENANT whsec_<base64> (empty: none)",
                     &app.secrets_file),
+    CM_SETTING_PATH("ARREARS_GATEWAY_TWILIO_FILE", "",
+                    "Twilio auth tokens (SMS webhooks), one line each: TENANT AUTH_TOKEN (empty: "
+                    "none, every SMS webhook is 403)",
+                    &app.twilio_file),
+    CM_SETTING_URL("ARREARS_GATEWAY_PUBLIC_URL", "",
+                   "the gateway's public scheme://host[:port], as Twilio calls it and signs it "
+                   "(empty: http://ARREARS_GATEWAY_ADDR)",
+                   &app.public_url),
     CM_SETTING_INT("ARREARS_GATEWAY_RATE", "1000", "events per second per tenant (burst the same)",
                    1, 1000000, &app.rate),
     CM_SETTING_INT("ARREARS_GATEWAY_MAX_BODY", "4194304", "largest request body (bytes)", 1024,
@@ -61,6 +72,10 @@ static int configure(void *a, char *errstr, size_t errlen)
     gw_auth_init(&app.auth);
     if (gw_auth_load(&app.auth, app.tokens_file, 0, errstr, errlen) != 0)
         return -1;
+    if (app.twilio_file[0] &&
+        gw_auth_load(&app.auth, app.twilio_file, GW_CRED_TWILIO, errstr, errlen) != 0)
+        return -1;
+    snprintf(app.public_default, sizeof app.public_default, "http://%s", app.addr);
     return app.secrets_file[0] ? gw_auth_load(&app.auth, app.secrets_file, 1, errstr, errlen) : 0;
 }
 
@@ -91,7 +106,8 @@ static int start(cm_service *s, void *a, char *errstr, size_t errlen)
                           .max_body = app.max_body,
                           .batch_max = app.batch_max,
                           .limits = {CT_DEFAULT_MAX_BYTES, CT_DEFAULT_MAX_DEPTH},
-                          .m = app.m};
+                          .m = app.m,
+                          .public_url = app.public_url[0] ? app.public_url : app.public_default};
     gw_publisher_backend(&app.pub, &app.cfg.be);
     if (!(app.l = gw_listen(app.addr, &app.cfg, errstr, errlen)))
         return -1;
