@@ -67,8 +67,8 @@ int gw_msgid_parse(const char *s, gw_msgid *m, char *why, size_t whylen)
             snprintf(why, whylen, MSGID_RULE ": 32 lower-case hex digits after ntf.");
             return -1;
         }
-    const char *c = h + 32, *dot = c < at && *c == '.' ? memchr(c + 1, '.', (size_t)(at - c - 1))
-                                                       : NULL;
+    const char *c = h + 32,
+               *dot = c < at && *c == '.' ? memchr(c + 1, '.', (size_t)(at - c - 1)) : NULL;
     if (!dot || b64part(c + 1, (size_t)(dot - c - 1), m->customer_id, CT_ID_MAX) != 0) {
         snprintf(why, whylen, MSGID_RULE ": the customer id is not base64url of an id");
         return -1;
@@ -124,8 +124,8 @@ static int item(const char *tenant, json_t *o, const char *prefix, gw_event *ev,
     snprintf(ev->id, sizeof ev->id, "email/%s/%s", m.hash, event);
     cm_buf_adds(&b, "{\"specversion\":\"1.0\",\"id\":");
     cm_buf_json_str(&b, ev->id, strlen(ev->id));
-    cm_buf_printf(&b, ",\"source\":\"arrears-gateway/email\",\"type\":\"contact.%s\",\"time\":",
-                  event);
+    cm_buf_printf(&b,
+                  ",\"source\":\"arrears-gateway/email\",\"type\":\"contact.%s\",\"time\":", event);
     cm_buf_json_str(&b, at, strlen(at));
     cm_buf_adds(&b, ",\"tenant\":");
     cm_buf_json_str(&b, tenant, strlen(tenant));

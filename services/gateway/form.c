@@ -73,8 +73,8 @@ int gw_form_parse(const char *s, size_t len, gw_form *f, char *errstr, size_t er
             gw_form_pair *p = &f->p[f->n];
             p->name = decode(s + i, ne - i, i, errstr, errlen);
             p->value = p->name && eq ? decode(eq + 1, end - ne - 1, ne + 1, errstr, errlen)
-                       : p->name  ? decode("", 0, 0, errstr, errlen)
-                                  : NULL;
+                       : p->name     ? decode("", 0, 0, errstr, errlen)
+                                     : NULL;
             f->n++;
             if (!p->name || !p->value) {
                 gw_form_free(f);

@@ -40,8 +40,8 @@ struct gw_listener {
 typedef struct conn {
     cm_buf body;
     int too_large;
-    int started;  /* the first call of the handler was made */
-    char *query;  /* the raw query string (Twilio signs it as sent); NULL: none */
+    int started; /* the first call of the handler was made */
+    char *query; /* the raw query string (Twilio signs it as sent); NULL: none */
 } conn;
 
 typedef struct headers {

@@ -132,8 +132,8 @@ int gw_sms_inbound_event(const char *tenant, const gw_form *form, const char *ti
     gw_sms_kind k = gw_sms_keyword(body ? body : "", blen);
     snprintf(id, idlen, "sms/%s", sid);
     if (k != GW_SMS_REPLY) {
-        head(out, id, "arrears-gateway/sms", k == GW_SMS_STOP ? "contact.ceased" : "contact.resumed",
-             time, tenant);
+        head(out, id, "arrears-gateway/sms",
+             k == GW_SMS_STOP ? "contact.ceased" : "contact.resumed", time, tenant);
         member(out, 1, "phone", from);
         member(out, 0, "channel", "sms");
         cm_buf_adds(out, "}}");
@@ -222,7 +222,8 @@ static int publish(const gw_config *cfg, gw_event *ev, size_t n, gw_answer *out)
     if (refused) {
         gw_answer_reasons(out, 400, &all);
     } else if (n && cfg->be.publish(cfg->be.opaque, recs, n) != 0) {
-        gw_answer_error(out, 503, "inbound is unavailable; retry later (the same ids are harmless)");
+        gw_answer_error(out, 503,
+                        "inbound is unavailable; retry later (the same ids are harmless)");
         out->retry_after = 5;
     } else {
         rc = 0;
