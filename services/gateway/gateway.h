@@ -29,8 +29,7 @@
 
 typedef struct gw_cred {
     char tenant[CT_TENANT_MAX + 1];
-    int webhook; /* 0: a bearer token (hash); 1: a webhook secret (key); 2: a Twilio auth token
-                    (key) */
+    int webhook;            /* 0: a bearer token (hash); 1: a webhook secret (key) */
     unsigned char hash[32]; /* SHA-256 of the bearer token */
     unsigned char key[64];  /* the decoded whsec_ secret */
     size_t keylen;
@@ -138,8 +137,9 @@ typedef struct gw_config {
     size_t batch_max; /* events per batch */
     ct_limits limits; /* the inbound validator's (ingest's defaults) */
     gw_backend be;
-    cm_metric **m;          /* ct_metric ids; NULL: no metrics (tests) */
-    const char *public_url; /* webhooks.h: the scheme://host[:port] Twilio signs */
+    cm_metric **m; /* ct_metric ids; NULL: no metrics (tests) */
+    /* webhooks.h: the public scheme://host[:port] Twilio signs */
+    const char *public_url;
 } gw_config;
 
 typedef struct gw_request {
@@ -156,10 +156,11 @@ typedef struct gw_request {
 
 typedef struct gw_answer {
     int status;
-    int retry_after;          /* seconds; 0: no Retry-After header */
-    const char *allow;        /* Allow header of a 405, else NULL */
-    cm_buf body;              /* JSON */
-    const char *content_type; /* NULL: application/json */
+    int retry_after;   /* seconds; 0: no Retry-After header */
+    const char *allow; /* Allow header of a 405, else NULL */
+    cm_buf body;       /* JSON */
+    /* NULL: application/json */
+    const char *content_type;
 } gw_answer;
 
 /* Answers one request. Never fails: out of memory is a 500. */

@@ -202,36 +202,30 @@ static int publish(const gw_config *cfg, gw_event *ev, size_t n, gw_answer *out)
     gw_record *recs = calloc(n ? n : 1, sizeof *recs);
     char(*keys)[CT_KEY_MAX] = calloc(n ? n : 1, sizeof *keys);
     ct_reasons all = {.n = 0};
-    int rc = -1, refused = 0;
-    if (!recs || !keys)
-        goto oom;
-    for (size_t i = 0; i < n; i++) {
+    int rc = -1, refused = 0, oom = !recs || !keys;
+    for (size_t i = 0; !oom && i < n; i++) {
         int ok = gw_validate(cfg, &ev[i], keys[i], sizeof keys[i]);
-        if (ok < 0)
-            goto oom;
+        oom = ok < 0;
         recs[i] = (gw_record){keys[i], ev[i].json, ev[i].len};
-        for (size_t r = 0; !ok && r < ev[i].reasons.n; r++) {
+        for (size_t r = 0; ok == 0 && r < ev[i].reasons.n; r++) {
             const ct_reason *x = &ev[i].reasons.r[r];
             if (n > 1)
                 ct_reason_add(&all, x->field, x->rule, "[%zu] %s", i, x->message);
             else if (all.n < CT_MAX_REASONS)
                 all.r[all.n++] = *x;
         }
-        refused |= !ok;
+        refused |= ok == 0;
     }
-    if (refused) {
+    if (oom)
+        gw_answer_error(out, 500, "out of memory");
+    else if (refused)
         gw_answer_reasons(out, 400, &all);
-    } else if (n && cfg->be.publish(cfg->be.opaque, recs, n) != 0) {
-        gw_answer_error(out, 503,
-                        "inbound is unavailable; retry later (the same ids are harmless)");
-        out->retry_after = 5;
-    } else {
+    else if (n && cfg->be.publish(cfg->be.opaque, recs, n) != 0)
+        out->retry_after = 5, gw_answer_error(out, 503,
+                                              "inbound is unavailable; retry later "
+                                              "(the same ids are harmless)");
+    else
         rc = 0;
-    }
-    goto done;
-oom:
-    gw_answer_error(out, 500, "out of memory");
-done:
     free(recs);
     free(keys);
     return rc;

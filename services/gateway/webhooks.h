@@ -46,7 +46,8 @@ void gw_form_free(gw_form *f);
 
 /* --- Twilio request signatures (twilio.c) -------------------------------- */
 
-/* gw_cred.webhook of a Twilio auth token (its bytes in key/keylen). */
+/* gw_cred.webhook of a Twilio auth token (its bytes in key/keylen; 0 is
+ * a bearer token, 1 a Standard Webhooks secret). */
 #define GW_CRED_TWILIO 2
 
 /* X-Twilio-Signature of a POST: base64(HMAC-SHA1(token, url + every
