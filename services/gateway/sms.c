@@ -100,7 +100,7 @@ static void member(cm_buf *out, int first, const char *name, const char *value)
     cm_buf_json_str(out, value, strlen(value));
 }
 
-/* A required parameter of at most max bytes; NULL with a reason. */
+/* A required parameter: UTF-8 of at most max bytes; NULL with a reason. */
 static const char *param(const gw_form *f, const char *name, size_t max, ct_reasons *rs)
 {
     const char *v = gw_form_get(f, name);
@@ -108,6 +108,8 @@ static const char *param(const gw_form *f, const char *name, size_t max, ct_reas
         ct_reason_add(rs, name, "required", "required");
     else if (strlen(v) > max)
         ct_reason_add(rs, name, "length", "longer than %zu bytes", max);
+    else if (!ct_utf8_valid(v, strlen(v)))
+        ct_reason_add(rs, name, "utf8", "not UTF-8");
     else
         return v;
     return NULL;

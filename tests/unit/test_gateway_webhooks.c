@@ -349,6 +349,16 @@ static void status_events(void **state)
     }
     assert_int_equal(rs.n, 0);
     gw_form_free(&q);
+    /* a value that is not UTF-8 cannot go into an event */
+    form_of(&q, "tenant=acme&customer_id=%C3n&command_id=x&template=t");
+    form_of(&f, "MessageSid=SM26&MessageStatus=delivered");
+    assert_int_equal(gw_sms_status_event("acme", &f, &q, WALL_RFC, &b, id, sizeof id, &rs), -1);
+    assert_int_equal(rs.n, 1);
+    assert_string_equal(rs.r[0].field, "customer_id");
+    assert_string_equal(rs.r[0].rule, "utf8");
+    rs.n = 0;
+    gw_form_free(&f);
+    gw_form_free(&q);
     /* the callback URL without the notifier's ids */
     form_of(&q, "tenant=acme&customer_id=C-1");
     form_of(&f, "MessageSid=SM25&MessageStatus=delivered");
