@@ -253,11 +253,13 @@ static void sms(const gw_config *cfg, const gw_request *rq, int inbound, gw_answ
         return;
     }
     const char *q = rq->query ? rq->query : "";
-    if (gw_form_parse(q, strlen(q), &query, why, sizeof why) != 0 ||
+    int bad_query = gw_form_parse(q, strlen(q), &query, why, sizeof why) != 0;
+    if (bad_query ||
         gw_form_parse(rq->body ? rq->body : "", rq->body_len, &form, why, sizeof why) != 0) {
         ct_reasons rs = {.n = 0};
         gw_form_free(&query);
-        ct_reason_add(&rs, "(payload)", "form", "not application/x-www-form-urlencoded: %s", why);
+        ct_reason_add(&rs, bad_query ? "(query)" : "(payload)", "form",
+                      "not application/x-www-form-urlencoded: %s", why);
         gw_answer_reasons(out, 400, &rs);
         return;
     }

@@ -531,6 +531,15 @@ static void sms_refused(void **state)
     assert_int_equal(a.status, 400);
     assert_non_null(strstr(a.body.p, "\"field\":\"From\""));
     gw_answer_free(&a);
+    /* not a form: 400 naming the part, before the signature could be checked */
+    a = post("/v1/sms/inbound", "tenant=acme", "Body=%zz", sig);
+    assert_int_equal(a.status, 400);
+    assert_non_null(strstr(a.body.p, "\"field\":\"(payload)\""));
+    gw_answer_free(&a);
+    a = post("/v1/sms/inbound", "tenant=%", INBOUND_STOP, sig);
+    assert_int_equal(a.status, 400);
+    assert_non_null(strstr(a.body.p, "\"field\":\"(query)\""));
+    gw_answer_free(&a);
     /* a quiet status callback: 200 TwiML, nothing published */
     hmac_sha1_b64(TOKEN,
                   PUBLIC "/v1/sms/status?tenant=acme&customer_id=C-1&command_id=x&template=t"
