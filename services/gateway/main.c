@@ -2,9 +2,9 @@
  *
  * Settings and hooks of the service runtime (common/service.h). The
  * gateway consumes nothing and holds no state: the public listener
- * (listen.c) answers POST /v1/events (handle.c) once the idempotent
- * producer's records are acknowledged (publish.c); the loop serves the
- * delivery reports. SIGTERM stops accepting, lets requests in hand finish,
+ * (listen.c) answers POST /v1/events (handle.c) and the provider webhooks
+ * (webhooks.h) once the idempotent producer's records are acknowledged
+ * (publish.c); the loop serves the delivery reports. SIGTERM stops accepting, lets requests in hand finish,
  * then flushes the producer. docs/gateway.md is the endpoint's contract. */
 #include "gateway.h"
 #include "listen.h"

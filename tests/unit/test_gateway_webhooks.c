@@ -531,6 +531,28 @@ static void sms_refused(void **state)
     assert_int_equal(a.status, 400);
     assert_non_null(strstr(a.body.p, "\"field\":\"From\""));
     gw_answer_free(&a);
+    /* a body too large to read: 413 (the signature covers it) */
+    gw_request big = {
+        .method = "POST", .path = "/v1/sms/inbound", .body_too_large = 1, .query = "tenant=acme"};
+    gw_handle(&cfg, &big, &a);
+    assert_int_equal(a.status, 413);
+    gw_answer_free(&a);
+    /* the tenant's rate bucket (burst 1 here): the second signed request waits */
+    cfg.rate = 1;
+    for (size_t i = 0; i < auth.nbuckets; i++)
+        auth.buckets[i] = (gw_bucket){0, 0}; /* full again */
+    hmac_sha1_b64(TOKEN, INBOUND_STOP_SIGNED, sig);
+    a = post("/v1/sms/inbound", "tenant=acme", INBOUND_STOP, sig);
+    assert_int_not_equal(a.status, 429); /* 400 until the contract knows data.phone, then 200 */
+    gw_answer_free(&a);
+    a = post("/v1/sms/inbound", "tenant=acme", INBOUND_STOP, sig);
+    assert_int_equal(a.status, 429);
+    assert_true(a.retry_after >= 1);
+    gw_answer_free(&a);
+    cfg.rate = 1000;
+    for (size_t i = 0; i < auth.nbuckets; i++)
+        auth.buckets[i] = (gw_bucket){0, 0};
+    be.calls = be.n = 0;
     /* not a form: 400 naming the part, before the signature could be checked */
     a = post("/v1/sms/inbound", "tenant=acme", "Body=%zz", sig);
     assert_int_equal(a.status, 400);
