@@ -4,8 +4,9 @@
  * gateway consumes nothing and holds no state: the public listener
  * (listen.c) answers POST /v1/events (handle.c) and the provider webhooks
  * (webhooks.h) once the idempotent producer's records are acknowledged
- * (publish.c); the loop serves the delivery reports. SIGTERM stops accepting, lets requests in hand finish,
- * then flushes the producer. docs/gateway.md is the endpoint's contract. */
+ * (publish.c); the loop serves the delivery reports. SIGTERM stops
+ * accepting, lets requests in hand finish, then flushes the producer.
+ * docs/gateway.md is the endpoint's contract. */
 #include "gateway.h"
 #include "listen.h"
 #include "publish.h"
