@@ -15,7 +15,8 @@ real Kafka (no ingest: the records are read on `inbound` itself):
 
 The gateway validates with the contract before it publishes: while the
 contract does not know contact.replied (another branch adds the new types
-and the phone form), the signature checks run and the test then skips.
+and the phone form), the signature checks run and the test then skips
+(ARREARS_IT_ASSUME_CONTRACT=1 runs it through regardless).
 """
 import base64
 import hashlib
@@ -111,7 +112,7 @@ def main():
         twiml_ok("sent", *post(conn, "/v1/sms/status", cb,
                                [("MessageSid", "SMit%s9" % tag), ("MessageStatus", "sent")]))
 
-        if not contract_knows_replied():
+        if not contract_knows_replied() and not os.environ.get("ARREARS_IT_ASSUME_CONTRACT"):
             conn.close()
             print("skip: the contract does not know contact.replied yet (403s and the quiet "
                   "callback passed)")
