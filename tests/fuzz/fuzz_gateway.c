@@ -9,7 +9,9 @@
  *   2: a Message-ID (gw_msgid_parse) and gw_utf8_cut over the bytes;
  *   3: a whole SMS request to gw_handle: the bytes up to the first NUL are
  *      the raw query string, the rest the body; path inbound or status by
- *      bit 2 of byte 0.
+ *      bit 2 of byte 0; bit 3 signs it with tenant acme's Twilio token
+ *      (12345), so the paths past the signature (events, ct_validate, the
+ *      publishing double) are reached too.
  *
  * Invariants checked (abort on violation, which libFuzzer reports):
  *   - a parsed form's names and values are NUL-terminated and hold no NUL;
@@ -20,8 +22,8 @@
  *   - a parsed Message-ID has 32 lower-case hex digits and non-empty ids;
  *   - gw_utf8_cut never grows the text and never ends inside a sequence
  *     of valid UTF-8;
- *   - gw_handle answers a status among those documented, 403 when no
- *     signature could match (the fuzzer cannot forge HMAC-SHA1). */
+ *   - gw_handle answers 200 (TwiML), 400, 403 or 413; never 200 unsigned
+ *     (the fuzzer cannot forge HMAC-SHA1). */
 #include "../../services/gateway/webhooks.h"
 
 #include <jansson.h>
@@ -29,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -126,17 +129,25 @@ static int no_publish(void *opaque, const gw_record *recs, size_t n)
     return 0;
 }
 
-static void request(const char *p, size_t n, int inbound)
+static void request(const char *p, size_t n, int inbound, int sign)
 {
     static gw_auth auth;
     static int ready;
-    char err[128];
+    static int64_t now_ms;
+    char err[128], sig[29] = "RSOYDt4T1cUTdK1PDd93/VVr8B8=";
     if (!ready) {
-        gw_auth_init(&auth);
-        if (gw_auth_parse(&auth, "", err, sizeof err) != 0)
+        char path[] = "/tmp/fuzz_gateway_twilio_XXXXXX";
+        int fd = mkstemp(path);
+        if (fd < 0 || write(fd, "acme 12345\n", 11) != 11)
             abort();
+        close(fd);
+        gw_auth_init(&auth);
+        if (gw_auth_load(&auth, path, GW_CRED_TWILIO, err, sizeof err) != 0)
+            abort();
+        unlink(path);
         ready = 1;
     }
+    now_ms += 1000; /* a full rate bucket each time */
     const char *nul = memchr(p, 0, n);
     size_t ql = nul ? (size_t)(nul - p) : 0;
     char *query = malloc(ql + 1);
@@ -151,20 +162,40 @@ static void request(const char *p, size_t n, int inbound)
                      .limits = {CT_DEFAULT_MAX_BYTES, CT_DEFAULT_MAX_DEPTH},
                      .be = {NULL, no_publish},
                      .public_url = "https://gw.example.com"};
-    gw_header h[] = {{"X-Twilio-Signature", "RSOYDt4T1cUTdK1PDd93/VVr8B8="}};
+    const char *body = nul ? nul + 1 : p;
+    size_t blen = nul ? n - ql - 1 : n;
+    gw_form f;
+    if (sign && gw_form_parse(body, blen, &f, err, sizeof err) == 0) {
+        /* signed as Twilio would: the handler's paths past the signature */
+        cm_buf url = CM_BUF_INIT;
+        cm_buf_printf(&url, "https://gw.example.com%s%s%s",
+                      inbound ? "/v1/sms/inbound" : "/v1/sms/status", nul ? "?" : "",
+                      nul ? query : "");
+        if (url.oom || gw_twilio_sign("12345", 5, url.p, &f, sig) != 0)
+            abort();
+        cm_buf_free(&url);
+        gw_form_free(&f);
+    }
+    gw_header h[] = {{"X-Twilio-Signature", sig}};
     gw_request rq = {.method = "POST",
                      .path = inbound ? "/v1/sms/inbound" : "/v1/sms/status",
                      .headers = h,
                      .nheaders = 1,
-                     .body = nul ? nul + 1 : p,
-                     .body_len = nul ? n - ql - 1 : n,
-                     .now_ms = 1,
+                     .body = body,
+                     .body_len = blen,
+                     .now_ms = now_ms,
                      .wall_s = 1772960400,
                      .query = nul ? query : NULL};
     gw_answer a;
     gw_handle(&cfg, &rq, &a);
-    if (a.status != 403 && a.status != 400 && a.status != 413)
-        abort(); /* no Twilio credential: nothing is ever accepted */
+    /* 200: a quiet callback, or published (the double acknowledges);
+     * unsigned, nothing passes the signature */
+    if (a.status != 200 && a.status != 400 && a.status != 403 && a.status != 413)
+        abort();
+    if (!sign && a.status == 200)
+        abort();
+    if (a.status == 200 && (!a.content_type || strcmp(a.content_type, "text/xml") != 0))
+        abort();
     gw_answer_free(&a);
     free(query);
 }
@@ -186,7 +217,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         msgid(p, n);
         break;
     default:
-        request(p, n, data[0] & 4);
+        request(p, n, data[0] & 4, data[0] & 8);
     }
     ct_thread_cleanup();
     return 0;
