@@ -858,8 +858,10 @@ static int template_ok(const char *t)
 }
 
 /* contact.delivered, contact.bounced, contact.complained (issue 17): a
- * provider's word on one message: its command and template (the
- * gateway reads both from the callback URL or the Message-ID). */
+ * provider's word on one message: its template and, for sms, its command
+ * (the gateway reads both from the callback URL). An email event names
+ * the message by its Message-ID, which holds only a hash of the command
+ * id, so command_id is optional there. */
 static void t_contact_delivery(vctx *c, ct_type t)
 {
     static const ct_channel both[] = {CT_CH_SMS, CT_CH_EMAIL}, email[] = {CT_CH_EMAIL};
@@ -867,7 +869,7 @@ static void t_contact_delivery(vctx *c, ct_type t)
     ct_channel ch = t == CT_EV_CONTACT_COMPLAINED
                         ? f_channel_of(c, 1, email, 1, "must be email")
                         : f_channel_of(c, 1, both, 2, "must be sms or email");
-    const char *cmd = get_str(c, "command_id", 1, CT_COMMAND_ID_MAX, 1);
+    const char *cmd = get_str(c, "command_id", ch != CT_CH_EMAIL, CT_COMMAND_ID_MAX, 1);
     if (cmd && strchr(cmd, ' '))
         bad(c, "command_id", "chars", "must not contain spaces");
     else if (cmd)
@@ -879,6 +881,9 @@ static void t_contact_delivery(vctx *c, ct_type t)
     else if (tpl)
         put_str(c, "template", tpl);
     f_id(c, "provider_id", 0);
+    const char *mid = get_str(c, "message_id", 0, 998, 1);
+    if (mid)
+        put_str(c, "message_id", mid);
     if (t != CT_EV_CONTACT_BOUNCED)
         return;
     const char *k = get_str(c, "kind", 1, 16, 1);

@@ -184,6 +184,13 @@ TEMPLATE = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^.
                            "'/', not starting with '.' or '_'"}
 PROVIDER_ID = dict(ID, description="the provider's id of the message (Twilio's MessageSid); "
                                    "optional")
+MESSAGE_ID = {"type": "string", "minLength": 1, "maxLength": 998,
+              "description": "email: the notifier's Message-ID the provider reported on "
+                             "(optional); it names the command only by a hash, so email events "
+                             "may leave command_id out"}
+# command_id is required for sms (the callback URL carries it); an email
+# event names its message by message_id instead
+BY_CHANNEL = [{"properties": {"channel": {"const": "email"}}}, {"required": ["command_id"]}]
 data["contact.replied"] = obj({
     "customer_id": ID, "phone": PHONE,
     "channel": {"type": "string", "enum": ["sms", "email"],
@@ -195,22 +202,27 @@ data["contact.replied"] = obj({
 data["contact.replied"]["anyOf"] = BY_PHONE
 data["contact.delivered"] = obj({
     "customer_id": ID, "channel": {"type": "string", "enum": ["sms", "email"]},
-    "command_id": COMMAND_ID, "template": TEMPLATE, "provider_id": PROVIDER_ID},
-    ["customer_id", "channel", "command_id", "template"])
+    "command_id": COMMAND_ID, "template": TEMPLATE, "provider_id": PROVIDER_ID,
+    "message_id": MESSAGE_ID},
+    ["customer_id", "channel", "template"])
+data["contact.delivered"]["anyOf"] = BY_CHANNEL
 data["contact.bounced"] = obj({
     "customer_id": ID, "channel": {"type": "string", "enum": ["sms", "email"]},
     "command_id": COMMAND_ID, "template": TEMPLATE, "provider_id": PROVIDER_ID,
+    "message_id": MESSAGE_ID,
     "kind": {"type": "string", "enum": ["hard", "soft"],
              "description": "hard: the address does not work and is marked unusable until a "
                             "customer.upserted changes it; soft: a passing failure"},
     "address": {"type": "string", "minLength": 1, "maxLength": 254,
                 "description": "the address that bounced (an e-mail address for email, E.164 "
                                "for sms); optional"}},
-    ["customer_id", "channel", "command_id", "template", "kind"])
+    ["customer_id", "channel", "template", "kind"])
+data["contact.bounced"]["anyOf"] = BY_CHANNEL
 data["contact.complained"] = obj({
     "customer_id": ID, "channel": {"type": "string", "enum": ["email"]},
-    "command_id": COMMAND_ID, "template": TEMPLATE, "provider_id": PROVIDER_ID},
-    ["customer_id", "channel", "command_id", "template"])
+    "command_id": COMMAND_ID, "template": TEMPLATE, "provider_id": PROVIDER_ID,
+    "message_id": MESSAGE_ID},
+    ["customer_id", "channel", "template"])
 
 for t, d in data.items():
     s = {

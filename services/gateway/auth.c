@@ -5,9 +5,12 @@
  * entry in constant time (CRYPTO_memcmp, no early exit), so neither the
  * match nor its position leaks through timing. The webhook secrets file
  * has lines `TENANT whsec_<base64>`; a signed request is checked against
- * every tenant's key (webhook.c). Credentials naming one tenant share its
+ * every tenant's key (webhook.c). The Twilio file (GW_CRED_TWILIO) has
+ * lines `TENANT AUTH_TOKEN`: Twilio's HMAC needs the token itself, so it
+ * is kept as it is, like a webhook secret (twilio.c). Credentials naming one tenant share its
  * rate bucket. */
 #include "gateway.h"
+#include "webhooks.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -21,6 +24,16 @@
 /* The credential of one line (value: the hash, or the whsec_ secret). */
 static int parse_value(const char *v, size_t n, int webhook, gw_cred *c, char *why, size_t whylen)
 {
+    if (webhook == GW_CRED_TWILIO) {
+        if (n == 0 || n > sizeof c->key || memchr(v, ' ', n) || memchr(v, '\t', n)) {
+            snprintf(why, whylen, "expected TENANT AUTH_TOKEN (at most %zu bytes)", sizeof c->key);
+            return -1;
+        }
+        memcpy(c->key, v, n);
+        c->keylen = n;
+        c->webhook = GW_CRED_TWILIO;
+        return 0;
+    }
     if (webhook) {
         char secret[256];
         if (n >= sizeof secret) {

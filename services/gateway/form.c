@@ -1,147 +1,135 @@
-/* form.c -- application/x-www-form-urlencoded bodies (pages.h).
+/* form.c -- application/x-www-form-urlencoded: the bodies Twilio posts, the
+ * query strings of the webhook URLs and the self-service pages' forms.
  *
- * Design: the WHATWG URL standard's parser, strict where a browser never
- * sends anything else: '&'-separated name=value pairs, '+' a space, %XX a
- * byte; a bad escape, NUL, invalid UTF-8, a name given twice, too many
- * fields or a body over GW_FORM_MAX is refused with the field and the
- * rule. Names and values are decoded in one copy of the body (decoding
- * only shrinks), so a form costs one allocation. */
-#include "pages.h"
+ * Design: the WHATWG URL standard's urlencoded parser, strict where it is
+ * lenient: pairs split on '&', name and value on the first '=', '+' is a
+ * space and %XX a byte; a malformed or NUL escape is refused rather than
+ * passed on, because a signature and an event are built from what is
+ * decoded here. Empty pairs ("a=1&&b=2") are skipped as the standard says.
+ * At most GW_FORM_PAIRS_MAX pairs, so a hostile body cannot make the sort
+ * of the signature check costly. The pages add gw_form_strict: what a
+ * browser never sends (a name twice, bytes that are not UTF-8, many
+ * fields) is refused there rather than guessed at. */
+#include "form.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "crypto.h"
+#include "validate.h"
 
-/* 1 when s[0..n) is valid UTF-8 (no overlongs, no surrogates). */
-static int utf8_ok(const unsigned char *s, size_t n)
+/* Decodes s[0..n) into a malloc'd string; NULL with why (at is the
+ * offset of s in the whole text, for the message). */
+static char *decode(const char *s, size_t n, size_t at, char *why, size_t whylen)
 {
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t k;
-        unsigned min;
-        if (c < 0x80) {
-            i++;
-            continue;
-        } else if ((c & 0xE0) == 0xC0)
-            k = 1, min = 0x80, c &= 0x1F;
-        else if ((c & 0xF0) == 0xE0)
-            k = 2, min = 0x800, c &= 0x0F;
-        else if ((c & 0xF8) == 0xF0)
-            k = 3, min = 0x10000, c &= 0x07;
-        else
-            return 0;
-        for (size_t j = 1; j <= k; j++) {
-            if (i + j >= n || (s[i + j] & 0xC0) != 0x80)
-                return 0;
-            c = (c << 6) | (s[i + j] & 0x3F);
-        }
-        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-            return 0;
-        i += k + 1;
-    }
-    return 1;
-}
-
-/* Decodes s[0..n) in place into out (out <= s); its length, or -1 on a
- * bad %XX. */
-static long decode(const char *s, size_t n, char *out)
-{
+    char *out = malloc(n + 1);
     size_t o = 0;
+    if (!out) {
+        snprintf(why, whylen, "out of memory");
+        return NULL;
+    }
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '+') {
             out[o++] = ' ';
-        } else if (s[i] == '%') {
-            int h = -1;
-            if (i + 2 < n) {
-                int a = cm_hexval((unsigned char)s[i + 1]), b = cm_hexval((unsigned char)s[i + 2]);
-                h = a >= 0 && b >= 0 ? a * 16 + b : -1;
-            }
-            if (h < 0)
-                return -1;
-            out[o++] = (char)h;
-            i += 2;
-        } else {
-            out[o++] = s[i];
+            continue;
         }
+        if (s[i] != '%') {
+            out[o++] = s[i];
+            continue;
+        }
+        int hi = i + 2 < n ? cm_hexval((unsigned char)s[i + 1]) : -1;
+        int lo = i + 2 < n ? cm_hexval((unsigned char)s[i + 2]) : -1;
+        if (hi < 0 || lo < 0 || (hi | lo) == 0) {
+            snprintf(why, whylen, "%s at byte %zu",
+                     hi < 0 || lo < 0 ? "not a %XX escape" : "a %00 escape", at + i);
+            free(out);
+            return NULL;
+        }
+        out[o++] = (char)(hi << 4 | lo);
+        i += 2;
     }
-    return (long)o;
+    out[o] = 0;
+    return out;
 }
 
-int gw_form_parse(const char *body, size_t len, gw_form *f, char *errstr, size_t errlen)
+int gw_form_parse(const char *s, size_t len, gw_form *f, char *errstr, size_t errlen)
 {
     memset(f, 0, sizeof *f);
-    if (len > GW_FORM_MAX) {
-        snprintf(errstr, errlen, "(form): must be at most %d bytes", GW_FORM_MAX);
+    size_t pairs = 1;
+    for (size_t i = 0; i < len; i++)
+        pairs += s[i] == '&';
+    if (pairs > GW_FORM_PAIRS_MAX) {
+        snprintf(errstr, errlen, "more than %d parameters", GW_FORM_PAIRS_MAX);
         return -1;
     }
-    if (!(f->buf = malloc(len + 1))) {
-        snprintf(errstr, errlen, "(form): out of memory");
+    if (len && !(f->p = calloc(pairs, sizeof *f->p))) {
+        snprintf(errstr, errlen, "out of memory");
         return -1;
     }
-    if (len)
-        memcpy(f->buf, body, len);
-    f->buf[len] = 0;
-    char *p = f->buf, *end = f->buf + len;
-    while (p < end) {
-        char *amp = memchr(p, '&', (size_t)(end - p));
-        char *stop = amp ? amp : end;
-        if (stop > p) {
-            char *eq = memchr(p, '=', (size_t)(stop - p));
-            char *vs = eq ? eq + 1 : stop;
-            size_t nl = (size_t)((eq ? eq : stop) - p), vl = (size_t)(stop - vs);
-            if (f->n == GW_FORM_FIELDS) {
-                snprintf(errstr, errlen, "(form): at most %d fields", GW_FORM_FIELDS);
-                goto bad;
+    for (size_t i = 0; i < len;) {
+        const char *amp = memchr(s + i, '&', len - i);
+        size_t end = amp ? (size_t)(amp - s) : len;
+        if (end > i) {
+            const char *eq = memchr(s + i, '=', end - i);
+            size_t ne = eq ? (size_t)(eq - s) : end;
+            gw_form_pair *p = &f->p[f->n];
+            p->name = decode(s + i, ne - i, i, errstr, errlen);
+            p->value = p->name && eq ? decode(eq + 1, end - ne - 1, ne + 1, errstr, errlen)
+                       : p->name     ? decode("", 0, 0, errstr, errlen)
+                                     : NULL;
+            f->n++;
+            if (!p->name || !p->value) {
+                gw_form_free(f);
+                return -1;
             }
-            long dn = decode(p, nl, p);
-            if (dn < 0) {
-                snprintf(errstr, errlen, "(form): field %zu: bad percent escape", f->n + 1);
-                goto bad;
-            }
-            p[dn] = 0;
-            long dv = decode(vs, vl, vs);
-            if (dv < 0) {
-                snprintf(errstr, errlen, "%.64s: bad percent escape", p);
-                goto bad;
-            }
-            vs[dv] = 0; /* the '&' or the final NUL: decoding only shrinks */
-            if (strlen(p) != (size_t)dn || strlen(vs) != (size_t)dv ||
-                !utf8_ok((unsigned char *)p, (size_t)dn) ||
-                !utf8_ok((unsigned char *)vs, (size_t)dv)) {
-                snprintf(errstr, errlen, "(form): field %zu: must be UTF-8 text without NUL",
-                         f->n + 1);
-                goto bad;
-            }
-            if (gw_form_get(f, p)) {
-                snprintf(errstr, errlen, "%.64s: given twice", p);
-                goto bad;
-            }
-            f->name[f->n] = p;
-            f->value[f->n++] = vs;
         }
-        p = stop + 1;
+        i = end + 1;
     }
     return 0;
-bad:
-    gw_form_free(f);
-    return -1;
 }
 
 const char *gw_form_get(const gw_form *f, const char *name)
 {
     for (size_t i = 0; i < f->n; i++)
-        if (strcmp(f->name[i], name) == 0)
-            return f->value[i];
+        if (strcmp(f->p[i].name, name) == 0)
+            return f->p[i].value;
     return NULL;
 }
 
 void gw_form_free(gw_form *f)
 {
-    free(f->buf);
-    memset(f, 0, sizeof *f);
+    if (!f)
+        return;
+    for (size_t i = 0; i < f->n; i++) {
+        free(f->p[i].name);
+        free(f->p[i].value);
+    }
+    free(f->p);
+    f->p = NULL;
+    f->n = 0;
+}
+
+int gw_form_strict(const gw_form *f, size_t max_fields, char *errstr, size_t errlen)
+{
+    if (f->n > max_fields) {
+        snprintf(errstr, errlen, "(form): at most %zu fields", max_fields);
+        return -1;
+    }
+    for (size_t i = 0; i < f->n; i++) {
+        const gw_form_pair *p = &f->p[i];
+        if (!ct_utf8_valid(p->name, strlen(p->name)) ||
+            !ct_utf8_valid(p->value, strlen(p->value))) {
+            snprintf(errstr, errlen, "(form): field %zu: must be UTF-8 text without NUL", i + 1);
+            return -1;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(f->p[j].name, p->name) == 0) {
+                snprintf(errstr, errlen, "%.64s: given twice", p->name);
+                return -1;
+            }
+    }
+    return 0;
 }
 
 void gw_form_pct(cm_buf *b, const char *s)

@@ -58,7 +58,8 @@ void gw_auth_init(gw_auth *a);
 int gw_auth_parse(gw_auth *a, const char *text, char *errstr, size_t errlen);
 /* Adds a webhook secrets file's: lines `TENANT whsec_<base64>`. */
 int gw_auth_parse_secrets(gw_auth *a, const char *text, char *errstr, size_t errlen);
-/* Reads and adds a file: tokens (webhook 0) or webhook secrets (1). */
+/* Reads and adds a file: tokens (webhook 0), webhook secrets (1) or
+ * Twilio auth tokens (2, `TENANT AUTH_TOKEN`, webhooks.h). */
 int gw_auth_load(gw_auth *a, const char *path, int webhook, char *errstr, size_t errlen);
 void gw_auth_free(gw_auth *a);
 /* The credential of an `Authorization` header value (`Bearer <token>`),
@@ -138,6 +139,8 @@ typedef struct gw_config {
     gw_backend be;
     cm_metric **m;          /* ct_metric ids; NULL: no metrics (tests) */
     struct gw_pages *pages; /* /p and /u (pages.h); NULL: they answer 404 pages */
+    /* webhooks.h: the public scheme://host[:port] Twilio signs */
+    const char *public_url;
 } gw_config;
 
 typedef struct gw_request {
@@ -150,6 +153,7 @@ typedef struct gw_request {
     int64_t now_ms;     /* monotonic, for the rate limit */
     int64_t wall_s;     /* unix seconds, for webhook timestamps */
     const char *client; /* the peer's address (rate limit of /p and /u); may be NULL */
+    const char *query;  /* the raw query string after '?' (NULL: none) */
 } gw_request;
 
 typedef struct gw_answer {
@@ -171,5 +175,12 @@ typedef struct gw_answer {
 /* Answers one request. Never fails: out of memory is a 500. */
 void gw_handle(const gw_config *cfg, const gw_request *rq, gw_answer *out);
 void gw_answer_free(gw_answer *a);
+/* Validates ev with ct_validate as ingest will: 1 accepted (its record
+ * key into key), 0 refused (the reasons added to ev->reasons), -1 out of
+ * memory. */
+int gw_validate(const gw_config *cfg, gw_event *ev, char *key, size_t keylen);
+/* Fills a with status and {"error":error}, or {"errors":[reasons]}. */
+void gw_answer_error(gw_answer *a, int status, const char *error);
+void gw_answer_reasons(gw_answer *a, int status, const ct_reasons *rs);
 
 #endif

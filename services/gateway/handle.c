@@ -13,6 +13,7 @@
  * least one event was accepted, else 400. */
 #include "gateway.h"
 #include "pages.h"
+#include "webhooks.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,9 +74,7 @@ static void merge(ct_reasons *into, const ct_reasons *from)
     }
 }
 
-/* Validates ev: 1 accepted (key filled), 0 refused (ev->reasons), -1 no
- * memory. */
-static int validate(const gw_config *cfg, gw_event *ev, char *key, size_t keylen)
+int gw_validate(const gw_config *cfg, gw_event *ev, char *key, size_t keylen)
 {
     ct_verdict v;
     char err[128];
@@ -110,7 +109,7 @@ static void events(const gw_config *cfg, gw_mode mode, gw_event *ev, size_t n, g
     if (!recs || !keys || !ok)
         goto oom;
     for (size_t i = 0; i < n; i++) {
-        if ((ok[i] = validate(cfg, &ev[i], keys[i], sizeof keys[i])) < 0)
+        if ((ok[i] = gw_validate(cfg, &ev[i], keys[i], sizeof keys[i])) < 0)
             goto oom;
         if (ok[i])
             recs[accepted++] = (gw_record){keys[i], ev[i].json, ev[i].len};
@@ -157,6 +156,8 @@ static void handle(const gw_config *cfg, const gw_request *rq, gw_answer *out)
 {
     char msg[160];
     if (gw_pages_route(cfg, rq, out)) /* /p/<token>, /u/<token>: pages.c */
+        return;
+    if (gw_webhooks_route(cfg, rq, out)) /* webhooks.h: /v1/sms/..., /v1/email/events */
         return;
     if (strcmp(rq->path, "/v1/events") != 0) {
         answer(out, 404, "not found");
@@ -242,4 +243,18 @@ void gw_answer_free(gw_answer *a)
     cm_buf_free(&a->body);
     free(a->location);
     a->location = NULL;
+}
+
+void gw_answer_error(gw_answer *a, int status, const char *error)
+{
+    answer(a, status, error);
+}
+
+void gw_answer_reasons(gw_answer *a, int status, const ct_reasons *rs)
+{
+    a->status = status;
+    cm_buf_reset(&a->body);
+    cm_buf_adds(&a->body, "{\"errors\":");
+    reasons_json(&a->body, rs);
+    cm_buf_adds(&a->body, "}");
 }

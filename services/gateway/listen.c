@@ -6,7 +6,9 @@
  * over the limit is answered at once); headers are bounded by the
  * connection's memory limit (libmicrohttpd answers 431 past it). Every
  * answer (JSON, or the pages' HTML) carries the security headers (GW_CSP);
- * /p/ and /u/ bodies are read up to GW_FORM_MAX. A connection's thread frees
+ * /p/ and /u/ bodies are read up to GW_FORM_MAX. The raw query string is
+ * kept from the URI log callback, since a Twilio signature covers it as
+ * sent. A connection's thread frees
  * the validator's per-thread state when the connection closes. */
 #include "listen.h"
 #include "pages.h"
@@ -41,6 +43,8 @@ struct gw_listener {
 typedef struct conn {
     cm_buf body;
     int too_large;
+    int started; /* the first call of the handler was made */
+    char *query; /* the raw query string (Twilio signs it as sent); NULL: none */
 } conn;
 
 typedef struct headers {
@@ -113,7 +117,8 @@ static mhd_result answer(gw_listener *l, struct MHD_Connection *c, const char *u
                      .body_too_large = k->too_large,
                      .now_ms = cm_mono_ms(),
                      .wall_s = cm_clock_real_ms() / 1000,
-                     .client = client};
+                     .client = client,
+                     .query = k->query};
     gw_handle(l->cfg, &rq, &a);
     mhd_result r = respond(c, &a);
     gw_answer_free(&a);
@@ -127,10 +132,11 @@ static mhd_result handler(void *cls, struct MHD_Connection *c, const char *url, 
     gw_listener *l = cls;
     conn *k = *con_cls;
     (void)version;
-    if (!k) {
-        if (!(k = calloc(1, sizeof *k)))
+    if (!k || !k->started) {
+        if (!k && !(k = calloc(1, sizeof *k)))
             return MHD_NO;
         *con_cls = k;
+        k->started = 1;
         atomic_fetch_add(&l->inflight, 1);
         const char *cl =
             MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -163,9 +169,27 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     if (!k)
         return;
     cm_buf_free(&k->body);
+    if (k->started)
+        atomic_fetch_sub(&l->inflight, 1);
+    free(k->query);
     free(k);
     *con_cls = NULL;
-    atomic_fetch_sub(&l->inflight, 1);
+}
+
+/* Before the URL is parsed: keeps its raw query string (libmicrohttpd
+ * hands the handler only decoded arguments). The conn becomes the
+ * request's *con_cls. */
+static void *uri_seen(void *cls, const char *uri, struct MHD_Connection *c)
+{
+    (void)cls;
+    (void)c;
+    conn *k = calloc(1, sizeof *k);
+    const char *q = uri ? strchr(uri, '?') : NULL;
+    if (k && q && !(k->query = strdup(q + 1))) {
+        free(k);
+        return NULL;
+    }
+    return k;
 }
 
 static void connection(void *cls, struct MHD_Connection *c, void **socket_context,
@@ -199,7 +223,8 @@ gw_listener *gw_listen(const char *addr, const gw_config *cfg, char *errstr, siz
         0, NULL, NULL, (MHD_AccessHandlerCallback)handler, l, MHD_OPTION_SOCK_ADDR, &sa,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)512,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)65536, MHD_OPTION_NOTIFY_COMPLETED, completed,
-        l, MHD_OPTION_NOTIFY_CONNECTION, connection, l, MHD_OPTION_END);
+        l, MHD_OPTION_NOTIFY_CONNECTION, connection, l, MHD_OPTION_URI_LOG_CALLBACK, uri_seen, l,
+        MHD_OPTION_END);
     if (!l->d) {
         snprintf(errstr, errlen, "cannot listen on %s (address in use?)", addr);
         free(l);

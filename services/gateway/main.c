@@ -2,14 +2,16 @@
  *
  * Settings and hooks of the service runtime (common/service.h). The
  * gateway consumes nothing and holds no state: the public listener
- * (listen.c) answers POST /v1/events (handle.c) once the idempotent
- * producer's records are acknowledged (publish.c); the loop serves the
- * delivery reports. SIGTERM stops accepting, lets requests in hand finish,
- * then flushes the producer. docs/gateway.md is the endpoint's contract. */
+ * (listen.c) answers POST /v1/events (handle.c) and the provider webhooks
+ * (webhooks.h) once the idempotent producer's records are acknowledged
+ * (publish.c); the loop serves the delivery reports. SIGTERM stops
+ * accepting, lets requests in hand finish, then flushes the producer.
+ * docs/gateway.md is the endpoint's contract. */
 #include "gateway.h"
 #include "listen.h"
 #include "pages.h"
 #include "publish.h"
+#include "webhooks.h"
 
 #include "clock.h"
 #include "log.h"
@@ -21,6 +23,8 @@
 static struct {
     cm_settings_common c;
     const char *addr, *tokens_file, *secrets_file, *tenants_file;
+    const char *twilio_file, *public_url; /* webhooks.h */
+    char public_default[300];
     int rate, delivery_timeout, page_rate;
     gw_pages pages;
     size_t max_body, batch_max;
@@ -42,6 +46,14 @@ static cm_setting table[] = {
     CM_SETTING_PATH("ARREARS_GATEWAY_WEBHOOK_SECRETS_FILE", "",
                     "Standard Webhooks secrets, one line each: TENANT whsec_<base64> (empty: none)",
                     &app.secrets_file),
+    CM_SETTING_PATH("ARREARS_GATEWAY_TWILIO_FILE", "",
+                    "Twilio auth tokens (SMS webhooks), one line each: TENANT AUTH_TOKEN (empty: "
+                    "none, every SMS webhook is 403)",
+                    &app.twilio_file),
+    CM_SETTING_URL("ARREARS_GATEWAY_PUBLIC_URL", "",
+                   "the gateway's public scheme://host[:port], as Twilio calls it and signs it "
+                   "(empty: http://ARREARS_GATEWAY_ADDR)",
+                   &app.public_url),
     CM_SETTING_INT("ARREARS_GATEWAY_RATE", "1000", "events per second per tenant (burst the same)",
                    1, 1000000, &app.rate),
     CM_SETTING_INT("ARREARS_GATEWAY_MAX_BODY", "4194304", "largest request body (bytes)", 1024,
@@ -73,6 +85,10 @@ static int configure(void *a, char *errstr, size_t errlen)
         return -1;
     if (app.secrets_file[0] && gw_auth_load(&app.auth, app.secrets_file, 1, errstr, errlen) != 0)
         return -1;
+    if (app.twilio_file[0] &&
+        gw_auth_load(&app.auth, app.twilio_file, GW_CRED_TWILIO, errstr, errlen) != 0)
+        return -1;
+    snprintf(app.public_default, sizeof app.public_default, "http://%s", app.addr);
     if (gw_pages_init(&app.pages, app.page_rate) != 0) {
         snprintf(errstr, errlen, "out of memory");
         return -1;
@@ -108,7 +124,8 @@ static int start(cm_service *s, void *a, char *errstr, size_t errlen)
                           .batch_max = app.batch_max,
                           .limits = {CT_DEFAULT_MAX_BYTES, CT_DEFAULT_MAX_DEPTH},
                           .m = app.m,
-                          .pages = &app.pages};
+                          .pages = &app.pages,
+                          .public_url = app.public_url[0] ? app.public_url : app.public_default};
     gw_publisher_backend(&app.pub, &app.cfg.be);
     if (!(app.l = gw_listen(app.addr, &app.cfg, errstr, errlen)))
         return -1;

@@ -492,6 +492,11 @@ static void act(ctx *x)
         fail(x, 400, GW_T_ERR_FORM, why);
         return;
     }
+    if (gw_form_strict(&f, GW_FORM_FIELDS, why, sizeof why) != 0) {
+        fail(x, 400, GW_T_ERR_FORM, why);
+        gw_form_free(&f);
+        return;
+    }
     const char *a = gw_form_get(&f, "action");
     int i = 0;
     while (a && i < A_N && strcmp(a, actions[i]) != 0)

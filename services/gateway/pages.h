@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "buf.h"
+#include "form.h"
 #include "gateway.h"
 #include "token.h"
 
@@ -72,25 +73,6 @@ int gw_pages_parse(gw_pages *p, const char *text, size_t len, char *errstr, size
 int gw_pages_load(gw_pages *p, const char *path, char *errstr, size_t errlen);
 const gw_tenant *gw_pages_tenant(const gw_pages *p, const char *name);
 void gw_pages_free(gw_pages *p);
-
-/* --- forms (form.c) ------------------------------------------------------ */
-
-typedef struct gw_form {
-    char *buf; /* the decoded names and values, NUL-separated (malloc'd) */
-    const char *name[GW_FORM_FIELDS], *value[GW_FORM_FIELDS];
-    size_t n;
-} gw_form;
-
-/* Parses an application/x-www-form-urlencoded body (at most GW_FORM_MAX
- * bytes, GW_FORM_FIELDS fields, names and values valid UTF-8 without NUL;
- * '+' is a space, %XX a byte; a name given twice is refused). 0, or -1
- * with the field and rule in errstr (*f then empty). */
-int gw_form_parse(const char *body, size_t len, gw_form *f, char *errstr, size_t errlen);
-/* The value of name, or NULL. */
-const char *gw_form_get(const gw_form *f, const char *name);
-void gw_form_free(gw_form *f);
-/* Appends s percent-encoded (every byte but RFC 3986 unreserved ones). */
-void gw_form_pct(cm_buf *b, const char *s);
 
 /* --- HTML (page.c) ------------------------------------------------------- */
 

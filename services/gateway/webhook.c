@@ -49,7 +49,7 @@ const gw_cred *gw_auth_webhook(const gw_auth *a, const char *id, const char *tim
         const gw_cred *c = &a->creds[i];
         unsigned char mac[32];
         char b64[64];
-        if (!c->webhook || cm_hmac_sha256(c->key, c->keylen, msg.p, msg.len, mac) < 0)
+        if (c->webhook != 1 || cm_hmac_sha256(c->key, c->keylen, msg.p, msg.len, mac) < 0)
             continue;
         size_t bl = cm_base64_encode(mac, 32, b64);
         if (listed(signature, b64, bl) && !found)

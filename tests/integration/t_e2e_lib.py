@@ -551,7 +551,7 @@ def scenario(run, env, tenant, token, py):
                 "ARREARS_SMS_TOKEN": "e2e-token",
                 "ARREARS_SMS_FROM": "+447700900000",
                 "ARREARS_PAYLINK_URL": "https://pay.e2e.example.test/{token}",
-                "ARREARS_PAYLINK_SECRET": "e2e-secret",
+                "ARREARS_PAYLINK_SECRET": "e2e-paylink-secret-0001",
                 "ARREARS_RETRY_BASE": "100ms",
                 "ARREARS_RETRY_MAX": "2s",
             })

@@ -44,6 +44,17 @@ def event(i, cust, **over):
     return ev
 
 
+def answer_checked(r):
+    """The body and lower-cased headers of response r; fails the test unless
+    it carries every security header."""
+    text = r.read().decode()
+    hd = {k.lower(): v for k, v in r.getheaders()}
+    for k, v in SECURITY.items():
+        if hd.get(k) != v:
+            C.fail("answer %d lacks %s: %s (headers %r)" % (r.status, k, v, hd))
+    return text, hd
+
+
 def post(conn, body, ctype, token=TOKEN, headers=None):
     h = {"Content-Type": ctype}
     if token is not None:
@@ -52,11 +63,7 @@ def post(conn, body, ctype, token=TOKEN, headers=None):
     conn.request("POST", "/v1/events", body=body.encode() if isinstance(body, str) else body,
                  headers=h)
     r = conn.getresponse()
-    text = r.read().decode()
-    hd = {k.lower(): v for k, v in r.getheaders()}
-    for k, v in SECURITY.items():
-        if hd.get(k) != v:
-            C.fail("answer %d lacks %s: %s (headers %r)" % (r.status, k, v, hd))
+    text, hd = answer_checked(r)
     try:
         return r.status, json.loads(text), hd
     except ValueError:

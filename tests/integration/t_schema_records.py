@@ -105,7 +105,7 @@ def scenario(st, py):
         "ARREARS_SMS_TOKEN": "schema-token",
         "ARREARS_SMS_FROM": "+447700900000",
         "ARREARS_PAYLINK_URL": "https://pay.schema.example.test/{token}",
-        "ARREARS_PAYLINK_SECRET": "schema-secret",
+        "ARREARS_PAYLINK_SECRET": "schema-paylink-secret-01",
         "ARREARS_RETRY_BASE": "100ms",
         "ARREARS_RETRY_MAX": "2s",
     }

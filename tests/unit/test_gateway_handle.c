@@ -20,34 +20,15 @@
 
 #include "../../services/gateway/gateway.h"
 #include "crypto.h"
+#include "gateway_fake.h"
 #include "base64.h"
 
 /* printf %s s3cret | sha256sum */
 #define S3CRET "1ec1c26b50d5d3c58d9583181af8076655fe00756bf7285940ba3670f99fcba0"
 #define WHSEC  "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 
-typedef struct fake {
-    int fail;
-    size_t calls, n;
-    char keys[8][CT_KEY_MAX];
-    char values[8][1024];
-} fake;
-
-static int fake_publish(void *opaque, const gw_record *recs, size_t n)
-{
-    fake *f = opaque;
-    f->calls++;
-    if (f->fail)
-        return -1;
-    for (size_t i = 0; i < n && f->n < 8; i++, f->n++) {
-        snprintf(f->keys[f->n], sizeof f->keys[f->n], "%s", recs[i].key);
-        snprintf(f->values[f->n], sizeof f->values[f->n], "%.*s", (int)recs[i].len, recs[i].value);
-    }
-    return 0;
-}
-
 static gw_auth auth;
-static fake be;
+static gw_fake be;
 static gw_config cfg;
 
 static int setup(void **state)
@@ -64,15 +45,14 @@ static int setup(void **state)
                       .max_body = 4096,
                       .batch_max = 3,
                       .limits = {CT_DEFAULT_MAX_BYTES, CT_DEFAULT_MAX_DEPTH},
-                      .be = {&be, fake_publish}};
+                      .be = {&be, gw_fake_publish}};
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    gw_auth_free(&auth);
-    ct_thread_cleanup();
+    gw_fake_cleanup(&auth);
     return 0;
 }
 
@@ -96,7 +76,7 @@ static json_t *call(gw_answer *a, const char *method, const char *path, const ch
         h[n++].value = va_arg(ap, const char *);
     }
     va_end(ap);
-    gw_request rq = {method, path, h, n, body, body ? strlen(body) : 0, 0, now, WALL, NULL};
+    gw_request rq = {method, path, h, n, body, body ? strlen(body) : 0, 0, now, WALL, NULL, NULL};
     gw_handle(&cfg, &rq, a);
     json_error_t je;
     json_t *v = json_loadb(a->body.p, a->body.len, 0, &je);
@@ -274,7 +254,7 @@ static void refusals(void **state)
     v = call(&a, "POST", "/v1/events", big, AUTH, CE, NULL);
     expect(413, &a, v);
     gw_header h[] = {{"Authorization", "Bearer s3cret"}};
-    gw_request rq = {"POST", "/v1/events", h, 1, NULL, 0, 1, now, WALL, NULL};
+    gw_request rq = {"POST", "/v1/events", h, 1, NULL, 0, 1, now, WALL, NULL, NULL};
     gw_handle(&cfg, &rq, &a);
     assert_int_equal(a.status, 413);
     gw_answer_free(&a);
@@ -346,7 +326,7 @@ static void webhook_signed(void **state)
     /* a signed body too large to read: 413, not 401 */
     gw_header h[] = {
         {"webhook-id", "msg_1"}, {"webhook-timestamp", ts}, {"webhook-signature", sig}};
-    gw_request rq = {"POST", "/v1/events", h, 3, NULL, 0, 1, now, WALL, NULL};
+    gw_request rq = {"POST", "/v1/events", h, 3, NULL, 0, 1, now, WALL, NULL, NULL};
     gw_handle(&cfg, &rq, &a);
     assert_int_equal(a.status, 413);
     gw_answer_free(&a);
