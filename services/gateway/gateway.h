@@ -154,6 +154,11 @@ typedef struct gw_request {
     int64_t wall_s;     /* unix seconds, for webhook timestamps */
     const char *client; /* the peer's address (rate limit of /p and /u); may be NULL */
     const char *query;  /* the raw query string after '?' (NULL: none) */
+    /* the service clock (ARREARS_CLOCK, common/clock.h; unix seconds):
+     * the time of the events the gateway builds, a token's expiry, the
+     * debtor's "today". wall_s stays real: a webhook signature's timestamp
+     * is the sender's wall clock. */
+    int64_t clock_s;
 } gw_request;
 
 typedef struct gw_answer {

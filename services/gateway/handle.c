@@ -85,7 +85,7 @@ int gw_validate(const gw_config *cfg, gw_event *ev, char *key, size_t keylen)
                     .topic = "inbound",
                     .partition = -1,
                     .offset = -1,
-                    .now_ms = cm_clock_real_ms()};
+                    .now_ms = cm_clock_now_ms()};
     if (ct_validate(&cfg->limits, &m, &v, err, sizeof err) != 0)
         return -1;
     int ok = v.accepted && !ev->raw && ev->reasons.n == 0;

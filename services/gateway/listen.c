@@ -118,7 +118,8 @@ static mhd_result answer(gw_listener *l, struct MHD_Connection *c, const char *u
                      .now_ms = cm_mono_ms(),
                      .wall_s = cm_clock_real_ms() / 1000,
                      .client = client,
-                     .query = k->query};
+                     .query = k->query,
+                     .clock_s = cm_clock_now_ms() / 1000};
     gw_handle(l->cfg, &rq, &a);
     mhd_result r = respond(c, &a);
     gw_answer_free(&a);

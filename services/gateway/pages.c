@@ -177,7 +177,7 @@ static int csrf_ok(const ctx *x, int action, const char *given)
 static int publish(ctx *x, const char *type, const char *what, json_t *data)
 {
     char id[CT_ID_MAX + 1], when[40], err[128];
-    cm_time_format_rfc3339(x->rq->wall_s * 1000, when, sizeof when);
+    cm_time_format_rfc3339(x->rq->clock_s * 1000, when, sizeof when);
     snprintf(id, sizeof id, "page/%.32s/%s", x->th, what);
     json_t *ev =
         json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "specversion", "1.0", "id", id, "source",
@@ -194,7 +194,7 @@ static int publish(ctx *x, const char *type, const char *what, json_t *data)
                     .topic = "inbound",
                     .partition = -1,
                     .offset = -1,
-                    .now_ms = cm_clock_real_ms()};
+                    .now_ms = cm_clock_now_ms()};
     int rc = -1;
     if (ct_validate(&x->cfg->limits, &m, &v, err, sizeof err) != 0) {
         fail(x, 500, GW_T_ERR_INTERNAL, NULL);
@@ -620,7 +620,7 @@ static void route(ctx *x, int unsub)
     }
     x->locale = gw_page_locale(NULL, x->t->locale);
     switch (
-        cm_token_verify(&x->t->keys, x->tok, x->toklen, rq->wall_s, &x->claims, err, sizeof err)) {
+        cm_token_verify(&x->t->keys, x->tok, x->toklen, rq->clock_s, &x->claims, err, sizeof err)) {
     case CM_TOKEN_OK:
         break;
     case CM_TOKEN_EXPIRED:
@@ -644,7 +644,7 @@ static void route(ctx *x, int unsub)
     unsigned char h[32];
     cm_sha256(x->tok, x->toklen, h);
     cm_hex(h, 32, x->th);
-    int64_t d = rq->wall_s / 86400 - (rq->wall_s < 0 && rq->wall_s % 86400);
+    int64_t d = rq->clock_s / 86400 - (rq->clock_s < 0 && rq->clock_s % 86400);
     x->today = (int32_t)d;
     if (unsub)
         unsubscribe(x);

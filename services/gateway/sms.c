@@ -289,7 +289,7 @@ static void sms(const gw_config *cfg, const gw_request *rq, int inbound, gw_answ
         out->retry_after = wait;
         goto done;
     }
-    cm_time_format_rfc3339(rq->wall_s * 1000, time, sizeof time);
+    cm_time_format_rfc3339(rq->clock_s * 1000, time, sizeof time);
     ct_reasons rs = {.n = 0};
     int r = inbound ? gw_sms_inbound_event(c->tenant, &form, time, &ev, id, sizeof id, &rs)
                     : gw_sms_status_event(c->tenant, &form, &query, time, &ev, id, sizeof id, &rs);

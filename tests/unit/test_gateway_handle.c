@@ -76,7 +76,8 @@ static json_t *call(gw_answer *a, const char *method, const char *path, const ch
         h[n++].value = va_arg(ap, const char *);
     }
     va_end(ap);
-    gw_request rq = {method, path, h, n, body, body ? strlen(body) : 0, 0, now, WALL, NULL, NULL};
+    gw_request rq = {method, path, h,    n,    body, body ? strlen(body) : 0,
+                     0,      now,  WALL, NULL, NULL, WALL};
     gw_handle(&cfg, &rq, a);
     json_error_t je;
     json_t *v = json_loadb(a->body.p, a->body.len, 0, &je);
@@ -254,7 +255,7 @@ static void refusals(void **state)
     v = call(&a, "POST", "/v1/events", big, AUTH, CE, NULL);
     expect(413, &a, v);
     gw_header h[] = {{"Authorization", "Bearer s3cret"}};
-    gw_request rq = {"POST", "/v1/events", h, 1, NULL, 0, 1, now, WALL, NULL, NULL};
+    gw_request rq = {"POST", "/v1/events", h, 1, NULL, 0, 1, now, WALL, NULL, NULL, WALL};
     gw_handle(&cfg, &rq, &a);
     assert_int_equal(a.status, 413);
     gw_answer_free(&a);
@@ -326,7 +327,7 @@ static void webhook_signed(void **state)
     /* a signed body too large to read: 413, not 401 */
     gw_header h[] = {
         {"webhook-id", "msg_1"}, {"webhook-timestamp", ts}, {"webhook-signature", sig}};
-    gw_request rq = {"POST", "/v1/events", h, 3, NULL, 0, 1, now, WALL, NULL, NULL};
+    gw_request rq = {"POST", "/v1/events", h, 3, NULL, 0, 1, now, WALL, NULL, NULL, WALL};
     gw_handle(&cfg, &rq, &a);
     assert_int_equal(a.status, 413);
     gw_answer_free(&a);

@@ -176,7 +176,7 @@ static void call(gw_answer *a, const char *method, const char *prefix, const cha
     gw_header h[1] = {{"Content-Type", ctype ? ctype : "application/x-www-form-urlencoded"}};
     snprintf(path, sizeof path, "%s%s", prefix, tok);
     gw_request rq = {method, path,  h,    1,           body, body ? strlen(body) : 0,
-                     0,      now++, WALL, "192.0.2.7", NULL};
+                     0,      now++, WALL, "192.0.2.7", NULL, WALL};
     gw_handle(&cfg, &rq, a);
 }
 
@@ -731,7 +731,7 @@ static void unavailable_and_limits(void **state)
         gw_header h[1] = {{"Content-Type", "text/plain"}};
         char path[4096];
         snprintf(path, sizeof path, "/u/%s", tok);
-        gw_request rq = {"GET", path, h, 1, NULL, 0, 0, t0, WALL, "198.51.100.9", NULL};
+        gw_request rq = {"GET", path, h, 1, NULL, 0, 0, t0, WALL, "198.51.100.9", NULL, WALL};
         gw_handle(&cfg, &rq, &a);
         codes[i] = a.status;
         if (i == 2)

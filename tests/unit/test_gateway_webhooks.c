@@ -479,6 +479,7 @@ static gw_answer post(const char *path, const char *query, const char *body, con
                      .body_len = strlen(body),
                      .now_ms = 1000,
                      .wall_s = WALL,
+                     .clock_s = WALL,
                      .query = query};
     gw_answer a;
     gw_handle(&cfg, &rq, &a);
@@ -665,7 +666,8 @@ static gw_answer post_email(const char *body, const char *sig)
                      .body = body,
                      .body_len = strlen(body),
                      .now_ms = 1000,
-                     .wall_s = WALL};
+                     .wall_s = WALL,
+                     .clock_s = WALL};
     gw_answer a;
     gw_handle(&cfg, &rq, &a);
     return a;
