@@ -95,8 +95,7 @@ LINK_arrears-ingest    := $(call svc_lib,ingest)
 LINK_arrears-scheduler := $(call svc_lib,scheduler)
 LINK_arrears-notifier  := $(call svc_lib,notifier)
 LINK_arrears-reporter  := $(call svc_lib,reporter)
-# the gateway's pages print money and dates as the notifier's messages do
-LINK_arrears-gateway   := $(call svc_lib,gateway) $(call svc_lib,notifier)
+LINK_arrears-gateway   := $(call svc_lib,gateway)
 
 # Tools: none links a service library.
 LINK_arrears-admin     :=
@@ -111,7 +110,7 @@ UNIT_LINK_ingest    := $(call svc_lib,ingest)
 UNIT_LINK_scheduler := $(call svc_lib,scheduler)
 UNIT_LINK_notifier  := $(call svc_lib,notifier)
 UNIT_LINK_reporter  := $(call svc_lib,reporter)
-UNIT_LINK_gateway   := $(call svc_lib,gateway) $(call svc_lib,notifier)
+UNIT_LINK_gateway   := $(call svc_lib,gateway)
 UNIT_LINK_tools     := $(TOOLS_LIB)
 # test_contract_docs produces a command, a contact outcome, a task and
 # every report with the services' own code.

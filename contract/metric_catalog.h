@@ -107,12 +107,18 @@ typedef enum ct_metric {
     CT_M_REPORTER_SNAPSHOT_BYTES,   /* arrears_reporter_snapshot_bytes */
     CT_M_REPORTER_INVOICES,         /* arrears_reporter_invoices */
     CT_M_REPORTER_LAG,              /* arrears_reporter_lag (runtime) */
-    /* gateway (services/gateway/handle.c): answers by status code, events */
+    /* gateway (services/gateway/handle.c): answers by status code (every
+     * code the events endpoint, the pages and the webhooks give), events */
+    CT_M_GATEWAY_REQ_200,  /* arrears_gateway_requests_total{code="200"} */
     CT_M_GATEWAY_REQ_202,  /* arrears_gateway_requests_total{code="202"} */
+    CT_M_GATEWAY_REQ_303,  /* arrears_gateway_requests_total{code="303"} */
     CT_M_GATEWAY_REQ_400,  /* arrears_gateway_requests_total{code="400"} */
     CT_M_GATEWAY_REQ_401,  /* arrears_gateway_requests_total{code="401"} */
+    CT_M_GATEWAY_REQ_403,  /* arrears_gateway_requests_total{code="403"} */
     CT_M_GATEWAY_REQ_404,  /* arrears_gateway_requests_total{code="404"} */
     CT_M_GATEWAY_REQ_405,  /* arrears_gateway_requests_total{code="405"} */
+    CT_M_GATEWAY_REQ_409,  /* arrears_gateway_requests_total{code="409"} */
+    CT_M_GATEWAY_REQ_410,  /* arrears_gateway_requests_total{code="410"} */
     CT_M_GATEWAY_REQ_413,  /* arrears_gateway_requests_total{code="413"} */
     CT_M_GATEWAY_REQ_415,  /* arrears_gateway_requests_total{code="415"} */
     CT_M_GATEWAY_REQ_429,  /* arrears_gateway_requests_total{code="429"} */

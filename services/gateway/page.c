@@ -8,16 +8,16 @@
  * cm_buf_html. Texts are a table of en-GB and de-DE strings; "{1}" and
  * "{2}" mark where values go. The locale falls back as the notifier's
  * templates do (services/notifier/templates.c: the locale, else one of
- * the same language, else en-GB). Money and dates are the notifier's
- * formatting (services/notifier/format.c), so a page and the message that
- * linked to it print an amount the same way. */
+ * the same language, else en-GB). Money and dates are common/format.c's,
+ * the notifier's formatting too, so a page and the message that linked to
+ * it print an amount the same way. */
 #include "pages.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "../notifier/format.h"
 #include "clock.h"
+#include "format.h"
 
 static const char *const shipped[2] = {"en-GB", "de-DE"};
 
@@ -217,14 +217,14 @@ void gw_page_message(cm_buf *b, const char *locale, gw_text title, const char *m
 void gw_page_money(int64_t minor, const char *currency, const char *locale, char *buf, size_t len)
 {
     char err[96];
-    if (ntf_format_money(minor, currency, locale, buf, len, err, sizeof err) != 0)
+    if (cm_format_money(minor, currency, locale, buf, len, err, sizeof err) != 0)
         snprintf(buf, len, "%s", "");
 }
 
 void gw_page_date(const char *date, const char *locale, char *buf, size_t len)
 {
     char err[96];
-    if (ntf_format_date(date, locale, buf, len, err, sizeof err) != 0)
+    if (cm_format_date(date, locale, buf, len, err, sizeof err) != 0)
         snprintf(buf, len, "%s", "");
 }
 

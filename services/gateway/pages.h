@@ -8,8 +8,8 @@
  *              (current + previous), pay_url, promise_max_days, locale;
  *   form.c     application/x-www-form-urlencoded bodies, with limits;
  *   page.c     HTML (escaped), en-GB and de-DE texts with the notifier's
- *              locale fallback, money and dates by the notifier's
- *              services/notifier/format.c;
+ *              locale fallback, money and dates by common/format.c
+ *              (as the notifier prints them);
  *   pages.c    the routes: token checks, anti-forgery values, the actions
  *              and their CloudEvents (validated with ct_validate, published
  *              through the gw_backend), per-address and per-token rate
@@ -165,7 +165,7 @@ typedef struct gw_view {
 /* The self-service page (main id "page"). 0, or -1 when the claims break
  * the token format (a field missing or of the wrong type). */
 int gw_page_render(cm_buf *b, const gw_view *v);
-/* Money and dates for the locale (services/notifier/format.c): "" when
+/* Money and dates for the locale (common/format.h): "" when
  * the currency or date is unknown. */
 void gw_page_money(int64_t minor, const char *currency, const char *locale, char *buf, size_t len);
 void gw_page_date(const char *date, const char *locale, char *buf, size_t len);

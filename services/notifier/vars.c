@@ -4,7 +4,7 @@
  * Decoding and every rule are the contract's (ct_command_decode); what is
  * here is the notifier's: the locale to render in and the variables a
  * template sees (amounts and dates formatted for the template's language,
- * counts in words with their plural, ntf_format_count; issue 16's plan
+ * counts in words with their plural, cm_format_count; issue 16's plan
  * of an instalment reminder). The template language has no plurals and
  * looks a key missing in an invoice up in the command's scope, so an
  * invoice gets every key of its own, false when it does not apply. */
@@ -17,6 +17,7 @@
 #include "buf.h"
 #include "clock.h"
 #include "format.h"
+#include "interest.h"
 
 void ntf_command_free(ntf_command *cmd)
 {
@@ -68,7 +69,7 @@ static int set_money(json_t *vars, const char *name, int64_t minor, const char *
     if (minor == CT_MINOR_NONE || !currency)
         return 0; /* left missing: a template that uses it fails to render */
     char buf[96], err[128];
-    if (ntf_format_money(minor, currency, locale, buf, sizeof buf, err, sizeof err) < 0) {
+    if (cm_format_money(minor, currency, locale, buf, sizeof buf, err, sizeof err) < 0) {
         snprintf(errstr, errlen, "%s: %s", name, err);
         return -1;
     }
@@ -123,7 +124,7 @@ static int set_date(json_t *o, const char *name, int32_t day, const char *loc, c
 {
     char iso[16], buf[64], err[128], key[32];
     cm_date_format(day, iso, sizeof iso);
-    if (ntf_format_date(iso, loc, buf, sizeof buf, err, sizeof err) < 0) {
+    if (cm_format_date(iso, loc, buf, sizeof buf, err, sizeof err) < 0) {
         snprintf(errstr, errlen, "%s: %s", name, err);
         return -1;
     }
@@ -271,10 +272,10 @@ static void set_day_words(json_t *o, int64_t d, const char *loc, int in_list)
     char buf[96];
     int known = d != CT_MINOR_NONE;
     if (known && d > 0)
-        ntf_format_count(NTF_COUNT_DAYS_OVERDUE, (long long)d, loc, buf, sizeof buf);
+        cm_format_count(CM_COUNT_DAYS_OVERDUE, (long long)d, loc, buf, sizeof buf);
     set_word(o, "days_overdue_text", known && d > 0, buf, in_list);
     if (known && d <= 0)
-        ntf_format_count(NTF_COUNT_DUE_IN, -(long long)d, loc, buf, sizeof buf);
+        cm_format_count(CM_COUNT_DUE_IN, -(long long)d, loc, buf, sizeof buf);
     set_word(o, "due_in_text", known && d <= 0, buf, in_list);
     set_word(o, "one_day", known && d == 1, NULL, in_list);
     set_word(o, "many_days", known && d > 1, NULL, in_list);
@@ -445,7 +446,7 @@ json_t *ntf_command_vars(const ntf_command *cmd, json_t *extra, const char *fmt_
     size_t count = json_array_size(list);
     char words[96];
     json_object_set_new(vars, "invoice_count", json_integer((json_int_t)count));
-    ntf_format_count(NTF_COUNT_INVOICES, (long long)count, loc, words, sizeof words);
+    cm_format_count(CM_COUNT_INVOICES, (long long)count, loc, words, sizeof words);
     json_object_set_new(vars, "invoice_count_text", json_string(words));
     json_object_set_new(vars, "one_invoice", json_boolean(count == 1));
     json_object_set_new(vars, "many_invoices", json_boolean(count > 1));
@@ -459,7 +460,7 @@ json_t *ntf_command_vars(const ntf_command *cmd, json_t *extra, const char *fmt_
     if (min_due != INT32_MAX) {
         char iso[16], buf[64], err[128];
         cm_date_format(min_due, iso, sizeof iso);
-        if (ntf_format_date(iso, loc, buf, sizeof buf, err, sizeof err) == 0)
+        if (cm_format_date(iso, loc, buf, sizeof buf, err, sizeof err) == 0)
             json_object_set_new(vars, "due_on", json_string(buf));
     }
     if (latest != CT_MINOR_NONE && latest >= 0)

@@ -44,6 +44,11 @@ Rules (ids as printed):
                selected by one, on a port of that Service's; none selects a
                Service of a public port
   settings     every ARREARS_* variable is one the services know
+  secret-files the gateway's credential files (ARREARS_GATEWAY_TOKENS_FILE,
+               _TENANTS_FILE with the link keys, _TWILIO_FILE,
+               _WEBHOOK_SECRETS_FILE) lie in a mounted Secret volume (a
+               secret, or a projected volume of secrets only), never a
+               ConfigMap or the image
   clock        ARREARS_CLOCK unset in prod
   config       ARREARS_POLICY / ARREARS_TEMPLATES_DIR are mounted ConfigMaps
   keda-group   ScaledObject consumerGroup == the target's ARREARS_GROUP_ID
@@ -66,7 +71,15 @@ SECRET_ENV = {"ARREARS_REDIS_URL", "ARREARS_KAFKA_SASL_PASSWORD", "ARREARS_SMTP_
 # Service-specific settings besides the shared ones (docs/<service>.md).
 SERVICE_ENV = {"ARREARS_POLICY", "ARREARS_TEMPLATES_DIR",
                "ARREARS_GATEWAY_ADDR", "ARREARS_GATEWAY_TOKENS_FILE", "ARREARS_GATEWAY_RATE",
-               "ARREARS_GATEWAY_MAX_BODY", "ARREARS_GATEWAY_BATCH_MAX"} | SECRET_ENV
+               "ARREARS_GATEWAY_MAX_BODY", "ARREARS_GATEWAY_BATCH_MAX",
+               "ARREARS_GATEWAY_DELIVERY_TIMEOUT", "ARREARS_GATEWAY_TENANTS_FILE",
+               "ARREARS_GATEWAY_TWILIO_FILE", "ARREARS_GATEWAY_WEBHOOK_SECRETS_FILE",
+               "ARREARS_GATEWAY_PUBLIC_URL", "ARREARS_GATEWAY_PAGE_RATE",
+               # the notifier's links to the gateway (docs/notifier.md)
+               "ARREARS_GATEWAY_URL", "ARREARS_LINK_KEY_ID", "ARREARS_LINK_VALID_DAYS"} | SECRET_ENV
+# Settings that name a file of credentials: it must come from a Secret.
+SECRET_FILE_ENV = ("ARREARS_GATEWAY_TOKENS_FILE", "ARREARS_GATEWAY_TENANTS_FILE",
+                   "ARREARS_GATEWAY_TWILIO_FILE", "ARREARS_GATEWAY_WEBHOOK_SECRETS_FILE")
 REDIS_PORT = 6379
 POD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
 
@@ -256,6 +269,23 @@ class Checker:
         if svc == "notifier":
             self.check("secrets", where, any(k.startswith("@secret:") for k in env) or "ARREARS_SMTP_URL" in env,
                        "provider credentials must come from a Secret")
+        for var in SECRET_FILE_ENV:
+            path = env.get(var, (None, ""))[1] or ""
+            if not path:
+                continue
+            vol = vols.get(mounts.get(os.path.dirname(path), ""), {})
+            sources = (vol.get("projected") or {}).get("sources") or []
+            if "secret" in vol:
+                items = [vol["secret"]]
+            elif sources and all("secret" in s for s in sources):
+                items = [s["secret"] for s in sources]
+            else:
+                items = []
+            paths = [i["path"] for s in items for i in (s.get("items") or [])]
+            self.check("secret-files", where,
+                       bool(items) and (os.path.basename(path) in paths
+                                        or any(not s.get("items") for s in items)),
+                       "%s=%r must lie in a mounted Secret volume" % (var, path))
 
     # -- KEDA --------------------------------------------------------------
     def keda(self):

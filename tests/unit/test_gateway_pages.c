@@ -6,7 +6,8 @@
  * file's keys, the wrong "use", the anti-forgery value, every action's
  * event (id, type, data) and a double submit giving the same id, Pay now's
  * redirect, /u GET changing nothing and the one-click POST publishing,
- * the rate limit, the form parser and the tenants file's errors.
+ * the rate limit, the form parser, the tenants file's errors and the
+ * pages' answers counted by code.
  *
  * Anti-forgery values and token hashes are computed here with OpenSSL
  * directly, as docs/gateway.md says a client would, not with the
@@ -27,6 +28,8 @@
 
 #include "../../services/gateway/gateway.h"
 #include "../../services/gateway/pages.h"
+#include "metric_catalog.h"
+#include "metrics.h"
 #include "token.h"
 
 #define K2 "acme-link-key-2-0123456789" /* current */
@@ -841,6 +844,65 @@ static void tenants_file(void **state)
                                 "'self'; frame-ancestors 'none'; base-uri 'none'");
 }
 
+/* --- metrics ---------------------------------------------------------------------- */
+
+/* Every answer of the pages is counted by its code (gw_handle):
+ * arrears_gateway_requests_total{code="200"|"303"|"403"|"409"|"410"}, one
+ * request each, nothing counted under another code. */
+static void answers_counted(void **state)
+{
+    (void)state;
+    static cm_metric *m[CT_M_COUNT];
+    ct_metrics_register(CT_SVC_GATEWAY, m);
+    cfg.m = m;
+    double before[CT_M_COUNT];
+    for (int i = 0; i < CT_M_COUNT; i++)
+        before[i] = m[i] ? cm_metric_value(m[i]) : 0;
+
+    gw_answer a;
+    char *tok = sign(claims_page(NULL), "k2", K2);
+    call(&a, "GET", "/p/", tok, NULL, NULL); /* 200 */
+    gw_answer_free(&a);
+    post_action(&a, tok, "pay", NULL); /* 303 */
+    gw_answer_free(&a);
+    call(&a, "POST", "/p/", tok, "action=promise&promised_on=2026-03-20", NULL); /* 403 */
+    gw_answer_free(&a);
+    free(tok);
+    json_t *c = claims_page(NULL);
+    json_object_set_new(c, "exp", json_integer(WALL));
+    tok = sign(c, "k2", K2);
+    call(&a, "GET", "/p/", tok, NULL, NULL); /* 410 */
+    gw_answer_free(&a);
+    free(tok);
+    json_error_t je;
+    c = claims_page(NULL);
+    json_object_set_new(c, "offer",
+                        json_loads("{\"kind\":\"plan\",\"amount_minor\":113250,"
+                                   "\"forgiven_minor\":0,\"valid_until\":\"2026-03-09\","
+                                   "\"plans\":[{\"instalments\":[{\"due_on\":\"2026-03-09\","
+                                   "\"amount_minor\":113250}]}]}",
+                                   0, &je));
+    tok = sign(c, "k2", K2);
+    post_action(&a, tok, "plan", "plan=1"); /* 409 */
+    gw_answer_free(&a);
+    free(tok);
+    cfg.m = NULL;
+
+    const ct_metric want[] = {CT_M_GATEWAY_REQ_200, CT_M_GATEWAY_REQ_303, CT_M_GATEWAY_REQ_403,
+                              CT_M_GATEWAY_REQ_409, CT_M_GATEWAY_REQ_410};
+    for (int i = CT_M_GATEWAY_REQ_200; i <= CT_M_GATEWAY_REQ_503; i++) {
+        int one = 0;
+        for (size_t k = 0; k < sizeof want / sizeof want[0]; k++)
+            one |= want[k] == (ct_metric)i;
+        assert_non_null(m[i]);
+        if (cm_metric_value(m[i]) - before[i] != (one ? 1 : 0)) {
+            char name[128];
+            ct_metric_series((ct_metric)i, name, sizeof name);
+            fail_msg("%s moved by %.0f, want %d", name, cm_metric_value(m[i]) - before[i], one);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -855,6 +917,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(stop_and_pay, setup, teardown),
         cmocka_unit_test_setup_teardown(unsubscribe, setup, teardown),
         cmocka_unit_test_setup_teardown(unavailable_and_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(answers_counted, setup, teardown),
         cmocka_unit_test(form_parser),
         cmocka_unit_test(tenants_file),
     };

@@ -1,7 +1,7 @@
 /* test_notifier_render.c -- the {{variable}} renderer and locale
  * formatting of the notifier: escaping, sections, missing variables,
- * amounts, dates, rates and the legal basis of interest per locale. Pure
- * logic. */
+ * rates and the legal basis of interest per locale (amounts, dates and
+ * counts in words: test_common_format.c). Pure logic. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,7 +12,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
-#include "../../services/notifier/format.h"
+#include "../../services/notifier/interest.h"
 #include "../../services/notifier/render.h"
 
 static char *render(const char *tpl, const char *vars_json, int html, char *err, size_t errlen)
@@ -111,50 +111,6 @@ static void test_standalone_lines(void **state)
     free(s);
 }
 
-static void test_money(void **state)
-{
-    (void)state;
-    char buf[64], err[128];
-    assert_int_equal(ntf_format_money(123456, "EUR", "en-GB", buf, sizeof buf, err, sizeof err), 0);
-    assert_string_equal(buf, "\xe2\x82\xac"
-                             "1,234.56");
-    ntf_format_money(123456, "EUR", "de-DE", buf, sizeof buf, err, sizeof err);
-    assert_string_equal(buf, "1.234,56\xc2\xa0\xe2\x82\xac");
-    ntf_format_money(100000000, "GBP", "en-GB", buf, sizeof buf, err, sizeof err);
-    assert_string_equal(buf, "\xc2\xa3"
-                             "1,000,000.00");
-    ntf_format_money(5, "EUR", "fr-FR", buf, sizeof buf, err, sizeof err);
-    assert_string_equal(buf, "0,05\xc2\xa0\xe2\x82\xac");
-    ntf_format_money(1200, "JPY", "en-GB", buf, sizeof buf, err, sizeof err);
-    assert_string_equal(buf, "\xc2\xa5"
-                             "1,200");
-    ntf_format_money(-1500, "CHF", "de-CH", buf, sizeof buf, err, sizeof err);
-    assert_string_equal(buf, "-15,00\xc2\xa0"
-                             "CHF");
-    ntf_format_money(1500, "USD", "en-US", buf, sizeof buf, err, sizeof err);
-    assert_string_equal(buf, "$15.00");
-    ntf_format_money(1234, "KWD", "xx", buf, sizeof buf, err, sizeof err);
-    assert_string_equal(buf, "KWD\xc2\xa0"
-                             "1.234");
-    assert_int_equal(ntf_format_money(1, "XYZ", "en-GB", buf, sizeof buf, err, sizeof err), -1);
-    assert_non_null(strstr(err, "XYZ"));
-}
-
-static void test_dates(void **state)
-{
-    (void)state;
-    char buf[64], err[128];
-    assert_int_equal(ntf_format_date("2026-03-01", "en-GB", buf, sizeof buf, err, sizeof err), 0);
-    assert_string_equal(buf, "1 March 2026");
-    ntf_format_date("2026-03-01", "de-DE", buf, sizeof buf, err, sizeof err);
-    assert_string_equal(buf, "1. M\xc3\xa4rz 2026");
-    ntf_format_date("2026-12-24", "en-US", buf, sizeof buf, err, sizeof err);
-    assert_string_equal(buf, "December 24, 2026");
-    ntf_format_date("2026-08-15", "fr-FR", buf, sizeof buf, err, sizeof err);
-    assert_string_equal(buf, "15 ao\xc3\xbbt 2026");
-    assert_int_equal(ntf_format_date("2026-02-30", "en-GB", buf, sizeof buf, err, sizeof err), -1);
-}
-
 /* Rates and the legal basis of interest (issue 14): every row of the
  * table, the fallbacks (another country, no country, another language),
  * an unknown scheme. */
@@ -230,49 +186,6 @@ static void test_interest_basis(void **state)
     assert_non_null(strstr(err, "unknown interest scheme"));
 }
 
-/* Counts in words (issue 15): every row of the table, 0 and 1 and a
- * plural, another locale of the language (de-AT), a language without
- * rows (fr reads English), no locale. */
-static void test_counts(void **state)
-{
-    (void)state;
-    char buf[64];
-    const struct {
-        ntf_count_kind kind;
-        long long n;
-        const char *loc, *want;
-    } rows[] = {
-        {NTF_COUNT_DAYS_OVERDUE, 1, "en-GB", "1 day overdue"},
-        {NTF_COUNT_DAYS_OVERDUE, 3, "en-GB", "3 days overdue"},
-        {NTF_COUNT_DAYS_OVERDUE, 1, "de-DE",
-         "1 Tag \xc3\xbc"
-         "berf\xc3\xa4llig"},
-        {NTF_COUNT_DAYS_OVERDUE, 3, "de-DE",
-         "3 Tage \xc3\xbc"
-         "berf\xc3\xa4llig"},
-        {NTF_COUNT_DAYS_OVERDUE, 21, "de-AT",
-         "21 Tage \xc3\xbc"
-         "berf\xc3\xa4llig"},
-        {NTF_COUNT_DUE_IN, 0, "en-GB", "due today"},
-        {NTF_COUNT_DUE_IN, 1, "en-GB", "due tomorrow"},
-        {NTF_COUNT_DUE_IN, 3, "en-GB", "due in 3 days"},
-        {NTF_COUNT_DUE_IN, 0, "de-DE", "heute f\xc3\xa4llig"},
-        {NTF_COUNT_DUE_IN, 1, "de-DE", "morgen f\xc3\xa4llig"},
-        {NTF_COUNT_DUE_IN, 3, "de-DE", "in 3 Tagen f\xc3\xa4llig"},
-        {NTF_COUNT_INVOICES, 0, "en-GB", "0 invoices"},
-        {NTF_COUNT_INVOICES, 1, "en-GB", "1 invoice"},
-        {NTF_COUNT_INVOICES, 2, "en-GB", "2 invoices"},
-        {NTF_COUNT_INVOICES, 1, "de-DE", "1 Rechnung"},
-        {NTF_COUNT_INVOICES, 5, "de-DE", "5 Rechnungen"},
-        {NTF_COUNT_INVOICES, 2, "fr-FR", "2 invoices"},
-        {NTF_COUNT_DUE_IN, 2, NULL, "due in 2 days"},
-    };
-    for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
-        ntf_format_count(rows[i].kind, rows[i].n, rows[i].loc, buf, sizeof buf);
-        assert_string_equal(buf, rows[i].want);
-    }
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -281,10 +194,7 @@ int main(void)
         cmocka_unit_test(test_missing_variable_is_an_error),
         cmocka_unit_test(test_sections),
         cmocka_unit_test(test_standalone_lines),
-        cmocka_unit_test(test_money),
-        cmocka_unit_test(test_dates),
         cmocka_unit_test(test_interest_basis),
-        cmocka_unit_test(test_counts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
