@@ -228,7 +228,9 @@ def links(msg, base):
         C.fail("no %s/p/<token> link in the email's text part:\n%s" % (base, text))
     if m.group(0) not in html:
         C.fail("the HTML part lacks the same pay link %s" % m.group(0))
-    esc = NAME.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;").replace("'", "&#39;")
+    esc = NAME
+    for ch, ent in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#39;")):
+        esc = esc.replace(ch, ent)
     if esc not in html or NAME in html:
         C.fail("the HTML part does not show the name %r escaped" % NAME)
     lu = str(msg["List-Unsubscribe"])
