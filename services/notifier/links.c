@@ -86,8 +86,11 @@ json_t *ntf_links_page_claims(const ntf_command *cmd, int valid_days)
     if (tz)
         cm_tz_local(tz, at > 0 ? at : 0, &day, &minute);
     set_day(o, "as_of", day);
-    /* invoices: total = outstanding + fees + interest + compensation of
-     * the invoice's amounts, its outstanding when it has none */
+    /* invoices: with amounts, outstanding = the principal still owed and
+     * total = principal + fees + interest + compensation (the command's
+     * outstanding_minor already holds the unpaid fees: the scheduler's
+     * amount - credited + fees - paid, so adding fees to it would count
+     * them twice); without amounts both are its outstanding_minor */
     json_t *list = json_array();
     json_object_set_new(o, "invoices", list);
     int64_t sum = 0;
@@ -101,9 +104,11 @@ json_t *ntf_links_page_claims(const ntf_command *cmd, int valid_days)
         if (in->due_on != CT_DAY_NONE)
             set_day(e, "due_on", in->due_on);
         int64_t out = minor0(in->outstanding_minor), total = out;
-        if (in->has_amounts)
-            total += minor0(in->amounts.fees) + minor0(in->amounts.interest) +
-                     minor0(in->amounts.compensation);
+        if (in->has_amounts) {
+            out = minor0(in->amounts.principal);
+            total = out + minor0(in->amounts.fees) + minor0(in->amounts.interest) +
+                    minor0(in->amounts.compensation);
+        }
         json_object_set_new(e, "outstanding_minor", json_integer(out));
         json_object_set_new(e, "total_minor", json_integer(total));
         sum += total;

@@ -28,7 +28,10 @@
 
 /* Two invoices (one with fees and interest, one without amounts and
  * without a number) and a plan offer, fired at 23:30 UTC on 8 March 2026:
- * 00:30 on 9 March in Berlin (UTC+1 until 29 March). */
+ * 00:30 on 9 March in Berlin (UTC+1 until 29 March). I-1's
+ * outstanding_minor is what the scheduler writes: amount 12000 + unpaid
+ * fees 4000 - paid 0 = 16000 (services/scheduler/state.c
+ * sch_inv_outstanding); its principal is 12000. */
 static const char *cmd_json =
     "{\"v\":1,\"command_id\":\"acme/inv/I-1/step/2/attempt/0\",\"kind\":\"reminder\","
     "\"tenant\":\"acme\",\"channel\":\"email\",\"template\":\"overdue_7\",\"locale\":\"en-GB\","
@@ -40,7 +43,7 @@ static const char *cmd_json =
     "\"compensation\":0,\"total\":21250},"
     "\"invoices\":[{\"invoice_id\":\"I-1\",\"number\":\"N-1\",\"issued_on\":\"2026-01-01\","
     "\"due_on\":\"2026-02-01\",\"days_overdue\":36,\"currency\":\"GBP\",\"amount_minor\":12000,"
-    "\"outstanding_minor\":12000,\"amounts\":{\"principal\":12000,\"fees\":4000,\"interest\":250,"
+    "\"outstanding_minor\":16000,\"amounts\":{\"principal\":12000,\"fees\":4000,\"interest\":250,"
     "\"compensation\":0,\"total\":16250}},"
     "{\"invoice_id\":\"I-2\",\"issued_on\":\"2026-02-01\",\"due_on\":\"2026-03-01\","
     "\"days_overdue\":8,\"currency\":\"GBP\",\"amount_minor\":5000,\"outstanding_minor\":5000}],"
@@ -50,9 +53,11 @@ static const char *cmd_json =
     "\"amount_minor\":10625},{\"due_on\":\"2026-05-01\",\"amount_minor\":10625}]}]}}";
 
 /* iat = 2026-03-08T23:30:00Z = 1772960400 (09:00) + 14.5 h = 1773012600;
- * exp = iat + 30 d = 1773012600 + 2592000 = 1775604600. total_minor of
- * I-1 = 12000 + 4000 + 250 + 0 = 16250; I-2 has no amounts: 5000; the sum
- * 21250. I-2 has no number: its id stands in, as in the templates. */
+ * exp = iat + 30 d = 1773012600 + 2592000 = 1775604600. I-1:
+ * outstanding_minor its principal 12000, total_minor 12000 + 4000 + 250 +
+ * 0 = 16250 (not 16000 + 4000 + 250: the fees once); I-2 has no amounts:
+ * 5000 both; the sum 21250. I-2 has no number: its id stands in, as in
+ * the templates. */
 static const char *page_claims =
     "{\"use\":\"page\",\"tenant\":\"acme\",\"customer_id\":\"C-1\","
     "\"invoice_ids\":[\"I-1\",\"I-2\"],\"command_id\":\"acme/inv/I-1/step/2/attempt/0\","
