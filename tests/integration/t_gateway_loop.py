@@ -70,6 +70,11 @@ email and SMS reached the sinks. Two guards name a machine too slow for
 the clock (the unsubscribe/STOP must be applied before step 1, START
 before step 2): that is a failure with the advice to lower the factor,
 not a timing assertion on the product.
+
+Known to fail on main at 78870e2: the canonical decoder (contract/event.c
+d_delivery) requires data.command_id, which an email event does not carry
+(contract/rules.c makes it optional for email, and the gateway sends none),
+so the scheduler and the reporter reject the email contact.bounced.
 """
 import base64
 import email
