@@ -583,11 +583,13 @@ static void d_reply(dctx *c, ct_reply *r)
     r->provider_id = id(c, "provider_id", 0);
 }
 
-/* contact.delivered, contact.bounced, contact.complained (issue 17). */
+/* contact.delivered, contact.bounced, contact.complained (issue 17):
+ * command_id is required for sms only, as the validator says (an email
+ * event names its message by message_id). */
 static void d_delivery(dctx *c, ct_delivery *r, ct_type t)
 {
     r->channel = channel(c, "channel", 1);
-    r->command_id = str(c, "command_id", 1, CT_COMMAND_ID_MAX, 1);
+    r->command_id = str(c, "command_id", r->channel == CT_CH_SMS, CT_COMMAND_ID_MAX, 1);
     r->template_id = id(c, "template", 1);
     r->provider_id = id(c, "provider_id", 0);
     r->kind = CT_BOUNCE_NONE;
