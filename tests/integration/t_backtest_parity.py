@@ -42,6 +42,11 @@ debtor may fire:
   voids and disputes, and the promises naming it (a payment just before a
   step cancels it, a promise defers it, a ceased channel holds it; none
   leaves a record at the step's instant in the output);
+* the same local time on each of the MOVE_DAYS days after a decision
+  that moved a step (a window, weekday, holiday or cap), for the events
+  of that invoice as above: the step fires again at a later instant that
+  the output names only if it fired (a promise just before it defers it,
+  leaving no record);
 * the catch-up instants (each send hour, that day and the next) after an
   event that may re-arm a ladder late (payment.reversed, dispute.resolved,
   an invoice.issued after one of its steps' instants), for every other
@@ -93,6 +98,7 @@ INVOICES = int(os.environ.get("ARREARS_PARITY_INVOICES", "2800"))
 SEED = os.environ.get("ARREARS_PARITY_SEED", "20260105")
 MIN_INVOICES = 2000
 W_MS = int(MARGIN_S * FACTOR * 1000)
+MOVE_DAYS = 3  # days after a moved step's decision at which it may fire
 LEAD_S = 6  # real seconds between starting the services and simulated day 0
 
 TYPES = ["customer.upserted", "invoice.issued", "payment.received", "payment.reversed",
@@ -213,6 +219,14 @@ def danger_instants(led, bt_recs):
             out[k][ms_of(r["time"])].append((None, None))
             continue
         t = ms_of(r["scheduled_at"])
+        if rec["topic"] == "decisions" and moved(r.get("rule", "")) and r.get("invoice_id"):
+            # re-armed for a later day the output does not name when an
+            # event then paused or cancelled it: the same local time on
+            # each of the next MOVE_DAYS days
+            local = dt.datetime.fromtimestamp(t / 1000, zone(k))
+            for n in range(1, MOVE_DAYS + 1):
+                T = local_ms(local.date() + dt.timedelta(days=n), local.strftime("%H:%M"), zone(k))
+                out[k][T].append((r["invoice_id"], None))
         cause = None
         if rec["topic"] == "commands" and r.get("kind") == "payment.thanks":
             pid, iid = r["payment"]["payment_id"], r["invoices"][0]["invoice_id"]
@@ -223,6 +237,12 @@ def danger_instants(led, bt_recs):
                     cause = i
         out[k][t].append((None, cause))
     return out
+
+
+def moved(rule):
+    """Whether a decision's rule moved its step to a later instant (a
+    window, weekday, holiday or cap) rather than holding or dropping it."""
+    return rule.endswith(":moved") or rule.startswith("cap:")
 
 
 def races(e, i, entries):
