@@ -838,6 +838,36 @@ static int parse_grouping(json_t *doc, sch_policy *pol, char *errstr, size_t err
     return 0;
 }
 
+/* links: {valid_days: 1..365} (issue 17, docs/policy.md "Signed links"):
+ * the lifetime of the signed links of every command; absent, commands
+ * carry none and the notifier's tenant setting applies. A links object
+ * without valid_days is refused (it would say nothing). */
+static int parse_links(json_t *doc, sch_policy *pol, char *errstr, size_t errlen)
+{
+    json_t *o = json_object_get(doc, "links"), *v;
+    const char *key;
+    static const char *const keys[] = {"valid_days", "comment", NULL};
+    long long days;
+    if (!o)
+        return 0;
+    if (!json_is_object(o))
+        return err(errstr, errlen, "links", "must be an object");
+    json_object_foreach(o, key, v)
+    {
+        if (!in_list(key, keys)) {
+            char p[320];
+            fmt(p, sizeof p, "links.%s", key);
+            return err(errstr, errlen, p, "unknown key (see docs/policy.md)");
+        }
+    }
+    if (!json_object_get(o, "valid_days"))
+        return err(errstr, errlen, "links.valid_days", "is required");
+    if (get_int(o, "valid_days", &days, 0, 1, CT_LINK_VALID_DAYS_MAX, "links", errstr, errlen) < 0)
+        return -1;
+    pol->link_valid_days = (int)days;
+    return 0;
+}
+
 /* instalments: {ladder, grace_days, interest, max_active_per_debtor}
  * (after the ladders). The ladder reminds of each instalment: its steps
  * may not escalate, charge a fee or make an offer. */
@@ -926,9 +956,9 @@ int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t err
     if (!json_is_object(doc))
         goto fail_msg_obj;
     static const char *const known[] = {
-        "version",       "defaults", "payment_thanks", "ladders",    "strategies",
-        "contact_rules", "promises", "fees",           "interest",   "risk",
-        "costs",         "grouping", "instalments",    "escalation", NULL};
+        "version",     "defaults",   "payment_thanks", "ladders", "strategies", "contact_rules",
+        "promises",    "fees",       "interest",       "risk",    "costs",      "grouping",
+        "instalments", "escalation", "links",          NULL};
     json_object_foreach(doc, key, v)
     {
         if (!in_list(key, known) && !in_list(key, reserved_top)) {
@@ -1008,6 +1038,8 @@ int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t err
     if (parse_escalation(doc, out, errstr, errlen) < 0)
         goto fail;
     if (parse_plans(doc, out, errstr, errlen) < 0)
+        goto fail;
+    if (parse_links(doc, out, errstr, errlen) < 0)
         goto fail;
     json_t *costs = json_object_get(doc, "costs");
     if (costs && !json_is_object(costs)) { /* read by the reporter (ARREARS_REPORTER_COSTS) */
