@@ -782,25 +782,39 @@ static int parse_contact_rules(json_t *doc, sch_policy *pol, char *errstr, size_
     return 0;
 }
 
-/* promises: {grace_days, on_broken}. on_broken: {template, channel}, the
- * one notice sent when a promise breaks. */
-static int parse_promises(json_t *doc, sch_policy *pol, char *errstr, size_t errlen)
+/* The top-level section name of doc, an object of only keys: 1 with *out
+ * set, 0 when absent, -1 with "<name>: must be an object" or
+ * "<name>.<key>: unknown key" in errstr. */
+static int get_section(json_t *doc, const char *name, const char *const *keys, json_t **out,
+                       char *errstr, size_t errlen)
 {
-    json_t *o = json_object_get(doc, "promises"), *v;
+    json_t *o = json_object_get(doc, name), *v;
     const char *key;
-    static const char *const keys[] = {"grace_days", "on_broken", "comment", NULL};
+    *out = o;
     if (!o)
         return 0;
     if (!json_is_object(o))
-        return err(errstr, errlen, "promises", "must be an object");
+        return err(errstr, errlen, name, "must be an object");
     json_object_foreach(o, key, v)
     {
         if (!in_list(key, keys)) {
             char p[320];
-            fmt(p, sizeof p, "promises.%s", key);
+            fmt(p, sizeof p, "%s.%s", name, key);
             return err(errstr, errlen, p, "unknown key (see docs/policy.md)");
         }
     }
+    return 1;
+}
+
+/* promises: {grace_days, on_broken}. on_broken: {template, channel}, the
+ * one notice sent when a promise breaks. */
+static int parse_promises(json_t *doc, sch_policy *pol, char *errstr, size_t errlen)
+{
+    json_t *o;
+    static const char *const keys[] = {"grace_days", "on_broken", "comment", NULL};
+    int rc = get_section(doc, "promises", keys, &o, errstr, errlen);
+    if (rc <= 0)
+        return rc;
     long long g;
     if (get_int(o, "grace_days", &g, 2, 0, 60, "promises", errstr, errlen) < 0)
         return -1;
@@ -844,22 +858,12 @@ static int parse_grouping(json_t *doc, sch_policy *pol, char *errstr, size_t err
  * without valid_days is refused (it would say nothing). */
 static int parse_links(json_t *doc, sch_policy *pol, char *errstr, size_t errlen)
 {
-    json_t *o = json_object_get(doc, "links"), *v;
-    const char *key;
+    json_t *o;
     static const char *const keys[] = {"valid_days", "comment", NULL};
     long long days;
-    if (!o)
-        return 0;
-    if (!json_is_object(o))
-        return err(errstr, errlen, "links", "must be an object");
-    json_object_foreach(o, key, v)
-    {
-        if (!in_list(key, keys)) {
-            char p[320];
-            fmt(p, sizeof p, "links.%s", key);
-            return err(errstr, errlen, p, "unknown key (see docs/policy.md)");
-        }
-    }
+    int rc = get_section(doc, "links", keys, &o, errstr, errlen);
+    if (rc <= 0)
+        return rc;
     if (!json_object_get(o, "valid_days"))
         return err(errstr, errlen, "links.valid_days", "is required");
     if (get_int(o, "valid_days", &days, 0, 1, CT_LINK_VALID_DAYS_MAX, "links", errstr, errlen) < 0)

@@ -708,12 +708,9 @@ static void test_link_valid_days(void **state)
 {
     (void)state;
     ct_command c;
-    fill(&c);
-    char *js = encode(&c);
-    assert_string_equal(js, GOLDEN);
-    free(js);
+    fill(&c); /* encodes as GOLDEN (test_no_rules_bytes) */
     c.link_valid_days = 7;
-    js = encode(&c);
+    char *js = encode(&c);
     /* GOLDEN without its closing brace, then the member */
     char want[sizeof GOLDEN + 32];
     snprintf(want, sizeof want, "%.*s,\"link_valid_days\":7}", (int)strlen(GOLDEN) - 1, GOLDEN);

@@ -701,9 +701,7 @@ static void test_links(void **state)
     inv->exists = 1;
     snprintf(inv->u.inv.customer, sizeof inv->u.inv.customer, "C-1");
     snprintf(inv->u.inv.currency, sizeof inv->u.inv.currency, "EUR");
-    snprintf(inv->u.inv.strategy, sizeof inv->u.inv.strategy, "default");
-    snprintf(inv->u.inv.variant, sizeof inv->u.inv.variant, "A");
-    inv->u.inv.amount = 12000;
+    inv->u.inv.amount = 12000; /* no strategy stored: the fallback's, as in a single file */
     assert_int_equal(cm_date_parse("2026-03-01", &inv->u.inv.due), 0);
     inv->u.inv.issued = inv->u.inv.due - 28;
     int64_t now = (int64_t)(inv->u.inv.due + 1) * 86400000 + 9 * 3600000;
