@@ -10,8 +10,8 @@
  * except that the control bytes 0x08 and 0x0C are now escaped \b and \f
  * (the same JSON strings as the \u0008 and \u000c written before). The
  * optional members (rules; issue 14's per-invoice amounts, offer and
- * interest_basis; issue 15's risk and totals; issue 16's plan) add bytes
- * only when present. */
+ * interest_basis; issue 15's risk and totals; issue 16's plan; issue 17's
+ * reply and link_valid_days) add bytes only when present. */
 #include "command.h"
 
 #include "buf.h"
@@ -304,6 +304,8 @@ int ct_command_encode(const ct_command *c, cm_buf *b)
         instant(b, "at", r->at_ms);
         cm_buf_addc(b, '}');
     }
+    if (c->link_valid_days > 0) /* issue 17: the policy's links.valid_days */
+        num(b, "link_valid_days", c->link_valid_days);
     cm_buf_addc(b, '}');
     return b->oom ? -1 : 0;
 }

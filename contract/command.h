@@ -13,7 +13,7 @@
  * level (kind escalation), payment (kind payment.thanks), offer (has_offer),
  * interest_basis (has_interest_basis), risk (has_risk), plan (has_plan),
  * totals (when ntotals > 0), rules (when nrules > 0), reply (has_reply,
- * kind review). Each
+ * kind review), link_valid_days (when > 0). Each
  * element of invoices is
  *   invoice_id number issued_on due_on days_overdue currency amount_minor
  *   outstanding_minor
@@ -73,6 +73,12 @@ struct cm_buf;
 #define CT_COMMAND_RULE_MAX  64
 
 #define CT_SEGMENT_MAX 1000
+
+/* "link_valid_days" (issue 17): the days a signed link of the command
+ * stays valid after its created_at, from the policy's links.valid_days;
+ * 1..CT_LINK_VALID_DAYS_MAX, absent when the policy does not set it (the
+ * notifier then uses its tenant setting). */
+#define CT_LINK_VALID_DAYS_MAX 365
 
 /* "customer": the debtor's contact details as of the firing. */
 typedef struct ct_command_customer {
@@ -276,9 +282,12 @@ typedef struct ct_command {
     /* "rules" (see CT_COMMAND_RULES_MAX): rules[0..nrules) */
     size_t nrules;
     const char *rules[CT_COMMAND_RULES_MAX];
-    /* "reply" (issue 17): kind review, written last */
+    /* "reply" (issue 17): kind review, written after rules */
     int has_reply;
     ct_command_reply reply;
+    /* "link_valid_days" (issue 17, see CT_LINK_VALID_DAYS_MAX): written
+     * last when > 0; 0: absent */
+    int link_valid_days;
 } ct_command;
 
 /* Appends the command as compact JSON (no newline) to b. Returns 0, or -1

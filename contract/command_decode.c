@@ -11,7 +11,7 @@
  * members, when present, are checked whole: per-invoice amounts and offer
  * amounts >= 0, known offer kinds and schemes, dates, decimal rates; so
  * are issue 16's plan members (amounts >= 0, the instalment within the
- * plan's, a date). */
+ * plan's, a date), and issue 17's link_valid_days (an integer 1..365). */
 #include "command.h"
 
 #include "clock.h"
@@ -614,5 +614,13 @@ int ct_command_decode(const json_t *j, ct_command *out, char *errstr, size_t err
     d_totals(&d, out);
     d_rules(&d, out);
     d_reply(&d, out);
+    if (ct_dec_int(&d, "link_valid_days", 0, &v) == 1) {
+        if (v < 1 || v > CT_LINK_VALID_DAYS_MAX) {
+            snprintf(rule, sizeof rule, "must be an integer 1..%d", CT_LINK_VALID_DAYS_MAX);
+            ct_dec_fail(&d, "link_valid_days", rule);
+        } else {
+            out->link_valid_days = (int)v;
+        }
+    }
     return d.failed ? -1 : 0;
 }

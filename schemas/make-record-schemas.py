@@ -209,6 +209,11 @@ command = obj({
         "at": dict(INSTANT, description="the contact.replied's time")},
         ["channel", "text", "event_id", "at"],
         description="kind review (issue 17): the debtor's reply for a collector to read"),
+    "link_valid_days": {"type": "integer", "minimum": 1, "maximum": 365,
+                        "description": "issue 17: the days a signed link of the message stays "
+                                       "valid after created_at, from the policy's "
+                                       "links.valid_days; absent when the policy does not set "
+                                       "it (the notifier's tenant setting applies)"},
 }, ["v", "command_id", "kind", "tenant", "channel", "template", "locale", "strategy", "variant",
     "created_at", "scheduled_at", "customer", "currency", "amounts", "invoices"])
 write("command", "command",

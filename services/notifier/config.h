@@ -15,8 +15,10 @@
  *
  * Signed links (issue 17, docs/notifier.md "Signed links"): paylink_secret
  * is the key (16-256 bytes), link_key_id its kid (default "k1"),
- * link_valid_days the tokens' lifetime (default 60); the notifier has no
- * policy file, so the lifetime lives here, per tenant, next to the key.
+ * link_valid_days the tokens' lifetime (default 60) for a command that
+ * does not carry its own: the scheduler's policy (links.valid_days, issue
+ * 17) is the source, written on each command as link_valid_days; this
+ * setting is the fallback for policies that do not set it.
  * gateway_url is the base of the gateway's /p/ and /u/ links and of the
  * SMS status callback. */
 #ifndef NTF_CONFIG_H

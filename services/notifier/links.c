@@ -14,6 +14,10 @@
  *   no zone or one this machine does not know).
  * - Claims are written in a fixed order (JSON objects keep insertion
  *   order), so the token of a command is the same on every attempt.
+ * - The lifetime is the command's link_valid_days (the tenant's policy,
+ *   links.valid_days: its legal and commercial terms decide how long a
+ *   pay link stays valid), else the tenant setting link_valid_days
+ *   (default 60), a fallback for policies that do not say.
  * - The gateway URL is used as configured, without a trailing '/'
  *   (ntf_config_check refuses a query or fragment in it). */
 #include "links.h"
@@ -162,11 +166,16 @@ static char *gateway_link(const char *gw, const char *path, const char *tok)
     return cm_buf_take(&b, NULL);
 }
 
+int ntf_links_valid_days(const ntf_tenant_cfg *cfg, const ntf_command *cmd)
+{
+    return cmd->c.link_valid_days > 0 ? cmd->c.link_valid_days : ntf_config_link_days(cfg);
+}
+
 char *ntf_links_pay(const ntf_tenant_cfg *cfg, const ntf_command *cmd)
 {
     if ((!cfg->paylink_url && !cfg->gateway_url) || !cfg->paylink_secret)
         return NULL;
-    char *tok = sign(cfg, ntf_links_page_claims(cmd, ntf_config_link_days(cfg)));
+    char *tok = sign(cfg, ntf_links_page_claims(cmd, ntf_links_valid_days(cfg, cmd)));
     if (!tok)
         return NULL;
     char *url = cfg->paylink_url ? ntf_paylink_url(cfg->paylink_url, cmd->c.tenant,
@@ -181,7 +190,8 @@ char *ntf_links_unsubscribe(const ntf_tenant_cfg *cfg, const ntf_command *cmd)
     if (!cfg->unsubscribe_url && !cfg->gateway_url)
         return NULL;
     const char *channel = cmd->c.channel == CT_CH_SMS ? "sms" : "email";
-    char *tok = sign(cfg, ntf_links_unsubscribe_claims(cmd, channel, ntf_config_link_days(cfg)));
+    char *tok =
+        sign(cfg, ntf_links_unsubscribe_claims(cmd, channel, ntf_links_valid_days(cfg, cmd)));
     char *url = NULL;
     if (cfg->unsubscribe_url)
         url = ntf_paylink_url(cfg->unsubscribe_url, cmd->c.tenant, cmd->c.customer.customer_id,

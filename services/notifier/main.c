@@ -66,7 +66,8 @@ static cm_setting table[] = {
                    "kid of ARREARS_PAYLINK_SECRET in signed links ([A-Za-z0-9._-]{1,32})",
                    &app.o.link_key_id),
     CM_SETTING_STR("ARREARS_LINK_VALID_DAYS", "60",
-                   "days a signed link stays valid after the command was created (exp), 1-3650",
+                   "days a signed link stays valid after the command was created (exp), 1-3650, "
+                   "for a command without link_valid_days (the policy's links.valid_days)",
                    &app.o.link_valid_days),
     CM_SETTING_INT("ARREARS_MAX_INFLIGHT", "256", "sends in flight at once", 1, 10000,
                    &app.o.max_inflight),

@@ -9,8 +9,9 @@
  * verifier for it, signed by common/token.h (the gateway verifies with the
  * same code); the claims (links.c) name the tenant, customer, invoices and
  * command, iat is the command's creation time and exp iat plus the
- * tenant's link_valid_days (no wall clock, so the rendered message is the
- * same on every attempt). */
+ * command's link_valid_days (the policy's links.valid_days), else the
+ * tenant's link_valid_days setting, in days (no wall clock, so the
+ * rendered message is the same on every attempt). */
 #include "sign.h"
 
 #include <stdio.h>

@@ -782,25 +782,39 @@ static int parse_contact_rules(json_t *doc, sch_policy *pol, char *errstr, size_
     return 0;
 }
 
-/* promises: {grace_days, on_broken}. on_broken: {template, channel}, the
- * one notice sent when a promise breaks. */
-static int parse_promises(json_t *doc, sch_policy *pol, char *errstr, size_t errlen)
+/* The top-level section name of doc, an object of only keys: 1 with *out
+ * set, 0 when absent, -1 with "<name>: must be an object" or
+ * "<name>.<key>: unknown key" in errstr. */
+static int get_section(json_t *doc, const char *name, const char *const *keys, json_t **out,
+                       char *errstr, size_t errlen)
 {
-    json_t *o = json_object_get(doc, "promises"), *v;
+    json_t *o = json_object_get(doc, name), *v;
     const char *key;
-    static const char *const keys[] = {"grace_days", "on_broken", "comment", NULL};
+    *out = o;
     if (!o)
         return 0;
     if (!json_is_object(o))
-        return err(errstr, errlen, "promises", "must be an object");
+        return err(errstr, errlen, name, "must be an object");
     json_object_foreach(o, key, v)
     {
         if (!in_list(key, keys)) {
             char p[320];
-            fmt(p, sizeof p, "promises.%s", key);
+            fmt(p, sizeof p, "%s.%s", name, key);
             return err(errstr, errlen, p, "unknown key (see docs/policy.md)");
         }
     }
+    return 1;
+}
+
+/* promises: {grace_days, on_broken}. on_broken: {template, channel}, the
+ * one notice sent when a promise breaks. */
+static int parse_promises(json_t *doc, sch_policy *pol, char *errstr, size_t errlen)
+{
+    json_t *o;
+    static const char *const keys[] = {"grace_days", "on_broken", "comment", NULL};
+    int rc = get_section(doc, "promises", keys, &o, errstr, errlen);
+    if (rc <= 0)
+        return rc;
     long long g;
     if (get_int(o, "grace_days", &g, 2, 0, 60, "promises", errstr, errlen) < 0)
         return -1;
@@ -835,6 +849,26 @@ static int parse_grouping(json_t *doc, sch_policy *pol, char *errstr, size_t err
             return err(errstr, errlen, p, "must be true or false");
         pol->grouping = json_is_true(v);
     }
+    return 0;
+}
+
+/* links: {valid_days: 1..365} (issue 17, docs/policy.md "Signed links"):
+ * the lifetime of the signed links of every command; absent, commands
+ * carry none and the notifier's tenant setting applies. A links object
+ * without valid_days is refused (it would say nothing). */
+static int parse_links(json_t *doc, sch_policy *pol, char *errstr, size_t errlen)
+{
+    json_t *o;
+    static const char *const keys[] = {"valid_days", "comment", NULL};
+    long long days;
+    int rc = get_section(doc, "links", keys, &o, errstr, errlen);
+    if (rc <= 0)
+        return rc;
+    if (!json_object_get(o, "valid_days"))
+        return err(errstr, errlen, "links.valid_days", "is required");
+    if (get_int(o, "valid_days", &days, 0, 1, CT_LINK_VALID_DAYS_MAX, "links", errstr, errlen) < 0)
+        return -1;
+    pol->link_valid_days = (int)days;
     return 0;
 }
 
@@ -926,9 +960,9 @@ int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t err
     if (!json_is_object(doc))
         goto fail_msg_obj;
     static const char *const known[] = {
-        "version",       "defaults", "payment_thanks", "ladders",    "strategies",
-        "contact_rules", "promises", "fees",           "interest",   "risk",
-        "costs",         "grouping", "instalments",    "escalation", NULL};
+        "version",     "defaults",   "payment_thanks", "ladders", "strategies", "contact_rules",
+        "promises",    "fees",       "interest",       "risk",    "costs",      "grouping",
+        "instalments", "escalation", "links",          NULL};
     json_object_foreach(doc, key, v)
     {
         if (!in_list(key, known) && !in_list(key, reserved_top)) {
@@ -1008,6 +1042,8 @@ int sch_policy_parse(const char *text, sch_policy *out, char *errstr, size_t err
     if (parse_escalation(doc, out, errstr, errlen) < 0)
         goto fail;
     if (parse_plans(doc, out, errstr, errlen) < 0)
+        goto fail;
+    if (parse_links(doc, out, errstr, errlen) < 0)
         goto fail;
     json_t *costs = json_object_get(doc, "costs");
     if (costs && !json_is_object(costs)) { /* read by the reporter (ARREARS_REPORTER_COSTS) */

@@ -7,7 +7,8 @@
  * tenant/customer_id and the variants' weights (champion/challenger).
  * Each variant points at a ladder of steps relative to the due date, sent
  * at a local hour in the debtor's time zone. Contact rules (contact.h),
- * promises, fees and interest (charges.h) are parsed here; the sections
+ * promises, fees and interest (charges.h) and the lifetime of signed
+ * links ("links") are parsed here; the sections
  * still reserved (escalation, instalments) are accepted as
  * objects and ignored; see docs/policy.md. */
 #ifndef SCH_POLICY_H
@@ -128,7 +129,11 @@ typedef struct sch_policy {
     int risk_in_commands;         /* the policy has "risk": commands carry the score */
     sch_fees_policy fees;         /* "fees" (charges.h) */
     sch_interest_policy interest; /* "interest" (charges.h; owns its tables) */
-    json_t *doc;                  /* the parsed document (owned) */
+    /* "links": {"valid_days": 1..365} (issue 17): every command carries it
+     * as link_valid_days, the lifetime of its signed links; 0 when the
+     * policy has no links.valid_days (the notifier's setting applies) */
+    int link_valid_days;
+    json_t *doc; /* the parsed document (owned) */
 } sch_policy;
 
 /* Parses and validates. On success *out owns everything (free with

@@ -250,6 +250,7 @@ static void base(ct_command *c, const sch_rec *inv, const sch_rec *cust, const s
     c->invoices[0].amounts = c->amounts;
     c->has_step = c->has_not_after = c->has_payment = 0;
     c->has_reply = 0;
+    c->link_valid_days = pol->link_valid_days; /* 0: the policy has no "links" */
     c->nrules = 0;
     c->step = c->attempt = c->level = 0;
     c->step_name = NULL;
@@ -591,6 +592,7 @@ char *sch_command_review(const char *tenant, const char *customer_id, const sch_
     c.kind = CT_KIND_REVIEW;
     c.channel = CT_CH_CALL_TASK;
     c.template_id = "review";
+    c.link_valid_days = pol->link_valid_days;
     c.has_reply = 1;
     c.reply = (ct_command_reply){reply->data.reply.channel, reply->data.reply.text, reply->id,
                                  reply->time_ms};

@@ -7,7 +7,8 @@
  * "interest_basis" (and kind interest_claim) likewise: written where
  * command.h says, round-tripped, and refused with "field: rule" when
  * wrong; annual_pct's decimal form both ways. Issue 16's "plan" after
- * "risk" and before "totals", and its refusals.
+ * "risk" and before "totals", and its refusals. Issue 17's
+ * "link_valid_days" last, and its refusals.
  *
  * Design: one command with every optional section but payment is built by
  * hand (fill); GOLDEN is its encoding as written by the encoder before
@@ -700,6 +701,68 @@ static void test_reply_member(void **state)
     free(js);
 }
 
+/* issue 17: "link_valid_days" (the policy's links.valid_days): absent at
+ * 0 (GOLDEN's bytes), written last after reply when set, read back; the
+ * decoder refuses anything but an integer 1..365, naming the field. */
+static void test_link_valid_days(void **state)
+{
+    (void)state;
+    ct_command c;
+    fill(&c); /* encodes as GOLDEN (test_no_rules_bytes) */
+    c.link_valid_days = 7;
+    char *js = encode(&c);
+    /* GOLDEN without its closing brace, then the member */
+    char want[sizeof GOLDEN + 32];
+    snprintf(want, sizeof want, "%.*s,\"link_valid_days\":7}", (int)strlen(GOLDEN) - 1, GOLDEN);
+    assert_string_equal(js, want);
+    json_t *j = json_loads(js, 0, NULL);
+    ct_command d;
+    char err[256];
+    assert_non_null(j);
+    assert_int_equal(ct_command_decode(j, &d, err, sizeof err), 0);
+    assert_int_equal(d.link_valid_days, 7);
+    char *again = encode(&d); /* and re-encodes to the same bytes */
+    assert_string_equal(again, js);
+    free(again);
+    /* after a review's reply: still last */
+    c.kind = CT_KIND_REVIEW;
+    c.channel = CT_CH_CALL_TASK;
+    c.has_reply = 1;
+    c.reply = (ct_command_reply){CT_CH_EMAIL, "ok", "e-1", c.created_at_ms};
+    char *rv = encode(&c);
+    const char *tail = "\"at\":\"2026-03-08T09:00:00.000Z\"},\"link_valid_days\":7}";
+    assert_string_equal(rv + strlen(rv) - strlen(tail), tail);
+    free(rv);
+    /* the edges are read, the rest refused */
+    const struct {
+        const char *v;
+        int ok;
+    } cases[] = {{"1", 1},  {"365", 1},   {"0", 0},   {"366", 0},
+                 {"-7", 0}, {"\"7\"", 0}, {"7.0", 0}, {"true", 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_object_set_new(j, "link_valid_days", json_loads(cases[i].v, JSON_DECODE_ANY, NULL));
+        int rc = ct_command_decode(j, &d, err, sizeof err);
+        if (cases[i].ok) {
+            assert_int_equal(rc, 0);
+            assert_int_equal(d.link_valid_days, atoi(cases[i].v));
+        } else {
+            if (rc != -1)
+                fail_msg("link_valid_days %s accepted", cases[i].v);
+            assert_int_equal(d.link_valid_days, 0);
+            const char *want_err = json_is_integer(json_object_get(j, "link_valid_days"))
+                                       ? "link_valid_days: must be an integer 1..365"
+                                       : "link_valid_days: must be an integer";
+            assert_string_equal(err, want_err);
+        }
+    }
+    /* JSON null reads as absent */
+    json_object_set_new(j, "link_valid_days", json_null());
+    assert_int_equal(ct_command_decode(j, &d, err, sizeof err), 0);
+    assert_int_equal(d.link_valid_days, 0);
+    json_decref(j);
+    free(js);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -708,6 +771,7 @@ int main(void)
         cmocka_unit_test(test_annual_pct),          cmocka_unit_test(test_money_refused),
         cmocka_unit_test(test_kind_interest_claim), cmocka_unit_test(test_risk_member),
         cmocka_unit_test(test_plan_member),         cmocka_unit_test(test_reply_member),
+        cmocka_unit_test(test_link_valid_days),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

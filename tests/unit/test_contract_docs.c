@@ -222,6 +222,14 @@ static void make_commands(samples *out)
                      0);
     json_decref(nj);
     out->commands[out->ncommands++] = js;
+    /* issue 17: under a policy with links.valid_days, a step's command
+     * carries link_valid_days */
+    pol.link_valid_days = 30;
+    const sch_ladder *la = sch_policy_ladder(&pol, "default", "A");
+    assert_true(out->ncommands < sizeof out->commands / sizeof out->commands[0]);
+    js = sch_command_step(inv, cust, &pol, tz, &la->steps[0], 0, now - 1000, now);
+    assert_non_null(js);
+    out->commands[out->ncommands++] = js;
     sch_map_free(m);
     sch_policy_free(&pol);
 }
@@ -236,7 +244,7 @@ static void test_commands(void **state)
 {
     (void)state;
     samples s = {{0}, 0};
-    int kinds[CT_KIND_COUNT] = {0}, not_after = 0, level = 0, money = 0, plan = 0;
+    int kinds[CT_KIND_COUNT] = {0}, not_after = 0, level = 0, money = 0, plan = 0, links = 0;
     make_commands(&s);
     assert_true(s.ncommands >= 5);
     for (size_t i = 0; i < s.ncommands; i++) {
@@ -251,6 +259,7 @@ static void test_commands(void **state)
         money += json_object_get(c, "offer") && json_object_get(c, "interest_basis") &&
                  json_object_get(json_array_get(json_object_get(c, "invoices"), 0), "amounts");
         plan += json_object_get(c, "plan") != NULL;
+        links += json_integer_value(json_object_get(c, "link_valid_days")) == 30;
         json_decref(c);
     }
     /* the samples cover every kind and the optional fields */
@@ -262,6 +271,7 @@ static void test_commands(void **state)
     assert_true(level > 0);
     assert_true(money > 0);
     assert_int_equal(plan, 1);
+    assert_int_equal(links, 1); /* the last sample's: the shipped policy has no "links" */
     samples_free(&s);
 }
 
@@ -643,6 +653,19 @@ static void test_refused(void **state)
             free(t);
             json_decref(x);
         }
+    /* link_valid_days (issue 17): an integer 1..365 */
+    const char *days[] = {"1", "365", "0", "366", "\"7\"", "7.5"};
+    for (size_t i = 0; i < sizeof days / sizeof days[0]; i++) {
+        x = json_deep_copy(c);
+        json_object_set_new(x, "link_valid_days", json_loads(days[i], JSON_DECODE_ANY, NULL));
+        t = json_dumps(x, JSON_COMPACT);
+        if (i < 2)
+            assert_record_text("command", t, "a command with link_valid_days");
+        else if (!refused("command", t))
+            fail_msg("schemas/command.json accepts link_valid_days %s", days[i]);
+        free(t);
+        json_decref(x);
+    }
     /* a task is a command with task_id */
     assert_true(refused("task", s.commands[0]));
     json_decref(c);

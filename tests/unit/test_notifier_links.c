@@ -4,7 +4,8 @@
  * independently with python3's hmac), their kid and exp, the gateway
  * URLs, List-Unsubscribe with and without a gateway (RFC 2369, RFC 8058),
  * the SMS StatusCallback of hostile ids, the Message-ID and its longest
- * form, and the settings' rules (errors name the field). Pure logic. */
+ * form, the settings' rules (errors name the field), and issue 17's
+ * link_valid_days of the command over the tenant setting. Pure logic. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -265,6 +266,74 @@ static void test_unsubscribe_token(void **state)
     assert_true(
         strncmp(url, "https://acme.test/unsub/C-1/eyJhbGciOiJIUzI1NiIsImtpZCI6Ims3Ii", 62) == 0);
     free(url);
+}
+
+/* issue 17: the command's link_valid_days (the policy's links.valid_days)
+ * is the lifetime when present, over the tenant's 30 days; without it the
+ * tenant's. iat = 1773012600 (2026-03-08T23:30:00Z, above); 7 days:
+ * exp = 1773012600 + 7 * 86400 = 1773012600 + 604800 = 1773617400; the
+ * tenant's 30: 1775604600. */
+static void test_command_valid_days(void **state)
+{
+    fixture *f = *state;
+    ntf_tenant_cfg *t = &f->cfg.global;
+    char json[4096];
+    size_t n = strlen(cmd_json);
+    assert_true(n + 32 < sizeof json);
+    snprintf(json, sizeof json, "%.*s,\"link_valid_days\":7}", (int)n - 1, cmd_json);
+    ntf_command c7;
+    parse(json, &c7);
+    assert_int_equal(c7.c.link_valid_days, 7);
+    assert_int_equal(ntf_links_valid_days(t, &c7), 7);
+    assert_int_equal(ntf_links_valid_days(t, &f->c), 30);
+    /* the page token: the same claims as without, but exp */
+    char *url = ntf_links_pay(t, &c7);
+    assert_non_null(url);
+    assert_true(strncmp(url, "http://127.0.0.1:8480/p/", 24) == 0);
+    char *claims = part(url + 24, 1);
+    const char *tail7 = ",\"iat\":1773012600,\"exp\":1773617400}";
+    const char *tail30 = ",\"iat\":1773012600,\"exp\":1775604600}";
+    size_t head = strlen(page_claims) - strlen(tail30);
+    assert_string_equal(page_claims + head, tail30);
+    assert_int_equal(strlen(claims), head + strlen(tail7));
+    assert_memory_equal(claims, page_claims, head);
+    assert_string_equal(claims + head, tail7);
+    /* it expires after 7 days, not 30 */
+    cm_token_keys keys = {.n = 1};
+    char err[128];
+    json_t *cl = NULL;
+    assert_int_equal(cm_token_key_set(&keys.k[0], "k7", SECRET, err, sizeof err), 0);
+    assert_int_equal(
+        cm_token_verify(&keys, url + 24, strlen(url + 24), 1773617399, &cl, err, sizeof err),
+        CM_TOKEN_OK);
+    json_decref(cl);
+    cl = NULL;
+    assert_int_equal(
+        cm_token_verify(&keys, url + 24, strlen(url + 24), 1773617400, &cl, err, sizeof err),
+        CM_TOKEN_EXPIRED);
+    json_decref(cl);
+    free(claims);
+    free(url);
+    /* the unsubscribe token too */
+    url = ntf_links_unsubscribe(t, &c7);
+    assert_non_null(url);
+    claims = part(url + 24, 1);
+    assert_string_equal(claims, "{\"use\":\"unsubscribe\",\"tenant\":\"acme\",\"customer_id\":"
+                                "\"C-1\",\"command_id\":\"acme/inv/I-1/step/2/attempt/0\","
+                                "\"channel\":\"email\",\"iat\":1773012600,\"exp\":1773617400}");
+    free(claims);
+    free(url);
+    /* without the member: the tenant's 30 days */
+    url = ntf_links_pay(t, &f->c);
+    claims = part(url + 24, 1);
+    assert_string_equal(claims, page_claims);
+    free(claims);
+    free(url);
+    /* and the command's days hold whatever the tenant says (here: unset, 60) */
+    ntf_config_set(t, "link_valid_days", NULL);
+    assert_int_equal(ntf_links_valid_days(t, &c7), 7);
+    assert_int_equal(ntf_links_valid_days(t, &f->c), 60);
+    ntf_command_free(&c7);
 }
 
 static void test_list_unsubscribe(void **state)
@@ -534,6 +603,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_page_token, fx_setup, fx_teardown),
         cmocka_unit_test(test_page_token_without_extras),
         cmocka_unit_test_setup_teardown(test_unsubscribe_token, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_command_valid_days, fx_setup, fx_teardown),
         cmocka_unit_test(test_list_unsubscribe),
         cmocka_unit_test(test_email_headers),
         cmocka_unit_test(test_status_callback),

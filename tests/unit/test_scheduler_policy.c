@@ -1,5 +1,6 @@
 /* test_scheduler_policy.c -- policy parsing and errors, strategy/variant
- * assignment, step times in local zones, and the event checks. */
+ * assignment, step times in local zones, the event checks, and issue 17's
+ * links.valid_days on the commands. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 
 #include "../../services/scheduler/apply.h"
 #include "../../services/scheduler/policy.h"
+#include "../../services/scheduler/records.h"
 #include "../../services/scheduler/state.h"
 #include "clock.h"
 
@@ -115,6 +117,33 @@ static const struct {
      "\"offset\":\"-3d\",\"template\":\"t\"}]},\"strategies\":[{\"name\":\"s\",\"ladder\":\"a\"}],"
      "\"instalments\":{\"ladder\":\"i\",\"grace\":3}}",
      "policy instalments.grace: unknown key"},
+    /* links (issue 17): valid_days an integer 1..365, nothing else */
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}]},\"strategies\":["
+     "{\"name\":\"s\",\"ladder\":\"a\"}],\"links\":3}",
+     "policy links: must be an object"},
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}]},\"strategies\":["
+     "{\"name\":\"s\",\"ladder\":\"a\"}],\"links\":{}}",
+     "policy links.valid_days: is required"},
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}]},\"strategies\":["
+     "{\"name\":\"s\",\"ladder\":\"a\"}],\"links\":{"
+     "\"valid_days\":0}}",
+     "policy links.valid_days: must be an integer in 1..365"},
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}]},\"strategies\":["
+     "{\"name\":\"s\",\"ladder\":\"a\"}],\"links\":{"
+     "\"valid_days\":366}}",
+     "policy links.valid_days: must be an integer in 1..365"},
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}]},\"strategies\":["
+     "{\"name\":\"s\",\"ladder\":\"a\"}],\"links\":{"
+     "\"valid_days\":\"7\"}}",
+     "policy links.valid_days: must be an integer in 1..365"},
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}]},\"strategies\":["
+     "{\"name\":\"s\",\"ladder\":\"a\"}],\"links\":{"
+     "\"valid_days\":7.5}}",
+     "policy links.valid_days: must be an integer in 1..365"},
+    {"{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}]},\"strategies\":["
+     "{\"name\":\"s\",\"ladder\":\"a\"}],\"links\":{"
+     "\"valid_days\":7,\"valid_day\":7}}",
+     "policy links.valid_day: unknown key"},
     {"{\"version\":1,", "invalid JSON"},
 };
 
@@ -638,6 +667,61 @@ static void test_long_number(void **state)
     sch_map_free(m);
 }
 
+/* links.valid_days (issue 17): parsed, and written last on every command
+ * as link_valid_days; a policy without links writes no member at all, so
+ * its commands keep their bytes. */
+static void test_links(void **state)
+{
+    (void)state;
+    static const char *const head =
+        "{\"version\":1,\"ladders\":{\"a\":[{\"offset\":\"+1d\",\"template\":\"t\"}]},"
+        "\"strategies\":[{\"name\":\"s\",\"ladder\":\"a\"}]";
+    char text[512], err[512];
+    const int days[] = {7, 1, 365};
+    sch_policy p;
+    for (size_t i = 0; i < sizeof days / sizeof days[0]; i++) {
+        snprintf(text, sizeof text, "%s,\"links\":{\"valid_days\":%d,\"comment\":\"terms\"}}", head,
+                 days[i]);
+        if (sch_policy_parse(text, &p, err, sizeof err) != 0)
+            fail_msg("%s: %s", text, err);
+        assert_int_equal(p.link_valid_days, days[i]);
+        sch_policy_free(&p);
+    }
+    /* the command of step 0 under each policy: the same but for the member */
+    sch_policy with, without;
+    snprintf(text, sizeof text, "%s,\"links\":{\"valid_days\":7}}", head);
+    assert_int_equal(sch_policy_parse(text, &with, err, sizeof err), 0);
+    snprintf(text, sizeof text, "%s}", head);
+    assert_int_equal(sch_policy_parse(text, &without, err, sizeof err), 0);
+    assert_int_equal(without.link_valid_days, 0);
+    const cm_tz *tz = cm_tz_get("UTC", err, sizeof err);
+    assert_non_null(tz);
+    sch_map *m = sch_map_new();
+    sch_rec *inv = sch_map_add(m, "P:i:acme/INV-1", SCH_T_INV, "acme", "INV-1");
+    inv->exists = 1;
+    snprintf(inv->u.inv.customer, sizeof inv->u.inv.customer, "C-1");
+    snprintf(inv->u.inv.currency, sizeof inv->u.inv.currency, "EUR");
+    inv->u.inv.amount = 12000; /* no strategy stored: the fallback's, as in a single file */
+    assert_int_equal(cm_date_parse("2026-03-01", &inv->u.inv.due), 0);
+    inv->u.inv.issued = inv->u.inv.due - 28;
+    int64_t now = (int64_t)(inv->u.inv.due + 1) * 86400000 + 9 * 3600000;
+    char *a = sch_command_step(inv, NULL, &with, tz, &with.ladders[0].steps[0], 0, now, now);
+    char *b = sch_command_step(inv, NULL, &without, tz, &without.ladders[0].steps[0], 0, now, now);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_null(strstr(b, "link_valid_days"));
+    const char *tail = ",\"link_valid_days\":7}";
+    size_t na = strlen(a), nb = strlen(b);
+    assert_int_equal(na, nb - 1 + strlen(tail));
+    assert_string_equal(a + nb - 1, tail);
+    assert_memory_equal(a, b, nb - 1);
+    free(a);
+    free(b);
+    sch_map_free(m);
+    sch_policy_free(&with);
+    sch_policy_free(&without);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -646,6 +730,7 @@ int main(void)
         cmocka_unit_test(test_segment_keys),   cmocka_unit_test(test_cust_history),
         cmocka_unit_test(test_step_times),     cmocka_unit_test(test_event_checks),
         cmocka_unit_test(test_inv_pack),       cmocka_unit_test(test_long_number),
+        cmocka_unit_test(test_links),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
