@@ -107,8 +107,14 @@ rd_kafka_conf_t *cm_kafka_conf_new(const char *brokers, const char *client_id, c
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     static const char pfx[] = "ARREARS_KAFKA_";
 
+    /* TCP_NODELAY, as Kafka's Java client always sets it: batching is
+     * linger.ms's job, and Nagle's algorithm against the broker's delayed
+     * ACK held each produce request up to 40 ms (the gateway answers a
+     * request only once its records are acknowledged). An
+     * ARREARS_KAFKA_SOCKET_NAGLE_DISABLE=false still overrides it. */
     if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, errstr, errlen) ||
-        rd_kafka_conf_set(conf, "client.id", client_id ? client_id : "arrears", errstr, errlen))
+        rd_kafka_conf_set(conf, "client.id", client_id ? client_id : "arrears", errstr, errlen) ||
+        rd_kafka_conf_set(conf, "socket.nagle.disable", "true", errstr, errlen))
         goto fail;
     for (char **e = environ; *e; e++) {
         char prop[256];
