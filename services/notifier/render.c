@@ -2,8 +2,11 @@
  *
  * Design: templates are a few KB and rendered once per message, so the
  * renderer interprets the source directly (no compiled form): a section is
- * rendered by recursing over its byte range. Nesting is bounded so a hostile
- * template cannot exhaust the stack. */
+ * rendered by recursing over its byte range. Nesting (of sections and
+ * inverted sections alike) is bounded so a hostile template cannot exhaust
+ * the stack, and the work and the output are bounded (NTF_RENDER_MAX_TAGS,
+ * NTF_RENDER_MAX_OUT) so that sections nested over a list cannot make it
+ * run for hours: 15 levels over five invoices are 5^15 passes. */
 #include "render.h"
 
 #include <stdio.h>
@@ -23,6 +26,9 @@ typedef struct rctx {
     cm_buf *out;
     char *errstr;
     size_t errlen;
+    int depth;      /* sections entered around the current range */
+    size_t tags;    /* tags rendered so far (NTF_RENDER_MAX_TAGS) */
+    size_t out_end; /* out->len may not pass this (NTF_RENDER_MAX_OUT) */
 } rctx;
 
 static int line_of(const rctx *c, const char *p)
@@ -193,6 +199,13 @@ static int render_range(rctx *c, const char *p, const char *end, scope *s)
             return 0;
         }
         char kind, name[128];
+        if (++c->tags > NTF_RENDER_MAX_TAGS || c->out->len > c->out_end) {
+            snprintf(c->errstr, c->errlen,
+                     "template too costly at line %d: more than %d tags rendered or %d bytes "
+                     "written",
+                     line_of(c, t), NTF_RENDER_MAX_TAGS, NTF_RENDER_MAX_OUT);
+            return -1;
+        }
         const char *next = parse_tag(t, end, &kind, name, sizeof name);
         if (!next) {
             snprintf(c->errstr, c->errlen, "unterminated tag at line %d", line_of(c, t));
@@ -246,15 +259,15 @@ static int render_range(rctx *c, const char *p, const char *end, scope *s)
             after = after_line;
         }
         json_t *v = lookup(s, name);
+        if ((kind == '^') == !truthy(v) && c->depth >= MAX_DEPTH) {
+            snprintf(c->errstr, c->errlen, "sections nested too deeply at line %d", line_of(c, t));
+            return -1;
+        }
+        c->depth++;
         if (kind == '^') {
             if (!truthy(v) && render_range(c, next, close, s) < 0)
                 return -1;
         } else if (truthy(v)) {
-            if (s->n >= MAX_DEPTH) {
-                snprintf(c->errstr, c->errlen, "sections nested too deeply at line %d",
-                         line_of(c, t));
-                return -1;
-            }
             if (json_is_array(v)) {
                 size_t i;
                 json_t *item;
@@ -274,6 +287,7 @@ static int render_range(rctx *c, const char *p, const char *end, scope *s)
                     return -1;
             }
         }
+        c->depth--;
         p = after;
     }
     return 0;
@@ -282,12 +296,17 @@ static int render_range(rctx *c, const char *p, const char *end, scope *s)
 int ntf_render(const char *tpl, size_t len, json_t *vars, int html, cm_buf *out, char *errstr,
                size_t errlen)
 {
-    rctx c = {tpl, tpl + len, html, out, errstr, errlen};
+    rctx c = {tpl, tpl + len, html, out, errstr, errlen, 1, 0, out->len + NTF_RENDER_MAX_OUT};
     scope s;
     s.n = 0;
     s.vars[s.n++] = vars;
     if (render_range(&c, tpl, tpl + len, &s) < 0)
         return -1;
+    if (out->len > c.out_end) {
+        snprintf(errstr, errlen, "template too costly: more than %d bytes written",
+                 NTF_RENDER_MAX_OUT);
+        return -1;
+    }
     if (out->oom) {
         snprintf(errstr, errlen, "out of memory while rendering");
         return -1;

@@ -7,7 +7,7 @@
  * There is no raw form: with html set every inserted value is escaped.
  * A {{name}} whose value is missing or null, an object or an array is a
  * render error naming it and its line: a message never goes out with a
- * hole in it. */
+ * hole in it. Sections and inverted sections nest at most 15 deep. */
 #ifndef NTF_RENDER_H
 #define NTF_RENDER_H
 
@@ -15,6 +15,13 @@
 #include <stddef.h>
 
 #include "buf.h"
+
+/* A render that would go past either bound fails ("template too costly"):
+ * a template of sections nested over a list multiplies its work by the
+ * list's length at each level. A message of CT_LIST_MAX (100) invoices with
+ * a table row of 20 tags each renders about 2,000 tags and tens of KB. */
+#define NTF_RENDER_MAX_TAGS 50000   /* tags rendered (each pass of a section counts its tags) */
+#define NTF_RENDER_MAX_OUT  1048576 /* bytes a render may append to out */
 
 /* Renders tpl (len bytes, with tpl[len] == 0) with variables from vars (borrowed) appended to
  * out. Returns 0, or -1 with errstr ("missing variable 'x' at line 3"). */

@@ -111,6 +111,88 @@ static void test_standalone_lines(void **state)
     free(s);
 }
 
+/* n copies of open, then mid, then n copies of close (the caller frees). */
+static char *nest(const char *open, const char *mid, const char *close, int n)
+{
+    size_t lo = strlen(open), lm = strlen(mid), lc = strlen(close);
+    char *t = malloc((size_t)n * (lo + lc) + lm + 1), *p = t;
+    assert_non_null(t);
+    for (int i = 0; i < n; i++, p += lo)
+        memcpy(p, open, lo);
+    memcpy(p, mid, lm + 1);
+    p += lm;
+    for (int i = 0; i < n; i++, p += lc)
+        memcpy(p, close, lc + 1);
+    return t;
+}
+
+/* Found by tests/fuzz/fuzz_template: seven sections nested over a list of
+ * ten are 10^7 passes writing 10 MB; the render stops at the tag budget
+ * (NTF_RENDER_MAX_TAGS) instead of running on (15 levels over a command's
+ * five invoices were 5^15 passes). */
+static void test_nested_sections_are_bounded(void **state)
+{
+    (void)state;
+    char err[256];
+    char *t = nest("{{#l}}", "x", "{{/l}}", 7);
+    char *s = render(t, "{\"l\":[1,2,3,4,5,6,7,8,9,10]}", 0, err, sizeof err);
+    assert_null(s);
+    assert_string_equal(err, "template too costly at line 1: more than 50000 tags rendered or "
+                             "1048576 bytes written");
+    free(t);
+    /* two levels over ten: 1 + 10 + 100 tags, "x" 100 times */
+    t = nest("{{#l}}", "x", "{{/l}}", 2);
+    s = render(t, "{\"l\":[1,2,3,4,5,6,7,8,9,10]}", 0, err, sizeof err);
+    assert_non_null(s);
+    assert_int_equal(strlen(s), 100);
+    free(s);
+    free(t);
+}
+
+/* The output bound: 16 copies of a 64 KiB value are exactly 1 MiB
+ * (NTF_RENDER_MAX_OUT) and render; a 17th does not. */
+static void test_output_is_bounded(void **state)
+{
+    (void)state;
+    char err[256];
+    cm_buf v = CM_BUF_INIT;
+    cm_buf_adds(&v, "{\"s\":\"");
+    for (int i = 0; i < 65536; i++)
+        cm_buf_add(&v, "a", 1);
+    cm_buf_adds(&v, "\",\"l\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16");
+    size_t at16 = v.len;
+    cm_buf_adds(&v, "]}");
+    char *s = render("{{#l}}{{s}}{{/l}}", v.p, 0, err, sizeof err);
+    assert_non_null(s);
+    assert_int_equal(strlen(s), 1048576);
+    free(s);
+    v.len = at16;
+    cm_buf_adds(&v, ",17]}");
+    s = render("{{#l}}{{s}}{{/l}}", v.p, 0, err, sizeof err);
+    assert_null(s);
+    assert_non_null(strstr(err, "template too costly"));
+    cm_buf_free(&v);
+}
+
+/* Inverted sections count towards the nesting bound like sections: 15
+ * levels render, 16 are refused (they recursed without bound before). */
+static void test_inverted_sections_nest_bounded(void **state)
+{
+    (void)state;
+    char err[256];
+    char *t = nest("{{^no}}", "x", "{{/no}}", 15);
+    char *s = render(t, "{}", 0, err, sizeof err);
+    assert_non_null(s);
+    assert_string_equal(s, "x");
+    free(s);
+    free(t);
+    t = nest("{{^no}}", "x", "{{/no}}", 16);
+    s = render(t, "{}", 0, err, sizeof err);
+    assert_null(s);
+    assert_string_equal(err, "sections nested too deeply at line 1");
+    free(t);
+}
+
 /* Rates and the legal basis of interest (issue 14): every row of the
  * table, the fallbacks (another country, no country, another language),
  * an unknown scheme. */
@@ -194,6 +276,9 @@ int main(void)
         cmocka_unit_test(test_missing_variable_is_an_error),
         cmocka_unit_test(test_sections),
         cmocka_unit_test(test_standalone_lines),
+        cmocka_unit_test(test_nested_sections_are_bounded),
+        cmocka_unit_test(test_output_is_bounded),
+        cmocka_unit_test(test_inverted_sections_nest_bounded),
         cmocka_unit_test(test_interest_basis),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
