@@ -252,7 +252,7 @@ static void d_offer_plans(ct_dec *od, ct_command_offer *of)
         int64_t sum = 0;
         of->plans[of->nplans].n = 0;
         for (size_t k = 0; k < json_array_size(ins); k++) {
-            char ip[80];
+            char ip[sizeof path + 48]; /* path, ".instalments[", a size_t, "]" */
             snprintf(ip, sizeof ip, "%s.instalments[%zu]", path, k);
             const json_t *it = json_array_get(ins, k);
             ct_dec id = {it, ip, od->err, od->errlen, pd.failed};
