@@ -231,9 +231,10 @@ int cm_clock_parse(const char *spec, cm_clock_spec *out, char *errstr, size_t er
     }
     errno = 0;
     double real = strtod(at + 1, &end);
-    if (errno || end != x || !isfinite(real) || real < 0) {
-        snprintf(errstr, errlen, "clock real start '%.*s' is not unix seconds", (int)(x - at - 1),
-                 at + 1);
+    /* at most 1e12 s (year 33658), so that its ms fit an int64_t */
+    if (errno || end != x || !isfinite(real) || real < 0 || real > 1e12) {
+        snprintf(errstr, errlen, "clock real start '%.*s' is not unix seconds (0 to 1e12)",
+                 (int)(x - at - 1), at + 1);
         return -1;
     }
     c.real_start_ms = (int64_t)(real * 1000.0);

@@ -67,6 +67,12 @@ static void test_clock(void **state)
     assert_int_equal(cm_clock_parse("2026-01-01@1x2", &c, err, sizeof(err)), -1);
     assert_int_equal(cm_clock_parse("2026-01-01T00:00:00Z@1x0", &c, err, sizeof(err)), -1);
     assert_int_equal(cm_clock_parse("", &c, err, sizeof(err)), 0);
+    /* found by tests/fuzz/fuzz_settings: 1e300 s as ms overflowed the
+     * int64_t (undefined behaviour); the real start is 0 to 1e12 s */
+    assert_int_equal(cm_clock_parse("2026-01-01T00:00:00Z@1e300x86400", &c, err, sizeof(err)), -1);
+    assert_string_equal(err, "clock real start '1e300' is not unix seconds (0 to 1e12)");
+    assert_int_equal(cm_clock_parse("2026-01-01T00:00:00Z@1e12x2", &c, err, sizeof(err)), 0);
+    assert_int_equal(c.real_start_ms, 1000000000000000LL);
     /* a simulated clock started "now" with factor 1000 runs ahead */
     char spec[128], ts[40];
     int64_t real = cm_clock_real_ms();
