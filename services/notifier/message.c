@@ -45,8 +45,9 @@ void ntf_request_free(ntf_request *req)
  * CT_ID_MAX = 200 bytes, 267 + "." + base64url of a template of
  * CT_ID_MAX, 267 + "@" + a domain of at most FROM_ADDR_MAX - 2 = 318 + ">"
  * = 893, and the line "Message-ID: " + 893 = 905 <= 998. */
-#define FROM_ADDR_MAX 320 /* the envelope address, with its NUL */
-#define B64URL_LEN(n) ((4 * (n) + 2) / 3)
+#define FROM_ADDR_MAX     320 /* the envelope address, with its NUL */
+#define B64URL_LEN(n)     ((4 * (n) + 2) / 3)
+#define B64_PADDED_LEN(n) (4 * (((n) + 2) / 3))
 #define MESSAGE_ID_LEN_MAX                                                                         \
     (5 + 32 + 1 + 2 * B64URL_LEN(CT_ID_MAX) + 1 + 1 + (FROM_ADDR_MAX - 2) + 1)
 _Static_assert(MESSAGE_ID_LEN_MAX == 893, "the sum in the comment above");
@@ -57,7 +58,9 @@ void ntf_message_id(const char *command_id, const char *customer_id, const char 
                     const char *domain, char *out, size_t outlen)
 {
     unsigned char h[32];
-    char hex[65], cust[B64URL_LEN(CT_ID_MAX) + 1], tpl[B64URL_LEN(CT_ID_MAX) + 1];
+    /* cm_base64url_encode writes the padded form before it strips the
+     * '=' (base64.h: out holds cm_base64_len(n) + 1 bytes) */
+    char hex[65], cust[B64_PADDED_LEN(CT_ID_MAX) + 1], tpl[B64_PADDED_LEN(CT_ID_MAX) + 1];
     size_t cl = customer_id ? strlen(customer_id) : 0, tl = template_id ? strlen(template_id) : 0;
     cm_sha256(command_id, strlen(command_id), h);
     cm_hex(h, 16, hex);
