@@ -111,42 +111,48 @@ static void test_standalone_lines(void **state)
     free(s);
 }
 
-/* n copies of open, then mid, then n copies of close (the caller frees). */
-static char *nest(const char *open, const char *mid, const char *close, int n)
+/* Renders n copies of open, "x", n copies of close over vars: the output
+ * is want, or (want NULL) the render fails with want_err. */
+static void check_nested(const char *open, const char *close, int n, const char *vars,
+                         const char *want, const char *want_err)
 {
-    size_t lo = strlen(open), lm = strlen(mid), lc = strlen(close);
-    char *t = malloc((size_t)n * (lo + lc) + lm + 1), *p = t;
+    size_t lo = strlen(open), lc = strlen(close);
+    char *t = malloc((size_t)n * (lo + lc) + 2), *p = t, err[256];
     assert_non_null(t);
     for (int i = 0; i < n; i++, p += lo)
         memcpy(p, open, lo);
-    memcpy(p, mid, lm + 1);
-    p += lm;
+    *p++ = 'x';
     for (int i = 0; i < n; i++, p += lc)
-        memcpy(p, close, lc + 1);
-    return t;
+        memcpy(p, close, lc);
+    *p = 0;
+    char *s = render(t, vars, 0, err, sizeof err);
+    if (want) {
+        assert_non_null(s);
+        assert_string_equal(s, want);
+    } else {
+        assert_null(s);
+        assert_string_equal(err, want_err);
+    }
+    free(s);
+    free(t);
 }
 
 /* Found by tests/fuzz/fuzz_template: seven sections nested over a list of
  * ten are 10^7 passes writing 10 MB; the render stops at the tag budget
  * (NTF_RENDER_MAX_TAGS) instead of running on (15 levels over a command's
- * five invoices were 5^15 passes). */
+ * five invoices were 5^15 passes). Two levels over ten: 1 + 10 + 100
+ * tags, "x" 100 times. */
 static void test_nested_sections_are_bounded(void **state)
 {
     (void)state;
-    char err[256];
-    char *t = nest("{{#l}}", "x", "{{/l}}", 7);
-    char *s = render(t, "{\"l\":[1,2,3,4,5,6,7,8,9,10]}", 0, err, sizeof err);
-    assert_null(s);
-    assert_string_equal(err, "template too costly at line 1: more than 50000 tags rendered or "
-                             "1048576 bytes written");
-    free(t);
-    /* two levels over ten: 1 + 10 + 100 tags, "x" 100 times */
-    t = nest("{{#l}}", "x", "{{/l}}", 2);
-    s = render(t, "{\"l\":[1,2,3,4,5,6,7,8,9,10]}", 0, err, sizeof err);
-    assert_non_null(s);
-    assert_int_equal(strlen(s), 100);
-    free(s);
-    free(t);
+    const char *ten = "{\"l\":[1,2,3,4,5,6,7,8,9,10]}";
+    check_nested("{{#l}}", "{{/l}}", 7, ten, NULL,
+                 "template too costly at line 1: more than 50000 tags rendered or 1048576 "
+                 "bytes written");
+    char hundred[101];
+    memset(hundred, 'x', 100);
+    hundred[100] = 0;
+    check_nested("{{#l}}", "{{/l}}", 2, ten, hundred, NULL);
 }
 
 /* The output bound: 16 copies of a 64 KiB value are exactly 1 MiB
@@ -179,18 +185,8 @@ static void test_output_is_bounded(void **state)
 static void test_inverted_sections_nest_bounded(void **state)
 {
     (void)state;
-    char err[256];
-    char *t = nest("{{^no}}", "x", "{{/no}}", 15);
-    char *s = render(t, "{}", 0, err, sizeof err);
-    assert_non_null(s);
-    assert_string_equal(s, "x");
-    free(s);
-    free(t);
-    t = nest("{{^no}}", "x", "{{/no}}", 16);
-    s = render(t, "{}", 0, err, sizeof err);
-    assert_null(s);
-    assert_string_equal(err, "sections nested too deeply at line 1");
-    free(t);
+    check_nested("{{^no}}", "{{/no}}", 15, "{}", "x", NULL);
+    check_nested("{{^no}}", "{{/no}}", 16, "{}", NULL, "sections nested too deeply at line 1");
 }
 
 /* Rates and the legal basis of interest (issue 14): every row of the
