@@ -3,6 +3,7 @@
 #   make                 build bin/arrears-*
 #   make test            unit + integration (+ fuzz smoke, k8s validation)
 #   make SANITIZE=address,undefined test
+#   make test-san        unit tests under ASan + UBSan in $(BUILD)-san (make test runs it)
 #   make V=1             show the commands
 #
 # Layout (docs/conventions.md): common/*.c -> build/libcommon.a;
@@ -123,7 +124,7 @@ unit_link  = $(if $(filter undefined,$(origin UNIT_LINK_$(1))),$(UNIT_LINK_$(cal
 IT_LINK_common :=
 it_link    = $(IT_LINK_$(call unit_group,$(1)))
 
-.PHONY: all deps test test-run test-unit test-integration test-k8s fuzz demo \
+.PHONY: all deps test test-run test-unit test-san test-san-run test-integration test-k8s fuzz demo \
         bench images \
         clean distclean format format-check stack-up stack-down check-config
 
@@ -192,6 +193,17 @@ test-run: all $(UNIT_BINS) $(IT_BINS)
 
 test-unit: $(UNIT_BINS)
 	@tests/unit/run $(UNIT_BINS)
+
+# CI's sanitizer run (tests/run-all's san-unit tier): every unit test built
+# with SANITIZE=address,undefined into its own $(BUILD)-san, binaries in
+# $(BUILD)-san/bin, so the plain build is untouched. Prints "san-unit: N
+# passed, N failed".
+test-san:
+	@$(MAKE) --no-print-directory SANITIZE=address,undefined BUILD=$(BUILD)-san \
+		BIN=$(BUILD)-san/bin test-san-run
+
+test-san-run: $(UNIT_BINS)
+	@UNIT_TIER=san-unit tests/unit/run $(UNIT_BINS)
 
 $(UNIT_BINS): | all
 
