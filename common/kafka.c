@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "settings.h"
 
 extern char **environ;
 
@@ -122,10 +123,23 @@ rd_kafka_conf_t *cm_kafka_conf_new(const char *brokers, const char *client_id, c
         const char *eq = strchr(*e, '=');
         if (strncmp(*e, pfx, sizeof(pfx) - 1) != 0 || !eq)
             continue;
-        const char *name = *e + sizeof(pfx) - 1;
-        if ((size_t)(eq - name) == 7 && strncmp(name, "BROKERS", 7) == 0)
-            continue;
-        for (const char *c = name; c < eq && j + 1 < sizeof(prop); c++) {
+        const char *name = *e + sizeof(pfx) - 1, *value = eq + 1, *end = eq;
+        char *file = NULL;
+        if (((size_t)(eq - name) == 7 && strncmp(name, "BROKERS", 7) == 0) ||
+            ((size_t)(eq - name) == 12 && strncmp(name, "BROKERS_FILE", 12) == 0))
+            continue; /* the settings row ARREARS_KAFKA_BROKERS */
+        if (eq - name > 5 && strncmp(eq - 5, "_FILE", 5) == 0) {
+            /* ARREARS_KAFKA_SASL_PASSWORD_FILE=/run/secrets/pw: the
+             * property sasl.password, its value the file's contents */
+            char why[300];
+            end = eq - 5;
+            if (cm_settings_file_value(eq + 1, &file, why, sizeof why) != 0) {
+                snprintf(errstr, errlen, "%.*s: %s", (int)(eq - *e), *e, why);
+                goto fail;
+            }
+            value = file;
+        }
+        for (const char *c = name; c < end && j + 1 < sizeof(prop); c++) {
             if (c[0] == '_' && c[1] == '_') { /* "__" is a literal '_' */
                 prop[j++] = '_';
                 c++;
@@ -135,7 +149,9 @@ rd_kafka_conf_t *cm_kafka_conf_new(const char *brokers, const char *client_id, c
         }
         prop[j] = 0;
         char why[512];
-        if (rd_kafka_conf_set(conf, prop, eq + 1, why, sizeof(why)) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_res_t res = rd_kafka_conf_set(conf, prop, value, why, sizeof(why));
+        free(file); /* librdkafka copied it */
+        if (res != RD_KAFKA_CONF_OK) {
             snprintf(errstr, errlen, "%.*s: %s", (int)(eq - *e), *e, why);
             goto fail;
         }

@@ -24,8 +24,8 @@ typedef struct gw_proxies {
 
 /* Parses a comma-separated list of IPv4 addresses and CIDR ranges
  * ("10.0.0.0/8, 127.0.0.1"); "" is none. -1 with errstr naming the entry
- * and the rule (the caller adds the setting's name) (not an IPv4 address, prefix length not 0..32, host bits
- * set, more than GW_PROXIES_MAX). */
+ * and the rule (not an IPv4 address, prefix length not 0..32, host bits
+ * set, more than GW_PROXIES_MAX); the caller adds the setting's name. */
 int gw_proxies_parse(const char *spec, gw_proxies *out, char *errstr, size_t errlen);
 
 /* Whether addr (dotted IPv4) is in one of p's ranges. */
