@@ -2,7 +2,8 @@
  *
  * Design: the records and their bytes are the contract's (outcome.c); here
  * the command's members and the attempt's result are put into a
- * ct_contact. */
+ * ct_contact. A task (call_task, letter) is "sent" when queued on tasks,
+ * and, like a send, not at all once its not_after has passed. */
 #include "contact.h"
 
 #include <stdio.h>
@@ -10,6 +11,25 @@
 
 #include "buf.h"
 #include "outcome.h"
+#include "str.h"
+
+int ntf_not_after_passed(const ntf_command *cmd, int64_t now_ms)
+{
+    return cmd->c.has_not_after && now_ms > cmd->c.not_after_ms;
+}
+
+void ntf_task_outcome(const ntf_command *cmd, int64_t now_ms, ntf_outcome *o)
+{
+    if (ntf_not_after_passed(cmd, now_ms)) {
+        o->sent = 0;
+        o->provider_status[0] = 0;
+        cm_strlcpy(o->reason, NTF_REASON_NOT_AFTER, sizeof o->reason);
+        return;
+    }
+    o->sent = 1;
+    cm_strlcpy(o->provider_status, "queued", sizeof o->provider_status);
+    o->reason[0] = 0;
+}
 
 char *ntf_contact_json(const ntf_command *cmd, const ntf_outcome *o)
 {
