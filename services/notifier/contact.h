@@ -42,6 +42,12 @@ int ntf_not_after_passed(const ntf_command *cmd, int64_t now_ms);
  * expired send gets: contact.failed NTF_REASON_NOT_AFTER, and no task
  * record. Sets o's sent, provider_status and reason only. */
 void ntf_task_outcome(const ntf_command *cmd, int64_t now_ms, ntf_outcome *o);
+/* Copies text (a provider's answer, an error) into out (outlen > 0 bytes,
+ * the caller's; truncated, NUL-terminated) for a log line, with every
+ * occurrence of cmd's customer e-mail and phone (also its digits without
+ * the '+', as a form-encoded echo carries them) replaced by its mask
+ * (cm_log_mask_email, cm_log_mask_phone). Records keep the full text. */
+void ntf_log_scrub(const ntf_command *cmd, const char *text, char *out, size_t outlen);
 /* Record key "tenant/customer_id" into out. */
 void ntf_contact_key(const ntf_command *cmd, char *out, size_t outlen);
 

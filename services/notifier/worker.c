@@ -375,10 +375,14 @@ static void on_done(void *opaque, const ntf_send_result *r)
     }
     int64_t delay = ntf_retry_delay(&w->o.retry, j->attempts + 1, rnd01(w), r->retry_after_ms);
     cm_metric_add(w->m[CT_M_NOTIFIER_RETRIES], 1);
-    cm_log_fields(CM_LOG_DEBUG,
-                  json_pack("{s:s,s:i,s:I,s:s}", "command_id", j->cmd.c.command_id, "attempt",
-                            j->attempts, "delay_ms", (json_int_t)delay, "error", reason),
-                  "send failed, retrying");
+    if (cm_log_enabled(CM_LOG_DEBUG)) {
+        char masked[sizeof reason]; /* a provider's answer may echo the recipient */
+        ntf_log_scrub(&j->cmd, reason, masked, sizeof masked);
+        cm_log_fields(CM_LOG_DEBUG,
+                      json_pack("{s:s,s:i,s:I,s:s}", "command_id", j->cmd.c.command_id, "attempt",
+                                j->attempts, "delay_ms", (json_int_t)delay, "error", masked),
+                      "send failed, retrying");
+    }
     j->next_ms = now + delay;
     j->st = J_BACKOFF;
 }
@@ -419,7 +423,9 @@ static int64_t start_sends(ntf_worker *w, int64_t now)
             j->t0_ms = now;
         if (ntf_sender_start(w->o.sender, &j->req, cm_clock_now_ms() / 1000, j, err, sizeof err) <
             0) {
-            cm_log_warn("cannot start a send: %s", err);
+            char masked[sizeof err];
+            ntf_log_scrub(&j->cmd, err, masked, sizeof masked);
+            cm_log_warn("cannot start a send: %s", masked);
             j->next_ms = now + 100;
             j->st = J_BACKOFF;
             continue;

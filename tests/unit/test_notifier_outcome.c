@@ -4,7 +4,8 @@
  * members, rebuilt here), the decoder reads them back and names the field
  * it refuses, task records keep unknown command members, and the fatal
  * producer policy (cm_kafka_fatal) reports librdkafka's fatal error, and a
- * task is queued until its not_after, then failed like an expired send. Pure
+ * task is queued until its not_after, then failed like an expired send, and
+ * a provider's answer is logged with the debtor's contact details masked. Pure
  * logic: no broker (a producer is created but never connects). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -272,6 +273,38 @@ static void test_task_not_after(void **state)
     }
 }
 
+/* A provider's answer logged with the debtor's e-mail and phone masked
+ * (masks worked by hand: "ap@ada.test" -> "a***@ada.test", 12 digits
+ * "+447700900123" -> "+4477" + 6 stars + "23"). */
+static void test_log_scrub(void **state)
+{
+    (void)state;
+    char err[512], out[512];
+    const char *from = "\"email\":\"ap@ada.test\"";
+    const char *p = strstr(good, from);
+    char s[2048];
+    snprintf(s, sizeof s, "%.*s\"email\":\"ap@ada.test\",\"phone\":\"+447700900123\"%s",
+             (int)(p - good), good, p + strlen(from));
+    ntf_command c;
+    assert_int_equal(ntf_command_parse(s, strlen(s), &c, err, sizeof err), 0);
+    ntf_log_scrub(&c,
+                  "HTTP 400: {\"message\":\"The 'To' number +447700900123 is not valid\","
+                  "\"to\":\"447700900123\"} for ap@ada.test",
+                  out, sizeof out);
+    assert_string_equal(out, "HTTP 400: {\"message\":\"The 'To' number +4477******23 is not "
+                             "valid\",\"to\":\"4477******23\"} for a***@ada.test");
+    ntf_log_scrub(&c, "SMTP 550 (not retried)", out, sizeof out);
+    assert_string_equal(out, "SMTP 550 (not retried)");
+    ntf_log_scrub(&c, "x ap@ada.test", out, 12); /* 11 bytes and the NUL */
+    assert_string_equal(out, "x a***@ada.");
+    ntf_command_free(&c);
+    /* no phone in the command: only the e-mail is masked */
+    assert_int_equal(ntf_command_parse(good, strlen(good), &c, err, sizeof err), 0);
+    ntf_log_scrub(&c, "<ap@ada.test> +447700900123", out, sizeof out);
+    assert_string_equal(out, "<a***@ada.test> +447700900123");
+    ntf_command_free(&c);
+}
+
 static void test_kafka_fatal(void **state)
 {
     (void)state;
@@ -298,7 +331,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_contact_bytes), cmocka_unit_test(test_contact_decode),
         cmocka_unit_test(test_task),          cmocka_unit_test(test_task_not_after),
-        cmocka_unit_test(test_kafka_fatal),
+        cmocka_unit_test(test_log_scrub),     cmocka_unit_test(test_kafka_fatal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
