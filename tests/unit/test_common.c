@@ -1,5 +1,6 @@
 /* test_common.c -- unit tests of common/: clock, dates, money, settings,
- * URLs, broker lists, time zones. Pure logic, no servers. */
+ * URLs, broker lists, time zones, the log masks of e-mails and phones.
+ * Pure logic, no servers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 
 #include "clock.h"
 #include "kafka.h"
+#include "log.h"
 #include "metrics.h"
 #include "money.h"
 #include "redis.h"
@@ -148,6 +150,51 @@ static void test_urls(void **state)
     assert_int_equal(cm_kafka_brokers_check("a:0", err, sizeof(err)), -1);
     assert_int_equal(cm_kafka_brokers_check("a b:1", err, sizeof(err)), -1);
     assert_int_equal(cm_kafka_brokers_check("", err, sizeof(err)), -1);
+}
+
+/* Masks worked by hand from the rule: e-mail = first character of the
+ * local part, "***", "@domain"; phone = '+', first 4 digits, one '*' per
+ * hidden digit, last 2 digits, all starred under 7 digits. */
+static void test_log_masks(void **state)
+{
+    (void)state;
+    static const char *const emails[][2] = {
+        {"alice@example.com", "a***@example.com"},
+        {"a@x.org", "a***@x.org"},
+        {"ap@ada.test", "a***@ada.test"},
+        {"\xc3\xa9lise@exemple.fr", "\xc3\xa9***@exemple.fr"}, /* e-acute: 2 bytes */
+        {"\"a@b\"@x.org", "\"***@x.org"},                      /* the last '@' */
+        {"@x.org", "***@x.org"},
+        {"nobody", "***"},
+        {"", ""},
+    };
+    char out[CM_LOG_MASK_MAX];
+    for (size_t i = 0; i < sizeof emails / sizeof *emails; i++) {
+        cm_log_mask_email(emails[i][0], out, sizeof out);
+        assert_string_equal(out, emails[i][1]);
+    }
+    cm_log_mask_email(NULL, out, sizeof out);
+    assert_string_equal(out, "");
+    cm_log_mask_email("alice@example.com", out, 8); /* 7 bytes and the NUL */
+    assert_string_equal(out, "a***@ex");
+    static const char *const phones[][2] = {
+        {"+447700900123", "+4477******23"},      /* 12 digits: 4 + 6 hidden + 2 */
+        {"+1 (415) 555-0100", "+1415*****00"},   /* 11 digits: 4 + 5 + 2 */
+        {"+1234567", "+1234*67"},                /* 7 digits: 4 + 1 + 2 */
+        {"+123456", "+******"},                  /* 6 digits: all hidden */
+        {"0770090", "0770*90"},                  /* no '+': none added */
+        {"+44<b>77 0090 0123", "+4477******23"}, /* only '+' and digits */
+        {"12", "**"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof phones / sizeof *phones; i++) {
+        cm_log_mask_phone(phones[i][0], out, sizeof out);
+        assert_string_equal(out, phones[i][1]);
+    }
+    cm_log_mask_phone(NULL, out, sizeof out);
+    assert_string_equal(out, "");
+    cm_log_mask_phone("+447700900123", out, 6);
+    assert_string_equal(out, "+4477");
 }
 
 static void test_settings(void **state)
@@ -361,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_tz),
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_redis_format),
+        cmocka_unit_test(test_log_masks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
