@@ -233,7 +233,7 @@ static int env_value(const cm_setting *s, const char **v, char *why, size_t whyl
     char *file = NULL;
     *v = getenv(s->name);
     snprintf(name, sizeof name, "%s_FILE", s->name);
-    if (!(path = getenv(name)))
+    if (!(path = getenv(name)) || !path[0]) /* an empty NAME_FILE is unset */
         return 0;
     if (*v) {
         snprintf(why, whylen, "set %s or %s, not both", s->name, name);

@@ -157,8 +157,8 @@ typedef struct cm_settings_common {
  * row's value into its variable. Returns 0, or -1 with every problem, one
  * per line ("ARREARS_REDIS_URL: ... "), in errstr. Every row may instead be
  * given as <NAME>_FILE, a path whose contents are the value (a Kubernetes
- * Secret mounted as a file; one final newline dropped); setting both is an
- * error. */
+ * Secret mounted as a file; one final newline dropped; an empty NAME_FILE
+ * counts as unset); setting both is an error. */
 int cm_settings_load(cm_setting *table, char *errstr, size_t errlen);
 
 #define CM_SETTINGS_FILE_MAX 65536 /* bytes of a <NAME>_FILE value */
