@@ -444,6 +444,25 @@ int cm_kafka_header(const rd_kafka_message_t *m, const char *name, char *out, si
     return 0;
 }
 
+/* The result event of an admin operation queued on q: waits up to 30 s;
+ * NULL with errstr ("<what>: ...") when none came or it is an error. The
+ * caller destroys the event. */
+static rd_kafka_event_t *admin_result(rd_kafka_queue_t *q, const char *what, char *errstr,
+                                      size_t errlen)
+{
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
+    if (!ev) {
+        snprintf(errstr, errlen, "%s: no answer within 30 s", what);
+        return NULL;
+    }
+    if (rd_kafka_event_error(ev)) {
+        snprintf(errstr, errlen, "%s: %s", what, rd_kafka_event_error_string(ev));
+        rd_kafka_event_destroy(ev);
+        return NULL;
+    }
+    return ev;
+}
+
 int cm_kafka_create_topics(const char *brokers, const char *const *names, int n, int partitions,
                            char *errstr, size_t errlen)
 {
@@ -472,15 +491,8 @@ int cm_kafka_create_topics(const char *brokers, const char *const *names, int n,
     }
     q = rd_kafka_queue_new(rk);
     rd_kafka_CreateTopics(rk, nt, (size_t)n, NULL, q);
-    ev = rd_kafka_queue_poll(q, 30000);
-    if (!ev) {
-        snprintf(errstr, errlen, "CreateTopics: no answer within 30 s");
+    if (!(ev = admin_result(q, "CreateTopics", errstr, errlen)))
         goto cleanup;
-    }
-    if (rd_kafka_event_error(ev)) {
-        snprintf(errstr, errlen, "CreateTopics: %s", rd_kafka_event_error_string(ev));
-        goto cleanup;
-    }
     size_t cnt;
     const rd_kafka_topic_result_t **res =
         rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
@@ -547,15 +559,38 @@ cleanup:
     return parts;
 }
 
+/* 0 when every partition of a DeleteConsumerGroupOffsets result went, else
+ * -1 with the first error. */
+static int offsets_deleted(rd_kafka_event_t *ev, const char *group, char *errstr, size_t errlen)
+{
+    size_t cnt;
+    const rd_kafka_group_result_t **res = rd_kafka_DeleteConsumerGroupOffsets_result_groups(
+        rd_kafka_event_DeleteConsumerGroupOffsets_result(ev), &cnt);
+    for (size_t i = 0; i < cnt; i++) {
+        const rd_kafka_error_t *ge = rd_kafka_group_result_error(res[i]);
+        if (ge) {
+            snprintf(errstr, errlen, "delete offsets of group %s: %s", group,
+                     rd_kafka_error_string(ge));
+            return -1;
+        }
+        const rd_kafka_topic_partition_list_t *pl = rd_kafka_group_result_partitions(res[i]);
+        for (int j = 0; pl && j < pl->cnt; j++)
+            if (pl->elems[j].err) {
+                snprintf(errstr, errlen, "delete offsets of group %s, %s [%d]: %s", group,
+                         pl->elems[j].topic, pl->elems[j].partition,
+                         rd_kafka_err2str(pl->elems[j].err));
+                return -1;
+            }
+    }
+    return 0;
+}
+
 int cm_kafka_delete_offsets(const char *brokers, const char *group, const char *topic, char *errstr,
                             size_t errlen)
 {
     rd_kafka_conf_t *conf = cm_kafka_conf_new(brokers, "arrears-admin", errstr, errlen);
     rd_kafka_t *rk = NULL;
     rd_kafka_topic_partition_list_t *parts = NULL;
-    rd_kafka_DeleteConsumerGroupOffsets_t *del = NULL;
-    rd_kafka_queue_t *q = NULL;
-    rd_kafka_event_t *ev = NULL;
     int ret = -1;
 
     if (!conf)
@@ -575,47 +610,18 @@ int cm_kafka_delete_offsets(const char *brokers, const char *group, const char *
         ret = 0; /* no such topic: nothing committed */
         goto cleanup;
     }
-    del = rd_kafka_DeleteConsumerGroupOffsets_new(group, parts);
-    q = rd_kafka_queue_new(rk);
+    rd_kafka_DeleteConsumerGroupOffsets_t *del =
+        rd_kafka_DeleteConsumerGroupOffsets_new(group, parts);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
     rd_kafka_DeleteConsumerGroupOffsets(rk, &del, 1, NULL, q);
-    ev = rd_kafka_queue_poll(q, 30000);
-    if (!ev) {
-        snprintf(errstr, errlen, "DeleteConsumerGroupOffsets: no answer within 30 s");
-        goto cleanup;
-    }
-    if (rd_kafka_event_error(ev)) {
-        snprintf(errstr, errlen,
-                 "DeleteConsumerGroupOffsets: %s (is a member of group %s still running?)",
-                 rd_kafka_event_error_string(ev), group);
-        goto cleanup;
-    }
-    size_t cnt;
-    const rd_kafka_group_result_t **res = rd_kafka_DeleteConsumerGroupOffsets_result_groups(
-        rd_kafka_event_DeleteConsumerGroupOffsets_result(ev), &cnt);
-    for (size_t i = 0; i < cnt; i++) {
-        const rd_kafka_error_t *ge = rd_kafka_group_result_error(res[i]);
-        if (ge) {
-            snprintf(errstr, errlen, "delete offsets of group %s: %s", group,
-                     rd_kafka_error_string(ge));
-            goto cleanup;
-        }
-        const rd_kafka_topic_partition_list_t *pl = rd_kafka_group_result_partitions(res[i]);
-        for (int j = 0; pl && j < pl->cnt; j++)
-            if (pl->elems[j].err) {
-                snprintf(errstr, errlen, "delete offsets of group %s, %s [%d]: %s", group,
-                         pl->elems[j].topic, pl->elems[j].partition,
-                         rd_kafka_err2str(pl->elems[j].err));
-                goto cleanup;
-            }
-    }
-    ret = 0;
-cleanup:
-    if (ev)
+    rd_kafka_event_t *ev = admin_result(q, "DeleteConsumerGroupOffsets", errstr, errlen);
+    if (ev) {
+        ret = offsets_deleted(ev, group, errstr, errlen);
         rd_kafka_event_destroy(ev);
-    if (q)
-        rd_kafka_queue_destroy(q);
-    if (del)
-        rd_kafka_DeleteConsumerGroupOffsets_destroy(del);
+    }
+    rd_kafka_queue_destroy(q);
+    rd_kafka_DeleteConsumerGroupOffsets_destroy(del);
+cleanup:
     if (parts)
         rd_kafka_topic_partition_list_destroy(parts);
     rd_kafka_destroy(rk);

@@ -15,30 +15,23 @@
 
 #include "statemark.h"
 
-static void test_marker_present_offsets_committed_starts(void **state)
+/* every (marker, committed) pair, with the verdict of the doc's table;
+ * a marker with no offsets: expired (an idle group) or deleted by
+ * reset-offsets while the state stayed, and replaying is idempotent */
+static void test_verdicts(void **state)
 {
     (void)state;
-    assert_int_equal(cm_statemark_decide(1, 1), CM_STATEMARK_START);
-}
-
-/* offsets expired (an idle group) or deleted by reset-offsets while the
- * state stayed: replaying from the start of retention is idempotent */
-static void test_marker_present_no_offsets_starts(void **state)
-{
-    (void)state;
-    assert_int_equal(cm_statemark_decide(1, 0), CM_STATEMARK_START);
-}
-
-static void test_no_marker_no_offsets_is_a_first_start(void **state)
-{
-    (void)state;
-    assert_int_equal(cm_statemark_decide(0, 0), CM_STATEMARK_WRITE);
-}
-
-static void test_no_marker_offsets_committed_refuses(void **state)
-{
-    (void)state;
-    assert_int_equal(cm_statemark_decide(0, 1), CM_STATEMARK_REFUSE);
+    static const struct {
+        int marker, committed;
+        cm_statemark_verdict want;
+    } cases[] = {
+        {1, 1, CM_STATEMARK_START},
+        {1, 0, CM_STATEMARK_START},
+        {0, 0, CM_STATEMARK_WRITE},
+        {0, 1, CM_STATEMARK_REFUSE},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_int_equal(cm_statemark_decide(cases[i].marker, cases[i].committed), cases[i].want);
 }
 
 /* the marker sits under the service's own prefix, so that it shares the
@@ -61,10 +54,7 @@ static void test_key_under_the_prefix(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_marker_present_offsets_committed_starts),
-        cmocka_unit_test(test_marker_present_no_offsets_starts),
-        cmocka_unit_test(test_no_marker_no_offsets_is_a_first_start),
-        cmocka_unit_test(test_no_marker_offsets_committed_refuses),
+        cmocka_unit_test(test_verdicts),
         cmocka_unit_test(test_key_under_the_prefix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
