@@ -226,6 +226,8 @@ static int loop(cm_service *s)
     }
     while (cm_service_run) {
         size_t n = 0;
+        if (marker_watch(s, cm_clock_real_ms()) < 0)
+            goto done; /* before polling: nothing in hand */
         if (msgs) {
             int wait = d->loop.poll_wait ? d->loop.poll_wait(s, app) : s->poll_ms;
             if (wait == CM_POLL_FAIL)
@@ -239,8 +241,6 @@ static int loop(cm_service *s)
                     n += cm_kafka_poll_batch(s->consumer, msgs + n, s->batch_max - n, 2);
             }
             observe(s, &last);
-            if (marker_watch(s, cm_clock_real_ms()) < 0)
-                goto done; /* the batch in hand is not stored */
             if (n > 0)
                 atomic_store(&s->ready.kafka_ok, 1);
         }
