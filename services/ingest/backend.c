@@ -82,7 +82,8 @@ static int refresh_old(ing_kafka_redis *b, long long cur, int nb, long long now,
     for (int k = 2; k < nb; k++) {
         redisReply *r = cm_redis_pipe_reply(b->pipe, (size_t)(k - 2));
         if (!r || r->type != REDIS_REPLY_INTEGER) {
-            snprintf(errstr, errlen, "redis EXISTS: unexpected reply");
+            snprintf(errstr, errlen, "redis EXISTS: %s",
+                     r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
             return -1;
         }
         b->old_exists[k] = r->integer > 0;
