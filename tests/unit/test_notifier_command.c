@@ -264,6 +264,21 @@ static void test_requests(void **state)
         assert_true(p > r.body && p[-1] == '\r'); /* CRLF only */
     ntf_request_free(&r);
     ntf_command_free(&c);
+
+    /* issue 18: a name with CR LF "Bcc:" is one encoded word whose decoded
+     * text has spaces for the controls (base64 of "Eve  Bcc: x@evil.test"
+     * worked by hand), and no Bcc field exists */
+    char *evil = variant("\"name\":\"Ada Ltd\"", "\"name\":\"Eve\\r\\nBcc: x@evil.test\"");
+    assert_int_equal(ntf_command_parse(evil, strlen(evil), &c, err, sizeof err), 0);
+    assert_int_equal(ntf_message_build(&cfg.global, tpl, &c, 1772960400000, &r, err, sizeof err),
+                     0);
+    assert_non_null(
+        strstr(r.body, "To: =?UTF-8?B?RXZlICBCY2M6IHhAZXZpbC50ZXN0?= <ap@ada.test>\r\n"));
+    assert_null(strstr(r.body, "\nBcc:"));
+    assert_string_equal(r.rcpt, "<ap@ada.test>");
+    ntf_request_free(&r);
+    ntf_command_free(&c);
+    free(evil);
     ntf_templates_free(tpl);
     ntf_config_free(&cfg);
 }
