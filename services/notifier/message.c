@@ -431,6 +431,14 @@ static int build_sms(const ntf_tenant_cfg *cfg, const ntf_templates *tpl, const 
     }
     if (ntf_message_render(cfg, tpl, cmd, CT_CH_SMS, NULL, &text, NULL, errstr, errlen) < 0)
         goto cleanup;
+    size_t chars = 0; /* characters: the bytes that do not continue a UTF-8 sequence */
+    for (size_t i = 0; i < text.len; i++)
+        chars += ((unsigned char)text.p[i] & 0xC0) != 0x80;
+    if (chars > NTF_SMS_TEXT_MAX) {
+        snprintf(errstr, errlen, "sms text is %zu characters, more than %d", chars,
+                 NTF_SMS_TEXT_MAX);
+        goto cleanup;
+    }
     form_add(&form, "To", cmd->c.customer.phone);
     form_add(&form, "From", cfg->sms_from);
     form_add(&form, "Body", text.p ? text.p : "");
