@@ -12,6 +12,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "settings.h"
 
 extern char **environ;
 
@@ -122,10 +123,23 @@ rd_kafka_conf_t *cm_kafka_conf_new(const char *brokers, const char *client_id, c
         const char *eq = strchr(*e, '=');
         if (strncmp(*e, pfx, sizeof(pfx) - 1) != 0 || !eq)
             continue;
-        const char *name = *e + sizeof(pfx) - 1;
-        if ((size_t)(eq - name) == 7 && strncmp(name, "BROKERS", 7) == 0)
-            continue;
-        for (const char *c = name; c < eq && j + 1 < sizeof(prop); c++) {
+        const char *name = *e + sizeof(pfx) - 1, *value = eq + 1, *end = eq;
+        char *file = NULL;
+        if (((size_t)(eq - name) == 7 && strncmp(name, "BROKERS", 7) == 0) ||
+            ((size_t)(eq - name) == 12 && strncmp(name, "BROKERS_FILE", 12) == 0))
+            continue; /* the settings row ARREARS_KAFKA_BROKERS */
+        if (eq - name > 5 && strncmp(eq - 5, "_FILE", 5) == 0) {
+            /* ARREARS_KAFKA_SASL_PASSWORD_FILE=/run/secrets/pw: the
+             * property sasl.password, its value the file's contents */
+            char why[300];
+            end = eq - 5;
+            if (cm_settings_file_value(eq + 1, &file, why, sizeof why) != 0) {
+                snprintf(errstr, errlen, "%.*s: %s", (int)(eq - *e), *e, why);
+                goto fail;
+            }
+            value = file;
+        }
+        for (const char *c = name; c < end && j + 1 < sizeof(prop); c++) {
             if (c[0] == '_' && c[1] == '_') { /* "__" is a literal '_' */
                 prop[j++] = '_';
                 c++;
@@ -135,7 +149,9 @@ rd_kafka_conf_t *cm_kafka_conf_new(const char *brokers, const char *client_id, c
         }
         prop[j] = 0;
         char why[512];
-        if (rd_kafka_conf_set(conf, prop, eq + 1, why, sizeof(why)) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_res_t res = rd_kafka_conf_set(conf, prop, value, why, sizeof(why));
+        free(file); /* librdkafka copied it */
+        if (res != RD_KAFKA_CONF_OK) {
             snprintf(errstr, errlen, "%.*s: %s", (int)(eq - *e), *e, why);
             goto fail;
         }
@@ -444,6 +460,25 @@ int cm_kafka_header(const rd_kafka_message_t *m, const char *name, char *out, si
     return 0;
 }
 
+/* The result event of an admin operation queued on q: waits up to 30 s;
+ * NULL with errstr ("<what>: ...") when none came or it is an error. The
+ * caller destroys the event. */
+static rd_kafka_event_t *admin_result(rd_kafka_queue_t *q, const char *what, char *errstr,
+                                      size_t errlen)
+{
+    rd_kafka_event_t *ev = rd_kafka_queue_poll(q, 30000);
+    if (!ev) {
+        snprintf(errstr, errlen, "%s: no answer within 30 s", what);
+        return NULL;
+    }
+    if (rd_kafka_event_error(ev)) {
+        snprintf(errstr, errlen, "%s: %s", what, rd_kafka_event_error_string(ev));
+        rd_kafka_event_destroy(ev);
+        return NULL;
+    }
+    return ev;
+}
+
 int cm_kafka_create_topics(const char *brokers, const char *const *names, int n, int partitions,
                            char *errstr, size_t errlen)
 {
@@ -472,15 +507,8 @@ int cm_kafka_create_topics(const char *brokers, const char *const *names, int n,
     }
     q = rd_kafka_queue_new(rk);
     rd_kafka_CreateTopics(rk, nt, (size_t)n, NULL, q);
-    ev = rd_kafka_queue_poll(q, 30000);
-    if (!ev) {
-        snprintf(errstr, errlen, "CreateTopics: no answer within 30 s");
+    if (!(ev = admin_result(q, "CreateTopics", errstr, errlen)))
         goto cleanup;
-    }
-    if (rd_kafka_event_error(ev)) {
-        snprintf(errstr, errlen, "CreateTopics: %s", rd_kafka_event_error_string(ev));
-        goto cleanup;
-    }
     size_t cnt;
     const rd_kafka_topic_result_t **res =
         rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev), &cnt);
@@ -504,6 +532,114 @@ cleanup:
                 rd_kafka_NewTopic_destroy(nt[i]);
         free(nt);
     }
+    rd_kafka_destroy(rk);
+    return ret;
+}
+
+rd_kafka_topic_partition_list_t *cm_kafka_committed(rd_kafka_t *rk, const char *topic,
+                                                    int timeout_ms, char *errstr, size_t errlen)
+{
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    const rd_kafka_metadata_t *md = NULL;
+    rd_kafka_topic_partition_list_t *parts = NULL;
+
+    if (!rkt) {
+        snprintf(errstr, errlen, "topic %s: %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
+        return NULL;
+    }
+    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+    if (e) {
+        snprintf(errstr, errlen, "topic %s: metadata: %s", topic, rd_kafka_err2str(e));
+        goto cleanup;
+    }
+    if (md->topic_cnt != 1 ||
+        (md->topics[0].err && md->topics[0].err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)) {
+        snprintf(
+            errstr, errlen, "topic %s: %s", topic,
+            rd_kafka_err2str(md->topic_cnt ? md->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC));
+        goto cleanup;
+    }
+    int n = md->topics[0].err ? 0 : md->topics[0].partition_cnt;
+    parts = rd_kafka_topic_partition_list_new(n > 0 ? n : 1);
+    for (int i = 0; i < n; i++)
+        rd_kafka_topic_partition_list_add(parts, topic, md->topics[0].partitions[i].id);
+    if (n > 0 && (e = rd_kafka_committed(rk, parts, timeout_ms)) != 0) {
+        snprintf(errstr, errlen, "topic %s: committed offsets: %s", topic, rd_kafka_err2str(e));
+        rd_kafka_topic_partition_list_destroy(parts);
+        parts = NULL;
+    }
+cleanup:
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    return parts;
+}
+
+/* 0 when every partition of a DeleteConsumerGroupOffsets result went, else
+ * -1 with the first error. */
+static int offsets_deleted(rd_kafka_event_t *ev, const char *group, char *errstr, size_t errlen)
+{
+    size_t cnt;
+    const rd_kafka_group_result_t **res = rd_kafka_DeleteConsumerGroupOffsets_result_groups(
+        rd_kafka_event_DeleteConsumerGroupOffsets_result(ev), &cnt);
+    for (size_t i = 0; i < cnt; i++) {
+        const rd_kafka_error_t *ge = rd_kafka_group_result_error(res[i]);
+        if (ge) {
+            snprintf(errstr, errlen, "delete offsets of group %s: %s", group,
+                     rd_kafka_error_string(ge));
+            return -1;
+        }
+        const rd_kafka_topic_partition_list_t *pl = rd_kafka_group_result_partitions(res[i]);
+        for (int j = 0; pl && j < pl->cnt; j++)
+            if (pl->elems[j].err) {
+                snprintf(errstr, errlen, "delete offsets of group %s, %s [%d]: %s", group,
+                         pl->elems[j].topic, pl->elems[j].partition,
+                         rd_kafka_err2str(pl->elems[j].err));
+                return -1;
+            }
+    }
+    return 0;
+}
+
+int cm_kafka_delete_offsets(const char *brokers, const char *group, const char *topic, char *errstr,
+                            size_t errlen)
+{
+    rd_kafka_conf_t *conf = cm_kafka_conf_new(brokers, "arrears-admin", errstr, errlen);
+    rd_kafka_t *rk = NULL;
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    int ret = -1;
+
+    if (!conf)
+        return -1;
+    if (rd_kafka_conf_set(conf, "group.id", group, errstr, errlen) != RD_KAFKA_CONF_OK) {
+        rd_kafka_conf_destroy(conf);
+        return -1;
+    }
+    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errlen);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return -1;
+    }
+    if (!(parts = cm_kafka_committed(rk, topic, 10000, errstr, errlen)))
+        goto cleanup;
+    if (parts->cnt == 0) {
+        ret = 0; /* no such topic: nothing committed */
+        goto cleanup;
+    }
+    rd_kafka_DeleteConsumerGroupOffsets_t *del =
+        rd_kafka_DeleteConsumerGroupOffsets_new(group, parts);
+    rd_kafka_queue_t *q = rd_kafka_queue_new(rk);
+    rd_kafka_DeleteConsumerGroupOffsets(rk, &del, 1, NULL, q);
+    rd_kafka_event_t *ev = admin_result(q, "DeleteConsumerGroupOffsets", errstr, errlen);
+    if (ev) {
+        ret = offsets_deleted(ev, group, errstr, errlen);
+        rd_kafka_event_destroy(ev);
+    }
+    rd_kafka_queue_destroy(q);
+    rd_kafka_DeleteConsumerGroupOffsets_destroy(del);
+cleanup:
+    if (parts)
+        rd_kafka_topic_partition_list_destroy(parts);
     rd_kafka_destroy(rk);
     return ret;
 }

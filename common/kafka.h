@@ -119,6 +119,19 @@ int cm_kafka_fatal(rd_kafka_t *rk, char *errstr, size_t errlen);
 /* Reads one header's value as a NUL-terminated copy into out; -1 if absent. */
 int cm_kafka_header(const rd_kafka_message_t *m, const char *name, char *out, size_t outlen);
 
+/* The group's committed offset of every partition of topic (rk: a
+ * consumer handle with group.id; it need not be subscribed). A topic that
+ * does not exist yet has no partitions: an empty list. Partitions without
+ * a commit have offset < 0. The caller destroys the list
+ * (rd_kafka_topic_partition_list_destroy); NULL with errstr on failure. */
+rd_kafka_topic_partition_list_t *cm_kafka_committed(rd_kafka_t *rk, const char *topic,
+                                                    int timeout_ms, char *errstr, size_t errlen);
+/* Deletes group's committed offsets for every partition of topic, so that
+ * its next consumer starts from auto.offset.reset (earliest: the start of
+ * retention). The group must have no active member. 0, or -1 with errstr. */
+int cm_kafka_delete_offsets(const char *brokers, const char *group, const char *topic, char *errstr,
+                            size_t errlen);
+
 /* Creates topics (ignoring "already exists"); used by tests and tools. */
 int cm_kafka_create_topics(const char *brokers, const char *const *names, int n, int partitions,
                            char *errstr, size_t errlen);

@@ -5,7 +5,9 @@
  *    "msg":"consumer assigned","fields":{"partitions":6}}
  * The timestamp is the wall clock, not the simulated clock: logs are for
  * operators. Never pass secrets (passwords, tokens, full Redis URLs) as
- * fields; cm_log_redact_url() helps with URLs. Thread-safe. */
+ * fields; cm_log_redact_url() helps with URLs. A debtor's e-mail address
+ * or phone number is logged masked (cm_log_mask_email, cm_log_mask_phone);
+ * records on Kafka keep the full values. Thread-safe. */
 #ifndef CM_LOG_H
 #define CM_LOG_H
 
@@ -30,5 +32,22 @@ void cm_log_fields(int level, json_t *fields, const char *fmt, ...)
 
 /* Copies url into out with any password replaced by "***". */
 void cm_log_redact_url(const char *url, char *out, size_t outlen);
+
+/* The two masks below write into out (outlen > 0 bytes, the caller's),
+ * truncating, always NUL-terminated; NULL or "" gives "". Room for the
+ * whole mask: CM_LOG_MASK_MAX bytes for any e-mail or phone the contract
+ * accepts (254 and 16 bytes). */
+#define CM_LOG_MASK_MAX 260
+/* email as the first character of its local part (one UTF-8 sequence),
+ * "***", then "@" and the domain as given: "alice@example.com" ->
+ * "a***@example.com", "a@x.org" -> "a***@x.org". The domain follows the
+ * last '@'; without any '@' the whole value is "***". */
+void cm_log_mask_email(const char *email, char *out, size_t outlen);
+/* phone as a leading '+' (when it starts with one), its first 4 digits,
+ * one '*' per hidden digit, and its last 2 digits: "+447700900123" ->
+ * "+4477******23". With fewer than 7 digits every digit is a '*'
+ * ("+123456" -> "+******"). Anything but digits and the leading '+'
+ * (spaces, dashes, letters) is left out. */
+void cm_log_mask_phone(const char *phone, char *out, size_t outlen);
 
 #endif

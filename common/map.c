@@ -48,9 +48,11 @@ int cm_map_get(const cm_map *m, const char *key, size_t klen, uint32_t *val)
     }
 }
 
-static int grow(cm_map *m)
+/* Moves the entries into fresh arrays of ncap slots (keys are moved, not
+ * copied). With keep, an entry it refuses is freed, and a kept entry takes
+ * the value it gives. -1 on out of memory, with m unchanged. */
+static int rehash(cm_map *m, size_t ncap, cm_map_keep_fn keep, void *arg)
 {
-    size_t ncap = m->cap ? m->cap * 2 : 64;
     char **keys = calloc(ncap, sizeof *keys);
     uint32_t *vals = calloc(ncap, sizeof *vals);
     uint32_t *hashes = calloc(ncap, sizeof *hashes);
@@ -60,15 +62,22 @@ static int grow(cm_map *m)
         free(hashes);
         return -1;
     }
+    size_t len = 0;
     for (size_t i = 0; i < m->cap; i++) {
         if (!m->hashes[i])
             continue;
+        uint32_t v = m->vals[i];
+        if (keep && !keep(m->keys[i], m->vals[i], &v, arg)) {
+            free(m->keys[i]);
+            continue;
+        }
         size_t j = m->hashes[i] & (ncap - 1);
         while (hashes[j])
             j = (j + 1) & (ncap - 1);
         hashes[j] = m->hashes[i];
         keys[j] = m->keys[i];
-        vals[j] = m->vals[i];
+        vals[j] = v;
+        len++;
     }
     free(m->keys);
     free(m->vals);
@@ -77,7 +86,30 @@ static int grow(cm_map *m)
     m->vals = vals;
     m->hashes = hashes;
     m->cap = ncap;
+    m->len = len;
     return 0;
+}
+
+static int grow(cm_map *m)
+{
+    return rehash(m, m->cap ? m->cap * 2 : 64, NULL, NULL);
+}
+
+long cm_map_filter(cm_map *m, cm_map_keep_fn keep, void *arg)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < m->cap; i++) {
+        uint32_t v = m->hashes[i] ? m->vals[i] : 0;
+        if (m->hashes[i] && keep(m->keys[i], m->vals[i], &v, arg))
+            kept++;
+    }
+    size_t ncap = 64;
+    while ((kept + 1) * 2 > ncap)
+        ncap *= 2;
+    size_t before = m->len;
+    if (m->cap && rehash(m, ncap, keep, arg) < 0)
+        return -1;
+    return (long)(before - m->len);
 }
 
 int cm_map_put(cm_map *m, const char *key, size_t klen, uint32_t val)

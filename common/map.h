@@ -4,8 +4,9 @@
  * 50% load; a slot's 32-bit hash is kept beside its key (0 = empty), so a
  * probe compares keys only on a hash match. Values are uint32 (an index
  * into the caller's own arrays: the reporter keeps its rows in vectors and
- * indexes them by id). There is no delete: the indexes that use it only
- * grow, and a rebuild is cheaper than tombstones.
+ * indexes them by id). There is no single delete: the indexes that use it
+ * only grow, and a rebuild is cheaper than tombstones; cm_map_filter is
+ * that rebuild (the reporter's de-duplication window drops its old ids so).
  *
  * Ownership: keys are copied and owned by the map; cm_map_free releases
  * them. A zeroed cm_map is an empty map. */
@@ -27,6 +28,14 @@ int cm_map_get(const cm_map *m, const char *key, size_t klen, uint32_t *val);
 /* Inserts or overwrites; -1 on out of memory. */
 int cm_map_put(cm_map *m, const char *key, size_t klen, uint32_t val);
 void cm_map_free(cm_map *m);
+/* Keeps the entries for which keep(key, val, &newval, arg) returns 1, with
+ * newval as their value (keep is called twice per entry, so it must be a
+ * pure function of its arguments); frees the others' keys. The table is
+ * rebuilt at the smallest capacity (at least 64) that holds the kept
+ * entries under the load limit, so memory shrinks too. Returns the number
+ * of entries removed, or -1 on out of memory with m unchanged. */
+typedef int (*cm_map_keep_fn)(const char *key, uint32_t val, uint32_t *newval, void *arg);
+long cm_map_filter(cm_map *m, cm_map_keep_fn keep, void *arg);
 
 /* 64-bit FNV-1a of p[0..n): stable across builds and machines (used where
  * the value is persisted or decides something, e.g. an A/B arm). Note:

@@ -37,7 +37,8 @@ int cm_redis_url_parse(const char *url, cm_redis_url *out, char *errstr, size_t 
     memset(out, 0, sizeof(*out));
     out->port = 6379;
     if (!url || strncmp(url, "redis://", 8) != 0) {
-        snprintf(errstr, errlen, "must start with redis:// (redis://[:password@]host:port[/db])");
+        snprintf(errstr, errlen,
+                 "must start with redis:// (redis://[[user]:password@]host:port[/db])");
         return -1;
     }
     p = url + 8;
@@ -48,10 +49,12 @@ int cm_redis_url_parse(const char *url, cm_redis_url *out, char *errstr, size_t 
     hostp = p;
     if (at) {
         const char *pc = memchr(p, ':', (size_t)(at - p));
-        if (!pc || (size_t)(at - pc - 1) >= sizeof(out->password)) {
-            snprintf(errstr, errlen, "credentials must be ':password@' (or 'user:password@')");
+        if (!pc || (size_t)(at - pc - 1) >= sizeof(out->password) ||
+            (size_t)(pc - p) >= sizeof(out->user)) {
+            snprintf(errstr, errlen, "credentials must be ':password@' or 'user:password@'");
             return -1;
         }
+        memcpy(out->user, p, (size_t)(pc - p));
         memcpy(out->password, pc + 1, (size_t)(at - pc - 1));
         hostp = at + 1;
     }
@@ -60,7 +63,7 @@ int cm_redis_url_parse(const char *url, cm_redis_url *out, char *errstr, size_t 
     colon = memchr(hostp, ':', hl);
     size_t namelen = colon ? (size_t)(colon - hostp) : hl;
     if (namelen == 0 || namelen >= sizeof(out->host)) {
-        snprintf(errstr, errlen, "missing host (redis://[:password@]host:port[/db])");
+        snprintf(errstr, errlen, "missing host (redis://[[user]:password@]host:port[/db])");
         return -1;
     }
     for (size_t i = 0; i < namelen; i++) {
@@ -122,10 +125,12 @@ static int do_connect(cm_redis *r, char *errstr, size_t errlen)
     struct timeval io = {10, 0}; /* a blocked Redis must not hang a service */
     redisSetTimeout(r->c, io);
     redisEnableKeepAlive(r->c);
-    if (r->url.password[0]) {
-        rep = redisCommand(r->c, "AUTH %s", r->url.password);
+    if (r->url.password[0]) { /* AUTH [user] password: an ACL user, or the default one */
+        rep = r->url.user[0] ? redisCommand(r->c, "AUTH %s %s", r->url.user, r->url.password)
+                             : redisCommand(r->c, "AUTH %s", r->url.password);
         if (!rep || rep->type == REDIS_REPLY_ERROR) {
-            snprintf(errstr, errlen, "AUTH failed: %s", rep ? rep->str : r->c->errstr);
+            snprintf(errstr, errlen, "AUTH%s%s failed: %s", r->url.user[0] ? " as " : "",
+                     r->url.user, rep ? rep->str : r->c->errstr);
             if (rep)
                 freeReplyObject(rep);
             goto fail;

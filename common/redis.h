@@ -23,9 +23,13 @@ typedef struct cm_redis_url {
     char host[256];
     int port;
     int db;
+    char user[128]; /* an ACL user (Redis 6+); "": the default user */
     char password[256];
 } cm_redis_url;
 
+/* redis://[[user]:password@]host[:port][/db]. With a user, the connection
+ * sends AUTH user password (an ACL user, e.g. one limited to arrears' key
+ * prefixes: docs/operations.md); with only a password, AUTH password. */
 int cm_redis_url_parse(const char *url, cm_redis_url *out, char *errstr, size_t errlen);
 
 /* Connects (AUTH, SELECT) within timeout_ms; NULL with errstr. */

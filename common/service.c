@@ -10,9 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clock.h"
 #include "log.h"
+#include "statemark.h"
 
 volatile sig_atomic_t cm_service_run = 1;
 
@@ -140,6 +142,58 @@ static rd_kafka_t *consumer_new(cm_service *s, char *errstr, size_t errlen)
     return cm_kafka_consumer_new(&co, errstr, errlen);
 }
 
+/* The state marker before start (statemark.h), retried once a second
+ * while Redis or Kafka does not answer. 0: go on; 1: stopped by a signal;
+ * -1: refused (logged). */
+static int marker_start(cm_service *s)
+{
+    const cm_service_def *d = s->def;
+    const char *prefix = *d->io.state_prefix;
+    char suffix[128], topic[256], err[2048];
+    snprintf(suffix, sizeof suffix, "%.*s", (int)strcspn(d->io.inputs, ","), d->io.inputs);
+    cm_service_topic(s, suffix, topic, sizeof topic);
+    cm_statemark_key(prefix, s->marker, sizeof s->marker);
+    while (cm_service_run) {
+        int v = cm_statemark_check(s->redis, s->consumer, s->marker, d->name, s->cfg->group_id,
+                                   topic, suffix, prefix, err, sizeof err);
+        if (v == CM_STATEMARK_REFUSE) {
+            cm_log_error("%s", err);
+            return -1;
+        }
+        if (v == CM_STATEMARK_WRITE)
+            cm_log_info("first start of group %s on this Redis: state marker %s written",
+                        s->cfg->group_id, s->marker);
+        if (v >= 0) {
+            s->mark_redis = cm_redis_connect(s->cfg->redis_url, 2000, err, sizeof err);
+            if (!s->mark_redis)
+                cm_log_warn("state marker: no connection for the periodic check: %s", err);
+            return 0;
+        }
+        cm_log_warn("state marker check: %s (retrying in 1 s)", err);
+        struct timespec ts = {1, 0};
+        nanosleep(&ts, NULL);
+    }
+    return 1;
+}
+
+/* Every 5 s while running: the marker must still be there. -1 when it is
+ * gone (logged); a Redis that does not answer is the service's own calls'
+ * business, not a verdict. */
+static int marker_watch(cm_service *s, int64_t now)
+{
+    char err[256];
+    if (!s->mark_redis || now - s->mark_last < 5000)
+        return 0;
+    s->mark_last = now;
+    if (cm_statemark_exists(s->mark_redis, s->marker, err, sizeof err) != 0)
+        return 0;
+    cm_log_error("state lost: the state marker %s disappeared while running (Redis was "
+                 "emptied or replaced); stopping. The next start refuses until an arrears-admin "
+                 "recovery (docs/operations.md, State loss)",
+                 s->marker);
+    return -1;
+}
+
 /* Every second: readiness (partitions assigned) and the lag gauge. */
 static void observe(cm_service *s, int64_t *last)
 {
@@ -172,6 +226,8 @@ static int loop(cm_service *s)
     }
     while (cm_service_run) {
         size_t n = 0;
+        if (marker_watch(s, cm_clock_real_ms()) < 0)
+            goto done; /* before polling: nothing in hand */
         if (msgs) {
             int wait = d->loop.poll_wait ? d->loop.poll_wait(s, app) : s->poll_ms;
             if (wait == CM_POLL_FAIL)
@@ -286,6 +342,13 @@ int cm_service_main(const cm_service_def *d, int argc, char **argv)
         cm_log_error("kafka consumer: %s", err);
         goto cleanup;
     }
+    if (d->io.state_prefix && d->io.inputs && *d->io.inputs && s->consumer) {
+        int m = marker_start(s);
+        if (m < 0)
+            goto cleanup;
+        if (m > 0)
+            goto stopped;
+    }
     err[0] = 0;
     if (d->life.start && d->life.start(s, d->app, err, sizeof(err)) != 0) {
         cm_log_error("%s", err[0] ? err : "start failed");
@@ -310,6 +373,7 @@ cleanup:
     if (d->life.cleanup)
         d->life.cleanup(d->app);
     cm_redis_free(s->redis);
+    cm_redis_free(s->mark_redis);
     cm_http_stop(s->http);
     return rc;
 }

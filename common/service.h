@@ -24,6 +24,10 @@
  * overlap do. A service whose work polls the consumer itself (the
  * notifier's transactional worker) sets own_poll and does it in on_tick.
  *
+ * State marker: a service with io.state_prefix refuses to start (exit 1)
+ * when its Redis lost its state (statemark.h), and stops (exit 1) when the
+ * marker disappears while it runs.
+ *
  * Exit status: 0 after a signal and a clean on_stop; 1 when the settings
  * are invalid, a bring-up step fails, a hook returns -1, or on_stop does.
  *
@@ -114,6 +118,11 @@ typedef struct cm_service_def {
         int manual_assign;                  /* in the group only to commit; start() assigns */
         cm_kafka_rebalance_fn on_rebalance; /* its opaque is app */
         const char *lag_metric, *lag_help;  /* gauge of consumer lag; NULL: none */
+        /* The service's Redis key prefix (the address of its setting's
+         * variable): its state marker <prefix>marker is checked against the
+         * group's committed offsets on the first input before start, and
+         * every 5 s while running (statemark.h). NULL: no marker. */
+        const char *const *state_prefix;
     } io;
 
     /* The loop. */
@@ -150,6 +159,9 @@ struct cm_service {
     int poll_ms;      /* default longest wait per poll (default 100) */
     int fill_ms;      /* once a poll got something, fill the batch this long (0: no) */
     cm_metric *m_lag;
+    char marker[320];     /* the state marker's key (io.state_prefix) */
+    cm_redis *mark_redis; /* its own connection for the periodic check */
+    int64_t mark_last;    /* when it was last checked (wall ms) */
 };
 
 /* Runs the service; returns main()'s exit status. */

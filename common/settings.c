@@ -180,6 +180,71 @@ static void add_problem(char *errstr, size_t errlen, size_t *used, const char *n
     }
 }
 
+int cm_settings_file_value(const char *path, char **out, char *errstr, size_t errlen)
+{
+    FILE *f = NULL;
+    char *v = NULL;
+    size_t n = 0;
+    int rc = -1;
+    *out = NULL;
+    if (!(f = fopen(path, "rb"))) {
+        snprintf(errstr, errlen, "cannot read %s: %s", path, strerror(errno));
+        goto cleanup;
+    }
+    if (!(v = malloc(CM_SETTINGS_FILE_MAX + 2))) {
+        snprintf(errstr, errlen, "out of memory");
+        goto cleanup;
+    }
+    n = fread(v, 1, CM_SETTINGS_FILE_MAX + 1, f);
+    if (ferror(f)) {
+        snprintf(errstr, errlen, "cannot read %s: %s", path, strerror(errno));
+        goto cleanup;
+    }
+    if (n > CM_SETTINGS_FILE_MAX) {
+        snprintf(errstr, errlen, "%s is larger than %d bytes", path, CM_SETTINGS_FILE_MAX);
+        goto cleanup;
+    }
+    if (n > 0 && v[n - 1] == '\n') /* one final newline, as an editor or echo leaves */
+        n--;
+    if (n > 0 && v[n - 1] == '\r')
+        n--;
+    v[n] = 0;
+    if (memchr(v, 0, n)) {
+        snprintf(errstr, errlen, "%s holds a NUL byte", path);
+        goto cleanup;
+    }
+    *out = v;
+    v = NULL; /* now the caller's */
+    rc = 0;
+cleanup:
+    free(v);
+    if (f)
+        fclose(f);
+    return rc;
+}
+
+/* The value of s from NAME or NAME_FILE (a Kubernetes Secret mounted as a
+ * file): *v, or -1 with why. A value read from a file lives until exit
+ * (the table points at it; it is not freed). */
+static int env_value(const cm_setting *s, const char **v, char *why, size_t whylen)
+{
+    char name[256];
+    const char *path;
+    char *file = NULL;
+    *v = getenv(s->name);
+    snprintf(name, sizeof name, "%s_FILE", s->name);
+    if (!(path = getenv(name)) || !path[0]) /* an empty NAME_FILE is unset */
+        return 0;
+    if (*v) {
+        snprintf(why, whylen, "set %s or %s, not both", s->name, name);
+        return -1;
+    }
+    if (cm_settings_file_value(path, &file, why, whylen) != 0)
+        return -1;
+    *v = file; /* lives until exit */
+    return 0;
+}
+
 int cm_settings_load(cm_setting *table, char *errstr, size_t errlen)
 {
     size_t used = 0;
@@ -188,7 +253,12 @@ int cm_settings_load(cm_setting *table, char *errstr, size_t errlen)
         errstr[0] = 0;
     for (cm_setting *s = table; s->name; s++) {
         char why[512];
-        const char *v = getenv(s->name);
+        const char *v = NULL;
+        if (env_value(s, &v, why, sizeof why) != 0) {
+            bad++;
+            add_problem(errstr, errlen, &used, s->name, why);
+            continue;
+        }
         if (!v)
             v = s->def;
         if (!v) {

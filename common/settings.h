@@ -155,8 +155,19 @@ typedef struct cm_settings_common {
 
 /* Reads and validates every row and, when all are valid, stores each bound
  * row's value into its variable. Returns 0, or -1 with every problem, one
- * per line ("ARREARS_REDIS_URL: ... "), in errstr. */
+ * per line ("ARREARS_REDIS_URL: ... "), in errstr. Every row may instead be
+ * given as <NAME>_FILE, a path whose contents are the value (a Kubernetes
+ * Secret mounted as a file; one final newline dropped; an empty NAME_FILE
+ * counts as unset); setting both is an error. */
 int cm_settings_load(cm_setting *table, char *errstr, size_t errlen);
+
+#define CM_SETTINGS_FILE_MAX 65536 /* bytes of a <NAME>_FILE value */
+
+/* The value held in the file at path, for <NAME>_FILE settings (also the
+ * ARREARS_KAFKA_<PROPERTY>_FILE pass-through): at most CM_SETTINGS_FILE_MAX
+ * bytes, one final "\n" or "\r\n" dropped, no NUL. *out is malloc'd, the
+ * caller frees it; -1 with errstr naming the path and the rule. */
+int cm_settings_file_value(const char *path, char **out, char *errstr, size_t errlen);
 
 /* Lookups by name, for unbound tables (tools); abort() on a name that is
  * not in the table (a bug). Services read their bound variables instead. */

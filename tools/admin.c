@@ -2,6 +2,8 @@
  *
  *   arrears-admin create-topics [--partitions N] [SUFFIX...]
  *   arrears-admin offsets GROUP SUFFIX
+ *   arrears-admin reset-offsets GROUP SUFFIX
+ *   arrears-admin accept-state-loss SERVICE GROUP KEY_PREFIX
  *   arrears-admin explain TENANT INVOICE_ID
  *
  * Creates ARREARS_TOPIC_PREFIX + each suffix (default: every topic of
@@ -10,6 +12,13 @@
  * `offsets` prints, per partition of ARREARS_TOPIC_PREFIX + SUFFIX, the
  * group's committed offset, the high watermark and the lag, then a total
  * line: "total committed=C end=E lag=L" (committed -1: none yet).
+ * The two recoveries of a service that refuses to start because Redis lost
+ * its state (common/statemark.h, docs/operations.md "State loss"):
+ * `reset-offsets` deletes GROUP's committed offsets on the topic (every
+ * member stopped), so the service starts as a first start, writes its
+ * marker and rebuilds from the start of retention; `accept-state-loss`
+ * writes the marker <KEY_PREFIX>marker, so it goes on from its offsets
+ * with the state Redis has now.
  * `explain` prints an invoice's collection state and history in Redis: it
  * runs `arrears-scheduler explain` from the same directory, since the
  * scheduler owns that state's format (services/scheduler/explain.c). */
@@ -20,7 +29,9 @@
 #include <unistd.h>
 
 #include "kafka.h"
+#include "redis.h"
 #include "settings.h"
+#include "statemark.h"
 
 static const char *const all_topics[] = {"inbound",     "events",   "ingest.dlq",
                                          "commands",    "contacts", "tasks",
@@ -34,8 +45,6 @@ static int offsets(const char *brokers, const char *group, const char *topic)
     rd_kafka_conf_t *conf = cm_kafka_conf_new(brokers, "arrears-admin", err, sizeof(err));
     rd_kafka_t *rk = NULL;
     rd_kafka_topic_partition_list_t *parts = NULL;
-    const rd_kafka_metadata_t *md = NULL;
-    rd_kafka_topic_t *rkt = NULL;
     int ret = 1;
 
     if (!conf || rd_kafka_conf_set(conf, "group.id", group, err, sizeof(err))) {
@@ -51,28 +60,21 @@ static int offsets(const char *brokers, const char *group, const char *topic)
         return 1;
     }
     conf = NULL; /* now owned by rk */
-    rkt = rd_kafka_topic_new(rk, topic, NULL);
-    rd_kafka_resp_err_t e = rd_kafka_metadata(rk, 0, rkt, &md, 10000);
-    if (e || md->topic_cnt != 1 || md->topics[0].err) {
-        fprintf(stderr, "arrears-admin: topic %s: %s\n", topic,
-                rd_kafka_err2str(e               ? e
-                                 : md->topic_cnt ? md->topics[0].err
-                                                 : e));
+    if (!(parts = cm_kafka_committed(rk, topic, 10000, err, sizeof(err)))) {
+        fprintf(stderr, "arrears-admin: %s\n", err);
         goto cleanup;
     }
-    parts = rd_kafka_topic_partition_list_new(md->topics[0].partition_cnt);
-    for (int i = 0; i < md->topics[0].partition_cnt; i++)
-        rd_kafka_topic_partition_list_add(parts, topic, md->topics[0].partitions[i].id);
-    e = rd_kafka_committed(rk, parts, 10000);
-    if (e) {
-        fprintf(stderr, "arrears-admin: committed: %s\n", rd_kafka_err2str(e));
+    if (parts->cnt == 0) {
+        fprintf(stderr, "arrears-admin: topic %s: %s\n", topic,
+                rd_kafka_err2str(RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART));
         goto cleanup;
     }
     long long tc = 0, te = 0, tl = 0;
     int none = 1;
     for (int i = 0; i < parts->cnt; i++) {
         int64_t lo = 0, hi = 0;
-        e = rd_kafka_query_watermark_offsets(rk, topic, parts->elems[i].partition, &lo, &hi, 10000);
+        rd_kafka_resp_err_t e =
+            rd_kafka_query_watermark_offsets(rk, topic, parts->elems[i].partition, &lo, &hi, 10000);
         if (e) {
             fprintf(stderr, "arrears-admin: watermarks: %s\n", rd_kafka_err2str(e));
             goto cleanup;
@@ -93,12 +95,31 @@ static int offsets(const char *brokers, const char *group, const char *topic)
 cleanup:
     if (parts)
         rd_kafka_topic_partition_list_destroy(parts);
-    if (md)
-        rd_kafka_metadata_destroy(md);
-    if (rkt)
-        rd_kafka_topic_destroy(rkt);
     rd_kafka_destroy(rk);
     return ret;
+}
+
+/* accept-state-loss SERVICE GROUP KEY_PREFIX: the marker, written
+ * knowingly (statemark.h). */
+static int accept_state_loss(const char *redis_url, const char *service, const char *group,
+                             const char *prefix)
+{
+    char err[512], key[320];
+    cm_redis *r = cm_redis_connect(redis_url, 5000, err, sizeof(err));
+    if (!r) {
+        fprintf(stderr, "arrears-admin: redis: %s\n", err);
+        return 1;
+    }
+    cm_statemark_key(prefix, key, sizeof key);
+    int ret = cm_statemark_write(r, key, service, group, "accept-state-loss", err, sizeof(err));
+    cm_redis_free(r);
+    if (ret < 0) {
+        fprintf(stderr, "arrears-admin: redis: %s\n", err);
+        return 1;
+    }
+    printf("state marker %s written: %s (group %s) will start on the state Redis has now\n", key,
+           service, group);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -120,9 +141,13 @@ int main(int argc, char **argv)
         return 1;
     }
     if (argc < 2 || (strcmp(argv[1], "create-topics") != 0 &&
-                     !(strcmp(argv[1], "offsets") == 0 && argc == 4))) {
+                     !((strcmp(argv[1], "offsets") == 0 || strcmp(argv[1], "reset-offsets") == 0) &&
+                       argc == 4) &&
+                     !(strcmp(argv[1], "accept-state-loss") == 0 && argc == 5))) {
         fprintf(stderr, "usage: arrears-admin create-topics [--partitions N] [SUFFIX...]\n"
                         "       arrears-admin offsets GROUP TOPIC-SUFFIX\n"
+                        "       arrears-admin reset-offsets GROUP TOPIC-SUFFIX\n"
+                        "       arrears-admin accept-state-loss SERVICE GROUP KEY_PREFIX\n"
                         "       arrears-admin explain TENANT INVOICE_ID\n");
         return 2;
     }
@@ -144,6 +169,22 @@ int main(int argc, char **argv)
         snprintf(topic, sizeof(topic), "%s%s", prefix, argv[3]);
         return offsets(cm_settings_str(settings, "ARREARS_KAFKA_BROKERS"), argv[2], topic);
     }
+    if (strcmp(argv[1], "reset-offsets") == 0) {
+        char topic[256];
+        snprintf(topic, sizeof(topic), "%s%s", prefix, argv[3]);
+        if (cm_kafka_delete_offsets(cm_settings_str(settings, "ARREARS_KAFKA_BROKERS"), argv[2],
+                                    topic, err, sizeof(err)) != 0) {
+            fprintf(stderr, "arrears-admin: %s\n", err);
+            return 1;
+        }
+        printf("committed offsets of group %s on %s deleted: its next start begins at the start "
+               "of retention\n",
+               argv[2], topic);
+        return 0;
+    }
+    if (strcmp(argv[1], "accept-state-loss") == 0)
+        return accept_state_loss(cm_settings_str(settings, "ARREARS_REDIS_URL"), argv[2], argv[3],
+                                 argv[4]);
     if (first >= argc) {
         for (size_t i = 0; i < sizeof(all_topics) / sizeof(all_topics[0]); i++, n++) {
             snprintf(bufs[n], sizeof(bufs[n]), "%s%s", prefix, all_topics[i]);

@@ -5,7 +5,8 @@
 //
 //   serve <server.properties> <cluster-id|random> <bootstrap> <partitions> <status-file> <topic>...
 //       formats the KRaft log dir if it has no meta.properties yet
-//       (kafka.tools.StorageTool, in process), starts a thread that creates
+//       (kafka.tools.StorageTool, in process; with the SCRAM credential in
+//       ARREARS_STACK_SCRAM when set), starts a thread that creates
 //       the topics once the broker answers, then runs kafka.Kafka in the main
 //       thread until SIGTERM. The thread writes "ok" (or "error: ...") to
 //       <status-file> (atomically, via rename) when every topic exists and
@@ -77,8 +78,16 @@ public final class StackKafka {
         clusterId = org.apache.kafka.common.Uuid.randomUuid().toString();
       }
       System.err.println("stack: formatting " + logDir + " (cluster id " + clusterId + ")");
+      List<String> fmt = new ArrayList<>(Arrays.asList("format", "-t", clusterId, "-c", props));
+      // `stack up --secure`: the SCRAM user, written into the metadata log
+      // at format time (KIP-900), e.g. SCRAM-SHA-512=[name=arrears,password=...]
+      String scram = System.getenv("ARREARS_STACK_SCRAM");
+      if (scram != null && !scram.isEmpty()) {
+        fmt.add("--add-scram");
+        fmt.add(scram);
+      }
       int rc = kafka.tools.StorageTool.execute(
-          new String[] {"format", "-t", clusterId, "-c", props}, new PrintStream(System.err, true));
+          fmt.toArray(new String[0]), new PrintStream(System.err, true));
       if (rc != 0) {
         writeStatus(status, "error: kafka-storage format exited " + rc);
         System.exit(rc);

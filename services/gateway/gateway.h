@@ -141,6 +141,8 @@ typedef struct gw_config {
     struct gw_pages *pages; /* /p and /u (pages.h); NULL: they answer 404 pages */
     /* webhooks.h: the public scheme://host[:port] Twilio signs */
     const char *public_url;
+    /* proxy.h: whose X-Forwarded-For the listener believes; NULL: none */
+    const struct gw_proxies *proxies;
 } gw_config;
 
 typedef struct gw_request {
@@ -152,7 +154,7 @@ typedef struct gw_request {
     int body_too_large; /* the adapter stopped reading past max_body */
     int64_t now_ms;     /* monotonic, for the rate limit */
     int64_t wall_s;     /* unix seconds, for webhook timestamps */
-    const char *client; /* the peer's address (rate limit of /p and /u); may be NULL */
+    const char *client; /* the client's address (proxy.h; rate limit of /p and /u); may be NULL */
     const char *query;  /* the raw query string after '?' (NULL: none) */
     /* the service clock (ARREARS_CLOCK, common/clock.h; unix seconds):
      * the time of the events the gateway builds, a token's expiry, the

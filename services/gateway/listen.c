@@ -24,6 +24,7 @@
 
 #include "clock.h"
 #include "http.h"
+#include "proxy.h"
 
 #if MHD_VERSION < 0x00097002
 typedef int mhd_result;
@@ -101,13 +102,14 @@ static mhd_result answer(gw_listener *l, struct MHD_Connection *c, const char *u
 {
     headers hs = {.n = 0};
     gw_answer a;
-    char client[INET6_ADDRSTRLEN] = "";
+    char peer[INET6_ADDRSTRLEN] = "", client[INET6_ADDRSTRLEN];
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
     if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
-        inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, client,
-                  sizeof client);
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, peer,
+                  sizeof peer);
     MHD_get_connection_values(c, MHD_HEADER_KIND, collect, &hs);
+    gw_client_address(l->cfg->proxies, peer, hs.h, hs.n, client, sizeof client);
     gw_request rq = {.method = method,
                      .path = url,
                      .headers = hs.h,

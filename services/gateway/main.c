@@ -10,6 +10,7 @@
 #include "gateway.h"
 #include "listen.h"
 #include "pages.h"
+#include "proxy.h"
 #include "publish.h"
 #include "webhooks.h"
 
@@ -24,6 +25,8 @@ static struct {
     cm_settings_common c;
     const char *addr, *tokens_file, *secrets_file, *tenants_file;
     const char *twilio_file, *public_url; /* webhooks.h */
+    const char *trusted_proxies;          /* proxy.h */
+    gw_proxies proxies;
     char public_default[300];
     int rate, delivery_timeout, page_rate;
     gw_pages pages;
@@ -35,6 +38,12 @@ static struct {
     gw_listener *l;
     cm_metric *m[CT_M_COUNT];
 } app;
+
+static int check_proxies(const char *v, char *errstr, size_t errlen)
+{
+    gw_proxies p;
+    return gw_proxies_parse(v, &p, errstr, errlen);
+}
 
 static cm_setting table[] = {
     CM_SETTINGS_COMMON_BOUND(&app.c, "127.0.0.1:9105", "arrears-gateway"),
@@ -71,6 +80,11 @@ static cm_setting table[] = {
                    "/p and /u requests per second per client address and per token (burst the "
                    "same)",
                    1, 10000, &app.page_rate),
+    CM_SETTING_CHECKED("ARREARS_GATEWAY_TRUSTED_PROXIES", "",
+                       "reverse proxies (IPv4 addresses, CIDR ranges, comma-separated) whose "
+                       "X-Forwarded-For names the client of /p and /u (empty: none, the peer is "
+                       "the client)",
+                       &app.trusted_proxies, check_proxies),
     CM_SETTINGS_END};
 
 static int configure(void *a, char *errstr, size_t errlen)
@@ -78,6 +92,11 @@ static int configure(void *a, char *errstr, size_t errlen)
     (void)a;
     if (!app.addr[0]) {
         snprintf(errstr, errlen, "ARREARS_GATEWAY_ADDR: must not be empty");
+        return -1;
+    }
+    char why[200];
+    if (gw_proxies_parse(app.trusted_proxies, &app.proxies, why, sizeof why) != 0) {
+        snprintf(errstr, errlen, "ARREARS_GATEWAY_TRUSTED_PROXIES: %s", why);
         return -1;
     }
     gw_auth_init(&app.auth);
@@ -125,6 +144,7 @@ static int start(cm_service *s, void *a, char *errstr, size_t errlen)
                           .limits = {CT_DEFAULT_MAX_BYTES, CT_DEFAULT_MAX_DEPTH},
                           .m = app.m,
                           .pages = &app.pages,
+                          .proxies = &app.proxies,
                           .public_url = app.public_url[0] ? app.public_url : app.public_default};
     gw_publisher_backend(&app.pub, &app.cfg.be);
     if (!(app.l = gw_listen(app.addr, &app.cfg, errstr, errlen)))

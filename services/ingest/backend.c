@@ -24,10 +24,21 @@
  * SADD + PEXPIREAT, instead of one command per event: Redis spends its time
  * on command dispatch, not on set lookups. An id is remembered for at least
  * the window and at most the window plus one bucket. */
+long long ing_dedup_bucket_ms(long long window_ms)
+{
+    long long ms = window_ms / ING_DEDUP_BUCKETS;
+    return ms < 1000 ? 1000 : ms;
+}
+
+int ing_dedup_lookups(long long window_ms)
+{
+    long long bm = ing_dedup_bucket_ms(window_ms);
+    return (int)((window_ms + bm - 1) / bm) + 1;
+}
+
 static long long bucket_ms(const ing_kafka_redis *b)
 {
-    long long ms = b->window_ms / ING_DEDUP_BUCKETS;
-    return ms < 1000 ? 1000 : ms;
+    return ing_dedup_bucket_ms(b->window_ms);
 }
 
 static int vec_grow(ing_kafka_redis *b, size_t n)
@@ -71,7 +82,8 @@ static int refresh_old(ing_kafka_redis *b, long long cur, int nb, long long now,
     for (int k = 2; k < nb; k++) {
         redisReply *r = cm_redis_pipe_reply(b->pipe, (size_t)(k - 2));
         if (!r || r->type != REDIS_REPLY_INTEGER) {
-            snprintf(errstr, errlen, "redis EXISTS: unexpected reply");
+            snprintf(errstr, errlen, "redis EXISTS: %s",
+                     r && r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
             return -1;
         }
         b->old_exists[k] = r->integer > 0;
@@ -86,7 +98,7 @@ static int k_seen(void *opaque, char *const *keys, size_t n, unsigned char *seen
 {
     ing_kafka_redis *b = opaque;
     long long now = cm_clock_real_ms(), bm = bucket_ms(b), cur = now / bm;
-    int nb = (int)(b->window_ms / bm) + 1, nq = 0;
+    int nb = ing_dedup_lookups(b->window_ms), nq = 0;
     char names[ING_DEDUP_BUCKETS * 4 + 2][320];
     if (nb > (int)(sizeof names / sizeof names[0]))
         nb = (int)(sizeof names / sizeof names[0]);

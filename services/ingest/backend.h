@@ -35,6 +35,15 @@ typedef struct ing_kafka_redis {
     unsigned char old_exists[ING_DEDUP_BUCKETS * 4 + 2];
 } ing_kafka_redis;
 
+/* The window's geometry: buckets of window / ING_DEDUP_BUCKETS ms (at
+ * least 1 s), and how many buckets a lookup reads: the current one and the
+ * ceil(window / bucket) before it. With each bucket's set expiring at the
+ * bucket's end plus the window, an id is found for at least the window and
+ * at most the window plus one bucket, whether or not the bucket divides
+ * the window. */
+long long ing_dedup_bucket_ms(long long window_ms);
+int ing_dedup_lookups(long long window_ms);
+
 void ing_kafka_redis_free(ing_kafka_redis *b);
 
 /* Fills be with functions over b (which must outlive be). */

@@ -143,7 +143,8 @@ int main(int argc, char **argv)
         .life = {.init = init, .start = start, .cleanup = cleanup},
         .io = {.inputs = "inbound",
                .lag_metric = CT_LAG_INGEST_NAME,
-               .lag_help = CT_LAG_INGEST_HELP},
+               .lag_help = CT_LAG_INGEST_HELP,
+               .state_prefix = &app.dedup_prefix},
         .loop = {.poll_wait = poll_wait, .on_batch = on_batch, .on_stop = on_stop}};
     return cm_service_main(&def, argc, argv);
 }

@@ -275,7 +275,7 @@ static void intake(ntf_worker *w, rd_kafka_message_t *m)
 
 static int expired(const job *j)
 {
-    return j->cmd.c.has_not_after && cm_clock_now_ms() > j->cmd.c.not_after_ms;
+    return ntf_not_after_passed(&j->cmd, cm_clock_now_ms());
 }
 
 /* The claim is ours: decide what the job does next. */
@@ -283,15 +283,18 @@ static void claimed(ntf_worker *w, job *j, int64_t now)
 {
     char err[512];
     j->claim_ms = now;
-    if (j->prefail || j->is_task) {
-        if (j->is_task)
-            snprintf(j->out.provider_status, sizeof j->out.provider_status, "queued");
-        j->out.sent = j->is_task;
+    if (j->prefail) { /* an invalid command: never a task (intake) */
+        j->out.sent = 0;
+        j->st = J_OUTCOME;
+        return;
+    }
+    if (j->is_task) { /* queued, or failed as an expired send would */
+        ntf_task_outcome(&j->cmd, cm_clock_now_ms(), &j->out);
         j->st = J_OUTCOME;
         return;
     }
     if (expired(j)) {
-        fail_now(j, "not sent: not_after has passed");
+        fail_now(j, NTF_REASON_NOT_AFTER);
         j->st = J_OUTCOME;
         return;
     }
@@ -372,10 +375,14 @@ static void on_done(void *opaque, const ntf_send_result *r)
     }
     int64_t delay = ntf_retry_delay(&w->o.retry, j->attempts + 1, rnd01(w), r->retry_after_ms);
     cm_metric_add(w->m[CT_M_NOTIFIER_RETRIES], 1);
-    cm_log_fields(CM_LOG_DEBUG,
-                  json_pack("{s:s,s:i,s:I,s:s}", "command_id", j->cmd.c.command_id, "attempt",
-                            j->attempts, "delay_ms", (json_int_t)delay, "error", reason),
-                  "send failed, retrying");
+    if (cm_log_enabled(CM_LOG_DEBUG)) {
+        char masked[sizeof reason]; /* a provider's answer may echo the recipient */
+        ntf_log_scrub(&j->cmd, reason, masked, sizeof masked);
+        cm_log_fields(CM_LOG_DEBUG,
+                      json_pack("{s:s,s:i,s:I,s:s}", "command_id", j->cmd.c.command_id, "attempt",
+                                j->attempts, "delay_ms", (json_int_t)delay, "error", masked),
+                      "send failed, retrying");
+    }
     j->next_ms = now + delay;
     j->st = J_BACKOFF;
 }
@@ -401,7 +408,7 @@ static int64_t start_sends(ntf_worker *w, int64_t now)
         if (now - j->claim_ms > ttl / 2)
             continue; /* wait for the refresh to confirm the claim */
         if (expired(j)) {
-            finish(w, j, 0, "not sent: not_after has passed");
+            finish(w, j, 0, NTF_REASON_NOT_AFTER);
             continue;
         }
         provider *pv = &w->prov[channel_idx(j)];
@@ -416,7 +423,9 @@ static int64_t start_sends(ntf_worker *w, int64_t now)
             j->t0_ms = now;
         if (ntf_sender_start(w->o.sender, &j->req, cm_clock_now_ms() / 1000, j, err, sizeof err) <
             0) {
-            cm_log_warn("cannot start a send: %s", err);
+            char masked[sizeof err];
+            ntf_log_scrub(&j->cmd, err, masked, sizeof masked);
+            cm_log_warn("cannot start a send: %s", masked);
             j->next_ms = now + 100;
             j->st = J_BACKOFF;
             continue;
@@ -469,12 +478,15 @@ static int txn_begin(ntf_worker *w)
 }
 
 /* Produces j's task (call_task, letter) and outcome records into the open
- * transaction. -1: one of them is not in it (the transaction must abort). */
+ * transaction. -1: one of them is not in it (the transaction must abort).
+ * The task record goes with a contact.sent ("queued") only: the stored
+ * outcome decides, so a replay after not_after still queues a task whose
+ * first run did, and an expired one (contact.failed) never is. */
 static int publish_one(ntf_worker *w, job *j)
 {
     char err[512], key[1100];
     ntf_contact_key(&j->cmd, key, sizeof key);
-    if (j->is_task) {
+    if (j->is_task && event_type(j->event) == CT_OUT_SENT) {
         char *task = ntf_task_json(&j->cmd);
         if (!task || ntf_outbox_produce(w->o.producer, w->o.tasks_topic, key, task, strlen(task),
                                         NULL, err, sizeof err) < 0) {

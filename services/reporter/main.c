@@ -18,7 +18,7 @@
 
 static struct {
     cm_settings_common c;
-    int64_t interval, max_age, snap_every;
+    int64_t interval, max_age, snap_every, dedup_window;
     const char *costs_path;
     rep_costs costs; /* from costs_path; st->costs points here when set */
     rep_svc svc;
@@ -36,6 +36,10 @@ static cm_setting table[] = {
     CM_SETTING_DURATION("ARREARS_REPORTER_SNAPSHOT_INTERVAL", "10s",
                         "save the aggregates and their offsets to Redis this often (real time)",
                         100, 3600000, &app.snap_every),
+    CM_SETTING_DURATION("ARREARS_REPORTER_DEDUP_WINDOW", "7d",
+                        "event and outcome ids are remembered this long (real time) to drop "
+                        "duplicates; a copy arriving later is counted again",
+                        1000, INT64_C(400) * 86400000, &app.dedup_window),
     CM_SETTING_PATH("ARREARS_REPORTER_COSTS", "",
                     "JSON file of the unit cost of a message per channel and currency "
                     "({\"sms_minor\": {\"GBP\": 4}, ...}, or a policy with them under \"costs\"), "
@@ -53,6 +57,7 @@ static int init(cm_service *s, void *a, char *errstr, size_t errlen)
     r->interval = app.interval;
     r->max_age = app.max_age;
     r->snap_every = app.snap_every;
+    r->dedup_window = app.dedup_window;
     cm_service_topic(s, "events", r->t_events, sizeof r->t_events);
     cm_service_topic(s, "contacts", r->t_contacts, sizeof r->t_contacts);
     cm_service_topic(s, "reports.requests", r->t_requests, sizeof r->t_requests);

@@ -5,9 +5,9 @@
  * that any report can be built "as of" any date D (end of day D, UTC) by one
  * pass over the invoices. Nothing is pre-aggregated into counters that could
  * be double counted: applying an event is idempotent by its id (a de-dup set
- * of tenant/source/id), and the whole state is a deterministic function of
- * the de-duplicated event sequence. Restarts load a snapshot (state plus the
- * Kafka offsets it reflects) from Redis and seek to those offsets.
+ * of tenant/source/id, kept for the de-duplication window), and the whole state is a deterministic
+ * function of the de-duplicated event sequence. Restarts load a snapshot (state plus the Kafka
+ * offsets it reflects) from Redis and seek to those offsets.
  *
  * Ownership: rep_state is owned by its creator (rep_state_free). Report
  * builders return new json_t references the caller must json_decref.
@@ -258,8 +258,12 @@ typedef struct rep_state {
     rep_fb *fbs;
     uint32_t nfbs, capfbs;
     cm_map tenant_ix, cur_ix, inv_ix, cust_ix, pay_ix, prom_ix, group_ix, case_ix;
-    cm_map seen;           /* de-dup: "e\x1f" tenant/source/id, "c\x1f" tenant/id */
-    rep_tlists *by_tenant; /* [ntenants] */
+    cm_map seen;             /* de-dup: "e\x1f" tenant/source/id, "c\x1f" tenant/id -> the window
+                              * bucket it was applied in + 1 (0: before any window, kept) */
+    int64_t dedup_bucket_ms; /* 0: no window, ids are kept for ever (replay) */
+    uint32_t dedup_keep;     /* buckets an id outlives the one it was applied in */
+    uint32_t dedup_cur;      /* the current bucket + 1 (0: not yet set) */
+    rep_tlists *by_tenant;   /* [ntenants] */
     uint32_t capby;
     uint64_t applied, duplicates, rejected;
     rep_offsets offsets;
@@ -268,6 +272,23 @@ typedef struct rep_state {
 
 rep_state *rep_state_new(void);
 void rep_state_free(rep_state *st);
+
+/* The de-duplication window (docs/operations.md "Memory bounds"): like
+ * ingest's, it is cut into REP_DEDUP_BUCKETS buckets of window / 7 ms (at
+ * least 1 s) of real time. An id applied in bucket b is a duplicate in
+ * bucket c while c - b <= keep = ceil(window / bucket): remembered for at
+ * least the window and at most keep + 1 buckets (the window plus one
+ * bucket when the bucket divides it). window_ms <= 0: no window.
+ * Configuration, not in snapshots (the ids' buckets are). */
+#define REP_DEDUP_BUCKETS 7
+void rep_state_dedup_window(rep_state *st, int64_t window_ms);
+/* Sets the real time of the next applies. When its bucket differs from
+ * the last one, forgets the ids out of the window (cm_map_filter: the set
+ * and its table shrink) and stamps ids from before any window (a snapshot
+ * of an older version) with the current bucket. Returns the number of ids
+ * forgotten, or -1 (errstr: out of memory; the set unchanged, ids out of
+ * the window still count as unseen). No-op without a window. */
+long rep_state_dedup_at(rep_state *st, int64_t now_ms, char *errstr, size_t errlen);
 
 /* Rebuilds by_tenant from the entities (after a snapshot decode). */
 int rep_state_reindex(rep_state *st);

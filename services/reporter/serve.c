@@ -315,6 +315,7 @@ int rep_serve_start(rep_svc *s, volatile sig_atomic_t *run, char *errstr, size_t
         snprintf(errstr, errlen, "out of memory");
         return -1;
     }
+    rep_state_dedup_window(s->st, s->dedup_window);
     while (*run && rep_assign(s, errstr, errlen) < 0) {
         cm_log_warn("waiting for topics: %s", errstr);
         sleep(1);
@@ -332,6 +333,18 @@ void rep_serve_records(rep_svc *s, rd_kafka_message_t **msgs, size_t n)
 {
     char errstr[1024];
     uint64_t dups0 = s->st->duplicates;
+    /* the window moves when records come (an idle reporter's set does
+     * not grow either) */
+    long gone = n ? rep_state_dedup_at(s->st, cm_clock_real_ms(), errstr, sizeof errstr) : 0;
+    if (gone < 0)
+        cm_log_warn("%s", errstr);
+    else if (gone > 0) {
+        s->dirty = 1; /* the next snapshot holds the smaller set */
+        cm_log_fields(CM_LOG_INFO,
+                      json_pack("{s:I, s:I}", "forgotten", (json_int_t)gone, "kept",
+                                (json_int_t)s->st->seen.len),
+                      "ids out of the de-duplication window forgotten");
+    }
     for (size_t i = 0; i < n; i++) {
         rd_kafka_message_t *m = msgs[i];
         const char *topic = rep_short(s, rd_kafka_topic_name(m->rkt));

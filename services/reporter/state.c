@@ -18,7 +18,12 @@
  *
  * Idempotence: every event id (tenant/source/id) and contact id
  * (tenant/id) is remembered; a second copy is counted as a duplicate and
- * changes nothing. A payment id seen twice (a re-sent event with a new id)
+ * changes nothing. The service remembers them for its de-duplication
+ * window (ARREARS_REPORTER_DEDUP_WINDOW, like ingest's): ids are stamped
+ * with the real-time bucket they were applied in and forgotten once out of
+ * the window, so the set holds a window's ids, not every id ever applied;
+ * a copy that arrives later than that is applied again. Replay keeps
+ * every id (no window). A payment id seen twice (a re-sent event with a new id)
  * is applied once as well.
  *
  * Money (issue 14): the scheduler's invoice.fee_charged, .fee_waived,
@@ -366,9 +371,60 @@ int32_t rep_inv_paid_day(const rep_state *st, const rep_inv *inv, int32_t d)
  * here is what only the reporter knows (currencies it has an exponent
  * for, payments it has seen, an invoice's currency). ---- */
 
+/* 1 when an id stamped v (bucket + 1, 0: before any window) is still in
+ * the window at bucket cur (+ 1, 0: not set). A stamp ahead of cur (the
+ * real clock stepped back) is in it. */
+static int rep_dedup_live(uint32_t v, uint32_t cur, uint32_t keep)
+{
+    return v == 0 || cur == 0 || v >= cur || cur - v <= keep;
+}
+
 static int rep_seen(rep_state *st, const char *key, size_t n)
 {
-    return cm_map_get(&st->seen, key, n, NULL);
+    uint32_t v;
+    if (!cm_map_get(&st->seen, key, n, &v))
+        return 0;
+    return st->dedup_bucket_ms <= 0 || rep_dedup_live(v, st->dedup_cur, st->dedup_keep);
+}
+
+/* Remembers an id as applied now (the map overwrites a stale stamp). */
+static int rep_remember(rep_state *st, const char *key, size_t n)
+{
+    return cm_map_put(&st->seen, key, n, st->dedup_bucket_ms > 0 ? st->dedup_cur : 0);
+}
+
+void rep_state_dedup_window(rep_state *st, int64_t window_ms)
+{
+    if (window_ms <= 0) {
+        st->dedup_bucket_ms = 0;
+        st->dedup_keep = 0;
+        return;
+    }
+    int64_t b = window_ms / REP_DEDUP_BUCKETS;
+    st->dedup_bucket_ms = b < 1000 ? 1000 : b;
+    st->dedup_keep = (uint32_t)((window_ms + st->dedup_bucket_ms - 1) / st->dedup_bucket_ms);
+}
+
+static int rep_dedup_keep(const char *key, uint32_t v, uint32_t *nv, void *arg)
+{
+    (void)key;
+    const rep_state *st = arg;
+    *nv = v ? v : st->dedup_cur;
+    return rep_dedup_live(v, st->dedup_cur, st->dedup_keep);
+}
+
+long rep_state_dedup_at(rep_state *st, int64_t now_ms, char *errstr, size_t errlen)
+{
+    if (st->dedup_bucket_ms <= 0 || now_ms < 0)
+        return 0;
+    uint32_t cur = (uint32_t)(now_ms / st->dedup_bucket_ms + 1);
+    if (cur == st->dedup_cur)
+        return 0;
+    st->dedup_cur = cur;
+    long dropped = cm_map_filter(&st->seen, rep_dedup_keep, st);
+    if (dropped < 0)
+        snprintf(errstr, errlen, "de-duplication window: out of memory");
+    return dropped;
 }
 
 static int rep_oom(char *errstr, size_t errlen)
@@ -1011,7 +1067,7 @@ int rep_state_apply_event(rep_state *st, const json_t *ev, char *errstr, size_t 
     }
     if (rc < 0)
         goto bad;
-    if (cm_map_put(&st->seen, key, (size_t)kn, 0) < 0) {
+    if (rep_remember(st, key, (size_t)kn) < 0) {
         rep_oom(errstr, errlen);
         goto bad;
     }
@@ -1074,7 +1130,7 @@ int rep_state_apply_contact(rep_state *st, const json_t *c, char *errstr, size_t
             goto oom;
         rc = 1;
     }
-    if (cm_map_put(&st->seen, key, (size_t)kn, 0) < 0)
+    if (rep_remember(st, key, (size_t)kn) < 0)
         goto oom;
     st->applied++;
     return rc;

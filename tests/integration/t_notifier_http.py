@@ -14,7 +14,9 @@ Against the HTTP sink (tests/sinks/http_sink.py) on loopback:
     /v1/sms/status with tenant, customer_id, command_id and template,
     percent-encoded) since ARREARS_GATEWAY_URL is set;
   * call_task and letter: the command plus task_id on <prefix>tasks and a
-    contact.sent with provider_status "queued";
+    contact.sent with provider_status "queued"; once their not_after has
+    passed (the notifier's clock is real time here, after 2026-03-09), a
+    contact.failed "not sent: not_after has passed" and no task record;
   * a command published twice is sent once and has one outcome.
 """
 import base64
@@ -87,12 +89,21 @@ try:
     tasks = [h.command(tenant, "%s/inv/T-1/step/5/attempt/1" % tenant, channel="call_task",
                        kind="call_task", template="call_30", customer_id="T1"),
              h.command(tenant, "%s/inv/T-2/step/6/attempt/1" % tenant, channel="letter",
-                       kind="letter", template="final_notice", customer_id="T2")]
-    cmds = hooks + [hook_b] + smss + tasks + [hooks[0], smss[0], tasks[0]]  # three replays
-    h.publish_commands(brokers, prefix + "commands", cmds)
+                       kind="letter", template="final_notice", customer_id="T2",
+                       not_after="2099-01-01T00:00:00.000Z")]
+    # past their not_after: answered like an expired send, never queued
+    late = [h.command(tenant, "%s/inv/T-3/step/5/attempt/1" % tenant, channel="call_task",
+                      kind="call_task", template="call_30", customer_id="T3",
+                      not_after="2026-03-09T09:00:00.000Z"),
+            h.command(tenant, "%s/inv/T-4/step/6/attempt/1" % tenant, channel="letter",
+                      kind="letter", template="final_notice", customer_id="T4",
+                      not_after="2026-03-09T09:00:00.000Z")]
+    cmds = hooks + [hook_b] + smss + tasks + late + [hooks[0], smss[0], tasks[0], late[0]]
+    h.publish_commands(brokers, prefix + "commands", cmds)  # four replays
     n = h.Notifier(bindir, env, os.path.join(work, "notifier.log"))
     procs.append(n)
-    ids = {c["command_id"]: c for c in hooks + [hook_b] + smss + tasks}
+    ids = {c["command_id"]: c for c in hooks + [hook_b] + smss + tasks + late}
+    late_ids = {c["command_id"] for c in late}
     h.wait_for(lambda: all(i in h.outcomes(brokers, prefix + "contacts") for i in ids), 90,
                "an outcome for every command", procs=procs)
     time.sleep(2)
@@ -101,7 +112,11 @@ try:
         if len(by.get(cid, [])) != 1:
             h.fail("%s: %d outcome events, want 1" % (cid, len(by.get(cid, []))))
         ev = by[cid][0]
-        if ev["type"] != "contact.sent":
+        if cid in late_ids:
+            if ev["type"] != "contact.failed" or ev.get("reason") != \
+                    "not sent: not_after has passed" or ev.get("provider_status") != "":
+                h.fail("%s past not_after: %s" % (cid, ev))
+        elif ev["type"] != "contact.sent":
             h.fail("%s: %s" % (cid, ev))
         for k in ("strategy", "variant", "step", "template", "channel", "kind"):
             want = ids[cid]["step"] if k == "step" else ids[cid][k]
@@ -189,7 +204,7 @@ try:
     rc = n.stop()
     if rc != 0:
         h.fail("notifier exited %s on SIGTERM" % rc)
-    print("ok: %d webhooks (signatures verified independently), %d SMS, %d tasks, one each"
-          % (len(got) + 1, len(sms), len(trecs)))
+    print("ok: %d webhooks (signatures verified independently), %d SMS, %d tasks, one each;"
+          " %d tasks past not_after failed, not queued" % (len(got) + 1, len(sms), len(trecs), len(late)))
 finally:
     h.teardown(procs, sinks, work)

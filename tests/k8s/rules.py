@@ -55,7 +55,12 @@ Rules (ids as printed):
   keda-min     minReplicaCount >= 1
   keda-max     maxReplicaCount <= partitions of every topic it scales on
   keda-topic   trigger topic is one the service consumes (with prefix)
-  keda-ref     target, container and TriggerAuthentication exist
+  keda-ref     target, container and TriggerAuthentication exist; every
+               consuming service but a singleton has a ScaledObject
+  singleton    a service that must run as exactly one copy (the reporter:
+               it assigns itself every partition, docs/reporter.md) has
+               replicas 1 (or unset), strategy Recreate, and no ScaledObject
+               or HorizontalPodAutoscaler that could scale it past one
   topics       a KafkaTopic for every topic, named with the prefix
   acls         a KafkaUser per service with Read on its group and topics and
                Write on the topics it produces
@@ -82,6 +87,8 @@ SECRET_FILE_ENV = ("ARREARS_GATEWAY_TOKENS_FILE", "ARREARS_GATEWAY_TENANTS_FILE"
                    "ARREARS_GATEWAY_TWILIO_FILE", "ARREARS_GATEWAY_WEBHOOK_SECRETS_FILE")
 REDIS_PORT = 6379
 POD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
+# Services that must run as exactly one copy, and why (docs/<service>.md).
+SINGLETONS = {"reporter": "assigns itself every partition: a second copy publishes duplicate reports"}
 
 
 def parse_conventions(path):
@@ -334,6 +341,8 @@ class Checker:
         if self.of("ScaledObject"):
             for dep in self.of("Deployment"):
                 svc = self.service_of(dep)
+                if svc in SINGLETONS:
+                    continue
                 if svc in self.services and not self.stateless(svc):
                     self.check("keda-ref", self.ident(dep), dep["metadata"]["name"] in scaled, "no ScaledObject for its consumer group")
                 elif svc in self.services:
@@ -361,6 +370,30 @@ class Checker:
             self.check("hpa", self.ident(mine[0]), mine[0].get("apiVersion") == "autoscaling/v2" and bool(cpu)
                        and isinstance(mn, int) and mn >= 1 and isinstance(mx, int) and mx >= mn,
                        "must be autoscaling/v2 on cpu with 1 <= minReplicas <= maxReplicas (got %r..%r)" % (mn, mx))
+
+    def singletons(self):
+        for dep in self.of("Deployment"):
+            svc = self.service_of(dep)
+            if svc not in SINGLETONS:
+                continue
+            d, name, why = self.ident(dep), dep["metadata"]["name"], SINGLETONS[svc]
+            n = dep["spec"].get("replicas", 1)
+            self.check("singleton", d, n == 1, "replicas %r: must run as exactly one copy (%s)" % (n, why))
+            st = (dep["spec"].get("strategy") or {}).get("type", "RollingUpdate")
+            self.check("singleton", d, st == "Recreate",
+                       "strategy %s runs two copies during a rollout: use Recreate (%s)" % (st, why))
+            for so in self.of("ScaledObject"):
+                ref = so["spec"].get("scaleTargetRef") or {}
+                if ref.get("name") == name and ref.get("kind", "Deployment") == "Deployment":
+                    mx = so["spec"].get("maxReplicaCount", 100)  # KEDA's default
+                    self.check("singleton", self.ident(so), mx == 1,
+                               "maxReplicaCount %r scales %s past one copy (%s)" % (mx, name, why))
+            for h in self.of("HorizontalPodAutoscaler"):
+                ref = h["spec"].get("scaleTargetRef") or {}
+                if ref.get("name") == name and ref.get("kind") == "Deployment":
+                    mx = h["spec"].get("maxReplicas")
+                    self.check("singleton", self.ident(h), mx == 1,
+                               "maxReplicas %r scales %s past one copy (%s)" % (mx, name, why))
 
     # -- network policies, Ingress -------------------------------------------
     def pods(self):
@@ -467,6 +500,7 @@ class Checker:
     def run(self):
         self.workloads()
         self.deployments()
+        self.singletons()
         self.netpol()
         self.exposure()
         self.monitor()

@@ -1,16 +1,23 @@
 /* test_common.c -- unit tests of common/: clock, dates, money, settings,
- * URLs, broker lists, time zones. Pure logic, no servers. */
+ * URLs, broker lists, time zones, the log masks of e-mails and phones,
+ * the closing of bidi overrides a value leaves open.
+ * Pure logic, no servers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "kafka.h"
+#include "log.h"
 #include "metrics.h"
 #include "money.h"
 #include "redis.h"
@@ -128,8 +135,19 @@ static void test_urls(void **state)
     assert_int_equal(u.port, 6380);
     assert_int_equal(u.db, 2);
     assert_string_equal(u.password, "s3cret");
+    assert_string_equal(u.user, "");
+    /* an ACL user; the password may hold '/' */
+    assert_int_equal(cm_redis_url_parse("redis://arrears:pa/ss@127.0.0.1:26379/0", &u, err, 256),
+                     0);
+    assert_string_equal(u.user, "arrears");
+    assert_string_equal(u.password, "pa/ss");
+    assert_string_equal(u.host, "127.0.0.1");
+    assert_int_equal(u.port, 26379);
+    assert_int_equal(cm_redis_url_parse("redis://arrears@h:1", &u, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "'user:password@'"));
     assert_int_equal(cm_redis_url_parse("redis://127.0.0.1", &u, err, sizeof(err)), 0);
     assert_int_equal(u.port, 6379);
+    assert_string_equal(u.user, "");
     assert_int_equal(cm_redis_url_parse("http://x:1", &u, err, sizeof(err)), -1);
     assert_int_equal(cm_redis_url_parse("redis://h:99999", &u, err, sizeof(err)), -1);
     assert_int_equal(cm_redis_url_parse("redis://h:1/x", &u, err, sizeof(err)), -1);
@@ -140,6 +158,51 @@ static void test_urls(void **state)
     assert_int_equal(cm_kafka_brokers_check("a:0", err, sizeof(err)), -1);
     assert_int_equal(cm_kafka_brokers_check("a b:1", err, sizeof(err)), -1);
     assert_int_equal(cm_kafka_brokers_check("", err, sizeof(err)), -1);
+}
+
+/* Masks worked by hand from the rule: e-mail = first character of the
+ * local part, "***", "@domain"; phone = '+', first 4 digits, one '*' per
+ * hidden digit, last 2 digits, all starred under 7 digits. */
+static void test_log_masks(void **state)
+{
+    (void)state;
+    static const char *const emails[][2] = {
+        {"alice@example.com", "a***@example.com"},
+        {"a@x.org", "a***@x.org"},
+        {"ap@ada.test", "a***@ada.test"},
+        {"\xc3\xa9lise@exemple.fr", "\xc3\xa9***@exemple.fr"}, /* e-acute: 2 bytes */
+        {"\"a@b\"@x.org", "\"***@x.org"},                      /* the last '@' */
+        {"@x.org", "***@x.org"},
+        {"nobody", "***"},
+        {"", ""},
+    };
+    char out[CM_LOG_MASK_MAX];
+    for (size_t i = 0; i < sizeof emails / sizeof *emails; i++) {
+        cm_log_mask_email(emails[i][0], out, sizeof out);
+        assert_string_equal(out, emails[i][1]);
+    }
+    cm_log_mask_email(NULL, out, sizeof out);
+    assert_string_equal(out, "");
+    cm_log_mask_email("alice@example.com", out, 8); /* 7 bytes and the NUL */
+    assert_string_equal(out, "a***@ex");
+    static const char *const phones[][2] = {
+        {"+447700900123", "+4477******23"},      /* 12 digits: 4 + 6 hidden + 2 */
+        {"+1 (415) 555-0100", "+1415*****00"},   /* 11 digits: 4 + 5 + 2 */
+        {"+1234567", "+1234*67"},                /* 7 digits: 4 + 1 + 2 */
+        {"+123456", "+******"},                  /* 6 digits: all hidden */
+        {"0770090", "0770*90"},                  /* no '+': none added */
+        {"+44<b>77 0090 0123", "+4477******23"}, /* only '+' and digits */
+        {"12", "**"},
+        {"", ""},
+    };
+    for (size_t i = 0; i < sizeof phones / sizeof *phones; i++) {
+        cm_log_mask_phone(phones[i][0], out, sizeof out);
+        assert_string_equal(out, phones[i][1]);
+    }
+    cm_log_mask_phone(NULL, out, sizeof out);
+    assert_string_equal(out, "");
+    cm_log_mask_phone("+447700900123", out, 6);
+    assert_string_equal(out, "+4477");
 }
 
 static void test_settings(void **state)
@@ -168,6 +231,82 @@ static void test_settings(void **state)
     assert_int_equal(n, 7);
     assert_string_equal(cm_settings_str(t, "ARREARS_GROUP_ID"), "g");
     unsetenv("ARREARS_T_N");
+}
+
+/* <NAME>_FILE: the value is the file's contents, one final newline dropped */
+static void test_settings_file(void **state)
+{
+    (void)state;
+    int n = 0;
+    const char *url = NULL;
+    cm_setting t[] = {
+        CM_SETTING_INT("ARREARS_T_N", "5", "n", 1, 10, &n),
+        CM_SETTING_S("ARREARS_T_URL", "redis://127.0.0.1:1", "u", CM_SET_REDIS, 1, &url, NULL),
+        CM_SETTINGS_END};
+    char err[4096], path[] = "/tmp/test_settings_file.XXXXXX", *v = NULL;
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "redis://arrears:pw@10.0.0.7:6380/1\r\n", 36), 36);
+    close(fd);
+    setenv("ARREARS_T_URL_FILE", path, 1);
+    setenv("ARREARS_T_N_FILE", path, 1); /* not a number: named as ARREARS_T_N's problem */
+    assert_int_equal(cm_settings_load(t, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "ARREARS_T_N: "));
+    assert_null(strstr(err, "ARREARS_T_URL"));
+    unsetenv("ARREARS_T_N_FILE");
+    assert_int_equal(cm_settings_load(t, err, sizeof(err)), 0);
+    assert_string_equal(url, "redis://arrears:pw@10.0.0.7:6380/1");
+    setenv("ARREARS_T_URL", "redis://127.0.0.1:2", 1); /* both: refused */
+    assert_int_equal(cm_settings_load(t, err, sizeof(err)), -1);
+    assert_non_null(
+        strstr(err, "ARREARS_T_URL: set ARREARS_T_URL or ARREARS_T_URL_FILE, not both"));
+    unsetenv("ARREARS_T_URL");
+    unlink(path);
+    assert_int_equal(cm_settings_load(t, err, sizeof(err)), -1); /* the file is gone */
+    assert_non_null(strstr(err, "ARREARS_T_URL: cannot read /tmp/test_settings_file."));
+    unsetenv("ARREARS_T_URL_FILE");
+    /* the reader alone: no final newline to drop, and a NUL is refused */
+    fd = mkstemp(strcpy(path, "/tmp/test_settings_file.XXXXXX"));
+    assert_int_equal(write(fd, "a\0b", 3), 3);
+    close(fd);
+    assert_int_equal(cm_settings_file_value(path, &v, err, sizeof err), -1);
+    assert_non_null(strstr(err, "holds a NUL byte"));
+    fd = open(path, O_WRONLY | O_TRUNC);
+    assert_int_equal(write(fd, "s3cret", 6), 6);
+    close(fd);
+    assert_int_equal(cm_settings_file_value(path, &v, err, sizeof err), 0);
+    assert_string_equal(v, "s3cret");
+    free(v);
+    unlink(path);
+}
+
+/* ARREARS_KAFKA_<PROPERTY>_FILE: the property's value from a file */
+static void test_kafka_file(void **state)
+{
+    (void)state;
+    char err[512], got[64], path[] = "/tmp/test_kafka_file.XXXXXX";
+    size_t len = sizeof got;
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "pa55-w0rd\n", 10), 10);
+    close(fd);
+    setenv("ARREARS_KAFKA_SASL_PASSWORD_FILE", path, 1);
+    setenv("ARREARS_KAFKA_SASL_USERNAME", "arrears", 1);
+    rd_kafka_conf_t *conf = cm_kafka_conf_new("127.0.0.1:9092", "t", err, sizeof err);
+    assert_non_null(conf);
+    assert_int_equal(rd_kafka_conf_get(conf, "sasl.password", got, &len), RD_KAFKA_CONF_OK);
+    assert_string_equal(got, "pa55-w0rd");
+    len = sizeof got;
+    assert_int_equal(rd_kafka_conf_get(conf, "socket.nagle.disable", got, &len), RD_KAFKA_CONF_OK);
+    assert_string_equal(got, "true");
+    rd_kafka_conf_destroy(conf);
+    unlink(path);
+    conf = cm_kafka_conf_new("127.0.0.1:9092", "t", err, sizeof err);
+    assert_null(conf);
+    assert_non_null(
+        strstr(err, "ARREARS_KAFKA_SASL_PASSWORD_FILE: cannot read /tmp/test_kafka_file."));
+    unsetenv("ARREARS_KAFKA_SASL_PASSWORD_FILE");
+    unsetenv("ARREARS_KAFKA_SASL_USERNAME");
 }
 
 static void test_tz(void **state)
@@ -263,14 +402,54 @@ static void test_redis_format(void **state)
     }
 }
 
+/* cm_buf_bidi_close: what UAX #9 (X1-X6a) leaves open, closed innermost
+ * first. LRE..RLO U+202A-U+202E (PDF U+202C), LRI RLI FSI U+2066-U+2068
+ * (PDI U+2069); the UTF-8 below written by hand. */
+#define RLO "\xE2\x80\xAE"
+#define LRO "\xE2\x80\xAD"
+#define RLE "\xE2\x80\xAB"
+#define PDF "\xE2\x80\xAC"
+#define RLI "\xE2\x81\xA7"
+#define FSI "\xE2\x81\xA8"
+#define PDI "\xE2\x81\xA9"
+static void test_bidi_close(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *closers;
+    } cases[] = {
+        {"Ada Ltd", ""},        {"Mallory " RLO "gnp.exe", PDF}, {RLO RLI "a", PDI PDF},
+        {FSI RLO "a" PDI, ""},  /* a PDI closes what is open inside its isolate */
+        {RLO "a" PDF, ""},      /* balanced */
+        {RLI "a" PDF, PDI},     /* a PDF does not close across an isolate */
+        {PDI RLO, PDF},         /* a stray PDI closes nothing */
+        {LRO RLE "x", PDF PDF}, /* nested */
+        {"\xE2\x80", ""},       /* cut UTF-8: nothing read past the end */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cm_buf b = CM_BUF_INIT;
+        assert_int_equal(cm_buf_bidi_close(&b, cases[i].in, strlen(cases[i].in)), 0);
+        assert_string_equal(b.p ? b.p : "", cases[i].closers);
+        cm_buf_free(&b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dates),        cmocka_unit_test(test_rfc3339),
-        cmocka_unit_test(test_clock),        cmocka_unit_test(test_money),
-        cmocka_unit_test(test_urls),         cmocka_unit_test(test_settings),
-        cmocka_unit_test(test_tz),           cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_clock),
+        cmocka_unit_test(test_money),
+        cmocka_unit_test(test_urls),
+        cmocka_unit_test(test_settings),
+        cmocka_unit_test(test_settings_file),
+        cmocka_unit_test(test_kafka_file),
+        cmocka_unit_test(test_tz),
+        cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_redis_format),
+        cmocka_unit_test(test_log_masks),
+        cmocka_unit_test(test_bidi_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* test_ingest_logic.c -- unit tests of ingest's field rules, byte scan,
- * encoders, and the batch loop over a fake backend (to inject Redis and
- * delivery failures the real services cannot produce on demand). */
+ * encoders, the batch loop over a fake backend (to inject Redis and
+ * delivery failures the real services cannot produce on demand), and the
+ * de-duplication window's buckets. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "../../services/ingest/backend.h"
 #include "../../services/ingest/ingest.h"
 #include "money.h"
 
@@ -670,6 +672,26 @@ static void test_dlq_record_cap(void **state)
 }
 
 /* Validation split over threads gives the same records in the same order. */
+/* Worked by hand: bucket = max(window / 7, 1000) ms; lookups = the
+ * current bucket + ceil(window / bucket). */
+static void test_dedup_geometry(void **state)
+{
+    (void)state;
+    assert_int_equal(ing_dedup_bucket_ms(604800000LL), 86400000LL); /* 7 d: a day */
+    assert_int_equal(ing_dedup_lookups(604800000LL), 8);
+    /* 10 s: 1428 ms; 7 * 1428 = 9996 < 10000, so 8 buckets before the
+     * current one: an id of bucket 0 applied at 1427 ms is still found at
+     * 11426 ms (bucket 8), 9999 ms later */
+    assert_int_equal(ing_dedup_bucket_ms(10000), 1428);
+    assert_int_equal(ing_dedup_lookups(10000), 9);
+    assert_int_equal(ing_dedup_bucket_ms(2500), 1000); /* 357 ms: raised to 1 s */
+    assert_int_equal(ing_dedup_lookups(2500), 4);      /* ceil(2.5) + 1 */
+    assert_int_equal(ing_dedup_lookups(1000), 2);
+    /* 400 d: 34560000000 / 7 = 4937142857 (7 times that is 1 ms short) */
+    assert_int_equal(ing_dedup_bucket_ms(34560000000LL), 4937142857LL);
+    assert_int_equal(ing_dedup_lookups(34560000000LL), 9);
+}
+
 static void test_batch_threads(void **state)
 {
     (void)state;
@@ -723,12 +745,19 @@ static void test_batch_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_amounts),       cmocka_unit_test(test_field_checks),
-        cmocka_unit_test(test_scan),          cmocka_unit_test(test_encoders),
-        cmocka_unit_test(test_json_reader),   cmocka_unit_test(test_batch_dedup_and_order),
-        cmocka_unit_test(test_batch_phone),   cmocka_unit_test(test_batch_pipelined_dedup),
-        cmocka_unit_test(test_batch_retries), cmocka_unit_test(test_batch_gives_up_without_marking),
-        cmocka_unit_test(test_batch_threads), cmocka_unit_test(test_dlq_record_cap),
+        cmocka_unit_test(test_amounts),
+        cmocka_unit_test(test_field_checks),
+        cmocka_unit_test(test_scan),
+        cmocka_unit_test(test_encoders),
+        cmocka_unit_test(test_json_reader),
+        cmocka_unit_test(test_batch_dedup_and_order),
+        cmocka_unit_test(test_batch_phone),
+        cmocka_unit_test(test_batch_pipelined_dedup),
+        cmocka_unit_test(test_batch_retries),
+        cmocka_unit_test(test_batch_gives_up_without_marking),
+        cmocka_unit_test(test_batch_threads),
+        cmocka_unit_test(test_dlq_record_cap),
+        cmocka_unit_test(test_dedup_geometry),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

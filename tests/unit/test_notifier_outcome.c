@@ -3,7 +3,9 @@
  * contract existed (jansson's compact, order-preserving dump of the same
  * members, rebuilt here), the decoder reads them back and names the field
  * it refuses, task records keep unknown command members, and the fatal
- * producer policy (cm_kafka_fatal) reports librdkafka's fatal error. Pure
+ * producer policy (cm_kafka_fatal) reports librdkafka's fatal error, and a
+ * task is queued until its not_after, then failed like an expired send, and
+ * a provider's answer is logged with the debtor's contact details masked. Pure
  * logic: no broker (a producer is created but never connects). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -21,6 +23,7 @@
 #include "clock.h"
 #include "kafka.h"
 #include "outcome.h"
+#include "str.h"
 
 static const char *good =
     "{\"v\":1,\"command_id\":\"acme/inv/INV-1/step/2/attempt/1\",\"kind\":\"reminder\","
@@ -201,6 +204,107 @@ static void test_task(void **state)
     ntf_command_free(&c);
 }
 
+/* A call_task (and a letter) is queued until its not_after, then answered
+ * as an expired send is: contact.failed, the not_after reason, no task.
+ * not_after 2026-03-08T17:00:00Z worked by hand: 2026-01-01 is day 20454
+ * (2024-01-01 = 19723, + 366 + 365), + 31 + 28 + 7 days = 20520;
+ * 20520 * 86400 + 17 * 3600 = 1772989200 s. */
+static void test_task_not_after(void **state)
+{
+    (void)state;
+    const int64_t na = 1772989200000;
+    char err[512];
+    const char *from = "\"channel\":\"email\"";
+    const char *p = strstr(good, from);
+    static const char *const chans[] = {"call_task", "letter"};
+    for (int k = 0; k < 2; k++) {
+        char s[2048];
+        ntf_command c;
+        snprintf(s, sizeof s, "%.*s\"channel\":\"%s\",\"not_after\":\"2026-03-08T17:00:00.000Z\"%s",
+                 (int)(p - good), good, chans[k], p + strlen(from));
+        assert_int_equal(ntf_command_parse(s, strlen(s), &c, err, sizeof err), 0);
+        assert_int_equal(c.c.has_not_after, 1);
+        assert_true(c.c.not_after_ms == na);
+        /* 16:59:59.999 and 17:00:00.000 itself: not passed, queued */
+        const int64_t before[] = {na - 1, na};
+        for (int i = 0; i < 2; i++) {
+            ntf_outcome o;
+            memset(&o, 0, sizeof o);
+            assert_int_equal(ntf_not_after_passed(&c, before[i]), 0);
+            ntf_task_outcome(&c, before[i], &o);
+            assert_int_equal(o.sent, 1);
+            assert_string_equal(o.provider_status, "queued");
+            assert_string_equal(o.reason, "");
+        }
+        /* 17:00:00.001 and a day later: failed, like an expired send */
+        const int64_t after[] = {na + 1, na + 86400000};
+        for (int i = 0; i < 2; i++) {
+            ntf_outcome o;
+            memset(&o, 0, sizeof o);
+            cm_strlcpy(o.provider_status, "stale", sizeof o.provider_status);
+            assert_int_equal(ntf_not_after_passed(&c, after[i]), 1);
+            ntf_task_outcome(&c, after[i], &o);
+            assert_int_equal(o.sent, 0);
+            assert_string_equal(o.provider_status, "");
+            assert_string_equal(o.reason, "not sent: not_after has passed");
+            o.at_ms = after[i];
+            char *e = ntf_contact_json(&c, &o);
+            assert_non_null(e);
+            assert_non_null(strstr(e, "\"type\":\"contact.failed\""));
+            assert_non_null(strstr(e, "\"reason\":\"not sent: not_after has passed\""));
+            free(e);
+        }
+        ntf_command_free(&c);
+    }
+    /* no not_after: queued whenever it is taken */
+    {
+        char s[2048];
+        ntf_command c;
+        ntf_outcome o;
+        memset(&o, 0, sizeof o);
+        snprintf(s, sizeof s, "%.*s\"channel\":\"call_task\"%s", (int)(p - good), good,
+                 p + strlen(from));
+        assert_int_equal(ntf_command_parse(s, strlen(s), &c, err, sizeof err), 0);
+        assert_int_equal(ntf_not_after_passed(&c, na + 86400000), 0);
+        ntf_task_outcome(&c, na + 86400000, &o);
+        assert_int_equal(o.sent, 1);
+        assert_string_equal(o.provider_status, "queued");
+        ntf_command_free(&c);
+    }
+}
+
+/* A provider's answer logged with the debtor's e-mail and phone masked
+ * (masks worked by hand: "ap@ada.test" -> "a***@ada.test", 12 digits
+ * "+447700900123" -> "+4477" + 6 stars + "23"). */
+static void test_log_scrub(void **state)
+{
+    (void)state;
+    char err[512], out[512];
+    const char *from = "\"email\":\"ap@ada.test\"";
+    const char *p = strstr(good, from);
+    char s[2048];
+    snprintf(s, sizeof s, "%.*s\"email\":\"ap@ada.test\",\"phone\":\"+447700900123\"%s",
+             (int)(p - good), good, p + strlen(from));
+    ntf_command c;
+    assert_int_equal(ntf_command_parse(s, strlen(s), &c, err, sizeof err), 0);
+    ntf_log_scrub(&c,
+                  "HTTP 400: {\"message\":\"The 'To' number +447700900123 is not valid\","
+                  "\"to\":\"447700900123\"} for ap@ada.test",
+                  out, sizeof out);
+    assert_string_equal(out, "HTTP 400: {\"message\":\"The 'To' number +4477******23 is not "
+                             "valid\",\"to\":\"4477******23\"} for a***@ada.test");
+    ntf_log_scrub(&c, "SMTP 550 (not retried)", out, sizeof out);
+    assert_string_equal(out, "SMTP 550 (not retried)");
+    ntf_log_scrub(&c, "x ap@ada.test", out, 12); /* 11 bytes and the NUL */
+    assert_string_equal(out, "x a***@ada.");
+    ntf_command_free(&c);
+    /* no phone in the command: only the e-mail is masked */
+    assert_int_equal(ntf_command_parse(good, strlen(good), &c, err, sizeof err), 0);
+    ntf_log_scrub(&c, "<ap@ada.test> +447700900123", out, sizeof out);
+    assert_string_equal(out, "<a***@ada.test> +447700900123");
+    ntf_command_free(&c);
+}
+
 static void test_kafka_fatal(void **state)
 {
     (void)state;
@@ -225,10 +329,9 @@ static void test_kafka_fatal(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_contact_bytes),
-        cmocka_unit_test(test_contact_decode),
-        cmocka_unit_test(test_task),
-        cmocka_unit_test(test_kafka_fatal),
+        cmocka_unit_test(test_contact_bytes), cmocka_unit_test(test_contact_decode),
+        cmocka_unit_test(test_task),          cmocka_unit_test(test_task_not_after),
+        cmocka_unit_test(test_log_scrub),     cmocka_unit_test(test_kafka_fatal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

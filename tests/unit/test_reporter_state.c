@@ -3,7 +3,8 @@
  * outcomes (the scheduler's events against the inference from payments),
  * normalization for replay, snapshots and requests, and the money of the
  * scheduler's events (issue 14) in the KPI report: per currency and
- * period, worked by hand in test_money. */
+ * period, worked by hand in test_money; the de-duplication window's
+ * buckets, worked by hand in test_dedup_window. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -910,6 +911,120 @@ static void test_snapshot(void **state)
     rep_state_free(st);
 }
 
+/* ---- the de-duplication window (docs/operations.md "Memory bounds") ---- */
+
+/* The seen set's stamp of event id (tenant t1, source t): bucket + 1, or
+ * -1 when the id is not in the set. */
+static long long stamp_of(const rep_state *st, const char *id)
+{
+    char key[128];
+    int n = snprintf(key, sizeof key, "e\x1ft1\x1ft\x1f%s", id);
+    uint32_t v;
+    return cm_map_get(&st->seen, key, (size_t)n, &v) ? (long long)v : -1;
+}
+
+static void test_dedup_window(void **state)
+{
+    (void)state;
+    char err[256];
+    const char *inv =
+        "{\"invoice_id\":\"I1\",\"customer_id\":\"C1\",\"currency\":\"EUR\","
+        "\"amount_minor\":10000,\"issued_on\":\"2026-03-01\",\"due_on\":\"2026-03-31\"}";
+#define ISSUE(id) apply(st, ev(id, "invoice.issued", "2026-03-01T00:00:00Z", inv), err, sizeof err)
+    /* 7 s: buckets of 7000 / 7 = 1000 ms; keep = ceil(7000 / 1000) = 7 */
+    rep_state *st = rep_state_new();
+    rep_state_dedup_window(st, 7000);
+    assert_int_equal(st->dedup_bucket_ms, 1000);
+    assert_int_equal(st->dedup_keep, 7);
+    assert_int_equal(rep_state_dedup_at(st, 10500, err, sizeof err), 0); /* bucket 10 */
+    assert_int_equal(ISSUE("e1"), 1);
+    assert_int_equal(stamp_of(st, "e1"), 11);
+    json_t *o = outcome("o1", "reminder", 0, "email", "I1", "2026-03-02T09:00:00Z");
+    json_incref(o);
+    assert_int_equal(rep_state_apply_contact(st, o, err, sizeof err), 1);
+    /* 17.999 s: bucket 17, 17 - 10 = 7 <= 7: still a duplicate, 7.499 s
+     * after it was applied (at least the window, here more) */
+    assert_int_equal(rep_state_dedup_at(st, 17999, err, sizeof err), 0);
+    assert_int_equal(ISSUE("e1"), 0);
+    assert_int_equal(rep_state_apply_contact(st, o, err, sizeof err), 0);
+    assert_int_equal(st->duplicates, 2);
+    assert_int_equal(ISSUE("e2"), 1);
+    assert_int_equal(stamp_of(st, "e2"), 18);
+    assert_int_equal(st->seen.len, 3);
+    /* 18 s: bucket 18, 18 - 10 = 8 > 7: e1 and o1 are forgotten (8 s after:
+     * at most keep + 1 = 8 buckets) and a copy is applied again */
+    assert_int_equal(rep_state_dedup_at(st, 18000, err, sizeof err), 2);
+    assert_int_equal(st->seen.len, 1);
+    assert_int_equal(stamp_of(st, "e1"), -1);
+    assert_int_equal(ISSUE("e1"), 1);
+    assert_int_equal(rep_state_apply_contact(st, o, err, sizeof err), 1);
+    assert_int_equal(ISSUE("e2"), 0); /* 1 bucket old */
+    assert_int_equal(st->duplicates, 3);
+    /* the same bucket again: nothing to do */
+    assert_int_equal(rep_state_dedup_at(st, 18999, err, sizeof err), 0);
+    /* the real clock stepped back: stamps ahead of it stay */
+    assert_int_equal(rep_state_dedup_at(st, 5000, err, sizeof err), 0);
+    assert_int_equal(ISSUE("e2"), 0);
+    json_decref(o);
+
+    /* stamps survive a snapshot; the window is configuration */
+    char *buf = NULL;
+    size_t len = 0;
+    assert_int_equal(rep_snapshot_encode(st, &buf, &len, err, sizeof err), 0);
+    rep_state *back = rep_snapshot_decode(buf, len, err, sizeof err);
+    free(buf);
+    if (!back)
+        fail_msg("%s", err);
+    assert_int_equal(stamp_of(back, "e2"), 18);
+    assert_int_equal(stamp_of(back, "e1"), 19);
+    assert_int_equal(back->dedup_bucket_ms, 0);
+    rep_state_dedup_window(back, 7000);
+    /* bucket 25: e2 (17) is 8 old, e1 and o1 (18) 7 */
+    assert_int_equal(rep_state_dedup_at(back, 25000, err, sizeof err), 1);
+    assert_int_equal(stamp_of(back, "e2"), -1);
+    assert_int_equal(stamp_of(back, "e1"), 19);
+    rep_state_free(back);
+    rep_state_free(st);
+
+    /* no window (replay, and ids applied before one is set): kept, and
+     * stamped with the first window's bucket when one is set */
+    st = rep_state_new();
+    assert_int_equal(rep_state_dedup_at(st, 10500, err, sizeof err), 0);
+    assert_int_equal(ISSUE("e9"), 1);
+    assert_int_equal(stamp_of(st, "e9"), 0);
+    rep_state_dedup_window(st, 7000);
+    assert_int_equal(rep_state_dedup_at(st, 100500, err, sizeof err), 0); /* bucket 100 */
+    assert_int_equal(stamp_of(st, "e9"), 101);
+    assert_int_equal(rep_state_dedup_at(st, 107999, err, sizeof err), 0); /* 107 - 100 = 7 */
+    assert_int_equal(ISSUE("e9"), 0);
+    assert_int_equal(rep_state_dedup_at(st, 108000, err, sizeof err), 1); /* 8 */
+    rep_state_free(st);
+
+    /* 10 s: buckets of 10000 / 7 = 1428 ms, keep = ceil(10000 / 1428) = 8
+     * (8 * 1428 = 11424 >= 10000); applied at 1427 ms (bucket 0), a copy
+     * 9.999 s later (11426: bucket 8) is caught, one at 12852 ms (bucket 9,
+     * 11.425 s later) is not */
+    st = rep_state_new();
+    rep_state_dedup_window(st, 10000);
+    assert_int_equal(st->dedup_bucket_ms, 1428);
+    assert_int_equal(st->dedup_keep, 8);
+    assert_int_equal(rep_state_dedup_at(st, 1427, err, sizeof err), 0);
+    assert_int_equal(ISSUE("e1"), 1);
+    assert_int_equal(rep_state_dedup_at(st, 11426, err, sizeof err), 0);
+    assert_int_equal(ISSUE("e1"), 0);
+    assert_int_equal(rep_state_dedup_at(st, 12852, err, sizeof err), 1);
+    assert_int_equal(ISSUE("e1"), 1);
+    rep_state_free(st);
+
+    /* a window under 7 s: buckets of at least 1 s (3 s: keep 3) */
+    st = rep_state_new();
+    rep_state_dedup_window(st, 3000);
+    assert_int_equal(st->dedup_bucket_ms, 1000);
+    assert_int_equal(st->dedup_keep, 3);
+    rep_state_free(st);
+#undef ISSUE
+}
+
 /* ---- money (issue 14): the scheduler's invoice.fee_charged, .fee_waived,
  * .interest_claimed and .settled summed per currency and KPI period ---- */
 
@@ -1285,6 +1400,7 @@ int main(void)
         cmocka_unit_test(test_helpers),
         cmocka_unit_test(test_money),
         cmocka_unit_test(test_deliverability),
+        cmocka_unit_test(test_dedup_window),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,6 @@
 /* test_toolkit.c -- unit tests of common/'s primitives: the byte buffer
  * and its JSON string writer, base64 (RFC 4648 section 10 vectors), the
- * string map, FNV-1a (published test vectors) and bounded copy. */
+ * string map and its filter, FNV-1a (published test vectors) and bounded copy. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -133,6 +133,49 @@ static void test_map(void **state)
     assert_int_equal(cm_map_get(&m, "key-1", 5, NULL), 0);
 }
 
+/* keeps values >= *arg, and halves those it keeps */
+static int keep_from(const char *key, uint32_t val, uint32_t *newval, void *arg)
+{
+    (void)key;
+    *newval = val / 2;
+    return val >= *(uint32_t *)arg;
+}
+
+static void test_map_filter(void **state)
+{
+    (void)state;
+    cm_map m = {0};
+    uint32_t min = 5;
+    assert_int_equal(cm_map_filter(&m, keep_from, &min), 0); /* an empty map stays empty */
+    char k[16];
+    for (uint32_t i = 0; i < 1000; i++) {
+        int n = snprintf(k, sizeof k, "k%u", i);
+        assert_int_equal(cm_map_put(&m, k, (size_t)n, i), 0);
+    }
+    assert_int_equal(m.cap, 2048); /* 1000 entries at most half full */
+    min = 990;                     /* keeps 990..999: ten entries */
+    assert_int_equal(cm_map_filter(&m, keep_from, &min), 990);
+    assert_int_equal(m.len, 10);
+    assert_int_equal(m.cap, 64); /* shrunk to the smallest table */
+    uint32_t v = 0;
+    assert_int_equal(cm_map_get(&m, "k989", 4, NULL), 0);
+    assert_int_equal(cm_map_get(&m, "k990", 4, &v), 1);
+    assert_int_equal(v, 495);
+    assert_int_equal(cm_map_get(&m, "k999", 4, &v), 1);
+    assert_int_equal(v, 499);
+    assert_int_equal(cm_map_get(&m, "k0", 2, NULL), 0);
+    /* the map still takes new keys and finds the old ones */
+    assert_int_equal(cm_map_put(&m, "k0", 2, 7), 0);
+    assert_int_equal(cm_map_get(&m, "k0", 2, &v), 1);
+    assert_int_equal(v, 7);
+    assert_int_equal(m.len, 11);
+    min = UINT32_MAX; /* drops everything */
+    assert_int_equal(cm_map_filter(&m, keep_from, &min), 11);
+    assert_int_equal(m.len, 0);
+    assert_int_equal(cm_map_get(&m, "k999", 4, NULL), 0);
+    cm_map_free(&m);
+}
+
 static void test_fnv_strlcpy_mono(void **state)
 {
     (void)state;
@@ -176,11 +219,9 @@ static void test_grow(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_buf),
-        cmocka_unit_test(test_json_str),
-        cmocka_unit_test(test_base64),
-        cmocka_unit_test(test_map),
-        cmocka_unit_test(test_fnv_strlcpy_mono),
+        cmocka_unit_test(test_buf),        cmocka_unit_test(test_json_str),
+        cmocka_unit_test(test_base64),     cmocka_unit_test(test_map),
+        cmocka_unit_test(test_map_filter), cmocka_unit_test(test_fnv_strlcpy_mono),
         cmocka_unit_test(test_grow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
