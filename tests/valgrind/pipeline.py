@@ -4,14 +4,16 @@
 valgrind, on a private local stack (deploy/local/stack on free ports, as
 tests/integration/run starts it), with the SMTP and HTTP sinks.
 
-A small generated ledger (arrears-genledger --mix simple, 3 customers, 12
-invoices over 20 days) is published --paced with a scaled clock so that
-reminders, SMS, payments and thank-yous all happen within the run; after
-ARREARS_VALGRIND_SECONDS (60) the services get SIGTERM and shut down as in
-production. Each service passes when valgrind exits 0: no memory error
-and no definitely-lost block (VALGRIND_OPTS from tests/valgrind/run).
-It does not check what was delivered (t_e2e_pipeline does): under
-valgrind the services are too slow for a scaled clock's exact results.
+A small generated ledger (arrears-genledger --mix simple, 4 customers, 20
+invoices over 50 days) is published --paced with a clock scaled so that
+the 50 days take ARREARS_VALGRIND_SECONDS (60) real seconds: reminders,
+SMS, payments and thank-yous all happen within the run; then the services
+get SIGTERM and shut down as in production. Each service passes when
+valgrind exits 0: no memory error and no definitely-lost block
+(VALGRIND_OPTS from tests/valgrind/run). One more check fails when the
+sinks received no message at all (the send path would not have run). It
+does not check what was delivered (t_e2e_pipeline does): under valgrind
+the services are too slow for a scaled clock's exact results.
 
     pipeline.py LOGDIR      (last line: `pipeline: N passed, M failed`)
 """
@@ -30,9 +32,11 @@ BIN = os.environ.get("ARREARS_BIN", os.path.join(REPO, "bin"))
 SERVICES = ["ingest", "scheduler", "notifier", "reporter"]
 SECONDS = int(os.environ.get("ARREARS_VALGRIND_SECONDS", "60"))
 START = "2026-01-05"
-DAYS = 20
-FACTOR = 30000  # simulated seconds per real second: 20 days in about 58 s
-LEAD_S = int(os.environ.get("ARREARS_VALGRIND_LEAD", "60"))
+DAYS = 50
+FACTOR = DAYS * 86400 // SECONDS  # simulated seconds per real second
+# real seconds from starting the services to simulated day 0: start-up
+# under valgrind takes most of a minute on a busy machine
+LEAD_S = int(os.environ.get("ARREARS_VALGRIND_LEAD", "75"))
 
 
 def stack_up(logdir):
@@ -100,7 +104,7 @@ def main():
             return 1
         ledger = os.path.join(logdir, "ledger.jsonl")
         subprocess.run([os.path.join(BIN, "arrears-genledger"), "--mix", "simple",
-                        "--customers", "3", "--invoices", "12", "--days", str(DAYS), "--start",
+                        "--customers", "4", "--invoices", "20", "--days", str(DAYS), "--start",
                         START, "--seed", "1207", "--tenant", "vg", "--out", ledger, "--quiet"],
                        check=True)
         for kind in ("smtp", "http"):
@@ -116,7 +120,6 @@ def main():
         for s in SERVICES:
             addrs[s] = "127.0.0.1:%d" % harness.free_port()
         ready_deadline = time.time() + 240
-        # simulated day 0 LEAD_S after the start: start-up under valgrind is slow
         t0 = int(time.time()) + LEAD_S
         clock = "%sT00:00:00Z@%dx%d" % (START, t0, FACTOR)
         for s in SERVICES:
@@ -171,6 +174,11 @@ def main():
                               open(os.path.join(logdir, s + ".log")).readlines()[-15:]))
         sent = [len(os.listdir(os.path.join(logdir, k))) for k in ("smtp", "http")]
         print("pipeline: the sinks stored %d email(s) and %d HTTP request(s)" % tuple(sent))
+        if sum(sent) == 0:
+            failed += 1
+            print("FAIL  no message reached a sink: the send path did not run")
+        else:
+            passed += 1
         return 1 if failed else 0
     finally:
         harness.stop_all([(s, p) for s, p in procs])
