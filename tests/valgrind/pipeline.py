@@ -4,9 +4,9 @@
 valgrind, on a private local stack (deploy/local/stack on free ports, as
 tests/integration/run starts it), with the SMTP and HTTP sinks.
 
-A small generated ledger (arrears-genledger --mix simple, 4 customers, 20
-invoices over 50 days) is published --paced with a clock scaled so that
-the 50 days take ARREARS_VALGRIND_SECONDS (60) real seconds: reminders,
+A small generated ledger (arrears-genledger --mix simple, 6 customers, 40
+invoices over 70 days) is published --paced with a clock scaled so that
+the 70 days take ARREARS_VALGRIND_SECONDS (60) real seconds: reminders,
 SMS, payments and thank-yous all happen within the run; then the services
 get SIGTERM and shut down as in production. Each service passes when
 valgrind exits 0: no memory error and no definitely-lost block
@@ -17,6 +17,8 @@ the services are too slow for a scaled clock's exact results.
 
     pipeline.py LOGDIR      (last line: `pipeline: N passed, M failed`)
 """
+import collections
+import json
 import os
 import re
 import subprocess
@@ -32,7 +34,7 @@ BIN = os.environ.get("ARREARS_BIN", os.path.join(REPO, "bin"))
 SERVICES = ["ingest", "scheduler", "notifier", "reporter"]
 SECONDS = int(os.environ.get("ARREARS_VALGRIND_SECONDS", "60"))
 START = "2026-01-05"
-DAYS = 50
+DAYS = 70
 FACTOR = DAYS * 86400 // SECONDS  # simulated seconds per real second
 # real seconds from starting the services to simulated day 0: start-up
 # under valgrind takes most of a minute on a busy machine
@@ -104,7 +106,7 @@ def main():
             return 1
         ledger = os.path.join(logdir, "ledger.jsonl")
         subprocess.run([os.path.join(BIN, "arrears-genledger"), "--mix", "simple",
-                        "--customers", "4", "--invoices", "20", "--days", str(DAYS), "--start",
+                        "--customers", "6", "--invoices", "40", "--days", str(DAYS), "--start",
                         START, "--seed", "1207", "--tenant", "vg", "--out", ledger, "--quiet"],
                        check=True)
         for kind in ("smtp", "http"):
@@ -173,7 +175,11 @@ def main():
                 print("".join("    | " + ln for ln in
                               open(os.path.join(logdir, s + ".log")).readlines()[-15:]))
         sent = [len(os.listdir(os.path.join(logdir, k))) for k in ("smtp", "http")]
-        print("pipeline: the sinks stored %d email(s) and %d HTTP request(s)" % tuple(sent))
+        outcomes = collections.Counter(
+            json.loads(r["value"]).get("type") for r in
+            harness.kcat_records(env["ARREARS_KAFKA_BROKERS"], env["ARREARS_TOPIC_PREFIX"] + "contacts"))
+        print("pipeline: the sinks stored %d email(s) and %d HTTP request(s); outcomes on "
+              "contacts: %s" % (sent[0], sent[1], dict(outcomes)))
         if sum(sent) == 0:
             failed += 1
             print("FAIL  no message reached a sink: the send path did not run")
