@@ -68,19 +68,7 @@ def service_env(env, name, addr, clock, smtp_port, http_port):
     e = dict(env, ARREARS_CLOCK=clock, ARREARS_HTTP_ADDR=addr, ARREARS_LOG_LEVEL="warn",
              ARREARS_GROUP_ID="vg-" + name)
     if name == "notifier":
-        e.update({
-            "ARREARS_SMTP_URL": "smtp://127.0.0.1:%d" % smtp_port,
-            "ARREARS_SMTP_TLS": "none",
-            "ARREARS_SMTP_FROM": "ar@vg.example.test",
-            "ARREARS_SMS_URL": "http://127.0.0.1:%d/sms" % http_port,
-            "ARREARS_SMS_ACCOUNT": "ACvg",
-            "ARREARS_SMS_TOKEN": "vg-token",
-            "ARREARS_SMS_FROM": "+447700900000",
-            "ARREARS_PAYLINK_URL": "https://pay.vg.example.test/{token}",
-            "ARREARS_PAYLINK_SECRET": "vg-paylink-secret-0001",
-            "ARREARS_RETRY_BASE": "100ms",
-            "ARREARS_RETRY_MAX": "2s",
-        })
+        e.update(harness.sink_notifier_env(smtp_port, http_port, "vg"))
     if name == "reporter":
         e["ARREARS_REPORT_INTERVAL"] = "1d"
     return e
@@ -174,7 +162,9 @@ def main():
                 print("    service log (last lines):")
                 print("".join("    | " + ln for ln in
                               open(os.path.join(logdir, s + ".log")).readlines()[-15:]))
-        sent = [len(os.listdir(os.path.join(logdir, k))) for k in ("smtp", "http")]
+        # the SMTP sink stores <n>.eml and <n>.json a message, the HTTP sink <n>.json
+        sent = [sum(1 for f in os.listdir(os.path.join(logdir, k)) if f.endswith(ext))
+                for k, ext in (("smtp", ".eml"), ("http", ".json"))]
         outcomes = collections.Counter(
             json.loads(r["value"]).get("type") for r in
             harness.kcat_records(env["ARREARS_KAFKA_BROKERS"], env["ARREARS_TOPIC_PREFIX"] + "contacts"))
