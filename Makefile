@@ -124,7 +124,7 @@ IT_LINK_common :=
 it_link    = $(IT_LINK_$(call unit_group,$(1)))
 
 .PHONY: all deps test test-run test-unit test-integration test-k8s fuzz demo \
-        bench images \
+        soak bench images \
         clean distclean format format-check stack-up stack-down check-config
 
 all: $(SVC_BINS) $(TOOL_BINS)
@@ -203,6 +203,11 @@ test-k8s:
 
 fuzz: all
 	@tests/fuzz/run $${ARREARS_FUZZ_SECONDS:-300}
+
+# The soak (docs/operations.md "Soak"): SOAK_MINUTES (30), SOAK_RATE (500).
+soak: all
+	@BUILD=$(BUILD) ARREARS_BIN=$(abspath $(BIN)) $(foreach v,SOAK_MINUTES SOAK_RATE \
+	  SOAK_SAMPLE,$(if $($(v)),$(v)=$($(v)))) tests/soak/run
 
 bench: all
 	@bench/run
