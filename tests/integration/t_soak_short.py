@@ -9,11 +9,18 @@ docs/operations.md "Soak" from the middle third of the run to the last
 what the facts kept for ever cost per invoice seen (--allow-retained:
 docs/operations.md "Soak"); `make soak` is the 30-minute version at
 500 events/s. SOAK_SHORT_RATE / SOAK_SHORT_MINUTES change the load here
-(a loaded machine that cannot hold 100 events/s shows it as lag)."""
+(a loaded machine that cannot hold 100 events/s shows it as lag). It
+first checks the verdict on hand-worked samples (--check-verdict)."""
 import os
+import subprocess
 import sys
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+# first the verdict itself, on hand-worked samples (no stack needed)
+if subprocess.run([sys.executable, os.path.join(REPO, "tests", "soak", "run"),
+                   "--check-verdict"]).returncode:
+    print("FAIL: the soak's verdict is wrong on hand-worked samples")
+    sys.exit(1)
 argv = [os.path.join(REPO, "tests", "soak", "run"),
         "--minutes", os.environ.get("SOAK_SHORT_MINUTES", "2"),
         "--rate", os.environ.get("SOAK_SHORT_RATE", "100"),
