@@ -124,7 +124,7 @@ IT_LINK_common :=
 it_link    = $(IT_LINK_$(call unit_group,$(1)))
 
 .PHONY: all deps test test-run test-unit test-integration test-k8s fuzz demo \
-        soak bench images \
+        soak bench images valgrind \
         clean distclean format format-check stack-up stack-down check-config
 
 all: $(SVC_BINS) $(TOOL_BINS)
@@ -200,6 +200,11 @@ test-integration: all $(IT_BINS)
 
 test-k8s:
 	@tests/k8s/validate
+
+# Every unit test and one short pipeline run under valgrind (definite
+# leaks and memory errors fail); minutes, so not part of `make test`.
+valgrind: all $(UNIT_BINS)
+	@BUILD=$(BUILD) ARREARS_BIN=$(abspath $(BIN)) tests/valgrind/run
 
 fuzz: all
 	@tests/fuzz/run $${ARREARS_FUZZ_SECONDS:-300}

@@ -200,6 +200,47 @@ int cm_buf_html(cm_buf *b, const char *s, size_t n)
     return cm_buf_add(b, s + start, n - start);
 }
 
+int cm_buf_bidi_close(cm_buf *b, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    char *open = NULL; /* 'e' embedding/override, 'i' isolate; one per 3 bytes at most */
+    size_t top = 0;
+    int rc = 0;
+    for (size_t i = 0; i + 2 < n; i++) {
+        if (p[i] != 0xE2 || (p[i + 1] != 0x80 && p[i + 1] != 0x81))
+            continue;
+        unsigned cp = 0x2000u + ((unsigned)(p[i + 1] & 0x3F) << 6) + (p[i + 2] & 0x3Fu);
+        char kind = 0;
+        if ((cp >= 0x202A && cp <= 0x202E && cp != 0x202C))
+            kind = 'e';
+        else if (cp >= 0x2066 && cp <= 0x2068)
+            kind = 'i';
+        if (kind) {
+            if (!open && !(open = malloc(n / 3 + 1))) {
+                b->oom = 1;
+                return -1;
+            }
+            open[top++] = kind;
+        } else if (cp == 0x202C) { /* PDF: closes an embedding, never an isolate */
+            if (top > 0 && open[top - 1] == 'e')
+                top--;
+        } else if (cp == 0x2069) { /* PDI: its isolate and all open inside it */
+            size_t k = top;
+            while (k > 0 && open[k - 1] != 'i')
+                k--;
+            if (k > 0)
+                top = k - 1;
+        } else {
+            continue;
+        }
+        i += 2;
+    }
+    while (top > 0 && rc == 0)
+        rc = cm_buf_adds(b, open[--top] == 'e' ? "\xE2\x80\xAC" : "\xE2\x81\xA9");
+    free(open);
+    return rc;
+}
+
 void cm_buf_reset(cm_buf *b)
 {
     b->len = 0;

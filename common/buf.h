@@ -41,6 +41,15 @@ int cm_buf_int(cm_buf *b, int64_t v);
 int cm_buf_json_str(cm_buf *b, const char *s, size_t n);
 /* s[0..n) with & < > " ' escaped for HTML text and attribute values. */
 int cm_buf_html(cm_buf *b, const char *s, size_t n);
+/* Appends the closers of the bidi embeddings, overrides and isolates that
+ * s[0..n) (UTF-8) opens and leaves open -- PDF U+202C for LRE RLE LRO RLO,
+ * PDI U+2069 for LRI RLI FSI, innermost first, matched as the Unicode
+ * Bidirectional Algorithm matches them (UAX #9 X1-X6a: a PDF does not
+ * close across an isolate, a PDI closes its isolate and what is open
+ * inside it) -- so that a value inserted into a text (a debtor's name with
+ * U+202E in an email or a page) cannot reorder what follows it. Appends
+ * nothing for balanced or plain text. 0, or -1 (oom). */
+int cm_buf_bidi_close(cm_buf *b, const char *s, size_t n);
 /* Empties the buffer (keeps its memory) and clears oom. */
 void cm_buf_reset(cm_buf *b);
 void cm_buf_free(cm_buf *b);

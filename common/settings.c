@@ -223,9 +223,32 @@ cleanup:
     return rc;
 }
 
+/* Values read from NAME_FILE live until exit: the table and the bound
+ * variables point at them, and a later load may fail and leave a bound
+ * variable on the old value. They are kept here, cut to their length, so
+ * none is ever unreachable (a refused value too); one list per process. */
+static char **file_values;
+static size_t nfile_values;
+
+static int keep_file_value(char **v)
+{
+    char **grown = realloc(file_values, (nfile_values + 1) * sizeof *grown);
+    if (!grown) {
+        free(*v);
+        *v = NULL;
+        return -1;
+    }
+    file_values = grown;
+    char *cut = realloc(*v, strlen(*v) + 1);
+    if (cut)
+        *v = cut;
+    file_values[nfile_values++] = *v;
+    return 0;
+}
+
 /* The value of s from NAME or NAME_FILE (a Kubernetes Secret mounted as a
  * file): *v, or -1 with why. A value read from a file lives until exit
- * (the table points at it; it is not freed). */
+ * (keep_file_value). */
 static int env_value(const cm_setting *s, const char **v, char *why, size_t whylen)
 {
     char name[256];
@@ -241,6 +264,10 @@ static int env_value(const cm_setting *s, const char **v, char *why, size_t whyl
     }
     if (cm_settings_file_value(path, &file, why, whylen) != 0)
         return -1;
+    if (keep_file_value(&file) != 0) {
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
     *v = file; /* lives until exit */
     return 0;
 }

@@ -21,8 +21,8 @@
  * or size_t. A row may add a check function for a rule of its own.
  *
  * Tools still read unbound rows by name (cm_settings_str/_int). The table
- * owns nothing: value and the bound strings point into the environment or
- * at def. */
+ * owns nothing: value and the bound strings point into the environment, at
+ * def, or at a <NAME>_FILE value, which settings.c keeps until exit. */
 #ifndef CM_SETTINGS_H
 #define CM_SETTINGS_H
 

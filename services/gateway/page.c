@@ -164,9 +164,12 @@ static void text(cm_buf *b, const char *locale, gw_text id)
     gw_page_fill(b, locale, id, NULL, NULL);
 }
 
+/* A value from the token: HTML-escaped, and any bidi override it opens
+ * closed after it (a number holding U+202E reorders nothing else). */
 static void esc(cm_buf *b, const char *s)
 {
     cm_buf_html(b, s, strlen(s));
+    cm_buf_bidi_close(b, s, strlen(s));
 }
 
 void gw_page_head(cm_buf *b, const char *locale, const char *title, const char *main_id)

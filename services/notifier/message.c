@@ -112,7 +112,11 @@ static int plain_ascii(const char *s)
     return 1;
 }
 
-/* RFC 2047 B-encoded words, split at UTF-8 character boundaries and folded. */
+/* RFC 2047 B-encoded words, split at UTF-8 character boundaries and folded.
+ * Control characters (C0 and DEL) become spaces first: an encoded word
+ * keeps a CR LF out of the header block, but a client that decodes the
+ * field and writes it out again (a reply, a forward) would put
+ * "Name\r\nBcc: ..." back in raw (issue 18, tests/integration/t_hostile.py). */
 static void add_encoded(cm_buf *b, const char *s)
 {
     size_t n = strlen(s), i = 0;
@@ -121,14 +125,18 @@ static void add_encoded(cm_buf *b, const char *s)
         size_t j = i, lim = i + 45;
         while (j < n && j < lim) {
             size_t k = j + 1;
-            while (k < n && ((unsigned char)s[k] & 0xC0) == 0x80)
-                k++;
+            while (k < n && k - j < 4 && ((unsigned char)s[k] & 0xC0) == 0x80)
+                k++; /* at most 4 bytes a character, even in bytes not UTF-8 */
             if (k > lim && j > i)
                 break;
             j = k;
         }
-        char enc[128];
-        cm_base64_encode(s + i, j - i, enc);
+        char word[64], enc[128];
+        for (size_t k = i; k < j; k++) {
+            unsigned char ch = (unsigned char)s[k];
+            word[k - i] = ch < 0x20 || ch == 0x7f ? ' ' : (char)ch;
+        }
+        cm_base64_encode(word, j - i, enc);
         cm_buf_printf(b, "%s=?UTF-8?B?%s?=", first ? "" : "\r\n ", enc);
         first = 0;
         i = j;
@@ -423,6 +431,14 @@ static int build_sms(const ntf_tenant_cfg *cfg, const ntf_templates *tpl, const 
     }
     if (ntf_message_render(cfg, tpl, cmd, CT_CH_SMS, NULL, &text, NULL, errstr, errlen) < 0)
         goto cleanup;
+    size_t chars = 0; /* characters: the bytes that do not continue a UTF-8 sequence */
+    for (size_t i = 0; i < text.len; i++)
+        chars += ((unsigned char)text.p[i] & 0xC0) != 0x80;
+    if (chars > NTF_SMS_TEXT_MAX) {
+        snprintf(errstr, errlen, "sms text is %zu characters, more than %d", chars,
+                 NTF_SMS_TEXT_MAX);
+        goto cleanup;
+    }
     form_add(&form, "To", cmd->c.customer.phone);
     form_add(&form, "From", cfg->sms_from);
     form_add(&form, "Body", text.p ? text.p : "");

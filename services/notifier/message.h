@@ -21,6 +21,11 @@
 #include "config.h"
 #include "templates.h"
 
+/* The longest SMS Body sent, in characters (Unicode code points): Twilio
+ * refuses a longer one (error 21617, ten segments); a longer text is a
+ * permanent failure before any request (docs/operations.md "Input limits"). */
+#define NTF_SMS_TEXT_MAX 1600
+
 typedef struct ntf_request {
     ct_channel channel;
     char *url;

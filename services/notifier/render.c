@@ -179,9 +179,10 @@ static int emit_value(rctx *c, json_t *v)
     } else {
         return -1;
     }
-    if (c->html)
-        return cm_buf_html(c->out, s, n);
-    return cm_buf_add(c->out, s, n);
+    if ((c->html ? cm_buf_html(c->out, s, n) : cm_buf_add(c->out, s, n)) < 0)
+        return -1;
+    /* a value never reorders the template's text after it (U+202E in a name) */
+    return cm_buf_bidi_close(c->out, s, n);
 }
 
 static int render_range(rctx *c, const char *p, const char *end, scope *s)

@@ -199,6 +199,8 @@ int sch_loop_on_tick(cm_service *s, void *loop)
     if (sch_engine_fire(l->eng, &l->more, err, sizeof err) < 0) {
         l->failures++;
         cm_log_warn("firing timers: %s (retrying)", err);
+        /* written before extra_ok is cleared, as service.h says */
+        snprintf(s->ready.extra_why, sizeof s->ready.extra_why, "timers: %.110s", err);
         atomic_store(&s->ready.extra_ok, 0);
         l->more = 0;
         long ms = l->failures < 10 ? 100L * l->failures : 1000;

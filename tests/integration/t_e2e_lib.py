@@ -542,19 +542,7 @@ def scenario(run, env, tenant, token, py):
             "ARREARS_NOTIFIER_KEY_PREFIX": "it-e2e:%s:ntf:" % token,
         })
         if s == "notifier":
-            e.update({
-                "ARREARS_SMTP_URL": "smtp://127.0.0.1:%d" % smtp_port,
-                "ARREARS_SMTP_TLS": "none",
-                "ARREARS_SMTP_FROM": "ar@e2e.example.test",
-                "ARREARS_SMS_URL": "http://127.0.0.1:%d/sms" % http_port,
-                "ARREARS_SMS_ACCOUNT": "ACe2e",
-                "ARREARS_SMS_TOKEN": "e2e-token",
-                "ARREARS_SMS_FROM": "+447700900000",
-                "ARREARS_PAYLINK_URL": "https://pay.e2e.example.test/{token}",
-                "ARREARS_PAYLINK_SECRET": "e2e-paylink-secret-0001",
-                "ARREARS_RETRY_BASE": "100ms",
-                "ARREARS_RETRY_MAX": "2s",
-            })
+            e.update(harness.sink_notifier_env(smtp_port, http_port, "e2e"))
         if s == "reporter":
             e["ARREARS_REPORT_INTERVAL"] = "1d"
         run.start(s, [os.path.join(BIN, "arrears-" + s)], e)

@@ -301,6 +301,25 @@ class Resp:
                 return keys
 
 
+def sink_notifier_env(smtp_port, http_port, tag):
+    """The notifier's settings that point it at the SMTP sink (email) and the
+    HTTP sink's /sms (SMS), with fast retries; tag names the run in the
+    From: address, the SMS account and token and the pay link."""
+    return {
+        "ARREARS_SMTP_URL": "smtp://127.0.0.1:%d" % smtp_port,
+        "ARREARS_SMTP_TLS": "none",
+        "ARREARS_SMTP_FROM": "ar@%s.example.test" % tag,
+        "ARREARS_SMS_URL": "http://127.0.0.1:%d/sms" % http_port,
+        "ARREARS_SMS_ACCOUNT": "AC" + tag,
+        "ARREARS_SMS_TOKEN": tag + "-token",
+        "ARREARS_SMS_FROM": "+447700900000",
+        "ARREARS_PAYLINK_URL": "https://pay.%s.example.test/{token}" % tag,
+        "ARREARS_PAYLINK_SECRET": tag + "-paylink-secret-0001",
+        "ARREARS_RETRY_BASE": "100ms",
+        "ARREARS_RETRY_MAX": "2s",
+    }
+
+
 def stop_all(named, timeout=15):
     """named: [(name, Popen)] in the order they started. SIGTERM to every one
     still running, last started first, then waits for each up to timeout s;

@@ -1,5 +1,6 @@
 /* test_common.c -- unit tests of common/: clock, dates, money, settings,
- * URLs, broker lists, time zones, the log masks of e-mails and phones.
+ * URLs, broker lists, time zones, the log masks of e-mails and phones,
+ * the closing of bidi overrides a value leaves open.
  * Pure logic, no servers. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "kafka.h"
 #include "log.h"
@@ -394,6 +396,38 @@ static void test_redis_format(void **state)
     }
 }
 
+/* cm_buf_bidi_close: what UAX #9 (X1-X6a) leaves open, closed innermost
+ * first. LRE..RLO U+202A-U+202E (PDF U+202C), LRI RLI FSI U+2066-U+2068
+ * (PDI U+2069); the UTF-8 below written by hand. */
+#define RLO "\xE2\x80\xAE"
+#define LRO "\xE2\x80\xAD"
+#define RLE "\xE2\x80\xAB"
+#define PDF "\xE2\x80\xAC"
+#define RLI "\xE2\x81\xA7"
+#define FSI "\xE2\x81\xA8"
+#define PDI "\xE2\x81\xA9"
+static void test_bidi_close(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *closers;
+    } cases[] = {
+        {"Ada Ltd", ""},        {"Mallory " RLO "gnp.exe", PDF}, {RLO RLI "a", PDI PDF},
+        {FSI RLO "a" PDI, ""},  /* a PDI closes what is open inside its isolate */
+        {RLO "a" PDF, ""},      /* balanced */
+        {RLI "a" PDF, PDI},     /* a PDF does not close across an isolate */
+        {PDI RLO, PDF},         /* a stray PDI closes nothing */
+        {LRO RLE "x", PDF PDF}, /* nested */
+        {"\xE2\x80", ""},       /* cut UTF-8: nothing read past the end */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cm_buf b = CM_BUF_INIT;
+        assert_int_equal(cm_buf_bidi_close(&b, cases[i].in, strlen(cases[i].in)), 0);
+        assert_string_equal(b.p ? b.p : "", cases[i].closers);
+        cm_buf_free(&b);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -409,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_redis_format),
         cmocka_unit_test(test_log_masks),
+        cmocka_unit_test(test_bidi_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

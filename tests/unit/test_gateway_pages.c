@@ -359,6 +359,21 @@ static void page_escapes(void **state)
     json_decref(ev);
     gw_answer_free(&a);
     free(tok);
+
+    /* issue 18: a number opening an RTL override (U+202E) has it closed
+     * (PDF U+202C) before the cell ends, so nothing after it is reordered */
+    c = claims_page(NULL);
+    inv = json_array_get(json_object_get(c, "invoices"), 0);
+    json_object_set_new(inv, "number",
+                        json_string("N-\xE2\x80\xAE"
+                                    "4-TAD"));
+    tok = sign(c, "k2", K2);
+    call(&a, "GET", "/p/", tok, NULL, NULL);
+    assert_int_equal(a.status, 200);
+    has(&a, "<td class=\"number\">N-\xE2\x80\xAE"
+            "4-TAD\xE2\x80\xAC</td>");
+    gw_answer_free(&a);
+    free(tok);
 }
 
 /* --- tokens ---------------------------------------------------------------------- */

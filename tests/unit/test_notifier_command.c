@@ -264,6 +264,63 @@ static void test_requests(void **state)
         assert_true(p > r.body && p[-1] == '\r'); /* CRLF only */
     ntf_request_free(&r);
     ntf_command_free(&c);
+
+    /* issue 18: a name with CR LF "Bcc:" is one encoded word whose decoded
+     * text has spaces for the controls (base64 of "Eve  Bcc: x@evil.test"
+     * worked by hand), and no Bcc field exists */
+    char *evil = variant("\"name\":\"Ada Ltd\"", "\"name\":\"Eve\\r\\nBcc: x@evil.test\"");
+    assert_int_equal(ntf_command_parse(evil, strlen(evil), &c, err, sizeof err), 0);
+    assert_int_equal(ntf_message_build(&cfg.global, tpl, &c, 1772960400000, &r, err, sizeof err),
+                     0);
+    assert_non_null(
+        strstr(r.body, "To: =?UTF-8?B?RXZlICBCY2M6IHhAZXZpbC50ZXN0?= <ap@ada.test>\r\n"));
+    assert_null(strstr(r.body, "\nBcc:"));
+    assert_string_equal(r.rcpt, "<ap@ada.test>");
+    ntf_request_free(&r);
+    ntf_command_free(&c);
+    free(evil);
+
+    /* the SMS Body is capped at NTF_SMS_TEXT_MAX characters, not bytes:
+     * two invoices numbered with 490 "é" each (1960 bytes, 980 characters
+     * of numbers) go; two numbered with 900 "N" each (1800 characters of
+     * numbers alone) fail before any request */
+    ntf_config_set(&cfg.global, "sms_url", "http://127.0.0.1:9/sms");
+    ntf_config_set(&cfg.global, "sms_account", "AC1");
+    ntf_config_set(&cfg.global, "sms_from", "+447700900000");
+    char num_e[981], num_a[901];
+    for (int i = 0; i < 490; i++)
+        memcpy(num_e + 2 * i, "\xc3\xa9", 2);
+    num_e[980] = 0;
+    memset(num_a, 'N', 900);
+    num_a[900] = 0;
+    const char *nums[2] = {num_e, num_a};
+    for (int k = 0; k < 2; k++) {
+        char *sms =
+            variant("\"channel\":\"email\",\"template\":\"overdue_7\"",
+                    "\"channel\":\"sms\",\"template\":\"overdue_1\""); /* it lists the numbers */
+        char *p = strstr(sms, "\"invoices\":[");
+        char two[4200];
+        snprintf(two, sizeof two,
+                 "%.*s\"invoices\":[{\"invoice_id\":\"INV-1\",\"number\":\"%sA\",\"due_on\":"
+                 "\"2026-03-01\",\"days_overdue\":7,\"outstanding_minor\":6000},{\"invoice_id\":"
+                 "\"INV-2\",\"number\":\"%sB\",\"due_on\":\"2026-03-01\",\"days_overdue\":7,"
+                 "\"outstanding_minor\":6000}]}",
+                 (int)(p - sms), sms, nums[k], nums[k]);
+        if (ntf_command_parse(two, strlen(two), &c, err, sizeof err) != 0)
+            fail_msg("parse: %s", err);
+        int rc = ntf_message_build(&cfg.global, tpl, &c, 1772960400000, &r, err, sizeof err);
+        if (k == 0) {
+            if (rc != 0)
+                fail_msg("980 characters of numbers: %s", err);
+            ntf_request_free(&r);
+        } else {
+            assert_int_equal(rc, -1);
+            if (!strstr(err, "sms text is ") || !strstr(err, "characters, more than 1600"))
+                fail_msg("error '%s'", err);
+        }
+        ntf_command_free(&c);
+        free(sms);
+    }
     ntf_templates_free(tpl);
     ntf_config_free(&cfg);
 }

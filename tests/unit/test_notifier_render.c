@@ -58,6 +58,15 @@ static void test_html_escapes_every_variable(void **state)
     /* no raw form: a triple mustache is not a way around escaping */
     s = render("{{{name}}}", vars, 1, err, sizeof err);
     assert_null(s);
+    /* issue 18: an RTL override U+202E in a value is closed (PDF U+202C)
+     * right after it, in text and HTML, so "," and the rest read as written */
+    const char *rlo = "{\"name\":\"Mallory \\u202egnp.exe\"}";
+    s = render("<p>Dear {{name}},</p>", rlo, 1, err, sizeof err);
+    assert_string_equal(s, "<p>Dear Mallory \xE2\x80\xAEgnp.exe\xE2\x80\xAC,</p>");
+    free(s);
+    s = render("Dear {{name}},", rlo, 0, err, sizeof err);
+    assert_string_equal(s, "Dear Mallory \xE2\x80\xAEgnp.exe\xE2\x80\xAC,");
+    free(s);
 }
 
 static void test_missing_variable_is_an_error(void **state)
