@@ -124,7 +124,7 @@ IT_LINK_common :=
 it_link    = $(IT_LINK_$(call unit_group,$(1)))
 
 .PHONY: all deps test test-run test-unit test-integration test-k8s fuzz demo \
-        soak bench images valgrind \
+        soak bench images valgrind chaos \
         clean distclean format format-check stack-up stack-down check-config
 
 all: $(SVC_BINS) $(TOOL_BINS)
@@ -205,6 +205,12 @@ test-k8s:
 # leaks and memory errors fail); minutes, so not part of `make test`.
 valgrind: all $(UNIT_BINS)
 	@BUILD=$(BUILD) ARREARS_BIN=$(abspath $(BIN)) tests/valgrind/run
+
+# The chaos run (docs/operations.md "Chaos run"): not part of `make test`.
+# CHAOS_SECONDS, CHAOS_INVOICES, CHAOS_SEED and the other CHAOS_* settings
+# come from the environment; CHAOS_ARGS=--short for the 2-minute version.
+chaos: all
+	@ARREARS_BIN=$(abspath $(BIN)) tests/chaos/run $(CHAOS_ARGS)
 
 fuzz: all
 	@tests/fuzz/run $${ARREARS_FUZZ_SECONDS:-300}
