@@ -125,7 +125,7 @@ IT_LINK_common :=
 it_link    = $(IT_LINK_$(call unit_group,$(1)))
 
 .PHONY: all deps test test-run test-unit test-san test-san-run test-integration test-k8s fuzz demo \
-        bench images valgrind \
+        soak bench images valgrind chaos \
         clean distclean format format-check stack-up stack-down check-config
 
 all: $(SVC_BINS) $(TOOL_BINS)
@@ -218,8 +218,19 @@ test-k8s:
 valgrind: all $(UNIT_BINS)
 	@BUILD=$(BUILD) ARREARS_BIN=$(abspath $(BIN)) tests/valgrind/run
 
+# The chaos run (docs/operations.md "Chaos run"): not part of `make test`.
+# CHAOS_SECONDS, CHAOS_INVOICES, CHAOS_SEED and the other CHAOS_* settings
+# come from the environment; CHAOS_ARGS=--short for the 2-minute version.
+chaos: all
+	@ARREARS_BIN=$(abspath $(BIN)) tests/chaos/run $(CHAOS_ARGS)
+
 fuzz: all
 	@tests/fuzz/run $${ARREARS_FUZZ_SECONDS:-300}
+
+# The soak (docs/operations.md "Soak"): SOAK_MINUTES (30), SOAK_RATE (500).
+soak: all
+	@BUILD=$(BUILD) ARREARS_BIN=$(abspath $(BIN)) $(foreach v,SOAK_MINUTES SOAK_RATE \
+	  SOAK_SAMPLE,$(if $($(v)),$(v)=$($(v)))) tests/soak/run
 
 bench: all
 	@bench/run

@@ -11,6 +11,7 @@ kcat on PATH.
     recs = h.kcat_records(brokers, topic)                        # [{key, headers, value}]
     r = h.Resp(redis_url); r.cmd("GET", key)                     # RESP, no redis-cli
     port = h.free_port(); status, body = h.http_get(addr, "/readyz")
+    env = h.private_stack(workdir); ...; h.stack_down(env)      # deploy/local/stack
 """
 import json
 import os
@@ -45,6 +46,33 @@ def stack_env():
     if not os.path.isabs(bindir):
         bindir = os.path.join(REPO, bindir)
     return brokers, redis, bindir
+
+
+def private_stack(workdir):
+    """A private local stack (deploy/local/stack up) in workdir/stack on free
+    ports; its exports (ARREARS_KAFKA_BROKERS, ARREARS_REDIS_URL) are put
+    in os.environ. Returns the env to give stack_down. Fails the run when
+    the stack does not start."""
+    env = dict(os.environ, ARREARS_STACK_DIR=os.path.join(workdir, "stack"),
+               ARREARS_STACK_KAFKA_PORT=str(free_port()),
+               ARREARS_STACK_CONTROLLER_PORT=str(free_port()),
+               ARREARS_STACK_REDIS_PORT=str(free_port()))
+    r = subprocess.run([os.path.join(REPO, "deploy", "local", "stack"), "up"], env=env,
+                       capture_output=True, text=True, cwd=REPO)
+    if r.returncode:
+        fail("deploy/local/stack up:\n" + r.stderr[-3000:])
+    for line in r.stdout.splitlines():
+        if line.startswith("export ") and "=" in line:
+            k, v = line[len("export "):].split("=", 1)
+            os.environ[k] = env[k] = v.strip("'\"")
+    return env
+
+
+def stack_down(env):
+    """Stops a stack private_stack started (env None: nothing to do)."""
+    if env is not None:
+        subprocess.run([os.path.join(REPO, "deploy", "local", "stack"), "down"], env=env,
+                       capture_output=True, cwd=REPO)
 
 
 def create_topics(bindir, prefix, partitions=6, brokers=None):
