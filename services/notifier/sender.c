@@ -21,6 +21,7 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "clock.h"
 #include "retry.h"
 
 typedef struct xfer {
@@ -82,11 +83,7 @@ ntf_sender *ntf_sender_new(const ntf_sender_opts *o, char *errstr, size_t errlen
     curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS,
                       (long)(o->max_connections > 0 ? o->max_connections : 256));
     pthread_mutex_init(&s->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    cm_mono_cond_init(&s->cv);
     if (pthread_create(&s->thread, NULL, sender_main, s) != 0) {
         snprintf(errstr, errlen, "cannot start the sender thread");
         curl_multi_cleanup(s->multi);
@@ -419,10 +416,7 @@ int ntf_sender_run(ntf_sender *s, int wait_ms, ntf_send_done_fn done, void *opaq
     pthread_mutex_lock(&s->mu);
     if (!s->out_head && wait_ms > 0 && s->inflight > 0) {
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += (long)wait_ms * 1000000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
+        cm_mono_deadline(wait_ms, &ts);
         while (!s->out_head)
             if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) != 0)
                 break;
