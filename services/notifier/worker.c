@@ -50,6 +50,7 @@ typedef enum {
     J_WAIT_CLAIM,
     J_READY,
     J_INFLIGHT,
+    J_GATE, /* an email at its gate: recording its point of no return */
     J_BACKOFF,
     J_OUTCOME,
     J_PUBLISH,
@@ -79,6 +80,8 @@ typedef struct job {
     int committed; /* ... and that transaction committed */
     char last_error[256];
     long last_status;
+    ntf_gate gate;    /* J_GATE: the transfer waiting */
+    int gate_refused; /* the gate was closed: the transfer's failure means "claim lost" */
 } job;
 
 typedef struct provider {
@@ -326,6 +329,32 @@ static void claimed(ntf_worker *w, job *j, int64_t now)
     j->st = J_READY;
 }
 
+/* A previous owner died past this email's gate: the server may hold the
+ * message, so it is not sent again. The answer is contact.sent with
+ * provider_status "unconfirmed" (and the Message-ID it carried). */
+static void unconfirmed(ntf_worker *w, job *j, int64_t now)
+{
+    char err[512];
+    j->claim_ms = now;
+    if (!j->has_req) {
+        const ntf_tenant_cfg *tc = ntf_config_tenant(w->o.cfg, j->cmd.c.tenant);
+        if (ntf_message_build(tc, w->o.tpl, &j->cmd, cm_clock_now_ms(), &j->req, err, sizeof err) ==
+            0) {
+            cm_strlcpy(j->out.message_id, j->req.message_id, sizeof j->out.message_id);
+            ntf_request_free(&j->req);
+        }
+    } else {
+        ntf_request_free(&j->req);
+        j->has_req = 0;
+    }
+    cm_log_warn("%s: an owner died after its email's point of no return; answered as sent "
+                "(unconfirmed), not sent again",
+                j->cmd.c.command_id);
+    j->out.sent = 1;
+    cm_strlcpy(j->out.provider_status, "unconfirmed", sizeof j->out.provider_status);
+    j->st = J_OUTCOME;
+}
+
 static void redis_failed(ntf_worker *w)
 {
     w->redis_hold_ms = cm_mono_ms() + 250;
@@ -350,6 +379,18 @@ static void on_done(void *opaque, const ntf_send_result *r)
 {
     ntf_worker *w = opaque;
     job *j = r->tag;
+    if (r->at_gate) { /* not done: the next Redis batch records the gate */
+        j->gate = r->gate;
+        j->st = J_GATE;
+        return;
+    }
+    if (j->gate_refused) { /* aborted at the gate: another owner has it */
+        j->gate_refused = 0;
+        cm_log_warn("claim on %s lost before its email's point of no return; claiming again",
+                    j->cmd.c.command_id);
+        j->st = J_CLAIM;
+        return;
+    }
     int64_t now = cm_mono_ms();
     int is_smtp = j->cmd.c.channel == CT_CH_EMAIL;
     provider *pv = &w->prov[channel_idx(j)];
@@ -701,7 +742,7 @@ static void commit_now(ntf_worker *w)
 
 /* ---- Redis: every step of an iteration in one pipeline -------------------- */
 
-typedef enum { OP_CLAIM, OP_RECORD, OP_MARK, OP_REFRESH } opkind;
+typedef enum { OP_CLAIM, OP_RECORD, OP_MARK, OP_REFRESH, OP_GATE } opkind;
 typedef struct pending_op {
     job *j;
     int op;
@@ -717,6 +758,9 @@ static void on_claim(ntf_worker *w, job *j, ntf_claim_res *res, int64_t now)
     case NTF_CLAIM_DONE:
         cm_metric_add(w->m[CT_M_NOTIFIER_REPLAYED], 1);
         j->st = J_DONE;
+        break;
+    case NTF_CLAIM_UNCONFIRMED:
+        unconfirmed(w, j, now);
         break;
     case NTF_CLAIM_REPUBLISH:
         cm_metric_add(w->m[CT_M_NOTIFIER_REPUBLISHED], 1);
@@ -774,9 +818,10 @@ static void on_refresh(job *j, int ours, int64_t now)
 }
 
 /* While Redis works on a batch: transfers finished are collected and
- * ready jobs started. Touches only INFLIGHT, READY and BACKOFF jobs, which
- * the batch's results (claim, record, mark) do not; a refresh result for
- * a job started meanwhile is handled by on_refresh like any other. */
+ * ready jobs started. Touches only INFLIGHT, GATE, READY and BACKOFF jobs,
+ * which the batch's results (claim, record, mark) do not; a refresh result
+ * for a job started meanwhile is handled by on_refresh like any other, and
+ * a gate result for a transfer that ended meanwhile is ignored. */
 static void redis_idle(void *opaque)
 {
     ntf_worker *w = opaque;
@@ -830,6 +875,10 @@ static void do_redis(ntf_worker *w, int64_t now)
             /* fall through */
         case J_CLAIM:
             op = ntf_claims_add_claim(c, j->cmd.c.command_id);
+            break;
+        case J_GATE:
+            op = ntf_claims_add_gate(c, j->cmd.c.command_id);
+            kind = OP_GATE;
             break;
         case J_READY:
         case J_INFLIGHT:
@@ -894,6 +943,17 @@ static void do_redis(ntf_worker *w, int64_t now)
             rc = ntf_claims_refresh_result(c, ops[i].op, err, sizeof err);
             if (rc >= 0)
                 on_refresh(j, rc, now);
+            break;
+        case OP_GATE:
+            rc = ntf_claims_gate_result(c, ops[i].op, err, sizeof err);
+            if (rc >= 0 && j->st == J_GATE) { /* else it ended meanwhile (timeout) */
+                ntf_sender_gate(w->o.sender, j->gate, rc);
+                if (rc)
+                    j->claim_ms = now;
+                else
+                    j->gate_refused = 1;
+                j->st = J_INFLIGHT;
+            }
             break;
         }
         if (rc < 0 && !errors++)
@@ -977,6 +1037,7 @@ static int64_t plan_wait(ntf_worker *w, int64_t now, int64_t wake)
         job *j = w->jobs[i];
         switch (j->st) {
         case J_CLAIM:
+        case J_GATE:
         case J_OUTCOME:
         case J_MARK:
             if (now >= w->redis_hold_ms)
@@ -1115,7 +1176,8 @@ void ntf_worker_drain(ntf_worker *w, int64_t deadline_ms)
         int busy = w->txn_open || w->committing;
         for (size_t i = 0; i < w->njobs; i++) {
             jstate st = w->jobs[i]->st;
-            if (st == J_INFLIGHT || st == J_OUTCOME || st == J_PUBLISHING || st == J_MARK)
+            if (st == J_INFLIGHT || st == J_GATE || st == J_OUTCOME || st == J_PUBLISHING ||
+                st == J_MARK)
                 busy = 1;
         }
         if (!busy)
