@@ -10,7 +10,11 @@
  * owned by the caller and untouched until its result has been taken.
  * Easy handles are pooled (curl_easy_reset), and CURLMOPT_MAXCONNECTS
  * sizes the shared connection cache so a steady stream to one provider
- * reuses its keep-alive connections. */
+ * reuses its keep-alive connections. An SMTP transfer pauses before its
+ * last body byte (CURL_READFUNC_PAUSE) and reports itself at its gate
+ * with the results; the pipeline opens the gate through the same request
+ * list, and this thread resumes it (curl_easy_pause, which only the
+ * thread driving the multi handle may call). */
 #include "sender.h"
 
 #include <curl/curl.h>
