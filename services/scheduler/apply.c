@@ -1035,6 +1035,7 @@ static void pend_push(sch_ctx *c, sch_rec *pend, json_t *ev)
         pend->u.pend.add = json_array();
     json_array_append(pend->u.pend.add, ev);
     pend->dirty = 1;
+    pend->gcp = c->part + 1; /* its purge member's partition (retention.h) */
     c->pended++;
 }
 
@@ -2321,7 +2322,17 @@ static void log_response(sch_ctx *c, sch_rec *cust, const ct_event *e)
 int sch_apply_event(sch_ctx *c, const sch_event *se, int part, char *errstr, size_t errlen)
 {
     pick_policy(c, se->ev.tenant);
+    c->part = part;
     int rc = apply_inner(c, se, part, 0, errstr, errlen);
+    /* the partition of the purge members of what the event wrote
+     * (retention.h): a payment, and its waiting lists */
+    const char *pid = payment_of(&se->ev), *iid = invoice_of(&se->ev);
+    sch_rec *gr[3] = {pid ? have(c, 'p', se->ev.tenant, pid) : NULL,
+                      pid ? have(c, 'r', se->ev.tenant, pid) : NULL,
+                      iid ? have(c, 'q', se->ev.tenant, iid) : NULL};
+    for (int k = 0; k < 3; k++)
+        if (gr[k] && gr[k]->dirty && part >= 0)
+            gr[k]->gcp = part + 1;
     if (rc >= 0) {
         sch_rec *cust = have(c, 'c', se->ev.tenant, se->ev.customer_id);
         if (cust && cust->u.cust.plan.id[0] && plan_settle(c, cust) < 0)

@@ -11,7 +11,9 @@
  *   P q:<tenant>/<invoice_id>    list  events kept for a not yet known invoice
  *   P k:<tenant>/<customer_id>   string the customer's contact (compact JSON)
  *   P r:<tenant>/<payment_id>    list  a reversal kept for a not yet known payment
- *   P due:<partition>            zset  member <tenant>/<invoice_id>, score = due ms
+ *   P due:<partition>            zset  member <tenant>/<invoice_id>, score = due ms;
+ *                                      and purge members <tenant>/\x1e<k><id> of
+ *                                      i:, p:, q:, r: records (retention.h)
  *   P ob:<partition>:<round>     hash  an outbox round: command id -> record
  *                                      ("<topic>\n<key>\n<payload>"), written
  *                                      with a TTL before the commit, made
@@ -200,6 +202,11 @@ typedef struct sch_rec {
     int loaded, exists, dirty;
     long long ver;
     char tenant[CT_TENANT_MAX + 1], id[SCH_ID_LEN];
+    /* retention (retention.h): its purge member was due this round
+     * (gc_due); an invoice's own timer was due (fire_due); the partition
+     * + 1 of its purge member (0 unknown; an invoice uses its part); to be
+     * deleted by the commit (gone) */
+    int gc_due, fire_due, gcp, gone;
     union {
         sch_inv inv;
         sch_cust cust;
