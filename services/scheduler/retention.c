@@ -116,11 +116,15 @@ static void expired(sch_ctx *c, const sch_rec *r, json_t *ev)
              "%s %s not known within ARREARS_SCHEDULER_CLOSED_RETENTION of the first event "
              "held for it (it never came, or it was closed and purged)",
              sch_gc_kind(c->prefix, r) == 'r' ? "payment" : "invoice", r->id);
-    cm_log_fields(CM_LOG_WARN,
-                  json_pack("{s:s,s:s,s:s?,s:s?,s:s?,s:I,s:s,s:s}", "tenant", r->tenant,
-                            "waiting_for", r->id, "type", type, "id", id, "payment_id", pid,
-                            "amount_minor", amt, "reason", "retention_expired", "error", reason),
-                  "held event expired");
+    json_t *f = json_pack("{s:s,s:s,s:s?,s:s,s:s}", "tenant", r->tenant, "waiting_for", r->id,
+                          "type", type, "reason", "retention_expired", "error", reason);
+    if (f && id)
+        json_object_set_new(f, "id", json_string(id));
+    if (f && pid)
+        json_object_set_new(f, "payment_id", json_string(pid));
+    if (f && amt > 0)
+        json_object_set_new(f, "amount_minor", json_integer(amt));
+    cm_log_fields(CM_LOG_WARN, f, "held event expired");
     c->expired++;
 }
 
