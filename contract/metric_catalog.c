@@ -70,6 +70,9 @@ static const row rows[CT_M_COUNT] = {
     [CT_M_SCHEDULER_EXPIRED] =
         COUNTER(SCHEDULER, "arrears_scheduler_expired_total",
                 "held events dropped: their invoice or payment was not known within the retention"),
+    [CT_M_SCHEDULER_LATE] =
+        COUNTER(SCHEDULER, "arrears_scheduler_late_total",
+                "events about an invoice or payment purged after the retention: not applied"),
     [CT_M_SCHEDULER_KEPT] = COUNTER(SCHEDULER, "arrears_scheduler_promises_total{outcome=\"kept\"}",
                                     "promises to pay decided"),
     [CT_M_SCHEDULER_BROKEN] =

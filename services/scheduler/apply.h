@@ -74,6 +74,7 @@ typedef struct sch_ctx {
     int64_t retention;
     int part;
     long long purged, expired; /* records deleted, held events dropped with them */
+    long long late;            /* events about a purged record, answered (retention.h) */
     /* counters for metrics and tests */
     long long applied, ignored, pended, fired, skipped, deferred, kept, broken;
     /* money events published: fee_charged, fee_waived, interest_claimed, settled */

@@ -125,6 +125,8 @@ int sch_engine_apply(sch_engine *e, const sch_event *evs, const int *parts, size
         }
         int cr = ok ? e->store.commit(e->store.be, &c, errstr, errlen) : -1;
         if (cr == 0) {
+            add(e->m[CT_M_SCHEDULER_LATE], c.late);
+            e->late_total += c.late;
             add(e->m[CT_M_SCHEDULER_KEPT], c.kept);
             add(e->m[CT_M_SCHEDULER_PLAN_COMPLETED], c.plans_completed);
             add(e->m[CT_M_SCHEDULER_PLAN_BROKEN], c.plans_broken);
@@ -380,7 +382,10 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
      * this round's steps */
     if (e->store.load(e->store.be, m, errstr, errlen) < 0)
         goto cleanup;
-    sch_purge_round(&c);
+    if (sch_purge_round(&c) < 0) {
+        snprintf(errstr, errlen, "out of memory");
+        goto cleanup;
+    }
     int cr = e->store.commit(e->store.be, &c, errstr, errlen);
     if (cr == 1) { /* someone else advanced these invoices: publish nothing */
         add(e->m[CT_M_SCHEDULER_CONFLICTS], 1);

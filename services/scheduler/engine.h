@@ -75,7 +75,7 @@ typedef struct sch_engine {
      * are purged this long after their last change on the service clock
      * (ms; 0 keeps them for ever); records purged, held events expired */
     int64_t retention;
-    long long purged_total, expired_total;
+    long long purged_total, expired_total, late_total; /* late: about a purged record */
 } sch_engine;
 
 /* Rebalance hook for cm_kafka_consumer_new (opaque = the engine). */

@@ -103,6 +103,37 @@ int64_t sch_gc_score(const sch_rec *r, int64_t now, int64_t retention)
     }
 }
 
+int sch_gc_tomb_has(const char *list, char kind, const char *id)
+{
+    size_t il = strlen(id);
+    for (const char *p = list; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t l = comma ? (size_t)(comma - p) : strlen(p);
+        if (l == il + 2 && p[0] == kind && p[1] == ':' && !memcmp(p + 2, id, il))
+            return 1;
+        p = comma ? comma + 1 : p + l;
+    }
+    return 0;
+}
+
+int sch_gc_late(sch_ctx *c, const sch_rec *cust, const ct_event *e, char kind, const char *id)
+{
+    if (!cust || !sch_gc_tomb_has(cust->u.cust.purged, kind, id))
+        return 0;
+    char reason[400];
+    snprintf(reason, sizeof reason,
+             "%s %s was closed and purged after ARREARS_SCHEDULER_CLOSED_RETENTION; the event "
+             "is not applied to it",
+             kind == 'p' ? "payment" : "invoice", id);
+    cm_log_fields(CM_LOG_WARN,
+                  json_pack("{s:s,s:s?,s:s?,s:s,s:s,s:s}", "tenant", e->tenant, "type",
+                            e->type_name, "id", e->id, kind == 'p' ? "payment_id" : "invoice_id",
+                            id, "reason", "purged_after_retention", "error", reason),
+                  "event about a purged record");
+    c->late++;
+    return 1;
+}
+
 /* Logs one held event of a waiting list deleted after the retention. */
 static void expired(sch_ctx *c, const sch_rec *r, json_t *ev)
 {
@@ -128,7 +159,19 @@ static void expired(sch_ctx *c, const sch_rec *r, json_t *ev)
     c->expired++;
 }
 
-void sch_purge_round(sch_ctx *c)
+/* Notes r (a purged invoice or payment) in its debtor's ring "pg". */
+static int remember(sch_ctx *c, const sch_rec *r)
+{
+    const char *cu = r->type == SCH_T_INV ? r->u.inv.customer : r->u.pay.customer;
+    char key[512], entry[SCH_ID_LEN + 4];
+    if (!cu[0])
+        return 0;
+    sch_key(key, sizeof key, c->prefix, 'c', r->tenant, cu);
+    snprintf(entry, sizeof entry, "%c:%s,", r->type == SCH_T_INV ? 'i' : 'p', r->id);
+    return json_array_append_new(c->appends, json_pack("[sssi]", key, "pg", entry, SCH_PURGED_N));
+}
+
+int sch_purge_round(sch_ctx *c)
 {
     size_t n = sch_map_count(c->map);
     for (size_t i = 0; i < n; i++) {
@@ -150,8 +193,11 @@ void sch_purge_round(sch_ctx *c)
         }
         cm_log_debug("purged %s: kept ARREARS_SCHEDULER_CLOSED_RETENTION after its last change",
                      r->key);
+        if ((r->type == SCH_T_INV || r->type == SCH_T_PAY) && remember(c, r) < 0)
+            return -1;
         r->gone = 1;
         r->dirty = 1;
         c->purged++;
     }
+    return 0;
 }

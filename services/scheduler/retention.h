@@ -15,7 +15,11 @@
  * invoice without a pending action, a payment and a waiting list are
  * deleted (gone), an invoice open again keeps living and its member goes.
  * Every event a waiting list still holds is logged as expired, naming the
- * invoice or payment and the rule; never silent.
+ * invoice or payment and the rule; never silent. A purged invoice or
+ * payment is noted in its debtor's ring "pg" (the last SCH_PURGED_N, a
+ * bounded append of the commit): a later event about it is answered at
+ * once (sch_gc_late) -- not applied, logged, counted -- rather than held;
+ * one that fell out of the ring is held, and expires as above.
  *
  * Ownership: the functions fill caller buffers; nothing is allocated. */
 #ifndef SCH_RETENTION_H
@@ -63,10 +67,25 @@ int sch_gc_decide(const sch_rec *r);
  * event; 0 when retention is 0 (kept for ever) or r is gone. */
 int64_t sch_gc_score(const sch_rec *r, int64_t now, int64_t retention);
 
+/* The records purged a debtor remembers (its "pg" ring), so that a late
+ * event about one is answered at once instead of waiting for a record
+ * that will not come back. */
+#define SCH_PURGED_N 16
+
+/* 1 when the ring list ("i:I-1,p:P-1,"; NULL none) holds kind:id. */
+int sch_gc_tomb_has(const char *list, char kind, const char *id);
+
+/* An event e about the record kind:id ('i' invoice, 'p' payment), not
+ * stored: when cust remembers it purged, the event is answered here --
+ * logged (warn) naming the record and the rule, counted in c->late -- and
+ * 1 is returned (the caller does not apply or hold it); else 0. */
+int sch_gc_late(sch_ctx *c, const sch_rec *cust, const ct_event *e, char kind, const char *id);
+
 /* Decides every record of the round whose purge member was due (gc_due),
- * marking the deleted ones gone (and dirty). Logs (warn) each event a
- * deleted waiting list held, with its reason; counts c->purged,
- * c->expired. */
-void sch_purge_round(sch_ctx *c);
+ * marking the deleted ones gone (and dirty) and a deleted invoice or
+ * payment in its debtor's ring. Logs (warn) each event a deleted waiting
+ * list held, with its reason; counts c->purged, c->expired. -1 out of
+ * memory. */
+int sch_purge_round(sch_ctx *c);
 
 #endif

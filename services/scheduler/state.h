@@ -6,7 +6,8 @@
  *                                      by 0x1f (ids never hold control chars),
  *                                      version first; trailing defaults dropped
  *   P c:<tenant>/<customer_id>   hash  customer: contact, zone, holds,
- *                                      open invoices (o:<id>), credit (u:<payment>)
+ *                                      open invoices (o:<id>), credit (u:<payment>),
+ *                                      the last records purged (pg, retention.h)
  *   P p:<tenant>/<payment_id>    hash  payment: allocations, reversed flag
  *   P q:<tenant>/<invoice_id>    list  events kept for a not yet known invoice
  *   P k:<tenant>/<customer_id>   string the customer's contact (compact JSON)
@@ -173,6 +174,9 @@ typedef struct sch_cust {
         char *ref, *invoices;
     } esc;
     char *responses;    /* the response log "rl" (escalate.h; owned; NULL none) */
+    char *purged;       /* "pg": the debtor's last SCH_PURGED_N records purged after the
+                         * retention, "i:<invoice>,p:<payment>," oldest first (owned; NULL
+                         * none; retention.h) */
     sch_strlist open;   /* open invoice ids */
     sch_credit *credit; /* unallocated payments */
     int ncredit, capcredit;

@@ -309,6 +309,7 @@ static void write_cust(sch_ops *a, sch_rec *r)
     hw_s(&w, "es", esc);
     free(esc);
     hw_s(&w, "rl", c->responses);
+    hw_s(&w, "pg", c->purged);
     for (int i = 0; i < c->added.n; i++)
         hw_s(&w, c->added.v[i], "1");
     for (int i = 0; i < c->ncredit; i++) {
@@ -576,6 +577,18 @@ oom:
     return -1;
 }
 
+size_t sch_ring_keep(const char *s, size_t len, long long max)
+{
+    long long n = 0;
+    for (size_t k = 0; k < len; k++)
+        n += s[k] == ',';
+    size_t from = 0;
+    for (; n > max && max >= 0 && from < len; from++)
+        if (s[from] == ',')
+            n--;
+    return from;
+}
+
 /* One ZADD (score != 0) or ZREM of a purge member in P due:<part>. */
 static void purge_op(sch_ops *a, const sch_ctx *c, int part, int64_t score, const char *member)
 {
@@ -688,9 +701,12 @@ int sch_ops_build(sch_ctx *c, const sch_rounds *r, sch_ops *a)
     write_purge_members(a, c);
     for (size_t i = 0; i < json_array_size(c->appends); i++) {
         json_t *op = json_array_get(c->appends, i);
-        push(a, "a");
+        int ring = json_array_size(op) > 3; /* [key, field, suffix, max] */
+        push(a, ring ? "A" : "a");
         for (int k = 0; k < 3; k++)
             push(a, json_string_value(json_array_get(op, (size_t)k)));
+        if (ring)
+            pushll(a, json_integer_value(json_array_get(op, 3)));
     }
     for (size_t k = 0; k < np && !a->oom; k++) {
         char set[200];

@@ -3,7 +3,8 @@
  * issue 18): the pure decisions, then a ledger through the engine the
  * service runs (sch_engine_apply, sch_engine_fire) over the memory store,
  * with every instant worked by hand from the rule "purged retention after
- * the record's last change; a waiting list after its first event". */
+ * the record's last change; a waiting list after its first event", and
+ * the answer to a late event about a purged record. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,7 @@
 #include "../../services/scheduler/engine.h"
 #include "../../services/scheduler/retention.h"
 #include "../../services/scheduler/store.h"
+#include "scheduler_engine_test.h"
 #include "clock.h"
 
 #define DAY 86400000LL
@@ -63,6 +65,23 @@ static void test_member(void **state)
     /* a tenant that does not fit the caller's buffer */
     assert_int_equal(sch_gc_parse("acme/\x1eiI-1", 10, t, 3, &k, id, sizeof id), -1);
     assert_int_equal(sch_gc_member(m, 8, "acme", 'i', "I-1"), -1);
+}
+
+static void test_ring(void **state)
+{
+    (void)state;
+    /* the last max entries of "e,e,...,": where they start */
+    assert_int_equal(sch_ring_keep("a,b,c,", 6, 3), 0);
+    assert_int_equal(sch_ring_keep("a,b,c,", 6, 2), 2);  /* "b,c," */
+    assert_int_equal(sch_ring_keep("a,bb,c,", 7, 1), 5); /* "c," */
+    assert_int_equal(sch_ring_keep("a,b,c,", 6, 0), 6);  /* "" */
+    assert_int_equal(sch_ring_keep("", 0, 16), 0);
+    assert_true(sch_gc_tomb_has("p:P-1,i:I-1,", 'i', "I-1"));
+    assert_true(sch_gc_tomb_has("p:P-1,i:I-1,", 'p', "P-1"));
+    assert_false(sch_gc_tomb_has("p:P-1,i:I-1,", 'p', "I-1")); /* kind matters */
+    assert_false(sch_gc_tomb_has("i:I-10,", 'i', "I-1"));      /* whole ids */
+    assert_false(sch_gc_tomb_has("i:I-1,", 'i', "I-"));
+    assert_false(sch_gc_tomb_has(NULL, 'i', "I-1"));
 }
 
 static void test_decide_and_score(void **state)
@@ -116,29 +135,12 @@ static void test_decide_and_score(void **state)
 
 /* ---- a ledger through the engine over the memory store ---- */
 
-static int64_t clk;
-static int64_t now_fn(void)
-{
-    return clk;
-}
 static int pub(void *o, char topic, const char *key, const char *id, const char *payload,
                size_t len, char *errstr, size_t errlen)
 {
     (void)o, (void)topic, (void)key, (void)id, (void)payload, (void)len, (void)errstr, (void)errlen;
     return 0;
 }
-static int flush(void *o, char *errstr, size_t errlen)
-{
-    (void)o, (void)errstr, (void)errlen;
-    return 0;
-}
-static int inflight(void *o, int *failed)
-{
-    (void)o;
-    *failed = 0;
-    return 0;
-}
-
 static int64_t at(const char *s)
 {
     int64_t ms;
@@ -155,7 +157,7 @@ static void apply(sch_engine *e, const char *json)
     static int seq;
     char id[32];
     snprintf(id, sizeof id, "e%d", ++seq);
-    cm_time_format_rfc3339(clk, t, sizeof t);
+    cm_time_format_rfc3339(eng_clock, t, sizeof t);
     json_object_set_new(ev, "time", json_string(t));
     json_object_set_new(ev, "id", json_string(id));
     sch_event se;
@@ -165,32 +167,6 @@ static void apply(sch_engine *e, const char *json)
     if (sch_engine_apply(e, &se, &part, 1, err, sizeof err) < 0)
         fail_msg("apply: %s", err);
     json_decref(ev);
-}
-
-/* Fires every timer due up to until, each round at its own instant. */
-static void fire_until(sch_engine *e, int64_t until)
-{
-    char err[512];
-    for (;;) {
-        int part = 0, cnt = 0;
-        int64_t nd = INT64_MAX;
-        sch_map *m = sch_map_new();
-        assert_non_null(m);
-        if (e->store.peek(e->store.be, e->prefix, &part, 1, INT64_MIN, 0, m, &cnt, &nd, err,
-                          sizeof err) < 0)
-            fail_msg("peek: %s", err);
-        sch_map_free(m);
-        if (nd == INT64_MAX || nd > until)
-            break;
-        if (nd > clk)
-            clk = nd;
-        int more = 1;
-        while (more)
-            if (sch_engine_fire(e, &more, err, sizeof err) < 0)
-                fail_msg("fire: %s", err);
-    }
-    if (until > clk)
-        clk = until;
 }
 
 /* 1 when the record of kind k ('i', 'p', 'q', 'r') id is stored. */
@@ -212,6 +188,38 @@ static int stored(sch_engine *e, char k, const char *id)
     return x;
 }
 
+/* A field of the debtor C-1's hash, as stored ("" when absent). */
+static const char *cust_field(sch_engine *e, const char *field)
+{
+    static char out[512];
+    char key[512], err[256];
+    sch_key(key, sizeof key, e->prefix, 'c', "acme", "C-1");
+    sch_map *m = sch_map_new();
+    sch_rec *r = sch_map_add(m, key, SCH_T_CUST, "acme", "C-1");
+    assert_non_null(r);
+    if (e->store.load(e->store.be, m, err, sizeof err) < 0)
+        fail_msg("load: %s", err);
+    out[0] = 0;
+    if (!strcmp(field, "pg") && r->u.cust.purged)
+        snprintf(out, sizeof out, "%s", r->u.cust.purged);
+    for (int k = 0; k < r->u.cust.ncredit; k++)
+        if (!strncmp(field, "u:", 2) && !strcmp(r->u.cust.credit[k].pid, field + 2))
+            snprintf(out, sizeof out, "%s:%lld", r->u.cust.credit[k].currency,
+                     (long long)r->u.cust.credit[k].amount);
+    sch_map_free(m);
+    return out;
+}
+static const char *ring(sch_engine *e)
+{
+    return cust_field(e, "pg");
+}
+static const char *credit(sch_engine *e, const char *pid)
+{
+    char f[64];
+    snprintf(f, sizeof f, "u:%s", pid);
+    return cust_field(e, f);
+}
+
 #define EV(type, data)                                                                             \
     "{\"v\":1,\"id\":\"x\",\"source\":\"billing\",\"type\":\"" type                                \
     "\",\"tenant\":\"acme\",\"time\":\"2026-03-01T00:00:00.000Z\",\"customer_id\":\"C-1\","        \
@@ -226,15 +234,15 @@ static void ledger(sch_engine *e, sch_policy *pol, sch_store *st, int64_t retent
     e->pol = pol;
     e->store = *st;
     e->fire_batch = 1000;
-    e->now = now_fn;
+    e->now = eng_now;
     e->next_due = INT64_MAX;
     e->owned[0] = 1;
     e->retention = retention;
-    e->sink = (sch_sink){pub, flush, inflight, NULL};
+    e->sink = (sch_sink){pub, eng_flush, eng_inflight, NULL};
     snprintf(e->prefix, sizeof e->prefix, "rt:");
     /* 2026-03-01: the debtor, and I-1 (1000 EUR cents, due 2026-06-01,
      * so no step of the ladder is due before it is voided) */
-    clk = at("2026-03-01T00:00:00Z");
+    eng_clock = at("2026-03-01T00:00:00Z");
     apply(e, EV("customer.upserted",
                 "{\"name\":\"N\",\"email\":\"c@x.test\",\"timezone\":\"Europe/London\","
                 "\"locale\":\"en-GB\",\"country\":\"GB\",\"channels\":[\"email\"],"
@@ -244,13 +252,13 @@ static void ledger(sch_engine *e, sch_policy *pol, sch_store *st, int64_t retent
                 "\"amount_minor\":1000,\"issued_on\":\"2026-03-01\",\"due_on\":\"2026-06-01\","
                 "\"customer_id\":\"C-1\"}"));
     /* 2026-03-02: P-1 pays 400 of it (its last change: purged 04-01) */
-    fire_until(e, at("2026-03-02T00:00:00Z"));
+    eng_fire_until(e, at("2026-03-02T00:00:00Z"));
     apply(e, EV("payment.received",
                 "{\"payment_id\":\"P-1\",\"currency\":\"EUR\",\"amount_minor\":400,"
                 "\"received_on\":\"2026-03-02\",\"allocations\":[{\"invoice_id\":\"I-1\","
                 "\"amount_minor\":400}],\"customer_id\":\"C-1\"}"));
     /* 2026-03-05: I-1 voided (closed, nothing left to fire: purged 04-04) */
-    fire_until(e, at("2026-03-05T00:00:00Z"));
+    eng_fire_until(e, at("2026-03-05T00:00:00Z"));
     apply(e, EV("invoice.voided", "{\"invoice_id\":\"I-1\",\"customer_id\":\"C-1\"}"));
 }
 
@@ -273,44 +281,59 @@ static void test_ledger_30d(void **state)
     sch_store st;
     ledger(&e, &pol, &st, 30 * DAY);
     /* P-1 written 2026-03-02T00:00Z + 30 d = 2026-04-01T00:00Z */
-    fire_until(&e, at("2026-04-01T00:00:00Z") - 1);
+    eng_fire_until(&e, at("2026-04-01T00:00:00Z") - 1);
     assert_true(stored(&e, 'p', "P-1"));
     assert_true(stored(&e, 'i', "I-1"));
-    fire_until(&e, at("2026-04-01T00:00:00Z"));
+    eng_fire_until(&e, at("2026-04-01T00:00:00Z"));
     assert_false(stored(&e, 'p', "P-1"));
     assert_true(stored(&e, 'i', "I-1"));
     assert_int_equal(e.purged_total, 1);
     /* I-1 voided 2026-03-05T00:00Z + 30 d = 2026-04-04T00:00Z */
-    fire_until(&e, at("2026-04-04T00:00:00Z") - 1);
+    eng_fire_until(&e, at("2026-04-04T00:00:00Z") - 1);
     assert_true(stored(&e, 'i', "I-1"));
-    fire_until(&e, at("2026-04-04T00:00:00Z"));
+    eng_fire_until(&e, at("2026-04-04T00:00:00Z"));
     assert_false(stored(&e, 'i', "I-1"));
     assert_int_equal(e.purged_total, 2);
     assert_int_equal(e.expired_total, 0);
 
-    /* 2026-04-10: a late payment for the purged I-1 and a reversal of a
-     * payment never seen: held (the scheduler cannot tell purged from not
-     * yet come), each list from its first event: 2026-05-10T00:00Z */
-    fire_until(&e, at("2026-04-10T00:00:00Z"));
+    /* the debtor remembers both, in the order purged */
+    assert_string_equal(ring(&e), "p:P-1,i:I-1,");
+
+    /* 2026-04-10: a copy of P-1, a late payment P-2 for the purged I-1, a
+     * reversal of the purged P-1: each answered at once, not applied
+     * (late); P-2's 300, allocated to nothing open, is the debtor's
+     * credit, and its own record is written (purged 2026-05-10). A
+     * reversal of P-9, never seen and not remembered, is held (r:P-9)
+     * from 2026-04-10: it expires 2026-05-10T00:00Z. */
+    eng_fire_until(&e, at("2026-04-10T00:00:00Z"));
+    apply(&e, EV("payment.received",
+                 "{\"payment_id\":\"P-1\",\"currency\":\"EUR\",\"amount_minor\":400,"
+                 "\"received_on\":\"2026-03-02\",\"allocations\":[{\"invoice_id\":\"I-1\","
+                 "\"amount_minor\":400}],\"customer_id\":\"C-1\"}"));
+    assert_false(stored(&e, 'p', "P-1")); /* not applied again */
     apply(&e, EV("payment.received",
                  "{\"payment_id\":\"P-2\",\"currency\":\"EUR\",\"amount_minor\":300,"
                  "\"received_on\":\"2026-04-10\",\"allocations\":[{\"invoice_id\":\"I-1\","
                  "\"amount_minor\":300}],\"customer_id\":\"C-1\"}"));
     apply(&e, EV("payment.reversed",
+                 "{\"payment_id\":\"P-1\",\"reason\":\"x\",\"customer_id\":\"C-1\"}"));
+    apply(&e, EV("payment.reversed",
                  "{\"payment_id\":\"P-9\",\"reason\":\"x\",\"customer_id\":\"C-1\"}"));
-    assert_true(stored(&e, 'q', "I-1"));
-    assert_true(stored(&e, 'r', "P-9"));
-    assert_true(stored(&e, 'p', "P-2"));
-    fire_until(&e, at("2026-05-10T00:00:00Z") - 1);
-    assert_true(stored(&e, 'q', "I-1"));
-    assert_int_equal(e.expired_total, 0);
-    fire_until(&e, at("2026-05-10T00:00:00Z"));
-    /* q:I-1 (its held allocation of P-2), r:P-9 (the reversal) and p:P-2 */
+    assert_int_equal(e.late_total, 3);
     assert_false(stored(&e, 'q', "I-1"));
+    assert_false(stored(&e, 'i', "I-1"));
+    assert_true(stored(&e, 'p', "P-2"));
+    assert_true(stored(&e, 'r', "P-9"));
+    assert_string_equal(credit(&e, "P-2"), "EUR:300");
+    eng_fire_until(&e, at("2026-05-10T00:00:00Z") - 1);
+    assert_true(stored(&e, 'r', "P-9"));
+    assert_int_equal(e.expired_total, 0);
+    eng_fire_until(&e, at("2026-05-10T00:00:00Z"));
     assert_false(stored(&e, 'r', "P-9"));
     assert_false(stored(&e, 'p', "P-2"));
-    assert_int_equal(e.purged_total, 5);
-    assert_int_equal(e.expired_total, 2);
+    assert_int_equal(e.purged_total, 4);
+    assert_int_equal(e.expired_total, 1);
+    assert_string_equal(ring(&e), "p:P-1,i:I-1,p:P-2,");
     done(&e, &pol, &st);
 }
 
@@ -321,7 +344,7 @@ static void test_ledger_none(void **state)
     sch_policy pol;
     sch_store st;
     ledger(&e, &pol, &st, 0); /* none: kept for ever, as before issue 18 */
-    fire_until(&e, at("2027-03-01T00:00:00Z"));
+    eng_fire_until(&e, at("2027-03-01T00:00:00Z"));
     assert_true(stored(&e, 'p', "P-1"));
     assert_true(stored(&e, 'i', "I-1"));
     assert_int_equal(e.purged_total, 0);
@@ -331,11 +354,9 @@ static void test_ledger_none(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse),
-        cmocka_unit_test(test_member),
-        cmocka_unit_test(test_decide_and_score),
-        cmocka_unit_test(test_ledger_30d),
-        cmocka_unit_test(test_ledger_none),
+        cmocka_unit_test(test_parse),      cmocka_unit_test(test_member),
+        cmocka_unit_test(test_ring),       cmocka_unit_test(test_decide_and_score),
+        cmocka_unit_test(test_ledger_30d), cmocka_unit_test(test_ledger_none),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
