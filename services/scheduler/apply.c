@@ -2333,15 +2333,24 @@ int sch_apply_event(sch_ctx *c, const sch_event *se, int part, char *errstr, siz
     pick_policy(c, se->ev.tenant);
     c->part = part;
     int rc = apply_inner(c, se, part, 0, errstr, errlen);
-    /* the partition of the purge members of what the event wrote
-     * (retention.h): a payment, and its waiting lists */
-    const char *pid = payment_of(&se->ev), *iid = invoice_of(&se->ev);
-    sch_rec *gr[3] = {pid ? have(c, 'p', se->ev.tenant, pid) : NULL,
-                      pid ? have(c, 'r', se->ev.tenant, pid) : NULL,
-                      iid ? have(c, 'q', se->ev.tenant, iid) : NULL};
-    for (int k = 0; k < 3; k++)
-        if (gr[k] && gr[k]->dirty && part >= 0)
-            gr[k]->gcp = part + 1;
+    /* the partition and the instant of the purge members of what the
+     * event wrote (retention.h): its invoice, payment and their waiting
+     * lists, the invoices a payment names (what else it changed counts
+     * from the commit's clock) */
+    const char *t = se->ev.tenant, *pid = payment_of(&se->ev), *iid = invoice_of(&se->ev);
+    sch_rec *gr[4] = {pid ? have(c, 'p', t, pid) : NULL, pid ? have(c, 'r', t, pid) : NULL,
+                      iid ? have(c, 'q', t, iid) : NULL, iid ? have(c, 'i', t, iid) : NULL};
+    for (int k = 0; k < 4; k++)
+        if (gr[k] && gr[k]->dirty) {
+            gr[k]->gcp = k < 3 && part >= 0 ? part + 1 : gr[k]->gcp;
+            gr[k]->gc_now = c->now;
+        }
+    if (se->ev.type == CT_EV_PAYMENT_RECEIVED)
+        for (size_t k = 0; k < se->ev.data.payment.nallocations; k++) {
+            sch_rec *r = have(c, 'i', t, se->ev.data.payment.allocations[k].invoice_id);
+            if (r && r->dirty)
+                r->gc_now = c->now;
+        }
     if (rc >= 0) {
         sch_rec *cust = have(c, 'c', se->ev.tenant, se->ev.customer_id);
         if (cust && cust->u.cust.plan.id[0] && plan_settle(c, cust) < 0)

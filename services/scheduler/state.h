@@ -209,8 +209,9 @@ typedef struct sch_rec {
     /* retention (retention.h): its purge member was due this round
      * (gc_due); an invoice's own timer was due (fire_due); the partition
      * + 1 of its purge member (0 unknown; an invoice uses its part); to be
-     * deleted by the commit (gone) */
+     * deleted by the commit (gone); the event time that last wrote it */
     int gc_due, fire_due, gcp, gone;
+    int64_t gc_now; /* the instant its retention runs from (0: the commit's clock) */
     union {
         sch_inv inv;
         sch_cust cust;

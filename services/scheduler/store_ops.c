@@ -616,7 +616,7 @@ static void write_purge_members(sch_ops *a, const sch_ctx *c)
         if (!k || sch_gc_member(member, sizeof member, r->tenant, k, r->id) < 0)
             continue;
         int part = r->type == SCH_T_INV && r->exists ? r->u.inv.part : r->gcp - 1;
-        int64_t sc = part >= 0 ? sch_gc_score(r, c->now, c->retention) : 0;
+        int64_t sc = part >= 0 ? sch_gc_score(r, r->gc_now ? r->gc_now : c->now, c->retention) : 0;
         if (sc)
             purge_op(a, c, part, sc, member);
         if (r->gc_due && r->gcp > 0 && (!sc || part != r->gcp - 1))
