@@ -362,6 +362,7 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
         sch_rec *cust = inv->exists ? sch_map_get(m, ck) : NULL;
         int64_t due = inv->u.inv.next_ms;
         int r = sch_fire_invoice(&c, inv, cust);
+        inv->gc_now = due > 0 ? due : 0; /* a retention from its due time (retention.h) */
         if (r < 0) {
             snprintf(errstr, errlen,
                      "building a command failed (out of memory, or its id did not fit)");

@@ -528,6 +528,10 @@ int sch_store_peek_decode(const redisReply *rep, const char *prefix, int part, s
                 goto oom;
             r->gc_due = 1;
             r->gcp = part + 1;
+            /* its due time: a purge put off runs from it (not from the
+             * round's clock, late by the round's latency) */
+            r->gc_now =
+                items->element[k + 1]->str ? strtoll(items->element[k + 1]->str, NULL, 10) : 0;
             (*count)++;
             continue;
         }
