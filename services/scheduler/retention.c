@@ -122,8 +122,9 @@ int sch_gc_late(sch_ctx *c, const sch_rec *cust, const ct_event *e, char kind, c
         return 0;
     char reason[400];
     snprintf(reason, sizeof reason,
-             "%s %s was closed and purged after ARREARS_SCHEDULER_CLOSED_RETENTION; the event "
-             "is not applied to it",
+             "%s %s was purged: a closed invoice or a payment is kept "
+             "ARREARS_SCHEDULER_CLOSED_RETENTION after its last change; the event is not "
+             "applied to it",
              kind == 'p' ? "payment" : "invoice", id);
     cm_log_fields(CM_LOG_WARN,
                   json_pack("{s:s,s:s?,s:s?,s:s,s:s,s:s}", "tenant", e->tenant, "type",
