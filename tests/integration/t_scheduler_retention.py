@@ -50,12 +50,7 @@ def purge_score(kind, rid):
 
 
 def wait_for(pred, what, sim_deadline):
-    while clock.now() < sim_deadline:
-        got = pred()
-        if got:
-            return got
-        L.time.sleep(0.1)
-    L.fail("timed out waiting for " + what)
+    return L.wait_for(clock, pred, what, sim_deadline)
 
 
 def log_lines(p, msg):
