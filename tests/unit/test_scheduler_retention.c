@@ -337,6 +337,43 @@ static void test_ledger_30d(void **state)
     done(&e, &pol, &st);
 }
 
+/* An invoice closed, then open again (a reversal) before its retention ran
+ * out: its purge member, when due, is dropped and the invoice stays. */
+static void test_reopened(void **state)
+{
+    (void)state;
+    sch_engine e;
+    sch_policy pol;
+    sch_store st;
+    ledger(&e, &pol, &st, 30 * DAY);
+    /* 2026-03-06T00:00Z, one instant: I-2 (100, due 2026-09-01), paid in
+     * full by P-3 (closed: purge member 04-05T00:00Z), P-3 reversed (I-2
+     * open again, its member left; P-3 rescored 04-05T00:00Z) */
+    eng_fire_until(&e, at("2026-03-06T00:00:00Z"));
+    apply(&e, EV("invoice.issued",
+                 "{\"invoice_id\":\"I-2\",\"number\":\"N-2\",\"currency\":\"EUR\","
+                 "\"amount_minor\":100,\"issued_on\":\"2026-03-06\",\"due_on\":\"2026-09-01\","
+                 "\"customer_id\":\"C-1\"}"));
+    apply(&e, EV("payment.received",
+                 "{\"payment_id\":\"P-3\",\"currency\":\"EUR\",\"amount_minor\":100,"
+                 "\"received_on\":\"2026-03-06\",\"allocations\":[{\"invoice_id\":\"I-2\","
+                 "\"amount_minor\":100}],\"customer_id\":\"C-1\"}"));
+    apply(&e, EV("payment.reversed",
+                 "{\"payment_id\":\"P-3\",\"reason\":\"x\",\"customer_id\":\"C-1\"}"));
+    eng_fire_until(&e, at("2026-04-05T00:00:00Z") - 1);
+    assert_true(stored(&e, 'p', "P-3"));
+    assert_int_equal(e.purged_total, 2); /* P-1 04-01, I-1 04-04 */
+    eng_fire_until(&e, at("2026-04-05T00:00:00Z"));
+    assert_false(stored(&e, 'p', "P-3"));
+    assert_true(stored(&e, 'i', "I-2")); /* open: the member went, not it */
+    assert_int_equal(e.purged_total, 3);
+    assert_string_equal(ring(&e), "p:P-1,i:I-1,p:P-3,");
+    eng_fire_until(&e, at("2026-08-01T00:00:00Z"));
+    assert_true(stored(&e, 'i', "I-2"));
+    assert_int_equal(e.purged_total, 3);
+    done(&e, &pol, &st);
+}
+
 static void test_ledger_none(void **state)
 {
     (void)state;
@@ -354,9 +391,10 @@ static void test_ledger_none(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_parse),      cmocka_unit_test(test_member),
-        cmocka_unit_test(test_ring),       cmocka_unit_test(test_decide_and_score),
-        cmocka_unit_test(test_ledger_30d), cmocka_unit_test(test_ledger_none),
+        cmocka_unit_test(test_parse),       cmocka_unit_test(test_member),
+        cmocka_unit_test(test_ring),        cmocka_unit_test(test_decide_and_score),
+        cmocka_unit_test(test_ledger_30d),  cmocka_unit_test(test_reopened),
+        cmocka_unit_test(test_ledger_none),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
