@@ -25,7 +25,7 @@ int sch_retention_parse(const char *s, int64_t *ms, char *errstr, size_t errlen)
     int64_t v;
     if (cm_duration_parse(s, &v) < 0 || v < SCH_RETENTION_MIN_MS || v > SCH_RETENTION_MAX_MS) {
         snprintf(errstr, errlen,
-                 "must be none, 0, or a duration (30s, 12h, 400d) within 1s .. 3650d");
+                 "'%.40s': must be none, 0, or a duration (30s, 12h, 400d) within 1s .. 3650d", s);
         return -1;
     }
     *ms = v;
