@@ -479,11 +479,22 @@ typedef struct retry {
     int tries, delay;
 } retry;
 
-static void retry_init(const cm_rcluster *cl, retry *rt)
+static void reload_if_stale(cm_rcluster *cl)
+{
+    if (cl->stale) {
+        char err[256];
+        if (refresh(cl, err, sizeof err) != 0)
+            cm_log_warn("redis cluster: reloading the slot map: %s", err);
+    }
+}
+
+/* A retry budget from now; reloads a stale map first. */
+static void retry_init(cm_rcluster *cl, retry *rt)
 {
     rt->deadline = cm_mono_ms() + (cl->timeout_ms < 2000 ? 2000 : cl->timeout_ms);
     rt->tries = 0;
     rt->delay = 50;
+    reload_if_stale(cl);
 }
 
 /* Before another try: 0 when one is left (after the backoff when wait),
@@ -497,11 +508,7 @@ static int retry_next(cm_rcluster *cl, retry *rt, int wait)
         nanosleep(&ts, NULL);
         rt->delay = rt->delay * 2 > 1000 ? 1000 : rt->delay * 2;
     }
-    if (cl->stale) {
-        char err[256];
-        if (refresh(cl, err, sizeof err) != 0)
-            cm_log_warn("redis cluster: reloading the slot map: %s", err);
-    }
+    reload_if_stale(cl);
     return 0;
 }
 
@@ -516,8 +523,6 @@ static redisReply *broadcast(cm_rcluster *cl, const char *cmd, size_t len, int k
         return NULL;
     }
     retry_init(cl, &rt);
-    if (cl->stale)
-        retry_next(cl, &rt, 0);
     for (;;) {
         int n = masters(cl, ms), failed = n == 0;
         long long sum = 0;
@@ -572,8 +577,6 @@ redisReply *cm_rcluster_run(cm_rcluster *cl, const char *cmd, size_t len, char *
     if (kind == R_ALL || kind == R_SUM)
         return broadcast(cl, cmd, len, kind, errstr, errlen);
     retry_init(cl, &rt);
-    if (cl->stale)
-        retry_next(cl, &rt, 0);
     for (;;) {
         int ni = ask >= 0 ? ask : kind == R_ANY ? any_master(cl) : cl->slots[slot];
         int wait = 1, rd = 0, t = -1;
@@ -626,8 +629,6 @@ static int pipe_part(cm_rcluster *cl, char *const *cmds, const size_t *lens, siz
         }
     }
     retry_init(cl, &rt);
-    if (cl->stale)
-        retry_next(cl, &rt, 0);
     for (;;) {
         size_t pending = 0;
         int nused = 0, wait = 0;
