@@ -22,12 +22,15 @@
  *   SCRIPT FLUSHALL FLUSHDB FUNCTION         every master (the first master's reply, or
  *                                            the first error reply)
  *   DBSIZE                                   every master, the sum
- *   PING ECHO INFO TIME CLUSTER CONFIG       one master (the owner of slot 0)
+ *   PING ECHO INFO TIME CLUSTER CONFIG       one master (the owner of the lowest slot)
  *   CLIENT COMMAND ROLE LASTSAVE WAIT
- *   SLOWLOG LATENCY MEMORY, or no argument
+ *   SLOWLOG LATENCY, MEMORY but USAGE, or
+ *   no argument
+ *   OBJECT XINFO XGROUP BITOP MEMORY USAGE   the master of argv[2]'s slot
  *   MULTI EXEC DISCARD WATCH UNWATCH SELECT  refused: they need one connection or one
- *   SWAPDB MOVE SCAN KEYS RANDOMKEY          keyspace, which a cluster has not
- *   SUBSCRIBE PSUBSCRIBE MONITOR
+ *   SWAPDB MOVE SCAN KEYS RANDOMKEY          keyspace, which a cluster has not; XREAD,
+ *   SUBSCRIBE PSUBSCRIBE MONITOR XREAD       XREADGROUP and MIGRATE: keys elsewhere,
+ *   XREADGROUP MIGRATE                       not routed yet
  *   anything else                            the master of argv[1]'s slot (a multi-key
  *                                            command with keys of several slots gets
  *                                            Redis's own CROSSSLOT error reply)
@@ -309,12 +312,15 @@ static int is_any(const arg *a, const char *const *names)
 static const char *const SCRIPT_CMDS[] = {"EVAL",  "EVALSHA",  "EVAL_RO", "EVALSHA_RO",
                                           "FCALL", "FCALL_RO", NULL};
 static const char *const ALL_CMDS[] = {"SCRIPT", "FLUSHALL", "FLUSHDB", "FUNCTION", NULL};
-static const char *const ANY_CMDS[] = {"PING",   "ECHO",    "INFO",    "TIME",   "CLUSTER",
-                                       "CONFIG", "CLIENT",  "COMMAND", "ROLE",   "LASTSAVE",
-                                       "WAIT",   "SLOWLOG", "LATENCY", "MEMORY", NULL};
+static const char *const ANY_CMDS[] = {"PING",   "ECHO",    "INFO",    "TIME", "CLUSTER",
+                                       "CONFIG", "CLIENT",  "COMMAND", "ROLE", "LASTSAVE",
+                                       "WAIT",   "SLOWLOG", "LATENCY", NULL};
+/* the key is argv[2] (MEMORY: only MEMORY USAGE has one) */
+static const char *const KEY2_CMDS[] = {"OBJECT", "XINFO", "XGROUP", "BITOP", "MEMORY", NULL};
 static const char *const REFUSED_CMDS[] = {
-    "MULTI", "EXEC", "DISCARD",   "WATCH",     "UNWATCH", "SELECT",     "SWAPDB", "MOVE",
-    "SCAN",  "KEYS", "RANDOMKEY", "SUBSCRIBE", "MONITOR", "PSUBSCRIBE", NULL};
+    "MULTI",   "EXEC",       "DISCARD", "WATCH",      "UNWATCH",   "SELECT",
+    "SWAPDB",  "MOVE",       "SCAN",    "KEYS",       "RANDOMKEY", "SUBSCRIBE",
+    "MONITOR", "PSUBSCRIBE", "XREAD",   "XREADGROUP", "MIGRATE",   NULL};
 
 /* Where a RESP-encoded command goes: *kind (R_*) and, for R_SLOT, *slot.
  * -1 with errstr when it cannot be routed. */
@@ -332,7 +338,8 @@ static int route(const char *cmd, size_t len, int *kind, int *slot, char *errstr
         return -1;
     }
     if (is_any(&name, REFUSED_CMDS)) {
-        snprintf(errstr, errlen, "redis cluster: %.*s is not supported on a cluster",
+        snprintf(errstr, errlen,
+                 "redis cluster: %.*s is not supported on a cluster by common/redis",
                  (int)(name.len > 32 ? 32 : name.len), name.p);
         return -1;
     }
@@ -351,6 +358,14 @@ static int route(const char *cmd, size_t len, int *kind, int *slot, char *errstr
     *kind = R_SLOT;
     if (resp_next(&pos, end, &a) != 0)
         goto malformed;
+    if (is_any(&name, KEY2_CMDS)) {
+        if ((is(&name, "MEMORY") && !is(&a, "USAGE")) || argc < 3) {
+            *kind = R_ANY;
+            return 0;
+        }
+        if (resp_next(&pos, end, &a) != 0)
+            goto malformed;
+    }
     if (!is_any(&name, SCRIPT_CMDS)) {
         *slot = cm_redis_key_slot(a.p, a.len);
         return 0;

@@ -256,6 +256,19 @@ static void test_order(void **state)
     assert_int_equal(cm_redis_pipe_reply(p, 7)->type, REDIS_REPLY_NIL);
     assert_int_equal(cm_redis_pipe_reply(p, 8)->type, REDIS_REPLY_ERROR);
     cm_redis_pipe_free(p);
+    /* commands with the key in argv[2] go to its slot: "v5" is a short
+     * string, kept as embstr (up to 44 bytes) */
+    redisReply *r = cm_redis_cmd(R, err, sizeof err, "OBJECT ENCODING k:5");
+    if (!r)
+        fail_msg("OBJECT ENCODING: %s", err);
+    assert_string_equal(r->str, "embstr");
+    freeReplyObject(r);
+    r = cm_redis_cmd(R, err, sizeof err, "MEMORY USAGE k:6");
+    if (!r)
+        fail_msg("MEMORY USAGE: %s", err);
+    assert_int_equal(r->type, REDIS_REPLY_INTEGER);
+    assert_true(r->integer > 0);
+    freeReplyObject(r);
     /* a refused command: a clear error, not a wrong node's answer */
     assert_null(cm_redis_cmd(R, err, sizeof err, "KEYS *"));
     assert_non_null(strstr(err, "not supported on a cluster"));
