@@ -4,9 +4,10 @@
  * Design note.
  *
  * Topology. The slot map (16384 entries, each an index into nodes[]) comes
- * from CLUSTER SLOTS, asked of the first node that answers: nodes with an
- * open connection first, then every node ever seen (the URL's seeds come
- * first in nodes[]). It is loaded at connect and reloaded before the next
+ * from CLUSTER SLOTS, asked of the first node that answers: the target of
+ * the last MOVED (the new owner knows it owns the slot before every other
+ * node does), nodes with an open connection, then every node ever seen
+ * (the URL's seeds come first in nodes[]). It is loaded at connect and reloaded before the next
  * try after a MOVED, a connection error, TRYAGAIN or CLUSTERDOWN. Only
  * masters are used (no reads from replicas). Node connections are opened
  * on first use (cm_redis_node_open: the URL's AUTH, no SELECT: a cluster has
@@ -89,6 +90,7 @@ struct cm_rcluster {
     int nnodes, cap;
     int16_t slots[CM_REDIS_SLOTS]; /* index into nodes, -1: no master known */
     int stale;                     /* reload the map before the next try */
+    int prefer;                    /* ask this node first (a MOVED's target); -1 */
 };
 
 enum { R_SLOT, R_ANY, R_ALL, R_SUM };
@@ -193,6 +195,8 @@ static int load_map_from(cm_rcluster *cl, int i, char *errstr, size_t errlen)
             map[s] = (int16_t)ni;
     }
     memcpy(cl->slots, map, sizeof(cl->slots));
+    if (cl->stale)
+        cm_log_info("redis cluster: slot map reloaded from %s:%d", asked, port);
     cl->stale = 0;
     rc = 0;
 cleanup:
@@ -202,9 +206,15 @@ cleanup:
     return rc;
 }
 
-/* Reloads the map from the first node that answers: connected ones first. */
+/* Reloads the map from the first node that answers: the target of the
+ * last MOVED (it knows it owns the slot, when others may not yet), then
+ * connected ones, then the others. */
 static int refresh(cm_rcluster *cl, char *errstr, size_t errlen)
 {
+    int prefer = cl->prefer;
+    cl->prefer = -1;
+    if (prefer >= 0 && load_map_from(cl, prefer, errstr, errlen) == 0)
+        return 0;
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < cl->nnodes; i++)
             if ((pass == 0) == (cl->nodes[i].c != NULL) &&
@@ -247,6 +257,7 @@ cm_rcluster *cm_rcluster_new(const cm_redis_url *u, int timeout_ms, char *errstr
     cl->url = *u;
     cl->url.db = 0;
     cl->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
+    cl->prefer = -1;
     for (int s = 0; s < CM_REDIS_SLOTS; s++)
         cl->slots[s] = -1;
     for (int i = 0; i < u->nseeds; i++)
@@ -449,7 +460,10 @@ static int redirect(cm_rcluster *cl, int from, const redisReply *rep, int *targe
     if (kind == 1 && slot >= 0 && slot < CM_REDIS_SLOTS) {
         cl->slots[slot] = (int16_t)t;
         cl->stale = 1;
+        cl->prefer = t;
     }
+    cm_log_debug("redis cluster: %s slot %ld to %s:%d", kind == 1 ? "MOVED" : "ASK", slot, host,
+                 port);
     *target = t;
     return kind;
 }
@@ -503,10 +517,11 @@ static void reload_if_stale(cm_rcluster *cl)
     }
 }
 
-/* A retry budget from now; reloads a stale map first. */
+/* A retry budget; reloads a stale map first. The budget's time runs from
+ * the first retry, so a long first try (a large pipeline) spends none. */
 static void retry_init(cm_rcluster *cl, retry *rt)
 {
-    rt->deadline = cm_mono_ms() + (cl->timeout_ms < 2000 ? 2000 : cl->timeout_ms);
+    rt->deadline = 0;
     rt->tries = 0;
     rt->delay = 50;
     reload_if_stale(cl);
@@ -516,6 +531,8 @@ static void retry_init(cm_rcluster *cl, retry *rt)
  * -1 when the budget is spent. Reloads a stale map. */
 static int retry_next(cm_rcluster *cl, retry *rt, int wait)
 {
+    if (!rt->deadline)
+        rt->deadline = cm_mono_ms() + (cl->timeout_ms < 2000 ? 2000 : cl->timeout_ms);
     if (++rt->tries >= CL_TRIES || cm_mono_ms() > rt->deadline)
         return -1;
     if (wait) {
@@ -739,6 +756,11 @@ static int pipe_part(cm_rcluster *cl, char *const *cmds, const size_t *lens, siz
             cl->stale = 1;
             wait = 1;
         }
+        pending = 0;
+        for (size_t i = 0; i < n; i++)
+            pending += !replies[i];
+        if (!pending)
+            break;
         if (retry_next(cl, &rt, wait) != 0)
             goto cleanup;
     }

@@ -30,6 +30,7 @@
 
 #include <cmocka.h>
 
+#include "log.h"
 #include "redis.h"
 #include "redis_slot.h"
 
@@ -150,6 +151,7 @@ static int setup(void **state)
     (void)state;
     char err[256];
     const char *url = getenv("ARREARS_REDIS_URL");
+    cm_log_init("it_redis_cluster", "debug"); /* t_redis_cluster.sh reads the redirections */
     if (!url || cm_redis_url_parse(url, &U, err, sizeof err) != 0 || !U.cluster || U.nseeds != 6) {
         fprintf(stderr, "ARREARS_REDIS_URL must be the 6-node redis+cluster:// of the stack\n");
         return -1;
@@ -346,9 +348,10 @@ static void move_slot(int slot, int from, int to)
         if (n == 0)
             break;
     }
-    for (int i = 0; i < U.nseeds; i++)
-        if (U.seeds[i].port != dead_port && is_master(U.seeds[i].port))
-            ok_reply(ncmd(U.seeds[i].port, "CLUSTER SETSLOT %d NODE %s", slot, to_id));
+    /* as redis-cli --cluster reshard does: the target, then the source;
+     * the other nodes learn it by gossip, later */
+    ok_reply(ncmd(to, "CLUSTER SETSLOT %d NODE %s", slot, to_id));
+    ok_reply(ncmd(from, "CLUSTER SETSLOT %d NODE %s", slot, to_id));
 }
 
 static int other_master(int not )
@@ -380,7 +383,6 @@ static void test_ask_and_moved(void **state)
     freeReplyObject(r);
     /* finish the move: the old owner answers MOVED, a pipeline follows it */
     move_slot(slot, from, to);
-    assert_int_equal(owner(slot), to);
     cm_redis_pipe *p = cm_redis_pipe_new();
     cm_redis_pipe_add(p, "GET k:0");
     cm_redis_pipe_add(p, "GET k:1");

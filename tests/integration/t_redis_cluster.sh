@@ -34,4 +34,13 @@ trap 'deploy/local/stack down --redis-cluster' EXIT
 exports=$(deploy/local/stack up --redis-cluster)
 eval "$exports"
 echo "cluster: $ARREARS_REDIS_URL"
-"${BUILD:-build}/tests/it_redis_cluster"
+out=$(mktemp "${TMPDIR:-/tmp}/it_redis_cluster.XXXXXX")
+rc=0
+"${BUILD:-build}/tests/it_redis_cluster" >"$out" 2>&1 || rc=$?
+cat "$out"
+# the paths under test were taken, not skipped by luck
+for want in '"redis cluster: ASK slot' '"redis cluster: MOVED slot' 'redis cluster: slot map reloaded'; do
+  grep -qF "$want" "$out" || { echo "FAIL: no log line with $want"; rc=1; }
+done
+rm -f "$out"
+exit "$rc"
