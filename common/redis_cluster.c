@@ -93,7 +93,12 @@ struct cm_rcluster {
     int prefer;                    /* ask this node first (a MOVED's target); -1 */
 };
 
-enum { R_SLOT, R_ANY, R_ALL, R_SUM };
+enum {
+    R_SLOT = CM_RCLUSTER_SLOT,
+    R_ANY = CM_RCLUSTER_ANY,
+    R_ALL = CM_RCLUSTER_ALL,
+    R_SUM = CM_RCLUSTER_SUM
+};
 
 /* ---- nodes ------------------------------------------------------------- */
 
@@ -342,7 +347,8 @@ static int route(const char *cmd, size_t len, int *kind, int *slot, char *errstr
     arg name, a;
     *slot = -1;
     if (pos < end && *pos == '*')
-        argc = strtol(pos + 1, NULL, 10);
+        for (pos++; pos < end && *pos >= '0' && *pos <= '9' && argc < 1000000000; pos++)
+            argc = argc * 10 + (*pos - '0');
     pos = memchr(cmd, '\n', len);
     if (argc < 1 || !pos || (pos++, resp_next(&pos, end, &name) != 0)) {
         snprintf(errstr, errlen, "redis cluster: malformed command");
@@ -415,6 +421,12 @@ static int route(const char *cmd, size_t len, int *kind, int *slot, char *errstr
 malformed:
     snprintf(errstr, errlen, "redis cluster: malformed command");
     return -1;
+}
+
+int cm_rcluster_route(const char *cmd, size_t len, int *slot, char *errstr, size_t errlen)
+{
+    int kind;
+    return route(cmd, len, &kind, slot, errstr, errlen) == 0 ? kind : -1;
 }
 
 /* ---- one command ------------------------------------------------------- */

@@ -35,6 +35,14 @@ int cm_rcluster_pipe(cm_rcluster *c, char *const *cmds, const size_t *lens, size
                      redisReply **replies, cm_redis_idle_fn idle, void *opaque, char *errstr,
                      size_t errlen);
 
+/* Where a RESP-encoded command goes (the routing table of
+ * redis_cluster.c's design note; exposed for unit tests): CM_RCLUSTER_SLOT
+ * with *slot, or CM_RCLUSTER_ANY (one master), _ALL (every master), _SUM
+ * (every master, integer replies summed); -1 with errstr when refused
+ * (a script's keys in several slots, an unsupported or malformed command). */
+enum { CM_RCLUSTER_SLOT, CM_RCLUSTER_ANY, CM_RCLUSTER_ALL, CM_RCLUSTER_SUM };
+int cm_rcluster_route(const char *cmd, size_t len, int *slot, char *errstr, size_t errlen);
+
 /* ---- provided by redis.c ---- */
 
 /* A connection to host:port with u's AUTH (and SELECT when u->db), the

@@ -11,7 +11,9 @@
  * (gist mp911de/5f9890496faca01b0ff9), and the hash-tag rules of the spec
  * ("{user1000}.following" and "{user1000}.followers" share a slot;
  * "foo{}{bar}" hashes the whole key; "foo{{bar}}zap" hashes "{bar";
- * "foo{bar}{zap}" hashes "bar"). */
+ * "foo{bar}{zap}" hashes "bar"). "a" is slot 15495 and "b" slot 3300
+ * (CLUSTER KEYSLOT of Redis 7, checked by t_redis_cluster against the real
+ * cluster). The routing table is redis_cluster.c's design note. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +24,7 @@
 #include <cmocka.h>
 
 #include "redis.h"
+#include "redis_cluster.h"
 #include "redis_slot.h"
 
 static int slot(const char *k)
@@ -113,12 +116,74 @@ static void test_cluster_urls(void **state)
     assert_non_null(strstr(err, "at most 16 seed nodes"));
 }
 
+/* The route of a command given as words. */
+static int route_of(int argc, const char **argv, int *slot, char *err, size_t errlen)
+{
+    char *cmd = NULL;
+    int len = cm_redis_format_argv(&cmd, argc, argv, NULL);
+    assert_true(len > 0);
+    int kind = cm_rcluster_route(cmd, (size_t)len, slot, err, errlen);
+    free(cmd);
+    return kind;
+}
+
+#define ROUTE(slotp, ...)                                                                          \
+    route_of((int)(sizeof((const char *[]){__VA_ARGS__}) / sizeof(const char *)),                  \
+             (const char *[]){__VA_ARGS__}, slotp, err, sizeof err)
+
+static void test_routes(void **state)
+{
+    (void)state;
+    char err[256];
+    int s;
+    const char *sha = "e0e1f9fabfc9d4800c877a703b823ac0578ff831";
+    assert_int_equal(ROUTE(&s, "GET", "somekey"), CM_RCLUSTER_SLOT);
+    assert_int_equal(s, 11058);
+    assert_int_equal(ROUTE(&s, "get", "somekey"), CM_RCLUSTER_SLOT); /* any case */
+    assert_int_equal(s, 11058);
+    assert_int_equal(ROUTE(&s, "SET", "foo{hash_tag}", "1"), CM_RCLUSTER_SLOT);
+    assert_int_equal(s, 2515);
+    /* the key in argv[2] */
+    assert_int_equal(ROUTE(&s, "OBJECT", "ENCODING", "somekey"), CM_RCLUSTER_SLOT);
+    assert_int_equal(s, 11058);
+    assert_int_equal(ROUTE(&s, "MEMORY", "USAGE", "somekey"), CM_RCLUSTER_SLOT);
+    assert_int_equal(s, 11058);
+    assert_int_equal(ROUTE(&s, "MEMORY", "STATS"), CM_RCLUSTER_ANY);
+    /* scripts: the keys after numkeys, one slot */
+    assert_int_equal(ROUTE(&s, "EVALSHA", sha, "2", "foo{hash_tag}", "bar{hash_tag}", "x"),
+                     CM_RCLUSTER_SLOT);
+    assert_int_equal(s, 2515);
+    assert_int_equal(ROUTE(&s, "EVAL", "return 1", "1", "somekey"), CM_RCLUSTER_SLOT);
+    assert_int_equal(s, 11058);
+    assert_int_equal(ROUTE(&s, "EVALSHA", sha, "0", "somekey"), CM_RCLUSTER_ANY);
+    assert_int_equal(ROUTE(&s, "EVALSHA", sha, "2", "a", "b"), -1);
+    assert_non_null(strstr(err, "several slots"));
+    assert_non_null(strstr(err, "'a' slot 15495"));
+    assert_non_null(strstr(err, "'b' slot 3300"));
+    assert_int_equal(ROUTE(&s, "EVALSHA", sha, "x1", "a"), -1);
+    assert_non_null(strstr(err, "malformed"));
+    /* keyless */
+    assert_int_equal(ROUTE(&s, "PING"), CM_RCLUSTER_ANY);
+    assert_int_equal(ROUTE(&s, "INFO", "memory"), CM_RCLUSTER_ANY);
+    assert_int_equal(ROUTE(&s, "SCRIPT", "LOAD", "return 1"), CM_RCLUSTER_ALL);
+    assert_int_equal(ROUTE(&s, "FLUSHALL"), CM_RCLUSTER_ALL);
+    assert_int_equal(ROUTE(&s, "DBSIZE"), CM_RCLUSTER_SUM);
+    /* refused */
+    assert_int_equal(ROUTE(&s, "KEYS", "*"), -1);
+    assert_non_null(strstr(err, "KEYS is not supported on a cluster"));
+    assert_int_equal(ROUTE(&s, "multi"), -1);
+    assert_int_equal(cm_rcluster_route("*1\r\n$4\r\nPI", 12, &s, err, sizeof err), -1);
+    assert_non_null(strstr(err, "malformed"));
+    assert_int_equal(cm_rcluster_route("", 0, &s, err, sizeof err), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_crc16),
         cmocka_unit_test(test_slots),
         cmocka_unit_test(test_cluster_urls),
+        cmocka_unit_test(test_routes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
