@@ -303,8 +303,9 @@ static int resp_next(const char **pos, const char *end, arg *a)
     if (s >= end || *s != '$')
         return -1;
     for (s++; s < end && *s >= '0' && *s <= '9'; s++)
-        len = len * 10 + (size_t)(*s - '0');
-    if (end - s < 2 || s[0] != '\r' || (size_t)(end - s - 2) < len + 2)
+        if ((len = len * 10 + (size_t)(*s - '0')) > (size_t)(end - s)) /* no wrap */
+            return -1;
+    if (end - s < 4 || s[0] != '\r' || (size_t)(end - s - 4) < len)
         return -1;
     a->p = s + 2;
     a->len = len;
