@@ -141,6 +141,11 @@ static int rep_kpis_period(const rep_state *st, uint32_t tenant, int32_t from, i
     }
     if (only)
         return 0;
+    /* a currency of invoices or payments dropped by the retention
+     * (retain.c; issued or received before the period) stays present */
+    for (uint32_t x = 0; x < st->nsales; x++)
+        if (st->sales[x].tenant == tenant)
+            acc[st->sales[x].cur].present = 1;
     for (uint32_t x = 0; x < tl->pays.n; x++) {
         const rep_pay *p = &st->pays[tl->pays.v[x]];
         if (p->tenant != tenant)
@@ -522,6 +527,17 @@ json_t *rep_report_kpis(const rep_state *st, uint32_t tenant, int32_t d, int64_t
         for (int k = 0; k < REP_COUNTBACK_MONTHS; k++)
             if (inv->issued >= mstart[k]) {
                 sales[inv->cur][k] += inv->amount;
+                break;
+            }
+    }
+    /* the sales of invoices dropped by the retention, by month (retain.c) */
+    for (uint32_t x = 0; x < st->nsales; x++) {
+        const rep_sales *sa = &st->sales[x];
+        if (sa->tenant != tenant || sa->month > d || sa->month < mstart[REP_COUNTBACK_MONTHS - 1])
+            continue;
+        for (int k = 0; k < REP_COUNTBACK_MONTHS; k++)
+            if (sa->month >= mstart[k]) {
+                sales[sa->cur][k] += sa->amount;
                 break;
             }
     }

@@ -60,12 +60,26 @@ typedef struct rep_inv {
     uint32_t ncontacts, capcontacts;
 } rep_inv;
 
+/* One of the latest invoices paid in full among a customer's dropped
+ * ones (retain.c), for its risk score. */
+typedef struct rep_paid {
+    int32_t paid; /* the day its balance reached zero through a payment */
+    int32_t late; /* days late, 0 when paid by its due date */
+    char *id;     /* invoice_id (owned) */
+} rep_paid;
+
 typedef struct rep_cust {
     char *id;
     char *name;
     uint32_t tenant;
     uint32_t *invs; /* invoice indices */
     uint32_t ninvs, capinvs;
+    /* what its facts dropped by the retention leave behind (retain.c) */
+    int32_t gone_first;   /* the earliest issued_on of its dropped invoices; REP_DAY_NONE */
+    int32_t gone_lastpay; /* the last received_on of its dropped live payments; REP_DAY_NONE */
+    uint32_t gone_broken; /* its dropped broken promises */
+    rep_paid *gone_paid;  /* the latest paid of its dropped invoices, latest first, at most */
+    uint32_t ngone_paid;  /* REP_GONE_PAID (the risk score's last_n) */
 } rep_cust;
 
 typedef struct rep_alloc {
@@ -105,7 +119,27 @@ typedef struct rep_group { /* one effectiveness row */
     uint32_t tenant;
     char *strategy, *variant, *channel;
     int64_t step; /* the ladder step, or REP_STEP_LOGGED */
+    /* what the retention dropped (retain.c), all owned: its contacts,
+     * failed ones and sent ones by the currency a message is charged in
+     * ([0]: none, [1 + currency index]); the dropped invoices' share of
+     * the row (contacted, responded, recovered by currency index) and of
+     * its variant's experiment (invoices whose first contact under the
+     * strategy was this row's, those paid, and their days to recover as
+     * a histogram ascending by days) */
+    int64_t gone_failed;
+    int64_t *gone_sent;
+    uint32_t ngone_sent;
+    int64_t gone_contacted, gone_responded, gone_invoices, gone_paid;
+    int64_t *gone_rec;
+    uint32_t ngone_rec;
+    struct rep_dayn *gone_days;
+    uint32_t ngone_days;
 } rep_group;
+
+typedef struct rep_dayn {
+    int32_t days;
+    int64_t n;
+} rep_dayn;
 
 typedef struct rep_contact {
     int64_t at_ms;
@@ -190,6 +224,15 @@ typedef struct rep_cur {
     int exponent;
 } rep_cur;
 
+/* Sales of dropped invoices by tenant, currency and month (retain.c):
+ * what the countback DSO reads of them. */
+typedef struct rep_sales {
+    uint32_t tenant;
+    uint16_t cur;
+    int32_t month; /* the day its month starts */
+    int64_t amount;
+} rep_sales;
+
 /* Per-tenant lists of entity indices, so that a report of one tenant never
  * walks the others' invoices. Derived data: rebuilt on snapshot decode. */
 typedef struct rep_list {
@@ -257,6 +300,10 @@ typedef struct rep_state {
     uint32_t ntmpls, captmpls;
     rep_fb *fbs;
     uint32_t nfbs, capfbs;
+    rep_sales *sales; /* of dropped invoices (retain.c) */
+    uint32_t nsales, capsales;
+    int32_t horizon; /* retain.c: invoices whose facts all lie before this day may be
+                      * gone; 0: none dropped */
     cm_map tenant_ix, cur_ix, inv_ix, cust_ix, pay_ix, prom_ix, group_ix, case_ix;
     cm_map seen;             /* de-dup: "e\x1f" tenant/source/id, "c\x1f" tenant/id -> the window
                               * bucket it was applied in + 1 (0: before any window, kept) */
@@ -362,6 +409,33 @@ json_t *rep_normalize_inbound(const json_t *ce, char *errstr, size_t errlen);
 json_t *rep_normalize_command(const json_t *cmd, char *errstr, size_t errlen);
 /* A contact outcome (copied) or a bare command (rep_normalize_command). */
 json_t *rep_normalize_contact(const json_t *line, char *errstr, size_t errlen);
+
+/* ---- retain.c: the facts' retention (issue 18) ---- */
+/* A report as of D reads facts back to the day before the first of D's
+ * month (beginning AR): at most 31 days before D. Countback DSO reads
+ * 24 months of sales, which dropped invoices leave in st->sales. */
+#define REP_LOOKBACK_DAYS 31
+/* How many of a customer's dropped paid invoices are kept for its risk
+ * score: the default weights' last_n (the reporter reads no policy). */
+#define REP_GONE_PAID 10
+/* The first day a report of st is exact as of (INT32_MIN: every day). */
+int32_t rep_state_exact_from(const rep_state *st);
+/* Drops the facts no report as of horizon + REP_LOOKBACK_DAYS or later
+ * reads: an invoice (known or a stub) none of whose facts (issue, due
+ * date, close, movements, its payments' reversals, contacts) is on or after
+ * horizon, whose balance is 0 at the end of horizon - 1, and whose
+ * customer has no promise undecided then; with it, its payments when all
+ * their invoices go, its promises when decided before horizon and all
+ * their invoices go, its contacts when no kept invoice has them. What
+ * the reports still read of them stays: per customer the earliest
+ * issue date, the last live payment, broken promises and the latest
+ * REP_GONE_PAID paid invoices; per row the contacts sent and failed; per
+ * tenant, currency and month the sales. Kept entities keep their order;
+ * indices are renumbered. Promises decided before horizon by the
+ * documented rule are frozen at that outcome. No-op when horizon <=
+ * st->horizon. Returns the number of invoices dropped, or -1 (errstr:
+ * out of memory; st is unchanged). */
+long rep_state_retain(rep_state *st, int32_t horizon, char *errstr, size_t errlen);
 
 /* ---- snapshot.c ---- */
 /* Serializes the state (and its offsets) into a malloc'd buffer. */

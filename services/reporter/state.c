@@ -153,6 +153,9 @@ void rep_state_free(rep_state *st)
         free(c->id);
         free(c->name);
         free(c->invs);
+        for (uint32_t k = 0; k < c->ngone_paid; k++)
+            free(c->gone_paid[k].id);
+        free(c->gone_paid);
     }
     for (rep_pay *p = st->pays; p < st->pays + st->npays; p++)
         free(p->allocs);
@@ -162,6 +165,9 @@ void rep_state_free(rep_state *st)
         free(g->strategy);
         free(g->variant);
         free(g->channel);
+        free(g->gone_sent);
+        free(g->gone_rec);
+        free(g->gone_days);
     }
     for (rep_case *c = st->cases; c < st->cases + st->ncases; c++)
         free(c->id);
@@ -169,7 +175,7 @@ void rep_state_free(rep_state *st)
         free(t->name);
     void *arrays[] = {st->tenants, st->curs,   st->invs,     st->custs, st->pays,
                       st->proms,   st->groups, st->contacts, st->money, st->cases,
-                      st->escs,    st->tmpls,  st->fbs};
+                      st->escs,    st->tmpls,  st->fbs,      st->sales};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         free(arrays[i]);
     rep_tlists_free(st);
@@ -278,7 +284,8 @@ static int rep_cust_ix(rep_state *st, uint32_t tenant, const char *id, uint32_t 
     int rc = rep_intern(st, &st->cust_ix, (void **)&st->custs, &st->capcusts, sizeof *st->custs,
                         st->ncusts, tenant, id, out, &copy);
     if (rc > 0)
-        st->custs[st->ncusts++] = (rep_cust){.id = copy, .tenant = tenant};
+        st->custs[st->ncusts++] = (rep_cust){
+            .id = copy, .tenant = tenant, .gone_first = REP_DAY_NONE, .gone_lastpay = REP_DAY_NONE};
     return rc < 0 ? -1 : 0;
 }
 
@@ -727,7 +734,11 @@ static int rep_group_ix(rep_state *st, uint32_t tenant, const char *strategy, co
         return 0;
     if (REP_GROW(st->groups, st->capgroups, st->ngroups + 1) < 0)
         return -1;
-    rep_group g = {tenant, strdup(strategy), strdup(variant), strdup(channel), step};
+    rep_group g = {.tenant = tenant,
+                   .strategy = strdup(strategy),
+                   .variant = strdup(variant),
+                   .channel = strdup(channel),
+                   .step = step};
     if (!g.strategy || !g.variant || !g.channel ||
         cm_map_put(&st->group_ix, gkey, (size_t)gn, st->ngroups) < 0) {
         free(g.strategy);

@@ -1,0 +1,410 @@
+/* retain.c -- the facts' retention (issue 18): dropping what no report
+ * within the retention reads.
+ *
+ * Design: the reporter used to keep every fact for ever so that a report
+ * could be built as of any past date. With ARREARS_REPORTER_FACT_RETENTION
+ * it keeps what a report as of any day from today minus the retention
+ * reads, and answers a request for an older day with an error. Every report
+ * reads back at most REP_LOOKBACK_DAYS from its day (the month to date
+ * and its beginning AR); countback DSO reads 24 months of sales. So the
+ * facts are dropped by horizon H = today - retention - REP_LOOKBACK_DAYS:
+ * an invoice settled before H with nothing about it on or after H (see
+ * reporter.h) contributes nothing to a period of such a report but its
+ * sales, and, through its customer, the risk score of the aging report
+ * (first invoice, last payment, broken promises, the latest paid
+ * invoices) and the effectiveness report's message counts. Those stay,
+ * summed, in rep_sales, rep_cust's gone_* and rep_group's gone_*; the
+ * reports add them (aging.c, report.c, kpis.c, effect.c).
+ *
+ * Deterministic: which facts go is a function of the state and H alone,
+ * kept entities keep their order, and the sums are order-free. The
+ * service (serve.c) retains at the report clock's day once caught up, so
+ * a rebuild from Kafka drops the same facts at its first tick as the live
+ * run dropped over time; only an event about an invoice that arrives
+ * after the invoice was dropped differs (live: a new stub; rebuild: part
+ * of the invoice, which is then dropped or kept with it).
+ *
+ * All allocation happens before the state changes: new index maps are
+ * built beside the old ones and swapped in at the end. */
+#include "reporter.h"
+#include "report_int.h"
+
+#include "clock.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int32_t rep_state_exact_from(const rep_state *st)
+{
+    return st->horizon ? st->horizon + REP_LOOKBACK_DAYS : INT32_MIN;
+}
+
+/* Builds into out the entries of m whose value v maps to nv[v] !=
+ * REP_GONE, with that value. 0, or -1 (out of memory; out freed). */
+static int rep_map_remap(const cm_map *m, const uint32_t *nv, uint32_t n, cm_map *out)
+{
+    for (size_t i = 0; i < m->cap; i++) {
+        if (!m->hashes[i] || m->vals[i] >= n || nv[m->vals[i]] == REP_GONE)
+            continue;
+        if (cm_map_put(out, m->keys[i], strlen(m->keys[i]), nv[m->vals[i]]) < 0) {
+            cm_map_free(out);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Keeps the entries of l whose value maps to a kept index, renumbered. */
+static void rep_list_remap(rep_list *l, const uint32_t *nv)
+{
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < l->n; i++)
+        if (nv[l->v[i]] != REP_GONE)
+            l->v[k++] = nv[l->v[i]];
+    l->n = k;
+}
+
+/* Paid later first; the same day: invoice id ascending (report.c's order). */
+static int rep_paid_before(const rep_paid *a, const rep_paid *b)
+{
+    if (a->paid != b->paid)
+        return a->paid > b->paid;
+    return strcmp(a->id, b->id) < 0;
+}
+
+/* Files a dropped paid invoice among its customer's latest (gone_paid has
+ * room for REP_GONE_PAID); takes *id (set to NULL) when it is kept. */
+static void rep_gone_paid_add(rep_cust *c, int32_t paid, int32_t late, char **id)
+{
+    rep_paid r = {paid, late, *id};
+    if (c->ngone_paid == REP_GONE_PAID && !rep_paid_before(&r, &c->gone_paid[REP_GONE_PAID - 1]))
+        return;
+    uint32_t j = c->ngone_paid;
+    if (j == REP_GONE_PAID)
+        free(c->gone_paid[--j].id);
+    else
+        c->ngone_paid++;
+    while (j > 0 && rep_paid_before(&r, &c->gone_paid[j - 1])) {
+        c->gone_paid[j] = c->gone_paid[j - 1];
+        j--;
+    }
+    c->gone_paid[j] = r;
+    *id = NULL;
+}
+
+/* The rep_sales entry of (tenant, cur, month), or a new one (room was
+ * made by the caller). */
+static rep_sales *rep_sales_at(rep_state *st, uint32_t tenant, uint16_t cur, int32_t month)
+{
+    for (uint32_t i = 0; i < st->nsales; i++)
+        if (st->sales[i].tenant == tenant && st->sales[i].cur == cur && st->sales[i].month == month)
+            return &st->sales[i];
+    st->sales[st->nsales] = (rep_sales){tenant, cur, month, 0};
+    return &st->sales[st->nsales++];
+}
+
+static int32_t rep_month_start(int32_t day)
+{
+    int y;
+    unsigned m, d;
+    cm_civil_from_days(day, &y, &m, &d);
+    return cm_days_from_civil(y, m, 1);
+}
+
+/* 1 when invoice inv has nothing on or after day h (ms: its start) and a
+ * zero balance at the end of h - 1. */
+static int rep_inv_settled(const rep_state *st, const rep_inv *inv, int32_t h, int64_t hms)
+{
+    if (inv->known && (inv->issued >= h || inv->due >= h))
+        return 0;
+    if (inv->close_day != REP_DAY_NONE && inv->close_day >= h)
+        return 0;
+    for (uint32_t k = 0; k < inv->nmoves; k++) {
+        const rep_move *mv = &inv->moves[k];
+        if (mv->day >= h || mv->at_ms >= hms)
+            return 0;
+        if (mv->kind == REP_MV_PAY && st->pays[mv->ref].reversed_day != REP_DAY_NONE &&
+            st->pays[mv->ref].reversed_day >= h)
+            return 0;
+    }
+    if (inv->ncontacts && st->contacts[inv->contacts[inv->ncontacts - 1]].at_ms >= hms)
+        return 0;
+    return rep_inv_outstanding(st, inv, h - 1) == 0;
+}
+
+long rep_state_retain(rep_state *st, int32_t horizon, char *errstr, size_t errlen)
+{
+    if (horizon <= st->horizon)
+        return 0;
+    const int64_t hms = (int64_t)horizon * REP_MS_PER_DAY;
+    const int32_t prune = horizon - (REP_COUNTBACK_MONTHS + 1) * 31; /* older sales: one sum */
+    uint32_t *ni = malloc((st->ninvs ? st->ninvs : 1) * sizeof *ni);
+    uint32_t *np = malloc((st->npays ? st->npays : 1) * sizeof *np);
+    uint32_t *nr = malloc((st->nproms ? st->nproms : 1) * sizeof *nr);
+    uint32_t *nk = malloc((st->ncontacts ? st->ncontacts : 1) * sizeof *nk);
+    int32_t *ccur = malloc((st->ncontacts ? st->ncontacts : 1) * sizeof *ccur);
+    int32_t *pstat = malloc((st->nproms ? st->nproms : 1) * sizeof *pstat);
+    int32_t *pday = malloc((st->nproms ? st->nproms : 1) * sizeof *pday);
+    int32_t *paid = malloc((st->ninvs ? st->ninvs : 1) * sizeof *paid);
+    uint8_t *block = calloc(st->ncusts ? st->ncusts : 1, 1);
+    cm_map inv2 = {0}, pay2 = {0}, prom2 = {0};
+    rep_eff_gone *eff = NULL;
+    long dropped = 0;
+    int rc = -1;
+
+    if (!ni || !np || !nr || !nk || !ccur || !pstat || !pday || !paid || !block)
+        goto cleanup;
+    /* a customer with a promise undecided at the end of horizon - 1 keeps
+     * its invoices: the documented rule reads their payments */
+    for (uint32_t i = 0; i < st->nproms; i++) {
+        pstat[i] = rep_promise_status(st, &st->proms[i], horizon - 1, &pday[i]);
+        if (pstat[i] == REP_PROMISE_OPEN)
+            block[st->proms[i].cust] = 1;
+    }
+    /* a promise made on or after horizon is a fact of its invoices */
+    for (uint32_t i = 0; i < st->ninvs; i++)
+        ni[i] = 0;
+    for (uint32_t i = 0; i < st->nproms; i++)
+        if (st->proms[i].made && (st->proms[i].made_day >= horizon || st->proms[i].made_ms >= hms))
+            for (uint32_t k = 0; k < st->proms[i].ninvs; k++)
+                ni[st->proms[i].invs[k]] = 1;
+    for (uint32_t i = 0; i < st->ninvs; i++) {
+        const rep_inv *inv = &st->invs[i];
+        int drop = !ni[i] && !block[inv->cust] && rep_inv_settled(st, inv, horizon, hms);
+        ni[i] = drop ? REP_GONE : 0;
+        paid[i] = drop ? rep_inv_paid_day(st, inv, horizon - 1) : REP_DAY_NONE;
+    }
+    /* contacts: kept when recent or filed under a kept invoice; the
+     * currency a dropped one is charged in is effect.c's (the
+     * alphabetically first of its invoices') */
+    for (uint32_t k = 0; k < st->ncontacts; k++) {
+        nk[k] = st->contacts[k].at_ms >= hms ? 0 : REP_GONE;
+        ccur[k] = -1;
+    }
+    for (uint32_t i = 0; i < st->ninvs; i++)
+        for (uint32_t k = 0; k < st->invs[i].ncontacts; k++) {
+            uint32_t c = st->invs[i].contacts[k];
+            if (ni[i] != REP_GONE)
+                nk[c] = 0;
+            const uint16_t cur = st->invs[i].cur;
+            if (ccur[c] < 0 || strcmp(st->curs[cur].code, st->curs[ccur[c]].code) < 0)
+                ccur[c] = cur;
+        }
+    for (uint32_t p = 0; p < st->npays; p++) {
+        const rep_pay *py = &st->pays[p];
+        int drop = py->day < horizon && py->at_ms < hms &&
+                   (py->reversed_day == REP_DAY_NONE || py->reversed_day < horizon);
+        for (uint32_t a = 0; drop && a < py->nallocs; a++)
+            drop = ni[py->allocs[a].inv] == REP_GONE;
+        np[p] = drop ? REP_GONE : 0;
+    }
+    for (uint32_t i = 0; i < st->nproms; i++) {
+        const rep_promise *p = &st->proms[i];
+        int drop = (pstat[i] == REP_PROMISE_KEPT || pstat[i] == REP_PROMISE_BROKEN) &&
+                   pday[i] < horizon && (!p->made || p->made_day < horizon) &&
+                   (p->outcome == REP_PROMISE_OPEN || p->outcome_day < horizon);
+        for (uint32_t k = 0; drop && k < p->ninvs; k++)
+            drop = ni[p->invs[k]] == REP_GONE;
+        nr[i] = drop ? REP_GONE : 0;
+    }
+    /* new indices */
+    uint32_t n = 0, ndrop_inv = 0;
+    for (uint32_t i = 0; i < st->ninvs; i++)
+        ni[i] = ni[i] == REP_GONE ? (ndrop_inv++, REP_GONE) : n++;
+    n = 0;
+    for (uint32_t i = 0; i < st->npays; i++)
+        np[i] = np[i] == REP_GONE ? REP_GONE : n++;
+    n = 0;
+    for (uint32_t i = 0; i < st->nproms; i++)
+        nr[i] = nr[i] == REP_GONE ? REP_GONE : n++;
+    n = 0;
+    for (uint32_t i = 0; i < st->ncontacts; i++)
+        nk[i] = nk[i] == REP_GONE ? REP_GONE : n++;
+    /* room for what stays of them, and the new maps */
+    if (REP_GROW(st->sales, st->capsales, st->nsales + 2 * ndrop_inv + st->npays + 1) < 0)
+        goto cleanup;
+    for (uint32_t g = 0; g < st->ngroups; g++) {
+        rep_group *gr = &st->groups[g];
+        if (gr->ngone_sent < st->ncurs + 1) {
+            int64_t *v = realloc(gr->gone_sent, (st->ncurs + 1) * sizeof *v);
+            if (!v)
+                goto cleanup;
+            memset(v + gr->ngone_sent, 0, (st->ncurs + 1 - gr->ngone_sent) * sizeof *v);
+            gr->gone_sent = v;
+            gr->ngone_sent = st->ncurs + 1;
+        }
+    }
+    for (uint32_t i = 0; i < st->ninvs; i++) {
+        rep_cust *c = &st->custs[st->invs[i].cust];
+        if (paid[i] != REP_DAY_NONE && !c->gone_paid &&
+            !(c->gone_paid = calloc(REP_GONE_PAID, sizeof *c->gone_paid)))
+            goto cleanup;
+    }
+    if (!(eff = rep_eff_gone_new(st, ni, horizon - 1)) ||
+        rep_map_remap(&st->inv_ix, ni, st->ninvs, &inv2) < 0 ||
+        rep_map_remap(&st->pay_ix, np, st->npays, &pay2) < 0 ||
+        rep_map_remap(&st->prom_ix, nr, st->nproms, &prom2) < 0)
+        goto cleanup;
+
+    /* ---- from here on nothing fails ---- */
+    rep_eff_gone_commit(st, eff);
+    eff = NULL;
+    /* promises decided by the documented rule keep that outcome: the
+     * payments it read may go */
+    for (uint32_t i = 0; i < st->nproms; i++) {
+        rep_promise *p = &st->proms[i];
+        if (p->outcome == REP_PROMISE_OPEN &&
+            (pstat[i] == REP_PROMISE_KEPT || pstat[i] == REP_PROMISE_BROKEN) && pday[i] < horizon) {
+            p->outcome = (uint8_t)pstat[i];
+            p->outcome_day = pday[i];
+        }
+        if (nr[i] == REP_GONE && pstat[i] == REP_PROMISE_BROKEN)
+            st->custs[p->cust].gone_broken++;
+    }
+    for (uint32_t p = 0; p < st->npays; p++) {
+        const rep_pay *py = &st->pays[p];
+        if (np[p] != REP_GONE)
+            continue;
+        rep_cust *c = &st->custs[py->cust];
+        if (py->reversed_day == REP_DAY_NONE &&
+            (c->gone_lastpay == REP_DAY_NONE || py->day > c->gone_lastpay))
+            c->gone_lastpay = py->day;
+        rep_sales_at(st, py->tenant, py->cur, INT32_MIN); /* the currency stays present */
+    }
+    for (uint32_t k = 0; k < st->ncontacts; k++) {
+        if (nk[k] != REP_GONE)
+            continue;
+        rep_group *gr = &st->groups[st->contacts[k].group];
+        if (st->contacts[k].sent)
+            gr->gone_sent[ccur[k] + 1]++;
+        else
+            gr->gone_failed++;
+    }
+    for (uint32_t i = 0; i < st->ninvs; i++) {
+        rep_inv *inv = &st->invs[i];
+        if (ni[i] != REP_GONE)
+            continue;
+        rep_cust *c = &st->custs[inv->cust];
+        if (inv->known) {
+            if (c->gone_first == REP_DAY_NONE || inv->issued < c->gone_first)
+                c->gone_first = inv->issued;
+            int32_t m = rep_month_start(inv->issued);
+            rep_sales_at(st, inv->tenant, inv->cur, m < prune ? INT32_MIN : m)->amount +=
+                inv->amount;
+        }
+        if (paid[i] != REP_DAY_NONE)
+            rep_gone_paid_add(c, paid[i], paid[i] > inv->due ? paid[i] - inv->due : 0, &inv->id);
+        free(inv->id);
+        free(inv->moves);
+        free(inv->contacts);
+        dropped++;
+    }
+    /* sales of months countback no longer reads: one sum per currency */
+    uint32_t ks = 0;
+    for (uint32_t i = 0; i < st->nsales; i++) {
+        rep_sales s = st->sales[i];
+        if (s.month != INT32_MIN && s.month < prune) {
+            s.month = INT32_MIN;
+            uint32_t j = 0;
+            while (j < ks && !(st->sales[j].tenant == s.tenant && st->sales[j].cur == s.cur &&
+                               st->sales[j].month == INT32_MIN))
+                j++;
+            if (j < ks) {
+                st->sales[j].amount += s.amount;
+                continue;
+            }
+        }
+        st->sales[ks++] = s;
+    }
+    st->nsales = ks;
+    /* compaction */
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < st->ninvs; i++) {
+        if (ni[i] == REP_GONE)
+            continue;
+        rep_inv *inv = &st->invs[i];
+        for (uint32_t m = 0; m < inv->nmoves; m++)
+            if (inv->moves[m].kind == REP_MV_PAY)
+                inv->moves[m].ref = np[inv->moves[m].ref];
+        for (uint32_t m = 0; m < inv->ncontacts; m++)
+            inv->contacts[m] = nk[inv->contacts[m]];
+        st->invs[k++] = *inv;
+    }
+    st->ninvs = k;
+    k = 0;
+    for (uint32_t p = 0; p < st->npays; p++) {
+        rep_pay *py = &st->pays[p];
+        if (np[p] == REP_GONE) {
+            free(py->allocs);
+            continue;
+        }
+        uint32_t a = 0;
+        for (uint32_t x = 0; x < py->nallocs; x++)
+            if (ni[py->allocs[x].inv] != REP_GONE)
+                py->allocs[a++] = (rep_alloc){ni[py->allocs[x].inv], py->allocs[x].amount};
+        py->nallocs = a;
+        st->pays[k++] = *py;
+    }
+    st->npays = k;
+    k = 0;
+    for (uint32_t i = 0; i < st->nproms; i++) {
+        rep_promise *p = &st->proms[i];
+        if (nr[i] == REP_GONE) {
+            free(p->invs);
+            continue;
+        }
+        uint32_t a = 0;
+        for (uint32_t x = 0; x < p->ninvs; x++)
+            if (ni[p->invs[x]] != REP_GONE)
+                p->invs[a++] = ni[p->invs[x]];
+        p->ninvs = a;
+        st->proms[k++] = *p;
+    }
+    st->nproms = k;
+    k = 0;
+    for (uint32_t i = 0; i < st->ncontacts; i++)
+        if (nk[i] != REP_GONE)
+            st->contacts[k++] = st->contacts[i];
+    st->ncontacts = k;
+    for (uint32_t c = 0; c < st->ncusts; c++) {
+        rep_cust *cu = &st->custs[c];
+        uint32_t a = 0;
+        for (uint32_t x = 0; x < cu->ninvs; x++)
+            if (ni[cu->invs[x]] != REP_GONE)
+                cu->invs[a++] = ni[cu->invs[x]];
+        cu->ninvs = a;
+    }
+    for (uint32_t t = 0; t < st->ntenants; t++) {
+        rep_tlists *tl = &st->by_tenant[t];
+        rep_list_remap(&tl->invs, ni);
+        rep_list_remap(&tl->pays, np);
+        rep_list_remap(&tl->proms, nr);
+        rep_list_remap(&tl->contacts, nk);
+    }
+    cm_map_free(&st->inv_ix);
+    cm_map_free(&st->pay_ix);
+    cm_map_free(&st->prom_ix);
+    st->inv_ix = inv2;
+    st->pay_ix = pay2;
+    st->prom_ix = prom2;
+    st->horizon = horizon;
+    rc = 0;
+cleanup:
+    rep_eff_gone_free(eff);
+    if (rc < 0) {
+        cm_map_free(&inv2);
+        cm_map_free(&pay2);
+        cm_map_free(&prom2);
+        snprintf(errstr, errlen, "fact retention: out of memory (nothing dropped)");
+    }
+    free(ni);
+    free(np);
+    free(nr);
+    free(nk);
+    free(ccur);
+    free(pstat);
+    free(pday);
+    free(paid);
+    free(block);
+    return rc < 0 ? -1 : dropped;
+}
