@@ -668,6 +668,7 @@ struct rep_eff_gone {
     rep_vacc *vars;  /* [ng]: each row its own variant */
     int64_t **recs;  /* [ng]: the rows' new gone_rec (st->ncurs each), or NULL */
     rep_dayn **days; /* [ng]: the rows' new gone_days, or NULL */
+    uint8_t **curs;  /* [ng]: the rows' new gone_curs (st->ncurs each), or NULL */
     uint32_t *ndays; /* [ng] */
 };
 
@@ -680,6 +681,8 @@ void rep_eff_gone_free(rep_eff_gone *x)
             free(x->recs[i]);
         if (x->days)
             free(x->days[i]);
+        if (x->curs)
+            free(x->curs[i]);
         if (x->vars)
             free(x->vars[i].days);
     }
@@ -688,6 +691,7 @@ void rep_eff_gone_free(rep_eff_gone *x)
     free(x->vars);
     free(x->recs);
     free(x->days);
+    free(x->curs);
     free(x->ndays);
     free(x);
 }
@@ -739,7 +743,8 @@ rep_eff_gone *rep_eff_gone_new(const rep_state *st, const uint32_t *ni, int32_t 
     x->recs = calloc(ng, sizeof *x->recs);
     x->days = calloc(ng, sizeof *x->days);
     x->ndays = calloc(ng, sizeof *x->ndays);
-    if (!x->g || !x->rec || !x->vars || !x->recs || !x->days || !x->ndays)
+    x->curs = calloc(ng, sizeof *x->curs);
+    if (!x->g || !x->rec || !x->vars || !x->recs || !x->days || !x->ndays || !x->curs)
         goto fail;
     /* a strategy's id: the first row of its tenant and name */
     for (uint32_t i = 0; i < st->ngroups; i++) {
@@ -785,6 +790,29 @@ rep_eff_gone *rep_eff_gone_new(const rep_state *st, const uint32_t *ni, int32_t 
                            &x->ndays[i]) < 0)
             goto fail;
     }
+    /* the currencies of each arm's dropped invoices (the first contact
+     * under each strategy, as above) */
+    memset(seen, 0, ng * sizeof *seen);
+    for (uint32_t i = 0; i < st->ngroups; i++) {
+        const rep_group *gr = &st->groups[i];
+        if (st->ncurs && !(x->curs[i] = calloc(st->ncurs, 1)))
+            goto fail;
+        for (uint32_t c = 0; c < gr->ngone_curs && c < st->ncurs; c++)
+            x->curs[i][c] = gr->gone_curs[c];
+    }
+    for (uint32_t i = 0; i < st->ninvs; i++) {
+        const rep_inv *inv = &st->invs[i];
+        if (ni[i] != REP_GONE || !inv->known)
+            continue;
+        for (uint32_t k = 0; k < inv->ncontacts; k++) {
+            uint32_t gi = st->contacts[inv->contacts[k]].group;
+            int s = x->g[gi].strategy;
+            if (s < 0 || seen[s] == i + 1 || st->contacts[inv->contacts[k]].at_ms > end_ms)
+                continue;
+            seen[s] = i + 1;
+            x->curs[gi][inv->cur] = 1;
+        }
+    }
     free(seen);
     free(prom);
     return x;
@@ -811,6 +839,10 @@ void rep_eff_gone_commit(rep_state *st, rep_eff_gone *x)
         gr->gone_days = x->days[i];
         gr->ngone_days = x->ndays[i];
         x->days[i] = NULL;
+        free(gr->gone_curs);
+        gr->gone_curs = x->curs[i];
+        gr->ngone_curs = x->curs[i] ? st->ncurs : 0;
+        x->curs[i] = NULL;
     }
     rep_eff_gone_free(x);
 }

@@ -451,6 +451,18 @@ static json_t *rep_kpis_arms_json(const rep_state *st, uint32_t tenant, int32_t 
         for (int p = 0; p < 3 && ok; p++)
             ok = (acc[p] = calloc(nc, sizeof *acc[p])) != NULL &&
                  rep_kpis_period(st, tenant, from[p], d, arms[a].only, acc[p]) == 0;
+        /* the currencies of the arm's invoices dropped by the retention
+         * (retain.c; issued before any period) */
+        for (uint32_t g = 0; g < st->ngroups && ok; g++) {
+            const rep_group *gr = &st->groups[g];
+            if (gr->tenant != tenant || gr->step == REP_STEP_LOGGED ||
+                strcmp(gr->strategy, arms[a].strategy) || strcmp(gr->variant, arms[a].variant))
+                continue;
+            for (uint32_t c = 0; c < gr->ngone_curs && c < nc; c++)
+                if (gr->gone_curs[c])
+                    for (int p = 0; p < 3; p++)
+                        acc[p][c].present = 1;
+        }
         for (uint32_t ci = 0; ci < st->ncurs && ok; ci++) {
             uint32_t c = order[ci];
             if (!acc[2][c].present && !acc[2][c].end_ar && !acc[2][c].beg_ar)

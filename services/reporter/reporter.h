@@ -125,7 +125,7 @@ typedef struct rep_group { /* one effectiveness row */
      * the row (contacted, responded, recovered by currency index) and of
      * its variant's experiment (invoices whose first contact under the
      * strategy was this row's, those paid, and their days to recover as
-     * a histogram ascending by days) */
+     * a histogram ascending by days), and the currencies of those */
     int64_t gone_failed;
     int64_t *gone_sent;
     uint32_t ngone_sent;
@@ -134,6 +134,9 @@ typedef struct rep_group { /* one effectiveness row */
     uint32_t ngone_rec;
     struct rep_dayn *gone_days;
     uint32_t ngone_days;
+    uint8_t *gone_curs; /* [ngone_curs]: 1 when a dropped invoice in that currency (index)
+                         * was in its variant's arm (kpis.c "arms" lists the currency) */
+    uint32_t ngone_curs;
 } rep_group;
 
 typedef struct rep_dayn {
@@ -423,8 +426,9 @@ int32_t rep_state_exact_from(const rep_state *st);
 /* Drops the facts no report as of horizon + REP_LOOKBACK_DAYS or later
  * reads: an invoice (known or a stub) none of whose facts (issue, due
  * date, close, movements, its payments' reversals, contacts) is on or after
- * horizon, whose balance is 0 at the end of horizon - 1, and whose
- * customer has no promise undecided then; with it, its payments when all
+ * horizon, whose balance is 0 at the end of horizon - 1, and none of
+ * whose payments is on or after the day a promise of its customer
+ * undecided then was made; with it, its payments when all
  * their invoices go, its promises when decided before horizon and all
  * their invoices go, its contacts when no kept invoice has them. What
  * the reports still read of them stays: per customer the earliest

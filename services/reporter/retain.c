@@ -146,7 +146,7 @@ long rep_state_retain(rep_state *st, int32_t horizon, char *errstr, size_t errle
     int32_t *pstat = malloc((st->nproms ? st->nproms : 1) * sizeof *pstat);
     int32_t *pday = malloc((st->nproms ? st->nproms : 1) * sizeof *pday);
     int32_t *paid = malloc((st->ninvs ? st->ninvs : 1) * sizeof *paid);
-    uint8_t *block = calloc(st->ncusts ? st->ncusts : 1, 1);
+    int32_t *block = malloc((st->ncusts ? st->ncusts : 1) * sizeof *block);
     cm_map inv2 = {0}, pay2 = {0}, prom2 = {0};
     rep_eff_gone *eff = NULL;
     long dropped = 0;
@@ -154,12 +154,16 @@ long rep_state_retain(rep_state *st, int32_t horizon, char *errstr, size_t errle
 
     if (!ni || !np || !nr || !nk || !ccur || !pstat || !pday || !paid || !block)
         goto cleanup;
-    /* a customer with a promise undecided at the end of horizon - 1 keeps
-     * its invoices: the documented rule reads their payments */
+    /* a promise undecided at the end of horizon - 1 may still be kept by
+     * the customer's payments from the day it was made (the documented
+     * rule, report.c): an invoice with such a payment stays. block: per
+     * customer, the first day a payment may count */
+    for (uint32_t c = 0; c < st->ncusts; c++)
+        block[c] = REP_DAY_NONE;
     for (uint32_t i = 0; i < st->nproms; i++) {
         pstat[i] = rep_promise_status(st, &st->proms[i], horizon - 1, &pday[i]);
-        if (pstat[i] == REP_PROMISE_OPEN)
-            block[st->proms[i].cust] = 1;
+        if (pstat[i] == REP_PROMISE_OPEN && st->proms[i].made_day < block[st->proms[i].cust])
+            block[st->proms[i].cust] = st->proms[i].made_day;
     }
     /* a promise made on or after horizon is a fact of its invoices */
     for (uint32_t i = 0; i < st->ninvs; i++)
@@ -170,7 +174,9 @@ long rep_state_retain(rep_state *st, int32_t horizon, char *errstr, size_t errle
                 ni[st->proms[i].invs[k]] = 1;
     for (uint32_t i = 0; i < st->ninvs; i++) {
         const rep_inv *inv = &st->invs[i];
-        int drop = !ni[i] && !block[inv->cust] && rep_inv_settled(st, inv, horizon, hms);
+        int drop = !ni[i] && rep_inv_settled(st, inv, horizon, hms);
+        for (uint32_t m = 0; drop && m < inv->nmoves; m++)
+            drop = inv->moves[m].kind != REP_MV_PAY || inv->moves[m].day < block[inv->cust];
         ni[i] = drop ? REP_GONE : 0;
         paid[i] = drop ? rep_inv_paid_day(st, inv, horizon - 1) : REP_DAY_NONE;
     }

@@ -245,6 +245,9 @@ int rep_snapshot_encode(const rep_state *st, char **buf, size_t *len, char *errs
             W32(g->gone_days[k].days);
             W64(g->gone_days[k].n);
         }
+        W32(g->ngone_curs);
+        for (uint32_t k = 0; k < g->ngone_curs; k++)
+            W32(g->gone_curs[k]);
     }
     W32(st->ncontacts);
     for (uint32_t i = 0; i < st->ncontacts; i++) {
@@ -517,6 +520,11 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
             g->gone_days[g->ngone_days].days = (int32_t)R32();
             g->gone_days[g->ngone_days].n = (int64_t)R64();
         }
+        m = r_count(&r, 4);
+        if (m && !(g->gone_curs = calloc(m, 1)))
+            goto bad;
+        for (; g->ngone_curs < m && !r.bad; g->ngone_curs++)
+            g->gone_curs[g->ngone_curs] = (uint8_t)R32();
         if (!r.bad && (!g->strategy || !g->variant || !g->channel))
             r.bad = 1;
     }
@@ -672,7 +680,8 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
         if (st->contacts[i].group >= st->ngroups)
             goto bad;
     for (uint32_t i = 0; i < st->ngroups; i++)
-        if (st->groups[i].ngone_sent > st->ncurs + 1 || st->groups[i].ngone_rec > st->ncurs)
+        if (st->groups[i].ngone_sent > st->ncurs + 1 || st->groups[i].ngone_rec > st->ncurs ||
+            st->groups[i].ngone_curs > st->ncurs)
             goto bad;
     for (uint32_t i = 0; i < st->nsales; i++)
         if (st->sales[i].tenant >= st->ntenants || st->sales[i].cur >= st->ncurs)

@@ -168,6 +168,7 @@ void rep_state_free(rep_state *st)
         free(g->gone_sent);
         free(g->gone_rec);
         free(g->gone_days);
+        free(g->gone_curs);
     }
     for (rep_case *c = st->cases; c < st->cases + st->ncases; c++)
         free(c->id);
