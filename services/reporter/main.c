@@ -41,9 +41,10 @@ static cm_setting table[] = {
                         "duplicates; a copy arriving later is counted again",
                         1000, INT64_C(400) * 86400000, &app.dedup_window),
     CM_SETTING_DURATION("ARREARS_REPORTER_FACT_RETENTION", "400d",
-                        "facts of invoices settled longer ago than this (report clock, whole "
-                        "days) are dropped and a report as of an older day is refused; 0: kept "
-                        "for ever",
+                        "reports can be asked for as of this far back (report clock, whole "
+                        "days, 0 .. 3650 d); facts no such report reads (invoices settled "
+                        "before it and 31 days more) are dropped, an older as_of is refused; "
+                        "0: every fact kept for ever",
                         0, INT64_C(3650) * 86400000, &app.retention),
     CM_SETTING_PATH("ARREARS_REPORTER_COSTS", "",
                     "JSON file of the unit cost of a message per channel and currency "

@@ -3,11 +3,12 @@
  * Design: the reporter keeps every invoice, payment, promise and contact it
  * has seen (compactly, in memory) together with dated balance movements, so
  * that any report can be built "as of" any date D (end of day D, UTC) by one
- * pass over the invoices. Nothing is pre-aggregated into counters that could
- * be double counted: applying an event is idempotent by its id (a de-dup set
- * of tenant/source/id, kept for the de-duplication window), and the whole state is a deterministic
- * function of the de-duplicated event sequence. Restarts load a snapshot (state plus the Kafka
- * offsets it reflects) from Redis and seek to those offsets.
+ * pass over the invoices; with a fact retention (retain.c), any D from
+ * today minus the retention on, what settled invoices left being summed. Nothing is pre-aggregated
+ * into counters that could be double counted: applying an event is idempotent by its id (a de-dup
+ * set of tenant/source/id, kept for the de-duplication window), and the whole state is a
+ * deterministic function of the de-duplicated event sequence. Restarts load a snapshot (state plus
+ * the Kafka offsets it reflects) from Redis and seek to those offsets.
  *
  * Ownership: rep_state is owned by its creator (rep_state_free). Report
  * builders return new json_t references the caller must json_decref.

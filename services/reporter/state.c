@@ -4,7 +4,9 @@
  * day-sorted list of movements (payment allocations, credit notes,
  * disputes); a void or write-off closes it on a day. Any balance "as of the
  * end of day D" is then a walk over a handful of movements, so one state
- * serves the periodic report, a request for last month, and replay.
+ * serves the periodic report, a request for last month, and replay. The
+ * service drops the facts of invoices settled before its fact retention
+ * (retain.c), keeping what reports read of them summed.
  *
  * Business dates decide when a fact takes effect: issued_on/due_on for
  * invoices, received_on for payments, the event's time (UTC day) for
