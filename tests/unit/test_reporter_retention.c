@@ -29,6 +29,7 @@
 
 #include "../../services/reporter/reporter.h"
 #include "clock.h"
+#include "reporter_ledger.h"
 
 static int32_t day(const char *s)
 {
@@ -39,14 +40,8 @@ static int32_t day(const char *s)
 
 static json_t *ev(const char *id, const char *type, const char *time, const char *data)
 {
-    json_t *d = json_loads(data, 0, NULL);
-    assert_non_null(d);
-    json_t *e = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s}", "v", 1, "id", id, "source", "t", "type",
-                          type, "tenant", "t1", "time", time);
-    json_t *cid = json_object_get(d, "customer_id");
-    if (cid)
-        json_object_set(e, "customer_id", cid);
-    json_object_set_new(e, "data", d);
+    json_t *e = rep_t_event(id, type, time, data);
+    assert_non_null(e);
     return e;
 }
 
@@ -74,25 +69,13 @@ static void must_contact(rep_state **sts, int n, json_t *c)
 static void invoice(rep_state **sts, int n, const char *id, const char *cust, long long minor,
                     const char *issued, const char *due)
 {
-    char data[512], at[32];
-    snprintf(data, sizeof data,
-             "{\"invoice_id\":\"%s\",\"customer_id\":\"%s\",\"currency\":\"EUR\","
-             "\"amount_minor\":%lld,\"issued_on\":\"%s\",\"due_on\":\"%s\"}",
-             id, cust, minor, issued, due);
-    snprintf(at, sizeof at, "%sT08:00:00Z", issued);
-    must(sts, n, ev(id, "invoice.issued", at, data));
+    must(sts, n, rep_t_invoice(id, cust, minor, issued, due));
 }
 
 static void payment(rep_state **sts, int n, const char *id, const char *cust, long long minor,
                     const char *inv, const char *at)
 {
-    char data[512];
-    snprintf(data, sizeof data,
-             "{\"payment_id\":\"%s\",\"customer_id\":\"%s\",\"currency\":\"EUR\","
-             "\"amount_minor\":%lld,\"received_on\":\"%.10s\",\"received_at\":\"%s\","
-             "\"allocations\":[{\"invoice_id\":\"%s\",\"amount_minor\":%lld}]}",
-             id, cust, minor, at, at, inv, minor);
-    must(sts, n, ev(id, "payment.received", at, data));
+    must(sts, n, rep_t_payment(id, cust, minor, inv, at));
 }
 
 static void promise(rep_state **sts, int n, const char *id, const char *time, const char *cust,
@@ -252,14 +235,10 @@ static void test_hand(void **state)
     same_reports(full, st, "t1", day("2026-02-28"));
 
     /* a snapshot keeps what the retention left */
-    char *buf = NULL;
-    size_t len = 0;
-    assert_int_equal(rep_snapshot_encode(st, &buf, &len, err, sizeof err), 0);
-    rep_state *back = rep_snapshot_decode(buf, len, err, sizeof err);
+    rep_state *back = rep_t_round_trip(st);
     assert_non_null(back);
     assert_int_equal(rep_state_exact_from(back), day("2025-07-02"));
     same_reports(full, back, "t1", day("2026-02-28"));
-    free(buf);
     rep_state_free(back);
     rep_state_free(full);
     rep_state_free(st);
@@ -312,30 +291,10 @@ static void test_blocked(void **state)
 
 static rep_state *load(const char *dir)
 {
-    char err[256], line[8192], path[256];
-    rep_state *st = rep_state_new();
-    snprintf(path, sizeof path, "tests/data/reporter/%s/events.jsonl", dir);
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    while (fgets(line, sizeof line, f)) {
-        json_t *in = json_loads(line, 0, NULL);
-        json_t *c = in ? rep_normalize_inbound(in, err, sizeof err) : NULL;
-        if (c)
-            rep_state_apply_event(st, c, err, sizeof err);
-        json_decref(c);
-        json_decref(in);
-    }
-    fclose(f);
-    snprintf(path, sizeof path, "tests/data/reporter/%s/contacts.jsonl", dir);
-    f = fopen(path, "r");
-    assert_non_null(f);
-    while (fgets(line, sizeof line, f)) {
-        json_t *c = json_loads(line, 0, NULL);
-        if (c)
-            rep_state_apply_contact(st, c, err, sizeof err);
-        json_decref(c);
-    }
-    fclose(f);
+    char path[256];
+    snprintf(path, sizeof path, "tests/data/reporter/%s", dir);
+    rep_state *st = rep_t_ledger(path);
+    assert_non_null(st);
     return st;
 }
 
@@ -362,19 +321,13 @@ static void test_ledgers(void **state)
                 assert_true(rep_state_retain(two, h - 45, err, sizeof err) >= 0);
                 assert_true(rep_state_retain(two, h, err, sizeof err) >= 0);
                 assert_int_equal(one->ninvs, two->ninvs);
-                char *b1 = NULL, *b2 = NULL;
-                size_t n1 = 0, n2 = 0;
-                assert_int_equal(rep_snapshot_encode(one, &b1, &n1, err, sizeof err), 0);
-                assert_int_equal(rep_snapshot_encode(two, &b2, &n2, err, sizeof err), 0);
-                rep_state *back_st = rep_snapshot_decode(b1, n1, err, sizeof err);
+                rep_state *back_st = rep_t_round_trip(one);
                 assert_non_null(back_st);
                 for (uint32_t t = 0; t < full->ntenants; t++) {
                     same_reports(full, one, full->tenants[t], d);
                     same_reports(full, two, full->tenants[t], d);
                     same_reports(full, back_st, full->tenants[t], d);
                 }
-                free(b1);
-                free(b2);
                 rep_state_free(back_st);
                 rep_state_free(one);
                 rep_state_free(two);
