@@ -214,15 +214,15 @@ long rep_state_retain(rep_state *st, int32_t horizon, char *errstr, size_t errle
         nr[i] = drop ? REP_GONE : 0;
     }
     /* new indices */
-    uint32_t n = 0, ndrop_inv = 0;
+    uint32_t n = 0, ndrop_inv = 0, ndrop_pay = 0, ndrop_prom = 0;
     for (uint32_t i = 0; i < st->ninvs; i++)
         ni[i] = ni[i] == REP_GONE ? (ndrop_inv++, REP_GONE) : n++;
     n = 0;
     for (uint32_t i = 0; i < st->npays; i++)
-        np[i] = np[i] == REP_GONE ? REP_GONE : n++;
+        np[i] = np[i] == REP_GONE ? (ndrop_pay++, REP_GONE) : n++;
     n = 0;
     for (uint32_t i = 0; i < st->nproms; i++)
-        nr[i] = nr[i] == REP_GONE ? REP_GONE : n++;
+        nr[i] = nr[i] == REP_GONE ? (ndrop_prom++, REP_GONE) : n++;
     n = 0;
     for (uint32_t i = 0; i < st->ncontacts; i++)
         nk[i] = nk[i] == REP_GONE ? REP_GONE : n++;
@@ -246,14 +246,16 @@ long rep_state_retain(rep_state *st, int32_t horizon, char *errstr, size_t errle
             !(c->gone_paid = calloc(REP_GONE_PAID, sizeof *c->gone_paid)))
             goto cleanup;
     }
-    if (!(eff = rep_eff_gone_new(st, ni, horizon - 1)) ||
-        rep_map_remap(&st->inv_ix, ni, st->ninvs, &inv2) < 0 ||
-        rep_map_remap(&st->pay_ix, np, st->npays, &pay2) < 0 ||
-        rep_map_remap(&st->prom_ix, nr, st->nproms, &prom2) < 0)
+    /* (a day that drops no invoice, payment or promise rebuilds no map) */
+    if ((ndrop_inv && (!(eff = rep_eff_gone_new(st, ni, horizon - 1)) ||
+                       rep_map_remap(&st->inv_ix, ni, st->ninvs, &inv2) < 0)) ||
+        (ndrop_pay && rep_map_remap(&st->pay_ix, np, st->npays, &pay2) < 0) ||
+        (ndrop_prom && rep_map_remap(&st->prom_ix, nr, st->nproms, &prom2) < 0))
         goto cleanup;
 
     /* ---- from here on nothing fails ---- */
-    rep_eff_gone_commit(st, eff);
+    if (eff)
+        rep_eff_gone_commit(st, eff);
     eff = NULL;
     /* promises decided by the documented rule keep that outcome: the
      * payments it read may go */
@@ -387,12 +389,18 @@ long rep_state_retain(rep_state *st, int32_t horizon, char *errstr, size_t errle
         rep_list_remap(&tl->proms, nr);
         rep_list_remap(&tl->contacts, nk);
     }
-    cm_map_free(&st->inv_ix);
-    cm_map_free(&st->pay_ix);
-    cm_map_free(&st->prom_ix);
-    st->inv_ix = inv2;
-    st->pay_ix = pay2;
-    st->prom_ix = prom2;
+    if (ndrop_inv) {
+        cm_map_free(&st->inv_ix);
+        st->inv_ix = inv2;
+    }
+    if (ndrop_pay) {
+        cm_map_free(&st->pay_ix);
+        st->pay_ix = pay2;
+    }
+    if (ndrop_prom) {
+        cm_map_free(&st->prom_ix);
+        st->prom_ix = prom2;
+    }
     st->horizon = horizon;
     rc = 0;
 cleanup:
