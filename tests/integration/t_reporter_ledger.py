@@ -105,13 +105,14 @@ try:
     got = env.wait_reports(lambda k, r: r.get("request_id") == "req-8", 1, what="the answer to req-8")
     if got[0][1].get("type") != "error" or "as_of" not in got[0][1].get("error", ""):
         fail("bad request answered with %r" % got[0][1])
-    # issue 18: a day before the fact retention (default 400d of the shared
-    # clock) is refused, naming the field and the setting
+    # issue 18: a day before the fact retention (t_reporter_lib sets it) is
+    # refused, naming the field, the setting and the rule
     env.request("req-9", "acme", "2020-01-31")
     got = env.wait_reports(lambda k, r: r.get("request_id") == "req-9", 1, what="the answer to req-9")
     err = got[0][1].get("error", "")
     if got[0][1].get("type") != "error" or not err.startswith("as_of: 2020-01-31 is before ") \
-            or "ARREARS_REPORTER_FACT_RETENTION 400d" not in err:
+            or "(ARREARS_REPORTER_FACT_RETENTION %s: reports as of today minus the retention or later)" \
+            % env.env["ARREARS_REPORTER_FACT_RETENTION"] not in err:
         fail("a request before the retention answered with %r" % got[0][1])
     env.stop(p)
     print("ok: restart, kill -9, re-delivery and rebuild give the same answers; bad requests answered")
