@@ -452,8 +452,8 @@ json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d
     const rep_tlists *tl = &st->by_tenant[tenant];
     /* the currency a message is charged in: the alphabetically first of
      * its invoices' currencies */
-    for (uint32_t x = 0; x < st->ncontacts; x++)
-        ccur[x] = -1;
+    for (uint32_t x = 0; x < st->ncontacts; x++) /* with its dropped invoices' (retain.c) */
+        ccur[x] = (int32_t)st->contacts[x].gone_cur - 1;
     for (uint32_t x = 0; x < tl->invs.n; x++) {
         const rep_inv *inv = &st->invs[tl->invs.v[x]];
         for (uint32_t k = 0; k < inv->ncontacts; k++) {

@@ -148,7 +148,9 @@ typedef struct rep_dayn {
 typedef struct rep_contact {
     int64_t at_ms;
     uint32_t group;
-    uint8_t sent; /* 1 sent (logged: reached the debtor), 0 failed */
+    uint8_t sent;      /* 1 sent (logged: reached the debtor), 0 failed */
+    uint16_t gone_cur; /* retain.c: 1 + the (alphabetically) first currency of its
+                        * invoices dropped by the retention; 0: none */
 } rep_contact;
 
 /* One of the scheduler's money events (issue 14; docs/events.md "Events

@@ -143,6 +143,7 @@ long rep_state_retain(rep_state *st, int32_t horizon, char *errstr, size_t errle
     uint32_t *nr = malloc((st->nproms ? st->nproms : 1) * sizeof *nr);
     uint32_t *nk = malloc((st->ncontacts ? st->ncontacts : 1) * sizeof *nk);
     int32_t *ccur = malloc((st->ncontacts ? st->ncontacts : 1) * sizeof *ccur);
+    int32_t *dcur = malloc((st->ncontacts ? st->ncontacts : 1) * sizeof *dcur);
     int32_t *pstat = malloc((st->nproms ? st->nproms : 1) * sizeof *pstat);
     int32_t *pday = malloc((st->nproms ? st->nproms : 1) * sizeof *pday);
     int32_t *paid = malloc((st->ninvs ? st->ninvs : 1) * sizeof *paid);
@@ -152,7 +153,7 @@ long rep_state_retain(rep_state *st, int32_t horizon, char *errstr, size_t errle
     long dropped = 0;
     int rc = -1;
 
-    if (!ni || !np || !nr || !nk || !ccur || !pstat || !pday || !paid || !block)
+    if (!ni || !np || !nr || !nk || !ccur || !dcur || !pstat || !pday || !paid || !block)
         goto cleanup;
     /* a promise undecided at the end of horizon - 1 may still be kept by
      * the customer's payments from the day it was made (the documented
@@ -185,7 +186,8 @@ long rep_state_retain(rep_state *st, int32_t horizon, char *errstr, size_t errle
      * alphabetically first of its invoices') */
     for (uint32_t k = 0; k < st->ncontacts; k++) {
         nk[k] = st->contacts[k].at_ms >= hms ? 0 : REP_GONE;
-        ccur[k] = -1;
+        ccur[k] = (int32_t)st->contacts[k].gone_cur - 1;
+        dcur[k] = ccur[k];
     }
     for (uint32_t i = 0; i < st->ninvs; i++)
         for (uint32_t k = 0; k < st->invs[i].ncontacts; k++) {
@@ -195,6 +197,9 @@ long rep_state_retain(rep_state *st, int32_t horizon, char *errstr, size_t errle
             const uint16_t cur = st->invs[i].cur;
             if (ccur[c] < 0 || strcmp(st->curs[cur].code, st->curs[ccur[c]].code) < 0)
                 ccur[c] = cur;
+            if (ni[i] == REP_GONE &&
+                (dcur[c] < 0 || strcmp(st->curs[cur].code, st->curs[dcur[c]].code) < 0))
+                dcur[c] = cur;
         }
     for (uint32_t p = 0; p < st->npays; p++) {
         const rep_pay *py = &st->pays[p];
@@ -369,10 +374,14 @@ long rep_state_retain(rep_state *st, int32_t horizon, char *errstr, size_t errle
         st->proms[k++] = *p;
     }
     st->nproms = k;
+    /* a kept contact of a dropped invoice keeps the currency it is
+     * charged in (effect.c: the first of all its invoices') */
     k = 0;
     for (uint32_t i = 0; i < st->ncontacts; i++)
-        if (nk[i] != REP_GONE)
+        if (nk[i] != REP_GONE) {
+            st->contacts[i].gone_cur = (uint16_t)(dcur[i] + 1);
             st->contacts[k++] = st->contacts[i];
+        }
     st->ncontacts = k;
     for (uint32_t c = 0; c < st->ncusts; c++) {
         rep_cust *cu = &st->custs[c];
@@ -416,6 +425,7 @@ cleanup:
     free(nr);
     free(nk);
     free(ccur);
+    free(dcur);
     free(pstat);
     free(pday);
     free(paid);

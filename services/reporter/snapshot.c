@@ -253,7 +253,7 @@ int rep_snapshot_encode(const rep_state *st, char **buf, size_t *len, char *errs
     for (uint32_t i = 0; i < st->ncontacts; i++) {
         W64(st->contacts[i].at_ms);
         W32(st->contacts[i].group);
-        W32(st->contacts[i].sent);
+        W32((uint32_t)st->contacts[i].sent | (uint32_t)st->contacts[i].gone_cur << 8);
     }
     W32(st->nmoney);
     for (uint32_t i = 0; i < st->nmoney; i++) {
@@ -536,7 +536,9 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
     for (; st->ncontacts < n && !r.bad; st->ncontacts++) {
         st->contacts[st->ncontacts].at_ms = (int64_t)R64();
         st->contacts[st->ncontacts].group = R32();
-        st->contacts[st->ncontacts].sent = (uint8_t)R32();
+        uint32_t packed = R32();
+        st->contacts[st->ncontacts].sent = (uint8_t)packed;
+        st->contacts[st->ncontacts].gone_cur = (uint16_t)(packed >> 8);
     }
 
     n = r_count(&r, 36);
@@ -677,7 +679,7 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
                 goto bad;
     }
     for (uint32_t i = 0; i < st->ncontacts; i++)
-        if (st->contacts[i].group >= st->ngroups)
+        if (st->contacts[i].group >= st->ngroups || st->contacts[i].gone_cur > st->ncurs)
             goto bad;
     for (uint32_t i = 0; i < st->ngroups; i++)
         if (st->groups[i].ngone_sent > st->ncurs + 1 || st->groups[i].ngone_rec > st->ncurs ||

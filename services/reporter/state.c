@@ -780,7 +780,7 @@ static int rep_contact_new(rep_state *st, uint32_t tenant, uint32_t gi, int64_t 
     if (REP_GROW(st->contacts, st->capcontacts, st->ncontacts + 1) < 0 ||
         rep_list_push(&st->by_tenant[tenant].contacts, st->ncontacts) < 0)
         return -1;
-    st->contacts[st->ncontacts] = (rep_contact){at_ms, gi, (uint8_t)(sent != 0)};
+    st->contacts[st->ncontacts] = (rep_contact){at_ms, gi, (uint8_t)(sent != 0), 0};
     *out = st->ncontacts++;
     return 0;
 }

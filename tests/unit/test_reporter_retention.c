@@ -15,7 +15,10 @@
  * dropped (the comparison is not vacuous).
  *
  * test_blocked: an undecided promise keeps its debtor's settled invoices;
- * a promise made after the horizon keeps the invoices it covers. */
+ * a promise made after the horizon keeps the invoices it covers.
+ *
+ * test_contact_currency: a kept message of a dropped invoice is charged
+ * in the same currency as before. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -289,6 +292,48 @@ static void test_blocked(void **state)
     rep_state_free(st);
 }
 
+/* A message on invoices in two currencies, one dropped: C5's I1 CHF
+ * 100.00 issued 2025-01-10, due 02-09, paid 02-20 (goes at H =
+ * 2025-06-01), and I2 EUR 50.00, same dates, open (stays); k1, an email
+ * of 2025-02-15 on both, stays with I2. It is charged in CHF, the first
+ * of its invoices' currencies (reports.md "arms"), before the retention
+ * and after: the effectiveness report (no costs: 1 unpriced message in
+ * CHF; 100.00 CHF recovered after it) is the same, and k1 remembers CHF. */
+static void test_contact_currency(void **state)
+{
+    (void)state;
+    char err[256];
+    rep_state *full = rep_state_new(), *st = rep_state_new();
+    rep_state *sts[2] = {full, st};
+    must(sts, 2,
+         ev("I1", "invoice.issued", "2025-01-10T08:00:00Z",
+            "{\"invoice_id\":\"I1\",\"customer_id\":\"C5\",\"currency\":\"CHF\","
+            "\"amount_minor\":10000,\"issued_on\":\"2025-01-10\",\"due_on\":\"2025-02-09\"}"));
+    invoice(sts, 2, "I2", "C5", 5000, "2025-01-10", "2025-02-09");
+    json_t *k1 = sent("k1", "C5", "I1", "2025-02-15T09:00:00Z", 1);
+    json_array_append_new(json_object_get(k1, "invoice_ids"), json_string("I2"));
+    must_contact(sts, 2, k1);
+    must(sts, 2,
+         ev("P1", "payment.received", "2025-02-20T10:00:00Z",
+            "{\"payment_id\":\"P1\",\"customer_id\":\"C5\",\"currency\":\"CHF\","
+            "\"amount_minor\":10000,\"received_on\":\"2025-02-20\","
+            "\"allocations\":[{\"invoice_id\":\"I1\",\"amount_minor\":10000}]}"));
+    assert_int_equal(rep_state_retain(st, day("2025-06-01"), err, sizeof err), 1);
+    assert_int_equal(st->ncontacts, 1);
+    assert_string_equal(st->curs[st->contacts[0].gone_cur - 1].code, "CHF");
+    same_reports(full, st, "t1", day("2026-02-28"));
+    json_t *eff = rep_report_build(st, "effectiveness", "t1", day("2026-02-28"), 0);
+    const json_t *v = json_array_get(
+        json_object_get(json_array_get(json_object_get(eff, "experiments"), 0), "variants"), 0);
+    const json_t *cc = json_array_get(json_object_get(v, "collection_cost"), 0);
+    assert_string_equal(json_string_value(json_object_get(cc, "currency")), "CHF");
+    assert_int_equal(json_integer_value(json_object_get(cc, "unpriced_messages")), 1);
+    assert_int_equal(json_integer_value(json_object_get(cc, "recovered_minor")), 10000);
+    json_decref(eff);
+    rep_state_free(full);
+    rep_state_free(st);
+}
+
 static rep_state *load(const char *dir)
 {
     char path[256];
@@ -345,6 +390,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hand),
         cmocka_unit_test(test_blocked),
+        cmocka_unit_test(test_contact_currency),
         cmocka_unit_test(test_ledgers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
