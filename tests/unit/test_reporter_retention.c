@@ -181,6 +181,8 @@ static void test_hand(void **state)
     promise(sts, 2, "prE", "2025-05-20T10:00:00Z", "C3", 5000, "2025-06-15", "\"E\"");
     payment(sts, 2, "PD", "C2", 3000, "D", "2026-02-10T10:00:00Z");
 
+    /* a customer keeps as many dropped paid invoices as the risk score reads */
+    assert_int_equal(REP_GONE_PAID, cm_risk_defaults().last_n);
     assert_int_equal(rep_state_exact_from(st), INT32_MIN);
     assert_int_equal(rep_state_retain(st, day("2025-06-01"), err, sizeof err), 2);
     assert_int_equal(rep_state_exact_from(st), day("2025-07-02"));
