@@ -262,11 +262,17 @@ static int rep_deliverability(const rep_state *st, uint32_t tenant, int64_t end_
         acc[t].n[f->kind]++;
         acc[t].hard += f->kind == REP_FB_BOUNCED && f->hard;
     }
+    /* with the facts dropped by the retention (retain.c) */
+    if (tenant < st->ngone_unattr)
+        unattributed += st->gone_unattr[tenant];
     uint32_t nrow = 0;
     for (uint32_t t = 0; t < st->ntmpls; t++)
         if (st->tmpls[t].tenant == tenant) {
             rep_fbacc a = acc[t];
             a.tmpl = t;
+            for (int k = 0; k <= REP_FB_REPLIED; k++)
+                a.n[k] += st->tmpls[t].gone_n[k];
+            a.hard += st->tmpls[t].gone_hard;
             acc[nrow++] = a; /* nrow <= t: compacts in place */
         }
     rep_fb_st = st;

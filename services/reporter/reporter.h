@@ -214,6 +214,10 @@ typedef struct rep_tmpl { /* one deliverability row */
     uint32_t tenant;
     uint8_t channel; /* ct_channel: email or sms */
     char *name;      /* the template (owned) */
+    /* its facts dropped by the retention (retain.c), by REP_FB_* (a reply:
+     * as the report attributes it), and its hard bounces among them */
+    int64_t gone_n[REP_FB_REPLIED + 1];
+    int64_t gone_hard;
 } rep_tmpl;
 
 typedef struct rep_fb {
@@ -306,6 +310,9 @@ typedef struct rep_state {
     uint32_t ntmpls, captmpls;
     rep_fb *fbs;
     uint32_t nfbs, capfbs;
+    int64_t *gone_unattr; /* [ngone_unattr]: per tenant, dropped replies given to no
+                           * message (retain.c) */
+    uint32_t ngone_unattr;
     rep_sales *sales; /* of dropped invoices (retain.c) */
     uint32_t nsales, capsales;
     int32_t horizon; /* retain.c: invoices whose facts all lie before this day may be
@@ -433,11 +440,14 @@ int32_t rep_state_exact_from(const rep_state *st);
  * whose payments is on or after the day a promise of its customer
  * undecided then was made; with it, its payments when all
  * their invoices go, its promises when decided before horizon and all
- * their invoices go, its contacts when no kept invoice has them. What
+ * their invoices go, its contacts when no kept invoice has them; and the
+ * deliverability facts before horizon but each debtor's last message sent
+ * on each channel (a later reply is given to it). What
  * the reports still read of them stays: per customer the earliest
  * issue date, the last live payment, broken promises and the latest
- * REP_GONE_PAID paid invoices; per row the contacts sent and failed; per
- * tenant, currency and month the sales. Kept entities keep their order;
+ * REP_GONE_PAID paid invoices; per row the effectiveness figures; per
+ * tenant, currency and month the sales; per template row the
+ * deliverability counts, per tenant the unattributed replies. Kept entities keep their order;
  * indices are renumbered. Promises decided before horizon by the
  * documented rule are frozen at that outcome. No-op when horizon <=
  * st->horizon. Returns the number of invoices dropped, or -1 (errstr:

@@ -30,6 +30,7 @@
 #include "report_int.h"
 
 #include "clock.h"
+#include "contract.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -148,12 +149,16 @@ long rep_state_retain(rep_state *st, int32_t horizon, char *errstr, size_t errle
     int32_t *pday = malloc((st->nproms ? st->nproms : 1) * sizeof *pday);
     int32_t *paid = malloc((st->ninvs ? st->ninvs : 1) * sizeof *paid);
     int32_t *block = malloc((st->ncusts ? st->ncusts : 1) * sizeof *block);
+    uint32_t *nf = malloc((st->nfbs ? st->nfbs : 1) * sizeof *nf);
+    uint32_t *fto = malloc((st->nfbs ? st->nfbs : 1) * sizeof *fto); /* a reply's row */
+    uint32_t *lastsent = malloc((st->ncusts ? st->ncusts : 1) * 2 * sizeof *lastsent);
     cm_map inv2 = {0}, pay2 = {0}, prom2 = {0};
     rep_eff_gone *eff = NULL;
     long dropped = 0;
     int rc = -1;
 
-    if (!ni || !np || !nr || !nk || !ccur || !dcur || !pstat || !pday || !paid || !block)
+    if (!ni || !np || !nr || !nk || !ccur || !dcur || !pstat || !pday || !paid || !block || !nf ||
+        !fto || !lastsent)
         goto cleanup;
     /* a promise undecided at the end of horizon - 1 may still be kept by
      * the customer's payments from the day it was made (the documented
@@ -218,6 +223,39 @@ long rep_state_retain(rep_state *st, int32_t horizon, char *errstr, size_t errle
             drop = ni[p->invs[k]] == REP_GONE;
         nr[i] = drop ? REP_GONE : 0;
     }
+    /* deliverability: each debtor's last message sent on each channel
+     * before horizon stays (a reply after it is given to it; among equal
+     * instants the report takes the later fact); the other facts before
+     * horizon go, a reply counted in the row the report gives it */
+    for (uint32_t c = 0; c < 2 * st->ncusts; c++)
+        lastsent[c] = REP_GONE;
+    for (uint32_t i = 0; i < st->nfbs; i++) {
+        const rep_fb *f = &st->fbs[i];
+        nf[i] = f->at_ms >= hms ? 0 : REP_GONE;
+        uint32_t *ls = &lastsent[2 * f->cust + (f->channel == CT_CH_SMS)];
+        if (nf[i] && f->kind == REP_FB_SENT && (*ls == REP_GONE || f->at_ms >= st->fbs[*ls].at_ms))
+            *ls = i;
+    }
+    for (uint32_t c = 0; c < 2 * st->ncusts; c++)
+        if (lastsent[c] != REP_GONE)
+            nf[lastsent[c]] = 0;
+    for (uint32_t i = 0; i < st->nfbs; i++) {
+        const rep_fb *f = &st->fbs[i];
+        fto[i] = f->tmpl;
+        if (nf[i] != REP_GONE || f->kind != REP_FB_REPLIED)
+            continue;
+        const rep_list *l = &st->by_tenant[f->tenant].fbs;
+        int64_t best = INT64_MIN;
+        fto[i] = REP_TMPL_NONE;
+        for (uint32_t y = 0; y < l->n; y++) {
+            const rep_fb *o = &st->fbs[l->v[y]];
+            if (o->kind == REP_FB_SENT && o->cust == f->cust && o->channel == f->channel &&
+                o->at_ms <= f->at_ms && o->at_ms >= best) {
+                best = o->at_ms;
+                fto[i] = o->tmpl;
+            }
+        }
+    }
     /* new indices */
     uint32_t n = 0, ndrop_inv = 0, ndrop_pay = 0, ndrop_prom = 0;
     for (uint32_t i = 0; i < st->ninvs; i++)
@@ -231,6 +269,17 @@ long rep_state_retain(rep_state *st, int32_t horizon, char *errstr, size_t errle
     n = 0;
     for (uint32_t i = 0; i < st->ncontacts; i++)
         nk[i] = nk[i] == REP_GONE ? REP_GONE : n++;
+    n = 0;
+    for (uint32_t i = 0; i < st->nfbs; i++)
+        nf[i] = nf[i] == REP_GONE ? REP_GONE : n++;
+    if (st->ngone_unattr < st->ntenants) {
+        int64_t *v = realloc(st->gone_unattr, st->ntenants * sizeof *v);
+        if (!v)
+            goto cleanup;
+        memset(v + st->ngone_unattr, 0, (st->ntenants - st->ngone_unattr) * sizeof *v);
+        st->gone_unattr = v;
+        st->ngone_unattr = st->ntenants;
+    }
     /* room for what stays of them, and the new maps */
     if (REP_GROW(st->sales, st->capsales, st->nsales + 2 * ndrop_inv + st->npays + 1) < 0)
         goto cleanup;
@@ -374,6 +423,22 @@ long rep_state_retain(rep_state *st, int32_t horizon, char *errstr, size_t errle
         st->proms[k++] = *p;
     }
     st->nproms = k;
+    for (uint32_t i = 0; i < st->nfbs; i++) {
+        const rep_fb *f = &st->fbs[i];
+        if (nf[i] != REP_GONE)
+            continue;
+        if (fto[i] == REP_TMPL_NONE) {
+            st->gone_unattr[f->tenant]++;
+            continue;
+        }
+        st->tmpls[fto[i]].gone_n[f->kind]++;
+        st->tmpls[fto[i]].gone_hard += f->kind == REP_FB_BOUNCED && f->hard;
+    }
+    k = 0;
+    for (uint32_t i = 0; i < st->nfbs; i++)
+        if (nf[i] != REP_GONE)
+            st->fbs[k++] = st->fbs[i];
+    st->nfbs = k;
     /* a kept contact of a dropped invoice keeps the currency it is
      * charged in (effect.c: the first of all its invoices') */
     k = 0;
@@ -397,6 +462,7 @@ long rep_state_retain(rep_state *st, int32_t horizon, char *errstr, size_t errle
         rep_list_remap(&tl->pays, np);
         rep_list_remap(&tl->proms, nr);
         rep_list_remap(&tl->contacts, nk);
+        rep_list_remap(&tl->fbs, nf);
     }
     if (ndrop_inv) {
         cm_map_free(&st->inv_ix);
@@ -430,5 +496,8 @@ cleanup:
     free(pday);
     free(paid);
     free(block);
+    free(nf);
+    free(fto);
+    free(lastsent);
     return rc < 0 ? -1 : dropped;
 }

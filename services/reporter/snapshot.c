@@ -292,6 +292,9 @@ int rep_snapshot_encode(const rep_state *st, char **buf, size_t *len, char *errs
         W32(st->tmpls[i].tenant);
         W32(st->tmpls[i].channel);
         w_str(&w, st->tmpls[i].name);
+        for (int k = 0; k <= REP_FB_REPLIED; k++)
+            W64(st->tmpls[i].gone_n[k]);
+        W64(st->tmpls[i].gone_hard);
     }
     W32(st->nfbs);
     for (uint32_t i = 0; i < st->nfbs; i++) {
@@ -310,6 +313,9 @@ int rep_snapshot_encode(const rep_state *st, char **buf, size_t *len, char *errs
         W64(st->sales[i].amount);
     }
     W32(st->horizon);
+    W32(st->ngone_unattr);
+    for (uint32_t i = 0; i < st->ngone_unattr; i++)
+        W64(st->gone_unattr[i]);
     const cm_map *maps[] = {&st->tenant_ix, &st->cur_ix,   &st->inv_ix,  &st->cust_ix, &st->pay_ix,
                             &st->prom_ix,   &st->group_ix, &st->case_ix, &st->seen};
     for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
@@ -594,6 +600,9 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
         t->tenant = R32();
         t->channel = (uint8_t)R32();
         t->name = r_str(&r);
+        for (int k = 0; k <= REP_FB_REPLIED; k++)
+            t->gone_n[k] = (int64_t)R64();
+        t->gone_hard = (int64_t)R64();
     }
     n = r_count(&r, 24);
     if (n && !(st->fbs = calloc(n, sizeof *st->fbs)))
@@ -622,6 +631,11 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
         sa->amount = (int64_t)R64();
     }
     st->horizon = (int32_t)R32();
+    n = r_count(&r, 8);
+    if (n && !(st->gone_unattr = calloc(n, sizeof *st->gone_unattr)))
+        goto bad;
+    for (; st->ngone_unattr < n && !r.bad; st->ngone_unattr++)
+        st->gone_unattr[st->ngone_unattr] = (int64_t)R64();
 
     cm_map *maps[] = {&st->tenant_ix, &st->cur_ix,   &st->inv_ix,  &st->cust_ix, &st->pay_ix,
                       &st->prom_ix,   &st->group_ix, &st->case_ix, &st->seen};
@@ -688,6 +702,8 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
     for (uint32_t i = 0; i < st->nsales; i++)
         if (st->sales[i].tenant >= st->ntenants || st->sales[i].cur >= st->ncurs)
             goto bad;
+    if (st->ngone_unattr > st->ntenants)
+        goto bad;
     for (uint32_t i = 0; i < st->nmoney; i++)
         if (st->money[i].cur >= st->ncurs || st->money[i].kind < REP_MN_FEE_CHARGED ||
             st->money[i].kind > REP_MN_SETTLED)

@@ -178,7 +178,7 @@ void rep_state_free(rep_state *st)
         free(t->name);
     void *arrays[] = {st->tenants, st->curs,   st->invs,     st->custs, st->pays,
                       st->proms,   st->groups, st->contacts, st->money, st->cases,
-                      st->escs,    st->tmpls,  st->fbs,      st->sales};
+                      st->escs,    st->tmpls,  st->fbs,      st->sales, st->gone_unattr};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         free(arrays[i]);
     rep_tlists_free(st);
@@ -893,7 +893,8 @@ static int rep_apply_fb(rep_state *st, uint32_t tenant, uint32_t cust, int kind,
                 free(copy);
                 return -1;
             }
-            st->tmpls[st->ntmpls++] = (rep_tmpl){tenant, (uint8_t)ch, copy};
+            st->tmpls[st->ntmpls++] =
+                (rep_tmpl){.tenant = tenant, .channel = (uint8_t)ch, .name = copy};
         }
     }
     if (REP_GROW(st->fbs, st->capfbs, st->nfbs + 1) < 0 ||

@@ -18,7 +18,10 @@
  * a promise made after the horizon keeps the invoices it covers.
  *
  * test_contact_currency: a kept message of a dropped invoice is charged
- * in the same currency as before. */
+ * in the same currency as before.
+ *
+ * test_deliverability: deliverability facts dropped, each debtor's last
+ * message kept for later replies, the rows' counts unchanged. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -336,6 +339,84 @@ static void test_contact_currency(void **state)
     rep_state_free(st);
 }
 
+/* An email of template tpl sent to cust at at (a deliverability fact). */
+static json_t *email(const char *id, const char *cust, const char *tpl, const char *at)
+{
+    return json_pack("{s:i, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "v", 1, "type",
+                     "contact.sent", "id", id, "command_id", id, "kind", "reminder", "tenant", "t1",
+                     "customer_id", cust, "channel", "email", "template", tpl, "strategy", "s",
+                     "at", at);
+}
+
+/* Deliverability (issue 17) under the retention, H = 2025-06-01, as of
+ * 2025-08-31 (t1, email):
+ *   02-01 m1 template a to C1; 02-02 m2 template b to C1; 02-03 delivered
+ *   (b); 02-04 bounced hard (a); 02-05 C1 replies by email: given to m2
+ *   (b), the last email to C1 before it; 02-06 C2 replies by SMS: no SMS
+ *   to C2, unattributed; 07-01 C1 replies by email: given to m2 (b).
+ * Before H all go but m2 (C1's last email: the reply of 07-01 needs it):
+ *   nfbs 2 (m2, the reply of 07-01); row a keeps sent 1, bounced 1 (hard
+ *   1), row b delivered 1, replied 1; t1 1 unattributed reply.
+ * The report: a sent 1, delivered 0, bounced 1, hard 1, replied 0; b sent
+ * 1, delivered 1 (100.0%), replied 2 (200.0%); replies_unattributed 1:
+ * the same as the full state's. */
+static void test_deliverability(void **state)
+{
+    (void)state;
+    char err[256];
+    rep_state *full = rep_state_new(), *st = rep_state_new();
+    rep_state *sts[2] = {full, st};
+    must_contact(sts, 2, email("m1", "C1", "a", "2025-02-01T09:00:00Z"));
+    must_contact(sts, 2, email("m2", "C1", "b", "2025-02-02T09:00:00Z"));
+    must(sts, 2,
+         ev("d1", "contact.delivered", "2025-02-03T09:00:00Z",
+            "{\"customer_id\":\"C1\",\"channel\":\"email\",\"command_id\":\"m2\","
+            "\"template\":\"b\"}"));
+    must(sts, 2,
+         ev("b1", "contact.bounced", "2025-02-04T09:00:00Z",
+            "{\"customer_id\":\"C1\",\"channel\":\"email\",\"command_id\":\"m1\","
+            "\"template\":\"a\",\"kind\":\"hard\"}"));
+    must(sts, 2,
+         ev("r1", "contact.replied", "2025-02-05T10:00:00Z",
+            "{\"customer_id\":\"C1\",\"channel\":\"email\",\"text\":\"ok\"}"));
+    must(sts, 2,
+         ev("r2", "contact.replied", "2025-02-06T10:00:00Z",
+            "{\"customer_id\":\"C2\",\"channel\":\"sms\",\"text\":\"who?\"}"));
+    must(sts, 2,
+         ev("r3", "contact.replied", "2025-07-01T10:00:00Z",
+            "{\"customer_id\":\"C1\",\"channel\":\"email\",\"text\":\"again\"}"));
+    assert_int_equal(rep_state_retain(st, day("2025-06-01"), err, sizeof err), 0);
+    assert_int_equal(st->nfbs, 2);
+    assert_int_equal(st->ntmpls, 2);
+    const rep_tmpl *a = &st->tmpls[0], *b = &st->tmpls[1];
+    assert_string_equal(a->name, "a");
+    assert_int_equal(a->gone_n[REP_FB_SENT], 1);
+    assert_int_equal(a->gone_n[REP_FB_BOUNCED], 1);
+    assert_int_equal(a->gone_hard, 1);
+    assert_int_equal(b->gone_n[REP_FB_SENT], 0);
+    assert_int_equal(b->gone_n[REP_FB_DELIVERED], 1);
+    assert_int_equal(b->gone_n[REP_FB_REPLIED], 1);
+    assert_int_equal(st->gone_unattr[0], 1);
+    same_reports(full, st, "t1", day("2025-08-31"));
+    json_t *eff = rep_report_build(st, "effectiveness", "t1", day("2025-08-31"), 0);
+    const json_t *rows = json_object_get(eff, "deliverability");
+    assert_int_equal(json_array_size(rows), 2);
+    const json_t *rb = json_array_get(rows, 1);
+    assert_string_equal(json_string_value(json_object_get(rb, "template")), "b");
+    assert_int_equal(json_integer_value(json_object_get(rb, "sent")), 1);
+    assert_int_equal(json_integer_value(json_object_get(rb, "delivered")), 1);
+    assert_int_equal(json_integer_value(json_object_get(rb, "replied")), 2);
+    assert_true(json_real_value(json_object_get(rb, "reply_rate_percent")) == 200.0);
+    assert_int_equal(json_integer_value(json_object_get(eff, "replies_unattributed")), 1);
+    json_decref(eff);
+    rep_state *back = rep_t_round_trip(st);
+    assert_non_null(back);
+    same_reports(full, back, "t1", day("2025-08-31"));
+    rep_state_free(back);
+    rep_state_free(full);
+    rep_state_free(st);
+}
+
 static rep_state *load(const char *dir)
 {
     char path[256];
@@ -352,7 +433,7 @@ static void test_ledgers(void **state)
     static const char *const days[] = {"2025-09-30", "2025-12-31", "2026-01-15",
                                        "2026-03-29", "2026-06-30", "2026-12-31"};
     char err[256];
-    uint32_t dropped_any = 0, contacts_dropped = 0;
+    uint32_t dropped_any = 0, contacts_dropped = 0, fbs_dropped = 0;
     for (size_t l = 0; l < 3; l++) {
         rep_state *full = load(dirs[l]);
         for (size_t k = 0; k < sizeof days / sizeof *days; k++) {
@@ -364,6 +445,7 @@ static void test_ledgers(void **state)
                 assert_true(n >= 0);
                 dropped_any += (uint32_t)n;
                 contacts_dropped += full->ncontacts - one->ncontacts;
+                fbs_dropped += full->nfbs - one->nfbs;
                 /* in two steps: the same */
                 assert_true(rep_state_retain(two, h - 45, err, sizeof err) >= 0);
                 assert_true(rep_state_retain(two, h, err, sizeof err) >= 0);
@@ -385,6 +467,7 @@ static void test_ledgers(void **state)
     /* not vacuous: the ledgers' old settled invoices and their messages went */
     assert_true(dropped_any > 100);
     assert_true(contacts_dropped > 50);
+    assert_true(fbs_dropped > 50);
 }
 
 int main(void)
@@ -393,6 +476,7 @@ int main(void)
         cmocka_unit_test(test_hand),
         cmocka_unit_test(test_blocked),
         cmocka_unit_test(test_contact_currency),
+        cmocka_unit_test(test_deliverability),
         cmocka_unit_test(test_ledgers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
