@@ -141,11 +141,21 @@ static int rep_kpis_period(const rep_state *st, uint32_t tenant, int32_t from, i
     }
     if (only)
         return 0;
-    /* a currency of invoices or payments dropped by the retention
-     * (retain.c; issued or received before the period) stays present */
-    for (uint32_t x = 0; x < st->nsales; x++)
-        if (st->sales[x].tenant == tenant)
-            acc[st->sales[x].cur].present = 1;
+    /* a currency of invoices, payments, money or hand-off facts dropped by
+     * the retention (retain.c; all before the period) stays present, with
+     * what the dropped facts add to date */
+    for (uint32_t x = 0; x < st->nsales; x++) {
+        const rep_sales *sa = &st->sales[x];
+        if (sa->tenant != tenant)
+            continue;
+        rep_kacc *a = &acc[sa->cur];
+        a->present = 1;
+        a->money |= sa->money;
+        a->esc |= sa->esc;
+        a->placed_td += sa->placed;
+        a->remitted_td += sa->remitted;
+        a->commission_td += sa->commission;
+    }
     for (uint32_t x = 0; x < tl->pays.n; x++) {
         const rep_pay *p = &st->pays[tl->pays.v[x]];
         if (p->tenant != tenant)

@@ -235,12 +235,17 @@ typedef struct rep_cur {
 } rep_cur;
 
 /* Sales of dropped invoices by tenant, currency and month (retain.c):
- * what the countback DSO reads of them. */
+ * what the countback DSO reads of them; and, per tenant and currency,
+ * what the KPI report reads of dropped money and hand-off facts. */
 typedef struct rep_sales {
     uint32_t tenant;
     uint16_t cur;
-    int32_t month; /* the day its month starts */
+    int32_t month; /* the day its month starts; INT32_MIN: everything older than
+                    * countback reads, and what dropped money and hand-off facts
+                    * leave (the fields below, 0 in month entries) */
     int64_t amount;
+    uint8_t money, esc;                   /* a money fact, a placement or remittance was dropped */
+    int64_t placed, remitted, commission; /* to date, as kpis.c sums them */
 } rep_sales;
 
 /* Per-tenant lists of entity indices, so that a report of one tenant never
@@ -442,12 +447,16 @@ int32_t rep_state_exact_from(const rep_state *st);
  * their invoices go, its promises when decided before horizon and all
  * their invoices go, its contacts when no kept invoice has them; and the
  * deliverability facts before horizon but each debtor's last message sent
- * on each channel (a later reply is given to it). What
+ * on each channel (a later reply is given to it); the money facts before
+ * horizon; the hand-off facts before horizon but remittances of cases not
+ * placed before it. What
  * the reports still read of them stays: per customer the earliest
  * issue date, the last live payment, broken promises and the latest
  * REP_GONE_PAID paid invoices; per row the effectiveness figures; per
- * tenant, currency and month the sales; per template row the
- * deliverability counts, per tenant the unattributed replies. Kept entities keep their order;
+ * tenant, currency and month the sales, per tenant and currency the
+ * hand-off sums to date and that money or hand-off facts were seen; per
+ * template row the deliverability counts, per tenant the unattributed
+ * replies. Kept entities keep their order;
  * indices are renumbered. Promises decided before horizon by the
  * documented rule are frozen at that outcome. No-op when horizon <=
  * st->horizon. Returns the number of invoices dropped, or -1 (errstr:

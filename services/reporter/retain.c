@@ -100,7 +100,7 @@ static rep_sales *rep_sales_at(rep_state *st, uint32_t tenant, uint16_t cur, int
     for (uint32_t i = 0; i < st->nsales; i++)
         if (st->sales[i].tenant == tenant && st->sales[i].cur == cur && st->sales[i].month == month)
             return &st->sales[i];
-    st->sales[st->nsales] = (rep_sales){tenant, cur, month, 0};
+    st->sales[st->nsales] = (rep_sales){.tenant = tenant, .cur = cur, .month = month};
     return &st->sales[st->nsales++];
 }
 
@@ -152,13 +152,15 @@ long rep_state_retain(rep_state *st, int32_t horizon, char *errstr, size_t errle
     uint32_t *nf = malloc((st->nfbs ? st->nfbs : 1) * sizeof *nf);
     uint32_t *fto = malloc((st->nfbs ? st->nfbs : 1) * sizeof *fto); /* a reply's row */
     uint32_t *lastsent = malloc((st->ncusts ? st->ncusts : 1) * 2 * sizeof *lastsent);
+    uint32_t *nm = malloc((st->nmoney ? st->nmoney : 1) * sizeof *nm);
+    uint32_t *ne = malloc((st->nescs ? st->nescs : 1) * sizeof *ne);
     cm_map inv2 = {0}, pay2 = {0}, prom2 = {0};
     rep_eff_gone *eff = NULL;
     long dropped = 0;
     int rc = -1;
 
     if (!ni || !np || !nr || !nk || !ccur || !dcur || !pstat || !pday || !paid || !block || !nf ||
-        !fto || !lastsent)
+        !fto || !lastsent || !nm || !ne)
         goto cleanup;
     /* a promise undecided at the end of horizon - 1 may still be kept by
      * the customer's payments from the day it was made (the documented
@@ -256,6 +258,22 @@ long rep_state_retain(rep_state *st, int32_t horizon, char *errstr, size_t errle
             }
         }
     }
+    /* money facts before horizon go; hand-off facts too, but a remittance
+     * of a case not placed before horizon (its placement decides where it
+     * counts) */
+    uint32_t ndrop_other = 0;
+    for (uint32_t i = 0; i < st->nmoney; i++) {
+        nm[i] = st->money[i].day < horizon ? REP_GONE : 0;
+        ndrop_other += nm[i] == REP_GONE;
+    }
+    for (uint32_t i = 0; i < st->nescs; i++) {
+        const rep_esc *f = &st->escs[i];
+        const rep_case *c = &st->cases[f->kase];
+        int drop = f->day < horizon &&
+                   (f->kind != REP_ESC_REMITTED || (c->placed && c->placed_day < horizon));
+        ne[i] = drop ? REP_GONE : 0;
+        ndrop_other += drop;
+    }
     /* new indices */
     uint32_t n = 0, ndrop_inv = 0, ndrop_pay = 0, ndrop_prom = 0;
     for (uint32_t i = 0; i < st->ninvs; i++)
@@ -272,6 +290,12 @@ long rep_state_retain(rep_state *st, int32_t horizon, char *errstr, size_t errle
     n = 0;
     for (uint32_t i = 0; i < st->nfbs; i++)
         nf[i] = nf[i] == REP_GONE ? REP_GONE : n++;
+    n = 0;
+    for (uint32_t i = 0; i < st->nmoney; i++)
+        nm[i] = nm[i] == REP_GONE ? REP_GONE : n++;
+    n = 0;
+    for (uint32_t i = 0; i < st->nescs; i++)
+        ne[i] = ne[i] == REP_GONE ? REP_GONE : n++;
     if (st->ngone_unattr < st->ntenants) {
         int64_t *v = realloc(st->gone_unattr, st->ntenants * sizeof *v);
         if (!v)
@@ -281,7 +305,8 @@ long rep_state_retain(rep_state *st, int32_t horizon, char *errstr, size_t errle
         st->ngone_unattr = st->ntenants;
     }
     /* room for what stays of them, and the new maps */
-    if (REP_GROW(st->sales, st->capsales, st->nsales + 2 * ndrop_inv + st->npays + 1) < 0)
+    if (REP_GROW(st->sales, st->capsales,
+                 2 * st->nsales + 2 * ndrop_inv + st->npays + ndrop_other + 1) < 0)
         goto cleanup;
     for (uint32_t g = 0; g < st->ngroups; g++) {
         rep_group *gr = &st->groups[g];
@@ -361,23 +386,20 @@ long rep_state_retain(rep_state *st, int32_t horizon, char *errstr, size_t errle
         free(inv->contacts);
         dropped++;
     }
-    /* sales of months countback no longer reads: one sum per currency */
-    uint32_t ks = 0;
-    for (uint32_t i = 0; i < st->nsales; i++) {
-        rep_sales s = st->sales[i];
-        if (s.month != INT32_MIN && s.month < prune) {
-            s.month = INT32_MIN;
-            uint32_t j = 0;
-            while (j < ks && !(st->sales[j].tenant == s.tenant && st->sales[j].cur == s.cur &&
-                               st->sales[j].month == INT32_MIN))
-                j++;
-            if (j < ks) {
-                st->sales[j].amount += s.amount;
-                continue;
-            }
+    /* sales of months countback no longer reads: into the one sum per
+     * tenant and currency (month INT32_MIN) */
+    uint32_t ks = 0, ns = st->nsales;
+    for (uint32_t i = 0; i < ns; i++) {
+        rep_sales *sa = &st->sales[i];
+        if (sa->month != INT32_MIN && sa->month < prune) {
+            rep_sales_at(st, sa->tenant, sa->cur, INT32_MIN)->amount += st->sales[i].amount;
+            st->sales[i].amount = 0;
+            st->sales[i].month = INT32_MAX; /* gone */
         }
-        st->sales[ks++] = s;
     }
+    for (uint32_t i = 0; i < st->nsales; i++)
+        if (st->sales[i].month != INT32_MAX)
+            st->sales[ks++] = st->sales[i];
     st->nsales = ks;
     /* compaction */
     uint32_t k = 0;
@@ -423,6 +445,32 @@ long rep_state_retain(rep_state *st, int32_t horizon, char *errstr, size_t errle
         st->proms[k++] = *p;
     }
     st->nproms = k;
+    for (uint32_t i = 0; i < st->nmoney; i++)
+        if (nm[i] == REP_GONE)
+            rep_sales_at(st, st->money[i].tenant, st->money[i].cur, INT32_MIN)->money = 1;
+    for (uint32_t i = 0; i < st->nescs; i++) {
+        const rep_esc *f = &st->escs[i];
+        if (ne[i] != REP_GONE || (f->kind != REP_ESC_PLACED && f->kind != REP_ESC_REMITTED))
+            continue;
+        rep_sales *e = rep_sales_at(st, f->tenant, f->cur, INT32_MIN);
+        e->esc = 1;
+        if (f->kind == REP_ESC_PLACED) {
+            e->placed += f->amount;
+        } else if (st->cases[f->kase].cur == f->cur) {
+            e->remitted += f->amount;
+            e->commission += f->extra;
+        }
+    }
+    k = 0;
+    for (uint32_t i = 0; i < st->nmoney; i++)
+        if (nm[i] != REP_GONE)
+            st->money[k++] = st->money[i];
+    st->nmoney = k;
+    k = 0;
+    for (uint32_t i = 0; i < st->nescs; i++)
+        if (ne[i] != REP_GONE)
+            st->escs[k++] = st->escs[i];
+    st->nescs = k;
     for (uint32_t i = 0; i < st->nfbs; i++) {
         const rep_fb *f = &st->fbs[i];
         if (nf[i] != REP_GONE)
@@ -463,6 +511,8 @@ long rep_state_retain(rep_state *st, int32_t horizon, char *errstr, size_t errle
         rep_list_remap(&tl->proms, nr);
         rep_list_remap(&tl->contacts, nk);
         rep_list_remap(&tl->fbs, nf);
+        rep_list_remap(&tl->money, nm);
+        rep_list_remap(&tl->escs, ne);
     }
     if (ndrop_inv) {
         cm_map_free(&st->inv_ix);
@@ -499,5 +549,7 @@ cleanup:
     free(nf);
     free(fto);
     free(lastsent);
+    free(nm);
+    free(ne);
     return rc < 0 ? -1 : dropped;
 }

@@ -311,6 +311,10 @@ int rep_snapshot_encode(const rep_state *st, char **buf, size_t *len, char *errs
         W32(st->sales[i].cur);
         W32(st->sales[i].month);
         W64(st->sales[i].amount);
+        W32((uint32_t)st->sales[i].money | (uint32_t)st->sales[i].esc << 8);
+        W64(st->sales[i].placed);
+        W64(st->sales[i].remitted);
+        W64(st->sales[i].commission);
     }
     W32(st->horizon);
     W32(st->ngone_unattr);
@@ -619,7 +623,7 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
         f->hard = (uint8_t)(packed >> 16);
         f->at_ms = (int64_t)R64();
     }
-    n = r_count(&r, 20);
+    n = r_count(&r, 48);
     if (n && !(st->sales = calloc(n, sizeof *st->sales)))
         goto bad;
     st->capsales = n;
@@ -629,6 +633,12 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
         sa->cur = (uint16_t)R32();
         sa->month = (int32_t)R32();
         sa->amount = (int64_t)R64();
+        uint32_t flags = R32();
+        sa->money = (uint8_t)(flags & 1);
+        sa->esc = (uint8_t)((flags >> 8) & 1);
+        sa->placed = (int64_t)R64();
+        sa->remitted = (int64_t)R64();
+        sa->commission = (int64_t)R64();
     }
     st->horizon = (int32_t)R32();
     n = r_count(&r, 8);

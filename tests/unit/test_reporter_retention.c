@@ -21,7 +21,10 @@
  * in the same currency as before.
  *
  * test_deliverability: deliverability facts dropped, each debtor's last
- * message kept for later replies, the rows' counts unchanged. */
+ * message kept for later replies, the rows' counts unchanged.
+ *
+ * test_money_handoff: money and hand-off facts dropped, the KPI report's
+ * money object and hand-off figures to date unchanged. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -417,6 +420,100 @@ static void test_deliverability(void **state)
     rep_state_free(st);
 }
 
+/* An event of the scheduler (money, placements) or of an agency. */
+static json_t *ev_src(const char *source, const char *id, const char *type, const char *time,
+                      const char *data)
+{
+    json_t *e = ev(id, type, time, data);
+    json_object_set_new(e, "source", json_string(source));
+    return e;
+}
+
+/* Money and hand-off facts (issues 14, 16) under the retention, t1 EUR, H
+ * = 2025-06-01, KPIs as of 2025-08-31:
+ *   02-01 fee charged 5.00; 02-10 case K1 placed with an agency, 100.00;
+ *   03-01 K1 remits 30.00 (commission 6.00); 03-05 K2 remits 10.00
+ *   (commission 1.00) but K2 is not placed (yet); 07-10 K3 placed, 50.00.
+ * Before H the fee, K1's placement and remittance go; K2's remittance
+ * stays (a later placement of K2 decides where it counts); K3's is after
+ * H. What stays: EUR money seen, hand-off seen, placed 100.00, remitted
+ * 30.00, commission 6.00 to date.
+ * Month of August: placed to date 100 + 50 = 150.00, remitted to date
+ * 30.00 (K2 unplaced), net 24.00, recovery 20.0%, net 16.0%; the money
+ * object is there (all 0 in August). Then K2 is placed on 08-01 (20.00):
+ * placed 170.00 to date, remitted 40.00 (23.53%). Both as the full
+ * state's. */
+static void test_money_handoff(void **state)
+{
+    (void)state;
+    char err[256];
+    rep_state *full = rep_state_new(), *st = rep_state_new();
+    rep_state *sts[2] = {full, st};
+    must(sts, 2,
+         ev_src("arrears-scheduler", "f1", "invoice.fee_charged", "2025-02-01T08:00:00Z",
+                "{\"customer_id\":\"C1\",\"invoice_id\":\"I1\",\"currency\":\"EUR\","
+                "\"amount_minor\":500,\"step\":1,\"charged_on\":\"2025-02-01\"}"));
+    must(sts, 2,
+         ev_src("arrears-scheduler", "p1", "escalation.placed", "2025-02-10T09:00:00Z",
+                "{\"case_id\":\"K1\",\"customer_id\":\"C1\",\"to\":\"agency\","
+                "\"invoice_ids\":[\"I1\"],\"currency\":\"EUR\",\"placed_minor\":10000,"
+                "\"expected_net_minor\":3000,\"command_id\":\"t1/inv/I1/esc\"}"));
+    must(sts, 2,
+         ev_src("agency", "m1", "escalation.remitted", "2025-03-01T15:00:00Z",
+                "{\"case_id\":\"K1\",\"customer_id\":\"C1\",\"currency\":\"EUR\","
+                "\"amount_minor\":3000,\"commission_minor\":600}"));
+    must(sts, 2,
+         ev_src("agency", "m2", "escalation.remitted", "2025-03-05T15:00:00Z",
+                "{\"case_id\":\"K2\",\"customer_id\":\"C2\",\"currency\":\"EUR\","
+                "\"amount_minor\":1000,\"commission_minor\":100}"));
+    must(sts, 2,
+         ev_src("arrears-scheduler", "p3", "escalation.placed", "2025-07-10T09:00:00Z",
+                "{\"case_id\":\"K3\",\"customer_id\":\"C3\",\"to\":\"legal\","
+                "\"invoice_ids\":[\"I3\"],\"currency\":\"EUR\",\"placed_minor\":5000,"
+                "\"expected_net_minor\":1000,\"command_id\":\"t1/inv/I3/esc\"}"));
+    assert_int_equal(rep_state_retain(st, day("2025-06-01"), err, sizeof err), 0);
+    assert_int_equal(st->nmoney, 0);
+    assert_int_equal(st->nescs, 2);
+    assert_int_equal(st->nsales, 1);
+    assert_int_equal(st->sales[0].month, INT32_MIN);
+    assert_true(st->sales[0].money && st->sales[0].esc);
+    assert_int_equal(st->sales[0].placed, 10000);
+    assert_int_equal(st->sales[0].remitted, 3000);
+    assert_int_equal(st->sales[0].commission, 600);
+    same_reports(full, st, "t1", day("2025-08-31"));
+    json_t *k = rep_report_build(st, "kpis", "t1", day("2025-08-31"), 0);
+    const json_t *month = json_array_get(
+        json_object_get(json_array_get(json_object_get(k, "currencies"), 0), "periods"), 2);
+    const json_t *esc = json_object_get(month, "escalations");
+    assert_int_equal(json_integer_value(json_object_get(esc, "placed_to_date_minor")), 15000);
+    assert_int_equal(json_integer_value(json_object_get(esc, "remitted_to_date_minor")), 3000);
+    assert_int_equal(json_integer_value(json_object_get(esc, "net_remitted_to_date_minor")), 2400);
+    assert_true(json_real_value(json_object_get(esc, "recovery_rate_percent")) == 20.0);
+    assert_true(json_real_value(json_object_get(esc, "net_recovery_rate_percent")) == 16.0);
+    assert_non_null(json_object_get(month, "money"));
+    json_decref(k);
+    must(sts, 2,
+         ev_src("arrears-scheduler", "p2", "escalation.placed", "2025-08-01T09:00:00Z",
+                "{\"case_id\":\"K2\",\"customer_id\":\"C2\",\"to\":\"agency\","
+                "\"invoice_ids\":[\"I2\"],\"currency\":\"EUR\",\"placed_minor\":2000,"
+                "\"expected_net_minor\":500,\"command_id\":\"t1/inv/I2/esc\"}"));
+    same_reports(full, st, "t1", day("2025-08-31"));
+    k = rep_report_build(st, "kpis", "t1", day("2025-08-31"), 0);
+    month = json_array_get(
+        json_object_get(json_array_get(json_object_get(k, "currencies"), 0), "periods"), 2);
+    esc = json_object_get(month, "escalations");
+    assert_int_equal(json_integer_value(json_object_get(esc, "placed_to_date_minor")), 17000);
+    assert_int_equal(json_integer_value(json_object_get(esc, "remitted_to_date_minor")), 4000);
+    assert_true(json_real_value(json_object_get(esc, "recovery_rate_percent")) == 23.53);
+    json_decref(k);
+    rep_state *back = rep_t_round_trip(st);
+    assert_non_null(back);
+    same_reports(full, back, "t1", day("2025-08-31"));
+    rep_state_free(back);
+    rep_state_free(full);
+    rep_state_free(st);
+}
+
 static rep_state *load(const char *dir)
 {
     char path[256];
@@ -477,6 +574,7 @@ int main(void)
         cmocka_unit_test(test_blocked),
         cmocka_unit_test(test_contact_currency),
         cmocka_unit_test(test_deliverability),
+        cmocka_unit_test(test_money_handoff),
         cmocka_unit_test(test_ledgers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
