@@ -276,6 +276,11 @@ static void rep_answer(rep_svc *s, const rd_kafka_message_t *m)
     int32_t today = cm_time_day(cm_clock_now_ms());
     cm_metric_add(s->m[CT_M_REPORTER_REQUESTS], 1);
     int bad = !req || ct_report_request_decode(req, today, &rq, errstr, sizeof errstr) < 0;
+    if (req && m->len > CT_REPORT_REQUEST_MAX) { /* id and tenant read above, if they could be */
+        snprintf(errstr, sizeof errstr, "request: %zu bytes, more than %d (CT_REPORT_REQUEST_MAX)",
+                 m->len, CT_REPORT_REQUEST_MAX);
+        bad = 1;
+    }
     int32_t first = bad ? INT32_MIN : rep_first_day(s, today);
     if (!bad && rq.as_of < first) {
         char asked[16], day[16];

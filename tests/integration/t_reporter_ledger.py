@@ -105,16 +105,25 @@ try:
     got = env.wait_reports(lambda k, r: r.get("request_id") == "req-8", 1, what="the answer to req-8")
     if got[0][1].get("type") != "error" or "as_of" not in got[0][1].get("error", ""):
         fail("bad request answered with %r" % got[0][1])
+    # a request over CT_REPORT_REQUEST_MAX (4096 bytes) is answered with an error, by its id
+    big = {"v": 1, "id": "req-9", "tenant": "acme", "as_of": "2026-03-31", "types": ["aging"] * 600}
+    if len(json.dumps(big)) <= 4096:
+        fail("the oversized request is only %d bytes" % len(json.dumps(big)))
+    env.produce("reports.requests", [("acme/req-9", big)])
+    got = env.wait_reports(lambda k, r: r.get("request_id") == "req-9", 1, what="the answer to req-9")
+    if got[0][1].get("type") != "error" or "more than 4096" not in got[0][1].get("error", ""):
+        fail("oversized request answered with %r" % got[0][1])
     # issue 18: a day before the fact retention (t_reporter_lib sets it) is
     # refused, naming the field, the setting and the rule
-    env.request("req-9", "acme", "2020-01-31")
-    got = env.wait_reports(lambda k, r: r.get("request_id") == "req-9", 1, what="the answer to req-9")
+    env.request("req-10", "acme", "2020-01-31")
+    got = env.wait_reports(lambda k, r: r.get("request_id") == "req-10", 1, what="the answer to req-10")
     err = got[0][1].get("error", "")
     if got[0][1].get("type") != "error" or not err.startswith("as_of: 2020-01-31 is before ") \
             or "(ARREARS_REPORTER_FACT_RETENTION %s: reports as of today minus the retention or later)" \
             % env.env["ARREARS_REPORTER_FACT_RETENTION"] not in err:
         fail("a request before the retention answered with %r" % got[0][1])
     env.stop(p)
-    print("ok: restart, kill -9, re-delivery and rebuild give the same answers; bad requests answered")
+    print("ok: restart, kill -9, re-delivery and rebuild give the same answers; bad, oversized and "
+          "too old requests answered")
 finally:
     env.cleanup()
