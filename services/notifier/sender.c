@@ -12,9 +12,9 @@
  * sizes the shared connection cache so a steady stream to one provider
  * reuses its keep-alive connections. An SMTP transfer pauses before its
  * last body byte (CURL_READFUNC_PAUSE) at its gate; after each
- * curl_multi_perform this thread asks the keeper about every transfer
- * waiting so and resumes them (curl_easy_pause, which only the thread
- * driving the multi handle may call), all before the next poll. */
+ * curl_multi_perform this thread asks the keeper about the transfers
+ * waiting so, one at a time, and resumes each (curl_easy_pause, which only
+ * the thread driving the multi handle may call) before the next. */
 #include "sender.h"
 
 #include <curl/curl.h>
@@ -366,39 +366,35 @@ static void collect(ntf_sender *s, result_node **head, result_node **tail)
     }
 }
 
-/* Sender thread: asks the keeper about every transfer waiting at its gate
- * and opens (or aborts) each at once. */
-static void keep_gates(ntf_sender *s)
+/* Sender thread: asks the keeper about the transfers waiting at their
+ * gates, one at a time, and opens (or aborts) each at once, its "." sent by
+ * the curl_multi_perform right after. One at a time because libcurl ends
+ * an SMTP message synchronously (smtp_done sends the "." and waits for the
+ * reply inside curl_multi_perform): gates recorded together would see
+ * their "."s go out one reply after another, each recorded long before
+ * its "." -- the window the gate exists to close. */
+static void keep_gates(ntf_sender *s, int *running)
 {
-    if (s->gates_waiting == 0 || cm_mono_ms() < s->gate_retry_ms)
-        return;
-    xfer **xs = calloc((size_t)s->gates_waiting, sizeof *xs);
-    void **tags = calloc((size_t)s->gates_waiting, sizeof *tags);
-    int *ok = calloc((size_t)s->gates_waiting, sizeof *ok);
-    size_t n = 0;
-    if (!xs || !tags || !ok) {
-        s->gate_retry_ms = cm_mono_ms() + 100;
-        goto cleanup;
-    }
-    for (xfer *x = s->active; x && n < (size_t)s->gates_waiting; x = x->next)
-        if (x->gate == GATE_WAITING) {
-            xs[n] = x;
-            tags[n++] = x->tag;
+    while (s->gates_waiting > 0 && cm_mono_ms() >= s->gate_retry_ms) {
+        xfer *x = s->active;
+        while (x && x->gate != GATE_WAITING)
+            x = x->next;
+        if (!x) { /* cannot happen: the count follows the states */
+            s->gates_waiting = 0;
+            break;
         }
-    if (s->keep(s->keep_opaque, (void *const *)tags, n, ok) < 0) {
-        s->gate_retry_ms = cm_mono_ms() + 100;
-        goto cleanup;
+        void *tag = x->tag;
+        int ok = 0;
+        if (s->keep(s->keep_opaque, (void *const *)&tag, 1, &ok) < 0) {
+            s->gate_retry_ms = cm_mono_ms() + 100;
+            break;
+        }
+        x->gate = ok ? GATE_OPEN : GATE_ABORT;
+        x->refused = !ok;
+        s->gates_waiting--;
+        curl_easy_pause(x->easy, CURLPAUSE_CONT);
+        curl_multi_perform(s->multi, running); /* its last byte and "." */
     }
-    for (size_t i = 0; i < n; i++) {
-        xs[i]->gate = ok[i] ? GATE_OPEN : GATE_ABORT;
-        xs[i]->refused = !ok[i];
-        curl_easy_pause(xs[i]->easy, CURLPAUSE_CONT);
-    }
-    s->gates_waiting -= (int)n;
-cleanup:
-    free(xs);
-    free(tags);
-    free(ok);
 }
 
 static void push_results(ntf_sender *s, result_node *head, result_node *tail)
@@ -455,10 +451,7 @@ static void *sender_main(void *arg)
         }
         int running = 0;
         curl_multi_perform(s->multi, &running);
-        if (s->gates_waiting > 0) {
-            keep_gates(s);
-            curl_multi_perform(s->multi, &running); /* the "." of every gate opened */
-        }
+        keep_gates(s, &running);
         collect(s, &head, &tail);
         push_results(s, head, tail);
         curl_multi_poll(s->multi, NULL, 0, s->gates_waiting > 0 ? 100 : 1000, NULL);

@@ -50,8 +50,9 @@ int ntf_sender_inflight(const ntf_sender *s);
 /* The email gate. An SMTP server takes a message only with the "." that
  * ends DATA; a client that dies before it leaves the server nothing. So,
  * once a keeper is set, every email transfer stops before its last byte,
- * and the sender thread asks keep(opaque, tags, n, ok) about every
- * transfer waiting so, at once and on its own thread: the keeper makes
+ * and the sender thread asks keep(opaque, tags, n, ok) about the
+ * transfers waiting so, on its own thread (one at a time: libcurl ends an
+ * SMTP message synchronously, sender.c): the keeper makes
  * each one's point of no return durable (the notifier writes it into
  * Redis on a connection of its own, claims.h) and sets ok[i] 1 to open
  * the gate (the last byte and the "." go out at once) or 0 to abort the
