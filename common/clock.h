@@ -11,7 +11,9 @@
 #define CM_CLOCK_H
 
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <time.h>
 
 typedef struct cm_clock_spec {
     int64_t sim_start_ms;
@@ -30,6 +32,12 @@ double cm_clock_factor(void);
  * fraction (benchmarks, rates). */
 int64_t cm_mono_ms(void);
 double cm_mono_sec(void);
+/* The CLOCK_MONOTONIC instant ms from now, for pthread_cond_timedwait on a
+ * condition variable made by cm_mono_cond_init (a wall-clock step must not
+ * stretch or cut a wait). */
+void cm_mono_deadline(int64_t ms, struct timespec *ts);
+/* pthread_cond_init with CLOCK_MONOTONIC; 0 or an errno value. */
+int cm_mono_cond_init(pthread_cond_t *cv);
 /* Real milliseconds until simulated instant t (<= 0 if already past). */
 int64_t cm_clock_real_delay_ms(int64_t t);
 

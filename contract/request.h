@@ -18,6 +18,11 @@
 #include <jansson.h>
 #include <stdint.h>
 
+/* Bytes of one request record. A request is a few hundred bytes; a
+ * longer one is answered with an error (its id and tenant when they can
+ * be read), not served. */
+#define CT_REPORT_REQUEST_MAX 4096
+
 typedef struct ct_report_request {
     char id[CT_ID_MAX + 1];
     char tenant[CT_TENANT_MAX + 1];

@@ -28,11 +28,7 @@ void gw_publisher_init(gw_publisher *p)
 {
     memset(p, 0, sizeof *p);
     pthread_mutex_init(&p->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&p->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    cm_mono_cond_init(&p->cv);
 }
 
 void gw_publisher_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -78,13 +74,7 @@ static int publish(void *opaque, const gw_record *recs, size_t n)
         }
     }
     struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += p->timeout_ms / 1000;
-    until.tv_nsec += (long)(p->timeout_ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    cm_mono_deadline(p->timeout_ms, &until);
     pthread_mutex_lock(&p->mu);
     w->pending -= n - produced; /* never produced: no report will come */
     while (w->pending > 0)

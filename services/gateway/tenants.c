@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SECRET_FILE_MAX 4096
+#include "settings.h"
 
 typedef struct errs {
     char *s;
@@ -61,24 +61,6 @@ static int locale_ok(const char *s)
 
 /* Reads a secret file into buf (NUL-terminated, one trailing newline
  * dropped); 0 or -1. */
-static int read_secret(const char *path, char *buf, size_t len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return -1;
-    size_t n = fread(buf, 1, len - 1, f);
-    int more = fgetc(f) != EOF;
-    fclose(f);
-    if (more)
-        return -1;
-    buf[n] = 0;
-    if (n && buf[n - 1] == '\n')
-        buf[--n] = 0;
-    if (n && buf[n - 1] == '\r')
-        buf[--n] = 0;
-    return 0;
-}
-
 static void keys(const char *tn, json_t *arr, gw_tenant *t, errs *e)
 {
     if (!json_is_array(arr) || json_array_size(arr) < 1 || json_array_size(arr) > 2) {
@@ -90,7 +72,8 @@ static void keys(const char *tn, json_t *arr, gw_tenant *t, errs *e)
         const char *kid = json_string_value(json_object_get(k, "kid"));
         const char *sec = json_string_value(json_object_get(k, "secret"));
         const char *file = json_string_value(json_object_get(k, "secret_file"));
-        char buf[SECRET_FILE_MAX], why[160];
+        char why[160], fwhy[256];
+        char *fromfile = NULL;
         const char *m;
         json_t *v;
         if (!json_is_object(k)) {
@@ -104,13 +87,17 @@ static void keys(const char *tn, json_t *arr, gw_tenant *t, errs *e)
             bad(e, "%s.link_keys[%zu]: exactly one of secret and secret_file (strings)", tn, i);
             continue;
         }
-        if (file && read_secret(file, buf, sizeof buf) != 0) {
-            bad(e, "%s.link_keys[%zu].secret_file: cannot read %s (or longer than %d bytes)", tn, i,
-                file, SECRET_FILE_MAX - 1);
+        if (file && cm_settings_file_value(file, &fromfile, fwhy, sizeof fwhy) != 0) {
+            bad(e, "%s.link_keys[%zu].secret_file: %s", tn, i, fwhy);
             continue;
         }
-        if (cm_token_key_set(&t->keys.k[t->keys.n], kid ? kid : "", file ? buf : sec, why,
-                             sizeof why) != 0) {
+        int krc = cm_token_key_set(&t->keys.k[t->keys.n], kid ? kid : "", file ? fromfile : sec,
+                                   why, sizeof why);
+        if (fromfile) {
+            memset(fromfile, 0, strlen(fromfile)); /* the key holds its own copy */
+            free(fromfile);
+        }
+        if (krc != 0) {
             bad(e, "%s.link_keys[%zu].%s", tn, i, why);
             continue;
         }

@@ -27,6 +27,14 @@ static cm_redis_script refresh_script =
                     "end\n"
                     "return 0\n");
 
+/* The email gate: recorded only by the claim's owner, so an owner that
+ * lost its claim (stalled past the TTL) never sends the final "." */
+static cm_redis_script gate_script =
+    CM_REDIS_SCRIPT("if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end\n"
+                    "redis.call('HSET', KEYS[2], 'sending', '1')\n"
+                    "redis.call('EXPIRE', KEYS[2], ARGV[2])\n"
+                    "return 1\n");
+
 static cm_redis_script release_script = CM_REDIS_SCRIPT(
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end\n"
     "return 0\n");
@@ -86,7 +94,8 @@ static int load(ntf_claims *c, char *errstr, size_t errlen)
         return 0;
     if (cm_redis_script_load(c->r, &record_script, errstr, errlen) < 0 ||
         cm_redis_script_load(c->r, &refresh_script, errstr, errlen) < 0 ||
-        cm_redis_script_load(c->r, &release_script, errstr, errlen) < 0)
+        cm_redis_script_load(c->r, &release_script, errstr, errlen) < 0 ||
+        cm_redis_script_load(c->r, &gate_script, errstr, errlen) < 0)
         return -1;
     c->loaded = 1;
     return 0;
@@ -195,9 +204,9 @@ int ntf_claims_add_claim(ntf_claims *c, const char *id)
     keys k;
     make_keys(c, id, &k);
     const char *set[7] = {"SET", k.claim, c->owner, "NX", "PX", c->ttl};
-    const char *get[5] = {"HMGET", k.out, "published", "event"};
+    const char *get[5] = {"HMGET", k.out, "published", "event", "sending"};
     const char *pttl[3] = {"PTTL", k.claim};
-    if (plain(c, 6, set) < 0 || plain(c, 4, get) < 0 || plain(c, 2, pttl) < 0)
+    if (plain(c, 6, set) < 0 || plain(c, 5, get) < 0 || plain(c, 2, pttl) < 0)
         return -1;
     return new_op(c, 3);
 }
@@ -228,6 +237,12 @@ int ntf_claims_add_refresh(ntf_claims *c, const char *id)
     return add(c, &refresh_script, id, 2, argv);
 }
 
+int ntf_claims_add_gate(ntf_claims *c, const char *id)
+{
+    const char *argv[2] = {c->owner, c->out_ttl};
+    return add(c, &gate_script, id, 2, argv);
+}
+
 int ntf_claims_exec(ntf_claims *c, cm_redis_idle_fn idle, void *opaque, char *errstr, size_t errlen)
 {
     if (c->nops == 0)
@@ -244,7 +259,7 @@ int ntf_claims_claim_result(ntf_claims *c, int op, ntf_claim_res *res, char *err
     redisReply *out = reply(c, f + 1, errstr, errlen);
     redisReply *pttl = reply(c, f + 2, errstr, errlen);
     memset(res, 0, sizeof *res);
-    if (!set || !out || !pttl || out->type != REDIS_REPLY_ARRAY || out->elements != 2)
+    if (!set || !out || !pttl || out->type != REDIS_REPLY_ARRAY || out->elements != 3)
         return -1;
     int got = set->type == REDIS_REPLY_STATUS; /* "OK"; nil when held */
     redisReply *pub = out->element[0];
@@ -262,6 +277,8 @@ int ntf_claims_claim_result(ntf_claims *c, int op, ntf_claim_res *res, char *err
             snprintf(errstr, errlen, "out of memory");
             return -1;
         }
+    } else if (out->element[2]->type == REDIS_REPLY_STRING) {
+        res->st = NTF_CLAIM_UNCONFIRMED;
     } else {
         res->st = NTF_CLAIM_OK;
     }
@@ -296,6 +313,11 @@ int ntf_claims_refresh_result(ntf_claims *c, int op, char *errstr, size_t errlen
     if (!r)
         return -1;
     return r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+}
+
+int ntf_claims_gate_result(ntf_claims *c, int op, char *errstr, size_t errlen)
+{
+    return ntf_claims_refresh_result(c, op, errstr, errlen); /* the same reply: 1 or 0 */
 }
 
 int ntf_claims_release(ntf_claims *c, const char *const *ids, size_t n, char *errstr, size_t errlen)

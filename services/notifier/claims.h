@@ -2,11 +2,16 @@
  *
  * Per command id two keys (prefix from ARREARS_NOTIFIER_KEY_PREFIX):
  *   <p>claim:<id>  owner token, PX ttl     -- who may send it now
- *   <p>out:<id>    hash {event, published} -- the outcome, once known
+ *   <p>out:<id>    hash {event, published} -- the outcome, once known;
+ *                  {sending} -- an email passed its gate (sender.h)
  * Protocol (docs/notifier.md has the argument):
  *   claim   -> OK (send it) | HELD (another owner is on it: wait)
  *              | DONE (outcome published) | REPUBLISH (outcome recorded,
  *              its publisher died: publish the stored event)
+ *              | UNCONFIRMED (an owner died past an email's gate: the
+ *              server may have the message; answer, do not send again)
+ *   gate    -> 1: the point of no return is recorded (only while the
+ *              claim is ours); 0: the claim is not ours
  *   record  -> the first outcome wins; a later one gets the stored event
  *   mark    -> published=1 and the claim released
  *   refresh -> extends our claims while sends and retries run
@@ -25,6 +30,7 @@ typedef enum {
     NTF_CLAIM_OK = 1,
     NTF_CLAIM_DONE = 2,
     NTF_CLAIM_REPUBLISH = 3,
+    NTF_CLAIM_UNCONFIRMED = 4,
 } ntf_claim_state;
 
 typedef struct ntf_claim_res {
@@ -55,6 +61,7 @@ int ntf_claims_add_claim(ntf_claims *c, const char *id);
 int ntf_claims_add_record(ntf_claims *c, const char *id, const char *event);
 int ntf_claims_add_mark(ntf_claims *c, const char *id);
 int ntf_claims_add_refresh(ntf_claims *c, const char *id);
+int ntf_claims_add_gate(ntf_claims *c, const char *id);
 size_t ntf_claims_pending(const ntf_claims *c);
 /* -1 with errstr when Redis failed (the whole batch is to be retried).
  * idle (may be NULL) runs while Redis works on the batch (redis.h). */
@@ -67,6 +74,8 @@ int ntf_claims_record_result(ntf_claims *c, int op, ntf_record_res *res, char *e
 int ntf_claims_ok_result(ntf_claims *c, int op, char *errstr, size_t errlen); /* mark */
 /* 1 when the refreshed claim is still ours, 0 when not, -1 on error. */
 int ntf_claims_refresh_result(ntf_claims *c, int op, char *errstr, size_t errlen);
+/* 1 when the gate is recorded (the claim is ours), 0 when not, -1 on error. */
+int ntf_claims_gate_result(ntf_claims *c, int op, char *errstr, size_t errlen);
 
 /* Gives up our claims on commands not sent (shutdown), so the next owner
  * need not wait for them to expire. */

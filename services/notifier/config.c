@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "crypto.h"
+#include "settings.h"
 #include "sign.h"
 #include "token.h"
 
@@ -42,25 +43,6 @@ int ntf_config_set(ntf_tenant_cfg *t, const char *name, const char *value)
         return 0;
     }
     return -1;
-}
-
-char *ntf_read_secret_file(const char *path, char *errstr, size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        snprintf(errstr, errlen, "%s: %s", path, strerror(errno));
-        return NULL;
-    }
-    char buf[4096];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = 0;
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-        buf[--n] = 0;
-    char *s = strdup(buf);
-    if (!s)
-        snprintf(errstr, errlen, "out of memory");
-    return s;
 }
 
 static void tenant_free(ntf_tenant_cfg *t)
@@ -141,8 +123,8 @@ int ntf_config_load_tenants(ntf_config *c, const char *path, char *errstr, size_
                 break;
             }
             if (is_file) {
-                char *s = ntf_read_secret_file(json_string_value(val), errstr, errlen);
-                if (!s) {
+                char *s = NULL;
+                if (cm_settings_file_value(json_string_value(val), &s, errstr, errlen) < 0) {
                     rc = -1;
                     break;
                 }

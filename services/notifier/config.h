@@ -57,8 +57,6 @@ extern const ntf_config_field ntf_config_fields[];
 
 /* Sets a global field by JSON name (copying value; NULL or "" clears it). */
 int ntf_config_set(ntf_tenant_cfg *t, const char *name, const char *value);
-/* Reads a secret file into a new string (trailing newlines removed). */
-char *ntf_read_secret_file(const char *path, char *errstr, size_t errlen);
 /* Loads the tenants file (path may be NULL or ""), merging over global. */
 int ntf_config_load_tenants(ntf_config *c, const char *path, char *errstr, size_t errlen);
 /* The settings for tenant: its own merged entry, else the global one. */

@@ -10,7 +10,11 @@
  * owned by the caller and untouched until its result has been taken.
  * Easy handles are pooled (curl_easy_reset), and CURLMOPT_MAXCONNECTS
  * sizes the shared connection cache so a steady stream to one provider
- * reuses its keep-alive connections. */
+ * reuses its keep-alive connections. An SMTP transfer pauses before its
+ * last body byte (CURL_READFUNC_PAUSE) and reports itself at its gate
+ * with the results; the pipeline opens the gate through the same request
+ * list, and this thread resumes it (curl_easy_pause, which only the
+ * thread driving the multi handle may call). */
 #include "sender.h"
 
 #include <curl/curl.h>
@@ -21,9 +25,13 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "clock.h"
 #include "retry.h"
 
+typedef enum { GATE_NONE, GATE_WAITING, GATE_OPEN, GATE_ABORT } gate_state;
+
 typedef struct xfer {
+    struct ntf_sender *s;
     struct xfer *next_free;   /* free list */
     struct xfer *prev, *next; /* active list */
     CURL *easy;
@@ -35,13 +43,18 @@ typedef struct xfer {
     char retry_after[64];
     char body[200];
     size_t body_len;
+    uint64_t gen; /* which use of this (pooled) transfer */
+    gate_state gate;
+    int gated; /* an SMTP transfer: it stops at its gate */
 } xfer;
 
 typedef struct work {
     struct work *next;
-    const ntf_request *req;
+    const ntf_request *req; /* NULL: a gate to open or close */
     int64_t now_s;
     void *tag;
+    ntf_gate gate;
+    int go;
 } work;
 
 typedef struct result_node {
@@ -57,10 +70,12 @@ struct ntf_sender {
     int started;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    work *in_head, *in_tail;          /* mu */
-    result_node *out_head, *out_tail; /* mu */
-    int stop;                         /* mu */
-    int inflight;                     /* caller's thread only */
+    work *in_head, *in_tail;            /* mu */
+    result_node *out_head, *out_tail;   /* mu */
+    result_node *gate_head, *gate_tail; /* sender thread only: reached their gate */
+    uint64_t gen;                       /* sender thread only */
+    int stop;                           /* mu */
+    int inflight;                       /* caller's thread only */
 };
 
 static void *sender_main(void *arg);
@@ -82,11 +97,7 @@ ntf_sender *ntf_sender_new(const ntf_sender_opts *o, char *errstr, size_t errlen
     curl_multi_setopt(s->multi, CURLMOPT_MAXCONNECTS,
                       (long)(o->max_connections > 0 ? o->max_connections : 256));
     pthread_mutex_init(&s->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&s->cv, &ca);
-    pthread_condattr_destroy(&ca);
+    cm_mono_cond_init(&s->cv);
     if (pthread_create(&s->thread, NULL, sender_main, s) != 0) {
         snprintf(errstr, errlen, "cannot start the sender thread");
         curl_multi_cleanup(s->multi);
@@ -138,6 +149,11 @@ void ntf_sender_free(ntf_sender *s)
         s->out_head = r->next;
         free(r);
     }
+    while (s->gate_head) {
+        result_node *r = s->gate_head;
+        s->gate_head = r->next;
+        free(r);
+    }
     curl_multi_cleanup(s->multi);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
@@ -149,10 +165,44 @@ int ntf_sender_inflight(const ntf_sender *s)
     return s->inflight;
 }
 
+/* Sender thread: the transfer stopped at its gate; the pipeline hears of
+ * it with the next results. */
+static void reached_gate(xfer *x)
+{
+    result_node *n = calloc(1, sizeof *n);
+    if (!n) { /* cannot ask: fail the transfer (retried like any) */
+        x->gate = GATE_ABORT;
+        return;
+    }
+    x->gate = GATE_WAITING;
+    n->r.tag = x->tag;
+    n->r.at_gate = 1;
+    n->r.gate = (ntf_gate){x, x->gen};
+    if (x->s->gate_tail)
+        x->s->gate_tail->next = n;
+    else
+        x->s->gate_head = n;
+    x->s->gate_tail = n;
+}
+
+/* The body, holding back its last byte until the gate is open (sender.h):
+ * without it, and without the "." libcurl sends after it, the server has
+ * no message. Holding a byte rather than the end-of-file keeps the gate
+ * whether or not libcurl asks for the end of a body of known length. */
 static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
 {
     xfer *x = ud;
     size_t want = size * nitems, left = x->req->body_len - x->off;
+    if (x->gate == GATE_ABORT)
+        return CURL_READFUNC_ABORT;
+    if (x->gated && x->gate != GATE_OPEN && left > 0) {
+        if (left == 1) {
+            if (x->gate == GATE_NONE)
+                reached_gate(x);
+            return x->gate == GATE_ABORT ? CURL_READFUNC_ABORT : CURL_READFUNC_PAUSE;
+        }
+        left--;
+    }
     size_t n = want < left ? want : left;
     memcpy(buf, x->req->body + x->off, n);
     x->off += n;
@@ -205,9 +255,13 @@ static int setup(ntf_sender *s, const ntf_request *req, int64_t now_s, void *tag
     curl_slist_free_all(x->rcpt);
     x->hdrs = x->rcpt = NULL;
     x->next_free = NULL;
+    x->s = s;
     x->req = req;
     x->off = 0;
     x->tag = tag;
+    x->gen = ++s->gen;
+    x->gate = GATE_NONE;
+    x->gated = 0;
     x->errbuf[0] = x->retry_after[0] = x->body[0] = 0;
     x->body_len = 0;
 
@@ -235,6 +289,7 @@ static int setup(ntf_sender *s, const ntf_request *req, int64_t now_s, void *tag
         curl_easy_setopt(e, CURLOPT_MAIL_FROM, req->mail_from);
         curl_easy_setopt(e, CURLOPT_MAIL_RCPT, x->rcpt);
         curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+        x->gated = 1;
         curl_easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
         curl_easy_setopt(e, CURLOPT_READDATA, x);
         curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_len);
@@ -325,9 +380,21 @@ static void collect(ntf_sender *s, result_node **head, result_node **tail)
         if (x->next)
             x->next->prev = x->prev;
         x->req = NULL;
+        x->gate = GATE_NONE;
         x->next_free = s->free_list;
         s->free_list = x;
     }
+}
+
+/* Sender thread: opens or closes a gate the pipeline decided on. */
+static void apply_gate(ntf_sender *s, const work *w)
+{
+    xfer *x = w->gate.x;
+    (void)s;
+    if (!x || x->gen != w->gate.gen || x->gate != GATE_WAITING)
+        return; /* the transfer ended meanwhile (timeout): its result came */
+    x->gate = w->go ? GATE_OPEN : GATE_ABORT;
+    curl_easy_pause(x->easy, CURLPAUSE_CONT);
 }
 
 static void push_results(ntf_sender *s, result_node *head, result_node *tail)
@@ -366,7 +433,9 @@ static void *sender_main(void *arg)
             work *w = in;
             in = w->next;
             char err[200];
-            if (setup(s, w->req, w->now_s, w->tag, err, sizeof err) < 0) {
+            if (!w->req) {
+                apply_gate(s, w);
+            } else if (setup(s, w->req, w->now_s, w->tag, err, sizeof err) < 0) {
                 result_node *n = calloc(1, sizeof *n);
                 if (n) {
                     n->r.tag = w->tag;
@@ -384,6 +453,13 @@ static void *sender_main(void *arg)
         }
         int running = 0;
         curl_multi_perform(s->multi, &running);
+        if (s->gate_head) { /* gates first: their transfers may end after */
+            s->gate_tail->next = head;
+            if (!head)
+                tail = s->gate_tail;
+            head = s->gate_head;
+            s->gate_head = s->gate_tail = NULL;
+        }
         collect(s, &head, &tail);
         push_results(s, head, tail);
         curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
@@ -414,15 +490,29 @@ int ntf_sender_start(ntf_sender *s, const ntf_request *req, int64_t now_s, void 
     return 0;
 }
 
+void ntf_sender_gate(ntf_sender *s, ntf_gate g, int go)
+{
+    work *w = calloc(1, sizeof *w);
+    if (!w)
+        return; /* the transfer times out at the gate and is retried */
+    w->gate = g;
+    w->go = go;
+    pthread_mutex_lock(&s->mu);
+    if (s->in_tail)
+        s->in_tail->next = w;
+    else
+        s->in_head = w;
+    s->in_tail = w;
+    pthread_mutex_unlock(&s->mu);
+    curl_multi_wakeup(s->multi);
+}
+
 int ntf_sender_run(ntf_sender *s, int wait_ms, ntf_send_done_fn done, void *opaque)
 {
     pthread_mutex_lock(&s->mu);
     if (!s->out_head && wait_ms > 0 && s->inflight > 0) {
         struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_nsec += (long)wait_ms * 1000000L;
-        ts.tv_sec += ts.tv_nsec / 1000000000L;
-        ts.tv_nsec %= 1000000000L;
+        cm_mono_deadline(wait_ms, &ts);
         while (!s->out_head)
             if (pthread_cond_timedwait(&s->cv, &s->mu, &ts) != 0)
                 break;
@@ -434,7 +524,8 @@ int ntf_sender_run(ntf_sender *s, int wait_ms, ntf_send_done_fn done, void *opaq
     while (list) {
         result_node *r = list;
         list = r->next;
-        s->inflight--;
+        if (!r->r.at_gate)
+            s->inflight--;
         done(opaque, &r->r);
         free(r);
         n++;

@@ -23,8 +23,17 @@ typedef struct ntf_sender_opts {
     int insecure;    /* skip TLS verification (tests only) */
 } ntf_sender_opts;
 
+/* The gate of one email transfer (ntf_sender_gate): which transfer, and
+ * which use of it. */
+typedef struct ntf_gate {
+    void *x;
+    uint64_t gen;
+} ntf_gate;
+
 typedef struct ntf_send_result {
     void *tag;
+    int at_gate;            /* 1: not finished: an email waits at its gate (below) */
+    ntf_gate gate;          /* at_gate: what to pass to ntf_sender_gate */
     int curl_code;          /* CURLcode */
     long status;            /* HTTP status or last SMTP reply code */
     int64_t retry_after_ms; /* -1: none */
@@ -46,8 +55,19 @@ int ntf_sender_start(ntf_sender *s, const ntf_request *req, int64_t now_s, void 
                      size_t errlen);
 int ntf_sender_inflight(const ntf_sender *s);
 
-/* Calls done for every finished transfer, waiting up to wait_ms for one
- * when none has finished yet. Returns how many finished. */
+/* The email gate. An SMTP message is delivered only when the client
+ * sends the final "." of DATA; before it, a client that dies leaves the
+ * server nothing. So every email transfer stops before its last byte and
+ * reports at_gate through run(); the caller makes its point of no return
+ * durable (the notifier writes it into Redis, claims.h) and then opens the
+ * gate (go = 1): the last byte and the "." go out. go = 0 aborts the
+ * transfer (its result comes as a failure). A gate of a transfer that
+ * ended meanwhile (timeout) is ignored. */
+void ntf_sender_gate(ntf_sender *s, ntf_gate g, int go);
+
+/* Calls done for every finished transfer, and every email that reached
+ * its gate, waiting up to wait_ms for one when there is none yet. Returns
+ * how many it passed. */
 int ntf_sender_run(ntf_sender *s, int wait_ms, ntf_send_done_fn done, void *opaque);
 
 #endif

@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "log.h"
 #include "outbox.h"
+#include "settings.h"
 
 int ntf_setup_check_tls(const char *v, char *errstr, size_t errlen)
 {
@@ -49,8 +50,7 @@ static int load_config(const ntf_settings *o, ntf_config *cfg, char *err, size_t
         const char *v = map[i].value;
         char *fromfile = NULL;
         if (map[i].file && *map[i].file) {
-            fromfile = ntf_read_secret_file(map[i].file, err, errlen);
-            if (!fromfile)
+            if (cm_settings_file_value(map[i].file, &fromfile, err, errlen) < 0)
                 return -1;
             v = fromfile;
         }

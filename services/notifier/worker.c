@@ -5,7 +5,10 @@
  * scans it a few times (it holds at most max_queued jobs), batching every
  * Redis step of the iteration into one pipeline (do_redis) and producing
  * outcomes into a Kafka transaction that commits every
- * ARREARS_COMMIT_INTERVAL (do_publish, do_commit; outbox.h). The order of
+ * ARREARS_COMMIT_INTERVAL (do_publish, do_commit; outbox.h). The commit
+ * runs on a thread of its own (committer.h): while the broker holds it up,
+ * this loop goes on recording what the providers answered, so a crash
+ * then repeats no send; only the next transaction waits. The order of
  * steps inside an iteration matters only for latency; correctness rests on
  * four rules:
  *   1. nothing is sent without a live claim (claims.h);
@@ -31,6 +34,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "committer.h"
 #include "contact.h"
 #include "log.h"
 #include "message.h"
@@ -46,6 +50,7 @@ typedef enum {
     J_WAIT_CLAIM,
     J_READY,
     J_INFLIGHT,
+    J_GATE, /* an email at its gate: recording its point of no return */
     J_BACKOFF,
     J_OUTCOME,
     J_PUBLISH,
@@ -75,6 +80,8 @@ typedef struct job {
     int committed; /* ... and that transaction committed */
     char last_error[256];
     long last_status;
+    ntf_gate gate;    /* J_GATE: the transfer waiting */
+    int gate_refused; /* the gate was closed: the transfer's failure means "claim lost" */
 } job;
 
 typedef struct provider {
@@ -105,7 +112,10 @@ struct ntf_worker {
     int txn_open, txn_failed; /* failed: a record is missing, abort it */
     int64_t txn_started_ms;
     size_t txn_records;
-    int fatal; /* the producer is unusable: the process must exit */
+    ntf_committer *committer; /* ends transactions off this thread */
+    int committing;           /* a commit was handed over, its result not applied */
+    size_t commit_records;    /* records of the transaction being committed */
+    int fatal;                /* the producer is unusable: the process must exit */
     provider prov[3];
     unsigned rnd;
     cm_metric *m[CT_M_COUNT]; /* metric_catalog.h: m[CT_M_NOTIFIER_*] */
@@ -113,6 +123,9 @@ struct ntf_worker {
 
 static void do_publish(ntf_worker *w);
 static void do_commit(ntf_worker *w, int64_t now, int force);
+static void commit_now(ntf_worker *w);
+static void do_redis(ntf_worker *w, int64_t now);
+static void on_done(void *opaque, const ntf_send_result *r);
 
 static double rnd01(ntf_worker *w)
 {
@@ -128,6 +141,11 @@ ntf_worker *ntf_worker_new(const ntf_worker_opts *o, char *errstr, size_t errlen
         return NULL;
     }
     w->o = *o;
+    w->committer = ntf_committer_new(o->producer, errstr, errlen);
+    if (!w->committer) {
+        free(w);
+        return NULL;
+    }
     int64_t now = cm_mono_ms();
     for (int i = 0; i < 3; i++)
         ntf_bucket_init(&w->prov[i].bucket, o->rate[i], o->burst[i], now);
@@ -162,8 +180,7 @@ void ntf_worker_on_rebalance(void *opaque, int assigned,
     if (!assigned && w->consumer && !w->fatal) {
         /* rule 4: what can be committed for these partitions is, while
          * the group generation still lets this replica commit offsets */
-        do_publish(w);
-        do_commit(w, cm_mono_ms(), 1);
+        commit_now(w);
     }
     if (!assigned && w->consumer && w->paused) {
         /* librdkafka keeps a partition paused across revoke and re-assign
@@ -312,6 +329,32 @@ static void claimed(ntf_worker *w, job *j, int64_t now)
     j->st = J_READY;
 }
 
+/* A previous owner died past this email's gate: the server may hold the
+ * message, so it is not sent again. The answer is contact.sent with
+ * provider_status "unconfirmed" (and the Message-ID it carried). */
+static void unconfirmed(ntf_worker *w, job *j, int64_t now)
+{
+    char err[512];
+    j->claim_ms = now;
+    if (!j->has_req) {
+        const ntf_tenant_cfg *tc = ntf_config_tenant(w->o.cfg, j->cmd.c.tenant);
+        if (ntf_message_build(tc, w->o.tpl, &j->cmd, cm_clock_now_ms(), &j->req, err, sizeof err) ==
+            0) {
+            cm_strlcpy(j->out.message_id, j->req.message_id, sizeof j->out.message_id);
+            ntf_request_free(&j->req);
+        }
+    } else {
+        ntf_request_free(&j->req);
+        j->has_req = 0;
+    }
+    cm_log_warn("%s: an owner died after its email's point of no return; answered as sent "
+                "(unconfirmed), not sent again",
+                j->cmd.c.command_id);
+    j->out.sent = 1;
+    cm_strlcpy(j->out.provider_status, "unconfirmed", sizeof j->out.provider_status);
+    j->st = J_OUTCOME;
+}
+
 static void redis_failed(ntf_worker *w)
 {
     w->redis_hold_ms = cm_mono_ms() + 250;
@@ -336,6 +379,18 @@ static void on_done(void *opaque, const ntf_send_result *r)
 {
     ntf_worker *w = opaque;
     job *j = r->tag;
+    if (r->at_gate) { /* not done: the next Redis batch records the gate */
+        j->gate = r->gate;
+        j->st = J_GATE;
+        return;
+    }
+    if (j->gate_refused) { /* aborted at the gate: another owner has it */
+        j->gate_refused = 0;
+        cm_log_warn("claim on %s lost before its email's point of no return; claiming again",
+                    j->cmd.c.command_id);
+        j->st = J_CLAIM;
+        return;
+    }
     int64_t now = cm_mono_ms();
     int is_smtp = j->cmd.c.channel == CT_CH_EMAIL;
     provider *pv = &w->prov[channel_idx(j)];
@@ -539,8 +594,8 @@ static void do_publish(ntf_worker *w)
             continue;
         }
         int p = j->partition;
-        if (blocked[p] || w->txn_failed)
-            continue;
+        if (blocked[p] || w->txn_failed || w->committing)
+            continue; /* producing waits for the commit in progress */
         switch (j->st) {
         case J_PUBLISHING:
             break;
@@ -573,38 +628,13 @@ cleanup:
     free(release);
 }
 
-/* Ends the open transaction when it is due (ARREARS_COMMIT_INTERVAL, a
- * large batch, draining, or force), with each partition's next offset.
- * Committed: PUBLISHING jobs go on to MARK. Aborted: they are produced
- * again in the next transaction. Fatal: w->fatal, the process exits. */
-static void do_commit(ntf_worker *w, int64_t now, int force)
+/* Applies the result of the commit handed over last (ntf_outbox_commit's
+ * rc). Committed: PUBLISHING jobs go on to MARK. Aborted: they are
+ * produced again in the next transaction. Fatal: w->fatal, the process
+ * exits. */
+static void commit_apply(ntf_worker *w, int rc, const char *err)
 {
-    if (!w->txn_open || w->fatal)
-        return;
-    if (!force && !w->draining && !w->txn_failed &&
-        now - w->txn_started_ms < w->o.commit_interval_ms && w->txn_records < 5000)
-        return;
-    char err[512];
-    rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(16);
-    for (size_t i = 0; i < w->njobs; i++) {
-        job *j = w->jobs[i];
-        if (!j->in_txn || !j->msg)
-            continue;
-        const char *topic = rd_kafka_topic_name(j->msg->rkt);
-        rd_kafka_topic_partition_t *tp =
-            rd_kafka_topic_partition_list_find(offs, topic, j->partition);
-        if (!tp) {
-            tp = rd_kafka_topic_partition_list_add(offs, topic, j->partition);
-            tp->offset = 0;
-        }
-        if (j->msg->offset + 1 > tp->offset)
-            tp->offset = j->msg->offset + 1;
-    }
-    int rc = ntf_outbox_commit(w->o.producer, w->consumer, offs, w->txn_failed, w->o.txn_timeout_ms,
-                               err, sizeof err);
-    rd_kafka_topic_partition_list_destroy(offs);
-    w->txn_open = 0;
-    w->txn_failed = 0;
+    w->committing = 0;
     if (rc < 0) {
         cm_log_error("kafka transaction: %s", err);
         w->fatal = 1;
@@ -612,7 +642,7 @@ static void do_commit(ntf_worker *w, int64_t now, int force)
     }
     if (rc > 0)
         cm_log_warn("kafka transaction of %zu records aborted: %s (producing them again)",
-                    w->txn_records, err);
+                    w->commit_records, err);
     for (size_t i = 0; i < w->njobs; i++) {
         job *j = w->jobs[i];
         if (!j->in_txn)
@@ -630,9 +660,89 @@ static void do_commit(ntf_worker *w, int64_t now, int force)
         atomic_store(&w->o.ready->kafka_ok, rc == 0);
 }
 
+/* Takes the commit's result if it has ended (waiting up to wait_ms).
+ * Returns 1 while it is still in progress. */
+static int commit_poll(ntf_worker *w, int wait_ms)
+{
+    char err[512];
+    int rc;
+    if (!w->committing)
+        return 0;
+    if (!ntf_committer_result(w->committer, wait_ms, &rc, err, sizeof err))
+        return 1;
+    commit_apply(w, rc, err);
+    return 0;
+}
+
+/* Waits for the commit in progress, recording meanwhile the outcomes of
+ * transfers that finish (the reason the commit runs on its own thread:
+ * committer.h). */
+static void commit_wait(ntf_worker *w)
+{
+    while (commit_poll(w, 10)) {
+        ntf_sender_run(w->o.sender, 0, on_done, w);
+        do_redis(w, cm_mono_ms());
+    }
+}
+
+/* Hands the open transaction to the committer when it is due
+ * (ARREARS_COMMIT_INTERVAL, a large batch, draining, or force), with each
+ * partition's next offset; first takes the result of the one before.
+ * With force, returns only when the commit has ended. */
+static void do_commit(ntf_worker *w, int64_t now, int force)
+{
+    if (force)
+        commit_wait(w);
+    else if (commit_poll(w, 0))
+        return;
+    if (!w->txn_open || w->fatal)
+        return;
+    if (!force && !w->draining && !w->txn_failed &&
+        now - w->txn_started_ms < w->o.commit_interval_ms && w->txn_records < 5000)
+        return;
+    rd_kafka_topic_partition_list_t *offs = rd_kafka_topic_partition_list_new(16);
+    for (size_t i = 0; i < w->njobs; i++) {
+        job *j = w->jobs[i];
+        if (!j->in_txn || !j->msg)
+            continue;
+        const char *topic = rd_kafka_topic_name(j->msg->rkt);
+        rd_kafka_topic_partition_t *tp =
+            rd_kafka_topic_partition_list_find(offs, topic, j->partition);
+        if (!tp) {
+            tp = rd_kafka_topic_partition_list_add(offs, topic, j->partition);
+            tp->offset = 0;
+        }
+        if (j->msg->offset + 1 > tp->offset)
+            tp->offset = j->msg->offset + 1;
+    }
+    int abort = w->txn_failed;
+    w->txn_open = 0;
+    w->txn_failed = 0;
+    w->commit_records = w->txn_records;
+    w->committing = 1;
+    if (ntf_committer_start(w->committer, w->consumer, offs, abort, w->o.txn_timeout_ms) < 0) {
+        commit_apply(w, -1, "a commit was started while another was in progress");
+        return;
+    }
+    offs = NULL; /* now owned by the committer */
+    if (force)
+        commit_wait(w);
+}
+
+/* Commits now what can be: the commit in progress ends, the outcomes
+ * ready to go join a new transaction, and that one is committed too. */
+static void commit_now(ntf_worker *w)
+{
+    commit_wait(w);
+    if (w->fatal)
+        return;
+    do_publish(w);
+    do_commit(w, cm_mono_ms(), 1);
+}
+
 /* ---- Redis: every step of an iteration in one pipeline -------------------- */
 
-typedef enum { OP_CLAIM, OP_RECORD, OP_MARK, OP_REFRESH } opkind;
+typedef enum { OP_CLAIM, OP_RECORD, OP_MARK, OP_REFRESH, OP_GATE } opkind;
 typedef struct pending_op {
     job *j;
     int op;
@@ -648,6 +758,9 @@ static void on_claim(ntf_worker *w, job *j, ntf_claim_res *res, int64_t now)
     case NTF_CLAIM_DONE:
         cm_metric_add(w->m[CT_M_NOTIFIER_REPLAYED], 1);
         j->st = J_DONE;
+        break;
+    case NTF_CLAIM_UNCONFIRMED:
+        unconfirmed(w, j, now);
         break;
     case NTF_CLAIM_REPUBLISH:
         cm_metric_add(w->m[CT_M_NOTIFIER_REPUBLISHED], 1);
@@ -705,9 +818,10 @@ static void on_refresh(job *j, int ours, int64_t now)
 }
 
 /* While Redis works on a batch: transfers finished are collected and
- * ready jobs started. Touches only INFLIGHT, READY and BACKOFF jobs, which
- * the batch's results (claim, record, mark) do not; a refresh result for
- * a job started meanwhile is handled by on_refresh like any other. */
+ * ready jobs started. Touches only INFLIGHT, GATE, READY and BACKOFF jobs,
+ * which the batch's results (claim, record, mark) do not; a refresh result
+ * for a job started meanwhile is handled by on_refresh like any other, and
+ * a gate result for a transfer that ended meanwhile is ignored. */
 static void redis_idle(void *opaque)
 {
     ntf_worker *w = opaque;
@@ -761,6 +875,10 @@ static void do_redis(ntf_worker *w, int64_t now)
             /* fall through */
         case J_CLAIM:
             op = ntf_claims_add_claim(c, j->cmd.c.command_id);
+            break;
+        case J_GATE:
+            op = ntf_claims_add_gate(c, j->cmd.c.command_id);
+            kind = OP_GATE;
             break;
         case J_READY:
         case J_INFLIGHT:
@@ -825,6 +943,17 @@ static void do_redis(ntf_worker *w, int64_t now)
             rc = ntf_claims_refresh_result(c, ops[i].op, err, sizeof err);
             if (rc >= 0)
                 on_refresh(j, rc, now);
+            break;
+        case OP_GATE:
+            rc = ntf_claims_gate_result(c, ops[i].op, err, sizeof err);
+            if (rc >= 0 && j->st == J_GATE) { /* else it ended meanwhile (timeout) */
+                ntf_sender_gate(w->o.sender, j->gate, rc);
+                if (rc)
+                    j->claim_ms = now;
+                else
+                    j->gate_refused = 1;
+                j->st = J_INFLIGHT;
+            }
             break;
         }
         if (rc < 0 && !errors++)
@@ -908,6 +1037,7 @@ static int64_t plan_wait(ntf_worker *w, int64_t now, int64_t wake)
         job *j = w->jobs[i];
         switch (j->st) {
         case J_CLAIM:
+        case J_GATE:
         case J_OUTCOME:
         case J_MARK:
             if (now >= w->redis_hold_ms)
@@ -929,6 +1059,8 @@ static int64_t plan_wait(ntf_worker *w, int64_t now, int64_t wake)
             break; /* PUBLISH, PUBLISHING, DONE: wait for the commit */
         }
     }
+    if (w->committing && now + 2 < until)
+        until = now + 2; /* look for the commit's result */
     if (w->txn_open) {
         int64_t t = w->txn_started_ms + w->o.commit_interval_ms;
         if (t < until)
@@ -1041,10 +1173,11 @@ void ntf_worker_drain(ntf_worker *w, int64_t deadline_ms)
     w->draining = 1;
     /* no new sends; in-flight ones finish and their outcomes commit */
     while (!w->fatal && cm_mono_ms() < deadline_ms) {
-        int busy = w->txn_open;
+        int busy = w->txn_open || w->committing;
         for (size_t i = 0; i < w->njobs; i++) {
             jstate st = w->jobs[i]->st;
-            if (st == J_INFLIGHT || st == J_OUTCOME || st == J_PUBLISHING || st == J_MARK)
+            if (st == J_INFLIGHT || st == J_GATE || st == J_OUTCOME || st == J_PUBLISHING ||
+                st == J_MARK)
                 busy = 1;
         }
         if (!busy)
@@ -1052,8 +1185,7 @@ void ntf_worker_drain(ntf_worker *w, int64_t deadline_ms)
         ntf_worker_step(w, 0);
     }
     if (!w->fatal) { /* the offsets of answered commands at the front too */
-        do_publish(w);
-        do_commit(w, cm_mono_ms(), 1);
+        commit_now(w);
         do_redis(w, cm_mono_ms());
     }
     /* claims of commands not sent, or whose recorded outcome is not
@@ -1091,6 +1223,7 @@ void ntf_worker_free(ntf_worker *w)
 {
     if (!w)
         return;
+    ntf_committer_free(w->committer); /* a commit in progress ends first */
     for (size_t i = 0; i < w->njobs; i++)
         job_free(w->jobs[i]);
     free(w->jobs);

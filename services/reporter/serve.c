@@ -235,7 +235,13 @@ static void rep_answer(rep_svc *s, const rd_kafka_message_t *m)
     json_t *req = json_loadb(m->payload, m->len, 0, NULL);
     int32_t today = cm_time_day(cm_clock_now_ms());
     cm_metric_add(s->m[CT_M_REPORTER_REQUESTS], 1);
-    if (!req || ct_report_request_decode(req, today, &rq, errstr, sizeof errstr) < 0) {
+    int bad = !req || ct_report_request_decode(req, today, &rq, errstr, sizeof errstr) < 0;
+    if (req && m->len > CT_REPORT_REQUEST_MAX) { /* id and tenant read above, if they could be */
+        snprintf(errstr, sizeof errstr, "request: %zu bytes, more than %d (CT_REPORT_REQUEST_MAX)",
+                 m->len, CT_REPORT_REQUEST_MAX);
+        bad = 1;
+    }
+    if (bad) {
         if (!req) {
             memset(&rq, 0, sizeof rq);
             cm_strlcpy(rq.tenant, "default", sizeof rq.tenant);

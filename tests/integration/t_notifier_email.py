@@ -15,7 +15,12 @@ python3-aiosmtpd (tests/sinks/smtp_sink.py):
   * render errors (missing variable, missing template), invalid commands and
     an expired not_after become contact.failed with the reason, no message;
   * every contact event carries command id, channel, provider status,
-    attempts, latency and strategy/variant/step from the command.
+    attempts, latency and strategy/variant/step from the command;
+  * the email gate (docs/notifier.md "No message sent twice"): every email
+    sent has its point of no return ("sending") recorded in Redis, and a
+    command whose record says an owner died past its gate (written here,
+    as a crash would leave it) is answered contact.sent with
+    provider_status "unconfirmed" and its Message-ID, and not sent again.
 """
 import base64
 import email
@@ -63,11 +68,12 @@ try:
         with open(os.path.join(bad, "holey." + ext), "w") as f:
             f.write(text)
 
+    keyp = "it:ntf:mail:%s:" % run
     paysecret = "pay-secret-0123456789-%s" % run  # 16 bytes at least
     env = {
         "ARREARS_TOPIC_PREFIX": prefix, "ARREARS_GROUP_ID": "it-ntf-mail-" + run,
         "ARREARS_HTTP_ADDR": "", "ARREARS_LOG_LEVEL": "info",
-        "ARREARS_NOTIFIER_KEY_PREFIX": "it:ntf:mail:%s:" % run,
+        "ARREARS_NOTIFIER_KEY_PREFIX": keyp,
         "ARREARS_TEMPLATES_DIR": tdir,
         "ARREARS_SMTP_URL": "smtp://127.0.0.1:%d" % smtp.port,
         "ARREARS_SMTP_FROM": "Acme Collections <ar@acme.test>",
@@ -108,13 +114,18 @@ try:
         cmds.append(h.command(tenant, cid, template=tpl, email=em, customer_id="F-%d" % i, **kw))
     # one command delivered twice (a scheduler replay): still one message
     cmds.append(good[0])
+    # an owner died past this one's gate: its out: record says so
+    unconf = h.command(tenant, "%s/inv/INV-9/step/1/attempt/1" % tenant, customer_id="C-9",
+                       email="c9@x.test")
+    h.Resp(redis_url).cmd("HSET", keyp + "out:" + unconf["command_id"], "sending", "1")
+    cmds.append(unconf)
     h.publish_commands(brokers, prefix + "commands", cmds)
     # a record that is not a command at all must not stop anything
     h.produce(brokers, prefix + "commands", [("x/y", "not json {")])
 
     n = h.Notifier(bindir, env, os.path.join(work, "notifier.log"))
     procs.append(n)
-    ids = [c["command_id"] for c in good] + list(failing)
+    ids = [c["command_id"] for c in good] + list(failing) + [unconf["command_id"]]
     by = h.wait_for(lambda: (lambda o: o if all(i in o for i in ids) else None)(
         h.outcomes(brokers, prefix + "contacts")), 90, "an outcome for every command",
         procs=procs)
@@ -136,6 +147,20 @@ try:
         if ev["channel"] != "email" or ev["command_id"] != cid:
             h.fail("%s: bad failed event %s" % (cid, ev))
 
+    # the gate: recorded for every email sent; an unconfirmed one not sent again
+    r = h.Resp(redis_url, decode=True)
+    for c in good:
+        if r.cmd("HGET", keyp + "out:" + c["command_id"], "sending") != "1":
+            h.fail("%s: no gate (sending) recorded in its out: hash" % c["command_id"])
+    ev = by[unconf["command_id"]][0]
+    want_mid = "<ntf.%s.%s.%s@acme.test>" % (
+        hashlib.sha256(unconf["command_id"].encode()).hexdigest()[:32], b64url_enc("C-9"),
+        b64url_enc(unconf["template"]))
+    if ev["type"] != "contact.sent" or ev["provider_status"] != "unconfirmed" or \
+            ev.get("message_id") != want_mid or ev["attempts"] != 0:
+        h.fail("unconfirmed: want contact.sent, provider_status unconfirmed, message_id %s, "
+               "0 attempts; got %s" % (want_mid, ev))
+
     mails = {}
     for f in smtp.files(".eml"):
         with open(f, "rb") as fh:
@@ -143,6 +168,8 @@ try:
         with open(f[:-4] + ".json") as fh:
             meta = json.load(fh)
         mid = msg["Message-ID"]
+        if mid == want_mid:
+            h.fail("the unconfirmed command was sent again")
         if mid in mails:
             h.fail("message %s received twice" % mid)
         mails[mid] = (msg, meta)

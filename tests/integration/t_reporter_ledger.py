@@ -105,7 +105,15 @@ try:
     got = env.wait_reports(lambda k, r: r.get("request_id") == "req-8", 1, what="the answer to req-8")
     if got[0][1].get("type") != "error" or "as_of" not in got[0][1].get("error", ""):
         fail("bad request answered with %r" % got[0][1])
+    # a request over CT_REPORT_REQUEST_MAX (4096 bytes) is answered with an error, by its id
+    big = {"v": 1, "id": "req-9", "tenant": "acme", "as_of": "2026-03-31", "types": ["aging"] * 600}
+    if len(json.dumps(big)) <= 4096:
+        fail("the oversized request is only %d bytes" % len(json.dumps(big)))
+    env.produce("reports.requests", [("acme/req-9", big)])
+    got = env.wait_reports(lambda k, r: r.get("request_id") == "req-9", 1, what="the answer to req-9")
+    if got[0][1].get("type") != "error" or "more than 4096" not in got[0][1].get("error", ""):
+        fail("oversized request answered with %r" % got[0][1])
     env.stop(p)
-    print("ok: restart, kill -9, re-delivery and rebuild give the same answers; bad request answered")
+    print("ok: restart, kill -9, re-delivery and rebuild give the same answers; bad and oversized requests answered")
 finally:
     env.cleanup()

@@ -184,6 +184,33 @@ static void test_tenants_and_templates(void **state)
     assert_string_equal(t->webhook_secret, "whsec_dGVzdA==");
     assert_string_equal(ntf_config_tenant(&cfg, "other")->webhook_url, "http://h/default");
     ntf_config_free(&cfg);
+    /* a secret file is read whole up to 64 KiB (CM_SETTINGS_FILE_MAX),
+     * one final newline dropped; a longer one is refused, never cut */
+    {
+        char *big = malloc(70001);
+        assert_non_null(big);
+        memset(big, 'p', 5000);
+        big[5000] = '\n';
+        big[5001] = 0;
+        snprintf(path, sizeof path, "%s/smtp-pass", tmp);
+        put(path, big);
+        snprintf(body, sizeof body, "{\"acme\":{\"smtp_password_file\":\"%s\"}}", path);
+        put(tf, body);
+        memset(&cfg, 0, sizeof cfg);
+        assert_int_equal(ntf_config_load_tenants(&cfg, tf, err, sizeof err), 0);
+        const char *pw = ntf_config_tenant(&cfg, "acme")->smtp_password;
+        assert_int_equal(strlen(pw), 5000);
+        assert_int_equal(strspn(pw, "p"), 5000);
+        ntf_config_free(&cfg);
+        memset(big, 'p', 70000);
+        big[70000] = 0;
+        put(path, big);
+        memset(&cfg, 0, sizeof cfg);
+        assert_int_equal(ntf_config_load_tenants(&cfg, tf, err, sizeof err), -1);
+        assert_non_null(strstr(err, "smtp-pass is larger than 65536 bytes"));
+        ntf_config_free(&cfg);
+        free(big);
+    }
     put(tf, "{\"acme\":{\"smtp_url_file\":\"x\"}}");
     memset(&cfg, 0, sizeof cfg);
     assert_int_equal(ntf_config_load_tenants(&cfg, tf, err, sizeof err), -1);
