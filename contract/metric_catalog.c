@@ -64,6 +64,15 @@ static const row rows[CT_M_COUNT] = {
     [CT_M_SCHEDULER_DEFERRED] =
         COUNTER(SCHEDULER, "arrears_scheduler_deferred_total",
                 "sends moved by a contact rule (window, weekday, holiday, cap, conversation)"),
+    [CT_M_SCHEDULER_PURGED] =
+        COUNTER(SCHEDULER, "arrears_scheduler_purged_total",
+                "closed invoices, payments and waiting lists deleted after the retention"),
+    [CT_M_SCHEDULER_EXPIRED] =
+        COUNTER(SCHEDULER, "arrears_scheduler_expired_total",
+                "held events dropped: their invoice or payment was not known within the retention"),
+    [CT_M_SCHEDULER_LATE] =
+        COUNTER(SCHEDULER, "arrears_scheduler_late_total",
+                "events about an invoice or payment purged after the retention: not applied"),
     [CT_M_SCHEDULER_KEPT] = COUNTER(SCHEDULER, "arrears_scheduler_promises_total{outcome=\"kept\"}",
                                     "promises to pay decided"),
     [CT_M_SCHEDULER_BROKEN] =

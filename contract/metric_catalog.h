@@ -64,6 +64,9 @@ typedef enum ct_metric {
     CT_M_SCHEDULER_FIRED,          /* arrears_scheduler_fired_total */
     CT_M_SCHEDULER_SKIPPED,        /* arrears_scheduler_skipped_total */
     CT_M_SCHEDULER_DEFERRED,       /* arrears_scheduler_deferred_total */
+    CT_M_SCHEDULER_PURGED,         /* arrears_scheduler_purged_total (retention) */
+    CT_M_SCHEDULER_EXPIRED,        /* arrears_scheduler_expired_total (retention) */
+    CT_M_SCHEDULER_LATE,           /* arrears_scheduler_late_total (retention) */
     CT_M_SCHEDULER_KEPT,           /* arrears_scheduler_promises_total{outcome="kept"} */
     CT_M_SCHEDULER_BROKEN,         /* arrears_scheduler_promises_total{outcome="broken"} */
     CT_M_SCHEDULER_PLAN_COMPLETED, /* arrears_scheduler_plans_total{outcome="completed"} */

@@ -28,6 +28,7 @@
 #include "policy_set.h"
 #include "clock.h"
 #include "records.h"
+#include "retention.h"
 #include "log.h"
 #include "str.h"
 
@@ -1035,6 +1036,7 @@ static void pend_push(sch_ctx *c, sch_rec *pend, json_t *ev)
         pend->u.pend.add = json_array();
     json_array_append(pend->u.pend.add, ev);
     pend->dirty = 1;
+    pend->gcp = c->part + 1; /* its purge member's partition (retention.h) */
     c->pended++;
 }
 
@@ -1335,6 +1337,8 @@ static int ev_payment(sch_ctx *c, const ct_event *e, sch_rec *cust, char *errstr
         c->ignored++;
         return 0;
     }
+    if (sch_gc_late(c, cust, e, 'p', pid)) /* a copy of a payment purged since */
+        return 0;
     cust_touch(c, cust, e->customer_id);
     pay->exists = 1;
     pay->dirty = 1;
@@ -1354,6 +1358,8 @@ static int ev_payment(sch_ctx *c, const ct_event *e, sch_rec *cust, char *errstr
             amt = rest;
         if (amt <= 0)
             continue;
+        if (!inv->exists && sch_gc_late(c, cust, e, 'i', iid))
+            continue; /* purged: as a closed invoice, its share stays in rest */
         if (!inv->exists) {
             sch_rec *q = have(c, 'q', t, iid);
             json_t *pe =
@@ -1457,6 +1463,8 @@ static int ev_reversed(sch_ctx *c, const sch_event *se, sch_rec *cust, char *err
     if (!pay || !rpend)
         return bad(errstr, errlen, "internal", "payment record not loaded");
     if (!pay->exists) {
+        if (sch_gc_late(c, cust, e, 'p', pid))
+            return 0;
         if (json_array_size(rpend->u.pend.items) == 0 && !rpend->u.pend.add)
             pend_push(c, rpend, se->json);
         return 0;
@@ -1481,7 +1489,7 @@ static int ev_reversed(sch_ctx *c, const sch_event *se, sch_rec *cust, char *err
             return bad(errstr, errlen, "internal", "invoice of a reversal not loaded");
         if (inv->exists) {
             unpay_inv(c, inv, cust, amt);
-        } else {
+        } else if (!sch_gc_late(c, cust, e, 'i', id)) {
             sch_rec *q = have(c, 'q', t, id);
             json_t *pe = json_pack("{s:s,s:{s:s,s:I}}", "type", "sch.unalloc", "data", "payment_id",
                                    pid, "amount_minor", (json_int_t)amt);
@@ -2104,6 +2112,8 @@ static int apply_inner(sch_ctx *c, const sch_event *se, int part, int from_pendi
     switch (type) { /* debtor-level events */
     case CT_EV_INVOICE_ISSUED:
     case CT_EV_INVOICE_UPDATED:
+        if (!inv->exists && !from_pending && sch_gc_late(c, cust, e, 'i', iid))
+            return 0; /* a copy of an invoice closed and purged since */
         return ev_issued(c, e, inv, cust, pend, part, errstr, errlen);
     case CT_EV_PAYMENT_RECEIVED:
         return ev_payment(c, e, cust, errstr, errlen);
@@ -2176,7 +2186,7 @@ static int apply_inner(sch_ctx *c, const sch_event *se, int part, int from_pendi
     if (!inv)
         return 0; /* not a type sch_event_decode lets through */
     if (!inv->exists) {
-        if (!from_pending)
+        if (!from_pending && !sch_gc_late(c, cust, e, 'i', iid))
             pend_push(c, pend, se->json);
         return 0;
     }
@@ -2321,7 +2331,26 @@ static void log_response(sch_ctx *c, sch_rec *cust, const ct_event *e)
 int sch_apply_event(sch_ctx *c, const sch_event *se, int part, char *errstr, size_t errlen)
 {
     pick_policy(c, se->ev.tenant);
+    c->part = part;
     int rc = apply_inner(c, se, part, 0, errstr, errlen);
+    /* the partition and the instant of the purge members of what the
+     * event wrote (retention.h): its invoice, payment and their waiting
+     * lists, the invoices a payment names (what else it changed counts
+     * from the commit's clock) */
+    const char *t = se->ev.tenant, *pid = payment_of(&se->ev), *iid = invoice_of(&se->ev);
+    sch_rec *gr[4] = {pid ? have(c, 'p', t, pid) : NULL, pid ? have(c, 'r', t, pid) : NULL,
+                      iid ? have(c, 'q', t, iid) : NULL, iid ? have(c, 'i', t, iid) : NULL};
+    for (int k = 0; k < 4; k++)
+        if (gr[k] && gr[k]->dirty) {
+            gr[k]->gcp = k < 3 && part >= 0 ? part + 1 : gr[k]->gcp;
+            gr[k]->gc_now = c->now;
+        }
+    if (se->ev.type == CT_EV_PAYMENT_RECEIVED)
+        for (size_t k = 0; k < se->ev.data.payment.nallocations; k++) {
+            sch_rec *r = have(c, 'i', t, se->ev.data.payment.allocations[k].invoice_id);
+            if (r && r->dirty)
+                r->gc_now = c->now;
+        }
     if (rc >= 0) {
         sch_rec *cust = have(c, 'c', se->ev.tenant, se->ev.customer_id);
         if (cust && cust->u.cust.plan.id[0] && plan_settle(c, cust) < 0)

@@ -68,6 +68,13 @@ typedef struct sch_ctx {
      * pol is the event's or the invoice's tenant's, picked at each entry
      * point (sch_plan_event, sch_apply_event, sch_fire_invoice) */
     const struct sch_policy_set *pols;
+    /* retention (retention.h): how long closed invoices, payments and
+     * waiting lists are kept on the service clock (ms; 0 for ever), and
+     * the partition of the event being applied */
+    int64_t retention;
+    int part;
+    long long purged, expired; /* records deleted, held events dropped with them */
+    long long late;            /* events about a purged record, answered (retention.h) */
     /* counters for metrics and tests */
     long long applied, ignored, pended, fired, skipped, deferred, kept, broken;
     /* money events published: fee_charged, fee_waived, interest_claimed, settled */

@@ -3,7 +3,7 @@
  *
  *   arrears-scheduler backtest --policy FILE --events FILE.jsonl
  *       [--from YYYY-MM-DD] [--until YYYY-MM-DD] [--tenant T]
- *       [--json-summary FILE] [--strict]
+ *       [--json-summary FILE] [--strict] [--closed-retention D]
  *       [--compare B.json [--json]]
  *
  * Design: nothing here decides anything. Each line goes through the
@@ -24,6 +24,7 @@
  * A summary goes to stderr (docs/backtest.md). */
 #include "backtest.h"
 #include "policy_set.h"
+#include "retention.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -43,7 +44,7 @@
 #define BT_DAY_MS 86400000LL
 
 typedef struct bt_opts {
-    const char *policy, *compare, *events, *tenant, *json_summary;
+    const char *policy, *compare, *events, *tenant, *json_summary, *retention;
     int64_t from, until; /* ms; from = INT64_MIN, until = INT64_MAX when not given */
     int strict, json;
 } bt_opts;
@@ -214,6 +215,11 @@ static int bt_run_ledger(bt_run *r)
     r->eng.now = bt_now;
     r->eng.next_due = INT64_MAX;
     r->eng.decide = 1;
+    {
+        char rerr[200];
+        sch_retention_parse(r->o->retention ? r->o->retention : SCH_RETENTION_DEFAULT,
+                            &r->eng.retention, rerr, sizeof rerr); /* checked by parse_args */
+    }
     r->eng.owned[0] = 1;
     r->eng.sink = (sch_sink){bt_publish, bt_flush, bt_inflight, r};
     snprintf(r->eng.prefix, sizeof r->eng.prefix, "bt:");
@@ -390,7 +396,8 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: arrears-scheduler backtest --policy FILE|--policy-dir DIR --events FILE.jsonl\n"
             "           [--from YYYY-MM-DD] [--until YYYY-MM-DD] [--tenant T]\n"
-            "           [--json-summary FILE] [--strict] [--compare B.json [--json]]\n"
+            "           [--json-summary FILE] [--strict] [--closed-retention D]\n"
+            "           [--compare B.json [--json]]\n"
             "Runs a policy over a ledger of inbound CloudEvents (one per line, in time\n"
             "order) with the scheduler's own engine on a simulated clock, and prints every\n"
             "record it would publish, one JSON line each; a summary goes to stderr.\n"
@@ -401,6 +408,8 @@ static void usage(FILE *f)
             "  --policy-dir D  <tenant>.json policies plus default.json (ARREARS_POLICY_DIR)\n"
             "  --tenant T     only the events of tenant T\n"
             "  --json-summary FILE  the summary as JSON too\n"
+            "  --closed-retention D  as ARREARS_SCHEDULER_CLOSED_RETENTION "
+            "(default " SCH_RETENTION_DEFAULT ", none: for ever)\n"
             "  --strict       the first problem with a line exits 1\n"
             "  --compare B    runs --policy (A) and B (a file, or a directory of\n"
             "                 policies) over the ledger and prints a\n"
@@ -419,6 +428,7 @@ static int parse_args(int argc, char **argv, bt_opts *o)
                             : !strcmp(a, "--compare")                            ? &o->compare
                             : !strcmp(a, "--tenant")                             ? &o->tenant
                             : !strcmp(a, "--json-summary")                       ? &o->json_summary
+                            : !strcmp(a, "--closed-retention")                   ? &o->retention
                                                                                  : NULL;
         if (slot || !strcmp(a, "--from") || !strcmp(a, "--until")) {
             if (!v) {
@@ -443,6 +453,12 @@ static int parse_args(int argc, char **argv, bt_opts *o)
             fprintf(stderr, "backtest: unknown option '%s'\n", a);
             return -1;
         }
+    }
+    char err[200];
+    int64_t ms;
+    if (o->retention && sch_retention_parse(o->retention, &ms, err, sizeof err) < 0) {
+        fprintf(stderr, "backtest: --closed-retention: %s\n", err);
+        return -1;
     }
     if (!o->policy || !o->events) {
         fprintf(stderr, "backtest: --policy (or --policy-dir) and --events are required\n");

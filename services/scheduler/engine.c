@@ -12,6 +12,7 @@
 #include "jarena.h"
 #include "kafka.h"
 #include "log.h"
+#include "retention.h"
 #include "store.h"
 
 #define SCH_CAS_TRIES 5
@@ -96,6 +97,7 @@ int sch_engine_apply(sch_engine *e, const sch_event *evs, const int *parts, size
         }
         c.decide = e->decide;
         c.pols = e->pols;
+        c.retention = e->retention;
         int ok = 1;
         for (int phase = 1; phase <= 3 && ok; phase++) {
             for (size_t i = 0; i < n && ok; i++)
@@ -123,6 +125,8 @@ int sch_engine_apply(sch_engine *e, const sch_event *evs, const int *parts, size
         }
         int cr = ok ? e->store.commit(e->store.be, &c, errstr, errlen) : -1;
         if (cr == 0) {
+            add(e->m[CT_M_SCHEDULER_LATE], c.late);
+            e->late_total += c.late;
             add(e->m[CT_M_SCHEDULER_KEPT], c.kept);
             add(e->m[CT_M_SCHEDULER_PLAN_COMPLETED], c.plans_completed);
             add(e->m[CT_M_SCHEDULER_PLAN_BROKEN], c.plans_broken);
@@ -327,6 +331,7 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
     ctx_ok = 1;
     c.decide = e->decide;
     c.pols = e->pols;
+    c.retention = e->retention;
     e->next_due = INT64_MAX;
     if (e->store.peek(e->store.be, e->prefix, parts, np, now, e->fire_batch, m, counts,
                       &e->next_due, errstr, errlen) < 0)
@@ -350,13 +355,14 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
     }
     for (size_t i = 0; i < nrec; i++) {
         sch_rec *inv = sch_map_at(m, i);
-        if (inv->type != SCH_T_INV)
-            continue;
+        if (inv->type != SCH_T_INV || !inv->fire_due)
+            continue; /* a purge member only (retention.h): below */
         char ck[512];
         sch_key(ck, sizeof ck, e->prefix, 'c', inv->tenant, inv->u.inv.customer);
         sch_rec *cust = inv->exists ? sch_map_get(m, ck) : NULL;
         int64_t due = inv->u.inv.next_ms;
         int r = sch_fire_invoice(&c, inv, cust);
+        inv->gc_now = due > 0 ? due : 0; /* a retention from its due time (retention.h) */
         if (r < 0) {
             snprintf(errstr, errlen,
                      "building a command failed (out of memory, or its id did not fit)");
@@ -373,6 +379,14 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
                  "building a command failed (out of memory, or its id did not fit)");
         goto cleanup;
     }
+    /* the records whose retention ran out (retention.h), as they are after
+     * this round's steps */
+    if (e->store.load(e->store.be, m, errstr, errlen) < 0)
+        goto cleanup;
+    if (sch_purge_round(&c) < 0) {
+        snprintf(errstr, errlen, "out of memory");
+        goto cleanup;
+    }
     int cr = e->store.commit(e->store.be, &c, errstr, errlen);
     if (cr == 1) { /* someone else advanced these invoices: publish nothing */
         add(e->m[CT_M_SCHEDULER_CONFLICTS], 1);
@@ -384,6 +398,10 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
         goto cleanup;
     add(e->m[CT_M_SCHEDULER_SKIPPED], c.skipped);
     add(e->m[CT_M_SCHEDULER_DEFERRED], c.deferred);
+    add(e->m[CT_M_SCHEDULER_PURGED], c.purged);
+    add(e->m[CT_M_SCHEDULER_EXPIRED], c.expired);
+    e->purged_total += c.purged;
+    e->expired_total += c.expired;
     add(e->m[CT_M_SCHEDULER_BROKEN], c.broken);
     add(e->m[CT_M_SCHEDULER_PLAN_COMPLETED], c.plans_completed);
     add(e->m[CT_M_SCHEDULER_PLAN_BROKEN], c.plans_broken);

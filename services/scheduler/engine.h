@@ -71,6 +71,11 @@ typedef struct sch_engine {
     cm_metric *m[CT_M_COUNT]; /* metric_catalog.h: m[CT_M_SCHEDULER_*] */
     long long fired_total, republished_total;
     long long not_applied_total; /* events that could not apply to the state */
+    /* retention (retention.h): closed invoices, payments and waiting lists
+     * are purged this long after their last change on the service clock
+     * (ms; 0 keeps them for ever); records purged, held events expired */
+    int64_t retention;
+    long long purged_total, expired_total, late_total; /* late: about a purged record */
 } sch_engine;
 
 /* Rebalance hook for cm_kafka_consumer_new (opaque = the engine). */

@@ -9,6 +9,7 @@
 #include "backtest.h"
 #include "explain.h"
 #include "pipeline.h"
+#include "retention.h"
 #include "policy.h"
 #include "policy_set.h"
 
@@ -25,7 +26,7 @@
 
 static struct {
     cm_settings_common c;
-    const char *policy_file, *policy_dir, *key_prefix, *fault;
+    const char *policy_file, *policy_dir, *key_prefix, *fault, *retention;
     size_t batch;
     int fire_batch, tick, delivery_timeout;
     sch_policy_set pols; /* the running policies: one file, or a directory */
@@ -42,6 +43,12 @@ static int check_fault(const char *v, char *errstr, size_t errlen)
         return 0;
     snprintf(errstr, errlen, "must be empty or crash-after-claim:N (N > 0)");
     return -1;
+}
+
+static int check_retention(const char *v, char *errstr, size_t errlen)
+{
+    int64_t ms;
+    return sch_retention_parse(v, &ms, errstr, errlen);
 }
 
 static cm_setting table[] = {
@@ -63,6 +70,11 @@ static cm_setting table[] = {
     CM_SETTING_DURATION("ARREARS_SCHEDULER_DELIVERY_TIMEOUT", "30s",
                         "wait for delivery reports before retrying", 1000, 600000,
                         &app.delivery_timeout),
+    CM_SETTING_CHECKED("ARREARS_SCHEDULER_CLOSED_RETENTION", SCH_RETENTION_DEFAULT,
+                       "how long closed invoices, payments and events waiting for an invoice or "
+                       "payment that never came are kept after their last change, on the "
+                       "service clock; none keeps them for ever (docs/scheduler.md \"Retention\")",
+                       &app.retention, check_retention),
     CM_SETTING_CHECKED(
         "ARREARS_SCHEDULER_FAULT", "",
         "testing only: crash-after-claim:N exits (as if killed) after the Nth claimed round",
@@ -151,6 +163,7 @@ static int init(cm_service *s, void *a, char *errstr, size_t errlen)
                            .now = cm_clock_now_ms,
                            .next_due = INT64_MAX,
                            .crash_after_claims = app.fault[0] ? atoi(app.fault + 18) : 0};
+    sch_retention_parse(app.retention, &app.eng.retention, errstr, errlen); /* checked */
     snprintf(app.eng.prefix, sizeof app.eng.prefix, "%s", app.key_prefix);
     sch_metrics_init(&app.eng);
     s->batch_max = app.batch;

@@ -298,6 +298,7 @@ static void rec_clear(sch_rec *r)
         sch_cust_plan_clear(&r->u.cust);
         sch_cust_esc_clear(&r->u.cust);
         free(r->u.cust.responses);
+        free(r->u.cust.purged);
         sch_strlist_free(&r->u.cust.open);
         sch_strlist_free(&r->u.cust.gone);
         sch_strlist_free(&r->u.cust.added);
@@ -433,7 +434,7 @@ const char *const sch_inv_fields[] = {
     "ce", "rd", "pn", "fe", "fl", "ok", "op", "of", "oq", "ou", "xc", "um", "fz", NULL};
 const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz", "sl", "cv", "wn",
                                         "rg", "xz", "pc", "kd", "ls", "bp", "lp", "dp", "fs",
-                                        "ex", "cl", "pn", "es", "rl", "ua", NULL};
+                                        "ex", "cl", "pn", "es", "rl", "ua", "pg", NULL};
 
 int sch_field_index(const char *const *list, const char *f)
 {
@@ -661,6 +662,8 @@ static int cust_field(sch_cust *c, const char *f, const char *s)
         return sch_cust_esc_decode(c, s) < 0 && errno == ENOMEM ? -1 : 0;
     else if (!strcmp(f, "rl"))
         return sch_str_set(&c->responses, s[0] ? s : NULL);
+    else if (!strcmp(f, "pg"))
+        return sch_str_set(&c->purged, s[0] ? s : NULL);
     else if (!strncmp(f, "o:", 2))
         return strlist_push(&c->open, f + 2);
     else if (!strncmp(f, "u:", 2))

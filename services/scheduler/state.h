@@ -6,12 +6,15 @@
  *                                      by 0x1f (ids never hold control chars),
  *                                      version first; trailing defaults dropped
  *   P c:<tenant>/<customer_id>   hash  customer: contact, zone, holds,
- *                                      open invoices (o:<id>), credit (u:<payment>)
+ *                                      open invoices (o:<id>), credit (u:<payment>),
+ *                                      the last records purged (pg, retention.h)
  *   P p:<tenant>/<payment_id>    hash  payment: allocations, reversed flag
  *   P q:<tenant>/<invoice_id>    list  events kept for a not yet known invoice
  *   P k:<tenant>/<customer_id>   string the customer's contact (compact JSON)
  *   P r:<tenant>/<payment_id>    list  a reversal kept for a not yet known payment
- *   P due:<partition>            zset  member <tenant>/<invoice_id>, score = due ms
+ *   P due:<partition>            zset  member <tenant>/<invoice_id>, score = due ms;
+ *                                      and purge members <tenant>/\x1e<k><id> of
+ *                                      i:, p:, q:, r: records (retention.h)
  *   P ob:<partition>:<round>     hash  an outbox round: command id -> record
  *                                      ("<topic>\n<key>\n<payload>"), written
  *                                      with a TTL before the commit, made
@@ -171,6 +174,9 @@ typedef struct sch_cust {
         char *ref, *invoices;
     } esc;
     char *responses;    /* the response log "rl" (escalate.h; owned; NULL none) */
+    char *purged;       /* "pg": the debtor's last SCH_PURGED_N records purged after the
+                         * retention, "i:<invoice>,p:<payment>," oldest first (owned; NULL
+                         * none; retention.h) */
     sch_strlist open;   /* open invoice ids */
     sch_credit *credit; /* unallocated payments */
     int ncredit, capcredit;
@@ -200,6 +206,12 @@ typedef struct sch_rec {
     int loaded, exists, dirty;
     long long ver;
     char tenant[CT_TENANT_MAX + 1], id[SCH_ID_LEN];
+    /* retention (retention.h): its purge member was due this round
+     * (gc_due); an invoice's own timer was due (fire_due); the partition
+     * + 1 of its purge member (0 unknown; an invoice uses its part); to be
+     * deleted by the commit (gone); the event time that last wrote it */
+    int gc_due, fire_due, gcp, gone;
+    int64_t gc_now; /* the instant its retention runs from (0: the commit's clock) */
     union {
         sch_inv inv;
         sch_cust cust;

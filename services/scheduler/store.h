@@ -100,6 +100,10 @@ int sch_store_round_parse(const char *id, const char *v, size_t len, int part, s
 int sch_store_peek_decode(const redisReply *rep, const char *prefix, int part, sch_map *m,
                           int *count, int64_t *next_due, char *errstr, size_t errlen);
 
+/* Where the last max entries of the list s ("e,e,...,", len bytes) start:
+ * the offset past the commas of the dropped ones (0 when max or fewer). */
+size_t sch_ring_keep(const char *s, size_t len, long long max);
+
 /* The commit's op stream: one growing arena of arguments (offset, length
  * each), kept between commits by its owner. */
 typedef struct sch_ops {
@@ -137,6 +141,8 @@ void sch_rounds_free(sch_rounds *r);
  *   Z key n s m...     ZADD n pairs        R key n m...     ZREM n members
  *   d key              DEL                 p key value      RPUSH
  *   a key field suffix append to a hash field
+ *   A key field suffix max  the same, then keep the last max entries of the
+ *                      field's "e,e,...," list (a ring: sch_ring_keep)
  *   o set round        PERSIST round, SADD set round (an outbox round)
  * Every check runs before any write. Returns 0, or -1 out of memory (or a
  * batch too large to count). a->n == 3 means there is nothing to do. */

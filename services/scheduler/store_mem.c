@@ -590,7 +590,8 @@ static int writes(mstore *st, const sch_ops *a, size_t i, char *errstr, size_t e
             if (v && v->type == MV_HASH && v->n == 0)
                 val_clear(st, v); /* Redis drops an empty hash */
             break;
-        case 'a': {
+        case 'a':
+        case 'A': {
             if (!(v = put(st, ARG(i + 1), ALEN(i + 1), MV_HASH)))
                 goto oom;
             long f = hfind(v, ARG(i + 2), ALEN(i + 2));
@@ -601,11 +602,15 @@ static int writes(mstore *st, const sch_ops *a, size_t i, char *errstr, size_t e
             if (ol)
                 memcpy(joined, v->items[f + 1].p, ol);
             memcpy(joined + ol, ARG(i + 3), sl);
-            int rc = hset(st, v, ARG(i + 2), ALEN(i + 2), joined, ol + sl);
+            joined[ol + sl] = 0;
+            size_t from = 0, len = ol + sl;
+            if (op[0] == 'A') /* keep the last max entries of "e,e,...," */
+                from = sch_ring_keep(joined, len, arg_ll(a, i + 4));
+            int rc = hset(st, v, ARG(i + 2), ALEN(i + 2), joined + from, len - from);
             free(joined);
             if (rc < 0)
                 goto oom;
-            i += 4;
+            i += op[0] == 'A' ? 5 : 4;
             break;
         }
         case 'Z':

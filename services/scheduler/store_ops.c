@@ -8,6 +8,7 @@
  * between commits: a batch's stream is megabytes, and allocating it per
  * batch made glibc consolidate its heap every time. */
 #include "store.h"
+#include "retention.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,7 +199,8 @@ static void write_invoices(sch_ops *a, const sch_ctx *c)
         if (r->type != SCH_T_INV || !r->loaded || !r->dirty)
             continue;
         sch_inv *v = &r->u.inv;
-        if (r->exists) {
+        if (r->gone) { /* purged (retention.h): after the MSET, see sch_ops_build */
+        } else if (r->exists) {
             char *packed = sch_inv_encode(r, fs, fv);
             if (!packed) {
                 a->oom = 1;
@@ -213,7 +215,7 @@ static void write_invoices(sch_ops *a, const sch_ctx *c)
             free(packed);
             nset++;
         }
-        int64_t nx = r->exists && v->next_kind ? v->next_ms : 0;
+        int64_t nx = r->exists && !r->gone && v->next_kind ? v->next_ms : 0;
         int rem = v->old_part >= 0 && v->old_next_ms && (!nx || v->old_part != v->part);
         int addz = nx && (nx != v->old_next_ms || v->old_part != v->part);
         if (nm + 2 > cap) {
@@ -307,6 +309,7 @@ static void write_cust(sch_ops *a, sch_rec *r)
     hw_s(&w, "es", esc);
     free(esc);
     hw_s(&w, "rl", c->responses);
+    hw_s(&w, "pg", c->purged);
     for (int i = 0; i < c->added.n; i++)
         hw_s(&w, c->added.v[i], "1");
     for (int i = 0; i < c->ncredit; i++) {
@@ -508,10 +511,34 @@ int sch_store_peek_decode(const redisReply *rep, const char *prefix, int part, s
     }
     for (size_t k = 0; k + 3 < items->elements; k += 4) {
         const char *member = items->element[k]->str;
+        char gt[CT_TENANT_MAX + 1], gid[SCH_ID_LEN], gk = 0, key[512];
+        int g = member ? sch_gc_parse(member, items->element[k]->len, gt, sizeof gt, &gk, gid,
+                                      sizeof gid)
+                       : 0;
+        if (g < 0)
+            continue; /* not a key of ours */
+        if (g > 0) {  /* a purge member (retention.h): the record, loaded later */
+            sch_key(key, sizeof key, prefix, gk, gt, gid);
+            sch_rec *r = sch_map_add(m, key,
+                                     gk == 'i'   ? SCH_T_INV
+                                     : gk == 'p' ? SCH_T_PAY
+                                                 : SCH_T_PEND,
+                                     gt, gid);
+            if (!r)
+                goto oom;
+            r->gc_due = 1;
+            r->gcp = part + 1;
+            /* its due time: a purge put off runs from it (not from the
+             * round's clock, late by the round's latency) */
+            r->gc_now =
+                items->element[k + 1]->str ? strtoll(items->element[k + 1]->str, NULL, 10) : 0;
+            (*count)++;
+            continue;
+        }
         const char *slash = member ? strchr(member, '/') : NULL;
         if (!slash || slash - member > CT_TENANT_MAX)
             continue;
-        char tenant[CT_TENANT_MAX + 1], key[512];
+        char tenant[CT_TENANT_MAX + 1];
         memcpy(tenant, member, (size_t)(slash - member));
         tenant[slash - member] = 0;
         size_t pl = strlen(prefix), ml = items->element[k]->len;
@@ -523,6 +550,7 @@ int sch_store_peek_decode(const redisReply *rep, const char *prefix, int part, s
         sch_rec *inv = sch_map_add(m, key, SCH_T_INV, tenant, slash + 1);
         if (!inv)
             goto oom;
+        inv->fire_due = 1;
         if (inv->loaded)
             continue;
         if (sch_rec_decode(inv, items->element[k + 2], errstr, errlen) < 0)
@@ -551,6 +579,55 @@ int sch_store_peek_decode(const redisReply *rep, const char *prefix, int part, s
 oom:
     snprintf(errstr, errlen, "peek: out of memory");
     return -1;
+}
+
+size_t sch_ring_keep(const char *s, size_t len, long long max)
+{
+    long long n = 0;
+    for (size_t k = 0; k < len; k++)
+        n += s[k] == ',';
+    size_t from = 0;
+    for (; n > max && max >= 0 && from < len; from++)
+        if (s[from] == ',')
+            n--;
+    return from;
+}
+
+/* One ZADD (score != 0) or ZREM of a purge member in P due:<part>. */
+static void purge_op(sch_ops *a, const sch_ctx *c, int part, int64_t score, const char *member)
+{
+    char due[200];
+    sch_store_due_key(due, sizeof due, c->prefix, part);
+    push(a, score ? "Z" : "R");
+    push(a, due);
+    pushll(a, 1);
+    if (score)
+        pushll(a, score);
+    push(a, member);
+}
+
+/* The purge members of the commit (retention.h): (re)scored for a closed
+ * invoice or a payment written and a waiting list given its first event;
+ * forgotten once due and not rescored, or when a waiting list is cleared
+ * (its invoice or payment came). */
+static void write_purge_members(sch_ops *a, const sch_ctx *c)
+{
+    size_t n = sch_map_count(c->map);
+    char member[CT_KEY_MAX + 8];
+    for (size_t i = 0; i < n && !a->oom; i++) {
+        sch_rec *r = sch_map_at(c->map, i);
+        char k = r->loaded && (r->dirty || r->gc_due) ? sch_gc_kind(c->prefix, r) : 0;
+        if (!k || sch_gc_member(member, sizeof member, r->tenant, k, r->id) < 0)
+            continue;
+        int part = r->type == SCH_T_INV && r->exists ? r->u.inv.part : r->gcp - 1;
+        int64_t sc = part >= 0 ? sch_gc_score(r, r->gc_now ? r->gc_now : c->now, c->retention) : 0;
+        if (sc)
+            purge_op(a, c, part, sc, member);
+        if (r->gc_due && r->gcp > 0 && (!sc || part != r->gcp - 1))
+            purge_op(a, c, r->gcp - 1, 0, member);
+        else if (!r->gc_due && !sc && r->type == SCH_T_PEND && r->u.pend.clear && part >= 0)
+            purge_op(a, c, part, 0, member);
+    }
 }
 
 int sch_ops_build(sch_ctx *c, const sch_rounds *r, sch_ops *a)
@@ -589,6 +666,11 @@ int sch_ops_build(sch_ctx *c, const sch_rounds *r, sch_ops *a)
         sch_rec *rec = sch_map_at(c->map, i);
         if (!rec->loaded || !rec->dirty)
             continue;
+        if (rec->gone) { /* purged (retention.h) */
+            push(a, "d");
+            push(a, rec->key);
+            continue;
+        }
         switch (rec->type) {
         case SCH_T_INV:
             break;
@@ -620,11 +702,15 @@ int sch_ops_build(sch_ctx *c, const sch_rounds *r, sch_ops *a)
             break;
         }
     }
+    write_purge_members(a, c);
     for (size_t i = 0; i < json_array_size(c->appends); i++) {
         json_t *op = json_array_get(c->appends, i);
-        push(a, "a");
+        int ring = json_array_size(op) > 3; /* [key, field, suffix, max] */
+        push(a, ring ? "A" : "a");
         for (int k = 0; k < 3; k++)
             push(a, json_string_value(json_array_get(op, (size_t)k)));
+        if (ring)
+            pushll(a, json_integer_value(json_array_get(op, 3)));
     }
     for (size_t k = 0; k < np && !a->oom; k++) {
         char set[200];

@@ -86,6 +86,11 @@ static cm_redis_script commit_script = CM_REDIS_SCRIPT(
     "  elseif op == 'a' then\n"
     "    local old = redis.call('HGET', a[i+1], a[i+2]) or ''\n"
     "    redis.call('HSET', a[i+1], a[i+2], old .. a[i+3]); i = i + 4\n"
+    "  elseif op == 'A' then\n"
+    "    local s = (redis.call('HGET', a[i+1], a[i+2]) or '') .. a[i+3]\n"
+    "    local n, max = select(2, string.gsub(s, ',', ',')), tonumber(a[i+4])\n"
+    "    while n > max do s = string.sub(s, string.find(s, ',', 1, true) + 1); n = n - 1 end\n"
+    "    redis.call('HSET', a[i+1], a[i+2], s); i = i + 5\n"
     "  else return redis.error_reply('sch_commit: bad op at ' .. i) end\n"
     "end\n"
     "return {1}\n");

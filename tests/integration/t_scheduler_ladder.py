@@ -40,12 +40,7 @@ def cmds_for(iid):
 
 
 def wait_for(pred, what, sim_deadline):
-    while clock.now() < sim_deadline:
-        got = pred()
-        if got:
-            return got
-        L.time.sleep(0.1)
-    L.fail("timed out waiting for " + what)
+    return L.wait_for(clock, pred, what, sim_deadline)
 
 
 try:

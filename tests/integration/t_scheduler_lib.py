@@ -67,6 +67,17 @@ class Clock:
             time.sleep(min(0.2, max(0.01, (sim_ms - self.now()) / 1000 / self.factor)))
 
 
+def wait_for(clock, pred, what, sim_deadline):
+    """pred()'s first true value, polled until the simulated sim_deadline
+    (then the test fails naming what)."""
+    while clock.now() < sim_deadline:
+        got = pred()
+        if got:
+            return got
+        time.sleep(0.1)
+    fail("timed out waiting for " + what)
+
+
 class Redis:
     def __init__(self, url):
         host, port, db, pw = h.redis_addr(url)

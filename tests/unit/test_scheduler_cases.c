@@ -37,6 +37,7 @@
 
 #include "../../services/scheduler/apply.h"
 #include "../../services/scheduler/engine.h"
+#include "scheduler_engine_test.h"
 #include "clock.h"
 #include "command.h"
 #include "../../services/scheduler/policy.h"
@@ -223,12 +224,6 @@ static json_t *read_lines(const char *path)
 
 /* ---- the same case through the engine and a store backend ---- */
 
-static int64_t eng_clock;
-static int64_t eng_now(void)
-{
-    return eng_clock;
-}
-
 static int cap_publish(void *opaque, char topic, const char *key, const char *id,
                        const char *payload, size_t len, char *errstr, size_t errlen)
 {
@@ -239,45 +234,6 @@ static int cap_publish(void *opaque, char topic, const char *key, const char *id
     assert_non_null(j);
     json_array_append_new(opaque, j);
     return 0;
-}
-
-static int cap_flush(void *opaque, char *errstr, size_t errlen)
-{
-    (void)opaque, (void)errstr, (void)errlen;
-    return 0;
-}
-
-static int cap_inflight(void *opaque, int *failed)
-{
-    (void)opaque;
-    *failed = 0;
-    return 0;
-}
-
-/* Fires every timer due up to until, each round at its own instant. */
-static void eng_fire_until(sch_engine *e, int64_t until)
-{
-    char err[512];
-    for (;;) {
-        int part = 0, cnt = 0;
-        int64_t nd = INT64_MAX;
-        sch_map *m = sch_map_new();
-        assert_non_null(m);
-        if (e->store.peek(e->store.be, e->prefix, &part, 1, INT64_MIN, 0, m, &cnt, &nd, err,
-                          sizeof err) < 0)
-            fail_msg("peek: %s", err);
-        sch_map_free(m);
-        if (nd == INT64_MAX || nd > until)
-            break;
-        if (nd > eng_clock)
-            eng_clock = nd;
-        int more = 1;
-        while (more)
-            if (sch_engine_fire(e, &more, err, sizeof err) < 0)
-                fail_msg("fire: %s", err);
-    }
-    if (until > eng_clock)
-        eng_clock = until;
 }
 
 /* Runs case name over store; returns the published records (new ref). */
@@ -294,7 +250,7 @@ static json_t *run_engine(const char *name, const sch_policy *pol, sch_store sto
     e.now = eng_now;
     e.next_due = INT64_MAX;
     e.owned[0] = 1;
-    e.sink = (sch_sink){cap_publish, cap_flush, cap_inflight, out};
+    e.sink = (sch_sink){cap_publish, eng_flush, eng_inflight, out};
     snprintf(e.prefix, sizeof e.prefix, "%s", prefix);
     cm_time_parse_rfc3339("2026-03-01T00:00:00Z", &eng_clock);
     snprintf(p, sizeof p, "%s/%s/input.jsonl", DATA, name);
