@@ -1,4 +1,9 @@
-/* redis.c -- hiredis connection with reconnect, pipelines and scripts. */
+/* redis.c -- hiredis connection with reconnect, pipelines and scripts.
+ *
+ * Design: see redis.h. A redis+cluster:// connection keeps no context of
+ * its own (c stays NULL): every command and pipeline goes to
+ * redis_cluster.c, which opens its node connections with
+ * cm_redis_node_open and reads them with cm_redis_node_read below. */
 #include "redis.h"
 
 #include <ctype.h>
@@ -13,7 +18,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
+#include "redis_cluster.h"
 
 struct cm_redis {
     redisContext *c;
@@ -21,6 +28,7 @@ struct cm_redis {
     int timeout_ms;
     cm_redis_script *scripts[64]; /* loaded scripts, reloaded on NOSCRIPT */
     int nscripts;
+    cm_rcluster *cluster; /* a redis+cluster:// URL; then c is unused */
 };
 
 struct cm_redis_pipe {
@@ -31,17 +39,68 @@ struct cm_redis_pipe {
     size_t nreplies;
 };
 
-int cm_redis_url_parse(const char *url, cm_redis_url *out, char *errstr, size_t errlen)
+/* host[:port] of len bytes into host/port (port 6379 when absent). */
+static int parse_hostport(const char *hostp, size_t hl, char *host, size_t hostsize, int *port,
+                          const char *form, char *errstr, size_t errlen)
 {
-    const char *p, *hostp, *at, *slash, *colon;
-    memset(out, 0, sizeof(*out));
-    out->port = 6379;
-    if (!url || strncmp(url, "redis://", 8) != 0) {
-        snprintf(errstr, errlen,
-                 "must start with redis:// (redis://[[user]:password@]host:port[/db])");
+    const char *colon = memchr(hostp, ':', hl);
+    size_t namelen = colon ? (size_t)(colon - hostp) : hl;
+    if (namelen == 0 || namelen >= hostsize) {
+        snprintf(errstr, errlen, "missing host (%s)", form);
         return -1;
     }
-    p = url + 8;
+    for (size_t i = 0; i < namelen; i++) {
+        if (!isalnum((unsigned char)hostp[i]) && hostp[i] != '.' && hostp[i] != '-' &&
+            hostp[i] != '_') {
+            snprintf(errstr, errlen, "invalid character '%c' in host", hostp[i]);
+            return -1;
+        }
+    }
+    memcpy(host, hostp, namelen);
+    host[namelen] = 0;
+    *port = 6379;
+    if (colon) {
+        long v = 0;
+        const char *d = colon + 1;
+        if (d == hostp + hl) {
+            snprintf(errstr, errlen, "empty port");
+            return -1;
+        }
+        for (; d < hostp + hl; d++) {
+            if (!isdigit((unsigned char)*d) || v > 65535) {
+                snprintf(errstr, errlen, "port must be 1..65535");
+                return -1;
+            }
+            v = v * 10 + (*d - '0');
+        }
+        if (v < 1 || v > 65535) {
+            snprintf(errstr, errlen, "port must be 1..65535");
+            return -1;
+        }
+        *port = (int)v;
+    }
+    return 0;
+}
+
+#define FORM_SINGLE  "redis://[[user]:password@]host:port[/db]"
+#define FORM_CLUSTER "redis+cluster://[[user]:password@]host:port[,host:port...]"
+
+int cm_redis_url_parse(const char *url, cm_redis_url *out, char *errstr, size_t errlen)
+{
+    const char *p, *hostp, *at, *slash, *form = FORM_SINGLE;
+    memset(out, 0, sizeof(*out));
+    out->port = 6379;
+    if (url && strncmp(url, "redis+cluster://", 16) == 0) {
+        out->cluster = 1;
+        form = FORM_CLUSTER;
+        p = url + 16;
+    } else if (url && strncmp(url, "redis://", 8) == 0) {
+        p = url + 8;
+    } else {
+        snprintf(errstr, errlen, "must start with redis:// (%s) or redis+cluster:// (%s)",
+                 FORM_SINGLE, FORM_CLUSTER);
+        return -1;
+    }
     slash = strchr(p, '/');
     at = memchr(p, '@', slash ? (size_t)(slash - p) : strlen(p));
     if (!at) /* the password may contain '/' */
@@ -60,39 +119,29 @@ int cm_redis_url_parse(const char *url, cm_redis_url *out, char *errstr, size_t 
     }
     slash = strchr(hostp, '/');
     size_t hl = slash ? (size_t)(slash - hostp) : strlen(hostp);
-    colon = memchr(hostp, ':', hl);
-    size_t namelen = colon ? (size_t)(colon - hostp) : hl;
-    if (namelen == 0 || namelen >= sizeof(out->host)) {
-        snprintf(errstr, errlen, "missing host (redis://[[user]:password@]host:port[/db])");
-        return -1;
-    }
-    for (size_t i = 0; i < namelen; i++) {
-        if (!isalnum((unsigned char)hostp[i]) && hostp[i] != '.' && hostp[i] != '-' &&
-            hostp[i] != '_') {
-            snprintf(errstr, errlen, "invalid character '%c' in host", hostp[i]);
+    if (!out->cluster) {
+        if (parse_hostport(hostp, hl, out->host, sizeof(out->host), &out->port, form, errstr,
+                           errlen) != 0)
             return -1;
-        }
-    }
-    memcpy(out->host, hostp, namelen);
-    if (colon) {
-        long port = 0;
-        const char *d = colon + 1;
-        if (d == hostp + hl) {
-            snprintf(errstr, errlen, "empty port");
-            return -1;
-        }
-        for (; d < hostp + hl; d++) {
-            if (!isdigit((unsigned char)*d) || port > 65535) {
-                snprintf(errstr, errlen, "port must be 1..65535");
+    } else {
+        const char *s = hostp, *end = hostp + hl;
+        for (;;) {
+            const char *comma = memchr(s, ',', (size_t)(end - s));
+            size_t len = comma ? (size_t)(comma - s) : (size_t)(end - s);
+            if (out->nseeds == CM_REDIS_SEEDS_MAX) {
+                snprintf(errstr, errlen, "at most %d seed nodes", CM_REDIS_SEEDS_MAX);
                 return -1;
             }
-            port = port * 10 + (*d - '0');
+            if (parse_hostport(s, len, out->seeds[out->nseeds].host, sizeof(out->seeds[0].host),
+                               &out->seeds[out->nseeds].port, form, errstr, errlen) != 0)
+                return -1;
+            out->nseeds++;
+            if (!comma)
+                break;
+            s = comma + 1;
         }
-        if (port < 1 || port > 65535) {
-            snprintf(errstr, errlen, "port must be 1..65535");
-            return -1;
-        }
-        out->port = (int)port;
+        memcpy(out->host, out->seeds[0].host, sizeof(out->host));
+        out->port = out->seeds[0].port;
     }
     if (slash && slash[1]) {
         long db = 0;
@@ -103,58 +152,65 @@ int cm_redis_url_parse(const char *url, cm_redis_url *out, char *errstr, size_t 
             }
             db = db * 10 + (*d - '0');
         }
+        if (out->cluster && db != 0) {
+            snprintf(errstr, errlen, "a Redis Cluster has only database 0 (%s)", form);
+            return -1;
+        }
         out->db = (int)db;
     }
     return 0;
 }
 
-static int do_connect(cm_redis *r, char *errstr, size_t errlen)
+redisContext *cm_redis_node_open(const char *host, int port, const cm_redis_url *u, int timeout_ms,
+                                 char *errstr, size_t errlen)
 {
-    struct timeval tv = {r->timeout_ms / 1000, (r->timeout_ms % 1000) * 1000};
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     redisReply *rep;
-    if (r->c) {
-        redisFree(r->c);
-        r->c = NULL;
-    }
-    r->c = redisConnectWithTimeout(r->url.host, r->url.port, tv);
-    if (!r->c || r->c->err) {
-        snprintf(errstr, errlen, "connect %s:%d: %s", r->url.host, r->url.port,
-                 r->c ? r->c->errstr : "out of memory");
+    redisContext *c = redisConnectWithTimeout(host, port, tv);
+    if (!c || c->err) {
+        snprintf(errstr, errlen, "connect %s:%d: %s", host, port, c ? c->errstr : "out of memory");
         goto fail;
     }
     struct timeval io = {10, 0}; /* a blocked Redis must not hang a service */
-    redisSetTimeout(r->c, io);
-    redisEnableKeepAlive(r->c);
-    if (r->url.password[0]) { /* AUTH [user] password: an ACL user, or the default one */
-        rep = r->url.user[0] ? redisCommand(r->c, "AUTH %s %s", r->url.user, r->url.password)
-                             : redisCommand(r->c, "AUTH %s", r->url.password);
+    redisSetTimeout(c, io);
+    redisEnableKeepAlive(c);
+    if (u->password[0]) { /* AUTH [user] password: an ACL user, or the default one */
+        rep = u->user[0] ? redisCommand(c, "AUTH %s %s", u->user, u->password)
+                         : redisCommand(c, "AUTH %s", u->password);
         if (!rep || rep->type == REDIS_REPLY_ERROR) {
-            snprintf(errstr, errlen, "AUTH%s%s failed: %s", r->url.user[0] ? " as " : "",
-                     r->url.user, rep ? rep->str : r->c->errstr);
+            snprintf(errstr, errlen, "AUTH%s%s failed: %s", u->user[0] ? " as " : "", u->user,
+                     rep ? rep->str : c->errstr);
             if (rep)
                 freeReplyObject(rep);
             goto fail;
         }
         freeReplyObject(rep);
     }
-    if (r->url.db) {
-        rep = redisCommand(r->c, "SELECT %d", r->url.db);
+    if (u->db) {
+        rep = redisCommand(c, "SELECT %d", u->db);
         if (!rep || rep->type == REDIS_REPLY_ERROR) {
-            snprintf(errstr, errlen, "SELECT %d failed: %s", r->url.db,
-                     rep ? rep->str : r->c->errstr);
+            snprintf(errstr, errlen, "SELECT %d failed: %s", u->db, rep ? rep->str : c->errstr);
             if (rep)
                 freeReplyObject(rep);
             goto fail;
         }
         freeReplyObject(rep);
     }
-    return 0;
+    return c;
 fail:
+    if (c)
+        redisFree(c);
+    return NULL;
+}
+
+static int do_connect(cm_redis *r, char *errstr, size_t errlen)
+{
     if (r->c) {
         redisFree(r->c);
         r->c = NULL;
     }
-    return -1;
+    r->c = cm_redis_node_open(r->url.host, r->url.port, &r->url, r->timeout_ms, errstr, errlen);
+    return r->c ? 0 : -1;
 }
 
 /* Reconnects with backoff for at most the connect timeout (at least 2 s). */
@@ -183,8 +239,12 @@ cm_redis *cm_redis_connect(const char *url, int timeout_ms, char *errstr, size_t
         return NULL;
     }
     r->timeout_ms = timeout_ms > 0 ? timeout_ms : 5000;
-    if (cm_redis_url_parse(url, &r->url, errstr, errlen) != 0 ||
-        do_connect(r, errstr, errlen) != 0) {
+    if (cm_redis_url_parse(url, &r->url, errstr, errlen) != 0) {
+        free(r);
+        return NULL;
+    }
+    if (r->url.cluster ? !(r->cluster = cm_rcluster_new(&r->url, r->timeout_ms, errstr, errlen))
+                       : do_connect(r, errstr, errlen) != 0) {
         free(r);
         return NULL;
     }
@@ -213,32 +273,42 @@ void cm_redis_free(cm_redis *r)
         return;
     if (r->c)
         redisFree(r->c);
+    cm_rcluster_free(r->cluster);
     free(r);
 }
 
-/* Runs one formatted command, reconnecting and retrying once on I/O errors. */
-static redisReply *run_formatted(cm_redis *r, const char *cmd, size_t len, char *errstr,
-                                 size_t errlen)
+/* Runs one formatted command, reconnecting and retrying once on I/O
+ * errors (a cluster: routed, with its own retries). The reply, an error
+ * reply too; NULL on I/O failure. */
+static redisReply *run_raw(cm_redis *r, const char *cmd, size_t len, char *errstr, size_t errlen)
 {
+    if (r->cluster)
+        return cm_rcluster_run(r->cluster, cmd, len, errstr, errlen);
     for (int attempt = 0; attempt < 2; attempt++) {
         void *rep = NULL;
         if (!r->c && reconnect(r, errstr, errlen) != 0)
             return NULL;
         if (redisAppendFormattedCommand(r->c, cmd, len) == REDIS_OK &&
-            redisGetReply(r->c, &rep) == REDIS_OK && rep) {
-            redisReply *rr = rep;
-            if (rr->type == REDIS_REPLY_ERROR) {
-                snprintf(errstr, errlen, "redis: %s", rr->str);
-                freeReplyObject(rr);
-                return NULL;
-            }
-            return rr;
-        }
+            redisGetReply(r->c, &rep) == REDIS_OK && rep)
+            return rep;
         snprintf(errstr, errlen, "redis I/O: %s", r->c->errstr);
         redisFree(r->c);
         r->c = NULL;
     }
     return NULL;
+}
+
+/* run_raw with an error reply turned into NULL and errstr. */
+static redisReply *run_formatted(cm_redis *r, const char *cmd, size_t len, char *errstr,
+                                 size_t errlen)
+{
+    redisReply *rr = run_raw(r, cmd, len, errstr, errlen);
+    if (rr && rr->type == REDIS_REPLY_ERROR) {
+        snprintf(errstr, errlen, "redis: %s", rr->str);
+        freeReplyObject(rr);
+        return NULL;
+    }
+    return rr;
 }
 
 redisReply *cm_redis_cmd(cm_redis *r, char *errstr, size_t errlen, const char *fmt, ...)
@@ -417,37 +487,29 @@ redisReply *cm_redis_pipe_reply(const cm_redis_pipe *p, size_t i)
     return i < p->nreplies ? p->replies[i] : NULL;
 }
 
-static int64_t mono_ms(void)
+int cm_redis_node_read(redisContext *c, void **rep, cm_redis_idle_fn idle, void *opaque,
+                       int64_t deadline)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The next reply of the pipeline: buffered if one is, else reads, calling
- * idle about every millisecond while the socket has nothing (bounded by
- * the connection timeout). 0, or -1 with the context's error. */
-static int next_reply(cm_redis *r, void **rep, cm_redis_idle_fn idle, void *opaque,
-                      int64_t deadline)
-{
+    if (!idle)
+        return redisGetReply(c, rep) == REDIS_OK && *rep ? 0 : -1;
     for (;;) {
-        if (redisReaderGetReply(r->c->reader, rep) != REDIS_OK)
+        if (redisReaderGetReply(c->reader, rep) != REDIS_OK)
             return -1;
         if (*rep)
             return 0;
-        struct pollfd pfd = {.fd = r->c->fd, .events = POLLIN};
+        struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
         int n = poll(&pfd, 1, 1);
         if (n < 0 && errno != EINTR)
             return -1;
         if (n <= 0) {
-            if (mono_ms() > deadline) {
-                snprintf(r->c->errstr, sizeof r->c->errstr, "timed out waiting for replies");
+            if (cm_mono_ms() > deadline) {
+                snprintf(c->errstr, sizeof c->errstr, "timed out waiting for replies");
                 return -1;
             }
             idle(opaque);
             continue;
         }
-        if (redisBufferRead(r->c) != REDIS_OK)
+        if (redisBufferRead(c) != REDIS_OK)
             return -1;
     }
 }
@@ -456,12 +518,19 @@ static int pipe_once(cm_redis *r, cm_redis_pipe *p, cm_redis_idle_fn idle, void 
                      char *errstr, size_t errlen)
 {
     free_replies(p);
-    if (!r->c && reconnect(r, errstr, errlen) != 0)
+    if (!r->cluster && !r->c && reconnect(r, errstr, errlen) != 0)
         return -1;
     p->replies = calloc(p->n ? p->n : 1, sizeof(*p->replies));
     if (!p->replies) {
         snprintf(errstr, errlen, "out of memory");
         return -1;
+    }
+    if (r->cluster) { /* retries inside; a failure is final */
+        if (cm_rcluster_pipe(r->cluster, p->cmds, p->lens, p->n, p->replies, idle, opaque, errstr,
+                             errlen) != 0)
+            return -1;
+        p->nreplies = p->n;
+        return 0;
     }
     for (size_t i = 0; i < p->n; i++)
         if (redisAppendFormattedCommand(r->c, p->cmds[i], p->lens[i]) != REDIS_OK)
@@ -473,13 +542,10 @@ static int pipe_once(cm_redis *r, cm_redis_pipe *p, cm_redis_idle_fn idle, void 
                 goto io;
         } while (!done);
     }
-    int64_t deadline = mono_ms() + r->timeout_ms;
+    int64_t deadline = cm_mono_ms() + r->timeout_ms;
     for (size_t i = 0; i < p->n; i++) {
         void *rep = NULL;
-        if (idle ? next_reply(r, &rep, idle, opaque, deadline) != 0
-                 : redisGetReply(r->c, &rep) != REDIS_OK)
-            goto io;
-        if (!rep)
+        if (cm_redis_node_read(r->c, &rep, idle, opaque, deadline) != 0)
             goto io;
         p->replies[i] = rep;
         p->nreplies = i + 1;
@@ -516,12 +582,9 @@ static int rerun_noscript(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t er
     for (size_t i = 0; i < p->nreplies; i++) {
         if (!is_noscript(p->replies[i]))
             continue;
-        void *rep = NULL;
-        if (!r->c || redisAppendFormattedCommand(r->c, p->cmds[i], p->lens[i]) != REDIS_OK ||
-            redisGetReply(r->c, &rep) != REDIS_OK || !rep) {
-            snprintf(errstr, errlen, "redis I/O: %s", r->c ? r->c->errstr : "not connected");
+        redisReply *rep = run_raw(r, p->cmds[i], p->lens[i], errstr, errlen);
+        if (!rep)
             return -1;
-        }
         freeReplyObject(p->replies[i]);
         p->replies[i] = rep;
     }

@@ -19,20 +19,35 @@
 
 typedef struct cm_redis cm_redis;
 
+#define CM_REDIS_SEEDS_MAX 16
+
 typedef struct cm_redis_url {
-    char host[256];
+    char host[256]; /* a cluster URL: its first seed */
     int port;
     int db;
     char user[128]; /* an ACL user (Redis 6+); "": the default user */
     char password[256];
+    int cluster; /* 1: redis+cluster:// */
+    int nseeds;  /* cluster seed nodes, in the URL's order (single node: 0) */
+    struct {
+        char host[256];
+        int port;
+    } seeds[CM_REDIS_SEEDS_MAX];
 } cm_redis_url;
 
 /* redis://[[user]:password@]host[:port][/db]. With a user, the connection
  * sends AUTH user password (an ACL user, e.g. one limited to arrears' key
- * prefixes: docs/operations.md); with only a password, AUTH password. */
+ * prefixes: docs/operations.md); with only a password, AUTH password.
+ * redis+cluster://[[user]:password@]host[:port][,host[:port]...]: a Redis
+ * Cluster by up to CM_REDIS_SEEDS_MAX seed nodes (port 6379 by default;
+ * no database but /0: a cluster has only database 0). */
 int cm_redis_url_parse(const char *url, cm_redis_url *out, char *errstr, size_t errlen);
 
-/* Connects (AUTH, SELECT) within timeout_ms; NULL with errstr. */
+/* Connects (AUTH, SELECT) within timeout_ms; NULL with errstr. A cluster
+ * URL: connects to the first seed that answers and learns the slot map
+ * (CLUSTER SLOTS); every call below then routes by key slot through
+ * common/redis_cluster.c (its design note says what is routed how). The
+ * same API, the same ownership rules. */
 cm_redis *cm_redis_connect(const char *url, int timeout_ms, char *errstr, size_t errlen);
 void cm_redis_free(cm_redis *r);
 /* Connects, retrying once a second (with a warning in the log) while *run

@@ -11,10 +11,10 @@
  * Easy handles are pooled (curl_easy_reset), and CURLMOPT_MAXCONNECTS
  * sizes the shared connection cache so a steady stream to one provider
  * reuses its keep-alive connections. An SMTP transfer pauses before its
- * last body byte (CURL_READFUNC_PAUSE) and reports itself at its gate
- * with the results; the pipeline opens the gate through the same request
- * list, and this thread resumes it (curl_easy_pause, which only the
- * thread driving the multi handle may call). */
+ * last body byte (CURL_READFUNC_PAUSE) at its gate; after each
+ * curl_multi_perform this thread asks the keeper about every transfer
+ * waiting so and resumes them (curl_easy_pause, which only the thread
+ * driving the multi handle may call), all before the next poll. */
 #include "sender.h"
 
 #include <curl/curl.h>
@@ -43,18 +43,16 @@ typedef struct xfer {
     char retry_after[64];
     char body[200];
     size_t body_len;
-    uint64_t gen; /* which use of this (pooled) transfer */
     gate_state gate;
-    int gated; /* an SMTP transfer: it stops at its gate */
+    int gated;   /* an SMTP transfer with a keeper: it stops at its gate */
+    int refused; /* aborted at its gate */
 } xfer;
 
 typedef struct work {
     struct work *next;
-    const ntf_request *req; /* NULL: a gate to open or close */
+    const ntf_request *req;
     int64_t now_s;
     void *tag;
-    ntf_gate gate;
-    int go;
 } work;
 
 typedef struct result_node {
@@ -70,12 +68,14 @@ struct ntf_sender {
     int started;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    work *in_head, *in_tail;            /* mu */
-    result_node *out_head, *out_tail;   /* mu */
-    result_node *gate_head, *gate_tail; /* sender thread only: reached their gate */
-    uint64_t gen;                       /* sender thread only */
-    int stop;                           /* mu */
-    int inflight;                       /* caller's thread only */
+    work *in_head, *in_tail;          /* mu */
+    result_node *out_head, *out_tail; /* mu */
+    ntf_gate_fn keep;                 /* the gate's keeper (set before the first start) */
+    void *keep_opaque;
+    int gates_waiting;     /* sender thread only */
+    int64_t gate_retry_ms; /* sender thread only: the keeper failed, ask then */
+    int stop;              /* mu */
+    int inflight;          /* caller's thread only */
 };
 
 static void *sender_main(void *arg);
@@ -149,11 +149,6 @@ void ntf_sender_free(ntf_sender *s)
         s->out_head = r->next;
         free(r);
     }
-    while (s->gate_head) {
-        result_node *r = s->gate_head;
-        s->gate_head = r->next;
-        free(r);
-    }
     curl_multi_cleanup(s->multi);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
@@ -163,26 +158,6 @@ void ntf_sender_free(ntf_sender *s)
 int ntf_sender_inflight(const ntf_sender *s)
 {
     return s->inflight;
-}
-
-/* Sender thread: the transfer stopped at its gate; the pipeline hears of
- * it with the next results. */
-static void reached_gate(xfer *x)
-{
-    result_node *n = calloc(1, sizeof *n);
-    if (!n) { /* cannot ask: fail the transfer (retried like any) */
-        x->gate = GATE_ABORT;
-        return;
-    }
-    x->gate = GATE_WAITING;
-    n->r.tag = x->tag;
-    n->r.at_gate = 1;
-    n->r.gate = (ntf_gate){x, x->gen};
-    if (x->s->gate_tail)
-        x->s->gate_tail->next = n;
-    else
-        x->s->gate_head = n;
-    x->s->gate_tail = n;
 }
 
 /* The body, holding back its last byte until the gate is open (sender.h):
@@ -197,9 +172,11 @@ static size_t read_cb(char *buf, size_t size, size_t nitems, void *ud)
         return CURL_READFUNC_ABORT;
     if (x->gated && x->gate != GATE_OPEN && left > 0) {
         if (left == 1) {
-            if (x->gate == GATE_NONE)
-                reached_gate(x);
-            return x->gate == GATE_ABORT ? CURL_READFUNC_ABORT : CURL_READFUNC_PAUSE;
+            if (x->gate == GATE_NONE) {
+                x->gate = GATE_WAITING;
+                x->s->gates_waiting++;
+            }
+            return CURL_READFUNC_PAUSE;
         }
         left--;
     }
@@ -259,9 +236,9 @@ static int setup(ntf_sender *s, const ntf_request *req, int64_t now_s, void *tag
     x->req = req;
     x->off = 0;
     x->tag = tag;
-    x->gen = ++s->gen;
     x->gate = GATE_NONE;
     x->gated = 0;
+    x->refused = 0;
     x->errbuf[0] = x->retry_after[0] = x->body[0] = 0;
     x->body_len = 0;
 
@@ -289,7 +266,7 @@ static int setup(ntf_sender *s, const ntf_request *req, int64_t now_s, void *tag
         curl_easy_setopt(e, CURLOPT_MAIL_FROM, req->mail_from);
         curl_easy_setopt(e, CURLOPT_MAIL_RCPT, x->rcpt);
         curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
-        x->gated = 1;
+        x->gated = s->keep != NULL;
         curl_easy_setopt(e, CURLOPT_READFUNCTION, read_cb);
         curl_easy_setopt(e, CURLOPT_READDATA, x);
         curl_easy_setopt(e, CURLOPT_INFILESIZE_LARGE, (curl_off_t)req->body_len);
@@ -354,6 +331,7 @@ static void collect(ntf_sender *s, result_node **head, result_node **tail)
         if (n) {
             ntf_send_result *r = &n->r;
             r->tag = x->tag;
+            r->gate_refused = x->refused;
             r->curl_code = (int)m->data.result;
             curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &r->status);
             r->retry_after_ms =
@@ -379,6 +357,8 @@ static void collect(ntf_sender *s, result_node **head, result_node **tail)
             s->active = x->next;
         if (x->next)
             x->next->prev = x->prev;
+        if (x->gate == GATE_WAITING) /* it timed out at its gate */
+            s->gates_waiting--;
         x->req = NULL;
         x->gate = GATE_NONE;
         x->next_free = s->free_list;
@@ -386,15 +366,39 @@ static void collect(ntf_sender *s, result_node **head, result_node **tail)
     }
 }
 
-/* Sender thread: opens or closes a gate the pipeline decided on. */
-static void apply_gate(ntf_sender *s, const work *w)
+/* Sender thread: asks the keeper about every transfer waiting at its gate
+ * and opens (or aborts) each at once. */
+static void keep_gates(ntf_sender *s)
 {
-    xfer *x = w->gate.x;
-    (void)s;
-    if (!x || x->gen != w->gate.gen || x->gate != GATE_WAITING)
-        return; /* the transfer ended meanwhile (timeout): its result came */
-    x->gate = w->go ? GATE_OPEN : GATE_ABORT;
-    curl_easy_pause(x->easy, CURLPAUSE_CONT);
+    if (s->gates_waiting == 0 || cm_mono_ms() < s->gate_retry_ms)
+        return;
+    xfer **xs = calloc((size_t)s->gates_waiting, sizeof *xs);
+    void **tags = calloc((size_t)s->gates_waiting, sizeof *tags);
+    int *ok = calloc((size_t)s->gates_waiting, sizeof *ok);
+    size_t n = 0;
+    if (!xs || !tags || !ok) {
+        s->gate_retry_ms = cm_mono_ms() + 100;
+        goto cleanup;
+    }
+    for (xfer *x = s->active; x && n < (size_t)s->gates_waiting; x = x->next)
+        if (x->gate == GATE_WAITING) {
+            xs[n] = x;
+            tags[n++] = x->tag;
+        }
+    if (s->keep(s->keep_opaque, (void *const *)tags, n, ok) < 0) {
+        s->gate_retry_ms = cm_mono_ms() + 100;
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        xs[i]->gate = ok[i] ? GATE_OPEN : GATE_ABORT;
+        xs[i]->refused = !ok[i];
+        curl_easy_pause(xs[i]->easy, CURLPAUSE_CONT);
+    }
+    s->gates_waiting -= (int)n;
+cleanup:
+    free(xs);
+    free(tags);
+    free(ok);
 }
 
 static void push_results(ntf_sender *s, result_node *head, result_node *tail)
@@ -433,9 +437,7 @@ static void *sender_main(void *arg)
             work *w = in;
             in = w->next;
             char err[200];
-            if (!w->req) {
-                apply_gate(s, w);
-            } else if (setup(s, w->req, w->now_s, w->tag, err, sizeof err) < 0) {
+            if (setup(s, w->req, w->now_s, w->tag, err, sizeof err) < 0) {
                 result_node *n = calloc(1, sizeof *n);
                 if (n) {
                     n->r.tag = w->tag;
@@ -453,16 +455,13 @@ static void *sender_main(void *arg)
         }
         int running = 0;
         curl_multi_perform(s->multi, &running);
-        if (s->gate_head) { /* gates first: their transfers may end after */
-            s->gate_tail->next = head;
-            if (!head)
-                tail = s->gate_tail;
-            head = s->gate_head;
-            s->gate_head = s->gate_tail = NULL;
+        if (s->gates_waiting > 0) {
+            keep_gates(s);
+            curl_multi_perform(s->multi, &running); /* the "." of every gate opened */
         }
         collect(s, &head, &tail);
         push_results(s, head, tail);
-        curl_multi_poll(s->multi, NULL, 0, 1000, NULL);
+        curl_multi_poll(s->multi, NULL, 0, s->gates_waiting > 0 ? 100 : 1000, NULL);
     }
     return NULL;
 }
@@ -490,21 +489,10 @@ int ntf_sender_start(ntf_sender *s, const ntf_request *req, int64_t now_s, void 
     return 0;
 }
 
-void ntf_sender_gate(ntf_sender *s, ntf_gate g, int go)
+void ntf_sender_set_gate(ntf_sender *s, ntf_gate_fn keep, void *opaque)
 {
-    work *w = calloc(1, sizeof *w);
-    if (!w)
-        return; /* the transfer times out at the gate and is retried */
-    w->gate = g;
-    w->go = go;
-    pthread_mutex_lock(&s->mu);
-    if (s->in_tail)
-        s->in_tail->next = w;
-    else
-        s->in_head = w;
-    s->in_tail = w;
-    pthread_mutex_unlock(&s->mu);
-    curl_multi_wakeup(s->multi);
+    s->keep = keep;
+    s->keep_opaque = opaque;
 }
 
 int ntf_sender_run(ntf_sender *s, int wait_ms, ntf_send_done_fn done, void *opaque)
@@ -524,8 +512,7 @@ int ntf_sender_run(ntf_sender *s, int wait_ms, ntf_send_done_fn done, void *opaq
     while (list) {
         result_node *r = list;
         list = r->next;
-        if (!r->r.at_gate)
-            s->inflight--;
+        s->inflight--;
         done(opaque, &r->r);
         free(r);
         n++;

@@ -23,17 +23,9 @@ typedef struct ntf_sender_opts {
     int insecure;    /* skip TLS verification (tests only) */
 } ntf_sender_opts;
 
-/* The gate of one email transfer (ntf_sender_gate): which transfer, and
- * which use of it. */
-typedef struct ntf_gate {
-    void *x;
-    uint64_t gen;
-} ntf_gate;
-
 typedef struct ntf_send_result {
     void *tag;
-    int at_gate;            /* 1: not finished: an email waits at its gate (below) */
-    ntf_gate gate;          /* at_gate: what to pass to ntf_sender_gate */
+    int gate_refused;       /* an email aborted at its gate: its claim is not ours */
     int curl_code;          /* CURLcode */
     long status;            /* HTTP status or last SMTP reply code */
     int64_t retry_after_ms; /* -1: none */
@@ -55,19 +47,25 @@ int ntf_sender_start(ntf_sender *s, const ntf_request *req, int64_t now_s, void 
                      size_t errlen);
 int ntf_sender_inflight(const ntf_sender *s);
 
-/* The email gate. An SMTP message is delivered only when the client
- * sends the final "." of DATA; before it, a client that dies leaves the
- * server nothing. So every email transfer stops before its last byte and
- * reports at_gate through run(); the caller makes its point of no return
- * durable (the notifier writes it into Redis, claims.h) and then opens the
- * gate (go = 1): the last byte and the "." go out. go = 0 aborts the
- * transfer (its result comes as a failure). A gate of a transfer that
- * ended meanwhile (timeout) is ignored. */
-void ntf_sender_gate(ntf_sender *s, ntf_gate g, int go);
+/* The email gate. An SMTP server takes a message only with the "." that
+ * ends DATA; a client that dies before it leaves the server nothing. So,
+ * once a keeper is set, every email transfer stops before its last byte,
+ * and the sender thread asks keep(opaque, tags, n, ok) about every
+ * transfer waiting so, at once and on its own thread: the keeper makes
+ * each one's point of no return durable (the notifier writes it into
+ * Redis on a connection of its own, claims.h) and sets ok[i] 1 to open
+ * the gate (the last byte and the "." go out at once) or 0 to abort the
+ * transfer (its result comes with gate_refused). Returning -1 (it could
+ * not decide: Redis down) leaves them waiting; it is asked again 100 ms
+ * later, until the transfer's timeout. Doing it on the sender thread, not
+ * the pipeline's, keeps the time from the durable record to the "." to a
+ * few microseconds: a crash in between answers a message as sent that the
+ * server never got. Set it before the first start; NULL: no gate. */
+typedef int (*ntf_gate_fn)(void *opaque, void *const *tags, size_t n, int *ok);
+void ntf_sender_set_gate(ntf_sender *s, ntf_gate_fn keep, void *opaque);
 
-/* Calls done for every finished transfer, and every email that reached
- * its gate, waiting up to wait_ms for one when there is none yet. Returns
- * how many it passed. */
+/* Calls done for every finished transfer, waiting up to wait_ms for one
+ * when none has finished yet. Returns how many finished. */
 int ntf_sender_run(ntf_sender *s, int wait_ms, ntf_send_done_fn done, void *opaque);
 
 #endif

@@ -149,6 +149,12 @@ int ntf_setup_start(cm_service *s, void *app, char *errstr, size_t errlen)
     const ntf_settings *o = &a->o;
     a->claims =
         ntf_claims_new(s->redis, o->key_prefix, a->owner, o->claim_ttl, o->outcome_ttl / 1000);
+    /* the email gate's connection: the sender thread's own (worker.h) */
+    a->gate_redis = cm_redis_connect(o->c.redis_url, 5000, errstr, errlen);
+    if (!a->gate_redis)
+        return -1;
+    a->gate_claims =
+        ntf_claims_new(a->gate_redis, o->key_prefix, a->owner, o->claim_ttl, o->outcome_ttl / 1000);
     ntf_sender_opts so = {
         .max_connections = o->max_inflight,
         .connect_timeout_ms = (long)o->connect_timeout,
@@ -157,8 +163,8 @@ int ntf_setup_start(cm_service *s, void *app, char *errstr, size_t errlen)
         .insecure = o->tls_insecure,
     };
     a->sender = ntf_sender_new(&so, errstr, errlen);
-    if (!a->claims || !a->sender) {
-        if (!a->claims)
+    if (!a->claims || !a->gate_claims || !a->sender) {
+        if (!a->claims || !a->gate_claims)
             snprintf(errstr, errlen, "out of memory");
         return -1;
     }
@@ -166,6 +172,7 @@ int ntf_setup_start(cm_service *s, void *app, char *errstr, size_t errlen)
     ntf_worker_opts wo = {
         .producer = s->producer,
         .claims = a->claims,
+        .gate_claims = a->gate_claims,
         .sender = a->sender,
         .cfg = &a->cfg,
         .tpl = a->tpl,
@@ -185,6 +192,7 @@ int ntf_setup_start(cm_service *s, void *app, char *errstr, size_t errlen)
     if (!a->worker)
         return -1;
     ntf_worker_set_consumer(a->worker, s->consumer);
+    ntf_sender_set_gate(a->sender, ntf_worker_gate, a->worker); /* before any send */
     cm_log_fields(CM_LOG_INFO,
                   json_pack("{s:s,s:s,s:i,s:s}", "topic", a->commands, "group", o->c.group_id,
                             "max_inflight", wo.max_inflight, "owner", a->owner),
@@ -219,6 +227,8 @@ void ntf_setup_cleanup(void *app)
     ntf_sender_free(a->sender); /* before the worker: transfers borrow its requests */
     ntf_worker_free(a->worker);
     ntf_claims_free(a->claims);
+    ntf_claims_free(a->gate_claims);
+    cm_redis_free(a->gate_redis);
     ntf_templates_free(a->tpl);
     if (a->cfg_loaded)
         ntf_config_free(&a->cfg);

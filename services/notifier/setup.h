@@ -9,7 +9,8 @@
  *   producer   the transactional producer (outbox.c), its transactional.id
  *              the group id and this process start (KIP-447 fences by
  *              group generation, not by this id);
- *   start      claims, sender and the worker over the consumer;
+ *   start      claims, sender and the worker over the consumer, and the
+ *              email gate's own Redis connection (the sender thread's);
  *   tick       one worker step (it polls the consumer itself);
  *   stop       finishes sends in flight (7 s), flushes;
  *   cleanup    frees everything, also after a partial start.
@@ -48,6 +49,8 @@ typedef struct ntf_app {
     int cfg_loaded, curl;
     ntf_templates *tpl;
     ntf_claims *claims;
+    cm_redis *gate_redis;    /* the email gate's connection (sender thread) */
+    ntf_claims *gate_claims; /* ... and its claims */
     ntf_sender *sender;
     ntf_worker *worker;
     char owner[128];

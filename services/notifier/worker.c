@@ -50,7 +50,6 @@ typedef enum {
     J_WAIT_CLAIM,
     J_READY,
     J_INFLIGHT,
-    J_GATE, /* an email at its gate: recording its point of no return */
     J_BACKOFF,
     J_OUTCOME,
     J_PUBLISH,
@@ -80,8 +79,6 @@ typedef struct job {
     int committed; /* ... and that transaction committed */
     char last_error[256];
     long last_status;
-    ntf_gate gate;    /* J_GATE: the transfer waiting */
-    int gate_refused; /* the gate was closed: the transfer's failure means "claim lost" */
 } job;
 
 typedef struct provider {
@@ -379,13 +376,7 @@ static void on_done(void *opaque, const ntf_send_result *r)
 {
     ntf_worker *w = opaque;
     job *j = r->tag;
-    if (r->at_gate) { /* not done: the next Redis batch records the gate */
-        j->gate = r->gate;
-        j->st = J_GATE;
-        return;
-    }
-    if (j->gate_refused) { /* aborted at the gate: another owner has it */
-        j->gate_refused = 0;
+    if (r->gate_refused) { /* aborted at the gate: another owner has it */
         cm_log_warn("claim on %s lost before its email's point of no return; claiming again",
                     j->cmd.c.command_id);
         j->st = J_CLAIM;
@@ -489,6 +480,41 @@ static int64_t start_sends(ntf_worker *w, int64_t now)
         j->st = J_INFLIGHT;
     }
     return wake;
+}
+
+/* The email gate's keeper (sender.h), on the sender thread: records each
+ * email's point of no return with gate_claims, a connection of its own
+ * (the pipeline's is this thread's only). It reads only the jobs' command
+ * ids, which do not change while their transfers run. */
+int ntf_worker_gate(void *opaque, void *const *tags, size_t n, int *ok)
+{
+    ntf_worker *w = opaque;
+    ntf_claims *c = w->o.gate_claims;
+    char err[256];
+    int *ops = calloc(n ? n : 1, sizeof *ops);
+    int rc = -1;
+    if (!ops)
+        return -1;
+    ntf_claims_begin(c);
+    for (size_t i = 0; i < n; i++)
+        if ((ops[i] = ntf_claims_add_gate(c, ((const job *)tags[i])->cmd.c.command_id)) < 0)
+            goto cleanup;
+    if (ntf_claims_exec(c, NULL, NULL, err, sizeof err) < 0) {
+        cm_log_warn("email gate: %s (the emails wait at their gates)", err);
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int r = ntf_claims_gate_result(c, ops[i], err, sizeof err);
+        if (r < 0) {
+            cm_log_warn("email gate: %s (the emails wait at their gates)", err);
+            goto cleanup;
+        }
+        ok[i] = r;
+    }
+    rc = 0;
+cleanup:
+    free(ops);
+    return rc;
 }
 
 /* ---- outcomes ----------------------------------------------------------- */
@@ -742,7 +768,7 @@ static void commit_now(ntf_worker *w)
 
 /* ---- Redis: every step of an iteration in one pipeline -------------------- */
 
-typedef enum { OP_CLAIM, OP_RECORD, OP_MARK, OP_REFRESH, OP_GATE } opkind;
+typedef enum { OP_CLAIM, OP_RECORD, OP_MARK, OP_REFRESH } opkind;
 typedef struct pending_op {
     job *j;
     int op;
@@ -818,10 +844,9 @@ static void on_refresh(job *j, int ours, int64_t now)
 }
 
 /* While Redis works on a batch: transfers finished are collected and
- * ready jobs started. Touches only INFLIGHT, GATE, READY and BACKOFF jobs,
- * which the batch's results (claim, record, mark) do not; a refresh result
- * for a job started meanwhile is handled by on_refresh like any other, and
- * a gate result for a transfer that ended meanwhile is ignored. */
+ * ready jobs started. Touches only INFLIGHT, READY and BACKOFF jobs, which
+ * the batch's results (claim, record, mark) do not; a refresh result for
+ * a job started meanwhile is handled by on_refresh like any other. */
 static void redis_idle(void *opaque)
 {
     ntf_worker *w = opaque;
@@ -875,10 +900,6 @@ static void do_redis(ntf_worker *w, int64_t now)
             /* fall through */
         case J_CLAIM:
             op = ntf_claims_add_claim(c, j->cmd.c.command_id);
-            break;
-        case J_GATE:
-            op = ntf_claims_add_gate(c, j->cmd.c.command_id);
-            kind = OP_GATE;
             break;
         case J_READY:
         case J_INFLIGHT:
@@ -943,17 +964,6 @@ static void do_redis(ntf_worker *w, int64_t now)
             rc = ntf_claims_refresh_result(c, ops[i].op, err, sizeof err);
             if (rc >= 0)
                 on_refresh(j, rc, now);
-            break;
-        case OP_GATE:
-            rc = ntf_claims_gate_result(c, ops[i].op, err, sizeof err);
-            if (rc >= 0 && j->st == J_GATE) { /* else it ended meanwhile (timeout) */
-                ntf_sender_gate(w->o.sender, j->gate, rc);
-                if (rc)
-                    j->claim_ms = now;
-                else
-                    j->gate_refused = 1;
-                j->st = J_INFLIGHT;
-            }
             break;
         }
         if (rc < 0 && !errors++)
@@ -1037,7 +1047,6 @@ static int64_t plan_wait(ntf_worker *w, int64_t now, int64_t wake)
         job *j = w->jobs[i];
         switch (j->st) {
         case J_CLAIM:
-        case J_GATE:
         case J_OUTCOME:
         case J_MARK:
             if (now >= w->redis_hold_ms)
@@ -1176,8 +1185,7 @@ void ntf_worker_drain(ntf_worker *w, int64_t deadline_ms)
         int busy = w->txn_open || w->committing;
         for (size_t i = 0; i < w->njobs; i++) {
             jstate st = w->jobs[i]->st;
-            if (st == J_INFLIGHT || st == J_GATE || st == J_OUTCOME || st == J_PUBLISHING ||
-                st == J_MARK)
+            if (st == J_INFLIGHT || st == J_OUTCOME || st == J_PUBLISHING || st == J_MARK)
                 busy = 1;
         }
         if (!busy)

@@ -100,6 +100,12 @@ json_t *rep_report_aging(const rep_state *st, uint32_t tenant, int32_t d, int64_
                     json_decref(top);
                     goto fail;
                 }
+                /* with what the retention left of dropped promises and
+                 * payments (retain.c) */
+                for (uint32_t k = 0; k < st->ncusts; k++) {
+                    broken[k] = st->custs[k].gone_broken;
+                    lastpay[k] = st->custs[k].gone_lastpay;
+                }
                 for (uint32_t x = 0; x < tl->proms.n; x++) {
                     uint32_t p = tl->proms.v[x];
                     int32_t day;
@@ -107,8 +113,6 @@ json_t *rep_report_aging(const rep_state *st, uint32_t tenant, int32_t d, int64_
                         rep_promise_status(st, &st->proms[p], d, &day) == REP_PROMISE_BROKEN)
                         broken[st->proms[p].cust]++;
                 }
-                for (uint32_t k = 0; k < st->ncusts; k++)
-                    lastpay[k] = REP_DAY_NONE;
                 for (uint32_t x = 0; x < tl->pays.n; x++) {
                     const rep_pay *py = &st->pays[tl->pays.v[x]];
                     if (py->tenant == tenant && rep_pay_live(py, d) &&

@@ -262,11 +262,17 @@ static int rep_deliverability(const rep_state *st, uint32_t tenant, int64_t end_
         acc[t].n[f->kind]++;
         acc[t].hard += f->kind == REP_FB_BOUNCED && f->hard;
     }
+    /* with the facts dropped by the retention (retain.c) */
+    if (tenant < st->ngone_unattr)
+        unattributed += st->gone_unattr[tenant];
     uint32_t nrow = 0;
     for (uint32_t t = 0; t < st->ntmpls; t++)
         if (st->tmpls[t].tenant == tenant) {
             rep_fbacc a = acc[t];
             a.tmpl = t;
+            for (int k = 0; k <= REP_FB_REPLIED; k++)
+                a.n[k] += st->tmpls[t].gone_n[k];
+            a.hard += st->tmpls[t].gone_hard;
             acc[nrow++] = a; /* nrow <= t: compacts in place */
         }
     rep_fb_st = st;
@@ -294,134 +300,27 @@ static int rep_deliverability(const rep_state *st, uint32_t tenant, int64_t end_
     return 0;
 }
 
-json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d,
-                                 int64_t generated_ms)
+/* What invoice i adds as of the end of day d to the rows (g, and rec
+ * per group and currency index, nc currencies) and to the variants (vars,
+ * vage; NULL: no aging) of the strategies its contacts are under:
+ * contacted and responded invoices, money recovered, and each strategy's
+ * first contact's variant (strat_seen: per strategy, the last invoice +
+ * 1 counted). prom: every promise instant, sorted by invoice. */
+static void rep_eff_invoice(const rep_state *st, uint32_t i, int32_t d, const rep_pinst *prom,
+                            size_t nprom, rep_gacc *g, int64_t *rec, uint32_t nc, rep_vacc *vars,
+                            uint32_t *strat_seen, int64_t *vage)
 {
     const int64_t end_ms = ((int64_t)d + 1) * REP_MS_PER_DAY - 1;
     const int64_t window = REP_RESPONSE_DAYS * REP_MS_PER_DAY;
-    uint32_t ng = st->ngroups, nc = st->ncurs ? st->ncurs : 1;
-    rep_gacc *g = calloc(ng ? ng : 1, sizeof *g);
-    int64_t *rec = calloc((size_t)(ng ? ng : 1) * nc, sizeof *rec);
-    uint32_t *order = calloc(ng ? ng : 1, sizeof *order);
-    rep_vacc *vars = calloc(ng ? ng : 1, sizeof *vars); /* at most one per group */
-    const char **strats = calloc(ng ? ng : 1, sizeof *strats);
-    uint32_t *strat_seen = calloc(ng ? ng : 1, sizeof *strat_seen);
-    int32_t *ccur = malloc((st->ncontacts ? st->ncontacts : 1) * sizeof *ccur);
-    int64_t *vcost = calloc((size_t)(ng ? ng : 1) * nc, sizeof *vcost);
-    int64_t *vunp = calloc((size_t)(ng ? ng : 1) * nc, sizeof *vunp); /* unpriced */
-    /* open balances of each variant's invoices by currency and age bucket */
-    int64_t *vage = calloc((size_t)(ng ? ng : 1) * nc * REP_AGE_BUCKETS * 2, sizeof *vage);
-    rep_pinst *prom = NULL;
-    size_t nprom = 0;
-    int nvars = 0, nstrats = 0;
-    json_t *rep = NULL, *rows = NULL, *exps = NULL;
-
-    if (!g || !rec || !order || !vars || !strats || !strat_seen || !ccur || !vcost || !vunp ||
-        !vage)
-        goto fail;
-    /* strategies and variants of this tenant */
-    uint32_t nord = 0;
-    for (uint32_t i = 0; i < ng; i++) {
-        const rep_group *gr = &st->groups[i];
-        if (gr->tenant != tenant)
-            continue;
-        order[nord++] = i;
-        if (gr->step == REP_STEP_LOGGED) { /* a row, but no strategy's variant */
-            g[i].strategy = g[i].variant = -1;
-            continue;
-        }
-        int s = 0;
-        while (s < nstrats && strcmp(strats[s], gr->strategy))
-            s++;
-        if (s == nstrats)
-            strats[nstrats++] = gr->strategy;
-        int v = 0;
-        while (v < nvars && (vars[v].strategy_ix != s || strcmp(vars[v].variant, gr->variant)))
-            v++;
-        if (v == nvars) {
-            vars[v].strategy = gr->strategy;
-            vars[v].variant = gr->variant;
-            vars[v].strategy_ix = s;
-            nvars++;
-        }
-        g[i].strategy = s;
-        g[i].variant = v;
-    }
-    const rep_tlists *tl = &st->by_tenant[tenant];
-    /* the currency a message is charged in: the alphabetically first of
-     * its invoices' currencies */
-    for (uint32_t x = 0; x < st->ncontacts; x++)
-        ccur[x] = -1;
-    for (uint32_t x = 0; x < tl->invs.n; x++) {
-        const rep_inv *inv = &st->invs[tl->invs.v[x]];
-        for (uint32_t k = 0; k < inv->ncontacts; k++) {
-            int32_t *cc = &ccur[inv->contacts[k]];
-            if (*cc < 0 || strcmp(st->curs[inv->cur].code, st->curs[*cc].code) < 0)
-                *cc = inv->cur;
-        }
-    }
-    for (uint32_t x = 0; x < tl->contacts.n; x++) {
-        uint32_t ci = tl->contacts.v[x];
-        const rep_contact *c = &st->contacts[ci];
-        if (st->groups[c->group].tenant != tenant || c->at_ms > end_ms)
-            continue;
-        if (!c->sent) {
-            g[c->group].failed++;
-            continue;
-        }
-        g[c->group].sent++;
-        if (g[c->group].strategy < 0) /* logged contacts: no variant's messages */
-            continue;
-        const char *chn = st->groups[c->group].channel;
-        ct_channel ch = ct_channel_parse(chn, strlen(chn));
-        rep_vacc *v = &vars[g[c->group].variant];
-        int64_t unit = 0;
-        if (ch == CT_CH_NONE)
-            continue;
-        v->msgs[ch]++;
-        size_t vc = (size_t)g[c->group].variant * nc + (uint32_t)ccur[ci];
-        if (ccur[ci] >= 0 && rep_costs_get(st->costs, ch, st->curs[ccur[ci]].code, &unit)) {
-            vcost[vc] += unit;
-        } else {
-            v->unpriced++;
-            if (ccur[ci] >= 0)
-                vunp[vc]++;
-        }
-    }
-    /* promise instants per invoice */
-    for (uint32_t x = 0; x < tl->proms.n; x++) {
-        uint32_t i = tl->proms.v[x];
-        if (st->proms[i].tenant == tenant && st->proms[i].made && st->proms[i].made_ms <= end_ms)
-            nprom += st->proms[i].ninvs;
-    }
-    if (nprom) {
-        prom = calloc(nprom, sizeof *prom);
-        if (!prom)
-            goto fail;
-        size_t k = 0;
-        for (uint32_t x = 0; x < tl->proms.n; x++) {
-            const rep_promise *p = &st->proms[tl->proms.v[x]];
-            if (p->tenant != tenant || !p->made || p->made_ms > end_ms)
-                continue;
-            for (uint32_t j = 0; j < p->ninvs; j++) {
-                prom[k].inv = p->invs[j];
-                prom[k].ms = p->made_ms;
-                k++;
-            }
-        }
-        qsort(prom, nprom, sizeof *prom, rep_pinst_cmp);
-    }
-
-    for (uint32_t x = 0; x < tl->invs.n; x++) {
-        uint32_t i = tl->invs.v[x];
+    {
         const rep_inv *inv = &st->invs[i];
-        if (inv->tenant != tenant || !inv->ncontacts)
-            continue;
+        if (!inv->ncontacts)
+            return;
         uint32_t nct = 0; /* contacts up to end_ms (sorted by instant) */
         while (nct < inv->ncontacts && st->contacts[inv->contacts[nct]].at_ms <= end_ms)
             nct++;
         if (!nct)
-            continue;
+            return;
         /* this invoice's promises */
         size_t plo = 0, phi = nprom;
         {
@@ -488,7 +387,7 @@ json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d
             strat_seen[s] = i + 1;
             rep_vacc *v = &vars[g[c->group].variant];
             v->n++;
-            if (open > 0) {
+            if (open > 0 && vage) {
                 size_t at = ((size_t)g[c->group].variant * nc + inv->cur) * REP_AGE_BUCKETS +
                             (size_t)rep_age_bucket(d - inv->due);
                 vage[2 * at]++;
@@ -501,6 +400,169 @@ json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d
                     v->days[v->ndays++] = paid - inv->due;
             }
         }
+    }
+}
+
+json_t *rep_report_effectiveness(const rep_state *st, uint32_t tenant, int32_t d,
+                                 int64_t generated_ms)
+{
+    const int64_t end_ms = ((int64_t)d + 1) * REP_MS_PER_DAY - 1;
+    uint32_t ng = st->ngroups, nc = st->ncurs ? st->ncurs : 1;
+    rep_gacc *g = calloc(ng ? ng : 1, sizeof *g);
+    int64_t *rec = calloc((size_t)(ng ? ng : 1) * nc, sizeof *rec);
+    uint32_t *order = calloc(ng ? ng : 1, sizeof *order);
+    rep_vacc *vars = calloc(ng ? ng : 1, sizeof *vars); /* at most one per group */
+    const char **strats = calloc(ng ? ng : 1, sizeof *strats);
+    uint32_t *strat_seen = calloc(ng ? ng : 1, sizeof *strat_seen);
+    int32_t *ccur = malloc((st->ncontacts ? st->ncontacts : 1) * sizeof *ccur);
+    int64_t *vcost = calloc((size_t)(ng ? ng : 1) * nc, sizeof *vcost);
+    int64_t *vunp = calloc((size_t)(ng ? ng : 1) * nc, sizeof *vunp); /* unpriced */
+    /* open balances of each variant's invoices by currency and age bucket */
+    int64_t *vage = calloc((size_t)(ng ? ng : 1) * nc * REP_AGE_BUCKETS * 2, sizeof *vage);
+    rep_pinst *prom = NULL;
+    size_t nprom = 0;
+    int nvars = 0, nstrats = 0;
+    json_t *rep = NULL, *rows = NULL, *exps = NULL;
+
+    if (!g || !rec || !order || !vars || !strats || !strat_seen || !ccur || !vcost || !vunp ||
+        !vage)
+        goto fail;
+    /* strategies and variants of this tenant */
+    uint32_t nord = 0;
+    for (uint32_t i = 0; i < ng; i++) {
+        const rep_group *gr = &st->groups[i];
+        if (gr->tenant != tenant)
+            continue;
+        order[nord++] = i;
+        if (gr->step == REP_STEP_LOGGED) { /* a row, but no strategy's variant */
+            g[i].strategy = g[i].variant = -1;
+            continue;
+        }
+        int s = 0;
+        while (s < nstrats && strcmp(strats[s], gr->strategy))
+            s++;
+        if (s == nstrats)
+            strats[nstrats++] = gr->strategy;
+        int v = 0;
+        while (v < nvars && (vars[v].strategy_ix != s || strcmp(vars[v].variant, gr->variant)))
+            v++;
+        if (v == nvars) {
+            vars[v].strategy = gr->strategy;
+            vars[v].variant = gr->variant;
+            vars[v].strategy_ix = s;
+            nvars++;
+        }
+        g[i].strategy = s;
+        g[i].variant = v;
+    }
+    const rep_tlists *tl = &st->by_tenant[tenant];
+    /* the currency a message is charged in: the alphabetically first of
+     * its invoices' currencies */
+    for (uint32_t x = 0; x < st->ncontacts; x++) /* with its dropped invoices' (retain.c) */
+        ccur[x] = (int32_t)st->contacts[x].gone_cur - 1;
+    for (uint32_t x = 0; x < tl->invs.n; x++) {
+        const rep_inv *inv = &st->invs[tl->invs.v[x]];
+        for (uint32_t k = 0; k < inv->ncontacts; k++) {
+            int32_t *cc = &ccur[inv->contacts[k]];
+            if (*cc < 0 || strcmp(st->curs[inv->cur].code, st->curs[*cc].code) < 0)
+                *cc = inv->cur;
+        }
+    }
+    for (uint32_t x = 0; x < tl->contacts.n; x++) {
+        uint32_t ci = tl->contacts.v[x];
+        const rep_contact *c = &st->contacts[ci];
+        if (st->groups[c->group].tenant != tenant || c->at_ms > end_ms)
+            continue;
+        if (!c->sent) {
+            g[c->group].failed++;
+            continue;
+        }
+        g[c->group].sent++;
+        if (g[c->group].strategy < 0) /* logged contacts: no variant's messages */
+            continue;
+        const char *chn = st->groups[c->group].channel;
+        ct_channel ch = ct_channel_parse(chn, strlen(chn));
+        rep_vacc *v = &vars[g[c->group].variant];
+        int64_t unit = 0;
+        if (ch == CT_CH_NONE)
+            continue;
+        v->msgs[ch]++;
+        size_t vc = (size_t)g[c->group].variant * nc + (uint32_t)ccur[ci];
+        if (ccur[ci] >= 0 && rep_costs_get(st->costs, ch, st->curs[ccur[ci]].code, &unit)) {
+            vcost[vc] += unit;
+        } else {
+            v->unpriced++;
+            if (ccur[ci] >= 0)
+                vunp[vc]++;
+        }
+    }
+    /* the contacts dropped by the retention (retain.c), counted as above */
+    for (uint32_t k = 0; k < nord; k++) {
+        const rep_group *gr = &st->groups[order[k]];
+        rep_gacc *a = &g[order[k]];
+        a->failed += gr->gone_failed;
+        for (uint32_t x = 0; x < gr->ngone_sent; x++) {
+            int64_t m = gr->gone_sent[x], unit = 0;
+            a->sent += m;
+            ct_channel ch = ct_channel_parse(gr->channel, strlen(gr->channel));
+            if (!m || a->strategy < 0 || ch == CT_CH_NONE)
+                continue;
+            rep_vacc *v = &vars[a->variant];
+            v->msgs[ch] += m;
+            size_t vc = (size_t)a->variant * nc + (x ? x - 1 : 0);
+            if (x && rep_costs_get(st->costs, ch, st->curs[x - 1].code, &unit)) {
+                vcost[vc] += unit * m;
+            } else {
+                v->unpriced += m;
+                if (x)
+                    vunp[vc] += m;
+            }
+        }
+    }
+    /* promise instants per invoice */
+    for (uint32_t x = 0; x < tl->proms.n; x++) {
+        uint32_t i = tl->proms.v[x];
+        if (st->proms[i].tenant == tenant && st->proms[i].made && st->proms[i].made_ms <= end_ms)
+            nprom += st->proms[i].ninvs;
+    }
+    if (nprom) {
+        prom = calloc(nprom, sizeof *prom);
+        if (!prom)
+            goto fail;
+        size_t k = 0;
+        for (uint32_t x = 0; x < tl->proms.n; x++) {
+            const rep_promise *p = &st->proms[tl->proms.v[x]];
+            if (p->tenant != tenant || !p->made || p->made_ms > end_ms)
+                continue;
+            for (uint32_t j = 0; j < p->ninvs; j++) {
+                prom[k].inv = p->invs[j];
+                prom[k].ms = p->made_ms;
+                k++;
+            }
+        }
+        qsort(prom, nprom, sizeof *prom, rep_pinst_cmp);
+    }
+
+    for (uint32_t x = 0; x < tl->invs.n; x++)
+        if (st->invs[tl->invs.v[x]].tenant == tenant)
+            rep_eff_invoice(st, tl->invs.v[x], d, prom, nprom, g, rec, nc, vars, strat_seen, vage);
+    /* what the invoices dropped by the retention added (retain.c) */
+    for (uint32_t k = 0; k < nord; k++) {
+        const rep_group *gr = &st->groups[order[k]];
+        rep_gacc *a = &g[order[k]];
+        a->contacted += gr->gone_contacted;
+        a->responded += gr->gone_responded;
+        for (uint32_t c = 0; c < gr->ngone_rec && c < nc; c++)
+            rec[(size_t)order[k] * nc + c] += gr->gone_rec[c];
+        if (a->strategy < 0)
+            continue;
+        rep_vacc *v = &vars[a->variant];
+        v->n += gr->gone_invoices;
+        v->paid += gr->gone_paid;
+        for (uint32_t x = 0; x < gr->ngone_days; x++)
+            for (int64_t m = 0; m < gr->gone_days[x].n; m++)
+                if (REP_GROW(v->days, v->capdays, v->ndays + 1) == 0)
+                    v->days[v->ndays++] = gr->gone_days[x].days;
     }
 
     rep = rep_report_envelope(st, "effectiveness", st->tenants[tenant], d, generated_ms);
@@ -601,4 +663,192 @@ done:
     free(vunp);
     free(vage);
     return rep;
+}
+
+/* ---- the retention (retain.c): what dropped invoices leave in the rows ---- */
+
+struct rep_eff_gone {
+    uint32_t ng, nc;
+    rep_gacc *g;     /* [ng] */
+    int64_t *rec;    /* [ng * nc] */
+    rep_vacc *vars;  /* [ng]: each row its own variant */
+    int64_t **recs;  /* [ng]: the rows' new gone_rec (st->ncurs each), or NULL */
+    rep_dayn **days; /* [ng]: the rows' new gone_days, or NULL */
+    uint8_t **curs;  /* [ng]: the rows' new gone_curs (st->ncurs each), or NULL */
+    uint32_t *ndays; /* [ng] */
+};
+
+void rep_eff_gone_free(rep_eff_gone *x)
+{
+    if (!x)
+        return;
+    for (uint32_t i = 0; i < x->ng; i++) {
+        if (x->recs)
+            free(x->recs[i]);
+        if (x->days)
+            free(x->days[i]);
+        if (x->curs)
+            free(x->curs[i]);
+        if (x->vars)
+            free(x->vars[i].days);
+    }
+    free(x->g);
+    free(x->rec);
+    free(x->vars);
+    free(x->recs);
+    free(x->days);
+    free(x->curs);
+    free(x->ndays);
+    free(x);
+}
+
+/* Merges the sorted histogram a[0..na) and the sorted values v[0..nv)
+ * into a new histogram in *out (*nout entries); -1 out of memory. */
+static int rep_dayn_merge(const rep_dayn *a, uint32_t na, const int32_t *v, uint32_t nv,
+                          rep_dayn **out, uint32_t *nout)
+{
+    rep_dayn *r = malloc(((size_t)na + nv + 1) * sizeof *r);
+    uint32_t n = 0, i = 0, j = 0;
+    if (!r)
+        return -1;
+    while (i < na || j < nv) {
+        int32_t day = i < na && (j == nv || a[i].days <= v[j]) ? a[i].days : v[j];
+        int64_t c = 0;
+        for (; i < na && a[i].days == day; i++)
+            c += a[i].n;
+        for (; j < nv && v[j] == day; j++)
+            c++;
+        r[n++] = (rep_dayn){day, c};
+    }
+    *out = r;
+    *nout = n;
+    return 0;
+}
+
+static int rep_i32_order(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+rep_eff_gone *rep_eff_gone_new(const rep_state *st, const uint32_t *ni, int32_t d)
+{
+    const int64_t end_ms = ((int64_t)d + 1) * REP_MS_PER_DAY - 1;
+    uint32_t ng = st->ngroups ? st->ngroups : 1, nc = st->ncurs ? st->ncurs : 1;
+    rep_eff_gone *x = calloc(1, sizeof *x);
+    uint32_t *seen = calloc(ng, sizeof *seen);
+    rep_pinst *prom = NULL;
+    size_t nprom = 0;
+    if (!x || !seen)
+        goto fail;
+    x->ng = st->ngroups;
+    x->nc = nc;
+    x->g = calloc(ng, sizeof *x->g);
+    x->rec = calloc((size_t)ng * nc, sizeof *x->rec);
+    x->vars = calloc(ng, sizeof *x->vars);
+    x->recs = calloc(ng, sizeof *x->recs);
+    x->days = calloc(ng, sizeof *x->days);
+    x->ndays = calloc(ng, sizeof *x->ndays);
+    x->curs = calloc(ng, sizeof *x->curs);
+    if (!x->g || !x->rec || !x->vars || !x->recs || !x->days || !x->ndays || !x->curs)
+        goto fail;
+    /* a strategy's id: the first row of its tenant and name */
+    for (uint32_t i = 0; i < st->ngroups; i++) {
+        const rep_group *gr = &st->groups[i];
+        x->g[i].variant = (int)i;
+        x->g[i].strategy = -1;
+        if (gr->step == REP_STEP_LOGGED)
+            continue;
+        uint32_t j = 0;
+        while (j < i &&
+               (st->groups[j].tenant != gr->tenant || st->groups[j].step == REP_STEP_LOGGED ||
+                strcmp(st->groups[j].strategy, gr->strategy)))
+            j++;
+        x->g[i].strategy = (int)j;
+    }
+    for (uint32_t p = 0; p < st->nproms; p++)
+        if (st->proms[p].made && st->proms[p].made_ms <= end_ms)
+            for (uint32_t k = 0; k < st->proms[p].ninvs; k++)
+                nprom += ni[st->proms[p].invs[k]] == REP_GONE;
+    if (nprom && !(prom = calloc(nprom, sizeof *prom)))
+        goto fail;
+    nprom = 0;
+    for (uint32_t p = 0; p < st->nproms; p++)
+        if (st->proms[p].made && st->proms[p].made_ms <= end_ms)
+            for (uint32_t k = 0; k < st->proms[p].ninvs; k++)
+                if (ni[st->proms[p].invs[k]] == REP_GONE)
+                    prom[nprom++] = (rep_pinst){st->proms[p].invs[k], st->proms[p].made_ms};
+    if (nprom)
+        qsort(prom, nprom, sizeof *prom, rep_pinst_cmp);
+    for (uint32_t i = 0; i < st->ninvs; i++)
+        if (ni[i] == REP_GONE)
+            rep_eff_invoice(st, i, d, prom, nprom, x->g, x->rec, nc, x->vars, seen, NULL);
+    for (uint32_t i = 0; i < st->ngroups; i++) {
+        const rep_group *gr = &st->groups[i];
+        rep_vacc *v = &x->vars[i];
+        if (st->ncurs && !(x->recs[i] = calloc(st->ncurs, sizeof *x->recs[i])))
+            goto fail;
+        for (uint32_t c = 0; c < st->ncurs; c++)
+            x->recs[i][c] = (c < gr->ngone_rec ? gr->gone_rec[c] : 0) + x->rec[(size_t)i * nc + c];
+        if (v->ndays)
+            qsort(v->days, v->ndays, sizeof *v->days, rep_i32_order);
+        if (rep_dayn_merge(gr->gone_days, gr->ngone_days, v->days, v->ndays, &x->days[i],
+                           &x->ndays[i]) < 0)
+            goto fail;
+    }
+    /* the currencies of each arm's dropped invoices (the first contact
+     * under each strategy, as above) */
+    memset(seen, 0, ng * sizeof *seen);
+    for (uint32_t i = 0; i < st->ngroups; i++) {
+        const rep_group *gr = &st->groups[i];
+        if (st->ncurs && !(x->curs[i] = calloc(st->ncurs, 1)))
+            goto fail;
+        for (uint32_t c = 0; c < gr->ngone_curs && c < st->ncurs; c++)
+            x->curs[i][c] = gr->gone_curs[c];
+    }
+    for (uint32_t i = 0; i < st->ninvs; i++) {
+        const rep_inv *inv = &st->invs[i];
+        if (ni[i] != REP_GONE || !inv->known)
+            continue;
+        for (uint32_t k = 0; k < inv->ncontacts; k++) {
+            uint32_t gi = st->contacts[inv->contacts[k]].group;
+            int s = x->g[gi].strategy;
+            if (s < 0 || seen[s] == i + 1 || st->contacts[inv->contacts[k]].at_ms > end_ms)
+                continue;
+            seen[s] = i + 1;
+            x->curs[gi][inv->cur] = 1;
+        }
+    }
+    free(seen);
+    free(prom);
+    return x;
+fail:
+    free(seen);
+    free(prom);
+    rep_eff_gone_free(x);
+    return NULL;
+}
+
+void rep_eff_gone_commit(rep_state *st, rep_eff_gone *x)
+{
+    for (uint32_t i = 0; i < x->ng && i < st->ngroups; i++) {
+        rep_group *gr = &st->groups[i];
+        gr->gone_contacted += x->g[i].contacted;
+        gr->gone_responded += x->g[i].responded;
+        gr->gone_invoices += x->vars[i].n;
+        gr->gone_paid += x->vars[i].paid;
+        free(gr->gone_rec);
+        gr->gone_rec = x->recs[i];
+        gr->ngone_rec = x->recs[i] ? st->ncurs : 0;
+        x->recs[i] = NULL;
+        free(gr->gone_days);
+        gr->gone_days = x->days[i];
+        gr->ngone_days = x->ndays[i];
+        x->days[i] = NULL;
+        free(gr->gone_curs);
+        gr->gone_curs = x->curs[i];
+        gr->ngone_curs = x->curs[i] ? st->ncurs : 0;
+        x->curs[i] = NULL;
+    }
+    rep_eff_gone_free(x);
 }

@@ -141,6 +141,21 @@ static int rep_kpis_period(const rep_state *st, uint32_t tenant, int32_t from, i
     }
     if (only)
         return 0;
+    /* a currency of invoices, payments, money or hand-off facts dropped by
+     * the retention (retain.c; all before the period) stays present, with
+     * what the dropped facts add to date */
+    for (uint32_t x = 0; x < st->nsales; x++) {
+        const rep_sales *sa = &st->sales[x];
+        if (sa->tenant != tenant)
+            continue;
+        rep_kacc *a = &acc[sa->cur];
+        a->present = 1;
+        a->money |= sa->money;
+        a->esc |= sa->esc;
+        a->placed_td += sa->placed;
+        a->remitted_td += sa->remitted;
+        a->commission_td += sa->commission;
+    }
     for (uint32_t x = 0; x < tl->pays.n; x++) {
         const rep_pay *p = &st->pays[tl->pays.v[x]];
         if (p->tenant != tenant)
@@ -446,6 +461,18 @@ static json_t *rep_kpis_arms_json(const rep_state *st, uint32_t tenant, int32_t 
         for (int p = 0; p < 3 && ok; p++)
             ok = (acc[p] = calloc(nc, sizeof *acc[p])) != NULL &&
                  rep_kpis_period(st, tenant, from[p], d, arms[a].only, acc[p]) == 0;
+        /* the currencies of the arm's invoices dropped by the retention
+         * (retain.c; issued before any period) */
+        for (uint32_t g = 0; g < st->ngroups && ok; g++) {
+            const rep_group *gr = &st->groups[g];
+            if (gr->tenant != tenant || gr->step == REP_STEP_LOGGED ||
+                strcmp(gr->strategy, arms[a].strategy) || strcmp(gr->variant, arms[a].variant))
+                continue;
+            for (uint32_t c = 0; c < gr->ngone_curs && c < nc; c++)
+                if (gr->gone_curs[c])
+                    for (int p = 0; p < 3; p++)
+                        acc[p][c].present = 1;
+        }
         for (uint32_t ci = 0; ci < st->ncurs && ok; ci++) {
             uint32_t c = order[ci];
             if (!acc[2][c].present && !acc[2][c].end_ar && !acc[2][c].beg_ar)
@@ -522,6 +549,17 @@ json_t *rep_report_kpis(const rep_state *st, uint32_t tenant, int32_t d, int64_t
         for (int k = 0; k < REP_COUNTBACK_MONTHS; k++)
             if (inv->issued >= mstart[k]) {
                 sales[inv->cur][k] += inv->amount;
+                break;
+            }
+    }
+    /* the sales of invoices dropped by the retention, by month (retain.c) */
+    for (uint32_t x = 0; x < st->nsales; x++) {
+        const rep_sales *sa = &st->sales[x];
+        if (sa->tenant != tenant || sa->month > d || sa->month < mstart[REP_COUNTBACK_MONTHS - 1])
+            continue;
+        for (int k = 0; k < REP_COUNTBACK_MONTHS; k++)
+            if (sa->month >= mstart[k]) {
+                sales[sa->cur][k] += sa->amount;
                 break;
             }
     }

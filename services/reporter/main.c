@@ -18,7 +18,7 @@
 
 static struct {
     cm_settings_common c;
-    int64_t interval, max_age, snap_every, dedup_window;
+    int64_t interval, max_age, snap_every, dedup_window, retention;
     const char *costs_path;
     rep_costs costs; /* from costs_path; st->costs points here when set */
     rep_svc svc;
@@ -40,6 +40,12 @@ static cm_setting table[] = {
                         "event and outcome ids are remembered this long (real time) to drop "
                         "duplicates; a copy arriving later is counted again",
                         1000, INT64_C(400) * 86400000, &app.dedup_window),
+    CM_SETTING_DURATION("ARREARS_REPORTER_FACT_RETENTION", "400d",
+                        "reports can be asked for as of this far back (report clock, whole "
+                        "days, 0 .. 3650 d); facts no such report reads (invoices settled "
+                        "before it and 31 days more) are dropped, an older as_of is refused; "
+                        "0: every fact kept for ever",
+                        0, INT64_C(3650) * 86400000, &app.retention),
     CM_SETTING_PATH("ARREARS_REPORTER_COSTS", "",
                     "JSON file of the unit cost of a message per channel and currency "
                     "({\"sms_minor\": {\"GBP\": 4}, ...}, or a policy with them under \"costs\"), "
@@ -58,6 +64,11 @@ static int init(cm_service *s, void *a, char *errstr, size_t errlen)
     r->max_age = app.max_age;
     r->snap_every = app.snap_every;
     r->dedup_window = app.dedup_window;
+    /* whole days; a retention under a day is a day */
+    r->retention_days = app.retention <= 0 ? 0
+                        : app.retention < REP_MS_PER_DAY
+                            ? 1
+                            : (int32_t)(app.retention / REP_MS_PER_DAY);
     cm_service_topic(s, "events", r->t_events, sizeof r->t_events);
     cm_service_topic(s, "contacts", r->t_contacts, sizeof r->t_contacts);
     cm_service_topic(s, "reports.requests", r->t_requests, sizeof r->t_requests);

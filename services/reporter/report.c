@@ -106,6 +106,22 @@ void rep_risk_score(const rep_state *st, uint32_t cust, int32_t d, uint32_t brok
         }
         last[j] = r;
     }
+    /* what the retention left of its dropped invoices (retain.c): all
+     * issued and paid before any day a report may be asked for */
+    if (c->gone_first < first)
+        first = c->gone_first;
+    for (uint32_t k = 0; k < c->ngone_paid; k++) {
+        const rep_paid *g = &c->gone_paid[k];
+        rep_risk_inv r = {g->paid, g->late, g->id};
+        if (n == cap && !rep_risk_before(&r, &last[cap - 1]))
+            break; /* latest first: the others are older still */
+        int32_t j = n < cap ? n++ : cap - 1;
+        while (j > 0 && rep_risk_before(&r, &last[j - 1])) {
+            last[j] = last[j - 1];
+            j--;
+        }
+        last[j] = r;
+    }
     int64_t late_days = 0;
     for (int32_t j = 0; j < n; j++)
         if (last[j].late > 0) {

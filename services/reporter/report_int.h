@@ -32,4 +32,18 @@ void rep_days_stats(int32_t *v, uint32_t n, json_t *into);
 extern const char *const rep_age_bucket_names[REP_AGE_BUCKETS];
 int rep_age_bucket(int32_t dpd);
 
+/* retain.c: the new index of a dropped entity. */
+#define REP_GONE UINT32_MAX
+
+/* The effectiveness report's share of the invoices dropped by the
+ * retention (ni[i] == REP_GONE), all of whose facts lie on or before day
+ * d (effect.c): what they add to each row and to each row's variant as of
+ * any later day, computed by rep_eff_gone_new (NULL: out of memory) and
+ * added to st's rows by rep_eff_gone_commit, which cannot fail and frees
+ * it; rep_eff_gone_free drops it unused. */
+typedef struct rep_eff_gone rep_eff_gone;
+rep_eff_gone *rep_eff_gone_new(const rep_state *st, const uint32_t *ni, int32_t d);
+void rep_eff_gone_commit(rep_state *st, rep_eff_gone *x);
+void rep_eff_gone_free(rep_eff_gone *x);
+
 #endif

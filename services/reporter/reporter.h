@@ -3,11 +3,12 @@
  * Design: the reporter keeps every invoice, payment, promise and contact it
  * has seen (compactly, in memory) together with dated balance movements, so
  * that any report can be built "as of" any date D (end of day D, UTC) by one
- * pass over the invoices. Nothing is pre-aggregated into counters that could
- * be double counted: applying an event is idempotent by its id (a de-dup set
- * of tenant/source/id, kept for the de-duplication window), and the whole state is a deterministic
- * function of the de-duplicated event sequence. Restarts load a snapshot (state plus the Kafka
- * offsets it reflects) from Redis and seek to those offsets.
+ * pass over the invoices; with a fact retention (retain.c), any D from
+ * today minus the retention on, what settled invoices left being summed. Nothing is pre-aggregated
+ * into counters that could be double counted: applying an event is idempotent by its id (a de-dup
+ * set of tenant/source/id, kept for the de-duplication window), and the whole state is a
+ * deterministic function of the de-duplicated event sequence. Restarts load a snapshot (state plus
+ * the Kafka offsets it reflects) from Redis and seek to those offsets.
  *
  * Ownership: rep_state is owned by its creator (rep_state_free). Report
  * builders return new json_t references the caller must json_decref.
@@ -60,12 +61,26 @@ typedef struct rep_inv {
     uint32_t ncontacts, capcontacts;
 } rep_inv;
 
+/* One of the latest invoices paid in full among a customer's dropped
+ * ones (retain.c), for its risk score. */
+typedef struct rep_paid {
+    int32_t paid; /* the day its balance reached zero through a payment */
+    int32_t late; /* days late, 0 when paid by its due date */
+    char *id;     /* invoice_id (owned) */
+} rep_paid;
+
 typedef struct rep_cust {
     char *id;
     char *name;
     uint32_t tenant;
     uint32_t *invs; /* invoice indices */
     uint32_t ninvs, capinvs;
+    /* what its facts dropped by the retention leave behind (retain.c) */
+    int32_t gone_first;   /* the earliest issued_on of its dropped invoices; REP_DAY_NONE */
+    int32_t gone_lastpay; /* the last received_on of its dropped live payments; REP_DAY_NONE */
+    uint32_t gone_broken; /* its dropped broken promises */
+    rep_paid *gone_paid;  /* the latest paid of its dropped invoices, latest first, at most */
+    uint32_t ngone_paid;  /* REP_GONE_PAID (the risk score's last_n) */
 } rep_cust;
 
 typedef struct rep_alloc {
@@ -105,12 +120,37 @@ typedef struct rep_group { /* one effectiveness row */
     uint32_t tenant;
     char *strategy, *variant, *channel;
     int64_t step; /* the ladder step, or REP_STEP_LOGGED */
+    /* what the retention dropped (retain.c), all owned: its contacts,
+     * failed ones and sent ones by the currency a message is charged in
+     * ([0]: none, [1 + currency index]); the dropped invoices' share of
+     * the row (contacted, responded, recovered by currency index) and of
+     * its variant's experiment (invoices whose first contact under the
+     * strategy was this row's, those paid, and their days to recover as
+     * a histogram ascending by days), and the currencies of those */
+    int64_t gone_failed;
+    int64_t *gone_sent;
+    uint32_t ngone_sent;
+    int64_t gone_contacted, gone_responded, gone_invoices, gone_paid;
+    int64_t *gone_rec;
+    uint32_t ngone_rec;
+    struct rep_dayn *gone_days;
+    uint32_t ngone_days;
+    uint8_t *gone_curs; /* [ngone_curs]: 1 when a dropped invoice in that currency (index)
+                         * was in its variant's arm (kpis.c "arms" lists the currency) */
+    uint32_t ngone_curs;
 } rep_group;
+
+typedef struct rep_dayn {
+    int32_t days;
+    int64_t n;
+} rep_dayn;
 
 typedef struct rep_contact {
     int64_t at_ms;
     uint32_t group;
-    uint8_t sent; /* 1 sent (logged: reached the debtor), 0 failed */
+    uint8_t sent;      /* 1 sent (logged: reached the debtor), 0 failed */
+    uint16_t gone_cur; /* retain.c: 1 + the (alphabetically) first currency of its
+                        * invoices dropped by the retention; 0: none */
 } rep_contact;
 
 /* One of the scheduler's money events (issue 14; docs/events.md "Events
@@ -174,6 +214,10 @@ typedef struct rep_tmpl { /* one deliverability row */
     uint32_t tenant;
     uint8_t channel; /* ct_channel: email or sms */
     char *name;      /* the template (owned) */
+    /* its facts dropped by the retention (retain.c), by REP_FB_* (a reply:
+     * as the report attributes it), and its hard bounces among them */
+    int64_t gone_n[REP_FB_REPLIED + 1];
+    int64_t gone_hard;
 } rep_tmpl;
 
 typedef struct rep_fb {
@@ -189,6 +233,20 @@ typedef struct rep_cur {
     char code[4];
     int exponent;
 } rep_cur;
+
+/* Sales of dropped invoices by tenant, currency and month (retain.c):
+ * what the countback DSO reads of them; and, per tenant and currency,
+ * what the KPI report reads of dropped money and hand-off facts. */
+typedef struct rep_sales {
+    uint32_t tenant;
+    uint16_t cur;
+    int32_t month; /* the day its month starts; INT32_MIN: everything older than
+                    * countback reads, and what dropped money and hand-off facts
+                    * leave (the fields below, 0 in month entries) */
+    int64_t amount;
+    uint8_t money, esc;                   /* a money fact, a placement or remittance was dropped */
+    int64_t placed, remitted, commission; /* to date, as kpis.c sums them */
+} rep_sales;
 
 /* Per-tenant lists of entity indices, so that a report of one tenant never
  * walks the others' invoices. Derived data: rebuilt on snapshot decode. */
@@ -257,6 +315,13 @@ typedef struct rep_state {
     uint32_t ntmpls, captmpls;
     rep_fb *fbs;
     uint32_t nfbs, capfbs;
+    int64_t *gone_unattr; /* [ngone_unattr]: per tenant, dropped replies given to no
+                           * message (retain.c) */
+    uint32_t ngone_unattr;
+    rep_sales *sales; /* of dropped invoices (retain.c) */
+    uint32_t nsales, capsales;
+    int32_t horizon; /* retain.c: invoices whose facts all lie before this day may be
+                      * gone; 0: none dropped */
     cm_map tenant_ix, cur_ix, inv_ix, cust_ix, pay_ix, prom_ix, group_ix, case_ix;
     cm_map seen;             /* de-dup: "e\x1f" tenant/source/id, "c\x1f" tenant/id -> the window
                               * bucket it was applied in + 1 (0: before any window, kept) */
@@ -362,6 +427,41 @@ json_t *rep_normalize_inbound(const json_t *ce, char *errstr, size_t errlen);
 json_t *rep_normalize_command(const json_t *cmd, char *errstr, size_t errlen);
 /* A contact outcome (copied) or a bare command (rep_normalize_command). */
 json_t *rep_normalize_contact(const json_t *line, char *errstr, size_t errlen);
+
+/* ---- retain.c: the facts' retention (issue 18) ---- */
+/* A report as of D reads facts back to the day before the first of D's
+ * month (beginning AR): at most 31 days before D. Countback DSO reads
+ * 24 months of sales, which dropped invoices leave in st->sales. */
+#define REP_LOOKBACK_DAYS 31
+/* How many of a customer's dropped paid invoices are kept for its risk
+ * score: the default weights' last_n (the reporter reads no policy). */
+#define REP_GONE_PAID 10
+/* The first day a report of st is exact as of (INT32_MIN: every day). */
+int32_t rep_state_exact_from(const rep_state *st);
+/* Drops the facts no report as of horizon + REP_LOOKBACK_DAYS or later
+ * reads: an invoice (known or a stub) none of whose facts (issue, due
+ * date, close, movements, its payments' reversals, contacts) is on or after
+ * horizon, whose balance is 0 at the end of horizon - 1, and none of
+ * whose payments is on or after the day a promise of its customer
+ * undecided then was made; with it, its payments when all
+ * their invoices go, its promises when decided before horizon and all
+ * their invoices go, its contacts when no kept invoice has them; and the
+ * deliverability facts before horizon but each debtor's last message sent
+ * on each channel (a later reply is given to it); the money facts before
+ * horizon; the hand-off facts before horizon but remittances of cases not
+ * placed before it. What
+ * the reports still read of them stays: per customer the earliest
+ * issue date, the last live payment, broken promises and the latest
+ * REP_GONE_PAID paid invoices; per row the effectiveness figures; per
+ * tenant, currency and month the sales, per tenant and currency the
+ * hand-off sums to date and that money or hand-off facts were seen; per
+ * template row the deliverability counts, per tenant the unattributed
+ * replies. Kept entities keep their order;
+ * indices are renumbered. Promises decided before horizon by the
+ * documented rule are frozen at that outcome. No-op when horizon <=
+ * st->horizon. Returns the number of invoices dropped, or -1 (errstr:
+ * out of memory; st is unchanged). */
+long rep_state_retain(rep_state *st, int32_t horizon, char *errstr, size_t errlen);
 
 /* ---- snapshot.c ---- */
 /* Serializes the state (and its offsets) into a malloc'd buffer. */

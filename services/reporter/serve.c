@@ -228,6 +228,46 @@ static int rep_publish(rep_svc *s, const char *tenant, int types, int32_t d, con
     return 0;
 }
 
+/* The first day a report may be asked for as of (issue 18): today minus
+ * the fact retention, and never before what the state still holds
+ * (rep_state_exact_from: a snapshot retained under a shorter retention).
+ * INT32_MIN: any day. */
+static int32_t rep_first_day(const rep_svc *s, int32_t today)
+{
+    int32_t from = rep_state_exact_from(s->st);
+    if (s->retention_days > 0 && today - s->retention_days > from)
+        from = today - s->retention_days;
+    return from;
+}
+
+/* Drops the facts no report from rep_first_day on reads (retain.c), once
+ * per day of the report clock. */
+static void rep_retain(rep_svc *s)
+{
+    char errstr[256];
+    if (s->retention_days <= 0)
+        return;
+    int32_t h = cm_time_day(cm_clock_now_ms()) - s->retention_days - REP_LOOKBACK_DAYS;
+    if (h <= s->st->horizon)
+        return;
+    int64_t t0 = cm_clock_real_ms();
+    uint32_t n0 = s->st->ninvs;
+    long gone = rep_state_retain(s->st, h, errstr, sizeof errstr);
+    if (gone < 0) {
+        cm_log_error("%s", errstr);
+        return;
+    }
+    char day[16];
+    cm_date_format(h, day, sizeof day);
+    s->dirty = 1;
+    cm_metric_set(s->m[CT_M_REPORTER_INVOICES], (double)s->st->ninvs);
+    cm_log_fields(gone ? CM_LOG_INFO : CM_LOG_DEBUG,
+                  json_pack("{s:s, s:I, s:I, s:I}", "before", day, "invoices_dropped",
+                            (json_int_t)gone, "invoices_kept", (json_int_t)(n0 - (uint32_t)gone),
+                            "ms", (json_int_t)(cm_clock_real_ms() - t0)),
+                  "facts of invoices settled before the retention dropped");
+}
+
 static void rep_answer(rep_svc *s, const rd_kafka_message_t *m)
 {
     char errstr[512];
@@ -239,6 +279,18 @@ static void rep_answer(rep_svc *s, const rd_kafka_message_t *m)
     if (req && m->len > CT_REPORT_REQUEST_MAX) { /* id and tenant read above, if they could be */
         snprintf(errstr, sizeof errstr, "request: %zu bytes, more than %d (CT_REPORT_REQUEST_MAX)",
                  m->len, CT_REPORT_REQUEST_MAX);
+        bad = 1;
+    }
+    int32_t first = bad ? INT32_MIN : rep_first_day(s, today);
+    if (!bad && rq.as_of < first) {
+        char asked[16], day[16];
+        cm_date_format(rq.as_of, asked, sizeof asked);
+        cm_date_format(first, day, sizeof day);
+        snprintf(errstr, sizeof errstr,
+                 "as_of: %s is before %s, the first day the reporter keeps the facts for "
+                 "(ARREARS_REPORTER_FACT_RETENTION %lldd: reports as of today minus the "
+                 "retention or later)",
+                 asked, day, (long long)s->retention_days);
         bad = 1;
     }
     if (bad) {
@@ -415,6 +467,7 @@ void rep_serve_tick(rep_svc *s)
     char errstr[1024];
     if (!rep_check_caught_up(s))
         return;
+    rep_retain(s);
     /* requests: answered in order, then their offsets advance */
     size_t done_req = 0;
     for (; done_req < s->npending; done_req++) {

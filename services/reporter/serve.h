@@ -34,6 +34,7 @@ typedef struct rep_svc {
     cm_service_ready *ready;
     int64_t interval, snap_every, max_age; /* ms: report, snapshot, request age */
     int64_t dedup_window;                  /* ms: ids remembered (rep_state_dedup_window) */
+    int32_t retention_days;                /* facts kept (retain.c); 0: for ever */
     char base[512];                        /* Redis key base */
     char t_events[256], t_contacts[256], t_requests[256], t_reports[256];
     int64_t high[REP_MAX_PARTS]; /* high watermarks at start, by offsets slot */

@@ -9,8 +9,9 @@
  * only ever read by the same major version: on a magic mismatch the
  * reporter rebuilds from Kafka instead ("REPSNAP1", before the money facts
  * of issue 14, and "REPSNAP2", before the hand-off cases and facts of
- * issue 16, whose events they had passed over, and "REPSNAP3", before
- * issue 17's deliverability facts, are such mismatches). The
+ * issue 16, whose events they had passed over, "REPSNAP3", before
+ * issue 17's deliverability facts, and "REPSNAP4", before issue 18's
+ * retention and what it leaves of dropped facts, are such mismatches). The
  * checksum is rep_sum64 below, not common/'s FNV-1a (cm_fnv1a64): it reads
  * 8 bytes a step, and every stored snapshot carries it, so it stays as it
  * is. The bytes are built in one cm_buf. */
@@ -138,7 +139,7 @@ static void w_map(cm_buf *wb, const cm_map *m)
 int rep_snapshot_encode(const rep_state *st, char **buf, size_t *len, char *errstr, size_t errlen)
 {
     cm_buf w = CM_BUF_INIT;
-    cm_buf_add(&w, "REPSNAP4", 8);
+    cm_buf_add(&w, "REPSNAP5", 8);
     W32(st->ntenants);
     for (uint32_t i = 0; i < st->ntenants; i++)
         w_str(&w, st->tenants[i]);
@@ -152,6 +153,15 @@ int rep_snapshot_encode(const rep_state *st, char **buf, size_t *len, char *errs
         w_str(&w, st->custs[i].id);
         w_str(&w, st->custs[i].name);
         W32(st->custs[i].tenant);
+        W32(st->custs[i].gone_first);
+        W32(st->custs[i].gone_lastpay);
+        W32(st->custs[i].gone_broken);
+        W32(st->custs[i].ngone_paid);
+        for (uint32_t k = 0; k < st->custs[i].ngone_paid; k++) {
+            W32(st->custs[i].gone_paid[k].paid);
+            W32(st->custs[i].gone_paid[k].late);
+            w_str(&w, st->custs[i].gone_paid[k].id);
+        }
     }
     W32(st->ninvs);
     for (uint32_t i = 0; i < st->ninvs; i++) {
@@ -219,12 +229,31 @@ int rep_snapshot_encode(const rep_state *st, char **buf, size_t *len, char *errs
         w_str(&w, g->variant);
         w_str(&w, g->channel);
         W64(g->step);
+        W64(g->gone_failed);
+        W32(g->ngone_sent);
+        for (uint32_t k = 0; k < g->ngone_sent; k++)
+            W64(g->gone_sent[k]);
+        W64(g->gone_contacted);
+        W64(g->gone_responded);
+        W64(g->gone_invoices);
+        W64(g->gone_paid);
+        W32(g->ngone_rec);
+        for (uint32_t k = 0; k < g->ngone_rec; k++)
+            W64(g->gone_rec[k]);
+        W32(g->ngone_days);
+        for (uint32_t k = 0; k < g->ngone_days; k++) {
+            W32(g->gone_days[k].days);
+            W64(g->gone_days[k].n);
+        }
+        W32(g->ngone_curs);
+        for (uint32_t k = 0; k < g->ngone_curs; k++)
+            W32(g->gone_curs[k]);
     }
     W32(st->ncontacts);
     for (uint32_t i = 0; i < st->ncontacts; i++) {
         W64(st->contacts[i].at_ms);
         W32(st->contacts[i].group);
-        W32(st->contacts[i].sent);
+        W32((uint32_t)st->contacts[i].sent | (uint32_t)st->contacts[i].gone_cur << 8);
     }
     W32(st->nmoney);
     for (uint32_t i = 0; i < st->nmoney; i++) {
@@ -263,6 +292,9 @@ int rep_snapshot_encode(const rep_state *st, char **buf, size_t *len, char *errs
         W32(st->tmpls[i].tenant);
         W32(st->tmpls[i].channel);
         w_str(&w, st->tmpls[i].name);
+        for (int k = 0; k <= REP_FB_REPLIED; k++)
+            W64(st->tmpls[i].gone_n[k]);
+        W64(st->tmpls[i].gone_hard);
     }
     W32(st->nfbs);
     for (uint32_t i = 0; i < st->nfbs; i++) {
@@ -273,6 +305,21 @@ int rep_snapshot_encode(const rep_state *st, char **buf, size_t *len, char *errs
         W32((uint32_t)f->kind | (uint32_t)f->channel << 8 | (uint32_t)f->hard << 16);
         W64(f->at_ms);
     }
+    W32(st->nsales);
+    for (uint32_t i = 0; i < st->nsales; i++) {
+        W32(st->sales[i].tenant);
+        W32(st->sales[i].cur);
+        W32(st->sales[i].month);
+        W64(st->sales[i].amount);
+        W32((uint32_t)st->sales[i].money | (uint32_t)st->sales[i].esc << 8);
+        W64(st->sales[i].placed);
+        W64(st->sales[i].remitted);
+        W64(st->sales[i].commission);
+    }
+    W32(st->horizon);
+    W32(st->ngone_unattr);
+    for (uint32_t i = 0; i < st->ngone_unattr; i++)
+        W64(st->gone_unattr[i]);
     const cm_map *maps[] = {&st->tenant_ix, &st->cur_ix,   &st->inv_ix,  &st->cust_ix, &st->pay_ix,
                             &st->prom_ix,   &st->group_ix, &st->case_ix, &st->seen};
     for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
@@ -304,7 +351,7 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
 {
     rep_rbuf r = {(const unsigned char *)buf, len, 0, 0};
     rep_state *st = NULL;
-    if (len < 20 || memcmp(buf, "REPSNAP4", 8)) {
+    if (len < 20 || memcmp(buf, "REPSNAP5", 8)) {
         snprintf(errstr, errlen, "snapshot: unknown format");
         return NULL;
     }
@@ -350,6 +397,21 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
         c->id = r_str(&r);
         c->name = r_str(&r);
         c->tenant = R32();
+        c->gone_first = (int32_t)R32();
+        c->gone_lastpay = (int32_t)R32();
+        c->gone_broken = R32();
+        uint32_t m = r_count(&r, 12);
+        if (m > REP_GONE_PAID)
+            r.bad = 1;
+        if (m && !r.bad && !(c->gone_paid = calloc(REP_GONE_PAID, sizeof *c->gone_paid)))
+            goto bad;
+        for (; c->ngone_paid < m && !r.bad; c->ngone_paid++) {
+            rep_paid *g = &c->gone_paid[c->ngone_paid];
+            g->paid = (int32_t)R32();
+            g->late = (int32_t)R32();
+            if (!(g->id = r_str(&r)))
+                r.bad = 1;
+        }
     }
 
     n = r_count(&r, 40);
@@ -446,6 +508,33 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
         g->variant = r_str(&r);
         g->channel = r_str(&r);
         g->step = (int64_t)R64();
+        g->gone_failed = (int64_t)R64();
+        uint32_t m = r_count(&r, 8);
+        if (m && !(g->gone_sent = calloc(m, sizeof *g->gone_sent)))
+            goto bad;
+        for (; g->ngone_sent < m && !r.bad; g->ngone_sent++)
+            g->gone_sent[g->ngone_sent] = (int64_t)R64();
+        g->gone_contacted = (int64_t)R64();
+        g->gone_responded = (int64_t)R64();
+        g->gone_invoices = (int64_t)R64();
+        g->gone_paid = (int64_t)R64();
+        m = r_count(&r, 8);
+        if (m && !(g->gone_rec = calloc(m, sizeof *g->gone_rec)))
+            goto bad;
+        for (; g->ngone_rec < m && !r.bad; g->ngone_rec++)
+            g->gone_rec[g->ngone_rec] = (int64_t)R64();
+        m = r_count(&r, 12);
+        if (m && !(g->gone_days = calloc(m, sizeof *g->gone_days)))
+            goto bad;
+        for (; g->ngone_days < m && !r.bad; g->ngone_days++) {
+            g->gone_days[g->ngone_days].days = (int32_t)R32();
+            g->gone_days[g->ngone_days].n = (int64_t)R64();
+        }
+        m = r_count(&r, 4);
+        if (m && !(g->gone_curs = calloc(m, 1)))
+            goto bad;
+        for (; g->ngone_curs < m && !r.bad; g->ngone_curs++)
+            g->gone_curs[g->ngone_curs] = (uint8_t)R32();
         if (!r.bad && (!g->strategy || !g->variant || !g->channel))
             r.bad = 1;
     }
@@ -457,7 +546,9 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
     for (; st->ncontacts < n && !r.bad; st->ncontacts++) {
         st->contacts[st->ncontacts].at_ms = (int64_t)R64();
         st->contacts[st->ncontacts].group = R32();
-        st->contacts[st->ncontacts].sent = (uint8_t)R32();
+        uint32_t packed = R32();
+        st->contacts[st->ncontacts].sent = (uint8_t)packed;
+        st->contacts[st->ncontacts].gone_cur = (uint16_t)(packed >> 8);
     }
 
     n = r_count(&r, 36);
@@ -513,6 +604,9 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
         t->tenant = R32();
         t->channel = (uint8_t)R32();
         t->name = r_str(&r);
+        for (int k = 0; k <= REP_FB_REPLIED; k++)
+            t->gone_n[k] = (int64_t)R64();
+        t->gone_hard = (int64_t)R64();
     }
     n = r_count(&r, 24);
     if (n && !(st->fbs = calloc(n, sizeof *st->fbs)))
@@ -529,6 +623,29 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
         f->hard = (uint8_t)(packed >> 16);
         f->at_ms = (int64_t)R64();
     }
+    n = r_count(&r, 48);
+    if (n && !(st->sales = calloc(n, sizeof *st->sales)))
+        goto bad;
+    st->capsales = n;
+    for (; st->nsales < n && !r.bad; st->nsales++) {
+        rep_sales *sa = &st->sales[st->nsales];
+        sa->tenant = R32();
+        sa->cur = (uint16_t)R32();
+        sa->month = (int32_t)R32();
+        sa->amount = (int64_t)R64();
+        uint32_t flags = R32();
+        sa->money = (uint8_t)(flags & 1);
+        sa->esc = (uint8_t)((flags >> 8) & 1);
+        sa->placed = (int64_t)R64();
+        sa->remitted = (int64_t)R64();
+        sa->commission = (int64_t)R64();
+    }
+    st->horizon = (int32_t)R32();
+    n = r_count(&r, 8);
+    if (n && !(st->gone_unattr = calloc(n, sizeof *st->gone_unattr)))
+        goto bad;
+    for (; st->ngone_unattr < n && !r.bad; st->ngone_unattr++)
+        st->gone_unattr[st->ngone_unattr] = (int64_t)R64();
 
     cm_map *maps[] = {&st->tenant_ix, &st->cur_ix,   &st->inv_ix,  &st->cust_ix, &st->pay_ix,
                       &st->prom_ix,   &st->group_ix, &st->case_ix, &st->seen};
@@ -586,8 +703,17 @@ rep_state *rep_snapshot_decode(const char *buf, size_t len, char *errstr, size_t
                 goto bad;
     }
     for (uint32_t i = 0; i < st->ncontacts; i++)
-        if (st->contacts[i].group >= st->ngroups)
+        if (st->contacts[i].group >= st->ngroups || st->contacts[i].gone_cur > st->ncurs)
             goto bad;
+    for (uint32_t i = 0; i < st->ngroups; i++)
+        if (st->groups[i].ngone_sent > st->ncurs + 1 || st->groups[i].ngone_rec > st->ncurs ||
+            st->groups[i].ngone_curs > st->ncurs)
+            goto bad;
+    for (uint32_t i = 0; i < st->nsales; i++)
+        if (st->sales[i].tenant >= st->ntenants || st->sales[i].cur >= st->ncurs)
+            goto bad;
+    if (st->ngone_unattr > st->ntenants)
+        goto bad;
     for (uint32_t i = 0; i < st->nmoney; i++)
         if (st->money[i].cur >= st->ncurs || st->money[i].kind < REP_MN_FEE_CHARGED ||
             st->money[i].kind > REP_MN_SETTLED)

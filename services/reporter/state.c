@@ -4,7 +4,9 @@
  * day-sorted list of movements (payment allocations, credit notes,
  * disputes); a void or write-off closes it on a day. Any balance "as of the
  * end of day D" is then a walk over a handful of movements, so one state
- * serves the periodic report, a request for last month, and replay.
+ * serves the periodic report, a request for last month, and replay. The
+ * service drops the facts of invoices settled before its fact retention
+ * (retain.c), keeping what reports read of them summed.
  *
  * Business dates decide when a fact takes effect: issued_on/due_on for
  * invoices, received_on for payments, the event's time (UTC day) for
@@ -153,6 +155,9 @@ void rep_state_free(rep_state *st)
         free(c->id);
         free(c->name);
         free(c->invs);
+        for (uint32_t k = 0; k < c->ngone_paid; k++)
+            free(c->gone_paid[k].id);
+        free(c->gone_paid);
     }
     for (rep_pay *p = st->pays; p < st->pays + st->npays; p++)
         free(p->allocs);
@@ -162,6 +167,10 @@ void rep_state_free(rep_state *st)
         free(g->strategy);
         free(g->variant);
         free(g->channel);
+        free(g->gone_sent);
+        free(g->gone_rec);
+        free(g->gone_days);
+        free(g->gone_curs);
     }
     for (rep_case *c = st->cases; c < st->cases + st->ncases; c++)
         free(c->id);
@@ -169,7 +178,7 @@ void rep_state_free(rep_state *st)
         free(t->name);
     void *arrays[] = {st->tenants, st->curs,   st->invs,     st->custs, st->pays,
                       st->proms,   st->groups, st->contacts, st->money, st->cases,
-                      st->escs,    st->tmpls,  st->fbs};
+                      st->escs,    st->tmpls,  st->fbs,      st->sales, st->gone_unattr};
     for (size_t i = 0; i < sizeof arrays / sizeof arrays[0]; i++)
         free(arrays[i]);
     rep_tlists_free(st);
@@ -278,7 +287,8 @@ static int rep_cust_ix(rep_state *st, uint32_t tenant, const char *id, uint32_t 
     int rc = rep_intern(st, &st->cust_ix, (void **)&st->custs, &st->capcusts, sizeof *st->custs,
                         st->ncusts, tenant, id, out, &copy);
     if (rc > 0)
-        st->custs[st->ncusts++] = (rep_cust){.id = copy, .tenant = tenant};
+        st->custs[st->ncusts++] = (rep_cust){
+            .id = copy, .tenant = tenant, .gone_first = REP_DAY_NONE, .gone_lastpay = REP_DAY_NONE};
     return rc < 0 ? -1 : 0;
 }
 
@@ -727,7 +737,11 @@ static int rep_group_ix(rep_state *st, uint32_t tenant, const char *strategy, co
         return 0;
     if (REP_GROW(st->groups, st->capgroups, st->ngroups + 1) < 0)
         return -1;
-    rep_group g = {tenant, strdup(strategy), strdup(variant), strdup(channel), step};
+    rep_group g = {.tenant = tenant,
+                   .strategy = strdup(strategy),
+                   .variant = strdup(variant),
+                   .channel = strdup(channel),
+                   .step = step};
     if (!g.strategy || !g.variant || !g.channel ||
         cm_map_put(&st->group_ix, gkey, (size_t)gn, st->ngroups) < 0) {
         free(g.strategy);
@@ -766,7 +780,7 @@ static int rep_contact_new(rep_state *st, uint32_t tenant, uint32_t gi, int64_t 
     if (REP_GROW(st->contacts, st->capcontacts, st->ncontacts + 1) < 0 ||
         rep_list_push(&st->by_tenant[tenant].contacts, st->ncontacts) < 0)
         return -1;
-    st->contacts[st->ncontacts] = (rep_contact){at_ms, gi, (uint8_t)(sent != 0)};
+    st->contacts[st->ncontacts] = (rep_contact){at_ms, gi, (uint8_t)(sent != 0), 0};
     *out = st->ncontacts++;
     return 0;
 }
@@ -879,7 +893,8 @@ static int rep_apply_fb(rep_state *st, uint32_t tenant, uint32_t cust, int kind,
                 free(copy);
                 return -1;
             }
-            st->tmpls[st->ntmpls++] = (rep_tmpl){tenant, (uint8_t)ch, copy};
+            st->tmpls[st->ntmpls++] =
+                (rep_tmpl){.tenant = tenant, .channel = (uint8_t)ch, .name = copy};
         }
     }
     if (REP_GROW(st->fbs, st->capfbs, st->nfbs + 1) < 0 ||

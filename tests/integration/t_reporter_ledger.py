@@ -113,7 +113,17 @@ try:
     got = env.wait_reports(lambda k, r: r.get("request_id") == "req-9", 1, what="the answer to req-9")
     if got[0][1].get("type") != "error" or "more than 4096" not in got[0][1].get("error", ""):
         fail("oversized request answered with %r" % got[0][1])
+    # issue 18: a day before the fact retention (t_reporter_lib sets it) is
+    # refused, naming the field, the setting and the rule
+    env.request("req-10", "acme", "2020-01-31")
+    got = env.wait_reports(lambda k, r: r.get("request_id") == "req-10", 1, what="the answer to req-10")
+    err = got[0][1].get("error", "")
+    if got[0][1].get("type") != "error" or not err.startswith("as_of: 2020-01-31 is before ") \
+            or "(ARREARS_REPORTER_FACT_RETENTION %s: reports as of today minus the retention or later)" \
+            % env.env["ARREARS_REPORTER_FACT_RETENTION"] not in err:
+        fail("a request before the retention answered with %r" % got[0][1])
     env.stop(p)
-    print("ok: restart, kill -9, re-delivery and rebuild give the same answers; bad and oversized requests answered")
+    print("ok: restart, kill -9, re-delivery and rebuild give the same answers; bad, oversized and "
+          "too old requests answered")
 finally:
     env.cleanup()

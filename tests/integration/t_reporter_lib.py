@@ -1,6 +1,7 @@
 """t_reporter_lib.py -- helpers of the reporter integration tests (not a
 test itself: not executable, imported by t_reporter_*.py). Python stdlib
 only; Kafka through kcat and bin/arrears-admin, Redis through redis-cli."""
+import datetime
 import json
 import os
 import shutil
@@ -98,6 +99,11 @@ class Env:
             "ARREARS_HTTP_ADDR": "127.0.0.1:0",
             "ARREARS_REPORTER_SNAPSHOT_INTERVAL": "500ms",
             "ARREARS_REPORT_INTERVAL": "366d",  # no periodic reports unless a test asks
+            # the ledgers' report days (2026-03) stay within the fact retention
+            # whatever the real date: the default 400d, longer once 2026-01-01
+            # is more than 400 days ago (old settled invoices are still dropped)
+            "ARREARS_REPORTER_FACT_RETENTION": "%dd" % max(
+                400, (datetime.date.today() - datetime.date(2026, 1, 1)).days),
             "ARREARS_LOG_LEVEL": os.environ.get("ARREARS_LOG_LEVEL", "info"),
         })
         subprocess.run([os.path.join(BIN, "arrears-admin"), "create-topics", "--partitions",

@@ -21,22 +21,16 @@
 #include "clock.h"
 #include "request.h"
 #include "contract.h"
+#include "reporter_ledger.h"
 #include "schema_check.h"
 
 #define LEDGER "tests/data/reporter/ledger1"
 
-/* A canonical event; like ingest, it lifts data.customer_id into the
- * envelope (left out when data has none). */
+/* A canonical event of t1 (reporter_ledger.h). */
 static json_t *ev(const char *id, const char *type, const char *time, const char *data)
 {
-    json_t *d = json_loads(data, 0, NULL);
-    assert_non_null(d);
-    json_t *e = json_pack("{s:i, s:s, s:s, s:s, s:s, s:s}", "v", 1, "id", id, "source", "t", "type",
-                          type, "tenant", "t1", "time", time);
-    json_t *cid = json_object_get(d, "customer_id");
-    if (cid)
-        json_object_set(e, "customer_id", cid);
-    json_object_set_new(e, "data", d);
+    json_t *e = rep_t_event(id, type, time, data);
+    assert_non_null(e);
     return e;
 }
 
@@ -69,12 +63,7 @@ static void must(rep_state *st, json_t *e)
 /* An invoice of tenant t1 in EUR, issued 2026-02-01 and due 2026-03-01. */
 static void invoice(rep_state *st, const char *id, const char *cust, long long minor)
 {
-    char data[512];
-    snprintf(data, sizeof data,
-             "{\"invoice_id\":\"%s\",\"customer_id\":\"%s\",\"currency\":\"EUR\","
-             "\"amount_minor\":%lld,\"issued_on\":\"2026-02-01\",\"due_on\":\"2026-03-01\"}",
-             id, cust, minor);
-    must(st, ev(id, "invoice.issued", "2026-02-01T08:00:00Z", data));
+    must(st, rep_t_invoice(id, cust, minor, "2026-02-01", "2026-03-01"));
 }
 
 /* A payment in EUR received at at (its day is received_on), all of it
@@ -82,13 +71,7 @@ static void invoice(rep_state *st, const char *id, const char *cust, long long m
 static void payment(rep_state *st, const char *id, const char *cust, long long minor,
                     const char *inv, const char *at)
 {
-    char data[512];
-    snprintf(data, sizeof data,
-             "{\"payment_id\":\"%s\",\"customer_id\":\"%s\",\"currency\":\"EUR\","
-             "\"amount_minor\":%lld,\"received_on\":\"%.10s\",\"received_at\":\"%s\","
-             "\"allocations\":[{\"invoice_id\":\"%s\",\"amount_minor\":%lld}]}",
-             id, cust, minor, at, at, inv, minor);
-    must(st, ev(id, "payment.received", at, data));
+    must(st, rep_t_payment(id, cust, minor, inv, at));
 }
 
 /* A promise event's data: EUR, amount, promised_on, invoice_ids (a JSON
@@ -425,16 +408,12 @@ static json_t *logged(const char *id, const char *outcome_name, const char *at, 
  * eff. */
 static void same_after_snapshot(const rep_state *st, const json_t *eff, const char *day_s)
 {
-    char err[256], *buf = NULL;
-    size_t len = 0;
-    assert_int_equal(rep_snapshot_encode(st, &buf, &len, err, sizeof err), 0);
-    rep_state *back = rep_snapshot_decode(buf, len, err, sizeof err);
+    rep_state *back = rep_t_round_trip(st);
     assert_non_null(back);
     json_t *again = report(back, "effectiveness", day_s);
     assert_true(json_equal(eff, again));
     json_decref(again);
     rep_state_free(back);
-    free(buf);
 }
 
 /* contact.logged in the contact history; a payment.thanks in no row.
@@ -816,27 +795,8 @@ static void test_normalize(void **state)
 
 static rep_state *load_ledger(void)
 {
-    char err[256], line[4096];
-    rep_state *st = rep_state_new();
-    FILE *f = fopen(LEDGER "/events.jsonl", "r");
-    assert_non_null(f);
-    while (fgets(line, sizeof line, f)) {
-        json_t *in = json_loads(line, 0, NULL);
-        json_t *c = in ? rep_normalize_inbound(in, err, sizeof err) : NULL;
-        if (c)
-            rep_state_apply_event(st, c, err, sizeof err);
-        json_decref(c);
-        json_decref(in);
-    }
-    fclose(f);
-    f = fopen(LEDGER "/contacts.jsonl", "r");
-    assert_non_null(f);
-    while (fgets(line, sizeof line, f)) {
-        json_t *c = json_loads(line, 0, NULL);
-        rep_state_apply_contact(st, c, err, sizeof err);
-        json_decref(c);
-    }
-    fclose(f);
+    rep_state *st = rep_t_ledger(LEDGER);
+    assert_non_null(st);
     return st;
 }
 
@@ -1288,13 +1248,7 @@ static void test_request(void **state)
 static void invoice_on(rep_state *st, const char *id, const char *cust, long long minor,
                        const char *issued, const char *due)
 {
-    char data[512], at[32];
-    snprintf(data, sizeof data,
-             "{\"invoice_id\":\"%s\",\"customer_id\":\"%s\",\"currency\":\"EUR\","
-             "\"amount_minor\":%lld,\"issued_on\":\"%s\",\"due_on\":\"%s\"}",
-             id, cust, minor, issued, due);
-    snprintf(at, sizeof at, "%sT08:00:00Z", issued);
-    must(st, ev(id, "invoice.issued", at, data));
+    must(st, rep_t_invoice(id, cust, minor, issued, due));
 }
 
 /* The reporter's risk inputs (docs/risk.md "In the aging report") for
