@@ -218,7 +218,8 @@ test-k8s:
 valgrind: all $(UNIT_BINS)
 	@BUILD=$(BUILD) ARREARS_BIN=$(abspath $(BIN)) tests/valgrind/run
 
-# The chaos run (docs/operations.md "Chaos run"): not part of `make test`.
+# The chaos run (docs/operations.md "Chaos run"); `make test` runs its 2-minute
+# version (tests/integration/t_chaos_short.py).
 # CHAOS_SECONDS, CHAOS_INVOICES, CHAOS_SEED and the other CHAOS_* settings
 # come from the environment; CHAOS_ARGS=--short for the 2-minute version.
 chaos: all
