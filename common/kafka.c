@@ -322,18 +322,38 @@ int64_t cm_kafka_lag(rd_kafka_t *rk)
     if (rd_kafka_assignment(rk, &l) || !l)
         return -1;
     rd_kafka_position(rk, l);
+    /* A partition with no position yet (assigned, nothing consumed since)
+     * counts from the group's committed offset, not from its start: an
+     * idle partition taken over in a rebalance has no lag. The committed
+     * offsets are asked for only then, briefly (50 ms); unanswered, the
+     * partition is left out. */
+    rd_kafka_topic_partition_list_t *unk = rd_kafka_topic_partition_list_new(l->cnt ? l->cnt : 1);
+    for (int i = 0; i < l->cnt; i++)
+        if (l->elems[i].offset < 0)
+            rd_kafka_topic_partition_list_add(unk, l->elems[i].topic, l->elems[i].partition);
+    int committed_ok =
+        unk->cnt == 0 || rd_kafka_committed(rk, unk, 50) == RD_KAFKA_RESP_ERR_NO_ERROR;
     for (int i = 0; i < l->cnt; i++) {
-        int64_t lo, hi;
+        int64_t lo, hi, pos = l->elems[i].offset;
         if (rd_kafka_get_watermark_offsets(rk, l->elems[i].topic, l->elems[i].partition, &lo,
                                            &hi) != RD_KAFKA_RESP_ERR_NO_ERROR ||
             hi < 0)
             continue;
-        int64_t pos = l->elems[i].offset >= 0 ? l->elems[i].offset : lo;
+        if (pos < 0) {
+            rd_kafka_topic_partition_t *c =
+                committed_ok ? rd_kafka_topic_partition_list_find(unk, l->elems[i].topic,
+                                                                  l->elems[i].partition)
+                             : NULL;
+            if (!c || c->err)
+                continue; /* not known */
+            pos = c->offset >= 0 ? c->offset : lo;
+        }
         lag += hi > pos ? hi - pos : 0;
         known++;
     }
+    rd_kafka_topic_partition_list_destroy(unk);
     rd_kafka_topic_partition_list_destroy(l);
-    return known ? lag : (l ? 0 : -1);
+    return known ? lag : 0;
 }
 
 /* ---- producer ---------------------------------------------------------- */

@@ -64,7 +64,10 @@ size_t cm_kafka_poll_batch(rd_kafka_t *rk, rd_kafka_message_t **msgs, size_t max
 /* Number of partitions assigned to this consumer now. */
 int cm_kafka_assigned_count(rd_kafka_t *rk);
 /* Sum over assigned partitions of (high watermark - position), from cached
- * watermarks; -1 when unknown. */
+ * watermarks; a partition not consumed from since its assignment counts
+ * from the group's committed offset (asked of the broker, 50 ms at most).
+ * Partitions whose lag is not known count 0; -1 when the assignment
+ * cannot be read. */
 int64_t cm_kafka_lag(rd_kafka_t *rk);
 
 /* Delivery report accounting, owned by the producer's opaque. */

@@ -193,6 +193,62 @@ static void test_kafka_only_stored_offsets_commit(void **state)
     cm_kafka_consumer_close(c);
 }
 
+/* A partition assigned but not consumed from yet has no position: its lag
+ * counts from the group's committed offset (100 of 100: none), not from
+ * the partition's start (which said 100). */
+static void test_kafka_lag_from_committed(void **state)
+{
+    (void)state;
+    char err[512], topic[128], group[160];
+    snprintf(topic, sizeof(topic), "it-lag-%d-%lld", (int)getpid(), (long long)cm_clock_real_ms());
+    snprintf(group, sizeof(group), "%s-g", topic);
+    const char *names[] = {topic};
+    assert_int_equal(cm_kafka_create_topics(brokers(), names, 1, 1, err, sizeof(err)), 0);
+    cm_kafka_dr dr;
+    rd_kafka_t *p = cm_kafka_producer_new(brokers(), "it-common", &dr, 5, err, sizeof(err));
+    assert_non_null(p);
+    for (int i = 0; i <= 100; i++) {
+        if (i == 100) { /* the 100 consumed and stored; a new member */
+            assert_int_equal(cm_kafka_wait_delivered(p, &dr, 30000, err, sizeof(err)), 0);
+            const char *topics[] = {topic};
+            cm_kafka_consumer_opts o = {brokers(), group, "it-common", topics, 1, NULL, NULL, NULL};
+            rd_kafka_t *c = cm_kafka_consumer_new(&o, err, sizeof(err));
+            assert_non_null(c);
+            rd_kafka_message_t *msgs[100];
+            size_t got = 0;
+            int64_t deadline = cm_clock_real_ms() + 60000;
+            while (got < 100 && cm_clock_real_ms() < deadline)
+                got += cm_kafka_poll_batch(c, msgs + got, 100 - got, 200);
+            assert_int_equal(got, 100);
+            assert_int_equal(cm_kafka_store(c, msgs, 100, err, sizeof(err)), 0);
+            for (size_t k = 0; k < got; k++)
+                rd_kafka_message_destroy(msgs[k]);
+            cm_kafka_consumer_close(c);
+
+            c = cm_kafka_consumer_new(&o, err, sizeof(err));
+            assert_non_null(c);
+            int64_t lo = -1, hi = -1;
+            deadline = cm_clock_real_ms() + 60000;
+            while (cm_clock_real_ms() < deadline) { /* assigned, watermarks fetched */
+                assert_int_equal(cm_kafka_poll_batch(c, msgs, 1, 200), 0);
+                if (cm_kafka_assigned_count(c) > 0 &&
+                    rd_kafka_get_watermark_offsets(c, topic, 0, &lo, &hi) == 0 && hi == 100)
+                    break;
+            }
+            assert_int_equal(hi, 100);
+            assert_int_equal(cm_kafka_lag(c), 0);
+            cm_kafka_consumer_close(c);
+            break;
+        }
+        char v[16];
+        int n = snprintf(v, sizeof(v), "%d", i);
+        assert_int_equal(cm_kafka_produce(p, topic, "k", 1, v, (size_t)n, NULL, err, sizeof(err)),
+                         0);
+    }
+    assert_int_equal(cm_kafka_wait_delivered(p, &dr, 30000, err, sizeof(err)), 0);
+    rd_kafka_destroy(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -201,6 +257,7 @@ int main(void)
         cmocka_unit_test(test_redis_bad_password),
         cmocka_unit_test(test_redis_connect_until),
         cmocka_unit_test(test_kafka_only_stored_offsets_commit),
+        cmocka_unit_test(test_kafka_lag_from_committed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
