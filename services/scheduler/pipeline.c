@@ -123,11 +123,32 @@ static void batch_free(sch_batch *b)
 }
 
 /* Applies a parsed batch and stores its offsets. -1 when not durable. */
-static int batch_apply(sch_engine *e, rd_kafka_t *consumer, sch_batch *b, char *err, size_t errlen)
+/* Applies a parsed batch and stores its offsets. A failure (Redis
+ * restarting: LOADING, a reset connection; CAS tries used up) is retried in
+ * place, backing off 100 ms to 2 s, for up to SCH_BATCH_RETRY_MS while the
+ * service runs, /readyz saying so: every attempt starts from a fresh map
+ * and the commit scripts are idempotent, so this is what a restart from
+ * the committed offsets would do, without the restart. Then -1: the
+ * caller stops the service (the group replays from the committed
+ * offsets). */
+#define SCH_BATCH_RETRY_MS 60000
+static int batch_apply(sch_engine *e, cm_service *s, sch_batch *b, char *err, size_t errlen)
 {
     if (b->n == 0)
         return 0;
-    int ok = sch_engine_apply(e, b->evs, b->parts, b->n, err, errlen) == 0;
+    int64_t start = cm_mono_ms(), wait = 100;
+    int ok;
+    while (!(ok = sch_engine_apply(e, b->evs, b->parts, b->n, err, errlen) == 0) &&
+           cm_service_run && cm_mono_ms() - start < SCH_BATCH_RETRY_MS) {
+        atomic_store(&s->ready.redis_ok, 0);
+        cm_log_warn("event batch not applied: %s (retrying in %lld ms)", err, (long long)wait);
+        struct timespec ts = {(time_t)(wait / 1000), (long)(wait % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        wait = wait * 2 > 2000 ? 2000 : wait * 2;
+    }
+    if (ok)
+        atomic_store(&s->ready.redis_ok, 1);
+    rd_kafka_t *consumer = s->consumer;
     if (ok && cm_kafka_store(consumer, b->msgs, b->n, err, errlen) != 0)
         cm_log_warn("store offsets: %s (the batch will be replayed)", err);
     batch_release(b);
@@ -172,7 +193,7 @@ int sch_loop_on_batch(cm_service *s, void *loop, rd_kafka_message_t **msgs, size
     int threaded = n > 0 && pthread_create(&th, NULL, parse_thread, &job) == 0;
     if (n > 0 && !threaded)
         parse_thread(&job);
-    int ok = batch_apply(l->eng, s->consumer, &l->cur, err, sizeof err) == 0;
+    int ok = batch_apply(l->eng, s, &l->cur, err, sizeof err) == 0;
     if (threaded)
         pthread_join(th, NULL);
     if (!ok) {
@@ -220,7 +241,7 @@ int sch_loop_on_stop(cm_service *s, void *loop, int failed)
     char err[1024];
     if (failed)
         return 0;
-    if (batch_apply(l->eng, s->consumer, &l->cur, err, sizeof err) < 0)
+    if (batch_apply(l->eng, s, &l->cur, err, sizeof err) < 0)
         cm_log_warn("last batch not applied: %s (it will be replayed)", err);
     if (sch_engine_settle(l->eng, 1, err, sizeof err) < 0)
         cm_log_warn("records not acknowledged at exit: %s (they stay claimed and are "
