@@ -140,16 +140,15 @@ static void test_redis_connect_until(void **state)
     assert_null(cm_redis_connect_until("redis://127.0.0.1:1/0", &run, err, sizeof(err)));
 }
 
-static void test_kafka_only_stored_offsets_commit(void **state)
+/* A fresh one-partition topic (name in topic, its group in group) with
+ * the messages "0".."99" on it. */
+static void topic_of_100(const char *what, char *topic, size_t tlen, char *group, size_t glen)
 {
-    (void)state;
-    char err[512], topic[128], group[160];
-    snprintf(topic, sizeof(topic), "it-common-%d-%lld", (int)getpid(),
-             (long long)cm_clock_real_ms());
-    snprintf(group, sizeof(group), "%s-g", topic);
+    char err[512];
+    snprintf(topic, tlen, "%s-%d-%lld", what, (int)getpid(), (long long)cm_clock_real_ms());
+    snprintf(group, glen, "%s-g", topic);
     const char *names[] = {topic};
     assert_int_equal(cm_kafka_create_topics(brokers(), names, 1, 1, err, sizeof(err)), 0);
-
     cm_kafka_dr dr;
     rd_kafka_t *p = cm_kafka_producer_new(brokers(), "it-common", &dr, 5, err, sizeof(err));
     assert_non_null(p);
@@ -162,10 +161,14 @@ static void test_kafka_only_stored_offsets_commit(void **state)
     assert_int_equal(cm_kafka_wait_delivered(p, &dr, 30000, err, sizeof(err)), 0);
     assert_int_equal(dr.ok, 100);
     rd_kafka_destroy(p);
+}
 
-    const char *topics[] = {topic};
-    cm_kafka_consumer_opts o = {brokers(), group, "it-common", topics, 1, NULL, NULL, NULL};
-    rd_kafka_t *c = cm_kafka_consumer_new(&o, err, sizeof(err));
+/* A member of o's group consumes the 100, stores the offsets of the first
+ * nstore ("durable") and closes. */
+static void consume_100_store(const cm_kafka_consumer_opts *o, size_t nstore)
+{
+    char err[512];
+    rd_kafka_t *c = cm_kafka_consumer_new(o, err, sizeof(err));
     assert_non_null(c);
     rd_kafka_message_t *msgs[100];
     size_t got = 0;
@@ -173,17 +176,28 @@ static void test_kafka_only_stored_offsets_commit(void **state)
     while (got < 100 && cm_clock_real_ms() < deadline)
         got += cm_kafka_poll_batch(c, msgs + got, 100 - got, 200);
     assert_int_equal(got, 100);
-    /* Only the first 40 are "durable": store those and close. */
-    assert_int_equal(cm_kafka_store(c, msgs, 40, err, sizeof(err)), 0);
+    assert_int_equal(cm_kafka_store(c, msgs, nstore, err, sizeof(err)), 0);
     for (size_t i = 0; i < got; i++)
         rd_kafka_message_destroy(msgs[i]);
     cm_kafka_consumer_close(c);
+}
+
+static void test_kafka_only_stored_offsets_commit(void **state)
+{
+    (void)state;
+    char err[512], topic[128], group[160];
+    topic_of_100("it-common", topic, sizeof topic, group, sizeof group);
+    const char *topics[] = {topic};
+    cm_kafka_consumer_opts o = {brokers(), group, "it-common", topics, 1, NULL, NULL, NULL};
+    /* Only the first 40 are "durable". */
+    consume_100_store(&o, 40);
 
     /* The group resumes exactly after the last stored message. */
-    c = cm_kafka_consumer_new(&o, err, sizeof(err));
+    rd_kafka_t *c = cm_kafka_consumer_new(&o, err, sizeof(err));
     assert_non_null(c);
-    got = 0;
-    deadline = cm_clock_real_ms() + 60000;
+    rd_kafka_message_t *msgs[1];
+    size_t got = 0;
+    int64_t deadline = cm_clock_real_ms() + 60000;
     while (got == 0 && cm_clock_real_ms() < deadline)
         got = cm_kafka_poll_batch(c, msgs, 1, 200);
     assert_int_equal(got, 1);
@@ -200,53 +214,25 @@ static void test_kafka_lag_from_committed(void **state)
 {
     (void)state;
     char err[512], topic[128], group[160];
-    snprintf(topic, sizeof(topic), "it-lag-%d-%lld", (int)getpid(), (long long)cm_clock_real_ms());
-    snprintf(group, sizeof(group), "%s-g", topic);
-    const char *names[] = {topic};
-    assert_int_equal(cm_kafka_create_topics(brokers(), names, 1, 1, err, sizeof(err)), 0);
-    cm_kafka_dr dr;
-    rd_kafka_t *p = cm_kafka_producer_new(brokers(), "it-common", &dr, 5, err, sizeof(err));
-    assert_non_null(p);
-    for (int i = 0; i <= 100; i++) {
-        if (i == 100) { /* the 100 consumed and stored; a new member */
-            assert_int_equal(cm_kafka_wait_delivered(p, &dr, 30000, err, sizeof(err)), 0);
-            const char *topics[] = {topic};
-            cm_kafka_consumer_opts o = {brokers(), group, "it-common", topics, 1, NULL, NULL, NULL};
-            rd_kafka_t *c = cm_kafka_consumer_new(&o, err, sizeof(err));
-            assert_non_null(c);
-            rd_kafka_message_t *msgs[100];
-            size_t got = 0;
-            int64_t deadline = cm_clock_real_ms() + 60000;
-            while (got < 100 && cm_clock_real_ms() < deadline)
-                got += cm_kafka_poll_batch(c, msgs + got, 100 - got, 200);
-            assert_int_equal(got, 100);
-            assert_int_equal(cm_kafka_store(c, msgs, 100, err, sizeof(err)), 0);
-            for (size_t k = 0; k < got; k++)
-                rd_kafka_message_destroy(msgs[k]);
-            cm_kafka_consumer_close(c);
+    topic_of_100("it-lag", topic, sizeof topic, group, sizeof group);
+    const char *topics[] = {topic};
+    cm_kafka_consumer_opts o = {brokers(), group, "it-common", topics, 1, NULL, NULL, NULL};
+    consume_100_store(&o, 100);
 
-            c = cm_kafka_consumer_new(&o, err, sizeof(err));
-            assert_non_null(c);
-            int64_t lo = -1, hi = -1;
-            deadline = cm_clock_real_ms() + 60000;
-            while (cm_clock_real_ms() < deadline) { /* assigned, watermarks fetched */
-                assert_int_equal(cm_kafka_poll_batch(c, msgs, 1, 200), 0);
-                if (cm_kafka_assigned_count(c) > 0 &&
-                    rd_kafka_get_watermark_offsets(c, topic, 0, &lo, &hi) == 0 && hi == 100)
-                    break;
-            }
-            assert_int_equal(hi, 100);
-            assert_int_equal(cm_kafka_lag(c), 0);
-            cm_kafka_consumer_close(c);
+    /* a new member: assigned, nothing to consume, watermarks fetched */
+    rd_kafka_t *c = cm_kafka_consumer_new(&o, err, sizeof(err));
+    assert_non_null(c);
+    rd_kafka_message_t *msgs[1];
+    int64_t lo = -1, hi = -1, deadline = cm_clock_real_ms() + 60000;
+    while (cm_clock_real_ms() < deadline) {
+        assert_int_equal(cm_kafka_poll_batch(c, msgs, 1, 200), 0);
+        if (cm_kafka_assigned_count(c) > 0 &&
+            rd_kafka_get_watermark_offsets(c, topic, 0, &lo, &hi) == 0 && hi == 100)
             break;
-        }
-        char v[16];
-        int n = snprintf(v, sizeof(v), "%d", i);
-        assert_int_equal(cm_kafka_produce(p, topic, "k", 1, v, (size_t)n, NULL, err, sizeof(err)),
-                         0);
     }
-    assert_int_equal(cm_kafka_wait_delivered(p, &dr, 30000, err, sizeof(err)), 0);
-    rd_kafka_destroy(p);
+    assert_int_equal(hi, 100);
+    assert_int_equal(cm_kafka_lag(c), 0);
+    cm_kafka_consumer_close(c);
 }
 
 int main(void)
