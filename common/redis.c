@@ -609,6 +609,59 @@ int cm_redis_pipe_exec_idle(cm_redis *r, cm_redis_pipe *p, cm_redis_idle_fn idle
     return -1;
 }
 
+int cm_redis_pipe_send(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen)
+{
+    free_replies(p);
+    if (r->cluster) /* no in-between on a cluster: the whole exec (redis.h) */
+        return pipe_once(r, p, NULL, NULL, errstr, errlen) == 0 ? 0 : -1;
+    if (!r->c && reconnect(r, errstr, errlen) != 0)
+        return -1;
+    int done = 0;
+    for (size_t i = 0; i < p->n; i++)
+        if (redisAppendFormattedCommand(r->c, p->cmds[i], p->lens[i]) != REDIS_OK)
+            goto io;
+    do {
+        if (redisBufferWrite(r->c, &done) != REDIS_OK)
+            goto io;
+    } while (!done);
+    return 0;
+io:
+    snprintf(errstr, errlen, "redis I/O: %s", r->c->errstr);
+    redisFree(r->c);
+    r->c = NULL;
+    return -1;
+}
+
+int cm_redis_pipe_recv(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen)
+{
+    if (r->cluster || p->n == 0)
+        return p->nreplies == p->n ? 0 : -1; /* read by send, or nothing to read */
+    if (!r->c) {
+        snprintf(errstr, errlen, "redis I/O: the connection was lost after the send");
+        return -1;
+    }
+    p->replies = calloc(p->n, sizeof(*p->replies));
+    if (!p->replies) {
+        snprintf(errstr, errlen, "out of memory");
+        goto drop; /* the replies stay unread: the connection is out of step */
+    }
+    int64_t deadline = cm_mono_ms() + r->timeout_ms;
+    for (size_t i = 0; i < p->n; i++) {
+        void *rep = NULL;
+        if (cm_redis_node_read(r->c, &rep, NULL, NULL, deadline) != 0) {
+            snprintf(errstr, errlen, "redis I/O: %s", r->c->errstr);
+            goto drop;
+        }
+        p->replies[i] = rep;
+        p->nreplies = i + 1;
+    }
+    return 0;
+drop:
+    redisFree(r->c);
+    r->c = NULL;
+    return -1;
+}
+
 /* ---- scripts --------------------------------------------------------------- */
 
 static void script_sha(cm_redis_script *s)

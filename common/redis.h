@@ -89,6 +89,18 @@ redisReply *cm_redis_pipe_reply(const cm_redis_pipe *p, size_t i);
 typedef void (*cm_redis_idle_fn)(void *opaque);
 int cm_redis_pipe_exec_idle(cm_redis *r, cm_redis_pipe *p, cm_redis_idle_fn idle, void *opaque,
                             char *errstr, size_t errlen);
+/* cm_redis_pipe_exec in two halves, for a caller that must act between
+ * the moment its commands are in the kernel and their replies (the
+ * notifier's email gate sends an SMTP "." there): send writes every
+ * command to the socket and returns at once; recv then reads the replies
+ * (blocking up to the connection's timeout). No retry and no NOSCRIPT
+ * reload (use plain commands): once sent, the commands may have run. A
+ * failed send or recv closes the connection; the next call reconnects. On
+ * a redis+cluster:// connection send does the whole exec (the replies are
+ * read before it returns: there is no in-between) and recv only reports
+ * its result. */
+int cm_redis_pipe_send(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen);
+int cm_redis_pipe_recv(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen);
 
 /* A Lua script known by its SHA1. Declare static and reuse. */
 typedef struct cm_redis_script {

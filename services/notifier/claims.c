@@ -27,14 +27,6 @@ static cm_redis_script refresh_script =
                     "end\n"
                     "return 0\n");
 
-/* The email gate: recorded only by the claim's owner, so an owner that
- * lost its claim (stalled past the TTL) never sends the final "." */
-static cm_redis_script gate_script =
-    CM_REDIS_SCRIPT("if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end\n"
-                    "redis.call('HSET', KEYS[2], 'sending', '1')\n"
-                    "redis.call('EXPIRE', KEYS[2], ARGV[2])\n"
-                    "return 1\n");
-
 static cm_redis_script release_script = CM_REDIS_SCRIPT(
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end\n"
     "return 0\n");
@@ -94,8 +86,7 @@ static int load(ntf_claims *c, char *errstr, size_t errlen)
         return 0;
     if (cm_redis_script_load(c->r, &record_script, errstr, errlen) < 0 ||
         cm_redis_script_load(c->r, &refresh_script, errstr, errlen) < 0 ||
-        cm_redis_script_load(c->r, &release_script, errstr, errlen) < 0 ||
-        cm_redis_script_load(c->r, &gate_script, errstr, errlen) < 0)
+        cm_redis_script_load(c->r, &release_script, errstr, errlen) < 0)
         return -1;
     c->loaded = 1;
     return 0;
@@ -237,10 +228,28 @@ int ntf_claims_add_refresh(ntf_claims *c, const char *id)
     return add(c, &refresh_script, id, 2, argv);
 }
 
-int ntf_claims_add_gate(ntf_claims *c, const char *id)
+/* gate: HSET out sending 1; EXPIRE out ttl -- plain commands, written and
+ * not awaited (claims.h). No owner check here: the caller has just
+ * refreshed the claim, which keeps it ours for a whole TTL. */
+int ntf_claims_gate_send(ntf_claims *c, const char *id, char *errstr, size_t errlen)
 {
-    const char *argv[2] = {c->owner, c->out_ttl};
-    return add(c, &gate_script, id, 2, argv);
+    keys k;
+    make_keys(c, id, &k);
+    const char *hset[4] = {"HSET", k.out, "sending", "1"};
+    const char *expire[3] = {"EXPIRE", k.out, c->out_ttl};
+    ntf_claims_begin(c);
+    if (plain(c, 4, hset) < 0 || plain(c, 3, expire) < 0) {
+        snprintf(errstr, errlen, "pipeline: out of memory");
+        return -1;
+    }
+    return cm_redis_pipe_send(c->r, c->p, errstr, errlen);
+}
+
+int ntf_claims_gate_recv(ntf_claims *c, char *errstr, size_t errlen)
+{
+    if (cm_redis_pipe_recv(c->r, c->p, errstr, errlen) < 0)
+        return -1;
+    return reply(c, 0, errstr, errlen) && reply(c, 1, errstr, errlen) ? 0 : -1;
 }
 
 int ntf_claims_exec(ntf_claims *c, cm_redis_idle_fn idle, void *opaque, char *errstr, size_t errlen)
@@ -313,11 +322,6 @@ int ntf_claims_refresh_result(ntf_claims *c, int op, char *errstr, size_t errlen
     if (!r)
         return -1;
     return r->type == REDIS_REPLY_INTEGER && r->integer == 1;
-}
-
-int ntf_claims_gate_result(ntf_claims *c, int op, char *errstr, size_t errlen)
-{
-    return ntf_claims_refresh_result(c, op, errstr, errlen); /* the same reply: 1 or 0 */
 }
 
 int ntf_claims_release(ntf_claims *c, const char *const *ids, size_t n, char *errstr, size_t errlen)

@@ -10,8 +10,9 @@
  *              its publisher died: publish the stored event)
  *              | UNCONFIRMED (an owner died past an email's gate: the
  *              server may have the message; answer, do not send again)
- *   gate    -> 1: the point of no return is recorded (only while the
- *              claim is ours); 0: the claim is not ours
+ *   gate    -> an email's point of no return: after a refresh that found
+ *              the claim ours, HSET out sending 1 is written to Redis
+ *              and, without waiting for its reply, the "." goes out
  *   record  -> the first outcome wins; a later one gets the stored event
  *   mark    -> published=1 and the claim released
  *   refresh -> extends our claims while sends and retries run
@@ -61,7 +62,6 @@ int ntf_claims_add_claim(ntf_claims *c, const char *id);
 int ntf_claims_add_record(ntf_claims *c, const char *id, const char *event);
 int ntf_claims_add_mark(ntf_claims *c, const char *id);
 int ntf_claims_add_refresh(ntf_claims *c, const char *id);
-int ntf_claims_add_gate(ntf_claims *c, const char *id);
 size_t ntf_claims_pending(const ntf_claims *c);
 /* -1 with errstr when Redis failed (the whole batch is to be retried).
  * idle (may be NULL) runs while Redis works on the batch (redis.h). */
@@ -74,8 +74,15 @@ int ntf_claims_record_result(ntf_claims *c, int op, ntf_record_res *res, char *e
 int ntf_claims_ok_result(ntf_claims *c, int op, char *errstr, size_t errlen); /* mark */
 /* 1 when the refreshed claim is still ours, 0 when not, -1 on error. */
 int ntf_claims_refresh_result(ntf_claims *c, int op, char *errstr, size_t errlen);
-/* 1 when the gate is recorded (the claim is ours), 0 when not, -1 on error. */
-int ntf_claims_gate_result(ntf_claims *c, int op, char *errstr, size_t errlen);
+
+/* The email gate in two halves, outside any batch (on the gate's own
+ * connection): gate_send writes "sending" for id into the socket and
+ * returns at once, so the caller can send the "." microseconds later,
+ * not a round trip later; gate_recv reads its replies. Call gate_send only
+ * right after a refresh found the claim ours: it does not check. -1 with
+ * errstr on failure (after gate_send the record may or may not be made). */
+int ntf_claims_gate_send(ntf_claims *c, const char *id, char *errstr, size_t errlen);
+int ntf_claims_gate_recv(ntf_claims *c, char *errstr, size_t errlen);
 
 /* Gives up our claims on commands not sent (shutdown), so the next owner
  * need not wait for them to expire. */

@@ -71,6 +71,7 @@ struct ntf_sender {
     work *in_head, *in_tail;          /* mu */
     result_node *out_head, *out_tail; /* mu */
     ntf_gate_fn keep;                 /* the gate's keeper (set before the first start) */
+    ntf_gate_kept_fn kept;            /* and its second half, after the "." */
     void *keep_opaque;
     int gates_waiting;     /* sender thread only */
     int64_t gate_retry_ms; /* sender thread only: the keeper failed, ask then */
@@ -368,11 +369,12 @@ static void collect(ntf_sender *s, result_node **head, result_node **tail)
 
 /* Sender thread: asks the keeper about the transfers waiting at their
  * gates, one at a time, and opens (or aborts) each at once, its "." sent by
- * the curl_multi_perform right after. One at a time because libcurl ends
- * an SMTP message synchronously (smtp_done sends the "." and waits for the
- * reply inside curl_multi_perform): gates recorded together would see
- * their "."s go out one reply after another, each recorded long before
- * its "." -- the window the gate exists to close. */
+ * the curl_multi_perform right after; then lets the keeper read its
+ * record's reply (sender.h). One at a time because libcurl ends an SMTP
+ * message synchronously (smtp_done sends the "." and waits for the reply
+ * inside curl_multi_perform): gates recorded together would see their
+ * "."s go out one reply after another, each recorded long before its "."
+ * -- the window the gate exists to close. */
 static void keep_gates(ntf_sender *s, int *running)
 {
     while (s->gates_waiting > 0 && cm_mono_ms() >= s->gate_retry_ms) {
@@ -383,17 +385,19 @@ static void keep_gates(ntf_sender *s, int *running)
             s->gates_waiting = 0;
             break;
         }
-        void *tag = x->tag;
         int ok = 0;
-        if (s->keep(s->keep_opaque, (void *const *)&tag, 1, &ok) < 0) {
+        if (s->keep(s->keep_opaque, x->tag, &ok) < 0) {
             s->gate_retry_ms = cm_mono_ms() + 100;
             break;
         }
         x->gate = ok ? GATE_OPEN : GATE_ABORT;
         x->refused = !ok;
         s->gates_waiting--;
+        void *tag = x->tag; /* x may be done and reused after the perform */
         curl_easy_pause(x->easy, CURLPAUSE_CONT);
         curl_multi_perform(s->multi, running); /* its last byte and "." */
+        if (ok && s->kept)
+            s->kept(s->keep_opaque, tag);
     }
 }
 
@@ -482,9 +486,10 @@ int ntf_sender_start(ntf_sender *s, const ntf_request *req, int64_t now_s, void 
     return 0;
 }
 
-void ntf_sender_set_gate(ntf_sender *s, ntf_gate_fn keep, void *opaque)
+void ntf_sender_set_gate(ntf_sender *s, ntf_gate_fn keep, ntf_gate_kept_fn kept, void *opaque)
 {
     s->keep = keep;
+    s->kept = kept;
     s->keep_opaque = opaque;
 }
 

@@ -50,20 +50,24 @@ int ntf_sender_inflight(const ntf_sender *s);
 /* The email gate. An SMTP server takes a message only with the "." that
  * ends DATA; a client that dies before it leaves the server nothing. So,
  * once a keeper is set, every email transfer stops before its last byte,
- * and the sender thread asks keep(opaque, tags, n, ok) about the
- * transfers waiting so, on its own thread (one at a time: libcurl ends an
- * SMTP message synchronously, sender.c): the keeper makes
- * each one's point of no return durable (the notifier writes it into
- * Redis on a connection of its own, claims.h) and sets ok[i] 1 to open
- * the gate (the last byte and the "." go out at once) or 0 to abort the
- * transfer (its result comes with gate_refused). Returning -1 (it could
- * not decide: Redis down) leaves them waiting; it is asked again 100 ms
- * later, until the transfer's timeout. Doing it on the sender thread, not
- * the pipeline's, keeps the time from the durable record to the "." to a
- * few microseconds: a crash in between answers a message as sent that the
- * server never got. Set it before the first start; NULL: no gate. */
-typedef int (*ntf_gate_fn)(void *opaque, void *const *tags, size_t n, int *ok);
-void ntf_sender_set_gate(ntf_sender *s, ntf_gate_fn keep, void *opaque);
+ * and the sender thread calls keep(opaque, tag, ok) for the transfers
+ * waiting so, one at a time (libcurl ends an SMTP message synchronously,
+ * sender.c). The keeper decides (the notifier: is the claim still ours?),
+ * and when it sets *ok 1 it has also *written* the email's point of no
+ * return towards its durable store (Redis, on a connection of its own,
+ * claims.h) without waiting for the reply; the sender then opens the gate
+ * at once (the last byte and the "." go out) and calls kept(opaque, tag),
+ * which reads the record's reply. *ok 0 aborts the transfer (its result
+ * comes with gate_refused). Returning -1 (it could not decide: Redis
+ * down) leaves the transfer waiting; it is asked again 100 ms later, until
+ * the transfer's timeout. Writing the record and the "." back to back, on
+ * the sender thread, leaves between them only this thread's own
+ * microseconds of work, not a Redis round trip: a crash exactly there
+ * answers a message as sent that the server never got (docs/notifier.md).
+ * Set it before the first start; keep NULL: no gate. */
+typedef int (*ntf_gate_fn)(void *opaque, void *tag, int *ok);
+typedef void (*ntf_gate_kept_fn)(void *opaque, void *tag);
+void ntf_sender_set_gate(ntf_sender *s, ntf_gate_fn keep, ntf_gate_kept_fn kept, void *opaque);
 
 /* Calls done for every finished transfer, waiting up to wait_ms for one
  * when none has finished yet. Returns how many finished. */

@@ -192,7 +192,8 @@ int ntf_setup_start(cm_service *s, void *app, char *errstr, size_t errlen)
     if (!a->worker)
         return -1;
     ntf_worker_set_consumer(a->worker, s->consumer);
-    ntf_sender_set_gate(a->sender, ntf_worker_gate, a->worker); /* before any send */
+    ntf_sender_set_gate(a->sender, ntf_worker_gate, ntf_worker_gate_kept,
+                        a->worker); /* before any send */
     cm_log_fields(CM_LOG_INFO,
                   json_pack("{s:s,s:s,s:i,s:s}", "topic", a->commands, "group", o->c.group_id,
                             "max_inflight", wo.max_inflight, "owner", a->owner),

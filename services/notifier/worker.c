@@ -482,39 +482,61 @@ static int64_t start_sends(ntf_worker *w, int64_t now)
     return wake;
 }
 
-/* The email gate's keeper (sender.h), on the sender thread: records each
- * email's point of no return with gate_claims, a connection of its own
- * (the pipeline's is this thread's only). It reads only the jobs' command
- * ids, which do not change while their transfers run. */
-int ntf_worker_gate(void *opaque, void *const *tags, size_t n, int *ok)
+/* The email gate's keeper (sender.h), on the sender thread, with
+ * gate_claims, a connection of its own (the pipeline's is that thread's
+ * only). First a round trip: refresh the claim, which tells whether it is
+ * still ours and makes it ours for a whole TTL more. Then, only if so,
+ * write "sending" without waiting (claims.h), and the sender sends the "."
+ * right after. A refresh that took half the TTL proves too little about
+ * the claim's life left: asked again. It reads only the job's command id,
+ * which does not change while its transfer runs. */
+int ntf_worker_gate(void *opaque, void *tag, int *ok)
 {
     ntf_worker *w = opaque;
     ntf_claims *c = w->o.gate_claims;
+    const char *id = ((const job *)tag)->cmd.c.command_id;
     char err[256];
-    int *ops = calloc(n ? n : 1, sizeof *ops);
-    int rc = -1;
-    if (!ops)
-        return -1;
+    int64_t t0 = cm_mono_ms();
     ntf_claims_begin(c);
-    for (size_t i = 0; i < n; i++)
-        if ((ops[i] = ntf_claims_add_gate(c, ((const job *)tags[i])->cmd.c.command_id)) < 0)
-            goto cleanup;
-    if (ntf_claims_exec(c, NULL, NULL, err, sizeof err) < 0) {
-        cm_log_warn("email gate: %s (the emails wait at their gates)", err);
-        goto cleanup;
+    int op = ntf_claims_add_refresh(c, id);
+    if (op < 0) {
+        cm_log_warn("email gate: out of memory (the email waits at its gate)");
+        return -1;
     }
-    for (size_t i = 0; i < n; i++) {
-        int r = ntf_claims_gate_result(c, ops[i], err, sizeof err);
-        if (r < 0) {
-            cm_log_warn("email gate: %s (the emails wait at their gates)", err);
-            goto cleanup;
-        }
-        ok[i] = r;
+    int r = ntf_claims_exec(c, NULL, NULL, err, sizeof err) < 0
+                ? -1
+                : ntf_claims_refresh_result(c, op, err, sizeof err);
+    if (r < 0) {
+        cm_log_warn("email gate: %s (the email waits at its gate)", err);
+        return -1;
     }
-    rc = 0;
-cleanup:
-    free(ops);
-    return rc;
+    if (r == 0) {
+        *ok = 0;
+        return 0;
+    }
+    if (cm_mono_ms() - t0 > ntf_claims_ttl_ms(c) / 2) {
+        cm_log_warn("email gate: the claim refresh took %lld ms (asked again)",
+                    (long long)(cm_mono_ms() - t0));
+        return -1;
+    }
+    if (ntf_claims_gate_send(c, id, err, sizeof err) < 0) {
+        cm_log_warn("email gate: %s (the email waits at its gate)", err);
+        return -1;
+    }
+    *ok = 1;
+    return 0;
+}
+
+/* The gate's second half, after the ".": the record's reply. A failure
+ * means Redis may not have it; if this replica also dies before the
+ * outcome is recorded, the next owner finds no gate and sends again. */
+void ntf_worker_gate_kept(void *opaque, void *tag)
+{
+    ntf_worker *w = opaque;
+    char err[256];
+    if (ntf_claims_gate_recv(w->o.gate_claims, err, sizeof err) < 0)
+        cm_log_warn("%s: email gate record unconfirmed: %s", ((const job *)tag)->cmd.c.command_id,
+                    err);
 }
 
 /* ---- outcomes ----------------------------------------------------------- */

@@ -52,9 +52,11 @@ ntf_worker *ntf_worker_new(const ntf_worker_opts *o, char *errstr, size_t errlen
 void ntf_worker_set_consumer(ntf_worker *w, rd_kafka_t *consumer);
 void ntf_worker_on_rebalance(void *opaque, int assigned,
                              const rd_kafka_topic_partition_list_t *parts);
-/* The email gate's keeper (sender.h ntf_gate_fn; opaque: the worker):
+/* The email gate's keeper and its second half (sender.h ntf_gate_fn and
+ * ntf_gate_kept_fn; opaque: the worker):
  * runs on the sender thread, with o.gate_claims. */
-int ntf_worker_gate(void *opaque, void *const *tags, size_t n, int *ok);
+int ntf_worker_gate(void *opaque, void *tag, int *ok);
+void ntf_worker_gate_kept(void *opaque, void *tag);
 /* One loop iteration; polls Kafka only when poll is set. Waits at most
  * ~100 ms. Returns -1 when the transactional producer failed fatally
  * (logged): main exits and the group replays this replica's commands. */

@@ -78,6 +78,64 @@ static void test_redis_pipeline_and_reconnect(void **state)
     cm_redis_free(r);
 }
 
+/* get_str: the string of GET key on c, or "" when it has none yet. */
+static void get_str(cm_redis *c, const char *key, char *out, size_t outlen)
+{
+    char err[256];
+    redisReply *rep = cm_redis_cmd(c, err, sizeof err, "GET %s", key);
+    snprintf(out, outlen, "%s", rep && rep->type == REDIS_REPLY_STRING ? rep->str : "");
+    freeReplyObject(rep);
+}
+
+/* send puts the commands on the wire and returns without their replies
+ * (another connection sees them run first); recv reads them. A connection
+ * lost in between fails recv, and the next send reconnects. */
+static void test_redis_send_then_recv(void **state)
+{
+    (void)state;
+    char err[512], got[64] = "";
+    cm_redis *r = cm_redis_connect(redis_url(), 2000, err, sizeof(err));
+    cm_redis *other = cm_redis_connect(redis_url(), 2000, err, sizeof(err));
+    assert_non_null(r);
+    assert_non_null(other);
+    freeReplyObject(cm_redis_cmd(other, err, sizeof err, "DEL it:common:gate"));
+    cm_redis_pipe *p = cm_redis_pipe_new();
+    assert_int_equal(cm_redis_pipe_add(p, "SET it:common:gate 1"), 0);
+    assert_int_equal(cm_redis_pipe_add(p, "GET it:common:gate"), 0);
+    assert_int_equal(cm_redis_pipe_send(r, p, err, sizeof err), 0);
+    assert_null(cm_redis_pipe_reply(p, 0)); /* nothing read yet */
+    for (int i = 0; i < 500 && strcmp(got, "1") != 0; i++) {
+        get_str(other, "it:common:gate", got, sizeof got);
+        if (strcmp(got, "1") != 0)
+            usleep(10000);
+    }
+    assert_string_equal(got, "1");
+    assert_int_equal(cm_redis_pipe_recv(r, p, err, sizeof err), 0);
+    assert_int_equal(cm_redis_pipe_reply(p, 0)->type, REDIS_REPLY_STATUS);
+    assert_string_equal(cm_redis_pipe_reply(p, 1)->str, "1");
+
+    redisReply *rep = cm_redis_cmd(r, err, sizeof err, "CLIENT ID");
+    assert_non_null(rep);
+    long long id = rep->integer;
+    freeReplyObject(rep);
+    rep = cm_redis_cmd(other, err, sizeof err, "CLIENT KILL ID %lld", id);
+    assert_non_null(rep);
+    freeReplyObject(rep);
+    cm_redis_pipe_reset(p);
+    assert_int_equal(cm_redis_pipe_add(p, "SET it:common:gate 2"), 0);
+    cm_redis_pipe_send(r, p, err, sizeof err); /* the kernel may still take it */
+    assert_int_equal(cm_redis_pipe_recv(r, p, err, sizeof err), -1);
+    assert_non_null(strstr(err, "redis I/O"));
+    assert_int_equal(cm_redis_pipe_send(r, p, err, sizeof err), 0); /* reconnected */
+    assert_int_equal(cm_redis_pipe_recv(r, p, err, sizeof err), 0);
+    get_str(other, "it:common:gate", got, sizeof got);
+    assert_string_equal(got, "2");
+
+    cm_redis_pipe_free(p);
+    cm_redis_free(other);
+    cm_redis_free(r);
+}
+
 static cm_redis_script incr_by = CM_REDIS_SCRIPT("return redis.call('INCRBY', KEYS[1], ARGV[1])");
 
 static void test_redis_scripts_survive_flush(void **state)
@@ -239,6 +297,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_redis_pipeline_and_reconnect),
+        cmocka_unit_test(test_redis_send_then_recv),
         cmocka_unit_test(test_redis_scripts_survive_flush),
         cmocka_unit_test(test_redis_bad_password),
         cmocka_unit_test(test_redis_connect_until),
