@@ -12,23 +12,31 @@ manifests are checked against the same table the C code follows. Prints one
 line per failed rule as "FAIL <rule> <object>: <why>" and a closing line
 "rules <name>: N checked, N failed"; exits 1 if any rule failed.
 
-Rules (ids as printed):
-  probes       every container has an httpGet liveness probe on /healthz and
-               readiness probe on /readyz at its http port
+Rules (ids as printed). Workloads are the arrears services (arrears-*) and
+the backing services a component brings (components/redis-cluster: a
+StatefulSet, a Job); the arrears-only rules say so.
+  probes       every container of a service has an httpGet liveness probe on
+               /healthz and readiness probe on /readyz at its http port; of a
+               backing service, a liveness and a readiness probe of any kind;
+               a Job's, none
   resources    requests and limits for cpu and memory
   nonroot      runAsNonRoot true (pod or container), never runAsUser 0
   rofs         readOnlyRootFilesystem true
   caps         capabilities drop ALL, nothing added, no privilege escalation
   grace        terminationGracePeriodSeconds set and > the 10 s drain time
-  spread       topologySpreadConstraints present
-  pdb          a PodDisruptionBudget selects every Deployment
+               (not Jobs)
+  spread       topologySpreadConstraints present (not Jobs)
+  pdb          a PodDisruptionBudget selects every workload but Jobs
   metrics      a Service selects every Deployment on its http port
   http         ARREARS_HTTP_ADDR = 0.0.0.0:<the service's port> = containerPort
   public       any other ARREARS_*_ADDR listener (the gateway's public one) =
                0.0.0.0:<containerPort "public">, and never the http port
   group        ARREARS_GROUP_ID set (services that consume)
   secrets      Redis URL, Kafka SASL password and provider credentials come
-               from Secrets, never literal values; a service that consumes
+               from Secrets, never literal values (a Redis URL may be a value
+               whose password is exactly $(VAR) of a variable set from a
+               Secret before it: Kubernetes expands only earlier ones); a
+               service that consumes
                nothing (the gateway) holds no state: no Redis URL
   deployment   every service of docs/conventions.md has a Deployment
   hpa          a service that consumes nothing is scaled by an autoscaling/v2
@@ -64,6 +72,12 @@ Rules (ids as printed):
   topics       a KafkaTopic for every topic, named with the prefix
   acls         a KafkaUser per service with Read on its group and topics and
                Write on the topics it produces
+  redis-cluster  a StatefulSet of redis-server in cluster mode (cluster-enabled
+               yes in its mounted config or arguments) has replicas >= 6 (3
+               masters with a replica each: --cluster-replicas 1 refuses
+               fewer) and a headless Service as serviceName; every service
+               that holds state has ARREARS_REDIS_URL in the cluster form
+               redis+cluster://...@<its pods>, seeds naming only its pods
 """
 import argparse, json, os, re, sys
 
@@ -86,6 +100,8 @@ SERVICE_ENV = {"ARREARS_POLICY", "ARREARS_TEMPLATES_DIR",
 SECRET_FILE_ENV = ("ARREARS_GATEWAY_TOKENS_FILE", "ARREARS_GATEWAY_TENANTS_FILE",
                    "ARREARS_GATEWAY_TWILIO_FILE", "ARREARS_GATEWAY_WEBHOOK_SECRETS_FILE")
 REDIS_PORT = 6379
+# redis-cli --cluster create --cluster-replicas 1 needs 3 masters and 3 replicas.
+REDIS_CLUSTER_MIN = 6
 POD_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
 # Services that must run as exactly one copy, and why (docs/<service>.md).
 SINGLETONS = {"reporter": "assigns itself every partition: a second copy publishes duplicate reports"}
@@ -160,6 +176,18 @@ class Checker:
                 env[e["name"]] = ("ref", e.get("valueFrom"))
         return env
 
+    @staticmethod
+    def expands_secret(container, name):
+        """name is a URL value whose password is exactly $(VAR), VAR set
+        from a Secret earlier in env (Kubernetes leaves a later one as is)."""
+        env = container.get("env") or []
+        at = [i for i, e in enumerate(env) if e.get("name") == name]
+        if not at:
+            return False
+        m = re.match(r"[a-z+]+://[^:@/]*:\$\(([A-Za-z_][A-Za-z0-9_]*)\)@", env[at[0]].get("value") or "")
+        return bool(m) and any(e.get("name") == m.group(1) and "secretKeyRef" in (e.get("valueFrom") or {})
+                               for e in env[:at[0]])
+
     def service_of(self, dep):
         name = dep["metadata"].get("name", "")
         return name[len("arrears-"):] if name.startswith("arrears-") else name
@@ -192,6 +220,11 @@ class Checker:
         return conv is not None and not conv["consumes"]
 
     # -- workloads ---------------------------------------------------------
+    @staticmethod
+    def arrears(o):
+        """An arrears service's workload (else a component's backing service)."""
+        return o["metadata"].get("name", "").startswith("arrears-")
+
     def workloads(self):
         for dep in [o for o in self.objs if o["kind"] in POD_KINDS]:
             tmpl = dep["spec"]["template"]
@@ -200,23 +233,29 @@ class Checker:
             conv = self.services.get(svc)
             d = self.ident(dep)
             psc = pod.get("securityContext") or {}
-            tgp = pod.get("terminationGracePeriodSeconds")
-            self.check("grace", d, isinstance(tgp, int) and tgp > DRAIN_SECONDS,
-                       "terminationGracePeriodSeconds %r must be set and exceed the %d s drain" % (tgp, DRAIN_SECONDS))
-            self.check("spread", d, bool(pod.get("topologySpreadConstraints")), "no topologySpreadConstraints")
             labels = tmpl["metadata"].get("labels") or {}
-            self.check("pdb", d, any(self.selects(p["spec"].get("selector"), labels) for p in self.of("PodDisruptionBudget")),
-                       "no PodDisruptionBudget selects its pods")
+            job = dep["kind"] == "Job"
+            if not job:  # a one-shot pod has nothing to drain, spread or keep up
+                tgp = pod.get("terminationGracePeriodSeconds")
+                self.check("grace", d, isinstance(tgp, int) and tgp > DRAIN_SECONDS,
+                           "terminationGracePeriodSeconds %r must be set and exceed the %d s drain" % (tgp, DRAIN_SECONDS))
+                self.check("spread", d, bool(pod.get("topologySpreadConstraints")), "no topologySpreadConstraints")
+                self.check("pdb", d, any(self.selects(p["spec"].get("selector"), labels) for p in self.of("PodDisruptionBudget")),
+                           "no PodDisruptionBudget selects its pods")
             for c in (pod.get("initContainers") or []) + pod["containers"]:
-                self.container(d, svc, conv, pod, psc, c, labels)
+                self.container(d, svc, conv, pod, psc, c, labels, self.arrears(dep), job)
 
-    def container(self, d, svc, conv, pod, psc, c, labels):
+    def container(self, d, svc, conv, pod, psc, c, labels, arrears=True, job=False):
         where = "%s container %s" % (d, c.get("name"))
         ports = {p.get("name"): p["containerPort"] for p in c.get("ports") or []}
         for kind, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz")):
-            probe = (c.get(kind) or {}).get("httpGet") or {}
-            self.check("probes", where, probe.get("path") == path and probe.get("port") in (list(ports) + list(ports.values())),
-                       "%s must be httpGet %s on a declared port (got %r)" % (kind, path, probe or c.get(kind)))
+            if arrears:
+                probe = (c.get(kind) or {}).get("httpGet") or {}
+                self.check("probes", where, probe.get("path") == path and probe.get("port") in (list(ports) + list(ports.values())),
+                           "%s must be httpGet %s on a declared port (got %r)" % (kind, path, probe or c.get(kind)))
+            elif not job:
+                self.check("probes", where, any(h in (c.get(kind) or {}) for h in ("exec", "tcpSocket", "httpGet", "grpc")),
+                           "%s missing" % kind)
         res = c.get("resources") or {}
         for part in ("requests", "limits"):
             have = res.get(part) or {}
@@ -232,7 +271,8 @@ class Checker:
                    and sc.get("allowPrivilegeEscalation") is False and not sc.get("privileged"),
                    "must drop ALL capabilities, add none, allowPrivilegeEscalation false (got %r)" % sc)
         if conv is None:
-            self.check("settings", where, False, "'%s' is not a service in docs/conventions.md" % svc)
+            if arrears:
+                self.check("settings", where, False, "'%s' is not a service in docs/conventions.md" % svc)
             return
         env = self.env_of(c)
         addr = env.get("ARREARS_HTTP_ADDR", (None, None))[1]
@@ -251,10 +291,14 @@ class Checker:
         if conv["group"]:
             self.check("group", where, env.get("ARREARS_GROUP_ID", ("", ""))[0] in ("value", "configmap"),
                        "ARREARS_GROUP_ID must be set")
+        from_secret = lambda name: env.get(name, ("",))[0] == "secret" or (
+            name == "ARREARS_REDIS_URL" and self.expands_secret(c, name))
         for name in sorted(SECRET_ENV & set(env)):
-            self.check("secrets", where, env[name][0] == "secret", "%s must come from a Secret, not a literal" % name)
+            self.check("secrets", where, from_secret(name), "%s must come from a Secret, not a literal%s" % (
+                name, " (a URL value: its password exactly $(VAR), VAR set from a Secret before it)"
+                if name == "ARREARS_REDIS_URL" else ""))
         for name in ("ARREARS_KAFKA_SASL_PASSWORD",) + (() if self.stateless(svc) else ("ARREARS_REDIS_URL",)):
-            self.check("secrets", where, env.get(name, ("",))[0] == "secret", "%s must be set from a Secret" % name)
+            self.check("secrets", where, from_secret(name), "%s must be set from a Secret" % name)
         if self.stateless(svc):
             self.check("secrets", where, "ARREARS_REDIS_URL" not in env,
                        "%s consumes nothing and holds no state: no ARREARS_REDIS_URL" % svc)
@@ -497,8 +541,39 @@ class Checker:
                 if any(p.get("targetPort") in ("public", ports.get("public")) for p in s["spec"].get("ports") or []):
                     self.check("monitor", self.ident(s), not scraped(s), "a public Service must not be scraped as metrics")
 
+    # -- Redis Cluster -------------------------------------------------------
+    def redis_cluster(self):
+        for sts in self.of("StatefulSet"):
+            spec = sts["spec"]
+            pod = spec["template"]["spec"]
+            conf = "\n".join(v for vol in pod.get("volumes") or []
+                             for v in ((self.find("ConfigMap", (vol.get("configMap") or {}).get("name")) or {}).get("data") or {}).values())
+            args = " ".join(str(a) for c in pod["containers"] for a in (c.get("command") or []) + (c.get("args") or []))
+            if not (re.search(r"^\s*cluster-enabled\s+yes\b", conf, re.M) or re.search(r"--cluster-enabled\s+yes\b", args)):
+                continue
+            s, name, n = self.ident(sts), sts["metadata"]["name"], spec.get("replicas", 1)
+            self.check("redis-cluster", s, isinstance(n, int) and n >= REDIS_CLUSTER_MIN,
+                       "replicas %r: 3 masters with a replica each need %d (--cluster-replicas 1 refuses fewer)" % (n, REDIS_CLUSTER_MIN))
+            hs = self.find("Service", spec.get("serviceName"))
+            self.check("redis-cluster", s, hs is not None and hs["spec"].get("clusterIP") == "None",
+                       "serviceName %r must be a headless Service in the render: its pods' DNS names are the seeds "
+                       "and the names the nodes announce" % spec.get("serviceName"))
+            pods = ["%s-%d.%s" % (name, i, spec.get("serviceName")) for i in range(n if isinstance(n, int) else 0)]
+            for dep in self.of("Deployment"):
+                svc = self.service_of(dep)
+                if svc not in self.services or self.stateless(svc):
+                    continue
+                for c in dep["spec"]["template"]["spec"]["containers"]:
+                    url = ([e.get("value") for e in c.get("env") or [] if e.get("name") == "ARREARS_REDIS_URL"] or [None])[0] or ""
+                    seeds = [h.rsplit(":", 1)[0] for h in url.rsplit("@", 1)[-1].split("/")[0].split(",")]
+                    ok = url.startswith("redis+cluster://") and all(any(h == p or h.startswith(p + ".") for p in pods) for h in seeds)
+                    self.check("redis-cluster", "%s container %s" % (self.ident(dep), c.get("name")), ok,
+                               "ARREARS_REDIS_URL must be the value redis+cluster://[user:$(VAR)@]<pods of %s>[,...] "
+                               "(got %r)" % (s, url or "a Secret, unchecked"))
+
     def run(self):
         self.workloads()
+        self.redis_cluster()
         self.deployments()
         self.singletons()
         self.netpol()
