@@ -251,6 +251,11 @@ cm_redis *cm_redis_connect(const char *url, int timeout_ms, char *errstr, size_t
     return r;
 }
 
+int cm_redis_is_cluster(const cm_redis *r)
+{
+    return r->cluster != NULL;
+}
+
 cm_redis *cm_redis_connect_until(const char *url, volatile sig_atomic_t *run, char *errstr,
                                  size_t errlen)
 {

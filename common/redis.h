@@ -49,6 +49,9 @@ int cm_redis_url_parse(const char *url, cm_redis_url *out, char *errstr, size_t 
  * common/redis_cluster.c (its design note says what is routed how). The
  * same API, the same ownership rules. */
 cm_redis *cm_redis_connect(const char *url, int timeout_ms, char *errstr, size_t errlen);
+/* 1 when r speaks to a Redis Cluster (a redis+cluster:// URL): a caller
+ * whose scripts touch several keys then names them with one hash tag. */
+int cm_redis_is_cluster(const cm_redis *r);
 void cm_redis_free(cm_redis *r);
 /* Connects, retrying once a second (with a warning in the log) while *run
  * is set: a service may start before its Redis. NULL only when *run was

@@ -39,6 +39,7 @@ struct ntf_claims {
     int64_t ttl_ms, out_ttl_s;
     char ttl[32], out_ttl[32]; /* the same as strings, for ARGV */
     int loaded;
+    int cluster; /* keys tagged {<id>} (make_keys) */
     int nops;
     size_t nreplies; /* replies queued so far in this batch */
     size_t *first;   /* per op: index of its first reply */
@@ -57,6 +58,7 @@ ntf_claims *ntf_claims_new(cm_redis *r, const char *prefix, const char *owner, i
         return NULL;
     }
     c->r = r;
+    c->cluster = cm_redis_is_cluster(r);
     snprintf(c->prefix, sizeof c->prefix, "%s", prefix);
     snprintf(c->owner, sizeof c->owner, "%s", owner);
     c->ttl_ms = ttl_ms;
@@ -96,10 +98,19 @@ typedef struct keys {
     char claim[1024], out[1024];
 } keys;
 
+/* On a cluster both keys of a command carry the hash tag {<id>}, so the
+ * scripts that touch both run on one slot (docs/scheduler.md "Redis
+ * Cluster: the key layout chosen"); on one Redis the names stay as they
+ * were. An id holding '}' ends the tag early, the same way for both keys. */
 static void make_keys(const ntf_claims *c, const char *id, keys *k)
 {
-    snprintf(k->claim, sizeof k->claim, "%sclaim:%s", c->prefix, id);
-    snprintf(k->out, sizeof k->out, "%sout:%s", c->prefix, id);
+    if (c->cluster) {
+        snprintf(k->claim, sizeof k->claim, "%sclaim:{%s}", c->prefix, id);
+        snprintf(k->out, sizeof k->out, "%sout:{%s}", c->prefix, id);
+    } else {
+        snprintf(k->claim, sizeof k->claim, "%sclaim:%s", c->prefix, id);
+        snprintf(k->out, sizeof k->out, "%sout:%s", c->prefix, id);
+    }
 }
 
 /* Queues script with KEYS claim, out and the given ARGV. */

@@ -4,6 +4,7 @@
  *   <p>claim:<id>  owner token, PX ttl     -- who may send it now
  *   <p>out:<id>    hash {event, published} -- the outcome, once known;
  *                  {sending} -- an email passed its gate (sender.h)
+ * (on a Redis Cluster <p>claim:{<id>} and <p>out:{<id>}: one hash slot)
  * Protocol (docs/notifier.md has the argument):
  *   claim   -> OK (send it) | HELD (another owner is on it: wait)
  *              | DONE (outcome published) | REPUBLISH (outcome recorded,
