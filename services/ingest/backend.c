@@ -202,7 +202,16 @@ fail:
  * One script per customer.upserted moves the customer from its old phone's
  * set to its new one (or out, when the phone went), atomically; replaying
  * the same upsert changes nothing. The set key is built in the script from
- * ARGV (not cluster-safe: ingest's Redis is one instance). */
+ * ARGV; on a Redis Cluster every key of a tenant's index carries the hash
+ * tag {<tenant>} (<phone_prefix>{<tenant>}:p:<phone>, ...:c:<id>), so the
+ * script's keys share a slot; on one Redis the names are as above. */
+static void phone_key(const ing_kafka_redis *b, char *out, size_t len, const char *tenant,
+                      const char *kind, const char *rest)
+{
+    const char *fmt = cm_redis_is_cluster(b->redis) ? "%s{%s}:%s:%s" : "%s%s:%s:%s";
+    snprintf(out, len, fmt, b->phone_prefix, tenant, kind, rest);
+}
+
 static cm_redis_script phone_script = CM_REDIS_SCRIPT(
     "local old = redis.call('GET', KEYS[1])\n"
     "if old and old ~= ARGV[3] then redis.call('SREM', ARGV[1] .. old, ARGV[2]) end\n"
@@ -223,8 +232,8 @@ static int k_phone_index(void *opaque, const char *const *tenants, const char *c
     cm_redis_pipe_reset(b->pipe);
     for (size_t i = 0; i < n; i++) {
         char ckey[CT_TENANT_MAX + CT_ID_MAX + 320], pset[CT_TENANT_MAX + 320];
-        snprintf(ckey, sizeof ckey, "%s%s:c:%s", b->phone_prefix, tenants[i], customers[i]);
-        snprintf(pset, sizeof pset, "%s%s:p:", b->phone_prefix, tenants[i]);
+        phone_key(b, ckey, sizeof ckey, tenants[i], "c", customers[i]);
+        phone_key(b, pset, sizeof pset, tenants[i], "p", "");
         const char *args[4] = {ckey, pset, customers[i], phones[i]};
         size_t lens[4] = {strlen(ckey), strlen(pset), strlen(customers[i]), strlen(phones[i])};
         if (cm_redis_pipe_eval(b->pipe, &phone_script, 1, 4, args, lens) != 0) { /* 4: key + 3 */
@@ -255,7 +264,7 @@ static int k_phone_lookup(void *opaque, const char *tenant, const char *phone, c
     *ids = NULL;
     *n = 0;
     char pset[CT_TENANT_MAX + 320];
-    snprintf(pset, sizeof pset, "%s%s:p:%s", b->phone_prefix, tenant, phone);
+    phone_key(b, pset, sizeof pset, tenant, "p", phone);
     const char *argv[2] = {"SMEMBERS", pset};
     size_t lens[2] = {8, strlen(pset)};
     redisReply *r = cm_redis_cmd_argv(b->redis, 2, argv, lens, errstr, errlen);

@@ -14,6 +14,7 @@
 #include "service.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static struct {
     cm_settings_common c;
@@ -80,6 +81,12 @@ static int init(cm_service *s, void *a, char *errstr, size_t errlen)
 static int start(cm_service *s, void *a, char *errstr, size_t errlen)
 {
     (void)a;
+    if (app.phone_prefix && cm_redis_is_cluster(s->redis) && strpbrk(app.phone_prefix, "{}")) {
+        snprintf(errstr, errlen,
+                 "ARREARS_INGEST_PHONE_PREFIX: must not hold '{' or '}' on a Redis Cluster "
+                 "(the phone index's hash tag is {<tenant>})");
+        return -1;
+    }
     if (!(app.pipe = cm_redis_pipe_new())) {
         snprintf(errstr, errlen, "out of memory");
         return -1;

@@ -4,8 +4,8 @@
 # runner's stack dir on free ports below the ephemeral range (its Kafka
 # is reused), runs it_redis_cluster (spread, pipelines, scripts, ASK,
 # MOVED, failover, a killed master), checks that its log shows the
-# redirections and a map reload, runs the notifier on it
-# (cluster_notifier.py), and stops the cluster.
+# redirections and a map reload, runs the notifier and ingest on it
+# (cluster_notifier.py, cluster_ingest.py), and stops the cluster.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [[ -n ${ARREARS_STACK_DIR:-} ]] || { echo "skip: needs the runner's stack (ARREARS_STACK_DIR)"; exit 77; }
@@ -57,6 +57,8 @@ for want in '"redis cluster: ASK slot' '"redis cluster: MOVED slot' 'redis clust
   grep -qF "$want" "$out" || { echo "FAIL: no log line with $want"; rc=1; }
 done
 rm -f "$out"
-# the notifier on the cluster: a command's claim and outcome keyed {<id>}
+# the services on the cluster: the notifier (a command's claim and outcome
+# keyed {<id>}) and ingest (its window; the phone index keyed {<tenant>})
 python3 tests/integration/cluster_notifier.py || rc=1
+python3 tests/integration/cluster_ingest.py || rc=1
 exit "$rc"
