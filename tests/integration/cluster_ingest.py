@@ -17,6 +17,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sinks"))
+import harness as h  # noqa: E402
 import t_ingest_lib as L  # noqa: E402
 
 L.require_stack()
@@ -29,16 +31,6 @@ PHONE = "+447700900777"
 def ev(id_, type_, tenant, data, source="it-cluster"):
     return {"specversion": "1.0", "id": id_, "source": source, "type": type_,
             "time": "2026-03-01T09:00:00Z", "tenant": tenant, "data": data}
-
-
-def live_node():
-    for seed in url[len("redis+cluster://"):].rsplit("@", 1)[-1].split(","):
-        host, port = seed.rsplit(":", 1)
-        r = subprocess.run(["redis-cli", "-h", host, "-p", port, "PING"], capture_output=True,
-                           text=True, timeout=10)
-        if r.stdout.strip() == "PONG":
-            return host, port
-    L.fail("no seed node of %s answers PING" % url)
 
 
 env = L.Env("cluster")
@@ -72,7 +64,7 @@ try:
     if ceased != ["P-1", "P-2"]:
         print(env.logs())
         L.fail("the STOP by phone: want contact.ceased for P-1 and P-2, got %s" % ceased)
-    host, port = live_node()
+    host, port = h.cluster_node(url)
     key = "%s{clph}:p:%s" % (env.dedup_prefix + "phone:", PHONE)
     got = subprocess.run(["redis-cli", "-c", "-h", host, "-p", port, "SMEMBERS", key],
                          capture_output=True, text=True, timeout=30).stdout.split()

@@ -25,16 +25,7 @@ import harness as h  # noqa: E402
 brokers, redis_url, bindir = h.stack_env()
 if not redis_url.startswith("redis+cluster://"):
     h.fail("cluster_notifier.py needs a redis+cluster:// ARREARS_REDIS_URL, got %s" % redis_url)
-# a live seed: the failover test before this one may have killed a node
-host = port = None
-for seed in redis_url[len("redis+cluster://"):].rsplit("@", 1)[-1].split(","):
-    sh, sp = seed.rsplit(":", 1)
-    if subprocess.run(["redis-cli", "-h", sh, "-p", sp, "PING"], capture_output=True,
-                      text=True, timeout=10).stdout.strip() == "PONG":
-        host, port = sh, sp
-        break
-if host is None:
-    h.fail("no seed node of %s answers PING" % redis_url)
+host, port = h.cluster_node(redis_url)
 run = "%d" % os.getpid()
 prefix = "it-ntf-cluster-%s." % run
 tenant = "itcl%s" % run

@@ -232,6 +232,18 @@ def http_get(addr, path, timeout=2):
         return 0, str(e)
 
 
+def cluster_node(url):
+    """(host, port) of the first seed of a redis+cluster:// url that answers
+    PING (a failover test may have killed a node); fails the test if none."""
+    for seed in url[len("redis+cluster://"):].rsplit("@", 1)[-1].split(","):
+        host, port = seed.rsplit(":", 1)
+        r = subprocess.run(["redis-cli", "-h", host, "-p", port, "PING"], capture_output=True,
+                           text=True, timeout=10)
+        if r.stdout.strip() == "PONG":
+            return host, port
+    fail("no seed node of %s answers PING" % url)
+
+
 def redis_addr(url):
     """redis://[:password@]host:port[/db] -> (host, port, db, password or None),
     port and db as strings."""
