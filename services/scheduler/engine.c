@@ -48,6 +48,28 @@ static void money_add(sch_engine *e, const sch_ctx *c)
     add(e->m[CT_M_SCHEDULER_SETTLED], c->money[3]);
 }
 
+int sch_engine_prefix(sch_engine *e, int part, char *out, size_t len, char *errstr, size_t errlen)
+{
+    if (e->layout_parts <= 0) {
+        snprintf(out, len, "%s", e->prefix);
+        return 0;
+    }
+    if (part < 0 || part >= e->layout_parts || part >= SCH_MAX_PARTS) {
+        snprintf(errstr, errlen,
+                 "partition %d of events is past the %d partitions the Redis Cluster key layout "
+                 "was made for (docs/scheduler.md: changing the partition count is a migration)",
+                 part, e->layout_parts);
+        return -1;
+    }
+    if (!e->tags[part][0] &&
+        sch_store_part_tag(part, e->layout_parts, e->tags[part], sizeof e->tags[part]) < 0) {
+        snprintf(errstr, errlen, "no hash tag for partition %d of %d", part, e->layout_parts);
+        return -1;
+    }
+    snprintf(out, len, "%s{%s}", e->prefix, e->tags[part]);
+    return 0;
+}
+
 /* Publishes a committed ctx's outs (durable in their rounds) and notes
  * the rounds as pending: they are acknowledged asynchronously, so the
  * next rounds claim and publish while these are in flight;
@@ -71,7 +93,7 @@ static int publish_outs(sch_engine *e, sch_ctx *c, char *errstr, size_t errlen)
         if (CM_GROW(e->pending, e->cappending, e->npending + 1) < 0)
             return -1;
         char rk[300];
-        sch_store_round_key(rk, sizeof rk, e->prefix, part, c->round);
+        sch_store_round_key(rk, sizeof rk, c->prefix, part, c->round);
         e->pending[e->npending].part = part;
         e->pending[e->npending].id = strdup(rk);
         if (!e->pending[e->npending].id)
@@ -82,15 +104,15 @@ static int publish_outs(sch_engine *e, sch_ctx *c, char *errstr, size_t errlen)
     return 0;
 }
 
-int sch_engine_apply(sch_engine *e, const sch_event *evs, const int *parts, size_t n, char *errstr,
-                     size_t errlen)
+/* Applies evs[0..n) in one commit over the keys under prefix. */
+static int apply_one(sch_engine *e, const sch_event *evs, const int *parts, size_t n,
+                     const char *prefix, int64_t clock, char *errstr, size_t errlen)
 {
     int rc = -1;
-    int64_t clock = e->now();
     for (int attempt = 0; attempt < SCH_CAS_TRIES; attempt++) {
         sch_map *m = sch_map_new();
         sch_ctx c;
-        if (!m || sch_ctx_init(&c, e->pol, e->prefix, clock, m) < 0) {
+        if (!m || sch_ctx_init(&c, e->pol, prefix, clock, m) < 0) {
             sch_map_free(m);
             snprintf(errstr, errlen, "out of memory");
             return -1;
@@ -154,6 +176,47 @@ int sch_engine_apply(sch_engine *e, const sch_event *evs, const int *parts, size
         add(e->m[CT_M_SCHEDULER_CONFLICTS], 1);
         cm_log_warn("event batch: %s; recomputing", errstr);
     }
+    return rc;
+}
+
+int sch_engine_apply(sch_engine *e, const sch_event *evs, const int *parts, size_t n, char *errstr,
+                     size_t errlen)
+{
+    int64_t clock = e->now();
+    char prefix[200];
+    if (e->layout_parts <= 0)
+        return apply_one(e, evs, parts, n, e->prefix, clock, errstr, errlen);
+    /* the cluster layout: one commit per partition, each on its own slot
+     * (a partition's events, in their order); a failed partition fails the
+     * batch, and its replay finds the committed partitions' events already
+     * applied (each event is applied once: apply.c) */
+    sch_event *sub = malloc((n ? n : 1) * sizeof *sub);
+    int *subp = malloc((n ? n : 1) * sizeof *subp);
+    unsigned char *done = calloc(n ? n : 1, 1);
+    int rc = -1;
+    if (!sub || !subp || !done) {
+        snprintf(errstr, errlen, "out of memory");
+        goto cleanup;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (done[i])
+            continue;
+        size_t k = 0;
+        for (size_t j = i; j < n; j++)
+            if (!done[j] && parts[j] == parts[i]) {
+                sub[k] = evs[j];
+                subp[k++] = parts[j];
+                done[j] = 1;
+            }
+        if (sch_engine_prefix(e, parts[i], prefix, sizeof prefix, errstr, errlen) < 0 ||
+            apply_one(e, sub, subp, k, prefix, clock, errstr, errlen) < 0)
+            goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    free(sub);
+    free(subp);
+    free(done);
     return rc;
 }
 
@@ -227,7 +290,9 @@ static int republish(sch_engine *e, int p, char *errstr, size_t errlen)
         return -1;
     sch_outbox ob;
     int rc = -1;
-    if (e->store.outbox(e->store.be, e->prefix, p, &ob, errstr, errlen) < 0)
+    char prefix[200];
+    if (sch_engine_prefix(e, p, prefix, sizeof prefix, errstr, errlen) < 0 ||
+        e->store.outbox(e->store.be, prefix, p, &ob, errstr, errlen) < 0)
         return -1;
     for (size_t i = 0; i < ob.nrecs; i++) {
         sch_out *o = &ob.recs[i];
@@ -238,7 +303,7 @@ static int republish(sch_engine *e, int p, char *errstr, size_t errlen)
     if (ob.nrecs > 0 && e->sink.flush(e->sink.opaque, errstr, errlen) < 0)
         goto cleanup;
     /* every record delivered (or the rounds were empty): forget them */
-    if (e->store.forget(e->store.be, e->prefix, p, ob.rounds, ob.nrounds, errstr, errlen) < 0)
+    if (e->store.forget(e->store.be, prefix, p, ob.rounds, ob.nrounds, errstr, errlen) < 0)
         goto cleanup;
     if (ob.nrecs > 0) {
         cm_log_info("partition %d: re-published %zu claimed record(s)", p, ob.nrecs);
@@ -254,9 +319,11 @@ cleanup:
 /* Forgets the acknowledged rounds. */
 static int forget_pending(sch_engine *e, char *errstr, size_t errlen)
 {
+    char prefix[200];
     for (size_t k = 0; k < e->npending; k++)
-        if (e->store.forget(e->store.be, e->prefix, e->pending[k].part, &e->pending[k].id, 1,
-                            errstr, errlen) < 0)
+        if (sch_engine_prefix(e, e->pending[k].part, prefix, sizeof prefix, errstr, errlen) < 0 ||
+            e->store.forget(e->store.be, prefix, e->pending[k].part, &e->pending[k].id, 1, errstr,
+                            errlen) < 0)
             return -1;
     return 0;
 }
@@ -299,32 +366,17 @@ int sch_engine_settle(sch_engine *e, int block, char *errstr, size_t errlen)
     return 0;
 }
 
-int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
+/* One firing round over parts[0..np), in one commit over the keys under
+ * prefix: the number of records published, or -1. */
+static int fire_parts(sch_engine *e, const int *parts, int np, const char *prefix, int64_t now,
+                      int *more, char *errstr, size_t errlen)
 {
-    int parts[SCH_MAX_PARTS], counts[SCH_MAX_PARTS], np = 0, rc = -1, published = 0;
+    int counts[SCH_MAX_PARTS], rc = -1, published = 0;
     sch_map *m = NULL;
     sch_ctx c;
     int ctx_ok = 0;
-    *more = 0;
-    if (sch_engine_settle(e, e->pending_records > 50000, errstr, errlen) < 0)
-        cm_log_warn("settling published records: %s (re-publishing them)", errstr);
-    for (int p = 0; p < SCH_MAX_PARTS; p++) {
-        if (!e->owned[p])
-            continue;
-        if (e->recover[p]) {
-            if (republish(e, p, errstr, errlen) < 0)
-                return -1;
-            e->recover[p] = 0;
-        }
-        parts[np++] = p;
-    }
-    if (np == 0) {
-        e->next_due = INT64_MAX;
-        return 0;
-    }
-    int64_t now = e->now();
     m = sch_map_new();
-    if (!m || sch_ctx_init(&c, e->pol, e->prefix, now, m) < 0) {
+    if (!m || sch_ctx_init(&c, e->pol, prefix, now, m) < 0) {
         snprintf(errstr, errlen, "out of memory");
         goto cleanup;
     }
@@ -332,9 +384,8 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
     c.decide = e->decide;
     c.pols = e->pols;
     c.retention = e->retention;
-    e->next_due = INT64_MAX;
-    if (e->store.peek(e->store.be, e->prefix, parts, np, now, e->fire_batch, m, counts,
-                      &e->next_due, errstr, errlen) < 0)
+    if (e->store.peek(e->store.be, prefix, parts, np, now, e->fire_batch, m, counts, &e->next_due,
+                      errstr, errlen) < 0)
         goto cleanup;
     for (int i = 0; i < np; i++)
         if (counts[i] >= e->fire_batch)
@@ -358,7 +409,7 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
         if (inv->type != SCH_T_INV || !inv->fire_due)
             continue; /* a purge member only (retention.h): below */
         char ck[512];
-        sch_key(ck, sizeof ck, e->prefix, 'c', inv->tenant, inv->u.inv.customer);
+        sch_key(ck, sizeof ck, prefix, 'c', inv->tenant, inv->u.inv.customer);
         sch_rec *cust = inv->exists ? sch_map_get(m, ck) : NULL;
         int64_t due = inv->u.inv.next_ms;
         int r = sch_fire_invoice(&c, inv, cust);
@@ -431,4 +482,40 @@ cleanup:
         sch_ctx_reset(&c);
     sch_map_free(m);
     return rc;
+}
+
+int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
+{
+    int parts[SCH_MAX_PARTS], np = 0;
+    char prefix[200];
+    *more = 0;
+    if (sch_engine_settle(e, e->pending_records > 50000, errstr, errlen) < 0)
+        cm_log_warn("settling published records: %s (re-publishing them)", errstr);
+    for (int p = 0; p < SCH_MAX_PARTS; p++) {
+        if (!e->owned[p])
+            continue;
+        if (e->recover[p]) {
+            if (republish(e, p, errstr, errlen) < 0)
+                return -1;
+            e->recover[p] = 0;
+        }
+        parts[np++] = p;
+    }
+    e->next_due = INT64_MAX;
+    if (np == 0)
+        return 0;
+    int64_t now = e->now();
+    if (e->layout_parts <= 0)
+        return fire_parts(e, parts, np, e->prefix, now, more, errstr, errlen);
+    /* the cluster layout: a round per partition, each on its own slot */
+    int published = 0;
+    for (int i = 0; i < np; i++) {
+        int r = sch_engine_prefix(e, parts[i], prefix, sizeof prefix, errstr, errlen) < 0
+                    ? -1
+                    : fire_parts(e, &parts[i], 1, prefix, now, more, errstr, errlen);
+        if (r < 0)
+            return -1;
+        published += r;
+    }
+    return published;
 }

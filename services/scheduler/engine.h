@@ -56,6 +56,13 @@ typedef struct sch_engine {
     const sch_policy *pol;
     const struct sch_policy_set *pols; /* per-tenant policies (NULL: pol for all) */
     char prefix[128];
+    /* The Redis Cluster layout (docs/scheduler.md): > 0, the number of
+     * partitions of events the keys are tagged for -- every key of
+     * partition p is <prefix>{<tag of p>}..., one slot per partition, and
+     * each batch and firing round commits per partition; 0, one Redis:
+     * <prefix>... for all, one commit per batch. */
+    int layout_parts;
+    char tags[SCH_MAX_PARTS][16]; /* the tag of each partition, made once */
     sch_sink sink;
     int fire_batch;                       /* timers per partition per round */
     unsigned char owned[SCH_MAX_PARTS];   /* partitions of events owned now */
@@ -77,6 +84,12 @@ typedef struct sch_engine {
     int64_t retention;
     long long purged_total, expired_total, late_total; /* late: about a purged record */
 } sch_engine;
+
+/* The key prefix of partition part's records, timers and outbox: the
+ * engine's prefix, with the partition's hash tag under the cluster layout.
+ * 0, or -1 with errstr when part is outside the layout (events grew past
+ * the partitions the layout was made for). */
+int sch_engine_prefix(sch_engine *e, int part, char *out, size_t len, char *errstr, size_t errlen);
 
 /* Rebalance hook for cm_kafka_consumer_new (opaque = the engine). */
 void sch_engine_rebalance(void *opaque, int assigned, const rd_kafka_topic_partition_list_t *parts);

@@ -133,21 +133,51 @@ int sch_explain_main(int argc, char **argv)
     }
     sch_store store;
     sch_store_redis(&store, r);
-    m = sch_map_new();
-    if (!m)
-        goto cleanup;
-    sch_key(key, sizeof key, prefix, 'i', tenant, id);
-    sch_rec *inv = sch_map_add(m, key, SCH_T_INV, tenant, id);
-    if (!inv || store.load(store.be, m, err, sizeof err) < 0) {
-        fprintf(stderr, "explain: %s\n", inv ? err : "out of memory");
-        goto cleanup;
+    /* on a cluster the invoice is under its partition's tag: the layout
+     * the scheduler recorded says how many there are; each is looked at */
+    int nparts = 0;
+    if (cm_redis_is_cluster(r)) {
+        if (sch_store_redis_layout(r, prefix, 0, &nparts, err, sizeof err) < 0) {
+            fprintf(stderr, "explain: %s\n", err);
+            goto cleanup;
+        }
+        if (nparts == 0) {
+            fprintf(stderr,
+                    "explain: no scheduler has run on this Redis Cluster under key "
+                    "prefix %s (no %slayout)\n",
+                    prefix, prefix);
+            goto cleanup;
+        }
+    }
+    char pfx[200];
+    sch_rec *inv = NULL;
+    for (int p = 0; p < (nparts ? nparts : 1); p++) {
+        char tag[16];
+        if (nparts && sch_store_part_tag(p, nparts, tag, sizeof tag) == 0)
+            snprintf(pfx, sizeof pfx, "%s{%s}", prefix, tag);
+        else
+            snprintf(pfx, sizeof pfx, "%s", prefix);
+        sch_map_free(m);
+        if (!(m = sch_map_new()))
+            goto cleanup;
+        sch_key(key, sizeof key, pfx, 'i', tenant, id);
+        inv = sch_map_add(m, key, SCH_T_INV, tenant, id);
+        if (!inv || store.load(store.be, m, err, sizeof err) < 0) {
+            fprintf(stderr, "explain: %s\n", inv ? err : "out of memory");
+            goto cleanup;
+        }
+        if (inv->exists)
+            break;
     }
     if (!inv->exists) {
-        fprintf(stderr, "explain: no invoice %s/%s under key prefix %s\n", tenant, id, prefix);
+        fprintf(stderr, "explain: no invoice %s/%s under key prefix %s%s\n", tenant, id, prefix,
+                nparts ? " (in any partition's tag)" : "");
         goto cleanup;
     }
+    if (nparts)
+        printf("keys %s... (Redis Cluster layout, %d partitions)\n", pfx, nparts);
     const sch_inv *v = &inv->u.inv;
-    sch_key(key, sizeof key, prefix, 'c', tenant, v->customer);
+    sch_key(key, sizeof key, pfx, 'c', tenant, v->customer);
     sch_rec *cust = sch_map_add(m, key, SCH_T_CUST, tenant, v->customer);
     if (!cust || store.load(store.be, m, err, sizeof err) < 0) {
         fprintf(stderr, "explain: %s\n", cust ? err : "out of memory");

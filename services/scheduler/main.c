@@ -174,10 +174,58 @@ static int init(cm_service *s, void *a, char *errstr, size_t errlen)
     return sch_loop_init(a, &app.eng, app.batch, app.tick);
 }
 
+/* On a redis+cluster:// URL: the key layout tagged per partition of
+ * events (engine.h layout_parts), for the partition count that events has
+ * now, recorded in <prefix>layout by the first scheduler; a later start
+ * with another count is refused (the timers and records would be under
+ * other tags). */
+static int cluster_layout(cm_service *s, char *errstr, size_t errlen)
+{
+    if (strpbrk(app.eng.prefix, "{}")) {
+        snprintf(errstr, errlen,
+                 "ARREARS_SCHEDULER_KEY_PREFIX: '%s' holds { or }, which a Redis Cluster would "
+                 "read as a hash tag (the scheduler adds its own per partition)",
+                 app.eng.prefix);
+        return -1;
+    }
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(s->producer, app.events, NULL);
+    int n = -1, have = 0;
+    if (rkt && rd_kafka_metadata(s->producer, 0, rkt, &md, 10000) == RD_KAFKA_RESP_ERR_NO_ERROR &&
+        md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        n = md->topics[0].partition_cnt;
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    if (rkt)
+        rd_kafka_topic_destroy(rkt);
+    if (n < 1 || n > SCH_MAX_PARTS) {
+        snprintf(errstr, errlen,
+                 "Redis Cluster layout: cannot learn the partition count of %s (%d; 1 to %d "
+                 "supported)",
+                 app.events, n, SCH_MAX_PARTS);
+        return -1;
+    }
+    if (sch_store_redis_layout(s->redis, app.eng.prefix, n, &have, errstr, errlen) < 0)
+        return -1;
+    if (have != n) {
+        snprintf(errstr, errlen,
+                 "Redis Cluster layout: %slayout says the keys are tagged for %d partitions of "
+                 "%s, which has %d now; changing the partition count is a migration "
+                 "(docs/scheduler.md)",
+                 app.eng.prefix, have, app.events, n);
+        return -1;
+    }
+    app.eng.layout_parts = n;
+    cm_log_info("Redis Cluster: keys tagged per partition of %s (%d partitions)", app.events, n);
+    return 0;
+}
+
 static int start(cm_service *s, void *a, char *errstr, size_t errlen)
 {
-    (void)a, (void)errstr, (void)errlen;
+    (void)a;
     sch_store_redis(&app.eng.store, s->redis);
+    if (cm_redis_is_cluster(s->redis) && cluster_layout(s, errstr, errlen) < 0)
+        return -1;
     const char *out[] = {app.commands, app.events, app.escalations};
     sch_kafka_warm_up(s->producer, out, 3);
     app.ks = (sch_kafka_sink){s->producer, &s->dr,          app.commands,

@@ -71,13 +71,32 @@ typedef struct sch_store {
 /* The Redis backend over r (borrowed; must outlive the store). */
 void sch_store_redis(sch_store *s, cm_redis *r);
 
+/* The Redis Cluster layout's record, <prefix>layout: the partition count
+ * of events the keys are tagged for. want > 0 records it unless one is
+ * recorded already (SET NX); then *have is the recorded count (0: none).
+ * 0, or -1 with errstr (a value that is not a count included). */
+int sch_store_redis_layout(cm_redis *r, const char *prefix, int want, int *have, char *errstr,
+                           size_t errlen);
+
 /* The memory backend: a new empty store in *s (0), -1 out of memory. */
 int sch_store_mem_new(sch_store *s);
 void sch_store_mem_free(sch_store *s);
+/* Makes the memory backend check what Redis Cluster would: every key one
+ * commit or one partition's peek touches is in one slot; a commit or peek
+ * that touches two fails (-1), naming a key of each (the unit tests of the
+ * cluster key layout). */
+void sch_store_mem_cluster(sch_store *s);
 /* Memory backend statistics: keys held, bytes of keys and values. */
 void sch_store_mem_stats(const sch_store *s, size_t *keys, size_t *bytes);
 
 /* ---- shared by the backends (store_ops.c) ---- */
+
+/* The Redis Cluster hash tag of partition part of nparts (store the
+ * engine's prefix plus "{tag}"): the shortest "p<part>.<k>" (k = 0, 1, ...)
+ * whose slot falls in the part-th of nparts equal slot ranges, so that the
+ * partitions spread evenly over masters holding equal ranges. out needs 16
+ * bytes. 0, or -1 when part is not in 0..nparts-1 or nparts > 16384. */
+int sch_store_part_tag(int part, int nparts, char *out, size_t len);
 
 void sch_store_due_key(char *out, size_t len, const char *prefix, int part);
 /* P ob:<part>, the set of the partition's claimed outbox rounds. */

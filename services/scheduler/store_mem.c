@@ -27,6 +27,7 @@
  * A deleted key keeps its map slot (cm_map has no delete) with an empty
  * value; only pending lists are ever deleted, and few. */
 #include "store.h"
+#include "redis_slot.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,7 +89,45 @@ typedef struct mstore {
     size_t nelems, capelems;
     char *num; /* decimal scores of a peek */
     size_t nnum, capnum;
+    /* sch_store_mem_cluster: the slot every key of the current commit or
+     * peek must share (-1 none yet, -2 not checking), the first key seen
+     * and the first one of another slot */
+    int cluster, slot;
+    char slot_key[2][160];
 } mstore;
+
+/* Notes key's Redis Cluster slot while a commit or a peek runs. */
+static void touch(mstore *st, const char *key, size_t klen)
+{
+    if (!st->cluster || st->slot == -2)
+        return;
+    int sl = cm_redis_key_slot(key, klen);
+    if (st->slot == -1) {
+        st->slot = sl;
+        snprintf(st->slot_key[0], sizeof st->slot_key[0], "%.*s", (int)klen, key);
+    } else if (sl != st->slot && !st->slot_key[1][0]) {
+        snprintf(st->slot_key[1], sizeof st->slot_key[1], "%.*s", (int)klen, key);
+    }
+}
+
+/* Starts (on = 1) or ends (0) a unit that must touch one slot; ending
+ * returns -1 with errstr when it touched two. */
+static int unit(mstore *st, int on, const char *what, char *errstr, size_t errlen)
+{
+    if (!st->cluster)
+        return 0;
+    if (on) {
+        st->slot = -1;
+        st->slot_key[0][0] = st->slot_key[1][0] = 0;
+        return 0;
+    }
+    st->slot = -2;
+    if (!st->slot_key[1][0])
+        return 0;
+    snprintf(errstr, errlen, "memory %s: keys of two Redis Cluster slots in one script: %s, %s",
+             what, st->slot_key[0], st->slot_key[1]);
+    return -1;
+}
 
 /* ---- values ---- */
 
@@ -144,6 +183,7 @@ static void val_clear(mstore *st, mval *v)
 static mval *get(mstore *st, const char *key, size_t klen)
 {
     uint32_t i;
+    touch(st, key, klen);
     if (!cm_map_get(&st->keys, key, klen, &i))
         return NULL;
     return st->vals[i].type == MV_NONE ? NULL : &st->vals[i];
@@ -154,6 +194,7 @@ static mval *get(mstore *st, const char *key, size_t klen)
 static mval *put(mstore *st, const char *key, size_t klen, int t)
 {
     uint32_t i;
+    touch(st, key, klen);
     if (!cm_map_get(&st->keys, key, klen, &i)) {
         if (CM_GROW(st->vals, st->capvals, st->nvals + 1) < 0)
             return NULL;
@@ -178,6 +219,7 @@ static mval *put(mstore *st, const char *key, size_t klen, int t)
 static void del(mstore *st, const char *key, size_t klen)
 {
     uint32_t i;
+    touch(st, key, klen);
     if (cm_map_get(&st->keys, key, klen, &i))
         val_clear(st, &st->vals[i]);
 }
@@ -670,6 +712,7 @@ static int mem_commit(void *be, sch_ctx *c, char *errstr, size_t errlen)
     int rc = -1;
     sch_rounds r = {0};
     size_t at = 0;
+    unit(st, 1, NULL, NULL, 0);
     if (c->nouts) {
         snprintf(c->round, sizeof c->round, "m%llu", ++st->round_seq);
         if (sch_rounds_of(c, &r) < 0 || stage(st, c, &r) < 0)
@@ -686,6 +729,8 @@ static int mem_commit(void *be, sch_ctx *c, char *errstr, size_t errlen)
 oom:
     snprintf(errstr, errlen, "memory commit: out of memory");
 cleanup:
+    if (unit(st, 0, "commit", errstr, errlen) < 0)
+        rc = -1;
     unstage(st); /* what the commit did not make durable would expire */
     sch_rounds_free(&r);
     sch_ops_trim(&st->ops);
@@ -861,7 +906,11 @@ static int mem_peek(void *be, const char *prefix, const int *parts, int nparts, 
             continue;
         }
         scratch_reset(st);
-        if (peek_one(st, prefix, parts[i], now, limit, &r) < 0) {
+        unit(st, 1, NULL, NULL, 0);
+        int pr = peek_one(st, prefix, parts[i], now, limit, &r);
+        if (unit(st, 0, "peek", errstr, errlen) < 0)
+            return -1;
+        if (pr < 0) {
             snprintf(errstr, errlen, "memory peek: out of memory");
             return -1;
         }
@@ -933,6 +982,7 @@ int sch_store_mem_new(sch_store *s)
     mstore *st = calloc(1, sizeof *st);
     if (!st)
         return -1;
+    st->slot = -2;
     *s = (sch_store){mem_load, mem_commit, mem_peek, mem_outbox, mem_forget, st};
     return 0;
 }
@@ -955,6 +1005,11 @@ void sch_store_mem_free(sch_store *s)
     free(st->num);
     free(st);
     s->be = NULL;
+}
+
+void sch_store_mem_cluster(sch_store *s)
+{
+    ((mstore *)s->be)->cluster = 1;
 }
 
 void sch_store_mem_stats(const sch_store *s, size_t *keys, size_t *bytes)

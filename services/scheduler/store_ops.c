@@ -15,6 +15,23 @@
 #include <string.h>
 
 #include "policy.h"
+#include "redis_slot.h"
+
+int sch_store_part_tag(int part, int nparts, char *out, size_t len)
+{
+    if (nparts < 1 || nparts > CM_REDIS_SLOTS || part < 0 || part >= nparts || len < 16)
+        return -1;
+    /* [lo, hi): the part-th of nparts ranges, as redis-cli --cluster
+     * create splits 16384 slots between masters */
+    long lo = (long)part * CM_REDIS_SLOTS / nparts, hi = (long)(part + 1) * CM_REDIS_SLOTS / nparts;
+    for (long k = 0; k < 100000000L; k++) {
+        int n = snprintf(out, len, "p%d.%ld", part, k);
+        long slot = cm_redis_crc16(out, (size_t)n) & (CM_REDIS_SLOTS - 1);
+        if (slot >= lo && slot < hi)
+            return 0;
+    }
+    return -1; /* not reached: CRC16 hits every range within 16384 * few tries */
+}
 
 void sch_store_due_key(char *out, size_t len, const char *prefix, int part)
 {

@@ -1,9 +1,11 @@
 /* store_redis.c -- the scheduler's Redis backend (store.h): pipelined
  * loads, the compare-and-set commit script and the timer peek script.
  *
- * Scripts touch keys derived from their arguments (not only KEYS): fine on
- * a single Redis or a replicated primary, not on Redis Cluster (see
- * docs/scheduler.md). */
+ * Scripts touch keys derived from their arguments (not only KEYS). On
+ * Redis Cluster that is allowed for keys of the slot of the declared
+ * KEYS[1]: the engine's cluster layout (engine.h layout_parts) gives every
+ * key of a commit or a peek its partition's hash tag, and the scripts
+ * declare a key of that tag (docs/scheduler.md "Redis Cluster"). */
 #include "store.h"
 
 #include <stdio.h>
@@ -273,6 +275,7 @@ static int rd_commit(void *be, sch_ctx *c, char *errstr, size_t errlen)
     int rc = -1;
     redisReply *rep = NULL;
     const char **argv = NULL;
+    size_t *lens = NULL;
     cm_redis_pipe *pipe = NULL;
     sch_rounds rs = {0};
     if (c->nouts) {
@@ -287,20 +290,28 @@ static int rd_commit(void *be, sch_ctx *c, char *errstr, size_t errlen)
         rc = 0;
         goto cleanup;
     }
-    argv = malloc(a->n * sizeof *argv);
-    if (!argv)
+    /* KEYS[1] is the ctx's prefix, never read: it routes the script on a
+     * cluster (the prefix carries the partition's hash tag, so every key
+     * the script touches is in its slot); harmless on one Redis */
+    argv = malloc((a->n + 1) * sizeof *argv);
+    lens = malloc((a->n + 1) * sizeof *lens);
+    if (!argv || !lens)
         goto oom;
-    for (size_t i = 0; i < a->n; i++)
-        argv[i] = a->buf + a->off[i];
+    argv[0] = c->prefix;
+    lens[0] = strlen(c->prefix);
+    for (size_t i = 0; i < a->n; i++) {
+        argv[i + 1] = a->buf + a->off[i];
+        lens[i + 1] = a->len[i];
+    }
     if (!pipe) {
-        rep = cm_redis_eval(r, &commit_script, 0, (int)a->n, argv, a->len, errstr, errlen);
+        rep = cm_redis_eval(r, &commit_script, 1, (int)a->n + 1, argv, lens, errstr, errlen);
         if (!rep)
             goto cleanup;
     } else {
         /* the rounds' HSET + PEXPIRE, then the script, in one round trip */
         if (!commit_script.sha[0] && cm_redis_script_load(r, &commit_script, errstr, errlen) < 0)
             goto cleanup;
-        if (cm_redis_pipe_eval(pipe, &commit_script, 0, (int)a->n, argv, a->len) < 0)
+        if (cm_redis_pipe_eval(pipe, &commit_script, 1, (int)a->n + 1, argv, lens) < 0)
             goto oom;
         if (cm_redis_pipe_exec(r, pipe, errstr, errlen) < 0)
             goto cleanup;
@@ -341,6 +352,7 @@ cleanup:
     cm_redis_pipe_free(pipe);
     sch_rounds_free(&rs);
     free(argv);
+    free(lens);
     sch_ops_trim(a);
     return rc;
 }
@@ -473,6 +485,41 @@ static int rd_forget(void *be, const char *prefix, int part, char *const *rounds
     rc = cm_redis_pipe_exec(r, pipe, errstr, errlen);
 cleanup:
     cm_redis_pipe_free(pipe);
+    return rc;
+}
+
+int sch_store_redis_layout(cm_redis *r, const char *prefix, int want, int *have, char *errstr,
+                           size_t errlen)
+{
+    char key[200], v[16];
+    snprintf(key, sizeof key, "%slayout", prefix);
+    snprintf(v, sizeof v, "%d", want);
+    *have = 0;
+    redisReply *rep = NULL;
+    if (want > 0) {
+        const char *av[4] = {"SET", key, v, "NX"};
+        if (!(rep = cm_redis_cmd_argv(r, 4, av, NULL, errstr, errlen)))
+            return -1;
+        freeReplyObject(rep);
+    }
+    const char *gv[2] = {"GET", key};
+    if (!(rep = cm_redis_cmd_argv(r, 2, gv, NULL, errstr, errlen)))
+        return -1;
+    int rc = 0;
+    if (rep->type == REDIS_REPLY_STRING) {
+        char *end;
+        long n = strtol(rep->str, &end, 10);
+        if (*end || n < 1 || n > 16384) {
+            snprintf(errstr, errlen, "%s holds '%.20s', not a partition count", key, rep->str);
+            rc = -1;
+        } else {
+            *have = (int)n;
+        }
+    } else if (rep->type != REDIS_REPLY_NIL) {
+        snprintf(errstr, errlen, "GET %s: unexpected reply", key);
+        rc = -1;
+    }
+    freeReplyObject(rep);
     return rc;
 }
 

@@ -232,6 +232,41 @@ def http_get(addr, path, timeout=2):
         return 0, str(e)
 
 
+def cluster_ports():
+    """(first of 6 free consecutive ports, first of 6 more) for a local
+    Redis Cluster's nodes and their cluster bus, below the ephemeral range
+    (an outgoing connection cannot take one); fails the test if none."""
+    import random
+    try:
+        lo = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    except (OSError, ValueError):
+        lo = 32768
+
+    def free(b):
+        socks = []
+        try:
+            for p in range(b, b + 6):
+                s = socket.socket()
+                socks.append(s)
+                s.bind(("127.0.0.1", p))
+            return True
+        except OSError:
+            return False
+        finally:
+            for s in socks:
+                s.close()
+    picked = []
+    for lo_, hi in ((20000, lo - 6), (10000, 20000 - 6)):
+        for _ in range(200):
+            b = random.randrange(lo_, hi)
+            if free(b) and not (picked and abs(b - picked[0]) < 6):
+                picked.append(b)
+                break
+    if len(picked) < 2:
+        fail("no free ports for a Redis Cluster")
+    return picked[0], picked[1]
+
+
 def cluster_node(url):
     """(host, port) of the first seed of a redis+cluster:// url that answers
     PING (a failover test may have killed a node); fails the test if none."""

@@ -1,7 +1,8 @@
 /* scheduler_engine_test.h -- what the unit tests that drive the
  * scheduler's engine (sch_engine_apply, sch_engine_fire) over a store
  * share: a simulated clock, a sink that acknowledges at once, and firing
- * every timer due up to an instant. Header-only (static): include it once
+ * every timer due up to an instant (in the first partition the engine
+ * owns). Header-only (static): include it once
  * per test, after <cmocka.h> and engine.h. Nothing here owns memory. */
 #ifndef SCHEDULER_ENGINE_TEST_H
 #define SCHEDULER_ENGINE_TEST_H
@@ -31,12 +32,18 @@ static int eng_inflight(void *opaque, int *failed)
 static void eng_fire_until(sch_engine *e, int64_t until)
 {
     char err[512];
+    int part = 0; /* the first owned partition (its key prefix: engine.h) */
+    while (part < SCH_MAX_PARTS - 1 && !e->owned[part])
+        part++;
+    char prefix[200];
+    if (sch_engine_prefix(e, part, prefix, sizeof prefix, err, sizeof err) < 0)
+        fail_msg("prefix: %s", err);
     for (;;) {
-        int part = 0, cnt = 0;
+        int cnt = 0;
         int64_t nd = INT64_MAX;
         sch_map *m = sch_map_new();
         assert_non_null(m);
-        if (e->store.peek(e->store.be, e->prefix, &part, 1, INT64_MIN, 0, m, &cnt, &nd, err,
+        if (e->store.peek(e->store.be, prefix, &part, 1, INT64_MIN, 0, m, &cnt, &nd, err,
                           sizeof err) < 0)
             fail_msg("peek: %s", err);
         sch_map_free(m);

@@ -237,9 +237,12 @@ static int cap_publish(void *opaque, char topic, const char *key, const char *id
 }
 
 /* Runs case name over store; returns the published records (new ref). */
+/* layout > 0: the Redis Cluster key layout over that many partitions,
+ * the events in partition 2 (a tag other than the first). */
 static json_t *run_engine(const char *name, const sch_policy *pol, sch_store store,
-                          const char *prefix, int *rejected)
+                          const char *prefix, int layout, int *rejected)
 {
+    int epart = layout > 0 ? 2 : 0;
     char p[1024], err[512], t[40];
     json_t *out = json_array();
     sch_engine e;
@@ -249,7 +252,8 @@ static json_t *run_engine(const char *name, const sch_policy *pol, sch_store sto
     e.fire_batch = 1000;
     e.now = eng_now;
     e.next_due = INT64_MAX;
-    e.owned[0] = 1;
+    e.owned[epart] = 1;
+    e.layout_parts = layout;
     e.sink = (sch_sink){cap_publish, eng_flush, eng_inflight, out};
     snprintf(e.prefix, sizeof e.prefix, "%s", prefix);
     cm_time_parse_rfc3339("2026-03-01T00:00:00Z", &eng_clock);
@@ -272,7 +276,7 @@ static json_t *run_engine(const char *name, const sch_policy *pol, sch_store sto
             if (json_is_string(json_object_get(ev, "time")))
                 json_object_set_new(ev, "time", json_string(t));
             sch_event se;
-            int part = 0, ck = sch_event_decode(ev, &se, err, sizeof err);
+            int part = epart, ck = sch_event_decode(ev, &se, err, sizeof err);
             long long before = e.not_applied_total;
             if (ck < 0)
                 (*rejected)++;
@@ -313,12 +317,23 @@ static void run_backends(const char *name, const sch_policy *pol, json_t *want, 
     sch_store mem;
     int rej = 0;
     assert_int_equal(sch_store_mem_new(&mem), 0);
-    json_t *got = run_engine(name, pol, mem, "t:", &rej);
+    json_t *got = run_engine(name, pol, mem, "t:", 0, &rej);
     sch_store_mem_free(&mem);
     if (rej != want_rejected)
         fail_msg("case %s, memory backend: %d event(s) rejected, want %d", name, rej,
                  want_rejected);
     same_records(name, "memory backend", want, got);
+    json_decref(got);
+    /* the cluster key layout: the same records, every commit and peek on
+     * one slot (the memory backend checks as Redis Cluster would) */
+    assert_int_equal(sch_store_mem_new(&mem), 0);
+    sch_store_mem_cluster(&mem);
+    got = run_engine(name, pol, mem, "t:", 4, &rej);
+    sch_store_mem_free(&mem);
+    if (rej != want_rejected)
+        fail_msg("case %s, memory backend, cluster layout: %d event(s) rejected, want %d", name,
+                 rej, want_rejected);
+    same_records(name, "memory backend, cluster layout", want, got);
     json_decref(got);
     const char *url = getenv("ARREARS_TEST_REDIS_URL");
     if (!url || !*url)
@@ -334,7 +349,8 @@ static void run_backends(const char *name, const sch_policy *pol, json_t *want, 
         snprintf(prefix, sizeof prefix, "%s%s:", fixed, name);
     else
         snprintf(prefix, sizeof prefix, "ut:%ld:%s:", (long)getpid(), name);
-    got = run_engine(name, pol, rs, prefix, &rej);
+    /* on a redis+cluster:// URL, the cluster layout (over 4 partitions) */
+    got = run_engine(name, pol, rs, prefix, cm_redis_is_cluster(r) ? 4 : 0, &rej);
     if (rej != want_rejected)
         fail_msg("case %s, Redis backend: %d event(s) rejected, want %d", name, rej, want_rejected);
     same_records(name, "Redis backend", want, got);

@@ -17,6 +17,8 @@
 #include "../../services/scheduler/jarena.h"
 #include "../../services/scheduler/policy.h"
 #include "../../services/scheduler/state.h"
+#include "../../services/scheduler/store.h"
+#include "redis_slot.h"
 #include "clock.h"
 #include "map.h"
 #include "event.h"
@@ -270,12 +272,42 @@ static void test_record_headers(void **state)
     assert_string_equal(h.value[0], cid);
 }
 
+/* The Redis Cluster tags per partition (docs/scheduler.md): each in its
+ * range, so that N partitions over masters of equal ranges spread evenly. */
+static void test_part_tags(void **state)
+{
+    (void)state;
+    char tag[16], key[64];
+    /* one partition: any slot will do, so the first candidate */
+    assert_int_equal(sch_store_part_tag(0, 1, tag, sizeof tag), 0);
+    assert_string_equal(tag, "p0.0");
+    const int ns[] = {2, 3, 6, 12, 64, 1024};
+    for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
+        int n = ns[k], per[3] = {0};
+        for (int p = 0; p < n; p++) {
+            assert_int_equal(sch_store_part_tag(p, n, tag, sizeof tag), 0);
+            snprintf(key, sizeof key, "sch:{%s}i:t/1", tag);
+            int slot = cm_redis_key_slot(key, strlen(key));
+            assert_true(slot >= p * 16384 / n && slot < (p + 1) * 16384 / n);
+            /* the ranges redis-cli --cluster create gives three masters */
+            per[slot <= 5460 ? 0 : slot <= 10922 ? 1 : 2]++;
+        }
+        if (n % 3 == 0)
+            for (int m = 0; m < 3; m++)
+                assert_int_equal(per[m], n / 3);
+    }
+    assert_int_equal(sch_store_part_tag(3, 3, tag, sizeof tag), -1);
+    assert_int_equal(sch_store_part_tag(-1, 3, tag, sizeof tag), -1);
+    assert_int_equal(sch_store_part_tag(0, 16385, tag, sizeof tag), -1);
+    assert_int_equal(sch_store_part_tag(0, 3, tag, 8), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_regions),      cmocka_unit_test(test_key_copy),
         cmocka_unit_test(test_command_text), cmocka_unit_test(test_record_headers),
-        cmocka_unit_test(test_longest_ids),
+        cmocka_unit_test(test_longest_ids),  cmocka_unit_test(test_part_tags),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
