@@ -125,7 +125,7 @@ IT_LINK_common :=
 it_link    = $(IT_LINK_$(call unit_group,$(1)))
 
 .PHONY: all deps test test-run test-unit test-san test-san-run test-integration test-k8s fuzz demo \
-        soak bench images valgrind chaos \
+        soak bench images valgrind chaos test-cluster \
         clean distclean format format-check stack-up stack-down check-config
 
 all: $(SVC_BINS) $(TOOL_BINS)
@@ -224,6 +224,14 @@ valgrind: all $(UNIT_BINS)
 # come from the environment; CHAOS_ARGS=--short for the 2-minute version.
 chaos: all
 	@ARREARS_BIN=$(abspath $(BIN)) tests/chaos/run $(CHAOS_ARGS)
+
+# Redis Cluster (issue 19): the cluster tests of `make test`
+# (t_redis_cluster.sh: transport, failover, the notifier, ingest and the
+# scheduler's cases on a local 3+3 cluster), then the 10-minute chaos run on
+# a cluster, a master killed -9 mid-run; `make test` has the short one.
+test-cluster: all $(UNIT_BINS) $(IT_BINS)
+	@BUILD=$(BUILD) ARREARS_BIN=$(abspath $(BIN)) tests/integration/run 't_redis_cluster*'
+	@ARREARS_BIN=$(abspath $(BIN)) tests/chaos/run --redis-cluster $(CHAOS_ARGS)
 
 fuzz: all
 	@tests/fuzz/run $${ARREARS_FUZZ_SECONDS:-300}
