@@ -61,12 +61,10 @@ int sch_engine_prefix(sch_engine *e, int part, char *out, size_t len, char *errs
                  part, e->layout_parts);
         return -1;
     }
-    if (!e->tags[part][0] &&
-        sch_store_part_tag(part, e->layout_parts, e->tags[part], sizeof e->tags[part]) < 0) {
+    if (sch_store_part_prefix(out, len, e->prefix, part, e->layout_parts) < 0) {
         snprintf(errstr, errlen, "no hash tag for partition %d of %d", part, e->layout_parts);
         return -1;
     }
-    snprintf(out, len, "%s{%s}", e->prefix, e->tags[part]);
     return 0;
 }
 

@@ -62,7 +62,6 @@ typedef struct sch_engine {
      * each batch and firing round commits per partition; 0, one Redis:
      * <prefix>... for all, one commit per batch. */
     int layout_parts;
-    char tags[SCH_MAX_PARTS][16]; /* the tag of each partition, made once */
     sch_sink sink;
     int fire_batch;                       /* timers per partition per round */
     unsigned char owned[SCH_MAX_PARTS];   /* partitions of events owned now */

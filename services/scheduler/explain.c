@@ -152,10 +152,7 @@ int sch_explain_main(int argc, char **argv)
     char pfx[200];
     sch_rec *inv = NULL;
     for (int p = 0; p < (nparts ? nparts : 1); p++) {
-        char tag[16];
-        if (nparts && sch_store_part_tag(p, nparts, tag, sizeof tag) == 0)
-            snprintf(pfx, sizeof pfx, "%s{%s}", prefix, tag);
-        else
+        if (!nparts || sch_store_part_prefix(pfx, sizeof pfx, prefix, p, nparts) < 0)
             snprintf(pfx, sizeof pfx, "%s", prefix);
         sch_map_free(m);
         if (!(m = sch_map_new()))

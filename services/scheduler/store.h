@@ -97,6 +97,9 @@ void sch_store_mem_stats(const sch_store *s, size_t *keys, size_t *bytes);
  * partitions spread evenly over masters holding equal ranges. out needs 16
  * bytes. 0, or -1 when part is not in 0..nparts-1 or nparts > 16384. */
 int sch_store_part_tag(int part, int nparts, char *out, size_t len);
+/* "<prefix>{<tag of part>}": the key prefix of partition part's records
+ * under the cluster layout. 0, or -1 as sch_store_part_tag. */
+int sch_store_part_prefix(char *out, size_t len, const char *prefix, int part, int nparts);
 
 void sch_store_due_key(char *out, size_t len, const char *prefix, int part);
 /* P ob:<part>, the set of the partition's claimed outbox rounds. */

@@ -33,6 +33,15 @@ int sch_store_part_tag(int part, int nparts, char *out, size_t len)
     return -1; /* not reached: CRC16 hits every range within 16384 * few tries */
 }
 
+int sch_store_part_prefix(char *out, size_t len, const char *prefix, int part, int nparts)
+{
+    char tag[16];
+    if (sch_store_part_tag(part, nparts, tag, sizeof tag) < 0)
+        return -1;
+    snprintf(out, len, "%s{%s}", prefix, tag);
+    return 0;
+}
+
 void sch_store_due_key(char *out, size_t len, const char *prefix, int part)
 {
     snprintf(out, len, "%sdue:%d", prefix, part);
