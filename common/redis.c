@@ -251,6 +251,17 @@ cm_redis *cm_redis_connect(const char *url, int timeout_ms, char *errstr, size_t
     return r;
 }
 
+int cm_redis_prefix_check(int cluster, const char *setting, const char *prefix, const char *tag,
+                          char *errstr, size_t errlen)
+{
+    if (!cluster || !prefix || !strpbrk(prefix, "{}"))
+        return 0;
+    snprintf(errstr, errlen,
+             "%s: must not hold '{' or '}' on a Redis Cluster (the keys' hash tag is %s)", setting,
+             tag);
+    return -1;
+}
+
 int cm_redis_is_cluster(const cm_redis *r)
 {
     return r->cluster != NULL;

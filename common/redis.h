@@ -52,6 +52,11 @@ cm_redis *cm_redis_connect(const char *url, int timeout_ms, char *errstr, size_t
 /* 1 when r speaks to a Redis Cluster (a redis+cluster:// URL): a caller
  * whose scripts touch several keys then names them with one hash tag. */
 int cm_redis_is_cluster(const cm_redis *r);
+/* A key prefix setting on a cluster (cluster != 0) must hold no '{' or '}':
+ * the service adds its own hash tag (tag, for the message). 0, or -1 with
+ * errstr naming the setting. Pure: nothing allocated. */
+int cm_redis_prefix_check(int cluster, const char *setting, const char *prefix, const char *tag,
+                          char *errstr, size_t errlen);
 void cm_redis_free(cm_redis *r);
 /* Connects, retrying once a second (with a warning in the log) while *run
  * is set: a service may start before its Redis. NULL only when *run was

@@ -81,12 +81,9 @@ static int init(cm_service *s, void *a, char *errstr, size_t errlen)
 static int start(cm_service *s, void *a, char *errstr, size_t errlen)
 {
     (void)a;
-    if (app.phone_prefix && cm_redis_is_cluster(s->redis) && strpbrk(app.phone_prefix, "{}")) {
-        snprintf(errstr, errlen,
-                 "ARREARS_INGEST_PHONE_PREFIX: must not hold '{' or '}' on a Redis Cluster "
-                 "(the phone index's hash tag is {<tenant>})");
+    if (cm_redis_prefix_check(cm_redis_is_cluster(s->redis), "ARREARS_INGEST_PHONE_PREFIX",
+                              app.phone_prefix, "{<tenant>}", errstr, errlen) < 0)
         return -1;
-    }
     if (!(app.pipe = cm_redis_pipe_new())) {
         snprintf(errstr, errlen, "out of memory");
         return -1;

@@ -147,12 +147,9 @@ int ntf_setup_start(cm_service *s, void *app, char *errstr, size_t errlen)
 {
     ntf_app *a = app;
     const ntf_settings *o = &a->o;
-    if (cm_redis_is_cluster(s->redis) && strpbrk(o->key_prefix, "{}")) {
-        snprintf(errstr, errlen,
-                 "ARREARS_NOTIFIER_KEY_PREFIX: must not hold '{' or '}' on a Redis Cluster "
-                 "(the keys' hash tag is {<command id>})");
+    if (cm_redis_prefix_check(cm_redis_is_cluster(s->redis), "ARREARS_NOTIFIER_KEY_PREFIX",
+                              o->key_prefix, "{<command id>}", errstr, errlen) < 0)
         return -1;
-    }
     a->claims =
         ntf_claims_new(s->redis, o->key_prefix, a->owner, o->claim_ttl, o->outcome_ttl / 1000);
     /* the email gate's connection: the sender thread's own (worker.h) */

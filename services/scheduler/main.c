@@ -181,13 +181,9 @@ static int init(cm_service *s, void *a, char *errstr, size_t errlen)
  * other tags). */
 static int cluster_layout(cm_service *s, char *errstr, size_t errlen)
 {
-    if (strpbrk(app.eng.prefix, "{}")) {
-        snprintf(errstr, errlen,
-                 "ARREARS_SCHEDULER_KEY_PREFIX: '%s' holds { or }, which a Redis Cluster would "
-                 "read as a hash tag (the scheduler adds its own per partition)",
-                 app.eng.prefix);
+    if (cm_redis_prefix_check(1, "ARREARS_SCHEDULER_KEY_PREFIX", app.eng.prefix,
+                              "{<tag of the partition>}", errstr, errlen) < 0)
         return -1;
-    }
     const struct rd_kafka_metadata *md = NULL;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(s->producer, app.events, NULL);
     int n = -1, have = 0;

@@ -37,6 +37,19 @@ static int crc_slot(const char *s)
     return cm_redis_crc16(s, strlen(s)) % 16384;
 }
 
+/* A key prefix holding a hash tag is refused on a cluster only. */
+static void test_prefix_check(void **state)
+{
+    (void)state;
+    char err[256] = "";
+    assert_int_equal(cm_redis_prefix_check(0, "X_PREFIX", "a{b}:", "{t}", err, sizeof err), 0);
+    assert_int_equal(cm_redis_prefix_check(1, "X_PREFIX", "sch:", "{t}", err, sizeof err), 0);
+    assert_int_equal(cm_redis_prefix_check(1, "X_PREFIX", NULL, "{t}", err, sizeof err), 0);
+    assert_int_equal(cm_redis_prefix_check(1, "X_PREFIX", "a}:", "{t}", err, sizeof err), -1);
+    assert_string_equal(err, "X_PREFIX: must not hold '{' or '}' on a Redis Cluster (the keys' "
+                             "hash tag is {t})");
+}
+
 static void test_crc16(void **state)
 {
     (void)state;
@@ -180,9 +193,8 @@ static void test_routes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_crc16),
-        cmocka_unit_test(test_slots),
-        cmocka_unit_test(test_cluster_urls),
+        cmocka_unit_test(test_prefix_check), cmocka_unit_test(test_crc16),
+        cmocka_unit_test(test_slots),        cmocka_unit_test(test_cluster_urls),
         cmocka_unit_test(test_routes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
