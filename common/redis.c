@@ -628,8 +628,21 @@ int cm_redis_pipe_exec_idle(cm_redis *r, cm_redis_pipe *p, cm_redis_idle_fn idle
 int cm_redis_pipe_send(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen)
 {
     free_replies(p);
-    if (r->cluster) /* no in-between on a cluster: the whole exec (redis.h) */
+    if (r->cluster) {
+        if (!(p->replies = calloc(p->n ? p->n : 1, sizeof(*p->replies)))) {
+            snprintf(errstr, errlen, "out of memory");
+            return -1;
+        }
+        int rc =
+            cm_rcluster_pipe_send(r->cluster, p->cmds, p->lens, p->n, p->replies, errstr, errlen);
+        if (rc == 0)
+            return 0;
+        free_replies(p);
+        if (rc < 0)
+            return -1;
+        /* a broadcast among them: the whole exec now, recv only reports it */
         return pipe_once(r, p, NULL, NULL, errstr, errlen) == 0 ? 0 : -1;
+    }
     if (!r->c && reconnect(r, errstr, errlen) != 0)
         return -1;
     int done = 0;
@@ -650,8 +663,14 @@ io:
 
 int cm_redis_pipe_recv(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen)
 {
-    if (r->cluster || p->n == 0)
-        return p->nreplies == p->n ? 0 : -1; /* read by send, or nothing to read */
+    if (p->n == 0 || (r->cluster && p->nreplies == p->n))
+        return 0; /* nothing to read, or read by send (a broadcast) */
+    if (r->cluster) {
+        if (!p->replies || cm_rcluster_pipe_recv(r->cluster, errstr, errlen) != 0)
+            return -1;
+        p->nreplies = p->n;
+        return 0;
+    }
     if (!r->c) {
         snprintf(errstr, errlen, "redis I/O: the connection was lost after the send");
         return -1;

@@ -103,10 +103,14 @@ int cm_redis_pipe_exec_idle(cm_redis *r, cm_redis_pipe *p, cm_redis_idle_fn idle
  * command to the socket and returns at once; recv then reads the replies
  * (blocking up to the connection's timeout). No retry and no NOSCRIPT
  * reload (use plain commands): once sent, the commands may have run. A
- * failed send or recv closes the connection; the next call reconnects. On
- * a redis+cluster:// connection send does the whole exec (the replies are
- * read before it returns: there is no in-between) and recv only reports
- * its result. */
+ * failed send or recv closes the connection; the next call reconnects.
+ * Nothing else may run on r between the two. On a redis+cluster://
+ * connection send writes each node's part (redis_cluster.h) and recv also
+ * completes commands redirected by MOVED or ASK (they had not run) and,
+ * as every cluster pipeline, re-sends after a lost node: use idempotent
+ * commands. A pipeline send cannot write at once (a node lost, a slot's
+ * master unknown) or that holds a broadcast command (redis_cluster.c) is
+ * run whole by send there; recv then only reports it. */
 int cm_redis_pipe_send(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen);
 int cm_redis_pipe_recv(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen);
 

@@ -54,7 +54,14 @@
  * keys of a slot under migration). Broadcast commands in a pipeline split
  * it: the part before, the broadcast, the part after. As on a single node,
  * a command whose connection failed before its reply is re-sent: retried
- * work must be idempotent.
+ * work must be idempotent. cm_rcluster_pipe_send and _recv split the first
+ * round: send writes every node's part and returns; recv reads the replies
+ * and runs any further rounds (a redirected command had not run). A
+ * command send cannot write at once (its node lost, its slot's master
+ * unknown) makes send finish the whole pipeline before it returns: what
+ * the caller does next may count on the writes (the notifier's email
+ * gate). Only a redirection read by recv, a slot moved since the map was
+ * last right, completes after.
  *
  * Scripts. SCRIPT LOAD goes to every master; a NOSCRIPT reply (a new or
  * promoted master) stays in the replies, for redis.c to reload and re-run
@@ -91,7 +98,11 @@ struct cm_rcluster {
     int16_t slots[CM_REDIS_SLOTS]; /* index into nodes, -1: no master known */
     int stale;                     /* reload the map before the next try */
     int prefer;                    /* ask this node first (a MOVED's target); -1 */
+    struct cl_pipe *pend;          /* sent by cm_rcluster_pipe_send, not yet read */
+    int pend_done;                 /* ... or already finished by it */
 };
+
+static void pp_free(struct cl_pipe *pp);
 
 enum {
     R_SLOT = CM_RCLUSTER_SLOT,
@@ -284,6 +295,7 @@ void cm_rcluster_free(cm_rcluster *cl)
         return;
     for (int i = 0; i < cl->nnodes; i++)
         node_drop(cl, i);
+    pp_free(cl->pend);
     free(cl->nodes);
     free(cl);
 }
@@ -649,135 +661,215 @@ redisReply *cm_rcluster_run(cm_rcluster *cl, const char *cmd, size_t len, char *
 
 /* ---- pipelines --------------------------------------------------------- */
 
+/* One pipeline in flight: cmds[0..n) (none a broadcast) into
+ * replies[0..n). A round writes every pending command to its node (each
+ * node's part whole, every node's before any is read), then reads the
+ * replies; redirected or unanswered commands go to the next round. */
+typedef struct cl_pipe {
+    char *const *cmds;
+    const size_t *lens;
+    size_t n;
+    redisReply **replies;
+    int *slot, *kind, *ask, *target;
+    int *used; /* the nodes written to this round, -1: lost on write */
+    int nused;
+    int wait; /* back off before the next round */
+    retry rt;
+} cl_pipe;
+
+static void pp_free(cl_pipe *pp)
+{
+    if (!pp)
+        return;
+    free(pp->slot);
+    free(pp->kind);
+    free(pp->ask);
+    free(pp->target);
+    free(pp->used);
+    free(pp);
+}
+
+/* Routes every command (a refused one gets an error reply in place) and
+ * starts the retry budget. NULL with errstr (out of memory). */
+static cl_pipe *pp_new(cm_rcluster *cl, char *const *cmds, const size_t *lens, size_t n,
+                       redisReply **replies, char *errstr, size_t errlen)
+{
+    cl_pipe *pp = calloc(1, sizeof(*pp));
+    size_t m = n ? n : 1;
+    if (!pp || !(pp->slot = malloc(sizeof(int) * m)) || !(pp->kind = malloc(sizeof(int) * m)) ||
+        !(pp->ask = malloc(sizeof(int) * m)) || !(pp->target = malloc(sizeof(int) * m)))
+        goto oom;
+    pp->cmds = cmds;
+    pp->lens = lens;
+    pp->n = n;
+    pp->replies = replies;
+    for (size_t i = 0; i < n; i++) {
+        pp->ask[i] = -1;
+        if (route(cmds[i], lens[i], &pp->kind[i], &pp->slot[i], errstr, errlen) != 0 &&
+            !(replies[i] = error_reply(errstr)))
+            goto oom;
+    }
+    retry_init(cl, &pp->rt);
+    return pp;
+oom:
+    pp_free(pp);
+    snprintf(errstr, errlen, "out of memory");
+    return NULL;
+}
+
+/* The write half of a round: picks each pending command's node and writes
+ * every node's part. The number of commands pending (0: all answered), or
+ * -1 with errstr (out of memory). A node that fails is dropped (its
+ * commands stay pending, the map is marked stale). */
+static long pp_write(cm_rcluster *cl, cl_pipe *pp, char *errstr, size_t errlen)
+{
+    long pending = 0;
+    pp->nused = 0;
+    pp->wait = 0;
+    free(pp->used);
+    if (!(pp->used = malloc(sizeof(int) * (size_t)(cl->nnodes ? cl->nnodes : 1)))) {
+        snprintf(errstr, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < pp->n; i++) {
+        pp->target[i] = -1;
+        if (pp->replies[i])
+            continue;
+        pending++;
+        int t = pp->ask[i] >= 0        ? pp->ask[i]
+                : pp->kind[i] == R_ANY ? any_master(cl)
+                                       : cl->slots[pp->slot[i]];
+        if (t < 0) {
+            snprintf(errstr, errlen, "redis cluster: slot %d has no master in the slot map",
+                     pp->slot[i]);
+            cl->stale = 1;
+            pp->wait = 1;
+            continue;
+        }
+        pp->target[i] = t;
+        int seen = 0;
+        for (int k = 0; k < pp->nused && !seen; k++)
+            seen = pp->used[k] == t;
+        if (!seen)
+            pp->used[pp->nused++] = t;
+    }
+    for (int k = 0; k < pp->nused; k++) {
+        int t = pp->used[k], done = 0;
+        redisContext *c = node_conn(cl, t, errstr, errlen);
+        for (size_t i = 0; c && i < pp->n; i++) {
+            if (pp->target[i] != t)
+                continue;
+            if ((pp->ask[i] >= 0 && redisAppendCommand(c, "ASKING") != REDIS_OK) ||
+                redisAppendFormattedCommand(c, pp->cmds[i], pp->lens[i]) != REDIS_OK)
+                c = NULL;
+        }
+        while (c && !done)
+            if (redisBufferWrite(c, &done) != REDIS_OK)
+                c = NULL;
+        if (!c) {
+            if (cl->nodes[t].c)
+                snprintf(errstr, errlen, "redis %s:%d I/O: %s", cl->nodes[t].host,
+                         cl->nodes[t].port, cl->nodes[t].c->errstr);
+            node_drop(cl, t);
+            pp->used[k] = -1;
+            cl->stale = 1;
+            pp->wait = 1;
+        }
+    }
+    return pending;
+}
+
+/* The read half of a round: each written node's replies into the caller's
+ * positions; a redirection is noted for the next round, a lost node drops
+ * (its commands stay pending). */
+static void pp_read(cm_rcluster *cl, cl_pipe *pp, cm_redis_idle_fn idle, void *opaque, char *errstr,
+                    size_t errlen)
+{
+    for (int k = 0; k < pp->nused; k++) {
+        int t = pp->used[k];
+        if (t < 0)
+            continue;
+        redisContext *c = cl->nodes[t].c;
+        int64_t deadline = cm_mono_ms() + cl->timeout_ms;
+        for (size_t i = 0; i < pp->n; i++) {
+            void *rep = NULL;
+            int to;
+            if (pp->target[i] != t)
+                continue;
+            if (pp->ask[i] >= 0) {
+                if (cm_redis_node_read(c, &rep, idle, opaque, deadline) != 0)
+                    goto lost;
+                freeReplyObject(rep);
+                rep = NULL;
+            }
+            if (cm_redis_node_read(c, &rep, idle, opaque, deadline) != 0)
+                goto lost;
+            redisReply *rr = rep;
+            int rd = redirect(cl, t, rr, &to);
+            pp->ask[i] = rd == 2 ? to : -1;
+            if (rd || transient(rr)) {
+                snprintf(errstr, errlen, "redis: %s", rr->str);
+                freeReplyObject(rr);
+                if (!rd) {
+                    cl->stale = 1;
+                    pp->wait = 1;
+                }
+                continue;
+            }
+            pp->replies[i] = rr;
+        }
+        continue;
+    lost:
+        snprintf(errstr, errlen, "redis %s:%d I/O: %s", cl->nodes[t].host, cl->nodes[t].port,
+                 c->errstr);
+        node_drop(cl, t);
+        cl->stale = 1;
+        pp->wait = 1;
+    }
+    pp->nused = 0;
+}
+
+/* After the first round: further rounds until every command is answered
+ * (0) or the retry budget is spent (-1 with errstr, every reply freed). */
+static int pp_finish(cm_rcluster *cl, cl_pipe *pp, cm_redis_idle_fn idle, void *opaque,
+                     char *errstr, size_t errlen)
+{
+    for (;;) {
+        size_t pending = 0;
+        for (size_t i = 0; i < pp->n; i++)
+            pending += !pp->replies[i];
+        if (!pending)
+            return 0;
+        long w;
+        if (retry_next(cl, &pp->rt, pp->wait) != 0 || (w = pp_write(cl, pp, errstr, errlen)) < 0)
+            break;
+        if (w == 0)
+            return 0;
+        pp_read(cl, pp, idle, opaque, errstr, errlen);
+    }
+    for (size_t i = 0; i < pp->n; i++)
+        if (pp->replies[i]) {
+            freeReplyObject(pp->replies[i]);
+            pp->replies[i] = NULL;
+        }
+    return -1;
+}
+
 /* Runs cmds[0..n) (none a broadcast) into replies[0..n); -1 with errstr. */
 static int pipe_part(cm_rcluster *cl, char *const *cmds, const size_t *lens, size_t n,
                      redisReply **replies, cm_redis_idle_fn idle, void *opaque, char *errstr,
                      size_t errlen)
 {
     int rc = -1;
-    int *slot = malloc(sizeof(int) * (n ? n : 1));
-    int *kind = malloc(sizeof(int) * (n ? n : 1));
-    int *ask = malloc(sizeof(int) * (n ? n : 1));
-    int *target = malloc(sizeof(int) * (n ? n : 1));
-    int *used = NULL;
-    retry rt;
-    if (!slot || !kind || !ask || !target) {
-        snprintf(errstr, errlen, "out of memory");
+    cl_pipe *pp = pp_new(cl, cmds, lens, n, replies, errstr, errlen);
+    if (!pp)
         goto cleanup;
-    }
-    for (size_t i = 0; i < n; i++) {
-        ask[i] = -1;
-        if (route(cmds[i], lens[i], &kind[i], &slot[i], errstr, errlen) != 0 &&
-            !(replies[i] = error_reply(errstr))) { /* refused: an error reply in place */
-            snprintf(errstr, errlen, "out of memory");
-            goto cleanup;
-        }
-    }
-    retry_init(cl, &rt);
-    for (;;) {
-        size_t pending = 0;
-        int nused = 0, wait = 0;
-        free(used);
-        if (!(used = malloc(sizeof(int) * (size_t)(cl->nnodes ? cl->nnodes : 1)))) {
-            snprintf(errstr, errlen, "out of memory");
-            goto cleanup;
-        }
-        for (size_t i = 0; i < n; i++) {
-            target[i] = -1;
-            if (replies[i])
-                continue;
-            pending++;
-            int t = ask[i] >= 0 ? ask[i] : kind[i] == R_ANY ? any_master(cl) : cl->slots[slot[i]];
-            if (t < 0) {
-                snprintf(errstr, errlen, "redis cluster: slot %d has no master in the slot map",
-                         slot[i]);
-                cl->stale = 1;
-                wait = 1;
-                continue;
-            }
-            target[i] = t;
-            int seen = 0;
-            for (int k = 0; k < nused && !seen; k++)
-                seen = used[k] == t;
-            if (!seen)
-                used[nused++] = t;
-        }
-        if (!pending)
-            break;
-        /* write every node's part, then read */
-        for (int k = 0; k < nused; k++) {
-            int t = used[k], done = 0;
-            redisContext *c = node_conn(cl, t, errstr, errlen);
-            for (size_t i = 0; c && i < n; i++) {
-                if (target[i] != t)
-                    continue;
-                if ((ask[i] >= 0 && redisAppendCommand(c, "ASKING") != REDIS_OK) ||
-                    redisAppendFormattedCommand(c, cmds[i], lens[i]) != REDIS_OK)
-                    c = NULL;
-            }
-            while (c && !done)
-                if (redisBufferWrite(c, &done) != REDIS_OK)
-                    c = NULL;
-            if (!c) {
-                if (cl->nodes[t].c)
-                    snprintf(errstr, errlen, "redis %s:%d I/O: %s", cl->nodes[t].host,
-                             cl->nodes[t].port, cl->nodes[t].c->errstr);
-                node_drop(cl, t);
-                used[k] = -1;
-                cl->stale = 1;
-                wait = 1;
-            }
-        }
-        for (int k = 0; k < nused; k++) {
-            int t = used[k];
-            if (t < 0)
-                continue;
-            redisContext *c = cl->nodes[t].c;
-            int64_t deadline = cm_mono_ms() + cl->timeout_ms;
-            for (size_t i = 0; i < n; i++) {
-                void *rep = NULL;
-                int to;
-                if (target[i] != t)
-                    continue;
-                if (ask[i] >= 0) {
-                    if (cm_redis_node_read(c, &rep, idle, opaque, deadline) != 0)
-                        goto lost;
-                    freeReplyObject(rep);
-                    rep = NULL;
-                }
-                if (cm_redis_node_read(c, &rep, idle, opaque, deadline) != 0)
-                    goto lost;
-                redisReply *rr = rep;
-                int rd = redirect(cl, t, rr, &to);
-                ask[i] = rd == 2 ? to : -1;
-                if (rd || transient(rr)) {
-                    snprintf(errstr, errlen, "redis: %s", rr->str);
-                    freeReplyObject(rr);
-                    if (!rd) {
-                        cl->stale = 1;
-                        wait = 1;
-                    }
-                    continue;
-                }
-                replies[i] = rr;
-            }
-            continue;
-        lost:
-            snprintf(errstr, errlen, "redis %s:%d I/O: %s", cl->nodes[t].host, cl->nodes[t].port,
-                     c->errstr);
-            node_drop(cl, t);
-            cl->stale = 1;
-            wait = 1;
-        }
-        pending = 0;
-        for (size_t i = 0; i < n; i++)
-            pending += !replies[i];
-        if (!pending)
-            break;
-        if (retry_next(cl, &rt, wait) != 0)
-            goto cleanup;
-    }
-    rc = 0;
+    long w = pp_write(cl, pp, errstr, errlen);
+    if (w < 0)
+        goto cleanup;
+    if (w > 0)
+        pp_read(cl, pp, idle, opaque, errstr, errlen);
+    rc = pp_finish(cl, pp, idle, opaque, errstr, errlen);
 cleanup:
     if (rc != 0)
         for (size_t i = 0; i < n; i++)
@@ -785,11 +877,73 @@ cleanup:
                 freeReplyObject(replies[i]);
                 replies[i] = NULL;
             }
-    free(slot);
-    free(kind);
-    free(ask);
-    free(target);
-    free(used);
+    pp_free(pp);
+    return rc;
+}
+
+int cm_rcluster_pipe_send(cm_rcluster *cl, char *const *cmds, const size_t *lens, size_t n,
+                          redisReply **replies, char *errstr, size_t errlen)
+{
+    if (cl->pend || cl->pend_done) {
+        snprintf(errstr, errlen, "redis cluster: a pipeline is already in flight");
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int kind = R_SLOT, slot;
+        char err[64];
+        replies[i] = NULL;
+        if (route(cmds[i], lens[i], &kind, &slot, err, sizeof err) == 0 &&
+            (kind == R_ALL || kind == R_SUM))
+            return 1; /* a broadcast: no split send */
+    }
+    cl_pipe *pp = pp_new(cl, cmds, lens, n, replies, errstr, errlen);
+    if (!pp || pp_write(cl, pp, errstr, errlen) < 0) {
+        for (size_t i = 0; i < n; i++)
+            if (replies[i]) {
+                freeReplyObject(replies[i]);
+                replies[i] = NULL;
+            }
+        pp_free(pp);
+        return -1;
+    }
+    /* a command that could not be written now (a node lost, a slot with no
+     * master known) is not in flight: finish here, as a whole exec would,
+     * so that a caller acting between send and recv finds its writes done */
+    int written = 1;
+    for (size_t i = 0; i < n && written; i++) {
+        int in = replies[i] != NULL;
+        for (int k = 0; k < pp->nused && !in; k++)
+            in = pp->used[k] >= 0 && pp->used[k] == pp->target[i];
+        written = in;
+    }
+    if (!written) {
+        pp_read(cl, pp, NULL, NULL, errstr, errlen);
+        int rc = pp_finish(cl, pp, NULL, NULL, errstr, errlen);
+        pp_free(pp);
+        if (rc != 0)
+            return -1;
+        cl->pend_done = 1;
+        return 0;
+    }
+    cl->pend = pp; /* now owned by cl until the recv */
+    return 0;
+}
+
+int cm_rcluster_pipe_recv(cm_rcluster *cl, char *errstr, size_t errlen)
+{
+    cl_pipe *pp = cl->pend;
+    if (cl->pend_done) { /* finished by the send */
+        cl->pend_done = 0;
+        return 0;
+    }
+    if (!pp) {
+        snprintf(errstr, errlen, "redis cluster: no pipeline in flight");
+        return -1;
+    }
+    cl->pend = NULL;
+    pp_read(cl, pp, NULL, NULL, errstr, errlen);
+    int rc = pp_finish(cl, pp, NULL, NULL, errstr, errlen);
+    pp_free(pp);
     return rc;
 }
 

@@ -35,6 +35,20 @@ int cm_rcluster_pipe(cm_rcluster *c, char *const *cmds, const size_t *lens, size
                      redisReply **replies, cm_redis_idle_fn idle, void *opaque, char *errstr,
                      size_t errlen);
 
+/* cm_rcluster_pipe in two halves (cm_redis_pipe_send/_recv): send routes
+ * cmds[0..n) and writes each node's part without reading; 0, 1 when a
+ * command is a broadcast (nothing sent: run cm_rcluster_pipe instead), or
+ * -1 with errstr (out of memory, or a pipeline already in flight). cmds,
+ * lens and replies must stay valid until recv, and nothing else may run on
+ * cl in between. When a command cannot be written at once (its node lost
+ * or unknown) send finishes the whole pipeline before returning 0 (or -1).
+ * recv reads the replies into replies[] and completes redirected or
+ * unanswered commands as cm_rcluster_pipe does; 0, or -1 with errstr and
+ * every replies[i] NULL. */
+int cm_rcluster_pipe_send(cm_rcluster *c, char *const *cmds, const size_t *lens, size_t n,
+                          redisReply **replies, char *errstr, size_t errlen);
+int cm_rcluster_pipe_recv(cm_rcluster *c, char *errstr, size_t errlen);
+
 /* Where a RESP-encoded command goes (the routing table of
  * redis_cluster.c's design note; exposed for unit tests): CM_RCLUSTER_SLOT
  * with *slot, or CM_RCLUSTER_ANY (one master), _ALL (every master), _SUM

@@ -258,6 +258,47 @@ static void test_order(void **state)
     assert_int_equal(cm_redis_pipe_reply(p, 7)->type, REDIS_REPLY_NIL);
     assert_int_equal(cm_redis_pipe_reply(p, 8)->type, REDIS_REPLY_ERROR);
     cm_redis_pipe_free(p);
+    /* send without waiting: every node's part is written before recv (the
+     * writes are seen on the nodes, asked directly, before any reply is
+     * read), then recv gives the replies in the caller's order */
+    const char *tags[3] = {"{t1}", "{t2}", "{t4}"};
+    int ports[3];
+    p = cm_redis_pipe_new();
+    for (int i = 0; i < 3; i++) {
+        cm_redis_pipe_add(p, "SET %ssplit s%d", tags[i], i);
+        cm_redis_pipe_add(p, "EXPIRE %ssplit 600", tags[i]);
+        ports[i] = owner(cm_redis_key_slot(tags[i], strlen(tags[i])));
+    }
+    assert_true(ports[0] != ports[1] && ports[1] != ports[2] && ports[0] != ports[2]);
+    if (cm_redis_pipe_send(R, p, err, sizeof err) != 0)
+        fail_msg("pipe_send: %s", err);
+    for (int i = 0; i < 3; i++) {
+        int seen = 0;
+        for (int t = 0; t < 500 && !seen; t++) {
+            redisReply *g = ncmd(ports[i], "GET %ssplit", tags[i]);
+            seen = g && g->type == REDIS_REPLY_STRING;
+            if (g)
+                freeReplyObject(g);
+            if (!seen)
+                sleep_ms(10);
+        }
+        assert_true(seen);
+    }
+    if (cm_redis_pipe_recv(R, p, err, sizeof err) != 0)
+        fail_msg("pipe_recv: %s", err);
+    for (int i = 0; i < 3; i++) {
+        assert_string_equal(cm_redis_pipe_reply(p, (size_t)(2 * i))->str, "OK");
+        assert_int_equal(cm_redis_pipe_reply(p, (size_t)(2 * i + 1))->integer, 1);
+    }
+    /* a broadcast among them: send runs it whole, recv reports it */
+    cm_redis_pipe_reset(p);
+    cm_redis_pipe_add(p, "GET {t1}split");
+    cm_redis_pipe_add(p, "DBSIZE");
+    assert_int_equal(cm_redis_pipe_send(R, p, err, sizeof err), 0);
+    assert_int_equal(cm_redis_pipe_recv(R, p, err, sizeof err), 0);
+    assert_string_equal(cm_redis_pipe_reply(p, 0)->str, "s0");
+    assert_int_equal(cm_redis_pipe_reply(p, 1)->integer, NKEYS + 5);
+    cm_redis_pipe_free(p);
     /* commands with the key in argv[2] go to its slot: "v5" is a short
      * string, kept as embstr (up to 44 bytes) */
     redisReply *r = cm_redis_cmd(R, err, sizeof err, "OBJECT ENCODING k:5");
@@ -399,8 +440,22 @@ static void test_ask_and_moved(void **state)
     assert_string_equal(cm_redis_pipe_reply(p, 1)->str, "v1");
     assert_string_equal(cm_redis_pipe_reply(p, 2)->str, "asked");
     cm_redis_pipe_free(p);
-    /* and back: a single command follows MOVED */
+    /* and back: a split send to the old owner answers MOVED; recv follows it */
     move_slot(slot, to, from);
+    p = cm_redis_pipe_new();
+    cm_redis_pipe_add(p, "SET {k:0}split moved");
+    cm_redis_pipe_add(p, "GET k:1");
+    if (cm_redis_pipe_send(R, p, err, sizeof err) != 0 ||
+        cm_redis_pipe_recv(R, p, err, sizeof err) != 0)
+        fail_msg("split pipeline after MOVED: %s", err);
+    assert_string_equal(cm_redis_pipe_reply(p, 0)->str, "OK");
+    assert_string_equal(cm_redis_pipe_reply(p, 1)->str, "v1");
+    cm_redis_pipe_free(p);
+    r = ncmd(from, "GET {k:0}split");
+    assert_string_equal(r->str, "moved");
+    freeReplyObject(r);
+    /* a single command follows MOVED */
+    move_slot(slot, from, to);
     r = cm_redis_cmd(R, err, sizeof err, "GET k:0");
     if (!r)
         fail_msg("GET after MOVED: %s", err);
