@@ -228,8 +228,7 @@ chaos: all
 # Redis Cluster (issue 19): the cluster tests of `make test`
 # (t_redis_cluster.sh: transport, failover, the notifier, ingest and the
 # scheduler's cases on a local 3+3 cluster), then the 10-minute chaos run on
-# a cluster, a master killed -9 mid-run (not in `make test`: docs/operations.md
-# "On a Redis Cluster" says why).
+# a cluster, a master killed -9 mid-run; `make test` has the short one.
 test-cluster: all $(UNIT_BINS) $(IT_BINS)
 	@BUILD=$(BUILD) ARREARS_BIN=$(abspath $(BIN)) tests/integration/run 't_redis_cluster*'
 	@ARREARS_BIN=$(abspath $(BIN)) tests/chaos/run --redis-cluster $(CHAOS_ARGS)
