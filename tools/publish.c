@@ -52,6 +52,7 @@
 #include "log.h"
 #include "publish_lib.h"
 #include "service.h"
+#include "json.h"
 #include "settings.h"
 #include "tz.h"
 
@@ -76,6 +77,7 @@ typedef struct tool_pub {
     CURL *curl;
     struct curl_slist *headers;
     tool_http_batch batch;
+    cm_json *reader; /* JSON lines: the arena reader, reused line to line */
 } tool_pub;
 
 static void tool_on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -384,24 +386,21 @@ static int tool_publish_file(tool_pub *p, FILE *f, const char *format)
                 is_csv = s[k] != '{';
         }
         if (!is_csv) {
-            json_t *ce = NULL;
-            int changed;
-            char key[512];
+            char key[512], *rewritten = NULL;
             int64_t t;
             p->read++;
-            if (tool_jsonl_check(s, len, &p->o, &ce, &changed, err, sizeof(err)) != 0) {
+            if (!p->reader && !(p->reader = cm_json_new())) {
+                rc = -1;
+                break;
+            }
+            if (tool_jsonl_check(p->reader, s, len, &p->o, key, sizeof(key), &t, &rewritten, err,
+                                 sizeof(err)) != 0) {
                 tool_reject(p, start, err);
                 continue;
             }
-            tool_event_key(ce, &p->o, key, sizeof(key), &t);
-            if (changed) {
-                char *dump = json_dumps(ce, JSON_COMPACT | JSON_PRESERVE_ORDER);
-                rc = dump ? tool_emit(p, key, dump, strlen(dump), t, start) : -1;
-                free(dump);
-            } else {
-                rc = tool_emit(p, key, s, len, t, start);
-            }
-            json_decref(ce);
+            rc = rewritten ? tool_emit(p, key, rewritten, strlen(rewritten), t, start)
+                           : tool_emit(p, key, s, len, t, start);
+            free(rewritten);
             if (rc != 0)
                 break;
             continue;
@@ -683,6 +682,7 @@ int main(int argc, char **argv)
             " delivered, %" PRIu64 " rejected, %" PRIu64 " failed delivery%s\n",
             p.read, p.published, p.delivered, p.rejected, p.failed,
             cm_service_run ? "" : " (interrupted)");
+    cm_json_free(p.reader);
     cm_tz_cache_free();
     if (status)
         return status;

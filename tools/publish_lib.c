@@ -16,8 +16,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "buf.h"
 #include "clock.h"
 #include "contract.h"
+#include "json.h"
 #include "money.h"
 #include "publish_lib.h"
 #include "tz.h"
@@ -522,66 +524,80 @@ fail:
 /* Checks a CloudEvents JSON line enough to publish it: an object with
  * specversion "1.0", non-empty string id, source and type, an RFC 3339
  * time, a data object with a non-empty customer_id, and a string tenant if
- * any. On success *out owns the parsed event; *changed is set when the
- * default tenant was added (the caller re-serializes then). */
-int tool_jsonl_check(const char *line, size_t len, const tool_pub_opts *o, json_t **out,
-                     int *changed, char *errstr, size_t errlen)
+ * any. Read with the arena reader (common/json.h: strict like jansson with
+ * JSON_REJECT_DUPLICATES, no malloc per line); the line itself is what is
+ * published. Without a tenant and with --tenant given, *rewritten is the
+ * line with "tenant" added as the first member (malloc'd). */
+int tool_jsonl_check(cm_json *j, const char *line, size_t len, const tool_pub_opts *o, char *key,
+                     size_t keylen, int64_t *t, char **rewritten, char *errstr, size_t errlen)
 {
-    json_error_t je;
-    json_t *ce = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je), *x, *d;
     static const char *const req[] = {"id", "source", "type"};
-    int64_t t;
-    *out = NULL;
-    *changed = 0;
-    if (!ce) {
-        snprintf(errstr, errlen, "not JSON: %s (column %d)", je.text, je.column);
+    char jerr[200];
+    const cm_jv *ce, *x, *d, *cid;
+    *rewritten = NULL;
+    if (!ct_utf8_valid(line, len)) {
+        snprintf(errstr, errlen, "not JSON: not valid UTF-8");
         return -1;
     }
-    if (!json_is_object(ce)) {
-        snprintf(errstr, errlen, "not a JSON object");
-        goto fail;
+    if (!(ce = cm_json_parse(j, line, len, 64, jerr, sizeof jerr))) {
+        snprintf(errstr, errlen, "not JSON: %s", jerr);
+        return -1;
     }
-    x = json_object_get(ce, "specversion");
-    if (!json_is_string(x) || strcmp(json_string_value(x), "1.0") != 0) {
+    if (ce->type != CM_JV_OBJECT) {
+        snprintf(errstr, errlen, "not a JSON object");
+        return -1;
+    }
+    x = cm_jv_get(ce, "specversion");
+    if (!x || x->type != CM_JV_STRING || strcmp(x->u.s, "1.0") != 0) {
         snprintf(errstr, errlen, "specversion: must be \"1.0\"");
-        goto fail;
+        return -1;
     }
     for (size_t i = 0; i < 3; i++) {
-        x = json_object_get(ce, req[i]);
-        if (!json_is_string(x) || !*json_string_value(x)) {
+        x = cm_jv_get(ce, req[i]);
+        if (!x || x->type != CM_JV_STRING || x->n == 0) {
             snprintf(errstr, errlen, "%s: required, a non-empty string", req[i]);
-            goto fail;
+            return -1;
         }
     }
-    x = json_object_get(ce, "time");
-    if (!json_is_string(x) || cm_time_parse_rfc3339(json_string_value(x), &t) != 0) {
+    x = cm_jv_get(ce, "time");
+    if (!x || x->type != CM_JV_STRING || cm_time_parse_rfc3339(x->u.s, t) != 0) {
         snprintf(errstr, errlen, "time: required, an RFC 3339 timestamp");
-        goto fail;
+        return -1;
     }
-    d = json_object_get(ce, "data");
-    if (!json_is_object(d)) {
+    d = cm_jv_get(ce, "data");
+    if (!d || d->type != CM_JV_OBJECT) {
         snprintf(errstr, errlen, "data: required, a JSON object");
-        goto fail;
+        return -1;
     }
-    x = json_object_get(d, "customer_id");
-    if (!json_is_string(x) || !*json_string_value(x)) {
+    cid = cm_jv_get(d, "customer_id");
+    if (!cid || cid->type != CM_JV_STRING || cid->n == 0) {
         snprintf(errstr, errlen, "data.customer_id: required, a non-empty string (the key)");
-        goto fail;
+        return -1;
     }
-    x = json_object_get(ce, "tenant");
-    if (x && (!json_is_string(x) || !*json_string_value(x))) {
+    x = cm_jv_get(ce, "tenant");
+    if (x && (x->type != CM_JV_STRING || x->n == 0)) {
         snprintf(errstr, errlen, "tenant: must be a non-empty string");
-        goto fail;
+        return -1;
     }
+    snprintf(key, keylen, "%s/%s", x ? x->u.s : o->tenant, cid->u.s);
     if (!x && o->tenant_given) {
-        json_object_set_new(ce, "tenant", json_string(o->tenant));
-        *changed = 1;
+        cm_buf b = {0};
+        const char *brace = memchr(line, '{', len); /* the object's own: it is one */
+        size_t rest = len - (size_t)(brace + 1 - line);
+        if (cm_buf_adds(&b, "{\"tenant\":") < 0 ||
+            cm_buf_json_str(&b, o->tenant, strlen(o->tenant)) < 0 || cm_buf_addc(&b, ',') < 0 ||
+            cm_buf_add(&b, brace + 1, rest) < 0) {
+            cm_buf_free(&b);
+            snprintf(errstr, errlen, "out of memory");
+            return -1;
+        }
+        *rewritten = cm_buf_take(&b, NULL);
+        if (!*rewritten) {
+            snprintf(errstr, errlen, "out of memory");
+            return -1;
+        }
     }
-    *out = ce;
     return 0;
-fail:
-    json_decref(ce);
-    return -1;
 }
 
 /* Key "tenant/customer_id" and event time of a checked event. */

@@ -13,6 +13,8 @@
 #define TOOL_PUBLISH_LIB_H
 
 #include <jansson.h>
+
+#include "json.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -82,10 +84,14 @@ int tool_csv_header_parse(char **fields, int n, tool_csv_header *h, char *errstr
 /* One CSV row -> a CloudEvent in *out; -1 with "column: rule" in errstr. */
 int tool_csv_to_event(const tool_csv_header *h, char **fields, int n, const tool_pub_opts *o,
                       json_t **out, char *errstr, size_t errlen);
-/* Checks a CloudEvents JSON line enough to publish it; *out is the parsed
- * event, *changed 1 when the default tenant was added. -1 with errstr. */
-int tool_jsonl_check(const char *line, size_t len, const tool_pub_opts *o, json_t **out,
-                     int *changed, char *errstr, size_t errlen);
+/* Checks a CloudEvents JSON line enough to publish it, read with j (the
+ * arena reader; nothing of it is kept): key "tenant/customer_id" and *t,
+ * the event's time. *rewritten is NULL, or, when the line has no tenant and
+ * --tenant was given, the line with "tenant" as its first member (the
+ * caller frees it; else the line is published as it is). -1 with
+ * errstr. */
+int tool_jsonl_check(cm_json *j, const char *line, size_t len, const tool_pub_opts *o, char *key,
+                     size_t keylen, int64_t *t, char **rewritten, char *errstr, size_t errlen);
 /* Key "tenant/customer_id" and event time (0 when unparsable) of a checked
  * event. */
 void tool_event_key(const json_t *ce, const tool_pub_opts *o, char *key, size_t keylen, int64_t *t);

@@ -212,33 +212,75 @@ static void test_jsonl(void **state)
 {
     (void)state;
     tool_pub_opts o = {"dflt", "x", 1};
-    char err[512], key[256];
-    json_t *ce;
-    int changed;
+    char err[512], key[256], *rw = NULL;
     int64_t t;
+    cm_json *j = cm_json_new();
+    assert_non_null(j);
     const char *ok =
         "{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"s\",\"type\":\"invoice.voided\","
         "\"time\":\"2026-03-01T10:00:00+01:00\",\"data\":{\"customer_id\":\"C-9\","
         "\"invoice_id\":\"I\"}}";
-    assert_int_equal(tool_jsonl_check(ok, strlen(ok), &o, &ce, &changed, err, sizeof(err)), 0);
-    assert_int_equal(changed, 1); /* default tenant added */
-    tool_event_key(ce, &o, key, sizeof(key), &t);
+    assert_int_equal(
+        tool_jsonl_check(j, ok, strlen(ok), &o, key, sizeof(key), &t, &rw, err, sizeof(err)), 0);
     assert_string_equal(key, "dflt/C-9");
-    assert_true(t == 1772355600000LL);
-    json_decref(ce);
+    assert_true(t == 1772355600000LL); /* 10:00+01:00 = 09:00Z */
+    /* the default tenant added as the first member, the rest byte for byte */
+    assert_non_null(rw);
+    assert_string_equal(rw, "{\"tenant\":\"dflt\",\"specversion\":\"1.0\",\"id\":\"1\","
+                            "\"source\":\"s\",\"type\":\"invoice.voided\","
+                            "\"time\":\"2026-03-01T10:00:00+01:00\",\"data\":{\"customer_id\":"
+                            "\"C-9\",\"invoice_id\":\"I\"}}");
+    json_error_t je;
+    json_t *back = json_loads(rw, JSON_REJECT_DUPLICATES, &je);
+    assert_non_null(back); /* still one valid object */
+    json_decref(back);
+    free(rw);
+    /* a tenant of its own: the line is kept as it is */
+    const char *own = "  {\"tenant\":\"t\\\"q\",\"specversion\":\"1.0\",\"id\":\"1\","
+                      "\"source\":\"s\",\"type\":\"t\",\"time\":\"2026-03-01T10:00:00Z\","
+                      "\"data\":{\"customer_id\":\"C\"}}";
+    assert_int_equal(
+        tool_jsonl_check(j, own, strlen(own), &o, key, sizeof(key), &t, &rw, err, sizeof(err)), 0);
+    assert_null(rw);
+    assert_string_equal(key, "t\"q/C");
+    /* no tenant and no --tenant: kept, keyed by the default */
+    tool_pub_opts nodef = {"default", "x", 0};
+    assert_int_equal(
+        tool_jsonl_check(j, ok, strlen(ok), &nodef, key, sizeof(key), &t, &rw, err, sizeof(err)),
+        0);
+    assert_null(rw);
+    assert_string_equal(key, "default/C-9");
     const char *nocust = "{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"s\",\"type\":\"t\","
                          "\"time\":\"2026-03-01T10:00:00Z\",\"data\":{}}";
-    assert_int_equal(tool_jsonl_check(nocust, strlen(nocust), &o, &ce, &changed, err, sizeof(err)),
+    assert_int_equal(tool_jsonl_check(j, nocust, strlen(nocust), &o, key, sizeof(key), &t, &rw, err,
+                                      sizeof(err)),
                      -1);
     assert_non_null(strstr(err, "data.customer_id"));
     const char *badtime = "{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"s\",\"type\":\"t\","
                           "\"time\":\"yesterday\",\"data\":{\"customer_id\":\"C\"}}";
-    assert_int_equal(
-        tool_jsonl_check(badtime, strlen(badtime), &o, &ce, &changed, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "time:"));
-    assert_int_equal(tool_jsonl_check("{\"a\":1,\"a\":2}", 13, &o, &ce, &changed, err, sizeof(err)),
+    assert_int_equal(tool_jsonl_check(j, badtime, strlen(badtime), &o, key, sizeof(key), &t, &rw,
+                                      err, sizeof(err)),
                      -1);
-    assert_non_null(strstr(err, "not JSON"));
+    assert_non_null(strstr(err, "time:"));
+    const char *bad[] = {
+        "{\"a\":1,\"a\":2}",            /* duplicate key */
+        "{\"specversion\":\"1.0\"} x",  /* trailing garbage */
+        "{\"specversion\":\"1.\xff\"}", /* not UTF-8 */
+        "[1]",                          /* not an object */
+        "{\"specversion\":\"1.0\",",    /* cut short */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(tool_jsonl_check(j, bad[i], strlen(bad[i]), &o, key, sizeof(key), &t, &rw,
+                                          err, sizeof(err)),
+                         -1);
+        assert_null(rw);
+        assert_true(strstr(err, "not JSON") || strstr(err, "not a JSON object"));
+    }
+    const char *v2 = "{\"specversion\":\"2.0\"}";
+    assert_int_equal(
+        tool_jsonl_check(j, v2, strlen(v2), &o, key, sizeof(key), &t, &rw, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "specversion"));
+    cm_json_free(j);
 }
 
 int main(void)
