@@ -677,6 +677,16 @@ typedef struct cl_pipe {
     retry rt;
 } cl_pipe;
 
+/* Frees replies[0..n) that are set, leaving each NULL. */
+static void drop_replies(redisReply **replies, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (replies[i]) {
+            freeReplyObject(replies[i]);
+            replies[i] = NULL;
+        }
+}
+
 static void pp_free(cl_pipe *pp)
 {
     if (!pp)
@@ -847,11 +857,7 @@ static int pp_finish(cm_rcluster *cl, cl_pipe *pp, cm_redis_idle_fn idle, void *
             return 0;
         pp_read(cl, pp, idle, opaque, errstr, errlen);
     }
-    for (size_t i = 0; i < pp->n; i++)
-        if (pp->replies[i]) {
-            freeReplyObject(pp->replies[i]);
-            pp->replies[i] = NULL;
-        }
+    drop_replies(pp->replies, pp->n);
     return -1;
 }
 
@@ -872,11 +878,7 @@ static int pipe_part(cm_rcluster *cl, char *const *cmds, const size_t *lens, siz
     rc = pp_finish(cl, pp, idle, opaque, errstr, errlen);
 cleanup:
     if (rc != 0)
-        for (size_t i = 0; i < n; i++)
-            if (replies[i]) {
-                freeReplyObject(replies[i]);
-                replies[i] = NULL;
-            }
+        drop_replies(replies, n);
     pp_free(pp);
     return rc;
 }
@@ -888,21 +890,17 @@ int cm_rcluster_pipe_send(cm_rcluster *cl, char *const *cmds, const size_t *lens
         snprintf(errstr, errlen, "redis cluster: a pipeline is already in flight");
         return -1;
     }
-    for (size_t i = 0; i < n; i++) {
-        int kind = R_SLOT, slot;
-        char err[64];
+    for (size_t i = 0; i < n; i++)
         replies[i] = NULL;
-        if (route(cmds[i], lens[i], &kind, &slot, err, sizeof err) == 0 &&
-            (kind == R_ALL || kind == R_SUM))
-            return 1; /* a broadcast: no split send */
-    }
     cl_pipe *pp = pp_new(cl, cmds, lens, n, replies, errstr, errlen);
+    for (size_t i = 0; pp && i < n; i++)
+        if (!replies[i] && (pp->kind[i] == R_ALL || pp->kind[i] == R_SUM)) {
+            drop_replies(replies, n);
+            pp_free(pp);
+            return 1; /* a broadcast: no split send */
+        }
     if (!pp || pp_write(cl, pp, errstr, errlen) < 0) {
-        for (size_t i = 0; i < n; i++)
-            if (replies[i]) {
-                freeReplyObject(replies[i]);
-                replies[i] = NULL;
-            }
+        drop_replies(replies, n);
         pp_free(pp);
         return -1;
     }
@@ -970,10 +968,6 @@ int cm_rcluster_pipe(cm_rcluster *cl, char *const *cmds, const size_t *lens, siz
     }
     return 0;
 fail:
-    for (size_t i = 0; i < n; i++)
-        if (replies[i]) {
-            freeReplyObject(replies[i]);
-            replies[i] = NULL;
-        }
+    drop_replies(replies, n);
     return -1;
 }
