@@ -514,9 +514,20 @@ static cm_jv *value(cm_json *j)
     }
 }
 
+void cm_json_clear(cm_json *j)
+{
+    reset(j);
+}
+
 cm_jv *cm_json_parse(cm_json *j, const char *p, size_t n, int max_depth, char *err, size_t errlen)
 {
     reset(j);
+    return cm_json_parse_more(j, p, n, max_depth, err, errlen);
+}
+
+cm_jv *cm_json_parse_more(cm_json *j, const char *p, size_t n, int max_depth, char *err,
+                          size_t errlen)
+{
     j->start = j->p = p;
     j->end = p + n;
     j->depth = 0;

@@ -12,7 +12,8 @@
  * Writing JSON is common/buf.h's (cm_buf_json_str and friends).
  *
  * Ownership: nodes and their strings belong to the cm_json that parsed
- * them and are valid until its next parse or cm_json_free. */
+ * them and are valid until its next cm_json_parse, cm_json_clear or
+ * cm_json_free. */
 #ifndef CM_JSON_H
 #define CM_JSON_H
 
@@ -52,6 +53,14 @@ void cm_json_free(cm_json *j);
 /* Parses p[0..n): the root value, or NULL with "what (line L, column C)"
  * in err. Depth counts nested arrays/objects; deeper than max_depth fails. */
 cm_jv *cm_json_parse(cm_json *j, const char *p, size_t n, int max_depth, char *err, size_t errlen);
+
+/* The same without releasing the trees of earlier parses: a reader that
+ * keeps a batch of documents parses each with cm_json_parse_more and
+ * releases them all at once with cm_json_clear (the arena's memory is
+ * kept for the next batch). */
+cm_jv *cm_json_parse_more(cm_json *j, const char *p, size_t n, int max_depth, char *err,
+                          size_t errlen);
+void cm_json_clear(cm_json *j);
 
 /* 1 when the last parse failed because of max_depth. */
 int cm_json_too_deep(const cm_json *j);

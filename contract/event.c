@@ -11,13 +11,15 @@
 #include "internal.h"
 
 #include "clock.h"
+#include "validate.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct dctx {
-    const json_t *obj; /* the object members are read from */
-    const char *path;  /* "data", "data.allocations[3]", "" (envelope) */
+    const cm_jv *obj; /* the object members are read from */
+    const char *path; /* "data", "data.allocations[3]", "" (envelope) */
     char *err;
     size_t errlen;
     int failed;
@@ -36,12 +38,12 @@ static void fail(dctx *c, const char *name, const char *rule, const char *detail
  * JSON null counts as absent. */
 /* The member name of the object being decoded, or NULL: absent or JSON
  * null (a "required" failure when required), or an earlier failure. */
-static const json_t *member(dctx *c, const char *name, int required)
+static const cm_jv *member(dctx *c, const char *name, int required)
 {
     if (c->failed)
         return NULL;
-    const json_t *v = json_object_get(c->obj, name);
-    if (!v || json_is_null(v)) {
+    const cm_jv *v = cm_jv_get(c->obj, name);
+    if (!v || v->type == CM_JV_NULL) {
         if (required)
             fail(c, name, "required", NULL);
         return NULL;
@@ -51,15 +53,15 @@ static const json_t *member(dctx *c, const char *name, int required)
 
 static const char *str(dctx *c, const char *name, int required, size_t max, int no_ctl)
 {
-    const json_t *v = member(c, name, required);
+    const cm_jv *v = member(c, name, required);
     if (!v)
         return NULL;
-    if (!json_is_string(v)) {
+    if (v->type != CM_JV_STRING) {
         fail(c, name, "type", "must be a string");
         return NULL;
     }
-    const char *s = json_string_value(v);
-    size_t n = json_string_length(v);
+    const char *s = v->u.s;
+    size_t n = v->n;
     if (n == 0) {
         fail(c, name, "non_empty", NULL);
         return NULL;
@@ -68,10 +70,6 @@ static const char *str(dctx *c, const char *name, int required, size_t max, int 
         char d[48];
         snprintf(d, sizeof d, "longer than %zu bytes", max);
         fail(c, name, "max_length", d);
-        return NULL;
-    }
-    if (strlen(s) != n) {
-        fail(c, name, "chars", "must not contain NUL");
         return NULL;
     }
     for (size_t i = 0; no_ctl && i < n; i++)
@@ -105,18 +103,18 @@ static const char *currency(dctx *c, const char *name)
 
 static int64_t amount(dctx *c, const char *name)
 {
-    const json_t *v = member(c, name, 1);
+    const cm_jv *v = member(c, name, 1);
     if (!v)
         return 0;
-    if (!json_is_integer(v)) {
+    if (v->type != CM_JV_INT) {
         fail(c, name, "type", "must be an integer number of minor units");
         return 0;
     }
-    if (json_integer_value(v) < 0) {
+    if (v->u.i < 0) {
         fail(c, name, "amount_negative", "must not be negative");
         return 0;
     }
-    return (int64_t)json_integer_value(v);
+    return v->u.i;
 }
 
 static ct_date date(dctx *c, const char *name, int required)
@@ -133,22 +131,22 @@ static ct_date date(dctx *c, const char *name, int required)
 
 /* The array member name, or NULL when absent (problem recorded when
  * required, not an array or longer than CT_LIST_MAX). */
-static const json_t *array(dctx *c, const char *name, int required)
+static const cm_jv *array(dctx *c, const char *name, int required)
 {
-    const json_t *v = member(c, name, required);
+    const cm_jv *v = member(c, name, required);
     if (!v)
         return NULL;
-    if (!json_is_array(v)) {
+    if (v->type != CM_JV_ARRAY) {
         fail(c, name, "type", "must be an array");
         return NULL;
     }
-    if (json_array_size(v) > CT_LIST_MAX) {
+    if (v->n > CT_LIST_MAX) {
         char d[48];
         snprintf(d, sizeof d, "more than %d items", CT_LIST_MAX);
         fail(c, name, "max_items", d);
         return NULL;
     }
-    if (required && json_array_size(v) == 0) {
+    if (required && v->n == 0) {
         fail(c, name, "non_empty", NULL);
         return NULL;
     }
@@ -162,18 +160,18 @@ static void list(dctx *c, const char *name, int required, size_t maxitems, size_
                  const char **v, size_t *n)
 {
     *n = 0;
-    const json_t *a = array(c, name, required);
-    if (a && json_array_size(a) > maxitems) {
+    const cm_jv *a = array(c, name, required);
+    if (a && a->n > maxitems) {
         char d[48];
         snprintf(d, sizeof d, "more than %zu items", maxitems);
         fail(c, name, "max_items", d);
         return;
     }
-    for (size_t i = 0; a && i < json_array_size(a) && !c->failed; i++) {
-        const json_t *it = json_array_get(a, i);
-        size_t len = json_string_length(it);
-        const char *s = json_string_value(it);
-        if (!s || len == 0 || len > itemmax || strlen(s) != len) {
+    size_t i = 0;
+    for (const cm_jv *it = a ? a->u.first : NULL; it && !c->failed; it = it->next, i++) {
+        size_t len = it->type == CM_JV_STRING ? it->n : 0;
+        const char *s = it->type == CM_JV_STRING ? it->u.s : NULL;
+        if (!s || len == 0 || len > itemmax) {
             char f[64], d[64];
             snprintf(f, sizeof f, "%s[%zu]", name, i);
             snprintf(d, sizeof d, "must be a string of 1 to %zu bytes", itemmax);
@@ -192,11 +190,10 @@ static void strs(dctx *c, const char *name, int required, ct_strs *out)
 static void channels(dctx *c, const char *name, ct_channels *out)
 {
     out->n = 0;
-    const json_t *a = array(c, name, 0);
-    for (size_t i = 0; a && i < json_array_size(a) && !c->failed; i++) {
-        const json_t *it = json_array_get(a, i);
-        const char *s = json_string_value(it);
-        ct_channel ch = s ? ct_channel_parse(s, json_string_length(it)) : CT_CH_NONE;
+    const cm_jv *a = array(c, name, 0);
+    size_t i = 0;
+    for (const cm_jv *it = a ? a->u.first : NULL; it && !c->failed; it = it->next, i++) {
+        ct_channel ch = it->type == CM_JV_STRING ? ct_channel_parse(it->u.s, it->n) : CT_CH_NONE;
         int dup = 0;
         for (size_t k = 0; k < out->n; k++)
             dup |= out->v[k] == ch;
@@ -235,14 +232,14 @@ static ct_channel channel(dctx *c, const char *name, int required)
 static int64_t int_in(dctx *c, const char *name, int64_t lo, int64_t hi, const char *rule,
                       const char *detail)
 {
-    const json_t *v = member(c, name, 1);
+    const cm_jv *v = member(c, name, 1);
     if (!v)
         return 0;
-    if (!json_is_integer(v) || json_integer_value(v) < lo || json_integer_value(v) > hi) {
+    if (v->type != CM_JV_INT || v->u.i < lo || v->u.i > hi) {
         fail(c, name, rule, detail);
         return 0;
     }
-    return (int64_t)json_integer_value(v);
+    return v->u.i;
 }
 
 /* An amount that must be > 0. */
@@ -266,16 +263,16 @@ static int name_in(dctx *c, const char *name, int required, const char *const *n
     return i;
 }
 
-/* Item i of the array member name (a) as an object read through sub, a
- * dctx of its own whose path ("data.allocations[3]") is written to path.
- * 0, with a problem "name[i]: type (must be an object <shape>)", when the
- * item is not an object. */
-static int item(dctx *c, const json_t *a, const char *name, size_t i, const char *shape, char *path,
+/* Item it, the i-th of the array member name, as an object read through
+ * sub, a dctx of its own whose path ("data.allocations[3]") is written to
+ * path. 0, with a problem "name[i]: type (must be an object <shape>)",
+ * when the item is not an object. */
+static int item(dctx *c, const cm_jv *it, const char *name, size_t i, const char *shape, char *path,
                 size_t plen, dctx *sub)
 {
     snprintf(path, plen, "%s.%s[%zu]", c->path, name, i);
-    *sub = (dctx){json_array_get(a, i), path, c->err, c->errlen, 0};
-    if (json_is_object(sub->obj))
+    *sub = (dctx){it, path, c->err, c->errlen, 0};
+    if (it->type == CM_JV_OBJECT)
         return 1;
     char f[48], d[64];
     snprintf(f, sizeof f, "%s[%zu]", name, i);
@@ -310,12 +307,13 @@ static void d_payment(dctx *c, ct_payment *o)
     if (o->received_at && cm_time_parse_rfc3339(o->received_at, &o->received_at_ms) != 0)
         fail(c, "received_at", "rfc3339", "not an RFC 3339 timestamp");
     o->nallocations = 0;
-    const json_t *a = array(c, "allocations", 0);
+    const cm_jv *a = array(c, "allocations", 0);
     int64_t sum = 0;
-    for (size_t i = 0; a && i < json_array_size(a) && !c->failed; i++) {
+    size_t i = 0;
+    for (const cm_jv *it = a ? a->u.first : NULL; it && !c->failed; it = it->next, i++) {
         char path[64];
         dctx sub;
-        if (!item(c, a, "allocations", i, "{invoice_id, amount_minor}", path, sizeof path, &sub))
+        if (!item(c, it, "allocations", i, "{invoice_id, amount_minor}", path, sizeof path, &sub))
             return;
         ct_allocation *al = &o->allocations[o->nallocations++];
         al->invoice_id = id(&sub, "invoice_id", 1);
@@ -349,8 +347,8 @@ static void d_customer(dctx *c, ct_customer *o)
     o->has_credit_limit = 0;
     o->credit_limit_minor = 0;
     o->credit_currency = NULL;
-    const json_t *cl = json_object_get(c->obj, "credit_limit_minor");
-    if (cl && !json_is_null(cl)) {
+    const cm_jv *cl = cm_jv_get(c->obj, "credit_limit_minor");
+    if (cl && cl->type != CM_JV_NULL) {
         o->credit_limit_minor = amount(c, "credit_limit_minor");
         o->credit_currency = currency(c, "credit_currency");
         o->has_credit_limit = !c->failed;
@@ -449,18 +447,19 @@ static void d_plan(dctx *c, ct_plan *o)
     o->currency = currency(c, "currency");
     o->total_minor = positive(c, "total_minor");
     o->ninstalments = 0;
-    const json_t *a = array(c, "instalments", 1);
-    if (a && json_array_size(a) > CT_PLAN_INSTALMENTS_MAX) {
+    const cm_jv *a = array(c, "instalments", 1);
+    if (a && a->n > CT_PLAN_INSTALMENTS_MAX) {
         char d[48];
         snprintf(d, sizeof d, "more than %d items", CT_PLAN_INSTALMENTS_MAX);
         fail(c, "instalments", "max_items", d);
         return;
     }
     int64_t sum = 0;
-    for (size_t i = 0; a && i < json_array_size(a) && !c->failed; i++) {
+    size_t i = 0;
+    for (const cm_jv *it = a ? a->u.first : NULL; it && !c->failed; it = it->next, i++) {
         char path[64];
         dctx sub;
-        if (!item(c, a, "instalments", i, "{due_on, amount_minor}", path, sizeof path, &sub))
+        if (!item(c, it, "instalments", i, "{due_on, amount_minor}", path, sizeof path, &sub))
             return;
         ct_instalment *in = &o->instalments[o->ninstalments++];
         in->due_on = date(&sub, "due_on", 1);
@@ -601,29 +600,30 @@ static void d_delivery(dctx *c, ct_delivery *r, ct_type t)
     }
 }
 
-int ct_event_decode(const json_t *ev, ct_event *out, char *errstr, size_t errlen)
+int ct_event_decode(const cm_jv *ev, ct_event *out, char *errstr, size_t errlen)
 {
     dctx c = {ev, "", errstr, errlen, 0};
     memset(out, 0, offsetof(ct_event, data));
     out->type = CT_EV_NONE;
-    if (!json_is_object(ev)) {
+    if (!ev || ev->type != CM_JV_OBJECT) {
         snprintf(errstr, errlen, "(event): type (must be a JSON object)");
         return -1;
     }
-    const json_t *v = json_object_get(ev, "v");
+    const cm_jv *v = cm_jv_get(ev, "v");
     if (!v)
         fail(&c, "v", "required", NULL);
-    else if (!json_is_integer(v) || json_integer_value(v) < 1)
+    else if (v->type != CM_JV_INT || v->u.i < 1 || v->u.i > INT32_MAX)
         fail(&c, "v", "type", "must be an integer >= 1");
     else
-        out->v = (int)json_integer_value(v);
+        out->v = (int)v->u.i;
     out->type_name = str(&c, "type", 1, CT_TYPE_MAX, 1);
     ct_type t = out->type_name ? ct_type_parse(out->type_name, strlen(out->type_name)) : CT_EV_NONE;
     /* the scheduler's own events have ids derived from command ids, and
      * ingest derives "<id>/<customer_id>" for an event that named a phone
      * (issue 17): both longer than an id billing publishes */
-    const json_t *dphone = json_object_get(json_object_get(ev, "data"), "phone");
-    size_t idmax = ct_type_inbound(t) && !(json_is_string(dphone) && t != CT_EV_CUSTOMER_UPSERTED)
+    const cm_jv *d = cm_jv_get(ev, "data"), *dphone = cm_jv_get(d, "phone");
+    size_t idmax = ct_type_inbound(t) &&
+                           !(dphone && dphone->type == CM_JV_STRING && t != CT_EV_CUSTOMER_UPSERTED)
                        ? CT_ID_MAX
                        : CT_DERIVED_ID_MAX;
     out->id = str(&c, "id", 1, idmax, 1);
@@ -636,12 +636,11 @@ int ct_event_decode(const json_t *ev, ct_event *out, char *errstr, size_t errlen
         fail(&c, "time", "rfc3339", "not an RFC 3339 timestamp");
     out->customer_id = id(&c, "customer_id", 1);
     out->trace_id = str(&c, "trace_id", 0, 64, 1);
-    const json_t *d = json_object_get(ev, "data");
-    if (!c.failed && !json_is_object(d))
+    if (!c.failed && (!d || d->type != CM_JV_OBJECT))
         fail(&c, "data", d ? "type" : "required", d ? "must be an object" : NULL);
     if (c.failed)
         return -1;
-    out->data_json = d;
+    out->data_jv = d;
     out->type = t;
     if (out->type == CT_EV_NONE) {
         snprintf(errstr, errlen, "type: type (unknown event type '%.64s')", out->type_name);
@@ -739,6 +738,50 @@ int ct_event_decode(const json_t *ev, ct_event *out, char *errstr, size_t errlen
         break;
     }
     return dc.failed ? -1 : 0;
+}
+
+const cm_jv *ct_event_parse(cm_json *j, const char *p, size_t n, char *errstr, size_t errlen)
+{
+    char jerr[160];
+    if (n > CT_DEFAULT_MAX_BYTES) {
+        snprintf(errstr, errlen, "(event): max_bytes (longer than %u bytes)", CT_DEFAULT_MAX_BYTES);
+        return NULL;
+    }
+    if (!ct_utf8_valid(p, n)) {
+        snprintf(errstr, errlen, "(event): utf8 (not valid UTF-8)");
+        return NULL;
+    }
+    const cm_jv *ev = cm_json_parse_more(j, p, n, CT_DEFAULT_MAX_DEPTH, jerr, sizeof jerr);
+    if (!ev)
+        snprintf(errstr, errlen, "(event): json (not JSON: %s)", jerr);
+    return ev;
+}
+
+int ct_event_decode_bytes(cm_json *j, const char *p, size_t n, ct_event *out, char *errstr,
+                          size_t errlen)
+{
+    const cm_jv *ev = ct_event_parse(j, p, n, errstr, errlen);
+    if (!ev) {
+        memset(out, 0, offsetof(ct_event, data));
+        out->type = CT_EV_NONE;
+        return -1;
+    }
+    return ct_event_decode(ev, out, errstr, errlen);
+}
+
+int ct_event_decode_json(cm_json *j, const json_t *ev, ct_event *out, char *errstr, size_t errlen)
+{
+    char *s = json_dumps(ev, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!s) {
+        memset(out, 0, offsetof(ct_event, data));
+        out->type = CT_EV_NONE;
+        snprintf(errstr, errlen, "(event): out of memory");
+        return -1;
+    }
+    /* the tree's strings are copied into j: s can go at once */
+    int rc = ct_event_decode_bytes(j, s, strlen(s), out, errstr, errlen);
+    free(s);
+    return rc;
 }
 
 void ct_event_headers_of(ct_type type, const char *id, const char *tenant, const char *trace_id,

@@ -1,5 +1,5 @@
 /* event.h -- the canonical event (topic `events`) as a C struct, its
- * decoder from a jansson tree and its Kafka headers.
+ * decoder and its Kafka headers.
  *
  * Design: ingest writes canonical events (contract/validate.h builds them
  * from inbound CloudEvents); the scheduler and the reporter read them. A
@@ -43,10 +43,17 @@
  * envelope only (ingest lifts it from data; the decoder checks that
  * data.customer_id, when present, is the same).
  *
+ * Parsing: the decoder reads the tree of common/json.h's arena reader, not
+ * a jansson tree: the scheduler and the reporter decode every event on
+ * their hot paths, and jansson's tree cost the scheduler a third of its
+ * instructions (docs/scheduler.md). ct_event_decode_bytes parses and
+ * decodes a record; ct_event_decode_json serves readers that hold a
+ * jansson tree off the hot path (replays, tests).
+ *
  * Ownership: every `const char *` of a decoded ct_event is borrowed from
- * the json_t it was decoded from (json_string_value), valid while that
- * tree lives and is not modified; nothing is allocated and there is
- * nothing to free. Optional strings are NULL when absent (or JSON null);
+ * the cm_json arena that parsed the event, valid until that arena's next
+ * cm_json_parse, cm_json_clear or cm_json_free; nothing is allocated for
+ * the ct_event and there is nothing to free. Optional strings are NULL when absent (or JSON null);
  * optional lists are empty. A ct_event is about 2.5 KiB (lists are fixed
  * arrays of CT_LIST_MAX and CT_PLAN_INSTALMENTS_MAX): fine on a stack,
  * not for keeping many. */
@@ -54,6 +61,8 @@
 #define CT_EVENT_H
 
 #include "contract.h"
+
+#include "json.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -307,9 +316,9 @@ typedef struct ct_event {
     const char *time; /* as written (RFC 3339 UTC with milliseconds) */
     int64_t time_ms;
     const char *customer_id;
-    const char *trace_id;    /* NULL when absent */
-    const json_t *data_json; /* the data object itself (for fields a reader
-                              * needs that the struct does not carry yet) */
+    const char *trace_id; /* NULL when absent */
+    const cm_jv *data_jv; /* the data object itself; non-NULL once the envelope
+                           * was read (for fields the struct does not carry) */
     union {
         ct_invoice invoice;
         ct_invoice_ref invoice_ref;
@@ -370,9 +379,23 @@ ct_shape ct_event_shape(ct_type t);
 /* Decodes the canonical event ev (a JSON object) into *out. Returns 0, or
  * -1 with "field: rule (detail)" in errstr. When the envelope is readable
  * but the type is not in the contract, returns -1 with out->type ==
- * CT_EV_NONE and the envelope fields filled: a reader that ignores unknown
- * types tests that. out borrows from ev (see Ownership above). */
-int ct_event_decode(const json_t *ev, ct_event *out, char *errstr, size_t errlen);
+ * CT_EV_NONE and the envelope fields filled (data_jv set): a reader that
+ * ignores unknown types tests that. out borrows from ev (see Ownership). */
+int ct_event_decode(const cm_jv *ev, ct_event *out, char *errstr, size_t errlen);
+/* Parses the record p[0..n) into j with cm_json_parse_more (earlier trees
+ * of j stay valid), or NULL with "(event): <rule> (...)" in errstr: more
+ * than CT_DEFAULT_MAX_BYTES, invalid UTF-8, not JSON (strict: duplicate
+ * keys, \u0000, trailing bytes) or nested deeper than
+ * CT_DEFAULT_MAX_DEPTH. For a reader that looks at the tree before it
+ * decodes it. */
+const cm_jv *ct_event_parse(cm_json *j, const char *p, size_t n, char *errstr, size_t errlen);
+/* ct_event_parse, then ct_event_decode: the record p[0..n) into *out
+ * (-1 with out->type CT_EV_NONE and data_jv NULL when it does not parse). */
+int ct_event_decode_bytes(cm_json *j, const char *p, size_t n, ct_event *out, char *errstr,
+                          size_t errlen);
+/* The same from a jansson tree, serialised and parsed into j (strings are
+ * copied into j; ev may go at once). Off the hot paths only. */
+int ct_event_decode_json(cm_json *j, const json_t *ev, ct_event *out, char *errstr, size_t errlen);
 
 /* --- Kafka headers of a canonical event --------------------------------- */
 

@@ -64,12 +64,16 @@ static json_t *rep_normalize_own(const json_t *ce, char *errstr, size_t errlen)
                   json_object_get(ce, "type"), "tenant", ten ? json_string_value(ten) : "default",
                   "time", tbuf, "customer_id", json_object_get(data, "customer_id"), "data", data);
     ct_event e;
-    if (!out) {
+    cm_json *js = out ? cm_json_new() : NULL;
+    if (!js) {
         snprintf(errstr, errlen, "out of memory");
-    } else if (ct_event_decode(out, &e, errstr, errlen) < 0) {
+        json_decref(out);
+        out = NULL;
+    } else if (ct_event_decode_json(js, out, &e, errstr, errlen) < 0) {
         json_decref(out);
         out = NULL;
     }
+    cm_json_free(js);
     return out;
 }
 

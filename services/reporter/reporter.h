@@ -16,6 +16,7 @@
 #ifndef REP_REPORTER_H
 #define REP_REPORTER_H
 
+#include "json.h"
 #include "map.h"
 #include "risk.h"
 
@@ -333,6 +334,7 @@ typedef struct rep_state {
     uint64_t applied, duplicates, rejected;
     rep_offsets offsets;
     const rep_costs *costs; /* borrowed, NULL: none; configuration, not in snapshots */
+    cm_json *js;            /* the arena events are parsed into (owned; made on first use) */
 } rep_state;
 
 rep_state *rep_state_new(void);
@@ -358,10 +360,15 @@ long rep_state_dedup_at(rep_state *st, int64_t now_ms, char *errstr, size_t errl
 /* Rebuilds by_tenant from the entities (after a snapshot decode). */
 int rep_state_reindex(rep_state *st);
 
-/* Applies one canonical event (docs/contracts.md), decoded with the
- * contract's ct_event_decode. Returns 1 applied, 0 duplicate or ignored
- * type, -1 invalid (errstr: the decoder's "field: rule (detail)", or what
- * the reporter refuses, e.g. an unknown payment). */
+/* Applies one canonical event (docs/contracts.md), the record p[0..n) as
+ * consumed, parsed into st->js and decoded with the contract's
+ * ct_event_decode_bytes (no jansson tree: this is the service's hot path).
+ * Returns 1 applied, 0 duplicate or ignored type, -1 invalid (errstr: the
+ * decoder's "field: rule (detail)", or what the reporter refuses, e.g. an
+ * unknown payment). */
+int rep_state_apply_event_bytes(rep_state *st, const char *p, size_t n, char *errstr,
+                                size_t errlen);
+/* The same from a jansson tree (replays of normalized files, tests). */
 int rep_state_apply_event(rep_state *st, const json_t *ev, char *errstr, size_t errlen);
 /* Applies one contact outcome (ct_contact_decode). Same returns; an
  * outcome without a step (a payment.thanks) is remembered and ignored. */

@@ -429,20 +429,23 @@ void rep_serve_records(rep_svc *s, rd_kafka_message_t **msgs, size_t n)
             rd_kafka_message_destroy(m);
             continue;
         }
-        json_error_t jerr;
-        json_t *j = json_loadb(m->payload, m->len, 0, &jerr);
         int r;
-        if (!j) {
-            snprintf(errstr, sizeof errstr, "not JSON: %s", jerr.text);
-            r = -1;
-        } else if (!strcmp(topic, "events")) {
-            r = rep_state_apply_event(s->st, j, errstr, sizeof errstr);
+        if (!strcmp(topic, "events")) { /* the arena reader: no jansson tree */
+            r = rep_state_apply_event_bytes(s->st, m->payload ? m->payload : "", m->len, errstr,
+                                            sizeof errstr);
             cm_metric_add(s->m[CT_M_REPORTER_EVENTS], 1);
         } else {
-            r = rep_state_apply_contact(s->st, j, errstr, sizeof errstr);
-            cm_metric_add(s->m[CT_M_REPORTER_CONTACTS], 1);
+            json_error_t jerr;
+            json_t *j = json_loadb(m->payload, m->len, 0, &jerr);
+            if (!j) {
+                snprintf(errstr, sizeof errstr, "not JSON: %s", jerr.text);
+                r = -1;
+            } else {
+                r = rep_state_apply_contact(s->st, j, errstr, sizeof errstr);
+                cm_metric_add(s->m[CT_M_REPORTER_CONTACTS], 1);
+            }
+            json_decref(j);
         }
-        json_decref(j);
         if (s->st->duplicates > dups0) {
             cm_metric_add(s->m[CT_M_REPORTER_DUPLICATES], s->st->duplicates - dups0);
             dups0 = s->st->duplicates;

@@ -186,6 +186,7 @@ void rep_state_free(rep_state *st)
                       &st->prom_ix,   &st->group_ix, &st->case_ix, &st->seen};
     for (size_t i = 0; i < sizeof maps / sizeof maps[0]; i++)
         cm_map_free(maps[i]);
+    cm_json_free(st->js);
     free(st);
 }
 
@@ -927,20 +928,56 @@ static const uint8_t rep_reads[CT_EV_COUNT] = {
 /* "e" SEP tenant SEP source SEP id: the de-dup key of an event. */
 #define REP_EVENT_KEY_MAX (2 + CT_TENANT_MAX + 1 + CT_ID_MAX + 1 + CT_DERIVED_ID_MAX + 1)
 
+static int apply_event(rep_state *st, const ct_event *e, int decoded, char *errstr, size_t errlen);
+
+/* The arena of st's event trees, emptied (an event is applied before the
+ * next is parsed), and errstr cleared; NULL, the record counted rejected,
+ * when out of memory. */
+static cm_json *event_arena(rep_state *st, char *errstr, size_t errlen)
+{
+    if (!st->js)
+        st->js = cm_json_new();
+    if (!st->js) {
+        rep_oom(errstr, errlen);
+        st->rejected++;
+        return NULL;
+    }
+    cm_json_clear(st->js);
+    errstr[0] = 0;
+    return st->js;
+}
+
+int rep_state_apply_event_bytes(rep_state *st, const char *p, size_t n, char *errstr, size_t errlen)
+{
+    ct_event e;
+    cm_json *js = event_arena(st, errstr, errlen);
+    return js ? apply_event(st, &e, ct_event_decode_bytes(js, p, n, &e, errstr, errlen), errstr,
+                            errlen)
+              : -1;
+}
+
 int rep_state_apply_event(rep_state *st, const json_t *ev, char *errstr, size_t errlen)
 {
     ct_event e;
-    errstr[0] = 0;
-    if (ct_event_decode(ev, &e, errstr, errlen) < 0) {
-        /* an unknown type with a readable envelope (data_json is set only
+    cm_json *js = event_arena(st, errstr, errlen);
+    return js ? apply_event(st, &e, ct_event_decode_json(js, ev, &e, errstr, errlen), errstr,
+                            errlen)
+              : -1;
+}
+
+/* e decoded with the returns of ct_event_decode in decoded. */
+static int apply_event(rep_state *st, const ct_event *e, int decoded, char *errstr, size_t errlen)
+{
+    if (decoded < 0) {
+        /* an unknown type with a readable envelope (data_jv is set only
          * once the envelope was read) is ignored below; anything else is
          * rejected with the decoder's "field: rule (detail)" */
-        if (e.type != CT_EV_NONE || !e.data_json)
+        if (e->type != CT_EV_NONE || !e->data_jv)
             goto bad;
         errstr[0] = 0;
     }
     char key[REP_EVENT_KEY_MAX];
-    int kn = snprintf(key, sizeof key, "e" SEP "%s" SEP "%s" SEP "%s", e.tenant, e.source, e.id);
+    int kn = snprintf(key, sizeof key, "e" SEP "%s" SEP "%s" SEP "%s", e->tenant, e->source, e->id);
     if (kn < 0 || (size_t)kn >= sizeof key) {
         snprintf(errstr, errlen, "id: too long");
         goto bad;
@@ -950,92 +987,93 @@ int rep_state_apply_event(rep_state *st, const json_t *ev, char *errstr, size_t 
         return 0;
     }
     int rc = 0;
-    if (e.type != CT_EV_NONE && rep_reads[e.type]) {
+    if (e->type != CT_EV_NONE && rep_reads[e->type]) {
         uint32_t ti, ci;
-        int32_t day = cm_time_day(e.time_ms);
-        if (rep_tenant_ix(st, e.tenant, &ti) < 0 || rep_cust_ix(st, ti, e.customer_id, &ci) < 0) {
+        int32_t day = cm_time_day(e->time_ms);
+        if (rep_tenant_ix(st, e->tenant, &ti) < 0 || rep_cust_ix(st, ti, e->customer_id, &ci) < 0) {
             snprintf(errstr, errlen, "tenant/customer_id: out of memory");
             goto bad;
         }
-        switch (e.type) {
+        switch (e->type) {
         case CT_EV_INVOICE_ISSUED:
         case CT_EV_INVOICE_UPDATED:
-            rc = rep_apply_invoice(st, ti, ci, &e.data.invoice, errstr, errlen);
+            rc = rep_apply_invoice(st, ti, ci, &e->data.invoice, errstr, errlen);
             break;
         case CT_EV_INVOICE_VOIDED:
-            rc = rep_apply_close(st, ti, ci, e.data.invoice_ref.invoice_id, REP_CLOSE_VOID, day,
+            rc = rep_apply_close(st, ti, ci, e->data.invoice_ref.invoice_id, REP_CLOSE_VOID, day,
                                  errstr, errlen);
             break;
         case CT_EV_INVOICE_WRITTEN_OFF:
-            rc = rep_apply_close(st, ti, ci, e.data.invoice_ref.invoice_id, REP_CLOSE_WRITEOFF, day,
-                                 errstr, errlen);
+            rc = rep_apply_close(st, ti, ci, e->data.invoice_ref.invoice_id, REP_CLOSE_WRITEOFF,
+                                 day, errstr, errlen);
             break;
         case CT_EV_PAYMENT_RECEIVED:
-            rc = rep_apply_payment(st, ti, ci, &e.data.payment, errstr, errlen);
+            rc = rep_apply_payment(st, ti, ci, &e->data.payment, errstr, errlen);
             break;
         case CT_EV_PAYMENT_REVERSED:
-            rc = rep_apply_reversal(st, ti, &e.data.reversal, day, errstr, errlen);
+            rc = rep_apply_reversal(st, ti, &e->data.reversal, day, errstr, errlen);
             break;
         case CT_EV_CREDIT_NOTE_ISSUED: {
-            const ct_credit_note *d = &e.data.credit_note;
+            const ct_credit_note *d = &e->data.credit_note;
             rep_move mv = {d->amount_minor, rep_day_end(day), day, 0, REP_MV_CREDIT};
             rc = rep_apply_move(st, ti, ci, d->invoice_id, d->currency, &mv, errstr, errlen);
             break;
         }
         case CT_EV_DISPUTE_OPENED: {
-            rep_move mv = {0, e.time_ms, day, 0, REP_MV_DISPUTE};
-            rc = rep_apply_move(st, ti, ci, e.data.dispute.invoice_id, NULL, &mv, errstr, errlen);
+            rep_move mv = {0, e->time_ms, day, 0, REP_MV_DISPUTE};
+            rc = rep_apply_move(st, ti, ci, e->data.dispute.invoice_id, NULL, &mv, errstr, errlen);
             break;
         }
         case CT_EV_PROMISE_MADE:
         case CT_EV_PROMISE_KEPT:
         case CT_EV_PROMISE_BROKEN: {
-            int status = e.type == CT_EV_PROMISE_MADE   ? REP_PROMISE_OPEN
-                         : e.type == CT_EV_PROMISE_KEPT ? REP_PROMISE_KEPT
-                                                        : REP_PROMISE_BROKEN;
-            rc = rep_apply_promise(st, ti, ci, &e.data.promise, status, day, e.time_ms, errstr,
+            int status = e->type == CT_EV_PROMISE_MADE   ? REP_PROMISE_OPEN
+                         : e->type == CT_EV_PROMISE_KEPT ? REP_PROMISE_KEPT
+                                                         : REP_PROMISE_BROKEN;
+            rc = rep_apply_promise(st, ti, ci, &e->data.promise, status, day, e->time_ms, errstr,
                                    errlen);
             break;
         }
         case CT_EV_CUSTOMER_UPSERTED:
-            rc = rep_apply_customer(st, ci, &e.data.customer, errstr, errlen);
+            rc = rep_apply_customer(st, ci, &e->data.customer, errstr, errlen);
             break;
         case CT_EV_CONTACT_LOGGED:
-            rc = rep_apply_logged(st, ti, ci, &e.data.contact_log, errstr, errlen);
+            rc = rep_apply_logged(st, ti, ci, &e->data.contact_log, errstr, errlen);
             break;
         case CT_EV_CONTACT_DELIVERED:
         case CT_EV_CONTACT_BOUNCED:
         case CT_EV_CONTACT_COMPLAINED: {
-            const ct_delivery *d = &e.data.delivery;
-            int kind = e.type == CT_EV_CONTACT_DELIVERED ? REP_FB_DELIVERED
-                       : e.type == CT_EV_CONTACT_BOUNCED ? REP_FB_BOUNCED
-                                                         : REP_FB_COMPLAINED;
+            const ct_delivery *d = &e->data.delivery;
+            int kind = e->type == CT_EV_CONTACT_DELIVERED ? REP_FB_DELIVERED
+                       : e->type == CT_EV_CONTACT_BOUNCED ? REP_FB_BOUNCED
+                                                          : REP_FB_COMPLAINED;
             rc = rep_apply_fb(st, ti, ci, kind, d->channel, d->template_id,
-                              d->kind == CT_BOUNCE_HARD, e.time_ms);
+                              d->kind == CT_BOUNCE_HARD, e->time_ms);
             if (rc < 0)
                 rc = rep_oom(errstr, errlen);
             break;
         }
         case CT_EV_CONTACT_REPLIED:
-            rc = rep_apply_fb(st, ti, ci, REP_FB_REPLIED, e.data.reply.channel, NULL, 0, e.time_ms);
+            rc = rep_apply_fb(st, ti, ci, REP_FB_REPLIED, e->data.reply.channel, NULL, 0,
+                              e->time_ms);
             if (rc < 0)
                 rc = rep_oom(errstr, errlen);
             break;
         case CT_EV_INVOICE_FEE_CHARGED: {
-            const ct_fee_charged *d = &e.data.fee_charged;
+            const ct_fee_charged *d = &e->data.fee_charged;
             rep_money m = {
                 .kind = REP_MN_FEE_CHARGED, .day = d->charged_on.day, .amount = d->amount_minor};
             rc = rep_apply_money(st, ti, d->currency, m, errstr, errlen);
             break;
         }
         case CT_EV_INVOICE_FEE_WAIVED: {
-            const ct_fee_waived *d = &e.data.fee_waived;
+            const ct_fee_waived *d = &e->data.fee_waived;
             rep_money m = {.kind = REP_MN_FEE_WAIVED, .day = day, .amount = d->amount_minor};
             rc = rep_apply_money(st, ti, d->currency, m, errstr, errlen);
             break;
         }
         case CT_EV_INVOICE_INTEREST_CLAIMED: {
-            const ct_interest_claimed *d = &e.data.interest_claimed;
+            const ct_interest_claimed *d = &e->data.interest_claimed;
             rep_money m = {.kind = REP_MN_INTEREST,
                            .day = day,
                            .amount = d->interest_minor,
@@ -1044,7 +1082,7 @@ int rep_state_apply_event(rep_state *st, const json_t *ev, char *errstr, size_t 
             break;
         }
         case CT_EV_INVOICE_SETTLED: {
-            const ct_settled *d = &e.data.settled;
+            const ct_settled *d = &e->data.settled;
             rep_money m = {.kind = REP_MN_SETTLED,
                            .detail = (uint8_t)d->offer,
                            .day = day,
@@ -1054,21 +1092,21 @@ int rep_state_apply_event(rep_state *st, const json_t *ev, char *errstr, size_t 
             break;
         }
         case CT_EV_ESCALATION_PLACED: {
-            const ct_placement *d = &e.data.placement;
+            const ct_placement *d = &e->data.placement;
             rep_esc f = {.kind = REP_ESC_PLACED, .day = day, .amount = d->placed_minor};
             rc = rep_apply_esc(st, ti, d->case_id, d->currency, d, f, errstr, errlen);
             break;
         }
         case CT_EV_ESCALATION_ACCEPTED:
         case CT_EV_ESCALATION_RECALLED: {
-            rep_esc f = {.kind = e.type == CT_EV_ESCALATION_ACCEPTED ? REP_ESC_ACCEPTED
-                                                                     : REP_ESC_RECALLED,
+            rep_esc f = {.kind = e->type == CT_EV_ESCALATION_ACCEPTED ? REP_ESC_ACCEPTED
+                                                                      : REP_ESC_RECALLED,
                          .day = day};
-            rc = rep_apply_esc(st, ti, e.data.case_event.case_id, NULL, NULL, f, errstr, errlen);
+            rc = rep_apply_esc(st, ti, e->data.case_event.case_id, NULL, NULL, f, errstr, errlen);
             break;
         }
         case CT_EV_ESCALATION_REMITTED: {
-            const ct_remittance *d = &e.data.remittance;
+            const ct_remittance *d = &e->data.remittance;
             rep_esc f = {.kind = REP_ESC_REMITTED,
                          .day = day,
                          .amount = d->amount_minor,

@@ -141,15 +141,14 @@ static const char *payment_of(const ct_event *e)
     }
 }
 
-int sch_event_decode(json_t *json, sch_event *out, char *errstr, size_t errlen)
+static int check_event(const cm_jv *ev, sch_event *out, char *errstr, size_t errlen)
 {
     const ct_event *e = &out->ev;
-    out->json = json;
-    int rc = ct_event_decode(json, &out->ev, errstr, errlen);
+    int rc = ct_event_decode(ev, &out->ev, errstr, errlen);
     if (e->source && strcmp(e->source, CT_SCHEDULER_SOURCE) == 0)
         return 0; /* its own events come back on `events`: skipped */
     if (!handled(e->type))
-        return e->data_json ? 0 : -1; /* a readable envelope: a type it does not act on */
+        return e->data_jv ? 0 : -1; /* a readable envelope: a type it does not act on */
     if (rc < 0)
         return -1;
     /* the contract checked presence, types and limits; what the state needs
@@ -186,6 +185,26 @@ int sch_event_decode(json_t *json, sch_event *out, char *errstr, size_t errlen)
     default:
         return 1;
     }
+}
+
+int sch_event_decode_bytes(cm_json *j, const char *raw, size_t rawlen, sch_event *out, char *errstr,
+                           size_t errlen)
+{
+    const cm_jv *ev = ct_event_parse(j, raw, rawlen, errstr, errlen);
+    if (!ev) {
+        out->raw = NULL;
+        return -1;
+    }
+    return sch_event_decode(ev, raw, rawlen, out, errstr, errlen);
+}
+
+int sch_event_decode(const cm_jv *ev, const char *raw, size_t rawlen, sch_event *out, char *errstr,
+                     size_t errlen)
+{
+    int rc = check_event(ev, out, errstr, errlen);
+    out->raw = rc > 0 ? raw : NULL;
+    out->rawlen = rc > 0 ? rawlen : 0;
+    return rc;
 }
 
 /* ---- records ---- */
@@ -1030,14 +1049,28 @@ static void unpay_inv(sch_ctx *c, sch_rec *inv, sch_rec *cust, int64_t amt)
     }
 }
 
-static void pend_push(sch_ctx *c, sch_rec *pend, json_t *ev)
+/* Keeps the entry ev (stolen) in the pending list pend. -1 only when out
+ * of memory. */
+static int pend_keep(sch_ctx *c, sch_rec *pend, json_t *ev)
 {
     if (!pend->u.pend.add)
         pend->u.pend.add = json_array();
-    json_array_append(pend->u.pend.add, ev);
+    if (!ev || !pend->u.pend.add || json_array_append_new(pend->u.pend.add, ev) < 0)
+        return -1;
     pend->dirty = 1;
     pend->gcp = c->part + 1; /* its purge member's partition (retention.h) */
     c->pended++;
+    return 0;
+}
+
+/* Keeps the event se, as it came, in the pending list pend. Its record
+ * parsed strictly once already, so jansson refusing it means out of
+ * memory: the event is then "not applied" (logged and counted). */
+static int pend_push(sch_ctx *c, sch_rec *pend, const sch_event *se, char *errstr, size_t errlen)
+{
+    if (pend_keep(c, pend, json_loadb(se->raw, se->rawlen, 0, NULL)) < 0)
+        return bad(errstr, errlen, "internal", "out of memory keeping a pending event");
+    return 0;
 }
 
 static void append_op(sch_ctx *c, const char *key, const char *field, const char *suffix)
@@ -1270,6 +1303,12 @@ static int ev_issued(sch_ctx *c, const ct_event *e, sch_rec *inv, sch_rec *cust,
     if (pend && (json_array_size(pend->u.pend.items) || json_array_size(pend->u.pend.add))) {
         /* stored ones first, then those kept earlier in this batch */
         json_t *all = json_array();
+        cm_json *pj = cm_json_new(); /* each kept event's tree, in turn */
+        if (!all || !pj) {
+            json_decref(all);
+            cm_json_free(pj);
+            return bad(errstr, errlen, "internal", "out of memory replaying pending events");
+        }
         size_t i;
         json_t *pe;
         if (pend->u.pend.items)
@@ -1298,18 +1337,29 @@ static int ev_issued(sch_ctx *c, const ct_event *e, sch_rec *inv, sch_rec *cust,
             }
             sch_event pv;
             char why[512];
-            int ck = sch_event_decode(pe, &pv, why, sizeof why);
+            char *raw = json_dumps(pe, JSON_COMPACT);
+            if (!raw) {
+                json_decref(all);
+                cm_json_free(pj);
+                return bad(errstr, errlen, "internal", "out of memory replaying pending events");
+            }
+            cm_json_clear(pj);
+            int ck = sch_event_decode_bytes(pj, raw, strlen(raw), &pv, why, sizeof why);
             if (ck < 0)
                 cm_log_warn("invoice %s/%s: a kept event is not applied: %s", inv->tenant, inv->id,
                             why);
-            if (ck <= 0)
-                continue;
-            if (apply_inner(c, &pv, part, 1, errstr, errlen) < 0) {
+            if (ck <= 0 || apply_inner(c, &pv, part, 1, errstr, errlen) < 0) {
+                free(raw);
+                if (ck <= 0)
+                    continue;
                 json_decref(all);
+                cm_json_free(pj);
                 return -1;
             }
+            free(raw);
         }
         json_decref(all);
+        cm_json_free(pj);
     }
     if (v->status == 'o' && !v->disputed && v->next_kind == 0)
         arm(c, inv, cust, 0, 1);
@@ -1369,8 +1419,8 @@ static int ev_payment(sch_ctx *c, const ct_event *e, sch_rec *cust, char *errstr
                 json_decref(pe);
                 return bad(errstr, errlen, "internal", "pending list not loaded");
             }
-            pend_push(c, q, pe);
-            json_decref(pe);
+            if (pend_keep(c, q, pe) < 0)
+                return bad(errstr, errlen, "internal", "out of memory keeping an allocation");
         } else {
             if (strcmp(inv->u.inv.currency, cur) != 0 || inv->u.inv.status != 'o')
                 continue;
@@ -1466,7 +1516,7 @@ static int ev_reversed(sch_ctx *c, const sch_event *se, sch_rec *cust, char *err
         if (sch_gc_late(c, cust, e, 'p', pid))
             return 0;
         if (json_array_size(rpend->u.pend.items) == 0 && !rpend->u.pend.add)
-            pend_push(c, rpend, se->json);
+            return pend_push(c, rpend, se, errstr, errlen);
         return 0;
     }
     if (pay->u.pay.reversed) {
@@ -1493,9 +1543,10 @@ static int ev_reversed(sch_ctx *c, const sch_event *se, sch_rec *cust, char *err
             sch_rec *q = have(c, 'q', t, id);
             json_t *pe = json_pack("{s:s,s:{s:s,s:I}}", "type", "sch.unalloc", "data", "payment_id",
                                    pid, "amount_minor", (json_int_t)amt);
-            if (q && pe)
-                pend_push(c, q, pe);
-            json_decref(pe);
+            if (q && pend_keep(c, q, pe) < 0)
+                return bad(errstr, errlen, "internal", "out of memory keeping a reversal");
+            if (!q)
+                json_decref(pe);
         }
         s = semi + 1;
     }
@@ -2187,7 +2238,7 @@ static int apply_inner(sch_ctx *c, const sch_event *se, int part, int from_pendi
         return 0; /* not a type sch_event_decode lets through */
     if (!inv->exists) {
         if (!from_pending && !sch_gc_late(c, cust, e, 'i', iid))
-            pend_push(c, pend, se->json);
+            return pend_push(c, pend, se, errstr, errlen);
         return 0;
     }
     sch_inv *v = &inv->u.inv;

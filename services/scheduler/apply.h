@@ -19,15 +19,19 @@
 #include "records.h"
 #include "state.h"
 
-/* A consumed canonical event: its parsed tree and the contract's typed
- * view of it (contract/event.h). Decoded once, when its batch is parsed
- * (sch_event_decode); plan and apply read the typed fields, through every
- * recomputation of the batch. ev borrows its strings from json; json is
- * kept because an event about an invoice or payment not yet known is
- * stored as it came, in a pending list (P q:, P r:). The caller owns json
- * and keeps it alive while the sch_event is used. About 1.8 KiB. */
+/* A consumed canonical event: the record as consumed and the contract's
+ * typed view of it (contract/event.h). Decoded once, when its batch is
+ * parsed (sch_event_decode); plan and apply read the typed fields, through
+ * every recomputation of the batch. ev borrows its strings from the
+ * cm_json arena its batch was parsed into; raw is kept because an event
+ * about an invoice or payment not yet known is stored as it came, in a
+ * pending list (P q:, P r:). The caller owns both (the Kafka message and
+ * the arena of the batch) and keeps them alive while the sch_event is
+ * used. About 1.8 KiB. */
 typedef struct sch_event {
-    json_t *json; /* NULL: no event here (rejected or ignored) */
+    const char *raw; /* the record (not NUL-terminated); NULL: no event here
+                      * (rejected or ignored) */
+    size_t rawlen;
     ct_event ev;
 } sch_event;
 
@@ -102,13 +106,20 @@ int sch_ctx_init(sch_ctx *c, const sch_policy *pol, const char *prefix, int64_t 
 /* Frees appends and outs (not the map). */
 void sch_ctx_reset(sch_ctx *c);
 
-/* Decodes the canonical event json into *out (out->json = json) with the
- * contract's ct_event_decode, then checks what the state needs on top
- * (amounts > 0, invoice numbers it can keep, known time zones). Returns 1
- * to apply; 0 to ignore (the scheduler's own events, a type it does not
- * act on, a type not in the contract); -1 with errstr naming the field and
- * the rule ("data.due_on: date (...)"). Allocates nothing. */
-int sch_event_decode(json_t *json, sch_event *out, char *errstr, size_t errlen);
+/* Decodes the canonical event ev, parsed from the record raw[0..rawlen)
+ * (ct_event_parse), into *out (out->raw = raw) with the contract's
+ * ct_event_decode, then checks what the state needs on top (amounts > 0,
+ * invoice numbers it can keep, known time zones). Returns 1 to apply; 0 to
+ * ignore (the scheduler's own events, a type it does not act on, a type
+ * not in the contract); -1 with errstr naming the field and the rule
+ * ("data.due_on: date (...)"). out->raw is NULL unless it returns 1.
+ * Allocates nothing. */
+int sch_event_decode(const cm_jv *ev, const char *raw, size_t rawlen, sch_event *out, char *errstr,
+                     size_t errlen);
+/* ct_event_parse into j (kept with the caller's batch), then
+ * sch_event_decode; -1 with the reason when the record does not parse. */
+int sch_event_decode_bytes(cm_json *j, const char *raw, size_t rawlen, sch_event *out, char *errstr,
+                           size_t errlen);
 
 /* Declares the records a decoded event needs (phase 1 before any load,
  * phase 2 after phase 1 is loaded, phase 3 after phase 2: the primary

@@ -36,7 +36,6 @@
 #include "buf.h"
 #include "clock.h"
 #include "engine.h"
-#include "jarena.h"
 #include "log.h"
 #include "policy.h"
 #include "validate.h"
@@ -181,11 +180,11 @@ static int problem(const bt_opts *o, long lineno, const char *what)
 }
 
 /* The time of a canonical event (its "time"), or -1. */
-static int64_t event_time(const json_t *ev)
+static int64_t event_time(const cm_jv *ev)
 {
     int64_t t;
-    const char *s = json_string_value(json_object_get(ev, "time"));
-    return s && cm_time_parse_rfc3339(s, &t) == 0 ? t : -1;
+    const cm_jv *s = cm_jv_get(ev, "time");
+    return s && s->type == CM_JV_STRING && cm_time_parse_rfc3339(s->u.s, &t) == 0 ? t : -1;
 }
 
 /* Runs pol over the ledger into r (r->out may be NULL). 0, 1 a --strict
@@ -200,6 +199,8 @@ static int bt_run_ledger(bt_run *r)
     long lineno = 0;
     int64_t last = INT64_MIN;
     int rc = -1, part = 0;
+    cm_json *js = NULL;        /* the event's tree, one at a time */
+    cm_buf body = CM_BUF_INIT; /* the event's record, kept while it is applied */
     static const ct_limits lim = {CT_DEFAULT_MAX_BYTES, CT_DEFAULT_MAX_DEPTH};
     struct timespec w0, w1;
     clock_gettime(CLOCK_MONOTONIC, &w0);
@@ -207,7 +208,8 @@ static int bt_run_ledger(bt_run *r)
         fprintf(stderr, "backtest: %s: %s\n", o->events, strerror(errno));
         return -1;
     }
-    if (sch_store_mem_new(&r->eng.store) < 0 || !(r->empty = sch_map_new()))
+    if (!(js = cm_json_new()) || sch_store_mem_new(&r->eng.store) < 0 ||
+        !(r->empty = sch_map_new()))
         goto oom;
     r->eng.pol = r->pols.v[0].pol;
     r->eng.pols = r->per_tenant ? &r->pols : NULL;
@@ -225,7 +227,6 @@ static int bt_run_ledger(bt_run *r)
     snprintf(r->eng.prefix, sizeof r->eng.prefix, "bt:");
     bt_clock = INT64_MIN;
     r->st.first_ms = INT64_MIN;
-    sch_jarena_arm(0); /* event trees in a region (jarena.h), reset per event */
     while ((n = getline(&line, &cap, in)) >= 0) {
         lineno++;
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
@@ -265,14 +266,17 @@ static int bt_run_ledger(bt_run *r)
             ct_verdict_clear(&v);
             continue;
         }
-        json_error_t je;
-        sch_jarena_reset(0); /* the last event's tree is dead: applied and committed */
-        sch_jarena_begin();
-        json_t *ev = json_loadb(v.body, v.bodylen, 0, &je);
-        sch_jarena_end();
+        cm_buf_reset(&body);
+        int added = cm_buf_add(&body, v.body, v.bodylen);
         ct_verdict_clear(&v);
-        if (!ev)
-            goto oom; /* the validator's own output */
+        if (added < 0)
+            goto oom;
+        cm_json_clear(js); /* the last event's tree is dead: applied and committed */
+        const cm_jv *ev = ct_event_parse(js, body.p, body.len, err, sizeof err);
+        if (!ev) { /* the validator's own output: a bug */
+            fprintf(stderr, "backtest: %s:%ld: internal: %s\n", o->events, lineno, err);
+            goto cleanup;
+        }
         int64_t t = event_time(ev);
         if (t < last) {
             char what[160], lt[40];
@@ -280,7 +284,6 @@ static int bt_run_ledger(bt_run *r)
             snprintf(what, sizeof what, "time: out of order (before %s, the latest time so far)",
                      lt);
             r->st.out_of_order++;
-            json_decref(ev);
             if (problem(o, lineno, what) < 0) {
                 rc = 1;
                 goto cleanup;
@@ -289,14 +292,12 @@ static int bt_run_ledger(bt_run *r)
         }
         if (t >= o->until) {
             r->st.outside++;
-            json_decref(ev);
             continue;
         }
         last = t;
         sch_event se;
-        int ck = sch_event_decode(ev, &se, err, sizeof err);
+        int ck = sch_event_decode(ev, body.p, body.len, &se, err, sizeof err);
         if (ck <= 0) {
-            json_decref(ev);
             if (ck == 0) {
                 r->st.ignored++;
                 continue;
@@ -316,7 +317,6 @@ static int bt_run_ledger(bt_run *r)
             bt_clock = t;
         long long before = r->eng.not_applied_total;
         int ar = sch_engine_apply(&r->eng, &se, &part, 1, err, sizeof err);
-        json_decref(ev);
         if (ar < 0 || r->failed) {
             fprintf(stderr, "backtest: %s:%ld: %s\n", o->events, lineno, err);
             goto cleanup;
@@ -373,8 +373,8 @@ cleanup:
     }
     free(line);
     fclose(in);
-    sch_jarena_arm(-1);
-    sch_jarena_reset(0);
+    cm_buf_free(&body);
+    cm_json_free(js);
     ct_thread_cleanup();
     return r->failed && rc == 0 ? -1 : rc;
 }

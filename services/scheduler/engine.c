@@ -9,7 +9,6 @@
 
 #include "clock.h"
 #include "vec.h"
-#include "jarena.h"
 #include "kafka.h"
 #include "log.h"
 #include "retention.h"
@@ -121,14 +120,14 @@ static int apply_one(sch_engine *e, const sch_event *evs, const int *parts, size
         int ok = 1;
         for (int phase = 1; phase <= 3 && ok; phase++) {
             for (size_t i = 0; i < n && ok; i++)
-                if (evs[i].json && sch_plan_event(&c, &evs[i], phase) < 0)
+                if (evs[i].raw && sch_plan_event(&c, &evs[i], phase) < 0)
                     ok = 0;
             if (ok && e->store.load(e->store.be, m, errstr, errlen) < 0)
                 ok = 0;
         }
         for (size_t i = 0; i < n && ok; i++) {
             char why[512];
-            if (!evs[i].json)
+            if (!evs[i].raw)
                 continue;
             /* an event is applied as of its own time (never later than the
              * clock): its decisions do not depend on how long it took to
@@ -218,28 +217,22 @@ cleanup:
     return rc;
 }
 
-void sch_engine_parse(sch_engine *e, rd_kafka_message_t **msgs, size_t n, sch_event *evs,
-                      int *parts)
+void sch_engine_parse(sch_engine *e, cm_json *js, rd_kafka_message_t **msgs, size_t n,
+                      sch_event *evs, int *parts)
 {
     for (size_t i = 0; i < n; i++) {
         rd_kafka_message_t *m = msgs[i];
-        json_error_t je;
         char why[512];
         parts[i] = m->partition;
-        evs[i].json = NULL;
+        evs[i].raw = NULL;
         if (!m->payload)
             continue;
         char src[32];
         if (cm_kafka_header(m, "ce_source", src, sizeof src) == 0 &&
             strcmp(src, CT_SCHEDULER_SOURCE) == 0)
-            continue;       /* its own event (records.h): not read, not acted on */
-        sch_jarena_begin(); /* the tree only: checks and logs allocate from the heap */
-        json_t *ev = json_loadb(m->payload, m->len, 0, &je);
-        sch_jarena_end();
+            continue; /* its own event (records.h): not read, not acted on */
         /* decoded once: plan and apply (and a recomputed batch) read evs[i].ev */
-        int ck = ev ? sch_event_decode(ev, &evs[i], why, sizeof why) : -1;
-        if (!ev)
-            snprintf(why, sizeof why, "not JSON: %s (line %d)", je.text, je.line);
+        int ck = sch_event_decode_bytes(js, m->payload, m->len, &evs[i], why, sizeof why);
         if (ck < 0) {
             cm_log_fields(CM_LOG_WARN,
                           json_pack("{s:s,s:i,s:I,s:s}", "topic", rd_kafka_topic_name(m->rkt),
@@ -248,11 +241,8 @@ void sch_engine_parse(sch_engine *e, rd_kafka_message_t **msgs, size_t n, sch_ev
                           "event rejected");
             add(e->m[CT_M_SCHEDULER_REJECTED], 1);
         }
-        if (ck <= 0) {
-            evs[i].json = NULL;
-            json_decref(ev);
+        if (ck <= 0)
             continue;
-        }
         add(e->m[CT_M_SCHEDULER_APPLIED], 1);
     }
 }
@@ -262,16 +252,16 @@ int sch_engine_events(sch_engine *e, rd_kafka_message_t **msgs, size_t n, char *
 {
     sch_event *evs = calloc(n ? n : 1, sizeof *evs);
     int *parts = calloc(n ? n : 1, sizeof *parts);
+    cm_json *js = cm_json_new();
     int rc = -1;
-    if (!evs || !parts) {
+    if (!evs || !parts || !js) {
         snprintf(errstr, errlen, "out of memory");
         goto cleanup;
     }
-    sch_engine_parse(e, msgs, n, evs, parts);
+    sch_engine_parse(e, js, msgs, n, evs, parts);
     rc = sch_engine_apply(e, evs, parts, n, errstr, errlen);
 cleanup:
-    for (size_t i = 0; evs && i < n; i++)
-        json_decref(evs[i].json);
+    cm_json_free(js);
     free(evs);
     free(parts);
     return rc;

@@ -98,15 +98,16 @@ void sch_engine_rebalance(void *opaque, int assigned, const rd_kafka_topic_parti
  * caller may store the offsets), -1 to retry the batch later. */
 int sch_engine_events(sch_engine *e, rd_kafka_message_t **msgs, size_t n, char *errstr,
                       size_t errlen);
-/* The parsing half of sch_engine_events: parses msgs[i] (into the armed
- * jarena slot) and decodes it once into evs[i] (sch_event_decode);
- * evs[i].json is NULL when it was rejected (logged, counted) or ignored;
- * the caller decrefs the others. parts[i] is its partition. Touches no
- * Redis and no engine state but metrics, so it may run on another thread
- * while the previous batch is applied. */
-void sch_engine_parse(sch_engine *e, rd_kafka_message_t **msgs, size_t n, sch_event *evs,
-                      int *parts);
-/* The applying half: evs[i] (skipped when evs[i].json is NULL) with
+/* The parsing half of sch_engine_events: parses msgs[i] into js (the
+ * batch's arena: its trees stay until the caller clears js) and decodes it
+ * once into evs[i] (sch_event_decode_bytes); evs[i].raw is NULL when it was
+ * rejected (logged, counted) or ignored. evs[i] borrows from js and from
+ * msgs[i]. parts[i] is its partition. Touches no Redis and no engine state
+ * but metrics, so it may run on another thread while the previous batch
+ * is applied. */
+void sch_engine_parse(sch_engine *e, cm_json *js, rd_kafka_message_t **msgs, size_t n,
+                      sch_event *evs, int *parts);
+/* The applying half: evs[i] (skipped when evs[i].raw is NULL) with
  * partition parts[i]. */
 int sch_engine_apply(sch_engine *e, const sch_event *evs, const int *parts, size_t n, char *errstr,
                      size_t errlen);

@@ -5,7 +5,6 @@
  * parses it while the previous one is applied and its offsets stored, then
  * fires the due timers of the owned partitions (pipeline.c). */
 #include "engine.h"
-#include "jarena.h"
 #include "backtest.h"
 #include "explain.h"
 #include "pipeline.h"
@@ -249,10 +248,6 @@ static void cleanup(void *a)
 
 int main(int argc, char **argv)
 {
-    /* before any jansson allocation: parsed event trees live in per-batch
-     * regions (jarena.h); without it, the heap as before */
-    if (sch_jarena_install() < 0)
-        fprintf(stderr, "arrears-scheduler: no event arena (using malloc)\n");
     if (argc > 1 && strcmp(argv[1], "backtest") == 0) /* offline: no service */
         return sch_backtest_main(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "explain") == 0) /* one invoice's history */

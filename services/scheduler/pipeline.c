@@ -10,7 +10,6 @@
 #include <time.h>
 
 #include "clock.h"
-#include "jarena.h"
 #include "records.h"
 #include "log.h"
 
@@ -85,31 +84,29 @@ typedef struct parse_job {
 static void *parse_thread(void *arg)
 {
     parse_job *j = arg;
-    sch_jarena_arm(j->b->slot);
-    sch_engine_parse(j->e, j->b->msgs, j->b->n, j->b->evs, j->b->parts);
-    sch_jarena_arm(-1);
+    sch_engine_parse(j->e, j->b->js, j->b->msgs, j->b->n, j->b->evs, j->b->parts);
     return NULL;
 }
 
-static int batch_alloc(sch_batch *b, size_t max, int slot)
+static int batch_alloc(sch_batch *b, size_t max)
 {
-    b->slot = slot;
     b->msgs = calloc(max, sizeof *b->msgs);
     b->evs = calloc(max, sizeof *b->evs);
     b->parts = calloc(max, sizeof *b->parts);
+    b->js = cm_json_new();
     b->n = 0;
-    return b->msgs && b->evs && b->parts ? 0 : -1;
+    return b->msgs && b->evs && b->parts && b->js ? 0 : -1;
 }
 
 static void batch_release(sch_batch *b)
 {
     for (size_t i = 0; i < b->n; i++) {
-        json_decref(b->evs[i].json);
-        b->evs[i].json = NULL;
+        b->evs[i].raw = NULL;
         rd_kafka_message_destroy(b->msgs[i]);
     }
     b->n = 0;
-    sch_jarena_reset(b->slot); /* its trees are gone */
+    if (b->js)
+        cm_json_clear(b->js); /* its trees are gone */
 }
 
 static void batch_free(sch_batch *b)
@@ -119,6 +116,7 @@ static void batch_free(sch_batch *b)
     free(b->msgs);
     free(b->evs);
     free(b->parts);
+    cm_json_free(b->js);
     memset(b, 0, sizeof *b);
 }
 
@@ -160,7 +158,7 @@ int sch_loop_init(sch_loop *l, sch_engine *e, size_t max, int tick)
     memset(l, 0, sizeof *l);
     l->eng = e;
     l->tick = tick;
-    return batch_alloc(&l->cur, max, 0) == 0 && batch_alloc(&l->next, max, 1) == 0 ? 0 : -1;
+    return batch_alloc(&l->cur, max) == 0 && batch_alloc(&l->next, max) == 0 ? 0 : -1;
 }
 
 void sch_loop_free(sch_loop *l)

@@ -38,7 +38,7 @@ typedef struct sch_batch {
     sch_event *evs; /* decoded once, by the parse thread */
     int *parts;
     size_t n;
-    int slot; /* jarena slot of its parsed events */
+    cm_json *js; /* the arena of its parsed events (cleared on release) */
 } sch_batch;
 
 /* The loop's state: two batches, the timer rounds' backoff. */

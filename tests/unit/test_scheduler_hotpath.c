@@ -1,5 +1,5 @@
 /* test_scheduler_hotpath.c -- the scheduler's hot-path helpers: the
- * per-batch jansson regions of parsed events (services/scheduler/jarena.h),
+ * per-batch arena of parsed events (common/json.h's cm_json_parse_more),
  * the printf-free key, copy, command id and timestamp writers (same text as
  * the snprintf/clock.c versions they replace). */
 #include <setjmp.h>
@@ -14,7 +14,7 @@
 
 #include "../../services/scheduler/records.h"
 #include "str.h"
-#include "../../services/scheduler/jarena.h"
+#include "json.h"
 #include "../../services/scheduler/policy.h"
 #include "../../services/scheduler/state.h"
 #include "../../services/scheduler/store.h"
@@ -24,60 +24,46 @@
 #include "event.h"
 #include "tz.h"
 
-static json_t *parse(const char *s)
-{
-    sch_jarena_begin();
-    json_t *j = json_loads(s, 0, NULL);
-    sch_jarena_end();
-    return j;
-}
-
-static void test_regions(void **state)
+/* A batch's events parsed one after another into one arena
+ * (cm_json_parse_more, as the parse thread does) all stay readable until
+ * the batch is cleared, while a second batch's arena is parsed into and
+ * cleared many times. */
+static void test_batch_arena(void **state)
 {
     (void)state;
-    assert_int_equal(sch_jarena_install(), 0);
-    assert_int_equal(sch_jarena_install(), 0); /* idempotent */
-    /* a tree in slot 1 survives slot 0 being reset and reused */
-    sch_jarena_arm(1);
-    json_t *keep =
-        parse("{\"type\":\"invoice.issued\",\"data\":{\"invoice_id\":\"I1\",\"amount_minor\":12}}");
+    char err[256];
+    cm_json *keep = cm_json_new(), *cur = cm_json_new();
     assert_non_null(keep);
+    assert_non_null(cur);
+    const char *first =
+        "{\"type\":\"invoice.issued\",\"data\":{\"invoice_id\":\"I1\",\"amount_minor\":12}}";
+    const cm_jv *k = cm_json_parse_more(keep, first, strlen(first), 8, err, sizeof err);
+    assert_non_null(k);
     for (int round = 0; round < 50; round++) {
-        sch_jarena_arm(0);
-        json_t *evs[100];
+        const cm_jv *evs[100];
         for (int i = 0; i < 100; i++) {
             char buf[128];
-            snprintf(buf, sizeof buf, "{\"id\":\"e-%d-%d\",\"n\":%d,\"a\":[1,2,3]}", round, i, i);
-            evs[i] = parse(buf);
+            int n = snprintf(buf, sizeof buf, "{\"id\":\"e-%d-%d\",\"n\":%d,\"a\":[1,2,3]}", round,
+                             i, i);
+            evs[i] = cm_json_parse_more(cur, buf, (size_t)n, 8, err, sizeof err);
             assert_non_null(evs[i]);
+            memset(buf, 'x', sizeof buf); /* the tree is a copy: the record may go */
         }
-        sch_jarena_arm(-1);
         for (int i = 0; i < 100; i++) {
             char want[32];
             snprintf(want, sizeof want, "e-%d-%d", round, i);
-            assert_string_equal(json_string_value(json_object_get(evs[i], "id")), want);
-            assert_int_equal(json_integer_value(json_object_get(evs[i], "n")), i);
-            /* heap parts added to a region tree are freed by decref */
-            json_object_set_new(evs[i], "extra", json_string("heap"));
-            json_decref(evs[i]);
+            assert_string_equal(cm_jv_get(evs[i], "id")->u.s, want);
+            assert_int_equal(cm_jv_get(evs[i], "n")->u.i, i);
+            assert_int_equal(cm_jv_get(evs[i], "a")->n, 3);
         }
-        sch_jarena_reset(0);
+        cm_json_clear(cur);
     }
-    assert_string_equal(
-        json_string_value(json_object_get(json_object_get(keep, "data"), "invoice_id")), "I1");
-    /* outside begin/end, even with a slot armed: the heap, free()-able as jansson documents */
-    sch_jarena_arm(0);
-    char *dump = json_dumps(keep, JSON_COMPACT);
-    sch_jarena_arm(-1);
-    assert_non_null(dump);
-    assert_non_null(strstr(dump, "\"amount_minor\":12"));
-    free(dump);
-    json_decref(keep);
-    sch_jarena_reset(1);
-    /* nothing armed: begin/end change nothing */
-    json_t *h = parse("[1,2]");
-    assert_int_equal(json_array_size(h), 2);
-    json_decref(h);
+    /* a parse that fails leaves the earlier trees of the batch alone */
+    assert_null(cm_json_parse_more(keep, "{\"a\":1,\"a\":2}", 13, 8, err, sizeof err));
+    assert_string_equal(cm_jv_get(cm_jv_get(k, "data"), "invoice_id")->u.s, "I1");
+    assert_int_equal(cm_jv_get(cm_jv_get(k, "data"), "amount_minor")->u.i, 12);
+    cm_json_free(cur);
+    cm_json_free(keep);
 }
 
 static void test_key_copy(void **state)
@@ -305,7 +291,7 @@ static void test_part_tags(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_regions),      cmocka_unit_test(test_key_copy),
+        cmocka_unit_test(test_batch_arena),  cmocka_unit_test(test_key_copy),
         cmocka_unit_test(test_command_text), cmocka_unit_test(test_record_headers),
         cmocka_unit_test(test_longest_ids),  cmocka_unit_test(test_part_tags),
     };
