@@ -16,8 +16,12 @@
  *   - the arena JSON reader (common/json.c) accepts exactly what jansson accepts
  *     with JSON_REJECT_DUPLICATES, on UTF-8 input without NUL bytes within
  *     the depth limit,
- *     and every string it writes reads back through jansson. */
+ *     and every string it writes reads back through jansson;
+ *   - the readers of `events` (the scheduler and the reporter decode with
+ *     ct_event_decode_bytes) answer any bytes without a crash, and decode
+ *     every event ingest accepts. */
 #include "../../services/ingest/ingest.h"
+#include "event.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -93,6 +97,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             json_decref(ref);
         }
     }
+    static cm_json *er; /* the readers of `events`: any bytes are answered */
+    ct_event ev;
+    char everr[256];
+    if (!er)
+        er = cm_json_new();
+    cm_json_clear(er);
+    (void)ct_event_decode_bytes(er, p, n, &ev, everr, sizeof everr);
     ing_config cfg = {(flags & 2) ? 600 : ING_DEFAULT_MAX_BYTES,
                       (flags & 4) ? 4 : ING_DEFAULT_MAX_DEPTH};
     ing_input in = {n ? p : NULL, n, "k", 1, hdr, nh, "fuzz.inbound", 0, 42, 1772355600000LL};
@@ -116,6 +127,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t lt = strlen(t);
         if (strncmp(r.key, t, lt) != 0 || r.key[lt] != '/' || strcmp(r.key + lt + 1, c) != 0)
             abort();
+        cm_json_clear(er);
+        if (ct_event_decode_bytes(er, r.body, r.bodylen, &ev, everr, sizeof everr) != 0) {
+            fprintf(stderr, "an accepted event does not decode: %s\n", everr);
+            abort();
+        }
     } else {
         if (r.reasons.n == 0)
             abort();
