@@ -56,6 +56,7 @@
 #include "event.h"
 #include "money.h"
 #include "outcome.h"
+#include "str.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -252,10 +253,11 @@ static int rep_cur_ix(rep_state *st, const char *code, uint16_t *out, char *errs
 static int rep_lookup(const rep_state *st, const cm_map *m, uint32_t tenant, const char *id,
                       char *key, size_t *klen, uint32_t *out)
 {
-    int n = snprintf(key, CT_KEY_MAX, "%s" SEP "%s", st->tenants[tenant], id);
-    if (n < 0 || n >= CT_KEY_MAX)
+    const char *parts[] = {st->tenants[tenant], id};
+    size_t n = cm_str_join(key, CT_KEY_MAX, SEP[0], parts, 2); /* printf-free: per event */
+    if (n >= CT_KEY_MAX)
         return -1;
-    *klen = (size_t)n;
+    *klen = n;
     return cm_map_get(m, key, *klen, out);
 }
 
@@ -977,12 +979,13 @@ static int apply_event(rep_state *st, const ct_event *e, int decoded, char *errs
         errstr[0] = 0;
     }
     char key[REP_EVENT_KEY_MAX];
-    int kn = snprintf(key, sizeof key, "e" SEP "%s" SEP "%s" SEP "%s", e->tenant, e->source, e->id);
-    if (kn < 0 || (size_t)kn >= sizeof key) {
+    const char *parts[] = {"e", e->tenant, e->source, e->id};
+    size_t kn = cm_str_join(key, sizeof key, SEP[0], parts, 4);
+    if (kn >= sizeof key) {
         snprintf(errstr, errlen, "id: too long");
         goto bad;
     }
-    if (rep_seen(st, key, (size_t)kn)) {
+    if (rep_seen(st, key, kn)) {
         st->duplicates++;
         return 0;
     }
@@ -1120,7 +1123,7 @@ static int apply_event(rep_state *st, const ct_event *e, int decoded, char *errs
     }
     if (rc < 0)
         goto bad;
-    if (rep_remember(st, key, (size_t)kn) < 0) {
+    if (rep_remember(st, key, kn) < 0) {
         rep_oom(errstr, errlen);
         goto bad;
     }

@@ -22,6 +22,7 @@
 #include "money.h"
 #include "redis.h"
 #include "settings.h"
+#include "str.h"
 #include "tz.h"
 
 static void test_dates(void **state)
@@ -434,22 +435,39 @@ static void test_bidi_close(void **state)
     }
 }
 
+/* cm_str_join writes what snprintf("%s\x1f%s...") writes, at every size,
+ * and returns the same length. */
+static void test_str_join(void **state)
+{
+    (void)state;
+    const char *parts[] = {"e", "acme", "", "billing-7", "INV-1"};
+    for (size_t k = 1; k <= 5; k++) {
+        char want[64];
+        int wl = 0;
+        for (size_t i = 0; i < k; i++)
+            wl += snprintf(want + wl, sizeof want - (size_t)wl, "%s%s", i ? "\x1f" : "", parts[i]);
+        for (size_t n = 1; n <= (size_t)wl + 2; n++) {
+            char got[64], ref[64];
+            memset(got, '#', sizeof got);
+            snprintf(ref, n, "%s", want);
+            size_t gl = cm_str_join(got, n, '\x1f', parts, k);
+            assert_int_equal(gl, (size_t)wl);
+            assert_string_equal(got, ref);
+            assert_int_equal(got[n], '#'); /* nothing written past n bytes */
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dates),
-        cmocka_unit_test(test_rfc3339),
-        cmocka_unit_test(test_clock),
-        cmocka_unit_test(test_money),
-        cmocka_unit_test(test_urls),
-        cmocka_unit_test(test_settings),
-        cmocka_unit_test(test_settings_file),
-        cmocka_unit_test(test_kafka_file),
-        cmocka_unit_test(test_tz),
-        cmocka_unit_test(test_metrics),
-        cmocka_unit_test(test_redis_format),
-        cmocka_unit_test(test_log_masks),
-        cmocka_unit_test(test_bidi_close),
+        cmocka_unit_test(test_str_join),   cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_rfc3339),    cmocka_unit_test(test_clock),
+        cmocka_unit_test(test_money),      cmocka_unit_test(test_urls),
+        cmocka_unit_test(test_settings),   cmocka_unit_test(test_settings_file),
+        cmocka_unit_test(test_kafka_file), cmocka_unit_test(test_tz),
+        cmocka_unit_test(test_metrics),    cmocka_unit_test(test_redis_format),
+        cmocka_unit_test(test_log_masks),  cmocka_unit_test(test_bidi_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
