@@ -743,15 +743,11 @@ int ct_event_decode(const cm_jv *ev, ct_event *out, char *errstr, size_t errlen)
 const cm_jv *ct_event_parse(cm_json *j, const char *p, size_t n, char *errstr, size_t errlen)
 {
     char jerr[160];
-    if (n > CT_DEFAULT_MAX_BYTES) {
-        snprintf(errstr, errlen, "(event): max_bytes (longer than %u bytes)", CT_DEFAULT_MAX_BYTES);
-        return NULL;
-    }
     if (!ct_utf8_valid(p, n)) {
         snprintf(errstr, errlen, "(event): utf8 (not valid UTF-8)");
         return NULL;
     }
-    const cm_jv *ev = cm_json_parse_more(j, p, n, CT_DEFAULT_MAX_DEPTH, jerr, sizeof jerr);
+    const cm_jv *ev = cm_json_parse_more(j, p, n, CT_EVENT_READ_MAX_DEPTH, jerr, sizeof jerr);
     if (!ev)
         snprintf(errstr, errlen, "(event): json (not JSON: %s)", jerr);
     return ev;

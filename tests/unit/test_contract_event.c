@@ -1041,7 +1041,7 @@ static void test_decode_bytes(void **state)
         {"{\"v\":1} x", "(event): json (not JSON"},
         {"{\"v\":1,\"id\":\"a\\u0000b\"}", "(event): json (not JSON"},
         {"{\"v\":1,\"id\":\"\xff\"}", "(event): utf8"},
-        {"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]", "(event): json"},
+        {"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]", "(event): type"},
         {"[]", "(event): type (must be a JSON object)"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
@@ -1053,14 +1053,32 @@ static void test_decode_bytes(void **state)
         assert_int_equal(e.type, CT_EV_NONE);
         assert_null(e.data_jv);
     }
-    /* over CT_DEFAULT_MAX_BYTES: refused before parsing */
-    size_t n = CT_DEFAULT_MAX_BYTES + 1;
-    char *big = malloc(n);
+    /* what ingest may be configured to accept is read: nesting of its
+     * largest ARREARS_INGEST_MAX_DEPTH (1000) and a record over ingest's
+     * default 256 KiB; deeper than CT_EVENT_READ_MAX_DEPTH is refused */
+    size_t n = 400 * 1024;
+    char *big = malloc(n + 2048);
     assert_non_null(big);
-    memset(big, ' ', n);
+    int at = snprintf(big, n + 2048, "%s", one);
+    at--; /* over the closing brace: an unknown member, then the brace again */
+    at += snprintf(big + at, n + 2048 - (size_t)at, ",\"x\":[");
+    for (int d = 0; d < 998; d++)
+        big[at++] = '[';
+    for (int d = 0; d < 998; d++)
+        big[at++] = ']';
+    at += snprintf(big + at, n + 2048 - (size_t)at, ",\"");
+    memset(big + at, 'p', n - (size_t)at);
+    at = (int)n;
+    at += snprintf(big + at, 2048, "\"]}");
     ct_event e;
-    assert_int_equal(ct_event_decode_bytes(js, big, n, &e, err, sizeof err), -1);
-    assert_non_null(strstr(err, "max_bytes"));
+    if (ct_event_decode_bytes(js, big, (size_t)at, &e, err, sizeof err) != 0)
+        fail_msg("a deep, large event refused: %s", err);
+    assert_string_equal(e.data.invoice_ref.invoice_id, "I-1");
+    memset(big, '[', CT_EVENT_READ_MAX_DEPTH + 1);
+    memset(big + CT_EVENT_READ_MAX_DEPTH + 1, ']', CT_EVENT_READ_MAX_DEPTH + 1);
+    assert_int_equal(
+        ct_event_decode_bytes(js, big, 2 * (CT_EVENT_READ_MAX_DEPTH + 1), &e, err, sizeof err), -1);
+    assert_non_null(strstr(err, "(event): json"));
     free(big);
     assert_string_equal(b.data.dispute.invoice_id, "I-2"); /* failures leave the batch alone */
     cm_json_clear(js);
