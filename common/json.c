@@ -45,10 +45,15 @@ static chunk *chunk_new(size_t cap)
 
 cm_json *cm_json_new(void)
 {
+    return cm_json_new_cap(CHUNK_SIZE);
+}
+
+cm_json *cm_json_new_cap(size_t first)
+{
     cm_json *j = calloc(1, sizeof *j);
     if (!j)
         return NULL;
-    j->head = j->cur = chunk_new(CHUNK_SIZE);
+    j->head = j->cur = chunk_new(first > 0 ? first : CHUNK_SIZE);
     if (!j->head) {
         free(j);
         return NULL;
@@ -561,4 +566,95 @@ cm_jv *cm_jv_get(const cm_jv *obj, const char *key)
         if (m->keylen == n && m->key[0] == key[0] && memcmp(m->key, key, n) == 0)
             return m;
     return NULL;
+}
+
+/* ---- writing a tree back ------------------------------------------------ */
+
+/* Reals as jansson writes them (%.17g; ".0" added when that reads as an
+ * integer; the exponent without '+' and leading zeros), so that a record
+ * written back reads as the same numbers. */
+static void write_real(cm_buf *b, double d)
+{
+    char num[40];
+    snprintf(num, sizeof num, "%.17g", d);
+    char *e = strchr(num, 'e');
+    if (e) {
+        char *q = e + 1, *p = e + 1;
+        if (*p == '-')
+            q++, p++;
+        else if (*p == '+')
+            p++;
+        while (*p == '0' && p[1])
+            p++;
+        memmove(q, p, strlen(p) + 1);
+    }
+    cm_buf_adds(b, num);
+    if (!strpbrk(num, ".e"))
+        cm_buf_adds(b, ".0");
+}
+
+int cm_jv_write(cm_buf *b, const cm_jv *v)
+{
+    return cm_jv_write_set(b, v, NULL, NULL);
+}
+
+int cm_jv_write_set(cm_buf *b, const cm_jv *v, const char *key, const char *val)
+{
+    switch (v ? v->type : CM_JV_NULL) {
+    case CM_JV_NULL:
+        cm_buf_adds(b, "null");
+        break;
+    case CM_JV_FALSE:
+        cm_buf_adds(b, "false");
+        break;
+    case CM_JV_TRUE:
+        cm_buf_adds(b, "true");
+        break;
+    case CM_JV_INT:
+        cm_buf_int(b, v->u.i);
+        break;
+    case CM_JV_REAL:
+        write_real(b, v->u.d);
+        break;
+    case CM_JV_STRING:
+        cm_buf_json_str(b, v->u.s, v->n);
+        break;
+    case CM_JV_ARRAY:
+        cm_buf_addc(b, '[');
+        for (const cm_jv *m = v->u.first; m; m = m->next) {
+            if (m != v->u.first)
+                cm_buf_addc(b, ',');
+            cm_jv_write(b, m);
+        }
+        cm_buf_addc(b, ']');
+        break;
+    case CM_JV_OBJECT: {
+        int set = 0;
+        cm_buf_addc(b, '{');
+        for (const cm_jv *m = v->u.first; m; m = m->next) {
+            if (m != v->u.first)
+                cm_buf_addc(b, ',');
+            cm_buf_json_str(b, m->key, m->keylen);
+            cm_buf_addc(b, ':');
+            if (key && !set && m->keylen == strlen(key) && memcmp(m->key, key, m->keylen) == 0) {
+                cm_buf_json_str(b, val, strlen(val));
+                set = 1;
+            } else {
+                cm_jv_write(b, m);
+            }
+        }
+        if (key && !set) {
+            if (v->u.first)
+                cm_buf_addc(b, ',');
+            cm_buf_json_str(b, key, strlen(key));
+            cm_buf_addc(b, ':');
+            cm_buf_json_str(b, val, strlen(val));
+        }
+        cm_buf_addc(b, '}');
+        break;
+    }
+    default:
+        break;
+    }
+    return b->oom ? -1 : 0;
 }

@@ -35,12 +35,11 @@
  * so they can be longer than CT_ID_MAX: up to CT_COMMAND_ID_MAX.
  *
  * Ownership: every `const char *` is borrowed -- from the caller's records
- * when encoding, from the json_t decoded (json_string_value) when decoding,
- * valid while that lives. Nothing here allocates but the cm_buf the
- * encoder appends to (the caller's). Optional strings are NULL when absent;
- * the encoder writes a NULL required string as "".
- * A ct_command is about 11 KiB (invoices is a fixed array): fine on a
- * stack. */
+ * when encoding, from the cm_json arena that parsed the record when
+ * decoding, valid until that arena's next parse, clear or free. Nothing here allocates but the
+ * cm_buf the encoder appends to (the caller's). Optional strings are NULL when absent; the encoder
+ * writes a NULL required string as "". A ct_command is about 11 KiB (invoices is a fixed array):
+ * fine on a stack. */
 #ifndef CT_COMMAND_H
 #define CT_COMMAND_H
 
@@ -304,7 +303,16 @@ int ct_command_encode(const ct_command *c, struct cm_buf *b);
  * commands; the scheduler writes them all) decode as NULL, 0, or: */
 #define CT_DAY_NONE   INT32_MIN /* invoices[].issued_on, due_on */
 #define CT_MINOR_NONE INT64_MIN /* amounts.*, invoices[].*_minor, days_overdue */
-int ct_command_decode(const json_t *j, ct_command *out, char *errstr, size_t errlen);
+int ct_command_decode(const cm_jv *j, ct_command *out, char *errstr, size_t errlen);
+/* ct_record_parse (contract.h) into j, then ct_command_decode: out
+ * borrows from j. A record that does not parse: -1, "(command): json
+ * (...)" in errstr, and *out cleared as ct_command_decode leaves it. */
+int ct_command_decode_bytes(cm_json *j, const char *p, size_t n, ct_command *out, char *errstr,
+                            size_t errlen);
+/* The same from a jansson tree, serialised and parsed into j (strings
+ * are copied into j). Off the hot paths only. */
+int ct_command_decode_json(cm_json *j, const json_t *v, ct_command *out, char *errstr,
+                           size_t errlen);
 
 /* The Kafka header every record on `commands` carries: command_id. */
 #define CT_COMMAND_HEADER "command_id"

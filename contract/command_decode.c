@@ -33,26 +33,26 @@ void ct_dec_fail(ct_dec *d, const char *name, const char *rule)
 }
 
 /* The member, or NULL when absent or JSON null. */
-static const json_t *member(const ct_dec *d, const char *name)
+static const cm_jv *member(const ct_dec *d, const char *name)
 {
-    const json_t *v = json_object_get(d->obj, name);
-    return json_is_null(v) ? NULL : v;
+    const cm_jv *v = cm_jv_get(d->obj, name);
+    return v && v->type != CM_JV_NULL ? v : NULL;
 }
 
 const char *ct_dec_str(ct_dec *d, const char *name, int required, size_t max, int flags)
 {
-    const json_t *v = member(d, name);
+    const cm_jv *v = member(d, name);
     char rule[96];
     if (!v) {
         if (required)
             ct_dec_fail(d, name, "required");
         return NULL;
     }
-    const char *s = json_string_value(v);
-    size_t n = json_string_length(v);
+    const char *s = ct_jv_str(v);
+    size_t n = ct_jv_strlen(v);
     if (s && n == 0 && !required)
-        return s; /* an optional member may be empty */
-    if (!s || n == 0 || n > max || strlen(s) != n) {
+        return s;                  /* an optional member may be empty */
+    if (!s || n == 0 || n > max) { /* the reader refuses \u0000 */
         snprintf(rule, sizeof rule, "must be a string of 1..%zu bytes", max);
         ct_dec_fail(d, name, rule);
         return NULL;
@@ -71,17 +71,17 @@ const char *ct_dec_str(ct_dec *d, const char *name, int required, size_t max, in
 
 int ct_dec_int(ct_dec *d, const char *name, int required, int64_t *out)
 {
-    const json_t *v = member(d, name);
+    const cm_jv *v = member(d, name);
     if (!v) {
         if (required)
             ct_dec_fail(d, name, "required");
         return 0;
     }
-    if (!json_is_integer(v)) {
+    if (v->type != CM_JV_INT) {
         ct_dec_fail(d, name, "must be an integer");
         return -1;
     }
-    *out = (int64_t)json_integer_value(v);
+    *out = v->u.i;
     return 1;
 }
 
@@ -109,35 +109,35 @@ int ct_dec_date(ct_dec *d, const char *name, int required, int32_t *day)
     return 1;
 }
 
-const json_t *ct_dec_object(ct_dec *d, const char *name, int required)
+const cm_jv *ct_dec_object(ct_dec *d, const char *name, int required)
 {
-    const json_t *v = member(d, name);
+    const cm_jv *v = member(d, name);
     if (!v) {
         if (required)
             ct_dec_fail(d, name, "required");
         return NULL;
     }
-    if (!json_is_object(v)) {
+    if (v->type != CM_JV_OBJECT) {
         ct_dec_fail(d, name, "must be an object");
         return NULL;
     }
     return v;
 }
 
-const json_t *ct_dec_array(ct_dec *d, const char *name, int required)
+const cm_jv *ct_dec_array(ct_dec *d, const char *name, int required)
 {
-    const json_t *v = member(d, name);
+    const cm_jv *v = member(d, name);
     char rule[64];
     if (!v) {
         if (required)
             ct_dec_fail(d, name, "required");
         return NULL;
     }
-    if (!json_is_array(v)) {
+    if (v->type != CM_JV_ARRAY) {
         ct_dec_fail(d, name, "must be a list");
         return NULL;
     }
-    if (json_array_size(v) > CT_LIST_MAX) {
+    if (v->n > CT_LIST_MAX) {
         snprintf(rule, sizeof rule, "more than %d items", CT_LIST_MAX);
         ct_dec_fail(d, name, rule);
         return NULL;
@@ -210,7 +210,7 @@ static int64_t nonneg(ct_dec *d, const char *name)
 /* Issue 14's "amounts" of one invoice: every member, each >= 0. */
 static void d_inv_amounts(ct_dec *d, const char *path, ct_command_invoice *in)
 {
-    const json_t *am = ct_dec_object(d, "amounts", 0);
+    const cm_jv *am = ct_dec_object(d, "amounts", 0);
     if (!am)
         return;
     char sub[48];
@@ -230,35 +230,34 @@ static void d_inv_amounts(ct_dec *d, const char *path, ct_command_invoice *in)
  * offer's amount_minor. */
 static void d_offer_plans(ct_dec *od, ct_command_offer *of)
 {
-    const json_t *a = ct_dec_array(od, "plans", 1);
+    const cm_jv *a = ct_dec_array(od, "plans", 1);
     if (!a)
         return;
-    if (json_array_size(a) == 0 || json_array_size(a) > CT_OFFER_PLANS_MAX) {
+    if (a->n == 0 || a->n > CT_OFFER_PLANS_MAX) {
         ct_dec_fail(od, "plans", "must hold 1 to 11 plans");
         return;
     }
-    for (size_t i = 0; i < json_array_size(a); i++) {
+    size_t i = 0;
+    for (const cm_jv *p = a->u.first; p; p = p->next, i++) {
         char path[48], rule[96];
         snprintf(path, sizeof path, "offer.plans[%zu]", i);
-        const json_t *p = json_array_get(a, i);
         ct_dec pd = {p, path, od->err, od->errlen, od->failed};
-        const json_t *ins = json_is_object(p) ? ct_dec_array(&pd, "instalments", 1) : NULL;
-        if (!ins || json_array_size(ins) < 2 ||
-            json_array_size(ins) > CT_OFFER_PLAN_INSTALMENTS_MAX) {
+        const cm_jv *ins = p->type == CM_JV_OBJECT ? ct_dec_array(&pd, "instalments", 1) : NULL;
+        if (!ins || ins->n < 2 || ins->n > CT_OFFER_PLAN_INSTALMENTS_MAX) {
             ct_dec_fail(&pd, "instalments", "must be 2 to 12 instalments {due_on, amount_minor}");
             od->failed |= pd.failed;
             continue;
         }
         int64_t sum = 0;
         of->plans[of->nplans].n = 0;
-        for (size_t k = 0; k < json_array_size(ins); k++) {
+        size_t k = 0;
+        for (const cm_jv *it = ins->u.first; it; it = it->next, k++) {
             char ip[sizeof path + 48]; /* path, ".instalments[", a size_t, "]" */
             snprintf(ip, sizeof ip, "%s.instalments[%zu]", path, k);
-            const json_t *it = json_array_get(ins, k);
             ct_dec id = {it, ip, od->err, od->errlen, pd.failed};
             int32_t due = CT_DAY_NONE;
             int64_t amt = 0;
-            if (!json_is_object(it) || ct_dec_date(&id, "due_on", 1, &due) != 1 ||
+            if (it->type != CM_JV_OBJECT || ct_dec_date(&id, "due_on", 1, &due) != 1 ||
                 ct_dec_int(&id, "amount_minor", 1, &amt) != 1 || amt <= 0) {
                 ct_dec_fail(&id, "amount_minor",
                             "each instalment needs a due_on and an amount > 0");
@@ -285,7 +284,7 @@ static void d_offer_plans(ct_dec *od, ct_command_offer *of)
 /* "offer" (issue 14). */
 static void d_offer(ct_dec *d, ct_command *c)
 {
-    const json_t *o = ct_dec_object(d, "offer", 0);
+    const cm_jv *o = ct_dec_object(d, "offer", 0);
     if (!o)
         return;
     ct_dec od = {o, "offer", d->err, d->errlen, d->failed};
@@ -305,7 +304,7 @@ static void d_offer(ct_dec *d, ct_command *c)
 /* "interest_basis" (issue 14). */
 static void d_interest_basis(ct_dec *d, ct_command *c)
 {
-    const json_t *o = ct_dec_object(d, "interest_basis", 0);
+    const cm_jv *o = ct_dec_object(d, "interest_basis", 0);
     if (!o)
         return;
     ct_dec bd = {o, "interest_basis", d->err, d->errlen, d->failed};
@@ -349,22 +348,22 @@ static void d_invoice(ct_dec *d, ct_command_invoice *in)
 /* "totals" (issue 15): per currency, amounts each >= 0. */
 static void d_totals(ct_dec *d, ct_command *c)
 {
-    const json_t *a = ct_dec_array(d, "totals", 0);
+    const cm_jv *a = ct_dec_array(d, "totals", 0);
     c->ntotals = 0;
-    if (a && json_array_size(a) > CT_TOTALS_MAX)
+    if (a && a->n > CT_TOTALS_MAX)
         ct_dec_fail(d, "totals", "more than 8 currencies");
-    for (size_t i = 0; a && i < json_array_size(a) && i < CT_TOTALS_MAX; i++) {
+    size_t i = 0;
+    for (const cm_jv *it = a ? a->u.first : NULL; it && i < CT_TOTALS_MAX; it = it->next, i++) {
         char path[32], sub[48];
         snprintf(path, sizeof path, "totals[%zu]", i);
-        const json_t *it = json_array_get(a, i);
-        if (!json_is_object(it)) {
+        if (it->type != CM_JV_OBJECT) {
             ct_dec_fail(d, "totals", "items must be objects");
             break;
         }
         ct_dec td = {it, path, d->err, d->errlen, d->failed};
         ct_command_total *t = &c->totals[c->ntotals++];
         t->currency = ct_dec_str(&td, "currency", 1, 3, CT_DEC_TOKEN);
-        const json_t *am = ct_dec_object(&td, "amounts", 1);
+        const cm_jv *am = ct_dec_object(&td, "amounts", 1);
         if (am) {
             snprintf(sub, sizeof sub, "%s.amounts", path);
             ct_dec ad = {am, sub, d->err, d->errlen, td.failed};
@@ -380,7 +379,7 @@ static void d_totals(ct_dec *d, ct_command *c)
 }
 
 /* What a channel needs to be delivered: rule 2 of the design note. */
-static void d_deliverable(ct_dec *d, const json_t *cust, ct_command *c)
+static void d_deliverable(ct_dec *d, const cm_jv *cust, ct_command *c)
 {
     const char *t = c->template_id;
     char rule[128];
@@ -410,7 +409,7 @@ static void d_deliverable(ct_dec *d, const json_t *cust, ct_command *c)
 static void d_risk(ct_dec *d, ct_command *c)
 {
     static const char *const bands[] = {"low", "medium", "high", "severe"};
-    const json_t *o = ct_dec_object(d, "risk", 0);
+    const cm_jv *o = ct_dec_object(d, "risk", 0);
     if (!o)
         return;
     ct_dec rd = {o, "risk", d->err, d->errlen, d->failed};
@@ -426,14 +425,15 @@ static void d_risk(ct_dec *d, ct_command *c)
         known |= strcmp(r->band, bands[i]) == 0;
     if (r->band && !known)
         ct_dec_fail(&rd, "band", "must be low, medium, high or severe");
-    const json_t *a = ct_dec_array(&rd, "contributions", 1);
-    if (a && json_array_size(a) > CT_RISK_FACTORS_MAX)
+    const cm_jv *a = ct_dec_array(&rd, "contributions", 1);
+    if (a && a->n > CT_RISK_FACTORS_MAX)
         ct_dec_fail(&rd, "contributions", "too many items");
-    for (size_t i = 0; a && i < json_array_size(a) && i < CT_RISK_FACTORS_MAX; i++) {
+    size_t i = 0;
+    for (const cm_jv *it = a ? a->u.first : NULL; it && i < CT_RISK_FACTORS_MAX;
+         it = it->next, i++) {
         char path[48];
         snprintf(path, sizeof path, "risk.contributions[%zu]", i);
-        const json_t *it = json_array_get(a, i);
-        if (!json_is_object(it)) {
+        if (it->type != CM_JV_OBJECT) {
             ct_dec_fail(&rd, "contributions", "items must be objects");
             break;
         }
@@ -469,7 +469,7 @@ static void d_reply(ct_dec *d, ct_command *c)
 
 static void d_plan(ct_dec *d, ct_command *c)
 {
-    const json_t *o = ct_dec_object(d, "plan", 0);
+    const cm_jv *o = ct_dec_object(d, "plan", 0);
     if (!o)
         return;
     ct_dec pd = {o, "plan", d->err, d->errlen, d->failed};
@@ -497,16 +497,16 @@ static void d_plan(ct_dec *d, ct_command *c)
 static void d_rules(ct_dec *d, ct_command *c)
 {
     char rule[96], name[32];
-    const json_t *a = ct_dec_array(d, "rules", 0);
-    if (a && json_array_size(a) > CT_COMMAND_RULES_MAX) {
+    const cm_jv *a = ct_dec_array(d, "rules", 0);
+    if (a && a->n > CT_COMMAND_RULES_MAX) {
         snprintf(rule, sizeof rule, "more than %d items", CT_COMMAND_RULES_MAX);
         ct_dec_fail(d, "rules", rule);
         return;
     }
-    for (size_t i = 0; i < json_array_size(a); i++) {
-        const json_t *it = json_array_get(a, i);
-        const char *s = json_string_value(it);
-        size_t n = json_string_length(it);
+    size_t i = 0;
+    for (const cm_jv *it = a ? a->u.first : NULL; it; it = it->next, i++) {
+        const char *s = ct_jv_str(it);
+        size_t n = ct_jv_strlen(it);
         int ok = s && n > 0 && n <= CT_COMMAND_RULE_MAX;
         for (size_t k = 0; ok && k < n; k++)
             ok = s[k] >= 0x20 && s[k] <= 0x7e;
@@ -521,7 +521,7 @@ static void d_rules(ct_dec *d, ct_command *c)
     }
 }
 
-int ct_command_decode(const json_t *j, ct_command *out, char *errstr, size_t errlen)
+int ct_command_decode(const cm_jv *j, ct_command *out, char *errstr, size_t errlen)
 {
     ct_dec d = {j, "", errstr, errlen, 0};
     char rule[160];
@@ -534,7 +534,7 @@ int ct_command_decode(const json_t *j, ct_command *out, char *errstr, size_t err
     out->amounts.principal = out->amounts.fees = out->amounts.interest = CT_MINOR_NONE;
     out->amounts.compensation = out->amounts.total = CT_MINOR_NONE;
     errstr[0] = 0;
-    if (!json_is_object(j)) {
+    if (!j || j->type != CM_JV_OBJECT) {
         snprintf(errstr, errlen, "command: not a JSON object");
         return -1;
     }
@@ -544,7 +544,7 @@ int ct_command_decode(const json_t *j, ct_command *out, char *errstr, size_t err
         ct_dec_fail(&d, "v", rule);
     }
     out->tenant = ct_dec_str(&d, "tenant", 1, CT_TENANT_MAX, CT_DEC_TOKEN);
-    const json_t *cust = ct_dec_object(&d, "customer", 1);
+    const cm_jv *cust = ct_dec_object(&d, "customer", 1);
     if (cust) {
         ct_dec cd = {cust, "customer", errstr, errlen, d.failed};
         d_customer(&cd, &out->customer);
@@ -562,7 +562,7 @@ int ct_command_decode(const json_t *j, ct_command *out, char *errstr, size_t err
     ct_dec_instant(&d, "scheduled_at", 0, &out->scheduled_at_ms);
     out->has_not_after = ct_dec_instant(&d, "not_after", 0, &out->not_after_ms) == 1;
     out->currency = ct_dec_str(&d, "currency", 0, 3, CT_DEC_TOKEN);
-    const json_t *am = ct_dec_object(&d, "amounts", 0);
+    const cm_jv *am = ct_dec_object(&d, "amounts", 0);
     if (am) {
         ct_dec ad = {am, "amounts", errstr, errlen, d.failed};
         out->amounts.principal = minor(&ad, "principal");
@@ -572,12 +572,13 @@ int ct_command_decode(const json_t *j, ct_command *out, char *errstr, size_t err
         out->amounts.total = minor(&ad, "total");
         d.failed |= ad.failed;
     }
-    const json_t *inv = ct_dec_array(&d, "invoices", 0);
-    for (size_t i = 0; i < json_array_size(inv); i++) {
+    const cm_jv *inv = ct_dec_array(&d, "invoices", 0);
+    size_t i = 0;
+    for (const cm_jv *it = inv ? inv->u.first : NULL; it; it = it->next, i++) {
         char path[32];
         snprintf(path, sizeof path, "invoices[%zu]", i);
-        ct_dec id = {json_array_get(inv, i), path, errstr, errlen, d.failed};
-        if (!json_is_object(id.obj)) {
+        ct_dec id = {it, path, errstr, errlen, d.failed};
+        if (it->type != CM_JV_OBJECT) {
             snprintf(rule, sizeof rule, "%s: must be an object", path);
             if (!d.failed)
                 snprintf(errstr, errlen, "%s", rule);
@@ -598,7 +599,7 @@ int ct_command_decode(const json_t *j, ct_command *out, char *errstr, size_t err
         out->attempt = (int)v;
     if (ct_dec_int(&d, "level", 0, &v) == 1)
         out->level = (int)v;
-    const json_t *pay = ct_dec_object(&d, "payment", 0);
+    const cm_jv *pay = ct_dec_object(&d, "payment", 0);
     if (pay) {
         ct_dec pd = {pay, "payment", errstr, errlen, d.failed};
         out->has_payment = 1;
@@ -623,4 +624,30 @@ int ct_command_decode(const json_t *j, ct_command *out, char *errstr, size_t err
         }
     }
     return d.failed ? -1 : 0;
+}
+
+/* A record that did not parse (r NULL): *out cleared as ct_command_decode
+ * leaves it, the reader's error kept. Else ct_command_decode. */
+static int decode_parsed(const cm_jv *r, ct_command *out, char *errstr, size_t errlen)
+{
+    char err[256];
+    if (r)
+        return ct_command_decode(r, out, errstr, errlen);
+    snprintf(err, sizeof err, "%s", errstr);
+    ct_command_decode(NULL, out, errstr, errlen);
+    snprintf(errstr, errlen, "%s", err);
+    return -1;
+}
+
+int ct_command_decode_bytes(cm_json *j, const char *p, size_t n, ct_command *out, char *errstr,
+                            size_t errlen)
+{
+    return decode_parsed(ct_record_parse(j, p, n, "command", errstr, errlen), out, errstr, errlen);
+}
+
+int ct_command_decode_json(cm_json *j, const json_t *v, ct_command *out, char *errstr,
+                           size_t errlen)
+{
+    return decode_parsed(ct_record_parse_json(j, v, "command", errstr, errlen), out, errstr,
+                         errlen);
 }

@@ -19,8 +19,11 @@
 #ifndef CT_CONTRACT_H
 #define CT_CONTRACT_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "json.h" /* common/json.h: the arena reader every decoder reads */
 
 /* --- limits (bytes), one set for every service; docs/events.md ---------- */
 #define CT_TENANT_MAX 64
@@ -255,5 +258,25 @@ typedef enum ct_report {
 
 ct_report ct_report_parse(const char *s, size_t n);
 const char *ct_report_name(ct_report r);
+
+/* --- reading a record (read.c) ---------------------------------------- */
+
+/* How deep a record may nest for any reader. Ingest refuses events nested
+ * deeper than ARREARS_INGEST_MAX_DEPTH (at most 1000); the readers' bound
+ * only keeps the recursive reader's stack bounded and is above it. There
+ * is no size bound beyond the broker's. */
+#define CT_READ_MAX_DEPTH 1024
+
+/* Parses the record p[0..n) into j with cm_json_parse_more (earlier trees
+ * of j stay valid), or NULL with "(<what>): <rule> (...)" in errstr:
+ * invalid UTF-8, not JSON (strict: duplicate keys, \u0000, trailing
+ * bytes) or nested deeper than CT_READ_MAX_DEPTH. The tree and its
+ * strings belong to j (json.h). */
+const cm_jv *ct_record_parse(cm_json *j, const char *p, size_t n, const char *what, char *errstr,
+                             size_t errlen);
+/* The same from a jansson tree, serialised and parsed into j (v may go at
+ * once). Off the hot paths only: replays and tests. */
+const cm_jv *ct_record_parse_json(cm_json *j, const json_t *v, const char *what, char *errstr,
+                                  size_t errlen);
 
 #endif

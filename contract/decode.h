@@ -5,17 +5,19 @@
  * of one member of d->obj and records the first problem as
  * "<path>.<name>: <rule>" in d->err. Unlike event.c's getters these keep
  * reading after a problem: a rejected command is still decoded as far as
- * it is valid, so that it can be answered. JSON null counts as absent. */
+ * it is valid, so that it can be answered. JSON null counts as absent.
+ * They read common/json.h's arena tree (contract.h, ct_record_parse). */
 #ifndef CT_DECODE_H
 #define CT_DECODE_H
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "json.h"
+
 typedef struct ct_dec {
-    const json_t *obj; /* the object members are read from */
-    const char *path;  /* "" (top level), "customer", "invoices[3]" */
+    const cm_jv *obj; /* the object members are read from */
+    const char *path; /* "" (top level), "customer", "invoices[3]" */
     char *err;
     size_t errlen;
     int failed;
@@ -39,7 +41,17 @@ int ct_dec_instant(ct_dec *d, const char *name, int required, int64_t *ms);
 /* A YYYY-MM-DD member into *day; returns as ct_dec_int. */
 int ct_dec_date(ct_dec *d, const char *name, int required, int32_t *day);
 /* The object / array (at most CT_LIST_MAX items) member, or NULL. */
-const json_t *ct_dec_object(ct_dec *d, const char *name, int required);
-const json_t *ct_dec_array(ct_dec *d, const char *name, int required);
+const cm_jv *ct_dec_object(ct_dec *d, const char *name, int required);
+const cm_jv *ct_dec_array(ct_dec *d, const char *name, int required);
+
+/* A string node's bytes and length; NULL and 0 for any other node. */
+static inline const char *ct_jv_str(const cm_jv *v)
+{
+    return v && v->type == CM_JV_STRING ? v->u.s : NULL;
+}
+static inline size_t ct_jv_strlen(const cm_jv *v)
+{
+    return v && v->type == CM_JV_STRING ? v->n : 0;
+}
 
 #endif

@@ -742,15 +742,7 @@ int ct_event_decode(const cm_jv *ev, ct_event *out, char *errstr, size_t errlen)
 
 const cm_jv *ct_event_parse(cm_json *j, const char *p, size_t n, char *errstr, size_t errlen)
 {
-    char jerr[160];
-    if (!ct_utf8_valid(p, n)) {
-        snprintf(errstr, errlen, "(event): utf8 (not valid UTF-8)");
-        return NULL;
-    }
-    const cm_jv *ev = cm_json_parse_more(j, p, n, CT_EVENT_READ_MAX_DEPTH, jerr, sizeof jerr);
-    if (!ev)
-        snprintf(errstr, errlen, "(event): json (not JSON: %s)", jerr);
-    return ev;
+    return ct_record_parse(j, p, n, "event", errstr, errlen);
 }
 
 int ct_event_decode_bytes(cm_json *j, const char *p, size_t n, ct_event *out, char *errstr,
@@ -767,17 +759,13 @@ int ct_event_decode_bytes(cm_json *j, const char *p, size_t n, ct_event *out, ch
 
 int ct_event_decode_json(cm_json *j, const json_t *ev, ct_event *out, char *errstr, size_t errlen)
 {
-    char *s = json_dumps(ev, JSON_COMPACT | JSON_ENCODE_ANY);
-    if (!s) {
+    const cm_jv *v = ct_record_parse_json(j, ev, "event", errstr, errlen);
+    if (!v) {
         memset(out, 0, offsetof(ct_event, data));
         out->type = CT_EV_NONE;
-        snprintf(errstr, errlen, "(event): out of memory");
         return -1;
     }
-    /* the tree's strings are copied into j: s can go at once */
-    int rc = ct_event_decode_bytes(j, s, strlen(s), out, errstr, errlen);
-    free(s);
-    return rc;
+    return ct_event_decode(v, out, errstr, errlen);
 }
 
 void ct_event_headers_of(ct_type type, const char *id, const char *tenant, const char *trace_id,

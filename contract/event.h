@@ -382,19 +382,11 @@ ct_shape ct_event_shape(ct_type t);
  * CT_EV_NONE and the envelope fields filled (data_jv set): a reader that
  * ignores unknown types tests that. out borrows from ev (see Ownership). */
 int ct_event_decode(const cm_jv *ev, ct_event *out, char *errstr, size_t errlen);
-/* How deep a record on `events` may nest for its readers: deeper than
- * anything ingest can be configured to accept (ARREARS_INGEST_MAX_DEPTH is
- * at most 1000), so that no event ingest wrote is refused downstream; the
- * bound only keeps the recursive reader's stack bounded. There is no size
- * bound beyond the broker's: ingest's ARREARS_INGEST_MAX_BYTES may be
- * raised to 64 MiB. */
-#define CT_EVENT_READ_MAX_DEPTH 1024
+/* How deep a record on `events` may nest for its readers (contract.h). */
+#define CT_EVENT_READ_MAX_DEPTH CT_READ_MAX_DEPTH
 
-/* Parses the record p[0..n) into j with cm_json_parse_more (earlier trees
- * of j stay valid), or NULL with "(event): <rule> (...)" in errstr:
- * invalid UTF-8, not JSON (strict: duplicate keys, \u0000, trailing
- * bytes) or nested deeper than CT_EVENT_READ_MAX_DEPTH. For a reader that
- * looks at the tree before it decodes it. */
+/* ct_record_parse (contract.h) of an event: errors read "(event): ...".
+ * For a reader that looks at the tree before it decodes it. */
 const cm_jv *ct_event_parse(cm_json *j, const char *p, size_t n, char *errstr, size_t errlen);
 /* ct_event_parse, then ct_event_decode: the record p[0..n) into *out
  * (-1 with out->type CT_EV_NONE and data_jv NULL when it does not parse). */

@@ -109,7 +109,7 @@ int ct_contact_encode(const ct_contact *o, cm_buf *b)
     return b->oom ? -1 : 0;
 }
 
-int ct_contact_decode(const json_t *j, ct_contact *out, char *errstr, size_t errlen)
+int ct_contact_decode(const cm_jv *j, ct_contact *out, char *errstr, size_t errlen)
 {
     ct_dec d = {j, "", errstr, errlen, 0};
     int64_t v;
@@ -119,7 +119,7 @@ int ct_contact_decode(const json_t *j, ct_contact *out, char *errstr, size_t err
     out->kind = CT_KIND_NONE;
     out->channel = CT_CH_NONE;
     errstr[0] = 0;
-    if (!json_is_object(j)) {
+    if (!j || j->type != CM_JV_OBJECT) {
         snprintf(errstr, errlen, "contact: not a JSON object");
         return -1;
     }
@@ -140,17 +140,17 @@ int ct_contact_decode(const json_t *j, ct_contact *out, char *errstr, size_t err
         ct_dec_fail(&d, "kind", "not a command kind of the contract");
     out->tenant = ct_dec_str(&d, "tenant", 1, CT_TENANT_MAX, CT_DEC_TOKEN);
     out->customer_id = ct_dec_str(&d, "customer_id", 0, CT_ID_MAX, CT_DEC_NOCTL);
-    const json_t *ids = ct_dec_array(&d, "invoice_ids", 0);
-    for (size_t i = 0; i < json_array_size(ids); i++) {
-        const json_t *s = json_array_get(ids, i);
-        size_t n = json_string_length(s);
-        if (!json_is_string(s) || n == 0 || n > CT_ID_MAX || strlen(json_string_value(s)) != n) {
+    const cm_jv *ids = ct_dec_array(&d, "invoice_ids", 0);
+    size_t i = 0;
+    for (const cm_jv *s = ids ? ids->u.first : NULL; s; s = s->next, i++) {
+        size_t n = ct_jv_strlen(s);
+        if (!ct_jv_str(s) || n == 0 || n > CT_ID_MAX) {
             char name[48];
             snprintf(name, sizeof name, "invoice_ids[%zu]", i);
             ct_dec_fail(&d, name, "must be a string of 1..200 bytes");
             continue;
         }
-        out->invoice_ids[out->ninvoice_ids++] = json_string_value(s);
+        out->invoice_ids[out->ninvoice_ids++] = s->u.s;
     }
     const char *ch = ct_dec_str(&d, "channel", 0, CT_TYPE_MAX, CT_DEC_TOKEN);
     if (ch && (out->channel = ct_channel_parse(ch, strlen(ch))) == CT_CH_NONE)
@@ -158,8 +158,7 @@ int ct_contact_decode(const json_t *j, ct_contact *out, char *errstr, size_t err
     out->template_id = ct_dec_str(&d, "template", 0, CT_ID_MAX, CT_DEC_TOKEN);
     out->strategy = ct_dec_str(&d, "strategy", 0, CT_ID_MAX, CT_DEC_NOCTL);
     out->variant = ct_dec_str(&d, "variant", 0, CT_ID_MAX, CT_DEC_NOCTL);
-    const json_t *st = json_object_get(j, "step");
-    const char *sv = json_string_value(st);
+    const char *sv = ct_jv_str(cm_jv_get(j, "step"));
     if (sv) { /* older writers: "2" */
         char *end = NULL;
         long long n = strtoll(sv, &end, 10);
@@ -183,22 +182,14 @@ int ct_contact_decode(const json_t *j, ct_contact *out, char *errstr, size_t err
 
 int ct_task_encode(const ct_task *t, cm_buf *b)
 {
-    json_t *c = json_deep_copy(t->command);
-    char *s = NULL;
-    if (c && json_is_object(c) && t->task_id &&
-        json_object_set_new(c, "task_id", json_string(t->task_id)) == 0)
-        s = json_dumps(c, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(c);
-    if (!s) {
+    if (!t->command || t->command->type != CM_JV_OBJECT || !t->task_id) {
         b->oom = 1;
         return -1;
     }
-    cm_buf_adds(b, s);
-    free(s);
-    return b->oom ? -1 : 0;
+    return cm_jv_write_set(b, t->command, "task_id", t->task_id);
 }
 
-int ct_task_decode(const json_t *j, ct_task *out, ct_command *cmd, char *errstr, size_t errlen)
+int ct_task_decode(const cm_jv *j, ct_task *out, ct_command *cmd, char *errstr, size_t errlen)
 {
     memset(out, 0, sizeof *out);
     if (ct_command_decode(j, cmd, errstr, errlen) < 0)
@@ -211,4 +202,28 @@ int ct_task_decode(const json_t *j, ct_task *out, ct_command *cmd, char *errstr,
     if (cmd->channel != CT_CH_CALL_TASK && cmd->channel != CT_CH_LETTER)
         ct_dec_fail(&d, "channel", "a task is a call_task or letter command");
     return d.failed ? -1 : 0;
+}
+
+/* ct_contact_decode of a record read (r), or *out cleared when it did not
+ * parse (r NULL; the reader's error is in errstr). */
+static int decode_parsed(const cm_jv *r, ct_contact *out, char *errstr, size_t errlen)
+{
+    if (r)
+        return ct_contact_decode(r, out, errstr, errlen);
+    memset(out, 0, sizeof *out);
+    out->type = CT_OUT_NONE;
+    return -1;
+}
+
+int ct_contact_decode_bytes(cm_json *j, const char *p, size_t n, ct_contact *out, char *errstr,
+                            size_t errlen)
+{
+    return decode_parsed(ct_record_parse(j, p, n, "contact", errstr, errlen), out, errstr, errlen);
+}
+
+int ct_contact_decode_json(cm_json *j, const json_t *v, ct_contact *out, char *errstr,
+                           size_t errlen)
+{
+    return decode_parsed(ct_record_parse_json(j, v, "contact", errstr, errlen), out, errstr,
+                         errlen);
 }

@@ -23,10 +23,9 @@
  * therefore encoded from the command's JSON tree, not from a ct_command.
  *
  * Ownership: every `const char *` is borrowed -- from the command (or the
- * caller's buffers) when encoding, from the json_t when decoding, valid
+ * caller's buffers) when encoding, from the cm_json arena when decoding, valid
  * while that lives. Nothing here allocates but the cm_buf the encoders
- * append to (the caller's) and, for the task, jansson's dump of the
- * command. Optional strings are NULL when absent. */
+ * append to (the caller's). Optional strings are NULL when absent. */
 #ifndef CT_OUTCOME_H
 #define CT_OUTCOME_H
 
@@ -87,26 +86,34 @@ int ct_contact_encode(const ct_contact *o, struct cm_buf *b);
  * most CT_LIST_MAX ids, step an integer (a string of digits is accepted),
  * attempts, latency_ms and amount_total_minor integers, "v" CT_VERSION.
  * JSON null counts as absent. Unknown members are ignored. Returns 0, or
- * -1 with "field: rule" in errstr. out borrows from j. */
-int ct_contact_decode(const json_t *j, ct_contact *out, char *errstr, size_t errlen);
+ * -1 with "field: rule" in errstr. out borrows from j (the cm_json arena
+ * that parsed it: contract.h). */
+int ct_contact_decode(const cm_jv *j, ct_contact *out, char *errstr, size_t errlen);
+/* ct_record_parse (contract.h) into j, then ct_contact_decode. */
+int ct_contact_decode_bytes(cm_json *j, const char *p, size_t n, ct_contact *out, char *errstr,
+                            size_t errlen);
+/* The same from a jansson tree, serialised and parsed into j. Off the hot
+ * paths only (replays, tests). */
+int ct_contact_decode_json(cm_json *j, const json_t *v, ct_contact *out, char *errstr,
+                           size_t errlen);
 
 /* A task record (tasks topic). */
 typedef struct ct_task {
-    const json_t *command; /* the command as received: a JSON object */
-    const char *task_id;   /* the command id */
+    const cm_jv *command; /* the command as received: a JSON object */
+    const char *task_id;  /* the command id */
 } ct_task;
 
 /* Appends the task record as compact JSON (no newline) to b: the members
  * of t->command in their order with "task_id" set to t->task_id (replaced
  * in place when the command already had one). Returns 0, or -1 when memory
- * ran out (b->oom, or the dump failed). */
+ * ran out (b->oom) or t has no command object or task_id. */
 int ct_task_encode(const ct_task *t, struct cm_buf *b);
 
 /* Decodes a task record: the command part into *cmd (ct_command_decode,
  * every rule of a command; its channel must be call_task or letter) and
  * task_id, which must equal the command id. Returns 0, or -1 with
  * "field: rule" in errstr. out and cmd borrow from j. */
-int ct_task_decode(const json_t *j, ct_task *out, struct ct_command *cmd, char *errstr,
+int ct_task_decode(const cm_jv *j, ct_task *out, struct ct_command *cmd, char *errstr,
                    size_t errlen);
 
 /* The Kafka header every record on `contacts` carries: the id of the

@@ -55,7 +55,7 @@ char *ntf_contact_json(const ntf_command *cmd, const ntf_outcome *o)
 
 char *ntf_task_json(const ntf_command *cmd)
 {
-    ct_task t = {cmd->json, cmd->c.command_id};
+    ct_task t = {cmd->root, cmd->c.command_id};
     cm_buf b = CM_BUF_INIT;
     if (ct_task_encode(&t, &b) < 0) {
         cm_buf_free(&b);

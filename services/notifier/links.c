@@ -118,9 +118,14 @@ json_t *ntf_links_page_claims(const ntf_command *cmd, int valid_days)
         sum += total;
     }
     json_object_set_new(o, "total_minor", json_integer(sum));
-    json_t *offer = c->has_offer ? json_object_get(cmd->json, "offer") : NULL;
-    if (offer)
-        json_object_set_new(o, "offer", json_deep_copy(offer));
+    const cm_jv *offer = c->has_offer ? cm_jv_get(cmd->root, "offer") : NULL;
+    if (offer) { /* the offer as the command carries it (decoded: valid) */
+        cm_buf ob = CM_BUF_INIT;
+        json_t *oj = cm_jv_write(&ob, offer) == 0 ? json_loadb(ob.p, ob.len, 0, NULL) : NULL;
+        cm_buf_free(&ob);
+        if (oj)
+            json_object_set_new(o, "offer", oj);
+    }
     json_t *ch = json_array();
     if (c->customer.email && *c->customer.email)
         json_array_append_new(ch, json_string("email"));

@@ -479,27 +479,28 @@ static int build_webhook(const ntf_tenant_cfg *cfg, const ntf_command *cmd, ntf_
                  cmd->c.tenant);
         return -1;
     }
-    json_t *data = json_deep_copy(cmd->json);
+    /* {"type":"arrears.<kind>","timestamp":<created_at>,"data":<the
+     * command as received, with pay_link set>}, written from the record's
+     * tree: no copy of it, no jansson */
     char *pl = ntf_links_pay(cfg, cmd);
-    if (pl)
-        json_object_set_new(data, "pay_link", json_string(pl));
-    free(pl);
-    char type[128];
     char created[40];
-    snprintf(type, sizeof type, "arrears.%s", ct_kind_name(cmd->c.kind));
+    cm_buf b = CM_BUF_INIT;
     cm_time_format_rfc3339(cmd->c.created_at_ms, created, sizeof created);
-    json_t *env = json_object();
-    json_object_set_new(env, "type", json_string(type));
-    json_object_set_new(env, "timestamp", json_string(created));
-    json_object_set_new(env, "data", data);
-    req->body = json_dumps(env, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(env);
+    cm_buf_adds(&b, "{\"type\":\"arrears.");
+    cm_buf_adds(&b, ct_kind_name(cmd->c.kind)); /* a name of the contract: no escapes */
+    cm_buf_adds(&b, "\",\"timestamp\":");
+    cm_buf_json_str(&b, created, strlen(created));
+    cm_buf_adds(&b, ",\"data\":");
+    cm_jv_write_set(&b, cmd->root, pl ? "pay_link" : NULL, pl);
+    cm_buf_addc(&b, '}');
+    free(pl);
     req->url = strdup(cfg->webhook_url);
-    if (!req->body || !req->url) {
+    if (b.oom || !req->url) {
+        cm_buf_free(&b);
         snprintf(errstr, errlen, "out of memory");
         return -1;
     }
-    req->body_len = strlen(req->body);
+    req->body = cm_buf_take(&b, &req->body_len);
     req->channel = CT_CH_WEBHOOK;
     req->webhook_secret = cfg->webhook_secret;
     return 0;

@@ -21,9 +21,9 @@
 
 void ntf_command_free(ntf_command *cmd)
 {
-    if (cmd->json)
-        json_decref(cmd->json);
-    memset(cmd, 0, sizeof *cmd);
+    cm_json_free(cmd->js);
+    cmd->js = NULL;
+    cmd->root = NULL;
 }
 
 /* A locale that can name a template directory, or NULL. */
@@ -35,17 +35,25 @@ static const char *usable_locale(const char *l)
 int ntf_command_parse(const void *payload, size_t len, ntf_command *cmd, char *errstr,
                       size_t errlen)
 {
-    json_error_t jerr;
-    memset(cmd, 0, sizeof *cmd);
-    cmd->c.kind = CT_KIND_NONE;
-    cmd->c.channel = CT_CH_NONE;
+    cmd->root = NULL;
     cmd->locale = "en-GB";
-    cmd->json = json_loadb(payload, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!cmd->json) {
-        snprintf(errstr, errlen, "not JSON: %s (line %d)", jerr.text, jerr.line);
+    /* one arena per command in memory: a first chunk the record's tree
+     * fits in (its nodes and strings), not the reader's default 64 KiB */
+    cmd->js = cm_json_new_cap(len * 4 + 1024);
+    if (!cmd->js) {
+        ct_command_decode(NULL, &cmd->c, errstr, errlen); /* clears c */
+        snprintf(errstr, errlen, "out of memory");
         return -1;
     }
-    int rc = ct_command_decode(cmd->json, &cmd->c, errstr, errlen);
+    cmd->root = ct_record_parse(cmd->js, payload, len, "command", errstr, errlen);
+    if (!cmd->root) {
+        char err[256];
+        snprintf(err, sizeof err, "%s", errstr);
+        ct_command_decode(NULL, &cmd->c, errstr, errlen);
+        snprintf(errstr, errlen, "%s", err);
+        return -1;
+    }
+    int rc = ct_command_decode(cmd->root, &cmd->c, errstr, errlen);
     const char *l = usable_locale(cmd->c.locale);
     if (!l)
         l = usable_locale(cmd->c.customer.locale);

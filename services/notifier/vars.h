@@ -3,9 +3,10 @@
  * it.
  *
  * The record is decoded by ct_command_decode (contract/command.h): the
- * notifier checks nothing of its own. ntf_command keeps the JSON document
- * (owned): ct_command's strings borrow from it, and task records and
- * webhooks carry the command as received. Free with ntf_command_free. */
+ * notifier checks nothing of its own. ntf_command keeps the record's tree
+ * in an arena of its own (common/json.h; owned): ct_command's strings
+ * borrow from it, and task records and webhooks carry the command as
+ * received, written back from the tree. Free with ntf_command_free. */
 #ifndef NTF_VARS_H
 #define NTF_VARS_H
 
@@ -14,10 +15,12 @@
 #include <stdint.h>
 
 #include "command.h" /* contract/command.h */
+#include "json.h"    /* common/json.h */
 
 typedef struct ntf_command {
-    json_t *json; /* owned: the record as received */
-    ct_command c; /* decoded; borrows from json */
+    cm_json *js;       /* owned: the arena the record was read into */
+    const cm_jv *root; /* the record as received (in js); NULL: not JSON */
+    ct_command c;      /* decoded; borrows from js */
     /* The locale to render in: the command's, else the customer's, else
      * en-GB (also when the one given cannot name a template directory). */
     const char *locale;

@@ -151,11 +151,12 @@ json_t *rep_normalize_command(const json_t *cmd_json, char *errstr, size_t errle
     cm_buf b = CM_BUF_INIT;
     char why[256] = "";
     ct_command *cmd = calloc(1, sizeof *cmd);
-    if (!cmd) {
+    cm_json *js = cm_json_new_cap(4096);
+    if (!cmd || !js) {
         snprintf(errstr, errlen, "out of memory");
-        return NULL;
+        goto cleanup;
     }
-    ct_command_decode(cmd_json, cmd, why, sizeof why);
+    ct_command_decode_json(js, cmd_json, cmd, why, sizeof why);
     const char *missing = !cmd->command_id      ? "command_id"
                           : !cmd->created_at_ms ? "created_at"
                                                 : NULL;
@@ -176,6 +177,7 @@ json_t *rep_normalize_command(const json_t *cmd_json, char *errstr, size_t errle
         snprintf(errstr, errlen, "out of memory");
 cleanup:
     cm_buf_free(&b);
+    cm_json_free(js);
     free(cmd);
     return out;
 }

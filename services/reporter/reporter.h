@@ -373,6 +373,10 @@ int rep_state_apply_event(rep_state *st, const json_t *ev, char *errstr, size_t 
 /* Applies one contact outcome (ct_contact_decode). Same returns; an
  * outcome without a step (a payment.thanks) is remembered and ignored. */
 int rep_state_apply_contact(rep_state *st, const json_t *c, char *errstr, size_t errlen);
+/* The same from the record's bytes (the contacts topic): read with the
+ * arena reader, no jansson tree. */
+int rep_state_apply_contact_bytes(rep_state *st, const char *p, size_t n, char *errstr,
+                                  size_t errlen);
 
 /* Balance of an invoice at the end of day D (0 once voided or written off,
  * never negative). */

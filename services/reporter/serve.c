@@ -435,16 +435,9 @@ void rep_serve_records(rep_svc *s, rd_kafka_message_t **msgs, size_t n)
                                             sizeof errstr);
             cm_metric_add(s->m[CT_M_REPORTER_EVENTS], 1);
         } else {
-            json_error_t jerr;
-            json_t *j = json_loadb(m->payload, m->len, 0, &jerr);
-            if (!j) {
-                snprintf(errstr, sizeof errstr, "not JSON: %s", jerr.text);
-                r = -1;
-            } else {
-                r = rep_state_apply_contact(s->st, j, errstr, sizeof errstr);
-                cm_metric_add(s->m[CT_M_REPORTER_CONTACTS], 1);
-            }
-            json_decref(j);
+            r = rep_state_apply_contact_bytes(s->st, m->payload ? m->payload : "", m->len, errstr,
+                                              sizeof errstr);
+            cm_metric_add(s->m[CT_M_REPORTER_CONTACTS], 1);
         }
         if (s->st->duplicates > dups0) {
             cm_metric_add(s->m[CT_M_REPORTER_DUPLICATES], s->st->duplicates - dups0);

@@ -931,9 +931,11 @@ static const uint8_t rep_reads[CT_EV_COUNT] = {
 #define REP_EVENT_KEY_MAX (2 + CT_TENANT_MAX + 1 + CT_ID_MAX + 1 + CT_DERIVED_ID_MAX + 1)
 
 static int apply_event(rep_state *st, const ct_event *e, int decoded, char *errstr, size_t errlen);
+static int apply_contact(rep_state *st, const ct_contact *co, int decoded, char *errstr,
+                         size_t errlen);
 
-/* The arena of st's event trees, emptied (an event is applied before the
- * next is parsed), and errstr cleared; NULL, the record counted rejected,
+/* The arena of st's record trees (events, outcomes), emptied (a record is
+ * applied before the next is parsed), and errstr cleared; NULL, the record counted rejected,
  * when out of memory. */
 static cm_json *event_arena(rep_state *st, char *errstr, size_t errlen)
 {
@@ -1140,8 +1142,28 @@ bad:
 int rep_state_apply_contact(rep_state *st, const json_t *c, char *errstr, size_t errlen)
 {
     ct_contact o;
-    errstr[0] = 0;
-    if (ct_contact_decode(c, &o, errstr, errlen) < 0)
+    cm_json *js = event_arena(st, errstr, errlen);
+    return js ? apply_contact(st, &o, ct_contact_decode_json(js, c, &o, errstr, errlen), errstr,
+                              errlen)
+              : -1;
+}
+
+int rep_state_apply_contact_bytes(rep_state *st, const char *p, size_t n, char *errstr,
+                                  size_t errlen)
+{
+    ct_contact o;
+    cm_json *js = event_arena(st, errstr, errlen);
+    return js ? apply_contact(st, &o, ct_contact_decode_bytes(js, p, n, &o, errstr, errlen), errstr,
+                              errlen)
+              : -1;
+}
+
+/* o decoded with the returns of ct_contact_decode in decoded. */
+static int apply_contact(rep_state *st, const ct_contact *co, int decoded, char *errstr,
+                         size_t errlen)
+{
+    ct_contact o = *co;
+    if (decoded < 0)
         goto bad;
     char key[REP_CONTACT_KEY_MAX];
     int kn = snprintf(key, sizeof key, "c" SEP "%s" SEP "%s", o.tenant, o.id);

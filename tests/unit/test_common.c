@@ -2,6 +2,7 @@
  * URLs, broker lists, time zones, the log masks of e-mails and phones,
  * the closing of bidi overrides a value leaves open.
  * Pure logic, no servers. */
+#include <ctype.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +15,10 @@
 
 #include <cmocka.h>
 
+#include <jansson.h>
+
 #include "buf.h"
+#include "json.h"
 #include "clock.h"
 #include "kafka.h"
 #include "log.h"
@@ -458,16 +462,87 @@ static void test_str_join(void **state)
     }
 }
 
+/* cm_jv_write against jansson's compact, order-preserving dump of the
+ * same text (jansson is the reference: the notifier's webhook bodies and
+ * task records were written by it before), and cm_jv_write_set against
+ * json_object_set_new. */
+static void check_write(const char *text, const char *key, const char *val)
+{
+    char err[200];
+    cm_json *a = cm_json_new();
+    assert_non_null(a);
+    cm_jv *v = cm_json_parse(a, text, strlen(text), 64, err, sizeof err);
+    if (!v)
+        fail_msg("%s: %s", text, err);
+    json_t *j = json_loads(text, JSON_DECODE_ANY, NULL);
+    assert_non_null(j);
+    if (key)
+        json_object_set_new(j, key, json_string(val));
+    char *want = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    for (char *u = want; (u = strstr(u, "\\u")) != NULL; u += 2)
+        for (int k = 2; k < 6 && u[k]; k++) /* cm_buf_json_str writes lower-case hex */
+            u[k] = (char)tolower((unsigned char)u[k]);
+    cm_buf b = CM_BUF_INIT;
+    assert_int_equal(cm_jv_write_set(&b, v, key, val), 0);
+    cm_buf_addc(&b, 0);
+    if (strcmp(b.p, want) != 0)
+        fail_msg("%s: wrote %s, jansson %s", text, b.p, want);
+    free(want);
+    json_decref(j);
+    cm_buf_free(&b);
+    cm_json_free(a);
+}
+
+static void test_json_write(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        "{}",
+        "[]",
+        "null",
+        "true",
+        "false",
+        "0",
+        "-9223372036854775808",
+        "9223372036854775807",
+        "1.5",
+        "2.0",
+        "0.1",
+        "1e300",
+        "-2.5e-7",
+        "\"\"",
+        "\"a\\\"b\\\\c\\/d\\b\\f\\n\\r\\t\\u0001\\u001f\"",
+        "\"caf\u00e9 \\u20ac \\ud83d\\ude00\"",
+        "{\"a\":1,\"b\":[1,2,{\"c\":null}],\"d\":{\"e\":{}},\"f\":[]}",
+        "[[[[]]],{\"x\":[true,false]},\"s\",-1,3.25]",
+        " { \"sp\" : [ 1 , 2 ] , \"z\" : \"\" } ",
+    };
+    for (size_t i = 0; i < sizeof texts / sizeof *texts; i++)
+        check_write(texts[i], NULL, NULL);
+    /* set in place, where the member is; appended last where it is not */
+    check_write("{\"a\":1,\"pay_link\":\"old\",\"b\":2}", "pay_link", "https://p/\"x\"");
+    check_write("{\"a\":1,\"b\":{\"pay_link\":1}}", "pay_link", "new");
+    check_write("{}", "task_id", "t/1");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_str_join),   cmocka_unit_test(test_dates),
-        cmocka_unit_test(test_rfc3339),    cmocka_unit_test(test_clock),
-        cmocka_unit_test(test_money),      cmocka_unit_test(test_urls),
-        cmocka_unit_test(test_settings),   cmocka_unit_test(test_settings_file),
-        cmocka_unit_test(test_kafka_file), cmocka_unit_test(test_tz),
-        cmocka_unit_test(test_metrics),    cmocka_unit_test(test_redis_format),
-        cmocka_unit_test(test_log_masks),  cmocka_unit_test(test_bidi_close),
+        cmocka_unit_test(test_json_write),
+        cmocka_unit_test(test_str_join),
+        cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_clock),
+        cmocka_unit_test(test_money),
+        cmocka_unit_test(test_urls),
+        cmocka_unit_test(test_settings),
+        cmocka_unit_test(test_settings_file),
+        cmocka_unit_test(test_kafka_file),
+        cmocka_unit_test(test_tz),
+        cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_redis_format),
+        cmocka_unit_test(test_log_masks),
+        cmocka_unit_test(test_bidi_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

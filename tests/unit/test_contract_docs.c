@@ -168,7 +168,7 @@ static void make_commands(samples *out)
         json_t *j = json_loads(out->commands[0], 0, NULL);
         ct_command c;
         assert_non_null(j);
-        if (ct_command_decode(j, &c, err, sizeof err) != 0)
+        if (ct_test_command_decode(j, &c, err, sizeof err) != 0)
             fail_msg("%s", err);
         c.kind = CT_KIND_INTEREST_CLAIM;
         c.has_step = 0;
