@@ -15,8 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-const cm_jv *ct_record_parse(cm_json *j, const char *p, size_t n, const char *what,
-                             char *errstr, size_t errlen)
+const cm_jv *ct_record_parse(cm_json *j, const char *p, size_t n, const char *what, char *errstr,
+                             size_t errlen)
 {
     char jerr[160];
     if (!ct_utf8_valid(p, n)) {

@@ -27,6 +27,7 @@
 #include "worker.h"
 #include "vec.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,9 +63,8 @@ typedef struct job {
     rd_kafka_message_t *msg; /* owned */
     int32_t partition;
     uint32_t gen;
-    ntf_command cmd; /* owned */
-    int identified;  /* command_id known */
-    int prefail;     /* answered contact.failed without sending */
+    int identified; /* command_id known */
+    int prefail;    /* answered contact.failed without sending */
     int is_task;
     jstate st;
     ntf_request req;
@@ -79,6 +79,12 @@ typedef struct job {
     int committed; /* ... and that transaction committed */
     char last_error[256];
     long last_status;
+    /* The command, about 16 KiB (ct_command's fixed lists), in a block of
+     * its own so that the scans of the job list read small, packed jobs;
+     * both are kept for the next job (ntf_worker's pool). Set whole by
+     * ntf_command_parse. */
+    ntf_command *cmd; /* owned */
+    struct job *next_free;
 } job;
 
 typedef struct provider {
@@ -103,6 +109,7 @@ struct ntf_worker {
     ntf_part *parts; /* indexed by partition, nparts of them */
     size_t nparts;
     int paused;
+    int64_t full_since_ms; /* the backlog is full since (0: it is not) */
     int draining;
     int64_t last_refresh_ms;
     int64_t redis_hold_ms;    /* after a Redis error: no Redis step before this */
@@ -110,9 +117,12 @@ struct ntf_worker {
     int64_t txn_started_ms;
     size_t txn_records;
     ntf_committer *committer; /* ends transactions off this thread */
-    int committing;           /* a commit was handed over, its result not applied */
-    size_t commit_records;    /* records of the transaction being committed */
-    int fatal;                /* the producer is unusable: the process must exit */
+    job *pool;                /* jobs done with, for the next ones (with their commands) */
+    size_t npool;
+    int orphans;           /* a revoke may have left jobs of an old assignment */
+    int committing;        /* a commit was handed over, its result not applied */
+    size_t commit_records; /* records of the transaction being committed */
+    int fatal;             /* the producer is unusable: the process must exit */
     provider prov[3];
     unsigned rnd;
     cm_metric *m[CT_M_COUNT]; /* metric_catalog.h: m[CT_M_NOTIFIER_*] */
@@ -186,6 +196,8 @@ void ntf_worker_on_rebalance(void *opaque, int assigned,
         rd_kafka_resume_partitions(w->consumer, l);
         rd_kafka_topic_partition_list_destroy(l);
     }
+    if (!assigned)
+        w->orphans = 1;
     for (int i = 0; i < parts->cnt; i++) {
         int32_t p = parts->elems[i].partition;
         if (ensure_part(w, p) < 0)
@@ -196,24 +208,66 @@ void ntf_worker_on_rebalance(void *opaque, int assigned,
         w->parts[p].next_off = -1;
     }
     w->paused = 0; /* a new assignment starts unpaused */
+    w->full_since_ms = 0;
 }
 
-static void job_free(job *j)
+static void job_destroy(job *j)
+{
+    free(j->cmd);
+    free(j);
+}
+
+/* Releases what j holds and keeps j (and its command block) for the next
+ * job: at most max_queued of them, so memory stays what the backlog bound
+ * needs. Freeing and allocating 4096 blocks of 17 KiB a second made glibc
+ * give pages back and fault them in again: 16% of the notifier's CPU was
+ * the kernel zeroing pages (perf, 2026-12-04). */
+static void job_free(ntf_worker *w, job *j)
 {
     if (!j)
         return;
     if (j->msg)
         rd_kafka_message_destroy(j->msg);
-    ntf_command_free(&j->cmd);
+    ntf_command_free(j->cmd);
     if (j->has_req)
         ntf_request_free(&j->req);
     free(j->event);
-    free(j);
+    if (w->npool >= (size_t)w->o.max_queued) {
+        job_destroy(j);
+        return;
+    }
+    j->next_free = w->pool;
+    w->pool = j;
+    w->npool++;
+}
+
+/* A job from the pool or new, zeroed but for its command block. */
+static job *job_new(ntf_worker *w)
+{
+    job *j = w->pool;
+    if (j) {
+        w->pool = j->next_free;
+        w->npool--;
+    } else {
+        j = malloc(sizeof *j);
+        ntf_command *c = j ? malloc(sizeof *c) : NULL;
+        if (!c) {
+            free(j);
+            return NULL;
+        }
+        c->js = NULL; /* what ntf_command_free leaves */
+        c->root = NULL;
+        j->cmd = c;
+    }
+    ntf_command *c = j->cmd;
+    memset(j, 0, sizeof *j);
+    j->cmd = c;
+    return j;
 }
 
 static int channel_idx(const job *j)
 {
-    return (int)j->cmd.c.channel;
+    return (int)j->cmd->c.channel;
 }
 
 /* ---- intake ------------------------------------------------------------ */
@@ -227,7 +281,7 @@ static void fail_now(job *j, const char *reason)
 
 static void intake(ntf_worker *w, rd_kafka_message_t *m)
 {
-    job *j = calloc(1, sizeof *j);
+    job *j = job_new(w);
     char err[512];
     if (!j) {
         rd_kafka_message_destroy(m); /* not stored: it is replayed after a restart */
@@ -248,14 +302,17 @@ static void intake(ntf_worker *w, rd_kafka_message_t *m)
                                     (json_int_t)m->offset),
                           "record delivered twice; the second copy is dropped");
             rd_kafka_message_destroy(m);
-            free(j);
+            j->msg = NULL;
+            j->next_free = w->pool; /* back to the pool: nothing parsed yet */
+            w->pool = j;
+            w->npool++;
             return;
         }
         *next = m->offset + 1;
         j->gen = w->parts[m->partition].gen;
     }
-    int rc = ntf_command_parse(m->payload, m->len, &j->cmd, err, sizeof err);
-    j->identified = j->cmd.c.command_id != NULL;
+    int rc = ntf_command_parse(m->payload, m->len, j->cmd, err, sizeof err);
+    j->identified = j->cmd->c.command_id != NULL;
     if (rc < 0 && !j->identified) {
         cm_log_fields(CM_LOG_WARN,
                       json_pack("{s:i,s:I,s:s}", "partition", (int)m->partition, "offset",
@@ -268,7 +325,7 @@ static void intake(ntf_worker *w, rd_kafka_message_t *m)
             char reason[600];
             snprintf(reason, sizeof reason, "invalid command: %s", err);
             fail_now(j, reason);
-        } else if (j->cmd.c.channel == CT_CH_CALL_TASK || j->cmd.c.channel == CT_CH_LETTER) {
+        } else if (j->cmd->c.channel == CT_CH_CALL_TASK || j->cmd->c.channel == CT_CH_LETTER) {
             j->is_task = 1;
         }
         j->st = J_CLAIM;
@@ -277,7 +334,7 @@ static void intake(ntf_worker *w, rd_kafka_message_t *m)
         size_t cap = w->cap ? w->cap * 2 : 256;
         job **a = realloc(w->jobs, cap * sizeof *a);
         if (!a) {
-            job_free(j);
+            job_free(w, j);
             cm_log_error("out of memory for the job list");
             return;
         }
@@ -289,7 +346,7 @@ static void intake(ntf_worker *w, rd_kafka_message_t *m)
 
 static int expired(const job *j)
 {
-    return ntf_not_after_passed(&j->cmd, cm_clock_now_ms());
+    return ntf_not_after_passed(j->cmd, cm_clock_now_ms());
 }
 
 /* The claim is ours: decide what the job does next. */
@@ -303,7 +360,7 @@ static void claimed(ntf_worker *w, job *j, int64_t now)
         return;
     }
     if (j->is_task) { /* queued, or failed as an expired send would */
-        ntf_task_outcome(&j->cmd, cm_clock_now_ms(), &j->out);
+        ntf_task_outcome(j->cmd, cm_clock_now_ms(), &j->out);
         j->st = J_OUTCOME;
         return;
     }
@@ -313,8 +370,8 @@ static void claimed(ntf_worker *w, job *j, int64_t now)
         return;
     }
     if (!j->has_req) {
-        const ntf_tenant_cfg *tc = ntf_config_tenant(w->o.cfg, j->cmd.c.tenant);
-        if (ntf_message_build(tc, w->o.tpl, &j->cmd, cm_clock_now_ms(), &j->req, err, sizeof err) <
+        const ntf_tenant_cfg *tc = ntf_config_tenant(w->o.cfg, j->cmd->c.tenant);
+        if (ntf_message_build(tc, w->o.tpl, j->cmd, cm_clock_now_ms(), &j->req, err, sizeof err) <
             0) {
             fail_now(j, err);
             j->st = J_OUTCOME;
@@ -334,8 +391,8 @@ static void unconfirmed(ntf_worker *w, job *j, int64_t now)
     char err[512];
     j->claim_ms = now;
     if (!j->has_req) {
-        const ntf_tenant_cfg *tc = ntf_config_tenant(w->o.cfg, j->cmd.c.tenant);
-        if (ntf_message_build(tc, w->o.tpl, &j->cmd, cm_clock_now_ms(), &j->req, err, sizeof err) ==
+        const ntf_tenant_cfg *tc = ntf_config_tenant(w->o.cfg, j->cmd->c.tenant);
+        if (ntf_message_build(tc, w->o.tpl, j->cmd, cm_clock_now_ms(), &j->req, err, sizeof err) ==
             0) {
             cm_strlcpy(j->out.message_id, j->req.message_id, sizeof j->out.message_id);
             ntf_request_free(&j->req);
@@ -346,7 +403,7 @@ static void unconfirmed(ntf_worker *w, job *j, int64_t now)
     }
     cm_log_warn("%s: an owner died after its email's point of no return; answered as sent "
                 "(unconfirmed), not sent again",
-                j->cmd.c.command_id);
+                j->cmd->c.command_id);
     j->out.sent = 1;
     cm_strlcpy(j->out.provider_status, "unconfirmed", sizeof j->out.provider_status);
     j->st = J_OUTCOME;
@@ -378,12 +435,12 @@ static void on_done(void *opaque, const ntf_send_result *r)
     job *j = r->tag;
     if (r->gate_refused) { /* aborted at the gate: another owner has it */
         cm_log_warn("claim on %s lost before its email's point of no return; claiming again",
-                    j->cmd.c.command_id);
+                    j->cmd->c.command_id);
         j->st = J_CLAIM;
         return;
     }
     int64_t now = cm_mono_ms();
-    int is_smtp = j->cmd.c.channel == CT_CH_EMAIL;
+    int is_smtp = j->cmd->c.channel == CT_CH_EMAIL;
     provider *pv = &w->prov[channel_idx(j)];
     ntf_result res = ntf_retry_classify(is_smtp, r->curl_code, r->status);
     cm_metric_observe(w->m[CT_M_NOTIFIER_SEND_SECONDS], (double)(now - j->claim_ms) / 1000.0);
@@ -423,9 +480,9 @@ static void on_done(void *opaque, const ntf_send_result *r)
     cm_metric_add(w->m[CT_M_NOTIFIER_RETRIES], 1);
     if (cm_log_enabled(CM_LOG_DEBUG)) {
         char masked[sizeof reason]; /* a provider's answer may echo the recipient */
-        ntf_log_scrub(&j->cmd, reason, masked, sizeof masked);
+        ntf_log_scrub(j->cmd, reason, masked, sizeof masked);
         cm_log_fields(CM_LOG_DEBUG,
-                      json_pack("{s:s,s:i,s:I,s:s}", "command_id", j->cmd.c.command_id, "attempt",
+                      json_pack("{s:s,s:i,s:I,s:s}", "command_id", j->cmd->c.command_id, "attempt",
                                 j->attempts, "delay_ms", (json_int_t)delay, "error", masked),
                       "send failed, retrying");
     }
@@ -437,6 +494,13 @@ static int64_t start_sends(ntf_worker *w, int64_t now)
 {
     int64_t wake = INT64_MAX;
     int64_t ttl = ntf_claims_ttl_ms(w->o.claims);
+    /* every slot taken: nothing can start, and a backoff that ends now
+     * would only wait READY (plan_wait keeps the backoff timers). The
+     * loop calls this several times an iteration and while Redis works
+     * (redis_idle): a scan of thousands of jobs each time was 6% of the
+     * notifier's CPU. */
+    if (ntf_sender_inflight(w->o.sender) >= w->o.max_inflight || w->draining)
+        return wake;
     for (size_t i = 0; i < w->njobs; i++) {
         job *j = w->jobs[i];
         if (j->st == J_BACKOFF) {
@@ -470,7 +534,7 @@ static int64_t start_sends(ntf_worker *w, int64_t now)
         if (ntf_sender_start(w->o.sender, &j->req, cm_clock_now_ms() / 1000, j, err, sizeof err) <
             0) {
             char masked[sizeof err];
-            ntf_log_scrub(&j->cmd, err, masked, sizeof masked);
+            ntf_log_scrub(j->cmd, err, masked, sizeof masked);
             cm_log_warn("cannot start a send: %s", masked);
             j->next_ms = now + 100;
             j->st = J_BACKOFF;
@@ -494,7 +558,7 @@ int ntf_worker_gate(void *opaque, void *tag, int *ok)
 {
     ntf_worker *w = opaque;
     ntf_claims *c = w->o.gate_claims;
-    const char *id = ((const job *)tag)->cmd.c.command_id;
+    const char *id = ((const job *)tag)->cmd->c.command_id;
     char err[256];
     int64_t t0 = cm_mono_ms();
     ntf_claims_begin(c);
@@ -535,7 +599,7 @@ void ntf_worker_gate_kept(void *opaque, void *tag)
     ntf_worker *w = opaque;
     char err[256];
     if (ntf_claims_gate_recv(w->o.gate_claims, err, sizeof err) < 0)
-        cm_log_warn("%s: email gate record unconfirmed: %s", ((const job *)tag)->cmd.c.command_id,
+        cm_log_warn("%s: email gate record unconfirmed: %s", ((const job *)tag)->cmd->c.command_id,
                     err);
 }
 
@@ -551,7 +615,7 @@ static ct_outcome event_type(const char *ev)
 
 static void count_outcome(ntf_worker *w, const job *j)
 {
-    int ch = j->cmd.c.channel != CT_CH_NONE ? channel_idx(j) : 0;
+    int ch = j->cmd->c.channel != CT_CH_NONE ? channel_idx(j) : 0;
     /* the stored event decides (a republished one may differ from ours) */
     int sent = event_type(j->event) == CT_OUT_SENT;
     cm_metric_add(w->m[(sent ? CT_M_NOTIFIER_SENT : CT_M_NOTIFIER_FAILED) + ch], 1);
@@ -588,22 +652,22 @@ static int txn_begin(ntf_worker *w)
 static int publish_one(ntf_worker *w, job *j)
 {
     char err[512], key[1100];
-    ntf_contact_key(&j->cmd, key, sizeof key);
+    ntf_contact_key(j->cmd, key, sizeof key);
     if (j->is_task && event_type(j->event) == CT_OUT_SENT) {
-        char *task = ntf_task_json(&j->cmd);
+        char *task = ntf_task_json(j->cmd);
         if (!task || ntf_outbox_produce(w->o.producer, w->o.tasks_topic, key, task, strlen(task),
                                         NULL, err, sizeof err) < 0) {
-            cm_log_warn("task for %s: %s", j->cmd.c.command_id, task ? err : "out of memory");
+            cm_log_warn("task for %s: %s", j->cmd->c.command_id, task ? err : "out of memory");
             free(task);
             return -1;
         }
         free(task);
     }
     rd_kafka_headers_t *h = rd_kafka_headers_new(1);
-    rd_kafka_header_add(h, "command_id", -1, j->cmd.c.command_id, -1);
+    rd_kafka_header_add(h, "command_id", -1, j->cmd->c.command_id, -1);
     if (ntf_outbox_produce(w->o.producer, w->o.contacts_topic, key, j->event, strlen(j->event), h,
                            err, sizeof err) < 0) {
-        cm_log_warn("contact for %s: %s", j->cmd.c.command_id, err);
+        cm_log_warn("contact for %s: %s", j->cmd->c.command_id, err);
         return -1;
     }
     return 0;
@@ -616,6 +680,10 @@ static int publish_one(ntf_worker *w, job *j)
  * or whose outcome is recorded, give their claims back and are dropped. */
 static void do_publish(ntf_worker *w)
 {
+    /* while a commit runs nothing is produced: only orphans have work */
+    if ((w->committing || w->txn_failed || w->fatal) && !w->orphans)
+        return;
+    int orphans = 0;
     char *blocked = calloc(w->nparts > 0 ? w->nparts : 1, 1);
     const char **release = calloc(w->njobs ? w->njobs : 1, sizeof *release);
     size_t nrel = 0;
@@ -627,13 +695,14 @@ static void do_publish(ntf_worker *w)
         if (j->committed)
             continue;
         if (!is_current(w, j)) {
+            orphans = 1;
             switch (j->st) {
             case J_CLAIM:
             case J_WAIT_CLAIM:
             case J_READY:
             case J_BACKOFF:
             case J_PUBLISH:
-                release[nrel++] = j->cmd.c.command_id;
+                release[nrel++] = j->cmd->c.command_id;
                 j->st = J_DONE; /* freed by do_free; the new owner goes on */
                 break;
             default:
@@ -671,6 +740,8 @@ static void do_publish(ntf_worker *w)
     }
     if (nrel > 0 && ntf_claims_release(w->o.claims, release, nrel, err, sizeof err) < 0)
         cm_log_warn("releasing %zu claims of revoked partitions: %s (they expire)", nrel, err);
+    if (!w->fatal)
+        w->orphans = orphans; /* the scan saw every job */
 cleanup:
     free(blocked);
     free(release);
@@ -857,10 +928,10 @@ static void on_refresh(job *j, int ours, int64_t now)
     if (ours) {
         j->claim_ms = now;
     } else if (j->st == J_READY || j->st == J_BACKOFF) {
-        cm_log_warn("claim on %s lost before sending; claiming again", j->cmd.c.command_id);
+        cm_log_warn("claim on %s lost before sending; claiming again", j->cmd->c.command_id);
         j->st = J_CLAIM;
     } else {
-        cm_log_warn("claim on %s lost while %s", j->cmd.c.command_id,
+        cm_log_warn("claim on %s lost while %s", j->cmd->c.command_id,
                     j->st == J_INFLIGHT ? "sending" : "publishing its outcome");
     }
 }
@@ -899,7 +970,7 @@ static void do_redis(ntf_worker *w, int64_t now)
         opkind kind = OP_CLAIM;
         switch (j->st) {
         case J_MARK:
-            op = ntf_claims_add_mark(c, j->cmd.c.command_id);
+            op = ntf_claims_add_mark(c, j->cmd->c.command_id);
             kind = OP_MARK;
             break;
         case J_OUTCOME:
@@ -909,11 +980,11 @@ static void do_redis(ntf_worker *w, int64_t now)
                     j->out.latency_ms = 0;
                 }
                 j->out.at_ms = cm_clock_now_ms();
-                j->event = ntf_contact_json(&j->cmd, &j->out);
+                j->event = ntf_contact_json(j->cmd, &j->out);
                 if (!j->event)
                     break;
             }
-            op = ntf_claims_add_record(c, j->cmd.c.command_id, j->event);
+            op = ntf_claims_add_record(c, j->cmd->c.command_id, j->event);
             kind = OP_RECORD;
             break;
         case J_WAIT_CLAIM:
@@ -921,7 +992,7 @@ static void do_redis(ntf_worker *w, int64_t now)
                 break;
             /* fall through */
         case J_CLAIM:
-            op = ntf_claims_add_claim(c, j->cmd.c.command_id);
+            op = ntf_claims_add_claim(c, j->cmd->c.command_id);
             break;
         case J_READY:
         case J_INFLIGHT:
@@ -929,7 +1000,7 @@ static void do_redis(ntf_worker *w, int64_t now)
         case J_PUBLISH:
         case J_PUBLISHING:
             if (refresh_due) {
-                op = ntf_claims_add_refresh(c, j->cmd.c.command_id);
+                op = ntf_claims_add_refresh(c, j->cmd->c.command_id);
                 kind = OP_REFRESH;
             }
             break;
@@ -989,7 +1060,7 @@ static void do_redis(ntf_worker *w, int64_t now)
             break;
         }
         if (rc < 0 && !errors++)
-            cm_log_warn("redis step for %s: %s (will retry)", j->cmd.c.command_id, err);
+            cm_log_warn("redis step for %s: %s (will retry)", j->cmd->c.command_id, err);
     }
 cleanup:
     free(ops);
@@ -1002,19 +1073,33 @@ static void do_free(ntf_worker *w)
     for (size_t i = 0; i < w->njobs; i++) {
         job *j = w->jobs[i];
         if (j->st == J_DONE && !j->in_txn && (j->committed || !is_current(w, j)))
-            job_free(j);
+            job_free(w, j);
         else
             w->jobs[keep++] = j;
     }
     w->njobs = keep;
 }
 
-static void pause_resume(ntf_worker *w)
+/* How long the backlog may stay full before the partitions are paused. A
+ * paused partition loses what librdkafka fetched ahead, and a resumed one
+ * waits for a new fetch: pausing at every brief fill (a commit holding
+ * thousands of outcomes) left the notifier with nothing to do for 300-600
+ * ms each time. Full for a moment, it just takes no records; full for
+ * this long (a provider down), it pauses and polls only to serve
+ * rebalances. */
+#define PAUSE_AFTER_FULL_MS 1000
+
+static void pause_resume(ntf_worker *w, int64_t now)
 {
     if (!w->consumer)
         return;
     int full = w->njobs >= (size_t)w->o.max_queued;
     int roomy = w->njobs < (size_t)w->o.max_queued * 3 / 4;
+    if (!full)
+        w->full_since_ms = 0;
+    else if (!w->full_since_ms)
+        w->full_since_ms = now;
+    full = full && now - w->full_since_ms >= PAUSE_AFTER_FULL_MS;
     if ((full && !w->paused) || (roomy && w->paused)) {
         rd_kafka_topic_partition_list_t *l = NULL;
         if (rd_kafka_assignment(w->consumer, &l) == 0 && l) {
@@ -1036,8 +1121,15 @@ static void readiness(ntf_worker *w, int64_t now)
     cm_service_ready *r = w->o.ready;
     if (!r)
         return;
-    if (w->consumer)
-        atomic_store(&r->kafka_ok, cm_kafka_assigned_count(w->consumer) > 0);
+    if (w->consumer) {
+        /* the assignment as the rebalance callback told it: asking the
+         * consumer (rd_kafka_assignment) is a round trip to librdkafka's
+         * main thread, too dear for every iteration */
+        int assigned = 0;
+        for (size_t i = 0; i < w->nparts && !assigned; i++)
+            assigned = w->parts[i].assigned;
+        atomic_store(&r->kafka_ok, assigned);
+    }
     for (int i = 0; i < 3; i++) { /* email, sms, webhook: CT_CH_* order */
         provider *pv = &w->prov[i];
         if (pv->consecutive_fail >= w->o.unhealthy_after && now - pv->last_fail_ms < 60000) {
@@ -1164,10 +1256,21 @@ int ntf_worker_step(ntf_worker *w, int poll)
                 intake(w, msgs[i]);
             if (n > 0)
                 wait = 0;
+        } else if (!w->paused) {
+            /* full for a moment (pause_resume): no record is taken; with
+             * nothing in flight the loop waits here (for the commit) */
+            if (inflight == 0 && wait > 0) {
+                struct timespec ts = {0, (long)(wait < 10 ? wait : 10) * 1000000L};
+                nanosleep(&ts, NULL);
+            }
         } else {
             /* paused: poll to serve rebalances; a record of a partition
-             * assigned since the pause is taken all the same */
-            rd_kafka_message_t *m = rd_kafka_consumer_poll(w->consumer, 0);
+             * assigned since the pause is taken all the same. With nothing
+             * in flight this is where the loop waits (for the commit, a
+             * retry): a poll without a timeout here spun a core while the
+             * broker, on the same cores, committed the transaction */
+            rd_kafka_message_t *m =
+                rd_kafka_consumer_poll(w->consumer, inflight > 0 ? 0 : (int)wait);
             if (m) {
                 if (m->err)
                     rd_kafka_message_destroy(m);
@@ -1194,7 +1297,7 @@ int ntf_worker_step(ntf_worker *w, int poll)
     }
     now = cm_mono_ms();
     PROF(6, do_free(w));
-    pause_resume(w);
+    pause_resume(w, now);
     readiness(w, now);
     return w->fatal ? -1 : 0;
 }
@@ -1225,7 +1328,7 @@ void ntf_worker_drain(ntf_worker *w, int64_t deadline_ms)
     for (size_t i = 0; ids && i < w->njobs; i++) {
         job *j = w->jobs[i];
         if (!j->committed && (j->st == J_READY || j->st == J_BACKOFF || j->st == J_PUBLISH))
-            ids[n++] = j->cmd.c.command_id;
+            ids[n++] = j->cmd->c.command_id;
     }
     if (n > 0) {
         char err[256];
@@ -1254,8 +1357,14 @@ void ntf_worker_free(ntf_worker *w)
     if (!w)
         return;
     ntf_committer_free(w->committer); /* a commit in progress ends first */
-    for (size_t i = 0; i < w->njobs; i++)
-        job_free(w->jobs[i]);
+    for (size_t i = 0; i < w->njobs; i++) {
+        job_free(w, w->jobs[i]);
+    }
+    while (w->pool) {
+        job *j = w->pool;
+        w->pool = j->next_free;
+        job_destroy(j);
+    }
     free(w->jobs);
     free(w->parts);
     free(w);
