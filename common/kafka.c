@@ -195,6 +195,16 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     }
 }
 
+int cm_kafka_consumer_conf(rd_kafka_conf_t *conf, char *errstr, size_t errlen)
+{
+    if (getenv("ARREARS_KAFKA_QUEUED_MIN_MESSAGES"))
+        return 0; /* the operator's, set by cm_kafka_conf_new */
+    return rd_kafka_conf_set(conf, "queued.min.messages", CM_KAFKA_QUEUED_MIN_MESSAGES, errstr,
+                             errlen) == RD_KAFKA_CONF_OK
+               ? 0
+               : -1;
+}
+
 rd_kafka_t *cm_kafka_consumer_new(const cm_kafka_consumer_opts *o, char *errstr, size_t errlen)
 {
     rd_kafka_conf_t *conf = NULL;
@@ -209,7 +219,7 @@ rd_kafka_t *cm_kafka_consumer_new(const cm_kafka_consumer_opts *o, char *errstr,
     ctx->fn = o->on_rebalance;
     ctx->opaque = o->opaque;
     conf = cm_kafka_conf_new(o->brokers, o->client_id, errstr, errlen);
-    if (!conf)
+    if (!conf || cm_kafka_consumer_conf(conf, errstr, errlen) < 0)
         goto fail;
     if (rd_kafka_conf_set(conf, "group.id", o->group_id, errstr, errlen) ||
         rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr, errlen) ||

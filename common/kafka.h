@@ -27,6 +27,23 @@
  * The caller owns it until it is handed to rd_kafka_new(). */
 rd_kafka_conf_t *cm_kafka_conf_new(const char *brokers, const char *client_id, char *errstr,
                                    size_t errlen);
+/* The prefetch every consumer of arrears keeps (cm_kafka_consumer_conf),
+ * in messages; ARREARS_KAFKA_QUEUED_MIN_MESSAGES overrides it. librdkafka
+ * 2.0 (Debian 12) stops fetching once its queue holds queued.min.messages
+ * (default 100,000) and looks again only on its broker thread's next
+ * one-second tick (2.1's fetch.queue.backoff.ms makes that tunable): a
+ * consumer that drains the queue faster than that, as ingest and the
+ * reporter do on a backlog, then waits with nothing to read. ingest
+ * measured 19 such gaps of 200-490 ms in 7.6 s (122,000-132,000 msg/s).
+ * With this bound the byte bound, queued.max.messages.kbytes (64 MiB by
+ * default), is the one that stops a fetch for records of more than about
+ * 220 bytes, so memory stays what it was; a queue that large lasts about a
+ * second at the rates measured. docs/operations.md, "Kafka consumers". */
+#define CM_KAFKA_QUEUED_MIN_MESSAGES "300000"
+/* Sets what every consumer conf of arrears carries on top of
+ * cm_kafka_conf_new's (the prefetch above, unless set in the
+ * environment). 0, or -1 with errstr. */
+int cm_kafka_consumer_conf(rd_kafka_conf_t *conf, char *errstr, size_t errlen);
 /* Validates a broker list "host:port[,host:port]". */
 int cm_kafka_brokers_check(const char *brokers, char *errstr, size_t errlen);
 

@@ -91,7 +91,8 @@ static rd_kafka_t *consumer_manual(cm_service *s, char *errstr, size_t errlen)
     rd_kafka_conf_t *conf = cm_kafka_conf_new(s->cfg->brokers, s->prog, errstr, errlen);
     if (!conf)
         return NULL;
-    if (rd_kafka_conf_set(conf, "group.id", s->cfg->group_id, errstr, errlen) ||
+    if (cm_kafka_consumer_conf(conf, errstr, errlen) < 0 ||
+        rd_kafka_conf_set(conf, "group.id", s->cfg->group_id, errstr, errlen) ||
         rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, errlen) ||
         rd_kafka_conf_set(conf, "enable.auto.offset.store", "false", errstr, errlen) ||
         rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, errlen)) {

@@ -70,6 +70,11 @@ int main(int argc, char **argv)
     set(cc, "bootstrap.servers", brokers);
     set(cc, "group.id", group);
     set(cc, "auto.offset.reset", "earliest");
+    /* the prefetch bound every arrears consumer sets (common/kafka.h,
+     * CM_KAFKA_QUEUED_MIN_MESSAGES): without it librdkafka 2.0 stalls up
+     * to a second each time a fast consumer drains its queue, and the
+     * baseline would be held back by what ingest is not */
+    set(cc, "queued.min.messages", "300000");
     rd_kafka_t *cons = rd_kafka_new(RD_KAFKA_CONSUMER, cc, err, sizeof err);
     if (!cons) {
         fprintf(stderr, "passthrough: consumer: %s\n", err);
