@@ -1,7 +1,8 @@
 /* fuzz_command.c -- libFuzzer target over the command decoder: the
  * notifier's path from a record's bytes to a ct_command
- * (ntf_command_parse, services/notifier/vars.c: jansson with duplicate
- * keys refused, then ct_command_decode, contract/command_decode.c), the
+ * (ntf_command_parse, services/notifier/vars.c: the contract's record
+ * reader, ct_record_parse, into an arena of the command's own, then
+ * ct_command_decode, contract/command_decode.c), the
  * template variables derived from it (ntf_command_vars), and the
  * scheduler's encoder (ct_command_encode, contract/command.c) on what was
  * decoded.
@@ -18,6 +19,9 @@
  *     CT_MINOR_NONE, which the encoder, checking nothing, writes out);
  *   - ntf_command_vars on an accepted command gives an object, or fails
  *     with an error message;
+ *   - the record written back from its tree (cm_jv_write, what a webhook
+ *     and a task record carry) reads again, and writing that again gives
+ *     the same bytes;
  * and every allocation is freed (ASan's leak check). */
 #include "../../services/notifier/vars.h"
 
@@ -32,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static ntf_command cmd, again; /* about 11 KiB each */
+    static ntf_command cmd, again; /* about 16 KiB each */
     char err[512];
     err[0] = 0;
     if (ntf_command_parse(data, size, &cmd, err, sizeof err) != 0) {
@@ -42,6 +46,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     cm_buf a = CM_BUF_INIT, b = CM_BUF_INIT;
+    if (cm_jv_write(&a, cmd.root) != 0)
+        abort();
+    cm_json *j = cm_json_new();
+    const cm_jv *back = j ? cm_json_parse(j, a.p, a.len, CT_READ_MAX_DEPTH, err, sizeof err) : NULL;
+    if (!back || cm_jv_write(&b, back) != 0 || a.len != b.len || memcmp(a.p, b.p, a.len) != 0) {
+        fprintf(stderr, "write(read(write(tree))) differs or does not read: %s\n%.*s\n",
+                back ? "" : err, (int)a.len, a.p);
+        abort();
+    }
+    cm_json_free(j);
+    cm_buf_reset(&a);
+    cm_buf_reset(&b);
     if (ct_command_encode(&cmd.c, &a) != 0 || a.oom)
         abort();
     /* a hand-written command may leave members out, which decode as
