@@ -133,7 +133,7 @@ static const row rows[CT_M_COUNT] = {
     [CT_M_NOTIFIER_INFLIGHT] = GAUGE(NOTIFIER, "arrears_notifier_inflight", "sends in flight"),
     [CT_M_NOTIFIER_QUEUED] = GAUGE(NOTIFIER, "arrears_notifier_queued", "commands in memory"),
     [CT_M_NOTIFIER_PAUSED] = GAUGE(NOTIFIER, "arrears_notifier_consumer_paused",
-                                   "1 while consumption is paused (backlog full)"),
+                                   "1 while consumption is paused (backlog full for a second)"),
     [CT_M_NOTIFIER_SEND_SECONDS] =
         HISTOGRAM(NOTIFIER, "arrears_notifier_send_seconds", "duration of one send attempt"),
 
