@@ -305,10 +305,12 @@ int ct_command_encode(const ct_command *c, struct cm_buf *b);
 #define CT_MINOR_NONE INT64_MIN /* amounts.*, invoices[].*_minor, days_overdue */
 int ct_command_decode(const cm_jv *j, ct_command *out, char *errstr, size_t errlen);
 /* ct_record_parse (contract.h) into j, then ct_command_decode: out
- * borrows from j. A record that does not parse: -1, "(command): json
- * (...)" in errstr, and *out cleared as ct_command_decode leaves it. */
-int ct_command_decode_bytes(cm_json *j, const char *p, size_t n, ct_command *out, char *errstr,
-                            size_t errlen);
+ * borrows from j, and *root (when root is not NULL) is the record's tree,
+ * for a reader that writes the command on as received. A record that does
+ * not parse: -1, "(command): json (...)" in errstr, *out cleared as
+ * ct_command_decode leaves it and *root NULL. */
+int ct_command_decode_bytes(cm_json *j, const char *p, size_t n, ct_command *out,
+                            const cm_jv **root, char *errstr, size_t errlen);
 /* The same from a jansson tree, serialised and parsed into j (strings
  * are copied into j). Off the hot paths only. */
 int ct_command_decode_json(cm_json *j, const json_t *v, ct_command *out, char *errstr,

@@ -639,10 +639,13 @@ static int decode_parsed(const cm_jv *r, ct_command *out, char *errstr, size_t e
     return -1;
 }
 
-int ct_command_decode_bytes(cm_json *j, const char *p, size_t n, ct_command *out, char *errstr,
-                            size_t errlen)
+int ct_command_decode_bytes(cm_json *j, const char *p, size_t n, ct_command *out,
+                            const cm_jv **root, char *errstr, size_t errlen)
 {
-    return decode_parsed(ct_record_parse(j, p, n, "command", errstr, errlen), out, errstr, errlen);
+    const cm_jv *r = ct_record_parse(j, p, n, "command", errstr, errlen);
+    if (root)
+        *root = r;
+    return decode_parsed(r, out, errstr, errlen);
 }
 
 int ct_command_decode_json(cm_json *j, const json_t *v, ct_command *out, char *errstr,

@@ -45,15 +45,7 @@ int ntf_command_parse(const void *payload, size_t len, ntf_command *cmd, char *e
         snprintf(errstr, errlen, "out of memory");
         return -1;
     }
-    cmd->root = ct_record_parse(cmd->js, payload, len, "command", errstr, errlen);
-    if (!cmd->root) {
-        char err[256];
-        snprintf(err, sizeof err, "%s", errstr);
-        ct_command_decode(NULL, &cmd->c, errstr, errlen);
-        snprintf(errstr, errlen, "%s", err);
-        return -1;
-    }
-    int rc = ct_command_decode(cmd->root, &cmd->c, errstr, errlen);
+    int rc = ct_command_decode_bytes(cmd->js, payload, len, &cmd->c, &cmd->root, errstr, errlen);
     const char *l = usable_locale(cmd->c.locale);
     if (!l)
         l = usable_locale(cmd->c.customer.locale);

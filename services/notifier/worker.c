@@ -27,7 +27,6 @@
 #include "worker.h"
 #include "vec.h"
 
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

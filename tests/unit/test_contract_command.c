@@ -208,7 +208,8 @@ static void test_rules_refused(void **state)
                  GOLDEN);
         cm_json *a = cm_json_new();
         ct_command d;
-        assert_int_equal(ct_command_decode_bytes(a, text, strlen(text), &d, err, sizeof err), -1);
+        assert_int_equal(ct_command_decode_bytes(a, text, strlen(text), &d, NULL, err, sizeof err),
+                         -1);
         assert_non_null(strstr(err, "(command): json (not JSON: \\u0000 is not allowed"));
         assert_null(d.command_id);
         cm_json_free(a);
