@@ -70,6 +70,14 @@ class Redis(h.Resp):
                 return int(line.split(":")[1])
         raise RuntimeError("no used_memory")
 
+    def cpu_main(self):
+        """CPU seconds of Redis's main thread so far (INFO cpu; the whole
+        process on a Redis without the per-thread fields)."""
+        f = dict(l.split(":", 1) for l in self.cmd("INFO", "cpu").splitlines() if ":" in l)
+        if "used_cpu_user_main_thread" in f:
+            return float(f["used_cpu_user_main_thread"]) + float(f["used_cpu_sys_main_thread"])
+        return float(f["used_cpu_user"]) + float(f["used_cpu_sys"])
+
     def delete_prefix(self, prefix):
         cursor = "0"
         while True:
@@ -100,6 +108,19 @@ def start(prefix, kprefix, clock, name):
     logf = open(os.path.join(OUT, "scheduler-%s.log" % name), "wb")
     return subprocess.Popen([os.path.join(OUT, "arrears-scheduler")], env=env, stdout=logf, stderr=logf,
                             cwd=REPO)
+
+
+def proc_cpu(p):
+    """CPU seconds (user + system) of a running child so far."""
+    f = open("/proc/%d/stat" % p.pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_us(res, key, proc_s, redis_s, n):
+    """Records CPU per unit of work: the process, Redis's main thread, and
+    both together, in microseconds."""
+    res[key] = {"process": round(proc_s * 1e6 / n, 2), "redis": round(redis_s * 1e6 / n, 2),
+                "total": round((proc_s + redis_s) * 1e6 / n, 2)}
 
 
 def stop(p):
@@ -146,6 +167,7 @@ def ours():
     produce(prefix, N, "2027-01-01", 100)
     time.sleep(1)
     m0 = r.used_memory()
+    rc0 = r.cpu_main()
     p = start(prefix, kp, "2026-06-01T00:00:00Z@%dx1" % int(time.time()), "schedule")
     first = None
     deadline = time.time() + 1800
@@ -160,6 +182,7 @@ def ours():
     else:
         raise SystemExit("scheduler: timers never reached N")
     t_all = time.time()
+    cpu_us(res, "schedule_cpu_us", proc_cpu(p), r.cpu_main() - rc0, N)
     time.sleep(1)
     m1 = r.used_memory()
     stop(p)
@@ -167,10 +190,12 @@ def ours():
     res["bytes_per_invoice"] = (m1 - m0) / N
     log("scheduler: schedule %.0f/s, %.0f bytes/invoice" % (res["schedule_rate"], res["bytes_per_invoice"]))
     # ---------------- fire: every timer due at once
+    rc0 = r.cpu_main()
     p = start(prefix, kp, "2027-08-01T00:00:00Z@%dx1" % int(time.time()), "fire")
     deadline = time.time() + 1800
     while time.time() < deadline and (timers(r, kp) or claimed(r, kp)):
         time.sleep(0.2)
+    cpu_us(res, "fire_cpu_us", proc_cpu(p), r.cpu_main() - rc0, N)
     stop(p)
     ts = [int(x) for x in kcat(prefix + "commands", "%T\n") if x]
     if len(ts) < N:
@@ -178,6 +203,10 @@ def ours():
     res["fire_rate"] = N / ((max(ts) - min(ts)) / 1000)
     res["fired"] = len(ts)
     log("scheduler: fire %.0f/s" % res["fire_rate"])
+    log("scheduler: CPU per invoice scheduled %(total).1f us (process %(process).1f, Redis %(redis).1f)"
+        % res["schedule_cpu_us"])
+    log("scheduler: CPU per timer fired %(total).1f us (process %(process).1f, Redis %(redis).1f)"
+        % res["fire_cpu_us"])
     r.delete_prefix(kp)
     return late(r, res)
 
@@ -229,12 +258,17 @@ def bullmq(sched_rate_hint):
 
     s = node("schedule", N)
     res["schedule_rate"], res["bytes_per_invoice"] = s["rate"], s["bytes_per_job"]
+    cpu_us(res, "schedule_cpu_us", s["cpu_s"], s["redis_cpu_s"], N)
     log("bullmq: schedule %.0f/s, %.0f bytes/job" % (s["rate"], s["bytes_per_job"]))
     at = int((time.time() + N / s["rate"] * 1.5 + 10) * 1000)
     f = node("fire", N, at)
     res["fire_rate"] = f["rate"]
     res["fire_warning"] = f.get("warning")
+    cpu_us(res, "fire_cpu_us", f["cpu_s"], f["redis_cpu_s"], N)
     log("bullmq: fire %.0f/s" % f["rate"])
+    log("bullmq: CPU per job scheduled %(total).1f us (node %(process).1f, Redis %(redis).1f)"
+        % res["schedule_cpu_us"])
+    log("bullmq: CPU per job fired %(total).1f us (node %(process).1f, Redis %(redis).1f)" % res["fire_cpu_us"])
     start_ms = int((time.time() + M / s["rate"] * 1.5 + 8) * 1000)
     l = node("late", M, start_ms, int(W * 1000))
     res.update(late_p50_ms=l["p50_ms"], late_p99_ms=l["p99_ms"], late_max_ms=l["max_ms"], late_warning=l.get("warning"))
@@ -248,7 +282,10 @@ def main():
         print(json.dumps(a, indent=2))
         return
     b = bullmq(a["schedule_rate"])
-    ratio = {"schedule_rate": a["schedule_rate"] / b["schedule_rate"], "fire_rate": a["fire_rate"] / b["fire_rate"]}
+    ratio = {"schedule_rate": a["schedule_rate"] / b["schedule_rate"], "fire_rate": a["fire_rate"] / b["fire_rate"],
+             # CPU: ours over BullMQ's, per unit (below 1 is less CPU)
+             "schedule_cpu": a["schedule_cpu_us"]["total"] / b["schedule_cpu_us"]["total"],
+             "fire_cpu": a["fire_cpu_us"]["total"] / b["fire_cpu_us"]["total"]}
     result = {"n": N, "late_n": M, "late_window_s": W, "scheduler": a, "bullmq": b, "ratio": ratio,
               "targets": {"rate_ratio_min": 3, "late_p99_ms_max": 100, "bytes_per_invoice_max": 400},
               "when": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -259,6 +296,9 @@ def main():
     print("%-28s %14s %14s %8s" % ("", "arrears", "BullMQ", "ratio"))
     print("%-28s %14.0f %14.0f %8.2f" % ("schedule rate (/s)", a["schedule_rate"], b["schedule_rate"], ratio["schedule_rate"]))
     print("%-28s %14.0f %14.0f %8.2f" % ("fire rate (/s)", a["fire_rate"], b["fire_rate"], ratio["fire_rate"]))
+    for k, lbl in (("schedule", "CPU per invoice (us)"), ("fire", "CPU per timer fired (us)")):
+        print("%-28s %14.1f %14.1f %8.2f" % (lbl, a[k + "_cpu_us"]["total"], b[k + "_cpu_us"]["total"],
+                                             ratio[k + "_cpu"]))
     for k, lbl in (("late_p50_ms", "lateness p50 (ms)"), ("late_p99_ms", "lateness p99 (ms)"), ("late_max_ms", "lateness max (ms)")):
         print("%-28s %14.1f %14.1f" % (lbl, a[k], b[k]))
     print("%-28s %14.0f %14.0f" % ("Redis bytes per invoice/job", a["bytes_per_invoice"], b["bytes_per_invoice"]))

@@ -33,6 +33,19 @@ async function usedMemory() {
   return parseInt(/used_memory:(\d+)/.exec(info)[1], 10);
 }
 
+// CPU seconds of Redis's main thread so far (INFO cpu), and of this process.
+async function redisCpu() {
+  const info = await connection.info("cpu");
+  const f = (k) => { const m = new RegExp(k + ":([0-9.]+)").exec(info); return m ? parseFloat(m[1]) : null; };
+  const u = f("used_cpu_user_main_thread");
+  return u !== null ? u + f("used_cpu_sys_main_thread") : f("used_cpu_user") + f("used_cpu_sys");
+}
+
+function ownCpu() {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
 async function addAll(dueOf) {
   for (let i = 0; i < N; i += CHUNK) {
     const jobs = [];
@@ -52,22 +65,28 @@ async function main() {
   let out = {};
   if (phase === "schedule") {
     const m0 = await usedMemory();
+    const r0 = await redisCpu(), c0 = ownCpu();
     const t0 = Date.now();
     await addAll(() => Date.now() + 365 * 86400000);
     const t1 = Date.now();
+    const cpu_s = ownCpu() - c0, redis_cpu_s = (await redisCpu()) - r0;
     const m1 = await usedMemory();
-    out = { n: N, seconds: (t1 - t0) / 1000, rate: N / ((t1 - t0) / 1000), bytes_per_job: (m1 - m0) / N };
+    out = { n: N, seconds: (t1 - t0) / 1000, rate: N / ((t1 - t0) / 1000), bytes_per_job: (m1 - m0) / N, cpu_s, redis_cpu_s };
   } else if (phase === "fire") {
     const at = parseInt(a1, 10);
     await addAll(() => at);
     if (Date.now() > at) out.warning = "jobs were still being added when they fell due";
+    // CPU from the worker's start to the last job: the firing only (the
+    // scheduler's fire phase likewise starts with its timers already made)
+    const r0 = await redisCpu(), c0 = ownCpu();
     let done = 0, last = 0;
     const finished = new Promise((resolve) => {
       const w = new Worker(name, async () => { last = Date.now(); if (++done === N) resolve(w); }, { connection, concurrency: CONCURRENCY });
     });
     const w = await finished;
+    const cpu_s = ownCpu() - c0, redis_cpu_s = (await redisCpu()) - r0;
     await w.close();
-    out = { ...out, n: N, seconds: (last - at) / 1000, rate: N / ((last - at) / 1000) };
+    out = { ...out, n: N, seconds: (last - at) / 1000, rate: N / ((last - at) / 1000), cpu_s, redis_cpu_s };
   } else if (phase === "late") {
     const start = parseInt(a1, 10), span = parseInt(a2, 10);
     const due = (k) => start + Math.floor((k * span) / N);
