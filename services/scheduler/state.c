@@ -474,8 +474,8 @@ static int inv_field_at(sch_inv *v, int i, const char *s)
     case 8:
         v->due = (int32_t)ll(s);
         break;
-    case 9:
-        v->status = s[0] ? s[0] : 'o';
+    case 9: /* "=": open, its counted share its outstanding (sch_inv_encode) */
+        v->status = s[0] && s[0] != '=' ? s[0] : 'o';
         break;
     case 10:
         v->disputed = s[0] == '1';
@@ -715,7 +715,13 @@ char *sch_inv_encode(const sch_rec *r, const char *fs, const char *fv)
     char *out = malloc(cap), *p = out, *end = out + cap - 1;
     if (!out)
         return NULL;
-    char st[2] = {v->status == 'o' ? 0 : v->status, 0}, nk[2] = {v->next_kind, 0};
+    /* an open invoice whose share of the debtor's exposure is its
+     * outstanding (what exposure_sync leaves) packs its status as "=" and
+     * leaves that share out: it is the last field, so the empty fields
+     * before it go too (about 30 bytes of most open invoices) */
+    int counted_implicit = v->status == 'o' && v->counted == sch_inv_outstanding(v);
+    char st[2] = {v->status == 'o' ? (counted_implicit ? '=' : 0) : v->status, 0},
+         nk[2] = {v->next_kind, 0};
     int dflt_strategy = strcmp(v->strategy, fs) == 0 && strcmp(v->variant, fv) == 0;
     char *last_nonempty = NULL;
     for (int i = 0; sch_inv_fields[i]; i++) {
@@ -868,7 +874,8 @@ char *sch_inv_encode(const sch_rec *r, const char *fs, const char *fv)
                 putll(&p, end, v->offer_until, LLONG_MIN);
             break;
         case 40:
-            putll(&p, end, v->counted, 0);
+            if (!counted_implicit)
+                putll(&p, end, v->counted, 0);
             break;
         case 41:
             if (v->unmatched)
@@ -901,6 +908,7 @@ int sch_inv_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errle
     r->exists = 1;
     const char *s = rep->str, *e = rep->str + rep->len;
     char buf[4096];
+    int counted_implicit = 0;
     for (int i = 0; sch_inv_fields[i] && s <= e; i++) {
         const char *sep = memchr(s, 0x1f, (size_t)(e - s));
         size_t n = (size_t)((sep ? sep : e) - s);
@@ -918,6 +926,8 @@ int sch_inv_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errle
         } else {
             memcpy(buf, s, n);
             buf[n] = 0;
+            if (i == 9 && n == 1 && buf[0] == '=')
+                counted_implicit = 1;
             if (i == 0)
                 r->ver = ll(buf);
             else if (n && inv_field_at(&r->u.inv, i, buf) < 0)
@@ -927,6 +937,9 @@ int sch_inv_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errle
             break;
         s = sep + 1;
     }
+    /* status "=": counted is the outstanding, computed once every field is in */
+    if (counted_implicit)
+        r->u.inv.counted = sch_inv_outstanding(&r->u.inv);
     /* the packed record leaves out a number equal to the invoice id */
     if (!r->u.inv.number[0])
         cm_strlcpy(r->u.inv.number, r->id, sizeof r->u.inv.number);
