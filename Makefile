@@ -227,10 +227,17 @@ chaos: all
 
 # Redis Cluster (issue 19): the cluster tests of `make test`
 # (t_redis_cluster.sh: transport, failover, the notifier, ingest and the
-# scheduler's cases on a local 3+3 cluster), then the 10-minute chaos run on
-# a cluster, a master killed -9 mid-run; `make test` has the short one.
+# scheduler's cases on a local 3+3 cluster), then the integration suite's
+# pipeline tests with the stack's Redis a cluster (CLUSTER_IT), then the
+# 10-minute chaos run on a cluster, a master killed -9 mid-run; `make test`
+# has the short one.
+CLUSTER_IT := 't_e2e_pipeline.sh' 't_scheduler_*' 't_escalation.py' 't_plans.py' \
+              't_contact_rules.py' 't_interest_claim.py' 't_notifier_*' 't_ingest_*' \
+              't_reporter_ingest.py' 't_backtest_parity.py' 't_gateway_loop.py'
 test-cluster: all $(UNIT_BINS) $(IT_BINS)
 	@BUILD=$(BUILD) ARREARS_BIN=$(abspath $(BIN)) tests/integration/run 't_redis_cluster*'
+	@BUILD=$(BUILD) ARREARS_BIN=$(abspath $(BIN)) ARREARS_IT_REDIS_CLUSTER=1 \
+	    tests/integration/run $(CLUSTER_IT)
 	@ARREARS_BIN=$(abspath $(BIN)) tests/chaos/run --redis-cluster $(CHAOS_ARGS)
 
 fuzz: all

@@ -117,7 +117,8 @@ try:
     # an owner died past this one's gate: its out: record says so
     unconf = h.command(tenant, "%s/inv/INV-9/step/1/attempt/1" % tenant, customer_id="C-9",
                        email="c9@x.test")
-    h.Resp(redis_url).cmd("HSET", keyp + "out:" + unconf["command_id"], "sending", "1")
+    h.Resp(redis_url).cmd("HSET", h.notifier_key(redis_url, keyp, "out", unconf["command_id"]),
+                         "sending", "1")
     cmds.append(unconf)
     h.publish_commands(brokers, prefix + "commands", cmds)
     # a record that is not a command at all must not stop anything
@@ -150,7 +151,7 @@ try:
     # the gate: recorded for every email sent; an unconfirmed one not sent again
     r = h.Resp(redis_url, decode=True)
     for c in good:
-        if r.cmd("HGET", keyp + "out:" + c["command_id"], "sending") != "1":
+        if r.cmd("HGET", h.notifier_key(redis_url, keyp, "out", c["command_id"]), "sending") != "1":
             h.fail("%s: no gate (sending) recorded in its out: hash" % c["command_id"])
     ev = by[unconf["command_id"]][0]
     want_mid = "<ntf.%s.%s.%s@acme.test>" % (

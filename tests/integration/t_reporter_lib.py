@@ -1,6 +1,6 @@
 """t_reporter_lib.py -- helpers of the reporter integration tests (not a
 test itself: not executable, imported by t_reporter_*.py). Python stdlib
-only; Kafka through kcat and bin/arrears-admin, Redis through redis-cli."""
+only; Kafka through kcat and bin/arrears-admin, Redis through harness.Resp."""
 import datetime
 import json
 import os
@@ -11,6 +11,9 @@ import sys
 import tempfile
 import time
 from decimal import Decimal
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sinks"))
+import harness as h  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("ARREARS_BIN", os.path.join(REPO, "bin"))
@@ -200,12 +203,12 @@ class Env:
             p.kill()
             p.wait()
         self.procs = []
-        if shutil.which("redis-cli"):
-            keys = subprocess.run(["redis-cli", "-u", REDIS_URL, "--scan", "--pattern", self.prefix + "*"],
-                                  capture_output=True, text=True).stdout.split()
-            for i in range(0, len(keys), 100):
-                subprocess.run(["redis-cli", "-u", REDIS_URL, "DEL"] + keys[i:i + 100],
-                               stdout=subprocess.DEVNULL)
+        try:  # one Redis or a cluster (harness.Resp routes each key)
+            r = h.Resp(REDIS_URL)
+            for k in r.scan(self.prefix + "*"):
+                r.cmd("DEL", k)
+        except (OSError, RuntimeError):
+            pass
         if os.environ.get("ARREARS_IT_KEEP") != "1":
             shutil.rmtree(self.tmp, ignore_errors=True)
         else:

@@ -3,6 +3,7 @@
 # topics through bin/arrears-admin, the scheduler as a subprocess. The kcat
 # and RESP plumbing is tests/sinks/harness.py's.
 import datetime
+import fnmatch
 import json
 import os
 import signal
@@ -79,20 +80,76 @@ def wait_for(clock, pred, what, sim_deadline):
 
 
 class Redis:
+    """Redis through redis-cli, replies as its text; on a Redis Cluster
+    (redis+cluster:// url) through harness.Resp, formatted the same way.
+    On a cluster the scheduler's keys carry their partition's hash tag right
+    after the prefix (docs/scheduler.md "Redis Cluster: the key layout"):
+    tests name keys as on one Redis, and cmd() and keys() find the tagged
+    key whose name, without its "{tag}", is the one asked for."""
+
     def __init__(self, url):
+        self.cluster = url.startswith("redis+cluster://")
+        if self.cluster:
+            self.r = h.Resp(url, decode=True)
+            return
         host, port, db, pw = h.redis_addr(url)
         self.args = ["redis-cli", "-h", host, "-p", port, "-n", db]
         if pw:
             self.args += ["-a", pw, "--no-auth-warning"]
 
     def cmd(self, *a):
+        if self.cluster:
+            a = list(a)
+            if len(a) > 1:
+                a[1] = self.tagged(a[1])
+            got = self.r.cmd(*a)
+            if isinstance(got, list):
+                return "".join("%s\n" % ("" if x is None else x) for x in got)
+            return "%s\n" % ("" if got is None else got)
         r = subprocess.run(self.args + [str(x) for x in a], capture_output=True, text=True, check=True)
         return r.stdout
 
     def keys(self, pattern):
+        if self.cluster:
+            head = pattern.split(":", 1)[0] + ":" if ":" in pattern else ""
+            return [k for k in self.r.scan(head.replace("*", "") + "*")
+                    if fnmatch.fnmatchcase(untag(k), pattern)]
         out = subprocess.run(self.args + ["--scan", "--pattern", pattern], capture_output=True,
                              text=True, check=True).stdout
         return [k for k in out.splitlines() if k]
+
+    def tagged(self, key):
+        """key itself when it exists, else the tagged key it names."""
+        if self.r.cmd("EXISTS", key):
+            return key
+        got = self.keys(glob_escape(key))
+        return got[0] if got else key
+
+
+def part_tag(part, nparts):
+    """The hash tag of partition part of nparts on a Redis Cluster: the
+    shortest p<part>.<k> whose slot is in the part-th of nparts equal slot
+    ranges (docs/scheduler.md "Redis Cluster: the key layout"; written
+    again here from that rule, so a drift from sch_store_part_tag fails the
+    tests that use it)."""
+    lo, hi = part * 16384 // nparts, (part + 1) * 16384 // nparts
+    k = 0
+    while True:
+        tag = "p%d.%d" % (part, k)
+        if lo <= h.key_slot(tag) < hi:
+            return tag
+        k += 1
+
+
+def untag(key):
+    """key without its first "{...}" hash tag."""
+    o = key.find("{")
+    c = key.find("}", o + 1) if o >= 0 else -1
+    return key[:o] + key[c + 1:] if c > o else key
+
+
+def glob_escape(s):
+    return "".join("[%s]" % ch if ch in "*?[]" else ch for ch in s)
 
 
 class Resp(h.Resp):
@@ -113,12 +170,20 @@ class Env:
         self.group = tag
         self.work = tempfile.mkdtemp(prefix=tag + "-")
         self.procs = []
+        self.partitions = partitions
         self.redis = Redis(REDIS_URL)
         env = dict(os.environ, ARREARS_TOPIC_PREFIX=self.prefix)
         r = subprocess.run([os.path.join(BIN, "arrears-admin"), "create-topics", "--partitions",
                             str(partitions)], env=env, capture_output=True, text=True)
         if r.returncode:
             fail("create-topics: " + r.stderr)
+
+    def pkey(self, part, rest):
+        """The scheduler's key rest of events partition part: its prefix,
+        then on a Redis Cluster the partition's {tag}."""
+        if not REDIS_URL.startswith("redis+cluster://"):
+            return self.kprefix + rest
+        return "%s{%s}%s" % (self.kprefix, part_tag(part, self.partitions), rest)
 
     def topic(self, suffix):
         return self.prefix + suffix

@@ -116,7 +116,7 @@ try:
     # 2026-03-25 when most -3d..+14d steps are behind us
     clock.wait_until(L.parse_iso("2026-03-08T00:00:00.000Z"))
     r = L.Resp(L.REDIS_URL)
-    outs = ["%sob:%d" % (env.kprefix, p) for p in range(6)]
+    outs = [env.pkey(p, "ob:%d" % p) for p in range(6)]
     latest = L.parse_iso("2026-03-25T00:00:00.000Z")
     mid_round = False
     while clock.now() < latest and not mid_round:
@@ -146,7 +146,7 @@ try:
         r = L.Resp(L.REDIS_URL)
         for p in range(6):
             flat = []
-            for rk in r.cmd("SMEMBERS", "%sob:%d" % (env.kprefix, p)) or []:
+            for rk in r.cmd("SMEMBERS", env.pkey(p, "ob:%d" % p)) or []:
                 flat += r.cmd("HGETALL", rk) or []
             for cid, value in zip(flat[0::2], flat[1::2]):
                 topic, _key, body = value.split("\n", 2)

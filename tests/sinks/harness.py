@@ -292,30 +292,79 @@ def redis_addr(url):
     return host, port, db or "0", pw
 
 
+def key_slot(key):
+    """Redis Cluster's hash slot of key (CRC16-XMODEM of its hash tag, the
+    text between the first "{" and the next "}" when not empty)."""
+    k = key if isinstance(key, bytes) else str(key).encode()
+    o = k.find(b"{")
+    if o >= 0:
+        c = k.find(b"}", o + 1)
+        if c > o + 1:
+            k = k[o + 1:c]
+    crc = 0
+    for b in k:
+        crc ^= b << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc % 16384
+
+
+# Commands whose keys do not start at their first argument, or have none:
+# where the key is (an index), or None for "any master".
+_KEYLESS = {"PING", "INFO", "DBSIZE", "FLUSHDB", "FLUSHALL", "SCAN", "CONFIG", "CLUSTER",
+            "SCRIPT", "TIME", "CLIENT", "MEMORY STATS", "SLOWLOG", "COMMAND"}
+
+
+def notifier_key(url, prefix, kind, command_id):
+    """The notifier's claim: or out: key of a command (services/notifier/
+    claims.c): tagged {<command id>} on a Redis Cluster url."""
+    if url.startswith("redis+cluster://"):
+        return "%s%s:{%s}" % (prefix, kind, command_id)
+    return "%s%s:%s" % (prefix, kind, command_id)
+
+
 class Resp:
     """A RESP connection to url (default ARREARS_REDIS_URL), stdlib only.
     Arguments may be bytes or anything str() takes. Bulk replies come back
     as bytes, or with decode=True as str (invalid UTF-8 replaced); an error
-    reply raises RuntimeError."""
+    reply raises RuntimeError.
+
+    A redis+cluster://[:password@]host:port[,host:port...] url talks to a
+    Redis Cluster: each command goes to the master of its key's slot (the
+    map from CLUSTER SLOTS, refreshed on MOVED; ASK followed once),
+    keyless ones to any master; scan() walks every master. Pipelines
+    (send, then read) keep their order per command."""
 
     def __init__(self, url=None, decode=False):
-        host, port, db, pw = redis_addr(url or os.environ["ARREARS_REDIS_URL"])
+        url = url or os.environ["ARREARS_REDIS_URL"]
         self.decode = decode
+        self.nodes = None
+        if url.startswith("redis+cluster://"):
+            rest = url[len("redis+cluster://"):]
+            self.pw = rest.rsplit("@", 1)[0].lstrip(":") if "@" in rest else None
+            self.seeds = [tuple(x.rsplit(":", 1)) for x in rest.rsplit("@", 1)[-1].split(",")]
+            self.nodes, self.pending = {}, []
+            self._slots()
+            return
+        host, port, db, pw = redis_addr(url)
         self.s = socket.create_connection((host, int(port)))
         self.f = self.s.makefile("rb")
         if pw:
             self.cmd("AUTH", pw)
         self.cmd("SELECT", db)
 
-    def send(self, *args):
+    # -- one node
+    @staticmethod
+    def _write(sock, args):
         out = [b"*%d\r\n" % len(args)]
         for a in args:
             a = a if isinstance(a, bytes) else str(a).encode()
             out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-        self.s.sendall(b"".join(out))
+        sock.sendall(b"".join(out))
 
-    def read(self):
-        line = self.f.readline()
+    def _read(self, f):
+        line = f.readline()
         t, rest = line[:1], line[1:-2]
         if t == b"+":
             return rest.decode()
@@ -327,25 +376,120 @@ class Resp:
             n = int(rest)
             if n < 0:
                 return None
-            data = self.f.read(n + 2)[:-2]
+            data = f.read(n + 2)[:-2]
             return data.decode(errors="replace") if self.decode else data
         if t == b"*":
             n = int(rest)
-            return None if n < 0 else [self.read() for _ in range(n)]
+            return None if n < 0 else [self._read(f) for _ in range(n)]
         raise RuntimeError("bad reply %r" % line)
 
+    # -- a cluster
+    def _node(self, addr):
+        if addr not in self.nodes:
+            sock = socket.create_connection((addr[0], int(addr[1])), timeout=30)
+            f = sock.makefile("rb")
+            if self.pw:
+                self._write(sock, ("AUTH", self.pw))
+                self._read(f)
+            self.nodes[addr] = (sock, f)
+        return self.nodes[addr]
+
+    def _slots(self):
+        """The slot map from the first seed or known node that answers."""
+        err = None
+        for addr in list(self.seeds) + [a for a in self.nodes if a not in self.seeds]:
+            try:
+                sock, f = self._node(addr)
+                self._write(sock, ("CLUSTER", "SLOTS"))
+                got = self._read(f)
+            except (OSError, RuntimeError) as e:
+                self.nodes.pop(addr, None)
+                err = e
+                continue
+            self.slot_map = [None] * 16384
+            self.masters = []
+            for lo, hi, master, *_ in got:
+                host = master[0].decode() if isinstance(master[0], bytes) else master[0]
+                a = (host or addr[0], str(master[1]))
+                self.masters.append(a)
+                for i in range(lo, hi + 1):
+                    self.slot_map[i] = a
+            return
+        raise OSError("no node of the cluster answers: %s" % err)
+
+    def _route(self, args):
+        name = str(args[0].decode() if isinstance(args[0], bytes) else args[0]).upper()
+        key = None
+        if name in ("EVAL", "EVALSHA", "FCALL"):
+            if len(args) > 3 and int(args[2]) > 0:
+                key = args[3]
+        elif name not in _KEYLESS and len(args) > 1:
+            key = args[1]
+        if key is None:
+            return self.masters[0]
+        return self.slot_map[key_slot(key)] or self.masters[0]
+
+    def send(self, *args):
+        if self.nodes is None:
+            self._write(self.s, args)
+            return
+        addr = self._route(args)
+        self._write(self._node(addr)[0], args)
+        self.pending.append(addr)
+
+    def read(self):
+        if self.nodes is None:
+            return self._read(self.f)
+        return self._read(self._node(self.pending.pop(0))[1])
+
     def cmd(self, *args):
-        self.send(*args)
-        return self.read()
+        if self.nodes is None:
+            self.send(*args)
+            return self.read()
+        for attempt in range(20):
+            addr = self._route(args)
+            try:
+                sock, f = self._node(addr)
+                self._write(sock, args)
+                return self._read(f)
+            except RuntimeError as e:
+                msg = str(e)
+                if msg.startswith("MOVED"):
+                    self._slots()
+                elif msg.startswith("ASK"):
+                    a = tuple(msg.split()[2].rsplit(":", 1))
+                    sock, f = self._node(a)
+                    self._write(sock, ("ASKING",))
+                    self._read(f)
+                    self._write(sock, args)
+                    return self._read(f)
+                elif msg.startswith(("TRYAGAIN", "CLUSTERDOWN")):
+                    time.sleep(0.2)
+                else:
+                    raise
+            except OSError:  # a node went away (a failover test): a new map
+                self.nodes.pop(addr, None)
+                time.sleep(0.5)
+                self._slots()
+        raise RuntimeError("cluster: %s kept being redirected" % (args[0],))
 
     def scan(self, pattern, count=1000):
-        """Every key matching pattern (SCAN, so the server is not blocked)."""
-        cur, keys = "0", []
-        while True:
-            cur, batch = self.cmd("SCAN", cur, "MATCH", pattern, "COUNT", count)
-            keys += batch
-            if cur in (b"0", "0"):
-                return keys
+        """Every key matching pattern (SCAN, so the server is not blocked;
+        on a cluster, on every master)."""
+        keys = []
+        for addr in ([None] if self.nodes is None else list(self.masters)):
+            cur = "0"
+            while True:
+                if addr is None:
+                    cur, batch = self.cmd("SCAN", cur, "MATCH", pattern, "COUNT", count)
+                else:
+                    sock, f = self._node(addr)
+                    self._write(sock, ("SCAN", cur, "MATCH", pattern, "COUNT", count))
+                    cur, batch = self._read(f)
+                keys += batch
+                if cur in (b"0", "0"):
+                    break
+        return keys
 
 
 def sink_notifier_env(smtp_port, http_port, tag):

@@ -350,8 +350,15 @@ static void run_backends(const char *name, const sch_policy *pol, json_t *want, 
         snprintf(prefix, sizeof prefix, "%s%s:", fixed, name);
     else
         snprintf(prefix, sizeof prefix, "ut:%ld:%s:", (long)getpid(), name);
-    /* on a redis+cluster:// URL, the cluster layout (over 4 partitions) */
-    got = run_engine(name, pol, rs, prefix, cm_redis_is_cluster(r) ? 4 : 0, &rej);
+    /* on a redis+cluster:// URL, the cluster layout (over 4 partitions),
+     * recorded in <prefix>layout as the scheduler's start records it (what
+     * `arrears-admin explain` reads: t_scheduler_backends.sh on a cluster) */
+    int layout = cm_redis_is_cluster(r) ? 4 : 0, have = 0;
+    if (layout && sch_store_redis_layout(r, prefix, layout, &have, err, sizeof err) < 0)
+        fail_msg("case %s: %s", name, err);
+    if (have && have != layout)
+        fail_msg("case %s: %slayout holds %d partitions, want %d", name, prefix, have, layout);
+    got = run_engine(name, pol, rs, prefix, layout, &rej);
     if (rej != want_rejected)
         fail_msg("case %s, Redis backend: %d event(s) rejected, want %d", name, rej, want_rejected);
     same_records(name, "Redis backend", want, got);
