@@ -253,9 +253,11 @@ def check_scheduler_state(st, tenant, C, I1, I2, I3, I4, P1, quiet=False):
     want("invoice.updated: I1 amount 12000", i1.get("a") == "12000", i1.get("a"))
     want("credit_note.issued: I1 credited 1000", i1.get("cr") == "1000", i1.get("cr"))
     want("payment.reversed: I1 paid 0 again", i1.get("pd", "0") in ("", "0"), i1.get("pd"))
-    # status 'o' (open) and disputed 0 are the defaults, stored as ""
+    # open is status "" or, with its share of the debtor's balance its
+    # outstanding (docs/scheduler.md "State in Redis"), "="; disputed 0 is
+    # the default, stored as ""
     want("dispute.opened/resolved: I1 open, not disputed",
-         i1.get("st", "") in ("", "o") and i1.get("ds", "0") in ("", "0"),
+         i1.get("st", "") in ("", "=") and i1.get("ds", "0") in ("", "0"),
          (i1.get("st"), i1.get("ds")))
     want("invoice.voided: I2", invs["I2"].get("st") == "v", invs["I2"].get("st"))
     want("invoice.written_off: I3", invs["I3"].get("st") == "w", invs["I3"].get("st"))
