@@ -70,14 +70,6 @@ class Redis(h.Resp):
                 return int(line.split(":")[1])
         raise RuntimeError("no used_memory")
 
-    def cpu_main(self):
-        """CPU seconds of Redis's main thread so far (INFO cpu; the whole
-        process on a Redis without the per-thread fields)."""
-        f = dict(l.split(":", 1) for l in self.cmd("INFO", "cpu").splitlines() if ":" in l)
-        if "used_cpu_user_main_thread" in f:
-            return float(f["used_cpu_user_main_thread"]) + float(f["used_cpu_sys_main_thread"])
-        return float(f["used_cpu_user"]) + float(f["used_cpu_sys"])
-
     def delete_prefix(self, prefix):
         cursor = "0"
         while True:
@@ -110,10 +102,10 @@ def start(prefix, kprefix, clock, name):
                             cwd=REPO)
 
 
-def proc_cpu(p):
-    """CPU seconds (user + system) of a running child so far."""
-    f = open("/proc/%d/stat" % p.pid).read().rsplit(")", 1)[1].split()
-    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+def redis_main_cpu():
+    """CPU seconds of Redis's main thread so far (harness.redis_cpu)."""
+    f = h.redis_cpu(REDIS_URL)
+    return f.get("used_cpu_user_main_thread", 0) + f.get("used_cpu_sys_main_thread", 0)
 
 
 def cpu_us(res, key, proc_s, redis_s, n):
@@ -167,7 +159,7 @@ def ours():
     produce(prefix, N, "2027-01-01", 100)
     time.sleep(1)
     m0 = r.used_memory()
-    rc0 = r.cpu_main()
+    rc0 = redis_main_cpu()
     p = start(prefix, kp, "2026-06-01T00:00:00Z@%dx1" % int(time.time()), "schedule")
     first = None
     deadline = time.time() + 1800
@@ -182,7 +174,7 @@ def ours():
     else:
         raise SystemExit("scheduler: timers never reached N")
     t_all = time.time()
-    cpu_us(res, "schedule_cpu_us", proc_cpu(p), r.cpu_main() - rc0, N)
+    cpu_us(res, "schedule_cpu_us", h.cpu_seconds(p.pid), redis_main_cpu() - rc0, N)
     time.sleep(1)
     m1 = r.used_memory()
     stop(p)
@@ -190,12 +182,12 @@ def ours():
     res["bytes_per_invoice"] = (m1 - m0) / N
     log("scheduler: schedule %.0f/s, %.0f bytes/invoice" % (res["schedule_rate"], res["bytes_per_invoice"]))
     # ---------------- fire: every timer due at once
-    rc0 = r.cpu_main()
+    rc0 = redis_main_cpu()
     p = start(prefix, kp, "2027-08-01T00:00:00Z@%dx1" % int(time.time()), "fire")
     deadline = time.time() + 1800
     while time.time() < deadline and (timers(r, kp) or claimed(r, kp)):
         time.sleep(0.2)
-    cpu_us(res, "fire_cpu_us", proc_cpu(p), r.cpu_main() - rc0, N)
+    cpu_us(res, "fire_cpu_us", h.cpu_seconds(p.pid), redis_main_cpu() - rc0, N)
     stop(p)
     ts = [int(x) for x in kcat(prefix + "commands", "%T\n") if x]
     if len(ts) < N:

@@ -316,6 +316,38 @@ _KEYLESS = {"PING", "INFO", "DBSIZE", "FLUSHDB", "FLUSHALL", "SCAN", "CONFIG", "
             "SCRIPT", "TIME", "CLIENT", "MEMORY STATS", "SLOWLOG", "COMMAND"}
 
 
+def cpu_seconds(pid):
+    """CPU seconds (user + system, every thread) of process pid so far, from
+    /proc; None once it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            st = f.read().rsplit(")", 1)[1].split()
+        return (int(st[11]) + int(st[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def redis_cpu(url):
+    """INFO cpu of a one-node Redis (a redis:// url) as {field: seconds};
+    {} when it cannot be read (a cluster url, Redis down)."""
+    if not url.startswith("redis://"):
+        return {}
+    try:
+        r = Resp(url, decode=True)
+        info = r.cmd("INFO", "cpu")
+        r.s.close()
+    except (OSError, RuntimeError, ValueError):
+        return {}
+    out = {}
+    for line in info.splitlines():
+        k, _, v = line.partition(":")
+        try:
+            out[k] = float(v)
+        except ValueError:
+            pass
+    return out
+
+
 def notifier_key(url, prefix, kind, command_id):
     """The notifier's claim: or out: key of a command (services/notifier/
     claims.c): tagged {<command id>} on a Redis Cluster url."""
