@@ -104,9 +104,9 @@ typedef struct sch_inv {
     char offer_kind;
     int64_t offer_pay, offer_forgiven, offer_paid;
     int32_t offer_until;
-    int old_part; /* timer as loaded, to move it on commit */
-    int64_t old_next_ms;
-    uint64_t fields; /* bit i: sch_inv_fields[i] was in the stored hash */
+    int old_part;        /* timer as loaded, to move it on commit */
+    int64_t old_next_ms; /* its score; 0 none; -1 not known (the commit rewrites it) */
+    uint64_t fields;     /* bit i: sch_inv_fields[i] was in the stored hash */
 } sch_inv;
 
 typedef struct sch_credit {

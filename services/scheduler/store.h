@@ -4,7 +4,7 @@
  *
  * Two backends, one file each:
  *   store_redis.c  Redis: pipelined loads, a compare-and-set Lua commit,
- *                  a peek script (the service);
+ *                  a peek in three pipelined reads (the service);
  *   store_mem.c    memory: the same keys and value encodings in a hash
  *                  table, the same commit interpreted in C (the backtest,
  *                  and the unit tests that run the engine without Redis).
@@ -117,10 +117,32 @@ int sch_store_round_parse(const char *id, const char *v, size_t len, int part, s
 /* Decodes one partition's peek result -- {items, customers, next}: items
  * flat (member, score, packed invoice or nil, customer index), customers
  * flat (HMGET of sch_cust_fields, contact or nil) per distinct debtor,
- * then the first later due time or nil; the Lua peek script's reply, which
- * the memory backend builds alike -- into m (see sch_store.peek). */
+ * then the first later due time or nil; the reply the Redis backend's peek
+ * script gave until 2026-12-05, which the memory backend builds -- into m
+ * (see sch_store.peek), item by item with sch_store_peek_item. */
 int sch_store_peek_decode(const redisReply *rep, const char *prefix, int part, sch_map *m,
                           int *count, int64_t *next_due, char *errstr, size_t errlen);
+/* One due member of that reply into m: member and score as ZRANGEBYSCORE
+ * WITHSCORES gives them, inv its packed invoice (a nil reply when there
+ * is none; not read for a purge member, so NULL there), cust and contact
+ * its debtor's HMGET of sch_cust_fields and GET of its contact (NULL when
+ * the reply has none for it); *count counts it. The Redis backend calls it
+ * with the replies of its plain peek pipelines, the decoder above with the
+ * memory backend's reply. */
+int sch_store_peek_item(const char *prefix, int part, sch_map *m, const redisReply *member,
+                        const redisReply *score, const redisReply *inv, const redisReply *cust,
+                        const redisReply *contact, int *count, char *errstr, size_t errlen);
+/* What a due member is: 1 an invoice's timer (key, keylen bytes, set to
+ * its record's key P i:<member>), 0 a purge member (retention.h), -1 not
+ * a key of ours. */
+int sch_store_peek_inv_key(const char *prefix, const char *member, size_t mlen, char *key,
+                           size_t keylen);
+/* The debtor a due invoice's timer needs: "<tenant>/<customer>" into ck
+ * (cklen bytes) from the member's tenant and the packed record's second
+ * field. Its length, or -1 when the member has no tenant, the record no
+ * second field, or ck no room. */
+int sch_store_peek_debtor(const char *member, size_t mlen, const char *inv, size_t ilen, char *ck,
+                          size_t cklen);
 
 /* Where the last max entries of the list s ("e,e,...,", len bytes) start:
  * the offset past the commas of the dropped ones (0 when max or fewer). */

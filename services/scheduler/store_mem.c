@@ -7,7 +7,8 @@
  * interprets the op stream of sch_ops_build exactly as the Lua script
  * does (checks first, then writes; a mismatch writes nothing); loads and
  * peeks answer with redisReply trees shaped like Redis's replies, which
- * go through the same decoders (state.c, sch_store_peek_decode). So the
+ * go through the same decoders (state.c; a peek's items through
+ * sch_store_peek_item, as the Redis backend's replies do). So the
  * memory backend holds what Redis would hold, byte for byte, and a record
  * that round-trips wrongly through its encoding fails here too.
  *
@@ -750,7 +751,7 @@ static long num(mstore *st, long long v)
     return at;
 }
 
-/* The peek script's reply for one partition, built the same way: due
+/* A peek's reply for one partition (store.h sch_store_peek_decode): due
  * members in order (at most limit), each with its packed invoice and the
  * index of its debtor's HMGET + contact; then the first later due time. */
 static int peek_one(mstore *st, const char *prefix, int part, int64_t now, int limit, long *out)
@@ -814,19 +815,12 @@ static int peek_one(mstore *st, const char *prefix, int part, int64_t now, int l
             goto cleanup;
         if (inv && inv->type == MV_STR) {
             /* the customer: the packed record's second field */
-            const char *s = inv->s.p, *sep = memchr(s, 0x1f, inv->s.len);
-            const char *slash = memchr(m->p, '/', m->len);
-            if (sep && slash) {
-                const char *c0 = sep + 1, *c1 = memchr(c0, 0x1f, inv->s.len - (size_t)(c0 - s));
-                size_t cl = c1 ? (size_t)(c1 - c0) : inv->s.len - (size_t)(c0 - s);
-                size_t tl = (size_t)(slash - m->p);
-                char ck[600];
-                if (tl + 1 + cl < sizeof ck && pl + 2 + tl + 1 + cl < sizeof key) {
-                    memcpy(ck, m->p, tl + 1);
-                    memcpy(ck + tl + 1, c0, cl);
-                    ck[tl + 1 + cl] = 0;
+            char ck[600];
+            int ckl = sch_store_peek_debtor(m->p, m->len, inv->s.p, inv->s.len, ck, sizeof ck);
+            if (ckl >= 0) {
+                if (pl + 2 + (size_t)ckl < sizeof key) {
                     uint32_t have;
-                    if (cm_map_get(&seen, ck, tl + 1 + cl, &have)) {
+                    if (cm_map_get(&seen, ck, (size_t)ckl, &have)) {
                         ci = (long)have;
                     } else {
                         snprintf(key, sizeof key, "%sc:%s", prefix, ck);
@@ -849,7 +843,7 @@ static int peek_one(mstore *st, const char *prefix, int part, int64_t now, int l
                         custs[ncusts++] = arr;
                         custs[ncusts++] = ct;
                         ci = (long)(ncusts / 2);
-                        if (cm_map_put(&seen, ck, tl + 1 + cl, (uint32_t)ci) < 0)
+                        if (cm_map_put(&seen, ck, (size_t)ckl, (uint32_t)ci) < 0)
                             goto cleanup;
                     }
                 }

@@ -516,6 +516,113 @@ oom:
     return -1;
 }
 
+int sch_store_peek_debtor(const char *member, size_t mlen, const char *inv, size_t ilen, char *ck,
+                          size_t cklen)
+{
+    const char *slash = memchr(member, '/', mlen), *sep = memchr(inv, 0x1f, ilen);
+    if (!slash || !sep)
+        return -1;
+    const char *c0 = sep + 1, *c1 = memchr(c0, 0x1f, ilen - (size_t)(c0 - inv));
+    size_t cl = c1 ? (size_t)(c1 - c0) : ilen - (size_t)(c0 - inv);
+    size_t tl = (size_t)(slash - member);
+    if (tl + 1 + cl >= cklen)
+        return -1;
+    memcpy(ck, member, tl + 1);
+    memcpy(ck + tl + 1, c0, cl);
+    ck[tl + 1 + cl] = 0;
+    return (int)(tl + 1 + cl);
+}
+
+int sch_store_peek_inv_key(const char *prefix, const char *member, size_t mlen, char *key,
+                           size_t keylen)
+{
+    char gt[CT_TENANT_MAX + 1], gid[SCH_ID_LEN], gk = 0;
+    if (!member)
+        return -1;
+    int g = sch_gc_parse(member, mlen, gt, sizeof gt, &gk, gid, sizeof gid);
+    if (g != 0)
+        return g < 0 ? -1 : 0;
+    const char *slash = memchr(member, '/', mlen);
+    size_t pl = strlen(prefix);
+    if (!slash || slash - member > CT_TENANT_MAX || pl + 2 + mlen >= keylen)
+        return -1;
+    memcpy(key, prefix, pl);
+    memcpy(key + pl, "i:", 2);
+    memcpy(key + pl + 2, member, mlen);
+    key[pl + 2 + mlen] = 0;
+    return 1;
+}
+
+int sch_store_peek_item(const char *prefix, int part, sch_map *m, const redisReply *mem,
+                        const redisReply *score, const redisReply *invrep, const redisReply *cust,
+                        const redisReply *contact, int *count, char *errstr, size_t errlen)
+{
+    const char *member = mem ? mem->str : NULL;
+    char key[512];
+    int g = sch_store_peek_inv_key(prefix, member, mem ? mem->len : 0, key, sizeof key);
+    if (g < 0)
+        return 0; /* not a key of ours */
+    if (g == 0) { /* a purge member (retention.h): the record, loaded later */
+        char gt[CT_TENANT_MAX + 1], gid[SCH_ID_LEN], gk = 0;
+        sch_gc_parse(member, mem->len, gt, sizeof gt, &gk, gid, sizeof gid);
+        sch_key(key, sizeof key, prefix, gk, gt, gid);
+        sch_rec *r = sch_map_add(m, key,
+                                 gk == 'i'   ? SCH_T_INV
+                                 : gk == 'p' ? SCH_T_PAY
+                                             : SCH_T_PEND,
+                                 gt, gid);
+        if (!r)
+            goto oom;
+        r->gc_due = 1;
+        r->gcp = part + 1;
+        /* its due time: a purge put off runs from it (not from the
+         * round's clock, late by the round's latency) */
+        r->gc_now = score && score->str ? strtoll(score->str, NULL, 10) : 0;
+        (*count)++;
+        return 0;
+    }
+    const char *slash = strchr(member, '/');
+    char tenant[CT_TENANT_MAX + 1];
+    memcpy(tenant, member, (size_t)(slash - member));
+    tenant[slash - member] = 0;
+    sch_rec *inv = sch_map_add(m, key, SCH_T_INV, tenant, slash + 1);
+    if (!inv)
+        goto oom;
+    inv->fire_due = 1;
+    if (inv->loaded)
+        return 0;
+    if (sch_rec_decode(inv, invrep, errstr, errlen) < 0)
+        return -1;
+    /* the timer as it is in the zset, so commit moves or drops it. The
+     * Redis peek reads the zset and the record in two round trips: a
+     * record newer than the score (another replica's commit in between)
+     * has its timer where the record says, not at the score. Where the two
+     * differ the commit rewrites the timer whatever it computes (-1 is no
+     * time: the ZADD is never skipped as unchanged) */
+    int64_t rec_next = inv->u.inv.old_next_ms;
+    inv->u.inv.old_part = part;
+    inv->u.inv.old_next_ms = score && score->str ? strtoll(score->str, NULL, 10) : 1;
+    if (inv->u.inv.old_next_ms == 0)
+        inv->u.inv.old_next_ms = 1;
+    if (inv->exists && rec_next != inv->u.inv.old_next_ms)
+        inv->u.inv.old_next_ms = -1;
+    if (!inv->exists)
+        inv->u.inv.part = part;
+    (*count)++;
+    if (inv->exists && cust && contact) {
+        sch_key(key, sizeof key, prefix, 'c', tenant, inv->u.inv.customer);
+        sch_rec *cu = sch_map_add(m, key, SCH_T_CUST, tenant, inv->u.inv.customer);
+        if (!cu)
+            goto oom;
+        if (!cu->loaded && sch_cust_decode_partial(cu, cust, contact) < 0)
+            goto oom;
+    }
+    return 0;
+oom:
+    snprintf(errstr, errlen, "peek: out of memory");
+    return -1;
+}
+
 int sch_store_peek_decode(const redisReply *rep, const char *prefix, int part, sch_map *m,
                           int *count, int64_t *next_due, char *errstr, size_t errlen)
 {
@@ -536,75 +643,14 @@ int sch_store_peek_decode(const redisReply *rep, const char *prefix, int part, s
             *next_due = nd;
     }
     for (size_t k = 0; k + 3 < items->elements; k += 4) {
-        const char *member = items->element[k]->str;
-        char gt[CT_TENANT_MAX + 1], gid[SCH_ID_LEN], gk = 0, key[512];
-        int g = member ? sch_gc_parse(member, items->element[k]->len, gt, sizeof gt, &gk, gid,
-                                      sizeof gid)
-                       : 0;
-        if (g < 0)
-            continue; /* not a key of ours */
-        if (g > 0) {  /* a purge member (retention.h): the record, loaded later */
-            sch_key(key, sizeof key, prefix, gk, gt, gid);
-            sch_rec *r = sch_map_add(m, key,
-                                     gk == 'i'   ? SCH_T_INV
-                                     : gk == 'p' ? SCH_T_PAY
-                                                 : SCH_T_PEND,
-                                     gt, gid);
-            if (!r)
-                goto oom;
-            r->gc_due = 1;
-            r->gcp = part + 1;
-            /* its due time: a purge put off runs from it (not from the
-             * round's clock, late by the round's latency) */
-            r->gc_now =
-                items->element[k + 1]->str ? strtoll(items->element[k + 1]->str, NULL, 10) : 0;
-            (*count)++;
-            continue;
-        }
-        const char *slash = member ? strchr(member, '/') : NULL;
-        if (!slash || slash - member > CT_TENANT_MAX)
-            continue;
-        char tenant[CT_TENANT_MAX + 1];
-        memcpy(tenant, member, (size_t)(slash - member));
-        tenant[slash - member] = 0;
-        size_t pl = strlen(prefix), ml = items->element[k]->len;
-        if (pl + 2 + ml >= sizeof key)
-            continue; /* not a key of ours */
-        memcpy(key, prefix, pl);
-        memcpy(key + pl, "i:", 2);
-        memcpy(key + pl + 2, member, ml + 1);
-        sch_rec *inv = sch_map_add(m, key, SCH_T_INV, tenant, slash + 1);
-        if (!inv)
-            goto oom;
-        inv->fire_due = 1;
-        if (inv->loaded)
-            continue;
-        if (sch_rec_decode(inv, items->element[k + 2], errstr, errlen) < 0)
-            return -1;
-        /* the timer as it is in the zset, so commit moves or drops it */
-        inv->u.inv.old_part = part;
-        inv->u.inv.old_next_ms =
-            items->element[k + 1]->str ? strtoll(items->element[k + 1]->str, NULL, 10) : 1;
-        if (inv->u.inv.old_next_ms == 0)
-            inv->u.inv.old_next_ms = 1;
-        if (!inv->exists)
-            inv->u.inv.part = part;
-        (*count)++;
         long long ci = items->element[k + 3]->integer;
-        if (inv->exists && ci > 0 && (size_t)(2 * ci) <= custs->elements) {
-            sch_key(key, sizeof key, prefix, 'c', tenant, inv->u.inv.customer);
-            sch_rec *cu = sch_map_add(m, key, SCH_T_CUST, tenant, inv->u.inv.customer);
-            if (!cu)
-                goto oom;
-            if (!cu->loaded && sch_cust_decode_partial(cu, custs->element[2 * ci - 2],
-                                                       custs->element[2 * ci - 1]) < 0)
-                goto oom;
-        }
+        int has = ci > 0 && (size_t)(2 * ci) <= custs->elements;
+        if (sch_store_peek_item(prefix, part, m, items->element[k], items->element[k + 1],
+                                items->element[k + 2], has ? custs->element[2 * ci - 2] : NULL,
+                                has ? custs->element[2 * ci - 1] : NULL, count, errstr, errlen) < 0)
+            return -1;
     }
     return 0;
-oom:
-    snprintf(errstr, errlen, "peek: out of memory");
-    return -1;
 }
 
 size_t sch_ring_keep(const char *s, size_t len, long long max)

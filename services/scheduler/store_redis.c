@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "map.h"
 #include "vec.h"
 
 /* ARGV: nh, then nh pairs (hash key, version: HGET key v must equal it,
@@ -96,53 +97,6 @@ static cm_redis_script commit_script = CM_REDIS_SCRIPT(
     "  else return redis.error_reply('sch_commit: bad op at ' .. i) end\n"
     "end\n"
     "return {1}\n");
-
-/* KEYS[1] due zset; ARGV now, limit, prefix. Returns {items, customers}:
- * items = flat member, score, packed invoice (or false), customer index;
- * customers = flat HMGET of the customer fields, contact (or false), one
- * pair per distinct debtor; then the first later due time (or false). Few
- * redis.call()s per round: MGET for the
- * invoices, one HMGET + GET per debtor. */
-static cm_redis_script peek_script = CM_REDIS_SCRIPT(
-    "local items = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'WITHSCORES', 'LIMIT', 0, "
-    "tonumber(ARGV[2]))\n"
-    "local P = ARGV[3]\n"
-    "local keys = {}\n"
-    "for k = 1, #items, 2 do keys[#keys+1] = P .. 'i:' .. items[k] end\n"
-    "local invs = {}\n"
-    "local j = 0\n"
-    "while j < #keys do\n"
-    "  local e = math.min(#keys, j + 200)\n"
-    "  local got = redis.call('MGET', unpack(keys, j + 1, e))\n"
-    "  for k = 1, #got do invs[j + k] = got[k] end\n"
-    "  j = e\n"
-    "end\n"
-    "local out, custs, seen = {}, {}, {}\n"
-    "for k = 1, #items, 2 do\n"
-    "  local m = items[k]\n"
-    "  local inv = invs[(k + 1) / 2]\n"
-    "  local ci = 0\n"
-    "  if inv then\n"
-    "    local c = string.match(inv, '^%d*\\31([^\\31]*)')\n"
-    "    local t = string.match(m, '^([^/]*)/')\n"
-    "    if c and t then\n"
-    "      local ck = t .. '/' .. c\n"
-    "      ci = seen[ck]\n"
-    "      if not ci then\n"
-    "        custs[#custs+1] = redis.call('HMGET', P .. 'c:' .. ck, 'v', 'tz', 'lo', 'co', 'oo', "
-    "'cz', 'sl', 'cv', 'wn', 'rg', 'xz', 'pc', 'kd', 'tg', 'ls', 'bp', "
-    "'lp', 'dp', 'fs', 'ex', 'cl', 'es', 'ua')\n"
-    "        custs[#custs+1] = redis.call('GET', P .. 'k:' .. ck)\n"
-    "        ci = #custs / 2\n"
-    "        seen[ck] = ci\n"
-    "      end\n"
-    "    end\n"
-    "  else inv = false end\n"
-    "  out[#out+1] = m; out[#out+1] = items[k+1]; out[#out+1] = inv; out[#out+1] = ci\n"
-    "end\n"
-    "local nxt = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. ARGV[1], '+inf', 'WITHSCORES', "
-    "'LIMIT', 0, 1)\n"
-    "return {out, custs, nxt[2] or false}\n");
 
 /* A round token unique across replicas and restarts: a random number drawn
  * once, the pid, the time and a counter. */
@@ -357,44 +311,214 @@ cleanup:
     return rc;
 }
 
+/* The peek: three pipelined round trips of plain commands, each for every
+ * partition asked: (1) its due members (ZRANGEBYSCORE WITHSCORES LIMIT)
+ * and the first one due later; (2) MGET of their invoices, at most 200
+ * keys a command, one partition's keys a command (one slot on a cluster);
+ * (3) per distinct debtor of a partition, HMGET of sch_cust_fields and GET
+ * of its contact. Until 2026-12-05 one Lua script did the three in one
+ * round trip; turning every reply into Lua strings and the result back
+ * cost Redis twice the commands' own work (docs/scheduler.md, "Firing
+ * without the peek script"). Three reads are not one snapshot, and need
+ * not be: the commit checks the version of every invoice and debtor read,
+ * and sch_store_peek_item moves a timer read before its record changed. */
+#define PEEK_MGET 200
+
+/* P <kind>:<tenant>/<customer> into key (the caller checked its room). */
+static void debtor_key(char *key, const char *prefix, char kind, const char *ck, size_t ckl)
+{
+    size_t pl = strlen(prefix);
+    memcpy(key, prefix, pl);
+    key[pl] = kind;
+    key[pl + 1] = ':';
+    memcpy(key + pl + 2, ck, ckl);
+    key[pl + 2 + ckl] = 0;
+}
+
+/* Queues MGET of keys[0..*nk) and frees them (*nk = 0). */
+static int mget(cm_redis_pipe *p, char **keys, int *nk, const char **argv)
+{
+    argv[0] = "MGET";
+    for (int j = 0; j < *nk; j++)
+        argv[j + 1] = keys[j];
+    int rc = cm_redis_pipe_add_argv(p, *nk + 1, argv, NULL);
+    for (int j = 0; j < *nk; j++) {
+        free(keys[j]);
+        keys[j] = NULL;
+    }
+    *nk = 0;
+    return rc;
+}
+
 static int rd_peek(void *be, const char *prefix, const int *parts, int nparts, int64_t now,
                    int limit, sch_map *m, int *counts, int64_t *next_due, char *errstr,
                    size_t errlen)
 {
     cm_redis *r = be;
-    cm_redis_pipe *p = cm_redis_pipe_new();
+    cm_redis_pipe *zp = NULL, *ip = NULL, *cp = NULL;
+    size_t *off = NULL, *first = NULL, nitems = 0;
+    const redisReply **inv = NULL;
+    long *cust = NULL;
+    char **keys = NULL;
+    const char **argv = NULL;
+    cm_map seen = {0};
     int rc = -1;
-    char due[200], nows[32], lim[16];
-    if (!p) {
-        snprintf(errstr, errlen, "peek: out of memory");
-        return -1;
-    }
-    if (!peek_script.sha[0] && cm_redis_script_load(r, &peek_script, errstr, errlen) < 0)
-        goto cleanup;
+    char due[200], nows[32], later[34], lim[16], key[512];
+    if (nparts == 0)
+        return 0;
+    if (!(zp = cm_redis_pipe_new()) || !(ip = cm_redis_pipe_new()) || !(cp = cm_redis_pipe_new()))
+        goto oom;
     snprintf(nows, sizeof nows, "%lld", (long long)now);
+    snprintf(later, sizeof later, "(%lld", (long long)now);
     snprintf(lim, sizeof lim, "%d", limit);
     for (int i = 0; i < nparts; i++) {
         sch_store_due_key(due, sizeof due, prefix, parts[i]);
-        const char *av[4] = {due, nows, lim, prefix};
-        size_t al[4] = {strlen(due), strlen(nows), strlen(lim), strlen(prefix)};
-        if (cm_redis_pipe_eval(p, &peek_script, 1, 4, av, al) < 0) {
-            snprintf(errstr, errlen, "peek: out of memory");
+        const char *za[8] = {"ZRANGEBYSCORE", due, "-inf", nows, "WITHSCORES", "LIMIT", "0", lim};
+        const char *zn[8] = {"ZRANGEBYSCORE", due, later, "+inf", "WITHSCORES", "LIMIT", "0", "1"};
+        if (cm_redis_pipe_add_argv(zp, 8, za, NULL) < 0 ||
+            cm_redis_pipe_add_argv(zp, 8, zn, NULL) < 0)
+            goto oom;
+    }
+    if (cm_redis_pipe_exec(r, zp, errstr, errlen) < 0)
+        goto cleanup;
+    /* (2) the invoices: first[i] = index of partition i's first item */
+    if (!(first = calloc((size_t)nparts + 1, sizeof *first)))
+        goto oom;
+    for (int i = 0; i < nparts; i++) {
+        const redisReply *z = cm_redis_pipe_reply(zp, 2 * (size_t)i);
+        if (!z || z->type != REDIS_REPLY_ARRAY) {
+            snprintf(errstr, errlen, "peek: %s", z && z->str ? z->str : "bad reply");
             goto cleanup;
         }
+        first[i] = nitems;
+        nitems += z->elements / 2;
     }
-    if (nparts == 0) {
-        rc = 0;
-        goto cleanup;
+    first[nparts] = nitems;
+    inv = calloc(nitems + 1, sizeof *inv);
+    cust = malloc((nitems + 1) * sizeof *cust);
+    off = malloc((nitems + 1) * sizeof *off);
+    keys = calloc(PEEK_MGET + 1, sizeof *keys);
+    argv = malloc((PEEK_MGET + SCH_CUST_NFIELDS + 2) * sizeof *argv);
+    if (!inv || !cust || !off || !keys || !argv)
+        goto oom;
+    size_t nmget = 0; /* items with an MGET entry, in order: off[] */
+    for (int i = 0; i < nparts; i++) {
+        const redisReply *z = cm_redis_pipe_reply(zp, 2 * (size_t)i);
+        int nk = 0;
+        for (size_t k = 0; k < z->elements / 2; k++) {
+            const redisReply *mem = z->element[2 * k];
+            if (sch_store_peek_inv_key(prefix, mem->str, mem->len, key, sizeof key) != 1)
+                continue;
+            if (!(keys[nk++] = strdup(key)))
+                goto oom;
+            off[nmget++] = first[i] + k;
+            if (nk == PEEK_MGET && mget(ip, keys, &nk, argv) < 0)
+                goto oom;
+        }
+        if (nk && mget(ip, keys, &nk, argv) < 0)
+            goto oom;
     }
-    if (cm_redis_pipe_exec(r, p, errstr, errlen) < 0)
+    if (cm_redis_pipe_len(ip) && cm_redis_pipe_exec(r, ip, errstr, errlen) < 0)
         goto cleanup;
-    for (int i = 0; i < nparts; i++)
-        if (sch_store_peek_decode(cm_redis_pipe_reply(p, (size_t)i), prefix, parts[i], m,
-                                  &counts[i], next_due, errstr, errlen) < 0)
+    for (size_t j = 0, cmd = 0, at = 0; j < nmget; j++) {
+        const redisReply *g = cm_redis_pipe_reply(ip, cmd);
+        if (!g || g->type != REDIS_REPLY_ARRAY || at >= g->elements) {
+            snprintf(errstr, errlen, "peek: MGET: %s", g && g->str ? g->str : "bad reply");
             goto cleanup;
+        }
+        inv[off[j]] = g->element[at];
+        /* the next entry is in the next command when this one is full or
+         * the next item belongs to another partition */
+        if (++at == g->elements) {
+            cmd++;
+            at = 0;
+        }
+    }
+    /* (3) the debtors, once per partition */
+    long ncust = 0;
+    for (int i = 0; i < nparts; i++) {
+        const redisReply *z = cm_redis_pipe_reply(zp, 2 * (size_t)i);
+        cm_map_free(&seen);
+        for (size_t k = 0; k < z->elements / 2; k++) {
+            size_t g = first[i] + k;
+            const redisReply *v = inv[g];
+            cust[g] = -1;
+            char ck[600];
+            int ckl = v && v->type == REDIS_REPLY_STRING
+                          ? sch_store_peek_debtor(z->element[2 * k]->str, z->element[2 * k]->len,
+                                                  v->str, v->len, ck, sizeof ck)
+                          : -1;
+            if (ckl < 0 || strlen(prefix) + 2 + (size_t)ckl >= sizeof key)
+                continue;
+            uint32_t have;
+            if (cm_map_get(&seen, ck, (size_t)ckl, &have)) {
+                cust[g] = (long)have;
+                continue;
+            }
+            debtor_key(key, prefix, 'c', ck, (size_t)ckl);
+            argv[0] = "HMGET";
+            argv[1] = key;
+            for (int f = 0; f < SCH_CUST_NFIELDS; f++)
+                argv[f + 2] = sch_cust_fields[f];
+            if (cm_redis_pipe_add_argv(cp, SCH_CUST_NFIELDS + 2, argv, NULL) < 0)
+                goto oom;
+            debtor_key(key, prefix, 'k', ck, (size_t)ckl);
+            const char *ga[2] = {"GET", key};
+            if (cm_redis_pipe_add_argv(cp, 2, ga, NULL) < 0 ||
+                cm_map_put(&seen, ck, (size_t)ckl, (uint32_t)ncust) < 0)
+                goto oom;
+            cust[g] = ncust++;
+        }
+    }
+    if (ncust && cm_redis_pipe_exec(r, cp, errstr, errlen) < 0)
+        goto cleanup;
+    for (int i = 0; i < nparts; i++) {
+        const redisReply *z = cm_redis_pipe_reply(zp, 2 * (size_t)i);
+        const redisReply *nx = cm_redis_pipe_reply(zp, 2 * (size_t)i + 1);
+        if (next_due && nx && nx->type == REDIS_REPLY_ARRAY && nx->elements >= 2 &&
+            nx->element[1]->type == REDIS_REPLY_STRING) {
+            int64_t nd = strtoll(nx->element[1]->str, NULL, 10);
+            if (nd < *next_due)
+                *next_due = nd;
+        }
+        counts[i] = 0;
+        for (size_t k = 0; k < z->elements / 2; k++) {
+            size_t g = first[i] + k;
+            const redisReply *hm = NULL, *ct = NULL;
+            if (cust[g] >= 0) {
+                hm = cm_redis_pipe_reply(cp, 2 * (size_t)cust[g]);
+                ct = cm_redis_pipe_reply(cp, 2 * (size_t)cust[g] + 1);
+                if (!hm || hm->type != REDIS_REPLY_ARRAY || !ct || ct->type == REDIS_REPLY_ERROR) {
+                    snprintf(errstr, errlen, "peek: debtor: %s",
+                             hm && hm->str   ? hm->str
+                             : ct && ct->str ? ct->str
+                                             : "bad reply");
+                    goto cleanup;
+                }
+            }
+            if (sch_store_peek_item(prefix, parts[i], m, z->element[2 * k], z->element[2 * k + 1],
+                                    inv[g], hm, ct, &counts[i], errstr, errlen) < 0)
+                goto cleanup;
+        }
+    }
     rc = 0;
+    goto cleanup;
+oom:
+    snprintf(errstr, errlen, "peek: out of memory");
 cleanup:
-    cm_redis_pipe_free(p);
+    if (keys)
+        for (int j = 0; j < PEEK_MGET; j++)
+            free(keys[j]);
+    cm_map_free(&seen);
+    free(argv);
+    free(keys);
+    free(off);
+    free(cust);
+    free(inv);
+    free(first);
+    cm_redis_pipe_free(cp);
+    cm_redis_pipe_free(ip);
+    cm_redis_pipe_free(zp);
     return rc;
 }
 

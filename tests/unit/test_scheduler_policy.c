@@ -15,6 +15,7 @@
 #include "../../services/scheduler/policy.h"
 #include "../../services/scheduler/records.h"
 #include "../../services/scheduler/state.h"
+#include "../../services/scheduler/store.h"
 #include "clock.h"
 
 static void test_shipped_policy(void **state)
@@ -554,6 +555,84 @@ static sch_rec *inv_fixture(sch_map *m, const char *key, const char *tenant, con
     return r;
 }
 
+static redisReply str_reply(const char *s)
+{
+    redisReply r;
+    memset(&r, 0, sizeof r);
+    r.type = s ? REDIS_REPLY_STRING : REDIS_REPLY_NIL;
+    r.str = (char *)s;
+    r.len = s ? strlen(s) : 0;
+    return r;
+}
+
+/* One due member through the peek's decoder into a fresh *m (the last
+ * one freed): its invoice's record, counted once. */
+static sch_rec *peeked(sch_map **m, const redisReply *mem, const redisReply *score,
+                       const redisReply *inv)
+{
+    char err[256];
+    int count = 0;
+    sch_map_free(*m);
+    *m = sch_map_new();
+    assert_int_equal(
+        sch_store_peek_item("P:", 2, *m, mem, score, inv, NULL, NULL, &count, err, sizeof err), 0);
+    assert_int_equal(count, 1);
+    sch_rec *got = sch_map_get(*m, "P:i:acme/I1");
+    assert_non_null(got);
+    return got;
+}
+
+/* The Redis peek reads a partition's due members, then their invoices, in
+ * two round trips (store_redis.c rd_peek). A timer whose score is where its
+ * record says keeps that score as the commit's "old" one (an unchanged
+ * timer is not rewritten); one whose record has moved on since the zset
+ * was read (another replica's commit in between) gets -1, so the commit
+ * rewrites it wherever it computes it; a timer without a record keeps its
+ * score (the commit drops it from there). A purge member names its record,
+ * loaded later, and a member of no tenant is skipped. */
+static void test_peek_item_timer(void **state)
+{
+    (void)state;
+    sch_map *src = sch_map_new();
+    sch_rec *r = inv_fixture(src, "P:i:acme/I1", "acme", "I1", "C-7", "I1");
+    r->u.inv.amount = 1000;
+    r->u.inv.status = 'o';
+    r->u.inv.attempt = 1;
+    r->u.inv.next_kind = 's';
+    r->u.inv.next_ms = 1800000000000LL;
+    r->u.inv.part = 2;
+    char *packed = sch_inv_encode(r, "default", "A");
+    assert_non_null(packed);
+    redisReply mem = str_reply("acme/I1"), inv = str_reply(packed), nil = str_reply(NULL);
+    redisReply same = str_reply("1800000000000"), stale = str_reply("1799999000000");
+    sch_map *m = NULL;
+    sch_rec *got = peeked(&m, &mem, &same, &inv);
+    assert_true(got->exists && got->fire_due);
+    assert_true(got->u.inv.old_next_ms == 1800000000000LL);
+    assert_int_equal(got->u.inv.old_part, 2);
+    got = peeked(&m, &mem, &stale, &inv);
+    assert_true(got->u.inv.old_next_ms == -1);
+    got = peeked(&m, &mem, &stale, &nil);
+    assert_false(got->exists);
+    assert_true(got->u.inv.old_next_ms == 1799999000000LL);
+    assert_int_equal(got->u.inv.part, 2);
+    sch_map_free(m);
+
+    /* what the peek reads for a member: its record's key, or nothing */
+    char key[64];
+    assert_int_equal(sch_store_peek_inv_key("P:", "acme/I1", 7, key, sizeof key), 1);
+    assert_string_equal(key, "P:i:acme/I1");
+    assert_int_equal(sch_store_peek_inv_key("P:", "noslash", 7, key, sizeof key), -1);
+    assert_int_equal(sch_store_peek_inv_key("P:", "acme/I1", 7, key, 10), -1);
+    /* and the debtor it reads: the member's tenant, the record's customer */
+    char ck[64];
+    assert_int_equal(sch_store_peek_debtor("acme/I1", 7, packed, strlen(packed), ck, sizeof ck), 8);
+    assert_string_equal(ck, "acme/C-7");
+    assert_int_equal(sch_store_peek_debtor("acme/I1", 7, "1", 1, ck, sizeof ck), -1);
+    free(packed);
+    sch_map_free(src);
+}
+
 /* An open invoice's share of its debtor's exposure (counted): when it is
  * the outstanding, as exposure_sync leaves it, the status packs as "=" and
  * the share is left out with the empty fields before it. The bytes are
@@ -832,12 +911,13 @@ static void test_links(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shipped_policy), cmocka_unit_test(test_bad_policies),
-        cmocka_unit_test(test_assign),         cmocka_unit_test(test_variant_shares),
-        cmocka_unit_test(test_segment_keys),   cmocka_unit_test(test_cust_history),
-        cmocka_unit_test(test_step_times),     cmocka_unit_test(test_event_checks),
-        cmocka_unit_test(test_inv_pack),       cmocka_unit_test(test_inv_pack_counted),
-        cmocka_unit_test(test_long_number),    cmocka_unit_test(test_links),
+        cmocka_unit_test(test_shipped_policy),  cmocka_unit_test(test_bad_policies),
+        cmocka_unit_test(test_assign),          cmocka_unit_test(test_variant_shares),
+        cmocka_unit_test(test_segment_keys),    cmocka_unit_test(test_cust_history),
+        cmocka_unit_test(test_step_times),      cmocka_unit_test(test_event_checks),
+        cmocka_unit_test(test_inv_pack),        cmocka_unit_test(test_inv_pack_counted),
+        cmocka_unit_test(test_peek_item_timer), cmocka_unit_test(test_long_number),
+        cmocka_unit_test(test_links),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
