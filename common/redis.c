@@ -690,7 +690,8 @@ int cm_redis_pipe_recv(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errle
         p->replies[i] = rep;
         p->nreplies = i + 1;
     }
-    return 0;
+    /* an EVALSHA that answered NOSCRIPT did not run: safe to run again */
+    return rerun_noscript(r, p, errstr, errlen);
 drop:
     redisFree(r->c);
     r->c = NULL;

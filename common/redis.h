@@ -101,8 +101,9 @@ int cm_redis_pipe_exec_idle(cm_redis *r, cm_redis_pipe *p, cm_redis_idle_fn idle
  * the moment its commands are in the kernel and their replies (the
  * notifier's email gate sends an SMTP "." there): send writes every
  * command to the socket and returns at once; recv then reads the replies
- * (blocking up to the connection's timeout). No retry and no NOSCRIPT
- * reload (use plain commands): once sent, the commands may have run. A
+ * (blocking up to the connection's timeout). No retry (once sent, the
+ * commands may have run); on one Redis, recv reloads the scripts and runs
+ * again the EVALSHAs that answered NOSCRIPT (they did not run). A
  * failed send or recv closes the connection; the next call reconnects.
  * Nothing else may run on r between the two. On a redis+cluster://
  * connection send writes each node's part (redis_cluster.h) and recv also

@@ -445,7 +445,7 @@ static int decide(sch_ctx *c, const sch_rec *inv, int idx, const char *rule, int
         if (sch_command_id_step(id, sizeof id, inv->tenant, inv->id, idx, v->attempt) < 0)
             return -1;
     }
-    snprintf(key, sizeof key, "%s/%s", inv->tenant, v->customer);
+    sch_tenant_key(key, sizeof key, inv->tenant, v->customer);
     return out_add(c, v->part, 'd', id, key,
                    sch_decision_json(inv, st, idx, v->attempt, rule, scheduled));
 }
@@ -610,7 +610,7 @@ static void respond(sch_ctx *c, sch_rec *cust, ct_type type, int64_t at, const c
 static int promise_publish(sch_ctx *c, const sch_rec *inv, ct_type type, int64_t at)
 {
     char id[SCH_CMD_ID_LEN], key[CT_KEY_MAX];
-    snprintf(key, sizeof key, "%s/%s", inv->tenant, inv->u.inv.customer);
+    sch_tenant_key(key, sizeof key, inv->tenant, inv->u.inv.customer);
     char *payload = sch_event_promise(inv, type, at, id, sizeof id);
     return out_add(c, inv->u.inv.part, 'e', id, key, payload);
 }
@@ -777,7 +777,7 @@ static int plan_end(sch_ctx *c, sch_rec *cust, sch_rec *const *open, size_t n, s
         respond(c, cust, type, at, cu->plan.id, NULL);
         if (type == CT_EV_PLAN_COMPLETED)
             c->plans_completed++;
-        snprintf(key, sizeof key, "%s/%s", cust->tenant, cust->id);
+        sch_tenant_key(key, sizeof key, cust->tenant, cust->id);
         if (out_add(c, from->u.inv.part, 'e', id, key,
                     sch_event_plan(from, cust, type, pos, at, id, sizeof id)) < 0)
             return -1;
@@ -1664,7 +1664,7 @@ static int ev_replied(sch_ctx *c, const ct_event *e, sch_rec *cust, int part)
     char id[SCH_CMD_ID_LEN], key[CT_KEY_MAX];
     char *payload = sch_command_review(e->tenant, e->customer_id, cust, open, n, c->pol,
                                        sch_cust_tz(c, cust), e, c->now, id, sizeof id);
-    snprintf(key, sizeof key, "%s/%s", e->tenant, e->customer_id);
+    sch_tenant_key(key, sizeof key, e->tenant, e->customer_id);
     return out_add(c, part, 'c', id, key, payload);
 }
 
@@ -1988,7 +1988,7 @@ static int esc_try(sch_ctx *c, sch_rec *inv, sch_rec *cust, const sch_step *st, 
                       : NULL;
     json_decref(risk);
     free(contacts);
-    snprintf(key, sizeof key, "%s/%s", inv->tenant, v->customer);
+    sch_tenant_key(key, sizeof key, inv->tenant, v->customer);
     char eid[40];
     snprintf(eid, sizeof eid, "%s/placed", case_id);
     if (!file || !ev ||
@@ -2695,7 +2695,7 @@ static int offer_payment(sch_ctx *c, sch_rec *inv, int64_t amt, const char *pid,
         return 0;
     }
     char key[CT_KEY_MAX], src[SCH_CMD_ID_LEN], id[SCH_CMD_ID_LEN];
-    snprintf(key, sizeof key, "%s/%s", inv->tenant, v->customer);
+    sch_tenant_key(key, sizeof key, inv->tenant, v->customer);
     v->credited += sch_inv_principal(v);
     v->fees -= sch_inv_fees_owed(v);
     if (sch_command_id_thanks(src, sizeof src, inv->tenant, inv->id, pid) == 0) {
@@ -2746,7 +2746,7 @@ static void waive_fees(sch_ctx *c, sch_rec *inv, const char *pid, int32_t day)
         within = owed;
     int64_t rest = c->pol->fees.chase_unpaid ? 0 : owed - within;
     char key[CT_KEY_MAX], src[SCH_CMD_ID_LEN];
-    snprintf(key, sizeof key, "%s/%s", inv->tenant, v->customer);
+    sch_tenant_key(key, sizeof key, inv->tenant, v->customer);
     if (sch_command_id_thanks(src, sizeof src, inv->tenant, inv->id, pid) < 0)
         return;
     v->fees -= within + rest;
@@ -3021,7 +3021,7 @@ static int send_group(sch_ctx *c, sch_group_item *items, size_t n, sch_rec *cust
     char key[CT_KEY_MAX], id[SCH_CMD_ID_LEN];
     const sch_rec *inv = items[0].inv;
     const cm_tz *tz = sch_cust_tz(c, cust);
-    snprintf(key, sizeof key, "%s/%s", inv->tenant, inv->u.inv.customer);
+    sch_tenant_key(key, sizeof key, inv->tenant, inv->u.inv.customer);
     char *payload;
     if (n == 1) { /* the step's own command, as without grouping */
         sch_inv *v = &items[0].inv->u.inv;

@@ -89,21 +89,39 @@ int64_t sch_clock_next(const sch_clock_rules *r, const cm_tz *tz, int64_t t, int
     return t;
 }
 
+/* A decimal (an optional '-', then digits, at most 18) at p into *v: the
+ * byte after it, or NULL when there is none. The log is ours; strtol's
+ * locale and whitespace handling cost more than the caps checks. */
+static const char *num(const char *p, long *v)
+{
+    int neg = *p == '-';
+    p += neg;
+    if (*p < '0' || *p > '9')
+        return NULL;
+    long x = 0;
+    for (int k = 0; *p >= '0' && *p <= '9'; p++, k++) {
+        if (k == 18)
+            return NULL;
+        x = x * 10 + (*p - '0');
+    }
+    *v = neg ? -x : x;
+    return p;
+}
+
 /* Sends in the log on channels (bits) on local days [from, to]. */
 static int count(const char *log, unsigned channels, int32_t from, int32_t to)
 {
     int n = 0;
     for (const char *p = log; p && *p;) {
-        char *end;
-        long d = strtol(p, &end, 10);
-        if (*end != ':')
+        long d, ch;
+        const char *end = num(p, &d);
+        if (!end || *end != ':' || !(end = num(end + 1, &ch)))
             break;
-        long ch = strtol(end + 1, &end, 10);
         if (d >= from && d <= to && ch >= 0 && ch < 32 && (channels & (1u << ch)))
             n++;
-        p = *end == ';' ? end + 1 : end;
         if (*end != ';')
             break;
+        p = end + 1;
     }
     return n;
 }

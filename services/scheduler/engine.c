@@ -354,58 +354,78 @@ int sch_engine_settle(sch_engine *e, int block, char *errstr, size_t errlen)
     return 0;
 }
 
-/* One firing round over parts[0..np), in one commit over the keys under
- * prefix: the number of records published, or -1. */
-static int fire_parts(sch_engine *e, const int *parts, int np, const char *prefix, int64_t now,
-                      int *more, char *errstr, size_t errlen)
-{
-    int counts[SCH_MAX_PARTS], rc = -1, published = 0;
-    sch_map *m = NULL;
+/* A firing round over some partitions, in one commit over the keys under
+ * one prefix, in four steps: round_peek (the due timers and their
+ * records), round_decide (the steps, grouping, retention: the commit's
+ * contents), the commit, round_finish (metrics, publish). */
+typedef struct fire_round {
+    sch_map *m;
     sch_ctx c;
-    int ctx_ok = 0;
-    m = sch_map_new();
-    if (!m || sch_ctx_init(&c, e->pol, prefix, now, m) < 0) {
+    int ctx_ok;
+} fire_round;
+
+static void round_free(fire_round *f)
+{
+    if (f->ctx_ok)
+        sch_ctx_reset(&f->c);
+    sch_map_free(f->m);
+    *f = (fire_round){0};
+}
+
+/* Due timers of parts[0..np) into f (*more set when a partition had more
+ * than fire_batch): how many records, or -1. */
+static long round_peek(sch_engine *e, fire_round *f, const int *parts, int np, const char *prefix,
+                       int64_t now, int *more, char *errstr, size_t errlen)
+{
+    int counts[SCH_MAX_PARTS];
+    *f = (fire_round){0};
+    f->m = sch_map_new();
+    if (!f->m || sch_ctx_init(&f->c, e->pol, prefix, now, f->m) < 0) {
         snprintf(errstr, errlen, "out of memory");
-        goto cleanup;
+        return -1;
     }
-    ctx_ok = 1;
-    c.decide = e->decide;
-    c.pols = e->pols;
-    c.retention = e->retention;
-    if (e->store.peek(e->store.be, prefix, parts, np, now, e->fire_batch, m, counts, &e->next_due,
-                      errstr, errlen) < 0)
-        goto cleanup;
+    f->ctx_ok = 1;
+    f->c.decide = e->decide;
+    f->c.pols = e->pols;
+    f->c.retention = e->retention;
+    if (e->store.peek(e->store.be, prefix, parts, np, now, e->fire_batch, f->m, counts,
+                      &e->next_due, errstr, errlen) < 0)
+        return -1;
     for (int i = 0; i < np; i++)
         if (counts[i] >= e->fire_batch)
             *more = 1;
+    return (long)sch_map_count(f->m);
+}
+
+/* The steps of a peeked round, its groups and its retention: 0, or -1. */
+static int round_decide(sch_engine *e, fire_round *f, char *errstr, size_t errlen)
+{
+    sch_ctx *c = &f->c;
+    sch_map *m = f->m;
     size_t nrec = sch_map_count(m);
-    if (nrec == 0) {
-        rc = 0;
-        goto cleanup;
-    }
     /* grouping: the debtors of due steps whole, with their open invoices */
-    int whole = sch_plan_fire(&c, nrec, 1);
+    int whole = sch_plan_fire(c, nrec, 1);
     if (whole < 0 || (whole > 0 && (e->store.load(e->store.be, m, errstr, errlen) < 0 ||
-                                    sch_plan_fire(&c, nrec, 2) < 0 ||
+                                    sch_plan_fire(c, nrec, 2) < 0 ||
                                     e->store.load(e->store.be, m, errstr, errlen) < 0))) {
         if (whole < 0)
             snprintf(errstr, errlen, "out of memory");
-        goto cleanup;
+        return -1;
     }
     for (size_t i = 0; i < nrec; i++) {
         sch_rec *inv = sch_map_at(m, i);
         if (inv->type != SCH_T_INV || !inv->fire_due)
             continue; /* a purge member only (retention.h): below */
         char ck[512];
-        sch_key(ck, sizeof ck, prefix, 'c', inv->tenant, inv->u.inv.customer);
+        sch_key(ck, sizeof ck, c->prefix, 'c', inv->tenant, inv->u.inv.customer);
         sch_rec *cust = inv->exists ? sch_map_get(m, ck) : NULL;
         int64_t due = inv->u.inv.next_ms;
-        int r = sch_fire_invoice(&c, inv, cust);
+        int r = sch_fire_invoice(c, inv, cust);
         inv->gc_now = due > 0 ? due : 0; /* a retention from its due time (retention.h) */
         if (r < 0) {
             snprintf(errstr, errlen,
                      "building a command failed (out of memory, or its id did not fit)");
-            goto cleanup;
+            return -1;
         }
         if (r > 0 && e->m[CT_M_SCHEDULER_LATENESS]) {
             int64_t late = -cm_clock_real_delay_ms(due);
@@ -413,62 +433,156 @@ static int fire_parts(sch_engine *e, const int *parts, int np, const char *prefi
                               late > 0 ? (double)late / 1000.0 : 0.0);
         }
     }
-    if (sch_fire_groups(&c) < 0) {
+    if (sch_fire_groups(c) < 0) {
         snprintf(errstr, errlen,
                  "building a command failed (out of memory, or its id did not fit)");
-        goto cleanup;
+        return -1;
     }
     /* the records whose retention ran out (retention.h), as they are after
      * this round's steps */
     if (e->store.load(e->store.be, m, errstr, errlen) < 0)
-        goto cleanup;
-    if (sch_purge_round(&c) < 0) {
+        return -1;
+    if (sch_purge_round(c) < 0) {
         snprintf(errstr, errlen, "out of memory");
-        goto cleanup;
+        return -1;
     }
-    int cr = e->store.commit(e->store.be, &c, errstr, errlen);
+    return 0;
+}
+
+/* After the commit (its result cr): the number of records published, or
+ * -1. A commit that failed may have run (its reply lost): its partitions
+ * are recovered (republish) before they fire again. */
+static int round_finish(sch_engine *e, fire_round *f, int cr, char *errstr, size_t errlen)
+{
+    sch_ctx *c = &f->c;
     if (cr == 1) { /* someone else advanced these invoices: publish nothing */
         add(e->m[CT_M_SCHEDULER_CONFLICTS], 1);
         cm_log_warn("fire: %s; skipped this round", errstr);
-        rc = 0;
-        goto cleanup;
+        return 0;
     }
     if (cr < 0)
-        goto cleanup;
-    add(e->m[CT_M_SCHEDULER_SKIPPED], c.skipped);
-    add(e->m[CT_M_SCHEDULER_DEFERRED], c.deferred);
-    add(e->m[CT_M_SCHEDULER_PURGED], c.purged);
-    add(e->m[CT_M_SCHEDULER_EXPIRED], c.expired);
-    e->purged_total += c.purged;
-    e->expired_total += c.expired;
-    add(e->m[CT_M_SCHEDULER_BROKEN], c.broken);
-    add(e->m[CT_M_SCHEDULER_PLAN_COMPLETED], c.plans_completed);
-    add(e->m[CT_M_SCHEDULER_PLAN_BROKEN], c.plans_broken);
-    add(e->m[CT_M_SCHEDULER_ESC_PLACED], c.esc_placed);
-    add(e->m[CT_M_SCHEDULER_ESC_HELD], c.esc_held);
-    add(e->m[CT_M_SCHEDULER_ESC_RECALLED], c.esc_recalled);
-    add(e->m[CT_M_SCHEDULER_ESC_REMITTED], c.esc_remitted);
-    money_add(e, &c);
-    if (c.nouts && e->crash_after_claims > 0 && --e->crash_after_claims == 0) {
+        goto failed;
+    add(e->m[CT_M_SCHEDULER_SKIPPED], c->skipped);
+    add(e->m[CT_M_SCHEDULER_DEFERRED], c->deferred);
+    add(e->m[CT_M_SCHEDULER_PURGED], c->purged);
+    add(e->m[CT_M_SCHEDULER_EXPIRED], c->expired);
+    e->purged_total += c->purged;
+    e->expired_total += c->expired;
+    add(e->m[CT_M_SCHEDULER_BROKEN], c->broken);
+    add(e->m[CT_M_SCHEDULER_PLAN_COMPLETED], c->plans_completed);
+    add(e->m[CT_M_SCHEDULER_PLAN_BROKEN], c->plans_broken);
+    add(e->m[CT_M_SCHEDULER_ESC_PLACED], c->esc_placed);
+    add(e->m[CT_M_SCHEDULER_ESC_HELD], c->esc_held);
+    add(e->m[CT_M_SCHEDULER_ESC_RECALLED], c->esc_recalled);
+    add(e->m[CT_M_SCHEDULER_ESC_REMITTED], c->esc_remitted);
+    money_add(e, c);
+    if (c->nouts && e->crash_after_claims > 0 && --e->crash_after_claims == 0) {
         cm_log_warn("ARREARS_SCHEDULER_FAULT: exiting after a claim, before publishing");
         _exit(137); /* as if killed: nothing flushed, nothing committed */
     }
-    if (publish_outs(e, &c, errstr, errlen) < 0)
+    if (publish_outs(e, c, errstr, errlen) < 0)
         goto failed;
-    published = (int)c.nouts;
-    e->fired_total += c.fired;
-    add(e->m[CT_M_SCHEDULER_FIRED], c.fired);
-    rc = published;
-    goto cleanup;
+    e->fired_total += c->fired;
+    add(e->m[CT_M_SCHEDULER_FIRED], c->fired);
+    return (int)c->nouts;
 failed:
     /* leave the rounds claimed; the next round re-publishes the stored bytes */
-    for (size_t i = 0; i < c.nouts; i++)
-        e->recover[c.outs[i].part] = 1;
-    rc = -1;
+    for (size_t i = 0; i < c->nouts; i++)
+        e->recover[c->outs[i].part] = 1;
+    return -1;
+}
+
+/* One firing round over parts[0..np), in one commit over the keys under
+ * prefix: the number of records published, or -1. */
+static int fire_parts(sch_engine *e, const int *parts, int np, const char *prefix, int64_t now,
+                      int *more, char *errstr, size_t errlen)
+{
+    fire_round f;
+    int rc = -1;
+    long n = round_peek(e, &f, parts, np, prefix, now, more, errstr, errlen);
+    if (n <= 0)
+        rc = (int)n;
+    else if (round_decide(e, &f, errstr, errlen) == 0)
+        rc =
+            round_finish(e, &f, e->store.commit(e->store.be, &f.c, errstr, errlen), errstr, errlen);
+    round_free(&f);
+    return rc;
+}
+
+/* Two halves. On one Redis the firing loop is otherwise serial: Redis
+ * runs a round's commit while the scheduler waits, and the scheduler
+ * decides the next round while Redis waits. With the owned partitions in
+ * two halves, one half's commit is in flight (store.h commit_send) while
+ * the other half's round is decided:
+ *
+ *   peek B | send A's commit | decide B (Redis: A's commit) | A's result, publish A |
+ *   peek A | send B's commit | decide A (Redis: B's commit) | ...
+ *
+ * A half is peeked only after its own last commit completed, and before
+ * the other's commit is sent (the peek's reads would otherwise queue
+ * behind that commit in Redis). The halves' keys are disjoint (a
+ * debtor's records are all in its partition), and every commit still
+ * checks the versions of what it read. Rounds alternate while a half has
+ * more due timers, for at most FIRE_SLICE_MS, then the loop applies
+ * events again. Returns the number of records published, or -1. */
+#define FIRE_SLICE_MS 200
+
+static int fire_halves(sch_engine *e, const int *parts, int np, int64_t now, int *more,
+                       char *errstr, size_t errlen)
+{
+    const int *hp[2] = {parts, parts + np / 2};
+    int hn[2] = {np / 2, np - np / 2};
+    fire_round f[2] = {{0}};
+    int ready[2] = {0, 0}, hmore[2] = {0, 0}, published = 0, rc = -1;
+    int64_t until = cm_mono_ms() + FIRE_SLICE_MS;
+    long n = round_peek(e, &f[0], hp[0], hn[0], e->prefix, now, &hmore[0], errstr, errlen);
+    if (n < 0 || (n > 0 && round_decide(e, &f[0], errstr, errlen) < 0))
+        goto cleanup;
+    ready[0] = n > 0;
+    int k = 0, first = 1;
+    for (;;) {
+        int o = k ^ 1, left = cm_mono_ms() < until;
+        int next = first || (hmore[o] && left) ? o : hmore[k] && left ? k : -1;
+        first = 0;
+        if (next == o) {
+            hmore[o] = 0;
+            round_free(&f[o]);
+            n = round_peek(e, &f[o], hp[o], hn[o], e->prefix, now, &hmore[o], errstr, errlen);
+            if (n < 0)
+                goto cleanup;
+        }
+        if (ready[k] && e->store.commit_send(e->store.be, &f[k].c, errstr, errlen) < 0)
+            goto cleanup;
+        int decided = next == o && n > 0 ? round_decide(e, &f[o], errstr, errlen) : 0;
+        if (ready[k]) {
+            int cr = e->store.commit_wait(e->store.be, errstr, errlen);
+            ready[k] = 0;
+            int r = round_finish(e, &f[k], cr, errstr, errlen);
+            if (r < 0)
+                goto cleanup;
+            published += r;
+        }
+        if (decided < 0)
+            goto cleanup;
+        round_free(&f[k]);
+        if (next == o) {
+            ready[o] = n > 0;
+            k = o;
+        } else if (next == k) { /* only this half has more: round by round */
+            hmore[k] = 0;
+            n = round_peek(e, &f[k], hp[k], hn[k], e->prefix, now, &hmore[k], errstr, errlen);
+            if (n < 0 || (n > 0 && round_decide(e, &f[k], errstr, errlen) < 0))
+                goto cleanup;
+            ready[k] = n > 0;
+        } else {
+            break;
+        }
+    }
+    *more = hmore[0] || hmore[1];
+    rc = published;
 cleanup:
-    if (ctx_ok)
-        sch_ctx_reset(&c);
-    sch_map_free(m);
+    round_free(&f[0]);
+    round_free(&f[1]);
     return rc;
 }
 
@@ -494,7 +608,9 @@ int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
         return 0;
     int64_t now = e->now();
     if (e->layout_parts <= 0)
-        return fire_parts(e, parts, np, e->prefix, now, more, errstr, errlen);
+        return np >= 2 && e->store.commit_send
+                   ? fire_halves(e, parts, np, now, more, errstr, errlen)
+                   : fire_parts(e, parts, np, e->prefix, now, more, errstr, errlen);
     /* the cluster layout: a round per partition, each on its own slot */
     int published = 0;
     for (int i = 0; i < np; i++) {

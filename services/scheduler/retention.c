@@ -34,8 +34,17 @@ int sch_retention_parse(const char *s, int64_t *ms, char *errstr, size_t errlen)
 
 int sch_gc_member(char *out, size_t len, const char *tenant, char kind, const char *id)
 {
-    int n = snprintf(out, len, "%s/\x1e%c%s", tenant, kind, id);
-    return n < 0 || (size_t)n >= len ? -1 : 0;
+    /* tenant "/" 0x1e kind id, without printf: once per record a commit
+     * writes (1,000 instructions a call through snprintf) */
+    size_t tl = strlen(tenant), il = strlen(id);
+    if (tl + il + 4 > len)
+        return -1;
+    memcpy(out, tenant, tl);
+    out[tl] = '/';
+    out[tl + 1] = '\x1e';
+    out[tl + 2] = kind;
+    memcpy(out + tl + 3, id, il + 1);
+    return 0;
 }
 
 int sch_gc_parse(const char *member, size_t mlen, char *tenant, size_t tlen, char *kind, char *id,

@@ -247,6 +247,17 @@ void sch_key(char *out, size_t len, const char *prefix, char kind, const char *t
     *p = 0;
 }
 
+void sch_tenant_key(char *out, size_t len, const char *tenant, const char *id)
+{
+    if (len == 0)
+        return;
+    char *p = out, *end = out + len - 1;
+    kput(&p, end, tenant, strlen(tenant));
+    kput(&p, end, "/", 1);
+    kput(&p, end, id, strlen(id));
+    *p = 0;
+}
+
 /* ---- map ---- */
 
 struct sch_map {

@@ -238,7 +238,9 @@ sch_rec *sch_map_at(sch_map *m, size_t i); /* in insertion order */
  * where it starts: at most 20 bytes before end. printf-free. */
 char *sch_fmt_ll(char *end, long long v);
 
-/* Key builders into out (>= 512 bytes advised). */
+/* Key builders into out (>= 512 bytes advised). sch_tenant_key:
+ * "<tenant>/<id>" (a Kafka key, a timer's member), cut as snprintf would. */
+void sch_tenant_key(char *out, size_t len, const char *tenant, const char *id);
 void sch_key(char *out, size_t len, const char *prefix, char kind, const char *tenant,
              const char *id);
 

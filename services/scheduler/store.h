@@ -51,6 +51,16 @@ typedef struct sch_store {
      * each partition p go to a fresh round P ob:<p>:<c->round>, made
      * durable and listed in P ob:<p> by the same commit. */
     int (*commit)(void *be, sch_ctx *c, char *errstr, size_t errlen);
+    /* Optional (NULL: the backend has only commit). The commit in two
+     * halves, so that the engine decides the next round while Redis runs
+     * this one (engine.c "Two halves"): commit_send starts committing c
+     * and returns; commit_wait returns what commit would have (0, 1, -1).
+     * At most one commit in flight. Any other call into the store first
+     * completes it (its result kept for commit_wait), so the order of
+     * effects is the order of calls. c stays the caller's, untouched by
+     * the backend after commit_send returns, until commit_wait. */
+    int (*commit_send)(void *be, sch_ctx *c, char *errstr, size_t errlen);
+    int (*commit_wait)(void *be, char *errstr, size_t errlen);
     /* Due timers of each partition up to now (score order, then member
      * order, as a Redis zset), at most limit per partition, added to m with
      * their invoice and customer (the fields of sch_cust_fields: partial);

@@ -977,7 +977,12 @@ int sch_store_mem_new(sch_store *s)
     if (!st)
         return -1;
     st->slot = -2;
-    *s = (sch_store){mem_load, mem_commit, mem_peek, mem_outbox, mem_forget, st};
+    *s = (sch_store){.load = mem_load,
+                     .commit = mem_commit,
+                     .peek = mem_peek,
+                     .outbox = mem_outbox,
+                     .forget = mem_forget,
+                     .be = st};
     return 0;
 }
 

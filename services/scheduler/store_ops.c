@@ -196,31 +196,90 @@ static void hdel_stale(sch_ops *a, const char *key, const char *const *list, uns
     set_count(a, at, n);
 }
 
-/* Timer moves of a batch, grouped by partition on output. */
+/* Moves of members of the due:<part> zsets, grouped on output: one ZADD or
+ * ZREM per (partition, kind of move) of a commit, not one per member. An
+ * invoice's timer member is tenant/id (kind 0); a purge member is
+ * sch_gc_member's (kind its letter, retention.h). No member is both added
+ * and removed on one key in a commit (a record moves its member from one
+ * partition to another at most), so grouping keeps the outcome. Until
+ * 2026-12-05 every purge member was its own ZADD: in the end-to-end
+ * catch-up a third of the commit script's redis.call()s (docs/scheduler.md
+ * "The commit's calls"). */
 typedef struct tmove {
     int part;
+    char kind;     /* 0: the invoice's timer; else a purge member's kind */
     int64_t score; /* 0 = removal */
     const sch_rec *r;
 } tmove;
 
-static void member_of(char *out, size_t len, const sch_rec *r)
+typedef struct tmoves {
+    tmove *v;
+    size_t n, cap;
+} tmoves;
+
+static int tmove_add(sch_ops *a, tmoves *t, int part, char kind, int64_t score, const sch_rec *r)
 {
-    snprintf(out, len, "%s/%s", r->tenant, r->id);
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 256;
+        tmove *nv = realloc(t->v, cap * sizeof *nv);
+        if (!nv) {
+            a->oom = 1;
+            return -1;
+        }
+        t->v = nv;
+        t->cap = cap;
+    }
+    t->v[t->n++] = (tmove){part, kind, score, r};
+    return 0;
+}
+
+/* For each (partition, add or remove) present, in order of first
+ * appearance, one variadic Z or R op; frees t's moves. */
+static void tmoves_emit(sch_ops *a, const sch_ctx *c, tmoves *t)
+{
+    char member[CT_KEY_MAX + 8], due[200];
+    tmove *mv = t->v;
+    for (size_t k = 0; k < t->n && !a->oom; k++) {
+        if (mv[k].part < 0)
+            continue; /* done */
+        int part = mv[k].part, add = mv[k].score != 0;
+        sch_store_due_key(due, sizeof due, c->prefix, part);
+        push(a, add ? "Z" : "R");
+        push(a, due);
+        size_t at = push_count(a);
+        long long cnt = 0;
+        for (size_t q = k; q < t->n; q++) {
+            const sch_rec *r = mv[q].r;
+            if (mv[q].part != part || (mv[q].score != 0) != add)
+                continue;
+            if (mv[q].kind)
+                sch_gc_member(member, sizeof member, r->tenant, mv[q].kind, r->id);
+            else
+                sch_tenant_key(member, sizeof member, r->tenant, r->id);
+            if (add)
+                pushll(a, mv[q].score);
+            push(a, member);
+            cnt++;
+            mv[q].part = -1;
+        }
+        set_count(a, at, cnt);
+    }
+    free(t->v);
+    *t = (tmoves){0};
 }
 
 /* All invoices in one MSET, then ZREM/ZADD per partition. */
 static void write_invoices(sch_ops *a, const sch_ctx *c)
 {
-    size_t n = sch_map_count(c->map), nm = 0, cap = 0;
-    tmove *mv = NULL;
+    size_t n = sch_map_count(c->map);
+    tmoves mv = {0};
     const char *fs, *fv;
-    char member[CT_KEY_MAX], due[200];
     sch_policy_fallback(c->pol, &fs, &fv);
     if (c->pols) /* per tenant, reloadable: every invoice names its strategy */
         fs = fv = "";
     size_t cnt_at = 0;
     long long nset = 0;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && !a->oom; i++) {
         sch_rec *r = sch_map_at(c->map, i);
         if (r->type != SCH_T_INV || !r->loaded || !r->dirty)
             continue;
@@ -244,45 +303,13 @@ static void write_invoices(sch_ops *a, const sch_ctx *c)
         int64_t nx = r->exists && !r->gone && v->next_kind ? v->next_ms : 0;
         int rem = v->old_part >= 0 && v->old_next_ms && (!nx || v->old_part != v->part);
         int addz = nx && (nx != v->old_next_ms || v->old_part != v->part);
-        if (nm + 2 > cap) {
-            cap = cap ? cap * 2 : 256;
-            tmove *nv = realloc(mv, cap * sizeof *nv);
-            if (!nv) {
-                a->oom = 1;
-                break;
-            }
-            mv = nv;
-        }
-        if (rem)
-            mv[nm++] = (tmove){v->old_part, 0, r};
-        if (addz)
-            mv[nm++] = (tmove){v->part, nx, r};
+        if ((rem && tmove_add(a, &mv, v->old_part, 0, 0, r) < 0) ||
+            (addz && tmove_add(a, &mv, v->part, 0, nx, r) < 0))
+            break;
     }
     if (nset)
         set_count(a, cnt_at, nset);
-    /* group: for each (partition, kind) present, one variadic op */
-    for (size_t k = 0; k < nm && !a->oom; k++) {
-        if (mv[k].part < 0)
-            continue; /* done */
-        int part = mv[k].part, add = mv[k].score != 0;
-        sch_store_due_key(due, sizeof due, c->prefix, part);
-        push(a, add ? "Z" : "R");
-        push(a, due);
-        size_t at = push_count(a);
-        long long cnt = 0;
-        for (size_t q = k; q < nm; q++) {
-            if (mv[q].part != part || (mv[q].score != 0) != add)
-                continue;
-            member_of(member, sizeof member, mv[q].r);
-            if (add)
-                pushll(a, mv[q].score);
-            push(a, member);
-            cnt++;
-            mv[q].part = -1;
-        }
-        set_count(a, at, cnt);
-    }
-    free(mv);
+    tmoves_emit(a, c, &mv);
 }
 
 static void write_cust(sch_ops *a, sch_rec *r)
@@ -665,41 +692,33 @@ size_t sch_ring_keep(const char *s, size_t len, long long max)
     return from;
 }
 
-/* One ZADD (score != 0) or ZREM of a purge member in P due:<part>. */
-static void purge_op(sch_ops *a, const sch_ctx *c, int part, int64_t score, const char *member)
-{
-    char due[200];
-    sch_store_due_key(due, sizeof due, c->prefix, part);
-    push(a, score ? "Z" : "R");
-    push(a, due);
-    pushll(a, 1);
-    if (score)
-        pushll(a, score);
-    push(a, member);
-}
-
 /* The purge members of the commit (retention.h): (re)scored for a closed
  * invoice or a payment written and a waiting list given its first event;
  * forgotten once due and not rescored, or when a waiting list is cleared
- * (its invoice or payment came). */
+ * (its invoice or payment came). Grouped per partition (tmoves above). */
 static void write_purge_members(sch_ops *a, const sch_ctx *c)
 {
     size_t n = sch_map_count(c->map);
+    tmoves mv = {0};
     char member[CT_KEY_MAX + 8];
     for (size_t i = 0; i < n && !a->oom; i++) {
         sch_rec *r = sch_map_at(c->map, i);
         char k = r->loaded && (r->dirty || r->gc_due) ? sch_gc_kind(c->prefix, r) : 0;
         if (!k || sch_gc_member(member, sizeof member, r->tenant, k, r->id) < 0)
-            continue;
+            continue; /* none, or one that does not fit (never written) */
         int part = r->type == SCH_T_INV && r->exists ? r->u.inv.part : r->gcp - 1;
         int64_t sc = part >= 0 ? sch_gc_score(r, r->gc_now ? r->gc_now : c->now, c->retention) : 0;
+        int rc = 0;
         if (sc)
-            purge_op(a, c, part, sc, member);
+            rc = tmove_add(a, &mv, part, k, sc, r);
         if (r->gc_due && r->gcp > 0 && (!sc || part != r->gcp - 1))
-            purge_op(a, c, r->gcp - 1, 0, member);
+            rc |= tmove_add(a, &mv, r->gcp - 1, k, 0, r);
         else if (!r->gc_due && !sc && r->type == SCH_T_PEND && r->u.pend.clear && part >= 0)
-            purge_op(a, c, part, 0, member);
+            rc |= tmove_add(a, &mv, part, k, 0, r);
+        if (rc < 0)
+            break;
     }
+    tmoves_emit(a, c, &mv);
 }
 
 int sch_ops_build(sch_ctx *c, const sch_rounds *r, sch_ops *a)

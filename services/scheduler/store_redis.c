@@ -1,5 +1,7 @@
 /* store_redis.c -- the scheduler's Redis backend (store.h): pipelined
- * loads, the compare-and-set commit script and the timer peek script.
+ * loads, the compare-and-set commit script (whole, or in two halves:
+ * rd_commit_send, rd_commit_wait) and the timer peek in three pipelined
+ * reads.
  *
  * Scripts touch keys derived from their arguments (not only KEYS). On
  * Redis Cluster that is allowed for keys of the slot of the declared
@@ -117,6 +119,8 @@ static void new_round(char *out, size_t len)
              (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, ++counter);
 }
 
+static void drain(void);
+
 static int rd_load(void *be, sch_map *m, char *errstr, size_t errlen)
 {
     cm_redis *r = be;
@@ -153,6 +157,7 @@ static int rd_load(void *be, sch_map *m, char *errstr, size_t errlen)
         rc = 0;
         goto cleanup;
     }
+    drain();
     if (cm_redis_pipe_exec(r, p, errstr, errlen) < 0)
         goto cleanup;
     for (size_t k = 0; k < q; k++) {
@@ -222,31 +227,31 @@ cleanup:
     return rc;
 }
 
-static int rd_commit(void *be, sch_ctx *c, char *errstr, size_t errlen)
+/* The commit's pipeline into *out (NULL: nothing to write): the rounds'
+ * HSET + PEXPIRE (when c has outs), then the script, for one round trip.
+ * KEYS[1] is the ctx's prefix, never read: it routes the script on a
+ * cluster (the prefix carries the partition's hash tag, so every key the
+ * script touches is in its slot); harmless on one Redis. */
+static int commit_build(cm_redis *r, sch_ctx *c, cm_redis_pipe **out, char *errstr, size_t errlen)
 {
-    cm_redis *r = be;
     sch_ops *a = &commit_ops;
     int rc = -1;
-    redisReply *rep = NULL;
     const char **argv = NULL;
     size_t *lens = NULL;
     cm_redis_pipe *pipe = NULL;
     sch_rounds rs = {0};
-    if (c->nouts) {
+    *out = NULL;
+    if (c->nouts)
         new_round(c->round, sizeof c->round);
-        pipe = cm_redis_pipe_new();
-        if (sch_rounds_of(c, &rs) < 0 || !pipe || stage_outs(pipe, c, &rs) < 0)
-            goto oom;
-    }
+    if (!(pipe = cm_redis_pipe_new()) ||
+        (c->nouts && (sch_rounds_of(c, &rs) < 0 || stage_outs(pipe, c, &rs) < 0)))
+        goto oom;
     if (sch_ops_build(c, &rs, a) < 0)
         goto oom;
     if (a->n == 3) { /* three empty check lists: nothing to do */
         rc = 0;
         goto cleanup;
     }
-    /* KEYS[1] is the ctx's prefix, never read: it routes the script on a
-     * cluster (the prefix carries the partition's hash tag, so every key
-     * the script touches is in its slot); harmless on one Redis */
     argv = malloc((a->n + 1) * sizeof *argv);
     lens = malloc((a->n + 1) * sizeof *lens);
     if (!argv || !lens)
@@ -257,58 +262,133 @@ static int rd_commit(void *be, sch_ctx *c, char *errstr, size_t errlen)
         argv[i + 1] = a->buf + a->off[i];
         lens[i + 1] = a->len[i];
     }
-    if (!pipe) {
-        rep = cm_redis_eval(r, &commit_script, 1, (int)a->n + 1, argv, lens, errstr, errlen);
-        if (!rep)
-            goto cleanup;
-    } else {
-        /* the rounds' HSET + PEXPIRE, then the script, in one round trip */
-        if (!commit_script.sha[0] && cm_redis_script_load(r, &commit_script, errstr, errlen) < 0)
-            goto cleanup;
-        if (cm_redis_pipe_eval(pipe, &commit_script, 1, (int)a->n + 1, argv, lens) < 0)
-            goto oom;
-        if (cm_redis_pipe_exec(r, pipe, errstr, errlen) < 0)
-            goto cleanup;
-        size_t last = cm_redis_pipe_len(pipe) - 1;
-        for (size_t i = 0; i < last; i++) {
-            redisReply *x = cm_redis_pipe_reply(pipe, i);
-            if (!x || x->type == REDIS_REPLY_ERROR) {
-                snprintf(errstr, errlen, "commit: outbox round: %s",
-                         x && x->str ? x->str : "no reply");
-                goto cleanup;
-            }
-        }
-        rep = cm_redis_pipe_reply(pipe, last);
-        if (rep && rep->type == REDIS_REPLY_ERROR) {
-            snprintf(errstr, errlen, "commit: %s", rep->str);
-            rep = NULL;
-            goto cleanup;
-        }
-    }
-    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
-        rep->element[0]->type != REDIS_REPLY_INTEGER) {
-        snprintf(errstr, errlen, "commit: unexpected reply");
+    /* loaded once here (and listed on r: a pipeline reloads it after a
+     * NOSCRIPT, see redis.h) */
+    if (!commit_script.sha[0] && cm_redis_script_load(r, &commit_script, errstr, errlen) < 0)
         goto cleanup;
-    }
-    if (rep->element[0]->integer == 0) {
-        snprintf(errstr, errlen, "commit: version conflict on %s",
-                 rep->elements > 1 && rep->element[1]->str ? rep->element[1]->str : "?");
-        rc = 1;
-        goto cleanup;
-    }
+    if (cm_redis_pipe_eval(pipe, &commit_script, 1, (int)a->n + 1, argv, lens) < 0)
+        goto oom;
+    *out = pipe;
+    pipe = NULL; /* now the caller's */
     rc = 0;
     goto cleanup;
 oom:
     snprintf(errstr, errlen, "commit: out of memory");
 cleanup:
-    if (rep && !pipe)
-        freeReplyObject(rep); /* a pipeline's replies are its own */
     cm_redis_pipe_free(pipe);
     sch_rounds_free(&rs);
     free(argv);
     free(lens);
     sch_ops_trim(a);
     return rc;
+}
+
+/* The result of an executed commit pipeline: 0, 1 (a version conflict) or
+ * -1, as rd_commit returns. */
+static int commit_result(cm_redis_pipe *pipe, char *errstr, size_t errlen)
+{
+    size_t last = cm_redis_pipe_len(pipe) - 1;
+    for (size_t i = 0; i < last; i++) {
+        redisReply *x = cm_redis_pipe_reply(pipe, i);
+        if (!x || x->type == REDIS_REPLY_ERROR) {
+            snprintf(errstr, errlen, "commit: outbox round: %s", x && x->str ? x->str : "no reply");
+            return -1;
+        }
+    }
+    redisReply *rep = cm_redis_pipe_reply(pipe, last);
+    if (rep && rep->type == REDIS_REPLY_ERROR) {
+        snprintf(errstr, errlen, "commit: %s", rep->str);
+        return -1;
+    }
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements < 1 ||
+        rep->element[0]->type != REDIS_REPLY_INTEGER) {
+        snprintf(errstr, errlen, "commit: unexpected reply");
+        return -1;
+    }
+    if (rep->element[0]->integer == 0) {
+        snprintf(errstr, errlen, "commit: version conflict on %s",
+                 rep->elements > 1 && rep->element[1]->str ? rep->element[1]->str : "?");
+        return 1;
+    }
+    return 0;
+}
+
+/* The commit in flight (rd_commit_send), one at a time: the scheduler's
+ * store runs on one thread, as commit_ops above. */
+static struct {
+    cm_redis *r;
+    cm_redis_pipe *pipe; /* sent, replies not read; NULL when none */
+    int sent, rc;        /* rc: its result, once read */
+    char err[512];
+} flight;
+
+/* Reads the commit in flight, if any, and keeps its result for
+ * rd_commit_wait. Called first by every call that uses the connection. */
+static void drain(void)
+{
+    if (!flight.pipe)
+        return;
+    if (cm_redis_pipe_recv(flight.r, flight.pipe, flight.err, sizeof flight.err) < 0)
+        flight.rc = -1;
+    else
+        flight.rc = commit_result(flight.pipe, flight.err, sizeof flight.err);
+    cm_redis_pipe_free(flight.pipe);
+    flight.pipe = NULL;
+}
+
+static int rd_commit(void *be, sch_ctx *c, char *errstr, size_t errlen)
+{
+    cm_redis *r = be;
+    cm_redis_pipe *pipe = NULL;
+    drain();
+    if (commit_build(r, c, &pipe, errstr, errlen) < 0)
+        return -1;
+    if (!pipe)
+        return 0;
+    int rc =
+        cm_redis_pipe_exec(r, pipe, errstr, errlen) < 0 ? -1 : commit_result(pipe, errstr, errlen);
+    cm_redis_pipe_free(pipe);
+    return rc;
+}
+
+static int rd_commit_send(void *be, sch_ctx *c, char *errstr, size_t errlen)
+{
+    cm_redis *r = be;
+    drain();
+    flight.r = r;
+    flight.sent = 1;
+    flight.rc = 0;
+    flight.err[0] = 0;
+    if (cm_redis_is_cluster(r)) { /* send and recv retry per node there: whole, now */
+        flight.rc = rd_commit(be, c, flight.err, sizeof flight.err);
+        return 0;
+    }
+    if (commit_build(r, c, &flight.pipe, flight.err, sizeof flight.err) < 0) {
+        flight.rc = -1;
+        return 0;
+    }
+    if (flight.pipe && cm_redis_pipe_send(r, flight.pipe, flight.err, sizeof flight.err) < 0) {
+        flight.rc = -1; /* some of it may have run: the caller recovers the rounds */
+        cm_redis_pipe_free(flight.pipe);
+        flight.pipe = NULL;
+    }
+    (void)errstr;
+    (void)errlen;
+    return 0;
+}
+
+static int rd_commit_wait(void *be, char *errstr, size_t errlen)
+{
+    (void)be;
+    if (!flight.sent) {
+        snprintf(errstr, errlen, "commit: none in flight");
+        return -1;
+    }
+    drain();
+    flight.sent = 0;
+    if (flight.rc != 0)
+        snprintf(errstr, errlen, "%s", flight.err);
+    return flight.rc;
 }
 
 /* The peek: three pipelined round trips of plain commands, each for every
@@ -354,6 +434,7 @@ static int rd_peek(void *be, const char *prefix, const int *parts, int nparts, i
                    int limit, sch_map *m, int *counts, int64_t *next_due, char *errstr,
                    size_t errlen)
 {
+    drain();
     cm_redis *r = be;
     cm_redis_pipe *zp = NULL, *ip = NULL, *cp = NULL;
     size_t *off = NULL, *first = NULL, nitems = 0;
@@ -525,6 +606,7 @@ cleanup:
 static int rd_outbox(void *be, const char *prefix, int part, sch_outbox *out, char *errstr,
                      size_t errlen)
 {
+    drain();
     cm_redis *r = be;
     char set[200];
     int rc = -1;
@@ -587,6 +669,7 @@ cleanup:
 static int rd_forget(void *be, const char *prefix, int part, char *const *rounds, size_t n,
                      char *errstr, size_t errlen)
 {
+    drain();
     cm_redis *r = be;
     char set[200];
     int rc = -1;
@@ -649,5 +732,12 @@ int sch_store_redis_layout(cm_redis *r, const char *prefix, int want, int *have,
 
 void sch_store_redis(sch_store *s, cm_redis *r)
 {
-    *s = (sch_store){rd_load, rd_commit, rd_peek, rd_outbox, rd_forget, r};
+    *s = (sch_store){.load = rd_load,
+                     .commit = rd_commit,
+                     .commit_send = rd_commit_send,
+                     .commit_wait = rd_commit_wait,
+                     .peek = rd_peek,
+                     .outbox = rd_outbox,
+                     .forget = rd_forget,
+                     .be = r};
 }

@@ -1,8 +1,8 @@
 /* scheduler_engine_test.h -- what the unit tests that drive the
  * scheduler's engine (sch_engine_apply, sch_engine_fire) over a store
  * share: a simulated clock, a sink that acknowledges at once, and firing
- * every timer due up to an instant (in the first partition the engine
- * owns). Header-only (static): include it once
+ * every timer due up to an instant (in the partitions the engine owns).
+ * Header-only (static): include it once
  * per test, after <cmocka.h> and engine.h. Nothing here owns memory. */
 #ifndef SCHEDULER_ENGINE_TEST_H
 #define SCHEDULER_ENGINE_TEST_H
@@ -28,25 +28,26 @@ static int eng_inflight(void *opaque, int *failed)
     return 0;
 }
 
-/* Fires every timer due up to until, each round at its own instant. */
+/* Fires every timer due up to until, each round at its own instant (the
+ * earliest due timer of the partitions the engine owns). */
 static void eng_fire_until(sch_engine *e, int64_t until)
 {
-    char err[512];
-    int part = 0; /* the first owned partition (its key prefix: engine.h) */
-    while (part < SCH_MAX_PARTS - 1 && !e->owned[part])
-        part++;
-    char prefix[200];
-    if (sch_engine_prefix(e, part, prefix, sizeof prefix, err, sizeof err) < 0)
-        fail_msg("prefix: %s", err);
+    char err[512], prefix[200];
     for (;;) {
-        int cnt = 0;
         int64_t nd = INT64_MAX;
-        sch_map *m = sch_map_new();
-        assert_non_null(m);
-        if (e->store.peek(e->store.be, prefix, &part, 1, INT64_MIN, 0, m, &cnt, &nd, err,
-                          sizeof err) < 0)
-            fail_msg("peek: %s", err);
-        sch_map_free(m);
+        for (int part = 0; part < SCH_MAX_PARTS; part++) {
+            if (!e->owned[part])
+                continue;
+            int cnt = 0;
+            if (sch_engine_prefix(e, part, prefix, sizeof prefix, err, sizeof err) < 0)
+                fail_msg("prefix: %s", err);
+            sch_map *m = sch_map_new();
+            assert_non_null(m);
+            if (e->store.peek(e->store.be, prefix, &part, 1, INT64_MIN, 0, m, &cnt, &nd, err,
+                              sizeof err) < 0)
+                fail_msg("peek: %s", err);
+            sch_map_free(m);
+        }
         if (nd == INT64_MAX || nd > until)
             break;
         if (nd > eng_clock)

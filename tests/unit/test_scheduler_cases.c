@@ -41,6 +41,7 @@
 #include "scheduler_engine_test.h"
 #include "clock.h"
 #include "command.h"
+#include "map.h"
 #include "../../services/scheduler/policy.h"
 #include "../../services/scheduler/state.h"
 
@@ -237,11 +238,36 @@ static int cap_publish(void *opaque, char topic, const char *key, const char *id
     return 0;
 }
 
+/* The memory backend with its commit in two halves (store.h
+ * commit_send), so that the engine fires in two halves (engine.c
+ * fire_halves) without Redis: the commit runs at the send, and the wait
+ * returns its result. */
+static sch_store halves_mem;
+static int halves_rc;
+static char halves_err[512];
+
+static int halves_send(void *be, sch_ctx *c, char *errstr, size_t errlen)
+{
+    (void)errstr, (void)errlen;
+    halves_rc = halves_mem.commit(be, c, halves_err, sizeof halves_err);
+    return 0;
+}
+
+static int halves_wait(void *be, char *errstr, size_t errlen)
+{
+    (void)be;
+    if (halves_rc)
+        snprintf(errstr, errlen, "%s", halves_err);
+    return halves_rc;
+}
+
 /* Runs case name over store; returns the published records (new ref). */
 /* layout > 0: the Redis Cluster key layout over that many partitions,
- * the events in partition 2 (a tag other than the first). */
+ * the events in partition 2 (a tag other than the first). halves: the
+ * engine also owns partitions 1-3, with no events, so that it fires in two
+ * halves where the store can (partitions 0-1, then 2-3). */
 static json_t *run_engine(const char *name, const sch_policy *pol, sch_store store,
-                          const char *prefix, int layout, int *rejected)
+                          const char *prefix, int layout, int halves, int *rejected)
 {
     int epart = layout > 0 ? 2 : 0;
     char p[1024], err[512], t[40];
@@ -254,6 +280,8 @@ static json_t *run_engine(const char *name, const sch_policy *pol, sch_store sto
     e.now = eng_now;
     e.next_due = INT64_MAX;
     e.owned[epart] = 1;
+    for (int k = 1; halves && k < 4; k++)
+        e.owned[k] = 1;
     e.layout_parts = layout;
     e.sink = (sch_sink){cap_publish, eng_flush, eng_inflight, out};
     snprintf(e.prefix, sizeof e.prefix, "%s", prefix);
@@ -277,7 +305,9 @@ static json_t *run_engine(const char *name, const sch_policy *pol, sch_store sto
             if (json_is_string(json_object_get(ev, "time")))
                 json_object_set_new(ev, "time", json_string(t));
             sch_event se;
-            int part = epart, ck = sch_test_decode(ev, &se, err, sizeof err);
+            int ck = sch_test_decode(ev, &se, err, sizeof err), part = epart;
+            if (halves && ck > 0 && se.ev.customer_id) /* a debtor's events in one partition */
+                part = (int)(cm_fnv1a64(se.ev.customer_id, strlen(se.ev.customer_id)) % 4);
             long long before = e.not_applied_total;
             if (ck < 0)
                 (*rejected)++;
@@ -312,24 +342,77 @@ static void same_records(const char *name, const char *what, json_t *want, json_
     }
 }
 
+static int by_text(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The records of a (an array) as compact texts in byte order, one a line:
+ * the records of many debtors' partitions, whose order across debtors
+ * depends on how partitions are grouped into rounds (freed by the caller). */
+static char *sorted_text(json_t *a)
+{
+    size_t n = json_array_size(a), len = 1;
+    char **v = calloc(n + 1, sizeof *v);
+    assert_non_null(v);
+    for (size_t i = 0; i < n; i++) {
+        v[i] = json_dumps(json_array_get(a, i), JSON_COMPACT | JSON_SORT_KEYS);
+        assert_non_null(v[i]);
+        len += strlen(v[i]) + 1;
+    }
+    qsort(v, n, sizeof *v, by_text);
+    char *out = malloc(len), *p = out;
+    assert_non_null(out);
+    for (size_t i = 0; i < n; i++) {
+        size_t l = strlen(v[i]);
+        memcpy(p, v[i], l);
+        p[l] = '\n';
+        p += l + 1;
+        free(v[i]);
+    }
+    *p = 0;
+    free(v);
+    return out;
+}
+
+/* got holds want's records, in any order across debtors. */
+static void same_set(const char *name, const char *what, json_t *want, json_t *got)
+{
+    char *a = sorted_text(want), *b = sorted_text(got);
+    if (strcmp(a, b) != 0)
+        fail_msg("case %s, %s: %zu record(s) published, want %zu; sorted:\n%s\nwant:\n%s", name,
+                 what, json_array_size(got), json_array_size(want), b, a);
+    free(a);
+    free(b);
+}
+
 /* The case through the memory backend, and Redis when configured. */
 static void run_backends(const char *name, const sch_policy *pol, json_t *want, int want_rejected)
 {
     sch_store mem;
     int rej = 0;
     assert_int_equal(sch_store_mem_new(&mem), 0);
-    json_t *got = run_engine(name, pol, mem, "t:", 0, &rej);
+    json_t *got = run_engine(name, pol, mem, "t:", 0, 0, &rej);
     sch_store_mem_free(&mem);
     if (rej != want_rejected)
         fail_msg("case %s, memory backend: %d event(s) rejected, want %d", name, rej,
                  want_rejected);
     same_records(name, "memory backend", want, got);
     json_decref(got);
+    /* fired in two halves, one's commit sent before the other is decided */
+    assert_int_equal(sch_store_mem_new(&mem), 0);
+    halves_mem = mem;
+    mem.commit_send = halves_send;
+    mem.commit_wait = halves_wait;
+    got = run_engine(name, pol, mem, "t:", 0, 1, &rej);
+    sch_store_mem_free(&mem);
+    same_set(name, "memory backend, two halves", want, got);
+    json_decref(got);
     /* the cluster key layout: the same records, every commit and peek on
      * one slot (the memory backend checks as Redis Cluster would) */
     assert_int_equal(sch_store_mem_new(&mem), 0);
     sch_store_mem_cluster(&mem);
-    got = run_engine(name, pol, mem, "t:", 4, &rej);
+    got = run_engine(name, pol, mem, "t:", 4, 0, &rej);
     sch_store_mem_free(&mem);
     if (rej != want_rejected)
         fail_msg("case %s, memory backend, cluster layout: %d event(s) rejected, want %d", name,
@@ -358,11 +441,18 @@ static void run_backends(const char *name, const sch_policy *pol, json_t *want, 
         fail_msg("case %s: %s", name, err);
     if (have && have != layout)
         fail_msg("case %s: %slayout holds %d partitions, want %d", name, prefix, have, layout);
-    got = run_engine(name, pol, rs, prefix, layout, &rej);
+    got = run_engine(name, pol, rs, prefix, layout, 0, &rej);
     if (rej != want_rejected)
         fail_msg("case %s, Redis backend: %d event(s) rejected, want %d", name, rej, want_rejected);
     same_records(name, "Redis backend", want, got);
     json_decref(got);
+    if (!layout) { /* and in two halves, on keys of their own */
+        size_t pl = strlen(prefix);
+        snprintf(prefix + pl - 1, sizeof prefix - pl + 1, ":h:");
+        got = run_engine(name, pol, rs, prefix, 0, 1, &rej);
+        same_set(name, "Redis backend, two halves", want, got);
+        json_decref(got);
+    }
     cm_redis_free(r);
 }
 
