@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <openssl/sha.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,7 +30,30 @@ struct cm_redis {
     cm_redis_script *scripts[64]; /* loaded scripts, reloaded on NOSCRIPT */
     int nscripts;
     cm_rcluster *cluster; /* a redis+cluster:// URL; then c is unused */
+    /* cm_redis_pipe_send_bg's writer: while wr_on, only it touches c;
+     * every other use of c joins it first (writer_join) */
+    pthread_t wr;
+    int wr_on, wr_failed;
+    char wr_err[200];
 };
+
+/* Waits for the background writer, if one runs. -1 when its write failed
+ * (the connection is then closed, errstr says why). */
+static int writer_join(cm_redis *r, char *errstr, size_t errlen)
+{
+    if (!r->wr_on)
+        return 0;
+    pthread_join(r->wr, NULL);
+    r->wr_on = 0;
+    if (!r->wr_failed)
+        return 0;
+    r->wr_failed = 0;
+    if (errstr)
+        snprintf(errstr, errlen, "redis I/O: %s", r->wr_err);
+    redisFree(r->c);
+    r->c = NULL;
+    return -1;
+}
 
 struct cm_redis_pipe {
     char **cmds;
@@ -205,6 +229,7 @@ fail:
 
 static int do_connect(cm_redis *r, char *errstr, size_t errlen)
 {
+    writer_join(r, NULL, 0);
     if (r->c) {
         redisFree(r->c);
         r->c = NULL;
@@ -287,6 +312,7 @@ void cm_redis_free(cm_redis *r)
 {
     if (!r)
         return;
+    writer_join(r, NULL, 0);
     if (r->c)
         redisFree(r->c);
     cm_rcluster_free(r->cluster);
@@ -298,6 +324,7 @@ void cm_redis_free(cm_redis *r)
  * reply too; NULL on I/O failure. */
 static redisReply *run_raw(cm_redis *r, const char *cmd, size_t len, char *errstr, size_t errlen)
 {
+    writer_join(r, NULL, 0); /* a failed write closed c: reconnect below */
     if (r->cluster)
         return cm_rcluster_run(r->cluster, cmd, len, errstr, errlen);
     for (int attempt = 0; attempt < 2; attempt++) {
@@ -533,6 +560,7 @@ int cm_redis_node_read(redisContext *c, void **rep, cm_redis_idle_fn idle, void 
 static int pipe_once(cm_redis *r, cm_redis_pipe *p, cm_redis_idle_fn idle, void *opaque,
                      char *errstr, size_t errlen)
 {
+    writer_join(r, NULL, 0);
     free_replies(p);
     if (!r->cluster && !r->c && reconnect(r, errstr, errlen) != 0)
         return -1;
@@ -628,6 +656,7 @@ int cm_redis_pipe_exec_idle(cm_redis *r, cm_redis_pipe *p, cm_redis_idle_fn idle
 int cm_redis_pipe_send(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen)
 {
     free_replies(p);
+    writer_join(r, NULL, 0);
     if (r->cluster) {
         if (!(p->replies = calloc(p->n ? p->n : 1, sizeof(*p->replies)))) {
             snprintf(errstr, errlen, "out of memory");
@@ -661,8 +690,55 @@ io:
     return -1;
 }
 
+static void *writer(void *arg)
+{
+    cm_redis *r = arg;
+    int done = 0;
+    do {
+        if (redisBufferWrite(r->c, &done) != REDIS_OK) {
+            snprintf(r->wr_err, sizeof r->wr_err, "%s", r->c->errstr);
+            r->wr_failed = 1;
+            break;
+        }
+    } while (!done);
+    return NULL;
+}
+
+int cm_redis_pipe_send_bg(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen)
+{
+    if (r->cluster)
+        return cm_redis_pipe_send(r, p, errstr, errlen);
+    free_replies(p);
+    writer_join(r, NULL, 0);
+    if (!r->c && reconnect(r, errstr, errlen) != 0)
+        return -1;
+    for (size_t i = 0; i < p->n; i++)
+        if (redisAppendFormattedCommand(r->c, p->cmds[i], p->lens[i]) != REDIS_OK) {
+            snprintf(errstr, errlen, "redis I/O: %s", r->c->errstr);
+            redisFree(r->c);
+            r->c = NULL;
+            return -1;
+        }
+    r->wr_failed = 0;
+    if (pthread_create(&r->wr, NULL, writer, r) == 0) {
+        r->wr_on = 1;
+        return 0;
+    }
+    writer(r); /* no thread: write it now */
+    if (r->wr_failed) {
+        r->wr_failed = 0;
+        snprintf(errstr, errlen, "redis I/O: %s", r->wr_err);
+        redisFree(r->c);
+        r->c = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 int cm_redis_pipe_recv(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen)
 {
+    if (writer_join(r, errstr, errlen) < 0)
+        return -1;
     if (p->n == 0 || (r->cluster && p->nreplies == p->n))
         return 0; /* nothing to read, or read by send (a broadcast) */
     if (r->cluster) {

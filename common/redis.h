@@ -114,6 +114,12 @@ int cm_redis_pipe_exec_idle(cm_redis *r, cm_redis_pipe *p, cm_redis_idle_fn idle
  * run whole by send there; recv then only reports it. */
 int cm_redis_pipe_send(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen);
 int cm_redis_pipe_recv(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen);
+/* cm_redis_pipe_send whose socket write runs on a thread of its own, for a
+ * pipeline larger than the socket's buffer (megabytes: the scheduler's
+ * commit of a firing round), so that the caller computes while Redis
+ * reads it; recv, and every other call on r, first waits for that write.
+ * On a redis+cluster:// connection it is cm_redis_pipe_send. */
+int cm_redis_pipe_send_bg(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen);
 
 /* A Lua script known by its SHA1. Declare static and reuse. */
 typedef struct cm_redis_script {

@@ -367,7 +367,7 @@ static int rd_commit_send(void *be, sch_ctx *c, char *errstr, size_t errlen)
         flight.rc = -1;
         return 0;
     }
-    if (flight.pipe && cm_redis_pipe_send(r, flight.pipe, flight.err, sizeof flight.err) < 0) {
+    if (flight.pipe && cm_redis_pipe_send_bg(r, flight.pipe, flight.err, sizeof flight.err) < 0) {
         flight.rc = -1; /* some of it may have run: the caller recovers the rounds */
         cm_redis_pipe_free(flight.pipe);
         flight.pipe = NULL;
