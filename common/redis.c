@@ -37,14 +37,10 @@ struct cm_redis {
     char wr_err[200];
 };
 
-/* Waits for the background writer, if one runs. -1 when its write failed
- * (the connection is then closed, errstr says why). */
-static int writer_join(cm_redis *r, char *errstr, size_t errlen)
+/* -1 when the last write failed (the connection is then closed, errstr
+ * says why), else 0. */
+static int writer_result(cm_redis *r, char *errstr, size_t errlen)
 {
-    if (!r->wr_on)
-        return 0;
-    pthread_join(r->wr, NULL);
-    r->wr_on = 0;
     if (!r->wr_failed)
         return 0;
     r->wr_failed = 0;
@@ -53,6 +49,16 @@ static int writer_join(cm_redis *r, char *errstr, size_t errlen)
     redisFree(r->c);
     r->c = NULL;
     return -1;
+}
+
+/* Waits for the background writer, if one runs: writer_result. */
+static int writer_join(cm_redis *r, char *errstr, size_t errlen)
+{
+    if (!r->wr_on)
+        return 0;
+    pthread_join(r->wr, NULL);
+    r->wr_on = 0;
+    return writer_result(r, errstr, errlen);
 }
 
 struct cm_redis_pipe {
@@ -653,7 +659,24 @@ int cm_redis_pipe_exec_idle(cm_redis *r, cm_redis_pipe *p, cm_redis_idle_fn idle
     return -1;
 }
 
-int cm_redis_pipe_send(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen)
+/* Writes what c holds to the socket (blocking); on a thread of its own
+ * for cm_redis_pipe_send_bg. A failure is left in wr_failed and wr_err. */
+static void *writer(void *arg)
+{
+    cm_redis *r = arg;
+    int done = 0;
+    do {
+        if (redisBufferWrite(r->c, &done) != REDIS_OK) {
+            snprintf(r->wr_err, sizeof r->wr_err, "%s", r->c->errstr);
+            r->wr_failed = 1;
+            break;
+        }
+    } while (!done);
+    return NULL;
+}
+
+/* The two sends; bg: the write on a thread (single node only). */
+static int pipe_send(cm_redis *r, cm_redis_pipe *p, int bg, char *errstr, size_t errlen)
 {
     free_replies(p);
     writer_join(r, NULL, 0);
@@ -674,65 +697,29 @@ int cm_redis_pipe_send(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errle
     }
     if (!r->c && reconnect(r, errstr, errlen) != 0)
         return -1;
-    int done = 0;
     for (size_t i = 0; i < p->n; i++)
-        if (redisAppendFormattedCommand(r->c, p->cmds[i], p->lens[i]) != REDIS_OK)
-            goto io;
-    do {
-        if (redisBufferWrite(r->c, &done) != REDIS_OK)
-            goto io;
-    } while (!done);
-    return 0;
-io:
-    snprintf(errstr, errlen, "redis I/O: %s", r->c->errstr);
-    redisFree(r->c);
-    r->c = NULL;
-    return -1;
-}
-
-static void *writer(void *arg)
-{
-    cm_redis *r = arg;
-    int done = 0;
-    do {
-        if (redisBufferWrite(r->c, &done) != REDIS_OK) {
+        if (redisAppendFormattedCommand(r->c, p->cmds[i], p->lens[i]) != REDIS_OK) {
             snprintf(r->wr_err, sizeof r->wr_err, "%s", r->c->errstr);
             r->wr_failed = 1;
             break;
         }
-    } while (!done);
-    return NULL;
+    if (!r->wr_failed && bg && pthread_create(&r->wr, NULL, writer, r) == 0) {
+        r->wr_on = 1;
+        return 0;
+    }
+    if (!r->wr_failed)
+        writer(r); /* in this thread (or a thread could not be made) */
+    return writer_result(r, errstr, errlen);
+}
+
+int cm_redis_pipe_send(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen)
+{
+    return pipe_send(r, p, 0, errstr, errlen);
 }
 
 int cm_redis_pipe_send_bg(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen)
 {
-    if (r->cluster)
-        return cm_redis_pipe_send(r, p, errstr, errlen);
-    free_replies(p);
-    writer_join(r, NULL, 0);
-    if (!r->c && reconnect(r, errstr, errlen) != 0)
-        return -1;
-    for (size_t i = 0; i < p->n; i++)
-        if (redisAppendFormattedCommand(r->c, p->cmds[i], p->lens[i]) != REDIS_OK) {
-            snprintf(errstr, errlen, "redis I/O: %s", r->c->errstr);
-            redisFree(r->c);
-            r->c = NULL;
-            return -1;
-        }
-    r->wr_failed = 0;
-    if (pthread_create(&r->wr, NULL, writer, r) == 0) {
-        r->wr_on = 1;
-        return 0;
-    }
-    writer(r); /* no thread: write it now */
-    if (r->wr_failed) {
-        r->wr_failed = 0;
-        snprintf(errstr, errlen, "redis I/O: %s", r->wr_err);
-        redisFree(r->c);
-        r->c = NULL;
-        return -1;
-    }
-    return 0;
+    return pipe_send(r, p, 1, errstr, errlen);
 }
 
 int cm_redis_pipe_recv(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen)

@@ -449,6 +449,17 @@ static int round_decide(sch_engine *e, fire_round *f, char *errstr, size_t errle
     return 0;
 }
 
+/* round_peek, then round_decide when something was due: 1 with a commit
+ * to make, 0 with nothing due, -1 on error. */
+static int round_prepare(sch_engine *e, fire_round *f, const int *parts, int np, const char *prefix,
+                         int64_t now, int *more, char *errstr, size_t errlen)
+{
+    long n = round_peek(e, f, parts, np, prefix, now, more, errstr, errlen);
+    if (n < 0 || (n > 0 && round_decide(e, f, errstr, errlen) < 0))
+        return -1;
+    return n > 0;
+}
+
 /* After the commit (its result cr): the number of records published, or
  * -1. A commit that failed may have run (its reply lost): its partitions
  * are recovered (republish) before they fire again. */
@@ -498,11 +509,8 @@ static int fire_parts(sch_engine *e, const int *parts, int np, const char *prefi
                       int *more, char *errstr, size_t errlen)
 {
     fire_round f;
-    int rc = -1;
-    long n = round_peek(e, &f, parts, np, prefix, now, more, errstr, errlen);
-    if (n <= 0)
-        rc = (int)n;
-    else if (round_decide(e, &f, errstr, errlen) == 0)
+    int rc = round_prepare(e, &f, parts, np, prefix, now, more, errstr, errlen);
+    if (rc > 0)
         rc =
             round_finish(e, &f, e->store.commit(e->store.be, &f.c, errstr, errlen), errstr, errlen);
     round_free(&f);
@@ -535,10 +543,10 @@ static int fire_halves(sch_engine *e, const int *parts, int np, int64_t now, int
     fire_round f[2] = {{0}};
     int ready[2] = {0, 0}, hmore[2] = {0, 0}, published = 0, rc = -1;
     int64_t until = cm_mono_ms() + FIRE_SLICE_MS;
-    long n = round_peek(e, &f[0], hp[0], hn[0], e->prefix, now, &hmore[0], errstr, errlen);
-    if (n < 0 || (n > 0 && round_decide(e, &f[0], errstr, errlen) < 0))
+    if ((ready[0] =
+             round_prepare(e, &f[0], hp[0], hn[0], e->prefix, now, &hmore[0], errstr, errlen)) < 0)
         goto cleanup;
-    ready[0] = n > 0;
+    long n = 0;
     int k = 0, first = 1;
     for (;;) {
         int o = k ^ 1, left = cm_mono_ms() < until;
@@ -570,10 +578,9 @@ static int fire_halves(sch_engine *e, const int *parts, int np, int64_t now, int
             k = o;
         } else if (next == k) { /* only this half has more: round by round */
             hmore[k] = 0;
-            n = round_peek(e, &f[k], hp[k], hn[k], e->prefix, now, &hmore[k], errstr, errlen);
-            if (n < 0 || (n > 0 && round_decide(e, &f[k], errstr, errlen) < 0))
+            if ((ready[k] = round_prepare(e, &f[k], hp[k], hn[k], e->prefix, now, &hmore[k], errstr,
+                                          errlen)) < 0)
                 goto cleanup;
-            ready[k] = n > 0;
         } else {
             break;
         }
