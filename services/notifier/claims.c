@@ -1,25 +1,20 @@
 /* claims.c -- at most one successful send per command id, kept in Redis.
  *
- * Claim and mark are plain commands (a Lua call costs several times more
- * Redis CPU, and these need no atomic check: see each); recording the
- * outcome ("first one wins") and refreshing or releasing a claim ("only
- * if still ours") are Lua scripts, so check and write are atomic. Every
- * step of a loop iteration goes out in one pipeline. The claim is kept
- * until the outcome is published: a replica that finds a recorded but
- * unpublished outcome under a live claim waits instead of publishing it a
- * second time. */
+ * Claim, record and mark are plain commands: a Lua call costs Redis
+ * several times a plain command (docs/notifier.md "What a send costs"),
+ * and none of the three needs a check and a write in one atomic step:
+ * the claim is SET NX, "first outcome wins" is HSETNX, the mark needs no
+ * check (see each). Refreshing or releasing a claim ("only if still
+ * ours") are Lua scripts, so check and write are atomic; they are rare.
+ * Every step of a loop iteration goes out in one pipeline. The claim is
+ * kept until the outcome is published: a replica that finds a recorded
+ * but unpublished outcome under a live claim waits instead of publishing
+ * it a second time. */
 #include "claims.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static cm_redis_script record_script =
-    CM_REDIS_SCRIPT("local e = redis.call('HGET', KEYS[2], 'event')\n"
-                    "if e then return {0, e, redis.call('HGET', KEYS[2], 'published') or '0'} end\n"
-                    "redis.call('HSET', KEYS[2], 'event', ARGV[2], 'published', '0')\n"
-                    "redis.call('EXPIRE', KEYS[2], ARGV[3])\n"
-                    "return {1}\n");
 
 static cm_redis_script refresh_script =
     CM_REDIS_SCRIPT("if redis.call('GET', KEYS[1]) == ARGV[1] then\n"
@@ -86,8 +81,7 @@ static int load(ntf_claims *c, char *errstr, size_t errlen)
 {
     if (c->loaded)
         return 0;
-    if (cm_redis_script_load(c->r, &record_script, errstr, errlen) < 0 ||
-        cm_redis_script_load(c->r, &refresh_script, errstr, errlen) < 0 ||
+    if (cm_redis_script_load(c->r, &refresh_script, errstr, errlen) < 0 ||
         cm_redis_script_load(c->r, &release_script, errstr, errlen) < 0)
         return -1;
     c->loaded = 1;
@@ -198,7 +192,7 @@ static int add(ntf_claims *c, cm_redis_script *s, const char *id, int nargs, con
 }
 
 /* claim: plain commands, cheaper than a script (docs/notifier.md):
- *   SET claim owner NX PX ttl; HMGET out published event; PTTL claim
+ *   SET claim owner NX PX ttl; HMGET out published event sending
  * Taking the claim first and then reading the outcome is as safe as the
  * script order: only a claim holder records outcomes. */
 int ntf_claims_add_claim(ntf_claims *c, const char *id)
@@ -207,16 +201,27 @@ int ntf_claims_add_claim(ntf_claims *c, const char *id)
     make_keys(c, id, &k);
     const char *set[7] = {"SET", k.claim, c->owner, "NX", "PX", c->ttl};
     const char *get[5] = {"HMGET", k.out, "published", "event", "sending"};
-    const char *pttl[3] = {"PTTL", k.claim};
-    if (plain(c, 6, set) < 0 || plain(c, 5, get) < 0 || plain(c, 2, pttl) < 0)
+    if (plain(c, 6, set) < 0 || plain(c, 5, get) < 0)
         return -1;
-    return new_op(c, 3);
+    return new_op(c, 2);
 }
 
+/* record: HSETNX out event ev; HMGET out event published; EXPIRE out ttl.
+ * HSETNX is the atomic "first one wins": it writes only where no outcome
+ * is, and an outcome once written never changes, so the HMGET after it
+ * reads the winner (ours or the earlier one). "published" absent means
+ * not published. The EXPIRE runs whoever won: it only pushes the 30 days
+ * of an outcome recorded moments ago a little further. */
 int ntf_claims_add_record(ntf_claims *c, const char *id, const char *event)
 {
-    const char *argv[3] = {c->owner, event, c->out_ttl};
-    return add(c, &record_script, id, 3, argv);
+    keys k;
+    make_keys(c, id, &k);
+    const char *set[4] = {"HSETNX", k.out, "event", event};
+    const char *get[4] = {"HMGET", k.out, "event", "published"};
+    const char *expire[3] = {"EXPIRE", k.out, c->out_ttl};
+    if (plain(c, 4, set) < 0 || plain(c, 4, get) < 0 || plain(c, 3, expire) < 0)
+        return -1;
+    return new_op(c, 3);
 }
 
 /* mark: HSET out published 1; DEL claim. Deleting without an owner check
@@ -277,9 +282,8 @@ int ntf_claims_claim_result(ntf_claims *c, int op, ntf_claim_res *res, char *err
     size_t f = c->first[op];
     redisReply *set = reply(c, f, errstr, errlen);
     redisReply *out = reply(c, f + 1, errstr, errlen);
-    redisReply *pttl = reply(c, f + 2, errstr, errlen);
     memset(res, 0, sizeof *res);
-    if (!set || !out || !pttl || out->type != REDIS_REPLY_ARRAY || out->elements != 3)
+    if (!set || !out || out->type != REDIS_REPLY_ARRAY || out->elements != 3)
         return -1;
     int got = set->type == REDIS_REPLY_STATUS; /* "OK"; nil when held */
     redisReply *pub = out->element[0];
@@ -289,7 +293,6 @@ int ntf_claims_claim_result(ntf_claims *c, int op, ntf_claim_res *res, char *err
         res->st = NTF_CLAIM_DONE; /* a claim taken just now expires on its own */
     } else if (!got) {
         res->st = NTF_CLAIM_HELD;
-        res->pttl = pttl->type == REDIS_REPLY_INTEGER ? pttl->integer : 0;
     } else if (recorded) {
         res->st = NTF_CLAIM_REPUBLISH;
         res->event = dup_str(out->element[1]);
@@ -308,15 +311,25 @@ int ntf_claims_claim_result(ntf_claims *c, int op, ntf_claim_res *res, char *err
 int ntf_claims_record_result(ntf_claims *c, int op, ntf_record_res *res, char *errstr,
                              size_t errlen)
 {
-    redisReply *r = reply(c, c->first[op], errstr, errlen);
+    size_t f = c->first[op];
+    redisReply *set = reply(c, f, errstr, errlen);
+    redisReply *got = set ? reply(c, f + 1, errstr, errlen) : NULL;
     memset(res, 0, sizeof *res);
-    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 1)
+    if (!got || !reply(c, f + 2, errstr, errlen))
         return -1;
-    res->first = r->element[0]->integer == 1;
-    if (!res->first && r->elements >= 3) {
-        res->event = dup_str(r->element[1]);
-        res->published =
-            r->element[2]->type == REDIS_REPLY_STRING && strcmp(r->element[2]->str, "1") == 0;
+    if (set->type != REDIS_REPLY_INTEGER || got->type != REDIS_REPLY_ARRAY || got->elements != 2) {
+        snprintf(errstr, errlen, "record: unexpected reply");
+        return -1;
+    }
+    res->first = set->integer == 1;
+    if (!res->first) {
+        redisReply *pub = got->element[1];
+        res->published = pub->type == REDIS_REPLY_STRING && strcmp(pub->str, "1") == 0;
+        res->event = dup_str(got->element[0]);
+        if (!res->event && !res->published) {
+            snprintf(errstr, errlen, "record: the earlier outcome is gone");
+            return -1;
+        }
     }
     return 0;
 }

@@ -37,8 +37,7 @@ typedef enum {
 
 typedef struct ntf_claim_res {
     ntf_claim_state st;
-    char *event;  /* REPUBLISH: the stored outcome event */
-    int64_t pttl; /* HELD: ms left on the other owner's claim */
+    char *event; /* REPUBLISH: the stored outcome event */
 } ntf_claim_res;
 
 typedef struct ntf_record_res {

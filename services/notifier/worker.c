@@ -889,18 +889,15 @@ static void on_claim(ntf_worker *w, job *j, ntf_claim_res *res, int64_t now)
         j->st = J_PUBLISH;
         break;
     case NTF_CLAIM_HELD:
-    default: {
+    default:
+        /* tried again every 500 ms: the other owner publishes (DONE) or
+         * its claim expires. How long it has left is not read: a PTTL in
+         * every claim cost Redis a command per send for this rare case. */
         if (j->st == J_CLAIM)
             cm_metric_add(w->m[CT_M_NOTIFIER_CLAIM_WAITS], 1);
-        int64_t d = res->pttl;
-        if (d < 100)
-            d = 100;
-        if (d > 1000)
-            d = 1000;
-        j->next_ms = now + d;
+        j->next_ms = now + 500;
         j->st = J_WAIT_CLAIM;
         break;
-    }
     }
 }
 

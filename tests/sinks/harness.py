@@ -15,6 +15,7 @@ kcat on PATH.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -327,24 +328,47 @@ def cpu_seconds(pid):
         return None
 
 
-def redis_cpu(url):
-    """INFO cpu of a one-node Redis (a redis:// url) as {field: seconds};
-    {} when it cannot be read (a cluster url, Redis down)."""
+def redis_info(url, section):
+    """INFO section of a one-node Redis (a redis:// url) as text; "" when
+    it cannot be read (a cluster url, Redis down)."""
     if not url.startswith("redis://"):
-        return {}
+        return ""
     try:
         r = Resp(url, decode=True)
-        info = r.cmd("INFO", "cpu")
+        info = r.cmd("INFO", section)
         r.s.close()
     except (OSError, RuntimeError, ValueError):
-        return {}
+        return ""
+    return info
+
+
+def redis_cpu(url):
+    """INFO cpu of a one-node Redis as {field: seconds}; {} when it cannot
+    be read (redis_info)."""
     out = {}
-    for line in info.splitlines():
+    for line in redis_info(url, "cpu").splitlines():
         k, _, v = line.partition(":")
         try:
             out[k] = float(v)
         except ValueError:
             pass
+    return out
+
+
+def redis_main_cpu(url):
+    """CPU seconds of a one-node Redis's main thread so far (redis_cpu);
+    0 when it cannot be read."""
+    f = redis_cpu(url)
+    return f.get("used_cpu_user_main_thread", 0) + f.get("used_cpu_sys_main_thread", 0)
+
+
+def redis_calls(url):
+    """Commands a one-node Redis has run so far, from INFO commandstats:
+    {command: calls}; a script's own calls are counted as well as the
+    EVALSHA that ran them. {} when it cannot be read (redis_info)."""
+    out = {}
+    for m in re.finditer(r"cmdstat_([^:]+):calls=(\d+)", redis_info(url, "commandstats")):
+        out[m.group(1)] = int(m.group(2))
     return out
 
 
