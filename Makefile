@@ -122,6 +122,7 @@ unit_link  = $(if $(filter undefined,$(origin UNIT_LINK_$(1))),$(UNIT_LINK_$(cal
 
 # Integration test binaries (tests/integration/it_*.c): same rule.
 IT_LINK_common :=
+IT_LINK_notifier := $(call svc_lib,notifier)
 it_link    = $(IT_LINK_$(call unit_group,$(1)))
 
 .PHONY: all deps test test-run test-unit test-san test-san-run test-integration test-k8s fuzz demo \
