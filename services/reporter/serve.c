@@ -78,11 +78,23 @@ static int rep_assign(rep_svc *s, char *errstr, size_t errlen)
             }
             int64_t lo = 0, hi = 0;
             if (rd_kafka_query_watermark_offsets(s->consumer, topics[t], part, &lo, &hi, 5000))
-                hi = -1; /* unknown: caught up once we have read anything past start */
+                lo = hi = -1; /* unknown: caught up once we have read anything past start */
             s->high[slot] = t == 2 ? 0 : hi;
+            /* With no stored offset, the partition starts at the low
+             * watermark just asked for rather than at the logical
+             * BEGINNING: librdkafka would first resolve BEGINNING with a
+             * ListOffsets per partition, and the partitions that resolve
+             * first (the empty requests topic, typically) go out in a
+             * Fetch that the broker holds for fetch.wait.max.ms (500 ms)
+             * before the others join it. Measured: the first records came
+             * 505 ms after the assignment with BEGINNING. Should retention
+             * delete past lo meanwhile, the fetch is out of range and
+             * auto.offset.reset (earliest) applies, as with BEGINNING. */
             int64_t next = s->st->offsets.next[slot];
             rd_kafka_topic_partition_list_add(l, topics[t], part)->offset =
-                next >= 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
+                next >= 0 ? next
+                : lo >= 0 ? lo
+                          : RD_KAFKA_OFFSET_BEGINNING;
         }
         rd_kafka_metadata_destroy(md);
     }
