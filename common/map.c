@@ -38,53 +38,42 @@ int cm_map_get(const cm_map *m, const char *key, size_t klen, uint32_t *val)
     uint32_t h = cm_fnv1a32(key, klen);
     size_t mask = m->cap - 1;
     for (size_t i = h & mask;; i = (i + 1) & mask) {
-        if (!m->hashes[i])
+        const cm_map_slot *s = &m->slots[i];
+        if (!s->hash)
             return 0;
-        if (m->hashes[i] == h && same_key(m->keys[i], key, klen)) {
+        if (s->hash == h && same_key(s->key, key, klen)) {
             if (val)
-                *val = m->vals[i];
+                *val = s->val;
             return 1;
         }
     }
 }
 
-/* Moves the entries into fresh arrays of ncap slots (keys are moved, not
+/* Moves the entries into a fresh array of ncap slots (keys are moved, not
  * copied). With keep, an entry it refuses is freed, and a kept entry takes
  * the value it gives. -1 on out of memory, with m unchanged. */
 static int rehash(cm_map *m, size_t ncap, cm_map_keep_fn keep, void *arg)
 {
-    char **keys = calloc(ncap, sizeof *keys);
-    uint32_t *vals = calloc(ncap, sizeof *vals);
-    uint32_t *hashes = calloc(ncap, sizeof *hashes);
-    if (!keys || !vals || !hashes) {
-        free(keys);
-        free(vals);
-        free(hashes);
+    cm_map_slot *slots = calloc(ncap, sizeof *slots);
+    if (!slots)
         return -1;
-    }
     size_t len = 0;
     for (size_t i = 0; i < m->cap; i++) {
-        if (!m->hashes[i])
+        cm_map_slot e = m->slots[i];
+        if (!e.hash)
             continue;
-        uint32_t v = m->vals[i];
-        if (keep && !keep(m->keys[i], m->vals[i], &v, arg)) {
-            free(m->keys[i]);
+        if (keep && !keep(e.key, e.val, &e.val, arg)) {
+            free(e.key);
             continue;
         }
-        size_t j = m->hashes[i] & (ncap - 1);
-        while (hashes[j])
+        size_t j = e.hash & (ncap - 1);
+        while (slots[j].hash)
             j = (j + 1) & (ncap - 1);
-        hashes[j] = m->hashes[i];
-        keys[j] = m->keys[i];
-        vals[j] = v;
+        slots[j] = e;
         len++;
     }
-    free(m->keys);
-    free(m->vals);
-    free(m->hashes);
-    m->keys = keys;
-    m->vals = vals;
-    m->hashes = hashes;
+    free(m->slots);
+    m->slots = slots;
     m->cap = ncap;
     m->len = len;
     return 0;
@@ -99,8 +88,8 @@ long cm_map_filter(cm_map *m, cm_map_keep_fn keep, void *arg)
 {
     size_t kept = 0;
     for (size_t i = 0; i < m->cap; i++) {
-        uint32_t v = m->hashes[i] ? m->vals[i] : 0;
-        if (m->hashes[i] && keep(m->keys[i], m->vals[i], &v, arg))
+        uint32_t v = m->slots[i].val;
+        if (m->slots[i].hash && keep(m->slots[i].key, m->slots[i].val, &v, arg))
             kept++;
     }
     size_t ncap = 64;
@@ -118,12 +107,13 @@ int cm_map_put(cm_map *m, const char *key, size_t klen, uint32_t val)
         return -1;
     uint32_t h = cm_fnv1a32(key, klen);
     size_t mask = m->cap - 1;
-    size_t i = h & mask;
-    for (;; i = (i + 1) & mask) {
-        if (!m->hashes[i])
+    cm_map_slot *s;
+    for (size_t i = h & mask;; i = (i + 1) & mask) {
+        s = &m->slots[i];
+        if (!s->hash)
             break;
-        if (m->hashes[i] == h && same_key(m->keys[i], key, klen)) {
-            m->vals[i] = val;
+        if (s->hash == h && same_key(s->key, key, klen)) {
+            s->val = val;
             return 0;
         }
     }
@@ -132,9 +122,7 @@ int cm_map_put(cm_map *m, const char *key, size_t klen, uint32_t val)
         return -1;
     memcpy(k, key, klen);
     k[klen] = 0;
-    m->keys[i] = k;
-    m->vals[i] = val;
-    m->hashes[i] = h;
+    *s = (cm_map_slot){.key = k, .hash = h, .val = val};
     m->len++;
     return 0;
 }
@@ -142,10 +130,8 @@ int cm_map_put(cm_map *m, const char *key, size_t klen, uint32_t val)
 void cm_map_free(cm_map *m)
 {
     for (size_t i = 0; i < m->cap; i++)
-        if (m->hashes[i])
-            free(m->keys[i]);
-    free(m->keys);
-    free(m->vals);
-    free(m->hashes);
+        if (m->slots[i].hash)
+            free(m->slots[i].key);
+    free(m->slots);
     memset(m, 0, sizeof *m);
 }

@@ -16,12 +16,32 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* One slot: the key, its hash and its value side by side, so that a probe
+ * reads one cache line for all three and the key's bytes only on a hash
+ * match (until 2026-12-06 they were three arrays: a hit cost a cache miss
+ * in each, which the reporter's profile showed as 14% of its apply). */
+typedef struct cm_map_slot {
+    char *key;     /* owned copy, NUL-terminated */
+    uint32_t hash; /* 0 = empty slot */
+    uint32_t val;
+} cm_map_slot;
+
 typedef struct cm_map {
-    char **keys; /* owned copies, NUL-terminated */
-    uint32_t *vals;
-    uint32_t *hashes; /* 0 = empty slot */
+    cm_map_slot *slots;
     size_t cap, len;
 } cm_map;
+
+/* Iteration in slot order (stable for a given sequence of puts):
+ *   for (size_t i = 0; i < m->cap; i++) if (cm_map_at(m, i, &key, &val)) ...
+ * 1 with the i-th slot's key (owned by the map) and value, 0 when empty. */
+static inline int cm_map_at(const cm_map *m, size_t i, const char **key, uint32_t *val)
+{
+    if (!m->slots[i].hash)
+        return 0;
+    *key = m->slots[i].key;
+    *val = m->slots[i].val;
+    return 1;
+}
 
 /* 1 and *val (when val is not NULL) when key[0..klen) is present, else 0. */
 int cm_map_get(const cm_map *m, const char *key, size_t klen, uint32_t *val);

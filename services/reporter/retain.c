@@ -44,10 +44,12 @@ int32_t rep_state_exact_from(const rep_state *st)
  * REP_GONE, with that value. 0, or -1 (out of memory; out freed). */
 static int rep_map_remap(const cm_map *m, const uint32_t *nv, uint32_t n, cm_map *out)
 {
+    const char *key;
+    uint32_t val;
     for (size_t i = 0; i < m->cap; i++) {
-        if (!m->hashes[i] || m->vals[i] >= n || nv[m->vals[i]] == REP_GONE)
+        if (!cm_map_at(m, i, &key, &val) || val >= n || nv[val] == REP_GONE)
             continue;
-        if (cm_map_put(out, m->keys[i], strlen(m->keys[i]), nv[m->vals[i]]) < 0) {
+        if (cm_map_put(out, key, strlen(key), nv[val]) < 0) {
             cm_map_free(out);
             return -1;
         }

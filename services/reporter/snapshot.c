@@ -129,10 +129,12 @@ static uint64_t rep_sum64(const unsigned char *p, size_t n)
 static void w_map(cm_buf *wb, const cm_map *m)
 {
     w_u64(wb, m->len);
+    const char *key;
+    uint32_t val;
     for (size_t i = 0; i < m->cap; i++)
-        if (m->hashes[i]) {
-            w_str(wb, m->keys[i]);
-            w_u32(wb, m->vals[i]);
+        if (cm_map_at(m, i, &key, &val)) {
+            w_str(wb, key);
+            w_u32(wb, val);
         }
 }
 

@@ -129,6 +129,21 @@ static void test_map(void **state)
     assert_int_equal(cm_map_get(&m, "key-70000", 5, &v), 1); /* klen bounds the key */
     assert_int_equal(cm_map_get(&m, "key-", 4, NULL), 0);
     assert_int_equal(cm_map_get(&m, "nope", 4, NULL), 0);
+    /* iteration visits every entry once, with its value */
+    size_t seen = 0;
+    uint64_t sum = 0;
+    const char *key;
+    for (size_t i = 0; i < m.cap; i++) {
+        if (!cm_map_at(&m, i, &key, &v))
+            continue;
+        seen++;
+        sum += v;
+        uint32_t again;
+        assert_int_equal(cm_map_get(&m, key, strlen(key), &again), 1);
+        assert_int_equal(again, v);
+    }
+    assert_int_equal(seen, 5000);
+    assert_int_equal(sum, 3ull * 4999 * 5000 / 2 - 21 + 1); /* key-7 now holds 1, not 21 */
     cm_map_free(&m);
     assert_int_equal(cm_map_get(&m, "key-1", 5, NULL), 0);
 }
