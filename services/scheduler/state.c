@@ -314,6 +314,7 @@ static void rec_clear(sch_rec *r)
         sch_strlist_free(&r->u.cust.gone);
         sch_strlist_free(&r->u.cust.added);
         free(r->u.cust.credit);
+        free(r->u.cust.orig);
         break;
     case SCH_T_PAY:
         free(r->u.pay.alloc);
@@ -446,6 +447,8 @@ const char *const sch_inv_fields[] = {
 const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz", "sl", "cv", "wn",
                                         "rg", "xz", "pc", "kd", "ls", "bp", "lp", "dp", "fs",
                                         "ex", "cl", "pn", "es", "rl", "ua", "pg", NULL};
+_Static_assert(sizeof sch_cust_scalars / sizeof *sch_cust_scalars == SCH_CUST_NSCALARS + 1,
+               "SCH_CUST_NSCALARS counts sch_cust_scalars");
 
 int sch_field_index(const char *const *list, const char *f)
 {
@@ -615,11 +618,43 @@ static int cust_add_credit(sch_cust *c, const char *pid, const char *val)
     return 0;
 }
 
+/* Keeps the text s of scalar bit as loaded (sch_cust.orig). */
+static int cust_orig(sch_cust *c, int bit, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    if (c->orig_len + n > c->orig_cap) {
+        size_t cap = c->orig_cap ? c->orig_cap : 256;
+        while (c->orig_len + n > cap)
+            cap *= 2;
+        if (cap > UINT32_MAX)
+            return -1;
+        char *o = realloc(c->orig, cap);
+        if (!o)
+            return -1;
+        c->orig = o;
+        c->orig_cap = (uint32_t)cap;
+    }
+    memcpy(c->orig + c->orig_len, s, n);
+    c->orig_off[bit] = c->orig_len;
+    c->orig_len += (uint32_t)n;
+    return 0;
+}
+
+const char *sch_cust_orig(const sch_cust *c, int bit)
+{
+    if (bit < 0 || !c->orig || !(c->fields & (1u << bit)))
+        return NULL;
+    return c->orig + c->orig_off[bit];
+}
+
 static int cust_field(sch_cust *c, const char *f, const char *s)
 {
     int bit = sch_field_index(sch_cust_scalars, f);
-    if (bit >= 0)
+    if (bit >= 0) {
+        if (!c->partial && cust_orig(c, bit, s) < 0)
+            return -1;
         c->fields |= 1u << bit;
+    }
     if (!strcmp(f, "tz"))
         cpy(c->tz, sizeof c->tz, s);
     else if (!strcmp(f, "lo"))

@@ -38,7 +38,8 @@
 #include "contract.h"
 
 /* An id of the contract (CT_ID_MAX bytes) with its NUL. */
-#define SCH_ID_LEN (CT_ID_MAX + 1)
+#define SCH_ID_LEN        (CT_ID_MAX + 1)
+#define SCH_CUST_NSCALARS 25 /* entries of sch_cust_scalars (state.c), NULL apart */
 
 enum { SCH_T_INV = 1, SCH_T_CUST, SCH_T_PAY, SCH_T_PEND };
 
@@ -183,8 +184,15 @@ typedef struct sch_cust {
     sch_strlist added; /* o:<id> fields to write on commit */
     sch_strlist gone;  /* fields to delete on commit */
     unsigned fields;   /* bit i: sch_cust_scalars[i] was stored */
-    int partial;       /* loaded with HMGET (a firing round): only its send log is
-                        * written back, with the version check */
+    /* the scalars as a full load read them: bit i of fields set, its text
+     * at orig + orig_off[i] (NUL-terminated; orig owned, NULL when none).
+     * A write leaves out a field whose text it would not change
+     * (store_ops.c write_cust): the commit's version check guarantees the
+     * stored text is still this one. Not kept by a partial load. */
+    char *orig;
+    uint32_t orig_len, orig_cap, orig_off[SCH_CUST_NSCALARS];
+    int partial; /* loaded with HMGET (a firing round): only its send log is
+                  * written back, with the version check */
 } sch_cust;
 
 typedef struct sch_pay {
@@ -262,6 +270,9 @@ extern const char *const sch_cust_fields[];  /* NULL-terminated */
 #define SCH_CUST_NFIELDS 23                  /* entries of sch_cust_fields (the peek's HMGET) */
 extern const char *const sch_inv_fields[];   /* NULL-terminated */
 extern const char *const sch_cust_scalars[]; /* NULL-terminated */
+/* The text of scalar bit (an index of sch_cust_scalars) as a full load
+ * read it, or NULL when it was not stored or not kept (sch_cust.orig). */
+const char *sch_cust_orig(const sch_cust *c, int bit);
 int sch_field_index(const char *const *list, const char *f); /* -1 if absent */
 
 /* The plan of a customer as its "pn" field (malloc'd; NULL out of

@@ -139,9 +139,11 @@ typedef struct hw {
     size_t count_at;
     long long pairs;
     const char *const *list;
-    unsigned written;
+    const sch_cust *orig; /* the text loaded (sch_cust_orig), or NULL */
+    unsigned written;     /* bit i: list[i] is stored after the write */
 } hw;
-static void hw_begin(hw *w, sch_ops *a, const char *key, const char *const *list)
+static void hw_begin(hw *w, sch_ops *a, const char *key, const char *const *list,
+                     const sch_cust *orig)
 {
     push(a, "h");
     push(a, key);
@@ -149,28 +151,34 @@ static void hw_begin(hw *w, sch_ops *a, const char *key, const char *const *list
     w->count_at = push_count(a);
     w->pairs = 0;
     w->list = list;
+    w->orig = orig;
     w->written = 0;
 }
-static void hw_mark(hw *w, const char *f)
+/* Field f = v, left out when the load read the same text: the commit's
+ * version check means Redis still holds it. */
+static void hw_put(hw *w, const char *f, const char *v)
 {
     int bit = w->list ? sch_field_index(w->list, f) : -1;
-    if (bit >= 0)
+    if (bit >= 0) {
         w->written |= 1u << bit;
+        const char *o = w->orig ? sch_cust_orig(w->orig, bit) : NULL;
+        if (o && strcmp(o, v) == 0)
+            return;
+    }
+    push(w->a, f);
+    push(w->a, v);
     w->pairs++;
 }
 static void hw_s(hw *w, const char *f, const char *v)
 {
-    if (!v || !*v)
-        return;
-    push(w->a, f);
-    push(w->a, v);
-    hw_mark(w, f);
+    if (v && *v)
+        hw_put(w, f, v);
 }
 static void hw_i(hw *w, const char *f, long long v)
 {
-    push(w->a, f);
-    pushll(w->a, v);
-    hw_mark(w, f);
+    char b[24];
+    b[sizeof b - 1] = 0;
+    hw_put(w, f, sch_fmt_ll(b + sizeof b - 1, v));
 }
 static void hw_end(hw *w)
 {
@@ -317,7 +325,7 @@ static void write_cust(sch_ops *a, sch_rec *r)
     sch_cust *c = &r->u.cust;
     hw w;
     char f[SCH_ID_LEN + 8], val[64];
-    hw_begin(&w, a, r->key, sch_cust_scalars);
+    hw_begin(&w, a, r->key, sch_cust_scalars, c);
     hw_i(&w, "v", r->ver + 1);
     hw_s(&w, "tz", c->tz);
     hw_s(&w, "lo", c->locale);
@@ -404,7 +412,7 @@ static void write_cust(sch_ops *a, sch_rec *r)
 static void write_sendlog(sch_ops *a, sch_rec *r)
 {
     hw w;
-    hw_begin(&w, a, r->key, NULL);
+    hw_begin(&w, a, r->key, NULL, NULL);
     hw_i(&w, "v", r->ver + 1);
     hw_s(&w, "sl", r->u.cust.sendlog);
     hw_end(&w);
@@ -420,7 +428,7 @@ static void write_pay(sch_ops *a, sch_rec *r)
 {
     sch_pay *p = &r->u.pay;
     hw w;
-    hw_begin(&w, a, r->key, NULL);
+    hw_begin(&w, a, r->key, NULL, NULL);
     hw_i(&w, "v", r->ver + 1);
     hw_s(&w, "c", p->customer);
     hw_s(&w, "cu", p->currency);

@@ -1,7 +1,8 @@
 /* test_scheduler_hotpath.c -- the scheduler's hot-path helpers: the
  * per-batch arena of parsed events (common/json.h's cm_json_parse_more),
  * the printf-free key, copy, command id and timestamp writers (same text as
- * the snprintf/clock.c versions they replace). */
+ * the snprintf/clock.c versions they replace), and the commit's debtor
+ * write, which leaves out the fields whose text a load read unchanged. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include "str.h"
 #include "json.h"
 #include "../../services/scheduler/policy.h"
+#include "../../services/scheduler/apply.h"
 #include "../../services/scheduler/state.h"
 #include "../../services/scheduler/store.h"
 #include "redis_slot.h"
@@ -290,12 +292,105 @@ static void test_part_tags(void **state)
     assert_int_equal(sch_store_part_tag(0, 3, tag, 8), -1);
 }
 
+/* The commit's arguments for one debtor loaded from the HGETALL reply
+ * kv[0..n) (field, value pairs), then changed by change(): the fields of
+ * its "h" op ("f=v" each, space-separated, in order) into out, and those
+ * of its "x" (HDEL) op into del. */
+static void debtor_write(const char *const *kv, size_t n, void (*change)(sch_cust *), char *out,
+                         size_t outlen, char *del, size_t dellen)
+{
+    char err[256];
+    sch_policy pol;
+    assert_int_equal(sch_policy_load_file("deploy/config/policy.json", &pol, err, sizeof err), 0);
+    sch_map *m = sch_map_new();
+    sch_rec *r = sch_map_add(m, "t:c:acme:C-1", SCH_T_CUST, "acme", "C-1");
+    assert_non_null(r);
+    redisReply el[64], *elp[64], rep = {.type = REDIS_REPLY_ARRAY, .elements = n, .element = elp};
+    assert_true(n <= 64);
+    for (size_t i = 0; i < n; i++) {
+        el[i] =
+            (redisReply){.type = REDIS_REPLY_STRING, .str = (char *)kv[i], .len = strlen(kv[i])};
+        elp[i] = &el[i];
+    }
+    assert_int_equal(sch_rec_decode(r, &rep, err, sizeof err), 0);
+    change(&r->u.cust);
+    r->dirty = 1;
+    sch_ctx c;
+    assert_int_equal(sch_ctx_init(&c, &pol, "t:", 0, m), 0);
+    sch_rounds rounds = {0};
+    sch_ops a = {0};
+    assert_int_equal(sch_ops_build(&c, &rounds, &a), 0);
+    out[0] = del[0] = 0;
+    for (size_t i = 0; i + 2 < a.n; i++) {
+        const char *op = a.buf + a.off[i];
+        if ((strcmp(op, "h") && strcmp(op, "x")) || strcmp(a.buf + a.off[i + 1], "t:c:acme:C-1"))
+            continue;
+        int h = op[0] == 'h';
+        long cnt = atol(a.buf + a.off[i + 2]);
+        for (long k = 0; k < cnt; k++) {
+            char *to = h ? out : del;
+            size_t len = h ? outlen : dellen, at = strlen(to);
+            if (h)
+                snprintf(to + at, len - at, "%s%s=%s", at ? " " : "", a.buf + a.off[i + 3 + 2 * k],
+                         a.buf + a.off[i + 4 + 2 * k]);
+            else
+                snprintf(to + at, len - at, "%s%s", at ? " " : "", a.buf + a.off[i + 3 + k]);
+        }
+    }
+    sch_ops_free(&a);
+    sch_ctx_reset(&c);
+    sch_map_free(m);
+    sch_policy_free(&pol);
+}
+
+static void no_change(sch_cust *c)
+{
+    (void)c;
+}
+static void new_exposure(sch_cust *c)
+{
+    assert_int_equal(sch_str_set(&c->exposure, "EUR:2500"), 0);
+    c->first_seen = 20000; /* an integer field, written as text */
+}
+static void clear_tags(sch_cust *c)
+{
+    assert_int_equal(sch_str_set(&c->tags, NULL), 0);
+}
+
+/* A debtor's write leaves out every field whose text the load read: the
+ * commit's version check ("v") guarantees Redis still holds it. A changed
+ * field is written, a cleared one deleted, the version always written. */
+static void test_debtor_write_changed_only(void **state)
+{
+    (void)state;
+    const char *kv[] = {"v",  "7",   "tz", "Europe/Paris", "lo", "fr-FR", "co",    "FR",
+                        "tg", "vip", "ex", "EUR:1000",     "fs", "19999", "o:I-1", "1"};
+    size_t n = sizeof kv / sizeof *kv;
+    char out[512], del[256];
+    debtor_write(kv, n, no_change, out, sizeof out, del, sizeof del);
+    assert_string_equal(out, "v=8");
+    assert_string_equal(del, "");
+    debtor_write(kv, n, new_exposure, out, sizeof out, del, sizeof del);
+    assert_string_equal(out, "v=8 fs=20000 ex=EUR:2500");
+    assert_string_equal(del, "");
+    debtor_write(kv, n, clear_tags, out, sizeof out, del, sizeof del);
+    assert_string_equal(out, "v=8");
+    assert_string_equal(del, "tg");
+    /* a debtor not stored yet: every field it has is written */
+    debtor_write(kv, 0, new_exposure, out, sizeof out, del, sizeof del);
+    assert_string_equal(out, "v=1 fs=20000 ex=EUR:2500");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_batch_arena),  cmocka_unit_test(test_key_copy),
-        cmocka_unit_test(test_command_text), cmocka_unit_test(test_record_headers),
-        cmocka_unit_test(test_longest_ids),  cmocka_unit_test(test_part_tags),
+        cmocka_unit_test(test_batch_arena),
+        cmocka_unit_test(test_key_copy),
+        cmocka_unit_test(test_command_text),
+        cmocka_unit_test(test_record_headers),
+        cmocka_unit_test(test_longest_ids),
+        cmocka_unit_test(test_part_tags),
+        cmocka_unit_test(test_debtor_write_changed_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
