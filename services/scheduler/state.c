@@ -444,16 +444,47 @@ const char *const sch_inv_fields[] = {
     "v",  "c",  "n",  "cu", "a",  "pd", "cr", "io", "du", "st", "ds", "s",  "at", "nk", "nx",
     "p",  "sg", "vr", "h",  "cn", "tp", "ta", "pi", "pu", "pr", "pa", "pq", "po", "pl", "mr",
     "ce", "rd", "pn", "fe", "fl", "ok", "op", "of", "oq", "ou", "xc", "um", "fz", NULL};
-const char *const sch_cust_scalars[] = {"tz", "lo", "co", "tg", "oo", "cz", "sl", "cv", "wn",
-                                        "rg", "xz", "pc", "kd", "ls", "bp", "lp", "dp", "fs",
-                                        "ex", "cl", "pn", "es", "rl", "ua", "pg", NULL};
-_Static_assert(sizeof sch_cust_scalars / sizeof *sch_cust_scalars == SCH_CUST_NSCALARS + 1,
-               "SCH_CUST_NSCALARS counts sch_cust_scalars");
+/* The index of each of sch_cust_scalars (its bit in sch_cust.fields). */
+enum {
+    CF_TZ,
+    CF_LO,
+    CF_CO,
+    CF_TG,
+    CF_OO,
+    CF_CZ,
+    CF_SL,
+    CF_CV,
+    CF_WN,
+    CF_RG,
+    CF_XZ,
+    CF_PC,
+    CF_KD,
+    CF_LS,
+    CF_BP,
+    CF_LP,
+    CF_DP,
+    CF_FS,
+    CF_EX,
+    CF_CL,
+    CF_PN,
+    CF_ES,
+    CF_RL,
+    CF_UA,
+    CF_PG,
+    CF_N
+};
+const char *const sch_cust_scalars[] = {
+    [CF_TZ] = "tz", [CF_LO] = "lo", [CF_CO] = "co", [CF_TG] = "tg", [CF_OO] = "oo", [CF_CZ] = "cz",
+    [CF_SL] = "sl", [CF_CV] = "cv", [CF_WN] = "wn", [CF_RG] = "rg", [CF_XZ] = "xz", [CF_PC] = "pc",
+    [CF_KD] = "kd", [CF_LS] = "ls", [CF_BP] = "bp", [CF_LP] = "lp", [CF_DP] = "dp", [CF_FS] = "fs",
+    [CF_EX] = "ex", [CF_CL] = "cl", [CF_PN] = "pn", [CF_ES] = "es", [CF_RL] = "rl", [CF_UA] = "ua",
+    [CF_PG] = "pg", [CF_N] = NULL};
+_Static_assert(CF_N == SCH_CUST_NSCALARS, "SCH_CUST_NSCALARS counts sch_cust_scalars");
 
 int sch_field_index(const char *const *list, const char *f)
 {
-    for (int i = 0; list[i]; i++)
-        if (strcmp(list[i], f) == 0)
+    for (int i = 0; list[i]; i++) /* the first byte first: most names differ there */
+        if (list[i][0] == f[0] && strcmp(list[i], f) == 0)
             return i;
     return -1;
 }
@@ -650,70 +681,86 @@ const char *sch_cust_orig(const sch_cust *c, int bit)
 static int cust_field(sch_cust *c, const char *f, const char *s)
 {
     int bit = sch_field_index(sch_cust_scalars, f);
-    if (bit >= 0) {
-        if (!c->partial && cust_orig(c, bit, s) < 0)
-            return -1;
-        c->fields |= 1u << bit;
+    if (bit < 0) {
+        if (!strncmp(f, "o:", 2))
+            return strlist_push(&c->open, f + 2);
+        if (!strncmp(f, "u:", 2))
+            return cust_add_credit(c, f + 2, s);
+        return 0;
     }
-    if (!strcmp(f, "tz"))
+    if (!c->partial && cust_orig(c, bit, s) < 0)
+        return -1;
+    c->fields |= 1u << bit;
+    switch (bit) {
+    case CF_TZ:
         cpy(c->tz, sizeof c->tz, s);
-    else if (!strcmp(f, "lo"))
+        break;
+    case CF_LO:
         cpy(c->locale, sizeof c->locale, s);
-    else if (!strcmp(f, "co"))
+        break;
+    case CF_CO:
         cpy(c->country, sizeof c->country, s);
-    else if (!strcmp(f, "tg"))
+        break;
+    case CF_TG:
         return sch_str_set(&c->tags, s[0] ? s : NULL);
-    else if (!strcmp(f, "oo"))
+    case CF_OO:
         return sch_str_set(&c->opted_out, s[0] ? s : NULL);
-    else if (!strcmp(f, "cz"))
+    case CF_CZ:
         return sch_str_set(&c->ceased, s[0] ? s : NULL);
-    else if (!strcmp(f, "sl"))
+    case CF_SL:
         return sch_str_set(&c->sendlog, s[0] ? s : NULL);
-    else if (!strcmp(f, "cv"))
+    case CF_CV:
         c->conversation = (int32_t)ll(s);
-    else if (!strcmp(f, "wn"))
+        break;
+    case CF_WN:
         c->wrong_number = s[0] == '1';
-    else if (!strcmp(f, "ua"))
+        break;
+    case CF_UA:
         return sch_str_set(&c->unusable, s[0] ? s : NULL);
-    else if (!strcmp(f, "rg"))
+    case CF_RG:
         cpy(c->region, sizeof c->region, s);
-    else if (!strcmp(f, "xz"))
+        break;
+    case CF_XZ:
         return sch_str_set(&c->zones, s[0] ? s : NULL);
-    else if (!strcmp(f, "kd"))
+    case CF_KD:
         c->consumer = s[0] == 'c';
-    else if (!strcmp(f, "ls"))
+        break;
+    case CF_LS:
         return sch_str_set(&c->late_ring, s[0] ? s : NULL);
-    else if (!strcmp(f, "bp"))
+    case CF_BP:
         c->broken = (int)ll(s);
-    else if (!strcmp(f, "lp"))
+        break;
+    case CF_LP:
         c->last_paid = (int32_t)ll(s);
-    else if (!strcmp(f, "dp"))
+        break;
+    case CF_DP:
         c->disputes = (int)ll(s);
-    else if (!strcmp(f, "fs"))
+        break;
+    case CF_FS:
         c->first_seen = (int32_t)ll(s);
-    else if (!strcmp(f, "ex"))
+        break;
+    case CF_EX:
         return sch_str_set(&c->exposure, s[0] ? s : NULL);
-    else if (!strcmp(f, "cl")) { /* "EUR:1900000" */
+    case CF_CL: { /* "EUR:1900000" */
         const char *colon = strchr(s, ':');
         if (colon && colon - s < (long)sizeof c->credit_currency) {
             memcpy(c->credit_currency, s, (size_t)(colon - s));
             c->credit_currency[colon - s] = 0;
             c->credit_limit = ll(colon + 1);
         }
-    } else if (!strcmp(f, "pc"))
+        break;
+    }
+    case CF_PC:
         return sch_str_set(&c->prefer, s[0] ? s : NULL);
-    else if (!strcmp(f, "pn"))
+    case CF_PN:
         return sch_cust_plan_decode(c, s) < 0 && errno == ENOMEM ? -1 : 0;
-    else if (!strcmp(f, "es"))
+    case CF_ES:
         return sch_cust_esc_decode(c, s) < 0 && errno == ENOMEM ? -1 : 0;
-    else if (!strcmp(f, "rl"))
+    case CF_RL:
         return sch_str_set(&c->responses, s[0] ? s : NULL);
-    else if (!strcmp(f, "pg"))
+    case CF_PG:
         return sch_str_set(&c->purged, s[0] ? s : NULL);
-    else if (!strncmp(f, "o:", 2))
-        return strlist_push(&c->open, f + 2);
-    else if (!strncmp(f, "u:", 2))
-        return cust_add_credit(c, f + 2, s);
+    }
     return 0;
 }
 
