@@ -261,6 +261,19 @@ static int halves_wait(void *be, char *errstr, size_t errlen)
     return halves_rc;
 }
 
+/* Applies the batch evs[0..*n) as one, then empties it; events not
+ * applied are added to *rejected. */
+static void apply_batch(sch_engine *e, const sch_event *evs, const int *parts, int *n,
+                        const char *name, int *rejected)
+{
+    char err[512];
+    long long before = e->not_applied_total;
+    if (sch_engine_apply(e, evs, parts, (size_t)*n, err, sizeof err) < 0)
+        fail_msg("case %s: apply: %s", name, err);
+    *rejected += (int)(e->not_applied_total - before);
+    *n = 0;
+}
+
 /* Runs case name over store; returns the published records (new ref). */
 /* layout > 0: the Redis Cluster key layout over that many partitions,
  * the events in partition 2 (a tag other than the first). halves: the
@@ -289,11 +302,19 @@ static json_t *run_engine(const char *name, const sch_policy *pol, sch_store sto
     snprintf(p, sizeof p, "%s/%s/input.jsonl", DATA, name);
     json_t *in = read_lines(p), *line;
     size_t i;
+    /* halves: consecutive events go in batches (of at most 8, what
+     * sch_test_decode keeps), of several debtors and partitions, as the
+     * service applies them */
+    sch_event batch[8];
+    int bparts[8], bn = 0;
     *rejected = 0;
     json_array_foreach(in, i, line)
     {
         const char *s;
         int64_t u;
+        int event = !json_object_get(line, "start") && !json_object_get(line, "until");
+        if (bn > 0 && (!event || bn == 8))
+            apply_batch(&e, batch, bparts, &bn, name, rejected);
         if ((s = json_string_value(json_object_get(line, "start")))) {
             assert_int_equal(cm_time_parse_rfc3339(s, &eng_clock), 0);
         } else if ((s = json_string_value(json_object_get(line, "until")))) {
@@ -311,12 +332,17 @@ static json_t *run_engine(const char *name, const sch_policy *pol, sch_store sto
             long long before = e.not_applied_total;
             if (ck < 0)
                 (*rejected)++;
-            if (ck > 0 && sch_engine_apply(&e, &se, &part, 1, err, sizeof err) < 0)
+            if (ck > 0 && halves) {
+                batch[bn] = se;
+                bparts[bn++] = part;
+            } else if (ck > 0 && sch_engine_apply(&e, &se, &part, 1, err, sizeof err) < 0)
                 fail_msg("case %s: apply: %s", name, err);
             *rejected += (int)(e.not_applied_total - before);
             json_decref(ev);
         }
     }
+    if (bn > 0)
+        apply_batch(&e, batch, bparts, &bn, name, rejected);
     assert_int_equal(sch_engine_settle(&e, 1, err, sizeof err), 0);
     for (size_t k = 0; k < e.npending; k++)
         free(e.pending[k].id);
