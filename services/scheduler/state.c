@@ -314,7 +314,7 @@ static void rec_clear(sch_rec *r)
         sch_strlist_free(&r->u.cust.gone);
         sch_strlist_free(&r->u.cust.added);
         free(r->u.cust.credit);
-        free(r->u.cust.orig);
+        cm_buf_free(&r->u.cust.orig);
         break;
     case SCH_T_PAY:
         free(r->u.pay.alloc);
@@ -652,30 +652,15 @@ static int cust_add_credit(sch_cust *c, const char *pid, const char *val)
 /* Keeps the text s of scalar bit as loaded (sch_cust.orig). */
 static int cust_orig(sch_cust *c, int bit, const char *s)
 {
-    size_t n = strlen(s) + 1;
-    if (c->orig_len + n > c->orig_cap) {
-        size_t cap = c->orig_cap ? c->orig_cap : 256;
-        while (c->orig_len + n > cap)
-            cap *= 2;
-        if (cap > UINT32_MAX)
-            return -1;
-        char *o = realloc(c->orig, cap);
-        if (!o)
-            return -1;
-        c->orig = o;
-        c->orig_cap = (uint32_t)cap;
-    }
-    memcpy(c->orig + c->orig_len, s, n);
-    c->orig_off[bit] = c->orig_len;
-    c->orig_len += (uint32_t)n;
-    return 0;
+    c->orig_off[bit] = c->orig.len;
+    return cm_buf_add(&c->orig, s, strlen(s) + 1); /* with its NUL */
 }
 
 const char *sch_cust_orig(const sch_cust *c, int bit)
 {
-    if (bit < 0 || !c->orig || !(c->fields & (1u << bit)))
+    if (bit < 0 || !c->orig.p || !(c->fields & (1u << bit)))
         return NULL;
-    return c->orig + c->orig_off[bit];
+    return c->orig.p + c->orig_off[bit];
 }
 
 static int cust_field(sch_cust *c, const char *f, const char *s)

@@ -35,6 +35,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "buf.h"
 #include "contract.h"
 
 /* An id of the contract (CT_ID_MAX bytes) with its NUL. */
@@ -185,12 +186,12 @@ typedef struct sch_cust {
     sch_strlist gone;  /* fields to delete on commit */
     unsigned fields;   /* bit i: sch_cust_scalars[i] was stored */
     /* the scalars as a full load read them: bit i of fields set, its text
-     * at orig + orig_off[i] (NUL-terminated; orig owned, NULL when none).
-     * A write leaves out a field whose text it would not change
+     * at orig.p + orig_off[i] (NUL-terminated; orig owned, empty when
+     * none). A write leaves out a field whose text it would not change
      * (store_ops.c write_cust): the commit's version check guarantees the
      * stored text is still this one. Not kept by a partial load. */
-    char *orig;
-    uint32_t orig_len, orig_cap, orig_off[SCH_CUST_NSCALARS];
+    cm_buf orig;
+    size_t orig_off[SCH_CUST_NSCALARS];
     int partial; /* loaded with HMGET (a firing round): only its send log is
                   * written back, with the version check */
 } sch_cust;
