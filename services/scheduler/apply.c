@@ -2840,27 +2840,51 @@ static int hands_over(const sch_ctx *c, const sch_inv *v)
     return l && v->step >= 0 && v->step < l->nsteps && l->steps[v->step].to != CT_TO_NONE;
 }
 
+/* 1 when inv's due timer needs its debtor whole, with every open invoice:
+ * a plan's timer always; a ladder step when grouping, when it hands a
+ * case over or the debtor has an escalation held (asked again as the
+ * step fires). Picks inv's tenant's policy. */
+static int needs_whole(sch_ctx *c, const sch_rec *inv, const sch_rec *cust)
+{
+    if (inv->u.inv.next_kind != 's' && inv->u.inv.next_kind != 'n')
+        return 0;
+    pick_policy(c, inv->tenant);
+    return inv->u.inv.next_kind == 'n' || c->pol->grouping ||
+           (c->pol->escalation.enabled &&
+            ((cust && cust->loaded && cust->u.cust.esc.state == 'h') ||
+             hands_over(c, &inv->u.inv)));
+}
+
+/* Adds cust's open invoices to the map: -1 out of memory. */
+static int add_open(sch_ctx *c, const sch_rec *cust)
+{
+    char key[512];
+    for (int k = 0; k < cust->u.cust.open.n; k++) {
+        sch_key(key, sizeof key, c->prefix, 'i', cust->tenant, cust->u.cust.open.v[k]);
+        if (!sch_map_add(c->map, key, SCH_T_INV, cust->tenant, cust->u.cust.open.v[k]))
+            return -1;
+    }
+    return 0;
+}
+
+/* The debtor record of invoice inv in the map (NULL when absent). */
+static sch_rec *debtor_of(sch_ctx *c, const sch_rec *inv)
+{
+    char key[512];
+    sch_key(key, sizeof key, c->prefix, 'c', inv->tenant, inv->u.inv.customer);
+    return sch_map_get(c->map, key);
+}
+
 int sch_plan_fire(sch_ctx *c, size_t nrec, int phase)
 {
     int n = 0;
-    char key[512];
     if (phase == 1) {
         for (size_t i = 0; i < nrec; i++) {
             sch_rec *inv = sch_map_at(c->map, i);
-            if (!inv || inv->type != SCH_T_INV || !inv->exists ||
-                (inv->u.inv.next_kind != 's' && inv->u.inv.next_kind != 'n') ||
-                inv->u.inv.next_ms > c->now)
+            if (!inv || inv->type != SCH_T_INV || !inv->exists || inv->u.inv.next_ms > c->now)
                 continue;
-            pick_policy(c, inv->tenant);
-            sch_key(key, sizeof key, c->prefix, 'c', inv->tenant, inv->u.inv.customer);
-            sch_rec *cust = sch_map_get(c->map, key);
-            /* a plan's timer always needs its debtor whole; a ladder step
-             * when grouping, when it hands a case over or the debtor has
-             * an escalation held (asked again as the step fires) */
-            if (inv->u.inv.next_kind == 's' && !c->pol->grouping &&
-                !(c->pol->escalation.enabled &&
-                  ((cust && cust->loaded && cust->u.cust.esc.state == 'h') ||
-                   hands_over(c, &inv->u.inv))))
+            sch_rec *cust = debtor_of(c, inv);
+            if (!needs_whole(c, inv, cust))
                 continue;
             if (cust && cust->loaded && cust->u.cust.partial) {
                 sch_rec_unload(cust);
@@ -2874,13 +2898,38 @@ int sch_plan_fire(sch_ctx *c, size_t nrec, int phase)
         sch_rec *cust = sch_map_at(c->map, i);
         if (cust->type != SCH_T_CUST || !cust->loaded || cust->u.cust.partial || !cust->exists)
             continue;
-        for (int k = 0; k < cust->u.cust.open.n; k++) {
-            sch_key(key, sizeof key, c->prefix, 'i', cust->tenant, cust->u.cust.open.v[k]);
-            if (!sch_map_add(c->map, key, SCH_T_INV, cust->tenant, cust->u.cust.open.v[k]))
-                return -1;
-        }
+        if (add_open(c, cust) < 0)
+            return -1;
     }
     return 0;
+}
+
+/* 1 when inv is an invoice of the map, loaded, whose own timer is due at
+ * c->now, and whose debtor is loaded whole: *cust is it. */
+static int due_whole(sch_ctx *c, const sch_rec *inv, sch_rec **cust)
+{
+    if (inv->type != SCH_T_INV || !inv->loaded || !inv->exists || !inv->u.inv.next_kind ||
+        inv->u.inv.next_ms > c->now)
+        return 0;
+    *cust = debtor_of(c, inv);
+    return *cust && (*cust)->loaded && (*cust)->exists && !(*cust)->u.cust.partial;
+}
+
+int sch_plan_due(sch_ctx *c, int phase)
+{
+    size_t count = sch_map_count(c->map);
+    int n = 0;
+    for (size_t i = 0; i < count; i++) {
+        sch_rec *inv = sch_map_at(c->map, i), *cust = NULL;
+        if (!due_whole(c, inv, &cust))
+            continue;
+        n++;
+        if (phase == 2)
+            inv->fire_due = 1;
+        else if (needs_whole(c, inv, cust) && add_open(c, cust) < 0)
+            return -1;
+    }
+    return n;
 }
 
 /* 1 when inv's next step may join the message of cust on channel ch on

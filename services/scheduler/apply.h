@@ -146,6 +146,14 @@ int sch_fire_invoice(sch_ctx *c, sch_rec *inv, sch_rec *cust);
  * the round's records are map[0..nrec), the peeked ones. -1 out of
  * memory. */
 int sch_plan_fire(sch_ctx *c, size_t nrec, int phase);
+/* Firing on apply (engine.c): after an event batch, the batch's invoices
+ * whose own timer is due at c->now and whose debtor is loaded whole fire
+ * in the batch's commit, as a firing round right after the batch would.
+ * Phase 1 adds the open invoices of the debtors such a timer needs whole
+ * (the conditions of sch_plan_fire; the caller loads the map), phase 2
+ * marks the due invoices (fire_due), those just loaded among them. Returns
+ * the number of due invoices, -1 out of memory. */
+int sch_plan_due(sch_ctx *c, int phase);
 /* After every due timer of the round was fired (sch_fire_invoice): each
  * group of gathered steps (one debtor, channel, local day) first takes in
  * the debtor's other steps due later that local day on that channel (they

@@ -47,6 +47,29 @@ static void money_add(sch_engine *e, const sch_ctx *c)
     add(e->m[CT_M_SCHEDULER_SETTLED], c->money[3]);
 }
 
+/* Counts what a committed ctx (an event batch or a firing round) did,
+ * its fired steps apart (counted once published). */
+static void count_ctx(sch_engine *e, const sch_ctx *c)
+{
+    add(e->m[CT_M_SCHEDULER_LATE], c->late);
+    e->late_total += c->late;
+    add(e->m[CT_M_SCHEDULER_KEPT], c->kept);
+    add(e->m[CT_M_SCHEDULER_SKIPPED], c->skipped);
+    add(e->m[CT_M_SCHEDULER_DEFERRED], c->deferred);
+    add(e->m[CT_M_SCHEDULER_PURGED], c->purged);
+    add(e->m[CT_M_SCHEDULER_EXPIRED], c->expired);
+    e->purged_total += c->purged;
+    e->expired_total += c->expired;
+    add(e->m[CT_M_SCHEDULER_BROKEN], c->broken);
+    add(e->m[CT_M_SCHEDULER_PLAN_COMPLETED], c->plans_completed);
+    add(e->m[CT_M_SCHEDULER_PLAN_BROKEN], c->plans_broken);
+    add(e->m[CT_M_SCHEDULER_ESC_PLACED], c->esc_placed);
+    add(e->m[CT_M_SCHEDULER_ESC_HELD], c->esc_held);
+    add(e->m[CT_M_SCHEDULER_ESC_RECALLED], c->esc_recalled);
+    add(e->m[CT_M_SCHEDULER_ESC_REMITTED], c->esc_remitted);
+    money_add(e, c);
+}
+
 int sch_engine_prefix(sch_engine *e, int part, char *out, size_t len, char *errstr, size_t errlen)
 {
     if (e->layout_parts <= 0) {
@@ -101,11 +124,62 @@ static int publish_outs(sch_engine *e, sch_ctx *c, char *errstr, size_t errlen)
     return 0;
 }
 
+/* Fires the invoices of map[0..nrec) whose own timer was due (fire_due),
+ * then their groups: 0, or -1. */
+static int fire_marked(sch_engine *e, sch_ctx *c, size_t nrec, char *errstr, size_t errlen)
+{
+    for (size_t i = 0; i < nrec; i++) {
+        sch_rec *inv = sch_map_at(c->map, i);
+        if (inv->type != SCH_T_INV || !inv->fire_due)
+            continue; /* a purge member only (retention.h) */
+        char ck[512];
+        sch_key(ck, sizeof ck, c->prefix, 'c', inv->tenant, inv->u.inv.customer);
+        sch_rec *cust = inv->exists ? sch_map_get(c->map, ck) : NULL;
+        int64_t due = inv->u.inv.next_ms;
+        int r = sch_fire_invoice(c, inv, cust);
+        inv->gc_now = due > 0 ? due : 0; /* a retention from its due time (retention.h) */
+        if (r < 0)
+            goto failed;
+        if (r > 0 && e->m[CT_M_SCHEDULER_LATENESS]) {
+            int64_t late = -cm_clock_real_delay_ms(due);
+            cm_metric_observe(e->m[CT_M_SCHEDULER_LATENESS],
+                              late > 0 ? (double)late / 1000.0 : 0.0);
+        }
+    }
+    if (sch_fire_groups(c) >= 0)
+        return 0;
+failed:
+    snprintf(errstr, errlen, "building a command failed (out of memory, or its id did not fit)");
+    return -1;
+}
+
+/* Firing on apply: the invoices of an applied batch whose own timer is
+ * due on the clock fire in the batch's commit (apply.h sch_plan_due), as
+ * a round right after it would. 0; -1 a load failed (the batch fails as
+ * any load); -2 a step could not be decided (errstr). */
+static int fire_on_apply(sch_engine *e, sch_ctx *c, int64_t clock, char *errstr, size_t errlen)
+{
+    c->now = clock;
+    int due = sch_plan_due(c, 1);
+    if (due <= 0) {
+        if (due < 0)
+            snprintf(errstr, errlen, "out of memory");
+        return due < 0 ? -2 : 0;
+    }
+    if (e->store.load(e->store.be, c->map, errstr, errlen) < 0)
+        return -1;
+    if (sch_plan_due(c, 2) < 0) {
+        snprintf(errstr, errlen, "out of memory");
+        return -2;
+    }
+    return fire_marked(e, c, sch_map_count(c->map), errstr, errlen) < 0 ? -2 : 0;
+}
+
 /* Applies evs[0..n) in one commit over the keys under prefix. */
 static int apply_one(sch_engine *e, const sch_event *evs, const int *parts, size_t n,
                      const char *prefix, int64_t clock, char *errstr, size_t errlen)
 {
-    int rc = -1;
+    int rc = -1, foa = !e->no_fire_on_apply;
     for (int attempt = 0; attempt < SCH_CAS_TRIES; attempt++) {
         sch_map *m = sch_map_new();
         sch_ctx c;
@@ -142,25 +216,30 @@ static int apply_one(sch_engine *e, const sch_event *evs, const int *parts, size
                 e->not_applied_total++;
             }
         }
-        int cr = ok ? e->store.commit(e->store.be, &c, errstr, errlen) : -1;
-        if (cr == 0) {
-            add(e->m[CT_M_SCHEDULER_LATE], c.late);
-            e->late_total += c.late;
-            add(e->m[CT_M_SCHEDULER_KEPT], c.kept);
-            add(e->m[CT_M_SCHEDULER_PLAN_COMPLETED], c.plans_completed);
-            add(e->m[CT_M_SCHEDULER_PLAN_BROKEN], c.plans_broken);
-            add(e->m[CT_M_SCHEDULER_ESC_PLACED], c.esc_placed);
-            add(e->m[CT_M_SCHEDULER_ESC_HELD], c.esc_held);
-            add(e->m[CT_M_SCHEDULER_ESC_RECALLED], c.esc_recalled);
-            add(e->m[CT_M_SCHEDULER_ESC_REMITTED], c.esc_remitted);
-            money_add(e, &c);
+        int f = ok && foa ? fire_on_apply(e, &c, clock, errstr, errlen) : 0;
+        if (f == -2) { /* the batch goes again without them; the round fires them */
+            cm_log_warn("firing on apply: %s; the batch's due timers are left to the timer loop",
+                        errstr);
+            foa = 0;
+            attempt--;
+            sch_ctx_reset(&c);
+            sch_map_free(m);
+            continue;
         }
-        /* events publish a kept promise, and the backtest's decisions (a
-         * dispute holding a step) */
+        ok = ok && f == 0;
+        int cr = ok ? e->store.commit(e->store.be, &c, errstr, errlen) : -1;
+        if (cr == 0)
+            count_ctx(e, &c);
+        /* events publish a kept promise, the steps fired on apply, and the
+         * backtest's decisions (a dispute holding a step) */
         if (cr == 0 && c.nouts && publish_outs(e, &c, errstr, errlen) < 0) {
             for (size_t i = 0; i < c.nouts; i++)
                 e->recover[c.outs[i].part] = 1;
             cr = -1;
+        }
+        if (cr == 0) {
+            e->fired_total += c.fired;
+            add(e->m[CT_M_SCHEDULER_FIRED], c.fired);
         }
         sch_ctx_reset(&c);
         sch_map_free(m);
@@ -412,32 +491,8 @@ static int round_decide(sch_engine *e, fire_round *f, char *errstr, size_t errle
             snprintf(errstr, errlen, "out of memory");
         return -1;
     }
-    for (size_t i = 0; i < nrec; i++) {
-        sch_rec *inv = sch_map_at(m, i);
-        if (inv->type != SCH_T_INV || !inv->fire_due)
-            continue; /* a purge member only (retention.h): below */
-        char ck[512];
-        sch_key(ck, sizeof ck, c->prefix, 'c', inv->tenant, inv->u.inv.customer);
-        sch_rec *cust = inv->exists ? sch_map_get(m, ck) : NULL;
-        int64_t due = inv->u.inv.next_ms;
-        int r = sch_fire_invoice(c, inv, cust);
-        inv->gc_now = due > 0 ? due : 0; /* a retention from its due time (retention.h) */
-        if (r < 0) {
-            snprintf(errstr, errlen,
-                     "building a command failed (out of memory, or its id did not fit)");
-            return -1;
-        }
-        if (r > 0 && e->m[CT_M_SCHEDULER_LATENESS]) {
-            int64_t late = -cm_clock_real_delay_ms(due);
-            cm_metric_observe(e->m[CT_M_SCHEDULER_LATENESS],
-                              late > 0 ? (double)late / 1000.0 : 0.0);
-        }
-    }
-    if (sch_fire_groups(c) < 0) {
-        snprintf(errstr, errlen,
-                 "building a command failed (out of memory, or its id did not fit)");
+    if (fire_marked(e, c, nrec, errstr, errlen) < 0)
         return -1;
-    }
     /* the records whose retention ran out (retention.h), as they are after
      * this round's steps */
     if (e->store.load(e->store.be, m, errstr, errlen) < 0)
@@ -473,20 +528,7 @@ static int round_finish(sch_engine *e, fire_round *f, int cr, char *errstr, size
     }
     if (cr < 0)
         goto failed;
-    add(e->m[CT_M_SCHEDULER_SKIPPED], c->skipped);
-    add(e->m[CT_M_SCHEDULER_DEFERRED], c->deferred);
-    add(e->m[CT_M_SCHEDULER_PURGED], c->purged);
-    add(e->m[CT_M_SCHEDULER_EXPIRED], c->expired);
-    e->purged_total += c->purged;
-    e->expired_total += c->expired;
-    add(e->m[CT_M_SCHEDULER_BROKEN], c->broken);
-    add(e->m[CT_M_SCHEDULER_PLAN_COMPLETED], c->plans_completed);
-    add(e->m[CT_M_SCHEDULER_PLAN_BROKEN], c->plans_broken);
-    add(e->m[CT_M_SCHEDULER_ESC_PLACED], c->esc_placed);
-    add(e->m[CT_M_SCHEDULER_ESC_HELD], c->esc_held);
-    add(e->m[CT_M_SCHEDULER_ESC_RECALLED], c->esc_recalled);
-    add(e->m[CT_M_SCHEDULER_ESC_REMITTED], c->esc_remitted);
-    money_add(e, c);
+    count_ctx(e, c);
     if (c->nouts && e->crash_after_claims > 0 && --e->crash_after_claims == 0) {
         cm_log_warn("ARREARS_SCHEDULER_FAULT: exiting after a claim, before publishing");
         _exit(137); /* as if killed: nothing flushed, nothing committed */

@@ -17,6 +17,11 @@
  * with two different contents. A CAS conflict means someone else advanced
  * the invoice first: nothing is written, nothing published.
  *
+ * An event batch also fires, in its own commit, the timers of its
+ * invoices already due on the clock (apply.h sch_plan_due): steps 2-4
+ * with the batch's commit as the claim, as a round right after the batch
+ * would, without reading those invoices again.
+ *
  * Publishing goes through sch_sink (function pointers), Kafka in the
  * service, a double in unit tests. */
 #ifndef SCH_ENGINE_H
@@ -73,6 +78,10 @@ typedef struct sch_engine {
     int64_t next_due;       /* earliest later timer seen by the last round */
     int crash_after_claims; /* testing: _exit(137) after the Nth claim, 0 = off */
     int decide;             /* queue decisions as records of topic 'd' (backtest) */
+    /* 1: an event batch leaves its invoices' due timers to the next firing
+     * round instead of firing them in its own commit (sch_plan_due;
+     * ARREARS_SCHEDULER_FIRE_ON_APPLY=no, for comparison) */
+    int no_fire_on_apply;
     /* metrics (may be NULL) */
     cm_metric *m[CT_M_COUNT]; /* metric_catalog.h: m[CT_M_SCHEDULER_*] */
     long long fired_total, republished_total;

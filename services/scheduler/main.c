@@ -27,7 +27,7 @@ static struct {
     cm_settings_common c;
     const char *policy_file, *policy_dir, *key_prefix, *fault, *retention;
     size_t batch;
-    int fire_batch, tick, delivery_timeout;
+    int fire_batch, tick, delivery_timeout, fire_on_apply;
     sch_policy_set pols; /* the running policies: one file, or a directory */
     cm_service *svc;
     sch_engine eng;
@@ -64,6 +64,10 @@ static cm_setting table[] = {
                    &app.batch),
     CM_SETTING_INT("ARREARS_SCHEDULER_FIRE_BATCH", "1000",
                    "most timers fired per partition per round", 1, 100000, &app.fire_batch),
+    CM_SETTING_BOOL("ARREARS_SCHEDULER_FIRE_ON_APPLY", "yes",
+                    "an event batch fires its invoices' timers already due in its own commit "
+                    "(no: they wait for the next firing round)",
+                    &app.fire_on_apply),
     CM_SETTING_DURATION("ARREARS_SCHEDULER_TICK", "20ms",
                         "longest wait for events before checking timers", 1, 5000, &app.tick),
     CM_SETTING_DURATION("ARREARS_SCHEDULER_DELIVERY_TIMEOUT", "30s",
@@ -159,6 +163,7 @@ static int init(cm_service *s, void *a, char *errstr, size_t errlen)
     app.eng = (sch_engine){.pol = app.pols.v[0].pol,
                            .pols = app.policy_dir[0] ? &app.pols : NULL,
                            .fire_batch = app.fire_batch,
+                           .no_fire_on_apply = !app.fire_on_apply,
                            .now = cm_clock_now_ms,
                            .next_due = INT64_MAX,
                            .crash_after_claims = app.fault[0] ? atoi(app.fault + 18) : 0};

@@ -274,6 +274,22 @@ static void apply_batch(sch_engine *e, const sch_event *evs, const int *parts, i
     *n = 0;
 }
 
+/* An engine over store under prefix, owning partition part, publishing
+ * into the array out (borrowed). */
+static void eng_setup(sch_engine *e, const sch_policy *pol, sch_store store, const char *prefix,
+                      int part, json_t *out)
+{
+    memset(e, 0, sizeof *e);
+    e->pol = pol;
+    e->store = store;
+    e->fire_batch = 1000;
+    e->now = eng_now;
+    e->next_due = INT64_MAX;
+    e->owned[part] = 1;
+    e->sink = (sch_sink){cap_publish, eng_flush, eng_inflight, out};
+    snprintf(e->prefix, sizeof e->prefix, "%s", prefix);
+}
+
 /* Runs case name over store; returns the published records (new ref). */
 /* layout > 0: the Redis Cluster key layout over that many partitions,
  * the events in partition 2 (a tag other than the first). halves: the
@@ -286,18 +302,10 @@ static json_t *run_engine(const char *name, const sch_policy *pol, sch_store sto
     char p[1024], err[512], t[40];
     json_t *out = json_array();
     sch_engine e;
-    memset(&e, 0, sizeof e);
-    e.pol = pol;
-    e.store = store;
-    e.fire_batch = 1000;
-    e.now = eng_now;
-    e.next_due = INT64_MAX;
-    e.owned[epart] = 1;
+    eng_setup(&e, pol, store, prefix, epart, out);
     for (int k = 1; halves && k < 4; k++)
         e.owned[k] = 1;
     e.layout_parts = layout;
-    e.sink = (sch_sink){cap_publish, eng_flush, eng_inflight, out};
-    snprintf(e.prefix, sizeof e.prefix, "%s", prefix);
     cm_time_parse_rfc3339("2026-03-01T00:00:00Z", &eng_clock);
     snprintf(p, sizeof p, "%s/%s/input.jsonl", DATA, name);
     json_t *in = read_lines(p), *line;
@@ -568,10 +576,106 @@ static void test_case(void **state)
     run_case((const char *)*state);
 }
 
+/* ---- firing on apply (engine.c apply_one, apply.h sch_plan_due) ---- */
+
+/* Two debtors' invoices applied in one batch as of their own time, weeks
+ * before the clock, so that their first ladder steps are due on it. Runs
+ * the engine over the memory backend with firing on apply on or off:
+ * *at_apply is what the batch's commit published, *due_after whether a
+ * timer was still due on the clock after it; returns every record
+ * published once the ladder ran to its end. */
+static json_t *foa_run(const sch_policy *pol, int off, size_t *at_apply, int *due_after)
+{
+    static const char *evs[] = {
+        "{\"v\":1,\"id\":\"f1\",\"source\":\"billing\",\"type\":\"customer.upserted\","
+        "\"tenant\":\"acme\",\"time\":\"2026-03-01T00:00:00.000Z\",\"customer_id\":\"C-1\","
+        "\"data\":{\"name\":\"One\",\"email\":\"c-1@x.test\",\"timezone\":\"Europe/London\","
+        "\"locale\":\"en-GB\",\"country\":\"GB\",\"channels\":[\"email\"],\"customer_id\":"
+        "\"C-1\"}}",
+        "{\"v\":1,\"id\":\"f2\",\"source\":\"billing\",\"type\":\"invoice.issued\",\"tenant\":"
+        "\"acme\",\"time\":\"2026-03-01T00:00:00.000Z\",\"customer_id\":\"C-1\",\"data\":{"
+        "\"invoice_id\":\"I-1\",\"number\":\"N-1\",\"currency\":\"EUR\",\"amount_minor\":"
+        "12000,\"issued_on\":\"2026-02-20\",\"due_on\":\"2026-03-06\",\"customer_id\":\"C-1\"}}",
+        "{\"v\":1,\"id\":\"f3\",\"source\":\"billing\",\"type\":\"invoice.issued\",\"tenant\":"
+        "\"acme\",\"time\":\"2026-03-02T00:00:00.000Z\",\"customer_id\":\"C-2\",\"data\":{"
+        "\"invoice_id\":\"I-2\",\"number\":\"N-2\",\"currency\":\"EUR\",\"amount_minor\":"
+        "5000,\"issued_on\":\"2026-02-21\",\"due_on\":\"2026-03-07\",\"customer_id\":\"C-2\"}}",
+    };
+    char err[512];
+    json_t *out = json_array();
+    sch_store mem;
+    sch_engine e;
+    assert_int_equal(sch_store_mem_new(&mem), 0);
+    eng_setup(&e, pol, mem, "t:", 0, out);
+    e.no_fire_on_apply = off;
+    assert_int_equal(cm_time_parse_rfc3339("2026-03-04T11:00:00Z", &eng_clock), 0);
+    sch_event batch[3];
+    int parts[3] = {0, 0, 0};
+    for (int i = 0; i < 3; i++) {
+        json_t *ev = json_loads(evs[i], 0, NULL);
+        assert_non_null(ev);
+        assert_int_equal(sch_test_decode(ev, &batch[i], err, sizeof err), 1);
+        json_decref(ev);
+    }
+    if (sch_engine_apply(&e, batch, parts, 3, err, sizeof err) < 0)
+        fail_msg("apply: %s", err);
+    assert_int_equal(e.not_applied_total, 0);
+    *at_apply = json_array_size(out);
+    sch_map *m = sch_map_new();
+    int cnt = 0;
+    int64_t nd = INT64_MAX;
+    assert_non_null(m);
+    assert_int_equal(
+        mem.peek(mem.be, "t:", (int[]){0}, 1, INT64_MIN, 0, m, &cnt, &nd, err, sizeof err), 0);
+    sch_map_free(m);
+    *due_after = nd <= eng_clock;
+    int64_t until;
+    assert_int_equal(cm_time_parse_rfc3339("2026-07-01T00:00:00Z", &until), 0);
+    eng_fire_until(&e, until);
+    assert_int_equal(sch_engine_settle(&e, 1, err, sizeof err), 0);
+    for (size_t k = 0; k < e.npending; k++)
+        free(e.pending[k].id);
+    free(e.pending);
+    sch_store_mem_free(&mem);
+    return out;
+}
+
+static void test_fire_on_apply(void **state)
+{
+    (void)state;
+    char err[512];
+    sch_policy pol;
+    if (sch_policy_load_file("deploy/config/policy.json", &pol, err, sizeof err) < 0)
+        fail_msg("policy: %s", err);
+    size_t on_n = 0, off_n = 0;
+    int on_due = 0, off_due = 0;
+    json_t *off = foa_run(&pol, 1, &off_n, &off_due);
+    json_t *on = foa_run(&pol, 0, &on_n, &on_due);
+    /* off: the batch publishes nothing, both steps wait for a round */
+    assert_int_equal(off_n, 0);
+    assert_true(off_due);
+    /* on: the batch's commit sent both, and nothing is left due */
+    assert_int_equal(on_n, 2);
+    assert_false(on_due);
+    /* and the same commands, in the same order, to the ladder's end */
+    assert_true(json_array_size(off) > 2);
+    same_records("fire_on_apply", "firing on apply", off, on);
+    for (size_t i = 0; i < 2; i++) {
+        const char *cid = json_string_value(json_object_get(json_array_get(on, i), "command_id"));
+        assert_non_null(cid);
+        assert_non_null(strstr(cid, i == 0 ? "/inv/I-1/" : "/inv/I-2/"));
+        assert_string_equal(json_string_value(json_object_get(json_array_get(on, i), "created_at")),
+                            "2026-03-04T11:00:00.000Z");
+    }
+    json_decref(off);
+    json_decref(on);
+    sch_policy_free(&pol);
+}
+
 int main(void)
 {
     DIR *d = opendir(DATA);
-    struct CMUnitTest tests[128];
+    struct CMUnitTest tests[129];
     static char names[128][256];
     int n = 0;
     struct dirent *de;
@@ -591,5 +695,6 @@ int main(void)
         struct CMUnitTest t = {names[i], test_case, NULL, NULL, names[i]};
         tests[i] = t;
     }
+    tests[n++] = (struct CMUnitTest){"fire_on_apply", test_fire_on_apply, NULL, NULL, NULL};
     return _cmocka_run_group_tests("scheduler_cases", tests, (size_t)n, NULL, NULL);
 }
