@@ -210,7 +210,10 @@ typedef struct sch_pend {
 } sch_pend;
 
 typedef struct sch_rec {
-    char *key; /* full Redis key (owned) */
+    char *key;     /* full Redis key (owned) */
+    size_t klen;   /* strlen(key) */
+    size_t kcap;   /* bytes allocated at key (a pooled record reuses them) */
+    uint64_t hash; /* of key, the map's */
     int type;
     int loaded, exists, dirty;
     long long ver;
