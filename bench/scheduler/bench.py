@@ -23,6 +23,7 @@
 import datetime
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -41,8 +42,18 @@ W = float(os.environ.get("ARREARS_BENCH_LATE_WINDOW", "20"))
 NODE_DIR = os.environ["ARREARS_BENCH_NODE_DIR"]
 # ARREARS_BENCH_ONLY=late (or schedule+fire) and ARREARS_BENCH_SKIP_BULLMQ=1
 # are for working on one figure; the full run does everything.
+# ARREARS_BENCH_WRAP (a command line, e.g. "valgrind --tool=callgrind
+# --callgrind-out-file=/tmp/cg.%p") runs the scheduler under it in the
+# phases named by ARREARS_BENCH_WRAP_PHASES (default "fire"): for profiles,
+# never in a measured run. ARREARS_BENCH_COMMANDSTATS=1 logs, per timer
+# fired, the commands Redis ran in the fire phase and their CPU (INFO
+# commandstats, reset when the phase starts; a script's own calls counted
+# as well as the EVALSHA).
 ONLY = os.environ.get("ARREARS_BENCH_ONLY", "")
 SKIP_BULLMQ = os.environ.get("ARREARS_BENCH_SKIP_BULLMQ", "") == "1"
+WRAP = os.environ.get("ARREARS_BENCH_WRAP", "").split()
+CMDSTATS = os.environ.get("ARREARS_BENCH_COMMANDSTATS", "") == "1"
+WRAP_PHASES = os.environ.get("ARREARS_BENCH_WRAP_PHASES", "fire").split(",")
 PARTS = 6
 TAG = "bench-sch-%d" % os.getpid()
 
@@ -98,13 +109,28 @@ def start(prefix, kprefix, clock, name):
                ARREARS_GROUP_ID=prefix + "g", ARREARS_CLOCK=clock, ARREARS_HTTP_ADDR="",
                ARREARS_LOG_LEVEL="warn", ARREARS_POLICY=os.path.join(REPO, "bench", "scheduler", "policy.json"))
     logf = open(os.path.join(OUT, "scheduler-%s.log" % name), "wb")
-    return subprocess.Popen([os.path.join(OUT, "arrears-scheduler")], env=env, stdout=logf, stderr=logf,
+    wrap = WRAP if name in WRAP_PHASES else []
+    return subprocess.Popen(wrap + [os.path.join(OUT, "arrears-scheduler")], env=env, stdout=logf, stderr=logf,
                             cwd=REPO)
 
 
 def redis_main_cpu():
     """CPU seconds of Redis's main thread so far."""
     return h.redis_main_cpu(REDIS_URL)
+
+
+def cmdstats(r, phase):
+    """ARREARS_BENCH_COMMANDSTATS: with phase None, resets Redis's command
+    statistics; else logs the phase's commands per unit and their CPU."""
+    if not CMDSTATS:
+        return
+    if phase is None:
+        r.pipeline([("CONFIG", "RESETSTAT")])
+        return
+    for m in re.finditer(r"cmdstat_([^:]+):calls=(\d+),usec=(\d+)", h.redis_info(REDIS_URL, "commandstats")):
+        if int(m.group(3)) * 1000 >= N:
+            log("%s: %-14s %7.3f calls %7.3f us per unit" % (phase, m.group(1), int(m.group(2)) / N,
+                                                             int(m.group(3)) / N))
 
 
 def cpu_us(res, key, proc_s, redis_s, n):
@@ -158,6 +184,7 @@ def ours():
     produce(prefix, N, "2027-01-01", 100)
     time.sleep(1)
     m0 = r.used_memory()
+    cmdstats(r, None)
     rc0 = redis_main_cpu()
     p = start(prefix, kp, "2026-06-01T00:00:00Z@%dx1" % int(time.time()), "schedule")
     first = None
@@ -173,6 +200,7 @@ def ours():
     else:
         raise SystemExit("scheduler: timers never reached N")
     t_all = time.time()
+    cmdstats(r, "schedule")
     cpu_us(res, "schedule_cpu_us", h.cpu_seconds(p.pid), redis_main_cpu() - rc0, N)
     time.sleep(1)
     m1 = r.used_memory()
@@ -181,12 +209,14 @@ def ours():
     res["bytes_per_invoice"] = (m1 - m0) / N
     log("scheduler: schedule %.0f/s, %.0f bytes/invoice" % (res["schedule_rate"], res["bytes_per_invoice"]))
     # ---------------- fire: every timer due at once
+    cmdstats(r, None)
     rc0 = redis_main_cpu()
     p = start(prefix, kp, "2027-08-01T00:00:00Z@%dx1" % int(time.time()), "fire")
     deadline = time.time() + 1800
     while time.time() < deadline and (timers(r, kp) or claimed(r, kp)):
         time.sleep(0.2)
     cpu_us(res, "fire_cpu_us", h.cpu_seconds(p.pid), redis_main_cpu() - rc0, N)
+    cmdstats(r, "fire")
     stop(p)
     ts = [int(x) for x in kcat(prefix + "commands", "%T\n") if x]
     if len(ts) < N:
@@ -199,6 +229,8 @@ def ours():
     log("scheduler: CPU per timer fired %(total).1f us (process %(process).1f, Redis %(redis).1f)"
         % res["fire_cpu_us"])
     r.delete_prefix(kp)
+    if ONLY == "schedule+fire":
+        return res
     return late(r, res)
 
 

@@ -1264,14 +1264,18 @@ int sch_cust_decode_partial(sch_rec *r, const redisReply *rep, const redisReply 
     r->u.cust.partial = 1;
     if (!rep || rep->type != REDIS_REPLY_ARRAY)
         return -1;
-    for (size_t i = 0; i < rep->elements && sch_cust_fields[i]; i++) {
-        const redisReply *e = rep->element[i];
-        if (e->type != REDIS_REPLY_STRING)
+    for (size_t i = 0; i + 1 < rep->elements; i += 2) {
+        const redisReply *f = rep->element[i], *e = rep->element[i + 1];
+        if (f->type != REDIS_REPLY_STRING || e->type != REDIS_REPLY_STRING)
             continue;
         r->exists = 1;
-        if (i == 0)
+        /* only what a firing round reads: the rest (open invoices, credits,
+         * a plan...) is a full load's, and a partial record must not hold
+         * part of it */
+        int k = sch_field_index(sch_cust_fields, f->str);
+        if (k == 0)
             r->ver = ll(e->str);
-        else if (cust_field(&r->u.cust, sch_cust_fields[i], e->str) < 0)
+        else if (k > 0 && cust_field(&r->u.cust, sch_cust_fields[k], e->str) < 0)
             return -1;
     }
     return 0;

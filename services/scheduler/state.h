@@ -265,14 +265,15 @@ char *sch_inv_encode(const sch_rec *r, const char *fallback_strategy, const char
 /* Unpacks a GET reply (nil: absent) into an invoice record. */
 int sch_inv_decode(sch_rec *r, const redisReply *rep, char *errstr, size_t errlen);
 
-/* Decodes a customer from HMGET of sch_cust_fields (partial) and the GET of
- * its contact key (may be NULL). */
+/* Decodes a customer from HGETALL of its hash, keeping only the fields of
+ * sch_cust_fields (partial: what a firing round reads), and the GET of its
+ * contact key (may be NULL). */
 int sch_cust_decode_partial(sch_rec *r, const redisReply *rep, const redisReply *contact);
 /* Sets the contact from a GET reply (nil = none). */
 int sch_cust_decode_contact(sch_rec *r, const redisReply *rep);
-extern const char *const sch_cust_fields[];  /* NULL-terminated */
-#define SCH_CUST_NFIELDS 23                  /* entries of sch_cust_fields (the peek's HMGET) */
-extern const char *const sch_inv_fields[];   /* NULL-terminated */
+extern const char *const sch_cust_fields[]; /* NULL-terminated */
+#define SCH_CUST_NFIELDS 23                 /* entries of sch_cust_fields (a peek's partial load) */
+extern const char *const sch_inv_fields[];  /* NULL-terminated */
 extern const char *const sch_cust_scalars[]; /* NULL-terminated */
 /* The text of scalar bit (an index of sch_cust_scalars) as a full load
  * read it, or NULL when it was not stored or not kept (sch_cust.orig). */

@@ -126,7 +126,7 @@ int sch_store_round_parse(const char *id, const char *v, size_t len, int part, s
 
 /* Decodes one partition's peek result -- {items, customers, next}: items
  * flat (member, score, packed invoice or nil, customer index), customers
- * flat (HMGET of sch_cust_fields, contact or nil) per distinct debtor,
+ * flat (HGETALL of the debtor's hash, contact or nil) per distinct debtor,
  * then the first later due time or nil; the reply the Redis backend's peek
  * script gave until 2026-12-05, which the memory backend builds -- into m
  * (see sch_store.peek), item by item with sch_store_peek_item. */
@@ -135,7 +135,7 @@ int sch_store_peek_decode(const redisReply *rep, const char *prefix, int part, s
 /* One due member of that reply into m: member and score as ZRANGEBYSCORE
  * WITHSCORES gives them, inv its packed invoice (a nil reply when there
  * is none; not read for a purge member, so NULL there), cust and contact
- * its debtor's HMGET of sch_cust_fields and GET of its contact (NULL when
+ * its debtor's HGETALL and GET of its contact (NULL when
  * the reply has none for it); *count counts it. The Redis backend calls it
  * with the replies of its plain peek pipelines, the decoder above with the
  * memory backend's reply. */

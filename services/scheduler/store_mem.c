@@ -825,19 +825,19 @@ static int peek_one(mstore *st, const char *prefix, int part, int64_t now, int l
                     } else {
                         snprintf(key, sizeof key, "%sc:%s", prefix, ck);
                         mval *cv = get(st, key, strlen(key));
-                        long hm[SCH_CUST_NFIELDS];
-                        for (int f = 0; sch_cust_fields[f] && f < SCH_CUST_NFIELDS; f++) {
-                            long fi = cv && cv->type == MV_HASH ? hfind(cv, sch_cust_fields[f],
-                                                                        strlen(sch_cust_fields[f]))
-                                                                : -1;
-                            hm[f] = fi >= 0
-                                        ? node_str(st, cv->items[fi + 1].p, cv->items[fi + 1].len)
-                                        : node(st, REDIS_REPLY_NIL);
-                            if (hm[f] < 0)
+                        /* HGETALL, as the Redis backend reads it */
+                        size_t nh = cv && cv->type == MV_HASH ? cv->n : 0;
+                        long *hm = malloc((nh + 1) * sizeof *hm);
+                        if (!hm)
+                            goto cleanup;
+                        for (size_t f = 0; f < nh; f++)
+                            if ((hm[f] = node_str(st, cv->items[f].p, cv->items[f].len)) < 0) {
+                                free(hm);
                                 goto cleanup;
-                        }
+                            }
                         snprintf(key, sizeof key, "%sk:%s", prefix, ck);
-                        long arr = node_array(st, hm, SCH_CUST_NFIELDS), ct = reply_get(st, key);
+                        long arr = node_array(st, hm, nh), ct = reply_get(st, key);
+                        free(hm);
                         if (arr < 0 || ct < 0)
                             goto cleanup;
                         custs[ncusts++] = arr;

@@ -395,8 +395,13 @@ static int rd_commit_wait(void *be, char *errstr, size_t errlen)
  * partition asked: (1) its due members (ZRANGEBYSCORE WITHSCORES LIMIT)
  * and the first one due later; (2) MGET of their invoices, at most 200
  * keys a command, one partition's keys a command (one slot on a cluster);
- * (3) per distinct debtor of a partition, HMGET of sch_cust_fields and GET
- * of its contact. Until 2026-12-05 one Lua script did the three in one
+ * (3) per distinct debtor of a partition, HGETALL of its hash and GET of
+ * its contact. HGETALL, not HMGET of the sch_cust_fields firing reads: a
+ * debtor's hash is a listpack (state.h), where HMGET scans the whole hash
+ * for each field it asks and does not find, and most of the 23 are absent
+ * on most debtors; one pass that returns every field cost Redis about half
+ * as much at 1M timers (docs/scheduler.md, "The debtor's hash in one
+ * pass"). Until 2026-12-05 one Lua script did the three in one
  * round trip; turning every reply into Lua strings and the result back
  * cost Redis twice the commands' own work (docs/scheduler.md, "Firing
  * without the peek script"). Three reads are not one snapshot, and need
@@ -479,7 +484,7 @@ static int rd_peek(void *be, const char *prefix, const int *parts, int nparts, i
     cust = malloc((nitems + 1) * sizeof *cust);
     off = malloc((nitems + 1) * sizeof *off);
     keys = calloc(PEEK_MGET + 1, sizeof *keys);
-    argv = malloc((PEEK_MGET + SCH_CUST_NFIELDS + 2) * sizeof *argv);
+    argv = malloc((PEEK_MGET + 1) * sizeof *argv);
     if (!inv || !cust || !off || !keys || !argv)
         goto oom;
     size_t nmget = 0; /* items with an MGET entry, in order: off[] */
@@ -537,11 +542,8 @@ static int rd_peek(void *be, const char *prefix, const int *parts, int nparts, i
                 continue;
             }
             debtor_key(key, prefix, 'c', ck, (size_t)ckl);
-            argv[0] = "HMGET";
-            argv[1] = key;
-            for (int f = 0; f < SCH_CUST_NFIELDS; f++)
-                argv[f + 2] = sch_cust_fields[f];
-            if (cm_redis_pipe_add_argv(cp, SCH_CUST_NFIELDS + 2, argv, NULL) < 0)
+            const char *ha[2] = {"HGETALL", key};
+            if (cm_redis_pipe_add_argv(cp, 2, ha, NULL) < 0)
                 goto oom;
             debtor_key(key, prefix, 'k', ck, (size_t)ckl);
             const char *ga[2] = {"GET", key};
