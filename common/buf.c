@@ -10,7 +10,7 @@
 #include <emmintrin.h>
 #endif
 
-int cm_buf_reserve(cm_buf *b, size_t n)
+int cm_buf_grow(cm_buf *b, size_t n)
 {
     if (b->oom)
         return -1;
@@ -26,31 +26,6 @@ int cm_buf_reserve(cm_buf *b, size_t n)
     }
     b->p = p;
     b->cap = cap;
-    return 0;
-}
-
-int cm_buf_add(cm_buf *b, const void *p, size_t n)
-{
-    if (cm_buf_reserve(b, n) < 0)
-        return -1;
-    if (n)
-        memcpy(b->p + b->len, p, n);
-    b->len += n;
-    b->p[b->len] = 0;
-    return 0;
-}
-
-int cm_buf_adds(cm_buf *b, const char *s)
-{
-    return cm_buf_add(b, s, strlen(s));
-}
-
-int cm_buf_addc(cm_buf *b, char c)
-{
-    if (cm_buf_reserve(b, 1) < 0)
-        return -1;
-    b->p[b->len++] = c;
-    b->p[b->len] = 0;
     return 0;
 }
 

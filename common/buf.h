@@ -16,6 +16,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct cm_buf {
     char *p; /* NUL-terminated once anything was appended (NULL before) */
@@ -28,11 +29,45 @@ typedef struct cm_buf {
         NULL, 0, 0, 0                                                                              \
     }
 
-/* Makes room for n more bytes (plus the NUL). 0, or -1 and oom set. */
-int cm_buf_reserve(cm_buf *b, size_t n);
-int cm_buf_add(cm_buf *b, const void *p, size_t n);
-int cm_buf_adds(cm_buf *b, const char *s); /* strlen(s) bytes */
-int cm_buf_addc(cm_buf *b, char c);
+/* The slow path of cm_buf_reserve: grows the buffer (doubling). */
+int cm_buf_grow(cm_buf *b, size_t n);
+
+/* Makes room for n more bytes (plus the NUL). 0, or -1 and oom set. The
+ * appends below are inline: a JSON writer calls them dozens of times a
+ * record, and the call itself cost more than the check (callgrind of the
+ * scheduler's commands, docs/scheduler.md). */
+static inline int cm_buf_reserve(cm_buf *b, size_t n)
+{
+    if (!b->oom && b->len + n + 1 <= b->cap)
+        return 0;
+    return cm_buf_grow(b, n);
+}
+
+static inline int cm_buf_add(cm_buf *b, const void *p, size_t n)
+{
+    if (cm_buf_reserve(b, n) < 0)
+        return -1;
+    if (n)
+        memcpy(b->p + b->len, p, n);
+    b->len += n;
+    b->p[b->len] = 0;
+    return 0;
+}
+
+static inline int cm_buf_adds(cm_buf *b, const char *s) /* strlen(s) bytes */
+{
+    return cm_buf_add(b, s, strlen(s));
+}
+
+static inline int cm_buf_addc(cm_buf *b, char c)
+{
+    if (cm_buf_reserve(b, 1) < 0)
+        return -1;
+    b->p[b->len++] = c;
+    b->p[b->len] = 0;
+    return 0;
+}
+
 int cm_buf_printf(cm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Decimal integer, without printf. */
 int cm_buf_int(cm_buf *b, int64_t v);
