@@ -1,14 +1,15 @@
 /* json.c -- the strict JSON reader of json.h.
  *
  * Design: recursive descent bounded by max_depth (so the C stack is
- * bounded too), nodes and unescaped strings bump-allocated from a chunk
- * list that is reset, not freed, between messages. Object members are a
+ * bounded too), nodes and unescaped strings bump-allocated from an arena
+ * (arena.h) that is reset, not freed, between messages. Object members are a
  * linked list in document order; lookups are linear, which is fastest for
  * the small objects of the contract; duplicate keys are found pairwise in
  * small objects and by sorting in large ones, so a hostile object with
  * 60 000 keys costs O(k log k), not O(k^2). */
 #include "json.h"
 
+#include "arena.h"
 #include "buf.h"
 
 #include <math.h>
@@ -16,36 +17,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct chunk {
-    struct chunk *next;
-    size_t used, cap;
-    max_align_t data[];
-} chunk;
-
 struct cm_json {
-    chunk *head, *cur;
+    cm_arena arena;
     const char *start, *p, *end;
     int depth, max_depth, failed, too_deep;
     char *err;
     size_t errlen;
 };
 
-#define CHUNK_SIZE (64 * 1024)
-
-static chunk *chunk_new(size_t cap)
-{
-    chunk *c = malloc(sizeof *c + cap);
-    if (c) {
-        c->next = NULL;
-        c->used = 0;
-        c->cap = cap;
-    }
-    return c;
-}
-
 cm_json *cm_json_new(void)
 {
-    return cm_json_new_cap(CHUNK_SIZE);
+    return cm_json_new_cap(CM_ARENA_CHUNK);
 }
 
 cm_json *cm_json_new_cap(size_t first)
@@ -53,8 +35,7 @@ cm_json *cm_json_new_cap(size_t first)
     cm_json *j = calloc(1, sizeof *j);
     if (!j)
         return NULL;
-    j->head = j->cur = chunk_new(first > 0 ? first : CHUNK_SIZE);
-    if (!j->head) {
+    if (cm_arena_init(&j->arena, first) < 0) {
         free(j);
         return NULL;
     }
@@ -63,23 +44,14 @@ cm_json *cm_json_new_cap(size_t first)
 
 static void reset(cm_json *j)
 {
-    chunk *c = j->head->next;
-    while (c) {
-        chunk *n = c->next;
-        free(c);
-        c = n;
-    }
-    j->head->next = NULL;
-    j->head->used = 0;
-    j->cur = j->head;
+    cm_arena_reset(&j->arena);
 }
 
 void cm_json_free(cm_json *j)
 {
     if (!j)
         return;
-    reset(j);
-    free(j->head);
+    cm_arena_free(&j->arena);
     free(j);
 }
 
@@ -102,19 +74,9 @@ static void fail(cm_json *j, const char *what)
 
 static void *alloc(cm_json *j, size_t n)
 {
-    n = (n + sizeof(max_align_t) - 1) / sizeof(max_align_t) * sizeof(max_align_t);
-    chunk *c = j->cur;
-    if (c->used + n > c->cap) {
-        chunk *nc = chunk_new(n > CHUNK_SIZE ? n : CHUNK_SIZE);
-        if (!nc) {
-            fail(j, "out of memory");
-            return NULL;
-        }
-        c->next = nc;
-        j->cur = c = nc;
-    }
-    void *r = (char *)c->data + c->used;
-    c->used += n;
+    void *r = cm_arena_alloc(&j->arena, n);
+    if (!r)
+        fail(j, "out of memory");
     return r;
 }
 
