@@ -1,6 +1,6 @@
 /* test_common.c -- unit tests of common/: clock, dates, money, settings,
  * URLs, broker lists, time zones, the log masks of e-mails and phones,
- * the closing of bidi overrides a value leaves open.
+ * the closing of bidi overrides a value leaves open, the arena allocator.
  * Pure logic, no servers. */
 #include <ctype.h>
 #include <setjmp.h>
@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "arena.h"
 #include "buf.h"
 #include "json.h"
 #include "clock.h"
@@ -525,24 +526,60 @@ static void test_json_write(void **state)
     check_write("{}", "task_id", "t/1");
 }
 
+/* The arena: aligned, non-overlapping blocks; a block larger than a chunk;
+ * reset keeps only the first chunk and hands out its start again; owns
+ * tells its blocks from other memory. */
+static void test_arena(void **state)
+{
+    (void)state;
+    cm_arena a = {0};
+    assert_null(a.head);
+    unsigned char *p[300];
+    for (int i = 0; i < 300; i++) {
+        size_t n = (size_t)(1 + i * 37 % 1000);
+        p[i] = cm_arena_alloc(&a, n);
+        assert_non_null(p[i]);
+        assert_int_equal((uintptr_t)p[i] % _Alignof(max_align_t), 0);
+        memset(p[i], i & 0xff, n);
+        assert_true(cm_arena_owns(&a, p[i]));
+    }
+    for (int i = 0; i < 300; i++) /* nothing written over another block */
+        for (size_t k = 0; k < (size_t)(1 + i * 37 % 1000); k++)
+            assert_int_equal(p[i][k], i & 0xff);
+    assert_non_null(a.head->next); /* 150 KB: more than the first chunk */
+    unsigned char *big = cm_arena_alloc(&a, 3 * CM_ARENA_CHUNK);
+    assert_non_null(big);
+    memset(big, 7, 3 * CM_ARENA_CHUNK);
+    assert_true(cm_arena_owns(&a, big + 3 * CM_ARENA_CHUNK - 1));
+    int local = 0;
+    assert_false(cm_arena_owns(&a, &local));
+    cm_arena_reset(&a);
+    assert_non_null(a.head);
+    assert_null(a.head->next);
+    assert_ptr_equal(cm_arena_alloc(&a, 8), p[0]); /* the first chunk again */
+    cm_arena_free(&a);
+    assert_null(a.head);
+    assert_false(cm_arena_owns(&a, p[0]));
+    cm_arena b = {0};
+    assert_int_equal(cm_arena_init(&b, 100), 0);
+    assert_non_null(cm_arena_alloc(&b, 96));
+    assert_null(b.head->next);
+    assert_non_null(cm_arena_alloc(&b, 96)); /* past 100 bytes: a second chunk */
+    assert_non_null(b.head->next);
+    cm_arena_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_json_write),
-        cmocka_unit_test(test_str_join),
-        cmocka_unit_test(test_dates),
-        cmocka_unit_test(test_rfc3339),
-        cmocka_unit_test(test_clock),
-        cmocka_unit_test(test_money),
-        cmocka_unit_test(test_urls),
-        cmocka_unit_test(test_settings),
-        cmocka_unit_test(test_settings_file),
-        cmocka_unit_test(test_kafka_file),
-        cmocka_unit_test(test_tz),
-        cmocka_unit_test(test_metrics),
-        cmocka_unit_test(test_redis_format),
-        cmocka_unit_test(test_log_masks),
-        cmocka_unit_test(test_bidi_close),
+        cmocka_unit_test(test_arena),      cmocka_unit_test(test_json_write),
+        cmocka_unit_test(test_str_join),   cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_rfc3339),    cmocka_unit_test(test_clock),
+        cmocka_unit_test(test_money),      cmocka_unit_test(test_urls),
+        cmocka_unit_test(test_settings),   cmocka_unit_test(test_settings_file),
+        cmocka_unit_test(test_kafka_file), cmocka_unit_test(test_tz),
+        cmocka_unit_test(test_metrics),    cmocka_unit_test(test_redis_format),
+        cmocka_unit_test(test_log_masks),  cmocka_unit_test(test_bidi_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
