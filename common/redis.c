@@ -69,6 +69,7 @@ struct cm_redis_pipe {
     redisReply **replies;
     size_t nreplies;
     cm_arena arena; /* the replies read on a single node (see below) */
+    int use_arena;  /* made by cm_redis_pipe_new_arena */
 };
 
 /* ---- replies in the pipeline's arena ----------------------------------------
@@ -77,8 +78,9 @@ struct cm_redis_pipe {
  * malloc, and freeReplyObject frees them one by one: for a pipeline of a
  * few thousand commands, many with array replies (the scheduler's peeks
  * and loads, HGETALL of a debtor's 17 fields), that was a tenth of the
- * scheduler's instructions (docs/scheduler.md). A pipeline read on a
- * single-node connection builds its replies in its own arena instead, with
+ * scheduler's instructions (docs/scheduler.md). A pipeline made by
+ * cm_redis_pipe_new_arena and read on a single-node connection builds its
+ * replies in its own arena instead, with
  * these object functions (the same objects as hiredis's own, in hiredis
  * 0.14's layout), swapped into the connection's reader for the read and
  * back after; the arena is dropped with the replies. Replies that come
@@ -159,6 +161,8 @@ static redisReplyObjectFunctions arena_fns = {arena_string, arena_array, arena_i
 static redisReplyObjectFunctions *arena_begin(redisContext *c, cm_redis_pipe *p)
 {
     redisReplyObjectFunctions *old = c->reader->fn;
+    if (!p->use_arena)
+        return old;
     c->reader->fn = &arena_fns;
     c->reader->privdata = p;
     return old;
@@ -505,6 +509,14 @@ int cm_redis_ping(cm_redis *r, char *errstr, size_t errlen)
 cm_redis_pipe *cm_redis_pipe_new(void)
 {
     return calloc(1, sizeof(cm_redis_pipe));
+}
+
+cm_redis_pipe *cm_redis_pipe_new_arena(void)
+{
+    cm_redis_pipe *p = cm_redis_pipe_new();
+    if (p)
+        p->use_arena = 1;
+    return p;
 }
 
 static void free_replies(cm_redis_pipe *p)

@@ -124,7 +124,7 @@ static void drain(void);
 static int rd_load(void *be, sch_map *m, char *errstr, size_t errlen)
 {
     cm_redis *r = be;
-    cm_redis_pipe *p = cm_redis_pipe_new();
+    cm_redis_pipe *p = cm_redis_pipe_new_arena();
     size_t *idx = NULL;
     int rc = -1;
     size_t n = sch_map_count(m), q = 0, nrep = 0;
@@ -243,7 +243,7 @@ static int commit_build(cm_redis *r, sch_ctx *c, cm_redis_pipe **out, char *errs
     *out = NULL;
     if (c->nouts)
         new_round(c->round, sizeof c->round);
-    if (!(pipe = cm_redis_pipe_new()) ||
+    if (!(pipe = cm_redis_pipe_new_arena()) ||
         (c->nouts && (sch_rounds_of(c, &rs) < 0 || stage_outs(pipe, c, &rs) < 0)))
         goto oom;
     if (sch_ops_build(c, &rs, a) < 0)
@@ -452,7 +452,8 @@ static int rd_peek(void *be, const char *prefix, const int *parts, int nparts, i
     char due[200], nows[32], later[34], lim[16], key[512];
     if (nparts == 0)
         return 0;
-    if (!(zp = cm_redis_pipe_new()) || !(ip = cm_redis_pipe_new()) || !(cp = cm_redis_pipe_new()))
+    if (!(zp = cm_redis_pipe_new_arena()) || !(ip = cm_redis_pipe_new_arena()) ||
+        !(cp = cm_redis_pipe_new_arena()))
         goto oom;
     snprintf(nows, sizeof nows, "%lld", (long long)now);
     snprintf(later, sizeof later, "(%lld", (long long)now);
@@ -626,7 +627,7 @@ static int rd_outbox(void *be, const char *prefix, int part, sch_outbox *out, ch
         rc = 0;
         goto cleanup;
     }
-    get = cm_redis_pipe_new();
+    get = cm_redis_pipe_new_arena();
     out->rounds = calloc(rounds->elements, sizeof *out->rounds);
     if (!get || !out->rounds)
         goto oom;
@@ -677,7 +678,7 @@ static int rd_forget(void *be, const char *prefix, int part, char *const *rounds
     int rc = -1;
     if (n == 0)
         return 0;
-    cm_redis_pipe *pipe = cm_redis_pipe_new();
+    cm_redis_pipe *pipe = cm_redis_pipe_new_arena();
     if (!pipe) {
         snprintf(errstr, errlen, "out of memory");
         return -1;
