@@ -48,7 +48,8 @@ NODE_DIR = os.environ["ARREARS_BENCH_NODE_DIR"]
 # never in a measured run. ARREARS_BENCH_COMMANDSTATS=1 logs, per timer
 # fired, the commands Redis ran in the fire phase and their CPU (INFO
 # commandstats, reset when the phase starts; a script's own calls counted
-# as well as the EVALSHA).
+# as well as the EVALSHA), and the CPU per unit of every process on the
+# machine and the machine's idle time (/proc): what shares the cores.
 ONLY = os.environ.get("ARREARS_BENCH_ONLY", "")
 SKIP_BULLMQ = os.environ.get("ARREARS_BENCH_SKIP_BULLMQ", "") == "1"
 WRAP = os.environ.get("ARREARS_BENCH_WRAP", "").split()
@@ -119,14 +120,49 @@ def redis_main_cpu():
     return h.redis_main_cpu(REDIS_URL)
 
 
+def cpu_by_command():
+    """CPU seconds so far of every process on the machine, summed by command
+    name (threads included), and the machine's busy (steal apart), idle,
+    iowait and steal seconds (/proc/stat)."""
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        name, rest = st[st.index("(") + 1:st.rindex(")")], st.rsplit(")", 1)[1].split()
+        out[name] = out.get(name, 0) + (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    out[" idle"], out[" iowait"], out[" steal"] = v[3] / hz, v[4] / hz, v[7] / hz
+    out[" busy"] = (sum(v[:7]) - v[3] - v[4]) / hz
+    return out
+
+
+_cpu0 = {}
+
+
 def cmdstats(r, phase):
     """ARREARS_BENCH_COMMANDSTATS: with phase None, resets Redis's command
-    statistics; else logs the phase's commands per unit and their CPU."""
+    statistics; else logs the phase's commands per unit and their CPU, and
+    the CPU per unit of each process on the machine (the broker, the
+    sinks, this driver: what shares the cores)."""
+    global _cpu0
     if not CMDSTATS:
         return
     if phase is None:
         r.pipeline([("CONFIG", "RESETSTAT")])
+        _cpu0 = cpu_by_command()
         return
+    c1 = cpu_by_command()
+    for k, v in sorted(c1.items(), key=lambda kv: -(kv[1] - _cpu0.get(kv[0], 0))):
+        d = v - _cpu0.get(k, 0)
+        if d * 1e6 / N >= 0.2:
+            log("%s: cpu %-16s %7.2f us per unit" % (phase, k.strip() or k, d * 1e6 / N))
     for m in re.finditer(r"cmdstat_([^:]+):calls=(\d+),usec=(\d+)", h.redis_info(REDIS_URL, "commandstats")):
         if int(m.group(3)) * 1000 >= N:
             log("%s: %-14s %7.3f calls %7.3f us per unit" % (phase, m.group(1), int(m.group(2)) / N,

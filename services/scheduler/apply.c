@@ -60,6 +60,10 @@ void sch_ctx_reset(sch_ctx *c)
     free(c->gath);
     c->gath = NULL;
     c->ngath = c->capgath = 0;
+    if (c->staged && c->staged_free)
+        c->staged_free(c->staged);
+    c->staged = NULL;
+    c->staged_ok = 0;
 }
 
 /* ---- decoding ---- */

@@ -62,6 +62,12 @@ typedef struct sch_ctx {
     sch_out *outs;   /* owned by the ctx */
     size_t nouts, capouts;
     char round[96]; /* set by a commit with outs: the outbox round token */
+    /* the commit prepared ahead (store.h commit_stage): owned by the ctx,
+     * released with staged_free by sch_ctx_reset; staged_ok set even when
+     * the prepared commit is empty (staged NULL: nothing to write) */
+    void *staged;
+    void (*staged_free)(void *staged);
+    int staged_ok;
     /* Decisions that publish nothing (a step held by a cease, an opt-out,
      * a dispute or min_outstanding_minor) are queued as outs of topic 'd'
      * only when decide is set (the backtest prints them, docs/backtest.md;

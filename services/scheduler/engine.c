@@ -441,23 +441,36 @@ typedef struct fire_round {
     sch_map *m;
     sch_ctx c;
     int ctx_ok;
+    /* the peek (round_fetch): fetched, not yet decoded (store.h
+     * peek_fetch), or its result when the store has only peek */
+    void *fetched;
+    int (*fetched_free)(void *be, void *fetched, sch_map *m, int *counts, int64_t *next_due,
+                        char *errstr, size_t errlen);
+    void *be;
+    int np, peek_rc;
+    int counts[SCH_MAX_PARTS];
 } fire_round;
 
 static void round_free(fire_round *f)
 {
+    char err[64];
+    if (f->fetched) /* fetched and never decoded: only freed */
+        f->fetched_free(f->be, f->fetched, NULL, NULL, NULL, err, sizeof err);
     if (f->ctx_ok)
         sch_ctx_reset(&f->c);
     sch_map_free(f->m);
     *f = (fire_round){0};
 }
 
-/* Due timers of parts[0..np) into f (*more set when a partition had more
- * than fire_batch): how many records, or -1. */
-static long round_peek(sch_engine *e, fire_round *f, const int *parts, int np, const char *prefix,
-                       int64_t now, int *more, char *errstr, size_t errlen)
+/* The peek of parts[0..np) into f, in two calls when the store has them
+ * (store.h peek_fetch): round_fetch reads, round_fetched decodes and
+ * returns how many records (or -1), *more set when a partition had more
+ * than fire_batch. Between the two the caller may send a commit. */
+static int round_fetch(sch_engine *e, fire_round *f, const int *parts, int np, const char *prefix,
+                       int64_t now, char *errstr, size_t errlen)
 {
-    int counts[SCH_MAX_PARTS];
     *f = (fire_round){0};
+    f->np = np;
     f->m = sch_map_new();
     if (!f->m || sch_ctx_init(&f->c, e->pol, prefix, now, f->m) < 0) {
         snprintf(errstr, errlen, "out of memory");
@@ -467,13 +480,39 @@ static long round_peek(sch_engine *e, fire_round *f, const int *parts, int np, c
     f->c.decide = e->decide;
     f->c.pols = e->pols;
     f->c.retention = e->retention;
-    if (e->store.peek(e->store.be, prefix, parts, np, now, e->fire_batch, f->m, counts,
-                      &e->next_due, errstr, errlen) < 0)
+    if (e->store.peek_fetch) {
+        f->fetched_free = e->store.peek_finish;
+        f->be = e->store.be;
+        return e->store.peek_fetch(e->store.be, prefix, parts, np, now, e->fire_batch, &f->fetched,
+                                   errstr, errlen);
+    }
+    f->peek_rc = e->store.peek(e->store.be, prefix, parts, np, now, e->fire_batch, f->m, f->counts,
+                               &e->next_due, errstr, errlen);
+    return 0;
+}
+
+static long round_fetched(sch_engine *e, fire_round *f, int *more, char *errstr, size_t errlen)
+{
+    if (e->store.peek_fetch) {
+        void *fetched = f->fetched;
+        f->fetched = NULL; /* freed by peek_finish */
+        f->peek_rc = e->store.peek_finish(e->store.be, fetched, f->m, f->counts, &e->next_due,
+                                          errstr, errlen);
+    }
+    if (f->peek_rc < 0)
         return -1;
-    for (int i = 0; i < np; i++)
-        if (counts[i] >= e->fire_batch)
+    for (int i = 0; i < f->np; i++)
+        if (f->counts[i] >= e->fire_batch)
             *more = 1;
     return (long)sch_map_count(f->m);
+}
+
+static long round_peek(sch_engine *e, fire_round *f, const int *parts, int np, const char *prefix,
+                       int64_t now, int *more, char *errstr, size_t errlen)
+{
+    if (round_fetch(e, f, parts, np, prefix, now, errstr, errlen) < 0)
+        return -1;
+    return round_fetched(e, f, more, errstr, errlen);
 }
 
 /* The steps of a peeked round, its groups and its retention: 0, or -1. */
@@ -563,18 +602,24 @@ static int fire_parts(sch_engine *e, const int *parts, int np, const char *prefi
  * runs a round's commit while the scheduler waits, and the scheduler
  * decides the next round while Redis waits. With the owned partitions in
  * two halves, one half's commit is in flight (store.h commit_send) while
- * the other half's round is decided:
+ * the other half's round is decided, and the scheduler does all it can
+ * while Redis runs a commit:
  *
- *   peek B | send A's commit | decide B (Redis: A's commit) | A's result, publish A |
- *   peek A | send B's commit | decide A (Redis: B's commit) | ...
+ *   read B's peek | send A's commit | decode B's peek, publish and free the
+ *   round committed before A, decide B, build B's commit (Redis: A's
+ *   commit) | A's result |
+ *   read A's peek | send B's commit | decode A's peek, publish A, decide A,
+ *   build A's commit (Redis: B's commit) | B's result | ...
  *
  * A half is peeked only after its own last commit completed, and before
  * the other's commit is sent (the peek's reads would otherwise queue
  * behind that commit in Redis). The halves' keys are disjoint (a
  * debtor's records are all in its partition), and every commit still
- * checks the versions of what it read. Rounds alternate while a half has
- * more due timers, for at most FIRE_SLICE_MS, then the loop applies
- * events again. Returns the number of records published, or -1. */
+ * checks the versions of what it read. Rounds are published in the
+ * order they committed, by one producer; a committed round is published
+ * (or its partitions marked for recovery) on every way out. Rounds alternate while a half has more
+ * due timers, for at most FIRE_SLICE_MS, then the loop applies events
+ * again. Returns the number of records published, or -1. */
 #define FIRE_SLICE_MS 200
 
 static int fire_halves(sch_engine *e, const int *parts, int np, int64_t now, int *more,
@@ -582,8 +627,9 @@ static int fire_halves(sch_engine *e, const int *parts, int np, int64_t now, int
 {
     const int *hp[2] = {parts, parts + np / 2};
     int hn[2] = {np / 2, np - np / 2};
-    fire_round f[2] = {{0}};
-    int ready[2] = {0, 0}, hmore[2] = {0, 0}, published = 0, rc = -1;
+    fire_round f[2] = {{0}}, done = {0};
+    int ready[2] = {0, 0}, hmore[2] = {0, 0}, published = 0, rc = -1, have_done = 0, done_cr = 0;
+    char done_err[256] = "";
     int64_t until = cm_mono_ms() + FIRE_SLICE_MS;
     if ((ready[0] =
              round_prepare(e, &f[0], hp[0], hn[0], e->prefix, now, &hmore[0], errstr, errlen)) < 0)
@@ -597,22 +643,46 @@ static int fire_halves(sch_engine *e, const int *parts, int np, int64_t now, int
         if (next == o) {
             hmore[o] = 0;
             round_free(&f[o]);
-            n = round_peek(e, &f[o], hp[o], hn[o], e->prefix, now, &hmore[o], errstr, errlen);
-            if (n < 0)
+            if (round_fetch(e, &f[o], hp[o], hn[o], e->prefix, now, errstr, errlen) < 0)
                 goto cleanup;
         }
         if (ready[k] && e->store.commit_send(e->store.be, &f[k].c, errstr, errlen) < 0)
             goto cleanup;
-        int decided = next == o && n > 0 ? round_decide(e, &f[o], errstr, errlen) : 0;
-        if (ready[k]) {
-            int cr = e->store.commit_wait(e->store.be, errstr, errlen);
-            ready[k] = 0;
-            int r = round_finish(e, &f[k], cr, errstr, errlen);
-            if (r < 0)
-                goto cleanup;
-            published += r;
+        /* while Redis runs k's commit: o's peek decoded, the round
+         * committed before k (published, freed), and o's decision */
+        n = next == o ? round_fetched(e, &f[o], &hmore[o], errstr, errlen) : 0;
+        int failed = n < 0;
+        if (have_done) {
+            int r = round_finish(e, &done, done_cr, done_err, sizeof done_err);
+            round_free(&done);
+            have_done = 0;
+            if (r < 0 && !failed)
+                snprintf(errstr, errlen, "%s", done_err);
+            failed |= r < 0;
+            published += r > 0 ? r : 0;
         }
-        if (decided < 0)
+        if (!failed && next == o && n > 0) {
+            failed = round_decide(e, &f[o], errstr, errlen) < 0;
+            if (!failed && e->store.commit_stage)
+                e->store.commit_stage(e->store.be, &f[o].c);
+        }
+        if (ready[k]) {
+            char err2[sizeof done_err] = "";
+            int cr = e->store.commit_wait(e->store.be, err2, sizeof err2);
+            ready[k] = 0;
+            if (cr < 0 || failed) { /* k's outcome now, then stop */
+                (void)round_finish(e, &f[k], cr, err2, sizeof err2); /* publishes or recovers */
+                if (!failed)
+                    snprintf(errstr, errlen, "%s", err2);
+                goto cleanup;
+            }
+            done = f[k]; /* finished during the next commit */
+            f[k] = (fire_round){0};
+            done_cr = cr;
+            memcpy(done_err, err2, sizeof done_err);
+            have_done = 1;
+        }
+        if (failed)
             goto cleanup;
         round_free(&f[k]);
         if (next == o) {
@@ -628,8 +698,19 @@ static int fire_halves(sch_engine *e, const int *parts, int np, int64_t now, int
         }
     }
     *more = hmore[0] || hmore[1];
-    rc = published;
+    rc = 0;
 cleanup:
+    /* a committed round not finished yet is published (or its partitions
+     * marked for recovery) whatever happened since */
+    if (have_done) {
+        int r = round_finish(e, &done, done_cr, done_err, sizeof done_err);
+        if (r < 0 && rc == 0)
+            snprintf(errstr, errlen, "%s", done_err);
+        rc = r < 0 ? -1 : rc;
+        published += r > 0 ? r : 0;
+    }
+    rc = rc == 0 ? published : -1;
+    round_free(&done);
     round_free(&f[0]);
     round_free(&f[1]);
     return rc;

@@ -61,6 +61,12 @@ typedef struct sch_store {
      * the backend after commit_send returns, until commit_wait. */
     int (*commit_send)(void *be, sch_ctx *c, char *errstr, size_t errlen);
     int (*commit_wait)(void *be, char *errstr, size_t errlen);
+    /* Optional, best effort (NULL, or it may prepare nothing): prepares
+     * c's commit ahead, without using the connection, while another commit
+     * is in flight, so that commit_send has only to send it. c must not
+     * change between the two; what is prepared is kept in c (c->staged)
+     * and released by sch_ctx_reset if never sent. */
+    void (*commit_stage)(void *be, sch_ctx *c);
     /* Due timers of each partition up to now (score order, then member
      * order, as a Redis zset), at most limit per partition, added to m with
      * their invoice and customer (the fields of sch_cust_fields: partial);
@@ -68,6 +74,17 @@ typedef struct sch_store {
      * lowered to the earliest timer due after now. */
     int (*peek)(void *be, const char *prefix, const int *parts, int nparts, int64_t now, int limit,
                 sch_map *m, int *counts, int64_t *next_due, char *errstr, size_t errlen);
+    /* Optional (NULL: peek only): the peek in two calls, so that the
+     * engine can send a commit (commit_send) between them and decode while
+     * Redis runs it. peek_fetch reads (*fetched: the caller's, passed to
+     * peek_finish exactly once when the fetch succeeded); peek_finish
+     * makes no call on the connection, decodes into m, counts and
+     * next_due what peek would have, and frees what was fetched (m NULL:
+     * only frees it). */
+    int (*peek_fetch)(void *be, const char *prefix, const int *parts, int nparts, int64_t now,
+                      int limit, void **fetched, char *errstr, size_t errlen);
+    int (*peek_finish)(void *be, void *fetched, sch_map *m, int *counts, int64_t *next_due,
+                       char *errstr, size_t errlen);
     /* The claimed rounds of partition part not yet forgotten (*out filled,
      * the caller frees it with sch_outbox_free). */
     int (*outbox)(void *be, const char *prefix, int part, sch_outbox *out, char *errstr,

@@ -351,6 +351,27 @@ static int rd_commit(void *be, sch_ctx *c, char *errstr, size_t errlen)
     return rc;
 }
 
+static void staged_free(void *pipe)
+{
+    cm_redis_pipe_free(pipe);
+}
+
+/* The commit's pipeline built ahead into c->staged, on one Redis only, and
+ * once the script's SHA is known (loading it needs the connection). A
+ * failure here prepares nothing: commit_send builds it again and says. */
+static void rd_commit_stage(void *be, sch_ctx *c)
+{
+    cm_redis *r = be;
+    cm_redis_pipe *pipe = NULL;
+    char err[256];
+    if (c->staged_ok || cm_redis_is_cluster(r) || !commit_script.sha[0] ||
+        commit_build(r, c, &pipe, err, sizeof err) < 0)
+        return;
+    c->staged = pipe; /* now owned by c (NULL: nothing to write) */
+    c->staged_free = staged_free;
+    c->staged_ok = 1;
+}
+
 static int rd_commit_send(void *be, sch_ctx *c, char *errstr, size_t errlen)
 {
     cm_redis *r = be;
@@ -363,7 +384,11 @@ static int rd_commit_send(void *be, sch_ctx *c, char *errstr, size_t errlen)
         flight.rc = rd_commit(be, c, flight.err, sizeof flight.err);
         return 0;
     }
-    if (commit_build(r, c, &flight.pipe, flight.err, sizeof flight.err) < 0) {
+    if (c->staged_ok) { /* built by rd_commit_stage */
+        flight.pipe = c->staged;
+        c->staged = NULL; /* now the flight's */
+        c->staged_ok = 0;
+    } else if (commit_build(r, c, &flight.pipe, flight.err, sizeof flight.err) < 0) {
         flight.rc = -1;
         return 0;
     }
@@ -435,12 +460,38 @@ static int mget(cm_redis_pipe *p, char **keys, int *nk, const char **argv)
     return rc;
 }
 
-static int rd_peek(void *be, const char *prefix, const int *parts, int nparts, int64_t now,
-                   int limit, sch_map *m, int *counts, int64_t *next_due, char *errstr,
-                   size_t errlen)
+/* A peek read and not yet decoded (rd_peek_fetch): the three pipelines
+ * with their replies, and where each due member's invoice (inv) and
+ * debtor (cust: its pair of replies in cp, -1 none) are. */
+typedef struct rd_peeked {
+    const char *prefix; /* the caller's, alive until rd_peek_finish */
+    int *parts, nparts;
+    cm_redis_pipe *zp, *ip, *cp;
+    size_t *first; /* first[i]: index of partition i's first member */
+    const redisReply **inv;
+    long *cust;
+} rd_peeked;
+
+static void peeked_free(rd_peeked *pk)
+{
+    if (!pk)
+        return;
+    free(pk->cust);
+    free(pk->inv);
+    free(pk->first);
+    free(pk->parts);
+    cm_redis_pipe_free(pk->cp);
+    cm_redis_pipe_free(pk->ip);
+    cm_redis_pipe_free(pk->zp);
+    free(pk);
+}
+
+static int rd_peek_fetch(void *be, const char *prefix, const int *parts, int nparts, int64_t now,
+                         int limit, void **fetched, char *errstr, size_t errlen)
 {
     drain();
     cm_redis *r = be;
+    rd_peeked *pk = NULL;
     cm_redis_pipe *zp = NULL, *ip = NULL, *cp = NULL;
     size_t *off = NULL, *first = NULL, nitems = 0;
     const redisReply **inv = NULL;
@@ -450,10 +501,19 @@ static int rd_peek(void *be, const char *prefix, const int *parts, int nparts, i
     cm_map seen = {0};
     int rc = -1;
     char due[200], nows[32], later[34], lim[16], key[512];
-    if (nparts == 0)
+    *fetched = NULL;
+    if (!(pk = calloc(1, sizeof *pk)) ||
+        !(pk->parts = malloc(((size_t)nparts + 1) * sizeof *parts)))
+        goto oom;
+    pk->prefix = prefix;
+    pk->nparts = nparts;
+    memcpy(pk->parts, parts, (size_t)nparts * sizeof *parts);
+    if (nparts == 0) {
+        *fetched = pk;
         return 0;
-    if (!(zp = cm_redis_pipe_new_arena()) || !(ip = cm_redis_pipe_new_arena()) ||
-        !(cp = cm_redis_pipe_new_arena()))
+    }
+    if (!(zp = pk->zp = cm_redis_pipe_new_arena()) || !(ip = pk->ip = cm_redis_pipe_new_arena()) ||
+        !(cp = pk->cp = cm_redis_pipe_new_arena()))
         goto oom;
     snprintf(nows, sizeof nows, "%lld", (long long)now);
     snprintf(later, sizeof later, "(%lld", (long long)now);
@@ -469,7 +529,7 @@ static int rd_peek(void *be, const char *prefix, const int *parts, int nparts, i
     if (cm_redis_pipe_exec(r, zp, errstr, errlen) < 0)
         goto cleanup;
     /* (2) the invoices: first[i] = index of partition i's first item */
-    if (!(first = calloc((size_t)nparts + 1, sizeof *first)))
+    if (!(first = pk->first = calloc((size_t)nparts + 1, sizeof *first)))
         goto oom;
     for (int i = 0; i < nparts; i++) {
         const redisReply *z = cm_redis_pipe_reply(zp, 2 * (size_t)i);
@@ -481,8 +541,8 @@ static int rd_peek(void *be, const char *prefix, const int *parts, int nparts, i
         nitems += z->elements / 2;
     }
     first[nparts] = nitems;
-    inv = calloc(nitems + 1, sizeof *inv);
-    cust = malloc((nitems + 1) * sizeof *cust);
+    inv = pk->inv = calloc(nitems + 1, sizeof *inv);
+    cust = pk->cust = malloc((nitems + 1) * sizeof *cust);
     off = malloc((nitems + 1) * sizeof *off);
     keys = calloc(PEEK_MGET + 1, sizeof *keys);
     argv = malloc((PEEK_MGET + 1) * sizeof *argv);
@@ -556,6 +616,45 @@ static int rd_peek(void *be, const char *prefix, const int *parts, int nparts, i
     }
     if (ncust && cm_redis_pipe_exec(r, cp, errstr, errlen) < 0)
         goto cleanup;
+    *fetched = pk;
+    pk = NULL; /* now the caller's */
+    rc = 0;
+    goto cleanup;
+oom:
+    snprintf(errstr, errlen, "peek: out of memory");
+cleanup:
+    if (keys)
+        for (int j = 0; j < PEEK_MGET; j++)
+            free(keys[j]);
+    cm_map_free(&seen);
+    free(argv);
+    free(keys);
+    free(off);
+    peeked_free(pk);
+    return rc;
+}
+
+/* Decodes a fetched peek into m (m NULL: only frees it); touches no
+ * connection, so it may run while a commit is in flight. */
+static int rd_peek_finish(void *be, void *fetched, sch_map *m, int *counts, int64_t *next_due,
+                          char *errstr, size_t errlen)
+{
+    (void)be;
+    rd_peeked *pk = fetched;
+    int rc = -1;
+    if (!pk || !m || !pk->zp) {
+        rc = pk && m ? 0 : -1; /* no partition asked: nothing due */
+        if (!pk && m)
+            snprintf(errstr, errlen, "peek: nothing fetched");
+        goto cleanup;
+    }
+    const char *prefix = pk->prefix;
+    const int *parts = pk->parts;
+    int nparts = pk->nparts;
+    cm_redis_pipe *zp = pk->zp, *cp = pk->cp;
+    const size_t *first = pk->first;
+    const redisReply **inv = pk->inv;
+    const long *cust = pk->cust;
     for (int i = 0; i < nparts; i++) {
         const redisReply *z = cm_redis_pipe_reply(zp, 2 * (size_t)i);
         const redisReply *nx = cm_redis_pipe_reply(zp, 2 * (size_t)i + 1);
@@ -586,24 +685,21 @@ static int rd_peek(void *be, const char *prefix, const int *parts, int nparts, i
         }
     }
     rc = 0;
-    goto cleanup;
-oom:
-    snprintf(errstr, errlen, "peek: out of memory");
 cleanup:
-    if (keys)
-        for (int j = 0; j < PEEK_MGET; j++)
-            free(keys[j]);
-    cm_map_free(&seen);
-    free(argv);
-    free(keys);
-    free(off);
-    free(cust);
-    free(inv);
-    free(first);
-    cm_redis_pipe_free(cp);
-    cm_redis_pipe_free(ip);
-    cm_redis_pipe_free(zp);
+    peeked_free(pk);
     return rc;
+}
+
+static int rd_peek(void *be, const char *prefix, const int *parts, int nparts, int64_t now,
+                   int limit, sch_map *m, int *counts, int64_t *next_due, char *errstr,
+                   size_t errlen)
+{
+    void *pk = NULL;
+    if (nparts == 0)
+        return 0;
+    if (rd_peek_fetch(be, prefix, parts, nparts, now, limit, &pk, errstr, errlen) < 0)
+        return -1;
+    return rd_peek_finish(be, pk, m, counts, next_due, errstr, errlen);
 }
 
 static int rd_outbox(void *be, const char *prefix, int part, sch_outbox *out, char *errstr,
@@ -738,8 +834,11 @@ void sch_store_redis(sch_store *s, cm_redis *r)
     *s = (sch_store){.load = rd_load,
                      .commit = rd_commit,
                      .commit_send = rd_commit_send,
+                     .commit_stage = rd_commit_stage,
                      .commit_wait = rd_commit_wait,
                      .peek = rd_peek,
+                     .peek_fetch = rd_peek_fetch,
+                     .peek_finish = rd_peek_finish,
                      .outbox = rd_outbox,
                      .forget = rd_forget,
                      .be = r};

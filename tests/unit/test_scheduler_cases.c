@@ -261,6 +261,39 @@ static int halves_wait(void *be, char *errstr, size_t errlen)
     return halves_rc;
 }
 
+/* Its peek in two calls (store.h peek_fetch): the fetch keeps the
+ * arguments, the finish peeks into m, after the engine has sent the other
+ * half's commit. */
+typedef struct halves_fetched {
+    const char *prefix;
+    int parts[4], nparts, limit;
+    int64_t now;
+} halves_fetched;
+
+static int halves_fetch(void *be, const char *prefix, const int *parts, int nparts, int64_t now,
+                        int limit, void **fetched, char *errstr, size_t errlen)
+{
+    (void)be, (void)errstr, (void)errlen;
+    halves_fetched *h = calloc(1, sizeof *h);
+    assert_non_null(h);
+    assert_true(nparts <= 4);
+    *h = (halves_fetched){prefix, {0}, nparts, limit, now};
+    memcpy(h->parts, parts, (size_t)nparts * sizeof *parts);
+    *fetched = h;
+    return 0;
+}
+
+static int halves_finish(void *be, void *fetched, sch_map *m, int *counts, int64_t *next_due,
+                         char *errstr, size_t errlen)
+{
+    halves_fetched *h = fetched;
+    int rc = m ? halves_mem.peek(be, h->prefix, h->parts, h->nparts, h->now, h->limit, m, counts,
+                                 next_due, errstr, errlen)
+               : 0;
+    free(h);
+    return rc;
+}
+
 /* Applies the batch evs[0..*n) as one, then empties it; events not
  * applied are added to *rejected. */
 static void apply_batch(sch_engine *e, const sch_event *evs, const int *parts, int *n,
@@ -438,6 +471,8 @@ static void run_backends(const char *name, const sch_policy *pol, json_t *want, 
     halves_mem = mem;
     mem.commit_send = halves_send;
     mem.commit_wait = halves_wait;
+    mem.peek_fetch = halves_fetch;
+    mem.peek_finish = halves_finish;
     got = run_engine(name, pol, mem, "t:", 0, 1, &rej);
     sch_store_mem_free(&mem);
     same_set(name, "memory backend, two halves", want, got);
