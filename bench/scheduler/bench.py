@@ -122,8 +122,9 @@ def redis_main_cpu():
 
 def cpu_by_command():
     """CPU seconds so far of every process on the machine, summed by command
-    name (threads included), and the machine's busy (steal apart), idle,
-    iowait and steal seconds (/proc/stat)."""
+    name (threads included), the seconds their threads waited for a core
+    ("waited <name>", schedstat), and the machine's busy (steal apart),
+    idle, iowait and steal seconds (/proc/stat)."""
     out = {}
     for d in os.listdir("/proc"):
         if not d.isdigit():
@@ -135,6 +136,14 @@ def cpu_by_command():
             continue
         name, rest = st[st.index("(") + 1:st.rindex(")")], st.rsplit(")", 1)[1].split()
         out[name] = out.get(name, 0) + (int(rest[11]) + int(rest[12])) / os.sysconf("SC_CLK_TCK")
+        # the time its threads were ready to run and waited for a core
+        for t in (os.listdir("/proc/%s/task" % d) if os.path.isdir("/proc/%s/task" % d) else []):
+            try:
+                with open("/proc/%s/task/%s/schedstat" % (d, t)) as f:
+                    w = int(f.read().split()[1]) / 1e9
+            except (OSError, IndexError, ValueError):
+                continue
+            out["waited " + name] = out.get("waited " + name, 0) + w
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
     hz = os.sysconf("SC_CLK_TCK")
