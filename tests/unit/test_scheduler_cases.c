@@ -303,6 +303,17 @@ static int halves_finish(void *be, void *fetched, sch_map *m, int *counts, int64
     return rc;
 }
 
+/* Makes the memory backend *mem commit and peek in two calls (the
+ * doubles above). */
+static void halves_bind(sch_store *mem)
+{
+    halves_mem = *mem;
+    mem->commit_send = halves_send;
+    mem->commit_wait = halves_wait;
+    mem->peek_fetch = halves_fetch;
+    mem->peek_finish = halves_finish;
+}
+
 /* Applies the batch evs[0..*n) as one, then empties it; events not
  * applied are added to *rejected. */
 static void apply_batch(sch_engine *e, const sch_event *evs, const int *parts, int *n,
@@ -477,11 +488,7 @@ static void run_backends(const char *name, const sch_policy *pol, json_t *want, 
     json_decref(got);
     /* fired in two halves, one's commit sent before the other is decided */
     assert_int_equal(sch_store_mem_new(&mem), 0);
-    halves_mem = mem;
-    mem.commit_send = halves_send;
-    mem.commit_wait = halves_wait;
-    mem.peek_fetch = halves_fetch;
-    mem.peek_finish = halves_finish;
+    halves_bind(&mem);
     got = run_engine(name, pol, mem, "t:", 0, 1, &rej);
     sch_store_mem_free(&mem);
     same_set(name, "memory backend, two halves", want, got);
@@ -730,11 +737,7 @@ static json_t *hl_run(const sch_policy *pol, int lose_at, int *failures, int *re
     sch_store mem;
     sch_engine e;
     assert_int_equal(sch_store_mem_new(&mem), 0);
-    halves_mem = mem;
-    mem.commit_send = halves_send;
-    mem.commit_wait = halves_wait;
-    mem.peek_fetch = halves_fetch;
-    mem.peek_finish = halves_finish;
+    halves_bind(&mem);
     halves_lose_at = lose_at;
     halves_waits = 0;
     eng_setup(&e, pol, mem, "t:", 0, out);
