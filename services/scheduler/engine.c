@@ -157,6 +157,8 @@ failed:
  * due on the clock fire in the batch's commit (apply.h sch_plan_due), as
  * a round right after it would. 0; -1 a load failed (the batch fails as
  * any load); -2 a step could not be decided (errstr). */
+static int eng_load(sch_engine *e, sch_map *m, char *errstr, size_t errlen);
+
 static int fire_on_apply(sch_engine *e, sch_ctx *c, int64_t clock, char *errstr, size_t errlen)
 {
     c->now = clock;
@@ -166,7 +168,7 @@ static int fire_on_apply(sch_engine *e, sch_ctx *c, int64_t clock, char *errstr,
             snprintf(errstr, errlen, "out of memory");
         return due < 0 ? -2 : 0;
     }
-    if (e->store.load(e->store.be, c->map, errstr, errlen) < 0)
+    if (eng_load(e, c->map, errstr, errlen) < 0)
         return -1;
     if (sch_plan_due(c, 2) < 0) {
         snprintf(errstr, errlen, "out of memory");
@@ -175,47 +177,93 @@ static int fire_on_apply(sch_engine *e, sch_ctx *c, int64_t clock, char *errstr,
     return fire_marked(e, c, sch_map_count(c->map), errstr, errlen) < 0 ? -2 : 0;
 }
 
+/* A fresh ctx over a fresh map (*m) for a batch under prefix. */
+static int ctx_open(sch_engine *e, sch_ctx *c, sch_map **m, const char *prefix, int64_t clock,
+                    char *errstr, size_t errlen)
+{
+    *m = sch_map_new();
+    if (!*m || sch_ctx_init(c, e->pol, prefix, clock, *m) < 0) {
+        sch_map_free(*m);
+        *m = NULL;
+        snprintf(errstr, errlen, "out of memory");
+        return -1;
+    }
+    c->decide = e->decide;
+    c->pols = e->pols;
+    c->retention = e->retention;
+    return 0;
+}
+
+/* Plans evs[0..n) in three phases, loading what each names (eng_load). */
+static int batch_load(sch_engine *e, sch_ctx *c, const sch_event *evs, size_t n, char *errstr,
+                      size_t errlen)
+{
+    for (int phase = 1; phase <= 3; phase++) {
+        for (size_t i = 0; i < n; i++)
+            if (evs[i].raw && sch_plan_event(c, &evs[i], phase) < 0) {
+                snprintf(errstr, errlen, "out of memory");
+                return -1;
+            }
+        if (eng_load(e, c->map, errstr, errlen) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Applies the loaded batch in c; an event that cannot apply is logged
+ * and counted, never fatal. */
+static void batch_decide(sch_engine *e, sch_ctx *c, const sch_event *evs, const int *parts,
+                         size_t n, int64_t clock)
+{
+    for (size_t i = 0; i < n; i++) {
+        char why[512];
+        if (!evs[i].raw)
+            continue;
+        /* an event is applied as of its own time (never later than the
+         * clock): its decisions do not depend on how long it took to
+         * arrive, so the live service and the backtest agree */
+        c->now = evs[i].ev.time_ms > 0 && evs[i].ev.time_ms < clock ? evs[i].ev.time_ms : clock;
+        if (sch_apply_event(c, &evs[i], parts[i], why, sizeof why) < 0) {
+            cm_log_fields(CM_LOG_WARN,
+                          json_pack("{s:s?,s:s?,s:s}", "type", evs[i].ev.type_name, "id",
+                                    evs[i].ev.id, "error", why),
+                          "event not applied");
+            add(e->m[CT_M_SCHEDULER_REJECTED], 1);
+            e->not_applied_total++;
+        }
+    }
+}
+
+/* What a batch's commit leaves to do once it is durable: count, publish
+ * its outs (a kept promise, the steps fired on apply, the backtest's
+ * decisions). -1 when publishing failed: the outs stay in their rounds,
+ * which are marked for recovery (re-published by the next firing round). */
+static int batch_done(sch_engine *e, sch_ctx *c, char *errstr, size_t errlen)
+{
+    count_ctx(e, c);
+    if (c->nouts && publish_outs(e, c, errstr, errlen) < 0) {
+        for (size_t i = 0; i < c->nouts; i++)
+            e->recover[c->outs[i].part] = 1;
+        return -1;
+    }
+    e->fired_total += c->fired;
+    add(e->m[CT_M_SCHEDULER_FIRED], c->fired);
+    return 0;
+}
+
 /* Applies evs[0..n) in one commit over the keys under prefix. */
 static int apply_one(sch_engine *e, const sch_event *evs, const int *parts, size_t n,
                      const char *prefix, int64_t clock, char *errstr, size_t errlen)
 {
     int rc = -1, foa = !e->no_fire_on_apply;
     for (int attempt = 0; attempt < SCH_CAS_TRIES; attempt++) {
-        sch_map *m = sch_map_new();
+        sch_map *m;
         sch_ctx c;
-        if (!m || sch_ctx_init(&c, e->pol, prefix, clock, m) < 0) {
-            sch_map_free(m);
-            snprintf(errstr, errlen, "out of memory");
+        if (ctx_open(e, &c, &m, prefix, clock, errstr, errlen) < 0)
             return -1;
-        }
-        c.decide = e->decide;
-        c.pols = e->pols;
-        c.retention = e->retention;
-        int ok = 1;
-        for (int phase = 1; phase <= 3 && ok; phase++) {
-            for (size_t i = 0; i < n && ok; i++)
-                if (evs[i].raw && sch_plan_event(&c, &evs[i], phase) < 0)
-                    ok = 0;
-            if (ok && e->store.load(e->store.be, m, errstr, errlen) < 0)
-                ok = 0;
-        }
-        for (size_t i = 0; i < n && ok; i++) {
-            char why[512];
-            if (!evs[i].raw)
-                continue;
-            /* an event is applied as of its own time (never later than the
-             * clock): its decisions do not depend on how long it took to
-             * arrive, so the live service and the backtest agree */
-            c.now = evs[i].ev.time_ms > 0 && evs[i].ev.time_ms < clock ? evs[i].ev.time_ms : clock;
-            if (sch_apply_event(&c, &evs[i], parts[i], why, sizeof why) < 0) {
-                cm_log_fields(CM_LOG_WARN,
-                              json_pack("{s:s?,s:s?,s:s}", "type", evs[i].ev.type_name, "id",
-                                        evs[i].ev.id, "error", why),
-                              "event not applied");
-                add(e->m[CT_M_SCHEDULER_REJECTED], 1);
-                e->not_applied_total++;
-            }
-        }
+        int ok = batch_load(e, &c, evs, n, errstr, errlen) == 0;
+        if (ok)
+            batch_decide(e, &c, evs, parts, n, clock);
         int f = ok && foa ? fire_on_apply(e, &c, clock, errstr, errlen) : 0;
         if (f == -2) { /* the batch goes again without them; the round fires them */
             cm_log_warn("firing on apply: %s; the batch's due timers are left to the timer loop",
@@ -228,19 +276,8 @@ static int apply_one(sch_engine *e, const sch_event *evs, const int *parts, size
         }
         ok = ok && f == 0;
         int cr = ok ? e->store.commit(e->store.be, &c, errstr, errlen) : -1;
-        if (cr == 0)
-            count_ctx(e, &c);
-        /* events publish a kept promise, the steps fired on apply, and the
-         * backtest's decisions (a dispute holding a step) */
-        if (cr == 0 && c.nouts && publish_outs(e, &c, errstr, errlen) < 0) {
-            for (size_t i = 0; i < c.nouts; i++)
-                e->recover[c.outs[i].part] = 1;
+        if (cr == 0 && batch_done(e, &c, errstr, errlen) < 0)
             cr = -1;
-        }
-        if (cr == 0) {
-            e->fired_total += c.fired;
-            add(e->m[CT_M_SCHEDULER_FIRED], c.fired);
-        }
         sch_ctx_reset(&c);
         sch_map_free(m);
         if (cr == 0) {
@@ -253,6 +290,166 @@ static int apply_one(sch_engine *e, const sch_event *evs, const int *parts, size
         cm_log_warn("event batch: %s; recomputing", errstr);
     }
     return rc;
+}
+
+/* ---- Two batches in flight ----
+ *
+ * One Redis runs one command at a time, and a batch's commit is most of
+ * what Redis does for it. So that Redis commits batch k while the
+ * scheduler decides batch k+1, batch k's commit is staged (built, not
+ * sent) and k+1 is read first:
+ *
+ *   k+1: plan, read -> send k's commit -> decide k+1, stage its commit
+ *        -> k's reply -> k published, durable
+ *
+ * k+1 is read before Redis has k's writes. So every batch keeps an
+ * overlay (store.h sch_store_mem_overlay_new): what it read, as Redis
+ * replied, then its writes applied as the commit script applies them.
+ * k+1 reads a key k wrote from k's overlay (what Redis will hold once k
+ * commits: the value and its version), and every other key from Redis.
+ * A key k wrote in part without reading it (an allocation appended to a
+ * payment, a purge noted in a debtor's ring) is not known: when k+1
+ * needs one, k's commit is sent and awaited first, and k+1 reads Redis.
+ *
+ * If k's commit fails (a version conflict, a lost connection), k+1 was
+ * decided on writes that did not happen: both are dropped and applied
+ * again, one at a time (sch_engine_apply), by the caller, in order. k+1's
+ * commit is never sent before k's reply, so the order of commits, and of
+ * published records, is the order of batches. */
+struct sch_staged {
+    sch_map *m;
+    sch_ctx c;
+    sch_store ov; /* what the batch read, then its writes */
+    int sent;     /* its commit sent (store.commit_send) */
+};
+
+static void staged_free(sch_staged *b)
+{
+    if (!b)
+        return;
+    if (b->m) {
+        sch_ctx_reset(&b->c);
+        sch_map_free(b->m);
+    }
+    sch_store_mem_free(&b->ov);
+    free(b);
+}
+
+/* Loads through the pipeline (above) while a batch is being read
+ * (e->loading): the staged batch's overlay first, then Redis, seeding the
+ * reading batch's overlay; else straight from the store. */
+static int eng_load(sch_engine *e, sch_map *m, char *errstr, size_t errlen)
+{
+    sch_staged *cur = e->loading, *prev = e->staged;
+    if (!cur)
+        return e->store.load(e->store.be, m, errstr, errlen);
+    if (prev && !prev->sent) {
+        int r = sch_store_mem_overlay_load(&prev->ov, m, &cur->ov, errstr, errlen);
+        if (r < 0)
+            return -1;
+        if (r == 1) {
+            e->pipeline_waits++;
+            if (sch_engine_flush(e, errstr, errlen) < 0) {
+                e->flush_failed = 1;
+                return -1;
+            }
+        }
+    }
+    return e->store.load_seed(e->store.be, m, &cur->ov, errstr, errlen);
+}
+
+int sch_engine_pipelined(const sch_engine *e)
+{
+    return e->pipeline && e->layout_parts <= 0 && e->store.load_seed && e->store.commit_send &&
+           e->store.commit_wait;
+}
+
+/* Sends b's commit if not sent, waits for it, and finishes b (batch_done),
+ * then frees it: 0 durable, -1 not (its rounds marked for recovery when
+ * its reply was lost). */
+static int staged_finish(sch_engine *e, sch_staged *b, char *errstr, size_t errlen)
+{
+    if (!b->sent)
+        e->store.commit_send(e->store.be, &b->c, errstr, errlen);
+    b->sent = 1;
+    int r = e->store.commit_wait(e->store.be, errstr, errlen);
+    if (r == 0 && batch_done(e, &b->c, errstr, errlen) < 0)
+        cm_log_warn("event batch committed, publishing failed: %s (its records are re-published "
+                    "by the next firing round)",
+                    errstr);
+    if (r < 0) /* it may have run: what it claimed is re-published */
+        for (size_t i = 0; i < b->c.nouts; i++)
+            e->recover[b->c.outs[i].part] = 1;
+    if (r > 0)
+        add(e->m[CT_M_SCHEDULER_CONFLICTS], 1);
+    staged_free(b);
+    return r == 0 ? 0 : -1;
+}
+
+int sch_engine_flush(sch_engine *e, char *errstr, size_t errlen)
+{
+    sch_staged *b = e->staged;
+    e->staged = NULL;
+    return b ? staged_finish(e, b, errstr, errlen) : 0;
+}
+
+int sch_engine_stage(sch_engine *e, const sch_event *evs, const int *parts, size_t n, char *errstr,
+                     size_t errlen)
+{
+    if (!sch_engine_pipelined(e)) {
+        if (sch_engine_flush(e, errstr, errlen) < 0)
+            return -2;
+        return sch_engine_apply(e, evs, parts, n, errstr, errlen) < 0 ? -1 : 0;
+    }
+    int64_t clock = e->now();
+    sch_staged *cur = calloc(1, sizeof *cur);
+    sch_ops ops = {0};
+    int ok = 0;
+    char perr[512];
+    e->flush_failed = 0;
+    if (!cur || sch_store_mem_overlay_new(&cur->ov) < 0 ||
+        ctx_open(e, &cur->c, &cur->m, e->prefix, clock, errstr, errlen) < 0) {
+        snprintf(errstr, errlen, "out of memory");
+        goto cleanup;
+    }
+    e->loading = cur;
+    if (batch_load(e, &cur->c, evs, n, errstr, errlen) < 0)
+        goto cleanup;
+    if (e->staged) { /* Redis commits it while this batch is decided */
+        e->store.commit_send(e->store.be, &e->staged->c, errstr, errlen);
+        e->staged->sent = 1;
+    }
+    batch_decide(e, &cur->c, evs, parts, n, clock);
+    if (!e->no_fire_on_apply && fire_on_apply(e, &cur->c, clock, errstr, errlen) != 0)
+        goto cleanup; /* applied again alone (there, without them if they fail again) */
+    e->loading = NULL;
+    if (sch_ops_build(&cur->c, NULL, &ops) < 0 ||
+        sch_store_mem_overlay_write(&cur->ov, &ops, errstr, errlen) < 0) {
+        snprintf(errstr, errlen, "overlay: out of memory");
+        goto cleanup;
+    }
+    if (e->store.commit_stage)
+        e->store.commit_stage(e->store.be, &cur->c);
+    ok = 1;
+cleanup:
+    e->loading = NULL;
+    sch_ops_free(&ops);
+    if (e->flush_failed) { /* the staged batch failed while this one read */
+        staged_free(cur);
+        return -2;
+    }
+    /* the batch before: durable, or not (then neither is this one) */
+    if (sch_engine_flush(e, perr, sizeof perr) < 0) {
+        snprintf(errstr, errlen, "%s", perr);
+        staged_free(cur);
+        return -2;
+    }
+    if (!ok) {
+        staged_free(cur);
+        return -1;
+    }
+    e->staged = cur;
+    return 0;
 }
 
 int sch_engine_apply(sch_engine *e, const sch_event *evs, const int *parts, size_t n, char *errstr,

@@ -56,6 +56,8 @@ typedef struct sch_pending {
     char *id; /* the round's key P ob:<part>:<round> (owned) */
 } sch_pending;
 
+typedef struct sch_staged sch_staged; /* engine.c "Two batches in flight" */
+
 typedef struct sch_engine {
     sch_store store; /* Redis in the service, memory in the backtest */
     const sch_policy *pol;
@@ -82,6 +84,14 @@ typedef struct sch_engine {
      * round instead of firing them in its own commit (sch_plan_due;
      * ARREARS_SCHEDULER_FIRE_ON_APPLY=no, for comparison) */
     int no_fire_on_apply;
+    /* 1: event batches go through sch_engine_stage two at a time where the
+     * store can (ARREARS_SCHEDULER_PIPELINE; engine.c "Two batches in
+     * flight"); the batch staged (its commit built, not yet sent; owned,
+     * NULL none), the one being read, a flush failed while reading */
+    int pipeline;
+    sch_staged *staged, *loading;
+    int flush_failed;
+    long long pipeline_waits; /* batches that read only after the staged commit ran */
     /* metrics (may be NULL) */
     cm_metric *m[CT_M_COUNT]; /* metric_catalog.h: m[CT_M_SCHEDULER_*] */
     long long fired_total, republished_total;
@@ -120,6 +130,30 @@ void sch_engine_parse(sch_engine *e, cm_json *js, rd_kafka_message_t **msgs, siz
  * partition parts[i]. */
 int sch_engine_apply(sch_engine *e, const sch_event *evs, const int *parts, size_t n, char *errstr,
                      size_t errlen);
+
+/* Two batches in flight (engine.c): whether this engine and its store
+ * pipeline batches (pipeline set, one Redis, a store with load_seed and
+ * the commit in two halves). */
+int sch_engine_pipelined(const sch_engine *e);
+/* Applies a batch as sch_engine_apply does, but leaves its commit staged
+ * (e->staged): Redis runs it while the next batch is decided, the next
+ * call (or sch_engine_flush) waits for it. evs and parts stay the
+ * caller's and are not read after the call. Without pipelining (above),
+ * applies the batch at once (nothing staged). Returns:
+ *    0  this batch staged (or applied), and the one staged before durable;
+ *   -1  this batch not applied; the one staged before durable;
+ *   -2  neither applied (the one before failed): apply both again, in
+ *       order, with sch_engine_apply.
+ * Flush the staged batch before settling, at exit, and before changing
+ * the engine's policies. A firing round may run while a batch is staged:
+ * it sees the state without that batch, as if it ran just before the
+ * batch was applied; a staged commit that a round's then conflicts with
+ * fails (-2 on the next call), and both batches are applied again. */
+int sch_engine_stage(sch_engine *e, const sch_event *evs, const int *parts, size_t n, char *errstr,
+                     size_t errlen);
+/* Commits the staged batch, if any: 0 durable (or none), -1 not (apply it
+ * again with sch_engine_apply). */
+int sch_engine_flush(sch_engine *e, char *errstr, size_t errlen);
 
 /* Marks published records done once acknowledged (see engine.c); block =
  * wait for the acknowledgements. Call with block at shutdown. */

@@ -27,7 +27,7 @@ static struct {
     cm_settings_common c;
     const char *policy_file, *policy_dir, *key_prefix, *fault, *retention;
     size_t batch;
-    int fire_batch, tick, delivery_timeout, fire_on_apply;
+    int fire_batch, tick, delivery_timeout, fire_on_apply, pipeline;
     sch_policy_set pols; /* the running policies: one file, or a directory */
     cm_service *svc;
     sch_engine eng;
@@ -68,6 +68,10 @@ static cm_setting table[] = {
                     "an event batch fires its invoices' timers already due in its own commit "
                     "(no: they wait for the next firing round)",
                     &app.fire_on_apply),
+    CM_SETTING_BOOL("ARREARS_SCHEDULER_PIPELINE", "yes",
+                    "an event batch is read and decided while Redis commits the one before "
+                    "(no: one batch at a time; docs/scheduler.md \"Two batches in flight\")",
+                    &app.pipeline),
     CM_SETTING_DURATION("ARREARS_SCHEDULER_TICK", "20ms",
                         "longest wait for events before checking timers", 1, 5000, &app.tick),
     CM_SETTING_DURATION("ARREARS_SCHEDULER_DELIVERY_TIMEOUT", "30s",
@@ -135,8 +139,11 @@ static void reload(void)
 
 static int poll_wait(cm_service *s, void *loop)
 {
-    if (reload_wanted)
+    if (reload_wanted) {
+        if (sch_loop_flush(s, loop) < 0) /* no staged batch holds the old policies */
+            return CM_POLL_FAIL;
         reload();
+    }
     return sch_loop_poll_wait(s, loop);
 }
 
@@ -164,6 +171,7 @@ static int init(cm_service *s, void *a, char *errstr, size_t errlen)
                            .pols = app.policy_dir[0] ? &app.pols : NULL,
                            .fire_batch = app.fire_batch,
                            .no_fire_on_apply = !app.fire_on_apply,
+                           .pipeline = app.pipeline,
                            .now = cm_clock_now_ms,
                            .next_due = INT64_MAX,
                            .crash_after_claims = app.fault[0] ? atoi(app.fault + 18) : 0};

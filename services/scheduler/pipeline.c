@@ -120,7 +120,14 @@ static void batch_free(sch_batch *b)
     memset(b, 0, sizeof *b);
 }
 
-/* Applies a parsed batch and stores its offsets. -1 when not durable. */
+/* Stores the offsets of b, whose effects are durable. */
+static void batch_durable(cm_service *s, sch_batch *b)
+{
+    char err[512];
+    if (b->n && cm_kafka_store(s->consumer, b->msgs, b->n, err, sizeof err) != 0)
+        cm_log_warn("store offsets: %s (the batch will be replayed)", err);
+}
+
 /* Applies a parsed batch and stores its offsets. A failure (Redis
  * restarting: LOADING, a reset connection; CAS tries used up) is retried in
  * place, backing off 100 ms to 2 s, for up to SCH_BATCH_RETRY_MS while the
@@ -146,11 +153,73 @@ static int batch_apply(sch_engine *e, cm_service *s, sch_batch *b, char *err, si
     }
     if (ok)
         atomic_store(&s->ready.redis_ok, 1);
-    rd_kafka_t *consumer = s->consumer;
-    if (ok && cm_kafka_store(consumer, b->msgs, b->n, err, errlen) != 0)
-        cm_log_warn("store offsets: %s (the batch will be replayed)", err);
+    if (ok)
+        batch_durable(s, b);
     batch_release(b);
     return ok ? 0 : -1;
+}
+
+/* Makes the held batch durable: its staged commit, or it applied again
+ * alone when that failed. -1 when it cannot be (as batch_apply). */
+static int held_flush(sch_loop *l, cm_service *s, char *err, size_t errlen)
+{
+    if (!l->held.n)
+        return 0;
+    int r = l->held_state == SCH_HELD_STAGED    ? sch_engine_flush(l->eng, err, errlen)
+            : l->held_state == SCH_HELD_DURABLE ? 0
+                                                : -1;
+    l->held_state = SCH_HELD_STAGED;
+    if (r == 0) {
+        batch_durable(s, &l->held);
+        batch_release(&l->held);
+        return 0;
+    }
+    cm_log_warn("event batch: %s (applying it again)", err);
+    return batch_apply(l->eng, s, &l->held, err, errlen);
+}
+
+/* Applies the current batch: staged, when the engine pipelines, while the
+ * held one commits (engine.h sch_engine_stage); the batch that becomes
+ * durable has its offsets stored. -1 as batch_apply. */
+static int cur_apply(sch_loop *l, cm_service *s, char *err, size_t errlen)
+{
+    if (!l->cur.n)
+        return held_flush(l, s, err, errlen);
+    if (l->held.n && l->held_state != SCH_HELD_STAGED && held_flush(l, s, err, errlen) < 0)
+        return -1;
+    int r = sch_engine_stage(l->eng, l->cur.evs, l->cur.parts, l->cur.n, err, errlen);
+    if (r == -2) {
+        cm_log_warn("event batches: %s (applying them again, one at a time)", err);
+        return batch_apply(l->eng, s, &l->held, err, errlen) < 0 ||
+                       batch_apply(l->eng, s, &l->cur, err, errlen) < 0
+                   ? -1
+                   : 0;
+    }
+    if (l->held.n) {
+        batch_durable(s, &l->held);
+        batch_release(&l->held);
+    }
+    if (r == -1) {
+        cm_log_warn("event batch: %s (applying it again)", err);
+        return batch_apply(l->eng, s, &l->cur, err, errlen);
+    }
+    atomic_store(&s->ready.redis_ok, 1);
+    if (l->eng->staged) { /* cur is held now; held's emptied buffers are the next cur */
+        sch_batch tmp = l->held;
+        l->held = l->cur;
+        l->cur = tmp;
+        l->held_state = SCH_HELD_STAGED;
+    } else {
+        batch_durable(s, &l->cur);
+        batch_release(&l->cur);
+    }
+    return 0;
+}
+
+int sch_loop_flush(cm_service *s, void *loop)
+{
+    char err[1024];
+    return held_flush(loop, s, err, sizeof err);
 }
 
 int sch_loop_init(sch_loop *l, sch_engine *e, size_t max, int tick)
@@ -158,20 +227,24 @@ int sch_loop_init(sch_loop *l, sch_engine *e, size_t max, int tick)
     memset(l, 0, sizeof *l);
     l->eng = e;
     l->tick = tick;
-    return batch_alloc(&l->cur, max) == 0 && batch_alloc(&l->next, max) == 0 ? 0 : -1;
+    return batch_alloc(&l->cur, max) == 0 && batch_alloc(&l->next, max) == 0 &&
+                   batch_alloc(&l->held, max) == 0
+               ? 0
+               : -1;
 }
 
 void sch_loop_free(sch_loop *l)
 {
     batch_free(&l->cur);
     batch_free(&l->next);
+    batch_free(&l->held);
 }
 
 int sch_loop_poll_wait(cm_service *s, void *loop)
 {
     sch_loop *l = loop;
     (void)s;
-    if (l->more || l->cur.n)
+    if (l->more || l->cur.n || l->held.n)
         return 0;
     if (l->eng->next_due == INT64_MAX)
         return l->tick;
@@ -191,7 +264,7 @@ int sch_loop_on_batch(cm_service *s, void *loop, rd_kafka_message_t **msgs, size
     int threaded = n > 0 && pthread_create(&th, NULL, parse_thread, &job) == 0;
     if (n > 0 && !threaded)
         parse_thread(&job);
-    int ok = batch_apply(l->eng, s, &l->cur, err, sizeof err) == 0;
+    int ok = cur_apply(l, s, err, sizeof err) == 0;
     if (threaded)
         pthread_join(th, NULL);
     if (!ok) {
@@ -239,7 +312,8 @@ int sch_loop_on_stop(cm_service *s, void *loop, int failed)
     char err[1024];
     if (failed)
         return 0;
-    if (batch_apply(l->eng, s, &l->cur, err, sizeof err) < 0)
+    if (held_flush(l, s, err, sizeof err) < 0 ||
+        batch_apply(l->eng, s, &l->cur, err, sizeof err) < 0)
         cm_log_warn("last batch not applied: %s (it will be replayed)", err);
     if (sch_engine_settle(l->eng, 1, err, sizeof err) < 0)
         cm_log_warn("records not acknowledged at exit: %s (they stay claimed and are "
@@ -252,7 +326,17 @@ int sch_loop_on_stop(cm_service *s, void *loop, int failed)
 
 void sch_loop_rebalance(void *loop, int assigned, const rd_kafka_topic_partition_list_t *parts)
 {
-    sch_engine_rebalance(((sch_loop *)loop)->eng, assigned, parts);
+    sch_loop *l = loop;
+    char err[1024];
+    /* the staged commit runs now, before another owner applies these
+     * partitions; the held batch's offsets are stored by the loop */
+    if (!assigned && l->held.n && l->held_state == SCH_HELD_STAGED) {
+        l->held_state =
+            sch_engine_flush(l->eng, err, sizeof err) == 0 ? SCH_HELD_DURABLE : SCH_HELD_AGAIN;
+        if (l->held_state == SCH_HELD_AGAIN)
+            cm_log_warn("event batch at a revocation: %s (applying it again)", err);
+    }
+    sch_engine_rebalance(l->eng, assigned, parts);
 }
 
 void sch_metrics_init(sch_engine *e)

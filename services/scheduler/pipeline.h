@@ -41,15 +41,23 @@ typedef struct sch_batch {
     cm_json *js; /* the arena of its parsed events (cleared on release) */
 } sch_batch;
 
-/* The loop's state: two batches, the timer rounds' backoff. */
+/* The loop's state: three batches, the timer rounds' backoff. */
 typedef struct sch_loop {
     sch_engine *eng;
     sch_batch cur, next; /* cur: parsed, applied by the next step */
-    int tick;            /* longest wait for events (ms) */
-    int more;            /* the last round left due timers */
-    int failures;        /* firing rounds failed in a row */
-    int64_t last_fire;   /* real ms */
+    /* held: applied, its commit staged in the engine (engine.h
+     * sch_engine_stage), its offsets stored once durable; held_state:
+     * SCH_HELD_STAGED, or after a flush outside the loop (a rebalance)
+     * SCH_HELD_DURABLE or SCH_HELD_AGAIN (to apply again) */
+    sch_batch held;
+    int held_state;
+    int tick;          /* longest wait for events (ms) */
+    int more;          /* the last round left due timers */
+    int failures;      /* firing rounds failed in a row */
+    int64_t last_fire; /* real ms */
 } sch_loop;
+
+enum { SCH_HELD_STAGED = 0, SCH_HELD_DURABLE, SCH_HELD_AGAIN };
 
 /* Batches of at most max messages. 0, or -1 out of memory. */
 int sch_loop_init(sch_loop *l, sch_engine *e, size_t max, int tick);
@@ -57,24 +65,31 @@ int sch_loop_init(sch_loop *l, sch_engine *e, size_t max, int tick);
 void sch_loop_free(sch_loop *l);
 
 /* The runtime's hooks (common/service.h), app = the sch_loop:
- * poll_wait  a tick at most, not past the next timer, 0 while a batch or
- *            timers are waiting;
+ * poll_wait  a tick at most, not past the next timer, 0 while a batch,
+ *            a staged commit or timers are waiting;
  * on_batch   takes the polled messages, parses them while the current
- *            batch is applied and its offsets stored; they become the
- *            current batch. -1 when the current batch's effects are not
- *            durable (nothing stored; the group replays from the
- *            committed offsets);
- * on_tick    fires the due timers, unless a parsed batch waits and a tick
- *            has not passed since the last round; a failed round is
- *            retried with a backoff, and clears ready.extra_ok meanwhile;
- * on_stop    applies the current batch, waits for the acknowledgements of
- *            what was published;
- * rebalance  the engine's partition ownership. */
+ *            batch is applied (staged, when the engine pipelines: its
+ *            commit runs while the next batch is decided) and the offsets
+ *            of the batch made durable are stored; they become the
+ *            current batch. -1 when a batch's effects are not durable
+ *            (nothing stored; the group replays from the committed
+ *            offsets);
+ * on_tick    commits the staged batch, then fires the due timers, unless
+ *            a parsed batch waits and a tick has not passed since the last
+ *            round; a failed round is retried with a backoff, and clears
+ *            ready.extra_ok meanwhile;
+ * on_stop    applies the staged and the current batch, waits for the
+ *            acknowledgements of what was published;
+ * rebalance  commits the staged batch on a revocation; the engine's
+ *            partition ownership. */
 int sch_loop_poll_wait(cm_service *s, void *loop);
 int sch_loop_on_batch(cm_service *s, void *loop, rd_kafka_message_t **msgs, size_t n);
 int sch_loop_on_tick(cm_service *s, void *loop);
 int sch_loop_on_stop(cm_service *s, void *loop, int failed);
 void sch_loop_rebalance(void *loop, int assigned, const rd_kafka_topic_partition_list_t *parts);
+/* Makes the staged batch durable and stores its offsets (before the
+ * policies change). 0, or -1 when it cannot be applied. */
+int sch_loop_flush(cm_service *s, void *loop);
 
 /* Registers the engine's metrics. */
 void sch_metrics_init(sch_engine *e);

@@ -46,6 +46,11 @@ void sch_outbox_free(sch_outbox *o);
 typedef struct sch_store {
     /* Loads every record of the map that is not loaded yet. */
     int (*load)(void *be, sch_map *m, char *errstr, size_t errlen);
+    /* Optional (NULL: the engine applies one batch at a time): load, and
+     * also keep every reply decoded in the overlay ov
+     * (sch_store_mem_seed), for the engine's batch pipeline (engine.c
+     * "Two batches in flight"). */
+    int (*load_seed)(void *be, sch_map *m, struct sch_store *ov, char *errstr, size_t errlen);
     /* Commits the ctx's map, appends and outs: 0 committed, 1 conflict
      * (nothing written; errstr names the record), -1 error. The outs of
      * each partition p go to a fresh round P ob:<p>:<c->round>, made
@@ -113,6 +118,33 @@ void sch_store_mem_free(sch_store *s);
  * that touches two fails (-1), naming a key of each (the unit tests of the
  * cluster key layout). */
 void sch_store_mem_cluster(sch_store *s);
+struct sch_ops;
+/* An overlay (engine.c "Two batches in flight"): a memory store that
+ * holds what one batch read, as Redis replied it (sch_store_mem_seed,
+ * from its loads), and then that batch's writes
+ * (sch_store_mem_overlay_write), so that the next batch can read, for
+ * the keys this one writes, what Redis will hold once this one's commit
+ * has run, before it has run. Each key is marked: seen (read), written
+ * (its value after the commit known), or written in part without being
+ * read (a blind append: not known). Timers (ZADD, ZREM) and outbox rounds
+ * are not kept. Freed with sch_store_mem_free. 0, or -1 out of memory. */
+int sch_store_mem_overlay_new(sch_store *s);
+/* Seeds the overlay with rec's replies as its load decoded them (rep;
+ * contact: a customer's contact key, NULL otherwise). A key seeded before
+ * keeps its value. 0, or -1 out of memory. */
+int sch_store_mem_seed(sch_store *s, const sch_rec *rec, const redisReply *rep,
+                       const redisReply *contact);
+/* Applies a commit's writes (the op stream of sch_ops_build, built
+ * without rounds) to the overlay; its checks are not run (they held when
+ * the batch read). 0, or -1 with errstr. */
+int sch_store_mem_overlay_write(sch_store *s, const struct sch_ops *a, char *errstr, size_t errlen);
+/* Loads, of the records of m not loaded yet, those the overlay holds
+ * written (every key of the record known), seeding into (when not NULL)
+ * with what it gives; the others stay unloaded. 0; 1 when a record of m
+ * has a key written without being known (the commit must run before it
+ * is read: the records loaded so far stay loaded); -1 with errstr. */
+int sch_store_mem_overlay_load(sch_store *s, sch_map *m, sch_store *into, char *errstr,
+                               size_t errlen);
 /* Memory backend statistics: keys held, bytes of keys and values. */
 void sch_store_mem_stats(const sch_store *s, size_t *keys, size_t *bytes);
 

@@ -39,6 +39,12 @@
 
 enum { MV_NONE = 0, MV_STR, MV_HASH, MV_LIST, MV_ZSET };
 
+/* An overlay's marks (sch_store_mem_overlay_new): a key not seen; seeded
+ * from what Redis replied (value or absence known); written over a known
+ * value, or set whole (its value after the commit known); written in part
+ * without its value known (a blind append: not known). */
+enum { OV_UNSEEN = 0, OV_SEEN, OV_WRITTEN, OV_BLIND };
+
 typedef struct mstr {
     char *p; /* NUL-terminated, owned */
     size_t len;
@@ -61,6 +67,7 @@ typedef struct mzset {
 
 typedef struct mval {
     int type;
+    int ov;      /* an overlay's mark (OV_*), kept when the value is cleared */
     mstr s;      /* MV_STR */
     mstr *items; /* MV_HASH: field, value, field, value...; MV_LIST: items */
     size_t n, cap;
@@ -95,6 +102,7 @@ typedef struct mstore {
      * and the first one of another slot */
     int cluster, slot;
     char slot_key[2][160];
+    int overlay; /* sch_store_mem_overlay_new: writes mark keys (OV_*) */
 } mstore;
 
 /* Notes key's Redis Cluster slot while a commit or a peek runs. */
@@ -172,12 +180,14 @@ static void zset_free(mstore *st, mzset *z)
 
 static void val_clear(mstore *st, mval *v)
 {
+    int ov = v->ov;
     mstr_free(st, &v->s);
     for (size_t i = 0; i < v->n; i++)
         mstr_free(st, &v->items[i]);
     free(v->items);
     zset_free(st, v->z);
     memset(v, 0, sizeof *v);
+    v->ov = ov;
 }
 
 /* The value of key, or NULL when absent. */
@@ -192,21 +202,14 @@ static mval *get(mstore *st, const char *key, size_t klen)
 
 /* The value of key, created empty of type t when absent; NULL on out of
  * memory or when the key holds another type (Redis's WRONGTYPE). */
+static mval *slot(mstore *st, const char *key, size_t klen);
+
 static mval *put(mstore *st, const char *key, size_t klen, int t)
 {
-    uint32_t i;
     touch(st, key, klen);
-    if (!cm_map_get(&st->keys, key, klen, &i)) {
-        if (CM_GROW(st->vals, st->capvals, st->nvals + 1) < 0)
-            return NULL;
-        i = (uint32_t)st->nvals;
-        if (cm_map_put(&st->keys, key, klen, i) < 0)
-            return NULL;
-        memset(&st->vals[i], 0, sizeof st->vals[i]);
-        st->nvals++;
-        st->bytes += klen;
-    }
-    mval *v = &st->vals[i];
+    mval *v = slot(st, key, klen);
+    if (!v)
+        return NULL;
     if (v->type == MV_NONE) {
         v->type = t;
         if (t == MV_ZSET && !(v->z = calloc(1, sizeof *v->z))) {
@@ -223,6 +226,38 @@ static void del(mstore *st, const char *key, size_t klen)
     touch(st, key, klen);
     if (cm_map_get(&st->keys, key, klen, &i))
         val_clear(st, &st->vals[i]);
+}
+
+/* The slot of key, created empty (no type) when there is none; NULL on
+ * out of memory. */
+static mval *slot(mstore *st, const char *key, size_t klen)
+{
+    uint32_t i;
+    if (!cm_map_get(&st->keys, key, klen, &i)) {
+        if (CM_GROW(st->vals, st->capvals, st->nvals + 1) < 0)
+            return NULL;
+        i = (uint32_t)st->nvals;
+        if (cm_map_put(&st->keys, key, klen, i) < 0)
+            return NULL;
+        memset(&st->vals[i], 0, sizeof st->vals[i]);
+        st->nvals++;
+        st->bytes += klen;
+    }
+    return &st->vals[i];
+}
+
+/* An overlay's mark for a write to key: whole (the value is set or
+ * deleted entirely) or in part (known after it only if known before).
+ * 0, or -1 out of memory; nothing outside an overlay. */
+static int ov_mark(mstore *st, const char *key, size_t klen, int whole)
+{
+    if (!st->overlay)
+        return 0;
+    mval *v = slot(st, key, klen);
+    if (!v)
+        return -1;
+    v->ov = whole || v->ov == OV_SEEN || v->ov == OV_WRITTEN ? OV_WRITTEN : OV_BLIND;
+    return 0;
 }
 
 /* Hash field index (the field's position in items), or -1. */
@@ -444,22 +479,114 @@ cleanup:
 
 /* ---- the backend ---- */
 
-static int mem_load(void *be, sch_map *m, char *errstr, size_t errlen)
+/* The overlay mark of key (OV_UNSEEN when it has no slot). */
+static int ov_of(mstore *st, const char *key)
 {
-    mstore *st = be;
+    uint32_t i;
+    return cm_map_get(&st->keys, key, strlen(key), &i) ? st->vals[i].ov : OV_UNSEEN;
+}
+
+/* Whether an overlay answers for rec (ck: its contact key, a customer's):
+ * 1 it does (a key of it written, every key of it known), 0 it does not
+ * (nothing of it written: Redis answers), -1 a key of it written and not
+ * known (the commit must run before rec is read). */
+static int ov_serves(mstore *st, const sch_rec *rec, const char *ck)
+{
+    int a = ov_of(st, rec->key), b = rec->type == SCH_T_CUST ? ov_of(st, ck) : a;
+    if (a == OV_BLIND || b == OV_BLIND)
+        return -1;
+    if (a != OV_WRITTEN && b != OV_WRITTEN)
+        return 0;
+    return a == OV_UNSEEN || b == OV_UNSEEN ? -1 : 1;
+}
+
+/* Seeds key (of kind MV_STR, MV_HASH or MV_LIST) with what Redis replied
+ * for it: a string or nil; an array of fields and values, or of items
+ * (empty: absent). A key seeded already keeps what it holds; a reply of
+ * another shape leaves the key unknown (OV_BLIND: never served). */
+static int seed(mstore *st, const char *key, int kind, const redisReply *rep)
+{
+    mval *v = slot(st, key, strlen(key));
+    if (!v)
+        return -1;
+    if (v->ov != OV_UNSEEN)
+        return 0;
+    v->ov = OV_SEEN;
+    if (!rep || rep->type == REDIS_REPLY_NIL)
+        return 0;
+    if (kind == MV_STR) {
+        if (rep->type != REDIS_REPLY_STRING) {
+            v->ov = OV_BLIND;
+            return 0;
+        }
+        v->type = MV_STR;
+        return mstr_set(st, &v->s, rep->str, rep->len);
+    }
+    if (rep->type != REDIS_REPLY_ARRAY) {
+        v->ov = OV_BLIND;
+        return 0;
+    }
+    if (rep->elements == 0)
+        return 0;
+    if (CM_GROW(v->items, v->cap, rep->elements) < 0)
+        return -1;
+    v->type = kind;
+    for (size_t k = 0; k < rep->elements; k++) {
+        const redisReply *x = rep->element[k];
+        if (x->type != REDIS_REPLY_STRING) {
+            val_clear(st, v);
+            v->ov = OV_BLIND;
+            return 0;
+        }
+        memset(&v->items[v->n], 0, sizeof v->items[v->n]);
+        if (mstr_set(st, &v->items[v->n], x->str, x->len) < 0)
+            return -1;
+        v->n++;
+    }
+    return 0;
+}
+
+int sch_store_mem_seed(sch_store *s, const sch_rec *rec, const redisReply *rep,
+                       const redisReply *contact)
+{
+    mstore *st = s->be;
+    int kind = rec->type == SCH_T_INV ? MV_STR : rec->type == SCH_T_PEND ? MV_LIST : MV_HASH;
+    if (seed(st, rec->key, kind, rep) < 0)
+        return -1;
+    if (rec->type != SCH_T_CUST)
+        return 0;
+    char ck[600];
+    sch_store_contact_key(ck, sizeof ck, rec);
+    return seed(st, ck, MV_STR, contact);
+}
+
+/* Loads the records of m not loaded yet (from_overlay: only those the
+ * overlay answers for, 1 when one cannot be answered yet), seeding the
+ * overlay into (when not NULL) with every reply decoded. */
+static int load_into(mstore *st, sch_map *m, int from_overlay, sch_store *into, char *errstr,
+                     size_t errlen)
+{
     size_t n = sch_map_count(m);
     char ck[600];
     for (size_t i = 0; i < n; i++) {
         sch_rec *rec = sch_map_at(m, i);
         if (rec->loaded)
             continue;
+        if (rec->type == SCH_T_CUST)
+            sch_store_contact_key(ck, sizeof ck, rec);
+        if (from_overlay) {
+            int sv = ov_serves(st, rec, ck);
+            if (sv < 0)
+                return 1;
+            if (sv == 0)
+                continue;
+        }
         scratch_reset(st);
         long r = rec->type == SCH_T_INV    ? reply_get(st, rec->key)
                  : rec->type == SCH_T_PEND ? reply_items(st, rec->key, MV_LIST)
                                            : reply_items(st, rec->key, MV_HASH);
         long c = -1;
         if (r >= 0 && rec->type == SCH_T_CUST) {
-            sch_store_contact_key(ck, sizeof ck, rec);
             c = reply_get(st, ck);
             if (c < 0)
                 r = -1;
@@ -471,12 +598,30 @@ static int mem_load(void *be, sch_map *m, char *errstr, size_t errlen)
         wire(st);
         if (sch_rec_decode(rec, &st->nodes[r], errstr, errlen) < 0)
             return -1;
-        if (rec->type == SCH_T_CUST && sch_cust_decode_contact(rec, &st->nodes[c]) < 0) {
+        if ((rec->type == SCH_T_CUST && sch_cust_decode_contact(rec, &st->nodes[c]) < 0) ||
+            (into && sch_store_mem_seed(into, rec, &st->nodes[r],
+                                        rec->type == SCH_T_CUST ? &st->nodes[c] : NULL) < 0)) {
             snprintf(errstr, errlen, "memory load: out of memory");
             return -1;
         }
     }
     return 0;
+}
+
+static int mem_load(void *be, sch_map *m, char *errstr, size_t errlen)
+{
+    return load_into(be, m, 0, NULL, errstr, errlen);
+}
+
+static int mem_load_seed(void *be, sch_map *m, sch_store *ov, char *errstr, size_t errlen)
+{
+    return load_into(be, m, 0, ov, errstr, errlen);
+}
+
+int sch_store_mem_overlay_load(sch_store *s, sch_map *m, sch_store *into, char *errstr,
+                               size_t errlen)
+{
+    return load_into(s->be, m, 1, into, errstr, errlen);
 }
 
 /* The leading decimal number of s (0 when none), as the script reads a
@@ -604,19 +749,22 @@ static int writes(mstore *st, const sch_ops *a, size_t i, char *errstr, size_t e
             m = arg_ll(a, i + 1);
             i += 2;
             for (long long k = 0; k < m; k++, i += 2)
-                if (!(v = put(st, ARG(i), ALEN(i), MV_STR)) ||
+                if (ov_mark(st, ARG(i), ALEN(i), 1) < 0 ||
+                    !(v = put(st, ARG(i), ALEN(i), MV_STR)) ||
                     mstr_set(st, &v->s, ARG(i + 1), ALEN(i + 1)) < 0)
                     goto oom;
             break;
         case 's':
-            if (!(v = put(st, ARG(i + 1), ALEN(i + 1), MV_STR)) ||
+            if (ov_mark(st, ARG(i + 1), ALEN(i + 1), 1) < 0 ||
+                !(v = put(st, ARG(i + 1), ALEN(i + 1), MV_STR)) ||
                 mstr_set(st, &v->s, ARG(i + 2), ALEN(i + 2)) < 0)
                 goto oom;
             i += 3;
             break;
         case 'h':
             m = arg_ll(a, i + 2);
-            if (!(v = put(st, ARG(i + 1), ALEN(i + 1), MV_HASH)))
+            if (ov_mark(st, ARG(i + 1), ALEN(i + 1), 0) < 0 ||
+                !(v = put(st, ARG(i + 1), ALEN(i + 1), MV_HASH)))
                 goto oom;
             i += 3;
             for (long long k = 0; k < m; k++, i += 2)
@@ -625,6 +773,8 @@ static int writes(mstore *st, const sch_ops *a, size_t i, char *errstr, size_t e
             break;
         case 'x':
             m = arg_ll(a, i + 2);
+            if (ov_mark(st, ARG(i + 1), ALEN(i + 1), 0) < 0)
+                goto oom;
             v = get(st, ARG(i + 1), ALEN(i + 1));
             i += 3;
             for (long long k = 0; k < m; k++, i++)
@@ -635,7 +785,8 @@ static int writes(mstore *st, const sch_ops *a, size_t i, char *errstr, size_t e
             break;
         case 'a':
         case 'A': {
-            if (!(v = put(st, ARG(i + 1), ALEN(i + 1), MV_HASH)))
+            if (ov_mark(st, ARG(i + 1), ALEN(i + 1), 0) < 0 ||
+                !(v = put(st, ARG(i + 1), ALEN(i + 1), MV_HASH)))
                 goto oom;
             long f = hfind(v, ARG(i + 2), ALEN(i + 2));
             size_t ol = f >= 0 ? v->items[f + 1].len : 0, sl = ALEN(i + 3);
@@ -658,6 +809,10 @@ static int writes(mstore *st, const sch_ops *a, size_t i, char *errstr, size_t e
         }
         case 'Z':
             m = arg_ll(a, i + 2);
+            if (st->overlay) { /* timers: never loaded */
+                i += 3 + 2 * (size_t)m;
+                break;
+            }
             if (!(v = put(st, ARG(i + 1), ALEN(i + 1), MV_ZSET)))
                 goto oom;
             i += 3;
@@ -669,6 +824,10 @@ static int writes(mstore *st, const sch_ops *a, size_t i, char *errstr, size_t e
             break;
         case 'R':
             m = arg_ll(a, i + 2);
+            if (st->overlay) {
+                i += 3 + (size_t)m;
+                break;
+            }
             v = get(st, ARG(i + 1), ALEN(i + 1));
             i += 3;
             for (long long k = 0; k < m; k++, i++)
@@ -676,11 +835,14 @@ static int writes(mstore *st, const sch_ops *a, size_t i, char *errstr, size_t e
                     zrem(v->z, ARG(i), ALEN(i));
             break;
         case 'd':
+            if (ov_mark(st, ARG(i + 1), ALEN(i + 1), 1) < 0)
+                goto oom;
             del(st, ARG(i + 1), ALEN(i + 1));
             i += 2;
             break;
         case 'p':
-            if (!(v = put(st, ARG(i + 1), ALEN(i + 1), MV_LIST)) ||
+            if (ov_mark(st, ARG(i + 1), ALEN(i + 1), 0) < 0 ||
+                !(v = put(st, ARG(i + 1), ALEN(i + 1), MV_LIST)) ||
                 CM_GROW(v->items, v->cap, v->n + 1) < 0)
                 goto oom;
             memset(&v->items[v->n], 0, sizeof v->items[v->n]);
@@ -971,6 +1133,28 @@ static int mem_forget(void *be, const char *prefix, int part, char *const *round
     return 0;
 }
 
+int sch_store_mem_overlay_write(sch_store *s, const struct sch_ops *a, char *errstr, size_t errlen)
+{
+    mstore *st = s->be;
+    if (a->oom || a->n < 3) {
+        snprintf(errstr, errlen, "overlay: out of memory");
+        return -1;
+    }
+    size_t i = 0; /* past the checks: they held when the batch read */
+    i += 1 + 2 * (size_t)arg_ll(a, i);
+    i += 1 + 2 * (size_t)arg_ll(a, i);
+    i += 1 + (size_t)arg_ll(a, i);
+    return writes(st, a, i, errstr, errlen);
+}
+
+int sch_store_mem_overlay_new(sch_store *s)
+{
+    if (sch_store_mem_new(s) < 0)
+        return -1;
+    ((mstore *)s->be)->overlay = 1;
+    return 0;
+}
+
 int sch_store_mem_new(sch_store *s)
 {
     mstore *st = calloc(1, sizeof *st);
@@ -978,6 +1162,7 @@ int sch_store_mem_new(sch_store *s)
         return -1;
     st->slot = -2;
     *s = (sch_store){.load = mem_load,
+                     .load_seed = mem_load_seed,
                      .commit = mem_commit,
                      .peek = mem_peek,
                      .outbox = mem_outbox,

@@ -121,9 +121,10 @@ static void new_round(char *out, size_t len)
 
 static void drain(void);
 
-static int rd_load(void *be, sch_map *m, char *errstr, size_t errlen)
+/* Loads m's records not loaded yet; seeds ov (when not NULL) with every
+ * reply decoded (store.h load_seed). */
+static int load_into(cm_redis *r, sch_map *m, sch_store *ov, char *errstr, size_t errlen)
 {
-    cm_redis *r = be;
     cm_redis_pipe *p = cm_redis_pipe_new_arena();
     size_t *idx = NULL;
     int rc = -1;
@@ -162,10 +163,13 @@ static int rd_load(void *be, sch_map *m, char *errstr, size_t errlen)
         goto cleanup;
     for (size_t k = 0; k < q; k++) {
         sch_rec *rec = sch_map_at(m, idx[k]);
-        if (sch_rec_decode(rec, cm_redis_pipe_reply(p, nrep++), errstr, errlen) < 0)
+        redisReply *rep = cm_redis_pipe_reply(p, nrep++), *contact = NULL;
+        if (sch_rec_decode(rec, rep, errstr, errlen) < 0)
             goto cleanup;
         if (rec->type == SCH_T_CUST &&
-            sch_cust_decode_contact(rec, cm_redis_pipe_reply(p, nrep++)) < 0)
+            sch_cust_decode_contact(rec, (contact = cm_redis_pipe_reply(p, nrep++))) < 0)
+            goto oom;
+        if (ov && sch_store_mem_seed(ov, rec, rep, contact) < 0)
             goto oom;
     }
     rc = 0;
@@ -176,6 +180,16 @@ cleanup:
     free(idx);
     cm_redis_pipe_free(p);
     return rc;
+}
+
+static int rd_load(void *be, sch_map *m, char *errstr, size_t errlen)
+{
+    return load_into(be, m, NULL, errstr, errlen);
+}
+
+static int rd_load_seed(void *be, sch_map *m, sch_store *ov, char *errstr, size_t errlen)
+{
+    return load_into(be, m, ov, errstr, errlen);
 }
 
 /* The commit's and the rounds' arguments, kept between commits (they run
@@ -832,6 +846,7 @@ int sch_store_redis_layout(cm_redis *r, const char *prefix, int want, int *have,
 void sch_store_redis(sch_store *s, cm_redis *r)
 {
     *s = (sch_store){.load = rd_load,
+                     .load_seed = rd_load_seed,
                      .commit = rd_commit,
                      .commit_send = rd_commit_send,
                      .commit_stage = rd_commit_stage,

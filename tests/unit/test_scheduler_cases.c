@@ -321,7 +321,9 @@ static void apply_batch(sch_engine *e, const sch_event *evs, const int *parts, i
 {
     char err[512];
     long long before = e->not_applied_total;
-    if (sch_engine_apply(e, evs, parts, (size_t)*n, err, sizeof err) < 0)
+    /* pipelined: staged, committed while the next batch is decided */
+    if (e->pipeline ? sch_engine_stage(e, evs, parts, (size_t)*n, err, sizeof err) != 0
+                    : sch_engine_apply(e, evs, parts, (size_t)*n, err, sizeof err) < 0)
         fail_msg("case %s: apply: %s", name, err);
     *rejected += (int)(e->not_applied_total - before);
     *n = 0;
@@ -343,11 +345,21 @@ static void eng_setup(sch_engine *e, const sch_policy *pol, sch_store store, con
     snprintf(e->prefix, sizeof e->prefix, "%s", prefix);
 }
 
+/* Commits the staged batch of a pipelined engine. */
+static void flush_staged(sch_engine *e, const char *name)
+{
+    char err[512];
+    if (sch_engine_flush(e, err, sizeof err) < 0)
+        fail_msg("case %s: flush: %s", name, err);
+}
+
 /* Runs case name over store; returns the published records (new ref). */
 /* layout > 0: the Redis Cluster key layout over that many partitions,
  * the events in partition 2 (a tag other than the first). halves: the
  * engine also owns partitions 1-3, with no events, so that it fires in two
- * halves where the store can (partitions 0-1, then 2-3). */
+ * halves where the store can (partitions 0-1, then 2-3); 2: and applies
+ * event batches two at a time (engine.h sch_engine_stage), where the
+ * store can. */
 static json_t *run_engine(const char *name, const sch_policy *pol, sch_store store,
                           const char *prefix, int layout, int halves, int *rejected)
 {
@@ -359,6 +371,9 @@ static json_t *run_engine(const char *name, const sch_policy *pol, sch_store sto
     for (int k = 1; halves && k < 4; k++)
         e.owned[k] = 1;
     e.layout_parts = layout;
+    e.pipeline = halves == 2;
+    if (halves == 2 && !sch_engine_pipelined(&e))
+        fail_msg("case %s: the store cannot pipeline batches", name);
     cm_time_parse_rfc3339("2026-03-01T00:00:00Z", &eng_clock);
     snprintf(p, sizeof p, "%s/%s/input.jsonl", DATA, name);
     json_t *in = read_lines(p), *line;
@@ -380,6 +395,7 @@ static json_t *run_engine(const char *name, const sch_policy *pol, sch_store sto
             assert_int_equal(cm_time_parse_rfc3339(s, &eng_clock), 0);
         } else if ((s = json_string_value(json_object_get(line, "until")))) {
             assert_int_equal(cm_time_parse_rfc3339(s, &u), 0);
+            flush_staged(&e, name);
             eng_fire_until(&e, u);
         } else {
             json_t *ev = json_deep_copy(line);
@@ -404,6 +420,7 @@ static json_t *run_engine(const char *name, const sch_policy *pol, sch_store sto
     }
     if (bn > 0)
         apply_batch(&e, batch, bparts, &bn, name, rejected);
+    flush_staged(&e, name);
     assert_int_equal(sch_engine_settle(&e, 1, err, sizeof err), 0);
     for (size_t k = 0; k < e.npending; k++)
         free(e.pending[k].id);
@@ -492,6 +509,14 @@ static void run_backends(const char *name, const sch_policy *pol, json_t *want, 
     got = run_engine(name, pol, mem, "t:", 0, 1, &rej);
     sch_store_mem_free(&mem);
     same_set(name, "memory backend, two halves", want, got);
+    json_decref(got);
+    /* and two event batches in flight: each read (through the overlay of
+     * the one before) before the one before commits */
+    assert_int_equal(sch_store_mem_new(&mem), 0);
+    halves_bind(&mem);
+    got = run_engine(name, pol, mem, "t:", 0, 2, &rej);
+    sch_store_mem_free(&mem);
+    same_set(name, "memory backend, two batches in flight", want, got);
     json_decref(got);
     /* the cluster key layout: the same records, every commit and peek on
      * one slot (the memory backend checks as Redis Cluster would) */
@@ -833,10 +858,196 @@ static void test_halves_commit_lost(void **state)
     sch_policy_free(&pol);
 }
 
+/* ---- two event batches in flight (engine.c sch_engine_stage) ---- */
+
+/* Events of debtor C-1 (a payment left as credit, invoices that take it,
+ * the payment reversed) and C-2, in three consecutive batches that share
+ * records: pl_text(i) is event i, pl_batch[b] .. pl_batch[b + 1] batch b. */
+static const char *const pl_events[] = {
+    "\"type\":\"customer.upserted\",\"customer_id\":\"C-1\",\"data\":{\"name\":\"N\",\"email\":"
+    "\"c1@x.test\",\"timezone\":\"Europe/London\",\"locale\":\"en-GB\",\"country\":\"GB\","
+    "\"channels\":[\"email\"],\"customer_id\":\"C-1\"}",
+    "\"type\":\"payment.received\",\"customer_id\":\"C-1\",\"data\":{\"payment_id\":\"P-5\","
+    "\"currency\":\"EUR\",\"amount_minor\":500,\"received_on\":\"2026-03-01\",\"customer_id\":"
+    "\"C-1\"}",
+    "\"type\":\"customer.upserted\",\"customer_id\":\"C-2\",\"data\":{\"name\":\"N\",\"email\":"
+    "\"c2@x.test\",\"timezone\":\"Europe/London\",\"locale\":\"en-GB\",\"country\":\"GB\","
+    "\"channels\":[\"email\"],\"customer_id\":\"C-2\"}",
+    "\"type\":\"invoice.issued\",\"customer_id\":\"C-2\",\"data\":{\"invoice_id\":\"J-1\","
+    "\"number\":\"N-J-1\",\"currency\":\"EUR\",\"amount_minor\":9000,\"issued_on\":"
+    "\"2026-02-01\",\"due_on\":\"2026-03-10\",\"customer_id\":\"C-2\"}",
+    /* the credit pays I-1 in part: an allocation appended to P-5, which
+     * this batch does not read */
+    "\"type\":\"invoice.issued\",\"customer_id\":\"C-1\",\"data\":{\"invoice_id\":\"I-1\","
+    "\"number\":\"N-I-1\",\"currency\":\"EUR\",\"amount_minor\":300,\"issued_on\":"
+    "\"2026-02-01\",\"due_on\":\"2026-03-10\",\"customer_id\":\"C-1\"}",
+    "\"type\":\"payment.received\",\"customer_id\":\"C-2\",\"data\":{\"payment_id\":\"P-7\","
+    "\"currency\":\"EUR\",\"amount_minor\":1000,\"received_on\":\"2026-03-01\",\"invoice_id\":"
+    "\"J-1\",\"customer_id\":\"C-2\"}",
+    /* reads P-5 (allocated in the batch before), and C-1, I-1, J-1 */
+    "\"type\":\"payment.reversed\",\"customer_id\":\"C-1\",\"data\":{\"payment_id\":\"P-5\","
+    "\"reason\":\"chargeback\",\"customer_id\":\"C-1\"}",
+    "\"type\":\"invoice.issued\",\"customer_id\":\"C-1\",\"data\":{\"invoice_id\":\"I-2\","
+    "\"number\":\"N-I-2\",\"currency\":\"EUR\",\"amount_minor\":400,\"issued_on\":"
+    "\"2026-02-01\",\"due_on\":\"2026-03-10\",\"customer_id\":\"C-1\"}",
+    "\"type\":\"payment.received\",\"customer_id\":\"C-2\",\"data\":{\"payment_id\":\"P-8\","
+    "\"currency\":\"EUR\",\"amount_minor\":2000,\"received_on\":\"2026-03-01\",\"invoice_id\":"
+    "\"J-1\",\"customer_id\":\"C-2\"}",
+};
+static const int pl_batch[] = {0, 4, 6, 9};
+#define PL_BATCHES 3
+
+/* Decodes event i of pl_events into *se (valid while 7 more are decoded:
+ * scheduler_decode_test.h). */
+static void pl_decode(int i, sch_event *se)
+{
+    char js[1024], err[256];
+    snprintf(js, sizeof js,
+             "{\"v\":1,\"id\":\"pl%d\",\"source\":\"billing\",\"tenant\":\"acme\",\"time\":"
+             "\"2026-03-01T00:00:00.000Z\",%s}",
+             i, pl_events[i]);
+    json_t *ev = json_loads(js, 0, NULL);
+    assert_non_null(ev);
+    if (sch_test_decode(ev, se, err, sizeof err) != 1)
+        fail_msg("event %d: %s", i, err);
+    json_decref(ev);
+}
+
+/* What the pipelined run does to a batch (how): 0 staged as the service
+ * does; 1 the same, but before it, another writer (a replica that has not
+ * seen a rebalance) applies C-2's payment P-9 to J-1 through the store,
+ * so that the staged batch's commit conflicts; 2 the staged batch's
+ * commit reply is lost (it ran). */
+static void pl_other_writer(sch_engine *e)
+{
+    char js[1024], err[256];
+    snprintf(js, sizeof js,
+             "{\"v\":1,\"id\":\"other\",\"source\":\"billing\",\"tenant\":\"acme\",\"time\":"
+             "\"2026-03-01T00:00:00.000Z\",\"type\":\"payment.received\",\"customer_id\":"
+             "\"C-2\",\"data\":{\"payment_id\":\"P-9\",\"currency\":\"EUR\",\"amount_minor\":"
+             "100,\"received_on\":\"2026-03-01\",\"invoice_id\":\"J-1\",\"customer_id\":"
+             "\"C-2\"}}");
+    json_t *ev = json_loads(js, 0, NULL);
+    sch_event se;
+    int part = 0;
+    assert_non_null(ev);
+    assert_int_equal(sch_test_decode(ev, &se, err, sizeof err), 1);
+    json_decref(ev);
+    sch_engine other = *e;
+    other.store = halves_mem; /* the same keys, committed at once */
+    other.pipeline = 0;
+    other.staged = other.loading = NULL;
+    if (sch_engine_apply(&other, &se, &part, 1, err, sizeof err) < 0)
+        fail_msg("the other writer: %s", err);
+    e->pending = other.pending; /* the round lists it may have grown */
+    e->npending = other.npending;
+    e->cappending = other.cappending;
+}
+
+/* Runs the three batches (then fires to the ladder's end): pipelined
+ * (how as above, at batch at) or one at a time (pipelined 0; other: the
+ * other writer's payment applied first, as the conflict's replay orders
+ * it). Returns the records published; *waits the batches that waited
+ * for the staged commit; *replayed the batches applied again. */
+static json_t *pl_run(const sch_policy *pol, int pipelined, int how, int at, int other,
+                      long long *waits, int *replayed)
+{
+    char err[512];
+    json_t *out = json_array();
+    sch_store mem;
+    sch_engine e;
+    sch_event evs[PL_BATCHES][4];
+    int parts[4] = {0, 0, 0, 0};
+    assert_int_equal(sch_store_mem_new(&mem), 0);
+    halves_bind(&mem);
+    halves_lose_at = 0;
+    halves_waits = 0;
+    eng_setup(&e, pol, mem, "t:", 0, out);
+    e.pipeline = pipelined;
+    assert_int_equal(cm_time_parse_rfc3339("2026-03-01T00:00:00Z", &eng_clock), 0);
+    if (other)
+        pl_other_writer(&e);
+    *replayed = 0;
+    for (int b = 0; b < PL_BATCHES; b++) {
+        size_t n = (size_t)(pl_batch[b + 1] - pl_batch[b]);
+        for (size_t i = 0; i < n; i++)
+            pl_decode(pl_batch[b] + (int)i, &evs[b][i]);
+        if (!pipelined) {
+            if (sch_engine_apply(&e, evs[b], parts, n, err, sizeof err) < 0)
+                fail_msg("apply %d: %s", b, err);
+            continue;
+        }
+        if (b == at && how == 1)
+            pl_other_writer(&e);
+        if (b == at && how == 2)
+            halves_lose_at = halves_waits + 1;
+        int r = sch_engine_stage(&e, evs[b], parts, n, err, sizeof err);
+        if (r == -2) { /* as the service's loop: both again, in order */
+            (*replayed) += 2;
+            if (sch_engine_apply(&e, evs[b - 1], parts, (size_t)(pl_batch[b] - pl_batch[b - 1]),
+                                 err, sizeof err) < 0 ||
+                sch_engine_apply(&e, evs[b], parts, n, err, sizeof err) < 0)
+                fail_msg("apply again %d: %s", b, err);
+        } else if (r < 0) {
+            fail_msg("stage %d: %s", b, err);
+        }
+    }
+    if (sch_engine_flush(&e, err, sizeof err) < 0)
+        fail_msg("flush: %s", err);
+    *waits = e.pipeline_waits;
+    int64_t until;
+    assert_int_equal(cm_time_parse_rfc3339("2026-07-01T00:00:00Z", &until), 0);
+    eng_fire_until(&e, until);
+    assert_int_equal(sch_engine_settle(&e, 1, err, sizeof err), 0);
+    for (size_t k = 0; k < e.npending; k++)
+        free(e.pending[k].id);
+    free(e.pending);
+    sch_store_mem_free(&mem);
+    halves_lose_at = 0;
+    return out;
+}
+
+/* Two batches in flight publish what one at a time does: a batch reads
+ * the keys the staged one wrote from its overlay, waits for its commit
+ * before reading a payment it appended to without reading it, and when
+ * the staged commit conflicts or its reply is lost, both batches are
+ * applied again, with the same outcome. */
+static void test_pipeline(void **state)
+{
+    (void)state;
+    char err[512];
+    sch_policy pol;
+    if (sch_policy_load_file("deploy/config/policy.json", &pol, err, sizeof err) < 0)
+        fail_msg("policy: %s", err);
+    long long waits = 0;
+    int replayed = 0;
+    json_t *want = pl_run(&pol, 0, 0, 0, 0, &waits, &replayed);
+    assert_true(json_array_size(want) >= 6);
+    json_t *got = pl_run(&pol, 1, 0, 0, 0, &waits, &replayed);
+    assert_int_equal(waits, 1); /* the reversal read P-5 after the staged commit */
+    assert_int_equal(replayed, 0);
+    same_records("pipeline", "two batches in flight", want, got);
+    json_decref(got);
+    /* the reply of batch 0's commit lost while batch 1 is decided */
+    got = pl_run(&pol, 1, 2, 1, 0, &waits, &replayed);
+    assert_int_equal(replayed, 2);
+    same_records("pipeline", "a staged commit's reply lost", want, got);
+    json_decref(got);
+    json_decref(want);
+    /* another writer commits J-1 before the staged batch 0 */
+    want = pl_run(&pol, 0, 0, 0, 1, &waits, &replayed);
+    got = pl_run(&pol, 1, 1, 1, 0, &waits, &replayed);
+    assert_int_equal(replayed, 2);
+    same_records("pipeline", "a staged commit in conflict", want, got);
+    json_decref(got);
+    json_decref(want);
+    sch_policy_free(&pol);
+}
+
 int main(void)
 {
     DIR *d = opendir(DATA);
-    struct CMUnitTest tests[130];
+    struct CMUnitTest tests[131];
     static char names[128][256];
     int n = 0;
     struct dirent *de;
@@ -859,5 +1070,6 @@ int main(void)
     tests[n++] = (struct CMUnitTest){"fire_on_apply", test_fire_on_apply, NULL, NULL, NULL};
     tests[n++] =
         (struct CMUnitTest){"halves_commit_lost", test_halves_commit_lost, NULL, NULL, NULL};
+    tests[n++] = (struct CMUnitTest){"pipeline", test_pipeline, NULL, NULL, NULL};
     return _cmocka_run_group_tests("scheduler_cases", tests, (size_t)n, NULL, NULL);
 }
