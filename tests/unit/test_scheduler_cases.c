@@ -562,6 +562,12 @@ static void run_backends(const char *name, const sch_policy *pol, json_t *want, 
         got = run_engine(name, pol, rs, prefix, 0, 1, &rej);
         same_set(name, "Redis backend, two halves", want, got);
         json_decref(got);
+        /* and two event batches in flight (the overlay seeded from Redis's
+         * replies), on keys of their own */
+        snprintf(prefix + pl - 1, sizeof prefix - pl + 1, ":p:");
+        got = run_engine(name, pol, rs, prefix, 0, 2, &rej);
+        same_set(name, "Redis backend, two batches in flight", want, got);
+        json_decref(got);
     }
     cm_redis_free(r);
 }
