@@ -913,6 +913,20 @@ cleanup:
     return rc;
 }
 
+int sch_engine_due(sch_engine *e, int *due, char *errstr, size_t errlen)
+{
+    int parts[SCH_MAX_PARTS], np = 0;
+    *due = !e->store.due_any || e->layout_parts > 0;
+    for (int p = 0; p < SCH_MAX_PARTS && !*due; p++) {
+        if (e->owned[p])
+            parts[np++] = p;
+        *due = e->owned[p] && e->recover[p];
+    }
+    if (*due || np == 0)
+        return 0;
+    return e->store.due_any(e->store.be, e->prefix, parts, np, e->now(), due, errstr, errlen);
+}
+
 int sch_engine_fire(sch_engine *e, int *more, char *errstr, size_t errlen)
 {
     int parts[SCH_MAX_PARTS], np = 0;

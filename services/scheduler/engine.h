@@ -144,11 +144,13 @@ int sch_engine_pipelined(const sch_engine *e);
  *   -1  this batch not applied; the one staged before durable;
  *   -2  neither applied (the one before failed): apply both again, in
  *       order, with sch_engine_apply.
- * Flush the staged batch before settling, at exit, and before changing
- * the engine's policies. A firing round may run while a batch is staged:
- * it sees the state without that batch, as if it ran just before the
- * batch was applied; a staged commit that a round's then conflicts with
- * fails (-2 on the next call), and both batches are applied again. */
+ * Flush the staged batch before firing (the service's loop first asks
+ * sch_engine_due, and leaves the batch staged when no round is due),
+ * settling with block, at exit, and before changing the engine's
+ * policies. A round run while a batch is staged is correct (it sees the
+ * state without the batch; a staged commit that conflicts with the
+ * round's fails, -2 on the next call, and both batches are applied
+ * again), but the conflicts cost two batches applied again each. */
 int sch_engine_stage(sch_engine *e, const sch_event *evs, const int *parts, size_t n, char *errstr,
                      size_t errlen);
 /* Commits the staged batch, if any: 0 durable (or none), -1 not (apply it
@@ -158,6 +160,12 @@ int sch_engine_flush(sch_engine *e, char *errstr, size_t errlen);
 /* Marks published records done once acknowledged (see engine.c); block =
  * wait for the acknowledgements. Call with block at shutdown. */
 int sch_engine_settle(sch_engine *e, int block, char *errstr, size_t errlen);
+
+/* Whether a firing round has anything to do now (*due 1): a timer or
+ * purge member due in an owned partition, or a partition to recover;
+ * 1 as well when the store cannot tell (no due_any, the cluster layout).
+ * One round trip. */
+int sch_engine_due(sch_engine *e, int *due, char *errstr, size_t errlen);
 
 /* One firing round over the owned partitions. *more = 1 when some
  * partition had more due timers than fire_batch. Returns the number of

@@ -288,6 +288,26 @@ int sch_loop_on_tick(cm_service *s, void *loop)
     if (l->cur.n > 0 && cm_clock_real_ms() - l->last_fire < l->tick)
         return 0;
     l->last_fire = cm_clock_real_ms();
+    if (l->held.n && l->held_state == SCH_HELD_STAGED) {
+        /* a round would conflict with the staged commit on the debtors
+         * they share: commit it first, but only when a round is due (so
+         * that the next batch is still read while it commits) */
+        int due = 1;
+        if (!l->more && sch_engine_due(l->eng, &due, err, sizeof err) < 0) {
+            cm_log_warn("due timers: %s (firing)", err);
+            due = 1;
+        }
+        if (!due) {
+            if (sch_engine_settle(l->eng, 0, err, sizeof err) < 0)
+                cm_log_warn("settling published records: %s (re-publishing them)", err);
+            return 0;
+        }
+        if (held_flush(l, s, err, sizeof err) < 0) {
+            cm_log_error("event batch failed: %s", err);
+            atomic_store(&s->ready.redis_ok, 0);
+            return -1;
+        }
+    }
     if (sch_engine_fire(l->eng, &l->more, err, sizeof err) < 0) {
         l->failures++;
         cm_log_warn("firing timers: %s (retrying)", err);

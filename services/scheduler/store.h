@@ -90,6 +90,11 @@ typedef struct sch_store {
                       int limit, void **fetched, char *errstr, size_t errlen);
     int (*peek_finish)(void *be, void *fetched, sch_map *m, int *counts, int64_t *next_due,
                        char *errstr, size_t errlen);
+    /* Optional (NULL: the engine fires without asking first): *any = 1
+     * when a partition of parts has a member due at now (a timer or a
+     * purge member: what peek would return), in one round trip. */
+    int (*due_any)(void *be, const char *prefix, const int *parts, int nparts, int64_t now,
+                   int *any, char *errstr, size_t errlen);
     /* The claimed rounds of partition part not yet forgotten (*out filled,
      * the caller frees it with sch_outbox_free). */
     int (*outbox)(void *be, const char *prefix, int part, sch_outbox *out, char *errstr,

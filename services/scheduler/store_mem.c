@@ -1086,6 +1086,24 @@ static int mem_peek(void *be, const char *prefix, const int *parts, int nparts, 
     return 0;
 }
 
+static int mem_due_any(void *be, const char *prefix, const int *parts, int nparts, int64_t now,
+                       int *any, char *errstr, size_t errlen)
+{
+    mstore *st = be;
+    char key[200];
+    (void)errstr, (void)errlen;
+    *any = 0;
+    for (int i = 0; i < nparts; i++) {
+        sch_store_due_key(key, sizeof key, prefix, parts[i]);
+        mval *zv = get(st, key, strlen(key));
+        if (zv && zv->type == MV_ZSET) {
+            zclean(zv->z);
+            *any |= zv->z->nheap && zv->z->heap[0].score <= now;
+        }
+    }
+    return 0;
+}
+
 static int mem_outbox(void *be, const char *prefix, int part, sch_outbox *out, char *errstr,
                       size_t errlen)
 {
@@ -1165,6 +1183,7 @@ int sch_store_mem_new(sch_store *s)
                      .load_seed = mem_load_seed,
                      .commit = mem_commit,
                      .peek = mem_peek,
+                     .due_any = mem_due_any,
                      .outbox = mem_outbox,
                      .forget = mem_forget,
                      .be = st};

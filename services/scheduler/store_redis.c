@@ -716,6 +716,43 @@ static int rd_peek(void *be, const char *prefix, const int *parts, int nparts, i
     return rd_peek_finish(be, pk, m, counts, next_due, errstr, errlen);
 }
 
+static int rd_due_any(void *be, const char *prefix, const int *parts, int nparts, int64_t now,
+                      int *any, char *errstr, size_t errlen)
+{
+    cm_redis *r = be;
+    cm_redis_pipe *p = cm_redis_pipe_new_arena();
+    char due[200], nows[32];
+    int rc = -1;
+    *any = 0;
+    if (!p)
+        goto oom;
+    snprintf(nows, sizeof nows, "%lld", (long long)now);
+    for (int i = 0; i < nparts; i++) {
+        sch_store_due_key(due, sizeof due, prefix, parts[i]);
+        const char *za[7] = {"ZRANGEBYSCORE", due, "-inf", nows, "LIMIT", "0", "1"};
+        if (cm_redis_pipe_add_argv(p, 7, za, NULL) < 0)
+            goto oom;
+    }
+    drain();
+    if (nparts > 0 && cm_redis_pipe_exec(r, p, errstr, errlen) < 0)
+        goto cleanup;
+    for (int i = 0; i < nparts; i++) {
+        redisReply *x = cm_redis_pipe_reply(p, (size_t)i);
+        if (!x || x->type != REDIS_REPLY_ARRAY) {
+            snprintf(errstr, errlen, "due: %s", x && x->str ? x->str : "unexpected reply");
+            goto cleanup;
+        }
+        *any |= x->elements > 0;
+    }
+    rc = 0;
+    goto cleanup;
+oom:
+    snprintf(errstr, errlen, "due: out of memory");
+cleanup:
+    cm_redis_pipe_free(p);
+    return rc;
+}
+
 static int rd_outbox(void *be, const char *prefix, int part, sch_outbox *out, char *errstr,
                      size_t errlen)
 {
@@ -854,6 +891,7 @@ void sch_store_redis(sch_store *s, cm_redis *r)
                      .peek = rd_peek,
                      .peek_fetch = rd_peek_fetch,
                      .peek_finish = rd_peek_finish,
+                     .due_any = rd_due_any,
                      .outbox = rd_outbox,
                      .forget = rd_forget,
                      .be = r};

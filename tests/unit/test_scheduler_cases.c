@@ -1001,7 +1001,15 @@ static json_t *pl_run(const sch_policy *pol, int pipelined, int how, int at, int
     if (sch_engine_flush(&e, err, sizeof err) < 0)
         fail_msg("flush: %s", err);
     *waits = e.pipeline_waits;
-    int64_t until;
+    /* nothing due on the day of the events; the first steps by the 20th */
+    int due = -1;
+    int64_t until, day = eng_clock;
+    assert_int_equal(sch_engine_due(&e, &due, err, sizeof err), 0);
+    assert_int_equal(due, 0);
+    assert_int_equal(cm_time_parse_rfc3339("2026-03-20T00:00:00Z", &eng_clock), 0);
+    assert_int_equal(sch_engine_due(&e, &due, err, sizeof err), 0);
+    assert_int_equal(due, 1);
+    eng_clock = day;
     assert_int_equal(cm_time_parse_rfc3339("2026-07-01T00:00:00Z", &until), 0);
     eng_fire_until(&e, until);
     assert_int_equal(sch_engine_settle(&e, 1, err, sizeof err), 0);
