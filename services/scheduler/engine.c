@@ -15,6 +15,8 @@
 #include "store.h"
 
 #define SCH_CAS_TRIES 5
+/* batches applied one at a time after a pipelined one stalled */
+#define SCH_PIPELINE_BACKOFF 8
 
 void sch_engine_rebalance(void *opaque, int assigned, const rd_kafka_topic_partition_list_t *parts)
 {
@@ -343,12 +345,15 @@ static int eng_load(sch_engine *e, sch_map *m, char *errstr, size_t errlen)
     sch_staged *cur = e->loading, *prev = e->staged;
     if (!cur)
         return e->store.load(e->store.be, m, errstr, errlen);
+    if (prev && prev->sent) /* a read after it was sent waits for it */
+        e->pipeline_stalled = 1;
     if (prev && !prev->sent) {
         int r = sch_store_mem_overlay_load(&prev->ov, m, &cur->ov, errstr, errlen);
         if (r < 0)
             return -1;
         if (r == 1) {
             e->pipeline_waits++;
+            e->pipeline_stalled = 1;
             if (sch_engine_flush(e, errstr, errlen) < 0) {
                 e->flush_failed = 1;
                 return -1;
@@ -396,11 +401,14 @@ int sch_engine_flush(sch_engine *e, char *errstr, size_t errlen)
 int sch_engine_stage(sch_engine *e, const sch_event *evs, const int *parts, size_t n, char *errstr,
                      size_t errlen)
 {
-    if (!sch_engine_pipelined(e)) {
+    if (!sch_engine_pipelined(e) || e->pipeline_off > 0) {
+        if (e->pipeline_off > 0)
+            e->pipeline_off--;
         if (sch_engine_flush(e, errstr, errlen) < 0)
             return -2;
         return sch_engine_apply(e, evs, parts, n, errstr, errlen) < 0 ? -1 : 0;
     }
+    e->pipeline_stalled = 0;
     int64_t clock = e->now();
     sch_staged *cur = calloc(1, sizeof *cur);
     sch_ops ops = {0};
@@ -449,6 +457,11 @@ cleanup:
         return -1;
     }
     e->staged = cur;
+    /* a batch that had to wait for the one before (firing on apply read
+     * after its commit was sent, or a blind write) gained nothing from the
+     * overlay: the next ones go one at a time for a while */
+    if (e->pipeline_stalled)
+        e->pipeline_off = SCH_PIPELINE_BACKOFF;
     return 0;
 }
 

@@ -92,6 +92,11 @@ typedef struct sch_engine {
     sch_staged *staged, *loading;
     int flush_failed;
     long long pipeline_waits; /* batches that read only after the staged commit ran */
+    /* the last staged batch read after the one before was sent (firing on
+     * apply, a blind write): the next pipeline_off batches are applied one
+     * at a time (where batches fire on apply, as in a catch-up, the
+     * pipeline only adds the overlay's cost) */
+    int pipeline_stalled, pipeline_off;
     /* metrics (may be NULL) */
     cm_metric *m[CT_M_COUNT]; /* metric_catalog.h: m[CT_M_SCHEDULER_*] */
     long long fired_total, republished_total;
