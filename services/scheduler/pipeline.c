@@ -168,6 +168,8 @@ static int held_flush(sch_loop *l, cm_service *s, char *err, size_t errlen)
     int r = l->held_state == SCH_HELD_STAGED    ? sch_engine_flush(l->eng, err, errlen)
             : l->held_state == SCH_HELD_DURABLE ? 0
                                                 : -1;
+    if (l->held_state == SCH_HELD_AGAIN)
+        snprintf(err, errlen, "its staged commit failed at a revocation");
     l->held_state = SCH_HELD_STAGED;
     if (r == 0) {
         batch_durable(s, &l->held);
