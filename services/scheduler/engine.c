@@ -431,13 +431,16 @@ int sch_engine_stage(sch_engine *e, const sch_event *evs, const int *parts, size
     if (!e->no_fire_on_apply && fire_on_apply(e, &cur->c, clock, errstr, errlen) != 0)
         goto cleanup; /* applied again alone (there, without them if they fail again) */
     e->loading = NULL;
-    if (sch_ops_build(&cur->c, NULL, &ops) < 0 ||
-        sch_store_mem_overlay_write(&cur->ov, &ops, errstr, errlen) < 0) {
+    /* the overlay runs the op stream the staged commit carries (built once),
+     * or one of its own when the store prepared none */
+    const sch_ops *built = NULL;
+    if (e->store.commit_stage)
+        e->store.commit_stage(e->store.be, &cur->c, &built);
+    if ((!built && sch_ops_build(&cur->c, NULL, &ops) < 0) ||
+        sch_store_mem_overlay_write(&cur->ov, built ? built : &ops, errstr, errlen) < 0) {
         snprintf(errstr, errlen, "overlay: out of memory");
         goto cleanup;
     }
-    if (e->store.commit_stage)
-        e->store.commit_stage(e->store.be, &cur->c);
     ok = 1;
 cleanup:
     e->loading = NULL;
@@ -874,7 +877,7 @@ static int fire_halves(sch_engine *e, const int *parts, int np, int64_t now, int
         if (!failed && next == o && n > 0) {
             failed = round_decide(e, &f[o], errstr, errlen) < 0;
             if (!failed && e->store.commit_stage)
-                e->store.commit_stage(e->store.be, &f[o].c);
+                e->store.commit_stage(e->store.be, &f[o].c, NULL);
         }
         if (ready[k]) {
             char err2[sizeof done_err] = "";

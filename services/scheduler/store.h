@@ -43,6 +43,8 @@ typedef struct sch_outbox {
 } sch_outbox;
 void sch_outbox_free(sch_outbox *o);
 
+struct sch_ops;
+
 typedef struct sch_store {
     /* Loads every record of the map that is not loaded yet. */
     int (*load)(void *be, sch_map *m, char *errstr, size_t errlen);
@@ -70,8 +72,11 @@ typedef struct sch_store {
      * c's commit ahead, without using the connection, while another commit
      * is in flight, so that commit_send has only to send it. c must not
      * change between the two; what is prepared is kept in c (c->staged)
-     * and released by sch_ctx_reset if never sent. */
-    void (*commit_stage)(void *be, sch_ctx *c);
+     * and released by sch_ctx_reset if never sent. When it prepares one
+     * and ops is not NULL, *ops is the op stream that commit will run
+     * (sch_ops_build's, with c's rounds): the backend's, lent until the
+     * next call into the store; else *ops is NULL. */
+    void (*commit_stage)(void *be, sch_ctx *c, const struct sch_ops **ops);
     /* Due timers of each partition up to now (score order, then member
      * order, as a Redis zset), at most limit per partition, added to m with
      * their invoice and customer (the fields of sch_cust_fields: partial);
@@ -123,7 +128,6 @@ void sch_store_mem_free(sch_store *s);
  * that touches two fails (-1), naming a key of each (the unit tests of the
  * cluster key layout). */
 void sch_store_mem_cluster(sch_store *s);
-struct sch_ops;
 /* An overlay (engine.c "Two batches in flight"): a memory store that
  * holds what one batch read, as Redis replied it (sch_store_mem_seed,
  * from its loads), and then that batch's writes

@@ -255,6 +255,7 @@ static int commit_build(cm_redis *r, sch_ctx *c, cm_redis_pipe **out, char *errs
     cm_redis_pipe *pipe = NULL;
     sch_rounds rs = {0};
     *out = NULL;
+    sch_ops_trim(a); /* here, not at the end: rd_commit_stage lends a out */
     if (c->nouts)
         new_round(c->round, sizeof c->round);
     if (!(pipe = cm_redis_pipe_new_arena()) ||
@@ -293,7 +294,6 @@ cleanup:
     sch_rounds_free(&rs);
     free(argv);
     free(lens);
-    sch_ops_trim(a);
     return rc;
 }
 
@@ -372,18 +372,24 @@ static void staged_free(void *pipe)
 
 /* The commit's pipeline built ahead into c->staged, on one Redis only, and
  * once the script's SHA is known (loading it needs the connection). A
- * failure here prepares nothing: commit_send builds it again and says. */
-static void rd_commit_stage(void *be, sch_ctx *c)
+ * failure here prepares nothing: commit_send builds it again and says.
+ * *ops: the op stream the pipeline carries (commit_ops, lent until the
+ * next commit_build). */
+static void rd_commit_stage(void *be, sch_ctx *c, const sch_ops **ops)
 {
     cm_redis *r = be;
     cm_redis_pipe *pipe = NULL;
     char err[256];
+    if (ops)
+        *ops = NULL;
     if (c->staged_ok || cm_redis_is_cluster(r) || !commit_script.sha[0] ||
         commit_build(r, c, &pipe, err, sizeof err) < 0)
         return;
     c->staged = pipe; /* now owned by c (NULL: nothing to write) */
     c->staged_free = staged_free;
     c->staged_ok = 1;
+    if (ops)
+        *ops = &commit_ops;
 }
 
 static int rd_commit_send(void *be, sch_ctx *c, char *errstr, size_t errlen)
