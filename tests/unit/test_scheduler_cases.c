@@ -1064,10 +1064,88 @@ static void test_pipeline(void **state)
     sch_policy_free(&pol);
 }
 
+/* An overlay seeded by a load (the memory backend's replies, kept as
+ * copies, as Redis's are kept as they came) and written as a commit
+ * would: it serves a record written in part with every field it read
+ * (copied in only at that write), one deleted as absent, and not one it
+ * only read. */
+static void test_overlay(void **state)
+{
+    (void)state;
+    char err[512], k1[256], k2[256], kj[256];
+    sch_policy pol;
+    if (sch_policy_load_file("deploy/config/policy.json", &pol, err, sizeof err) < 0)
+        fail_msg("policy: %s", err);
+    json_t *out = json_array();
+    sch_store mem, ov;
+    sch_engine e;
+    sch_event evs[4];
+    int parts[4] = {0, 0, 0, 0};
+    assert_int_equal(sch_store_mem_new(&mem), 0);
+    eng_setup(&e, &pol, mem, "t:", 0, out);
+    assert_int_equal(cm_time_parse_rfc3339("2026-03-01T00:00:00Z", &eng_clock), 0);
+    for (int i = 0; i < 4; i++) /* C-1, its credit P-5, C-2 and its invoice J-1 */
+        pl_decode(i, &evs[i]);
+    if (sch_engine_apply(&e, evs, parts, 4, err, sizeof err) < 0)
+        fail_msg("apply: %s", err);
+    sch_key(k1, sizeof k1, "t:", 'c', "acme", "C-1");
+    sch_key(k2, sizeof k2, "t:", 'c', "acme", "C-2");
+    sch_key(kj, sizeof kj, "t:", 'i', "acme", "J-1");
+
+    assert_int_equal(sch_store_mem_overlay_new(&ov), 0);
+    sch_map *m = sch_map_new(), *m2 = sch_map_new();
+    assert_non_null(m);
+    assert_non_null(m2);
+    sch_map_add(m, k1, SCH_T_CUST, "acme", "C-1");
+    sch_map_add(m, k2, SCH_T_CUST, "acme", "C-2");
+    sch_map_add(m, kj, SCH_T_INV, "acme", "J-1");
+    if (mem.load_seed(mem.be, m, &ov, err, sizeof err) < 0)
+        fail_msg("load: %s", err);
+    sch_rec *c1 = sch_map_get(m, k1);
+    assert_true(c1->loaded && c1->exists);
+    assert_string_equal(c1->u.cust.tz, "Europe/London");
+    assert_true(sch_map_get(m, kj)->exists);
+
+    /* no checks; C-1's conversation day set (in part), J-1 deleted */
+    sch_ops a = {0};
+    const char *ops[] = {"0", "0", "0", "h", k1, "1", "cv", "42", "d", kj};
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
+        sch_ops_push(&a, ops[i], strlen(ops[i]));
+    if (sch_store_mem_overlay_write(&ov, &a, err, sizeof err) < 0)
+        fail_msg("overlay write: %s", err);
+    sch_ops_free(&a);
+    /* the memory store moves on: what the overlay holds is its own */
+    sch_store_mem_free(&mem);
+
+    sch_map_add(m2, k1, SCH_T_CUST, "acme", "C-1");
+    sch_map_add(m2, k2, SCH_T_CUST, "acme", "C-2");
+    sch_map_add(m2, kj, SCH_T_INV, "acme", "J-1");
+    assert_int_equal(sch_store_mem_overlay_load(&ov, m2, NULL, err, sizeof err), 0);
+    sch_rec *o1 = sch_map_get(m2, k1), *o2 = sch_map_get(m2, k2), *oj = sch_map_get(m2, kj);
+    assert_true(o1->loaded && o1->exists);
+    assert_int_equal(o1->ver, c1->ver); /* the version is the commit's to bump */
+    assert_int_equal(o1->u.cust.conversation, 42);
+    assert_string_equal(o1->u.cust.tz, "Europe/London");
+    assert_string_equal(o1->u.cust.locale, "en-GB");
+    assert_non_null(o1->u.cust.contact);
+    assert_string_equal(o1->u.cust.contact, c1->u.cust.contact);
+    assert_true(oj->loaded && !oj->exists);
+    assert_false(o2->loaded); /* only read: Redis answers */
+
+    sch_map_free(m2);
+    sch_map_free(m);
+    sch_store_mem_free(&ov);
+    for (size_t k = 0; k < e.npending; k++)
+        free(e.pending[k].id);
+    free(e.pending);
+    json_decref(out);
+    sch_policy_free(&pol);
+}
+
 int main(void)
 {
     DIR *d = opendir(DATA);
-    struct CMUnitTest tests[131];
+    struct CMUnitTest tests[132];
     static char names[128][256];
     int n = 0;
     struct dirent *de;
@@ -1091,5 +1169,6 @@ int main(void)
     tests[n++] =
         (struct CMUnitTest){"halves_commit_lost", test_halves_commit_lost, NULL, NULL, NULL};
     tests[n++] = (struct CMUnitTest){"pipeline", test_pipeline, NULL, NULL, NULL};
+    tests[n++] = (struct CMUnitTest){"overlay", test_overlay, NULL, NULL, NULL};
     return _cmocka_run_group_tests("scheduler_cases", tests, (size_t)n, NULL, NULL);
 }
