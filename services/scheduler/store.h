@@ -140,16 +140,9 @@ void sch_store_mem_cluster(sch_store *s);
 int sch_store_mem_overlay_new(sch_store *s);
 /* Seeds the overlay with rec's replies as its load decoded them (rep;
  * contact: a customer's contact key, NULL otherwise). A key seeded before
- * keeps its value. Nothing is copied: the overlay refers to rep and
- * contact, and copies a value in only when a write in part or a read
- * needs it (what a batch reads and does not write is never copied), so
- * they must stay valid as long as the overlay: kept by it
- * (sch_store_mem_overlay_keep). 0, or -1 out of memory. */
+ * keeps its value. 0, or -1 out of memory. */
 int sch_store_mem_seed(sch_store *s, const sch_rec *rec, const redisReply *rep,
                        const redisReply *contact);
-/* The overlay keeps p (the caller's until this returns 0) and releases it
- * with release(p) when it is freed. 0, or -1 out of memory. */
-int sch_store_mem_overlay_keep(sch_store *s, void *p, void (*release)(void *));
 /* Applies a commit's writes (the op stream of sch_ops_build, built
  * without rounds) to the overlay; its checks are not run (they held when
  * the batch read). 0, or -1 with errstr. */

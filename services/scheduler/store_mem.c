@@ -67,12 +67,7 @@ typedef struct mzset {
 
 typedef struct mval {
     int type;
-    int ov; /* an overlay's mark (OV_*), kept when the value is cleared */
-    /* an overlay's seeded value not copied yet (sch_store_mem_seed):
-     * Redis's reply, kept by the overlay, copied in (filled) the first
-     * time the value is read or written in part; of kind ref_kind */
-    const redisReply *ref;
-    int ref_kind;
+    int ov;      /* an overlay's mark (OV_*), kept when the value is cleared */
     mstr s;      /* MV_STR */
     mstr *items; /* MV_HASH: field, value, field, value...; MV_LIST: items */
     size_t n, cap;
@@ -108,14 +103,6 @@ typedef struct mstore {
     int cluster, slot;
     char slot_key[2][160];
     int overlay; /* sch_store_mem_overlay_new: writes mark keys (OV_*) */
-    /* an overlay's kept replies (sch_store_mem_overlay_keep), released
-     * when it is freed; a copy of a seeded value failed (out of memory) */
-    struct kept {
-        void *p;
-        void (*release)(void *);
-    } * kept;
-    size_t nkept, capkept;
-    int fill_oom;
 } mstore;
 
 /* Notes key's Redis Cluster slot while a commit or a peek runs. */
@@ -203,8 +190,6 @@ static void val_clear(mstore *st, mval *v)
     v->ov = ov;
 }
 
-static mval *filled(mstore *st, mval *v);
-
 /* The value of key, or NULL when absent. */
 static mval *get(mstore *st, const char *key, size_t klen)
 {
@@ -212,8 +197,7 @@ static mval *get(mstore *st, const char *key, size_t klen)
     touch(st, key, klen);
     if (!cm_map_get(&st->keys, key, klen, &i))
         return NULL;
-    mval *v = filled(st, &st->vals[i]);
-    return !v || v->type == MV_NONE ? NULL : v;
+    return st->vals[i].type == MV_NONE ? NULL : &st->vals[i];
 }
 
 /* The value of key, created empty of type t when absent; NULL on out of
@@ -245,8 +229,8 @@ static void del(mstore *st, const char *key, size_t klen)
 }
 
 /* The slot of key, created empty (no type) when there is none; NULL on
- * out of memory. An overlay's seeded value is not copied in (slot). */
-static mval *slot_raw(mstore *st, const char *key, size_t klen)
+ * out of memory. */
+static mval *slot(mstore *st, const char *key, size_t klen)
 {
     uint32_t i;
     if (!cm_map_get(&st->keys, key, klen, &i)) {
@@ -262,11 +246,6 @@ static mval *slot_raw(mstore *st, const char *key, size_t klen)
     return &st->vals[i];
 }
 
-static mval *slot(mstore *st, const char *key, size_t klen)
-{
-    return filled(st, slot_raw(st, key, klen));
-}
-
 /* An overlay's mark for a write to key: whole (the value is set or
  * deleted entirely) or in part (known after it only if known before).
  * 0, or -1 out of memory; nothing outside an overlay. */
@@ -274,11 +253,9 @@ static int ov_mark(mstore *st, const char *key, size_t klen, int whole)
 {
     if (!st->overlay)
         return 0;
-    mval *v = slot_raw(st, key, klen);
+    mval *v = slot(st, key, klen);
     if (!v)
         return -1;
-    if (whole)
-        v->ref = NULL; /* replaced: never copied */
     v->ov = whole || v->ov == OV_SEEN || v->ov == OV_WRITTEN ? OV_WRITTEN : OV_BLIND;
     return 0;
 }
@@ -523,65 +500,13 @@ static int ov_serves(mstore *st, const sch_rec *rec, const char *ck)
     return a == OV_UNSEEN || b == OV_UNSEEN ? -1 : 1;
 }
 
-/* Whether rep has the shape of a value of kind (MV_STR: a string; MV_HASH
- * or MV_LIST: an array of strings). */
-static int seed_shape(int kind, const redisReply *rep)
-{
-    if (kind == MV_STR)
-        return rep->type == REDIS_REPLY_STRING;
-    if (rep->type != REDIS_REPLY_ARRAY)
-        return 0;
-    for (size_t k = 0; k < rep->elements; k++)
-        if (rep->element[k]->type != REDIS_REPLY_STRING)
-            return 0;
-    return 1;
-}
-
-/* Copies rep (of kind's shape) into the empty value v. 0, or -1 out of
- * memory. */
-static int fill(mstore *st, mval *v, int kind, const redisReply *rep)
-{
-    if (kind == MV_STR) {
-        v->type = MV_STR;
-        return mstr_set(st, &v->s, rep->str, rep->len);
-    }
-    if (rep->elements == 0)
-        return 0;
-    if (CM_GROW(v->items, v->cap, rep->elements) < 0)
-        return -1;
-    v->type = kind;
-    for (size_t k = 0; k < rep->elements; k++) {
-        memset(&v->items[v->n], 0, sizeof v->items[v->n]);
-        if (mstr_set(st, &v->items[v->n], rep->element[k]->str, rep->element[k]->len) < 0)
-            return -1;
-        v->n++;
-    }
-    return 0;
-}
-
-/* v with its seeded value copied in (v NULL: NULL); NULL out of memory,
- * noted in fill_oom (the overlay's write or load then fails). */
-static mval *filled(mstore *st, mval *v)
-{
-    if (!v || !v->ref)
-        return v;
-    const redisReply *rep = v->ref;
-    v->ref = NULL;
-    if (fill(st, v, v->ref_kind, rep) < 0) {
-        st->fill_oom = 1;
-        return NULL;
-    }
-    return v;
-}
-
 /* Seeds key (of kind MV_STR, MV_HASH or MV_LIST) with what Redis replied
  * for it: a string or nil; an array of fields and values, or of items
- * (empty: absent); referred to, copied in when needed (filled). A key
- * seeded already keeps what it holds; a reply of another shape leaves the
- * key unknown (OV_BLIND: never served). */
+ * (empty: absent). A key seeded already keeps what it holds; a reply of
+ * another shape leaves the key unknown (OV_BLIND: never served). */
 static int seed(mstore *st, const char *key, int kind, const redisReply *rep)
 {
-    mval *v = slot_raw(st, key, strlen(key));
+    mval *v = slot(st, key, strlen(key));
     if (!v)
         return -1;
     if (v->ov != OV_UNSEEN)
@@ -589,12 +514,35 @@ static int seed(mstore *st, const char *key, int kind, const redisReply *rep)
     v->ov = OV_SEEN;
     if (!rep || rep->type == REDIS_REPLY_NIL)
         return 0;
-    if (!seed_shape(kind, rep)) {
+    if (kind == MV_STR) {
+        if (rep->type != REDIS_REPLY_STRING) {
+            v->ov = OV_BLIND;
+            return 0;
+        }
+        v->type = MV_STR;
+        return mstr_set(st, &v->s, rep->str, rep->len);
+    }
+    if (rep->type != REDIS_REPLY_ARRAY) {
         v->ov = OV_BLIND;
         return 0;
     }
-    v->ref = rep;
-    v->ref_kind = kind;
+    if (rep->elements == 0)
+        return 0;
+    if (CM_GROW(v->items, v->cap, rep->elements) < 0)
+        return -1;
+    v->type = kind;
+    for (size_t k = 0; k < rep->elements; k++) {
+        const redisReply *x = rep->element[k];
+        if (x->type != REDIS_REPLY_STRING) {
+            val_clear(st, v);
+            v->ov = OV_BLIND;
+            return 0;
+        }
+        memset(&v->items[v->n], 0, sizeof v->items[v->n]);
+        if (mstr_set(st, &v->items[v->n], x->str, x->len) < 0)
+            return -1;
+        v->n++;
+    }
     return 0;
 }
 
@@ -610,69 +558,6 @@ int sch_store_mem_seed(sch_store *s, const sch_rec *rec, const redisReply *rep,
     char ck[600];
     sch_store_contact_key(ck, sizeof ck, rec);
     return seed(st, ck, MV_STR, contact);
-}
-
-/* A copy of rep (a string, nil, or an array of them) in one block, freed
- * with free: the memory backend's replies are scratch, reused by the next
- * load, so an overlay keeps copies. NULL out of memory. */
-static redisReply *reply_clone(const redisReply *rep)
-{
-    size_t n = rep->type == REDIS_REPLY_ARRAY ? rep->elements : 0;
-    size_t bytes = rep->type == REDIS_REPLY_STRING ? rep->len + 1 : 0;
-    for (size_t k = 0; k < n; k++)
-        bytes += rep->element[k]->type == REDIS_REPLY_STRING ? rep->element[k]->len + 1 : 0;
-    redisReply *root = malloc((1 + n) * sizeof *root + n * sizeof(redisReply *) + bytes);
-    if (!root)
-        return NULL;
-    redisReply *kids = root + 1, **ptrs = (redisReply **)(kids + n);
-    char *str = (char *)(ptrs + n);
-    for (size_t k = 0; k <= n; k++) {
-        const redisReply *from = k == 0 ? rep : rep->element[k - 1];
-        redisReply *to = k == 0 ? root : &kids[k - 1];
-        *to = *from;
-        to->element = NULL;
-        to->elements = 0;
-        if (to->type == REDIS_REPLY_STRING) {
-            memcpy(str, from->str, from->len);
-            str[from->len] = 0;
-            to->str = str;
-            str += from->len + 1;
-        } else {
-            to->str = NULL;
-            to->len = 0;
-        }
-        if (k > 0)
-            ptrs[k - 1] = to;
-    }
-    if (n) {
-        root->element = ptrs;
-        root->elements = n;
-    }
-    return root;
-}
-
-/* Seeds ov with copies of rep and contact (NULL: none), which it keeps. */
-static int seed_copies(sch_store *ov, const sch_rec *rec, const redisReply *rep,
-                       const redisReply *contact)
-{
-    redisReply *r = reply_clone(rep), *c = contact ? reply_clone(contact) : NULL;
-    int kr = r ? sch_store_mem_overlay_keep(ov, r, free) : -1;
-    int kc = c ? sch_store_mem_overlay_keep(ov, c, free) : contact ? -1 : 0;
-    if (kr < 0)
-        free(r);
-    if (kc < 0)
-        free(c);
-    return kr < 0 || kc < 0 ? -1 : sch_store_mem_seed(ov, rec, r, c);
-}
-
-int sch_store_mem_overlay_keep(sch_store *s, void *p, void (*release)(void *))
-{
-    mstore *st = s->be;
-    if (CM_GROW(st->kept, st->capkept, st->nkept + 1) < 0)
-        return -1;
-    st->kept[st->nkept].p = p;
-    st->kept[st->nkept++].release = release;
-    return 0;
 }
 
 /* Loads the records of m not loaded yet (from_overlay: only those the
@@ -706,7 +591,7 @@ static int load_into(mstore *st, sch_map *m, int from_overlay, sch_store *into, 
             if (c < 0)
                 r = -1;
         }
-        if (r < 0 || st->fill_oom) {
+        if (r < 0) {
             snprintf(errstr, errlen, "memory load: out of memory");
             return -1;
         }
@@ -714,8 +599,8 @@ static int load_into(mstore *st, sch_map *m, int from_overlay, sch_store *into, 
         if (sch_rec_decode(rec, &st->nodes[r], errstr, errlen) < 0)
             return -1;
         if ((rec->type == SCH_T_CUST && sch_cust_decode_contact(rec, &st->nodes[c]) < 0) ||
-            (into && seed_copies(into, rec, &st->nodes[r],
-                                 rec->type == SCH_T_CUST ? &st->nodes[c] : NULL) < 0)) {
+            (into && sch_store_mem_seed(into, rec, &st->nodes[r],
+                                        rec->type == SCH_T_CUST ? &st->nodes[c] : NULL) < 0)) {
             snprintf(errstr, errlen, "memory load: out of memory");
             return -1;
         }
@@ -1277,13 +1162,7 @@ int sch_store_mem_overlay_write(sch_store *s, const struct sch_ops *a, char *err
     i += 1 + 2 * (size_t)arg_ll(a, i);
     i += 1 + 2 * (size_t)arg_ll(a, i);
     i += 1 + (size_t)arg_ll(a, i);
-    if (writes(st, a, i, errstr, errlen) < 0)
-        return -1;
-    if (st->fill_oom) {
-        snprintf(errstr, errlen, "overlay: out of memory");
-        return -1;
-    }
-    return 0;
+    return writes(st, a, i, errstr, errlen);
 }
 
 int sch_store_mem_overlay_new(sch_store *s)
@@ -1318,9 +1197,6 @@ void sch_store_mem_free(sch_store *s)
         return;
     for (size_t i = 0; i < st->nvals; i++)
         val_clear(st, &st->vals[i]);
-    for (size_t i = st->nkept; i-- > 0;) /* after the values that refer to them */
-        st->kept[i].release(st->kept[i].p);
-    free(st->kept);
     while (st->nrounds)
         round_drop(st, st->nrounds - 1);
     cm_map_free(&st->keys);

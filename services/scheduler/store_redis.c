@@ -123,13 +123,6 @@ static void drain(void);
 
 /* Loads m's records not loaded yet; seeds ov (when not NULL) with every
  * reply decoded (store.h load_seed). */
-static void pipe_release(void *pipe)
-{
-    cm_redis_pipe_free(pipe);
-}
-
-/* Loads the records of m not loaded yet; with an overlay ov, seeds it with
- * the replies, which it then keeps (sch_store_mem_seed). */
 static int load_into(cm_redis *r, sch_map *m, sch_store *ov, char *errstr, size_t errlen)
 {
     cm_redis_pipe *p = cm_redis_pipe_new_arena();
@@ -168,19 +161,13 @@ static int load_into(cm_redis *r, sch_map *m, sch_store *ov, char *errstr, size_
     drain();
     if (cm_redis_pipe_exec(r, p, errstr, errlen) < 0)
         goto cleanup;
-    cm_redis_pipe *replies = p; /* read below; then ov's when it keeps them */
-    if (ov) {
-        if (sch_store_mem_overlay_keep(ov, p, pipe_release) < 0)
-            goto oom;
-        p = NULL; /* now owned by ov */
-    }
     for (size_t k = 0; k < q; k++) {
         sch_rec *rec = sch_map_at(m, idx[k]);
-        redisReply *rep = cm_redis_pipe_reply(replies, nrep++), *contact = NULL;
+        redisReply *rep = cm_redis_pipe_reply(p, nrep++), *contact = NULL;
         if (sch_rec_decode(rec, rep, errstr, errlen) < 0)
             goto cleanup;
         if (rec->type == SCH_T_CUST &&
-            sch_cust_decode_contact(rec, (contact = cm_redis_pipe_reply(replies, nrep++))) < 0)
+            sch_cust_decode_contact(rec, (contact = cm_redis_pipe_reply(p, nrep++))) < 0)
             goto oom;
         if (ov && sch_store_mem_seed(ov, rec, rep, contact) < 0)
             goto oom;
@@ -378,6 +365,11 @@ static int rd_commit(void *be, sch_ctx *c, char *errstr, size_t errlen)
     return rc;
 }
 
+static void staged_free(void *pipe)
+{
+    cm_redis_pipe_free(pipe);
+}
+
 /* The commit's pipeline built ahead into c->staged, on one Redis only, and
  * once the script's SHA is known (loading it needs the connection). A
  * failure here prepares nothing: commit_send builds it again and says.
@@ -394,7 +386,7 @@ static void rd_commit_stage(void *be, sch_ctx *c, const sch_ops **ops)
         commit_build(r, c, &pipe, err, sizeof err) < 0)
         return;
     c->staged = pipe; /* now owned by c (NULL: nothing to write) */
-    c->staged_free = pipe_release;
+    c->staged_free = staged_free;
     c->staged_ok = 1;
     if (ops)
         *ops = &commit_ops;

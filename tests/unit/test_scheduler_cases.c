@@ -1064,11 +1064,10 @@ static void test_pipeline(void **state)
     sch_policy_free(&pol);
 }
 
-/* An overlay seeded by a load (the memory backend's replies, kept as
- * copies, as Redis's are kept as they came) and written as a commit
- * would: it serves a record written in part with every field it read
- * (copied in only at that write), one deleted as absent, and not one it
- * only read. */
+/* An overlay seeded by a load and written as a commit would: it serves a
+ * record written in part with every field it read, one deleted as
+ * absent, and not one it only read; and what it serves is its own copy,
+ * not the store's it was seeded from. */
 static void test_overlay(void **state)
 {
     (void)state;
