@@ -103,7 +103,50 @@ typedef struct mstore {
     int cluster, slot;
     char slot_key[2][160];
     int overlay; /* sch_store_mem_overlay_new: writes mark keys (OV_*) */
+    /* an overlay's strings: blocks freed with it, never one by one (it
+     * lives for two batches, then goes whole) */
+    struct ablock *arena;
 } mstore;
+
+typedef struct ablock {
+    struct ablock *next;
+    size_t used, cap;
+    char data[];
+} ablock;
+
+#define ARENA_BLOCK 65536
+
+/* n bytes for a string: malloc'd, or from an overlay's arena. */
+static char *str_alloc(mstore *st, size_t n)
+{
+    if (!st->overlay)
+        return malloc(n);
+    ablock *b = st->arena;
+    if (b && b->cap - b->used >= n) {
+        b->used += n;
+        return b->data + b->used - n;
+    }
+    size_t cap = n > ARENA_BLOCK / 4 ? n : ARENA_BLOCK;
+    ablock *nb = malloc(sizeof *nb + cap);
+    if (!nb)
+        return NULL;
+    nb->used = n;
+    nb->cap = cap;
+    if (b && cap == n) { /* a string of its own: the current block stays current */
+        nb->next = b->next;
+        b->next = nb;
+    } else {
+        nb->next = b;
+        st->arena = nb;
+    }
+    return nb->data;
+}
+
+static void str_release(mstore *st, char *p)
+{
+    if (!st->overlay)
+        free(p);
+}
 
 /* Notes key's Redis Cluster slot while a commit or a peek runs. */
 static void touch(mstore *st, const char *key, size_t klen)
@@ -142,13 +185,13 @@ static int unit(mstore *st, int on, const char *what, char *errstr, size_t errle
 
 static int mstr_set(mstore *st, mstr *s, const char *p, size_t len)
 {
-    char *np = malloc(len + 1);
+    char *np = str_alloc(st, len + 1);
     if (!np)
         return -1;
     memcpy(np, p, len);
     np[len] = 0;
     st->bytes -= s->p ? s->len : 0;
-    free(s->p);
+    str_release(st, s->p);
     s->p = np;
     s->len = len;
     st->bytes += len;
@@ -159,7 +202,7 @@ static void mstr_free(mstore *st, mstr *s)
 {
     if (s->p)
         st->bytes -= s->len;
-    free(s->p);
+    str_release(st, s->p);
     s->p = NULL;
     s->len = 0;
 }
@@ -1200,6 +1243,10 @@ void sch_store_mem_free(sch_store *s)
     while (st->nrounds)
         round_drop(st, st->nrounds - 1);
     cm_map_free(&st->keys);
+    for (ablock *b = st->arena, *next; b; b = next) { /* after the values in it */
+        next = b->next;
+        free(b);
+    }
     free(st->vals);
     free(st->rounds);
     sch_ops_free(&st->ops);
