@@ -250,6 +250,25 @@ static void pick_policy(sch_ctx *c, const char *tenant)
         c->pol = sch_policy_set_for(c->pols, tenant);
 }
 
+/* Types whose phase 2 lists the debtor's open invoices (the review). */
+static int reviews_open(const sch_ctx *c, ct_type type)
+{
+    return type == CT_EV_PAYMENT_RECEIVED ||
+           (type == CT_EV_PROMISE_MADE && c->pol->promises_enabled) ||
+           (type == CT_EV_PLAN_AGREED && c->pol->plans.enabled) ||
+           (type == CT_EV_CONTACT_CEASED && c->pol->contact.on_cease) ||
+           type == CT_EV_CONTACT_REPLIED;
+}
+
+int sch_plan_last_phase(sch_ctx *c, const sch_event *se)
+{
+    pick_policy(c, se->ev.tenant);
+    ct_type type = se->ev.type;
+    if (type == CT_EV_PAYMENT_RECEIVED)
+        return 3;
+    return reviews_open(c, type) || type == CT_EV_PAYMENT_REVERSED ? 2 : 1;
+}
+
 int sch_plan_event(sch_ctx *c, const sch_event *se, int phase)
 {
     const ct_event *e = &se->ev;
@@ -312,11 +331,7 @@ int sch_plan_event(sch_ctx *c, const sch_event *se, int phase)
             if (!rec(c, 'i', SCH_T_INV, t, whole->u.cust.open.v[i]))
                 return -1;
     }
-    if (type == CT_EV_PAYMENT_RECEIVED ||
-        (type == CT_EV_PROMISE_MADE && c->pol->promises_enabled) ||
-        (type == CT_EV_PLAN_AGREED && c->pol->plans.enabled) ||
-        (type == CT_EV_CONTACT_CEASED && c->pol->contact.on_cease) ||
-        type == CT_EV_CONTACT_REPLIED) { /* the review lists the open invoices */
+    if (reviews_open(c, type)) { /* the review lists the open invoices */
         sch_rec *cr = have(c, 'c', t, cu);
         for (int i = 0; cr && i < cr->u.cust.open.n; i++)
             if (!rec(c, 'i', SCH_T_INV, t, cr->u.cust.open.v[i]))

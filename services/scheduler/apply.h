@@ -131,6 +131,12 @@ int sch_event_decode_bytes(cm_json *j, const char *raw, size_t rawlen, sch_event
  * phase 2 after phase 1 is loaded, phase 3 after phase 2: the primary
  * invoices of the promises found). Returns -1 only on out of memory. */
 int sch_plan_event(sch_ctx *c, const sch_event *se, int phase);
+/* The last phase at which sch_plan_event can declare records for se,
+ * whatever was loaded before, but for one case known only once loaded:
+ * phase 2 declares every open invoice of a debtor under a plan or a case,
+ * for any event. 1, 2 or 3; the engine sends the commit of the batch
+ * before behind that phase's reads (engine.c "Two batches in flight"). */
+int sch_plan_last_phase(sch_ctx *c, const sch_event *se);
 /* Applies a decoded event (sch_event_decode returned 1) consumed from
  * Kafka partition part. -1 with errstr when the event cannot apply to the
  * state (a credit note in another currency) or a record it needs was not

@@ -159,7 +159,7 @@ failed:
  * due on the clock fire in the batch's commit (apply.h sch_plan_due), as
  * a round right after it would. 0; -1 a load failed (the batch fails as
  * any load); -2 a step could not be decided (errstr). */
-static int eng_load(sch_engine *e, sch_map *m, char *errstr, size_t errlen);
+static int eng_load(sch_engine *e, sch_map *m, int carry, char *errstr, size_t errlen);
 
 static int fire_on_apply(sch_engine *e, sch_ctx *c, int64_t clock, char *errstr, size_t errlen)
 {
@@ -170,7 +170,7 @@ static int fire_on_apply(sch_engine *e, sch_ctx *c, int64_t clock, char *errstr,
             snprintf(errstr, errlen, "out of memory");
         return due < 0 ? -2 : 0;
     }
-    if (eng_load(e, c->map, errstr, errlen) < 0)
+    if (eng_load(e, c->map, 0, errstr, errlen) < 0)
         return -1;
     if (sch_plan_due(c, 2) < 0) {
         snprintf(errstr, errlen, "out of memory");
@@ -196,17 +196,25 @@ static int ctx_open(sch_engine *e, sch_ctx *c, sch_map **m, const char *prefix, 
     return 0;
 }
 
-/* Plans evs[0..n) in three phases, loading what each names (eng_load). */
+/* Plans evs[0..n) in three phases, loading what each names (eng_load);
+ * the staged batch's commit, if any, rides behind the reads of the last
+ * phase that can read (sch_plan_last_phase). */
 static int batch_load(sch_engine *e, sch_ctx *c, const sch_event *evs, size_t n, char *errstr,
                       size_t errlen)
 {
+    int last = 1;
+    for (size_t i = 0; i < n && last < 3; i++)
+        if (evs[i].raw) {
+            int l = sch_plan_last_phase(c, &evs[i]);
+            last = l > last ? l : last;
+        }
     for (int phase = 1; phase <= 3; phase++) {
         for (size_t i = 0; i < n; i++)
             if (evs[i].raw && sch_plan_event(c, &evs[i], phase) < 0) {
                 snprintf(errstr, errlen, "out of memory");
                 return -1;
             }
-        if (eng_load(e, c->map, errstr, errlen) < 0)
+        if (eng_load(e, c->map, phase == last, errstr, errlen) < 0)
             return -1;
     }
     return 0;
@@ -299,10 +307,12 @@ static int apply_one(sch_engine *e, const sch_event *evs, const int *parts, size
  * One Redis runs one command at a time, and a batch's commit is most of
  * what Redis does for it. So that Redis commits batch k while the
  * scheduler decides batch k+1, batch k's commit is staged (built, not
- * sent) and k+1 is read first:
+ * sent) and k+1 is read first; k's commit goes in the same write as
+ * the reads of k+1's last phase that can read (sch_plan_last_phase), so
+ * that Redis runs it while k+1's replies are decoded:
  *
- *   k+1: plan, read -> send k's commit -> decide k+1, stage its commit
- *        -> k's reply -> k published, durable
+ *   k+1: plan, read + send k's commit -> decode, decide k+1, stage its
+ *        commit -> k's reply -> k published, durable
  *
  * k+1 is read before Redis has k's writes. So every batch keeps an
  * overlay (store.h sch_store_mem_overlay_new): what it read, as Redis
@@ -340,13 +350,18 @@ static void staged_free(sch_staged *b)
 /* Loads through the pipeline (above) while a batch is being read
  * (e->loading): the staged batch's overlay first, then Redis, seeding the
  * reading batch's overlay; else straight from the store. */
-static int eng_load(sch_engine *e, sch_map *m, char *errstr, size_t errlen)
+static int eng_load(sch_engine *e, sch_map *m, int carry, char *errstr, size_t errlen)
 {
     sch_staged *cur = e->loading, *prev = e->staged;
     if (!cur)
         return e->store.load(e->store.be, m, errstr, errlen);
-    if (prev && prev->sent) /* a read after it was sent waits for it */
-        e->pipeline_stalled = 1;
+    if (prev && prev->sent) { /* a read after it was sent waits for it */
+        size_t n = sch_map_count(m), i = 0;
+        while (i < n && sch_map_at(m, i)->loaded)
+            i++;
+        if (i < n)
+            e->pipeline_stalled = 1;
+    }
     if (prev && !prev->sent) {
         int r = sch_store_mem_overlay_load(&prev->ov, m, &cur->ov, errstr, errlen);
         if (r < 0)
@@ -358,9 +373,12 @@ static int eng_load(sch_engine *e, sch_map *m, char *errstr, size_t errlen)
                 e->flush_failed = 1;
                 return -1;
             }
+            prev = NULL; /* committed and freed */
         }
     }
-    return e->store.load_seed(e->store.be, m, &cur->ov, errstr, errlen);
+    if (carry && prev && !prev->sent) /* Redis commits it while we decode */
+        return e->store.load_seed(e->store.be, m, &cur->ov, &prev->c, &prev->sent, errstr, errlen);
+    return e->store.load_seed(e->store.be, m, &cur->ov, NULL, NULL, errstr, errlen);
 }
 
 int sch_engine_pipelined(const sch_engine *e)
@@ -423,7 +441,7 @@ int sch_engine_stage(sch_engine *e, const sch_event *evs, const int *parts, size
     e->loading = cur;
     if (batch_load(e, &cur->c, evs, n, errstr, errlen) < 0)
         goto cleanup;
-    if (e->staged) { /* Redis commits it while this batch is decided */
+    if (e->staged && !e->staged->sent) { /* Redis commits it while this batch is decided */
         e->store.commit_send(e->store.be, &e->staged->c, errstr, errlen);
         e->staged->sent = 1;
     }

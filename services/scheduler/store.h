@@ -51,8 +51,14 @@ typedef struct sch_store {
     /* Optional (NULL: the engine applies one batch at a time): load, and
      * also keep every reply decoded in the overlay ov
      * (sch_store_mem_seed), for the engine's batch pipeline (engine.c
-     * "Two batches in flight"). */
-    int (*load_seed)(void *be, sch_map *m, struct sch_store *ov, char *errstr, size_t errlen);
+     * "Two batches in flight"). When after is not NULL (only for a store
+     * with commit_send): after's commit is sent behind the reads, in the
+     * same write, so that Redis runs it while the caller decodes what it
+     * read; *sent is set to 1 once it was sent, even when the reads then
+     * fail (commit_wait finishes it, as after commit_send), and left 0
+     * when the reads could not be sent. */
+    int (*load_seed)(void *be, sch_map *m, struct sch_store *ov, sch_ctx *after, int *sent,
+                     char *errstr, size_t errlen);
     /* Commits the ctx's map, appends and outs: 0 committed, 1 conflict
      * (nothing written; errstr names the record), -1 error. The outs of
      * each partition p go to a fresh round P ob:<p>:<c->round>, made

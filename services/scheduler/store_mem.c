@@ -656,8 +656,15 @@ static int mem_load(void *be, sch_map *m, char *errstr, size_t errlen)
     return load_into(be, m, 0, NULL, errstr, errlen);
 }
 
-static int mem_load_seed(void *be, sch_map *m, sch_store *ov, char *errstr, size_t errlen)
+/* The memory store has no commit_send, so no commit to send behind. */
+static int mem_load_seed(void *be, sch_map *m, sch_store *ov, sch_ctx *after, int *sent,
+                         char *errstr, size_t errlen)
 {
+    (void)sent;
+    if (after) {
+        snprintf(errstr, errlen, "memory load: no commit to send behind the reads");
+        return -1;
+    }
     return load_into(be, m, 0, ov, errstr, errlen);
 }
 

@@ -120,10 +120,13 @@ static void new_round(char *out, size_t len)
 }
 
 static void drain(void);
+static int rd_commit_send(void *be, sch_ctx *c, char *errstr, size_t errlen);
 
 /* Loads m's records not loaded yet; seeds ov (when not NULL) with every
- * reply decoded (store.h load_seed). */
-static int load_into(cm_redis *r, sch_map *m, sch_store *ov, char *errstr, size_t errlen)
+ * reply decoded; sends after's commit behind the reads when after is not
+ * NULL (store.h load_seed). */
+static int load_into(cm_redis *r, sch_map *m, sch_store *ov, sch_ctx *after, int *sent,
+                     char *errstr, size_t errlen)
 {
     cm_redis_pipe *p = cm_redis_pipe_new_arena();
     size_t *idx = NULL;
@@ -155,11 +158,22 @@ static int load_into(cm_redis *r, sch_map *m, sch_store *ov, char *errstr, size_
         idx[q++] = i;
     }
     if (q == 0) {
+        if (after) {
+            rd_commit_send(r, after, errstr, errlen);
+            *sent = 1;
+        }
         rc = 0;
         goto cleanup;
     }
     drain();
-    if (cm_redis_pipe_exec(r, p, errstr, errlen) < 0)
+    if (after) { /* the reads, the commit behind them, then the reads' replies */
+        if (cm_redis_pipe_send(r, p, errstr, errlen) < 0)
+            goto cleanup;
+        rd_commit_send(r, after, errstr, errlen);
+        *sent = 1;
+        if (cm_redis_pipe_recv(r, p, errstr, errlen) < 0)
+            goto cleanup;
+    } else if (cm_redis_pipe_exec(r, p, errstr, errlen) < 0)
         goto cleanup;
     for (size_t k = 0; k < q; k++) {
         sch_rec *rec = sch_map_at(m, idx[k]);
@@ -184,12 +198,13 @@ cleanup:
 
 static int rd_load(void *be, sch_map *m, char *errstr, size_t errlen)
 {
-    return load_into(be, m, NULL, errstr, errlen);
+    return load_into(be, m, NULL, NULL, NULL, errstr, errlen);
 }
 
-static int rd_load_seed(void *be, sch_map *m, sch_store *ov, char *errstr, size_t errlen)
+static int rd_load_seed(void *be, sch_map *m, sch_store *ov, sch_ctx *after, int *sent,
+                        char *errstr, size_t errlen)
 {
-    return load_into(be, m, ov, errstr, errlen);
+    return load_into(be, m, ov, after, sent, errstr, errlen);
 }
 
 /* The commit's and the rounds' arguments, kept between commits (they run
