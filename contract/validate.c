@@ -264,7 +264,7 @@ int ct_validate(const ct_limits *cfg, const ct_message *in, ct_verdict *out, cha
     out->bodylen = 0;
     out->key[0] = out->tenant[0] = out->source[0] = out->id[0] = out->type[0] = 0;
     out->trace_id[0] = 0;
-    out->phone[0] = 0;
+    out->phone[0] = out->upsert_phone[0] = 0;
     out->id_end = out->cust_at = out->dcust_at = 0;
     out->reasons.n = out->reasons.dropped = 0;
     ct_reasons *rs = &out->reasons;
@@ -413,6 +413,12 @@ int ct_validate(const ct_limits *cfg, const ct_message *in, ct_verdict *out, cha
     out->body = body.p;
     out->bodylen = body.len;
     body.p = NULL;
+    if (etype == CT_EV_CUSTOMER_UPSERTED) {
+        /* accepted: a phone given is a valid E.164 number, written as is */
+        const cm_jv *ph = cm_jv_get(dv, "phone");
+        if (ph && ph->type == CM_JV_STRING && ph->n <= CT_PHONE_MAX)
+            memcpy(out->upsert_phone, ph->u.s, ph->n + 1);
+    }
     out->accepted = 1;
     rc = 0;
     goto cleanup;

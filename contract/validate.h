@@ -101,6 +101,10 @@ typedef struct ct_verdict {
     size_t id_end;   /* phone: offset in body of the closing quote of "id" */
     size_t cust_at;  /* phone: offset where ,"customer_id":... goes (before ,"trace_id") */
     size_t dcust_at; /* phone: offset just after the '{' of data */
+    /* An accepted customer.upserted: its data.phone as body has it ("" when
+     * the customer has none; "" for every other verdict). Ingest's phone
+     * index reads it here rather than parsing body again. */
+    char upsert_phone[CT_PHONE_MAX + 1];
 } ct_verdict;
 
 /* Validates and normalizes one message. Returns 0 with *out filled

@@ -20,7 +20,6 @@
 
 #include "log.h"
 
-#include <jansson.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -265,6 +264,7 @@ static void *prepare_range(void *arg)
         memcpy(rec->source, r.source, sizeof rec->source);
         memcpy(rec->id, r.id, sizeof r.id);
         memcpy(rec->phone, r.phone, sizeof rec->phone);
+        memcpy(rec->upsert_phone, r.upsert_phone, sizeof rec->upsert_phone);
         rec->id_end = r.id_end;
         rec->cust_at = r.cust_at;
         rec->dcust_at = r.dcust_at;
@@ -365,25 +365,10 @@ ing_batch *ing_batch_prepare(const ing_config *cfg, const char *dedup_prefix, co
 
 /* --- issue 17: the phone index ------------------------------------------ */
 
-/* data.phone of the canonical customer.upserted body ("" when the customer
- * has none) into phone. 0, or -1 when the body is unreadable. */
-static int upserted_phone(const ing_record *r, char phone[CT_PHONE_MAX + 1])
-{
-    json_error_t e;
-    json_t *j = json_loadb(r->body, r->bodylen, 0, &e);
-    if (!j)
-        return -1;
-    const char *p = json_string_value(json_object_get(json_object_get(j, "data"), "phone"));
-    snprintf(phone, CT_PHONE_MAX + 1, "%s", p ? p : "");
-    json_decref(j);
-    return 0;
-}
-
 /* The pending index updates: customer.upserted records since the last
  * flush (their tenant, customer and phone). */
 typedef struct pending {
     const char **tenants, **customers, **phones;
-    char (*phone)[CT_PHONE_MAX + 1];
     size_t n;
 } pending;
 
@@ -471,8 +456,7 @@ static int resolve_phones(ing_batch *b, const ing_backend *be, char *errstr, siz
         p.tenants = calloc(cap, sizeof *p.tenants);
         p.customers = calloc(cap, sizeof *p.customers);
         p.phones = calloc(cap, sizeof *p.phones);
-        p.phone = calloc(cap, sizeof *p.phone);
-        if (!p.tenants || !p.customers || !p.phones || !p.phone) {
+        if (!p.tenants || !p.customers || !p.phones) {
             snprintf(errstr, errlen, "out of memory");
             goto cleanup;
         }
@@ -483,13 +467,9 @@ static int resolve_phones(ing_batch *b, const ing_backend *be, char *errstr, siz
         if (!r->accepted || r->drop)
             continue;
         if (r->ev_type == CT_EV_CUSTOMER_UPSERTED) {
-            if (upserted_phone(r, p.phone[p.n]) != 0) {
-                snprintf(errstr, errlen, "customer.upserted %s: body unreadable", r->id);
-                goto cleanup;
-            }
             p.tenants[p.n] = r->tenant;
             p.customers[p.n] = r->key + strlen(r->tenant) + 1;
-            p.phones[p.n] = p.phone[p.n];
+            p.phones[p.n] = r->upsert_phone;
             p.n++;
             continue;
         }
@@ -516,7 +496,6 @@ cleanup:
     free(p.tenants);
     free(p.customers);
     free(p.phones);
-    free(p.phone);
     return rc;
 }
 

@@ -79,6 +79,7 @@ struct ing_record {
      * (produced instead of body), or into a DLQ record */
     char phone[CT_PHONE_MAX + 1];
     size_t id_end, cust_at, dcust_at;
+    char upsert_phone[CT_PHONE_MAX + 1]; /* customer.upserted: the verdict's */
     ing_fanout *fan;
 };
 

@@ -504,17 +504,20 @@ static void test_batch_phone(void **state)
     be.phone_index = f_phone_index;
     be.phone_lookup = f_phone_lookup;
     ing_config cfg = {ING_DEFAULT_MAX_BYTES, ING_DEFAULT_MAX_DEPTH};
-    char *bodies[7] = {stop_from("sms/1", "+447700900123"),    /* before any customer: DLQ */
+    char *bodies[8] = {stop_from("sms/1", "+447700900123"),    /* before any customer: DLQ */
                        upserted("u1", "C-2", "+447700900123"), /* C-2 and C-1 share it */
-                       upserted("u2", "C-1", "+447700900123"), stop_from("sms/2", "+447700900123"),
+                       upserted("u2", "C-1", "+447700900123"),
+                       stop_from("sms/2", "+447700900123"),
                        upserted("u3", "C-1", "+447700900999"), /* C-1 moves away */
-                       stop_from("sms/3", "+447700900123"),    stop_from("sms/4", "+447700900999")};
-    ing_input in[7];
-    batch_inputs(in, bodies, 7);
+                       stop_from("sms/3", "+447700900123"),
+                       stop_from("sms/4", "+447700900999"),
+                       upserted("u4", "C-2", NULL)}; /* C-2 drops its phone */
+    ing_input in[8];
+    batch_inputs(in, bodies, 8);
     ing_batch_stats st = {0};
     char err[256];
-    assert_int_equal(ing_batch_run(&cfg, "x:", &be, in, 7, &st, err, sizeof err), 0);
-    assert_int_equal(f.nproduced, 8);
+    assert_int_equal(ing_batch_run(&cfg, "x:", &be, in, 8, &st, err, sizeof err), 0);
+    assert_int_equal(f.nproduced, 9);
     assert_string_equal(f.produced[0], "D data.phone: no customer has this phone (+447700900123)");
     assert_string_equal(f.produced[1], "E t/C-2 u1");
     assert_string_equal(f.produced[2], "E t/C-1 u2");
@@ -523,14 +526,16 @@ static void test_batch_phone(void **state)
     assert_string_equal(f.produced[5], "E t/C-1 u3");
     assert_string_equal(f.produced[6], "E t/C-2 sms/3/C-2");
     assert_string_equal(f.produced[7], "E t/C-1 sms/4/C-1");
-    assert_int_equal(st.accepted, 6); /* u1 u2 sms/2 u3 sms/3 sms/4 */
+    assert_string_equal(f.produced[8], "E t/C-2 u4");
+    assert_int_equal(st.accepted, 7); /* u1 u2 sms/2 u3 sms/3 sms/4 u4 */
     assert_int_equal(st.rejected, 1);
     assert_int_equal(st.fanned, 1); /* sms/2's second customer */
-    /* flushes: none before sms/1, u1+u2 before sms/2, u3 before sms/3 */
-    assert_int_equal(pix.index_calls, 2);
+    /* flushes: none before sms/1, u1+u2 before sms/2, u3 before sms/3, u4 at the end */
+    assert_int_equal(pix.index_calls, 3);
     assert_int_equal(pix.lookup_calls, 4);
+    assert_string_equal(pix.phone[0], "");              /* C-2, phone dropped */
     assert_string_equal(pix.phone[1], "+447700900999"); /* C-1 */
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; i < 8; i++)
         free(bodies[i]);
 }
 
