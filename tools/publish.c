@@ -62,6 +62,7 @@ typedef struct tool_pub {
     tool_pub_opts o;
     int dry_run, paced;
     rd_kafka_t *rk;
+    rd_kafka_topic_t *rkt; /* the topic's handle, looked up once (owned, destroyed before rk) */
     char topic[256];
     const char *fname;
     const char *fnames[256]; /* by input index, for delivery reports */
@@ -328,7 +329,7 @@ static int tool_emit(tool_pub *p, const char *key, const char *payload, size_t l
         return tool_http_emit(p, payload, len, lineno);
     for (;;) {
         err = rd_kafka_producev(
-            p->rk, RD_KAFKA_V_TOPIC(p->topic), RD_KAFKA_V_KEY(key, strlen(key)),
+            p->rk, RD_KAFKA_V_RKT(p->rkt), RD_KAFKA_V_KEY(key, strlen(key)),
             RD_KAFKA_V_VALUE((void *)payload, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
             RD_KAFKA_V_HEADER("content-type", "application/cloudevents+json; charset=UTF-8", -1),
             RD_KAFKA_V_OPAQUE((void *)(uintptr_t)(((uint64_t)p->fidx << 40) | lineno)),
@@ -343,9 +344,12 @@ static int tool_emit(tool_pub *p, const char *key, const char *payload, size_t l
         p->failed++;
         return -1;
     }
-    p->published++;
-    rd_kafka_poll(p->rk, 0);
-    tool_progress(p, 0);
+    /* Delivery reports and the progress line every 256 records: each poll
+     * takes the reports queue's lock, each progress check reads the clock. */
+    if ((++p->published & 255) == 0) {
+        rd_kafka_poll(p->rk, 0);
+        tool_progress(p, 0);
+    }
     return 0;
 }
 
@@ -632,6 +636,12 @@ int main(int argc, char **argv)
             return 2;
         }
         conf = NULL; /* owned by p.rk */
+        if (!(p.rkt = rd_kafka_topic_new(p.rk, p.topic, NULL))) {
+            fprintf(stderr, "arrears-publish: Kafka topic %s: %s\n", p.topic,
+                    rd_kafka_err2str(rd_kafka_last_error()));
+            rd_kafka_destroy(p.rk);
+            return 2;
+        }
     }
     if (nfiles == 0)
         files[nfiles++] = "-";
@@ -674,6 +684,8 @@ int main(int argc, char **argv)
                     rd_kafka_outq_len(p.rk));
             p.failed += (uint64_t)rd_kafka_outq_len(p.rk);
         }
+        rd_kafka_topic_destroy(p.rkt);
+        p.rkt = NULL;
         rd_kafka_destroy(p.rk);
         p.rk = NULL;
     }
