@@ -28,7 +28,7 @@ static struct {
     const char *trusted_proxies;          /* proxy.h */
     gw_proxies proxies;
     char public_default[300];
-    int rate, delivery_timeout, page_rate;
+    int rate, delivery_timeout, page_rate, linger;
     gw_pages pages;
     size_t max_body, batch_max;
     char inbound[256];
@@ -72,6 +72,10 @@ static cm_setting table[] = {
     CM_SETTING_DURATION("ARREARS_GATEWAY_DELIVERY_TIMEOUT", "10s",
                         "longest wait for the broker's acknowledgements before a 503", 100, 120000,
                         &app.delivery_timeout),
+    CM_SETTING_DURATION("ARREARS_GATEWAY_LINGER", "0ms",
+                        "how long the producer holds a request's events to batch them with "
+                        "others' (librdkafka linger.ms); every request waits it out",
+                        0, 1000, &app.linger),
     CM_SETTING_PATH("ARREARS_GATEWAY_TENANTS_FILE", "",
                     "self-service page and unsubscribe settings per tenant, JSON (empty: /p and /u "
                     "answer 404)",
@@ -129,8 +133,12 @@ static int init(cm_service *s, void *a, char *errstr, size_t errlen)
 static rd_kafka_t *producer_new(cm_service *s, void *a, char *errstr, size_t errlen)
 {
     (void)a;
-    return cm_kafka_producer_new_cb(s->cfg->brokers, s->prog, gw_publisher_on_delivery, &app.pub, 5,
-                                    errstr, errlen);
+    /* A request is answered once its events are acknowledged, so the
+     * linger is added to every request's latency; events of concurrent
+     * requests still share produce requests while others are in flight
+     * (docs/gateway.md, "Settings"). */
+    return cm_kafka_producer_new_cb(s->cfg->brokers, s->prog, gw_publisher_on_delivery, &app.pub,
+                                    app.linger, errstr, errlen);
 }
 
 static int start(cm_service *s, void *a, char *errstr, size_t errlen)
