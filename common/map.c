@@ -26,6 +26,27 @@ uint32_t cm_fnv1a32(const void *p, size_t n)
     return h ? h : 1;
 }
 
+uint64_t cm_hash64(const void *p, size_t n)
+{
+    const unsigned char *s = p;
+    uint64_t h = 0x9E3779B97F4A7C15ull ^ (uint64_t)n, w;
+    for (; n >= 8; s += 8, n -= 8) {
+        memcpy(&w, s, 8);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+        h ^= h >> 32;
+    }
+    if (n) {
+        w = 0;
+        for (size_t i = 0; i < n; i++)
+            w |= (uint64_t)s[i] << (8 * i);
+        h = (h ^ w) * 0xff51afd7ed558ccdull;
+    }
+    h ^= h >> 33; /* MurmurHash3's fmix64 */
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return h;
+}
+
 static int same_key(const char *stored, const char *key, size_t klen)
 {
     return strncmp(stored, key, klen) == 0 && stored[klen] == 0;

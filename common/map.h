@@ -66,5 +66,11 @@ long cm_map_filter(cm_map *m, cm_map_keep_fn keep, void *arg);
 uint64_t cm_fnv1a64(const void *p, size_t n);
 /* 32-bit FNV-1a, never 0 (the map's empty-slot mark). */
 uint32_t cm_fnv1a32(const void *p, size_t n);
+/* A fast 64-bit hash of p[0..n) for in-memory tables: eight bytes a step
+ * and a final avalanche, so every bit, the low ones a table masks
+ * included, depends on every byte. Not stable across versions and not
+ * the same on a big-endian machine: never persist it or let it decide
+ * anything outside one process (cm_fnv1a64 is for that). */
+uint64_t cm_hash64(const void *p, size_t n);
 
 #endif

@@ -407,7 +407,7 @@ static size_t slot_of(const sch_map *m, const char *key, size_t len, uint64_t h)
 sch_rec *sch_map_get(sch_map *m, const char *key)
 {
     size_t len = strlen(key);
-    return m->slots[slot_of(m, key, len, cm_fnv1a64(key, len))];
+    return m->slots[slot_of(m, key, len, cm_hash64(key, len))];
 }
 
 static int grow(sch_map *m)
@@ -431,7 +431,7 @@ static int grow(sch_map *m)
 sch_rec *sch_map_add(sch_map *m, const char *key, int type, const char *tenant, const char *id)
 {
     size_t len = strlen(key);
-    uint64_t h = cm_fnv1a64(key, len);
+    uint64_t h = cm_hash64(key, len);
     size_t i = slot_of(m, key, len, h);
     if (m->slots[i])
         return m->slots[i];
