@@ -253,7 +253,10 @@ void sch_rounds_free(sch_rounds *r);
  * commit runs). The stream:
  *   nh, then nh pairs (hash key, version: field v must equal it, absent 0);
  *   ns, then ns pairs (string key, version: the leading number of the
- *   packed record); no, then no round keys that must exist. Then writes:
+ *   packed record, never 0); nz, then nz string keys that must not exist
+ *   (the packed records read as absent, version 0: one EXISTS for many,
+ *   no per-key work in the script); no, then no round keys that must
+ *   exist. Then writes:
  *   M n k v...         MSET n pairs        s key value      SET
  *   h key n f v...     HSET n pairs        x key n f...     HDEL n fields
  *   Z key n s m...     ZADD n pairs        R key n m...     ZREM n members
@@ -263,7 +266,7 @@ void sch_rounds_free(sch_rounds *r);
  *                      field's "e,e,...," list (a ring: sch_ring_keep)
  *   o set round        PERSIST round, SADD set round (an outbox round)
  * Every check runs before any write. Returns 0, or -1 out of memory (or a
- * batch too large to count). a->n == 3 means there is nothing to do. */
+ * batch too large to count). a->n == 4 means there is nothing to do. */
 int sch_ops_build(sch_ctx *c, const sch_rounds *r, sch_ops *a);
 
 #endif

@@ -777,6 +777,12 @@ static int checks(mstore *st, const sch_ops *a, size_t *at, char *errstr, size_t
             return 0;
         }
     }
+    long long nz = arg_ll(a, i++);
+    for (long long k = 0; k < nz; k++, i++)
+        if (get(st, ARG(i), ALEN(i))) {
+            snprintf(errstr, errlen, "commit: version conflict on %s", ARG(i));
+            return 0;
+        }
     long long no = arg_ll(a, i++);
     for (long long k = 0; k < no; k++, i++)
         if (!round_find(st, ARG(i), ALEN(i))) {
@@ -1204,13 +1210,14 @@ static int mem_forget(void *be, const char *prefix, int part, char *const *round
 int sch_store_mem_overlay_write(sch_store *s, const struct sch_ops *a, char *errstr, size_t errlen)
 {
     mstore *st = s->be;
-    if (a->oom || a->n < 3) {
+    if (a->oom || a->n < 4) {
         snprintf(errstr, errlen, "overlay: out of memory");
         return -1;
     }
     size_t i = 0; /* past the checks: they held when the batch read */
     i += 1 + 2 * (size_t)arg_ll(a, i);
     i += 1 + 2 * (size_t)arg_ll(a, i);
+    i += 1 + (size_t)arg_ll(a, i);
     i += 1 + (size_t)arg_ll(a, i);
     return writes(st, a, i, errstr, errlen);
 }

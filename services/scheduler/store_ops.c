@@ -746,15 +746,22 @@ int sch_ops_build(sch_ctx *c, const sch_rounds *r, sch_ops *a)
     set_count(a, at, nchk);
     at = push_count(a);
     nchk = 0;
-    for (size_t i = 0; i < n; i++) { /* packed invoices */
-        sch_rec *rec = sch_map_at(c->map, i);
-        if (!rec->loaded || !rec->dirty || rec->type != SCH_T_INV)
-            continue;
-        push(a, rec->key);
-        pushll(a, rec->ver);
-        nchk++;
+    for (int fresh = 0; fresh < 2; fresh++) { /* packed invoices: read, then absent */
+        for (size_t i = 0; i < n; i++) {
+            sch_rec *rec = sch_map_at(c->map, i);
+            if (!rec->loaded || !rec->dirty || rec->type != SCH_T_INV || (rec->ver == 0) != fresh)
+                continue;
+            push(a, rec->key);
+            if (!fresh)
+                pushll(a, rec->ver);
+            nchk++;
+        }
+        set_count(a, at, nchk);
+        if (!fresh) {
+            at = push_count(a);
+            nchk = 0;
+        }
     }
-    set_count(a, at, nchk);
     at = push_count(a); /* outbox rounds */
     size_t np = r ? r->n : 0;
     for (size_t k = 0; k < np; k++)

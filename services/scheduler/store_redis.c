@@ -22,7 +22,9 @@
 
 /* ARGV: nh, then nh pairs (hash key, version: HGET key v must equal it,
  * absent = 0); ns, then ns pairs (string key, version: the leading number of
- * the packed record, checked with MGET); no, then no outbox round keys that
+ * the packed record, checked with MGET); nz, then nz string keys that must
+ * not exist (records read as absent: one EXISTS per 200, each key looked at
+ * alone only to name the one that does); no, then no outbox round keys that
  * must exist (written just before, with a TTL). Then a stream of writes:
  *   M n k v...         MSET n pairs        s key value      SET
  *   h key n f v...     HSET n pairs        x key n f...     HDEL n fields
@@ -57,6 +59,18 @@ static cm_redis_script commit_script = CM_REDIS_SCRIPT(
     "  j = e\n"
     "end\n"
     "i = i + 2 * ns\n"
+    "local nz = tonumber(a[i]); i = i + 1\n"
+    "j = 0\n"
+    "while j < nz do\n"
+    "  local e = math.min(nz, j + 200)\n"
+    "  if redis.call('EXISTS', unpack(a, i + j, i + e - 1)) ~= 0 then\n"
+    "    for k = i + j, i + e - 1 do\n"
+    "      if redis.call('EXISTS', a[k]) ~= 0 then return {0, a[k]} end\n"
+    "    end\n"
+    "  end\n"
+    "  j = e\n"
+    "end\n"
+    "i = i + nz\n"
     "local no = tonumber(a[i]); i = i + 1\n"
     "if no > 0 and redis.call('EXISTS', unpack(a, i, i + no - 1)) ~= no then\n"
     "  return {0, 'an outbox round (expired)'}\n"
@@ -278,7 +292,7 @@ static int commit_build(cm_redis *r, sch_ctx *c, cm_redis_pipe **out, char *errs
         goto oom;
     if (sch_ops_build(c, &rs, a) < 0)
         goto oom;
-    if (a->n == 3) { /* three empty check lists: nothing to do */
+    if (a->n == 4) { /* four empty check lists: nothing to do */
         rc = 0;
         goto cleanup;
     }

@@ -1122,9 +1122,9 @@ static void test_overlay(void **state)
     assert_string_equal(c1->u.cust.tz, "Europe/London");
     assert_true(sch_map_get(m, kj)->exists);
 
-    /* no checks; C-1's conversation day set (in part), J-1 deleted */
+    /* no checks (four empty lists); C-1's conversation day set (in part), J-1 deleted */
     sch_ops a = {0};
-    const char *ops[] = {"0", "0", "0", "h", k1, "1", "cv", "42", "d", kj};
+    const char *ops[] = {"0", "0", "0", "0", "h", k1, "1", "cv", "42", "d", kj};
     for (size_t i = 0; i < sizeof ops / sizeof *ops; i++)
         sch_ops_push(&a, ops[i], strlen(ops[i]));
     if (sch_store_mem_overlay_write(&ov, &a, err, sizeof err) < 0)
@@ -1158,6 +1158,94 @@ static void test_overlay(void **state)
     sch_policy_free(&pol);
 }
 
+/* Two writers read invoice I-1 as absent (version 0); the first commit
+ * creates it; the second, which also creates I-2, conflicts on I-1 and
+ * writes nothing: the op stream's "must not exist" list (store.h), over
+ * the memory backend and, when ARREARS_TEST_REDIS_URL is set, Redis's
+ * commit script. Then I-1 is read at version 1 and I-2 is still absent. */
+static sch_map *fresh_load(sch_store *s, const char *prefix, int two)
+{
+    char err[512], k[256];
+    sch_map *m = sch_map_new();
+    assert_non_null(m);
+    for (int i = 0; i < 1 + two; i++) {
+        sch_key(k, sizeof k, prefix, 'i', "acme", i ? "I-2" : "I-1");
+        assert_non_null(sch_map_add(m, k, SCH_T_INV, "acme", i ? "I-2" : "I-1"));
+    }
+    if (s->load(s->be, m, err, sizeof err) < 0)
+        fail_msg("load: %s", err);
+    return m;
+}
+
+static int fresh_commit(sch_store *s, const sch_policy *pol, const char *prefix, sch_map *m,
+                        char *err, size_t errlen)
+{
+    for (size_t i = 0; i < sch_map_count(m); i++) {
+        sch_rec *r = sch_map_at(m, i);
+        assert_true(r->loaded && !r->exists && r->ver == 0);
+        r->exists = r->dirty = 1;
+        r->u.inv.amount = 1000;
+        memcpy(r->u.inv.currency, "EUR", 4);
+    }
+    sch_ctx c;
+    assert_int_equal(sch_ctx_init(&c, pol, prefix, 0, m), 0);
+    int rc = s->commit(s->be, &c, err, errlen);
+    sch_ctx_reset(&c);
+    return rc;
+}
+
+static void fresh_conflict_on(sch_store *s, const sch_policy *pol, const char *prefix)
+{
+    char err[512] = "", k1[256];
+    sch_key(k1, sizeof k1, prefix, 'i', "acme", "I-1");
+    sch_map *a = fresh_load(s, prefix, 0), *b = fresh_load(s, prefix, 1);
+    assert_int_equal(fresh_commit(s, pol, prefix, a, err, sizeof err), 0);
+    assert_int_equal(fresh_commit(s, pol, prefix, b, err, sizeof err), 1);
+    if (!strstr(err, k1))
+        fail_msg("the conflict names %s, want %s", err, k1);
+    sch_map_free(a);
+    sch_map_free(b);
+    sch_map *m = sch_map_new();
+    char k[256];
+    assert_non_null(m);
+    assert_non_null(sch_map_add(m, k1, SCH_T_INV, "acme", "I-1"));
+    sch_key(k, sizeof k, prefix, 'i', "acme", "I-2");
+    assert_non_null(sch_map_add(m, k, SCH_T_INV, "acme", "I-2"));
+    if (s->load(s->be, m, err, sizeof err) < 0)
+        fail_msg("load: %s", err);
+    sch_rec *r1 = sch_map_get(m, k1), *r2 = sch_map_get(m, k);
+    assert_true(r1->exists);
+    assert_int_equal(r1->ver, 1);
+    assert_int_equal(r1->u.inv.amount, 1000);
+    assert_false(r2->exists);
+    sch_map_free(m);
+}
+
+static void test_fresh_conflict(void **state)
+{
+    (void)state;
+    char err[512], prefix[128];
+    sch_policy pol;
+    if (sch_policy_load_file("deploy/config/policy.json", &pol, err, sizeof err) < 0)
+        fail_msg("policy: %s", err);
+    sch_store mem;
+    assert_int_equal(sch_store_mem_new(&mem), 0);
+    fresh_conflict_on(&mem, &pol, "t:");
+    sch_store_mem_free(&mem);
+    const char *url = getenv("ARREARS_TEST_REDIS_URL");
+    if (url && *url) {
+        cm_redis *r = cm_redis_connect(url, 5000, err, sizeof err);
+        if (!r)
+            fail_msg("ARREARS_TEST_REDIS_URL: %s", err);
+        sch_store rs;
+        sch_store_redis(&rs, r);
+        snprintf(prefix, sizeof prefix, "ut:%ld:fresh:", (long)getpid());
+        fresh_conflict_on(&rs, &pol, prefix);
+        cm_redis_free(r);
+    }
+    sch_policy_free(&pol);
+}
+
 int main(void)
 {
     DIR *d = opendir(DATA);
@@ -1186,5 +1274,6 @@ int main(void)
         (struct CMUnitTest){"halves_commit_lost", test_halves_commit_lost, NULL, NULL, NULL};
     tests[n++] = (struct CMUnitTest){"pipeline", test_pipeline, NULL, NULL, NULL};
     tests[n++] = (struct CMUnitTest){"overlay", test_overlay, NULL, NULL, NULL};
+    tests[n++] = (struct CMUnitTest){"fresh_conflict", test_fresh_conflict, NULL, NULL, NULL};
     return _cmocka_run_group_tests("scheduler_cases", tests, (size_t)n, NULL, NULL);
 }
