@@ -18,6 +18,7 @@
 
 #include "log.h"
 #include "map.h"
+#include "redis_slot.h"
 #include "vec.h"
 
 /* ARGV: nh, then nh pairs (hash key, version: HGET key v must equal it,
@@ -136,6 +137,71 @@ static void new_round(char *out, size_t len)
 static void drain(void);
 static int rd_commit_send(void *be, sch_ctx *c, char *errstr, size_t errlen);
 
+/* A batch's pending lists are checked with one EXISTS per PEND_EXISTS
+ * keys (of one slot on a cluster): nearly all are absent, and an absent
+ * list needs no LRANGE of its own. A command whose count is not 0 has its
+ * lists read by LRANGE in a second round trip. That round runs after a
+ * commit sent behind the reads (drain), and reads what the first would
+ * have: a key the staged batch writes is served from its overlay and
+ * never read here (engine.c "Two batches in flight"). */
+#define PEND_EXISTS 200
+
+typedef struct pend_key {
+    int slot;
+    size_t i; /* index in the map */
+} pend_key;
+
+static int pend_cmp(const void *a, const void *b)
+{
+    const pend_key *x = a, *y = b;
+    return x->slot != y->slot ? (x->slot < y->slot ? -1 : 1) : (x->i < y->i ? -1 : x->i > y->i);
+}
+
+/* Decodes rec from rep and seeds ov (when not NULL) with it. */
+static int load_one(sch_rec *rec, redisReply *rep, redisReply *contact, sch_store *ov, char *errstr,
+                    size_t errlen)
+{
+    if (sch_rec_decode(rec, rep, errstr, errlen) < 0)
+        return -1;
+    if (rec->type == SCH_T_CUST && sch_cust_decode_contact(rec, contact) < 0)
+        goto oom;
+    if (ov && sch_store_mem_seed(ov, rec, rep, contact) < 0)
+        goto oom;
+    return 0;
+oom:
+    snprintf(errstr, errlen, "redis load: out of memory");
+    return -1;
+}
+
+/* LRANGE of the pending lists pk[0..n) into m (the second round). */
+static int load_pend(cm_redis *r, sch_map *m, const pend_key *pk, size_t n, sch_store *ov,
+                     char *errstr, size_t errlen)
+{
+    int rc = -1;
+    cm_redis_pipe *p = cm_redis_pipe_new_arena();
+    if (!p)
+        goto oom;
+    for (size_t k = 0; k < n; k++) {
+        const char *av[4] = {"LRANGE", sch_map_at(m, pk[k].i)->key, "0", "-1"};
+        if (cm_redis_pipe_add_argv(p, 4, av, NULL) < 0)
+            goto oom;
+    }
+    drain();
+    if (cm_redis_pipe_exec(r, p, errstr, errlen) < 0)
+        goto cleanup;
+    for (size_t k = 0; k < n; k++)
+        if (load_one(sch_map_at(m, pk[k].i), cm_redis_pipe_reply(p, k), NULL, ov, errstr, errlen) <
+            0)
+            goto cleanup;
+    rc = 0;
+    goto cleanup;
+oom:
+    snprintf(errstr, errlen, "redis load: out of memory");
+cleanup:
+    cm_redis_pipe_free(p);
+    return rc;
+}
+
 /* Loads m's records not loaded yet; seeds ov (when not NULL) with every
  * reply decoded; sends after's commit behind the reads when after is not
  * NULL (store.h load_seed). */
@@ -143,25 +209,33 @@ static int load_into(cm_redis *r, sch_map *m, sch_store *ov, sch_ctx *after, int
                      char *errstr, size_t errlen)
 {
     cm_redis_pipe *p = cm_redis_pipe_new_arena();
-    size_t *idx = NULL;
-    int rc = -1;
-    size_t n = sch_map_count(m), q = 0, nrep = 0;
+    size_t *idx = NULL, *pend_end = NULL;
+    pend_key *pk = NULL, *again = NULL;
+    const char **argv = NULL;
+    int rc = -1, cluster = cm_redis_is_cluster(r);
+    size_t n = sch_map_count(m), q = 0, nrep = 0, np = 0, nex = 0, nagain = 0;
     char ck[600];
+    redisReply empty = {.type = REDIS_REPLY_ARRAY}; /* an absent list's LRANGE */
     if (!p)
         goto oom;
     idx = malloc((n + 1) * sizeof *idx);
-    if (!idx)
+    pk = malloc((n + 1) * sizeof *pk);
+    pend_end = malloc((n + 1) * sizeof *pend_end);
+    argv = malloc((PEND_EXISTS + 1) * sizeof *argv);
+    if (!idx || !pk || !pend_end || !argv)
         goto oom;
     for (size_t i = 0; i < n; i++) {
         sch_rec *rec = sch_map_at(m, i);
         if (rec->loaded)
             continue;
+        if (rec->type == SCH_T_PEND) {
+            pk[np].slot = cluster ? cm_redis_key_slot(rec->key, strlen(rec->key)) : 0;
+            pk[np++].i = i;
+            continue;
+        }
         /* argv, not a format string: a batch loads thousands of keys */
-        const char *av[4] = {rec->type == SCH_T_PEND  ? "LRANGE"
-                             : rec->type == SCH_T_INV ? "GET"
-                                                      : "HGETALL",
-                             rec->key, "0", "-1"};
-        int a = cm_redis_pipe_add_argv(p, rec->type == SCH_T_PEND ? 4 : 2, av, NULL);
+        const char *av[2] = {rec->type == SCH_T_INV ? "GET" : "HGETALL", rec->key};
+        int a = cm_redis_pipe_add_argv(p, 2, av, NULL);
         if (a == 0 && rec->type == SCH_T_CUST) {
             sch_store_contact_key(ck, sizeof ck, rec);
             const char *gv[2] = {"GET", ck};
@@ -171,7 +245,21 @@ static int load_into(cm_redis *r, sch_map *m, sch_store *ov, sch_ctx *after, int
             goto oom;
         idx[q++] = i;
     }
-    if (q == 0) {
+    if (cluster)
+        qsort(pk, np, sizeof *pk, pend_cmp);
+    for (size_t k = 0; k < np;) { /* EXISTS of up to PEND_EXISTS keys of one slot */
+        size_t e = k;
+        argv[0] = "EXISTS";
+        while (e < np && e - k < PEND_EXISTS && pk[e].slot == pk[k].slot) {
+            argv[e - k + 1] = sch_map_at(m, pk[e].i)->key;
+            e++;
+        }
+        if (cm_redis_pipe_add_argv(p, (int)(e - k + 1), argv, NULL) < 0)
+            goto oom;
+        pend_end[nex++] = e;
+        k = e;
+    }
+    if (q == 0 && np == 0) {
         if (after) {
             rd_commit_send(r, after, errstr, errlen);
             *sent = 1;
@@ -192,19 +280,35 @@ static int load_into(cm_redis *r, sch_map *m, sch_store *ov, sch_ctx *after, int
     for (size_t k = 0; k < q; k++) {
         sch_rec *rec = sch_map_at(m, idx[k]);
         redisReply *rep = cm_redis_pipe_reply(p, nrep++), *contact = NULL;
-        if (sch_rec_decode(rec, rep, errstr, errlen) < 0)
+        if (rec->type == SCH_T_CUST)
+            contact = cm_redis_pipe_reply(p, nrep++);
+        if (load_one(rec, rep, contact, ov, errstr, errlen) < 0)
             goto cleanup;
-        if (rec->type == SCH_T_CUST &&
-            sch_cust_decode_contact(rec, (contact = cm_redis_pipe_reply(p, nrep++))) < 0)
-            goto oom;
-        if (ov && sch_store_mem_seed(ov, rec, rep, contact) < 0)
-            goto oom;
     }
+    again = pk; /* the lists of nonzero counts, moved to the front (in place) */
+    for (size_t x = 0, k = 0; x < nex; x++) {
+        redisReply *c = cm_redis_pipe_reply(p, nrep++);
+        if (!c || c->type != REDIS_REPLY_INTEGER) {
+            snprintf(errstr, errlen, "redis load: EXISTS: %s", c && c->str ? c->str : "bad reply");
+            goto cleanup;
+        }
+        for (; k < pend_end[x]; k++) {
+            if (c->integer != 0)
+                again[nagain++] = pk[k];
+            else if (load_one(sch_map_at(m, pk[k].i), &empty, NULL, ov, errstr, errlen) < 0)
+                goto cleanup;
+        }
+    }
+    if (nagain && load_pend(r, m, again, nagain, ov, errstr, errlen) < 0)
+        goto cleanup;
     rc = 0;
     goto cleanup;
 oom:
     snprintf(errstr, errlen, "redis load: out of memory");
 cleanup:
+    free(argv);
+    free(pend_end);
+    free(pk);
     free(idx);
     cm_redis_pipe_free(p);
     return rc;

@@ -1239,7 +1239,9 @@ static void test_fresh_conflict(void **state)
             fail_msg("ARREARS_TEST_REDIS_URL: %s", err);
         sch_store rs;
         sch_store_redis(&rs, r);
-        snprintf(prefix, sizeof prefix, "ut:%ld:fresh:", (long)getpid());
+        /* one hash tag: on a cluster every key of the commit is in the
+         * slot of its KEYS[1], the prefix (store_redis.c commit_build) */
+        snprintf(prefix, sizeof prefix, "ut:{fresh%ld}:", (long)getpid());
         fresh_conflict_on(&rs, &pol, prefix);
         cm_redis_free(r);
     }
