@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <time.h>
 
 #include "arena.h"
@@ -34,9 +35,56 @@ struct cm_redis {
     /* cm_redis_pipe_send_bg's writer: while wr_on, only it touches c;
      * every other use of c joins it first (writer_join) */
     pthread_t wr;
+    const cm_redis_pipe *wr_pipe; /* what it writes */
     int wr_on, wr_failed;
     char wr_err[200];
 };
+
+/* Writes n formatted commands to c's socket with writev, straight from the
+ * caller's buffers. hiredis' own path (redisAppendFormattedCommand, then
+ * redisBufferWrite) copies each command into its output buffer, grows that
+ * buffer by realloc, and after every partial write moves what is left to
+ * its front: for a commit of megabytes, most of the buffer once per write
+ * (docs/scheduler.md, "Pipelines written from their own buffers"). c is
+ * blocking: EINTR is retried, any other failure (a send timeout's EAGAIN
+ * too, as in hiredis) is left in c->err and c->errstr. Whatever hiredis
+ * still holds to write goes first, so the order on the wire is kept. */
+static int write_cmds(redisContext *c, char *const *cmds, const size_t *lens, size_t n)
+{
+    enum { NIOV = 64 };
+    struct iovec iov[NIOV];
+    int done = 0;
+    while (!done)
+        if (redisBufferWrite(c, &done) != REDIS_OK)
+            return -1;
+    size_t i = 0, off = 0; /* the next byte to write: cmds[i] + off */
+    while (i < n) {
+        int k = 0;
+        for (size_t j = i, o = off; j < n && k < NIOV; j++, o = 0) {
+            iov[k].iov_base = cmds[j] + o;
+            iov[k++].iov_len = lens[j] - o;
+        }
+        ssize_t w = writev(c->fd, iov, k);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            c->err = REDIS_ERR_IO;
+            snprintf(c->errstr, sizeof c->errstr, "%s", w < 0 ? strerror(errno) : "short write");
+            return -1;
+        }
+        for (size_t left = (size_t)w; left > 0;) {
+            size_t rest = lens[i] - off;
+            if (left < rest) {
+                off += left;
+                break;
+            }
+            left -= rest;
+            i++;
+            off = 0;
+        }
+    }
+    return 0;
+}
 
 /* -1 when the last write failed (the connection is then closed, errstr
  * says why), else 0. */
@@ -697,16 +745,8 @@ static int pipe_once(cm_redis *r, cm_redis_pipe *p, cm_redis_idle_fn idle, void 
         p->nreplies = p->n;
         return 0;
     }
-    for (size_t i = 0; i < p->n; i++)
-        if (redisAppendFormattedCommand(r->c, p->cmds[i], p->lens[i]) != REDIS_OK)
-            goto io;
-    if (idle) { /* write it all, then read while the caller works on */
-        int done = 0;
-        do {
-            if (redisBufferWrite(r->c, &done) != REDIS_OK)
-                goto io;
-        } while (!done);
-    }
+    if (write_cmds(r->c, p->cmds, p->lens, p->n) != 0) /* all of it, then read */
+        goto io;
     int64_t deadline = cm_mono_ms() + r->timeout_ms;
     redisReplyObjectFunctions *fns = arena_begin(r->c, p);
     for (size_t i = 0; i < p->n; i++) {
@@ -782,14 +822,11 @@ int cm_redis_pipe_exec_idle(cm_redis *r, cm_redis_pipe *p, cm_redis_idle_fn idle
 static void *writer(void *arg)
 {
     cm_redis *r = arg;
-    int done = 0;
-    do {
-        if (redisBufferWrite(r->c, &done) != REDIS_OK) {
-            snprintf(r->wr_err, sizeof r->wr_err, "%s", r->c->errstr);
-            r->wr_failed = 1;
-            break;
-        }
-    } while (!done);
+    const cm_redis_pipe *p = r->wr_pipe;
+    if (write_cmds(r->c, p->cmds, p->lens, p->n) != 0) {
+        snprintf(r->wr_err, sizeof r->wr_err, "%s", r->c->errstr);
+        r->wr_failed = 1;
+    }
     return NULL;
 }
 
@@ -815,18 +852,12 @@ static int pipe_send(cm_redis *r, cm_redis_pipe *p, int bg, char *errstr, size_t
     }
     if (!r->c && reconnect(r, errstr, errlen) != 0)
         return -1;
-    for (size_t i = 0; i < p->n; i++)
-        if (redisAppendFormattedCommand(r->c, p->cmds[i], p->lens[i]) != REDIS_OK) {
-            snprintf(r->wr_err, sizeof r->wr_err, "%s", r->c->errstr);
-            r->wr_failed = 1;
-            break;
-        }
-    if (!r->wr_failed && bg && pthread_create(&r->wr, NULL, writer, r) == 0) {
+    r->wr_pipe = p; /* p stays unchanged until cm_redis_pipe_recv joins the writer */
+    if (bg && pthread_create(&r->wr, NULL, writer, r) == 0) {
         r->wr_on = 1;
         return 0;
     }
-    if (!r->wr_failed)
-        writer(r); /* in this thread (or a thread could not be made) */
+    writer(r); /* in this thread (or a thread could not be made) */
     return writer_result(r, errstr, errlen);
 }
 

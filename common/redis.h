@@ -125,7 +125,9 @@ int cm_redis_pipe_recv(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errle
  * pipeline larger than the socket's buffer (megabytes: the scheduler's
  * commit of a firing round), so that the caller computes while Redis
  * reads it; recv, and every other call on r, first waits for that write.
- * On a redis+cluster:// connection it is cm_redis_pipe_send. */
+ * The writer reads p's commands in place: p must stay as it is, and not be
+ * freed, until recv. On a redis+cluster:// connection it is
+ * cm_redis_pipe_send. */
 int cm_redis_pipe_send_bg(cm_redis *r, cm_redis_pipe *p, char *errstr, size_t errlen);
 
 /* A Lua script known by its SHA1. Declare static and reuse. */
