@@ -197,7 +197,9 @@ int sch_store_round_parse(const char *id, const char *v, size_t len, int part, s
 int sch_store_peek_decode(const redisReply *rep, const char *prefix, int part, sch_map *m,
                           int *count, int64_t *next_due, char *errstr, size_t errlen);
 /* One due member of that reply into m: member and score as ZRANGEBYSCORE
- * WITHSCORES gives them, inv its packed invoice (a nil reply when there
+ * WITHSCORES gives them (score NULL: not read, as the Redis backend's peek
+ * does for an invoice's timer; a purge member needs its score), inv its
+ * packed invoice (a nil reply when there
  * is none; not read for a purge member, so NULL there), cust and contact
  * its debtor's HGETALL and GET of its contact (NULL when
  * the reply has none for it); *count counts it. The Redis backend calls it

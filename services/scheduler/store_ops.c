@@ -628,16 +628,18 @@ int sch_store_peek_item(const char *prefix, int part, sch_map *m, const redisRep
         return 0;
     if (sch_rec_decode(inv, invrep, errstr, errlen) < 0)
         return -1;
-    /* the timer as it is in the zset, so commit moves or drops it. The
-     * Redis peek reads the zset and the record in two round trips: a
-     * record newer than the score (another replica's commit in between)
-     * has its timer where the record says, not at the score. Where the two
-     * differ the commit rewrites the timer whatever it computes (-1 is no
-     * time: the ZADD is never skipped as unchanged) */
+    /* the timer as it is in the zset, so commit moves or drops it. A
+     * peek reads the zset and the record in two round trips: a record
+     * newer than the score (another replica's commit in between) has its
+     * timer where the record says, not at the score. Where the two differ,
+     * or the score was not read, the commit rewrites the timer whatever it
+     * computes (-1 is no time: the ZADD is never skipped as unchanged; a
+     * fired timer moves or goes anyway). A member without a record is
+     * dropped (1: some time) */
     int64_t rec_next = inv->u.inv.old_next_ms;
     inv->u.inv.old_part = part;
-    inv->u.inv.old_next_ms = score && score->str ? strtoll(score->str, NULL, 10) : 1;
-    if (inv->u.inv.old_next_ms == 0)
+    inv->u.inv.old_next_ms = score && score->str ? strtoll(score->str, NULL, 10) : -1;
+    if (inv->u.inv.old_next_ms == 0 || (!inv->exists && inv->u.inv.old_next_ms < 0))
         inv->u.inv.old_next_ms = 1;
     if (inv->exists && rec_next != inv->u.inv.old_next_ms)
         inv->u.inv.old_next_ms = -1;

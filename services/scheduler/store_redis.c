@@ -570,15 +570,19 @@ static int rd_commit_wait(void *be, char *errstr, size_t errlen)
 }
 
 /* The peek: three pipelined round trips of plain commands, each for every
- * partition asked: (1) its due members (ZRANGEBYSCORE WITHSCORES LIMIT)
- * and the first one due later; (2) MGET of their invoices, at most 200
- * keys a command, one partition's keys a command (one slot on a cluster);
- * (3) per distinct debtor of a partition, HGETALL of its hash and GET of
- * its contact. HGETALL, not HMGET of the sch_cust_fields firing reads: a
- * debtor's hash is a listpack (state.h), where HMGET scans the whole hash
- * for each field it asks and does not find, and most of the 23 are absent
- * on most debtors; one pass that returns every field cost Redis about half
- * as much at 1M timers (docs/scheduler.md, "The debtor's hash in one
+ * partition asked: (1) its due members (ZRANGEBYSCORE LIMIT) and the first
+ * one due later (with its score); (2) MGET of their invoices, at most 200
+ * keys a command, one partition's keys a command (one slot on a cluster),
+ * and ZMSCORE of its due purge members (retention.h: their due time is
+ * where a purge put off counts from); (3) per distinct debtor of a
+ * partition, HGETALL of its hash and GET of its contact. The due members
+ * come without their scores: Redis 7.0 formats each with "%.17g", a
+ * tenth of its work per timer fired (docs/scheduler.md, "The peek without
+ * scores"); an invoice's record says where its timer is, and the commit
+ * rewrites the timer (sch_store_peek_item). HGETALL, not HMGET of the sch_cust_fields firing reads:
+ * a debtor's hash is a listpack (state.h), where HMGET scans the whole hash for each field it asks
+ * and does not find, and most of the 23 are absent on most debtors; one pass that returns every
+ * field cost Redis about half as much at 1M timers (docs/scheduler.md, "The debtor's hash in one
  * pass"). Until 2026-12-05 one Lua script did the three in one
  * round trip; turning every reply into Lua strings and the result back
  * cost Redis twice the commands' own work (docs/scheduler.md, "Firing
@@ -613,6 +617,36 @@ static int mget(cm_redis_pipe *p, char **keys, int *nk, const char **argv)
     return rc;
 }
 
+/* One command of round (2): its entries' items go to off[] in its order,
+ * flagged in score[] (1: a ZMSCORE entry, the item's score; 0: MGET, its
+ * invoice). */
+typedef struct {
+    size_t *off, n;
+    unsigned char *score;
+} peek_entries;
+
+static void entries_add(peek_entries *e, const size_t *items, int n, unsigned char score)
+{
+    for (int j = 0; j < n; j++) {
+        e->off[e->n] = items[j];
+        e->score[e->n++] = score;
+    }
+}
+
+/* ZMSCORE due m... of nm purge members (their text stays in round 1's
+ * replies). */
+static int zmscore(cm_redis_pipe *p, const char *due, const char **members, int *nm,
+                   const char **argv)
+{
+    argv[0] = "ZMSCORE";
+    argv[1] = due;
+    for (int j = 0; j < *nm; j++)
+        argv[j + 2] = members[j];
+    int rc = cm_redis_pipe_add_argv(p, *nm + 2, argv, NULL);
+    *nm = 0;
+    return rc;
+}
+
 /* A peek read and not yet decoded (rd_peek_fetch): the three pipelines
  * with their replies, and where each due member's invoice (inv) and
  * debtor (cust: its pair of replies in cp, -1 none) are. */
@@ -620,8 +654,8 @@ typedef struct rd_peeked {
     const char *prefix; /* the caller's, alive until rd_peek_finish */
     int *parts, nparts;
     cm_redis_pipe *zp, *ip, *cp;
-    size_t *first; /* first[i]: index of partition i's first member */
-    const redisReply **inv;
+    size_t *first;                   /* first[i]: index of partition i's first member */
+    const redisReply **inv, **score; /* score: a purge member's, else NULL */
     long *cust;
 } rd_peeked;
 
@@ -630,6 +664,7 @@ static void peeked_free(rd_peeked *pk)
     if (!pk)
         return;
     free(pk->cust);
+    free(pk->score);
     free(pk->inv);
     free(pk->first);
     free(pk->parts);
@@ -646,11 +681,12 @@ static int rd_peek_fetch(void *be, const char *prefix, const int *parts, int npa
     cm_redis *r = be;
     rd_peeked *pk = NULL;
     cm_redis_pipe *zp = NULL, *ip = NULL, *cp = NULL;
-    size_t *off = NULL, *first = NULL, nitems = 0;
+    size_t *first = NULL, nitems = 0, *kitem = NULL, *pitem = NULL;
+    peek_entries ent = {0};
     const redisReply **inv = NULL;
     long *cust = NULL;
     char **keys = NULL;
-    const char **argv = NULL;
+    const char **argv = NULL, **pm = NULL;
     cm_map seen = {0};
     int rc = -1;
     char due[200], nows[32], later[34], lim[16], key[512];
@@ -673,9 +709,9 @@ static int rd_peek_fetch(void *be, const char *prefix, const int *parts, int npa
     snprintf(lim, sizeof lim, "%d", limit);
     for (int i = 0; i < nparts; i++) {
         sch_store_due_key(due, sizeof due, prefix, parts[i]);
-        const char *za[8] = {"ZRANGEBYSCORE", due, "-inf", nows, "WITHSCORES", "LIMIT", "0", lim};
+        const char *za[7] = {"ZRANGEBYSCORE", due, "-inf", nows, "LIMIT", "0", lim};
         const char *zn[8] = {"ZRANGEBYSCORE", due, later, "+inf", "WITHSCORES", "LIMIT", "0", "1"};
-        if (cm_redis_pipe_add_argv(zp, 8, za, NULL) < 0 ||
+        if (cm_redis_pipe_add_argv(zp, 7, za, NULL) < 0 ||
             cm_redis_pipe_add_argv(zp, 8, zn, NULL) < 0)
             goto oom;
     }
@@ -691,44 +727,71 @@ static int rd_peek_fetch(void *be, const char *prefix, const int *parts, int npa
             goto cleanup;
         }
         first[i] = nitems;
-        nitems += z->elements / 2;
+        nitems += z->elements;
     }
     first[nparts] = nitems;
     inv = pk->inv = calloc(nitems + 1, sizeof *inv);
+    pk->score = calloc(nitems + 1, sizeof *pk->score);
     cust = pk->cust = malloc((nitems + 1) * sizeof *cust);
-    off = malloc((nitems + 1) * sizeof *off);
+    ent.off = malloc((nitems + 1) * sizeof *ent.off);
+    ent.score = malloc(nitems + 1);
     keys = calloc(PEEK_MGET + 1, sizeof *keys);
-    argv = malloc((PEEK_MGET + 1) * sizeof *argv);
-    if (!inv || !cust || !off || !keys || !argv)
+    kitem = malloc(PEEK_MGET * sizeof *kitem);
+    pm = malloc(PEEK_MGET * sizeof *pm);
+    pitem = malloc(PEEK_MGET * sizeof *pitem);
+    argv = malloc((PEEK_MGET + 2) * sizeof *argv);
+    if (!inv || !pk->score || !cust || !ent.off || !ent.score || !keys || !kitem || !pm || !pitem ||
+        !argv)
         goto oom;
-    size_t nmget = 0; /* items with an MGET entry, in order: off[] */
     for (int i = 0; i < nparts; i++) {
         const redisReply *z = cm_redis_pipe_reply(zp, 2 * (size_t)i);
-        int nk = 0;
-        for (size_t k = 0; k < z->elements / 2; k++) {
-            const redisReply *mem = z->element[2 * k];
-            if (sch_store_peek_inv_key(prefix, mem->str, mem->len, key, sizeof key) != 1)
+        int nk = 0, np = 0;
+        sch_store_due_key(due, sizeof due, prefix, parts[i]);
+        for (size_t k = 0; k < z->elements; k++) {
+            const redisReply *mem = z->element[k];
+            int g = sch_store_peek_inv_key(prefix, mem->str, mem->len, key, sizeof key);
+            if (g == 0) { /* a purge member: its score */
+                pitem[np] = first[i] + k;
+                pm[np++] = mem->str;
+                if (np == PEEK_MGET) {
+                    entries_add(&ent, pitem, np, 1);
+                    if (zmscore(ip, due, pm, &np, argv) < 0)
+                        goto oom;
+                }
                 continue;
-            if (!(keys[nk++] = strdup(key)))
+            }
+            if (g != 1)
+                continue;
+            if (!(keys[nk] = strdup(key)))
                 goto oom;
-            off[nmget++] = first[i] + k;
-            if (nk == PEEK_MGET && mget(ip, keys, &nk, argv) < 0)
-                goto oom;
+            kitem[nk++] = first[i] + k;
+            if (nk == PEEK_MGET) {
+                entries_add(&ent, kitem, nk, 0);
+                if (mget(ip, keys, &nk, argv) < 0)
+                    goto oom;
+            }
         }
+        entries_add(&ent, kitem, nk, 0);
         if (nk && mget(ip, keys, &nk, argv) < 0)
+            goto oom;
+        entries_add(&ent, pitem, np, 1);
+        if (np && zmscore(ip, due, pm, &np, argv) < 0)
             goto oom;
     }
     if (cm_redis_pipe_len(ip) && cm_redis_pipe_exec(r, ip, errstr, errlen) < 0)
         goto cleanup;
-    for (size_t j = 0, cmd = 0, at = 0; j < nmget; j++) {
+    for (size_t j = 0, cmd = 0, at = 0; j < ent.n; j++) {
         const redisReply *g = cm_redis_pipe_reply(ip, cmd);
         if (!g || g->type != REDIS_REPLY_ARRAY || at >= g->elements) {
-            snprintf(errstr, errlen, "peek: MGET: %s", g && g->str ? g->str : "bad reply");
+            snprintf(errstr, errlen, "peek: %s: %s", ent.score[j] ? "ZMSCORE" : "MGET",
+                     g && g->str ? g->str : "bad reply");
             goto cleanup;
         }
-        inv[off[j]] = g->element[at];
-        /* the next entry is in the next command when this one is full or
-         * the next item belongs to another partition */
+        if (ent.score[j])
+            pk->score[ent.off[j]] = g->element[at];
+        else
+            inv[ent.off[j]] = g->element[at];
+        /* the next entry is in the next command once this one's are used */
         if (++at == g->elements) {
             cmd++;
             at = 0;
@@ -739,14 +802,14 @@ static int rd_peek_fetch(void *be, const char *prefix, const int *parts, int npa
     for (int i = 0; i < nparts; i++) {
         const redisReply *z = cm_redis_pipe_reply(zp, 2 * (size_t)i);
         cm_map_free(&seen);
-        for (size_t k = 0; k < z->elements / 2; k++) {
+        for (size_t k = 0; k < z->elements; k++) {
             size_t g = first[i] + k;
             const redisReply *v = inv[g];
             cust[g] = -1;
             char ck[600];
             int ckl = v && v->type == REDIS_REPLY_STRING
-                          ? sch_store_peek_debtor(z->element[2 * k]->str, z->element[2 * k]->len,
-                                                  v->str, v->len, ck, sizeof ck)
+                          ? sch_store_peek_debtor(z->element[k]->str, z->element[k]->len, v->str,
+                                                  v->len, ck, sizeof ck)
                           : -1;
             if (ckl < 0 || strlen(prefix) + 2 + (size_t)ckl >= sizeof key)
                 continue;
@@ -781,8 +844,12 @@ cleanup:
             free(keys[j]);
     cm_map_free(&seen);
     free(argv);
+    free(pitem);
+    free(pm);
+    free(kitem);
     free(keys);
-    free(off);
+    free(ent.score);
+    free(ent.off);
     peeked_free(pk);
     return rc;
 }
@@ -818,7 +885,7 @@ static int rd_peek_finish(void *be, void *fetched, sch_map *m, int *counts, int6
                 *next_due = nd;
         }
         counts[i] = 0;
-        for (size_t k = 0; k < z->elements / 2; k++) {
+        for (size_t k = 0; k < z->elements; k++) {
             size_t g = first[i] + k;
             const redisReply *hm = NULL, *ct = NULL;
             if (cust[g] >= 0) {
@@ -832,8 +899,8 @@ static int rd_peek_finish(void *be, void *fetched, sch_map *m, int *counts, int6
                     goto cleanup;
                 }
             }
-            if (sch_store_peek_item(prefix, parts[i], m, z->element[2 * k], z->element[2 * k + 1],
-                                    inv[g], hm, ct, &counts[i], errstr, errlen) < 0)
+            if (sch_store_peek_item(prefix, parts[i], m, z->element[k], pk->score[g], inv[g], hm,
+                                    ct, &counts[i], errstr, errlen) < 0)
                 goto cleanup;
         }
     }

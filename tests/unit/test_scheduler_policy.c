@@ -588,8 +588,11 @@ static sch_rec *peeked(sch_map **m, const redisReply *mem, const redisReply *sco
  * timer is not rewritten); one whose record has moved on since the zset
  * was read (another replica's commit in between) gets -1, so the commit
  * rewrites it wherever it computes it; a timer without a record keeps its
- * score (the commit drops it from there). A purge member names its record,
- * loaded later, and a member of no tenant is skipped. */
+ * score (the commit drops it from there). Since 2026-12-07 the Redis peek
+ * reads no score for an invoice's timer (NULL): the commit then rewrites a
+ * timer with a record (-1) and drops one without (1, some time). A purge
+ * member names its record, loaded later, and a member of no tenant is
+ * skipped. */
 static void test_peek_item_timer(void **state)
 {
     (void)state;
@@ -616,6 +619,13 @@ static void test_peek_item_timer(void **state)
     assert_false(got->exists);
     assert_true(got->u.inv.old_next_ms == 1799999000000LL);
     assert_int_equal(got->u.inv.part, 2);
+    got = peeked(&m, &mem, NULL, &inv);
+    assert_true(got->exists && got->fire_due);
+    assert_true(got->u.inv.old_next_ms == -1);
+    assert_int_equal(got->u.inv.old_part, 2);
+    got = peeked(&m, &mem, NULL, &nil);
+    assert_false(got->exists);
+    assert_true(got->u.inv.old_next_ms == 1);
     sch_map_free(m);
 
     /* what the peek reads for a member: its record's key, or nothing */
