@@ -49,17 +49,32 @@ int cm_buf_printf(cm_buf *b, const char *fmt, ...)
     return 0;
 }
 
+size_t cm_uint_digits(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 10) {
+        v /= 10;
+        n++;
+    }
+    return n;
+}
+
+size_t cm_fmt_uint(char *out, uint64_t v)
+{
+    size_t n = cm_uint_digits(v);
+    for (size_t i = n; i > 0; i--, v /= 10)
+        out[i - 1] = (char)('0' + v % 10);
+    return n;
+}
+
 int cm_buf_int(cm_buf *b, int64_t v)
 {
-    char tmp[24], *e = tmp + sizeof tmp, *p = e;
-    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
+    char tmp[24];
+    size_t n = 0;
     if (v < 0)
-        *--p = '-';
-    return cm_buf_add(b, p, (size_t)(e - p));
+        tmp[n++] = '-';
+    n += cm_fmt_uint(tmp + n, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+    return cm_buf_add(b, tmp, n);
 }
 
 /* Strings are most of a JSON record's bytes and rarely need an escape, so

@@ -71,6 +71,10 @@ static inline int cm_buf_addc(cm_buf *b, char c)
 int cm_buf_printf(cm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Decimal integer, without printf. */
 int cm_buf_int(cm_buf *b, int64_t v);
+/* v in decimal at out (room for 20 bytes, no terminator written): the
+ * number of digits; and that number alone. */
+size_t cm_fmt_uint(char *out, uint64_t v);
+size_t cm_uint_digits(uint64_t v);
 /* s[0..n) as a JSON string: quoted, with " \ and control bytes escaped
  * (\b \f \n \r \t or \u00XX). s must be valid UTF-8 (not checked). */
 int cm_buf_json_str(cm_buf *b, const char *s, size_t n);

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "arena.h"
+#include "buf.h"
 #include "clock.h"
 #include "log.h"
 #include "redis_cluster.h"
@@ -42,10 +43,10 @@ struct cm_redis {
 
 /* Writes n formatted commands to c's socket with writev, straight from the
  * caller's buffers. hiredis' own path (redisAppendFormattedCommand, then
- * redisBufferWrite) copies each command into its output buffer, grows that
- * buffer by realloc, and after every partial write moves what is left to
- * its front: for a commit of megabytes, most of the buffer once per write
- * (docs/scheduler.md, "Pipelines written from their own buffers"). c is
+ * redisBufferWrite) copies each command into its output buffer and grows
+ * that buffer by realloc, copying it again: for the scheduler's commits of
+ * megabytes, most of its memcpy (docs/scheduler.md, "Pipelines written
+ * from their own buffers"). c is
  * blocking: EINTR is retried, any other failure (a send timeout's EAGAIN
  * too, as in hiredis) is left in c->err and c->errstr. Whatever hiredis
  * still holds to write goes first, so the order on the wire is kept. */
@@ -632,20 +633,6 @@ int cm_redis_pipe_add(cm_redis_pipe *p, const char *fmt, ...)
     return push(p, cmd, len);
 }
 
-/* Decimal digits of v into out (no terminator); returns the count. */
-static size_t put_uint(char *out, size_t v)
-{
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    return n;
-}
-
 int cm_redis_format_argv(char **out, int argc, const char **argv, const size_t *argvlen)
 {
     *out = NULL;
@@ -659,13 +646,13 @@ int cm_redis_format_argv(char **out, int argc, const char **argv, const size_t *
         return -1;
     size_t n = 0;
     buf[n++] = '*';
-    n += put_uint(buf + n, (size_t)argc);
+    n += cm_fmt_uint(buf + n, (size_t)argc);
     buf[n++] = '\r';
     buf[n++] = '\n';
     for (int i = 0; i < argc; i++) {
         size_t len = argvlen ? argvlen[i] : strlen(argv[i]);
         buf[n++] = '$';
-        n += put_uint(buf + n, len);
+        n += cm_fmt_uint(buf + n, len);
         buf[n++] = '\r';
         buf[n++] = '\n';
         memcpy(buf + n, argv[i], len);
@@ -687,6 +674,15 @@ int cm_redis_pipe_add_argv(cm_redis_pipe *p, int argc, const char **argv, const 
     char *cmd = NULL;
     int len = cm_redis_format_argv(&cmd, argc, argv, argvlen);
     return push(p, cmd, len);
+}
+
+int cm_redis_pipe_add_formatted(cm_redis_pipe *p, char *cmd, size_t len)
+{
+    if (len > INT_MAX) {
+        free(cmd);
+        return -1;
+    }
+    return push(p, cmd, (int)len);
 }
 
 size_t cm_redis_pipe_len(const cm_redis_pipe *p)

@@ -86,6 +86,11 @@ void cm_redis_pipe_free(cm_redis_pipe *p);
 void cm_redis_pipe_reset(cm_redis_pipe *p);
 int cm_redis_pipe_add(cm_redis_pipe *p, const char *fmt, ...);
 int cm_redis_pipe_add_argv(cm_redis_pipe *p, int argc, const char **argv, const size_t *argvlen);
+/* Queues a command already in RESP form: cmd (malloc'd, len bytes) is now
+ * the pipeline's, freed by it, also when this fails (-1). For a caller
+ * that writes a large argument straight into the command, where argv
+ * would copy it once more. */
+int cm_redis_pipe_add_formatted(cm_redis_pipe *p, char *cmd, size_t len);
 /* The RESP encoding of one command (what redisFormatCommandArgv makes,
  * byte for byte, without its sprintf per argument: the hot paths of
  * ingest and the scheduler queue thousands per batch). argvlen NULL:

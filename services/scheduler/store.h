@@ -187,6 +187,17 @@ void sch_store_contact_key(char *out, size_t len, const sch_rec *cust);
  * the out's strings are malloc'd). */
 char *sch_store_round_value(const sch_out *o, size_t *len);
 int sch_store_round_parse(const char *id, const char *v, size_t len, int part, sch_out *o);
+/* A round as the Redis backend stores it since 2026-12-07: one string,
+ * per record "<id length> <value length>\n", the id, then the value above
+ * (before: a hash of id -> value, which rd_outbox still reads). The bytes
+ * of o's record; writing them at at (room for that many), returning the
+ * end; and back, every record of blob appended to out->recs (*cap its
+ * room; 0, or -1 with errstr: out of memory, or malformed at a byte, the
+ * records before it kept). */
+size_t sch_store_round_blob_len(const sch_out *o);
+char *sch_store_round_blob_put(char *at, const sch_out *o);
+int sch_store_round_blob_parse(const char *blob, size_t len, int part, sch_outbox *out, size_t *cap,
+                               char *errstr, size_t errlen);
 
 /* Decodes one partition's peek result -- {items, customers, next}: items
  * flat (member, score, packed invoice or nil, customer index), customers

@@ -715,7 +715,7 @@ static void round_drop(mstore *st, size_t i)
 }
 
 /* Stages each partition's outs as a non-durable round (the Redis
- * backend's HSET with a TTL). */
+ * backend's SET ... PX). */
 static int stage(mstore *st, sch_ctx *c, const sch_rounds *rs)
 {
     for (size_t k = 0; k < rs->n; k++) {

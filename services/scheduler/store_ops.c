@@ -14,8 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "policy.h"
 #include "redis_slot.h"
+#include "vec.h"
 
 int sch_store_part_tag(int part, int nparts, char *out, size_t len)
 {
@@ -496,6 +498,73 @@ int sch_store_round_parse(const char *id, const char *v, size_t len, int part, s
         free(o->payload);
         memset(o, 0, sizeof *o);
         return -1;
+    }
+    return 0;
+}
+
+size_t sch_store_round_blob_len(const sch_out *o)
+{
+    size_t il = strlen(o->id), vl = strlen(o->key) + strlen(o->payload) + 3;
+    return cm_uint_digits(il) + 1 + cm_uint_digits(vl) + 1 + il + vl;
+}
+
+char *sch_store_round_blob_put(char *at, const sch_out *o)
+{
+    size_t il = strlen(o->id), kl = strlen(o->key), pl = strlen(o->payload);
+    at += cm_fmt_uint(at, il);
+    *at++ = ' ';
+    at += cm_fmt_uint(at, kl + pl + 3); /* the value: sch_store_round_value's bytes */
+    *at++ = '\n';
+    memcpy(at, o->id, il);
+    at += il;
+    *at++ = o->topic;
+    *at++ = '\n';
+    memcpy(at, o->key, kl);
+    at += kl;
+    *at++ = '\n';
+    memcpy(at, o->payload, pl);
+    return at + pl;
+}
+
+/* A decimal length at *at up to the byte stop; -1 when there is none. */
+static long long blob_len(const char *blob, size_t len, size_t *at, char stop)
+{
+    long long n = 0;
+    size_t i = *at;
+    for (; i < len && blob[i] >= '0' && blob[i] <= '9' && i - *at < 12; i++)
+        n = n * 10 + (blob[i] - '0');
+    if (i == *at || i >= len || blob[i] != stop)
+        return -1;
+    *at = i + 1;
+    return n;
+}
+
+int sch_store_round_blob_parse(const char *blob, size_t len, int part, sch_outbox *out, size_t *cap,
+                               char *errstr, size_t errlen)
+{
+    for (size_t at = 0; at < len;) {
+        size_t rec = at;
+        long long il = blob_len(blob, len, &at, ' ');
+        long long vl = il < 0 ? -1 : blob_len(blob, len, &at, '\n');
+        if (il <= 0 || vl < 0 || (size_t)(il + vl) > len - at) {
+            snprintf(errstr, errlen, "outbox round: malformed at byte %zu", rec);
+            return -1;
+        }
+        char *id = strndup(blob + at, (size_t)il);
+        if (!id || CM_GROW(out->recs, *cap, out->nrecs + 1) < 0) {
+            free(id);
+            snprintf(errstr, errlen, "outbox: out of memory");
+            return -1;
+        }
+        int rc =
+            sch_store_round_parse(id, blob + at + il, (size_t)vl, part, &out->recs[out->nrecs]);
+        free(id);
+        if (rc < 0) {
+            snprintf(errstr, errlen, "outbox round: malformed record at byte %zu", rec);
+            return -1;
+        }
+        out->nrecs++;
+        at += (size_t)(il + vl);
     }
     return 0;
 }

@@ -327,55 +327,45 @@ static int rd_load_seed(void *be, sch_map *m, sch_store *ov, sch_ctx *after, int
 
 /* The commit's and the rounds' arguments, kept between commits (they run
  * on one thread). */
-static sch_ops commit_ops, stage_ops;
+static sch_ops commit_ops;
 
-/* Queues, per partition with outs, HSET P ob:<p>:<round> id value... and
- * PEXPIRE into pipe: the records' bytes never pass through Lua. */
+/* Queues, per partition with outs, SET P ob:<p>:<round> <records> PX into
+ * pipe: the records' bytes never pass through Lua. One string per round,
+ * not a hash of records: the round is written whole, read whole (only
+ * after a crash) and dropped whole, and a hash cost Redis a field and a
+ * value object per record to build and to free (docs/scheduler.md, "The
+ * outbox round as one string"). The command is written in RESP here, each
+ * record's bytes copied once, straight into it. */
 static int stage_outs(cm_redis_pipe *pipe, sch_ctx *c, const sch_rounds *rs)
 {
-    sch_ops *s = &stage_ops;
-    const char **argv = NULL;
-    int rc = -1;
     for (size_t k = 0; k < rs->n; k++) {
-        sch_ops_reset(s);
-        sch_ops_push(s, "HSET", 4);
-        sch_ops_push(s, rs->keys[k], strlen(rs->keys[k]));
-        for (size_t i = 0; i < c->nouts; i++) {
-            sch_out *o = &c->outs[i];
-            if (o->part != rs->parts[k])
-                continue;
-            size_t vl;
-            char *v = sch_store_round_value(o, &vl);
-            if (!v)
-                goto cleanup;
-            sch_ops_push(s, o->id, strlen(o->id));
-            sch_ops_push(s, v, vl);
-            free(v);
-        }
-        if (s->oom)
-            goto cleanup;
-        free(argv);
-        argv = malloc(s->n * sizeof *argv);
-        if (!argv)
-            goto cleanup;
-        for (size_t i = 0; i < s->n; i++)
-            argv[i] = s->buf + s->off[i];
-        if (cm_redis_pipe_add_argv(pipe, (int)s->n, argv, s->len) < 0)
-            goto cleanup;
-        /* a round whose commit never runs or loses goes away by itself */
-        const char *ex[3] = {"PEXPIRE", rs->keys[k], "600000"};
-        if (cm_redis_pipe_add_argv(pipe, 3, ex, NULL) < 0)
-            goto cleanup;
+        size_t blen = 0, kl = strlen(rs->keys[k]);
+        for (size_t i = 0; i < c->nouts; i++)
+            if (c->outs[i].part == rs->parts[k])
+                blen += sch_store_round_blob_len(&c->outs[i]);
+        /* *5 $3 SET $kl key $blen blob $2 PX $6 600000: a round whose
+         * commit never runs or loses goes away by itself */
+        static const char tail[] = "\r\n$2\r\nPX\r\n$6\r\n600000\r\n";
+        char *cmd = malloc(64 + kl + blen + sizeof tail), *at = cmd;
+        if (!cmd)
+            return -1;
+        at += sprintf(at, "*5\r\n$3\r\nSET\r\n$%zu\r\n", kl);
+        memcpy(at, rs->keys[k], kl);
+        at += kl;
+        at += sprintf(at, "\r\n$%zu\r\n", blen);
+        for (size_t i = 0; i < c->nouts; i++)
+            if (c->outs[i].part == rs->parts[k])
+                at = sch_store_round_blob_put(at, &c->outs[i]);
+        memcpy(at, tail, sizeof tail - 1);
+        at += sizeof tail - 1;
+        if (cm_redis_pipe_add_formatted(pipe, cmd, (size_t)(at - cmd)) < 0)
+            return -1;
     }
-    rc = 0;
-cleanup:
-    free(argv);
-    sch_ops_trim(s);
-    return rc;
+    return 0;
 }
 
 /* The commit's pipeline into *out (NULL: nothing to write): the rounds'
- * HSET + PEXPIRE (when c has outs), then the script, for one round trip.
+ * SET ... PX (when c has outs), then the script, for one round trip.
  * KEYS[1] is the ctx's prefix, never read: it routes the script on a
  * cluster (the prefix carries the partition's hash tag, so every key the
  * script touches is in its slot); harmless on one Redis. */
@@ -966,7 +956,7 @@ static int rd_outbox(void *be, const char *prefix, int part, sch_outbox *out, ch
     cm_redis *r = be;
     char set[200];
     int rc = -1;
-    cm_redis_pipe *get = NULL;
+    cm_redis_pipe *get = NULL, *old = NULL;
     memset(out, 0, sizeof *out);
     sch_store_out_key(set, sizeof set, prefix, part);
     redisReply *rounds = cm_redis_cmd(r, errstr, errlen, "SMEMBERS %s", set);
@@ -981,12 +971,13 @@ static int rd_outbox(void *be, const char *prefix, int part, sch_outbox *out, ch
         goto cleanup;
     }
     get = cm_redis_pipe_new_arena();
+    old = cm_redis_pipe_new_arena();
     out->rounds = calloc(rounds->elements, sizeof *out->rounds);
-    if (!get || !out->rounds)
+    if (!get || !old || !out->rounds)
         goto oom;
     for (size_t k = 0; k < rounds->elements; k++) {
-        const char *hg[2] = {"HGETALL", rounds->element[k]->str};
-        if (cm_redis_pipe_add_argv(get, 2, hg, NULL) < 0 ||
+        const char *ga[2] = {"GET", rounds->element[k]->str};
+        if (cm_redis_pipe_add_argv(get, 2, ga, NULL) < 0 ||
             !(out->rounds[k] = strdup(rounds->element[k]->str)))
             goto oom;
         out->nrounds++;
@@ -996,8 +987,31 @@ static int rd_outbox(void *be, const char *prefix, int part, sch_outbox *out, ch
     size_t cap = 0;
     for (size_t k = 0; k < rounds->elements; k++) {
         redisReply *rep = cm_redis_pipe_reply(get, k);
+        if (rep && rep->type == REDIS_REPLY_ERROR && strncmp(rep->str, "WRONGTYPE", 9) == 0) {
+            /* a hash: written by a replica of before 2026-12-07 */
+            const char *hg[2] = {"HGETALL", out->rounds[k]};
+            if (cm_redis_pipe_add_argv(old, 2, hg, NULL) < 0)
+                goto oom;
+            continue;
+        }
+        if (!rep || (rep->type != REDIS_REPLY_STRING && rep->type != REDIS_REPLY_NIL)) {
+            snprintf(errstr, errlen, "GET %s: %s", out->rounds[k],
+                     rep && rep->str ? rep->str : "unexpected reply");
+            goto cleanup;
+        }
+        if (rep->type == REDIS_REPLY_STRING && /* nil: gone (expired, or dropped by another) */
+            sch_store_round_blob_parse(rep->str, rep->len, part, out, &cap, errstr, errlen) < 0) {
+            size_t l = strlen(errstr);
+            snprintf(errstr + l, errlen - l, " (%s)", out->rounds[k]);
+            goto cleanup;
+        }
+    }
+    if (cm_redis_pipe_len(old) && cm_redis_pipe_exec(r, old, errstr, errlen) < 0)
+        goto cleanup;
+    for (size_t k = 0; k < cm_redis_pipe_len(old); k++) {
+        redisReply *rep = cm_redis_pipe_reply(old, k);
         if (!rep || rep->type != REDIS_REPLY_ARRAY) {
-            snprintf(errstr, errlen, "HGETALL %s: unexpected reply", out->rounds[k]);
+            snprintf(errstr, errlen, "HGETALL of an outbox round: unexpected reply");
             goto cleanup;
         }
         for (size_t i = 0; i + 1 < rep->elements; i += 2) {
@@ -1015,6 +1029,7 @@ oom:
 cleanup:
     if (rc < 0)
         sch_outbox_free(out);
+    cm_redis_pipe_free(old);
     cm_redis_pipe_free(get);
     freeReplyObject(rounds);
     return rc;

@@ -141,17 +141,27 @@ try:
     # exact bytes while events are still being produced
     claimed = {}
 
+    def records(blob):
+        """An outbox round's records (docs/scheduler.md "State in Redis"):
+        "<id length> <value length>\\n", the id, the value; lengths in bytes."""
+        at = 0
+        while at < len(blob):
+            head, rest = blob[at:].split(b"\n", 1)
+            il, vl = (int(x) for x in head.split(b" "))
+            start = at + len(head) + 1
+            yield blob[start:start + il].decode(), blob[start + il:start + il + vl].decode()
+            at = start + il + vl
+
     def snapshot():
         a.wait()
         r = L.Resp(L.REDIS_URL)
+        raw = L.h.Resp(L.REDIS_URL, decode=False)
         for p in range(6):
-            flat = []
             for rk in r.cmd("SMEMBERS", env.pkey(p, "ob:%d" % p)) or []:
-                flat += r.cmd("HGETALL", rk) or []
-            for cid, value in zip(flat[0::2], flat[1::2]):
-                topic, _key, body = value.split("\n", 2)
-                if topic == "c":  # commands (escalation events go to events)
-                    claimed[cid] = body
+                for cid, value in records(raw.cmd("GET", rk) or b""):
+                    topic, _key, body = value.split("\n", 2)
+                    if topic == "c":  # commands (escalation events go to events)
+                        claimed[cid] = body
 
     watcher = threading.Thread(target=snapshot, daemon=True)
     watcher.start()

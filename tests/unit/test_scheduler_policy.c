@@ -10,6 +10,8 @@
 
 #include <cmocka.h>
 
+#include "buf.h"
+
 #include "../../services/scheduler/apply.h"
 #include "scheduler_decode_test.h"
 #include "../../services/scheduler/policy.h"
@@ -643,6 +645,69 @@ static void test_peek_item_timer(void **state)
     sch_map_free(src);
 }
 
+/* An outbox round as the Redis backend stores it: records framed as
+ * "<id length> <value length>\n" id value, written from the format's
+ * definition in store.h (not from the encoder's output), read back; a
+ * payload with newlines and digits stays whole; a cut or bad frame is an
+ * error naming the byte, the records before it kept. */
+static void test_round_blob(void **state)
+{
+    (void)state;
+    sch_out a = {.id = "cmd-1", .topic = 'c', .key = "acme/C-7", .payload = "{\"a\":1}"};
+    sch_out b = {.id = "E-22", .topic = 'e', .key = "k", .payload = "12 3\nx\n"};
+    cm_buf buf = CM_BUF_INIT;
+    size_t la = sch_store_round_blob_len(&a), lb = sch_store_round_blob_len(&b);
+    assert_int_equal(cm_buf_reserve(&buf, la + lb), 0);
+    char *end = sch_store_round_blob_put(buf.p, &a);
+    assert_ptr_equal(end, buf.p + la);
+    end = sch_store_round_blob_put(end, &b);
+    assert_ptr_equal(end, buf.p + la + lb);
+    buf.len = la + lb;
+    /* value a: "c\nacme/C-7\n{"a":1}" is 1+1+8+1+7 = 18 bytes; b: "e\nk\n12 3\nx\n"
+     * is 1+1+1+1+7 = 11 */
+    const char want[] = "5 18\ncmd-1c\nacme/C-7\n{\"a\":1}4 11\nE-22e\nk\n12 3\nx\n";
+    assert_int_equal(buf.len, sizeof want - 1);
+    assert_memory_equal(buf.p, want, sizeof want - 1);
+
+    char err[128];
+    size_t cap = 0;
+    sch_outbox out = {0};
+    assert_int_equal(sch_store_round_blob_parse(buf.p, buf.len, 3, &out, &cap, err, sizeof err), 0);
+    assert_int_equal(out.nrecs, 2);
+    assert_string_equal(out.recs[0].id, "cmd-1");
+    assert_int_equal(out.recs[0].topic, 'c');
+    assert_string_equal(out.recs[0].key, "acme/C-7");
+    assert_string_equal(out.recs[0].payload, "{\"a\":1}");
+    assert_int_equal(out.recs[0].part, 3);
+    assert_string_equal(out.recs[1].id, "E-22");
+    assert_string_equal(out.recs[1].key, "k");
+    assert_string_equal(out.recs[1].payload, "12 3\nx\n");
+    sch_outbox_free(&out);
+
+    /* cut inside the second record: the first is kept */
+    memset(&out, 0, sizeof out);
+    cap = 0;
+    assert_int_equal(sch_store_round_blob_parse(buf.p, buf.len - 1, 3, &out, &cap, err, sizeof err),
+                     -1);
+    assert_int_equal(out.nrecs, 1);
+    assert_string_equal(err, "outbox round: malformed at byte 28");
+    sch_outbox_free(&out);
+    const char *cases[] = {"x 1\nab", "5\ncmd-1", "0 3\nabc", "2 2\nidxx", "99999999999999 1\na"};
+    const char *why[] = {"malformed at byte 0", "malformed at byte 0", "malformed at byte 0",
+                         "malformed record at byte 0", "malformed at byte 0"};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        memset(&out, 0, sizeof out);
+        cap = 0;
+        assert_int_equal(
+            sch_store_round_blob_parse(cases[i], strlen(cases[i]), 0, &out, &cap, err, sizeof err),
+            -1);
+        assert_int_equal(out.nrecs, 0);
+        assert_non_null(strstr(err, why[i]));
+        sch_outbox_free(&out);
+    }
+    cm_buf_free(&buf);
+}
+
 /* An open invoice's share of its debtor's exposure (counted): when it is
  * the outstanding, as exposure_sync leaves it, the status packs as "=" and
  * the share is left out with the empty fields before it. The bytes are
@@ -926,8 +991,8 @@ int main(void)
         cmocka_unit_test(test_segment_keys),    cmocka_unit_test(test_cust_history),
         cmocka_unit_test(test_step_times),      cmocka_unit_test(test_event_checks),
         cmocka_unit_test(test_inv_pack),        cmocka_unit_test(test_inv_pack_counted),
-        cmocka_unit_test(test_peek_item_timer), cmocka_unit_test(test_long_number),
-        cmocka_unit_test(test_links),
+        cmocka_unit_test(test_peek_item_timer), cmocka_unit_test(test_round_blob),
+        cmocka_unit_test(test_long_number),     cmocka_unit_test(test_links),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
