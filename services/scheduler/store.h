@@ -182,10 +182,9 @@ void sch_store_out_key(char *out, size_t len, const char *prefix, int part);
 void sch_store_round_key(char *out, size_t len, const char *prefix, int part, const char *round);
 /* P k:<tenant>/<id> from a customer record's key P c:<tenant>/<id>. */
 void sch_store_contact_key(char *out, size_t len, const sch_rec *cust);
-/* A round's stored value of an out: "<topic>\n<key>\n<payload>" (malloc'd,
- * *len set; NULL on out of memory), and back (0, or -1 when malformed;
- * the out's strings are malloc'd). */
-char *sch_store_round_value(const sch_out *o, size_t *len);
+/* A round's stored value of an out is "<topic>\n<key>\n<payload>"; one
+ * value into o (0, or -1 when malformed or out of memory; the out's
+ * strings are malloc'd). */
 int sch_store_round_parse(const char *id, const char *v, size_t len, int part, sch_out *o);
 /* A round as the Redis backend stores it since 2026-12-07: one string,
  * per record "<id length> <value length>\n", the id, then the value above

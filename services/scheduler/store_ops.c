@@ -465,21 +465,6 @@ void sch_store_contact_key(char *out, size_t len, const sch_rec *cust)
     snprintf(out, len, "%.*sk:%s/%s", (int)plen, cust->key, cust->tenant, cust->id);
 }
 
-char *sch_store_round_value(const sch_out *o, size_t *len)
-{
-    size_t kl = strlen(o->key), pl = strlen(o->payload);
-    char *v = malloc(kl + pl + 4); /* t \n key \n payload NUL */
-    if (!v)
-        return NULL;
-    v[0] = o->topic;
-    v[1] = '\n';
-    memcpy(v + 2, o->key, kl);
-    v[2 + kl] = '\n';
-    memcpy(v + 3 + kl, o->payload, pl + 1);
-    *len = kl + pl + 3;
-    return v;
-}
-
 int sch_store_round_parse(const char *id, const char *v, size_t len, int part, sch_out *o)
 {
     const char *nl1 = memchr(v, '\n', len);
@@ -513,7 +498,7 @@ char *sch_store_round_blob_put(char *at, const sch_out *o)
     size_t il = strlen(o->id), kl = strlen(o->key), pl = strlen(o->payload);
     at += cm_fmt_uint(at, il);
     *at++ = ' ';
-    at += cm_fmt_uint(at, kl + pl + 3); /* the value: sch_store_round_value's bytes */
+    at += cm_fmt_uint(at, kl + pl + 3); /* the value: topic \n key \n payload */
     *at++ = '\n';
     memcpy(at, o->id, il);
     at += il;

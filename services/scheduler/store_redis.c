@@ -565,20 +565,23 @@ static int rd_commit_wait(void *be, char *errstr, size_t errlen)
  * keys a command, one partition's keys a command (one slot on a cluster),
  * and ZMSCORE of its due purge members (retention.h: their due time is
  * where a purge put off counts from); (3) per distinct debtor of a
- * partition, HGETALL of its hash and GET of its contact. The due members
- * come without their scores: Redis 7.0 formats each with "%.17g", a
- * tenth of its work per timer fired (docs/scheduler.md, "The peek without
- * scores"); an invoice's record says where its timer is, and the commit
- * rewrites the timer (sch_store_peek_item). HGETALL, not HMGET of the sch_cust_fields firing reads:
- * a debtor's hash is a listpack (state.h), where HMGET scans the whole hash for each field it asks
- * and does not find, and most of the 23 are absent on most debtors; one pass that returns every
- * field cost Redis about half as much at 1M timers (docs/scheduler.md, "The debtor's hash in one
- * pass"). Until 2026-12-05 one Lua script did the three in one
- * round trip; turning every reply into Lua strings and the result back
- * cost Redis twice the commands' own work (docs/scheduler.md, "Firing
- * without the peek script"). Three reads are not one snapshot, and need
- * not be: the commit checks the version of every invoice and debtor read,
- * and sch_store_peek_item moves a timer read before its record changed. */
+ * partition, HGETALL of its hash and GET of its contact.
+ *
+ * The due members come without their scores: Redis 7.0 formats each with
+ * "%.17g", 8% of its work per timer fired (docs/scheduler.md, "The
+ * peek without scores"); an invoice's record says where its timer is, and
+ * the commit rewrites the timer (sch_store_peek_item). HGETALL, not HMGET
+ * of the sch_cust_fields firing reads: a debtor's hash is a listpack
+ * (state.h), where HMGET scans the whole hash for each field it asks and
+ * does not find, and most of the 23 are absent on most debtors; one pass
+ * that returns every field cost Redis about half as much at 1M timers
+ * (docs/scheduler.md, "The debtor's hash in one pass"). Until 2026-12-05
+ * one Lua script did the three in one round trip; turning every reply
+ * into Lua strings and the result back cost Redis twice the commands' own
+ * work (docs/scheduler.md, "Firing without the peek script"). Three reads
+ * are not one snapshot, and need not be: the commit checks the version of
+ * every invoice and debtor read, and sch_store_peek_item moves a timer
+ * read before its record changed. */
 #define PEEK_MGET 200
 
 /* P <kind>:<tenant>/<customer> into key (the caller checked its room). */
