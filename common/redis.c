@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
 
@@ -41,15 +42,18 @@ struct cm_redis {
     char wr_err[200];
 };
 
-/* Writes n formatted commands to c's socket with writev, straight from the
- * caller's buffers. hiredis' own path (redisAppendFormattedCommand, then
- * redisBufferWrite) copies each command into its output buffer and grows
- * that buffer by realloc, copying it again: for the scheduler's commits of
- * megabytes, most of its memcpy (docs/scheduler.md, "Pipelines written
- * from their own buffers"). c is
- * blocking: EINTR is retried, any other failure (a send timeout's EAGAIN
- * too, as in hiredis) is left in c->err and c->errstr. Whatever hiredis
- * still holds to write goes first, so the order on the wire is kept. */
+/* Writes n formatted commands to c's socket straight from the caller's
+ * buffers, 64 to a gathering write. hiredis' own path
+ * (redisAppendFormattedCommand, then redisBufferWrite) copies each command
+ * into its output buffer and grows that buffer by realloc, copying it
+ * again: for the scheduler's commits of megabytes, most of its memcpy
+ * (docs/scheduler.md, "Pipelines written from their own buffers"). The
+ * write is sendmsg with MSG_NOSIGNAL: a connection Redis closed (CLIENT
+ * KILL, a restart) answers EPIPE, not a SIGPIPE that would end the
+ * process. c is blocking: EINTR is retried, any other failure (a send
+ * timeout's EAGAIN too, as in hiredis) is left in c->err and c->errstr.
+ * Whatever hiredis still holds to write goes first, so the order on the
+ * wire is kept. */
 static int write_cmds(redisContext *c, char *const *cmds, const size_t *lens, size_t n)
 {
     enum { NIOV = 64 };
@@ -65,7 +69,8 @@ static int write_cmds(redisContext *c, char *const *cmds, const size_t *lens, si
             iov[k].iov_base = cmds[j] + o;
             iov[k++].iov_len = lens[j] - o;
         }
-        ssize_t w = writev(c->fd, iov, k);
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)k};
+        ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL); /* a closed peer: EPIPE, no SIGPIPE */
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0) {

@@ -2,7 +2,7 @@
  *
  * Run by t_redis_pipeline.sh with ARREARS_REDIS_URL set by
  * tests/integration/run. A pipeline is written from its commands' own
- * buffers with writev (common/redis.c write_cmds): 64 commands a call at
+ * buffers by gathering writes (common/redis.c write_cmds): 64 commands a call at
  * most, a command split wherever the socket takes part of it. Each way a
  * pipeline is sent (exec, exec with an idle callback, send then recv, send
  * on the writer thread then recv) writes 3,000 SETs of 1 byte to 200 KB
