@@ -221,7 +221,7 @@ def produce_raw(topic, records):
     data = b"".join(k.encode() + b"\t" + v + b"\n" for k, v in records)
     for _, v in records:
         assert b"\n" not in v
-    subprocess.run(["kcat", "-P", "-b", C.BROKERS, "-t", topic, "-K", "\t"], input=data,
+    subprocess.run(h.KCAT_PRODUCE + ["-b", C.BROKERS, "-t", topic, "-K", "\t"], input=data,
                    check=True, timeout=60)
 
 

@@ -1,6 +1,7 @@
 """t_ingest_lib.py -- helpers of the ingest integration tests (not a test
-itself: not executable, imported by t_ingest_*.py). Python stdlib only;
-Kafka through kcat and bin/arrears-admin, Redis through redis-cli."""
+itself: not executable, imported by t_ingest_*.py). Python stdlib and
+tests/sinks/harness.py; Kafka through kcat and bin/arrears-admin, Redis
+through redis-cli."""
 import base64
 import json
 import os
@@ -10,6 +11,9 @@ import subprocess
 import sys
 import tempfile
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sinks"))
+import harness as h  # noqa: E402
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("ARREARS_BIN", os.path.join(REPO, "bin"))
@@ -70,7 +74,7 @@ class Env:
         path = os.path.join(self.tmp, "msg")
         with open(path, "wb") as f:
             f.write(data)
-        cmd = ["kcat", "-P", "-b", BROKERS, "-t", self.topic("inbound")]
+        cmd = h.KCAT_PRODUCE + ["-b", BROKERS, "-t", self.topic("inbound")]
         if key is not None:
             cmd += ["-k", key]
         for name, value in headers:
@@ -84,7 +88,7 @@ class Env:
             for k, v in records:
                 assert "\n" not in v and "\t" not in k
                 f.write("%s\t%s\n" % (k, v))
-        subprocess.run(["kcat", "-P", "-b", BROKERS, "-t", self.topic(topic), "-K", "\t",
+        subprocess.run(h.KCAT_PRODUCE + ["-b", BROKERS, "-t", self.topic(topic), "-K", "\t",
                         "-l", path], check=True)
 
     # -- consuming ---------------------------------------------------------

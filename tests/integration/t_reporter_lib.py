@@ -123,7 +123,7 @@ class Env:
         with open(path, "w") as f:
             for k, v in records:
                 f.write("%s\t%s\n" % (k, v if isinstance(v, str) else json.dumps(v)))
-        subprocess.run(["kcat", "-P", "-b", BROKERS, "-t", self.topic(suffix), "-K", "\t", "-l", path],
+        subprocess.run(h.KCAT_PRODUCE + ["-b", BROKERS, "-t", self.topic(suffix), "-K", "\t", "-l", path],
                        check=True)
 
     def publish_events(self, events):

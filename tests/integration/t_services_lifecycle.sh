@@ -55,7 +55,7 @@ for svc in ingest scheduler notifier reporter; do
                 1) printf '{"v":1,"id":"life-%s-%s","type":"customer.upserted","tenant":"life","source":"t","time":"2026-03-01T00:00:00.000Z","customer_id":"C%s","data":{"customer_id":"C%s","name":"N","email":"a@example.test","timezone":"UTC","locale":"en-GB","country":"GB","channels":["email"],"opted_out":[],"tags":[]}}\n' "$svc" "$RANDOM$i" "$i" "$i";;
                 2) printf '{"specversion":"1.0","id":"x%s","source":"t","type":"nonsense","time":"2026-03-01T00:00:00Z"}\n' "$i";;
             esac
-        done | kcat -P -b "$ARREARS_KAFKA_BROKERS" -t "$input"
+        done | kcat -P -X enable.idempotence=true -b "$ARREARS_KAFKA_BROKERS" -t "$input"
     }
     committed_all() {
         local line

@@ -174,11 +174,22 @@ class Notifier:
         return self.proc.returncode
 
 
+# kcat producing a test's input. Idempotent, so that the records of one
+# partition land in the order given: librdkafka's default producer keeps up
+# to 1,000,000 requests in flight and retries a failed one after later ones
+# succeeded (any retriable error: a leader not ready yet on a topic just
+# created, a timed-out request), which reorders one debtor's events -- a
+# test of per-debtor order then fails on its own input. The tests' kcat -P
+# of many records start with this (t_services_lifecycle.sh, a shell test,
+# passes the same -X itself).
+KCAT_PRODUCE = ["kcat", "-P", "-X", "enable.idempotence=true"]
+
+
 def produce(brokers, topic, records, headers=(), timeout=None):
     """records: [(key, value_text)]; keys and values must not contain tabs or
     newlines (compact JSON does not). headers: ["name=value"] on every record."""
     data = "".join("%s\t%s\n" % (k, v) for k, v in records)
-    args = ["kcat", "-P", "-b", brokers, "-t", topic, "-K", "\t"]
+    args = KCAT_PRODUCE + ["-b", brokers, "-t", topic, "-K", "\t"]
     for hd in headers:
         args += ["-H", hd]
     subprocess.run(args, input=data.encode(), check=True, timeout=timeout)
