@@ -638,7 +638,11 @@ int cm_redis_pipe_add(cm_redis_pipe *p, const char *fmt, ...)
     return push(p, cmd, len);
 }
 
-int cm_redis_format_argv(char **out, int argc, const char **argv, const size_t *argvlen)
+/* The RESP of a command into *out (malloc'd); argument hole (-1: none)
+ * is left unwritten, its argvlen[hole] bytes at *holeat. Returns the
+ * length, -1 on out of memory. */
+static int format_argv(char **out, int argc, const char **argv, const size_t *argvlen, int hole,
+                       size_t *holeat)
 {
     *out = NULL;
     if (argc < 0)
@@ -660,7 +664,10 @@ int cm_redis_format_argv(char **out, int argc, const char **argv, const size_t *
         n += cm_fmt_uint(buf + n, len);
         buf[n++] = '\r';
         buf[n++] = '\n';
-        memcpy(buf + n, argv[i], len);
+        if (i == hole)
+            *holeat = n;
+        else
+            memcpy(buf + n, argv[i], len);
         n += len;
         buf[n++] = '\r';
         buf[n++] = '\n';
@@ -674,6 +681,11 @@ int cm_redis_format_argv(char **out, int argc, const char **argv, const size_t *
     return (int)n;
 }
 
+int cm_redis_format_argv(char **out, int argc, const char **argv, const size_t *argvlen)
+{
+    return format_argv(out, argc, argv, argvlen, -1, NULL);
+}
+
 int cm_redis_pipe_add_argv(cm_redis_pipe *p, int argc, const char **argv, const size_t *argvlen)
 {
     char *cmd = NULL;
@@ -681,13 +693,15 @@ int cm_redis_pipe_add_argv(cm_redis_pipe *p, int argc, const char **argv, const 
     return push(p, cmd, len);
 }
 
-int cm_redis_pipe_add_formatted(cm_redis_pipe *p, char *cmd, size_t len)
+char *cm_redis_pipe_add_hole(cm_redis_pipe *p, int argc, const char **argv, const size_t *argvlen,
+                             int hole)
 {
-    if (len > INT_MAX) {
-        free(cmd);
-        return -1;
-    }
-    return push(p, cmd, (int)len);
+    char *cmd = NULL;
+    size_t at = 0;
+    if (hole < 0 || hole >= argc || !argvlen)
+        return NULL;
+    int len = format_argv(&cmd, argc, argv, argvlen, hole, &at);
+    return push(p, cmd, len) < 0 ? NULL : cmd + at;
 }
 
 size_t cm_redis_pipe_len(const cm_redis_pipe *p)

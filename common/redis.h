@@ -86,11 +86,14 @@ void cm_redis_pipe_free(cm_redis_pipe *p);
 void cm_redis_pipe_reset(cm_redis_pipe *p);
 int cm_redis_pipe_add(cm_redis_pipe *p, const char *fmt, ...);
 int cm_redis_pipe_add_argv(cm_redis_pipe *p, int argc, const char **argv, const size_t *argvlen);
-/* Queues a command already in RESP form: cmd (malloc'd, len bytes) is now
- * the pipeline's, freed by it, also when this fails (-1). For a caller
- * that writes a large argument straight into the command, where argv
- * would copy it once more. */
-int cm_redis_pipe_add_formatted(cm_redis_pipe *p, char *cmd, size_t len);
+/* Queues a command whose argument number hole (0-based; argv[hole] is not
+ * read) the caller writes itself: returns where its argvlen[hole] bytes go,
+ * inside the pipeline's own copy of the command, or NULL (out of memory, or
+ * argvlen NULL or hole out of range). Write them all before the pipeline is
+ * sent; the memory is the pipeline's. For a large argument built from
+ * parts, which argv would copy once more. */
+char *cm_redis_pipe_add_hole(cm_redis_pipe *p, int argc, const char **argv, const size_t *argvlen,
+                             int hole);
 /* The RESP encoding of one command (what redisFormatCommandArgv makes,
  * byte for byte, without its sprintf per argument: the hot paths of
  * ingest and the scheduler queue thousands per batch). argvlen NULL:

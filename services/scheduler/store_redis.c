@@ -334,32 +334,26 @@ static sch_ops commit_ops;
  * not a hash of records: the round is written whole, read whole (only
  * after a crash) and dropped whole, and a hash cost Redis a field and a
  * value object per record to build and to free (docs/scheduler.md, "The
- * outbox round as one string"). The command is written in RESP here, each
- * record's bytes copied once, straight into it. */
+ * outbox round as one string"). Each record's bytes are copied once,
+ * straight into the pipeline's command (cm_redis_pipe_add_hole). */
 static int stage_outs(cm_redis_pipe *pipe, sch_ctx *c, const sch_rounds *rs)
 {
     for (size_t k = 0; k < rs->n; k++) {
-        size_t blen = 0, kl = strlen(rs->keys[k]);
+        size_t blen = 0;
         for (size_t i = 0; i < c->nouts; i++)
             if (c->outs[i].part == rs->parts[k])
                 blen += sch_store_round_blob_len(&c->outs[i]);
-        /* *5 $3 SET $kl key $blen blob $2 PX $6 600000: a round whose
-         * commit never runs or loses goes away by itself */
-        static const char tail[] = "\r\n$2\r\nPX\r\n$6\r\n600000\r\n";
-        char *cmd = malloc(64 + kl + blen + sizeof tail), *at = cmd;
-        if (!cmd)
+        /* SET key blob PX 600000: a round whose commit never runs or
+         * loses goes away by itself. The blob is framed straight into the
+         * pipeline's command, one copy of each record. */
+        const char *argv[] = {"SET", rs->keys[k], NULL, "PX", "600000"};
+        size_t lens[] = {3, strlen(rs->keys[k]), blen, 2, 6};
+        char *at = cm_redis_pipe_add_hole(pipe, 5, argv, lens, 2);
+        if (!at)
             return -1;
-        at += sprintf(at, "*5\r\n$3\r\nSET\r\n$%zu\r\n", kl);
-        memcpy(at, rs->keys[k], kl);
-        at += kl;
-        at += sprintf(at, "\r\n$%zu\r\n", blen);
         for (size_t i = 0; i < c->nouts; i++)
             if (c->outs[i].part == rs->parts[k])
                 at = sch_store_round_blob_put(at, &c->outs[i]);
-        memcpy(at, tail, sizeof tail - 1);
-        at += sizeof tail - 1;
-        if (cm_redis_pipe_add_formatted(pipe, cmd, (size_t)(at - cmd)) < 0)
-            return -1;
     }
     return 0;
 }
