@@ -478,7 +478,7 @@ sch_rec *sch_map_at(sch_map *m, size_t i)
 
 static long long ll(const char *s)
 {
-    return strtoll(s, NULL, 10);
+    return cm_str_ll(s);
 }
 
 static void cpy(char *dst, size_t len, const char *s)

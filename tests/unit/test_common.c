@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -355,6 +356,24 @@ static void test_tz(void **state)
     assert_int_equal(minute, 540);
     assert_null(cm_tz_get("Mars/Olympus_Mons", err, sizeof(err)));
     assert_null(cm_tz_get("../../etc/passwd", err, sizeof(err)));
+    /* the cache finds each zone by its own name among many (offsets on
+     * 2026-01-15 from tzdata: Tokyo JST +9, Kolkata IST +5:30, New York
+     * EST -5, Kathmandu +5:45, Chatham +13:45 in its summer) */
+    static const char *names[] = {"Asia/Tokyo",     "Asia/Kolkata",     "America/New_York",
+                                  "Asia/Kathmandu", "Pacific/Chatham",  "Europe/Berlin",
+                                  "Africa/Lagos",   "America/Sao_Paulo"};
+    static const int32_t offs[] = {9 * 3600,         19800, -5 * 3600, 20700,
+                                   13 * 3600 + 2700, 3600,  3600,      -3 * 3600};
+    const cm_tz *zs[8];
+    for (int i = 0; i < 8; i++)
+        assert_non_null(zs[i] = cm_tz_get(names[i], err, sizeof(err)));
+    cm_time_parse_rfc3339("2026-01-15T12:00:00Z", &ms);
+    for (int i = 0; i < 8; i++) {
+        assert_ptr_equal(cm_tz_get(names[i], err, sizeof(err)), zs[i]);
+        assert_int_equal(cm_tz_offset(zs[i], ms), offs[i]);
+    }
+    assert_ptr_equal(cm_tz_get("Europe/London", err, sizeof(err)), lon);
+    assert_ptr_equal(cm_tz_get("Australia/Sydney", err, sizeof(err)), syd);
     assert_true(cm_tz_valid("UTC"));
     assert_false(cm_tz_valid(""));
 }
@@ -460,6 +479,69 @@ static void test_str_join(void **state)
             assert_string_equal(got, ref);
             assert_int_equal(got[n], '#'); /* nothing written past n bytes */
         }
+    }
+}
+
+/* cm_str_ll reads what strtoll(s, NULL, 10) reads (the C standard's
+ * rules, glibc as the reference): stated values first, then every input
+ * of the table against strtoll itself. */
+static void test_str_ll(void **state)
+{
+    (void)state;
+    assert_true(cm_str_ll("0") == 0);
+    assert_true(cm_str_ll("12345") == 12345);
+    assert_true(cm_str_ll("-250050") == -250050);
+    assert_true(cm_str_ll("  +7x") == 7);
+    assert_true(cm_str_ll("9223372036854775807") == LLONG_MAX);
+    assert_true(cm_str_ll("-9223372036854775808") == LLONG_MIN);
+    assert_true(cm_str_ll("9223372036854775808") == LLONG_MAX);  /* saturates */
+    assert_true(cm_str_ll("-9223372036854775809") == LLONG_MIN); /* saturates */
+    assert_true(cm_str_ll("") == 0);
+    assert_true(cm_str_ll("-") == 0);
+    const char *cases[] = {"",
+                           " ",
+                           "+",
+                           "-",
+                           "--1",
+                           "+-1",
+                           "-0",
+                           "007",
+                           "\t\n\v\f\r 42",
+                           "12,34",
+                           "1e5",
+                           "0x1f",
+                           "=",
+                           "99999999999999999999999",
+                           "-99999999999999999999999",
+                           "9223372036854775806",
+                           "9223372036854775807",
+                           "9223372036854775808",
+                           "9223372036854775809",
+                           "-9223372036854775807",
+                           "-9223372036854775808",
+                           "-9223372036854775809",
+                           "922337203685477580",
+                           "-922337203685477580",
+                           "1796637745123",
+                           "000000000000000000000000012",
+                           "0000000000000000000009223372036854775807",
+                           "0000000000000000000009223372036854775808",
+                           "-0000000000000000000009223372036854775808",
+                           "-0000000000000000000009223372036854775809",
+                           "999999999999999999",
+                           "1000000000000000000",
+                           "-999999999999999999",
+                           "20795",
+                           "  -3:EUR"};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        long long want = strtoll(cases[i], NULL, 10);
+        if (cm_str_ll(cases[i]) != want)
+            fail_msg("\"%s\": %lld, strtoll %lld", cases[i], cm_str_ll(cases[i]), want);
+    }
+    char b[32];
+    for (long long v = -100000; v <= 100000; v += 7) {
+        snprintf(b, sizeof b, "%lld", v);
+        assert_true(cm_str_ll(b) == v);
     }
 }
 
@@ -572,14 +654,23 @@ static void test_arena(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_arena),      cmocka_unit_test(test_json_write),
-        cmocka_unit_test(test_str_join),   cmocka_unit_test(test_dates),
-        cmocka_unit_test(test_rfc3339),    cmocka_unit_test(test_clock),
-        cmocka_unit_test(test_money),      cmocka_unit_test(test_urls),
-        cmocka_unit_test(test_settings),   cmocka_unit_test(test_settings_file),
-        cmocka_unit_test(test_kafka_file), cmocka_unit_test(test_tz),
-        cmocka_unit_test(test_metrics),    cmocka_unit_test(test_redis_format),
-        cmocka_unit_test(test_log_masks),  cmocka_unit_test(test_bidi_close),
+        cmocka_unit_test(test_arena),
+        cmocka_unit_test(test_json_write),
+        cmocka_unit_test(test_str_join),
+        cmocka_unit_test(test_str_ll),
+        cmocka_unit_test(test_dates),
+        cmocka_unit_test(test_rfc3339),
+        cmocka_unit_test(test_clock),
+        cmocka_unit_test(test_money),
+        cmocka_unit_test(test_urls),
+        cmocka_unit_test(test_settings),
+        cmocka_unit_test(test_settings_file),
+        cmocka_unit_test(test_kafka_file),
+        cmocka_unit_test(test_tz),
+        cmocka_unit_test(test_metrics),
+        cmocka_unit_test(test_redis_format),
+        cmocka_unit_test(test_log_masks),
+        cmocka_unit_test(test_bidi_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
