@@ -12,7 +12,7 @@ import os
 import subprocess
 import time
 
-from t_reporter_lib import BIN, DATA, Env, check, fail, ledger, require_stack, skip
+from t_reporter_lib import BIN, DATA, Env, check, check_order, fail, ledger, require_stack, skip
 
 require_stack()
 if not os.access(os.path.join(BIN, "arrears-ingest"), os.X_OK):
@@ -23,7 +23,11 @@ try:
     subprocess.run([os.path.join(BIN, "arrears-admin"), "create-topics", "--partitions", "3", "inbound",
                     "ingest.dlq"], env=env.env, check=True, stdout=subprocess.DEVNULL)
     raw = [json.loads(l) for l in open(os.path.join(DATA, "ledger1", "events.jsonl")) if l.strip()]
-    env.produce("inbound", [("%s/%s" % (e.get("tenant", "default"), e["data"].get("customer_id")), e) for e in raw])
+    keyed = [("%s/%s" % (e.get("tenant", "default"), e["data"].get("customer_id")), e) for e in raw]
+    sent = {}
+    for k, e in keyed:
+        sent.setdefault(k, []).append(e["id"])
+    env.produce("inbound", keyed)
     env.publish_contacts(contacts)
     ingest = env.start({"ARREARS_INGEST_DEDUP_PREFIX": env.prefix + "dedup:",
                         "ARREARS_GROUP_ID": env.group + "-ingest"}, name="ingest", binary="arrears-ingest")
@@ -42,6 +46,12 @@ try:
             break
         time.sleep(0.5)
     print("ingest: %d canonical events, %d to the DLQ" % (n, d))
+    # A debtor's events must reach the reporter in the order sent, or its
+    # answers differ (an update applied before its issue). Checked at each
+    # hop, so that a failure names the one that reordered them: the test's
+    # own producer (inbound), or ingest (events).
+    check_order(sent, env.key_order("inbound"), "inbound, as produced by the test", exact=True)
+    check_order(sent, env.key_order("events"), "events, as written by ingest", exact=False)
     env.request("ing-1", "acme", "2026-03-31")
     env.request("ing-2", "globex", "2026-03-31")
     got = env.wait_reports(lambda k, r: r.get("request_id") in ("ing-1", "ing-2"), 6, what="answers")

@@ -126,6 +126,21 @@ class Env:
         subprocess.run(h.KCAT_PRODUCE + ["-b", BROKERS, "-t", self.topic(suffix), "-K", "\t", "-l", path],
                        check=True)
 
+    def key_order(self, suffix):
+        """Each key's event ids on the topic, in the order it holds them (a
+        key's records share one partition, which kcat reads in order)."""
+        out = subprocess.run(["kcat", "-C", "-b", BROKERS, "-t", self.topic(suffix), "-o", "beginning",
+                              "-e", "-q", "-f", "%k\t%s\n"], capture_output=True, text=True, check=True)
+        ids = {}
+        for line in out.stdout.splitlines():
+            k, _, v = line.partition("\t")
+            try:
+                i = json.loads(v).get("id")
+            except (ValueError, AttributeError):
+                i = None
+            ids.setdefault(k, []).append(i)
+        return ids
+
     def publish_events(self, events):
         self.produce("events", [("%s/%s" % (e.get("tenant", "default"), e.get("customer_id") or
                                              e.get("data", {}).get("customer_id")), e) for e in events])
@@ -213,6 +228,24 @@ class Env:
             shutil.rmtree(self.tmp, ignore_errors=True)
         else:
             print("kept", self.tmp)
+
+
+def check_order(want, have, what, exact):
+    """Fails unless every key's ids in have keep want's order for that key:
+    the same list (exact), or want's with some left out (what a stage that
+    drops duplicates and rejects may write). Names the first pair out of
+    order, so that a failure says which stage reordered a debtor's events."""
+    for k, ids in sorted(have.items()):
+        ref = want.get(k, [])
+        if exact and ids != ref:
+            fail("%s: key %s holds %s, in the order sent %s" % (what, k, ids, ref))
+        at = 0
+        for i in ids:
+            try:
+                at = ref.index(i, at) + 1
+            except ValueError:
+                fail("%s: key %s holds %s out of the order sent %s" % (what, k, i, ref))
+    print("ok: %s: every key's events in the order sent" % what)
 
 
 def check(expected, reports, what):
