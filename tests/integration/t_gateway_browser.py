@@ -64,33 +64,16 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import sys
 import time
 from email import policy as email_policy
 
 sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEBIAN_PY = "/usr/bin/python3"
-CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-
-
-def _skip(why):
-    print("SKIP: %s (make deps installs chromium, chromium-driver and python3-selenium)" % why)
-    sys.exit(77)
-
-
-try:
-    from selenium import webdriver
-    from selenium.common.exceptions import WebDriverException
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.by import By
-except ImportError:
-    if os.path.realpath(sys.executable) != os.path.realpath(DEBIAN_PY) and os.access(DEBIAN_PY, os.X_OK):
-        os.execv(DEBIAN_PY, [DEBIAN_PY] + sys.argv)
-    _skip("python3-selenium is not importable by %s" % sys.executable)
-
 sys.path.insert(0, HERE)
+import t_browser_lib as B  # noqa: E402  (re-executes under Debian's python3 when needed)
+from selenium.webdriver.common.by import By  # noqa: E402
+
 sys.path.insert(0, os.path.join(HERE, "..", "sinks"))
 import harness as h  # noqa: E402
 import t_contract_lib as C  # noqa: E402
@@ -152,59 +135,6 @@ def ledger():
             "allocations": [{"invoice_id": "INV-1", "amount": "265.44"}]}, source="bank"),
     ]
     return sorted(evs, key=lambda e: e["time"])
-
-
-class Browser:
-    """Headless Chromium driven by chromedriver; screenshots into outdir."""
-
-    def __init__(self, outdir):
-        o = webdriver.ChromeOptions()
-        o.binary_location = CHROMIUM
-        for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                  "--window-size=412,915"):
-            o.add_argument(a)
-        self.outdir, self.shots = outdir, []
-        try:
-            self.d = webdriver.Chrome(service=Service(CHROMEDRIVER), options=o)
-        except WebDriverException as e:
-            C.fail("headless Chromium did not start: %s" % e)
-        self.d.set_page_load_timeout(30)
-
-    def one(self, css):
-        els = self.d.find_elements(By.CSS_SELECTOR, css)
-        if len(els) != 1:
-            self.shot("failed.png")
-            C.fail("%s: %d element(s) %s, want 1; page source:\n%s"
-                   % (self.d.current_url[:60], len(els), css, self.d.page_source[:3000]))
-        return els[0]
-
-    def text(self, css):
-        return self.one(css).text.strip()
-
-    def wait(self, css, timeout=20):
-        deadline = time.time() + timeout
-        while not self.d.find_elements(By.CSS_SELECTOR, css):
-            if time.time() > deadline:
-                self.one(css)  # fails with the page source
-            time.sleep(0.1)
-        return self.one(css)
-
-    def shot(self, name):
-        path = os.path.join(self.outdir, name)
-        # the whole page, not only the phone-sized viewport
-        height = self.d.execute_script("return document.documentElement.scrollHeight")
-        self.d.set_window_size(412, max(915, min(int(height) + 40, 4000)))
-        if not self.d.save_screenshot(path):
-            C.fail("no screenshot %s" % path)
-        self.d.set_window_size(412, 915)
-        self.shots.append(path)
-        print("screenshot " + path)
-
-    def quit(self):
-        try:
-            self.d.quit()
-        except Exception:  # noqa: BLE001 -- the browser is gone already
-            pass
 
 
 def sent_email(smtp, rcpt):
@@ -372,7 +302,7 @@ def run(st, out):
     print("email %s at simulated %s: %s" % (cmd_id, L.iso(clock.now()), pay[:60] + "..."))
 
     # ---- the browser
-    br = Browser(out)
+    br = B.Browser(out)
     st.browser = br
     on = browse(st, br, pay, unsub)
     br.quit()
@@ -429,9 +359,7 @@ def run(st, out):
 
 
 def main():
-    for path, what in ((CHROMIUM, "Chromium"), (CHROMEDRIVER, "chromedriver")):
-        if not os.access(path, os.X_OK):
-            _skip("%s (%s) is not installed" % (what, path))
+    B.require()
     C.require(["arrears-ingest", "arrears-scheduler", "arrears-notifier", "arrears-gateway",
                "arrears-publish", "arrears-admin"])
     st = C.Stack("gwbrowser")
@@ -448,13 +376,7 @@ def main():
             st.browser.quit()
         if st.smtp:
             st.smtp.stop()
-        dest = os.environ.get("ARREARS_IT_OUT")
-        if dest:
-            dest = os.path.join(dest, "t_gateway_browser")
-            shutil.copytree(out, dest, dirs_exist_ok=True)
-            print("screenshots copied to %s" % dest)
-        if not ok:
-            os.environ["ARREARS_IT_KEEP"] = "1"  # keep the logs and screenshots of a failure
+        B.keep_output(st, out, "t_gateway_browser", ok)
         st.cleanup()
     print("ok: pay link from a sent email opened in headless Chromium, amounts and the escaped number "
           "shown, promise submitted and confirmed, promise.made on inbound, ladder paused, "

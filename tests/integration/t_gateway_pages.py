@@ -59,6 +59,21 @@ def request(port, method, path, body=None, ctype=None):
     return r.status, text, hd
 
 
+def start_gateway(st, tenants):
+    """The gateway alone on st's stack (real clock, no API tokens), with
+    the tenants file tenants (a dict); its port once it is ready."""
+    path = os.path.join(st.tmp, "tokens")
+    open(path, "w").close()
+    tpath = os.path.join(st.tmp, "tenants.json")
+    C.write(tpath, json.dumps(tenants))
+    port = C.free_port()
+    st.start("gateway", "", {"ARREARS_GATEWAY_ADDR": "127.0.0.1:%d" % port,
+                             "ARREARS_GATEWAY_TOKENS_FILE": path,
+                             "ARREARS_GATEWAY_TENANTS_FILE": tpath})
+    st.wait_ready(["gateway"])
+    return port
+
+
 def on_inbound(st, want_id, timeout=30):
     deadline = time.time() + timeout
     while True:
@@ -74,19 +89,10 @@ def main():
     C.require(["arrears-gateway", "arrears-admin"])
     st = C.Stack("gwpages")
     try:
-        tokens = os.path.join(st.tmp, "tokens")
-        open(tokens, "w").close()
-        tenants = os.path.join(st.tmp, "tenants.json")
-        with open(tenants, "w") as f:
-            json.dump({"acme": {"link_keys": [{"kid": "k2", "secret": KEY}],
-                                "pay_url": "https://pay.acme.test/?ref={reference}"
-                                           "&amount={amount_minor}&currency={currency}",
-                                "promise_max_days": 30, "locale": "en-GB"}}, f)
-        port = C.free_port()
-        st.start("gateway", "", {"ARREARS_GATEWAY_ADDR": "127.0.0.1:%d" % port,
-                                 "ARREARS_GATEWAY_TOKENS_FILE": tokens,
-                                 "ARREARS_GATEWAY_TENANTS_FILE": tenants})
-        st.wait_ready(["gateway"])
+        port = start_gateway(st, {"acme": {
+            "link_keys": [{"kid": "k2", "secret": KEY}],
+            "pay_url": "https://pay.acme.test/?ref={reference}&amount={amount_minor}&currency={currency}",
+            "promise_max_days": 30, "locale": "en-GB"}})
 
         now = int(time.time())
         today = datetime.datetime.utcfromtimestamp(now).date()
