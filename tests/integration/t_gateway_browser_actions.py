@@ -28,14 +28,15 @@ Checked:
   * dispute: N-2 chosen in the select, a reason with markup characters
     typed: main#confirmation; dispute.opened id
     page/<sha256(token)[:32]>/dispute/I-2, data {customer_id C-1,
-    invoice_id I-2, reason as typed};
+    invoice_id I-2, reason as typed}; the confirmation names N-2;
   * plan: the second choice's label reads "377.50" three times with its
     dates; chosen: plan.agreed id page/<h>/plan, data {plan_id
     page-<h>, customer_id, invoice_ids [I-1, I-2], currency GBP,
     instalments 3 x {due_on, amount 377.50}, total 1132.50, source
-    portal};
+    portal}; the confirmation lists the three instalments;
   * stop: "sms" chosen: contact.ceased id page/<h>/stop/sms, data
-    {customer_id C-1, channel sms};
+    {customer_id C-1, channel sms}; the confirmation names the channel as
+    the page's label does;
   * on inbound, keyed acme/C-1, exactly these three events from the
     portal.
 
@@ -126,14 +127,19 @@ def expect(rec, typ, data):
 
 
 def choose(br, url, action, fill):
-    """Opens the page afresh, fills action's form (fill), submits it with
-    its button and waits for the confirmation; screenshot <action>.png."""
+    """Opens the page afresh, fills action's form (fill: what it returns
+    must be in the confirmation), submits it with its button and waits for
+    the confirmation; screenshot <action>.png."""
     br.d.get(url)
     br.wait("main#page")
-    fill()
+    want = fill()
     br.one("button#%s-submit" % action).click()
     br.wait("main#confirmation")
     br.shot(action + ".png")
+    msg = br.text("p#message")
+    for w in want:
+        if w not in msg:
+            C.fail("%s: the confirmation %r lacks %r" % (action, msg, w))
 
 
 def run(st, out, pay):
@@ -207,13 +213,15 @@ def run(st, out, pay):
     def dispute():
         Select(br.one("select#dispute-invoice")).select_by_visible_text("N-2")
         br.one("textarea#dispute-reason").send_keys(REASON)
+        return ["N-2"]
     choose(br, url, "dispute", dispute)
     expect(wait_event(st, "page/%s/dispute/I-2" % h), "dispute.opened",
            {"customer_id": "C-1", "invoice_id": "I-2", "reason": REASON})
     print("ok: dispute of N-2 -> dispute.opened")
 
     # ---- plan: the second choice
-    choose(br, url, "plan", lambda: br.one("input#plan-2").click())
+    choose(br, url, "plan", lambda: br.one("input#plan-2").click() or
+           ["\u00a3377.50 (%s)" % en_gb(d) for d in day])
     expect(wait_event(st, "page/%s/plan" % h), "plan.agreed",
            {"plan_id": "page-" + h, "customer_id": "C-1", "invoice_ids": ["I-1", "I-2"],
             "currency": "GBP", "instalments": [{"due_on": d.isoformat(), "amount": "377.50"}
@@ -222,7 +230,13 @@ def run(st, out, pay):
     print("ok: plan 2 -> plan.agreed, 3 x 377.50")
 
     # ---- stop: sms
-    choose(br, url, "stop", lambda: br.one("input#stop-sms").click())
+    def stop():
+        label = br.text("label[for='stop-sms']")
+        if not label:
+            C.fail("the sms choice has no label")
+        br.one("input#stop-sms").click()
+        return [label]
+    choose(br, url, "stop", stop)
     expect(wait_event(st, "page/%s/stop/sms" % h), "contact.ceased",
            {"customer_id": "C-1", "channel": "sms"})
     print("ok: stop sms -> contact.ceased")
