@@ -233,14 +233,19 @@ class Env:
 def check_order(want, have, what, exact):
     """Fails unless every key's ids in have keep want's order for that key:
     the same list (exact), or want's with some left out (what a stage that
-    drops duplicates and rejects may write). Names the first pair out of
-    order, so that a failure says which stage reordered a debtor's events."""
+    drops duplicates and rejects may write) and with any id written again
+    later (at least once: a consumer drops the repeat by its id). Names the
+    first id out of order, so that a failure says which stage reordered a
+    debtor's events."""
     for k, ids in sorted(have.items()):
         ref = want.get(k, [])
         if exact and ids != ref:
             fail("%s: key %s holds %s, in the order sent %s" % (what, k, ids, ref))
-        at = 0
+        at, seen = 0, set()
         for i in ids:
+            if i in seen:
+                continue
+            seen.add(i)
             try:
                 at = ref.index(i, at) + 1
             except ValueError:
