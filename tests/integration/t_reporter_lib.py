@@ -232,24 +232,27 @@ class Env:
 
 def check_order(want, have, what, exact):
     """Fails unless every key's ids in have keep want's order for that key:
-    the same list (exact), or want's with some left out (what a stage that
+    the same lists (exact), or want's with some left out (what a stage that
     drops duplicates and rejects may write) and with any id written again
     later (at least once: a consumer drops the repeat by its id). Names the
     first id out of order, so that a failure says which stage reordered a
     debtor's events."""
-    for k, ids in sorted(have.items()):
-        ref = want.get(k, [])
-        if exact and ids != ref:
-            fail("%s: key %s holds %s, in the order sent %s" % (what, k, ids, ref))
-        at, seen = 0, set()
-        for i in ids:
-            if i in seen:
-                continue
-            seen.add(i)
-            try:
-                at = ref.index(i, at) + 1
-            except ValueError:
-                fail("%s: key %s holds %s out of the order sent %s" % (what, k, i, ref))
+    if exact:
+        for k in sorted(set(want) | set(have)):
+            if have.get(k, []) != want.get(k, []):
+                fail("%s: key %s holds %s, in the order sent %s"
+                     % (what, k, have.get(k, []), want.get(k, [])))
+    else:
+        for k, ids in sorted(have.items()):
+            ref, at, seen = want.get(k, []), 0, set()
+            for i in ids:
+                if i in seen:
+                    continue
+                seen.add(i)
+                try:
+                    at = ref.index(i, at) + 1
+                except ValueError:
+                    fail("%s: key %s holds %s out of the order sent %s" % (what, k, i, ref))
     print("ok: %s: every key's events in the order sent" % what)
 
 
