@@ -6,6 +6,7 @@ importing test runs under /usr/bin/python3, which has python3-selenium (a
 python3 earlier in PATH may not): importing this module re-executes the
 test there when selenium is not importable. skip() exits 77 naming what is
 missing; require() checks the browser and its driver."""
+import datetime
 import os
 import shutil
 import sys
@@ -38,6 +39,12 @@ def require():
     for path, what in ((CHROMIUM, "Chromium"), (CHROMEDRIVER, "chromedriver")):
         if not os.access(path, os.X_OK):
             skip("%s (%s) is not installed" % (what, path))
+
+
+def en_gb_date(iso):
+    """An ISO date as the en-GB pages write it: 9 April 2026."""
+    d = datetime.date.fromisoformat(iso)
+    return "%d %s %d" % (d.day, d.strftime("%B"), d.year)
 
 
 class Browser:

@@ -171,11 +171,6 @@ def links(msg, base):
     return m.group(0), u.group(1)
 
 
-def en_gb_date(iso):
-    d = datetime.date.fromisoformat(iso)
-    return "%d %s %d" % (d.day, d.strftime("%B"), d.year)
-
-
 def set_date(br, el, iso):
     """Types the date as a user would (the browser's own field order is not
     known here: month-day-year in the default en-US, else day-month-year);
@@ -232,8 +227,8 @@ def browse(st, br, pay, unsub):
     br.one("button#promise-submit").click()
     br.wait("main#confirmation")
     msg = br.text("p#message")
-    if TOTAL not in msg or en_gb_date(on) not in msg:
-        C.fail("confirmation %r lacks %s and %s" % (msg, TOTAL, en_gb_date(on)))
+    if TOTAL not in msg or B.en_gb_date(on) not in msg:
+        C.fail("confirmation %r lacks %s and %s" % (msg, TOTAL, B.en_gb_date(on)))
     br.shot("confirmation.png")
     print("ok: promise of %s by %s submitted in Chromium (the date %s; range %s..%s)"
           % (TOTAL, on, how, lo, hi))

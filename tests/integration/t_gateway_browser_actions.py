@@ -62,7 +62,7 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select  # noqa: E402
 
 import t_contract_lib as C  # noqa: E402
-from t_gateway_pages import sign, start_gateway  # noqa: E402
+from t_gateway_pages import on_inbound, sign, start_gateway  # noqa: E402
 
 T = "acme"
 KEY = "it-browser-actions-link-key-0123"
@@ -100,23 +100,8 @@ class PayServer:
         self.srv.server_close()
 
 
-def en_gb(d):
-    return "%d %s %d" % (d.day, d.strftime("%B"), d.year)
-
-
 def portal(st):
     return [r for r in st.consume("inbound") if (r["body"] or {}).get("source") == "portal"]
-
-
-def wait_event(st, eid, timeout=30):
-    deadline = time.time() + timeout
-    while True:
-        for r in portal(st):
-            if r["body"].get("id") == eid:
-                return r
-        if time.time() > deadline:
-            C.fail("%s not on inbound in %d s" % (eid, timeout))
-        time.sleep(0.3)
 
 
 def expect(rec, typ, data):
@@ -186,8 +171,8 @@ def run(st, out, pay):
         C.fail("p#total %r lacks \u00a31,132.50" % br.text("p#total"))
     words = br.text("label[for='plan-2']")
     for d in day:
-        if "\u00a3377.50 (%s)" % en_gb(d) not in words:
-            C.fail("plan 2's label %r lacks \u00a3377.50 (%s)" % (words, en_gb(d)))
+        if "\u00a3377.50 (%s)" % B.en_gb_date(d.isoformat()) not in words:
+            C.fail("plan 2's label %r lacks \u00a3377.50 (%s)" % (words, B.en_gb_date(d.isoformat())))
     if words.count("\u00a3377.50") != 3 or "\u00a3566.25" in words:
         C.fail("plan 2's label %r: want three instalments of \u00a3377.50" % words)
     if "\u00a31,132.50" not in br.text("button#pay-submit"):
@@ -215,14 +200,14 @@ def run(st, out, pay):
         br.one("textarea#dispute-reason").send_keys(REASON)
         return ["N-2"]
     choose(br, url, "dispute", dispute)
-    expect(wait_event(st, "page/%s/dispute/I-2" % h), "dispute.opened",
+    expect(on_inbound(st, "page/%s/dispute/I-2" % h), "dispute.opened",
            {"customer_id": "C-1", "invoice_id": "I-2", "reason": REASON})
     print("ok: dispute of N-2 -> dispute.opened")
 
     # ---- plan: the second choice
     choose(br, url, "plan", lambda: br.one("input#plan-2").click() or
-           ["\u00a3377.50 (%s)" % en_gb(d) for d in day])
-    expect(wait_event(st, "page/%s/plan" % h), "plan.agreed",
+           ["\u00a3377.50 (%s)" % B.en_gb_date(d.isoformat()) for d in day])
+    expect(on_inbound(st, "page/%s/plan" % h), "plan.agreed",
            {"plan_id": "page-" + h, "customer_id": "C-1", "invoice_ids": ["I-1", "I-2"],
             "currency": "GBP", "instalments": [{"due_on": d.isoformat(), "amount": "377.50"}
                                                for d in day],
@@ -237,7 +222,7 @@ def run(st, out, pay):
         br.one("input#stop-sms").click()
         return [label]
     choose(br, url, "stop", stop)
-    expect(wait_event(st, "page/%s/stop/sms" % h), "contact.ceased",
+    expect(on_inbound(st, "page/%s/stop/sms" % h), "contact.ceased",
            {"customer_id": "C-1", "channel": "sms"})
     print("ok: stop sms -> contact.ceased")
 
